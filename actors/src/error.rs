@@ -1,0 +1,56 @@
+//! Domain errors of the actor layer, in the clinic's words. `web` maps each to one error
+//! code and HTTP status; nothing here knows about HTTP.
+
+use std::time::Duration;
+
+use clowder_schemas::{ClientId, PatientId, ValidationError};
+
+use crate::runtime::AskError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error("no client with id {0}")]
+    ClientNotFound(ClientId),
+    #[error("no patient with id {0}")]
+    PatientNotFound(PatientId),
+    /// A unique value (email, microchip, username) already belongs to another record.
+    #[error("{field} is already used by another record")]
+    Duplicate { field: &'static str },
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("not signed in, or the session has ended")]
+    Unauthenticated,
+    /// The owning actor's mailbox is full; the caller should retry shortly.
+    #[error("the {kind} service is busy; retry shortly")]
+    Overloaded { kind: &'static str, retry_after: Duration },
+    #[error("the {kind} service did not answer in time")]
+    Timeout { kind: &'static str },
+    /// The handler panicked or the actor stopped; the actor restarts from the store.
+    #[error("the {kind} service failed while handling the request")]
+    ActorFailed { kind: &'static str },
+    #[error("the store is shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub(crate) fn from_ask(kind: &'static str, e: AskError) -> Self {
+        match e {
+            AskError::Overloaded { retry_after } => Error::Overloaded { kind, retry_after },
+            AskError::Timeout => Error::Timeout { kind },
+            AskError::Failed => Error::ActorFailed { kind },
+        }
+    }
+}
+
+impl From<crate::store::CodecError> for Error {
+    fn from(e: crate::store::CodecError) -> Self {
+        Error::Store(e.into())
+    }
+}

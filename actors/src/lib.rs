@@ -1,0 +1,20 @@
+//! Clowder's live core: the actor runtime, the domain actors and their rules, and the redb
+//! store with its group-commit task.
+//!
+//! Only this crate opens the store. The rule it enforces: a change is acknowledged only
+//! after the write transaction that holds it (records, index keys, events) has been fsync'd.
+//! Nothing here knows about HTTP; errors are domain words (`Error`) that `web` maps.
+
+pub mod accounts;
+pub mod clients;
+pub mod clock;
+pub mod error;
+pub mod metrics;
+pub mod patients;
+pub mod runtime;
+pub mod store;
+pub mod system;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::Error;
+pub use system::{System, SystemConfig};

@@ -1,0 +1,165 @@
+//! Per-entity ("virtual") actors: activated from the store on their first message,
+//! passivated after an idle period, so memory stays bounded with a million patients on file.
+//!
+//! The passivation race (a caller takes the address just as the actor leaves) is closed by
+//! doing both under the registry lock: the actor leaves only while its mailbox is empty,
+//! then closes it; a caller whose send then fails with `Closed` looks the key up again and
+//! activates a fresh actor. No message is lost or handled by a stale actor.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::{Actor, ActorConfig, ActorRef, AskError, Factory, Passivation, RETRY_AFTER, Reply, run};
+use crate::metrics::KindMetrics;
+
+/// Builds the actor for one key.
+pub trait KeyedFactory<A: Actor>: Send + Sync + 'static {
+    fn build(&self, key: u128) -> impl Future<Output = Result<A, crate::Error>> + Send;
+}
+
+/// Live actors of one kind, by key.
+pub struct Registry<A: Actor, F: KeyedFactory<A>> {
+    inner: Arc<Inner<A, F>>,
+}
+
+impl<A: Actor, F: KeyedFactory<A>> Clone for Registry<A, F> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// A live actor and its generation (which activation of this key it is).
+type Entry<M> = (u64, ActorRef<M>);
+
+struct Inner<A: Actor, F> {
+    map: Mutex<HashMap<u128, Entry<A::Msg>>>,
+    next_generation: AtomicU64,
+    factory: F,
+    config: ActorConfig,
+    metrics: KindMetrics,
+}
+
+impl<A: Actor, F> Inner<A, F> {
+    fn map(&self) -> MutexGuard<'_, HashMap<u128, Entry<A::Msg>>> {
+        // A panic never happens while the lock is held; recover the map if it ever did.
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
+    pub fn new(factory: F, config: ActorConfig, metrics: KindMetrics) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                map: Mutex::new(HashMap::new()),
+                next_generation: AtomicU64::new(1),
+                factory,
+                config,
+                metrics,
+            }),
+        }
+    }
+
+    /// Asks the actor for `key`, activating it if needed.
+    pub async fn ask<R>(&self, key: u128, make: impl FnOnce(Reply<R>) -> A::Msg) -> Result<R, AskError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut msg = make(tx);
+        // Two rounds suffice: a `Closed` means the actor just passivated, and the next
+        // lookup activates a fresh one; a third failure would be a bug, answered as `Failed`.
+        for _ in 0..3 {
+            let (generation, actor) = self.get_or_activate(key);
+            match actor.try_send(msg) {
+                Ok(()) => return actor.wait(rx).await,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    return Err(AskError::Overloaded {
+                        retry_after: RETRY_AFTER,
+                    });
+                }
+                Err(mpsc::error::TrySendError::Closed(m)) => {
+                    let mut map = self.inner.map();
+                    if map.get(&key).is_some_and(|(g, _)| *g == generation) {
+                        map.remove(&key);
+                    }
+                    msg = m;
+                }
+            }
+        }
+        Err(AskError::Failed)
+    }
+
+    fn get_or_activate(&self, key: u128) -> Entry<A::Msg> {
+        let mut map = self.inner.map();
+        if let Some(entry) = map.get(&key) {
+            return entry.clone();
+        }
+        let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.inner.config.mailbox);
+        let actor = ActorRef {
+            tx,
+            metrics: self.inner.metrics.clone(),
+            ask_timeout: self.inner.config.ask_timeout,
+        };
+        map.insert(key, (generation, actor.clone()));
+        drop(map);
+        let keyed = KeyFactory {
+            inner: self.inner.clone(),
+            key,
+        };
+        let leave = Leave {
+            inner: self.inner.clone(),
+            key,
+            generation,
+        };
+        tokio::spawn(run(Arc::new(keyed), rx, self.inner.metrics.clone(), Some(leave)));
+        (generation, actor)
+    }
+
+    /// Number of live actors of this kind.
+    pub fn live(&self) -> usize {
+        self.inner.map().len()
+    }
+
+    /// Stops every actor of this kind: they finish what is queued, then exit.
+    pub fn stop_all(&self) {
+        self.inner.map().clear();
+    }
+}
+
+struct KeyFactory<A: Actor, F> {
+    inner: Arc<Inner<A, F>>,
+    key: u128,
+}
+
+impl<A: Actor, F: KeyedFactory<A>> Factory<A> for KeyFactory<A, F> {
+    fn build(&self) -> impl Future<Output = Result<A, crate::Error>> + Send {
+        self.inner.factory.build(self.key)
+    }
+}
+
+struct Leave<A: Actor, F> {
+    inner: Arc<Inner<A, F>>,
+    key: u128,
+    generation: u64,
+}
+
+impl<A: Actor, F: Send + Sync + 'static> Passivation<A::Msg> for Leave<A, F> {
+    fn try_leave(&self, rx: &mpsc::Receiver<A::Msg>) -> bool {
+        let mut map = self.inner.map();
+        if !rx.is_empty() {
+            return false;
+        }
+        if map.get(&self.key).is_some_and(|(g, _)| *g == self.generation) {
+            map.remove(&self.key);
+        }
+        true
+    }
+
+    fn idle_after(&self) -> Duration {
+        self.inner.config.idle_after
+    }
+}

@@ -1,0 +1,212 @@
+//! Runtime behaviour: supervision, overload, timeouts, passivation and reactivation.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::registry::KeyedFactory;
+use super::*;
+use crate::metrics::RuntimeMetrics;
+
+/// "Committed" counters per key, standing in for the store.
+#[derive(Default)]
+struct Committed(Mutex<std::collections::HashMap<u128, u64>>);
+
+struct Counter {
+    key: u128,
+    value: u64,
+    store: Arc<Committed>,
+}
+
+enum Msg {
+    Add(u64, Reply<u64>),
+    /// Changes memory, then panics before committing.
+    AddThenPanic(u64, Reply<u64>),
+    Get(Reply<u64>),
+    Slow(Duration, Reply<()>),
+    /// Signals that handling started, then waits for the gate.
+    Hold(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::sync::oneshot::Receiver<()>,
+        Reply<()>,
+    ),
+}
+
+impl Actor for Counter {
+    type Msg = Msg;
+    async fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Add(n, reply) => {
+                self.value += n;
+                self.store.0.lock().unwrap().insert(self.key, self.value);
+                let _ = reply.send(self.value);
+            }
+            Msg::AddThenPanic(n, _reply) => {
+                self.value += n;
+                panic!("injected failure");
+            }
+            Msg::Get(reply) => {
+                let _ = reply.send(self.value);
+            }
+            Msg::Hold(started, gate, reply) => {
+                let _ = started.send(());
+                let _ = gate.await;
+                let _ = reply.send(());
+            }
+            Msg::Slow(d, reply) => {
+                tokio::time::sleep(d).await;
+                let _ = reply.send(());
+            }
+        }
+    }
+}
+
+struct Loader {
+    store: Arc<Committed>,
+    builds: Arc<AtomicU64>,
+}
+
+impl KeyedFactory<Counter> for Loader {
+    async fn build(&self, key: u128) -> Result<Counter, crate::Error> {
+        self.builds.fetch_add(1, Ordering::SeqCst);
+        let value = self.store.0.lock().unwrap().get(&key).copied().unwrap_or(0);
+        Ok(Counter {
+            key,
+            value,
+            store: self.store.clone(),
+        })
+    }
+}
+
+fn registry(config: ActorConfig) -> (Registry<Counter, Loader>, Arc<AtomicU64>, RuntimeMetrics) {
+    let metrics = RuntimeMetrics::default();
+    let builds = Arc::new(AtomicU64::new(0));
+    let loader = Loader {
+        store: Arc::new(Committed::default()),
+        builds: builds.clone(),
+    };
+    (
+        Registry::new(loader, config, metrics.for_kind("counter")),
+        builds,
+        metrics,
+    )
+}
+
+fn config() -> ActorConfig {
+    ActorConfig {
+        mailbox: 8,
+        ask_timeout: Duration::from_secs(5),
+        idle_after: Duration::from_secs(60),
+    }
+}
+
+#[tokio::test]
+async fn a_panic_fails_one_request_and_the_actor_restarts_from_committed_state() {
+    let (reg, builds, metrics) = registry(config());
+    assert_eq!(reg.ask(1, |r| Msg::Add(5, r)).await, Ok(5));
+    assert_eq!(reg.ask(2, |r| Msg::Add(7, r)).await, Ok(7));
+
+    assert_eq!(reg.ask(1, |r| Msg::AddThenPanic(100, r)).await, Err(AskError::Failed));
+
+    // The uncommitted +100 is gone; the committed 5 is back; the actor serves again.
+    assert_eq!(reg.ask(1, Msg::Get).await, Ok(5));
+    assert_eq!(reg.ask(1, |r| Msg::Add(1, r)).await, Ok(6));
+    // The other actor never noticed.
+    assert_eq!(reg.ask(2, Msg::Get).await, Ok(7));
+    assert_eq!(builds.load(Ordering::SeqCst), 3, "two activations and one restart");
+    let restarts = metrics
+        .restarts
+        .get_or_create_owned(&crate::metrics::KindLabel { kind: "counter".into() })
+        .get();
+    assert_eq!(restarts, 1);
+}
+
+#[tokio::test]
+async fn a_full_mailbox_is_refused_at_once() {
+    let (reg, _, metrics) = registry(ActorConfig { mailbox: 1, ..config() });
+    let depth = metrics
+        .mailbox_depth
+        .get_or_create_owned(&crate::metrics::KindLabel { kind: "counter".into() });
+    // Hold the actor busy inside a handler…
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let (gate_tx, gate_rx) = tokio::sync::oneshot::channel();
+    let r1 = reg.clone();
+    let holder = tokio::spawn(async move { r1.ask(1, |r| Msg::Hold(started_tx, gate_rx, r)).await });
+    started_rx.await.unwrap();
+    // …fill its single mailbox slot…
+    let r2 = reg.clone();
+    let queued = tokio::spawn(async move { r2.ask(1, Msg::Get).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while depth.get() < 1 && tokio::time::Instant::now() < deadline {
+        tokio::task::yield_now().await;
+    }
+    // …and the next message is refused without waiting.
+    assert!(matches!(
+        reg.ask(1, Msg::Get).await,
+        Err(AskError::Overloaded { .. })
+    ));
+    gate_tx.send(()).unwrap();
+    assert_eq!(holder.await.unwrap(), Ok(()));
+    assert_eq!(queued.await.unwrap(), Ok(0));
+}
+
+#[tokio::test]
+async fn an_answer_that_takes_too_long_times_out() {
+    let (reg, _, _) = registry(ActorConfig {
+        ask_timeout: Duration::from_millis(50),
+        ..config()
+    });
+    assert_eq!(
+        reg.ask(1, |r| Msg::Slow(Duration::from_secs(2), r)).await,
+        Err(AskError::Timeout)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_actors_passivate_and_reactivate_from_the_store() {
+    let (reg, builds, _) = registry(ActorConfig {
+        idle_after: Duration::from_secs(10),
+        ..config()
+    });
+    assert_eq!(reg.ask(9, |r| Msg::Add(3, r)).await, Ok(3));
+    assert_eq!(reg.live(), 1);
+    // Paused time jumps straight to the idle deadline once every task is waiting.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while reg.live() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(reg.live(), 0, "the idle actor left the registry");
+    assert_eq!(
+        reg.ask(9, Msg::Get).await,
+        Ok(3),
+        "state comes back from the store"
+    );
+    assert_eq!(builds.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn many_concurrent_asks_across_passivation_lose_nothing() {
+    let (reg, _, _) = registry(ActorConfig {
+        idle_after: Duration::from_millis(1),
+        mailbox: 1024,
+        ..config()
+    });
+    let mut tasks = Vec::new();
+    for i in 0..200u64 {
+        let reg = reg.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 10 == 0 {
+                tokio::task::yield_now().await;
+            }
+            reg.ask(u128::from(i % 4), |r| Msg::Add(1, r)).await
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().is_ok());
+    }
+    let mut total = 0;
+    for k in 0..4 {
+        total += reg.ask(k, Msg::Get).await.unwrap();
+    }
+    assert_eq!(total, 200);
+}

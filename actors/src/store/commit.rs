@@ -1,0 +1,385 @@
+//! Group commit: one thread owns redb's single writer. Actors hand it change sets; it drains
+//! everything queued into one write transaction and one fsync, then answers every waiter.
+//! Latency stays near one fsync while throughput grows with the number of concurrent
+//! writers.
+//!
+//! Unique claims are checked inside the write transaction, change set by change set, before
+//! any of that change set's writes, so a refused change set writes nothing and two change
+//! sets in one batch cannot both claim a value. Events get their sequence numbers and hash
+//! chain here, the only place that appends to the log.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clowder_schemas::events::{Actor, DomainEvent, Event};
+use clowder_schemas::records::Record;
+use redb::{Database, ReadableTable};
+use sha2::{Digest, Sha256};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::codec::{self, CodecError};
+use super::tables::{EVENTS, IndexTable, RecordTable, UNIQUE};
+use crate::clock::Clock;
+use crate::metrics::StoreMetrics;
+
+/// Most change sets in one write transaction; bounds the latency of the first waiter.
+pub const MAX_BATCH: usize = 2048;
+
+/// Writes to apply atomically, and the events they cause.
+#[derive(Debug, Default)]
+pub struct ChangeSet {
+    ops: Vec<Op>,
+    claims: Vec<Claim>,
+    events: Vec<(Actor, DomainEvent)>,
+}
+
+#[derive(Debug)]
+enum Op {
+    Put {
+        table: RecordTable,
+        key: u128,
+        value: Vec<u8>,
+    },
+    Delete {
+        table: RecordTable,
+        key: u128,
+    },
+    Link {
+        index: IndexTable,
+        key: (u128, u128),
+    },
+    Unlink {
+        index: IndexTable,
+        key: (u128, u128),
+    },
+    Release {
+        ns: &'static str,
+        value: String,
+        owner: u128,
+    },
+}
+
+#[derive(Debug)]
+struct Claim {
+    ns: &'static str,
+    value: String,
+    owner: u128,
+    field: &'static str,
+}
+
+impl ChangeSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes `record` under `key` (encoded now, on the caller's thread).
+    pub fn put<R: Record>(&mut self, table: RecordTable, key: u128, record: &R) -> Result<&mut Self, CodecError> {
+        let value = codec::encode(record)?;
+        self.ops.push(Op::Put { table, key, value });
+        Ok(self)
+    }
+
+    pub fn delete(&mut self, table: RecordTable, key: u128) -> &mut Self {
+        self.ops.push(Op::Delete { table, key });
+        self
+    }
+
+    pub fn link(&mut self, index: IndexTable, parent: u128, child: u128) -> &mut Self {
+        self.ops.push(Op::Link {
+            index,
+            key: (parent, child),
+        });
+        self
+    }
+
+    pub fn unlink(&mut self, index: IndexTable, parent: u128, child: u128) -> &mut Self {
+        self.ops.push(Op::Unlink {
+            index,
+            key: (parent, child),
+        });
+        self
+    }
+
+    /// Claims a unique value for `owner`; the whole change set is refused with
+    /// `Duplicate { field }` if another owner holds it.
+    pub fn claim(&mut self, ns: &'static str, value: &str, owner: u128, field: &'static str) -> &mut Self {
+        self.claims.push(Claim {
+            ns,
+            value: value.to_owned(),
+            owner,
+            field,
+        });
+        self
+    }
+
+    /// Gives up a unique value, if `owner` holds it.
+    pub fn release(&mut self, ns: &'static str, value: &str, owner: u128) -> &mut Self {
+        self.ops.push(Op::Release {
+            ns,
+            value: value.to_owned(),
+            owner,
+        });
+        self
+    }
+
+    pub fn event(&mut self, actor: Actor, event: DomainEvent) -> &mut Self {
+        self.events.push((actor, event));
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty() && self.claims.is_empty() && self.events.is_empty()
+    }
+}
+
+/// What a successful commit tells the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitReceipt {
+    /// Sequence number of the last event this change set appended, if any.
+    pub last_seq: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitError {
+    #[error("{field} is already used by another record")]
+    Duplicate { field: &'static str },
+    #[error("the write transaction failed: {0}")]
+    Store(String),
+    #[error("the store is closed")]
+    Closed,
+}
+
+pub(super) enum Job {
+    Commit {
+        set: ChangeSet,
+        reply: ReplyTo,
+        queued: Instant,
+    },
+    Shutdown,
+}
+
+/// The head of the event log: last sequence number and hash.
+#[derive(Debug, Clone)]
+pub(super) struct Head {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// Recent commit durations, for `/health/detailed`.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    recent: Mutex<VecDeque<Duration>>,
+}
+
+impl CommitStats {
+    const KEEP: usize = 1024;
+
+    fn record(&self, d: Duration) {
+        let mut r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if r.len() == Self::KEEP {
+            r.pop_front();
+        }
+        r.push_back(d);
+    }
+
+    /// `(p50, p99)` of the last commits, if any.
+    pub fn percentiles(&self) -> Option<(Duration, Duration)> {
+        let mut v: Vec<Duration> = self
+            .recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+        Some((at(0.50), at(0.99)))
+    }
+}
+
+pub(super) struct Committer {
+    pub db: Arc<Database>,
+    pub rx: mpsc::Receiver<Job>,
+    pub head: Head,
+    pub last_seq: Arc<AtomicU64>,
+    pub bus: broadcast::Sender<Arc<Event>>,
+    pub clock: Arc<dyn Clock>,
+    pub clinic_id: String,
+    pub metrics: StoreMetrics,
+    pub stats: Arc<CommitStats>,
+}
+
+type ReplyTo = oneshot::Sender<Result<CommitReceipt, CommitError>>;
+type Waiter = (ReplyTo, Result<CommitReceipt, CommitError>);
+
+impl Committer {
+    /// Runs until shut down; everything queued before the shutdown is still committed.
+    pub fn run(mut self) {
+        let mut stopping = false;
+        while !stopping {
+            let Some(first) = self.rx.blocking_recv() else { break };
+            let mut batch = Vec::with_capacity(64);
+            for job in std::iter::once(first).chain(std::iter::from_fn(|| self.rx.try_recv().ok())) {
+                match job {
+                    Job::Commit { set, reply, queued } => batch.push((set, reply, queued)),
+                    Job::Shutdown => stopping = true,
+                }
+                if batch.len() >= MAX_BATCH {
+                    break;
+                }
+            }
+            if !batch.is_empty() {
+                self.commit_batch(batch);
+            }
+        }
+        tracing::debug!("commit task stopped");
+    }
+
+    fn commit_batch(&mut self, batch: Vec<(ChangeSet, ReplyTo, Instant)>) {
+        let started = Instant::now();
+        self.metrics.batch_size.observe(batch.len() as f64);
+        for (_, _, queued) in &batch {
+            self.metrics
+                .queue_wait_seconds
+                .observe(started.duration_since(*queued).as_secs_f64());
+        }
+        let mut head = self.head.clone();
+        let mut published = Vec::new();
+        let mut waiters: Vec<Waiter> = Vec::with_capacity(batch.len());
+        let outcome = (|| -> Result<(), redb::Error> {
+            let txn = self.db.begin_write()?;
+            {
+                let mut unique = txn.open_table(UNIQUE)?;
+                let mut events = txn.open_table(EVENTS)?;
+                for (set, reply, _) in batch {
+                    if let Some(field) = first_conflict(&unique, &set.claims)? {
+                        waiters.push((reply, Err(CommitError::Duplicate { field })));
+                        continue;
+                    }
+                    for c in &set.claims {
+                        unique.insert((c.ns, c.value.as_str()), c.owner)?;
+                    }
+                    for op in set.ops {
+                        apply(&txn, &mut unique, op)?;
+                    }
+                    let mut last_seq = None;
+                    for (actor, e) in set.events {
+                        let event = self.chain(&mut head, actor, e);
+                        let bytes = codec::encode(&event).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+                        events.insert(event.seq, bytes.as_slice())?;
+                        last_seq = Some(event.seq);
+                        published.push(Arc::new(event));
+                    }
+                    waiters.push((reply, Ok(CommitReceipt { last_seq })));
+                }
+            }
+            txn.commit()?;
+            Ok(())
+        })();
+        let took = started.elapsed();
+        self.metrics.commit_seconds.observe(took.as_secs_f64());
+        self.stats.record(took);
+        match outcome {
+            Ok(()) => {
+                self.metrics.commits.inc();
+                self.metrics.change_sets.inc_by(waiters.len() as u64);
+                self.head = head;
+                self.last_seq.store(self.head.seq, Ordering::Release);
+                for (reply, result) in waiters {
+                    let _ = reply.send(result);
+                }
+                for e in published {
+                    // No subscribers is fine: the log is the source of truth.
+                    let _ = self.bus.send(e);
+                }
+            }
+            Err(e) => {
+                self.metrics.commit_failures.inc();
+                tracing::error!(error = %e, "write transaction failed; every change set in the batch is refused");
+                for (reply, _) in waiters {
+                    let _ = reply.send(Err(CommitError::Store(e.to_string())));
+                }
+            }
+        }
+    }
+
+    fn chain(&self, head: &mut Head, actor: Actor, e: DomainEvent) -> Event {
+        let mut event = Event {
+            seq: head.seq + 1,
+            at: self.clock.now(),
+            clinic_id: self.clinic_id.clone(),
+            actor,
+            kind: e.kind().to_owned(),
+            subject: e.subject(),
+            payload: serde_json::to_value(&e).unwrap_or(serde_json::Value::Null),
+            prev_hash: head.hash.clone(),
+            hash: String::new(),
+        };
+        event.hash = event_hash(&event);
+        head.seq = event.seq;
+        head.hash = event.hash.clone();
+        event
+    }
+}
+
+/// Hex SHA-256 of an event's chained fields.
+pub fn event_hash(e: &Event) -> String {
+    hex(&Sha256::digest(e.hash_input()))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
+}
+
+fn first_conflict(
+    unique: &redb::Table<(&str, &str), u128>,
+    claims: &[Claim],
+) -> Result<Option<&'static str>, redb::Error> {
+    for c in claims {
+        if let Some(owner) = unique.get((c.ns, c.value.as_str()))?
+            && owner.value() != c.owner
+        {
+            return Ok(Some(c.field));
+        }
+    }
+    Ok(None)
+}
+
+fn apply(
+    txn: &redb::WriteTransaction,
+    unique: &mut redb::Table<(&str, &str), u128>,
+    op: Op,
+) -> Result<(), redb::Error> {
+    match op {
+        Op::Put { table, key, value } => {
+            txn.open_table(table.def())?.insert(key, value.as_slice())?;
+        }
+        Op::Delete { table, key } => {
+            txn.open_table(table.def())?.remove(key)?;
+        }
+        Op::Link { index, key } => {
+            txn.open_table(index.def())?.insert(key, ())?;
+        }
+        Op::Unlink { index, key } => {
+            txn.open_table(index.def())?.remove(key)?;
+        }
+        Op::Release { ns, value, owner } => {
+            let held = unique.get((ns, value.as_str()))?.map(|g| g.value());
+            if held == Some(owner) {
+                unique.remove((ns, value.as_str()))?;
+            }
+        }
+    }
+    Ok(())
+}

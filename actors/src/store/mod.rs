@@ -1,0 +1,396 @@
+//! The store: one redb file in the data directory, its tables, the record codec, the event
+//! log and the group-commit task.
+//!
+//! Writers never open write transactions themselves: they send a [`ChangeSet`] to
+//! [`Store::commit`] and get an answer only once it is durable. Readers take an MVCC
+//! snapshot with [`Store::read`], which never blocks the writer or any actor.
+//!
+//! Start-up opens the file (redb repairs it after a crash), creates missing tables, checks
+//! the layout version, and verifies the hash chain of the newest events.
+
+pub mod codec;
+pub mod commit;
+pub mod tables;
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use clowder_schemas::events::{Event, GENESIS_HASH};
+use clowder_schemas::records::Record;
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use codec::CodecError;
+pub use commit::{ChangeSet, CommitError, CommitReceipt, CommitStats};
+pub use tables::{IndexTable, RecordTable};
+
+use crate::clock::Clock;
+use crate::metrics::StoreMetrics;
+use commit::{Committer, Head, Job};
+use tables::{EVENTS, FORMAT_VERSION, META, UNIQUE};
+
+/// How many of the newest events start-up re-hashes (the full check is `audit verify`).
+const VERIFY_TAIL: u64 = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("another Clowder process is using {0}; stop it first")]
+    InUse(PathBuf),
+    #[error(
+        "the store file {path} was written by an unsupported layout ({found}); this build reads layout {FORMAT_VERSION}"
+    )]
+    Layout { path: PathBuf, found: String },
+    #[error("the event log is inconsistent at sequence {seq}: {why}. The store may have been altered outside Clowder")]
+    BrokenChain { seq: u64, why: String },
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    #[error("store I/O: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("could not prepare the data directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the commit task is not running")]
+    Closed,
+}
+
+macro_rules! redb_errors {
+    ($($t:ty),*) => { $( impl From<$t> for StoreError { fn from(e: $t) -> Self { StoreError::Redb(e.into()) } } )* };
+}
+redb_errors!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// Where and how to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    /// Used when the store is created; an existing store keeps its own.
+    pub clinic_id: String,
+    /// redb page cache, bytes.
+    pub cache_bytes: usize,
+}
+
+/// Facts about the open store.
+#[derive(Debug, Clone)]
+pub struct StoreInfo {
+    pub path: PathBuf,
+    pub clinic_id: String,
+    /// True when redb had to repair the file at open (the last run did not shut down cleanly).
+    pub recovered: bool,
+    /// True when the file was created by this open.
+    pub created: bool,
+    pub open_took: std::time::Duration,
+}
+
+/// The open store. Shared by every actor as `Arc<Store>`.
+pub struct Store {
+    db: Arc<Database>,
+    jobs: mpsc::Sender<Job>,
+    committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    last_seq: Arc<AtomicU64>,
+    bus: broadcast::Sender<Arc<Event>>,
+    info: StoreInfo,
+    stats: Arc<CommitStats>,
+    closed: AtomicBool,
+}
+
+impl Store {
+    /// Opens (creating if needed), checks and recovers the store, and starts the commit task.
+    pub fn open(config: &StoreConfig, clock: Arc<dyn Clock>, metrics: StoreMetrics) -> Result<Arc<Store>, StoreError> {
+        let started = Instant::now();
+        if let Some(dir) = config.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let created = !config.path.exists();
+        let recovered = Arc::new(AtomicBool::new(false));
+        let flag = recovered.clone();
+        let mut builder = Database::builder();
+        builder
+            .set_cache_size(config.cache_bytes)
+            .set_repair_callback(move |_| flag.store(true, Ordering::Relaxed));
+        let db = builder.create(&config.path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(config.path.clone()),
+            other => StoreError::Redb(other.into()),
+        })?;
+        let clinic_id = init_layout(&db, &config.path, &config.clinic_id, clock.now())?;
+        let head = verify_tail(&db)?;
+        let recovered = recovered.load(Ordering::Relaxed);
+        if recovered {
+            tracing::warn!(path = %config.path.display(), "the store was not closed cleanly; redb repaired it");
+        }
+
+        let db = Arc::new(db);
+        let (jobs, rx) = mpsc::channel(4 * commit::MAX_BATCH);
+        let (bus, _) = broadcast::channel(4096);
+        let last_seq = Arc::new(AtomicU64::new(head.seq));
+        let stats = Arc::new(CommitStats::default());
+        let committer = Committer {
+            db: db.clone(),
+            rx,
+            head,
+            last_seq: last_seq.clone(),
+            bus: bus.clone(),
+            clock,
+            clinic_id: clinic_id.clone(),
+            metrics,
+            stats: stats.clone(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("clowder-commit".into())
+            .spawn(move || committer.run())
+            .map_err(|source| StoreError::Io {
+                path: config.path.clone(),
+                source,
+            })?;
+        Ok(Arc::new(Store {
+            db,
+            jobs,
+            committer: Mutex::new(Some(handle)),
+            last_seq,
+            bus,
+            info: StoreInfo {
+                path: config.path.clone(),
+                clinic_id,
+                recovered,
+                created,
+                open_took: started.elapsed(),
+            },
+            stats,
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    /// Commits a change set durably (one fsync shared with every change set queued with it).
+    pub async fn commit(&self, set: ChangeSet) -> Result<CommitReceipt, CommitError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Commit {
+                set,
+                reply,
+                queued: Instant::now(),
+            })
+            .await
+            .map_err(|_| CommitError::Closed)?;
+        rx.await.map_err(|_| CommitError::Closed)?
+    }
+
+    /// An MVCC snapshot for reading.
+    pub fn read(&self) -> Result<Reader, StoreError> {
+        Ok(Reader {
+            txn: self.db.begin_read()?,
+        })
+    }
+
+    /// Sequence number of the newest committed event (0 when the log is empty).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq.load(Ordering::Acquire)
+    }
+
+    /// Live feed of committed events, in sequence order.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.bus.subscribe()
+    }
+
+    pub fn info(&self) -> &StoreInfo {
+        &self.info
+    }
+
+    pub fn commit_stats(&self) -> &CommitStats {
+        &self.stats
+    }
+
+    /// Size of the store file in bytes.
+    pub fn file_size(&self) -> u64 {
+        std::fs::metadata(&self.info.path).map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// True while the commit task accepts work.
+    pub fn is_running(&self) -> bool {
+        !self.closed.load(Ordering::Acquire) && !self.jobs.is_closed()
+    }
+
+    /// Commits everything already queued, stops the commit task and waits for it. Blocking:
+    /// call from a blocking context.
+    pub fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _ = self.jobs.blocking_send(Job::Shutdown);
+        if let Some(h) = self.committer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // `close` may not have run (tests, start-up failures): still stop the thread.
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            let _ = self.jobs.try_send(Job::Shutdown);
+        }
+    }
+}
+
+fn init_layout(db: &Database, path: &Path, clinic_id: &str, now: jiff::Timestamp) -> Result<String, StoreError> {
+    let txn = db.begin_write()?;
+    let id = {
+        let mut meta = txn.open_table(META)?;
+        let format = meta.get("format")?.map(|v| v.value().to_owned());
+        match format.as_deref() {
+            None => {
+                meta.insert("format", FORMAT_VERSION)?;
+                meta.insert("clinic_id", clinic_id)?;
+                meta.insert("created_at", now.to_string().as_str())?;
+            }
+            Some(FORMAT_VERSION) => {}
+            Some(other) => {
+                return Err(StoreError::Layout {
+                    path: path.to_owned(),
+                    found: other.to_owned(),
+                });
+            }
+        }
+        let id = meta
+            .get("clinic_id")?
+            .map(|v| v.value().to_owned())
+            .unwrap_or_else(|| clinic_id.to_owned());
+        for t in RecordTable::ALL {
+            txn.open_table(t.def())?;
+        }
+        for t in IndexTable::ALL {
+            txn.open_table(t.def())?;
+        }
+        txn.open_table(UNIQUE)?;
+        txn.open_table(EVENTS)?;
+        id
+    };
+    txn.commit()?;
+    Ok(id)
+}
+
+/// Re-hashes the newest events and returns the head of the log.
+fn verify_tail(db: &Database) -> Result<Head, StoreError> {
+    let txn = db.begin_read()?;
+    let events = txn.open_table(EVENTS)?;
+    let Some((last, _)) = events.last()? else {
+        return Ok(Head {
+            seq: 0,
+            hash: GENESIS_HASH.to_owned(),
+        });
+    };
+    let last = last.value();
+    let from = last.saturating_sub(VERIFY_TAIL).max(1);
+    let mut prev: Option<Event> = None;
+    for row in events.range(from..=last)? {
+        let (k, v) = row?;
+        let e: Event = codec::decode(v.value())?;
+        let broken = |why: &str| StoreError::BrokenChain {
+            seq: k.value(),
+            why: why.to_owned(),
+        };
+        if e.seq != k.value() {
+            return Err(broken("the stored sequence number does not match its key"));
+        }
+        if commit::event_hash(&e) != e.hash {
+            return Err(broken("the event's hash does not match its content"));
+        }
+        if let Some(p) = &prev
+            && (p.seq + 1 != e.seq || p.hash != e.prev_hash)
+        {
+            return Err(broken("the event does not follow the previous one"));
+        }
+        prev = Some(e);
+    }
+    let head = prev.expect("the range contains at least the last event");
+    Ok(Head {
+        seq: head.seq,
+        hash: head.hash,
+    })
+}
+
+/// A consistent snapshot of the store.
+pub struct Reader {
+    txn: redb::ReadTransaction,
+}
+
+impl Reader {
+    pub fn get<R: Record>(&self, table: RecordTable, key: u128) -> Result<Option<R>, StoreError> {
+        let t = self.txn.open_table(table.def())?;
+        match t.get(key)? {
+            Some(v) => Ok(Some(codec::decode(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Visits records in key (creation) order, starting after `after`, until `f` breaks.
+    pub fn scan<R: Record>(
+        &self,
+        table: RecordTable,
+        after: Option<u128>,
+        mut f: impl FnMut(R) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let t = self.txn.open_table(table.def())?;
+        let range = match after {
+            Some(a) if a == u128::MAX => return Ok(()),
+            Some(a) => t.range(a + 1..)?,
+            None => t.range(0..)?,
+        };
+        for row in range {
+            let (_, v) = row?;
+            if f(codec::decode(v.value())?).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Child keys of `parent` in an index, in key order, starting after `after`.
+    pub fn children(&self, index: IndexTable, parent: u128, after: Option<u128>) -> Result<Vec<u128>, StoreError> {
+        let t = self.txn.open_table(index.def())?;
+        let start = match after {
+            Some(a) if a == u128::MAX => return Ok(Vec::new()),
+            Some(a) => a + 1,
+            None => 0,
+        };
+        let mut out = Vec::new();
+        for row in t.range((parent, start)..=(parent, u128::MAX))? {
+            out.push(row?.0.value().1);
+        }
+        Ok(out)
+    }
+
+    /// The record that holds a unique value, if any.
+    pub fn unique_owner(&self, ns: &str, value: &str) -> Result<Option<u128>, StoreError> {
+        let t = self.txn.open_table(UNIQUE)?;
+        Ok(t.get((ns, value))?.map(|v| v.value()))
+    }
+
+    pub fn count(&self, table: RecordTable) -> Result<u64, StoreError> {
+        Ok(self.txn.open_table(table.def())?.len()?)
+    }
+
+    /// Events with sequence numbers above `after`, oldest first, at most `limit`.
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        let t = self.txn.open_table(EVENTS)?;
+        let mut out = Vec::new();
+        for row in t.range(after.saturating_add(1)..)?.take(limit) {
+            out.push(codec::decode(row?.1.value())?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,76 @@
+//! Every table of the store, declared in one place. The layout is documented in
+//! `docs/store.md`; change both together.
+//!
+//! Record tables map a 128-bit key (the record's ULID) to a versioned MessagePack envelope.
+//! Secondary indexes are composite keys with empty values. Unique values (emails,
+//! microchips, usernames, session-token hashes) live in one table keyed by
+//! `(namespace, value)` whose value is the owning record's key.
+
+use redb::TableDefinition;
+
+/// Store-wide facts: `format` (layout version), `clinic_id`, `created_at`.
+pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+
+/// The store layout version this build reads and writes.
+pub const FORMAT_VERSION: &str = "1";
+
+/// A table of versioned records keyed by ULID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordTable {
+    Clients,
+    Patients,
+    Users,
+    Sessions,
+}
+
+impl RecordTable {
+    pub const ALL: [RecordTable; 4] = [
+        RecordTable::Clients,
+        RecordTable::Patients,
+        RecordTable::Users,
+        RecordTable::Sessions,
+    ];
+
+    pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
+        match self {
+            RecordTable::Clients => TableDefinition::new("clients"),
+            RecordTable::Patients => TableDefinition::new("patients"),
+            RecordTable::Users => TableDefinition::new("users"),
+            RecordTable::Sessions => TableDefinition::new("sessions"),
+        }
+    }
+}
+
+/// A secondary index: `(parent key, child key) → ()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexTable {
+    /// `(client, patient)`: a client's cats.
+    PatientsByClient,
+    /// `(user, session)`: a user's sessions.
+    SessionsByUser,
+}
+
+impl IndexTable {
+    pub const ALL: [IndexTable; 2] = [IndexTable::PatientsByClient, IndexTable::SessionsByUser];
+
+    pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
+        match self {
+            IndexTable::PatientsByClient => TableDefinition::new("patients_by_client"),
+            IndexTable::SessionsByUser => TableDefinition::new("sessions_by_user"),
+        }
+    }
+}
+
+/// `(namespace, value) → owner key`.
+pub const UNIQUE: TableDefinition<(&str, &str), u128> = TableDefinition::new("unique");
+
+/// Namespaces of [`UNIQUE`].
+pub mod unique {
+    pub const CLIENT_EMAIL: &str = "client_email";
+    pub const PATIENT_MICROCHIP: &str = "patient_microchip";
+    pub const USERNAME: &str = "username";
+    pub const SESSION_TOKEN: &str = "session_token";
+}
+
+/// The event log: sequence number → event envelope (hash-chained).
+pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");

@@ -1,0 +1,181 @@
+//! The running core of one clinic: the store, the actor registries and the services built
+//! on them, wired together once at start-up and shut down in order.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clowder_schemas::events::Actor;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use crate::accounts::Accounts;
+use crate::clients::Clients;
+use crate::clock::Clock;
+use crate::metrics::{RuntimeMetrics, StoreMetrics};
+use crate::patients::Patients;
+use crate::runtime::ActorConfig;
+use crate::store::{Store, StoreConfig, StoreError};
+
+/// Settings of the core, built by the binary from its configuration.
+#[derive(Debug, Clone)]
+pub struct SystemConfig {
+    pub data_dir: PathBuf,
+    /// Identifies this clinic (location) in every event, for a later multi-site setup.
+    pub clinic_id: String,
+    /// Calling code given to phone numbers typed without one, e.g. `1`.
+    pub country_code: String,
+    /// The clinic's IANA time zone: local dates (birthdays, "today") are taken in it.
+    pub time_zone: TimeZone,
+    pub actors: ActorConfig,
+    /// How long a sign-in session lasts.
+    pub session_ttl: Duration,
+    /// redb page cache, bytes.
+    pub cache_bytes: usize,
+}
+
+impl SystemConfig {
+    /// Sensible defaults for a data directory (tests and the binary start from these).
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            clinic_id: "main".into(),
+            country_code: "1".into(),
+            time_zone: TimeZone::UTC,
+            actors: ActorConfig::default(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            cache_bytes: 64 << 20,
+        }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.data_dir.join("clowder.redb")
+    }
+}
+
+/// What every actor and service shares.
+pub struct Ctx {
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: SystemConfig,
+    pub metrics: RuntimeMetrics,
+}
+
+impl Ctx {
+    /// The clinic's local date today.
+    pub fn today(&self) -> Date {
+        self.clock.today(&self.config.time_zone)
+    }
+
+    /// A new time-ordered id.
+    pub fn new_ulid(&self) -> ulid::Ulid {
+        let mut random = [0u8; 16];
+        // The OS random source failing is unrecoverable for a server that issues sessions.
+        getrandom::fill(&mut random).expect("the operating system's random source is available");
+        let ms = self.clock.now().as_millisecond().max(0) as u64;
+        ulid::Ulid::from_parts(ms, u128::from_le_bytes(random))
+    }
+}
+
+/// One component's health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentHealth {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The clinic's core, running.
+pub struct System {
+    pub ctx: Arc<Ctx>,
+    pub clients: Clients,
+    pub patients: Patients,
+    pub accounts: Accounts,
+    pub store_metrics: StoreMetrics,
+    started: Instant,
+    stopping: AtomicBool,
+}
+
+impl System {
+    /// Opens the store and starts the actor registries. Must run inside a tokio runtime.
+    pub fn start(config: SystemConfig, clock: Arc<dyn Clock>) -> Result<System, StoreError> {
+        let store_metrics = StoreMetrics::default();
+        let store_config = StoreConfig {
+            path: config.store_path(),
+            clinic_id: config.clinic_id.clone(),
+            cache_bytes: config.cache_bytes,
+        };
+        let store = Store::open(&store_config, clock.clone(), store_metrics.clone())?;
+        let ctx = Arc::new(Ctx {
+            store,
+            clock,
+            config,
+            metrics: RuntimeMetrics::default(),
+        });
+        Ok(System {
+            clients: Clients::new(ctx.clone()),
+            patients: Patients::new(ctx.clone()),
+            accounts: Accounts::new(ctx.clone()),
+            ctx,
+            store_metrics,
+            started: Instant::now(),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.ctx.store
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Actor used for changes Clowder makes itself.
+    pub fn system_actor() -> Actor {
+        Actor::System
+    }
+
+    /// Health of each component; the server is ready when all are ok.
+    pub fn readiness(&self) -> Vec<ComponentHealth> {
+        let store = &self.ctx.store;
+        let store_ok = store.is_running() && store.read().is_ok();
+        let stopping = self.stopping.load(Ordering::Acquire);
+        vec![
+            ComponentHealth {
+                name: "store",
+                ok: store_ok,
+                detail: if store_ok {
+                    "open".into()
+                } else {
+                    "closed or unreadable".into()
+                },
+            },
+            ComponentHealth {
+                name: "actors",
+                ok: !stopping,
+                detail: if stopping {
+                    "shutting down".into()
+                } else {
+                    format!(
+                        "{} clients, {} patients live",
+                        self.clients.live(),
+                        self.patients.live()
+                    )
+                },
+            },
+        ]
+    }
+
+    /// Stops the actors, commits what is queued and closes the store.
+    pub async fn shutdown(&self) {
+        if self.stopping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.clients.stop_all();
+        self.patients.stop_all();
+        let store = self.ctx.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    }
+}

@@ -1,0 +1,199 @@
+//! What a store record looks like in the index: the kinds of indexed records, their ids, and
+//! the documents built from clients and patients. It must not read the store: callers pass
+//! the records (and, for a patient, the owner's name) in.
+
+use std::fmt;
+
+use clowder_schemas::clients::Client;
+use clowder_schemas::patients::{Patient, PatientStatus};
+use clowder_schemas::{ClientId, PatientId};
+use tantivy::TantivyDocument;
+
+use crate::schema::Fields;
+
+/// The kind of record a document stands for (the `kind` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    Client,
+    Patient,
+}
+
+impl RecordKind {
+    /// The value stored in the `kind` field: `client` or `patient`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Client => "client",
+            RecordKind::Patient => "patient",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client" => Some(RecordKind::Client),
+            "patient" => Some(RecordKind::Patient),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The id of an indexed record: what a hit points to and what [`delete`] takes.
+///
+/// [`delete`]: crate::SearchIndex::delete
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordId {
+    Client(ClientId),
+    Patient(PatientId),
+}
+
+impl RecordId {
+    /// The kind of record this id belongs to.
+    pub fn kind(self) -> RecordKind {
+        match self {
+            RecordId::Client(_) => RecordKind::Client,
+            RecordId::Patient(_) => RecordKind::Patient,
+        }
+    }
+
+    /// The value of the `id` field: the ULID text. ULIDs are unique across kinds, so the id
+    /// alone identifies a document.
+    pub(crate) fn key(self) -> String {
+        match self {
+            RecordId::Client(id) => id.to_string(),
+            RecordId::Patient(id) => id.to_string(),
+        }
+    }
+
+    /// Rebuilds an id from the stored `kind` and `id` fields.
+    pub(crate) fn parse(kind: &str, key: &str) -> Option<Self> {
+        match RecordKind::parse(kind)? {
+            RecordKind::Client => key.parse().ok().map(RecordId::Client),
+            RecordKind::Patient => key.parse().ok().map(RecordId::Patient),
+        }
+    }
+}
+
+impl From<ClientId> for RecordId {
+    fn from(id: ClientId) -> Self {
+        RecordId::Client(id)
+    }
+}
+
+impl From<PatientId> for RecordId {
+    fn from(id: PatientId) -> Self {
+        RecordId::Patient(id)
+    }
+}
+
+/// The document of a client: found by name, phone or email.
+pub(crate) fn client_document(f: &Fields, client: &Client) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_text(f.kind, RecordKind::Client.as_str());
+    doc.add_text(f.id, RecordId::Client(client.id).key());
+    doc.add_text(f.label, client.display_name());
+    doc.add_text(f.name, &client.first_name);
+    doc.add_text(f.name, &client.last_name);
+    for phone in std::iter::once(&client.phone).chain(client.phone_secondary.as_ref()) {
+        for token in phone_tokens(phone.digits()) {
+            doc.add_text(f.phone_digits, token);
+        }
+    }
+    if let Some(email) = &client.email {
+        doc.add_text(f.email, email.as_str().to_lowercase());
+    }
+    doc.add_text(f.status, if client.active { "active" } else { "inactive" });
+    doc
+}
+
+/// The document of a patient: found by its name, its owner's name, breed, colour or
+/// microchip. `owner_name` is the owner's display name ("Smith, Jane"); when it changes, the
+/// owner's patients must be upserted again.
+pub(crate) fn patient_document(f: &Fields, patient: &Patient, owner_name: &str) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_text(f.kind, RecordKind::Patient.as_str());
+    doc.add_text(f.id, RecordId::Patient(patient.id).key());
+    doc.add_text(f.label, patient_label(&patient.name, owner_name));
+    doc.add_text(f.owner_id, RecordId::Client(patient.client_id).key());
+    doc.add_text(f.name, &patient.name);
+    doc.add_text(f.owner, owner_name);
+    if let Some(breed) = &patient.breed {
+        doc.add_text(f.breed, breed);
+    }
+    if let Some(color) = &patient.color {
+        doc.add_text(f.color, color);
+    }
+    if let Some(chip) = &patient.microchip {
+        doc.add_text(f.microchip, chip.as_str());
+    }
+    let status = match patient.status {
+        PatientStatus::Active => "active",
+        PatientStatus::Inactive => "inactive",
+        PatientStatus::Deceased => "deceased",
+    };
+    doc.add_text(f.status, status);
+    doc
+}
+
+fn patient_label(name: &str, owner_name: &str) -> String {
+    let owner_name = owner_name.trim();
+    if owner_name.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name} ({owner_name})")
+    }
+}
+
+/// Shortest trailing run of digits indexed as a phone number besides the last four: seven
+/// digits is a local number without its area code.
+const MIN_PHONE_SUFFIX: usize = 7;
+
+/// The tokens indexed for one phone number, given its E.164 digits: the full digits, every
+/// trailing run of at least seven digits (this includes the national number whatever the
+/// length of the country code: "5551234567" for "15551234567"), and the last four digits.
+pub(crate) fn phone_tokens(digits: &str) -> Vec<&str> {
+    // E.164 digits are ASCII, so byte offsets are char boundaries.
+    let n = digits.len();
+    let mut tokens: Vec<&str> = (0..n)
+        .filter(|&start| start == 0 || n - start >= MIN_PHONE_SUFFIX)
+        .map(|start| &digits[start..])
+        .collect();
+    if n > 4 {
+        tokens.push(&digits[n - 4..]);
+    }
+    tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_tokens_cover_full_national_local_and_last_four() {
+        assert_eq!(
+            phone_tokens("15551234567"),
+            ["15551234567", "5551234567", "551234567", "51234567", "1234567", "4567"]
+        );
+        assert_eq!(
+            phone_tokens("4412345678"),
+            ["4412345678", "412345678", "12345678", "2345678", "5678"]
+        );
+    }
+
+    #[test]
+    fn record_ids_round_trip_through_kind_and_key() {
+        let ids = [
+            RecordId::Client(ClientId::from_u128(7)),
+            RecordId::Patient(PatientId::from_u128(u128::from(u64::MAX) + 9)),
+        ];
+        for id in ids {
+            assert_eq!(RecordId::parse(id.kind().as_str(), &id.key()), Some(id));
+        }
+        assert_eq!(RecordId::parse("invoice", &ids[0].key()), None);
+        assert_eq!(RecordId::parse("client", "not a ulid"), None);
+    }
+}

@@ -1,0 +1,344 @@
+//! The index itself: opening it in a directory or in memory, the schema version file beside
+//! it, writing documents, committing, and searching. It must not decide when to commit or
+//! what to reindex; the indexer actor does.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clowder_schemas::clients::Client;
+use clowder_schemas::patients::Patient;
+use tantivy::collector::TopDocs;
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::Value;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
+
+use crate::documents::{RecordId, RecordKind, client_document, patient_document};
+use crate::errors::IndexError;
+use crate::queries;
+use crate::schema::{Fields, SCHEMA_VERSION, TEXT_TOKENIZER, tokenizers};
+
+/// Name of the file, in the index directory, that holds the [`SCHEMA_VERSION`] the index was
+/// built with. tantivy ignores files it did not create, so it lives among the index files.
+pub const SCHEMA_VERSION_FILE: &str = "schema_version";
+
+/// Most hits one search returns, whatever limit is asked for.
+pub const MAX_HITS: usize = 200;
+
+/// Memory the writer may buffer before it flushes a segment; ample for clinic records.
+const WRITER_MEMORY_BYTES: usize = 32_000_000;
+
+/// One search result, best first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// What kind of record was found (the same as `id.kind()`).
+    pub kind: RecordKind,
+    /// The record that was found.
+    pub id: RecordId,
+    /// Display text: "Smith, Jane" for a client, "Mittens (Smith, Jane)" for a patient.
+    pub label: String,
+    /// Higher is better. Only the order of scores within one search means anything.
+    pub score: f32,
+}
+
+/// True when the index in `dir` must be rebuilt from the store before use: there is no
+/// index there, or its [`SCHEMA_VERSION_FILE`] is missing, unreadable or holds another
+/// version than [`SCHEMA_VERSION`]. Call it before opening the index.
+pub fn needs_rebuild(dir: impl AsRef<Path>) -> bool {
+    let dir = dir.as_ref();
+    read_version(dir) != Some(SCHEMA_VERSION) || !index_exists(dir)
+}
+
+/// The search index, with its single writer. Writes need `&mut self`; use [`reader`] for
+/// searches from other threads.
+///
+/// Start-up, when the index may be missing or outdated:
+///
+/// ```no_run
+/// # fn records() -> Vec<clowder_schemas::clients::Client> { Vec::new() }
+/// # fn main() -> Result<(), clowder_index::IndexError> {
+/// use clowder_index::{SearchIndex, needs_rebuild};
+/// let dir = std::path::Path::new("data/index");
+/// let index = if needs_rebuild(dir) {
+///     let mut index = SearchIndex::recreate(dir)?;
+///     for client in records() {
+///         index.upsert_client(&client)?;
+///     }
+///     index.finish_rebuild()?;
+///     index
+/// } else {
+///     SearchIndex::open_or_create(dir)?
+/// };
+/// # Ok(()) }
+/// ```
+///
+/// [`reader`]: SearchIndex::reader
+pub struct SearchIndex {
+    writer: IndexWriter,
+    reader: SearchReader,
+    /// `None` for an in-memory index.
+    dir: Option<PathBuf>,
+}
+
+impl SearchIndex {
+    /// A new, empty index held in memory, for tests and tools.
+    pub fn in_memory() -> Result<Self, IndexError> {
+        let (schema, fields) = Fields::schema();
+        let index = Index::builder()
+            .schema(schema)
+            .tokenizers(tokenizers())
+            .create_in_ram()
+            .map_err(|source| IndexError::Open { path: None, source })?;
+        Self::with_index(index, fields, None)
+    }
+
+    /// Opens the index in `dir`, or creates an empty one (and its version file) when there
+    /// is none; the directory is created if needed. An existing index with another schema
+    /// version fails with [`IndexError::Outdated`]: check [`needs_rebuild`] first.
+    pub fn open_or_create(dir: impl AsRef<Path>) -> Result<Self, IndexError> {
+        let dir = dir.as_ref();
+        let directory = open_directory(dir)?;
+        let open_err = |source| IndexError::Open {
+            path: Some(dir.to_owned()),
+            source,
+        };
+        let existed = Index::exists(&directory).map_err(|e| open_err(e.into()))?;
+        if existed {
+            let found = read_version(dir);
+            if found != Some(SCHEMA_VERSION) {
+                return Err(IndexError::Outdated {
+                    path: dir.to_owned(),
+                    found,
+                    expected: SCHEMA_VERSION,
+                });
+            }
+        }
+        let (schema, fields) = Fields::schema();
+        // When the index exists, tantivy also checks that its schema equals ours.
+        let index = Index::builder()
+            .schema(schema)
+            .tokenizers(tokenizers())
+            .open_or_create(directory)
+            .map_err(open_err)?;
+        let this = Self::with_index(index, fields, Some(dir.to_owned()))?;
+        if !existed {
+            write_version(dir)?;
+        }
+        Ok(this)
+    }
+
+    /// Replaces whatever index is in `dir` by an empty one with the current schema, for a
+    /// rebuild. Until [`finish_rebuild`](Self::finish_rebuild) succeeds, the directory has
+    /// no version file, so a rebuild cut short is started again at the next start-up. The
+    /// old index files are removed by tantivy at the first commit.
+    pub fn recreate(dir: impl AsRef<Path>) -> Result<Self, IndexError> {
+        let dir = dir.as_ref();
+        let directory = open_directory(dir)?;
+        match fs::remove_file(dir.join(SCHEMA_VERSION_FILE)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(IndexError::Directory {
+                    path: dir.to_owned(),
+                    source,
+                });
+            }
+        }
+        let (schema, fields) = Fields::schema();
+        let mut index =
+            Index::create(directory, schema, IndexSettings::default()).map_err(|source| IndexError::Open {
+                path: Some(dir.to_owned()),
+                source,
+            })?;
+        index.set_tokenizers(tokenizers());
+        Self::with_index(index, fields, Some(dir.to_owned()))
+    }
+
+    fn with_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> Result<Self, IndexError> {
+        // One indexing thread keeps memory small and is plenty for a clinic's write rate.
+        let writer = index
+            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+            .map_err(|source| match (source, &dir) {
+                (source @ TantivyError::LockFailure(..), Some(path)) => IndexError::Locked {
+                    path: path.clone(),
+                    source,
+                },
+                (source, _) => IndexError::Open {
+                    path: dir.clone(),
+                    source,
+                },
+            })?;
+        // Reloaded by `commit`, so a change is searchable as soon as `commit` returns.
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|source| IndexError::Open {
+                path: dir.clone(),
+                source,
+            })?;
+        let analyzer = index
+            .tokenizers()
+            .get(TEXT_TOKENIZER)
+            .expect("`tokenizers()` registers the text tokenizer for every index we build");
+        Ok(SearchIndex {
+            writer,
+            reader: SearchReader {
+                reader,
+                fields,
+                analyzer,
+            },
+            dir,
+        })
+    }
+
+    /// Adds or replaces the client's document. Visible to searches after [`commit`](Self::commit).
+    pub fn upsert_client(&mut self, client: &Client) -> Result<(), IndexError> {
+        let doc = client_document(&self.reader.fields, client);
+        self.replace(RecordId::Client(client.id), doc)
+    }
+
+    /// Adds or replaces the patient's document; `owner_name` is the owner's display name
+    /// ("Smith, Jane"). When an owner's name changes, upsert their patients again.
+    pub fn upsert_patient(&mut self, patient: &Patient, owner_name: &str) -> Result<(), IndexError> {
+        let doc = patient_document(&self.reader.fields, patient, owner_name);
+        self.replace(RecordId::Patient(patient.id), doc)
+    }
+
+    fn replace(&mut self, id: RecordId, doc: TantivyDocument) -> Result<(), IndexError> {
+        // tantivy applies a delete only to documents added before it, so the new document
+        // survives.
+        self.delete(id);
+        self.writer.add_document(doc).map_err(IndexError::Write)?;
+        Ok(())
+    }
+
+    /// Removes the record's document, if any. Visible to searches after [`commit`](Self::commit).
+    pub fn delete(&mut self, id: impl Into<RecordId>) {
+        let term = Term::from_field_text(self.reader.fields.id, &id.into().key());
+        self.writer.delete_term(term);
+    }
+
+    /// Makes every change since the last commit durable and visible to searches (through
+    /// this index and every [`SearchReader`] taken from it). Commits cost an fsync: batch
+    /// changes rather than committing each one.
+    pub fn commit(&mut self) -> Result<(), IndexError> {
+        self.writer.commit().map_err(IndexError::Commit)?;
+        self.reader.reader.reload().map_err(IndexError::Commit)
+    }
+
+    /// Ends a rebuild started by [`recreate`](Self::recreate): commits, then writes the
+    /// version file, so [`needs_rebuild`] turns false only once the index is complete.
+    pub fn finish_rebuild(&mut self) -> Result<(), IndexError> {
+        self.commit()?;
+        match &self.dir {
+            Some(dir) => write_version(dir),
+            None => Ok(()),
+        }
+    }
+
+    /// See [`SearchReader::search`].
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>, IndexError> {
+        self.reader.search(query, limit)
+    }
+
+    /// A cheap, cloneable handle for searching from any thread. It sees each commit made
+    /// through this index as soon as [`commit`](Self::commit) returns.
+    pub fn reader(&self) -> SearchReader {
+        self.reader.clone()
+    }
+}
+
+/// A handle for searching an index, shareable across threads.
+#[derive(Clone)]
+pub struct SearchReader {
+    reader: IndexReader,
+    fields: Fields,
+    analyzer: TextAnalyzer,
+}
+
+impl SearchReader {
+    /// Finds up to `limit` (at most [`MAX_HITS`]) records matching `query`, best first.
+    ///
+    /// `query` is plain text, never syntax: every word must match some name, breed or colour,
+    /// with typos forgiven according to the word's length and the last word taken as a
+    /// prefix; input that is a phone number (whole, national, or its last four digits), a
+    /// microchip or an email matches exactly and ranks first. Blank input finds nothing;
+    /// input over [`MAX_QUERY_CHARS`](crate::MAX_QUERY_CHARS) characters is cut.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>, IndexError> {
+        let limit = limit.min(MAX_HITS);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut analyzer = self.analyzer.clone();
+        let Some(query) = queries::build(&self.fields, &mut analyzer, query) else {
+            return Ok(Vec::new());
+        };
+        let searcher = self.reader.searcher();
+        let top = searcher
+            .search(&*query, &TopDocs::with_limit(limit).order_by_score())
+            .map_err(IndexError::Search)?;
+        top.into_iter()
+            .map(|(score, address)| {
+                let doc: TantivyDocument = searcher.doc(address).map_err(IndexError::Search)?;
+                self.hit(&doc, score)
+            })
+            .collect()
+    }
+
+    fn hit(&self, doc: &TantivyDocument, score: f32) -> Result<Hit, IndexError> {
+        let text = |field| doc.get_first(field).and_then(|v| v.as_str());
+        let (kind, key) = (text(self.fields.kind), text(self.fields.id));
+        let id = kind
+            .zip(key)
+            .and_then(|(kind, key)| RecordId::parse(kind, key))
+            .ok_or_else(|| IndexError::Malformed(format!("kind {kind:?}, id {key:?}")))?;
+        let label = text(self.fields.label)
+            .ok_or_else(|| IndexError::Malformed(format!("no label for {id:?}")))?
+            .to_owned();
+        Ok(Hit {
+            kind: id.kind(),
+            id,
+            label,
+            score,
+        })
+    }
+}
+
+fn open_directory(dir: &Path) -> Result<MmapDirectory, IndexError> {
+    fs::create_dir_all(dir).map_err(|source| IndexError::Directory {
+        path: dir.to_owned(),
+        source,
+    })?;
+    MmapDirectory::open(dir).map_err(|e| IndexError::Open {
+        path: Some(dir.to_owned()),
+        source: e.into(),
+    })
+}
+
+fn index_exists(dir: &Path) -> bool {
+    MmapDirectory::open(dir).is_ok_and(|d| Index::exists(&d).unwrap_or(false))
+}
+
+fn read_version(dir: &Path) -> Option<u32> {
+    fs::read_to_string(dir.join(SCHEMA_VERSION_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Writes the version file atomically (temporary file, fsync, rename), so a crash leaves
+/// either no file or a complete one.
+fn write_version(dir: &Path) -> Result<(), IndexError> {
+    let io_err = |source| IndexError::Directory {
+        path: dir.to_owned(),
+        source,
+    };
+    let tmp = dir.join(format!("{SCHEMA_VERSION_FILE}.tmp"));
+    let mut file = fs::File::create(&tmp).map_err(io_err)?;
+    writeln!(file, "{SCHEMA_VERSION}").map_err(io_err)?;
+    file.sync_all().map_err(io_err)?;
+    fs::rename(&tmp, dir.join(SCHEMA_VERSION_FILE)).map_err(io_err)
+}

@@ -1,0 +1,347 @@
+//! The server as its HTTP clients see it: one shared connection pool, sign-in, and the calls
+//! the scenarios make.
+//!
+//! Two flavours of call: setup calls (`create_*`) retry while the server answers 503 or 429,
+//! then return the new id or an error that says what the server answered; load calls (`get_patient`, `post_client`) never fail, they
+//! return an [`Outcome`] to be counted. Every request has a timeout, no proxy is used and
+//! redirects are not followed, so traffic only ever goes to the checked `--url`.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use reqwest::{RequestBuilder, Response, StatusCode, Url, redirect};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use clowder_schemas::users::LoginResponse;
+use clowder_schemas::{ClientId, ErrorResponse, PatientId};
+
+use crate::bodies::{Credentials, NewClient, NewPatient};
+use crate::stats::{Outcome, TransportFailure};
+
+/// How long opening a TCP connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Setup calls answered 503 or 429 are retried this many times in all, after the pause the
+/// server asks for, so a server shedding load does not abort the seeding.
+const SETUP_ATTEMPTS: u32 = 8;
+
+/// Pause before a setup retry when the answer has no usable `Retry-After`.
+const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(200);
+
+/// Longest pause honoured, whatever `Retry-After` says; the setup budget bounds the total.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// How much of a non-JSON error body is quoted in a message.
+const BODY_QUOTE_CHARS: usize = 200;
+
+/// The pool settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Connections the scenarios will hold open at once; the pool keeps that many idle.
+    pub connections: usize,
+    pub request_timeout: Duration,
+}
+
+/// A signed-in API client, cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Api {
+    http: reqwest::Client,
+    urls: Urls,
+    bearer: HeaderValue,
+}
+
+#[derive(Debug)]
+struct Urls {
+    login: Url,
+    clients: Url,
+    /// Without trailing slash; a patient's URL is this plus `/{id}`.
+    patients: String,
+}
+
+impl Urls {
+    fn new(base: &Url) -> Result<Self> {
+        let join = |path: &str| base.join(path).with_context(|| format!("building the URL of {path}"));
+        Ok(Self {
+            login: join("/api/auth/login")?,
+            clients: join("/api/clients")?,
+            patients: join("/api/patients")?.to_string(),
+        })
+    }
+}
+
+/// The `{"id": ...}` part of a 201 answer, typed by the caller.
+#[derive(Debug, Deserialize)]
+struct Created<Id> {
+    id: Id,
+}
+
+impl Api {
+    /// Builds the pool and signs in; the error says what to fix when the server refuses.
+    pub async fn sign_in(base: &Url, pool: PoolOptions, username: &str, password: &str) -> Result<Self> {
+        let http = build_http(pool)?;
+        let urls = Urls::new(base)?;
+        let response = http
+            .post(urls.login.clone())
+            .json(&Credentials { username, password })
+            .send()
+            .await
+            .with_context(|| {
+                format!("no answer from {base} to sign-in; is the Clowder server running (e.g. `cargo run --release -- serve --demo`)?")
+            })?;
+        let login: LoginResponse = read_json(response)
+            .await
+            .map_err(|failure| sign_in_refused(username, failure))?;
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", login.token))
+            .context("the server's session token is not a valid header value")?;
+        bearer.set_sensitive(true);
+        Ok(Self { http, urls, bearer })
+    }
+
+    /// Creates a client during setup and returns its id.
+    pub async fn create_client(&self, body: &NewClient) -> Result<ClientId> {
+        let request = || self.http.post(self.urls.clients.clone()).json(body);
+        let created: Created<ClientId> = self.setup_call(request).await.context("creating a client")?;
+        Ok(created.id)
+    }
+
+    /// Creates a patient during setup and returns its id.
+    pub async fn create_patient(&self, body: &NewPatient) -> Result<PatientId> {
+        let request = || self.http.post(self.urls.patients.as_str()).json(body);
+        let created: Created<PatientId> = self.setup_call(request).await.context("creating a patient")?;
+        Ok(created.id)
+    }
+
+    /// `GET /api/patients/{id}`, for the read scenario.
+    pub async fn get_patient(&self, id: PatientId) -> Outcome {
+        let url = format!("{}/{id}", self.urls.patients);
+        self.load_call(self.http.get(url)).await
+    }
+
+    /// `POST /api/clients`, for the write scenario.
+    pub async fn post_client(&self, body: &NewClient) -> Outcome {
+        self.load_call(self.http.post(self.urls.clients.clone()).json(body))
+            .await
+    }
+
+    /// Sends the request built by `request`, retrying while the server asks to come back
+    /// later, and reads the JSON answer.
+    async fn setup_call<T: DeserializeOwned>(&self, request: impl Fn() -> RequestBuilder) -> Result<T> {
+        let mut attempt = 1;
+        loop {
+            let response = request().header(AUTHORIZATION, &self.bearer).send().await?;
+            if let Some(delay) = asked_to_retry(&response)
+                && attempt < SETUP_ATTEMPTS
+            {
+                // Reading the body returns the connection to the pool; its content is moot.
+                let _ = response.bytes().await;
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+                continue;
+            }
+            return read_json(response).await.map_err(anyhow::Error::from);
+        }
+    }
+
+    /// Sends and reads the whole body, so the connection goes back to the pool for the next
+    /// request of the loop.
+    async fn load_call(&self, request: RequestBuilder) -> Outcome {
+        let response = match request.header(AUTHORIZATION, &self.bearer).send().await {
+            Ok(response) => response,
+            Err(e) => return Outcome::Transport(classify(&e)),
+        };
+        let status = response.status().as_u16();
+        match response.bytes().await {
+            Ok(_) => Outcome::from_status(status),
+            Err(e) => Outcome::Transport(classify(&e)),
+        }
+    }
+}
+
+fn build_http(pool: PoolOptions) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(pool.connections)
+        .timeout(pool.request_timeout)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .redirect(redirect::Policy::none())
+        .user_agent(concat!("clowder-loadtests/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client")
+}
+
+/// The pause asked for by a 503 or 429 answer; `None` for any other answer.
+fn asked_to_retry(response: &Response) -> Option<Duration> {
+    let status = response.status();
+    if status != StatusCode::SERVICE_UNAVAILABLE && status != StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    let header = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok());
+    Some(retry_delay(header))
+}
+
+/// Reads `Retry-After` in its delay-seconds form, capped at [`MAX_RETRY_DELAY`]; the
+/// HTTP-date form or a missing header give [`DEFAULT_RETRY_DELAY`].
+fn retry_delay(header: Option<&str>) -> Duration {
+    header
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_RETRY_DELAY, |secs| {
+            Duration::from_secs(secs).min(MAX_RETRY_DELAY)
+        })
+}
+
+fn classify(e: &reqwest::Error) -> TransportFailure {
+    if e.is_timeout() {
+        TransportFailure::Timeout
+    } else if e.is_connect() {
+        TransportFailure::Connect
+    } else {
+        TransportFailure::Other
+    }
+}
+
+/// Why a call that expected a JSON answer did not get one.
+#[derive(Debug)]
+enum CallFailure {
+    /// The server answered with a non-2xx status; the text describes the answer.
+    Status { status: u16, described: String },
+    /// No answer, or an answer that could not be read.
+    Other(anyhow::Error),
+}
+
+impl std::fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallFailure::Status { described, .. } => f.write_str(described),
+            CallFailure::Other(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for CallFailure {}
+
+async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, CallFailure> {
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| CallFailure::Other(anyhow::Error::new(e).context("reading the answer")))?;
+    if !status.is_success() {
+        return Err(CallFailure::Status {
+            status: status.as_u16(),
+            described: describe_failure(status.as_u16(), &body),
+        });
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        CallFailure::Other(anyhow::Error::new(e).context(format!(
+            "HTTP {status} answer is not the expected JSON: {}",
+            quote_body(&body)
+        )))
+    })
+}
+
+/// Turns a failed sign-in into an error that says what to do.
+fn sign_in_refused(username: &str, failure: CallFailure) -> anyhow::Error {
+    match failure {
+        CallFailure::Status {
+            status: 401 | 403,
+            described,
+        } => anyhow::anyhow!(
+            "signing in as {username:?} was refused ({described}); set CLOWDER_ADMIN_PASSWORD \
+             (or pass --password) to the password the server was started with"
+        ),
+        CallFailure::Status { described, .. } => anyhow::anyhow!("signing in as {username:?} failed: {described}"),
+        CallFailure::Other(e) => e.context(format!("signing in as {username:?}")),
+    }
+}
+
+/// One line about an error answer: the stable code and message when the body is Clowder's
+/// error JSON, else the start of the body.
+pub fn describe_failure(status: u16, body: &[u8]) -> String {
+    match serde_json::from_slice::<ErrorResponse>(body) {
+        Ok(ErrorResponse { error }) => match error.field {
+            Some(field) => format!("HTTP {status} {}: {field}: {}", error.code.as_str(), error.message),
+            None => format!("HTTP {status} {}: {}", error.code.as_str(), error.message),
+        },
+        Err(_) if body.is_empty() => format!("HTTP {status} with an empty body"),
+        Err(_) => format!("HTTP {status}: {}", quote_body(body)),
+    }
+}
+
+fn quote_body(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut quoted: String = text.chars().take(BODY_QUOTE_CHARS).collect();
+    if text.chars().count() > BODY_QUOTE_CHARS {
+        quoted.push('…');
+    }
+    format!("{quoted:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clowder_error_bodies_are_described_by_code() {
+        let body = br#"{"error":{"code":"invalid_credentials","message":"Wrong username or password."}}"#;
+        assert_eq!(
+            describe_failure(401, body),
+            "HTTP 401 invalid_credentials: Wrong username or password."
+        );
+        let with_field =
+            br#"{"error":{"code":"validation_failed","message":"must be a phone number","field":"phone"}}"#;
+        assert_eq!(
+            describe_failure(422, with_field),
+            "HTTP 422 validation_failed: phone: must be a phone number"
+        );
+    }
+
+    #[test]
+    fn other_bodies_are_quoted_briefly() {
+        assert_eq!(describe_failure(502, b""), "HTTP 502 with an empty body");
+        assert_eq!(describe_failure(500, b"oops"), "HTTP 500: \"oops\"");
+        let long = "x".repeat(1000);
+        let described = describe_failure(500, long.as_bytes());
+        assert!(described.len() < 220 && described.ends_with("…\""), "{described}");
+    }
+
+    #[test]
+    fn a_refused_sign_in_says_which_variable_to_set() {
+        let failure = CallFailure::Status {
+            status: 401,
+            described: "HTTP 401 invalid_credentials: no".into(),
+        };
+        let message = sign_in_refused("admin", failure).to_string();
+        assert!(message.contains("CLOWDER_ADMIN_PASSWORD"), "{message}");
+        assert!(message.contains("\"admin\""), "{message}");
+    }
+
+    #[test]
+    fn endpoint_urls_are_built_from_the_root() {
+        let urls = Urls::new(&Url::parse("http://127.0.0.1:8080").unwrap()).unwrap();
+        assert_eq!(urls.login.as_str(), "http://127.0.0.1:8080/api/auth/login");
+        assert_eq!(urls.clients.as_str(), "http://127.0.0.1:8080/api/clients");
+        assert_eq!(urls.patients, "http://127.0.0.1:8080/api/patients");
+    }
+
+    #[test]
+    fn retry_after_is_honoured_within_bounds() {
+        assert_eq!(retry_delay(Some("1")), Duration::from_secs(1));
+        assert_eq!(retry_delay(Some(" 2 ")), Duration::from_secs(2));
+        assert_eq!(retry_delay(Some("0")), Duration::ZERO);
+        assert_eq!(retry_delay(Some("3600")), MAX_RETRY_DELAY);
+        assert_eq!(retry_delay(Some("Wed, 21 Oct 2015 07:28:00 GMT")), DEFAULT_RETRY_DELAY);
+        assert_eq!(retry_delay(None), DEFAULT_RETRY_DELAY);
+    }
+
+    #[test]
+    fn the_pool_builds_with_the_options() {
+        let pool = PoolOptions {
+            connections: 64,
+            request_timeout: Duration::from_secs(10),
+        };
+        assert!(build_http(pool).is_ok());
+    }
+}

@@ -1,0 +1,160 @@
+//! Command-line arguments: where the server is, how to sign in, how hard and how long to push,
+//! and the time budget that bounds the whole run.
+//!
+//! This module only describes and derives settings; it opens no sockets and touches no files.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum, value_parser};
+
+/// How long seeding the read set may take before the run gives up.
+pub const SETUP_BUDGET: Duration = Duration::from_secs(120);
+
+/// How long the fsync measurement may take before the run gives up.
+pub const FSYNC_BUDGET: Duration = Duration::from_secs(120);
+
+/// Slack for sign-in and for the connection tasks to wind down after their last request.
+const SLACK: Duration = Duration::from_secs(15);
+
+/// Load scenarios against a running Clowder server, with the disk's fsync latency measured
+/// in the same run as the physical floor.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "clowder-loadtests", version)]
+pub struct Args {
+    /// Base URL of the server. Must be a loopback address unless --allow-remote is given.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+
+    /// Allow a server address that is not loopback (127.0.0.0/8, ::1, localhost).
+    #[arg(long)]
+    pub allow_remote: bool,
+
+    /// User to sign in as.
+    #[arg(long, default_value = "admin")]
+    pub username: String,
+
+    /// Password of that user.
+    #[arg(long, env = "CLOWDER_ADMIN_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+
+    /// Concurrent connections, each a closed loop of sequential requests.
+    #[arg(long, default_value_t = 64, value_parser = value_parser!(u16).range(1..=4096))]
+    pub connections: u16,
+
+    /// Measured time per scenario, after the warm-up.
+    #[arg(long, default_value_t = 10, value_parser = value_parser!(u64).range(1..=3600))]
+    pub duration_secs: u64,
+
+    /// Time per scenario during which requests run but are not recorded.
+    #[arg(long, default_value_t = 1, value_parser = value_parser!(u64).range(0..=600))]
+    pub warmup_secs: u64,
+
+    /// Per-request timeout.
+    #[arg(long, default_value_t = 10, value_parser = value_parser!(u64).range(1..=120))]
+    pub request_timeout_secs: u64,
+
+    /// The server's data directory; the fsync floor is measured on its disk. Without it the
+    /// system temp directory is used (and the report says so).
+    #[arg(long, env = "CLOWDER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Number of 4 KiB write + fsync rounds for the floor.
+    #[arg(long, default_value_t = 200, value_parser = value_parser!(u32).range(1..=100_000))]
+    pub fsync_samples: u32,
+
+    /// Clients (each with one patient) created for the read scenario.
+    #[arg(long, default_value_t = 200, value_parser = value_parser!(u32).range(1..=100_000))]
+    pub read_set: u32,
+
+    /// Print one JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// What to run.
+    #[arg(value_enum)]
+    pub scenario: Scenario,
+}
+
+/// A named run. Every scenario that talks HTTP measures the fsync floor first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// Only the fsync floor; needs no server.
+    Fsync,
+    /// Seed a small set of patients, then GET them at random.
+    Read,
+    /// Create clients with unique data.
+    Write,
+    /// fsync floor, then read, then write.
+    All,
+}
+
+impl Scenario {
+    /// How many HTTP scenarios this run will drive.
+    pub fn http_scenarios(self) -> u32 {
+        match self {
+            Scenario::Fsync => 0,
+            Scenario::Read | Scenario::Write => 1,
+            Scenario::All => 2,
+        }
+    }
+}
+
+impl Args {
+    pub fn warmup(&self) -> Duration {
+        Duration::from_secs(self.warmup_secs)
+    }
+
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs(self.duration_secs)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The most the whole run may take: the fsync budget, plus for each HTTP scenario its
+    /// setup budget, warm-up, measured time and one request timeout for the last requests in
+    /// flight, plus slack. Past it the run is aborted, so it always stops by itself.
+    pub fn hard_cap(&self) -> Duration {
+        let per_scenario = SETUP_BUDGET + self.warmup() + self.duration() + self.request_timeout();
+        FSYNC_BUDGET + per_scenario * self.scenario.http_scenarios() + SLACK + self.request_timeout()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("clowder-loadtests").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let a = parse(&["--password", "x", "read"]);
+        assert_eq!(a.url, "http://127.0.0.1:8080");
+        assert_eq!(a.username, "admin");
+        assert_eq!(a.connections, 64);
+        assert_eq!(a.duration_secs, 10);
+        assert_eq!(a.warmup_secs, 1);
+        assert_eq!(a.fsync_samples, 200);
+        assert_eq!(a.scenario, Scenario::Read);
+        assert!(!a.allow_remote && !a.json);
+    }
+
+    #[test]
+    fn zero_connections_is_refused() {
+        let r = Args::try_parse_from(["clowder-loadtests", "--connections", "0", "write"]);
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn the_hard_cap_covers_every_phase() {
+        let a = parse(&["--duration-secs", "10", "--warmup-secs", "1", "all"]);
+        let phases = FSYNC_BUDGET + (SETUP_BUDGET + Duration::from_secs(1 + 10 + 10)) * 2;
+        assert!(a.hard_cap() > phases);
+        let fsync_only = parse(&["fsync"]);
+        assert!(fsync_only.hard_cap() < a.hard_cap());
+    }
+}

@@ -1,0 +1,24 @@
+//! Load scenarios against a running Clowder server, with the disk's fsync latency measured in
+//! the same run as the physical floor the write figures are judged against.
+//!
+//! The harness sees the server only as its HTTP clients do: it depends on `clowder-schemas`
+//! for the wire types and on no other Clowder crate. It refuses non-loopback addresses
+//! unless told otherwise, bounds every request with a timeout and the whole run with a hard
+//! cap, and reports the project's performance goals as figures without failing on them.
+//!
+//! Codemap: [`cli`] (arguments and time budgets), [`target`] (address check), [`api`] (HTTP
+//! calls), [`bodies`] (request bodies), [`load`] (closed-loop driver), [`scenarios`] (`read`,
+//! `write`), [`fsync`] (the floor), [`stats`] (tallies and percentiles), [`report`] (table,
+//! JSON lines, goals), [`run`] (one run in order).
+
+pub mod api;
+pub mod bodies;
+pub mod cli;
+pub mod fsync;
+pub mod load;
+pub mod report;
+pub mod rng;
+pub mod run;
+pub mod scenarios;
+pub mod stats;
+pub mod target;

@@ -1,0 +1,177 @@
+//! The closed-loop driver: N connection tasks, each sending one request, waiting for the
+//! answer, and sending the next, until the window closes.
+//!
+//! Requests that start during the warm-up run but are not recorded; requests that start in
+//! the measured window are recorded even if they finish a little after it (each is bounded
+//! by the client's request timeout). No new request starts after the window, so the driver
+//! always returns within window + one request timeout (+ the transport back-off).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use clowder_schemas::PatientId;
+
+use crate::api::Api;
+use crate::bodies::NewClient;
+use crate::rng::SplitMix64;
+use crate::stats::{Outcome, Tally};
+
+/// Pause after a request that got no HTTP answer, so a connection whose server has gone
+/// does not spin a core re-failing in microseconds. HTTP errors (a fast 503) get no pause:
+/// absorbing those cheaply is the server's job.
+const TRANSPORT_BACKOFF: Duration = Duration::from_millis(10);
+
+/// The time a scenario runs: an unrecorded warm-up, then the measured part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub warmup: Duration,
+    pub measure: Duration,
+}
+
+/// What each request of a scenario is.
+#[derive(Debug)]
+pub enum Workload {
+    /// `GET /api/patients/{id}` with an id drawn at random from the set.
+    ReadPatients { ids: Vec<PatientId> },
+    /// `POST /api/clients` with data unique to the run and the request.
+    CreateClients { run_tag: String },
+}
+
+impl Workload {
+    pub fn read_patients(ids: Vec<PatientId>) -> Result<Self> {
+        if ids.is_empty() {
+            bail!("the read scenario needs at least one patient to read");
+        }
+        Ok(Workload::ReadPatients { ids })
+    }
+
+    pub fn create_clients(run_tag: String) -> Self {
+        Workload::CreateClients { run_tag }
+    }
+
+    async fn request(&self, api: &Api, conn: &mut Connection) -> Outcome {
+        match self {
+            Workload::ReadPatients { ids } => {
+                // `below` returns a value under `ids.len()`, which the constructor made non-zero.
+                let id = ids[conn.rng.below(ids.len())];
+                api.get_patient(id).await
+            }
+            Workload::CreateClients { run_tag } => {
+                let n = conn.next_number();
+                api.post_client(&NewClient::unique(run_tag, n)).await
+            }
+        }
+    }
+}
+
+/// One connection's private state.
+#[derive(Debug)]
+struct Connection {
+    rng: SplitMix64,
+    /// Numbers handed out are `index`, `index + stride`, `index + 2 × stride`…: distinct
+    /// across connections without any shared counter.
+    next: u64,
+    stride: u64,
+}
+
+impl Connection {
+    fn new(index: u16, connections: u16, seed: u64) -> Self {
+        Self {
+            rng: SplitMix64::new(seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            next: u64::from(index),
+            stride: u64::from(connections),
+        }
+    }
+
+    fn next_number(&mut self) -> u64 {
+        let n = self.next;
+        self.next += self.stride;
+        n
+    }
+}
+
+/// Runs `connections` closed loops of `workload` for `window` and merges their tallies.
+pub async fn drive(
+    api: Arc<Api>,
+    workload: Arc<Workload>,
+    connections: u16,
+    window: Window,
+    seed: u64,
+) -> Result<Tally> {
+    let measure_from = Instant::now() + window.warmup;
+    let stop_at = measure_from + window.measure;
+    let mut tasks = JoinSet::new();
+    for index in 0..connections {
+        let conn = Connection::new(index, connections, seed);
+        tasks.spawn(connection_loop(
+            api.clone(),
+            workload.clone(),
+            conn,
+            measure_from,
+            stop_at,
+        ));
+    }
+    let mut total = Tally::default();
+    while let Some(joined) = tasks.join_next().await {
+        total.merge(&joined.context("a connection task panicked")?)?;
+    }
+    Ok(total)
+}
+
+async fn connection_loop(
+    api: Arc<Api>,
+    workload: Arc<Workload>,
+    mut conn: Connection,
+    measure_from: Instant,
+    stop_at: Instant,
+) -> Tally {
+    let mut tally = Tally::default();
+    loop {
+        let started = Instant::now();
+        if started >= stop_at {
+            return tally;
+        }
+        let outcome = workload.request(&api, &mut conn).await;
+        if started >= measure_from {
+            tally.record(outcome, started.elapsed());
+        }
+        if matches!(outcome, Outcome::Transport(_)) {
+            tokio::time::sleep(TRANSPORT_BACKOFF).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_numbers_never_collide() {
+        let mut seen = std::collections::HashSet::new();
+        let mut conns: Vec<Connection> = (0..4).map(|i| Connection::new(i, 4, 99)).collect();
+        for _ in 0..100 {
+            for conn in &mut conns {
+                assert!(seen.insert(conn.next_number()));
+            }
+        }
+        assert_eq!(seen.len(), 400);
+        assert!((0..400).all(|n| seen.contains(&n)));
+    }
+
+    #[test]
+    fn connections_draw_different_random_sequences() {
+        let mut a = Connection::new(0, 2, 5);
+        let mut b = Connection::new(1, 2, 5);
+        let draws = |c: &mut Connection| (0..8).map(|_| c.rng.below(1000)).collect::<Vec<_>>();
+        assert_ne!(draws(&mut a), draws(&mut b));
+    }
+
+    #[test]
+    fn reading_needs_at_least_one_patient() {
+        assert!(Workload::read_patients(Vec::new()).is_err());
+    }
+}

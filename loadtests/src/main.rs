@@ -1,0 +1,55 @@
+//! `clowder-loadtests`: parses the command line, runs the chosen scenarios on a runtime of
+//! its own under a hard time cap, and prints the report (a table, or JSON lines).
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use clap::Parser;
+
+use clowder_loadtests::cli::Args;
+use clowder_loadtests::report::Report;
+use clowder_loadtests::run::run;
+
+/// How long the runtime may wait for stragglers (a blocking fsync stuck in the kernel) once
+/// the run is over or aborted.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run_capped(&args).and_then(|report| print_report(&report, args.json)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The cause chain, without the backtrace `RUST_BACKTRACE` would add to `Debug`.
+            eprintln!("clowder-loadtests: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_capped(args: &Args) -> Result<Report> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let cap = args.hard_cap();
+    let outcome = runtime.block_on(async { tokio::time::timeout(cap, run(args)).await });
+    // Dropping a runtime waits for blocking tasks without limit; this does not.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    outcome.map_err(|_| anyhow!("the run exceeded its hard cap of {} s and was stopped", cap.as_secs()))?
+}
+
+fn print_report(report: &Report, json: bool) -> Result<()> {
+    let text = if json {
+        report.to_json_lines()?
+    } else {
+        report.to_text()
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).context("writing the report")?;
+    stdout.flush().context("writing the report")
+}

@@ -1,0 +1,438 @@
+//! The results as people and machines read them: a table (or JSON lines), the fsync floor,
+//! and the project's performance goals set against the measured figures.
+//!
+//! Goals are printed as figures with "goal met" or "goal missed"; they never change the exit
+//! status, because a load test on a shared laptop is evidence, not a verdict.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::fsync::FsyncFloor;
+use crate::stats::{Latency, Tally};
+
+/// Durable writes should take at most this many fsyncs' worth of time at p99.
+pub const WRITE_P99_FSYNC_FACTOR: f64 = 2.0;
+/// Client creations per second the server should sustain.
+pub const WRITE_RATE_GOAL_PER_SEC: f64 = 5000.0;
+/// p99 of a patient read, in milliseconds.
+pub const READ_P99_GOAL_MS: f64 = 5.0;
+
+/// One HTTP scenario's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScenarioSummary {
+    pub scenario: String,
+    pub connections: u16,
+    /// Length of the measured window (warm-up excluded).
+    pub duration_secs: f64,
+    /// Every request recorded: successes plus errors.
+    pub requests: u64,
+    /// 2xx answers.
+    pub ok: u64,
+    /// 2xx answers per second of the window.
+    pub ok_per_sec: f64,
+    /// Failures by HTTP status (`"503"`) or transport failure (`"timeout"`, `"connect"`).
+    pub errors: BTreeMap<String, u64>,
+    /// Latency of the 2xx answers; `None` when there were none.
+    pub latency: Option<Latency>,
+}
+
+impl ScenarioSummary {
+    pub fn new(scenario: &str, connections: u16, window: Duration, tally: &Tally) -> Self {
+        let secs = window.as_secs_f64();
+        Self {
+            scenario: scenario.into(),
+            connections,
+            duration_secs: secs,
+            requests: tally.ok() + tally.error_total(),
+            ok: tally.ok(),
+            ok_per_sec: if secs > 0.0 { tally.ok() as f64 / secs } else { 0.0 },
+            errors: tally.errors().clone(),
+            latency: Latency::of(tally.latency()),
+        }
+    }
+
+    fn p99_ms(&self) -> Option<f64> {
+        self.latency.map(|l| l.p99_ms)
+    }
+}
+
+/// One performance goal against its measured figure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GoalCheck {
+    /// The goal in words, e.g. `read p99 <= 5 ms`.
+    pub goal: String,
+    /// The measured figure; `None` when it could not be measured (no successful request).
+    pub measured: Option<f64>,
+    /// The figure the goal sets.
+    pub limit: f64,
+    /// `ms` or `/s`.
+    pub unit: &'static str,
+    pub met: bool,
+}
+
+impl GoalCheck {
+    fn at_most(goal: String, measured: Option<f64>, limit: f64, unit: &'static str) -> Self {
+        let met = measured.is_some_and(|m| m <= limit);
+        Self {
+            goal,
+            measured,
+            limit,
+            unit,
+            met,
+        }
+    }
+
+    fn at_least(goal: String, measured: f64, limit: f64, unit: &'static str) -> Self {
+        Self {
+            goal,
+            measured: Some(measured),
+            limit,
+            unit,
+            met: measured >= limit,
+        }
+    }
+}
+
+impl fmt::Display for GoalCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.met { "goal met" } else { "goal missed" };
+        let measured = match self.measured {
+            Some(m) => figure(m, self.unit),
+            None => "no successful request".into(),
+        };
+        write!(
+            f,
+            "{}: measured {measured}, limit {}: {verdict}",
+            self.goal,
+            figure(self.limit, self.unit)
+        )
+    }
+}
+
+fn figure(value: f64, unit: &str) -> String {
+    match unit {
+        "ms" => format!("{value:.3} ms"),
+        _ => format!("{value:.1}{unit}"),
+    }
+}
+
+/// The goals that the figures at hand allow checking: write p99 against twice the fsync
+/// p99, write throughput, and read p99.
+pub fn goals(floor: Option<&FsyncFloor>, scenarios: &[ScenarioSummary]) -> Vec<GoalCheck> {
+    let find = |name: &str| scenarios.iter().find(|s| s.scenario == name);
+    let mut checks = Vec::new();
+    if let Some(write) = find("write") {
+        if let Some(fsync_p99) = floor.and_then(|f| f.latency).map(|l| l.p99_ms) {
+            checks.push(GoalCheck::at_most(
+                format!("write p99 <= {WRITE_P99_FSYNC_FACTOR} x fsync p99 ({fsync_p99:.3} ms)"),
+                write.p99_ms(),
+                WRITE_P99_FSYNC_FACTOR * fsync_p99,
+                "ms",
+            ));
+        }
+        checks.push(GoalCheck::at_least(
+            format!("writes/s >= {WRITE_RATE_GOAL_PER_SEC}"),
+            write.ok_per_sec,
+            WRITE_RATE_GOAL_PER_SEC,
+            "/s",
+        ));
+    }
+    if let Some(read) = find("read") {
+        checks.push(GoalCheck::at_most(
+            format!("read p99 <= {READ_P99_GOAL_MS} ms"),
+            read.p99_ms(),
+            READ_P99_GOAL_MS,
+            "ms",
+        ));
+    }
+    checks
+}
+
+/// Everything one run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub fsync: Option<FsyncFloor>,
+    pub scenarios: Vec<ScenarioSummary>,
+}
+
+impl Report {
+    pub fn goals(&self) -> Vec<GoalCheck> {
+        goals(self.fsync.as_ref(), &self.scenarios)
+    }
+
+    /// The human form: fsync line, table, goals.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        if let Some(floor) = &self.fsync {
+            out.push_str(&fsync_line(floor));
+            out.push('\n');
+        }
+        if !self.scenarios.is_empty() {
+            out.push_str(&format_table(&self.scenarios));
+        }
+        let goals = self.goals();
+        if !goals.is_empty() {
+            out.push_str("goals (figures only; they never fail the run):\n");
+            for goal in goals {
+                // Writing to a String cannot fail.
+                let _ = writeln!(out, "  {goal}");
+            }
+        }
+        out
+    }
+
+    /// The machine form: one JSON object per line, each tagged with its `kind`.
+    pub fn to_json_lines(&self) -> Result<String> {
+        let mut lines = Vec::new();
+        if let Some(floor) = &self.fsync {
+            lines.push(serde_json::to_string(&JsonLine::Fsync(floor))?);
+        }
+        for scenario in &self.scenarios {
+            lines.push(serde_json::to_string(&JsonLine::Scenario(scenario))?);
+        }
+        for goal in &self.goals() {
+            lines.push(serde_json::to_string(&JsonLine::Goal(goal))?);
+        }
+        Ok(lines.iter().map(|l| format!("{l}\n")).collect())
+    }
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum JsonLine<'a> {
+    Fsync(&'a FsyncFloor),
+    Scenario(&'a ScenarioSummary),
+    Goal(&'a GoalCheck),
+}
+
+/// One line on the floor and where it was measured.
+pub fn fsync_line(floor: &FsyncFloor) -> String {
+    let figures = match floor.latency {
+        Some(l) => format!("p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms", l.p50_ms, l.p99_ms, l.max_ms),
+        None => "no samples".into(),
+    };
+    let place = if floor.is_temp_dir {
+        format!(
+            "{} (the system temp dir: pass --data-dir or set CLOWDER_DATA_DIR for the server's disk)",
+            floor.dir
+        )
+    } else {
+        floor.dir.clone()
+    };
+    format!(
+        "fsync floor: {figures}  ({} x {} B write + sync_data in {place})",
+        floor.samples, floor.block_bytes
+    )
+}
+
+const HEADERS: [&str; 10] = [
+    "scenario", "conns", "secs", "requests", "ok/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
+];
+
+/// The results table, one row per scenario, columns aligned; errors last because their
+/// width varies.
+pub fn format_table(rows: &[ScenarioSummary]) -> String {
+    let cells: Vec<[String; 10]> = rows.iter().map(row_cells).collect();
+    let widths: Vec<usize> = (0..HEADERS.len())
+        .map(|col| {
+            cells
+                .iter()
+                .map(|row| row[col].chars().count())
+                .chain([HEADERS[col].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let headers = HEADERS.map(String::from);
+    for row in std::iter::once(&headers).chain(&cells) {
+        out.push_str(&format_row(row, &widths));
+        out.push('\n');
+    }
+    out
+}
+
+fn row_cells(s: &ScenarioSummary) -> [String; 10] {
+    let ms = |pick: fn(&Latency) -> f64| s.latency.as_ref().map_or("-".into(), |l| format!("{:.3}", pick(l)));
+    [
+        s.scenario.clone(),
+        s.connections.to_string(),
+        format!("{:.1}", s.duration_secs),
+        s.requests.to_string(),
+        format!("{:.1}", s.ok_per_sec),
+        ms(|l| l.p50_ms),
+        ms(|l| l.p90_ms),
+        ms(|l| l.p99_ms),
+        ms(|l| l.max_ms),
+        format_errors(&s.errors),
+    ]
+}
+
+/// The first column is left-aligned, the figures right-aligned, the last left as is.
+fn format_row(row: &[String; 10], widths: &[usize]) -> String {
+    let last = row.len() - 1;
+    let parts: Vec<String> = row
+        .iter()
+        .zip(widths)
+        .enumerate()
+        .map(|(col, (cell, &width))| match col {
+            0 => format!("{cell:<width$}"),
+            c if c == last => cell.clone(),
+            _ => format!("{cell:>width$}"),
+        })
+        .collect();
+    parts.join("  ").trim_end().to_string()
+}
+
+/// `none`, or `503:12 timeout:3` in key order.
+pub fn format_errors(errors: &BTreeMap<String, u64>) -> String {
+    if errors.is_empty() {
+        return "none".into();
+    }
+    errors
+        .iter()
+        .map(|(key, count)| format!("{key}:{count}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn latency(p50: f64, p90: f64, p99: f64, max: f64) -> Option<Latency> {
+        Some(Latency {
+            p50_ms: p50,
+            p90_ms: p90,
+            p99_ms: p99,
+            max_ms: max,
+        })
+    }
+
+    fn summary(name: &str, ok_per_sec: f64, latency: Option<Latency>) -> ScenarioSummary {
+        ScenarioSummary {
+            scenario: name.into(),
+            connections: 64,
+            duration_secs: 10.0,
+            requests: (ok_per_sec * 10.0) as u64,
+            ok: (ok_per_sec * 10.0) as u64,
+            ok_per_sec,
+            errors: BTreeMap::new(),
+            latency,
+        }
+    }
+
+    fn floor(p99: f64) -> FsyncFloor {
+        FsyncFloor {
+            dir: "/var/lib/clowder".into(),
+            is_temp_dir: false,
+            samples: 200,
+            block_bytes: 4096,
+            latency: latency(p99 / 2.0, p99 / 1.5, p99, p99 * 2.0),
+        }
+    }
+
+    #[test]
+    fn the_table_aligns_columns_with_three_decimal_milliseconds() {
+        let mut write = summary("write", 4321.25, latency(1.0, 2.5, 3.25, 12.0));
+        write.errors.insert("503".into(), 12);
+        write.errors.insert("timeout".into(), 1);
+        let table = format_table(&[summary("read", 12345.6, latency(0.1234, 0.5, 1.0, 9.8765)), write]);
+        let expected = "\
+scenario  conns  secs  requests     ok/s  p50 ms  p90 ms  p99 ms  max ms  errors
+read         64  10.0    123456  12345.6   0.123   0.500   1.000   9.877  none
+write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12 timeout:1
+";
+        assert_eq!(table, expected);
+    }
+
+    #[test]
+    fn a_scenario_without_successes_shows_dashes() {
+        let table = format_table(&[summary("write", 0.0, None)]);
+        let row = table.lines().nth(1).unwrap();
+        assert!(row.contains("-       -       -       -"), "{row}");
+    }
+
+    #[test]
+    fn summaries_are_computed_from_tallies() {
+        use crate::stats::Outcome;
+        let mut tally = Tally::default();
+        for _ in 0..20 {
+            tally.record(Outcome::Ok, Duration::from_millis(2));
+        }
+        tally.record(Outcome::Status(503), Duration::from_millis(1));
+        let s = ScenarioSummary::new("read", 8, Duration::from_secs(4), &tally);
+        assert_eq!((s.requests, s.ok), (21, 20));
+        assert_eq!(s.ok_per_sec, 5.0);
+        assert_eq!(s.errors.get("503"), Some(&1));
+        assert!((s.latency.unwrap().p99_ms - 2.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn goals_compare_writes_to_twice_the_fsync_floor() {
+        let scenarios = [
+            summary("read", 20000.0, latency(0.2, 0.5, 4.0, 8.0)),
+            summary("write", 4000.0, latency(1.0, 2.0, 3.0, 9.0)),
+        ];
+        let checks = goals(Some(&floor(1.0)), &scenarios);
+        let verdicts: Vec<(bool, f64)> = checks.iter().map(|c| (c.met, c.limit)).collect();
+        assert_eq!(verdicts, [(false, 2.0), (false, 5000.0), (true, 5.0)]);
+        assert_eq!(
+            checks[0].to_string(),
+            "write p99 <= 2 x fsync p99 (1.000 ms): measured 3.000 ms, limit 2.000 ms: goal missed"
+        );
+        assert_eq!(
+            checks[1].to_string(),
+            "writes/s >= 5000: measured 4000.0/s, limit 5000.0/s: goal missed"
+        );
+        assert_eq!(
+            checks[2].to_string(),
+            "read p99 <= 5 ms: measured 4.000 ms, limit 5.000 ms: goal met"
+        );
+    }
+
+    #[test]
+    fn goals_without_successes_are_missed_not_errors() {
+        let checks = goals(Some(&floor(1.0)), &[summary("write", 0.0, None)]);
+        assert!(checks.iter().all(|c| !c.met));
+        assert!(checks[0].to_string().contains("no successful request"));
+    }
+
+    #[test]
+    fn goals_only_cover_what_ran() {
+        assert!(goals(Some(&floor(1.0)), &[]).is_empty());
+        assert_eq!(
+            goals(None, &[summary("read", 1.0, latency(1.0, 1.0, 1.0, 1.0))]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn json_lines_are_one_tagged_object_each() {
+        let report = Report {
+            fsync: Some(floor(1.0)),
+            scenarios: vec![summary("read", 100.0, latency(1.0, 1.0, 1.0, 1.0))],
+        };
+        let text = report.to_json_lines().unwrap();
+        let kinds: Vec<String> = text
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["kind"].to_string())
+            .collect();
+        assert_eq!(kinds, ["\"fsync\"", "\"scenario\"", "\"goal\""]);
+        let scenario: serde_json::Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(scenario["scenario"], "read");
+        assert_eq!(scenario["latency"]["p99_ms"], 1.0);
+    }
+
+    #[test]
+    fn the_fsync_line_says_when_the_temp_dir_stood_in() {
+        let mut f = floor(1.0);
+        assert!(!fsync_line(&f).contains("temp dir"));
+        f.is_temp_dir = true;
+        assert!(fsync_line(&f).contains("--data-dir"));
+    }
+}

@@ -1,0 +1,91 @@
+//! One run from start to finish: check the target, sign in, measure the fsync floor while
+//! the server is idle, then drive the scenarios in order and collect their figures.
+//!
+//! Each phase has its own time budget; the caller adds the hard cap over the whole run.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::api::{Api, PoolOptions};
+use crate::bodies::run_tag;
+use crate::cli::{Args, FSYNC_BUDGET, Scenario};
+use crate::fsync::{self, FsyncFloor, FsyncTarget};
+use crate::load::Window;
+use crate::report::Report;
+use crate::scenarios::{self, Plan};
+use crate::target::parse_target;
+
+/// Runs what `args` asks for. Progress goes to stderr; the report is returned for printing.
+pub async fn run(args: &Args) -> Result<Report> {
+    let mut report = Report::default();
+    if args.scenario == Scenario::Fsync {
+        report.fsync = Some(measure_floor(args).await?);
+        return Ok(report);
+    }
+    let api = Arc::new(sign_in(args).await?);
+    report.fsync = Some(measure_floor(args).await?);
+    let plan = plan(args);
+    if matches!(args.scenario, Scenario::Read | Scenario::All) {
+        progress(&format!(
+            "read: seeding {} patients, then {} connections",
+            plan.read_set, plan.connections
+        ));
+        report.scenarios.push(scenarios::read(&api, &plan).await?);
+    }
+    if matches!(args.scenario, Scenario::Write | Scenario::All) {
+        progress(&format!("write: {} connections", plan.connections));
+        report.scenarios.push(scenarios::write(&api, &plan).await?);
+    }
+    Ok(report)
+}
+
+/// Checks the address before any traffic, then signs in once for the whole run.
+async fn sign_in(args: &Args) -> Result<Api> {
+    let base = parse_target(&args.url, args.allow_remote)?;
+    let password = args.password.as_deref().context(
+        "no password: set CLOWDER_ADMIN_PASSWORD (or pass --password) to the admin password the server was started with",
+    )?;
+    progress(&format!("signing in to {base} as {:?}", args.username));
+    let pool = PoolOptions {
+        connections: usize::from(args.connections),
+        request_timeout: args.request_timeout(),
+    };
+    Api::sign_in(&base, pool, &args.username, password).await
+}
+
+/// Measures the floor on a blocking thread, within its budget.
+async fn measure_floor(args: &Args) -> Result<FsyncFloor> {
+    let target = FsyncTarget::choose(args.data_dir.as_deref());
+    let samples = args.fsync_samples;
+    progress(&format!("fsync floor: {samples} rounds in {}", target.dir.display()));
+    let measuring = tokio::task::spawn_blocking(move || fsync::measure(&target, samples));
+    tokio::time::timeout(FSYNC_BUDGET, measuring)
+        .await
+        .with_context(|| {
+            format!(
+                "measuring the fsync floor took longer than {} s",
+                FSYNC_BUDGET.as_secs()
+            )
+        })?
+        .context("the fsync measurement panicked")?
+}
+
+fn plan(args: &Args) -> Plan {
+    let now = jiff::Timestamp::now();
+    Plan {
+        connections: args.connections,
+        window: Window {
+            warmup: args.warmup(),
+            measure: args.duration(),
+        },
+        read_set: args.read_set,
+        run_tag: run_tag(now.as_millisecond().unsigned_abs(), std::process::id()),
+        // Only the spread of reads depends on it; truncating the nanoseconds is fine.
+        seed: now.as_nanosecond() as u64,
+    }
+}
+
+fn progress(message: &str) {
+    eprintln!("clowder-loadtests: {message}");
+}

@@ -1,0 +1,112 @@
+//! Health reports: liveness (the process answers), readiness (every component can serve),
+//! and the detailed view for signed-in staff and operators.
+
+use clowder_actors::System;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One component's state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Component {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Answer of `GET /health/ready`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    pub components: Vec<Component>,
+    /// Names of the failing components (empty when ready).
+    pub failing: Vec<String>,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.failing.is_empty()
+    }
+}
+
+/// The store's figures in the detailed health report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StoreHealth {
+    pub path: String,
+    pub size_bytes: u64,
+    pub last_event_seq: u64,
+    pub clinic_id: String,
+    /// The last run did not shut down cleanly and redb repaired the file at start.
+    pub recovered_at_start: bool,
+    pub open_ms: f64,
+}
+
+/// Commit latency over the last (up to 1,024) commits.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommitLatency {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Answer of `GET /health/detailed`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DetailedHealth {
+    pub status: String,
+    pub version: String,
+    pub uptime_seconds: u64,
+    pub components: Vec<Component>,
+    pub store: StoreHealth,
+    pub commit_latency: Option<CommitLatency>,
+    pub resident_memory_bytes: Option<u64>,
+}
+
+pub fn readiness(system: &System) -> Readiness {
+    let components: Vec<Component> = system
+        .readiness()
+        .into_iter()
+        .map(|c| Component {
+            name: c.name.to_owned(),
+            ok: c.ok,
+            detail: c.detail,
+        })
+        .collect();
+    let failing: Vec<String> = components.iter().filter(|c| !c.ok).map(|c| c.name.clone()).collect();
+    Readiness {
+        status: if failing.is_empty() { "ok" } else { "unavailable" }.into(),
+        components,
+        failing,
+    }
+}
+
+pub fn detailed(system: &System, version: &str) -> DetailedHealth {
+    let ready = readiness(system);
+    let store = system.store();
+    let info = store.info();
+    DetailedHealth {
+        status: ready.status,
+        version: version.to_owned(),
+        uptime_seconds: system.uptime().as_secs(),
+        components: ready.components,
+        store: StoreHealth {
+            path: info.path.display().to_string(),
+            size_bytes: store.file_size(),
+            last_event_seq: store.last_seq(),
+            clinic_id: info.clinic_id.clone(),
+            recovered_at_start: info.recovered,
+            open_ms: info.open_took.as_secs_f64() * 1000.0,
+        },
+        commit_latency: store.commit_stats().percentiles().map(|(p50, p99)| CommitLatency {
+            p50_ms: p50.as_secs_f64() * 1000.0,
+            p99_ms: p99.as_secs_f64() * 1000.0,
+        }),
+        resident_memory_bytes: resident_memory_bytes(),
+    }
+}
+
+/// Resident set size of this process, from `/proc/self/statm` (Linux); `None` elsewhere.
+pub fn resident_memory_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // 4 KiB pages on every platform Clowder ships for (x86_64 and aarch64 Linux).
+    Some(pages * 4096)
+}

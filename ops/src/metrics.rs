@@ -1,0 +1,104 @@
+//! The application's Prometheus registry: HTTP request figures recorded by `web`, plus the
+//! actor and store figures recorded by `actors`. One registry per running server (no global
+//! recorder), rendered as Prometheus text at `/metrics`.
+
+use clowder_actors::System;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The route template (`/api/clients/{id}`), never the raw path, so ids do not explode
+    /// the label space; `unmatched` for unknown routes.
+    pub route: String,
+    pub status: u16,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs … ~30 s
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 20))
+}
+
+/// HTTP figures.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    pub requests: Family<RequestLabels, Counter>,
+    pub latency_seconds: Family<RequestLabels, Histogram, fn() -> Histogram>,
+}
+
+impl HttpMetrics {
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let labels = RequestLabels {
+            method: method.to_owned(),
+            route: route.to_owned(),
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.latency_seconds.get_or_create(&labels).observe(seconds);
+    }
+}
+
+/// Everything `/metrics` shows.
+pub struct Metrics {
+    registry: Registry,
+    pub http: HttpMetrics,
+    memory: Gauge,
+    last_seq: Gauge,
+}
+
+impl Metrics {
+    pub fn new(system: &System) -> Self {
+        let mut registry = Registry::default();
+        let http = HttpMetrics {
+            requests: Family::default(),
+            latency_seconds: Family::new_with_constructor(latency_histogram),
+        };
+        registry.register(
+            "clowder_http_requests",
+            "HTTP requests by route and status",
+            http.requests.clone(),
+        );
+        registry.register(
+            "clowder_http_request_duration_seconds",
+            "HTTP request latency by route and status",
+            http.latency_seconds.clone(),
+        );
+        system.ctx.metrics.register(&mut registry);
+        system.store_metrics.register(&mut registry);
+        let memory = Gauge::default();
+        registry.register(
+            "clowder_process_resident_memory_bytes",
+            "Resident set size",
+            memory.clone(),
+        );
+        let last_seq = Gauge::default();
+        registry.register(
+            "clowder_event_log_last_seq",
+            "Sequence number of the newest event",
+            last_seq.clone(),
+        );
+        Self {
+            registry,
+            http,
+            memory,
+            last_seq,
+        }
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self, system: &System) -> String {
+        if let Some(rss) = crate::health::resident_memory_bytes() {
+            self.memory.set(rss as i64);
+        }
+        self.last_seq.set(system.store().last_seq() as i64);
+        let mut out = String::with_capacity(16 * 1024);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

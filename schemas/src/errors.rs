@@ -1,0 +1,175 @@
+//! The stable error-code table. A code, once shipped, never changes meaning or name: clients
+//! and integrations match on it. HTTP statuses are assigned from the kind, in one place in
+//! `web`; this crate knows nothing of HTTP.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The broad class of an error; `web` maps each kind to exactly one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request body could not be read as JSON (400).
+    Malformed,
+    /// The request was understood but a value is not acceptable (422).
+    Invalid,
+    /// No valid credentials or session (401).
+    Unauthenticated,
+    /// Signed in, but not allowed (403).
+    Forbidden,
+    /// The thing asked for does not exist (404).
+    NotFound,
+    /// The HTTP method is not supported on this route (405).
+    MethodNotAllowed,
+    /// The request conflicts with the current state, e.g. a duplicate unique value (409).
+    Conflict,
+    /// The request body is larger than allowed (413).
+    TooLarge,
+    /// The request body is not JSON (415).
+    UnsupportedMediaType,
+    /// Too many requests (429).
+    RateLimited,
+    /// The server is overloaded or a component is down; retry later (503).
+    Unavailable,
+    /// A bug or an I/O failure on our side (500).
+    Internal,
+}
+
+/// Every error code Clowder can answer with. The wire name is the snake_case variant name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidJson,
+    UnsupportedMediaType,
+    ValidationFailed,
+    PayloadTooLarge,
+    Unauthenticated,
+    InvalidCredentials,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    ClientNotFound,
+    PatientNotFound,
+    UserNotFound,
+    DuplicateValue,
+    Overloaded,
+    Timeout,
+    Unavailable,
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The class of this code, from which `web` derives the HTTP status.
+    pub const fn kind(self) -> ErrorKind {
+        use ErrorCode::*;
+        match self {
+            InvalidJson => ErrorKind::Malformed,
+            UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
+            ValidationFailed => ErrorKind::Invalid,
+            PayloadTooLarge => ErrorKind::TooLarge,
+            Unauthenticated | InvalidCredentials => ErrorKind::Unauthenticated,
+            Forbidden => ErrorKind::Forbidden,
+            NotFound | ClientNotFound | PatientNotFound | UserNotFound => ErrorKind::NotFound,
+            MethodNotAllowed => ErrorKind::MethodNotAllowed,
+            DuplicateValue => ErrorKind::Conflict,
+            Overloaded | Timeout | Unavailable => ErrorKind::Unavailable,
+            InternalError => ErrorKind::Internal,
+        }
+    }
+
+    /// The wire name, e.g. `validation_failed`.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            InvalidJson => "invalid_json",
+            UnsupportedMediaType => "unsupported_media_type",
+            ValidationFailed => "validation_failed",
+            PayloadTooLarge => "payload_too_large",
+            Unauthenticated => "unauthenticated",
+            InvalidCredentials => "invalid_credentials",
+            Forbidden => "forbidden",
+            NotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            ClientNotFound => "client_not_found",
+            PatientNotFound => "patient_not_found",
+            UserNotFound => "user_not_found",
+            DuplicateValue => "duplicate_value",
+            Overloaded => "overloaded",
+            Timeout => "timeout",
+            Unavailable => "unavailable",
+            InternalError => "internal_error",
+        }
+    }
+
+    /// Every code, for the documentation table and its test.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidJson,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::ValidationFailed,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::Unauthenticated,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::ClientNotFound,
+        ErrorCode::PatientNotFound,
+        ErrorCode::UserNotFound,
+        ErrorCode::DuplicateValue,
+        ErrorCode::Overloaded,
+        ErrorCode::Timeout,
+        ErrorCode::Unavailable,
+        ErrorCode::InternalError,
+    ];
+}
+
+/// The body of every error response: `{"error": {...}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
+
+/// What went wrong, in a stable code and a sentence for people.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The request field at fault, when one is (JSON name, dotted for nested fields).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub field: Option<String>,
+}
+
+/// A value that failed validation: which field, and why, in words a receptionist understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Prefixes the field with its parent, e.g. `city` inside `address` becomes `address.city`.
+    pub fn within(mut self, parent: &str) -> Self {
+        self.field = format!("{parent}.{}", self.field);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde_names() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_value(code).unwrap();
+            assert_eq!(json.as_str().unwrap(), code.as_str());
+        }
+    }
+}

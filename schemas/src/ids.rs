@@ -1,0 +1,143 @@
+//! Typed identifiers. Every id is a ULID (sortable by creation time) wrapped in a newtype, so
+//! a patient id can never be passed where a client id is expected.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use ulid::Ulid;
+
+/// Why an id string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid id")]
+pub struct InvalidId;
+
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Ulid);
+
+        impl $name {
+            /// Wraps an existing ULID.
+            pub const fn from_ulid(ulid: Ulid) -> Self {
+                Self(ulid)
+            }
+            /// The id as the 128-bit integer used for store keys (same order as the ULID).
+            pub const fn as_u128(self) -> u128 {
+                self.0.0
+            }
+            /// Rebuilds an id from its store key.
+            pub const fn from_u128(value: u128) -> Self {
+                Self(Ulid(value))
+            }
+            /// The underlying ULID.
+            pub const fn ulid(self) -> Ulid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(s: &str) -> Result<Self, InvalidId> {
+                // The ulid crate silently wraps values above 2^128; refuse them instead.
+                if s.len() != 26 || !matches!(s.as_bytes()[0], b'0'..=b'7') {
+                    return Err(InvalidId);
+                }
+                Ulid::from_string(s).map(Self).map_err(|_| InvalidId)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                s.parse().map_err(|_| serde::de::Error::custom(concat!("invalid ", stringify!($name))))
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(concat!(stringify!($name), ": a ULID, 26 characters of Crockford base32")))
+                    .min_length(Some(26))
+                    .max_length(Some(26))
+                    .examples(["01JD7Y2Q4Z8W3N5K6M7P8R9S0T"])
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+ulid_id!(
+    /// A client (cat owner).
+    ClientId
+);
+ulid_id!(
+    /// A patient (a cat).
+    PatientId
+);
+ulid_id!(
+    /// A staff user account.
+    UserId
+);
+ulid_id!(
+    /// A server-side sign-in session.
+    SessionId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_strings_and_keys() {
+        let id = ClientId::from_ulid(Ulid::from_parts(1_700_000_000_000, 42));
+        let text = id.to_string();
+        assert_eq!(text.len(), 26);
+        assert_eq!(text.parse::<ClientId>().unwrap(), id);
+        assert_eq!(ClientId::from_u128(id.as_u128()), id);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<ClientId>(&json).unwrap(), id);
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        for bad in [
+            "",
+            "abc",
+            "01JD7Y2Q4Z8W3N5K6M7P8R9S0",
+            "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "../../etc/passwd",
+        ] {
+            assert!(bad.parse::<PatientId>().is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn key_order_follows_creation_time() {
+        let a = PatientId::from_ulid(Ulid::from_parts(1, u128::MAX >> 48));
+        let b = PatientId::from_ulid(Ulid::from_parts(2, 0));
+        assert!(a.as_u128() < b.as_u128());
+    }
+}

@@ -1,0 +1,20 @@
+//! Clowder's vocabulary: ids, validated value types, stored records, events, API request and
+//! response types, and the stable error-code table.
+//!
+//! This crate does no I/O and knows nothing of storage, HTTP or tokio. Everything a user can
+//! type is parsed here into a type that cannot hold an invalid value ("parse, don't
+//! validate"); the other crates only ever see the parsed types.
+
+pub mod clients;
+pub mod errors;
+pub mod events;
+pub mod ids;
+pub mod pagination;
+pub mod patch;
+pub mod patients;
+pub mod records;
+pub mod users;
+pub mod values;
+
+pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
+pub use ids::{ClientId, PatientId, SessionId, UserId};

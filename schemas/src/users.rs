@@ -1,0 +1,159 @@
+//! Staff users and their sign-in sessions: stored records and the auth API bodies.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::errors::ValidationError;
+use crate::ids::{SessionId, UserId};
+use crate::records::Record;
+use crate::values::Email;
+
+/// A staff account as stored. Never serialised to the API: see [`UserView`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    /// Unique, compared case-insensitively (stored lower-case).
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<Email>,
+    /// PHC string of an argon2id hash.
+    pub password_hash: String,
+    /// Role names, e.g. `administrator`, `veterinarian`.
+    pub roles: Vec<String>,
+    pub active: bool,
+    /// Set for accounts whose password an administrator chose (including the first admin
+    /// when its password was generated).
+    pub must_change_password: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Record for User {
+    const KIND: &'static str = "user";
+    const VERSION: u16 = 1;
+}
+
+/// Validates a username: 3–32 characters of lower-case letters, digits, `.`, `_` or `-`,
+/// starting with a letter. Input is lower-cased first.
+pub fn parse_username(field: &str, input: &str) -> Result<String, ValidationError> {
+    let u = input.trim().to_lowercase();
+    let ok = (3..=32).contains(&u.len())
+        && u.starts_with(|c: char| c.is_ascii_lowercase())
+        && u.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(u)
+    } else {
+        Err(ValidationError::new(
+            field,
+            "must be 3 to 32 characters: letters, digits, '.', '_' or '-', starting with a letter",
+        ))
+    }
+}
+
+/// What the API shows of a staff account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<Email>,
+    pub roles: Vec<String>,
+    pub active: bool,
+    pub must_change_password: bool,
+    pub created_at: Timestamp,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            email: u.email.clone(),
+            roles: u.roles.clone(),
+            active: u.active,
+            must_change_password: u.must_change_password,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A server-side session. The bearer token itself is never stored: only its SHA-256, so a
+/// copy of the store does not hand out live sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub user_id: UserId,
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Record for Session {
+    const KIND: &'static str = "session";
+    const VERSION: u16 = 1;
+}
+
+/// What the API shows of a session (never the token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionView {
+    pub id: SessionId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl From<&Session> for SessionView {
+    fn from(s: &Session) -> Self {
+        SessionView {
+            id: s.id,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            ip: s.ip.clone(),
+            user_agent: s.user_agent.clone(),
+        }
+    }
+}
+
+/// Body of `POST /api/auth/login`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// Answer of a successful sign-in. The token also arrives as the `clowder_session` cookie;
+/// API clients and tablets send it as `Authorization: Bearer <token>`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    pub user: UserView,
+    pub token: String,
+    pub session: SessionView,
+}
+
+/// Answer of `GET /api/auth/me`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MeResponse {
+    pub user: UserView,
+    pub session: SessionView,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(parse_username("u", " Dr.Morgan ").unwrap(), "dr.morgan");
+        for bad in ["", "ab", "1abc", "a b", "ädmin", &"a".repeat(33)] {
+            assert!(parse_username("u", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! `Application::build(settings)`: open the store, start the actors, create the first
+//! administrator, seed demo data if asked, bind the listener. `run_until` serves until the
+//! shutdown signal, then drains: stop accepting, finish in-flight requests (bounded), commit
+//! what is queued, close the store.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clowder_actors::{System, SystemClock};
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+
+/// How long in-flight requests get to finish after a shutdown signal; the whole shutdown
+/// stays under the 10 s an orchestrator usually allows before SIGKILL.
+const DRAIN: Duration = Duration::from_secs(8);
+
+pub struct Application {
+    listener: TcpListener,
+    system: Arc<System>,
+    settings: Settings,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let started = Instant::now();
+        std::fs::create_dir_all(&settings.system.data_dir)
+            .with_context(|| format!("creating the data directory {}", settings.system.data_dir.display()))?;
+        let system = System::start(settings.system.clone(), Arc::new(SystemClock))
+            .with_context(|| format!("opening the store in {}", settings.system.data_dir.display()))?;
+        let system = Arc::new(system);
+        crate::bootstrap::ensure_admin(&system, settings.admin_password.as_deref()).await?;
+        if settings.demo {
+            crate::demo::seed(&system).await?;
+        }
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let info = system.store().info();
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            data_dir = %settings.system.data_dir.display(),
+            store_open_ms = info.open_took.as_secs_f64() * 1000.0,
+            recovered = info.recovered,
+            last_event_seq = system.store().last_seq(),
+            ready_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "clowder is ready"
+        );
+        Ok(Application {
+            listener,
+            system,
+            settings,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn system(&self) -> Arc<System> {
+        self.system.clone()
+    }
+
+    /// Serves until `shutdown` completes, then shuts down in order.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let state = clowder_web::AppState::new(self.system.clone(), self.settings.web.clone());
+        let app = clowder_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let signalled = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
+        let server = axum::serve(self.listener, app).with_graceful_shutdown(signalled);
+        let mut stop_rx2 = stop_rx.clone();
+        let drain_deadline = async move {
+            let _ = stop_rx2.wait_for(|s| *s).await;
+            tokio::time::sleep(DRAIN).await;
+        };
+        tokio::select! {
+            r = server => r.context("serving HTTP")?,
+            _ = drain_deadline => tracing::warn!("in-flight requests did not finish in time; closing anyway"),
+        }
+        tracing::info!("stopped accepting; flushing and closing the store");
+        self.system.shutdown().await;
+        tracing::info!("store closed; goodbye");
+        Ok(())
+    }
+}

@@ -1,0 +1,70 @@
+//! First start: create the administrator when the store has no users.
+//!
+//! The password is `CLOWDER_ADMIN_PASSWORD` when set. Otherwise a random one is generated,
+//! logged once and written to `<data-dir>/initial-admin-password` (mode 0600) so an operator
+//! who missed the log can still sign in; the account must change it (enforced with the
+//! security work).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use clowder_actors::System;
+use clowder_actors::accounts::{NewUser, random_secret};
+use clowder_schemas::events::Actor;
+
+/// File holding a generated first-admin password.
+pub const PASSWORD_FILE: &str = "initial-admin-password";
+
+/// Creates `admin` if there are no users yet. Returns true if it did.
+pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Result<bool> {
+    if system.accounts.user_count()? > 0 {
+        return Ok(false);
+    }
+    let generated = password.is_none();
+    let password = password.map(str::to_owned).unwrap_or_else(|| random_secret(15));
+    system
+        .accounts
+        .create_user(
+            NewUser {
+                username: "admin".into(),
+                display_name: "Administrator".into(),
+                email: None,
+                password: password.clone(),
+                roles: vec!["administrator".into()],
+                must_change_password: generated,
+            },
+            Actor::System,
+        )
+        .await
+        .context("creating the first administrator")?;
+    if generated {
+        let path = system.ctx.config.data_dir.join(PASSWORD_FILE);
+        write_secret(&path, &password)?;
+        tracing::warn!(
+            username = "admin",
+            password = %password,
+            file = %path.display(),
+            "created the first administrator with a generated password (shown once; also in the file)"
+        );
+    } else {
+        tracing::info!(
+            username = "admin",
+            "created the first administrator with CLOWDER_ADMIN_PASSWORD"
+        );
+    }
+    Ok(true)
+}
+
+fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(f, "{secret}")?;
+    f.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! The one `ApiError`: every failure of every route becomes `{"error": {code, message,
+//! field?}}` with the status of its code's kind, decided in [`status_of`] and nowhere else.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clowder_actors::Error as DomainError;
+use clowder_schemas::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(ErrorCode::Unauthenticated, "sign in first: no valid session")
+    }
+
+    pub fn not_found(code: ErrorCode, what: &str) -> Self {
+        Self::new(code, format!("{what} not found"))
+    }
+
+    fn internal() -> Self {
+        Self::new(
+            ErrorCode::InternalError,
+            "something went wrong on our side; it has been logged",
+        )
+    }
+}
+
+/// The HTTP status of each kind of error: the only such mapping in Clowder.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Malformed => StatusCode::BAD_REQUEST,
+        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = status_of(self.code.kind());
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
+        let mut res = (status, axum::Json(body)).into_response();
+        if let Some(after) = self.retry_after {
+            let secs = after.as_secs().max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        res
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::new(ErrorCode::ValidationFailed, format!("{} {}", e.field, e.message)).with_field(e.field)
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Validation(v) => v.into(),
+            DomainError::ClientNotFound(id) => {
+                ApiError::new(ErrorCode::ClientNotFound, format!("no client with id {id}")).with_field("client_id")
+            }
+            DomainError::PatientNotFound(id) => {
+                ApiError::new(ErrorCode::PatientNotFound, format!("no patient with id {id}"))
+            }
+            DomainError::Duplicate { field } => ApiError::new(
+                ErrorCode::DuplicateValue,
+                format!("this {field} is already used by another record"),
+            )
+            .with_field(field),
+            DomainError::InvalidCredentials => {
+                ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password")
+            }
+            DomainError::Unauthenticated => ApiError::unauthenticated(),
+            DomainError::Overloaded { kind, retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(
+                    ErrorCode::Overloaded,
+                    format!("the {kind} service is busy; retry in a moment"),
+                )
+            },
+            DomainError::Timeout { kind } => ApiError {
+                retry_after: Some(Duration::from_secs(1)),
+                ..ApiError::new(ErrorCode::Timeout, format!("the {kind} service did not answer in time"))
+            },
+            DomainError::ShuttingDown => ApiError {
+                retry_after: Some(Duration::from_secs(5)),
+                ..ApiError::new(ErrorCode::Unavailable, "the server is shutting down; retry shortly")
+            },
+            e @ (DomainError::ActorFailed { .. } | DomainError::Store(_) | DomainError::Internal(_)) => {
+                // The request span carries the request id.
+                tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicked_actor_is_a_500_with_a_generic_message() {
+        let res = ApiError::from(DomainError::ActorFailed { kind: "client" }).into_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn an_overloaded_actor_is_a_503_with_retry_after() {
+        let res = ApiError::from(DomainError::Overloaded {
+            kind: "client",
+            retry_after: Duration::from_secs(1),
+        })
+        .into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn every_code_has_a_status() {
+        for code in ErrorCode::ALL {
+            let s = status_of(code.kind());
+            assert!(s.is_client_error() || s.is_server_error(), "{code:?}");
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Our own extractors, so malformed input looks like every other error: JSON bodies (400
+//! `invalid_json`, 415, 413, or 422 naming the field), query strings (422 naming the
+//! field), ids in paths (404, never 500), and the signed-in `Principal` (401).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use clowder_actors::accounts::Principal;
+use clowder_schemas::ErrorCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "clowder_session";
+
+/// A JSON request body.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| match e {
+            BytesRejection::FailedToBufferBody(_) if is_too_large(&e) => {
+                ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than 1 MiB")
+            }
+            _ => ApiError::new(ErrorCode::InvalidJson, "the request body could not be read"),
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+fn is_too_large(e: &BytesRejection) -> bool {
+    e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+}
+
+/// Parses JSON, telling syntax errors (400) from values of the wrong shape (422 + field).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => {
+            de.end()
+                .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?;
+            Ok(v)
+        }
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            use serde_json::error::Category;
+            match inner.classify() {
+                Category::Syntax | Category::Eof | Category::Io => Err(ApiError::new(
+                    ErrorCode::InvalidJson,
+                    format!("the body is not valid JSON: {inner}"),
+                )),
+                Category::Data => Err(data_error(&path, &inner.to_string())),
+            }
+        }
+    }
+}
+
+/// A value of the wrong shape: name the field from serde's path or message.
+fn data_error(path: &str, message: &str) -> ApiError {
+    let message = message.split(" at line ").next().unwrap_or(message).to_owned();
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    let field = if let Some(f) = named("missing field `") {
+        Some(if path == "." { f } else { format!("{path}.{f}") })
+    } else if let Some(f) = named("unknown field `") {
+        Some(if path == "." { f } else { format!("{path}.{f}") })
+    } else if path != "." {
+        Some(path.to_owned())
+    } else {
+        None
+    };
+    let mut err = ApiError::new(ErrorCode::ValidationFailed, message);
+    if let Some(f) = field {
+        err.message = format!("{f}: {}", err.message);
+        err.field = Some(f);
+    }
+    err
+}
+
+/// A query string.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
+            let path = e.path().to_string();
+            let msg = e.into_inner().to_string();
+            let field = if path == "." {
+                msg.strip_prefix("unknown field `")
+                    .and_then(|r| r.split('`').next())
+                    .map(str::to_owned)
+            } else {
+                Some(path)
+            };
+            let mut err = ApiError::new(ErrorCode::ValidationFailed, format!("invalid query parameter: {msg}"));
+            err.field = field;
+            err
+        })
+    }
+}
+
+/// Parses an id taken from the path; anything that is not an id is "not found".
+pub fn parse_id<T: std::str::FromStr>(raw: &str, code: ErrorCode, what: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found(code, what))
+}
+
+/// The session token of a request: `Authorization: Bearer`, else the session cookie.
+pub fn session_token(parts: &Parts) -> Option<(String, TokenSource)> {
+    if let Some(v) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let mut it = v.splitn(2, ' ');
+        if it.next().is_some_and(|s| s.eq_ignore_ascii_case("bearer")) {
+            return it.next().map(|t| (t.trim().to_owned(), TokenSource::Bearer));
+        }
+    }
+    for v in parts.headers.get_all(header::COOKIE) {
+        let Ok(v) = v.to_str() else { continue };
+        for pair in v.split(';') {
+            if let Some((k, val)) = pair.trim().split_once('=')
+                && k == SESSION_COOKIE
+            {
+                return Some((val.to_owned(), TokenSource::Cookie));
+            }
+        }
+    }
+    None
+}
+
+/// Where the token came from (cookie sessions will need CSRF checks; bearer ones do not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    Bearer,
+    Cookie,
+}
+
+/// The signed-in staff member. Resolved once per request by the auth gate for `/api/`
+/// routes, or here for routes outside `/api/` that need a session.
+#[derive(Debug, Clone)]
+pub struct Staff(pub Principal);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(p) = parts.extensions.get::<Staff>() {
+            return Ok(p.clone());
+        }
+        let staff = authenticate(parts, state)?;
+        parts.extensions.insert(staff.clone());
+        Ok(staff)
+    }
+}
+
+pub(crate) fn authenticate(parts: &Parts, state: &AppState) -> Result<Staff, ApiError> {
+    let (token, _) = session_token(parts).ok_or_else(ApiError::unauthenticated)?;
+    state
+        .system
+        .accounts
+        .authenticate(&token)
+        .map(Staff)
+        .map_err(ApiError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        age: u8,
+    }
+
+    fn check(input: &str, code: ErrorCode, field: Option<&str>) {
+        let err = parse_json::<Body>(input.as_bytes()).unwrap_err();
+        assert_eq!(err.code, code, "{input}: {}", err.message);
+        assert_eq!(err.field.as_deref(), field, "{input}: {}", err.message);
+    }
+
+    #[test]
+    fn json_errors_name_the_field_or_say_it_is_not_json() {
+        check("{", ErrorCode::InvalidJson, None);
+        check("", ErrorCode::InvalidJson, None);
+        check("{\"name\": \"a\"} trailing", ErrorCode::InvalidJson, None);
+        check("{}", ErrorCode::ValidationFailed, Some("name"));
+        check("{\"name\": 5}", ErrorCode::ValidationFailed, Some("name"));
+        check(
+            "{\"name\": \"a\", \"nmae\": 1}",
+            ErrorCode::ValidationFailed,
+            Some("nmae"),
+        );
+        check(
+            "{\"name\": \"a\", \"inner\": {\"age\": 300}}",
+            ErrorCode::ValidationFailed,
+            Some("inner.age"),
+        );
+        check(
+            "{\"name\": \"a\", \"inner\": {}}",
+            ErrorCode::ValidationFailed,
+            Some("inner.age"),
+        );
+        check("[]", ErrorCode::ValidationFailed, None);
+    }
+}

@@ -1,0 +1,44 @@
+//! Clowder's HTTP surface: the axum router, extractors, the one `ApiError` mapping, the
+//! REST handlers and the OpenAPI document generated from the Rust types.
+//!
+//! No business rules live here: handlers parse and authenticate, call the actors' services,
+//! and turn answers (or domain errors, in `error.rs`) into HTTP. Nothing here opens the
+//! store or the search index.
+
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+pub use state::{AppState, WebConfig};
+
+/// Largest request body accepted (413 beyond).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The complete application router.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = openapi::api_router().split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    api.route(
+        "/api/openapi.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+    .fallback(middleware::not_found)
+    .method_not_allowed_fallback(middleware::method_not_allowed)
+    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::require_session,
+    ))
+    .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
+    .layer(axum::middleware::from_fn(middleware::headers))
+    .with_state(state)
+}

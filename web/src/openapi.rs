@@ -1,0 +1,74 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and
+//! the `ToSchema` types in `schemas`. Routes are registered here together with their docs,
+//! so a route cannot exist without being described.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::routes::{auth, clients, health, patients};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Clowder",
+        description = "Operations server of a feline veterinary clinic. Every error is `{\"error\": {\"code\", \"message\", \"field\"?}}`; codes are listed in docs/errors.md.",
+    ),
+    modifiers(&Security),
+    security(("session_cookie" = []), ("bearer" = [])),
+    tags(
+        (name = "auth", description = "Staff sign-in and sessions"),
+        (name = "clients", description = "Clients (cat owners)"),
+        (name = "patients", description = "Patients (cats)"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::extract::SESSION_COOKIE))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every documented route.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::auth_login))
+        .routes(routes!(auth::auth_logout))
+        .routes(routes!(auth::auth_me))
+        .routes(routes!(clients::clients_create, clients::clients_list))
+        .routes(routes!(
+            clients::clients_get,
+            clients::clients_update,
+            clients::clients_delete
+        ))
+        .routes(routes!(clients::clients_patients))
+        .routes(routes!(patients::patients_create, patients::patients_list))
+        .routes(routes!(
+            patients::patients_get,
+            patients::patients_update,
+            patients::patients_delete
+        ))
+        .routes(routes!(health::health))
+        .routes(routes!(health::health_ready))
+        .routes(routes!(health::health_detailed))
+        .routes(routes!(health::metrics))
+}
+
+/// The OpenAPI document as served at `/api/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}

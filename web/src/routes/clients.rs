@@ -1,0 +1,168 @@
+//! `/api/clients`: create, list, read, patch, deactivate, and a client's cats.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clowder_actors::clients::ClientFilter;
+use clowder_actors::patients::PatientFilter;
+use clowder_schemas::clients::{Client, ClientListQuery, CreateClient, UpdateClient};
+use clowder_schemas::pagination::{Cursor, Page, parse_limit};
+use clowder_schemas::patients::{Patient, PatientListQuery};
+use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, ValidationError};
+
+use super::by;
+use super::patients::patient_filter;
+use crate::error::ApiError;
+use crate::extract::{Json, Query, Staff, parse_id};
+use crate::state::AppState;
+
+fn client_id(raw: &str) -> Result<ClientId, ApiError> {
+    parse_id(raw, ErrorCode::ClientNotFound, "client")
+}
+
+pub(crate) fn cursor(raw: &Option<String>) -> Result<Option<u128>, ApiError> {
+    Ok(match raw.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(Cursor::decode(c)?.0),
+    })
+}
+
+pub(crate) fn name_fragment(raw: &Option<String>) -> Result<Option<String>, ApiError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(n) if n.chars().count() > 100 => {
+            Err(ValidationError::new("name", "must be at most 100 characters").into())
+        }
+        Some(n) => Ok(Some(n.to_lowercase())),
+    }
+}
+
+/// Register a new client.
+#[utoipa::path(
+    post, path = "/api/clients", tag = "clients",
+    request_body = CreateClient,
+    responses(
+        (status = 201, description = "Created", body = Client, headers(("Location" = String, description = "URL of the new client"))),
+        (status = 409, description = "`duplicate_value`: the email belongs to another client", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`, naming the field", body = ErrorResponse),
+    )
+)]
+pub async fn clients_create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<CreateClient>,
+) -> Result<Response, ApiError> {
+    let draft = body.validate(&state.system.ctx.config.country_code)?;
+    let client = state.system.clients.create(draft, by(&staff)).await?;
+    let location = format!("/api/clients/{}", client.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(client)).into_response())
+}
+
+/// List clients in registration order.
+#[utoipa::path(
+    get, path = "/api/clients", tag = "clients",
+    params(ClientListQuery),
+    responses(
+        (status = 200, body = Page<Client>),
+        (status = 422, description = "`validation_failed` (bad limit or cursor)", body = ErrorResponse),
+    )
+)]
+pub async fn clients_list(
+    State(state): State<AppState>,
+    Query(q): Query<ClientListQuery>,
+) -> Result<axum::Json<Page<Client>>, ApiError> {
+    let limit = parse_limit(q.limit)?;
+    let active = match q.status.as_deref() {
+        Some("all") => None,
+        Some("active") => Some(true),
+        Some("inactive") => Some(false),
+        Some(_) => return Err(ValidationError::new("status", "must be active, inactive or all").into()),
+        None => Some(q.active.unwrap_or(true)),
+    };
+    let filter = ClientFilter {
+        active,
+        name: name_fragment(&q.name)?,
+    };
+    let (items, next) = state.system.clients.list(&filter, cursor(&q.cursor)?, limit)?;
+    Ok(axum::Json(Page {
+        items,
+        next_cursor: next.map(|k| Cursor(k).encode()),
+    }))
+}
+
+/// One client (also when deactivated).
+#[utoipa::path(
+    get, path = "/api/clients/{id}", tag = "clients",
+    params(("id" = ClientId, Path)),
+    responses((status = 200, body = Client), (status = 404, description = "`client_not_found`", body = ErrorResponse))
+)]
+pub async fn clients_get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Client>, ApiError> {
+    Ok(axum::Json(state.system.clients.get(client_id(&id)?).await?))
+}
+
+/// Change some of a client's fields (JSON merge patch: `null` clears).
+#[utoipa::path(
+    patch, path = "/api/clients/{id}", tag = "clients",
+    params(("id" = ClientId, Path)),
+    request_body = UpdateClient,
+    responses(
+        (status = 200, body = Client),
+        (status = 404, description = "`client_not_found`", body = ErrorResponse),
+        (status = 409, description = "`duplicate_value`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn clients_update(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Json(patch): Json<UpdateClient>,
+) -> Result<axum::Json<Client>, ApiError> {
+    let id = client_id(&id)?;
+    Ok(axum::Json(state.system.clients.update(id, patch, by(&staff)).await?))
+}
+
+/// Deactivate a client. The record stays readable with `active: false`.
+#[utoipa::path(
+    delete, path = "/api/clients/{id}", tag = "clients",
+    params(("id" = ClientId, Path)),
+    responses((status = 200, description = "Deactivated", body = Client), (status = 404, description = "`client_not_found`", body = ErrorResponse))
+)]
+pub async fn clients_delete(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Client>, ApiError> {
+    let id = client_id(&id)?;
+    Ok(axum::Json(state.system.clients.deactivate(id, by(&staff)).await?))
+}
+
+/// A client's cats.
+#[utoipa::path(
+    get, path = "/api/clients/{id}/patients", tag = "clients",
+    params(("id" = ClientId, Path), PatientListQuery),
+    responses((status = 200, body = Page<Patient>), (status = 404, description = "`client_not_found`", body = ErrorResponse))
+)]
+pub async fn clients_patients(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PatientListQuery>,
+) -> Result<axum::Json<Page<Patient>>, ApiError> {
+    let id = client_id(&id)?;
+    if !state.system.clients.exists(id)? {
+        return Err(ApiError::not_found(ErrorCode::ClientNotFound, "client"));
+    }
+    let limit = parse_limit(q.limit)?;
+    let filter = PatientFilter {
+        client_id: Some(id),
+        ..patient_filter(&q, true)?
+    };
+    let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit)?;
+    Ok(axum::Json(Page {
+        items,
+        next_cursor: next.map(|k| Cursor(k).encode()),
+    }))
+}

@@ -1,0 +1,139 @@
+//! `/api/patients`: create, list, read, patch, deactivate.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clowder_actors::patients::PatientFilter;
+use clowder_schemas::pagination::{Cursor, Page, parse_limit};
+use clowder_schemas::patients::{CreatePatient, Patient, PatientListQuery, PatientStatus, UpdatePatient};
+use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, PatientId, ValidationError};
+
+use super::by;
+use super::clients::{cursor, name_fragment};
+use crate::error::ApiError;
+use crate::extract::{Json, Query, Staff, parse_id};
+use crate::state::AppState;
+
+fn patient_id(raw: &str) -> Result<PatientId, ApiError> {
+    parse_id(raw, ErrorCode::PatientNotFound, "patient")
+}
+
+/// Builds the filter of a patient list. Under a client (`/api/clients/{id}/patients`) every
+/// status is listed by default: the front desk wants to see the whole household.
+pub(crate) fn patient_filter(q: &PatientListQuery, under_client: bool) -> Result<PatientFilter, ApiError> {
+    let status = match q.status.as_deref() {
+        None if under_client => None,
+        None | Some("active") => Some(PatientStatus::Active),
+        Some("inactive") => Some(PatientStatus::Inactive),
+        Some("deceased") => Some(PatientStatus::Deceased),
+        Some("all") => None,
+        Some(_) => return Err(ValidationError::new("status", "must be active, inactive, deceased or all").into()),
+    };
+    let client_id = match q.client_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) => Some(
+            c.parse::<ClientId>()
+                .map_err(|_| ApiError::from(ValidationError::new("client_id", "is not a client id")))?,
+        ),
+    };
+    Ok(PatientFilter {
+        status,
+        client_id,
+        name: name_fragment(&q.name)?,
+    })
+}
+
+/// Register a cat to an existing client.
+#[utoipa::path(
+    post, path = "/api/patients", tag = "patients",
+    request_body = CreatePatient,
+    responses(
+        (status = 201, description = "Created", body = Patient, headers(("Location" = String, description = "URL of the new patient"))),
+        (status = 404, description = "`client_not_found`: the owner does not exist", body = ErrorResponse),
+        (status = 409, description = "`duplicate_value`: the microchip belongs to another cat", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`, naming the field", body = ErrorResponse),
+    )
+)]
+pub async fn patients_create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<CreatePatient>,
+) -> Result<Response, ApiError> {
+    let draft = body.validate(state.system.ctx.today())?;
+    let patient = state.system.patients.create(draft, by(&staff)).await?;
+    let location = format!("/api/patients/{}", patient.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(patient)).into_response())
+}
+
+/// List patients in registration order (active ones unless `status` says otherwise).
+#[utoipa::path(
+    get, path = "/api/patients", tag = "patients",
+    params(PatientListQuery),
+    responses(
+        (status = 200, body = Page<Patient>),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn patients_list(
+    State(state): State<AppState>,
+    Query(q): Query<PatientListQuery>,
+) -> Result<axum::Json<Page<Patient>>, ApiError> {
+    let limit = parse_limit(q.limit)?;
+    let filter = patient_filter(&q, false)?;
+    let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit)?;
+    Ok(axum::Json(Page {
+        items,
+        next_cursor: next.map(|k| Cursor(k).encode()),
+    }))
+}
+
+/// One patient (also when inactive or deceased).
+#[utoipa::path(
+    get, path = "/api/patients/{id}", tag = "patients",
+    params(("id" = PatientId, Path)),
+    responses((status = 200, body = Patient), (status = 404, description = "`patient_not_found`", body = ErrorResponse))
+)]
+pub async fn patients_get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Patient>, ApiError> {
+    Ok(axum::Json(state.system.patients.get(patient_id(&id)?).await?))
+}
+
+/// Change some of a patient's fields (JSON merge patch: `null` clears). Setting `status`
+/// to `deceased` records `deceased_on` (default today); it cannot be undone.
+#[utoipa::path(
+    patch, path = "/api/patients/{id}", tag = "patients",
+    params(("id" = PatientId, Path)),
+    request_body = UpdatePatient,
+    responses(
+        (status = 200, body = Patient),
+        (status = 404, description = "`patient_not_found` or `client_not_found`", body = ErrorResponse),
+        (status = 409, description = "`duplicate_value`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn patients_update(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Json(patch): Json<UpdatePatient>,
+) -> Result<axum::Json<Patient>, ApiError> {
+    let id = patient_id(&id)?;
+    Ok(axum::Json(state.system.patients.update(id, patch, by(&staff)).await?))
+}
+
+/// Deactivate a patient (status `inactive`; a deceased patient stays deceased).
+#[utoipa::path(
+    delete, path = "/api/patients/{id}", tag = "patients",
+    params(("id" = PatientId, Path)),
+    responses((status = 200, description = "Deactivated", body = Patient), (status = 404, description = "`patient_not_found`", body = ErrorResponse))
+)]
+pub async fn patients_delete(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Patient>, ApiError> {
+    let id = patient_id(&id)?;
+    Ok(axum::Json(state.system.patients.deactivate(id, by(&staff)).await?))
+}

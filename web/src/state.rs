@@ -1,0 +1,43 @@
+//! Shared state of every handler.
+
+use std::sync::Arc;
+
+use clowder_actors::System;
+use clowder_ops::metrics::Metrics;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark the session cookie `Secure` (when served over TLS).
+    pub secure_cookies: bool,
+    /// The build's version, reported by `/health/detailed`.
+    pub version: String,
+}
+
+/// What handlers share: the running core, metrics and settings. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub system: Arc<System>,
+    pub metrics: Metrics,
+    pub config: WebConfig,
+}
+
+impl AppState {
+    pub fn new(system: Arc<System>, config: WebConfig) -> Self {
+        let metrics = Metrics::new(&system);
+        Self(Arc::new(Inner {
+            system,
+            metrics,
+            config,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
