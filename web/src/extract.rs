@@ -89,7 +89,8 @@ fn data_error(path: &str, message: &str) -> ApiError {
     let field = if let Some(f) = named("missing field `") {
         Some(if path == "." { f } else { format!("{path}.{f}") })
     } else if let Some(f) = named("unknown field `") {
-        Some(if path == "." { f } else { format!("{path}.{f}") })
+        // serde_path_to_error's path already ends with the unknown field.
+        Some(if path == "." { f } else { path.to_owned() })
     } else if path != "." {
         Some(path.to_owned())
     } else {
