@@ -1,0 +1,153 @@
+//! Durability proof: the real binary is SIGKILLed at random moments while several writers
+//! create clients; after every restart on the same data directory the store opens cleanly,
+//! and at the end every client whose creation was answered 2xx is there.
+//!
+//! The kill moments are random (the seed is printed, so a failure can be replayed by setting
+//! `CLOWDER_DURABILITY_SEED`); waiting a random time before the kill is the point of the test,
+//! not a wait for something to happen.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const PASSWORD: &str = "durability-test-password";
+const CYCLES: usize = 10;
+const WRITERS: usize = 8;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+/// Starts `clowder serve` on port 0 and returns once it has logged its address.
+async fn start(dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clowder"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("CLOWDER_ADMIN_PASSWORD", PASSWORD)
+        .env("CLOWDER_LOG", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the clowder binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("reading the server's log") {
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && v["message"] == "clowder is ready"
+            {
+                return v["addr"].as_str().expect("the ready line names the address").to_owned();
+            }
+        }
+        panic!("the server exited before it was ready");
+    })
+    .await
+    .expect("the server became ready within 30 s");
+    // Keep draining the log so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server { child, base: format!("http://{addr}") }
+}
+
+async fn login(http: &reqwest::Client, base: &str) -> String {
+    let res = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+}
+
+/// A small xorshift generator: random kill moments without a dependency.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn seed() -> u64 {
+    if let Ok(s) = std::env::var("CLOWDER_DURABILITY_SEED") {
+        return s.parse().expect("CLOWDER_DURABILITY_SEED is a number");
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    h.finish() | 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_client_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed();
+    eprintln!("durability seed: {seed} (replay with CLOWDER_DURABILITY_SEED={seed})");
+    let mut rng = Rng(seed);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+
+    for cycle in 0..CYCLES {
+        let mut server = start(dir.path()).await;
+        let token = login(&http, &server.base).await;
+        let mut writers = Vec::new();
+        for w in 0..WRITERS {
+            let (http, base, token, acked) = (http.clone(), server.base.clone(), token.clone(), acked.clone());
+            writers.push(tokio::spawn(async move {
+                for n in 0.. {
+                    let email = format!("c{cycle}w{w}n{n}@example.com");
+                    let res = http
+                        .post(format!("{base}/api/clients"))
+                        .bearer_auth(&token)
+                        .json(&json!({"first_name": "Dura", "last_name": format!("Bility {cycle}-{w}-{n}"), "phone": "503 555 0100", "email": email}))
+                        .send()
+                        .await;
+                    match res {
+                        Ok(r) if r.status() == 201 => {
+                            // Only a complete 2xx answer counts as acknowledged.
+                            let Ok(body) = r.json::<Value>().await else { break };
+                            let id = body["id"].as_str().unwrap().to_owned();
+                            acked.lock().unwrap().push((id, email));
+                        }
+                        Ok(r) => panic!("unexpected answer while the server was up: {}", r.status()),
+                        Err(_) => break, // the server was killed under us
+                    }
+                }
+            }));
+        }
+        // Kill at a random moment: sometimes almost at once, sometimes mid-stream.
+        tokio::time::sleep(Duration::from_millis(20 + rng.below(400))).await;
+        server.child.start_kill().expect("SIGKILL is delivered");
+        server.child.wait().await.unwrap();
+        for w in writers {
+            w.await.expect("a writer task panicked");
+        }
+    }
+
+    let server = start(dir.path()).await;
+    let token = login(&http, &server.base).await;
+    let ready: Value = http.get(format!("{}/health/ready", server.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ok", "the store opens cleanly after {CYCLES} kills: {ready}");
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= CYCLES, "the writers got through ({} acknowledged)", acked.len());
+    let mut missing = Vec::new();
+    for (id, email) in &acked {
+        let res = http.get(format!("{}/api/clients/{id}", server.base)).bearer_auth(&token).send().await.unwrap();
+        if res.status() != 200 {
+            missing.push(id.clone());
+            continue;
+        }
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["email"], email.as_str());
+    }
+    assert!(missing.is_empty(), "{} of {} acknowledged clients were lost: {missing:?}", missing.len(), acked.len());
+    eprintln!("{} acknowledged clients survived {CYCLES} SIGKILLs", acked.len());
+}
