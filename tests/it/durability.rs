@@ -151,3 +151,44 @@ async fn every_acknowledged_client_survives_sigkill() {
     assert!(missing.is_empty(), "{} of {} acknowledged clients were lost: {missing:?}", missing.len(), acked.len());
     eprintln!("{} acknowledged clients survived {CYCLES} SIGKILLs", acked.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_exits_zero_and_leaves_a_clean_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let mut server = start(dir.path()).await;
+    let token = login(&http, &server.base).await;
+    let res = http
+        .post(format!("{}/api/clients", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"first_name": "Term", "last_name": "Inated", "phone": "503 555 0101"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+    let pid = server.child.id().expect("the server is running").to_string();
+    let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), server.child.wait())
+        .await
+        .expect("the server exits within 10 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+
+    let server = start(dir.path()).await;
+    let token = login(&http, &server.base).await;
+    let detailed: Value = http
+        .get(format!("{}/health/detailed", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detailed["store"]["recovered_at_start"], false, "a clean shutdown needs no repair: {detailed}");
+    let res = http.get(format!("{}/api/clients/{id}", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
