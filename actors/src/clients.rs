@@ -115,6 +115,10 @@ impl ClientActor {
 impl Actor for ClientActor {
     type Msg = Msg;
 
+    fn is_vacant(&self) -> bool {
+        self.state.is_none()
+    }
+
     async fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Create { draft, by, reply } => {

@@ -134,6 +134,10 @@ impl PatientActor {
 impl Actor for PatientActor {
     type Msg = Msg;
 
+    fn is_vacant(&self) -> bool {
+        self.state.is_none()
+    }
+
     async fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Create { draft, by, reply } => {

@@ -1,1 +1,11 @@
+//! End-to-end tests: the real application on an ephemeral port with a temporary data
+//! directory, driven over real sockets. One test binary (see STYLE.md); one module per area.
 
+mod architecture;
+mod auth;
+mod clients;
+mod durability;
+mod errors;
+mod helpers;
+mod operations;
+mod patients;

@@ -55,6 +55,14 @@ pub trait Actor: Send + 'static {
 
     /// Handles one message. A panic here fails only this message.
     fn handle(&mut self, msg: Self::Msg) -> impl Future<Output = ()> + Send;
+
+    /// True when the actor holds nothing worth keeping in memory (e.g. it was asked for a
+    /// record that does not exist). A per-entity actor then passivates as soon as its
+    /// mailbox is empty instead of after the idle period, so requests for unknown ids
+    /// cannot fill memory with empty actors.
+    fn is_vacant(&self) -> bool {
+        false
+    }
 }
 
 /// Builds (or rebuilds, after a panic) an actor from the store.
@@ -202,6 +210,14 @@ pub(crate) async fn run<A: Actor, F: Factory<A>, P: Passivation<A::Msg>>(
         };
         metrics.mailbox_depth.dec();
         handle_one(&mut actor, &*factory, msg, &metrics).await;
+        if actor.as_ref().is_some_and(Actor::is_vacant) && passivation.as_ref().is_some_and(|p| p.try_leave(&rx)) {
+            rx.close();
+            while let Some(msg) = rx.recv().await {
+                metrics.mailbox_depth.dec();
+                handle_one(&mut actor, &*factory, msg, &metrics).await;
+            }
+            break;
+        }
         if actor.is_none() {
             // Could not (re)build from the store: fail fast for everything queued.
             rx.close();

@@ -34,6 +34,11 @@ enum Msg {
 
 impl Actor for Counter {
     type Msg = Msg;
+
+    fn is_vacant(&self) -> bool {
+        self.value == u64::MAX
+    }
+
     async fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Add(n, reply) => {
@@ -141,10 +146,7 @@ async fn a_full_mailbox_is_refused_at_once() {
         tokio::task::yield_now().await;
     }
     // …and the next message is refused without waiting.
-    assert!(matches!(
-        reg.ask(1, Msg::Get).await,
-        Err(AskError::Overloaded { .. })
-    ));
+    assert!(matches!(reg.ask(1, Msg::Get).await, Err(AskError::Overloaded { .. })));
     gate_tx.send(()).unwrap();
     assert_eq!(holder.await.unwrap(), Ok(()));
     assert_eq!(queued.await.unwrap(), Ok(0));
@@ -176,11 +178,7 @@ async fn idle_actors_passivate_and_reactivate_from_the_store() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     assert_eq!(reg.live(), 0, "the idle actor left the registry");
-    assert_eq!(
-        reg.ask(9, Msg::Get).await,
-        Ok(3),
-        "state comes back from the store"
-    );
+    assert_eq!(reg.ask(9, Msg::Get).await, Ok(3), "state comes back from the store");
     assert_eq!(builds.load(Ordering::SeqCst), 2);
 }
 
@@ -209,4 +207,22 @@ async fn many_concurrent_asks_across_passivation_lose_nothing() {
         total += reg.ask(k, Msg::Get).await.unwrap();
     }
     assert_eq!(total, 200);
+}
+
+#[tokio::test]
+async fn a_vacant_actor_leaves_as_soon_as_its_mailbox_is_empty() {
+    let (reg, builds, _) = registry(config());
+    // u64::MAX marks "nothing to keep" for the test actor.
+    assert_eq!(reg.ask(5, |r| Msg::Add(u64::MAX, r)).await, Ok(u64::MAX));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while reg.live() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        reg.live(),
+        0,
+        "the vacant actor left without waiting for the idle period"
+    );
+    assert_eq!(reg.ask(5, Msg::Get).await, Ok(u64::MAX), "and comes back on demand");
+    assert_eq!(builds.load(Ordering::SeqCst), 2);
 }
