@@ -27,9 +27,11 @@ pub(crate) struct ClientActor {
     ctx: Arc<Ctx>,
 }
 
+/// Large payloads are boxed: a mailbox allocates its slots in blocks of 32, so the size of
+/// `Msg` is paid 32 times by every live actor.
 pub(crate) enum Msg {
     Create {
-        draft: ClientDraft,
+        draft: Box<ClientDraft>,
         by: By,
         reply: Reply<Res<Client>>,
     },
@@ -37,7 +39,7 @@ pub(crate) enum Msg {
         reply: Reply<Res<Client>>,
     },
     Update {
-        patch: UpdateClient,
+        patch: Box<UpdateClient>,
         by: By,
         reply: Reply<Res<Client>>,
     },
@@ -122,7 +124,7 @@ impl Actor for ClientActor {
     async fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Create { draft, by, reply } => {
-                let r = self.create(draft, by).await;
+                let r = self.create(*draft, by).await;
                 let _ = reply.send(r);
             }
             Msg::Get { reply } => {
@@ -229,7 +231,12 @@ impl Clients {
 
     /// Creates a client under a chosen id (demo data, imports).
     pub async fn create_with_id(&self, id: ClientId, draft: ClientDraft, by: By) -> Res<Client> {
-        self.ask(id, |reply| Msg::Create { draft, by, reply }).await
+        self.ask(id, |reply| Msg::Create {
+            draft: Box::new(draft),
+            by,
+            reply,
+        })
+        .await
     }
 
     pub async fn get(&self, id: ClientId) -> Res<Client> {
@@ -237,7 +244,12 @@ impl Clients {
     }
 
     pub async fn update(&self, id: ClientId, patch: UpdateClient, by: By) -> Res<Client> {
-        self.ask(id, |reply| Msg::Update { patch, by, reply }).await
+        self.ask(id, |reply| Msg::Update {
+            patch: Box::new(patch),
+            by,
+            reply,
+        })
+        .await
     }
 
     /// Deactivates (the record stays readable with `active: false`).

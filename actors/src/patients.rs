@@ -26,9 +26,10 @@ pub(crate) struct PatientActor {
     ctx: Arc<Ctx>,
 }
 
+/// Large payloads are boxed to keep mailboxes small (see `clients::Msg`).
 pub(crate) enum Msg {
     Create {
-        draft: PatientDraft,
+        draft: Box<PatientDraft>,
         by: By,
         reply: Reply<Res<Patient>>,
     },
@@ -36,7 +37,7 @@ pub(crate) enum Msg {
         reply: Reply<Res<Patient>>,
     },
     Update {
-        patch: UpdatePatient,
+        patch: Box<UpdatePatient>,
         by: By,
         reply: Reply<Res<Patient>>,
     },
@@ -141,7 +142,7 @@ impl Actor for PatientActor {
     async fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Create { draft, by, reply } => {
-                let r = self.create(draft, by).await;
+                let r = self.create(*draft, by).await;
                 let _ = reply.send(r);
             }
             Msg::Get { reply } => {
@@ -235,7 +236,12 @@ impl Patients {
     }
 
     pub async fn create_with_id(&self, id: PatientId, draft: PatientDraft, by: By) -> Res<Patient> {
-        self.ask(id, |reply| Msg::Create { draft, by, reply }).await
+        self.ask(id, |reply| Msg::Create {
+            draft: Box::new(draft),
+            by,
+            reply,
+        })
+        .await
     }
 
     pub async fn get(&self, id: PatientId) -> Res<Patient> {
@@ -243,7 +249,12 @@ impl Patients {
     }
 
     pub async fn update(&self, id: PatientId, patch: UpdatePatient, by: By) -> Res<Patient> {
-        self.ask(id, |reply| Msg::Update { patch, by, reply }).await
+        self.ask(id, |reply| Msg::Update {
+            patch: Box::new(patch),
+            by,
+            reply,
+        })
+        .await
     }
 
     /// Deactivates (status `inactive`; a deceased patient stays deceased).

@@ -238,7 +238,9 @@ async fn handle_one<A: Actor, F: Factory<A>>(actor: &mut Option<A>, factory: &F,
         return; // dropping `msg` drops its reply: the caller sees `Failed`
     };
     let started = Instant::now();
-    let outcome = AssertUnwindSafe(a.handle(msg)).catch_unwind().await;
+    // Boxed so an idle actor's task stays small: the handler's state machine exists only
+    // while a message is being handled.
+    let outcome = AssertUnwindSafe(Box::pin(a.handle(msg))).catch_unwind().await;
     m.handling_seconds.observe(started.elapsed().as_secs_f64());
     if outcome.is_err() {
         m.restarts.inc();
