@@ -19,9 +19,9 @@
 
 use std::collections::HashSet;
 
-use clowder_schemas::clients::{Address, CreateClient, PreferredContact};
+use clowder_schemas::clients::{AddressInput, CreateClient, PreferredContact};
 use clowder_schemas::ids::{ClientId, PatientId};
-use clowder_schemas::patients::{CreatePatient, Handling, Level, ReproductiveStatus, Sex};
+use clowder_schemas::patients::{CreatePatient, HandlingInput, Level, ReproductiveStatus, Sex};
 use jiff::Span;
 use jiff::civil::Date;
 use ulid::Ulid;
@@ -214,7 +214,7 @@ impl Gen {
         let address = self.rng.chance(900).then(|| {
             let partial = self.rng.chance(30); // city, state and ZIP only
             let unit = format!("{} {}", self.rng.pick(UNIT_KINDS), self.rng.between(1, 400));
-            Address {
+            AddressInput {
                 line1: (!partial).then(|| format!("{} {}", self.rng.between(100, 20_000), self.rng.pick(streets))),
                 line2: (!partial && self.rng.chance(130)).then_some(unit),
                 city: Some(city.to_owned()),
@@ -404,7 +404,7 @@ impl Gen {
     }
 
     /// Coherent Fear Free handling notes: fear usually drives the difficulty.
-    fn handling(&mut self) -> Handling {
+    fn handling(&mut self) -> HandlingInput {
         let tier = *self.rng.weighted(HANDLING_TIERS);
         let (lower, sedation) = match tier {
             Level::Severe => (Level::Moderate, 900),
@@ -413,7 +413,7 @@ impl Gen {
         };
         let aggression = if self.rng.chance(450) { tier } else { lower };
         let fear_anxiety = if self.rng.chance(800) { tier } else { lower };
-        Handling {
+        HandlingInput {
             aggression,
             fear_anxiety,
             handling_difficulty: aggression.max(fear_anxiety),

@@ -16,6 +16,9 @@ pub enum Error {
     ClientNotFound(ClientId),
     #[error("no patient with id {0}")]
     PatientNotFound(PatientId),
+    /// The `client_id` given for a patient names no client.
+    #[error("no client with id {0} to own the patient")]
+    OwnerNotFound(ClientId),
     /// A unique value (email, microchip, username) already belongs to another record.
     #[error("{field} is already used by another record")]
     Duplicate { field: &'static str },

@@ -52,16 +52,17 @@ impl PatientActor {
         self.state.as_ref().ok_or(Error::PatientNotFound(self.id))
     }
 
-    /// The owner must exist; a new cat cannot be registered to an inactive client.
-    fn check_owner(&self, id: ClientId, for_new: bool) -> Res<()> {
+    /// The owner must exist and be active: a cat is neither registered to nor moved to a
+    /// deactivated client.
+    fn check_owner(&self, id: ClientId) -> Res<()> {
         let owner = self
             .ctx
             .store
             .read()?
             .get::<Client>(RecordTable::Clients, id.as_u128())?;
         match owner {
-            None => Err(Error::ClientNotFound(id)),
-            Some(c) if for_new && !c.active => {
+            None => Err(Error::OwnerNotFound(id)),
+            Some(c) if !c.active => {
                 Err(ValidationError::new("client_id", "the client is inactive; reactivate them first").into())
             }
             Some(_) => Ok(()),
@@ -72,7 +73,7 @@ impl PatientActor {
         if self.state.is_some() {
             return Err(Error::Internal(format!("patient id {} already exists", self.id)));
         }
-        self.check_owner(draft.client_id, true)?;
+        self.check_owner(draft.client_id)?;
         let patient = draft.into_patient(self.id, self.ctx.clock.now(), user_of(by));
         let key = self.id.as_u128();
         let mut set = ChangeSet::new();
@@ -98,7 +99,7 @@ impl PatientActor {
             return Ok(old);
         }
         if new.client_id != old.client_id {
-            self.check_owner(new.client_id, false)?;
+            self.check_owner(new.client_id)?;
         }
         let mut new = new;
         new.updated_at = self.ctx.clock.now();

@@ -39,7 +39,28 @@ pub struct Address {
     pub country: Option<String>,
 }
 
-impl Address {
+/// An address as typed into a request: like [`Address`], but unknown keys are refused (a
+/// misspelt `postcode` must not vanish silently). Stored records use [`Address`], which
+/// tolerates fields removed in later versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressInput {
+    #[serde(default)]
+    pub line1: Option<String>,
+    #[serde(default)]
+    pub line2: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2 country code, e.g. `US`.
+    #[serde(default)]
+    pub country: Option<String>,
+}
+
+impl AddressInput {
     fn validated(&self) -> Result<Option<Address>, ValidationError> {
         let f = |name: &str, v: &Option<String>, max: usize| {
             optional_text(name, v.as_deref(), max).map_err(|e| e.within("address"))
@@ -118,7 +139,7 @@ pub struct CreateClient {
     #[serde(default)]
     pub phone_secondary: Option<String>,
     #[serde(default)]
-    pub address: Option<Address>,
+    pub address: Option<AddressInput>,
     #[serde(default)]
     pub preferred_contact: Option<PreferredContact>,
     #[serde(default)]
@@ -237,8 +258,8 @@ pub struct UpdateClient {
     #[schema(value_type = Option<String>)]
     pub phone_secondary: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<Address>)]
-    pub address: Patch<Address>,
+    #[schema(value_type = Option<AddressInput>)]
+    pub address: Patch<AddressInput>,
     #[serde(default)]
     #[schema(value_type = Option<PreferredContact>)]
     pub preferred_contact: Patch<PreferredContact>,

@@ -69,15 +69,34 @@ pub struct Handling {
     pub staff_safety_notes: Option<String>,
 }
 
-impl Handling {
+/// Handling notes as typed into a request: like [`Handling`], but unknown keys are refused
+/// (a misspelt `agression` must not silently record a biting cat as calm).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct HandlingInput {
+    pub aggression: Level,
+    pub fear_anxiety: Level,
+    pub handling_difficulty: Level,
+    pub muzzle: bool,
+    pub towel_wrap: bool,
+    pub sedation_history: Option<String>,
+    pub preferred_restraint: Option<String>,
+    pub staff_safety_notes: Option<String>,
+}
+
+impl HandlingInput {
     fn validated(&self) -> Result<Handling, ValidationError> {
         let t =
             |name: &str, v: &Option<String>| optional_text(name, v.as_deref(), 500).map_err(|e| e.within("handling"));
         Ok(Handling {
+            aggression: self.aggression,
+            fear_anxiety: self.fear_anxiety,
+            handling_difficulty: self.handling_difficulty,
+            muzzle: self.muzzle,
+            towel_wrap: self.towel_wrap,
             sedation_history: t("sedation_history", &self.sedation_history)?,
             preferred_restraint: t("preferred_restraint", &self.preferred_restraint)?,
             staff_safety_notes: t("staff_safety_notes", &self.staff_safety_notes)?,
-            ..self.clone()
         })
     }
 }
@@ -140,7 +159,7 @@ pub struct CreatePatient {
     #[serde(default)]
     pub behavior_notes: Option<String>,
     #[serde(default)]
-    pub handling: Option<Handling>,
+    pub handling: Option<HandlingInput>,
     #[serde(default)]
     pub insurance: Option<String>,
 }
@@ -184,7 +203,7 @@ impl CreatePatient {
             handling: self
                 .handling
                 .as_ref()
-                .map(Handling::validated)
+                .map(HandlingInput::validated)
                 .transpose()?
                 .unwrap_or_default(),
             insurance: optional_text("insurance", self.insurance.as_deref(), 200)?,
@@ -289,8 +308,8 @@ pub struct UpdatePatient {
     #[schema(value_type = Option<String>)]
     pub behavior_notes: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<Handling>)]
-    pub handling: Patch<Handling>,
+    #[schema(value_type = Option<HandlingInput>)]
+    pub handling: Patch<HandlingInput>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub insurance: Patch<String>,

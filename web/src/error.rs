@@ -98,6 +98,9 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::Validation(v) => v.into(),
             DomainError::ClientNotFound(id) => {
+                ApiError::new(ErrorCode::ClientNotFound, format!("no client with id {id}"))
+            }
+            DomainError::OwnerNotFound(id) => {
                 ApiError::new(ErrorCode::ClientNotFound, format!("no client with id {id}")).with_field("client_id")
             }
             DomainError::PatientNotFound(id) => {

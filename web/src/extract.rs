@@ -88,6 +88,8 @@ fn data_error(path: &str, message: &str) -> ApiError {
     };
     let field = if let Some(f) = named("missing field `") {
         Some(if path == "." { f } else { format!("{path}.{f}") })
+    } else if let Some(f) = named("duplicate field `") {
+        Some(if path == "." { f } else { format!("{path}.{f}") })
     } else if let Some(f) = named("unknown field `") {
         // serde_path_to_error's path already ends with the unknown field.
         Some(if path == "." { f } else { path.to_owned() })
@@ -130,9 +132,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// The id segment of a path, as extracted (or refused: e.g. percent-encoded bytes that are
+/// not UTF-8). Handlers take this and parse it with [`parse_id`].
+pub type RawId = Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>;
+
 /// Parses an id taken from the path; anything that is not an id is "not found".
-pub fn parse_id<T: std::str::FromStr>(raw: &str, code: ErrorCode, what: &str) -> Result<T, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found(code, what))
+pub fn parse_id<T: std::str::FromStr>(raw: RawId, code: ErrorCode, what: &str) -> Result<T, ApiError> {
+    match raw {
+        Ok(axum::extract::Path(raw)) => raw.parse().map_err(|_| ApiError::not_found(code, what)),
+        Err(_) => Err(ApiError::not_found(code, what)),
+    }
 }
 
 /// The session token of a request: `Authorization: Bearer`, else the session cookie.
@@ -239,5 +248,10 @@ mod tests {
             Some("inner.age"),
         );
         check("[]", ErrorCode::ValidationFailed, None);
+        check(
+            "{\"name\": \"a\", \"name\": \"b\"}",
+            ErrorCode::ValidationFailed,
+            Some("name"),
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! `/api/clients`: create, list, read, patch, deactivate, and a client's cats.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::clients::ClientFilter;
@@ -13,10 +13,10 @@ use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, ValidationError};
 use super::by;
 use super::patients::patient_filter;
 use crate::error::ApiError;
-use crate::extract::{Json, Query, Staff, parse_id};
+use crate::extract::{Json, Query, RawId, Staff, parse_id};
 use crate::state::AppState;
 
-fn client_id(raw: &str) -> Result<ClientId, ApiError> {
+fn client_id(raw: RawId) -> Result<ClientId, ApiError> {
     parse_id(raw, ErrorCode::ClientNotFound, "client")
 }
 
@@ -96,11 +96,8 @@ pub async fn clients_list(
     params(("id" = ClientId, Path)),
     responses((status = 200, body = Client), (status = 404, description = "`client_not_found`", body = ErrorResponse))
 )]
-pub async fn clients_get(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<Client>, ApiError> {
-    Ok(axum::Json(state.system.clients.get(client_id(&id)?).await?))
+pub async fn clients_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<Client>, ApiError> {
+    Ok(axum::Json(state.system.clients.get(client_id(id)?).await?))
 }
 
 /// Change some of a client's fields (JSON merge patch: `null` clears).
@@ -118,10 +115,10 @@ pub async fn clients_get(
 pub async fn clients_update(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    id: RawId,
     Json(patch): Json<UpdateClient>,
 ) -> Result<axum::Json<Client>, ApiError> {
-    let id = client_id(&id)?;
+    let id = client_id(id)?;
     Ok(axum::Json(state.system.clients.update(id, patch, by(&staff)).await?))
 }
 
@@ -134,9 +131,9 @@ pub async fn clients_update(
 pub async fn clients_delete(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    id: RawId,
 ) -> Result<axum::Json<Client>, ApiError> {
-    let id = client_id(&id)?;
+    let id = client_id(id)?;
     Ok(axum::Json(state.system.clients.deactivate(id, by(&staff)).await?))
 }
 
@@ -148,10 +145,10 @@ pub async fn clients_delete(
 )]
 pub async fn clients_patients(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: RawId,
     Query(q): Query<PatientListQuery>,
 ) -> Result<axum::Json<Page<Patient>>, ApiError> {
-    let id = client_id(&id)?;
+    let id = client_id(id)?;
     if !state.system.clients.exists(id)? {
         return Err(ApiError::not_found(ErrorCode::ClientNotFound, "client"));
     }

@@ -1,6 +1,6 @@
 //! `/api/patients`: create, list, read, patch, deactivate.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::patients::PatientFilter;
@@ -11,10 +11,10 @@ use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, PatientId, ValidationE
 use super::by;
 use super::clients::{cursor, name_fragment};
 use crate::error::ApiError;
-use crate::extract::{Json, Query, Staff, parse_id};
+use crate::extract::{Json, Query, RawId, Staff, parse_id};
 use crate::state::AppState;
 
-fn patient_id(raw: &str) -> Result<PatientId, ApiError> {
+fn patient_id(raw: RawId) -> Result<PatientId, ApiError> {
     parse_id(raw, ErrorCode::PatientNotFound, "patient")
 }
 
@@ -93,11 +93,8 @@ pub async fn patients_list(
     params(("id" = PatientId, Path)),
     responses((status = 200, body = Patient), (status = 404, description = "`patient_not_found`", body = ErrorResponse))
 )]
-pub async fn patients_get(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<Patient>, ApiError> {
-    Ok(axum::Json(state.system.patients.get(patient_id(&id)?).await?))
+pub async fn patients_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<Patient>, ApiError> {
+    Ok(axum::Json(state.system.patients.get(patient_id(id)?).await?))
 }
 
 /// Change some of a patient's fields (JSON merge patch: `null` clears). Setting `status`
@@ -116,10 +113,10 @@ pub async fn patients_get(
 pub async fn patients_update(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    id: RawId,
     Json(patch): Json<UpdatePatient>,
 ) -> Result<axum::Json<Patient>, ApiError> {
-    let id = patient_id(&id)?;
+    let id = patient_id(id)?;
     Ok(axum::Json(state.system.patients.update(id, patch, by(&staff)).await?))
 }
 
@@ -132,8 +129,8 @@ pub async fn patients_update(
 pub async fn patients_delete(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    id: RawId,
 ) -> Result<axum::Json<Patient>, ApiError> {
-    let id = patient_id(&id)?;
+    let id = patient_id(id)?;
     Ok(axum::Json(state.system.patients.deactivate(id, by(&staff)).await?))
 }

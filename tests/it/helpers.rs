@@ -1,0 +1,303 @@
+//! `TestApp`: the real application on an ephemeral port with its own temporary data
+//! directory, and a cookie-keeping HTTP client whose methods read as the story of a test.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+/// The first administrator's password in every test server.
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+
+/// A running server owned by one test. Dropping it signals shutdown and removes the data
+/// directory.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:<port>`, without a trailing slash.
+    pub base: String,
+    /// Keeps cookies, like a browser.
+    pub client: reqwest::Client,
+    pub admin_password: String,
+    pub data_dir: PathBuf,
+    /// The bearer token sent with every request once `login_admin` succeeded.
+    token: Mutex<Option<String>>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+/// The settings every test server starts from (before `spawn_with` tweaks them).
+pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
+    clowder::config::ServeArgs {
+        listen: "127.0.0.1:0".parse().expect("a socket address"),
+        data_dir,
+        demo: false,
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        clinic_id: "test".into(),
+        time_zone: Some("America/New_York".into()),
+        country_code: "1".into(),
+        session_ttl_hours: 12,
+        secure_cookies: false,
+        actor_idle_secs: 300,
+        mailbox: 64,
+        ask_timeout_ms: 10_000,
+        cache_mb: 8,
+        log: clowder::config::LogFormat::Text,
+    }
+}
+
+impl TestApp {
+    /// A fresh server with default settings.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A fresh server whose settings `tweak` may change first.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut clowder::config::ServeArgs)) -> TestApp {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut args = default_args(dir.path().into());
+        tweak(&mut args);
+        let admin_password = args.admin_password.clone().unwrap_or_default();
+        let settings = args.settings().expect("valid test settings");
+        let app = clowder::Application::build(settings)
+            .await
+            .expect("the application starts");
+        let addr = app.local_addr();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client");
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            client,
+            admin_password,
+            data_dir: dir.path().into(),
+            token: Mutex::new(None),
+            _shutdown: tx,
+            _dir: dir,
+        }
+    }
+
+    /// A fresh server with the administrator signed in.
+    pub async fn signed_in() -> TestApp {
+        let app = Self::spawn().await;
+        app.login_admin().await;
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request from the cookie-keeping client, with the stored bearer token if any.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let rb = self.client.request(method, self.url(path));
+        match self.token() {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    /// A request from a client that has no cookies and sends no token.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        reqwest::Client::new().request(method, self.url(path))
+    }
+
+    /// The bearer token stored by `login_admin`.
+    pub fn token(&self) -> Option<String> {
+        self.token.lock().expect("token lock").clone()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/auth/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// Signs the administrator in (the cookie client keeps the cookie) and stores the
+    /// bearer token for later calls. Returns the login answer.
+    pub async fn login_admin(&self) -> Value {
+        let resp = self.login("admin", &self.admin_password).await;
+        let body = expect_json(resp, StatusCode::OK).await;
+        let token = body["token"].as_str().expect("a token").to_owned();
+        *self.token.lock().expect("token lock") = Some(token);
+        body
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("GET")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path).json(body).send().await.expect("POST")
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path)
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH")
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path).json(body).send().await.expect("PUT")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().await.expect("DELETE")
+    }
+
+    /// Registers a client, asserting 201; returns the stored record.
+    pub async fn create_client(&self, body: Value) -> Value {
+        expect_json(self.post_json("/api/clients", &body).await, StatusCode::CREATED).await
+    }
+
+    /// Registers a cat, asserting 201; returns the stored record.
+    pub async fn create_patient(&self, body: Value) -> Value {
+        expect_json(self.post_json("/api/patients", &body).await, StatusCode::CREATED).await
+    }
+
+    /// A client with only the required fields; returns its id.
+    pub async fn some_client(&self, first: &str, last: &str) -> String {
+        let c = self.create_client(client_body(first, last)).await;
+        id_of(&c)
+    }
+
+    /// A cat of `client_id` with only the required fields; returns its id.
+    pub async fn some_patient(&self, client_id: &str, name: &str) -> String {
+        let p = self.create_patient(json!({"client_id": client_id, "name": name})).await;
+        id_of(&p)
+    }
+
+    /// GET `path` expecting 200 JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        expect_json(self.get(path).await, StatusCode::OK).await
+    }
+
+    /// The ids of the first page of a list.
+    pub async fn list_ids(&self, path: &str) -> Vec<String> {
+        page_ids(&self.get_json(path).await)
+    }
+
+    /// Every item of a paginated list, following `next_cursor` with pages of `limit`.
+    pub async fn walk(&self, path: &str, limit: usize) -> Vec<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10_000 {
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}limit={limit}&cursor={c}"),
+                None => format!("{path}{sep}limit={limit}"),
+            };
+            let page = self.get_json(&url).await;
+            let got = page["items"].as_array().expect("items").clone();
+            assert!(got.len() <= limit, "a page of {} items with limit {limit}", got.len());
+            items.extend(got);
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return items,
+            }
+        }
+        panic!("pagination of {path} never ended");
+    }
+
+    /// `store.last_event_seq` of `/health/detailed`.
+    pub async fn last_event_seq(&self) -> u64 {
+        self.get_json("/health/detailed").await["store"]["last_event_seq"]
+            .as_u64()
+            .expect("last_event_seq is a number")
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let resp = self.get("/metrics").await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.text().await.expect("metrics text")
+    }
+}
+
+/// A create-client body with only the required fields.
+pub fn client_body(first: &str, last: &str) -> Value {
+    json!({"first_name": first, "last_name": last, "phone": "(503) 555-0199"})
+}
+
+/// The `id` of a record.
+pub fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_owned()
+}
+
+/// The ids of a list's items, in order.
+pub fn ids(items: &[Value]) -> Vec<String> {
+    items.iter().map(id_of).collect()
+}
+
+/// The ids of the items of one page.
+pub fn page_ids(page: &Value) -> Vec<String> {
+    ids(page["items"].as_array().unwrap_or_else(|| panic!("no items in {page}")))
+}
+
+/// Asserts the status and returns the JSON body (shown when the status is wrong).
+pub async fn expect_json(resp: Response, status: StatusCode) -> Value {
+    let got = resp.status();
+    let url = resp.url().to_string();
+    let text = resp.text().await.expect("a body");
+    assert_eq!(got, status, "{url}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {text}"))
+}
+
+/// Asserts an error answer: the status, a JSON content type, and a body of exactly
+/// `{"error": {"code", "message", "field"?}}` with this code and field and a non-empty
+/// message. Returns the `error` object.
+pub async fn assert_error(resp: Response, status: StatusCode, code: &str, field: Option<&str>) -> Value {
+    let got = resp.status();
+    let url = resp.url().to_string();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = resp.text().await.expect("a body");
+    assert_eq!(got, status, "{url}: {text}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{url}: content type {content_type:?} of {text}"
+    );
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {text}"));
+    let outer = body
+        .as_object()
+        .unwrap_or_else(|| panic!("{url}: not an object: {text}"));
+    assert_eq!(outer.len(), 1, "{url}: only `error` at the top: {text}");
+    let error = outer
+        .get("error")
+        .and_then(Value::as_object)
+        .unwrap_or_else(|| panic!("{url}: no error object: {text}"));
+    for key in error.keys() {
+        assert!(
+            ["code", "message", "field"].contains(&key.as_str()),
+            "{url}: unexpected key {key:?}: {text}"
+        );
+    }
+    assert_eq!(error.get("code").and_then(Value::as_str), Some(code), "{url}: {text}");
+    let message = error.get("message").and_then(Value::as_str).unwrap_or("");
+    assert!(!message.trim().is_empty(), "{url}: empty message: {text}");
+    assert_eq!(error.get("field").and_then(Value::as_str), field, "{url}: {text}");
+    if field.is_none() {
+        assert!(!error.contains_key("field"), "{url}: field must be absent: {text}");
+    }
+    Value::Object(error.clone())
+}
+
+/// A syntactically valid client id that no record has.
+pub const UNKNOWN_ID: &str = "01JD7Y2Q4Z8W3N5K6M7P8R9S0T";

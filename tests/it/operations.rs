@@ -1,0 +1,420 @@
+//! Operators' view: health, readiness, detailed health, Prometheus metrics, request ids,
+//! response headers, the event log's growth and the OpenAPI document.
+
+use std::collections::HashSet;
+
+use reqwest::{Method, StatusCode, header};
+use serde_json::json;
+
+use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, client_body, expect_json, id_of};
+
+#[tokio::test]
+async fn liveness_and_readiness_answer_without_a_session() {
+    let app = TestApp::spawn().await;
+
+    let live = app.anonymous(Method::GET, "/health").send().await.unwrap();
+    let ready = app.anonymous(Method::GET, "/health/ready").send().await.unwrap();
+
+    assert_eq!(expect_json(live, StatusCode::OK).await, json!({"status": "ok"}));
+    let ready = expect_json(ready, StatusCode::OK).await;
+    assert_eq!(ready["status"], "ok");
+    assert_eq!(ready["failing"], json!([]));
+    let components = ready["components"].as_array().unwrap();
+    let names: HashSet<&str> = components.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(names.contains("store") && names.contains("actors"), "{ready}");
+    assert!(components.iter().all(|c| c["ok"] == true), "{ready}");
+}
+
+#[tokio::test]
+async fn detailed_health_requires_a_session() {
+    let app = TestApp::spawn().await;
+
+    let resp = app.anonymous(Method::GET, "/health/detailed").send().await.unwrap();
+
+    assert_error(resp, StatusCode::UNAUTHORIZED, "unauthenticated", None).await;
+}
+
+#[tokio::test]
+async fn detailed_health_reports_version_uptime_store_and_commit_latency() {
+    let app = TestApp::signed_in().await;
+    app.some_client("Jane", "Doe").await;
+
+    let health = app.get_json("/health/detailed").await;
+
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    assert!(health["uptime_seconds"].is_u64(), "{health}");
+    let store = &health["store"];
+    assert!(store["size_bytes"].as_u64().unwrap() > 0, "{health}");
+    assert!(
+        store["last_event_seq"].as_u64().unwrap() >= 2,
+        "login and create: {health}"
+    );
+    assert_eq!(store["clinic_id"], "test");
+    assert_eq!(store["recovered_at_start"], false);
+    assert!(
+        store["path"]
+            .as_str()
+            .unwrap()
+            .starts_with(app.data_dir.to_str().unwrap()),
+        "{health}"
+    );
+    let latency = &health["commit_latency"];
+    let (p50, p99) = (latency["p50_ms"].as_f64().unwrap(), latency["p99_ms"].as_f64().unwrap());
+    assert!(0.0 <= p50 && p50 <= p99, "{health}");
+    assert!(
+        health["components"].as_array().is_some_and(|c| !c.is_empty()),
+        "{health}"
+    );
+}
+
+#[tokio::test]
+async fn every_change_appends_exactly_one_event_and_refusals_none() {
+    let app = TestApp::signed_in().await;
+    let mut seq = app.last_event_seq().await;
+    let mut expect = |delta: u64, now: u64, what: &str| {
+        assert_eq!(now, seq + delta, "{what}");
+        seq = now;
+    };
+
+    let client = app
+        .create_client(
+            json!({"first_name": "Jane", "last_name": "Doe", "phone": "5035550199", "email": "j@example.com"}),
+        )
+        .await;
+    let cid = id_of(&client);
+    expect(1, app.last_event_seq().await, "client created");
+    app.some_client("Bob", "Roe").await;
+    expect(1, app.last_event_seq().await, "second client created");
+    let pid = app.some_patient(&cid, "Tom").await;
+    expect(1, app.last_event_seq().await, "patient created");
+    app.patch_json(&format!("/api/clients/{cid}"), &json!({"notes": "n"}))
+        .await;
+    expect(1, app.last_event_seq().await, "client updated");
+    app.patch_json(&format!("/api/clients/{cid}"), &json!({"notes": "n"}))
+        .await;
+    expect(0, app.last_event_seq().await, "a patch that changes nothing");
+    app.patch_json(&format!("/api/patients/{pid}"), &json!({"name": "Thomas"}))
+        .await;
+    expect(1, app.last_event_seq().await, "patient updated");
+    app.post_json(
+        "/api/clients",
+        &json!({"first_name": "", "last_name": "X", "phone": "5035550199"}),
+    )
+    .await;
+    expect(0, app.last_event_seq().await, "invalid client");
+    app.post_json(
+        "/api/clients",
+        &json!({"first_name": "Dup", "last_name": "X", "phone": "5035550199", "email": "J@example.com"}),
+    )
+    .await;
+    expect(0, app.last_event_seq().await, "duplicate email");
+    app.get(&format!("/api/clients/{UNKNOWN_ID}")).await;
+    expect(0, app.last_event_seq().await, "reading");
+    app.delete(&format!("/api/patients/{pid}")).await;
+    expect(1, app.last_event_seq().await, "patient deactivated");
+    app.delete(&format!("/api/clients/{cid}")).await;
+    expect(1, app.last_event_seq().await, "client deactivated");
+    app.delete(&format!("/api/clients/{cid}")).await;
+    expect(0, app.last_event_seq().await, "deactivating again");
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_with_http_store_and_actor_families() {
+    let app = TestApp::signed_in().await;
+    let id = app.some_client("Jane", "Doe").await;
+    app.some_patient(&id, "Tom").await;
+
+    let resp = app.anonymous(Method::GET, "/metrics").send().await.unwrap();
+
+    assert_eq!(resp.status(), StatusCode::OK);
+    let content_type = resp.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let text = resp.text().await.unwrap();
+    for family in [
+        "# TYPE clowder_http_requests counter",
+        "clowder_http_requests_total{",
+        "clowder_http_request_duration_seconds_bucket{",
+        "clowder_store_commit_batch_size_bucket{",
+        "clowder_store_commit_batch_size_count ",
+        "clowder_store_commit_seconds_count ",
+        "clowder_store_commits_total ",
+        "clowder_actor_mailbox_depth{kind=\"client\"}",
+        "clowder_actor_mailbox_depth{kind=\"patient\"}",
+        "clowder_actor_restarts_total{kind=\"client\"} 0",
+        "clowder_actors_active{",
+        "clowder_event_log_last_seq ",
+    ] {
+        assert!(text.contains(family), "{family} missing from\n{text}");
+    }
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+}
+
+#[tokio::test]
+async fn request_metrics_count_by_route_template_never_raw_ids() {
+    let app = TestApp::signed_in().await;
+    let id = app.some_client("Jane", "Doe").await;
+    for _ in 0..3 {
+        app.get("/api/clients").await;
+    }
+    app.get(&format!("/api/clients/{id}")).await;
+    app.get(&format!("/api/clients/{UNKNOWN_ID}")).await;
+    app.get("/api/clients/not-an-id").await;
+
+    let text = app.metrics().await;
+
+    let count = |labels: &str| -> Option<u64> {
+        let prefix = format!("clowder_http_requests_total{{{labels}}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(|v| v.trim().parse().unwrap())
+    };
+    assert_eq!(
+        count("method=\"GET\",route=\"/api/clients\",status=\"200\""),
+        Some(3),
+        "{text}"
+    );
+    assert_eq!(
+        count("method=\"POST\",route=\"/api/clients\",status=\"201\""),
+        Some(1),
+        "{text}"
+    );
+    assert_eq!(
+        count("method=\"GET\",route=\"/api/clients/{id}\",status=\"200\""),
+        Some(1),
+        "{text}"
+    );
+    assert_eq!(
+        count("method=\"GET\",route=\"/api/clients/{id}\",status=\"404\""),
+        Some(2),
+        "{text}"
+    );
+    assert!(!text.contains(&id), "a raw id leaked into a label");
+    assert!(
+        !text.contains(UNKNOWN_ID) && !text.contains("not-an-id"),
+        "a raw path leaked"
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_are_counted_under_one_label() {
+    let app = TestApp::signed_in().await;
+    for i in 0..5 {
+        app.get(&format!("/api/scan-{i}")).await;
+        app.anonymous(Method::GET, &format!("/probe-{i}.php"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let text = app.metrics().await;
+
+    assert!(!text.contains("scan-") && !text.contains("probe-"), "{text}");
+    assert!(text.contains("route=\"unmatched\""), "{text}");
+}
+
+#[tokio::test]
+async fn every_response_has_a_request_id() {
+    let app = TestApp::signed_in().await;
+    let table: Vec<(Method, &str, bool)> = vec![
+        (Method::GET, "/health", false),
+        (Method::GET, "/metrics", false),
+        (Method::GET, "/api/clients", true),
+        (Method::GET, "/api/clients", false),
+        (Method::GET, "/api/clients/nope", true),
+        (Method::PUT, "/api/clients", true),
+        (Method::GET, "/nope", true),
+        (Method::POST, "/api/auth/login", false),
+    ];
+    let mut seen = HashSet::new();
+    for (method, path, signed_in) in table {
+        let rb = if signed_in {
+            app.request(method.clone(), path)
+        } else {
+            app.anonymous(method.clone(), path)
+        };
+        let resp = rb.send().await.unwrap();
+        let id = resp
+            .headers()
+            .get("x-request-id")
+            .unwrap_or_else(|| panic!("{method} {path}: no x-request-id"))
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(!id.is_empty(), "{method} {path}");
+        assert!(seen.insert(id), "{method} {path}: request ids repeat");
+    }
+}
+
+#[tokio::test]
+async fn a_plain_caller_request_id_is_echoed_and_an_unsafe_one_replaced() {
+    let app = TestApp::spawn().await;
+    let send = |id: String| {
+        let rb = app.anonymous(Method::GET, "/health").header("x-request-id", id);
+        async move {
+            let resp = rb.send().await.unwrap();
+            resp.headers()["x-request-id"].to_str().unwrap().to_owned()
+        }
+    };
+
+    assert_eq!(send("abc-123_DEF.4".into()).await, "abc-123_DEF.4");
+    for unsafe_id in [
+        "has space".to_owned(),
+        "<script>".to_owned(),
+        "x".repeat(65),
+        "a\"b".to_owned(),
+    ] {
+        let answered = send(unsafe_id.clone()).await;
+        assert_ne!(answered, unsafe_id);
+        assert!(!answered.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn api_answers_are_never_cached_and_every_answer_has_security_headers() {
+    let app = TestApp::signed_in().await;
+
+    for (path, api) in [
+        ("/api/clients", true),
+        ("/api/nope", true),
+        ("/health", false),
+        ("/metrics", false),
+    ] {
+        let resp = app.get(path).await;
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert!(h.contains_key(header::CONTENT_SECURITY_POLICY), "{path}");
+        if api {
+            assert_eq!(h[header::CACHE_CONTROL], "no-store", "{path}");
+        }
+    }
+    let unauthenticated = app.anonymous(Method::GET, "/api/clients").send().await.unwrap();
+    assert_eq!(unauthenticated.headers()[header::CACHE_CONTROL], "no-store");
+}
+
+/// The routes, with their methods, that the OpenAPI document must describe.
+const ROUTES: &[(&str, &[&str])] = &[
+    ("/api/auth/login", &["post"]),
+    ("/api/auth/logout", &["post"]),
+    ("/api/auth/me", &["get"]),
+    ("/api/clients", &["get", "post"]),
+    ("/api/clients/{id}", &["get", "patch", "delete"]),
+    ("/api/clients/{id}/patients", &["get"]),
+    ("/api/patients", &["get", "post"]),
+    ("/api/patients/{id}", &["get", "patch", "delete"]),
+    ("/health", &["get"]),
+    ("/health/ready", &["get"]),
+    ("/health/detailed", &["get"]),
+    ("/metrics", &["get"]),
+];
+
+const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+#[tokio::test]
+async fn openapi_is_3_1_and_lists_every_route_with_exactly_its_methods() {
+    let app = TestApp::signed_in().await;
+
+    let doc = app.get_json("/api/openapi.json").await;
+
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["info"]["title"], "Clowder");
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in ROUTES {
+        let item = paths.get(*path).unwrap_or_else(|| panic!("{path} is not documented"));
+        let documented: HashSet<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|k| HTTP_METHODS.contains(k))
+            .collect();
+        let expected: HashSet<&str> = methods.iter().copied().collect();
+        assert_eq!(documented, expected, "{path}");
+        for m in *methods {
+            assert!(
+                item[*m]["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{m} {path}"
+            );
+        }
+    }
+    let documented: HashSet<&str> = paths.keys().map(String::as_str).collect();
+    let known: HashSet<&str> = ROUTES.iter().map(|(p, _)| *p).collect();
+    assert_eq!(documented, known, "undocumented or phantom routes");
+}
+
+#[tokio::test]
+async fn openapi_documents_the_schemas_and_the_session_schemes() {
+    let app = TestApp::signed_in().await;
+
+    let doc = app.get_json("/api/openapi.json").await;
+
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in [
+        "Client",
+        "CreateClient",
+        "UpdateClient",
+        "Patient",
+        "CreatePatient",
+        "UpdatePatient",
+        "ErrorResponse",
+        "ErrorBody",
+        "ErrorCode",
+        "LoginRequest",
+        "LoginResponse",
+    ] {
+        assert!(schemas.contains_key(name), "{name} missing from components.schemas");
+    }
+    let codes = &schemas["ErrorCode"]["enum"];
+    for code in [
+        "validation_failed",
+        "client_not_found",
+        "duplicate_value",
+        "unauthenticated",
+    ] {
+        assert!(
+            codes.as_array().unwrap().contains(&json!(code)),
+            "{code} not in {codes}"
+        );
+    }
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    assert!(
+        schemes.contains_key("session_cookie") && schemes.contains_key("bearer"),
+        "{schemes:?}"
+    );
+    let login = &doc["paths"]["/api/auth/login"]["post"];
+    assert_eq!(login["security"], json!([{}]), "login needs no session: {login}");
+}
+
+/// The document describes the API the server actually serves: a created client has every
+/// field the `Client` schema marks required.
+#[tokio::test]
+async fn served_clients_have_every_required_field_of_the_schema() {
+    let app = TestApp::signed_in().await;
+    let doc = app.get_json("/api/openapi.json").await;
+    let client = app.create_client(client_body("Jane", "Doe")).await;
+
+    let required: Vec<&str> = doc["components"]["schemas"]["Client"]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(required.contains(&"id") && required.contains(&"phone"), "{required:?}");
+    let fields = client.as_object().unwrap();
+    for name in required {
+        assert!(fields.contains_key(name), "{name} is required but not served: {client}");
+    }
+    let properties: HashSet<&String> = doc["components"]["schemas"]["Client"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    let served: HashSet<&String> = fields.keys().collect();
+    assert_eq!(properties, served);
+}
