@@ -31,7 +31,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOWDER_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// Seed a demo clinic when the store has no clients.
-    #[arg(long, env = "CLOWDER_DEMO")]
+    #[arg(long, env = "CLOWDER_DEMO", value_parser = clap::builder::BoolishValueParser::new(), default_missing_value = "true", num_args = 0..=1, default_value = "false")]
     pub demo: bool,
     /// Password of the first administrator, used only when the store has no users yet.
     /// Unset: a random one is generated, logged once and written to
@@ -51,7 +51,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOWDER_SESSION_TTL_HOURS", default_value_t = 12)]
     pub session_ttl_hours: u64,
     /// Mark the session cookie Secure (set when a TLS proxy sits in front).
-    #[arg(long, env = "CLOWDER_SECURE_COOKIES")]
+    #[arg(long, env = "CLOWDER_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new(), default_missing_value = "true", num_args = 0..=1, default_value = "false")]
     pub secure_cookies: bool,
     /// Per-entity actors stop after this many idle seconds.
     #[arg(long, env = "CLOWDER_ACTOR_IDLE_SECS", default_value_t = 300)]

@@ -23,7 +23,7 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
     if existing.is_empty() {
         let clinic = demo_data::generate(system.ctx.today());
         for s in &staff {
-            system
+            let created = system
                 .accounts
                 .create_user(
                     NewUser {
@@ -36,8 +36,12 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
                     },
                     Actor::System,
                 )
-                .await
-                .with_context(|| format!("creating demo user {}", s.username))?;
+                .await;
+            // A seeding interrupted earlier may have created the users already.
+            match created {
+                Ok(_) | Err(clowder_actors::Error::Duplicate { .. }) => {}
+                Err(e) => return Err(e).with_context(|| format!("creating demo user {}", s.username)),
+            }
         }
         let country = system.ctx.config.country_code.clone();
         let clients = clinic.clients.len();

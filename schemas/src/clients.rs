@@ -379,6 +379,7 @@ impl UpdateClient {
 /// Filters of `GET /api/clients`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ClientListQuery {
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,

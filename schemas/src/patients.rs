@@ -456,6 +456,7 @@ fn set_copy<T: Copy>(slot: &mut Option<T>, patch: &Patch<T>) {
 /// Filters of `GET /api/patients`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PatientListQuery {
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,

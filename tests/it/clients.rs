@@ -494,3 +494,29 @@ async fn a_clients_patients_are_listed_under_the_client() {
             .all(|p| p["client_id"] == jane.as_str())
     );
 }
+
+#[tokio::test]
+async fn a_misspelt_query_parameter_is_422_not_silently_ignored() {
+    let app = TestApp::signed_in().await;
+    assert_error(
+        app.get("/api/clients?stauts=all").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("stauts"),
+    )
+    .await;
+    assert_error(
+        app.get("/api/patients?limt=5").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("limt"),
+    )
+    .await;
+    assert_error(
+        app.get("/api/clients?limit=ten").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("limit"),
+    )
+    .await;
+}

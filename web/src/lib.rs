@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         middleware::require_session,
     ))
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panicked))
     .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
     .layer(axum::middleware::from_fn(middleware::headers))
     .with_state(state)

@@ -30,7 +30,7 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| clowder_actors::accounts::random_secret(12))
 }
 
-/// Outermost layer: request id, the request's log span, access log, metrics.
+/// Request id, the request's log span, access log, metrics (inside `headers`).
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
@@ -114,4 +114,20 @@ pub async fn method_not_allowed() -> ApiError {
         clowder_schemas::ErrorCode::MethodNotAllowed,
         "this route does not support that method",
     )
+}
+
+/// A panic in a handler or extractor: answer 500 in the one error shape (logged, inside the
+/// request's span) instead of dropping the connection.
+pub fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic".into());
+    tracing::error!(panic = %what, "handler panicked");
+    ApiError::new(
+        clowder_schemas::ErrorCode::InternalError,
+        "something went wrong on our side; it has been logged",
+    )
+    .into_response()
 }

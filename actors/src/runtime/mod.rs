@@ -158,24 +158,32 @@ pub fn spawn<A: Actor, F: Factory<A>>(factory: F, config: ActorConfig, metrics: 
     r
 }
 
-/// What a per-entity actor calls when it has been idle, to leave its registry.
+/// How a per-entity actor leaves its registry (passivation).
 pub(crate) trait Passivation<M>: Send + 'static {
-    /// Removes the actor from its registry if its mailbox is still empty; `true` if it left.
-    fn try_leave(&self, rx: &mpsc::Receiver<M>) -> bool;
+    /// Leaves the registry if the mailbox is still empty, closing it; `true` if it left.
+    fn try_leave(&self, rx: &mut mpsc::Receiver<M>) -> bool;
+    /// Called once the actor has handled everything queued and is about to exit.
+    fn finished(&self);
+    /// The previous generation of this entity, still finishing; wait for it before loading.
+    fn previous(&self) -> Option<Arc<tokio::sync::Semaphore>>;
     fn idle_after(&self) -> Duration;
 }
 
 struct NoPassivation;
 impl<M> Passivation<M> for NoPassivation {
-    fn try_leave(&self, _: &mpsc::Receiver<M>) -> bool {
+    fn try_leave(&self, _: &mut mpsc::Receiver<M>) -> bool {
         false
+    }
+    fn finished(&self) {}
+    fn previous(&self) -> Option<Arc<tokio::sync::Semaphore>> {
+        None
     }
     fn idle_after(&self) -> Duration {
         Duration::MAX
     }
 }
 
-/// The actor loop: build, handle messages under supervision, passivate when idle.
+/// The actor loop: build, handle messages under supervision, passivate when idle or vacant.
 pub(crate) async fn run<A: Actor, F: Factory<A>, P: Passivation<A::Msg>>(
     factory: Arc<F>,
     mut rx: mpsc::Receiver<A::Msg>,
@@ -183,6 +191,10 @@ pub(crate) async fn run<A: Actor, F: Factory<A>, P: Passivation<A::Msg>>(
     passivation: Option<P>,
 ) {
     metrics.active.inc();
+    if let Some(previous) = passivation.as_ref().and_then(|p| p.previous()) {
+        // Resolves (with an error) once the previous generation closes it.
+        let _ = previous.acquire().await;
+    }
     let mut actor = match factory.build().await {
         Ok(a) => Some(a),
         Err(e) => {
@@ -192,43 +204,41 @@ pub(crate) async fn run<A: Actor, F: Factory<A>, P: Passivation<A::Msg>>(
     };
     let idle = passivation.as_ref().map_or(Duration::MAX, |p| p.idle_after());
     loop {
-        let msg = match tokio::time::timeout(idle, rx.recv()).await {
-            Ok(Some(msg)) => msg,
-            Ok(None) => break,
-            Err(_) => {
-                if passivation.as_ref().is_some_and(|p| p.try_leave(&rx)) {
-                    // Messages sent before we left the registry are still handled.
-                    rx.close();
-                    while let Some(msg) = rx.recv().await {
-                        metrics.mailbox_depth.dec();
-                        handle_one(&mut actor, &*factory, msg, &metrics).await;
-                    }
-                    break;
-                }
-                continue;
+        let leave = match tokio::time::timeout(idle, rx.recv()).await {
+            Ok(Some(msg)) => {
+                metrics.mailbox_depth.dec();
+                handle_one(&mut actor, &*factory, msg, &metrics).await;
+                // An actor that could not (re)build from the store, or holds nothing, goes.
+                actor.as_ref().is_none_or(Actor::is_vacant)
             }
+            Ok(None) => break,
+            Err(_) => true,
         };
-        metrics.mailbox_depth.dec();
-        handle_one(&mut actor, &*factory, msg, &metrics).await;
-        if actor.as_ref().is_some_and(Actor::is_vacant) && passivation.as_ref().is_some_and(|p| p.try_leave(&rx)) {
-            rx.close();
+        if !leave {
+            continue;
+        }
+        let left = match &passivation {
+            Some(p) => p.try_leave(&mut rx),
+            None if actor.is_none() => {
+                rx.close();
+                true
+            }
+            None => false,
+        };
+        if left {
+            // Messages sent before we left are still handled (or, without an actor, dropped:
+            // their callers see `Failed`).
             while let Some(msg) = rx.recv().await {
                 metrics.mailbox_depth.dec();
                 handle_one(&mut actor, &*factory, msg, &metrics).await;
             }
             break;
         }
-        if actor.is_none() {
-            // Could not (re)build from the store: fail fast for everything queued.
-            rx.close();
-            while rx.recv().await.is_some() {
-                metrics.mailbox_depth.dec();
-            }
-            if let Some(p) = &passivation {
-                p.try_leave(&rx);
-            }
-            break;
-        }
+    }
+    // The state goes before the next generation may load.
+    drop(actor);
+    if let Some(p) = &passivation {
+        p.finished();
     }
     metrics.active.dec();
 }

@@ -1,17 +1,20 @@
 //! Per-entity ("virtual") actors: activated from the store on their first message,
 //! passivated after an idle period, so memory stays bounded with a million patients on file.
 //!
-//! The passivation race (a caller takes the address just as the actor leaves) is closed by
-//! doing both under the registry lock: the actor leaves only while its mailbox is empty,
-//! then closes it; a caller whose send then fails with `Closed` looks the key up again and
-//! activates a fresh actor. No message is lost or handled by a stale actor.
+//! The passivation race (a caller took the address just before the actor leaves) is closed
+//! in two steps. The actor leaves under the registry lock: it removes itself from the live
+//! map and closes its mailbox there, so every later send fails with `Closed` and the caller
+//! looks the key up again. Messages that got in before the close are still handled by the
+//! leaving actor; meanwhile the key is marked *draining*, and a new activation of the key
+//! waits until the old generation has finished before it loads from the store. So no message
+//! is lost, and two generations of one entity never run at the same time.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use super::{Actor, ActorConfig, ActorRef, AskError, Factory, Passivation, RETRY_AFTER, Reply, run};
 use crate::metrics::KindMetrics;
@@ -37,8 +40,15 @@ impl<A: Actor, F: KeyedFactory<A>> Clone for Registry<A, F> {
 /// A live actor and its generation (which activation of this key it is).
 type Entry<M> = (u64, ActorRef<M>);
 
+struct Maps<M> {
+    live: HashMap<u128, Entry<M>>,
+    /// Generations that left the live map and are finishing their queued messages; the
+    /// semaphore is closed when they are done.
+    draining: HashMap<u128, (u64, Arc<Semaphore>)>,
+}
+
 struct Inner<A: Actor, F> {
-    map: Mutex<HashMap<u128, Entry<A::Msg>>>,
+    map: Mutex<Maps<A::Msg>>,
     next_generation: AtomicU64,
     factory: F,
     config: ActorConfig,
@@ -46,7 +56,7 @@ struct Inner<A: Actor, F> {
 }
 
 impl<A: Actor, F> Inner<A, F> {
-    fn map(&self) -> MutexGuard<'_, HashMap<u128, Entry<A::Msg>>> {
+    fn map(&self) -> MutexGuard<'_, Maps<A::Msg>> {
         // A panic never happens while the lock is held; recover the map if it ever did.
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -56,7 +66,10 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
     pub fn new(factory: F, config: ActorConfig, metrics: KindMetrics) -> Self {
         Self {
             inner: Arc::new(Inner {
-                map: Mutex::new(HashMap::new()),
+                map: Mutex::new(Maps {
+                    live: HashMap::new(),
+                    draining: HashMap::new(),
+                }),
                 next_generation: AtomicU64::new(1),
                 factory,
                 config,
@@ -82,8 +95,8 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
                 }
                 Err(mpsc::error::TrySendError::Closed(m)) => {
                     let mut map = self.inner.map();
-                    if map.get(&key).is_some_and(|(g, _)| *g == generation) {
-                        map.remove(&key);
+                    if map.live.get(&key).is_some_and(|(g, _)| *g == generation) {
+                        map.live.remove(&key);
                     }
                     msg = m;
                 }
@@ -94,9 +107,10 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
 
     fn get_or_activate(&self, key: u128) -> Entry<A::Msg> {
         let mut map = self.inner.map();
-        if let Some(entry) = map.get(&key) {
+        if let Some(entry) = map.live.get(&key) {
             return entry.clone();
         }
+        let previous = map.draining.get(&key).map(|(_, done)| done.clone());
         let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.inner.config.mailbox);
         let actor = ActorRef {
@@ -104,7 +118,7 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
             metrics: self.inner.metrics.clone(),
             ask_timeout: self.inner.config.ask_timeout,
         };
-        map.insert(key, (generation, actor.clone()));
+        map.live.insert(key, (generation, actor.clone()));
         drop(map);
         let keyed = KeyFactory {
             inner: self.inner.clone(),
@@ -114,6 +128,8 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
             inner: self.inner.clone(),
             key,
             generation,
+            previous,
+            done: Arc::new(Semaphore::new(0)),
         };
         tokio::spawn(run(Arc::new(keyed), rx, self.inner.metrics.clone(), Some(leave)));
         (generation, actor)
@@ -121,12 +137,12 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
 
     /// Number of live actors of this kind.
     pub fn live(&self) -> usize {
-        self.inner.map().len()
+        self.inner.map().live.len()
     }
 
     /// Stops every actor of this kind: they finish what is queued, then exit.
     pub fn stop_all(&self) {
-        self.inner.map().clear();
+        self.inner.map().live.clear();
     }
 }
 
@@ -145,18 +161,38 @@ struct Leave<A: Actor, F> {
     inner: Arc<Inner<A, F>>,
     key: u128,
     generation: u64,
+    /// The previous generation of this key, if it is still draining.
+    previous: Option<Arc<Semaphore>>,
+    /// Closed when this generation has finished.
+    done: Arc<Semaphore>,
 }
 
 impl<A: Actor, F: Send + Sync + 'static> Passivation<A::Msg> for Leave<A, F> {
-    fn try_leave(&self, rx: &mpsc::Receiver<A::Msg>) -> bool {
+    fn try_leave(&self, rx: &mut mpsc::Receiver<A::Msg>) -> bool {
         let mut map = self.inner.map();
         if !rx.is_empty() {
             return false;
         }
-        if map.get(&self.key).is_some_and(|(g, _)| *g == self.generation) {
-            map.remove(&self.key);
+        if map.live.get(&self.key).is_some_and(|(g, _)| *g == self.generation) {
+            map.live.remove(&self.key);
         }
+        // Closed under the lock: from here on, a send to this generation fails with
+        // `Closed` and the caller activates a new one, which waits for `done`.
+        rx.close();
+        map.draining.insert(self.key, (self.generation, self.done.clone()));
         true
+    }
+
+    fn finished(&self) {
+        let mut map = self.inner.map();
+        if map.draining.get(&self.key).is_some_and(|(g, _)| *g == self.generation) {
+            map.draining.remove(&self.key);
+        }
+        self.done.close();
+    }
+
+    fn previous(&self) -> Option<Arc<Semaphore>> {
+        self.previous.clone()
     }
 
     fn idle_after(&self) -> Duration {

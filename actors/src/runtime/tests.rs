@@ -16,6 +16,20 @@ struct Counter {
     key: u128,
     value: u64,
     store: Arc<Committed>,
+    generations: Arc<Generations>,
+}
+
+/// Live generations of the test actor, and the most ever live at once.
+#[derive(Default)]
+struct Generations {
+    live: std::sync::atomic::AtomicI64,
+    most: std::sync::atomic::AtomicI64,
+}
+
+impl Drop for Counter {
+    fn drop(&mut self) {
+        self.generations.live.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 enum Msg {
@@ -69,16 +83,20 @@ impl Actor for Counter {
 struct Loader {
     store: Arc<Committed>,
     builds: Arc<AtomicU64>,
+    generations: Arc<Generations>,
 }
 
 impl KeyedFactory<Counter> for Loader {
     async fn build(&self, key: u128) -> Result<Counter, crate::Error> {
         self.builds.fetch_add(1, Ordering::SeqCst);
         let value = self.store.0.lock().unwrap().get(&key).copied().unwrap_or(0);
+        let live = self.generations.live.fetch_add(1, Ordering::SeqCst) + 1;
+        self.generations.most.fetch_max(live, Ordering::SeqCst);
         Ok(Counter {
             key,
             value,
             store: self.store.clone(),
+            generations: self.generations.clone(),
         })
     }
 }
@@ -89,6 +107,7 @@ fn registry(config: ActorConfig) -> (Registry<Counter, Loader>, Arc<AtomicU64>, 
     let loader = Loader {
         store: Arc::new(Committed::default()),
         builds: builds.clone(),
+        generations: Arc::default(),
     };
     (
         Registry::new(loader, config, metrics.for_kind("counter")),
@@ -225,4 +244,37 @@ async fn a_vacant_actor_leaves_as_soon_as_its_mailbox_is_empty() {
     );
     assert_eq!(reg.ask(5, Msg::Get).await, Ok(u64::MAX), "and comes back on demand");
     assert_eq!(builds.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_generations_of_one_entity_never_run_at_once() {
+    let metrics = RuntimeMetrics::default();
+    let generations: Arc<Generations> = Arc::default();
+    let loader = Loader {
+        store: Arc::default(),
+        builds: Arc::default(),
+        generations: generations.clone(),
+    };
+    // Passivate constantly: after a millisecond idle, and whenever the value is "vacant".
+    let config = ActorConfig {
+        idle_after: Duration::from_millis(1),
+        mailbox: 4096,
+        ..config()
+    };
+    let reg = Registry::new(loader, config, metrics.for_kind("counter"));
+    let mut tasks = Vec::new();
+    for i in 0..400u64 {
+        let reg = reg.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 7 == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            reg.ask(1, |r| Msg::Add(1, r)).await
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().is_ok());
+    }
+    assert_eq!(reg.ask(1, Msg::Get).await, Ok(400), "no update was lost");
+    assert_eq!(generations.most.load(Ordering::SeqCst), 1, "generations overlapped");
 }

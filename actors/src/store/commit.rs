@@ -215,7 +215,6 @@ pub(super) struct Committer {
 }
 
 type ReplyTo = oneshot::Sender<Result<CommitReceipt, CommitError>>;
-type Waiter = (ReplyTo, Result<CommitReceipt, CommitError>);
 
 impl Committer {
     /// Runs until shut down; everything queued before the shutdown is still committed.
@@ -250,15 +249,18 @@ impl Committer {
         }
         let mut head = self.head.clone();
         let mut published = Vec::new();
-        let mut waiters: Vec<Waiter> = Vec::with_capacity(batch.len());
+        // Replies are kept apart from the change sets so that, whatever fails, every waiter
+        // of the batch gets an answer.
+        let (sets, replies): (Vec<ChangeSet>, Vec<ReplyTo>) = batch.into_iter().map(|(s, r, _)| (s, r)).unzip();
+        let mut results: Vec<Result<CommitReceipt, CommitError>> = Vec::with_capacity(sets.len());
         let outcome = (|| -> Result<(), redb::Error> {
             let txn = self.db.begin_write()?;
             {
                 let mut unique = txn.open_table(UNIQUE)?;
                 let mut events = txn.open_table(EVENTS)?;
-                for (set, reply, _) in batch {
+                for set in sets {
                     if let Some(field) = first_conflict(&unique, &set.claims)? {
-                        waiters.push((reply, Err(CommitError::Duplicate { field })));
+                        results.push(Err(CommitError::Duplicate { field }));
                         continue;
                     }
                     for c in &set.claims {
@@ -275,7 +277,7 @@ impl Committer {
                         last_seq = Some(event.seq);
                         published.push(Arc::new(event));
                     }
-                    waiters.push((reply, Ok(CommitReceipt { last_seq })));
+                    results.push(Ok(CommitReceipt { last_seq }));
                 }
             }
             txn.commit()?;
@@ -287,10 +289,10 @@ impl Committer {
         match outcome {
             Ok(()) => {
                 self.metrics.commits.inc();
-                self.metrics.change_sets.inc_by(waiters.len() as u64);
+                self.metrics.change_sets.inc_by(replies.len() as u64);
                 self.head = head;
                 self.last_seq.store(self.head.seq, Ordering::Release);
-                for (reply, result) in waiters {
+                for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
                 for e in published {
@@ -301,7 +303,7 @@ impl Committer {
             Err(e) => {
                 self.metrics.commit_failures.inc();
                 tracing::error!(error = %e, "write transaction failed; every change set in the batch is refused");
-                for (reply, _) in waiters {
+                for reply in replies {
                     let _ = reply.send(Err(CommitError::Store(e.to_string())));
                 }
             }
@@ -382,4 +384,33 @@ fn apply(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clowder_schemas::events::GENESIS_HASH;
+
+    /// Pins the hash of a fixed event. If this changes, every existing store fails its
+    /// start-up chain check: a dependency changed the canonical form (e.g. serde_json's
+    /// `preserve_order`, or jiff's timestamp format) and must be pinned back.
+    #[test]
+    fn the_event_hash_of_a_fixed_event_never_changes() {
+        let e = Event {
+            seq: 7,
+            at: jiff::Timestamp::from_second(1_790_000_000).unwrap(),
+            clinic_id: "main".into(),
+            actor: Actor::System,
+            kind: "client_created".into(),
+            subject: "client:01JD7Y2Q4Z8W3N5K6M7P8R9S0T".into(),
+            payload: serde_json::json!({"type": "client_created", "z": 1, "a": [1, 2, {"b": null}]}),
+            prev_hash: GENESIS_HASH.into(),
+            hash: String::new(),
+        };
+        // Computed independently (Python hashlib over the documented input) when pinned.
+        assert_eq!(
+            event_hash(&e),
+            "332b219617bcdc92299dbe4e345645534013c89c9e835bd403c761a5d08a8fc6"
+        );
+    }
 }

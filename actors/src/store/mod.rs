@@ -291,7 +291,7 @@ fn verify_tail(db: &Database) -> Result<Head, StoreError> {
         });
     };
     let last = last.value();
-    let from = last.saturating_sub(VERIFY_TAIL).max(1);
+    let from = last.saturating_sub(VERIFY_TAIL - 1).max(1);
     let mut prev: Option<Event> = None;
     for row in events.range(from..=last)? {
         let (k, v) = row?;
@@ -310,6 +310,9 @@ fn verify_tail(db: &Database) -> Result<Head, StoreError> {
             && (p.seq + 1 != e.seq || p.hash != e.prev_hash)
         {
             return Err(broken("the event does not follow the previous one"));
+        }
+        if e.seq == 1 && e.prev_hash != GENESIS_HASH {
+            return Err(broken("the first event does not start the chain"));
         }
         prev = Some(e);
     }
