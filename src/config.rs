@@ -54,7 +54,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOWDER_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new(), default_missing_value = "true", num_args = 0..=1, default_value = "false")]
     pub secure_cookies: bool,
     /// Per-entity actors stop after this many idle seconds.
-    #[arg(long, env = "CLOWDER_ACTOR_IDLE_SECS", default_value_t = 300)]
+    #[arg(long, env = "CLOWDER_ACTOR_IDLE_SECS", default_value_t = 120)]
     pub actor_idle_secs: u64,
     /// Mailbox capacity of each actor; beyond it requests get 503 + Retry-After.
     #[arg(long, env = "CLOWDER_MAILBOX", default_value_t = 64)]

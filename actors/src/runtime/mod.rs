@@ -11,9 +11,10 @@
 //! with the next message. No other actor notices.
 //!
 //! **Why hand-written and not ractor or kameo.** What we need is ~200 lines: bounded mpsc,
-//! oneshot replies, catch_unwind, a registry with idle passivation. An idle hand-written actor
-//! costs about 1.3 KB against 7–8 KB for the libraries (ARCHITECTURE.md), which matters with
-//! one actor per active patient and client; and the libraries' supervision trees model
+//! oneshot replies, catch_unwind, a registry with idle passivation. A bare idle
+//! hand-written actor costs about 1.3 KB against 7–8 KB for the libraries (ARCHITECTURE.md;
+//! ours measures ~5 KB per live client actor including its record, see docs/actors.md),
+//! which matters with one actor per active patient and client; and the libraries' supervision trees model
 //! restarts that lose in-memory state, where ours always restarts from the store. We keep
 //! full control of metrics and passivation races without adapting to a library's lifecycle.
 
@@ -141,7 +142,7 @@ impl Default for ActorConfig {
         Self {
             mailbox: 64,
             ask_timeout: Duration::from_secs(10),
-            idle_after: Duration::from_secs(300),
+            idle_after: Duration::from_secs(120),
         }
     }
 }
