@@ -36,9 +36,8 @@ impl Application {
         if settings.demo {
             crate::demo::seed(&system).await?;
         }
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .with_context(|| format!("listening on {}", settings.listen))?;
+        let listener =
+            TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
         let info = system.store().info();
         tracing::info!(
             addr = %listener.local_addr()?,
@@ -49,11 +48,7 @@ impl Application {
             ready_ms = started.elapsed().as_secs_f64() * 1000.0,
             "clowder is ready"
         );
-        Ok(Application {
-            listener,
-            system,
-            settings,
-        })
+        Ok(Application { listener, system, settings })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

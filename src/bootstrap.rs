@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::Context;
 use clowder_actors::System;
 use clowder_actors::accounts::{NewUser, random_secret};
-use clowder_schemas::events::Actor;
+use clowder_schemas::audit::Caller;
 
 /// File holding a generated first-admin password.
 pub const PASSWORD_FILE: &str = "initial-admin-password";
@@ -34,7 +34,7 @@ pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Re
                 roles: vec!["administrator".into()],
                 must_change_password: generated,
             },
-            Actor::System,
+            &Caller::system(),
         )
         .await
         .context("creating the first administrator")?;
@@ -48,10 +48,7 @@ pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Re
             "created the first administrator with a generated password (shown once; also in the file)"
         );
     } else {
-        tracing::info!(
-            username = "admin",
-            "created the first administrator with CLOWDER_ADMIN_PASSWORD"
-        );
+        tracing::info!(username = "admin", "created the first administrator with CLOWDER_ADMIN_PASSWORD");
     }
     Ok(true)
 }
@@ -61,9 +58,7 @@ fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    let mut f = options.open(path).with_context(|| format!("writing {}", path.display()))?;
     writeln!(f, "{secret}")?;
     f.sync_all()?;
     Ok(())

@@ -122,10 +122,7 @@ impl ServeArgs {
         Ok(Settings {
             listen: self.listen,
             system,
-            web: WebConfig {
-                secure_cookies: self.secure_cookies,
-                version: env!("CARGO_PKG_VERSION").to_owned(),
-            },
+            web: WebConfig { secure_cookies: self.secure_cookies, version: env!("CARGO_PKG_VERSION").to_owned() },
             demo: self.demo,
             admin_password: self.admin_password.clone(),
             log: self.log,
@@ -147,15 +144,9 @@ impl Settings {
             ("CLOWDER_DEMO", self.demo.to_string()),
             ("CLOWDER_ADMIN_PASSWORD", masked),
             ("CLOWDER_CLINIC_ID", s.clinic_id.clone()),
-            (
-                "CLOWDER_TIME_ZONE",
-                s.time_zone.iana_name().unwrap_or("(system, unnamed)").to_owned(),
-            ),
+            ("CLOWDER_TIME_ZONE", s.time_zone.iana_name().unwrap_or("(system, unnamed)").to_owned()),
             ("CLOWDER_COUNTRY_CODE", s.country_code.clone()),
-            (
-                "CLOWDER_SESSION_TTL_HOURS",
-                (s.session_ttl.as_secs() / 3600).to_string(),
-            ),
+            ("CLOWDER_SESSION_TTL_HOURS", (s.session_ttl.as_secs() / 3600).to_string()),
             ("CLOWDER_SECURE_COOKIES", self.web.secure_cookies.to_string()),
             ("CLOWDER_ACTOR_IDLE_SECS", s.actors.idle_after.as_secs().to_string()),
             ("CLOWDER_MAILBOX", s.actors.mailbox.to_string()),

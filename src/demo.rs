@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clowder_actors::System;
 use clowder_actors::accounts::NewUser;
-use clowder_schemas::events::Actor;
+use clowder_schemas::audit::Caller;
 use futures_util::stream::{self, TryStreamExt};
 
 use crate::demo_data::{self, DemoStaff};
@@ -18,7 +18,7 @@ const PARALLEL: usize = 64;
 /// Seeds the demo clinic if the store has no clients; prints the staff sign-ins either way.
 pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (existing, _) = system.clients.list(&Default::default(), None, 1)?;
+    let (existing, _) = system.clients.list_unaudited(&Default::default(), None, 1)?;
     let staff: Vec<&DemoStaff> = demo_data::STAFF.iter().filter(|s| s.username != "admin").collect();
     if existing.is_empty() {
         let clinic = demo_data::generate(system.ctx.today());
@@ -34,7 +34,7 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
                         roles: s.roles.iter().map(|r| r.to_string()).collect(),
                         must_change_password: false,
                     },
-                    Actor::System,
+                    &Caller::system(),
                 )
                 .await;
             // A seeding interrupted earlier may have created the users already.
@@ -50,10 +50,8 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
                 let system = system.clone();
                 let country = country.clone();
                 async move {
-                    let draft = body
-                        .validate(&country)
-                        .map_err(|e| anyhow::anyhow!("demo client: {e}"))?;
-                    system.clients.create_with_id(id, draft, Actor::System).await?;
+                    let draft = body.validate(&country).map_err(|e| anyhow::anyhow!("demo client: {e}"))?;
+                    system.clients.create_with_id(id, draft, &Caller::system()).await?;
                     Ok(())
                 }
             })
@@ -65,7 +63,7 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
                 let system = system.clone();
                 async move {
                     let draft = body.validate(today).map_err(|e| anyhow::anyhow!("demo patient: {e}"))?;
-                    system.patients.create_with_id(id, draft, Actor::System).await?;
+                    system.patients.create_with_id(id, draft, &Caller::system()).await?;
                     Ok(())
                 }
             })
@@ -78,10 +76,8 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
             "seeded the demo clinic"
         );
     }
-    let list: Vec<String> = staff
-        .iter()
-        .map(|s| format!("{} / {} ({})", s.username, s.password, s.roles.join(", ")))
-        .collect();
+    let list: Vec<String> =
+        staff.iter().map(|s| format!("{} / {} ({})", s.username, s.password, s.roles.join(", "))).collect();
     tracing::info!("demo staff sign-ins (demo only): {}", list.join("; "));
     Ok(())
 }

@@ -69,20 +69,12 @@ const fn staff(
     roles: &'static [&'static str],
     password: &'static str,
 ) -> DemoStaff {
-    DemoStaff {
-        username,
-        display_name,
-        roles,
-        password,
-    }
+    DemoStaff { username, display_name, roles, password }
 }
 
 /// Generates the demo clinic. With the same `today` the output is identical.
 pub fn generate(today: Date) -> DemoClinic {
-    let mut g = Gen {
-        rng: SplitMix64(SEED),
-        ..Gen::default()
-    };
+    let mut g = Gen { rng: SplitMix64(SEED), ..Gen::default() };
     let (mut clients, mut patients) = (Vec::with_capacity(CLIENT_COUNT), Vec::with_capacity(CLIENT_COUNT * 2));
     for i in 0..CLIENT_COUNT as u64 {
         let created_ms = ID_EPOCH_MS + i * DAY_MS;
@@ -100,11 +92,7 @@ pub fn generate(today: Date) -> DemoClinic {
         }
     }
     let staff = STAFF.to_vec();
-    DemoClinic {
-        clients,
-        patients,
-        staff,
-    }
+    DemoClinic { clients, patients, staff }
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014, constants as published by Vigna): a 64-bit counter
@@ -193,11 +181,7 @@ struct Household {
 impl Gen {
     fn name(&mut self) -> (&'static str, &'static str) {
         let first = *self.rng.pick(FIRST_NAMES);
-        let surnames = if self.rng.chance(450) {
-            COMMON_LAST_NAMES
-        } else {
-            LAST_NAMES
-        };
+        let surnames = if self.rng.chance(450) { COMMON_LAST_NAMES } else { LAST_NAMES };
         (first, *self.rng.pick(surnames))
     }
 
@@ -229,11 +213,7 @@ impl Gen {
         } else if self.rng.chance(80) {
             None // the server's default applies
         } else {
-            Some(*self.rng.weighted(if email.is_some() {
-                CONTACT_WITH_EMAIL
-            } else {
-                CONTACT_NO_EMAIL
-            }))
+            Some(*self.rng.weighted(if email.is_some() { CONTACT_WITH_EMAIL } else { CONTACT_NO_EMAIL }))
         };
         let mut tags: Vec<String> = self.rng.maybe(80, CLIENT_TAGS).into_iter().collect();
         if cats == 3 && self.rng.chance(600) {
@@ -349,11 +329,7 @@ impl Gen {
         let insurance = self.rng.chance(200).then(|| {
             let provider = self.rng.weighted(INSURERS);
             let policy = self.rng.below(100_000_000);
-            if self.rng.chance(500) {
-                format!("{provider} – policy {policy:08}")
-            } else {
-                (*provider).to_owned()
-            }
+            if self.rng.chance(500) { format!("{provider} – policy {policy:08}") } else { (*provider).to_owned() }
         });
         CreatePatient {
             client_id,
@@ -551,9 +527,7 @@ const CITIES: &[(&str, &str, Texts, Texts, u64)] = &[
 ];
 
 /// Area codes of people who kept their mobile number after moving to Portland.
-const FAR_AREA_CODES: &[&str] = &[
-    "206", "415", "212", "312", "617", "808", "512", "303", "702", "916", "213",
-];
+const FAR_AREA_CODES: &[&str] = &["206", "415", "212", "312", "617", "808", "512", "303", "702", "916", "213"];
 
 #[rustfmt::skip]
 const PORTLAND_STREETS: &[&str] = &[
@@ -631,27 +605,12 @@ const MOGGY: &[&str] = &[
     "orange and white", "grey and white", "brown tabby and white", "silver tabby", "cream tabby", "black smoke",
     "lynx point", "seal point", "buff tabby",
 ];
-const POINTS: &[&str] = &[
-    "seal point",
-    "seal point",
-    "blue point",
-    "chocolate point",
-    "lilac point",
-];
+const POINTS: &[&str] = &["seal point", "seal point", "blue point", "chocolate point", "lilac point"];
 #[rustfmt::skip]
 const PERSIAN: &[&str] =
     &["white", "black", "cream", "red", "blue", "silver chinchilla", "calico", "tortoiseshell", "blue-cream"];
 const ABYSSINIAN: &[&str] = &["ruddy", "ruddy", "sorrel", "blue", "fawn"];
-const REX: &[&str] = &[
-    "black",
-    "white",
-    "blue",
-    "calico",
-    "cream",
-    "tortoiseshell",
-    "seal point",
-    "blue and white",
-];
+const REX: &[&str] = &["black", "white", "blue", "calico", "cream", "tortoiseshell", "seal point", "blue and white"];
 
 #[rustfmt::skip]
 const BREEDS: &[Breed] = &[
@@ -773,12 +732,7 @@ mod tests {
         assert_eq!(format!("{:?}", generate(TODAY)), format!("{:?}", generate(TODAY)));
         let (now, later) = (generate(TODAY), generate(date(2031, 7, 1)));
         assert_eq!(format!("{:?}", now.clients), format!("{:?}", later.clients));
-        let ids = |c: &DemoClinic| {
-            c.patients
-                .iter()
-                .map(|(id, p)| (*id, p.name.clone()))
-                .collect::<Vec<_>>()
-        };
+        let ids = |c: &DemoClinic| c.patients.iter().map(|(id, p)| (*id, p.name.clone())).collect::<Vec<_>>();
         assert_eq!(ids(&now), ids(&later));
     }
 
@@ -795,36 +749,21 @@ mod tests {
         let drafts: Vec<_> = clinic.clients.iter().map(|(_, c)| c.validate("1").unwrap()).collect();
         let emails: Vec<&Email> = drafts.iter().filter_map(|d| d.email.as_ref()).collect();
         assert!(emails.iter().all(|e| e.as_str().is_ascii()));
-        assert_eq!(
-            emails.iter().collect::<HashSet<_>>().len(),
-            emails.len(),
-            "emails unique ignoring case"
-        );
+        assert_eq!(emails.iter().collect::<HashSet<_>>().len(), emails.len(), "emails unique ignoring case");
         let phones: HashSet<_> = drafts.iter().map(|d| &d.phone).collect();
         assert_eq!(phones.len(), drafts.len(), "primary phones are unique");
         let chip = |m: &str| Microchip::parse("microchip", m).unwrap();
-        let chips: Vec<Microchip> = clinic
-            .patients
-            .iter()
-            .filter_map(|(_, p)| p.microchip.as_deref())
-            .map(chip)
-            .collect();
+        let chips: Vec<Microchip> =
+            clinic.patients.iter().filter_map(|(_, p)| p.microchip.as_deref()).map(chip).collect();
         assert!(chips.iter().all(|m| m.as_str().len() == 15));
-        assert_eq!(
-            chips.iter().collect::<HashSet<_>>().len(),
-            chips.len(),
-            "microchips are unique"
-        );
+        assert_eq!(chips.iter().collect::<HashSet<_>>().len(), chips.len(), "microchips are unique");
     }
 
     #[test]
     fn tortoiseshell_and_calico_cats_are_female() {
         let clinic = generate(TODAY);
-        let torties: Vec<_> = clinic
-            .patients
-            .iter()
-            .filter(|(_, p)| p.color.as_deref().is_some_and(is_tortie))
-            .collect();
+        let torties: Vec<_> =
+            clinic.patients.iter().filter(|(_, p)| p.color.as_deref().is_some_and(is_tortie)).collect();
         assert!(torties.len() > 50);
         assert!(torties.iter().all(|(_, p)| p.sex == Some(Sex::Female)));
     }
@@ -838,38 +777,18 @@ mod tests {
         assert!((30..80).contains(&share(&clients, |(_, c)| !c.alerts.is_empty())));
         assert!(share(&patients, |(_, p)| p.date_of_birth_estimated) > 100);
         let age = |p: &CreatePatient| p.date_of_birth.map_or(-1, |d| (TODAY - d).get_days());
-        assert!(
-            patients.iter().any(|(_, p)| (0..120).contains(&age(p))),
-            "some kittens are weeks old"
-        );
-        assert!(
-            patients.iter().any(|(_, p)| age(p) > 19 * 365),
-            "some cats are about 20"
-        );
+        assert!(patients.iter().any(|(_, p)| (0..120).contains(&age(p))), "some kittens are weeks old");
+        assert!(patients.iter().any(|(_, p)| age(p) > 19 * 365), "some cats are about 20");
         let dsh = share(&patients, |(_, p)| p.breed.as_deref() == Some("Domestic Shorthair"));
         for b in &BREEDS[1..] {
-            assert!(
-                dsh > share(&patients, |(_, p)| p.breed.as_deref() == Some(b.name)),
-                "{}",
-                b.name
-            );
+            assert!(dsh > share(&patients, |(_, p)| p.breed.as_deref() == Some(b.name)), "{}", b.name);
         }
         let adults: Vec<_> = patients.iter().filter(|(_, p)| age(p) > 2 * 365).collect();
-        let altered = share(&adults, |(_, p)| {
-            p.reproductive_status.is_some_and(|s| s != ReproductiveStatus::Intact)
-        });
+        let altered = share(&adults, |(_, p)| p.reproductive_status.is_some_and(|s| s != ReproductiveStatus::Intact));
         assert!(altered > 850, "most adults are spayed or neutered: {altered}");
-        let names: Vec<_> = clients
-            .iter()
-            .map(|(_, c)| (c.first_name.as_str(), c.last_name.as_str()))
-            .collect();
-        for want in [
-            ("John", "Smith"),
-            ("Jon", "Smyth"),
-            ("Zoë", "Martin"),
-            ("José", "García"),
-            ("Chloé", "Dubois"),
-        ] {
+        let names: Vec<_> = clients.iter().map(|(_, c)| (c.first_name.as_str(), c.last_name.as_str())).collect();
+        for want in [("John", "Smith"), ("Jon", "Smyth"), ("Zoë", "Martin"), ("José", "García"), ("Chloé", "Dubois")]
+        {
             assert!(names.contains(&want), "{want:?}");
         }
     }
@@ -887,10 +806,7 @@ mod tests {
     #[test]
     fn staff_accounts_are_usable() {
         let staff = generate(TODAY).staff;
-        assert_eq!(
-            staff.iter().map(|s| s.username).collect::<HashSet<_>>().len(),
-            staff.len()
-        );
+        assert_eq!(staff.iter().map(|s| s.username).collect::<HashSet<_>>().len(), staff.len());
         for s in &staff {
             assert!(s.password.chars().count() >= 12, "{}", s.username);
             assert!(!s.password.contains(s.username), "{}", s.username);

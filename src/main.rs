@@ -4,11 +4,7 @@ use clap::{Parser, Subcommand};
 use clowder::config::ServeArgs;
 
 #[derive(Parser)]
-#[command(
-    name = "clowder",
-    version,
-    about = "Real-time operations server for feline veterinary clinics"
-)]
+#[command(name = "clowder", version, about = "Real-time operations server for feline veterinary clinics")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,6 +16,21 @@ enum Command {
     Serve(ServeArgs),
     /// Print the effective configuration (secrets masked) and exit.
     CheckConfig(ServeArgs),
+    /// Audit-trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the whole event log and audit trail and name the first broken link. The server
+    /// must be stopped (the store is opened exclusively).
+    Verify {
+        #[arg(long, env = "CLOWDER_DATA_DIR", default_value = "./data")]
+        data_dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -27,6 +38,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::CheckConfig(args) => args.settings().map(|s| print!("{}", s.describe())),
+        Command::Audit { command: AuditCommand::Verify { data_dir } } => audit_verify(&data_dir),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -35,6 +47,21 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn audit_verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let path = clowder_actors::SystemConfig::new(data_dir).store_path();
+    if !path.exists() {
+        anyhow::bail!("no store at {}", path.display());
+    }
+    let report = clowder_actors::store::verify_all(&path)?;
+    println!(
+        "ok: {} events and {} audit entries verified; both hash chains are intact ({})",
+        report.events,
+        report.audit_entries,
+        path.display()
+    );
+    Ok(())
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {

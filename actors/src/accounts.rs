@@ -15,6 +15,7 @@ use std::sync::Arc;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
+use clowder_schemas::audit::{AuditDraft, Caller, Outcome};
 use clowder_schemas::events::{Actor as By, DomainEvent};
 use clowder_schemas::users::{Session, User, UserView, parse_username};
 use clowder_schemas::values::Email;
@@ -55,16 +56,10 @@ pub struct Principal {
 pub fn check_password(field: &str, password: &str, username: &str) -> Result<(), ValidationError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
-        ));
+        return Err(ValidationError::new(field, format!("must be at least {MIN_PASSWORD_CHARS} characters")));
     }
     if n > MAX_PASSWORD_CHARS {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {MAX_PASSWORD_CHARS} characters"),
-        ));
+        return Err(ValidationError::new(field, format!("must be at most {MAX_PASSWORD_CHARS} characters")));
     }
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
         return Err(ValidationError::new(field, "must not contain the username"));
@@ -123,10 +118,7 @@ pub struct Accounts {
 
 impl Accounts {
     pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
-        Self {
-            ctx,
-            dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
-        }
+        Self { ctx, dummy_hash: Arc::new(tokio::sync::OnceCell::new()) }
     }
 
     /// Number of staff accounts (0 on a fresh store).
@@ -135,7 +127,7 @@ impl Accounts {
     }
 
     /// Creates a staff account.
-    pub async fn create_user(&self, new: NewUser, by: By) -> Res<User> {
+    pub async fn create_user(&self, new: NewUser, caller: &Caller) -> Res<User> {
         let username = parse_username("username", &new.username)?;
         let display_name = clowder_schemas::values::required_text("display_name", &new.display_name, 100)?;
         check_password("password", &new.password, &username)?;
@@ -157,11 +149,11 @@ impl Accounts {
         let mut set = ChangeSet::new();
         set.claim(unique::USERNAME, &user.username, key, "username");
         set.put(RecordTable::Users, key, &user)?;
-        set.event(
-            by,
-            DomainEvent::UserCreated {
-                user: UserView::from(&user),
-            },
+        set.event(caller.event_actor(), DomainEvent::UserCreated { user: UserView::from(&user) });
+        set.audit(
+            AuditDraft::new(caller, "user.create")
+                .record("user", user.id)
+                .detail(serde_json::json!({ "username": user.username, "roles": user.roles })),
         );
         self.ctx.store.commit(set).await?;
         Ok(user)
@@ -169,17 +161,8 @@ impl Accounts {
 
     /// Signs in with a username and password; returns the user, the new session and its
     /// bearer token (shown once).
-    pub async fn login(
-        &self,
-        username: &str,
-        password: &str,
-        ip: Option<String>,
-        user_agent: Option<String>,
-    ) -> Res<(User, Session, String)> {
-        if password.chars().count() > MAX_PASSWORD_CHARS {
-            return Err(Error::InvalidCredentials);
-        }
-        let user = self.find_by_username(username)?;
+    pub async fn login(&self, username: &str, password: &str, caller: &Caller) -> Res<(User, Session, String)> {
+        let user = if password.chars().count() > MAX_PASSWORD_CHARS { None } else { self.find_by_username(username)? };
         let hash = match &user {
             Some(u) => u.password_hash.clone(),
             None => self.dummy_hash().await?,
@@ -187,7 +170,21 @@ impl Accounts {
         let ok = verify_password(password.to_owned(), hash).await?;
         let user = match user {
             Some(u) if ok && u.active => u,
-            _ => return Err(Error::InvalidCredentials),
+            other => {
+                // The attempted username is kept (trimmed) so repeated guessing shows up; the
+                // password never is.
+                let tried: String = username.trim().chars().take(64).collect();
+                let mut draft = AuditDraft::new(caller, "auth.login_failed")
+                    .outcome(Outcome::Failure)
+                    .detail(serde_json::json!({ "username": tried }));
+                if let Some(u) = other {
+                    draft = draft.record("user", u.id);
+                }
+                let mut set = ChangeSet::new();
+                set.audit(draft);
+                self.ctx.store.commit(set).await?;
+                return Err(Error::InvalidCredentials);
+            }
         };
         let token = random_secret(32);
         let now = self.ctx.clock.now();
@@ -199,20 +196,21 @@ impl Accounts {
             token_hash: token_hash(&token),
             created_at: now,
             expires_at: now.checked_add(ttl).map_err(|e| Error::Internal(e.to_string()))?,
-            ip: ip.map(|s| s.chars().take(64).collect()),
-            user_agent: user_agent.map(|s| s.chars().take(256).collect()),
+            ip: caller.ip.as_ref().map(|s| s.chars().take(64).collect()),
+            user_agent: caller.user_agent.as_ref().map(|s| s.chars().take(256).collect()),
         };
         let key = session.id.as_u128();
         let mut set = ChangeSet::new();
         set.claim(unique::SESSION_TOKEN, &session.token_hash, key, "token");
         set.put(RecordTable::Sessions, key, &session)?;
         set.link(IndexTable::SessionsByUser, user.id.as_u128(), key);
-        set.event(
-            By::User(user.id),
-            DomainEvent::SessionStarted {
-                user_id: user.id,
-                session_id: session.id,
-            },
+        set.event(By::User(user.id), DomainEvent::SessionStarted { user_id: user.id, session_id: session.id });
+        let signed_in =
+            Caller { actor: Some(By::User(user.id)), username: Some(user.username.clone()), ..caller.clone() };
+        set.audit(
+            AuditDraft::new(&signed_in, "auth.login")
+                .record("user", user.id)
+                .detail(serde_json::json!({ "session_id": session.id })),
         );
         self.ctx.store.commit(set).await?;
         Ok((user, session, token))
@@ -230,10 +228,7 @@ impl Accounts {
     }
 
     async fn dummy_hash(&self) -> Res<String> {
-        self.dummy_hash
-            .get_or_try_init(|| hash_password(random_secret(18)))
-            .await
-            .cloned()
+        self.dummy_hash.get_or_try_init(|| hash_password(random_secret(18))).await.cloned()
     }
 
     /// Resolves a bearer token to a live session of an active user.
@@ -258,7 +253,7 @@ impl Accounts {
     }
 
     /// Ends a session (sign-out). Ending an already-ended session is not an error.
-    pub async fn logout(&self, session: &Session) -> Res<()> {
+    pub async fn logout(&self, session: &Session, caller: &Caller) -> Res<()> {
         let key = session.id.as_u128();
         let mut set = ChangeSet::new();
         set.release(unique::SESSION_TOKEN, &session.token_hash, key);
@@ -266,10 +261,12 @@ impl Accounts {
         set.unlink(IndexTable::SessionsByUser, session.user_id.as_u128(), key);
         set.event(
             By::User(session.user_id),
-            DomainEvent::SessionEnded {
-                user_id: session.user_id,
-                session_id: session.id,
-            },
+            DomainEvent::SessionEnded { user_id: session.user_id, session_id: session.id },
+        );
+        set.audit(
+            AuditDraft::new(caller, "auth.logout")
+                .record("user", session.user_id)
+                .detail(serde_json::json!({ "session_id": session.id })),
         );
         self.ctx.store.commit(set).await?;
         Ok(())

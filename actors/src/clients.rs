@@ -9,6 +9,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use clowder_schemas::ClientId;
+use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::clients::{Client, ClientDraft, UpdateClient};
 use clowder_schemas::events::{Actor as By, DomainEvent};
 
@@ -30,23 +31,10 @@ pub(crate) struct ClientActor {
 /// Large payloads are boxed: a mailbox allocates its slots in blocks of 32, so the size of
 /// `Msg` is paid 32 times by every live actor.
 pub(crate) enum Msg {
-    Create {
-        draft: Box<ClientDraft>,
-        by: By,
-        reply: Reply<Res<Client>>,
-    },
-    Get {
-        reply: Reply<Res<Client>>,
-    },
-    Update {
-        patch: Box<UpdateClient>,
-        by: By,
-        reply: Reply<Res<Client>>,
-    },
-    Deactivate {
-        by: By,
-        reply: Reply<Res<Client>>,
-    },
+    Create { draft: Box<ClientDraft>, caller: Box<Caller>, reply: Reply<Res<Client>> },
+    Get { reply: Reply<Res<Client>> },
+    Update { patch: Box<UpdateClient>, caller: Box<Caller>, reply: Reply<Res<Client>> },
+    Deactivate { caller: Box<Caller>, reply: Reply<Res<Client>> },
 }
 
 impl From<CommitError> for Error {
@@ -64,7 +52,8 @@ impl ClientActor {
         self.state.as_ref().ok_or(Error::ClientNotFound(self.id))
     }
 
-    async fn create(&mut self, draft: ClientDraft, by: By) -> Res<Client> {
+    async fn create(&mut self, draft: ClientDraft, caller: &Caller) -> Res<Client> {
+        let by = caller.event_actor();
         if self.state.is_some() {
             return Err(Error::Internal(format!("client id {} already exists", self.id)));
         }
@@ -76,12 +65,20 @@ impl ClientActor {
         }
         set.put(RecordTable::Clients, key, &client)?;
         set.event(by, DomainEvent::ClientCreated { client: client.clone() });
+        set.audit(AuditDraft::new(caller, "client.create").record("client", self.id));
         self.ctx.store.commit(set).await?;
         self.state = Some(client.clone());
         Ok(client)
     }
 
-    async fn save(&mut self, new: Client, changed: Vec<&'static str>, by: By, deactivated: bool) -> Res<Client> {
+    async fn save(
+        &mut self,
+        new: Client,
+        changed: Vec<&'static str>,
+        caller: &Caller,
+        deactivated: bool,
+    ) -> Res<Client> {
+        let by = caller.event_actor();
         let old = self.current()?.clone();
         if changed.is_empty() {
             return Ok(old);
@@ -99,13 +96,14 @@ impl ClientActor {
             }
         }
         set.put(RecordTable::Clients, key, &new)?;
+        let action = if deactivated { "client.deactivate" } else { "client.update" };
+        set.audit(
+            AuditDraft::new(caller, action).record("client", self.id).detail(serde_json::json!({ "changed": changed })),
+        );
         let event = if deactivated {
             DomainEvent::ClientDeactivated { client: new.clone() }
         } else {
-            DomainEvent::ClientUpdated {
-                client: new.clone(),
-                changed: changed.iter().map(|s| s.to_string()).collect(),
-            }
+            DomainEvent::ClientUpdated { client: new.clone(), changed: changed.iter().map(|s| s.to_string()).collect() }
         };
         set.event(by, event);
         self.ctx.store.commit(set).await?;
@@ -123,19 +121,19 @@ impl Actor for ClientActor {
 
     async fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Create { draft, by, reply } => {
-                let r = self.create(*draft, by).await;
+            Msg::Create { draft, caller, reply } => {
+                let r = self.create(*draft, &caller).await;
                 let _ = reply.send(r);
             }
             Msg::Get { reply } => {
                 let _ = reply.send(self.current().cloned());
             }
-            Msg::Update { patch, by, reply } => {
+            Msg::Update { patch, caller, reply } => {
                 let r = match self.current() {
                     Ok(c) => match patch.apply(c, &self.ctx.config.country_code) {
                         Ok((new, changed)) => {
                             let deactivated = changed == ["active"] && !new.active;
-                            self.save(new, changed, by, deactivated).await
+                            self.save(new, changed, &caller, deactivated).await
                         }
                         Err(e) => Err(e.into()),
                     },
@@ -143,15 +141,12 @@ impl Actor for ClientActor {
                 };
                 let _ = reply.send(r);
             }
-            Msg::Deactivate { by, reply } => {
+            Msg::Deactivate { caller, reply } => {
                 let r = match self.current() {
                     Ok(c) if !c.active => Ok(c.clone()),
                     Ok(c) => {
-                        let new = Client {
-                            active: false,
-                            ..c.clone()
-                        };
-                        self.save(new, vec!["active"], by, true).await
+                        let new = Client { active: false, ..c.clone() };
+                        self.save(new, vec!["active"], &caller, true).await
                     }
                     Err(e) => Err(e),
                 };
@@ -159,6 +154,15 @@ impl Actor for ClientActor {
             }
         }
     }
+}
+
+/// Records a read in the audit trail, durably, before the data is handed out: a record
+/// shown is a record accounted for.
+pub(crate) async fn audit_read(ctx: &Ctx, draft: AuditDraft) -> Res<()> {
+    let mut set = ChangeSet::new();
+    set.audit(draft);
+    ctx.store.commit(set).await?;
+    Ok(())
 }
 
 pub(crate) fn user_of(by: By) -> Option<clowder_schemas::UserId> {
@@ -173,11 +177,7 @@ pub(crate) struct Loader(Arc<Ctx>);
 impl KeyedFactory<ClientActor> for Loader {
     async fn build(&self, key: u128) -> Res<ClientActor> {
         let state = self.0.store.read()?.get::<Client>(RecordTable::Clients, key)?;
-        Ok(ClientActor {
-            id: ClientId::from_u128(key),
-            state,
-            ctx: self.0.clone(),
-        })
+        Ok(ClientActor { id: ClientId::from_u128(key), state, ctx: self.0.clone() })
     }
 }
 
@@ -217,80 +217,77 @@ const KIND: &str = "client";
 impl Clients {
     pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
         let metrics = ctx.metrics.for_kind(KIND);
-        Self {
-            reg: Registry::new(Loader(ctx.clone()), ctx.config.actors, metrics),
-            ctx,
-        }
+        Self { reg: Registry::new(Loader(ctx.clone()), ctx.config.actors, metrics), ctx }
     }
 
     /// Creates a client with a fresh id.
-    pub async fn create(&self, draft: ClientDraft, by: By) -> Res<Client> {
+    pub async fn create(&self, draft: ClientDraft, caller: &Caller) -> Res<Client> {
         let id = ClientId::from_ulid(self.ctx.new_ulid());
-        self.create_with_id(id, draft, by).await
+        self.create_with_id(id, draft, caller).await
     }
 
     /// Creates a client under a chosen id (demo data, imports).
-    pub async fn create_with_id(&self, id: ClientId, draft: ClientDraft, by: By) -> Res<Client> {
-        self.ask(id, |reply| Msg::Create {
-            draft: Box::new(draft),
-            by,
-            reply,
-        })
-        .await
+    pub async fn create_with_id(&self, id: ClientId, draft: ClientDraft, caller: &Caller) -> Res<Client> {
+        let caller = Box::new(caller.clone());
+        self.ask(id, |reply| Msg::Create { draft: Box::new(draft), caller, reply }).await
     }
 
-    pub async fn get(&self, id: ClientId) -> Res<Client> {
-        self.ask(id, |reply| Msg::Get { reply }).await
+    /// Reads a client; the read is in the audit trail before the record is returned.
+    pub async fn get(&self, id: ClientId, caller: &Caller) -> Res<Client> {
+        let client = self.ask(id, |reply| Msg::Get { reply }).await?;
+        audit_read(&self.ctx, AuditDraft::new(caller, "client.read").record("client", id)).await?;
+        Ok(client)
     }
 
-    pub async fn update(&self, id: ClientId, patch: UpdateClient, by: By) -> Res<Client> {
-        self.ask(id, |reply| Msg::Update {
-            patch: Box::new(patch),
-            by,
-            reply,
-        })
-        .await
+    pub async fn update(&self, id: ClientId, patch: UpdateClient, caller: &Caller) -> Res<Client> {
+        let caller = Box::new(caller.clone());
+        self.ask(id, |reply| Msg::Update { patch: Box::new(patch), caller, reply }).await
     }
 
     /// Deactivates (the record stays readable with `active: false`).
-    pub async fn deactivate(&self, id: ClientId, by: By) -> Res<Client> {
-        self.ask(id, |reply| Msg::Deactivate { by, reply }).await
+    pub async fn deactivate(&self, id: ClientId, caller: &Caller) -> Res<Client> {
+        let caller = Box::new(caller.clone());
+        self.ask(id, |reply| Msg::Deactivate { caller, reply }).await
     }
 
     async fn ask(&self, id: ClientId, make: impl FnOnce(Reply<Res<Client>>) -> Msg) -> Res<Client> {
-        self.reg
-            .ask(id.as_u128(), make)
-            .await
-            .map_err(|e| Error::from_ask(KIND, e))?
+        self.reg.ask(id.as_u128(), make).await.map_err(|e| Error::from_ask(KIND, e))?
     }
 
     /// True if the client exists (committed), read from the store.
     pub fn exists(&self, id: ClientId) -> Res<bool> {
-        Ok(self
-            .ctx
-            .store
-            .read()?
-            .get::<Client>(RecordTable::Clients, id.as_u128())?
-            .is_some())
+        Ok(self.ctx.store.read()?.get::<Client>(RecordTable::Clients, id.as_u128())?.is_some())
     }
 
     /// One page of clients in creation order after `after`; the second value is the key to
-    /// continue from when more remain.
-    pub fn list(&self, filter: &ClientFilter, after: Option<u128>, limit: usize) -> Res<(Vec<Client>, Option<u128>)> {
+    /// continue from when more remain. The page (which records were shown) is audited.
+    pub async fn list(
+        &self,
+        filter: &ClientFilter,
+        after: Option<u128>,
+        limit: usize,
+        caller: &Caller,
+    ) -> Res<(Vec<Client>, Option<u128>)> {
+        let page = self.list_unaudited(filter, after, limit)?;
+        let ids: Vec<String> = page.0.iter().map(|c| c.id.to_string()).collect();
+        audit_read(&self.ctx, AuditDraft::new(caller, "client.list").detail(serde_json::json!({ "ids": ids }))).await?;
+        Ok(page)
+    }
+
+    /// A page without an audit entry, for Clowder's own use (start-up checks, demo seeding).
+    pub fn list_unaudited(
+        &self,
+        filter: &ClientFilter,
+        after: Option<u128>,
+        limit: usize,
+    ) -> Res<(Vec<Client>, Option<u128>)> {
         let mut items = Vec::with_capacity(limit + 1);
-        self.ctx
-            .store
-            .read()?
-            .scan::<Client>(RecordTable::Clients, after, |c| {
-                if filter.matches(&c) {
-                    items.push(c);
-                }
-                if items.len() > limit {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            })?;
+        self.ctx.store.read()?.scan::<Client>(RecordTable::Clients, after, |c| {
+            if filter.matches(&c) {
+                items.push(c);
+            }
+            if items.len() > limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })?;
         Ok(page(items, limit, |c| c.id.as_u128()))
     }
 

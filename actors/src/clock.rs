@@ -43,9 +43,7 @@ impl ManualClock {
 
     pub fn advance(&self, by: jiff::SignedDuration) {
         let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *t = t
-            .checked_add(by)
-            .expect("manual clock stays within jiff's range in tests");
+        *t = t.checked_add(by).expect("manual clock stays within jiff's range in tests");
     }
 }
 

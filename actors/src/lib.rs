@@ -6,6 +6,7 @@
 //! Nothing here knows about HTTP; errors are domain words (`Error`) that `web` maps.
 
 pub mod accounts;
+pub mod audit;
 pub mod clients;
 pub mod clock;
 pub mod error;

@@ -67,27 +67,15 @@ impl RuntimeMetrics {
     }
 
     pub fn register(&self, r: &mut Registry) {
-        r.register(
-            "clowder_actor_mailbox_depth",
-            "Messages waiting in actor mailboxes",
-            self.mailbox_depth.clone(),
-        );
+        r.register("clowder_actor_mailbox_depth", "Messages waiting in actor mailboxes", self.mailbox_depth.clone());
         r.register(
             "clowder_actor_handling_seconds",
             "Time an actor spends handling one message",
             self.handling_seconds.clone(),
         );
-        r.register(
-            "clowder_actor_restarts",
-            "Actor restarts after a panic in a handler",
-            self.restarts.clone(),
-        );
+        r.register("clowder_actor_restarts", "Actor restarts after a panic in a handler", self.restarts.clone());
         r.register("clowder_actors_active", "Live actors", self.active.clone());
-        r.register(
-            "clowder_actor_rejected",
-            "Messages refused because a mailbox was full",
-            self.rejected.clone(),
-        );
+        r.register("clowder_actor_rejected", "Messages refused because a mailbox was full", self.rejected.clone());
     }
 }
 
@@ -117,11 +105,7 @@ impl Default for StoreMetrics {
 
 impl StoreMetrics {
     pub fn register(&self, r: &mut Registry) {
-        r.register(
-            "clowder_store_commit_batch_size",
-            "Change sets per write transaction",
-            self.batch_size.clone(),
-        );
+        r.register("clowder_store_commit_batch_size", "Change sets per write transaction", self.batch_size.clone());
         r.register(
             "clowder_store_commit_seconds",
             "Duration of one durable commit (write transaction including fsync)",
@@ -133,15 +117,7 @@ impl StoreMetrics {
             self.queue_wait_seconds.clone(),
         );
         r.register("clowder_store_commits", "Durable commits", self.commits.clone());
-        r.register(
-            "clowder_store_commit_failures",
-            "Failed commits",
-            self.commit_failures.clone(),
-        );
-        r.register(
-            "clowder_store_change_sets",
-            "Change sets committed",
-            self.change_sets.clone(),
-        );
+        r.register("clowder_store_commit_failures", "Failed commits", self.commit_failures.clone());
+        r.register("clowder_store_change_sets", "Change sets committed", self.change_sets.clone());
     }
 }

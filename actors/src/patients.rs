@@ -5,12 +5,13 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
+use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::clients::Client;
-use clowder_schemas::events::{Actor as By, DomainEvent};
+use clowder_schemas::events::DomainEvent;
 use clowder_schemas::patients::{Patient, PatientDraft, PatientStatus, UpdatePatient};
 use clowder_schemas::{ClientId, PatientId, ValidationError};
 
-use crate::clients::{page, user_of};
+use crate::clients::{audit_read, page, user_of};
 use crate::error::Error;
 use crate::runtime::registry::KeyedFactory;
 use crate::runtime::{Actor, Registry, Reply};
@@ -28,23 +29,10 @@ pub(crate) struct PatientActor {
 
 /// Large payloads are boxed to keep mailboxes small (see `clients::Msg`).
 pub(crate) enum Msg {
-    Create {
-        draft: Box<PatientDraft>,
-        by: By,
-        reply: Reply<Res<Patient>>,
-    },
-    Get {
-        reply: Reply<Res<Patient>>,
-    },
-    Update {
-        patch: Box<UpdatePatient>,
-        by: By,
-        reply: Reply<Res<Patient>>,
-    },
-    Deactivate {
-        by: By,
-        reply: Reply<Res<Patient>>,
-    },
+    Create { draft: Box<PatientDraft>, caller: Box<Caller>, reply: Reply<Res<Patient>> },
+    Get { reply: Reply<Res<Patient>> },
+    Update { patch: Box<UpdatePatient>, caller: Box<Caller>, reply: Reply<Res<Patient>> },
+    Deactivate { caller: Box<Caller>, reply: Reply<Res<Patient>> },
 }
 
 impl PatientActor {
@@ -55,11 +43,7 @@ impl PatientActor {
     /// The owner must exist and be active: a cat is neither registered to nor moved to a
     /// deactivated client.
     fn check_owner(&self, id: ClientId) -> Res<()> {
-        let owner = self
-            .ctx
-            .store
-            .read()?
-            .get::<Client>(RecordTable::Clients, id.as_u128())?;
+        let owner = self.ctx.store.read()?.get::<Client>(RecordTable::Clients, id.as_u128())?;
         match owner {
             None => Err(Error::OwnerNotFound(id)),
             Some(c) if !c.active => {
@@ -69,7 +53,8 @@ impl PatientActor {
         }
     }
 
-    async fn create(&mut self, draft: PatientDraft, by: By) -> Res<Patient> {
+    async fn create(&mut self, draft: PatientDraft, caller: &Caller) -> Res<Patient> {
+        let by = caller.event_actor();
         if self.state.is_some() {
             return Err(Error::Internal(format!("patient id {} already exists", self.id)));
         }
@@ -82,18 +67,21 @@ impl PatientActor {
         }
         set.put(RecordTable::Patients, key, &patient)?;
         set.link(IndexTable::PatientsByClient, patient.client_id.as_u128(), key);
-        set.event(
-            by,
-            DomainEvent::PatientCreated {
-                patient: patient.clone(),
-            },
-        );
+        set.event(by, DomainEvent::PatientCreated { patient: patient.clone() });
+        set.audit(AuditDraft::new(caller, "patient.create").record("patient", self.id));
         self.ctx.store.commit(set).await?;
         self.state = Some(patient.clone());
         Ok(patient)
     }
 
-    async fn save(&mut self, new: Patient, changed: Vec<&'static str>, by: By, deactivated: bool) -> Res<Patient> {
+    async fn save(
+        &mut self,
+        new: Patient,
+        changed: Vec<&'static str>,
+        caller: &Caller,
+        deactivated: bool,
+    ) -> Res<Patient> {
+        let by = caller.event_actor();
         let old = self.current()?.clone();
         if changed.is_empty() {
             return Ok(old);
@@ -126,6 +114,12 @@ impl PatientActor {
                 changed: changed.iter().map(|s| s.to_string()).collect(),
             }
         };
+        let action = if deactivated { "patient.deactivate" } else { "patient.update" };
+        set.audit(
+            AuditDraft::new(caller, action)
+                .record("patient", self.id)
+                .detail(serde_json::json!({ "changed": changed })),
+        );
         set.event(by, event);
         self.ctx.store.commit(set).await?;
         self.state = Some(new.clone());
@@ -142,34 +136,31 @@ impl Actor for PatientActor {
 
     async fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Create { draft, by, reply } => {
-                let r = self.create(*draft, by).await;
+            Msg::Create { draft, caller, reply } => {
+                let r = self.create(*draft, &caller).await;
                 let _ = reply.send(r);
             }
             Msg::Get { reply } => {
                 let _ = reply.send(self.current().cloned());
             }
-            Msg::Update { patch, by, reply } => {
+            Msg::Update { patch, caller, reply } => {
                 let today = self.ctx.today();
                 let r = match self.current() {
                     Ok(p) => match patch.apply(p, today) {
-                        Ok((new, changed)) => self.save(new, changed, by, false).await,
+                        Ok((new, changed)) => self.save(new, changed, &caller, false).await,
                         Err(e) => Err(e.into()),
                     },
                     Err(e) => Err(e),
                 };
                 let _ = reply.send(r);
             }
-            Msg::Deactivate { by, reply } => {
+            Msg::Deactivate { caller, reply } => {
                 // A deceased patient keeps its status: it is already out of every workflow.
                 let r = match self.current() {
                     Ok(p) if p.status != PatientStatus::Active => Ok(p.clone()),
                     Ok(p) => {
-                        let new = Patient {
-                            status: PatientStatus::Inactive,
-                            ..p.clone()
-                        };
-                        self.save(new, vec!["status"], by, true).await
+                        let new = Patient { status: PatientStatus::Inactive, ..p.clone() };
+                        self.save(new, vec!["status"], &caller, true).await
                     }
                     Err(e) => Err(e),
                 };
@@ -184,11 +175,7 @@ pub(crate) struct Loader(Arc<Ctx>);
 impl KeyedFactory<PatientActor> for Loader {
     async fn build(&self, key: u128) -> Res<PatientActor> {
         let state = self.0.store.read()?.get::<Patient>(RecordTable::Patients, key)?;
-        Ok(PatientActor {
-            id: PatientId::from_u128(key),
-            state,
-            ctx: self.0.clone(),
-        })
+        Ok(PatientActor { id: PatientId::from_u128(key), state, ctx: self.0.clone() })
     }
 }
 
@@ -206,10 +193,7 @@ impl PatientFilter {
     fn matches(&self, p: &Patient) -> bool {
         self.status.is_none_or(|s| s == p.status)
             && self.client_id.is_none_or(|c| c == p.client_id)
-            && self
-                .name
-                .as_ref()
-                .is_none_or(|n| p.name.to_lowercase().contains(n.as_str()))
+            && self.name.as_ref().is_none_or(|n| p.name.to_lowercase().contains(n.as_str()))
     }
 }
 
@@ -225,53 +209,63 @@ const KIND: &str = "patient";
 impl Patients {
     pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
         let metrics = ctx.metrics.for_kind(KIND);
-        Self {
-            reg: Registry::new(Loader(ctx.clone()), ctx.config.actors, metrics),
-            ctx,
-        }
+        Self { reg: Registry::new(Loader(ctx.clone()), ctx.config.actors, metrics), ctx }
     }
 
-    pub async fn create(&self, draft: PatientDraft, by: By) -> Res<Patient> {
+    pub async fn create(&self, draft: PatientDraft, caller: &Caller) -> Res<Patient> {
         let id = PatientId::from_ulid(self.ctx.new_ulid());
-        self.create_with_id(id, draft, by).await
+        self.create_with_id(id, draft, caller).await
     }
 
-    pub async fn create_with_id(&self, id: PatientId, draft: PatientDraft, by: By) -> Res<Patient> {
-        self.ask(id, |reply| Msg::Create {
-            draft: Box::new(draft),
-            by,
-            reply,
-        })
-        .await
+    pub async fn create_with_id(&self, id: PatientId, draft: PatientDraft, caller: &Caller) -> Res<Patient> {
+        let caller = Box::new(caller.clone());
+        self.ask(id, |reply| Msg::Create { draft: Box::new(draft), caller, reply }).await
     }
 
-    pub async fn get(&self, id: PatientId) -> Res<Patient> {
-        self.ask(id, |reply| Msg::Get { reply }).await
+    /// Reads a patient; the read is in the audit trail before the record is returned.
+    pub async fn get(&self, id: PatientId, caller: &Caller) -> Res<Patient> {
+        let patient = self.ask(id, |reply| Msg::Get { reply }).await?;
+        audit_read(&self.ctx, AuditDraft::new(caller, "patient.read").record("patient", id)).await?;
+        Ok(patient)
     }
 
-    pub async fn update(&self, id: PatientId, patch: UpdatePatient, by: By) -> Res<Patient> {
-        self.ask(id, |reply| Msg::Update {
-            patch: Box::new(patch),
-            by,
-            reply,
-        })
-        .await
+    pub async fn update(&self, id: PatientId, patch: UpdatePatient, caller: &Caller) -> Res<Patient> {
+        let caller = Box::new(caller.clone());
+        self.ask(id, |reply| Msg::Update { patch: Box::new(patch), caller, reply }).await
     }
 
     /// Deactivates (status `inactive`; a deceased patient stays deceased).
-    pub async fn deactivate(&self, id: PatientId, by: By) -> Res<Patient> {
-        self.ask(id, |reply| Msg::Deactivate { by, reply }).await
+    pub async fn deactivate(&self, id: PatientId, caller: &Caller) -> Res<Patient> {
+        let caller = Box::new(caller.clone());
+        self.ask(id, |reply| Msg::Deactivate { caller, reply }).await
     }
 
     async fn ask(&self, id: PatientId, make: impl FnOnce(Reply<Res<Patient>>) -> Msg) -> Res<Patient> {
-        self.reg
-            .ask(id.as_u128(), make)
-            .await
-            .map_err(|e| Error::from_ask(KIND, e))?
+        self.reg.ask(id.as_u128(), make).await.map_err(|e| Error::from_ask(KIND, e))?
     }
 
     /// One page of patients in creation order after `after`.
-    pub fn list(&self, filter: &PatientFilter, after: Option<u128>, limit: usize) -> Res<(Vec<Patient>, Option<u128>)> {
+    pub async fn list(
+        &self,
+        filter: &PatientFilter,
+        after: Option<u128>,
+        limit: usize,
+        caller: &Caller,
+    ) -> Res<(Vec<Patient>, Option<u128>)> {
+        let page = self.list_unaudited(filter, after, limit)?;
+        let ids: Vec<String> = page.0.iter().map(|p| p.id.to_string()).collect();
+        audit_read(&self.ctx, AuditDraft::new(caller, "patient.list").detail(serde_json::json!({ "ids": ids })))
+            .await?;
+        Ok(page)
+    }
+
+    /// A page without an audit entry, for Clowder's own use.
+    pub fn list_unaudited(
+        &self,
+        filter: &PatientFilter,
+        after: Option<u128>,
+        limit: usize,
+    ) -> Res<(Vec<Patient>, Option<u128>)> {
         let reader = self.ctx.store.read()?;
         let mut items = Vec::with_capacity(limit + 1);
         if let Some(owner) = filter.client_id {
@@ -291,11 +285,7 @@ impl Patients {
                 if filter.matches(&p) {
                     items.push(p);
                 }
-                if items.len() > limit {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
+                if items.len() > limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
             })?;
         }
         Ok(page(items, limit, |p| p.id.as_u128()))

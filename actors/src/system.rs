@@ -11,6 +11,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use crate::accounts::Accounts;
+use crate::audit::AuditLog;
 use crate::clients::Clients;
 use crate::clock::Clock;
 use crate::metrics::{RuntimeMetrics, StoreMetrics};
@@ -92,6 +93,7 @@ pub struct System {
     pub clients: Clients,
     pub patients: Patients,
     pub accounts: Accounts,
+    pub audit: AuditLog,
     pub store_metrics: StoreMetrics,
     started: Instant,
     stopping: AtomicBool,
@@ -107,16 +109,12 @@ impl System {
             cache_bytes: config.cache_bytes,
         };
         let store = Store::open(&store_config, clock.clone(), store_metrics.clone())?;
-        let ctx = Arc::new(Ctx {
-            store,
-            clock,
-            config,
-            metrics: RuntimeMetrics::default(),
-        });
+        let ctx = Arc::new(Ctx { store, clock, config, metrics: RuntimeMetrics::default() });
         Ok(System {
             clients: Clients::new(ctx.clone()),
             patients: Patients::new(ctx.clone()),
             accounts: Accounts::new(ctx.clone()),
+            audit: AuditLog::new(ctx.clone()),
             ctx,
             store_metrics,
             started: Instant::now(),
@@ -146,11 +144,7 @@ impl System {
             ComponentHealth {
                 name: "store",
                 ok: store_ok,
-                detail: if store_ok {
-                    "open".into()
-                } else {
-                    "closed or unreadable".into()
-                },
+                detail: if store_ok { "open".into() } else { "closed or unreadable".into() },
             },
             ComponentHealth {
                 name: "actors",
@@ -158,11 +152,7 @@ impl System {
                 detail: if stopping {
                     "shutting down".into()
                 } else {
-                    format!(
-                        "{} clients, {} patients live",
-                        self.clients.live(),
-                        self.patients.live()
-                    )
+                    format!("{} clients, {} patients live", self.clients.live(), self.patients.live())
                 },
             },
         ]

@@ -141,11 +141,7 @@ pub(crate) fn patient_document(f: &Fields, patient: &Patient, owner_name: &str) 
 
 fn patient_label(name: &str, owner_name: &str) -> String {
     let owner_name = owner_name.trim();
-    if owner_name.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{name} ({owner_name})")
-    }
+    if owner_name.is_empty() { name.to_owned() } else { format!("{name} ({owner_name})") }
 }
 
 /// Shortest trailing run of digits indexed as a phone number besides the last four: seven
@@ -158,10 +154,8 @@ const MIN_PHONE_SUFFIX: usize = 7;
 pub(crate) fn phone_tokens(digits: &str) -> Vec<&str> {
     // E.164 digits are ASCII, so byte offsets are char boundaries.
     let n = digits.len();
-    let mut tokens: Vec<&str> = (0..n)
-        .filter(|&start| start == 0 || n - start >= MIN_PHONE_SUFFIX)
-        .map(|start| &digits[start..])
-        .collect();
+    let mut tokens: Vec<&str> =
+        (0..n).filter(|&start| start == 0 || n - start >= MIN_PHONE_SUFFIX).map(|start| &digits[start..]).collect();
     if n > 4 {
         tokens.push(&digits[n - 4..]);
     }
@@ -178,10 +172,7 @@ mod tests {
             phone_tokens("15551234567"),
             ["15551234567", "5551234567", "551234567", "51234567", "1234567", "4567"]
         );
-        assert_eq!(
-            phone_tokens("4412345678"),
-            ["4412345678", "412345678", "12345678", "2345678", "5678"]
-        );
+        assert_eq!(phone_tokens("4412345678"), ["4412345678", "412345678", "12345678", "2345678", "5678"]);
     }
 
     #[test]

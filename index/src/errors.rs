@@ -21,11 +21,7 @@ pub enum IndexError {
         .path.display(),
         found.map_or_else(|| "unknown".to_owned(), |v| v.to_string())
     )]
-    Outdated {
-        path: PathBuf,
-        found: Option<u32>,
-        expected: u32,
-    },
+    Outdated { path: PathBuf, found: Option<u32>, expected: u32 },
     /// Another index writer (in this process or another) holds the directory's lock.
     #[error("the search index in {} is already open for writing elsewhere", .path.display())]
     Locked {

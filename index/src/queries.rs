@@ -51,10 +51,7 @@ pub(crate) fn build(fields: &Fields, analyzer: &mut TextAnalyzer, input: &str) -
     match (identifier, text) {
         (None, None) => None,
         (Some(q), None) | (None, Some(q)) => Some(q),
-        (Some(id), Some(text)) => Some(Box::new(BooleanQuery::new(vec![
-            (Occur::Should, id),
-            (Occur::Should, text),
-        ]))),
+        (Some(id), Some(text)) => Some(Box::new(BooleanQuery::new(vec![(Occur::Should, id), (Occur::Should, text)]))),
     }
 }
 
@@ -140,10 +137,7 @@ fn phone_like_digits(input: &str) -> Option<String> {
 }
 
 fn exact_term(field: Field, text: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(
-        Term::from_field_text(field, text),
-        IndexRecordOption::Basic,
-    ))
+    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
 }
 
 fn fuzzy(field: Field, text: &str, distance: u8, prefix: bool) -> Box<dyn Query> {
@@ -169,14 +163,7 @@ mod tests {
 
     #[test]
     fn distance_grows_with_term_length() {
-        for (term, expected) in [
-            ("", 0),
-            ("cat", 0),
-            ("zoë", 0),
-            ("mitt", 1),
-            ("mittens", 1),
-            ("smithson", 2),
-        ] {
+        for (term, expected) in [("", 0), ("cat", 0), ("zoë", 0), ("mitt", 1), ("mittens", 1), ("smithson", 2)] {
             assert_eq!(fuzzy_distance(term), expected, "{term}");
         }
     }
@@ -191,10 +178,7 @@ mod tests {
     #[test]
     fn terms_are_analysed_like_documents_and_capped() {
         let mut analyzer = text_analyzer();
-        assert_eq!(
-            terms(&mut analyzer, r#"  "Zoë" O'Brien name:SMITH* "#),
-            ["zoe", "o", "brien", "name", "smith"]
-        );
+        assert_eq!(terms(&mut analyzer, r#"  "Zoë" O'Brien name:SMITH* "#), ["zoe", "o", "brien", "name", "smith"]);
         let many = "cat ".repeat(MAX_QUERY_TERMS + 5);
         assert_eq!(terms(&mut analyzer, &many).len(), MAX_QUERY_TERMS);
     }

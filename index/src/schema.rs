@@ -54,9 +54,7 @@ impl Fields {
         // Free text needs term frequencies for scoring but no positions: there are no phrase
         // queries.
         let text = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(TEXT_TOKENIZER)
-                .set_index_option(IndexRecordOption::WithFreqs),
+            TextFieldIndexing::default().set_tokenizer(TEXT_TOKENIZER).set_index_option(IndexRecordOption::WithFreqs),
         );
         let fields = Fields {
             kind: b.add_text_field("kind", STRING | STORED),

@@ -99,28 +99,18 @@ impl SearchIndex {
     pub fn open_or_create(dir: impl AsRef<Path>) -> Result<Self, IndexError> {
         let dir = dir.as_ref();
         let directory = open_directory(dir)?;
-        let open_err = |source| IndexError::Open {
-            path: Some(dir.to_owned()),
-            source,
-        };
+        let open_err = |source| IndexError::Open { path: Some(dir.to_owned()), source };
         let existed = Index::exists(&directory).map_err(|e| open_err(e.into()))?;
         if existed {
             let found = read_version(dir);
             if found != Some(SCHEMA_VERSION) {
-                return Err(IndexError::Outdated {
-                    path: dir.to_owned(),
-                    found,
-                    expected: SCHEMA_VERSION,
-                });
+                return Err(IndexError::Outdated { path: dir.to_owned(), found, expected: SCHEMA_VERSION });
             }
         }
         let (schema, fields) = Fields::schema();
         // When the index exists, tantivy also checks that its schema equals ours.
-        let index = Index::builder()
-            .schema(schema)
-            .tokenizers(tokenizers())
-            .open_or_create(directory)
-            .map_err(open_err)?;
+        let index =
+            Index::builder().schema(schema).tokenizers(tokenizers()).open_or_create(directory).map_err(open_err)?;
         let this = Self::with_index(index, fields, Some(dir.to_owned()))?;
         if !existed {
             write_version(dir)?;
@@ -139,58 +129,33 @@ impl SearchIndex {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(source) => {
-                return Err(IndexError::Directory {
-                    path: dir.to_owned(),
-                    source,
-                });
+                return Err(IndexError::Directory { path: dir.to_owned(), source });
             }
         }
         let (schema, fields) = Fields::schema();
-        let mut index =
-            Index::create(directory, schema, IndexSettings::default()).map_err(|source| IndexError::Open {
-                path: Some(dir.to_owned()),
-                source,
-            })?;
+        let mut index = Index::create(directory, schema, IndexSettings::default())
+            .map_err(|source| IndexError::Open { path: Some(dir.to_owned()), source })?;
         index.set_tokenizers(tokenizers());
         Self::with_index(index, fields, Some(dir.to_owned()))
     }
 
     fn with_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> Result<Self, IndexError> {
         // One indexing thread keeps memory small and is plenty for a clinic's write rate.
-        let writer = index
-            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
-            .map_err(|source| match (source, &dir) {
-                (source @ TantivyError::LockFailure(..), Some(path)) => IndexError::Locked {
-                    path: path.clone(),
-                    source,
-                },
-                (source, _) => IndexError::Open {
-                    path: dir.clone(),
-                    source,
-                },
-            })?;
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES).map_err(|source| match (source, &dir) {
+            (source @ TantivyError::LockFailure(..), Some(path)) => IndexError::Locked { path: path.clone(), source },
+            (source, _) => IndexError::Open { path: dir.clone(), source },
+        })?;
         // Reloaded by `commit`, so a change is searchable as soon as `commit` returns.
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
-            .map_err(|source| IndexError::Open {
-                path: dir.clone(),
-                source,
-            })?;
+            .map_err(|source| IndexError::Open { path: dir.clone(), source })?;
         let analyzer = index
             .tokenizers()
             .get(TEXT_TOKENIZER)
             .expect("`tokenizers()` registers the text tokenizer for every index we build");
-        Ok(SearchIndex {
-            writer,
-            reader: SearchReader {
-                reader,
-                fields,
-                analyzer,
-            },
-            dir,
-        })
+        Ok(SearchIndex { writer, reader: SearchReader { reader, fields, analyzer }, dir })
     }
 
     /// Adds or replaces the client's document. Visible to searches after [`commit`](Self::commit).
@@ -276,9 +241,7 @@ impl SearchReader {
             return Ok(Vec::new());
         };
         let searcher = self.reader.searcher();
-        let top = searcher
-            .search(&*query, &TopDocs::with_limit(limit).order_by_score())
-            .map_err(IndexError::Search)?;
+        let top = searcher.search(&*query, &TopDocs::with_limit(limit).order_by_score()).map_err(IndexError::Search)?;
         top.into_iter()
             .map(|(score, address)| {
                 let doc: TantivyDocument = searcher.doc(address).map_err(IndexError::Search)?;
@@ -294,27 +257,15 @@ impl SearchReader {
             .zip(key)
             .and_then(|(kind, key)| RecordId::parse(kind, key))
             .ok_or_else(|| IndexError::Malformed(format!("kind {kind:?}, id {key:?}")))?;
-        let label = text(self.fields.label)
-            .ok_or_else(|| IndexError::Malformed(format!("no label for {id:?}")))?
-            .to_owned();
-        Ok(Hit {
-            kind: id.kind(),
-            id,
-            label,
-            score,
-        })
+        let label =
+            text(self.fields.label).ok_or_else(|| IndexError::Malformed(format!("no label for {id:?}")))?.to_owned();
+        Ok(Hit { kind: id.kind(), id, label, score })
     }
 }
 
 fn open_directory(dir: &Path) -> Result<MmapDirectory, IndexError> {
-    fs::create_dir_all(dir).map_err(|source| IndexError::Directory {
-        path: dir.to_owned(),
-        source,
-    })?;
-    MmapDirectory::open(dir).map_err(|e| IndexError::Open {
-        path: Some(dir.to_owned()),
-        source: e.into(),
-    })
+    fs::create_dir_all(dir).map_err(|source| IndexError::Directory { path: dir.to_owned(), source })?;
+    MmapDirectory::open(dir).map_err(|e| IndexError::Open { path: Some(dir.to_owned()), source: e.into() })
 }
 
 fn index_exists(dir: &Path) -> bool {
@@ -322,20 +273,13 @@ fn index_exists(dir: &Path) -> bool {
 }
 
 fn read_version(dir: &Path) -> Option<u32> {
-    fs::read_to_string(dir.join(SCHEMA_VERSION_FILE))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    fs::read_to_string(dir.join(SCHEMA_VERSION_FILE)).ok()?.trim().parse().ok()
 }
 
 /// Writes the version file atomically (temporary file, fsync, rename), so a crash leaves
 /// either no file or a complete one.
 fn write_version(dir: &Path) -> Result<(), IndexError> {
-    let io_err = |source| IndexError::Directory {
-        path: dir.to_owned(),
-        source,
-    };
+    let io_err = |source| IndexError::Directory { path: dir.to_owned(), source };
     let tmp = dir.join(format!("{SCHEMA_VERSION_FILE}.tmp"));
     let mut file = fs::File::create(&tmp).map_err(io_err)?;
     writeln!(file, "{SCHEMA_VERSION}").map_err(io_err)?;

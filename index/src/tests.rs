@@ -84,25 +84,11 @@ impl Clinic {
         for c in [&jane, &john, &zoe] {
             index.upsert_client(c).expect("client indexed");
         }
-        index
-            .upsert_patient(&mittens, &jane.display_name())
-            .expect("patient indexed");
-        index
-            .upsert_patient(&tom, &john.display_name())
-            .expect("patient indexed");
-        index
-            .upsert_patient(&smudge, &zoe.display_name())
-            .expect("patient indexed");
+        index.upsert_patient(&mittens, &jane.display_name()).expect("patient indexed");
+        index.upsert_patient(&tom, &john.display_name()).expect("patient indexed");
+        index.upsert_patient(&smudge, &zoe.display_name()).expect("patient indexed");
         index.commit().expect("commit");
-        Clinic {
-            index,
-            jane,
-            john,
-            zoe,
-            mittens,
-            tom,
-            chip,
-        }
+        Clinic { index, jane, john, zoe, mittens, tom, chip }
     }
 
     fn ids(&self, query: &str) -> Vec<RecordId> {
@@ -111,9 +97,7 @@ impl Clinic {
 }
 
 fn ids(index: &SearchIndex, query: &str) -> Vec<RecordId> {
-    let hits = index
-        .search(query, 10)
-        .unwrap_or_else(|e| panic!("{query:?} failed: {e}"));
+    let hits = index.search(query, 10).unwrap_or_else(|e| panic!("{query:?} failed: {e}"));
     hits.into_iter().map(|h| h.id).collect()
 }
 
@@ -178,15 +162,7 @@ fn a_patient_is_found_by_its_owner_and_labelled_with_them() {
 fn phone_numbers_match_whole_national_or_by_last_four_digits() {
     let clinic = Clinic::new();
     let jane = c(&clinic.jane);
-    for query in [
-        "4567",
-        "+1 (555) 123-4567",
-        "15551234567",
-        "555.123.4567",
-        "1234567",
-        "020 7946 0018",
-        "0018",
-    ] {
+    for query in ["4567", "+1 (555) 123-4567", "15551234567", "555.123.4567", "1234567", "020 7946 0018", "0018"] {
         assert_eq!(clinic.ids(query).first(), Some(&jane), "{query}");
     }
     assert_eq!(clinic.ids("smith 4567"), [jane]);
@@ -198,10 +174,7 @@ fn a_microchip_matches_exactly_and_ranks_first() {
     let clinic = Clinic::new();
     assert_eq!(clinic.ids(clinic.chip), [p(&clinic.mittens)]);
     assert_eq!(clinic.ids("985 141 000 123 456"), [p(&clinic.mittens)]);
-    assert!(
-        clinic.ids(&clinic.chip[..14]).is_empty(),
-        "a partial chip is not a match"
-    );
+    assert!(clinic.ids(&clinic.chip[..14]).is_empty(), "a partial chip is not a match");
 }
 
 #[test]
@@ -209,10 +182,7 @@ fn an_identifier_match_outranks_a_name_match() {
     let mut clinic = Clinic::new();
     // A cat literally named after Jane's last four digits.
     let odd = patient(20, &clinic.john, "4567");
-    clinic
-        .index
-        .upsert_patient(&odd, &clinic.john.display_name())
-        .expect("indexed");
+    clinic.index.upsert_patient(&odd, &clinic.john.display_name()).expect("indexed");
     clinic.index.commit().expect("commit");
     let found = clinic.ids("4567");
     assert_eq!(found, [c(&clinic.jane), p(&odd)]);
@@ -265,10 +235,7 @@ fn query_syntax_is_plain_text() {
         &long,
     ];
     for query in nasty {
-        clinic
-            .index
-            .search(query, 10)
-            .unwrap_or_else(|e| panic!("{query:?} failed: {e}"));
+        clinic.index.search(query, 10).unwrap_or_else(|e| panic!("{query:?} failed: {e}"));
     }
     // Syntax characters around words are ignored; the words still match. "AND" would be a
     // word to match like any other.
@@ -319,14 +286,9 @@ fn a_reader_sees_commits_and_can_move_to_another_thread() {
     let mut clinic = Clinic::new();
     let reader = clinic.index.reader();
     let felix = patient(30, &clinic.zoe, "Felix");
-    clinic
-        .index
-        .upsert_patient(&felix, &clinic.zoe.display_name())
-        .expect("indexed");
+    clinic.index.upsert_patient(&felix, &clinic.zoe.display_name()).expect("indexed");
     clinic.index.commit().expect("commit");
-    let hits = std::thread::spawn(move || reader.search("felix", 10).expect("search"))
-        .join()
-        .expect("search thread");
+    let hits = std::thread::spawn(move || reader.search("felix", 10).expect("search")).join().expect("search thread");
     assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [p(&felix)]);
 }
 
@@ -341,10 +303,7 @@ fn an_index_on_disk_survives_reopening_and_knows_when_to_rebuild() {
     assert!(!needs_rebuild(&dir), "a fresh index is current");
     index.upsert_client(&jane).expect("indexed");
     index.commit().expect("commit");
-    assert!(
-        matches!(SearchIndex::open_or_create(&dir), Err(IndexError::Locked { .. })),
-        "one writer per directory"
-    );
+    assert!(matches!(SearchIndex::open_or_create(&dir), Err(IndexError::Locked { .. })), "one writer per directory");
     drop(index);
 
     let index = SearchIndex::open_or_create(&dir).expect("reopened");
@@ -354,16 +313,10 @@ fn an_index_on_disk_survives_reopening_and_knows_when_to_rebuild() {
     let version_file = dir.join(SCHEMA_VERSION_FILE);
     std::fs::write(&version_file, "0\n").expect("write");
     assert!(needs_rebuild(&dir), "another version");
-    assert!(matches!(
-        SearchIndex::open_or_create(&dir),
-        Err(IndexError::Outdated { found: Some(0), .. })
-    ));
+    assert!(matches!(SearchIndex::open_or_create(&dir), Err(IndexError::Outdated { found: Some(0), .. })));
     std::fs::remove_file(&version_file).expect("remove");
     assert!(needs_rebuild(&dir), "no version file");
-    assert!(matches!(
-        SearchIndex::open_or_create(&dir),
-        Err(IndexError::Outdated { found: None, .. })
-    ));
+    assert!(matches!(SearchIndex::open_or_create(&dir), Err(IndexError::Outdated { found: None, .. })));
 
     let mut index = SearchIndex::recreate(&dir).expect("recreated");
     assert!(ids(&index, "smith").is_empty(), "a recreated index starts empty");
@@ -373,8 +326,5 @@ fn an_index_on_disk_survives_reopening_and_knows_when_to_rebuild() {
     index.finish_rebuild().expect("finished");
     assert!(!needs_rebuild(&dir));
     drop(index);
-    assert_eq!(
-        ids(&SearchIndex::open_or_create(&dir).expect("reopened"), "smith"),
-        [c(&jane)]
-    );
+    assert_eq!(ids(&SearchIndex::open_or_create(&dir).expect("reopened"), "smith"), [c(&jane)]);
 }

@@ -90,9 +90,7 @@ impl Api {
             .with_context(|| {
                 format!("no answer from {base} to sign-in; is the Clowder server running (e.g. `cargo run --release -- serve --demo`)?")
             })?;
-        let login: LoginResponse = read_json(response)
-            .await
-            .map_err(|failure| sign_in_refused(username, failure))?;
+        let login: LoginResponse = read_json(response).await.map_err(|failure| sign_in_refused(username, failure))?;
         let mut bearer = HeaderValue::from_str(&format!("Bearer {}", login.token))
             .context("the server's session token is not a valid header value")?;
         bearer.set_sensitive(true);
@@ -121,8 +119,7 @@ impl Api {
 
     /// `POST /api/clients`, for the write scenario.
     pub async fn post_client(&self, body: &NewClient) -> Outcome {
-        self.load_call(self.http.post(self.urls.clients.clone()).json(body))
-            .await
+        self.load_call(self.http.post(self.urls.clients.clone()).json(body)).await
     }
 
     /// Sends the request built by `request`, retrying while the server asks to come back
@@ -187,9 +184,7 @@ fn asked_to_retry(response: &Response) -> Option<Duration> {
 fn retry_delay(header: Option<&str>) -> Duration {
     header
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(DEFAULT_RETRY_DELAY, |secs| {
-            Duration::from_secs(secs).min(MAX_RETRY_DELAY)
-        })
+        .map_or(DEFAULT_RETRY_DELAY, |secs| Duration::from_secs(secs).min(MAX_RETRY_DELAY))
 }
 
 fn classify(e: &reqwest::Error) -> TransportFailure {
@@ -224,10 +219,8 @@ impl std::error::Error for CallFailure {}
 
 async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, CallFailure> {
     let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| CallFailure::Other(anyhow::Error::new(e).context("reading the answer")))?;
+    let body =
+        response.bytes().await.map_err(|e| CallFailure::Other(anyhow::Error::new(e).context("reading the answer")))?;
     if !status.is_success() {
         return Err(CallFailure::Status {
             status: status.as_u16(),
@@ -235,20 +228,17 @@ async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, CallFai
         });
     }
     serde_json::from_slice(&body).map_err(|e| {
-        CallFailure::Other(anyhow::Error::new(e).context(format!(
-            "HTTP {status} answer is not the expected JSON: {}",
-            quote_body(&body)
-        )))
+        CallFailure::Other(
+            anyhow::Error::new(e)
+                .context(format!("HTTP {status} answer is not the expected JSON: {}", quote_body(&body))),
+        )
     })
 }
 
 /// Turns a failed sign-in into an error that says what to do.
 fn sign_in_refused(username: &str, failure: CallFailure) -> anyhow::Error {
     match failure {
-        CallFailure::Status {
-            status: 401 | 403,
-            described,
-        } => anyhow::anyhow!(
+        CallFailure::Status { status: 401 | 403, described } => anyhow::anyhow!(
             "signing in as {username:?} was refused ({described}); set CLOWDER_ADMIN_PASSWORD \
              (or pass --password) to the password the server was started with"
         ),
@@ -286,16 +276,10 @@ mod tests {
     #[test]
     fn clowder_error_bodies_are_described_by_code() {
         let body = br#"{"error":{"code":"invalid_credentials","message":"Wrong username or password."}}"#;
-        assert_eq!(
-            describe_failure(401, body),
-            "HTTP 401 invalid_credentials: Wrong username or password."
-        );
+        assert_eq!(describe_failure(401, body), "HTTP 401 invalid_credentials: Wrong username or password.");
         let with_field =
             br#"{"error":{"code":"validation_failed","message":"must be a phone number","field":"phone"}}"#;
-        assert_eq!(
-            describe_failure(422, with_field),
-            "HTTP 422 validation_failed: phone: must be a phone number"
-        );
+        assert_eq!(describe_failure(422, with_field), "HTTP 422 validation_failed: phone: must be a phone number");
     }
 
     #[test]
@@ -309,10 +293,7 @@ mod tests {
 
     #[test]
     fn a_refused_sign_in_says_which_variable_to_set() {
-        let failure = CallFailure::Status {
-            status: 401,
-            described: "HTTP 401 invalid_credentials: no".into(),
-        };
+        let failure = CallFailure::Status { status: 401, described: "HTTP 401 invalid_credentials: no".into() };
         let message = sign_in_refused("admin", failure).to_string();
         assert!(message.contains("CLOWDER_ADMIN_PASSWORD"), "{message}");
         assert!(message.contains("\"admin\""), "{message}");
@@ -338,10 +319,7 @@ mod tests {
 
     #[test]
     fn the_pool_builds_with_the_options() {
-        let pool = PoolOptions {
-            connections: 64,
-            request_timeout: Duration::from_secs(10),
-        };
+        let pool = PoolOptions { connections: 64, request_timeout: Duration::from_secs(10) };
         assert!(build_http(pool).is_ok());
     }
 }

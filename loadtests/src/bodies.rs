@@ -29,12 +29,7 @@ pub struct NewClient {
 impl NewClient {
     /// A client for the read set: no email, so seeding never hits the uniqueness check.
     pub fn seed(n: u64) -> Self {
-        Self {
-            first_name: "Seed".into(),
-            last_name: format!("Reader{n}"),
-            phone: phone_for(n),
-            email: None,
-        }
+        Self { first_name: "Seed".into(), last_name: format!("Reader{n}"), phone: phone_for(n), email: None }
     }
 
     /// A client for the write scenario, with an email unique to this run and number, so the
@@ -61,10 +56,7 @@ const CAT_NAMES: [&str; 8] = ["Mittens", "Tom", "Luna", "Oliver", "Cleo", "Simba
 impl NewPatient {
     pub fn for_client(client_id: ClientId, n: u64) -> Self {
         let name = CAT_NAMES[(n % CAT_NAMES.len() as u64) as usize];
-        Self {
-            client_id,
-            name: name.into(),
-        }
+        Self { client_id, name: name.into() }
     }
 }
 
@@ -144,9 +136,6 @@ mod tests {
         assert_eq!(base36(35), "z");
         assert_eq!(base36(36), "10");
         let tag = run_tag(1_800_000_000_000, 4_194_304);
-        assert!(
-            tag.len() <= 14 && tag.chars().all(|c| c.is_ascii_alphanumeric()),
-            "{tag}"
-        );
+        assert!(tag.len() <= 14 && tag.chars().all(|c| c.is_ascii_alphanumeric()), "{tag}");
     }
 }

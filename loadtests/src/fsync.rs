@@ -31,14 +31,8 @@ impl FsyncTarget {
     /// The server's data directory if known, else the system temp directory.
     pub fn choose(data_dir: Option<&Path>) -> Self {
         match data_dir {
-            Some(dir) => Self {
-                dir: dir.to_path_buf(),
-                is_temp_dir: false,
-            },
-            None => Self {
-                dir: std::env::temp_dir(),
-                is_temp_dir: true,
-            },
+            Some(dir) => Self { dir: dir.to_path_buf(), is_temp_dir: false },
+            None => Self { dir: std::env::temp_dir(), is_temp_dir: true },
         }
     }
 }
@@ -104,22 +98,15 @@ struct ScratchFile {
 
 impl ScratchFile {
     fn create(dir: &Path) -> Result<Self> {
-        let name = format!(
-            ".clowder-loadtests-fsync-{}-{}.tmp",
-            std::process::id(),
-            jiff::Timestamp::now().as_nanosecond()
-        );
+        let name =
+            format!(".clowder-loadtests-fsync-{}-{}.tmp", std::process::id(), jiff::Timestamp::now().as_nanosecond());
         let path = dir.join(name);
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
             .with_context(|| format!("creating the fsync probe file {}", path.display()))?;
-        Ok(Self {
-            path,
-            file,
-            removed: false,
-        })
+        Ok(Self { path, file, removed: false })
     }
 
     /// Deletes the file, reporting a failure (the drop fallback can only ignore it).

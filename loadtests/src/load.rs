@@ -107,13 +107,7 @@ pub async fn drive(
     let mut tasks = JoinSet::new();
     for index in 0..connections {
         let conn = Connection::new(index, connections, seed);
-        tasks.spawn(connection_loop(
-            api.clone(),
-            workload.clone(),
-            conn,
-            measure_from,
-            stop_at,
-        ));
+        tasks.spawn(connection_loop(api.clone(), workload.clone(), conn, measure_from, stop_at));
     }
     let mut total = Tally::default();
     while let Some(joined) = tasks.join_next().await {

@@ -32,10 +32,8 @@ fn main() -> ExitCode {
 }
 
 fn run_capped(args: &Args) -> Result<Report> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let cap = args.hard_cap();
     let outcome = runtime.block_on(async { tokio::time::timeout(cap, run(args)).await });
     // Dropping a runtime waits for blocking tasks without limit; this does not.
@@ -44,11 +42,7 @@ fn run_capped(args: &Args) -> Result<Report> {
 }
 
 fn print_report(report: &Report, json: bool) -> Result<()> {
-    let text = if json {
-        report.to_json_lines()?
-    } else {
-        report.to_text()
-    };
+    let text = if json { report.to_json_lines()? } else { report.to_text() };
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes()).context("writing the report")?;
     stdout.flush().context("writing the report")

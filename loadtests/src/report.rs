@@ -77,23 +77,11 @@ pub struct GoalCheck {
 impl GoalCheck {
     fn at_most(goal: String, measured: Option<f64>, limit: f64, unit: &'static str) -> Self {
         let met = measured.is_some_and(|m| m <= limit);
-        Self {
-            goal,
-            measured,
-            limit,
-            unit,
-            met,
-        }
+        Self { goal, measured, limit, unit, met }
     }
 
     fn at_least(goal: String, measured: f64, limit: f64, unit: &'static str) -> Self {
-        Self {
-            goal,
-            measured: Some(measured),
-            limit,
-            unit,
-            met: measured >= limit,
-        }
+        Self { goal, measured: Some(measured), limit, unit, met: measured >= limit }
     }
 }
 
@@ -104,12 +92,7 @@ impl fmt::Display for GoalCheck {
             Some(m) => figure(m, self.unit),
             None => "no successful request".into(),
         };
-        write!(
-            f,
-            "{}: measured {measured}, limit {}: {verdict}",
-            self.goal,
-            figure(self.limit, self.unit)
-        )
+        write!(f, "{}: measured {measured}, limit {}: {verdict}", self.goal, figure(self.limit, self.unit))
     }
 }
 
@@ -216,36 +199,22 @@ pub fn fsync_line(floor: &FsyncFloor) -> String {
         None => "no samples".into(),
     };
     let place = if floor.is_temp_dir {
-        format!(
-            "{} (the system temp dir: pass --data-dir or set CLOWDER_DATA_DIR for the server's disk)",
-            floor.dir
-        )
+        format!("{} (the system temp dir: pass --data-dir or set CLOWDER_DATA_DIR for the server's disk)", floor.dir)
     } else {
         floor.dir.clone()
     };
-    format!(
-        "fsync floor: {figures}  ({} x {} B write + sync_data in {place})",
-        floor.samples, floor.block_bytes
-    )
+    format!("fsync floor: {figures}  ({} x {} B write + sync_data in {place})", floor.samples, floor.block_bytes)
 }
 
-const HEADERS: [&str; 10] = [
-    "scenario", "conns", "secs", "requests", "ok/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
-];
+const HEADERS: [&str; 10] =
+    ["scenario", "conns", "secs", "requests", "ok/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"];
 
 /// The results table, one row per scenario, columns aligned; errors last because their
 /// width varies.
 pub fn format_table(rows: &[ScenarioSummary]) -> String {
     let cells: Vec<[String; 10]> = rows.iter().map(row_cells).collect();
     let widths: Vec<usize> = (0..HEADERS.len())
-        .map(|col| {
-            cells
-                .iter()
-                .map(|row| row[col].chars().count())
-                .chain([HEADERS[col].len()])
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|col| cells.iter().map(|row| row[col].chars().count()).chain([HEADERS[col].len()]).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     let headers = HEADERS.map(String::from);
@@ -293,11 +262,7 @@ pub fn format_errors(errors: &BTreeMap<String, u64>) -> String {
     if errors.is_empty() {
         return "none".into();
     }
-    errors
-        .iter()
-        .map(|(key, count)| format!("{key}:{count}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    errors.iter().map(|(key, count)| format!("{key}:{count}")).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -305,12 +270,7 @@ mod tests {
     use super::*;
 
     fn latency(p50: f64, p90: f64, p99: f64, max: f64) -> Option<Latency> {
-        Some(Latency {
-            p50_ms: p50,
-            p90_ms: p90,
-            p99_ms: p99,
-            max_ms: max,
-        })
+        Some(Latency { p50_ms: p50, p90_ms: p90, p99_ms: p99, max_ms: max })
     }
 
     fn summary(name: &str, ok_per_sec: f64, latency: Option<Latency>) -> ScenarioSummary {
@@ -385,14 +345,8 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
             checks[0].to_string(),
             "write p99 <= 2 x fsync p99 (1.000 ms): measured 3.000 ms, limit 2.000 ms: goal missed"
         );
-        assert_eq!(
-            checks[1].to_string(),
-            "writes/s >= 5000: measured 4000.0/s, limit 5000.0/s: goal missed"
-        );
-        assert_eq!(
-            checks[2].to_string(),
-            "read p99 <= 5 ms: measured 4.000 ms, limit 5.000 ms: goal met"
-        );
+        assert_eq!(checks[1].to_string(), "writes/s >= 5000: measured 4000.0/s, limit 5000.0/s: goal missed");
+        assert_eq!(checks[2].to_string(), "read p99 <= 5 ms: measured 4.000 ms, limit 5.000 ms: goal met");
     }
 
     #[test]
@@ -405,18 +359,13 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
     #[test]
     fn goals_only_cover_what_ran() {
         assert!(goals(Some(&floor(1.0)), &[]).is_empty());
-        assert_eq!(
-            goals(None, &[summary("read", 1.0, latency(1.0, 1.0, 1.0, 1.0))]).len(),
-            1
-        );
+        assert_eq!(goals(None, &[summary("read", 1.0, latency(1.0, 1.0, 1.0, 1.0))]).len(), 1);
     }
 
     #[test]
     fn json_lines_are_one_tagged_object_each() {
-        let report = Report {
-            fsync: Some(floor(1.0)),
-            scenarios: vec![summary("read", 100.0, latency(1.0, 1.0, 1.0, 1.0))],
-        };
+        let report =
+            Report { fsync: Some(floor(1.0)), scenarios: vec![summary("read", 100.0, latency(1.0, 1.0, 1.0, 1.0))] };
         let text = report.to_json_lines().unwrap();
         let kinds: Vec<String> = text
             .lines()

@@ -27,10 +27,7 @@ pub async fn run(args: &Args) -> Result<Report> {
     report.fsync = Some(measure_floor(args).await?);
     let plan = plan(args);
     if matches!(args.scenario, Scenario::Read | Scenario::All) {
-        progress(&format!(
-            "read: seeding {} patients, then {} connections",
-            plan.read_set, plan.connections
-        ));
+        progress(&format!("read: seeding {} patients, then {} connections", plan.read_set, plan.connections));
         report.scenarios.push(scenarios::read(&api, &plan).await?);
     }
     if matches!(args.scenario, Scenario::Write | Scenario::All) {
@@ -47,10 +44,7 @@ async fn sign_in(args: &Args) -> Result<Api> {
         "no password: set CLOWDER_ADMIN_PASSWORD (or pass --password) to the admin password the server was started with",
     )?;
     progress(&format!("signing in to {base} as {:?}", args.username));
-    let pool = PoolOptions {
-        connections: usize::from(args.connections),
-        request_timeout: args.request_timeout(),
-    };
+    let pool = PoolOptions { connections: usize::from(args.connections), request_timeout: args.request_timeout() };
     Api::sign_in(&base, pool, &args.username, password).await
 }
 
@@ -62,12 +56,7 @@ async fn measure_floor(args: &Args) -> Result<FsyncFloor> {
     let measuring = tokio::task::spawn_blocking(move || fsync::measure(&target, samples));
     tokio::time::timeout(FSYNC_BUDGET, measuring)
         .await
-        .with_context(|| {
-            format!(
-                "measuring the fsync floor took longer than {} s",
-                FSYNC_BUDGET.as_secs()
-            )
-        })?
+        .with_context(|| format!("measuring the fsync floor took longer than {} s", FSYNC_BUDGET.as_secs()))?
         .context("the fsync measurement panicked")?
 }
 
@@ -75,10 +64,7 @@ fn plan(args: &Args) -> Plan {
     let now = jiff::Timestamp::now();
     Plan {
         connections: args.connections,
-        window: Window {
-            warmup: args.warmup(),
-            measure: args.duration(),
-        },
+        window: Window { warmup: args.warmup(), measure: args.duration() },
         read_set: args.read_set,
         run_tag: run_tag(now.as_millisecond().unsigned_abs(), std::process::id()),
         // Only the spread of reads depends on it; truncating the nanoseconds is fine.

@@ -48,21 +48,10 @@ pub async fn write(api: &Arc<Api>, plan: &Plan) -> Result<ScenarioSummary> {
 }
 
 async fn run(name: &str, api: &Arc<Api>, workload: Workload, plan: &Plan) -> Result<ScenarioSummary> {
-    let tally = drive(
-        api.clone(),
-        Arc::new(workload),
-        plan.connections,
-        plan.window,
-        plan.seed,
-    )
-    .await
-    .with_context(|| format!("running the {name} scenario"))?;
-    Ok(ScenarioSummary::new(
-        name,
-        plan.connections,
-        plan.window.measure,
-        &tally,
-    ))
+    let tally = drive(api.clone(), Arc::new(workload), plan.connections, plan.window, plan.seed)
+        .await
+        .with_context(|| format!("running the {name} scenario"))?;
+    Ok(ScenarioSummary::new(name, plan.connections, plan.window.measure, &tally))
 }
 
 /// Creates `count` clients with one patient each and returns the patients' ids.
@@ -83,14 +72,8 @@ async fn seed_patients(api: &Arc<Api>, count: u32) -> Result<Vec<PatientId>> {
 async fn seed_some(api: &Api, numbers: impl Iterator<Item = u32>) -> Result<Vec<PatientId>> {
     let mut ids = Vec::new();
     for n in numbers.map(u64::from) {
-        let client = api
-            .create_client(&NewClient::seed(n))
-            .await
-            .context("seeding the read set")?;
-        let patient = api
-            .create_patient(&NewPatient::for_client(client, n))
-            .await
-            .context("seeding the read set")?;
+        let client = api.create_client(&NewClient::seed(n)).await.context("seeding the read set")?;
+        let patient = api.create_patient(&NewPatient::for_client(client, n)).await.context("seeding the read set")?;
         ids.push(patient);
     }
     Ok(ids)

@@ -54,11 +54,7 @@ pub enum TransportFailure {
 impl Outcome {
     /// Classifies an HTTP status code.
     pub fn from_status(status: u16) -> Self {
-        if (200..300).contains(&status) {
-            Outcome::Ok
-        } else {
-            Outcome::Status(status)
-        }
+        if (200..300).contains(&status) { Outcome::Ok } else { Outcome::Status(status) }
     }
 
     /// The key under which a failure is counted; `None` for a success.
@@ -83,11 +79,7 @@ pub struct Tally {
 
 impl Default for Tally {
     fn default() -> Self {
-        Self {
-            latency_us: new_histogram(),
-            ok: 0,
-            errors: BTreeMap::new(),
-        }
+        Self { latency_us: new_histogram(), ok: 0, errors: BTreeMap::new() }
     }
 }
 
@@ -103,9 +95,7 @@ impl Tally {
     }
 
     pub fn merge(&mut self, other: &Tally) -> Result<()> {
-        self.latency_us
-            .add(&other.latency_us)
-            .context("merging latency histograms")?;
+        self.latency_us.add(&other.latency_us).context("merging latency histograms")?;
         self.ok += other.ok;
         for (key, count) in &other.errors {
             *self.errors.entry(key.clone()).or_default() += count;
@@ -173,10 +163,7 @@ mod tests {
         assert_eq!(Outcome::from_status(503), Outcome::Status(503));
         assert_eq!(Outcome::from_status(304), Outcome::Status(304));
         assert_eq!(Outcome::Status(409).error_key().as_deref(), Some("409"));
-        assert_eq!(
-            Outcome::Transport(TransportFailure::Timeout).error_key().as_deref(),
-            Some("timeout")
-        );
+        assert_eq!(Outcome::Transport(TransportFailure::Timeout).error_key().as_deref(), Some("timeout"));
     }
 
     #[test]

@@ -15,9 +15,7 @@ pub fn parse_target(url: &str, allow_remote: bool) -> Result<Url> {
     if parsed.scheme() != "http" {
         bail!("--url {url:?}: only http:// is supported (this harness is built without TLS)");
     }
-    let host = parsed
-        .host_str()
-        .with_context(|| format!("--url {url:?} has no host"))?;
+    let host = parsed.host_str().with_context(|| format!("--url {url:?} has no host"))?;
     if !allow_remote && !is_loopback_host(host) {
         bail!(
             "--url {url:?}: host {host:?} is not a loopback address (127.0.0.0/8, ::1, localhost); \
@@ -72,23 +70,14 @@ mod tests {
 
     #[test]
     fn loopback_urls_are_accepted() {
-        for url in [
-            "http://127.0.0.1:8080",
-            "http://localhost:3000/",
-            "http://[::1]:8080",
-            "http://127.0.0.2",
-        ] {
+        for url in ["http://127.0.0.1:8080", "http://localhost:3000/", "http://[::1]:8080", "http://127.0.0.2"] {
             assert!(parse_target(url, false).is_ok(), "{url}");
         }
     }
 
     #[test]
     fn remote_urls_need_allow_remote() {
-        for url in [
-            "http://192.168.1.10:8080",
-            "http://example.com",
-            "http://2130706433.example",
-        ] {
+        for url in ["http://192.168.1.10:8080", "http://example.com", "http://2130706433.example"] {
             let err = parse_target(url, false).unwrap_err().to_string();
             assert!(err.contains("--allow-remote"), "{url}: {err}");
             assert!(parse_target(url, true).is_ok(), "{url}");
@@ -113,13 +102,7 @@ mod tests {
 
     #[test]
     fn non_http_and_garbage_are_refused() {
-        for url in [
-            "https://127.0.0.1",
-            "ftp://127.0.0.1",
-            "127.0.0.1:8080",
-            "not a url",
-            "file:///tmp",
-        ] {
+        for url in ["https://127.0.0.1", "ftp://127.0.0.1", "127.0.0.1:8080", "not a url", "file:///tmp"] {
             assert!(parse_target(url, true).is_err(), "{url}");
         }
     }

@@ -64,18 +64,10 @@ pub fn readiness(system: &System) -> Readiness {
     let components: Vec<Component> = system
         .readiness()
         .into_iter()
-        .map(|c| Component {
-            name: c.name.to_owned(),
-            ok: c.ok,
-            detail: c.detail,
-        })
+        .map(|c| Component { name: c.name.to_owned(), ok: c.ok, detail: c.detail })
         .collect();
     let failing: Vec<String> = components.iter().filter(|c| !c.ok).map(|c| c.name.clone()).collect();
-    Readiness {
-        status: if failing.is_empty() { "ok" } else { "unavailable" }.into(),
-        components,
-        failing,
-    }
+    Readiness { status: if failing.is_empty() { "ok" } else { "unavailable" }.into(), components, failing }
 }
 
 pub fn detailed(system: &System, version: &str) -> DetailedHealth {
@@ -95,10 +87,10 @@ pub fn detailed(system: &System, version: &str) -> DetailedHealth {
             recovered_at_start: info.recovered,
             open_ms: info.open_took.as_secs_f64() * 1000.0,
         },
-        commit_latency: store.commit_stats().percentiles().map(|(p50, p99)| CommitLatency {
-            p50_ms: p50.as_secs_f64() * 1000.0,
-            p99_ms: p99.as_secs_f64() * 1000.0,
-        }),
+        commit_latency: store
+            .commit_stats()
+            .percentiles()
+            .map(|(p50, p99)| CommitLatency { p50_ms: p50.as_secs_f64() * 1000.0, p99_ms: p99.as_secs_f64() * 1000.0 }),
         resident_memory_bytes: resident_memory_bytes(),
     }
 }

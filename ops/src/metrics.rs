@@ -33,11 +33,7 @@ pub struct HttpMetrics {
 
 impl HttpMetrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let labels = RequestLabels {
-            method: method.to_owned(),
-            route: route.to_owned(),
-            status,
-        };
+        let labels = RequestLabels { method: method.to_owned(), route: route.to_owned(), status };
         self.requests.get_or_create(&labels).inc();
         self.latency_seconds.get_or_create(&labels).observe(seconds);
     }
@@ -58,11 +54,7 @@ impl Metrics {
             requests: Family::default(),
             latency_seconds: Family::new_with_constructor(latency_histogram),
         };
-        registry.register(
-            "clowder_http_requests",
-            "HTTP requests by route and status",
-            http.requests.clone(),
-        );
+        registry.register("clowder_http_requests", "HTTP requests by route and status", http.requests.clone());
         registry.register(
             "clowder_http_request_duration_seconds",
             "HTTP request latency by route and status",
@@ -71,23 +63,10 @@ impl Metrics {
         system.ctx.metrics.register(&mut registry);
         system.store_metrics.register(&mut registry);
         let memory = Gauge::default();
-        registry.register(
-            "clowder_process_resident_memory_bytes",
-            "Resident set size",
-            memory.clone(),
-        );
+        registry.register("clowder_process_resident_memory_bytes", "Resident set size", memory.clone());
         let last_seq = Gauge::default();
-        registry.register(
-            "clowder_event_log_last_seq",
-            "Sequence number of the newest event",
-            last_seq.clone(),
-        );
-        Self {
-            registry,
-            http,
-            memory,
-            last_seq,
-        }
+        registry.register("clowder_event_log_last_seq", "Sequence number of the newest event", last_seq.clone());
+        Self { registry, http, memory, last_seq }
     }
 
     /// Prometheus text exposition.

@@ -68,10 +68,7 @@ impl AddressInput {
         let country = match f("country", &self.country, 2)? {
             Some(c) if c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => Some(c.to_ascii_uppercase()),
             Some(_) => {
-                return Err(ValidationError::new(
-                    "address.country",
-                    "must be a two-letter country code such as US",
-                ));
+                return Err(ValidationError::new("address.country", "must be a two-letter country code such as US"));
             }
             None => None,
         };
@@ -197,10 +194,7 @@ impl CreateClient {
 impl ClientDraft {
     fn check_contact(&self) -> Result<(), ValidationError> {
         if self.preferred_contact == PreferredContact::Email && self.email.is_none() {
-            return Err(ValidationError::new(
-                "preferred_contact",
-                "is email, but the client has no email address",
-            ));
+            return Err(ValidationError::new("preferred_contact", "is email, but the client has no email address"));
         }
         Ok(())
     }
@@ -349,10 +343,7 @@ impl UpdateClient {
             c.active = *v;
         }
         if c.preferred_contact == PreferredContact::Email && c.email.is_none() {
-            return Err(ValidationError::new(
-                "preferred_contact",
-                "is email, but the client has no email address",
-            ));
+            return Err(ValidationError::new("preferred_contact", "is email, but the client has no email address"));
         }
         let mut changed = Vec::new();
         macro_rules! diff {
@@ -418,22 +409,10 @@ mod tests {
     #[test]
     fn validation_names_the_field() {
         let cases = [
-            (
-                serde_json::json!({"first_name": "", "last_name": "Doe", "phone": "5551234567"}),
-                "first_name",
-            ),
-            (
-                serde_json::json!({"first_name": "J", "last_name": " ", "phone": "5551234567"}),
-                "last_name",
-            ),
-            (
-                serde_json::json!({"first_name": "J", "last_name": "D", "phone": "cats"}),
-                "phone",
-            ),
-            (
-                serde_json::json!({"first_name": "J", "last_name": "D", "phone": "5551234567", "email": "nope"}),
-                "email",
-            ),
+            (serde_json::json!({"first_name": "", "last_name": "Doe", "phone": "5551234567"}), "first_name"),
+            (serde_json::json!({"first_name": "J", "last_name": " ", "phone": "5551234567"}), "last_name"),
+            (serde_json::json!({"first_name": "J", "last_name": "D", "phone": "cats"}), "phone"),
+            (serde_json::json!({"first_name": "J", "last_name": "D", "phone": "5551234567", "email": "nope"}), "email"),
             (
                 serde_json::json!({"first_name": "J", "last_name": "D", "phone": "5551234567", "preferred_contact": "email"}),
                 "preferred_contact",

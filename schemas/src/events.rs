@@ -28,37 +28,15 @@ pub enum Actor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DomainEvent {
-    ClientCreated {
-        client: Client,
-    },
-    ClientUpdated {
-        client: Client,
-        changed: Vec<String>,
-    },
-    ClientDeactivated {
-        client: Client,
-    },
-    PatientCreated {
-        patient: Patient,
-    },
-    PatientUpdated {
-        patient: Patient,
-        changed: Vec<String>,
-    },
-    PatientDeactivated {
-        patient: Patient,
-    },
-    UserCreated {
-        user: UserView,
-    },
-    SessionStarted {
-        user_id: UserId,
-        session_id: crate::ids::SessionId,
-    },
-    SessionEnded {
-        user_id: UserId,
-        session_id: crate::ids::SessionId,
-    },
+    ClientCreated { client: Client },
+    ClientUpdated { client: Client, changed: Vec<String> },
+    ClientDeactivated { client: Client },
+    PatientCreated { patient: Patient },
+    PatientUpdated { patient: Patient, changed: Vec<String> },
+    PatientDeactivated { patient: Patient },
+    UserCreated { user: UserView },
+    SessionStarted { user_id: UserId, session_id: crate::ids::SessionId },
+    SessionEnded { user_id: UserId, session_id: crate::ids::SessionId },
 }
 
 impl DomainEvent {

@@ -5,6 +5,7 @@
 //! type is parsed here into a type that cannot hold an invalid value ("parse, don't
 //! validate"); the other crates only ever see the parsed types.
 
+pub mod audit;
 pub mod clients;
 pub mod errors;
 pub mod events;

@@ -22,10 +22,7 @@ pub fn parse_limit(limit: Option<i64>) -> Result<usize, ValidationError> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => Ok(n as usize),
-        Some(_) => Err(ValidationError::new(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        )),
+        Some(_) => Err(ValidationError::new("limit", format!("must be between 1 and {MAX_LIMIT}"))),
     }
 }
 

@@ -200,12 +200,7 @@ impl CreatePatient {
             },
             allergies: text_list("allergies", &self.allergies, 200)?,
             behavior_notes: note_text("behavior_notes", self.behavior_notes.as_deref())?,
-            handling: self
-                .handling
-                .as_ref()
-                .map(HandlingInput::validated)
-                .transpose()?
-                .unwrap_or_default(),
+            handling: self.handling.as_ref().map(HandlingInput::validated).transpose()?.unwrap_or_default(),
             insurance: optional_text("insurance", self.insurance.as_deref(), 200)?,
         };
         check_sex_and_status(d.sex, d.reproductive_status)?;
@@ -242,14 +237,12 @@ impl PatientDraft {
 
 fn check_sex_and_status(sex: Option<Sex>, status: Option<ReproductiveStatus>) -> Result<(), ValidationError> {
     match (sex, status) {
-        (Some(Sex::Male), Some(ReproductiveStatus::Spayed)) => Err(ValidationError::new(
-            "reproductive_status",
-            "spayed applies to females; a male cat is neutered",
-        )),
-        (Some(Sex::Female), Some(ReproductiveStatus::Neutered)) => Err(ValidationError::new(
-            "reproductive_status",
-            "neutered applies to males; a female cat is spayed",
-        )),
+        (Some(Sex::Male), Some(ReproductiveStatus::Spayed)) => {
+            Err(ValidationError::new("reproductive_status", "spayed applies to females; a male cat is neutered"))
+        }
+        (Some(Sex::Female), Some(ReproductiveStatus::Neutered)) => {
+            Err(ValidationError::new("reproductive_status", "neutered applies to males; a female cat is spayed"))
+        }
         _ => Ok(()),
     }
 }
@@ -260,10 +253,7 @@ fn check_birth(dob: Option<Date>, today: Date) -> Result<(), ValidationError> {
             return Err(ValidationError::new("date_of_birth", "is in the future"));
         }
         if dob.year() < today.year() - MAX_AGE_YEARS {
-            return Err(ValidationError::new(
-                "date_of_birth",
-                format!("is more than {MAX_AGE_YEARS} years ago"),
-            ));
+            return Err(ValidationError::new("date_of_birth", format!("is more than {MAX_AGE_YEARS} years ago")));
         }
     }
     Ok(())
@@ -338,24 +328,12 @@ impl UpdatePatient {
             Patch::Clear => return Err(required("name")),
             Patch::Set(v) => p.name = required_text("name", v, MAX_NAME_CHARS)?,
         }
-        set_text(&mut p.breed, &self.breed, |v| {
-            optional_text("breed", Some(v), MAX_NAME_CHARS)
-        })?;
-        set_text(&mut p.color, &self.color, |v| {
-            optional_text("color", Some(v), MAX_NAME_CHARS)
-        })?;
-        set_text(&mut p.insurance, &self.insurance, |v| {
-            optional_text("insurance", Some(v), 200)
-        })?;
-        set_text(&mut p.behavior_notes, &self.behavior_notes, |v| {
-            note_text("behavior_notes", Some(v))
-        })?;
+        set_text(&mut p.breed, &self.breed, |v| optional_text("breed", Some(v), MAX_NAME_CHARS))?;
+        set_text(&mut p.color, &self.color, |v| optional_text("color", Some(v), MAX_NAME_CHARS))?;
+        set_text(&mut p.insurance, &self.insurance, |v| optional_text("insurance", Some(v), 200))?;
+        set_text(&mut p.behavior_notes, &self.behavior_notes, |v| note_text("behavior_notes", Some(v)))?;
         set_text(&mut p.microchip, &self.microchip, |v| {
-            if v.trim().is_empty() {
-                Ok(None)
-            } else {
-                Microchip::parse("microchip", v).map(Some)
-            }
+            if v.trim().is_empty() { Ok(None) } else { Microchip::parse("microchip", v).map(Some) }
         })?;
         set_copy(&mut p.sex, &self.sex);
         set_copy(&mut p.reproductive_status, &self.reproductive_status);
@@ -380,10 +358,7 @@ impl UpdatePatient {
             Patch::Clear => return Err(required("status")),
             Patch::Set(s) => {
                 if cur.status == PatientStatus::Deceased && *s != PatientStatus::Deceased {
-                    return Err(ValidationError::new(
-                        "status",
-                        "a deceased patient's status cannot change",
-                    ));
+                    return Err(ValidationError::new("status", "a deceased patient's status cannot change"));
                 }
                 p.status = *s;
             }
@@ -398,10 +373,7 @@ impl UpdatePatient {
                 return Err(ValidationError::new("deceased_on", "is before the date of birth"));
             }
         } else if p.deceased_on.is_some() {
-            return Err(ValidationError::new(
-                "deceased_on",
-                "can only be set when status is deceased",
-            ));
+            return Err(ValidationError::new("deceased_on", "can only be set when status is deceased"));
         }
         check_sex_and_status(p.sex, p.reproductive_status)?;
         if p.date_of_birth != cur.date_of_birth {
@@ -503,18 +475,9 @@ mod tests {
                 serde_json::json!({"client_id": OWNER, "name": "Tom", "sex": "male", "reproductive_status": "spayed"}),
                 "reproductive_status",
             ),
-            (
-                serde_json::json!({"client_id": OWNER, "name": "Tom", "date_of_birth": "2027-01-01"}),
-                "date_of_birth",
-            ),
-            (
-                serde_json::json!({"client_id": OWNER, "name": "Tom", "date_of_birth": "1950-01-01"}),
-                "date_of_birth",
-            ),
-            (
-                serde_json::json!({"client_id": OWNER, "name": "Tom", "microchip": "12345"}),
-                "microchip",
-            ),
+            (serde_json::json!({"client_id": OWNER, "name": "Tom", "date_of_birth": "2027-01-01"}), "date_of_birth"),
+            (serde_json::json!({"client_id": OWNER, "name": "Tom", "date_of_birth": "1950-01-01"}), "date_of_birth"),
+            (serde_json::json!({"client_id": OWNER, "name": "Tom", "microchip": "12345"}), "microchip"),
         ];
         for (json, field) in cases {
             assert_eq!(create(json.clone()).validate(today).unwrap_err().field, field, "{json}");

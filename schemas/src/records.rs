@@ -10,11 +10,7 @@ use serde::de::DeserializeOwned;
 #[derive(Debug, thiserror::Error)]
 pub enum UpcastError {
     #[error("{kind} version {version} is newer than this build understands ({current}); upgrade Clowder")]
-    FromTheFuture {
-        kind: &'static str,
-        version: u16,
-        current: u16,
-    },
+    FromTheFuture { kind: &'static str, version: u16, current: u16 },
     #[error("{kind} version {version} could not be decoded: {source}")]
     Decode {
         kind: &'static str,
@@ -37,16 +33,8 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// defaults.
     fn upcast(version: u16, data: serde_json::Value) -> Result<Self, UpcastError> {
         if version > Self::VERSION {
-            return Err(UpcastError::FromTheFuture {
-                kind: Self::KIND,
-                version,
-                current: Self::VERSION,
-            });
+            return Err(UpcastError::FromTheFuture { kind: Self::KIND, version, current: Self::VERSION });
         }
-        serde_json::from_value(data).map_err(|source| UpcastError::Decode {
-            kind: Self::KIND,
-            version,
-            source,
-        })
+        serde_json::from_value(data).map_err(|source| UpcastError::Decode { kind: Self::KIND, version, source })
     }
 }

@@ -40,8 +40,7 @@ pub fn parse_username(field: &str, input: &str) -> Result<String, ValidationErro
     let u = input.trim().to_lowercase();
     let ok = (3..=32).contains(&u.len())
         && u.starts_with(|c: char| c.is_ascii_lowercase())
-        && u.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        && u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(u)
     } else {

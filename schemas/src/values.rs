@@ -37,10 +37,7 @@ pub fn note_text(field: &str, value: Option<&str>) -> Result<Option<String>, Val
         None | Some("") => Ok(None),
         Some(v) => {
             if v.chars().count() > MAX_NOTE_CHARS {
-                return Err(ValidationError::new(
-                    field,
-                    format!("must be at most {MAX_NOTE_CHARS} characters"),
-                ));
+                return Err(ValidationError::new(field, format!("must be at most {MAX_NOTE_CHARS} characters")));
             }
             if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
                 return Err(ValidationError::new(field, "must not contain control characters"));
@@ -54,10 +51,7 @@ pub fn note_text(field: &str, value: Option<&str>) -> Result<Option<String>, Val
 /// duplicates removed while keeping the first spelling.
 pub fn text_list(field: &str, values: &[String], max_len: usize) -> Result<Vec<String>, ValidationError> {
     if values.len() > MAX_LIST_ENTRIES {
-        return Err(ValidationError::new(
-            field,
-            format!("must have at most {MAX_LIST_ENTRIES} entries"),
-        ));
+        return Err(ValidationError::new(field, format!("must have at most {MAX_LIST_ENTRIES} entries")));
     }
     let mut out: Vec<String> = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
@@ -78,10 +72,7 @@ fn single_line(field: &str, v: &str, max: usize) -> Result<String, ValidationErr
         return Err(ValidationError::new(field, format!("must be at most {max} characters")));
     }
     if v.chars().any(char::is_control) {
-        return Err(ValidationError::new(
-            field,
-            "must be a single line without control characters",
-        ));
+        return Err(ValidationError::new(field, "must be a single line without control characters"));
     }
     Ok(v.to_owned())
 }
@@ -106,9 +97,7 @@ impl Email {
         }
         let labels: Vec<&str> = domain.split('.').collect();
         if labels.len() < 2
-            || labels
-                .iter()
-                .any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
+            || labels.iter().any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
             || !domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
         {
             return Err(bad());
@@ -145,9 +134,7 @@ impl Phone {
                 '+' if i == 0 => plus = true,
                 ' ' | '-' | '.' | '(' | ')' | '/' => {}
                 _ => {
-                    return Err(bad(
-                        "only digits, spaces, dashes, dots, parentheses and a leading + are allowed",
-                    ));
+                    return Err(bad("only digits, spaces, dashes, dots, parentheses and a leading + are allowed"));
                 }
             }
         }
@@ -268,10 +255,7 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(phone(input).as_deref(), Ok(want), "{input}");
         }
-        assert_eq!(
-            Phone::parse("p", "020 7946 0958", "44").unwrap().as_str(),
-            "+442079460958"
-        );
+        assert_eq!(Phone::parse("p", "020 7946 0958", "44").unwrap().as_str(), "+442079460958");
         assert_eq!(Phone::parse("p", "+15551234567", "1").unwrap().digits(), "15551234567");
     }
 
@@ -285,30 +269,17 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(
-            Email::parse("email", " Jane.Doe@Example.COM ").unwrap().as_str(),
-            "jane.doe@example.com"
-        );
-        for bad in [
-            "",
-            "jane",
-            "jane@",
-            "@example.com",
-            "jane@example",
-            "jane doe@example.com",
-            "a@b@c.com",
-            "x@-a.com",
-        ] {
+        assert_eq!(Email::parse("email", " Jane.Doe@Example.COM ").unwrap().as_str(), "jane.doe@example.com");
+        for bad in
+            ["", "jane", "jane@", "@example.com", "jane@example", "jane doe@example.com", "a@b@c.com", "x@-a.com"]
+        {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn microchips_are_9_to_15_digits() {
-        assert_eq!(
-            Microchip::parse("m", "985 141 000 123 456").unwrap().as_str(),
-            "985141000123456"
-        );
+        assert_eq!(Microchip::parse("m", "985 141 000 123 456").unwrap().as_str(), "985141000123456");
         assert!(Microchip::parse("m", "123456789").is_ok());
         for bad in ["12345678", "1234567890123456", "98514100012345A", ""] {
             assert!(Microchip::parse("m", bad).is_err(), "{bad}");
@@ -317,12 +288,7 @@ mod tests {
 
     #[test]
     fn text_lists_drop_blanks_and_duplicates() {
-        let v = vec![
-            "Bites".to_owned(),
-            " ".to_owned(),
-            "bites".to_owned(),
-            "FeLV+".to_owned(),
-        ];
+        let v = vec!["Bites".to_owned(), " ".to_owned(), "bites".to_owned(), "FeLV+".to_owned()];
         assert_eq!(text_list("alerts", &v, 200).unwrap(), vec!["Bites", "FeLV+"]);
         let too_long = vec!["x".repeat(201)];
         assert_eq!(text_list("alerts", &too_long, 200).unwrap_err().field, "alerts[0]");

@@ -13,16 +13,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("clowder-actors", &["clowder-schemas", "clowder-index"]),
     ("clowder-ops", &["clowder-schemas", "clowder-actors"]),
     ("clowder-web", &["clowder-schemas", "clowder-actors", "clowder-ops"]),
-    (
-        "clowder",
-        &[
-            "clowder-schemas",
-            "clowder-index",
-            "clowder-actors",
-            "clowder-ops",
-            "clowder-web",
-        ],
-    ),
+    ("clowder", &["clowder-schemas", "clowder-index", "clowder-actors", "clowder-ops", "clowder-web"]),
     ("clowder-loadtests", &["clowder-schemas"]),
 ];
 
@@ -37,11 +28,7 @@ fn workspace_packages() -> Vec<Value> {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
     let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
     meta["packages"].as_array().expect("packages").clone()
 }
@@ -63,10 +50,7 @@ fn dependencies(pkg: &Value) -> Vec<(String, String)> {
 #[test]
 fn workspace_crates_depend_only_on_the_layers_beneath_them() {
     let packages = workspace_packages();
-    let names: BTreeSet<String> = packages
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_owned())
-        .collect();
+    let names: BTreeSet<String> = packages.iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
     let rules: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     let ruled: BTreeSet<String> = rules.keys().map(|k| k.to_string()).collect();
     assert_eq!(names, ruled, "every workspace crate needs a rule here (and only those)");
@@ -80,19 +64,14 @@ fn workspace_crates_depend_only_on_the_layers_beneath_them() {
             }
         }
     }
-    assert!(
-        violations.is_empty(),
-        "dependencies against the layering: {violations:#?}"
-    );
+    assert!(violations.is_empty(), "dependencies against the layering: {violations:#?}");
 }
 
 #[test]
 fn schemas_uses_only_serde_time_and_id_crates_at_run_time() {
     let packages = workspace_packages();
-    let schemas = packages
-        .iter()
-        .find(|p| p["name"] == "clowder-schemas")
-        .expect("clowder-schemas is in the workspace");
+    let schemas =
+        packages.iter().find(|p| p["name"] == "clowder-schemas").expect("clowder-schemas is in the workspace");
 
     let extra: Vec<String> = dependencies(schemas)
         .into_iter()

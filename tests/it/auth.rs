@@ -14,12 +14,7 @@ async fn login_returns_the_user_a_token_and_the_session() {
     let body = expect_json(resp, StatusCode::OK).await;
 
     assert_eq!(body["user"]["username"], "admin");
-    assert!(
-        body["user"]["roles"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("administrator"))
-    );
+    assert!(body["user"]["roles"].as_array().unwrap().contains(&json!("administrator")));
     assert!(body["user"].get("password_hash").is_none(), "{body}");
     assert!(body["token"].as_str().is_some_and(|t| t.len() >= 32), "{body}");
     assert!(body["session"]["id"].is_string(), "{body}");
@@ -35,10 +30,7 @@ async fn login_sets_an_http_only_same_site_strict_cookie_without_secure() {
 
     assert_eq!(resp.status(), StatusCode::OK);
     let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
-    let token = resp.json::<serde_json::Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = resp.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
     let attrs: Vec<&str> = cookie.split(';').map(str::trim).collect();
     assert_eq!(attrs[0], format!("clowder_session={token}"), "{cookie}");
     assert!(attrs.contains(&"HttpOnly"), "{cookie}");
@@ -95,12 +87,7 @@ async fn the_bearer_token_alone_authenticates() {
     let login = expect_json(app.login("admin", &app.admin_password).await, StatusCode::OK).await;
     let token = login["token"].as_str().unwrap();
 
-    let resp = app
-        .anonymous(Method::GET, "/api/auth/me")
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.anonymous(Method::GET, "/api/auth/me").bearer_auth(token).send().await.unwrap();
 
     let me = expect_json(resp, StatusCode::OK).await;
     assert_eq!(me["user"]["id"], login["user"]["id"]);
@@ -143,12 +130,7 @@ async fn logout_is_204_and_ends_the_session_for_cookie_and_bearer() {
     assert!(cleared.starts_with("clowder_session=;"), "{cleared}");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     // The old token, sent as a bearer token and as a cookie, no longer works.
-    let by_bearer = app
-        .anonymous(Method::GET, "/api/auth/me")
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let by_bearer = app.anonymous(Method::GET, "/api/auth/me").bearer_auth(&token).send().await.unwrap();
     assert_error(by_bearer, StatusCode::UNAUTHORIZED, "unauthenticated", None).await;
     let by_cookie = app
         .anonymous(Method::GET, "/api/clients")
@@ -168,27 +150,12 @@ async fn logging_out_one_session_leaves_the_others_signed_in() {
     assert_ne!(t1, t2);
     assert_ne!(first["session"]["id"], second["session"]["id"]);
 
-    let out = app
-        .anonymous(Method::POST, "/api/auth/logout")
-        .bearer_auth(t1)
-        .send()
-        .await
-        .unwrap();
+    let out = app.anonymous(Method::POST, "/api/auth/logout").bearer_auth(t1).send().await.unwrap();
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
 
-    let me1 = app
-        .anonymous(Method::GET, "/api/auth/me")
-        .bearer_auth(t1)
-        .send()
-        .await
-        .unwrap();
+    let me1 = app.anonymous(Method::GET, "/api/auth/me").bearer_auth(t1).send().await.unwrap();
     assert_eq!(me1.status(), StatusCode::UNAUTHORIZED);
-    let me2 = app
-        .anonymous(Method::GET, "/api/auth/me")
-        .bearer_auth(t2)
-        .send()
-        .await
-        .unwrap();
+    let me2 = app.anonymous(Method::GET, "/api/auth/me").bearer_auth(t2).send().await.unwrap();
     assert_eq!(me2.status(), StatusCode::OK);
 }
 
@@ -196,19 +163,9 @@ async fn logging_out_one_session_leaves_the_others_signed_in() {
 async fn login_body_problems_are_reported_like_every_other_error() {
     let app = TestApp::spawn().await;
 
-    let missing = app
-        .anonymous(Method::POST, "/api/auth/login")
-        .json(&json!({"username": "admin"}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        missing,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("password"),
-    )
-    .await;
+    let missing =
+        app.anonymous(Method::POST, "/api/auth/login").json(&json!({"username": "admin"})).send().await.unwrap();
+    assert_error(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("password")).await;
 
     let form = app
         .anonymous(Method::POST, "/api/auth/login")

@@ -90,18 +90,12 @@ async fn duplicate_email_is_409_naming_the_field_on_create_and_on_patch() {
             &json!({"first_name": "C", "last_name": "Three", "phone": "5035550102", "email": "CAT@Example.com"}),
         )
         .await;
-    let patched = app
-        .patch_json(&format!("/api/clients/{b}"), &json!({"email": " Cat@EXAMPLE.com "}))
-        .await;
+    let patched = app.patch_json(&format!("/api/clients/{b}"), &json!({"email": " Cat@EXAMPLE.com "})).await;
 
     assert_error(created, StatusCode::CONFLICT, "duplicate_value", Some("email")).await;
     assert_error(patched, StatusCode::CONFLICT, "duplicate_value", Some("email")).await;
     let all = app.get_json("/api/clients?status=all").await;
-    assert_eq!(
-        all["items"].as_array().unwrap().len(),
-        2,
-        "the refused client was not stored"
-    );
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "the refused client was not stored");
     assert_eq!(app.get_json(&format!("/api/clients/{b}")).await["email"], Value::Null);
 }
 
@@ -114,12 +108,7 @@ async fn an_email_given_up_by_one_client_can_be_used_by_another() {
         )
         .await;
 
-    let changed = app
-        .patch_json(
-            &format!("/api/clients/{}", id_of(&a)),
-            &json!({"email": "new@example.com"}),
-        )
-        .await;
+    let changed = app.patch_json(&format!("/api/clients/{}", id_of(&a)), &json!({"email": "new@example.com"})).await;
     assert_eq!(changed.status(), StatusCode::OK);
 
     let b = app
@@ -198,13 +187,7 @@ async fn unknown_address_fields_are_422_like_top_level_ones() {
         )
         .await;
 
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("address.postcode"),
-    )
-    .await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("address.postcode")).await;
 }
 
 #[tokio::test]
@@ -240,10 +223,7 @@ async fn patch_keeps_absent_fields_sets_given_ones_and_null_clears() {
     assert_eq!(app.get_json(&path).await, patched);
 
     let unchanged = expect_json(app.patch_json(&path, &json!({})).await, StatusCode::OK).await;
-    assert_eq!(
-        unchanged, patched,
-        "an empty patch changes nothing, not even updated_at"
-    );
+    assert_eq!(unchanged, patched, "an empty patch changes nothing, not even updated_at");
 }
 
 #[tokio::test]
@@ -275,16 +255,8 @@ async fn patch_cannot_clear_required_fields_or_break_the_rules() {
             "email": "em@example.com", "preferred_contact": "email"
         }))
         .await;
-    let resp = app
-        .patch_json(&format!("/api/clients/{}", id_of(&emailed)), &json!({"email": null}))
-        .await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("preferred_contact"),
-    )
-    .await;
+    let resp = app.patch_json(&format!("/api/clients/{}", id_of(&emailed)), &json!({"email": null})).await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("preferred_contact")).await;
 }
 
 #[tokio::test]
@@ -314,10 +286,7 @@ async fn lists_hide_inactive_clients_unless_asked() {
     let app = TestApp::signed_in().await;
     let active = app.some_client("Active", "One").await;
     let gone = app.some_client("Gone", "Two").await;
-    assert_eq!(
-        app.delete(&format!("/api/clients/{gone}")).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.delete(&format!("/api/clients/{gone}")).await.status(), StatusCode::OK);
 
     let default = app.get_json("/api/clients").await;
     let only_active = app.get_json("/api/clients?status=active").await;
@@ -350,13 +319,7 @@ async fn the_name_filter_matches_first_or_last_name_fragments_ignoring_case() {
     assert_eq!(page_ids(&smith), vec![bob]);
     assert_eq!(none["items"], json!([]));
     let too_long = app.get(&format!("/api/clients?name={}", "x".repeat(101))).await;
-    assert_error(
-        too_long,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("name"),
-    )
-    .await;
+    assert_error(too_long, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("name")).await;
 }
 
 #[tokio::test]
@@ -408,12 +371,7 @@ async fn the_default_page_is_50_and_the_largest_200() {
 
     assert_eq!(default["items"].as_array().unwrap().len(), 50);
     assert!(default["next_cursor"].is_string());
-    let rest = app
-        .get_json(&format!(
-            "/api/clients?cursor={}",
-            default["next_cursor"].as_str().unwrap()
-        ))
-        .await;
+    let rest = app.get_json(&format!("/api/clients?cursor={}", default["next_cursor"].as_str().unwrap())).await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert_eq!(rest["next_cursor"], Value::Null);
     assert_eq!(largest["items"].as_array().unwrap().len(), 51);
@@ -441,12 +399,7 @@ async fn bad_list_parameters_are_422_naming_the_parameter() {
 #[tokio::test]
 async fn malformed_client_ids_are_404_client_not_found() {
     let app = TestApp::signed_in().await;
-    for id in [
-        "not-an-id",
-        "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
-        "01JD7Y2Q4Z8W3N5K6M7P8R9S0",
-        "01JD7Y2Q4Z8W3N5K6M7P8R9S0TX",
-    ] {
+    for id in ["not-an-id", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "01JD7Y2Q4Z8W3N5K6M7P8R9S0", "01JD7Y2Q4Z8W3N5K6M7P8R9S0TX"] {
         let path = format!("/api/clients/{id}");
         assert_error(app.get(&path).await, StatusCode::NOT_FOUND, "client_not_found", None).await;
         let patched = app.patch_json(&path, &json!({"notes": "x"})).await;
@@ -486,13 +439,7 @@ async fn a_clients_patients_are_listed_under_the_client() {
     let cats = app.get_json(&format!("/api/clients/{jane}/patients")).await;
 
     assert_eq!(page_ids(&cats), vec![tom, luna]);
-    assert!(
-        cats["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["client_id"] == jane.as_str())
-    );
+    assert!(cats["items"].as_array().unwrap().iter().all(|p| p["client_id"] == jane.as_str()));
 }
 
 #[tokio::test]

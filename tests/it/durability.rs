@@ -51,10 +51,7 @@ async fn start(dir: &std::path::Path) -> Server {
     .expect("the server became ready within 30 s");
     // Keep draining the log so the server never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server {
-        child,
-        base: format!("http://{addr}"),
-    }
+    Server { child, base: format!("http://{addr}") }
 }
 
 async fn login(http: &reqwest::Client, base: &str) -> String {
@@ -95,10 +92,7 @@ async fn every_acknowledged_client_survives_sigkill() {
     let seed = seed();
     eprintln!("durability seed: {seed} (replay with CLOWDER_DURABILITY_SEED={seed})");
     let mut rng = Rng(seed);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
 
     for cycle in 0..CYCLES {
@@ -140,32 +134,13 @@ async fn every_acknowledged_client_survives_sigkill() {
 
     let server = start(dir.path()).await;
     let token = login(&http, &server.base).await;
-    let ready: Value = http
-        .get(format!("{}/health/ready", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        ready["status"], "ok",
-        "the store opens cleanly after {CYCLES} kills: {ready}"
-    );
+    let ready: Value = http.get(format!("{}/health/ready", server.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ok", "the store opens cleanly after {CYCLES} kills: {ready}");
     let acked = acked.lock().unwrap().clone();
-    assert!(
-        acked.len() >= CYCLES,
-        "the writers got through ({} acknowledged)",
-        acked.len()
-    );
+    assert!(acked.len() >= CYCLES, "the writers got through ({} acknowledged)", acked.len());
     let mut missing = Vec::new();
     for (id, email) in &acked {
-        let res = http
-            .get(format!("{}/api/clients/{id}", server.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let res = http.get(format!("{}/api/clients/{id}", server.base)).bearer_auth(&token).send().await.unwrap();
         if res.status() != 200 {
             missing.push(id.clone());
             continue;
@@ -173,22 +148,14 @@ async fn every_acknowledged_client_survives_sigkill() {
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["email"], email.as_str());
     }
-    assert!(
-        missing.is_empty(),
-        "{} of {} acknowledged clients were lost: {missing:?}",
-        missing.len(),
-        acked.len()
-    );
+    assert!(missing.is_empty(), "{} of {} acknowledged clients were lost: {missing:?}", missing.len(), acked.len());
     eprintln!("{} acknowledged clients survived {CYCLES} SIGKILLs", acked.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_exits_zero_and_leaves_a_clean_store() {
     let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let mut server = start(dir.path()).await;
     let token = login(&http, &server.base).await;
     let res = http
@@ -202,10 +169,7 @@ async fn sigterm_drains_exits_zero_and_leaves_a_clean_store() {
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
 
     let pid = server.child.id().expect("the server is running").to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
+    let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(sent.success());
     let status = tokio::time::timeout(Duration::from_secs(10), server.child.wait())
         .await
@@ -224,15 +188,7 @@ async fn sigterm_drains_exits_zero_and_leaves_a_clean_store() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        detailed["store"]["recovered_at_start"], false,
-        "a clean shutdown needs no repair: {detailed}"
-    );
-    let res = http
-        .get(format!("{}/api/clients/{id}", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(detailed["store"]["recovered_at_start"], false, "a clean shutdown needs no repair: {detailed}");
+    let res = http.get(format!("{}/api/clients/{id}", server.base)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }

@@ -79,19 +79,9 @@ async fn deeply_nested_json_does_not_crash_the_server() {
         deep(100_000)
     );
     let resp = post_raw(&app, "/api/clients", Some("application/json"), in_a_field).await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("notes"),
-    )
-    .await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("notes")).await;
 
-    assert_eq!(
-        app.get("/health").await.status(),
-        StatusCode::OK,
-        "the server still answers"
-    );
+    assert_eq!(app.get("/health").await.status(), StatusCode::OK, "the server still answers");
     assert_eq!(app.get_json("/api/clients").await["items"], json!([]));
 }
 
@@ -103,13 +93,7 @@ async fn a_repeated_key_is_422_naming_it() {
         "{\"first_name\": \"Jane\", \"first_name\": \"Joan\", \"last_name\": \"Doe\", \"phone\": \"5035550199\"}";
     let resp = post_raw(&app, "/api/clients", Some("application/json"), body).await;
 
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("first_name"),
-    )
-    .await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("first_name")).await;
 }
 
 #[tokio::test]
@@ -146,10 +130,7 @@ async fn json_media_types_with_parameters_or_suffixes_are_accepted() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        expect_json(merge_patch, StatusCode::OK).await["notes"],
-        "via merge patch"
-    );
+    assert_eq!(expect_json(merge_patch, StatusCode::OK).await["notes"], "via merge patch");
 }
 
 #[tokio::test]
@@ -167,13 +148,7 @@ async fn a_body_over_1_mib_is_413_and_one_just_under_is_read() {
 
     // Read in full, then refused for what it says: notes longer than 10,000 characters.
     let resp = post_raw(&app, "/api/clients", Some("application/json"), under).await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("notes"),
-    )
-    .await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("notes")).await;
     assert_eq!(app.get_json("/api/clients").await["items"], json!([]));
 }
 
@@ -212,15 +187,7 @@ async fn a_chunked_body_over_1_mib_is_413() {
 async fn unknown_routes_with_a_session_are_404_not_found_json() {
     let app = TestApp::signed_in().await;
 
-    for path in [
-        "/api/nope",
-        "/api/clients/x/y/z",
-        "/api/patients/x/owner",
-        "/nope",
-        "/",
-        "/api",
-        "/health/nope",
-    ] {
+    for path in ["/api/nope", "/api/clients/x/y/z", "/api/patients/x/owner", "/nope", "/", "/api", "/health/nope"] {
         let resp = app.get(path).await;
         assert_error(resp, StatusCode::NOT_FOUND, "not_found", None).await;
     }
@@ -256,16 +223,9 @@ async fn a_wrong_method_is_405_method_not_allowed_json() {
 
     // RFC 9110 §15.5.6: a 405 says which methods the route supports.
     let resp = app.put_json("/api/clients", &client_body("Jane", "Doe")).await;
-    let allow = resp
-        .headers()
-        .get(header::ALLOW)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let allow = resp.headers().get(header::ALLOW).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     let methods: Vec<&str> = allow.split(',').map(str::trim).collect();
-    assert!(
-        methods.contains(&"GET") && methods.contains(&"POST"),
-        "Allow: {allow:?}"
-    );
+    assert!(methods.contains(&"GET") && methods.contains(&"POST"), "Allow: {allow:?}");
 }
 
 #[tokio::test]
@@ -318,68 +278,25 @@ async fn a_10_kb_string_in_a_name_field_is_422_not_500() {
     let mut body = client_body("Jane", "Doe");
     body["first_name"] = json!(huge);
     let resp = app.post_json("/api/clients", &body).await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("first_name"),
-    )
-    .await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("first_name")).await;
 
-    let resp = app
-        .patch_json(&format!("/api/clients/{owner}"), &json!({"last_name": huge}))
-        .await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("last_name"),
-    )
-    .await;
+    let resp = app.patch_json(&format!("/api/clients/{owner}"), &json!({"last_name": huge})).await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("last_name")).await;
 
-    let resp = app
-        .post_json("/api/patients", &json!({"client_id": owner, "name": huge}))
-        .await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("name"),
-    )
-    .await;
+    let resp = app.post_json("/api/patients", &json!({"client_id": owner, "name": huge})).await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("name")).await;
 
-    let resp = app
-        .request(Method::GET, "/api/clients")
-        .query(&[("name", huge.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("name"),
-    )
-    .await;
+    let resp = app.request(Method::GET, "/api/clients").query(&[("name", huge.as_str())]).send().await.unwrap();
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("name")).await;
 
-    let resp = app
-        .post_json("/api/auth/login", &json!({"username": huge, "password": huge}))
-        .await;
+    let resp = app.post_json("/api/auth/login", &json!({"username": huge, "password": huge})).await;
     assert_error(resp, StatusCode::UNAUTHORIZED, "invalid_credentials", None).await;
 
     // The limit is 100 characters, not bytes.
     let at_limit = app.create_client(client_body(&"ß".repeat(100), "Doe")).await;
     assert_eq!(at_limit["first_name"].as_str().unwrap().chars().count(), 100);
-    let resp = app
-        .post_json("/api/clients", &client_body(&"ß".repeat(101), "Doe"))
-        .await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("first_name"),
-    )
-    .await;
+    let resp = app.post_json("/api/clients", &client_body(&"ß".repeat(101), "Doe")).await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("first_name")).await;
 }
 
 #[tokio::test]
@@ -388,13 +305,7 @@ async fn control_characters_in_names_are_422() {
 
     for name in ["Jane\u{0}", "Jane\nDoe", "Ja\u{7}ne", "Jane\u{1b}[31m"] {
         let resp = app.post_json("/api/clients", &client_body(name, "Doe")).await;
-        assert_error(
-            resp,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            Some("first_name"),
-        )
-        .await;
+        assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("first_name")).await;
     }
 }
 
@@ -418,31 +329,16 @@ async fn unicode_emoji_and_accents_round_trip() {
     assert_eq!(read, client);
 
     let cat = app
-        .create_patient(
-            json!({"client_id": id_of(&client), "name": "Mochi 🍡", "breed": "Chartreux",
-                               "behavior_notes": "Ronronne très fort 💤"}),
-        )
+        .create_patient(json!({"client_id": id_of(&client), "name": "Mochi 🍡", "breed": "Chartreux",
+                               "behavior_notes": "Ronronne très fort 💤"}))
         .await;
     let read_cat = app.get_json(&format!("/api/patients/{}", id_of(&cat))).await;
     assert_eq!(read_cat["name"], "Mochi 🍡");
     assert_eq!(read_cat["behavior_notes"], "Ronronne très fort 💤");
 
-    let found = app
-        .request(Method::GET, "/api/clients")
-        .query(&[("name", "ÑÚÑEZ")])
-        .send()
-        .await
-        .unwrap();
+    let found = app.request(Method::GET, "/api/clients").query(&[("name", "ÑÚÑEZ")]).send().await.unwrap();
     let found: Value = expect_json(found, StatusCode::OK).await;
     assert_eq!(found["items"][0]["id"], client["id"]);
-    let found_cat = app
-        .request(Method::GET, "/api/patients")
-        .query(&[("name", "🍡")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        expect_json(found_cat, StatusCode::OK).await["items"][0]["id"],
-        cat["id"]
-    );
+    let found_cat = app.request(Method::GET, "/api/patients").query(&[("name", "🍡")]).send().await.unwrap();
+    assert_eq!(expect_json(found_cat, StatusCode::OK).await["items"][0]["id"], cat["id"]);
 }

@@ -24,6 +24,7 @@ pub struct TestApp {
     /// The bearer token sent with every request once `login_admin` succeeded.
     token: Mutex<Option<String>>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -60,12 +61,10 @@ impl TestApp {
         tweak(&mut args);
         let admin_password = args.admin_password.clone().unwrap_or_default();
         let settings = args.settings().expect("valid test settings");
-        let app = clowder::Application::build(settings)
-            .await
-            .expect("the application starts");
+        let app = clowder::Application::build(settings).await.expect("the application starts");
         let addr = app.local_addr();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async move {
+        let server = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
         let client = reqwest::Client::builder()
@@ -81,8 +80,17 @@ impl TestApp {
             data_dir: dir.path().into(),
             token: Mutex::new(None),
             _shutdown: tx,
+            server,
             _dir: dir,
         }
+    }
+
+    /// Shuts the server down the way SIGTERM does (drain, flush, close the store) and hands
+    /// back its data directory, which lives on as long as the returned guard.
+    pub async fn stop(self) -> tempfile::TempDir {
+        let _ = self._shutdown.send(());
+        self.server.await.expect("the server task").expect("a clean shutdown");
+        self._dir
     }
 
     /// A fresh server with the administrator signed in.
@@ -143,11 +151,7 @@ impl TestApp {
     }
 
     pub async fn patch_json(&self, path: &str, body: &Value) -> Response {
-        self.request(Method::PATCH, path)
-            .json(body)
-            .send()
-            .await
-            .expect("PATCH")
+        self.request(Method::PATCH, path).json(body).send().await.expect("PATCH")
     }
 
     pub async fn put_json(&self, path: &str, body: &Value) -> Response {
@@ -214,9 +218,7 @@ impl TestApp {
 
     /// `store.last_event_seq` of `/health/detailed`.
     pub async fn last_event_seq(&self) -> u64 {
-        self.get_json("/health/detailed").await["store"]["last_event_seq"]
-            .as_u64()
-            .expect("last_event_seq is a number")
+        self.get_json("/health/detailed").await["store"]["last_event_seq"].as_u64().expect("last_event_seq is a number")
     }
 
     /// The Prometheus text of `/metrics`.
@@ -262,32 +264,18 @@ pub async fn expect_json(resp: Response, status: StatusCode) -> Value {
 pub async fn assert_error(resp: Response, status: StatusCode, code: &str, field: Option<&str>) -> Value {
     let got = resp.status();
     let url = resp.url().to_string();
-    let content_type = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type =
+        resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let text = resp.text().await.expect("a body");
     assert_eq!(got, status, "{url}: {text}");
-    assert!(
-        content_type.starts_with("application/json"),
-        "{url}: content type {content_type:?} of {text}"
-    );
+    assert!(content_type.starts_with("application/json"), "{url}: content type {content_type:?} of {text}");
     let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {text}"));
-    let outer = body
-        .as_object()
-        .unwrap_or_else(|| panic!("{url}: not an object: {text}"));
+    let outer = body.as_object().unwrap_or_else(|| panic!("{url}: not an object: {text}"));
     assert_eq!(outer.len(), 1, "{url}: only `error` at the top: {text}");
-    let error = outer
-        .get("error")
-        .and_then(Value::as_object)
-        .unwrap_or_else(|| panic!("{url}: no error object: {text}"));
+    let error =
+        outer.get("error").and_then(Value::as_object).unwrap_or_else(|| panic!("{url}: no error object: {text}"));
     for key in error.keys() {
-        assert!(
-            ["code", "message", "field"].contains(&key.as_str()),
-            "{url}: unexpected key {key:?}: {text}"
-        );
+        assert!(["code", "message", "field"].contains(&key.as_str()), "{url}: unexpected key {key:?}: {text}");
     }
     assert_eq!(error.get("code").and_then(Value::as_str), Some(code), "{url}: {text}");
     let message = error.get("message").and_then(Value::as_str).unwrap_or("");

@@ -46,26 +46,14 @@ async fn detailed_health_reports_version_uptime_store_and_commit_latency() {
     assert!(health["uptime_seconds"].is_u64(), "{health}");
     let store = &health["store"];
     assert!(store["size_bytes"].as_u64().unwrap() > 0, "{health}");
-    assert!(
-        store["last_event_seq"].as_u64().unwrap() >= 2,
-        "login and create: {health}"
-    );
+    assert!(store["last_event_seq"].as_u64().unwrap() >= 2, "login and create: {health}");
     assert_eq!(store["clinic_id"], "test");
     assert_eq!(store["recovered_at_start"], false);
-    assert!(
-        store["path"]
-            .as_str()
-            .unwrap()
-            .starts_with(app.data_dir.to_str().unwrap()),
-        "{health}"
-    );
+    assert!(store["path"].as_str().unwrap().starts_with(app.data_dir.to_str().unwrap()), "{health}");
     let latency = &health["commit_latency"];
     let (p50, p99) = (latency["p50_ms"].as_f64().unwrap(), latency["p99_ms"].as_f64().unwrap());
     assert!(0.0 <= p50 && p50 <= p99, "{health}");
-    assert!(
-        health["components"].as_array().is_some_and(|c| !c.is_empty()),
-        "{health}"
-    );
+    assert!(health["components"].as_array().is_some_and(|c| !c.is_empty()), "{health}");
 }
 
 #[tokio::test]
@@ -88,20 +76,13 @@ async fn every_change_appends_exactly_one_event_and_refusals_none() {
     expect(1, app.last_event_seq().await, "second client created");
     let pid = app.some_patient(&cid, "Tom").await;
     expect(1, app.last_event_seq().await, "patient created");
-    app.patch_json(&format!("/api/clients/{cid}"), &json!({"notes": "n"}))
-        .await;
+    app.patch_json(&format!("/api/clients/{cid}"), &json!({"notes": "n"})).await;
     expect(1, app.last_event_seq().await, "client updated");
-    app.patch_json(&format!("/api/clients/{cid}"), &json!({"notes": "n"}))
-        .await;
+    app.patch_json(&format!("/api/clients/{cid}"), &json!({"notes": "n"})).await;
     expect(0, app.last_event_seq().await, "a patch that changes nothing");
-    app.patch_json(&format!("/api/patients/{pid}"), &json!({"name": "Thomas"}))
-        .await;
+    app.patch_json(&format!("/api/patients/{pid}"), &json!({"name": "Thomas"})).await;
     expect(1, app.last_event_seq().await, "patient updated");
-    app.post_json(
-        "/api/clients",
-        &json!({"first_name": "", "last_name": "X", "phone": "5035550199"}),
-    )
-    .await;
+    app.post_json("/api/clients", &json!({"first_name": "", "last_name": "X", "phone": "5035550199"})).await;
     expect(0, app.last_event_seq().await, "invalid client");
     app.post_json(
         "/api/clients",
@@ -165,35 +146,14 @@ async fn request_metrics_count_by_route_template_never_raw_ids() {
 
     let count = |labels: &str| -> Option<u64> {
         let prefix = format!("clowder_http_requests_total{{{labels}}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .map(|v| v.trim().parse().unwrap())
+        text.lines().find_map(|l| l.strip_prefix(&prefix)).map(|v| v.trim().parse().unwrap())
     };
-    assert_eq!(
-        count("method=\"GET\",route=\"/api/clients\",status=\"200\""),
-        Some(3),
-        "{text}"
-    );
-    assert_eq!(
-        count("method=\"POST\",route=\"/api/clients\",status=\"201\""),
-        Some(1),
-        "{text}"
-    );
-    assert_eq!(
-        count("method=\"GET\",route=\"/api/clients/{id}\",status=\"200\""),
-        Some(1),
-        "{text}"
-    );
-    assert_eq!(
-        count("method=\"GET\",route=\"/api/clients/{id}\",status=\"404\""),
-        Some(2),
-        "{text}"
-    );
+    assert_eq!(count("method=\"GET\",route=\"/api/clients\",status=\"200\""), Some(3), "{text}");
+    assert_eq!(count("method=\"POST\",route=\"/api/clients\",status=\"201\""), Some(1), "{text}");
+    assert_eq!(count("method=\"GET\",route=\"/api/clients/{id}\",status=\"200\""), Some(1), "{text}");
+    assert_eq!(count("method=\"GET\",route=\"/api/clients/{id}\",status=\"404\""), Some(2), "{text}");
     assert!(!text.contains(&id), "a raw id leaked into a label");
-    assert!(
-        !text.contains(UNKNOWN_ID) && !text.contains("not-an-id"),
-        "a raw path leaked"
-    );
+    assert!(!text.contains(UNKNOWN_ID) && !text.contains("not-an-id"), "a raw path leaked");
 }
 
 #[tokio::test]
@@ -201,10 +161,7 @@ async fn unknown_paths_are_counted_under_one_label() {
     let app = TestApp::signed_in().await;
     for i in 0..5 {
         app.get(&format!("/api/scan-{i}")).await;
-        app.anonymous(Method::GET, &format!("/probe-{i}.php"))
-            .send()
-            .await
-            .unwrap();
+        app.anonymous(Method::GET, &format!("/probe-{i}.php")).send().await.unwrap();
     }
 
     let text = app.metrics().await;
@@ -228,11 +185,7 @@ async fn every_response_has_a_request_id() {
     ];
     let mut seen = HashSet::new();
     for (method, path, signed_in) in table {
-        let rb = if signed_in {
-            app.request(method.clone(), path)
-        } else {
-            app.anonymous(method.clone(), path)
-        };
+        let rb = if signed_in { app.request(method.clone(), path) } else { app.anonymous(method.clone(), path) };
         let resp = rb.send().await.unwrap();
         let id = resp
             .headers()
@@ -258,12 +211,7 @@ async fn a_plain_caller_request_id_is_echoed_and_an_unsafe_one_replaced() {
     };
 
     assert_eq!(send("abc-123_DEF.4".into()).await, "abc-123_DEF.4");
-    for unsafe_id in [
-        "has space".to_owned(),
-        "<script>".to_owned(),
-        "x".repeat(65),
-        "a\"b".to_owned(),
-    ] {
+    for unsafe_id in ["has space".to_owned(), "<script>".to_owned(), "x".repeat(65), "a\"b".to_owned()] {
         let answered = send(unsafe_id.clone()).await;
         assert_ne!(answered, unsafe_id);
         assert!(!answered.is_empty());
@@ -274,12 +222,7 @@ async fn a_plain_caller_request_id_is_echoed_and_an_unsafe_one_replaced() {
 async fn api_answers_are_never_cached_and_every_answer_has_security_headers() {
     let app = TestApp::signed_in().await;
 
-    for (path, api) in [
-        ("/api/clients", true),
-        ("/api/nope", true),
-        ("/health", false),
-        ("/metrics", false),
-    ] {
+    for (path, api) in [("/api/clients", true), ("/api/nope", true), ("/health", false), ("/metrics", false)] {
         let resp = app.get(path).await;
         let h = resp.headers();
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
@@ -299,6 +242,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/auth/login", &["post"]),
     ("/api/auth/logout", &["post"]),
     ("/api/auth/me", &["get"]),
+    ("/api/audit", &["get"]),
     ("/api/clients", &["get", "post"]),
     ("/api/clients/{id}", &["get", "patch", "delete"]),
     ("/api/clients/{id}/patients", &["get"]),
@@ -318,29 +262,17 @@ async fn openapi_is_3_1_and_lists_every_route_with_exactly_its_methods() {
 
     let doc = app.get_json("/api/openapi.json").await;
 
-    assert!(
-        doc["openapi"].as_str().unwrap().starts_with("3.1"),
-        "{}",
-        doc["openapi"]
-    );
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
     assert_eq!(doc["info"]["title"], "Clowder");
     let paths = doc["paths"].as_object().unwrap();
     for (path, methods) in ROUTES {
         let item = paths.get(*path).unwrap_or_else(|| panic!("{path} is not documented"));
-        let documented: HashSet<&str> = item
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .filter(|k| HTTP_METHODS.contains(k))
-            .collect();
+        let documented: HashSet<&str> =
+            item.as_object().unwrap().keys().map(String::as_str).filter(|k| HTTP_METHODS.contains(k)).collect();
         let expected: HashSet<&str> = methods.iter().copied().collect();
         assert_eq!(documented, expected, "{path}");
         for m in *methods {
-            assert!(
-                item[*m]["responses"].as_object().is_some_and(|r| !r.is_empty()),
-                "{m} {path}"
-            );
+            assert!(item[*m]["responses"].as_object().is_some_and(|r| !r.is_empty()), "{m} {path}");
         }
     }
     let documented: HashSet<&str> = paths.keys().map(String::as_str).collect();
@@ -371,22 +303,11 @@ async fn openapi_documents_the_schemas_and_the_session_schemes() {
         assert!(schemas.contains_key(name), "{name} missing from components.schemas");
     }
     let codes = &schemas["ErrorCode"]["enum"];
-    for code in [
-        "validation_failed",
-        "client_not_found",
-        "duplicate_value",
-        "unauthenticated",
-    ] {
-        assert!(
-            codes.as_array().unwrap().contains(&json!(code)),
-            "{code} not in {codes}"
-        );
+    for code in ["validation_failed", "client_not_found", "duplicate_value", "unauthenticated"] {
+        assert!(codes.as_array().unwrap().contains(&json!(code)), "{code} not in {codes}");
     }
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
-    assert!(
-        schemes.contains_key("session_cookie") && schemes.contains_key("bearer"),
-        "{schemes:?}"
-    );
+    assert!(schemes.contains_key("session_cookie") && schemes.contains_key("bearer"), "{schemes:?}");
     let login = &doc["paths"]["/api/auth/login"]["post"];
     assert_eq!(login["security"], json!([{}]), "login needs no session: {login}");
 }
@@ -410,11 +331,8 @@ async fn served_clients_have_every_required_field_of_the_schema() {
     for name in required {
         assert!(fields.contains_key(name), "{name} is required but not served: {client}");
     }
-    let properties: HashSet<&String> = doc["components"]["schemas"]["Client"]["properties"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .collect();
+    let properties: HashSet<&String> =
+        doc["components"]["schemas"]["Client"]["properties"].as_object().unwrap().keys().collect();
     let served: HashSet<&String> = fields.keys().collect();
     assert_eq!(properties, served);
 }

@@ -16,11 +16,7 @@ fn clinic_today() -> Date {
 
 /// The date the server stamped must be the clinic's date at some moment of the call.
 fn assert_clinic_date(got: &Value, before: Date, after: Date) {
-    let got: Date = got
-        .as_str()
-        .unwrap_or_else(|| panic!("not a date: {got}"))
-        .parse()
-        .unwrap();
+    let got: Date = got.as_str().unwrap_or_else(|| panic!("not a date: {got}")).parse().unwrap();
     assert!(got == before || got == after, "{got} is neither {before} nor {after}");
 }
 
@@ -78,31 +74,15 @@ async fn registering_a_cat_returns_201_with_location_and_the_stored_record() {
 async fn an_unknown_owner_is_404_and_a_malformed_one_422_both_naming_client_id() {
     let app = TestApp::signed_in().await;
 
-    let resp = app
-        .post_json("/api/patients", &json!({"client_id": UNKNOWN_ID, "name": "Stray"}))
-        .await;
+    let resp = app.post_json("/api/patients", &json!({"client_id": UNKNOWN_ID, "name": "Stray"})).await;
     assert_error(resp, StatusCode::NOT_FOUND, "client_not_found", Some("client_id")).await;
 
     for bad in [json!("not-an-id"), json!(42), json!(null)] {
-        let resp = app
-            .post_json("/api/patients", &json!({"client_id": bad, "name": "Stray"}))
-            .await;
-        assert_error(
-            resp,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            Some("client_id"),
-        )
-        .await;
+        let resp = app.post_json("/api/patients", &json!({"client_id": bad, "name": "Stray"})).await;
+        assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("client_id")).await;
     }
     let resp = app.post_json("/api/patients", &json!({"name": "Stray"})).await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("client_id"),
-    )
-    .await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("client_id")).await;
     assert_eq!(app.get_json("/api/patients?status=all").await["items"], json!([]));
 }
 
@@ -112,17 +92,9 @@ async fn an_inactive_owner_cannot_get_new_cats() {
     let owner = app.some_client("Jane", "Doe").await;
     app.delete(&format!("/api/clients/{owner}")).await;
 
-    let resp = app
-        .post_json("/api/patients", &json!({"client_id": owner, "name": "Tom"}))
-        .await;
+    let resp = app.post_json("/api/patients", &json!({"client_id": owner, "name": "Tom"})).await;
 
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("client_id"),
-    )
-    .await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("client_id")).await;
 }
 
 #[tokio::test]
@@ -130,43 +102,23 @@ async fn duplicate_microchip_is_409_naming_the_field_on_create_and_on_patch() {
     let app = TestApp::signed_in().await;
     let owner = app.some_client("Jane", "Doe").await;
     let other = app.some_client("Bob", "Roe").await;
-    let tom = app
-        .create_patient(json!({"client_id": owner, "name": "Tom", "microchip": "985141000123456"}))
-        .await;
+    let tom = app.create_patient(json!({"client_id": owner, "name": "Tom", "microchip": "985141000123456"})).await;
     let rex = app.some_patient(&other, "Rex").await;
 
     // Same chip, typed with spaces, for another owner's cat.
     let created = app
-        .post_json(
-            "/api/patients",
-            &json!({"client_id": other, "name": "Max", "microchip": "985 141 000 123 456"}),
-        )
+        .post_json("/api/patients", &json!({"client_id": other, "name": "Max", "microchip": "985 141 000 123 456"}))
         .await;
-    let patched = app
-        .patch_json(
-            &format!("/api/patients/{rex}"),
-            &json!({"microchip": "985-141-000-123-456"}),
-        )
-        .await;
+    let patched = app.patch_json(&format!("/api/patients/{rex}"), &json!({"microchip": "985-141-000-123-456"})).await;
 
     assert_error(created, StatusCode::CONFLICT, "duplicate_value", Some("microchip")).await;
     assert_error(patched, StatusCode::CONFLICT, "duplicate_value", Some("microchip")).await;
 
     // Once Tom's chip is cleared, Rex may have it.
-    let cleared = app
-        .patch_json(&format!("/api/patients/{}", id_of(&tom)), &json!({"microchip": null}))
-        .await;
+    let cleared = app.patch_json(&format!("/api/patients/{}", id_of(&tom)), &json!({"microchip": null})).await;
     assert_eq!(expect_json(cleared, StatusCode::OK).await["microchip"], Value::Null);
-    let reused = app
-        .patch_json(
-            &format!("/api/patients/{rex}"),
-            &json!({"microchip": "985141000123456"}),
-        )
-        .await;
-    assert_eq!(
-        expect_json(reused, StatusCode::OK).await["microchip"],
-        "985141000123456"
-    );
+    let reused = app.patch_json(&format!("/api/patients/{rex}"), &json!({"microchip": "985141000123456"})).await;
+    assert_eq!(expect_json(reused, StatusCode::OK).await["microchip"], "985141000123456");
 }
 
 #[tokio::test]
@@ -184,34 +136,19 @@ async fn impossible_cats_are_422_naming_the_field() {
     let cases: Vec<(Value, &str)> = vec![
         (cat(json!({"name": ""})), "name"),
         (cat(json!({"name": "x".repeat(101)})), "name"),
-        (
-            cat(json!({"sex": "male", "reproductive_status": "spayed"})),
-            "reproductive_status",
-        ),
-        (
-            cat(json!({"sex": "female", "reproductive_status": "neutered"})),
-            "reproductive_status",
-        ),
+        (cat(json!({"sex": "male", "reproductive_status": "spayed"})), "reproductive_status"),
+        (cat(json!({"sex": "female", "reproductive_status": "neutered"})), "reproductive_status"),
         (cat(json!({"sex": "tom"})), "sex"),
         (cat(json!({"reproductive_status": "fixed"})), "reproductive_status"),
-        (
-            cat(json!({"date_of_birth": day_after_tomorrow.to_string()})),
-            "date_of_birth",
-        ),
+        (cat(json!({"date_of_birth": day_after_tomorrow.to_string()})), "date_of_birth"),
         (cat(json!({"date_of_birth": "1950-01-01"})), "date_of_birth"),
         (cat(json!({"date_of_birth": "2020-02-30"})), "date_of_birth"),
         (cat(json!({"date_of_birth": "01/02/2020"})), "date_of_birth"),
         (cat(json!({"microchip": "12345678"})), "microchip"),
         (cat(json!({"microchip": "1234567890123456"})), "microchip"),
         (cat(json!({"microchip": "98514100012345A"})), "microchip"),
-        (
-            cat(json!({"handling": {"aggression": "extreme"}})),
-            "handling.aggression",
-        ),
-        (
-            cat(json!({"handling": {"staff_safety_notes": "x".repeat(501)}})),
-            "handling.staff_safety_notes",
-        ),
+        (cat(json!({"handling": {"aggression": "extreme"}})), "handling.aggression"),
+        (cat(json!({"handling": {"staff_safety_notes": "x".repeat(501)}})), "handling.staff_safety_notes"),
         (cat(json!({"allergies": ["x".repeat(201)]})), "allergies[0]"),
         (cat(json!({"species": "dog"})), "species"),
     ];
@@ -236,13 +173,7 @@ async fn misspelt_handling_fields_are_422_not_silently_dropped() {
         )
         .await;
 
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("handling.agression"),
-    )
-    .await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("handling.agression")).await;
 }
 
 #[tokio::test]
@@ -252,10 +183,7 @@ async fn a_cat_born_today_is_accepted() {
     let before = clinic_today();
 
     let resp = app
-        .post_json(
-            "/api/patients",
-            &json!({"client_id": owner, "name": "Kitten", "date_of_birth": before.to_string()}),
-        )
+        .post_json("/api/patients", &json!({"client_id": owner, "name": "Kitten", "date_of_birth": before.to_string()}))
         .await;
 
     // Around midnight the clinic's date may have moved on: still not in the future.
@@ -270,9 +198,7 @@ async fn marking_a_cat_deceased_records_today_in_the_clinic_time_zone() {
     let tom = app.some_patient(&owner, "Tom").await;
 
     let before = clinic_today();
-    let resp = app
-        .patch_json(&format!("/api/patients/{tom}"), &json!({"status": "deceased"}))
-        .await;
+    let resp = app.patch_json(&format!("/api/patients/{tom}"), &json!({"status": "deceased"})).await;
     let after = clinic_today();
 
     let dead = expect_json(resp, StatusCode::OK).await;
@@ -291,22 +217,10 @@ async fn a_deceased_cat_cannot_come_back() {
 
     for status in ["active", "inactive"] {
         let resp = app.patch_json(&path, &json!({"status": status})).await;
-        assert_error(
-            resp,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            Some("status"),
-        )
-        .await;
+        assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("status")).await;
     }
     let resp = app.patch_json(&path, &json!({"status": null})).await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("status"),
-    )
-    .await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("status")).await;
     assert_eq!(app.get_json(&path).await["status"], "deceased");
 }
 
@@ -314,33 +228,15 @@ async fn a_deceased_cat_cannot_come_back() {
 async fn deceased_on_must_be_consistent() {
     let app = TestApp::signed_in().await;
     let owner = app.some_client("Jane", "Doe").await;
-    let tom = app
-        .create_patient(json!({"client_id": owner, "name": "Tom", "date_of_birth": "2015-06-01"}))
-        .await;
+    let tom = app.create_patient(json!({"client_id": owner, "name": "Tom", "date_of_birth": "2015-06-01"})).await;
     let path = format!("/api/patients/{}", id_of(&tom));
 
-    let before_birth = app
-        .patch_json(&path, &json!({"status": "deceased", "deceased_on": "2015-01-01"}))
-        .await;
-    assert_error(
-        before_birth,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("deceased_on"),
-    )
-    .await;
+    let before_birth = app.patch_json(&path, &json!({"status": "deceased", "deceased_on": "2015-01-01"})).await;
+    assert_error(before_birth, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("deceased_on")).await;
     let while_alive = app.patch_json(&path, &json!({"deceased_on": "2020-01-01"})).await;
-    assert_error(
-        while_alive,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("deceased_on"),
-    )
-    .await;
+    assert_error(while_alive, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("deceased_on")).await;
 
-    let dated = app
-        .patch_json(&path, &json!({"status": "deceased", "deceased_on": "2024-03-05"}))
-        .await;
+    let dated = app.patch_json(&path, &json!({"status": "deceased", "deceased_on": "2024-03-05"})).await;
     assert_eq!(expect_json(dated, StatusCode::OK).await["deceased_on"], "2024-03-05");
 }
 
@@ -350,8 +246,7 @@ async fn delete_makes_a_cat_inactive_and_a_deceased_one_stays_deceased() {
     let owner = app.some_client("Jane", "Doe").await;
     let tom = app.some_patient(&owner, "Tom").await;
     let rex = app.some_patient(&owner, "Rex").await;
-    app.patch_json(&format!("/api/patients/{rex}"), &json!({"status": "deceased"}))
-        .await;
+    app.patch_json(&format!("/api/patients/{rex}"), &json!({"status": "deceased"})).await;
 
     let tom_deleted = expect_json(app.delete(&format!("/api/patients/{tom}")).await, StatusCode::OK).await;
     let rex_deleted = expect_json(app.delete(&format!("/api/patients/{rex}")).await, StatusCode::OK).await;
@@ -359,14 +254,8 @@ async fn delete_makes_a_cat_inactive_and_a_deceased_one_stays_deceased() {
     assert_eq!(tom_deleted["status"], "inactive");
     assert_eq!(rex_deleted["status"], "deceased");
     assert!(rex_deleted["deceased_on"].is_string());
-    assert_eq!(
-        app.get_json(&format!("/api/patients/{tom}")).await["status"],
-        "inactive"
-    );
-    assert_eq!(
-        app.get_json(&format!("/api/patients/{rex}")).await["status"],
-        "deceased"
-    );
+    assert_eq!(app.get_json(&format!("/api/patients/{tom}")).await["status"], "inactive");
+    assert_eq!(app.get_json(&format!("/api/patients/{rex}")).await["status"], "deceased");
 }
 
 #[tokio::test]
@@ -377,19 +266,12 @@ async fn patient_lists_filter_by_status() {
     let inactive = app.some_patient(&owner, "Inactive").await;
     let deceased = app.some_patient(&owner, "Deceased").await;
     app.delete(&format!("/api/patients/{inactive}")).await;
-    app.patch_json(&format!("/api/patients/{deceased}"), &json!({"status": "deceased"}))
-        .await;
+    app.patch_json(&format!("/api/patients/{deceased}"), &json!({"status": "deceased"})).await;
 
     assert_eq!(app.list_ids("/api/patients").await, vec![active.clone()]);
     assert_eq!(app.list_ids("/api/patients?status=active").await, vec![active.clone()]);
-    assert_eq!(
-        app.list_ids("/api/patients?status=inactive").await,
-        vec![inactive.clone()]
-    );
-    assert_eq!(
-        app.list_ids("/api/patients?status=deceased").await,
-        vec![deceased.clone()]
-    );
+    assert_eq!(app.list_ids("/api/patients?status=inactive").await, vec![inactive.clone()]);
+    assert_eq!(app.list_ids("/api/patients?status=deceased").await, vec![deceased.clone()]);
     assert_eq!(
         app.list_ids("/api/patients?status=all").await,
         vec![active.clone(), inactive.clone(), deceased.clone()]
@@ -397,9 +279,7 @@ async fn patient_lists_filter_by_status() {
     // Under the owner, the whole household by default.
     let household = app.get_json(&format!("/api/clients/{owner}/patients")).await;
     assert_eq!(page_ids(&household), vec![active.clone(), inactive, deceased]);
-    let living = app
-        .get_json(&format!("/api/clients/{owner}/patients?status=active"))
-        .await;
+    let living = app.get_json(&format!("/api/clients/{owner}/patients?status=active")).await;
     assert_eq!(page_ids(&living), vec![active]);
 }
 
@@ -420,21 +300,9 @@ async fn patient_lists_filter_by_owner_and_name() {
     assert_eq!(page_ids(&mitt), vec![mittens.clone(), smitty]);
     assert_eq!(page_ids(&janes_mitt), vec![mittens]);
     let bad = app.get("/api/patients?client_id=nope").await;
-    assert_error(
-        bad,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("client_id"),
-    )
-    .await;
+    assert_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("client_id")).await;
     let bad = app.get("/api/patients?status=sleeping").await;
-    assert_error(
-        bad,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("status"),
-    )
-    .await;
+    assert_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("status")).await;
 }
 
 #[tokio::test]
@@ -446,9 +314,7 @@ async fn moving_a_cat_to_another_owner_updates_both_households() {
     let luna = app.some_patient(&jane, "Luna").await;
     let rex = app.some_patient(&bob, "Rex").await;
 
-    let moved = app
-        .patch_json(&format!("/api/patients/{tom}"), &json!({"client_id": bob}))
-        .await;
+    let moved = app.patch_json(&format!("/api/patients/{tom}"), &json!({"client_id": bob})).await;
 
     assert_eq!(expect_json(moved, StatusCode::OK).await["client_id"], bob);
     let janes = app.get_json(&format!("/api/clients/{jane}/patients")).await;
@@ -469,19 +335,10 @@ async fn moving_a_cat_to_an_unknown_owner_is_404_naming_client_id() {
     let resp = app.patch_json(&path, &json!({"client_id": UNKNOWN_ID})).await;
     assert_error(resp, StatusCode::NOT_FOUND, "client_not_found", Some("client_id")).await;
     let resp = app.patch_json(&path, &json!({"client_id": null})).await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("client_id"),
-    )
-    .await;
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("client_id")).await;
 
     assert_eq!(app.get_json(&path).await["client_id"], jane);
-    assert_eq!(
-        page_ids(&app.get_json(&format!("/api/clients/{jane}/patients")).await),
-        vec![tom]
-    );
+    assert_eq!(page_ids(&app.get_json(&format!("/api/clients/{jane}/patients")).await), vec![tom]);
 }
 
 #[tokio::test]
@@ -497,11 +354,7 @@ async fn patient_patch_keeps_absent_fields_and_null_clears() {
     let path = format!("/api/patients/{}", id_of(&cat));
 
     let patched = expect_json(
-        app.patch_json(
-            &path,
-            &json!({"breed": null, "name": "Thomas", "reproductive_status": "neutered"}),
-        )
-        .await,
+        app.patch_json(&path, &json!({"breed": null, "name": "Thomas", "reproductive_status": "neutered"})).await,
         StatusCode::OK,
     )
     .await;
@@ -528,23 +381,12 @@ async fn patient_patch_keeps_absent_fields_and_null_clears() {
 #[tokio::test]
 async fn unknown_and_malformed_patient_ids_are_404_patient_not_found() {
     let app = TestApp::signed_in().await;
-    for id in [
-        UNKNOWN_ID,
-        "not-an-id",
-        "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
-        "01JD7Y2Q4Z8W3N5K6M7P8R9S0",
-    ] {
+    for id in [UNKNOWN_ID, "not-an-id", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "01JD7Y2Q4Z8W3N5K6M7P8R9S0"] {
         let path = format!("/api/patients/{id}");
         assert_error(app.get(&path).await, StatusCode::NOT_FOUND, "patient_not_found", None).await;
         let patched = app.patch_json(&path, &json!({"name": "x"})).await;
         assert_error(patched, StatusCode::NOT_FOUND, "patient_not_found", None).await;
-        assert_error(
-            app.delete(&path).await,
-            StatusCode::NOT_FOUND,
-            "patient_not_found",
-            None,
-        )
-        .await;
+        assert_error(app.delete(&path).await, StatusCode::NOT_FOUND, "patient_not_found", None).await;
     }
 }
 

@@ -19,12 +19,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            field: None,
-            retry_after: None,
-        }
+        Self { code, message: message.into(), field: None, retry_after: None }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -41,10 +36,7 @@ impl ApiError {
     }
 
     fn internal() -> Self {
-        Self::new(
-            ErrorCode::InternalError,
-            "something went wrong on our side; it has been logged",
-        )
+        Self::new(ErrorCode::InternalError, "something went wrong on our side; it has been logged")
     }
 }
 
@@ -69,13 +61,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(self.code.kind());
-        let body = ErrorResponse {
-            error: ErrorBody {
-                code: self.code,
-                message: self.message,
-                field: self.field,
-            },
-        };
+        let body = ErrorResponse { error: ErrorBody { code: self.code, message: self.message, field: self.field } };
         let mut res = (status, axum::Json(body)).into_response();
         if let Some(after) = self.retry_after {
             let secs = after.as_secs().max(1);
@@ -106,21 +92,17 @@ impl From<DomainError> for ApiError {
             DomainError::PatientNotFound(id) => {
                 ApiError::new(ErrorCode::PatientNotFound, format!("no patient with id {id}"))
             }
-            DomainError::Duplicate { field } => ApiError::new(
-                ErrorCode::DuplicateValue,
-                format!("this {field} is already used by another record"),
-            )
-            .with_field(field),
+            DomainError::Duplicate { field } => {
+                ApiError::new(ErrorCode::DuplicateValue, format!("this {field} is already used by another record"))
+                    .with_field(field)
+            }
             DomainError::InvalidCredentials => {
                 ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password")
             }
             DomainError::Unauthenticated => ApiError::unauthenticated(),
             DomainError::Overloaded { kind, retry_after } => ApiError {
                 retry_after: Some(retry_after),
-                ..ApiError::new(
-                    ErrorCode::Overloaded,
-                    format!("the {kind} service is busy; retry in a moment"),
-                )
+                ..ApiError::new(ErrorCode::Overloaded, format!("the {kind} service is busy; retry in a moment"))
             },
             DomainError::Timeout { kind } => ApiError {
                 retry_after: Some(Duration::from_secs(1)),
@@ -151,11 +133,8 @@ mod tests {
 
     #[test]
     fn an_overloaded_actor_is_a_503_with_retry_after() {
-        let res = ApiError::from(DomainError::Overloaded {
-            kind: "client",
-            retry_after: Duration::from_secs(1),
-        })
-        .into_response();
+        let res = ApiError::from(DomainError::Overloaded { kind: "client", retry_after: Duration::from_secs(1) })
+            .into_response();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()[header::RETRY_AFTER], "1");
     }

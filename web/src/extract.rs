@@ -7,8 +7,13 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
 use clowder_actors::accounts::Principal;
 use clowder_schemas::ErrorCode;
+use clowder_schemas::audit::{Caller, MAX_REASON_CHARS};
+use clowder_schemas::events::Actor;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -58,8 +63,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(v) => {
-            de.end()
-                .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?;
+            de.end().map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?;
             Ok(v)
         }
         Err(e) => {
@@ -67,10 +71,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let inner = e.into_inner();
             use serde_json::error::Category;
             match inner.classify() {
-                Category::Syntax | Category::Eof | Category::Io => Err(ApiError::new(
-                    ErrorCode::InvalidJson,
-                    format!("the body is not valid JSON: {inner}"),
-                )),
+                Category::Syntax | Category::Eof | Category::Io => {
+                    Err(ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {inner}")))
+                }
                 Category::Data => Err(data_error(&path, &inner.to_string())),
             }
         }
@@ -80,12 +83,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// A value of the wrong shape: name the field from serde's path or message.
 fn data_error(path: &str, message: &str) -> ApiError {
     let message = message.split(" at line ").next().unwrap_or(message).to_owned();
-    let named = |prefix: &str| {
-        message
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.split('`').next())
-            .map(str::to_owned)
-    };
+    let named = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_owned);
     let field = if let Some(f) = named("missing field `") {
         Some(if path == "." { f } else { format!("{path}.{f}") })
     } else if let Some(f) = named("duplicate field `") {
@@ -119,9 +117,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             let path = e.path().to_string();
             let msg = e.into_inner().to_string();
             let field = if path == "." {
-                msg.strip_prefix("unknown field `")
-                    .and_then(|r| r.split('`').next())
-                    .map(str::to_owned)
+                msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()).map(str::to_owned)
             } else {
                 Some(path)
             };
@@ -172,10 +168,55 @@ pub enum TokenSource {
     Cookie,
 }
 
-/// The signed-in staff member. Resolved once per request by the auth gate for `/api/`
-/// routes, or here for routes outside `/api/` that need a session.
+/// The request id given to this request by `middleware::observe`.
 #[derive(Debug, Clone)]
-pub struct Staff(pub Principal);
+pub struct RequestId(pub String);
+
+/// Header with the caller's reason for an access, recorded in the audit trail.
+pub const REASON_HEADER: &str = "x-clowder-reason";
+
+/// Who is calling, from where and why, as far as the request tells (no session needed).
+pub fn caller_of(parts: &Parts, principal: Option<&Principal>) -> Caller {
+    let header = |name: header::HeaderName| {
+        parts.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(256).collect::<String>())
+    };
+    let reason = parts
+        .headers
+        .get(REASON_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().filter(|c| !c.is_control()).take(MAX_REASON_CHARS).collect::<String>())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    Caller {
+        actor: principal.map(|p| Actor::User(p.user.id)),
+        username: principal.map(|p| p.user.username.clone()),
+        ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+        user_agent: header(header::USER_AGENT),
+        request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        reason,
+    }
+}
+
+/// The audit context of a request that needs no session (sign-in).
+#[derive(Debug, Clone)]
+pub struct Visitor(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Visitor(caller_of(parts, None)))
+    }
+}
+
+/// The signed-in staff member and the request's audit context. Resolved once per request
+/// by the auth gate for `/api/` routes, or here for routes outside `/api/` that need a
+/// session.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub principal: Principal,
+    pub caller: Caller,
+}
 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
@@ -192,12 +233,9 @@ impl FromRequestParts<AppState> for Staff {
 
 pub(crate) fn authenticate(parts: &Parts, state: &AppState) -> Result<Staff, ApiError> {
     let (token, _) = session_token(parts).ok_or_else(ApiError::unauthenticated)?;
-    state
-        .system
-        .accounts
-        .authenticate(&token)
-        .map(Staff)
-        .map_err(ApiError::from)
+    let principal = state.system.accounts.authenticate(&token).map_err(ApiError::from)?;
+    let caller = caller_of(parts, Some(&principal));
+    Ok(Staff { principal, caller })
 }
 
 #[cfg(test)]
@@ -232,26 +270,10 @@ mod tests {
         check("{\"name\": \"a\"} trailing", ErrorCode::InvalidJson, None);
         check("{}", ErrorCode::ValidationFailed, Some("name"));
         check("{\"name\": 5}", ErrorCode::ValidationFailed, Some("name"));
-        check(
-            "{\"name\": \"a\", \"nmae\": 1}",
-            ErrorCode::ValidationFailed,
-            Some("nmae"),
-        );
-        check(
-            "{\"name\": \"a\", \"inner\": {\"age\": 300}}",
-            ErrorCode::ValidationFailed,
-            Some("inner.age"),
-        );
-        check(
-            "{\"name\": \"a\", \"inner\": {}}",
-            ErrorCode::ValidationFailed,
-            Some("inner.age"),
-        );
+        check("{\"name\": \"a\", \"nmae\": 1}", ErrorCode::ValidationFailed, Some("nmae"));
+        check("{\"name\": \"a\", \"inner\": {\"age\": 300}}", ErrorCode::ValidationFailed, Some("inner.age"));
+        check("{\"name\": \"a\", \"inner\": {}}", ErrorCode::ValidationFailed, Some("inner.age"));
         check("[]", ErrorCode::ValidationFailed, None);
-        check(
-            "{\"name\": \"a\", \"name\": \"b\"}",
-            ErrorCode::ValidationFailed,
-            Some("name"),
-        );
+        check("{\"name\": \"a\", \"name\": \"b\"}", ErrorCode::ValidationFailed, Some("name"));
     }
 }

@@ -34,10 +34,7 @@ pub fn router(state: AppState) -> Router {
     .fallback(middleware::not_found)
     .method_not_allowed_fallback(middleware::method_not_allowed)
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-    .layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        middleware::require_session,
-    ))
+    .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_session))
     .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panicked))
     .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
     .layer(axum::middleware::from_fn(middleware::headers))

@@ -35,12 +35,10 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let started = Instant::now();
     let id = request_id(&req);
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
-        .to_owned();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let mut req = req;
+    req.extensions_mut().insert(crate::extract::RequestId(id.clone()));
     let mut res = async move {
         let path = req.uri().path().to_owned();
         let res = next.run(req).await;
@@ -55,12 +53,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     }
     .instrument(span)
     .await;
-    state.metrics.http.observe(
-        method.as_str(),
-        &route,
-        res.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    state.metrics.http.observe(method.as_str(), &route, res.status().as_u16(), started.elapsed().as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID.clone(), v);
     }
@@ -93,10 +86,7 @@ pub async fn headers(req: Request, next: Next) -> Response {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     if api {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -110,10 +100,7 @@ pub async fn not_found() -> ApiError {
 
 /// Answers of known routes called with a method they do not support.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        clowder_schemas::ErrorCode::MethodNotAllowed,
-        "this route does not support that method",
-    )
+    ApiError::new(clowder_schemas::ErrorCode::MethodNotAllowed, "this route does not support that method")
 }
 
 /// A panic in a handler or extractor: answer 500 in the one error shape (logged, inside the
@@ -125,9 +112,6 @@ pub fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-text panic".into());
     tracing::error!(panic = %what, "handler panicked");
-    ApiError::new(
-        clowder_schemas::ErrorCode::InternalError,
-        "something went wrong on our side; it has been logged",
-    )
-    .into_response()
+    ApiError::new(clowder_schemas::ErrorCode::InternalError, "something went wrong on our side; it has been logged")
+        .into_response()
 }

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{auth, clients, health, patients};
+use crate::routes::{audit, auth, clients, health, patients};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -22,6 +22,7 @@ use crate::state::AppState;
         (name = "auth", description = "Staff sign-in and sessions"),
         (name = "clients", description = "Clients (cat owners)"),
         (name = "patients", description = "Patients (cats)"),
+        (name = "audit", description = "The tamper-evident audit trail"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -50,18 +51,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::auth_logout))
         .routes(routes!(auth::auth_me))
         .routes(routes!(clients::clients_create, clients::clients_list))
-        .routes(routes!(
-            clients::clients_get,
-            clients::clients_update,
-            clients::clients_delete
-        ))
+        .routes(routes!(clients::clients_get, clients::clients_update, clients::clients_delete))
         .routes(routes!(clients::clients_patients))
         .routes(routes!(patients::patients_create, patients::patients_list))
-        .routes(routes!(
-            patients::patients_get,
-            patients::patients_update,
-            patients::patients_delete
-        ))
+        .routes(routes!(patients::patients_get, patients::patients_update, patients::patients_delete))
+        .routes(routes!(audit::audit_list))
         .routes(routes!(health::health))
         .routes(routes!(health::health_ready))
         .routes(routes!(health::health_detailed))

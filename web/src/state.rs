@@ -27,11 +27,7 @@ pub struct Inner {
 impl AppState {
     pub fn new(system: Arc<System>, config: WebConfig) -> Self {
         let metrics = Metrics::new(&system);
-        Self(Arc::new(Inner {
-            system,
-            metrics,
-            config,
-        }))
+        Self(Arc::new(Inner { system, metrics, config }))
     }
 }
 

@@ -80,11 +80,7 @@ pub struct ActorRef<M> {
 
 impl<M> Clone for ActorRef<M> {
     fn clone(&self) -> Self {
-        Self {
-            tx: self.tx.clone(),
-            metrics: self.metrics.clone(),
-            ask_timeout: self.ask_timeout,
-        }
+        Self { tx: self.tx.clone(), metrics: self.metrics.clone(), ask_timeout: self.ask_timeout }
     }
 }
 
@@ -95,9 +91,7 @@ impl<M: Send + 'static> ActorRef<M> {
         match self.try_send(make(tx)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                return Err(AskError::Overloaded {
-                    retry_after: RETRY_AFTER,
-                });
+                return Err(AskError::Overloaded { retry_after: RETRY_AFTER });
             }
             Err(mpsc::error::TrySendError::Closed(_)) => return Err(AskError::Failed),
         }
@@ -139,22 +133,14 @@ pub struct ActorConfig {
 
 impl Default for ActorConfig {
     fn default() -> Self {
-        Self {
-            mailbox: 64,
-            ask_timeout: Duration::from_secs(10),
-            idle_after: Duration::from_secs(120),
-        }
+        Self { mailbox: 64, ask_timeout: Duration::from_secs(10), idle_after: Duration::from_secs(120) }
     }
 }
 
 /// Starts a long-lived (never passivated) actor.
 pub fn spawn<A: Actor, F: Factory<A>>(factory: F, config: ActorConfig, metrics: KindMetrics) -> ActorRef<A::Msg> {
     let (tx, rx) = mpsc::channel(config.mailbox);
-    let r = ActorRef {
-        tx,
-        metrics: metrics.clone(),
-        ask_timeout: config.ask_timeout,
-    };
+    let r = ActorRef { tx, metrics: metrics.clone(), ask_timeout: config.ask_timeout };
     tokio::spawn(run(Arc::new(factory), rx, metrics, None::<NoPassivation>));
     r
 }

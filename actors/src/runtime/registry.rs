@@ -31,9 +31,7 @@ pub struct Registry<A: Actor, F: KeyedFactory<A>> {
 
 impl<A: Actor, F: KeyedFactory<A>> Clone for Registry<A, F> {
     fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-        }
+        Self { inner: self.inner.clone() }
     }
 }
 
@@ -66,10 +64,7 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
     pub fn new(factory: F, config: ActorConfig, metrics: KindMetrics) -> Self {
         Self {
             inner: Arc::new(Inner {
-                map: Mutex::new(Maps {
-                    live: HashMap::new(),
-                    draining: HashMap::new(),
-                }),
+                map: Mutex::new(Maps { live: HashMap::new(), draining: HashMap::new() }),
                 next_generation: AtomicU64::new(1),
                 factory,
                 config,
@@ -89,9 +84,7 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
             match actor.try_send(msg) {
                 Ok(()) => return actor.wait(rx).await,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    return Err(AskError::Overloaded {
-                        retry_after: RETRY_AFTER,
-                    });
+                    return Err(AskError::Overloaded { retry_after: RETRY_AFTER });
                 }
                 Err(mpsc::error::TrySendError::Closed(m)) => {
                     let mut map = self.inner.map();
@@ -113,24 +106,11 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
         let previous = map.draining.get(&key).map(|(_, done)| done.clone());
         let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.inner.config.mailbox);
-        let actor = ActorRef {
-            tx,
-            metrics: self.inner.metrics.clone(),
-            ask_timeout: self.inner.config.ask_timeout,
-        };
+        let actor = ActorRef { tx, metrics: self.inner.metrics.clone(), ask_timeout: self.inner.config.ask_timeout };
         map.live.insert(key, (generation, actor.clone()));
         drop(map);
-        let keyed = KeyFactory {
-            inner: self.inner.clone(),
-            key,
-        };
-        let leave = Leave {
-            inner: self.inner.clone(),
-            key,
-            generation,
-            previous,
-            done: Arc::new(Semaphore::new(0)),
-        };
+        let keyed = KeyFactory { inner: self.inner.clone(), key };
+        let leave = Leave { inner: self.inner.clone(), key, generation, previous, done: Arc::new(Semaphore::new(0)) };
         tokio::spawn(run(Arc::new(keyed), rx, self.inner.metrics.clone(), Some(leave)));
         (generation, actor)
     }

@@ -39,11 +39,7 @@ enum Msg {
     Get(Reply<u64>),
     Slow(Duration, Reply<()>),
     /// Signals that handling started, then waits for the gate.
-    Hold(
-        tokio::sync::oneshot::Sender<()>,
-        tokio::sync::oneshot::Receiver<()>,
-        Reply<()>,
-    ),
+    Hold(tokio::sync::oneshot::Sender<()>, tokio::sync::oneshot::Receiver<()>, Reply<()>),
 }
 
 impl Actor for Counter {
@@ -92,36 +88,19 @@ impl KeyedFactory<Counter> for Loader {
         let value = self.store.0.lock().unwrap().get(&key).copied().unwrap_or(0);
         let live = self.generations.live.fetch_add(1, Ordering::SeqCst) + 1;
         self.generations.most.fetch_max(live, Ordering::SeqCst);
-        Ok(Counter {
-            key,
-            value,
-            store: self.store.clone(),
-            generations: self.generations.clone(),
-        })
+        Ok(Counter { key, value, store: self.store.clone(), generations: self.generations.clone() })
     }
 }
 
 fn registry(config: ActorConfig) -> (Registry<Counter, Loader>, Arc<AtomicU64>, RuntimeMetrics) {
     let metrics = RuntimeMetrics::default();
     let builds = Arc::new(AtomicU64::new(0));
-    let loader = Loader {
-        store: Arc::new(Committed::default()),
-        builds: builds.clone(),
-        generations: Arc::default(),
-    };
-    (
-        Registry::new(loader, config, metrics.for_kind("counter")),
-        builds,
-        metrics,
-    )
+    let loader = Loader { store: Arc::new(Committed::default()), builds: builds.clone(), generations: Arc::default() };
+    (Registry::new(loader, config, metrics.for_kind("counter")), builds, metrics)
 }
 
 fn config() -> ActorConfig {
-    ActorConfig {
-        mailbox: 8,
-        ask_timeout: Duration::from_secs(5),
-        idle_after: Duration::from_secs(60),
-    }
+    ActorConfig { mailbox: 8, ask_timeout: Duration::from_secs(5), idle_after: Duration::from_secs(60) }
 }
 
 #[tokio::test]
@@ -138,19 +117,14 @@ async fn a_panic_fails_one_request_and_the_actor_restarts_from_committed_state()
     // The other actor never noticed.
     assert_eq!(reg.ask(2, Msg::Get).await, Ok(7));
     assert_eq!(builds.load(Ordering::SeqCst), 3, "two activations and one restart");
-    let restarts = metrics
-        .restarts
-        .get_or_create_owned(&crate::metrics::KindLabel { kind: "counter".into() })
-        .get();
+    let restarts = metrics.restarts.get_or_create_owned(&crate::metrics::KindLabel { kind: "counter".into() }).get();
     assert_eq!(restarts, 1);
 }
 
 #[tokio::test]
 async fn a_full_mailbox_is_refused_at_once() {
     let (reg, _, metrics) = registry(ActorConfig { mailbox: 1, ..config() });
-    let depth = metrics
-        .mailbox_depth
-        .get_or_create_owned(&crate::metrics::KindLabel { kind: "counter".into() });
+    let depth = metrics.mailbox_depth.get_or_create_owned(&crate::metrics::KindLabel { kind: "counter".into() });
     // Hold the actor busy inside a handler…
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     let (gate_tx, gate_rx) = tokio::sync::oneshot::channel();
@@ -173,22 +147,13 @@ async fn a_full_mailbox_is_refused_at_once() {
 
 #[tokio::test]
 async fn an_answer_that_takes_too_long_times_out() {
-    let (reg, _, _) = registry(ActorConfig {
-        ask_timeout: Duration::from_millis(50),
-        ..config()
-    });
-    assert_eq!(
-        reg.ask(1, |r| Msg::Slow(Duration::from_secs(2), r)).await,
-        Err(AskError::Timeout)
-    );
+    let (reg, _, _) = registry(ActorConfig { ask_timeout: Duration::from_millis(50), ..config() });
+    assert_eq!(reg.ask(1, |r| Msg::Slow(Duration::from_secs(2), r)).await, Err(AskError::Timeout));
 }
 
 #[tokio::test(start_paused = true)]
 async fn idle_actors_passivate_and_reactivate_from_the_store() {
-    let (reg, builds, _) = registry(ActorConfig {
-        idle_after: Duration::from_secs(10),
-        ..config()
-    });
+    let (reg, builds, _) = registry(ActorConfig { idle_after: Duration::from_secs(10), ..config() });
     assert_eq!(reg.ask(9, |r| Msg::Add(3, r)).await, Ok(3));
     assert_eq!(reg.live(), 1);
     // Paused time jumps straight to the idle deadline once every task is waiting.
@@ -203,11 +168,7 @@ async fn idle_actors_passivate_and_reactivate_from_the_store() {
 
 #[tokio::test]
 async fn many_concurrent_asks_across_passivation_lose_nothing() {
-    let (reg, _, _) = registry(ActorConfig {
-        idle_after: Duration::from_millis(1),
-        mailbox: 1024,
-        ..config()
-    });
+    let (reg, _, _) = registry(ActorConfig { idle_after: Duration::from_millis(1), mailbox: 1024, ..config() });
     let mut tasks = Vec::new();
     for i in 0..200u64 {
         let reg = reg.clone();
@@ -237,11 +198,7 @@ async fn a_vacant_actor_leaves_as_soon_as_its_mailbox_is_empty() {
     while reg.live() > 0 && tokio::time::Instant::now() < deadline {
         tokio::task::yield_now().await;
     }
-    assert_eq!(
-        reg.live(),
-        0,
-        "the vacant actor left without waiting for the idle period"
-    );
+    assert_eq!(reg.live(), 0, "the vacant actor left without waiting for the idle period");
     assert_eq!(reg.ask(5, Msg::Get).await, Ok(u64::MAX), "and comes back on demand");
     assert_eq!(builds.load(Ordering::SeqCst), 2);
 }
@@ -250,17 +207,9 @@ async fn a_vacant_actor_leaves_as_soon_as_its_mailbox_is_empty() {
 async fn two_generations_of_one_entity_never_run_at_once() {
     let metrics = RuntimeMetrics::default();
     let generations: Arc<Generations> = Arc::default();
-    let loader = Loader {
-        store: Arc::default(),
-        builds: Arc::default(),
-        generations: generations.clone(),
-    };
+    let loader = Loader { store: Arc::default(), builds: Arc::default(), generations: generations.clone() };
     // Passivate constantly: after a millisecond idle, and whenever the value is "vacant".
-    let config = ActorConfig {
-        idle_after: Duration::from_millis(1),
-        mailbox: 4096,
-        ..config()
-    };
+    let config = ActorConfig { idle_after: Duration::from_millis(1), mailbox: 4096, ..config() };
     let reg = Registry::new(loader, config, metrics.for_kind("counter"));
     let mut tasks = Vec::new();
     for i in 0..400u64 {

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use clowder_schemas::audit::AuditEntry;
 use clowder_schemas::events::{Event, GENESIS_HASH};
 use clowder_schemas::records::Record;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
@@ -30,7 +31,7 @@ pub use tables::{IndexTable, RecordTable};
 use crate::clock::Clock;
 use crate::metrics::StoreMetrics;
 use commit::{Committer, Head, Job};
-use tables::{EVENTS, FORMAT_VERSION, META, UNIQUE};
+use tables::{AUDIT, EVENTS, FORMAT_VERSION, META, UNIQUE};
 
 /// How many of the newest events start-up re-hashes (the full check is `audit verify`).
 const VERIFY_TAIL: u64 = 1000;
@@ -43,8 +44,8 @@ pub enum StoreError {
         "the store file {path} was written by an unsupported layout ({found}); this build reads layout {FORMAT_VERSION}"
     )]
     Layout { path: PathBuf, found: String },
-    #[error("the event log is inconsistent at sequence {seq}: {why}. The store may have been altered outside Clowder")]
-    BrokenChain { seq: u64, why: String },
+    #[error("the {log} is broken at sequence {seq}: {why}. The store may have been altered outside Clowder")]
+    BrokenChain { log: &'static str, seq: u64, why: String },
     #[error(transparent)]
     Codec(#[from] CodecError),
     #[error("store I/O: {0}")]
@@ -62,12 +63,7 @@ pub enum StoreError {
 macro_rules! redb_errors {
     ($($t:ty),*) => { $( impl From<$t> for StoreError { fn from(e: $t) -> Self { StoreError::Redb(e.into()) } } )* };
 }
-redb_errors!(
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+redb_errors!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
 
 /// Where and how to open the store.
 #[derive(Debug, Clone)]
@@ -108,24 +104,25 @@ impl Store {
     pub fn open(config: &StoreConfig, clock: Arc<dyn Clock>, metrics: StoreMetrics) -> Result<Arc<Store>, StoreError> {
         let started = Instant::now();
         if let Some(dir) = config.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: dir.to_owned(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_owned(), source })?;
         }
         let created = !config.path.exists();
         let recovered = Arc::new(AtomicBool::new(false));
         let flag = recovered.clone();
         let mut builder = Database::builder();
-        builder
-            .set_cache_size(config.cache_bytes)
-            .set_repair_callback(move |_| flag.store(true, Ordering::Relaxed));
+        builder.set_cache_size(config.cache_bytes).set_repair_callback(move |_| flag.store(true, Ordering::Relaxed));
         let db = builder.create(&config.path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(config.path.clone()),
             other => StoreError::Redb(other.into()),
         })?;
         let clinic_id = init_layout(&db, &config.path, &config.clinic_id, clock.now())?;
-        let head = verify_tail(&db)?;
+        let (head, audit_head) = {
+            let txn = db.begin_read()?;
+            (
+                verify_chain::<Event>(&txn, EVENTS, Some(VERIFY_TAIL))?,
+                verify_chain::<AuditEntry>(&txn, AUDIT, Some(VERIFY_TAIL))?,
+            )
+        };
         let recovered = recovered.load(Ordering::Relaxed);
         if recovered {
             tracing::warn!(path = %config.path.display(), "the store was not closed cleanly; redb repaired it");
@@ -140,6 +137,7 @@ impl Store {
             db: db.clone(),
             rx,
             head,
+            audit_head,
             last_seq: last_seq.clone(),
             bus: bus.clone(),
             clock,
@@ -150,23 +148,14 @@ impl Store {
         let handle = std::thread::Builder::new()
             .name("clowder-commit".into())
             .spawn(move || committer.run())
-            .map_err(|source| StoreError::Io {
-                path: config.path.clone(),
-                source,
-            })?;
+            .map_err(|source| StoreError::Io { path: config.path.clone(), source })?;
         Ok(Arc::new(Store {
             db,
             jobs,
             committer: Mutex::new(Some(handle)),
             last_seq,
             bus,
-            info: StoreInfo {
-                path: config.path.clone(),
-                clinic_id,
-                recovered,
-                created,
-                open_took: started.elapsed(),
-            },
+            info: StoreInfo { path: config.path.clone(), clinic_id, recovered, created, open_took: started.elapsed() },
             stats,
             closed: AtomicBool::new(false),
         }))
@@ -175,22 +164,13 @@ impl Store {
     /// Commits a change set durably (one fsync shared with every change set queued with it).
     pub async fn commit(&self, set: ChangeSet) -> Result<CommitReceipt, CommitError> {
         let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::Commit {
-                set,
-                reply,
-                queued: Instant::now(),
-            })
-            .await
-            .map_err(|_| CommitError::Closed)?;
+        self.jobs.send(Job::Commit { set, reply, queued: Instant::now() }).await.map_err(|_| CommitError::Closed)?;
         rx.await.map_err(|_| CommitError::Closed)?
     }
 
     /// An MVCC snapshot for reading.
     pub fn read(&self) -> Result<Reader, StoreError> {
-        Ok(Reader {
-            txn: self.db.begin_read()?,
-        })
+        Ok(Reader { txn: self.db.begin_read()? })
     }
 
     /// Sequence number of the newest committed event (0 when the log is empty).
@@ -256,16 +236,10 @@ fn init_layout(db: &Database, path: &Path, clinic_id: &str, now: jiff::Timestamp
             }
             Some(FORMAT_VERSION) => {}
             Some(other) => {
-                return Err(StoreError::Layout {
-                    path: path.to_owned(),
-                    found: other.to_owned(),
-                });
+                return Err(StoreError::Layout { path: path.to_owned(), found: other.to_owned() });
             }
         }
-        let id = meta
-            .get("clinic_id")?
-            .map(|v| v.value().to_owned())
-            .unwrap_or_else(|| clinic_id.to_owned());
+        let id = meta.get("clinic_id")?.map(|v| v.value().to_owned()).unwrap_or_else(|| clinic_id.to_owned());
         for t in RecordTable::ALL {
             txn.open_table(t.def())?;
         }
@@ -274,53 +248,121 @@ fn init_layout(db: &Database, path: &Path, clinic_id: &str, now: jiff::Timestamp
         }
         txn.open_table(UNIQUE)?;
         txn.open_table(EVENTS)?;
+        txn.open_table(AUDIT)?;
         id
     };
     txn.commit()?;
     Ok(id)
 }
 
-/// Re-hashes the newest events and returns the head of the log.
-fn verify_tail(db: &Database) -> Result<Head, StoreError> {
-    let txn = db.begin_read()?;
-    let events = txn.open_table(EVENTS)?;
-    let Some((last, _)) = events.last()? else {
-        return Ok(Head {
-            seq: 0,
-            hash: GENESIS_HASH.to_owned(),
-        });
+/// A hash-chained log entry (events, audit entries).
+trait Chained: Record {
+    const LOG: &'static str;
+    fn seq(&self) -> u64;
+    fn hash(&self) -> &str;
+    fn prev_hash(&self) -> &str;
+    fn computed_hash(&self) -> String;
+}
+
+impl Chained for Event {
+    const LOG: &'static str = "event log";
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn hash(&self) -> &str {
+        &self.hash
+    }
+    fn prev_hash(&self) -> &str {
+        &self.prev_hash
+    }
+    fn computed_hash(&self) -> String {
+        commit::event_hash(self)
+    }
+}
+
+impl Chained for AuditEntry {
+    const LOG: &'static str = "audit trail";
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn hash(&self) -> &str {
+        &self.hash
+    }
+    fn prev_hash(&self) -> &str {
+        &self.prev_hash
+    }
+    fn computed_hash(&self) -> String {
+        commit::audit_hash(self)
+    }
+}
+
+/// Checks the chain of `table` from `from` to its end (or only its newest `tail` entries)
+/// and returns the head: the last sequence number and hash.
+fn verify_chain<T: Chained>(
+    txn: &redb::ReadTransaction,
+    table: redb::TableDefinition<u64, &[u8]>,
+    tail: Option<u64>,
+) -> Result<Head, StoreError> {
+    let t = txn.open_table(table)?;
+    let Some((last, _)) = t.last()? else {
+        return Ok(Head { seq: 0, hash: GENESIS_HASH.to_owned() });
     };
     let last = last.value();
-    let from = last.saturating_sub(VERIFY_TAIL - 1).max(1);
-    let mut prev: Option<Event> = None;
-    for row in events.range(from..=last)? {
+    let from = tail.map_or(1, |n| last.saturating_sub(n.saturating_sub(1)).max(1));
+    let mut prev: Option<(u64, String)> = None;
+    for row in t.range(from..=last)? {
         let (k, v) = row?;
-        let e: Event = codec::decode(v.value())?;
-        let broken = |why: &str| StoreError::BrokenChain {
-            seq: k.value(),
-            why: why.to_owned(),
-        };
-        if e.seq != k.value() {
+        let seq = k.value();
+        let broken = |why: &str| StoreError::BrokenChain { log: T::LOG, seq, why: why.to_owned() };
+        let e: T = codec::decode(v.value()).map_err(|e| broken(&format!("the entry cannot be read: {e}")))?;
+        if e.seq() != seq {
             return Err(broken("the stored sequence number does not match its key"));
         }
-        if commit::event_hash(&e) != e.hash {
-            return Err(broken("the event's hash does not match its content"));
+        if e.computed_hash() != e.hash() {
+            return Err(broken("the entry's hash does not match its content"));
         }
-        if let Some(p) = &prev
-            && (p.seq + 1 != e.seq || p.hash != e.prev_hash)
-        {
-            return Err(broken("the event does not follow the previous one"));
+        match &prev {
+            Some((p_seq, p_hash)) if *p_seq + 1 != seq || p_hash != e.prev_hash() => {
+                return Err(broken("the entry does not follow the previous one"));
+            }
+            None if seq == 1 && e.prev_hash() != GENESIS_HASH => {
+                return Err(broken("the first entry does not start the chain"));
+            }
+            _ => {}
         }
-        if e.seq == 1 && e.prev_hash != GENESIS_HASH {
-            return Err(broken("the first event does not start the chain"));
-        }
-        prev = Some(e);
+        prev = Some((seq, e.hash().to_owned()));
     }
-    let head = prev.expect("the range contains at least the last event");
-    Ok(Head {
-        seq: head.seq,
-        hash: head.hash,
-    })
+    let (seq, hash) = prev.expect("the range holds at least the last entry");
+    Ok(Head { seq, hash })
+}
+
+/// What a full verification found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub events: u64,
+    pub audit_entries: u64,
+}
+
+/// Walks the whole event log and audit trail of the store at `path` (which no server may
+/// have open) and names the first broken link, if any.
+pub fn verify_all(path: &Path) -> Result<VerifyReport, StoreError> {
+    let db = Database::builder().open(path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.to_owned()),
+        other => StoreError::Redb(other.into()),
+    })?;
+    let txn = db.begin_read()?;
+    let events = verify_chain::<Event>(&txn, EVENTS, None)?;
+    let audit = verify_chain::<AuditEntry>(&txn, AUDIT, None)?;
+    Ok(VerifyReport { events: events.seq, audit_entries: audit.seq })
+}
+
+/// How far a bounded scan went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scan {
+    /// Entries looked at.
+    pub count: usize,
+    /// Key of the last entry looked at.
+    pub last: Option<u64>,
 }
 
 /// A consistent snapshot of the store.
@@ -382,6 +424,38 @@ impl Reader {
 
     pub fn count(&self, table: RecordTable) -> Result<u64, StoreError> {
         Ok(self.txn.open_table(table.def())?.len()?)
+    }
+
+    /// Audit entries newest first, below sequence `before` (exclusive), that `keep` accepts;
+    /// at most `limit + 1` so the caller can tell whether more remain. Stops scanning after
+    /// `max_scan` entries so a filter matching nothing cannot walk years of trail per request.
+    pub fn audit_before(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        max_scan: usize,
+        mut keep: impl FnMut(&AuditEntry) -> bool,
+    ) -> Result<(Vec<AuditEntry>, Scan), StoreError> {
+        let t = self.txn.open_table(AUDIT)?;
+        let range = match before {
+            Some(b) => t.range(..b)?,
+            None => t.range(0..)?,
+        };
+        let mut out = Vec::new();
+        let mut scan = Scan::default();
+        for row in range.rev().take(max_scan) {
+            let (k, v) = row?;
+            scan.last = Some(k.value());
+            scan.count += 1;
+            let e: AuditEntry = codec::decode(v.value())?;
+            if keep(&e) {
+                out.push(e);
+                if out.len() > limit {
+                    break;
+                }
+            }
+        }
+        Ok((out, scan))
     }
 
     /// Events with sequence numbers above `after`, oldest first, at most `limit`.

@@ -24,12 +24,8 @@ pub enum RecordTable {
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 4] = [
-        RecordTable::Clients,
-        RecordTable::Patients,
-        RecordTable::Users,
-        RecordTable::Sessions,
-    ];
+    pub const ALL: [RecordTable; 4] =
+        [RecordTable::Clients, RecordTable::Patients, RecordTable::Users, RecordTable::Sessions];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
         match self {
@@ -74,3 +70,6 @@ pub mod unique {
 
 /// The event log: sequence number → event envelope (hash-chained).
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+
+/// The audit trail: sequence number → audit entry envelope (hash-chained like the events).
+pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");

@@ -13,20 +13,13 @@ use crate::metrics::StoreMetrics;
 
 fn open(dir: &Path) -> (Arc<Store>, StoreMetrics) {
     let metrics = StoreMetrics::default();
-    let config = StoreConfig {
-        path: dir.join("clowder.redb"),
-        clinic_id: "test-clinic".into(),
-        cache_bytes: 8 << 20,
-    };
+    let config = StoreConfig { path: dir.join("clowder.redb"), clinic_id: "test-clinic".into(), cache_bytes: 8 << 20 };
     let clock = Arc::new(ManualClock::new(Timestamp::from_second(1_790_000_000).unwrap()));
     (Store::open(&config, clock, metrics.clone()).unwrap(), metrics)
 }
 
 fn session_event(n: u128) -> DomainEvent {
-    DomainEvent::SessionStarted {
-        user_id: UserId::from_u128(n),
-        session_id: SessionId::from_u128(n),
-    }
+    DomainEvent::SessionStarted { user_id: UserId::from_u128(n), session_id: SessionId::from_u128(n) }
 }
 
 fn user(n: u128) -> clowder_schemas::users::User {
@@ -61,11 +54,7 @@ async fn concurrent_writers_share_commits_and_every_write_is_readable() {
     for t in tasks {
         assert!(t.await.unwrap().is_ok());
     }
-    assert!(
-        metrics.commits.get() < 200,
-        "group commit batched {} commits for 200 change sets",
-        metrics.commits.get()
-    );
+    assert!(metrics.commits.get() < 200, "group commit batched {} commits for 200 change sets", metrics.commits.get());
     assert_eq!(metrics.change_sets.get(), 200);
     let r = store.read().unwrap();
     assert_eq!(r.count(RecordTable::Users).unwrap(), 200);
@@ -93,12 +82,7 @@ async fn a_unique_claim_refuses_the_whole_change_set() {
     b.event(Actor::System, session_event(2));
     assert_eq!(store.commit(b).await, Err(CommitError::Duplicate { field: "username" }));
     let r = store.read().unwrap();
-    assert!(
-        r.get::<clowder_schemas::users::User>(RecordTable::Users, 2)
-            .unwrap()
-            .is_none(),
-        "nothing written"
-    );
+    assert!(r.get::<clowder_schemas::users::User>(RecordTable::Users, 2).unwrap().is_none(), "nothing written");
     assert_eq!(r.events_after(0, 10).unwrap().len(), 0, "no event appended");
 
     // The owner may claim again (idempotent); a release frees the value.
@@ -106,14 +90,7 @@ async fn a_unique_claim_refuses_the_whole_change_set() {
     c.claim(tables::unique::USERNAME, "morgan", 1, "username");
     c.release(tables::unique::USERNAME, "morgan", 1);
     store.commit(c).await.unwrap();
-    assert_eq!(
-        store
-            .read()
-            .unwrap()
-            .unique_owner(tables::unique::USERNAME, "morgan")
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.read().unwrap().unique_owner(tables::unique::USERNAME, "morgan").unwrap(), None);
 }
 
 #[tokio::test]
@@ -139,10 +116,7 @@ async fn data_and_the_event_chain_survive_a_reopen() {
     set.event(Actor::System, session_event(6));
     assert_eq!(store.commit(set).await.unwrap().last_seq, Some(6));
     let events = store.read().unwrap().events_after(4, 10).unwrap();
-    assert_eq!(
-        events[1].prev_hash, events[0].hash,
-        "the chain continues across restarts"
-    );
+    assert_eq!(events[1].prev_hash, events[0].hash, "the chain continues across restarts");
 }
 
 #[tokio::test]
@@ -171,14 +145,8 @@ async fn a_tampered_event_log_is_detected_at_start() {
         }
         txn.commit().unwrap();
     }
-    let config = StoreConfig {
-        path,
-        clinic_id: "x".into(),
-        cache_bytes: 1 << 20,
-    };
-    let err = Store::open(&config, Arc::new(crate::SystemClock), StoreMetrics::default())
-        .err()
-        .unwrap();
+    let config = StoreConfig { path, clinic_id: "x".into(), cache_bytes: 1 << 20 };
+    let err = Store::open(&config, Arc::new(crate::SystemClock), StoreMetrics::default()).err().unwrap();
     assert!(matches!(err, StoreError::BrokenChain { seq: 2, .. }), "{err}");
 }
 
@@ -186,14 +154,8 @@ async fn a_tampered_event_log_is_detected_at_start() {
 async fn a_second_process_cannot_open_the_same_store() {
     let dir = tempfile::tempdir().unwrap();
     let (_store, _) = open(dir.path());
-    let config = StoreConfig {
-        path: dir.path().join("clowder.redb"),
-        clinic_id: "x".into(),
-        cache_bytes: 1 << 20,
-    };
-    let err = Store::open(&config, Arc::new(crate::SystemClock), StoreMetrics::default())
-        .err()
-        .unwrap();
+    let config = StoreConfig { path: dir.path().join("clowder.redb"), clinic_id: "x".into(), cache_bytes: 1 << 20 };
+    let err = Store::open(&config, Arc::new(crate::SystemClock), StoreMetrics::default()).err().unwrap();
     assert!(matches!(err, StoreError::InUse(_)), "{err}");
 }
 

@@ -1,15 +1,13 @@
 //! Staff sign-in, sign-out and "who am I".
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::ErrorResponse;
 use clowder_schemas::users::{LoginRequest, LoginResponse, MeResponse, SessionView, UserView};
 
 use crate::error::ApiError;
-use crate::extract::{Json, SESSION_COOKIE, Staff};
+use crate::extract::{Json, SESSION_COOKIE, Staff, Visitor};
 use crate::state::AppState;
 
 fn session_cookie(state: &AppState, token: &str, max_age_secs: u64) -> HeaderValue {
@@ -32,26 +30,13 @@ fn session_cookie(state: &AppState, token: &str, max_age_secs: u64) -> HeaderVal
 )]
 pub async fn auth_login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Visitor(caller): Visitor,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let (user, session, token) = state
-        .system
-        .accounts
-        .login(&body.username, &body.password, Some(peer.ip().to_string()), ua)
-        .await?;
+    let (user, session, token) = state.system.accounts.login(&body.username, &body.password, &caller).await?;
     let ttl = state.system.ctx.config.session_ttl.as_secs();
     let cookie = session_cookie(&state, &token, ttl);
-    let body = LoginResponse {
-        user: UserView::from(&user),
-        token,
-        session: SessionView::from(&session),
-    };
+    let body = LoginResponse { user: UserView::from(&user), token, session: SessionView::from(&session) };
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(body)).into_response())
 }
 
@@ -64,7 +49,7 @@ pub async fn auth_login(
     )
 )]
 pub async fn auth_logout(State(state): State<AppState>, staff: Staff) -> Result<Response, ApiError> {
-    state.system.accounts.logout(&staff.0.session).await?;
+    state.system.accounts.logout(&staff.principal.session, &staff.caller).await?;
     let cookie = session_cookie(&state, "", 0);
     Ok((axum::http::StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
@@ -79,7 +64,7 @@ pub async fn auth_logout(State(state): State<AppState>, staff: Staff) -> Result<
 )]
 pub async fn auth_me(staff: Staff) -> axum::Json<MeResponse> {
     axum::Json(MeResponse {
-        user: UserView::from(&staff.0.user),
-        session: SessionView::from(&staff.0.session),
+        user: UserView::from(&staff.principal.user),
+        session: SessionView::from(&staff.principal.session),
     })
 }

@@ -10,7 +10,6 @@ use clowder_schemas::pagination::{Cursor, Page, parse_limit};
 use clowder_schemas::patients::{Patient, PatientListQuery};
 use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, ValidationError};
 
-use super::by;
 use super::patients::patient_filter;
 use crate::error::ApiError;
 use crate::extract::{Json, Query, RawId, Staff, parse_id};
@@ -53,7 +52,7 @@ pub async fn clients_create(
     Json(body): Json<CreateClient>,
 ) -> Result<Response, ApiError> {
     let draft = body.validate(&state.system.ctx.config.country_code)?;
-    let client = state.system.clients.create(draft, by(&staff)).await?;
+    let client = state.system.clients.create(draft, &staff.caller).await?;
     let location = format!("/api/clients/{}", client.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(client)).into_response())
 }
@@ -69,6 +68,7 @@ pub async fn clients_create(
 )]
 pub async fn clients_list(
     State(state): State<AppState>,
+    staff: Staff,
     Query(q): Query<ClientListQuery>,
 ) -> Result<axum::Json<Page<Client>>, ApiError> {
     let limit = parse_limit(q.limit)?;
@@ -79,15 +79,9 @@ pub async fn clients_list(
         Some(_) => return Err(ValidationError::new("status", "must be active, inactive or all").into()),
         None => Some(q.active.unwrap_or(true)),
     };
-    let filter = ClientFilter {
-        active,
-        name: name_fragment(&q.name)?,
-    };
-    let (items, next) = state.system.clients.list(&filter, cursor(&q.cursor)?, limit)?;
-    Ok(axum::Json(Page {
-        items,
-        next_cursor: next.map(|k| Cursor(k).encode()),
-    }))
+    let filter = ClientFilter { active, name: name_fragment(&q.name)? };
+    let (items, next) = state.system.clients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
+    Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
 }
 
 /// One client (also when deactivated).
@@ -96,8 +90,12 @@ pub async fn clients_list(
     params(("id" = ClientId, Path)),
     responses((status = 200, body = Client), (status = 404, description = "`client_not_found`", body = ErrorResponse))
 )]
-pub async fn clients_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<Client>, ApiError> {
-    Ok(axum::Json(state.system.clients.get(client_id(id)?).await?))
+pub async fn clients_get(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+) -> Result<axum::Json<Client>, ApiError> {
+    Ok(axum::Json(state.system.clients.get(client_id(id)?, &staff.caller).await?))
 }
 
 /// Change some of a client's fields (JSON merge patch: `null` clears).
@@ -119,7 +117,7 @@ pub async fn clients_update(
     Json(patch): Json<UpdateClient>,
 ) -> Result<axum::Json<Client>, ApiError> {
     let id = client_id(id)?;
-    Ok(axum::Json(state.system.clients.update(id, patch, by(&staff)).await?))
+    Ok(axum::Json(state.system.clients.update(id, patch, &staff.caller).await?))
 }
 
 /// Deactivate a client. The record stays readable with `active: false`.
@@ -134,7 +132,7 @@ pub async fn clients_delete(
     id: RawId,
 ) -> Result<axum::Json<Client>, ApiError> {
     let id = client_id(id)?;
-    Ok(axum::Json(state.system.clients.deactivate(id, by(&staff)).await?))
+    Ok(axum::Json(state.system.clients.deactivate(id, &staff.caller).await?))
 }
 
 /// A client's cats.
@@ -145,6 +143,7 @@ pub async fn clients_delete(
 )]
 pub async fn clients_patients(
     State(state): State<AppState>,
+    staff: Staff,
     id: RawId,
     Query(q): Query<PatientListQuery>,
 ) -> Result<axum::Json<Page<Patient>>, ApiError> {
@@ -153,13 +152,7 @@ pub async fn clients_patients(
         return Err(ApiError::not_found(ErrorCode::ClientNotFound, "client"));
     }
     let limit = parse_limit(q.limit)?;
-    let filter = PatientFilter {
-        client_id: Some(id),
-        ..patient_filter(&q, true)?
-    };
-    let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit)?;
-    Ok(axum::Json(Page {
-        items,
-        next_cursor: next.map(|k| Cursor(k).encode()),
-    }))
+    let filter = PatientFilter { client_id: Some(id), ..patient_filter(&q, true)? };
+    let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
+    Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
 }

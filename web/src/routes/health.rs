@@ -31,11 +31,7 @@ pub async fn health() -> axum::Json<Liveness> {
 )]
 pub async fn health_ready(State(state): State<AppState>) -> Response {
     let r = clowder_ops::health::readiness(&state.system);
-    let status = if r.is_ready() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if r.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, axum::Json(r)).into_response()
 }
 
@@ -52,9 +48,5 @@ pub async fn health_detailed(State(state): State<AppState>, _staff: Staff) -> ax
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)), security(()))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let body = state.metrics.render(&state.system);
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }

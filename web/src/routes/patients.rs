@@ -8,7 +8,6 @@ use clowder_schemas::pagination::{Cursor, Page, parse_limit};
 use clowder_schemas::patients::{CreatePatient, Patient, PatientListQuery, PatientStatus, UpdatePatient};
 use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, PatientId, ValidationError};
 
-use super::by;
 use super::clients::{cursor, name_fragment};
 use crate::error::ApiError;
 use crate::extract::{Json, Query, RawId, Staff, parse_id};
@@ -36,11 +35,7 @@ pub(crate) fn patient_filter(q: &PatientListQuery, under_client: bool) -> Result
                 .map_err(|_| ApiError::from(ValidationError::new("client_id", "is not a client id")))?,
         ),
     };
-    Ok(PatientFilter {
-        status,
-        client_id,
-        name: name_fragment(&q.name)?,
-    })
+    Ok(PatientFilter { status, client_id, name: name_fragment(&q.name)? })
 }
 
 /// Register a cat to an existing client.
@@ -60,7 +55,7 @@ pub async fn patients_create(
     Json(body): Json<CreatePatient>,
 ) -> Result<Response, ApiError> {
     let draft = body.validate(state.system.ctx.today())?;
-    let patient = state.system.patients.create(draft, by(&staff)).await?;
+    let patient = state.system.patients.create(draft, &staff.caller).await?;
     let location = format!("/api/patients/{}", patient.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(patient)).into_response())
 }
@@ -76,15 +71,13 @@ pub async fn patients_create(
 )]
 pub async fn patients_list(
     State(state): State<AppState>,
+    staff: Staff,
     Query(q): Query<PatientListQuery>,
 ) -> Result<axum::Json<Page<Patient>>, ApiError> {
     let limit = parse_limit(q.limit)?;
     let filter = patient_filter(&q, false)?;
-    let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit)?;
-    Ok(axum::Json(Page {
-        items,
-        next_cursor: next.map(|k| Cursor(k).encode()),
-    }))
+    let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
+    Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
 }
 
 /// One patient (also when inactive or deceased).
@@ -93,8 +86,12 @@ pub async fn patients_list(
     params(("id" = PatientId, Path)),
     responses((status = 200, body = Patient), (status = 404, description = "`patient_not_found`", body = ErrorResponse))
 )]
-pub async fn patients_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<Patient>, ApiError> {
-    Ok(axum::Json(state.system.patients.get(patient_id(id)?).await?))
+pub async fn patients_get(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+) -> Result<axum::Json<Patient>, ApiError> {
+    Ok(axum::Json(state.system.patients.get(patient_id(id)?, &staff.caller).await?))
 }
 
 /// Change some of a patient's fields (JSON merge patch: `null` clears). Setting `status`
@@ -117,7 +114,7 @@ pub async fn patients_update(
     Json(patch): Json<UpdatePatient>,
 ) -> Result<axum::Json<Patient>, ApiError> {
     let id = patient_id(id)?;
-    Ok(axum::Json(state.system.patients.update(id, patch, by(&staff)).await?))
+    Ok(axum::Json(state.system.patients.update(id, patch, &staff.caller).await?))
 }
 
 /// Deactivate a patient (status `inactive`; a deceased patient stays deceased).
@@ -132,5 +129,5 @@ pub async fn patients_delete(
     id: RawId,
 ) -> Result<axum::Json<Patient>, ApiError> {
     let id = patient_id(id)?;
-    Ok(axum::Json(state.system.patients.deactivate(id, by(&staff)).await?))
+    Ok(axum::Json(state.system.patients.deactivate(id, &staff.caller).await?))
 }

@@ -1,0 +1,81 @@
+//! Reading the audit trail. Entries are written by the services themselves, inside the
+//! change sets they describe (see `store::ChangeSet::audit`); this module only reads.
+
+use std::sync::Arc;
+
+use clowder_schemas::audit::{AuditDraft, AuditEntry, Caller};
+
+use crate::clients::audit_read;
+use crate::error::Error;
+use crate::system::Ctx;
+
+/// Entries scanned per page at most, so a filter that matches nothing answers promptly; the
+/// page then ends early with a cursor to continue from.
+pub const MAX_SCAN: usize = 20_000;
+
+/// Which entries a page shows.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub user_id: Option<String>,
+    pub record_kind: Option<String>,
+    pub record_id: Option<String>,
+    /// An action, or a prefix ending in `.`.
+    pub action: Option<String>,
+    pub from: Option<jiff::Timestamp>,
+    pub to: Option<jiff::Timestamp>,
+}
+
+impl AuditFilter {
+    fn matches(&self, e: &AuditEntry) -> bool {
+        let user_ok = self
+            .user_id
+            .as_deref()
+            .is_none_or(|u| matches!(e.actor, Some(clowder_schemas::events::Actor::User(id)) if id.to_string() == u));
+        let action_ok = self
+            .action
+            .as_deref()
+            .is_none_or(|a| if a.ends_with('.') { e.action.starts_with(a) } else { e.action == a });
+        user_ok
+            && action_ok
+            && self.record_kind.as_deref().is_none_or(|k| e.record_kind.as_deref() == Some(k))
+            && self.record_id.as_deref().is_none_or(|r| e.record_id.as_deref() == Some(r))
+            && self.from.is_none_or(|f| e.at >= f)
+            && self.to.is_none_or(|t| e.at < t)
+    }
+}
+
+/// The audit trail, for reading.
+#[derive(Clone)]
+pub struct AuditLog {
+    ctx: Arc<Ctx>,
+}
+
+impl AuditLog {
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+        Self { ctx }
+    }
+
+    /// One page, newest first, of entries below sequence `before`; the second value is the
+    /// sequence to continue below when more may remain. Reading the trail is itself audited.
+    pub async fn page(
+        &self,
+        filter: &AuditFilter,
+        before: Option<u64>,
+        limit: usize,
+        caller: &Caller,
+    ) -> Result<(Vec<AuditEntry>, Option<u64>), Error> {
+        let (mut items, scan) = self.ctx.store.read()?.audit_before(before, limit, MAX_SCAN, |e| filter.matches(e))?;
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|e| e.seq)
+        } else if scan.count == MAX_SCAN && scan.last.is_some_and(|s| s > 1) {
+            // The scan stopped at its bound before the start of the trail: go on from there.
+            scan.last
+        } else {
+            None
+        };
+        let read = AuditDraft::new(caller, "audit.read").detail(serde_json::json!({ "entries": items.len() }));
+        audit_read(&self.ctx, read).await?;
+        Ok((items, next))
+    }
+}
