@@ -2,6 +2,9 @@
 //! administrator, seed demo data if asked, bind the listener. `run_until` serves until the
 //! shutdown signal, then drains: stop accepting, finish in-flight requests (bounded), commit
 //! what is queued, close the store.
+//!
+//! Plain HTTP is served by `axum::serve`; with a certificate and key (`--tls-cert`,
+//! `--tls-key`) the same router is served over HTTPS by axum-server with rustls (ring).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,10 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use clowder_actors::{System, SystemClock};
 use tokio::net::TcpListener;
 
-use crate::config::Settings;
+use crate::config::{Settings, TlsSettings};
 
 /// How long in-flight requests get to finish after a shutdown signal; the whole shutdown
 /// stays under the 10 s an orchestrator usually allows before SIGKILL.
@@ -27,6 +31,10 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let started = Instant::now();
+        // One crypto provider for every crate (ARCHITECTURE.md): whatever asks rustls for the
+        // process default (outgoing HTTPS, SMTP) gets ring. Already installed (several
+        // applications in one test process): keep it.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         std::fs::create_dir_all(&settings.system.data_dir)
             .with_context(|| format!("creating the data directory {}", settings.system.data_dir.display()))?;
         let system = System::start(settings.system.clone(), Arc::new(SystemClock))
@@ -41,6 +49,7 @@ impl Application {
         let info = system.store().info();
         tracing::info!(
             addr = %listener.local_addr()?,
+            scheme = if settings.tls.is_some() { "https" } else { "http" },
             data_dir = %settings.system.data_dir.display(),
             store_open_ms = info.open_took.as_secs_f64() * 1000.0,
             recovered = info.recovered,
@@ -61,26 +70,78 @@ impl Application {
 
     /// Serves until `shutdown` completes, then shuts down in order.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let state = clowder_web::AppState::new(self.system.clone(), self.settings.web.clone());
+        let Application { listener, system, settings } = self;
+        let state = clowder_web::AppState::new(system.clone(), settings.web.clone());
         let app = clowder_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let signalled = async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        };
-        let server = axum::serve(self.listener, app).with_graceful_shutdown(signalled);
-        let mut stop_rx2 = stop_rx.clone();
-        let drain_deadline = async move {
-            let _ = stop_rx2.wait_for(|s| *s).await;
-            tokio::time::sleep(DRAIN).await;
-        };
-        tokio::select! {
-            r = server => r.context("serving HTTP")?,
-            _ = drain_deadline => tracing::warn!("in-flight requests did not finish in time; closing anyway"),
+        match &settings.tls {
+            None => serve_http(listener, app, shutdown).await?,
+            Some(tls) => serve_https(listener, tls, app, shutdown).await?,
         }
         tracing::info!("stopped accepting; flushing and closing the store");
-        self.system.shutdown().await;
+        system.shutdown().await;
         tracing::info!("store closed; goodbye");
         Ok(())
     }
+}
+
+type MakeService = IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>;
+
+/// Plain HTTP until `shutdown`, then in-flight requests get [`DRAIN`] to finish.
+async fn serve_http(
+    listener: TcpListener,
+    app: MakeService,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signalled = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signalled);
+    let mut stop_rx2 = stop_rx.clone();
+    let drain_deadline = async move {
+        let _ = stop_rx2.wait_for(|s| *s).await;
+        tokio::time::sleep(DRAIN).await;
+    };
+    tokio::select! {
+        r = server => r.context("serving HTTP")?,
+        _ = drain_deadline => tracing::warn!("in-flight requests did not finish in time; closing anyway"),
+    }
+    Ok(())
+}
+
+/// HTTPS (rustls) on the already bound listener until `shutdown`; then the same drain as
+/// [`serve_http`]: stop accepting, give in-flight requests [`DRAIN`], then close the
+/// connections still open.
+async fn serve_https(
+    listener: TcpListener,
+    tls: &TlsSettings,
+    app: MakeService,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = listener.into_std().context("handing the listener to the HTTPS server")?;
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.server_config.clone());
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, config)
+        .context("handing the listener to the HTTPS server")?
+        .handle(handle.clone())
+        // Failed handshakes (plain HTTP sent to the HTTPS port, scanners, untrusting clients)
+        // are the client's problem; not worth more than a debug line.
+        .accept_error_handler(|peer, e| tracing::debug!(peer = ?peer, error = %e, "TLS connection refused"))
+        .serve(app);
+    tokio::pin!(server);
+    let signalled = async move {
+        shutdown.await;
+        handle.graceful_shutdown(Some(DRAIN));
+    };
+    tokio::select! {
+        r = &mut server => return r.context("serving HTTPS"),
+        () = signalled => {}
+    }
+    let draining = Instant::now();
+    server.await.context("serving HTTPS")?;
+    if draining.elapsed() >= DRAIN {
+        tracing::warn!("in-flight requests did not finish in time; closing anyway");
+    }
+    Ok(())
 }

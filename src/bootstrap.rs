@@ -16,8 +16,10 @@ use clowder_schemas::audit::Caller;
 /// File holding a generated first-admin password.
 pub const PASSWORD_FILE: &str = "initial-admin-password";
 
-/// Creates `admin` if there are no users yet. Returns true if it did.
+/// Creates `admin` if there are no users yet (after making sure the built-in roles exist
+/// and are current). Returns true if it created the administrator.
 pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Result<bool> {
+    system.roles.ensure_builtins().await.context("writing the built-in roles")?;
     if system.accounts.user_count()? > 0 {
         return Ok(false);
     }

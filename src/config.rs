@@ -2,7 +2,8 @@
 //! [`Settings`]. `clowder check-config` prints the effective values with secrets masked.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -11,6 +12,8 @@ use clowder_actors::SystemConfig;
 use clowder_actors::runtime::ActorConfig;
 use clowder_web::WebConfig;
 use jiff::tz::TimeZone;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -50,7 +53,8 @@ pub struct ServeArgs {
     /// Lifetime of a sign-in session, hours.
     #[arg(long, env = "CLOWDER_SESSION_TTL_HOURS", default_value_t = 12)]
     pub session_ttl_hours: u64,
-    /// Mark the session cookie Secure (set when a TLS proxy sits in front).
+    /// Mark the session cookie Secure (set when a TLS proxy sits in front; always on with
+    /// --tls-cert/--tls-key).
     #[arg(long, env = "CLOWDER_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new(), default_missing_value = "true", num_args = 0..=1, default_value = "false")]
     pub secure_cookies: bool,
     /// Per-entity actors stop after this many idle seconds.
@@ -68,6 +72,13 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "CLOWDER_LOG", value_enum, default_value_t = LogFormat::Text)]
     pub log: LogFormat,
+    /// PEM certificate chain, the server's certificate first. With --tls-key: serve HTTPS
+    /// (and only HTTPS) on --listen.
+    #[arg(long, env = "CLOWDER_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1, unencrypted).
+    #[arg(long, env = "CLOWDER_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Validated settings of a server.
@@ -79,6 +90,78 @@ pub struct Settings {
     pub demo: bool,
     pub admin_password: Option<String>,
     pub log: LogFormat,
+    /// Serve HTTPS with this certificate and key; `None`: plain HTTP.
+    pub tls: Option<TlsSettings>,
+}
+
+/// The certificate and key files and the rustls configuration loaded from them (ring
+/// provider, HTTP/2 and HTTP/1.1 offered by ALPN).
+#[derive(Clone)]
+pub struct TlsSettings {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub server_config: Arc<rustls::ServerConfig>,
+}
+
+impl std::fmt::Debug for TlsSettings {
+    /// The paths only: the loaded configuration holds the private key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSettings").field("cert", &self.cert).field("key", &self.key).finish_non_exhaustive()
+    }
+}
+
+impl TlsSettings {
+    /// Reads and checks the PEM files: unreadable files, files without a certificate or key,
+    /// and a key that does not belong to the certificate are errors naming the file.
+    pub fn load(cert: &Path, key: &Path) -> anyhow::Result<TlsSettings> {
+        let cert_pem =
+            std::fs::read(cert).with_context(|| format!("CLOWDER_TLS_CERT: cannot read {}", cert.display()))?;
+        let chain = CertificateDer::pem_slice_iter(&cert_pem).collect::<Result<Vec<_>, _>>().map_err(|e| {
+            anyhow::anyhow!("CLOWDER_TLS_CERT: {} is not valid PEM: {}", cert.display(), pem_problem(&e))
+        })?;
+        if chain.is_empty() {
+            bail!("CLOWDER_TLS_CERT: {} holds no PEM certificate (BEGIN CERTIFICATE)", cert.display());
+        }
+        let key_pem = std::fs::read(key).with_context(|| format!("CLOWDER_TLS_KEY: cannot read {}", key.display()))?;
+        let private_key = match PrivateKeyDer::from_pem_slice(&key_pem) {
+            Ok(k) => k,
+            Err(rustls::pki_types::pem::Error::NoItemsFound) => bail!(
+                "CLOWDER_TLS_KEY: {} holds no unencrypted PEM private key \
+                 (BEGIN PRIVATE KEY, BEGIN RSA PRIVATE KEY or BEGIN EC PRIVATE KEY)",
+                key.display()
+            ),
+            Err(e) => bail!("CLOWDER_TLS_KEY: {} is not valid PEM: {}", key.display(), pem_problem(&e)),
+        };
+        // One crypto provider for every crate (ARCHITECTURE.md): ring, given explicitly so
+        // the choice does not depend on the process default.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("TLS: the ring provider supports no default protocol version")?
+            .with_no_client_auth()
+            .with_single_cert(chain, private_key)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "CLOWDER_TLS_KEY: the key in {} is unusable with the certificate in {}: {e}",
+                    key.display(),
+                    cert.display()
+                )
+            })?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(TlsSettings { cert: cert.to_owned(), key: key.to_owned(), server_config: Arc::new(config) })
+    }
+}
+
+/// A PEM error in words (the library shows the offending lines as byte arrays).
+fn pem_problem(e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error;
+    match e {
+        Error::MissingSectionEnd { end_marker } => {
+            format!("no closing line for a {} section", String::from_utf8_lossy(end_marker))
+        }
+        Error::IllegalSectionStart { line } => format!("malformed line {:?}", String::from_utf8_lossy(line)),
+        other => other.to_string(),
+    }
 }
 
 impl ServeArgs {
@@ -106,6 +189,13 @@ impl ServeArgs {
             clowder_actors::accounts::check_password("CLOWDER_ADMIN_PASSWORD", p, "admin")
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsSettings::load(cert, key)?),
+            (None, None) => None,
+            _ => bail!(
+                "CLOWDER_TLS_CERT and CLOWDER_TLS_KEY go together: set both to serve HTTPS, or neither for plain HTTP"
+            ),
+        };
         let system = SystemConfig {
             clinic_id: self.clinic_id.clone(),
             country_code: self.country_code.clone(),
@@ -122,10 +212,16 @@ impl ServeArgs {
         Ok(Settings {
             listen: self.listen,
             system,
-            web: WebConfig { secure_cookies: self.secure_cookies, version: env!("CARGO_PKG_VERSION").to_owned() },
+            web: WebConfig {
+                // A cookie sent over HTTPS is always marked Secure.
+                secure_cookies: self.secure_cookies || tls.is_some(),
+                tls: tls.is_some(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
             demo: self.demo,
             admin_password: self.admin_password.clone(),
             log: self.log,
+            tls,
         })
     }
 }
@@ -138,6 +234,14 @@ impl Settings {
             Some(_) => "******** (set)".to_owned(),
             None => "(not set: generated at first start)".to_owned(),
         };
+        let secure_cookies = match &self.tls {
+            Some(_) => "true (always with TLS)".to_owned(),
+            None => self.web.secure_cookies.to_string(),
+        };
+        let (tls_cert, tls_key) = match &self.tls {
+            Some(t) => (t.cert.display().to_string(), t.key.display().to_string()),
+            None => ("(not set: plain HTTP)".to_owned(), "(not set: plain HTTP)".to_owned()),
+        };
         let rows = [
             ("CLOWDER_LISTEN", self.listen.to_string()),
             ("CLOWDER_DATA_DIR", s.data_dir.display().to_string()),
@@ -147,12 +251,14 @@ impl Settings {
             ("CLOWDER_TIME_ZONE", s.time_zone.iana_name().unwrap_or("(system, unnamed)").to_owned()),
             ("CLOWDER_COUNTRY_CODE", s.country_code.clone()),
             ("CLOWDER_SESSION_TTL_HOURS", (s.session_ttl.as_secs() / 3600).to_string()),
-            ("CLOWDER_SECURE_COOKIES", self.web.secure_cookies.to_string()),
+            ("CLOWDER_SECURE_COOKIES", secure_cookies),
             ("CLOWDER_ACTOR_IDLE_SECS", s.actors.idle_after.as_secs().to_string()),
             ("CLOWDER_MAILBOX", s.actors.mailbox.to_string()),
             ("CLOWDER_ASK_TIMEOUT_MS", s.actors.ask_timeout.as_millis().to_string()),
             ("CLOWDER_CACHE_MB", (s.cache_bytes >> 20).to_string()),
             ("CLOWDER_LOG", format!("{:?}", self.log).to_lowercase()),
+            ("CLOWDER_TLS_CERT", tls_cert),
+            ("CLOWDER_TLS_KEY", tls_key),
         ];
         rows.iter().map(|(k, v)| format!("{k:<26} = {v}\n")).collect()
     }

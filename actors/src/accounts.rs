@@ -1,38 +1,50 @@
 //! Staff accounts and sign-in sessions.
 //!
-//! Passwords are hashed with argon2id (OWASP parameters: 19 MiB, 2 passes) on tokio's
-//! blocking pool, never on the async workers. Sessions are server-side records found by the
-//! SHA-256 of their bearer token; the token itself is never stored. A wrong username and a
-//! wrong password are indistinguishable, in answer and in timing (an unknown user is still
-//! verified against a dummy hash).
+//! **Users are per-entity actors.** Sign-in attempts, lockout counters, password and role
+//! changes of one account are serialised by its actor, so five wrong passwords sent at once
+//! still count as five. A change that could remove the last active administrator also takes
+//! a clinic-wide lock, so two administrators cannot demote each other at the same moment.
 //!
-//! Accounts are a service over the store rather than per-user actors: every write is a
-//! single change set whose uniqueness (usernames, token hashes) the commit task enforces.
-//! Lockout counters (a later issue) will need a per-user actor to serialise them.
+//! **Passwords** are hashed with argon2id (OWASP parameters: 19 MiB, 2 passes) on tokio's
+//! blocking pool, never on the async workers. New passwords follow
+//! `clowder_schemas::passwords` (NIST SP 800-63B). A wrong username and a wrong password are
+//! indistinguishable, in answer and in timing (an unknown user is verified against a dummy
+//! hash). Over-long passwords are refused before any hashing.
+//!
+//! **Sessions** are server-side records found by the SHA-256 of their bearer token; the token
+//! itself is never stored. A session ends at its absolute expiry, after an idle period, when
+//! revoked, when its user signs in once too often (the oldest goes), or when the user's
+//! password or roles change. "Last seen" is tracked in memory and written at most every few
+//! minutes, so a busy front desk does not cost a disk flush per request.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
+use clowder_schemas::access::{ADMINISTRATOR, Permissions};
 use clowder_schemas::audit::{AuditDraft, Caller, Outcome};
 use clowder_schemas::events::{Actor as By, DomainEvent};
-use clowder_schemas::users::{Session, User, UserView, parse_username};
-use clowder_schemas::values::Email;
-use clowder_schemas::{SessionId, UserId, ValidationError};
+use clowder_schemas::patch::Patch;
+use clowder_schemas::users::{Session, UpdateUser, User, UserView, parse_username};
+use clowder_schemas::values::{Email, MAX_NAME_CHARS, required_text};
+use clowder_schemas::{SessionId, UserId, ValidationError, passwords};
+use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
+use crate::roles::Roles;
+use crate::runtime::registry::KeyedFactory;
+use crate::runtime::{Actor, Registry, Reply};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, IndexTable, RecordTable, commit::hex};
 use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 
-/// Shortest password accepted (NIST SP 800-63B).
-pub const MIN_PASSWORD_CHARS: usize = 12;
-/// Longest password accepted; bounds hashing work per request.
-pub const MAX_PASSWORD_CHARS: usize = 256;
+/// How often a session's "last seen" is written to the store at most.
+const LAST_SEEN_WRITE_EVERY: SignedDuration = SignedDuration::from_mins(5);
 
 /// A staff account to create.
 #[derive(Debug, Clone)]
@@ -50,44 +62,32 @@ pub struct NewUser {
 pub struct Principal {
     pub user: User,
     pub session: Session,
+    /// Effective permissions from the user's roles, as of this request.
+    pub permissions: Permissions,
 }
 
-/// Checks a password chosen for an account.
+/// Checks a password chosen for an account (see `clowder_schemas::passwords`).
 pub fn check_password(field: &str, password: &str, username: &str) -> Result<(), ValidationError> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD_CHARS {
-        return Err(ValidationError::new(field, format!("must be at least {MIN_PASSWORD_CHARS} characters")));
-    }
-    if n > MAX_PASSWORD_CHARS {
-        return Err(ValidationError::new(field, format!("must be at most {MAX_PASSWORD_CHARS} characters")));
-    }
-    if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
-        return Err(ValidationError::new(field, "must not contain the username"));
-    }
-    Ok(())
+    passwords::check_new_password(field, password, username)
 }
 
 fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    // Without OS randomness no session or salt is safe; there is nothing sensible to go on with.
-    getrandom::fill(&mut b).expect("the operating system's random source is available");
-    b
-}
-
 /// A random secret of `bytes` bytes, URL-safe base64 (tokens, generated passwords).
 pub fn random_secret(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
+    // Without OS randomness no session or salt is safe; there is nothing sensible to go on with.
     getrandom::fill(&mut b).expect("the operating system's random source is available");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
 async fn hash_password(password: String) -> Res<String> {
     tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).expect("the operating system's random source is available");
+        let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(e.to_string()))?;
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
@@ -99,51 +99,129 @@ async fn hash_password(password: String) -> Res<String> {
 
 async fn verify_password(password: String, hash: String) -> Res<bool> {
     tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PasswordHash::new(&hash) else {
-            return false;
-        };
+        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
         Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))
 }
 
-/// The accounts service.
-#[derive(Clone)]
-pub struct Accounts {
-    ctx: Arc<Ctx>,
-    /// Verified against when the username is unknown, so timing does not reveal it.
-    dummy_hash: Arc<tokio::sync::OnceCell<String>>,
+fn too_long(password: &str) -> bool {
+    password.len() > passwords::MAX_CHARS * 4 || password.chars().count() > passwords::MAX_CHARS
 }
 
-impl Accounts {
-    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
-        Self { ctx, dummy_hash: Arc::new(tokio::sync::OnceCell::new()) }
+fn to_signed(d: std::time::Duration) -> SignedDuration {
+    SignedDuration::try_from(d).unwrap_or(SignedDuration::from_hours(24))
+}
+
+/// `at + d`, saturating at the end of time.
+fn after(at: Timestamp, d: std::time::Duration) -> Timestamp {
+    at.checked_add(to_signed(d)).unwrap_or(Timestamp::MAX)
+}
+
+/// Adds the removal of a session to a change set.
+fn end_session(set: &mut ChangeSet, s: &Session, caller: &Caller, why: &str) {
+    let key = s.id.as_u128();
+    set.release(unique::SESSION_TOKEN, &s.token_hash, key);
+    set.delete(RecordTable::Sessions, key);
+    set.unlink(IndexTable::SessionsByUser, s.user_id.as_u128(), key);
+    set.event(caller.event_actor(), DomainEvent::SessionEnded { user_id: s.user_id, session_id: s.id });
+    set.audit(
+        AuditDraft::new(caller, "session.revoke")
+            .record("user", s.user_id)
+            .detail(serde_json::json!({ "session_id": s.id, "why": why })),
+    );
+}
+
+/// The sessions of a user, oldest first.
+fn sessions_of(ctx: &Ctx, user: UserId) -> Res<Vec<Session>> {
+    let r = ctx.store.read()?;
+    let mut out = Vec::new();
+    for key in r.children(IndexTable::SessionsByUser, user.as_u128(), None)? {
+        if let Some(s) = r.get::<Session>(RecordTable::Sessions, key)? {
+            out.push(s);
+        }
+    }
+    out.sort_by_key(|s| s.created_at);
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// The user actor
+
+pub(crate) struct UserActor {
+    id: UserId,
+    state: Option<User>,
+    ctx: Arc<Ctx>,
+    shared: Arc<Shared>,
+}
+
+/// What every user actor shares.
+struct Shared {
+    roles: Roles,
+    /// Held by changes that could remove the last active administrator.
+    admin_guard: tokio::sync::Mutex<()>,
+}
+
+type SignIn = (User, Session, String);
+
+/// Large payloads are boxed (see `clients::Msg`).
+pub(crate) enum Msg {
+    Create { new: Box<NewUser>, caller: Box<Caller>, reply: Reply<Res<User>> },
+    Get { reply: Reply<Res<User>> },
+    Update { patch: Box<UpdateUser>, grantor: Box<Permissions>, caller: Box<Caller>, reply: Reply<Res<User>> },
+    ResetPassword { password: String, caller: Box<Caller>, reply: Reply<Res<User>> },
+    ChangePassword { current: String, new: String, keep: SessionId, caller: Box<Caller>, reply: Reply<Res<User>> },
+    Login { password: String, caller: Box<Caller>, reply: Reply<Res<SignIn>> },
+}
+
+impl UserActor {
+    fn current(&self) -> Res<&User> {
+        self.state.as_ref().ok_or(Error::UserNotFound(self.id))
     }
 
-    /// Number of staff accounts (0 on a fresh store).
-    pub fn user_count(&self) -> Res<u64> {
-        Ok(self.ctx.store.read()?.count(RecordTable::Users)?)
+    fn check_roles(&self, field: &str, names: &[String], grantor: Option<&Permissions>) -> Res<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let n = n.trim().to_lowercase();
+            if !self.shared.roles.exists(&n) {
+                return Err(ValidationError::new(format!("{field}[{i}]"), format!("{n:?} is not a role")).into());
+            }
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+        if let Some(g) = grantor {
+            // No one hands out permissions they do not hold themselves.
+            let granted = self.shared.roles.effective(&out);
+            Roles::check_grantor(g, &granted.as_grants())?;
+        }
+        Ok(out)
     }
 
-    /// Creates a staff account.
-    pub async fn create_user(&self, new: NewUser, caller: &Caller) -> Res<User> {
+    async fn create(&mut self, new: NewUser, caller: &Caller) -> Res<User> {
+        if self.state.is_some() {
+            return Err(Error::Internal(format!("user id {} already exists", self.id)));
+        }
         let username = parse_username("username", &new.username)?;
-        let display_name = clowder_schemas::values::required_text("display_name", &new.display_name, 100)?;
+        let display_name = required_text("display_name", &new.display_name, MAX_NAME_CHARS)?;
         check_password("password", &new.password, &username)?;
+        let roles = self.check_roles("roles", &new.roles, None)?;
         let password_hash = hash_password(new.password).await?;
         let now = self.ctx.clock.now();
         let user = User {
-            id: UserId::from_ulid(self.ctx.new_ulid()),
+            id: self.id,
             username,
             display_name,
             email: new.email,
             password_hash,
-            roles: new.roles,
+            roles,
             active: true,
             must_change_password: new.must_change_password,
             created_at: now,
             updated_at: now,
+            failed_logins: 0,
+            locked_until: None,
         };
         let key = user.id.as_u128();
         let mut set = ChangeSet::new();
@@ -156,82 +234,439 @@ impl Accounts {
                 .detail(serde_json::json!({ "username": user.username, "roles": user.roles })),
         );
         self.ctx.store.commit(set).await?;
+        self.state = Some(user.clone());
         Ok(user)
+    }
+
+    /// Active administrators other than this user.
+    fn other_active_admins(&self) -> Res<usize> {
+        let mut n = 0;
+        self.ctx.store.read()?.scan::<User>(RecordTable::Users, None, |u| {
+            if u.id != self.id && u.active && u.roles.iter().any(|r| r == ADMINISTRATOR) {
+                n += 1;
+            }
+            std::ops::ControlFlow::Continue(())
+        })?;
+        Ok(n)
+    }
+
+    async fn update(&mut self, patch: UpdateUser, grantor: &Permissions, caller: &Caller) -> Res<User> {
+        let cur = self.current()?.clone();
+        let mut u = cur.clone();
+        match &patch.display_name {
+            Patch::Keep => {}
+            Patch::Clear => {
+                return Err(ValidationError::new("display_name", "is required and cannot be cleared").into());
+            }
+            Patch::Set(d) => u.display_name = required_text("display_name", d, MAX_NAME_CHARS)?,
+        }
+        match &patch.email {
+            Patch::Keep => {}
+            Patch::Clear => u.email = None,
+            Patch::Set(e) if e.trim().is_empty() => u.email = None,
+            Patch::Set(e) => u.email = Some(Email::parse("email", e)?),
+        }
+        match &patch.roles {
+            Patch::Keep => {}
+            Patch::Clear => u.roles.clear(),
+            Patch::Set(r) => u.roles = self.check_roles("roles", r, None)?,
+        }
+        match &patch.active {
+            Patch::Keep => {}
+            Patch::Clear => return Err(ValidationError::new("active", "is required and cannot be cleared").into()),
+            Patch::Set(a) => u.active = *a,
+        }
+        match &patch.locked {
+            Patch::Keep => {}
+            Patch::Set(true) => {
+                return Err(ValidationError::new("locked", "can only be set to false (to lift a lockout)").into());
+            }
+            Patch::Clear | Patch::Set(false) => {
+                u.locked_until = None;
+                u.failed_logins = 0;
+            }
+        }
+        let roles_changed = u.roles != cur.roles;
+        if roles_changed {
+            // The granting user must hold every permission of the roles they hand out.
+            let added: Vec<String> = u.roles.iter().filter(|r| !cur.roles.contains(r)).cloned().collect();
+            Roles::check_grantor(grantor, &self.shared.roles.effective(&added).as_grants())?;
+        }
+        if u == cur {
+            return Ok(cur);
+        }
+        let was_admin = cur.active && Roles::is_administrator(&cur.roles);
+        let is_admin = u.active && Roles::is_administrator(&u.roles);
+        let _guard = if was_admin && !is_admin {
+            let g = self.shared.admin_guard.lock().await;
+            if self.other_active_admins()? == 0 {
+                return Err(Error::LastAdministrator);
+            }
+            Some(g)
+        } else {
+            None
+        };
+        u.updated_at = self.ctx.clock.now();
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+        let mut changed = Vec::new();
+        if u.display_name != cur.display_name {
+            changed.push("display_name");
+        }
+        if u.email != cur.email {
+            changed.push("email");
+        }
+        if roles_changed {
+            changed.push("roles");
+        }
+        if u.active != cur.active {
+            changed.push("active");
+        }
+        if u.locked_until != cur.locked_until {
+            changed.push("locked");
+        }
+        let action = if roles_changed {
+            "user.roles_changed"
+        } else if !u.active && cur.active {
+            "user.deactivate"
+        } else {
+            "user.update"
+        };
+        set.audit(AuditDraft::new(caller, action).record("user", u.id).detail(serde_json::json!({
+            "changed": changed, "roles_before": cur.roles, "roles_after": u.roles,
+        })));
+        // New roles or a deactivation take effect everywhere at once: the user's sessions end.
+        if roles_changed || !u.active {
+            for s in sessions_of(&self.ctx, u.id)? {
+                end_session(&mut set, &s, caller, if roles_changed { "roles changed" } else { "user deactivated" });
+            }
+        }
+        self.ctx.store.commit(set).await?;
+        self.state = Some(u.clone());
+        Ok(u)
+    }
+
+    async fn set_password(
+        &mut self,
+        password: String,
+        must_change: bool,
+        keep: Option<SessionId>,
+        caller: &Caller,
+        action: &str,
+    ) -> Res<User> {
+        let cur = self.current()?.clone();
+        check_password(if must_change { "password" } else { "new_password" }, &password, &cur.username)?;
+        let hash = hash_password(password).await?;
+        let u = User {
+            password_hash: hash,
+            must_change_password: must_change,
+            failed_logins: 0,
+            locked_until: None,
+            updated_at: self.ctx.clock.now(),
+            ..cur
+        };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+        set.audit(AuditDraft::new(caller, action).record("user", u.id));
+        for s in sessions_of(&self.ctx, u.id)? {
+            if Some(s.id) != keep {
+                end_session(&mut set, &s, caller, "password changed");
+            }
+        }
+        self.ctx.store.commit(set).await?;
+        self.state = Some(u.clone());
+        Ok(u)
+    }
+
+    async fn change_password(&mut self, current: String, new: String, keep: SessionId, caller: &Caller) -> Res<User> {
+        let cur = self.current()?.clone();
+        if too_long(&current) || !verify_password(current, cur.password_hash.clone()).await? {
+            // A wrong current password counts towards the lockout like a wrong sign-in.
+            self.failed_attempt(caller, "auth.password_change_failed").await?;
+            return Err(ValidationError::new("current_password", "is not your current password").into());
+        }
+        if let Some(until) = self.locked_now() {
+            return Err(Error::AccountLocked { until });
+        }
+        self.set_password(new, false, Some(keep), caller, "auth.password_changed").await
+    }
+
+    fn locked_now(&self) -> Option<Timestamp> {
+        let now = self.ctx.clock.now();
+        self.state.as_ref().and_then(|u| u.locked_until).filter(|t| *t > now)
+    }
+
+    /// Counts a wrong password; locks the account at the threshold.
+    async fn failed_attempt(&mut self, caller: &Caller, action: &str) -> Res<()> {
+        let cur = self.current()?.clone();
+        let now = self.ctx.clock.now();
+        let failed = cur.failed_logins.saturating_add(1);
+        let lock = failed >= self.ctx.config.lockout_after;
+        let until = lock.then(|| after(now, self.ctx.config.lockout_for));
+        let u = User {
+            failed_logins: if lock { 0 } else { failed },
+            locked_until: until.or(cur.locked_until),
+            updated_at: now,
+            ..cur
+        };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+        set.audit(
+            AuditDraft::new(caller, action)
+                .record("user", u.id)
+                .outcome(Outcome::Failure)
+                .detail(serde_json::json!({ "username": u.username, "failed_in_a_row": failed })),
+        );
+        if let Some(until) = until {
+            set.audit(
+                AuditDraft::new(caller, "auth.account_locked")
+                    .record("user", u.id)
+                    .outcome(Outcome::Denied)
+                    .detail(serde_json::json!({ "until": until })),
+            );
+        }
+        self.ctx.store.commit(set).await?;
+        self.state = Some(u);
+        Ok(())
+    }
+
+    async fn login(&mut self, password: String, caller: &Caller) -> Res<SignIn> {
+        let cur = self.current()?.clone();
+        let locked = self.locked_now();
+        // Verify even when locked, so a locked account answers in the same time.
+        let ok = !too_long(&password) && verify_password(password, cur.password_hash.clone()).await?;
+        if let Some(until) = locked {
+            let mut set = ChangeSet::new();
+            set.audit(
+                AuditDraft::new(caller, "auth.login_refused_locked")
+                    .record("user", cur.id)
+                    .outcome(Outcome::Denied)
+                    .detail(serde_json::json!({ "username": cur.username, "until": until })),
+            );
+            self.ctx.store.commit(set).await?;
+            return Err(Error::AccountLocked { until });
+        }
+        if !ok || !cur.active {
+            self.failed_attempt(caller, "auth.login_failed").await?;
+            return Err(Error::InvalidCredentials);
+        }
+        let now = self.ctx.clock.now();
+        let token = random_secret(32);
+        let session = Session {
+            id: SessionId::from_ulid(self.ctx.new_ulid()),
+            user_id: cur.id,
+            token_hash: token_hash(&token),
+            created_at: now,
+            expires_at: after(now, self.ctx.config.session_ttl),
+            ip: caller.ip.clone(),
+            user_agent: caller.user_agent.clone(),
+            last_seen_at: Some(now),
+        };
+        let signed_in =
+            Caller { actor: Some(By::User(cur.id)), username: Some(cur.username.clone()), ..caller.clone() };
+        let u = User { failed_logins: 0, locked_until: None, ..cur };
+        let mut set = ChangeSet::new();
+        if u.failed_logins != self.current()?.failed_logins || self.current()?.locked_until.is_some() {
+            set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+        }
+        // Housekeeping and the concurrent-session limit: expired sessions go, then the oldest
+        // beyond the limit (counting the new one).
+        let mut live: Vec<Session> = Vec::new();
+        for s in sessions_of(&self.ctx, u.id)? {
+            if s.expires_at <= now {
+                end_session(&mut set, &s, &signed_in, "expired");
+            } else {
+                live.push(s);
+            }
+        }
+        let max = self.ctx.config.max_sessions_per_user.max(1);
+        let excess = (live.len() + 1).saturating_sub(max);
+        for s in live.iter().take(excess) {
+            end_session(&mut set, s, &signed_in, "session limit reached");
+        }
+        let key = session.id.as_u128();
+        set.claim(unique::SESSION_TOKEN, &session.token_hash, key, "token");
+        set.put(RecordTable::Sessions, key, &session)?;
+        set.link(IndexTable::SessionsByUser, u.id.as_u128(), key);
+        set.event(By::User(u.id), DomainEvent::SessionStarted { user_id: u.id, session_id: session.id });
+        set.audit(
+            AuditDraft::new(&signed_in, "auth.login")
+                .record("user", u.id)
+                .detail(serde_json::json!({ "session_id": session.id })),
+        );
+        self.ctx.store.commit(set).await?;
+        self.state = Some(u.clone());
+        Ok((u, session, token))
+    }
+}
+
+impl Actor for UserActor {
+    type Msg = Msg;
+
+    fn is_vacant(&self) -> bool {
+        self.state.is_none()
+    }
+
+    async fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Create { new, caller, reply } => {
+                let _ = reply.send(self.create(*new, &caller).await);
+            }
+            Msg::Get { reply } => {
+                let _ = reply.send(self.current().cloned());
+            }
+            Msg::Update { patch, grantor, caller, reply } => {
+                let _ = reply.send(self.update(*patch, &grantor, &caller).await);
+            }
+            Msg::ResetPassword { password, caller, reply } => {
+                let r = self.set_password(password, true, None, &caller, "user.password_reset").await;
+                let _ = reply.send(r);
+            }
+            Msg::ChangePassword { current, new, keep, caller, reply } => {
+                let _ = reply.send(self.change_password(current, new, keep, &caller).await);
+            }
+            Msg::Login { password, caller, reply } => {
+                let _ = reply.send(self.login(password, &caller).await);
+            }
+        }
+    }
+}
+
+pub(crate) struct Loader {
+    ctx: Arc<Ctx>,
+    shared: Arc<Shared>,
+}
+
+impl KeyedFactory<UserActor> for Loader {
+    async fn build(&self, key: u128) -> Res<UserActor> {
+        let state = self.ctx.store.read()?.get::<User>(RecordTable::Users, key)?;
+        Ok(UserActor { id: UserId::from_u128(key), state, ctx: self.ctx.clone(), shared: self.shared.clone() })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The service
+
+/// Staff accounts and sessions.
+#[derive(Clone)]
+pub struct Accounts {
+    ctx: Arc<Ctx>,
+    roles: Roles,
+    reg: Registry<UserActor, Loader>,
+    /// Verified against when the username is unknown, so timing does not reveal it.
+    dummy_hash: Arc<tokio::sync::OnceCell<String>>,
+    /// Last request per session, newer than what the store holds.
+    seen: Arc<Mutex<HashMap<SessionId, Timestamp>>>,
+}
+
+const KIND: &str = "user";
+
+impl Accounts {
+    pub(crate) fn new(ctx: Arc<Ctx>, roles: Roles) -> Self {
+        let shared = Arc::new(Shared { roles: roles.clone(), admin_guard: tokio::sync::Mutex::new(()) });
+        let reg = Registry::new(Loader { ctx: ctx.clone(), shared }, ctx.config.actors, ctx.metrics.for_kind(KIND));
+        Self { ctx, roles, reg, dummy_hash: Arc::default(), seen: Arc::default() }
+    }
+
+    async fn ask<R>(&self, id: UserId, make: impl FnOnce(Reply<Res<R>>) -> Msg) -> Res<R> {
+        self.reg.ask(id.as_u128(), make).await.map_err(|e| Error::from_ask(KIND, e))?
+    }
+
+    pub(crate) fn stop_all(&self) {
+        self.reg.stop_all();
+    }
+
+    /// Number of staff accounts (0 on a fresh store).
+    pub fn user_count(&self) -> Res<u64> {
+        Ok(self.ctx.store.read()?.count(RecordTable::Users)?)
+    }
+
+    /// Creates a staff account.
+    pub async fn create_user(&self, new: NewUser, caller: &Caller) -> Res<User> {
+        let id = UserId::from_ulid(self.ctx.new_ulid());
+        let caller = Box::new(caller.clone());
+        self.ask(id, |reply| Msg::Create { new: Box::new(new), caller, reply }).await
+    }
+
+    /// Creates a staff account on behalf of `grantor`, who must hold every permission of the
+    /// roles given.
+    pub async fn create_user_as(&self, new: NewUser, grantor: &Permissions, caller: &Caller) -> Res<User> {
+        for (i, r) in new.roles.iter().enumerate() {
+            if !self.roles.exists(&r.trim().to_lowercase()) {
+                return Err(ValidationError::new(format!("roles[{i}]"), format!("{r:?} is not a role")).into());
+            }
+        }
+        let names: Vec<String> = new.roles.iter().map(|r| r.trim().to_lowercase()).collect();
+        Roles::check_grantor(grantor, &self.roles.effective(&names).as_grants())?;
+        self.create_user(new, caller).await
+    }
+
+    pub async fn get(&self, id: UserId) -> Res<User> {
+        self.ask(id, |reply| Msg::Get { reply }).await
+    }
+
+    /// One page of users in creation order; `active` `None` lists all.
+    pub fn list(&self, active: Option<bool>, after: Option<u128>, limit: usize) -> Res<(Vec<User>, Option<u128>)> {
+        let mut items = Vec::with_capacity(limit + 1);
+        self.ctx.store.read()?.scan::<User>(RecordTable::Users, after, |u| {
+            if active.is_none_or(|a| a == u.active) {
+                items.push(u);
+            }
+            if items.len() > limit { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) }
+        })?;
+        Ok(crate::clients::page(items, limit, |u| u.id.as_u128()))
+    }
+
+    pub async fn update(&self, id: UserId, patch: UpdateUser, grantor: &Permissions, caller: &Caller) -> Res<User> {
+        let (patch, grantor, caller) = (Box::new(patch), Box::new(grantor.clone()), Box::new(caller.clone()));
+        self.ask(id, |reply| Msg::Update { patch, grantor, caller, reply }).await
+    }
+
+    /// An administrator's reset: the user must change the password at next sign-in, and
+    /// every session of theirs ends.
+    pub async fn reset_password(&self, id: UserId, password: String, caller: &Caller) -> Res<User> {
+        let caller = Box::new(caller.clone());
+        self.ask(id, |reply| Msg::ResetPassword { password, caller, reply }).await
+    }
+
+    /// Changes one's own password; every other session of the user ends.
+    pub async fn change_password(&self, who: &Principal, current: String, new: String, caller: &Caller) -> Res<User> {
+        let (keep, caller) = (who.session.id, Box::new(caller.clone()));
+        self.ask(who.user.id, |reply| Msg::ChangePassword { current, new, keep, caller, reply }).await
     }
 
     /// Signs in with a username and password; returns the user, the new session and its
     /// bearer token (shown once).
-    pub async fn login(&self, username: &str, password: &str, caller: &Caller) -> Res<(User, Session, String)> {
-        let user = if password.chars().count() > MAX_PASSWORD_CHARS { None } else { self.find_by_username(username)? };
-        let hash = match &user {
-            Some(u) => u.password_hash.clone(),
-            None => self.dummy_hash().await?,
-        };
-        let ok = verify_password(password.to_owned(), hash).await?;
-        let user = match user {
-            Some(u) if ok && u.active => u,
-            other => {
-                // The attempted username is kept (trimmed) so repeated guessing shows up; the
-                // password never is.
-                let tried: String = username.trim().chars().take(64).collect();
-                let mut draft = AuditDraft::new(caller, "auth.login_failed")
+    pub async fn login(&self, username: &str, password: &str, caller: &Caller) -> Res<SignIn> {
+        let id = if too_long(password) { None } else { self.find_by_username(username)? };
+        let Some(id) = id else {
+            let hash = self.dummy_hash().await?;
+            let _ = verify_password(password.chars().take(passwords::MAX_CHARS).collect(), hash).await?;
+            let tried: String = username.trim().chars().take(64).collect();
+            let mut set = ChangeSet::new();
+            set.audit(
+                AuditDraft::new(caller, "auth.login_failed")
                     .outcome(Outcome::Failure)
-                    .detail(serde_json::json!({ "username": tried }));
-                if let Some(u) = other {
-                    draft = draft.record("user", u.id);
-                }
-                let mut set = ChangeSet::new();
-                set.audit(draft);
-                self.ctx.store.commit(set).await?;
-                return Err(Error::InvalidCredentials);
-            }
+                    .detail(serde_json::json!({ "username": tried })),
+            );
+            self.ctx.store.commit(set).await?;
+            return Err(Error::InvalidCredentials);
         };
-        let token = random_secret(32);
-        let now = self.ctx.clock.now();
-        let ttl =
-            jiff::SignedDuration::try_from(self.ctx.config.session_ttl).unwrap_or(jiff::SignedDuration::from_hours(12));
-        let session = Session {
-            id: SessionId::from_ulid(self.ctx.new_ulid()),
-            user_id: user.id,
-            token_hash: token_hash(&token),
-            created_at: now,
-            expires_at: now.checked_add(ttl).map_err(|e| Error::Internal(e.to_string()))?,
-            ip: caller.ip.as_ref().map(|s| s.chars().take(64).collect()),
-            user_agent: caller.user_agent.as_ref().map(|s| s.chars().take(256).collect()),
-        };
-        let key = session.id.as_u128();
-        let mut set = ChangeSet::new();
-        set.claim(unique::SESSION_TOKEN, &session.token_hash, key, "token");
-        set.put(RecordTable::Sessions, key, &session)?;
-        set.link(IndexTable::SessionsByUser, user.id.as_u128(), key);
-        set.event(By::User(user.id), DomainEvent::SessionStarted { user_id: user.id, session_id: session.id });
-        let signed_in =
-            Caller { actor: Some(By::User(user.id)), username: Some(user.username.clone()), ..caller.clone() };
-        set.audit(
-            AuditDraft::new(&signed_in, "auth.login")
-                .record("user", user.id)
-                .detail(serde_json::json!({ "session_id": session.id })),
-        );
-        self.ctx.store.commit(set).await?;
-        Ok((user, session, token))
+        let (password, caller) = (password.to_owned(), Box::new(caller.clone()));
+        self.ask(id, |reply| Msg::Login { password, caller, reply }).await
     }
 
-    fn find_by_username(&self, username: &str) -> Res<Option<User>> {
-        let Ok(name) = parse_username("username", username) else {
-            return Ok(None);
-        };
-        let r = self.ctx.store.read()?;
-        match r.unique_owner(unique::USERNAME, &name)? {
-            Some(key) => Ok(r.get::<User>(RecordTable::Users, key)?),
-            None => Ok(None),
-        }
+    fn find_by_username(&self, username: &str) -> Res<Option<UserId>> {
+        let Ok(name) = parse_username("username", username) else { return Ok(None) };
+        Ok(self.ctx.store.read()?.unique_owner(unique::USERNAME, &name)?.map(UserId::from_u128))
     }
 
     async fn dummy_hash(&self) -> Res<String> {
         self.dummy_hash.get_or_try_init(|| hash_password(random_secret(18))).await.cloned()
     }
 
-    /// Resolves a bearer token to a live session of an active user.
+    /// Resolves a bearer token to a live session of an active user, and notes the request
+    /// as the session's last activity.
     pub fn authenticate(&self, token: &str) -> Res<Principal> {
         if token.is_empty() || token.len() > 128 {
             return Err(Error::Unauthenticated);
@@ -240,22 +675,113 @@ impl Accounts {
         let Some(key) = r.unique_owner(unique::SESSION_TOKEN, &token_hash(token))? else {
             return Err(Error::Unauthenticated);
         };
-        let Some(session) = r.get::<Session>(RecordTable::Sessions, key)? else {
+        let Some(mut session) = r.get::<Session>(RecordTable::Sessions, key)? else {
             return Err(Error::Unauthenticated);
         };
-        if session.expires_at <= self.ctx.clock.now() {
-            return Err(Error::Unauthenticated);
+        let now = self.ctx.clock.now();
+        let stored_seen = session.last_seen_at.unwrap_or(session.created_at);
+        let seen = {
+            let mut map = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let last = map.get(&session.id).copied().unwrap_or(stored_seen).max(stored_seen);
+            let idle_expired = now.duration_since(last) > to_signed(self.ctx.config.session_idle);
+            if session.expires_at <= now || idle_expired {
+                map.remove(&session.id);
+                return Err(Error::Unauthenticated);
+            }
+            map.insert(session.id, now);
+            last
+        };
+        let user = match r.get::<User>(RecordTable::Users, session.user_id.as_u128())? {
+            Some(u) if u.active => u,
+            _ => return Err(Error::Unauthenticated),
+        };
+        drop(r);
+        if now.duration_since(stored_seen) > LAST_SEEN_WRITE_EVERY {
+            self.persist_last_seen(&session, now);
         }
-        match r.get::<User>(RecordTable::Users, session.user_id.as_u128())? {
-            Some(user) if user.active => Ok(Principal { user, session }),
-            _ => Err(Error::Unauthenticated),
-        }
+        session.last_seen_at = Some(seen.max(now));
+        let permissions = self.roles.effective(&user.roles);
+        Ok(Principal { user, session, permissions })
     }
 
-    /// Ends a session (sign-out). Ending an already-ended session is not an error.
-    pub async fn logout(&self, session: &Session, caller: &Caller) -> Res<()> {
-        let key = session.id.as_u128();
+    /// Writes "last seen" in the background: losing it in a crash costs at most a few
+    /// minutes of idle time, never a session.
+    fn persist_last_seen(&self, session: &Session, at: Timestamp) {
+        let ctx = self.ctx.clone();
+        let id = session.id;
+        tokio::spawn(async move {
+            let Ok(Some(mut s)) = ctx.store.read().and_then(|r| r.get::<Session>(RecordTable::Sessions, id.as_u128()))
+            else {
+                return; // ended meanwhile
+            };
+            s.last_seen_at = Some(at);
+            let mut set = ChangeSet::new();
+            if set.put(RecordTable::Sessions, id.as_u128(), &s).is_ok() {
+                let _ = ctx.store.commit(set).await;
+            }
+        });
+    }
+
+    /// A user's live sessions, oldest first.
+    pub fn sessions(&self, user: UserId) -> Res<Vec<Session>> {
+        let now = self.ctx.clock.now();
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(sessions_of(&self.ctx, user)?
+            .into_iter()
+            .filter(|s| s.expires_at > now)
+            .map(|mut s| {
+                if let Some(t) = seen.get(&s.id) {
+                    s.last_seen_at = Some(s.last_seen_at.map_or(*t, |l| l.max(*t)));
+                }
+                s
+            })
+            .collect())
+    }
+
+    /// Ends one session. `owner` restricts it to that user's sessions (404 otherwise).
+    pub async fn revoke(&self, id: SessionId, owner: Option<UserId>, caller: &Caller) -> Res<()> {
+        let s = self.ctx.store.read()?.get::<Session>(RecordTable::Sessions, id.as_u128())?;
+        let s = match s {
+            Some(s) if owner.is_none_or(|o| o == s.user_id) => s,
+            _ => return Err(Error::SessionNotFound(id)),
+        };
         let mut set = ChangeSet::new();
+        end_session(&mut set, &s, caller, "revoked");
+        self.ctx.store.commit(set).await?;
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        Ok(())
+    }
+
+    /// Ends every session of a user (or of everyone, with `None`), except `keep`. Returns
+    /// how many ended.
+    pub async fn revoke_all(&self, user: Option<UserId>, keep: Option<SessionId>, caller: &Caller) -> Res<usize> {
+        let sessions: Vec<Session> = match user {
+            Some(u) => sessions_of(&self.ctx, u)?,
+            None => {
+                let mut all = Vec::new();
+                self.ctx.store.read()?.scan::<Session>(RecordTable::Sessions, None, |s| {
+                    all.push(s);
+                    std::ops::ControlFlow::Continue(())
+                })?;
+                all
+            }
+        };
+        let mut set = ChangeSet::new();
+        let mut n = 0;
+        for s in sessions.iter().filter(|s| Some(s.id) != keep) {
+            end_session(&mut set, s, caller, if user.is_some() { "revoked" } else { "everyone signed out" });
+            n += 1;
+        }
+        if n > 0 {
+            self.ctx.store.commit(set).await?;
+        }
+        Ok(n)
+    }
+
+    /// Ends the caller's own session (sign-out). Ending an ended session is not an error.
+    pub async fn logout(&self, session: &Session, caller: &Caller) -> Res<()> {
+        let mut set = ChangeSet::new();
+        let key = session.id.as_u128();
         set.release(unique::SESSION_TOKEN, &session.token_hash, key);
         set.delete(RecordTable::Sessions, key);
         set.unlink(IndexTable::SessionsByUser, session.user_id.as_u128(), key);
@@ -269,6 +795,7 @@ impl Accounts {
                 .detail(serde_json::json!({ "session_id": session.id })),
         );
         self.ctx.store.commit(set).await?;
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(&session.id);
         Ok(())
     }
 }

@@ -55,6 +55,11 @@ impl AuditLog {
         Self { ctx }
     }
 
+    /// Records an entry that belongs to no other change (e.g. a refused request), durably.
+    pub async fn record(&self, draft: AuditDraft) -> Result<(), Error> {
+        audit_read(&self.ctx, draft).await
+    }
+
     /// One page, newest first, of entries below sequence `before`; the second value is the
     /// sequence to continue below when more may remain. Reading the trail is itself audited.
     pub async fn page(

@@ -24,6 +24,25 @@ pub enum Error {
     Duplicate { field: &'static str },
     #[error("wrong username or password")]
     InvalidCredentials,
+    /// The caller lacks a permission (or would grant one they do not hold).
+    #[error("this needs the permission {permission}")]
+    Forbidden { permission: String },
+    #[error("no role with id {0}")]
+    RoleNotFound(clowder_schemas::RoleId),
+    #[error("built-in roles cannot be changed; create a custom role instead")]
+    BuiltinRole,
+    #[error("this would leave the clinic without an active administrator")]
+    LastAdministrator,
+    #[error("no user with id {0}")]
+    UserNotFound(clowder_schemas::UserId),
+    #[error("no session with id {0}")]
+    SessionNotFound(clowder_schemas::SessionId),
+    /// Too many wrong passwords: sign-in is refused until `until`.
+    #[error("the account is locked until {until}")]
+    AccountLocked { until: jiff::Timestamp },
+    /// The user must choose a new password before doing anything else.
+    #[error("choose a new password first")]
+    PasswordChangeRequired,
     #[error("not signed in, or the session has ended")]
     Unauthenticated,
     /// The owning actor's mailbox is full; the caller should retry shortly.

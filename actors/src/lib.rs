@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod metrics;
 pub mod patients;
+pub mod roles;
 pub mod runtime;
 pub mod store;
 pub mod system;

@@ -16,6 +16,7 @@ use crate::clients::Clients;
 use crate::clock::Clock;
 use crate::metrics::{RuntimeMetrics, StoreMetrics};
 use crate::patients::Patients;
+use crate::roles::Roles;
 use crate::runtime::ActorConfig;
 use crate::store::{Store, StoreConfig, StoreError};
 
@@ -30,8 +31,16 @@ pub struct SystemConfig {
     /// The clinic's IANA time zone: local dates (birthdays, "today") are taken in it.
     pub time_zone: TimeZone,
     pub actors: ActorConfig,
-    /// How long a sign-in session lasts.
+    /// How long a sign-in session lasts at most.
     pub session_ttl: Duration,
+    /// A session unused for this long ends.
+    pub session_idle: Duration,
+    /// Sessions one user may hold at once; signing in again ends the oldest.
+    pub max_sessions_per_user: usize,
+    /// Wrong passwords in a row that lock an account.
+    pub lockout_after: u32,
+    /// How long a locked account stays locked.
+    pub lockout_for: Duration,
     /// redb page cache, bytes.
     pub cache_bytes: usize,
 }
@@ -46,6 +55,10 @@ impl SystemConfig {
             time_zone: TimeZone::UTC,
             actors: ActorConfig::default(),
             session_ttl: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(8 * 3600),
+            max_sessions_per_user: 3,
+            lockout_after: 5,
+            lockout_for: Duration::from_secs(15 * 60),
             cache_bytes: 64 << 20,
         }
     }
@@ -94,6 +107,7 @@ pub struct System {
     pub patients: Patients,
     pub accounts: Accounts,
     pub audit: AuditLog,
+    pub roles: Roles,
     pub store_metrics: StoreMetrics,
     started: Instant,
     stopping: AtomicBool,
@@ -110,10 +124,12 @@ impl System {
         };
         let store = Store::open(&store_config, clock.clone(), store_metrics.clone())?;
         let ctx = Arc::new(Ctx { store, clock, config, metrics: RuntimeMetrics::default() });
+        let roles = Roles::load(ctx.clone())?;
         Ok(System {
+            roles: roles.clone(),
             clients: Clients::new(ctx.clone()),
             patients: Patients::new(ctx.clone()),
-            accounts: Accounts::new(ctx.clone()),
+            accounts: Accounts::new(ctx.clone(), roles),
             audit: AuditLog::new(ctx.clone()),
             ctx,
             store_metrics,
@@ -164,6 +180,7 @@ impl System {
             return;
         }
         self.clients.stop_all();
+        self.accounts.stop_all();
         self.patients.stop_all();
         let store = self.ctx.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.close()).await;

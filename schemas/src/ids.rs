@@ -105,6 +105,10 @@ ulid_id!(
     /// A server-side sign-in session.
     SessionId
 );
+ulid_id!(
+    /// A role (a named set of permission grants).
+    RoleId
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,12 +5,14 @@
 //! type is parsed here into a type that cannot hold an invalid value ("parse, don't
 //! validate"); the other crates only ever see the parsed types.
 
+pub mod access;
 pub mod audit;
 pub mod clients;
 pub mod errors;
 pub mod events;
 pub mod ids;
 pub mod pagination;
+pub mod passwords;
 pub mod patch;
 pub mod patients;
 pub mod records;
@@ -18,4 +20,4 @@ pub mod users;
 pub mod values;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
-pub use ids::{ClientId, PatientId, SessionId, UserId};
+pub use ids::{ClientId, PatientId, RoleId, SessionId, UserId};

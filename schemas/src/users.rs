@@ -27,6 +27,12 @@ pub struct User {
     pub must_change_password: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Wrong passwords since the last success; 5 in a row lock the account.
+    #[serde(default)]
+    pub failed_logins: u32,
+    /// Sign-in is refused until then, even with the right password.
+    #[serde(default)]
+    pub locked_until: Option<Timestamp>,
 }
 
 impl Record for User {
@@ -62,6 +68,8 @@ pub struct UserView {
     pub active: bool,
     pub must_change_password: bool,
     pub created_at: Timestamp,
+    /// Set while the account is locked after repeated wrong passwords.
+    pub locked_until: Option<Timestamp>,
 }
 
 impl From<&User> for UserView {
@@ -75,6 +83,7 @@ impl From<&User> for UserView {
             active: u.active,
             must_change_password: u.must_change_password,
             created_at: u.created_at,
+            locked_until: u.locked_until,
         }
     }
 }
@@ -91,6 +100,9 @@ pub struct Session {
     pub expires_at: Timestamp,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Last request seen with this session (written at most every few minutes).
+    #[serde(default)]
+    pub last_seen_at: Option<Timestamp>,
 }
 
 impl Record for Session {
@@ -102,22 +114,97 @@ impl Record for Session {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SessionView {
     pub id: SessionId,
+    pub user_id: UserId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    pub last_seen_at: Timestamp,
     pub ip: Option<String>,
+    /// The device's browser or app, as it announced itself.
     pub user_agent: Option<String>,
+    /// This is the session making the request.
+    #[serde(default)]
+    pub current: bool,
 }
 
 impl From<&Session> for SessionView {
     fn from(s: &Session) -> Self {
         SessionView {
             id: s.id,
+            user_id: s.user_id,
             created_at: s.created_at,
             expires_at: s.expires_at,
+            last_seen_at: s.last_seen_at.unwrap_or(s.created_at),
             ip: s.ip.clone(),
             user_agent: s.user_agent.clone(),
+            current: false,
         }
     }
+}
+
+/// Body of `POST /api/users`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub username: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The first password; the user must change it at first sign-in.
+    pub password: String,
+    /// Role names, e.g. `["receptionist"]`.
+    pub roles: Vec<String>,
+}
+
+/// Body of `PATCH /api/users/{id}`. Deactivate with `"active": false` (users are never
+/// deleted).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub display_name: crate::patch::Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub email: crate::patch::Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub roles: crate::patch::Patch<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub active: crate::patch::Patch<bool>,
+    /// `false` lifts a lockout early.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub locked: crate::patch::Patch<bool>,
+}
+
+/// Body of `POST /api/users/{id}/password` (an administrator's reset).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPassword {
+    /// A temporary password; the user must change it at next sign-in.
+    pub password: String,
+}
+
+/// Body of `POST /api/auth/password` (change your own).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Filters of `GET /api/users`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UserListQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// `active` (default), `inactive` or `all`.
+    pub status: Option<String>,
 }
 
 /// Body of `POST /api/auth/login`.
@@ -142,6 +229,8 @@ pub struct LoginResponse {
 pub struct MeResponse {
     pub user: UserView,
     pub session: SessionView,
+    /// Effective permissions, so the UI can hide what the user cannot do.
+    pub permissions: Vec<crate::access::Grant>,
 }
 
 #[cfg(test)]

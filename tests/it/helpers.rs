@@ -45,6 +45,8 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         ask_timeout_ms: 10_000,
         cache_mb: 8,
         log: clowder::config::LogFormat::Text,
+        tls_cert: None,
+        tls_key: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real application on an ephemeral port with a temporary data
 //! directory, driven over real sockets. One test binary (see STYLE.md); one module per area.
 
+mod access;
 mod architecture;
 mod audit;
 mod auth;
@@ -10,3 +11,4 @@ mod errors;
 mod helpers;
 mod operations;
 mod patients;
+mod tls;

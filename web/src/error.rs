@@ -31,6 +31,11 @@ impl ApiError {
         Self::new(ErrorCode::Unauthenticated, "sign in first: no valid session")
     }
 
+    /// 403 naming the missing permission.
+    pub fn forbidden(permission: &str) -> Self {
+        Self::new(ErrorCode::Forbidden, format!("you need the permission {permission} for this"))
+    }
+
     pub fn not_found(code: ErrorCode, what: &str) -> Self {
         Self::new(code, format!("{what} not found"))
     }
@@ -50,6 +55,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Locked => StatusCode::LOCKED,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -99,6 +105,28 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidCredentials => {
                 ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password")
             }
+            DomainError::Forbidden { permission } => ApiError::forbidden(&permission),
+            DomainError::RoleNotFound(id) => ApiError::new(ErrorCode::RoleNotFound, format!("no role with id {id}")),
+            DomainError::BuiltinRole => ApiError::new(
+                ErrorCode::RoleIsBuiltin,
+                "built-in roles cannot be changed; create a custom role instead",
+            ),
+            DomainError::LastAdministrator => ApiError::new(
+                ErrorCode::LastAdministrator,
+                "this would leave the clinic without an active administrator",
+            ),
+            DomainError::UserNotFound(id) => ApiError::new(ErrorCode::UserNotFound, format!("no user with id {id}")),
+            DomainError::SessionNotFound(id) => {
+                ApiError::new(ErrorCode::SessionNotFound, format!("no session with id {id}"))
+            }
+            DomainError::AccountLocked { until } => ApiError::new(
+                ErrorCode::AccountLocked,
+                format!("too many wrong passwords: the account is locked until {until}"),
+            ),
+            DomainError::PasswordChangeRequired => ApiError::new(
+                ErrorCode::PasswordChangeRequired,
+                "choose a new password first (POST /api/auth/password)",
+            ),
             DomainError::Unauthenticated => ApiError::unauthenticated(),
             DomainError::Overloaded { kind, retry_after } => ApiError {
                 retry_after: Some(retry_after),

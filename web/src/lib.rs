@@ -5,6 +5,7 @@
 //! and turn answers (or domain errors, in `error.rs`) into HTTP. Nothing here opens the
 //! store or the search index.
 
+pub mod access;
 pub mod error;
 pub mod extract;
 pub mod middleware;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     .fallback(middleware::not_found)
     .method_not_allowed_fallback(middleware::method_not_allowed)
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(axum::middleware::from_fn_with_state(state.clone(), access::authorize))
     .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_session))
     .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panicked))
     .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{audit, auth, clients, health, patients};
+use crate::routes::{audit, auth, clients, health, patients, roles, users};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -20,9 +20,11 @@ use crate::state::AppState;
     security(("session_cookie" = []), ("bearer" = [])),
     tags(
         (name = "auth", description = "Staff sign-in and sessions"),
+        (name = "users", description = "Staff accounts and their sessions"),
         (name = "clients", description = "Clients (cat owners)"),
         (name = "patients", description = "Patients (cats)"),
         (name = "audit", description = "The tamper-evident audit trail"),
+        (name = "access", description = "Roles and permissions"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -50,12 +52,23 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::auth_login))
         .routes(routes!(auth::auth_logout))
         .routes(routes!(auth::auth_me))
+        .routes(routes!(auth::auth_password))
+        .routes(routes!(auth::auth_sessions))
+        .routes(routes!(auth::auth_sessions_revoke))
+        .routes(routes!(users::users_create, users::users_list))
+        .routes(routes!(users::users_get, users::users_update))
+        .routes(routes!(users::users_reset_password))
+        .routes(routes!(users::users_sessions, users::users_sessions_revoke))
+        .routes(routes!(users::sessions_revoke_all))
         .routes(routes!(clients::clients_create, clients::clients_list))
         .routes(routes!(clients::clients_get, clients::clients_update, clients::clients_delete))
         .routes(routes!(clients::clients_patients))
         .routes(routes!(patients::patients_create, patients::patients_list))
         .routes(routes!(patients::patients_get, patients::patients_update, patients::patients_delete))
         .routes(routes!(audit::audit_list))
+        .routes(routes!(roles::permissions_list))
+        .routes(routes!(roles::roles_list, roles::roles_create))
+        .routes(routes!(roles::roles_get, roles::roles_update))
         .routes(routes!(health::health))
         .routes(routes!(health::health_ready))
         .routes(routes!(health::health_detailed))

@@ -10,6 +10,8 @@ use clowder_ops::metrics::Metrics;
 pub struct WebConfig {
     /// Mark the session cookie `Secure` (when served over TLS).
     pub secure_cookies: bool,
+    /// Served over HTTPS by Clowder itself (`--tls-cert`/`--tls-key`), e.g. to send HSTS.
+    pub tls: bool,
     /// The build's version, reported by `/health/detailed`.
     pub version: String,
 }

@@ -21,11 +21,12 @@ pub enum RecordTable {
     Patients,
     Users,
     Sessions,
+    Roles,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 4] =
-        [RecordTable::Clients, RecordTable::Patients, RecordTable::Users, RecordTable::Sessions];
+    pub const ALL: [RecordTable; 5] =
+        [RecordTable::Clients, RecordTable::Patients, RecordTable::Users, RecordTable::Sessions, RecordTable::Roles];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
         match self {
@@ -33,6 +34,7 @@ impl RecordTable {
             RecordTable::Patients => TableDefinition::new("patients"),
             RecordTable::Users => TableDefinition::new("users"),
             RecordTable::Sessions => TableDefinition::new("sessions"),
+            RecordTable::Roles => TableDefinition::new("roles"),
         }
     }
 }
@@ -66,6 +68,7 @@ pub mod unique {
     pub const PATIENT_MICROCHIP: &str = "patient_microchip";
     pub const USERNAME: &str = "username";
     pub const SESSION_TOKEN: &str = "session_token";
+    pub const ROLE_NAME: &str = "role_name";
 }
 
 /// The event log: sequence number → event envelope (hash-chained).

@@ -34,6 +34,8 @@ fn user(n: u128) -> clowder_schemas::users::User {
         must_change_password: false,
         created_at: Timestamp::UNIX_EPOCH,
         updated_at: Timestamp::UNIX_EPOCH,
+        failed_logins: 0,
+        locked_until: None,
     }
 }
 

@@ -1,13 +1,15 @@
 //! Staff sign-in, sign-out and "who am I".
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::ErrorResponse;
-use clowder_schemas::users::{LoginRequest, LoginResponse, MeResponse, SessionView, UserView};
+use clowder_schemas::users::{ChangePassword, LoginRequest, LoginResponse, MeResponse, SessionView, UserView};
+use clowder_schemas::{ErrorCode, SessionId};
 
 use crate::error::ApiError;
-use crate::extract::{Json, SESSION_COOKIE, Staff, Visitor};
+use crate::extract::{Json, RawId, SESSION_COOKIE, Staff, Visitor, parse_id};
 use crate::state::AppState;
 
 fn session_cookie(state: &AppState, token: &str, max_age_secs: u64) -> HeaderValue {
@@ -66,5 +68,58 @@ pub async fn auth_me(staff: Staff) -> axum::Json<MeResponse> {
     axum::Json(MeResponse {
         user: UserView::from(&staff.principal.user),
         session: SessionView::from(&staff.principal.session),
+        permissions: staff.principal.permissions.as_grants(),
     })
+}
+
+/// Change your own password (needs the current one). Your other sessions end.
+#[utoipa::path(
+    post, path = "/api/auth/password", tag = "auth",
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 422, description = "`validation_failed`: wrong current password or a weak new one", body = ErrorResponse),
+        (status = 423, description = "`account_locked`", body = ErrorResponse),
+    )
+)]
+pub async fn auth_password(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .system
+        .accounts
+        .change_password(&staff.principal, body.current_password, body.new_password, &staff.caller)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Your live sessions (device, IP, user agent, created, last seen).
+#[utoipa::path(get, path = "/api/auth/sessions", tag = "auth", responses((status = 200, body = Vec<SessionView>)))]
+pub async fn auth_sessions(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<axum::Json<Vec<SessionView>>, ApiError> {
+    Ok(axum::Json(super::users::session_views(&state, staff.principal.user.id, &staff)?))
+}
+
+/// End one of your sessions (or anyone's, with `sessions:manage`).
+#[utoipa::path(
+    delete, path = "/api/auth/sessions/{id}", tag = "auth",
+    params(("id" = SessionId, Path)),
+    responses((status = 204), (status = 404, description = "`session_not_found`", body = ErrorResponse))
+)]
+pub async fn auth_sessions_revoke(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+) -> Result<StatusCode, ApiError> {
+    let id: SessionId = parse_id(id, ErrorCode::SessionNotFound, "session")?;
+    let owner = match staff.principal.permissions.scope("sessions:manage") {
+        Some(_) => None,
+        None => Some(staff.principal.user.id),
+    };
+    state.system.accounts.revoke(id, owner, &staff.caller).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

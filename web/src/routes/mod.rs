@@ -6,3 +6,5 @@ pub mod auth;
 pub mod clients;
 pub mod health;
 pub mod patients;
+pub mod roles;
+pub mod users;

@@ -1,0 +1,411 @@
+//! Access control: the authorization matrix (every route × every built-in role × no session,
+//! against a table written here by hand from DOMAIN.md), staff accounts, password policy,
+//! forced password change, lockout, privilege limits, the last administrator, and sessions.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, client_body, id_of};
+
+const NEW_PASSWORD: &str = "lantern-orchard-giraffe";
+
+/// Creates a user with `roles` (as admin), and has them replace the temporary password.
+async fn staff_user(app: &TestApp, username: &str, roles: &[&str]) -> String {
+    let res = app
+        .post_json(
+            "/api/users",
+            &json!({"username": username, "display_name": username, "password": "temporary-pass-phrase-1", "roles": roles}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+    let token = sign_in(app, username, "temporary-pass-phrase-1").await;
+    let res = app
+        .anonymous(Method::POST, "/api/auth/password")
+        .bearer_auth(&token)
+        .json(&json!({"current_password": "temporary-pass-phrase-1", "new_password": NEW_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    sign_in(app, username, NEW_PASSWORD).await
+}
+
+async fn sign_in(app: &TestApp, username: &str, password: &str) -> String {
+    let res = app
+        .anonymous(Method::POST, "/api/auth/login")
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "signing in as {username}");
+    res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+}
+
+/// Who may call each route: A administrator, V veterinarian, T vet tech, R receptionist,
+/// B billing, M practice manager; `*` every signed-in user; `public` anyone.
+const MATRIX: &[(&str, &str, &str)] = &[
+    ("GET", "/api/auth/me", "*"),
+    ("POST", "/api/auth/password", "*"),
+    ("GET", "/api/auth/sessions", "*"),
+    ("DELETE", "/api/auth/sessions/{id}", "*"),
+    ("GET", "/api/openapi.json", "*"),
+    ("GET", "/health/detailed", "*"),
+    ("GET", "/api/permissions", "AM"),
+    ("GET", "/api/roles", "AM"),
+    ("POST", "/api/roles", "A"),
+    ("GET", "/api/roles/{id}", "AM"),
+    ("PATCH", "/api/roles/{id}", "A"),
+    ("GET", "/api/users", "AM"),
+    ("POST", "/api/users", "A"),
+    ("GET", "/api/users/{id}", "AM"),
+    ("PATCH", "/api/users/{id}", "A"),
+    ("POST", "/api/users/{id}/password", "A"),
+    ("GET", "/api/users/{id}/sessions", "A"),
+    ("DELETE", "/api/users/{id}/sessions", "A"),
+    ("DELETE", "/api/sessions", "A"),
+    ("GET", "/api/clients", "AVTRBM"),
+    ("POST", "/api/clients", "ARM"),
+    ("GET", "/api/clients/{id}", "AVTRBM"),
+    ("PATCH", "/api/clients/{id}", "ARM"),
+    ("DELETE", "/api/clients/{id}", "ARM"),
+    ("GET", "/api/clients/{id}/patients", "AVTRM"),
+    ("GET", "/api/patients", "AVTRM"),
+    ("POST", "/api/patients", "AV"),
+    ("GET", "/api/patients/{id}", "AVTRM"),
+    ("PATCH", "/api/patients/{id}", "AVT"),
+    ("DELETE", "/api/patients/{id}", "AV"),
+    ("GET", "/api/audit", "AM"),
+    ("POST", "/api/auth/logout", "*"),
+    ("POST", "/api/auth/login", "public"),
+    ("GET", "/health", "public"),
+    ("GET", "/health/ready", "public"),
+    ("GET", "/metrics", "public"),
+];
+
+const ROLES: &[(char, &str)] = &[
+    ('A', "administrator"),
+    ('V', "veterinarian"),
+    ('T', "vet_tech"),
+    ('R', "receptionist"),
+    ('B', "billing"),
+    ('M', "practice_manager"),
+];
+
+async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> StatusCode {
+    let path = path.replace("{id}", UNKNOWN_ID);
+    let mut rb = app.anonymous(Method::from_bytes(method.as_bytes()).unwrap(), &path);
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    if matches!(method, "POST" | "PATCH") {
+        rb = rb.json(&json!({}));
+    }
+    rb.send().await.unwrap().status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_every_role_as_the_matrix_says() {
+    let app = TestApp::signed_in().await;
+    // The table covers exactly the routes of the access table.
+    let mut declared: Vec<(&str, &str)> = clowder_web::access::ROUTES.iter().map(|(m, p, _)| (*m, *p)).collect();
+    let mut tabled: Vec<(&str, &str)> = MATRIX.iter().map(|(m, p, _)| (*m, *p)).collect();
+    declared.sort();
+    tabled.sort();
+    assert_eq!(declared, tabled, "the matrix and the access table list different routes");
+
+    let mut failures = Vec::new();
+    // No session.
+    for (method, path, who) in MATRIX {
+        let status = call(&app, method, path, None).await;
+        let ok = if *who == "public" { status != StatusCode::UNAUTHORIZED } else { status == StatusCode::UNAUTHORIZED };
+        if !ok {
+            failures.push(format!("no session: {method} {path} → {status}"));
+        }
+    }
+    for (letter, role) in ROLES {
+        let mut token = staff_user(&app, &format!("matrix.{role}"), &[role]).await;
+        for (method, path, who) in MATRIX {
+            if *who == "public" {
+                continue;
+            }
+            let allowed = *who == "*" || who.contains(*letter);
+            let status = call(&app, method, path, Some(&token)).await;
+            let ok = if allowed {
+                status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN
+            } else {
+                status == StatusCode::FORBIDDEN
+            };
+            if !ok {
+                failures.push(format!("{role}: {method} {path} → {status} (allowed: {allowed})"));
+            }
+            if *path == "/api/auth/logout" || *path == "/api/sessions" {
+                token = sign_in(&app, &format!("matrix.{role}"), NEW_PASSWORD).await;
+            }
+            if *path == "/api/sessions" && allowed {
+                app.login_admin().await; // everyone else was signed out
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[tokio::test]
+async fn a_refusal_is_403_naming_the_permission_and_is_audited() {
+    let app = TestApp::signed_in().await;
+    let token = staff_user(&app, "billy", &["billing"]).await;
+    let res = app.anonymous(Method::GET, "/api/patients").bearer_auth(&token).send().await.unwrap();
+    let body = assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    assert!(body["message"].as_str().unwrap().contains("patients:view"));
+    let denied = app.get_json("/api/audit?action=access.denied").await;
+    assert_eq!(denied["items"][0]["username"], "billy");
+    assert_eq!(denied["items"][0]["detail"]["permission"], "patients:view");
+}
+
+#[tokio::test]
+async fn me_lists_the_effective_permissions() {
+    let app = TestApp::signed_in().await;
+    let token = staff_user(&app, "tech.lee", &["vet_tech"]).await;
+    let me: Value =
+        app.anonymous(Method::GET, "/api/auth/me").bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let perms: Vec<&str> =
+        me["permissions"].as_array().unwrap().iter().map(|g| g["permission"].as_str().unwrap()).collect();
+    assert!(perms.contains(&"patients:edit") && perms.contains(&"labs:create"));
+    assert!(!perms.contains(&"patients:create") && !perms.contains(&"invoices:view"));
+    assert!(me["permissions"].as_array().unwrap().iter().all(|g| g["scope"] == "all"));
+}
+
+#[tokio::test]
+async fn a_new_user_must_change_the_temporary_password_first() {
+    let app = TestApp::signed_in().await;
+    app.post_json("/api/users", &json!({"username": "newbie", "display_name": "New Bie", "password": "temporary-pass-phrase-1", "roles": ["receptionist"]})).await;
+    let token = sign_in(&app, "newbie", "temporary-pass-phrase-1").await;
+    let res = app.anonymous(Method::GET, "/api/clients").bearer_auth(&token).send().await.unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "password_change_required", None).await;
+    let me: Value =
+        app.anonymous(Method::GET, "/api/auth/me").bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["user"]["must_change_password"], true);
+    // A weak new password is refused with the field named; the right one works.
+    for (new, why) in [("short", "length"), ("password12345", "common"), ("newbie-is-me-2026", "username")] {
+        let res = app
+            .anonymous(Method::POST, "/api/auth/password")
+            .bearer_auth(&token)
+            .json(&json!({"current_password": "temporary-pass-phrase-1", "new_password": new}))
+            .send()
+            .await
+            .unwrap();
+        assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("new_password")).await;
+        let _ = why;
+    }
+    let res = app
+        .anonymous(Method::POST, "/api/auth/password")
+        .bearer_auth(&token)
+        .json(&json!({"current_password": "temporary-pass-phrase-1", "new_password": NEW_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app.anonymous(Method::GET, "/api/clients").bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "the session that changed the password goes on");
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
+    let app = TestApp::signed_in().await;
+    staff_user(&app, "locky", &["receptionist"]).await;
+    for _ in 0..4 {
+        assert_eq!(app.login("locky", "wrong-password-here").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    // A success resets the counter…
+    sign_in(&app, "locky", NEW_PASSWORD).await;
+    for _ in 0..4 {
+        assert_eq!(app.login("locky", "wrong-password-here").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(app.login("locky", NEW_PASSWORD).await.status(), StatusCode::OK, "four in a row do not lock");
+    for _ in 0..5 {
+        app.login("locky", "wrong-password-here").await;
+    }
+    // …but five in a row lock, and then even the right password is refused.
+    let body = assert_error(app.login("locky", NEW_PASSWORD).await, StatusCode::LOCKED, "account_locked", None).await;
+    assert!(body["message"].as_str().unwrap().contains("until"));
+    let users = app.get_json("/api/users?status=all").await;
+    let locky = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "locky")
+        .unwrap_or_else(|| panic!("{users}"))
+        .clone();
+    assert!(locky["locked_until"].is_string());
+    // An administrator can lift the lock.
+    let res = app.patch_json(&format!("/api/users/{}", id_of(&locky)), &json!({"locked": false})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.login("locky", NEW_PASSWORD).await.status(), StatusCode::OK);
+    assert!(!app.get_json("/api/audit?action=auth.account_locked").await["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn nobody_grants_what_they_do_not_hold() {
+    let app = TestApp::signed_in().await;
+    // A custom role that may manage users and roles but holds no clinical permission.
+    let res = app
+        .post_json(
+            "/api/roles",
+            &json!({"name": "hr_staff", "grants": [{"permission": "users:manage"}, {"permission": "users:view"}, {"permission": "roles:manage"}, {"permission": "roles:view"}]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let hr = staff_user(&app, "hr.person", &["hr_staff"]).await;
+    let post = |path: &'static str, body: Value| {
+        let token = hr.clone();
+        let app = &app;
+        async move { app.anonymous(Method::POST, path).bearer_auth(token).json(&body).send().await.unwrap() }
+    };
+    let res = post("/api/users", json!({"username": "sneaky", "display_name": "S", "password": "temporary-pass-phrase-1", "roles": ["administrator"]})).await;
+    let body = assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    assert!(body["message"].as_str().unwrap().contains(':'));
+    let res = post("/api/roles", json!({"name": "sneaky_role", "grants": [{"permission": "audit:view"}]})).await;
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    let res = post("/api/roles", json!({"name": "helpers", "grants": [{"permission": "users:view"}]})).await;
+    let status = res.status();
+    assert_eq!(status, StatusCode::CREATED, "granting what one holds is fine: {}", res.text().await.unwrap());
+    let res =
+        app.post_json("/api/roles", &json!({"name": "bad", "grants": [{"permission": "patients:teleport"}]})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("grants[0].permission")).await;
+}
+
+#[tokio::test]
+async fn built_in_roles_cannot_change_and_custom_ones_can() {
+    let app = TestApp::signed_in().await;
+    let roles = app.get_json("/api/roles").await;
+    let names: Vec<&str> = roles.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    for r in ["administrator", "veterinarian", "vet_tech", "receptionist", "billing", "practice_manager"] {
+        assert!(names.contains(&r), "{r}");
+    }
+    let vet = roles.as_array().unwrap().iter().find(|r| r["name"] == "veterinarian").unwrap();
+    let res = app.patch_json(&format!("/api/roles/{}", id_of(vet)), &json!({"display_name": "Doc"})).await;
+    assert_error(res, StatusCode::CONFLICT, "role_is_builtin", None).await;
+    let custom = app
+        .post_json(
+            "/api/roles",
+            &json!({"name": "kennel", "grants": [{"permission": "patients:view", "scope": "own"}]}),
+        )
+        .await;
+    let custom: Value = custom.json().await.unwrap();
+    let res = app
+        .patch_json(&format!("/api/roles/{}", id_of(&custom)), &json!({"grants": [{"permission": "patients:view"}]}))
+        .await;
+    let updated: Value = res.json().await.unwrap();
+    assert_eq!(updated["grants"][0]["scope"], "all");
+    let res = app.post_json("/api/roles", &json!({"name": "kennel", "grants": []})).await;
+    assert_error(res, StatusCode::CONFLICT, "duplicate_value", Some("name")).await;
+}
+
+#[tokio::test]
+async fn the_last_active_administrator_cannot_be_removed() {
+    let app = TestApp::signed_in().await;
+    let me = app.get_json("/api/auth/me").await;
+    let admin_id = me["user"]["id"].as_str().unwrap().to_owned();
+    let res = app.patch_json(&format!("/api/users/{admin_id}"), &json!({"active": false})).await;
+    assert_error(res, StatusCode::CONFLICT, "last_administrator", None).await;
+    let res = app.patch_json(&format!("/api/users/{admin_id}"), &json!({"roles": ["receptionist"]})).await;
+    assert_error(res, StatusCode::CONFLICT, "last_administrator", None).await;
+    // With a second administrator, the first may step down.
+    staff_user(&app, "second.admin", &["administrator"]).await;
+    let res =
+        app.patch_json(&format!("/api/users/{admin_id}"), &json!({"roles": ["administrator", "veterinarian"]})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn changing_roles_or_resetting_a_password_ends_that_users_sessions() {
+    let app = TestApp::signed_in().await;
+    let token = staff_user(&app, "rosa", &["receptionist"]).await;
+    let users = app.get_json("/api/users").await;
+    let rosa = users["items"].as_array().unwrap().iter().find(|u| u["username"] == "rosa").unwrap().clone();
+    let me = || app.anonymous(Method::GET, "/api/auth/me").bearer_auth(&token).send();
+    assert_eq!(me().await.unwrap().status(), StatusCode::OK);
+    app.patch_json(&format!("/api/users/{}", id_of(&rosa)), &json!({"roles": ["billing"]})).await;
+    assert_eq!(me().await.unwrap().status(), StatusCode::UNAUTHORIZED, "new roles: sign in again");
+
+    let token2 = sign_in(&app, "rosa", NEW_PASSWORD).await;
+    let res = app
+        .post_json(&format!("/api/users/{}/password", id_of(&rosa)), &json!({"password": "another-temporary-phrase"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.anonymous(Method::GET, "/api/auth/me").bearer_auth(&token2).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let t3 = sign_in(&app, "rosa", "another-temporary-phrase").await;
+    let res = app.anonymous(Method::GET, "/api/clients").bearer_auth(&t3).send().await.unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "password_change_required", None).await;
+}
+
+#[tokio::test]
+async fn a_fourth_sign_in_ends_the_oldest_session_and_sessions_can_be_listed_and_revoked() {
+    let app = TestApp::signed_in().await;
+    staff_user(&app, "sam", &["vet_tech"]).await; // one session from the set-up
+    let t2 = sign_in(&app, "sam", NEW_PASSWORD).await;
+    let t3 = sign_in(&app, "sam", NEW_PASSWORD).await;
+    let t4 = sign_in(&app, "sam", NEW_PASSWORD).await; // the limit is 3
+    let list: Value =
+        app.anonymous(Method::GET, "/api/auth/sessions").bearer_auth(&t4).send().await.unwrap().json().await.unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(list[0]["last_seen_at"].is_string() && list[0]["ip"] == "127.0.0.1");
+    // Revoke t2's session from t4.
+    let me2: Value =
+        app.anonymous(Method::GET, "/api/auth/me").bearer_auth(&t2).send().await.unwrap().json().await.unwrap();
+    let sid = me2["session"]["id"].as_str().unwrap();
+    let res =
+        app.anonymous(Method::DELETE, &format!("/api/auth/sessions/{sid}")).bearer_auth(&t4).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.anonymous(Method::GET, "/api/auth/me").bearer_auth(&t2).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.anonymous(Method::GET, "/api/auth/me").bearer_auth(&t3).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    // Someone else's session is not found for a user without sessions:manage.
+    let admin_session = app.get_json("/api/auth/me").await["session"]["id"].as_str().unwrap().to_owned();
+    let res = app
+        .anonymous(Method::DELETE, &format!("/api/auth/sessions/{admin_session}"))
+        .bearer_auth(&t4)
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::NOT_FOUND, "session_not_found", None).await;
+    // The administrator signs everyone else out.
+    let res = app.request(Method::DELETE, "/api/sessions").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.anonymous(Method::GET, "/api/auth/me").bearer_auth(&t4).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.get("/api/auth/me").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn deactivated_users_cannot_sign_in_and_over_long_input_is_refused_before_hashing() {
+    let app = TestApp::signed_in().await;
+    staff_user(&app, "gone", &["billing"]).await;
+    let users = app.get_json("/api/users").await;
+    let gone = users["items"].as_array().unwrap().iter().find(|u| u["username"] == "gone").unwrap().clone();
+    let res = app.patch_json(&format!("/api/users/{}", id_of(&gone)), &json!({"active": false})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_error(app.login("gone", NEW_PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials", None).await;
+    assert_eq!(app.get(&format!("/api/users/{}", id_of(&gone))).await.status(), StatusCode::OK, "kept, not deleted");
+    let huge = "p".repeat(512 * 1024);
+    assert_error(app.login("admin", &huge).await, StatusCode::UNAUTHORIZED, "invalid_credentials", None).await;
+    assert_error(
+        app.login(&huge[..300], "whatever-password").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        None,
+    )
+    .await;
+    let res = app.post_json("/api/users", &json!({"username": "x".repeat(300), "display_name": "X", "password": "temporary-pass-phrase-1", "roles": []})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("username")).await;
+    let _ = client_body("a", "b");
+}

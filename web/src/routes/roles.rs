@@ -1,0 +1,81 @@
+//! `/api/roles` and `/api/permissions`: the permission catalogue, built-in and custom roles.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use clowder_schemas::access::{CreateRole, PERMISSIONS, PermissionInfo, Role, UpdateRole};
+use clowder_schemas::{ErrorCode, ErrorResponse, RoleId};
+
+use crate::error::ApiError;
+use crate::extract::{Json, RawId, Staff, parse_id};
+use crate::state::AppState;
+
+fn role_id(raw: RawId) -> Result<RoleId, ApiError> {
+    parse_id(raw, ErrorCode::RoleNotFound, "role")
+}
+
+/// Every permission Clowder knows.
+#[utoipa::path(get, path = "/api/permissions", tag = "access", responses((status = 200, body = Vec<PermissionInfo>)))]
+pub async fn permissions_list() -> axum::Json<Vec<PermissionInfo>> {
+    axum::Json(PERMISSIONS.iter().map(|(p, d)| PermissionInfo { permission: p, description: d }).collect())
+}
+
+/// Every role, built-in ones first.
+#[utoipa::path(get, path = "/api/roles", tag = "access", responses((status = 200, body = Vec<Role>)))]
+pub async fn roles_list(State(state): State<AppState>) -> axum::Json<Vec<Role>> {
+    axum::Json(state.system.roles.list())
+}
+
+/// Create a custom role. You can only grant permissions you hold yourself.
+#[utoipa::path(
+    post, path = "/api/roles", tag = "access",
+    request_body = CreateRole,
+    responses(
+        (status = 201, body = Role),
+        (status = 403, description = "`forbidden`: a grant you do not hold", body = ErrorResponse),
+        (status = 409, description = "`duplicate_value`: the name is taken", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`: e.g. an unknown permission", body = ErrorResponse),
+    )
+)]
+pub async fn roles_create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<CreateRole>,
+) -> Result<Response, ApiError> {
+    let draft = body.validate()?;
+    let role = state.system.roles.create(draft, &staff.principal.permissions, &staff.caller).await?;
+    Ok((StatusCode::CREATED, axum::Json(role)).into_response())
+}
+
+/// One role.
+#[utoipa::path(
+    get, path = "/api/roles/{id}", tag = "access",
+    params(("id" = RoleId, Path)),
+    responses((status = 200, body = Role), (status = 404, description = "`role_not_found`", body = ErrorResponse))
+)]
+pub async fn roles_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<Role>, ApiError> {
+    Ok(axum::Json(state.system.roles.get(role_id(id)?)?))
+}
+
+/// Change a custom role (built-in roles cannot be changed).
+#[utoipa::path(
+    patch, path = "/api/roles/{id}", tag = "access",
+    params(("id" = RoleId, Path)),
+    request_body = UpdateRole,
+    responses(
+        (status = 200, body = Role),
+        (status = 403, description = "`forbidden`: a grant you do not hold", body = ErrorResponse),
+        (status = 404, description = "`role_not_found`", body = ErrorResponse),
+        (status = 409, description = "`role_is_builtin`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn roles_update(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+    Json(patch): Json<UpdateRole>,
+) -> Result<axum::Json<Role>, ApiError> {
+    let id = role_id(id)?;
+    Ok(axum::Json(state.system.roles.update(id, &patch, &staff.principal.permissions, &staff.caller).await?))
+}
