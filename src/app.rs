@@ -57,6 +57,16 @@ impl Application {
             ready_ms = started.elapsed().as_secs_f64() * 1000.0,
             "clowder is ready"
         );
+        let mut settings = settings;
+        if settings.listen.port() == 0 {
+            // The default origins name the listen port; with port 0 it is known only now.
+            let port = listener.local_addr()?.port();
+            for o in &mut settings.web.allowed_origins {
+                if let Some(base) = o.strip_suffix(":0") {
+                    *o = format!("{base}:{port}");
+                }
+            }
+        }
         Ok(Application { listener, system, settings })
     }
 

@@ -72,6 +72,8 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "CLOWDER_LOG", value_enum, default_value_t = LogFormat::Text)]
     pub log: LogFormat,
+    #[command(flatten)]
+    pub security: SecurityArgs,
     /// PEM certificate chain, the server's certificate first. With --tls-key: serve HTTPS
     /// (and only HTTPS) on --listen.
     #[arg(long, env = "CLOWDER_TLS_CERT")]
@@ -79,6 +81,75 @@ pub struct ServeArgs {
     /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1, unencrypted).
     #[arg(long, env = "CLOWDER_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+}
+
+const DEFAULT_SESSION_IDLE_MINUTES: u64 = 8 * 60;
+const DEFAULT_MAX_SESSIONS: usize = 3;
+const DEFAULT_LOCKOUT_AFTER: u32 = 5;
+const DEFAULT_LOCKOUT_MINUTES: u64 = 15;
+const DEFAULT_LOGIN_ATTEMPTS: u32 = 10;
+const DEFAULT_LOGIN_WINDOW_SECS: u64 = 300;
+const DEFAULT_RATE_PER_SEC: u32 = 50;
+const DEFAULT_RATE_BURST: u32 = 200;
+
+/// Access-control settings of `clowder serve` (flattened into [`ServeArgs`]).
+#[derive(Debug, Clone, Args)]
+pub struct SecurityArgs {
+    /// Origins the staff UI is served from, comma-separated, e.g. `https://clinic.example`.
+    /// Cookie-authenticated changes must come from one of them (CSRF defence). Default: the
+    /// listen address as `http(s)://127.0.0.1:PORT` and `http(s)://localhost:PORT`.
+    #[arg(long = "public-origin", env = "CLOWDER_PUBLIC_ORIGIN", value_delimiter = ',')]
+    pub public_origins: Vec<String>,
+    /// A session unused for this many minutes ends.
+    #[arg(long, env = "CLOWDER_SESSION_IDLE_MINUTES", default_value_t = DEFAULT_SESSION_IDLE_MINUTES)]
+    pub session_idle_minutes: u64,
+    /// Sessions one user may hold; signing in again ends the oldest.
+    #[arg(long, env = "CLOWDER_MAX_SESSIONS", default_value_t = DEFAULT_MAX_SESSIONS)]
+    pub max_sessions: usize,
+    /// Wrong passwords in a row that lock an account.
+    #[arg(long, env = "CLOWDER_LOCKOUT_AFTER", default_value_t = DEFAULT_LOCKOUT_AFTER)]
+    pub lockout_after: u32,
+    /// How long a locked account stays locked, minutes.
+    #[arg(long, env = "CLOWDER_LOCKOUT_MINUTES", default_value_t = DEFAULT_LOCKOUT_MINUTES)]
+    pub lockout_minutes: u64,
+    /// Sign-in attempts allowed per IP address and per username in each window.
+    #[arg(long, env = "CLOWDER_LOGIN_ATTEMPTS", default_value_t = DEFAULT_LOGIN_ATTEMPTS)]
+    pub login_attempts: u32,
+    /// The sign-in window, seconds.
+    #[arg(long, env = "CLOWDER_LOGIN_WINDOW_SECS", default_value_t = DEFAULT_LOGIN_WINDOW_SECS)]
+    pub login_window_secs: u64,
+    /// Sustained requests per second allowed to one session.
+    #[arg(long, env = "CLOWDER_RATE_PER_SEC", default_value_t = DEFAULT_RATE_PER_SEC)]
+    pub rate_per_sec: u32,
+    /// Requests one session may send in a burst above that rate.
+    #[arg(long, env = "CLOWDER_RATE_BURST", default_value_t = DEFAULT_RATE_BURST)]
+    pub rate_burst: u32,
+}
+
+impl Default for SecurityArgs {
+    fn default() -> Self {
+        Self {
+            public_origins: Vec::new(),
+            session_idle_minutes: DEFAULT_SESSION_IDLE_MINUTES,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            lockout_after: DEFAULT_LOCKOUT_AFTER,
+            lockout_minutes: DEFAULT_LOCKOUT_MINUTES,
+            login_attempts: DEFAULT_LOGIN_ATTEMPTS,
+            login_window_secs: DEFAULT_LOGIN_WINDOW_SECS,
+            rate_per_sec: DEFAULT_RATE_PER_SEC,
+            rate_burst: DEFAULT_RATE_BURST,
+        }
+    }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, lower-case, no path.
+fn parse_origin(raw: &str) -> anyhow::Result<String> {
+    let o = raw.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ']) => Ok(o),
+        _ => bail!("CLOWDER_PUBLIC_ORIGIN: {raw:?} is not an origin like https://clinic.example or http://host:8080"),
+    }
 }
 
 /// Validated settings of a server.
@@ -196,6 +267,28 @@ impl ServeArgs {
                 "CLOWDER_TLS_CERT and CLOWDER_TLS_KEY go together: set both to serve HTTPS, or neither for plain HTTP"
             ),
         };
+        let sec = &self.security;
+        if !(1..=60 * 24 * 30).contains(&sec.session_idle_minutes) {
+            bail!("CLOWDER_SESSION_IDLE_MINUTES must be between 1 and 43200");
+        }
+        if !(1..=100).contains(&sec.max_sessions) {
+            bail!("CLOWDER_MAX_SESSIONS must be between 1 and 100");
+        }
+        if !(1..=100).contains(&sec.lockout_after) || !(1..=24 * 60).contains(&sec.lockout_minutes) {
+            bail!("CLOWDER_LOCKOUT_AFTER must be 1 to 100 and CLOWDER_LOCKOUT_MINUTES 1 to 1440");
+        }
+        if sec.login_attempts == 0 || sec.login_window_secs == 0 || sec.rate_per_sec == 0 || sec.rate_burst == 0 {
+            bail!(
+                "CLOWDER_LOGIN_ATTEMPTS, CLOWDER_LOGIN_WINDOW_SECS, CLOWDER_RATE_PER_SEC and CLOWDER_RATE_BURST must be above 0"
+            );
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let allowed_origins = if sec.public_origins.is_empty() {
+            let port = self.listen.port();
+            vec![format!("{scheme}://127.0.0.1:{port}"), format!("{scheme}://localhost:{port}")]
+        } else {
+            sec.public_origins.iter().map(|o| parse_origin(o)).collect::<anyhow::Result<Vec<_>>>()?
+        };
         let system = SystemConfig {
             clinic_id: self.clinic_id.clone(),
             country_code: self.country_code.clone(),
@@ -206,6 +299,10 @@ impl ServeArgs {
                 idle_after: Duration::from_secs(self.actor_idle_secs.max(1)),
             },
             session_ttl: Duration::from_secs(self.session_ttl_hours * 3600),
+            session_idle: Duration::from_secs(sec.session_idle_minutes * 60),
+            max_sessions_per_user: sec.max_sessions,
+            lockout_after: sec.lockout_after,
+            lockout_for: Duration::from_secs(sec.lockout_minutes * 60),
             cache_bytes: self.cache_mb.max(1) << 20,
             ..SystemConfig::new(&self.data_dir)
         };
@@ -217,6 +314,11 @@ impl ServeArgs {
                 secure_cookies: self.secure_cookies || tls.is_some(),
                 tls: tls.is_some(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
+                allowed_origins,
+                login_attempts: sec.login_attempts,
+                login_window: Duration::from_secs(sec.login_window_secs),
+                rate_per_sec: sec.rate_per_sec,
+                rate_burst: sec.rate_burst,
             },
             demo: self.demo,
             admin_password: self.admin_password.clone(),
@@ -252,6 +354,15 @@ impl Settings {
             ("CLOWDER_COUNTRY_CODE", s.country_code.clone()),
             ("CLOWDER_SESSION_TTL_HOURS", (s.session_ttl.as_secs() / 3600).to_string()),
             ("CLOWDER_SECURE_COOKIES", secure_cookies),
+            ("CLOWDER_PUBLIC_ORIGIN", self.web.allowed_origins.join(",")),
+            ("CLOWDER_SESSION_IDLE_MINUTES", (s.session_idle.as_secs() / 60).to_string()),
+            ("CLOWDER_MAX_SESSIONS", s.max_sessions_per_user.to_string()),
+            ("CLOWDER_LOCKOUT_AFTER", s.lockout_after.to_string()),
+            ("CLOWDER_LOCKOUT_MINUTES", (s.lockout_for.as_secs() / 60).to_string()),
+            ("CLOWDER_LOGIN_ATTEMPTS", self.web.login_attempts.to_string()),
+            ("CLOWDER_LOGIN_WINDOW_SECS", self.web.login_window.as_secs().to_string()),
+            ("CLOWDER_RATE_PER_SEC", self.web.rate_per_sec.to_string()),
+            ("CLOWDER_RATE_BURST", self.web.rate_burst.to_string()),
             ("CLOWDER_ACTOR_IDLE_SECS", s.actors.idle_after.as_secs().to_string()),
             ("CLOWDER_MAILBOX", s.actors.mailbox.to_string()),
             ("CLOWDER_ASK_TIMEOUT_MS", s.actors.ask_timeout.as_millis().to_string()),

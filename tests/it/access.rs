@@ -409,3 +409,121 @@ async fn deactivated_users_cannot_sign_in_and_over_long_input_is_refused_before_
     assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("username")).await;
     let _ = client_body("a", "b");
 }
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_address_and_per_username() {
+    let app = TestApp::spawn_with(|a| {
+        a.security.login_attempts = 3;
+        a.security.login_window_secs = 300;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.login("someone", "not-the-right-one").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = app.login("someone", "not-the-right-one").await;
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=300).contains(&retry), "Retry-After {retry}");
+    assert_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited", None).await;
+    // The same address is now limited for every username, the right password included.
+    assert_eq!(app.login("admin", &app.admin_password).await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_busy_session_is_never_throttled_but_a_runaway_one_is() {
+    let app = TestApp::spawn_with(|a| {
+        a.security.rate_per_sec = 20;
+        a.security.rate_burst = 40;
+    })
+    .await;
+    app.login_admin().await;
+    // A burst of 40 at once passes (a front desk opening a busy record)…
+    for _ in 0..40 {
+        assert_eq!(app.get("/api/auth/me").await.status(), StatusCode::OK);
+    }
+    // …and a runaway loop is then held to the sustained rate.
+    let mut limited = None;
+    for _ in 0..200 {
+        let res = app.get("/api/auth/me").await;
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(res);
+            break;
+        }
+    }
+    let res = limited.expect("the session was limited");
+    assert!(res.headers().contains_key("retry-after"));
+    assert_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited", None).await;
+}
+
+#[tokio::test]
+async fn cookie_changes_must_come_from_the_clinics_own_origin() {
+    let app = TestApp::spawn().await;
+    app.login_admin().await; // sets the cookie in the browser-like client
+    let body = client_body("Cross", "Site");
+    // A cookie-authenticated POST without Origin or Referer, or from another site, is refused.
+    let jar_only = |origin: Option<&str>| {
+        let mut rb = app.client.post(app.url("/api/clients")).json(&body);
+        // Override the client's default Origin header.
+        rb = match origin {
+            Some(o) => rb.header("origin", o),
+            None => rb.header("origin", "null"),
+        };
+        rb
+    };
+    let res = jar_only(Some("https://evil.example")).send().await.unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "csrf_rejected", None).await;
+    let res = jar_only(None).send().await.unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "csrf_rejected", None).await;
+    // From the clinic's own origin (what the real UI sends) it works; a Referer will do too.
+    let res = jar_only(Some(&app.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let no_origin = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let res = no_origin
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"username": "admin", "password": app.admin_password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "sign-in without Origin (command line) works");
+    let res = no_origin.post(app.url("/api/clients")).json(&body).send().await.unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "csrf_rejected", None).await;
+    let res = no_origin
+        .post(app.url("/api/clients"))
+        .header("referer", format!("{}/today", app.base))
+        .json(&client_body("Ref", "Erer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // Bearer tokens cannot be forged by a browser: no Origin needed.
+    let token = app.token().unwrap();
+    let res = reqwest::Client::new()
+        .post(app.url("/api/clients"))
+        .bearer_auth(token)
+        .json(&client_body("Tab", "Let"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // A sign-in posted from another site is refused.
+    let res = reqwest::Client::new()
+        .post(app.url("/api/auth/login"))
+        .header("origin", "https://evil.example")
+        .json(&json!({"username": "admin", "password": app.admin_password}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "csrf_rejected", None).await;
+}
+
+#[tokio::test]
+async fn security_headers_are_set_and_no_server_banner_is_sent() {
+    let app = TestApp::spawn().await;
+    let res = app.anonymous(Method::GET, "/health").send().await.unwrap();
+    let h = res.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(!h["content-security-policy"].to_str().unwrap().contains("unsafe-inline"));
+    assert!(!h.contains_key("server"));
+    assert!(!h.contains_key("strict-transport-security"), "no HSTS over plain HTTP");
+}

@@ -47,6 +47,14 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         log: clowder::config::LogFormat::Text,
         tls_cert: None,
         tls_key: None,
+        // Generous limits: the tests sign in and call far faster than people do; the limits
+        // themselves are tested with small values in access.rs.
+        security: clowder::config::SecurityArgs {
+            login_attempts: 10_000,
+            rate_per_sec: 100_000,
+            rate_burst: 100_000,
+            ..Default::default()
+        },
     }
 }
 
@@ -69,8 +77,15 @@ impl TestApp {
         let server = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
+        // Like a browser on the clinic's own pages: keeps cookies and names its origin.
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ORIGIN,
+            reqwest::header::HeaderValue::from_str(&format!("http://{addr}")).expect("an origin"),
+        );
         let client = reqwest::Client::builder()
             .cookie_store(true)
+            .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client");

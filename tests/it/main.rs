@@ -11,4 +11,5 @@ mod errors;
 mod helpers;
 mod operations;
 mod patients;
+mod secrets;
 mod tls;

@@ -102,6 +102,9 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
             Err(e) => return e.into_response(),
         },
     };
+    if let Err(e) = state.limits.request(staff.principal.session.id) {
+        return e.into_response();
+    }
     // Until a temporary password is replaced, only these routes answer.
     const WHILE_MUST_CHANGE: &[&str] = &["/api/auth/me", "/api/auth/password", "/api/auth/logout"];
     if staff.principal.user.must_change_password && !WHILE_MUST_CHANGE.contains(&path.as_str()) {

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
@@ -37,8 +38,9 @@ pub fn router(state: AppState) -> Router {
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(axum::middleware::from_fn_with_state(state.clone(), access::authorize))
     .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_session))
+    .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf))
     .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panicked))
     .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
-    .layer(axum::middleware::from_fn(middleware::headers))
+    .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::headers))
     .with_state(state)
 }

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -77,20 +77,77 @@ pub async fn require_session(State(state): State<AppState>, req: Request, next: 
     }
 }
 
+/// Content-Security-Policy of API answers: nothing may load, nothing may frame them.
+const CSP_API: &str = "default-src 'none'; frame-ancestors 'none'";
+/// Content-Security-Policy of pages: only this origin's own scripts and styles; no inline
+/// script, no framing, no plugins.
+const CSP_PAGES: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// Response headers for every answer. API answers carry personal and medical data: never
-/// cached, never framed, never sniffed.
-pub async fn headers(req: Request, next: Next) -> Response {
+/// cached, never framed, never sniffed. Over TLS, browsers are told to stay on HTTPS. No
+/// header names the server or its version.
+pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if api { CSP_API } else { CSP_PAGES }));
     if api {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    if state.config.tls {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    h.remove(header::SERVER);
     res
+}
+
+/// The origin (`scheme://host[:port]`) of a URL, lower-cased.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+}
+
+/// CSRF defence for state-changing requests (with SameSite=Strict cookies as the first
+/// line). A request authenticated by the session cookie must come from one of the
+/// configured origins, shown by `Origin` or, failing that, `Referer`; bearer-token requests
+/// (tablets, integrations) cannot be forged by a browser and are exempt. Requests without
+/// credentials (sign-in) are refused only when they name a foreign origin, so the real UI
+/// and command-line clients can always sign in.
+pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let source = crate::extract::session_token(&parts).map(|(_, s)| s);
+    let named = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| parts.headers.get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(origin_of));
+    let allowed =
+        |o: &str| state.config.allowed_origins.iter().any(|a| a.eq_ignore_ascii_case(o.trim_end_matches('/')));
+    let ok = match (source, named.as_deref()) {
+        (Some(crate::extract::TokenSource::Bearer), _) => true,
+        (Some(crate::extract::TokenSource::Cookie), Some(o)) => allowed(o),
+        (Some(crate::extract::TokenSource::Cookie), None) => false,
+        (None, Some(o)) => allowed(o),
+        (None, None) => true,
+    };
+    if !ok {
+        tracing::warn!(origin = ?named, "state-changing request from a foreign or unknown origin refused");
+        return ApiError::new(
+            clowder_schemas::ErrorCode::CsrfRejected,
+            "this request did not come from the clinic's own pages (Origin check)",
+        )
+        .into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Answers of unknown routes: 404 in the one error shape.

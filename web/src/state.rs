@@ -14,6 +14,14 @@ pub struct WebConfig {
     pub tls: bool,
     /// The build's version, reported by `/health/detailed`.
     pub version: String,
+    /// Origins (`scheme://host:port`) cookie-authenticated changes may come from.
+    pub allowed_origins: Vec<String>,
+    /// Sign-in attempts per IP address, and per username, in each `login_window`.
+    pub login_attempts: u32,
+    pub login_window: std::time::Duration,
+    /// Sustained requests per second, and burst, allowed to one session.
+    pub rate_per_sec: u32,
+    pub rate_burst: u32,
 }
 
 /// What handlers share: the running core, metrics and settings. Cheap to clone.
@@ -24,12 +32,14 @@ pub struct Inner {
     pub system: Arc<System>,
     pub metrics: Metrics,
     pub config: WebConfig,
+    pub limits: Arc<crate::limits::Limits>,
 }
 
 impl AppState {
     pub fn new(system: Arc<System>, config: WebConfig) -> Self {
         let metrics = Metrics::new(&system);
-        Self(Arc::new(Inner { system, metrics, config }))
+        let limits = crate::limits::Limits::new(&config);
+        Self(Arc::new(Inner { system, metrics, config, limits }))
     }
 }
 

@@ -27,6 +27,8 @@ fn session_cookie(state: &AppState, token: &str, max_age_secs: u64) -> HeaderVal
         (status = 200, description = "Signed in; also sets the `clowder_session` cookie", body = LoginResponse),
         (status = 401, description = "`invalid_credentials`: wrong username or password", body = ErrorResponse),
         (status = 422, description = "`validation_failed`", body = ErrorResponse),
+        (status = 423, description = "`account_locked`: too many wrong passwords", body = ErrorResponse),
+        (status = 429, description = "`rate_limited`: too many attempts from this address or for this username", body = ErrorResponse),
     ),
     security(())
 )]
@@ -35,6 +37,8 @@ pub async fn auth_login(
     Visitor(caller): Visitor,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    let ip = caller.ip.as_deref().and_then(|i| i.parse().ok());
+    state.limits.sign_in(ip, &body.username)?;
     let (user, session, token) = state.system.accounts.login(&body.username, &body.password, &caller).await?;
     let ttl = state.system.ctx.config.session_ttl.as_secs();
     let cookie = session_cookie(&state, &token, ttl);
