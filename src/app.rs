@@ -40,7 +40,8 @@ impl Application {
         let system = System::start(settings.system.clone(), Arc::new(SystemClock))
             .with_context(|| format!("opening the store in {}", settings.system.data_dir.display()))?;
         let system = Arc::new(system);
-        crate::bootstrap::ensure_admin(&system, settings.admin_password.as_deref()).await?;
+        crate::bootstrap::ensure_admin(&system, settings.admin_password.as_ref().map(crate::config::Secret::expose))
+            .await?;
         if settings.demo {
             crate::demo::seed(&system).await?;
         }

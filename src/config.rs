@@ -15,6 +15,36 @@ use jiff::tz::TimeZone;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+/// A secret setting: usable as text, but `Debug` never shows it, so no log line or error
+/// that prints the settings can leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_owned())
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -40,7 +70,7 @@ pub struct ServeArgs {
     /// Unset: a random one is generated, logged once and written to
     /// `<data-dir>/initial-admin-password`.
     #[arg(long, env = "CLOWDER_ADMIN_PASSWORD", hide_env_values = true)]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
     /// Identifies this clinic (location) in events.
     #[arg(long, env = "CLOWDER_CLINIC_ID", default_value = "main")]
     pub clinic_id: String,
@@ -159,7 +189,7 @@ pub struct Settings {
     pub system: SystemConfig,
     pub web: WebConfig,
     pub demo: bool,
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
     pub log: LogFormat,
     /// Serve HTTPS with this certificate and key; `None`: plain HTTP.
     pub tls: Option<TlsSettings>,
@@ -256,7 +286,7 @@ impl ServeArgs {
         if !(1..=65_536).contains(&self.mailbox) {
             bail!("CLOWDER_MAILBOX must be between 1 and 65536");
         }
-        if let Some(p) = &self.admin_password {
+        if let Some(p) = self.admin_password.as_ref().map(Secret::expose) {
             clowder_actors::accounts::check_password("CLOWDER_ADMIN_PASSWORD", p, "admin")
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
@@ -372,5 +402,17 @@ impl Settings {
             ("CLOWDER_TLS_KEY", tls_key),
         ];
         rows.iter().map(|(k, v)| format!("{k:<26} = {v}\n")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_admin_password() {
+        let secret: Secret = "hunter2-but-longer-than-twelve".into();
+        assert!(!format!("{secret:?}").contains("hunter2"));
+        assert_eq!(secret.expose(), "hunter2-but-longer-than-twelve");
     }
 }

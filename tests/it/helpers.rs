@@ -69,7 +69,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut args = default_args(dir.path().into());
         tweak(&mut args);
-        let admin_password = args.admin_password.clone().unwrap_or_default();
+        let admin_password = args.admin_password.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default();
         let settings = args.settings().expect("valid test settings");
         let app = clowder::Application::build(settings).await.expect("the application starts");
         let addr = app.local_addr();
