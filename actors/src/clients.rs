@@ -188,11 +188,16 @@ pub struct ClientFilter {
     pub active: Option<bool>,
     /// Lower-case fragment of the first or last name.
     pub name: Option<String>,
+    /// Only clients this user registered (a permission held with scope `own`).
+    pub created_by: Option<clowder_schemas::UserId>,
 }
 
 impl ClientFilter {
     fn matches(&self, c: &Client) -> bool {
         if self.active.is_some_and(|a| a != c.active) {
+            return false;
+        }
+        if self.created_by.is_some() && c.created_by != self.created_by {
             return false;
         }
         match &self.name {
@@ -252,6 +257,12 @@ impl Clients {
 
     async fn ask(&self, id: ClientId, make: impl FnOnce(Reply<Res<Client>>) -> Msg) -> Res<Client> {
         self.reg.ask(id.as_u128(), make).await.map_err(|e| Error::from_ask(KIND, e))?
+    }
+
+    /// The committed record, without an audit entry: for access checks before the real,
+    /// audited read or change.
+    pub fn peek(&self, id: ClientId) -> Res<Client> {
+        self.ctx.store.read()?.get::<Client>(RecordTable::Clients, id.as_u128())?.ok_or(Error::ClientNotFound(id))
     }
 
     /// True if the client exists (committed), read from the store.

@@ -187,6 +187,8 @@ pub struct PatientFilter {
     pub client_id: Option<ClientId>,
     /// Lower-case fragment of the cat's name.
     pub name: Option<String>,
+    /// Only patients this user registered (a permission held with scope `own`).
+    pub created_by: Option<clowder_schemas::UserId>,
 }
 
 impl PatientFilter {
@@ -194,6 +196,7 @@ impl PatientFilter {
         self.status.is_none_or(|s| s == p.status)
             && self.client_id.is_none_or(|c| c == p.client_id)
             && self.name.as_ref().is_none_or(|n| p.name.to_lowercase().contains(n.as_str()))
+            && (self.created_by.is_none() || p.created_by == self.created_by)
     }
 }
 
@@ -220,6 +223,12 @@ impl Patients {
     pub async fn create_with_id(&self, id: PatientId, draft: PatientDraft, caller: &Caller) -> Res<Patient> {
         let caller = Box::new(caller.clone());
         self.ask(id, |reply| Msg::Create { draft: Box::new(draft), caller, reply }).await
+    }
+
+    /// The committed record, without an audit entry: for access checks before the real,
+    /// audited read or change.
+    pub fn peek(&self, id: PatientId) -> Res<Patient> {
+        self.ctx.store.read()?.get::<Patient>(RecordTable::Patients, id.as_u128())?.ok_or(Error::PatientNotFound(id))
     }
 
     /// Reads a patient; the read is in the audit trail before the record is returned.

@@ -527,3 +527,40 @@ async fn security_headers_are_set_and_no_server_banner_is_sent() {
     assert!(!h.contains_key("server"));
     assert!(!h.contains_key("strict-transport-security"), "no HSTS over plain HTTP");
 }
+
+#[tokio::test]
+async fn an_own_scope_grant_reaches_only_the_users_own_records() {
+    let app = TestApp::signed_in().await;
+    let res = app
+        .post_json(
+            "/api/roles",
+            &json!({"name": "volunteer", "grants": [
+                {"permission": "clients:view", "scope": "own"},
+                {"permission": "clients:create"},
+                {"permission": "clients:edit", "scope": "own"}
+            ]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let theirs = id_of(&app.create_client(client_body("Admin", "Made")).await);
+    let token = staff_user(&app, "vol", &["volunteer"]).await;
+    let as_vol = |m: Method, p: String| app.anonymous(m, &p).bearer_auth(&token);
+    let mine: Value = as_vol(Method::POST, "/api/clients".into())
+        .json(&client_body("Vol", "Made"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mine = id_of(&mine);
+    assert_eq!(as_vol(Method::GET, format!("/api/clients/{mine}")).send().await.unwrap().status(), StatusCode::OK);
+    let res = as_vol(Method::GET, format!("/api/clients/{theirs}")).send().await.unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    let res =
+        as_vol(Method::PATCH, format!("/api/clients/{theirs}")).json(&json!({"notes": "x"})).send().await.unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    let page: Value = as_vol(Method::GET, "/api/clients?status=all".into()).send().await.unwrap().json().await.unwrap();
+    let ids: Vec<String> = page["items"].as_array().unwrap().iter().map(id_of).collect();
+    assert_eq!(ids, vec![mine], "the list holds only the user's own clients");
+}

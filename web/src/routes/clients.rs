@@ -79,7 +79,8 @@ pub async fn clients_list(
         Some(_) => return Err(ValidationError::new("status", "must be active, inactive or all").into()),
         None => Some(q.active.unwrap_or(true)),
     };
-    let filter = ClientFilter { active, name: name_fragment(&q.name)? };
+    let filter =
+        ClientFilter { active, name: name_fragment(&q.name)?, created_by: super::own_only(&staff, "clients:view") };
     let (items, next) = state.system.clients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
     Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
 }
@@ -95,7 +96,11 @@ pub async fn clients_get(
     staff: Staff,
     id: RawId,
 ) -> Result<axum::Json<Client>, ApiError> {
-    Ok(axum::Json(state.system.clients.get(client_id(id)?, &staff.caller).await?))
+    let id = client_id(id)?;
+    if super::own_only(&staff, "clients:view").is_some() {
+        super::check_scope(&staff, "clients:view", state.system.clients.peek(id)?.created_by)?;
+    }
+    Ok(axum::Json(state.system.clients.get(id, &staff.caller).await?))
 }
 
 /// Change some of a client's fields (JSON merge patch: `null` clears).
@@ -117,6 +122,9 @@ pub async fn clients_update(
     Json(patch): Json<UpdateClient>,
 ) -> Result<axum::Json<Client>, ApiError> {
     let id = client_id(id)?;
+    if super::own_only(&staff, "clients:edit").is_some() {
+        super::check_scope(&staff, "clients:edit", state.system.clients.peek(id)?.created_by)?;
+    }
     Ok(axum::Json(state.system.clients.update(id, patch, &staff.caller).await?))
 }
 
@@ -132,6 +140,9 @@ pub async fn clients_delete(
     id: RawId,
 ) -> Result<axum::Json<Client>, ApiError> {
     let id = client_id(id)?;
+    if super::own_only(&staff, "clients:delete").is_some() {
+        super::check_scope(&staff, "clients:delete", state.system.clients.peek(id)?.created_by)?;
+    }
     Ok(axum::Json(state.system.clients.deactivate(id, &staff.caller).await?))
 }
 
@@ -152,7 +163,11 @@ pub async fn clients_patients(
         return Err(ApiError::not_found(ErrorCode::ClientNotFound, "client"));
     }
     let limit = parse_limit(q.limit)?;
-    let filter = PatientFilter { client_id: Some(id), ..patient_filter(&q, true)? };
+    let filter = PatientFilter {
+        client_id: Some(id),
+        created_by: super::own_only(&staff, "patients:view"),
+        ..patient_filter(&q, true)?
+    };
     let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
     Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
 }

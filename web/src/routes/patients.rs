@@ -35,7 +35,7 @@ pub(crate) fn patient_filter(q: &PatientListQuery, under_client: bool) -> Result
                 .map_err(|_| ApiError::from(ValidationError::new("client_id", "is not a client id")))?,
         ),
     };
-    Ok(PatientFilter { status, client_id, name: name_fragment(&q.name)? })
+    Ok(PatientFilter { status, client_id, name: name_fragment(&q.name)?, created_by: None })
 }
 
 /// Register a cat to an existing client.
@@ -75,7 +75,7 @@ pub async fn patients_list(
     Query(q): Query<PatientListQuery>,
 ) -> Result<axum::Json<Page<Patient>>, ApiError> {
     let limit = parse_limit(q.limit)?;
-    let filter = patient_filter(&q, false)?;
+    let filter = PatientFilter { created_by: super::own_only(&staff, "patients:view"), ..patient_filter(&q, false)? };
     let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
     Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
 }
@@ -91,7 +91,11 @@ pub async fn patients_get(
     staff: Staff,
     id: RawId,
 ) -> Result<axum::Json<Patient>, ApiError> {
-    Ok(axum::Json(state.system.patients.get(patient_id(id)?, &staff.caller).await?))
+    let id = patient_id(id)?;
+    if super::own_only(&staff, "patients:view").is_some() {
+        super::check_scope(&staff, "patients:view", state.system.patients.peek(id)?.created_by)?;
+    }
+    Ok(axum::Json(state.system.patients.get(id, &staff.caller).await?))
 }
 
 /// Change some of a patient's fields (JSON merge patch: `null` clears). Setting `status`
@@ -114,6 +118,9 @@ pub async fn patients_update(
     Json(patch): Json<UpdatePatient>,
 ) -> Result<axum::Json<Patient>, ApiError> {
     let id = patient_id(id)?;
+    if super::own_only(&staff, "patients:edit").is_some() {
+        super::check_scope(&staff, "patients:edit", state.system.patients.peek(id)?.created_by)?;
+    }
     Ok(axum::Json(state.system.patients.update(id, patch, &staff.caller).await?))
 }
 
@@ -129,5 +136,8 @@ pub async fn patients_delete(
     id: RawId,
 ) -> Result<axum::Json<Patient>, ApiError> {
     let id = patient_id(id)?;
+    if super::own_only(&staff, "patients:delete").is_some() {
+        super::check_scope(&staff, "patients:delete", state.system.patients.peek(id)?.created_by)?;
+    }
     Ok(axum::Json(state.system.patients.deactivate(id, &staff.caller).await?))
 }
