@@ -115,6 +115,7 @@ pub struct ServeArgs {
 
 const DEFAULT_SESSION_IDLE_MINUTES: u64 = 8 * 60;
 const DEFAULT_MAX_SESSIONS: usize = 3;
+const DEFAULT_DEVICE_IDLE_MINUTES: u64 = 5;
 const DEFAULT_LOCKOUT_AFTER: u32 = 5;
 const DEFAULT_LOCKOUT_MINUTES: u64 = 15;
 const DEFAULT_LOGIN_ATTEMPTS: u32 = 10;
@@ -136,6 +137,9 @@ pub struct SecurityArgs {
     /// Sessions one user may hold; signing in again ends the oldest.
     #[arg(long, env = "CLOWDER_MAX_SESSIONS", default_value_t = DEFAULT_MAX_SESSIONS)]
     pub max_sessions: usize,
+    /// A tablet session unlocked with a PIN locks after this many idle minutes.
+    #[arg(long, env = "CLOWDER_DEVICE_IDLE_MINUTES", default_value_t = DEFAULT_DEVICE_IDLE_MINUTES)]
+    pub device_idle_minutes: u64,
     /// Wrong passwords in a row that lock an account.
     #[arg(long, env = "CLOWDER_LOCKOUT_AFTER", default_value_t = DEFAULT_LOCKOUT_AFTER)]
     pub lockout_after: u32,
@@ -162,6 +166,7 @@ impl Default for SecurityArgs {
             public_origins: Vec::new(),
             session_idle_minutes: DEFAULT_SESSION_IDLE_MINUTES,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            device_idle_minutes: DEFAULT_DEVICE_IDLE_MINUTES,
             lockout_after: DEFAULT_LOCKOUT_AFTER,
             lockout_minutes: DEFAULT_LOCKOUT_MINUTES,
             login_attempts: DEFAULT_LOGIN_ATTEMPTS,
@@ -330,6 +335,7 @@ impl ServeArgs {
             },
             session_ttl: Duration::from_secs(self.session_ttl_hours * 3600),
             session_idle: Duration::from_secs(sec.session_idle_minutes * 60),
+            device_idle: Duration::from_secs(sec.device_idle_minutes.clamp(1, 24 * 60) * 60),
             max_sessions_per_user: sec.max_sessions,
             lockout_after: sec.lockout_after,
             lockout_for: Duration::from_secs(sec.lockout_minutes * 60),
@@ -387,6 +393,7 @@ impl Settings {
             ("CLOWDER_PUBLIC_ORIGIN", self.web.allowed_origins.join(",")),
             ("CLOWDER_SESSION_IDLE_MINUTES", (s.session_idle.as_secs() / 60).to_string()),
             ("CLOWDER_MAX_SESSIONS", s.max_sessions_per_user.to_string()),
+            ("CLOWDER_DEVICE_IDLE_MINUTES", (s.device_idle.as_secs() / 60).to_string()),
             ("CLOWDER_LOCKOUT_AFTER", s.lockout_after.to_string()),
             ("CLOWDER_LOCKOUT_MINUTES", (s.lockout_for.as_secs() / 60).to_string()),
             ("CLOWDER_LOGIN_ATTEMPTS", self.web.login_attempts.to_string()),

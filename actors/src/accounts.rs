@@ -25,11 +25,12 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine;
 use clowder_schemas::access::{ADMINISTRATOR, Permissions};
 use clowder_schemas::audit::{AuditDraft, Caller, Outcome};
+use clowder_schemas::devices::Device;
 use clowder_schemas::events::{Actor as By, DomainEvent};
 use clowder_schemas::patch::Patch;
 use clowder_schemas::users::{Session, UpdateUser, User, UserView, parse_username};
 use clowder_schemas::values::{Email, MAX_NAME_CHARS, required_text};
-use clowder_schemas::{SessionId, UserId, ValidationError, passwords};
+use clowder_schemas::{DeviceId, SessionId, UserId, ValidationError, passwords};
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 
@@ -71,7 +72,7 @@ pub fn check_password(field: &str, password: &str, username: &str) -> Result<(),
     passwords::check_new_password(field, password, username)
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
@@ -173,6 +174,8 @@ pub(crate) enum Msg {
     ResetPassword { password: String, caller: Box<Caller>, reply: Reply<Res<User>> },
     ChangePassword { current: String, new: String, keep: SessionId, caller: Box<Caller>, reply: Reply<Res<User>> },
     Login { password: String, caller: Box<Caller>, reply: Reply<Res<SignIn>> },
+    SetPin { password: String, pin: String, caller: Box<Caller>, reply: Reply<Res<User>> },
+    PinUnlock { pin: String, device: Box<Device>, caller: Box<Caller>, reply: Reply<Res<SignIn>> },
 }
 
 impl UserActor {
@@ -222,6 +225,9 @@ impl UserActor {
             updated_at: now,
             failed_logins: 0,
             locked_until: None,
+            pin_hash: None,
+            failed_pins: 0,
+            pin_locked: false,
         };
         let key = user.id.as_u128();
         let mut set = ChangeSet::new();
@@ -450,31 +456,53 @@ impl UserActor {
             self.failed_attempt(caller, "auth.login_failed").await?;
             return Err(Error::InvalidCredentials);
         }
+        let signed_in =
+            Caller { actor: Some(By::User(cur.id)), username: Some(cur.username.clone()), ..caller.clone() };
+        // A password sign-in also clears a PIN lock.
+        let u = User { failed_logins: 0, locked_until: None, failed_pins: 0, pin_locked: false, ..cur.clone() };
+        let mut set = ChangeSet::new();
+        if u != cur {
+            set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+        }
+        let (session, token) = self.open_session(&u, &signed_in, None, &mut set)?;
+        set.audit(
+            AuditDraft::new(&signed_in, "auth.login")
+                .record("user", u.id)
+                .detail(serde_json::json!({ "session_id": session.id })),
+        );
+        self.ctx.store.commit(set).await?;
+        self.state = Some(u.clone());
+        Ok((u, session, token))
+    }
+}
+
+impl UserActor {
+    /// Adds a new session of `u` to `set`: expired sessions of the user go, then the oldest
+    /// beyond the per-user limit (counting the new one).
+    fn open_session(
+        &self,
+        u: &User,
+        signed_in: &Caller,
+        device: Option<DeviceId>,
+        set: &mut ChangeSet,
+    ) -> Res<(Session, String)> {
         let now = self.ctx.clock.now();
         let token = random_secret(32);
         let session = Session {
             id: SessionId::from_ulid(self.ctx.new_ulid()),
-            user_id: cur.id,
+            user_id: u.id,
             token_hash: token_hash(&token),
             created_at: now,
             expires_at: after(now, self.ctx.config.session_ttl),
-            ip: caller.ip.clone(),
-            user_agent: caller.user_agent.clone(),
+            ip: signed_in.ip.clone(),
+            user_agent: signed_in.user_agent.clone(),
             last_seen_at: Some(now),
+            device_id: device,
         };
-        let signed_in =
-            Caller { actor: Some(By::User(cur.id)), username: Some(cur.username.clone()), ..caller.clone() };
-        let u = User { failed_logins: 0, locked_until: None, ..cur };
-        let mut set = ChangeSet::new();
-        if u.failed_logins != self.current()?.failed_logins || self.current()?.locked_until.is_some() {
-            set.put(RecordTable::Users, u.id.as_u128(), &u)?;
-        }
-        // Housekeeping and the concurrent-session limit: expired sessions go, then the oldest
-        // beyond the limit (counting the new one).
         let mut live: Vec<Session> = Vec::new();
         for s in sessions_of(&self.ctx, u.id)? {
             if s.expires_at <= now {
-                end_session(&mut set, &s, &signed_in, "expired");
+                end_session(set, &s, signed_in, "expired");
             } else {
                 live.push(s);
             }
@@ -482,18 +510,73 @@ impl UserActor {
         let max = self.ctx.config.max_sessions_per_user.max(1);
         let excess = (live.len() + 1).saturating_sub(max);
         for s in live.iter().take(excess) {
-            end_session(&mut set, s, &signed_in, "session limit reached");
+            end_session(set, s, signed_in, "session limit reached");
         }
         let key = session.id.as_u128();
         set.claim(unique::SESSION_TOKEN, &session.token_hash, key, "token");
         set.put(RecordTable::Sessions, key, &session)?;
         set.link(IndexTable::SessionsByUser, u.id.as_u128(), key);
         set.event(By::User(u.id), DomainEvent::SessionStarted { user_id: u.id, session_id: session.id });
-        set.audit(
-            AuditDraft::new(&signed_in, "auth.login")
-                .record("user", u.id)
-                .detail(serde_json::json!({ "session_id": session.id })),
-        );
+        Ok((session, token))
+    }
+
+    async fn set_pin(&mut self, password: String, pin: String, caller: &Caller) -> Res<User> {
+        let cur = self.current()?.clone();
+        if too_long(&password) || !verify_password(password, cur.password_hash.clone()).await? {
+            self.failed_attempt(caller, "auth.pin_change_failed").await?;
+            return Err(ValidationError::new("password", "is not your current password").into());
+        }
+        clowder_schemas::devices::check_pin("pin", &pin)?;
+        let u = User {
+            pin_hash: Some(hash_password(pin).await?),
+            failed_pins: 0,
+            pin_locked: false,
+            updated_at: self.ctx.clock.now(),
+            ..cur
+        };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+        set.audit(AuditDraft::new(caller, "auth.pin_set").record("user", u.id));
+        self.ctx.store.commit(set).await?;
+        self.state = Some(u.clone());
+        Ok(u)
+    }
+
+    async fn pin_unlock(&mut self, pin: String, device: &Device, caller: &Caller) -> Res<SignIn> {
+        let cur = self.current()?.clone();
+        let detail = serde_json::json!({ "username": cur.username, "device_id": device.id, "device": device.name });
+        let ok = match &cur.pin_hash {
+            Some(h) if pin.len() <= 6 => verify_password(pin, h.clone()).await?,
+            _ => false,
+        };
+        let refuse = |action: &str, outcome: Outcome| {
+            let mut set = ChangeSet::new();
+            set.audit(AuditDraft::new(caller, action).record("user", cur.id).outcome(outcome).detail(detail.clone()));
+            set
+        };
+        if cur.pin_locked || !cur.active || self.locked_now().is_some() {
+            self.ctx.store.commit(refuse("auth.pin_unlock_refused", Outcome::Denied)).await?;
+            return Err(if cur.pin_locked { Error::PinLocked } else { Error::InvalidCredentials });
+        }
+        if !ok {
+            let failed = cur.failed_pins.saturating_add(1);
+            let locked = failed >= self.ctx.config.pin_lockout_after;
+            let u = User { failed_pins: if locked { 0 } else { failed }, pin_locked: locked, ..cur.clone() };
+            let mut set = refuse("auth.pin_unlock_failed", Outcome::Failure);
+            set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+            self.ctx.store.commit(set).await?;
+            self.state = Some(u);
+            return Err(if locked { Error::PinLocked } else { Error::InvalidCredentials });
+        }
+        let signed_in =
+            Caller { actor: Some(By::User(cur.id)), username: Some(cur.username.clone()), ..caller.clone() };
+        let u = User { failed_pins: 0, ..cur.clone() };
+        let mut set = ChangeSet::new();
+        if u != cur {
+            set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+        }
+        let (session, token) = self.open_session(&u, &signed_in, Some(device.id), &mut set)?;
+        set.audit(AuditDraft::new(&signed_in, "auth.pin_unlock").record("user", u.id).detail(detail));
         self.ctx.store.commit(set).await?;
         self.state = Some(u.clone());
         Ok((u, session, token))
@@ -527,6 +610,12 @@ impl Actor for UserActor {
             }
             Msg::Login { password, caller, reply } => {
                 let _ = reply.send(self.login(password, &caller).await);
+            }
+            Msg::SetPin { password, pin, caller, reply } => {
+                let _ = reply.send(self.set_pin(password, pin, &caller).await);
+            }
+            Msg::PinUnlock { pin, device, caller, reply } => {
+                let _ = reply.send(self.pin_unlock(pin, &device, &caller).await);
             }
         }
     }
@@ -656,6 +745,31 @@ impl Accounts {
         self.ask(id, |reply| Msg::Login { password, caller, reply }).await
     }
 
+    /// Sets or changes one's tablet-unlock PIN (needs the password).
+    pub async fn set_pin(&self, who: &Principal, password: String, pin: String, caller: &Caller) -> Res<User> {
+        let caller = Box::new(caller.clone());
+        self.ask(who.user.id, |reply| Msg::SetPin { password, pin, caller, reply }).await
+    }
+
+    /// Unlocks a session on a registered tablet with a PIN. Wrong PINs count; at the limit
+    /// PIN unlock is refused until the user signs in with the password.
+    pub async fn pin_unlock(&self, username: &str, pin: &str, device: Device, caller: &Caller) -> Res<SignIn> {
+        let Some(id) = self.find_by_username(username)? else {
+            let hash = self.dummy_hash().await?;
+            let _ = verify_password(pin.chars().take(6).collect(), hash).await?;
+            let mut set = ChangeSet::new();
+            set.audit(
+                AuditDraft::new(caller, "auth.pin_unlock_failed")
+                    .outcome(Outcome::Failure)
+                    .detail(serde_json::json!({ "username": username.trim().chars().take(64).collect::<String>(), "device_id": device.id })),
+            );
+            self.ctx.store.commit(set).await?;
+            return Err(Error::InvalidCredentials);
+        };
+        let (pin, device, caller) = (pin.to_owned(), Box::new(device), Box::new(caller.clone()));
+        self.ask(id, |reply| Msg::PinUnlock { pin, device, caller, reply }).await
+    }
+
     fn find_by_username(&self, username: &str) -> Res<Option<UserId>> {
         let Ok(name) = parse_username("username", username) else { return Ok(None) };
         Ok(self.ctx.store.read()?.unique_owner(unique::USERNAME, &name)?.map(UserId::from_u128))
@@ -683,7 +797,9 @@ impl Accounts {
         let seen = {
             let mut map = self.seen.lock().unwrap_or_else(|p| p.into_inner());
             let last = map.get(&session.id).copied().unwrap_or(stored_seen).max(stored_seen);
-            let idle_expired = now.duration_since(last) > to_signed(self.ctx.config.session_idle);
+            let idle =
+                if session.device_id.is_some() { self.ctx.config.device_idle } else { self.ctx.config.session_idle };
+            let idle_expired = now.duration_since(last) > to_signed(idle);
             if session.expires_at <= now || idle_expired {
                 map.remove(&session.id);
                 return Err(Error::Unauthenticated);
@@ -691,6 +807,11 @@ impl Accounts {
             map.insert(session.id, now);
             last
         };
+        if let Some(d) = session.device_id
+            && !r.get::<Device>(RecordTable::Devices, d.as_u128())?.is_some_and(|d| d.active)
+        {
+            return Err(Error::Unauthenticated); // the tablet was retired
+        }
         let user = match r.get::<User>(RecordTable::Users, session.user_id.as_u128())? {
             Some(u) if u.active => u,
             _ => return Err(Error::Unauthenticated),

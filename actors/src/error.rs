@@ -40,6 +40,11 @@ pub enum Error {
     /// Too many wrong passwords: sign-in is refused until `until`.
     #[error("the account is locked until {until}")]
     AccountLocked { until: jiff::Timestamp },
+    #[error("no device with id {0}")]
+    DeviceNotFound(clowder_schemas::DeviceId),
+    /// Too many wrong PINs: PIN unlock is refused until the next password sign-in.
+    #[error("PIN unlock is locked for this user; sign in with the password")]
+    PinLocked,
     /// The user must choose a new password before doing anything else.
     #[error("choose a new password first")]
     PasswordChangeRequired,

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit;
 pub mod clients;
 pub mod clock;
+pub mod devices;
 pub mod error;
 pub mod metrics;
 pub mod patients;

@@ -14,6 +14,7 @@ use crate::accounts::Accounts;
 use crate::audit::AuditLog;
 use crate::clients::Clients;
 use crate::clock::Clock;
+use crate::devices::Devices;
 use crate::metrics::{RuntimeMetrics, StoreMetrics};
 use crate::patients::Patients;
 use crate::roles::Roles;
@@ -35,6 +36,10 @@ pub struct SystemConfig {
     pub session_ttl: Duration,
     /// A session unused for this long ends.
     pub session_idle: Duration,
+    /// A tablet session unlocked with a PIN locks after this long unused.
+    pub device_idle: Duration,
+    /// Wrong PINs in a row that lock PIN unlock until the next password sign-in.
+    pub pin_lockout_after: u32,
     /// Sessions one user may hold at once; signing in again ends the oldest.
     pub max_sessions_per_user: usize,
     /// Wrong passwords in a row that lock an account.
@@ -56,6 +61,8 @@ impl SystemConfig {
             actors: ActorConfig::default(),
             session_ttl: Duration::from_secs(12 * 3600),
             session_idle: Duration::from_secs(8 * 3600),
+            device_idle: Duration::from_secs(5 * 60),
+            pin_lockout_after: 5,
             max_sessions_per_user: 3,
             lockout_after: 5,
             lockout_for: Duration::from_secs(15 * 60),
@@ -108,6 +115,7 @@ pub struct System {
     pub accounts: Accounts,
     pub audit: AuditLog,
     pub roles: Roles,
+    pub devices: Devices,
     pub store_metrics: StoreMetrics,
     started: Instant,
     stopping: AtomicBool,
@@ -131,6 +139,7 @@ impl System {
             patients: Patients::new(ctx.clone()),
             accounts: Accounts::new(ctx.clone(), roles),
             audit: AuditLog::new(ctx.clone()),
+            devices: Devices::new(ctx.clone()),
             ctx,
             store_metrics,
             started: Instant::now(),

@@ -109,6 +109,10 @@ ulid_id!(
     /// A role (a named set of permission grants).
     RoleId
 );
+ulid_id!(
+    /// A registered device (an exam-room tablet).
+    DeviceId
+);
 
 #[cfg(test)]
 mod tests {

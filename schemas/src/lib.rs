@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit;
 pub mod clients;
+pub mod devices;
 pub mod errors;
 pub mod events;
 pub mod ids;
@@ -20,4 +21,4 @@ pub mod users;
 pub mod values;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
-pub use ids::{ClientId, PatientId, RoleId, SessionId, UserId};
+pub use ids::{ClientId, DeviceId, PatientId, RoleId, SessionId, UserId};

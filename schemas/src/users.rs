@@ -33,6 +33,15 @@ pub struct User {
     /// Sign-in is refused until then, even with the right password.
     #[serde(default)]
     pub locked_until: Option<Timestamp>,
+    /// argon2id hash of the tablet-unlock PIN, if one is set.
+    #[serde(default)]
+    pub pin_hash: Option<String>,
+    /// Wrong PINs since the last success.
+    #[serde(default)]
+    pub failed_pins: u32,
+    /// Too many wrong PINs: PIN unlock is refused until the next password sign-in.
+    #[serde(default)]
+    pub pin_locked: bool,
 }
 
 impl Record for User {
@@ -70,6 +79,9 @@ pub struct UserView {
     pub created_at: Timestamp,
     /// Set while the account is locked after repeated wrong passwords.
     pub locked_until: Option<Timestamp>,
+    /// The user has a tablet-unlock PIN.
+    #[serde(default)]
+    pub has_pin: bool,
 }
 
 impl From<&User> for UserView {
@@ -84,6 +96,7 @@ impl From<&User> for UserView {
             must_change_password: u.must_change_password,
             created_at: u.created_at,
             locked_until: u.locked_until,
+            has_pin: u.pin_hash.is_some(),
         }
     }
 }
@@ -103,6 +116,10 @@ pub struct Session {
     /// Last request seen with this session (written at most every few minutes).
     #[serde(default)]
     pub last_seen_at: Option<Timestamp>,
+    /// The tablet this session was unlocked on with a PIN; such sessions lock after a few
+    /// idle minutes.
+    #[serde(default)]
+    pub device_id: Option<crate::ids::DeviceId>,
 }
 
 impl Record for Session {
@@ -124,6 +141,9 @@ pub struct SessionView {
     /// This is the session making the request.
     #[serde(default)]
     pub current: bool,
+    /// The tablet, for a PIN-unlocked session.
+    #[serde(default)]
+    pub device_id: Option<crate::ids::DeviceId>,
 }
 
 impl From<&Session> for SessionView {
@@ -137,6 +157,7 @@ impl From<&Session> for SessionView {
             ip: s.ip.clone(),
             user_agent: s.user_agent.clone(),
             current: false,
+            device_id: s.device_id,
         }
     }
 }

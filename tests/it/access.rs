@@ -46,6 +46,11 @@ async fn sign_in(app: &TestApp, username: &str, password: &str) -> String {
 const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/auth/me", "*"),
     ("POST", "/api/auth/password", "*"),
+    ("PUT", "/api/auth/pin", "*"),
+    ("POST", "/api/auth/pin-unlock", "public"),
+    ("GET", "/api/devices", "A"),
+    ("POST", "/api/devices", "A"),
+    ("PATCH", "/api/devices/{id}", "A"),
     ("GET", "/api/auth/sessions", "*"),
     ("DELETE", "/api/auth/sessions/{id}", "*"),
     ("GET", "/api/openapi.json", "*"),
@@ -97,7 +102,7 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> S
     if let Some(t) = token {
         rb = rb.bearer_auth(t);
     }
-    if matches!(method, "POST" | "PATCH") {
+    if matches!(method, "POST" | "PATCH" | "PUT") {
         rb = rb.json(&json!({}));
     }
     rb.send().await.unwrap().status()
@@ -563,4 +568,75 @@ async fn an_own_scope_grant_reaches_only_the_users_own_records() {
     let page: Value = as_vol(Method::GET, "/api/clients?status=all".into()).send().await.unwrap().json().await.unwrap();
     let ids: Vec<String> = page["items"].as_array().unwrap().iter().map(id_of).collect();
     assert_eq!(ids, vec![mine], "the list holds only the user's own clients");
+}
+
+#[tokio::test]
+async fn staff_unlock_a_registered_tablet_with_their_pin() {
+    let app = TestApp::signed_in().await;
+    let reg: Value =
+        app.post_json("/api/devices", &json!({"name": "Tablet 2", "location": "Exam 2"})).await.json().await.unwrap();
+    let credential = reg["credential"].as_str().unwrap().to_owned();
+    let device_id = reg["device"]["id"].as_str().unwrap().to_owned();
+    let token = staff_user(&app, "nurse.ana", &["vet_tech"]).await;
+    let put_pin = |pin: &str| {
+        app.anonymous(Method::PUT, "/api/auth/pin")
+            .bearer_auth(&token)
+            .json(&json!({"password": NEW_PASSWORD, "pin": pin}))
+            .send()
+    };
+    assert_error(put_pin("1234").await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("pin"))
+        .await;
+    assert_eq!(put_pin("2580").await.unwrap().status(), StatusCode::NO_CONTENT);
+
+    let unlock = |device: Option<&str>, pin: &str| {
+        let mut rb =
+            app.anonymous(Method::POST, "/api/auth/pin-unlock").json(&json!({"username": "nurse.ana", "pin": pin}));
+        if let Some(d) = device {
+            rb = rb.header("x-clowder-device", d);
+        }
+        rb.send()
+    };
+    assert_error(unlock(None, "2580").await.unwrap(), StatusCode::UNAUTHORIZED, "unauthenticated", None).await;
+    assert_error(
+        unlock(Some("not-a-device"), "2580").await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        None,
+    )
+    .await;
+    let ok: Value = unlock(Some(&credential), "2580").await.unwrap().json().await.unwrap();
+    assert_eq!(ok["session"]["device_id"], device_id.as_str());
+    let tablet = ok["token"].as_str().unwrap().to_owned();
+    let res = app.anonymous(Method::GET, "/api/patients").bearer_auth(&tablet).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Five wrong PINs lock PIN unlock, even against the right PIN, until a password sign-in.
+    for _ in 0..4 {
+        assert_error(
+            unlock(Some(&credential), "9999").await.unwrap(),
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            None,
+        )
+        .await;
+    }
+    assert_error(unlock(Some(&credential), "9999").await.unwrap(), StatusCode::LOCKED, "pin_locked", None).await;
+    assert_error(unlock(Some(&credential), "2580").await.unwrap(), StatusCode::LOCKED, "pin_locked", None).await;
+    sign_in(&app, "nurse.ana", NEW_PASSWORD).await;
+    assert_eq!(unlock(Some(&credential), "2580").await.unwrap().status(), StatusCode::OK);
+    let actions: Vec<String> = app.get_json("/api/audit?action=auth.").await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(actions.iter().any(|a| a == "auth.pin_unlock") && actions.iter().any(|a| a == "auth.pin_unlock_failed"));
+
+    // Retiring the tablet ends the sessions unlocked on it.
+    let res = app.patch_json(&format!("/api/devices/{device_id}"), &json!({"active": false})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.anonymous(Method::GET, "/api/patients").bearer_auth(&tablet).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_error(unlock(Some(&credential), "2580").await.unwrap(), StatusCode::UNAUTHORIZED, "unauthenticated", None)
+        .await;
 }

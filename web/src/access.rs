@@ -32,6 +32,12 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/auth/logout", SignedIn),
     ("GET", "/api/auth/me", SignedIn),
     ("POST", "/api/auth/password", SignedIn),
+    ("PUT", "/api/auth/pin", SignedIn),
+    // Authenticated by the tablet's credential and the user's PIN, in the handler.
+    ("POST", "/api/auth/pin-unlock", Public),
+    ("GET", "/api/devices", Needs("devices:manage")),
+    ("POST", "/api/devices", Needs("devices:manage")),
+    ("PATCH", "/api/devices/{id}", Needs("devices:manage")),
     ("GET", "/api/auth/sessions", SignedIn),
     ("DELETE", "/api/auth/sessions/{id}", SignedIn),
     ("GET", "/api/users", Needs("users:view")),

@@ -123,6 +123,13 @@ impl From<DomainError> for ApiError {
                 ErrorCode::AccountLocked,
                 format!("too many wrong passwords: the account is locked until {until}"),
             ),
+            DomainError::DeviceNotFound(id) => {
+                ApiError::new(ErrorCode::DeviceNotFound, format!("no device with id {id}"))
+            }
+            DomainError::PinLocked => ApiError::new(
+                ErrorCode::PinLocked,
+                "too many wrong PINs: sign in with your password to use PIN unlock again",
+            ),
             DomainError::PasswordChangeRequired => ApiError::new(
                 ErrorCode::PasswordChangeRequired,
                 "choose a new password first (POST /api/auth/password)",

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{audit, auth, clients, health, patients, roles, users};
+use crate::routes::{audit, auth, clients, devices, health, patients, roles, users};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -21,6 +21,7 @@ use crate::state::AppState;
     tags(
         (name = "auth", description = "Staff sign-in and sessions"),
         (name = "users", description = "Staff accounts and their sessions"),
+        (name = "devices", description = "Exam-room tablets"),
         (name = "clients", description = "Clients (cat owners)"),
         (name = "patients", description = "Patients (cats)"),
         (name = "audit", description = "The tamper-evident audit trail"),
@@ -53,6 +54,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::auth_logout))
         .routes(routes!(auth::auth_me))
         .routes(routes!(auth::auth_password))
+        .routes(routes!(devices::auth_pin))
+        .routes(routes!(devices::auth_pin_unlock))
+        .routes(routes!(devices::devices_create, devices::devices_list))
+        .routes(routes!(devices::devices_update))
         .routes(routes!(auth::auth_sessions))
         .routes(routes!(auth::auth_sessions_revoke))
         .routes(routes!(users::users_create, users::users_list))

@@ -22,11 +22,18 @@ pub enum RecordTable {
     Users,
     Sessions,
     Roles,
+    Devices,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 5] =
-        [RecordTable::Clients, RecordTable::Patients, RecordTable::Users, RecordTable::Sessions, RecordTable::Roles];
+    pub const ALL: [RecordTable; 6] = [
+        RecordTable::Clients,
+        RecordTable::Patients,
+        RecordTable::Users,
+        RecordTable::Sessions,
+        RecordTable::Roles,
+        RecordTable::Devices,
+    ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
         match self {
@@ -35,6 +42,7 @@ impl RecordTable {
             RecordTable::Users => TableDefinition::new("users"),
             RecordTable::Sessions => TableDefinition::new("sessions"),
             RecordTable::Roles => TableDefinition::new("roles"),
+            RecordTable::Devices => TableDefinition::new("devices"),
         }
     }
 }
@@ -69,6 +77,7 @@ pub mod unique {
     pub const USERNAME: &str = "username";
     pub const SESSION_TOKEN: &str = "session_token";
     pub const ROLE_NAME: &str = "role_name";
+    pub const DEVICE_TOKEN: &str = "device_token";
 }
 
 /// The event log: sequence number → event envelope (hash-chained).

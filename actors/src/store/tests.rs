@@ -36,6 +36,9 @@ fn user(n: u128) -> clowder_schemas::users::User {
         updated_at: Timestamp::UNIX_EPOCH,
         failed_logins: 0,
         locked_until: None,
+        pin_hash: None,
+        failed_pins: 0,
+        pin_locked: false,
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod clients;
+pub mod devices;
 pub mod health;
 pub mod patients;
 pub mod roles;
