@@ -84,7 +84,10 @@ pub fn random_secret(bytes: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-async fn hash_password(password: String) -> Res<String> {
+/// argon2 is CPU-bound by design: at most `ctx.hashing` permits run at once, so a burst of
+/// sign-ins queues among itself instead of taking every core from the rest of the clinic.
+async fn hash_password(ctx: &Ctx, password: String) -> Res<String> {
+    let _permit = ctx.hashing.acquire().await.map_err(|e| Error::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).expect("the operating system's random source is available");
@@ -98,7 +101,8 @@ async fn hash_password(password: String) -> Res<String> {
     .map_err(|e| Error::Internal(e.to_string()))?
 }
 
-async fn verify_password(password: String, hash: String) -> Res<bool> {
+async fn verify_password(ctx: &Ctx, password: String, hash: String) -> Res<bool> {
+    let _permit = ctx.hashing.acquire().await.map_err(|e| Error::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let Ok(parsed) = PasswordHash::new(&hash) else { return false };
         Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
@@ -210,7 +214,7 @@ impl UserActor {
         let display_name = required_text("display_name", &new.display_name, MAX_NAME_CHARS)?;
         check_password("password", &new.password, &username)?;
         let roles = self.check_roles("roles", &new.roles, None)?;
-        let password_hash = hash_password(new.password).await?;
+        let password_hash = hash_password(&self.ctx, new.password).await?;
         let now = self.ctx.clock.now();
         let user = User {
             id: self.id,
@@ -362,7 +366,7 @@ impl UserActor {
     ) -> Res<User> {
         let cur = self.current()?.clone();
         check_password(if must_change { "password" } else { "new_password" }, &password, &cur.username)?;
-        let hash = hash_password(password).await?;
+        let hash = hash_password(&self.ctx, password).await?;
         let u = User {
             password_hash: hash,
             must_change_password: must_change,
@@ -386,7 +390,7 @@ impl UserActor {
 
     async fn change_password(&mut self, current: String, new: String, keep: SessionId, caller: &Caller) -> Res<User> {
         let cur = self.current()?.clone();
-        if too_long(&current) || !verify_password(current, cur.password_hash.clone()).await? {
+        if too_long(&current) || !verify_password(&self.ctx, current, cur.password_hash.clone()).await? {
             // A wrong current password counts towards the lockout like a wrong sign-in.
             self.failed_attempt(caller, "auth.password_change_failed").await?;
             return Err(ValidationError::new("current_password", "is not your current password").into());
@@ -440,7 +444,7 @@ impl UserActor {
         let cur = self.current()?.clone();
         let locked = self.locked_now();
         // Verify even when locked, so a locked account answers in the same time.
-        let ok = !too_long(&password) && verify_password(password, cur.password_hash.clone()).await?;
+        let ok = !too_long(&password) && verify_password(&self.ctx, password, cur.password_hash.clone()).await?;
         if let Some(until) = locked {
             let mut set = ChangeSet::new();
             set.audit(
@@ -522,13 +526,13 @@ impl UserActor {
 
     async fn set_pin(&mut self, password: String, pin: String, caller: &Caller) -> Res<User> {
         let cur = self.current()?.clone();
-        if too_long(&password) || !verify_password(password, cur.password_hash.clone()).await? {
+        if too_long(&password) || !verify_password(&self.ctx, password, cur.password_hash.clone()).await? {
             self.failed_attempt(caller, "auth.pin_change_failed").await?;
             return Err(ValidationError::new("password", "is not your current password").into());
         }
         clowder_schemas::devices::check_pin("pin", &pin)?;
         let u = User {
-            pin_hash: Some(hash_password(pin).await?),
+            pin_hash: Some(hash_password(&self.ctx, pin).await?),
             failed_pins: 0,
             pin_locked: false,
             updated_at: self.ctx.clock.now(),
@@ -546,7 +550,7 @@ impl UserActor {
         let cur = self.current()?.clone();
         let detail = serde_json::json!({ "username": cur.username, "device_id": device.id, "device": device.name });
         let ok = match &cur.pin_hash {
-            Some(h) if pin.len() <= 6 => verify_password(pin, h.clone()).await?,
+            Some(h) if pin.len() <= 6 => verify_password(&self.ctx, pin, h.clone()).await?,
             _ => false,
         };
         let refuse = |action: &str, outcome: Outcome| {
@@ -730,7 +734,7 @@ impl Accounts {
         let id = if too_long(password) { None } else { self.find_by_username(username)? };
         let Some(id) = id else {
             let hash = self.dummy_hash().await?;
-            let _ = verify_password(password.chars().take(passwords::MAX_CHARS).collect(), hash).await?;
+            let _ = verify_password(&self.ctx, password.chars().take(passwords::MAX_CHARS).collect(), hash).await?;
             let tried: String = username.trim().chars().take(64).collect();
             let mut set = ChangeSet::new();
             set.audit(
@@ -756,7 +760,7 @@ impl Accounts {
     pub async fn pin_unlock(&self, username: &str, pin: &str, device: Device, caller: &Caller) -> Res<SignIn> {
         let Some(id) = self.find_by_username(username)? else {
             let hash = self.dummy_hash().await?;
-            let _ = verify_password(pin.chars().take(6).collect(), hash).await?;
+            let _ = verify_password(&self.ctx, pin.chars().take(6).collect(), hash).await?;
             let mut set = ChangeSet::new();
             set.audit(
                 AuditDraft::new(caller, "auth.pin_unlock_failed")
@@ -776,7 +780,7 @@ impl Accounts {
     }
 
     async fn dummy_hash(&self) -> Res<String> {
-        self.dummy_hash.get_or_try_init(|| hash_password(random_secret(18))).await.cloned()
+        self.dummy_hash.get_or_try_init(|| hash_password(&self.ctx, random_secret(18))).await.cloned()
     }
 
     /// Resolves a bearer token to a live session of an active user, and notes the request

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clowder_schemas::audit::{AuditDraft, AuditEntry, Caller};
 
-use crate::clients::audit_read;
+use crate::clients::audit_now;
 use crate::error::Error;
 use crate::system::Ctx;
 
@@ -57,7 +57,7 @@ impl AuditLog {
 
     /// Records an entry that belongs to no other change (e.g. a refused request), durably.
     pub async fn record(&self, draft: AuditDraft) -> Result<(), Error> {
-        audit_read(&self.ctx, draft).await
+        audit_now(&self.ctx, draft).await
     }
 
     /// One page, newest first, of entries below sequence `before`; the second value is the
@@ -69,6 +69,11 @@ impl AuditLog {
         limit: usize,
         caller: &Caller,
     ) -> Result<(Vec<AuditEntry>, Option<u64>), Error> {
+        // Committed first, and waited for: reads audited before this call are queued ahead of
+        // it, so the page shows them too.
+        let read = AuditDraft::new(caller, "audit.read")
+            .detail(serde_json::json!({ "before": before, "limit": limit, "action": filter.action }));
+        audit_now(&self.ctx, read).await?;
         let (mut items, scan) = self.ctx.store.read()?.audit_before(before, limit, MAX_SCAN, |e| filter.matches(e))?;
         let next = if items.len() > limit {
             items.truncate(limit);
@@ -79,8 +84,6 @@ impl AuditLog {
         } else {
             None
         };
-        let read = AuditDraft::new(caller, "audit.read").detail(serde_json::json!({ "entries": items.len() }));
-        audit_read(&self.ctx, read).await?;
         Ok((items, next))
     }
 }

@@ -156,9 +156,19 @@ impl Actor for ClientActor {
     }
 }
 
-/// Records a read in the audit trail, durably, before the data is handed out: a record
-/// shown is a record accounted for.
+/// Records a read in the audit trail before the data is handed out: the entry is queued,
+/// in order, for the next group commit, and durable milliseconds later. A read never waits
+/// for a disk flush; a power cut can lose the read entries of the last commit batch, never
+/// a change's entry (those share the change's transaction). See docs/security.md.
 pub(crate) async fn audit_read(ctx: &Ctx, draft: AuditDraft) -> Res<()> {
+    let mut set = ChangeSet::new();
+    set.audit(draft);
+    ctx.store.enqueue(set).await?;
+    Ok(())
+}
+
+/// Records an entry durably (waits for its commit).
+pub(crate) async fn audit_now(ctx: &Ctx, draft: AuditDraft) -> Res<()> {
     let mut set = ChangeSet::new();
     set.audit(draft);
     ctx.store.commit(set).await?;

@@ -81,6 +81,8 @@ pub struct Ctx {
     pub clock: Arc<dyn Clock>,
     pub config: SystemConfig,
     pub metrics: RuntimeMetrics,
+    /// Password and PIN hashing running at once (half the cores, at least one).
+    pub hashing: tokio::sync::Semaphore,
 }
 
 impl Ctx {
@@ -131,7 +133,9 @@ impl System {
             cache_bytes: config.cache_bytes,
         };
         let store = Store::open(&store_config, clock.clone(), store_metrics.clone())?;
-        let ctx = Arc::new(Ctx { store, clock, config, metrics: RuntimeMetrics::default() });
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hashing = tokio::sync::Semaphore::new((cores / 2).max(1));
+        let ctx = Arc::new(Ctx { store, clock, config, metrics: RuntimeMetrics::default(), hashing });
         let roles = Roles::load(ctx.clone())?;
         Ok(System {
             roles: roles.clone(),

@@ -1,9 +1,10 @@
 //! The server as its HTTP clients see it: one shared connection pool, sign-in, and the calls
 //! the scenarios make.
 //!
-//! Two flavours of call: setup calls (`create_*`) retry while the server answers 503 or 429,
-//! then return the new id or an error that says what the server answered; load calls (`get_patient`, `post_client`) never fail, they
-//! return an [`Outcome`] to be counted. Every request has a timeout, no proxy is used and
+//! Two flavours of call: setup calls (`create_*`, `staff_sign_in`, `change_password`) retry
+//! while the server answers 503 or 429, then return what they made or an error that says what
+//! the server answered; load calls (`get_patient`, `post_client`, `post_login`) never fail,
+//! they return an [`Outcome`] to be counted. Every request has a timeout, no proxy is used and
 //! redirects are not followed, so traffic only ever goes to the checked `--url`.
 
 use std::time::Duration;
@@ -12,12 +13,13 @@ use anyhow::{Context, Result};
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode, Url, redirect};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use clowder_schemas::users::LoginResponse;
 use clowder_schemas::{ClientId, ErrorResponse, PatientId};
 
-use crate::bodies::{Credentials, NewClient, NewPatient};
+use crate::bodies::{Credentials, NewClient, NewPatient, NewUser, PasswordChange};
+use crate::cli::rate_limit_advice;
 use crate::stats::{Outcome, TransportFailure};
 
 /// How long opening a TCP connection may take.
@@ -55,6 +57,8 @@ pub struct Api {
 #[derive(Debug)]
 struct Urls {
     login: Url,
+    password: Url,
+    users: Url,
     clients: Url,
     /// Without trailing slash; a patient's URL is this plus `/{id}`.
     patients: String,
@@ -65,6 +69,8 @@ impl Urls {
         let join = |path: &str| base.join(path).with_context(|| format!("building the URL of {path}"));
         Ok(Self {
             login: join("/api/auth/login")?,
+            password: join("/api/auth/password")?,
+            users: join("/api/users")?,
             clients: join("/api/clients")?,
             patients: join("/api/patients")?.to_string(),
         })
@@ -91,43 +97,88 @@ impl Api {
                 format!("no answer from {base} to sign-in; is the Clowder server running (e.g. `cargo run --release -- serve --demo`)?")
             })?;
         let login: LoginResponse = read_json(response).await.map_err(|failure| sign_in_refused(username, failure))?;
-        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", login.token))
-            .context("the server's session token is not a valid header value")?;
-        bearer.set_sensitive(true);
-        Ok(Self { http, urls, bearer })
+        Ok(Self { http, urls, bearer: bearer_for(&login.token)? })
+    }
+
+    /// Creates a staff user during setup (`POST /api/users`, answered 201 with the user).
+    pub async fn create_user(&self, body: &NewUser<'_>) -> Result<()> {
+        let request = || self.http.post(self.urls.users.clone()).json(body);
+        let _: IgnoredAny = self
+            .setup_call(Some(&self.bearer), request)
+            .await
+            .with_context(|| format!("creating the user {:?}", body.username))?;
+        Ok(())
+    }
+
+    /// Signs in as another user during setup, on this pool, and returns the bearer header of
+    /// that user's new session.
+    pub async fn staff_sign_in(&self, credentials: &Credentials<'_>) -> Result<HeaderValue> {
+        let request = || self.http.post(self.urls.login.clone()).json(credentials);
+        let login: LoginResponse = self
+            .setup_call(None, request)
+            .await
+            .with_context(|| format!("signing in as the new user {:?}", credentials.username))?;
+        bearer_for(&login.token)
+    }
+
+    /// Changes the password of the user whose session `bearer` holds (`POST
+    /// /api/auth/password`, answered 204), during setup.
+    pub async fn change_password(&self, bearer: &HeaderValue, body: &PasswordChange<'_>) -> Result<()> {
+        let request = || self.http.post(self.urls.password.clone()).json(body);
+        let response = self.setup_send(Some(bearer), request).await?;
+        read_nothing(response).await.map_err(setup_failure).context("changing a new user's temporary password")
     }
 
     /// Creates a client during setup and returns its id.
     pub async fn create_client(&self, body: &NewClient) -> Result<ClientId> {
         let request = || self.http.post(self.urls.clients.clone()).json(body);
-        let created: Created<ClientId> = self.setup_call(request).await.context("creating a client")?;
+        let created: Created<ClientId> =
+            self.setup_call(Some(&self.bearer), request).await.context("creating a client")?;
         Ok(created.id)
     }
 
     /// Creates a patient during setup and returns its id.
     pub async fn create_patient(&self, body: &NewPatient) -> Result<PatientId> {
         let request = || self.http.post(self.urls.patients.as_str()).json(body);
-        let created: Created<PatientId> = self.setup_call(request).await.context("creating a patient")?;
+        let created: Created<PatientId> =
+            self.setup_call(Some(&self.bearer), request).await.context("creating a patient")?;
         Ok(created.id)
     }
 
     /// `GET /api/patients/{id}`, for the read scenario.
     pub async fn get_patient(&self, id: PatientId) -> Outcome {
         let url = format!("{}/{id}", self.urls.patients);
-        self.load_call(self.http.get(url)).await
+        self.load_call(Some(&self.bearer), self.http.get(url)).await
     }
 
     /// `POST /api/clients`, for the write scenario.
     pub async fn post_client(&self, body: &NewClient) -> Outcome {
-        self.load_call(self.http.post(self.urls.clients.clone()).json(body)).await
+        self.load_call(Some(&self.bearer), self.http.post(self.urls.clients.clone()).json(body)).await
     }
 
-    /// Sends the request built by `request`, retrying while the server asks to come back
-    /// later, and reads the JSON answer.
-    async fn setup_call<T: DeserializeOwned>(&self, request: impl Fn() -> RequestBuilder) -> Result<T> {
+    /// `POST /api/auth/login` without any session, for the signin scenario. The session it
+    /// opens is left to the server's per-user limit, which ends the oldest.
+    pub async fn post_login(&self, credentials: &Credentials<'_>) -> Outcome {
+        self.load_call(None, self.http.post(self.urls.login.clone()).json(credentials)).await
+    }
+
+    /// Sends the request built by `request` with `bearer` (none for sign-in), retrying while
+    /// the server asks to come back later, and reads the JSON answer.
+    async fn setup_call<T: DeserializeOwned>(
+        &self,
+        bearer: Option<&HeaderValue>,
+        request: impl Fn() -> RequestBuilder,
+    ) -> Result<T> {
+        let response = self.setup_send(bearer, request).await?;
+        read_json(response).await.map_err(setup_failure)
+    }
+
+    /// Sends the request built by `request` with `bearer`, again after the pause the server
+    /// asks for while it answers 503 or 429, and returns the last answer, unread.
+    async fn setup_send(&self, bearer: Option<&HeaderValue>, request: impl Fn() -> RequestBuilder) -> Result<Response> {
         let mut attempt = 1;
         loop {
-            let response = request().header(AUTHORIZATION, &self.bearer).send().await?;
+            let response = with_bearer(request(), bearer).send().await?;
             if let Some(delay) = asked_to_retry(&response)
                 && attempt < SETUP_ATTEMPTS
             {
@@ -137,14 +188,14 @@ impl Api {
                 attempt += 1;
                 continue;
             }
-            return read_json(response).await.map_err(anyhow::Error::from);
+            return Ok(response);
         }
     }
 
     /// Sends and reads the whole body, so the connection goes back to the pool for the next
     /// request of the loop.
-    async fn load_call(&self, request: RequestBuilder) -> Outcome {
-        let response = match request.header(AUTHORIZATION, &self.bearer).send().await {
+    async fn load_call(&self, bearer: Option<&HeaderValue>, request: RequestBuilder) -> Outcome {
+        let response = match with_bearer(request, bearer).send().await {
             Ok(response) => response,
             Err(e) => return Outcome::Transport(classify(&e)),
         };
@@ -154,6 +205,21 @@ impl Api {
             Err(e) => Outcome::Transport(classify(&e)),
         }
     }
+}
+
+fn with_bearer(request: RequestBuilder, bearer: Option<&HeaderValue>) -> RequestBuilder {
+    match bearer {
+        Some(bearer) => request.header(AUTHORIZATION, bearer),
+        None => request,
+    }
+}
+
+/// The `Authorization` header for a session token, marked sensitive so it is never logged.
+fn bearer_for(token: &str) -> Result<HeaderValue> {
+    let mut bearer = HeaderValue::from_str(&format!("Bearer {token}"))
+        .context("the server's session token is not a valid header value")?;
+    bearer.set_sensitive(true);
+    Ok(bearer)
 }
 
 fn build_http(pool: PoolOptions) -> Result<reqwest::Client> {
@@ -235,6 +301,27 @@ async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, CallFai
     })
 }
 
+/// Reads the answer of a call that expects no content (204).
+async fn read_nothing(response: Response) -> Result<(), CallFailure> {
+    let status = response.status();
+    let body =
+        response.bytes().await.map_err(|e| CallFailure::Other(anyhow::Error::new(e).context("reading the answer")))?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(CallFailure::Status { status: status.as_u16(), described: describe_failure(status.as_u16(), &body) })
+    }
+}
+
+/// A failed setup call as an error; a 429 left after the retries says which server limits to
+/// lift.
+fn setup_failure(failure: CallFailure) -> anyhow::Error {
+    match failure {
+        CallFailure::Status { status: 429, described } => anyhow::anyhow!("{described}; {}", rate_limit_advice()),
+        other => anyhow::Error::from(other),
+    }
+}
+
 /// Turns a failed sign-in into an error that says what to do.
 fn sign_in_refused(username: &str, failure: CallFailure) -> anyhow::Error {
     match failure {
@@ -242,6 +329,9 @@ fn sign_in_refused(username: &str, failure: CallFailure) -> anyhow::Error {
             "signing in as {username:?} was refused ({described}); set CLOWDER_ADMIN_PASSWORD \
              (or pass --password) to the password the server was started with"
         ),
+        CallFailure::Status { status: 429, described } => {
+            anyhow::anyhow!("signing in as {username:?} failed: {described}; {}", rate_limit_advice())
+        }
         CallFailure::Status { described, .. } => anyhow::anyhow!("signing in as {username:?} failed: {described}"),
         CallFailure::Other(e) => e.context(format!("signing in as {username:?}")),
     }
@@ -300,9 +390,31 @@ mod tests {
     }
 
     #[test]
+    fn rate_limited_setup_calls_say_which_limits_to_lift() {
+        let failure = CallFailure::Status { status: 429, described: "HTTP 429 rate_limited: slow down".into() };
+        let message = setup_failure(failure).to_string();
+        assert!(message.starts_with("HTTP 429 rate_limited: slow down; "), "{message}");
+        assert!(message.contains("CLOWDER_LOGIN_ATTEMPTS=100000000"), "{message}");
+        let failure = CallFailure::Status { status: 429, described: "HTTP 429 rate_limited: slow down".into() };
+        assert!(sign_in_refused("admin", failure).to_string().contains("CLOWDER_RATE_PER_SEC=1000000"));
+        let other = CallFailure::Status { status: 409, described: "HTTP 409 conflict: taken".into() };
+        assert_eq!(setup_failure(other).to_string(), "HTTP 409 conflict: taken");
+    }
+
+    #[test]
+    fn bearer_headers_are_sensitive() {
+        let bearer = bearer_for("abc_DEF-123").unwrap();
+        assert_eq!(bearer.to_str().unwrap(), "Bearer abc_DEF-123");
+        assert!(bearer.is_sensitive());
+        assert!(bearer_for("bad\ntoken").is_err());
+    }
+
+    #[test]
     fn endpoint_urls_are_built_from_the_root() {
         let urls = Urls::new(&Url::parse("http://127.0.0.1:8080").unwrap()).unwrap();
         assert_eq!(urls.login.as_str(), "http://127.0.0.1:8080/api/auth/login");
+        assert_eq!(urls.password.as_str(), "http://127.0.0.1:8080/api/auth/password");
+        assert_eq!(urls.users.as_str(), "http://127.0.0.1:8080/api/users");
         assert_eq!(urls.clients.as_str(), "http://127.0.0.1:8080/api/clients");
         assert_eq!(urls.patients, "http://127.0.0.1:8080/api/patients");
     }

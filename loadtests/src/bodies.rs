@@ -1,6 +1,6 @@
 //! What the harness sends: request bodies built from a number, so every request of a run
 //! carries distinct, valid data, and a run tag keeps runs against the same data directory
-//! from colliding on unique emails.
+//! from colliding on unique emails and user names.
 //!
 //! The server's own request types in `clowder-schemas` only deserialize, so the bodies are
 //! mirrored here; the tests check each one against the server's validation.
@@ -8,6 +8,8 @@
 use serde::Serialize;
 
 use clowder_schemas::ClientId;
+
+use crate::rng::SplitMix64;
 
 /// Body of `POST /api/auth/login`.
 #[derive(Debug, Clone, Serialize)]
@@ -60,6 +62,88 @@ impl NewPatient {
     }
 }
 
+/// Characters of generated passwords.
+const PASSWORD_ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Length of generated passwords: well above the server's minimum of 12.
+pub const PASSWORD_CHARS: usize = 24;
+
+/// The role the signin scenario's users get: sign-in needs no permission at all, so the
+/// smallest ordinary staff role will do.
+pub const STAFF_ROLE: &str = "receptionist";
+
+/// One staff account of the signin scenario: created with `temporary_password`, which the
+/// server makes it change to `password` before anything else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffAccount {
+    pub username: String,
+    pub display_name: String,
+    pub temporary_password: String,
+    pub password: String,
+}
+
+impl StaffAccount {
+    /// Body of the `POST /api/users` that creates this account.
+    pub fn new_user(&self) -> NewUser<'_> {
+        NewUser {
+            username: &self.username,
+            display_name: &self.display_name,
+            password: &self.temporary_password,
+            roles: [STAFF_ROLE],
+        }
+    }
+
+    /// Body of the `POST /api/auth/password` that replaces the temporary password.
+    pub fn password_change(&self) -> PasswordChange<'_> {
+        PasswordChange { current_password: &self.temporary_password, new_password: &self.password }
+    }
+
+    /// Body of the first sign-in, with the temporary password.
+    pub fn new_user_credentials(&self) -> Credentials<'_> {
+        Credentials { username: &self.username, password: &self.temporary_password }
+    }
+
+    /// Body of the sign-ins once the password is changed.
+    pub fn credentials(&self) -> Credentials<'_> {
+        Credentials { username: &self.username, password: &self.password }
+    }
+}
+
+/// `count` accounts named `load<run_tag><i>` for `i` in `0..count`, with passwords drawn from
+/// `seed` (pass one the OS randomised: these are real accounts on the server).
+pub fn staff_accounts(run_tag: &str, count: u16, seed: u64) -> Vec<StaffAccount> {
+    let mut rng = SplitMix64::new(seed);
+    (0..count)
+        .map(|i| StaffAccount {
+            username: format!("load{run_tag}{i}"),
+            display_name: format!("Load {i}"),
+            temporary_password: random_password(&mut rng),
+            password: random_password(&mut rng),
+        })
+        .collect()
+}
+
+/// [`PASSWORD_CHARS`] letters and digits.
+pub fn random_password(rng: &mut SplitMix64) -> String {
+    (0..PASSWORD_CHARS).map(|_| char::from(PASSWORD_ALPHABET[rng.below(PASSWORD_ALPHABET.len())])).collect()
+}
+
+/// Body of `POST /api/users`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password: &'a str,
+    pub roles: [&'a str; 1],
+}
+
+/// Body of `POST /api/auth/password`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasswordChange<'a> {
+    pub current_password: &'a str,
+    pub new_password: &'a str,
+}
+
 /// A 10-digit North American number in the fictional 555 range, varied by `n`.
 pub fn phone_for(n: u64) -> String {
     format!("555-{:03}-{:04}", (n / 10_000) % 1000, n % 10_000)
@@ -87,7 +171,9 @@ fn base36(mut n: u64) -> String {
 mod tests {
     use super::*;
     use clowder_schemas::clients::CreateClient;
+    use clowder_schemas::passwords::check_new_password;
     use clowder_schemas::patients::CreatePatient;
+    use clowder_schemas::users::{ChangePassword, CreateUser, LoginRequest, parse_username};
 
     /// Round-trips a body through JSON into the server's request type and validates it.
     fn server_accepts_client(body: &NewClient) {
@@ -137,5 +223,58 @@ mod tests {
         assert_eq!(base36(36), "10");
         let tag = run_tag(1_800_000_000_000, 4_194_304);
         assert!(tag.len() <= 14 && tag.chars().all(|c| c.is_ascii_alphanumeric()), "{tag}");
+    }
+
+    #[test]
+    fn staff_accounts_pass_the_servers_validation() {
+        for seed in 0..50 {
+            for account in staff_accounts("lz3k9a1b2zzzzzz", 12, seed) {
+                assert_eq!(parse_username("username", &account.username).unwrap(), account.username);
+                for password in [&account.temporary_password, &account.password] {
+                    assert_eq!(password.chars().count(), PASSWORD_CHARS);
+                    check_new_password("password", password, &account.username).unwrap();
+                }
+                assert_ne!(account.temporary_password, account.password);
+            }
+        }
+    }
+
+    #[test]
+    fn the_longest_staff_user_name_fits() {
+        // The longest run tag (millisecond clock and pid both at their widest) and number.
+        let tag = run_tag(u64::MAX, u32::MAX);
+        let account = &staff_accounts(&tag, 1000, 1)[999];
+        assert!(parse_username("username", &account.username).is_ok(), "{}", account.username);
+    }
+
+    #[test]
+    fn staff_accounts_are_named_after_the_run_and_number() {
+        let accounts = staff_accounts("abc", 3, 9);
+        let names: Vec<&str> = accounts.iter().map(|a| a.username.as_str()).collect();
+        assert_eq!(names, ["loadabc0", "loadabc1", "loadabc2"]);
+        assert_eq!(accounts[2].display_name, "Load 2");
+        let passwords: std::collections::HashSet<&str> =
+            accounts.iter().flat_map(|a| [a.temporary_password.as_str(), a.password.as_str()]).collect();
+        assert_eq!(passwords.len(), 6);
+        assert_ne!(staff_accounts("abc", 3, 10)[0].password, accounts[0].password);
+    }
+
+    #[test]
+    fn user_bodies_match_the_servers_request_types() {
+        let account = &staff_accounts("abc", 1, 3)[0];
+        let create: CreateUser = serde_json::from_value(serde_json::to_value(account.new_user()).unwrap()).unwrap();
+        assert_eq!(create.username, account.username);
+        assert_eq!(create.display_name, "Load 0");
+        assert_eq!(create.password, account.temporary_password);
+        assert_eq!(create.roles, ["receptionist"]);
+        assert_eq!(create.email, None);
+        let change: ChangePassword =
+            serde_json::from_value(serde_json::to_value(account.password_change()).unwrap()).unwrap();
+        assert_eq!(
+            (change.current_password, change.new_password),
+            (account.temporary_password.clone(), account.password.clone())
+        );
+        let login: LoginRequest = serde_json::from_value(serde_json::to_value(account.credentials()).unwrap()).unwrap();
+        assert_eq!((login.username, login.password), (account.username.clone(), account.password.clone()));
     }
 }

@@ -17,6 +17,17 @@ pub const FSYNC_BUDGET: Duration = Duration::from_secs(120);
 /// Slack for sign-in and for the connection tasks to wind down after their last request.
 const SLACK: Duration = Duration::from_secs(15);
 
+/// The server settings a load run needs: the default sign-in limit (10 attempts per username
+/// and per address in 5 minutes) and per-session request limit would answer most of the
+/// load with 429.
+pub const LOAD_RUN_SERVER_ENV: &str =
+    "CLOWDER_LOGIN_ATTEMPTS=100000000 CLOWDER_RATE_PER_SEC=1000000 CLOWDER_RATE_BURST=1000000";
+
+/// What to do about 429 answers.
+pub fn rate_limit_advice() -> String {
+    format!("for load runs, start the server with {LOAD_RUN_SERVER_ENV}")
+}
+
 /// Load scenarios against a running Clowder server, with the disk's fsync latency measured
 /// in the same run as the physical floor.
 #[derive(Debug, Clone, Parser)]
@@ -67,6 +78,15 @@ pub struct Args {
     #[arg(long, default_value_t = 200, value_parser = value_parser!(u32).range(1..=100_000))]
     pub read_set: u32,
 
+    /// Staff users created for the signin scenario; its sign-ins take them in turn.
+    #[arg(long, default_value_t = 8, value_parser = value_parser!(u16).range(1..=1000))]
+    pub signin_users: u16,
+
+    /// Concurrent connections signing in, in the signin scenario (the GETs beside them use
+    /// --connections).
+    #[arg(long, default_value_t = 8, value_parser = value_parser!(u16).range(1..=4096))]
+    pub signin_connections: u16,
+
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -87,15 +107,28 @@ pub enum Scenario {
     Write,
     /// fsync floor, then read, then write.
     All,
+    /// Sign-ins per second, and GET latency with and without sign-ins running beside them.
+    /// Not part of `all`.
+    Signin,
 }
 
 impl Scenario {
-    /// How many HTTP scenarios this run will drive.
-    pub fn http_scenarios(self) -> u32 {
+    /// How many setup phases (seeding, creating users) this run has.
+    pub fn setups(self) -> u32 {
+        match self {
+            Scenario::Fsync => 0,
+            Scenario::Read | Scenario::Write | Scenario::Signin => 1,
+            Scenario::All => 2,
+        }
+    }
+
+    /// How many measured windows (each after its warm-up) this run has, one after another.
+    pub fn windows(self) -> u32 {
         match self {
             Scenario::Fsync => 0,
             Scenario::Read | Scenario::Write => 1,
-            Scenario::All => 2,
+            // `all`: read, then write; `signin`: GETs alone, then GETs beside sign-ins.
+            Scenario::All | Scenario::Signin => 2,
         }
     }
 }
@@ -113,12 +146,24 @@ impl Args {
         Duration::from_secs(self.request_timeout_secs)
     }
 
-    /// The most the whole run may take: the fsync budget, plus for each HTTP scenario its
-    /// setup budget, warm-up, measured time and one request timeout for the last requests in
-    /// flight, plus slack. Past it the run is aborted, so it always stops by itself.
+    /// Connections the run holds open at once, so the pool keeps them all: in `signin` the
+    /// sign-in connections come on top of the GET ones.
+    pub fn pool_connections(&self) -> usize {
+        let extra = if self.scenario == Scenario::Signin { self.signin_connections } else { 0 };
+        usize::from(self.connections) + usize::from(extra)
+    }
+
+    /// The most the whole run may take: the fsync budget, a setup budget for each setup
+    /// phase, for each measured window its warm-up, measured time and one request timeout for
+    /// the last requests in flight, plus slack. Past it the run is aborted, so it always stops
+    /// by itself.
     pub fn hard_cap(&self) -> Duration {
-        let per_scenario = SETUP_BUDGET + self.warmup() + self.duration() + self.request_timeout();
-        FSYNC_BUDGET + per_scenario * self.scenario.http_scenarios() + SLACK + self.request_timeout()
+        let per_window = self.warmup() + self.duration() + self.request_timeout();
+        FSYNC_BUDGET
+            + SETUP_BUDGET * self.scenario.setups()
+            + per_window * self.scenario.windows()
+            + SLACK
+            + self.request_timeout()
     }
 }
 
@@ -140,7 +185,23 @@ mod tests {
         assert_eq!(a.warmup_secs, 1);
         assert_eq!(a.fsync_samples, 200);
         assert_eq!(a.scenario, Scenario::Read);
+        assert_eq!((a.signin_users, a.signin_connections), (8, 8));
         assert!(!a.allow_remote && !a.json);
+    }
+
+    #[test]
+    fn signin_is_a_scenario_of_its_own() {
+        let a = parse(&["--signin-users", "4", "--signin-connections", "16", "signin"]);
+        assert_eq!(a.scenario, Scenario::Signin);
+        assert_eq!((a.signin_users, a.signin_connections), (4, 16));
+        assert!(Args::try_parse_from(["clowder-loadtests", "--signin-users", "0", "signin"]).is_err());
+        assert!(Args::try_parse_from(["clowder-loadtests", "--signin-connections", "0", "signin"]).is_err());
+    }
+
+    #[test]
+    fn the_pool_holds_the_sign_in_connections_only_when_they_run() {
+        assert_eq!(parse(&["--connections", "64", "--signin-connections", "8", "signin"]).pool_connections(), 72);
+        assert_eq!(parse(&["--connections", "64", "--signin-connections", "8", "all"]).pool_connections(), 64);
     }
 
     #[test]
@@ -156,5 +217,8 @@ mod tests {
         assert!(a.hard_cap() > phases);
         let fsync_only = parse(&["fsync"]);
         assert!(fsync_only.hard_cap() < a.hard_cap());
+        // signin: one setup, then two windows (GETs alone, GETs beside sign-ins).
+        let signin = parse(&["--duration-secs", "10", "--warmup-secs", "1", "signin"]);
+        assert!(signin.hard_cap() > FSYNC_BUDGET + SETUP_BUDGET + Duration::from_secs(1 + 10 + 10) * 2);
     }
 }

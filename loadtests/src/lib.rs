@@ -8,8 +8,8 @@
 //!
 //! Codemap: [`cli`] (arguments and time budgets), [`target`] (address check), [`api`] (HTTP
 //! calls), [`bodies`] (request bodies), [`load`] (closed-loop driver), [`scenarios`] (`read`,
-//! `write`), [`fsync`] (the floor), [`stats`] (tallies and percentiles), [`report`] (table,
-//! JSON lines, goals), [`run`] (one run in order).
+//! `write`, `signin`), [`fsync`] (the floor), [`stats`] (tallies and percentiles), [`report`]
+//! (table, JSON lines, goals, comparisons, hints), [`run`] (one run in order).
 
 pub mod api;
 pub mod bodies;

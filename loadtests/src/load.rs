@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use clowder_schemas::PatientId;
 
 use crate::api::Api;
-use crate::bodies::NewClient;
+use crate::bodies::{NewClient, StaffAccount};
 use crate::rng::SplitMix64;
 use crate::stats::{Outcome, Tally};
 
@@ -39,6 +39,8 @@ pub enum Workload {
     ReadPatients { ids: Vec<PatientId> },
     /// `POST /api/clients` with data unique to the run and the request.
     CreateClients { run_tag: String },
+    /// `POST /api/auth/login` as each account in turn.
+    SignIn { accounts: Vec<StaffAccount> },
 }
 
 impl Workload {
@@ -53,6 +55,13 @@ impl Workload {
         Workload::CreateClients { run_tag }
     }
 
+    pub fn sign_in(accounts: Vec<StaffAccount>) -> Result<Self> {
+        if accounts.is_empty() {
+            bail!("the signin scenario needs at least one account to sign in as");
+        }
+        Ok(Workload::SignIn { accounts })
+    }
+
     async fn request(&self, api: &Api, conn: &mut Connection) -> Outcome {
         match self {
             Workload::ReadPatients { ids } => {
@@ -64,8 +73,21 @@ impl Workload {
                 let n = conn.next_number();
                 api.post_client(&NewClient::unique(run_tag, n)).await
             }
+            Workload::SignIn { accounts } => {
+                let account = &accounts[account_index(conn.next_number(), accounts.len())];
+                api.post_login(&account.credentials()).await
+            }
         }
     }
+}
+
+/// Which account the request numbered `n` signs in as. Connection numbers interleave (see
+/// [`Connection`]), so all requests together take the accounts in turn; with as many
+/// connections as accounts, each connection keeps to its own account and no account has two
+/// sign-ins in flight. `len` must not be zero.
+fn account_index(n: u64, len: usize) -> usize {
+    // The remainder is below `len`, which is a usize.
+    (n % len as u64) as usize
 }
 
 /// One connection's private state.
@@ -94,7 +116,8 @@ impl Connection {
     }
 }
 
-/// Runs `connections` closed loops of `workload` for `window` and merges their tallies.
+/// Runs `connections` closed loops of `workload` for `window`, from now, and merges their
+/// tallies.
 pub async fn drive(
     api: Arc<Api>,
     workload: Arc<Workload>,
@@ -102,7 +125,20 @@ pub async fn drive(
     window: Window,
     seed: u64,
 ) -> Result<Tally> {
-    let measure_from = Instant::now() + window.warmup;
+    drive_from(Instant::now(), api, workload, connections, window, seed).await
+}
+
+/// [`drive`] with the window starting at `start`, so workloads run side by side can share one
+/// window exactly.
+pub async fn drive_from(
+    start: Instant,
+    api: Arc<Api>,
+    workload: Arc<Workload>,
+    connections: u16,
+    window: Window,
+    seed: u64,
+) -> Result<Tally> {
+    let measure_from = start + window.warmup;
     let stop_at = measure_from + window.measure;
     let mut tasks = JoinSet::new();
     for index in 0..connections {
@@ -167,5 +203,36 @@ mod tests {
     #[test]
     fn reading_needs_at_least_one_patient() {
         assert!(Workload::read_patients(Vec::new()).is_err());
+    }
+
+    #[test]
+    fn signing_in_needs_at_least_one_account() {
+        assert!(Workload::sign_in(Vec::new()).is_err());
+        assert!(Workload::sign_in(crate::bodies::staff_accounts("t", 1, 1)).is_ok());
+    }
+
+    /// The accounts each connection signs in as, over its first `requests` requests.
+    fn accounts_used(connections: u16, accounts: usize, requests: usize) -> Vec<Vec<usize>> {
+        (0..connections)
+            .map(|i| {
+                let mut conn = Connection::new(i, connections, 1);
+                (0..requests).map(|_| account_index(conn.next_number(), accounts)).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sign_ins_take_the_accounts_in_turn() {
+        // As many connections as accounts: each keeps to its own.
+        assert_eq!(accounts_used(4, 4, 3), [[0, 0, 0], [1, 1, 1], [2, 2, 2], [3, 3, 3]]);
+        // Fewer connections: each goes round several accounts, and together they use all.
+        assert_eq!(accounts_used(2, 4, 4), [[0, 2, 0, 2], [1, 3, 1, 3]]);
+        assert_eq!(accounts_used(1, 3, 4), [[0, 1, 2, 0]]);
+        // More connections than accounts: every account is used equally often.
+        let mut uses = [0; 3];
+        for index in accounts_used(6, 3, 10).into_iter().flatten() {
+            uses[index] += 1;
+        }
+        assert_eq!(uses, [20, 20, 20]);
     }
 }

@@ -1,5 +1,7 @@
 //! The results as people and machines read them: a table (or JSON lines), the fsync floor,
-//! and the project's performance goals set against the measured figures.
+//! the project's performance goals set against the measured figures, the GET latency with
+//! sign-ins running set against the same without, and hints when the server's rate limits
+//! got in the way.
 //!
 //! Goals are printed as figures with "goal met" or "goal missed"; they never change the exit
 //! status, because a load test on a shared laptop is evidence, not a verdict.
@@ -11,6 +13,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::cli::rate_limit_advice;
 use crate::fsync::FsyncFloor;
 use crate::stats::{Latency, Tally};
 
@@ -20,6 +23,17 @@ pub const WRITE_P99_FSYNC_FACTOR: f64 = 2.0;
 pub const WRITE_RATE_GOAL_PER_SEC: f64 = 5000.0;
 /// p99 of a patient read, in milliseconds.
 pub const READ_P99_GOAL_MS: f64 = 5.0;
+
+/// Table row of the GETs alone (the `read` scenario, and the baseline of `signin`).
+pub const READ: &str = "read";
+/// Table row of the sign-ins of the `signin` scenario.
+pub const SIGNIN: &str = "signin";
+/// Table row of the GETs run beside the sign-ins.
+pub const READ_WITH_SIGNIN: &str = "read+signin";
+
+/// A share of 429 answers in a scenario at or above this gets a hint: the server's limits,
+/// not its capacity, shaped the figures.
+pub const RATE_LIMITED_SHARE_FOR_HINT: f64 = 0.01;
 
 /// One HTTP scenario's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -103,6 +117,82 @@ fn figure(value: f64, unit: &str) -> String {
     }
 }
 
+/// A figure measured with and without something else running beside it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// What is compared, e.g. `GET p99 with sign-ins running`.
+    pub measure: String,
+    /// With the other load running; `None` when nothing succeeded.
+    pub with_ms: Option<f64>,
+    /// Without it; `None` when nothing succeeded.
+    pub without_ms: Option<f64>,
+    /// `with_ms / without_ms`, when both are known and `without_ms` is above zero.
+    pub ratio: Option<f64>,
+}
+
+impl Comparison {
+    fn new(measure: &str, with_ms: Option<f64>, without_ms: Option<f64>) -> Self {
+        let ratio = with_ms.zip(without_ms).filter(|&(_, without)| without > 0.0).map(|(with, without)| with / without);
+        Self { measure: measure.into(), with_ms, without_ms, ratio }
+    }
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |value: Option<f64>| value.map_or("no successful request".into(), |v| figure(v, "ms"));
+        write!(f, "{}: {} vs {} without", self.measure, ms(self.with_ms), ms(self.without_ms))?;
+        match self.ratio {
+            Some(ratio) => write!(f, " ({ratio:.2} x)"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The GET p99 beside sign-ins against the GET p99 alone, when both ran.
+pub fn comparisons(scenarios: &[ScenarioSummary]) -> Vec<Comparison> {
+    let find = |name: &str| scenarios.iter().find(|s| s.scenario == name);
+    match (find(READ_WITH_SIGNIN), find(READ)) {
+        (Some(with), Some(without)) => {
+            vec![Comparison::new("GET p99 with sign-ins running", with.p99_ms(), without.p99_ms())]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A scenario whose figures the server's rate limits shaped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hint {
+    pub scenario: String,
+    pub message: String,
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "hint: {}: {}", self.scenario, self.message)
+    }
+}
+
+/// One hint per scenario where at least [`RATE_LIMITED_SHARE_FOR_HINT`] of the requests
+/// were answered 429.
+pub fn hints(scenarios: &[ScenarioSummary]) -> Vec<Hint> {
+    scenarios
+        .iter()
+        .filter_map(|s| {
+            let limited = s.errors.get("429").copied().unwrap_or(0);
+            let many = limited > 0 && limited as f64 >= RATE_LIMITED_SHARE_FOR_HINT * s.requests as f64;
+            many.then(|| Hint {
+                scenario: s.scenario.clone(),
+                message: format!(
+                    "{limited} of {} requests were refused with 429 (rate limited), so the figures show the \
+                     server's limits, not its speed; {}",
+                    s.requests,
+                    rate_limit_advice()
+                ),
+            })
+        })
+        .collect()
+}
+
 /// The goals that the figures at hand allow checking: write p99 against twice the fsync
 /// p99, write throughput, and read p99.
 pub fn goals(floor: Option<&FsyncFloor>, scenarios: &[ScenarioSummary]) -> Vec<GoalCheck> {
@@ -147,7 +237,15 @@ impl Report {
         goals(self.fsync.as_ref(), &self.scenarios)
     }
 
-    /// The human form: fsync line, table, goals.
+    pub fn comparisons(&self) -> Vec<Comparison> {
+        comparisons(&self.scenarios)
+    }
+
+    pub fn hints(&self) -> Vec<Hint> {
+        hints(&self.scenarios)
+    }
+
+    /// The human form: fsync line, table, goals and comparisons, hints.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         if let Some(floor) = &self.fsync {
@@ -157,13 +255,21 @@ impl Report {
         if !self.scenarios.is_empty() {
             out.push_str(&format_table(&self.scenarios));
         }
-        let goals = self.goals();
-        if !goals.is_empty() {
+        let lines: Vec<String> = self
+            .goals()
+            .iter()
+            .map(ToString::to_string)
+            .chain(self.comparisons().iter().map(ToString::to_string))
+            .collect();
+        if !lines.is_empty() {
             out.push_str("goals (figures only; they never fail the run):\n");
-            for goal in goals {
+            for line in lines {
                 // Writing to a String cannot fail.
-                let _ = writeln!(out, "  {goal}");
+                let _ = writeln!(out, "  {line}");
             }
+        }
+        for hint in self.hints() {
+            let _ = writeln!(out, "{hint}");
         }
         out
     }
@@ -180,6 +286,12 @@ impl Report {
         for goal in &self.goals() {
             lines.push(serde_json::to_string(&JsonLine::Goal(goal))?);
         }
+        for comparison in &self.comparisons() {
+            lines.push(serde_json::to_string(&JsonLine::Comparison(comparison))?);
+        }
+        for hint in &self.hints() {
+            lines.push(serde_json::to_string(&JsonLine::Hint(hint))?);
+        }
         Ok(lines.iter().map(|l| format!("{l}\n")).collect())
     }
 }
@@ -190,6 +302,8 @@ enum JsonLine<'a> {
     Fsync(&'a FsyncFloor),
     Scenario(&'a ScenarioSummary),
     Goal(&'a GoalCheck),
+    Comparison(&'a Comparison),
+    Hint(&'a Hint),
 }
 
 /// One line on the floor and where it was measured.
@@ -383,5 +497,74 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
         assert!(!fsync_line(&f).contains("temp dir"));
         f.is_temp_dir = true;
         assert!(fsync_line(&f).contains("--data-dir"));
+    }
+
+    /// The rows of a `signin` run: GETs alone, GETs beside sign-ins, sign-ins.
+    fn signin_run() -> Vec<ScenarioSummary> {
+        let mut signin = summary(SIGNIN, 40.0, latency(150.0, 180.0, 200.0, 250.0));
+        signin.connections = 8;
+        vec![
+            summary(READ, 20000.0, latency(0.5, 1.0, 2.0, 9.0)),
+            summary(READ_WITH_SIGNIN, 15000.0, latency(0.6, 2.0, 5.0, 40.0)),
+            signin,
+        ]
+    }
+
+    #[test]
+    fn gets_beside_sign_ins_are_compared_with_gets_alone() {
+        let found = comparisons(&signin_run());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].ratio, Some(2.5));
+        assert_eq!(found[0].to_string(), "GET p99 with sign-ins running: 5.000 ms vs 2.000 ms without (2.50 x)");
+        // Neither `read` alone nor `all` has anything to compare.
+        assert!(comparisons(&signin_run()[..1]).is_empty());
+        assert!(comparisons(&[summary("read", 1.0, None), summary("write", 1.0, None)]).is_empty());
+    }
+
+    #[test]
+    fn a_comparison_without_successes_says_so() {
+        let c = comparisons(&[summary(READ, 1.0, latency(1.0, 1.0, 0.0, 1.0)), summary(READ_WITH_SIGNIN, 0.0, None)]);
+        assert_eq!(c[0].ratio, None);
+        assert_eq!(c[0].to_string(), "GET p99 with sign-ins running: no successful request vs 0.000 ms without");
+    }
+
+    #[test]
+    fn the_signin_report_prints_the_comparison_under_the_goals() {
+        let text = Report { fsync: None, scenarios: signin_run() }.to_text();
+        let rows: Vec<&str> = text.lines().skip(1).take(3).map(|l| l.split_whitespace().next().unwrap()).collect();
+        assert_eq!(rows, ["read", "read+signin", "signin"]);
+        assert!(text.contains("\n  read p99 <= 5 ms: measured 2.000 ms"), "{text}");
+        assert!(text.ends_with("  GET p99 with sign-ins running: 5.000 ms vs 2.000 ms without (2.50 x)\n"), "{text}");
+    }
+
+    #[test]
+    fn many_429s_give_a_hint_naming_the_server_settings() {
+        let mut run = signin_run();
+        run[2].requests = 1000;
+        run[2].errors.insert("429".into(), 10);
+        run[1].errors.insert("429".into(), 1);
+        let found = hints(&run);
+        assert_eq!(found.len(), 1, "one 429 in 150000 requests is noise: {found:?}");
+        assert_eq!(found[0].scenario, "signin");
+        let line = found[0].to_string();
+        assert!(line.starts_with("hint: signin: 10 of 1000 requests were refused with 429"), "{line}");
+        assert!(line.contains("CLOWDER_LOGIN_ATTEMPTS=100000000 CLOWDER_RATE_PER_SEC=1000000"), "{line}");
+        let report = Report { fsync: None, scenarios: run };
+        assert!(report.to_text().lines().last().unwrap().starts_with("hint: signin:"));
+        assert!(hints(&signin_run()).is_empty());
+    }
+
+    #[test]
+    fn json_lines_carry_comparisons_and_hints() {
+        let mut run = signin_run();
+        run[2].errors.insert("429".into(), 400);
+        let text = Report { fsync: None, scenarios: run }.to_json_lines().unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["scenario", "scenario", "scenario", "goal", "comparison", "hint"]);
+        assert_eq!(lines[4]["with_ms"], 5.0);
+        assert_eq!(lines[4]["without_ms"], 2.0);
+        assert_eq!(lines[4]["ratio"], 2.5);
+        assert_eq!(lines[5]["scenario"], "signin");
     }
 }

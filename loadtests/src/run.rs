@@ -34,6 +34,13 @@ pub async fn run(args: &Args) -> Result<Report> {
         progress(&format!("write: {} connections", plan.connections));
         report.scenarios.push(scenarios::write(&api, &plan).await?);
     }
+    if args.scenario == Scenario::Signin {
+        progress(&format!(
+            "signin: seeding 1 patient and {} users, then {} connections reading alone, then {} reading beside {} signing in",
+            plan.signin_users, plan.connections, plan.connections, plan.signin_connections
+        ));
+        report.scenarios.extend(scenarios::signin(&api, &plan).await?);
+    }
     Ok(report)
 }
 
@@ -44,7 +51,7 @@ async fn sign_in(args: &Args) -> Result<Api> {
         "no password: set CLOWDER_ADMIN_PASSWORD (or pass --password) to the admin password the server was started with",
     )?;
     progress(&format!("signing in to {base} as {:?}", args.username));
-    let pool = PoolOptions { connections: usize::from(args.connections), request_timeout: args.request_timeout() };
+    let pool = PoolOptions { connections: args.pool_connections(), request_timeout: args.request_timeout() };
     Api::sign_in(&base, pool, &args.username, password).await
 }
 
@@ -66,6 +73,8 @@ fn plan(args: &Args) -> Plan {
         connections: args.connections,
         window: Window { warmup: args.warmup(), measure: args.duration() },
         read_set: args.read_set,
+        signin_users: args.signin_users,
+        signin_connections: args.signin_connections,
         run_tag: run_tag(now.as_millisecond().unsigned_abs(), std::process::id()),
         // Only the spread of reads depends on it; truncating the nanoseconds is fine.
         seed: now.as_nanosecond() as u64,

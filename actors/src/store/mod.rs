@@ -168,6 +168,15 @@ impl Store {
         rx.await.map_err(|_| CommitError::Closed)?
     }
 
+    /// Queues a change set for the next group commit without waiting for its fsync. Used
+    /// for audit entries of reads: the entry is in the commit queue (in order) before the
+    /// data leaves, and durable within one commit, milliseconds later. A full queue still
+    /// makes the caller wait, so the queue stays bounded.
+    pub async fn enqueue(&self, set: ChangeSet) -> Result<(), CommitError> {
+        let (reply, _) = oneshot::channel();
+        self.jobs.send(Job::Commit { set, reply, queued: Instant::now() }).await.map_err(|_| CommitError::Closed)
+    }
+
     /// An MVCC snapshot for reading.
     pub fn read(&self) -> Result<Reader, StoreError> {
         Ok(Reader { txn: self.db.begin_read()? })
