@@ -2,8 +2,8 @@
 //!
 //! The password is `CLOWDER_ADMIN_PASSWORD` when set. Otherwise a random one is generated,
 //! logged once and written to `<data-dir>/initial-admin-password` (mode 0600) so an operator
-//! who missed the log can still sign in; the account must change it (enforced with the
-//! security work).
+//! who missed the log can still sign in; the account must change it before doing anything
+//! else (the `must_change_password` gate in `web/src/access.rs`).
 
 use std::io::Write;
 use std::path::Path;

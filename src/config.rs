@@ -306,6 +306,9 @@ impl ServeArgs {
         if !(1..=60 * 24 * 30).contains(&sec.session_idle_minutes) {
             bail!("CLOWDER_SESSION_IDLE_MINUTES must be between 1 and 43200");
         }
+        if !(1..=24 * 60).contains(&sec.device_idle_minutes) {
+            bail!("CLOWDER_DEVICE_IDLE_MINUTES must be between 1 and 1440");
+        }
         if !(1..=100).contains(&sec.max_sessions) {
             bail!("CLOWDER_MAX_SESSIONS must be between 1 and 100");
         }
@@ -335,7 +338,7 @@ impl ServeArgs {
             },
             session_ttl: Duration::from_secs(self.session_ttl_hours * 3600),
             session_idle: Duration::from_secs(sec.session_idle_minutes * 60),
-            device_idle: Duration::from_secs(sec.device_idle_minutes.clamp(1, 24 * 60) * 60),
+            device_idle: Duration::from_secs(sec.device_idle_minutes * 60),
             max_sessions_per_user: sec.max_sessions,
             lockout_after: sec.lockout_after,
             lockout_for: Duration::from_secs(sec.lockout_minutes * 60),
@@ -408,7 +411,7 @@ impl Settings {
             ("CLOWDER_TLS_CERT", tls_cert),
             ("CLOWDER_TLS_KEY", tls_key),
         ];
-        rows.iter().map(|(k, v)| format!("{k:<26} = {v}\n")).collect()
+        rows.iter().map(|(k, v)| format!("{k:<29} = {v}\n")).collect()
     }
 }
 

@@ -125,7 +125,7 @@ fn after(at: Timestamp, d: std::time::Duration) -> Timestamp {
 }
 
 /// Adds the removal of a session to a change set.
-fn end_session(set: &mut ChangeSet, s: &Session, caller: &Caller, why: &str) {
+pub(crate) fn end_session(set: &mut ChangeSet, s: &Session, caller: &Caller, why: &str) {
     let key = s.id.as_u128();
     set.release(unique::SESSION_TOKEN, &s.token_hash, key);
     set.delete(RecordTable::Sessions, key);
@@ -505,7 +505,9 @@ impl UserActor {
         };
         let mut live: Vec<Session> = Vec::new();
         for s in sessions_of(&self.ctx, u.id)? {
-            if s.expires_at <= now {
+            let idle = if s.device_id.is_some() { self.ctx.config.device_idle } else { self.ctx.config.session_idle };
+            let idle_out = now.duration_since(s.last_seen_at.unwrap_or(s.created_at)) > to_signed(idle);
+            if s.expires_at <= now || idle_out {
                 end_session(set, &s, signed_in, "expired");
             } else {
                 live.push(s);
@@ -710,14 +712,30 @@ impl Accounts {
         Ok(crate::clients::page(items, limit, |u| u.id.as_u128()))
     }
 
+    /// Refuses to act on an account that holds permissions the acting user lacks: a user
+    /// manager cannot reset an administrator's password or deactivate them.
+    fn check_power_over(&self, id: UserId, actor: &Permissions) -> Res<()> {
+        let target =
+            self.ctx.store.read()?.get::<User>(RecordTable::Users, id.as_u128())?.ok_or(Error::UserNotFound(id))?;
+        Roles::check_grantor(actor, &self.roles.effective(&target.roles).as_grants())
+    }
+
     pub async fn update(&self, id: UserId, patch: UpdateUser, grantor: &Permissions, caller: &Caller) -> Res<User> {
+        self.check_power_over(id, grantor)?;
         let (patch, grantor, caller) = (Box::new(patch), Box::new(grantor.clone()), Box::new(caller.clone()));
         self.ask(id, |reply| Msg::Update { patch, grantor, caller, reply }).await
     }
 
     /// An administrator's reset: the user must change the password at next sign-in, and
     /// every session of theirs ends.
-    pub async fn reset_password(&self, id: UserId, password: String, caller: &Caller) -> Res<User> {
+    pub async fn reset_password(
+        &self,
+        id: UserId,
+        password: String,
+        actor: &Permissions,
+        caller: &Caller,
+    ) -> Res<User> {
+        self.check_power_over(id, actor)?;
         let caller = Box::new(caller.clone());
         self.ask(id, |reply| Msg::ResetPassword { password, caller, reply }).await
     }
@@ -821,7 +839,13 @@ impl Accounts {
             _ => return Err(Error::Unauthenticated),
         };
         drop(r);
-        if now.duration_since(stored_seen) > LAST_SEEN_WRITE_EVERY {
+        // Tablet sessions idle out in minutes: write their last-seen more often.
+        let write_every = if session.device_id.is_some() {
+            to_signed(self.ctx.config.device_idle / 2).min(LAST_SEEN_WRITE_EVERY)
+        } else {
+            LAST_SEEN_WRITE_EVERY
+        };
+        if now.duration_since(stored_seen) > write_every {
             self.persist_last_seen(&session, now);
         }
         session.last_seen_at = Some(seen.max(now));

@@ -13,7 +13,7 @@ use clowder_schemas::users::Session;
 use crate::accounts::{random_secret, token_hash};
 use crate::error::Error;
 use crate::store::tables::unique;
-use crate::store::{ChangeSet, IndexTable, RecordTable};
+use crate::store::{ChangeSet, RecordTable};
 use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
@@ -97,10 +97,7 @@ impl Devices {
                 std::ops::ControlFlow::Continue(())
             })?;
             for s in sessions {
-                let key = s.id.as_u128();
-                set.release(unique::SESSION_TOKEN, &s.token_hash, key);
-                set.delete(RecordTable::Sessions, key);
-                set.unlink(IndexTable::SessionsByUser, s.user_id.as_u128(), key);
+                crate::accounts::end_session(&mut set, &s, caller, "tablet retired");
             }
         }
         drop(r);

@@ -44,9 +44,11 @@ pub struct User {
     pub pin_locked: bool,
 }
 
+/// Version history: v2 added `failed_logins`, `locked_until`, `pin_hash`, `failed_pins` and
+/// `pin_locked` (all default when a v1 record is read).
 impl Record for User {
     const KIND: &'static str = "user";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
 }
 
 /// Validates a username: 3–32 characters of lower-case letters, digits, `.`, `_` or `-`,
@@ -122,9 +124,10 @@ pub struct Session {
     pub device_id: Option<crate::ids::DeviceId>,
 }
 
+/// Version history: v2 added `last_seen_at` and `device_id` (default `None` for v1).
 impl Record for Session {
     const KIND: &'static str = "session";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
 }
 
 /// What the API shows of a session (never the token).

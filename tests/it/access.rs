@@ -273,6 +273,24 @@ async fn nobody_grants_what_they_do_not_hold() {
     let res = post("/api/roles", json!({"name": "helpers", "grants": [{"permission": "users:view"}]})).await;
     let status = res.status();
     assert_eq!(status, StatusCode::CREATED, "granting what one holds is fine: {}", res.text().await.unwrap());
+    // Nor act on an account more powerful than oneself: no resetting the administrator.
+    let admin_id = app.get_json("/api/auth/me").await["user"]["id"].as_str().unwrap().to_owned();
+    let res = app
+        .anonymous(Method::POST, &format!("/api/users/{admin_id}/password"))
+        .bearer_auth(&hr)
+        .json(&json!({"password": "taken-over-account-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    let res = app
+        .anonymous(Method::PATCH, &format!("/api/users/{admin_id}"))
+        .bearer_auth(&hr)
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
     let res =
         app.post_json("/api/roles", &json!({"name": "bad", "grants": [{"permission": "patients:teleport"}]})).await;
     assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("grants[0].permission")).await;

@@ -133,7 +133,8 @@ pub async fn users_reset_password(
     Json(body): Json<ResetPassword>,
 ) -> Result<axum::Json<UserView>, ApiError> {
     let id = user_id(id)?;
-    let user = state.system.accounts.reset_password(id, body.password, &staff.caller).await?;
+    let user =
+        state.system.accounts.reset_password(id, body.password, &staff.principal.permissions, &staff.caller).await?;
     Ok(axum::Json(UserView::from(&user)))
 }
 
