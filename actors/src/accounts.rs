@@ -65,6 +65,8 @@ pub struct Principal {
     pub session: Session,
     /// Effective permissions from the user's roles, as of this request.
     pub permissions: Permissions,
+    /// A role requires second-factor sign-in that the user has not set up yet.
+    pub totp_enrollment_required: bool,
 }
 
 /// Checks a password chosen for an account (see `clowder_schemas::passwords`).
@@ -170,6 +172,13 @@ struct Shared {
 
 type SignIn = (User, Session, String);
 
+/// The second factor offered with a password sign-in.
+#[derive(Debug, Clone, Default)]
+pub struct SecondFactor {
+    pub totp_code: Option<String>,
+    pub recovery_code: Option<String>,
+}
+
 /// Large payloads are boxed (see `clients::Msg`).
 pub(crate) enum Msg {
     Create { new: Box<NewUser>, caller: Box<Caller>, reply: Reply<Res<User>> },
@@ -177,7 +186,10 @@ pub(crate) enum Msg {
     Update { patch: Box<UpdateUser>, grantor: Box<Permissions>, caller: Box<Caller>, reply: Reply<Res<User>> },
     ResetPassword { password: String, caller: Box<Caller>, reply: Reply<Res<User>> },
     ChangePassword { current: String, new: String, keep: SessionId, caller: Box<Caller>, reply: Reply<Res<User>> },
-    Login { password: String, caller: Box<Caller>, reply: Reply<Res<SignIn>> },
+    Login { password: String, second: Box<SecondFactor>, caller: Box<Caller>, reply: Reply<Res<SignIn>> },
+    TotpEnroll { password: String, caller: Box<Caller>, reply: Reply<Res<(String, String)>> },
+    TotpConfirm { code: String, caller: Box<Caller>, reply: Reply<Res<Vec<String>>> },
+    TotpDisable { password: String, code: String, caller: Box<Caller>, reply: Reply<Res<User>> },
     SetPin { password: String, pin: String, caller: Box<Caller>, reply: Reply<Res<User>> },
     PinUnlock { pin: String, device: Box<Device>, caller: Box<Caller>, reply: Reply<Res<SignIn>> },
 }
@@ -232,6 +244,10 @@ impl UserActor {
             pin_hash: None,
             failed_pins: 0,
             pin_locked: false,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: None,
+            recovery_codes: Vec::new(),
         };
         let key = user.id.as_u128();
         let mut set = ChangeSet::new();
@@ -440,7 +456,100 @@ impl UserActor {
         Ok(())
     }
 
-    async fn login(&mut self, password: String, caller: &Caller) -> Res<SignIn> {
+    fn unix_now(&self) -> u64 {
+        self.ctx.clock.now().as_second().max(0) as u64
+    }
+
+    /// Checks the second factor of a user who has TOTP on; `Ok(Some(user))` is the user with
+    /// the step or recovery code consumed.
+    fn second_factor(&self, u: &User, second: &SecondFactor) -> Res<Option<User>> {
+        let Some(secret) = u.totp_secret.as_deref() else { return Ok(Some(u.clone())) };
+        let secret = decode_b32(secret)?;
+        if let Some(code) = second.recovery_code.as_deref().filter(|c| !c.trim().is_empty()) {
+            let h = token_hash(&normalise_recovery(code));
+            if !u.recovery_codes.contains(&h) {
+                return Ok(None);
+            }
+            let left = u.recovery_codes.iter().filter(|c| **c != h).cloned().collect();
+            return Ok(Some(User { recovery_codes: left, ..u.clone() }));
+        }
+        let Some(code) = second.totp_code.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return Err(Error::TotpRequired);
+        };
+        Ok(crate::totp::check(&secret, code, self.unix_now(), u.totp_last_step)?
+            .map(|step| User { totp_last_step: Some(step), ..u.clone() }))
+    }
+
+    async fn totp_enroll(&mut self, password: String, caller: &Caller) -> Res<(String, String)> {
+        let cur = self.current()?.clone();
+        if too_long(&password) || !verify_password(&self.ctx, password, cur.password_hash.clone()).await? {
+            self.failed_attempt(caller, "auth.totp_enroll_failed").await?;
+            return Err(ValidationError::new("password", "is not your current password").into());
+        }
+        let secret = crate::totp::new_secret();
+        let b32 = crate::totp::base32(&secret);
+        let uri = crate::totp::otpauth_uri(&secret, &cur.username)?;
+        let u = User { totp_pending: Some(b32.clone()), updated_at: self.ctx.clock.now(), ..cur };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+        set.audit(AuditDraft::new(caller, "auth.totp_enroll_started").record("user", u.id));
+        self.ctx.store.commit(set).await?;
+        self.state = Some(u);
+        Ok((b32, uri))
+    }
+
+    async fn totp_confirm(&mut self, code: String, caller: &Caller) -> Res<Vec<String>> {
+        let cur = self.current()?.clone();
+        let Some(pending) = cur.totp_pending.clone() else {
+            return Err(ValidationError::new("code", "start with POST /api/auth/totp/enroll").into());
+        };
+        let Some(step) = crate::totp::check(&decode_b32(&pending)?, &code, self.unix_now(), None)? else {
+            return Err(ValidationError::new("code", "is not the current code of the new authenticator entry").into());
+        };
+        let codes: Vec<String> = (0..10).map(|_| recovery_code()).collect();
+        let u = User {
+            totp_secret: Some(pending),
+            totp_pending: None,
+            totp_last_step: Some(step),
+            recovery_codes: codes.iter().map(|c| token_hash(&normalise_recovery(c))).collect(),
+            updated_at: self.ctx.clock.now(),
+            ..cur
+        };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+        set.audit(AuditDraft::new(caller, "auth.totp_enabled").record("user", u.id));
+        self.ctx.store.commit(set).await?;
+        self.state = Some(u);
+        Ok(codes)
+    }
+
+    async fn totp_disable(&mut self, password: String, code: String, caller: &Caller) -> Res<User> {
+        let cur = self.current()?.clone();
+        if too_long(&password) || !verify_password(&self.ctx, password, cur.password_hash.clone()).await? {
+            self.failed_attempt(caller, "auth.totp_disable_failed").await?;
+            return Err(ValidationError::new("password", "is not your current password").into());
+        }
+        let second = SecondFactor { totp_code: Some(code.clone()), recovery_code: Some(code) };
+        if cur.totp_secret.is_some() && self.second_factor(&cur, &second).ok().flatten().is_none() {
+            return Err(ValidationError::new("code", "is not a current code or an unused recovery code").into());
+        }
+        let u = User {
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: None,
+            recovery_codes: Vec::new(),
+            updated_at: self.ctx.clock.now(),
+            ..cur
+        };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+        set.audit(AuditDraft::new(caller, "auth.totp_disabled").record("user", u.id));
+        self.ctx.store.commit(set).await?;
+        self.state = Some(u.clone());
+        Ok(u)
+    }
+
+    async fn login(&mut self, password: String, second: &SecondFactor, caller: &Caller) -> Res<SignIn> {
         let cur = self.current()?.clone();
         let locked = self.locked_now();
         // Verify even when locked, so a locked account answers in the same time.
@@ -460,10 +569,18 @@ impl UserActor {
             self.failed_attempt(caller, "auth.login_failed").await?;
             return Err(Error::InvalidCredentials);
         }
+        // The password was right; with TOTP on, the code must be too (a wrong one counts).
+        let checked = match self.second_factor(&cur, second)? {
+            Some(u) => u,
+            None => {
+                self.failed_attempt(caller, "auth.login_failed_second_factor").await?;
+                return Err(Error::InvalidCredentials);
+            }
+        };
         let signed_in =
             Caller { actor: Some(By::User(cur.id)), username: Some(cur.username.clone()), ..caller.clone() };
         // A password sign-in also clears a PIN lock.
-        let u = User { failed_logins: 0, locked_until: None, failed_pins: 0, pin_locked: false, ..cur.clone() };
+        let u = User { failed_logins: 0, locked_until: None, failed_pins: 0, pin_locked: false, ..checked };
         let mut set = ChangeSet::new();
         if u != cur {
             set.put(RecordTable::Users, u.id.as_u128(), &u)?;
@@ -614,8 +731,17 @@ impl Actor for UserActor {
             Msg::ChangePassword { current, new, keep, caller, reply } => {
                 let _ = reply.send(self.change_password(current, new, keep, &caller).await);
             }
-            Msg::Login { password, caller, reply } => {
-                let _ = reply.send(self.login(password, &caller).await);
+            Msg::Login { password, second, caller, reply } => {
+                let _ = reply.send(self.login(password, &second, &caller).await);
+            }
+            Msg::TotpEnroll { password, caller, reply } => {
+                let _ = reply.send(self.totp_enroll(password, &caller).await);
+            }
+            Msg::TotpConfirm { code, caller, reply } => {
+                let _ = reply.send(self.totp_confirm(code, &caller).await);
+            }
+            Msg::TotpDisable { password, code, caller, reply } => {
+                let _ = reply.send(self.totp_disable(password, code, &caller).await);
             }
             Msg::SetPin { password, pin, caller, reply } => {
                 let _ = reply.send(self.set_pin(password, pin, &caller).await);
@@ -748,7 +874,7 @@ impl Accounts {
 
     /// Signs in with a username and password; returns the user, the new session and its
     /// bearer token (shown once).
-    pub async fn login(&self, username: &str, password: &str, caller: &Caller) -> Res<SignIn> {
+    pub async fn login(&self, username: &str, password: &str, second: SecondFactor, caller: &Caller) -> Res<SignIn> {
         let id = if too_long(password) { None } else { self.find_by_username(username)? };
         let Some(id) = id else {
             let hash = self.dummy_hash().await?;
@@ -763,8 +889,26 @@ impl Accounts {
             self.ctx.store.commit(set).await?;
             return Err(Error::InvalidCredentials);
         };
-        let (password, caller) = (password.to_owned(), Box::new(caller.clone()));
-        self.ask(id, |reply| Msg::Login { password, caller, reply }).await
+        let (password, second, caller) = (password.to_owned(), Box::new(second), Box::new(caller.clone()));
+        self.ask(id, |reply| Msg::Login { password, second, caller, reply }).await
+    }
+
+    /// Starts second-factor enrolment: returns the secret (base32) and its otpauth URI.
+    pub async fn totp_enroll(&self, who: &Principal, password: String, caller: &Caller) -> Res<(String, String)> {
+        let caller = Box::new(caller.clone());
+        self.ask(who.user.id, |reply| Msg::TotpEnroll { password, caller, reply }).await
+    }
+
+    /// Confirms enrolment with a first code; returns ten one-time recovery codes.
+    pub async fn totp_confirm(&self, who: &Principal, code: String, caller: &Caller) -> Res<Vec<String>> {
+        let caller = Box::new(caller.clone());
+        self.ask(who.user.id, |reply| Msg::TotpConfirm { code, caller, reply }).await
+    }
+
+    /// Turns second-factor sign-in off (needs the password and a code).
+    pub async fn totp_disable(&self, who: &Principal, password: String, code: String, caller: &Caller) -> Res<User> {
+        let caller = Box::new(caller.clone());
+        self.ask(who.user.id, |reply| Msg::TotpDisable { password, code, caller, reply }).await
     }
 
     /// Sets or changes one's tablet-unlock PIN (needs the password).
@@ -850,7 +994,8 @@ impl Accounts {
         }
         session.last_seen_at = Some(seen.max(now));
         let permissions = self.roles.effective(&user.roles);
-        Ok(Principal { user, session, permissions })
+        let totp_enrollment_required = user.totp_secret.is_none() && self.roles.require_totp(&user.roles);
+        Ok(Principal { user, session, permissions, totp_enrollment_required })
     }
 
     /// Writes "last seen" in the background: losing it in a crash costs at most a few
@@ -947,4 +1092,38 @@ impl Accounts {
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(&session.id);
         Ok(())
     }
+}
+
+/// Decodes a stored base32 TOTP secret.
+fn decode_b32(s: &str) -> Res<Vec<u8>> {
+    let mut out = Vec::with_capacity(20);
+    let (mut buf, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return Err(Error::Internal("a stored TOTP secret is not base32".into())),
+        };
+        buf = (buf << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            out.push((buf >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    Ok(out)
+}
+
+/// A recovery code: 10 characters from an unambiguous alphabet, shown as `xxxxx-xxxxx`.
+fn recovery_code() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut raw = [0u8; 10];
+    getrandom::fill(&mut raw).expect("the operating system's random source is available");
+    let chars: String = raw.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+    format!("{}-{}", &chars[..5], &chars[5..])
+}
+
+/// Recovery codes compare without dashes, spaces or case.
+fn normalise_recovery(code: &str) -> String {
+    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
 }

@@ -45,6 +45,9 @@ pub enum Error {
     /// Too many wrong PINs: PIN unlock is refused until the next password sign-in.
     #[error("PIN unlock is locked for this user; sign in with the password")]
     PinLocked,
+    /// Second-factor sign-in is on for this user: the code is missing.
+    #[error("enter the code from your authenticator app")]
+    TotpRequired,
     /// The user must choose a new password before doing anything else.
     #[error("choose a new password first")]
     PasswordChangeRequired,

@@ -17,6 +17,7 @@ pub mod roles;
 pub mod runtime;
 pub mod store;
 pub mod system;
+pub mod totp;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;

@@ -71,6 +71,7 @@ impl Roles {
                     description: Some(description.into()),
                     grants,
                     builtin: true,
+                    require_totp: false,
                     created_at: now,
                     updated_at: now,
                 },
@@ -113,6 +114,12 @@ impl Roles {
         Permissions::from_grants(role_names.iter().filter_map(|n| cache.get(n)).flat_map(|r| r.grants.iter()))
     }
 
+    /// True if any of the roles requires second-factor sign-in.
+    pub fn require_totp(&self, role_names: &[String]) -> bool {
+        let cache = self.cache();
+        role_names.iter().filter_map(|n| cache.get(n)).any(|r| r.require_totp)
+    }
+
     /// True if the roles include the administrator role.
     pub fn is_administrator(role_names: &[String]) -> bool {
         role_names.iter().any(|r| r == ADMINISTRATOR)
@@ -140,6 +147,7 @@ impl Roles {
             description: draft.description,
             grants: draft.grants,
             builtin: false,
+            require_totp: false,
             created_at: now,
             updated_at: now,
         };
@@ -158,7 +166,7 @@ impl Roles {
     pub async fn update(&self, id: RoleId, patch: &UpdateRole, grantor: &Permissions, caller: &Caller) -> Res<Role> {
         let _w = self.writer.lock().await;
         let current = self.get(id)?;
-        if current.builtin {
+        if current.builtin && patch.changes_definition() {
             return Err(Error::BuiltinRole);
         }
         let mut role = patch.apply(&current)?;
@@ -172,6 +180,7 @@ impl Roles {
         set.put(RecordTable::Roles, id.as_u128(), &role)?;
         set.audit(AuditDraft::new(caller, "role.update").record("role", id).detail(serde_json::json!({
             "name": role.name, "grants_before": current.grants, "grants_after": role.grants,
+            "require_totp": role.require_totp,
         })));
         self.ctx.store.commit(set).await?;
         self.remember(role.clone());

@@ -130,8 +130,12 @@ pub struct Role {
     pub display_name: String,
     pub description: Option<String>,
     pub grants: Vec<Grant>,
-    /// Built-in roles are defined by Clowder and cannot be changed.
+    /// Built-in roles are defined by Clowder and cannot be changed (but for
+    /// `require_totp`).
     pub builtin: bool,
+    /// Holders must sign in with a second factor (TOTP).
+    #[serde(default)]
+    pub require_totp: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -294,6 +298,10 @@ pub struct UpdateRole {
     #[serde(default)]
     #[schema(value_type = Option<Vec<GrantInput>>)]
     pub grants: Patch<Vec<GrantInput>>,
+    /// Require second-factor sign-in of this role's holders (allowed on built-in roles too).
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub require_totp: Patch<bool>,
 }
 
 impl UpdateRole {
@@ -314,7 +322,17 @@ impl UpdateRole {
             Patch::Clear => n.grants.clear(),
             Patch::Set(g) => n.grants = parse_grants("grants", g)?,
         }
+        match &self.require_totp {
+            Patch::Keep => {}
+            Patch::Clear => n.require_totp = false,
+            Patch::Set(b) => n.require_totp = *b,
+        }
         Ok(n)
+    }
+
+    /// True if the patch touches more than `require_totp` (refused on built-in roles).
+    pub fn changes_definition(&self) -> bool {
+        !(self.display_name.is_keep() && self.description.is_keep() && self.grants.is_keep())
     }
 }
 

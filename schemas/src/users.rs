@@ -42,10 +42,22 @@ pub struct User {
     /// Too many wrong PINs: PIN unlock is refused until the next password sign-in.
     #[serde(default)]
     pub pin_locked: bool,
+    /// Base32 TOTP secret once second-factor sign-in is enabled.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
+    /// A secret being enrolled, until a first code confirms it.
+    #[serde(default)]
+    pub totp_pending: Option<String>,
+    /// The last TOTP step accepted (a code is never accepted twice).
+    #[serde(default)]
+    pub totp_last_step: Option<u64>,
+    /// SHA-256 (hex) of the unused one-time recovery codes.
+    #[serde(default)]
+    pub recovery_codes: Vec<String>,
 }
 
-/// Version history: v2 added `failed_logins`, `locked_until`, `pin_hash`, `failed_pins` and
-/// `pin_locked` (all default when a v1 record is read).
+/// Version history: v2 added `failed_logins`, `locked_until`, `pin_hash`, `failed_pins`,
+/// `pin_locked` and the TOTP fields (all default when a v1 record is read).
 impl Record for User {
     const KIND: &'static str = "user";
     const VERSION: u16 = 2;
@@ -84,6 +96,9 @@ pub struct UserView {
     /// The user has a tablet-unlock PIN.
     #[serde(default)]
     pub has_pin: bool,
+    /// Sign-in needs a one-time code from an authenticator app.
+    #[serde(default)]
+    pub totp_enabled: bool,
 }
 
 impl From<&User> for UserView {
@@ -99,6 +114,7 @@ impl From<&User> for UserView {
             created_at: u.created_at,
             locked_until: u.locked_until,
             has_pin: u.pin_hash.is_some(),
+            totp_enabled: u.totp_secret.is_some(),
         }
     }
 }
@@ -237,6 +253,42 @@ pub struct UserListQuery {
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The 6-digit code of the user's authenticator app, when second-factor sign-in is on.
+    #[serde(default)]
+    pub totp_code: Option<String>,
+    /// One of the user's one-time recovery codes, instead of `totp_code`.
+    #[serde(default)]
+    pub recovery_code: Option<String>,
+}
+
+/// Body of `POST /api/auth/totp/enroll`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpEnroll {
+    pub password: String,
+}
+
+/// Answer of `POST /api/auth/totp/enroll`: show `otpauth_uri` as a QR code (or `secret` for
+/// typing), then confirm with a first code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TotpEnrollment {
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+/// Body of `POST /api/auth/totp/confirm` and `DELETE /api/auth/totp` (with `password`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    pub code: String,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Answer of `POST /api/auth/totp/confirm`: one-time recovery codes, shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
 }
 
 /// Answer of a successful sign-in. The token also arrives as the `clowder_session` cookie;
@@ -255,6 +307,10 @@ pub struct MeResponse {
     pub session: SessionView,
     /// Effective permissions, so the UI can hide what the user cannot do.
     pub permissions: Vec<crate::access::Grant>,
+    /// One of the user's roles requires second-factor sign-in and it is not set up yet:
+    /// only enrolment (and sign-out) answers until it is.
+    #[serde(default)]
+    pub totp_enrollment_required: bool,
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/auth/me", SignedIn),
     ("POST", "/api/auth/password", SignedIn),
     ("PUT", "/api/auth/pin", SignedIn),
+    ("POST", "/api/auth/totp/enroll", SignedIn),
+    ("POST", "/api/auth/totp/confirm", SignedIn),
+    ("DELETE", "/api/auth/totp", SignedIn),
     // Authenticated by the tablet's credential and the user's PIN, in the handler.
     ("POST", "/api/auth/pin-unlock", Public),
     ("GET", "/api/devices", Needs("devices:manage")),
@@ -117,6 +120,16 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
         return ApiError::new(
             clowder_schemas::ErrorCode::PasswordChangeRequired,
             "choose a new password first (POST /api/auth/password)",
+        )
+        .into_response();
+    }
+    // A role requires a second factor the user has not set up: only enrolment answers.
+    const WHILE_MUST_ENROL: &[&str] =
+        &["/api/auth/me", "/api/auth/logout", "/api/auth/totp/enroll", "/api/auth/totp/confirm", "/api/auth/password"];
+    if staff.principal.totp_enrollment_required && !WHILE_MUST_ENROL.contains(&path.as_str()) {
+        return ApiError::new(
+            clowder_schemas::ErrorCode::TotpEnrollmentRequired,
+            "your role requires an authenticator app: set it up first (POST /api/auth/totp/enroll)",
         )
         .into_response();
     }

@@ -126,6 +126,10 @@ impl From<DomainError> for ApiError {
             DomainError::DeviceNotFound(id) => {
                 ApiError::new(ErrorCode::DeviceNotFound, format!("no device with id {id}"))
             }
+            DomainError::TotpRequired => ApiError::new(
+                ErrorCode::TotpRequired,
+                "enter the code from your authenticator app (totp_code) or a recovery code",
+            ),
             DomainError::PinLocked => ApiError::new(
                 ErrorCode::PinLocked,
                 "too many wrong PINs: sign in with your password to use PIN unlock again",

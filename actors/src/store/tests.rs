@@ -39,6 +39,10 @@ fn user(n: u128) -> clowder_schemas::users::User {
         pin_hash: None,
         failed_pins: 0,
         pin_locked: false,
+        totp_secret: None,
+        totp_pending: None,
+        totp_last_step: None,
+        recovery_codes: Vec::new(),
     }
 }
 

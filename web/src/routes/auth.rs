@@ -5,7 +5,10 @@ use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::ErrorResponse;
-use clowder_schemas::users::{ChangePassword, LoginRequest, LoginResponse, MeResponse, SessionView, UserView};
+use clowder_schemas::users::{
+    ChangePassword, LoginRequest, LoginResponse, MeResponse, RecoveryCodes, SessionView, TotpCode, TotpEnroll,
+    TotpEnrollment, UserView,
+};
 use clowder_schemas::{ErrorCode, SessionId};
 
 use crate::error::ApiError;
@@ -27,6 +30,7 @@ fn session_cookie(state: &AppState, token: &str, max_age_secs: u64) -> HeaderVal
         (status = 200, description = "Signed in; also sets the `clowder_session` cookie", body = LoginResponse),
         (status = 401, description = "`invalid_credentials`: wrong username or password", body = ErrorResponse),
         (status = 422, description = "`validation_failed`", body = ErrorResponse),
+        (status = 401, description = "`totp_required`: second-factor sign-in is on; send `totp_code` or `recovery_code`", body = ErrorResponse),
         (status = 423, description = "`account_locked`: too many wrong passwords", body = ErrorResponse),
         (status = 429, description = "`rate_limited`: too many attempts from this address or for this username", body = ErrorResponse),
     ),
@@ -39,7 +43,9 @@ pub async fn auth_login(
 ) -> Result<Response, ApiError> {
     let ip = caller.ip.as_deref().and_then(|i| i.parse().ok());
     state.limits.sign_in(ip, &body.username)?;
-    let (user, session, token) = state.system.accounts.login(&body.username, &body.password, &caller).await?;
+    let second =
+        clowder_actors::accounts::SecondFactor { totp_code: body.totp_code, recovery_code: body.recovery_code };
+    let (user, session, token) = state.system.accounts.login(&body.username, &body.password, second, &caller).await?;
     let ttl = state.system.ctx.config.session_ttl.as_secs();
     let cookie = session_cookie(&state, &token, ttl);
     let body = LoginResponse { user: UserView::from(&user), token, session: SessionView::from(&session) };
@@ -73,6 +79,7 @@ pub async fn auth_me(staff: Staff) -> axum::Json<MeResponse> {
         user: UserView::from(&staff.principal.user),
         session: SessionView::from(&staff.principal.session),
         permissions: staff.principal.permissions.as_grants(),
+        totp_enrollment_required: staff.principal.totp_enrollment_required,
     })
 }
 
@@ -125,5 +132,55 @@ pub async fn auth_sessions_revoke(
         None => Some(staff.principal.user.id),
     };
     state.system.accounts.revoke(id, owner, &staff.caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Start second-factor (TOTP) enrolment: scan `otpauth_uri` (or type `secret`) into an
+/// authenticator app, then confirm with its first code.
+#[utoipa::path(
+    post, path = "/api/auth/totp/enroll", tag = "auth",
+    request_body = TotpEnroll,
+    responses((status = 200, body = TotpEnrollment), (status = 422, body = ErrorResponse))
+)]
+pub async fn auth_totp_enroll(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<TotpEnroll>,
+) -> Result<axum::Json<TotpEnrollment>, ApiError> {
+    let (secret, otpauth_uri) =
+        state.system.accounts.totp_enroll(&staff.principal, body.password, &staff.caller).await?;
+    Ok(axum::Json(TotpEnrollment { secret, otpauth_uri }))
+}
+
+/// Confirm enrolment with the app's current code; answers ten one-time recovery codes.
+#[utoipa::path(
+    post, path = "/api/auth/totp/confirm", tag = "auth",
+    request_body = TotpCode,
+    responses((status = 200, body = RecoveryCodes), (status = 422, body = ErrorResponse))
+)]
+pub async fn auth_totp_confirm(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<TotpCode>,
+) -> Result<axum::Json<RecoveryCodes>, ApiError> {
+    let recovery_codes = state.system.accounts.totp_confirm(&staff.principal, body.code, &staff.caller).await?;
+    Ok(axum::Json(RecoveryCodes { recovery_codes }))
+}
+
+/// Turn second-factor sign-in off (needs `password` and a current `code` or recovery code).
+#[utoipa::path(
+    delete, path = "/api/auth/totp", tag = "auth",
+    request_body = TotpCode,
+    responses((status = 204), (status = 422, body = ErrorResponse))
+)]
+pub async fn auth_totp_disable(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<TotpCode>,
+) -> Result<StatusCode, ApiError> {
+    let password = body
+        .password
+        .ok_or_else(|| ApiError::from(clowder_schemas::ValidationError::new("password", "is required")))?;
+    state.system.accounts.totp_disable(&staff.principal, password, body.code, &staff.caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
