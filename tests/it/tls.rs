@@ -92,6 +92,9 @@ async fn health_answers_over_https_to_a_client_trusting_the_certificate() {
     let by_name = client.get(app.url("/health")).send().await.expect("GET /health over https");
     assert_eq!(by_name.status(), StatusCode::OK);
     assert_eq!(by_name.version(), reqwest::Version::HTTP_11);
+    // Over TLS, browsers are told to stay on HTTPS.
+    let hsts = by_name.headers()["strict-transport-security"].to_str().unwrap().to_owned();
+    assert!(hsts.starts_with("max-age=31536000"), "{hsts}");
     // The certificate names the address too.
     let by_ip = client.get(format!("https://{}/health", app.addr)).send().await.expect("GET https://127.0.0.1");
     assert_eq!(by_ip.status(), StatusCode::OK);
