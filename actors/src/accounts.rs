@@ -778,6 +778,9 @@ pub struct Accounts {
     dummy_hash: Arc<tokio::sync::OnceCell<String>>,
     /// Last request per session, newer than what the store holds.
     seen: Arc<Mutex<HashMap<SessionId, Timestamp>>>,
+    /// When a background write of "last seen" was last started, per session, so a busy
+    /// session starts one write per interval rather than one per request.
+    persisting: Arc<Mutex<HashMap<SessionId, Timestamp>>>,
 }
 
 const KIND: &str = "user";
@@ -786,7 +789,7 @@ impl Accounts {
     pub(crate) fn new(ctx: Arc<Ctx>, roles: Roles) -> Self {
         let shared = Arc::new(Shared { roles: roles.clone(), admin_guard: tokio::sync::Mutex::new(()) });
         let reg = Registry::new(Loader { ctx: ctx.clone(), shared }, ctx.config.actors, ctx.metrics.for_kind(KIND));
-        Self { ctx, roles, reg, dummy_hash: Arc::default(), seen: Arc::default() }
+        Self { ctx, roles, reg, dummy_hash: Arc::default(), seen: Arc::default(), persisting: Arc::default() }
     }
 
     async fn ask<R>(&self, id: UserId, make: impl FnOnce(Reply<Res<R>>) -> Msg) -> Res<R> {
@@ -968,6 +971,7 @@ impl Accounts {
             let idle_expired = now.duration_since(last) > to_signed(idle);
             if session.expires_at <= now || idle_expired {
                 map.remove(&session.id);
+                self.persisting.lock().unwrap_or_else(|p| p.into_inner()).remove(&session.id);
                 return Err(Error::Unauthenticated);
             }
             map.insert(session.id, now);
@@ -990,7 +994,13 @@ impl Accounts {
             LAST_SEEN_WRITE_EVERY
         };
         if now.duration_since(stored_seen) > write_every {
-            self.persist_last_seen(&session, now);
+            let mut started = self.persisting.lock().unwrap_or_else(|p| p.into_inner());
+            let due = started.get(&session.id).is_none_or(|t| now.duration_since(*t) > write_every);
+            if due {
+                started.insert(session.id, now);
+                drop(started);
+                self.persist_last_seen(&session, now);
+            }
         }
         session.last_seen_at = Some(seen.max(now));
         let permissions = self.roles.effective(&user.roles);
@@ -1043,6 +1053,7 @@ impl Accounts {
         end_session(&mut set, &s, caller, "revoked");
         self.ctx.store.commit(set).await?;
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.persisting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
         Ok(())
     }
 
@@ -1090,6 +1101,7 @@ impl Accounts {
         );
         self.ctx.store.commit(set).await?;
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(&session.id);
+        self.persisting.lock().unwrap_or_else(|p| p.into_inner()).remove(&session.id);
         Ok(())
     }
 }
