@@ -383,11 +383,22 @@ impl UserActor {
         let cur = self.current()?.clone();
         check_password(if must_change { "password" } else { "new_password" }, &password, &cur.username)?;
         let hash = hash_password(&self.ctx, password).await?;
+        // An administrator's reset is also the way back for someone who lost their
+        // authenticator and recovery codes: it clears the second factor (a role that requires
+        // one makes them enrol again at once).
+        let (totp_secret, totp_pending, recovery_codes) = if must_change {
+            (None, None, Vec::new())
+        } else {
+            (cur.totp_secret.clone(), cur.totp_pending.clone(), cur.recovery_codes.clone())
+        };
         let u = User {
             password_hash: hash,
             must_change_password: must_change,
             failed_logins: 0,
             locked_until: None,
+            totp_secret,
+            totp_pending,
+            recovery_codes,
             updated_at: self.ctx.clock.now(),
             ..cur
         };

@@ -140,9 +140,10 @@ pub struct Role {
     pub updated_at: Timestamp,
 }
 
+/// Version history: v2 added `require_totp` (false for v1 records).
 impl Record for Role {
     const KIND: &'static str = "role";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
 }
 
 /// Name of the built-in role that holds every permission.

@@ -753,3 +753,27 @@ async fn an_administrator_can_require_a_second_factor_for_a_role() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(call(Method::GET, "/api/clients").send().await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_administrators_reset_clears_a_lost_second_factor() {
+    let app = TestApp::signed_in().await;
+    let token = staff_user(&app, "lost.phone", &["billing"]).await;
+    let call = |m: Method, p: &str| app.anonymous(m, p).bearer_auth(&token);
+    let enrol: Value = call(Method::POST, "/api/auth/totp/enroll")
+        .json(&json!({"password": NEW_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = enrol["secret"].as_str().unwrap().to_owned();
+    call(Method::POST, "/api/auth/totp/confirm").json(&json!({"code": app_code(&secret, 0)})).send().await.unwrap();
+    let res = app.login("lost.phone", NEW_PASSWORD).await;
+    assert_error(res, StatusCode::UNAUTHORIZED, "totp_required", None).await;
+    let users = app.get_json("/api/users").await;
+    let id = id_of(users["items"].as_array().unwrap().iter().find(|u| u["username"] == "lost.phone").unwrap());
+    let res = app.post_json(&format!("/api/users/{id}/password"), &json!({"password": "temporary-again-phrase"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.login("lost.phone", "temporary-again-phrase").await.status(), StatusCode::OK);
+}

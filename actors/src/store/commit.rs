@@ -28,6 +28,9 @@ use crate::metrics::StoreMetrics;
 /// Most change sets in one write transaction; bounds the latency of the first waiter.
 pub const MAX_BATCH: usize = 2048;
 
+/// How long a batch that nobody waits for (read-audit entries) waits for company.
+const UNWAITED_LINGER: Duration = Duration::from_millis(1);
+
 /// Writes to apply atomically, and the events they cause.
 #[derive(Debug, Default)]
 pub struct ChangeSet {
@@ -197,6 +200,21 @@ impl Committer {
                 }
                 if batch.len() >= MAX_BATCH {
                     break;
+                }
+            }
+            // Nobody waits on this batch (read-audit entries only): linger briefly so more
+            // join it, trading a millisecond of durability delay for far fewer fsyncs.
+            if !stopping && !batch.is_empty() && batch.len() < MAX_BATCH && batch.iter().all(|(_, r, _)| r.is_closed())
+            {
+                std::thread::sleep(UNWAITED_LINGER);
+                for job in std::iter::from_fn(|| self.rx.try_recv().ok()) {
+                    match job {
+                        Job::Commit { set, reply, queued } => batch.push((set, reply, queued)),
+                        Job::Shutdown => stopping = true,
+                    }
+                    if batch.len() >= MAX_BATCH {
+                        break;
+                    }
                 }
             }
             if !batch.is_empty() {
