@@ -167,6 +167,61 @@ async fn secrets_never_reach_logs_or_the_audit_trail() {
     assert_eq!(get(&http, &base, "/api/auth/me", FAKE_TOKEN).await, StatusCode::UNAUTHORIZED);
     assert_eq!(get(&http, &base, "/api/clients", FAKE_TOKEN).await, StatusCode::UNAUTHORIZED);
 
+    // A tablet credential, a TOTP secret and recovery codes are secrets too.
+    let res = http
+        .post(format!("{base}/api/devices"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "Tablet 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let credential = res.json::<Value>().await.unwrap()["credential"].as_str().unwrap().to_owned();
+    let res = http
+        .post(format!("{base}/api/auth/totp/enroll"))
+        .bearer_auth(&admin)
+        .json(&json!({"password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let totp_secret = res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned();
+    let code = {
+        use clowder_actors::Clock;
+        let (mut bytes, mut buf, mut bits) = (Vec::new(), 0u32, 0u32);
+        for c in totp_secret.bytes() {
+            buf = (buf << 5) | u32::from(if c.is_ascii_uppercase() { c - b'A' } else { c - b'2' + 26 });
+            bits += 5;
+            if bits >= 8 {
+                bytes.push((buf >> (bits - 8)) as u8);
+                bits -= 8;
+            }
+        }
+        let now = clowder_actors::SystemClock.now().as_second() as u64;
+        clowder_actors::totp::code_at(&bytes, now).unwrap()
+    };
+    let res = http
+        .post(format!("{base}/api/auth/totp/confirm"))
+        .bearer_auth(&admin)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    let recovery: Vec<String> = res.json::<Value>().await.unwrap()["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    // Turned off again with a recovery code, so the auditor below signs in with a password.
+    let res = http
+        .delete(format!("{base}/api/auth/totp"))
+        .bearer_auth(&admin)
+        .json(&json!({"password": ADMIN_PASSWORD, "code": recovery[0]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
     // Everyone signs out; the administrator signs in again to read the audit trail.
     for token in [&reset, &admin] {
         let res = http.post(format!("{base}/api/auth/logout")).bearer_auth(token).send().await.unwrap();
@@ -221,6 +276,11 @@ async fn secrets_never_reach_logs_or_the_audit_trail() {
         ("the reset password", RESET_PASSWORD),
         ("the fake token", FAKE_TOKEN),
     ];
+    secrets.push(("the tablet credential", &credential));
+    secrets.push(("the TOTP secret", &totp_secret));
+    for r in &recovery {
+        secrets.push(("a recovery code", r));
+    }
     for token in &tokens {
         secrets.push(("a session token", token));
         // A token cut short is still too much of it.
