@@ -20,6 +20,7 @@ pub const PASSWORD_FILE: &str = "initial-admin-password";
 /// and are current). Returns true if it created the administrator.
 pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Result<bool> {
     system.roles.ensure_builtins().await.context("writing the built-in roles")?;
+    system.appointment_types.ensure_defaults().await.context("seeding the default appointment types")?;
     if system.accounts.user_count()? > 0 {
         return Ok(false);
     }

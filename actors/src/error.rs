@@ -40,6 +40,8 @@ pub enum Error {
     /// Too many wrong passwords: sign-in is refused until `until`.
     #[error("the account is locked until {until}")]
     AccountLocked { until: jiff::Timestamp },
+    #[error("no appointment type with id {0}")]
+    AppointmentTypeNotFound(clowder_schemas::AppointmentTypeId),
     #[error("no device with id {0}")]
     DeviceNotFound(clowder_schemas::DeviceId),
     /// Too many wrong PINs: PIN unlock is refused until the next password sign-in.

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod patients;
 pub mod roles;
 pub mod runtime;
+pub mod scheduling;
 pub mod store;
 pub mod system;
 pub mod totp;

@@ -19,6 +19,7 @@ use crate::metrics::{RuntimeMetrics, StoreMetrics};
 use crate::patients::Patients;
 use crate::roles::Roles;
 use crate::runtime::ActorConfig;
+use crate::scheduling::AppointmentTypes;
 use crate::store::{Store, StoreConfig, StoreError};
 
 /// Settings of the core, built by the binary from its configuration.
@@ -118,6 +119,7 @@ pub struct System {
     pub audit: AuditLog,
     pub roles: Roles,
     pub devices: Devices,
+    pub appointment_types: AppointmentTypes,
     pub store_metrics: StoreMetrics,
     started: Instant,
     stopping: AtomicBool,
@@ -144,6 +146,7 @@ impl System {
             accounts: Accounts::new(ctx.clone(), roles),
             audit: AuditLog::new(ctx.clone()),
             devices: Devices::new(ctx.clone()),
+            appointment_types: AppointmentTypes::new(ctx.clone()),
             ctx,
             store_metrics,
             started: Instant::now(),

@@ -42,6 +42,7 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("appointments:edit", "Reschedule appointments and move them through their workflow"),
     ("appointments:delete", "Cancel appointments"),
     ("appointments:overbook", "Book over a conflict"),
+    ("scheduling:manage", "Configure appointment types (and, later, locations, rooms and shifts)"),
     ("visits:view", "See visits and clinical notes"),
     ("visits:create", "Open visits"),
     ("visits:edit", "Write and sign clinical notes"),
@@ -178,8 +179,15 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<&'s
     for r in ["invoices", "payments"] {
         billing.extend(all_of(r));
     }
-    let mut manager =
-        vec!["patients:view", "reports:view", "reports:financial", "users:view", "roles:view", "audit:view"];
+    let mut manager = vec![
+        "patients:view",
+        "reports:view",
+        "reports:financial",
+        "users:view",
+        "roles:view",
+        "audit:view",
+        "scheduling:manage",
+    ];
     for r in ["clients", "appointments", "invoices", "payments", "inventory"] {
         manager.extend(all_of(r));
     }

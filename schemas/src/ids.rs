@@ -113,6 +113,10 @@ ulid_id!(
     /// A registered device (an exam-room tablet).
     DeviceId
 );
+ulid_id!(
+    /// A kind of appointment (wellness exam, dental cleaning…).
+    AppointmentTypeId
+);
 
 #[cfg(test)]
 mod tests {

@@ -17,8 +17,9 @@ pub mod passwords;
 pub mod patch;
 pub mod patients;
 pub mod records;
+pub mod scheduling;
 pub mod users;
 pub mod values;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
-pub use ids::{ClientId, DeviceId, PatientId, RoleId, SessionId, UserId};
+pub use ids::{AppointmentTypeId, ClientId, DeviceId, PatientId, RoleId, SessionId, UserId};

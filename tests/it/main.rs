@@ -11,5 +11,6 @@ mod errors;
 mod helpers;
 mod operations;
 mod patients;
+mod scheduling;
 mod secrets;
 mod tls;

@@ -123,6 +123,9 @@ impl From<DomainError> for ApiError {
                 ErrorCode::AccountLocked,
                 format!("too many wrong passwords: the account is locked until {until}"),
             ),
+            DomainError::AppointmentTypeNotFound(id) => {
+                ApiError::new(ErrorCode::AppointmentTypeNotFound, format!("no appointment type with id {id}"))
+            }
             DomainError::DeviceNotFound(id) => {
                 ApiError::new(ErrorCode::DeviceNotFound, format!("no device with id {id}"))
             }

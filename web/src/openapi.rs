@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{audit, auth, clients, devices, health, patients, roles, users};
+use crate::routes::{audit, auth, clients, devices, health, patients, roles, scheduling, users};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -24,6 +24,7 @@ use crate::state::AppState;
         (name = "devices", description = "Exam-room tablets"),
         (name = "clients", description = "Clients (cat owners)"),
         (name = "patients", description = "Patients (cats)"),
+        (name = "scheduling", description = "Appointment types (the calendar arrives next)"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "access", description = "Roles and permissions"),
         (name = "operations", description = "Health and metrics"),
@@ -74,6 +75,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(patients::patients_create, patients::patients_list))
         .routes(routes!(patients::patients_get, patients::patients_update, patients::patients_delete))
         .routes(routes!(audit::audit_list))
+        .routes(routes!(scheduling::appointment_types_list, scheduling::appointment_types_create))
+        .routes(routes!(scheduling::appointment_types_get, scheduling::appointment_types_update))
         .routes(routes!(roles::permissions_list))
         .routes(routes!(roles::roles_list, roles::roles_create))
         .routes(routes!(roles::roles_get, roles::roles_update))

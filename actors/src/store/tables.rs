@@ -23,16 +23,18 @@ pub enum RecordTable {
     Sessions,
     Roles,
     Devices,
+    AppointmentTypes,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 6] = [
+    pub const ALL: [RecordTable; 7] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
         RecordTable::Sessions,
         RecordTable::Roles,
         RecordTable::Devices,
+        RecordTable::AppointmentTypes,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -43,6 +45,7 @@ impl RecordTable {
             RecordTable::Sessions => TableDefinition::new("sessions"),
             RecordTable::Roles => TableDefinition::new("roles"),
             RecordTable::Devices => TableDefinition::new("devices"),
+            RecordTable::AppointmentTypes => TableDefinition::new("appointment_types"),
         }
     }
 }
@@ -78,6 +81,7 @@ pub mod unique {
     pub const SESSION_TOKEN: &str = "session_token";
     pub const ROLE_NAME: &str = "role_name";
     pub const DEVICE_TOKEN: &str = "device_token";
+    pub const APPOINTMENT_TYPE_NAME: &str = "appointment_type_name";
 }
 
 /// The event log: sequence number → event envelope (hash-chained).

@@ -8,6 +8,7 @@ pub mod devices;
 pub mod health;
 pub mod patients;
 pub mod roles;
+pub mod scheduling;
 pub mod users;
 
 use clowder_schemas::UserId;
