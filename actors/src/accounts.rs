@@ -128,16 +128,17 @@ fn after(at: Timestamp, d: std::time::Duration) -> Timestamp {
 
 /// Adds the removal of a session to a change set.
 pub(crate) fn end_session(set: &mut ChangeSet, s: &Session, caller: &Caller, why: &str) {
+    end_session_as(set, s, caller, "session.revoke", serde_json::json!({ "session_id": s.id, "why": why }));
+}
+
+/// Adds the removal of a session to a change set, audited as `action` with `detail`.
+fn end_session_as(set: &mut ChangeSet, s: &Session, caller: &Caller, action: &str, detail: serde_json::Value) {
     let key = s.id.as_u128();
     set.release(unique::SESSION_TOKEN, &s.token_hash, key);
     set.delete(RecordTable::Sessions, key);
     set.unlink(IndexTable::SessionsByUser, s.user_id.as_u128(), key);
     set.event(caller.event_actor(), DomainEvent::SessionEnded { user_id: s.user_id, session_id: s.id });
-    set.audit(
-        AuditDraft::new(caller, "session.revoke")
-            .record("user", s.user_id)
-            .detail(serde_json::json!({ "session_id": s.id, "why": why })),
-    );
+    set.audit(AuditDraft::new(caller, action).record("user", s.user_id).detail(detail));
 }
 
 /// The sessions of a user, oldest first.
@@ -416,12 +417,7 @@ impl UserActor {
     }
 
     async fn change_password(&mut self, current: String, new: String, keep: SessionId, caller: &Caller) -> Res<User> {
-        let cur = self.current()?.clone();
-        if too_long(&current) || !verify_password(&self.ctx, current, cur.password_hash.clone()).await? {
-            // A wrong current password counts towards the lockout like a wrong sign-in.
-            self.failed_attempt(caller, "auth.password_change_failed").await?;
-            return Err(ValidationError::new("current_password", "is not your current password").into());
-        }
+        self.confirm_password(current, "current_password", caller, "auth.password_change_failed").await?;
         if let Some(until) = self.locked_now() {
             return Err(Error::AccountLocked { until });
         }
@@ -475,7 +471,7 @@ impl UserActor {
     /// the step or recovery code consumed.
     fn second_factor(&self, u: &User, second: &SecondFactor) -> Res<Option<User>> {
         let Some(secret) = u.totp_secret.as_deref() else { return Ok(Some(u.clone())) };
-        let secret = decode_b32(secret)?;
+        let secret = crate::totp::decode_base32(secret)?;
         if let Some(code) = second.recovery_code.as_deref().filter(|c| !c.trim().is_empty()) {
             let h = token_hash(&normalise_recovery(code));
             if !u.recovery_codes.contains(&h) {
@@ -491,12 +487,19 @@ impl UserActor {
             .map(|step| User { totp_last_step: Some(step), ..u.clone() }))
     }
 
-    async fn totp_enroll(&mut self, password: String, caller: &Caller) -> Res<(String, String)> {
+    /// Confirms the account's current password for a sensitive change; a wrong one counts
+    /// towards the lockout like a wrong sign-in (audited as `action`) and names `field`.
+    async fn confirm_password(&mut self, password: String, field: &str, caller: &Caller, action: &str) -> Res<User> {
         let cur = self.current()?.clone();
         if too_long(&password) || !verify_password(&self.ctx, password, cur.password_hash.clone()).await? {
-            self.failed_attempt(caller, "auth.totp_enroll_failed").await?;
-            return Err(ValidationError::new("password", "is not your current password").into());
+            self.failed_attempt(caller, action).await?;
+            return Err(ValidationError::new(field, "is not your current password").into());
         }
+        Ok(cur)
+    }
+
+    async fn totp_enroll(&mut self, password: String, caller: &Caller) -> Res<(String, String)> {
+        let cur = self.confirm_password(password, "password", caller, "auth.totp_enroll_failed").await?;
         let secret = crate::totp::new_secret();
         let b32 = crate::totp::base32(&secret);
         let uri = crate::totp::otpauth_uri(&secret, &cur.username)?;
@@ -514,7 +517,8 @@ impl UserActor {
         let Some(pending) = cur.totp_pending.clone() else {
             return Err(ValidationError::new("code", "start with POST /api/auth/totp/enroll").into());
         };
-        let Some(step) = crate::totp::check(&decode_b32(&pending)?, &code, self.unix_now(), None)? else {
+        let Some(step) = crate::totp::check(&crate::totp::decode_base32(&pending)?, &code, self.unix_now(), None)?
+        else {
             return Err(ValidationError::new("code", "is not the current code of the new authenticator entry").into());
         };
         let codes: Vec<String> = (0..10).map(|_| recovery_code()).collect();
@@ -535,11 +539,7 @@ impl UserActor {
     }
 
     async fn totp_disable(&mut self, password: String, code: String, caller: &Caller) -> Res<User> {
-        let cur = self.current()?.clone();
-        if too_long(&password) || !verify_password(&self.ctx, password, cur.password_hash.clone()).await? {
-            self.failed_attempt(caller, "auth.totp_disable_failed").await?;
-            return Err(ValidationError::new("password", "is not your current password").into());
-        }
+        let cur = self.confirm_password(password, "password", caller, "auth.totp_disable_failed").await?;
         let second = SecondFactor { totp_code: Some(code.clone()), recovery_code: Some(code) };
         if cur.totp_secret.is_some() && self.second_factor(&cur, &second).ok().flatten().is_none() {
             return Err(ValidationError::new("code", "is not a current code or an unused recovery code").into());
@@ -655,11 +655,7 @@ impl UserActor {
     }
 
     async fn set_pin(&mut self, password: String, pin: String, caller: &Caller) -> Res<User> {
-        let cur = self.current()?.clone();
-        if too_long(&password) || !verify_password(&self.ctx, password, cur.password_hash.clone()).await? {
-            self.failed_attempt(caller, "auth.pin_change_failed").await?;
-            return Err(ValidationError::new("password", "is not your current password").into());
-        }
+        let cur = self.confirm_password(password, "password", caller, "auth.pin_change_failed").await?;
         clowder_schemas::devices::check_pin("pin", &pin)?;
         let u = User {
             pin_hash: Some(hash_password(&self.ctx, pin).await?),
@@ -1019,6 +1015,12 @@ impl Accounts {
         Ok(Principal { user, session, permissions, totp_enrollment_required })
     }
 
+    /// Drops the in-memory last-seen state of an ended session.
+    fn forget(&self, id: SessionId) {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.persisting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+
     /// Writes "last seen" in the background: losing it in a crash costs at most a few
     /// minutes of idle time, never a session.
     fn persist_last_seen(&self, session: &Session, at: Timestamp) {
@@ -1063,8 +1065,7 @@ impl Accounts {
         let mut set = ChangeSet::new();
         end_session(&mut set, &s, caller, "revoked");
         self.ctx.store.commit(set).await?;
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-        self.persisting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.forget(id);
         Ok(())
     }
 
@@ -1097,44 +1098,11 @@ impl Accounts {
     /// Ends the caller's own session (sign-out). Ending an ended session is not an error.
     pub async fn logout(&self, session: &Session, caller: &Caller) -> Res<()> {
         let mut set = ChangeSet::new();
-        let key = session.id.as_u128();
-        set.release(unique::SESSION_TOKEN, &session.token_hash, key);
-        set.delete(RecordTable::Sessions, key);
-        set.unlink(IndexTable::SessionsByUser, session.user_id.as_u128(), key);
-        set.event(
-            By::User(session.user_id),
-            DomainEvent::SessionEnded { user_id: session.user_id, session_id: session.id },
-        );
-        set.audit(
-            AuditDraft::new(caller, "auth.logout")
-                .record("user", session.user_id)
-                .detail(serde_json::json!({ "session_id": session.id })),
-        );
+        end_session_as(&mut set, session, caller, "auth.logout", serde_json::json!({ "session_id": session.id }));
         self.ctx.store.commit(set).await?;
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(&session.id);
-        self.persisting.lock().unwrap_or_else(|p| p.into_inner()).remove(&session.id);
+        self.forget(session.id);
         Ok(())
     }
-}
-
-/// Decodes a stored base32 TOTP secret.
-fn decode_b32(s: &str) -> Res<Vec<u8>> {
-    let mut out = Vec::with_capacity(20);
-    let (mut buf, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => return Err(Error::Internal("a stored TOTP secret is not base32".into())),
-        };
-        buf = (buf << 5) | u32::from(v);
-        bits += 5;
-        if bits >= 8 {
-            out.push((buf >> (bits - 8)) as u8);
-            bits -= 8;
-        }
-    }
-    Ok(out)
 }
 
 /// A recovery code: 10 characters from an unambiguous alphabet, shown as `xxxxx-xxxxx`.

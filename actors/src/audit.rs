@@ -5,13 +5,32 @@ use std::sync::Arc;
 
 use clowder_schemas::audit::{AuditDraft, AuditEntry, Caller};
 
-use crate::clients::audit_now;
 use crate::error::Error;
+use crate::store::ChangeSet;
 use crate::system::Ctx;
 
 /// Entries scanned per page at most, so a filter that matches nothing answers promptly; the
 /// page then ends early with a cursor to continue from.
 pub const MAX_SCAN: usize = 20_000;
+
+/// Records a read in the audit trail before the data is handed out: the entry is queued,
+/// in order, for the next group commit, and durable milliseconds later. A read never waits
+/// for a disk flush; a power cut can lose the read entries of the last commit batch, never
+/// a change's entry (those share the change's transaction). See docs/security.md.
+pub(crate) async fn record_read(ctx: &Ctx, draft: AuditDraft) -> Result<(), Error> {
+    let mut set = ChangeSet::new();
+    set.audit(draft);
+    ctx.store.enqueue(set).await?;
+    Ok(())
+}
+
+/// Records an entry durably (waits for its commit).
+pub(crate) async fn record_now(ctx: &Ctx, draft: AuditDraft) -> Result<(), Error> {
+    let mut set = ChangeSet::new();
+    set.audit(draft);
+    ctx.store.commit(set).await?;
+    Ok(())
+}
 
 /// Which entries a page shows.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +76,7 @@ impl AuditLog {
 
     /// Records an entry that belongs to no other change (e.g. a refused request), durably.
     pub async fn record(&self, draft: AuditDraft) -> Result<(), Error> {
-        audit_now(&self.ctx, draft).await
+        record_now(&self.ctx, draft).await
     }
 
     /// One page, newest first, of entries below sequence `before`; the second value is the
@@ -73,7 +92,7 @@ impl AuditLog {
         // it, so the page shows them too.
         let read = AuditDraft::new(caller, "audit.read")
             .detail(serde_json::json!({ "before": before, "limit": limit, "action": filter.action }));
-        audit_now(&self.ctx, read).await?;
+        record_now(&self.ctx, read).await?;
         let (mut items, scan) = self.ctx.store.read()?.audit_before(before, limit, MAX_SCAN, |e| filter.matches(e))?;
         let next = if items.len() > limit {
             items.truncate(limit);

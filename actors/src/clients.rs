@@ -156,25 +156,6 @@ impl Actor for ClientActor {
     }
 }
 
-/// Records a read in the audit trail before the data is handed out: the entry is queued,
-/// in order, for the next group commit, and durable milliseconds later. A read never waits
-/// for a disk flush; a power cut can lose the read entries of the last commit batch, never
-/// a change's entry (those share the change's transaction). See docs/security.md.
-pub(crate) async fn audit_read(ctx: &Ctx, draft: AuditDraft) -> Res<()> {
-    let mut set = ChangeSet::new();
-    set.audit(draft);
-    ctx.store.enqueue(set).await?;
-    Ok(())
-}
-
-/// Records an entry durably (waits for its commit).
-pub(crate) async fn audit_now(ctx: &Ctx, draft: AuditDraft) -> Res<()> {
-    let mut set = ChangeSet::new();
-    set.audit(draft);
-    ctx.store.commit(set).await?;
-    Ok(())
-}
-
 pub(crate) fn user_of(by: By) -> Option<clowder_schemas::UserId> {
     match by {
         By::User(u) => Some(u),
@@ -250,7 +231,7 @@ impl Clients {
     /// Reads a client; the read is in the audit trail before the record is returned.
     pub async fn get(&self, id: ClientId, caller: &Caller) -> Res<Client> {
         let client = self.ask(id, |reply| Msg::Get { reply }).await?;
-        audit_read(&self.ctx, AuditDraft::new(caller, "client.read").record("client", id)).await?;
+        crate::audit::record_read(&self.ctx, AuditDraft::new(caller, "client.read").record("client", id)).await?;
         Ok(client)
     }
 
@@ -291,7 +272,11 @@ impl Clients {
     ) -> Res<(Vec<Client>, Option<u128>)> {
         let page = self.list_unaudited(filter, after, limit)?;
         let ids: Vec<String> = page.0.iter().map(|c| c.id.to_string()).collect();
-        audit_read(&self.ctx, AuditDraft::new(caller, "client.list").detail(serde_json::json!({ "ids": ids }))).await?;
+        crate::audit::record_read(
+            &self.ctx,
+            AuditDraft::new(caller, "client.list").detail(serde_json::json!({ "ids": ids })),
+        )
+        .await?;
         Ok(page)
     }
 

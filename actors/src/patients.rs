@@ -11,7 +11,7 @@ use clowder_schemas::events::DomainEvent;
 use clowder_schemas::patients::{Patient, PatientDraft, PatientStatus, UpdatePatient};
 use clowder_schemas::{ClientId, PatientId, ValidationError};
 
-use crate::clients::{audit_read, page, user_of};
+use crate::clients::{page, user_of};
 use crate::error::Error;
 use crate::runtime::registry::KeyedFactory;
 use crate::runtime::{Actor, Registry, Reply};
@@ -234,7 +234,7 @@ impl Patients {
     /// Reads a patient; the read is in the audit trail before the record is returned.
     pub async fn get(&self, id: PatientId, caller: &Caller) -> Res<Patient> {
         let patient = self.ask(id, |reply| Msg::Get { reply }).await?;
-        audit_read(&self.ctx, AuditDraft::new(caller, "patient.read").record("patient", id)).await?;
+        crate::audit::record_read(&self.ctx, AuditDraft::new(caller, "patient.read").record("patient", id)).await?;
         Ok(patient)
     }
 
@@ -263,8 +263,11 @@ impl Patients {
     ) -> Res<(Vec<Patient>, Option<u128>)> {
         let page = self.list_unaudited(filter, after, limit)?;
         let ids: Vec<String> = page.0.iter().map(|p| p.id.to_string()).collect();
-        audit_read(&self.ctx, AuditDraft::new(caller, "patient.list").detail(serde_json::json!({ "ids": ids })))
-            .await?;
+        crate::audit::record_read(
+            &self.ctx,
+            AuditDraft::new(caller, "patient.list").detail(serde_json::json!({ "ids": ids })),
+        )
+        .await?;
         Ok(page)
     }
 

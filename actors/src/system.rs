@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use clowder_schemas::events::Actor;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
@@ -160,11 +159,6 @@ impl System {
 
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
-    }
-
-    /// Actor used for changes Clowder makes itself.
-    pub fn system_actor() -> Actor {
-        Actor::System
     }
 
     /// Health of each component; the server is ready when all are ok.

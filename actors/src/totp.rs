@@ -49,6 +49,26 @@ pub fn base32(secret: &[u8]) -> String {
     out
 }
 
+/// Decodes base32 (as stored and as shown to users); anything else is an error.
+pub fn decode_base32(s: &str) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(20);
+    let (mut buf, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return Err(Error::Internal("a TOTP secret is not base32".into())),
+        };
+        buf = (buf << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            out.push((buf >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    Ok(out)
+}
+
 /// The code for `unix_seconds` (what an authenticator app shows then).
 pub fn code_at(secret: &[u8], unix_seconds: u64) -> Result<String, Error> {
     Ok(totp(secret, "code")?.generate(unix_seconds).to_string())
@@ -94,6 +114,8 @@ mod tests {
     #[test]
     fn base32_and_uri() {
         assert_eq!(base32(b"12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(decode_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap(), b"12345678901234567890");
+        assert!(decode_base32("not base32!").is_err());
         let uri = otpauth_uri(b"12345678901234567890", "drmorgan").unwrap();
         assert!(uri.starts_with("otpauth://totp/Clowder:drmorgan?"), "{uri}");
         assert!(uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), "{uri}");

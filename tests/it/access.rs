@@ -666,25 +666,11 @@ async fn staff_unlock_a_registered_tablet_with_their_pin() {
         .await;
 }
 
-fn decode_b32(s: &str) -> Vec<u8> {
-    let (mut out, mut buf, mut bits) = (Vec::new(), 0u32, 0u32);
-    for c in s.bytes() {
-        let v = if c.is_ascii_uppercase() { c - b'A' } else { c - b'2' + 26 };
-        buf = (buf << 5) | u32::from(v);
-        bits += 5;
-        if bits >= 8 {
-            out.push((buf >> (bits - 8)) as u8);
-            bits -= 8;
-        }
-    }
-    out
-}
-
 /// What the authenticator app shows `offset` seconds from now.
 fn app_code(secret_b32: &str, offset: i64) -> String {
     use clowder_actors::Clock;
     let now = clowder_actors::SystemClock.now().as_second() + offset;
-    clowder_actors::totp::code_at(&decode_b32(secret_b32), now as u64).unwrap()
+    clowder_actors::totp::code_at(&clowder_actors::totp::decode_base32(secret_b32).unwrap(), now as u64).unwrap()
 }
 
 #[tokio::test]

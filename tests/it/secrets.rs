@@ -187,15 +187,7 @@ async fn secrets_never_reach_logs_or_the_audit_trail() {
     let totp_secret = res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned();
     let code = {
         use clowder_actors::Clock;
-        let (mut bytes, mut buf, mut bits) = (Vec::new(), 0u32, 0u32);
-        for c in totp_secret.bytes() {
-            buf = (buf << 5) | u32::from(if c.is_ascii_uppercase() { c - b'A' } else { c - b'2' + 26 });
-            bits += 5;
-            if bits >= 8 {
-                bytes.push((buf >> (bits - 8)) as u8);
-                bits -= 8;
-            }
-        }
+        let bytes = clowder_actors::totp::decode_base32(&totp_secret).unwrap();
         let now = clowder_actors::SystemClock.now().as_second() as u64;
         clowder_actors::totp::code_at(&bytes, now).unwrap()
     };
