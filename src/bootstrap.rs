@@ -1,4 +1,5 @@
-//! First start: create the administrator when the store has no users.
+//! First start: create the administrator when the store has no users, the default
+//! appointment types and a first location (in the configured time zone) when there are none.
 //!
 //! The password is `CLOWDER_ADMIN_PASSWORD` when set. Otherwise a random one is generated,
 //! logged once and written to `<data-dir>/initial-admin-password` (mode 0600) so an operator
@@ -20,7 +21,8 @@ pub const PASSWORD_FILE: &str = "initial-admin-password";
 /// and are current). Returns true if it created the administrator.
 pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Result<bool> {
     system.roles.ensure_builtins().await.context("writing the built-in roles")?;
-    system.appointment_types.ensure_defaults().await.context("seeding the default appointment types")?;
+    system.scheduling.types.ensure_defaults().await.context("seeding the default appointment types")?;
+    system.scheduling.setup.ensure_location().await.context("creating the first location")?;
     if system.accounts.user_count()? > 0 {
         return Ok(false);
     }

@@ -42,6 +42,37 @@ pub enum Error {
     AccountLocked { until: jiff::Timestamp },
     #[error("no appointment type with id {0}")]
     AppointmentTypeNotFound(clowder_schemas::AppointmentTypeId),
+    #[error("no location with id {0}")]
+    LocationNotFound(clowder_schemas::LocationId),
+    #[error("no room with id {0}")]
+    RoomNotFound(clowder_schemas::RoomId),
+    #[error("no staff member with id {0}")]
+    StaffNotFound(clowder_schemas::StaffId),
+    #[error("no shift with id {0}")]
+    ShiftNotFound(clowder_schemas::ShiftId),
+    #[error("no time-off request with id {0}")]
+    TimeOffNotFound(clowder_schemas::TimeOffId),
+    #[error("no appointment with id {0}")]
+    AppointmentNotFound(clowder_schemas::AppointmentId),
+    /// The same person already works then.
+    #[error("overlaps shift {other} ({starts_at} to {ends_at})")]
+    ShiftOverlap { other: clowder_schemas::ShiftId, starts_at: jiff::Timestamp, ends_at: jiff::Timestamp },
+    /// A vet, room or patient is already held by another appointment then.
+    #[error("the {field} is already booked by appointment {other} ({start} to {until})")]
+    AppointmentConflict {
+        field: &'static str,
+        other: clowder_schemas::AppointmentId,
+        start: jiff::Timestamp,
+        until: jiff::Timestamp,
+    },
+    /// A status move the workflow does not allow (or a change a status no longer allows).
+    #[error("cannot go from {from} to {to}")]
+    InvalidTransition {
+        from: clowder_schemas::appointments::Status,
+        to: String,
+        allowed: Vec<clowder_schemas::appointments::Status>,
+        message: String,
+    },
     #[error("no device with id {0}")]
     DeviceNotFound(clowder_schemas::DeviceId),
     /// Too many wrong PINs: PIN unlock is refused until the next password sign-in.

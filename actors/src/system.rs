@@ -18,7 +18,7 @@ use crate::metrics::{RuntimeMetrics, StoreMetrics};
 use crate::patients::Patients;
 use crate::roles::Roles;
 use crate::runtime::ActorConfig;
-use crate::scheduling::AppointmentTypes;
+use crate::scheduling::Scheduling;
 use crate::store::{Store, StoreConfig, StoreError};
 
 /// Settings of the core, built by the binary from its configuration.
@@ -118,7 +118,7 @@ pub struct System {
     pub audit: AuditLog,
     pub roles: Roles,
     pub devices: Devices,
-    pub appointment_types: AppointmentTypes,
+    pub scheduling: Scheduling,
     pub store_metrics: StoreMetrics,
     started: Instant,
     stopping: AtomicBool,
@@ -145,7 +145,7 @@ impl System {
             accounts: Accounts::new(ctx.clone(), roles),
             audit: AuditLog::new(ctx.clone()),
             devices: Devices::new(ctx.clone()),
-            appointment_types: AppointmentTypes::new(ctx.clone()),
+            scheduling: Scheduling::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the calendar: {e}")))?,
             ctx,
             store_metrics,
             started: Instant::now(),
@@ -192,6 +192,7 @@ impl System {
         self.clients.stop_all();
         self.accounts.stop_all();
         self.patients.stop_all();
+        self.scheduling.calendar.stop_all();
         let store = self.ctx.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
     }

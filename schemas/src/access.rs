@@ -42,7 +42,7 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("appointments:edit", "Reschedule appointments and move them through their workflow"),
     ("appointments:delete", "Cancel appointments"),
     ("appointments:overbook", "Book over a conflict"),
-    ("scheduling:manage", "Configure appointment types (and, later, locations, rooms and shifts)"),
+    ("scheduling:manage", "Configure locations, rooms, appointment types, staff profiles and shifts; decide time off"),
     ("visits:view", "See visits and clinical notes"),
     ("visits:create", "Open visits"),
     ("visits:edit", "Write and sign clinical notes"),
@@ -187,6 +187,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<&'s
         "roles:view",
         "audit:view",
         "scheduling:manage",
+        "appointments:overbook",
     ];
     for r in ["clients", "appointments", "invoices", "payments", "inventory"] {
         manager.extend(all_of(r));

@@ -32,6 +32,14 @@ impl Caller {
         Caller { actor: Some(Actor::System), ..Caller::default() }
     }
 
+    /// The signed-in user, if the caller is one.
+    pub fn user_id(&self) -> Option<crate::ids::UserId> {
+        match self.actor {
+            Some(Actor::User(u)) => Some(u),
+            _ => None,
+        }
+    }
+
     /// The actor recorded in events (anonymous callers cause no events).
     pub fn event_actor(&self) -> Actor {
         self.actor.unwrap_or(Actor::System)

@@ -66,6 +66,19 @@ pub enum ErrorCode {
     TotpRequired,
     TotpEnrollmentRequired,
     AppointmentTypeNotFound,
+    LocationNotFound,
+    RoomNotFound,
+    StaffNotFound,
+    ShiftNotFound,
+    TimeOffNotFound,
+    AppointmentNotFound,
+    WaitlistEntryNotFound,
+    OfferNotFound,
+    FeedNotFound,
+    AppointmentConflict,
+    InvalidTransition,
+    ShiftOverlap,
+    OfferClosed,
     Overloaded,
     Timeout,
     Unavailable,
@@ -90,6 +103,16 @@ impl ErrorCode {
             RoleIsBuiltin | LastAdministrator => ErrorKind::Conflict,
             AccountLocked | PinLocked => ErrorKind::Locked,
             DeviceNotFound | AppointmentTypeNotFound => ErrorKind::NotFound,
+            LocationNotFound
+            | RoomNotFound
+            | StaffNotFound
+            | ShiftNotFound
+            | TimeOffNotFound
+            | AppointmentNotFound
+            | WaitlistEntryNotFound
+            | OfferNotFound
+            | FeedNotFound => ErrorKind::NotFound,
+            AppointmentConflict | InvalidTransition | ShiftOverlap | OfferClosed => ErrorKind::Conflict,
             RateLimited => ErrorKind::RateLimited,
             MethodNotAllowed => ErrorKind::MethodNotAllowed,
             DuplicateValue => ErrorKind::Conflict,
@@ -128,6 +151,19 @@ impl ErrorCode {
             TotpRequired => "totp_required",
             TotpEnrollmentRequired => "totp_enrollment_required",
             AppointmentTypeNotFound => "appointment_type_not_found",
+            LocationNotFound => "location_not_found",
+            RoomNotFound => "room_not_found",
+            StaffNotFound => "staff_not_found",
+            ShiftNotFound => "shift_not_found",
+            TimeOffNotFound => "time_off_not_found",
+            AppointmentNotFound => "appointment_not_found",
+            WaitlistEntryNotFound => "waitlist_entry_not_found",
+            OfferNotFound => "offer_not_found",
+            FeedNotFound => "feed_not_found",
+            AppointmentConflict => "appointment_conflict",
+            InvalidTransition => "invalid_transition",
+            ShiftOverlap => "shift_overlap",
+            OfferClosed => "offer_closed",
             Overloaded => "overloaded",
             Timeout => "timeout",
             Unavailable => "unavailable",
@@ -163,6 +199,19 @@ impl ErrorCode {
         ErrorCode::TotpRequired,
         ErrorCode::TotpEnrollmentRequired,
         ErrorCode::AppointmentTypeNotFound,
+        ErrorCode::LocationNotFound,
+        ErrorCode::RoomNotFound,
+        ErrorCode::StaffNotFound,
+        ErrorCode::ShiftNotFound,
+        ErrorCode::TimeOffNotFound,
+        ErrorCode::AppointmentNotFound,
+        ErrorCode::WaitlistEntryNotFound,
+        ErrorCode::OfferNotFound,
+        ErrorCode::FeedNotFound,
+        ErrorCode::AppointmentConflict,
+        ErrorCode::InvalidTransition,
+        ErrorCode::ShiftOverlap,
+        ErrorCode::OfferClosed,
         ErrorCode::Overloaded,
         ErrorCode::Timeout,
         ErrorCode::Unavailable,
@@ -184,6 +233,11 @@ pub struct ErrorBody {
     /// The request field at fault, when one is (JSON name, dotted for nested fields).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub field: Option<String>,
+    /// Machine-readable particulars for some codes, e.g. the conflicting appointment of
+    /// `appointment_conflict` or the `allowed` moves of `invalid_transition`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
 }
 
 /// A value that failed validation: which field, and why, in words a receptionist understands.

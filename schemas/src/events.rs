@@ -8,10 +8,13 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::appointments::Appointment;
 use crate::clients::Client;
 use crate::ids::UserId;
+use crate::locations::{Location, Room};
 use crate::patients::Patient;
 use crate::records::Record;
+use crate::staff::{Shift, StaffProfile, TimeOff};
 use crate::users::UserView;
 
 /// Who caused a change.
@@ -28,15 +31,98 @@ pub enum Actor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DomainEvent {
-    ClientCreated { client: Client },
-    ClientUpdated { client: Client, changed: Vec<String> },
-    ClientDeactivated { client: Client },
-    PatientCreated { patient: Patient },
-    PatientUpdated { patient: Patient, changed: Vec<String> },
-    PatientDeactivated { patient: Patient },
-    UserCreated { user: UserView },
-    SessionStarted { user_id: UserId, session_id: crate::ids::SessionId },
-    SessionEnded { user_id: UserId, session_id: crate::ids::SessionId },
+    ClientCreated {
+        client: Client,
+    },
+    ClientUpdated {
+        client: Client,
+        changed: Vec<String>,
+    },
+    ClientDeactivated {
+        client: Client,
+    },
+    PatientCreated {
+        patient: Patient,
+    },
+    PatientUpdated {
+        patient: Patient,
+        changed: Vec<String>,
+    },
+    PatientDeactivated {
+        patient: Patient,
+    },
+    UserCreated {
+        user: UserView,
+    },
+    SessionStarted {
+        user_id: UserId,
+        session_id: crate::ids::SessionId,
+    },
+    SessionEnded {
+        user_id: UserId,
+        session_id: crate::ids::SessionId,
+    },
+    LocationCreated {
+        location: Location,
+    },
+    LocationUpdated {
+        location: Location,
+    },
+    RoomCreated {
+        room: Room,
+    },
+    RoomUpdated {
+        room: Room,
+    },
+    StaffCreated {
+        staff: StaffProfile,
+    },
+    StaffUpdated {
+        staff: StaffProfile,
+    },
+    ShiftCreated {
+        shift: Shift,
+    },
+    ShiftUpdated {
+        shift: Shift,
+    },
+    TimeOffRequested {
+        time_off: TimeOff,
+    },
+    TimeOffDecided {
+        time_off: TimeOff,
+    },
+    AppointmentBooked {
+        appointment: Appointment,
+    },
+    /// Time, vet or room changed.
+    AppointmentRescheduled {
+        appointment: Appointment,
+        previous_start: Timestamp,
+        previous_end: Timestamp,
+    },
+    /// Reason or notes changed.
+    AppointmentUpdated {
+        appointment: Appointment,
+    },
+    AppointmentConfirmed {
+        appointment: Appointment,
+    },
+    PatientCheckedIn {
+        appointment: Appointment,
+    },
+    AppointmentStarted {
+        appointment: Appointment,
+    },
+    AppointmentCompleted {
+        appointment: Appointment,
+    },
+    AppointmentCancelled {
+        appointment: Appointment,
+    },
+    AppointmentNoShow {
+        appointment: Appointment,
+    },
 }
 
 impl DomainEvent {
@@ -52,6 +138,25 @@ impl DomainEvent {
             DomainEvent::UserCreated { .. } => "user_created",
             DomainEvent::SessionStarted { .. } => "session_started",
             DomainEvent::SessionEnded { .. } => "session_ended",
+            DomainEvent::LocationCreated { .. } => "location_created",
+            DomainEvent::LocationUpdated { .. } => "location_updated",
+            DomainEvent::RoomCreated { .. } => "room_created",
+            DomainEvent::RoomUpdated { .. } => "room_updated",
+            DomainEvent::StaffCreated { .. } => "staff_created",
+            DomainEvent::StaffUpdated { .. } => "staff_updated",
+            DomainEvent::ShiftCreated { .. } => "shift_created",
+            DomainEvent::ShiftUpdated { .. } => "shift_updated",
+            DomainEvent::TimeOffRequested { .. } => "time_off_requested",
+            DomainEvent::TimeOffDecided { .. } => "time_off_decided",
+            DomainEvent::AppointmentBooked { .. } => "appointment_booked",
+            DomainEvent::AppointmentRescheduled { .. } => "appointment_rescheduled",
+            DomainEvent::AppointmentUpdated { .. } => "appointment_updated",
+            DomainEvent::AppointmentConfirmed { .. } => "appointment_confirmed",
+            DomainEvent::PatientCheckedIn { .. } => "patient_checked_in",
+            DomainEvent::AppointmentStarted { .. } => "appointment_started",
+            DomainEvent::AppointmentCompleted { .. } => "appointment_completed",
+            DomainEvent::AppointmentCancelled { .. } => "appointment_cancelled",
+            DomainEvent::AppointmentNoShow { .. } => "appointment_no_show",
         }
     }
 
@@ -68,6 +173,24 @@ impl DomainEvent {
             DomainEvent::SessionStarted { user_id, .. } | DomainEvent::SessionEnded { user_id, .. } => {
                 format!("user:{user_id}")
             }
+            DomainEvent::LocationCreated { location } | DomainEvent::LocationUpdated { location } => {
+                format!("location:{}", location.id)
+            }
+            DomainEvent::RoomCreated { room } | DomainEvent::RoomUpdated { room } => format!("room:{}", room.id),
+            DomainEvent::StaffCreated { staff } | DomainEvent::StaffUpdated { staff } => format!("staff:{}", staff.id),
+            DomainEvent::ShiftCreated { shift } | DomainEvent::ShiftUpdated { shift } => format!("shift:{}", shift.id),
+            DomainEvent::TimeOffRequested { time_off } | DomainEvent::TimeOffDecided { time_off } => {
+                format!("time_off:{}", time_off.id)
+            }
+            DomainEvent::AppointmentBooked { appointment }
+            | DomainEvent::AppointmentRescheduled { appointment, .. }
+            | DomainEvent::AppointmentUpdated { appointment }
+            | DomainEvent::AppointmentConfirmed { appointment }
+            | DomainEvent::PatientCheckedIn { appointment }
+            | DomainEvent::AppointmentStarted { appointment }
+            | DomainEvent::AppointmentCompleted { appointment }
+            | DomainEvent::AppointmentCancelled { appointment }
+            | DomainEvent::AppointmentNoShow { appointment } => format!("appointment:{}", appointment.id),
         }
     }
 }

@@ -117,6 +117,42 @@ ulid_id!(
     /// A kind of appointment (wellness exam, dental cleaning…).
     AppointmentTypeId
 );
+ulid_id!(
+    /// A clinic location (a building with its own hours and time zone).
+    LocationId
+);
+ulid_id!(
+    /// A room at a location (exam, surgery, dental…).
+    RoomId
+);
+ulid_id!(
+    /// A staff profile (the person; their sign-in account is a separate user).
+    StaffId
+);
+ulid_id!(
+    /// One shift of one staff member.
+    ShiftId
+);
+ulid_id!(
+    /// A time-off request.
+    TimeOffId
+);
+ulid_id!(
+    /// An appointment.
+    AppointmentId
+);
+ulid_id!(
+    /// A waitlist entry.
+    WaitlistId
+);
+ulid_id!(
+    /// An offer of a freed slot to a waitlist entry.
+    OfferId
+);
+ulid_id!(
+    /// A calendar-feed subscription (its secret token is stored only as a hash).
+    FeedId
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,20 +6,26 @@
 //! validate"); the other crates only ever see the parsed types.
 
 pub mod access;
+pub mod appointments;
 pub mod audit;
 pub mod clients;
 pub mod devices;
 pub mod errors;
 pub mod events;
 pub mod ids;
+pub mod locations;
 pub mod pagination;
 pub mod passwords;
 pub mod patch;
 pub mod patients;
 pub mod records;
 pub mod scheduling;
+pub mod staff;
 pub mod users;
 pub mod values;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
-pub use ids::{AppointmentTypeId, ClientId, DeviceId, PatientId, RoleId, SessionId, UserId};
+pub use ids::{
+    AppointmentId, AppointmentTypeId, ClientId, DeviceId, FeedId, LocationId, OfferId, PatientId, RoleId, RoomId,
+    SessionId, ShiftId, StaffId, TimeOffId, UserId, WaitlistId,
+};

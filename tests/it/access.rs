@@ -10,7 +10,12 @@ use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, client_body, id_of};
 const NEW_PASSWORD: &str = "lantern-orchard-giraffe";
 
 /// Creates a user with `roles` (as admin), and has them replace the temporary password.
-async fn staff_user(app: &TestApp, username: &str, roles: &[&str]) -> String {
+pub(crate) async fn staff_user(app: &TestApp, username: &str, roles: &[&str]) -> String {
+    staff_user_with_id(app, username, roles).await.0
+}
+
+/// A signed-in staff user with these roles: their bearer token and user id.
+pub(crate) async fn staff_user_with_id(app: &TestApp, username: &str, roles: &[&str]) -> (String, String) {
     let res = app
         .post_json(
             "/api/users",
@@ -18,6 +23,8 @@ async fn staff_user(app: &TestApp, username: &str, roles: &[&str]) -> String {
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+    let user: serde_json::Value = res.json().await.unwrap();
+    let user_id = user["id"].as_str().unwrap().to_owned();
     let token = sign_in(app, username, "temporary-pass-phrase-1").await;
     let res = app
         .anonymous(Method::POST, "/api/auth/password")
@@ -27,7 +34,7 @@ async fn staff_user(app: &TestApp, username: &str, roles: &[&str]) -> String {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    sign_in(app, username, NEW_PASSWORD).await
+    (sign_in(app, username, NEW_PASSWORD).await, user_id)
 }
 
 async fn sign_in(app: &TestApp, username: &str, password: &str) -> String {
@@ -87,6 +94,33 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/appointment-types", "AM"),
     ("GET", "/api/appointment-types/{id}", "AVTRM"),
     ("PATCH", "/api/appointment-types/{id}", "AM"),
+    ("GET", "/api/locations", "AVTRM"),
+    ("POST", "/api/locations", "AM"),
+    ("GET", "/api/locations/{id}", "AVTRM"),
+    ("PATCH", "/api/locations/{id}", "AM"),
+    ("GET", "/api/rooms", "AVTRM"),
+    ("POST", "/api/rooms", "AM"),
+    ("GET", "/api/rooms/{id}", "AVTRM"),
+    ("PATCH", "/api/rooms/{id}", "AM"),
+    ("GET", "/api/staff", "AVTRM"),
+    ("POST", "/api/staff", "AM"),
+    ("GET", "/api/staff/{id}", "AVTRM"),
+    ("PATCH", "/api/staff/{id}", "AM"),
+    ("GET", "/api/staff/{id}/shifts", "AVTRM"),
+    ("POST", "/api/staff/{id}/shifts", "AM"),
+    ("PATCH", "/api/staff/{id}/shifts/{shift_id}", "AM"),
+    ("DELETE", "/api/staff/{id}/shifts/{shift_id}", "AM"),
+    ("GET", "/api/time-off", "AVTRM"),
+    ("POST", "/api/time-off", "*"),
+    ("POST", "/api/time-off/{id}/approve", "AM"),
+    ("POST", "/api/time-off/{id}/deny", "AM"),
+    ("POST", "/api/time-off/{id}/cancel", "*"),
+    ("GET", "/api/appointments", "AVTRM"),
+    ("POST", "/api/appointments", "ARM"),
+    ("GET", "/api/appointments/{id}", "AVTRM"),
+    ("PATCH", "/api/appointments/{id}", "AVTRM"),
+    ("POST", "/api/appointments/{id}/transition", "AVTRM"),
+    ("GET", "/api/calendar", "AVTRM"),
     ("POST", "/api/auth/logout", "*"),
     ("POST", "/api/auth/login", "public"),
     ("GET", "/health", "public"),
@@ -104,7 +138,7 @@ const ROLES: &[(char, &str)] = &[
 ];
 
 async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> StatusCode {
-    let path = path.replace("{id}", UNKNOWN_ID);
+    let path = path.replace("{id}", UNKNOWN_ID).replace("{shift_id}", UNKNOWN_ID);
     let mut rb = app.anonymous(Method::from_bytes(method.as_bytes()).unwrap(), &path);
     if let Some(t) = token {
         rb = rb.bearer_auth(t);

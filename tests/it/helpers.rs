@@ -292,7 +292,10 @@ pub async fn assert_error(resp: Response, status: StatusCode, code: &str, field:
     let error =
         outer.get("error").and_then(Value::as_object).unwrap_or_else(|| panic!("{url}: no error object: {text}"));
     for key in error.keys() {
-        assert!(["code", "message", "field"].contains(&key.as_str()), "{url}: unexpected key {key:?}: {text}");
+        assert!(
+            ["code", "message", "field", "details"].contains(&key.as_str()),
+            "{url}: unexpected key {key:?}: {text}"
+        );
     }
     assert_eq!(error.get("code").and_then(Value::as_str), Some(code), "{url}: {text}");
     let message = error.get("message").and_then(Value::as_str).unwrap_or("");

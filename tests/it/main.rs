@@ -5,6 +5,7 @@ mod access;
 mod architecture;
 mod audit;
 mod auth;
+mod calendar;
 mod clients;
 mod durability;
 mod errors;

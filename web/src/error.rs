@@ -14,16 +14,22 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    pub details: Option<serde_json::Value>,
     pub retry_after: Option<Duration>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None, retry_after: None }
+        Self { code, message: message.into(), field: None, details: None, retry_after: None }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
         self
     }
 
@@ -67,7 +73,9 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(self.code.kind());
-        let body = ErrorResponse { error: ErrorBody { code: self.code, message: self.message, field: self.field } };
+        let body = ErrorResponse {
+            error: ErrorBody { code: self.code, message: self.message, field: self.field, details: self.details },
+        };
         let mut res = (status, axum::Json(body)).into_response();
         if let Some(after) = self.retry_after {
             let secs = after.as_secs().max(1);
@@ -125,6 +133,44 @@ impl From<DomainError> for ApiError {
             ),
             DomainError::AppointmentTypeNotFound(id) => {
                 ApiError::new(ErrorCode::AppointmentTypeNotFound, format!("no appointment type with id {id}"))
+            }
+            DomainError::LocationNotFound(id) => {
+                ApiError::new(ErrorCode::LocationNotFound, format!("no location with id {id}"))
+            }
+            DomainError::RoomNotFound(id) => ApiError::new(ErrorCode::RoomNotFound, format!("no room with id {id}")),
+            DomainError::StaffNotFound(id) => {
+                ApiError::new(ErrorCode::StaffNotFound, format!("no staff member with id {id}"))
+            }
+            DomainError::ShiftNotFound(id) => ApiError::new(ErrorCode::ShiftNotFound, format!("no shift with id {id}")),
+            DomainError::TimeOffNotFound(id) => {
+                ApiError::new(ErrorCode::TimeOffNotFound, format!("no time-off request with id {id}"))
+            }
+            DomainError::AppointmentNotFound(id) => {
+                ApiError::new(ErrorCode::AppointmentNotFound, format!("no appointment with id {id}"))
+            }
+            DomainError::ShiftOverlap { other, starts_at, ends_at } => ApiError::new(
+                ErrorCode::ShiftOverlap,
+                format!("this person already has shift {other} from {starts_at} to {ends_at}"),
+            )
+            .with_details(serde_json::json!({ "shift_id": other, "starts_at": starts_at, "ends_at": ends_at })),
+            DomainError::AppointmentConflict { field, other, start, until } => {
+                let what = match field {
+                    "vet_id" => "the vet",
+                    "room_id" => "the room",
+                    _ => "the patient",
+                };
+                ApiError::new(
+                    ErrorCode::AppointmentConflict,
+                    format!(
+                        "{what} is already booked by appointment {other} from {start} until {until} (buffer included)"
+                    ),
+                )
+                .with_field(field)
+                .with_details(serde_json::json!({ "appointment_id": other, "start": start, "until": until }))
+            }
+            DomainError::InvalidTransition { from, to, allowed, message } => {
+                ApiError::new(ErrorCode::InvalidTransition, message)
+                    .with_details(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
             }
             DomainError::DeviceNotFound(id) => {
                 ApiError::new(ErrorCode::DeviceNotFound, format!("no device with id {id}"))

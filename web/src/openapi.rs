@@ -7,7 +7,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{audit, auth, clients, devices, health, patients, roles, scheduling, users};
+use crate::routes::{
+    appointments, audit, auth, clients, devices, health, locations, patients, roles, scheduling, staff, users,
+};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -24,7 +26,9 @@ use crate::state::AppState;
         (name = "devices", description = "Exam-room tablets"),
         (name = "clients", description = "Clients (cat owners)"),
         (name = "patients", description = "Patients (cats)"),
-        (name = "scheduling", description = "Appointment types (the calendar arrives next)"),
+        (name = "scheduling", description = "Locations, rooms and appointment types"),
+        (name = "staff", description = "Staff profiles, shifts and time off"),
+        (name = "appointments", description = "The calendar: appointments, their workflow and the day view"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "access", description = "Roles and permissions"),
         (name = "operations", description = "Health and metrics"),
@@ -77,6 +81,22 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::audit_list))
         .routes(routes!(scheduling::appointment_types_list, scheduling::appointment_types_create))
         .routes(routes!(scheduling::appointment_types_get, scheduling::appointment_types_update))
+        .routes(routes!(locations::locations_list, locations::locations_create))
+        .routes(routes!(locations::locations_get, locations::locations_update))
+        .routes(routes!(locations::rooms_list, locations::rooms_create))
+        .routes(routes!(locations::rooms_get, locations::rooms_update))
+        .routes(routes!(staff::staff_list, staff::staff_create))
+        .routes(routes!(staff::staff_get, staff::staff_update))
+        .routes(routes!(staff::shifts_list, staff::shifts_create))
+        .routes(routes!(staff::shifts_update, staff::shifts_cancel))
+        .routes(routes!(staff::time_off_list, staff::time_off_request))
+        .routes(routes!(staff::time_off_approve))
+        .routes(routes!(staff::time_off_deny))
+        .routes(routes!(staff::time_off_cancel))
+        .routes(routes!(appointments::appointments_list, appointments::appointments_create))
+        .routes(routes!(appointments::appointments_get, appointments::appointments_update))
+        .routes(routes!(appointments::appointments_transition))
+        .routes(routes!(appointments::calendar_day))
         .routes(routes!(roles::permissions_list))
         .routes(routes!(roles::roles_list, roles::roles_create))
         .routes(routes!(roles::roles_get, roles::roles_update))

@@ -58,6 +58,9 @@ pub enum StoreError {
     },
     #[error("the commit task is not running")]
     Closed,
+    /// Records read at start could not be put together (e.g. an unknown time zone).
+    #[error("loading the store: {0}")]
+    Load(String),
 }
 
 macro_rules! redb_errors {

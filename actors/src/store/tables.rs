@@ -24,10 +24,19 @@ pub enum RecordTable {
     Roles,
     Devices,
     AppointmentTypes,
+    Locations,
+    Rooms,
+    Staff,
+    Shifts,
+    TimeOff,
+    Appointments,
+    Waitlist,
+    Offers,
+    Feeds,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 7] = [
+    pub const ALL: [RecordTable; 16] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -35,6 +44,15 @@ impl RecordTable {
         RecordTable::Roles,
         RecordTable::Devices,
         RecordTable::AppointmentTypes,
+        RecordTable::Locations,
+        RecordTable::Rooms,
+        RecordTable::Staff,
+        RecordTable::Shifts,
+        RecordTable::TimeOff,
+        RecordTable::Appointments,
+        RecordTable::Waitlist,
+        RecordTable::Offers,
+        RecordTable::Feeds,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -46,6 +64,15 @@ impl RecordTable {
             RecordTable::Roles => TableDefinition::new("roles"),
             RecordTable::Devices => TableDefinition::new("devices"),
             RecordTable::AppointmentTypes => TableDefinition::new("appointment_types"),
+            RecordTable::Locations => TableDefinition::new("locations"),
+            RecordTable::Rooms => TableDefinition::new("rooms"),
+            RecordTable::Staff => TableDefinition::new("staff"),
+            RecordTable::Shifts => TableDefinition::new("shifts"),
+            RecordTable::TimeOff => TableDefinition::new("time_off"),
+            RecordTable::Appointments => TableDefinition::new("appointments"),
+            RecordTable::Waitlist => TableDefinition::new("waitlist"),
+            RecordTable::Offers => TableDefinition::new("waitlist_offers"),
+            RecordTable::Feeds => TableDefinition::new("calendar_feeds"),
         }
     }
 }
@@ -82,6 +109,13 @@ pub mod unique {
     pub const ROLE_NAME: &str = "role_name";
     pub const DEVICE_TOKEN: &str = "device_token";
     pub const APPOINTMENT_TYPE_NAME: &str = "appointment_type_name";
+    pub const LOCATION_NAME: &str = "location_name";
+    /// `<location id>/<lower-cased name>`: room names are unique within a location.
+    pub const ROOM_NAME: &str = "room_name";
+    pub const STAFF_EMAIL: &str = "staff_email";
+    /// A user account belongs to at most one staff profile.
+    pub const STAFF_USER: &str = "staff_user";
+    pub const FEED_TOKEN: &str = "feed_token";
 }
 
 /// The event log: sequence number → event envelope (hash-chained).

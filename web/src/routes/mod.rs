@@ -1,14 +1,17 @@
 //! REST handlers, one module per resource. Handlers translate HTTP to calls on the actors'
 //! services and back; they hold no business rules.
 
+pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod devices;
 pub mod health;
+pub mod locations;
 pub mod patients;
 pub mod roles;
 pub mod scheduling;
+pub mod staff;
 pub mod users;
 
 use clowder_schemas::UserId;

@@ -40,7 +40,7 @@ pub async fn appointment_types_list(
         Some("all") => true,
         Some(_) => return Err(ValidationError::new("status", "must be active or all").into()),
     };
-    Ok(axum::Json(state.system.appointment_types.list(all)?))
+    Ok(axum::Json(state.system.scheduling.types.list(all)?))
 }
 
 /// Add an appointment type (duration 5–480 min, default 30; colour `#RRGGBB`, default
@@ -59,7 +59,7 @@ pub async fn appointment_types_create(
     staff: Staff,
     Json(body): Json<CreateAppointmentType>,
 ) -> Result<Response, ApiError> {
-    let t = state.system.appointment_types.create(&body, &staff.caller).await?;
+    let t = state.system.scheduling.types.create(&body, &staff.caller).await?;
     let location = format!("/api/appointment-types/{}", t.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(t)).into_response())
 }
@@ -74,7 +74,7 @@ pub async fn appointment_types_get(
     State(state): State<AppState>,
     id: RawId,
 ) -> Result<axum::Json<AppointmentType>, ApiError> {
-    Ok(axum::Json(state.system.appointment_types.get(type_id(id)?)?))
+    Ok(axum::Json(state.system.scheduling.types.get(type_id(id)?)?))
 }
 
 /// Change an appointment type; `active: false` retires it.
@@ -96,5 +96,5 @@ pub async fn appointment_types_update(
     Json(patch): Json<UpdateAppointmentType>,
 ) -> Result<axum::Json<AppointmentType>, ApiError> {
     let id = type_id(id)?;
-    Ok(axum::Json(state.system.appointment_types.update(id, &patch, &staff.caller).await?))
+    Ok(axum::Json(state.system.scheduling.types.update(id, &patch, &staff.caller).await?))
 }

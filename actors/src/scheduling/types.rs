@@ -1,6 +1,5 @@
-//! Scheduling configuration. So far: appointment types, kept in the store and written
-//! rarely (one lock orders writes; names are unique through the commit task's claims). The
-//! calendar actor per location, which serialises bookings, arrives with the calendar work.
+//! Appointment types, kept in the store and written rarely (one lock orders writes; names are
+//! unique through the commit task's claims).
 
 use std::sync::Arc;
 

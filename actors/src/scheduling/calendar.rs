@@ -1,0 +1,706 @@
+//! The calendar: one actor per location serialises every booking, reschedule and status
+//! change of that location's appointments, so two requests for the same slot are decided
+//! one after the other, never at once.
+//!
+//! **No double booking, by construction.** Inside its turn, the location's actor checks the
+//! request against the in-memory [`Book`] and reserves the slot under the book's write lock
+//! (check and reserve are one step, so a booking at another location for the same vet or
+//! patient cannot slip in between), then commits; if the commit fails the reservation is
+//! undone. The book covers every location, so a vet working at two locations, or a cat booked
+//! at both, is refused as well.
+//!
+//! Staff bookings are not limited to opening hours or shifts (the front desk fits in an
+//! emergency at 18:05); those rules shape [`Calendar::availability`], which the portal will
+//! use. Appointment reads are not audited one by one: the calendar screens read them all
+//! day, and they hold scheduling data, not the clinical record.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use clowder_schemas::appointments::{
+    Appointment, CalendarColumn, CalendarEntry, CreateAppointment, DayView, Source, Status, StatusChange, StatusTimes,
+    TransitionRequest, UpdateAppointment, check_times,
+};
+use clowder_schemas::audit::{AuditDraft, Caller};
+use clowder_schemas::clients::Client;
+use clowder_schemas::events::DomainEvent;
+use clowder_schemas::pagination::{Cursor, Page};
+use clowder_schemas::patients::{Patient, PatientStatus};
+use clowder_schemas::scheduling::AppointmentType;
+use clowder_schemas::{
+    AppointmentId, AppointmentTypeId, ClientId, LocationId, PatientId, RoomId, StaffId, ValidationError,
+};
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+
+use super::book::{Book, Clash, Slot};
+use super::setup::local_instant;
+use super::types::AppointmentTypes;
+use crate::error::Error;
+use crate::runtime::registry::KeyedFactory;
+use crate::runtime::{Actor, ActorConfig, Registry, Reply};
+use crate::store::{ChangeSet, RecordTable};
+use crate::system::Ctx;
+
+type Res<T> = Result<T, Error>;
+
+/// How far ahead staff may book (five years: recalls for a kitten's senior check-ups fit;
+/// a mistyped year such as 2062 does not).
+const MAX_AHEAD_DAYS: i64 = 5 * 366;
+
+/// A booking, checked and resolved, waiting for its turn.
+struct NewBooking {
+    appointment: Appointment,
+    overbook: bool,
+    caller: Caller,
+}
+
+enum Msg {
+    Book(Box<NewBooking>, Reply<Res<Appointment>>),
+    Edit {
+        id: AppointmentId,
+        patch: Box<UpdateAppointment>,
+        overbook: bool,
+        caller: Caller,
+        reply: Reply<Res<Appointment>>,
+    },
+    Transition {
+        id: AppointmentId,
+        request: TransitionRequest,
+        caller: Caller,
+        reply: Reply<Res<Appointment>>,
+    },
+}
+
+struct Shared {
+    ctx: Arc<Ctx>,
+    book: Arc<RwLock<Book>>,
+}
+
+impl Shared {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Book> {
+        self.book.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Book> {
+        self.book.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn conflict(c: Clash) -> Error {
+    Error::AppointmentConflict {
+        field: c.resource.field(),
+        other: c.other.id,
+        start: c.other.start,
+        until: c.other.until,
+    }
+}
+
+/// One location's calendar actor. Its state is the shared book; what it owns is the turn.
+struct LocationCalendar {
+    shared: Arc<Shared>,
+}
+
+fn event_for(to: Status, appointment: Appointment) -> DomainEvent {
+    match to {
+        Status::Confirmed => DomainEvent::AppointmentConfirmed { appointment },
+        Status::CheckedIn => DomainEvent::PatientCheckedIn { appointment },
+        Status::InProgress => DomainEvent::AppointmentStarted { appointment },
+        Status::Completed => DomainEvent::AppointmentCompleted { appointment },
+        Status::Cancelled => DomainEvent::AppointmentCancelled { appointment },
+        Status::NoShow => DomainEvent::AppointmentNoShow { appointment },
+        Status::Scheduled => DomainEvent::AppointmentUpdated { appointment },
+    }
+}
+
+impl LocationCalendar {
+    async fn book(&self, b: NewBooking) -> Res<Appointment> {
+        let sh = &self.shared;
+        let mut a = b.appointment;
+        let slot = Slot::of(&a);
+        let clash = {
+            let mut book = sh.write();
+            let clash = book.clash(&slot);
+            if clash.is_none() || b.overbook {
+                book.put(slot);
+            }
+            clash
+        };
+        if let Some(c) = clash {
+            if !b.overbook {
+                return Err(conflict(c));
+            }
+            a.overbooked = true;
+        }
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Appointments, a.id.as_u128(), &a)?;
+        set.event(b.caller.event_actor(), DomainEvent::AppointmentBooked { appointment: a.clone() });
+        let mut audit = AuditDraft::new(&b.caller, "appointment.book").record("appointment", a.id);
+        if let Some(c) = clash {
+            audit = AuditDraft::new(&b.caller, "appointment.overbook")
+                .record("appointment", a.id)
+                .detail(serde_json::json!({ "over": c.other.id, "resource": c.resource.field() }));
+        }
+        set.audit(audit);
+        if let Err(e) = sh.ctx.store.commit(set).await {
+            sh.write().remove(a.id);
+            return Err(e.into());
+        }
+        Ok(a)
+    }
+
+    fn load(&self, id: AppointmentId) -> Res<Appointment> {
+        self.shared
+            .ctx
+            .store
+            .read()?
+            .get::<Appointment>(RecordTable::Appointments, id.as_u128())?
+            .ok_or(Error::AppointmentNotFound(id))
+    }
+
+    async fn edit(
+        &self,
+        id: AppointmentId,
+        patch: &UpdateAppointment,
+        overbook: bool,
+        caller: &Caller,
+    ) -> Res<Appointment> {
+        let sh = &self.shared;
+        let cur = self.load(id)?;
+        let e = patch.apply(&cur)?;
+        let moves = e.moves(&cur);
+        if moves && !cur.status.reschedulable() {
+            return Err(Error::InvalidTransition {
+                from: cur.status,
+                to: "rescheduled".into(),
+                allowed: cur.status.allowed(cur.start, sh.ctx.clock.now()),
+                message: format!("a {} appointment can no longer be moved", cur.status),
+            });
+        }
+        let mut a = Appointment {
+            start: e.start,
+            end: e.end,
+            vet_id: e.vet_id,
+            room_id: e.room_id,
+            reason: e.reason,
+            notes: e.notes,
+            ..cur.clone()
+        };
+        if a == cur {
+            return Ok(cur);
+        }
+        if moves {
+            check_resources(sh, &a, None)?;
+            a.sequence += 1;
+        }
+        a.updated_at = sh.ctx.clock.now();
+        let slot = Slot::of(&a);
+        let clash = if moves {
+            let mut book = sh.write();
+            let clash = book.clash(&slot);
+            if clash.is_none() || overbook {
+                book.put(slot);
+            }
+            clash
+        } else {
+            None
+        };
+        if let Some(c) = clash {
+            if !overbook {
+                return Err(conflict(c));
+            }
+            a.overbooked = true;
+        }
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Appointments, id.as_u128(), &a)?;
+        let (event, action) = if moves {
+            (
+                DomainEvent::AppointmentRescheduled {
+                    appointment: a.clone(),
+                    previous_start: cur.start,
+                    previous_end: cur.end,
+                },
+                if clash.is_some() { "appointment.overbook" } else { "appointment.reschedule" },
+            )
+        } else {
+            (DomainEvent::AppointmentUpdated { appointment: a.clone() }, "appointment.update")
+        };
+        set.event(caller.event_actor(), event);
+        set.audit(AuditDraft::new(caller, action).record("appointment", id).detail(serde_json::json!({
+            "from": { "start": cur.start, "end": cur.end, "vet_id": cur.vet_id, "room_id": cur.room_id },
+            "over": clash.map(|c| c.other.id),
+        })));
+        if let Err(err) = sh.ctx.store.commit(set).await {
+            if moves {
+                sh.write().put(Slot::of(&cur));
+            }
+            return Err(err.into());
+        }
+        Ok(a)
+    }
+
+    async fn transition(&self, id: AppointmentId, req: &TransitionRequest, caller: &Caller) -> Res<Appointment> {
+        let sh = &self.shared;
+        let reason = req.reason()?;
+        let cur = self.load(id)?;
+        let now = sh.ctx.clock.now();
+        let allowed = cur.status.allowed(cur.start, now);
+        if !allowed.contains(&req.to) {
+            let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+            let mut message = format!(
+                "an appointment that is {} cannot become {}; allowed: {}",
+                cur.status,
+                req.to,
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            );
+            if req.to == Status::NoShow && matches!(cur.status, Status::Scheduled | Status::Confirmed) {
+                message.push_str(" (a no-show is recorded once the start time has passed)");
+            }
+            return Err(Error::InvalidTransition { from: cur.status, to: req.to.as_str().into(), allowed, message });
+        }
+        let mut a = cur.clone();
+        a.history.push(StatusChange {
+            from: cur.status,
+            to: req.to,
+            at: now,
+            by: caller.user_id(),
+            reason: reason.clone(),
+        });
+        a.times.stamp(req.to, now);
+        a.status = req.to;
+        a.updated_at = now;
+        if req.to == Status::Cancelled {
+            a.cancelled_by = caller.user_id();
+            a.cancel_reason = reason;
+            a.sequence += 1;
+        }
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Appointments, id.as_u128(), &a)?;
+        set.event(caller.event_actor(), event_for(req.to, a.clone()));
+        set.audit(
+            AuditDraft::new(caller, format!("appointment.{}", req.to))
+                .record("appointment", id)
+                .detail(serde_json::json!({ "from": cur.status })),
+        );
+        sh.ctx.store.commit(set).await?;
+        sh.write().put(Slot::of(&a));
+        Ok(a)
+    }
+}
+
+impl Actor for LocationCalendar {
+    type Msg = Msg;
+
+    async fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Book(b, reply) => {
+                let _ = reply.send(self.book(*b).await);
+            }
+            Msg::Edit { id, patch, overbook, caller, reply } => {
+                let _ = reply.send(self.edit(id, &patch, overbook, &caller).await);
+            }
+            Msg::Transition { id, request, caller, reply } => {
+                let _ = reply.send(self.transition(id, &request, &caller).await);
+            }
+        }
+    }
+}
+
+struct CalendarFactory(Arc<Shared>);
+
+impl KeyedFactory<LocationCalendar> for CalendarFactory {
+    async fn build(&self, _key: u128) -> Res<LocationCalendar> {
+        Ok(LocationCalendar { shared: self.0.clone() })
+    }
+}
+
+/// Checks the vet and room of an appointment against its type and location.
+fn check_resources(sh: &Shared, a: &Appointment, t: Option<&AppointmentType>) -> Res<()> {
+    let fetched;
+    let t = match t {
+        Some(t) => t,
+        None => {
+            fetched = sh
+                .ctx
+                .store
+                .read()?
+                .get::<AppointmentType>(RecordTable::AppointmentTypes, a.type_id.as_u128())?
+                .ok_or(Error::AppointmentTypeNotFound(a.type_id))?;
+            &fetched
+        }
+    };
+    let book = sh.read();
+    if let Some(r) = a.room_id {
+        let room = book.rooms.get(&r).ok_or_else(|| ValidationError::new("room_id", "names no room"))?;
+        if room.location_id != a.location_id {
+            return Err(ValidationError::new("room_id", "is at another location").into());
+        }
+        if !room.active {
+            return Err(ValidationError::new("room_id", "this room is out of use").into());
+        }
+        if let Some(k) = t.room_kind
+            && room.kind != k
+        {
+            return Err(ValidationError::new(
+                "room_id",
+                format!(
+                    "a {} needs a room of kind {}",
+                    t.name,
+                    serde_json::to_value(k).unwrap_or_default().as_str().unwrap_or("")
+                ),
+            )
+            .into());
+        }
+    }
+    match a.vet_id {
+        Some(v) => {
+            let s = book.staff.get(&v).ok_or_else(|| ValidationError::new("vet_id", "names no staff member"))?;
+            if !s.active {
+                return Err(ValidationError::new("vet_id", "no longer works here").into());
+            }
+            if let Some(c) = t.requires_capability
+                && !s.capabilities.has(c)
+            {
+                let what = match c {
+                    clowder_schemas::scheduling::Capability::CanPrescribe => "someone who can prescribe",
+                    clowder_schemas::scheduling::Capability::CanPerformSurgery => "someone who can perform surgery",
+                };
+                return Err(ValidationError::new("vet_id", format!("a {} needs {what}", t.name)).into());
+            }
+        }
+        None if t.requires_capability.is_some() => {
+            return Err(ValidationError::new("vet_id", format!("a {} needs an assigned vet", t.name)).into());
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// Filters of [`Calendar::list`].
+#[derive(Debug, Clone, Default)]
+pub struct AppointmentFilter {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub location: Option<LocationId>,
+    pub vet: Option<StaffId>,
+    pub room: Option<RoomId>,
+    pub client: Option<ClientId>,
+    pub patient: Option<PatientId>,
+    pub status: Option<Status>,
+    pub after: Option<Cursor>,
+    pub limit: usize,
+}
+
+/// The calendar service.
+#[derive(Clone)]
+pub struct Calendar {
+    shared: Arc<Shared>,
+    types: AppointmentTypes,
+    actors: Arc<Registry<LocationCalendar, CalendarFactory>>,
+}
+
+impl Calendar {
+    pub(crate) fn new(ctx: Arc<Ctx>, book: Arc<RwLock<Book>>, types: AppointmentTypes) -> Self {
+        let metrics = ctx.metrics.for_kind("calendar");
+        // Every booking of a location queues here: a Monday rush must not see 503s.
+        let config = ActorConfig { mailbox: ctx.config.actors.mailbox.max(1024), ..ctx.config.actors };
+        let shared = Arc::new(Shared { ctx, book });
+        let actors = Arc::new(Registry::new(CalendarFactory(shared.clone()), config, metrics));
+        Self { shared, types, actors }
+    }
+
+    pub(crate) fn stop_all(&self) {
+        self.actors.stop_all();
+    }
+
+    fn ctx(&self) -> &Ctx {
+        &self.shared.ctx
+    }
+
+    async fn ask(&self, location: LocationId, make: impl FnOnce(Reply<Res<Appointment>>) -> Msg) -> Res<Appointment> {
+        self.actors.ask(location.as_u128(), make).await.map_err(|e| Error::from_ask("calendar", e))?
+    }
+
+    /// Books an appointment. `overbook` is true only when the caller asked to and holds
+    /// `appointments:overbook`.
+    pub async fn book(&self, body: &CreateAppointment, overbook: bool, caller: &Caller) -> Res<Appointment> {
+        self.book_from(body, overbook, Source::Staff, caller).await
+    }
+
+    /// Books with a given source (the waitlist and, later, the portal book through here).
+    pub async fn book_from(
+        &self,
+        body: &CreateAppointment,
+        overbook: bool,
+        source: Source,
+        caller: &Caller,
+    ) -> Res<Appointment> {
+        let text = body.text()?;
+        let t =
+            self.types.get(body.type_id).map_err(|_| ValidationError::new("type_id", "names no appointment type"))?;
+        if !t.active {
+            return Err(ValidationError::new("type_id", "this appointment type is retired").into());
+        }
+        let r = self.ctx().store.read()?;
+        let client = r
+            .get::<Client>(RecordTable::Clients, body.client_id.as_u128())?
+            .ok_or_else(|| ValidationError::new("client_id", "names no client"))?;
+        if !client.active {
+            return Err(ValidationError::new("client_id", "this client is inactive").into());
+        }
+        let patient = r
+            .get::<Patient>(RecordTable::Patients, body.patient_id.as_u128())?
+            .ok_or_else(|| ValidationError::new("patient_id", "names no patient"))?;
+        drop(r);
+        if patient.client_id != client.id {
+            return Err(ValidationError::new("patient_id", "does not belong to this client").into());
+        }
+        if patient.status == PatientStatus::Deceased {
+            return Err(ValidationError::new("patient_id", "a deceased patient cannot be booked").into());
+        }
+        if patient.status != PatientStatus::Active {
+            return Err(ValidationError::new("patient_id", "this patient is inactive").into());
+        }
+        let start = body.start;
+        let end = body.end.unwrap_or_else(|| {
+            start.saturating_add(SignedDuration::from_mins(t.duration_minutes.into())).unwrap_or(start)
+        });
+        check_times(start, end)?;
+        let now = self.ctx().clock.now();
+        if start > now.saturating_add(SignedDuration::from_hours(24 * MAX_AHEAD_DAYS)).unwrap_or(now) {
+            return Err(ValidationError::new("start", "is more than five years ahead").into());
+        }
+        let location = self.resolve_location(body)?;
+        let a = Appointment {
+            id: AppointmentId::from_ulid(self.ctx().new_ulid()),
+            location_id: location,
+            client_id: client.id,
+            patient_id: patient.id,
+            type_id: t.id,
+            vet_id: body.vet_id,
+            room_id: body.room_id,
+            start,
+            end,
+            buffer_after_minutes: t.buffer_after_minutes,
+            reason: text.reason,
+            notes: text.notes,
+            status: Status::Scheduled,
+            times: StatusTimes::default(),
+            history: Vec::new(),
+            cancelled_by: None,
+            cancel_reason: None,
+            source,
+            overbooked: false,
+            sequence: 0,
+            created_by: caller.user_id(),
+            created_at: now,
+            updated_at: now,
+        };
+        check_resources(&self.shared, &a, Some(&t))?;
+        let b = NewBooking { appointment: a, overbook, caller: caller.clone() };
+        self.ask(location, |reply| Msg::Book(Box::new(b), reply)).await
+    }
+
+    fn resolve_location(&self, body: &CreateAppointment) -> Res<LocationId> {
+        let book = self.shared.read();
+        let id = if let Some(l) = body.location_id {
+            l
+        } else if let Some(r) = body.room_id.and_then(|r| book.rooms.get(&r)) {
+            r.location_id
+        } else if let Some(l) = body.vet_id.and_then(|v| book.staff.get(&v)).and_then(|s| s.home_location_id) {
+            l
+        } else {
+            let mut active = book.locations.values().filter(|(l, _)| l.active);
+            match (active.next(), active.next()) {
+                (Some((l, _)), None) => l.id,
+                (None, _) => return Err(ValidationError::new("location_id", "no location is set up yet").into()),
+                _ => {
+                    return Err(
+                        ValidationError::new("location_id", "is required: the clinic has several locations").into()
+                    );
+                }
+            }
+        };
+        match book.location(id) {
+            Some((l, _)) if l.active => Ok(id),
+            Some(_) => Err(ValidationError::new("location_id", "this location is retired").into()),
+            None => Err(ValidationError::new("location_id", "names no location").into()),
+        }
+    }
+
+    fn location_of(&self, id: AppointmentId) -> Res<LocationId> {
+        self.shared.read().slot(id).map(|s| s.location_id).ok_or(Error::AppointmentNotFound(id))
+    }
+
+    /// Changes an appointment; moving it (time, vet, room) is checked like a new booking.
+    pub async fn update(
+        &self,
+        id: AppointmentId,
+        patch: UpdateAppointment,
+        overbook: bool,
+        caller: &Caller,
+    ) -> Res<Appointment> {
+        let location = self.location_of(id)?;
+        let caller = caller.clone();
+        self.ask(location, |reply| Msg::Edit { id, patch: Box::new(patch), overbook, caller, reply }).await
+    }
+
+    /// Moves an appointment along its workflow.
+    pub async fn transition(&self, id: AppointmentId, request: TransitionRequest, caller: &Caller) -> Res<Appointment> {
+        let location = self.location_of(id)?;
+        let caller = caller.clone();
+        self.ask(location, |reply| Msg::Transition { id, request, caller, reply }).await
+    }
+
+    pub fn get(&self, id: AppointmentId) -> Res<Appointment> {
+        self.ctx()
+            .store
+            .read()?
+            .get::<Appointment>(RecordTable::Appointments, id.as_u128())?
+            .ok_or(Error::AppointmentNotFound(id))
+    }
+
+    /// Appointments matching the filter, by start time, a page at a time.
+    pub fn list(&self, f: &AppointmentFilter) -> Res<Page<Appointment>> {
+        let ids: Vec<AppointmentId> = {
+            let book = self.shared.read();
+            let from = match f.after {
+                Some(c) => {
+                    let id = AppointmentId::from_u128(c.0);
+                    match book.slot(id) {
+                        Some(s) => Some((s.start, id)),
+                        None => {
+                            return Err(ValidationError::new("cursor", "is not a cursor returned by this list").into());
+                        }
+                    }
+                }
+                None => None,
+            };
+            let matches = |s: &&Slot| {
+                f.from.is_none_or(|t| s.start >= t)
+                    && f.to.is_none_or(|t| s.start < t)
+                    && f.location.is_none_or(|l| s.location_id == l)
+                    && f.vet.is_none_or(|v| s.vet_id == Some(v))
+                    && f.room.is_none_or(|r| s.room_id == Some(r))
+                    && f.client.is_none_or(|c| s.client_id == c)
+                    && f.patient.is_none_or(|p| s.patient_id == p)
+                    && f.status.is_none_or(|st| s.status == st)
+                    && from.is_none_or(|k| (s.start, s.id) > k)
+            };
+            let lo = match (from, f.from) {
+                (Some((t, _)), _) => t,
+                (None, Some(t)) => t,
+                (None, None) => Timestamp::MIN,
+            };
+            let hi = f.to.unwrap_or(Timestamp::MAX);
+            book.starting_between(lo, hi).filter(matches).take(f.limit + 1).map(|s| s.id).collect()
+        };
+        let more = ids.len() > f.limit;
+        let r = self.ctx().store.read()?;
+        let mut items = Vec::with_capacity(f.limit);
+        for id in ids.iter().take(f.limit) {
+            if let Some(a) = r.get::<Appointment>(RecordTable::Appointments, id.as_u128())? {
+                items.push(a);
+            }
+        }
+        let next_cursor = if more { items.last().map(|a| Cursor(a.id.as_u128()).encode()) } else { None };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// The instants a location's local date begins and ends.
+    pub fn day_bounds(&self, location: LocationId, date: Date) -> Res<(Timestamp, Timestamp)> {
+        let book = self.shared.read();
+        let (_, tz) = book.location(location).ok_or(Error::LocationNotFound(location))?;
+        let next = date.tomorrow().map_err(|e| ValidationError::new("date", e.to_string()))?;
+        Ok((
+            local_instant(tz, date, jiff::civil::Time::midnight())?,
+            local_instant(tz, next, jiff::civil::Time::midnight())?,
+        ))
+    }
+
+    /// One location's day in columns per vet and per room.
+    pub fn day(&self, location: LocationId, date: Date) -> Res<DayView> {
+        let (from, to) = self.day_bounds(location, date)?;
+        let book = self.shared.read();
+        let (loc, tz) = book.location(location).ok_or(Error::LocationNotFound(location))?;
+        let open = loc.week()[clowder_schemas::locations::Day::of(date.weekday()).index()]
+            .filter(|_| !loc.blackout_dates.contains(&date))
+            .map(|(o, c)| Ok::<_, Error>([local_instant(tz, date, o)?, local_instant(tz, date, c)?]))
+            .transpose()?;
+        let slots: Vec<Slot> = book.starting_between(from, to).filter(|s| s.location_id == location).copied().collect();
+        // Vets: anyone with a bookable shift here that day, plus anyone booked.
+        let mut vet_ids: Vec<StaffId> = book
+            .staff
+            .values()
+            .filter(|s| book.shifts_of(s.id, from, to).any(|x| !x.cancelled && x.location_id == location))
+            .map(|s| s.id)
+            .collect();
+        vet_ids.extend(slots.iter().filter_map(|s| s.vet_id));
+        vet_ids.sort();
+        vet_ids.dedup();
+        let mut room_ids: Vec<RoomId> =
+            book.rooms.values().filter(|r| r.location_id == location && r.active).map(|r| r.id).collect();
+        room_ids.extend(slots.iter().filter_map(|s| s.room_id));
+        room_ids.sort();
+        room_ids.dedup();
+        let staff_name = |id: &StaffId| book.staff.get(id).map(|s| s.display_name()).unwrap_or_default();
+        let room_name = |id: &RoomId| book.rooms.get(id).map(|r| r.name.clone()).unwrap_or_default();
+        let time_zone = loc.time_zone.clone();
+        let mut vets: Vec<(StaffId, String)> = vet_ids.iter().map(|v| (*v, staff_name(v))).collect();
+        vets.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut rooms: Vec<(RoomId, String)> = room_ids.iter().map(|r| (*r, room_name(r))).collect();
+        rooms.sort_by(|a, b| a.1.cmp(&b.1));
+        drop(book);
+
+        let entries = self.entries(&slots)?;
+        let column = |id: String, name: String, pick: &dyn Fn(&Appointment) -> bool| CalendarColumn {
+            id,
+            name,
+            entries: entries.iter().filter(|e| pick(&e.appointment)).cloned().collect(),
+        };
+        Ok(DayView {
+            location_id: location,
+            date,
+            time_zone,
+            open,
+            vets: vets.into_iter().map(|(v, n)| column(v.to_string(), n, &|a| a.vet_id == Some(v))).collect(),
+            rooms: rooms.into_iter().map(|(r, n)| column(r.to_string(), n, &|a| a.room_id == Some(r))).collect(),
+            unassigned: entries.iter().filter(|e| e.appointment.vet_id.is_none()).cloned().collect(),
+        })
+    }
+
+    /// Appointments with the names a screen shows.
+    fn entries(&self, slots: &[Slot]) -> Res<Vec<CalendarEntry>> {
+        let r = self.ctx().store.read()?;
+        let mut types: HashMap<AppointmentTypeId, AppointmentType> = HashMap::new();
+        let mut out = Vec::with_capacity(slots.len());
+        for s in slots {
+            let Some(a) = r.get::<Appointment>(RecordTable::Appointments, s.id.as_u128())? else { continue };
+            let patient = r.get::<Patient>(RecordTable::Patients, a.patient_id.as_u128())?;
+            let client = r.get::<Client>(RecordTable::Clients, a.client_id.as_u128())?;
+            if !types.contains_key(&a.type_id)
+                && let Some(t) = r.get::<AppointmentType>(RecordTable::AppointmentTypes, a.type_id.as_u128())?
+            {
+                types.insert(t.id, t);
+            }
+            let t = types.get(&a.type_id);
+            out.push(CalendarEntry {
+                patient_name: patient.map(|p| p.name).unwrap_or_default(),
+                client_name: client.map(|c| format!("{} {}", c.first_name, c.last_name)).unwrap_or_default(),
+                type_name: t.map(|t| t.name.clone()).unwrap_or_default(),
+                color: t.map(|t| t.color.clone()).unwrap_or_else(|| clowder_schemas::scheduling::DEFAULT_COLOR.into()),
+                appointment: a,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Fills the book's appointments from the store at start.
+pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Res<()> {
+    ctx.store.read()?.scan::<Appointment>(RecordTable::Appointments, None, |a| {
+        book.put(Slot::of(&a));
+        std::ops::ControlFlow::Continue(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,550 @@
+//! The calendar's configuration: locations, rooms, staff profiles, shifts and time off.
+//!
+//! Written rarely, read on every booking and availability query, so each write commits under
+//! one lock and then updates the in-memory [`Book`]; reads come from the book. Shifts are
+//! placed in time with their location's time zone when saved (`starts_at`, `ends_at`), and
+//! one person's live shifts never overlap (409 `shift_overlap`).
+
+use std::sync::{Arc, RwLock};
+
+use clowder_schemas::audit::{AuditDraft, Caller};
+use clowder_schemas::events::{Actor as By, DomainEvent};
+use clowder_schemas::locations::{CreateLocation, CreateRoom, Location, Room, UpdateLocation, UpdateRoom};
+use clowder_schemas::staff::{
+    CreateShift, CreateStaff, RequestTimeOff, Shift, ShiftDraft, StaffProfile, TimeOff, TimeOffStatus, UpdateShift,
+    UpdateStaff,
+};
+use clowder_schemas::users::User;
+use clowder_schemas::{LocationId, RoomId, ShiftId, StaffId, TimeOffId, UserId, ValidationError};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use super::book::Book;
+use crate::error::Error;
+use crate::store::tables::unique;
+use crate::store::{ChangeSet, RecordTable};
+use crate::system::Ctx;
+
+type Res<T> = Result<T, Error>;
+
+/// The configuration service.
+#[derive(Clone)]
+pub struct Setup {
+    ctx: Arc<Ctx>,
+    book: Arc<RwLock<Book>>,
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Resolves an IANA time-zone name.
+pub fn time_zone(field: &str, name: &str) -> Result<TimeZone, ValidationError> {
+    TimeZone::get(name)
+        .map_err(|_| ValidationError::new(field, "must be an IANA time zone such as America/New_York or Europe/London"))
+}
+
+fn by(caller: &Caller) -> By {
+    caller.event_actor()
+}
+
+fn name_key(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+fn room_key(r: &Room) -> String {
+    format!("{}/{}", r.location_id, name_key(&r.name))
+}
+
+/// The instant a local wall time happens at; a time skipped by a DST jump counts as the
+/// instant just after the jump (RFC 5545's rule), a repeated one as its first occurrence.
+pub fn local_instant(tz: &TimeZone, date: Date, time: jiff::civil::Time) -> Res<Timestamp> {
+    tz.to_ambiguous_timestamp(date.to_datetime(time))
+        .compatible()
+        .map_err(|e| Error::Internal(format!("placing {date} {time} in {}: {e}", tz.iana_name().unwrap_or("?"))))
+}
+
+impl Setup {
+    pub(crate) fn new(ctx: Arc<Ctx>, book: Arc<RwLock<Book>>) -> Self {
+        Self { ctx, book, writer: Arc::default() }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Book> {
+        self.book.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Book> {
+        self.book.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    // --- locations -------------------------------------------------------------------------
+
+    pub async fn create_location(&self, body: &CreateLocation, caller: &Caller) -> Res<Location> {
+        let l = body.validate(LocationId::from_ulid(self.ctx.new_ulid()), self.ctx.clock.now())?;
+        let tz = time_zone("time_zone", &l.time_zone)?;
+        let _w = self.writer.lock().await;
+        let key = l.id.as_u128();
+        let mut set = ChangeSet::new();
+        set.claim(unique::LOCATION_NAME, &name_key(&l.name), key, "name");
+        set.put(RecordTable::Locations, key, &l)?;
+        set.event(by(caller), DomainEvent::LocationCreated { location: l.clone() });
+        set.audit(AuditDraft::new(caller, "location.create").record("location", l.id));
+        self.ctx.store.commit(set).await?;
+        self.write().put_location(l.clone(), tz);
+        Ok(l)
+    }
+
+    pub async fn update_location(&self, id: LocationId, patch: &UpdateLocation, caller: &Caller) -> Res<Location> {
+        let _w = self.writer.lock().await;
+        let cur = self.location(id)?;
+        let mut l = patch.apply(&cur)?;
+        if l == cur {
+            return Ok(cur);
+        }
+        let tz = time_zone("time_zone", &l.time_zone)?;
+        l.updated_at = self.ctx.clock.now();
+        let key = id.as_u128();
+        let mut set = ChangeSet::new();
+        if name_key(&l.name) != name_key(&cur.name) {
+            set.release(unique::LOCATION_NAME, &name_key(&cur.name), key);
+            set.claim(unique::LOCATION_NAME, &name_key(&l.name), key, "name");
+        }
+        set.put(RecordTable::Locations, key, &l)?;
+        set.event(by(caller), DomainEvent::LocationUpdated { location: l.clone() });
+        set.audit(AuditDraft::new(caller, "location.update").record("location", id));
+        self.ctx.store.commit(set).await?;
+        self.write().put_location(l.clone(), tz);
+        Ok(l)
+    }
+
+    /// A clinic needs a location to book: on first start one is made in the configured time
+    /// zone with the default hours ("Main clinic", renamed in settings).
+    pub async fn ensure_location(&self) -> Res<()> {
+        if !self.read().locations.is_empty() {
+            return Ok(());
+        }
+        let tz = self.ctx.config.time_zone.iana_name().unwrap_or("UTC").to_owned();
+        let body = CreateLocation {
+            name: "Main clinic".into(),
+            time_zone: tz,
+            address: None,
+            phone: None,
+            hours: None,
+            blackout_dates: Vec::new(),
+            booking: None,
+        };
+        self.create_location(&body, &Caller::system()).await?;
+        Ok(())
+    }
+
+    pub fn location(&self, id: LocationId) -> Res<Location> {
+        self.read().location(id).map(|(l, _)| l.clone()).ok_or(Error::LocationNotFound(id))
+    }
+
+    /// Locations by name; retired ones only when asked.
+    pub fn locations(&self, include_inactive: bool) -> Vec<Location> {
+        let mut v: Vec<Location> =
+            self.read().locations.values().map(|(l, _)| l).filter(|l| include_inactive || l.active).cloned().collect();
+        v.sort_by_key(|l| name_key(&l.name));
+        v
+    }
+
+    // --- rooms -----------------------------------------------------------------------------
+
+    pub async fn create_room(&self, body: &CreateRoom, caller: &Caller) -> Res<Room> {
+        let r = body.validate(RoomId::from_ulid(self.ctx.new_ulid()), self.ctx.clock.now())?;
+        let _w = self.writer.lock().await;
+        if self.read().location(r.location_id).is_none() {
+            return Err(ValidationError::new("location_id", "names no location").into());
+        }
+        let key = r.id.as_u128();
+        let mut set = ChangeSet::new();
+        set.claim(unique::ROOM_NAME, &room_key(&r), key, "name");
+        set.put(RecordTable::Rooms, key, &r)?;
+        set.event(by(caller), DomainEvent::RoomCreated { room: r.clone() });
+        set.audit(AuditDraft::new(caller, "room.create").record("room", r.id));
+        self.ctx.store.commit(set).await?;
+        self.write().put_room(r.clone());
+        Ok(r)
+    }
+
+    pub async fn update_room(&self, id: RoomId, patch: &UpdateRoom, caller: &Caller) -> Res<Room> {
+        let _w = self.writer.lock().await;
+        let cur = self.room(id)?;
+        let mut r = patch.apply(&cur)?;
+        if r == cur {
+            return Ok(cur);
+        }
+        r.updated_at = self.ctx.clock.now();
+        let key = id.as_u128();
+        let mut set = ChangeSet::new();
+        if room_key(&r) != room_key(&cur) {
+            set.release(unique::ROOM_NAME, &room_key(&cur), key);
+            set.claim(unique::ROOM_NAME, &room_key(&r), key, "name");
+        }
+        set.put(RecordTable::Rooms, key, &r)?;
+        set.event(by(caller), DomainEvent::RoomUpdated { room: r.clone() });
+        set.audit(AuditDraft::new(caller, "room.update").record("room", id));
+        self.ctx.store.commit(set).await?;
+        self.write().put_room(r.clone());
+        Ok(r)
+    }
+
+    pub fn room(&self, id: RoomId) -> Res<Room> {
+        self.read().rooms.get(&id).cloned().ok_or(Error::RoomNotFound(id))
+    }
+
+    /// Rooms, optionally of one location, by location then name.
+    pub fn rooms(&self, location: Option<LocationId>, include_inactive: bool) -> Vec<Room> {
+        let mut v: Vec<Room> = self
+            .read()
+            .rooms
+            .values()
+            .filter(|r| location.is_none_or(|l| r.location_id == l) && (include_inactive || r.active))
+            .cloned()
+            .collect();
+        v.sort_by_key(|r| (r.location_id, name_key(&r.name)));
+        v
+    }
+
+    // --- staff -----------------------------------------------------------------------------
+
+    fn check_links(&self, s: &StaffProfile) -> Res<()> {
+        if let Some(u) = s.user_id
+            && self.ctx.store.read()?.get::<User>(RecordTable::Users, u.as_u128())?.is_none()
+        {
+            return Err(ValidationError::new("user_id", "names no user").into());
+        }
+        if let Some(l) = s.home_location_id
+            && self.read().location(l).is_none()
+        {
+            return Err(ValidationError::new("home_location_id", "names no location").into());
+        }
+        Ok(())
+    }
+
+    pub async fn create_staff(&self, body: &CreateStaff, caller: &Caller) -> Res<StaffProfile> {
+        let s = body.validate(StaffId::from_ulid(self.ctx.new_ulid()), self.ctx.clock.now())?;
+        let _w = self.writer.lock().await;
+        self.check_links(&s)?;
+        let key = s.id.as_u128();
+        let mut set = ChangeSet::new();
+        if let Some(e) = &s.email {
+            set.claim(unique::STAFF_EMAIL, e.as_str(), key, "email");
+        }
+        if let Some(u) = s.user_id {
+            set.claim(unique::STAFF_USER, &u.to_string(), key, "user_id");
+        }
+        set.put(RecordTable::Staff, key, &s)?;
+        set.event(by(caller), DomainEvent::StaffCreated { staff: s.clone() });
+        set.audit(AuditDraft::new(caller, "staff.create").record("staff", s.id));
+        self.ctx.store.commit(set).await?;
+        self.write().put_staff(s.clone());
+        Ok(s)
+    }
+
+    pub async fn update_staff(&self, id: StaffId, patch: &UpdateStaff, caller: &Caller) -> Res<StaffProfile> {
+        let _w = self.writer.lock().await;
+        let cur = self.staff(id)?;
+        let mut s = patch.apply(&cur)?;
+        if s == cur {
+            return Ok(cur);
+        }
+        self.check_links(&s)?;
+        s.updated_at = self.ctx.clock.now();
+        let key = id.as_u128();
+        let mut set = ChangeSet::new();
+        if s.email != cur.email {
+            if let Some(e) = &cur.email {
+                set.release(unique::STAFF_EMAIL, e.as_str(), key);
+            }
+            if let Some(e) = &s.email {
+                set.claim(unique::STAFF_EMAIL, e.as_str(), key, "email");
+            }
+        }
+        if s.user_id != cur.user_id {
+            if let Some(u) = cur.user_id {
+                set.release(unique::STAFF_USER, &u.to_string(), key);
+            }
+            if let Some(u) = s.user_id {
+                set.claim(unique::STAFF_USER, &u.to_string(), key, "user_id");
+            }
+        }
+        set.put(RecordTable::Staff, key, &s)?;
+        set.event(by(caller), DomainEvent::StaffUpdated { staff: s.clone() });
+        set.audit(AuditDraft::new(caller, "staff.update").record("staff", id));
+        self.ctx.store.commit(set).await?;
+        self.write().put_staff(s.clone());
+        Ok(s)
+    }
+
+    pub fn staff(&self, id: StaffId) -> Res<StaffProfile> {
+        self.read().staff.get(&id).cloned().ok_or(Error::StaffNotFound(id))
+    }
+
+    /// The staff profile linked to a user account.
+    pub fn staff_of_user(&self, user: UserId) -> Option<StaffProfile> {
+        self.read().staff.values().find(|s| s.user_id == Some(user)).cloned()
+    }
+
+    /// Staff by last then first name; former staff only when asked.
+    pub fn staff_list(&self, include_inactive: bool) -> Vec<StaffProfile> {
+        let mut v: Vec<StaffProfile> =
+            self.read().staff.values().filter(|s| include_inactive || s.active).cloned().collect();
+        v.sort_by_key(|s| (name_key(&s.last_name), name_key(&s.first_name), s.id));
+        v
+    }
+
+    // --- shifts ----------------------------------------------------------------------------
+
+    fn place(&self, draft: &ShiftDraft) -> Res<(Timestamp, Timestamp)> {
+        let book = self.read();
+        let Some((loc, tz)) = book.location(draft.location_id) else {
+            return Err(ValidationError::new("location_id", "names no location").into());
+        };
+        if !loc.active {
+            return Err(ValidationError::new("location_id", "this location is retired").into());
+        }
+        let starts = local_instant(tz, draft.date, draft.start)?;
+        let end_date = if draft.end <= draft.start {
+            draft.date.tomorrow().map_err(|e| ValidationError::new("date", e.to_string()))?
+        } else {
+            draft.date
+        };
+        let ends = local_instant(tz, end_date, draft.end)?;
+        if ends <= starts {
+            // Only possible around a DST jump (e.g. 01:30–02:15 on a spring-forward night).
+            return Err(
+                ValidationError::new("end", "falls before the start once daylight-saving time is applied").into()
+            );
+        }
+        let minutes = ends.duration_since(starts).as_mins();
+        if minutes <= i64::from(draft.break_minutes) {
+            return Err(ValidationError::new("break_minutes", "must be shorter than the shift").into());
+        }
+        Ok((starts, ends))
+    }
+
+    pub async fn create_shift(&self, staff: StaffId, body: &CreateShift, caller: &Caller) -> Res<Shift> {
+        let draft = body.validate()?;
+        let _w = self.writer.lock().await;
+        self.staff(staff)?;
+        let (starts_at, ends_at) = self.place(&draft)?;
+        let id = ShiftId::from_ulid(self.ctx.new_ulid());
+        if let Some(o) = self.read().shift_overlap(staff, starts_at, ends_at, id) {
+            return Err(Error::ShiftOverlap { other: o.id, starts_at: o.starts_at, ends_at: o.ends_at });
+        }
+        let now = self.ctx.clock.now();
+        let s = Shift {
+            id,
+            staff_id: staff,
+            location_id: draft.location_id,
+            date: draft.date,
+            start: draft.start,
+            end: draft.end,
+            kind: draft.kind,
+            break_minutes: draft.break_minutes,
+            notes: draft.notes,
+            starts_at,
+            ends_at,
+            cancelled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Shifts, id.as_u128(), &s)?;
+        set.event(by(caller), DomainEvent::ShiftCreated { shift: s.clone() });
+        set.audit(
+            AuditDraft::new(caller, "shift.create")
+                .record("shift", id)
+                .detail(serde_json::json!({ "staff_id": staff })),
+        );
+        self.ctx.store.commit(set).await?;
+        self.write().put_shift(s.clone());
+        Ok(s)
+    }
+
+    pub async fn update_shift(&self, staff: StaffId, id: ShiftId, patch: &UpdateShift, caller: &Caller) -> Res<Shift> {
+        let _w = self.writer.lock().await;
+        let cur = self.shift(staff, id)?;
+        let (draft, cancelled) = patch.apply(&cur)?;
+        let (starts_at, ends_at) = self.place(&draft)?;
+        if !cancelled && let Some(o) = self.read().shift_overlap(staff, starts_at, ends_at, id) {
+            return Err(Error::ShiftOverlap { other: o.id, starts_at: o.starts_at, ends_at: o.ends_at });
+        }
+        let s = Shift {
+            location_id: draft.location_id,
+            date: draft.date,
+            start: draft.start,
+            end: draft.end,
+            kind: draft.kind,
+            break_minutes: draft.break_minutes,
+            notes: draft.notes,
+            starts_at,
+            ends_at,
+            cancelled,
+            updated_at: self.ctx.clock.now(),
+            ..cur.clone()
+        };
+        if (Shift { updated_at: cur.updated_at, ..s.clone() }) == cur {
+            return Ok(cur);
+        }
+        let action = if cancelled && !cur.cancelled { "shift.cancel" } else { "shift.update" };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Shifts, id.as_u128(), &s)?;
+        set.event(by(caller), DomainEvent::ShiftUpdated { shift: s.clone() });
+        set.audit(AuditDraft::new(caller, action).record("shift", id));
+        self.ctx.store.commit(set).await?;
+        self.write().put_shift(s.clone());
+        Ok(s)
+    }
+
+    pub fn shift(&self, staff: StaffId, id: ShiftId) -> Res<Shift> {
+        let s = self.ctx.store.read()?.get::<Shift>(RecordTable::Shifts, id.as_u128())?;
+        s.filter(|s| s.staff_id == staff).ok_or(Error::ShiftNotFound(id))
+    }
+
+    /// Someone's shifts overlapping `[from, to)`, by start; cancelled ones when asked.
+    pub fn shifts(&self, staff: StaffId, from: Timestamp, to: Timestamp, include_cancelled: bool) -> Res<Vec<Shift>> {
+        let book = self.read();
+        if !book.staff.contains_key(&staff) {
+            return Err(Error::StaffNotFound(staff));
+        }
+        Ok(book.shifts_of(staff, from, to).filter(|s| include_cancelled || !s.cancelled).cloned().collect())
+    }
+
+    // --- time off --------------------------------------------------------------------------
+
+    pub async fn request_time_off(&self, body: &RequestTimeOff, caller: &Caller) -> Res<TimeOff> {
+        let (first_day, last_day, reason) = body.validate()?;
+        if !self.read().staff.contains_key(&body.staff_id) {
+            return Err(ValidationError::new("staff_id", "names no staff member").into());
+        }
+        let now = self.ctx.clock.now();
+        let t = TimeOff {
+            id: TimeOffId::from_ulid(self.ctx.new_ulid()),
+            staff_id: body.staff_id,
+            first_day,
+            last_day,
+            reason,
+            status: TimeOffStatus::Requested,
+            requested_by: caller.user_id(),
+            decided_by: None,
+            decided_at: None,
+            decision_note: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::TimeOff, t.id.as_u128(), &t)?;
+        set.event(by(caller), DomainEvent::TimeOffRequested { time_off: t.clone() });
+        set.audit(AuditDraft::new(caller, "time_off.request").record("time_off", t.id));
+        self.ctx.store.commit(set).await?;
+        Ok(t)
+    }
+
+    pub fn time_off(&self, id: TimeOffId) -> Res<TimeOff> {
+        self.ctx.store.read()?.get::<TimeOff>(RecordTable::TimeOff, id.as_u128())?.ok_or(Error::TimeOffNotFound(id))
+    }
+
+    /// Approves, denies or cancels a request. A decided request can still be cancelled (the
+    /// person comes back early); nothing else moves once decided.
+    pub async fn decide_time_off(
+        &self,
+        id: TimeOffId,
+        to: TimeOffStatus,
+        note: Option<String>,
+        caller: &Caller,
+    ) -> Res<TimeOff> {
+        let _w = self.writer.lock().await;
+        let cur = self.time_off(id)?;
+        let ok = matches!(
+            (cur.status, to),
+            (TimeOffStatus::Requested, TimeOffStatus::Approved | TimeOffStatus::Denied)
+                | (TimeOffStatus::Requested | TimeOffStatus::Approved, TimeOffStatus::Cancelled)
+        );
+        if !ok {
+            return Err(ValidationError::new(
+                "status",
+                format!("a {:?} request cannot become {:?}", cur.status, to).to_lowercase(),
+            )
+            .into());
+        }
+        let now = self.ctx.clock.now();
+        let t = TimeOff {
+            status: to,
+            decided_by: if to == TimeOffStatus::Cancelled { cur.decided_by } else { caller.user_id() },
+            decided_at: if to == TimeOffStatus::Cancelled { cur.decided_at } else { Some(now) },
+            decision_note: note.or(cur.decision_note.clone()),
+            updated_at: now,
+            ..cur
+        };
+        let action = match to {
+            TimeOffStatus::Approved => "time_off.approve",
+            TimeOffStatus::Denied => "time_off.deny",
+            _ => "time_off.cancel",
+        };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::TimeOff, id.as_u128(), &t)?;
+        set.event(by(caller), DomainEvent::TimeOffDecided { time_off: t.clone() });
+        set.audit(AuditDraft::new(caller, action).record("time_off", id));
+        self.ctx.store.commit(set).await?;
+        self.write().put_time_off(t.clone());
+        Ok(t)
+    }
+
+    /// Time-off requests, newest first, optionally of one person, one status, or touching
+    /// `[from, to]` (local dates).
+    pub fn time_off_list(
+        &self,
+        staff: Option<StaffId>,
+        status: Option<TimeOffStatus>,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Res<Vec<TimeOff>> {
+        let mut out = Vec::new();
+        self.ctx.store.read()?.scan::<TimeOff>(RecordTable::TimeOff, None, |t| {
+            let keep = staff.is_none_or(|s| t.staff_id == s)
+                && status.is_none_or(|s| t.status == s)
+                && from.is_none_or(|f| t.last_day >= f)
+                && to.is_none_or(|d| t.first_day <= d);
+            if keep {
+                out.push(t);
+            }
+            std::ops::ControlFlow::Continue(())
+        })?;
+        out.reverse();
+        Ok(out)
+    }
+}
+
+/// Fills the book from the store at start.
+pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Res<()> {
+    let r = ctx.store.read()?;
+    let mut bad = None;
+    r.scan::<Location>(RecordTable::Locations, None, |l| {
+        match TimeZone::get(&l.time_zone) {
+            Ok(tz) => book.put_location(l, tz),
+            Err(e) => bad = Some(format!("location {} has an unknown time zone {}: {e}", l.id, l.time_zone)),
+        }
+        std::ops::ControlFlow::Continue(())
+    })?;
+    if let Some(b) = bad {
+        return Err(Error::Internal(b));
+    }
+    r.scan::<Room>(RecordTable::Rooms, None, |x| {
+        book.put_room(x);
+        std::ops::ControlFlow::Continue(())
+    })?;
+    r.scan::<StaffProfile>(RecordTable::Staff, None, |x| {
+        book.put_staff(x);
+        std::ops::ControlFlow::Continue(())
+    })?;
+    r.scan::<Shift>(RecordTable::Shifts, None, |x| {
+        book.put_shift(x);
+        std::ops::ControlFlow::Continue(())
+    })?;
+    r.scan::<TimeOff>(RecordTable::TimeOff, None, |x| {
+        book.put_time_off(x);
+        std::ops::ControlFlow::Continue(())
+    })?;
+    Ok(())
+}

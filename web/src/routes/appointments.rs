@@ -1,0 +1,270 @@
+//! `/api/appointments` (book, list, read, reschedule, move along the workflow) and
+//! `/api/calendar` (one location's day in columns per vet and per room).
+//!
+//! Two rules sit on top of the route table: booking over a conflict (`"overbook": true`)
+//! needs `appointments:overbook`, and cancelling needs `appointments:delete`.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clowder_actors::scheduling::AppointmentFilter;
+use clowder_schemas::appointments::{
+    Appointment, CreateAppointment, DayView, Status, TransitionRequest, UpdateAppointment,
+};
+use clowder_schemas::pagination::{Cursor, Page, parse_limit};
+use clowder_schemas::{
+    AppointmentId, ClientId, ErrorCode, ErrorResponse, LocationId, PatientId, RoomId, StaffId, ValidationError,
+};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::locations::parse_query_id;
+use crate::error::ApiError;
+use crate::extract::{Json, Query, RawId, Staff, parse_id};
+use crate::state::AppState;
+
+pub(crate) fn appointment_id(raw: RawId) -> Result<AppointmentId, ApiError> {
+    parse_id(raw, ErrorCode::AppointmentNotFound, "appointment")
+}
+
+fn may_overbook(staff: &Staff, asked: bool) -> Result<bool, ApiError> {
+    if asked && staff.principal.permissions.scope("appointments:overbook").is_none() {
+        return Err(ApiError::forbidden("appointments:overbook"));
+    }
+    Ok(asked)
+}
+
+/// Book an appointment. `end` defaults to start + the type's duration. A vet, room or
+/// patient already held then is a 409 `appointment_conflict` naming the other appointment,
+/// unless `"overbook": true` is sent by someone holding `appointments:overbook`.
+#[utoipa::path(
+    post, path = "/api/appointments", tag = "appointments",
+    request_body = CreateAppointment,
+    responses(
+        (status = 201, body = Appointment),
+        (status = 403, description = "`overbook` without `appointments:overbook`", body = ErrorResponse),
+        (status = 409, description = "`appointment_conflict`; `field` names the vet, room or patient and `details.appointment_id` the other appointment", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`, e.g. the patient is not this client's", body = ErrorResponse),
+    )
+)]
+pub async fn appointments_create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<CreateAppointment>,
+) -> Result<Response, ApiError> {
+    let overbook = may_overbook(&staff, body.overbook)?;
+    let a = state.system.scheduling.calendar.book(&body, overbook, &staff.caller).await?;
+    let at = format!("/api/appointments/{}", a.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(a)).into_response())
+}
+
+/// Filters of `GET /api/appointments`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentListQuery {
+    /// A local date (in the location's time zone when `location_id` is given, else the
+    /// clinic's): appointments starting that day.
+    #[param(value_type = Option<String>)]
+    pub date: Option<Date>,
+    /// Starting at or after this instant (ISO 8601 with offset).
+    #[param(value_type = Option<String>)]
+    pub from: Option<Timestamp>,
+    /// Starting before this instant.
+    #[param(value_type = Option<String>)]
+    pub to: Option<Timestamp>,
+    pub location_id: Option<String>,
+    pub vet_id: Option<String>,
+    pub room_id: Option<String>,
+    pub client_id: Option<String>,
+    pub patient_id: Option<String>,
+    /// One status, e.g. `checked_in`.
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+}
+
+/// Appointments by start time, a page at a time.
+#[utoipa::path(
+    get, path = "/api/appointments", tag = "appointments",
+    params(AppointmentListQuery),
+    responses((status = 200, body = Page<Appointment>), (status = 422, body = ErrorResponse))
+)]
+pub async fn appointments_list(
+    State(state): State<AppState>,
+    Query(q): Query<AppointmentListQuery>,
+) -> Result<axum::Json<Page<Appointment>>, ApiError> {
+    let calendar = &state.system.scheduling.calendar;
+    let location = parse_query_id::<LocationId>("location_id", q.location_id.as_deref())?;
+    let (mut from, mut to) = (q.from, q.to);
+    if let Some(d) = q.date {
+        if from.is_some() || to.is_some() {
+            return Err(ValidationError::new("date", "give either date or from/to, not both").into());
+        }
+        let (lo, hi) = match location {
+            Some(l) => calendar.day_bounds(l, d)?,
+            None => {
+                let tz = &state.system.ctx.config.time_zone;
+                let day = |d: Date| d.to_zoned(tz.clone()).map(|z| z.timestamp());
+                let next = d.tomorrow().map_err(|e| ValidationError::new("date", e.to_string()))?;
+                (
+                    day(d).map_err(|e| ValidationError::new("date", e.to_string()))?,
+                    day(next).map_err(|e| ValidationError::new("date", e.to_string()))?,
+                )
+            }
+        };
+        (from, to) = (Some(lo), Some(hi));
+    }
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        return Err(ValidationError::new("to", "must be after from").into());
+    }
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            ValidationError::new(
+                "status",
+                "must be one of scheduled, confirmed, checked_in, in_progress, completed, cancelled, no_show",
+            )
+        })?),
+    };
+    let after = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(Cursor::decode(c)?),
+    };
+    let filter = AppointmentFilter {
+        from,
+        to,
+        location,
+        vet: parse_query_id::<StaffId>("vet_id", q.vet_id.as_deref())?,
+        room: parse_query_id::<RoomId>("room_id", q.room_id.as_deref())?,
+        client: parse_query_id::<ClientId>("client_id", q.client_id.as_deref())?,
+        patient: parse_query_id::<PatientId>("patient_id", q.patient_id.as_deref())?,
+        status,
+        after,
+        limit: parse_limit(q.limit)?,
+    };
+    Ok(axum::Json(calendar.list(&filter)?))
+}
+
+/// One appointment, with its status history.
+#[utoipa::path(
+    get, path = "/api/appointments/{id}", tag = "appointments",
+    params(("id" = AppointmentId, Path)),
+    responses((status = 200, body = Appointment), (status = 404, description = "`appointment_not_found`", body = ErrorResponse))
+)]
+pub async fn appointments_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<Appointment>, ApiError> {
+    Ok(axum::Json(state.system.scheduling.calendar.get(appointment_id(id)?)?))
+}
+
+/// Change an appointment. Moving it (start, end, vet, room) is checked for conflicts like
+/// a new booking and increments its iCalendar SEQUENCE; only possible until the patient is
+/// in the room.
+#[utoipa::path(
+    patch, path = "/api/appointments/{id}", tag = "appointments",
+    params(("id" = AppointmentId, Path)),
+    request_body = UpdateAppointment,
+    responses(
+        (status = 200, body = Appointment),
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "`appointment_not_found`", body = ErrorResponse),
+        (status = 409, description = "`appointment_conflict`, or `invalid_transition` when it can no longer move", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn appointments_update(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+    Json(patch): Json<UpdateAppointment>,
+) -> Result<axum::Json<Appointment>, ApiError> {
+    let id = appointment_id(id)?;
+    let overbook = may_overbook(&staff, patch.overbook)?;
+    Ok(axum::Json(state.system.scheduling.calendar.update(id, patch, overbook, &staff.caller).await?))
+}
+
+/// Move an appointment along its workflow: `scheduled → confirmed → checked_in →
+/// in_progress → completed`; `cancelled` (with a reason, needs `appointments:delete`) before
+/// `in_progress`; `no_show` from `scheduled`/`confirmed` once the start has passed. Any other
+/// move is 409 `invalid_transition` with the allowed ones in `details.allowed`.
+#[utoipa::path(
+    post, path = "/api/appointments/{id}/transition", tag = "appointments",
+    params(("id" = AppointmentId, Path)),
+    request_body = TransitionRequest,
+    responses(
+        (status = 200, body = Appointment),
+        (status = 403, description = "cancelling without `appointments:delete`", body = ErrorResponse),
+        (status = 404, description = "`appointment_not_found`", body = ErrorResponse),
+        (status = 409, description = "`invalid_transition`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`: cancelling needs a reason", body = ErrorResponse),
+    )
+)]
+pub async fn appointments_transition(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+    Json(body): Json<TransitionRequest>,
+) -> Result<axum::Json<Appointment>, ApiError> {
+    let id = appointment_id(id)?;
+    if body.to == Status::Cancelled && staff.principal.permissions.scope("appointments:delete").is_none() {
+        return Err(ApiError::forbidden("appointments:delete"));
+    }
+    Ok(axum::Json(state.system.scheduling.calendar.transition(id, body, &staff.caller).await?))
+}
+
+/// Parameters of `GET /api/calendar`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DayQuery {
+    /// Local date (default: today in the location's time zone).
+    #[param(value_type = Option<String>)]
+    pub date: Option<Date>,
+    /// Needed when the clinic has several locations.
+    pub location: Option<String>,
+}
+
+/// One location's day: a column per vet (anyone on shift or booked) and per room.
+#[utoipa::path(
+    get, path = "/api/calendar", tag = "appointments",
+    params(DayQuery),
+    responses(
+        (status = 200, body = DayView),
+        (status = 404, description = "`location_not_found`", body = ErrorResponse),
+        (status = 422, body = ErrorResponse),
+    )
+)]
+pub async fn calendar_day(
+    State(state): State<AppState>,
+    Query(q): Query<DayQuery>,
+) -> Result<axum::Json<DayView>, ApiError> {
+    let setup = &state.system.scheduling.setup;
+    let location = match parse_query_id::<LocationId>("location", q.location.as_deref())? {
+        Some(l) => l,
+        None => {
+            let all = setup.locations(false);
+            match all.as_slice() {
+                [one] => one.id,
+                [] => return Err(ValidationError::new("location", "no location is set up yet").into()),
+                _ => {
+                    return Err(
+                        ValidationError::new("location", "is required: the clinic has several locations").into()
+                    );
+                }
+            }
+        }
+    };
+    let loc = setup.location(location)?;
+    let date = match q.date {
+        Some(d) => d,
+        None => {
+            let tz = clowder_actors::scheduling::setup::time_zone("location", &loc.time_zone)?;
+            state.system.ctx.clock.now().to_zoned(tz).date()
+        }
+    };
+    Ok(axum::Json(state.system.scheduling.calendar.day(location, date)?))
+}

@@ -1,0 +1,394 @@
+//! `/api/staff` (profiles and their shifts) and `/api/time-off` (request, approve, deny,
+//! cancel). Anyone signed in may ask for their own time off; deciding needs
+//! `scheduling:manage`, as does asking on someone else's behalf.
+
+use axum::extract::State;
+use axum::extract::rejection::PathRejection;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clowder_schemas::staff::{
+    CreateShift, CreateStaff, DecideTimeOff, RequestTimeOff, Shift, StaffProfile, TimeOff, TimeOffStatus, UpdateShift,
+    UpdateStaff,
+};
+use clowder_schemas::{ErrorCode, ErrorResponse, ShiftId, StaffId, TimeOffId, ValidationError};
+use jiff::civil::Date;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::locations::{include_inactive, parse_query_id};
+use crate::error::ApiError;
+use crate::extract::{Json, Query, RawId, Staff, parse_id};
+use crate::state::AppState;
+
+const MANAGE: &str = "scheduling:manage";
+
+fn staff_id(raw: RawId) -> Result<StaffId, ApiError> {
+    parse_id(raw, ErrorCode::StaffNotFound, "staff member")
+}
+
+fn time_off_id(raw: RawId) -> Result<TimeOffId, ApiError> {
+    parse_id(raw, ErrorCode::TimeOffNotFound, "time-off request")
+}
+
+type ShiftPath = Result<axum::extract::Path<(String, String)>, PathRejection>;
+
+fn shift_path(raw: ShiftPath) -> Result<(StaffId, ShiftId), ApiError> {
+    let axum::extract::Path((s, x)) = raw.map_err(|_| ApiError::not_found(ErrorCode::ShiftNotFound, "shift"))?;
+    let staff = s.parse().map_err(|_| ApiError::not_found(ErrorCode::StaffNotFound, "staff member"))?;
+    let shift = x.parse().map_err(|_| ApiError::not_found(ErrorCode::ShiftNotFound, "shift"))?;
+    Ok((staff, shift))
+}
+
+fn manages(staff: &Staff) -> bool {
+    staff.principal.permissions.scope(MANAGE).is_some()
+}
+
+/// Filters of `GET /api/staff`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StaffListQuery {
+    /// `active` (default) or `all`.
+    pub status: Option<String>,
+}
+
+/// Staff by last name.
+#[utoipa::path(
+    get, path = "/api/staff", tag = "staff",
+    params(StaffListQuery),
+    responses((status = 200, body = Vec<StaffProfile>), (status = 422, body = ErrorResponse))
+)]
+pub async fn staff_list(
+    State(state): State<AppState>,
+    Query(q): Query<StaffListQuery>,
+) -> Result<axum::Json<Vec<StaffProfile>>, ApiError> {
+    Ok(axum::Json(state.system.scheduling.setup.staff_list(include_inactive(q.status.as_deref())?)))
+}
+
+/// Add a staff profile, optionally linked to a user account.
+#[utoipa::path(
+    post, path = "/api/staff", tag = "staff",
+    request_body = CreateStaff,
+    responses(
+        (status = 201, body = StaffProfile),
+        (status = 409, description = "`duplicate_value`: the email or user account has a profile already", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn staff_create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<CreateStaff>,
+) -> Result<Response, ApiError> {
+    let s = state.system.scheduling.setup.create_staff(&body, &staff.caller).await?;
+    let at = format!("/api/staff/{}", s.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(s)).into_response())
+}
+
+/// One staff profile.
+#[utoipa::path(
+    get, path = "/api/staff/{id}", tag = "staff",
+    params(("id" = StaffId, Path)),
+    responses((status = 200, body = StaffProfile), (status = 404, description = "`staff_not_found`", body = ErrorResponse))
+)]
+pub async fn staff_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<StaffProfile>, ApiError> {
+    Ok(axum::Json(state.system.scheduling.setup.staff(staff_id(id)?)?))
+}
+
+/// Change a staff profile (merge-patch); `active: false` when someone leaves.
+#[utoipa::path(
+    patch, path = "/api/staff/{id}", tag = "staff",
+    params(("id" = StaffId, Path)),
+    request_body = UpdateStaff,
+    responses(
+        (status = 200, body = StaffProfile),
+        (status = 404, description = "`staff_not_found`", body = ErrorResponse),
+        (status = 409, description = "`duplicate_value`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn staff_update(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+    Json(patch): Json<UpdateStaff>,
+) -> Result<axum::Json<StaffProfile>, ApiError> {
+    let id = staff_id(id)?;
+    Ok(axum::Json(state.system.scheduling.setup.update_staff(id, &patch, &staff.caller).await?))
+}
+
+/// Range of `GET /api/staff/{id}/shifts`: local dates, inclusive.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftListQuery {
+    /// First date (default: today).
+    #[param(value_type = Option<String>)]
+    pub from: Option<Date>,
+    /// Last date (default: 6 days after `from`); at most 92 days after it.
+    #[param(value_type = Option<String>)]
+    pub to: Option<Date>,
+    /// `true` to include cancelled shifts.
+    pub include_cancelled: Option<bool>,
+}
+
+/// Someone's shifts starting on the dates asked, by start.
+#[utoipa::path(
+    get, path = "/api/staff/{id}/shifts", tag = "staff",
+    params(("id" = StaffId, Path), ShiftListQuery),
+    responses(
+        (status = 200, body = Vec<Shift>),
+        (status = 404, description = "`staff_not_found`", body = ErrorResponse),
+        (status = 422, body = ErrorResponse),
+    )
+)]
+pub async fn shifts_list(
+    State(state): State<AppState>,
+    id: RawId,
+    Query(q): Query<ShiftListQuery>,
+) -> Result<axum::Json<Vec<Shift>>, ApiError> {
+    let id = staff_id(id)?;
+    let ctx = &state.system.ctx;
+    let from = q.from.unwrap_or_else(|| ctx.today());
+    let to = match q.to {
+        Some(t) => t,
+        None => from.checked_add(jiff::Span::new().days(6)).map_err(|e| ValidationError::new("from", e.to_string()))?,
+    };
+    if to < from {
+        return Err(ValidationError::new("to", "must be on or after from").into());
+    }
+    if (to - from).get_days() > 92 {
+        return Err(ValidationError::new("to", "at most 92 days after from").into());
+    }
+    // Shifts are filtered by their own local date; the instant window is padded by two days
+    // so a location in any time zone is covered.
+    let pad = jiff::SignedDuration::from_hours(48);
+    let tz = &ctx.config.time_zone;
+    let lo = from.to_zoned(tz.clone()).map_err(|e| ValidationError::new("from", e.to_string()))?.timestamp();
+    let hi = to.to_zoned(tz.clone()).map_err(|e| ValidationError::new("to", e.to_string()))?.timestamp();
+    let (lo, hi) = (lo.saturating_sub(pad).unwrap_or(lo), hi.saturating_add(pad).unwrap_or(hi));
+    let shifts = state.system.scheduling.setup.shifts(id, lo, hi, q.include_cancelled.unwrap_or(false))?;
+    Ok(axum::Json(shifts.into_iter().filter(|s| s.date >= from && s.date <= to).collect()))
+}
+
+/// Add a shift (an end at or before the start runs past midnight; one person's shifts
+/// never overlap).
+#[utoipa::path(
+    post, path = "/api/staff/{id}/shifts", tag = "staff",
+    params(("id" = StaffId, Path)),
+    request_body = CreateShift,
+    responses(
+        (status = 201, body = Shift),
+        (status = 404, description = "`staff_not_found`", body = ErrorResponse),
+        (status = 409, description = "`shift_overlap`, naming the other shift in `details`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn shifts_create(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+    Json(body): Json<CreateShift>,
+) -> Result<Response, ApiError> {
+    let id = staff_id(id)?;
+    let s = state.system.scheduling.setup.create_shift(id, &body, &staff.caller).await?;
+    let at = format!("/api/staff/{id}/shifts/{}", s.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(s)).into_response())
+}
+
+/// Change a shift; `cancelled: true` cancels it.
+#[utoipa::path(
+    patch, path = "/api/staff/{id}/shifts/{shift_id}", tag = "staff",
+    params(("id" = StaffId, Path), ("shift_id" = ShiftId, Path)),
+    request_body = UpdateShift,
+    responses(
+        (status = 200, body = Shift),
+        (status = 404, description = "`staff_not_found` or `shift_not_found`", body = ErrorResponse),
+        (status = 409, description = "`shift_overlap`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn shifts_update(
+    State(state): State<AppState>,
+    staff: Staff,
+    path: ShiftPath,
+    Json(patch): Json<UpdateShift>,
+) -> Result<axum::Json<Shift>, ApiError> {
+    let (s, x) = shift_path(path)?;
+    Ok(axum::Json(state.system.scheduling.setup.update_shift(s, x, &patch, &staff.caller).await?))
+}
+
+/// Cancel a shift (kept, marked cancelled).
+#[utoipa::path(
+    delete, path = "/api/staff/{id}/shifts/{shift_id}", tag = "staff",
+    params(("id" = StaffId, Path), ("shift_id" = ShiftId, Path)),
+    responses(
+        (status = 200, body = Shift),
+        (status = 404, description = "`staff_not_found` or `shift_not_found`", body = ErrorResponse),
+    )
+)]
+pub async fn shifts_cancel(
+    State(state): State<AppState>,
+    staff: Staff,
+    path: ShiftPath,
+) -> Result<axum::Json<Shift>, ApiError> {
+    let (s, x) = shift_path(path)?;
+    let patch = UpdateShift { cancelled: clowder_schemas::patch::Patch::Set(true), ..Default::default() };
+    Ok(axum::Json(state.system.scheduling.setup.update_shift(s, x, &patch, &staff.caller).await?))
+}
+
+/// Filters of `GET /api/time-off`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TimeOffListQuery {
+    pub staff_id: Option<String>,
+    /// `requested`, `approved`, `denied` or `cancelled`.
+    pub status: Option<String>,
+    /// Requests touching this date or later.
+    #[param(value_type = Option<String>)]
+    pub from: Option<Date>,
+    /// Requests touching this date or earlier.
+    #[param(value_type = Option<String>)]
+    pub to: Option<Date>,
+}
+
+/// Time-off requests, newest first.
+#[utoipa::path(
+    get, path = "/api/time-off", tag = "staff",
+    params(TimeOffListQuery),
+    responses((status = 200, body = Vec<TimeOff>), (status = 422, body = ErrorResponse))
+)]
+pub async fn time_off_list(
+    State(state): State<AppState>,
+    Query(q): Query<TimeOffListQuery>,
+) -> Result<axum::Json<Vec<TimeOff>>, ApiError> {
+    let staff = parse_query_id::<StaffId>("staff_id", q.staff_id.as_deref())?;
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some("requested") => Some(TimeOffStatus::Requested),
+        Some("approved") => Some(TimeOffStatus::Approved),
+        Some("denied") => Some(TimeOffStatus::Denied),
+        Some("cancelled") => Some(TimeOffStatus::Cancelled),
+        Some(_) => {
+            return Err(ValidationError::new("status", "must be requested, approved, denied or cancelled").into());
+        }
+    };
+    Ok(axum::Json(state.system.scheduling.setup.time_off_list(staff, status, q.from, q.to)?))
+}
+
+/// Ask for time off: for oneself, or for anyone with `scheduling:manage`.
+#[utoipa::path(
+    post, path = "/api/time-off", tag = "staff",
+    request_body = RequestTimeOff,
+    responses(
+        (status = 201, body = TimeOff),
+        (status = 403, description = "asking for someone else without `scheduling:manage`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn time_off_request(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<RequestTimeOff>,
+) -> Result<Response, ApiError> {
+    let setup = &state.system.scheduling.setup;
+    let mine = setup.staff_of_user(staff.principal.user.id).is_some_and(|p| p.id == body.staff_id);
+    if !mine && !manages(&staff) {
+        return Err(ApiError::forbidden(&format!("{MANAGE} (to ask on someone else's behalf)")));
+    }
+    let t = setup.request_time_off(&body, &staff.caller).await?;
+    let at = format!("/api/time-off/{}", t.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(t)).into_response())
+}
+
+/// A body that may be left out (an empty body means "no note").
+fn optional_body(bytes: &[u8]) -> Result<Option<DecideTimeOff>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(bytes)
+        .map(Some)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON for this request: {e}")))
+}
+
+async fn decide(
+    state: &AppState,
+    staff: &Staff,
+    id: RawId,
+    to: TimeOffStatus,
+    body: Option<DecideTimeOff>,
+) -> Result<axum::Json<TimeOff>, ApiError> {
+    let id = time_off_id(id)?;
+    let note = match body.and_then(|b| b.note) {
+        Some(n) => clowder_schemas::values::optional_text("note", Some(&n), 500)?,
+        None => None,
+    };
+    Ok(axum::Json(state.system.scheduling.setup.decide_time_off(id, to, note, &staff.caller).await?))
+}
+
+/// Approve a request: the person is no longer offered for booking on those days.
+#[utoipa::path(
+    post, path = "/api/time-off/{id}/approve", tag = "staff",
+    params(("id" = TimeOffId, Path)),
+    request_body(content = DecideTimeOff, description = "Optional note"),
+    responses(
+        (status = 200, body = TimeOff),
+        (status = 404, description = "`time_off_not_found`", body = ErrorResponse),
+        (status = 422, description = "already decided", body = ErrorResponse),
+    )
+)]
+pub async fn time_off_approve(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<TimeOff>, ApiError> {
+    decide(&state, &staff, id, TimeOffStatus::Approved, optional_body(&body)?).await
+}
+
+/// Deny a request.
+#[utoipa::path(
+    post, path = "/api/time-off/{id}/deny", tag = "staff",
+    params(("id" = TimeOffId, Path)),
+    request_body(content = DecideTimeOff, description = "Optional note"),
+    responses(
+        (status = 200, body = TimeOff),
+        (status = 404, description = "`time_off_not_found`", body = ErrorResponse),
+        (status = 422, description = "already decided", body = ErrorResponse),
+    )
+)]
+pub async fn time_off_deny(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<TimeOff>, ApiError> {
+    decide(&state, &staff, id, TimeOffStatus::Denied, optional_body(&body)?).await
+}
+
+/// Withdraw a request (one's own, or anyone's with `scheduling:manage`), approved or not.
+#[utoipa::path(
+    post, path = "/api/time-off/{id}/cancel", tag = "staff",
+    params(("id" = TimeOffId, Path)),
+    responses(
+        (status = 200, body = TimeOff),
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "`time_off_not_found`", body = ErrorResponse),
+        (status = 422, description = "already denied or cancelled", body = ErrorResponse),
+    )
+)]
+pub async fn time_off_cancel(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+) -> Result<axum::Json<TimeOff>, ApiError> {
+    let tid = time_off_id(id)?;
+    let setup = &state.system.scheduling.setup;
+    let t = setup.time_off(tid)?;
+    let mine = setup.staff_of_user(staff.principal.user.id).is_some_and(|p| p.id == t.staff_id);
+    if !mine && !manages(&staff) {
+        return Err(ApiError::forbidden(&format!("{MANAGE} (to withdraw someone else's request)")));
+    }
+    Ok(axum::Json(setup.decide_time_off(tid, TimeOffStatus::Cancelled, None, &staff.caller).await?))
+}
