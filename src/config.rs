@@ -99,6 +99,9 @@ pub struct ServeArgs {
     /// Store page cache, MiB.
     #[arg(long, env = "CLOWDER_CACHE_MB", default_value_t = 64)]
     pub cache_mb: usize,
+    /// How long a waitlist offer of a freed slot stays open, seconds (default two hours).
+    #[arg(long, env = "CLOWDER_WAITLIST_OFFER_SECS", default_value_t = 7200)]
+    pub waitlist_offer_secs: u64,
     /// Log format.
     #[arg(long, env = "CLOWDER_LOG", value_enum, default_value_t = LogFormat::Text)]
     pub log: LogFormat,
@@ -288,6 +291,9 @@ impl ServeArgs {
         if !(1..=24 * 30).contains(&self.session_ttl_hours) {
             bail!("CLOWDER_SESSION_TTL_HOURS must be between 1 and 720");
         }
+        if !(1..=7 * 24 * 3600).contains(&self.waitlist_offer_secs) {
+            bail!("CLOWDER_WAITLIST_OFFER_SECS must be between 1 and 604800 (a week)");
+        }
         if !(1..=65_536).contains(&self.mailbox) {
             bail!("CLOWDER_MAILBOX must be between 1 and 65536");
         }
@@ -343,6 +349,7 @@ impl ServeArgs {
             lockout_after: sec.lockout_after,
             lockout_for: Duration::from_secs(sec.lockout_minutes * 60),
             cache_bytes: self.cache_mb.max(1) << 20,
+            waitlist_offer_ttl: jiff::SignedDuration::from_secs(self.waitlist_offer_secs as i64),
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -407,6 +414,7 @@ impl Settings {
             ("CLOWDER_MAILBOX", s.actors.mailbox.to_string()),
             ("CLOWDER_ASK_TIMEOUT_MS", s.actors.ask_timeout.as_millis().to_string()),
             ("CLOWDER_CACHE_MB", (s.cache_bytes >> 20).to_string()),
+            ("CLOWDER_WAITLIST_OFFER_SECS", s.waitlist_offer_ttl.as_secs().to_string()),
             ("CLOWDER_LOG", format!("{:?}", self.log).to_lowercase()),
             ("CLOWDER_TLS_CERT", tls_cert),
             ("CLOWDER_TLS_KEY", tls_key),

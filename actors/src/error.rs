@@ -73,6 +73,13 @@ pub enum Error {
         allowed: Vec<clowder_schemas::appointments::Status>,
         message: String,
     },
+    #[error("no waitlist entry with id {0}")]
+    WaitlistEntryNotFound(clowder_schemas::WaitlistId),
+    #[error("no waitlist offer with id {0}")]
+    OfferNotFound(clowder_schemas::OfferId),
+    /// The offer can no longer be accepted.
+    #[error("the offer is closed: {0}")]
+    OfferClosed(String),
     #[error("no device with id {0}")]
     DeviceNotFound(clowder_schemas::DeviceId),
     /// Too many wrong PINs: PIN unlock is refused until the next password sign-in.

@@ -48,6 +48,8 @@ pub struct SystemConfig {
     pub lockout_for: Duration,
     /// redb page cache, bytes.
     pub cache_bytes: usize,
+    /// How long a waitlist offer of a freed slot stays open.
+    pub waitlist_offer_ttl: jiff::SignedDuration,
 }
 
 impl SystemConfig {
@@ -67,6 +69,7 @@ impl SystemConfig {
             lockout_after: 5,
             lockout_for: Duration::from_secs(15 * 60),
             cache_bytes: 64 << 20,
+            waitlist_offer_ttl: jiff::SignedDuration::from_hours(2),
         }
     }
 
@@ -192,7 +195,7 @@ impl System {
         self.clients.stop_all();
         self.accounts.stop_all();
         self.patients.stop_all();
-        self.scheduling.calendar.stop_all();
+        self.scheduling.stop();
         let store = self.ctx.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
     }

@@ -383,6 +383,25 @@ pub struct DayView {
     pub unassigned: Vec<CalendarEntry>,
 }
 
+/// A start time at which the type can be booked, and who is free then.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FreeSlot {
+    /// ISO 8601 with the location's offset, e.g. `2026-12-01T08:00:00-05:00`.
+    pub start: String,
+    pub end: String,
+    /// The vets free for the whole appointment (and its buffer).
+    pub vet_ids: Vec<StaffId>,
+}
+
+/// `GET /api/availability`: free start times of one appointment type at one location.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Availability {
+    pub location_id: LocationId,
+    pub time_zone: String,
+    pub type_id: AppointmentTypeId,
+    pub slots: Vec<FreeSlot>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use crate::patients::Patient;
 use crate::records::Record;
 use crate::staff::{Shift, StaffProfile, TimeOff};
 use crate::users::UserView;
+use crate::waitlist::{WaitlistEntry, WaitlistOffer};
 
 /// Who caused a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -123,6 +124,21 @@ pub enum DomainEvent {
     AppointmentNoShow {
         appointment: Appointment,
     },
+    WaitlistEntryCreated {
+        entry: WaitlistEntry,
+    },
+    /// Changed, offered, fulfilled, expired or cancelled.
+    WaitlistEntryUpdated {
+        entry: WaitlistEntry,
+    },
+    /// A freed slot was offered to an entry.
+    WaitlistOfferMade {
+        offer: WaitlistOffer,
+    },
+    /// Accepted, declined, expired or superseded.
+    WaitlistOfferUpdated {
+        offer: WaitlistOffer,
+    },
 }
 
 impl DomainEvent {
@@ -157,6 +173,10 @@ impl DomainEvent {
             DomainEvent::AppointmentCompleted { .. } => "appointment_completed",
             DomainEvent::AppointmentCancelled { .. } => "appointment_cancelled",
             DomainEvent::AppointmentNoShow { .. } => "appointment_no_show",
+            DomainEvent::WaitlistEntryCreated { .. } => "waitlist_entry_created",
+            DomainEvent::WaitlistEntryUpdated { .. } => "waitlist_entry_updated",
+            DomainEvent::WaitlistOfferMade { .. } => "waitlist_offer_made",
+            DomainEvent::WaitlistOfferUpdated { .. } => "waitlist_offer_updated",
         }
     }
 
@@ -191,6 +211,12 @@ impl DomainEvent {
             | DomainEvent::AppointmentCompleted { appointment }
             | DomainEvent::AppointmentCancelled { appointment }
             | DomainEvent::AppointmentNoShow { appointment } => format!("appointment:{}", appointment.id),
+            DomainEvent::WaitlistEntryCreated { entry } | DomainEvent::WaitlistEntryUpdated { entry } => {
+                format!("waitlist:{}", entry.id)
+            }
+            DomainEvent::WaitlistOfferMade { offer } | DomainEvent::WaitlistOfferUpdated { offer } => {
+                format!("waitlist_offer:{}", offer.id)
+            }
         }
     }
 }

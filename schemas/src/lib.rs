@@ -23,6 +23,7 @@ pub mod scheduling;
 pub mod staff;
 pub mod users;
 pub mod values;
+pub mod waitlist;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
 pub use ids::{

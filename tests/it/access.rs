@@ -121,6 +121,17 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("PATCH", "/api/appointments/{id}", "AVTRM"),
     ("POST", "/api/appointments/{id}/transition", "AVTRM"),
     ("GET", "/api/calendar", "AVTRM"),
+    ("GET", "/api/availability", "AVTRM"),
+    ("GET", "/api/waitlist", "AVTRM"),
+    ("POST", "/api/waitlist", "ARM"),
+    ("GET", "/api/waitlist/{id}", "AVTRM"),
+    ("PATCH", "/api/waitlist/{id}", "AVTRM"),
+    ("DELETE", "/api/waitlist/{id}", "ARM"),
+    ("GET", "/api/waitlist/matches/{appointment_id}", "AVTRM"),
+    ("POST", "/api/waitlist/{id}/fulfill", "ARM"),
+    ("GET", "/api/waitlist/offers", "AVTRM"),
+    ("POST", "/api/waitlist/offers/{id}/accept", "ARM"),
+    ("POST", "/api/waitlist/offers/{id}/decline", "AVTRM"),
     ("POST", "/api/auth/logout", "*"),
     ("POST", "/api/auth/login", "public"),
     ("GET", "/health", "public"),
@@ -138,7 +149,8 @@ const ROLES: &[(char, &str)] = &[
 ];
 
 async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> StatusCode {
-    let path = path.replace("{id}", UNKNOWN_ID).replace("{shift_id}", UNKNOWN_ID);
+    let path =
+        path.replace("{id}", UNKNOWN_ID).replace("{shift_id}", UNKNOWN_ID).replace("{appointment_id}", UNKNOWN_ID);
     let mut rb = app.anonymous(Method::from_bytes(method.as_bytes()).unwrap(), &path);
     if let Some(t) = token {
         rb = rb.bearer_auth(t);

@@ -27,7 +27,11 @@ pub struct Clinic {
 
 impl Clinic {
     pub async fn new() -> Clinic {
-        let app = TestApp::signed_in().await;
+        Clinic::on(TestApp::signed_in().await).await
+    }
+
+    /// The clinic set up on a running server where the administrator is signed in.
+    pub async fn on(app: TestApp) -> Clinic {
         let locations = app.get_json("/api/locations").await;
         let location = id_of(&locations[0]);
         let room = |name: &str, kind: &str| json!({"location_id": location, "name": name, "kind": kind});

@@ -44,6 +44,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         mailbox: 64,
         ask_timeout_ms: 10_000,
         cache_mb: 8,
+        waitlist_offer_secs: 7200,
         log: clowder::config::LogFormat::Text,
         tls_cert: None,
         tls_key: None,

@@ -172,6 +172,15 @@ impl From<DomainError> for ApiError {
                 ApiError::new(ErrorCode::InvalidTransition, message)
                     .with_details(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
             }
+            DomainError::WaitlistEntryNotFound(id) => {
+                ApiError::new(ErrorCode::WaitlistEntryNotFound, format!("no waitlist entry with id {id}"))
+            }
+            DomainError::OfferNotFound(id) => {
+                ApiError::new(ErrorCode::OfferNotFound, format!("no waitlist offer with id {id}"))
+            }
+            DomainError::OfferClosed(why) => {
+                ApiError::new(ErrorCode::OfferClosed, format!("this offer can no longer be accepted: {why}"))
+            }
             DomainError::DeviceNotFound(id) => {
                 ApiError::new(ErrorCode::DeviceNotFound, format!("no device with id {id}"))
             }

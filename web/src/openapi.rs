@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    appointments, audit, auth, clients, devices, health, locations, patients, roles, scheduling, staff, users,
+    appointments, audit, auth, clients, devices, health, locations, patients, roles, scheduling, staff, users, waitlist,
 };
 use crate::state::AppState;
 
@@ -29,6 +29,7 @@ use crate::state::AppState;
         (name = "scheduling", description = "Locations, rooms and appointment types"),
         (name = "staff", description = "Staff profiles, shifts and time off"),
         (name = "appointments", description = "The calendar: appointments, their workflow and the day view"),
+        (name = "waitlist", description = "Clients waiting for a slot, and offers of freed slots"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "access", description = "Roles and permissions"),
         (name = "operations", description = "Health and metrics"),
@@ -97,6 +98,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(appointments::appointments_get, appointments::appointments_update))
         .routes(routes!(appointments::appointments_transition))
         .routes(routes!(appointments::calendar_day))
+        .routes(routes!(appointments::availability))
+        .routes(routes!(waitlist::waitlist_list, waitlist::waitlist_create))
+        .routes(routes!(waitlist::waitlist_get, waitlist::waitlist_update, waitlist::waitlist_cancel))
+        .routes(routes!(waitlist::waitlist_matches))
+        .routes(routes!(waitlist::waitlist_fulfill))
+        .routes(routes!(waitlist::waitlist_offers))
+        .routes(routes!(waitlist::waitlist_offer_accept))
+        .routes(routes!(waitlist::waitlist_offer_decline))
         .routes(routes!(roles::permissions_list))
         .routes(routes!(roles::roles_list, roles::roles_create))
         .routes(routes!(roles::roles_get, roles::roles_update))

@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use clowder_schemas::appointments::{
-    Appointment, CalendarColumn, CalendarEntry, CreateAppointment, DayView, Source, Status, StatusChange, StatusTimes,
-    TransitionRequest, UpdateAppointment, check_times,
+    Appointment, Availability, CalendarColumn, CalendarEntry, CreateAppointment, DayView, FreeSlot, Source, Status,
+    StatusChange, StatusTimes, TransitionRequest, UpdateAppointment, check_times,
 };
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::clients::Client;
@@ -693,6 +693,143 @@ impl Calendar {
             });
         }
         Ok(out)
+    }
+}
+
+/// What [`Calendar::availability`] is asked.
+#[derive(Debug, Clone, Copy)]
+pub struct AvailabilityQuery {
+    pub type_id: AppointmentTypeId,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub vet: Option<StaffId>,
+    pub location: Option<LocationId>,
+}
+
+/// The widest window one availability query covers.
+pub const MAX_AVAILABILITY_DAYS: i64 = 62;
+
+impl Calendar {
+    /// Free start times of a type at a location: opening hours, blackout dates, bookable
+    /// shifts minus approved time off, existing bookings with their buffers (at any location),
+    /// the type's own buffer, minimum notice and horizon; and, when the type needs a room kind
+    /// the location has, a free room of that kind. Staff who lack the type's capability are
+    /// left out.
+    pub fn availability(&self, q: &AvailabilityQuery) -> Res<Availability> {
+        use super::availability::{Interval, Resource, SlotRules, free_starts, merge, subtract};
+        if q.to <= q.from {
+            return Err(ValidationError::new("to", "must be after from").into());
+        }
+        if q.to.duration_since(q.from) > SignedDuration::from_hours(24 * MAX_AVAILABILITY_DAYS) {
+            return Err(ValidationError::new("to", format!("at most {MAX_AVAILABILITY_DAYS} days after from")).into());
+        }
+        let t = self.types.get(q.type_id).map_err(|_| ValidationError::new("type_id", "names no appointment type"))?;
+        let now = self.ctx().clock.now();
+        let book = self.shared.read();
+        let location = match q.location {
+            Some(l) => l,
+            None => {
+                let mut active = book.locations.values().filter(|(l, _)| l.active);
+                match (active.next(), active.next()) {
+                    (Some((l, _)), None) => l.id,
+                    _ => {
+                        return Err(ValidationError::new(
+                            "location_id",
+                            "is required: the clinic has several locations",
+                        )
+                        .into());
+                    }
+                }
+            }
+        };
+        let (loc, tz) =
+            book.location(location).ok_or_else(|| ValidationError::new("location_id", "names no location"))?;
+        let hours = loc.week();
+        let rules = SlotRules {
+            tz,
+            hours: &hours,
+            blackout: &loc.blackout_dates,
+            step_minutes: loc.booking.slot_step_minutes,
+            duration_minutes: t.duration_minutes,
+            buffer_after_minutes: t.buffer_after_minutes,
+            not_before: now
+                .saturating_add(SignedDuration::from_mins(loc.booking.min_notice_minutes.into()))
+                .unwrap_or(now),
+            not_after: now
+                .saturating_add(SignedDuration::from_hours(24 * i64::from(loc.booking.horizon_days)))
+                .unwrap_or(now),
+        };
+        let day = SignedDuration::from_hours(24);
+        let (lo, hi) = (q.from.saturating_sub(day).unwrap_or(q.from), q.to.saturating_add(day).unwrap_or(q.to));
+        let people: Vec<StaffId> = match q.vet {
+            Some(v) => {
+                if !book.staff.contains_key(&v) {
+                    return Err(ValidationError::new("vet_id", "names no staff member").into());
+                }
+                vec![v]
+            }
+            None => book.staff.values().filter(|s| s.active).map(|s| s.id).collect(),
+        };
+        let day_span = |d: Date| -> Res<Interval> {
+            let next = d.tomorrow().map_err(|e| Error::Internal(e.to_string()))?;
+            let midnight = jiff::civil::Time::midnight();
+            Ok(Interval::new(local_instant(tz, d, midnight)?, local_instant(tz, next, midnight)?))
+        };
+        let mut free: std::collections::BTreeMap<Timestamp, Vec<StaffId>> = std::collections::BTreeMap::new();
+        for v in people {
+            let Some(person) = book.staff.get(&v) else { continue };
+            if !person.active || t.requires_capability.is_some_and(|c| !person.capabilities.has(c)) {
+                continue;
+            }
+            let shifts: Vec<Interval> = book
+                .shifts_of(v, lo, hi)
+                .filter(|s| !s.cancelled && s.kind.bookable() && s.location_id == location)
+                .map(|s| Interval::new(s.starts_at, s.ends_at))
+                .collect();
+            if shifts.is_empty() {
+                continue;
+            }
+            let mut off = Vec::new();
+            for t in book.time_off_of(v) {
+                let (first, last) = (day_span(t.first_day)?, day_span(t.last_day)?);
+                if first.start < hi && last.end > lo {
+                    off.push(Interval::new(first.start, last.end));
+                }
+            }
+            let busy = book.vet_held(v, lo, hi).into_iter().map(|(s, e)| Interval::new(s, e)).collect();
+            let person = Resource { on_duty: subtract(&merge(shifts), &off), busy };
+            for start in free_starts(&rules, &person, q.from, q.to) {
+                free.entry(start).or_default().push(v);
+            }
+        }
+        // A type that needs a kind of room the location has can only start when one is free.
+        if let Some(kind) = t.room_kind {
+            let rooms: Vec<RoomId> = book
+                .rooms
+                .values()
+                .filter(|r| r.location_id == location && r.active && r.kind == kind)
+                .map(|r| r.id)
+                .collect();
+            if !rooms.is_empty() {
+                let mut room_free = std::collections::BTreeSet::new();
+                for r in rooms {
+                    let busy = book.room_held(r, lo, hi).into_iter().map(|(s, e)| Interval::new(s, e)).collect();
+                    let room = Resource { on_duty: vec![Interval::new(lo, hi)], busy };
+                    room_free.extend(free_starts(&rules, &room, q.from, q.to));
+                }
+                free.retain(|start, _| room_free.contains(start));
+            }
+        }
+        let length = SignedDuration::from_mins(t.duration_minutes.into());
+        let show = |ts: Timestamp| ts.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+        let slots = free
+            .into_iter()
+            .map(|(start, mut vet_ids)| {
+                vet_ids.sort();
+                FreeSlot { start: show(start), end: show(start.saturating_add(length).unwrap_or(start)), vet_ids }
+            })
+            .collect();
+        Ok(Availability { location_id: location, time_zone: loc.time_zone.clone(), type_id: t.id, slots })
     }
 }
 

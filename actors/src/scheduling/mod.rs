@@ -4,16 +4,19 @@
 //! Everything the calendar decides on lives in one in-memory [`book::Book`], loaded from the
 //! store at start and updated after each commit; see each module for its rules.
 
+pub mod availability;
 pub mod book;
 pub mod calendar;
 pub mod setup;
 pub mod types;
+pub mod waitlist;
 
 use std::sync::{Arc, RwLock};
 
-pub use calendar::{AppointmentFilter, Calendar};
+pub use calendar::{AppointmentFilter, AvailabilityQuery, Calendar};
 pub use setup::Setup;
 pub use types::AppointmentTypes;
+pub use waitlist::Waitlist;
 
 use crate::error::Error;
 use crate::system::Ctx;
@@ -24,6 +27,8 @@ pub struct Scheduling {
     pub types: AppointmentTypes,
     pub setup: Setup,
     pub calendar: Calendar,
+    pub waitlist: Waitlist,
+    background: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Scheduling {
@@ -34,10 +39,17 @@ impl Scheduling {
         calendar::load(&ctx, &mut book)?;
         let book = Arc::new(RwLock::new(book));
         let types = AppointmentTypes::new(ctx.clone());
-        Ok(Scheduling {
-            setup: Setup::new(ctx.clone(), book.clone()),
-            calendar: Calendar::new(ctx, book, types.clone()),
-            types,
-        })
+        let calendar = Calendar::new(ctx.clone(), book.clone(), types.clone());
+        let waitlist = Waitlist::new(ctx.clone(), book.clone(), types.clone(), calendar.clone());
+        let background = Arc::new(std::sync::Mutex::new(waitlist.start_background()));
+        Ok(Scheduling { setup: Setup::new(ctx, book), calendar, waitlist, types, background })
+    }
+
+    /// Stops the calendar actors and the waitlist's background tasks.
+    pub(crate) fn stop(&self) {
+        self.calendar.stop_all();
+        for task in self.background.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            task.abort();
+        }
     }
 }

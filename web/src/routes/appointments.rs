@@ -7,13 +7,14 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use clowder_actors::scheduling::AppointmentFilter;
+use clowder_actors::scheduling::{AppointmentFilter, AvailabilityQuery};
 use clowder_schemas::appointments::{
-    Appointment, CreateAppointment, DayView, Status, TransitionRequest, UpdateAppointment,
+    Appointment, Availability, CreateAppointment, DayView, Status, TransitionRequest, UpdateAppointment,
 };
 use clowder_schemas::pagination::{Cursor, Page, parse_limit};
 use clowder_schemas::{
-    AppointmentId, ClientId, ErrorCode, ErrorResponse, LocationId, PatientId, RoomId, StaffId, ValidationError,
+    AppointmentId, AppointmentTypeId, ClientId, ErrorCode, ErrorResponse, LocationId, PatientId, RoomId, StaffId,
+    ValidationError,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -267,4 +268,84 @@ pub async fn calendar_day(
         }
     };
     Ok(axum::Json(state.system.scheduling.calendar.day(location, date)?))
+}
+
+/// Parameters of `GET /api/availability`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityParams {
+    pub type_id: String,
+    /// An instant (ISO 8601 with offset) or a local date (`2026-12-01`, from its midnight);
+    /// default now.
+    pub from: Option<String>,
+    /// An instant, or a local date (up to the end of that day); default 7 days after `from`;
+    /// at most 62 days after it.
+    pub to: Option<String>,
+    pub vet_id: Option<String>,
+    /// Needed when the clinic has several locations.
+    pub location_id: Option<String>,
+}
+
+/// An instant, or a local date at a location (`end_of_day`: the midnight after it).
+fn instant_or_date(
+    state: &AppState,
+    field: &str,
+    raw: &str,
+    location: LocationId,
+    end_of_day: bool,
+) -> Result<Timestamp, ApiError> {
+    if let Ok(t) = raw.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let date: Date = raw.parse().map_err(|_| {
+        ValidationError::new(
+            field,
+            "must be an instant with an offset (2026-12-01T09:00:00-05:00) or a date (2026-12-01)",
+        )
+    })?;
+    let (start, end) = state.system.scheduling.calendar.day_bounds(location, date)?;
+    Ok(if end_of_day { end } else { start })
+}
+
+/// Free start times for an appointment type, in the location's time zone (ISO 8601 with
+/// offset): opening hours, blackout dates, bookable shifts minus approved time off, existing
+/// bookings and buffers, minimum notice and horizon; correct across DST changes (no slot at a
+/// local time that does not exist, none lost or doubled in a repeated hour).
+#[utoipa::path(
+    get, path = "/api/availability", tag = "appointments",
+    params(AvailabilityParams),
+    responses((status = 200, body = Availability), (status = 422, body = ErrorResponse))
+)]
+pub async fn availability(
+    State(state): State<AppState>,
+    Query(q): Query<AvailabilityParams>,
+) -> Result<axum::Json<Availability>, ApiError> {
+    let type_id = parse_query_id::<AppointmentTypeId>("type_id", Some(&q.type_id))?
+        .ok_or_else(|| ValidationError::new("type_id", "is required"))?;
+    let location = match parse_query_id::<LocationId>("location_id", q.location_id.as_deref())? {
+        Some(l) => l,
+        None => match state.system.scheduling.setup.locations(false).as_slice() {
+            [one] => one.id,
+            _ => {
+                return Err(ValidationError::new("location_id", "is required: the clinic has several locations").into());
+            }
+        },
+    };
+    let from = match q.from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(raw) => instant_or_date(&state, "from", raw, location, false)?,
+        None => state.system.ctx.clock.now(),
+    };
+    let to = match q.to.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(raw) => instant_or_date(&state, "to", raw, location, true)?,
+        None => from.saturating_add(jiff::SignedDuration::from_hours(7 * 24)).unwrap_or(from),
+    };
+    let query = AvailabilityQuery {
+        type_id,
+        from,
+        to,
+        vet: parse_query_id::<StaffId>("vet_id", q.vet_id.as_deref())?,
+        location: Some(location),
+    };
+    Ok(axum::Json(state.system.scheduling.calendar.availability(&query)?))
 }

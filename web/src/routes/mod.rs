@@ -13,6 +13,7 @@ pub mod roles;
 pub mod scheduling;
 pub mod staff;
 pub mod users;
+pub mod waitlist;
 
 use clowder_schemas::UserId;
 use clowder_schemas::access::Scope;
