@@ -557,6 +557,26 @@ pub struct DecideTimeOff {
     pub note: Option<String>,
 }
 
+/// A personal calendar subscription of one staff member (`GET /ical/{token}.ics`). The token is
+/// shown once and stored only as its SHA-256; issuing a new one revokes the old. Never sent
+/// over the API as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarFeed {
+    pub id: crate::ids::FeedId,
+    pub staff_id: StaffId,
+    /// Hex SHA-256 of the token (never shown).
+    pub token_hash: String,
+    pub active: bool,
+    pub created_by: Option<UserId>,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl Record for CalendarFeed {
+    const KIND: &'static str = "calendar_feed";
+    const VERSION: u16 = 1;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,6 +122,10 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/appointments/{id}/transition", "AVTRM"),
     ("GET", "/api/calendar", "AVTRM"),
     ("GET", "/api/availability", "AVTRM"),
+    ("GET", "/api/appointments/{id}/ics", "AVTRM"),
+    ("POST", "/api/staff/{id}/feed", "*"),
+    ("DELETE", "/api/staff/{id}/feed", "*"),
+    ("GET", "/ical/{file}", "public"),
     ("GET", "/api/waitlist", "AVTRM"),
     ("POST", "/api/waitlist", "ARM"),
     ("GET", "/api/waitlist/{id}", "AVTRM"),
@@ -149,8 +153,11 @@ const ROLES: &[(char, &str)] = &[
 ];
 
 async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> StatusCode {
-    let path =
-        path.replace("{id}", UNKNOWN_ID).replace("{shift_id}", UNKNOWN_ID).replace("{appointment_id}", UNKNOWN_ID);
+    let path = path
+        .replace("{id}", UNKNOWN_ID)
+        .replace("{shift_id}", UNKNOWN_ID)
+        .replace("{appointment_id}", UNKNOWN_ID)
+        .replace("{file}", "nope.ics");
     let mut rb = app.anonymous(Method::from_bytes(method.as_bytes()).unwrap(), &path);
     if let Some(t) = token {
         rb = rb.bearer_auth(t);

@@ -23,7 +23,7 @@ fn new_york() -> TimeZone {
 }
 
 /// A Tuesday two to three weeks from now (inside the default 90-day horizon).
-fn a_tuesday() -> Date {
+pub(crate) fn a_tuesday() -> Date {
     let mut d = now().to_zoned(new_york()).date().checked_add(jiff::Span::new().days(14)).unwrap();
     while d.weekday() != jiff::civil::Weekday::Tuesday {
         d = d.tomorrow().unwrap();
@@ -32,7 +32,7 @@ fn a_tuesday() -> Date {
 }
 
 /// How the API writes a local wall time on `date` in New York.
-fn local(date: Date, h: i8, m: i8) -> String {
+pub(crate) fn local(date: Date, h: i8, m: i8) -> String {
     let z = date.at(h, m, 0, 0).to_zoned(new_york()).unwrap();
     z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }

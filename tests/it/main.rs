@@ -11,6 +11,7 @@ mod clients;
 mod durability;
 mod errors;
 mod helpers;
+mod ics;
 mod operations;
 mod patients;
 mod scheduling;

@@ -103,6 +103,12 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/appointments/{id}/transition", Needs("appointments:edit")),
     ("GET", "/api/calendar", Needs("appointments:view")),
     ("GET", "/api/availability", Needs("appointments:view")),
+    ("GET", "/api/appointments/{id}/ics", Needs("appointments:view")),
+    // One's own feed, or anyone's with scheduling:manage (checked in the handler).
+    ("POST", "/api/staff/{id}/feed", SignedIn),
+    ("DELETE", "/api/staff/{id}/feed", SignedIn),
+    // Authenticated by the unguessable token in the path, in the handler.
+    ("GET", "/ical/{file}", Public),
     ("GET", "/api/waitlist", Needs("appointments:view")),
     ("POST", "/api/waitlist", Needs("appointments:create")),
     ("GET", "/api/waitlist/{id}", Needs("appointments:view")),

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod error;
 pub mod extract;
+pub mod ics;
 pub mod limits;
 pub mod middleware;
 pub mod openapi;

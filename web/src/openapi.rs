@@ -8,7 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    appointments, audit, auth, clients, devices, health, locations, patients, roles, scheduling, staff, users, waitlist,
+    appointments, audit, auth, calendar_feeds, clients, devices, health, locations, patients, roles, scheduling, staff,
+    users, waitlist,
 };
 use crate::state::AppState;
 
@@ -99,6 +100,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(appointments::appointments_transition))
         .routes(routes!(appointments::calendar_day))
         .routes(routes!(appointments::availability))
+        .routes(routes!(calendar_feeds::appointments_ics))
+        .routes(routes!(calendar_feeds::staff_feed_issue, calendar_feeds::staff_feed_revoke))
+        .routes(routes!(calendar_feeds::ical_feed))
         .routes(routes!(waitlist::waitlist_list, waitlist::waitlist_create))
         .routes(routes!(waitlist::waitlist_get, waitlist::waitlist_update, waitlist::waitlist_cancel))
         .routes(routes!(waitlist::waitlist_matches))

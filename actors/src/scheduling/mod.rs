@@ -7,6 +7,7 @@
 pub mod availability;
 pub mod book;
 pub mod calendar;
+pub mod feeds;
 pub mod setup;
 pub mod types;
 pub mod waitlist;
@@ -14,6 +15,7 @@ pub mod waitlist;
 use std::sync::{Arc, RwLock};
 
 pub use calendar::{AppointmentFilter, AvailabilityQuery, Calendar};
+pub use feeds::Feeds;
 pub use setup::Setup;
 pub use types::AppointmentTypes;
 pub use waitlist::Waitlist;
@@ -28,6 +30,7 @@ pub struct Scheduling {
     pub setup: Setup,
     pub calendar: Calendar,
     pub waitlist: Waitlist,
+    pub feeds: Feeds,
     background: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -42,7 +45,14 @@ impl Scheduling {
         let calendar = Calendar::new(ctx.clone(), book.clone(), types.clone());
         let waitlist = Waitlist::new(ctx.clone(), book.clone(), types.clone(), calendar.clone());
         let background = Arc::new(std::sync::Mutex::new(waitlist.start_background()));
-        Ok(Scheduling { setup: Setup::new(ctx, book), calendar, waitlist, types, background })
+        Ok(Scheduling {
+            feeds: Feeds::new(ctx.clone(), book.clone()),
+            setup: Setup::new(ctx, book),
+            calendar,
+            waitlist,
+            types,
+            background,
+        })
     }
 
     /// Stops the calendar actors and the waitlist's background tasks.

@@ -4,6 +4,7 @@
 pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod calendar_feeds;
 pub mod clients;
 pub mod devices;
 pub mod health;
