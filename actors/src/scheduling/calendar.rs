@@ -821,7 +821,7 @@ impl Calendar {
             }
         }
         let length = SignedDuration::from_mins(t.duration_minutes.into());
-        let show = |ts: Timestamp| ts.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+        let show = |ts: Timestamp| iso_local(tz, ts);
         let slots = free
             .into_iter()
             .map(|(start, mut vet_ids)| {
@@ -833,6 +833,31 @@ impl Calendar {
     }
 }
 
+/// `2026-12-01T08:00:00-05:00`: an instant as ISO 8601 with the zone's offset then. Written by
+/// hand because an availability answer formats hundreds of them and `strftime` was most of
+/// the query's cost.
+pub fn iso_local(tz: &jiff::tz::TimeZone, ts: Timestamp) -> String {
+    use std::fmt::Write;
+    let offset = tz.to_offset(ts);
+    let dt = offset.to_datetime(ts);
+    let secs = offset.seconds();
+    let (sign, abs) = if secs < 0 { ('-', -secs) } else { ('+', secs) };
+    let mut out = String::with_capacity(25);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        abs / 3600,
+        (abs % 3600) / 60
+    );
+    out
+}
+
 /// Fills the book's appointments from the store at start.
 pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Res<()> {
     ctx.store.read()?.scan::<Appointment>(RecordTable::Appointments, None, |a| {
@@ -840,4 +865,21 @@ pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Res<()> {
         std::ops::ControlFlow::Continue(())
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_instants_are_written_with_their_offset() {
+        let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        let winter: Timestamp = "2026-12-01T13:00:00Z".parse().unwrap();
+        assert_eq!(iso_local(&tz, winter), "2026-12-01T08:00:00-05:00");
+        let summer: Timestamp = "2026-07-01T12:30:05Z".parse().unwrap();
+        assert_eq!(iso_local(&tz, summer), "2026-07-01T08:30:05-04:00");
+        let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
+        assert_eq!(iso_local(&kolkata, winter), "2026-12-01T18:30:00+05:30");
+        assert_eq!(iso_local(&jiff::tz::TimeZone::UTC, winter), "2026-12-01T13:00:00+00:00");
+    }
 }

@@ -1,0 +1,146 @@
+//! What an availability query costs in process: 30 days × 6 vets at one location, each vet on
+//! shift 08:00–17:00 every day and booked about 8 times a day, through the real services and
+//! store (a temporary data directory). Prints figures; asserts nothing.
+//!
+//! `cargo bench -p clowder-actors --bench availability`
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use clowder_actors::scheduling::AvailabilityQuery;
+use clowder_actors::{System, SystemClock, SystemConfig};
+use clowder_schemas::appointments::CreateAppointment;
+use clowder_schemas::audit::Caller;
+use clowder_schemas::locations::CreateLocation;
+use clowder_schemas::staff::{CreateShift, CreateStaff};
+use jiff::civil::Time;
+use jiff::{SignedDuration, ToSpan};
+
+const VETS: usize = 6;
+const DAYS: i32 = 31;
+const BOOKINGS_PER_DAY: usize = 8;
+const RUNS: usize = 2_000;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = SystemConfig::new(dir.path());
+    config.time_zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let system = Arc::new(System::start(config, Arc::new(SystemClock)).unwrap());
+    let caller = Caller::system();
+    let sched = &system.scheduling;
+    sched.types.ensure_defaults().await.unwrap();
+    let hours: Vec<serde_json::Value> = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+        .iter()
+        .map(|d| serde_json::json!({"day": d, "open": "08:00", "close": "18:00"}))
+        .collect();
+    let body: CreateLocation = serde_json::from_value(serde_json::json!({
+        "name": "Bench", "time_zone": "America/New_York", "hours": hours,
+        "booking": {"min_notice_minutes": 0, "horizon_days": 365, "slot_step_minutes": 15}
+    }))
+    .unwrap();
+    let loc = sched.setup.create_location(&body, &caller).await.unwrap();
+    let wellness = sched.types.list(false).unwrap().into_iter().find(|t| t.name == "Wellness exam").unwrap();
+    let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let today = system.ctx.clock.now().to_zoned(tz.clone()).date();
+    let client = system
+        .clients
+        .create(
+            serde_json::from_value::<clowder_schemas::clients::CreateClient>(
+                serde_json::json!({"first_name": "Bench", "last_name": "Owner", "phone": "5035550100"}),
+            )
+            .unwrap()
+            .validate("1")
+            .unwrap(),
+            &caller,
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut booked = 0;
+    for v in 0..VETS {
+        let staff: CreateStaff = serde_json::from_value(serde_json::json!({
+            "first_name": format!("Vet{v}"), "last_name": "Bench", "position": "veterinarian",
+            "capabilities": {"can_prescribe": true}, "home_location_id": loc.id
+        }))
+        .unwrap();
+        let vet = sched.setup.create_staff(&staff, &caller).await.unwrap();
+        for d in 0..DAYS {
+            let date = today.checked_add(d.days()).unwrap();
+            let shift = CreateShift {
+                location_id: loc.id,
+                date,
+                start: Time::constant(8, 0, 0, 0),
+                end: Time::constant(17, 0, 0, 0),
+                kind: Default::default(),
+                break_minutes: 0,
+                notes: None,
+            };
+            sched.setup.create_shift(vet.id, &shift, &caller).await.unwrap();
+            for b in 0..BOOKINGS_PER_DAY {
+                // A cat per booking keeps patients from clashing.
+                let cat = system
+                    .patients
+                    .create(
+                        serde_json::from_value::<clowder_schemas::patients::CreatePatient>(
+                            serde_json::json!({"client_id": client.id, "name": format!("Cat{v}-{d}-{b}")}),
+                        )
+                        .unwrap()
+                        .validate(today)
+                        .unwrap(),
+                        &caller,
+                    )
+                    .await
+                    .unwrap();
+                let start = date.at(8 + b as i8, 15, 0, 0).to_zoned(tz.clone()).unwrap().timestamp();
+                let body = CreateAppointment {
+                    client_id: client.id,
+                    patient_id: cat.id,
+                    type_id: wellness.id,
+                    vet_id: Some(vet.id),
+                    room_id: None,
+                    location_id: Some(loc.id),
+                    start,
+                    end: None,
+                    reason: None,
+                    notes: None,
+                    overbook: false,
+                };
+                if sched.calendar.book(&body, false, &caller).await.is_ok() {
+                    booked += 1;
+                }
+            }
+        }
+    }
+    println!("setup: {VETS} vets × {DAYS} days, {booked} bookings, in {:.1} s", started.elapsed().as_secs_f64());
+    let from = system.ctx.clock.now();
+    let q = AvailabilityQuery {
+        type_id: wellness.id,
+        from,
+        to: from.saturating_add(SignedDuration::from_hours(24 * 30)).unwrap(),
+        vet: None,
+        location: Some(loc.id),
+    };
+    let first = sched.calendar.availability(&q).unwrap();
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let a = sched.calendar.availability(&q).unwrap();
+        times.push(t.elapsed());
+        std::hint::black_box(a);
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e6;
+    println!(
+        "availability, 30 days × {VETS} vets ({} start times): p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs over {RUNS} runs",
+        first.slots.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    system.shutdown().await;
+}
