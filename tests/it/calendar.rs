@@ -410,7 +410,11 @@ async fn the_workflow_is_enforced_and_each_step_is_stamped() {
 async fn a_past_appointment_can_be_a_no_show_and_cancelling_frees_the_slot() {
     let c = Clinic::new().await;
     let app = &c.app;
-    let past = c.book(&c.wellness("2020-01-06T09:00:00-05:00")).await;
+    let earlier = clowder_actors::Clock::now(&clowder_actors::SystemClock) - jiff::SignedDuration::from_hours(3);
+    let past = c.book(&c.wellness(&earlier.to_string())).await;
+    let long_ago = c.wellness("2020-01-06T09:00:00-05:00");
+    let res = app.post_json("/api/appointments", &long_ago).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("start")).await;
     let ns = expect_json(c.transition(&id_of(&past), "no_show").await, StatusCode::OK).await;
     assert!(ns["times"]["no_show_at"].is_string());
 
@@ -492,7 +496,9 @@ async fn listings_filter_and_page_and_the_day_view_has_columns() {
     assert_eq!(mine["items"].as_array().unwrap().len(), 2);
     let by_patient = app.get_json(&format!("/api/appointments?patient_id={}", c.cat)).await;
     assert_eq!(by_patient["items"].as_array().unwrap().len(), 6);
-    for bad in ["status=lost", "vet_id=nope", "limit=0", "cursor=zz", "date=2030-02-30", "colour=red"] {
+    for bad in
+        ["status=lost", "vet_id=nope", "limit=0", "cursor=zz", "date=2030-02-30", "colour=red", "date=9999-12-31"]
+    {
         let res = app.get(&format!("/api/appointments?{bad}")).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
@@ -511,6 +517,10 @@ async fn listings_filter_and_page_and_the_day_view_has_columns() {
     assert_eq!(ben["entries"][0]["color"], "#2563eb");
     let rooms = day["rooms"].as_array().unwrap();
     assert_eq!(rooms.len(), 2);
+    for far in ["9999-12-30", "9999-12-31", "-009999-01-01"] {
+        let res = app.get(&format!("/api/calendar?date={far}")).await;
+        assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("date")).await;
+    }
     let res = app.get(&format!("/api/calendar?date={DAY}&location={UNKNOWN_ID}")).await;
     assert_error(res, StatusCode::NOT_FOUND, "location_not_found", None).await;
 }

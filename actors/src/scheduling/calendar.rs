@@ -48,6 +48,20 @@ type Res<T> = Result<T, Error>;
 /// a mistyped year such as 2062 does not).
 const MAX_AHEAD_DAYS: i64 = 5 * 366;
 
+/// How far back staff may book (a visit recorded after the fact).
+const MAX_BEHIND_DAYS: i64 = 30;
+
+/// Refuses a start more than five years ahead or more than 30 days ago.
+fn check_window(start: Timestamp, now: Timestamp) -> Res<()> {
+    if start > now.saturating_add(SignedDuration::from_hours(24 * MAX_AHEAD_DAYS)).unwrap_or(now) {
+        return Err(ValidationError::new("start", "is more than five years ahead").into());
+    }
+    if start < now.saturating_sub(SignedDuration::from_hours(24 * MAX_BEHIND_DAYS)).unwrap_or(now) {
+        return Err(ValidationError::new("start", "is more than 30 days ago").into());
+    }
+    Ok(())
+}
+
 /// A booking, checked and resolved, waiting for its turn.
 struct NewBooking {
     appointment: Appointment,
@@ -190,6 +204,9 @@ impl LocationCalendar {
             return Ok(cur);
         }
         if moves {
+            if a.start != cur.start {
+                check_window(a.start, sh.ctx.clock.now())?;
+            }
             check_resources(sh, &a, None)?;
             a.sequence += 1;
         }
@@ -467,9 +484,7 @@ impl Calendar {
         });
         check_times(start, end)?;
         let now = self.ctx().clock.now();
-        if start > now.saturating_add(SignedDuration::from_hours(24 * MAX_AHEAD_DAYS)).unwrap_or(now) {
-            return Err(ValidationError::new("start", "is more than five years ahead").into());
-        }
+        check_window(start, now)?;
         let location = self.resolve_location(body)?;
         let a = Appointment {
             id: AppointmentId::from_ulid(self.ctx().new_ulid()),

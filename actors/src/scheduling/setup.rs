@@ -56,10 +56,13 @@ fn room_key(r: &Room) -> String {
 
 /// The instant a local wall time happens at; a time skipped by a DST jump counts as the
 /// instant just after the jump (RFC 5545's rule), a repeated one as its first occurrence.
+///
+/// Only dates near the ends of the representable range (years −9999 and 9999) fail; that is
+/// the caller's input, so it is a validation error on `date`.
 pub fn local_instant(tz: &TimeZone, date: Date, time: jiff::civil::Time) -> Res<Timestamp> {
     tz.to_ambiguous_timestamp(date.to_datetime(time))
         .compatible()
-        .map_err(|e| Error::Internal(format!("placing {date} {time} in {}: {e}", tz.iana_name().unwrap_or("?"))))
+        .map_err(|_| ValidationError::new("date", "is out of the supported range").into())
 }
 
 impl Setup {
