@@ -190,7 +190,7 @@ pub fn check_times(start: Timestamp, end: Timestamp) -> Result<(), ValidationErr
     if end <= start {
         return Err(ValidationError::new("end", "must be after start"));
     }
-    if end.duration_since(start).as_mins() > MAX_APPOINTMENT_MINUTES {
+    if end.duration_since(start) > jiff::SignedDuration::from_mins(MAX_APPOINTMENT_MINUTES) {
         return Err(ValidationError::new("end", "an appointment lasts at most 12 hours"));
     }
     Ok(())
@@ -439,5 +439,9 @@ mod tests {
         assert_eq!(check_times(s, s).unwrap_err().field, "end");
         let long = s.saturating_add(jiff::SignedDuration::from_hours(13)).unwrap();
         assert_eq!(check_times(s, long).unwrap_err().field, "end");
+        // Seconds count: 12 h 00 m 59 s is over the limit (the conflict index relies on it).
+        let just_over = s.saturating_add(jiff::SignedDuration::from_secs(12 * 3600 + 59)).unwrap();
+        assert_eq!(check_times(s, just_over).unwrap_err().field, "end");
+        assert!(check_times(s, s.saturating_add(jiff::SignedDuration::from_hours(12)).unwrap()).is_ok());
     }
 }

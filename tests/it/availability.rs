@@ -119,9 +119,10 @@ async fn bad_availability_queries_name_the_parameter() {
 /// The next day after today on which New York's offset goes up (`spring`) or down.
 fn next_transition(spring: bool) -> Date {
     let tz = new_york();
-    let now = now();
+    // From tomorrow: on a transition day itself, the slots before now would be gone.
+    let tomorrow = now() + SignedDuration::from_hours(24);
     let t = tz
-        .following(now)
+        .following(tomorrow)
         .find(|t| {
             let before = tz.to_offset(t.timestamp().checked_sub(SignedDuration::from_secs(1)).unwrap());
             (t.offset() > before) == spring

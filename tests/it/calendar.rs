@@ -179,6 +179,9 @@ async fn shifts_may_run_overnight_but_never_overlap_for_one_person() {
     let listed = app.get_json(&format!("{path}?from=2030-03-05&to=2030-03-06")).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
 
+    // Shifts are local times: the location's zone cannot change under them.
+    let res = app.patch_json(&format!("/api/locations/{}", c.location), &json!({"time_zone": "America/Chicago"})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("time_zone")).await;
     // Cancelling frees the time.
     let cancel = app.delete(&format!("{path}/{}", id_of(&night))).await;
     assert_eq!(expect_json(cancel, StatusCode::OK).await["cancelled"], true);
@@ -496,6 +499,11 @@ async fn listings_filter_and_page_and_the_day_view_has_columns() {
     assert_eq!(mine["items"].as_array().unwrap().len(), 2);
     let by_patient = app.get_json(&format!("/api/appointments?patient_id={}", c.cat)).await;
     assert_eq!(by_patient["items"].as_array().unwrap().len(), 6);
+    // A cursor from an earlier page stays harmless when the range no longer reaches it.
+    let first = app.get_json(&format!("/api/appointments?date={DAY}&limit=2")).await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let res = app.get(&format!("/api/appointments?to=2030-01-01T00:00:00Z&cursor={cursor}")).await;
+    assert_eq!(expect_json(res, StatusCode::OK).await["items"], json!([]));
     for bad in
         ["status=lost", "vet_id=nope", "limit=0", "cursor=zz", "date=2030-02-30", "colour=red", "date=9999-12-31"]
     {

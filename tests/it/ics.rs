@@ -122,9 +122,15 @@ async fn a_vets_feed_is_secret_revocable_and_free_of_medical_details() {
     app.patch_json(&format!("/api/staff/{}", c.vet), &json!({"user_id": user})).await;
     let as_ben = |p: String| app.anonymous(Method::POST, &p).bearer_auth(&token).json(&json!({}));
     let own = as_ben(format!("/api/staff/{}/feed", c.vet)).send().await.unwrap();
-    assert_eq!(own.status(), StatusCode::CREATED);
+    let own = expect_json(own, StatusCode::CREATED).await;
+    let own_path = own["path"].as_str().unwrap().to_owned();
+    fetch(app.anonymous(Method::GET, &own_path).send().await.unwrap()).await;
     let res = as_ben(format!("/api/staff/{}/feed", c.surgeon)).send().await.unwrap();
     assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
     let audit = app.get_json(&format!("/api/audit?action=calendar_feed.issue&record_id={}", c.vet)).await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 3);
+    // Someone who leaves keeps no working feed.
+    app.patch_json(&format!("/api/staff/{}", c.vet), &json!({"active": false})).await;
+    let res = app.anonymous(Method::GET, &own_path).send().await.unwrap();
+    assert_error(res, StatusCode::NOT_FOUND, "feed_not_found", None).await;
 }

@@ -16,8 +16,14 @@ use clowder_schemas::{AppointmentId, AppointmentTypeId, ClientId, LocationId, Pa
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-/// The longest interval an appointment can hold: 12 hours plus a 4-hour buffer.
-const MAX_SPAN: SignedDuration = SignedDuration::from_hours(16);
+/// Longer than any interval an appointment can hold (at most 12 hours plus a 4-hour buffer,
+/// see `check_times` and the type's buffer limit), so a search from `start - MAX_SPAN` finds
+/// every held interval that reaches `start`.
+const MAX_SPAN: SignedDuration = SignedDuration::from_hours(17);
+
+/// Longer than any shift (under 24 local hours, so at most 25 real hours across a fall-back
+/// night).
+const MAX_SHIFT: SignedDuration = SignedDuration::from_hours(26);
 
 /// What the schedule keeps of an appointment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +89,9 @@ type Held = BTreeMap<(Timestamp, AppointmentId), Timestamp>;
 
 fn overlapping(held: Option<&Held>, start: Timestamp, until: Timestamp, skip: AppointmentId) -> Option<AppointmentId> {
     let held = held?;
+    if until <= start {
+        return None;
+    }
     let from = start.saturating_sub(MAX_SPAN).unwrap_or(start);
     held.range((from, AppointmentId::from_u128(0))..(until, AppointmentId::from_u128(0)))
         .find(|((_, id), end)| **end > start && *id != skip)
@@ -133,14 +142,22 @@ impl Book {
 
     /// Someone's shifts overlapping `[from, to)`, cancelled ones included.
     pub fn shifts_of(&self, staff: StaffId, from: Timestamp, to: Timestamp) -> impl Iterator<Item = &Shift> {
-        // A shift lasts less than 24 hours, so it starts at most a day before `from`.
-        let lo = from.saturating_sub(SignedDuration::from_hours(24)).unwrap_or(from);
+        let lo = from.saturating_sub(MAX_SHIFT).unwrap_or(from);
+        let to = to.max(lo);
         self.shifts
             .get(&staff)
             .into_iter()
             .flat_map(move |m| m.range((lo, ShiftId::from_u128(0))..(to, ShiftId::from_u128(0))))
             .map(|(_, s)| s)
             .filter(move |s| s.ends_at > from)
+    }
+
+    /// Whether any live shift at `location` ends after `now`.
+    pub fn has_shifts_after(&self, location: LocationId, now: Timestamp) -> bool {
+        self.shifts
+            .values()
+            .flat_map(|m| m.values())
+            .any(|s| !s.cancelled && s.location_id == location && s.ends_at > now)
     }
 
     /// The first live shift of this person overlapping `[from, to)`, other than `skip`.
@@ -206,6 +223,62 @@ impl Book {
         old
     }
 
+    /// Holds `new` (the moved state of an appointment already in the book) on its vet, room and
+    /// patient *in addition to* its current state, while the move commits: the old time stays
+    /// taken until the commit succeeds, so a failed commit can put the appointment back
+    /// without clashing with anything booked meanwhile. Finish with [`Book::put`] (success)
+    /// or [`Book::unhold`] (failure).
+    pub fn hold(&mut self, new: &Slot) {
+        if !new.status.holds_slot() {
+            return;
+        }
+        let key = (new.start, new.id);
+        if let Some(v) = new.vet_id {
+            self.vets.entry(v).or_default().insert(key, new.until);
+        }
+        if let Some(r) = new.room_id {
+            self.rooms_held.entry(r).or_default().insert(key, new.until);
+        }
+        self.patients.entry(new.patient_id).or_default().insert(key, new.until);
+    }
+
+    /// Drops a [`Book::hold`] whose commit failed, leaving the appointment's current state as
+    /// it was (a hold entry that coincides with a current one is left alone).
+    pub fn unhold(&mut self, new: &Slot) {
+        let Some(cur) = self.slots.get(&new.id).copied() else { return };
+        let key = (new.start, new.id);
+        let same_key = new.start == cur.start && cur.status.holds_slot();
+        let keep = |mine: Option<u128>, theirs: Option<u128>| same_key && mine == theirs;
+        if let Some(v) = new.vet_id
+            && !keep(Some(v.as_u128()), cur.vet_id.map(|x| x.as_u128()))
+            && let Some(m) = self.vets.get_mut(&v)
+        {
+            m.remove(&key);
+        }
+        if let Some(r) = new.room_id
+            && !keep(Some(r.as_u128()), cur.room_id.map(|x| x.as_u128()))
+            && let Some(m) = self.rooms_held.get_mut(&r)
+        {
+            m.remove(&key);
+        }
+        if !keep(Some(new.patient_id.as_u128()), Some(cur.patient_id.as_u128()))
+            && let Some(m) = self.patients.get_mut(&new.patient_id)
+        {
+            m.remove(&key);
+        }
+        // A coinciding entry may have been overwritten with the new end: restore the current one.
+        if same_key {
+            let cur_key = (cur.start, cur.id);
+            if let Some(v) = cur.vet_id {
+                self.vets.entry(v).or_default().insert(cur_key, cur.until);
+            }
+            if let Some(r) = cur.room_id {
+                self.rooms_held.entry(r).or_default().insert(cur_key, cur.until);
+            }
+            self.patients.entry(cur.patient_id).or_default().insert(cur_key, cur.until);
+        }
+    }
+
     /// Takes an appointment out entirely (used to undo a reservation whose commit failed).
     pub fn remove(&mut self, id: AppointmentId) -> Option<Slot> {
         let s = self.slots.remove(&id)?;
@@ -227,8 +300,9 @@ impl Book {
         Some(s)
     }
 
-    /// Appointments starting in `[from, to)`, by start.
+    /// Appointments starting in `[from, to)`, by start (none when `to <= from`).
     pub fn starting_between(&self, from: Timestamp, to: Timestamp) -> impl Iterator<Item = &Slot> {
+        let to = to.max(from);
         self.by_start
             .range((from, AppointmentId::from_u128(0))..(to, AppointmentId::from_u128(0)))
             .map(|((_, id), _)| &self.slots[id])
@@ -256,6 +330,9 @@ impl Book {
 
 fn held_between(held: Option<&Held>, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, Timestamp)> {
     let Some(h) = held else { return Vec::new() };
+    if to <= from {
+        return Vec::new();
+    }
     let lo = from.saturating_sub(MAX_SPAN).unwrap_or(from);
     h.range((lo, AppointmentId::from_u128(0))..(to, AppointmentId::from_u128(0)))
         .filter(|(_, until)| **until > from)
@@ -319,6 +396,61 @@ mod tests {
         assert_eq!(b.starting_between(ts(-1), ts(1)).count(), 1, "still listed");
     }
 
+    #[test]
+    fn the_longest_booking_with_the_longest_buffer_is_still_seen() {
+        // 12 hours plus a 240-minute buffer, the most `check_times` and a type allow.
+        let mut b = Book::default();
+        b.put(slot(1, 1, 1, 1, 0, 720, 240));
+        let n = Slot { start: ts(959), ..slot(2, 1, 2, 2, 959, 990, 0) };
+        assert_eq!(b.clash(&n).map(|c| c.other.id), Some(AppointmentId::from_u128(1)));
+    }
+
+    #[test]
+    fn a_failed_move_never_clashes_with_a_booking_made_while_it_committed() {
+        let mut b = Book::default();
+        let x = slot(1, 1, 1, 1, 0, 30, 0);
+        b.put(x);
+        // Location A moves X to t=240: both times are held while the commit runs.
+        let moved = Slot { start: ts(240), end: ts(270), until: ts(270), ..x };
+        assert!(b.clash(&moved).is_none());
+        b.hold(&moved);
+        // Meanwhile location B tries vet 1 at both times: refused at both.
+        let y0 = Slot { location_id: LocationId::from_u128(2), ..slot(2, 1, 9, 2, 0, 30, 0) };
+        let y1 = Slot { start: ts(240), end: ts(270), until: ts(270), ..y0 };
+        assert!(b.clash(&y0).is_some() && b.clash(&y1).is_some());
+        // A's commit fails: X is back where it was and the new time is free again.
+        b.unhold(&moved);
+        assert_eq!(b.slot(x.id), Some(&x));
+        assert!(b.clash(&y0).is_some() && b.clash(&y1).is_none());
+        // Or it succeeds: only the new time is held.
+        b.hold(&moved);
+        b.put(moved);
+        assert!(b.clash(&y0).is_none() && b.clash(&y1).is_some());
+    }
+
+    #[test]
+    fn a_failed_move_of_only_the_room_keeps_the_vet_held() {
+        let mut b = Book::default();
+        let x = slot(1, 1, 1, 1, 0, 30, 0);
+        b.put(x);
+        let other_room = Slot { room_id: Some(RoomId::from_u128(2)), ..x };
+        b.hold(&other_room);
+        b.unhold(&other_room);
+        let rival = slot(2, 1, 3, 2, 0, 30, 0);
+        assert_eq!(b.clash(&rival).map(|c| c.resource), Some(Resource::Vet), "the vet is still held");
+        let in_room_two = slot(3, 2, 2, 3, 0, 30, 0);
+        assert_eq!(b.clash(&in_room_two), None, "room 2 is free again");
+    }
+
+    #[test]
+    fn empty_or_reversed_ranges_find_nothing_and_never_panic() {
+        let mut b = Book::default();
+        b.put(slot(1, 1, 1, 1, 600, 630, 0));
+        assert_eq!(b.starting_between(ts(600), ts(0)).count(), 0);
+        assert!(b.vet_held(StaffId::from_u128(1), ts(700), ts(0)).is_empty());
+        assert_eq!(b.shifts_of(StaffId::from_u128(1), ts(9000), ts(0)).count(), 0);
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Book { vet: u128, room: u128, patient: u128, start: i64, len: i64, buffer: i64 },
@@ -328,10 +460,23 @@ mod tests {
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            (1..4u128, 1..4u128, 1..6u128, 0..600i64, 5..120i64, prop_oneof![Just(0i64), Just(15), Just(30)]).prop_map(
-                |(vet, room, patient, start, len, buffer)| Op::Book { vet, room, patient, start, len, buffer }
-            ),
-            (0..50usize, 0..600i64, 1..4u128).prop_map(|(pick, start, vet)| Op::Move { pick, start, vet }),
+            (
+                1..4u128,
+                1..4u128,
+                1..6u128,
+                0..1500i64,
+                5..720i64,
+                prop_oneof![Just(0i64), Just(15), Just(30), Just(240)]
+            )
+                .prop_map(|(vet, room, patient, start, len, buffer)| Op::Book {
+                    vet,
+                    room,
+                    patient,
+                    start,
+                    len,
+                    buffer
+                }),
+            (0..50usize, 0..1500i64, 1..4u128).prop_map(|(pick, start, vet)| Op::Move { pick, start, vet }),
             (0..50usize).prop_map(|pick| Op::Cancel { pick }),
         ]
     }

@@ -9,6 +9,14 @@
 //! undone. The book covers every location, so a vet working at two locations, or a cat booked
 //! at both, is refused as well.
 //!
+//! **Pipelined bookings.** A new booking's commit is awaited outside the actor's turn: the
+//! reservation is already in the book, so the next request sees it, and the answer still waits
+//! for the commit (2xx only once durable). A location therefore takes bookings as fast as it
+//! can check them while group commit batches their writes. Moves and status changes read the
+//! stored record and commit inside the turn, so two changes of one appointment never race; a
+//! move holds both the old and the new time until it commits (`Book::hold`), so undoing a
+//! failed move can never clash with a booking made meanwhile.
+//!
 //! Staff bookings are not limited to opening hours or shifts (the front desk fits in an
 //! emergency at 18:05); those rules shape [`Calendar::availability`], which the portal will
 //! use. Appointment reads are not audited one by one: the calendar screens read them all
@@ -67,7 +75,12 @@ struct NewBooking {
     appointment: Appointment,
     overbook: bool,
     caller: Caller,
+    /// More writes to commit in the same transaction as the booking (the waitlist's).
+    extra: Option<ExtraWrites>,
 }
+
+/// Writes that belong with a booking, built once the appointment is known.
+pub type ExtraWrites = Box<dyn FnOnce(&Appointment) -> Res<ChangeSet> + Send>;
 
 enum Msg {
     Book(Box<NewBooking>, Reply<Res<Appointment>>),
@@ -128,39 +141,47 @@ fn event_for(to: Status, appointment: Appointment) -> DomainEvent {
 }
 
 impl LocationCalendar {
-    async fn book(&self, b: NewBooking) -> Res<Appointment> {
+    /// Checks and reserves a new booking and builds its change set; the commit happens
+    /// outside the actor's turn (see `handle`), so a location takes its next booking while
+    /// this one is on its way to disk. The reservation is in the book already, so the next
+    /// booking sees it.
+    fn reserve(&self, b: NewBooking) -> Res<(Appointment, ChangeSet)> {
         let sh = &self.shared;
         let mut a = b.appointment;
         let slot = Slot::of(&a);
         let clash = {
             let mut book = sh.write();
             let clash = book.clash(&slot);
-            if clash.is_none() || b.overbook {
-                book.put(slot);
-            }
-            clash
-        };
-        if let Some(c) = clash {
-            if !b.overbook {
+            if let (Some(c), false) = (clash, b.overbook) {
                 return Err(conflict(c));
             }
-            a.overbooked = true;
+            book.put(slot);
+            clash
+        };
+        a.overbooked = clash.is_some();
+        // From here the slot is reserved: every way out but success must give it back.
+        let built = (|| -> Res<ChangeSet> {
+            let mut set = ChangeSet::new();
+            set.put(RecordTable::Appointments, a.id.as_u128(), &a)?;
+            set.event(b.caller.event_actor(), DomainEvent::AppointmentBooked { appointment: a.clone() });
+            set.audit(match clash {
+                Some(c) => AuditDraft::new(&b.caller, "appointment.overbook")
+                    .record("appointment", a.id)
+                    .detail(serde_json::json!({ "over": c.other.id, "resource": c.resource.field() })),
+                None => AuditDraft::new(&b.caller, "appointment.book").record("appointment", a.id),
+            });
+            if let Some(extra) = b.extra {
+                set.append(extra(&a)?);
+            }
+            Ok(set)
+        })();
+        match built {
+            Ok(set) => Ok((a, set)),
+            Err(e) => {
+                sh.write().remove(a.id);
+                Err(e)
+            }
         }
-        let mut set = ChangeSet::new();
-        set.put(RecordTable::Appointments, a.id.as_u128(), &a)?;
-        set.event(b.caller.event_actor(), DomainEvent::AppointmentBooked { appointment: a.clone() });
-        let mut audit = AuditDraft::new(&b.caller, "appointment.book").record("appointment", a.id);
-        if let Some(c) = clash {
-            audit = AuditDraft::new(&b.caller, "appointment.overbook")
-                .record("appointment", a.id)
-                .detail(serde_json::json!({ "over": c.other.id, "resource": c.resource.field() }));
-        }
-        set.audit(audit);
-        if let Err(e) = sh.ctx.store.commit(set).await {
-            sh.write().remove(a.id);
-            return Err(e.into());
-        }
-        Ok(a)
     }
 
     fn load(&self, id: AppointmentId) -> Res<Appointment> {
@@ -212,48 +233,63 @@ impl LocationCalendar {
         }
         a.updated_at = sh.ctx.clock.now();
         let slot = Slot::of(&a);
+        // A move holds the new time as well as the old one until it commits (`Book::hold`), so
+        // undoing a failed move never clashes with a booking made meanwhile.
         let clash = if moves {
             let mut book = sh.write();
             let clash = book.clash(&slot);
-            if clash.is_none() || overbook {
-                book.put(slot);
+            if let (Some(c), false) = (clash, overbook) {
+                return Err(conflict(c));
             }
+            book.hold(&slot);
             clash
         } else {
             None
         };
-        if let Some(c) = clash {
-            if !overbook {
-                return Err(conflict(c));
-            }
-            a.overbooked = true;
+        if moves {
+            a.overbooked = clash.is_some();
         }
-        let mut set = ChangeSet::new();
-        set.put(RecordTable::Appointments, id.as_u128(), &a)?;
-        let (event, action) = if moves {
-            (
-                DomainEvent::AppointmentRescheduled {
-                    appointment: a.clone(),
-                    previous_start: cur.start,
-                    previous_end: cur.end,
-                },
-                if clash.is_some() { "appointment.overbook" } else { "appointment.reschedule" },
-            )
-        } else {
-            (DomainEvent::AppointmentUpdated { appointment: a.clone() }, "appointment.update")
+        let built = (|| -> Res<ChangeSet> {
+            let mut set = ChangeSet::new();
+            set.put(RecordTable::Appointments, id.as_u128(), &a)?;
+            let (event, action) = if moves {
+                (
+                    DomainEvent::AppointmentRescheduled {
+                        appointment: a.clone(),
+                        previous_start: cur.start,
+                        previous_end: cur.end,
+                    },
+                    if clash.is_some() { "appointment.overbook" } else { "appointment.reschedule" },
+                )
+            } else {
+                (DomainEvent::AppointmentUpdated { appointment: a.clone() }, "appointment.update")
+            };
+            set.event(caller.event_actor(), event);
+            set.audit(AuditDraft::new(caller, action).record("appointment", id).detail(serde_json::json!({
+                "from": { "start": cur.start, "end": cur.end, "vet_id": cur.vet_id, "room_id": cur.room_id },
+                "over": clash.map(|c| c.other.id),
+            })));
+            Ok(set)
+        })();
+        let committed = match built {
+            Ok(set) => sh.ctx.store.commit(set).await.map_err(Error::from),
+            Err(e) => Err(e),
         };
-        set.event(caller.event_actor(), event);
-        set.audit(AuditDraft::new(caller, action).record("appointment", id).detail(serde_json::json!({
-            "from": { "start": cur.start, "end": cur.end, "vet_id": cur.vet_id, "room_id": cur.room_id },
-            "over": clash.map(|c| c.other.id),
-        })));
-        if let Err(err) = sh.ctx.store.commit(set).await {
-            if moves {
-                sh.write().put(Slot::of(&cur));
+        let mut book = sh.write();
+        match committed {
+            Ok(_) => {
+                if moves {
+                    book.put(slot);
+                }
+                Ok(a)
             }
-            return Err(err.into());
+            Err(e) => {
+                if moves {
+                    book.unhold(&slot);
+                }
+                Err(e)
+            }
         }
-        Ok(a)
     }
 
     async fn transition(&self, id: AppointmentId, req: &TransitionRequest, caller: &Caller) -> Res<Appointment> {
@@ -310,9 +346,25 @@ impl Actor for LocationCalendar {
 
     async fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Book(b, reply) => {
-                let _ = reply.send(self.book(*b).await);
-            }
+            Msg::Book(b, reply) => match self.reserve(*b) {
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+                Ok((a, set)) => {
+                    // Acknowledged only once durable; undone if the commit fails.
+                    let shared = self.shared.clone();
+                    tokio::spawn(async move {
+                        let result = match shared.ctx.store.commit(set).await {
+                            Ok(_) => Ok(a),
+                            Err(e) => {
+                                shared.write().remove(a.id);
+                                Err(e.into())
+                            }
+                        };
+                        let _ = reply.send(result);
+                    });
+                }
+            },
             Msg::Edit { id, patch, overbook, caller, reply } => {
                 let _ = reply.send(self.edit(id, &patch, overbook, &caller).await);
             }
@@ -452,6 +504,18 @@ impl Calendar {
         source: Source,
         caller: &Caller,
     ) -> Res<Appointment> {
+        self.book_with(body, overbook, source, caller, None).await
+    }
+
+    /// Books, committing `extra` (built from the new appointment) in the same transaction.
+    pub async fn book_with(
+        &self,
+        body: &CreateAppointment,
+        overbook: bool,
+        source: Source,
+        caller: &Caller,
+        extra: Option<ExtraWrites>,
+    ) -> Res<Appointment> {
         let text = body.text()?;
         let t =
             self.types.get(body.type_id).map_err(|_| ValidationError::new("type_id", "names no appointment type"))?;
@@ -512,7 +576,7 @@ impl Calendar {
             updated_at: now,
         };
         check_resources(&self.shared, &a, Some(&t))?;
-        let b = NewBooking { appointment: a, overbook, caller: caller.clone() };
+        let b = NewBooking { appointment: a, overbook, caller: caller.clone(), extra };
         self.ask(location, |reply| Msg::Book(Box::new(b), reply)).await
     }
 
@@ -643,10 +707,11 @@ impl Calendar {
             .map(|(o, c)| Ok::<_, Error>([local_instant(tz, date, o)?, local_instant(tz, date, c)?]))
             .transpose()?;
         let slots: Vec<Slot> = book.starting_between(from, to).filter(|s| s.location_id == location).copied().collect();
-        // Vets: anyone with a bookable shift here that day, plus anyone booked.
+        // Vets: every veterinarian on shift here that day, plus anyone booked.
         let mut vet_ids: Vec<StaffId> = book
             .staff
             .values()
+            .filter(|s| s.position == clowder_schemas::staff::Position::Veterinarian)
             .filter(|s| book.shifts_of(s.id, from, to).any(|x| !x.cancelled && x.location_id == location))
             .map(|s| s.id)
             .collect();
@@ -735,7 +800,8 @@ impl Calendar {
         if q.to <= q.from {
             return Err(ValidationError::new("to", "must be after from").into());
         }
-        if q.to.duration_since(q.from) > SignedDuration::from_hours(24 * MAX_AVAILABILITY_DAYS) {
+        // Two hours of slack: a window of whole local days may contain a 25-hour day.
+        if q.to.duration_since(q.from) > SignedDuration::from_hours(24 * MAX_AVAILABILITY_DAYS + 2) {
             return Err(ValidationError::new("to", format!("at most {MAX_AVAILABILITY_DAYS} days after from")).into());
         }
         let t = self.types.get(q.type_id).map_err(|_| ValidationError::new("type_id", "names no appointment type"))?;
@@ -785,10 +851,13 @@ impl Calendar {
             }
             None => book.staff.values().filter(|s| s.active).map(|s| s.id).collect(),
         };
-        let day_span = |d: Date| -> Res<Interval> {
-            let next = d.tomorrow().map_err(|e| Error::Internal(e.to_string()))?;
+        // A whole local day as instants; `None` only at the ends of the representable range,
+        // which no query window reaches.
+        let day_span = |d: Date| -> Option<Interval> {
             let midnight = jiff::civil::Time::midnight();
-            Ok(Interval::new(local_instant(tz, d, midnight)?, local_instant(tz, next, midnight)?))
+            let (start, end) =
+                (local_instant(tz, d, midnight).ok()?, local_instant(tz, d.tomorrow().ok()?, midnight).ok()?);
+            Some(Interval::new(start, end))
         };
         let mut free: std::collections::BTreeMap<Timestamp, Vec<StaffId>> = std::collections::BTreeMap::new();
         for v in people {
@@ -806,8 +875,10 @@ impl Calendar {
             }
             let mut off = Vec::new();
             for t in book.time_off_of(v) {
-                let (first, last) = (day_span(t.first_day)?, day_span(t.last_day)?);
-                if first.start < hi && last.end > lo {
+                if let (Some(first), Some(last)) = (day_span(t.first_day), day_span(t.last_day))
+                    && first.start < hi
+                    && last.end > lo
+                {
                     off.push(Interval::new(first.start, last.end));
                 }
             }

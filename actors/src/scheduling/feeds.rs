@@ -136,8 +136,12 @@ impl Feeds {
         let to = now.saturating_add(SignedDuration::from_hours(24 * FEED_AHEAD_DAYS)).unwrap_or(now);
         let (staff, tz_name, tz, slots, locations) = {
             let book = self.book.read().unwrap_or_else(|p| p.into_inner());
-            let Some(staff) = book.staff.get(&feed.staff_id).cloned() else { return Ok(None) };
-            let home = staff.home_location_id.and_then(|l| book.location(l)).or_else(|| book.locations.values().next());
+            // Someone who left keeps no working feed.
+            let Some(staff) = book.staff.get(&feed.staff_id).filter(|s| s.active).cloned() else { return Ok(None) };
+            let home = staff
+                .home_location_id
+                .and_then(|l| book.location(l))
+                .or_else(|| book.locations.values().min_by_key(|(l, _)| l.id));
             let (tz_name, tz) = match home {
                 Some((l, tz)) => (l.time_zone.clone(), tz.clone()),
                 None => ("UTC".to_owned(), TimeZone::UTC),

@@ -54,8 +54,9 @@ fn room_key(r: &Room) -> String {
     format!("{}/{}", r.location_id, name_key(&r.name))
 }
 
-/// The instant a local wall time happens at; a time skipped by a DST jump counts as the
-/// instant just after the jump (RFC 5545's rule), a repeated one as its first occurrence.
+/// The instant a local wall time happens at. A time skipped by a spring-forward jump is moved
+/// on by the jump's length (02:30 on that night becomes 03:30, RFC 5545's rule); a repeated
+/// one is its first occurrence.
 ///
 /// Only dates near the ends of the representable range (years −9999 and 9999) fail; that is
 /// the caller's input, so it is a validation error on `date`.
@@ -70,12 +71,28 @@ impl Setup {
         Self { ctx, book, writer: Arc::default() }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Book> {
-        self.book.read().unwrap_or_else(|p| p.into_inner())
+    /// Commits `set`, then applies `after` to the book, in a task of its own that also holds
+    /// the writer lock: a caller that goes away meanwhile (a dropped HTTP request) cannot leave
+    /// a committed change missing from the book, nor let the next write see a stale book.
+    async fn commit_then(
+        &self,
+        writer: tokio::sync::OwnedMutexGuard<()>,
+        set: ChangeSet,
+        after: impl FnOnce(&mut Book) + Send + 'static,
+    ) -> Res<()> {
+        let (ctx, book) = (self.ctx.clone(), self.book.clone());
+        tokio::spawn(async move {
+            let _writer = writer;
+            ctx.store.commit(set).await?;
+            after(&mut book.write().unwrap_or_else(|p| p.into_inner()));
+            Ok::<_, Error>(())
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("a scheduling write task failed: {e}")))?
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Book> {
-        self.book.write().unwrap_or_else(|p| p.into_inner())
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Book> {
+        self.book.read().unwrap_or_else(|p| p.into_inner())
     }
 
     // --- locations -------------------------------------------------------------------------
@@ -83,27 +100,37 @@ impl Setup {
     pub async fn create_location(&self, body: &CreateLocation, caller: &Caller) -> Res<Location> {
         let l = body.validate(LocationId::from_ulid(self.ctx.new_ulid()), self.ctx.clock.now())?;
         let tz = time_zone("time_zone", &l.time_zone)?;
-        let _w = self.writer.lock().await;
+        let w = self.writer.clone().lock_owned().await;
         let key = l.id.as_u128();
         let mut set = ChangeSet::new();
         set.claim(unique::LOCATION_NAME, &name_key(&l.name), key, "name");
         set.put(RecordTable::Locations, key, &l)?;
         set.event(by(caller), DomainEvent::LocationCreated { location: l.clone() });
         set.audit(AuditDraft::new(caller, "location.create").record("location", l.id));
-        self.ctx.store.commit(set).await?;
-        self.write().put_location(l.clone(), tz);
+        let saved = l.clone();
+        self.commit_then(w, set, move |b| b.put_location(saved, tz)).await?;
         Ok(l)
     }
 
     pub async fn update_location(&self, id: LocationId, patch: &UpdateLocation, caller: &Caller) -> Res<Location> {
-        let _w = self.writer.lock().await;
+        let w = self.writer.clone().lock_owned().await;
         let cur = self.location(id)?;
         let mut l = patch.apply(&cur)?;
         if l == cur {
             return Ok(cur);
         }
         let tz = time_zone("time_zone", &l.time_zone)?;
-        l.updated_at = self.ctx.clock.now();
+        let now = self.ctx.clock.now();
+        if l.time_zone != cur.time_zone && self.read().has_shifts_after(id, now) {
+            // Shifts are local times placed with the old zone; moving them silently would
+            // change who works when.
+            return Err(ValidationError::new(
+                "time_zone",
+                "cannot change while the location has shifts still to come; cancel them first",
+            )
+            .into());
+        }
+        l.updated_at = now;
         let key = id.as_u128();
         let mut set = ChangeSet::new();
         if name_key(&l.name) != name_key(&cur.name) {
@@ -113,8 +140,8 @@ impl Setup {
         set.put(RecordTable::Locations, key, &l)?;
         set.event(by(caller), DomainEvent::LocationUpdated { location: l.clone() });
         set.audit(AuditDraft::new(caller, "location.update").record("location", id));
-        self.ctx.store.commit(set).await?;
-        self.write().put_location(l.clone(), tz);
+        let saved = l.clone();
+        self.commit_then(w, set, move |b| b.put_location(saved, tz)).await?;
         Ok(l)
     }
 
@@ -154,7 +181,7 @@ impl Setup {
 
     pub async fn create_room(&self, body: &CreateRoom, caller: &Caller) -> Res<Room> {
         let r = body.validate(RoomId::from_ulid(self.ctx.new_ulid()), self.ctx.clock.now())?;
-        let _w = self.writer.lock().await;
+        let w = self.writer.clone().lock_owned().await;
         if self.read().location(r.location_id).is_none() {
             return Err(ValidationError::new("location_id", "names no location").into());
         }
@@ -164,13 +191,13 @@ impl Setup {
         set.put(RecordTable::Rooms, key, &r)?;
         set.event(by(caller), DomainEvent::RoomCreated { room: r.clone() });
         set.audit(AuditDraft::new(caller, "room.create").record("room", r.id));
-        self.ctx.store.commit(set).await?;
-        self.write().put_room(r.clone());
+        let saved = r.clone();
+        self.commit_then(w, set, move |b| b.put_room(saved)).await?;
         Ok(r)
     }
 
     pub async fn update_room(&self, id: RoomId, patch: &UpdateRoom, caller: &Caller) -> Res<Room> {
-        let _w = self.writer.lock().await;
+        let w = self.writer.clone().lock_owned().await;
         let cur = self.room(id)?;
         let mut r = patch.apply(&cur)?;
         if r == cur {
@@ -186,8 +213,8 @@ impl Setup {
         set.put(RecordTable::Rooms, key, &r)?;
         set.event(by(caller), DomainEvent::RoomUpdated { room: r.clone() });
         set.audit(AuditDraft::new(caller, "room.update").record("room", id));
-        self.ctx.store.commit(set).await?;
-        self.write().put_room(r.clone());
+        let saved = r.clone();
+        self.commit_then(w, set, move |b| b.put_room(saved)).await?;
         Ok(r)
     }
 
@@ -226,7 +253,7 @@ impl Setup {
 
     pub async fn create_staff(&self, body: &CreateStaff, caller: &Caller) -> Res<StaffProfile> {
         let s = body.validate(StaffId::from_ulid(self.ctx.new_ulid()), self.ctx.clock.now())?;
-        let _w = self.writer.lock().await;
+        let w = self.writer.clone().lock_owned().await;
         self.check_links(&s)?;
         let key = s.id.as_u128();
         let mut set = ChangeSet::new();
@@ -239,13 +266,13 @@ impl Setup {
         set.put(RecordTable::Staff, key, &s)?;
         set.event(by(caller), DomainEvent::StaffCreated { staff: s.clone() });
         set.audit(AuditDraft::new(caller, "staff.create").record("staff", s.id));
-        self.ctx.store.commit(set).await?;
-        self.write().put_staff(s.clone());
+        let saved = s.clone();
+        self.commit_then(w, set, move |b| b.put_staff(saved)).await?;
         Ok(s)
     }
 
     pub async fn update_staff(&self, id: StaffId, patch: &UpdateStaff, caller: &Caller) -> Res<StaffProfile> {
-        let _w = self.writer.lock().await;
+        let w = self.writer.clone().lock_owned().await;
         let cur = self.staff(id)?;
         let mut s = patch.apply(&cur)?;
         if s == cur {
@@ -274,8 +301,8 @@ impl Setup {
         set.put(RecordTable::Staff, key, &s)?;
         set.event(by(caller), DomainEvent::StaffUpdated { staff: s.clone() });
         set.audit(AuditDraft::new(caller, "staff.update").record("staff", id));
-        self.ctx.store.commit(set).await?;
-        self.write().put_staff(s.clone());
+        let saved = s.clone();
+        self.commit_then(w, set, move |b| b.put_staff(saved)).await?;
         Ok(s)
     }
 
@@ -328,7 +355,7 @@ impl Setup {
 
     pub async fn create_shift(&self, staff: StaffId, body: &CreateShift, caller: &Caller) -> Res<Shift> {
         let draft = body.validate()?;
-        let _w = self.writer.lock().await;
+        let w = self.writer.clone().lock_owned().await;
         self.staff(staff)?;
         let (starts_at, ends_at) = self.place(&draft)?;
         let id = ShiftId::from_ulid(self.ctx.new_ulid());
@@ -360,13 +387,13 @@ impl Setup {
                 .record("shift", id)
                 .detail(serde_json::json!({ "staff_id": staff })),
         );
-        self.ctx.store.commit(set).await?;
-        self.write().put_shift(s.clone());
+        let saved = s.clone();
+        self.commit_then(w, set, move |b| b.put_shift(saved)).await?;
         Ok(s)
     }
 
     pub async fn update_shift(&self, staff: StaffId, id: ShiftId, patch: &UpdateShift, caller: &Caller) -> Res<Shift> {
-        let _w = self.writer.lock().await;
+        let w = self.writer.clone().lock_owned().await;
         let cur = self.shift(staff, id)?;
         let (draft, cancelled) = patch.apply(&cur)?;
         let (starts_at, ends_at) = self.place(&draft)?;
@@ -395,8 +422,8 @@ impl Setup {
         set.put(RecordTable::Shifts, id.as_u128(), &s)?;
         set.event(by(caller), DomainEvent::ShiftUpdated { shift: s.clone() });
         set.audit(AuditDraft::new(caller, action).record("shift", id));
-        self.ctx.store.commit(set).await?;
-        self.write().put_shift(s.clone());
+        let saved = s.clone();
+        self.commit_then(w, set, move |b| b.put_shift(saved)).await?;
         Ok(s)
     }
 
@@ -457,7 +484,7 @@ impl Setup {
         note: Option<String>,
         caller: &Caller,
     ) -> Res<TimeOff> {
-        let _w = self.writer.lock().await;
+        let w = self.writer.clone().lock_owned().await;
         let cur = self.time_off(id)?;
         let ok = matches!(
             (cur.status, to),
@@ -489,8 +516,8 @@ impl Setup {
         set.put(RecordTable::TimeOff, id.as_u128(), &t)?;
         set.event(by(caller), DomainEvent::TimeOffDecided { time_off: t.clone() });
         set.audit(AuditDraft::new(caller, action).record("time_off", id));
-        self.ctx.store.commit(set).await?;
-        self.write().put_time_off(t.clone());
+        let saved = t.clone();
+        self.commit_then(w, set, move |b| b.put_time_off(saved)).await?;
         Ok(t)
     }
 

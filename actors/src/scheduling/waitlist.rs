@@ -32,7 +32,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
 use super::book::Book;
-use super::calendar::Calendar;
+use super::calendar::{Calendar, ExtraWrites};
 use super::types::AppointmentTypes;
 use crate::error::Error;
 use crate::store::{ChangeSet, RecordTable};
@@ -405,28 +405,30 @@ impl Waitlist {
             notes: entry.notes.clone(),
             overbook: false,
         };
-        let a = self.calendar.book_from(&body, false, Source::Waitlist, caller).await?;
-        let mut set = ChangeSet::new();
-        self.settle(&mut set, &entry, &a, None, caller)?;
-        self.ctx.store.commit(set).await?;
-        Ok(a)
+        // The booking and the entry's settling are one transaction.
+        let (me, who, freed_by) = (self.clone(), caller.clone(), req.from_appointment_id);
+        let extra: ExtraWrites = Box::new(move |a: &Appointment| {
+            let mut set = ChangeSet::new();
+            me.settle(&mut set, &entry, a, None, freed_by, &who)?;
+            Ok(set)
+        });
+        self.calendar.book_with(&body, false, Source::Waitlist, caller, Some(extra)).await
     }
 
-    /// Marks an entry fulfilled by `a` and closes its other offers and, for an accepted offer,
-    /// the competing offers of the same slot.
+    /// Marks an entry fulfilled by `a` and closes its other offers and the competing offers
+    /// of the same freed slot (their entries wait again).
     fn settle(
         &self,
         set: &mut ChangeSet,
         entry: &WaitlistEntry,
         a: &Appointment,
-        accepted: Option<&WaitlistOffer>,
+        accepted: Option<OfferId>,
+        freed_by: Option<AppointmentId>,
         caller: &Caller,
     ) -> Res<()> {
         let now = self.now();
-        let freed_by = accepted.map(|o| o.slot.appointment_id);
         let others = self.pending_offers(|o| {
-            accepted.is_none_or(|acc| acc.id != o.id)
-                && (o.entry_id == entry.id || Some(o.slot.appointment_id) == freed_by)
+            accepted != Some(o.id) && (o.entry_id == entry.id || Some(o.slot.appointment_id) == freed_by)
         })?;
         for o in others {
             let other_entry = o.entry_id;
@@ -471,7 +473,23 @@ impl Waitlist {
             notes: entry.notes.clone(),
             overbook: false,
         };
-        let a = match self.calendar.book_from(&body, false, Source::Waitlist, caller).await {
+        // The booking, the accepted offer and the settling are one transaction.
+        let (me, who, pending, settled) = (self.clone(), caller.clone(), offer.clone(), entry.clone());
+        let extra: ExtraWrites = Box::new(move |a: &Appointment| {
+            let mut set = ChangeSet::new();
+            let accepted = WaitlistOffer {
+                status: OfferStatus::Accepted,
+                appointment_id: Some(a.id),
+                responded_at: Some(now),
+                ..pending
+            };
+            set.put(RecordTable::Offers, accepted.id.as_u128(), &accepted)?;
+            set.event(who.event_actor(), DomainEvent::WaitlistOfferUpdated { offer: accepted.clone() });
+            set.audit(AuditDraft::new(&who, "waitlist.offer_accept").record("waitlist", settled.id));
+            me.settle(&mut set, &settled, a, Some(accepted.id), Some(accepted.slot.appointment_id), &who)?;
+            Ok(set)
+        });
+        let a = match self.calendar.book_with(&body, false, Source::Waitlist, caller, Some(extra)).await {
             Ok(a) => a,
             Err(Error::AppointmentConflict { .. }) => {
                 // The slot went another way (booked by the front desk meanwhile).
@@ -486,18 +504,7 @@ impl Waitlist {
             }
             Err(e) => return Err(e),
         };
-        let accepted = WaitlistOffer {
-            status: OfferStatus::Accepted,
-            appointment_id: Some(a.id),
-            responded_at: Some(now),
-            ..offer
-        };
-        let mut set = ChangeSet::new();
-        set.put(RecordTable::Offers, id.as_u128(), &accepted)?;
-        set.event(caller.event_actor(), DomainEvent::WaitlistOfferUpdated { offer: accepted.clone() });
-        set.audit(AuditDraft::new(caller, "waitlist.offer_accept").record("waitlist", entry.id));
-        self.settle(&mut set, &entry, &a, Some(&accepted), caller)?;
-        self.ctx.store.commit(set).await?;
+        let accepted = self.offer_record(id)?;
         Ok((accepted, a))
     }
 

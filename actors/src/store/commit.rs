@@ -108,6 +108,15 @@ impl ChangeSet {
         self
     }
 
+    /// Moves everything of `other` into this change set (one transaction for both).
+    pub fn append(&mut self, mut other: ChangeSet) -> &mut Self {
+        self.ops.append(&mut other.ops);
+        self.claims.append(&mut other.claims);
+        self.events.append(&mut other.events);
+        self.audit.append(&mut other.audit);
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty() && self.claims.is_empty() && self.events.is_empty() && self.audit.is_empty()
     }

@@ -253,7 +253,8 @@ pub struct TimeOffListQuery {
     pub to: Option<Date>,
 }
 
-/// Time-off requests, newest first.
+/// Time-off requests, newest first. The reason and the decision note are shown only to the
+/// person and to those with `scheduling:manage`.
 #[utoipa::path(
     get, path = "/api/time-off", tag = "staff",
     params(TimeOffListQuery),
@@ -261,9 +262,10 @@ pub struct TimeOffListQuery {
 )]
 pub async fn time_off_list(
     State(state): State<AppState>,
+    staff: Staff,
     Query(q): Query<TimeOffListQuery>,
 ) -> Result<axum::Json<Vec<TimeOff>>, ApiError> {
-    let staff = parse_query_id::<StaffId>("staff_id", q.staff_id.as_deref())?;
+    let who = parse_query_id::<StaffId>("staff_id", q.staff_id.as_deref())?;
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some("requested") => Some(TimeOffStatus::Requested),
@@ -274,7 +276,16 @@ pub async fn time_off_list(
             return Err(ValidationError::new("status", "must be requested, approved, denied or cancelled").into());
         }
     };
-    Ok(axum::Json(state.system.scheduling.setup.time_off_list(staff, status, q.from, q.to)?))
+    let mut list = state.system.scheduling.setup.time_off_list(who, status, q.from, q.to)?;
+    // Who is away is everyone's business; why is theirs and the managers'.
+    if !manages(&staff) {
+        let me = state.system.scheduling.setup.staff_of_user(staff.principal.user.id).map(|p| p.id);
+        for t in list.iter_mut().filter(|t| Some(t.staff_id) != me) {
+            t.reason = None;
+            t.decision_note = None;
+        }
+    }
+    Ok(axum::Json(list))
 }
 
 /// Ask for time off: for oneself, or for anyone with `scheduling:manage`.
