@@ -1,19 +1,37 @@
 //! `--demo`: seeds the generated demo clinic (see `demo_data`) into an empty store through
 //! the same actors and group commit as real traffic, and prints the demo staff passwords.
+//!
+//! Besides clients, cats and accounts, it sets up the first location's calendar: rooms, staff
+//! profiles linked to the demo accounts, shifts, one approved time off, and two weeks of
+//! appointments around today whose statuses match the clock (past ones completed, missed
+//! or cancelled; today's under way). Everything goes through the scheduling services, so
+//! their rules (conflicts, capabilities, the workflow) hold for the demo too.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use clowder_actors::System;
 use clowder_actors::accounts::NewUser;
+use clowder_actors::scheduling::setup::{local_instant, time_zone};
+use clowder_actors::{Error, System};
+use clowder_schemas::appointments::{CreateAppointment, Status, TransitionRequest};
 use clowder_schemas::audit::Caller;
-use futures_util::stream::{self, TryStreamExt};
+use clowder_schemas::ids::PatientId;
+use clowder_schemas::locations::{CreateRoom, UpdateLocation};
+use clowder_schemas::patch::Patch;
+use clowder_schemas::patients::CreatePatient;
+use clowder_schemas::staff::{CreateShift, RequestTimeOff, ShiftKind, TimeOffStatus};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use jiff::SignedDuration;
 
 use crate::demo_data::{self, DemoStaff};
 
 /// Concurrent creations while seeding; enough to fill group-commit batches.
 const PARALLEL: usize = 64;
+
+/// The name `bootstrap` gives the first location; the demo renames only that one.
+const STARTUP_LOCATION_NAME: &str = "Main clinic";
 
 /// Seeds the demo clinic if the store has no clients; prints the staff sign-ins either way.
 pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
@@ -58,7 +76,8 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
             .await?;
         let today = system.ctx.today();
         let patients = clinic.patients.len();
-        stream::iter(clinic.patients.into_iter().map(Ok::<_, anyhow::Error>))
+        // Cloned, not consumed: the schedule below books these cats.
+        stream::iter(clinic.patients.iter().cloned().map(Ok::<_, anyhow::Error>))
             .try_for_each_concurrent(PARALLEL, |(id, body)| {
                 let system = system.clone();
                 async move {
@@ -75,9 +94,171 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
             took_ms = started.elapsed().as_millis() as u64,
             "seeded the demo clinic"
         );
+        seed_schedule(system, &clinic.patients).await.context("seeding the demo schedule")?;
     }
     let list: Vec<String> =
         staff.iter().map(|s| format!("{} / {} ({})", s.username, s.password, s.roles.join(", "))).collect();
     tracing::info!("demo staff sign-ins (demo only): {}", list.join("; "));
+    Ok(())
+}
+
+/// Sets up the first location's rooms, staff, shifts and time off, and books the planned
+/// appointments (see `demo_data::plan_schedule`), moving each along its workflow. Rooms and
+/// staff that already exist (same room name, same email or account) are reused; a shift or
+/// appointment that clashes with one already there is skipped.
+async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatient)]) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let setup = &system.scheduling.setup;
+    let calendar = &system.scheduling.calendar;
+    let caller = &Caller::system();
+    let Some(mut location) = setup.locations(false).into_iter().next() else {
+        tracing::warn!("no location to schedule the demo at; skipping rooms, staff and appointments");
+        return Ok(());
+    };
+    let tz = time_zone("time_zone", &location.time_zone)?;
+    // One instant for the whole plan: each appointment's status is decided against it, and
+    // the real clock only moves on, so a no-show decided now is still allowed when recorded.
+    let now = system.ctx.clock.now();
+    let today = now.to_zoned(tz.clone()).date();
+    if location.name == STARTUP_LOCATION_NAME {
+        let mut closed = location.blackout_dates.clone();
+        closed.extend(demo_data::holidays(today.year()));
+        closed.extend(demo_data::holidays(today.year().saturating_add(1)));
+        let patch = UpdateLocation {
+            name: Patch::Set(demo_data::LOCATION_NAME.into()),
+            address: Patch::Set(demo_data::LOCATION_ADDRESS.into()),
+            phone: Patch::Set(demo_data::LOCATION_PHONE.into()),
+            blackout_dates: Patch::Set(closed),
+            ..Default::default()
+        };
+        location = setup.update_location(location.id, &patch, caller).await?;
+    }
+    let hours = location.week();
+
+    let existing = setup.rooms(Some(location.id), true);
+    let mut rooms = Vec::with_capacity(demo_data::ROOMS.len());
+    for &(name, kind) in demo_data::ROOMS {
+        let id = match existing.iter().find(|r| r.name.eq_ignore_ascii_case(name)) {
+            Some(r) => r.id,
+            None => {
+                let body = CreateRoom { location_id: location.id, name: name.into(), kind };
+                setup.create_room(&body, caller).await?.id
+            }
+        };
+        rooms.push(id);
+    }
+
+    let (users, _) = system.accounts.list(None, None, 1_000)?;
+    let known = setup.staff_list(true);
+    let mut staff = Vec::with_capacity(demo_data::PEOPLE.len());
+    for p in demo_data::PEOPLE {
+        let user = p.username.and_then(|name| users.iter().find(|u| u.username == name)).map(|u| u.id);
+        let body = demo_data::staff_profile(p, user, location.id, &hours, today);
+        let same = known.iter().find(|s| {
+            s.email.as_ref().map(|e| e.as_str()) == body.email.as_deref() || (user.is_some() && s.user_id == user)
+        });
+        let id = match same {
+            Some(s) => s.id,
+            None => setup.create_staff(&body, caller).await?.id,
+        };
+        staff.push(id);
+    }
+
+    let plan = demo_data::plan_schedule(today, &hours, &location.blackout_dates, patients);
+
+    let t = &plan.time_off;
+    let request = RequestTimeOff {
+        staff_id: staff[t.person],
+        first_day: t.first_day,
+        last_day: t.last_day,
+        reason: Some(t.reason.into()),
+    };
+    let requested = setup.request_time_off(&request, caller).await?;
+    setup.decide_time_off(requested.id, TimeOffStatus::Approved, Some(t.note.into()), caller).await?;
+
+    let shifts: usize = stream::iter(&plan.shifts)
+        .map(|s| {
+            let body = CreateShift {
+                location_id: location.id,
+                date: s.date,
+                start: s.start,
+                end: s.end,
+                kind: ShiftKind::Regular,
+                break_minutes: s.break_minutes,
+                notes: None,
+            };
+            let person = staff[s.person];
+            async move {
+                match setup.create_shift(person, &body, caller).await {
+                    Ok(_) => Ok(1),
+                    Err(Error::ShiftOverlap { .. }) => Ok(0),
+                    Err(e) => Err(e),
+                }
+            }
+        })
+        .buffer_unordered(PARALLEL)
+        .try_fold(0, |n, created| async move { Ok(n + created) })
+        .await?;
+
+    let types: HashMap<String, _> = system.scheduling.types.list(false)?.into_iter().map(|t| (t.name, t.id)).collect();
+    // Bookings of one location queue at its calendar actor; many in flight keep it busy.
+    // Each appointment's own moves run in order after its booking.
+    let finals: Vec<Option<Status>> = stream::iter(&plan.visits)
+        .map(|v| {
+            let (types, tz, staff, rooms) = (&types, &tz, &staff, &rooms);
+            async move {
+                // A default type renamed or retired before the demo ran: nothing to book.
+                let Some(&type_id) = types.get(v.type_name) else { return Ok(None) };
+                let start = local_instant(tz, v.date, v.start)?;
+                let end = start.saturating_add(SignedDuration::from_mins(v.minutes.into())).unwrap_or(start);
+                let body = CreateAppointment {
+                    client_id: v.client_id,
+                    patient_id: v.patient_id,
+                    type_id,
+                    vet_id: Some(staff[v.vet]),
+                    room_id: Some(rooms[v.room]),
+                    location_id: Some(location.id),
+                    start,
+                    end: Some(end),
+                    reason: Some(v.reason.clone()),
+                    notes: None,
+                    overbook: false,
+                };
+                let booked = match calendar.book(&body, false, caller).await {
+                    Ok(a) => a,
+                    Err(Error::AppointmentConflict { .. }) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                let mut status = booked.status;
+                for (to, reason) in demo_data::status_path(&v.outcome, start, end, now) {
+                    let request = TransitionRequest { to, reason: reason.map(str::to_owned) };
+                    status = calendar.transition(booked.id, request, caller).await?.status;
+                }
+                Ok::<_, Error>(Some(status))
+            }
+        })
+        .buffer_unordered(PARALLEL)
+        .try_collect()
+        .await?;
+
+    let count = |s: Status| finals.iter().filter(|f| **f == Some(s)).count();
+    tracing::info!(
+        location = %location.name,
+        rooms = rooms.len(),
+        staff_profiles = staff.len(),
+        shifts,
+        time_off = 1,
+        appointments = finals.iter().flatten().count(),
+        skipped = finals.iter().filter(|f| f.is_none()).count(),
+        completed = count(Status::Completed),
+        no_show = count(Status::NoShow),
+        cancelled = count(Status::Cancelled),
+        in_progress = count(Status::InProgress),
+        checked_in = count(Status::CheckedIn),
+        confirmed = count(Status::Confirmed),
+        scheduled = count(Status::Scheduled),
+        took_ms = started.elapsed().as_millis() as u64,
+        "seeded the demo schedule"
+    );
     Ok(())
 }

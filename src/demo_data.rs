@@ -1,11 +1,15 @@
 //! A realistic demo clinic: a few thousand clients (cat owners) in and around Portland, Oregon,
-//! their cats, and a handful of staff accounts, for seeding a fresh server so the software can
-//! be shown and exercised with believable data.
+//! their cats, a handful of staff accounts, and a calendar (rooms, staff profiles, shifts,
+//! time off and two weeks of appointments), for seeding a fresh server so the software can be
+//! shown and exercised with believable data.
 //!
 //! Generation is pure and deterministic: a tiny self-contained PRNG ([`SplitMix64`], seeded by
 //! [`SEED`]) draws from the fixed tables in this file, so the same build always produces the
-//! same clinic, independent of the versions of any other crate. The only input, `today`, turns
-//! ages into dates of birth; ids, names and everything else do not depend on it.
+//! same clinic, independent of the versions of any other crate. In [`generate`] the only
+//! input, `today`, turns ages into dates of birth; ids, names and everything else do not
+//! depend on it. [`plan_schedule`] lays the calendar out around `today` (who works when,
+//! which cat comes when, and what became of each visit); [`status_path`] turns a visit's
+//! fate into workflow moves at the moment of seeding. Seeding (`demo.rs`) does the I/O.
 //!
 //! Every record passes the schemas' own validation (`CreateClient::validate`,
 //! `CreatePatient::validate`). Emails use the reserved `example.com`/`.net`/`.org` domains and
@@ -17,13 +21,17 @@
 //! in this file) and the demo start-up prints them so whoever runs the demo can sign in.
 //! Never seed demo data into a clinic that holds real data.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use clowder_schemas::appointments::Status;
 use clowder_schemas::clients::{AddressInput, CreateClient, PreferredContact};
-use clowder_schemas::ids::{ClientId, PatientId};
+use clowder_schemas::ids::{ClientId, LocationId, PatientId, UserId};
+use clowder_schemas::locations::Day;
 use clowder_schemas::patients::{CreatePatient, HandlingInput, Level, ReproductiveStatus, Sex};
-use jiff::Span;
-use jiff::civil::Date;
+use clowder_schemas::scheduling::{DEFAULT_DURATION, RoomKind, default_appointment_types};
+use clowder_schemas::staff::{Capabilities, CreateStaff, EmploymentType, Licence, PatternSpan, Position};
+use jiff::civil::{Date, Time, Weekday, date};
+use jiff::{SignedDuration, Span, Timestamp};
 use ulid::Ulid;
 
 /// Seed of the demo clinic; changing it changes every generated record.
@@ -424,9 +432,838 @@ fn ascii_fold(s: &str) -> String {
     out
 }
 
+// ---- The schedule: rooms, staff profiles, shifts, time off and appointments ----
+
+/// Name, address and phone the demo gives the first location while it still has its
+/// start-up name ("Main clinic").
+pub const LOCATION_NAME: &str = "Rose City Cat Clinic";
+pub const LOCATION_ADDRESS: &str = "3520 SE Hawthorne Blvd, Portland, OR 97214";
+pub const LOCATION_PHONE: &str = "(503) 555-0142";
+
+/// The days most US practices close, on the day itself: New Year's Day, Memorial Day,
+/// Independence Day, Labor Day, Thanksgiving and Christmas Day. The demo location gets them
+/// as blackout dates, so the demo does not book a full Thanksgiving.
+pub fn holidays(year: i16) -> Vec<Date> {
+    let day = |month, day| Date::new(year, month, day).ok();
+    let nth = |month, nth, weekday| Date::new(year, month, 1).and_then(|d| d.nth_weekday_of_month(nth, weekday)).ok();
+    [
+        day(1, 1),
+        nth(5, -1, Weekday::Monday),
+        day(7, 4),
+        nth(9, 1, Weekday::Monday),
+        nth(11, 4, Weekday::Thursday),
+        day(12, 25),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The demo location's rooms. The exam rooms come first: veterinarian number `i` (in
+/// [`PEOPLE`] order) sees patients in exam room `i`, so two vets never need the same room.
+pub const ROOMS: &[(&str, RoomKind)] = &[
+    ("Exam 1", RoomKind::Exam),
+    ("Exam 2", RoomKind::Exam),
+    ("Exam 3", RoomKind::Exam),
+    ("Exam 4", RoomKind::Exam),
+    ("Surgery", RoomKind::Surgery),
+    ("Dental", RoomKind::Dental),
+    ("Isolation", RoomKind::Isolation),
+    ("Cat ward", RoomKind::CatWard),
+];
+const EXAM_ROOMS: usize = 4;
+const SURGERY_ROOM: usize = 4;
+const DENTAL_ROOM: usize = 5;
+
+/// How someone works one weekday.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Off,
+    /// Opening to closing.
+    Full,
+    /// Opening to 13:00.
+    Morning,
+    /// 12:00 to closing.
+    Afternoon,
+    /// Opening to closing every other week: `Rota(0)` in even weeks, `Rota(1)` in odd ones
+    /// (how the Saturday mornings are shared).
+    Rota(u8),
+}
+
+/// A week written Monday first, one letter a day: `F` full day, `M` morning, `A` afternoon,
+/// `-` off, `0`/`1` every other week ([`Part::Rota`]).
+const fn week(s: &str) -> [Part; 7] {
+    let b = s.as_bytes();
+    assert!(b.len() == 7, "a week has seven days");
+    let mut w = [Part::Off; 7];
+    let mut i = 0;
+    while i < 7 {
+        w[i] = match b[i] {
+            b'F' => Part::Full,
+            b'M' => Part::Morning,
+            b'A' => Part::Afternoon,
+            b'0' => Part::Rota(0),
+            b'1' => Part::Rota(1),
+            b'-' => Part::Off,
+            _ => panic!("a day is one of F, M, A, -, 0, 1"),
+        };
+        i += 1;
+    }
+    w
+}
+
+/// Someone who works at the demo clinic: a staff profile, linked to the demo account
+/// `username` when they have one.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoPerson {
+    pub first_name: &'static str,
+    pub last_name: &'static str,
+    pub position: Position,
+    pub employment: EmploymentType,
+    pub username: Option<&'static str>,
+    pub surgeon: bool,
+    /// Oregon licence number (veterinarians).
+    pub licence: Option<&'static str>,
+    pub hired: Date,
+    /// The usual week, Monday first.
+    pub week: [Part; 7],
+}
+
+impl DemoPerson {
+    /// Veterinarians and technicians: they get shifts.
+    pub fn clinical(&self) -> bool {
+        matches!(self.position, Position::Veterinarian | Position::VetTech)
+    }
+}
+
+const fn person(
+    first_name: &'static str,
+    last_name: &'static str,
+    position: Position,
+    username: Option<&'static str>,
+    hired: Date,
+    days: &str,
+) -> DemoPerson {
+    DemoPerson {
+        first_name,
+        last_name,
+        position,
+        employment: EmploymentType::FullTime,
+        username,
+        surgeon: false,
+        licence: None,
+        hired,
+        week: week(days),
+    }
+}
+
+const fn vet(
+    first: &'static str,
+    last: &'static str,
+    user: Option<&'static str>,
+    hired: Date,
+    days: &str,
+) -> DemoPerson {
+    person(first, last, Position::Veterinarian, user, hired, days)
+}
+
+/// The demo clinic's people: four veterinarians (two of them surgeons), four technicians,
+/// two receptionists, the practice manager and the billing clerk. Every weekday has at
+/// least two vets in the morning and in the afternoon; two vets share each Saturday.
+pub const PEOPLE: &[DemoPerson] = &[
+    DemoPerson {
+        surgeon: true,
+        licence: Some("V-10482"),
+        ..vet("Elena", "Morgan", Some("drmorgan"), date(2015, 3, 2), "FFFFM0-")
+    },
+    DemoPerson { licence: Some("V-11937"), ..vet("Raj", "Patel", Some("drpatel"), date(2018, 8, 13), "FFAFF1-") },
+    DemoPerson {
+        surgeon: true,
+        licence: Some("V-12655"),
+        ..vet("Grace", "Nakamura", None, date(2020, 1, 6), "AFFMF1-")
+    },
+    DemoPerson {
+        employment: EmploymentType::PartTime,
+        licence: Some("V-13804"),
+        ..vet("Daniel", "Okafor", None, date(2023, 5, 15), "F-FA-0-")
+    },
+    person("Sam", "Kim", Position::VetTech, Some("tech.kim"), date(2017, 9, 5), "FFFFM0-"),
+    person("Jordan", "Ellis", Position::VetTech, None, date(2019, 4, 22), "FFMFF1-"),
+    DemoPerson {
+        employment: EmploymentType::PartTime,
+        ..person("Priya", "Shah", Position::VetTech, None, date(2022, 2, 14), "-AFFA--")
+    },
+    person("Marcus", "Hill", Position::VetTech, None, date(2021, 7, 12), "FFA-F0-"),
+    person("Maria", "Lopez", Position::Receptionist, Some("frontdesk"), date(2016, 11, 1), "FFFFF--"),
+    DemoPerson {
+        employment: EmploymentType::PartTime,
+        ..person("Tyler", "Brooks", Position::Receptionist, None, date(2024, 6, 3), "AA-AA1-")
+    },
+    person("Chris", "Taylor", Position::PracticeManager, Some("manager"), date(2014, 5, 19), "FFFFF--"),
+    person("Dana", "Wright", Position::Billing, Some("billing"), date(2019, 10, 7), "MFMFM--"),
+];
+
+/// Opening hours per weekday, Monday first (as `Location::week` gives them).
+pub type Week = [Option<(Time, Time)>; 7];
+
+const fn hm(h: i8, m: i8) -> Time {
+    Time::constant(h, m, 0, 0)
+}
+
+fn minutes(t: Time) -> i32 {
+    i32::from(t.hour()) * 60 + i32::from(t.minute())
+}
+
+fn at(m: i32) -> Time {
+    Time::new((m / 60) as i8, (m % 60) as i8, 0, 0).expect("plan times stay within one day")
+}
+
+fn add_days(d: Date, n: i64) -> Date {
+    d.saturating_add(Span::new().days(n))
+}
+
+/// 0 in even weeks, 1 in odd ones, counted in whole weeks from a Monday (stable across years).
+fn week_parity(d: Date) -> u8 {
+    ((d - date(2001, 1, 1)).get_days().div_euclid(7).rem_euclid(2)) as u8
+}
+
+/// Where someone works on `d`, given the day's opening hours: `(start, end)` local times.
+fn working_span(part: Part, hours: Option<(Time, Time)>, d: Date) -> Option<(Time, Time)> {
+    let (open, close) = hours?;
+    let span = match part {
+        Part::Off => return None,
+        Part::Full => (open, close),
+        Part::Morning => (open, close.min(hm(13, 0))),
+        Part::Afternoon => (open.max(hm(12, 0)), close),
+        Part::Rota(p) if p == week_parity(d) => (open, close),
+        Part::Rota(_) => return None,
+    };
+    (span.0 < span.1).then_some(span)
+}
+
+/// An hour's lunch on a long day, half an hour on a medium one.
+fn break_for(start: Time, end: Time) -> u16 {
+    match minutes(end) - minutes(start) {
+        481.. => 60,
+        301.. => 30,
+        _ => 0,
+    }
+}
+
+/// The staff profile of `p`. Veterinarians can prescribe; surgeons can operate; the front
+/// desk, the manager and billing take payments. Licences run to the end of next year.
+pub fn staff_profile(
+    p: &DemoPerson,
+    user_id: Option<UserId>,
+    location: LocationId,
+    hours: &Week,
+    today: Date,
+) -> CreateStaff {
+    let vet = p.position == Position::Veterinarian;
+    let weekly_pattern = p
+        .week
+        .iter()
+        .enumerate()
+        .filter(|(_, part)| matches!(part, Part::Full | Part::Morning | Part::Afternoon))
+        .filter_map(|(i, part)| {
+            let day = Day::of(Weekday::from_monday_one_offset(i as i8 + 1).expect("0..7 is a weekday"));
+            // Rota days alternate, so the usual week leaves them out; the date only matters for those.
+            working_span(*part, hours[i], today).map(|(start, end)| PatternSpan { day, start, end })
+        })
+        .collect();
+    CreateStaff {
+        user_id,
+        first_name: p.first_name.to_owned(),
+        last_name: p.last_name.to_owned(),
+        email: Some(format!("{}.{}@clinic.example.com", ascii_fold(p.first_name), ascii_fold(p.last_name))),
+        phone: None,
+        position: p.position,
+        employment_type: p.employment,
+        hire_date: Some(p.hired),
+        licence: p.licence.map(|number| Licence {
+            number: number.to_owned(),
+            state: "OR".to_owned(),
+            expires_on: Date::new(today.year().saturating_add(1), 12, 31).ok(),
+        }),
+        capabilities: Capabilities {
+            can_prescribe: vet,
+            can_perform_surgery: p.surgeon,
+            can_access_billing: matches!(
+                p.position,
+                Position::Receptionist | Position::PracticeManager | Position::Billing
+            ),
+        },
+        home_location_id: Some(location),
+        weekly_pattern,
+    }
+}
+
+/// Seed of the schedule: its own stream, so planning never changes the generated clinic.
+const SCHEDULE_SEED: u64 = SEED ^ 0x5C4E_D01E_5C4E_D01E;
+
+/// Shifts run from a week before today to two weeks after; appointments a week either side.
+pub const SHIFT_DAYS: (i64, i64) = (-7, 14);
+pub const VISIT_DAYS: (i64, i64) = (-7, 7);
+
+/// One planned shift; `person` indexes [`PEOPLE`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedShift {
+    pub person: usize,
+    pub date: Date,
+    pub start: Time,
+    pub end: Time,
+    pub break_minutes: u16,
+}
+
+/// The one time-off request, approved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedTimeOff {
+    pub person: usize,
+    pub first_day: Date,
+    pub last_day: Date,
+    pub reason: &'static str,
+    pub note: &'static str,
+}
+
+impl PlannedTimeOff {
+    fn covers(&self, person: usize, d: Date) -> bool {
+        self.person == person && (self.first_day..=self.last_day).contains(&d)
+    }
+}
+
+/// What becomes of a booked appointment; [`status_path`] turns it into workflow moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub fate: Fate,
+    /// How many hours before the start the owner confirmed (answering a reminder, or at
+    /// booking); 0 if they never did.
+    pub confirm_hours: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    Seen,
+    NoShow,
+    /// Cancelled before the visit, with the reason given.
+    Cancelled(&'static str),
+}
+
+/// One planned appointment. `vet` indexes [`PEOPLE`], `room` [`ROOMS`]; `type_name` is
+/// one of the default appointment types, `minutes` and `buffer_minutes` its defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedVisit {
+    pub date: Date,
+    pub start: Time,
+    pub minutes: u16,
+    pub buffer_minutes: u16,
+    pub vet: usize,
+    pub room: usize,
+    pub type_name: &'static str,
+    pub client_id: ClientId,
+    pub patient_id: PatientId,
+    pub reason: String,
+    pub outcome: Outcome,
+}
+
+/// Who works when, the approved time off, and the appointments around `today`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulePlan {
+    pub shifts: Vec<PlannedShift>,
+    pub time_off: PlannedTimeOff,
+    pub visits: Vec<PlannedVisit>,
+}
+
+/// Plans the demo schedule around `today` for a location with opening hours `hours` and
+/// closed on `closed` dates. Pure: the same inputs give the same plan. Nobody works on
+/// approved time off; nobody (vet, room or cat) is in two appointments at once, counting
+/// each type's buffer; procedures go to surgeons, in the morning, in their own rooms.
+pub fn plan_schedule(
+    today: Date,
+    hours: &Week,
+    closed: &[Date],
+    patients: &[(PatientId, CreatePatient)],
+) -> SchedulePlan {
+    let mut rng = SplitMix64(SCHEDULE_SEED);
+    let time_off = plan_time_off(today);
+    let mut shifts = Vec::new();
+    for offset in SHIFT_DAYS.0..=SHIFT_DAYS.1 {
+        let d = add_days(today, offset);
+        if closed.contains(&d) {
+            continue;
+        }
+        let open = hours[Day::of(d.weekday()).index()];
+        for (i, p) in PEOPLE.iter().enumerate() {
+            if !p.clinical() || time_off.covers(i, d) {
+                continue;
+            }
+            if let Some((start, end)) = working_span(p.week[Day::of(d.weekday()).index()], open, d) {
+                shifts.push(PlannedShift { person: i, date: d, start, end, break_minutes: break_for(start, end) });
+            }
+        }
+    }
+    let visits = plan_visits(&mut rng, today, hours, &shifts, patients);
+    SchedulePlan { shifts, time_off, visits }
+}
+
+/// Dr. Patel is at a conference on the first Thursday and Friday at least three days away.
+fn plan_time_off(today: Date) -> PlannedTimeOff {
+    let mut first = add_days(today, 3);
+    while first.weekday() != Weekday::Thursday {
+        first = add_days(first, 1);
+    }
+    PlannedTimeOff {
+        person: PEOPLE.iter().position(|p| p.username == Some("drpatel")).expect("Dr. Patel is on the staff"),
+        first_day: first,
+        last_day: add_days(first, 1),
+        reason: "Continuing education: feline medicine conference",
+        note: "Approved; Dr. Nakamura covers the Friday rechecks.",
+    }
+}
+
+/// What the plan knows of a cat.
+struct Cat {
+    id: PatientId,
+    client: ClientId,
+    age_days: Option<i64>,
+    sex: Option<Sex>,
+    intact: bool,
+}
+
+/// The cats not yet booked; each cat is booked at most once in the plan, so no cat can be
+/// in two places at once.
+struct CatPool {
+    cats: Vec<Cat>,
+    used: Vec<bool>,
+    households: HashMap<ClientId, Vec<usize>>,
+}
+
+impl CatPool {
+    fn new(patients: &[(PatientId, CreatePatient)], today: Date) -> CatPool {
+        let cats: Vec<Cat> = patients
+            .iter()
+            .map(|(id, p)| Cat {
+                id: *id,
+                client: p.client_id,
+                age_days: p.date_of_birth.map(|b| i64::from((today - b).get_days())),
+                sex: p.sex,
+                intact: p.reproductive_status == Some(ReproductiveStatus::Intact),
+            })
+            .collect();
+        let mut households: HashMap<ClientId, Vec<usize>> = HashMap::new();
+        for (i, c) in cats.iter().enumerate() {
+            households.entry(c.client).or_default().push(i);
+        }
+        CatPool { used: vec![false; cats.len()], cats, households }
+    }
+
+    /// A random unbooked cat that suits `fit`, if one turns up in a few hundred draws.
+    fn take(&mut self, rng: &mut SplitMix64, fit: Fit) -> Option<usize> {
+        if self.cats.is_empty() {
+            return None;
+        }
+        for _ in 0..400 {
+            let i = rng.below(self.cats.len() as u64) as usize;
+            if !self.used[i] && fit.suits(&self.cats[i]) {
+                self.used[i] = true;
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Another unbooked cat of the same household.
+    fn sibling(&mut self, of: usize) -> Option<usize> {
+        let i = *self.households.get(&self.cats[of].client)?.iter().find(|&&j| !self.used[j])?;
+        self.used[i] = true;
+        Some(i)
+    }
+}
+
+/// Which cats a kind of visit suits (ages in days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fit {
+    Any,
+    /// Under six months.
+    Kitten,
+    /// Six months to seven years (or age unknown).
+    Adult,
+    /// Seven years and over (DOMAIN.md: senior from 7, geriatric from 11).
+    Senior,
+    /// Fourteen years and over.
+    Elderly,
+    /// Old enough for vaccines (8 weeks).
+    Vaccinable,
+    /// Intact, four months to three years: spay or neuter.
+    Intact,
+    /// Three years and over (or age unknown): dental disease.
+    Dental,
+}
+
+impl Fit {
+    fn suits(self, c: &Cat) -> bool {
+        let age = c.age_days;
+        match self {
+            Fit::Any => true,
+            Fit::Kitten => age.is_some_and(|a| a < 183),
+            Fit::Adult => age.is_none_or(|a| (183..2_557).contains(&a)),
+            Fit::Senior => age.is_some_and(|a| a >= 2_557),
+            Fit::Elderly => age.is_some_and(|a| a >= 5_113),
+            Fit::Vaccinable => age.is_none_or(|a| a >= 56),
+            Fit::Intact => c.intact && c.sex.is_some() && age.is_some_and(|a| (120..1_096).contains(&a)),
+            Fit::Dental => age.is_none_or(|a| a >= 1_096),
+        }
+    }
+}
+
+/// Exam-room visits: type, relative frequency, the cats it suits, and whether a second cat
+/// of the household often comes along.
+const VISITS: &[(&str, u64, Fit, bool)] = &[
+    ("Wellness exam", 26, Fit::Adult, true),
+    ("Sick visit", 22, Fit::Any, false),
+    ("Vaccination", 14, Fit::Vaccinable, true),
+    ("Recheck", 14, Fit::Any, false),
+    ("Senior wellness exam", 10, Fit::Senior, true),
+    ("New kitten visit", 6, Fit::Kitten, true),
+    ("Nail trim", 5, Fit::Any, false),
+    ("Quality-of-life consultation", 2, Fit::Elderly, false),
+];
+const SPAY: &str = "Spay or neuter";
+const DENTAL: &str = "Dental cleaning";
+
+/// Chance (per mille) that a free quarter hour of a vet's exam time starts an appointment:
+/// about twelve appointments on a full day, with some gaps left for walk-ins.
+const BOOKING_CHANCE: (u64, u64) = (450, 650);
+
+/// The length and buffer of a default appointment type.
+fn type_spec(name: &str) -> (u16, u16) {
+    default_appointment_types()
+        .into_iter()
+        .find(|t| t.name == name)
+        .map(|t| (t.duration_minutes.unwrap_or(DEFAULT_DURATION), t.buffer_after_minutes))
+        .unwrap_or_else(|| panic!("{name} is one of the default appointment types"))
+}
+
+fn plan_visits(
+    rng: &mut SplitMix64,
+    today: Date,
+    hours: &Week,
+    shifts: &[PlannedShift],
+    patients: &[(PatientId, CreatePatient)],
+) -> Vec<PlannedVisit> {
+    let specs: HashMap<&str, (u16, u16)> =
+        VISITS.iter().map(|v| v.0).chain([SPAY, DENTAL]).map(|n| (n, type_spec(n))).collect();
+    let vets: Vec<usize> = (0..PEOPLE.len()).filter(|&i| PEOPLE[i].position == Position::Veterinarian).collect();
+    let mut pool = CatPool::new(patients, today);
+    let mut out = Vec::new();
+    for offset in VISIT_DAYS.0..=VISIT_DAYS.1 {
+        let d = add_days(today, offset);
+        let on_duty: Vec<&PlannedShift> = shifts.iter().filter(|s| s.date == d && vets.contains(&s.person)).collect();
+        // Procedures only on full clinic days, by surgeons there from the start; who gets
+        // the surgery and who the dental room alternates day by day.
+        let long_day =
+            hours[Day::of(d.weekday()).index()].is_some_and(|(open, close)| minutes(close) - minutes(open) >= 480);
+        let mut surgeons: Vec<&PlannedShift> = on_duty
+            .iter()
+            .copied()
+            .filter(|s| long_day && PEOPLE[s.person].surgeon && s.start <= hm(10, 0) && s.end >= hm(12, 0))
+            .collect();
+        if !surgeons.is_empty() {
+            let turn = (d - date(2001, 1, 1)).get_days().rem_euclid(surgeons.len() as i32) as usize;
+            surgeons.rotate_left(turn);
+        }
+        let mut theatre: HashMap<usize, usize> = HashMap::new();
+        for (s, room) in surgeons.iter().zip([SURGERY_ROOM, DENTAL_ROOM]) {
+            if rng.chance(800) {
+                theatre.insert(s.person, room);
+            }
+        }
+        for s in on_duty {
+            let rank = vets.iter().position(|&v| v == s.person).expect("on_duty holds vets only");
+            let mut day =
+                VetDay { rng: &mut *rng, pool: &mut pool, specs: &specs, out: &mut out, date: d, vet: s.person };
+            let (start, end) = (minutes(s.start), minutes(s.end));
+            // An hour's lunch from 12:30 splits a long shift that spans it.
+            let segments = if s.break_minutes >= 60 && start < 750 && end > 810 {
+                vec![(start, 750), (810, end)]
+            } else {
+                vec![(start, end)]
+            };
+            let busy = day.rng.between(BOOKING_CHANCE.0, BOOKING_CHANCE.1);
+            for (k, &(from, to)) in segments.iter().enumerate() {
+                match theatre.get(&s.person) {
+                    // Admissions take the first half hour; the rest of the morning after
+                    // the procedures is for recovery and calls.
+                    Some(&room) if k == 0 => day.procedures(from + 30, to, room),
+                    _ => day.exams(from, to, rank % EXAM_ROOMS, busy),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Fills one vet's day.
+struct VetDay<'a> {
+    rng: &'a mut SplitMix64,
+    pool: &'a mut CatPool,
+    specs: &'a HashMap<&'static str, (u16, u16)>,
+    out: &'a mut Vec<PlannedVisit>,
+    date: Date,
+    vet: usize,
+}
+
+/// Minutes rounded up to the quarter hour: appointments start on the quarter hour.
+fn quarter_hours(m: i32) -> i32 {
+    (m + 14) / 15 * 15
+}
+
+impl VetDay<'_> {
+    /// Books `cat` for `type_name` at `t` if it ends (with its buffer) by `end`; returns
+    /// where the next appointment may start.
+    fn place(&mut self, t: i32, end: i32, room: usize, type_name: &'static str, cat: usize) -> Option<i32> {
+        let (length, buffer) = self.specs[type_name];
+        let blocked = i32::from(length) + i32::from(buffer);
+        if t + blocked > end {
+            return None;
+        }
+        let c = &self.pool.cats[cat];
+        let reason = visit_reason(self.rng, type_name, c);
+        let outcome = outcome(self.rng, type_name);
+        self.out.push(PlannedVisit {
+            date: self.date,
+            start: at(t),
+            minutes: length,
+            buffer_minutes: buffer,
+            vet: self.vet,
+            room,
+            type_name,
+            client_id: c.client,
+            patient_id: c.id,
+            reason,
+            outcome,
+        });
+        Some(t + quarter_hours(blocked))
+    }
+
+    /// Spays, neuters or dentals back to back from `t`, as many as fit (at most three).
+    fn procedures(&mut self, mut t: i32, end: i32, room: usize) {
+        let (type_name, fit) = if room == DENTAL_ROOM { (DENTAL, Fit::Dental) } else { (SPAY, Fit::Intact) };
+        for _ in 0..3 {
+            let (length, buffer) = self.specs[type_name];
+            if t + i32::from(length + buffer) > end {
+                return;
+            }
+            let Some(cat) = self.pool.take(self.rng, fit) else { return };
+            match self.place(t, end, room, type_name, cat) {
+                Some(next) => t = next,
+                None => return,
+            }
+        }
+    }
+
+    /// Exam-room appointments from `t` to `end`: every free quarter hour starts one with
+    /// chance `busy` per mille; some owners bring a second cat.
+    fn exams(&mut self, mut t: i32, end: i32, room: usize, busy: u64) {
+        while t + 10 <= end {
+            if !self.rng.chance(busy) {
+                t += 15;
+                continue;
+            }
+            let &(type_name, _, fit, household) = self.rng.weighted_by(VISITS, |v| v.1);
+            let (length, buffer) = self.specs[type_name];
+            if t + i32::from(length + buffer) > end {
+                t += 15;
+                continue;
+            }
+            let Some(cat) = self.pool.take(self.rng, fit) else {
+                t += 15;
+                continue;
+            };
+            t = self.place(t, end, room, type_name, cat).unwrap_or(t + 15);
+            if household
+                && self.rng.chance(250)
+                && let Some(second) = self.pool.sibling(cat)
+            {
+                let c = &self.pool.cats[second];
+                let second_type = [("New kitten visit", Fit::Kitten), ("Senior wellness exam", Fit::Senior)]
+                    .into_iter()
+                    .find(|(_, f)| f.suits(c))
+                    .map_or(if type_name == "Vaccination" { "Vaccination" } else { "Wellness exam" }, |(n, _)| n);
+                match self.place(t, end, room, second_type, second) {
+                    Some(next) => t = next,
+                    // No room left today: the second cat stays unbooked.
+                    None => self.pool.used[second] = false,
+                }
+            }
+        }
+    }
+}
+
+fn visit_reason(rng: &mut SplitMix64, type_name: &str, c: &Cat) -> String {
+    let senior = Fit::Senior.suits(c);
+    let male = c.sex == Some(Sex::Male);
+    match type_name {
+        SPAY => {
+            let what = if male { "Neuter" } else { "Spay" };
+            if rng.chance(300) { format!("{what} and microchip") } else { what.to_owned() }
+        }
+        DENTAL => {
+            let grade = rng.between(1, 4);
+            let extractions = if grade >= 2 && rng.chance(600) { "; possible extractions" } else { "" };
+            format!("Dental cleaning under anaesthesia, grade {grade} dental disease{extractions}")
+        }
+        "Sick visit" if male && rng.chance(60) => {
+            "Straining in the litter box, little urine – rule out a blocked urethra".to_owned()
+        }
+        "Sick visit" if senior && rng.chance(350) => rng.text(SICK_SENIOR),
+        "Sick visit" => rng.text(SICK),
+        "Recheck" if senior && rng.chance(450) => rng.text(RECHECK_SENIOR),
+        "Recheck" => rng.text(RECHECK),
+        "Vaccination" if Fit::Kitten.suits(c) => rng.text(VACCINES_KITTEN),
+        "Vaccination" => rng.text(VACCINES_ADULT),
+        "Wellness exam" => rng.text(WELLNESS),
+        "Senior wellness exam" => rng.text(SENIOR_WELLNESS),
+        "New kitten visit" => rng.text(KITTEN_VISIT),
+        "Quality-of-life consultation" => rng.text(QUALITY_OF_LIFE),
+        _ => "Nail trim".to_owned(),
+    }
+}
+
+/// Most appointments are kept; about 4 % are no-shows and 7 % are cancelled. Three
+/// owners in four confirm, most of them when the reminder arrives two days before.
+fn outcome(rng: &mut SplitMix64, type_name: &str) -> Outcome {
+    let fate = match rng.below(1000) {
+        0..40 => Fate::NoShow,
+        40..110 => {
+            let reasons = if type_name == SPAY || type_name == DENTAL { CANCEL_PROCEDURE } else { CANCEL };
+            let reason = *rng.pick(reasons);
+            Fate::Cancelled(reason)
+        }
+        _ => Fate::Seen,
+    };
+    Outcome { fate, confirm_hours: *rng.weighted(CONFIRM_HOURS) }
+}
+
+/// The workflow moves (each with a reason when one is needed) that bring a just-booked
+/// appointment from `scheduled` to where it would be at `now`: past ones completed,
+/// no-show or cancelled; the current one in progress; the next quarter hour checked in;
+/// later ones confirmed once the owner has confirmed. Future appointments are never
+/// cancelled or missed yet.
+pub fn status_path(
+    o: &Outcome,
+    start: Timestamp,
+    end: Timestamp,
+    now: Timestamp,
+) -> Vec<(Status, Option<&'static str>)> {
+    let mut path = Vec::new();
+    let confirmed_at = start.saturating_sub(SignedDuration::from_hours(o.confirm_hours.into())).unwrap_or(start);
+    if o.confirm_hours > 0 && now >= confirmed_at {
+        path.push((Status::Confirmed, None));
+    }
+    if now < start {
+        if o.fate == Fate::Seen && start.duration_since(now) <= SignedDuration::from_mins(15) {
+            path.push((Status::CheckedIn, None));
+        }
+        return path;
+    }
+    match o.fate {
+        Fate::NoShow => path.push((Status::NoShow, None)),
+        Fate::Cancelled(reason) => path.push((Status::Cancelled, Some(reason))),
+        Fate::Seen => {
+            path.extend([(Status::CheckedIn, None), (Status::InProgress, None)]);
+            if now >= end {
+                path.push((Status::Completed, None));
+            }
+        }
+    }
+    path
+}
+
 // ---- Tables (the long ones are left unformatted so they stay compact) ----
 
 type Texts = &'static [&'static str];
+
+// Schedule texts.
+
+/// Hours before the start that owners confirm (0: never), by frequency.
+const CONFIRM_HOURS: &[(u16, u64)] = &[(0, 25), (24, 20), (36, 20), (48, 20), (336, 15)];
+
+#[rustfmt::skip]
+const WELLNESS: &[&str] = &[
+    "Annual wellness exam", "Annual wellness exam", "Annual wellness exam", "Annual exam and vaccines",
+    "Annual exam and vaccines", "Annual exam; owner asks about weight gain",
+    "New client – wellness exam and records review", "Annual exam and flea prevention refill",
+    "Wellness exam before a move (health certificate)",
+];
+
+#[rustfmt::skip]
+const SENIOR_WELLNESS: &[&str] = &[
+    "Senior wellness exam with bloodwork and urinalysis", "Senior exam and blood pressure check",
+    "Senior wellness – owner notes some weight loss", "Six-month senior check and bloodwork",
+];
+
+#[rustfmt::skip]
+const KITTEN_VISIT: &[&str] = &[
+    "New kitten – first exam, deworming, FVRCP #1", "Newly adopted from the shelter – exam and records review",
+    "New kitten: FeLV/FIV test and first vaccines", "Kitten exam, FVRCP booster and deworming",
+];
+
+#[rustfmt::skip]
+const VACCINES_KITTEN: &[&str] = &[
+    "FVRCP booster (kitten series)", "FVRCP and FeLV boosters (kitten series)", "Final kitten FVRCP booster and rabies",
+];
+
+#[rustfmt::skip]
+const VACCINES_ADULT: &[&str] = &[
+    "FVRCP booster (every 3 years)", "Rabies booster", "FeLV booster (indoor-outdoor cat)", "FVRCP and rabies boosters",
+    "One-year FVRCP, FeLV and rabies boosters",
+];
+
+#[rustfmt::skip]
+const SICK: &[&str] = &[
+    "Vomiting for two days", "Not eating since yesterday", "Sneezing and discharge from both eyes",
+    "Diarrhoea for three days", "Limping on the right hind leg", "Scratching at the ears and shaking the head",
+    "Swelling on the cheek – possible bite abscess", "Hair loss on the belly from overgrooming",
+    "Lump on the left side", "Coughing fits – owner has a video", "Squinting, left eye watery",
+    "Hiding and lethargic since the weekend", "Urinating outside the litter box",
+];
+
+#[rustfmt::skip]
+const SICK_SENIOR: &[&str] = &[
+    "Weight loss despite a good appetite", "Drinking and urinating more than usual", "Bad breath and dropping food",
+    "Stiff and reluctant to jump", "Eating less; lost weight since the last visit", "Vomiting more often, thinner",
+];
+
+#[rustfmt::skip]
+const RECHECK: &[&str] = &[
+    "Recheck – upper respiratory infection", "Recheck – ear infection", "Recheck – overgrooming and skin",
+    "Incision check after spay", "Recheck – cystitis, urine sample", "Recheck – corneal ulcer (fluorescein stain)",
+    "Weigh-in on the weight-loss plan", "Recheck – bite abscess", "Suture removal",
+];
+
+#[rustfmt::skip]
+const RECHECK_SENIOR: &[&str] = &[
+    "Recheck – CKD bloodwork (creatinine, SDMA) and blood pressure", "Recheck – T4 on methimazole",
+    "Recheck – glucose curve (diabetes)", "Recheck – blood pressure on amlodipine", "Recheck after dental extractions",
+];
+
+#[rustfmt::skip]
+const QUALITY_OF_LIFE: &[&str] = &[
+    "Quality-of-life discussion – end-stage kidney disease", "Quality-of-life consultation – eating less, very thin",
+    "Quality-of-life consultation – lymphoma", "Quality-of-life consultation – mobility and pain",
+];
+
+#[rustfmt::skip]
+const CANCEL: &[&str] = &[
+    "Could not get the cat into the carrier", "Owner is unwell", "Cat is doing better; owner will call if needed",
+    "Work conflict – owner will rebook", "Car trouble", "Owner travelling – will rebook after the trip",
+];
+
+#[rustfmt::skip]
+const CANCEL_PROCEDURE: &[&str] = &[
+    "Cat ate breakfast – anaesthesia postponed", "Owner wants a written estimate first",
+    "Cat is sneezing – procedure postponed until recovered",
+];
 
 const FOLD_FROM: &str = "àáâãäåāąçčćđðèéêëēęễěğìíîïıłñńòóôõöøőřśšşùúûüůýÿžźż";
 const FOLD_TO: &str = "aaaaaaaacccddeeeeeeeegiiiiilnnooooooorsssuuuuuyyzzz";
@@ -812,5 +1649,240 @@ mod tests {
             assert!(!s.password.contains(s.username), "{}", s.username);
             assert!(!s.roles.is_empty() && !s.display_name.is_empty());
         }
+    }
+
+    fn default_week() -> Week {
+        let mut w: Week = [None; 7];
+        for h in clowder_schemas::locations::default_hours() {
+            w[h.day.index()] = Some((h.open, h.close));
+        }
+        w
+    }
+
+    fn plan() -> SchedulePlan {
+        plan_schedule(TODAY, &default_week(), &[], &generate(TODAY).patients)
+    }
+
+    /// Minutes of the day a visit holds its vet, room and cat: start to end plus buffer.
+    fn held(v: &PlannedVisit) -> (i32, i32) {
+        (minutes(v.start), minutes(v.start) + i32::from(v.minutes + v.buffer_minutes))
+    }
+
+    fn instant(d: Date, t: Time) -> Timestamp {
+        d.to_datetime(t).to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp()
+    }
+
+    #[test]
+    fn the_schedule_plan_is_deterministic() {
+        assert_eq!(plan(), plan());
+        let other = plan_schedule(date(2026, 3, 18), &default_week(), &[], &generate(TODAY).patients);
+        assert_ne!(plan().visits, other.visits, "the plan follows today");
+    }
+
+    #[test]
+    fn no_vet_room_or_cat_is_double_booked_in_the_plan() {
+        let p = plan();
+        let cats: HashSet<PatientId> = p.visits.iter().map(|v| v.patient_id).collect();
+        assert_eq!(cats.len(), p.visits.len(), "each cat comes once");
+        for (i, a) in p.visits.iter().enumerate() {
+            for b in &p.visits[i + 1..] {
+                let ((a0, a1), (b0, b1)) = (held(a), held(b));
+                let overlap = a.date == b.date && a0 < b1 && b0 < a1;
+                assert!(!(overlap && a.vet == b.vet), "vet double-booked: {a:?} {b:?}");
+                assert!(!(overlap && a.room == b.room), "room double-booked: {a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_visit_is_in_its_vets_shift_in_a_room_of_the_right_kind() {
+        let p = plan();
+        let types = default_appointment_types();
+        for v in &p.visits {
+            let t = types.iter().find(|t| t.name == v.type_name).expect("a default type");
+            assert_eq!(Some(ROOMS[v.room].1), t.room_kind, "{v:?}");
+            assert_eq!(PEOPLE[v.vet].position, Position::Veterinarian);
+            let s = p.shifts.iter().find(|s| s.person == v.vet && s.date == v.date).expect("on shift");
+            let (from, to) = held(v);
+            assert!(minutes(s.start) <= from && to <= minutes(s.end), "{v:?} outside {s:?}");
+            assert!(!p.time_off.covers(v.vet, v.date));
+            assert_eq!(v.start.minute() % 15, 0, "on the quarter hour");
+        }
+    }
+
+    #[test]
+    fn procedures_are_for_surgeons_in_the_morning_and_suit_the_cat() {
+        let p = plan();
+        let clinic = generate(TODAY);
+        let cats: HashMap<PatientId, &CreatePatient> = clinic.patients.iter().map(|(id, c)| (*id, c)).collect();
+        let mut procedures = 0;
+        for v in p.visits.iter().filter(|v| v.type_name == SPAY || v.type_name == DENTAL) {
+            procedures += 1;
+            assert!(PEOPLE[v.vet].surgeon, "{v:?}");
+            assert!(v.start < hm(12, 0), "{v:?}");
+            assert_ne!(v.date.weekday(), Weekday::Saturday);
+            if v.type_name == SPAY {
+                assert_eq!(cats[&v.patient_id].reproductive_status, Some(ReproductiveStatus::Intact));
+            }
+        }
+        assert!(procedures >= 10, "{procedures} procedures");
+        let owners: HashMap<PatientId, ClientId> = cats.iter().map(|(id, c)| (*id, c.client_id)).collect();
+        assert!(p.visits.iter().all(|v| owners[&v.patient_id] == v.client_id), "each cat comes with its owner");
+    }
+
+    #[test]
+    fn a_full_day_has_ten_to_fourteen_appointments_per_vet() {
+        let p = plan();
+        let mut per_day: Vec<usize> = p
+            .shifts
+            .iter()
+            .filter(|s| PEOPLE[s.person].position == Position::Veterinarian && s.break_minutes == 60)
+            .filter(|s| (add_days(TODAY, VISIT_DAYS.0)..=add_days(TODAY, VISIT_DAYS.1)).contains(&s.date))
+            .map(|s| p.visits.iter().filter(|v| v.vet == s.person && v.date == s.date).collect::<Vec<_>>())
+            // A morning of procedures leaves only the afternoon for exams.
+            .filter(|day| day.iter().all(|v| ROOMS[v.room].1 == RoomKind::Exam))
+            .map(|day| day.len())
+            .collect();
+        per_day.sort();
+        let mean = per_day.iter().sum::<usize>() as f64 / per_day.len() as f64;
+        assert!((10.0..=14.0).contains(&mean), "{mean} on average: {per_day:?}");
+        assert!(per_day.len() >= 10, "{per_day:?}");
+        let kinds: HashSet<&str> = p.visits.iter().map(|v| v.type_name).collect();
+        assert!(kinds.len() >= 9, "{kinds:?}");
+    }
+
+    #[test]
+    fn shifts_follow_the_week_the_opening_hours_and_the_time_off() {
+        let p = plan();
+        let hours = default_week();
+        let days = (SHIFT_DAYS.0..=SHIFT_DAYS.1).map(|o| add_days(TODAY, o));
+        for d in days {
+            let open = hours[Day::of(d.weekday()).index()];
+            let today: Vec<&PlannedShift> = p.shifts.iter().filter(|s| s.date == d).collect();
+            let Some((o, c)) = open else {
+                assert!(today.is_empty(), "nobody works on {d} (closed)");
+                continue;
+            };
+            for s in &today {
+                assert!(o <= s.start && s.end <= c && s.start < s.end, "{s:?}");
+                assert!(PEOPLE[s.person].clinical());
+                assert!(!p.time_off.covers(s.person, d));
+                assert_eq!(today.iter().filter(|x| x.person == s.person).count(), 1);
+            }
+            let vets = |from: Time, to: Time| {
+                today
+                    .iter()
+                    .filter(|s| PEOPLE[s.person].position == Position::Veterinarian)
+                    .filter(|s| s.start <= from && to <= s.end)
+                    .count()
+            };
+            if d.weekday() == Weekday::Saturday {
+                assert_eq!(vets(o, c), 2, "two vets share each Saturday ({d})");
+            } else {
+                assert!(vets(o, hm(12, 0)) >= 2 && vets(hm(13, 0), c) >= 1, "cover on {d}: {today:?}");
+            }
+        }
+        let t = &p.time_off;
+        assert_eq!(PEOPLE[t.person].position, Position::Veterinarian);
+        assert!(TODAY < t.first_day && t.last_day <= add_days(TODAY, 14));
+        assert!(p.shifts.iter().any(|s| s.person == t.person && s.date > t.last_day), "back after the time off");
+    }
+
+    #[test]
+    fn nobody_works_or_is_booked_on_a_closed_day() {
+        let clinic = generate(TODAY);
+        let tuesday = date(2026, 3, 17);
+        let open = plan_schedule(tuesday, &default_week(), &[], &clinic.patients);
+        assert!(open.shifts.iter().any(|s| s.date == tuesday) && open.visits.iter().any(|v| v.date == tuesday));
+        let closed = plan_schedule(tuesday, &default_week(), &[tuesday], &clinic.patients);
+        assert!(closed.shifts.iter().all(|s| s.date != tuesday) && closed.visits.iter().all(|v| v.date != tuesday));
+        assert!(closed.visits.len() > 200, "the other days are still booked");
+    }
+
+    #[test]
+    fn holidays_fall_on_their_days() {
+        let h = holidays(2026);
+        for d in [date(2026, 1, 1), date(2026, 5, 25), date(2026, 7, 4), date(2026, 9, 7), date(2026, 11, 26)] {
+            assert!(h.contains(&d), "{d} in {h:?}");
+        }
+        assert_eq!((h.len(), holidays(2027)[4]), (6, date(2027, 11, 25)));
+    }
+
+    #[test]
+    fn staff_profiles_are_valid_and_linked_to_the_demo_accounts() {
+        let location = LocationId::from_u128(1);
+        for (i, person) in PEOPLE.iter().enumerate() {
+            let user = person.username.map(|_| UserId::from_u128(i as u128 + 1));
+            let body = staff_profile(person, user, location, &default_week(), TODAY);
+            let s = body.validate(clowder_schemas::StaffId::from_u128(1), Timestamp::UNIX_EPOCH).unwrap();
+            assert_eq!(s.capabilities.can_prescribe, person.position == Position::Veterinarian);
+            assert_eq!(s.licence.is_some(), person.position == Position::Veterinarian, "{}", person.last_name);
+            assert!(!s.weekly_pattern.is_empty());
+        }
+        for account in STAFF.iter().filter(|s| s.username != "admin") {
+            assert!(PEOPLE.iter().any(|p| p.username == Some(account.username)), "{}", account.username);
+        }
+        let vets = PEOPLE.iter().filter(|p| p.position == Position::Veterinarian).count();
+        assert!(vets <= EXAM_ROOMS, "one exam room per vet");
+        assert_eq!(PEOPLE.iter().filter(|p| p.surgeon).count(), 2);
+        assert_eq!((ROOMS[SURGERY_ROOM].1, ROOMS[DENTAL_ROOM].1), (RoomKind::Surgery, RoomKind::Dental));
+        assert!(ROOMS[..EXAM_ROOMS].iter().all(|r| r.1 == RoomKind::Exam));
+    }
+
+    #[test]
+    fn status_paths_follow_the_workflow_and_the_clock() {
+        use Status::*;
+        let d = TODAY;
+        let (start, end) = (instant(d, hm(10, 0)), instant(d, hm(10, 30)));
+        let now = |h, m| instant(d, hm(h, m));
+        let seen = Outcome { fate: Fate::Seen, confirm_hours: 24 };
+        let path = |o: &Outcome, n| status_path(o, start, end, n).into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        assert_eq!(path(&seen, now(11, 0)), [Confirmed, CheckedIn, InProgress, Completed]);
+        assert_eq!(path(&seen, now(10, 10)), [Confirmed, CheckedIn, InProgress]);
+        assert_eq!(path(&seen, now(9, 50)), [Confirmed, CheckedIn]);
+        assert_eq!(path(&seen, now(8, 0)), [Confirmed]);
+        let unconfirmed = Outcome { confirm_hours: 0, ..seen };
+        assert_eq!(path(&unconfirmed, now(11, 0)), [CheckedIn, InProgress, Completed], "scheduled → checked_in");
+        let early = instant(add_days(d, -2), hm(9, 0));
+        assert_eq!(path(&seen, early), [] as [Status; 0], "confirmed only once the reminder is answered");
+        let no_show = Outcome { fate: Fate::NoShow, confirm_hours: 0 };
+        assert_eq!(path(&no_show, now(9, 0)), [] as [Status; 0], "not a no-show before the start");
+        assert_eq!(path(&no_show, now(12, 0)), [NoShow]);
+        let cancelled = Outcome { fate: Fate::Cancelled("Car trouble"), confirm_hours: 48 };
+        assert_eq!(path(&cancelled, now(9, 0)), [Confirmed], "future appointments are not cancelled yet");
+        assert_eq!(
+            status_path(&cancelled, start, end, now(12, 0)),
+            [(Confirmed, None), (Cancelled, Some("Car trouble"))]
+        );
+    }
+
+    #[test]
+    fn every_planned_status_path_is_allowed_by_the_workflow() {
+        // TODAY is a Sunday, when the clinic is closed: look at a Tuesday through the day.
+        let tuesday = date(2026, 3, 17);
+        let p = plan_schedule(tuesday, &default_week(), &[], &generate(TODAY).patients);
+        let mut finals: HashMap<Status, usize> = HashMap::new();
+        for (h, m) in [(8, 5), (9, 40), (11, 20), (14, 50), (16, 35)] {
+            let now = instant(tuesday, hm(h, m));
+            for v in &p.visits {
+                let start = instant(v.date, v.start);
+                let end = start.saturating_add(SignedDuration::from_mins(v.minutes.into())).unwrap();
+                let mut status = Status::Scheduled;
+                for (to, reason) in status_path(&v.outcome, start, end, now) {
+                    assert!(status.allowed(start, now).contains(&to), "{status} → {to} for {v:?}");
+                    assert_eq!(reason.is_some(), to == Status::Cancelled);
+                    status = to;
+                }
+                if v.date > tuesday {
+                    assert!(matches!(status, Status::Scheduled | Status::Confirmed), "{status} in the future");
+                }
+                *finals.entry(status).or_default() += 1;
+            }
+        }
+        for s in Status::ALL {
+            assert!(finals.get(&s).copied().unwrap_or(0) > 0, "no {s} in {finals:?}");
+        }
+        let missed = finals[&Status::NoShow] + finals[&Status::Cancelled];
+        assert!(finals[&Status::Completed] > 5 * missed, "{finals:?}");
     }
 }

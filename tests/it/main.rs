@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod availability;
 mod calendar;
+mod demo;
 mod clients;
 mod durability;
 mod errors;

@@ -1,0 +1,117 @@
+//! `--demo`: a fresh server seeds the demo clinic, and its calendar is ready to show: rooms,
+//! vets with their capabilities and accounts, shifts, time off and two weeks of appointments.
+
+use std::collections::HashSet;
+
+use clowder_actors::{Clock, SystemClock};
+use jiff::ToSpan;
+use jiff::civil::{Date, Weekday};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, id_of};
+
+/// The clinic's date (America/New_York, as in every test server), from the sanctioned clock.
+fn clinic_today() -> Date {
+    let zone = jiff::tz::TimeZone::get("America/New_York").expect("the time zone database knows New York");
+    SystemClock.today(&zone)
+}
+
+/// Whether the clinic is closed on `d` or open only on Saturday morning, when just two vets
+/// work: weekends and the location's blackout dates (the demo closes on public holidays).
+fn quiet(d: Date, closed: &[Date]) -> bool {
+    matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday) || closed.contains(&d)
+}
+
+/// The last full working day on or before `d`.
+fn last_working_day(mut d: Date, closed: &[Date]) -> Date {
+    while quiet(d, closed) {
+        d = d.yesterday().expect("a date after year -9999");
+    }
+    d
+}
+
+/// The first full working day on or after `d`.
+fn next_working_day(mut d: Date, closed: &[Date]) -> Date {
+    while quiet(d, closed) {
+        d = d.tomorrow().expect("a date before year 9999");
+    }
+    d
+}
+
+fn items(page: &Value) -> &Vec<Value> {
+    page["items"].as_array().unwrap_or_else(|| panic!("no items in {page}"))
+}
+
+#[tokio::test]
+async fn the_demo_clinic_comes_with_rooms_staff_and_a_busy_calendar() {
+    let app = TestApp::spawn_with(|args| args.demo = true).await;
+    app.login_admin().await;
+
+    let rooms = app.get_json("/api/rooms").await;
+    let rooms: HashSet<(&str, &str)> = rooms
+        .as_array()
+        .expect("a list of rooms")
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["kind"].as_str().unwrap()))
+        .collect();
+    for want in [("Exam 1", "exam"), ("Exam 4", "exam"), ("Surgery", "surgery"), ("Dental", "dental")] {
+        assert!(rooms.contains(&want), "{want:?} in {rooms:?}");
+    }
+    assert!(rooms.contains(&("Isolation", "isolation")) && rooms.contains(&("Cat ward", "cat_ward")));
+
+    let staff = app.get_json("/api/staff").await;
+    let staff = staff.as_array().expect("a list of staff");
+    let vets: Vec<&Value> = staff.iter().filter(|s| s["position"] == "veterinarian").collect();
+    assert_eq!(vets.len(), 4, "{staff:?}");
+    assert!(vets.iter().all(|v| v["capabilities"]["can_prescribe"] == true && v["licence"]["number"].is_string()));
+    assert_eq!(vets.iter().filter(|v| v["capabilities"]["can_perform_surgery"] == true).count(), 2);
+    assert!(staff.iter().any(|s| s["position"] == "vet_tech") && staff.iter().any(|s| s["position"] == "receptionist"));
+    // The demo accounts (all but admin) have their profiles.
+    assert_eq!(staff.iter().filter(|s| s["user_id"].is_string()).count(), 6);
+
+    let time_off = app.get_json("/api/time-off?status=approved").await;
+    assert_eq!(time_off.as_array().map(Vec::len), Some(1), "{time_off}");
+
+    let location = &app.get_json("/api/locations").await[0];
+    assert_eq!(location["name"], "Rose City Cat Clinic");
+    let closed: Vec<Date> = serde_json::from_value(location["blackout_dates"].clone()).expect("dates");
+    assert!(closed.len() >= 12, "public holidays of this year and the next: {closed:?}");
+
+    let day = last_working_day(clinic_today(), &closed);
+    let calendar = app.get_json(&format!("/api/calendar?date={day}")).await;
+    assert!(calendar["open"].is_array(), "open on {day}: {calendar}");
+    let busy_vets: Vec<&Value> = calendar["vets"]
+        .as_array()
+        .expect("vet columns")
+        .iter()
+        .filter(|c| c["entries"].as_array().is_some_and(|e| !e.is_empty()))
+        .collect();
+    assert!(busy_vets.len() >= 2, "vets with appointments on {day}: {calendar}");
+    assert!(busy_vets.iter().all(|c| c["name"].as_str().unwrap().starts_with("Dr. ")));
+    let entry = &busy_vets[0]["entries"][0];
+    assert!(!entry["patient_name"].as_str().unwrap().is_empty() && !entry["type_name"].as_str().unwrap().is_empty());
+
+    let listed = app.get_json(&format!("/api/appointments?date={day}&limit=200")).await;
+    assert!(items(&listed).len() >= 10, "appointments on {day}: {listed}");
+    // The cat booked is the client's own.
+    let a = &items(&listed)[0];
+    let cat = app.get_json(&format!("/api/patients/{}", a["patient_id"].as_str().unwrap())).await;
+    assert_eq!(cat["client_id"], a["client_id"]);
+
+    // The first weekday of the past week (appointments start a week back) is over: mostly
+    // completed, and nothing still waiting.
+    let week_ago = next_working_day(clinic_today() - 7.days(), &closed);
+    let past = app.get_json(&format!("/api/appointments?date={week_ago}&limit=200")).await;
+    let statuses: Vec<&str> = items(&past).iter().map(|a| a["status"].as_str().unwrap()).collect();
+    let completed = statuses.iter().filter(|s| **s == "completed").count();
+    assert!(statuses.len() >= 10 && completed * 10 >= statuses.len() * 7, "{statuses:?} on {week_ago}");
+    assert!(statuses.iter().all(|s| ["completed", "no_show", "cancelled"].contains(s)), "{statuses:?}");
+
+    // Every vet has shifts from a week back to two weeks ahead: four days a week or so.
+    let (from, to) = (clinic_today() - 7.days(), clinic_today() + 14.days());
+    for vet in &vets {
+        let shifts = app.get_json(&format!("/api/staff/{}/shifts?from={from}&to={to}", id_of(vet))).await;
+        let n = shifts.as_array().map_or(0, Vec::len);
+        assert!((6..=18).contains(&n), "{n} shifts for {}", vet["last_name"]);
+    }
+}
