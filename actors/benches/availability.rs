@@ -62,6 +62,7 @@ async fn run() {
         .unwrap();
     let started = Instant::now();
     let mut booked = 0;
+    let mut first_vet = None;
     for v in 0..VETS {
         let staff: CreateStaff = serde_json::from_value(serde_json::json!({
             "first_name": format!("Vet{v}"), "last_name": "Bench", "position": "veterinarian",
@@ -69,6 +70,7 @@ async fn run() {
         }))
         .unwrap();
         let vet = sched.setup.create_staff(&staff, &caller).await.unwrap();
+        first_vet.get_or_insert(vet.id);
         for d in 0..DAYS {
             let date = today.checked_add(d.days()).unwrap();
             let shift = CreateShift {
@@ -117,6 +119,7 @@ async fn run() {
         }
     }
     println!("setup: {VETS} vets × {DAYS} days, {booked} bookings, in {:.1} s", started.elapsed().as_secs_f64());
+    let first_vet = first_vet.unwrap();
     let from = system.ctx.clock.now();
     let q = AvailabilityQuery {
         type_id: wellness.id,
@@ -142,5 +145,21 @@ async fn run() {
         pct(0.99),
         pct(1.0)
     );
+    let t = Instant::now();
+    for _ in 0..RUNS {
+        std::hint::black_box(sched.types.get(wellness.id).unwrap());
+    }
+    println!("types.get: {:.1} µs each", t.elapsed().as_secs_f64() * 1e6 / RUNS as f64);
+    // The same for one vet: what each vet adds, against what every query pays.
+    let one = AvailabilityQuery { vet: Some(first_vet), ..q };
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        std::hint::black_box(sched.calendar.availability(&one).unwrap());
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e6;
+    println!("availability, 30 days × 1 vet: p50 {:.0} µs, p99 {:.0} µs", pct(0.5), pct(0.99));
     system.shutdown().await;
 }

@@ -1,10 +1,11 @@
 //! The server as its HTTP clients see it: one shared connection pool, sign-in, and the calls
 //! the scenarios make.
 //!
-//! Two flavours of call: setup calls (`create_*`, `staff_sign_in`, `change_password`) retry
-//! while the server answers 503 or 429, then return what they made or an error that says what
-//! the server answered; load calls (`get_patient`, `post_client`, `post_login`) never fail,
-//! they return an [`Outcome`] to be counted. Every request has a timeout, no proxy is used and
+//! Two flavours of call: setup calls (`create_*`, `staff_sign_in`, `change_password`,
+//! `appointment_types`, `probe_availability`) retry while the server answers 503 or 429, then
+//! return what they made or an error that says what the server answered; load calls
+//! (`get_patient`, `post_client`, `post_login`, `post_appointment`, `get_availability`) never
+//! fail, they return an [`Outcome`] to be counted. Every request has a timeout, no proxy is used and
 //! redirects are not followed, so traffic only ever goes to the checked `--url`.
 
 use std::time::Duration;
@@ -15,11 +16,16 @@ use reqwest::{RequestBuilder, Response, StatusCode, Url, redirect};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
+use clowder_schemas::scheduling::AppointmentType;
 use clowder_schemas::users::LoginResponse;
-use clowder_schemas::{ClientId, ErrorResponse, PatientId};
+use clowder_schemas::{AppointmentTypeId, ClientId, ErrorResponse, LocationId, PatientId, StaffId};
+use jiff::Timestamp;
 
-use crate::bodies::{Credentials, NewClient, NewPatient, NewUser, PasswordChange};
+use crate::bodies::{
+    Credentials, NewAppointment, NewClient, NewLocation, NewPatient, NewShift, NewUser, NewVet, PasswordChange,
+};
 use crate::cli::rate_limit_advice;
+use crate::scheduling::AvailabilityAnswer;
 use crate::stats::{Outcome, TransportFailure};
 
 /// How long opening a TCP connection may take.
@@ -62,6 +68,12 @@ struct Urls {
     clients: Url,
     /// Without trailing slash; a patient's URL is this plus `/{id}`.
     patients: String,
+    locations: Url,
+    /// Without trailing slash; a person's shifts are at this plus `/{id}/shifts`.
+    staff: String,
+    appointment_types: Url,
+    appointments: Url,
+    availability: Url,
 }
 
 impl Urls {
@@ -73,6 +85,11 @@ impl Urls {
             users: join("/api/users")?,
             clients: join("/api/clients")?,
             patients: join("/api/patients")?.to_string(),
+            locations: join("/api/locations")?,
+            staff: join("/api/staff")?.to_string(),
+            appointment_types: join("/api/appointment-types")?,
+            appointments: join("/api/appointments")?,
+            availability: join("/api/availability")?,
         })
     }
 }
@@ -145,6 +162,77 @@ impl Api {
         Ok(created.id)
     }
 
+    /// Creates a location during setup and returns its id.
+    pub async fn create_location(&self, body: &NewLocation) -> Result<LocationId> {
+        let request = || self.http.post(self.urls.locations.clone()).json(body);
+        let created: Created<LocationId> = self
+            .setup_call(Some(&self.bearer), request)
+            .await
+            .with_context(|| format!("creating the location {:?}", body.name))?;
+        Ok(created.id)
+    }
+
+    /// Creates a vet's staff profile during setup and returns its id.
+    pub async fn create_vet(&self, body: &NewVet) -> Result<StaffId> {
+        let request = || self.http.post(self.urls.staff.as_str()).json(body);
+        let created: Created<StaffId> =
+            self.setup_call(Some(&self.bearer), request).await.context("creating a vet's staff profile")?;
+        Ok(created.id)
+    }
+
+    /// Adds a shift to a person's rota during setup.
+    pub async fn create_shift(&self, staff: StaffId, body: &NewShift) -> Result<()> {
+        let url = format!("{}/{staff}/shifts", self.urls.staff);
+        let request = || self.http.post(url.as_str()).json(body);
+        let _: IgnoredAny = self
+            .setup_call(Some(&self.bearer), request)
+            .await
+            .with_context(|| format!("adding a shift on {} for {staff}", body.date))?;
+        Ok(())
+    }
+
+    /// The active appointment types, during setup.
+    pub async fn appointment_types(&self) -> Result<Vec<AppointmentType>> {
+        let request = || self.http.get(self.urls.appointment_types.clone());
+        self.setup_call(Some(&self.bearer), request).await.context("listing the appointment types")
+    }
+
+    /// Books an appointment during setup.
+    pub async fn create_appointment(&self, body: &NewAppointment) -> Result<()> {
+        let request = || self.http.post(self.urls.appointments.clone()).json(body);
+        let _: IgnoredAny = self
+            .setup_call(Some(&self.bearer), request)
+            .await
+            .with_context(|| format!("booking {} at {} for the vet {}", body.patient_id, body.start, body.vet_id))?;
+        Ok(())
+    }
+
+    /// The URL of one availability question: `type_id` at `location_id` between `from` and
+    /// `to`, built once and sent again and again.
+    pub fn availability_url(
+        &self,
+        type_id: AppointmentTypeId,
+        location_id: LocationId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Url {
+        availability_url(&self.urls.availability, type_id, location_id, from, to)
+    }
+
+    /// Asks the availability question once during setup and reads the answer, with its size
+    /// in bytes.
+    pub async fn probe_availability(&self, url: &Url) -> Result<(AvailabilityAnswer, usize)> {
+        let response = self.setup_send(Some(&self.bearer), || self.http.get(url.clone())).await?;
+        let status = response.status();
+        let body = response.bytes().await.context("reading the availability answer")?;
+        if !status.is_success() {
+            anyhow::bail!("{}", describe_failure(status.as_u16(), &body));
+        }
+        let answer = serde_json::from_slice(&body)
+            .with_context(|| format!("the availability answer does not follow the contract: {}", quote_body(&body)))?;
+        Ok((answer, body.len()))
+    }
+
     /// `GET /api/patients/{id}`, for the read scenario.
     pub async fn get_patient(&self, id: PatientId) -> Outcome {
         let url = format!("{}/{id}", self.urls.patients);
@@ -154,6 +242,16 @@ impl Api {
     /// `POST /api/clients`, for the write scenario.
     pub async fn post_client(&self, body: &NewClient) -> Outcome {
         self.load_call(Some(&self.bearer), self.http.post(self.urls.clients.clone()).json(body)).await
+    }
+
+    /// `POST /api/appointments`, for the book scenario.
+    pub async fn post_appointment(&self, body: &NewAppointment) -> Outcome {
+        self.load_call(Some(&self.bearer), self.http.post(self.urls.appointments.clone()).json(body)).await
+    }
+
+    /// `GET /api/availability?…`, for the availability scenario.
+    pub async fn get_availability(&self, url: &Url) -> Outcome {
+        self.load_call(Some(&self.bearer), self.http.get(url.clone())).await
     }
 
     /// `POST /api/auth/login` without any session, for the signin scenario. The session it
@@ -205,6 +303,22 @@ impl Api {
             Err(e) => Outcome::Transport(classify(&e)),
         }
     }
+}
+
+fn availability_url(
+    base: &Url,
+    type_id: AppointmentTypeId,
+    location_id: LocationId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Url {
+    let mut url = base.clone();
+    url.query_pairs_mut()
+        .append_pair("type_id", &type_id.to_string())
+        .append_pair("location_id", &location_id.to_string())
+        .append_pair("from", &from.to_string())
+        .append_pair("to", &to.to_string());
+    url
 }
 
 fn with_bearer(request: RequestBuilder, bearer: Option<&HeaderValue>) -> RequestBuilder {
@@ -417,6 +531,29 @@ mod tests {
         assert_eq!(urls.users.as_str(), "http://127.0.0.1:8080/api/users");
         assert_eq!(urls.clients.as_str(), "http://127.0.0.1:8080/api/clients");
         assert_eq!(urls.patients, "http://127.0.0.1:8080/api/patients");
+        assert_eq!(urls.locations.as_str(), "http://127.0.0.1:8080/api/locations");
+        assert_eq!(urls.staff, "http://127.0.0.1:8080/api/staff");
+        assert_eq!(urls.appointment_types.as_str(), "http://127.0.0.1:8080/api/appointment-types");
+        assert_eq!(urls.appointments.as_str(), "http://127.0.0.1:8080/api/appointments");
+        assert_eq!(urls.availability.as_str(), "http://127.0.0.1:8080/api/availability");
+    }
+
+    #[test]
+    fn the_availability_query_carries_the_contracts_parameters() {
+        let base = Url::parse("http://127.0.0.1:8080/api/availability").unwrap();
+        let (type_id, location_id) =
+            ("01JD7Y2Q4Z8W3N5K6M7P8R9S01".parse().unwrap(), "01JD7Y2Q4Z8W3N5K6M7P8R9S02".parse().unwrap());
+        let from: Timestamp = "2026-12-01T14:30:15Z".parse().unwrap();
+        let to: Timestamp = "2026-12-31T14:30:15Z".parse().unwrap();
+        let url = availability_url(&base, type_id, location_id, from, to);
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:8080/api/availability?type_id=01JD7Y2Q4Z8W3N5K6M7P8R9S01\
+             &location_id=01JD7Y2Q4Z8W3N5K6M7P8R9S02&from=2026-12-01T14%3A30%3A15Z&to=2026-12-31T14%3A30%3A15Z"
+        );
+        let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
+        assert_eq!(pairs[2], ("from".into(), "2026-12-01T14:30:15Z".into()));
+        assert_eq!(pairs[3].1.parse::<Timestamp>().unwrap(), to);
     }
 
     #[test]

@@ -5,11 +5,16 @@
 //! The server's own request types in `clowder-schemas` only deserialize, so the bodies are
 //! mirrored here; the tests check each one against the server's validation.
 
+use jiff::Timestamp;
+use jiff::civil::{Date, Time};
 use serde::Serialize;
 
-use clowder_schemas::ClientId;
+use clowder_schemas::locations::{Day, DayHours};
+use clowder_schemas::staff::Position;
+use clowder_schemas::{AppointmentTypeId, ClientId, LocationId, PatientId, StaffId};
 
 use crate::rng::SplitMix64;
+use crate::scheduling::TIME_ZONE;
 
 /// Body of `POST /api/auth/login`.
 #[derive(Debug, Clone, Serialize)]
@@ -60,6 +65,75 @@ impl NewPatient {
         let name = CAT_NAMES[(n % CAT_NAMES.len() as u64) as usize];
         Self { client_id, name: name.into() }
     }
+}
+
+/// Body of `POST /api/locations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewLocation {
+    pub name: String,
+    pub time_zone: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours: Option<Vec<DayHours>>,
+}
+
+impl NewLocation {
+    /// Location `n` of the book scenario, with the default opening hours; the run tag keeps
+    /// the name unique, as the server requires.
+    pub fn numbered(run_tag: &str, n: u16) -> Self {
+        Self { name: format!("Load {run_tag} {n}"), time_zone: TIME_ZONE, hours: None }
+    }
+
+    /// The availability scenario's location, open 08:00–18:00 every day, so every day of the
+    /// window has slots to search.
+    pub fn open_every_day(run_tag: &str) -> Self {
+        let days = [Day::Monday, Day::Tuesday, Day::Wednesday, Day::Thursday, Day::Friday, Day::Saturday, Day::Sunday];
+        let (open, close) = (Time::constant(8, 0, 0, 0), Time::constant(18, 0, 0, 0));
+        Self {
+            name: format!("Load {run_tag} availability"),
+            time_zone: TIME_ZONE,
+            hours: Some(days.into_iter().map(|day| DayHours { day, open, close }).collect()),
+        }
+    }
+}
+
+/// Body of `POST /api/staff` for a vet without a sign-in account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewVet {
+    pub first_name: &'static str,
+    pub last_name: String,
+    pub position: Position,
+    pub home_location_id: LocationId,
+}
+
+impl NewVet {
+    pub fn numbered(n: usize, home: LocationId) -> Self {
+        Self {
+            first_name: "Load",
+            last_name: format!("Vet{n}"),
+            position: Position::Veterinarian,
+            home_location_id: home,
+        }
+    }
+}
+
+/// Body of `POST /api/staff/{id}/shifts`: a regular shift, so the person is bookable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewShift {
+    pub location_id: LocationId,
+    pub date: Date,
+    pub start: Time,
+    pub end: Time,
+}
+
+/// Body of `POST /api/appointments`: no room, the end from the type's length.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewAppointment {
+    pub client_id: ClientId,
+    pub patient_id: PatientId,
+    pub type_id: AppointmentTypeId,
+    pub vet_id: StaffId,
+    pub location_id: LocationId,
+    pub start: Timestamp,
 }
 
 /// Characters of generated passwords.
@@ -170,9 +244,12 @@ fn base36(mut n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clowder_schemas::appointments::CreateAppointment;
     use clowder_schemas::clients::CreateClient;
+    use clowder_schemas::locations::CreateLocation;
     use clowder_schemas::passwords::check_new_password;
     use clowder_schemas::patients::CreatePatient;
+    use clowder_schemas::staff::{CreateShift, CreateStaff, ShiftKind};
     use clowder_schemas::users::{ChangePassword, CreateUser, LoginRequest, parse_username};
 
     /// Round-trips a body through JSON into the server's request type and validates it.
@@ -276,5 +353,80 @@ mod tests {
         );
         let login: LoginRequest = serde_json::from_value(serde_json::to_value(account.credentials()).unwrap()).unwrap();
         assert_eq!((login.username, login.password), (account.username.clone(), account.password.clone()));
+    }
+
+    /// Round-trips a body through JSON into the server's request type.
+    fn as_server_reads<T: serde::de::DeserializeOwned>(body: &impl Serialize) -> T {
+        serde_json::from_value(serde_json::to_value(body).unwrap()).unwrap()
+    }
+
+    fn id<T: std::str::FromStr>(n: u8) -> T
+    where
+        T::Err: std::fmt::Debug,
+    {
+        format!("01JD7Y2Q4Z8W3N5K6M7P8R9S{n:02}").parse().unwrap()
+    }
+
+    #[test]
+    fn location_bodies_pass_the_servers_validation() {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let numbered: CreateLocation = as_server_reads(&NewLocation::numbered(&run_tag(u64::MAX, u32::MAX), 255));
+        let location = numbered.validate(id(1), now).unwrap();
+        assert_eq!(location.time_zone, "America/New_York");
+        assert_eq!(location.hours, clowder_schemas::locations::default_hours());
+        let every_day: CreateLocation = as_server_reads(&NewLocation::open_every_day("abc"));
+        let location = every_day.validate(id(1), now).unwrap();
+        assert_eq!(location.name, "Load abc availability");
+        assert_eq!(location.hours.len(), 7);
+        assert!(location.week().iter().all(|d| d.is_some()));
+        assert_ne!(NewLocation::numbered("abc", 0).name, NewLocation::numbered("abc", 1).name);
+    }
+
+    #[test]
+    fn vet_bodies_pass_the_servers_validation() {
+        let create: CreateStaff = as_server_reads(&NewVet::numbered(63, id(1)));
+        let vet = create.validate(id(2), jiff::Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(vet.position, Position::Veterinarian);
+        assert_eq!(vet.home_location_id, Some(id(1)));
+        assert_eq!(vet.display_name(), "Dr. Load Vet63");
+    }
+
+    #[test]
+    fn shift_bodies_are_regular_shifts() {
+        let body = NewShift {
+            location_id: id(1),
+            date: Date::constant(2026, 12, 1),
+            start: Time::constant(8, 0, 0, 0),
+            end: Time::constant(17, 0, 0, 0),
+        };
+        let draft = as_server_reads::<CreateShift>(&body).validate().unwrap();
+        assert_eq!((draft.date, draft.start, draft.end), (body.date, body.start, body.end));
+        assert_eq!(draft.kind, ShiftKind::Regular);
+        assert!(draft.kind.bookable());
+    }
+
+    #[test]
+    fn appointment_bodies_match_the_servers_request_type() {
+        let body = NewAppointment {
+            client_id: id(1),
+            patient_id: id(2),
+            type_id: id(3),
+            vet_id: id(4),
+            location_id: id(5),
+            start: "2027-01-05T09:00:00Z".parse().unwrap(),
+        };
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["start"], "2027-01-05T09:00:00Z");
+        let create: CreateAppointment = as_server_reads(&body);
+        assert_eq!(
+            (create.client_id, create.patient_id, create.type_id),
+            (body.client_id, body.patient_id, body.type_id)
+        );
+        assert_eq!(
+            (create.vet_id, create.location_id, create.room_id),
+            (Some(body.vet_id), Some(body.location_id), None)
+        );
+        assert_eq!((create.start, create.end, create.overbook), (body.start, None, false));
+        create.text().unwrap();
     }
 }

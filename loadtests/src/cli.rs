@@ -87,6 +87,10 @@ pub struct Args {
     #[arg(long, default_value_t = 8, value_parser = value_parser!(u16).range(1..=4096))]
     pub signin_connections: u16,
 
+    /// Locations created for the book scenario; connection i books at location i mod this.
+    #[arg(long, default_value_t = 4, value_parser = value_parser!(u16).range(1..=256))]
+    pub locations: u16,
+
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -105,11 +109,15 @@ pub enum Scenario {
     Read,
     /// Create clients with unique data.
     Write,
-    /// fsync floor, then read, then write.
+    /// Book non-conflicting appointments at several locations.
+    Book,
+    /// fsync floor, then read, write, book and availability.
     All,
     /// Sign-ins per second, and GET latency with and without sign-ins running beside them.
     /// Not part of `all`.
     Signin,
+    /// Ask for 30 days of free slots of 6 booked-up vets at one location.
+    Availability,
 }
 
 impl Scenario {
@@ -117,8 +125,9 @@ impl Scenario {
     pub fn setups(self) -> u32 {
         match self {
             Scenario::Fsync => 0,
-            Scenario::Read | Scenario::Write | Scenario::Signin => 1,
-            Scenario::All => 2,
+            Scenario::Read | Scenario::Write | Scenario::Book | Scenario::Signin | Scenario::Availability => 1,
+            // `all`: seeding the read set, then setting up the book and availability scenarios.
+            Scenario::All => 3,
         }
     }
 
@@ -126,9 +135,11 @@ impl Scenario {
     pub fn windows(self) -> u32 {
         match self {
             Scenario::Fsync => 0,
-            Scenario::Read | Scenario::Write => 1,
-            // `all`: read, then write; `signin`: GETs alone, then GETs beside sign-ins.
-            Scenario::All | Scenario::Signin => 2,
+            Scenario::Read | Scenario::Write | Scenario::Book | Scenario::Availability => 1,
+            // `signin`: GETs alone, then GETs beside sign-ins.
+            Scenario::Signin => 2,
+            // `all`: read, then write, then book, then availability.
+            Scenario::All => 4,
         }
     }
 }
@@ -186,7 +197,32 @@ mod tests {
         assert_eq!(a.fsync_samples, 200);
         assert_eq!(a.scenario, Scenario::Read);
         assert_eq!((a.signin_users, a.signin_connections), (8, 8));
+        assert_eq!(a.locations, 4);
         assert!(!a.allow_remote && !a.json);
+    }
+
+    #[test]
+    fn book_and_availability_are_scenarios_with_their_options() {
+        let book = parse(&["--locations", "8", "--connections", "128", "book"]);
+        assert_eq!((book.scenario, book.locations, book.connections), (Scenario::Book, 8, 128));
+        assert_eq!(parse(&["availability"]).scenario, Scenario::Availability);
+        assert!(Args::try_parse_from(["clowder-loadtests", "--locations", "0", "book"]).is_err());
+        assert!(Args::try_parse_from(["clowder-loadtests", "--locations", "257", "book"]).is_err());
+        assert!(Args::try_parse_from(["clowder-loadtests", "booking"]).is_err());
+    }
+
+    #[test]
+    fn all_runs_four_windows_and_the_scheduling_scenarios_one_each() {
+        assert_eq!((Scenario::All.setups(), Scenario::All.windows()), (3, 4));
+        for one in [Scenario::Book, Scenario::Availability] {
+            assert_eq!((one.setups(), one.windows()), (1, 1), "{one:?}");
+        }
+        let window = Duration::from_secs(1 + 10 + 10);
+        let all = parse(&["--duration-secs", "10", "--warmup-secs", "1", "all"]);
+        assert!(all.hard_cap() > FSYNC_BUDGET + SETUP_BUDGET * 3 + window * 4);
+        let book = parse(&["--duration-secs", "10", "--warmup-secs", "1", "book"]);
+        assert!(book.hard_cap() > FSYNC_BUDGET + SETUP_BUDGET + window);
+        assert!(book.hard_cap() < all.hard_cap());
     }
 
     #[test]

@@ -8,8 +8,10 @@
 //!
 //! Codemap: [`cli`] (arguments and time budgets), [`target`] (address check), [`api`] (HTTP
 //! calls), [`bodies`] (request bodies), [`load`] (closed-loop driver), [`scenarios`] (`read`,
-//! `write`, `signin`), [`fsync`] (the floor), [`stats`] (tallies and percentiles), [`report`]
-//! (table, JSON lines, goals, comparisons, hints), [`run`] (one run in order).
+//! `write`, `book`, `availability`, `signin`), [`scheduling`] (the booking walk, the
+//! availability seeding plan and answer check), [`fsync`] (the floor), [`stats`] (tallies and
+//! percentiles), [`report`] (table, JSON lines, goals, comparisons, hints), [`run`] (one run
+//! in order).
 
 pub mod api;
 pub mod bodies;
@@ -20,5 +22,6 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scenarios;
+pub mod scheduling;
 pub mod stats;
 pub mod target;

@@ -4,7 +4,9 @@
 //! Requests that start during the warm-up run but are not recorded; requests that start in
 //! the measured window are recorded even if they finish a little after it (each is bounded
 //! by the client's request timeout). No new request starts after the window, so the driver
-//! always returns within window + one request timeout (+ the transport back-off).
+//! always returns within window + one request timeout (+ the transport back-off). A
+//! connection whose workload has nothing left to send (the book scenario's walk reached its
+//! horizon) stops early and is counted as having run out.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,11 +15,13 @@ use anyhow::{Context, Result, bail};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use clowder_schemas::PatientId;
+use clowder_schemas::{AppointmentTypeId, PatientId};
+use reqwest::Url;
 
 use crate::api::Api;
-use crate::bodies::{NewClient, StaffAccount};
+use crate::bodies::{NewAppointment, NewClient, StaffAccount};
 use crate::rng::SplitMix64;
+use crate::scheduling::{Lane, SlotWalk};
 use crate::stats::{Outcome, Tally};
 
 /// Pause after a request that got no HTTP answer, so a connection whose server has gone
@@ -41,6 +45,11 @@ pub enum Workload {
     CreateClients { run_tag: String },
     /// `POST /api/auth/login` as each account in turn.
     SignIn { accounts: Vec<StaffAccount> },
+    /// `POST /api/appointments` of `type_id` in the lane and at the start the walk gives the
+    /// request's number: never a conflict.
+    Book { type_id: AppointmentTypeId, lanes: Vec<Lane>, walk: SlotWalk },
+    /// `GET /api/availability` with the same question every time.
+    Availability { url: Url },
 }
 
 impl Workload {
@@ -62,8 +71,20 @@ impl Workload {
         Ok(Workload::SignIn { accounts })
     }
 
-    async fn request(&self, api: &Api, conn: &mut Connection) -> Outcome {
-        match self {
+    pub fn book(type_id: AppointmentTypeId, lanes: Vec<Lane>, walk: SlotWalk) -> Result<Self> {
+        if lanes.is_empty() {
+            bail!("the book scenario needs at least one vet and cat to book for");
+        }
+        Ok(Workload::Book { type_id, lanes, walk })
+    }
+
+    pub fn availability(url: Url) -> Self {
+        Workload::Availability { url }
+    }
+
+    /// Sends the connection's next request; `None` when it has nothing left to send.
+    async fn request(&self, api: &Api, conn: &mut Connection) -> Option<Outcome> {
+        let outcome = match self {
             Workload::ReadPatients { ids } => {
                 // `below` returns a value under `ids.len()`, which the constructor made non-zero.
                 let id = ids[conn.rng.below(ids.len())];
@@ -77,8 +98,29 @@ impl Workload {
                 let account = &accounts[account_index(conn.next_number(), accounts.len())];
                 api.post_login(&account.credentials()).await
             }
-        }
+            Workload::Book { type_id, lanes, walk } => {
+                let body = booking(*type_id, lanes, walk, conn.next_number())?;
+                api.post_appointment(&body).await
+            }
+            Workload::Availability { url } => api.get_availability(url).await,
+        };
+        Some(outcome)
     }
+}
+
+/// The booking request number `n` makes; `None` past the walk's horizon. `lanes` must not be
+/// empty.
+fn booking(type_id: AppointmentTypeId, lanes: &[Lane], walk: &SlotWalk, n: u64) -> Option<NewAppointment> {
+    let (index, start) = walk.slot(n, lanes.len())?;
+    let lane = lanes[index];
+    Some(NewAppointment {
+        client_id: lane.client_id,
+        patient_id: lane.patient_id,
+        type_id,
+        vet_id: lane.vet_id,
+        location_id: lane.location_id,
+        start,
+    })
 }
 
 /// Which account the request numbered `n` signs in as. Connection numbers interleave (see
@@ -165,7 +207,10 @@ async fn connection_loop(
         if started >= stop_at {
             return tally;
         }
-        let outcome = workload.request(&api, &mut conn).await;
+        let Some(outcome) = workload.request(&api, &mut conn).await else {
+            tally.record_ran_out();
+            return tally;
+        };
         if started >= measure_from {
             tally.record(outcome, started.elapsed());
         }
@@ -209,6 +254,37 @@ mod tests {
     fn signing_in_needs_at_least_one_account() {
         assert!(Workload::sign_in(Vec::new()).is_err());
         assert!(Workload::sign_in(crate::bodies::staff_accounts("t", 1, 1)).is_ok());
+    }
+
+    #[test]
+    fn booking_needs_at_least_one_lane() {
+        let walk = SlotWalk::new(jiff::Timestamp::UNIX_EPOCH, 15, 1).unwrap();
+        assert!(Workload::book("01JD7Y2Q4Z8W3N5K6M7P8R9S01".parse().unwrap(), Vec::new(), walk).is_err());
+    }
+
+    #[test]
+    fn each_connection_books_for_its_own_lane_until_the_horizon() {
+        let id = |n: u8| format!("01JD7Y2Q4Z8W3N5K6M7P8R9S{n:02}");
+        let lanes: Vec<Lane> = (0..2)
+            .map(|i| Lane {
+                location_id: id(10 + i).parse().unwrap(),
+                vet_id: id(20 + i).parse().unwrap(),
+                client_id: id(30 + i).parse().unwrap(),
+                patient_id: id(40 + i).parse().unwrap(),
+            })
+            .collect();
+        let first: jiff::Timestamp = "2027-01-05T00:00:00Z".parse().unwrap();
+        // One day of 15-minute slots: 96 per lane.
+        let walk = SlotWalk::new(first, 15, 1).unwrap();
+        let type_id = id(1).parse().unwrap();
+        let mut second = Connection::new(1, 2, 0);
+        let bodies: Vec<NewAppointment> =
+            std::iter::from_fn(|| booking(type_id, &lanes, &walk, second.next_number())).collect();
+        assert_eq!(bodies.len(), 96);
+        assert!(bodies.iter().all(|b| b.vet_id == lanes[1].vet_id && b.patient_id == lanes[1].patient_id));
+        assert!(bodies.iter().all(|b| b.location_id == lanes[1].location_id && b.client_id == lanes[1].client_id));
+        assert_eq!(bodies[1].start, "2027-01-05T00:15:00Z".parse::<jiff::Timestamp>().unwrap());
+        assert_eq!(bodies[95].start, "2027-01-05T23:45:00Z".parse::<jiff::Timestamp>().unwrap());
     }
 
     /// The accounts each connection signs in as, over its first `requests` requests.

@@ -1,7 +1,7 @@
 //! The results as people and machines read them: a table (or JSON lines), the fsync floor,
 //! the project's performance goals set against the measured figures, the GET latency with
-//! sign-ins running set against the same without, and hints when the server's rate limits
-//! got in the way.
+//! sign-ins running set against the same without, and hints when the server's rate limits,
+//! a missing endpoint or a workload that ran out got in the way.
 //!
 //! Goals are printed as figures with "goal met" or "goal missed"; they never change the exit
 //! status, because a load test on a shared laptop is evidence, not a verdict.
@@ -23,6 +23,21 @@ pub const WRITE_P99_FSYNC_FACTOR: f64 = 2.0;
 pub const WRITE_RATE_GOAL_PER_SEC: f64 = 5000.0;
 /// p99 of a patient read, in milliseconds.
 pub const READ_P99_GOAL_MS: f64 = 5.0;
+/// Bookings should take at most this many fsyncs' worth of time at p99.
+pub const BOOK_P99_FSYNC_FACTOR: f64 = 2.0;
+/// Durable bookings per second across the locations, with group commit.
+pub const BOOK_RATE_GOAL_PER_SEC: f64 = 5000.0;
+/// p99 of an availability question over HTTP, in milliseconds…
+pub const AVAILABILITY_P99_GOAL_MS: f64 = 2.0;
+/// …at this many connections.
+pub const AVAILABILITY_GOAL_CONNECTIONS: u16 = 64;
+
+/// Table row of the `write` scenario.
+pub const WRITE: &str = "write";
+/// Table row of the `book` scenario.
+pub const BOOK: &str = "book";
+/// Table row of the `availability` scenario.
+pub const AVAILABILITY: &str = "availability";
 
 /// Table row of the GETs alone (the `read` scenario, and the baseline of `signin`).
 pub const READ: &str = "read";
@@ -31,8 +46,8 @@ pub const SIGNIN: &str = "signin";
 /// Table row of the GETs run beside the sign-ins.
 pub const READ_WITH_SIGNIN: &str = "read+signin";
 
-/// A share of 429 answers in a scenario at or above this gets a hint: the server's limits,
-/// not its capacity, shaped the figures.
+/// A share of 429 answers in a scenario (or of 404s in `availability`) at or above this gets
+/// a hint: the server's limits, or a missing endpoint, not its capacity, shaped the figures.
 pub const RATE_LIMITED_SHARE_FOR_HINT: f64 = 0.01;
 
 /// One HTTP scenario's figures.
@@ -52,6 +67,9 @@ pub struct ScenarioSummary {
     pub errors: BTreeMap<String, u64>,
     /// Latency of the 2xx answers; `None` when there were none.
     pub latency: Option<Latency>,
+    /// Connections that had nothing left to send before the window closed (so `ok_per_sec`
+    /// understates the server).
+    pub ran_out: u64,
 }
 
 impl ScenarioSummary {
@@ -66,6 +84,7 @@ impl ScenarioSummary {
             ok_per_sec: if secs > 0.0 { tally.ok() as f64 / secs } else { 0.0 },
             errors: tally.errors().clone(),
             latency: Latency::of(tally.latency()),
+            ran_out: tally.ran_out(),
         }
     }
 
@@ -172,49 +191,58 @@ impl fmt::Display for Hint {
     }
 }
 
-/// One hint per scenario where at least [`RATE_LIMITED_SHARE_FOR_HINT`] of the requests
-/// were answered 429.
+/// The hints a run's figures call for: one per scenario where at least
+/// [`RATE_LIMITED_SHARE_FOR_HINT`] of the requests were answered 429 (or 404 for
+/// `availability`: the server has no such endpoint), and one per scenario whose connections
+/// ran out of work before the window closed.
 pub fn hints(scenarios: &[ScenarioSummary]) -> Vec<Hint> {
-    scenarios
-        .iter()
-        .filter_map(|s| {
-            let limited = s.errors.get("429").copied().unwrap_or(0);
-            let many = limited > 0 && limited as f64 >= RATE_LIMITED_SHARE_FOR_HINT * s.requests as f64;
-            many.then(|| Hint {
-                scenario: s.scenario.clone(),
-                message: format!(
-                    "{limited} of {} requests were refused with 429 (rate limited), so the figures show the \
-                     server's limits, not its speed; {}",
-                    s.requests,
-                    rate_limit_advice()
-                ),
-            })
-        })
-        .collect()
+    let mut found = Vec::new();
+    for s in scenarios {
+        let share = |status: &str| {
+            let count = s.errors.get(status).copied().unwrap_or(0);
+            (count > 0 && count as f64 >= RATE_LIMITED_SHARE_FOR_HINT * s.requests as f64).then_some(count)
+        };
+        let hint = |message: String| Hint { scenario: s.scenario.clone(), message };
+        if let Some(limited) = share("429") {
+            found.push(hint(format!(
+                "{limited} of {} requests were refused with 429 (rate limited), so the figures show the \
+                 server's limits, not its speed; {}",
+                s.requests,
+                rate_limit_advice()
+            )));
+        }
+        if s.scenario == AVAILABILITY
+            && let Some(missing) = share("404")
+        {
+            found.push(hint(format!(
+                "{missing} of {} requests were answered 404: this server has no GET /api/availability yet \
+                 (build it from a commit that has the endpoint)",
+                s.requests
+            )));
+        }
+        if s.ran_out > 0 {
+            found.push(hint(format!(
+                "{} of {} connections ran out of work before the window closed (each books at most {} years \
+                 ahead), so ok/s understates the server; use a shorter --duration-secs",
+                s.ran_out,
+                s.connections,
+                crate::scheduling::BOOK_HORIZON_DAYS / 365
+            )));
+        }
+    }
+    found
 }
 
-/// The goals that the figures at hand allow checking: write p99 against twice the fsync
-/// p99, write throughput, and read p99.
+/// The goals that the figures at hand allow checking: write and book p99 against twice the
+/// fsync p99, write and booking throughput, read p99 and availability p99.
 pub fn goals(floor: Option<&FsyncFloor>, scenarios: &[ScenarioSummary]) -> Vec<GoalCheck> {
     let find = |name: &str| scenarios.iter().find(|s| s.scenario == name);
+    let fsync_p99 = floor.and_then(|f| f.latency).map(|l| l.p99_ms);
     let mut checks = Vec::new();
-    if let Some(write) = find("write") {
-        if let Some(fsync_p99) = floor.and_then(|f| f.latency).map(|l| l.p99_ms) {
-            checks.push(GoalCheck::at_most(
-                format!("write p99 <= {WRITE_P99_FSYNC_FACTOR} x fsync p99 ({fsync_p99:.3} ms)"),
-                write.p99_ms(),
-                WRITE_P99_FSYNC_FACTOR * fsync_p99,
-                "ms",
-            ));
-        }
-        checks.push(GoalCheck::at_least(
-            format!("writes/s >= {WRITE_RATE_GOAL_PER_SEC}"),
-            write.ok_per_sec,
-            WRITE_RATE_GOAL_PER_SEC,
-            "/s",
-        ));
+    if let Some(write) = find(WRITE) {
+        checks.extend(durable_goals(write, "writes", WRITE_P99_FSYNC_FACTOR, WRITE_RATE_GOAL_PER_SEC, fsync_p99));
     }
-    if let Some(read) = find("read") {
+    if let Some(read) = find(READ) {
         checks.push(GoalCheck::at_most(
             format!("read p99 <= {READ_P99_GOAL_MS} ms"),
             read.p99_ms(),
@@ -222,6 +250,38 @@ pub fn goals(floor: Option<&FsyncFloor>, scenarios: &[ScenarioSummary]) -> Vec<G
             "ms",
         ));
     }
+    if let Some(book) = find(BOOK) {
+        checks.extend(durable_goals(book, "bookings", BOOK_P99_FSYNC_FACTOR, BOOK_RATE_GOAL_PER_SEC, fsync_p99));
+    }
+    if let Some(availability) = find(AVAILABILITY) {
+        let at = if availability.connections == AVAILABILITY_GOAL_CONNECTIONS {
+            format!("at {AVAILABILITY_GOAL_CONNECTIONS} connections")
+        } else {
+            format!("(set for {AVAILABILITY_GOAL_CONNECTIONS} connections; this run had {})", availability.connections)
+        };
+        checks.push(GoalCheck::at_most(
+            format!("availability p99 <= {AVAILABILITY_P99_GOAL_MS} ms {at}"),
+            availability.p99_ms(),
+            AVAILABILITY_P99_GOAL_MS,
+            "ms",
+        ));
+    }
+    checks
+}
+
+/// The two goals of a durable write: p99 at most `factor` × the same run's fsync p99 (when
+/// the floor was measured), and at least `rate` successes per second.
+fn durable_goals(s: &ScenarioSummary, per_sec: &str, factor: f64, rate: f64, fsync_p99: Option<f64>) -> Vec<GoalCheck> {
+    let mut checks = Vec::new();
+    if let Some(fsync_p99) = fsync_p99 {
+        checks.push(GoalCheck::at_most(
+            format!("{} p99 <= {factor} x fsync p99 ({fsync_p99:.3} ms)", s.scenario),
+            s.p99_ms(),
+            factor * fsync_p99,
+            "ms",
+        ));
+    }
+    checks.push(GoalCheck::at_least(format!("{per_sec}/s >= {rate}"), s.ok_per_sec, rate, "/s"));
     checks
 }
 
@@ -397,6 +457,7 @@ mod tests {
             ok_per_sec,
             errors: BTreeMap::new(),
             latency,
+            ran_out: 0,
         }
     }
 
@@ -566,5 +627,83 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
         assert_eq!(lines[4]["without_ms"], 2.0);
         assert_eq!(lines[4]["ratio"], 2.5);
         assert_eq!(lines[5]["scenario"], "signin");
+    }
+
+    #[test]
+    fn bookings_are_held_to_twice_the_fsync_floor_and_five_thousand_a_second() {
+        let checks = goals(Some(&floor(0.8)), &[summary(BOOK, 6200.0, latency(0.9, 1.2, 1.5, 7.0))]);
+        let lines: Vec<String> = checks.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "book p99 <= 2 x fsync p99 (0.800 ms): measured 1.500 ms, limit 1.600 ms: goal met",
+                "bookings/s >= 5000: measured 6200.0/s, limit 5000.0/s: goal met",
+            ]
+        );
+        let slow = goals(Some(&floor(0.5)), &[summary(BOOK, 4999.0, latency(0.9, 1.2, 1.5, 7.0))]);
+        assert_eq!(slow.iter().map(|c| (c.met, c.limit)).collect::<Vec<_>>(), [(false, 1.0), (false, 5000.0)]);
+        // Without a floor only the rate can be judged.
+        let no_floor = goals(None, &[summary(BOOK, 6000.0, None)]);
+        assert_eq!(no_floor.len(), 1);
+        assert!(no_floor[0].met);
+    }
+
+    #[test]
+    fn availability_is_held_to_two_milliseconds_at_sixty_four_connections() {
+        let at_64 = goals(None, &[summary(AVAILABILITY, 900.0, latency(0.8, 1.2, 1.9, 4.0))]);
+        assert_eq!(
+            at_64[0].to_string(),
+            "availability p99 <= 2 ms at 64 connections: measured 1.900 ms, limit 2.000 ms: goal met"
+        );
+        let mut fewer = summary(AVAILABILITY, 900.0, latency(0.8, 1.2, 2.5, 4.0));
+        fewer.connections = 16;
+        let check = &goals(None, &[fewer])[0];
+        assert!(!check.met);
+        assert!(check.goal.ends_with("(set for 64 connections; this run had 16)"), "{}", check.goal);
+        // A run without the endpoint has no successful request: missed, not an error.
+        assert_eq!(goals(None, &[summary(AVAILABILITY, 0.0, None)])[0].measured, None);
+    }
+
+    #[test]
+    fn goals_follow_the_scenarios_of_all() {
+        let run = [
+            summary(READ, 20000.0, latency(0.2, 0.5, 1.0, 8.0)),
+            summary(WRITE, 6000.0, latency(1.0, 1.5, 1.8, 9.0)),
+            summary(BOOK, 6000.0, latency(1.0, 1.5, 1.8, 9.0)),
+        ];
+        let goals: Vec<String> = goals(Some(&floor(1.0)), &run).into_iter().map(|c| c.goal).collect();
+        assert_eq!(
+            goals,
+            [
+                "write p99 <= 2 x fsync p99 (1.000 ms)",
+                "writes/s >= 5000",
+                "read p99 <= 5 ms",
+                "book p99 <= 2 x fsync p99 (1.000 ms)",
+                "bookings/s >= 5000",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_availability_endpoint_gets_a_hint() {
+        let mut missing = summary(AVAILABILITY, 0.0, None);
+        missing.requests = 50_000;
+        missing.errors.insert("404".into(), 50_000);
+        let found = hints(&[missing.clone()]);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].to_string().starts_with("hint: availability: 50000 of 50000 requests were answered 404"));
+        // 404s elsewhere are the scenario's own business.
+        missing.scenario = READ.into();
+        assert!(hints(&[missing]).is_empty());
+    }
+
+    #[test]
+    fn connections_that_ran_out_get_a_hint() {
+        let mut book = summary(BOOK, 6000.0, latency(1.0, 1.0, 1.0, 1.0));
+        assert!(hints(&[book.clone()]).is_empty());
+        book.ran_out = 3;
+        let line = hints(&[book]).remove(0).to_string();
+        assert!(line.starts_with("hint: book: 3 of 64 connections ran out of work before the window closed"), "{line}");
+        assert!(line.contains("at most 4 years ahead"), "{line}");
     }
 }

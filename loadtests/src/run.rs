@@ -14,6 +14,7 @@ use crate::fsync::{self, FsyncFloor, FsyncTarget};
 use crate::load::Window;
 use crate::report::Report;
 use crate::scenarios::{self, Plan};
+use crate::scheduling::{AVAILABILITY_DAYS, AVAILABILITY_VETS};
 use crate::target::parse_target;
 
 /// Runs what `args` asks for. Progress goes to stderr; the report is returned for printing.
@@ -33,6 +34,21 @@ pub async fn run(args: &Args) -> Result<Report> {
     if matches!(args.scenario, Scenario::Write | Scenario::All) {
         progress(&format!("write: {} connections", plan.connections));
         report.scenarios.push(scenarios::write(&api, &plan).await?);
+    }
+    if matches!(args.scenario, Scenario::Book | Scenario::All) {
+        progress(&format!(
+            "book: creating {} locations, {} vets and {} cats, then {} connections",
+            plan.locations, plan.connections, plan.connections, plan.connections
+        ));
+        report.scenarios.push(scenarios::book(&api, &plan).await?);
+    }
+    if matches!(args.scenario, Scenario::Availability | Scenario::All) {
+        progress(&format!(
+            "availability: seeding 1 location, {AVAILABILITY_VETS} vets with {AVAILABILITY_DAYS} days of shifts and \
+             bookings, then {} connections",
+            plan.connections
+        ));
+        report.scenarios.push(scenarios::availability(&api, &plan).await?);
     }
     if args.scenario == Scenario::Signin {
         progress(&format!(
@@ -75,12 +91,15 @@ fn plan(args: &Args) -> Plan {
         read_set: args.read_set,
         signin_users: args.signin_users,
         signin_connections: args.signin_connections,
+        locations: args.locations,
+        now,
         run_tag: run_tag(now.as_millisecond().unsigned_abs(), std::process::id()),
         // Only the spread of reads depends on it; truncating the nanoseconds is fine.
         seed: now.as_nanosecond() as u64,
     }
 }
 
-fn progress(message: &str) {
+/// One line of progress on stderr (stdout is the report's).
+pub(crate) fn progress(message: &str) {
     eprintln!("clowder-loadtests: {message}");
 }

@@ -1,24 +1,39 @@
 //! The HTTP scenarios: their setup (seeding the data they need) and their workload.
 //!
 //! `read` seeds a small set of clients, each with one cat, then reads the cats at random;
-//! `write` creates clients with unique data. Both return one [`ScenarioSummary`]. `signin`
-//! seeds one cat and a few staff users, reads the cat alone, then reads it while the users
-//! sign in over and over beside the reads, and returns three rows (see [`signin`]).
+//! `write` creates clients with unique data; `book` creates locations, a vet and a cat per
+//! connection, then books appointments that never conflict (see [`book`]); `availability`
+//! seeds six vets' shifts and bookings for 30 days, then asks for the free slots (see
+//! [`availability`]). Each returns one [`ScenarioSummary`]. `signin` seeds one cat and a few
+//! staff users, reads the cat alone, then reads it while the users sign in over and over
+//! beside the reads, and returns three rows (see [`signin`]).
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use reqwest::Url;
 use tokio::task::JoinSet;
 
-use clowder_schemas::PatientId;
+use clowder_schemas::scheduling::AppointmentType;
+use clowder_schemas::{ClientId, PatientId};
 
 use crate::api::Api;
-use crate::bodies::{NewClient, NewPatient, StaffAccount, staff_accounts};
+use crate::bodies::{
+    NewAppointment, NewClient, NewLocation, NewPatient, NewShift, NewVet, StaffAccount, staff_accounts,
+};
 use crate::cli::SETUP_BUDGET;
 use crate::load::{Window, Workload, drive, drive_from};
-use crate::report::{READ, READ_WITH_SIGNIN, SIGNIN, ScenarioSummary};
+use crate::report::{AVAILABILITY, BOOK, READ, READ_WITH_SIGNIN, SIGNIN, ScenarioSummary, WRITE};
+use crate::run::progress;
+use crate::scheduling::{
+    AVAILABILITY_TYPE, AVAILABILITY_VETS, AvailabilitySeed, AvailabilityWindow, BOOK_HORIZON_DAYS, BOOK_TYPE, Lane,
+    SHIFT_END, SHIFT_START, SlotWalk, TIME_ZONE, first_booking_start, seed_bookings,
+};
 
 /// Concurrent requests while seeding: enough to seed a few hundred records in seconds,
 /// few enough not to be a load test of its own.
@@ -35,6 +50,10 @@ pub struct Plan {
     pub signin_users: u16,
     /// Connections signing in, in `signin`, beside `connections` reading.
     pub signin_connections: u16,
+    /// Locations created for `book`.
+    pub locations: u16,
+    /// When the run started: where `book` walks from and `availability` asks from.
+    pub now: Timestamp,
     /// Distinguishes this run's data from earlier runs' in the same data directory.
     pub run_tag: String,
     pub seed: u64,
@@ -46,13 +65,120 @@ pub async fn read(api: &Arc<Api>, plan: &Plan) -> Result<ScenarioSummary> {
         .await
         .with_context(|| format!("seeding the read set took longer than {} s", SETUP_BUDGET.as_secs()))??;
     let workload = Workload::read_patients(ids)?;
-    run("read", api, workload, plan).await
+    run(READ, api, workload, plan).await
 }
 
 /// Creates clients with data unique to this run.
 pub async fn write(api: &Arc<Api>, plan: &Plan) -> Result<ScenarioSummary> {
     let workload = Workload::create_clients(plan.run_tag.clone());
-    run("write", api, workload, plan).await
+    run(WRITE, api, workload, plan).await
+}
+
+/// Creates `locations` locations, and for each connection a vet (at location `connection mod
+/// locations`) and a client with one cat: one [`Lane`] per connection. Then each connection
+/// books the default "Vaccination" type for its own vet and cat, walking forward from the next
+/// UTC midnight in steps of the type's length plus buffer (see [`SlotWalk`]), so every answer
+/// should be a 201; a 409 is counted as an error like any other.
+pub async fn book(api: &Arc<Api>, plan: &Plan) -> Result<ScenarioSummary> {
+    let workload = tokio::time::timeout(SETUP_BUDGET, book_setup(api, plan))
+        .await
+        .with_context(|| format!("setting up the book scenario took longer than {} s", SETUP_BUDGET.as_secs()))??;
+    run(BOOK, api, workload, plan).await
+}
+
+async fn book_setup(api: &Arc<Api>, plan: &Plan) -> Result<Workload> {
+    let vaccination = appointment_type(api, BOOK_TYPE).await?;
+    let mut locations = Vec::with_capacity(usize::from(plan.locations));
+    for n in 0..plan.locations {
+        locations.push(api.create_location(&NewLocation::numbered(&plan.run_tag, n)).await?);
+    }
+    let homes: Vec<_> = (0..usize::from(plan.connections)).map(|i| locations[i % locations.len()]).collect();
+    let bodies: Vec<NewVet> = homes.iter().enumerate().map(|(i, &home)| NewVet::numbered(i, home)).collect();
+    let vets = in_parallel(api, bodies, |api, body| async move { api.create_vet(&body).await }).await?;
+    let pets = seed_pets(api, u32::from(plan.connections)).await?;
+    let lanes = homes
+        .into_iter()
+        .zip(vets)
+        .zip(pets)
+        .map(|((location_id, vet_id), (client_id, patient_id))| Lane { location_id, vet_id, client_id, patient_id })
+        .collect();
+    let step = i64::from(vaccination.duration_minutes) + i64::from(vaccination.buffer_after_minutes);
+    let walk = SlotWalk::new(first_booking_start(plan.now), step, BOOK_HORIZON_DAYS)?;
+    Workload::book(vaccination.id, lanes, walk)
+}
+
+/// Creates one location open 08:00–18:00 every day and [`AVAILABILITY_VETS`] vets there, each
+/// with a cat of their own, a shift 08:00–17:00 every local day of the next
+/// [`crate::scheduling::AVAILABILITY_DAYS`] days and eight "Wellness exam" bookings a day
+/// (see [`seed_bookings`]). Asks once and checks the answer (see [`AvailabilitySeed::check`]),
+/// then asks the same question on every connection: that type, that location, from now for
+/// 30 days. Until the server has the endpoint the probe says so and the row counts 404s.
+pub async fn availability(api: &Arc<Api>, plan: &Plan) -> Result<ScenarioSummary> {
+    let url = tokio::time::timeout(SETUP_BUDGET, availability_setup(api, plan)).await.with_context(|| {
+        format!("setting up the availability scenario took longer than {} s", SETUP_BUDGET.as_secs())
+    })??;
+    run(AVAILABILITY, api, Workload::availability(url), plan).await
+}
+
+async fn availability_setup(api: &Arc<Api>, plan: &Plan) -> Result<Url> {
+    let wellness = appointment_type(api, AVAILABILITY_TYPE).await?;
+    let tz = TimeZone::get(TIME_ZONE).with_context(|| format!("looking up the time zone {TIME_ZONE}"))?;
+    let window = AvailabilityWindow::starting(plan.now)?;
+    let location_id = api.create_location(&NewLocation::open_every_day(&plan.run_tag)).await?;
+    let vet_count = usize::from(AVAILABILITY_VETS);
+    let bodies: Vec<NewVet> = (0..vet_count).map(|i| NewVet::numbered(i, location_id)).collect();
+    let vets = in_parallel(api, bodies, |api, body| async move { api.create_vet(&body).await }).await?;
+    let pets = seed_pets(api, u32::from(AVAILABILITY_VETS)).await?;
+
+    let dates = window.local_dates(&tz);
+    let shifts: Vec<_> = dates
+        .iter()
+        .flat_map(|&date| {
+            vets.iter().map(move |&vet| (vet, NewShift { location_id, date, start: SHIFT_START, end: SHIFT_END }))
+        })
+        .collect();
+    progress(&format!("availability: {} shifts", shifts.len()));
+    in_parallel(api, shifts, |api, (vet, body)| async move { api.create_shift(vet, &body).await }).await?;
+
+    let length = i64::from(wellness.duration_minutes);
+    let seeded = seed_bookings(&tz, &dates, vet_count, length, length + i64::from(wellness.buffer_after_minutes))?;
+    let mut booked: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    let bodies: Vec<NewAppointment> = seeded
+        .iter()
+        .map(|b| {
+            let (client_id, patient_id) = pets[b.vet];
+            booked.entry(vets[b.vet]).or_default().push((b.start, b.end));
+            NewAppointment {
+                client_id,
+                patient_id,
+                type_id: wellness.id,
+                vet_id: vets[b.vet],
+                location_id,
+                start: b.start,
+            }
+        })
+        .collect();
+    progress(&format!("availability: {} bookings", bodies.len()));
+    in_parallel(api, bodies, |api, body| async move { api.create_appointment(&body).await }).await?;
+
+    let seed = AvailabilitySeed { location_id, type_id: wellness.id, tz, window, booked };
+    let url = api.availability_url(wellness.id, location_id, window.from, window.to);
+    match api.probe_availability(&url).await {
+        Ok((answer, bytes)) => {
+            let check = seed.check(&answer, length);
+            progress(&format!("availability: the probe answered {bytes} bytes: {check}"));
+        }
+        Err(e) => progress(&format!("availability: the probe failed ({e:#}); measuring what the server answers")),
+    }
+    Ok(url)
+}
+
+/// The active appointment type called `name` (one of the defaults every clinic starts with).
+async fn appointment_type(api: &Api, name: &str) -> Result<AppointmentType> {
+    let types = api.appointment_types().await?;
+    types.into_iter().find(|t| t.active && t.name.eq_ignore_ascii_case(name)).with_context(|| {
+        format!("the server has no active appointment type {name:?} (one of the defaults; renamed or retired?)")
+    })
 }
 
 /// Seeds one patient and `signin_users` staff users (each past its first password change),
@@ -125,25 +251,51 @@ async fn run(name: &str, api: &Arc<Api>, workload: Workload, plan: &Plan) -> Res
 
 /// Creates `count` clients with one patient each and returns the patients' ids.
 async fn seed_patients(api: &Arc<Api>, count: u32) -> Result<Vec<PatientId>> {
-    let mut workers = JoinSet::new();
-    for worker in 0..SEED_WORKERS.min(count) {
-        let api = api.clone();
-        let numbers = (worker..count).step_by(SEED_WORKERS as usize);
-        workers.spawn(async move { seed_some(&api, numbers).await });
-    }
-    let mut ids = Vec::with_capacity(count as usize);
-    while let Some(joined) = workers.join_next().await {
-        ids.extend(joined.context("a seeding task panicked")??);
-    }
-    Ok(ids)
+    Ok(seed_pets(api, count).await?.into_iter().map(|(_, patient)| patient).collect())
 }
 
-async fn seed_some(api: &Api, numbers: impl Iterator<Item = u32>) -> Result<Vec<PatientId>> {
-    let mut ids = Vec::new();
-    for n in numbers.map(u64::from) {
-        let client = api.create_client(&NewClient::seed(n)).await.context("seeding the read set")?;
-        let patient = api.create_patient(&NewPatient::for_client(client, n)).await.context("seeding the read set")?;
-        ids.push(patient);
+/// Creates `count` clients with one patient each and returns both ids, in order.
+async fn seed_pets(api: &Arc<Api>, count: u32) -> Result<Vec<(ClientId, PatientId)>> {
+    in_parallel(api, (0..u64::from(count)).collect(), |api, n| async move {
+        let client = api.create_client(&NewClient::seed(n)).await.context("seeding clients")?;
+        let patient = api.create_patient(&NewPatient::for_client(client, n)).await.context("seeding patients")?;
+        Ok((client, patient))
+    })
+    .await
+}
+
+/// Runs `call` on every item, [`SEED_WORKERS`] at a time, and returns the results in the
+/// items' order; the first error stops the lot.
+async fn in_parallel<T, R, F, Fut>(api: &Arc<Api>, items: Vec<T>, call: F) -> Result<Vec<R>>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(Arc<Api>, T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R>> + Send + 'static,
+{
+    let count = items.len();
+    let workers = SEED_WORKERS as usize;
+    let mut queues: Vec<Vec<(usize, T)>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        queues[i % workers].push((i, item));
     }
-    Ok(ids)
+    let call = Arc::new(call);
+    let mut workers = JoinSet::new();
+    for queue in queues.into_iter().filter(|q| !q.is_empty()) {
+        let (api, call) = (api.clone(), call.clone());
+        workers.spawn(async move {
+            let mut done = Vec::with_capacity(queue.len());
+            for (i, item) in queue {
+                done.push((i, call(api.clone(), item).await?));
+            }
+            anyhow::Ok(done)
+        });
+    }
+    let mut results = Vec::with_capacity(count);
+    // Dropping the set on the first error aborts the other workers.
+    while let Some(joined) = workers.join_next().await {
+        results.extend(joined.context("a setup task panicked")??);
+    }
+    results.sort_unstable_by_key(|&(i, _)| i);
+    Ok(results.into_iter().map(|(_, r)| r).collect())
 }

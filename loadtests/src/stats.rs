@@ -75,11 +75,13 @@ pub struct Tally {
     latency_us: Histogram<u64>,
     ok: u64,
     errors: BTreeMap<String, u64>,
+    /// Connections that had nothing left to send before their window closed.
+    ran_out: u64,
 }
 
 impl Default for Tally {
     fn default() -> Self {
-        Self { latency_us: new_histogram(), ok: 0, errors: BTreeMap::new() }
+        Self { latency_us: new_histogram(), ok: 0, errors: BTreeMap::new(), ran_out: 0 }
     }
 }
 
@@ -94,9 +96,15 @@ impl Tally {
         }
     }
 
+    /// Notes that this connection stopped early: its workload had nothing left to send.
+    pub fn record_ran_out(&mut self) {
+        self.ran_out += 1;
+    }
+
     pub fn merge(&mut self, other: &Tally) -> Result<()> {
         self.latency_us.add(&other.latency_us).context("merging latency histograms")?;
         self.ok += other.ok;
+        self.ran_out += other.ran_out;
         for (key, count) in &other.errors {
             *self.errors.entry(key.clone()).or_default() += count;
         }
@@ -115,6 +123,11 @@ impl Tally {
 
     pub fn error_total(&self) -> u64 {
         self.errors.values().sum()
+    }
+
+    /// Connections that ran out of work before the window closed.
+    pub fn ran_out(&self) -> u64 {
+        self.ran_out
     }
 
     /// Latency of the successful requests, in microseconds.
@@ -188,8 +201,10 @@ mod tests {
         b.record(Outcome::Ok, ms(3));
         b.record(Outcome::Status(503), ms(1));
         b.record(Outcome::Status(500), ms(1));
+        b.record_ran_out();
         a.merge(&b).unwrap();
         assert_eq!(a.ok(), 2);
+        assert_eq!((a.ran_out(), b.ran_out()), (1, 1));
         assert_eq!(a.errors().get("503"), Some(&2));
         assert_eq!(a.errors().get("500"), Some(&1));
         assert_eq!(a.latency().len(), 2);

@@ -383,12 +383,94 @@ pub struct DayView {
     pub unassigned: Vec<CalendarEntry>,
 }
 
+/// An instant with the UTC offset in force where it is shown. On the wire: ISO 8601 with
+/// that offset, e.g. `2026-12-01T08:00:00-05:00`. Written digit by digit straight into the
+/// output, with no allocation, because an availability answer holds hundreds of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalInstant {
+    pub at: Timestamp,
+    pub offset: jiff::tz::Offset,
+}
+
+impl LocalInstant {
+    /// The instant as shown in `tz`.
+    pub fn in_zone(at: Timestamp, tz: &jiff::tz::TimeZone) -> LocalInstant {
+        LocalInstant { at, offset: tz.to_offset(at) }
+    }
+
+    /// Writes the ISO 8601 text into `buf` and returns it.
+    pub fn write<'b>(&self, buf: &'b mut [u8; 32]) -> &'b str {
+        let dt = self.offset.to_datetime(self.at);
+        let mut n = 0;
+        let mut put = |b: u8| {
+            buf[n] = b;
+            n += 1;
+        };
+        let two = |v: i32, put: &mut dyn FnMut(u8)| {
+            put(b'0' + (v / 10 % 10) as u8);
+            put(b'0' + (v % 10) as u8);
+        };
+        let year = i32::from(dt.year());
+        if year < 0 {
+            put(b'-');
+        }
+        two(year.abs() / 100, &mut put);
+        two(year.abs() % 100, &mut put);
+        put(b'-');
+        two(dt.month().into(), &mut put);
+        put(b'-');
+        two(dt.day().into(), &mut put);
+        put(b'T');
+        two(dt.hour().into(), &mut put);
+        put(b':');
+        two(dt.minute().into(), &mut put);
+        put(b':');
+        two(dt.second().into(), &mut put);
+        let secs = self.offset.seconds();
+        put(if secs < 0 { b'-' } else { b'+' });
+        two(secs.abs() / 3600, &mut put);
+        put(b':');
+        two(secs.abs() % 3600 / 60, &mut put);
+        // Only ASCII digits and punctuation were written.
+        std::str::from_utf8(&buf[..n]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for LocalInstant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.write(&mut [0; 32]))
+    }
+}
+
+impl Serialize for LocalInstant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.write(&mut [0; 32]))
+    }
+}
+
+impl<'de> Deserialize<'de> for LocalInstant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let at: Timestamp = text.parse().map_err(serde::de::Error::custom)?;
+        let zoned: jiff::Zoned = text
+            .parse::<jiff::civil::DateTime>()
+            .map_err(serde::de::Error::custom)?
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_err(serde::de::Error::custom)?;
+        let secs = (zoned.timestamp().as_second() - at.as_second()) as i32;
+        let offset = jiff::tz::Offset::from_seconds(secs).map_err(serde::de::Error::custom)?;
+        Ok(LocalInstant { at, offset })
+    }
+}
+
 /// A start time at which the type can be booked, and who is free then.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FreeSlot {
     /// ISO 8601 with the location's offset, e.g. `2026-12-01T08:00:00-05:00`.
-    pub start: String,
-    pub end: String,
+    #[schema(value_type = String)]
+    pub start: LocalInstant,
+    #[schema(value_type = String)]
+    pub end: LocalInstant,
     /// The vets free for the whole appointment (and its buffer).
     pub vet_ids: Vec<StaffId>,
 }
@@ -423,6 +505,21 @@ mod tests {
             assert_eq!(Status::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
+    }
+
+    #[test]
+    fn local_instants_are_written_with_their_offset_and_read_back() {
+        let zone = |n| jiff::tz::TimeZone::get(n).unwrap();
+        let show = |ts: &str, tz: &jiff::tz::TimeZone| LocalInstant::in_zone(ts.parse().unwrap(), tz).to_string();
+        assert_eq!(show("2026-12-01T13:00:00Z", &zone("America/New_York")), "2026-12-01T08:00:00-05:00");
+        assert_eq!(show("2026-07-01T12:30:05Z", &zone("America/New_York")), "2026-07-01T08:30:05-04:00");
+        assert_eq!(show("2026-12-01T13:00:00Z", &zone("Asia/Kolkata")), "2026-12-01T18:30:00+05:30");
+        assert_eq!(show("2026-12-01T13:00:00Z", &zone("America/St_Johns")), "2026-12-01T09:30:00-03:30");
+        assert_eq!(show("0042-03-04T05:06:07Z", &jiff::tz::TimeZone::UTC), "0042-03-04T05:06:07+00:00");
+        let l = LocalInstant::in_zone("2026-07-01T12:30:05Z".parse().unwrap(), &zone("America/New_York"));
+        let json = serde_json::to_string(&l).unwrap();
+        assert_eq!(json, "\"2026-07-01T08:30:05-04:00\"");
+        assert_eq!(serde_json::from_str::<LocalInstant>(&json).unwrap(), l);
     }
 
     #[test]

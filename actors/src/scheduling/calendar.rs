@@ -26,8 +26,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use clowder_schemas::appointments::{
-    Appointment, Availability, CalendarColumn, CalendarEntry, CreateAppointment, DayView, FreeSlot, Source, Status,
-    StatusChange, StatusTimes, TransitionRequest, UpdateAppointment, check_times,
+    Appointment, Availability, CalendarColumn, CalendarEntry, CreateAppointment, DayView, FreeSlot, LocalInstant,
+    Source, Status, StatusChange, StatusTimes, TransitionRequest, UpdateAppointment, check_times,
 };
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::clients::Client;
@@ -859,7 +859,10 @@ impl Calendar {
                 (local_instant(tz, d, midnight).ok()?, local_instant(tz, d.tomorrow().ok()?, midnight).ok()?);
             Some(Interval::new(start, end))
         };
-        let mut free: std::collections::BTreeMap<Timestamp, Vec<StaffId>> = std::collections::BTreeMap::new();
+        // (start, vet) pairs, grouped by start below: cheaper than a map of vectors.
+        let mut free: Vec<(Timestamp, StaffId)> = Vec::new();
+        let mut people = people;
+        people.sort();
         for v in people {
             let Some(person) = book.staff.get(&v) else { continue };
             if !person.active || t.requires_capability.is_some_and(|c| !person.capabilities.has(c)) {
@@ -885,7 +888,7 @@ impl Calendar {
             let busy = book.vet_held(v, lo, hi).into_iter().map(|(s, e)| Interval::new(s, e)).collect();
             let person = Resource { on_duty: subtract(&merge(shifts), &off), busy };
             for start in free_starts(&rules, &person, q.from, q.to) {
-                free.entry(start).or_default().push(v);
+                free.push((start, v));
             }
         }
         // A type that needs a kind of room the location has can only start when one is free.
@@ -903,45 +906,26 @@ impl Calendar {
                     let room = Resource { on_duty: vec![Interval::new(lo, hi)], busy };
                     room_free.extend(free_starts(&rules, &room, q.from, q.to));
                 }
-                free.retain(|start, _| room_free.contains(start));
+                free.retain(|(start, _)| room_free.contains(start));
             }
         }
         let length = SignedDuration::from_mins(t.duration_minutes.into());
-        let show = |ts: Timestamp| iso_local(tz, ts);
-        let slots = free
-            .into_iter()
-            .map(|(start, mut vet_ids)| {
-                vet_ids.sort();
-                FreeSlot { start: show(start), end: show(start.saturating_add(length).unwrap_or(start)), vet_ids }
-            })
-            .collect();
+        let show = |ts: Timestamp| LocalInstant::in_zone(ts, tz);
+        // Sorted by start, then vet (vets were visited in id order and each vet's starts ascend).
+        free.sort_unstable();
+        let mut slots: Vec<FreeSlot> = Vec::new();
+        for (start, v) in free {
+            match slots.last_mut() {
+                Some(last) if last.start.at == start => last.vet_ids.push(v),
+                _ => slots.push(FreeSlot {
+                    start: show(start),
+                    end: show(start.saturating_add(length).unwrap_or(start)),
+                    vet_ids: vec![v],
+                }),
+            }
+        }
         Ok(Availability { location_id: location, time_zone: loc.time_zone.clone(), type_id: t.id, slots })
     }
-}
-
-/// `2026-12-01T08:00:00-05:00`: an instant as ISO 8601 with the zone's offset then. Written by
-/// hand because an availability answer formats hundreds of them and `strftime` was most of
-/// the query's cost.
-pub fn iso_local(tz: &jiff::tz::TimeZone, ts: Timestamp) -> String {
-    use std::fmt::Write;
-    let offset = tz.to_offset(ts);
-    let dt = offset.to_datetime(ts);
-    let secs = offset.seconds();
-    let (sign, abs) = if secs < 0 { ('-', -secs) } else { ('+', secs) };
-    let mut out = String::with_capacity(25);
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        abs / 3600,
-        (abs % 3600) / 60
-    );
-    out
 }
 
 /// Fills the book's appointments from the store at start.
@@ -951,21 +935,4 @@ pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Res<()> {
         std::ops::ControlFlow::Continue(())
     })?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_instants_are_written_with_their_offset() {
-        let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
-        let winter: Timestamp = "2026-12-01T13:00:00Z".parse().unwrap();
-        assert_eq!(iso_local(&tz, winter), "2026-12-01T08:00:00-05:00");
-        let summer: Timestamp = "2026-07-01T12:30:05Z".parse().unwrap();
-        assert_eq!(iso_local(&tz, summer), "2026-07-01T08:30:05-04:00");
-        let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
-        assert_eq!(iso_local(&kolkata, winter), "2026-12-01T18:30:00+05:30");
-        assert_eq!(iso_local(&jiff::tz::TimeZone::UTC, winter), "2026-12-01T13:00:00+00:00");
-    }
 }
