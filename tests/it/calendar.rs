@@ -83,9 +83,42 @@ impl Clinic {
     }
 }
 
-/// A Tuesday well in the future (but within the five-year booking limit until 2025-03), so
-/// the tests do not depend on today; move it forward before March 2030.
-const DAY: &str = "2030-03-05";
+/// The test day: the first Tuesday of February two years from now. Always ahead, always
+/// within the five-year booking limit, always Eastern Standard Time (-05:00) in New York, and
+/// with no DST change within a week of it, so the tests never age.
+pub const DAY: Day = Day(0);
+
+/// A date `n` days from the test day; shown as `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy)]
+pub struct Day(pub i64);
+
+impl Day {
+    pub fn date(self) -> jiff::civil::Date {
+        let now = clowder_actors::Clock::now(&clowder_actors::SystemClock);
+        let year = now.to_zoned(jiff::tz::TimeZone::UTC).year() + 2;
+        let mut d = jiff::civil::Date::new(year, 2, 1).unwrap();
+        while d.weekday() != jiff::civil::Weekday::Tuesday {
+            d = d.tomorrow().unwrap();
+        }
+        d.checked_add(jiff::Span::new().days(self.0)).unwrap()
+    }
+
+    /// `YYYYMMDD`, as iCalendar writes dates.
+    pub fn basic(self) -> String {
+        self.to_string().replace('-', "")
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.date())
+    }
+}
+
+/// A date `n` days from the test day.
+pub fn day(n: i64) -> Day {
+    Day(n)
+}
 
 fn at(time: &str) -> String {
     format!("{DAY}T{time}:00-05:00")
@@ -163,20 +196,21 @@ async fn shifts_may_run_overnight_but_never_overlap_for_one_person() {
     let path = format!("/api/staff/{}/shifts", c.vet);
     let shift = |date: &str, start: &str, end: &str| json!({"location_id": c.location, "date": date, "start": start, "end": end});
     let night =
-        expect_json(app.post_json(&path, &shift("2030-03-05", "22:00", "06:00")).await, StatusCode::CREATED).await;
-    assert_eq!(night["starts_at"], "2030-03-06T03:00:00Z");
-    assert_eq!(night["ends_at"], "2030-03-06T11:00:00Z", "ends the next morning");
-    let res = app.post_json(&path, &shift("2030-03-06", "05:00", "13:00")).await;
+        expect_json(app.post_json(&path, &shift(&day(0).to_string(), "22:00", "06:00")).await, StatusCode::CREATED)
+            .await;
+    assert_eq!(night["starts_at"], format!("{}T03:00:00Z", day(1)));
+    assert_eq!(night["ends_at"], format!("{}T11:00:00Z", day(1)), "ends the next morning");
+    let res = app.post_json(&path, &shift(&day(1).to_string(), "05:00", "13:00")).await;
     let err = assert_error(res, StatusCode::CONFLICT, "shift_overlap", None).await;
     assert!(err["message"].as_str().unwrap().contains(night["id"].as_str().unwrap()));
-    expect_json(app.post_json(&path, &shift("2030-03-06", "06:00", "14:00")).await, StatusCode::CREATED).await;
+    expect_json(app.post_json(&path, &shift(&day(1).to_string(), "06:00", "14:00")).await, StatusCode::CREATED).await;
     // Someone else may work then.
     let other = format!("/api/staff/{}/shifts", c.surgeon);
-    expect_json(app.post_json(&other, &shift("2030-03-06", "05:00", "13:00")).await, StatusCode::CREATED).await;
+    expect_json(app.post_json(&other, &shift(&day(1).to_string(), "05:00", "13:00")).await, StatusCode::CREATED).await;
 
-    let res = app.post_json(&path, &shift("2030-03-07", "08:00", "08:00")).await;
+    let res = app.post_json(&path, &shift(&day(2).to_string(), "08:00", "08:00")).await;
     assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("end")).await;
-    let listed = app.get_json(&format!("{path}?from=2030-03-05&to=2030-03-06")).await;
+    let listed = app.get_json(&format!("{path}?from={DAY}&to={}", day(1))).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
 
     // Shifts are local times: the location's zone cannot change under them.
@@ -185,8 +219,8 @@ async fn shifts_may_run_overnight_but_never_overlap_for_one_person() {
     // Cancelling frees the time.
     let cancel = app.delete(&format!("{path}/{}", id_of(&night))).await;
     assert_eq!(expect_json(cancel, StatusCode::OK).await["cancelled"], true);
-    expect_json(app.post_json(&path, &shift("2030-03-06", "01:00", "05:00")).await, StatusCode::CREATED).await;
-    assert_eq!(app.get_json(&format!("{path}?from=2030-03-05&to=2030-03-06")).await.as_array().unwrap().len(), 2);
+    expect_json(app.post_json(&path, &shift(&day(1).to_string(), "01:00", "05:00")).await, StatusCode::CREATED).await;
+    assert_eq!(app.get_json(&format!("{path}?from={DAY}&to={}", day(1))).await.as_array().unwrap().len(), 2);
     let res = app.delete(&format!("/api/staff/{}/shifts/{}", c.surgeon, id_of(&night))).await;
     assert_error(res, StatusCode::NOT_FOUND, "shift_not_found", None).await;
 }
@@ -197,7 +231,7 @@ async fn time_off_is_asked_for_oneself_and_decided_by_a_manager() {
     let app = &c.app;
     let (token, user_id) = crate::access::staff_user_with_id(app, "ben", &["veterinarian"]).await;
     app.patch_json(&format!("/api/staff/{}", c.vet), &json!({"user_id": user_id})).await;
-    let ask = |staff: &str| json!({"staff_id": staff, "first_day": "2030-03-10", "last_day": "2030-03-12", "reason": "family"});
+    let ask = |staff: &str| json!({"staff_id": staff, "first_day": day(5).to_string(), "last_day": day(7).to_string(), "reason": "family"});
     let as_ben = |method: Method, path: &str| app.anonymous(method, path).bearer_auth(&token);
     let res = as_ben(Method::POST, "/api/time-off").json(&ask(&c.surgeon)).send().await.unwrap();
     assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
@@ -222,7 +256,7 @@ async fn time_off_is_asked_for_oneself_and_decided_by_a_manager() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let withdrawn = as_ben(Method::POST, &format!("/api/time-off/{}/cancel", id_of(&mine))).send().await.unwrap();
     assert_eq!(expect_json(withdrawn, StatusCode::OK).await["status"], "cancelled");
-    let bad = json!({"staff_id": c.vet, "first_day": "2030-03-12", "last_day": "2030-03-10"});
+    let bad = json!({"staff_id": c.vet, "first_day": day(7).to_string(), "last_day": day(5).to_string()});
     assert_error(
         app.post_json("/api/time-off", &bad).await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -237,7 +271,7 @@ async fn a_booking_fills_its_end_checks_its_parts_and_refuses_a_double_booking()
     let c = Clinic::new().await;
     let app = &c.app;
     let a = c.book(&c.wellness(&at("09:00"))).await;
-    assert_eq!(a["end"], "2030-03-05T14:30:00Z", "30 minutes by default");
+    assert_eq!(a["end"], format!("{DAY}T14:30:00Z"), "30 minutes by default");
     assert_eq!(
         (a["status"].as_str(), a["source"].as_str(), a["sequence"].as_u64()),
         (Some("scheduled"), Some("staff"), Some(0))
@@ -329,7 +363,7 @@ async fn the_buffer_after_a_surgery_is_kept_free() {
     let spay = json!({"client_id": c.client2, "patient_id": c.cat2, "type_id": c.ty("Spay or neuter"),
                       "vet_id": c.surgeon, "room_id": c.surgery, "start": at("08:00")});
     let s = c.book(&spay).await;
-    assert_eq!(s["end"], "2030-03-05T14:30:00Z", "90 minutes");
+    assert_eq!(s["end"], format!("{DAY}T14:30:00Z"), "90 minutes");
     assert_eq!(s["buffer_after_minutes"], 30);
     let mut next = c.wellness(&at("09:45"));
     next["vet_id"] = json!(c.surgeon);
@@ -457,7 +491,10 @@ async fn rescheduling_checks_conflicts_and_bumps_the_sequence() {
     let e = assert_error(res, StatusCode::CONFLICT, "appointment_conflict", Some("vet_id")).await;
     assert_eq!(e["details"]["appointment_id"], b["id"]);
     let moved = expect_json(app.patch_json(&path, &json!({"start": at("11:00")})).await, StatusCode::OK).await;
-    assert_eq!((moved["end"].as_str(), moved["sequence"].as_u64()), (Some("2030-03-05T16:30:00Z"), Some(1)));
+    assert_eq!(
+        (moved["end"].as_str(), moved["sequence"].as_u64()),
+        (Some(format!("{DAY}T16:30:00Z").as_str()), Some(1))
+    );
     let noted = expect_json(app.patch_json(&path, &json!({"notes": "bring the carrier"})).await, StatusCode::OK).await;
     assert_eq!(noted["sequence"], 1, "a note is not a reschedule");
     // The old time is free again.
@@ -486,7 +523,7 @@ async fn listings_filter_and_page_and_the_day_view_has_columns() {
         }
         c.book(&body).await;
     }
-    c.book(&c.wellness("2030-03-06T09:00:00-05:00")).await;
+    c.book(&c.wellness(&format!("{}T09:00:00-05:00", day(1)))).await;
     let page = app.get_json(&format!("/api/appointments?date={DAY}&limit=2")).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let all = app.walk(&format!("/api/appointments?date={DAY}"), 2).await;
@@ -502,7 +539,7 @@ async fn listings_filter_and_page_and_the_day_view_has_columns() {
     // A cursor from an earlier page stays harmless when the range no longer reaches it.
     let first = app.get_json(&format!("/api/appointments?date={DAY}&limit=2")).await;
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
-    let res = app.get(&format!("/api/appointments?to=2030-01-01T00:00:00Z&cursor={cursor}")).await;
+    let res = app.get(&format!("/api/appointments?to={}T00:00:00Z&cursor={cursor}", day(-30))).await;
     assert_eq!(expect_json(res, StatusCode::OK).await["items"], json!([]));
     for bad in
         ["status=lost", "vet_id=nope", "limit=0", "cursor=zz", "date=2030-02-30", "colour=red", "date=9999-12-31"]
@@ -513,7 +550,7 @@ async fn listings_filter_and_page_and_the_day_view_has_columns() {
 
     let day = app.get_json(&format!("/api/calendar?date={DAY}")).await;
     assert_eq!(day["time_zone"], "America/New_York");
-    assert_eq!(day["open"], json!(["2030-03-05T13:00:00Z", "2030-03-05T23:00:00Z"]), "a Tuesday, 08:00–18:00");
+    assert_eq!(day["open"], json!([format!("{DAY}T13:00:00Z"), format!("{DAY}T23:00:00Z")]), "a Tuesday, 08:00–18:00");
     let vets = day["vets"].as_array().unwrap();
     assert_eq!(vets.len(), 2);
     let ben = vets.iter().find(|v| v["id"] == json!(c.vet)).unwrap();

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::calendar::Clinic;
 use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of};
 
-const DAY: &str = "2030-03-05";
+use crate::calendar::{DAY, day};
 
 fn at(time: &str) -> String {
     format!("{DAY}T{time}:00-05:00")
@@ -31,7 +31,7 @@ async fn wait_for(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> V
 impl Clinic {
     async fn entry(&self, client: &str, cat: &str, extra: Value) -> Value {
         let mut body = json!({"client_id": client, "patient_id": cat, "type_id": self.ty("Wellness exam"),
-                              "earliest": "2030-03-01", "latest": "2030-03-10"});
+                              "earliest": day(-4).to_string(), "latest": day(5).to_string()});
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
         }
@@ -49,7 +49,7 @@ impl Clinic {
 async fn entries_are_validated_changed_and_taken_off() {
     let c = Clinic::new().await;
     let app = &c.app;
-    let bad = json!({"client_id": c.client, "patient_id": c.cat2, "type_id": c.ty("Wellness exam"), "earliest": "2030-03-01", "latest": "2030-03-10"});
+    let bad = json!({"client_id": c.client, "patient_id": c.cat2, "type_id": c.ty("Wellness exam"), "earliest": day(-4).to_string(), "latest": day(5).to_string()});
     assert_error(
         app.post_json("/api/waitlist", &bad).await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -73,7 +73,7 @@ async fn entries_are_validated_changed_and_taken_off() {
         expect_json(app.patch_json(&path, &json!({"urgency": "urgent", "notes": "very itchy"})).await, StatusCode::OK)
             .await;
     assert_eq!(changed["urgency"], "urgent");
-    let res = app.patch_json(&path, &json!({"latest": "2030-02-01"})).await;
+    let res = app.patch_json(&path, &json!({"latest": day(-32).to_string()})).await;
     assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("latest")).await;
     assert_eq!(app.get_json(&format!("/api/waitlist?client_id={}", c.client)).await.as_array().unwrap().len(), 1);
     let gone = expect_json(app.delete(&path).await, StatusCode::OK).await;
@@ -100,7 +100,7 @@ async fn matches_are_ordered_by_type_urgency_and_age() {
     let (cl4, cat4) = c.new_cat("Late", "Afternoon").await;
     c.entry(&cl4, &cat4, json!({"time_of_day": "afternoon"})).await;
     let (cl5, cat5) = c.new_cat("Later", "Window").await;
-    c.entry(&cl5, &cat5, json!({"earliest": "2030-03-06"})).await;
+    c.entry(&cl5, &cat5, json!({"earliest": day(1).to_string()})).await;
     let (cl6, cat6) = c.new_cat("Other", "Vet").await;
     c.entry(&cl6, &cat6, json!({"vet_id": c.surgeon})).await;
     let (cl7, cat7) = c.new_cat("Long", "Dental").await;
