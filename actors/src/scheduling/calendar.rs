@@ -790,8 +790,8 @@ pub struct AvailabilityQuery {
 pub const MAX_AVAILABILITY_DAYS: i64 = 62;
 
 impl Calendar {
-    /// Free start times of a type at a location: opening hours, blackout dates, bookable
-    /// shifts minus approved time off, existing bookings with their buffers (at any location),
+    /// Free start times of a type at a location, for its veterinarians (or the one staff
+    /// member asked for): opening hours, blackout dates, bookable shifts minus approved time off, existing bookings with their buffers (at any location),
     /// the type's own buffer, minimum notice and horizon; and, when the type needs a room kind
     /// the location has, a free room of that kind. Staff who lack the type's capability are
     /// left out.
@@ -849,7 +849,14 @@ impl Calendar {
                 }
                 vec![v]
             }
-            None => book.staff.values().filter(|s| s.active).map(|s| s.id).collect(),
+            // Offered: the veterinarians (techs and others have shifts too, but are booked by
+            // name, with `vet_id`).
+            None => book
+                .staff
+                .values()
+                .filter(|s| s.active && s.position == clowder_schemas::staff::Position::Veterinarian)
+                .map(|s| s.id)
+                .collect(),
         };
         // A whole local day as instants; `None` only at the ends of the representable range,
         // which no query window reaches.
