@@ -55,6 +55,15 @@ async fn free_starts_follow_shifts_bookings_buffers_time_off_and_blackouts() {
         shift(&c, who, &c.location, day, "08:00", "12:00").await;
     }
     let q = |extra: &str| format!("/api/availability?type_id={}&from={day}&to={day}{extra}", c.ty("Wellness exam"));
+    // A tech on shift is not offered for a vet's appointment, unless asked for by name.
+    let tech = json!({"first_name": "Tia", "last_name": "Tech", "position": "vet_tech"});
+    let tech = id_of(&expect_json(app.post_json("/api/staff", &tech).await, StatusCode::CREATED).await);
+    shift(&c, &tech, &c.location, day, "08:00", "12:00").await;
+    let offered = app.get_json(&q("")).await;
+    assert!(
+        offered["slots"].as_array().unwrap().iter().all(|s| !s["vet_ids"].as_array().unwrap().contains(&json!(tech)))
+    );
+    assert_eq!(starts(&app.get_json(&q(&format!("&vet_id={tech}"))).await).len(), 15);
     let ben = app.get_json(&q(&format!("&vet_id={}", c.vet))).await;
     let expected: Vec<String> = (0..15).map(|i| local(day, 8 + (i * 15 / 60) as i8, ((i * 15) % 60) as i8)).collect();
     assert_eq!(starts(&ben), expected, "08:00 to 11:30 every 15 minutes");
