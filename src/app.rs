@@ -83,11 +83,13 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Application { listener, system, settings } = self;
         let state = clowder_web::AppState::new(system.clone(), settings.web.clone());
+        let live = state.start_background();
         let app = clowder_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
         match &settings.tls {
             None => serve_http(listener, app, shutdown).await?,
             Some(tls) => serve_https(listener, tls, app, shutdown).await?,
         }
+        live.abort();
         tracing::info!("stopped accepting; flushing and closing the store");
         system.shutdown().await;
         tracing::info!("store closed; goodbye");

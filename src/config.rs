@@ -99,6 +99,18 @@ pub struct ServeArgs {
     /// Store page cache, MiB.
     #[arg(long, env = "CLOWDER_CACHE_MB", default_value_t = 64)]
     pub cache_mb: usize,
+    /// The most events the live gateway replays for a reconnecting screen (`since`); further
+    /// back it answers `resync_required`.
+    #[arg(long, env = "CLOWDER_WS_REPLAY_MAX", default_value_t = 10_000)]
+    pub ws_replay_max: u64,
+    /// Frames one live-gateway socket may have waiting; a screen further behind is told to
+    /// resync and closed, so it never slows the others.
+    #[arg(long, env = "CLOWDER_WS_QUEUE", default_value_t = 256)]
+    pub ws_queue: usize,
+    /// How often the live gateway pings each socket and checks its session, seconds; a socket
+    /// silent for three of these is closed.
+    #[arg(long, env = "CLOWDER_WS_HEARTBEAT_SECS", default_value_t = 20)]
+    pub ws_heartbeat_secs: u64,
     /// How long a waitlist offer of a freed slot stays open, seconds (default two hours).
     #[arg(long, env = "CLOWDER_WAITLIST_OFFER_SECS", default_value_t = 7200)]
     pub waitlist_offer_secs: u64,
@@ -291,6 +303,15 @@ impl ServeArgs {
         if !(1..=24 * 30).contains(&self.session_ttl_hours) {
             bail!("CLOWDER_SESSION_TTL_HOURS must be between 1 and 720");
         }
+        if !(1..=3600).contains(&self.ws_heartbeat_secs) {
+            bail!("CLOWDER_WS_HEARTBEAT_SECS must be between 1 and 3600");
+        }
+        if !(1..=65_536).contains(&self.ws_queue) {
+            bail!("CLOWDER_WS_QUEUE must be between 1 and 65536");
+        }
+        if !(1..=1_000_000).contains(&self.ws_replay_max) {
+            bail!("CLOWDER_WS_REPLAY_MAX must be between 1 and 1000000");
+        }
         if !(1..=7 * 24 * 3600).contains(&self.waitlist_offer_secs) {
             bail!("CLOWDER_WAITLIST_OFFER_SECS must be between 1 and 604800 (a week)");
         }
@@ -365,6 +386,9 @@ impl ServeArgs {
                 login_window: Duration::from_secs(sec.login_window_secs),
                 rate_per_sec: sec.rate_per_sec,
                 rate_burst: sec.rate_burst,
+                ws_replay_max: self.ws_replay_max,
+                ws_queue: self.ws_queue,
+                ws_heartbeat: Duration::from_secs(self.ws_heartbeat_secs),
             },
             demo: self.demo,
             admin_password: self.admin_password.clone(),
@@ -415,6 +439,9 @@ impl Settings {
             ("CLOWDER_ASK_TIMEOUT_MS", s.actors.ask_timeout.as_millis().to_string()),
             ("CLOWDER_CACHE_MB", (s.cache_bytes >> 20).to_string()),
             ("CLOWDER_WAITLIST_OFFER_SECS", s.waitlist_offer_ttl.as_secs().to_string()),
+            ("CLOWDER_WS_REPLAY_MAX", self.web.ws_replay_max.to_string()),
+            ("CLOWDER_WS_QUEUE", self.web.ws_queue.to_string()),
+            ("CLOWDER_WS_HEARTBEAT_SECS", self.web.ws_heartbeat.as_secs().to_string()),
             ("CLOWDER_LOG", format!("{:?}", self.log).to_lowercase()),
             ("CLOWDER_TLS_CERT", tls_cert),
             ("CLOWDER_TLS_KEY", tls_key),

@@ -957,6 +957,18 @@ impl Accounts {
 
     /// Resolves a bearer token to a live session of an active user, and notes the request
     /// as the session's last activity.
+    /// Whether a session still stands: not ended, not past its absolute expiry, its user
+    /// active. (Idle expiry is left to requests: a live screen keeps no request going.) The
+    /// live gateway asks this to close sockets whose session has ended.
+    pub fn session_active(&self, id: SessionId) -> Res<bool> {
+        let r = self.ctx.store.read()?;
+        let Some(s) = r.get::<Session>(RecordTable::Sessions, id.as_u128())? else { return Ok(false) };
+        if s.expires_at <= self.ctx.clock.now() {
+            return Ok(false);
+        }
+        Ok(r.get::<User>(RecordTable::Users, s.user_id.as_u128())?.is_some_and(|u| u.active))
+    }
+
     pub fn authenticate(&self, token: &str) -> Res<Principal> {
         if token.is_empty() || token.len() > 128 {
             return Err(Error::Unauthenticated);

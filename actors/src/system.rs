@@ -156,6 +156,11 @@ impl System {
         })
     }
 
+    /// Up to `limit` events of the log after sequence number `after`, in order.
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<clowder_schemas::events::Event>, StoreError> {
+        self.ctx.store.read()?.events_after(after, limit)
+    }
+
     pub fn store(&self) -> &Arc<Store> {
         &self.ctx.store
     }

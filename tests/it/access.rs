@@ -126,6 +126,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/staff/{id}/feed", "*"),
     ("DELETE", "/api/staff/{id}/feed", "*"),
     ("GET", "/ical/{file}", "public"),
+    ("GET", "/ws", "*"),
     ("GET", "/api/waitlist", "AVTRM"),
     ("POST", "/api/waitlist", "ARM"),
     ("GET", "/api/waitlist/{id}", "AVTRM"),

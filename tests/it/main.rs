@@ -13,6 +13,7 @@ mod durability;
 mod errors;
 mod helpers;
 mod ics;
+mod live;
 mod operations;
 mod patients;
 mod scheduling;

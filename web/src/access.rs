@@ -119,6 +119,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/waitlist/offers", Needs("appointments:view")),
     ("POST", "/api/waitlist/offers/{id}/accept", Needs("appointments:create")),
     ("POST", "/api/waitlist/offers/{id}/decline", Needs("appointments:edit")),
+    // The live gateway; each topic's permission is checked on subscribe.
+    ("GET", "/ws", SignedIn),
     ("GET", "/health", Public),
     ("GET", "/health/ready", Public),
     ("GET", "/health/detailed", SignedIn),

@@ -22,6 +22,12 @@ pub struct WebConfig {
     /// Sustained requests per second, and burst, allowed to one session.
     pub rate_per_sec: u32,
     pub rate_burst: u32,
+    /// The most events `/ws` replays for a `since`; further back answers `resync_required`.
+    pub ws_replay_max: u64,
+    /// Frames one socket may have waiting; a screen further behind is told to resync.
+    pub ws_queue: usize,
+    /// How often `/ws` sockets are pinged and their sessions checked.
+    pub ws_heartbeat: std::time::Duration,
 }
 
 /// What handlers share: the running core, metrics and settings. Cheap to clone.
@@ -33,13 +39,21 @@ pub struct Inner {
     pub metrics: Metrics,
     pub config: WebConfig,
     pub limits: Arc<crate::limits::Limits>,
+    /// The live gateway's hub (`/ws`).
+    pub hub: Arc<crate::ws::Hub>,
 }
 
 impl AppState {
     pub fn new(system: Arc<System>, config: WebConfig) -> Self {
         let metrics = Metrics::new(&system);
         let limits = crate::limits::Limits::new(&config);
-        Self(Arc::new(Inner { system, metrics, config, limits }))
+        let hub = crate::ws::Hub::new(config.ws_replay_max, config.ws_queue, config.ws_heartbeat);
+        Self(Arc::new(Inner { system, metrics, config, limits, hub }))
+    }
+
+    /// Starts the tasks the HTTP layer runs beside requests (the live gateway's hub).
+    pub fn start_background(&self) -> tokio::task::JoinHandle<()> {
+        self.hub.start(self.clone())
     }
 }
 

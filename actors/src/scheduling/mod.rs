@@ -31,6 +31,8 @@ pub struct Scheduling {
     pub calendar: Calendar,
     pub waitlist: Waitlist,
     pub feeds: Feeds,
+    /// Which live topics an event concerns (for the WebSocket gateway).
+    pub topics: crate::live::Topics,
     background: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -47,6 +49,7 @@ impl Scheduling {
         let background = Arc::new(std::sync::Mutex::new(waitlist.start_background()));
         Ok(Scheduling {
             feeds: Feeds::new(ctx.clone(), book.clone()),
+            topics: crate::live::Topics::new(book.clone()),
             setup: Setup::new(ctx, book),
             calendar,
             waitlist,

@@ -1,0 +1,174 @@
+//! Live topics: which screens an event concerns. The WebSocket gateway (`web/src/ws.rs`)
+//! sends each committed event to the sockets subscribed to one of its topics.
+//!
+//! Topics (see `docs/websocket.md`):
+//! - `calendar:<location>:<YYYY-MM-DD>`: a location's day (the date in its time zone);
+//! - `dashboard:<location>`: everything that changes a location's Today board;
+//! - `queue:<location>`: appointments of the location (arrivals, starts, departures);
+//! - `room:<room id>`: a room and the appointments in it;
+//! - `patient:<patient id>`: a cat's record and appointments.
+//!
+//! Reading a topic needs the permission [`permission_of`] names, so a socket never receives
+//! what its user could not read over REST.
+
+use std::sync::{Arc, RwLock};
+
+use clowder_schemas::appointments::Appointment;
+use clowder_schemas::events::DomainEvent;
+use clowder_schemas::{LocationId, ValidationError};
+use jiff::Timestamp;
+
+use crate::scheduling::book::Book;
+
+/// The topics of the gateway, as parsed from a subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Calendar(LocationId, jiff::civil::Date),
+    Dashboard(LocationId),
+    Queue(LocationId),
+    Room(clowder_schemas::RoomId),
+    Patient(clowder_schemas::PatientId),
+}
+
+impl Topic {
+    /// Parses `kind:id[:date]`; the message names what is wrong.
+    pub fn parse(text: &str) -> Result<Topic, ValidationError> {
+        let bad = |why: &str| ValidationError::new("topics", format!("{text:?}: {why}"));
+        let mut parts = text.splitn(3, ':');
+        let kind = parts.next().unwrap_or_default();
+        let id = parts.next().ok_or_else(|| bad("expected kind:id"))?;
+        let rest = parts.next();
+        let id_of = |s: &str| s.parse().map_err(|_| bad("the id is not a valid id"));
+        let topic = match (kind, rest) {
+            ("calendar", Some(date)) => {
+                Topic::Calendar(id_of(id)?, date.parse().map_err(|_| bad("the date must be YYYY-MM-DD"))?)
+            }
+            ("dashboard", None) => Topic::Dashboard(id_of(id)?),
+            ("queue", None) => Topic::Queue(id_of(id)?),
+            ("room", None) => Topic::Room(id.parse().map_err(|_| bad("the id is not a valid id"))?),
+            ("patient", None) => Topic::Patient(id.parse().map_err(|_| bad("the id is not a valid id"))?),
+            _ => {
+                return Err(bad(
+                    "unknown topic; use calendar:<location>:<date>, dashboard:<location>, queue:<location>, room:<id> or patient:<id>",
+                ));
+            }
+        };
+        Ok(topic)
+    }
+
+    /// The permission needed to receive it.
+    pub fn permission(&self) -> &'static str {
+        permission_of(self)
+    }
+}
+
+impl std::fmt::Display for Topic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Topic::Calendar(l, d) => write!(f, "calendar:{l}:{d}"),
+            Topic::Dashboard(l) => write!(f, "dashboard:{l}"),
+            Topic::Queue(l) => write!(f, "queue:{l}"),
+            Topic::Room(r) => write!(f, "room:{r}"),
+            Topic::Patient(p) => write!(f, "patient:{p}"),
+        }
+    }
+}
+
+/// The permission a topic needs.
+pub fn permission_of(t: &Topic) -> &'static str {
+    match t {
+        Topic::Patient(_) => "patients:view",
+        _ => "appointments:view",
+    }
+}
+
+/// Computes events' topics with the calendar's knowledge of each location's time zone.
+#[derive(Clone)]
+pub struct Topics {
+    book: Arc<RwLock<Book>>,
+}
+
+impl Topics {
+    pub(crate) fn new(book: Arc<RwLock<Book>>) -> Self {
+        Self { book }
+    }
+
+    fn date_at(&self, location: LocationId, at: Timestamp) -> Option<jiff::civil::Date> {
+        let book = self.book.read().unwrap_or_else(|p| p.into_inner());
+        book.location(location).map(|(_, tz)| at.to_zoned(tz.clone()).date())
+    }
+
+    fn appointment(&self, a: &Appointment, out: &mut Vec<Topic>) {
+        if let Some(d) = self.date_at(a.location_id, a.start) {
+            out.push(Topic::Calendar(a.location_id, d));
+        }
+        out.push(Topic::Dashboard(a.location_id));
+        out.push(Topic::Queue(a.location_id));
+        if let Some(r) = a.room_id {
+            out.push(Topic::Room(r));
+        }
+        out.push(Topic::Patient(a.patient_id));
+    }
+
+    /// The topics an event concerns (none for events no screen follows, such as sign-ins).
+    pub fn of(&self, event: &DomainEvent) -> Vec<Topic> {
+        let mut out = Vec::new();
+        match event {
+            DomainEvent::AppointmentRescheduled { appointment, previous_start, .. } => {
+                self.appointment(appointment, &mut out);
+                if let Some(d) = self.date_at(appointment.location_id, *previous_start) {
+                    out.push(Topic::Calendar(appointment.location_id, d));
+                }
+            }
+            DomainEvent::AppointmentBooked { appointment }
+            | DomainEvent::AppointmentUpdated { appointment }
+            | DomainEvent::AppointmentConfirmed { appointment }
+            | DomainEvent::PatientCheckedIn { appointment }
+            | DomainEvent::AppointmentStarted { appointment }
+            | DomainEvent::AppointmentCompleted { appointment }
+            | DomainEvent::AppointmentCancelled { appointment }
+            | DomainEvent::AppointmentNoShow { appointment } => self.appointment(appointment, &mut out),
+            DomainEvent::PatientCreated { patient }
+            | DomainEvent::PatientUpdated { patient, .. }
+            | DomainEvent::PatientDeactivated { patient } => out.push(Topic::Patient(patient.id)),
+            DomainEvent::RoomCreated { room } | DomainEvent::RoomUpdated { room } => {
+                out.push(Topic::Room(room.id));
+                out.push(Topic::Dashboard(room.location_id));
+            }
+            DomainEvent::ShiftCreated { shift } | DomainEvent::ShiftUpdated { shift } => {
+                out.push(Topic::Dashboard(shift.location_id));
+            }
+            DomainEvent::LocationCreated { location } | DomainEvent::LocationUpdated { location } => {
+                out.push(Topic::Dashboard(location.id));
+            }
+            _ => {}
+        }
+        out.dedup();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_parse_and_print_back() {
+        for t in [
+            "calendar:01J0000000000000000000000A:2026-12-01",
+            "dashboard:01J0000000000000000000000A",
+            "queue:01J0000000000000000000000A",
+            "room:01J0000000000000000000000A",
+            "patient:01J0000000000000000000000A",
+        ] {
+            assert_eq!(Topic::parse(t).unwrap().to_string(), t);
+        }
+        for bad in
+            ["", "calendar:01J0000000000000000000000A", "calendar:x:2026-12-01", "dashboard", "clients:1", "room:zz"]
+        {
+            assert_eq!(Topic::parse(bad).unwrap_err().field, "topics", "{bad}");
+        }
+        assert_eq!(Topic::parse("patient:01J0000000000000000000000A").unwrap().permission(), "patients:view");
+        assert_eq!(Topic::parse("queue:01J0000000000000000000000A").unwrap().permission(), "appointments:view");
+    }
+}

@@ -1,0 +1,230 @@
+//! The live gateway (`/ws`) over a real WebSocket: authentication before the upgrade, the
+//! Origin check for cookie sessions, permission-filtered topics, live events, and replay with
+//! `since`: a screen that reconnects receives exactly the events it missed, in order.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::calendar::{Clinic, DAY};
+use crate::helpers::{TestApp, id_of};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, token: &str) -> Socket {
+    let mut req = format!("ws://{}/ws", app.addr).into_client_request().unwrap();
+    req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.expect("the upgrade succeeds").0
+}
+
+async fn send(ws: &mut Socket, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+/// The next JSON text frame, within five seconds.
+async fn next(ws: &mut Socket) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within five seconds")
+            .expect("the socket is open")
+            .unwrap();
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}
+
+/// Frames until one of type `kind` (inclusive).
+async fn until(ws: &mut Socket, kind: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let v = next(ws).await;
+        let done = v["type"] == kind;
+        out.push(v);
+        if done {
+            return out;
+        }
+    }
+}
+
+fn calendar_topic(c: &Clinic) -> String {
+    format!("calendar:{}:{DAY}", c.location)
+}
+
+#[tokio::test]
+async fn live_events_arrive_and_a_reconnect_with_since_gets_exactly_what_it_missed() {
+    let c = Clinic::new().await;
+    let token = c.app.token().unwrap();
+    let mut ws = connect(&c.app, &token).await;
+    send(&mut ws, json!({"op": "subscribe", "topics": [calendar_topic(&c)]})).await;
+    let ack = next(&mut ws).await;
+    assert_eq!(ack["type"], "subscribed");
+    let seen_to = ack["last_seq"].as_u64().unwrap();
+
+    let a = c.book(&c.wellness(&format!("{DAY}T09:00:00-05:00"))).await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["type"].as_str(), e["topic"].as_str()),
+        (Some("appointment_booked"), Some(calendar_topic(&c).as_str()))
+    );
+    assert_eq!(e["data"]["appointment"]["id"], a["id"]);
+    let first_seq = e["seq"].as_u64().unwrap();
+    assert!(first_seq > seen_to);
+    drop(ws);
+
+    // While the screen is away: two changes on its calendar, one elsewhere.
+    let id = id_of(&a);
+    c.transition(&id, "confirmed").await;
+    c.app.some_client("Not", "Shown").await;
+    c.transition(&id, "checked_in").await;
+
+    let mut ws = connect(&c.app, &token).await;
+    send(&mut ws, json!({"op": "subscribe", "topics": [calendar_topic(&c)], "since": first_seq})).await;
+    let frames = until(&mut ws, "subscribed").await;
+    let kinds: Vec<&str> = frames.iter().map(|f| f["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["appointment_confirmed", "patient_checked_in", "subscribed"]);
+    assert!(frames[0]["seq"].as_u64() < frames[1]["seq"].as_u64());
+    // And it goes on live, with no duplicate of what the replay sent.
+    c.transition(&id, "in_progress").await;
+    let live = next(&mut ws).await;
+    assert_eq!(live["type"], "appointment_started");
+    assert!(live["seq"].as_u64() > frames[1]["seq"].as_u64());
+    send(&mut ws, json!({"op": "ping"})).await;
+    assert_eq!(next(&mut ws).await["type"], "pong");
+}
+
+#[tokio::test]
+async fn a_since_too_far_back_asks_for_a_resync() {
+    let app = TestApp::spawn_with(|a| a.ws_replay_max = 3).await;
+    app.login_admin().await;
+    let c = Clinic::on(app).await;
+    let mut ws = connect(&c.app, &c.app.token().unwrap()).await;
+    send(&mut ws, json!({"op": "subscribe", "topics": [calendar_topic(&c)], "since": 1})).await;
+    let frames = until(&mut ws, "subscribed").await;
+    assert_eq!(frames[0]["type"], "resync_required", "{frames:?}");
+    assert!(frames[0]["last_seq"].as_u64().unwrap() > 3);
+}
+
+#[tokio::test]
+async fn topics_need_their_permission_and_bad_messages_get_errors() {
+    let c = Clinic::new().await;
+    let billing = crate::access::staff_user(&c.app, "bill", &["billing"]).await;
+    let mut ws = connect(&c.app, &billing).await;
+    send(&mut ws, json!({"op": "subscribe", "topics": [calendar_topic(&c)]})).await;
+    let e = next(&mut ws).await;
+    assert_eq!((e["type"].as_str(), e["error"]["code"].as_str()), (Some("error"), Some("forbidden")));
+    assert!(e["error"]["message"].as_str().unwrap().contains("appointments:view"));
+    send(&mut ws, json!({"op": "subscribe", "topics": [format!("patient:{}", c.cat)]})).await;
+    assert_eq!(next(&mut ws).await["error"]["code"], "forbidden");
+    send(&mut ws, json!({"op": "subscribe", "topics": ["clients:all"]})).await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["error"]["code"].as_str(), e["error"]["field"].as_str()),
+        (Some("validation_failed"), Some("topics"))
+    );
+    ws.send(Message::Text("{not json".into())).await.unwrap();
+    assert_eq!(next(&mut ws).await["error"]["code"], "invalid_json");
+    // Nothing of the calendar reaches this socket.
+    c.book(&c.wellness(&format!("{DAY}T10:00:00-05:00"))).await;
+    send(&mut ws, json!({"op": "ping"})).await;
+    assert_eq!(next(&mut ws).await["type"], "pong");
+}
+
+#[tokio::test]
+async fn the_upgrade_needs_a_session_and_a_cookie_needs_the_clinics_origin() {
+    let app = TestApp::signed_in().await;
+    let url = format!("ws://{}/ws", app.addr);
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), StatusCode::UNAUTHORIZED),
+        other => panic!("expected 401, got {other:?}"),
+    }
+    let token = app.token().unwrap();
+    let mut req = url.as_str().into_client_request().unwrap();
+    req.headers_mut().insert("cookie", format!("clowder_session={token}").parse().unwrap());
+    req.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), StatusCode::FORBIDDEN),
+        other => panic!("expected 403, got {other:?}"),
+    }
+    let mut req = url.as_str().into_client_request().unwrap();
+    req.headers_mut().insert("cookie", format!("clowder_session={token}").parse().unwrap());
+    req.headers_mut().insert("origin", format!("http://{}", app.addr).parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_ok(), "the clinic's own page may connect");
+}
+
+/// A socket whose receive buffer is tiny, so the server's sends back up quickly when it does
+/// not read.
+async fn connect_small(app: &TestApp, token: &str) -> Socket {
+    let mut req = format!("ws://{}/ws", app.addr).into_client_request().unwrap();
+    req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let stream = sock.connect(app.addr).await.unwrap();
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    tokio_tungstenite::client_async(req, stream).await.expect("the upgrade succeeds").0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_that_falls_behind_is_told_to_resync_and_never_slows_the_others() {
+    let app = TestApp::spawn_with(|a| a.ws_queue = 4).await;
+    app.login_admin().await;
+    let client = app.some_client("Slow", "Reader").await;
+    let cat = app.some_patient(&client, "Chatty").await;
+    let token = app.token().unwrap();
+    let topic = json!({"op": "subscribe", "topics": [format!("patient:{cat}")]});
+    let mut slow = connect_small(&app, &token).await;
+    send(&mut slow, topic.clone()).await;
+    let mut fast = connect(&app, &token).await;
+    send(&mut fast, topic).await;
+    assert_eq!(next(&mut fast).await["type"], "subscribed");
+    // Big events; the slow screen reads nothing meanwhile. The fast one sees every event
+    // as it happens.
+    let note = "x".repeat(9_000);
+    const CHANGES: usize = 600;
+    for i in 0..CHANGES {
+        let body = json!({"behavior_notes": format!("{note}{i}")});
+        assert_eq!(app.patch_json(&format!("/api/patients/{cat}"), &body).await.status(), StatusCode::OK);
+        assert_eq!(next(&mut fast).await["type"], "patient_updated", "change {i}");
+    }
+    // The slow screen got part of it, then `resync_required`, then the socket closed.
+    let mut events = 0;
+    let mut resync = false;
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(5), slow.next()).await {
+        match m {
+            Message::Text(t) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                match v["type"].as_str() {
+                    Some("patient_updated") => events += 1,
+                    Some("resync_required") => resync = true,
+                    _ => {}
+                }
+            }
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    assert!(resync, "the slow screen was told to resync (it got {events} events)");
+    assert!(events < CHANGES, "and it was cut off before the end");
+}
+
+#[tokio::test]
+async fn a_socket_closes_when_its_session_ends() {
+    let app = TestApp::spawn_with(|a| a.ws_heartbeat_secs = 1).await;
+    app.login_admin().await;
+    let token = app.token().unwrap();
+    let mut ws = connect(&app, &token).await;
+    send(&mut ws, json!({"op": "ping"})).await;
+    assert_eq!(next(&mut ws).await["type"], "pong");
+    let res = app.anonymous(reqwest::Method::POST, "/api/auth/logout").bearer_auth(&token).send().await.unwrap();
+    assert!(res.status().is_success());
+    // Within a heartbeat or two: an `unauthenticated` error, then the socket closes.
+    let e = next(&mut ws).await;
+    assert_eq!(e["error"]["code"], "unauthenticated", "{e}");
+    let end = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap();
+    assert!(matches!(end, None | Some(Ok(Message::Close(_))) | Some(Err(_))), "{end:?}");
+}
