@@ -231,7 +231,7 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
                 };
                 let mut status = booked.status;
                 for (to, reason) in demo_data::status_path(&v.outcome, start, end, now) {
-                    let request = TransitionRequest { to, reason: reason.map(str::to_owned) };
+                    let request = TransitionRequest { to, reason: reason.map(str::to_owned), room_id: None };
                     status = calendar.transition(booked.id, request, caller).await?.status;
                 }
                 Ok::<_, Error>(Some(status))

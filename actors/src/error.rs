@@ -80,6 +80,13 @@ pub enum Error {
     /// The offer can no longer be accepted.
     #[error("the offer is closed: {0}")]
     OfferClosed(String),
+    /// A room move the whiteboard does not allow.
+    #[error("a room that is {from} cannot become {to}")]
+    RoomTransition {
+        from: clowder_schemas::rooms::RoomState,
+        to: clowder_schemas::rooms::RoomState,
+        allowed: Vec<clowder_schemas::rooms::RoomState>,
+    },
     #[error("no device with id {0}")]
     DeviceNotFound(clowder_schemas::DeviceId),
     /// Too many wrong PINs: PIN unlock is refused until the next password sign-in.

@@ -135,6 +135,13 @@ impl Topics {
                 out.push(Topic::Room(room.id));
                 out.push(Topic::Dashboard(room.location_id));
             }
+            DomainEvent::RoomStateChanged { status } => {
+                out.push(Topic::Room(status.room_id));
+                out.push(Topic::Dashboard(status.location_id));
+                if let Some(p) = status.patient_id {
+                    out.push(Topic::Patient(p));
+                }
+            }
             DomainEvent::ShiftCreated { shift } | DomainEvent::ShiftUpdated { shift } => {
                 out.push(Topic::Dashboard(shift.location_id));
             }

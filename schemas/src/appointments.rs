@@ -334,6 +334,9 @@ pub struct TransitionRequest {
     /// Required when cancelling.
     #[serde(default)]
     pub reason: Option<String>,
+    /// When checking in: the room the patient goes to (waits in).
+    #[serde(default)]
+    pub room_id: Option<RoomId>,
 }
 
 impl TransitionRequest {
@@ -524,9 +527,9 @@ mod tests {
 
     #[test]
     fn cancelling_needs_a_reason() {
-        let t = TransitionRequest { to: Status::Cancelled, reason: Some("  ".into()) };
+        let t = TransitionRequest { to: Status::Cancelled, reason: Some("  ".into()), room_id: None };
         assert_eq!(t.reason().unwrap_err().field, "reason");
-        let t = TransitionRequest { to: Status::Confirmed, reason: None };
+        let t = TransitionRequest { to: Status::Confirmed, reason: None, room_id: None };
         assert_eq!(t.reason().unwrap(), None);
     }
 

@@ -127,6 +127,10 @@ pub enum DomainEvent {
     WaitlistEntryCreated {
         entry: WaitlistEntry,
     },
+    /// A room moved on the whiteboard (free, patient waiting, in exam, needs cleaning…).
+    RoomStateChanged {
+        status: crate::rooms::RoomStatus,
+    },
     /// Changed, offered, fulfilled, expired or cancelled.
     WaitlistEntryUpdated {
         entry: WaitlistEntry,
@@ -174,6 +178,7 @@ impl DomainEvent {
             DomainEvent::AppointmentCancelled { .. } => "appointment_cancelled",
             DomainEvent::AppointmentNoShow { .. } => "appointment_no_show",
             DomainEvent::WaitlistEntryCreated { .. } => "waitlist_entry_created",
+            DomainEvent::RoomStateChanged { .. } => "room_state_changed",
             DomainEvent::WaitlistEntryUpdated { .. } => "waitlist_entry_updated",
             DomainEvent::WaitlistOfferMade { .. } => "waitlist_offer_made",
             DomainEvent::WaitlistOfferUpdated { .. } => "waitlist_offer_updated",
@@ -211,6 +216,7 @@ impl DomainEvent {
             | DomainEvent::AppointmentCompleted { appointment }
             | DomainEvent::AppointmentCancelled { appointment }
             | DomainEvent::AppointmentNoShow { appointment } => format!("appointment:{}", appointment.id),
+            DomainEvent::RoomStateChanged { status } => format!("room:{}", status.room_id),
             DomainEvent::WaitlistEntryCreated { entry } | DomainEvent::WaitlistEntryUpdated { entry } => {
                 format!("waitlist:{}", entry.id)
             }

@@ -19,6 +19,7 @@ pub mod passwords;
 pub mod patch;
 pub mod patients;
 pub mod records;
+pub mod rooms;
 pub mod scheduling;
 pub mod staff;
 pub mod users;

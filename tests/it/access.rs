@@ -102,6 +102,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/rooms", "AM"),
     ("GET", "/api/rooms/{id}", "AVTRM"),
     ("PATCH", "/api/rooms/{id}", "AM"),
+    ("GET", "/api/rooms/board", "AVTRM"),
+    ("POST", "/api/rooms/{id}/state", "AVTRM"),
     ("GET", "/api/staff", "AVTRM"),
     ("POST", "/api/staff", "AM"),
     ("GET", "/api/staff/{id}", "AVTRM"),

@@ -16,6 +16,7 @@ mod ics;
 mod live;
 mod operations;
 mod patients;
+mod rooms;
 mod scheduling;
 mod secrets;
 mod tls;

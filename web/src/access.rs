@@ -81,6 +81,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/rooms", Needs("scheduling:manage")),
     ("GET", "/api/rooms/{id}", Needs("appointments:view")),
     ("PATCH", "/api/rooms/{id}", Needs("scheduling:manage")),
+    ("GET", "/api/rooms/board", Needs("appointments:view")),
+    ("POST", "/api/rooms/{id}/state", Needs("appointments:edit")),
     ("GET", "/api/staff", Needs("appointments:view")),
     ("POST", "/api/staff", Needs("scheduling:manage")),
     ("GET", "/api/staff/{id}", Needs("appointments:view")),

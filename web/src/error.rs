@@ -181,6 +181,14 @@ impl From<DomainError> for ApiError {
             DomainError::OfferClosed(why) => {
                 ApiError::new(ErrorCode::OfferClosed, format!("this offer can no longer be accepted: {why}"))
             }
+            DomainError::RoomTransition { from, to, allowed } => {
+                let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+                ApiError::new(
+                    ErrorCode::InvalidTransition,
+                    format!("a room that is {from} cannot become {to}; allowed: {}", names.join(", ")),
+                )
+                .with_details(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
             DomainError::DeviceNotFound(id) => {
                 ApiError::new(ErrorCode::DeviceNotFound, format!("no device with id {id}"))
             }

@@ -87,6 +87,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(locations::locations_get, locations::locations_update))
         .routes(routes!(locations::rooms_list, locations::rooms_create))
         .routes(routes!(locations::rooms_get, locations::rooms_update))
+        .routes(routes!(locations::rooms_board))
+        .routes(routes!(locations::rooms_state))
         .routes(routes!(staff::staff_list, staff::staff_create))
         .routes(routes!(staff::staff_get, staff::staff_update))
         .routes(routes!(staff::shifts_list, staff::shifts_create))

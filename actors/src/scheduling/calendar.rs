@@ -465,17 +465,23 @@ pub struct AppointmentFilter {
 pub struct Calendar {
     shared: Arc<Shared>,
     types: AppointmentTypes,
+    rooms: super::rooms::Rooms,
     actors: Arc<Registry<LocationCalendar, CalendarFactory>>,
 }
 
 impl Calendar {
-    pub(crate) fn new(ctx: Arc<Ctx>, book: Arc<RwLock<Book>>, types: AppointmentTypes) -> Self {
+    pub(crate) fn new(
+        ctx: Arc<Ctx>,
+        book: Arc<RwLock<Book>>,
+        types: AppointmentTypes,
+        rooms: super::rooms::Rooms,
+    ) -> Self {
         let metrics = ctx.metrics.for_kind("calendar");
         // Every booking of a location queues here: a Monday rush must not see 503s.
         let config = ActorConfig { mailbox: ctx.config.actors.mailbox.max(1024), ..ctx.config.actors };
         let shared = Arc::new(Shared { ctx, book });
         let actors = Arc::new(Registry::new(CalendarFactory(shared.clone()), config, metrics));
-        Self { shared, types, actors }
+        Self { shared, types, rooms, actors }
     }
 
     pub(crate) fn stop_all(&self) {
@@ -624,11 +630,31 @@ impl Calendar {
         self.ask(location, |reply| Msg::Edit { id, patch: Box::new(patch), overbook, caller, reply }).await
     }
 
-    /// Moves an appointment along its workflow.
+    /// Moves an appointment along its workflow. Checking in with a `room_id` first puts the
+    /// appointment in that room (checked like any move); the room then follows the
+    /// appointment on the whiteboard (see `rooms`).
     pub async fn transition(&self, id: AppointmentId, request: TransitionRequest, caller: &Caller) -> Res<Appointment> {
         let location = self.location_of(id)?;
-        let caller = caller.clone();
-        self.ask(location, |reply| Msg::Transition { id, request, caller, reply }).await
+        if let Some(room) = request.room_id {
+            if request.to != Status::CheckedIn {
+                return Err(ValidationError::new("room_id", "a room is given when checking in").into());
+            }
+            let current = self.get(id)?;
+            if current.room_id != Some(room)
+                && current.status.allowed(current.start, self.ctx().clock.now()).contains(&Status::CheckedIn)
+            {
+                let patch =
+                    UpdateAppointment { room_id: clowder_schemas::patch::Patch::Set(room), ..Default::default() };
+                self.update(id, patch, false, caller).await?;
+            }
+        }
+        let who = caller.clone();
+        let a = self.ask(location, |reply| Msg::Transition { id, request, caller: who, reply }).await?;
+        // The room's whiteboard follows; a failure there must not undo the check-in.
+        if let Err(e) = self.rooms.follow(&a, caller).await {
+            tracing::warn!(error = %e, appointment = %a.id, "the room did not follow the appointment");
+        }
+        Ok(a)
     }
 
     pub fn get(&self, id: AppointmentId) -> Res<Appointment> {

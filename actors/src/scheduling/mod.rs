@@ -8,6 +8,7 @@ pub mod availability;
 pub mod book;
 pub mod calendar;
 pub mod feeds;
+pub mod rooms;
 pub mod setup;
 pub mod types;
 pub mod waitlist;
@@ -16,6 +17,7 @@ use std::sync::{Arc, RwLock};
 
 pub use calendar::{AppointmentFilter, AvailabilityQuery, Calendar};
 pub use feeds::Feeds;
+pub use rooms::Rooms;
 pub use setup::Setup;
 pub use types::AppointmentTypes;
 pub use waitlist::Waitlist;
@@ -31,6 +33,8 @@ pub struct Scheduling {
     pub calendar: Calendar,
     pub waitlist: Waitlist,
     pub feeds: Feeds,
+    /// The exam-room whiteboard (one actor per room).
+    pub rooms: Rooms,
     /// Which live topics an event concerns (for the WebSocket gateway).
     pub topics: crate::live::Topics,
     background: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
@@ -44,11 +48,13 @@ impl Scheduling {
         calendar::load(&ctx, &mut book)?;
         let book = Arc::new(RwLock::new(book));
         let types = AppointmentTypes::new(ctx.clone());
-        let calendar = Calendar::new(ctx.clone(), book.clone(), types.clone());
+        let rooms = Rooms::new(ctx.clone(), book.clone());
+        let calendar = Calendar::new(ctx.clone(), book.clone(), types.clone(), rooms.clone());
         let waitlist = Waitlist::new(ctx.clone(), book.clone(), types.clone(), calendar.clone());
         let background = Arc::new(std::sync::Mutex::new(waitlist.start_background()));
         Ok(Scheduling {
             feeds: Feeds::new(ctx.clone(), book.clone()),
+            rooms,
             topics: crate::live::Topics::new(book.clone()),
             setup: Setup::new(ctx, book),
             calendar,
@@ -61,6 +67,7 @@ impl Scheduling {
     /// Stops the calendar actors and the waitlist's background tasks.
     pub(crate) fn stop(&self) {
         self.calendar.stop_all();
+        self.rooms.stop_all();
         for task in self.background.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             task.abort();
         }

@@ -33,10 +33,11 @@ pub enum RecordTable {
     Waitlist,
     Offers,
     Feeds,
+    RoomStates,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 16] = [
+    pub const ALL: [RecordTable; 17] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -53,6 +54,7 @@ impl RecordTable {
         RecordTable::Waitlist,
         RecordTable::Offers,
         RecordTable::Feeds,
+        RecordTable::RoomStates,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -73,6 +75,7 @@ impl RecordTable {
             RecordTable::Waitlist => TableDefinition::new("waitlist"),
             RecordTable::Offers => TableDefinition::new("waitlist_offers"),
             RecordTable::Feeds => TableDefinition::new("calendar_feeds"),
+            RecordTable::RoomStates => TableDefinition::new("room_states"),
         }
     }
 }

@@ -187,3 +187,57 @@ pub async fn rooms_update(
     let id = room_id(id)?;
     Ok(axum::Json(state.system.scheduling.setup.update_room(id, &patch, &staff.caller).await?))
 }
+
+/// A room on the whiteboard.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct BoardRoom {
+    pub room: Room,
+    pub status: clowder_schemas::rooms::RoomStatus,
+}
+
+/// Filters of `GET /api/rooms/board`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BoardQuery {
+    pub location_id: Option<String>,
+}
+
+/// The exam-room whiteboard: every active room with its state, patient, staff and since when.
+#[utoipa::path(
+    get, path = "/api/rooms/board", tag = "scheduling",
+    params(BoardQuery),
+    responses((status = 200, body = Vec<BoardRoom>), (status = 422, body = ErrorResponse))
+)]
+pub async fn rooms_board(
+    State(state): State<AppState>,
+    Query(q): Query<BoardQuery>,
+) -> Result<axum::Json<Vec<BoardRoom>>, ApiError> {
+    let location = parse_query_id::<LocationId>("location_id", q.location_id.as_deref())?;
+    let board = state.system.scheduling.rooms.board(location)?;
+    Ok(axum::Json(board.into_iter().map(|(room, status)| BoardRoom { room, status }).collect()))
+}
+
+/// Move a room on the whiteboard: `free → patient_waiting → in_exam → needs_cleaning → free`,
+/// or `out_of_service` and back when no patient is in it. A patient entering needs
+/// `patient_id` or `appointment_id`. Any other move is 409 `invalid_transition`.
+#[utoipa::path(
+    post, path = "/api/rooms/{id}/state", tag = "scheduling",
+    params(("id" = RoomId, Path)),
+    request_body = clowder_schemas::rooms::RoomStateRequest,
+    responses(
+        (status = 200, body = clowder_schemas::rooms::RoomStatus),
+        (status = 404, description = "`room_not_found`", body = ErrorResponse),
+        (status = 409, description = "`invalid_transition`, with `details.allowed`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`", body = ErrorResponse),
+    )
+)]
+pub async fn rooms_state(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: RawId,
+    Json(body): Json<clowder_schemas::rooms::RoomStateRequest>,
+) -> Result<axum::Json<clowder_schemas::rooms::RoomStatus>, ApiError> {
+    let id = room_id(id)?;
+    Ok(axum::Json(state.system.scheduling.rooms.set(id, body, &staff.caller).await?))
+}
