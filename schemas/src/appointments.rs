@@ -386,6 +386,46 @@ pub struct DayView {
     pub unassigned: Vec<CalendarEntry>,
 }
 
+/// A cat waiting after check-in.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QueueEntry {
+    pub appointment_id: AppointmentId,
+    pub patient_id: PatientId,
+    pub patient_name: String,
+    pub client_name: String,
+    pub type_name: String,
+    pub vet_id: Option<StaffId>,
+    pub room_id: Option<RoomId>,
+    pub checked_in_at: Timestamp,
+    /// Minutes waited when the snapshot was taken (screens count on from `checked_in_at`).
+    pub waited_minutes: i64,
+}
+
+/// The day's numbers on the board.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct Counters {
+    /// Appointments of the day that are not cancelled.
+    pub booked: u32,
+    pub confirmed: u32,
+    pub checked_in: u32,
+    pub in_exam: u32,
+    pub completed: u32,
+    pub no_shows: u32,
+    pub cancelled: u32,
+}
+
+/// A location's Today board: the day view, the waiting queue, the rooms and the counters.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Dashboard {
+    pub day: DayView,
+    /// Checked-in cats, longest waiting first.
+    pub queue: Vec<QueueEntry>,
+    pub rooms: Vec<crate::rooms::BoardRoom>,
+    pub counters: Counters,
+    /// The event log's newest sequence number when this was read: events after it follow.
+    pub last_seq: u64,
+}
+
 /// An instant with the UTC offset in force where it is shown. On the wire: ISO 8601 with
 /// that offset, e.g. `2026-12-01T08:00:00-05:00`. Written digit by digit straight into the
 /// output, with no allocation, because an availability answer holds hundreds of them.

@@ -80,6 +80,13 @@ impl Record for RoomStatus {
     const VERSION: u16 = 1;
 }
 
+/// A room on the whiteboard, with its place.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BoardRoom {
+    pub room: crate::locations::Room,
+    pub status: RoomStatus,
+}
+
 /// Body of `POST /api/rooms/{id}/state`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

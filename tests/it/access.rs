@@ -124,6 +124,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/appointments/{id}/transition", "AVTRM"),
     ("GET", "/api/calendar", "AVTRM"),
     ("GET", "/api/availability", "AVTRM"),
+    ("GET", "/api/dashboard", "AVTRM"),
     ("GET", "/api/appointments/{id}/ics", "AVTRM"),
     ("POST", "/api/staff/{id}/feed", "*"),
     ("DELETE", "/api/staff/{id}/feed", "*"),

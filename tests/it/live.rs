@@ -228,3 +228,42 @@ async fn a_socket_closes_when_its_session_ends() {
     let end = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap();
     assert!(matches!(end, None | Some(Ok(Message::Close(_))) | Some(Err(_))), "{end:?}");
 }
+
+#[tokio::test]
+async fn a_dashboard_starts_from_a_snapshot_and_stays_current() {
+    let c = Clinic::new().await;
+    let app = &c.app;
+    // An appointment starting now (so it is today's whatever the hour), checked in.
+    let soon = (clowder_actors::Clock::now(&clowder_actors::SystemClock) - jiff::SignedDuration::from_secs(2))
+        .round(jiff::TimestampRound::new().smallest(jiff::Unit::Second))
+        .unwrap();
+    let a = c.book(&c.wellness(&soon.to_string())).await;
+    let id = id_of(&a);
+    c.transition(&id, "checked_in").await;
+    let board = app.get_json("/api/dashboard").await;
+    assert_eq!(board["counters"]["checked_in"], 1);
+    assert_eq!(board["queue"][0]["appointment_id"], json!(id));
+    assert_eq!(board["queue"][0]["patient_name"], "Mittens");
+    assert_eq!(board["rooms"].as_array().unwrap().len(), 2);
+
+    let mut ws = connect(app, &app.token().unwrap()).await;
+    send(&mut ws, json!({"op": "subscribe", "topics": [format!("dashboard:{}", c.location)]})).await;
+    let snap = next(&mut ws).await;
+    assert_eq!(snap["type"], "snapshot");
+    assert_eq!(snap["data"]["queue"][0]["appointment_id"], json!(id));
+    assert_eq!(snap["data"]["counters"]["booked"], 1);
+    assert_eq!(next(&mut ws).await["type"], "subscribed");
+    c.transition(&id, "in_progress").await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["type"].as_str(), e["data"]["appointment"]["status"].as_str()),
+        (Some("appointment_started"), Some("in_progress"))
+    );
+    assert!(e["seq"].as_u64().unwrap() > snap["last_seq"].as_u64().unwrap());
+    // The room of the appointment follows, on the same topic.
+    let r = next(&mut ws).await;
+    assert_eq!(
+        (r["type"].as_str(), r["data"]["status"]["state"].as_str()),
+        (Some("room_state_changed"), Some("in_exam"))
+    );
+}

@@ -105,6 +105,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/appointments/{id}/transition", Needs("appointments:edit")),
     ("GET", "/api/calendar", Needs("appointments:view")),
     ("GET", "/api/availability", Needs("appointments:view")),
+    ("GET", "/api/dashboard", Needs("appointments:view")),
     ("GET", "/api/appointments/{id}/ics", Needs("appointments:view")),
     // One's own feed, or anyone's with scheduling:manage (checked in the handler).
     ("POST", "/api/staff/{id}/feed", SignedIn),

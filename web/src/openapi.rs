@@ -102,6 +102,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(appointments::appointments_transition))
         .routes(routes!(appointments::calendar_day))
         .routes(routes!(appointments::availability))
+        .routes(routes!(appointments::dashboard))
         .routes(routes!(calendar_feeds::appointments_ics))
         .routes(routes!(calendar_feeds::staff_feed_issue, calendar_feeds::staff_feed_revoke))
         .routes(routes!(calendar_feeds::ical_feed))

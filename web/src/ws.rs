@@ -394,16 +394,31 @@ async fn subscribe(
     if !state.hub.subscribe(id, &topics) {
         return Err(error_frame(ErrorCode::Unavailable, "this socket is closing", None));
     }
+    // A dashboard starts from a snapshot of today's board; events after its `last_seq`
+    // follow (each carries its whole record, so one already reflected is harmless).
+    let mut snapshots = Vec::new();
+    for t in &topics {
+        if let Topic::Dashboard(l) = t {
+            let board = crate::routes::appointments::today_at(state, *l)
+                .and_then(|d| state.system.scheduling.calendar.dashboard(*l, d).map_err(ApiError::from))
+                .map_err(|e| error_frame(e.code, e.message, Some("topics")))?;
+            snapshots.push(Message::Text(
+                serde_json::json!({ "type": "snapshot", "topic": t.to_string(), "data": board, "last_seq": board.last_seq })
+                    .to_string()
+                    .into(),
+            ));
+        }
+    }
     let store = state.system.store();
     let Some(since) = since else {
-        return Ok(Subscribed { topics, frames: Vec::new(), up_to: store.last_seq(), resync: None });
+        return Ok(Subscribed { topics, frames: snapshots, up_to: store.last_seq(), resync: None });
     };
     let last = store.last_seq();
     if last.saturating_sub(since) > state.hub.replay_max {
-        return Ok(Subscribed { topics, frames: Vec::new(), up_to: last, resync: Some(last) });
+        return Ok(Subscribed { topics, frames: snapshots, up_to: last, resync: Some(last) });
     }
     let wanted: HashSet<&Topic> = topics.iter().collect();
-    let mut frames = Vec::new();
+    let mut frames = snapshots;
     let mut up_to = since;
     let mut after = since;
     loop {

@@ -26,8 +26,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use clowder_schemas::appointments::{
-    Appointment, Availability, CalendarColumn, CalendarEntry, CreateAppointment, DayView, FreeSlot, LocalInstant,
-    Source, Status, StatusChange, StatusTimes, TransitionRequest, UpdateAppointment, check_times,
+    Appointment, Availability, CalendarColumn, CalendarEntry, Counters, CreateAppointment, Dashboard, DayView,
+    FreeSlot, LocalInstant, QueueEntry, Source, Status, StatusChange, StatusTimes, TransitionRequest,
+    UpdateAppointment, check_times,
 };
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::clients::Client;
@@ -773,6 +774,53 @@ impl Calendar {
             rooms: rooms.into_iter().map(|(r, n)| column(r.to_string(), n, &|a| a.room_id == Some(r))).collect(),
             unassigned: entries.iter().filter(|e| e.appointment.vet_id.is_none()).cloned().collect(),
         })
+    }
+
+    /// A location's Today board for `date`: the day view, the waiting queue, the rooms and
+    /// the counters, consistent with the event log up to `last_seq` or later (each event
+    /// carries its whole record, so applying one already reflected here is harmless).
+    pub fn dashboard(&self, location: LocationId, date: Date) -> Res<Dashboard> {
+        let last_seq = self.ctx().store.last_seq();
+        let day = self.day(location, date)?;
+        let (from, to) = self.day_bounds(location, date)?;
+        let slots: Vec<Slot> =
+            self.shared.read().starting_between(from, to).filter(|s| s.location_id == location).copied().collect();
+        let entries = self.entries(&slots)?;
+        let now = self.ctx().clock.now();
+        let mut counters = Counters::default();
+        let mut queue = Vec::new();
+        for e in &entries {
+            let a = &e.appointment;
+            match a.status {
+                Status::Cancelled => counters.cancelled += 1,
+                Status::NoShow => counters.no_shows += 1,
+                Status::Completed => counters.completed += 1,
+                Status::InProgress => counters.in_exam += 1,
+                Status::CheckedIn => counters.checked_in += 1,
+                Status::Confirmed => counters.confirmed += 1,
+                Status::Scheduled => {}
+            }
+            if a.status != Status::Cancelled {
+                counters.booked += 1;
+            }
+            if a.status == Status::CheckedIn {
+                let at = a.times.checked_in_at.unwrap_or(a.updated_at);
+                queue.push(QueueEntry {
+                    appointment_id: a.id,
+                    patient_id: a.patient_id,
+                    patient_name: e.patient_name.clone(),
+                    client_name: e.client_name.clone(),
+                    type_name: e.type_name.clone(),
+                    vet_id: a.vet_id,
+                    room_id: a.room_id,
+                    checked_in_at: at,
+                    waited_minutes: now.duration_since(at).as_mins().max(0),
+                });
+            }
+        }
+        queue.sort_by_key(|q| q.checked_in_at);
+        let rooms = self.rooms.board(Some(location))?;
+        Ok(Dashboard { day, queue, rooms, counters, last_seq })
     }
 
     /// Appointments with the names a screen shows.

@@ -12,7 +12,7 @@ use clowder_schemas::appointments::{Appointment, Status};
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::locations::Room;
-use clowder_schemas::rooms::{RoomState, RoomStateRequest, RoomStatus};
+use clowder_schemas::rooms::{BoardRoom, RoomState, RoomStateRequest, RoomStatus};
 use clowder_schemas::{LocationId, RoomId, ValidationError};
 
 use super::book::Book;
@@ -253,7 +253,7 @@ impl Rooms {
     }
 
     /// Every active room of a location (or of all) with its place on the whiteboard.
-    pub fn board(&self, location: Option<LocationId>) -> Res<Vec<(Room, RoomStatus)>> {
+    pub fn board(&self, location: Option<LocationId>) -> Res<Vec<BoardRoom>> {
         let rooms: Vec<Room> = {
             let book = self.book.read().unwrap_or_else(|p| p.into_inner());
             let mut v: Vec<Room> = book
@@ -270,7 +270,7 @@ impl Rooms {
         for room in rooms {
             let status =
                 r.get::<RoomStatus>(RecordTable::RoomStates, room.id.as_u128())?.unwrap_or_else(|| fresh(&room));
-            out.push((room, status));
+            out.push(BoardRoom { room, status });
         }
         Ok(out)
     }

@@ -349,3 +349,53 @@ pub async fn availability(
     };
     Ok(axum::Json(state.system.scheduling.calendar.availability(&query)?))
 }
+
+/// Parameters of `GET /api/dashboard`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardQuery {
+    /// Needed when the clinic has several locations.
+    pub location: Option<String>,
+    /// Local date (default: today in the location's time zone).
+    #[param(value_type = Option<String>)]
+    pub date: Option<Date>,
+}
+
+/// A location's Today board: the day in columns per vet and room, the waiting queue
+/// (longest waiting first), the rooms whiteboard and the counters. The same data is the
+/// `snapshot` a `/ws` subscription to `dashboard:<location>` starts with.
+#[utoipa::path(
+    get, path = "/api/dashboard", tag = "appointments",
+    params(DashboardQuery),
+    responses(
+        (status = 200, body = clowder_schemas::appointments::Dashboard),
+        (status = 404, description = "`location_not_found`", body = ErrorResponse),
+        (status = 422, body = ErrorResponse),
+    )
+)]
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Query(q): Query<DashboardQuery>,
+) -> Result<axum::Json<clowder_schemas::appointments::Dashboard>, ApiError> {
+    let setup = &state.system.scheduling.setup;
+    let location = match parse_query_id::<LocationId>("location", q.location.as_deref())? {
+        Some(l) => l,
+        None => match setup.locations(false).as_slice() {
+            [one] => one.id,
+            _ => return Err(ValidationError::new("location", "is required: the clinic has several locations").into()),
+        },
+    };
+    let date = match q.date {
+        Some(d) => d,
+        None => today_at(&state, location)?,
+    };
+    Ok(axum::Json(state.system.scheduling.calendar.dashboard(location, date)?))
+}
+
+/// Today's date at a location.
+pub(crate) fn today_at(state: &AppState, location: LocationId) -> Result<Date, ApiError> {
+    let loc = state.system.scheduling.setup.location(location)?;
+    let tz = clowder_actors::scheduling::setup::time_zone("location", &loc.time_zone)?;
+    Ok(state.system.ctx.clock.now().to_zoned(tz).date())
+}

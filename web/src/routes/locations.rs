@@ -188,13 +188,6 @@ pub async fn rooms_update(
     Ok(axum::Json(state.system.scheduling.setup.update_room(id, &patch, &staff.caller).await?))
 }
 
-/// A room on the whiteboard.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct BoardRoom {
-    pub room: Room,
-    pub status: clowder_schemas::rooms::RoomStatus,
-}
-
 /// Filters of `GET /api/rooms/board`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -207,15 +200,14 @@ pub struct BoardQuery {
 #[utoipa::path(
     get, path = "/api/rooms/board", tag = "scheduling",
     params(BoardQuery),
-    responses((status = 200, body = Vec<BoardRoom>), (status = 422, body = ErrorResponse))
+    responses((status = 200, body = Vec<clowder_schemas::rooms::BoardRoom>), (status = 422, body = ErrorResponse))
 )]
 pub async fn rooms_board(
     State(state): State<AppState>,
     Query(q): Query<BoardQuery>,
-) -> Result<axum::Json<Vec<BoardRoom>>, ApiError> {
+) -> Result<axum::Json<Vec<clowder_schemas::rooms::BoardRoom>>, ApiError> {
     let location = parse_query_id::<LocationId>("location_id", q.location_id.as_deref())?;
-    let board = state.system.scheduling.rooms.board(location)?;
-    Ok(axum::Json(board.into_iter().map(|(room, status)| BoardRoom { room, status }).collect()))
+    Ok(axum::Json(state.system.scheduling.rooms.board(location)?))
 }
 
 /// Move a room on the whiteboard: `free → patient_waiting → in_exam → needs_cleaning → free`,
