@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, client_body, id_of};
 
-const NEW_PASSWORD: &str = "lantern-orchard-giraffe";
+pub(crate) const NEW_PASSWORD: &str = "lantern-orchard-giraffe";
 
 /// Creates a user with `roles` (as admin), and has them replace the temporary password.
 pub(crate) async fn staff_user(app: &TestApp, username: &str, roles: &[&str]) -> String {
@@ -130,6 +130,10 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/staff/{id}/feed", "*"),
     ("GET", "/ical/{file}", "public"),
     ("GET", "/ws", "*"),
+    ("GET", "/", "public"),
+    ("GET", "/signin", "public"),
+    ("GET", "/board", "public"),
+    ("GET", "/assets/{file}", "public"),
     ("GET", "/api/waitlist", "AVTRM"),
     ("POST", "/api/waitlist", "ARM"),
     ("GET", "/api/waitlist/{id}", "AVTRM"),

@@ -187,7 +187,9 @@ async fn a_chunked_body_over_1_mib_is_413() {
 async fn unknown_routes_with_a_session_are_404_not_found_json() {
     let app = TestApp::signed_in().await;
 
-    for path in ["/api/nope", "/api/clients/x/y/z", "/api/patients/x/owner", "/nope", "/", "/api", "/health/nope"] {
+    for path in
+        ["/api/nope", "/api/clients/x/y/z", "/api/patients/x/owner", "/nope", "/api", "/health/nope", "/assets/nope.js"]
+    {
         let resp = app.get(path).await;
         assert_error(resp, StatusCode::NOT_FOUND, "not_found", None).await;
     }
@@ -341,4 +343,23 @@ async fn unicode_emoji_and_accents_round_trip() {
     assert_eq!(found["items"][0]["id"], client["id"]);
     let found_cat = app.request(Method::GET, "/api/patients").query(&[("name", "🍡")]).send().await.unwrap();
     assert_eq!(expect_json(found_cat, StatusCode::OK).await["items"][0]["id"], cat["id"]);
+}
+
+#[tokio::test]
+async fn the_pages_are_served_with_a_strict_content_security_policy() {
+    let app = TestApp::spawn().await;
+    let res = app.anonymous(reqwest::Method::GET, "/").send().await.unwrap();
+    // `/` sends the browser on to the board.
+    match res.status() {
+        StatusCode::SEE_OTHER => assert_eq!(res.headers()["location"], "/board"),
+        StatusCode::OK => assert_eq!(res.url().path(), "/board"),
+        other => panic!("/ answered {other}"),
+    }
+    for (path, kind) in [("/board", "text/html"), ("/signin", "text/html"), ("/assets/board.js", "text/javascript")] {
+        let res = app.anonymous(reqwest::Method::GET, path).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with(kind), "{path}");
+        let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    }
 }

@@ -6,6 +6,7 @@ mod architecture;
 mod audit;
 mod auth;
 mod availability;
+mod browser;
 mod calendar;
 mod clients;
 mod demo;

@@ -124,6 +124,11 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/waitlist/offers/{id}/decline", Needs("appointments:edit")),
     // The live gateway; each topic's permission is checked on subscribe.
     ("GET", "/ws", SignedIn),
+    // The pages hold no data (they load it from the API on the session cookie).
+    ("GET", "/", Public),
+    ("GET", "/signin", Public),
+    ("GET", "/board", Public),
+    ("GET", "/assets/{file}", Public),
     ("GET", "/health", Public),
     ("GET", "/health/ready", Public),
     ("GET", "/health/detailed", SignedIn),

@@ -37,6 +37,11 @@ pub fn router(state: AppState) -> Router {
     )
     // A WebSocket, so not in the OpenAPI document; its protocol is docs/websocket.md.
     .route("/ws", axum::routing::get(ws::upgrade))
+    // The staff pages (HTML, CSS, ES modules), not API routes either.
+    .route("/", axum::routing::get(routes::pages::home))
+    .route("/signin", axum::routing::get(routes::pages::signin))
+    .route("/board", axum::routing::get(routes::pages::board))
+    .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     .fallback(middleware::not_found)
     .method_not_allowed_fallback(middleware::method_not_allowed)
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

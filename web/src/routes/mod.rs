@@ -9,6 +9,7 @@ pub mod clients;
 pub mod devices;
 pub mod health;
 pub mod locations;
+pub mod pages;
 pub mod patients;
 pub mod roles;
 pub mod scheduling;

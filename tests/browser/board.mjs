@@ -1,0 +1,56 @@
+// Two staff members on the Today board in headless Chromium: one checks a patient in to a
+// room; the other's board must show the check-in and the room's new state without a reload,
+// within a second. Run by tests/it/browser.rs, which starts the server and passes:
+// BASE_URL, USER_A, USER_B, PASSWORD, APPOINTMENT, ROOM, ARTIFACTS.
+import { chromium } from 'playwright-core';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const base = env('BASE_URL');
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  // This machine's network is closed: keep Chromium from calling home.
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+try {
+  async function signIn(user) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => console.error(`[${user}] page error: ${e.message}`));
+    await page.goto(`${base}/board`);
+    await page.waitForURL(/\/signin/);
+    await page.getByLabel('Username').fill(user);
+    await page.getByLabel('Password').fill(env('PASSWORD'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${base}/board`);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 10000 });
+    return page;
+  }
+  const front = await signIn(env('USER_A'));
+  const vet = await signIn(env('USER_B'));
+  const appointment = env('APPOINTMENT');
+  const room = env('ROOM');
+  const card = `[data-appointment="${appointment}"]`;
+  await front.locator(card).waitFor({ timeout: 5000 });
+  await vet.locator(card).waitFor({ timeout: 5000 });
+
+  await front.locator(`${card} select`).selectOption(room);
+  const started = Date.now();
+  await front.locator(`${card} button`, { hasText: 'Check in' }).click();
+  await vet.locator(`${card}[data-status="checked_in"]`).waitFor({ timeout: 1000 });
+  await vet.locator(`#rooms li[data-room="${room}"][data-state="patient_waiting"]`).waitFor({ timeout: 1000 });
+  const seenMs = Date.now() - started;
+  await vet.locator('#queue li').first().waitFor({ timeout: 1000 });
+
+  const dir = env('ARTIFACTS');
+  await front.screenshot({ path: `${dir}/board-front-desk.png`, fullPage: true });
+  await vet.screenshot({ path: `${dir}/board-vet.png`, fullPage: true });
+  if (seenMs > 1000) throw new Error(`the other board took ${seenMs} ms`);
+  console.log(JSON.stringify({ ok: true, seen_ms: seenMs }));
+} finally {
+  await browser.close();
+}
