@@ -1,7 +1,7 @@
 // Two staff members on the Today board in headless Chromium: one checks a patient in to a
 // room; the other's board must show the check-in and the room's new state without a reload,
-// within a second. Run by tests/it/browser.rs, which starts the server and passes:
-// BASE_URL, USER_A, USER_B, PASSWORD, APPOINTMENT, ROOM, ARTIFACTS.
+// within a second. Then the room's tablet shows the cat's banner and starts the exam. Run by tests/it/browser.rs, which starts the server and passes:
+// BASE_URL, USER_A, USER_B, PASSWORD, APPOINTMENT, ROOM, PATIENT_NAME, ALLERGY, ARTIFACTS.
 import { chromium } from 'playwright-core';
 
 const env = (k) => {
@@ -49,6 +49,17 @@ try {
   const dir = env('ARTIFACTS');
   await front.screenshot({ path: `${dir}/board-front-desk.png`, fullPage: true });
   await vet.screenshot({ path: `${dir}/board-vet.png`, fullPage: true });
+
+  // The vet takes the room's tablet: the cat's banner with its allergy, then starts the
+  // exam with one big button; the front desk's board follows.
+  const tablet = await vet.context().newPage();
+  await tablet.goto(`${base}/tablet?room=${room}`);
+  await tablet.locator('#patient-name', { hasText: env('PATIENT_NAME') }).waitFor({ timeout: 5000 });
+  await tablet.locator('#alerts li', { hasText: env('ALLERGY') }).waitFor({ timeout: 5000 });
+  await tablet.getByRole('button', { name: 'Start the exam' }).click();
+  await tablet.locator('#room-state', { hasText: 'In exam' }).waitFor({ timeout: 1000 });
+  await front.locator(`#rooms li[data-room="${room}"][data-state="in_exam"]`).waitFor({ timeout: 1000 });
+  await tablet.screenshot({ path: `${dir}/tablet.png`, fullPage: true });
   if (seenMs > 1000) throw new Error(`the other board took ${seenMs} ms`);
   console.log(JSON.stringify({ ok: true, seen_ms: seenMs }));
 } finally {

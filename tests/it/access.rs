@@ -133,6 +133,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/", "public"),
     ("GET", "/signin", "public"),
     ("GET", "/board", "public"),
+    ("GET", "/tablet", "public"),
     ("GET", "/assets/{file}", "public"),
     ("GET", "/api/waitlist", "AVTRM"),
     ("POST", "/api/waitlist", "ARM"),

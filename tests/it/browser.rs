@@ -1,8 +1,9 @@
 //! The Today board in a real browser: headless Chromium (Debian's package) driven by
 //! playwright-core through `tests/browser/board.mjs`. Two staff members sign in on their own
 //! pages; one checks a patient in to a room, and the other's board shows the check-in and the
-//! room's new state without a reload within a second. Screenshots of both pages are left in
-//! `tests/browser/artifacts/`.
+//! room's new state without a reload within a second; then the room's tablet page shows the
+//! cat's banner (with its allergy) and starts the exam, and the first board follows.
+//! Screenshots of the pages are left in `tests/browser/artifacts/`.
 //!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
@@ -36,6 +37,8 @@ async fn two_boards_show_a_check_in_to_a_room_within_a_second() {
     let mut body = c.wellness(&now.to_string());
     body["room_id"] = json!(null);
     let a = c.book(&body).await;
+    let res = c.app.patch_json(&format!("/api/patients/{}", c.cat), &json!({"allergies": ["penicillin"]})).await;
+    assert!(res.status().is_success());
     crate::access::staff_user(&c.app, "rita", &["receptionist"]).await;
     crate::access::staff_user(&c.app, "vic", &["veterinarian"]).await;
     let artifacts = browser_dir.join("artifacts");
@@ -48,6 +51,8 @@ async fn two_boards_show_a_check_in_to_a_room_within_a_second() {
         .env("PASSWORD", crate::access::NEW_PASSWORD)
         .env("APPOINTMENT", id_of(&a))
         .env("ROOM", &c.exam)
+        .env("PATIENT_NAME", "Mittens")
+        .env("ALLERGY", "penicillin")
         .env("ARTIFACTS", &artifacts)
         .env("CHROMIUM", &chromium)
         .output()
@@ -61,5 +66,6 @@ async fn two_boards_show_a_check_in_to_a_room_within_a_second() {
     // The server agrees with what the pages showed.
     let room = c.app.get_json("/api/rooms/board").await;
     let exam = room.as_array().unwrap().iter().find(|r| r["room"]["id"] == json!(c.exam)).unwrap();
-    assert_eq!(exam["status"]["state"], "patient_waiting");
+    assert_eq!(exam["status"]["state"], "in_exam", "the tablet started the exam");
+    assert!(artifacts.join("tablet.png").exists());
 }

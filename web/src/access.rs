@@ -128,6 +128,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/", Public),
     ("GET", "/signin", Public),
     ("GET", "/board", Public),
+    ("GET", "/tablet", Public),
     ("GET", "/assets/{file}", Public),
     ("GET", "/health", Public),
     ("GET", "/health/ready", Public),

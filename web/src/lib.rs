@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     .route("/", axum::routing::get(routes::pages::home))
     .route("/signin", axum::routing::get(routes::pages::signin))
     .route("/board", axum::routing::get(routes::pages::board))
+    .route("/tablet", axum::routing::get(routes::pages::tablet))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     .fallback(middleware::not_found)
     .method_not_allowed_fallback(middleware::method_not_allowed)

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 
 const SIGNIN: &str = include_str!("../pages/signin.html");
 const BOARD: &str = include_str!("../pages/board.html");
+const TABLET: &str = include_str!("../pages/tablet.html");
 
 /// The embedded assets: name, content type, body.
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -19,6 +20,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("live.js", "text/javascript; charset=utf-8", include_str!("../pages/live.js")),
     ("signin.js", "text/javascript; charset=utf-8", include_str!("../pages/signin.js")),
     ("board.js", "text/javascript; charset=utf-8", include_str!("../pages/board.js")),
+    ("tablet.js", "text/javascript; charset=utf-8", include_str!("../pages/tablet.js")),
 ];
 
 fn html(body: &'static str) -> Response {
@@ -38,6 +40,11 @@ pub async fn signin() -> Response {
 /// `/board`: the Today board.
 pub async fn board() -> Response {
     html(BOARD)
+}
+
+/// `/tablet?room=<id>`: an exam room's tablet.
+pub async fn tablet() -> Response {
+    html(TABLET)
 }
 
 /// `/assets/{file}`.
