@@ -1,7 +1,7 @@
 // Two staff members on the Today board in headless Chromium: one checks a patient in to a
 // room; the other's board must show the check-in and the room's new state without a reload,
 // within a second. Then the room's tablet shows the cat's banner and starts the exam. Run by tests/it/browser.rs, which starts the server and passes:
-// BASE_URL, USER_A, USER_B, PASSWORD, APPOINTMENT, ROOM, PATIENT_NAME, ALLERGY, ARTIFACTS.
+// BASE_URL, USER_A, USER_B, PASSWORD, APPOINTMENT, ROOM, PATIENT_NAME, ALLERGY, DEVICE, PIN, ARTIFACTS.
 import { chromium } from 'playwright-core';
 
 const env = (k) => {
@@ -60,6 +60,25 @@ try {
   await tablet.locator('#room-state', { hasText: 'In exam' }).waitFor({ timeout: 1000 });
   await front.locator(`#rooms li[data-room="${room}"][data-state="in_exam"]`).waitFor({ timeout: 1000 });
   await tablet.screenshot({ path: `${dir}/tablet.png`, fullPage: true });
+
+  // The tablet knows its credential; when its session ends, the next touch asks for a PIN,
+  // and the PIN unlocks it again.
+  await tablet.evaluate((c) => localStorage.setItem('clowder.device', c), env('DEVICE'));
+  await tablet.reload();
+  await tablet.locator('#room-state', { hasText: 'In exam' }).waitFor({ timeout: 5000 });
+  await tablet.evaluate(() => fetch('/api/auth/logout', { method: 'POST', credentials: 'same-origin' }));
+  // A touch (or the live connection noticing first) finds the session gone: the PIN screen.
+  await tablet.evaluate(() => document.querySelector('#actions button')?.click());
+  await tablet.locator('#locked[open]').waitFor({ timeout: 5000 });
+  await tablet.screenshot({ path: `${dir}/tablet-locked.png` });
+  await tablet.getByLabel('Username').fill(env('USER_B'));
+  await tablet.getByRole('textbox', { name: 'PIN' }).fill(env('PIN'));
+  await tablet.getByRole('button', { name: 'Unlock' }).click();
+  await tablet.locator('#locked').waitFor({ state: 'hidden', timeout: 5000 }).catch(async (e) => {
+    throw new Error(`the PIN did not unlock the tablet: ${await tablet.locator('#pin-error').textContent()} (${e.message})`);
+  });
+  await tablet.getByRole('button', { name: 'Exam done — needs cleaning' }).click();
+  await tablet.locator('#room-state', { hasText: 'Needs cleaning' }).waitFor({ timeout: 5000 });
   if (seenMs > 1000) throw new Error(`the other board took ${seenMs} ms`);
   console.log(JSON.stringify({ ok: true, seen_ms: seenMs }));
 } finally {

@@ -2,7 +2,8 @@
 //! playwright-core through `tests/browser/board.mjs`. Two staff members sign in on their own
 //! pages; one checks a patient in to a room, and the other's board shows the check-in and the
 //! room's new state without a reload within a second; then the room's tablet page shows the
-//! cat's banner (with its allergy) and starts the exam, and the first board follows.
+//! cat's banner (with its allergy) and starts the exam, and the first board follows; once its
+//! session ends, the tablet asks for a PIN, and the vet's PIN unlocks it.
 //! Screenshots of the pages are left in `tests/browser/artifacts/`.
 //!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
@@ -40,7 +41,20 @@ async fn two_boards_show_a_check_in_to_a_room_within_a_second() {
     let res = c.app.patch_json(&format!("/api/patients/{}", c.cat), &json!({"allergies": ["penicillin"]})).await;
     assert!(res.status().is_success());
     crate::access::staff_user(&c.app, "rita", &["receptionist"]).await;
-    crate::access::staff_user(&c.app, "vic", &["veterinarian"]).await;
+    let vic = crate::access::staff_user(&c.app, "vic", &["veterinarian"]).await;
+    // Vic's PIN, and a registered tablet for the exam room.
+    let res = c
+        .app
+        .anonymous(reqwest::Method::PUT, "/api/auth/pin")
+        .bearer_auth(&vic)
+        .json(&json!({"password": crate::access::NEW_PASSWORD, "pin": "4826"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let device = c.app.post_json("/api/devices", &json!({"name": "Exam 1 tablet"})).await;
+    let device: serde_json::Value = device.json().await.unwrap();
+    let credential = device["credential"].as_str().expect("a credential").to_owned();
     let artifacts = browser_dir.join("artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     let out = tokio::process::Command::new("node")
@@ -53,6 +67,8 @@ async fn two_boards_show_a_check_in_to_a_room_within_a_second() {
         .env("ROOM", &c.exam)
         .env("PATIENT_NAME", "Mittens")
         .env("ALLERGY", "penicillin")
+        .env("DEVICE", &credential)
+        .env("PIN", "4826")
         .env("ARTIFACTS", &artifacts)
         .env("CHROMIUM", &chromium)
         .output()
@@ -66,6 +82,6 @@ async fn two_boards_show_a_check_in_to_a_room_within_a_second() {
     // The server agrees with what the pages showed.
     let room = c.app.get_json("/api/rooms/board").await;
     let exam = room.as_array().unwrap().iter().find(|r| r["room"]["id"] == json!(c.exam)).unwrap();
-    assert_eq!(exam["status"]["state"], "in_exam", "the tablet started the exam");
+    assert_eq!(exam["status"]["state"], "needs_cleaning", "the tablet, unlocked by PIN, finished the exam");
     assert!(artifacts.join("tablet.png").exists());
 }

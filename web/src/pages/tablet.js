@@ -129,7 +129,9 @@ async function main() {
     onEvent: (m) => {
       if (m.type === 'room_state_changed' && m.data.status.room_id === room) show(m.data.status);
     },
-    onState: (s) => { conn.dataset.state = s; conn.textContent = words[s]; if (s === 'live') refresh().catch(() => {}); },
+    // Back live: catch up. Dropped: ask the API, which shows the PIN screen if the tablet's
+    // session has locked.
+    onState: (s) => { conn.dataset.state = s; conn.textContent = words[s]; if (s !== 'connecting') refresh().catch(() => {}); },
   });
 }
 

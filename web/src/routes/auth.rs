@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, RawId, SESSION_COOKIE, Staff, Visitor, parse_id};
 use crate::state::AppState;
 
-fn session_cookie(state: &AppState, token: &str, max_age_secs: u64) -> HeaderValue {
+pub(crate) fn session_cookie(state: &AppState, token: &str, max_age_secs: u64) -> HeaderValue {
     let secure = if state.config.secure_cookies { "; Secure" } else { "" };
     let v = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
     // Tokens are URL-safe base64, so the header value is always valid.

@@ -89,7 +89,7 @@ pub async fn auth_pin_unlock(
     Visitor(caller): Visitor,
     headers: HeaderMap,
     Json(body): Json<PinUnlock>,
-) -> Result<axum::Json<LoginResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let credential = headers.get(DEVICE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     let device =
         state.system.devices.by_credential(credential)?.ok_or_else(|| {
@@ -98,5 +98,8 @@ pub async fn auth_pin_unlock(
     let ip = caller.ip.as_deref().and_then(|i| i.parse().ok());
     state.limits.sign_in(ip, &body.username)?;
     let (user, session, token) = state.system.accounts.pin_unlock(&body.username, &body.pin, device, &caller).await?;
-    Ok(axum::Json(LoginResponse { user: UserView::from(&user), token, session: SessionView::from(&session) }))
+    // The tablet page works on the cookie, like any page; apps may use the token instead.
+    let cookie = super::auth::session_cookie(&state, &token, state.system.ctx.config.session_ttl.as_secs());
+    let body = LoginResponse { user: UserView::from(&user), token, session: SessionView::from(&session) };
+    Ok(([(axum::http::header::SET_COOKIE, cookie)], axum::Json(body)).into_response())
 }
