@@ -18,11 +18,12 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use clowder_schemas::scheduling::AppointmentType;
 use clowder_schemas::users::LoginResponse;
-use clowder_schemas::{AppointmentTypeId, ClientId, ErrorResponse, LocationId, PatientId, StaffId};
+use clowder_schemas::{AppointmentTypeId, ClientId, ErrorResponse, LocationId, PatientId, RoomId, StaffId};
 use jiff::Timestamp;
 
 use crate::bodies::{
-    Credentials, NewAppointment, NewClient, NewLocation, NewPatient, NewShift, NewUser, NewVet, PasswordChange,
+    Credentials, NewAppointment, NewClient, NewLocation, NewPatient, NewRoom, NewShift, NewUser, NewVet,
+    PasswordChange, RoomMove,
 };
 use crate::cli::rate_limit_advice;
 use crate::scheduling::AvailabilityAnswer;
@@ -74,6 +75,9 @@ struct Urls {
     appointment_types: Url,
     appointments: Url,
     availability: Url,
+    rooms: Url,
+    /// The live gateway, `ws://` (or `wss://` for an `https` base).
+    ws: Url,
 }
 
 impl Urls {
@@ -90,6 +94,8 @@ impl Urls {
             appointment_types: join("/api/appointment-types")?,
             appointments: join("/api/appointments")?,
             availability: join("/api/availability")?,
+            rooms: join("/api/rooms")?,
+            ws: ws_url(base)?,
         })
     }
 }
@@ -233,6 +239,41 @@ impl Api {
         Ok((answer, body.len()))
     }
 
+    /// The first location `GET /api/locations` lists, if any, during setup.
+    pub async fn first_location(&self) -> Result<Option<LocationId>> {
+        let request = || self.http.get(self.urls.locations.clone());
+        let listed: Vec<Created<LocationId>> =
+            self.setup_call(Some(&self.bearer), request).await.context("listing the locations")?;
+        Ok(listed.first().map(|l| l.id))
+    }
+
+    /// Creates a room during setup and returns its id.
+    pub async fn create_room(&self, body: &NewRoom) -> Result<RoomId> {
+        let request = || self.http.post(self.urls.rooms.clone()).json(body);
+        let created: Created<RoomId> = self
+            .setup_call(Some(&self.bearer), request)
+            .await
+            .with_context(|| format!("creating the room {:?}", body.name))?;
+        Ok(created.id)
+    }
+
+    /// `POST /api/rooms/{id}/state`, for the fanout scenario: one committed
+    /// `room_state_changed` event per 200.
+    pub async fn post_room_state(&self, room: RoomId, body: &RoomMove) -> Outcome {
+        let url = format!("{}/{room}/state", self.urls.rooms);
+        self.load_call(Some(&self.bearer), self.http.post(url).json(body)).await
+    }
+
+    /// The URL of the live gateway (`/ws` on the same host, `ws://` for `http://`).
+    pub fn ws_url(&self) -> &Url {
+        &self.urls.ws
+    }
+
+    /// The `Authorization` value of the run's session, for the WebSocket handshakes.
+    pub fn bearer(&self) -> &HeaderValue {
+        &self.bearer
+    }
+
     /// `GET /api/patients/{id}`, for the read scenario.
     pub async fn get_patient(&self, id: PatientId) -> Outcome {
         let url = format!("{}/{id}", self.urls.patients);
@@ -319,6 +360,14 @@ fn availability_url(
         .append_pair("from", &from.to_string())
         .append_pair("to", &to.to_string());
     url
+}
+
+/// `/ws` on the host of `base`, with the scheme `ws` (or `wss` for `https`).
+fn ws_url(base: &Url) -> Result<Url> {
+    let mut url = base.join("/ws").context("building the URL of /ws")?;
+    let scheme = if base.scheme() == "https" { "wss" } else { "ws" };
+    url.set_scheme(scheme).map_err(|()| anyhow::anyhow!("cannot turn {base} into a WebSocket URL"))?;
+    Ok(url)
 }
 
 fn with_bearer(request: RequestBuilder, bearer: Option<&HeaderValue>) -> RequestBuilder {
@@ -476,6 +525,14 @@ fn quote_body(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gateway_is_on_the_same_host_with_a_websocket_scheme() {
+        let plain = ws_url(&Url::parse("http://127.0.0.1:8080").unwrap()).unwrap();
+        assert_eq!(plain.as_str(), "ws://127.0.0.1:8080/ws");
+        let tls = ws_url(&Url::parse("https://localhost/app/").unwrap()).unwrap();
+        assert_eq!(tls.as_str(), "wss://localhost/ws");
+    }
 
     #[test]
     fn clowder_error_bodies_are_described_by_code() {

@@ -10,6 +10,8 @@ use jiff::civil::{Date, Time};
 use serde::Serialize;
 
 use clowder_schemas::locations::{Day, DayHours};
+use clowder_schemas::rooms::RoomState;
+use clowder_schemas::scheduling::RoomKind;
 use clowder_schemas::staff::Position;
 use clowder_schemas::{AppointmentTypeId, ClientId, LocationId, PatientId, StaffId};
 
@@ -94,6 +96,27 @@ impl NewLocation {
             hours: Some(days.into_iter().map(|day| DayHours { day, open, close }).collect()),
         }
     }
+}
+
+/// Body of `POST /api/rooms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewRoom {
+    pub location_id: LocationId,
+    pub name: String,
+    pub kind: RoomKind,
+}
+
+impl NewRoom {
+    /// The fanout scenario's exam room; the run tag keeps the name unique in its location.
+    pub fn fanout(run_tag: &str, location_id: LocationId) -> Self {
+        Self { location_id, name: format!("Load {run_tag} fanout"), kind: RoomKind::Exam }
+    }
+}
+
+/// Body of `POST /api/rooms/{id}/state` for a move without a patient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RoomMove {
+    pub to: RoomState,
 }
 
 /// Body of `POST /api/staff` for a vet without a sign-in account.

@@ -91,6 +91,17 @@ pub struct Args {
     #[arg(long, default_value_t = 4, value_parser = value_parser!(u16).range(1..=256))]
     pub locations: u16,
 
+    /// WebSocket connections (dashboards) opened by the fanout scenario, each subscribed to
+    /// the same room.
+    #[arg(long, default_value_t = 500, value_parser = value_parser!(u16).range(1..=5000))]
+    pub dashboards: u16,
+
+    /// The server's process id, for the fanout scenario's server CPU per frame and RSS per
+    /// socket (read from /proc; the server must run on this machine). Without it those two
+    /// figures are skipped.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -118,6 +129,9 @@ pub enum Scenario {
     Signin,
     /// Ask for 30 days of free slots of 6 booked-up vets at one location.
     Availability,
+    /// --dashboards WebSockets follow one room while its state changes 100 times a second:
+    /// event latency, server CPU per frame, RSS per socket. Not part of `all`.
+    Fanout,
 }
 
 impl Scenario {
@@ -125,7 +139,12 @@ impl Scenario {
     pub fn setups(self) -> u32 {
         match self {
             Scenario::Fsync => 0,
-            Scenario::Read | Scenario::Write | Scenario::Book | Scenario::Signin | Scenario::Availability => 1,
+            Scenario::Read
+            | Scenario::Write
+            | Scenario::Book
+            | Scenario::Signin
+            | Scenario::Availability
+            | Scenario::Fanout => 1,
             // `all`: seeding the read set, then setting up the book and availability scenarios.
             Scenario::All => 3,
         }
@@ -135,7 +154,7 @@ impl Scenario {
     pub fn windows(self) -> u32 {
         match self {
             Scenario::Fsync => 0,
-            Scenario::Read | Scenario::Write | Scenario::Book | Scenario::Availability => 1,
+            Scenario::Read | Scenario::Write | Scenario::Book | Scenario::Availability | Scenario::Fanout => 1,
             // `signin`: GETs alone, then GETs beside sign-ins.
             Scenario::Signin => 2,
             // `all`: read, then write, then book, then availability.
@@ -238,6 +257,17 @@ mod tests {
     fn the_pool_holds_the_sign_in_connections_only_when_they_run() {
         assert_eq!(parse(&["--connections", "64", "--signin-connections", "8", "signin"]).pool_connections(), 72);
         assert_eq!(parse(&["--connections", "64", "--signin-connections", "8", "all"]).pool_connections(), 64);
+    }
+
+    #[test]
+    fn fanout_takes_dashboards_up_to_five_thousand_and_an_optional_server_pid() {
+        let a = parse(&["fanout"]);
+        assert_eq!((a.scenario, a.dashboards, a.server_pid), (Scenario::Fanout, 500, None));
+        let b = parse(&["--dashboards", "5000", "--server-pid", "4242", "fanout"]);
+        assert_eq!((b.dashboards, b.server_pid), (5000, Some(4242)));
+        assert!(Args::try_parse_from(["clowder-loadtests", "--dashboards", "5001", "fanout"]).is_err());
+        assert!(Args::try_parse_from(["clowder-loadtests", "--dashboards", "0", "fanout"]).is_err());
+        assert_eq!((Scenario::Fanout.setups(), Scenario::Fanout.windows()), (1, 1));
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!
 //! Codemap: [`cli`] (arguments and time budgets), [`target`] (address check), [`api`] (HTTP
 //! calls), [`bodies`] (request bodies), [`load`] (closed-loop driver), [`scenarios`] (`read`,
-//! `write`, `book`, `availability`, `signin`), [`scheduling`] (the booking walk, the
+//! `write`, `book`, `availability`, `signin`, `fanout`), [`fanout`] (the dashboards' sockets,
+//! the room changes, gap counting, `/proc` figures), [`scheduling`] (the booking walk, the
 //! availability seeding plan and answer check), [`fsync`] (the floor), [`stats`] (tallies and
 //! percentiles), [`report`] (table, JSON lines, goals, comparisons, hints), [`run`] (one run
 //! in order).
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod bodies;
 pub mod cli;
+pub mod fanout;
 pub mod fsync;
 pub mod load;
 pub mod report;

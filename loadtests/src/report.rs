@@ -14,6 +14,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::rate_limit_advice;
+use crate::fanout::{EVENTS_PER_SEC, FanoutFigures};
 use crate::fsync::FsyncFloor;
 use crate::stats::{Latency, Tally};
 
@@ -32,12 +33,31 @@ pub const AVAILABILITY_P99_GOAL_MS: f64 = 2.0;
 /// …at this many connections.
 pub const AVAILABILITY_GOAL_CONNECTIONS: u16 = 64;
 
+/// p99 of event commit → frame received, in milliseconds, at [`FANOUT_SMALL_DASHBOARDS`]…
+pub const FANOUT_P99_SMALL_GOAL_MS: f64 = 10.0;
+pub const FANOUT_SMALL_DASHBOARDS: u16 = 500;
+/// …and at [`FANOUT_LARGE_DASHBOARDS`].
+pub const FANOUT_P99_LARGE_GOAL_MS: f64 = 25.0;
+pub const FANOUT_LARGE_DASHBOARDS: u16 = 2000;
+/// Server CPU per delivered frame, in microseconds.
+pub const FANOUT_CPU_GOAL_US: f64 = 3.0;
+/// Server memory per idle socket, in KiB.
+pub const FANOUT_RSS_GOAL_KIB: f64 = 8.0;
+
+/// Below this share of [`EVENTS_PER_SEC`] changes per second, the fanout run gets a hint.
+pub const FANOUT_RATE_SHARE_FOR_HINT: f64 = 0.95;
+
 /// Table row of the `write` scenario.
 pub const WRITE: &str = "write";
 /// Table row of the `book` scenario.
 pub const BOOK: &str = "book";
 /// Table row of the `availability` scenario.
 pub const AVAILABILITY: &str = "availability";
+
+/// Table row of the fanout scenario's frames (one "request" per frame expected).
+pub const FANOUT: &str = "fanout";
+/// Table row of the room changes that make the fanout scenario's events.
+pub const FANOUT_CHANGES: &str = "fanout-changes";
 
 /// Table row of the GETs alone (the `read` scenario, and the baseline of `signin`).
 pub const READ: &str = "read";
@@ -132,6 +152,7 @@ impl fmt::Display for GoalCheck {
 fn figure(value: f64, unit: &str) -> String {
     match unit {
         "ms" => format!("{value:.3} ms"),
+        "µs" | "KiB" => format!("{value:.2} {unit}"),
         _ => format!("{value:.1}{unit}"),
     }
 }
@@ -220,6 +241,14 @@ pub fn hints(scenarios: &[ScenarioSummary]) -> Vec<Hint> {
                 s.requests
             )));
         }
+        if s.scenario == FANOUT_CHANGES && s.ok_per_sec < FANOUT_RATE_SHARE_FOR_HINT * EVENTS_PER_SEC as f64 {
+            found.push(hint(format!(
+                "the room changed {:.1} times a second, not {EVENTS_PER_SEC}: each change waits for its answer, \
+                 and the server (or the machine it shares with this tool) could not keep up, so the fanout row \
+                 saw fewer events than asked for",
+                s.ok_per_sec
+            )));
+        }
         if s.ran_out > 0 {
             found.push(hint(format!(
                 "{} of {} connections ran out of work before the window closed (each books at most {} years \
@@ -269,6 +298,70 @@ pub fn goals(floor: Option<&FsyncFloor>, scenarios: &[ScenarioSummary]) -> Vec<G
     checks
 }
 
+/// The fanout goals: p99 of commit → frame against the goal for the nearer of 500 and 2,000
+/// dashboards (saying so when the run had another count), server CPU per frame and RSS per
+/// idle socket (each missed, with no figure, when not measured).
+pub fn fanout_goals(scenarios: &[ScenarioSummary], figures: Option<&FanoutFigures>) -> Vec<GoalCheck> {
+    let Some(row) = scenarios.iter().find(|s| s.scenario == FANOUT) else { return Vec::new() };
+    let (set_for, limit) = if row.connections <= FANOUT_SMALL_DASHBOARDS {
+        (FANOUT_SMALL_DASHBOARDS, FANOUT_P99_SMALL_GOAL_MS)
+    } else {
+        (FANOUT_LARGE_DASHBOARDS, FANOUT_P99_LARGE_GOAL_MS)
+    };
+    let at = if row.connections == set_for {
+        format!("at {} dashboards", thousands(set_for))
+    } else {
+        format!("(set for {} dashboards; this run had {})", thousands(set_for), thousands(row.connections))
+    };
+    let mut checks = vec![GoalCheck::at_most(format!("fanout p99 <= {limit} ms {at}"), row.p99_ms(), limit, "ms")];
+    let cpu = figures.and_then(|f| f.server_cpu_us_per_frame);
+    checks.push(GoalCheck::at_most(
+        format!("server CPU per frame <= {FANOUT_CPU_GOAL_US} µs (includes handling the changes)"),
+        cpu,
+        FANOUT_CPU_GOAL_US,
+        "µs",
+    ));
+    let rss = figures.and_then(|f| f.rss_kib_per_socket);
+    checks.push(GoalCheck::at_most(
+        format!("RSS per idle socket <= {FANOUT_RSS_GOAL_KIB} KiB"),
+        rss,
+        FANOUT_RSS_GOAL_KIB,
+        "KiB",
+    ));
+    checks
+}
+
+/// `2,000`.
+fn thousands(n: u16) -> String {
+    if n >= 1000 { format!("{},{:03}", n / 1000, n % 1000) } else { n.to_string() }
+}
+
+/// The server-side line of a fanout run.
+pub fn fanout_line(f: &FanoutFigures) -> String {
+    let mut line = format!(
+        "fanout: {} dashboards, {} events in the window, {} of {} frames delivered ({} missing, {} out of order)",
+        f.dashboards, f.events, f.frames_delivered, f.frames_expected, f.missing, f.out_of_order
+    );
+    match f.server_cpu_us_per_frame {
+        Some(cpu) => line.push_str(&format!("; server CPU {cpu:.2} µs/frame")),
+        None => line.push_str("; server CPU not measured (needs --server-pid)"),
+    }
+    match (f.rss_before_kib, f.rss_after_kib, f.rss_kib_per_socket) {
+        (Some(before), Some(after), Some(per)) => {
+            line.push_str(&format!("; server RSS {before} -> {after} KiB, {per:.2} KiB per socket"));
+        }
+        _ => line.push_str("; RSS not measured (needs --server-pid)"),
+    }
+    if f.sockets_ended > 0 {
+        line.push_str(&format!(
+            "; {} sockets ended early, first: {}",
+            f.sockets_ended,
+            f.first_end_reason.as_deref().unwrap_or("?")
+        ));
+    }
+    line
+}
+
 /// The two goals of a durable write: p99 at most `factor` × the same run's fsync p99 (when
 /// the floor was measured), and at least `rate` successes per second.
 fn durable_goals(s: &ScenarioSummary, per_sec: &str, factor: f64, rate: f64, fsync_p99: Option<f64>) -> Vec<GoalCheck> {
@@ -290,11 +383,15 @@ fn durable_goals(s: &ScenarioSummary, per_sec: &str, factor: f64, rate: f64, fsy
 pub struct Report {
     pub fsync: Option<FsyncFloor>,
     pub scenarios: Vec<ScenarioSummary>,
+    /// The server-side figures of a fanout run.
+    pub fanout: Option<FanoutFigures>,
 }
 
 impl Report {
     pub fn goals(&self) -> Vec<GoalCheck> {
-        goals(self.fsync.as_ref(), &self.scenarios)
+        let mut checks = goals(self.fsync.as_ref(), &self.scenarios);
+        checks.extend(fanout_goals(&self.scenarios, self.fanout.as_ref()));
+        checks
     }
 
     pub fn comparisons(&self) -> Vec<Comparison> {
@@ -314,6 +411,10 @@ impl Report {
         }
         if !self.scenarios.is_empty() {
             out.push_str(&format_table(&self.scenarios));
+        }
+        if let Some(fanout) = &self.fanout {
+            out.push_str(&fanout_line(fanout));
+            out.push('\n');
         }
         let lines: Vec<String> = self
             .goals()
@@ -343,6 +444,9 @@ impl Report {
         for scenario in &self.scenarios {
             lines.push(serde_json::to_string(&JsonLine::Scenario(scenario))?);
         }
+        if let Some(fanout) = &self.fanout {
+            lines.push(serde_json::to_string(&JsonLine::Fanout(fanout))?);
+        }
         for goal in &self.goals() {
             lines.push(serde_json::to_string(&JsonLine::Goal(goal))?);
         }
@@ -361,6 +465,7 @@ impl Report {
 enum JsonLine<'a> {
     Fsync(&'a FsyncFloor),
     Scenario(&'a ScenarioSummary),
+    Fanout(&'a FanoutFigures),
     Goal(&'a GoalCheck),
     Comparison(&'a Comparison),
     Hint(&'a Hint),
@@ -539,8 +644,11 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
 
     #[test]
     fn json_lines_are_one_tagged_object_each() {
-        let report =
-            Report { fsync: Some(floor(1.0)), scenarios: vec![summary("read", 100.0, latency(1.0, 1.0, 1.0, 1.0))] };
+        let report = Report {
+            fsync: Some(floor(1.0)),
+            scenarios: vec![summary("read", 100.0, latency(1.0, 1.0, 1.0, 1.0))],
+            fanout: None,
+        };
         let text = report.to_json_lines().unwrap();
         let kinds: Vec<String> = text
             .lines()
@@ -591,7 +699,7 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
 
     #[test]
     fn the_signin_report_prints_the_comparison_under_the_goals() {
-        let text = Report { fsync: None, scenarios: signin_run() }.to_text();
+        let text = Report { fsync: None, scenarios: signin_run(), fanout: None }.to_text();
         let rows: Vec<&str> = text.lines().skip(1).take(3).map(|l| l.split_whitespace().next().unwrap()).collect();
         assert_eq!(rows, ["read", "read+signin", "signin"]);
         assert!(text.contains("\n  read p99 <= 5 ms: measured 2.000 ms"), "{text}");
@@ -610,7 +718,7 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
         let line = found[0].to_string();
         assert!(line.starts_with("hint: signin: 10 of 1000 requests were refused with 429"), "{line}");
         assert!(line.contains("CLOWDER_LOGIN_ATTEMPTS=100000000 CLOWDER_RATE_PER_SEC=1000000"), "{line}");
-        let report = Report { fsync: None, scenarios: run };
+        let report = Report { fsync: None, scenarios: run, fanout: None };
         assert!(report.to_text().lines().last().unwrap().starts_with("hint: signin:"));
         assert!(hints(&signin_run()).is_empty());
     }
@@ -619,7 +727,7 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
     fn json_lines_carry_comparisons_and_hints() {
         let mut run = signin_run();
         run[2].errors.insert("429".into(), 400);
-        let text = Report { fsync: None, scenarios: run }.to_json_lines().unwrap();
+        let text = Report { fsync: None, scenarios: run, fanout: None }.to_json_lines().unwrap();
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["scenario", "scenario", "scenario", "goal", "comparison", "hint"]);
@@ -705,5 +813,93 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
         let line = hints(&[book]).remove(0).to_string();
         assert!(line.starts_with("hint: book: 3 of 64 connections ran out of work before the window closed"), "{line}");
         assert!(line.contains("at most 4 years ahead"), "{line}");
+    }
+
+    fn fanout_figures(cpu: Option<f64>, rss: Option<f64>) -> FanoutFigures {
+        FanoutFigures {
+            dashboards: 500,
+            events: 1000,
+            frames_expected: 500_000,
+            frames_delivered: 499_999,
+            missing: 1,
+            out_of_order: 0,
+            sockets_ended: 0,
+            first_end_reason: None,
+            server_cpu_us_per_frame: cpu,
+            rss_before_kib: rss.map(|_| 50_000),
+            rss_after_kib: rss.map(|r| 50_000 + (r * 500.0) as u64),
+            rss_kib_per_socket: rss,
+        }
+    }
+
+    fn fanout_row(dashboards: u16, p99: f64) -> ScenarioSummary {
+        let mut row = summary(FANOUT, 50_000.0, latency(p99 / 4.0, p99 / 2.0, p99, p99 * 2.0));
+        row.connections = dashboards;
+        row
+    }
+
+    #[test]
+    fn fanout_is_held_to_ten_ms_at_500_and_twenty_five_at_2000() {
+        let figures = fanout_figures(Some(2.5), Some(7.0));
+        let lines: Vec<String> =
+            fanout_goals(&[fanout_row(500, 9.0)], Some(&figures)).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "fanout p99 <= 10 ms at 500 dashboards: measured 9.000 ms, limit 10.000 ms: goal met",
+                "server CPU per frame <= 3 µs (includes handling the changes): measured 2.50 µs, limit 3.00 µs: goal met",
+                "RSS per idle socket <= 8 KiB: measured 7.00 KiB, limit 8.00 KiB: goal met",
+            ]
+        );
+        let large = &fanout_goals(&[fanout_row(2000, 26.0)], Some(&figures))[0];
+        assert_eq!(
+            (large.goal.as_str(), large.limit, large.met),
+            ("fanout p99 <= 25 ms at 2,000 dashboards", 25.0, false)
+        );
+        let odd = &fanout_goals(&[fanout_row(1000, 20.0)], None)[0];
+        assert_eq!(odd.goal, "fanout p99 <= 25 ms (set for 2,000 dashboards; this run had 1,000)");
+        assert!(odd.met);
+        let small = &fanout_goals(&[fanout_row(100, 20.0)], None)[0];
+        assert_eq!(small.goal, "fanout p99 <= 10 ms (set for 500 dashboards; this run had 100)");
+    }
+
+    #[test]
+    fn fanout_figures_without_a_server_pid_are_missed_and_said_so() {
+        let figures = fanout_figures(None, None);
+        let checks = fanout_goals(&[fanout_row(500, 1.0)], Some(&figures));
+        assert_eq!(checks.iter().map(|c| c.met).collect::<Vec<_>>(), [true, false, false]);
+        assert_eq!(checks[1].measured, None);
+        let line = fanout_line(&figures);
+        assert!(line.contains("499999 of 500000 frames delivered (1 missing, 0 out of order)"), "{line}");
+        assert!(line.contains("server CPU not measured (needs --server-pid)"), "{line}");
+        // Without the fanout row there is nothing to judge.
+        assert!(fanout_goals(&[summary(READ, 1.0, None)], Some(&figures)).is_empty());
+    }
+
+    #[test]
+    fn a_fanout_report_has_its_line_and_json_object() {
+        let report = Report {
+            fsync: None,
+            scenarios: vec![fanout_row(500, 4.0), summary(FANOUT_CHANGES, 100.0, latency(1.0, 1.0, 2.0, 3.0))],
+            fanout: Some(fanout_figures(Some(1.0), Some(4.0))),
+        };
+        let text = report.to_text();
+        assert!(text.contains("\nfanout: 500 dashboards, 1000 events in the window"), "{text}");
+        assert!(text.contains("  fanout p99 <= 10 ms at 500 dashboards: measured 4.000 ms"), "{text}");
+        let json = report.to_json_lines().unwrap();
+        let kinds: Vec<String> = json
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(kinds, ["scenario", "scenario", "fanout", "goal", "goal", "goal"]);
+    }
+
+    #[test]
+    fn changes_below_the_asked_rate_get_a_hint() {
+        let on_time = summary(FANOUT_CHANGES, 99.0, latency(1.0, 1.0, 1.0, 1.0));
+        assert!(hints(&[on_time]).is_empty());
+        let slow = summary(FANOUT_CHANGES, 17.8, latency(40.0, 90.0, 300.0, 400.0));
+        let line = hints(&[slow]).remove(0).to_string();
+        assert!(line.starts_with("hint: fanout-changes: the room changed 17.8 times a second, not 100"), "{line}");
     }
 }

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use crate::api::{Api, PoolOptions};
 use crate::bodies::run_tag;
 use crate::cli::{Args, FSYNC_BUDGET, Scenario};
+use crate::fanout::ServerProcess;
 use crate::fsync::{self, FsyncFloor, FsyncTarget};
 use crate::load::Window;
 use crate::report::Report;
@@ -56,6 +57,16 @@ pub async fn run(args: &Args) -> Result<Report> {
             plan.signin_users, plan.connections, plan.connections, plan.signin_connections
         ));
         report.scenarios.extend(scenarios::signin(&api, &plan).await?);
+    }
+    if args.scenario == Scenario::Fanout {
+        let server = args.server_pid.map(|pid| ServerProcess { pid });
+        if server.is_none() {
+            progress("fanout: no --server-pid, so no server CPU per frame nor RSS per socket");
+        }
+        progress(&format!("fanout: setting up 1 room, then {} dashboards", args.dashboards));
+        let (rows, figures) = scenarios::fanout(&api, &plan, args.dashboards, server).await?;
+        report.scenarios.extend(rows);
+        report.fanout = Some(figures);
     }
     Ok(report)
 }

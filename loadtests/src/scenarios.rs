@@ -24,16 +24,20 @@ use clowder_schemas::{ClientId, PatientId};
 
 use crate::api::Api;
 use crate::bodies::{
-    NewAppointment, NewClient, NewLocation, NewPatient, NewShift, NewVet, StaffAccount, staff_accounts,
+    NewAppointment, NewClient, NewLocation, NewPatient, NewRoom, NewShift, NewVet, StaffAccount, staff_accounts,
 };
 use crate::cli::SETUP_BUDGET;
+use crate::fanout::{self, FanoutFigures, Seen, ServerProcess};
 use crate::load::{Window, Workload, drive, drive_from};
-use crate::report::{AVAILABILITY, BOOK, READ, READ_WITH_SIGNIN, SIGNIN, ScenarioSummary, WRITE};
+use crate::report::{
+    AVAILABILITY, BOOK, FANOUT, FANOUT_CHANGES, READ, READ_WITH_SIGNIN, SIGNIN, ScenarioSummary, WRITE,
+};
 use crate::run::progress;
 use crate::scheduling::{
     AVAILABILITY_TYPE, AVAILABILITY_VETS, AvailabilitySeed, AvailabilityWindow, BOOK_HORIZON_DAYS, BOOK_TYPE, Lane,
     SHIFT_END, SHIFT_START, SlotWalk, TIME_ZONE, first_booking_start, seed_bookings,
 };
+use crate::stats::{Latency, new_histogram};
 
 /// Concurrent requests while seeding: enough to seed a few hundred records in seconds,
 /// few enough not to be a load test of its own.
@@ -217,6 +221,87 @@ pub async fn signin(api: &Arc<Api>, plan: &Plan) -> Result<Vec<ScenarioSummary>>
         row(READ_WITH_SIGNIN, plan.connections, &beside),
         row(SIGNIN, plan.signin_connections, &signing_in),
     ])
+}
+
+/// Sets up one room (at the first location the server lists, or a new one) and a client with
+/// a cat, opens `dashboards` sockets following the room, then changes the room's state 100
+/// times a second (see [`crate::fanout`]). Returns the rows `fanout` (one per delivered frame:
+/// commit → arrival) and `fanout-changes` (the `POST`s making the events), and the server
+/// figures; `server` (from `--server-pid`) is needed for the CPU and RSS ones.
+pub async fn fanout(
+    api: &Arc<Api>,
+    plan: &Plan,
+    dashboards: u16,
+    server: Option<ServerProcess>,
+) -> Result<(Vec<ScenarioSummary>, FanoutFigures)> {
+    let (room, sockets, rss_before, rss_after) = tokio::time::timeout(SETUP_BUDGET, async {
+        let location = match api.first_location().await? {
+            Some(location) => location,
+            None => api.create_location(&NewLocation::numbered(&plan.run_tag, 0)).await?,
+        };
+        seed_pets(api, 1).await?;
+        let room = api.create_room(&NewRoom::fanout(&plan.run_tag, location)).await?;
+        let rss_before = server.map(|s| s.rss_kib()).transpose()?;
+        progress(&format!("fanout: opening {dashboards} sockets on room:{room}"));
+        let sockets = fanout::open(api, room, dashboards).await?;
+        tokio::time::sleep(fanout::SETTLE).await;
+        let rss_after = server.map(|s| s.rss_kib()).transpose()?;
+        anyhow::Ok((room, sockets, rss_before, rss_after))
+    })
+    .await
+    .with_context(|| format!("setting up the fanout scenario took longer than {} s", SETUP_BUDGET.as_secs()))??;
+    progress(&format!(
+        "fanout: {} sockets subscribed; changing the room {} times a second",
+        sockets.len(),
+        fanout::EVENTS_PER_SEC
+    ));
+    let (produced, seen) = sockets.run(api, room, plan.window.warmup, plan.window.measure, server).await?;
+
+    let delivery = fanout::count_delivery(&seen, produced.changes.ok());
+    let mut frames = new_histogram();
+    for socket in &seen {
+        frames.add(&socket.latency_us).context("merging the sockets' latencies")?;
+    }
+    let ended: Vec<&Seen> = seen.iter().filter(|s| s.ended.is_some()).collect();
+    let secs = plan.window.measure.as_secs_f64();
+    let mut errors = BTreeMap::new();
+    if delivery.missing > 0 {
+        errors.insert("missing".to_string(), delivery.missing);
+    }
+    if delivery.out_of_order > 0 {
+        errors.insert("out_of_order".to_string(), delivery.out_of_order);
+    }
+    let row = ScenarioSummary {
+        scenario: FANOUT.into(),
+        connections: dashboards,
+        duration_secs: secs,
+        requests: delivery.expected,
+        ok: delivery.delivered,
+        ok_per_sec: if secs > 0.0 { delivery.delivered as f64 / secs } else { 0.0 },
+        errors,
+        latency: Latency::of(&frames),
+        ran_out: 0,
+    };
+    let changes = ScenarioSummary::new(FANOUT_CHANGES, 1, plan.window.measure, &produced.changes);
+    let figures = FanoutFigures {
+        dashboards,
+        events: delivery.events,
+        frames_expected: delivery.expected,
+        frames_delivered: delivery.delivered,
+        missing: delivery.missing,
+        out_of_order: delivery.out_of_order,
+        sockets_ended: ended.len() as u64,
+        first_end_reason: ended.first().and_then(|s| s.ended.clone()),
+        server_cpu_us_per_frame: produced
+            .cpu_ticks
+            .and_then(|ticks| fanout::cpu_micros_per_frame(ticks, delivery.delivered)),
+        rss_before_kib: rss_before,
+        rss_after_kib: rss_after,
+        rss_kib_per_socket: rss_before
+            .zip(rss_after)
+            .and_then(|(before, after)| fanout::rss_kib_per_socket(before, after, u64::from(dashboards))),
+    };
+    Ok((vec![row, changes], figures))
 }
 
 /// Creates each account, signs in with its temporary password and changes it, as a new

@@ -255,7 +255,14 @@ pub async fn upgrade(
                 .into_response();
         }
     };
-    ws.on_upgrade(move |socket| serve(state, staff, socket))
+    // Small buffers: thousands of screens stay open all day, and the defaults (128 KiB each)
+    // would cost far more than the socket itself. Clients only ever send small JSON, so a
+    // message is capped at 64 KiB rather than tungstenite's 64 MiB.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
+        .on_upgrade(move |socket| serve(state, staff, socket))
 }
 
 async fn serve(state: AppState, staff: Staff, socket: WebSocket) {
