@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::errors::ValidationError;
 use crate::ids::{AppointmentId, AppointmentTypeId, ClientId, LocationId, PatientId, RoomId, StaffId, UserId};
-use crate::patch::Patch;
+use crate::patch::{Patch, cleared};
 use crate::records::Record;
 use crate::values::{note_text, optional_text};
 
@@ -287,25 +287,16 @@ impl AppointmentEdit {
     }
 }
 
-fn id<T: Copy>(p: &Patch<T>, cur: Option<T>) -> Option<T> {
-    match p {
-        Patch::Keep => cur,
-        Patch::Clear => None,
-        Patch::Set(v) => Some(*v),
-    }
-}
-
 impl UpdateAppointment {
     pub fn apply(&self, a: &Appointment) -> Result<AppointmentEdit, ValidationError> {
-        let required = |f: &str| ValidationError::new(f, "is required and cannot be cleared");
         let start = match self.start {
             Patch::Keep => a.start,
-            Patch::Clear => return Err(required("start")),
+            Patch::Clear => return Err(cleared("start")),
             Patch::Set(v) => v,
         };
         let end = match self.end {
             Patch::Keep => start.saturating_add(a.end.duration_since(a.start)).unwrap_or(a.end),
-            Patch::Clear => return Err(required("end")),
+            Patch::Clear => return Err(cleared("end")),
             Patch::Set(v) => v,
         };
         check_times(start, end)?;
@@ -318,8 +309,8 @@ impl UpdateAppointment {
         Ok(AppointmentEdit {
             start,
             end,
-            vet_id: id(&self.vet_id, a.vet_id),
-            room_id: id(&self.room_id, a.room_id),
+            vet_id: self.vet_id.optional(a.vet_id),
+            room_id: self.room_id.optional(a.room_id),
             reason: text(&self.reason, &a.reason, "reason", false)?,
             notes: text(&self.notes, &a.notes, "notes", true)?,
         })

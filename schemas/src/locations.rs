@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::errors::ValidationError;
 use crate::ids::{LocationId, RoomId};
-use crate::patch::Patch;
+use crate::patch::{Patch, cleared};
 use crate::records::Record;
 use crate::scheduling::RoomKind;
 use crate::values::{MAX_NAME_CHARS, optional_text, required_text};
@@ -238,21 +238,17 @@ pub struct UpdateLocation {
     pub active: Patch<bool>,
 }
 
-fn required(field: &str) -> ValidationError {
-    ValidationError::new(field, "is required and cannot be cleared")
-}
-
 impl UpdateLocation {
     pub fn apply(&self, l: &Location) -> Result<Location, ValidationError> {
         let mut n = l.clone();
         match &self.name {
             Patch::Keep => {}
-            Patch::Clear => return Err(required("name")),
+            Patch::Clear => return Err(cleared("name")),
             Patch::Set(v) => n.name = required_text("name", v, MAX_NAME_CHARS)?,
         }
         match &self.time_zone {
             Patch::Keep => {}
-            Patch::Clear => return Err(required("time_zone")),
+            Patch::Clear => return Err(cleared("time_zone")),
             Patch::Set(v) => n.time_zone = required_text("time_zone", v, 64)?,
         }
         match &self.address {
@@ -280,11 +276,7 @@ impl UpdateLocation {
             Patch::Clear => n.booking = BookingRules::default(),
             Patch::Set(v) => n.booking = v.validate()?,
         }
-        match self.active {
-            Patch::Keep => {}
-            Patch::Clear => return Err(required("active")),
-            Patch::Set(v) => n.active = v,
-        }
+        n.active = self.active.required(n.active, "active")?;
         Ok(n)
     }
 }
@@ -350,19 +342,11 @@ impl UpdateRoom {
         let mut n = r.clone();
         match &self.name {
             Patch::Keep => {}
-            Patch::Clear => return Err(required("name")),
+            Patch::Clear => return Err(cleared("name")),
             Patch::Set(v) => n.name = required_text("name", v, MAX_NAME_CHARS)?,
         }
-        match self.kind {
-            Patch::Keep => {}
-            Patch::Clear => return Err(required("kind")),
-            Patch::Set(v) => n.kind = v,
-        }
-        match self.active {
-            Patch::Keep => {}
-            Patch::Clear => return Err(required("active")),
-            Patch::Set(v) => n.active = v,
-        }
+        n.kind = self.kind.required(n.kind, "kind")?;
+        n.active = self.active.required(n.active, "active")?;
         Ok(n)
     }
 }

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::errors::ValidationError;
 use crate::ids::{LocationId, ShiftId, StaffId, TimeOffId, UserId};
 use crate::locations::Day;
-use crate::patch::Patch;
+use crate::patch::{Patch, cleared};
 use crate::records::Record;
 use crate::scheduling::Capability;
 use crate::values::{Email, MAX_NAME_CHARS, note_text, optional_text, required_text};
@@ -244,26 +244,18 @@ pub struct UpdateStaff {
     pub active: Patch<bool>,
 }
 
-fn required(field: &str) -> ValidationError {
-    ValidationError::new(field, "is required and cannot be cleared")
-}
-
 impl UpdateStaff {
     pub fn apply(&self, s: &StaffProfile) -> Result<StaffProfile, ValidationError> {
         let mut n = s.clone();
-        match self.user_id {
-            Patch::Keep => {}
-            Patch::Clear => n.user_id = None,
-            Patch::Set(v) => n.user_id = Some(v),
-        }
+        n.user_id = self.user_id.optional(n.user_id);
         match &self.first_name {
             Patch::Keep => {}
-            Patch::Clear => return Err(required("first_name")),
+            Patch::Clear => return Err(cleared("first_name")),
             Patch::Set(v) => n.first_name = required_text("first_name", v, MAX_NAME_CHARS)?,
         }
         match &self.last_name {
             Patch::Keep => {}
-            Patch::Clear => return Err(required("last_name")),
+            Patch::Clear => return Err(cleared("last_name")),
             Patch::Set(v) => n.last_name = required_text("last_name", v, MAX_NAME_CHARS)?,
         }
         match &self.email {
@@ -276,21 +268,9 @@ impl UpdateStaff {
             Patch::Clear => n.phone = None,
             Patch::Set(v) => n.phone = optional_text("phone", Some(v), 40)?,
         }
-        match self.position {
-            Patch::Keep => {}
-            Patch::Clear => return Err(required("position")),
-            Patch::Set(v) => n.position = v,
-        }
-        match self.employment_type {
-            Patch::Keep => {}
-            Patch::Clear => return Err(required("employment_type")),
-            Patch::Set(v) => n.employment_type = v,
-        }
-        match self.hire_date {
-            Patch::Keep => {}
-            Patch::Clear => n.hire_date = None,
-            Patch::Set(v) => n.hire_date = Some(v),
-        }
+        n.position = self.position.required(n.position, "position")?;
+        n.employment_type = self.employment_type.required(n.employment_type, "employment_type")?;
+        n.hire_date = self.hire_date.optional(n.hire_date);
         match &self.licence {
             Patch::Keep => {}
             Patch::Clear => n.licence = None,
@@ -301,21 +281,13 @@ impl UpdateStaff {
             Patch::Clear => n.capabilities = Capabilities::default(),
             Patch::Set(v) => n.capabilities = v,
         }
-        match self.home_location_id {
-            Patch::Keep => {}
-            Patch::Clear => n.home_location_id = None,
-            Patch::Set(v) => n.home_location_id = Some(v),
-        }
+        n.home_location_id = self.home_location_id.optional(n.home_location_id);
         match &self.weekly_pattern {
             Patch::Keep => {}
             Patch::Clear => n.weekly_pattern = Vec::new(),
             Patch::Set(v) => n.weekly_pattern = check_pattern(v.clone())?,
         }
-        match self.active {
-            Patch::Keep => {}
-            Patch::Clear => return Err(required("active")),
-            Patch::Set(v) => n.active = v,
-        }
+        n.active = self.active.required(n.active, "active")?;
         Ok(n)
     }
 }
@@ -456,23 +428,15 @@ pub struct UpdateShift {
     pub cancelled: Patch<bool>,
 }
 
-fn pick<T: Copy>(p: &Patch<T>, cur: T, field: &str) -> Result<T, ValidationError> {
-    match p {
-        Patch::Keep => Ok(cur),
-        Patch::Clear => Err(required(field)),
-        Patch::Set(v) => Ok(*v),
-    }
-}
-
 impl UpdateShift {
     /// The changed draft and the new cancelled flag.
     pub fn apply(&self, s: &Shift) -> Result<(ShiftDraft, bool), ValidationError> {
         let create = CreateShift {
-            location_id: pick(&self.location_id, s.location_id, "location_id")?,
-            date: pick(&self.date, s.date, "date")?,
-            start: pick(&self.start, s.start, "start")?,
-            end: pick(&self.end, s.end, "end")?,
-            kind: pick(&self.kind, s.kind, "kind")?,
+            location_id: self.location_id.required(s.location_id, "location_id")?,
+            date: self.date.required(s.date, "date")?,
+            start: self.start.required(s.start, "start")?,
+            end: self.end.required(s.end, "end")?,
+            kind: self.kind.required(s.kind, "kind")?,
             break_minutes: match self.break_minutes {
                 Patch::Keep => s.break_minutes,
                 Patch::Clear => 0,
@@ -484,7 +448,7 @@ impl UpdateShift {
                 Patch::Set(v) => Some(v.clone()),
             },
         };
-        let cancelled = pick(&self.cancelled, s.cancelled, "cancelled")?;
+        let cancelled = self.cancelled.required(s.cancelled, "cancelled")?;
         Ok((create.validate()?, cancelled))
     }
 }

@@ -78,15 +78,27 @@ pub enum EntryStatus {
 }
 
 impl EntryStatus {
+    pub const ALL: [EntryStatus; 5] = [
+        EntryStatus::Active,
+        EntryStatus::Offered,
+        EntryStatus::Fulfilled,
+        EntryStatus::Expired,
+        EntryStatus::Cancelled,
+    ];
+
+    /// The wire name, e.g. `fulfilled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryStatus::Active => "active",
+            EntryStatus::Offered => "offered",
+            EntryStatus::Fulfilled => "fulfilled",
+            EntryStatus::Expired => "expired",
+            EntryStatus::Cancelled => "cancelled",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<EntryStatus> {
-        Some(match s {
-            "active" => EntryStatus::Active,
-            "offered" => EntryStatus::Offered,
-            "fulfilled" => EntryStatus::Fulfilled,
-            "expired" => EntryStatus::Expired,
-            "cancelled" => EntryStatus::Cancelled,
-            _ => return None,
-        })
+        EntryStatus::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
     /// Still waiting (possibly holding an offer).
@@ -222,45 +234,25 @@ pub struct UpdateWaitlistEntry {
     pub notes: Patch<String>,
 }
 
-fn required(field: &str) -> ValidationError {
-    ValidationError::new(field, "is required and cannot be cleared")
-}
-
-fn keep_or<T: Copy>(p: &Patch<T>, cur: T, field: &str) -> Result<T, ValidationError> {
-    match p {
-        Patch::Keep => Ok(cur),
-        Patch::Clear => Err(required(field)),
-        Patch::Set(v) => Ok(*v),
-    }
-}
-
-fn optional<T: Copy>(p: &Patch<T>, cur: Option<T>) -> Option<T> {
-    match p {
-        Patch::Keep => cur,
-        Patch::Clear => None,
-        Patch::Set(v) => Some(*v),
-    }
-}
-
 impl UpdateWaitlistEntry {
     pub fn apply(&self, e: &WaitlistEntry, today: Date) -> Result<WaitlistEntry, ValidationError> {
         let mut n = e.clone();
-        n.type_id = keep_or(&self.type_id, e.type_id, "type_id")?;
-        n.location_id = optional(&self.location_id, e.location_id);
-        n.vet_id = optional(&self.vet_id, e.vet_id);
-        n.earliest = keep_or(&self.earliest, e.earliest, "earliest")?;
-        n.latest = keep_or(&self.latest, e.latest, "latest")?;
+        n.type_id = self.type_id.required(e.type_id, "type_id")?;
+        n.location_id = self.location_id.optional(e.location_id);
+        n.vet_id = self.vet_id.optional(e.vet_id);
+        n.earliest = self.earliest.required(e.earliest, "earliest")?;
+        n.latest = self.latest.required(e.latest, "latest")?;
         n.time_of_day = match self.time_of_day {
             Patch::Clear => TimeOfDay::Any,
-            ref p => keep_or(p, e.time_of_day, "time_of_day")?,
+            ref p => p.required(e.time_of_day, "time_of_day")?,
         };
         n.urgency = match self.urgency {
             Patch::Clear => Urgency::Routine,
-            ref p => keep_or(p, e.urgency, "urgency")?,
+            ref p => p.required(e.urgency, "urgency")?,
         };
         n.contact = match self.contact {
             Patch::Clear => ContactPreference::Phone,
-            ref p => keep_or(p, e.contact, "contact")?,
+            ref p => p.required(e.contact, "contact")?,
         };
         n.notes = match &self.notes {
             Patch::Keep => e.notes.clone(),

@@ -112,6 +112,11 @@ fn origin_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
 }
 
+/// Whether an `Origin` is one of the clinic's own (`CLOWDER_PUBLIC_ORIGIN`).
+pub(crate) fn origin_allowed(state: &AppState, origin: &str) -> bool {
+    state.config.allowed_origins.iter().any(|a| a.eq_ignore_ascii_case(origin.trim_end_matches('/')))
+}
+
 /// CSRF defence for state-changing requests (with SameSite=Strict cookies as the first
 /// line). A request authenticated by the session cookie must come from one of the
 /// configured origins, shown by `Origin` or, failing that, `Referer`; bearer-token requests
@@ -130,8 +135,7 @@ pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Re
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(|| parts.headers.get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(origin_of));
-    let allowed =
-        |o: &str| state.config.allowed_origins.iter().any(|a| a.eq_ignore_ascii_case(o.trim_end_matches('/')));
+    let allowed = |o: &str| origin_allowed(&state, o);
     let ok = match (source, named.as_deref()) {
         (Some(crate::extract::TokenSource::Bearer), _) => true,
         (Some(crate::extract::TokenSource::Cookie), Some(o)) => allowed(o),

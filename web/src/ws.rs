@@ -237,9 +237,7 @@ pub async fn upgrade(
         .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
     if !by_bearer {
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        let allowed = origin.is_some_and(|o| {
-            state.config.allowed_origins.iter().any(|a| a.eq_ignore_ascii_case(o.trim_end_matches('/')))
-        });
+        let allowed = origin.is_some_and(|o| crate::middleware::origin_allowed(&state, o));
         if !allowed {
             return ApiError::new(
                 ErrorCode::CsrfRejected,

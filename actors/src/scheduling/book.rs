@@ -121,6 +121,16 @@ impl Book {
         self.locations.get(&id)
     }
 
+    /// The location a request means when it names none: the only active one.
+    pub fn only_location(&self, field: &str) -> Result<LocationId, clowder_schemas::ValidationError> {
+        let mut active = self.locations.values().filter(|(l, _)| l.active);
+        match (active.next(), active.next()) {
+            (Some((l, _)), None) => Ok(l.id),
+            (None, _) => Err(clowder_schemas::ValidationError::new(field, "no location is set up yet")),
+            _ => Err(clowder_schemas::ValidationError::new(field, "is required: the clinic has several locations")),
+        }
+    }
+
     pub fn put_location(&mut self, l: Location, tz: TimeZone) {
         self.locations.insert(l.id, (l, tz));
     }

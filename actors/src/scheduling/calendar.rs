@@ -596,16 +596,7 @@ impl Calendar {
         } else if let Some(l) = body.vet_id.and_then(|v| book.staff.get(&v)).and_then(|s| s.home_location_id) {
             l
         } else {
-            let mut active = book.locations.values().filter(|(l, _)| l.active);
-            match (active.next(), active.next()) {
-                (Some((l, _)), None) => l.id,
-                (None, _) => return Err(ValidationError::new("location_id", "no location is set up yet").into()),
-                _ => {
-                    return Err(
-                        ValidationError::new("location_id", "is required: the clinic has several locations").into()
-                    );
-                }
-            }
+            book.only_location("location_id")?
         };
         match book.location(id) {
             Some((l, _)) if l.active => Ok(id),
@@ -726,6 +717,11 @@ impl Calendar {
 
     /// One location's day in columns per vet and per room.
     pub fn day(&self, location: LocationId, date: Date) -> Res<DayView> {
+        Ok(self.day_with_entries(location, date)?.0)
+    }
+
+    /// The day view and the day's appointments with their names (read once, for both).
+    fn day_with_entries(&self, location: LocationId, date: Date) -> Res<(DayView, Vec<CalendarEntry>)> {
         let (from, to) = self.day_bounds(location, date)?;
         let book = self.shared.read();
         let (loc, tz) = book.location(location).ok_or(Error::LocationNotFound(location))?;
@@ -765,7 +761,7 @@ impl Calendar {
             name,
             entries: entries.iter().filter(|e| pick(&e.appointment)).cloned().collect(),
         };
-        Ok(DayView {
+        let view = DayView {
             location_id: location,
             date,
             time_zone,
@@ -773,7 +769,8 @@ impl Calendar {
             vets: vets.into_iter().map(|(v, n)| column(v.to_string(), n, &|a| a.vet_id == Some(v))).collect(),
             rooms: rooms.into_iter().map(|(r, n)| column(r.to_string(), n, &|a| a.room_id == Some(r))).collect(),
             unassigned: entries.iter().filter(|e| e.appointment.vet_id.is_none()).cloned().collect(),
-        })
+        };
+        Ok((view, entries))
     }
 
     /// A location's Today board for `date`: the day view, the waiting queue, the rooms and
@@ -781,11 +778,7 @@ impl Calendar {
     /// carries its whole record, so applying one already reflected here is harmless).
     pub fn dashboard(&self, location: LocationId, date: Date) -> Res<Dashboard> {
         let last_seq = self.ctx().store.last_seq();
-        let day = self.day(location, date)?;
-        let (from, to) = self.day_bounds(location, date)?;
-        let slots: Vec<Slot> =
-            self.shared.read().starting_between(from, to).filter(|s| s.location_id == location).copied().collect();
-        let entries = self.entries(&slots)?;
+        let (day, entries) = self.day_with_entries(location, date)?;
         let now = self.ctx().clock.now();
         let mut counters = Counters::default();
         let mut queue = Vec::new();
@@ -883,19 +876,7 @@ impl Calendar {
         let book = self.shared.read();
         let location = match q.location {
             Some(l) => l,
-            None => {
-                let mut active = book.locations.values().filter(|(l, _)| l.active);
-                match (active.next(), active.next()) {
-                    (Some((l, _)), None) => l.id,
-                    _ => {
-                        return Err(ValidationError::new(
-                            "location_id",
-                            "is required: the clinic has several locations",
-                        )
-                        .into());
-                    }
-                }
-            }
+            None => book.only_location("location_id")?,
         };
         let (loc, tz) =
             book.location(location).ok_or_else(|| ValidationError::new("location_id", "names no location"))?;

@@ -8,7 +8,7 @@
 use std::sync::{Arc, RwLock};
 
 use clowder_schemas::audit::{AuditDraft, Caller};
-use clowder_schemas::events::{Actor as By, DomainEvent};
+use clowder_schemas::events::DomainEvent;
 use clowder_schemas::locations::{CreateLocation, CreateRoom, Location, Room, UpdateLocation, UpdateRoom};
 use clowder_schemas::staff::{
     CreateShift, CreateStaff, RequestTimeOff, Shift, ShiftDraft, StaffProfile, TimeOff, TimeOffStatus, UpdateShift,
@@ -40,10 +40,6 @@ pub struct Setup {
 pub fn time_zone(field: &str, name: &str) -> Result<TimeZone, ValidationError> {
     TimeZone::get(name)
         .map_err(|_| ValidationError::new(field, "must be an IANA time zone such as America/New_York or Europe/London"))
-}
-
-fn by(caller: &Caller) -> By {
-    caller.event_actor()
 }
 
 fn name_key(s: &str) -> String {
@@ -105,7 +101,7 @@ impl Setup {
         let mut set = ChangeSet::new();
         set.claim(unique::LOCATION_NAME, &name_key(&l.name), key, "name");
         set.put(RecordTable::Locations, key, &l)?;
-        set.event(by(caller), DomainEvent::LocationCreated { location: l.clone() });
+        set.event(caller.event_actor(), DomainEvent::LocationCreated { location: l.clone() });
         set.audit(AuditDraft::new(caller, "location.create").record("location", l.id));
         let saved = l.clone();
         self.commit_then(w, set, move |b| b.put_location(saved, tz)).await?;
@@ -138,7 +134,7 @@ impl Setup {
             set.claim(unique::LOCATION_NAME, &name_key(&l.name), key, "name");
         }
         set.put(RecordTable::Locations, key, &l)?;
-        set.event(by(caller), DomainEvent::LocationUpdated { location: l.clone() });
+        set.event(caller.event_actor(), DomainEvent::LocationUpdated { location: l.clone() });
         set.audit(AuditDraft::new(caller, "location.update").record("location", id));
         let saved = l.clone();
         self.commit_then(w, set, move |b| b.put_location(saved, tz)).await?;
@@ -165,6 +161,12 @@ impl Setup {
         Ok(())
     }
 
+    /// The location a request means when it names none: the only active one (422 on
+    /// `field` when there are none or several).
+    pub fn only_location(&self, field: &str) -> Res<LocationId> {
+        Ok(self.read().only_location(field)?)
+    }
+
     pub fn location(&self, id: LocationId) -> Res<Location> {
         self.read().location(id).map(|(l, _)| l.clone()).ok_or(Error::LocationNotFound(id))
     }
@@ -189,7 +191,7 @@ impl Setup {
         let mut set = ChangeSet::new();
         set.claim(unique::ROOM_NAME, &room_key(&r), key, "name");
         set.put(RecordTable::Rooms, key, &r)?;
-        set.event(by(caller), DomainEvent::RoomCreated { room: r.clone() });
+        set.event(caller.event_actor(), DomainEvent::RoomCreated { room: r.clone() });
         set.audit(AuditDraft::new(caller, "room.create").record("room", r.id));
         let saved = r.clone();
         self.commit_then(w, set, move |b| b.put_room(saved)).await?;
@@ -211,7 +213,7 @@ impl Setup {
             set.claim(unique::ROOM_NAME, &room_key(&r), key, "name");
         }
         set.put(RecordTable::Rooms, key, &r)?;
-        set.event(by(caller), DomainEvent::RoomUpdated { room: r.clone() });
+        set.event(caller.event_actor(), DomainEvent::RoomUpdated { room: r.clone() });
         set.audit(AuditDraft::new(caller, "room.update").record("room", id));
         let saved = r.clone();
         self.commit_then(w, set, move |b| b.put_room(saved)).await?;
@@ -264,7 +266,7 @@ impl Setup {
             set.claim(unique::STAFF_USER, &u.to_string(), key, "user_id");
         }
         set.put(RecordTable::Staff, key, &s)?;
-        set.event(by(caller), DomainEvent::StaffCreated { staff: s.clone() });
+        set.event(caller.event_actor(), DomainEvent::StaffCreated { staff: s.clone() });
         set.audit(AuditDraft::new(caller, "staff.create").record("staff", s.id));
         let saved = s.clone();
         self.commit_then(w, set, move |b| b.put_staff(saved)).await?;
@@ -299,7 +301,7 @@ impl Setup {
             }
         }
         set.put(RecordTable::Staff, key, &s)?;
-        set.event(by(caller), DomainEvent::StaffUpdated { staff: s.clone() });
+        set.event(caller.event_actor(), DomainEvent::StaffUpdated { staff: s.clone() });
         set.audit(AuditDraft::new(caller, "staff.update").record("staff", id));
         let saved = s.clone();
         self.commit_then(w, set, move |b| b.put_staff(saved)).await?;
@@ -381,7 +383,7 @@ impl Setup {
         };
         let mut set = ChangeSet::new();
         set.put(RecordTable::Shifts, id.as_u128(), &s)?;
-        set.event(by(caller), DomainEvent::ShiftCreated { shift: s.clone() });
+        set.event(caller.event_actor(), DomainEvent::ShiftCreated { shift: s.clone() });
         set.audit(
             AuditDraft::new(caller, "shift.create")
                 .record("shift", id)
@@ -420,7 +422,7 @@ impl Setup {
         let action = if cancelled && !cur.cancelled { "shift.cancel" } else { "shift.update" };
         let mut set = ChangeSet::new();
         set.put(RecordTable::Shifts, id.as_u128(), &s)?;
-        set.event(by(caller), DomainEvent::ShiftUpdated { shift: s.clone() });
+        set.event(caller.event_actor(), DomainEvent::ShiftUpdated { shift: s.clone() });
         set.audit(AuditDraft::new(caller, action).record("shift", id));
         let saved = s.clone();
         self.commit_then(w, set, move |b| b.put_shift(saved)).await?;
@@ -465,7 +467,7 @@ impl Setup {
         };
         let mut set = ChangeSet::new();
         set.put(RecordTable::TimeOff, t.id.as_u128(), &t)?;
-        set.event(by(caller), DomainEvent::TimeOffRequested { time_off: t.clone() });
+        set.event(caller.event_actor(), DomainEvent::TimeOffRequested { time_off: t.clone() });
         set.audit(AuditDraft::new(caller, "time_off.request").record("time_off", t.id));
         self.ctx.store.commit(set).await?;
         Ok(t)
@@ -514,7 +516,7 @@ impl Setup {
         };
         let mut set = ChangeSet::new();
         set.put(RecordTable::TimeOff, id.as_u128(), &t)?;
-        set.event(by(caller), DomainEvent::TimeOffDecided { time_off: t.clone() });
+        set.event(caller.event_actor(), DomainEvent::TimeOffDecided { time_off: t.clone() });
         set.audit(AuditDraft::new(caller, action).record("time_off", id));
         let saved = t.clone();
         self.commit_then(w, set, move |b| b.put_time_off(saved)).await?;

@@ -171,11 +171,9 @@ impl Waitlist {
         let _w = self.writer.lock().await;
         let cur = self.get(id)?;
         if !cur.status.open() {
-            return Err(ValidationError::new(
-                "status",
-                format!("a {} entry cannot be changed", status_name(cur.status)),
-            )
-            .into());
+            return Err(
+                ValidationError::new("status", format!("a {} entry cannot be changed", cur.status.as_str())).into()
+            );
         }
         let mut e = patch.apply(&cur, self.today())?;
         if e == cur {
@@ -195,11 +193,9 @@ impl Waitlist {
             return Ok(cur);
         }
         if !cur.status.open() {
-            return Err(ValidationError::new(
-                "status",
-                format!("a {} entry cannot be cancelled", status_name(cur.status)),
-            )
-            .into());
+            return Err(
+                ValidationError::new("status", format!("a {} entry cannot be cancelled", cur.status.as_str())).into()
+            );
         }
         let e = WaitlistEntry { status: EntryStatus::Cancelled, updated_at: self.now(), ..cur };
         let mut set = ChangeSet::new();
@@ -369,7 +365,7 @@ impl Waitlist {
         if !entry.status.open() {
             return Err(ValidationError::new(
                 "status",
-                format!("a {} entry cannot be fulfilled", status_name(entry.status)),
+                format!("a {} entry cannot be fulfilled", entry.status.as_str()),
             )
             .into());
         }
@@ -651,16 +647,6 @@ fn close_offer(
     set.put(RecordTable::Offers, o.id.as_u128(), &o)?;
     set.event(caller.event_actor(), DomainEvent::WaitlistOfferUpdated { offer: o.clone() });
     Ok(o)
-}
-
-fn status_name(s: EntryStatus) -> &'static str {
-    match s {
-        EntryStatus::Active => "active",
-        EntryStatus::Offered => "offered",
-        EntryStatus::Fulfilled => "fulfilled",
-        EntryStatus::Expired => "expired",
-        EntryStatus::Cancelled => "cancelled",
-    }
 }
 
 fn offer_status_name(s: OfferStatus) -> &'static str {

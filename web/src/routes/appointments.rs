@@ -243,29 +243,13 @@ pub async fn calendar_day(
     State(state): State<AppState>,
     Query(q): Query<DayQuery>,
 ) -> Result<axum::Json<DayView>, ApiError> {
-    let setup = &state.system.scheduling.setup;
     let location = match parse_query_id::<LocationId>("location", q.location.as_deref())? {
         Some(l) => l,
-        None => {
-            let all = setup.locations(false);
-            match all.as_slice() {
-                [one] => one.id,
-                [] => return Err(ValidationError::new("location", "no location is set up yet").into()),
-                _ => {
-                    return Err(
-                        ValidationError::new("location", "is required: the clinic has several locations").into()
-                    );
-                }
-            }
-        }
+        None => state.system.scheduling.setup.only_location("location")?,
     };
-    let loc = setup.location(location)?;
     let date = match q.date {
         Some(d) => d,
-        None => {
-            let tz = clowder_actors::scheduling::setup::time_zone("location", &loc.time_zone)?;
-            state.system.ctx.clock.now().to_zoned(tz).date()
-        }
+        None => today_at(&state, location)?,
     };
     Ok(axum::Json(state.system.scheduling.calendar.day(location, date)?))
 }
@@ -325,12 +309,7 @@ pub async fn availability(
         .ok_or_else(|| ValidationError::new("type_id", "is required"))?;
     let location = match parse_query_id::<LocationId>("location_id", q.location_id.as_deref())? {
         Some(l) => l,
-        None => match state.system.scheduling.setup.locations(false).as_slice() {
-            [one] => one.id,
-            _ => {
-                return Err(ValidationError::new("location_id", "is required: the clinic has several locations").into());
-            }
-        },
+        None => state.system.scheduling.setup.only_location("location_id")?,
     };
     let from = match q.from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(raw) => instant_or_date(&state, "from", raw, location, false)?,
@@ -378,13 +357,9 @@ pub async fn dashboard(
     State(state): State<AppState>,
     Query(q): Query<DashboardQuery>,
 ) -> Result<axum::Json<clowder_schemas::appointments::Dashboard>, ApiError> {
-    let setup = &state.system.scheduling.setup;
     let location = match parse_query_id::<LocationId>("location", q.location.as_deref())? {
         Some(l) => l,
-        None => match setup.locations(false).as_slice() {
-            [one] => one.id,
-            _ => return Err(ValidationError::new("location", "is required: the clinic has several locations").into()),
-        },
+        None => state.system.scheduling.setup.only_location("location")?,
     };
     let date = match q.date {
         Some(d) => d,
