@@ -113,7 +113,7 @@ impl Hub {
         tokio::spawn(async move {
             loop {
                 match events.recv().await {
-                    Ok(e) => hub.dispatch(&state, &e),
+                    Ok(p) => hub.dispatch(&state, &p.event, &p.domain),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         // Events were missed: every socket must start over.
                         tracing::warn!(missed = n, "the live gateway fell behind the event log; all sockets resync");
@@ -125,9 +125,8 @@ impl Hub {
         })
     }
 
-    fn dispatch(&self, state: &AppState, e: &Event) {
-        let Ok(domain) = serde_json::from_value::<DomainEvent>(e.payload.clone()) else { return };
-        let topics = state.system.scheduling.topics.of(&domain);
+    fn dispatch(&self, state: &AppState, e: &Event, domain: &DomainEvent) {
+        let topics = state.system.scheduling.topics.of(domain);
         if topics.is_empty() {
             return;
         }

@@ -587,15 +587,8 @@ impl Waitlist {
                         }
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                     };
-                    if event.kind != "appointment_cancelled" {
-                        continue;
-                    }
-                    let Ok(DomainEvent::AppointmentCancelled { appointment }) =
-                        serde_json::from_value::<DomainEvent>(event.payload.clone())
-                    else {
-                        continue;
-                    };
-                    if let Err(e) = me.offer_slot(&freed(&appointment), &Caller::system()).await {
+                    let DomainEvent::AppointmentCancelled { appointment } = &event.domain else { continue };
+                    if let Err(e) = me.offer_slot(&freed(appointment), &Caller::system()).await {
                         tracing::warn!(error = %e, appointment = %appointment.id, "could not offer a freed slot to the waitlist");
                     }
                 }

@@ -32,6 +32,14 @@ pub const MAX_BATCH: usize = 2048;
 const UNWAITED_LINGER: Duration = Duration::from_millis(1);
 
 /// Writes to apply atomically, and the events they cause.
+/// A committed event as subscribers receive it: the log entry, and the domain event it was
+/// made from, so no subscriber parses the JSON payload back.
+#[derive(Debug)]
+pub struct Published {
+    pub event: Event,
+    pub domain: DomainEvent,
+}
+
 #[derive(Debug, Default)]
 pub struct ChangeSet {
     ops: Vec<Op>,
@@ -186,7 +194,7 @@ pub(super) struct Committer {
     pub head: Head,
     pub audit_head: Head,
     pub last_seq: Arc<AtomicU64>,
-    pub bus: broadcast::Sender<Arc<Event>>,
+    pub bus: broadcast::Sender<Arc<Published>>,
     pub clock: Arc<dyn Clock>,
     pub clinic_id: String,
     pub metrics: StoreMetrics,
@@ -265,11 +273,11 @@ impl Committer {
                     }
                     let mut last_seq = None;
                     for (actor, e) in set.events {
-                        let event = self.chain(&mut head, actor, e);
+                        let event = self.chain(&mut head, actor, &e);
                         let bytes = codec::encode(&event).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
                         events.insert(event.seq, bytes.as_slice())?;
                         last_seq = Some(event.seq);
-                        published.push(Arc::new(event));
+                        published.push(Arc::new(Published { event, domain: e }));
                     }
                     for draft in set.audit {
                         let entry = self.chain_audit(&mut audit_head, draft);
@@ -336,7 +344,7 @@ impl Committer {
         entry
     }
 
-    fn chain(&self, head: &mut Head, actor: Actor, e: DomainEvent) -> Event {
+    fn chain(&self, head: &mut Head, actor: Actor, e: &DomainEvent) -> Event {
         let mut event = Event {
             seq: head.seq + 1,
             at: self.clock.now(),
@@ -344,7 +352,7 @@ impl Committer {
             actor,
             kind: e.kind().to_owned(),
             subject: e.subject(),
-            payload: serde_json::to_value(&e).unwrap_or(serde_json::Value::Null),
+            payload: serde_json::to_value(e).unwrap_or(serde_json::Value::Null),
             prev_hash: head.hash.clone(),
             hash: String::new(),
         };

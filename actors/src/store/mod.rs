@@ -25,7 +25,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use codec::CodecError;
-pub use commit::{ChangeSet, CommitError, CommitReceipt, CommitStats};
+pub use commit::{ChangeSet, CommitError, CommitReceipt, CommitStats, Published};
 pub use tables::{IndexTable, RecordTable};
 
 use crate::clock::Clock;
@@ -96,7 +96,7 @@ pub struct Store {
     jobs: mpsc::Sender<Job>,
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
     last_seq: Arc<AtomicU64>,
-    bus: broadcast::Sender<Arc<Event>>,
+    bus: broadcast::Sender<Arc<Published>>,
     info: StoreInfo,
     stats: Arc<CommitStats>,
     closed: AtomicBool,
@@ -191,7 +191,7 @@ impl Store {
     }
 
     /// Live feed of committed events, in sequence order.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.bus.subscribe()
     }
 
