@@ -1,14 +1,22 @@
-//! What a store record looks like in the index: the kinds of indexed records, their ids, and
-//! the documents built from clients and patients. It must not read the store: callers pass
-//! the records (and, for a patient, the owner's name) in.
+//! What a store record looks like in the index: the kinds of indexed records, their ids and
+//! statuses, and the documents built from clients and patients. It must not read the store:
+//! callers pass the records (and, for a patient, the owner's name) in.
+//!
+//! Adding a kind (invoices, prescriptions, lab orders): a `RecordKind` and `RecordId` variant,
+//! a document builder that fills `kind`, `id`, `label`, `status`, `created_by`, its words in
+//! the text fields, and its number in the `number` field, which queries already match exactly
+//! ("INV-2026-0042"); then bump `SCHEMA_VERSION` so indexes are rebuilt with it.
 
 use std::fmt;
 
 use clowder_schemas::clients::Client;
 use clowder_schemas::patients::{Patient, PatientStatus};
-use clowder_schemas::{ClientId, PatientId};
+use clowder_schemas::{ClientId, PatientId, UserId};
 use tantivy::TantivyDocument;
+use tantivy::schema::Field;
+use tantivy::tokenizer::TextAnalyzer;
 
+use crate::phonetic;
 use crate::schema::Fields;
 
 /// The kind of record a document stands for (the `kind` field).
@@ -19,6 +27,14 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// Every kind the index holds.
+    pub const ALL: [RecordKind; 2] = [RecordKind::Client, RecordKind::Patient];
+
+    /// The kind named `s` (`client`, `patient`).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::parse(s)
+    }
+
     /// The value stored in the `kind` field: `client` or `patient`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -37,6 +53,41 @@ impl RecordKind {
 }
 
 impl fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a record is in use (the `status` field). Searches return active records unless
+/// asked for others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordStatus {
+    Active,
+    Inactive,
+    /// A patient who has died.
+    Deceased,
+}
+
+impl RecordStatus {
+    /// Every status.
+    pub const ALL: [RecordStatus; 3] = [RecordStatus::Active, RecordStatus::Inactive, RecordStatus::Deceased];
+
+    /// The value stored in the `status` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::Active => "active",
+            RecordStatus::Inactive => "inactive",
+            RecordStatus::Deceased => "deceased",
+        }
+    }
+
+    /// The status named `s`.
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for RecordStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -91,34 +142,47 @@ impl From<PatientId> for RecordId {
 }
 
 /// The document of a client: found by name, phone or email.
-pub(crate) fn client_document(f: &Fields, client: &Client) -> TantivyDocument {
+pub(crate) fn client_document(f: &Fields, analyzer: &mut TextAnalyzer, client: &Client) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
     doc.add_text(f.kind, RecordKind::Client.as_str());
     doc.add_text(f.id, RecordId::Client(client.id).key());
     doc.add_text(f.label, client.display_name());
-    doc.add_text(f.name, &client.first_name);
-    doc.add_text(f.name, &client.last_name);
+    // One value, so a highlight shows the whole name.
+    let name = format!("{} {}", client.first_name, client.last_name);
+    add_phonetic(f, analyzer, &mut doc, &name);
+    doc.add_text(f.name, name);
     for phone in std::iter::once(&client.phone).chain(client.phone_secondary.as_ref()) {
         for token in phone_tokens(phone.digits()) {
             doc.add_text(f.phone_digits, token);
         }
+        doc.add_text(f.phone_display, phone.as_str());
     }
     if let Some(email) = &client.email {
         doc.add_text(f.email, email.as_str().to_lowercase());
     }
-    doc.add_text(f.status, if client.active { "active" } else { "inactive" });
+    let status = if client.active { RecordStatus::Active } else { RecordStatus::Inactive };
+    doc.add_text(f.status, status.as_str());
+    add_creator(f, &mut doc, client.created_by);
     doc
 }
 
 /// The document of a patient: found by its name, its owner's name, breed, colour or
 /// microchip. `owner_name` is the owner's display name ("Smith, Jane"); when it changes, the
 /// owner's patients must be upserted again.
-pub(crate) fn patient_document(f: &Fields, patient: &Patient, owner_name: &str) -> TantivyDocument {
+pub(crate) fn patient_document(
+    f: &Fields,
+    analyzer: &mut TextAnalyzer,
+    patient: &Patient,
+    owner_name: &str,
+) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
     doc.add_text(f.kind, RecordKind::Patient.as_str());
     doc.add_text(f.id, RecordId::Patient(patient.id).key());
     doc.add_text(f.label, patient_label(&patient.name, owner_name));
     doc.add_text(f.owner_id, RecordId::Client(patient.client_id).key());
+    doc.add_text(f.owner_label, owner_name);
+    add_phonetic(f, analyzer, &mut doc, &patient.name);
+    add_phonetic(f, analyzer, &mut doc, owner_name);
     doc.add_text(f.name, &patient.name);
     doc.add_text(f.owner, owner_name);
     if let Some(breed) = &patient.breed {
@@ -131,12 +195,43 @@ pub(crate) fn patient_document(f: &Fields, patient: &Patient, owner_name: &str) 
         doc.add_text(f.microchip, chip.as_str());
     }
     let status = match patient.status {
-        PatientStatus::Active => "active",
-        PatientStatus::Inactive => "inactive",
-        PatientStatus::Deceased => "deceased",
+        PatientStatus::Active => RecordStatus::Active,
+        PatientStatus::Inactive => RecordStatus::Inactive,
+        PatientStatus::Deceased => RecordStatus::Deceased,
     };
-    doc.add_text(f.status, status);
+    doc.add_text(f.status, status.as_str());
+    add_creator(f, &mut doc, patient.created_by);
     doc
+}
+
+/// Indexes the phonetic codes of every word of `text`.
+fn add_phonetic(f: &Fields, analyzer: &mut TextAnalyzer, doc: &mut TantivyDocument, text: &str) {
+    for word in words(analyzer, text) {
+        for code in phonetic::codes(&word) {
+            doc.add_text(f.phonetic, code);
+        }
+    }
+}
+
+fn add_creator(f: &Fields, doc: &mut TantivyDocument, created_by: Option<UserId>) {
+    if let Some(user) = created_by {
+        doc.add_text(f.created_by, user.to_string());
+    }
+}
+
+/// The analysed words of `text`, as the text fields index them.
+pub(crate) fn words(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+/// Which stored field of a document a highlight shows, by name; see `highlight`.
+pub(crate) fn stored_text_fields(f: &Fields) -> [(&'static str, Field); 4] {
+    [("name", f.name), ("owner", f.owner), ("breed", f.breed), ("color", f.color)]
 }
 
 fn patient_label(name: &str, owner_name: &str) -> String {

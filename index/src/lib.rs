@@ -18,6 +18,8 @@
 
 mod documents;
 mod errors;
+mod highlight;
+mod phonetic;
 mod queries;
 mod schema;
 mod search_index;
@@ -25,8 +27,9 @@ mod search_index;
 #[cfg(test)]
 mod tests;
 
-pub use documents::{RecordId, RecordKind};
+pub use documents::{RecordId, RecordKind, RecordStatus};
 pub use errors::IndexError;
-pub use queries::{MAX_QUERY_CHARS, MAX_QUERY_TERMS};
+pub use highlight::{Fragment, Highlight};
+pub use queries::{Filter, KindFilter, MAX_QUERY_CHARS, MAX_QUERY_TERMS};
 pub use schema::SCHEMA_VERSION;
 pub use search_index::{Hit, MAX_HITS, SCHEMA_VERSION_FILE, SearchIndex, SearchReader, needs_rebuild};

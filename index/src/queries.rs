@@ -3,20 +3,38 @@
 //! colons, `AND` or brackets are just characters. It must not run searches.
 //!
 //! Shape of a query, for input "jane smi":
-//! - every term must match (AND); a term matches any free-text field, exactly (score 3), as
-//!   a prefix if it is the last term (score 2), or within an edit distance that grows with
-//!   its length (score 1, see [`fuzzy_distance`]); a term's score is its best match;
+//! - every term must match (AND). A term's score is its best way of matching, times the
+//!   weight of the field it matched in (a record's own name 1.0, its owner's name 0.8, breed
+//!   and colour 0.6; see `Fields::weighted_text`):
+//!   exactly (3), as a prefix if it is the last term and still being typed (2), by sound
+//!   (Double Metaphone code, 1.5, not weighted), or within an edit distance that grows with
+//!   its length (1, see [`fuzzy_distance`]);
 //! - an all-digit term of four or more digits also matches phone digits or a microchip
-//!   exactly (score 3), so "smith 4567" works;
-//! - independently, if the whole input looks like a phone number, a microchip or an email,
-//!   an exact match on those fields scores 100, which ranks it above any name match.
+//!   exactly (3), so "smith 4567" works;
+//! - independently, if the whole input looks like a phone number, a microchip, an email or a
+//!   document number, an exact match on those fields scores 100, which ranks it above any
+//!   name match;
+//! - filters (kinds the caller may see, optionally only their own records; statuses) are
+//!   required clauses that add nothing to the score.
+//!
+//! Each Levenshtein automaton is built once per term and shared by every field it is run
+//! against: building one costs far more than running it over a field's term dictionary.
+
+use std::fmt;
+use std::sync::Arc;
 
 use tantivy::Term;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    AutomatonWeight, BooleanQuery, ConstScoreQuery, DfaWrapper, DisjunctionMaxQuery, EnableScoring, FuzzyTermQuery,
+    Occur, Query, TermQuery, Weight,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 
+use crate::documents::{RecordKind, RecordStatus};
+use crate::phonetic;
 use crate::schema::Fields;
+use clowder_schemas::UserId;
 
 /// Longer input is cut to this many characters before it is analysed.
 pub const MAX_QUERY_CHARS: usize = 256;
@@ -27,32 +45,104 @@ pub const MAX_QUERY_TERMS: usize = 16;
 const IDENTIFIER_SCORE: f32 = 100.0;
 const EXACT_SCORE: f32 = 3.0;
 const PREFIX_SCORE: f32 = 2.0;
+const PHONETIC_SCORE: f32 = 1.5;
 const FUZZY_SCORE: f32 = 1.0;
+const TIE_BREAKER: f32 = 0.1;
 
 /// Fewest digits that make input a phone or microchip lookup: the last four of a phone.
 const MIN_IDENTIFIER_DIGITS: usize = 4;
 
-/// Builds the query for `input`, or `None` when there is nothing to search for.
-pub(crate) fn build(fields: &Fields, analyzer: &mut TextAnalyzer, input: &str) -> Option<Box<dyn Query>> {
+/// Which records a search may return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    /// The kinds of record to search, each perhaps narrowed to one creator's records. Empty
+    /// finds nothing.
+    pub kinds: Vec<KindFilter>,
+    /// The statuses to return; empty returns every status.
+    pub statuses: Vec<RecordStatus>,
+}
+
+impl Filter {
+    /// Every kind and every status: for tools and tests.
+    pub fn everything() -> Self {
+        Filter {
+            kinds: RecordKind::ALL.iter().map(|&kind| KindFilter { kind, created_by: None }).collect(),
+            statuses: Vec::new(),
+        }
+    }
+}
+
+/// One kind of record a search may return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindFilter {
+    pub kind: RecordKind,
+    /// Only records this user created (a permission held with scope `own`).
+    pub created_by: Option<UserId>,
+}
+
+/// A query term as the planner and the highlighter see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QueryTerm {
+    /// Analysed: lower case, accents folded.
+    pub text: String,
+    /// The last term while it is still being typed: it also matches as a prefix.
+    pub partial: bool,
+    /// Edits forgiven (see [`fuzzy_distance`]).
+    pub distance: u8,
+    /// Its phonetic codes.
+    pub codes: Vec<String>,
+}
+
+impl QueryTerm {
+    fn is_identifier_digits(&self) -> bool {
+        self.text.len() >= MIN_IDENTIFIER_DIGITS && self.text.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
+/// What the whole input may be as an identifier.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Identifier {
+    /// Phone or microchip digits to look up (with and without a trunk or international
+    /// prefix).
+    pub digits: Vec<String>,
+    /// A lower-cased email address.
+    pub email: Option<String>,
+    /// A lower-cased document number.
+    pub number: Option<String>,
+}
+
+/// A built query, and what the highlighter needs to show why a record matched.
+pub(crate) struct Plan {
+    pub query: Box<dyn Query>,
+    pub terms: Vec<QueryTerm>,
+    pub identifier: Identifier,
+}
+
+/// Builds the query for `input`, or `None` when there is nothing to search for (blank input,
+/// or a filter that allows nothing).
+pub(crate) fn build(fields: &Fields, analyzer: &mut TextAnalyzer, input: &str, filter: &Filter) -> Option<Plan> {
     let input = truncate(input, MAX_QUERY_CHARS);
-    let identifier = identifier_query(fields, input.trim());
+    let identifier = identifier(input.trim());
     let terms = terms(analyzer, input);
-    // While typing, the last word is incomplete; after a space it is a whole word.
-    let last_is_partial = !input.ends_with(char::is_whitespace);
-    let text = (!terms.is_empty()).then(|| {
-        let last = terms.len() - 1;
-        let clauses = terms
-            .iter()
-            .enumerate()
-            .map(|(i, term)| (Occur::Must, term_query(fields, term, i == last && last_is_partial)))
-            .collect();
+    let filters = filter_clauses(fields, filter)?;
+    let by_identifier = identifier_query(fields, &identifier);
+    let by_text = (!terms.is_empty()).then(|| {
+        let clauses = terms.iter().map(|term| (Occur::Must, term_query(fields, term))).collect();
         Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>
     });
-    match (identifier, text) {
-        (None, None) => None,
-        (Some(q), None) | (None, Some(q)) => Some(q),
-        (Some(id), Some(text)) => Some(Box::new(BooleanQuery::new(vec![(Occur::Should, id), (Occur::Should, text)]))),
-    }
+    let matching: Box<dyn Query> = match (by_identifier, by_text) {
+        (None, None) => return None,
+        (Some(q), None) | (None, Some(q)) => q,
+        (Some(id), Some(text)) => Box::new(BooleanQuery::new(vec![(Occur::Should, id), (Occur::Should, text)])),
+    };
+    let query = if filters.is_empty() {
+        matching
+    } else {
+        let mut clauses = vec![(Occur::Must, matching)];
+        clauses.extend(filters.into_iter().map(|q| (Occur::Must, q)));
+        Box::new(BooleanQuery::new(clauses))
+    };
+    Some(Plan { query, terms, identifier })
 }
 
 /// The largest number of edits (insertions, deletions, substitutions, or transpositions of
@@ -66,68 +156,146 @@ pub(crate) fn fuzzy_distance(term: &str) -> u8 {
     }
 }
 
-fn truncate(input: &str, max_chars: usize) -> &str {
+pub(crate) fn truncate(input: &str, max_chars: usize) -> &str {
     match input.char_indices().nth(max_chars) {
         Some((end, _)) => &input[..end],
         None => input,
     }
 }
 
-fn terms(analyzer: &mut TextAnalyzer, input: &str) -> Vec<String> {
-    let mut terms = Vec::new();
+fn terms(analyzer: &mut TextAnalyzer, input: &str) -> Vec<QueryTerm> {
+    let mut texts = Vec::new();
     let mut stream = analyzer.token_stream(input);
-    while terms.len() < MAX_QUERY_TERMS && stream.advance() {
-        terms.push(stream.token().text.clone());
+    while texts.len() < MAX_QUERY_TERMS && stream.advance() {
+        texts.push(stream.token().text.clone());
     }
-    terms
+    // While typing, the last word is incomplete; after a space it is a whole word.
+    let last_is_partial = !input.ends_with(char::is_whitespace);
+    let last = texts.len().saturating_sub(1);
+    texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let partial = i == last && last_is_partial;
+            // A word still being typed is coded only once it is long enough to say how it
+            // sounds; "smi" would otherwise match every S-M name.
+            let codes = if partial && text.chars().count() < 4 { Vec::new() } else { phonetic::codes(&text) };
+            QueryTerm { distance: fuzzy_distance(&text), partial, codes, text }
+        })
+        .collect()
+}
+
+/// The filter clauses, or `None` if the filter allows no record at all.
+fn filter_clauses(fields: &Fields, filter: &Filter) -> Option<Vec<Box<dyn Query>>> {
+    if filter.kinds.is_empty() {
+        return None;
+    }
+    let mut clauses = Vec::new();
+    let all_kinds = RecordKind::ALL.iter().all(|k| filter.kinds.iter().any(|f| f.kind == *k && f.created_by.is_none()));
+    if !all_kinds {
+        let kinds = filter
+            .kinds
+            .iter()
+            .map(|f| {
+                let kind = exact_term(fields.kind, f.kind.as_str());
+                match f.created_by {
+                    None => kind,
+                    Some(user) => Box::new(BooleanQuery::new(vec![
+                        (Occur::Must, kind),
+                        (Occur::Must, exact_term(fields.created_by, &user.to_string())),
+                    ])),
+                }
+            })
+            .collect();
+        clauses.push(no_score(Box::new(BooleanQuery::union(kinds))));
+    }
+    if !filter.statuses.is_empty() {
+        let statuses = filter.statuses.iter().map(|s| exact_term(fields.status, s.as_str())).collect();
+        clauses.push(no_score(Box::new(BooleanQuery::union(statuses))));
+    }
+    Some(clauses)
 }
 
 /// How one analysed term may match a document.
-fn term_query(fields: &Fields, term: &str, is_last: bool) -> Box<dyn Query> {
-    let text_fields = fields.text();
-    let mut exact: Vec<Box<dyn Query>> = text_fields.iter().map(|&f| exact_term(f, term)).collect();
-    if term.len() >= MIN_IDENTIFIER_DIGITS && term.bytes().all(|b| b.is_ascii_digit()) {
-        exact.push(exact_term(fields.phone_digits, term));
-        exact.push(exact_term(fields.microchip, term));
+fn term_query(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
+    let text_fields = fields.weighted_text();
+    let mut ways: Vec<Box<dyn Query>> = Vec::new();
+    for (field, weight) in text_fields {
+        ways.push(scored(vec![exact_term(field, &term.text)], EXACT_SCORE * weight));
     }
-    let mut ways = vec![scored(exact, EXACT_SCORE)];
-    if is_last {
-        let prefix = text_fields.iter().map(|&f| fuzzy(f, term, 0, true)).collect();
-        ways.push(scored(prefix, PREFIX_SCORE));
+    if term.is_identifier_digits() {
+        let ids = vec![exact_term(fields.phone_digits, &term.text), exact_term(fields.microchip, &term.text)];
+        ways.push(scored(ids, EXACT_SCORE));
     }
-    let distance = fuzzy_distance(term);
-    if distance > 0 {
-        let near = text_fields.iter().map(|&f| fuzzy(f, term, distance, false)).collect();
-        ways.push(scored(near, FUZZY_SCORE));
+    if term.partial {
+        let prefix = automaton(&term.text, 0, true);
+        for (field, weight) in text_fields {
+            ways.push(scored(vec![shared(field, &prefix)], PREFIX_SCORE * weight));
+        }
     }
-    Box::new(DisjunctionMaxQuery::new(ways))
+    if !term.codes.is_empty() {
+        let codes = term.codes.iter().map(|c| exact_term(fields.phonetic, c)).collect();
+        ways.push(scored(codes, PHONETIC_SCORE));
+    }
+    if term.distance > 0 {
+        let near = automaton(&term.text, term.distance, false);
+        for (field, weight) in text_fields {
+            ways.push(scored(vec![shared(field, &near)], FUZZY_SCORE * weight));
+        }
+    }
+    // A small share of the other ways that also matched breaks ties: a word that sounds
+    // like the term and is one typo away ranks above one that only sounds like it.
+    Box::new(DisjunctionMaxQuery::with_tie_breaker(ways, TIE_BREAKER))
 }
 
-/// An exact match on a phone number, microchip or email when the whole input looks like one.
-fn identifier_query(fields: &Fields, input: &str) -> Option<Box<dyn Query>> {
-    let mut clauses = Vec::new();
+/// What the whole input is, if it looks like a phone number, microchip, email or document
+/// number.
+fn identifier(input: &str) -> Identifier {
+    let mut id = Identifier::default();
     if let Some(digits) = phone_like_digits(input) {
-        let mut candidates = vec![digits.clone()];
         // "00" is the international call prefix and a single "0" the trunk prefix of many
         // national numbers; neither is part of the stored digits.
-        let stripped = digits.strip_prefix("00").unwrap_or(&digits).trim_start_matches('0');
-        if stripped != digits && stripped.len() >= MIN_IDENTIFIER_DIGITS {
-            candidates.push(stripped.to_owned());
-        }
-        for digits in &candidates {
-            clauses.push(exact_term(fields.phone_digits, digits));
-            clauses.push(exact_term(fields.microchip, digits));
+        let stripped = digits.strip_prefix("00").unwrap_or(&digits).trim_start_matches('0').to_owned();
+        let keep_stripped = stripped != digits && stripped.len() >= MIN_IDENTIFIER_DIGITS;
+        id.digits.push(digits);
+        if keep_stripped {
+            id.digits.push(stripped);
         }
     }
     if input.contains('@') && !input.contains(char::is_whitespace) {
-        clauses.push(exact_term(fields.email, &input.to_lowercase()));
+        id.email = Some(input.to_lowercase());
+    }
+    if is_document_number(input) {
+        id.number = Some(input.to_lowercase());
+    }
+    id
+}
+
+/// "INV-2026-0042", "RX1234": one word of letters, digits and dashes with at least one digit.
+fn is_document_number(input: &str) -> bool {
+    (3..=40).contains(&input.len())
+        && input.bytes().any(|b| b.is_ascii_digit())
+        && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/')
+}
+
+fn identifier_query(fields: &Fields, id: &Identifier) -> Option<Box<dyn Query>> {
+    let mut clauses = Vec::new();
+    for digits in &id.digits {
+        clauses.push(exact_term(fields.phone_digits, digits));
+        clauses.push(exact_term(fields.microchip, digits));
+    }
+    if let Some(email) = &id.email {
+        clauses.push(exact_term(fields.email, email));
+    }
+    if let Some(number) = &id.number {
+        clauses.push(exact_term(fields.number, number));
     }
     (!clauses.is_empty()).then(|| scored(clauses, IDENTIFIER_SCORE))
 }
 
 /// The digits of input written like a phone or microchip number ("+1 (555) 123-4567",
 /// "985 141 000 123 456"), if it has enough of them.
-fn phone_like_digits(input: &str) -> Option<String> {
+pub(crate) fn phone_like_digits(input: &str) -> Option<String> {
     let is_phone_char = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')' | '/');
     if !input.chars().all(is_phone_char) {
         return None;
@@ -140,20 +308,56 @@ fn exact_term(field: Field, text: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
 }
 
-fn fuzzy(field: Field, text: &str, distance: u8, prefix: bool) -> Box<dyn Query> {
-    let term = Term::from_field_text(field, text);
-    // A transposition ("smiht" for "smith") is one typo, so it costs one edit.
-    Box::new(if prefix {
+/// The Levenshtein automaton of `text` (a transposition, "smiht" for "smith", counts as one
+/// edit), optionally matching any word that starts with a match.
+fn automaton(text: &str, distance: u8, prefix: bool) -> Option<Arc<DfaWrapper>> {
+    // The field is irrelevant to the automaton, which is built from the text alone.
+    let term = Term::from_field_text(Field::from_field_id(0), text);
+    let query = if prefix {
         FuzzyTermQuery::new_prefix(term, distance, true)
     } else {
         FuzzyTermQuery::new(term, distance, true)
-    })
+    };
+    // Only a distance over 2 fails, and `fuzzy_distance` never asks for one.
+    query.automaton().ok().map(Arc::new)
+}
+
+fn shared(field: Field, automaton: &Option<Arc<DfaWrapper>>) -> Box<dyn Query> {
+    match automaton {
+        Some(a) => Box::new(SharedAutomatonQuery { field, automaton: a.clone() }),
+        None => Box::new(tantivy::query::EmptyQuery),
+    }
+}
+
+/// Runs an already built automaton over one field's terms.
+#[derive(Clone)]
+struct SharedAutomatonQuery {
+    field: Field,
+    automaton: Arc<DfaWrapper>,
+}
+
+impl fmt::Debug for SharedAutomatonQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedAutomatonQuery").field("field", &self.field).finish_non_exhaustive()
+    }
+}
+
+impl Query for SharedAutomatonQuery {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(AutomatonWeight::<DfaWrapper>::new(self.field, self.automaton.clone())))
+    }
 }
 
 /// Any of `queries`, every match scoring `score`: the ranking rests on how a term matched,
 /// not on term statistics, which are noise for short names.
-fn scored(queries: Vec<Box<dyn Query>>, score: f32) -> Box<dyn Query> {
-    Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::union(queries)), score))
+fn scored(mut queries: Vec<Box<dyn Query>>, score: f32) -> Box<dyn Query> {
+    let inner: Box<dyn Query> =
+        if queries.len() == 1 { queries.remove(0) } else { Box::new(BooleanQuery::union(queries)) };
+    Box::new(ConstScoreQuery::new(inner, score))
+}
+
+fn no_score(query: Box<dyn Query>) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(query, 0.0))
 }
 
 #[cfg(test)]
@@ -178,9 +382,23 @@ mod tests {
     #[test]
     fn terms_are_analysed_like_documents_and_capped() {
         let mut analyzer = text_analyzer();
-        assert_eq!(terms(&mut analyzer, r#"  "Zoë" O'Brien name:SMITH* "#), ["zoe", "o", "brien", "name", "smith"]);
+        let texts = |input: &str, analyzer: &mut TextAnalyzer| -> Vec<String> {
+            terms(analyzer, input).into_iter().map(|t| t.text).collect()
+        };
+        assert_eq!(texts(r#"  "Zoë" O'Brien name:SMITH* "#, &mut analyzer), ["zoe", "o", "brien", "name", "smith"]);
         let many = "cat ".repeat(MAX_QUERY_TERMS + 5);
         assert_eq!(terms(&mut analyzer, &many).len(), MAX_QUERY_TERMS);
+    }
+
+    #[test]
+    fn only_the_last_word_being_typed_is_partial_and_short_partials_have_no_sound() {
+        let mut analyzer = text_analyzer();
+        let t = terms(&mut analyzer, "jon smi");
+        assert_eq!((t[0].partial, t[1].partial), (false, true));
+        assert_eq!(t[0].codes, ["JN", "AN"]);
+        assert!(t[1].codes.is_empty(), "{:?}", t[1].codes);
+        let t = terms(&mut analyzer, "jon smi ");
+        assert!(!t[1].partial);
     }
 
     #[test]
@@ -195,5 +413,14 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(phone_like_digits(input).as_deref(), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn document_numbers_are_single_words_with_digits() {
+        assert!(is_document_number("INV-2026-0042"));
+        assert!(is_document_number("rx1234"));
+        assert!(!is_document_number("smith"));
+        assert!(!is_document_number("inv 42"));
+        assert!(!is_document_number("12"));
     }
 }

@@ -8,7 +8,10 @@ use tantivy::tokenizer::{
 
 /// The version of the schema and of its analysis. Bump it on any change to a field, a
 /// tokenizer, or what a document holds: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// v2: phonetic codes, stored values for highlights, the owner and creator of a record, and
+/// the `number` field for documents found by their number.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Name of the analyser for free-text fields (names, breed, colour).
 pub(crate) const TEXT_TOKENIZER: &str = "clowder_text";
@@ -18,33 +21,49 @@ pub(crate) const TEXT_TOKENIZER: &str = "clowder_text";
 const MAX_TOKEN_BYTES: usize = 40;
 
 /// Handles on every field of the schema.
+///
+/// Free-text fields are stored as well as indexed, so a hit can show which words matched
+/// (highlights) without a trip to the store.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fields {
-    /// `client` or `patient` (raw, stored).
+    /// The record kind, e.g. `client` or `patient` (raw, stored).
     pub kind: Field,
     /// The record's ULID (raw, stored): what updates and deletes go by.
     pub id: Field,
     /// Display text for a hit, e.g. "Smith, Jane" (stored only).
     pub label: Field,
-    /// For a patient, the owner's client id (raw), so a later change of the owner can find
-    /// the patients to update.
+    /// For a patient, the owner's client id (raw, stored), so a change of the owner's name
+    /// can find the patients to update, and a hit can name its owner.
     pub owner_id: Field,
-    /// Client first and last name, or patient name (text).
+    /// For a patient, the owner's display name, "Smith, Jane" (stored only).
+    pub owner_label: Field,
+    /// Client first and last name, or patient name (text, stored).
     pub name: Field,
-    /// For a patient, the owner's display name (text).
+    /// For a patient, the owner's name (text, stored).
     pub owner: Field,
-    /// Patient breed (text).
+    /// Patient breed (text, stored).
     pub breed: Field,
-    /// Patient coat colour (text).
+    /// Patient coat colour (text, stored).
     pub color: Field,
+    /// Double Metaphone codes (primary and alternate) of every word of `name` and `owner`
+    /// (raw): "Jon Smyth" and "John Smith" share `JN` and `SM0`.
+    pub phonetic: Field,
     /// Phone digits in several lengths (raw); see `documents::phone_tokens`.
     pub phone_digits: Field,
-    /// Microchip number, digits only (raw).
+    /// Phone numbers as shown (E.164), for highlights (stored only).
+    pub phone_display: Field,
+    /// Microchip number, digits only (raw, stored).
     pub microchip: Field,
-    /// Lower-cased email address (raw).
+    /// Lower-cased email address (raw, stored).
     pub email: Field,
-    /// `active`, `inactive` or (patients) `deceased` (raw).
+    /// A document's number, lower-cased (raw, stored): invoice, prescription and lab-order
+    /// numbers, found exactly. No kind indexed today has one.
+    pub number: Field,
+    /// `active`, `inactive` or (patients) `deceased` (raw, stored).
     pub status: Field,
+    /// The ULID of the staff user who created the record, if any (raw): staff whose
+    /// permission has scope `own` see only their own records.
+    pub created_by: Field,
 }
 
 impl Fields {
@@ -53,29 +72,40 @@ impl Fields {
         let mut b = Schema::builder();
         // Free text needs term frequencies for scoring but no positions: there are no phrase
         // queries.
-        let text = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default().set_tokenizer(TEXT_TOKENIZER).set_index_option(IndexRecordOption::WithFreqs),
-        );
+        let text = TextOptions::default()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(TEXT_TOKENIZER)
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            )
+            .set_stored();
         let fields = Fields {
             kind: b.add_text_field("kind", STRING | STORED),
             id: b.add_text_field("id", STRING | STORED),
             label: b.add_text_field("label", STORED),
-            owner_id: b.add_text_field("owner_id", STRING),
+            owner_id: b.add_text_field("owner_id", STRING | STORED),
+            owner_label: b.add_text_field("owner_label", STORED),
             name: b.add_text_field("name", text.clone()),
             owner: b.add_text_field("owner", text.clone()),
             breed: b.add_text_field("breed", text.clone()),
             color: b.add_text_field("color", text),
+            phonetic: b.add_text_field("phonetic", STRING),
             phone_digits: b.add_text_field("phone_digits", STRING),
-            microchip: b.add_text_field("microchip", STRING),
-            email: b.add_text_field("email", STRING),
-            status: b.add_text_field("status", STRING),
+            phone_display: b.add_text_field("phone_display", STORED),
+            microchip: b.add_text_field("microchip", STRING | STORED),
+            email: b.add_text_field("email", STRING | STORED),
+            number: b.add_text_field("number", STRING | STORED),
+            status: b.add_text_field("status", STRING | STORED),
+            created_by: b.add_text_field("created_by", STRING),
         };
         (b.build(), fields)
     }
 
-    /// The free-text fields every query term is matched against.
-    pub(crate) fn text(&self) -> [Field; 4] {
-        [self.name, self.owner, self.breed, self.color]
+    /// The free-text fields every query term is matched against, with the weight of a match
+    /// in each: a word of the record's own name counts most, its owner's name a little less,
+    /// breed and colour least, so "smith" lists the Smiths before their cats.
+    pub(crate) fn weighted_text(&self) -> [(Field, f32); 4] {
+        [(self.name, 1.0), (self.owner, 0.8), (self.breed, 0.6), (self.color, 0.6)]
     }
 }
 

@@ -6,6 +6,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use clowder_schemas::ClientId;
 use clowder_schemas::clients::Client;
 use clowder_schemas::patients::Patient;
 use tantivy::collector::TopDocs;
@@ -14,9 +15,10 @@ use tantivy::schema::Value;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
 
-use crate::documents::{RecordId, RecordKind, client_document, patient_document};
+use crate::documents::{RecordId, RecordKind, RecordStatus, client_document, patient_document};
 use crate::errors::IndexError;
-use crate::queries;
+use crate::highlight::{Highlight, highlights};
+use crate::queries::{self, Filter};
 use crate::schema::{Fields, SCHEMA_VERSION, TEXT_TOKENIZER, tokenizers};
 
 /// Name of the file, in the index directory, that holds the [`SCHEMA_VERSION`] the index was
@@ -38,6 +40,12 @@ pub struct Hit {
     pub id: RecordId,
     /// Display text: "Smith, Jane" for a client, "Mittens (Smith, Jane)" for a patient.
     pub label: String,
+    /// Whether the record is in use.
+    pub status: RecordStatus,
+    /// For a patient, its owner and the owner's display name.
+    pub owner: Option<(ClientId, String)>,
+    /// The fields that matched, with the matching words marked.
+    pub highlights: Vec<Highlight>,
     /// Higher is better. Only the order of scores within one search means anything.
     pub score: f32,
 }
@@ -75,8 +83,11 @@ pub fn needs_rebuild(dir: impl AsRef<Path>) -> bool {
 ///
 /// [`reader`]: SearchIndex::reader
 pub struct SearchIndex {
+    index: Index,
     writer: IndexWriter,
     reader: SearchReader,
+    /// The analyser documents are built with (a copy of the reader's, for `&mut` use).
+    analyzer: TextAnalyzer,
     /// `None` for an in-memory index.
     dir: Option<PathBuf>,
 }
@@ -155,19 +166,25 @@ impl SearchIndex {
             .tokenizers()
             .get(TEXT_TOKENIZER)
             .expect("`tokenizers()` registers the text tokenizer for every index we build");
-        Ok(SearchIndex { writer, reader: SearchReader { reader, fields, analyzer }, dir })
+        Ok(SearchIndex {
+            index,
+            writer,
+            reader: SearchReader { reader, fields, analyzer: analyzer.clone() },
+            analyzer,
+            dir,
+        })
     }
 
     /// Adds or replaces the client's document. Visible to searches after [`commit`](Self::commit).
     pub fn upsert_client(&mut self, client: &Client) -> Result<(), IndexError> {
-        let doc = client_document(&self.reader.fields, client);
+        let doc = client_document(&self.reader.fields, &mut self.analyzer, client);
         self.replace(RecordId::Client(client.id), doc)
     }
 
     /// Adds or replaces the patient's document; `owner_name` is the owner's display name
     /// ("Smith, Jane"). When an owner's name changes, upsert their patients again.
     pub fn upsert_patient(&mut self, patient: &Patient, owner_name: &str) -> Result<(), IndexError> {
-        let doc = patient_document(&self.reader.fields, patient, owner_name);
+        let doc = patient_document(&self.reader.fields, &mut self.analyzer, patient, owner_name);
         self.replace(RecordId::Patient(patient.id), doc)
     }
 
@@ -193,10 +210,38 @@ impl SearchIndex {
         self.reader.reader.reload().map_err(IndexError::Commit)
     }
 
-    /// Ends a rebuild started by [`recreate`](Self::recreate): commits, then writes the
-    /// version file, so [`needs_rebuild`] turns false only once the index is complete.
+    /// Like [`commit`](Self::commit), and records `seq`, the last event-log sequence number
+    /// whose changes are in this commit, so that after a restart the indexer replays only
+    /// what came after it ([`committed_seq`](Self::committed_seq)).
+    pub fn commit_through(&mut self, seq: u64) -> Result<(), IndexError> {
+        let mut prepared = self.writer.prepare_commit().map_err(IndexError::Commit)?;
+        prepared.set_payload(&seq.to_string());
+        prepared.commit().map_err(IndexError::Commit)?;
+        self.reader.reader.reload().map_err(IndexError::Commit)
+    }
+
+    /// The sequence number given to the last [`commit_through`](Self::commit_through), if
+    /// any commit recorded one.
+    pub fn committed_seq(&self) -> Result<Option<u64>, IndexError> {
+        let metas = self.index.load_metas().map_err(|source| IndexError::Open { path: self.dir.clone(), source })?;
+        Ok(metas.payload.and_then(|p| p.trim().parse().ok()))
+    }
+
+    /// Ends a rebuild started by [`recreate`](Self::recreate): commits (recording `seq`, the
+    /// last event sequence number the rebuild's records reflect), then writes the version
+    /// file, so [`needs_rebuild`] turns false only once the index is complete.
+    pub fn finish_rebuild_through(&mut self, seq: u64) -> Result<(), IndexError> {
+        self.commit_through(seq)?;
+        self.write_version_file()
+    }
+
+    /// [`finish_rebuild_through`](Self::finish_rebuild_through) without a sequence number.
     pub fn finish_rebuild(&mut self) -> Result<(), IndexError> {
         self.commit()?;
+        self.write_version_file()
+    }
+
+    fn write_version_file(&self) -> Result<(), IndexError> {
         match &self.dir {
             Some(dir) => write_version(dir),
             None => Ok(()),
@@ -206,6 +251,16 @@ impl SearchIndex {
     /// See [`SearchReader::search`].
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>, IndexError> {
         self.reader.search(query, limit)
+    }
+
+    /// See [`SearchReader::search_with`].
+    pub fn search_with(&self, query: &str, filter: &Filter, limit: usize) -> Result<Vec<Hit>, IndexError> {
+        self.reader.search_with(query, filter, limit)
+    }
+
+    /// Documents in the index (as of the last commit).
+    pub fn num_docs(&self) -> u64 {
+        self.reader.num_docs()
     }
 
     /// A cheap, cloneable handle for searching from any thread. It sees each commit made
@@ -230,24 +285,38 @@ impl SearchReader {
     /// with typos forgiven according to the word's length and the last word taken as a
     /// prefix; input that is a phone number (whole, national, or its last four digits), a
     /// microchip or an email matches exactly and ranks first. Blank input finds nothing;
-    /// input over [`MAX_QUERY_CHARS`](crate::MAX_QUERY_CHARS) characters is cut.
+    /// input over [`MAX_QUERY_CHARS`](crate::MAX_QUERY_CHARS) characters is cut. Every kind and
+    /// status is searched; see [`search_with`](Self::search_with) to filter.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>, IndexError> {
+        self.search_with(query, &Filter::everything(), limit)
+    }
+
+    /// [`search`](Self::search) within the kinds, creators and statuses `filter` allows.
+    pub fn search_with(&self, query: &str, filter: &Filter, limit: usize) -> Result<Vec<Hit>, IndexError> {
         let limit = limit.min(MAX_HITS);
         if limit == 0 {
             return Ok(Vec::new());
         }
         let mut analyzer = self.analyzer.clone();
-        let Some(query) = queries::build(&self.fields, &mut analyzer, query) else {
+        let Some(plan) = queries::build(&self.fields, &mut analyzer, query, filter) else {
             return Ok(Vec::new());
         };
         let searcher = self.reader.searcher();
-        let top = searcher.search(&*query, &TopDocs::with_limit(limit).order_by_score()).map_err(IndexError::Search)?;
+        let top =
+            searcher.search(&*plan.query, &TopDocs::with_limit(limit).order_by_score()).map_err(IndexError::Search)?;
         top.into_iter()
             .map(|(score, address)| {
                 let doc: TantivyDocument = searcher.doc(address).map_err(IndexError::Search)?;
-                self.hit(&doc, score)
+                let mut hit = self.hit(&doc, score)?;
+                hit.highlights = highlights(&self.fields, &mut analyzer, &doc, &plan.terms, &plan.identifier);
+                Ok(hit)
             })
             .collect()
+    }
+
+    /// Documents in the index (as of the last commit this reader has seen).
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
     }
 
     fn hit(&self, doc: &TantivyDocument, score: f32) -> Result<Hit, IndexError> {
@@ -259,7 +328,15 @@ impl SearchReader {
             .ok_or_else(|| IndexError::Malformed(format!("kind {kind:?}, id {key:?}")))?;
         let label =
             text(self.fields.label).ok_or_else(|| IndexError::Malformed(format!("no label for {id:?}")))?.to_owned();
-        Ok(Hit { kind: id.kind(), id, label, score })
+        let status = text(self.fields.status)
+            .and_then(RecordStatus::from_name)
+            .ok_or_else(|| IndexError::Malformed(format!("no status for {id:?}")))?;
+        let owner = match (text(self.fields.owner_id).map(str::parse::<ClientId>), text(self.fields.owner_label)) {
+            (Some(Ok(owner)), Some(name)) => Some((owner, name.to_owned())),
+            (None, _) => None,
+            _ => return Err(IndexError::Malformed(format!("bad owner for {id:?}"))),
+        };
+        Ok(Hit { kind: id.kind(), id, label, status, owner, highlights: Vec::new(), score })
     }
 }
 
