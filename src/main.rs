@@ -16,6 +16,13 @@ enum Command {
     Serve(ServeArgs),
     /// Print the effective configuration (secrets masked) and exit.
     CheckConfig(ServeArgs),
+    /// Rebuild the search index (`<data dir>/index`) from the store, with a progress bar.
+    /// The server must be stopped (the store is opened exclusively). The server also rebuilds
+    /// the index by itself at start when it is missing or of another version.
+    Reindex {
+        #[arg(long, env = "CLOWDER_DATA_DIR", default_value = "./data")]
+        data_dir: std::path::PathBuf,
+    },
     /// Audit-trail tools.
     Audit {
         #[command(subcommand)]
@@ -39,6 +46,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve(args),
         Command::CheckConfig(args) => args.settings().map(|s| print!("{}", s.describe())),
         Command::Audit { command: AuditCommand::Verify { data_dir } } => audit_verify(&data_dir),
+        Command::Reindex { data_dir } => reindex(&data_dir),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -62,6 +70,48 @@ fn audit_verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
         path.display()
     );
     Ok(())
+}
+
+fn reindex(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    use clowder_actors::store::{Store, StoreConfig};
+    let config = clowder_actors::SystemConfig::new(data_dir);
+    let path = config.store_path();
+    if !path.exists() {
+        anyhow::bail!("no store at {}", path.display());
+    }
+    // The store's commit thread and channels expect a runtime around them.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let store_config =
+            StoreConfig { path: path.clone(), clinic_id: config.clinic_id.clone(), cache_bytes: config.cache_bytes };
+        let clock: std::sync::Arc<dyn clowder_actors::Clock> = std::sync::Arc::new(clowder_actors::SystemClock);
+        let store = Store::open(&store_config, clock, Default::default())?;
+        let dir = clowder_actors::search::index_dir(data_dir);
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} records ({per_sec})",
+            )
+            .expect("the progress template is valid"),
+        );
+        let result = clowder_actors::search::rebuild(&store, &dir, &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        });
+        bar.finish_and_clear();
+        let closing = store.clone();
+        let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+        let (_, report) = result?;
+        println!(
+            "ok: search index rebuilt in {:.1} s: {} clients and {} patients, through event {} ({})",
+            report.elapsed.as_secs_f64(),
+            report.clients,
+            report.patients,
+            report.through_seq,
+            dir.display()
+        );
+        anyhow::Ok(())
+    })
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -112,6 +112,9 @@ pub enum Error {
     ShuttingDown,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The search index failed (it is derived data: `clowder reindex` rebuilds it).
+    #[error(transparent)]
+    Search(#[from] clowder_index::IndexError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -17,6 +17,7 @@ pub mod patients;
 pub mod roles;
 pub mod runtime;
 pub mod scheduling;
+pub mod search;
 pub mod store;
 pub mod system;
 pub mod totp;

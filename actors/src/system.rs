@@ -19,6 +19,7 @@ use crate::patients::Patients;
 use crate::roles::Roles;
 use crate::runtime::ActorConfig;
 use crate::scheduling::Scheduling;
+use crate::search::Search;
 use crate::store::{Store, StoreConfig, StoreError};
 
 /// Settings of the core, built by the binary from its configuration.
@@ -122,6 +123,7 @@ pub struct System {
     pub roles: Roles,
     pub devices: Devices,
     pub scheduling: Scheduling,
+    pub search: Search,
     pub store_metrics: StoreMetrics,
     started: Instant,
     stopping: AtomicBool,
@@ -141,7 +143,9 @@ impl System {
         let hashing = tokio::sync::Semaphore::new((cores / 2).max(1));
         let ctx = Arc::new(Ctx { store, clock, config, metrics: RuntimeMetrics::default(), hashing });
         let roles = Roles::load(ctx.clone())?;
+        let search = Search::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the search index: {e}")))?;
         Ok(System {
+            search,
             roles: roles.clone(),
             clients: Clients::new(ctx.clone()),
             patients: Patients::new(ctx.clone()),
@@ -181,6 +185,16 @@ impl System {
                 detail: if store_ok { "open".into() } else { "closed or unreadable".into() },
             },
             ComponentHealth {
+                name: "search",
+                ok: !stopping && self.search.is_running(),
+                detail: format!(
+                    "{} documents, indexed through event {} of {}",
+                    self.search.documents(),
+                    self.search.indexed_seq(),
+                    store.last_seq()
+                ),
+            },
+            ComponentHealth {
                 name: "actors",
                 ok: !stopping,
                 detail: if stopping {
@@ -201,6 +215,7 @@ impl System {
         self.accounts.stop_all();
         self.patients.stop_all();
         self.scheduling.stop();
+        self.search.stop().await;
         let store = self.ctx.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
     }

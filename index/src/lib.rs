@@ -25,6 +25,8 @@ mod schema;
 mod search_index;
 
 #[cfg(test)]
+mod relevance;
+#[cfg(test)]
 mod tests;
 
 pub use documents::{RecordId, RecordKind, RecordStatus};

@@ -6,7 +6,8 @@
 //! - every term must match (AND). A term's score is its best way of matching, times the
 //!   weight of the field it matched in (a record's own name 1.0, its owner's name 0.8, breed
 //!   and colour 0.6; see `Fields::weighted_text`):
-//!   exactly (3), as a prefix if it is the last term and still being typed (2), by sound
+//!   exactly (3), as a prefix if it is the last term, still being typed and at least two
+//!   characters long (2), by sound
 //!   (Double Metaphone code, 1.5, not weighted), or within an edit distance that grows with
 //!   its length (1, see [`fuzzy_distance`]);
 //! - an all-digit term of four or more digits also matches phone digits or a microchip
@@ -17,19 +18,21 @@
 //! - filters (kinds the caller may see, optionally only their own records; statuses) are
 //!   required clauses that add nothing to the score.
 //!
-//! Each Levenshtein automaton is built once per term and shared by every field it is run
-//! against: building one costs far more than running it over a field's term dictionary.
+//! Each Levenshtein automaton is built once per term and run over the term dictionary of each
+//! field, and the words it accepts become plain term queries (at most [`MAX_EXPANSIONS`] per
+//! field). Term queries read their postings lazily, so the intersection of the words is
+//! driven by the rarest one and skips through the common ones. (tantivy's own fuzzy query
+//! reads every posting of every accepted word into a bitset as large as the whole index, for
+//! each field; at a million records that costs more than the rest of the search.)
 
-use std::fmt;
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
-use tantivy::Term;
 use tantivy::query::{
-    AutomatonWeight, BooleanQuery, ConstScoreQuery, DfaWrapper, DisjunctionMaxQuery, EnableScoring, FuzzyTermQuery,
-    Occur, Query, TermQuery, Weight,
+    BooleanQuery, ConstScoreQuery, DfaWrapper, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Searcher, Term};
 
 use crate::documents::{RecordKind, RecordStatus};
 use crate::phonetic;
@@ -48,6 +51,15 @@ const PREFIX_SCORE: f32 = 2.0;
 const PHONETIC_SCORE: f32 = 1.5;
 const FUZZY_SCORE: f32 = 1.0;
 const TIE_BREAKER: f32 = 0.1;
+
+/// Most distinct words one automaton may stand for in one field. A two-letter prefix can
+/// accept hundreds of names; past this many, the first in alphabetical order are kept (a
+/// receptionist types another letter long before reading that far).
+pub const MAX_EXPANSIONS: usize = 128;
+
+/// Fewest characters a word being typed needs before it matches as a prefix: one letter
+/// would match a large share of a clinic's records, and shows a receptionist nothing useful.
+pub(crate) const MIN_PREFIX_CHARS: usize = 2;
 
 /// Fewest digits that make input a phone or microchip lookup: the last four of a phone.
 const MIN_IDENTIFIER_DIGITS: usize = 4;
@@ -94,8 +106,12 @@ pub(crate) struct QueryTerm {
 }
 
 impl QueryTerm {
+    fn is_digits(&self) -> bool {
+        self.text.bytes().all(|b| b.is_ascii_digit())
+    }
+
     fn is_identifier_digits(&self) -> bool {
-        self.text.len() >= MIN_IDENTIFIER_DIGITS && self.text.bytes().all(|b| b.is_ascii_digit())
+        self.text.len() >= MIN_IDENTIFIER_DIGITS && self.is_digits()
     }
 }
 
@@ -120,18 +136,29 @@ pub(crate) struct Plan {
 
 /// Builds the query for `input`, or `None` when there is nothing to search for (blank input,
 /// or a filter that allows nothing).
-pub(crate) fn build(fields: &Fields, analyzer: &mut TextAnalyzer, input: &str, filter: &Filter) -> Option<Plan> {
+pub(crate) fn build(
+    fields: &Fields,
+    analyzer: &mut TextAnalyzer,
+    searcher: &Searcher,
+    input: &str,
+    filter: &Filter,
+) -> tantivy::Result<Option<Plan>> {
     let input = truncate(input, MAX_QUERY_CHARS);
     let identifier = identifier(input.trim());
     let terms = terms(analyzer, input);
-    let filters = filter_clauses(fields, filter)?;
+    let Some(filters) = filter_clauses(fields, filter) else { return Ok(None) };
     let by_identifier = identifier_query(fields, &identifier);
-    let by_text = (!terms.is_empty()).then(|| {
-        let clauses = terms.iter().map(|term| (Occur::Must, term_query(fields, term))).collect();
-        Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>
-    });
+    let by_text = if terms.is_empty() {
+        None
+    } else {
+        let mut clauses = Vec::with_capacity(terms.len());
+        for term in &terms {
+            clauses.push((Occur::Must, term_query(fields, searcher, term)?));
+        }
+        Some(Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
+    };
     let matching: Box<dyn Query> = match (by_identifier, by_text) {
-        (None, None) => return None,
+        (None, None) => return Ok(None),
         (Some(q), None) | (None, Some(q)) => q,
         (Some(id), Some(text)) => Box::new(BooleanQuery::new(vec![(Occur::Should, id), (Occur::Should, text)])),
     };
@@ -142,7 +169,7 @@ pub(crate) fn build(fields: &Fields, analyzer: &mut TextAnalyzer, input: &str, f
         clauses.extend(filters.into_iter().map(|q| (Occur::Must, q)));
         Box::new(BooleanQuery::new(clauses))
     };
-    Some(Plan { query, terms, identifier })
+    Ok(Some(Plan { query, terms, identifier }))
 }
 
 /// The largest number of edits (insertions, deletions, substitutions, or transpositions of
@@ -176,7 +203,7 @@ fn terms(analyzer: &mut TextAnalyzer, input: &str) -> Vec<QueryTerm> {
         .into_iter()
         .enumerate()
         .map(|(i, text)| {
-            let partial = i == last && last_is_partial;
+            let partial = i == last && last_is_partial && text.chars().count() >= MIN_PREFIX_CHARS;
             // A word still being typed is coded only once it is long enough to say how it
             // sounds; "smi" would otherwise match every S-M name.
             let codes = if partial && text.chars().count() < 4 { Vec::new() } else { phonetic::codes(&text) };
@@ -217,7 +244,7 @@ fn filter_clauses(fields: &Fields, filter: &Filter) -> Option<Vec<Box<dyn Query>
 }
 
 /// How one analysed term may match a document.
-fn term_query(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
+fn term_query(fields: &Fields, searcher: &Searcher, term: &QueryTerm) -> tantivy::Result<Box<dyn Query>> {
     let text_fields = fields.weighted_text();
     let mut ways: Vec<Box<dyn Query>> = Vec::new();
     for (field, weight) in text_fields {
@@ -227,25 +254,37 @@ fn term_query(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
         let ids = vec![exact_term(fields.phone_digits, &term.text), exact_term(fields.microchip, &term.text)];
         ways.push(scored(ids, EXACT_SCORE));
     }
-    if term.partial {
-        let prefix = automaton(&term.text, 0, true);
+    // Digits are looked up exactly (phones, chips); names hold no digits worth a typo.
+    if term.is_digits() {
+        return Ok(Box::new(DisjunctionMaxQuery::with_tie_breaker(ways, TIE_BREAKER)));
+    }
+    if term.partial
+        && let Some(prefix) = automaton(&term.text, 0, true)
+    {
         for (field, weight) in text_fields {
-            ways.push(scored(vec![shared(field, &prefix)], PREFIX_SCORE * weight));
+            let words = expand(searcher, field, &prefix)?;
+            if !words.is_empty() {
+                ways.push(scored(words, PREFIX_SCORE * weight));
+            }
         }
     }
     if !term.codes.is_empty() {
         let codes = term.codes.iter().map(|c| exact_term(fields.phonetic, c)).collect();
         ways.push(scored(codes, PHONETIC_SCORE));
     }
-    if term.distance > 0 {
-        let near = automaton(&term.text, term.distance, false);
+    if term.distance > 0
+        && let Some(near) = automaton(&term.text, term.distance, false)
+    {
         for (field, weight) in text_fields {
-            ways.push(scored(vec![shared(field, &near)], FUZZY_SCORE * weight));
+            let words = expand(searcher, field, &near)?;
+            if !words.is_empty() {
+                ways.push(scored(words, FUZZY_SCORE * weight));
+            }
         }
     }
     // A small share of the other ways that also matched breaks ties: a word that sounds
     // like the term and is one typo away ranks above one that only sounds like it.
-    Box::new(DisjunctionMaxQuery::with_tie_breaker(ways, TIE_BREAKER))
+    Ok(Box::new(DisjunctionMaxQuery::with_tie_breaker(ways, TIE_BREAKER)))
 }
 
 /// What the whole input is, if it looks like a phone number, microchip, email or document
@@ -310,7 +349,7 @@ fn exact_term(field: Field, text: &str) -> Box<dyn Query> {
 
 /// The Levenshtein automaton of `text` (a transposition, "smiht" for "smith", counts as one
 /// edit), optionally matching any word that starts with a match.
-fn automaton(text: &str, distance: u8, prefix: bool) -> Option<Arc<DfaWrapper>> {
+fn automaton(text: &str, distance: u8, prefix: bool) -> Option<DfaWrapper> {
     // The field is irrelevant to the automaton, which is built from the text alone.
     let term = Term::from_field_text(Field::from_field_id(0), text);
     let query = if prefix {
@@ -319,33 +358,21 @@ fn automaton(text: &str, distance: u8, prefix: bool) -> Option<Arc<DfaWrapper>> 
         FuzzyTermQuery::new(term, distance, true)
     };
     // Only a distance over 2 fails, and `fuzzy_distance` never asks for one.
-    query.automaton().ok().map(Arc::new)
+    query.automaton().ok()
 }
 
-fn shared(field: Field, automaton: &Option<Arc<DfaWrapper>>) -> Box<dyn Query> {
-    match automaton {
-        Some(a) => Box::new(SharedAutomatonQuery { field, automaton: a.clone() }),
-        None => Box::new(tantivy::query::EmptyQuery),
+/// The words of `field` that `automaton` accepts, in any segment, as term queries.
+fn expand(searcher: &Searcher, field: Field, automaton: &DfaWrapper) -> tantivy::Result<Vec<Box<dyn Query>>> {
+    let mut words: BTreeSet<Vec<u8>> = BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(field)?;
+        let mut stream = inverted.terms().search(automaton).into_stream()?;
+        while words.len() < MAX_EXPANSIONS && stream.advance() {
+            words.insert(stream.key().to_vec());
+        }
     }
-}
-
-/// Runs an already built automaton over one field's terms.
-#[derive(Clone)]
-struct SharedAutomatonQuery {
-    field: Field,
-    automaton: Arc<DfaWrapper>,
-}
-
-impl fmt::Debug for SharedAutomatonQuery {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SharedAutomatonQuery").field("field", &self.field).finish_non_exhaustive()
-    }
-}
-
-impl Query for SharedAutomatonQuery {
-    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(AutomatonWeight::<DfaWrapper>::new(self.field, self.automaton.clone())))
-    }
+    // Text fields hold UTF-8 words; anything else cannot have come from our analyser.
+    Ok(words.into_iter().filter_map(|w| String::from_utf8(w).ok()).map(|w| exact_term(field, &w)).collect())
 }
 
 /// Any of `queries`, every match scoring `score`: the ranking rests on how a term matched,
@@ -399,6 +426,7 @@ mod tests {
         assert!(t[1].codes.is_empty(), "{:?}", t[1].codes);
         let t = terms(&mut analyzer, "jon smi ");
         assert!(!t[1].partial);
+        assert!(!terms(&mut analyzer, "s")[0].partial, "one letter is no prefix");
     }
 
     #[test]

@@ -88,6 +88,10 @@ pub struct SearchIndex {
     reader: SearchReader,
     /// The analyser documents are built with (a copy of the reader's, for `&mut` use).
     analyzer: TextAnalyzer,
+    /// Rebuilding into an empty index (from `recreate` to `finish_rebuild`): every record
+    /// arrives once, so upserts skip the delete of an older document. tantivy keeps each
+    /// delete until the commit, which for a million records costs about a gigabyte.
+    fresh: bool,
     /// `None` for an in-memory index.
     dir: Option<PathBuf>,
 }
@@ -147,7 +151,9 @@ impl SearchIndex {
         let mut index = Index::create(directory, schema, IndexSettings::default())
             .map_err(|source| IndexError::Open { path: Some(dir.to_owned()), source })?;
         index.set_tokenizers(tokenizers());
-        Self::with_index(index, fields, Some(dir.to_owned()))
+        let mut this = Self::with_index(index, fields, Some(dir.to_owned()))?;
+        this.fresh = true;
+        Ok(this)
     }
 
     fn with_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> Result<Self, IndexError> {
@@ -172,6 +178,7 @@ impl SearchIndex {
             reader: SearchReader { reader, fields, analyzer: analyzer.clone() },
             analyzer,
             dir,
+            fresh: false,
         })
     }
 
@@ -191,7 +198,9 @@ impl SearchIndex {
     fn replace(&mut self, id: RecordId, doc: TantivyDocument) -> Result<(), IndexError> {
         // tantivy applies a delete only to documents added before it, so the new document
         // survives.
-        self.delete(id);
+        if !self.fresh {
+            self.delete(id);
+        }
         self.writer.add_document(doc).map_err(IndexError::Write)?;
         Ok(())
     }
@@ -232,12 +241,14 @@ impl SearchIndex {
     /// file, so [`needs_rebuild`] turns false only once the index is complete.
     pub fn finish_rebuild_through(&mut self, seq: u64) -> Result<(), IndexError> {
         self.commit_through(seq)?;
+        self.fresh = false;
         self.write_version_file()
     }
 
     /// [`finish_rebuild_through`](Self::finish_rebuild_through) without a sequence number.
     pub fn finish_rebuild(&mut self) -> Result<(), IndexError> {
         self.commit()?;
+        self.fresh = false;
         self.write_version_file()
     }
 
@@ -246,6 +257,13 @@ impl SearchIndex {
             Some(dir) => write_version(dir),
             None => Ok(()),
         }
+    }
+
+    /// Closes the index: waits for tantivy's background merges to end and releases the
+    /// directory's writer lock, so the index can be opened again at once. Uncommitted
+    /// changes are dropped.
+    pub fn close(self) -> Result<(), IndexError> {
+        self.writer.wait_merging_threads().map_err(IndexError::Commit)
     }
 
     /// See [`SearchReader::search`].
@@ -298,10 +316,12 @@ impl SearchReader {
             return Ok(Vec::new());
         }
         let mut analyzer = self.analyzer.clone();
-        let Some(plan) = queries::build(&self.fields, &mut analyzer, query, filter) else {
+        let searcher = self.reader.searcher();
+        let Some(plan) =
+            queries::build(&self.fields, &mut analyzer, &searcher, query, filter).map_err(IndexError::Search)?
+        else {
             return Ok(Vec::new());
         };
-        let searcher = self.reader.searcher();
         let top =
             searcher.search(&*plan.query, &TopDocs::with_limit(limit).order_by_score()).map_err(IndexError::Search)?;
         top.into_iter()

@@ -7,7 +7,7 @@ use clowder_schemas::{ClientId, PatientId};
 
 use crate::{IndexError, MAX_QUERY_CHARS, RecordId, RecordKind, SCHEMA_VERSION_FILE, SearchIndex, needs_rebuild};
 
-fn client(n: u128, first: &str, last: &str, phone: &str) -> Client {
+pub(crate) fn client(n: u128, first: &str, last: &str, phone: &str) -> Client {
     Client {
         id: ClientId::from_u128(n),
         first_name: first.to_owned(),
@@ -28,7 +28,7 @@ fn client(n: u128, first: &str, last: &str, phone: &str) -> Client {
     }
 }
 
-fn patient(n: u128, owner: &Client, name: &str) -> Patient {
+pub(crate) fn patient(n: u128, owner: &Client, name: &str) -> Patient {
     Patient {
         id: PatientId::from_u128(n),
         client_id: owner.id,
@@ -329,4 +329,21 @@ fn an_index_on_disk_survives_reopening_and_knows_when_to_rebuild() {
     assert!(!needs_rebuild(&dir));
     drop(index);
     assert_eq!(ids(&SearchIndex::open_or_create(&dir).expect("reopened"), "smith"), [c(&jane)]);
+}
+
+#[test]
+fn the_event_sequence_of_the_last_commit_survives_closing_and_reopening() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("index");
+    let mut index = SearchIndex::open_or_create(&dir).expect("created");
+    assert_eq!(index.committed_seq().expect("metas"), None);
+    index.upsert_client(&client(1, "Jane", "Smith", "555-123-4567")).expect("indexed");
+    index.commit_through(41).expect("commit");
+    index.upsert_client(&client(2, "John", "Smith", "555-123-4568")).expect("indexed");
+    index.commit_through(42).expect("commit");
+    assert_eq!(index.committed_seq().expect("metas"), Some(42));
+    index.close().expect("closed");
+    let index = SearchIndex::open_or_create(&dir).expect("reopened at once: the lock is released");
+    assert_eq!(index.committed_seq().expect("metas"), Some(42));
+    assert_eq!(index.num_docs(), 2);
 }

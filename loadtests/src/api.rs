@@ -76,6 +76,7 @@ struct Urls {
     appointments: Url,
     availability: Url,
     rooms: Url,
+    search: Url,
     /// The live gateway, `ws://` (or `wss://` for an `https` base).
     ws: Url,
 }
@@ -95,6 +96,7 @@ impl Urls {
             appointments: join("/api/appointments")?,
             availability: join("/api/availability")?,
             rooms: join("/api/rooms")?,
+            search: join("/api/search")?,
             ws: ws_url(base)?,
         })
     }
@@ -288,6 +290,36 @@ impl Api {
     /// `POST /api/appointments`, for the book scenario.
     pub async fn post_appointment(&self, body: &NewAppointment) -> Outcome {
         self.load_call(Some(&self.bearer), self.http.post(self.urls.appointments.clone()).json(body)).await
+    }
+
+    /// The URL of one search: `q` (as typed), at most `limit` hits, default kinds and status.
+    pub fn search_url(&self, q: &str, limit: u32) -> Url {
+        let mut url = self.urls.search.clone();
+        url.query_pairs_mut().append_pair("q", q).append_pair("limit", &limit.to_string());
+        url
+    }
+
+    /// Asks one search during setup and reads the answer as plain JSON (this crate does not
+    /// share the server's search types). A 404 means the server has no search endpoint.
+    pub async fn probe_search(&self, url: &Url) -> Result<serde_json::Value> {
+        let response = self.setup_send(Some(&self.bearer), || self.http.get(url.clone())).await?;
+        let status = response.status();
+        let body = response.bytes().await.context("reading a search answer")?;
+        if status == StatusCode::NOT_FOUND {
+            anyhow::bail!(
+                "GET /api/search answered 404: this server has no search endpoint (build it from a commit that has it)"
+            );
+        }
+        if !status.is_success() {
+            anyhow::bail!("GET /api/search: {}", describe_failure(status.as_u16(), &body));
+        }
+        serde_json::from_slice(&body)
+            .with_context(|| format!("a search answer that is not JSON: {}", quote_body(&body)))
+    }
+
+    /// `GET /api/search?…`, for the search scenario.
+    pub async fn get_search(&self, url: &Url) -> Outcome {
+        self.load_call(Some(&self.bearer), self.http.get(url.clone())).await
     }
 
     /// `GET /api/availability?…`, for the availability scenario.

@@ -53,11 +53,18 @@ impl NewClient {
     }
 }
 
-/// Body of `POST /api/patients`.
+/// Body of `POST /api/patients`, with only the fields the scenarios set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewPatient {
     pub client_id: ClientId,
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Unique across the clinic: the server refuses a microchip another patient has (409).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub microchip: Option<String>,
 }
 
 const CAT_NAMES: [&str; 8] = ["Mittens", "Tom", "Luna", "Oliver", "Cleo", "Simba", "Nala", "Pixel"];
@@ -65,7 +72,7 @@ const CAT_NAMES: [&str; 8] = ["Mittens", "Tom", "Luna", "Oliver", "Cleo", "Simba
 impl NewPatient {
     pub fn for_client(client_id: ClientId, n: u64) -> Self {
         let name = CAT_NAMES[(n % CAT_NAMES.len() as u64) as usize];
-        Self { client_id, name: name.into() }
+        Self { client_id, name: name.into(), breed: None, color: None, microchip: None }
     }
 }
 

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum, value_parser};
 
+use crate::search::{INDEX_WAIT, SEED_BUDGET_PER_CLIENT, SEED_IN_FLIGHT as SEARCH_SEED_IN_FLIGHT};
+
 /// How long seeding the read set may take before the run gives up.
 pub const SETUP_BUDGET: Duration = Duration::from_secs(120);
 
@@ -96,6 +98,15 @@ pub struct Args {
     #[arg(long, default_value_t = 500, value_parser = value_parser!(u16).range(1..=5000))]
     pub dashboards: u16,
 
+    /// Clients the search scenario creates, each with two cats.
+    #[arg(long, default_value_t = 20_000, value_parser = value_parser!(u32).range(1..=1_000_000))]
+    pub search_clients: u32,
+
+    /// Concurrent connections searching, in the search scenario (the goals are set
+    /// for 16).
+    #[arg(long, default_value_t = 16, value_parser = value_parser!(u16).range(1..=4096))]
+    pub search_connections: u16,
+
     /// The server's process id, for the fanout scenario's server CPU per frame and RSS per
     /// socket (read from /proc; the server must run on this machine). Without it those two
     /// figures are skipped.
@@ -132,6 +143,10 @@ pub enum Scenario {
     /// --dashboards WebSockets follow one room while its state changes 100 times a second:
     /// event latency, server CPU per frame, RSS per socket. Not part of `all`.
     Fanout,
+    /// Seed --search-clients clients with two cats each, wait for the index, then
+    /// typo-tolerant name searches and exact phone and microchip searches on
+    /// --search-connections connections. Not part of `all`.
+    Search,
 }
 
 impl Scenario {
@@ -144,7 +159,8 @@ impl Scenario {
             | Scenario::Book
             | Scenario::Signin
             | Scenario::Availability
-            | Scenario::Fanout => 1,
+            | Scenario::Fanout
+            | Scenario::Search => 1,
             // `all`: seeding the read set, then setting up the book and availability scenarios.
             Scenario::All => 3,
         }
@@ -155,8 +171,8 @@ impl Scenario {
         match self {
             Scenario::Fsync => 0,
             Scenario::Read | Scenario::Write | Scenario::Book | Scenario::Availability | Scenario::Fanout => 1,
-            // `signin`: GETs alone, then GETs beside sign-ins.
-            Scenario::Signin => 2,
+            // `signin`: GETs alone, then GETs beside sign-ins; `search`: names, then exact.
+            Scenario::Signin | Scenario::Search => 2,
             // `all`: read, then write, then book, then availability.
             Scenario::All => 4,
         }
@@ -179,8 +195,18 @@ impl Args {
     /// Connections the run holds open at once, so the pool keeps them all: in `signin` the
     /// sign-in connections come on top of the GET ones.
     pub fn pool_connections(&self) -> usize {
-        let extra = if self.scenario == Scenario::Signin { self.signin_connections } else { 0 };
-        usize::from(self.connections) + usize::from(extra)
+        match self.scenario {
+            Scenario::Signin => usize::from(self.connections) + usize::from(self.signin_connections),
+            // Seeding and searching never overlap.
+            Scenario::Search => usize::from(self.search_connections).max(SEARCH_SEED_IN_FLIGHT as usize),
+            _ => usize::from(self.connections),
+        }
+    }
+
+    /// The search scenario's setup budget: the usual one, plus time per client seeded and the
+    /// wait for the index to catch up.
+    pub fn search_setup_budget(&self) -> Duration {
+        SETUP_BUDGET + SEED_BUDGET_PER_CLIENT * self.search_clients + INDEX_WAIT
     }
 
     /// The most the whole run may take: the fsync budget, a setup budget for each setup
@@ -189,11 +215,11 @@ impl Args {
     /// by itself.
     pub fn hard_cap(&self) -> Duration {
         let per_window = self.warmup() + self.duration() + self.request_timeout();
-        FSYNC_BUDGET
-            + SETUP_BUDGET * self.scenario.setups()
-            + per_window * self.scenario.windows()
-            + SLACK
-            + self.request_timeout()
+        let setup = match self.scenario {
+            Scenario::Search => self.search_setup_budget(),
+            other => SETUP_BUDGET * other.setups(),
+        };
+        FSYNC_BUDGET + setup + per_window * self.scenario.windows() + SLACK + self.request_timeout()
     }
 }
 
@@ -268,6 +294,20 @@ mod tests {
         assert!(Args::try_parse_from(["clowder-loadtests", "--dashboards", "5001", "fanout"]).is_err());
         assert!(Args::try_parse_from(["clowder-loadtests", "--dashboards", "0", "fanout"]).is_err());
         assert_eq!((Scenario::Fanout.setups(), Scenario::Fanout.windows()), (1, 1));
+    }
+
+    #[test]
+    fn search_seeds_twenty_thousand_clients_and_searches_on_sixteen_connections() {
+        let a = parse(&["search"]);
+        assert_eq!((a.scenario, a.search_clients, a.search_connections), (Scenario::Search, 20_000, 16));
+        assert_eq!((Scenario::Search.setups(), Scenario::Search.windows()), (1, 2));
+        assert_eq!(a.pool_connections(), 32);
+        // Seeding 20,000 clients takes longer than the usual setup budget allows.
+        assert!(a.hard_cap() > FSYNC_BUDGET + SETUP_BUDGET + INDEX_WAIT + Duration::from_secs(200));
+        let small = parse(&["--search-clients", "5000", "--search-connections", "64", "search"]);
+        assert!(small.hard_cap() < a.hard_cap());
+        assert_eq!(small.pool_connections(), 64);
+        assert!(Args::try_parse_from(["clowder-loadtests", "--search-clients", "0", "search"]).is_err());
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //!
 //! Codemap: [`cli`] (arguments and time budgets), [`target`] (address check), [`api`] (HTTP
 //! calls), [`bodies`] (request bodies), [`load`] (closed-loop driver), [`scenarios`] (`read`,
-//! `write`, `book`, `availability`, `signin`, `fanout`), [`fanout`] (the dashboards' sockets,
-//! the room changes, gap counting, `/proc` figures), [`scheduling`] (the booking walk, the
-//! availability seeding plan and answer check), [`fsync`] (the floor), [`stats`] (tallies and
+//! `write`, `book`, `availability`, `signin`, `fanout`, `search`), [`fanout`] (the dashboards'
+//! sockets, the room changes, gap counting, `/proc` figures), [`scheduling`] (the booking walk,
+//! the availability seeding plan and answer check), [`search`] (the search scenario's clinic,
+//! queries, probe check and figures), [`fsync`] (the floor), [`stats`] (tallies and
 //! percentiles), [`report`] (table, JSON lines, goals, comparisons, hints), [`run`] (one run
 //! in order).
 
@@ -25,5 +26,6 @@ pub mod rng;
 pub mod run;
 pub mod scenarios;
 pub mod scheduling;
+pub mod search;
 pub mod stats;
 pub mod target;

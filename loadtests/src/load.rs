@@ -50,6 +50,8 @@ pub enum Workload {
     Book { type_id: AppointmentTypeId, lanes: Vec<Lane>, walk: SlotWalk },
     /// `GET /api/availability` with the same question every time.
     Availability { url: Url },
+    /// `GET /api/search` with a query drawn at random from the set.
+    Search { urls: Vec<Url> },
 }
 
 impl Workload {
@@ -82,6 +84,13 @@ impl Workload {
         Workload::Availability { url }
     }
 
+    pub fn search(urls: Vec<Url>) -> Result<Self> {
+        if urls.is_empty() {
+            bail!("the search scenario needs at least one query to ask");
+        }
+        Ok(Workload::Search { urls })
+    }
+
     /// Sends the connection's next request; `None` when it has nothing left to send.
     async fn request(&self, api: &Api, conn: &mut Connection) -> Option<Outcome> {
         let outcome = match self {
@@ -103,6 +112,8 @@ impl Workload {
                 api.post_appointment(&body).await
             }
             Workload::Availability { url } => api.get_availability(url).await,
+            // `below` returns a value under `urls.len()`, which the constructor made non-zero.
+            Workload::Search { urls } => api.get_search(&urls[conn.rng.below(urls.len())]).await,
         };
         Some(outcome)
     }

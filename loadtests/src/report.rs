@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::cli::rate_limit_advice;
 use crate::fanout::{EVENTS_PER_SEC, FanoutFigures};
 use crate::fsync::FsyncFloor;
+use crate::search::{SearchFigures, search_line};
 use crate::stats::{Latency, Tally};
 
 /// Durable writes should take at most this many fsyncs' worth of time at p99.
@@ -44,6 +45,14 @@ pub const FANOUT_CPU_GOAL_US: f64 = 3.0;
 /// Server memory per idle socket, in KiB.
 pub const FANOUT_RSS_GOAL_KIB: f64 = 8.0;
 
+/// p50 and p99 of a typo-tolerant name search over HTTP, in milliseconds…
+pub const SEARCH_NAMES_P50_GOAL_MS: f64 = 1.0;
+pub const SEARCH_NAMES_P99_GOAL_MS: f64 = 10.0;
+/// …p99 of an exact phone or microchip search…
+pub const SEARCH_EXACT_P99_GOAL_MS: f64 = 1.0;
+/// …at this many connections.
+pub const SEARCH_GOAL_CONNECTIONS: u16 = 16;
+
 /// Below this share of [`EVENTS_PER_SEC`] changes per second, the fanout run gets a hint.
 pub const FANOUT_RATE_SHARE_FOR_HINT: f64 = 0.95;
 
@@ -58,6 +67,10 @@ pub const AVAILABILITY: &str = "availability";
 pub const FANOUT: &str = "fanout";
 /// Table row of the room changes that make the fanout scenario's events.
 pub const FANOUT_CHANGES: &str = "fanout-changes";
+
+/// Table rows of the search scenario: typo-tolerant names, then exact phones and microchips.
+pub const SEARCH_NAMES: &str = "search-names";
+pub const SEARCH_EXACT: &str = "search-exact";
 
 /// Table row of the GETs alone (the `read` scenario, and the baseline of `signin`).
 pub const READ: &str = "read";
@@ -110,6 +123,10 @@ impl ScenarioSummary {
 
     fn p99_ms(&self) -> Option<f64> {
         self.latency.map(|l| l.p99_ms)
+    }
+
+    fn p50_ms(&self) -> Option<f64> {
+        self.latency.map(|l| l.p50_ms)
     }
 }
 
@@ -295,6 +312,38 @@ pub fn goals(floor: Option<&FsyncFloor>, scenarios: &[ScenarioSummary]) -> Vec<G
             "ms",
         ));
     }
+    checks.extend(search_goals(scenarios));
+    checks
+}
+
+/// The search goals: names p50 ≤ 1 ms and p99 ≤ 10 ms, exact p99 ≤ 1 ms, at 16 connections
+/// (saying so when the run had another count).
+fn search_goals(scenarios: &[ScenarioSummary]) -> Vec<GoalCheck> {
+    let at = |s: &ScenarioSummary| {
+        if s.connections == SEARCH_GOAL_CONNECTIONS {
+            format!("at {SEARCH_GOAL_CONNECTIONS} connections")
+        } else {
+            format!("(set for {SEARCH_GOAL_CONNECTIONS} connections; this run had {})", s.connections)
+        }
+    };
+    let mut checks = Vec::new();
+    for s in scenarios {
+        let limits: &[(&str, Option<f64>, f64)] = match s.scenario.as_str() {
+            SEARCH_NAMES => {
+                &[("p50", s.p50_ms(), SEARCH_NAMES_P50_GOAL_MS), ("p99", s.p99_ms(), SEARCH_NAMES_P99_GOAL_MS)]
+            }
+            SEARCH_EXACT => &[("p99", s.p99_ms(), SEARCH_EXACT_P99_GOAL_MS)],
+            _ => &[],
+        };
+        for &(which, measured, limit) in limits {
+            checks.push(GoalCheck::at_most(
+                format!("{} {which} <= {limit} ms {}", s.scenario, at(s)),
+                measured,
+                limit,
+                "ms",
+            ));
+        }
+    }
     checks
 }
 
@@ -385,6 +434,8 @@ pub struct Report {
     pub scenarios: Vec<ScenarioSummary>,
     /// The server-side figures of a fanout run.
     pub fanout: Option<FanoutFigures>,
+    /// The seeding, index and memory figures of a search run.
+    pub search: Option<SearchFigures>,
 }
 
 impl Report {
@@ -414,6 +465,10 @@ impl Report {
         }
         if let Some(fanout) = &self.fanout {
             out.push_str(&fanout_line(fanout));
+            out.push('\n');
+        }
+        if let Some(search) = &self.search {
+            out.push_str(&search_line(search));
             out.push('\n');
         }
         let lines: Vec<String> = self
@@ -447,6 +502,9 @@ impl Report {
         if let Some(fanout) = &self.fanout {
             lines.push(serde_json::to_string(&JsonLine::Fanout(fanout))?);
         }
+        if let Some(search) = &self.search {
+            lines.push(serde_json::to_string(&JsonLine::Search(search))?);
+        }
         for goal in &self.goals() {
             lines.push(serde_json::to_string(&JsonLine::Goal(goal))?);
         }
@@ -466,6 +524,7 @@ enum JsonLine<'a> {
     Fsync(&'a FsyncFloor),
     Scenario(&'a ScenarioSummary),
     Fanout(&'a FanoutFigures),
+    Search(&'a SearchFigures),
     Goal(&'a GoalCheck),
     Comparison(&'a Comparison),
     Hint(&'a Hint),
@@ -648,6 +707,7 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
             fsync: Some(floor(1.0)),
             scenarios: vec![summary("read", 100.0, latency(1.0, 1.0, 1.0, 1.0))],
             fanout: None,
+            search: None,
         };
         let text = report.to_json_lines().unwrap();
         let kinds: Vec<String> = text
@@ -699,7 +759,7 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
 
     #[test]
     fn the_signin_report_prints_the_comparison_under_the_goals() {
-        let text = Report { fsync: None, scenarios: signin_run(), fanout: None }.to_text();
+        let text = Report { fsync: None, scenarios: signin_run(), fanout: None, search: None }.to_text();
         let rows: Vec<&str> = text.lines().skip(1).take(3).map(|l| l.split_whitespace().next().unwrap()).collect();
         assert_eq!(rows, ["read", "read+signin", "signin"]);
         assert!(text.contains("\n  read p99 <= 5 ms: measured 2.000 ms"), "{text}");
@@ -718,7 +778,7 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
         let line = found[0].to_string();
         assert!(line.starts_with("hint: signin: 10 of 1000 requests were refused with 429"), "{line}");
         assert!(line.contains("CLOWDER_LOGIN_ATTEMPTS=100000000 CLOWDER_RATE_PER_SEC=1000000"), "{line}");
-        let report = Report { fsync: None, scenarios: run, fanout: None };
+        let report = Report { fsync: None, scenarios: run, fanout: None, search: None };
         assert!(report.to_text().lines().last().unwrap().starts_with("hint: signin:"));
         assert!(hints(&signin_run()).is_empty());
     }
@@ -727,7 +787,7 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
     fn json_lines_carry_comparisons_and_hints() {
         let mut run = signin_run();
         run[2].errors.insert("429".into(), 400);
-        let text = Report { fsync: None, scenarios: run, fanout: None }.to_json_lines().unwrap();
+        let text = Report { fsync: None, scenarios: run, fanout: None, search: None }.to_json_lines().unwrap();
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["scenario", "scenario", "scenario", "goal", "comparison", "hint"]);
@@ -882,6 +942,7 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
             fsync: None,
             scenarios: vec![fanout_row(500, 4.0), summary(FANOUT_CHANGES, 100.0, latency(1.0, 1.0, 2.0, 3.0))],
             fanout: Some(fanout_figures(Some(1.0), Some(4.0))),
+            search: None,
         };
         let text = report.to_text();
         assert!(text.contains("\nfanout: 500 dashboards, 1000 events in the window"), "{text}");
@@ -901,5 +962,44 @@ write        64  10.0     43212   4321.2   1.000   2.500   3.250  12.000  503:12
         let slow = summary(FANOUT_CHANGES, 17.8, latency(40.0, 90.0, 300.0, 400.0));
         let line = hints(&[slow]).remove(0).to_string();
         assert!(line.starts_with("hint: fanout-changes: the room changed 17.8 times a second, not 100"), "{line}");
+    }
+
+    #[test]
+    fn search_is_held_to_its_goals_at_sixteen_connections() {
+        let mut names = summary(SEARCH_NAMES, 2000.0, latency(0.8, 2.0, 9.0, 20.0));
+        names.connections = 16;
+        let mut exact = summary(SEARCH_EXACT, 5000.0, latency(0.3, 0.6, 1.2, 3.0));
+        exact.connections = 16;
+        let lines: Vec<String> = goals(None, &[names, exact.clone()]).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "search-names p50 <= 1 ms at 16 connections: measured 0.800 ms, limit 1.000 ms: goal met",
+                "search-names p99 <= 10 ms at 16 connections: measured 9.000 ms, limit 10.000 ms: goal met",
+                "search-exact p99 <= 1 ms at 16 connections: measured 1.200 ms, limit 1.000 ms: goal missed",
+            ]
+        );
+        exact.connections = 64;
+        let check = &goals(None, &[exact])[0];
+        assert!(check.goal.ends_with("(set for 16 connections; this run had 64)"), "{}", check.goal);
+    }
+
+    #[test]
+    fn a_search_report_has_its_line_and_json_object() {
+        let figures = crate::search::SearchFigures { clients: 5, patients: 10, seed_secs: 1.0, ..Default::default() };
+        let report = Report {
+            fsync: None,
+            scenarios: vec![summary(SEARCH_NAMES, 1.0, latency(1.0, 1.0, 1.0, 1.0))],
+            fanout: None,
+            search: Some(figures),
+        };
+        assert!(report.to_text().contains("\nsearch: seeded 5 clients and 10 cats"), "{}", report.to_text());
+        let kinds: Vec<String> = report
+            .to_json_lines()
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(kinds, ["scenario", "search", "goal", "goal"]);
     }
 }

@@ -68,6 +68,28 @@ pub async fn run(args: &Args) -> Result<Report> {
         report.scenarios.extend(rows);
         report.fanout = Some(figures);
     }
+    if args.scenario == Scenario::Search {
+        let server = args.server_pid.map(|pid| ServerProcess { pid });
+        if server.is_none() {
+            progress("search: no --server-pid, so no server RSS");
+        }
+        progress(&format!(
+            "search: seeding {} clients with 2 cats each, {} requests at a time",
+            args.search_clients,
+            crate::search::SEED_IN_FLIGHT
+        ));
+        let (rows, figures) = scenarios::search(
+            &api,
+            &plan,
+            args.search_clients,
+            args.search_connections,
+            server,
+            args.search_setup_budget(),
+        )
+        .await?;
+        report.scenarios.extend(rows);
+        report.search = Some(figures);
+    }
     Ok(report)
 }
 

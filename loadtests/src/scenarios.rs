@@ -6,7 +6,9 @@
 //! seeds six vets' shifts and bookings for 30 days, then asks for the free slots (see
 //! [`availability`]). Each returns one [`ScenarioSummary`]. `signin` seeds one cat and a few
 //! staff users, reads the cat alone, then reads it while the users sign in over and over
-//! beside the reads, and returns three rows (see [`signin`]).
+//! beside the reads, and returns three rows (see [`signin`]). `search` seeds clients with two
+//! cats each, waits for the index, then searches names with typos and exact phones and
+//! microchips, and returns two rows (see [`search`]).
 
 use std::collections::BTreeMap;
 use std::collections::hash_map::RandomState;
@@ -30,12 +32,17 @@ use crate::cli::SETUP_BUDGET;
 use crate::fanout::{self, FanoutFigures, Seen, ServerProcess};
 use crate::load::{Window, Workload, drive, drive_from};
 use crate::report::{
-    AVAILABILITY, BOOK, FANOUT, FANOUT_CHANGES, READ, READ_WITH_SIGNIN, SIGNIN, ScenarioSummary, WRITE,
+    AVAILABILITY, BOOK, FANOUT, FANOUT_CHANGES, READ, READ_WITH_SIGNIN, SEARCH_EXACT, SEARCH_NAMES, SIGNIN,
+    ScenarioSummary, WRITE,
 };
 use crate::run::progress;
 use crate::scheduling::{
     AVAILABILITY_TYPE, AVAILABILITY_VETS, AvailabilitySeed, AvailabilityWindow, BOOK_HORIZON_DAYS, BOOK_TYPE, Lane,
     SHIFT_END, SHIFT_START, SlotWalk, TIME_ZONE, first_booking_start, seed_bookings,
+};
+use crate::search::{
+    CATS_PER_CLIENT, Clinic, Expect, INDEX_POLL, INDEX_WAIT, LIMIT as SEARCH_LIMIT, PROBE_QUERIES, ProbeCount,
+    QUERY_SET, SEED_IN_FLIGHT, SearchFigures, hit_ids,
 };
 use crate::stats::{Latency, new_histogram};
 
@@ -327,6 +334,120 @@ async fn create_staff(api: &Arc<Api>, accounts: &[StaffAccount]) -> Result<()> {
     Ok(())
 }
 
+/// Seeds `clients` clients with two cats each (names, breed, colour, most with a microchip;
+/// see [`Clinic`]), [`SEED_IN_FLIGHT`] requests at a time, then waits until a search finds the
+/// last client by its phone. Asks [`PROBE_QUERIES`] queries of each kind once and counts how
+/// many found their record. Then two windows on `connections` connections, one after the
+/// other: typo-tolerant names (row `search-names`), then exact phones and microchips (row
+/// `search-exact`). With `server`, reads its RSS before seeding, once indexed and at the end.
+pub async fn search(
+    api: &Arc<Api>,
+    plan: &Plan,
+    clients: u32,
+    connections: u16,
+    server: Option<ServerProcess>,
+    budget: std::time::Duration,
+) -> Result<(Vec<ScenarioSummary>, SearchFigures)> {
+    let clinic = Clinic { clients: u64::from(clients), seed: plan.seed };
+    let (mut figures, client_ids, patient_ids) = tokio::time::timeout(budget, search_setup(api, clinic, server))
+        .await
+        .with_context(|| format!("setting up the search scenario took longer than {} s", budget.as_secs()))??;
+
+    let names = clinic.name_queries(QUERY_SET);
+    let exact = clinic.exact_queries(QUERY_SET);
+    let expect_name = |n: &u64| client_ids[*n as usize].to_string();
+    let expect_exact = |e: &Expect| match *e {
+        Expect::Client(n) => client_ids[n as usize].to_string(),
+        Expect::Patient(n) => patient_ids[n as usize].to_string(),
+    };
+    figures.names_probe = probe(api, names.iter().take(PROBE_QUERIES).map(|(q, n)| (q, expect_name(n)))).await?;
+    figures.exact_probe = probe(api, exact.iter().take(PROBE_QUERIES).map(|(q, e)| (q, expect_exact(e)))).await?;
+    progress(&format!(
+        "search: probe found {} of {} typo'd names and {} of {} exact queries; {connections} connections search",
+        figures.names_probe.found, figures.names_probe.asked, figures.exact_probe.found, figures.exact_probe.asked
+    ));
+
+    let mut rows = Vec::new();
+    for (name, queries) in [
+        (SEARCH_NAMES, names.iter().map(|(q, _)| q.as_str()).collect::<Vec<_>>()),
+        (SEARCH_EXACT, exact.iter().map(|(q, _)| q.as_str()).collect()),
+    ] {
+        let urls = queries.into_iter().map(|q| api.search_url(q, SEARCH_LIMIT)).collect();
+        let tally = drive(api.clone(), Arc::new(Workload::search(urls)?), connections, plan.window, plan.seed)
+            .await
+            .with_context(|| format!("running the {name} searches"))?;
+        rows.push(ScenarioSummary::new(name, connections, plan.window.measure, &tally));
+    }
+    figures.rss_after_kib = server.map(|s| s.rss_kib()).transpose()?;
+    Ok((rows, figures))
+}
+
+async fn search_setup(
+    api: &Arc<Api>,
+    clinic: Clinic,
+    server: Option<ServerProcess>,
+) -> Result<(SearchFigures, Vec<ClientId>, Vec<PatientId>)> {
+    let rss_before_kib = server.map(|s| s.rss_kib()).transpose()?;
+    let started = tokio::time::Instant::now();
+    let seeded = in_parallel_by(api, SEED_IN_FLIGHT, (0..clinic.clients).collect(), move |api, n| async move {
+        let client = api.create_client(&clinic.client(n)).await.context("seeding the search clients")?;
+        let mut cats = Vec::with_capacity(CATS_PER_CLIENT as usize);
+        for cat in 0..CATS_PER_CLIENT {
+            cats.push(api.create_patient(&clinic.patient(client, n, cat)).await.context("seeding the search cats")?);
+        }
+        Ok((client, cats))
+    })
+    .await?;
+    let seed_secs = started.elapsed().as_secs_f64();
+    let (client_ids, cats): (Vec<ClientId>, Vec<Vec<PatientId>>) = seeded.into_iter().unzip();
+    let patient_ids: Vec<PatientId> = cats.into_iter().flatten().collect();
+    progress(&format!(
+        "search: seeded {} clients and {} cats in {seed_secs:.1} s; waiting for the index",
+        client_ids.len(),
+        patient_ids.len()
+    ));
+
+    // The last client created, looked up by its phone, which no other client of the run has.
+    let last = clinic.clients - 1;
+    let url = api.search_url(&clinic.phone(last), SEARCH_LIMIT);
+    let wanted = client_ids[last as usize].to_string();
+    let waiting = tokio::time::Instant::now();
+    loop {
+        let answer = api.probe_search(&url).await?;
+        if hit_ids(&answer).contains(&wanted.as_str()) {
+            break;
+        }
+        if waiting.elapsed() > INDEX_WAIT {
+            anyhow::bail!(
+                "the search did not find the last seeded client ({wanted}) within {} s of seeding",
+                INDEX_WAIT.as_secs()
+            );
+        }
+        tokio::time::sleep(INDEX_POLL).await;
+    }
+    let figures = SearchFigures {
+        clients: client_ids.len() as u64,
+        patients: patient_ids.len() as u64,
+        seed_secs,
+        index_catch_up_secs: waiting.elapsed().as_secs_f64(),
+        rss_before_kib,
+        rss_indexed_kib: server.map(|s| s.rss_kib()).transpose()?,
+        ..SearchFigures::default()
+    };
+    Ok((figures, client_ids, patient_ids))
+}
+
+/// Asks each query once and counts those whose answer lists the expected record.
+async fn probe<'a>(api: &Api, queries: impl Iterator<Item = (&'a String, String)>) -> Result<ProbeCount> {
+    let mut count = ProbeCount::default();
+    for (q, wanted) in queries {
+        let answer = api.probe_search(&api.search_url(q, SEARCH_LIMIT)).await?;
+        count.asked += 1;
+        count.found += u64::from(hit_ids(&answer).contains(&wanted.as_str()));
+    }
+    Ok(count)
+}
+
 async fn run(name: &str, api: &Arc<Api>, workload: Workload, plan: &Plan) -> Result<ScenarioSummary> {
     let tally = drive(api.clone(), Arc::new(workload), plan.connections, plan.window, plan.seed)
         .await
@@ -358,8 +479,19 @@ where
     F: Fn(Arc<Api>, T) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R>> + Send + 'static,
 {
+    in_parallel_by(api, SEED_WORKERS, items, call).await
+}
+
+/// [`in_parallel`] with `workers` calls at a time.
+async fn in_parallel_by<T, R, F, Fut>(api: &Arc<Api>, workers: u32, items: Vec<T>, call: F) -> Result<Vec<R>>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(Arc<Api>, T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R>> + Send + 'static,
+{
     let count = items.len();
-    let workers = SEED_WORKERS as usize;
+    let workers = workers.max(1) as usize;
     let mut queues: Vec<Vec<(usize, T)>> = (0..workers).map(|_| Vec::new()).collect();
     for (i, item) in items.into_iter().enumerate() {
         queues[i % workers].push((i, item));

@@ -21,6 +21,7 @@ pub mod patients;
 pub mod records;
 pub mod rooms;
 pub mod scheduling;
+pub mod search;
 pub mod staff;
 pub mod users;
 pub mod values;

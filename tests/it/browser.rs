@@ -6,31 +6,68 @@
 //! session ends, the tablet asks for a PIN, and the vet's PIN unlocks it.
 //! Screenshots of the pages are left in `tests/browser/artifacts/`.
 //!
+//! The staff search box, in `tests/browser/search.mjs`: from the board, `/` focuses it;
+//! misspelt names, a name and a cat's name together, and a phone's last four digits find the
+//! records as they are typed; the keyboard opens a cat's page, which shows it and links its
+//! owner, and the box, empty, offers the records viewed last.
+//!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
-//! on a machine without them skips this test with a message.
+//! on a machine without them skips these tests with a message.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
 use crate::calendar::Clinic;
-use crate::helpers::id_of;
+use crate::helpers::{TestApp, id_of};
+
+/// Headless Chromium and the scripts that drive it.
+struct Browser {
+    dir: PathBuf,
+    chromium: String,
+    artifacts: PathBuf,
+}
+
+impl Browser {
+    /// The browser, or `None` (after saying so) when it is not installed and not required.
+    fn find() -> Option<Browser> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let ready = Path::new(&chromium).exists() && dir.join("node_modules/playwright-core").exists();
+        if !ready {
+            assert!(
+                std::env::var("CLOWDER_BROWSER_TESTS").is_err(),
+                "Chromium ({chromium}) or playwright-core is missing; scripts/test installs them"
+            );
+            eprintln!("skipping the browser test: run scripts/test to install Chromium and playwright-core");
+            return None;
+        }
+        let artifacts = dir.join("artifacts");
+        std::fs::create_dir_all(&artifacts).expect("the artifacts directory");
+        Some(Browser { dir, chromium, artifacts })
+    }
+
+    /// Runs `script` with `vars` (and `ARTIFACTS`, `CHROMIUM`) in its environment; asserts it
+    /// succeeded and printed `"ok":true`.
+    async fn run(&self, script: &str, vars: &[(&str, &str)]) {
+        let mut command = tokio::process::Command::new("node");
+        command.arg(self.dir.join(script)).env("ARTIFACTS", &self.artifacts).env("CHROMIUM", &self.chromium);
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        let out = command.output().await.expect("node runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "the browser test {script} failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("\"ok\":true"), "{stdout}\n{stderr}");
+        println!("{script}: {}", stdout.trim());
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_boards_show_a_check_in_to_a_room_within_a_second() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let browser_dir = root.join("tests/browser");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let ready = Path::new(&chromium).exists() && browser_dir.join("node_modules/playwright-core").exists();
-    if !ready {
-        assert!(
-            std::env::var("CLOWDER_BROWSER_TESTS").is_err(),
-            "Chromium ({chromium}) or playwright-core is missing; scripts/test installs them"
-        );
-        eprintln!("skipping the browser test: run scripts/test to install Chromium and playwright-core");
-        return;
-    }
+    let Some(browser) = Browser::find() else { return };
     let c = Clinic::new().await;
     // An appointment starting now, so it is on today's board whatever the hour.
     let now = clowder_actors::Clock::now(&clowder_actors::SystemClock) - jiff::SignedDuration::from_secs(2);
@@ -55,33 +92,69 @@ async fn two_boards_show_a_check_in_to_a_room_within_a_second() {
     let device = c.app.post_json("/api/devices", &json!({"name": "Exam 1 tablet"})).await;
     let device: serde_json::Value = device.json().await.unwrap();
     let credential = device["credential"].as_str().expect("a credential").to_owned();
-    let artifacts = browser_dir.join("artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
-    let out = tokio::process::Command::new("node")
-        .arg(browser_dir.join("board.mjs"))
-        .env("BASE_URL", format!("http://{}", c.app.addr))
-        .env("USER_A", "rita")
-        .env("USER_B", "vic")
-        .env("PASSWORD", crate::access::NEW_PASSWORD)
-        .env("APPOINTMENT", id_of(&a))
-        .env("ROOM", &c.exam)
-        .env("PATIENT_NAME", "Mittens")
-        .env("ALLERGY", "penicillin")
-        .env("DEVICE", &credential)
-        .env("PIN", "4826")
-        .env("ARTIFACTS", &artifacts)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .await
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the browser test failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("\"ok\":true"), "{stdout}\n{stderr}");
+    let base = format!("http://{}", c.app.addr);
+    let appointment = id_of(&a);
+    browser
+        .run(
+            "board.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER_A", "rita"),
+                ("USER_B", "vic"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("APPOINTMENT", &appointment),
+                ("ROOM", &c.exam),
+                ("PATIENT_NAME", "Mittens"),
+                ("ALLERGY", "penicillin"),
+                ("DEVICE", &credential),
+                ("PIN", "4826"),
+            ],
+        )
+        .await;
+    let artifacts = &browser.artifacts;
     assert!(artifacts.join("board-vet.png").exists() && artifacts.join("board-front-desk.png").exists());
     // The server agrees with what the pages showed.
     let room = c.app.get_json("/api/rooms/board").await;
     let exam = room.as_array().unwrap().iter().find(|r| r["room"]["id"] == json!(c.exam)).unwrap();
     assert_eq!(exam["status"]["state"], "needs_cleaning", "the tablet, unlocked by PIN, finished the exam");
     assert!(artifacts.join("tablet.png").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_box_finds_records_as_they_are_typed_and_opens_them() {
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    let john = app
+        .create_client(json!({
+            "first_name": "John", "last_name": "Smith", "phone": "555-201-7788", "alerts": ["Pays cash only"],
+        }))
+        .await;
+    let john = id_of(&john);
+    let mittens = app
+        .create_patient(json!({
+            "client_id": john, "name": "Mittens", "breed": "Maine Coon", "allergies": ["penicillin"],
+            "handling": {"fear_anxiety": "moderate", "towel_wrap": true},
+        }))
+        .await;
+    let mittens = id_of(&mittens);
+    // Another owner and cat, so the searches have something to leave out.
+    let zoe = app.create_client(json!({"first_name": "Zoë", "last_name": "Lefèvre", "phone": "555-310-4422"})).await;
+    app.some_patient(&id_of(&zoe), "Pistache").await;
+    crate::access::staff_user(&app, "rita", &["receptionist"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run(
+            "search.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "rita"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("CLIENT", &john),
+                ("PATIENT", &mittens),
+            ],
+        )
+        .await;
+    for shot in ["search-results.png", "search-record.png", "search-recent.png"] {
+        assert!(browser.artifacts.join(shot).exists(), "{shot}");
+    }
 }

@@ -19,6 +19,7 @@ mod operations;
 mod patients;
 mod rooms;
 mod scheduling;
+mod search;
 mod secrets;
 mod tls;
 mod waitlist;

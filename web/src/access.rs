@@ -122,6 +122,12 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/waitlist/offers", Needs("appointments:view")),
     ("POST", "/api/waitlist/offers/{id}/accept", Needs("appointments:create")),
     ("POST", "/api/waitlist/offers/{id}/decline", Needs("appointments:edit")),
+    // Search narrows its kinds to those the caller may view (clients:view, patients:view) in
+    // the handler; history and recently viewed are the caller's own.
+    ("GET", "/api/search", SignedIn),
+    ("GET", "/api/search/history", SignedIn),
+    ("DELETE", "/api/search/history", SignedIn),
+    ("GET", "/api/recent", SignedIn),
     // The live gateway; each topic's permission is checked on subscribe.
     ("GET", "/ws", SignedIn),
     // The pages hold no data (they load it from the API on the session cookie).
@@ -129,6 +135,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/signin", Public),
     ("GET", "/board", Public),
     ("GET", "/tablet", Public),
+    ("GET", "/clients/{id}", Public),
+    ("GET", "/patients/{id}", Public),
     ("GET", "/assets/{file}", Public),
     ("GET", "/health", Public),
     ("GET", "/health/ready", Public),

@@ -217,7 +217,10 @@ impl From<DomainError> for ApiError {
                 retry_after: Some(Duration::from_secs(5)),
                 ..ApiError::new(ErrorCode::Unavailable, "the server is shutting down; retry shortly")
             },
-            e @ (DomainError::ActorFailed { .. } | DomainError::Store(_) | DomainError::Internal(_)) => {
+            e @ (DomainError::ActorFailed { .. }
+            | DomainError::Store(_)
+            | DomainError::Search(_)
+            | DomainError::Internal(_)) => {
                 // The request span carries the request id.
                 tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed");
                 ApiError::internal()

@@ -42,6 +42,8 @@ pub fn router(state: AppState) -> Router {
     .route("/signin", axum::routing::get(routes::pages::signin))
     .route("/board", axum::routing::get(routes::pages::board))
     .route("/tablet", axum::routing::get(routes::pages::tablet))
+    .route("/clients/{id}", axum::routing::get(routes::pages::record))
+    .route("/patients/{id}", axum::routing::get(routes::pages::record))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     .fallback(middleware::not_found)
     .method_not_allowed_fallback(middleware::method_not_allowed)

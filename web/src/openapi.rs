@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    appointments, audit, auth, calendar_feeds, clients, devices, health, locations, patients, roles, scheduling, staff,
-    users, waitlist,
+    appointments, audit, auth, calendar_feeds, clients, devices, health, locations, patients, roles, scheduling,
+    search, staff, users, waitlist,
 };
 use crate::state::AppState;
 
@@ -31,6 +31,7 @@ use crate::state::AppState;
         (name = "staff", description = "Staff profiles, shifts and time off"),
         (name = "appointments", description = "The calendar: appointments, their workflow and the day view"),
         (name = "waitlist", description = "Clients waiting for a slot, and offers of freed slots"),
+        (name = "search", description = "Finding clients and patients; recent searches and records"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "access", description = "Roles and permissions"),
         (name = "operations", description = "Health and metrics"),
@@ -80,6 +81,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(clients::clients_patients))
         .routes(routes!(patients::patients_create, patients::patients_list))
         .routes(routes!(patients::patients_get, patients::patients_update, patients::patients_delete))
+        .routes(routes!(search::search_run))
+        .routes(routes!(search::search_history, search::search_history_clear))
+        .routes(routes!(search::recent_list))
         .routes(routes!(audit::audit_list))
         .routes(routes!(scheduling::appointment_types_list, scheduling::appointment_types_create))
         .routes(routes!(scheduling::appointment_types_get, scheduling::appointment_types_update))

@@ -470,6 +470,12 @@ impl Reader {
         Ok((out, scan))
     }
 
+    /// Sequence number of the newest event in this snapshot (0 when the log is empty).
+    pub fn last_event_seq(&self) -> Result<u64, StoreError> {
+        let t = self.txn.open_table(EVENTS)?;
+        Ok(t.last()?.map_or(0, |(k, _)| k.value()))
+    }
+
     /// Events with sequence numbers above `after`, oldest first, at most `limit`.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
         let t = self.txn.open_table(EVENTS)?;

@@ -34,10 +34,14 @@ pub enum RecordTable {
     Offers,
     Feeds,
     RoomStates,
+    /// Per staff user: their recent searches (key: the user's id).
+    SearchHistory,
+    /// Per staff user: the clients and patients they opened last (key: the user's id).
+    RecentViews,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 17] = [
+    pub const ALL: [RecordTable; 19] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -55,6 +59,8 @@ impl RecordTable {
         RecordTable::Offers,
         RecordTable::Feeds,
         RecordTable::RoomStates,
+        RecordTable::SearchHistory,
+        RecordTable::RecentViews,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -76,6 +82,8 @@ impl RecordTable {
             RecordTable::Offers => TableDefinition::new("waitlist_offers"),
             RecordTable::Feeds => TableDefinition::new("calendar_feeds"),
             RecordTable::RoomStates => TableDefinition::new("room_states"),
+            RecordTable::SearchHistory => TableDefinition::new("search_history"),
+            RecordTable::RecentViews => TableDefinition::new("recent_views"),
         }
     }
 }

@@ -8,6 +8,7 @@ use clowder_actors::patients::PatientFilter;
 use clowder_schemas::clients::{Client, ClientListQuery, CreateClient, UpdateClient};
 use clowder_schemas::pagination::{Cursor, Page, parse_limit};
 use clowder_schemas::patients::{Patient, PatientListQuery};
+use clowder_schemas::search::SearchKind;
 use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, ValidationError};
 
 use super::patients::patient_filter;
@@ -100,7 +101,10 @@ pub async fn clients_get(
     if super::own_only(&staff, "clients:view").is_some() {
         super::check_scope(&staff, "clients:view", state.system.clients.peek(id)?.created_by)?;
     }
-    Ok(axum::Json(state.system.clients.get(id, &staff.caller).await?))
+    let client = state.system.clients.get(id, &staff.caller).await?;
+    // Opening a record puts it on the caller's recently viewed list.
+    state.system.search.viewed(&staff.caller, SearchKind::Client, id.ulid()).await?;
+    Ok(axum::Json(client))
 }
 
 /// Change some of a client's fields (JSON merge patch: `null` clears).

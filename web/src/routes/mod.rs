@@ -13,6 +13,7 @@ pub mod pages;
 pub mod patients;
 pub mod roles;
 pub mod scheduling;
+pub mod search;
 pub mod staff;
 pub mod users;
 pub mod waitlist;

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 const SIGNIN: &str = include_str!("../pages/signin.html");
 const BOARD: &str = include_str!("../pages/board.html");
 const TABLET: &str = include_str!("../pages/tablet.html");
+const RECORD: &str = include_str!("../pages/record.html");
 
 /// The embedded assets: name, content type, body.
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -21,6 +22,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("signin.js", "text/javascript; charset=utf-8", include_str!("../pages/signin.js")),
     ("board.js", "text/javascript; charset=utf-8", include_str!("../pages/board.js")),
     ("tablet.js", "text/javascript; charset=utf-8", include_str!("../pages/tablet.js")),
+    ("search.js", "text/javascript; charset=utf-8", include_str!("../pages/search.js")),
+    ("record.js", "text/javascript; charset=utf-8", include_str!("../pages/record.js")),
 ];
 
 fn html(body: &'static str) -> Response {
@@ -45,6 +48,13 @@ pub async fn board() -> Response {
 /// `/tablet?room=<id>`: an exam room's tablet.
 pub async fn tablet() -> Response {
     html(TABLET)
+}
+
+/// `/clients/{id}` and `/patients/{id}`: one client's or one cat's record. The page is the
+/// same static HTML for every id and never reads it here: its script takes the id from the
+/// address and the API, which validates it, answers 404 for one that names nothing.
+pub async fn record() -> Response {
+    html(RECORD)
 }
 
 /// `/assets/{file}`.

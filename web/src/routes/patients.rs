@@ -9,6 +9,8 @@ use clowder_schemas::patients::{CreatePatient, Patient, PatientListQuery, Patien
 use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, PatientId, ValidationError};
 
 use super::clients::{cursor, name_fragment};
+use clowder_schemas::search::SearchKind;
+
 use crate::error::ApiError;
 use crate::extract::{Json, Query, RawId, Staff, parse_id};
 use crate::state::AppState;
@@ -95,7 +97,10 @@ pub async fn patients_get(
     if super::own_only(&staff, "patients:view").is_some() {
         super::check_scope(&staff, "patients:view", state.system.patients.peek(id)?.created_by)?;
     }
-    Ok(axum::Json(state.system.patients.get(id, &staff.caller).await?))
+    let patient = state.system.patients.get(id, &staff.caller).await?;
+    // Opening a record puts it on the caller's recently viewed list.
+    state.system.search.viewed(&staff.caller, SearchKind::Patient, id.ulid()).await?;
+    Ok(axum::Json(patient))
 }
 
 /// Change some of a patient's fields (JSON merge patch: `null` clears). Setting `status`

@@ -1,0 +1,318 @@
+//! Search across the clinic's records: the `Search` service answers queries from the tantivy
+//! index (`clowder-index`), which the indexer task keeps in step with the store, and keeps
+//! each staff user's recent searches and recently opened records in the store.
+//!
+//! It must not decide who may see what: callers pass a [`Visibility`] built from the user's
+//! permissions, and the index filters by it (kinds, and the creator for `own` scopes), so a
+//! hit the caller may not see never leaves the index.
+//!
+//! Decisions:
+//! - Searches run on the calling task, not the blocking pool: a query takes well under a
+//!   millisecond, less than a hand-off between threads would add.
+//! - A search's audit entry and its history update are one change set, queued like every read
+//!   audit (durable with the next group commit, not waited for).
+//! - History and recent views are cached per user in memory behind one async lock held
+//!   while the change set is queued, so two searches of one user cannot store their updates
+//!   out of order. The cache holds one small record per staff user who searched.
+
+mod indexer;
+
+pub use indexer::{RebuildReport, rebuild};
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use clowder_index::{Filter, Hit, KindFilter, RecordId, RecordKind, RecordStatus, SearchIndex, SearchReader};
+use clowder_schemas::UserId;
+use clowder_schemas::audit::{AuditDraft, Caller};
+use clowder_schemas::clients::Client;
+use clowder_schemas::patients::{Patient, PatientStatus};
+use clowder_schemas::search::{
+    OwnerRef, RecentItem, RecentViews, SearchFragment, SearchHighlight, SearchHistory, SearchHistoryEntry, SearchHit,
+    SearchKind, SearchRequest, SearchStatus, Visibility,
+};
+use tokio::task::JoinHandle;
+
+use crate::error::Error;
+use crate::store::{ChangeSet, RecordTable};
+use crate::system::Ctx;
+
+type Res<T> = Result<T, Error>;
+
+/// The index directory inside a data directory.
+pub fn index_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("index")
+}
+
+/// The search service. Cheap to clone.
+#[derive(Clone)]
+pub struct Search {
+    ctx: Arc<Ctx>,
+    reader: SearchReader,
+    /// The last event sequence number whose changes are searchable.
+    indexed: Arc<AtomicU64>,
+    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// The writer side, shared with the indexer task; `None` once stopped.
+    index: Arc<Mutex<Option<SearchIndex>>>,
+    history: Arc<tokio::sync::Mutex<HashMap<UserId, SearchHistory>>>,
+    recent: Arc<tokio::sync::Mutex<HashMap<UserId, RecentViews>>>,
+}
+
+impl Search {
+    /// Opens (rebuilding or catching up as needed) the index in `<data dir>/index` and starts
+    /// the indexer. Must run inside a tokio runtime.
+    pub(crate) fn start(ctx: Arc<Ctx>) -> Res<Search> {
+        // Subscribe before reading the store, so no event falls between the two.
+        let events = ctx.store.subscribe();
+        let (index, seq) = indexer::open(&ctx.store, &index_dir(&ctx.config.data_dir))?;
+        let reader = index.reader();
+        let indexed = Arc::new(AtomicU64::new(seq));
+        let index = Arc::new(Mutex::new(Some(index)));
+        let task = tokio::spawn(indexer::follow(events, index.clone(), ctx.store.clone(), indexed.clone()));
+        Ok(Search {
+            ctx,
+            reader,
+            indexed,
+            task: Arc::new(Mutex::new(Some(task))),
+            index,
+            history: Default::default(),
+            recent: Default::default(),
+        })
+    }
+
+    /// The last event sequence number whose changes are searchable.
+    pub fn indexed_seq(&self) -> u64 {
+        self.indexed.load(Ordering::Acquire)
+    }
+
+    /// True while the indexer follows the event log (false once stopped or if it died).
+    pub fn is_running(&self) -> bool {
+        self.task.lock().map(|t| t.as_ref().is_some_and(|t| !t.is_finished())).unwrap_or(false)
+    }
+
+    /// Documents in the index.
+    pub fn documents(&self) -> u64 {
+        self.reader.num_docs()
+    }
+
+    /// Finds records for `request` among those `visibility` allows, best first. The search is
+    /// audited (query and hit ids) and remembered in the caller's history; blank queries are
+    /// neither.
+    pub async fn search(
+        &self,
+        request: &SearchRequest,
+        visibility: &Visibility,
+        caller: &Caller,
+    ) -> Res<Vec<SearchHit>> {
+        let filter = filter(request, visibility);
+        if request.q.trim().is_empty() || filter.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hits: Vec<SearchHit> =
+            self.reader.search_with(&request.q, &filter, request.limit)?.into_iter().map(view).collect();
+        let ids: Vec<String> = hits.iter().map(|h| format!("{}:{}", h.kind.as_str(), h.id)).collect();
+        let mut set = ChangeSet::new();
+        set.audit(AuditDraft::new(caller, "search.run").detail(serde_json::json!({ "query": request.q, "hits": ids })));
+        let kind = match request.kinds.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        };
+        match caller.user_id() {
+            Some(user) => {
+                let mut cache = self.history.lock().await;
+                let history = match cache.get_mut(&user) {
+                    Some(h) => h,
+                    None => {
+                        let stored = self.stored::<SearchHistory>(RecordTable::SearchHistory, user)?;
+                        cache.entry(user).or_insert(stored)
+                    }
+                };
+                history.remember(&request.q, kind, self.ctx.clock.now());
+                set.put(RecordTable::SearchHistory, user.as_u128(), &*history)?;
+                self.ctx.store.enqueue(set).await?;
+            }
+            None => self.ctx.store.enqueue(set).await?,
+        }
+        Ok(hits)
+    }
+
+    /// The user's recent searches, newest first.
+    pub async fn history(&self, user: UserId) -> Res<Vec<SearchHistoryEntry>> {
+        if let Some(h) = self.history.lock().await.get(&user) {
+            return Ok(h.items.clone());
+        }
+        Ok(self.stored::<SearchHistory>(RecordTable::SearchHistory, user)?.items)
+    }
+
+    /// Forgets the caller's recent searches (durably, before answering).
+    pub async fn clear_history(&self, caller: &Caller) -> Res<()> {
+        let Some(user) = caller.user_id() else { return Ok(()) };
+        let mut cache = self.history.lock().await;
+        let empty = SearchHistory::default();
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::SearchHistory, user.as_u128(), &empty)?;
+        set.audit(AuditDraft::new(caller, "search.history_clear"));
+        self.ctx.store.commit(set).await?;
+        cache.insert(user, empty);
+        Ok(())
+    }
+
+    /// Notes that the caller opened a client or patient, for their recently viewed list.
+    pub async fn viewed(&self, caller: &Caller, kind: SearchKind, id: ulid::Ulid) -> Res<()> {
+        let Some(user) = caller.user_id() else { return Ok(()) };
+        let mut cache = self.recent.lock().await;
+        let recent = match cache.get_mut(&user) {
+            Some(r) => r,
+            None => {
+                let stored = self.stored::<RecentViews>(RecordTable::RecentViews, user)?;
+                cache.entry(user).or_insert(stored)
+            }
+        };
+        recent.viewed(kind, id, self.ctx.clock.now());
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::RecentViews, user.as_u128(), &*recent)?;
+        self.ctx.store.enqueue(set).await?;
+        Ok(())
+    }
+
+    /// The records the caller opened last, newest first, as they are now; records the caller
+    /// may no longer see are left out. The list is audited like any other.
+    pub async fn recent(&self, visibility: &Visibility, caller: &Caller) -> Res<Vec<RecentItem>> {
+        let Some(user) = caller.user_id() else { return Ok(Vec::new()) };
+        let views = match self.recent.lock().await.get(&user) {
+            Some(r) => r.clone(),
+            None => self.stored::<RecentViews>(RecordTable::RecentViews, user)?,
+        };
+        let snapshot = self.ctx.store.read()?;
+        let mut items = Vec::with_capacity(views.items.len());
+        for v in &views.items {
+            let Some(&(_, own)) = visibility.kinds.iter().find(|(k, _)| *k == v.kind) else { continue };
+            let visible = |created_by: Option<UserId>| own.is_none() || created_by == own;
+            let item = match v.kind {
+                SearchKind::Client => {
+                    let Some(c) = snapshot.get::<Client>(RecordTable::Clients, v.id.0)? else { continue };
+                    if !visible(c.created_by) {
+                        continue;
+                    }
+                    let status = if c.active { SearchStatus::Active } else { SearchStatus::Inactive };
+                    RecentItem {
+                        kind: v.kind,
+                        id: v.id,
+                        label: c.display_name(),
+                        status,
+                        owner: None,
+                        viewed_at: v.viewed_at,
+                    }
+                }
+                SearchKind::Patient => {
+                    let Some(p) = snapshot.get::<Patient>(RecordTable::Patients, v.id.0)? else { continue };
+                    if !visible(p.created_by) {
+                        continue;
+                    }
+                    let owner = snapshot
+                        .get::<Client>(RecordTable::Clients, p.client_id.as_u128())?
+                        .map(|c| OwnerRef { id: c.id, label: c.display_name() });
+                    let label = match &owner {
+                        Some(o) => format!("{} ({})", p.name, o.label),
+                        None => p.name.clone(),
+                    };
+                    let status = match p.status {
+                        PatientStatus::Active => SearchStatus::Active,
+                        PatientStatus::Inactive => SearchStatus::Inactive,
+                        PatientStatus::Deceased => SearchStatus::Deceased,
+                    };
+                    RecentItem { kind: v.kind, id: v.id, label, status, owner, viewed_at: v.viewed_at }
+                }
+            };
+            items.push(item);
+        }
+        let ids: Vec<String> = items.iter().map(|i| format!("{}:{}", i.kind.as_str(), i.id)).collect();
+        crate::audit::record_read(
+            &self.ctx,
+            AuditDraft::new(caller, "search.recent").detail(serde_json::json!({ "records": ids })),
+        )
+        .await?;
+        Ok(items)
+    }
+
+    fn stored<R: clowder_schemas::records::Record + Default>(&self, table: RecordTable, user: UserId) -> Res<R> {
+        Ok(self.ctx.store.read()?.get::<R>(table, user.as_u128())?.unwrap_or_default())
+    }
+
+    /// Stops the indexer and closes the index (releasing its writer lock); what it had not
+    /// committed is replayed from the log at the next start.
+    pub(crate) async fn stop(&self) {
+        if let Some(task) = self.task.lock().ok().and_then(|mut t| t.take()) {
+            task.abort();
+            let _ = task.await;
+        }
+        let index = self.index.clone();
+        // Waits for a batch still being applied (it holds the lock), then closes.
+        let closed =
+            tokio::task::spawn_blocking(move || index.lock().ok().and_then(|mut i| i.take()).map(SearchIndex::close))
+                .await;
+        if let Ok(Some(Err(e))) = closed {
+            tracing::warn!(error = %e, "the search index did not close cleanly; it is rebuilt or caught up at the next start");
+        }
+    }
+}
+
+/// The index filter for a request: the kinds asked for (all when none) that the caller may
+/// see, and the statuses asked for.
+fn filter(request: &SearchRequest, visibility: &Visibility) -> Filter {
+    let kinds = visibility
+        .kinds
+        .iter()
+        .filter(|(kind, _)| request.kinds.is_empty() || request.kinds.contains(kind))
+        .map(|&(kind, created_by)| KindFilter { kind: record_kind(kind), created_by })
+        .collect();
+    let statuses = request
+        .statuses
+        .iter()
+        .map(|s| match s {
+            SearchStatus::Active => RecordStatus::Active,
+            SearchStatus::Inactive => RecordStatus::Inactive,
+            SearchStatus::Deceased => RecordStatus::Deceased,
+        })
+        .collect();
+    Filter { kinds, statuses }
+}
+
+fn record_kind(kind: SearchKind) -> RecordKind {
+    match kind {
+        SearchKind::Client => RecordKind::Client,
+        SearchKind::Patient => RecordKind::Patient,
+    }
+}
+
+fn view(hit: Hit) -> SearchHit {
+    let (kind, id) = match hit.id {
+        RecordId::Client(id) => (SearchKind::Client, id.ulid()),
+        RecordId::Patient(id) => (SearchKind::Patient, id.ulid()),
+    };
+    SearchHit {
+        kind,
+        id,
+        label: hit.label,
+        status: match hit.status {
+            RecordStatus::Active => SearchStatus::Active,
+            RecordStatus::Inactive => SearchStatus::Inactive,
+            RecordStatus::Deceased => SearchStatus::Deceased,
+        },
+        owner: hit.owner.map(|(id, label)| OwnerRef { id, label }),
+        highlights: hit
+            .highlights
+            .into_iter()
+            .map(|h| SearchHighlight {
+                field: h.field.to_owned(),
+                fragments: h
+                    .fragments
+                    .into_iter()
+                    .map(|f| SearchFragment { text: f.text, matched: f.matched })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
