@@ -242,6 +242,16 @@ impl RecentViews {
     }
 }
 
+/// Query of `GET /api/clients/{id}` and `GET /api/patients/{id}`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecordReadParams {
+    /// `false` when the record is shown in passing (a cat's owner on the cat's page, the cat
+    /// on an exam-room tablet): the read is not added to the caller's recently viewed list.
+    /// Default `true`.
+    pub recent: Option<bool>,
+}
+
 /// Answer of `GET /api/search/history`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SearchHistoryAnswer {

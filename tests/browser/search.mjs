@@ -75,12 +75,15 @@ try {
   check(await owner.getAttribute('href') === `/clients/${env('CLIENT')}`, 'the owner link goes elsewhere');
   await page.screenshot({ path: `${dir}/search-record.png`, fullPage: true });
 
-  // There, `/` and the empty box: the records viewed last, the cat among them.
+  // There, `/` and the empty box: the records viewed last, the cat on top (its page also
+  // read the owner, in passing, which does not count as opening the owner).
   await page.locator('#record-name').click();
   await page.keyboard.press('/');
   check(await input.evaluate((e) => e === document.activeElement), '`/` did not focus the search box on the record page');
   const recent = page.locator('#search-list [role="group"]', { hasText: 'Recently viewed' });
   await recent.locator('[role="option"]', { hasText: 'Mittens' }).waitFor({ timeout: 5000 });
+  const firstRecent = await recent.locator('[role="option"]').first().textContent();
+  check(firstRecent.includes('Mittens'), `the cat is not first in Recently viewed: ${firstRecent}`);
   await page.screenshot({ path: `${dir}/search-recent.png` });
 
   // The last four digits of a phone number find its client.

@@ -257,6 +257,11 @@ async fn history_and_recently_viewed_are_kept_per_user() {
     app.get(&format!("/api/clients/{}", f.zoe)).await;
     app.get(&format!("/api/patients/{}", f.mittens)).await;
     app.get(&format!("/api/clients/{}", f.zoe)).await;
+    // A record shown in passing (the owner on a cat's page) does not count as opened.
+    let res = app.get(&format!("/api/clients/{}?recent=false", f.john)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.get(&format!("/api/patients/{}?recent=nope", f.mittens)).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("recent")).await;
     let recent = app.get_json("/api/recent").await;
     let items = recent["items"].as_array().unwrap();
     assert_eq!(ids(items), [f.zoe.clone(), f.mittens.clone()]);

@@ -94,7 +94,8 @@ async function patient(id) {
   $('record-name').textContent = p.name;
   showStatus(p.status);
   // The owner for their name and alerts; a caller who may not see clients still sees the cat.
-  const owner = await api('GET', `/api/clients/${encodeURIComponent(p.client_id)}`).catch(() => null);
+  // Shown in passing: not a visit to the owner's record (`recent=false`).
+  const owner = await api('GET', `/api/clients/${encodeURIComponent(p.client_id)}?recent=false`).catch(() => null);
   const alerts = [...p.allergies.map((a) => `Allergy: ${a}`), ...(owner?.alerts ?? []).map((a) => `Owner: ${a}`)];
   const h = p.handling ?? {};
   const handling = [

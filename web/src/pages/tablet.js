@@ -74,8 +74,9 @@ async function show(status) {
     $('empty').hidden = false;
     return;
   }
-  const p = await call('GET', `/api/patients/${status.patient_id}`);
-  const c = await call('GET', `/api/clients/${p.client_id}`).catch(() => null);
+  // The cat in the room is shown, not opened: neither read joins recently viewed.
+  const p = await call('GET', `/api/patients/${status.patient_id}?recent=false`);
+  const c = await call('GET', `/api/clients/${p.client_id}?recent=false`).catch(() => null);
   $('patient-name').textContent = p.name;
   $('patient-facts').textContent = [age(p.date_of_birth), p.breed, p.sex, c && `${c.first_name} ${c.last_name}`].filter(Boolean).join(' · ');
   const alerts = [...(c?.alerts ?? []), ...p.allergies.map((a) => `Allergy: ${a}`)];

@@ -8,7 +8,7 @@ use clowder_actors::patients::PatientFilter;
 use clowder_schemas::clients::{Client, ClientListQuery, CreateClient, UpdateClient};
 use clowder_schemas::pagination::{Cursor, Page, parse_limit};
 use clowder_schemas::patients::{Patient, PatientListQuery};
-use clowder_schemas::search::SearchKind;
+use clowder_schemas::search::{RecordReadParams, SearchKind};
 use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, ValidationError};
 
 use super::patients::patient_filter;
@@ -89,21 +89,25 @@ pub async fn clients_list(
 /// One client (also when deactivated).
 #[utoipa::path(
     get, path = "/api/clients/{id}", tag = "clients",
-    params(("id" = ClientId, Path)),
+    params(("id" = ClientId, Path), RecordReadParams),
     responses((status = 200, body = Client), (status = 404, description = "`client_not_found`", body = ErrorResponse))
 )]
 pub async fn clients_get(
     State(state): State<AppState>,
     staff: Staff,
     id: RawId,
+    Query(read): Query<RecordReadParams>,
 ) -> Result<axum::Json<Client>, ApiError> {
     let id = client_id(id)?;
     if super::own_only(&staff, "clients:view").is_some() {
         super::check_scope(&staff, "clients:view", state.system.clients.peek(id)?.created_by)?;
     }
     let client = state.system.clients.get(id, &staff.caller).await?;
-    // Opening a record puts it on the caller's recently viewed list.
-    state.system.search.viewed(&staff.caller, SearchKind::Client, id.ulid()).await?;
+    // Opening a record puts it on the caller's recently viewed list, unless it is only
+    // shown in passing.
+    if read.recent != Some(false) {
+        state.system.search.viewed(&staff.caller, SearchKind::Client, id.ulid()).await?;
+    }
     Ok(axum::Json(client))
 }
 

@@ -9,7 +9,7 @@ use clowder_schemas::patients::{CreatePatient, Patient, PatientListQuery, Patien
 use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, PatientId, ValidationError};
 
 use super::clients::{cursor, name_fragment};
-use clowder_schemas::search::SearchKind;
+use clowder_schemas::search::{RecordReadParams, SearchKind};
 
 use crate::error::ApiError;
 use crate::extract::{Json, Query, RawId, Staff, parse_id};
@@ -85,21 +85,25 @@ pub async fn patients_list(
 /// One patient (also when inactive or deceased).
 #[utoipa::path(
     get, path = "/api/patients/{id}", tag = "patients",
-    params(("id" = PatientId, Path)),
+    params(("id" = PatientId, Path), RecordReadParams),
     responses((status = 200, body = Patient), (status = 404, description = "`patient_not_found`", body = ErrorResponse))
 )]
 pub async fn patients_get(
     State(state): State<AppState>,
     staff: Staff,
     id: RawId,
+    Query(read): Query<RecordReadParams>,
 ) -> Result<axum::Json<Patient>, ApiError> {
     let id = patient_id(id)?;
     if super::own_only(&staff, "patients:view").is_some() {
         super::check_scope(&staff, "patients:view", state.system.patients.peek(id)?.created_by)?;
     }
     let patient = state.system.patients.get(id, &staff.caller).await?;
-    // Opening a record puts it on the caller's recently viewed list.
-    state.system.search.viewed(&staff.caller, SearchKind::Patient, id.ulid()).await?;
+    // Opening a record puts it on the caller's recently viewed list, unless it is only
+    // shown in passing.
+    if read.recent != Some(false) {
+        state.system.search.viewed(&staff.caller, SearchKind::Patient, id.ulid()).await?;
+    }
     Ok(axum::Json(patient))
 }
 
