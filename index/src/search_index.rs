@@ -28,8 +28,13 @@ pub const SCHEMA_VERSION_FILE: &str = "schema_version";
 /// Most hits one search returns, whatever limit is asked for.
 pub const MAX_HITS: usize = 200;
 
-/// Memory the writer may buffer before it flushes a segment; ample for clinic records.
+/// Memory the writer may buffer before it flushes a segment; ample for a day's changes.
 const WRITER_MEMORY_BYTES: usize = 32_000_000;
+
+/// The same for a rebuild, which writes every record at once: a larger buffer writes fewer,
+/// larger segments, and every search pays per segment (a million and a half records make 11
+/// segments with the small buffer). The buffer grows only as documents arrive.
+const REBUILD_WRITER_MEMORY_BYTES: usize = 256_000_000;
 
 /// One search result, best first.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +110,7 @@ impl SearchIndex {
             .tokenizers(tokenizers())
             .create_in_ram()
             .map_err(|source| IndexError::Open { path: None, source })?;
-        Self::with_index(index, fields, None)
+        Self::with_index(index, fields, None, WRITER_MEMORY_BYTES)
     }
 
     /// Opens the index in `dir`, or creates an empty one (and its version file) when there
@@ -126,7 +131,7 @@ impl SearchIndex {
         // When the index exists, tantivy also checks that its schema equals ours.
         let index =
             Index::builder().schema(schema).tokenizers(tokenizers()).open_or_create(directory).map_err(open_err)?;
-        let this = Self::with_index(index, fields, Some(dir.to_owned()))?;
+        let this = Self::with_index(index, fields, Some(dir.to_owned()), WRITER_MEMORY_BYTES)?;
         if !existed {
             write_version(dir)?;
         }
@@ -151,14 +156,14 @@ impl SearchIndex {
         let mut index = Index::create(directory, schema, IndexSettings::default())
             .map_err(|source| IndexError::Open { path: Some(dir.to_owned()), source })?;
         index.set_tokenizers(tokenizers());
-        let mut this = Self::with_index(index, fields, Some(dir.to_owned()))?;
+        let mut this = Self::with_index(index, fields, Some(dir.to_owned()), REBUILD_WRITER_MEMORY_BYTES)?;
         this.fresh = true;
         Ok(this)
     }
 
-    fn with_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> Result<Self, IndexError> {
+    fn with_index(index: Index, fields: Fields, dir: Option<PathBuf>, memory: usize) -> Result<Self, IndexError> {
         // One indexing thread keeps memory small and is plenty for a clinic's write rate.
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES).map_err(|source| match (source, &dir) {
+        let writer = index.writer_with_num_threads(1, memory).map_err(|source| match (source, &dir) {
             (source @ TantivyError::LockFailure(..), Some(path)) => IndexError::Locked { path: path.clone(), source },
             (source, _) => IndexError::Open { path: dir.clone(), source },
         })?;
