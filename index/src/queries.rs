@@ -28,11 +28,12 @@
 use std::collections::BTreeSet;
 
 use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, DfaWrapper, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+    BooleanQuery, ConstScorer, DfaWrapper, DisjunctionMaxQuery, EnableScoring, Explanation, FuzzyTermQuery, Occur,
+    Query, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{Searcher, Term};
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
 use crate::documents::{RecordKind, RecordStatus};
 use crate::phonetic;
@@ -380,11 +381,58 @@ fn expand(searcher: &Searcher, field: Field, automaton: &DfaWrapper) -> tantivy:
 fn scored(mut queries: Vec<Box<dyn Query>>, score: f32) -> Box<dyn Query> {
     let inner: Box<dyn Query> =
         if queries.len() == 1 { queries.remove(0) } else { Box::new(BooleanQuery::union(queries)) };
-    Box::new(ConstScoreQuery::new(inner, score))
+    Box::new(Flat { inner, score })
 }
 
 fn no_score(query: Box<dyn Query>) -> Box<dyn Query> {
-    Box::new(ConstScoreQuery::new(query, 0.0))
+    Box::new(Flat { inner: query, score: 0.0 })
+}
+
+/// Every match of `inner` scores `score`. Unlike tantivy's `ConstScoreQuery`, the inner
+/// query's weight is built with scoring off, so its term queries skip the BM25 statistics
+/// (document frequencies looked up in every segment) that would be thrown away: a typo-
+/// tolerant query holds hundreds of term queries.
+#[derive(Debug)]
+struct Flat {
+    inner: Box<dyn Query>,
+    score: Score,
+}
+
+impl Clone for Flat {
+    fn clone(&self) -> Self {
+        Flat { inner: self.inner.box_clone(), score: self.score }
+    }
+}
+
+impl Query for Flat {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let unscored = match scoring.searcher() {
+            Some(searcher) => EnableScoring::disabled_from_searcher(searcher),
+            None => scoring,
+        };
+        Ok(Box::new(FlatWeight { inner: self.inner.weight(unscored)?, score: self.score }))
+    }
+}
+
+struct FlatWeight {
+    inner: Box<dyn Weight>,
+    score: Score,
+}
+
+impl Weight for FlatWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let docs = self.inner.scorer(reader, 1.0)?;
+        Ok(Box::new(ConstScorer::new(docs, self.score * boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) == doc {
+            Ok(Explanation::new("Flat", scorer.score()))
+        } else {
+            Err(tantivy::TantivyError::InvalidArgument(format!("document {doc} does not match")))
+        }
+    }
 }
 
 #[cfg(test)]
