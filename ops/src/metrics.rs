@@ -45,6 +45,8 @@ pub struct Metrics {
     pub http: HttpMetrics,
     memory: Gauge,
     last_seq: Gauge,
+    search_documents: Gauge,
+    search_lag: Gauge,
 }
 
 impl Metrics {
@@ -66,7 +68,15 @@ impl Metrics {
         registry.register("clowder_process_resident_memory_bytes", "Resident set size", memory.clone());
         let last_seq = Gauge::default();
         registry.register("clowder_event_log_last_seq", "Sequence number of the newest event", last_seq.clone());
-        Self { registry, http, memory, last_seq }
+        let search_documents = Gauge::default();
+        registry.register("clowder_search_documents", "Documents in the search index", search_documents.clone());
+        let search_lag = Gauge::default();
+        registry.register(
+            "clowder_search_lag_events",
+            "Events committed to the store that the search index does not reflect yet",
+            search_lag.clone(),
+        );
+        Self { registry, http, memory, last_seq, search_documents, search_lag }
     }
 
     /// Prometheus text exposition.
@@ -74,7 +84,10 @@ impl Metrics {
         if let Some(rss) = crate::health::resident_memory_bytes() {
             self.memory.set(rss as i64);
         }
-        self.last_seq.set(system.store().last_seq() as i64);
+        let last_seq = system.store().last_seq();
+        self.last_seq.set(last_seq as i64);
+        self.search_documents.set(system.search.documents() as i64);
+        self.search_lag.set(last_seq.saturating_sub(system.search.indexed_seq()) as i64);
         let mut out = String::with_capacity(16 * 1024);
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -1,6 +1,6 @@
 //! Durability proof: the real binary is SIGKILLed at random moments while several writers
 //! create clients; after every restart on the same data directory the store opens cleanly,
-//! and at the end every client whose creation was answered 2xx is there.
+//! and at the end every client whose creation was answered 2xx is there, and found by search.
 //!
 //! The kill moments are random (the seed is printed, so a failure can be replayed by setting
 //! `CLOWDER_DURABILITY_SEED`); waiting a random time before the kill is the point of the test,
@@ -152,7 +152,25 @@ async fn every_acknowledged_client_survives_sigkill() {
         assert_eq!(body["email"], email.as_str());
     }
     assert!(missing.is_empty(), "{} of {} acknowledged clients were lost: {missing:?}", missing.len(), acked.len());
-    eprintln!("{} acknowledged clients survived {CYCLES} SIGKILLs", acked.len());
+    // The search index is derived: killed with the server, it is caught up from the event
+    // log (or rebuilt) before the server says it is ready, so every acknowledged client is
+    // found by its email at once, with no waiting.
+    let mut unsearchable = Vec::new();
+    for (id, email) in &acked {
+        let url =
+            reqwest::Url::parse_with_params(&format!("{}/api/search", server.base), [("q", email.as_str())]).unwrap();
+        let body: Value = http.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if body["hits"][0]["id"] != id.as_str() {
+            unsearchable.push(id.clone());
+        }
+    }
+    assert!(
+        unsearchable.is_empty(),
+        "{} of {} acknowledged clients are not searchable: {unsearchable:?}",
+        unsearchable.len(),
+        acked.len()
+    );
+    eprintln!("{} acknowledged clients survived {CYCLES} SIGKILLs, every one searchable", acked.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

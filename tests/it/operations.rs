@@ -125,6 +125,8 @@ async fn metrics_are_prometheus_text_with_http_store_and_actor_families() {
         "clowder_actor_restarts_total{kind=\"client\"} 0",
         "clowder_actors_active{",
         "clowder_event_log_last_seq ",
+        "clowder_search_documents ",
+        "clowder_search_lag_events ",
     ] {
         assert!(text.contains(family), "{family} missing from\n{text}");
     }
