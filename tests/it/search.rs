@@ -137,6 +137,14 @@ async fn changes_renames_and_deactivation_reach_the_index() {
     assert_eq!((ids(&hits), hits[0]["status"].clone()), (vec![f.mittens.clone()], json!("inactive")));
     assert_eq!(search(&app, "mittens", "&status=all").await.len(), 1);
     assert!(search(&app, "mittens", "&status=deceased").await.is_empty());
+
+    // A cat who died is found only among the deceased, and says so.
+    let smudge = search(&app, "smudge", "").await[0]["id"].as_str().unwrap().to_owned();
+    let res = app.patch_json(&format!("/api/patients/{smudge}"), &json!({"status": "deceased"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    wait_for(&app, "smudge", "", SEARCHABLE_WITHIN, |h| h.is_empty()).await;
+    let hits = search(&app, "smudge", "&status=deceased").await;
+    assert_eq!((ids(&hits), hits[0]["status"].clone()), (vec![smudge], json!("deceased")));
 }
 
 #[tokio::test]
