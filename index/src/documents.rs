@@ -1,16 +1,15 @@
-//! What a store record looks like in the index: the kinds of indexed records, their ids and
-//! statuses, and the documents built from clients and patients. It must not read the store:
+//! What a store record looks like in the index: the ids of indexed records and the documents
+//! built from clients and patients (kinds and statuses are `schemas::search`'s). It must not read the store:
 //! callers pass the records (and, for a patient, the owner's name) in.
 //!
-//! Adding a kind (invoices, prescriptions, lab orders): a `RecordKind` and `RecordId` variant,
+//! Adding a kind (invoices, prescriptions, lab orders): a `SearchKind` and `RecordId` variant,
 //! a document builder that fills `kind`, `id`, `label`, `status`, `created_by`, its words in
 //! the text fields, and its number in the `number` field, which queries already match exactly
 //! ("INV-2026-0042"); then bump `SCHEMA_VERSION` so indexes are rebuilt with it.
 
-use std::fmt;
-
 use clowder_schemas::clients::Client;
-use clowder_schemas::patients::{Patient, PatientStatus};
+use clowder_schemas::patients::Patient;
+use clowder_schemas::search::{SearchKind, SearchStatus, patient_label};
 use clowder_schemas::{ClientId, PatientId, UserId};
 use tantivy::TantivyDocument;
 use tantivy::schema::Field;
@@ -18,80 +17,6 @@ use tantivy::tokenizer::TextAnalyzer;
 
 use crate::phonetic;
 use crate::schema::Fields;
-
-/// The kind of record a document stands for (the `kind` field).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RecordKind {
-    Client,
-    Patient,
-}
-
-impl RecordKind {
-    /// Every kind the index holds.
-    pub const ALL: [RecordKind; 2] = [RecordKind::Client, RecordKind::Patient];
-
-    /// The kind named `s` (`client`, `patient`).
-    pub fn from_name(s: &str) -> Option<Self> {
-        Self::parse(s)
-    }
-
-    /// The value stored in the `kind` field: `client` or `patient`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::Client => "client",
-            RecordKind::Patient => "patient",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "client" => Some(RecordKind::Client),
-            "patient" => Some(RecordKind::Patient),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for RecordKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Whether a record is in use (the `status` field). Searches return active records unless
-/// asked for others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RecordStatus {
-    Active,
-    Inactive,
-    /// A patient who has died.
-    Deceased,
-}
-
-impl RecordStatus {
-    /// Every status.
-    pub const ALL: [RecordStatus; 3] = [RecordStatus::Active, RecordStatus::Inactive, RecordStatus::Deceased];
-
-    /// The value stored in the `status` field.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordStatus::Active => "active",
-            RecordStatus::Inactive => "inactive",
-            RecordStatus::Deceased => "deceased",
-        }
-    }
-
-    /// The status named `s`.
-    pub fn from_name(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-}
-
-impl fmt::Display for RecordStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The id of an indexed record: what a hit points to and what [`delete`] takes.
 ///
@@ -104,10 +29,10 @@ pub enum RecordId {
 
 impl RecordId {
     /// The kind of record this id belongs to.
-    pub fn kind(self) -> RecordKind {
+    pub fn kind(self) -> SearchKind {
         match self {
-            RecordId::Client(_) => RecordKind::Client,
-            RecordId::Patient(_) => RecordKind::Patient,
+            RecordId::Client(_) => SearchKind::Client,
+            RecordId::Patient(_) => SearchKind::Patient,
         }
     }
 
@@ -122,9 +47,9 @@ impl RecordId {
 
     /// Rebuilds an id from the stored `kind` and `id` fields.
     pub(crate) fn parse(kind: &str, key: &str) -> Option<Self> {
-        match RecordKind::parse(kind)? {
-            RecordKind::Client => key.parse().ok().map(RecordId::Client),
-            RecordKind::Patient => key.parse().ok().map(RecordId::Patient),
+        match SearchKind::from_name(kind)? {
+            SearchKind::Client => key.parse().ok().map(RecordId::Client),
+            SearchKind::Patient => key.parse().ok().map(RecordId::Patient),
         }
     }
 }
@@ -144,7 +69,7 @@ impl From<PatientId> for RecordId {
 /// The document of a client: found by name, phone or email.
 pub(crate) fn client_document(f: &Fields, analyzer: &mut TextAnalyzer, client: &Client) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
-    doc.add_text(f.kind, RecordKind::Client.as_str());
+    doc.add_text(f.kind, SearchKind::Client.as_str());
     doc.add_text(f.id, RecordId::Client(client.id).key());
     doc.add_text(f.label, client.display_name());
     // One value, so a highlight shows the whole name.
@@ -160,8 +85,7 @@ pub(crate) fn client_document(f: &Fields, analyzer: &mut TextAnalyzer, client: &
     if let Some(email) = &client.email {
         doc.add_text(f.email, email.as_str().to_lowercase());
     }
-    let status = if client.active { RecordStatus::Active } else { RecordStatus::Inactive };
-    doc.add_text(f.status, status.as_str());
+    doc.add_text(f.status, SearchStatus::of_client(client).as_str());
     add_creator(f, &mut doc, client.created_by);
     doc
 }
@@ -176,7 +100,7 @@ pub(crate) fn patient_document(
     owner_name: &str,
 ) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
-    doc.add_text(f.kind, RecordKind::Patient.as_str());
+    doc.add_text(f.kind, SearchKind::Patient.as_str());
     doc.add_text(f.id, RecordId::Patient(patient.id).key());
     doc.add_text(f.label, patient_label(&patient.name, owner_name));
     doc.add_text(f.owner_id, RecordId::Client(patient.client_id).key());
@@ -194,12 +118,7 @@ pub(crate) fn patient_document(
     if let Some(chip) = &patient.microchip {
         doc.add_text(f.microchip, chip.as_str());
     }
-    let status = match patient.status {
-        PatientStatus::Active => RecordStatus::Active,
-        PatientStatus::Inactive => RecordStatus::Inactive,
-        PatientStatus::Deceased => RecordStatus::Deceased,
-    };
-    doc.add_text(f.status, status.as_str());
+    doc.add_text(f.status, SearchStatus::of_patient(patient).as_str());
     add_creator(f, &mut doc, patient.created_by);
     doc
 }
@@ -232,11 +151,6 @@ pub(crate) fn words(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 /// Which stored field of a document a highlight shows, by name; see `highlight`.
 pub(crate) fn stored_text_fields(f: &Fields) -> [(&'static str, Field); 4] {
     [("name", f.name), ("owner", f.owner), ("breed", f.breed), ("color", f.color)]
-}
-
-fn patient_label(name: &str, owner_name: &str) -> String {
-    let owner_name = owner_name.trim();
-    if owner_name.is_empty() { name.to_owned() } else { format!("{name} ({owner_name})") }
 }
 
 /// Shortest trailing run of digits indexed as a phone number besides the last four: seven

@@ -29,7 +29,7 @@ mod relevance;
 #[cfg(test)]
 mod tests;
 
-pub use documents::{RecordId, RecordKind, RecordStatus};
+pub use documents::RecordId;
 pub use errors::IndexError;
 pub use highlight::{Fragment, Highlight};
 pub use queries::{Filter, KindFilter, MAX_QUERY_CHARS, MAX_QUERY_TERMS};

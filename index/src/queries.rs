@@ -35,10 +35,10 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
-use crate::documents::{RecordKind, RecordStatus};
 use crate::phonetic;
 use crate::schema::Fields;
 use clowder_schemas::UserId;
+use clowder_schemas::search::{SearchKind, SearchStatus};
 
 /// Longer input is cut to this many characters before it is analysed.
 pub const MAX_QUERY_CHARS: usize = 256;
@@ -72,14 +72,14 @@ pub struct Filter {
     /// finds nothing.
     pub kinds: Vec<KindFilter>,
     /// The statuses to return; empty returns every status.
-    pub statuses: Vec<RecordStatus>,
+    pub statuses: Vec<SearchStatus>,
 }
 
 impl Filter {
     /// Every kind and every status: for tools and tests.
     pub fn everything() -> Self {
         Filter {
-            kinds: RecordKind::ALL.iter().map(|&kind| KindFilter { kind, created_by: None }).collect(),
+            kinds: SearchKind::ALL.iter().map(|&kind| KindFilter { kind, created_by: None }).collect(),
             statuses: Vec::new(),
         }
     }
@@ -88,7 +88,7 @@ impl Filter {
 /// One kind of record a search may return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KindFilter {
-    pub kind: RecordKind,
+    pub kind: SearchKind,
     /// Only records this user created (a permission held with scope `own`).
     pub created_by: Option<UserId>,
 }
@@ -219,7 +219,7 @@ fn filter_clauses(fields: &Fields, filter: &Filter) -> Option<Vec<Box<dyn Query>
         return None;
     }
     let mut clauses = Vec::new();
-    let all_kinds = RecordKind::ALL.iter().all(|k| filter.kinds.iter().any(|f| f.kind == *k && f.created_by.is_none()));
+    let all_kinds = SearchKind::ALL.iter().all(|k| filter.kinds.iter().any(|f| f.kind == *k && f.created_by.is_none()));
     if !all_kinds {
         let kinds = filter
             .kinds

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use clowder_schemas::ClientId;
 use clowder_schemas::clients::Client;
 use clowder_schemas::patients::Patient;
+use clowder_schemas::search::{SearchKind, SearchStatus};
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::merge_policy::LogMergePolicy;
@@ -16,7 +17,7 @@ use tantivy::schema::Value;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
 
-use crate::documents::{RecordId, RecordKind, RecordStatus, client_document, patient_document};
+use crate::documents::{RecordId, client_document, patient_document};
 use crate::errors::IndexError;
 use crate::highlight::{Highlight, highlights};
 use crate::queries::{self, Filter};
@@ -41,13 +42,13 @@ const REBUILD_WRITER_MEMORY_BYTES: usize = 256_000_000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     /// What kind of record was found (the same as `id.kind()`).
-    pub kind: RecordKind,
+    pub kind: SearchKind,
     /// The record that was found.
     pub id: RecordId,
     /// Display text: "Smith, Jane" for a client, "Mittens (Smith, Jane)" for a patient.
     pub label: String,
     /// Whether the record is in use.
-    pub status: RecordStatus,
+    pub status: SearchStatus,
     /// For a patient, its owner and the owner's display name.
     pub owner: Option<(ClientId, String)>,
     /// The fields that matched, with the matching words marked.
@@ -356,7 +357,7 @@ impl SearchReader {
         let label =
             text(self.fields.label).ok_or_else(|| IndexError::Malformed(format!("no label for {id:?}")))?.to_owned();
         let status = text(self.fields.status)
-            .and_then(RecordStatus::from_name)
+            .and_then(SearchStatus::from_name)
             .ok_or_else(|| IndexError::Malformed(format!("no status for {id:?}")))?;
         let owner = match (text(self.fields.owner_id).map(str::parse::<ClientId>), text(self.fields.owner_label)) {
             (Some(Ok(owner)), Some(name)) => Some((owner, name.to_owned())),

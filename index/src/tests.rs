@@ -5,7 +5,9 @@ use clowder_schemas::patients::{Patient, PatientStatus};
 use clowder_schemas::values::{Email, Microchip, Phone};
 use clowder_schemas::{ClientId, PatientId};
 
-use crate::{IndexError, MAX_QUERY_CHARS, RecordId, RecordKind, SCHEMA_VERSION_FILE, SearchIndex, needs_rebuild};
+use clowder_schemas::search::SearchKind;
+
+use crate::{IndexError, MAX_QUERY_CHARS, RecordId, SCHEMA_VERSION_FILE, SearchIndex, needs_rebuild};
 
 pub(crate) fn client(n: u128, first: &str, last: &str, phone: &str) -> Client {
     Client {
@@ -155,7 +157,7 @@ fn a_patient_is_found_by_its_owner_and_labelled_with_them() {
     let clinic = Clinic::new();
     let hits = clinic.index.search("siamese john", 10).expect("search");
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].kind, RecordKind::Patient);
+    assert_eq!(hits[0].kind, SearchKind::Patient);
     assert_eq!(hits[0].id, p(&clinic.tom));
     assert_eq!(hits[0].label, "Tom (Smith, John)");
 }

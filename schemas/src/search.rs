@@ -6,8 +6,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::clients::Client;
 use crate::errors::ValidationError;
 use crate::ids::{ClientId, UserId};
+use crate::patients::{Patient, PatientStatus};
 use crate::records::Record;
 
 /// Longest query accepted, in characters; longer input is refused with 422 (`q`) rather than
@@ -42,6 +44,11 @@ impl SearchKind {
         }
     }
 
+    /// The kind named `s` (`client`, `patient`).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     /// The permission that lets a user see records of this kind.
     pub fn view_permission(self) -> &'static str {
         match self {
@@ -59,6 +66,44 @@ pub enum SearchStatus {
     Inactive,
     /// A patient who has died.
     Deceased,
+}
+
+impl SearchStatus {
+    pub const ALL: [SearchStatus; 3] = [SearchStatus::Active, SearchStatus::Inactive, SearchStatus::Deceased];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchStatus::Active => "active",
+            SearchStatus::Inactive => "inactive",
+            SearchStatus::Deceased => "deceased",
+        }
+    }
+
+    /// The status named `s`.
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// A client's status.
+    pub fn of_client(client: &Client) -> Self {
+        if client.active { SearchStatus::Active } else { SearchStatus::Inactive }
+    }
+
+    /// A patient's status.
+    pub fn of_patient(patient: &Patient) -> Self {
+        match patient.status {
+            PatientStatus::Active => SearchStatus::Active,
+            PatientStatus::Inactive => SearchStatus::Inactive,
+            PatientStatus::Deceased => SearchStatus::Deceased,
+        }
+    }
+}
+
+/// How a patient is named in hits and lists: "Mittens (Smith, Jane)", or the name alone when
+/// the owner's name is unknown.
+pub fn patient_label(name: &str, owner_name: &str) -> String {
+    let owner_name = owner_name.trim();
+    if owner_name.is_empty() { name.to_owned() } else { format!("{name} ({owner_name})") }
 }
 
 /// Query of `GET /api/search`.

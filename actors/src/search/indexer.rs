@@ -82,34 +82,30 @@ pub fn rebuild(
     let total = clients + patients;
     let mut done = 0u64;
     let mut failure = None;
+    // Counts one record written, reporting progress now and then; stops the scan on an error.
+    let mut step = |written: Result<(), clowder_index::IndexError>| match written {
+        _ if failure.is_some() => ControlFlow::Break(()),
+        Ok(()) => {
+            done += 1;
+            if done.is_multiple_of(5_000) {
+                progress(done, total);
+            }
+            ControlFlow::Continue(())
+        }
+        Err(e) => {
+            failure = Some(e);
+            ControlFlow::Break(())
+        }
+    };
     // Owners' names, for the patients' documents: far cheaper than a look-up per patient.
     let mut owners: HashMap<u128, String> = HashMap::with_capacity(clients as usize);
     snapshot.scan::<Client>(RecordTable::Clients, None, |c| {
         owners.insert(c.id.as_u128(), c.display_name());
-        if let Err(e) = index.upsert_client(&c) {
-            failure = Some(e);
-            return ControlFlow::Break(());
-        }
-        done += 1;
-        if done.is_multiple_of(5_000) {
-            progress(done, total);
-        }
-        ControlFlow::Continue(())
+        step(index.upsert_client(&c))
     })?;
-    if let Some(e) = failure.take() {
-        return Err(e.into());
-    }
     snapshot.scan::<Patient>(RecordTable::Patients, None, |p| {
         let owner = owners.get(&p.client_id.as_u128()).map_or("", String::as_str);
-        if let Err(e) = index.upsert_patient(&p, owner) {
-            failure = Some(e);
-            return ControlFlow::Break(());
-        }
-        done += 1;
-        if done.is_multiple_of(5_000) {
-            progress(done, total);
-        }
-        ControlFlow::Continue(())
+        step(index.upsert_patient(&p, owner))
     })?;
     if let Some(e) = failure {
         return Err(e.into());

@@ -24,14 +24,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use clowder_index::{Filter, Hit, KindFilter, RecordId, RecordKind, RecordStatus, SearchIndex, SearchReader};
+use clowder_index::{Filter, Hit, KindFilter, RecordId, SearchIndex, SearchReader};
 use clowder_schemas::UserId;
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::clients::Client;
-use clowder_schemas::patients::{Patient, PatientStatus};
+use clowder_schemas::patients::Patient;
 use clowder_schemas::search::{
     OwnerRef, RecentItem, RecentViews, SearchFragment, SearchHighlight, SearchHistory, SearchHistoryEntry, SearchHit,
-    SearchKind, SearchRequest, SearchStatus, Visibility,
+    SearchKind, SearchRequest, SearchStatus, Visibility, patient_label,
 };
 use tokio::task::JoinHandle;
 
@@ -56,8 +56,60 @@ pub struct Search {
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
     /// The writer side, shared with the indexer task; `None` once stopped.
     index: Arc<Mutex<Option<SearchIndex>>>,
-    history: Arc<tokio::sync::Mutex<HashMap<UserId, SearchHistory>>>,
-    recent: Arc<tokio::sync::Mutex<HashMap<UserId, RecentViews>>>,
+    history: Arc<PerUser<SearchHistory>>,
+    recent: Arc<PerUser<RecentViews>>,
+}
+
+/// One small record per staff user (their history, their recently viewed list), cached in
+/// memory. Changes are made under the lock and queued before it is released, so two changes
+/// of one user reach the store in the order they were made.
+struct PerUser<R> {
+    table: RecordTable,
+    cache: tokio::sync::Mutex<HashMap<UserId, R>>,
+}
+
+impl<R: clowder_schemas::records::Record + Default + Clone> PerUser<R> {
+    fn new(table: RecordTable) -> Arc<Self> {
+        Arc::new(PerUser { table, cache: Default::default() })
+    }
+
+    fn load(&self, ctx: &Ctx, user: UserId) -> Res<R> {
+        Ok(ctx.store.read()?.get::<R>(self.table, user.as_u128())?.unwrap_or_default())
+    }
+
+    /// The user's record as it is now.
+    async fn get(&self, ctx: &Ctx, user: UserId) -> Res<R> {
+        match self.cache.lock().await.get(&user) {
+            Some(r) => Ok(r.clone()),
+            None => self.load(ctx, user),
+        }
+    }
+
+    /// Changes the user's record with `change` and queues it in `set` (with whatever else
+    /// `set` holds, e.g. an audit entry) for the next group commit.
+    async fn update(&self, ctx: &Ctx, user: UserId, mut set: ChangeSet, change: impl FnOnce(&mut R)) -> Res<()> {
+        let mut cache = self.cache.lock().await;
+        let record = match cache.get_mut(&user) {
+            Some(r) => r,
+            None => {
+                let stored = self.load(ctx, user)?;
+                cache.entry(user).or_insert(stored)
+            }
+        };
+        change(record);
+        set.put(self.table, user.as_u128(), &*record)?;
+        ctx.store.enqueue(set).await?;
+        Ok(())
+    }
+
+    /// Replaces the user's record durably (waits for the commit of `set` with it).
+    async fn replace(&self, ctx: &Ctx, user: UserId, mut set: ChangeSet, record: R) -> Res<()> {
+        let mut cache = self.cache.lock().await;
+        set.put(self.table, user.as_u128(), &record)?;
+        ctx.store.commit(set).await?;
+        cache.insert(user, record);
+        Ok(())
+    }
 }
 
 impl Search {
@@ -77,8 +129,8 @@ impl Search {
             indexed,
             task: Arc::new(Mutex::new(Some(task))),
             index,
-            history: Default::default(),
-            recent: Default::default(),
+            history: PerUser::new(RecordTable::SearchHistory),
+            recent: PerUser::new(RecordTable::RecentViews),
         })
     }
 
@@ -119,20 +171,9 @@ impl Search {
             [one] => Some(*one),
             _ => None,
         };
+        let now = self.ctx.clock.now();
         match caller.user_id() {
-            Some(user) => {
-                let mut cache = self.history.lock().await;
-                let history = match cache.get_mut(&user) {
-                    Some(h) => h,
-                    None => {
-                        let stored = self.stored::<SearchHistory>(RecordTable::SearchHistory, user)?;
-                        cache.entry(user).or_insert(stored)
-                    }
-                };
-                history.remember(&request.q, kind, self.ctx.clock.now());
-                set.put(RecordTable::SearchHistory, user.as_u128(), &*history)?;
-                self.ctx.store.enqueue(set).await?;
-            }
+            Some(user) => self.history.update(&self.ctx, user, set, |h| h.remember(&request.q, kind, now)).await?,
             None => self.ctx.store.enqueue(set).await?,
         }
         Ok(hits)
@@ -140,51 +181,29 @@ impl Search {
 
     /// The user's recent searches, newest first.
     pub async fn history(&self, user: UserId) -> Res<Vec<SearchHistoryEntry>> {
-        if let Some(h) = self.history.lock().await.get(&user) {
-            return Ok(h.items.clone());
-        }
-        Ok(self.stored::<SearchHistory>(RecordTable::SearchHistory, user)?.items)
+        Ok(self.history.get(&self.ctx, user).await?.items)
     }
 
     /// Forgets the caller's recent searches (durably, before answering).
     pub async fn clear_history(&self, caller: &Caller) -> Res<()> {
         let Some(user) = caller.user_id() else { return Ok(()) };
-        let mut cache = self.history.lock().await;
-        let empty = SearchHistory::default();
         let mut set = ChangeSet::new();
-        set.put(RecordTable::SearchHistory, user.as_u128(), &empty)?;
         set.audit(AuditDraft::new(caller, "search.history_clear"));
-        self.ctx.store.commit(set).await?;
-        cache.insert(user, empty);
-        Ok(())
+        self.history.replace(&self.ctx, user, set, SearchHistory::default()).await
     }
 
     /// Notes that the caller opened a client or patient, for their recently viewed list.
     pub async fn viewed(&self, caller: &Caller, kind: SearchKind, id: ulid::Ulid) -> Res<()> {
         let Some(user) = caller.user_id() else { return Ok(()) };
-        let mut cache = self.recent.lock().await;
-        let recent = match cache.get_mut(&user) {
-            Some(r) => r,
-            None => {
-                let stored = self.stored::<RecentViews>(RecordTable::RecentViews, user)?;
-                cache.entry(user).or_insert(stored)
-            }
-        };
-        recent.viewed(kind, id, self.ctx.clock.now());
-        let mut set = ChangeSet::new();
-        set.put(RecordTable::RecentViews, user.as_u128(), &*recent)?;
-        self.ctx.store.enqueue(set).await?;
-        Ok(())
+        let now = self.ctx.clock.now();
+        self.recent.update(&self.ctx, user, ChangeSet::new(), |r| r.viewed(kind, id, now)).await
     }
 
     /// The records the caller opened last, newest first, as they are now; records the caller
     /// may no longer see are left out. The list is audited like any other.
     pub async fn recent(&self, visibility: &Visibility, caller: &Caller) -> Res<Vec<RecentItem>> {
         let Some(user) = caller.user_id() else { return Ok(Vec::new()) };
-        let views = match self.recent.lock().await.get(&user) {
-            Some(r) => r.clone(),
-            None => self.stored::<RecentViews>(RecordTable::RecentViews, user)?,
-        };
+        let views = self.recent.get(&self.ctx, user).await?;
         let snapshot = self.ctx.store.read()?;
         let mut items = Vec::with_capacity(views.items.len());
         for v in &views.items {
@@ -196,12 +215,11 @@ impl Search {
                     if !visible(c.created_by) {
                         continue;
                     }
-                    let status = if c.active { SearchStatus::Active } else { SearchStatus::Inactive };
                     RecentItem {
                         kind: v.kind,
                         id: v.id,
                         label: c.display_name(),
-                        status,
+                        status: SearchStatus::of_client(&c),
                         owner: None,
                         viewed_at: v.viewed_at,
                     }
@@ -214,15 +232,8 @@ impl Search {
                     let owner = snapshot
                         .get::<Client>(RecordTable::Clients, p.client_id.as_u128())?
                         .map(|c| OwnerRef { id: c.id, label: c.display_name() });
-                    let label = match &owner {
-                        Some(o) => format!("{} ({})", p.name, o.label),
-                        None => p.name.clone(),
-                    };
-                    let status = match p.status {
-                        PatientStatus::Active => SearchStatus::Active,
-                        PatientStatus::Inactive => SearchStatus::Inactive,
-                        PatientStatus::Deceased => SearchStatus::Deceased,
-                    };
+                    let label = patient_label(&p.name, owner.as_ref().map_or("", |o| o.label.as_str()));
+                    let status = SearchStatus::of_patient(&p);
                     RecentItem { kind: v.kind, id: v.id, label, status, owner, viewed_at: v.viewed_at }
                 }
             };
@@ -235,10 +246,6 @@ impl Search {
         )
         .await?;
         Ok(items)
-    }
-
-    fn stored<R: clowder_schemas::records::Record + Default>(&self, table: RecordTable, user: UserId) -> Res<R> {
-        Ok(self.ctx.store.read()?.get::<R>(table, user.as_u128())?.unwrap_or_default())
     }
 
     /// Stops the indexer and closes the index (releasing its writer lock); what it had not
@@ -266,41 +273,21 @@ fn filter(request: &SearchRequest, visibility: &Visibility) -> Filter {
         .kinds
         .iter()
         .filter(|(kind, _)| request.kinds.is_empty() || request.kinds.contains(kind))
-        .map(|&(kind, created_by)| KindFilter { kind: record_kind(kind), created_by })
+        .map(|&(kind, created_by)| KindFilter { kind, created_by })
         .collect();
-    let statuses = request
-        .statuses
-        .iter()
-        .map(|s| match s {
-            SearchStatus::Active => RecordStatus::Active,
-            SearchStatus::Inactive => RecordStatus::Inactive,
-            SearchStatus::Deceased => RecordStatus::Deceased,
-        })
-        .collect();
-    Filter { kinds, statuses }
-}
-
-fn record_kind(kind: SearchKind) -> RecordKind {
-    match kind {
-        SearchKind::Client => RecordKind::Client,
-        SearchKind::Patient => RecordKind::Patient,
-    }
+    Filter { kinds, statuses: request.statuses.clone() }
 }
 
 fn view(hit: Hit) -> SearchHit {
-    let (kind, id) = match hit.id {
-        RecordId::Client(id) => (SearchKind::Client, id.ulid()),
-        RecordId::Patient(id) => (SearchKind::Patient, id.ulid()),
+    let id = match hit.id {
+        RecordId::Client(id) => id.ulid(),
+        RecordId::Patient(id) => id.ulid(),
     };
     SearchHit {
-        kind,
+        kind: hit.kind,
         id,
         label: hit.label,
-        status: match hit.status {
-            RecordStatus::Active => SearchStatus::Active,
-            RecordStatus::Inactive => SearchStatus::Inactive,
-            RecordStatus::Deceased => SearchStatus::Deceased,
-        },
+        status: hit.status,
         owner: hit.owner.map(|(id, label)| OwnerRef { id, label }),
         highlights: hit
             .highlights
