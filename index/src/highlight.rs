@@ -48,7 +48,10 @@ pub(crate) fn highlights(
             let mut stream = analyzer.token_stream(value);
             while stream.advance() {
                 let token = stream.token();
-                if terms.iter().any(|t| word_matches(&token.text, t)) {
+                // A word's sound is coded once, whatever the number of terms.
+                let codes =
+                    if terms.iter().any(|t| !t.codes.is_empty()) { phonetic::codes(&token.text) } else { Vec::new() };
+                if terms.iter().any(|t| word_matches(&token.text, &codes, t)) {
                     ranges.push((token.offset_from, token.offset_to));
                 }
             }
@@ -101,11 +104,12 @@ fn phone_matches(digits: &str, query: &str) -> bool {
     digits == query || (digits.ends_with(query) && (query.len() == 4 || query.len() >= 7))
 }
 
-/// Whether an analysed word of a document matches a query term the way the query allows.
-pub(crate) fn word_matches(word: &str, term: &QueryTerm) -> bool {
+/// Whether an analysed word of a document (with its phonetic `codes`) matches a query term the
+/// way the query allows.
+fn word_matches(word: &str, codes: &[String], term: &QueryTerm) -> bool {
     word == term.text
         || (term.partial && word.starts_with(&term.text))
-        || (!term.codes.is_empty() && phonetic::codes(word).iter().any(|c| term.codes.contains(c)))
+        || codes.iter().any(|c| term.codes.contains(c))
         || (term.distance > 0 && edit_distance(word, &term.text) <= usize::from(term.distance))
 }
 
