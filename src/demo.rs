@@ -15,6 +15,7 @@ use anyhow::Context;
 use clowder_actors::accounts::NewUser;
 use clowder_actors::scheduling::setup::{local_instant, time_zone};
 use clowder_actors::{Error, System};
+use clowder_schemas::access::Permissions;
 use clowder_schemas::appointments::{CreateAppointment, Status, TransitionRequest};
 use clowder_schemas::audit::Caller;
 use clowder_schemas::ids::PatientId;
@@ -224,7 +225,7 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
                     notes: None,
                     overbook: false,
                 };
-                let booked = match calendar.book(&body, false, caller).await {
+                let booked = match calendar.book(&body, &Permissions::everything(), caller).await {
                     Ok(a) => a,
                     Err(Error::AppointmentConflict { .. }) => return Ok(None),
                     Err(e) => return Err(e),
@@ -232,7 +233,7 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
                 let mut status = booked.status;
                 for (to, reason) in demo_data::status_path(&v.outcome, start, end, now) {
                     let request = TransitionRequest { to, reason: reason.map(str::to_owned), room_id: None };
-                    status = calendar.transition(booked.id, request, caller).await?.status;
+                    status = calendar.transition(booked.id, request, &Permissions::everything(), caller).await?.status;
                 }
                 Ok::<_, Error>(Some(status))
             }

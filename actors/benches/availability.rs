@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use clowder_actors::scheduling::AvailabilityQuery;
 use clowder_actors::{System, SystemClock, SystemConfig};
+use clowder_schemas::access::Permissions;
 use clowder_schemas::appointments::CreateAppointment;
 use clowder_schemas::audit::Caller;
 use clowder_schemas::locations::CreateLocation;
@@ -112,7 +113,7 @@ async fn run() {
                     notes: None,
                     overbook: false,
                 };
-                if sched.calendar.book(&body, false, &caller).await.is_ok() {
+                if sched.calendar.book(&body, &Permissions::everything(), &caller).await.is_ok() {
                     booked += 1;
                 }
             }

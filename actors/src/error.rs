@@ -24,9 +24,9 @@ pub enum Error {
     Duplicate { field: &'static str },
     #[error("wrong username or password")]
     InvalidCredentials,
-    /// The caller lacks a permission (or would grant one they do not hold).
-    #[error("this needs the permission {permission}")]
-    Forbidden { permission: String },
+    /// The caller lacks a permission with this scope (or would grant one they do not hold).
+    #[error("this needs the permission {permission}{}", if *scope == clowder_schemas::access::Scope::All { " with scope all" } else { "" })]
+    Forbidden { permission: clowder_schemas::access::Permission, scope: clowder_schemas::access::Scope },
     #[error("no role with id {0}")]
     RoleNotFound(clowder_schemas::RoleId),
     #[error("built-in roles cannot be changed; create a custom role instead")]

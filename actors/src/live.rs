@@ -13,6 +13,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use clowder_schemas::access::Permission;
 use clowder_schemas::appointments::Appointment;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::{LocationId, ValidationError};
@@ -57,7 +58,7 @@ impl Topic {
     }
 
     /// The permission needed to receive it.
-    pub fn permission(&self) -> &'static str {
+    pub fn permission(&self) -> Permission {
         permission_of(self)
     }
 }
@@ -75,10 +76,10 @@ impl std::fmt::Display for Topic {
 }
 
 /// The permission a topic needs.
-pub fn permission_of(t: &Topic) -> &'static str {
+pub fn permission_of(t: &Topic) -> Permission {
     match t {
-        Topic::Patient(_) => "patients:view",
-        _ => "appointments:view",
+        Topic::Patient(_) => Permission::PatientsView,
+        _ => Permission::AppointmentsView,
     }
 }
 
@@ -175,7 +176,10 @@ mod tests {
         {
             assert_eq!(Topic::parse(bad).unwrap_err().field, "topics", "{bad}");
         }
-        assert_eq!(Topic::parse("patient:01J0000000000000000000000A").unwrap().permission(), "patients:view");
-        assert_eq!(Topic::parse("queue:01J0000000000000000000000A").unwrap().permission(), "appointments:view");
+        assert_eq!(Topic::parse("patient:01J0000000000000000000000A").unwrap().permission(), Permission::PatientsView);
+        assert_eq!(
+            Topic::parse("queue:01J0000000000000000000000A").unwrap().permission(),
+            Permission::AppointmentsView
+        );
     }
 }

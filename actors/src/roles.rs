@@ -51,8 +51,7 @@ impl Roles {
         let mut set = ChangeSet::new();
         let mut changed = Vec::new();
         for (name, display, description, perms) in builtin_roles() {
-            let grants: Vec<Grant> =
-                perms.iter().map(|p| Grant { permission: (*p).to_owned(), scope: Scope::All }).collect();
+            let grants: Vec<Grant> = perms.iter().map(|p| Grant { permission: *p, scope: Scope::All }).collect();
             let existing = self.cache().get(name).cloned();
             let role = match existing {
                 Some(r) if r.grants == grants && r.display_name == display && r.builtin => continue,
@@ -128,9 +127,7 @@ impl Roles {
     /// Refuses grants the granting user does not hold themselves.
     pub fn check_grantor(grantor: &Permissions, grants: &[Grant]) -> Res<()> {
         match grants.iter().find(|g| !grantor.covers(g)) {
-            Some(g) => {
-                Err(Error::Forbidden { permission: format!("{} ({:?} scope)", g.permission, g.scope).to_lowercase() })
-            }
+            Some(g) => Err(Error::Forbidden { permission: g.permission, scope: g.scope }),
             None => Ok(()),
         }
     }

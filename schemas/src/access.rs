@@ -27,98 +27,195 @@ pub enum Scope {
     All,
 }
 
-/// Every permission Clowder knows, with what it allows. Names never change once shipped.
-pub const PERMISSIONS: &[(&str, &str)] = &[
-    ("clients:view", "See clients (owners) and their contact details"),
-    ("clients:create", "Register clients"),
-    ("clients:edit", "Change clients"),
-    ("clients:delete", "Deactivate clients"),
-    ("patients:view", "See patients (cats)"),
-    ("patients:create", "Register patients"),
-    ("patients:edit", "Change patients, including marking one deceased"),
-    ("patients:delete", "Deactivate patients"),
-    ("appointments:view", "See the calendar"),
-    ("appointments:create", "Book appointments"),
-    ("appointments:edit", "Reschedule appointments and move them through their workflow"),
-    ("appointments:delete", "Cancel appointments"),
-    ("appointments:overbook", "Book over a conflict"),
-    ("scheduling:manage", "Configure locations, rooms, appointment types, staff profiles and shifts; decide time off"),
-    ("visits:view", "See visits and clinical notes"),
-    ("visits:create", "Open visits"),
-    ("visits:edit", "Write and sign clinical notes"),
-    ("visits:delete", "Void visits"),
-    ("prescriptions:view", "See prescriptions"),
-    ("prescriptions:create", "Prescribe"),
-    ("prescriptions:edit", "Change prescriptions"),
-    ("prescriptions:delete", "Cancel prescriptions"),
-    ("labs:view", "See lab orders and results"),
-    ("labs:create", "Order labs"),
-    ("labs:edit", "Record and review results"),
-    ("labs:delete", "Cancel lab orders"),
-    ("invoices:view", "See invoices and estimates"),
-    ("invoices:create", "Create invoices and estimates"),
-    ("invoices:edit", "Change and issue invoices"),
-    ("invoices:delete", "Void invoices"),
-    ("payments:view", "See payments"),
-    ("payments:create", "Take payments"),
-    ("payments:edit", "Refund payments"),
-    ("payments:delete", "Void payments"),
-    ("inventory:view", "See stock"),
-    ("inventory:create", "Add products and purchase orders"),
-    ("inventory:edit", "Adjust and receive stock"),
-    ("inventory:delete", "Retire products"),
-    ("reports:view", "See operational reports"),
-    ("reports:financial", "See financial reports and exports"),
-    ("users:view", "See staff accounts"),
-    ("users:manage", "Create, change, deactivate staff accounts and reset passwords"),
-    ("roles:view", "See roles and their permissions"),
-    ("roles:manage", "Create and change custom roles"),
-    ("sessions:manage", "See and revoke anyone's sessions; sign everyone out"),
-    ("devices:manage", "Register and retire exam-room tablets"),
-    ("audit:view", "Read the audit trail"),
-];
-
-/// True if `name` is in the catalogue.
-pub fn is_known(name: &str) -> bool {
-    PERMISSIONS.iter().any(|(p, _)| *p == name)
+impl Scope {
+    /// The wire name: `own` or `all`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Own => "own",
+            Scope::All => "all",
+        }
+    }
 }
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Declares the permission catalogue once: the enum, its wire names and descriptions. A
+/// handler, a topic or the access table names a variant, so a mistyped permission does not
+/// compile; the wire name (`resource:action`) never changes once shipped.
+macro_rules! permissions {
+    ($( $variant:ident = $name:literal => $description:literal, )*) => {
+        /// A permission: what a role grants. On the wire and in the store it is its
+        /// `resource:action` name (`clients:view`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Permission {
+            $( #[doc = $description] $variant, )*
+        }
+
+        impl Permission {
+            /// Every permission, in catalogue order.
+            pub const ALL: &'static [Permission] = &[$(Permission::$variant),*];
+
+            /// The wire name, e.g. `clients:view`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Permission::$variant => $name,)* }
+            }
+
+            /// What it allows, for `GET /api/permissions` and the role editor.
+            pub const fn description(self) -> &'static str {
+                match self { $(Permission::$variant => $description,)* }
+            }
+
+            /// The permission with this wire name.
+            pub fn parse(name: &str) -> Option<Permission> {
+                match name { $($name => Some(Permission::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+permissions! {
+    ClientsView = "clients:view" => "See clients (owners) and their contact details",
+    ClientsCreate = "clients:create" => "Register clients",
+    ClientsEdit = "clients:edit" => "Change clients",
+    ClientsDelete = "clients:delete" => "Deactivate clients",
+    PatientsView = "patients:view" => "See patients (cats)",
+    PatientsCreate = "patients:create" => "Register patients",
+    PatientsEdit = "patients:edit" => "Change patients, including marking one deceased",
+    PatientsDelete = "patients:delete" => "Deactivate patients",
+    AppointmentsView = "appointments:view" => "See the calendar",
+    AppointmentsCreate = "appointments:create" => "Book appointments",
+    AppointmentsEdit = "appointments:edit" => "Reschedule appointments and move them through their workflow",
+    AppointmentsDelete = "appointments:delete" => "Cancel appointments",
+    AppointmentsOverbook = "appointments:overbook" => "Book over a conflict",
+    SchedulingManage = "scheduling:manage" => "Configure locations, rooms, appointment types, staff profiles and shifts; decide time off",
+    VisitsView = "visits:view" => "See visits and clinical notes",
+    VisitsCreate = "visits:create" => "Open visits",
+    VisitsEdit = "visits:edit" => "Write and sign clinical notes",
+    VisitsDelete = "visits:delete" => "Void visits",
+    PrescriptionsView = "prescriptions:view" => "See prescriptions",
+    PrescriptionsCreate = "prescriptions:create" => "Prescribe",
+    PrescriptionsEdit = "prescriptions:edit" => "Change prescriptions",
+    PrescriptionsDelete = "prescriptions:delete" => "Cancel prescriptions",
+    LabsView = "labs:view" => "See lab orders and results",
+    LabsCreate = "labs:create" => "Order labs",
+    LabsEdit = "labs:edit" => "Record and review results",
+    LabsDelete = "labs:delete" => "Cancel lab orders",
+    InvoicesView = "invoices:view" => "See invoices and estimates",
+    InvoicesCreate = "invoices:create" => "Create invoices and estimates",
+    InvoicesEdit = "invoices:edit" => "Change and issue invoices",
+    InvoicesDelete = "invoices:delete" => "Void invoices",
+    PaymentsView = "payments:view" => "See payments",
+    PaymentsCreate = "payments:create" => "Take payments",
+    PaymentsEdit = "payments:edit" => "Refund payments",
+    PaymentsDelete = "payments:delete" => "Void payments",
+    InventoryView = "inventory:view" => "See stock",
+    InventoryCreate = "inventory:create" => "Add products and purchase orders",
+    InventoryEdit = "inventory:edit" => "Adjust and receive stock",
+    InventoryDelete = "inventory:delete" => "Retire products",
+    ReportsView = "reports:view" => "See operational reports",
+    ReportsFinancial = "reports:financial" => "See financial reports and exports",
+    UsersView = "users:view" => "See staff accounts",
+    UsersManage = "users:manage" => "Create, change, deactivate staff accounts and reset passwords",
+    RolesView = "roles:view" => "See roles and their permissions",
+    RolesManage = "roles:manage" => "Create and change custom roles",
+    SessionsManage = "sessions:manage" => "See and revoke anyone's sessions; sign everyone out",
+    DevicesManage = "devices:manage" => "Register and retire exam-room tablets",
+    AuditView = "audit:view" => "Read the audit trail",
+}
+
+impl Permission {
+    /// The resource part of the name (`clients` of `clients:view`).
+    pub fn resource(self) -> &'static str {
+        self.as_str().split_once(':').map_or("", |(r, _)| r)
+    }
+
+    /// The action part of the name (`view` of `clients:view`).
+    pub fn action(self) -> &'static str {
+        self.as_str().split_once(':').map_or("", |(_, a)| a)
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Permission {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Permission {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        Permission::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("{name:?} is not a known permission")))
+    }
+}
+
+impl utoipa::PartialSchema for Permission {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Permission::ALL.iter().map(|p| p.as_str())))
+            .description(Some("A permission's `resource:action` name (see GET /api/permissions)"))
+            .into()
+    }
+}
+
+impl ToSchema for Permission {}
 
 /// One permission with its scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Grant {
     /// `resource:action`, e.g. `clients:view`.
-    pub permission: String,
+    pub permission: Permission,
     #[serde(default)]
     pub scope: Scope,
 }
 
 /// A user's effective permissions: permission → widest scope held.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Permissions(pub BTreeMap<String, Scope>);
+pub struct Permissions(pub BTreeMap<Permission, Scope>);
 
 impl Permissions {
     /// Union of grants, the wider scope winning.
     pub fn from_grants<'a>(grants: impl IntoIterator<Item = &'a Grant>) -> Self {
         let mut map = BTreeMap::new();
         for g in grants {
-            let e = map.entry(g.permission.clone()).or_insert(g.scope);
+            let e = map.entry(g.permission).or_insert(g.scope);
             *e = (*e).max(g.scope);
         }
         Permissions(map)
     }
 
     /// The scope held for `permission`, if any.
-    pub fn scope(&self, permission: &str) -> Option<Scope> {
-        self.0.get(permission).copied()
+    pub fn scope(&self, permission: Permission) -> Option<Scope> {
+        self.0.get(&permission).copied()
+    }
+
+    /// Every permission with scope `all`: what Clowder itself may do (demo seeding, start-up).
+    pub fn everything() -> Self {
+        Permissions(Permission::ALL.iter().map(|p| (*p, Scope::All)).collect())
+    }
+
+    /// True if `permission` is held, with any scope.
+    pub fn holds(&self, permission: Permission) -> bool {
+        self.0.contains_key(&permission)
     }
 
     /// True if every grant is held with at least its scope (no one grants what they lack).
     pub fn covers(&self, grant: &Grant) -> bool {
-        self.scope(&grant.permission).is_some_and(|s| s >= grant.scope)
+        self.scope(grant.permission).is_some_and(|s| s >= grant.scope)
     }
 
     pub fn as_grants(&self) -> Vec<Grant> {
-        self.0.iter().map(|(p, s)| Grant { permission: p.clone(), scope: *s }).collect()
+        self.0.iter().map(|(p, s)| Grant { permission: *p, scope: *s }).collect()
     }
 }
 
@@ -150,44 +247,42 @@ impl Record for Role {
 /// Name of the built-in role that holds every permission.
 pub const ADMINISTRATOR: &str = "administrator";
 
-fn all_of(resource: &str) -> Vec<&'static str> {
-    PERMISSIONS
+fn all_of(resource: &str) -> Vec<Permission> {
+    Permission::ALL
         .iter()
-        .map(|(p, _)| *p)
-        .filter(|p| {
-            p.split_once(':').is_some_and(|(r, a)| r == resource && matches!(a, "view" | "create" | "edit" | "delete"))
-        })
+        .copied()
+        .filter(|p| p.resource() == resource && matches!(p.action(), "view" | "create" | "edit" | "delete"))
         .collect()
 }
 
 /// The built-in roles: `(name, display name, description, permissions)`, all with scope
 /// `all`. Grants follow DOMAIN.md; where it is silent (clients:view for clinical and billing
 /// staff, who must see whose cat or bill it is; the Practice Manager) the choice is noted.
-pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<&'static str>)> {
-    let mut vet = vec!["clients:view", "appointments:view", "appointments:edit"];
+pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Permission>)> {
+    use Permission::*;
+    let mut vet = vec![ClientsView, AppointmentsView, AppointmentsEdit];
     for r in ["patients", "visits", "prescriptions", "labs"] {
         vet.extend(all_of(r));
     }
-    let mut tech =
-        vec!["clients:view", "patients:view", "patients:edit", "visits:view", "appointments:view", "appointments:edit"];
+    let mut tech = vec![ClientsView, PatientsView, PatientsEdit, VisitsView, AppointmentsView, AppointmentsEdit];
     tech.extend(all_of("labs"));
-    let mut front = vec!["patients:view"];
+    let mut front = vec![PatientsView];
     for r in ["clients", "appointments", "invoices", "payments"] {
         front.extend(all_of(r));
     }
-    let mut billing = vec!["clients:view", "reports:financial"];
+    let mut billing = vec![ClientsView, ReportsFinancial];
     for r in ["invoices", "payments"] {
         billing.extend(all_of(r));
     }
     let mut manager = vec![
-        "patients:view",
-        "reports:view",
-        "reports:financial",
-        "users:view",
-        "roles:view",
-        "audit:view",
-        "scheduling:manage",
-        "appointments:overbook",
+        PatientsView,
+        ReportsView,
+        ReportsFinancial,
+        UsersView,
+        RolesView,
+        AuditView,
+        SchedulingManage,
+        AppointmentsOverbook,
     ];
     for r in ["clients", "appointments", "invoices", "payments", "inventory"] {
         manager.extend(all_of(r));
@@ -197,7 +292,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<&'s
             ADMINISTRATOR,
             "Administrator",
             "Everything, including staff accounts, roles and the audit trail",
-            PERMISSIONS.iter().map(|(p, _)| *p).collect(),
+            Permission::ALL.to_vec(),
         ),
         ("veterinarian", "Veterinarian", "Patients and the clinical record; views and edits appointments", vet),
         (
@@ -230,17 +325,17 @@ pub struct GrantInput {
 pub fn parse_grants(field: &str, input: &[GrantInput]) -> Result<Vec<Grant>, ValidationError> {
     let mut out: Vec<Grant> = Vec::with_capacity(input.len());
     for (i, g) in input.iter().enumerate() {
-        let p = g.permission.trim();
-        if !is_known(p) {
+        let name = g.permission.trim();
+        let Some(p) = Permission::parse(name) else {
             return Err(ValidationError::new(
                 format!("{field}[{i}].permission"),
-                format!("{p:?} is not a known permission (see GET /api/permissions)"),
+                format!("{name:?} is not a known permission (see GET /api/permissions)"),
             ));
-        }
+        };
         if out.iter().any(|o| o.permission == p) {
             return Err(ValidationError::new(format!("{field}[{i}].permission"), format!("{p} is listed twice")));
         }
-        out.push(Grant { permission: p.to_owned(), scope: g.scope });
+        out.push(Grant { permission: p, scope: g.scope });
     }
     Ok(out)
 }
@@ -349,7 +444,7 @@ impl UpdateRole {
 /// One entry of `GET /api/permissions`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PermissionInfo {
-    pub permission: &'static str,
+    pub permission: Permission,
     pub description: &'static str,
 }
 
@@ -360,30 +455,43 @@ mod tests {
     #[test]
     fn builtin_roles_use_only_known_permissions_and_the_admin_has_all() {
         for (name, _, _, perms) in builtin_roles() {
-            for p in &perms {
-                assert!(is_known(p), "{name}: {p}");
-            }
             if name == ADMINISTRATOR {
-                assert_eq!(perms.len(), PERMISSIONS.len());
+                assert_eq!(perms.len(), Permission::ALL.len());
             }
         }
         let front = builtin_roles().into_iter().find(|r| r.0 == "receptionist").unwrap().3;
         assert!(
-            front.contains(&"clients:delete") && front.contains(&"patients:view") && !front.contains(&"patients:edit")
+            front.contains(&Permission::ClientsDelete)
+                && front.contains(&Permission::PatientsView)
+                && !front.contains(&Permission::PatientsEdit)
         );
     }
 
     #[test]
     fn the_wider_scope_wins_and_covers_checks_scope() {
         let p = Permissions::from_grants(&[
-            Grant { permission: "clients:view".into(), scope: Scope::Own },
-            Grant { permission: "clients:view".into(), scope: Scope::All },
-            Grant { permission: "clients:edit".into(), scope: Scope::Own },
+            Grant { permission: Permission::ClientsView, scope: Scope::Own },
+            Grant { permission: Permission::ClientsView, scope: Scope::All },
+            Grant { permission: Permission::ClientsEdit, scope: Scope::Own },
         ]);
-        assert_eq!(p.scope("clients:view"), Some(Scope::All));
-        assert!(p.covers(&Grant { permission: "clients:edit".into(), scope: Scope::Own }));
-        assert!(!p.covers(&Grant { permission: "clients:edit".into(), scope: Scope::All }));
-        assert!(!p.covers(&Grant { permission: "audit:view".into(), scope: Scope::Own }));
+        assert_eq!(p.scope(Permission::ClientsView), Some(Scope::All));
+        assert!(p.covers(&Grant { permission: Permission::ClientsEdit, scope: Scope::Own }));
+        assert!(!p.covers(&Grant { permission: Permission::ClientsEdit, scope: Scope::All }));
+        assert!(!p.covers(&Grant { permission: Permission::AuditView, scope: Scope::Own }));
+    }
+
+    #[test]
+    fn wire_names_parse_back_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(*p));
+            assert!(seen.insert(p.as_str()), "{p} twice");
+            assert!(!p.description().is_empty());
+            let json = serde_json::to_string(p).unwrap();
+            assert_eq!(json, format!("\"{p}\""));
+            assert_eq!(serde_json::from_str::<Permission>(&json).unwrap(), *p);
+        }
+        assert!(serde_json::from_str::<Permission>("\"clients:fly\"").is_err());
     }
 
     #[test]

@@ -50,10 +50,10 @@ impl SearchKind {
     }
 
     /// The permission that lets a user see records of this kind.
-    pub fn view_permission(self) -> &'static str {
+    pub fn view_permission(self) -> crate::access::Permission {
         match self {
-            SearchKind::Client => "clients:view",
-            SearchKind::Patient => "patients:view",
+            SearchKind::Client => crate::access::Permission::ClientsView,
+            SearchKind::Patient => crate::access::Permission::PatientsView,
         }
     }
 }
@@ -330,6 +330,21 @@ pub struct RecentItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visibility {
     pub kinds: Vec<(SearchKind, Option<UserId>)>,
+}
+
+impl Visibility {
+    /// What user `me`, holding `held`, may find: each kind whose view permission they hold,
+    /// narrowed to their own records where it is held with scope `own`.
+    pub fn of(held: &crate::access::Permissions, me: UserId) -> Visibility {
+        let kinds = SearchKind::ALL
+            .into_iter()
+            .filter_map(|kind| match held.scope(kind.view_permission())? {
+                crate::access::Scope::Own => Some((kind, Some(me))),
+                crate::access::Scope::All => Some((kind, None)),
+            })
+            .collect();
+        Visibility { kinds }
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use axum::http::Method;
-use clowder_schemas::access::{Grant, Permissions, Scope, builtin_roles};
+use clowder_schemas::access::{Grant, Permission, Permissions, Scope, builtin_roles};
 
 fn per_op(label: &str, iterations: u32, mut f: impl FnMut()) {
     for _ in 0..iterations / 10 {
@@ -25,7 +25,7 @@ fn per_op(label: &str, iterations: u32, mut f: impl FnMut()) {
 fn main() {
     let grants = |name: &str| -> Vec<Grant> {
         let role = builtin_roles().into_iter().find(|r| r.0 == name).expect("a built-in role");
-        role.3.iter().map(|p| Grant { permission: (*p).to_owned(), scope: Scope::All }).collect()
+        role.3.iter().map(|p| Grant { permission: *p, scope: Scope::All }).collect()
     };
     let admin = grants("administrator");
     let front = grants("receptionist");
@@ -42,6 +42,6 @@ fn main() {
         black_box(Permissions::from_grants(black_box(&admin)));
     });
     per_op("permission lookup (patients:edit)", 1_000_000, || {
-        black_box(admin_perms.scope(black_box("patients:edit")));
+        black_box(admin_perms.scope(black_box(Permission::PatientsEdit)));
     });
 }

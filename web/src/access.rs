@@ -3,10 +3,13 @@
 //! refused (deny by default); the authorization-matrix test walks the OpenAPI document and
 //! fails on any route without a rule.
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::Method;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use clowder_schemas::UserId;
+use clowder_schemas::access::{Permission, Scope};
 use clowder_schemas::audit::{AuditDraft, Outcome};
 
 use crate::error::ApiError;
@@ -20,11 +23,76 @@ pub enum Rule {
     Public,
     /// Any signed-in staff member.
     SignedIn,
-    /// A signed-in staff member holding this permission (any scope; handlers narrow `own`).
-    Needs(&'static str),
+    /// A signed-in staff member holding this permission (any scope; the handler narrows
+    /// `own` with the [`Granted`] it is given).
+    Needs(Permission),
+    /// Any signed-in staff member for their own record (own request, own feed, own
+    /// session); someone else's needs this permission. The handler decides what is its
+    /// caller's own and asks [`Granted::holds`] for the rest.
+    OwnOr(Permission),
 }
 
-use Rule::{Needs, Public, SignedIn};
+use Permission::*;
+use Rule::{Needs, OwnOr, Public, SignedIn};
+
+/// What the access check granted for this request: the route's permission and the scope the
+/// caller holds it with. Handlers take it as an argument instead of naming a permission, so
+/// the rule lives only in [`ROUTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Granted {
+    /// The signed-in user.
+    pub user: UserId,
+    /// The route's permission (`None` for routes open to anyone signed in).
+    pub permission: Option<Permission>,
+    /// The scope it is held with (`None`: not held, only possible on `OwnOr` routes).
+    pub scope: Option<Scope>,
+}
+
+impl Granted {
+    /// With the route's permission held only for one's own records, the user whose records
+    /// those are (a list filter); `None` when every record may be seen.
+    pub fn own_only(&self) -> Option<UserId> {
+        (self.scope == Some(Scope::Own)).then_some(self.user)
+    }
+
+    /// Refuses a record created by someone else when the permission is held with scope `own`.
+    pub fn check(&self, created_by: Option<UserId>) -> Result<(), ApiError> {
+        match (self.own_only(), self.permission) {
+            (Some(me), Some(p)) if created_by != Some(me) => Err(ApiError::forbidden_beyond_own(p)),
+            _ => Ok(()),
+        }
+    }
+
+    /// True when the route's permission is held (on `OwnOr` routes: the caller may act on
+    /// anyone's record, not only their own).
+    pub fn holds(&self) -> bool {
+        self.scope.is_some()
+    }
+
+    /// Refuses acting on someone else's record without the route's permission.
+    pub fn refuse(&self) -> ApiError {
+        match self.permission {
+            Some(p) => ApiError::forbidden(p),
+            None => ApiError::new(clowder_schemas::ErrorCode::Forbidden, "this is not yours to change"),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Granted {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        // `authorize` inserts it for every signed-in route; a handler of a public route
+        // asking for it is a programming error, answered as one.
+        parts.extensions.get::<Granted>().copied().ok_or_else(|| {
+            tracing::error!("a handler asked for Granted on a route without a signed-in rule");
+            ApiError::new(
+                clowder_schemas::ErrorCode::InternalError,
+                "something went wrong on our side; it has been logged",
+            )
+        })
+    }
+}
 
 /// Every route: method, path template, rule.
 pub const ROUTES: &[(&str, &str, Rule)] = &[
@@ -38,90 +106,91 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("DELETE", "/api/auth/totp", SignedIn),
     // Authenticated by the tablet's credential and the user's PIN, in the handler.
     ("POST", "/api/auth/pin-unlock", Public),
-    ("GET", "/api/devices", Needs("devices:manage")),
-    ("POST", "/api/devices", Needs("devices:manage")),
-    ("PATCH", "/api/devices/{id}", Needs("devices:manage")),
+    ("GET", "/api/devices", Needs(DevicesManage)),
+    ("POST", "/api/devices", Needs(DevicesManage)),
+    ("PATCH", "/api/devices/{id}", Needs(DevicesManage)),
     ("GET", "/api/auth/sessions", SignedIn),
-    ("DELETE", "/api/auth/sessions/{id}", SignedIn),
-    ("GET", "/api/users", Needs("users:view")),
-    ("POST", "/api/users", Needs("users:manage")),
-    ("GET", "/api/users/{id}", Needs("users:view")),
-    ("PATCH", "/api/users/{id}", Needs("users:manage")),
-    ("POST", "/api/users/{id}/password", Needs("users:manage")),
-    ("GET", "/api/users/{id}/sessions", Needs("sessions:manage")),
-    ("DELETE", "/api/users/{id}/sessions", Needs("sessions:manage")),
-    ("DELETE", "/api/sessions", Needs("sessions:manage")),
+    // One's own session, or anyone's with sessions:manage.
+    ("DELETE", "/api/auth/sessions/{id}", OwnOr(SessionsManage)),
+    ("GET", "/api/users", Needs(UsersView)),
+    ("POST", "/api/users", Needs(UsersManage)),
+    ("GET", "/api/users/{id}", Needs(UsersView)),
+    ("PATCH", "/api/users/{id}", Needs(UsersManage)),
+    ("POST", "/api/users/{id}/password", Needs(UsersManage)),
+    ("GET", "/api/users/{id}/sessions", Needs(SessionsManage)),
+    ("DELETE", "/api/users/{id}/sessions", Needs(SessionsManage)),
+    ("DELETE", "/api/sessions", Needs(SessionsManage)),
     ("GET", "/api/openapi.json", SignedIn),
-    ("GET", "/api/permissions", Needs("roles:view")),
-    ("GET", "/api/roles", Needs("roles:view")),
-    ("POST", "/api/roles", Needs("roles:manage")),
-    ("GET", "/api/roles/{id}", Needs("roles:view")),
-    ("PATCH", "/api/roles/{id}", Needs("roles:manage")),
-    ("GET", "/api/clients", Needs("clients:view")),
-    ("POST", "/api/clients", Needs("clients:create")),
-    ("GET", "/api/clients/{id}", Needs("clients:view")),
-    ("PATCH", "/api/clients/{id}", Needs("clients:edit")),
-    ("DELETE", "/api/clients/{id}", Needs("clients:delete")),
-    ("GET", "/api/clients/{id}/patients", Needs("patients:view")),
-    ("GET", "/api/patients", Needs("patients:view")),
-    ("POST", "/api/patients", Needs("patients:create")),
-    ("GET", "/api/patients/{id}", Needs("patients:view")),
-    ("PATCH", "/api/patients/{id}", Needs("patients:edit")),
-    ("DELETE", "/api/patients/{id}", Needs("patients:delete")),
-    ("GET", "/api/audit", Needs("audit:view")),
-    ("GET", "/api/appointment-types", Needs("appointments:view")),
-    ("POST", "/api/appointment-types", Needs("scheduling:manage")),
-    ("GET", "/api/appointment-types/{id}", Needs("appointments:view")),
-    ("PATCH", "/api/appointment-types/{id}", Needs("scheduling:manage")),
-    ("GET", "/api/locations", Needs("appointments:view")),
-    ("POST", "/api/locations", Needs("scheduling:manage")),
-    ("GET", "/api/locations/{id}", Needs("appointments:view")),
-    ("PATCH", "/api/locations/{id}", Needs("scheduling:manage")),
-    ("GET", "/api/rooms", Needs("appointments:view")),
-    ("POST", "/api/rooms", Needs("scheduling:manage")),
-    ("GET", "/api/rooms/{id}", Needs("appointments:view")),
-    ("PATCH", "/api/rooms/{id}", Needs("scheduling:manage")),
-    ("GET", "/api/rooms/board", Needs("appointments:view")),
-    ("POST", "/api/rooms/{id}/state", Needs("appointments:edit")),
-    ("GET", "/api/staff", Needs("appointments:view")),
-    ("POST", "/api/staff", Needs("scheduling:manage")),
-    ("GET", "/api/staff/{id}", Needs("appointments:view")),
-    ("PATCH", "/api/staff/{id}", Needs("scheduling:manage")),
-    ("GET", "/api/staff/{id}/shifts", Needs("appointments:view")),
-    ("POST", "/api/staff/{id}/shifts", Needs("scheduling:manage")),
-    ("PATCH", "/api/staff/{id}/shifts/{shift_id}", Needs("scheduling:manage")),
-    ("DELETE", "/api/staff/{id}/shifts/{shift_id}", Needs("scheduling:manage")),
-    ("GET", "/api/time-off", Needs("appointments:view")),
-    // One's own request, or anyone's with scheduling:manage (checked in the handler).
-    ("POST", "/api/time-off", SignedIn),
-    ("POST", "/api/time-off/{id}/approve", Needs("scheduling:manage")),
-    ("POST", "/api/time-off/{id}/deny", Needs("scheduling:manage")),
-    ("POST", "/api/time-off/{id}/cancel", SignedIn),
-    ("GET", "/api/appointments", Needs("appointments:view")),
-    ("POST", "/api/appointments", Needs("appointments:create")),
-    ("GET", "/api/appointments/{id}", Needs("appointments:view")),
-    ("PATCH", "/api/appointments/{id}", Needs("appointments:edit")),
-    // Cancelling also needs appointments:delete (checked in the handler).
-    ("POST", "/api/appointments/{id}/transition", Needs("appointments:edit")),
-    ("GET", "/api/calendar", Needs("appointments:view")),
-    ("GET", "/api/availability", Needs("appointments:view")),
-    ("GET", "/api/dashboard", Needs("appointments:view")),
-    ("GET", "/api/appointments/{id}/ics", Needs("appointments:view")),
-    // One's own feed, or anyone's with scheduling:manage (checked in the handler).
-    ("POST", "/api/staff/{id}/feed", SignedIn),
-    ("DELETE", "/api/staff/{id}/feed", SignedIn),
+    ("GET", "/api/permissions", Needs(RolesView)),
+    ("GET", "/api/roles", Needs(RolesView)),
+    ("POST", "/api/roles", Needs(RolesManage)),
+    ("GET", "/api/roles/{id}", Needs(RolesView)),
+    ("PATCH", "/api/roles/{id}", Needs(RolesManage)),
+    ("GET", "/api/clients", Needs(ClientsView)),
+    ("POST", "/api/clients", Needs(ClientsCreate)),
+    ("GET", "/api/clients/{id}", Needs(ClientsView)),
+    ("PATCH", "/api/clients/{id}", Needs(ClientsEdit)),
+    ("DELETE", "/api/clients/{id}", Needs(ClientsDelete)),
+    ("GET", "/api/clients/{id}/patients", Needs(PatientsView)),
+    ("GET", "/api/patients", Needs(PatientsView)),
+    ("POST", "/api/patients", Needs(PatientsCreate)),
+    ("GET", "/api/patients/{id}", Needs(PatientsView)),
+    ("PATCH", "/api/patients/{id}", Needs(PatientsEdit)),
+    ("DELETE", "/api/patients/{id}", Needs(PatientsDelete)),
+    ("GET", "/api/audit", Needs(AuditView)),
+    ("GET", "/api/appointment-types", Needs(AppointmentsView)),
+    ("POST", "/api/appointment-types", Needs(SchedulingManage)),
+    ("GET", "/api/appointment-types/{id}", Needs(AppointmentsView)),
+    ("PATCH", "/api/appointment-types/{id}", Needs(SchedulingManage)),
+    ("GET", "/api/locations", Needs(AppointmentsView)),
+    ("POST", "/api/locations", Needs(SchedulingManage)),
+    ("GET", "/api/locations/{id}", Needs(AppointmentsView)),
+    ("PATCH", "/api/locations/{id}", Needs(SchedulingManage)),
+    ("GET", "/api/rooms", Needs(AppointmentsView)),
+    ("POST", "/api/rooms", Needs(SchedulingManage)),
+    ("GET", "/api/rooms/{id}", Needs(AppointmentsView)),
+    ("PATCH", "/api/rooms/{id}", Needs(SchedulingManage)),
+    ("GET", "/api/rooms/board", Needs(AppointmentsView)),
+    ("POST", "/api/rooms/{id}/state", Needs(AppointmentsEdit)),
+    ("GET", "/api/staff", Needs(AppointmentsView)),
+    ("POST", "/api/staff", Needs(SchedulingManage)),
+    ("GET", "/api/staff/{id}", Needs(AppointmentsView)),
+    ("PATCH", "/api/staff/{id}", Needs(SchedulingManage)),
+    ("GET", "/api/staff/{id}/shifts", Needs(AppointmentsView)),
+    ("POST", "/api/staff/{id}/shifts", Needs(SchedulingManage)),
+    ("PATCH", "/api/staff/{id}/shifts/{shift_id}", Needs(SchedulingManage)),
+    ("DELETE", "/api/staff/{id}/shifts/{shift_id}", Needs(SchedulingManage)),
+    ("GET", "/api/time-off", Needs(AppointmentsView)),
+    // One's own request, or anyone's with scheduling:manage.
+    ("POST", "/api/time-off", OwnOr(SchedulingManage)),
+    ("POST", "/api/time-off/{id}/approve", Needs(SchedulingManage)),
+    ("POST", "/api/time-off/{id}/deny", Needs(SchedulingManage)),
+    ("POST", "/api/time-off/{id}/cancel", OwnOr(SchedulingManage)),
+    ("GET", "/api/appointments", Needs(AppointmentsView)),
+    ("POST", "/api/appointments", Needs(AppointmentsCreate)),
+    ("GET", "/api/appointments/{id}", Needs(AppointmentsView)),
+    ("PATCH", "/api/appointments/{id}", Needs(AppointmentsEdit)),
+    // Cancelling also needs appointments:delete (the calendar service checks it).
+    ("POST", "/api/appointments/{id}/transition", Needs(AppointmentsEdit)),
+    ("GET", "/api/calendar", Needs(AppointmentsView)),
+    ("GET", "/api/availability", Needs(AppointmentsView)),
+    ("GET", "/api/dashboard", Needs(AppointmentsView)),
+    ("GET", "/api/appointments/{id}/ics", Needs(AppointmentsView)),
+    // One's own feed, or anyone's with scheduling:manage.
+    ("POST", "/api/staff/{id}/feed", OwnOr(SchedulingManage)),
+    ("DELETE", "/api/staff/{id}/feed", OwnOr(SchedulingManage)),
     // Authenticated by the unguessable token in the path, in the handler.
     ("GET", "/ical/{file}", Public),
-    ("GET", "/api/waitlist", Needs("appointments:view")),
-    ("POST", "/api/waitlist", Needs("appointments:create")),
-    ("GET", "/api/waitlist/{id}", Needs("appointments:view")),
-    ("PATCH", "/api/waitlist/{id}", Needs("appointments:edit")),
-    ("DELETE", "/api/waitlist/{id}", Needs("appointments:delete")),
-    ("GET", "/api/waitlist/matches/{appointment_id}", Needs("appointments:view")),
-    ("POST", "/api/waitlist/{id}/fulfill", Needs("appointments:create")),
-    ("GET", "/api/waitlist/offers", Needs("appointments:view")),
-    ("POST", "/api/waitlist/offers/{id}/accept", Needs("appointments:create")),
-    ("POST", "/api/waitlist/offers/{id}/decline", Needs("appointments:edit")),
+    ("GET", "/api/waitlist", Needs(AppointmentsView)),
+    ("POST", "/api/waitlist", Needs(AppointmentsCreate)),
+    ("GET", "/api/waitlist/{id}", Needs(AppointmentsView)),
+    ("PATCH", "/api/waitlist/{id}", Needs(AppointmentsEdit)),
+    ("DELETE", "/api/waitlist/{id}", Needs(AppointmentsDelete)),
+    ("GET", "/api/waitlist/matches/{appointment_id}", Needs(AppointmentsView)),
+    ("POST", "/api/waitlist/{id}/fulfill", Needs(AppointmentsCreate)),
+    ("GET", "/api/waitlist/offers", Needs(AppointmentsView)),
+    ("POST", "/api/waitlist/offers/{id}/accept", Needs(AppointmentsCreate)),
+    ("POST", "/api/waitlist/offers/{id}/decline", Needs(AppointmentsEdit)),
     // Search narrows its kinds to those the caller may view (clients:view, patients:view) in
     // the handler; history and recently viewed are the caller's own.
     ("GET", "/api/search", SignedIn),
@@ -161,13 +230,15 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
         None if ROUTES.iter().any(|(_, p, _)| *p == path) => return next.run(req).await,
         None => {
             tracing::error!(%method, path, "route has no access rule; refusing");
-            return ApiError::forbidden("(undeclared)").into_response();
+            return ApiError::new(clowder_schemas::ErrorCode::Forbidden, "this route has no access rule")
+                .into_response();
         }
     };
-    let permission = match rule {
+    let (permission, required) = match rule {
         Public => return next.run(req).await,
-        SignedIn => None,
-        Needs(p) => Some(p),
+        SignedIn => (None, false),
+        Needs(p) => (Some(p), true),
+        OwnOr(p) => (Some(p), false),
     };
     let (mut parts, body) = req.into_parts();
     let staff = match parts.extensions.get::<Staff>().cloned() {
@@ -202,8 +273,10 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
         )
         .into_response();
     }
+    let scope = permission.and_then(|p| staff.principal.permissions.scope(p));
     if let Some(p) = permission
-        && staff.principal.permissions.scope(p).is_none()
+        && required
+        && scope.is_none()
     {
         let draft = AuditDraft::new(&staff.caller, "access.denied")
             .outcome(Outcome::Denied)
@@ -213,5 +286,6 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
         }
         return ApiError::forbidden(p).into_response();
     }
+    parts.extensions.insert(Granted { user: staff.principal.user.id, permission, scope });
     next.run(Request::from_parts(parts, body)).await
 }

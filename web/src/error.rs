@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::Error as DomainError;
+use clowder_schemas::access::{Permission, Scope};
 use clowder_schemas::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
 
 /// An error answer.
@@ -38,8 +39,13 @@ impl ApiError {
     }
 
     /// 403 naming the missing permission.
-    pub fn forbidden(permission: &str) -> Self {
+    pub fn forbidden(permission: Permission) -> Self {
         Self::new(ErrorCode::Forbidden, format!("you need the permission {permission} for this"))
+    }
+
+    /// 403 for a record outside the caller's `own` scope.
+    pub fn forbidden_beyond_own(permission: Permission) -> Self {
+        Self::new(ErrorCode::Forbidden, format!("you need the permission {permission} with scope all for this"))
     }
 
     pub fn not_found(code: ErrorCode, what: &str) -> Self {
@@ -113,7 +119,8 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidCredentials => {
                 ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password")
             }
-            DomainError::Forbidden { permission } => ApiError::forbidden(&permission),
+            DomainError::Forbidden { permission, scope: Scope::Own } => ApiError::forbidden(permission),
+            DomainError::Forbidden { permission, scope: Scope::All } => ApiError::forbidden_beyond_own(permission),
             DomainError::RoleNotFound(id) => ApiError::new(ErrorCode::RoleNotFound, format!("no role with id {id}")),
             DomainError::BuiltinRole => ApiError::new(
                 ErrorCode::RoleIsBuiltin,

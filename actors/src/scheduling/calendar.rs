@@ -25,6 +25,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use clowder_schemas::access::{Permission, Permissions, Scope};
 use clowder_schemas::appointments::{
     Appointment, Availability, CalendarColumn, CalendarEntry, Counters, CreateAppointment, Dashboard, DayView,
     FreeSlot, LocalInstant, QueueEntry, Source, Status, StatusChange, StatusTimes, TransitionRequest,
@@ -497,9 +498,10 @@ impl Calendar {
         self.actors.ask(location.as_u128(), make).await.map_err(|e| Error::from_ask("calendar", e))?
     }
 
-    /// Books an appointment. `overbook` is true only when the caller asked to and holds
-    /// `appointments:overbook`.
-    pub async fn book(&self, body: &CreateAppointment, overbook: bool, caller: &Caller) -> Res<Appointment> {
+    /// Books an appointment for a member of staff holding `held`. Booking over a conflict
+    /// (`"overbook": true`) needs `appointments:overbook`.
+    pub async fn book(&self, body: &CreateAppointment, held: &Permissions, caller: &Caller) -> Res<Appointment> {
+        let overbook = may_overbook(held, body.overbook)?;
         self.book_from(body, overbook, Source::Staff, caller).await
     }
 
@@ -609,8 +611,21 @@ impl Calendar {
         self.shared.read().slot(id).map(|s| s.location_id).ok_or(Error::AppointmentNotFound(id))
     }
 
-    /// Changes an appointment; moving it (time, vet, room) is checked like a new booking.
+    /// Changes an appointment for a member of staff holding `held`; moving it (time, vet,
+    /// room) is checked like a new booking, and moving it over a conflict needs
+    /// `appointments:overbook`.
     pub async fn update(
+        &self,
+        id: AppointmentId,
+        patch: UpdateAppointment,
+        held: &Permissions,
+        caller: &Caller,
+    ) -> Res<Appointment> {
+        let overbook = may_overbook(held, patch.overbook)?;
+        self.edit(id, patch, overbook, caller).await
+    }
+
+    async fn edit(
         &self,
         id: AppointmentId,
         patch: UpdateAppointment,
@@ -625,7 +640,17 @@ impl Calendar {
     /// Moves an appointment along its workflow. Checking in with a `room_id` first puts the
     /// appointment in that room (checked like any move); the room then follows the
     /// appointment on the whiteboard (see `rooms`).
-    pub async fn transition(&self, id: AppointmentId, request: TransitionRequest, caller: &Caller) -> Res<Appointment> {
+    /// Cancelling needs `appointments:delete` besides the route's `appointments:edit`.
+    pub async fn transition(
+        &self,
+        id: AppointmentId,
+        request: TransitionRequest,
+        held: &Permissions,
+        caller: &Caller,
+    ) -> Res<Appointment> {
+        if request.to == Status::Cancelled && !held.holds(Permission::AppointmentsDelete) {
+            return Err(Error::Forbidden { permission: Permission::AppointmentsDelete, scope: Scope::Own });
+        }
         let location = self.location_of(id)?;
         if let Some(room) = request.room_id {
             if request.to != Status::CheckedIn {
@@ -637,7 +662,7 @@ impl Calendar {
             {
                 let patch =
                     UpdateAppointment { room_id: clowder_schemas::patch::Patch::Set(room), ..Default::default() };
-                self.update(id, patch, false, caller).await?;
+                self.edit(id, patch, false, caller).await?;
             }
         }
         let who = caller.clone();
@@ -997,4 +1022,12 @@ pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Res<()> {
         std::ops::ControlFlow::Continue(())
     })?;
     Ok(())
+}
+
+/// Booking over a conflict is asked for in the body and needs `appointments:overbook`.
+pub fn may_overbook(held: &Permissions, asked: bool) -> Res<bool> {
+    if asked && !held.holds(Permission::AppointmentsOverbook) {
+        return Err(Error::Forbidden { permission: Permission::AppointmentsOverbook, scope: Scope::Own });
+    }
+    Ok(asked)
 }

@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use clowder_schemas::access::{Permission, Permissions};
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::locations::{CreateLocation, CreateRoom, Location, Room, UpdateLocation, UpdateRoom};
@@ -521,6 +522,20 @@ impl Setup {
         let saved = t.clone();
         self.commit_then(w, set, move |b| b.put_time_off(saved)).await?;
         Ok(t)
+    }
+
+    /// Who is away is everyone's business; why is theirs and the managers': leaves the
+    /// reason and decision note only on `user`'s own requests unless `held` includes
+    /// `scheduling:manage`.
+    pub fn hide_reasons(&self, list: &mut [TimeOff], held: &Permissions, user: UserId) {
+        if held.holds(Permission::SchedulingManage) {
+            return;
+        }
+        let me = self.staff_of_user(user).map(|p| p.id);
+        for t in list.iter_mut().filter(|t| Some(t.staff_id) != me) {
+            t.reason = None;
+            t.decision_note = None;
+        }
     }
 
     /// Time-off requests, newest first, optionally of one person, one status, or touching

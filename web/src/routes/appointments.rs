@@ -30,13 +30,6 @@ pub(crate) fn appointment_id(raw: RawId) -> Result<AppointmentId, ApiError> {
     parse_id(raw, ErrorCode::AppointmentNotFound, "appointment")
 }
 
-fn may_overbook(staff: &Staff, asked: bool) -> Result<bool, ApiError> {
-    if asked && staff.principal.permissions.scope("appointments:overbook").is_none() {
-        return Err(ApiError::forbidden("appointments:overbook"));
-    }
-    Ok(asked)
-}
-
 /// Book an appointment. `end` defaults to start + the type's duration. A vet, room or
 /// patient already held then is a 409 `appointment_conflict` naming the other appointment,
 /// unless `"overbook": true` is sent by someone holding `appointments:overbook`.
@@ -55,8 +48,7 @@ pub async fn appointments_create(
     staff: Staff,
     Json(body): Json<CreateAppointment>,
 ) -> Result<Response, ApiError> {
-    let overbook = may_overbook(&staff, body.overbook)?;
-    let a = state.system.scheduling.calendar.book(&body, overbook, &staff.caller).await?;
+    let a = state.system.scheduling.calendar.book(&body, &staff.principal.permissions, &staff.caller).await?;
     let at = format!("/api/appointments/{}", a.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(a)).into_response())
 }
@@ -184,8 +176,8 @@ pub async fn appointments_update(
     Json(patch): Json<UpdateAppointment>,
 ) -> Result<axum::Json<Appointment>, ApiError> {
     let id = appointment_id(id)?;
-    let overbook = may_overbook(&staff, patch.overbook)?;
-    Ok(axum::Json(state.system.scheduling.calendar.update(id, patch, overbook, &staff.caller).await?))
+    let held = &staff.principal.permissions;
+    Ok(axum::Json(state.system.scheduling.calendar.update(id, patch, held, &staff.caller).await?))
 }
 
 /// Move an appointment along its workflow: `scheduled → confirmed → checked_in →
@@ -211,10 +203,8 @@ pub async fn appointments_transition(
     Json(body): Json<TransitionRequest>,
 ) -> Result<axum::Json<Appointment>, ApiError> {
     let id = appointment_id(id)?;
-    if body.to == Status::Cancelled && staff.principal.permissions.scope("appointments:delete").is_none() {
-        return Err(ApiError::forbidden("appointments:delete"));
-    }
-    Ok(axum::Json(state.system.scheduling.calendar.transition(id, body, &staff.caller).await?))
+    let held = &staff.principal.permissions;
+    Ok(axum::Json(state.system.scheduling.calendar.transition(id, body, held, &staff.caller).await?))
 }
 
 /// Parameters of `GET /api/calendar`.

@@ -11,6 +11,7 @@ use clowder_schemas::users::{
 };
 use clowder_schemas::{ErrorCode, SessionId};
 
+use crate::access::Granted;
 use crate::error::ApiError;
 use crate::extract::{Json, RawId, SESSION_COOKIE, Staff, Visitor, parse_id};
 use crate::state::AppState;
@@ -124,13 +125,12 @@ pub async fn auth_sessions(
 pub async fn auth_sessions_revoke(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     id: RawId,
 ) -> Result<StatusCode, ApiError> {
     let id: SessionId = parse_id(id, ErrorCode::SessionNotFound, "session")?;
-    let owner = match staff.principal.permissions.scope("sessions:manage") {
-        Some(_) => None,
-        None => Some(staff.principal.user.id),
-    };
+    // Without the route's permission, only one's own sessions.
+    let owner = (!granted.holds()).then_some(granted.user);
     state.system.accounts.revoke(id, owner, &staff.caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

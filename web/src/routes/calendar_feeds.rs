@@ -14,6 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::appointments::appointment_id;
+use crate::access::Granted;
 use crate::error::ApiError;
 use crate::extract::{RawId, Staff, parse_id};
 use crate::ics::{IcsEvent, IcsStatus, render};
@@ -103,13 +104,10 @@ pub struct IssuedFeed {
     pub created_at: Timestamp,
 }
 
-fn may_manage_feed(state: &AppState, staff: &Staff, of: StaffId) -> Result<(), ApiError> {
-    let mine = state.system.scheduling.setup.staff_of_user(staff.principal.user.id).is_some_and(|p| p.id == of);
-    if mine || staff.principal.permissions.scope("scheduling:manage").is_some() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("scheduling:manage (for someone else's calendar feed)"))
-    }
+/// One's own feed, or anyone's with the route's permission.
+fn may_manage_feed(state: &AppState, granted: &Granted, of: StaffId) -> Result<(), ApiError> {
+    let mine = state.system.scheduling.setup.staff_of_user(granted.user).is_some_and(|p| p.id == of);
+    if mine || granted.holds() { Ok(()) } else { Err(granted.refuse()) }
 }
 
 /// Issue a personal calendar feed URL for a staff member (one's own, or anyone's with
@@ -123,10 +121,15 @@ fn may_manage_feed(state: &AppState, staff: &Staff, of: StaffId) -> Result<(), A
         (status = 404, description = "`staff_not_found`", body = ErrorResponse),
     )
 )]
-pub async fn staff_feed_issue(State(state): State<AppState>, staff: Staff, id: RawId) -> Result<Response, ApiError> {
+pub async fn staff_feed_issue(
+    State(state): State<AppState>,
+    staff: Staff,
+    granted: Granted,
+    id: RawId,
+) -> Result<Response, ApiError> {
     let of = staff_id(id)?;
     state.system.scheduling.setup.staff(of)?;
-    may_manage_feed(&state, &staff, of)?;
+    may_manage_feed(&state, &granted, of)?;
     let (feed, token) = state.system.scheduling.feeds.issue(of, &staff.caller).await?;
     let path = format!("/ical/{token}.ics");
     let origin = state.config.allowed_origins.first().cloned().unwrap_or_default();
@@ -150,10 +153,15 @@ pub async fn staff_feed_issue(State(state): State<AppState>, staff: Staff, id: R
         (status = 404, description = "`staff_not_found`", body = ErrorResponse),
     )
 )]
-pub async fn staff_feed_revoke(State(state): State<AppState>, staff: Staff, id: RawId) -> Result<StatusCode, ApiError> {
+pub async fn staff_feed_revoke(
+    State(state): State<AppState>,
+    staff: Staff,
+    granted: Granted,
+    id: RawId,
+) -> Result<StatusCode, ApiError> {
     let of = staff_id(id)?;
     state.system.scheduling.setup.staff(of)?;
-    may_manage_feed(&state, &staff, of)?;
+    may_manage_feed(&state, &granted, of)?;
     state.system.scheduling.feeds.revoke(of, &staff.caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,6 +12,7 @@ use clowder_schemas::search::{RecordReadParams, SearchKind};
 use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, ValidationError};
 
 use super::patients::patient_filter;
+use crate::access::Granted;
 use crate::error::ApiError;
 use crate::extract::{Json, Query, RawId, Staff, parse_id};
 use crate::state::AppState;
@@ -70,6 +71,7 @@ pub async fn clients_create(
 pub async fn clients_list(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     Query(q): Query<ClientListQuery>,
 ) -> Result<axum::Json<Page<Client>>, ApiError> {
     let limit = parse_limit(q.limit)?;
@@ -80,8 +82,7 @@ pub async fn clients_list(
         Some(_) => return Err(ValidationError::new("status", "must be active, inactive or all").into()),
         None => Some(q.active.unwrap_or(true)),
     };
-    let filter =
-        ClientFilter { active, name: name_fragment(&q.name)?, created_by: super::own_only(&staff, "clients:view") };
+    let filter = ClientFilter { active, name: name_fragment(&q.name)?, created_by: granted.own_only() };
     let (items, next) = state.system.clients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
     Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
 }
@@ -95,12 +96,13 @@ pub async fn clients_list(
 pub async fn clients_get(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     id: RawId,
     Query(read): Query<RecordReadParams>,
 ) -> Result<axum::Json<Client>, ApiError> {
     let id = client_id(id)?;
-    if super::own_only(&staff, "clients:view").is_some() {
-        super::check_scope(&staff, "clients:view", state.system.clients.peek(id)?.created_by)?;
+    if granted.own_only().is_some() {
+        granted.check(state.system.clients.peek(id)?.created_by)?;
     }
     let client = state.system.clients.get(id, &staff.caller).await?;
     // Opening a record puts it on the caller's recently viewed list, unless it is only
@@ -126,12 +128,13 @@ pub async fn clients_get(
 pub async fn clients_update(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     id: RawId,
     Json(patch): Json<UpdateClient>,
 ) -> Result<axum::Json<Client>, ApiError> {
     let id = client_id(id)?;
-    if super::own_only(&staff, "clients:edit").is_some() {
-        super::check_scope(&staff, "clients:edit", state.system.clients.peek(id)?.created_by)?;
+    if granted.own_only().is_some() {
+        granted.check(state.system.clients.peek(id)?.created_by)?;
     }
     Ok(axum::Json(state.system.clients.update(id, patch, &staff.caller).await?))
 }
@@ -145,11 +148,12 @@ pub async fn clients_update(
 pub async fn clients_delete(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     id: RawId,
 ) -> Result<axum::Json<Client>, ApiError> {
     let id = client_id(id)?;
-    if super::own_only(&staff, "clients:delete").is_some() {
-        super::check_scope(&staff, "clients:delete", state.system.clients.peek(id)?.created_by)?;
+    if granted.own_only().is_some() {
+        granted.check(state.system.clients.peek(id)?.created_by)?;
     }
     Ok(axum::Json(state.system.clients.deactivate(id, &staff.caller).await?))
 }
@@ -163,6 +167,7 @@ pub async fn clients_delete(
 pub async fn clients_patients(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     id: RawId,
     Query(q): Query<PatientListQuery>,
 ) -> Result<axum::Json<Page<Patient>>, ApiError> {
@@ -171,11 +176,7 @@ pub async fn clients_patients(
         return Err(ApiError::not_found(ErrorCode::ClientNotFound, "client"));
     }
     let limit = parse_limit(q.limit)?;
-    let filter = PatientFilter {
-        client_id: Some(id),
-        created_by: super::own_only(&staff, "patients:view"),
-        ..patient_filter(&q, true)?
-    };
+    let filter = PatientFilter { client_id: Some(id), created_by: granted.own_only(), ..patient_filter(&q, true)? };
     let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
     Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
 }

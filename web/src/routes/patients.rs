@@ -11,6 +11,7 @@ use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, PatientId, ValidationE
 use super::clients::{cursor, name_fragment};
 use clowder_schemas::search::{RecordReadParams, SearchKind};
 
+use crate::access::Granted;
 use crate::error::ApiError;
 use crate::extract::{Json, Query, RawId, Staff, parse_id};
 use crate::state::AppState;
@@ -74,10 +75,11 @@ pub async fn patients_create(
 pub async fn patients_list(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     Query(q): Query<PatientListQuery>,
 ) -> Result<axum::Json<Page<Patient>>, ApiError> {
     let limit = parse_limit(q.limit)?;
-    let filter = PatientFilter { created_by: super::own_only(&staff, "patients:view"), ..patient_filter(&q, false)? };
+    let filter = PatientFilter { created_by: granted.own_only(), ..patient_filter(&q, false)? };
     let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
     Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
 }
@@ -91,12 +93,13 @@ pub async fn patients_list(
 pub async fn patients_get(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     id: RawId,
     Query(read): Query<RecordReadParams>,
 ) -> Result<axum::Json<Patient>, ApiError> {
     let id = patient_id(id)?;
-    if super::own_only(&staff, "patients:view").is_some() {
-        super::check_scope(&staff, "patients:view", state.system.patients.peek(id)?.created_by)?;
+    if granted.own_only().is_some() {
+        granted.check(state.system.patients.peek(id)?.created_by)?;
     }
     let patient = state.system.patients.get(id, &staff.caller).await?;
     // Opening a record puts it on the caller's recently viewed list, unless it is only
@@ -123,12 +126,13 @@ pub async fn patients_get(
 pub async fn patients_update(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     id: RawId,
     Json(patch): Json<UpdatePatient>,
 ) -> Result<axum::Json<Patient>, ApiError> {
     let id = patient_id(id)?;
-    if super::own_only(&staff, "patients:edit").is_some() {
-        super::check_scope(&staff, "patients:edit", state.system.patients.peek(id)?.created_by)?;
+    if granted.own_only().is_some() {
+        granted.check(state.system.patients.peek(id)?.created_by)?;
     }
     Ok(axum::Json(state.system.patients.update(id, patch, &staff.caller).await?))
 }
@@ -142,11 +146,12 @@ pub async fn patients_update(
 pub async fn patients_delete(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     id: RawId,
 ) -> Result<axum::Json<Patient>, ApiError> {
     let id = patient_id(id)?;
-    if super::own_only(&staff, "patients:delete").is_some() {
-        super::check_scope(&staff, "patients:delete", state.system.patients.peek(id)?.created_by)?;
+    if granted.own_only().is_some() {
+        granted.check(state.system.patients.peek(id)?.created_by)?;
     }
     Ok(axum::Json(state.system.patients.deactivate(id, &staff.caller).await?))
 }

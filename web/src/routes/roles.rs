@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use clowder_schemas::access::{CreateRole, PERMISSIONS, PermissionInfo, Role, UpdateRole};
+use clowder_schemas::access::{CreateRole, Permission, PermissionInfo, Role, UpdateRole};
 use clowder_schemas::{ErrorCode, ErrorResponse, RoleId};
 
 use crate::error::ApiError;
@@ -17,7 +17,9 @@ fn role_id(raw: RawId) -> Result<RoleId, ApiError> {
 /// Every permission Clowder knows.
 #[utoipa::path(get, path = "/api/permissions", tag = "access", responses((status = 200, body = Vec<PermissionInfo>)))]
 pub async fn permissions_list() -> axum::Json<Vec<PermissionInfo>> {
-    axum::Json(PERMISSIONS.iter().map(|(p, d)| PermissionInfo { permission: p, description: d }).collect())
+    axum::Json(
+        Permission::ALL.iter().map(|p| PermissionInfo { permission: *p, description: p.description() }).collect(),
+    )
 }
 
 /// Every role, built-in ones first.

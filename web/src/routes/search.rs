@@ -6,9 +6,8 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use clowder_schemas::ErrorResponse;
-use clowder_schemas::access::Scope;
 use clowder_schemas::search::{RecentAnswer, SearchAnswer, SearchHistoryAnswer, SearchKind, SearchParams, Visibility};
+use clowder_schemas::{ErrorCode, ErrorResponse};
 
 use crate::error::ApiError;
 use crate::extract::{Query, Staff};
@@ -17,16 +16,7 @@ use crate::state::AppState;
 /// What the caller may find: each kind whose view permission they hold, and for a permission
 /// held with scope `own`, the user whose records alone they see.
 pub(crate) fn visibility(staff: &Staff) -> Visibility {
-    let me = staff.principal.user.id;
-    let kinds = SearchKind::ALL
-        .into_iter()
-        .filter_map(|kind| match staff.principal.permissions.scope(kind.view_permission()) {
-            None => None,
-            Some(Scope::Own) => Some((kind, Some(me))),
-            Some(_) => Some((kind, None)),
-        })
-        .collect();
-    Visibility { kinds }
+    Visibility::of(&staff.principal.permissions, staff.principal.user.id)
 }
 
 /// Find clients and patients as you type.
@@ -54,7 +44,9 @@ pub async fn search_run(
     let request = params.validate()?;
     let visibility = visibility(&staff);
     if visibility.kinds.is_empty() {
-        return Err(ApiError::forbidden("clients:view or patients:view"));
+        let any: Vec<&str> = SearchKind::ALL.iter().map(|k| k.view_permission().as_str()).collect();
+        let message = format!("you need one of the permissions {} for this", any.join(", "));
+        return Err(ApiError::new(ErrorCode::Forbidden, message));
     }
     if let Some(kind) = request.kinds.iter().find(|k| !visibility.kinds.iter().any(|(v, _)| v == *k)) {
         return Err(ApiError::forbidden(kind.view_permission()));

@@ -16,11 +16,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::locations::{include_inactive, parse_query_id};
+use crate::access::Granted;
 use crate::error::ApiError;
 use crate::extract::{Json, Query, RawId, Staff, parse_id};
 use crate::state::AppState;
-
-const MANAGE: &str = "scheduling:manage";
 
 fn staff_id(raw: RawId) -> Result<StaffId, ApiError> {
     parse_id(raw, ErrorCode::StaffNotFound, "staff member")
@@ -37,10 +36,6 @@ fn shift_path(raw: ShiftPath) -> Result<(StaffId, ShiftId), ApiError> {
     let staff = s.parse().map_err(|_| ApiError::not_found(ErrorCode::StaffNotFound, "staff member"))?;
     let shift = x.parse().map_err(|_| ApiError::not_found(ErrorCode::ShiftNotFound, "shift"))?;
     Ok((staff, shift))
-}
-
-fn manages(staff: &Staff) -> bool {
-    staff.principal.permissions.scope(MANAGE).is_some()
 }
 
 /// Filters of `GET /api/staff`.
@@ -277,14 +272,7 @@ pub async fn time_off_list(
         }
     };
     let mut list = state.system.scheduling.setup.time_off_list(who, status, q.from, q.to)?;
-    // Who is away is everyone's business; why is theirs and the managers'.
-    if !manages(&staff) {
-        let me = state.system.scheduling.setup.staff_of_user(staff.principal.user.id).map(|p| p.id);
-        for t in list.iter_mut().filter(|t| Some(t.staff_id) != me) {
-            t.reason = None;
-            t.decision_note = None;
-        }
-    }
+    state.system.scheduling.setup.hide_reasons(&mut list, &staff.principal.permissions, staff.principal.user.id);
     Ok(axum::Json(list))
 }
 
@@ -301,12 +289,13 @@ pub async fn time_off_list(
 pub async fn time_off_request(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     Json(body): Json<RequestTimeOff>,
 ) -> Result<Response, ApiError> {
     let setup = &state.system.scheduling.setup;
-    let mine = setup.staff_of_user(staff.principal.user.id).is_some_and(|p| p.id == body.staff_id);
-    if !mine && !manages(&staff) {
-        return Err(ApiError::forbidden(&format!("{MANAGE} (to ask on someone else's behalf)")));
+    let mine = setup.staff_of_user(granted.user).is_some_and(|p| p.id == body.staff_id);
+    if !mine && !granted.holds() {
+        return Err(granted.refuse());
     }
     let t = setup.request_time_off(&body, &staff.caller).await?;
     let at = format!("/api/time-off/{}", t.id);
@@ -392,14 +381,15 @@ pub async fn time_off_deny(
 pub async fn time_off_cancel(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     id: RawId,
 ) -> Result<axum::Json<TimeOff>, ApiError> {
     let tid = time_off_id(id)?;
     let setup = &state.system.scheduling.setup;
     let t = setup.time_off(tid)?;
-    let mine = setup.staff_of_user(staff.principal.user.id).is_some_and(|p| p.id == t.staff_id);
-    if !mine && !manages(&staff) {
-        return Err(ApiError::forbidden(&format!("{MANAGE} (to withdraw someone else's request)")));
+    let mine = setup.staff_of_user(granted.user).is_some_and(|p| p.id == t.staff_id);
+    if !mine && !granted.holds() {
+        return Err(granted.refuse());
     }
     Ok(axum::Json(setup.decide_time_off(tid, TimeOffStatus::Cancelled, None, &staff.caller).await?))
 }
