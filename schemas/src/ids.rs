@@ -5,6 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::errors::ErrorCode;
 use ulid::Ulid;
 
 /// Why an id string was refused.
@@ -12,8 +14,17 @@ use ulid::Ulid;
 #[error("not a valid id")]
 pub struct InvalidId;
 
+/// An id of a kind of record that can be looked up: what a path naming an unknown or
+/// malformed one answers.
+pub trait RecordId: Copy + FromStr + fmt::Display + Send + Sync + 'static {
+    /// The error code of "no such record" (`client_not_found`…).
+    const NOT_FOUND: ErrorCode;
+    /// The record's name in messages ("client", "time-off request").
+    const NOUN: &'static str;
+}
+
 macro_rules! ulid_id {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident $(, $not_found:ident, $noun:literal)?) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(Ulid);
@@ -86,72 +97,79 @@ macro_rules! ulid_id {
         }
 
         impl utoipa::ToSchema for $name {}
+
+        $(
+            impl RecordId for $name {
+                const NOT_FOUND: ErrorCode = ErrorCode::$not_found;
+                const NOUN: &'static str = $noun;
+            }
+        )?
     };
 }
 
 ulid_id!(
     /// A client (cat owner).
-    ClientId
+    ClientId, ClientNotFound, "client"
 );
 ulid_id!(
     /// A patient (a cat).
-    PatientId
+    PatientId, PatientNotFound, "patient"
 );
 ulid_id!(
     /// A staff user account.
-    UserId
+    UserId, UserNotFound, "user"
 );
 ulid_id!(
     /// A server-side sign-in session.
-    SessionId
+    SessionId, SessionNotFound, "session"
 );
 ulid_id!(
     /// A role (a named set of permission grants).
-    RoleId
+    RoleId, RoleNotFound, "role"
 );
 ulid_id!(
     /// A registered device (an exam-room tablet).
-    DeviceId
+    DeviceId, DeviceNotFound, "device"
 );
 ulid_id!(
     /// A kind of appointment (wellness exam, dental cleaning…).
-    AppointmentTypeId
+    AppointmentTypeId, AppointmentTypeNotFound, "appointment type"
 );
 ulid_id!(
     /// A clinic location (a building with its own hours and time zone).
-    LocationId
+    LocationId, LocationNotFound, "location"
 );
 ulid_id!(
     /// A room at a location (exam, surgery, dental…).
-    RoomId
+    RoomId, RoomNotFound, "room"
 );
 ulid_id!(
     /// A staff profile (the person; their sign-in account is a separate user).
-    StaffId
+    StaffId, StaffNotFound, "staff member"
 );
 ulid_id!(
     /// One shift of one staff member.
-    ShiftId
+    ShiftId, ShiftNotFound, "shift"
 );
 ulid_id!(
     /// A time-off request.
-    TimeOffId
+    TimeOffId, TimeOffNotFound, "time-off request"
 );
 ulid_id!(
     /// An appointment.
-    AppointmentId
+    AppointmentId, AppointmentNotFound, "appointment"
 );
 ulid_id!(
     /// A waitlist entry.
-    WaitlistId
+    WaitlistId, WaitlistEntryNotFound, "waitlist entry"
 );
 ulid_id!(
     /// An offer of a freed slot to a waitlist entry.
-    OfferId
+    OfferId, OfferNotFound, "waitlist offer"
 );
 ulid_id!(
     /// A calendar-feed subscription (its secret token is stored only as a hash).
-    FeedId
+    FeedId, FeedNotFound, "calendar feed"
 );
 
 #[cfg(test)]

@@ -17,6 +17,33 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page whose continuation is the store key `next` (`None` on the last page).
+    pub fn new(items: Vec<T>, next: Option<u128>) -> Self {
+        Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }
+    }
+}
+
+/// Which page a list request asks for: its size and the key it continues after. Every list
+/// parses its `limit` and `cursor` parameters through this, so every cursor has one form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    /// The store key of the last item of the previous page.
+    pub after: Option<u128>,
+}
+
+impl PageRequest {
+    /// Parses `limit` (default 50, 1–200) and `cursor` (absent or empty: the first page).
+    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ValidationError> {
+        let after = match cursor.map(str::trim) {
+            None | Some("") => None,
+            Some(c) => Some(Cursor::decode(c)?.0),
+        };
+        Ok(PageRequest { limit: parse_limit(limit)?, after })
+    }
+}
+
 /// Parses the `limit` parameter.
 pub fn parse_limit(limit: Option<i64>) -> Result<usize, ValidationError> {
     match limit {
@@ -57,6 +84,16 @@ mod tests {
         for bad in ["", "c1", "c1zz", "x1000", &"c1".repeat(40)] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_page_request_reads_limit_and_cursor_and_names_the_bad_one() {
+        let c = Cursor(42).encode();
+        assert_eq!(PageRequest::parse(Some(10), Some(&c)).unwrap(), PageRequest { limit: 10, after: Some(42) });
+        assert_eq!(PageRequest::parse(None, Some("")).unwrap(), PageRequest { limit: 50, after: None });
+        assert_eq!(PageRequest::parse(None, Some("a17")).unwrap_err().field, "cursor");
+        assert_eq!(PageRequest::parse(Some(0), None).unwrap_err().field, "limit");
+        assert_eq!(Page::new(vec![1], Some(42)).next_cursor, Some(c));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use clowder_actors::accounts::Principal;
 use clowder_schemas::ErrorCode;
 use clowder_schemas::audit::{Caller, MAX_REASON_CHARS};
 use clowder_schemas::events::Actor;
+use clowder_schemas::ids::RecordId;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -125,6 +126,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             err.field = field;
             err
         })
+    }
+}
+
+/// The record id at the end of a path: `/api/clients/{id}` gives the client's,
+/// `/api/staff/{id}/shifts/{shift_id}` the shift's. A malformed id (or one whose
+/// percent-encoding is not UTF-8) answers the kind's 404, exactly like an unknown one, so a
+/// handler never sees a bad id and never parses one itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Id<T>(pub T);
+
+/// The first id of a nested path: `/api/staff/{id}/shifts/{shift_id}` gives the staff
+/// member's. Refused like [`Id`].
+#[derive(Debug, Clone, Copy)]
+pub struct ParentId<T>(pub T);
+
+async fn path_id<T: RecordId, S: Send + Sync>(parts: &mut Parts, state: &S, last: bool) -> Result<T, ApiError> {
+    let not_found = || ApiError::not_found(T::NOT_FOUND, T::NOUN);
+    let raw = axum::extract::RawPathParams::from_request_parts(parts, state).await.map_err(|_| not_found())?;
+    let value = if last { raw.iter().last() } else { raw.iter().next() };
+    value.and_then(|(_, v)| v.parse::<T>().ok()).ok_or_else(not_found)
+}
+
+impl<T: RecordId, S: Send + Sync> FromRequestParts<S> for Id<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        path_id(parts, state, true).await.map(Id)
+    }
+}
+
+impl<T: RecordId, S: Send + Sync> FromRequestParts<S> for ParentId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        path_id(parts, state, false).await.map(ParentId)
     }
 }
 

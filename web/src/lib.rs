@@ -12,6 +12,7 @@ pub mod ics;
 pub mod limits;
 pub mod middleware;
 pub mod openapi;
+pub mod reply;
 pub mod routes;
 pub mod state;
 pub mod ws;

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use clowder_actors::audit::AuditFilter;
 use clowder_schemas::audit::{AuditEntry, AuditQuery};
-use clowder_schemas::pagination::{Page, parse_limit};
+use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::{ErrorResponse, ValidationError};
 
 use crate::error::ApiError;
@@ -32,15 +32,14 @@ pub async fn audit_list(
     staff: Staff,
     Query(q): Query<AuditQuery>,
 ) -> Result<axum::Json<Page<AuditEntry>>, ApiError> {
-    let limit = parse_limit(q.limit)?;
-    let before = match q.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(
-            c.strip_prefix("a1")
-                .and_then(|n| n.parse::<u64>().ok())
-                .ok_or_else(|| ValidationError::new("cursor", "is not a cursor returned by this list"))?,
-        ),
+    // Newest first: the cursor holds the sequence number the next page goes on below.
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let before = match page.after.map(u64::try_from) {
+        None => None,
+        Some(Ok(seq)) => Some(seq),
+        Some(Err(_)) => return Err(ValidationError::new("cursor", "is not a cursor returned by this list").into()),
     };
+    let limit = page.limit;
     if let (Some(f), Some(t)) = (q.from, q.to)
         && f >= t
     {
@@ -55,5 +54,5 @@ pub async fn audit_list(
         to: q.to,
     };
     let (items, next) = state.system.audit.page(&filter, before, limit, &staff.caller).await?;
-    Ok(axum::Json(Page { items, next_cursor: next.map(|n| format!("a1{n}")) }))
+    Ok(axum::Json(Page::new(items, next.map(u128::from))))
 }
