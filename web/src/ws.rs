@@ -464,7 +464,8 @@ async fn subscribe(state: &AppState, id: u64, raw: &[String], since: Option<u64>
         return Err(closing());
     }
     // A dashboard starts from a snapshot of today's board; events after its `last_seq`
-    // follow (each carries its whole record, so one already reflected is harmless).
+    // follow (each appointment event carries the whole appointment, so one already reflected is
+    // harmless).
     let mut snapshots = Vec::new();
     for t in &topics {
         if let Topic::Dashboard(l) = t {
