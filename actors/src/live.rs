@@ -8,13 +8,20 @@
 //! - `room:<room id>`: a room and the appointments in it;
 //! - `patient:<patient id>`: a cat's record and appointments.
 //!
-//! Reading a topic needs the permission [`permission_of`] names, so a socket never receives
-//! what its user could not read over REST.
+//! Who receives what (the rule is written out in `docs/websocket.md`):
+//! - subscribing to a topic needs the permission [`permission_of`] names;
+//! - each event then goes only to sockets whose user its [`Audience`] admits
+//!   ([`DomainEvent::audience`]: the permission its record's REST read needs and, for scope
+//!   `own`, whose records count), so a socket never receives a frame its user could not `GET`;
+//! - what a frame carries is [`frame_data`]: the event as logged, or for kinds whose record
+//!   holds clinical content ([`DomainEvent::ids_only`]) only ids and changed field names.
 
+use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
 
 use clowder_schemas::access::Permission;
 use clowder_schemas::appointments::Appointment;
+pub use clowder_schemas::events::Audience;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::{LocationId, ValidationError};
 use jiff::Timestamp;
@@ -80,6 +87,16 @@ pub fn permission_of(t: &Topic) -> Permission {
     match t {
         Topic::Patient(_) => Permission::PatientsView,
         _ => Permission::AppointmentsView,
+    }
+}
+
+/// The `data` of a live frame: the event as logged (`payload`), or, for a kind that declares
+/// itself ids-only, `{"type", <ids>, "changed"}` and nothing of the record. Built once per
+/// event and shared by every socket that receives it.
+pub fn frame_data<'a>(event: &DomainEvent, kind: &str, payload: &'a serde_json::Value) -> Cow<'a, serde_json::Value> {
+    match event.ids_only() {
+        Some(ids) => Cow::Owned(ids.to_json(kind)),
+        None => Cow::Borrowed(payload),
     }
 }
 

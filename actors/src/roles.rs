@@ -23,6 +23,9 @@ pub struct Roles {
     ctx: Arc<Ctx>,
     by_name: Arc<RwLock<HashMap<String, Role>>>,
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Bumped after every change to the cache, so holders of effective permissions (the live
+    /// gateway's sockets) know to recompute them.
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Roles {
@@ -32,7 +35,7 @@ impl Roles {
             by_name.insert(r.name.clone(), r);
             std::ops::ControlFlow::Continue(())
         })?;
-        Ok(Self { ctx, by_name: Arc::new(RwLock::new(by_name)), writer: Arc::default() })
+        Ok(Self { ctx, by_name: Arc::new(RwLock::new(by_name)), writer: Arc::default(), generation: Arc::default() })
     }
 
     fn cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Role>> {
@@ -41,6 +44,14 @@ impl Roles {
 
     fn remember(&self, role: Role) {
         self.by_name.write().unwrap_or_else(|p| p.into_inner()).insert(role.name.clone(), role);
+        // After the write: whoever sees the new generation reads the new role.
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Changes whenever a role changes; effective permissions computed under an older value
+    /// may be stale.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Creates the built-in roles that are missing and rewrites the grants of those that

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::access::{Permission, Permissions, Scope};
 use crate::appointments::Appointment;
 use crate::clients::Client;
 use crate::ids::UserId;
@@ -146,43 +147,10 @@ pub enum DomainEvent {
 }
 
 impl DomainEvent {
-    /// The snake_case event name, e.g. `client_created`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            DomainEvent::ClientCreated { .. } => "client_created",
-            DomainEvent::ClientUpdated { .. } => "client_updated",
-            DomainEvent::ClientDeactivated { .. } => "client_deactivated",
-            DomainEvent::PatientCreated { .. } => "patient_created",
-            DomainEvent::PatientUpdated { .. } => "patient_updated",
-            DomainEvent::PatientDeactivated { .. } => "patient_deactivated",
-            DomainEvent::UserCreated { .. } => "user_created",
-            DomainEvent::SessionStarted { .. } => "session_started",
-            DomainEvent::SessionEnded { .. } => "session_ended",
-            DomainEvent::LocationCreated { .. } => "location_created",
-            DomainEvent::LocationUpdated { .. } => "location_updated",
-            DomainEvent::RoomCreated { .. } => "room_created",
-            DomainEvent::RoomUpdated { .. } => "room_updated",
-            DomainEvent::StaffCreated { .. } => "staff_created",
-            DomainEvent::StaffUpdated { .. } => "staff_updated",
-            DomainEvent::ShiftCreated { .. } => "shift_created",
-            DomainEvent::ShiftUpdated { .. } => "shift_updated",
-            DomainEvent::TimeOffRequested { .. } => "time_off_requested",
-            DomainEvent::TimeOffDecided { .. } => "time_off_decided",
-            DomainEvent::AppointmentBooked { .. } => "appointment_booked",
-            DomainEvent::AppointmentRescheduled { .. } => "appointment_rescheduled",
-            DomainEvent::AppointmentUpdated { .. } => "appointment_updated",
-            DomainEvent::AppointmentConfirmed { .. } => "appointment_confirmed",
-            DomainEvent::PatientCheckedIn { .. } => "patient_checked_in",
-            DomainEvent::AppointmentStarted { .. } => "appointment_started",
-            DomainEvent::AppointmentCompleted { .. } => "appointment_completed",
-            DomainEvent::AppointmentCancelled { .. } => "appointment_cancelled",
-            DomainEvent::AppointmentNoShow { .. } => "appointment_no_show",
-            DomainEvent::WaitlistEntryCreated { .. } => "waitlist_entry_created",
-            DomainEvent::RoomStateChanged { .. } => "room_state_changed",
-            DomainEvent::WaitlistEntryUpdated { .. } => "waitlist_entry_updated",
-            DomainEvent::WaitlistOfferMade { .. } => "waitlist_offer_made",
-            DomainEvent::WaitlistOfferUpdated { .. } => "waitlist_offer_updated",
-        }
+    /// The snake_case event name, e.g. `client_created`: the `type` tag serde writes, read
+    /// from serde itself (see [`wire_name`]) so a new variant cannot be misnamed.
+    pub fn kind(&self) -> String {
+        wire_name(self).unwrap_or_default()
     }
 
     /// The record the event is about, as `kind:id` (used for topics and audit).
@@ -223,6 +191,325 @@ impl DomainEvent {
             DomainEvent::WaitlistOfferMade { offer } | DomainEvent::WaitlistOfferUpdated { offer } => {
                 format!("waitlist_offer:{}", offer.id)
             }
+        }
+    }
+}
+
+/// Who may see an event: the permission its record's REST read needs and, for a holder of
+/// that permission with scope `own`, which records count as theirs. The live gateway sends a
+/// frame only to sockets whose user it [admits](Audience::admits), so a screen never
+/// receives what its user could not `GET`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audience {
+    /// The permission needed, in any scope (`patients:view`, `appointments:view`, …).
+    pub permission: Permission,
+    /// What a holder of `permission` with scope `own` may see of it.
+    pub own: OwnRule,
+}
+
+/// How an `own` scope is narrowed for one event, mirroring the REST handlers
+/// (`web/src/routes/mod.rs`, `check_scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnRule {
+    /// Only the user who created the record (its `created_by`); a record created by no one
+    /// (the system, the demo) is nobody's own.
+    CreatedBy(Option<UserId>),
+    /// REST does not narrow this permission by owner (yet): `own` sees what `all` sees.
+    Unnarrowed,
+    /// No holder of scope `own` sees it: the event cannot be attributed to one user's records.
+    Nobody,
+}
+
+impl Audience {
+    const fn new(permission: Permission, own: OwnRule) -> Audience {
+        Audience { permission, own }
+    }
+
+    /// True if a user with these effective permissions may see the event.
+    pub fn admits(&self, permissions: &Permissions, user: UserId) -> bool {
+        match permissions.scope(self.permission) {
+            None => false,
+            Some(Scope::All) => true,
+            Some(Scope::Own) => match self.own {
+                OwnRule::CreatedBy(by) => by == Some(user),
+                OwnRule::Unnarrowed => true,
+                OwnRule::Nobody => false,
+            },
+        }
+    }
+}
+
+/// What a live frame carries instead of the record, for kinds whose record holds clinical
+/// content: the record's ids and the names of the fields that changed, never their values.
+/// A screen that needs the values reads them over REST, where the read is audited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdsOnly {
+    /// `(field, id)` pairs, e.g. `("patient_id", "01J…")`.
+    pub ids: Vec<(&'static str, String)>,
+    /// The fields that changed (empty for a new record).
+    pub changed: Vec<String>,
+}
+
+impl IdsOnly {
+    /// The frame's `data`: `{"type": <kind>, <ids…>, "changed": […]}`.
+    pub fn to_json(&self, kind: &str) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("type".into(), kind.into());
+        for (field, id) in &self.ids {
+            m.insert((*field).into(), id.as_str().into());
+        }
+        m.insert("changed".into(), self.changed.clone().into());
+        serde_json::Value::Object(m)
+    }
+}
+
+impl DomainEvent {
+    /// Who may see this event (see [`Audience`]). Every kind is listed, with no catch-all, so a
+    /// new kind cannot reach a screen before it says who may see it.
+    pub fn audience(&self) -> Audience {
+        use OwnRule::{CreatedBy, Unnarrowed};
+        const CALENDAR: Audience = Audience::new(Permission::AppointmentsView, Unnarrowed);
+        match self {
+            DomainEvent::ClientCreated { client }
+            | DomainEvent::ClientUpdated { client, .. }
+            | DomainEvent::ClientDeactivated { client } => {
+                Audience::new(Permission::ClientsView, CreatedBy(client.created_by))
+            }
+            DomainEvent::PatientCreated { patient }
+            | DomainEvent::PatientUpdated { patient, .. }
+            | DomainEvent::PatientDeactivated { patient } => {
+                Audience::new(Permission::PatientsView, CreatedBy(patient.created_by))
+            }
+            DomainEvent::UserCreated { .. } => Audience::new(Permission::UsersView, Unnarrowed),
+            DomainEvent::SessionStarted { .. } | DomainEvent::SessionEnded { .. } => {
+                Audience::new(Permission::SessionsManage, Unnarrowed)
+            }
+            // Locations, rooms, staff, shifts and time off are read with the calendar.
+            DomainEvent::LocationCreated { .. }
+            | DomainEvent::LocationUpdated { .. }
+            | DomainEvent::RoomCreated { .. }
+            | DomainEvent::RoomUpdated { .. }
+            | DomainEvent::StaffCreated { .. }
+            | DomainEvent::StaffUpdated { .. }
+            | DomainEvent::ShiftCreated { .. }
+            | DomainEvent::ShiftUpdated { .. }
+            | DomainEvent::TimeOffRequested { .. }
+            | DomainEvent::TimeOffDecided { .. } => CALENDAR,
+            // Appointments, the whiteboard (ids only: the cat's id, never its record) and the
+            // waitlist are the calendar's; REST does not narrow `appointments:view` by owner.
+            DomainEvent::AppointmentBooked { .. }
+            | DomainEvent::AppointmentRescheduled { .. }
+            | DomainEvent::AppointmentUpdated { .. }
+            | DomainEvent::AppointmentConfirmed { .. }
+            | DomainEvent::PatientCheckedIn { .. }
+            | DomainEvent::AppointmentStarted { .. }
+            | DomainEvent::AppointmentCompleted { .. }
+            | DomainEvent::AppointmentCancelled { .. }
+            | DomainEvent::AppointmentNoShow { .. }
+            | DomainEvent::RoomStateChanged { .. }
+            | DomainEvent::WaitlistEntryCreated { .. }
+            | DomainEvent::WaitlistEntryUpdated { .. }
+            | DomainEvent::WaitlistOfferMade { .. }
+            | DomainEvent::WaitlistOfferUpdated { .. } => CALENDAR,
+        }
+    }
+
+    /// `Some` for kinds whose record holds clinical content (a cat's alerts, allergies and
+    /// handling notes today; visits, notes and prescriptions later): a live frame then carries
+    /// only these ids and changed field names, not the record. This is the one place a kind
+    /// declares it; every kind is listed, with no catch-all, so a new kind must choose.
+    pub fn ids_only(&self) -> Option<IdsOnly> {
+        let patient = |p: &Patient, changed: Vec<String>| IdsOnly {
+            ids: vec![("patient_id", p.id.to_string()), ("client_id", p.client_id.to_string())],
+            changed,
+        };
+        match self {
+            DomainEvent::PatientCreated { patient: p } => Some(patient(p, Vec::new())),
+            DomainEvent::PatientUpdated { patient: p, changed } => Some(patient(p, changed.clone())),
+            DomainEvent::PatientDeactivated { patient: p } => Some(patient(p, vec!["status".into()])),
+            DomainEvent::ClientCreated { .. }
+            | DomainEvent::ClientUpdated { .. }
+            | DomainEvent::ClientDeactivated { .. }
+            | DomainEvent::UserCreated { .. }
+            | DomainEvent::SessionStarted { .. }
+            | DomainEvent::SessionEnded { .. }
+            | DomainEvent::LocationCreated { .. }
+            | DomainEvent::LocationUpdated { .. }
+            | DomainEvent::RoomCreated { .. }
+            | DomainEvent::RoomUpdated { .. }
+            | DomainEvent::StaffCreated { .. }
+            | DomainEvent::StaffUpdated { .. }
+            | DomainEvent::ShiftCreated { .. }
+            | DomainEvent::ShiftUpdated { .. }
+            | DomainEvent::TimeOffRequested { .. }
+            | DomainEvent::TimeOffDecided { .. }
+            | DomainEvent::AppointmentBooked { .. }
+            | DomainEvent::AppointmentRescheduled { .. }
+            | DomainEvent::AppointmentUpdated { .. }
+            | DomainEvent::AppointmentConfirmed { .. }
+            | DomainEvent::PatientCheckedIn { .. }
+            | DomainEvent::AppointmentStarted { .. }
+            | DomainEvent::AppointmentCompleted { .. }
+            | DomainEvent::AppointmentCancelled { .. }
+            | DomainEvent::AppointmentNoShow { .. }
+            | DomainEvent::RoomStateChanged { .. }
+            | DomainEvent::WaitlistEntryCreated { .. }
+            | DomainEvent::WaitlistEntryUpdated { .. }
+            | DomainEvent::WaitlistOfferMade { .. }
+            | DomainEvent::WaitlistOfferUpdated { .. } => None,
+        }
+    }
+}
+
+/// The tag serde writes for a value of an internally tagged enum (`#[serde(tag = "type")]`),
+/// e.g. `client_created`, or `None` for any other shape. It serialises only as far as the tag
+/// and stops, so no record is copied.
+pub fn wire_name<T: Serialize + ?Sized>(value: &T) -> Option<String> {
+    match value.serialize(tag::TagOnly) {
+        Err(tag::Stop(found)) => found,
+        Ok(()) => None,
+    }
+}
+
+/// A serializer that understands one thing: the first field of a struct, when it is the
+/// `type` tag. Everything else ends the walk.
+mod tag {
+    use serde::Serialize;
+    use serde::ser::{self, Impossible};
+
+    pub(super) struct TagOnly;
+
+    /// Ends serialisation, carrying the tag if it was found.
+    #[derive(Debug)]
+    pub(super) struct Stop(pub(super) Option<String>);
+
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("stopped at the tag")
+        }
+    }
+
+    impl std::error::Error for Stop {}
+
+    impl ser::Error for Stop {
+        fn custom<T: std::fmt::Display>(_: T) -> Self {
+            Stop(None)
+        }
+    }
+
+    pub(super) struct Fields;
+
+    impl ser::SerializeStruct for Fields {
+        type Ok = ();
+        type Error = Stop;
+
+        fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Stop> {
+            let tag = match serde_json::to_value(value) {
+                Ok(serde_json::Value::String(s)) if key == "type" => Some(s),
+                _ => None,
+            };
+            Err(Stop(tag))
+        }
+
+        fn end(self) -> Result<(), Stop> {
+            Err(Stop(None))
+        }
+    }
+
+    macro_rules! refuse {
+        ($($name:ident($($ty:ty),*)),* $(,)?) => {
+            $(fn $name(self, $(_: $ty),*) -> Result<(), Stop> { Err(Stop(None)) })*
+        };
+    }
+
+    impl ser::Serializer for TagOnly {
+        type Ok = ();
+        type Error = Stop;
+        type SerializeSeq = Impossible<(), Stop>;
+        type SerializeTuple = Impossible<(), Stop>;
+        type SerializeTupleStruct = Impossible<(), Stop>;
+        type SerializeTupleVariant = Impossible<(), Stop>;
+        type SerializeMap = Impossible<(), Stop>;
+        type SerializeStruct = Fields;
+        type SerializeStructVariant = Impossible<(), Stop>;
+
+        refuse!(
+            serialize_bool(bool),
+            serialize_i8(i8),
+            serialize_i16(i16),
+            serialize_i32(i32),
+            serialize_i64(i64),
+            serialize_u8(u8),
+            serialize_u16(u16),
+            serialize_u32(u32),
+            serialize_u64(u64),
+            serialize_f32(f32),
+            serialize_f64(f64),
+            serialize_char(char),
+            serialize_str(&str),
+            serialize_bytes(&[u8]),
+            serialize_none(),
+            serialize_unit(),
+            serialize_unit_struct(&'static str),
+            serialize_unit_variant(&'static str, u32, &'static str),
+        );
+
+        fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Stop> {
+            Err(Stop(None))
+        }
+
+        fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, _: &T) -> Result<(), Stop> {
+            Err(Stop(None))
+        }
+
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<(), Stop> {
+            Err(Stop(None))
+        }
+
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Stop> {
+            Err(Stop(None))
+        }
+
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Stop> {
+            Err(Stop(None))
+        }
+
+        fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Stop> {
+            Err(Stop(None))
+        }
+
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Stop> {
+            Err(Stop(None))
+        }
+
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Stop> {
+            Err(Stop(None))
+        }
+
+        fn serialize_struct(self, _: &'static str, _: usize) -> Result<Fields, Stop> {
+            Ok(Fields)
+        }
+
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Stop> {
+            Err(Stop(None))
         }
     }
 }
@@ -278,3 +565,105 @@ impl Event {
 
 /// The hash of "no previous event".
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Grant;
+    use crate::ids::{PatientId, SessionId};
+    use crate::rooms::{RoomState, RoomStatus};
+
+    const OWNER: &str = "01JD7Y2Q4Z8W3N5K6M7P8R9S0T";
+    const CAT: &str = "01JD7Y2Q4Z8W3N5K6M7P8R9S0V";
+    const ALICE: &str = "01JD7Y2Q4Z8W3N5K6M7P8R9S0W";
+    const BOB: &str = "01JD7Y2Q4Z8W3N5K6M7P8R9S0X";
+
+    fn cat(by: Option<UserId>) -> Patient {
+        let create: crate::patients::CreatePatient = serde_json::from_value(serde_json::json!({
+            "client_id": OWNER, "name": "Mittens", "allergies": ["penicillin"], "behavior_notes": "bites when restrained"
+        }))
+        .unwrap();
+        let at = Timestamp::UNIX_EPOCH;
+        create.validate(jiff::civil::date(2026, 11, 24)).unwrap().into_patient(CAT.parse().unwrap(), at, by)
+    }
+
+    fn perms(grants: &[(Permission, Scope)]) -> Permissions {
+        let grants: Vec<Grant> = grants.iter().map(|(p, s)| Grant { permission: *p, scope: *s }).collect();
+        Permissions::from_grants(&grants)
+    }
+
+    fn user(id: &str) -> UserId {
+        id.parse().unwrap()
+    }
+
+    #[test]
+    fn the_kind_is_the_tag_serde_writes() {
+        let events = [
+            DomainEvent::PatientUpdated { patient: cat(None), changed: vec!["allergies".into()] },
+            DomainEvent::SessionStarted { user_id: user(ALICE), session_id: SessionId::from_ulid(ulid::Ulid(7)) },
+            DomainEvent::RoomStateChanged {
+                status: RoomStatus {
+                    room_id: CAT.parse().unwrap(),
+                    location_id: OWNER.parse().unwrap(),
+                    state: RoomState::InExam,
+                    patient_id: Some(CAT.parse().unwrap()),
+                    appointment_id: None,
+                    staff_ids: Vec::new(),
+                    since: Timestamp::UNIX_EPOCH,
+                    updated_by: None,
+                },
+            },
+        ];
+        for e in &events {
+            let payload = serde_json::to_value(e).unwrap();
+            assert_eq!(payload["type"].as_str(), Some(e.kind().as_str()));
+        }
+        assert_eq!(events[0].kind(), "patient_updated");
+        assert_eq!(events[2].kind(), "room_state_changed");
+        // Not an internally tagged enum: no name.
+        assert_eq!(wire_name(&"text"), None);
+        assert_eq!(wire_name(&serde_json::json!({"type": "x"})), None);
+    }
+
+    #[test]
+    fn an_own_scope_sees_only_the_records_its_user_created() {
+        let (alice, bob) = (user(ALICE), user(BOB));
+        let e = DomainEvent::PatientUpdated { patient: cat(Some(alice)), changed: vec![] };
+        let a = e.audience();
+        assert_eq!(a.permission, Permission::PatientsView);
+        let own = perms(&[(Permission::PatientsView, Scope::Own)]);
+        assert!(a.admits(&own, alice));
+        assert!(!a.admits(&own, bob), "someone else's cat");
+        assert!(a.admits(&perms(&[(Permission::PatientsView, Scope::All)]), bob));
+        assert!(!a.admits(&perms(&[(Permission::AppointmentsView, Scope::All)]), alice), "no patients:view");
+        // A cat the system created is nobody's own.
+        let system = DomainEvent::PatientCreated { patient: cat(None) }.audience();
+        assert!(!system.admits(&own, alice));
+        // Unnarrowed permissions: own sees what all sees; `Nobody`: own sees nothing.
+        let cal = Audience::new(Permission::AppointmentsView, OwnRule::Unnarrowed);
+        assert!(cal.admits(&perms(&[(Permission::AppointmentsView, Scope::Own)]), bob));
+        let nobody = Audience::new(Permission::AppointmentsView, OwnRule::Nobody);
+        assert!(!nobody.admits(&perms(&[(Permission::AppointmentsView, Scope::Own)]), bob));
+        assert!(nobody.admits(&perms(&[(Permission::AppointmentsView, Scope::All)]), bob));
+    }
+
+    #[test]
+    fn patient_events_go_on_the_wire_as_ids_and_changed_fields() {
+        let e = DomainEvent::PatientUpdated { patient: cat(None), changed: vec!["allergies".into()] };
+        let data = e.ids_only().expect("a cat's record is clinical").to_json(&e.kind());
+        assert_eq!(
+            data,
+            serde_json::json!({"type": "patient_updated", "patient_id": CAT, "client_id": OWNER, "changed": ["allergies"]})
+        );
+        let text = data.to_string();
+        assert!(!text.contains("penicillin") && !text.contains("bites") && !text.contains("Mittens"), "{text}");
+        let id: PatientId = CAT.parse().unwrap();
+        let gone = DomainEvent::PatientDeactivated { patient: cat(None) }.ids_only().unwrap();
+        assert_eq!((gone.ids[0].1.clone(), gone.changed), (id.to_string(), vec!["status".to_owned()]));
+        assert_eq!(
+            DomainEvent::SessionEnded { user_id: user(ALICE), session_id: SessionId::from_ulid(ulid::Ulid(7)) }
+                .ids_only(),
+            None
+        );
+    }
+}

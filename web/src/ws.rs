@@ -5,16 +5,29 @@
 //! - **Authentication** happens before the upgrade, in the `authorize` middleware (session
 //!   cookie or bearer token); a cookie-authenticated upgrade must also come from one of the
 //!   clinic's origins (the browser sends `Origin` on WebSocket handshakes).
-//! - **Permissions**: each topic needs a permission (`clowder_actors::live::permission_of`);
-//!   a subscription to a topic the user may not read is refused with an `error` frame.
-//! - **One hub** task follows the event log, computes each event's topics, serialises the
-//!   frame once per topic and hands the shared bytes to each subscribed socket's **bounded**
-//!   queue. A socket whose queue is full is dropped from the hub, told `resync_required` and
-//!   closed: a slow screen never slows anyone else.
+//! - **Permissions, twice**: each topic needs a permission (`clowder_actors::live::permission_of`);
+//!   a subscription to a topic the user may not read is refused with an `error` frame. Then
+//!   each event goes only to the sockets whose user its audience admits
+//!   (`DomainEvent::audience`: the permission its REST read needs, and for scope `own` whose
+//!   records count), live and in replay alike: a topic the user may only partly see yields
+//!   only what they may see. A socket never receives a frame its user could not `GET`.
+//! - **Current permissions**: a socket keeps its user's role names and the effective
+//!   permissions computed from them, tagged with the roles' generation
+//!   (`Roles::generation`). Every dispatch compares the generation (one atomic load) and
+//!   recomputes after any role was edited, so narrowing a role takes effect on the next
+//!   event, not at the next heartbeat. Changing a user's own roles ends their sessions; their
+//!   sockets close at the next heartbeat (below).
+//! - **Ids only for clinical kinds**: a frame's `data` is `clowder_actors::live::frame_data`:
+//!   the logged event, or ids and changed field names for kinds that declare it (patients).
+//! - **One hub** task follows the event log, computes each event's topics and audience,
+//!   serialises the frame once per topic (only if some socket may receive it), decides per
+//!   socket whether to send it, and hands the shared bytes to each admitted socket's
+//!   **bounded** queue. A socket whose queue is full is dropped from the hub, told
+//!   `resync_required` and closed: a slow screen never slows anyone else.
 //! - **Replay**: `subscribe` with `since` first registers the socket (so live events queue
-//!   up), then reads the log after `since` and sends what matches, then forwards the queue,
-//!   skipping what the replay already sent. A gap longer than the replay limit answers
-//!   `resync_required` instead.
+//!   up), then reads the log after `since` and sends what matches and what the socket's user
+//!   may see, then forwards the queue, skipping what the replay already sent. A gap longer
+//!   than the replay limit answers `resync_required` instead.
 //! - **Heartbeats**: the server pings every `CLOWDER_WS_HEARTBEAT_SECS` (20 s), closes a socket
 //!   silent for three of them, and closes sockets whose session has ended.
 
@@ -27,11 +40,13 @@ use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use clowder_actors::live::Topic;
+use clowder_actors::live::{Audience, Topic, frame_data};
+use clowder_actors::roles::Roles;
+use clowder_schemas::access::Permissions;
 use clowder_schemas::events::{DomainEvent, Event};
-use clowder_schemas::{ErrorBody, ErrorCode};
+use clowder_schemas::{ErrorBody, ErrorCode, UserId};
 use futures_util::{SinkExt, StreamExt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::error::ApiError;
@@ -47,6 +62,31 @@ struct Frame {
 
 struct Subscriber {
     tx: mpsc::Sender<Frame>,
+    user: UserId,
+    /// The user's role names when the socket opened (changing them ends the session).
+    roles: Vec<String>,
+    /// Effective permissions, with the roles' generation they were computed at.
+    permissions: Mutex<(u64, Permissions)>,
+}
+
+impl Subscriber {
+    /// Runs `f` on the user's current effective permissions, recomputing them first if any
+    /// role changed since they were computed.
+    fn with_permissions<T>(&self, roles: &Roles, f: impl FnOnce(&Permissions) -> T) -> T {
+        // The generation is read before the roles: permissions stored under it are never
+        // older than it says.
+        let generation = roles.generation();
+        let mut held = self.permissions.lock().unwrap_or_else(|p| p.into_inner());
+        if held.0 != generation {
+            *held = (generation, roles.effective(&self.roles));
+        }
+        f(&held.1)
+    }
+
+    /// True if this socket's user may see an event with this audience.
+    fn admits(&self, roles: &Roles, audience: &Audience) -> bool {
+        self.with_permissions(roles, |p| audience.admits(p, self.user))
+    }
 }
 
 /// The hub holds the only sender of each socket's queue, so dropping a socket from here
@@ -85,10 +125,20 @@ pub struct Hub {
     pub heartbeat: Duration,
 }
 
-fn frame_text(e: &Event, topic: &Topic) -> Utf8Bytes {
-    let v =
-        serde_json::json!({ "seq": e.seq, "topic": topic.to_string(), "type": e.kind, "data": e.payload, "at": e.at });
-    Utf8Bytes::from(v.to_string())
+/// An event frame on the wire (borrowing, so nothing is copied before it is written).
+#[derive(Serialize)]
+struct EventFrame<'a> {
+    seq: u64,
+    topic: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    data: &'a serde_json::Value,
+    at: jiff::Timestamp,
+}
+
+fn frame_text(e: &Event, topic: &Topic, data: &serde_json::Value) -> Utf8Bytes {
+    let frame = EventFrame { seq: e.seq, topic: topic.to_string(), kind: &e.kind, data, at: e.at };
+    Utf8Bytes::from(serde_json::to_string(&frame).unwrap_or_default())
 }
 
 impl Hub {
@@ -130,16 +180,22 @@ impl Hub {
         if topics.is_empty() {
             return;
         }
+        let audience = domain.audience();
+        let data = frame_data(domain, &e.kind, &e.payload);
+        let roles = &state.system.roles;
         let mut reg = self.lock();
-        let mut sent: HashSet<u64> = HashSet::new();
+        // Sockets already decided for this event: one frame per event per socket, and
+        // whether it may see the event does not depend on the topic.
+        let mut decided: HashSet<u64> = HashSet::new();
         let mut overflowed = Vec::new();
         for t in topics {
             let Some(subs) = reg.by_topic.get(&t) else { continue };
-            let text = frame_text(e, &t);
+            let mut text = None; // serialised once per topic, when a first socket may have it
             for (id, s) in subs {
-                if !sent.insert(*id) {
-                    continue; // one frame per event per socket
+                if !decided.insert(*id) || !s.admits(roles, &audience) {
+                    continue;
                 }
+                let text = text.get_or_insert_with(|| frame_text(e, &t, &data));
                 if s.tx.try_send(Frame { seq: e.seq, text: text.clone() }).is_err() {
                     overflowed.push(*id);
                 }
@@ -156,11 +212,22 @@ impl Hub {
         *reg = Registry::default();
     }
 
-    fn register(&self) -> (u64, mpsc::Receiver<Frame>) {
+    fn register(&self, staff: &Staff) -> (u64, mpsc::Receiver<Frame>) {
         let (tx, rx) = mpsc::channel(self.queue);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.lock().members.insert(id, Arc::new(Subscriber { tx }));
+        let user = &staff.principal.user;
+        // Tagged with generation 0: current only while no role has changed since start (and
+        // then the session's permissions are current too); otherwise the first use
+        // recomputes them.
+        let permissions = Mutex::new((0, staff.principal.permissions.clone()));
+        let sub = Subscriber { tx, user: user.id, roles: user.roles.clone(), permissions };
+        self.lock().members.insert(id, Arc::new(sub));
         (id, rx)
+    }
+
+    /// A registered socket, unless the hub has dropped it.
+    fn member(&self, id: u64) -> Option<Arc<Subscriber>> {
+        self.lock().members.get(&id).cloned()
     }
 
     /// Adds topics to a socket; false if the hub has dropped it (it fell behind).
@@ -264,7 +331,7 @@ pub async fn upgrade(
 
 async fn serve(state: AppState, staff: Staff, socket: WebSocket) {
     let hub = state.hub.clone();
-    let (id, mut queue) = hub.register();
+    let (id, mut queue) = hub.register(&staff);
     let (mut out, mut incoming) = socket.split();
     let mut ping = tokio::time::interval(hub.heartbeat);
     let mut heard = Instant::now();
@@ -293,7 +360,7 @@ async fn serve(state: AppState, staff: Staff, socket: WebSocket) {
                         vec![control(serde_json::json!({ "type": "unsubscribed", "topics": topics }))]
                     }
                     Ok(ClientMsg::Subscribe { topics, since }) => {
-                        match subscribe(&state, &staff, id, &topics, since).await {
+                        match subscribe(&state, id, &topics, since).await {
                             Ok(Subscribed { topics: added, frames, up_to, resync }) => {
                                 replayed_to = replayed_to.max(up_to);
                                 let mut v = frames;
@@ -371,21 +438,19 @@ struct Subscribed {
     resync: Option<u64>,
 }
 
-async fn subscribe(
-    state: &AppState,
-    staff: &Staff,
-    id: u64,
-    raw: &[String],
-    since: Option<u64>,
-) -> Result<Subscribed, Message> {
+async fn subscribe(state: &AppState, id: u64, raw: &[String], since: Option<u64>) -> Result<Subscribed, Message> {
     if raw.is_empty() || raw.len() > 50 {
         return Err(error_frame(ErrorCode::ValidationFailed, "give 1 to 50 topics", Some("topics")));
     }
+    let closing = || error_frame(ErrorCode::Unavailable, "this socket is closing", None);
+    let me = state.hub.member(id).ok_or_else(closing)?;
+    let roles = &state.system.roles;
     let mut topics = Vec::with_capacity(raw.len());
     for t in raw {
         let topic = Topic::parse(t).map_err(|e| error_frame(ErrorCode::ValidationFailed, e.message, Some("topics")))?;
         let need = topic.permission();
-        if staff.principal.permissions.scope(need).is_none() {
+        // The user's permissions now, not when the socket opened.
+        if me.with_permissions(roles, |p| p.scope(need).is_none()) {
             return Err(error_frame(
                 ErrorCode::Forbidden,
                 format!("you need the permission {need} for the topic {topic}"),
@@ -396,10 +461,11 @@ async fn subscribe(
     }
     // Register first, then read the log: nothing can fall between the two.
     if !state.hub.subscribe(id, &topics) {
-        return Err(error_frame(ErrorCode::Unavailable, "this socket is closing", None));
+        return Err(closing());
     }
     // A dashboard starts from a snapshot of today's board; events after its `last_seq`
-    // follow (each carries its whole record, so one already reflected is harmless).
+    // follow (each appointment event carries the whole appointment, so one already reflected is
+    // harmless).
     let mut snapshots = Vec::new();
     for t in &topics {
         if let Topic::Dashboard(l) = t {
@@ -437,8 +503,12 @@ async fn subscribe(
             after = e.seq;
             up_to = e.seq;
             let Ok(domain) = serde_json::from_value::<DomainEvent>(e.payload.clone()) else { continue };
-            if let Some(t) = state.system.scheduling.topics.of(&domain).into_iter().find(|t| wanted.contains(t)) {
-                frames.push(Message::Text(frame_text(e, &t)));
+            let Some(t) = state.system.scheduling.topics.of(&domain).into_iter().find(|t| wanted.contains(t)) else {
+                continue;
+            };
+            // The same rule as live dispatch: only what this user may see, in the same shape.
+            if me.admits(roles, &domain.audience()) {
+                frames.push(Message::Text(frame_text(e, &t, &frame_data(&domain, &e.kind, &e.payload))));
             }
         }
         if frames.len() as u64 > state.hub.replay_max {
