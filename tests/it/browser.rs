@@ -11,6 +11,12 @@
 //! records as they are typed; the keyboard opens a cat's page, which shows it and links its
 //! owner, and the box, empty, offers the records viewed last.
 //!
+//! The server-rendered screens, in `tests/browser/screens.mjs`: the Clients page sends a
+//! visitor to sign in and back; its name filter narrows the list as it is typed (no reload,
+//! the address follows); a client's record leads to their cat's; the same screens on a 10"
+//! tablet (800x1280) and a phone (390x844), with the bar folded behind Menu and the table as
+//! cards; Sign out ends the session.
+//!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
 //! on a machine without them skips these tests with a message.
@@ -156,5 +162,53 @@ async fn the_search_box_finds_records_as_they_are_typed_and_opens_them() {
         .await;
     for shot in ["search-results.png", "search-record.png", "search-recent.png"] {
         assert!(browser.artifacts.join(shot).exists(), "{shot}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_screens_walk_from_sign_in_to_a_list_a_client_and_a_cat() {
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    let john = app
+        .create_client(json!({
+            "first_name": "John", "last_name": "Smith", "phone": "555-201-7788", "email": "john.smith@example.com",
+            "alerts": ["Pays cash only"],
+        }))
+        .await;
+    let john = id_of(&john);
+    let mittens = app
+        .create_patient(json!({
+            "client_id": john, "name": "Mittens", "breed": "Maine Coon", "sex": "female",
+            "reproductive_status": "spayed", "date_of_birth": "2019-04-02", "allergies": ["penicillin"],
+            "handling": {"fear_anxiety": "moderate", "towel_wrap": true},
+        }))
+        .await;
+    let mittens = id_of(&mittens);
+    app.some_patient(&john, "Biscuit").await;
+    let zoe = app.create_client(json!({"first_name": "Zoë", "last_name": "Lefèvre", "phone": "555-310-4422"})).await;
+    app.some_patient(&id_of(&zoe), "Pistache").await;
+    // More than a page of clients, so the list has a next page.
+    for i in 0..26 {
+        app.some_client("Client", &format!("Number{i:02}")).await;
+    }
+    crate::access::staff_user(&app, "rita", &["receptionist"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run(
+            "screens.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "rita"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("CLIENT", &john),
+                ("PATIENT", &mittens),
+            ],
+        )
+        .await;
+    for size in ["1280", "800", "390"] {
+        for screen in ["clients", "client", "cat", "board"] {
+            let shot = format!("screens-{screen}-{size}.png");
+            assert!(browser.artifacts.join(&shot).exists(), "{shot}");
+        }
     }
 }

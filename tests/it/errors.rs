@@ -347,16 +347,16 @@ async fn unicode_emoji_and_accents_round_trip() {
 
 #[tokio::test]
 async fn the_pages_are_served_with_a_strict_content_security_policy() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::signed_in().await;
     let res = app.anonymous(reqwest::Method::GET, "/").send().await.unwrap();
-    // `/` sends the browser on to the board.
+    // `/` sends the browser on to the board, which without a session sends it to sign in.
     match res.status() {
         StatusCode::SEE_OTHER => assert_eq!(res.headers()["location"], "/board"),
-        StatusCode::OK => assert_eq!(res.url().path(), "/board"),
+        StatusCode::OK => assert_eq!(res.url().path(), "/signin"),
         other => panic!("/ answered {other}"),
     }
     for (path, kind) in [("/board", "text/html"), ("/signin", "text/html"), ("/assets/board.js", "text/javascript")] {
-        let res = app.anonymous(reqwest::Method::GET, path).send().await.unwrap();
+        let res = app.request(reqwest::Method::GET, path).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert!(res.headers()["content-type"].to_str().unwrap().starts_with(kind), "{path}");
         let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();

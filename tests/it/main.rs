@@ -22,4 +22,5 @@ mod scheduling;
 mod search;
 mod secrets;
 mod tls;
+mod views;
 mod waitlist;

@@ -252,7 +252,9 @@ fn routes() -> Vec<(&'static str, Vec<String>)> {
             "/signin",
             "/board",
             "/tablet",
+            "/clients",
             "/clients/{id}",
+            "/patients",
             "/patients/{id}",
             "/assets/{file}",
         ]

@@ -199,19 +199,35 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/recent", SignedIn),
     // The live gateway; each topic's permission is checked on subscribe.
     ("GET", "/ws", SignedIn),
-    // The pages hold no data (they load it from the API on the session cookie).
+    // The staff screens (routes::pages::PAGE_ROUTES): without a session a browser is sent to
+    // /signin, and a refusal is a 403 page. Their reads are audited like the API's.
+    ("GET", "/board", Needs(AppointmentsView)),
+    ("GET", "/clients", Needs(ClientsView)),
+    ("GET", "/clients/{id}", Needs(ClientsView)),
+    ("GET", "/patients", Needs(PatientsView)),
+    ("GET", "/patients/{id}", Needs(PatientsView)),
+    // No data of their own: the sign-in page, and the tablet (a kiosk that unlocks by PIN).
     ("GET", "/", Public),
     ("GET", "/signin", Public),
-    ("GET", "/board", Public),
     ("GET", "/tablet", Public),
-    ("GET", "/clients/{id}", Public),
-    ("GET", "/patients/{id}", Public),
     ("GET", "/assets/{file}", Public),
     ("GET", "/health", Public),
     ("GET", "/health/ready", Public),
     ("GET", "/health/detailed", SignedIn),
     ("GET", "/metrics", Public),
 ];
+
+/// What the table would grant `staff` on another route (`None`: refused, or no such rule).
+/// A page uses it to show a link or a section exactly when the route behind it would
+/// answer, with the same scope, so no page names a permission.
+pub fn granted_on(staff: &Staff, method: &Method, path: &str) -> Option<Granted> {
+    let user = staff.principal.user.id;
+    match rule_for(method, path)? {
+        Public | SignedIn => Some(Granted { user, permission: None, scope: None }),
+        Needs(p) => staff.principal.permissions.scope(p).map(|s| Granted { user, permission: Some(p), scope: Some(s) }),
+        OwnOr(p) => Some(Granted { user, permission: Some(p), scope: staff.principal.permissions.scope(p) }),
+    }
+}
 
 /// The rule of a matched route; `None` if the table lacks it.
 pub fn rule_for(method: &Method, path: &str) -> Option<Rule> {
@@ -240,6 +256,8 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
         Needs(p) => (Some(p), true),
         OwnOr(p) => (Some(p), false),
     };
+    // A staff screen answers a browser: a page to sign in or to say why not, never JSON.
+    let page = crate::routes::pages::is_page(&path);
     let (mut parts, body) = req.into_parts();
     let staff = match parts.extensions.get::<Staff>().cloned() {
         Some(s) => s,
@@ -248,30 +266,36 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
                 parts.extensions.insert(s.clone());
                 s
             }
+            Err(_) if page => return to_signin(&parts),
             Err(e) => return e.into_response(),
         },
     };
+    let refuse = |e: ApiError| {
+        if page {
+            crate::views::ErrorPage::answer(crate::views::Nav::of(&staff, crate::views::Section::None), e)
+        } else {
+            e.into_response()
+        }
+    };
     if let Err(e) = state.limits.request(staff.principal.session.id) {
-        return e.into_response();
+        return refuse(e);
     }
     // Until a temporary password is replaced, only these routes answer.
     const WHILE_MUST_CHANGE: &[&str] = &["/api/auth/me", "/api/auth/password", "/api/auth/logout"];
     if staff.principal.user.must_change_password && !WHILE_MUST_CHANGE.contains(&path.as_str()) {
-        return ApiError::new(
+        return refuse(ApiError::new(
             clowder_schemas::ErrorCode::PasswordChangeRequired,
             "choose a new password first (POST /api/auth/password)",
-        )
-        .into_response();
+        ));
     }
     // A role requires a second factor the user has not set up: only enrolment answers.
     const WHILE_MUST_ENROL: &[&str] =
         &["/api/auth/me", "/api/auth/logout", "/api/auth/totp/enroll", "/api/auth/totp/confirm", "/api/auth/password"];
     if staff.principal.totp_enrollment_required && !WHILE_MUST_ENROL.contains(&path.as_str()) {
-        return ApiError::new(
+        return refuse(ApiError::new(
             clowder_schemas::ErrorCode::TotpEnrollmentRequired,
             "your role requires an authenticator app: set it up first (POST /api/auth/totp/enroll)",
-        )
-        .into_response();
+        ));
     }
     let scope = permission.and_then(|p| staff.principal.permissions.scope(p));
     if let Some(p) = permission
@@ -282,10 +306,17 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
             .outcome(Outcome::Denied)
             .detail(serde_json::json!({ "permission": p, "method": method.as_str(), "route": path }));
         if let Err(e) = state.system.audit.record(draft).await {
-            return ApiError::from(e).into_response();
+            return refuse(ApiError::from(e));
         }
-        return ApiError::forbidden(p).into_response();
+        return refuse(ApiError::forbidden(p));
     }
     parts.extensions.insert(Granted { user: staff.principal.user.id, permission, scope });
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// A page asked for without a (valid) session: to the sign-in page, which comes back here.
+fn to_signin(parts: &axum::http::request::Parts) -> Response {
+    let back = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
+    axum::response::Redirect::to(&format!("/signin?next={next}")).into_response()
 }

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod reply;
 pub mod routes;
 pub mod state;
+pub mod views;
 pub mod ws;
 
 use axum::Router;
@@ -38,13 +39,15 @@ pub fn router(state: AppState) -> Router {
     )
     // A WebSocket, so not in the OpenAPI document; its protocol is docs/websocket.md.
     .route("/ws", axum::routing::get(ws::upgrade))
-    // The staff pages (HTML, CSS, ES modules), not API routes either.
+    // The staff pages (server-rendered screens, CSS, ES modules), not API routes either.
     .route("/", axum::routing::get(routes::pages::home))
     .route("/signin", axum::routing::get(routes::pages::signin))
     .route("/board", axum::routing::get(routes::pages::board))
     .route("/tablet", axum::routing::get(routes::pages::tablet))
-    .route("/clients/{id}", axum::routing::get(routes::pages::record))
-    .route("/patients/{id}", axum::routing::get(routes::pages::record))
+    .route("/clients", axum::routing::get(routes::pages::clients))
+    .route("/clients/{id}", axum::routing::get(routes::pages::client))
+    .route("/patients", axum::routing::get(routes::pages::patients))
+    .route("/patients/{id}", axum::routing::get(routes::pages::patient))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     .fallback(middleware::not_found)
     .method_not_allowed_fallback(middleware::method_not_allowed)

@@ -140,7 +140,6 @@ function tick() {
 
 async function main() {
   const me = await api('GET', '/api/auth/me');
-  $('who').textContent = me.user.display_name;
   can = new Set(me.permissions.map((g) => g.permission));
   const wanted = new URLSearchParams(location.search).get('location');
   const locations = await api('GET', '/api/locations');

@@ -1,0 +1,128 @@
+// The server-rendered staff screens in headless Chromium: sign in (sent there by the Clients
+// page itself), the Clients list, its name filter updating the list as it is typed (and the
+// address with it), a client's record, one of their cats; then the same screens on a 10"
+// tablet held upright and on a phone (the bar folds behind Menu, the table turns into cards),
+// and Sign out. Run by tests/it/browser.rs, which starts the server and passes: BASE_URL,
+// USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), ARTIFACTS.
+import { chromium } from 'playwright-core';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const base = env('BASE_URL');
+const dir = env('ARTIFACTS');
+const client = env('CLIENT');
+const patient = env('PATIENT');
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  // This machine's network is closed: keep Chromium from calling home.
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+const errors = [];
+const check = (ok, what) => { if (!ok) throw new Error(what); };
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  // Without a session the list sends the browser to sign in, and sign-in comes back to it.
+  await page.goto(`${base}/clients`);
+  await page.waitForURL(/\/signin\?next=%2Fclients$/);
+  await page.getByLabel('Username').fill(env('USER'));
+  await page.getByLabel('Password').fill(env('PASSWORD'));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/clients`);
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  check(await nav.getByRole('link', { name: 'Clients' }).getAttribute('aria-current') === 'page', 'Clients is not the current section');
+  await nav.getByText(env('USER'), { exact: true }).waitFor({ timeout: 5000 });
+  await page.getByRole('link', { name: 'Next page' }).waitFor({ timeout: 5000 });
+  await page.screenshot({ path: `${dir}/screens-clients-1280.png`, fullPage: true });
+
+  // The filter, typed: the list follows without a reload, and the address with it.
+  const marker = await page.evaluate(() => { window.notReloaded = true; return true; });
+  await page.getByLabel('Name').pressSequentially('smi', { delay: 60 });
+  await page.locator('#results[data-query="smi"]').waitFor({ timeout: 5000 });
+  const rows = page.locator('#results tbody tr');
+  check(await rows.count() === 1, `the filter left ${await rows.count()} rows`);
+  check((await rows.first().textContent()).includes('Smith, John'), 'John Smith is not the row left');
+  check(await page.evaluate(() => window.notReloaded === true) && marker, 'the page reloaded');
+  check(page.url() === `${base}/clients?name=smi`, `the address is ${page.url()}`);
+  await page.getByLabel('Status').selectOption('all');
+  await page.waitForURL(`${base}/clients?name=smi&status=all`);
+  await page.screenshot({ path: `${dir}/screens-filtered-1280.png` });
+
+  // The client's record: the alert banner, the cats.
+  await page.getByRole('link', { name: 'Smith, John' }).click();
+  await page.waitForURL(`${base}/clients/${client}`);
+  await page.locator('#record-name', { hasText: 'John Smith' }).waitFor({ timeout: 5000 });
+  await page.locator('#alerts li', { hasText: 'Pays cash only' }).waitFor({ timeout: 5000 });
+  await page.screenshot({ path: `${dir}/screens-client-1280.png`, fullPage: true });
+
+  // One of the cats: allergy and handling in the banner, the owner linked back.
+  await page.locator('#cats').getByRole('link', { name: 'Mittens' }).click();
+  await page.waitForURL(`${base}/patients/${patient}`);
+  await page.locator('#alerts li', { hasText: 'Allergy: penicillin' }).waitFor({ timeout: 5000 });
+  await page.locator('#handling li', { hasText: 'Towel wrap' }).waitFor({ timeout: 5000 });
+  check(await page.getByRole('link', { name: 'Smith, John' }).getAttribute('href') === `/clients/${client}`, 'the owner link');
+  check(await nav.getByRole('link', { name: 'Cats' }).getAttribute('aria-current') === 'page', 'Cats is not the current section');
+  await page.screenshot({ path: `${dir}/screens-cat-1280.png`, fullPage: true });
+
+  // The Today board has the same bar.
+  await nav.getByRole('link', { name: 'Today' }).click();
+  await page.waitForURL(`${base}/board`);
+  await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 });
+  check(await nav.getByRole('link', { name: 'Today' }).getAttribute('aria-current') === 'page', 'Today is not current');
+  await page.screenshot({ path: `${dir}/screens-board-1280.png` });
+
+  // A 10" tablet upright and a phone, on the same session.
+  const cookies = await context.cookies();
+  for (const [width, height] of [[800, 1280], [390, 844]]) {
+    const small = await browser.newContext({ viewport: { width, height }, hasTouch: true, isMobile: width < 500 });
+    await small.addCookies(cookies);
+    const p = await small.newPage();
+    p.on('pageerror', (e) => errors.push(e.message));
+    await p.goto(`${base}/clients`);
+    const menu = p.locator('#nav-menu');
+    const toggle = p.getByRole('button', { name: 'Menu' });
+    if (width < 700) {
+      // The bar folds: the links appear behind Menu.
+      check(!(await menu.isVisible()), `${width}px: the menu is open before Menu is pressed`);
+      await toggle.click();
+      await menu.getByRole('link', { name: 'Cats' }).waitFor({ state: 'visible', timeout: 2000 });
+      check(await toggle.getAttribute('aria-expanded') === 'true', 'Menu does not say it is open');
+      await p.screenshot({ path: `${dir}/screens-menu-${width}.png` });
+      await toggle.click();
+      // The table turns into cards.
+      const display = await p.locator('#results tbody tr').first().evaluate((e) => getComputedStyle(e).display);
+      check(display === 'block', `${width}px: rows are ${display}, not cards`);
+    } else {
+      check(!(await toggle.isVisible()) && await menu.isVisible(), `${width}px: the bar should not fold`);
+    }
+    // Nothing sticks out sideways.
+    const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 0, `${width}px: the list is ${overflow}px wider than the screen`);
+    await p.screenshot({ path: `${dir}/screens-clients-${width}.png`, fullPage: true });
+    for (const [path, name] of [[`/clients/${client}`, 'client'], [`/patients/${patient}`, 'cat'], ['/board', 'board']]) {
+      await p.goto(`${base}${path}`);
+      await p.locator('h1').first().waitFor({ timeout: 5000 });
+      const wide = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(wide <= 0, `${width}px: ${path} is ${wide}px wider than the screen`);
+      await p.screenshot({ path: `${dir}/screens-${name}-${width}.png`, fullPage: true });
+    }
+    await small.close();
+  }
+
+  // Sign out ends the session: the next page asks to sign in again.
+  await nav.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/signin$/);
+  await page.goto(`${base}/patients`);
+  await page.waitForURL(/\/signin\?next=%2Fpatients$/);
+
+  check(errors.length === 0, `page errors: ${errors.join('; ')}`);
+  console.log(JSON.stringify({ ok: true }));
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,213 @@
+//! The staff screens over HTTP: access like the API (no session → the sign-in page; no
+//! permission → a 403 page, audited), reads through the audited services, a 404 page for
+//! ids that name nothing, and the list screens' filter, fragment and pages.
+
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::access::staff_user;
+use crate::helpers::{TestApp, id_of};
+
+/// A client that does not follow redirects, so a test sees the redirect itself.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// A page as `token` sees it: status, body.
+async fn page(app: &TestApp, path: &str, token: &str, fragment: bool) -> (StatusCode, String) {
+    let mut rb = browser().get(app.url(path)).bearer_auth(token);
+    if fragment {
+        rb = rb.header("HX-Request", "true");
+    }
+    let res = rb.send().await.unwrap();
+    let status = res.status();
+    let ct = res.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    assert!(ct.starts_with("text/html"), "{path}: a page answers HTML, not {ct}");
+    (status, res.text().await.unwrap())
+}
+
+fn admin(app: &TestApp) -> String {
+    app.token().expect("signed in")
+}
+
+#[tokio::test]
+async fn a_page_without_a_session_sends_the_browser_to_sign_in_and_back() {
+    let app = TestApp::signed_in().await;
+    for (path, next) in [
+        ("/clients?name=smi&status=all", "%2Fclients%3Fname%3Dsmi%26status%3Dall"),
+        ("/patients/01J0000000000000000000000A", "%2Fpatients%2F01J0000000000000000000000A"),
+        ("/board", "%2Fboard"),
+    ] {
+        let res = browser().get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(res.headers()[header::LOCATION], format!("/signin?next={next}").as_str(), "{path}");
+    }
+    // An ended session is no session.
+    let res = browser().get(app.url("/clients")).bearer_auth("not-a-session").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_page_the_role_may_not_open_is_a_403_page_and_is_audited() {
+    let app = TestApp::signed_in().await;
+    let billy = staff_user(&app, "billy", &["billing"]).await;
+    let (status, html) = page(&app, "/patients", &billy, false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("Not allowed") && html.contains("Your role does not let you open this page"), "{html}");
+    // The bar still shows who is signed in, and only what they may open.
+    assert!(html.contains(r#"href="/clients""#) && !html.contains(r#"href="/patients""#));
+    let denied = app.get_json("/api/audit?action=access.denied").await;
+    let entry = &denied["items"][0];
+    assert_eq!(entry["username"], "billy");
+    assert_eq!(entry["detail"]["route"], "/patients");
+    // Billing may see clients.
+    let (status, _) = page(&app, "/clients", &billy, false).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn household(app: &TestApp) -> (String, String) {
+    let client = app
+        .create_client(json!({
+            "first_name": "<script>alert(1)</script>", "last_name": "Smith", "phone": "508-555-0142",
+            "alerts": ["Pays cash only"],
+        }))
+        .await;
+    let client = id_of(&client);
+    let cat = app
+        .create_patient(json!({
+            "client_id": client, "name": "Mittens", "breed": "Maine Coon", "allergies": ["penicillin"],
+            "handling": {"aggression": "severe", "towel_wrap": true},
+        }))
+        .await;
+    (client, id_of(&cat))
+}
+
+#[tokio::test]
+async fn record_pages_read_through_the_audited_services() {
+    let app = TestApp::signed_in().await;
+    let (client, cat) = household(&app).await;
+    let token = admin(&app);
+
+    let (status, html) = page(&app, &format!("/clients/{client}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("<script>alert(1)</script>"), "what users typed is never markup");
+    assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62; Smith"), "{html}");
+    assert!(html.contains("<li>Pays cash only</li>"));
+    assert!(html.contains(&format!(r#"<a href="/patients/{cat}">Mittens</a>"#)), "the client's cats are listed");
+    // The same audit entry as GET /api/clients/{id}, and the record is on the recently viewed list.
+    let reads = app.get_json(&format!("/api/audit?action=client.read&record_id={client}")).await;
+    assert_eq!(reads["items"].as_array().unwrap().len(), 1, "{reads}");
+    let lists = app.get_json("/api/audit?action=patient.list").await;
+    assert_eq!(lists["items"][0]["detail"]["ids"], json!([cat]), "the cats list is audited too");
+    let recent = app.get_json("/api/recent").await;
+    assert_eq!(recent["items"][0]["id"], json!(client), "{recent}");
+
+    let (status, html) = page(&app, &format!("/patients/{cat}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in ["<li>Allergy: penicillin</li>", "<li>Owner: Pays cash only</li>", "<li>Aggression: severe</li>"] {
+        assert!(html.contains(shown), "{shown} in the banner");
+    }
+    assert!(html.contains(&format!(r#"<a href="/clients/{client}">Smith, &#60;script&#62;"#)), "the owner link");
+    let reads = app.get_json(&format!("/api/audit?action=patient.read&record_id={cat}")).await;
+    assert_eq!(reads["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_id_is_a_404_page() {
+    let app = TestApp::signed_in().await;
+    let token = admin(&app);
+    for path in [
+        "/clients/nope",
+        "/clients/01J0000000000000000000000A",
+        "/patients/%FF",
+        "/patients/01J0000000000000000000000A",
+    ] {
+        let (status, html) = page(&app, path, &token, false).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(html.contains("Not found") && html.contains("topbar"), "{path}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn an_own_scope_role_sees_only_its_own_records_on_the_pages() {
+    let app = TestApp::signed_in().await;
+    let (theirs, _) = household(&app).await;
+    let role = app
+        .post_json(
+            "/api/roles",
+            &json!({"name": "own_desk", "grants": [
+                {"permission": "clients:view", "scope": "own"}, {"permission": "clients:create", "scope": "all"}]}),
+        )
+        .await;
+    assert!(role.status().is_success(), "{}", role.text().await.unwrap());
+    let token = staff_user(&app, "owen", &["own_desk"]).await;
+    let mine = app
+        .anonymous(Method::POST, "/api/clients")
+        .bearer_auth(&token)
+        .json(&json!({"first_name": "Olive", "last_name": "Owner", "phone": "508-555-0199"}))
+        .send()
+        .await
+        .unwrap();
+    let mine = id_of(&mine.json::<Value>().await.unwrap());
+    let (status, html) = page(&app, "/clients", &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Owner, Olive") && !html.contains("Smith"), "{html}");
+    let (status, _) = page(&app, &format!("/clients/{mine}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = page(&app, &format!("/clients/{theirs}"), &token, false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_lists_filter_by_name_and_status_answer_a_fragment_and_page() {
+    let app = TestApp::signed_in().await;
+    let token = admin(&app);
+    for i in 0..27 {
+        app.some_client("Page", &format!("Person{i:02}")).await;
+    }
+    let gone = app.some_client("Gone", "Away").await;
+    assert!(app.delete(&format!("/api/clients/{gone}")).await.status().is_success());
+
+    // The first page: 25 rows and a link to the next, which carries the filter.
+    let (status, html) = page(&app, "/clients?name=person", &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches(r#"<td data-label="Name">"#).count(), 25);
+    assert!(html.contains(r#"value="person""#), "the box keeps what was typed");
+    let next = html.split(r#"<a href=""#).find(|s| s.contains(r#"rel="next""#)).unwrap();
+    let next = next.split('"').next().unwrap().replace("&#38;", "&");
+    assert!(next.starts_with("/clients?name=person&cursor="), "{next}");
+    let (_, html) = page(&app, &next, &token, false).await;
+    assert_eq!(html.matches(r#"<td data-label="Name">"#).count(), 2);
+    assert!(html.contains(r#"rel="first""#) && !html.contains(r#"rel="next""#));
+
+    // The fragment: the same results, without the page around them.
+    let (status, html) = page(&app, "/clients?name=person1", &token, true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("<html") && !html.contains("topbar"));
+    assert_eq!(html.matches(r#"<td data-label="Name">"#).count(), 10, "Person10…19");
+
+    // Status: inactive ones only on request.
+    let (_, html) = page(&app, "/clients?name=away", &token, false).await;
+    assert!(html.contains("Nothing matches this filter."));
+    let (_, html) = page(&app, "/clients?name=away&status=inactive", &token, false).await;
+    assert!(html.contains("Away, Gone") && html.contains(r#"data-status="inactive""#));
+    let (_, html) = page(&app, "/clients?name=away&status=all", &token, false).await;
+    assert!(html.contains("Away, Gone"));
+
+    // Cats: deceased is a status of its own.
+    let owner = app.some_client("Cat", "Owner").await;
+    let old = app.some_patient(&owner, "Oldtimer").await;
+    let res = app.patch_json(&format!("/api/patients/{old}"), &json!({"status": "deceased"})).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let (_, html) = page(&app, "/patients", &token, false).await;
+    assert!(!html.contains("Oldtimer"));
+    let (_, html) = page(&app, "/patients?status=deceased", &token, false).await;
+    assert!(html.contains("Oldtimer") && html.contains(r#"<option value="deceased" selected>"#));
+
+    // A filter the page does not know: a page saying what is wrong, not JSON.
+    let (status, html) = page(&app, "/patients?status=asleep", &token, false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("status: must be one of active, inactive, deceased, all") || html.contains("must be one of"));
+    let (status, _) = page(&app, "/clients?cursor=garbage", &token, false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
