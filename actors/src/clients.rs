@@ -176,3 +176,147 @@ impl ClientFilter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clowder_schemas::UserId;
+    use clowder_schemas::clients::CreateClient;
+    use clowder_schemas::events::Actor;
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::records::{claimed, released};
+    use crate::system::SystemConfig;
+
+    fn settings() -> SystemConfig {
+        SystemConfig::new("unused")
+    }
+
+    fn caller() -> Caller {
+        Caller { actor: Some(Actor::User(UserId::from_u128(7))), ..Caller::default() }
+    }
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(second).unwrap()
+    }
+
+    fn client(ctx: &DecideCtx<'_>, body: serde_json::Value) -> Client {
+        let body: CreateClient = serde_json::from_value(body).unwrap();
+        let draft = body.validate(&ctx.settings.country_code).unwrap();
+        decide_create(ctx, ClientId::from_u128(1), draft).record
+    }
+
+    fn ada(ctx: &DecideCtx<'_>) -> Client {
+        client(
+            ctx,
+            serde_json::json!({ "first_name": "Ada", "last_name": "Byron", "phone": "508 555 0142", "email": "ada@example.com" }),
+        )
+    }
+
+    fn patch(body: serde_json::Value) -> UpdateClient {
+        serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn create_makes_an_active_client_registered_by_the_caller_that_claims_its_email() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let body: CreateClient =
+            serde_json::from_value(serde_json::json!({ "first_name": "Ada", "last_name": "Byron", "phone": "508 555 0142", "email": "ada@example.com" }))
+                .unwrap();
+        let d = decide_create(&ctx, ClientId::from_u128(1), body.validate(&settings.country_code).unwrap());
+        assert!(d.record.active);
+        assert_eq!(d.record.created_by, Some(UserId::from_u128(7)));
+        assert_eq!((d.record.created_at, d.record.updated_at), (at(1_000), at(1_000)));
+        assert_eq!(d.record.phone.as_str(), "+15085550142", "the clinic's calling code is used");
+        assert_eq!(d.action, "client.create");
+        assert!(matches!(&d.event, DomainEvent::ClientCreated { client } if *client == d.record));
+        let claims: Vec<_> = claimed::<ClientKind>(None, &d.record).collect();
+        assert_eq!(claims, [Claim { ns: unique::CLIENT_EMAIL, value: "ada@example.com", field: "email" }]);
+    }
+
+    #[test]
+    fn create_refuses_email_as_preferred_contact_without_an_email() {
+        let body: CreateClient = serde_json::from_value(
+            serde_json::json!({ "first_name": "Ada", "last_name": "Byron", "phone": "508 555 0142", "preferred_contact": "email" }),
+        )
+        .unwrap();
+        let e = body.validate(&settings().country_code).unwrap_err();
+        assert_eq!(e.field, "preferred_contact");
+    }
+
+    #[test]
+    fn a_patch_of_the_email_changes_only_email_and_moves_the_claim() {
+        let (settings, caller) = (settings(), caller());
+        let old = ada(&DecideCtx::new(at(1_000), &settings, &caller, None));
+        let ctx = DecideCtx::new(at(2_000), &settings, &caller, None);
+        let d = decide_update(&ctx, &old, &patch(serde_json::json!({ "email": "ada@lovelace.org" }))).unwrap().unwrap();
+        assert_eq!(d.changed, ["email"]);
+        assert_eq!(d.action, "client.update");
+        assert_eq!(d.record.updated_at, at(2_000));
+        assert!(matches!(&d.event, DomainEvent::ClientUpdated { changed, .. } if changed == &["email"]));
+        let gone: Vec<_> = released::<ClientKind>(Some(&old), &d.record).map(|c| c.value).collect();
+        let new: Vec<_> = claimed::<ClientKind>(Some(&old), &d.record).map(|c| c.value).collect();
+        assert_eq!((gone, new), (vec!["ada@example.com"], vec!["ada@lovelace.org"]));
+    }
+
+    #[test]
+    fn a_patch_of_another_field_keeps_the_claim() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let old = ada(&ctx);
+        let d = decide_update(&ctx, &old, &patch(serde_json::json!({ "last_name": "Lovelace" }))).unwrap().unwrap();
+        assert_eq!(d.changed, ["last_name"]);
+        assert_eq!(released::<ClientKind>(Some(&old), &d.record).count(), 0);
+        assert_eq!(claimed::<ClientKind>(Some(&old), &d.record).count(), 0);
+    }
+
+    #[test]
+    fn clearing_the_email_releases_it() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let old = ada(&ctx);
+        let d = decide_update(&ctx, &old, &patch(serde_json::json!({ "email": null }))).unwrap().unwrap();
+        assert_eq!(released::<ClientKind>(Some(&old), &d.record).count(), 1);
+        assert_eq!(claimed::<ClientKind>(Some(&old), &d.record).count(), 0);
+    }
+
+    #[test]
+    fn a_patch_that_changes_nothing_decides_nothing() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let old = ada(&ctx);
+        assert!(decide_update(&ctx, &old, &patch(serde_json::json!({ "first_name": "Ada" }))).unwrap().is_none());
+        assert!(decide_update(&ctx, &old, &UpdateClient::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_patch_that_only_sets_active_false_is_a_deactivation() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let old = ada(&ctx);
+        let d = decide_update(&ctx, &old, &patch(serde_json::json!({ "active": false }))).unwrap().unwrap();
+        assert_eq!(d.action, "client.deactivate");
+        assert!(matches!(d.event, DomainEvent::ClientDeactivated { .. }));
+        let both = patch(serde_json::json!({ "active": false, "last_name": "Lovelace" }));
+        assert_eq!(decide_update(&ctx, &old, &both).unwrap().unwrap().action, "client.update");
+    }
+
+    #[test]
+    fn deactivating_sets_active_false_and_an_inactive_client_is_a_no_op() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let d = decide_deactivate(&ctx, &ada(&ctx)).unwrap();
+        assert!(!d.record.active);
+        assert_eq!((d.changed.as_slice(), d.action), (["active"].as_slice(), "client.deactivate"));
+        assert!(decide_deactivate(&ctx, &d.record).is_none());
+    }
+
+    #[test]
+    fn an_invalid_patch_is_refused_naming_the_field() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let e = decide_update(&ctx, &ada(&ctx), &patch(serde_json::json!({ "email": "not an email" }))).unwrap_err();
+        assert!(matches!(e, Error::Validation(ref v) if v.field == "email"), "{e:?}");
+    }
+}
