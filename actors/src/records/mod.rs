@@ -17,6 +17,8 @@
 pub mod actor;
 pub mod page;
 pub mod service;
+#[cfg(test)]
+mod tests;
 
 use std::cell::OnceCell;
 
