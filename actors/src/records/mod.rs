@@ -4,7 +4,7 @@
 //! A kind implements [`RecordKind`]: its record type, id, table, the unique values it claims
 //! and the index links it keeps, its list filter, and pure *decide* functions that turn a
 //! command into a [`Decision`] (the new record, the changed fields, the event, the audit
-//! action) or refuse it. The generic actor ([`actor`]) runs those decisions one at a time per
+//! action) or refuse it. The generic actor (`actor.rs`) runs those decisions one at a time per
 //! record: it diffs claims and links between the old and the new record, builds the one
 //! change set, commits it and only then keeps the new state. The generic service
 //! ([`service::Records`]) activates and passivates actors, audits reads by default, and lists
@@ -14,7 +14,7 @@
 //! caller and a read-only store snapshot), so they are unit-tested without a server. Nothing
 //! here knows a clinic rule; those live in the kinds' modules.
 
-pub mod actor;
+mod actor;
 pub mod page;
 pub mod service;
 #[cfg(test)]
