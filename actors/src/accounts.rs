@@ -180,7 +180,7 @@ pub struct SecondFactor {
     pub recovery_code: Option<String>,
 }
 
-/// Large payloads are boxed (see `clients::Msg`).
+/// Large payloads are boxed (see `records::actor::Msg`).
 pub(crate) enum Msg {
     Create { new: Box<NewUser>, caller: Box<Caller>, reply: Reply<Res<User>> },
     Get { reply: Reply<Res<User>> },
@@ -838,14 +838,9 @@ impl Accounts {
 
     /// One page of users in creation order; `active` `None` lists all.
     pub fn list(&self, active: Option<bool>, after: Option<u128>, limit: usize) -> Res<(Vec<User>, Option<u128>)> {
-        let mut items = Vec::with_capacity(limit + 1);
-        self.ctx.store.read()?.scan::<User>(RecordTable::Users, after, |u| {
-            if active.is_none_or(|a| a == u.active) {
-                items.push(u);
-            }
-            if items.len() > limit { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) }
-        })?;
-        Ok(crate::clients::page(items, limit, |u| u.id.as_u128()))
+        let reader = self.ctx.store.read()?;
+        let keep = |u: &User| active.is_none_or(|a| a == u.active);
+        Ok(crate::records::page::scan_page(&reader, RecordTable::Users, after, limit, keep, |u| u.id.as_u128())?)
     }
 
     /// Refuses to act on an account that holds permissions the acting user lacks: a user

@@ -1,174 +1,150 @@
-//! Clients (owners): one actor per active client serialises its changes; lists read the
-//! store snapshot directly.
+//! Clients (owners) as a record kind: the rules of creating, changing and deactivating a
+//! client, and which clients a list shows. The generic record actor and service
+//! ([`crate::records`]) do the rest: one actor per active client serialises its changes,
+//! lists read the store snapshot directly.
 //!
-//! Uniqueness of email addresses spans clients, so it is not decided by one actor: each
-//! change set claims the email in the store's unique table and the commit task refuses a
-//! claim held by someone else (409 naming `email`).
-
-use std::ops::ControlFlow;
-use std::sync::Arc;
+//! Uniqueness of email addresses spans clients, so it is not decided here: the email is a
+//! claim in the store's unique table and the commit thread refuses a claim held by someone
+//! else (409 naming `email`).
 
 use clowder_schemas::ClientId;
-use clowder_schemas::audit::{AuditDraft, Caller};
+use clowder_schemas::audit::Caller;
 use clowder_schemas::clients::{Client, ClientDraft, UpdateClient};
-use clowder_schemas::events::{Actor as By, DomainEvent};
+use clowder_schemas::events::DomainEvent;
 
 use crate::error::Error;
-use crate::runtime::registry::KeyedFactory;
-use crate::runtime::{Actor, Registry, Reply};
+use crate::records::{Claim, DecideCtx, Decision, RecordId, RecordKind, Records};
+use crate::store::RecordTable;
 use crate::store::tables::unique;
-use crate::store::{ChangeSet, CommitError, RecordTable};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 
-pub(crate) struct ClientActor {
-    id: ClientId,
-    state: Option<Client>,
-    ctx: Arc<Ctx>,
+/// The clients service: `create`, `create_with_id`, `get`, `peek`, `exists`, `list`,
+/// `list_unaudited`, `live` from [`Records`], plus `update` and `deactivate` below.
+pub type Clients = Records<ClientKind>;
+
+/// The client record kind.
+pub struct ClientKind;
+
+/// A change to a client.
+// Commands travel boxed (with the caller) in the actor's message, so their size costs one
+// allocation, not mailbox space; boxing the patch again would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum ClientCommand {
+    /// A merge patch; one that only sets `active: false` is a deactivation.
+    Update(UpdateClient),
+    /// Sets `active: false` (the record stays readable).
+    Deactivate,
 }
 
-/// Large payloads are boxed: a mailbox allocates its slots in blocks of 32, so the size of
-/// `Msg` is paid 32 times by every live actor.
-pub(crate) enum Msg {
-    Create { draft: Box<ClientDraft>, caller: Box<Caller>, reply: Reply<Res<Client>> },
-    Get { reply: Reply<Res<Client>> },
-    Update { patch: Box<UpdateClient>, caller: Box<Caller>, reply: Reply<Res<Client>> },
-    Deactivate { caller: Box<Caller>, reply: Reply<Res<Client>> },
+impl RecordId for ClientId {
+    fn from_u128(key: u128) -> Self {
+        ClientId::from_u128(key)
+    }
+    fn as_u128(self) -> u128 {
+        ClientId::as_u128(self)
+    }
+    fn from_ulid(ulid: ulid::Ulid) -> Self {
+        ClientId::from_ulid(ulid)
+    }
 }
 
-impl From<CommitError> for Error {
-    fn from(e: CommitError) -> Self {
-        match e {
-            CommitError::Duplicate { field } => Error::Duplicate { field },
-            CommitError::Closed => Error::ShuttingDown,
-            CommitError::Store(m) => Error::Internal(format!("commit failed: {m}")),
+impl RecordKind for ClientKind {
+    type Record = Client;
+    type Id = ClientId;
+    type Draft = ClientDraft;
+    type Command = ClientCommand;
+    type Filter = ClientFilter;
+
+    const KIND: &'static str = "client";
+    const TABLE: RecordTable = RecordTable::Clients;
+    const READ_ACTION: &'static str = "client.read";
+    const LIST_ACTION: &'static str = "client.list";
+
+    fn id(record: &Client) -> ClientId {
+        record.id
+    }
+
+    fn not_found(id: ClientId) -> Error {
+        Error::ClientNotFound(id)
+    }
+
+    fn claims(c: &Client) -> impl Iterator<Item = Claim<'_>> {
+        c.email.iter().map(|e| Claim { ns: unique::CLIENT_EMAIL, value: e.as_str(), field: "email" })
+    }
+
+    fn matches(filter: &ClientFilter, c: &Client) -> bool {
+        filter.matches(c)
+    }
+
+    fn decide_create(ctx: &DecideCtx<'_>, id: ClientId, draft: ClientDraft) -> Res<Decision<Client>> {
+        Ok(decide_create(ctx, id, draft))
+    }
+
+    fn decide(ctx: &DecideCtx<'_>, current: &Client, command: ClientCommand) -> Res<Option<Decision<Client>>> {
+        match command {
+            ClientCommand::Update(patch) => decide_update(ctx, current, &patch),
+            ClientCommand::Deactivate => Ok(decide_deactivate(ctx, current)),
         }
     }
 }
 
-impl ClientActor {
-    fn current(&self) -> Res<&Client> {
-        self.state.as_ref().ok_or(Error::ClientNotFound(self.id))
-    }
-
-    async fn create(&mut self, draft: ClientDraft, caller: &Caller) -> Res<Client> {
-        let by = caller.event_actor();
-        if self.state.is_some() {
-            return Err(Error::Internal(format!("client id {} already exists", self.id)));
-        }
-        let client = draft.into_client(self.id, self.ctx.clock.now(), user_of(by));
-        let key = self.id.as_u128();
-        let mut set = ChangeSet::new();
-        if let Some(email) = &client.email {
-            set.claim(unique::CLIENT_EMAIL, email.as_str(), key, "email");
-        }
-        set.put(RecordTable::Clients, key, &client)?;
-        set.event(by, DomainEvent::ClientCreated { client: client.clone() });
-        set.audit(AuditDraft::new(caller, "client.create").record("client", self.id));
-        self.ctx.store.commit(set).await?;
-        self.state = Some(client.clone());
-        Ok(client)
-    }
-
-    async fn save(
-        &mut self,
-        new: Client,
-        changed: Vec<&'static str>,
-        caller: &Caller,
-        deactivated: bool,
-    ) -> Res<Client> {
-        let by = caller.event_actor();
-        let old = self.current()?.clone();
-        if changed.is_empty() {
-            return Ok(old);
-        }
-        let mut new = new;
-        new.updated_at = self.ctx.clock.now();
-        let key = self.id.as_u128();
-        let mut set = ChangeSet::new();
-        if new.email != old.email {
-            if let Some(e) = &old.email {
-                set.release(unique::CLIENT_EMAIL, e.as_str(), key);
-            }
-            if let Some(e) = &new.email {
-                set.claim(unique::CLIENT_EMAIL, e.as_str(), key, "email");
-            }
-        }
-        set.put(RecordTable::Clients, key, &new)?;
-        let action = if deactivated { "client.deactivate" } else { "client.update" };
-        set.audit(
-            AuditDraft::new(caller, action).record("client", self.id).detail(serde_json::json!({ "changed": changed })),
-        );
-        let event = if deactivated {
-            DomainEvent::ClientDeactivated { client: new.clone() }
-        } else {
-            DomainEvent::ClientUpdated { client: new.clone(), changed: changed.iter().map(|s| s.to_string()).collect() }
-        };
-        set.event(by, event);
-        self.ctx.store.commit(set).await?;
-        self.state = Some(new.clone());
-        Ok(new)
+/// A new client from a validated draft: active, registered by the caller.
+pub fn decide_create(ctx: &DecideCtx<'_>, id: ClientId, draft: ClientDraft) -> Decision<Client> {
+    let client = draft.into_client(id, ctx.now, ctx.caller.user_id());
+    Decision {
+        event: DomainEvent::ClientCreated { client: client.clone() },
+        record: client,
+        changed: Vec::new(),
+        action: "client.create",
     }
 }
 
-impl Actor for ClientActor {
-    type Msg = Msg;
-
-    fn is_vacant(&self) -> bool {
-        self.state.is_none()
-    }
-
-    async fn handle(&mut self, msg: Msg) {
-        match msg {
-            Msg::Create { draft, caller, reply } => {
-                let r = self.create(*draft, &caller).await;
-                let _ = reply.send(r);
-            }
-            Msg::Get { reply } => {
-                let _ = reply.send(self.current().cloned());
-            }
-            Msg::Update { patch, caller, reply } => {
-                let r = match self.current() {
-                    Ok(c) => match patch.apply(c, &self.ctx.config.country_code) {
-                        Ok((new, changed)) => {
-                            let deactivated = changed == ["active"] && !new.active;
-                            self.save(new, changed, &caller, deactivated).await
-                        }
-                        Err(e) => Err(e.into()),
-                    },
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(r);
-            }
-            Msg::Deactivate { caller, reply } => {
-                let r = match self.current() {
-                    Ok(c) if !c.active => Ok(c.clone()),
-                    Ok(c) => {
-                        let new = Client { active: false, ..c.clone() };
-                        self.save(new, vec!["active"], &caller, true).await
-                    }
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(r);
-            }
-        }
-    }
+/// Applies a merge patch (phones parsed with the clinic's calling code). A patch that
+/// changes nothing writes nothing; one that only sets `active: false` is a deactivation.
+pub fn decide_update(ctx: &DecideCtx<'_>, current: &Client, patch: &UpdateClient) -> Res<Option<Decision<Client>>> {
+    let (new, changed) = patch.apply(current, &ctx.settings.country_code)?;
+    let deactivated = changed == ["active"] && !new.active;
+    Ok(changes(ctx, new, changed, deactivated))
 }
 
-pub(crate) fn user_of(by: By) -> Option<clowder_schemas::UserId> {
-    match by {
-        By::User(u) => Some(u),
-        By::System => None,
+/// Deactivates; an inactive client is answered unchanged.
+pub fn decide_deactivate(ctx: &DecideCtx<'_>, current: &Client) -> Option<Decision<Client>> {
+    if !current.active {
+        return None;
     }
+    changes(ctx, Client { active: false, ..current.clone() }, vec!["active"], true)
 }
 
-pub(crate) struct Loader(Arc<Ctx>);
+fn changes(
+    ctx: &DecideCtx<'_>,
+    mut new: Client,
+    changed: Vec<&'static str>,
+    deactivated: bool,
+) -> Option<Decision<Client>> {
+    if changed.is_empty() {
+        return None;
+    }
+    new.updated_at = ctx.now;
+    let (event, action) = if deactivated {
+        (DomainEvent::ClientDeactivated { client: new.clone() }, "client.deactivate")
+    } else {
+        let names = changed.iter().map(|s| s.to_string()).collect();
+        (DomainEvent::ClientUpdated { client: new.clone(), changed: names }, "client.update")
+    };
+    Some(Decision { record: new, changed, event, action })
+}
 
-impl KeyedFactory<ClientActor> for Loader {
-    async fn build(&self, key: u128) -> Res<ClientActor> {
-        let state = self.0.store.read()?.get::<Client>(RecordTable::Clients, key)?;
-        Ok(ClientActor { id: ClientId::from_u128(key), state, ctx: self.0.clone() })
+impl Clients {
+    /// Applies a merge patch to a client.
+    pub async fn update(&self, id: ClientId, patch: UpdateClient, caller: &Caller) -> Res<Client> {
+        self.command(id, ClientCommand::Update(patch), caller).await
+    }
+
+    /// Deactivates (the record stays readable with `active: false`).
+    pub async fn deactivate(&self, id: ClientId, caller: &Caller) -> Res<Client> {
+        self.command(id, ClientCommand::Deactivate, caller).await
     }
 }
 
@@ -201,118 +177,146 @@ impl ClientFilter {
     }
 }
 
-/// The clients service: commands go to the client's actor; lists read the store.
-#[derive(Clone)]
-pub struct Clients {
-    reg: Registry<ClientActor, Loader>,
-    ctx: Arc<Ctx>,
-}
+#[cfg(test)]
+mod tests {
+    use clowder_schemas::UserId;
+    use clowder_schemas::clients::CreateClient;
+    use clowder_schemas::events::Actor;
+    use jiff::Timestamp;
 
-const KIND: &str = "client";
+    use super::*;
+    use crate::records::{claimed, released};
+    use crate::system::SystemConfig;
 
-impl Clients {
-    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
-        let metrics = ctx.metrics.for_kind(KIND);
-        Self { reg: Registry::new(Loader(ctx.clone()), ctx.config.actors, metrics), ctx }
+    fn settings() -> SystemConfig {
+        SystemConfig::new("unused")
     }
 
-    /// Creates a client with a fresh id.
-    pub async fn create(&self, draft: ClientDraft, caller: &Caller) -> Res<Client> {
-        let id = ClientId::from_ulid(self.ctx.new_ulid());
-        self.create_with_id(id, draft, caller).await
+    fn caller() -> Caller {
+        Caller { actor: Some(Actor::User(UserId::from_u128(7))), ..Caller::default() }
     }
 
-    /// Creates a client under a chosen id (demo data, imports).
-    pub async fn create_with_id(&self, id: ClientId, draft: ClientDraft, caller: &Caller) -> Res<Client> {
-        let caller = Box::new(caller.clone());
-        self.ask(id, |reply| Msg::Create { draft: Box::new(draft), caller, reply }).await
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(second).unwrap()
     }
 
-    /// Reads a client; the read is in the audit trail before the record is returned.
-    pub async fn get(&self, id: ClientId, caller: &Caller) -> Res<Client> {
-        let client = self.ask(id, |reply| Msg::Get { reply }).await?;
-        crate::audit::record_read(&self.ctx, AuditDraft::new(caller, "client.read").record("client", id)).await?;
-        Ok(client)
+    fn client(ctx: &DecideCtx<'_>, body: serde_json::Value) -> Client {
+        let body: CreateClient = serde_json::from_value(body).unwrap();
+        let draft = body.validate(&ctx.settings.country_code).unwrap();
+        decide_create(ctx, ClientId::from_u128(1), draft).record
     }
 
-    pub async fn update(&self, id: ClientId, patch: UpdateClient, caller: &Caller) -> Res<Client> {
-        let caller = Box::new(caller.clone());
-        self.ask(id, |reply| Msg::Update { patch: Box::new(patch), caller, reply }).await
-    }
-
-    /// Deactivates (the record stays readable with `active: false`).
-    pub async fn deactivate(&self, id: ClientId, caller: &Caller) -> Res<Client> {
-        let caller = Box::new(caller.clone());
-        self.ask(id, |reply| Msg::Deactivate { caller, reply }).await
-    }
-
-    async fn ask(&self, id: ClientId, make: impl FnOnce(Reply<Res<Client>>) -> Msg) -> Res<Client> {
-        self.reg.ask(id.as_u128(), make).await.map_err(|e| Error::from_ask(KIND, e))?
-    }
-
-    /// The committed record, without an audit entry: for access checks before the real,
-    /// audited read or change.
-    pub fn peek(&self, id: ClientId) -> Res<Client> {
-        self.ctx.store.read()?.get::<Client>(RecordTable::Clients, id.as_u128())?.ok_or(Error::ClientNotFound(id))
-    }
-
-    /// True if the client exists (committed), read from the store.
-    pub fn exists(&self, id: ClientId) -> Res<bool> {
-        Ok(self.ctx.store.read()?.get::<Client>(RecordTable::Clients, id.as_u128())?.is_some())
-    }
-
-    /// One page of clients in creation order after `after`; the second value is the key to
-    /// continue from when more remain. The page (which records were shown) is audited.
-    pub async fn list(
-        &self,
-        filter: &ClientFilter,
-        after: Option<u128>,
-        limit: usize,
-        caller: &Caller,
-    ) -> Res<(Vec<Client>, Option<u128>)> {
-        let page = self.list_unaudited(filter, after, limit)?;
-        let ids: Vec<String> = page.0.iter().map(|c| c.id.to_string()).collect();
-        crate::audit::record_read(
-            &self.ctx,
-            AuditDraft::new(caller, "client.list").detail(serde_json::json!({ "ids": ids })),
+    fn ada(ctx: &DecideCtx<'_>) -> Client {
+        client(
+            ctx,
+            serde_json::json!({ "first_name": "Ada", "last_name": "Byron", "phone": "508 555 0142", "email": "ada@example.com" }),
         )
-        .await?;
-        Ok(page)
     }
 
-    /// A page without an audit entry, for Clowder's own use (start-up checks, demo seeding).
-    pub fn list_unaudited(
-        &self,
-        filter: &ClientFilter,
-        after: Option<u128>,
-        limit: usize,
-    ) -> Res<(Vec<Client>, Option<u128>)> {
-        let mut items = Vec::with_capacity(limit + 1);
-        self.ctx.store.read()?.scan::<Client>(RecordTable::Clients, after, |c| {
-            if filter.matches(&c) {
-                items.push(c);
-            }
-            if items.len() > limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-        })?;
-        Ok(page(items, limit, |c| c.id.as_u128()))
+    fn patch(body: serde_json::Value) -> UpdateClient {
+        serde_json::from_value(body).unwrap()
     }
 
-    pub fn live(&self) -> usize {
-        self.reg.live()
+    #[test]
+    fn create_makes_an_active_client_registered_by_the_caller_that_claims_its_email() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let body: CreateClient =
+            serde_json::from_value(serde_json::json!({ "first_name": "Ada", "last_name": "Byron", "phone": "508 555 0142", "email": "ada@example.com" }))
+                .unwrap();
+        let d = decide_create(&ctx, ClientId::from_u128(1), body.validate(&settings.country_code).unwrap());
+        assert!(d.record.active);
+        assert_eq!(d.record.created_by, Some(UserId::from_u128(7)));
+        assert_eq!((d.record.created_at, d.record.updated_at), (at(1_000), at(1_000)));
+        assert_eq!(d.record.phone.as_str(), "+15085550142", "the clinic's calling code is used");
+        assert_eq!(d.action, "client.create");
+        assert!(matches!(&d.event, DomainEvent::ClientCreated { client } if *client == d.record));
+        let claims: Vec<_> = claimed::<ClientKind>(None, &d.record).collect();
+        assert_eq!(claims, [Claim { ns: unique::CLIENT_EMAIL, value: "ada@example.com", field: "email" }]);
     }
 
-    pub(crate) fn stop_all(&self) {
-        self.reg.stop_all();
+    #[test]
+    fn create_refuses_email_as_preferred_contact_without_an_email() {
+        let body: CreateClient = serde_json::from_value(
+            serde_json::json!({ "first_name": "Ada", "last_name": "Byron", "phone": "508 555 0142", "preferred_contact": "email" }),
+        )
+        .unwrap();
+        let e = body.validate(&settings().country_code).unwrap_err();
+        assert_eq!(e.field, "preferred_contact");
     }
-}
 
-/// Cuts a `limit + 1` result to a page and its continuation key.
-pub(crate) fn page<T>(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> u128) -> (Vec<T>, Option<u128>) {
-    if items.len() > limit {
-        items.truncate(limit);
-        let next = items.last().map(key);
-        (items, next)
-    } else {
-        (items, None)
+    #[test]
+    fn a_patch_of_the_email_changes_only_email_and_moves_the_claim() {
+        let (settings, caller) = (settings(), caller());
+        let old = ada(&DecideCtx::new(at(1_000), &settings, &caller, None));
+        let ctx = DecideCtx::new(at(2_000), &settings, &caller, None);
+        let d = decide_update(&ctx, &old, &patch(serde_json::json!({ "email": "ada@lovelace.org" }))).unwrap().unwrap();
+        assert_eq!(d.changed, ["email"]);
+        assert_eq!(d.action, "client.update");
+        assert_eq!(d.record.updated_at, at(2_000));
+        assert!(matches!(&d.event, DomainEvent::ClientUpdated { changed, .. } if changed == &["email"]));
+        let gone: Vec<_> = released::<ClientKind>(Some(&old), &d.record).map(|c| c.value).collect();
+        let new: Vec<_> = claimed::<ClientKind>(Some(&old), &d.record).map(|c| c.value).collect();
+        assert_eq!((gone, new), (vec!["ada@example.com"], vec!["ada@lovelace.org"]));
+    }
+
+    #[test]
+    fn a_patch_of_another_field_keeps_the_claim() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let old = ada(&ctx);
+        let d = decide_update(&ctx, &old, &patch(serde_json::json!({ "last_name": "Lovelace" }))).unwrap().unwrap();
+        assert_eq!(d.changed, ["last_name"]);
+        assert_eq!(released::<ClientKind>(Some(&old), &d.record).count(), 0);
+        assert_eq!(claimed::<ClientKind>(Some(&old), &d.record).count(), 0);
+    }
+
+    #[test]
+    fn clearing_the_email_releases_it() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let old = ada(&ctx);
+        let d = decide_update(&ctx, &old, &patch(serde_json::json!({ "email": null }))).unwrap().unwrap();
+        assert_eq!(released::<ClientKind>(Some(&old), &d.record).count(), 1);
+        assert_eq!(claimed::<ClientKind>(Some(&old), &d.record).count(), 0);
+    }
+
+    #[test]
+    fn a_patch_that_changes_nothing_decides_nothing() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let old = ada(&ctx);
+        assert!(decide_update(&ctx, &old, &patch(serde_json::json!({ "first_name": "Ada" }))).unwrap().is_none());
+        assert!(decide_update(&ctx, &old, &UpdateClient::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_patch_that_only_sets_active_false_is_a_deactivation() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let old = ada(&ctx);
+        let d = decide_update(&ctx, &old, &patch(serde_json::json!({ "active": false }))).unwrap().unwrap();
+        assert_eq!(d.action, "client.deactivate");
+        assert!(matches!(d.event, DomainEvent::ClientDeactivated { .. }));
+        let both = patch(serde_json::json!({ "active": false, "last_name": "Lovelace" }));
+        assert_eq!(decide_update(&ctx, &old, &both).unwrap().unwrap().action, "client.update");
+    }
+
+    #[test]
+    fn deactivating_sets_active_false_and_an_inactive_client_is_a_no_op() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let d = decide_deactivate(&ctx, &ada(&ctx)).unwrap();
+        assert!(!d.record.active);
+        assert_eq!((d.changed.as_slice(), d.action), (["active"].as_slice(), "client.deactivate"));
+        assert!(decide_deactivate(&ctx, &d.record).is_none());
+    }
+
+    #[test]
+    fn an_invalid_patch_is_refused_naming_the_field() {
+        let (settings, caller) = (settings(), caller());
+        let ctx = DecideCtx::new(at(1_000), &settings, &caller, None);
+        let e = decide_update(&ctx, &ada(&ctx), &patch(serde_json::json!({ "email": "not an email" }))).unwrap_err();
+        assert!(matches!(e, Error::Validation(ref v) if v.field == "email"), "{e:?}");
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clowder_schemas::{ClientId, PatientId, ValidationError};
 
 use crate::runtime::AskError;
-use crate::store::StoreError;
+use crate::store::{CommitError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -132,5 +132,15 @@ impl Error {
 impl From<crate::store::CodecError> for Error {
     fn from(e: crate::store::CodecError) -> Self {
         Error::Store(e.into())
+    }
+}
+
+impl From<CommitError> for Error {
+    fn from(e: CommitError) -> Self {
+        match e {
+            CommitError::Duplicate { field } => Error::Duplicate { field },
+            CommitError::Closed => Error::ShuttingDown,
+            CommitError::Store(m) => Error::Internal(format!("commit failed: {m}")),
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod live;
 pub mod metrics;
 pub mod patients;
+pub mod records;
 pub mod roles;
 pub mod runtime;
 pub mod scheduling;

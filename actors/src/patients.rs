@@ -1,181 +1,171 @@
-//! Patients (cats): one actor per active patient serialises its changes; lists read the
-//! store snapshot directly. A patient's owner must exist; microchips are unique across the
-//! clinic (claimed in the store's unique table, like client emails).
+//! Patients (cats) as a record kind: the rules of registering, changing and deactivating a
+//! cat, and which cats a list shows. The generic record actor and service
+//! ([`crate::records`]) do the rest: one actor per active patient serialises its changes,
+//! lists read the store snapshot directly.
+//!
+//! A patient's owner must exist and be active (read from a store snapshot); microchips are
+//! unique across the clinic (claimed in the store's unique table, like client emails); each
+//! cat is linked under its owner in `patients_by_client`.
 
-use std::ops::ControlFlow;
-use std::sync::Arc;
-
-use clowder_schemas::audit::{AuditDraft, Caller};
+use clowder_schemas::audit::Caller;
 use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::patients::{Patient, PatientDraft, PatientStatus, UpdatePatient};
 use clowder_schemas::{ClientId, PatientId, ValidationError};
 
-use crate::clients::{page, user_of};
 use crate::error::Error;
-use crate::runtime::registry::KeyedFactory;
-use crate::runtime::{Actor, Registry, Reply};
+use crate::records::{Claim, DecideCtx, Decision, Link, RecordId, RecordKind, Records};
 use crate::store::tables::unique;
-use crate::store::{ChangeSet, IndexTable, RecordTable};
-use crate::system::Ctx;
+use crate::store::{IndexTable, RecordTable};
 
 type Res<T> = Result<T, Error>;
 
-pub(crate) struct PatientActor {
-    id: PatientId,
-    state: Option<Patient>,
-    ctx: Arc<Ctx>,
+/// The patients service: `create`, `create_with_id`, `get`, `peek`, `exists`, `list`,
+/// `list_unaudited`, `live` from [`Records`], plus `update` and `deactivate` below.
+pub type Patients = Records<PatientKind>;
+
+/// The patient record kind.
+pub struct PatientKind;
+
+/// A change to a patient.
+// Commands travel boxed (with the caller) in the actor's message, so their size costs one
+// allocation, not mailbox space; boxing the patch again would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum PatientCommand {
+    /// A merge patch (it may move the cat to another owner).
+    Update(UpdatePatient),
+    /// Sets status `inactive` (a deceased cat stays deceased).
+    Deactivate,
 }
 
-/// Large payloads are boxed to keep mailboxes small (see `clients::Msg`).
-pub(crate) enum Msg {
-    Create { draft: Box<PatientDraft>, caller: Box<Caller>, reply: Reply<Res<Patient>> },
-    Get { reply: Reply<Res<Patient>> },
-    Update { patch: Box<UpdatePatient>, caller: Box<Caller>, reply: Reply<Res<Patient>> },
-    Deactivate { caller: Box<Caller>, reply: Reply<Res<Patient>> },
-}
-
-impl PatientActor {
-    fn current(&self) -> Res<&Patient> {
-        self.state.as_ref().ok_or(Error::PatientNotFound(self.id))
+impl RecordId for PatientId {
+    fn from_u128(key: u128) -> Self {
+        PatientId::from_u128(key)
     }
-
-    /// The owner must exist and be active: a cat is neither registered to nor moved to a
-    /// deactivated client.
-    fn check_owner(&self, id: ClientId) -> Res<()> {
-        let owner = self.ctx.store.read()?.get::<Client>(RecordTable::Clients, id.as_u128())?;
-        match owner {
-            None => Err(Error::OwnerNotFound(id)),
-            Some(c) if !c.active => {
-                Err(ValidationError::new("client_id", "the client is inactive; reactivate them first").into())
-            }
-            Some(_) => Ok(()),
-        }
+    fn as_u128(self) -> u128 {
+        PatientId::as_u128(self)
     }
-
-    async fn create(&mut self, draft: PatientDraft, caller: &Caller) -> Res<Patient> {
-        let by = caller.event_actor();
-        if self.state.is_some() {
-            return Err(Error::Internal(format!("patient id {} already exists", self.id)));
-        }
-        self.check_owner(draft.client_id)?;
-        let patient = draft.into_patient(self.id, self.ctx.clock.now(), user_of(by));
-        let key = self.id.as_u128();
-        let mut set = ChangeSet::new();
-        if let Some(chip) = &patient.microchip {
-            set.claim(unique::PATIENT_MICROCHIP, chip.as_str(), key, "microchip");
-        }
-        set.put(RecordTable::Patients, key, &patient)?;
-        set.link(IndexTable::PatientsByClient, patient.client_id.as_u128(), key);
-        set.event(by, DomainEvent::PatientCreated { patient: patient.clone() });
-        set.audit(AuditDraft::new(caller, "patient.create").record("patient", self.id));
-        self.ctx.store.commit(set).await?;
-        self.state = Some(patient.clone());
-        Ok(patient)
-    }
-
-    async fn save(
-        &mut self,
-        new: Patient,
-        changed: Vec<&'static str>,
-        caller: &Caller,
-        deactivated: bool,
-    ) -> Res<Patient> {
-        let by = caller.event_actor();
-        let old = self.current()?.clone();
-        if changed.is_empty() {
-            return Ok(old);
-        }
-        if new.client_id != old.client_id {
-            self.check_owner(new.client_id)?;
-        }
-        let mut new = new;
-        new.updated_at = self.ctx.clock.now();
-        let key = self.id.as_u128();
-        let mut set = ChangeSet::new();
-        if new.microchip != old.microchip {
-            if let Some(m) = &old.microchip {
-                set.release(unique::PATIENT_MICROCHIP, m.as_str(), key);
-            }
-            if let Some(m) = &new.microchip {
-                set.claim(unique::PATIENT_MICROCHIP, m.as_str(), key, "microchip");
-            }
-        }
-        if new.client_id != old.client_id {
-            set.unlink(IndexTable::PatientsByClient, old.client_id.as_u128(), key);
-            set.link(IndexTable::PatientsByClient, new.client_id.as_u128(), key);
-        }
-        set.put(RecordTable::Patients, key, &new)?;
-        let event = if deactivated {
-            DomainEvent::PatientDeactivated { patient: new.clone() }
-        } else {
-            DomainEvent::PatientUpdated {
-                patient: new.clone(),
-                changed: changed.iter().map(|s| s.to_string()).collect(),
-            }
-        };
-        let action = if deactivated { "patient.deactivate" } else { "patient.update" };
-        set.audit(
-            AuditDraft::new(caller, action)
-                .record("patient", self.id)
-                .detail(serde_json::json!({ "changed": changed })),
-        );
-        set.event(by, event);
-        self.ctx.store.commit(set).await?;
-        self.state = Some(new.clone());
-        Ok(new)
+    fn from_ulid(ulid: ulid::Ulid) -> Self {
+        PatientId::from_ulid(ulid)
     }
 }
 
-impl Actor for PatientActor {
-    type Msg = Msg;
+impl RecordKind for PatientKind {
+    type Record = Patient;
+    type Id = PatientId;
+    type Draft = PatientDraft;
+    type Command = PatientCommand;
+    type Filter = PatientFilter;
 
-    fn is_vacant(&self) -> bool {
-        self.state.is_none()
+    const KIND: &'static str = "patient";
+    const TABLE: RecordTable = RecordTable::Patients;
+    const READ_ACTION: &'static str = "patient.read";
+    const LIST_ACTION: &'static str = "patient.list";
+
+    fn id(record: &Patient) -> PatientId {
+        record.id
     }
 
-    async fn handle(&mut self, msg: Msg) {
-        match msg {
-            Msg::Create { draft, caller, reply } => {
-                let r = self.create(*draft, &caller).await;
-                let _ = reply.send(r);
-            }
-            Msg::Get { reply } => {
-                let _ = reply.send(self.current().cloned());
-            }
-            Msg::Update { patch, caller, reply } => {
-                let today = self.ctx.today();
-                let r = match self.current() {
-                    Ok(p) => match patch.apply(p, today) {
-                        Ok((new, changed)) => self.save(new, changed, &caller, false).await,
-                        Err(e) => Err(e.into()),
-                    },
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(r);
-            }
-            Msg::Deactivate { caller, reply } => {
-                // A deceased patient keeps its status: it is already out of every workflow.
-                let r = match self.current() {
-                    Ok(p) if p.status != PatientStatus::Active => Ok(p.clone()),
-                    Ok(p) => {
-                        let new = Patient { status: PatientStatus::Inactive, ..p.clone() };
-                        self.save(new, vec!["status"], &caller, true).await
-                    }
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(r);
-            }
+    fn not_found(id: PatientId) -> Error {
+        Error::PatientNotFound(id)
+    }
+
+    fn claims(p: &Patient) -> impl Iterator<Item = Claim<'_>> {
+        p.microchip.iter().map(|m| Claim { ns: unique::PATIENT_MICROCHIP, value: m.as_str(), field: "microchip" })
+    }
+
+    fn links(p: &Patient) -> impl Iterator<Item = Link> {
+        std::iter::once(Link { index: IndexTable::PatientsByClient, parent: p.client_id.as_u128() })
+    }
+
+    fn matches(filter: &PatientFilter, p: &Patient) -> bool {
+        filter.matches(p)
+    }
+
+    /// Listing one owner's cats walks that owner's index instead of every patient.
+    fn list_via(filter: &PatientFilter) -> Option<Link> {
+        filter.client_id.map(|c| Link { index: IndexTable::PatientsByClient, parent: c.as_u128() })
+    }
+
+    fn decide_create(ctx: &DecideCtx<'_>, id: PatientId, draft: PatientDraft) -> Res<Decision<Patient>> {
+        decide_create(ctx, id, draft)
+    }
+
+    fn decide(ctx: &DecideCtx<'_>, current: &Patient, command: PatientCommand) -> Res<Option<Decision<Patient>>> {
+        match command {
+            PatientCommand::Update(patch) => decide_update(ctx, current, &patch),
+            PatientCommand::Deactivate => Ok(decide_deactivate(ctx, current)),
         }
     }
 }
 
-pub(crate) struct Loader(Arc<Ctx>);
+/// The owner must exist and be active: a cat is neither registered to nor moved to a
+/// deactivated client.
+fn check_owner(ctx: &DecideCtx<'_>, id: ClientId) -> Res<()> {
+    match ctx.get::<Client>(RecordTable::Clients, id.as_u128())? {
+        None => Err(Error::OwnerNotFound(id)),
+        Some(c) if !c.active => {
+            Err(ValidationError::new("client_id", "the client is inactive; reactivate them first").into())
+        }
+        Some(_) => Ok(()),
+    }
+}
 
-impl KeyedFactory<PatientActor> for Loader {
-    async fn build(&self, key: u128) -> Res<PatientActor> {
-        let state = self.0.store.read()?.get::<Patient>(RecordTable::Patients, key)?;
-        Ok(PatientActor { id: PatientId::from_u128(key), state, ctx: self.0.clone() })
+/// A new, active cat from a validated draft, registered by the caller to an active owner.
+pub fn decide_create(ctx: &DecideCtx<'_>, id: PatientId, draft: PatientDraft) -> Res<Decision<Patient>> {
+    check_owner(ctx, draft.client_id)?;
+    let patient = draft.into_patient(id, ctx.now, ctx.caller.user_id());
+    Ok(Decision {
+        event: DomainEvent::PatientCreated { patient: patient.clone() },
+        record: patient,
+        changed: Vec::new(),
+        action: "patient.create",
+    })
+}
+
+/// Applies a merge patch (birthdays checked against the clinic's today). A patch that
+/// changes nothing writes nothing; a move to another owner needs that owner active.
+pub fn decide_update(ctx: &DecideCtx<'_>, current: &Patient, patch: &UpdatePatient) -> Res<Option<Decision<Patient>>> {
+    let (new, changed) = patch.apply(current, ctx.today())?;
+    if changed.is_empty() {
+        return Ok(None);
+    }
+    if new.client_id != current.client_id {
+        check_owner(ctx, new.client_id)?;
+    }
+    Ok(Some(changes(ctx, new, changed, false)))
+}
+
+/// Deactivates an active cat; an inactive or deceased one is answered unchanged (a deceased
+/// patient keeps its status: it is already out of every workflow).
+pub fn decide_deactivate(ctx: &DecideCtx<'_>, current: &Patient) -> Option<Decision<Patient>> {
+    if current.status != PatientStatus::Active {
+        return None;
+    }
+    Some(changes(ctx, Patient { status: PatientStatus::Inactive, ..current.clone() }, vec!["status"], true))
+}
+
+fn changes(ctx: &DecideCtx<'_>, mut new: Patient, changed: Vec<&'static str>, deactivated: bool) -> Decision<Patient> {
+    new.updated_at = ctx.now;
+    let (event, action) = if deactivated {
+        (DomainEvent::PatientDeactivated { patient: new.clone() }, "patient.deactivate")
+    } else {
+        let names = changed.iter().map(|s| s.to_string()).collect();
+        (DomainEvent::PatientUpdated { patient: new.clone(), changed: names }, "patient.update")
+    };
+    Decision { record: new, changed, event, action }
+}
+
+impl Patients {
+    /// Applies a merge patch to a patient.
+    pub async fn update(&self, id: PatientId, patch: UpdatePatient, caller: &Caller) -> Res<Patient> {
+        self.command(id, PatientCommand::Update(patch), caller).await
+    }
+
+    /// Deactivates (status `inactive`; a deceased patient stays deceased).
+    pub async fn deactivate(&self, id: PatientId, caller: &Caller) -> Res<Patient> {
+        self.command(id, PatientCommand::Deactivate, caller).await
     }
 }
 
@@ -200,114 +190,171 @@ impl PatientFilter {
     }
 }
 
-/// The patients service: commands go to the patient's actor; lists read the store.
-#[derive(Clone)]
-pub struct Patients {
-    reg: Registry<PatientActor, Loader>,
-    ctx: Arc<Ctx>,
-}
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
 
-const KIND: &str = "patient";
+    use clowder_schemas::UserId;
+    use clowder_schemas::clients::CreateClient;
+    use clowder_schemas::events::Actor;
+    use clowder_schemas::patients::CreatePatient;
+    use jiff::Timestamp;
 
-impl Patients {
-    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
-        let metrics = ctx.metrics.for_kind(KIND);
-        Self { reg: Registry::new(Loader(ctx.clone()), ctx.config.actors, metrics), ctx }
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::metrics::StoreMetrics;
+    use crate::records::{claimed, linked, released, unlinked};
+    use crate::store::{ChangeSet, Store, StoreConfig};
+    use crate::system::SystemConfig;
+
+    const ACTIVE_OWNER: ClientId = ClientId::from_u128(1);
+    const INACTIVE_OWNER: ClientId = ClientId::from_u128(2);
+    const OTHER_OWNER: ClientId = ClientId::from_u128(3);
+    const NOBODY: ClientId = ClientId::from_u128(99);
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(second).unwrap()
     }
 
-    pub async fn create(&self, draft: PatientDraft, caller: &Caller) -> Res<Patient> {
-        let id = PatientId::from_ulid(self.ctx.new_ulid());
-        self.create_with_id(id, draft, caller).await
+    fn caller() -> Caller {
+        Caller { actor: Some(Actor::User(UserId::from_u128(7))), ..Caller::default() }
     }
 
-    pub async fn create_with_id(&self, id: PatientId, draft: PatientDraft, caller: &Caller) -> Res<Patient> {
-        let caller = Box::new(caller.clone());
-        self.ask(id, |reply| Msg::Create { draft: Box::new(draft), caller, reply }).await
-    }
-
-    /// The committed record, without an audit entry: for access checks before the real,
-    /// audited read or change.
-    pub fn peek(&self, id: PatientId) -> Res<Patient> {
-        self.ctx.store.read()?.get::<Patient>(RecordTable::Patients, id.as_u128())?.ok_or(Error::PatientNotFound(id))
-    }
-
-    /// Reads a patient; the read is in the audit trail before the record is returned.
-    pub async fn get(&self, id: PatientId, caller: &Caller) -> Res<Patient> {
-        let patient = self.ask(id, |reply| Msg::Get { reply }).await?;
-        crate::audit::record_read(&self.ctx, AuditDraft::new(caller, "patient.read").record("patient", id)).await?;
-        Ok(patient)
-    }
-
-    pub async fn update(&self, id: PatientId, patch: UpdatePatient, caller: &Caller) -> Res<Patient> {
-        let caller = Box::new(caller.clone());
-        self.ask(id, |reply| Msg::Update { patch: Box::new(patch), caller, reply }).await
-    }
-
-    /// Deactivates (status `inactive`; a deceased patient stays deceased).
-    pub async fn deactivate(&self, id: PatientId, caller: &Caller) -> Res<Patient> {
-        let caller = Box::new(caller.clone());
-        self.ask(id, |reply| Msg::Deactivate { caller, reply }).await
-    }
-
-    async fn ask(&self, id: PatientId, make: impl FnOnce(Reply<Res<Patient>>) -> Msg) -> Res<Patient> {
-        self.reg.ask(id.as_u128(), make).await.map_err(|e| Error::from_ask(KIND, e))?
-    }
-
-    /// One page of patients in creation order after `after`.
-    pub async fn list(
-        &self,
-        filter: &PatientFilter,
-        after: Option<u128>,
-        limit: usize,
-        caller: &Caller,
-    ) -> Res<(Vec<Patient>, Option<u128>)> {
-        let page = self.list_unaudited(filter, after, limit)?;
-        let ids: Vec<String> = page.0.iter().map(|p| p.id.to_string()).collect();
-        crate::audit::record_read(
-            &self.ctx,
-            AuditDraft::new(caller, "patient.list").detail(serde_json::json!({ "ids": ids })),
+    /// A store on a temporary directory holding an active, an inactive and another active
+    /// client: the snapshot the owner checks read.
+    async fn store_with_owners(dir: &std::path::Path) -> Arc<Store> {
+        let config = StoreConfig { path: dir.join("clowder.redb"), clinic_id: "test".into(), cache_bytes: 8 << 20 };
+        let store = Store::open(&config, Arc::new(ManualClock::new(at(1_000))), StoreMetrics::default()).unwrap();
+        let body: CreateClient = serde_json::from_value(
+            serde_json::json!({ "first_name": "Ada", "last_name": "Byron", "phone": "5550142" }),
         )
-        .await?;
-        Ok(page)
-    }
-
-    /// A page without an audit entry, for Clowder's own use.
-    pub fn list_unaudited(
-        &self,
-        filter: &PatientFilter,
-        after: Option<u128>,
-        limit: usize,
-    ) -> Res<(Vec<Patient>, Option<u128>)> {
-        let reader = self.ctx.store.read()?;
-        let mut items = Vec::with_capacity(limit + 1);
-        if let Some(owner) = filter.client_id {
-            // Walk the owner's index instead of every patient.
-            for key in reader.children(IndexTable::PatientsByClient, owner.as_u128(), after)? {
-                if let Some(p) = reader.get::<Patient>(RecordTable::Patients, key)?
-                    && filter.matches(&p)
-                {
-                    items.push(p);
-                    if items.len() > limit {
-                        break;
-                    }
-                }
-            }
-        } else {
-            reader.scan::<Patient>(RecordTable::Patients, after, |p| {
-                if filter.matches(&p) {
-                    items.push(p);
-                }
-                if items.len() > limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-            })?;
+        .unwrap();
+        let mut set = ChangeSet::new();
+        for (id, active) in [(ACTIVE_OWNER, true), (INACTIVE_OWNER, false), (OTHER_OWNER, true)] {
+            let client = Client { active, ..body.validate("1").unwrap().into_client(id, at(1_000), None) };
+            set.put(RecordTable::Clients, id.as_u128(), &client).unwrap();
         }
-        Ok(page(items, limit, |p| p.id.as_u128()))
+        store.commit(set).await.unwrap();
+        store
     }
 
-    pub fn live(&self) -> usize {
-        self.reg.live()
+    fn draft(owner: ClientId, chip: Option<&str>) -> PatientDraft {
+        let body: CreatePatient =
+            serde_json::from_value(serde_json::json!({ "client_id": owner, "name": "Miso", "microchip": chip }))
+                .unwrap();
+        body.validate(jiff::civil::date(2026, 1, 1)).unwrap()
     }
 
-    pub(crate) fn stop_all(&self) {
-        self.reg.stop_all();
+    /// A cat as stored, for decisions that read no other record.
+    fn miso(owner: ClientId, status: PatientStatus) -> Patient {
+        Patient {
+            status,
+            ..draft(owner, Some("985112345678901")).into_patient(PatientId::from_u128(10), at(1_000), None)
+        }
+    }
+
+    fn patch(body: serde_json::Value) -> UpdatePatient {
+        serde_json::from_value(body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn create_needs_an_owner_on_file_and_active() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_owners(dir.path()).await;
+        let (settings, caller) = (SystemConfig::new("unused"), caller());
+        let ctx = DecideCtx::new(at(2_000), &settings, &caller, Some(&store));
+        let id = PatientId::from_u128(10);
+
+        let e = decide_create(&ctx, id, draft(NOBODY, None)).unwrap_err();
+        assert!(matches!(e, Error::OwnerNotFound(c) if c == NOBODY), "{e:?}");
+        let e = decide_create(&ctx, id, draft(INACTIVE_OWNER, None)).unwrap_err();
+        assert!(matches!(e, Error::Validation(ref v) if v.field == "client_id"), "{e:?}");
+
+        let d = decide_create(&ctx, id, draft(ACTIVE_OWNER, Some("985112345678901"))).unwrap();
+        assert_eq!((d.record.status, d.record.created_by), (PatientStatus::Active, Some(UserId::from_u128(7))));
+        assert_eq!(d.action, "patient.create");
+        assert!(matches!(d.event, DomainEvent::PatientCreated { .. }));
+        let links: Vec<_> = linked::<PatientKind>(None, &d.record).collect();
+        assert_eq!(links, [Link { index: IndexTable::PatientsByClient, parent: ACTIVE_OWNER.as_u128() }]);
+        let claims: Vec<_> = claimed::<PatientKind>(None, &d.record).map(|c| (c.ns, c.field)).collect();
+        assert_eq!(claims, [(unique::PATIENT_MICROCHIP, "microchip")]);
+    }
+
+    #[tokio::test]
+    async fn a_cat_cannot_be_moved_to_an_inactive_owner_and_a_move_relinks_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_owners(dir.path()).await;
+        let (settings, caller) = (SystemConfig::new("unused"), caller());
+        let ctx = DecideCtx::new(at(2_000), &settings, &caller, Some(&store));
+        let cat = miso(ACTIVE_OWNER, PatientStatus::Active);
+
+        let e = decide_update(&ctx, &cat, &patch(serde_json::json!({ "client_id": INACTIVE_OWNER }))).unwrap_err();
+        assert!(matches!(e, Error::Validation(ref v) if v.field == "client_id"), "{e:?}");
+        let e = decide_update(&ctx, &cat, &patch(serde_json::json!({ "client_id": NOBODY }))).unwrap_err();
+        assert!(matches!(e, Error::OwnerNotFound(_)), "{e:?}");
+
+        let d = decide_update(&ctx, &cat, &patch(serde_json::json!({ "client_id": OTHER_OWNER }))).unwrap().unwrap();
+        assert_eq!(d.changed, ["client_id"]);
+        let parents = |it: &mut dyn Iterator<Item = Link>| it.map(|l| l.parent).collect::<Vec<_>>();
+        assert_eq!(parents(&mut unlinked::<PatientKind>(Some(&cat), &d.record)), [ACTIVE_OWNER.as_u128()]);
+        assert_eq!(parents(&mut linked::<PatientKind>(Some(&cat), &d.record)), [OTHER_OWNER.as_u128()]);
+        assert_eq!(claimed::<PatientKind>(Some(&cat), &d.record).count(), 0, "the microchip stays claimed");
+    }
+
+    #[test]
+    fn a_patch_that_keeps_the_owner_reads_no_other_record() {
+        // No store at all: the decision must not need one.
+        let (settings, caller) = (SystemConfig::new("unused"), caller());
+        let ctx = DecideCtx::new(at(2_000), &settings, &caller, None);
+        let cat = miso(INACTIVE_OWNER, PatientStatus::Active);
+        let d =
+            decide_update(&ctx, &cat, &patch(serde_json::json!({ "microchip": "985112345678902" }))).unwrap().unwrap();
+        assert_eq!((d.changed.as_slice(), d.action), (["microchip"].as_slice(), "patient.update"));
+        assert_eq!(d.record.updated_at, at(2_000));
+        assert_eq!(released::<PatientKind>(Some(&cat), &d.record).count(), 1);
+        assert_eq!(
+            claimed::<PatientKind>(Some(&cat), &d.record).map(|c| c.value).collect::<Vec<_>>(),
+            ["985112345678902"]
+        );
+        assert_eq!(linked::<PatientKind>(Some(&cat), &d.record).count(), 0);
+        assert!(decide_update(&ctx, &cat, &patch(serde_json::json!({ "name": "Miso" }))).unwrap().is_none());
+    }
+
+    #[test]
+    fn deactivating_sets_inactive_and_deceased_stays_deceased() {
+        let (settings, caller) = (SystemConfig::new("unused"), caller());
+        let ctx = DecideCtx::new(at(2_000), &settings, &caller, None);
+        let d = decide_deactivate(&ctx, &miso(ACTIVE_OWNER, PatientStatus::Active)).unwrap();
+        assert_eq!(d.record.status, PatientStatus::Inactive);
+        assert_eq!((d.changed.as_slice(), d.action), (["status"].as_slice(), "patient.deactivate"));
+        assert!(matches!(d.event, DomainEvent::PatientDeactivated { .. }));
+        assert!(decide_deactivate(&ctx, &miso(ACTIVE_OWNER, PatientStatus::Inactive)).is_none());
+        assert!(decide_deactivate(&ctx, &miso(ACTIVE_OWNER, PatientStatus::Deceased)).is_none());
+        let e = decide_update(
+            &ctx,
+            &miso(ACTIVE_OWNER, PatientStatus::Deceased),
+            &patch(serde_json::json!({ "status": "active" })),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Validation(ref v) if v.field == "status"), "{e:?}");
+    }
+
+    #[test]
+    fn deceased_on_defaults_to_the_clinics_today_in_its_zone() {
+        // 02:00 UTC on 1 March is still 28 February in New York.
+        let mut settings = SystemConfig::new("unused");
+        settings.time_zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        let caller = caller();
+        let now: Timestamp = "2026-03-01T02:00:00Z".parse().unwrap();
+        let ctx = DecideCtx::new(now, &settings, &caller, None);
+        let d = decide_update(
+            &ctx,
+            &miso(ACTIVE_OWNER, PatientStatus::Active),
+            &patch(serde_json::json!({ "status": "deceased" })),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(d.record.deceased_on, Some(jiff::civil::date(2026, 2, 28)));
+        assert_eq!(d.changed, ["status", "deceased_on"]);
     }
 }

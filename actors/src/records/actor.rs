@@ -1,0 +1,129 @@
+//! The one actor every record kind runs on: it holds one record (or nothing, when the id is
+//! not on file), asks the kind to decide each command, and turns the decision into one change
+//! set (claims and links diffed between the old and the new record, the record, the event,
+//! the audit entry). Its state changes only after the commit succeeded, so rebuilding from
+//! the store always gives what callers were told.
+
+use std::sync::Arc;
+
+use clowder_schemas::audit::{AuditDraft, Caller};
+
+use super::{DecideCtx, Decision, RecordId, RecordKind, claimed, linked, released, unlinked};
+use crate::error::Error;
+use crate::runtime::registry::KeyedFactory;
+use crate::runtime::{Actor, Reply};
+use crate::store::ChangeSet;
+use crate::system::Ctx;
+
+type Res<T> = Result<T, Error>;
+
+pub(crate) struct RecordActor<K: RecordKind> {
+    id: K::Id,
+    state: Option<K::Record>,
+    ctx: Arc<Ctx>,
+}
+
+/// The input and the caller share one box: a mailbox allocates its slots in blocks of 32,
+/// so the size of `Msg` is paid 32 times by every live actor, and one allocation per
+/// command is cheaper than two.
+pub(crate) enum Msg<K: RecordKind> {
+    Create { input: Box<(K::Draft, Caller)>, reply: Reply<Res<K::Record>> },
+    Get { reply: Reply<Res<K::Record>> },
+    Command { input: Box<(K::Command, Caller)>, reply: Reply<Res<K::Record>> },
+}
+
+impl<K: RecordKind> RecordActor<K> {
+    fn current(&self) -> Res<&K::Record> {
+        self.state.as_ref().ok_or_else(|| K::not_found(self.id))
+    }
+
+    fn decide_ctx<'a>(&'a self, caller: &'a Caller) -> DecideCtx<'a> {
+        DecideCtx::new(self.ctx.clock.now(), &self.ctx.config, caller, Some(&self.ctx.store))
+    }
+
+    async fn create(&mut self, draft: K::Draft, caller: &Caller) -> Res<K::Record> {
+        if self.state.is_some() {
+            return Err(Error::Internal(format!("{} id {} already exists", K::KIND, self.id)));
+        }
+        // The context (and any snapshot it opened) is dropped before the commit is awaited.
+        let decision = K::decide_create(&self.decide_ctx(caller), self.id, draft)?;
+        self.commit(decision, caller).await
+    }
+
+    async fn command(&mut self, command: K::Command, caller: &Caller) -> Res<K::Record> {
+        let decision = K::decide(&self.decide_ctx(caller), self.current()?, command)?;
+        match decision {
+            Some(d) => self.commit(d, caller).await,
+            None => self.current().cloned(),
+        }
+    }
+
+    async fn commit(&mut self, d: Decision<K::Record>, caller: &Caller) -> Res<K::Record> {
+        let key = self.id.as_u128();
+        let old = self.state.as_ref();
+        let new = &d.record;
+        let mut set = ChangeSet::new();
+        for c in released::<K>(old, new) {
+            set.release(c.ns, c.value, key);
+        }
+        for c in claimed::<K>(old, new) {
+            set.claim(c.ns, c.value, key, c.field);
+        }
+        for l in unlinked::<K>(old, new) {
+            set.unlink(l.index, l.parent, key);
+        }
+        for l in linked::<K>(old, new) {
+            set.link(l.index, l.parent, key);
+        }
+        set.put(K::TABLE, key, new)?;
+        let mut audit = AuditDraft::new(caller, d.action).record(K::KIND, self.id);
+        if old.is_some() {
+            audit = audit.detail(serde_json::json!({ "changed": d.changed }));
+        }
+        set.audit(audit);
+        set.event(caller.event_actor(), d.event);
+        self.ctx.store.commit(set).await?;
+        self.state = Some(d.record.clone());
+        Ok(d.record)
+    }
+}
+
+impl<K: RecordKind> Actor for RecordActor<K> {
+    type Msg = Msg<K>;
+
+    fn is_vacant(&self) -> bool {
+        self.state.is_none()
+    }
+
+    async fn handle(&mut self, msg: Msg<K>) {
+        match msg {
+            Msg::Create { input, reply } => {
+                let (draft, caller) = *input;
+                let _ = reply.send(self.create(draft, &caller).await);
+            }
+            Msg::Get { reply } => {
+                let _ = reply.send(self.current().cloned());
+            }
+            Msg::Command { input, reply } => {
+                let (command, caller) = *input;
+                let _ = reply.send(self.command(command, &caller).await);
+            }
+        }
+    }
+}
+
+/// Activates an actor from the committed record (at first use and after a panic).
+pub(crate) struct Loader<K>(pub(crate) Arc<Ctx>, std::marker::PhantomData<fn() -> K>);
+
+impl<K> Loader<K> {
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+        Self(ctx, std::marker::PhantomData)
+    }
+}
+
+impl<K: RecordKind> KeyedFactory<RecordActor<K>> for Loader<K> {
+    async fn build(&self, key: u128) -> Res<RecordActor<K>> {
+        let state = self.0.store.read()?.get::<K::Record>(K::TABLE, key)?;
+        Ok(RecordActor { id: K::Id::from_u128(key), state, ctx: self.0.clone() })
+    }
+}

@@ -1,0 +1,185 @@
+//! The generic record mechanism: everything a record kind (clients, patients, later visits)
+//! needs that is not a business rule, written once.
+//!
+//! A kind implements [`RecordKind`]: its record type, id, table, the unique values it claims
+//! and the index links it keeps, its list filter, and pure *decide* functions that turn a
+//! command into a [`Decision`] (the new record, the changed fields, the event, the audit
+//! action) or refuse it. The generic actor (`actor.rs`) runs those decisions one at a time per
+//! record: it diffs claims and links between the old and the new record, builds the one
+//! change set, commits it and only then keeps the new state. The generic service
+//! ([`service::Records`]) activates and passivates actors, audits reads by default, and lists
+//! from a store snapshot ([`page`]).
+//!
+//! Decide functions see the world only through [`DecideCtx`] (the time, the settings, the
+//! caller and a read-only store snapshot), so they are unit-tested without a server. Nothing
+//! here knows a clinic rule; those live in the kinds' modules.
+
+mod actor;
+pub mod page;
+pub mod service;
+#[cfg(test)]
+mod tests;
+
+use std::cell::OnceCell;
+
+use clowder_schemas::audit::Caller;
+use clowder_schemas::events::DomainEvent;
+use clowder_schemas::records::Record;
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::error::Error;
+use crate::store::{IndexTable, Reader, RecordTable, Store};
+use crate::system::SystemConfig;
+
+pub use service::Records;
+
+type Res<T> = Result<T, Error>;
+
+/// A ULID newtype used as a record's id (`ClientId`, `PatientId`, ...).
+pub trait RecordId: Copy + Send + Sync + std::fmt::Display + 'static {
+    fn from_u128(key: u128) -> Self;
+    fn as_u128(self) -> u128;
+    fn from_ulid(ulid: ulid::Ulid) -> Self;
+}
+
+/// A unique value a record holds in the store's `unique` table (e.g. a client's email).
+/// The commit thread refuses the whole change set, naming `field`, when another record
+/// holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim<'a> {
+    /// Namespace in the unique table (`store::tables::unique`).
+    pub ns: &'static str,
+    pub value: &'a str,
+    /// The JSON field named by `duplicate_value`.
+    pub field: &'static str,
+}
+
+/// An index entry `(parent, this record)` a record keeps (e.g. a cat under its owner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    pub index: IndexTable,
+    pub parent: u128,
+}
+
+/// Whether reads of a kind go to the audit trail. Audited is the default; a kind that opts
+/// out must say why (the reason is kept in code, next to the kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAudit {
+    Audited,
+    NotAudited { why: &'static str },
+}
+
+/// What a decide function concluded: the record to store and what to say about it.
+#[derive(Debug, Clone)]
+pub struct Decision<R> {
+    /// The complete new record (timestamps already set from [`DecideCtx::now`]).
+    pub record: R,
+    /// JSON names of the changed fields (empty for a creation); in the audit detail.
+    pub changed: Vec<&'static str>,
+    pub event: DomainEvent,
+    /// The audit action, e.g. `client.update`.
+    pub action: &'static str,
+}
+
+/// A record kind served by the generic actor and service.
+pub trait RecordKind: Sized + Send + Sync + 'static {
+    type Record: Record + Clone;
+    type Id: RecordId;
+    /// The validated input of a creation.
+    type Draft: Send + 'static;
+    /// Every other command (update, deactivate, ...).
+    type Command: Send + 'static;
+    /// Which records a list shows.
+    type Filter: Send + Sync;
+
+    /// The kind's name: metrics label, audit record kind, error messages (`client`).
+    const KIND: &'static str;
+    const TABLE: RecordTable;
+    /// Audit action of a read (`client.read`) and of a list (`client.list`).
+    const READ_ACTION: &'static str;
+    const LIST_ACTION: &'static str;
+    const READS: ReadAudit = ReadAudit::Audited;
+
+    fn id(record: &Self::Record) -> Self::Id;
+    /// The kind's not-found error (each keeps its own wire code, e.g. `client_not_found`).
+    fn not_found(id: Self::Id) -> Error;
+    /// The unique values `record` holds.
+    fn claims(record: &Self::Record) -> impl Iterator<Item = Claim<'_>>;
+    /// The index entries `record` keeps.
+    fn links(_record: &Self::Record) -> impl Iterator<Item = Link> {
+        std::iter::empty()
+    }
+    fn matches(filter: &Self::Filter, record: &Self::Record) -> bool;
+    /// An index whose children are exactly the candidates of `filter`, walked instead of the
+    /// whole table (e.g. a client's cats).
+    fn list_via(_filter: &Self::Filter) -> Option<Link> {
+        None
+    }
+
+    /// Decides a creation (the id is chosen by the service).
+    fn decide_create(ctx: &DecideCtx<'_>, id: Self::Id, draft: Self::Draft) -> Res<Decision<Self::Record>>;
+    /// Decides a command on the current record; `None` means nothing changes (nothing is
+    /// written and the current record is answered).
+    fn decide(
+        ctx: &DecideCtx<'_>,
+        current: &Self::Record,
+        command: Self::Command,
+    ) -> Res<Option<Decision<Self::Record>>>;
+}
+
+/// What a decide function may look at: all read-only.
+pub struct DecideCtx<'a> {
+    /// The time of this decision (one reading of the clock).
+    pub now: Timestamp,
+    pub settings: &'a SystemConfig,
+    pub caller: &'a Caller,
+    store: Option<&'a Store>,
+    snapshot: OnceCell<Reader>,
+}
+
+impl<'a> DecideCtx<'a> {
+    /// `store` is `None` in unit tests of decisions that read no other record.
+    pub fn new(now: Timestamp, settings: &'a SystemConfig, caller: &'a Caller, store: Option<&'a Store>) -> Self {
+        Self { now, settings, caller, store, snapshot: OnceCell::new() }
+    }
+
+    /// The clinic's local date at [`Self::now`].
+    pub fn today(&self) -> Date {
+        self.now.to_zoned(self.settings.time_zone.clone()).date()
+    }
+
+    /// Another record, from one snapshot opened on first use (so decisions that read
+    /// nothing cost no read transaction).
+    pub fn get<R: Record>(&self, table: RecordTable, key: u128) -> Res<Option<R>> {
+        let reader = match self.snapshot.get() {
+            Some(r) => r,
+            None => {
+                let store = self.store.ok_or_else(|| Error::Internal("this decision has no store snapshot".into()))?;
+                let reader = store.read()?;
+                self.snapshot.get_or_init(|| reader)
+            }
+        };
+        Ok(reader.get(table, key)?)
+    }
+}
+
+/// Claims of `new` that `old` did not hold (all of them for a creation).
+pub fn claimed<'a, K: RecordKind>(old: Option<&'a K::Record>, new: &'a K::Record) -> impl Iterator<Item = Claim<'a>> {
+    K::claims(new).filter(move |c| !old.is_some_and(|o| K::claims(o).any(|x| x == *c)))
+}
+
+/// Claims of `old` that `new` gives up.
+pub fn released<'a, K: RecordKind>(old: Option<&'a K::Record>, new: &'a K::Record) -> impl Iterator<Item = Claim<'a>> {
+    old.into_iter().flat_map(K::claims).filter(move |c| !K::claims(new).any(|x| x == *c))
+}
+
+/// Links of `new` that `old` did not have.
+pub fn linked<'a, K: RecordKind>(old: Option<&'a K::Record>, new: &'a K::Record) -> impl Iterator<Item = Link> {
+    K::links(new).filter(move |l| !old.is_some_and(|o| K::links(o).any(|x| x == *l)))
+}
+
+/// Links of `old` that `new` drops.
+pub fn unlinked<'a, K: RecordKind>(old: Option<&'a K::Record>, new: &'a K::Record) -> impl Iterator<Item = Link> {
+    old.into_iter().flat_map(K::links).filter(move |l| !K::links(new).any(|x| x == *l))
+}

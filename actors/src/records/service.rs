@@ -1,0 +1,119 @@
+//! The generic service of a record kind: commands go to the record's actor (activated on
+//! demand, passivated when idle); reads by id answer from the actor's memory; lists read a
+//! store snapshot and never wait for an actor. Reads and lists queue their audit entry before
+//! the data is returned, unless the kind opted out ([`ReadAudit::NotAudited`]).
+
+use std::sync::Arc;
+
+use clowder_schemas::audit::{AuditDraft, Caller};
+
+use super::actor::{Loader, Msg, RecordActor};
+use super::page::{self, Page};
+use super::{ReadAudit, RecordId, RecordKind};
+use crate::error::Error;
+use crate::runtime::{Registry, Reply};
+use crate::system::Ctx;
+
+type Res<T> = Result<T, Error>;
+
+/// The service of record kind `K` (`Clients`, `Patients` are aliases of it).
+pub struct Records<K: RecordKind> {
+    reg: Registry<RecordActor<K>, Loader<K>>,
+    ctx: Arc<Ctx>,
+}
+
+impl<K: RecordKind> Clone for Records<K> {
+    fn clone(&self) -> Self {
+        Self { reg: self.reg.clone(), ctx: self.ctx.clone() }
+    }
+}
+
+impl<K: RecordKind> Records<K> {
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+        let metrics = ctx.metrics.for_kind(K::KIND);
+        Self { reg: Registry::new(Loader::new(ctx.clone()), ctx.config.actors, metrics), ctx }
+    }
+
+    /// Creates a record with a fresh id.
+    pub async fn create(&self, draft: K::Draft, caller: &Caller) -> Res<K::Record> {
+        let id = K::Id::from_ulid(self.ctx.new_ulid());
+        self.create_with_id(id, draft, caller).await
+    }
+
+    /// Creates a record under a chosen id (demo data, imports).
+    pub async fn create_with_id(&self, id: K::Id, draft: K::Draft, caller: &Caller) -> Res<K::Record> {
+        let input = Box::new((draft, caller.clone()));
+        self.ask(id, |reply| Msg::Create { input, reply }).await
+    }
+
+    /// Reads a record from its actor; the read is in the audit trail before it is returned.
+    pub async fn get(&self, id: K::Id, caller: &Caller) -> Res<K::Record> {
+        let record = self.ask(id, |reply| Msg::Get { reply }).await?;
+        if K::READS == ReadAudit::Audited {
+            crate::audit::record_read(&self.ctx, AuditDraft::new(caller, K::READ_ACTION).record(K::KIND, id)).await?;
+        }
+        Ok(record)
+    }
+
+    /// Runs a command (update, deactivate, ...) on the record's actor.
+    pub async fn command(&self, id: K::Id, command: K::Command, caller: &Caller) -> Res<K::Record> {
+        let input = Box::new((command, caller.clone()));
+        self.ask(id, |reply| Msg::Command { input, reply }).await
+    }
+
+    async fn ask(&self, id: K::Id, make: impl FnOnce(Reply<Res<K::Record>>) -> Msg<K>) -> Res<K::Record> {
+        self.reg.ask(id.as_u128(), make).await.map_err(|e| Error::from_ask(K::KIND, e))?
+    }
+
+    /// The committed record, without an audit entry: for access checks before the real,
+    /// audited read or change.
+    pub fn peek(&self, id: K::Id) -> Res<K::Record> {
+        self.ctx.store.read()?.get::<K::Record>(K::TABLE, id.as_u128())?.ok_or_else(|| K::not_found(id))
+    }
+
+    /// True if the record exists (committed), read from the store.
+    pub fn exists(&self, id: K::Id) -> Res<bool> {
+        Ok(self.ctx.store.read()?.get::<K::Record>(K::TABLE, id.as_u128())?.is_some())
+    }
+
+    /// One page in creation order after `after`, with the key to continue from when more
+    /// remain. The page (which records were shown) is audited.
+    pub async fn list(
+        &self,
+        filter: &K::Filter,
+        after: Option<u128>,
+        limit: usize,
+        caller: &Caller,
+    ) -> Res<Page<K::Record>> {
+        let page = self.list_unaudited(filter, after, limit)?;
+        if K::READS == ReadAudit::Audited {
+            let ids: Vec<String> = page.0.iter().map(|r| K::id(r).to_string()).collect();
+            crate::audit::record_read(
+                &self.ctx,
+                AuditDraft::new(caller, K::LIST_ACTION).detail(serde_json::json!({ "ids": ids })),
+            )
+            .await?;
+        }
+        Ok(page)
+    }
+
+    /// A page without an audit entry, for Clowder's own use (start-up checks, demo seeding).
+    pub fn list_unaudited(&self, filter: &K::Filter, after: Option<u128>, limit: usize) -> Res<Page<K::Record>> {
+        let reader = self.ctx.store.read()?;
+        let keep = |r: &K::Record| K::matches(filter, r);
+        let key = |r: &K::Record| K::id(r).as_u128();
+        Ok(match K::list_via(filter) {
+            Some(link) => page::index_page(&reader, (link.index, link.parent), K::TABLE, after, limit, keep, key)?,
+            None => page::scan_page(&reader, K::TABLE, after, limit, keep, key)?,
+        })
+    }
+
+    /// Actors of this kind in memory.
+    pub fn live(&self) -> usize {
+        self.reg.live()
+    }
+
+    pub(crate) fn stop_all(&self) {
+        self.reg.stop_all();
+    }
+}
