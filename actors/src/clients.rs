@@ -13,7 +13,7 @@ use clowder_schemas::clients::{Client, ClientDraft, UpdateClient};
 use clowder_schemas::events::DomainEvent;
 
 use crate::error::Error;
-use crate::records::{Claim, DecideCtx, Decision, RecordId, RecordKind, Records};
+use crate::records::{Claim, DecideCtx, Decision, RecordKind, Records};
 use crate::store::RecordTable;
 use crate::store::tables::unique;
 
@@ -36,18 +36,6 @@ pub enum ClientCommand {
     Update(UpdateClient),
     /// Sets `active: false` (the record stays readable).
     Deactivate,
-}
-
-impl RecordId for ClientId {
-    fn from_u128(key: u128) -> Self {
-        ClientId::from_u128(key)
-    }
-    fn as_u128(self) -> u128 {
-        ClientId::as_u128(self)
-    }
-    fn from_ulid(ulid: ulid::Ulid) -> Self {
-        ClientId::from_ulid(ulid)
-    }
 }
 
 impl RecordKind for ClientKind {

@@ -14,7 +14,7 @@ use clowder_schemas::patients::{Patient, PatientDraft, PatientStatus, UpdatePati
 use clowder_schemas::{ClientId, PatientId, ValidationError};
 
 use crate::error::Error;
-use crate::records::{Claim, DecideCtx, Decision, Link, RecordId, RecordKind, Records};
+use crate::records::{Claim, DecideCtx, Decision, Link, RecordKind, Records};
 use crate::store::tables::unique;
 use crate::store::{IndexTable, RecordTable};
 
@@ -37,18 +37,6 @@ pub enum PatientCommand {
     Update(UpdatePatient),
     /// Sets status `inactive` (a deceased cat stays deceased).
     Deactivate,
-}
-
-impl RecordId for PatientId {
-    fn from_u128(key: u128) -> Self {
-        PatientId::from_u128(key)
-    }
-    fn as_u128(self) -> u128 {
-        PatientId::as_u128(self)
-    }
-    fn from_ulid(ulid: ulid::Ulid) -> Self {
-        PatientId::from_ulid(ulid)
-    }
 }
 
 impl RecordKind for PatientKind {

@@ -21,6 +21,12 @@ pub trait RecordId: Copy + FromStr + fmt::Display + Send + Sync + 'static {
     const NOT_FOUND: ErrorCode;
     /// The record's name in messages ("client", "time-off request").
     const NOUN: &'static str;
+    /// Rebuilds an id from its store key.
+    fn from_u128(key: u128) -> Self;
+    /// The id as its store key.
+    fn as_u128(self) -> u128;
+    /// Wraps a new ULID.
+    fn from_ulid(ulid: Ulid) -> Self;
 }
 
 macro_rules! ulid_id {
@@ -102,6 +108,15 @@ macro_rules! ulid_id {
             impl RecordId for $name {
                 const NOT_FOUND: ErrorCode = ErrorCode::$not_found;
                 const NOUN: &'static str = $noun;
+                fn from_u128(key: u128) -> Self {
+                    Self::from_u128(key)
+                }
+                fn as_u128(self) -> u128 {
+                    self.as_u128()
+                }
+                fn from_ulid(ulid: Ulid) -> Self {
+                    Self::from_ulid(ulid)
+                }
             }
         )?
     };

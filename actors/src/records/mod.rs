@@ -36,12 +36,9 @@ pub use service::Records;
 
 type Res<T> = Result<T, Error>;
 
-/// A ULID newtype used as a record's id (`ClientId`, `PatientId`, ...).
-pub trait RecordId: Copy + Send + Sync + std::fmt::Display + 'static {
-    fn from_u128(key: u128) -> Self;
-    fn as_u128(self) -> u128;
-    fn from_ulid(ulid: ulid::Ulid) -> Self;
-}
+/// A ULID newtype used as a record's id (`ClientId`, `PatientId`, ...), with its store key
+/// and the not-found code a path naming an unknown one answers.
+pub use clowder_schemas::ids::RecordId;
 
 /// A unique value a record holds in the store's `unique` table (e.g. a client's email).
 /// The commit thread refuses the whole change set, naming `field`, when another record
