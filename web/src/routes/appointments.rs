@@ -5,16 +5,14 @@
 //! needs `appointments:overbook`, and cancelling needs `appointments:delete`.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::scheduling::{AppointmentFilter, AvailabilityQuery};
 use clowder_schemas::appointments::{
     Appointment, Availability, CreateAppointment, DayView, Status, TransitionRequest, UpdateAppointment,
 };
-use clowder_schemas::pagination::{Cursor, Page, parse_limit};
+use clowder_schemas::pagination::{Cursor, Page, PageRequest};
 use clowder_schemas::{
-    AppointmentId, AppointmentTypeId, ClientId, ErrorCode, ErrorResponse, LocationId, PatientId, RoomId, StaffId,
-    ValidationError,
+    AppointmentId, AppointmentTypeId, ClientId, ErrorResponse, LocationId, PatientId, RoomId, StaffId, ValidationError,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -23,12 +21,9 @@ use utoipa::IntoParams;
 
 use super::locations::parse_query_id;
 use crate::error::ApiError;
-use crate::extract::{Json, Query, RawId, Staff, parse_id};
+use crate::extract::{Id, Json, Query, Staff};
+use crate::reply::Created;
 use crate::state::AppState;
-
-pub(crate) fn appointment_id(raw: RawId) -> Result<AppointmentId, ApiError> {
-    parse_id(raw, ErrorCode::AppointmentNotFound, "appointment")
-}
 
 /// Book an appointment. `end` defaults to start + the type's duration. A vet, room or
 /// patient already held then is a 409 `appointment_conflict` naming the other appointment,
@@ -49,8 +44,7 @@ pub async fn appointments_create(
     Json(body): Json<CreateAppointment>,
 ) -> Result<Response, ApiError> {
     let a = state.system.scheduling.calendar.book(&body, &staff.principal.permissions, &staff.caller).await?;
-    let at = format!("/api/appointments/{}", a.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(a)).into_response())
+    Ok(Created::at(format!("/api/appointments/{}", a.id), a).into_response())
 }
 
 /// Filters of `GET /api/appointments`.
@@ -125,10 +119,7 @@ pub async fn appointments_list(
             )
         })?),
     };
-    let after = match q.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(Cursor::decode(c)?),
-    };
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = AppointmentFilter {
         from,
         to,
@@ -138,8 +129,8 @@ pub async fn appointments_list(
         client: parse_query_id::<ClientId>("client_id", q.client_id.as_deref())?,
         patient: parse_query_id::<PatientId>("patient_id", q.patient_id.as_deref())?,
         status,
-        after,
-        limit: parse_limit(q.limit)?,
+        after: page.after.map(Cursor),
+        limit: page.limit,
     };
     Ok(axum::Json(calendar.list(&filter)?))
 }
@@ -150,8 +141,11 @@ pub async fn appointments_list(
     params(("id" = AppointmentId, Path)),
     responses((status = 200, body = Appointment), (status = 404, description = "`appointment_not_found`", body = ErrorResponse))
 )]
-pub async fn appointments_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<Appointment>, ApiError> {
-    Ok(axum::Json(state.system.scheduling.calendar.get(appointment_id(id)?)?))
+pub async fn appointments_get(
+    State(state): State<AppState>,
+    Id(id): Id<AppointmentId>,
+) -> Result<axum::Json<Appointment>, ApiError> {
+    Ok(axum::Json(state.system.scheduling.calendar.get(id)?))
 }
 
 /// Change an appointment. Moving it (start, end, vet, room) is checked for conflicts like
@@ -172,10 +166,9 @@ pub async fn appointments_get(State(state): State<AppState>, id: RawId) -> Resul
 pub async fn appointments_update(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<AppointmentId>,
     Json(patch): Json<UpdateAppointment>,
 ) -> Result<axum::Json<Appointment>, ApiError> {
-    let id = appointment_id(id)?;
     let held = &staff.principal.permissions;
     Ok(axum::Json(state.system.scheduling.calendar.update(id, patch, held, &staff.caller).await?))
 }
@@ -199,10 +192,9 @@ pub async fn appointments_update(
 pub async fn appointments_transition(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<AppointmentId>,
     Json(body): Json<TransitionRequest>,
 ) -> Result<axum::Json<Appointment>, ApiError> {
-    let id = appointment_id(id)?;
     let held = &staff.principal.permissions;
     Ok(axum::Json(state.system.scheduling.calendar.transition(id, body, held, &staff.caller).await?))
 }

@@ -5,15 +5,15 @@ use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::ErrorResponse;
+use clowder_schemas::SessionId;
 use clowder_schemas::users::{
     ChangePassword, LoginRequest, LoginResponse, MeResponse, RecoveryCodes, SessionView, TotpCode, TotpEnroll,
     TotpEnrollment, UserView,
 };
-use clowder_schemas::{ErrorCode, SessionId};
 
 use crate::access::Granted;
 use crate::error::ApiError;
-use crate::extract::{Json, RawId, SESSION_COOKIE, Staff, Visitor, parse_id};
+use crate::extract::{Id, Json, SESSION_COOKIE, Staff, Visitor};
 use crate::state::AppState;
 
 pub(crate) fn session_cookie(state: &AppState, token: &str, max_age_secs: u64) -> HeaderValue {
@@ -126,9 +126,8 @@ pub async fn auth_sessions_revoke(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(id): Id<SessionId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: SessionId = parse_id(id, ErrorCode::SessionNotFound, "session")?;
     // Without the route's permission, only one's own sessions.
     let owner = (!granted.holds()).then_some(granted.user);
     state.system.accounts.revoke(id, owner, &staff.caller).await?;

@@ -13,18 +13,14 @@ use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::appointments::appointment_id;
 use crate::access::Granted;
 use crate::error::ApiError;
-use crate::extract::{RawId, Staff, parse_id};
+use crate::extract::{Id, RawId, Staff};
 use crate::ics::{IcsEvent, IcsStatus, render};
 use crate::state::AppState;
+use clowder_schemas::AppointmentId;
 
 const CALENDAR: &str = "text/calendar; charset=utf-8";
-
-fn staff_id(raw: RawId) -> Result<StaffId, ApiError> {
-    parse_id(raw, ErrorCode::StaffNotFound, "staff member")
-}
 
 fn status(a: &Appointment) -> IcsStatus {
     match a.status {
@@ -71,9 +67,9 @@ fn calendar_response(body: String, filename: &str) -> Response {
         (status = 404, description = "`appointment_not_found`", body = ErrorResponse),
     )
 )]
-pub async fn appointments_ics(State(state): State<AppState>, id: RawId) -> Result<Response, ApiError> {
+pub async fn appointments_ics(State(state): State<AppState>, Id(id): Id<AppointmentId>) -> Result<Response, ApiError> {
     let sched = &state.system.scheduling;
-    let a = sched.calendar.get(appointment_id(id)?)?;
+    let a = sched.calendar.get(id)?;
     let location = sched.setup.location(a.location_id)?;
     let tz = clowder_actors::scheduling::setup::time_zone("time_zone", &location.time_zone)?;
     let t = sched.types.get(a.type_id)?;
@@ -125,9 +121,8 @@ pub async fn staff_feed_issue(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(of): Id<StaffId>,
 ) -> Result<Response, ApiError> {
-    let of = staff_id(id)?;
     state.system.scheduling.setup.staff(of)?;
     may_manage_feed(&state, &granted, of)?;
     let (feed, token) = state.system.scheduling.feeds.issue(of, &staff.caller).await?;
@@ -157,9 +152,8 @@ pub async fn staff_feed_revoke(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(of): Id<StaffId>,
 ) -> Result<StatusCode, ApiError> {
-    let of = staff_id(id)?;
     state.system.scheduling.setup.staff(of)?;
     may_manage_feed(&state, &granted, of)?;
     state.system.scheduling.feeds.revoke(of, &staff.caller).await?;

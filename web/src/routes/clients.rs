@@ -1,12 +1,11 @@
 //! `/api/clients`: create, list, read, patch, deactivate, and a client's cats.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::clients::ClientFilter;
 use clowder_actors::patients::PatientFilter;
 use clowder_schemas::clients::{Client, ClientListQuery, CreateClient, UpdateClient};
-use clowder_schemas::pagination::{Cursor, Page, parse_limit};
+use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::patients::{Patient, PatientListQuery};
 use clowder_schemas::search::{RecordReadParams, SearchKind};
 use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, ValidationError};
@@ -14,19 +13,9 @@ use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, ValidationError};
 use super::patients::patient_filter;
 use crate::access::Granted;
 use crate::error::ApiError;
-use crate::extract::{Json, Query, RawId, Staff, parse_id};
+use crate::extract::{Id, Json, Query, Staff};
+use crate::reply::Created;
 use crate::state::AppState;
-
-fn client_id(raw: RawId) -> Result<ClientId, ApiError> {
-    parse_id(raw, ErrorCode::ClientNotFound, "client")
-}
-
-pub(crate) fn cursor(raw: &Option<String>) -> Result<Option<u128>, ApiError> {
-    Ok(match raw.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(Cursor::decode(c)?.0),
-    })
-}
 
 pub(crate) fn name_fragment(raw: &Option<String>) -> Result<Option<String>, ApiError> {
     match raw.as_deref().map(str::trim) {
@@ -55,8 +44,7 @@ pub async fn clients_create(
 ) -> Result<Response, ApiError> {
     let draft = body.validate(&state.system.ctx.config.country_code)?;
     let client = state.system.clients.create(draft, &staff.caller).await?;
-    let location = format!("/api/clients/{}", client.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(client)).into_response())
+    Ok(Created::at(format!("/api/clients/{}", client.id), client).into_response())
 }
 
 /// List clients in registration order.
@@ -74,7 +62,7 @@ pub async fn clients_list(
     granted: Granted,
     Query(q): Query<ClientListQuery>,
 ) -> Result<axum::Json<Page<Client>>, ApiError> {
-    let limit = parse_limit(q.limit)?;
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let active = match q.status.as_deref() {
         Some("all") => None,
         Some("active") => Some(true),
@@ -83,8 +71,8 @@ pub async fn clients_list(
         None => Some(q.active.unwrap_or(true)),
     };
     let filter = ClientFilter { active, name: name_fragment(&q.name)?, created_by: granted.own_only() };
-    let (items, next) = state.system.clients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
-    Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
+    let (items, next) = state.system.clients.list(&filter, page.after, page.limit, &staff.caller).await?;
+    Ok(axum::Json(Page::new(items, next)))
 }
 
 /// One client (also when deactivated).
@@ -97,10 +85,9 @@ pub async fn clients_get(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(id): Id<ClientId>,
     Query(read): Query<RecordReadParams>,
 ) -> Result<axum::Json<Client>, ApiError> {
-    let id = client_id(id)?;
     if granted.own_only().is_some() {
         granted.check(state.system.clients.peek(id)?.created_by)?;
     }
@@ -129,10 +116,9 @@ pub async fn clients_update(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(id): Id<ClientId>,
     Json(patch): Json<UpdateClient>,
 ) -> Result<axum::Json<Client>, ApiError> {
-    let id = client_id(id)?;
     if granted.own_only().is_some() {
         granted.check(state.system.clients.peek(id)?.created_by)?;
     }
@@ -149,9 +135,8 @@ pub async fn clients_delete(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(id): Id<ClientId>,
 ) -> Result<axum::Json<Client>, ApiError> {
-    let id = client_id(id)?;
     if granted.own_only().is_some() {
         granted.check(state.system.clients.peek(id)?.created_by)?;
     }
@@ -168,15 +153,14 @@ pub async fn clients_patients(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(id): Id<ClientId>,
     Query(q): Query<PatientListQuery>,
 ) -> Result<axum::Json<Page<Patient>>, ApiError> {
-    let id = client_id(id)?;
     if !state.system.clients.exists(id)? {
         return Err(ApiError::not_found(ErrorCode::ClientNotFound, "client"));
     }
-    let limit = parse_limit(q.limit)?;
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = PatientFilter { client_id: Some(id), created_by: granted.own_only(), ..patient_filter(&q, true)? };
-    let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
-    Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
+    let (items, next) = state.system.patients.list(&filter, page.after, page.limit, &staff.caller).await?;
+    Ok(axum::Json(Page::new(items, next)))
 }

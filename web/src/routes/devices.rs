@@ -9,7 +9,7 @@ use clowder_schemas::users::{LoginResponse, SessionView, UserView};
 use clowder_schemas::{DeviceId, ErrorCode, ErrorResponse};
 
 use crate::error::ApiError;
-use crate::extract::{Json, RawId, Staff, Visitor, parse_id};
+use crate::extract::{Id, Json, Staff, Visitor};
 use crate::state::AppState;
 
 /// The header a registered tablet sends its credential in.
@@ -48,10 +48,9 @@ pub async fn devices_list(State(state): State<AppState>) -> Result<axum::Json<Ve
 pub async fn devices_update(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<DeviceId>,
     Json(body): Json<UpdateDevice>,
 ) -> Result<axum::Json<DeviceView>, ApiError> {
-    let id: DeviceId = parse_id(id, ErrorCode::DeviceNotFound, "device")?;
     let device = state.system.devices.set_active(id, body.active, &staff.caller).await?;
     Ok(axum::Json(DeviceView::from(&device)))
 }

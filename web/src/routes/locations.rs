@@ -2,24 +2,16 @@
 //! online-booking rules, and its rooms.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::locations::{CreateLocation, CreateRoom, Location, Room, UpdateLocation, UpdateRoom};
-use clowder_schemas::{ErrorCode, ErrorResponse, LocationId, RoomId, ValidationError};
+use clowder_schemas::{ErrorResponse, LocationId, RoomId, ValidationError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::extract::{Json, Query, RawId, Staff, parse_id};
+use crate::extract::{Id, Json, Query, Staff};
+use crate::reply::Created;
 use crate::state::AppState;
-
-fn location_id(raw: RawId) -> Result<LocationId, ApiError> {
-    parse_id(raw, ErrorCode::LocationNotFound, "location")
-}
-
-fn room_id(raw: RawId) -> Result<RoomId, ApiError> {
-    parse_id(raw, ErrorCode::RoomNotFound, "room")
-}
 
 /// `active` (default) or `all`.
 pub(crate) fn include_inactive(status: Option<&str>) -> Result<bool, ApiError> {
@@ -68,8 +60,7 @@ pub async fn locations_create(
     Json(body): Json<CreateLocation>,
 ) -> Result<Response, ApiError> {
     let l = state.system.scheduling.setup.create_location(&body, &staff.caller).await?;
-    let at = format!("/api/locations/{}", l.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(l)).into_response())
+    Ok(Created::at(format!("/api/locations/{}", l.id), l).into_response())
 }
 
 /// One location.
@@ -78,8 +69,11 @@ pub async fn locations_create(
     params(("id" = LocationId, Path)),
     responses((status = 200, body = Location), (status = 404, description = "`location_not_found`", body = ErrorResponse))
 )]
-pub async fn locations_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<Location>, ApiError> {
-    Ok(axum::Json(state.system.scheduling.setup.location(location_id(id)?)?))
+pub async fn locations_get(
+    State(state): State<AppState>,
+    Id(id): Id<LocationId>,
+) -> Result<axum::Json<Location>, ApiError> {
+    Ok(axum::Json(state.system.scheduling.setup.location(id)?))
 }
 
 /// Change a location (merge-patch); `active: false` retires it.
@@ -97,10 +91,9 @@ pub async fn locations_get(State(state): State<AppState>, id: RawId) -> Result<a
 pub async fn locations_update(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<LocationId>,
     Json(patch): Json<UpdateLocation>,
 ) -> Result<axum::Json<Location>, ApiError> {
-    let id = location_id(id)?;
     Ok(axum::Json(state.system.scheduling.setup.update_location(id, &patch, &staff.caller).await?))
 }
 
@@ -152,8 +145,7 @@ pub async fn rooms_create(
     Json(body): Json<CreateRoom>,
 ) -> Result<Response, ApiError> {
     let r = state.system.scheduling.setup.create_room(&body, &staff.caller).await?;
-    let at = format!("/api/rooms/{}", r.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(r)).into_response())
+    Ok(Created::at(format!("/api/rooms/{}", r.id), r).into_response())
 }
 
 /// One room.
@@ -162,8 +154,8 @@ pub async fn rooms_create(
     params(("id" = RoomId, Path)),
     responses((status = 200, body = Room), (status = 404, description = "`room_not_found`", body = ErrorResponse))
 )]
-pub async fn rooms_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<Room>, ApiError> {
-    Ok(axum::Json(state.system.scheduling.setup.room(room_id(id)?)?))
+pub async fn rooms_get(State(state): State<AppState>, Id(id): Id<RoomId>) -> Result<axum::Json<Room>, ApiError> {
+    Ok(axum::Json(state.system.scheduling.setup.room(id)?))
 }
 
 /// Change a room; `active: false` takes it out of booking.
@@ -181,10 +173,9 @@ pub async fn rooms_get(State(state): State<AppState>, id: RawId) -> Result<axum:
 pub async fn rooms_update(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<RoomId>,
     Json(patch): Json<UpdateRoom>,
 ) -> Result<axum::Json<Room>, ApiError> {
-    let id = room_id(id)?;
     Ok(axum::Json(state.system.scheduling.setup.update_room(id, &patch, &staff.caller).await?))
 }
 
@@ -227,9 +218,8 @@ pub async fn rooms_board(
 pub async fn rooms_state(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<RoomId>,
     Json(body): Json<clowder_schemas::rooms::RoomStateRequest>,
 ) -> Result<axum::Json<clowder_schemas::rooms::RoomStatus>, ApiError> {
-    let id = room_id(id)?;
     Ok(axum::Json(state.system.scheduling.rooms.set(id, body, &staff.caller).await?))
 }

@@ -12,16 +12,16 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use clowder_actors::clients::ClientFilter;
 use clowder_actors::patients::PatientFilter;
-use clowder_schemas::pagination::Cursor;
+use clowder_schemas::pagination::{Cursor, PageRequest};
 use clowder_schemas::patients::PatientListQuery;
 use clowder_schemas::search::SearchKind;
-use clowder_schemas::{ClientId, ErrorCode, PatientId, ValidationError};
+use clowder_schemas::{ClientId, PatientId, ValidationError};
 
-use super::clients::{cursor, name_fragment};
+use super::clients::name_fragment;
 use super::patients::patient_filter;
 use crate::access::{Granted, granted_on};
 use crate::error::ApiError;
-use crate::extract::{Query, RawId, Staff, parse_id};
+use crate::extract::{Id, Query, Staff};
 use crate::state::AppState;
 use crate::views::board::BoardPage;
 use crate::views::lists::{Filter, ListKind, ListPage, ListResults, Results, Row};
@@ -144,7 +144,7 @@ pub async fn clients(
                 name: name_fragment(&Some(filter.name.clone()))?,
                 created_by: granted.own_only(),
             };
-            let after = cursor(&q.cursor)?;
+            let after = PageRequest::parse(None, q.cursor.as_deref())?.after;
             let (items, next) = state.system.clients.list(&service_filter, after, PAGE_SIZE, &staff.caller).await?;
             let next = next.map(|k| Cursor(k).encode());
             let rows = items.iter().map(Row::client).collect();
@@ -175,7 +175,7 @@ pub async fn patients(
                 ..PatientListQuery::default()
             };
             let service_filter = PatientFilter { created_by: granted.own_only(), ..patient_filter(&api_query, false)? };
-            let after = cursor(&q.cursor)?;
+            let after = PageRequest::parse(None, q.cursor.as_deref())?.after;
             let (items, next) = state.system.patients.list(&service_filter, after, PAGE_SIZE, &staff.caller).await?;
             let next = next.map(|k| Cursor(k).encode());
             let rows = items.iter().map(Row::cat).collect();
@@ -189,12 +189,18 @@ pub async fn patients(
 /// `/clients/{id}`: one client's record and their cats. Reads like `GET /api/clients/{id}`
 /// (own scope checked, the read audited, the record put on the recently viewed list) and
 /// lists the cats like `GET /api/clients/{id}/patients` when the caller may.
-pub async fn client(State(state): State<AppState>, staff: Staff, granted: Granted, id: RawId) -> Response {
+pub async fn client(
+    State(state): State<AppState>,
+    staff: Staff,
+    granted: Granted,
+    id: Result<Id<ClientId>, ApiError>,
+) -> Response {
     let nav = Nav::of(&staff, Section::Clients);
     page(
         nav.clone(),
         async {
-            let id: ClientId = parse_id(id, ErrorCode::ClientNotFound, "client")?;
+            // A malformed id is the same 404 page as an unknown one.
+            let Id(id) = id?;
             if granted.own_only().is_some() {
                 granted.check(state.system.clients.peek(id)?.created_by)?;
             }
@@ -223,12 +229,17 @@ pub async fn client(State(state): State<AppState>, staff: Staff, granted: Grante
 /// `/patients/{id}`: one cat's record. Reads like `GET /api/patients/{id}`; the owner (for
 /// the banner's owner alerts and the owner link) is read in passing, audited, when the
 /// caller may read that client, and not put on the recently viewed list.
-pub async fn patient(State(state): State<AppState>, staff: Staff, granted: Granted, id: RawId) -> Response {
+pub async fn patient(
+    State(state): State<AppState>,
+    staff: Staff,
+    granted: Granted,
+    id: Result<Id<PatientId>, ApiError>,
+) -> Response {
     let nav = Nav::of(&staff, Section::Cats);
     page(
         nav.clone(),
         async {
-            let id: PatientId = parse_id(id, ErrorCode::PatientNotFound, "patient")?;
+            let Id(id) = id?;
             if granted.own_only().is_some() {
                 granted.check(state.system.patients.peek(id)?.created_by)?;
             }

@@ -1,24 +1,20 @@
 //! `/api/patients`: create, list, read, patch, deactivate.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::patients::PatientFilter;
-use clowder_schemas::pagination::{Cursor, Page, parse_limit};
+use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::patients::{CreatePatient, Patient, PatientListQuery, PatientStatus, UpdatePatient};
-use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, PatientId, ValidationError};
+use clowder_schemas::{ClientId, ErrorResponse, PatientId, ValidationError};
 
-use super::clients::{cursor, name_fragment};
+use super::clients::name_fragment;
 use clowder_schemas::search::{RecordReadParams, SearchKind};
 
 use crate::access::Granted;
 use crate::error::ApiError;
-use crate::extract::{Json, Query, RawId, Staff, parse_id};
+use crate::extract::{Id, Json, Query, Staff};
+use crate::reply::Created;
 use crate::state::AppState;
-
-fn patient_id(raw: RawId) -> Result<PatientId, ApiError> {
-    parse_id(raw, ErrorCode::PatientNotFound, "patient")
-}
 
 /// Builds the filter of a patient list. Under a client (`/api/clients/{id}/patients`) every
 /// status is listed by default: the front desk wants to see the whole household.
@@ -59,8 +55,7 @@ pub async fn patients_create(
 ) -> Result<Response, ApiError> {
     let draft = body.validate(state.system.ctx.today())?;
     let patient = state.system.patients.create(draft, &staff.caller).await?;
-    let location = format!("/api/patients/{}", patient.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(patient)).into_response())
+    Ok(Created::at(format!("/api/patients/{}", patient.id), patient).into_response())
 }
 
 /// List patients in registration order (active ones unless `status` says otherwise).
@@ -78,10 +73,10 @@ pub async fn patients_list(
     granted: Granted,
     Query(q): Query<PatientListQuery>,
 ) -> Result<axum::Json<Page<Patient>>, ApiError> {
-    let limit = parse_limit(q.limit)?;
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = PatientFilter { created_by: granted.own_only(), ..patient_filter(&q, false)? };
-    let (items, next) = state.system.patients.list(&filter, cursor(&q.cursor)?, limit, &staff.caller).await?;
-    Ok(axum::Json(Page { items, next_cursor: next.map(|k| Cursor(k).encode()) }))
+    let (items, next) = state.system.patients.list(&filter, page.after, page.limit, &staff.caller).await?;
+    Ok(axum::Json(Page::new(items, next)))
 }
 
 /// One patient (also when inactive or deceased).
@@ -94,10 +89,9 @@ pub async fn patients_get(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(id): Id<PatientId>,
     Query(read): Query<RecordReadParams>,
 ) -> Result<axum::Json<Patient>, ApiError> {
-    let id = patient_id(id)?;
     if granted.own_only().is_some() {
         granted.check(state.system.patients.peek(id)?.created_by)?;
     }
@@ -127,10 +121,9 @@ pub async fn patients_update(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(id): Id<PatientId>,
     Json(patch): Json<UpdatePatient>,
 ) -> Result<axum::Json<Patient>, ApiError> {
-    let id = patient_id(id)?;
     if granted.own_only().is_some() {
         granted.check(state.system.patients.peek(id)?.created_by)?;
     }
@@ -147,9 +140,8 @@ pub async fn patients_delete(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(id): Id<PatientId>,
 ) -> Result<axum::Json<Patient>, ApiError> {
-    let id = patient_id(id)?;
     if granted.own_only().is_some() {
         granted.check(state.system.patients.peek(id)?.created_by)?;
     }

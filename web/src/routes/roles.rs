@@ -1,18 +1,14 @@
 //! `/api/roles` and `/api/permissions`: the permission catalogue, built-in and custom roles.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::access::{CreateRole, Permission, PermissionInfo, Role, UpdateRole};
-use clowder_schemas::{ErrorCode, ErrorResponse, RoleId};
+use clowder_schemas::{ErrorResponse, RoleId};
 
 use crate::error::ApiError;
-use crate::extract::{Json, RawId, Staff, parse_id};
+use crate::extract::{Id, Json, Staff};
+use crate::reply::Created;
 use crate::state::AppState;
-
-fn role_id(raw: RawId) -> Result<RoleId, ApiError> {
-    parse_id(raw, ErrorCode::RoleNotFound, "role")
-}
 
 /// Every permission Clowder knows.
 #[utoipa::path(get, path = "/api/permissions", tag = "access", responses((status = 200, body = Vec<PermissionInfo>)))]
@@ -46,7 +42,7 @@ pub async fn roles_create(
 ) -> Result<Response, ApiError> {
     let draft = body.validate()?;
     let role = state.system.roles.create(draft, &staff.principal.permissions, &staff.caller).await?;
-    Ok((StatusCode::CREATED, axum::Json(role)).into_response())
+    Ok(Created::at(format!("/api/roles/{}", role.id), role).into_response())
 }
 
 /// One role.
@@ -55,8 +51,8 @@ pub async fn roles_create(
     params(("id" = RoleId, Path)),
     responses((status = 200, body = Role), (status = 404, description = "`role_not_found`", body = ErrorResponse))
 )]
-pub async fn roles_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<Role>, ApiError> {
-    Ok(axum::Json(state.system.roles.get(role_id(id)?)?))
+pub async fn roles_get(State(state): State<AppState>, Id(id): Id<RoleId>) -> Result<axum::Json<Role>, ApiError> {
+    Ok(axum::Json(state.system.roles.get(id)?))
 }
 
 /// Change a custom role (built-in roles cannot be changed).
@@ -75,9 +71,8 @@ pub async fn roles_get(State(state): State<AppState>, id: RawId) -> Result<axum:
 pub async fn roles_update(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<RoleId>,
     Json(patch): Json<UpdateRole>,
 ) -> Result<axum::Json<Role>, ApiError> {
-    let id = role_id(id)?;
     Ok(axum::Json(state.system.roles.update(id, &patch, &staff.principal.permissions, &staff.caller).await?))
 }

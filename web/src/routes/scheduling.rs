@@ -1,20 +1,16 @@
 //! `/api/appointment-types`: what can be booked, for how long, where, and by whom.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::scheduling::{AppointmentType, CreateAppointmentType, UpdateAppointmentType};
-use clowder_schemas::{AppointmentTypeId, ErrorCode, ErrorResponse, ValidationError};
+use clowder_schemas::{AppointmentTypeId, ErrorResponse, ValidationError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::extract::{Json, Query, RawId, Staff, parse_id};
+use crate::extract::{Id, Json, Query, Staff};
+use crate::reply::Created;
 use crate::state::AppState;
-
-fn type_id(raw: RawId) -> Result<AppointmentTypeId, ApiError> {
-    parse_id(raw, ErrorCode::AppointmentTypeNotFound, "appointment type")
-}
 
 /// Filters of `GET /api/appointment-types`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -60,8 +56,7 @@ pub async fn appointment_types_create(
     Json(body): Json<CreateAppointmentType>,
 ) -> Result<Response, ApiError> {
     let t = state.system.scheduling.types.create(&body, &staff.caller).await?;
-    let location = format!("/api/appointment-types/{}", t.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(t)).into_response())
+    Ok(Created::at(format!("/api/appointment-types/{}", t.id), t).into_response())
 }
 
 /// One appointment type.
@@ -72,9 +67,9 @@ pub async fn appointment_types_create(
 )]
 pub async fn appointment_types_get(
     State(state): State<AppState>,
-    id: RawId,
+    Id(id): Id<AppointmentTypeId>,
 ) -> Result<axum::Json<AppointmentType>, ApiError> {
-    Ok(axum::Json(state.system.scheduling.types.get(type_id(id)?)?))
+    Ok(axum::Json(state.system.scheduling.types.get(id)?))
 }
 
 /// Change an appointment type; `active: false` retires it.
@@ -92,9 +87,8 @@ pub async fn appointment_types_get(
 pub async fn appointment_types_update(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<AppointmentTypeId>,
     Json(patch): Json<UpdateAppointmentType>,
 ) -> Result<axum::Json<AppointmentType>, ApiError> {
-    let id = type_id(id)?;
     Ok(axum::Json(state.system.scheduling.types.update(id, &patch, &staff.caller).await?))
 }

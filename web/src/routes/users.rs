@@ -2,24 +2,19 @@
 //! their sessions.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::accounts::NewUser;
-use clowder_schemas::pagination::{Cursor, Page, parse_limit};
+use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::users::{CreateUser, ResetPassword, SessionView, UpdateUser, UserListQuery, UserView};
 use clowder_schemas::values::Email;
-use clowder_schemas::{ErrorCode, ErrorResponse, UserId, ValidationError};
+use clowder_schemas::{ErrorResponse, UserId, ValidationError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::clients::cursor;
 use crate::error::ApiError;
-use crate::extract::{Json, Query, RawId, Staff, parse_id};
+use crate::extract::{Id, Json, Query, Staff};
+use crate::reply::Created;
 use crate::state::AppState;
-
-fn user_id(raw: RawId) -> Result<UserId, ApiError> {
-    parse_id(raw, ErrorCode::UserNotFound, "user")
-}
 
 /// Create a staff account. The first password is temporary: the user must change it at
 /// first sign-in. You can only hand out roles whose permissions you hold.
@@ -51,8 +46,7 @@ pub async fn users_create(
         must_change_password: true,
     };
     let user = state.system.accounts.create_user_as(new, &staff.principal.permissions, &staff.caller).await?;
-    let location = format!("/api/users/{}", user.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(UserView::from(&user))).into_response())
+    Ok(Created::at(format!("/api/users/{}", user.id), UserView::from(&user)).into_response())
 }
 
 /// Staff accounts in creation order.
@@ -65,18 +59,15 @@ pub async fn users_list(
     State(state): State<AppState>,
     Query(q): Query<UserListQuery>,
 ) -> Result<axum::Json<Page<UserView>>, ApiError> {
-    let limit = parse_limit(q.limit)?;
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let active = match q.status.as_deref() {
         None | Some("active") => Some(true),
         Some("inactive") => Some(false),
         Some("all") => None,
         Some(_) => return Err(ValidationError::new("status", "must be active, inactive or all").into()),
     };
-    let (users, next) = state.system.accounts.list(active, cursor(&q.cursor)?, limit)?;
-    Ok(axum::Json(Page {
-        items: users.iter().map(UserView::from).collect(),
-        next_cursor: next.map(|k| Cursor(k).encode()),
-    }))
+    let (users, next) = state.system.accounts.list(active, page.after, page.limit)?;
+    Ok(axum::Json(Page::new(users.iter().map(UserView::from).collect(), next)))
 }
 
 /// One staff account.
@@ -85,8 +76,8 @@ pub async fn users_list(
     params(("id" = UserId, Path)),
     responses((status = 200, body = UserView), (status = 404, description = "`user_not_found`", body = ErrorResponse))
 )]
-pub async fn users_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<UserView>, ApiError> {
-    let user = state.system.accounts.get(user_id(id)?).await?;
+pub async fn users_get(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<axum::Json<UserView>, ApiError> {
+    let user = state.system.accounts.get(id).await?;
     Ok(axum::Json(UserView::from(&user)))
 }
 
@@ -107,10 +98,9 @@ pub async fn users_get(State(state): State<AppState>, id: RawId) -> Result<axum:
 pub async fn users_update(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<UserId>,
     Json(patch): Json<UpdateUser>,
 ) -> Result<axum::Json<UserView>, ApiError> {
-    let id = user_id(id)?;
     let user = state.system.accounts.update(id, patch, &staff.principal.permissions, &staff.caller).await?;
     Ok(axum::Json(UserView::from(&user)))
 }
@@ -129,10 +119,9 @@ pub async fn users_update(
 pub async fn users_reset_password(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<UserId>,
     Json(body): Json<ResetPassword>,
 ) -> Result<axum::Json<UserView>, ApiError> {
-    let id = user_id(id)?;
     let user =
         state.system.accounts.reset_password(id, body.password, &staff.principal.permissions, &staff.caller).await?;
     Ok(axum::Json(UserView::from(&user)))
@@ -147,9 +136,8 @@ pub async fn users_reset_password(
 pub async fn users_sessions(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<UserId>,
 ) -> Result<axum::Json<Vec<SessionView>>, ApiError> {
-    let id = user_id(id)?;
     state.system.accounts.get(id).await?;
     Ok(axum::Json(session_views(&state, id, &staff)?))
 }
@@ -169,9 +157,8 @@ pub struct Revoked {
 pub async fn users_sessions_revoke(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<UserId>,
 ) -> Result<axum::Json<Revoked>, ApiError> {
-    let id = user_id(id)?;
     state.system.accounts.get(id).await?;
     let keep = Some(staff.principal.session.id);
     let revoked = state.system.accounts.revoke_all(Some(id), keep, &staff.caller).await?;

@@ -10,23 +10,16 @@ use clowder_schemas::waitlist::{
     CreateWaitlistEntry, EntryStatus, FulfillRequest, OfferStatus, UpdateWaitlistEntry, WaitlistEntry, WaitlistMatch,
     WaitlistOffer,
 };
-use clowder_schemas::{ClientId, ErrorCode, ErrorResponse, OfferId, PatientId, ValidationError, WaitlistId};
+use clowder_schemas::{ClientId, ErrorResponse, OfferId, PatientId, ValidationError, WaitlistId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::appointments::appointment_id;
 use super::locations::parse_query_id;
 use crate::error::ApiError;
-use crate::extract::{Json, Query, RawId, Staff, parse_id};
+use crate::extract::{Id, Json, Query, Staff};
+use crate::reply::Created;
 use crate::state::AppState;
-
-fn entry_id(raw: RawId) -> Result<WaitlistId, ApiError> {
-    parse_id(raw, ErrorCode::WaitlistEntryNotFound, "waitlist entry")
-}
-
-fn offer_id(raw: RawId) -> Result<OfferId, ApiError> {
-    parse_id(raw, ErrorCode::OfferNotFound, "waitlist offer")
-}
+use clowder_schemas::AppointmentId;
 
 /// Filters of `GET /api/waitlist`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -75,8 +68,7 @@ pub async fn waitlist_create(
     Json(body): Json<CreateWaitlistEntry>,
 ) -> Result<Response, ApiError> {
     let e = state.system.scheduling.waitlist.create(&body, &staff.caller).await?;
-    let at = format!("/api/waitlist/{}", e.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(e)).into_response())
+    Ok(Created::at(format!("/api/waitlist/{}", e.id), e).into_response())
 }
 
 /// One entry.
@@ -85,8 +77,11 @@ pub async fn waitlist_create(
     params(("id" = WaitlistId, Path)),
     responses((status = 200, body = WaitlistEntry), (status = 404, description = "`waitlist_entry_not_found`", body = ErrorResponse))
 )]
-pub async fn waitlist_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<WaitlistEntry>, ApiError> {
-    Ok(axum::Json(state.system.scheduling.waitlist.get(entry_id(id)?)?))
+pub async fn waitlist_get(
+    State(state): State<AppState>,
+    Id(id): Id<WaitlistId>,
+) -> Result<axum::Json<WaitlistEntry>, ApiError> {
+    Ok(axum::Json(state.system.scheduling.waitlist.get(id)?))
 }
 
 /// Change an open entry (merge-patch).
@@ -103,10 +98,9 @@ pub async fn waitlist_get(State(state): State<AppState>, id: RawId) -> Result<ax
 pub async fn waitlist_update(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<WaitlistId>,
     Json(patch): Json<UpdateWaitlistEntry>,
 ) -> Result<axum::Json<WaitlistEntry>, ApiError> {
-    let id = entry_id(id)?;
     Ok(axum::Json(state.system.scheduling.waitlist.update(id, &patch, &staff.caller).await?))
 }
 
@@ -123,9 +117,8 @@ pub async fn waitlist_update(
 pub async fn waitlist_cancel(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<WaitlistId>,
 ) -> Result<axum::Json<WaitlistEntry>, ApiError> {
-    let id = entry_id(id)?;
     Ok(axum::Json(state.system.scheduling.waitlist.cancel(id, &staff.caller).await?))
 }
 
@@ -141,10 +134,10 @@ pub async fn waitlist_cancel(
 )]
 pub async fn waitlist_matches(
     State(state): State<AppState>,
-    id: RawId,
+    Id(id): Id<AppointmentId>,
 ) -> Result<axum::Json<Vec<WaitlistMatch>>, ApiError> {
     let waitlist = &state.system.scheduling.waitlist;
-    let slot = waitlist.slot_of(appointment_id(id)?)?;
+    let slot = waitlist.slot_of(id)?;
     Ok(axum::Json(waitlist.matches(&slot, false)?))
 }
 
@@ -165,13 +158,11 @@ pub async fn waitlist_matches(
 pub async fn waitlist_fulfill(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<WaitlistId>,
     Json(body): Json<FulfillRequest>,
 ) -> Result<Response, ApiError> {
-    let id = entry_id(id)?;
     let a = state.system.scheduling.waitlist.fulfill(id, &body, &staff.caller).await?;
-    let at = format!("/api/appointments/{}", a.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(a)).into_response())
+    Ok(Created::at(format!("/api/appointments/{}", a.id), a).into_response())
 }
 
 /// Filters of `GET /api/waitlist/offers`.
@@ -231,9 +222,8 @@ pub struct AcceptedOffer {
 pub async fn waitlist_offer_accept(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<OfferId>,
 ) -> Result<Response, ApiError> {
-    let id = offer_id(id)?;
     let (offer, appointment) = state.system.scheduling.waitlist.accept(id, &staff.caller).await?;
     let at = format!("/api/appointments/{}", appointment.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(AcceptedOffer { offer, appointment }))
@@ -253,8 +243,7 @@ pub async fn waitlist_offer_accept(
 pub async fn waitlist_offer_decline(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<OfferId>,
 ) -> Result<axum::Json<WaitlistOffer>, ApiError> {
-    let id = offer_id(id)?;
     Ok(axum::Json(state.system.scheduling.waitlist.decline(id, &staff.caller).await?))
 }
