@@ -1672,6 +1672,38 @@ mod tests {
         d.to_datetime(t).to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp()
     }
 
+    /// FNV-1a (64-bit) of the text: a hash whose value is fixed by this code, not by a crate.
+    fn fingerprint(text: &str) -> u64 {
+        text.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3))
+    }
+
+    /// The generated clinic, the schedule plan, the staff profiles and the holidays, exactly
+    /// as this build makes them. Any change to a generator, a table or the order of draws
+    /// changes this; so does a new field in a generated record. If the change is meant,
+    /// update the numbers (the other tests say whether the new data still makes sense).
+    #[test]
+    fn the_demo_data_is_exactly_what_it_was() {
+        let clinic = generate(TODAY);
+        let profiles: Vec<CreateStaff> = PEOPLE
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let user = p.username.map(|_| UserId::from_u128(i as u128 + 1));
+                staff_profile(p, user, LocationId::from_u128(1), &default_week(), TODAY)
+            })
+            .collect();
+        let closed = holidays(2026);
+        let plan = plan_schedule(date(2026, 3, 17), &default_week(), &closed, &clinic.patients);
+        let got = [
+            fingerprint(&format!("{clinic:?}")),
+            fingerprint(&format!("{plan:?}")),
+            fingerprint(&format!("{profiles:?}")),
+            fingerprint(&format!("{closed:?}")),
+        ];
+        let want = [0xC8D7_1F52_7433_00D7, 0xE57B_0E53_A0A1_574E, 0x7A55_0852_1213_F200, 0x8B0B_22A0_A24B_3B58];
+        assert_eq!(got, want, "the demo data changed");
+    }
+
     #[test]
     fn the_schedule_plan_is_deterministic() {
         assert_eq!(plan(), plan());
