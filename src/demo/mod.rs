@@ -1,4 +1,4 @@
-//! `--demo`: seeds the generated demo clinic (see `demo_data`) into an empty store through
+//! `--demo`: seeds the generated demo clinic (see `clients`) into an empty store through
 //! the same actors and group commit as real traffic, and prints the demo staff passwords.
 //!
 //! Besides clients, cats and accounts, it sets up the first location's calendar: rooms, staff
@@ -26,7 +26,9 @@ use clowder_schemas::staff::{CreateShift, RequestTimeOff, ShiftKind, TimeOffStat
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use jiff::SignedDuration;
 
-use crate::demo_data::{self, DemoStaff};
+use self::clients::DemoStaff;
+
+pub mod clients;
 
 /// Concurrent creations while seeding; enough to fill group-commit batches.
 const PARALLEL: usize = 64;
@@ -38,9 +40,9 @@ const STARTUP_LOCATION_NAME: &str = "Main clinic";
 pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
     let started = Instant::now();
     let (existing, _) = system.clients.list_unaudited(&Default::default(), None, 1)?;
-    let staff: Vec<&DemoStaff> = demo_data::STAFF.iter().filter(|s| s.username != "admin").collect();
+    let staff: Vec<&DemoStaff> = clients::STAFF.iter().filter(|s| s.username != "admin").collect();
     if existing.is_empty() {
-        let clinic = demo_data::generate(system.ctx.today());
+        let clinic = clients::generate(system.ctx.today());
         for s in &staff {
             let created = system
                 .accounts
@@ -104,7 +106,7 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
 }
 
 /// Sets up the first location's rooms, staff, shifts and time off, and books the planned
-/// appointments (see `demo_data::plan_schedule`), moving each along its workflow. Rooms and
+/// appointments (see `clients::plan_schedule`), moving each along its workflow. Rooms and
 /// staff that already exist (same room name, same email or account) are reused; a shift or
 /// appointment that clashes with one already there is skipped.
 async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatient)]) -> anyhow::Result<()> {
@@ -123,12 +125,12 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
     let today = now.to_zoned(tz.clone()).date();
     if location.name == STARTUP_LOCATION_NAME {
         let mut closed = location.blackout_dates.clone();
-        closed.extend(demo_data::holidays(today.year()));
-        closed.extend(demo_data::holidays(today.year().saturating_add(1)));
+        closed.extend(clients::holidays(today.year()));
+        closed.extend(clients::holidays(today.year().saturating_add(1)));
         let patch = UpdateLocation {
-            name: Patch::Set(demo_data::LOCATION_NAME.into()),
-            address: Patch::Set(demo_data::LOCATION_ADDRESS.into()),
-            phone: Patch::Set(demo_data::LOCATION_PHONE.into()),
+            name: Patch::Set(clients::LOCATION_NAME.into()),
+            address: Patch::Set(clients::LOCATION_ADDRESS.into()),
+            phone: Patch::Set(clients::LOCATION_PHONE.into()),
             blackout_dates: Patch::Set(closed),
             ..Default::default()
         };
@@ -137,8 +139,8 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
     let hours = location.week();
 
     let existing = setup.rooms(Some(location.id), true);
-    let mut rooms = Vec::with_capacity(demo_data::ROOMS.len());
-    for &(name, kind) in demo_data::ROOMS {
+    let mut rooms = Vec::with_capacity(clients::ROOMS.len());
+    for &(name, kind) in clients::ROOMS {
         let id = match existing.iter().find(|r| r.name.eq_ignore_ascii_case(name)) {
             Some(r) => r.id,
             None => {
@@ -151,10 +153,10 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
 
     let (users, _) = system.accounts.list(None, None, 1_000)?;
     let known = setup.staff_list(true);
-    let mut staff = Vec::with_capacity(demo_data::PEOPLE.len());
-    for p in demo_data::PEOPLE {
+    let mut staff = Vec::with_capacity(clients::PEOPLE.len());
+    for p in clients::PEOPLE {
         let user = p.username.and_then(|name| users.iter().find(|u| u.username == name)).map(|u| u.id);
-        let body = demo_data::staff_profile(p, user, location.id, &hours, today);
+        let body = clients::staff_profile(p, user, location.id, &hours, today);
         let same = known.iter().find(|s| {
             s.email.as_ref().map(|e| e.as_str()) == body.email.as_deref() || (user.is_some() && s.user_id == user)
         });
@@ -165,7 +167,7 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
         staff.push(id);
     }
 
-    let plan = demo_data::plan_schedule(today, &hours, &location.blackout_dates, patients);
+    let plan = clients::plan_schedule(today, &hours, &location.blackout_dates, patients);
 
     let t = &plan.time_off;
     let request = RequestTimeOff {
@@ -231,7 +233,7 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
                     Err(e) => return Err(e),
                 };
                 let mut status = booked.status;
-                for (to, reason) in demo_data::status_path(&v.outcome, start, end, now) {
+                for (to, reason) in clients::status_path(&v.outcome, start, end, now) {
                     let request = TransitionRequest { to, reason: reason.map(str::to_owned), room_id: None };
                     status = calendar.transition(booked.id, request, &Permissions::everything(), caller).await?.status;
                 }
