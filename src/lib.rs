@@ -7,7 +7,6 @@ pub mod app;
 pub mod bootstrap;
 pub mod config;
 pub mod demo;
-pub mod demo_data;
 pub mod telemetry;
 
 pub use app::Application;

@@ -1,11 +1,34 @@
-//! `--demo`: seeds the generated demo clinic (see `demo_data`) into an empty store through
-//! the same actors and group commit as real traffic, and prints the demo staff passwords.
+//! `--demo`: a realistic demo clinic, generated and seeded into an empty store through the
+//! same actors and group commit as real traffic, so the software can be shown and exercised
+//! with believable data. Seeding prints the demo staff passwords (see `staff`: they are
+//! public and for the demo only; never seed demo data into a clinic that holds real data).
 //!
 //! Besides clients, cats and accounts, it sets up the first location's calendar: rooms, staff
 //! profiles linked to the demo accounts, shifts, one approved time off, and two weeks of
 //! appointments around today whose statuses match the clock (past ones completed, missed
 //! or cancelled; today's under way). Everything goes through the scheduling services, so
 //! their rules (conflicts, capabilities, the workflow) hold for the demo too.
+//!
+//! This module does the I/O; the data comes from its submodules, each with the tables it
+//! draws from: `random` (the PRNG), `clients` (owners, and [`clients::generate`] for the
+//! whole clinic), `cats`, `staff` (accounts, people, profiles), `schedule` (location, rooms,
+//! holidays, shifts, time off) and `visits` (appointments and their fates).
+//!
+//! Generation is pure and deterministic: a tiny self-contained PRNG
+//! ([`random::SplitMix64`], seeded by [`random::SEED`]) draws from the fixed tables of these
+//! modules, so the same build always produces the same clinic, independent of the versions of
+//! any other crate. In [`clients::generate`] the only input, `today`, turns ages into dates
+//! of birth; ids, names and everything else do not depend on it.
+//! [`schedule::plan_schedule`] lays the calendar out around `today` (who works when, which cat
+//! comes when, and what became of each visit) from a stream of its own;
+//! [`visits::status_path`] turns a visit's fate into workflow moves at the moment of seeding.
+//! A test fingerprints all of it, so an unintended change is seen.
+//!
+//! Clinical (visits, SOAP notes, vitals) and billing (invoices, payments) demo data join as
+//! sibling modules: pure and deterministic like these, drawing from their own stream (a seed
+//! derived from [`random::SEED`], as `schedule` does, so they never change what is already
+//! generated), and each seeded by one call in [`seed`]'s order, after the schedule they
+//! build on.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +49,16 @@ use clowder_schemas::staff::{CreateShift, RequestTimeOff, ShiftKind, TimeOffStat
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use jiff::SignedDuration;
 
-use crate::demo_data::{self, DemoStaff};
+use self::schedule::{LOCATION_ADDRESS, LOCATION_NAME, LOCATION_PHONE, ROOMS, holidays, plan_schedule};
+use self::staff::{DemoStaff, PEOPLE, STAFF, staff_profile};
+use self::visits::status_path;
+
+pub mod cats;
+pub mod clients;
+pub mod random;
+pub mod schedule;
+pub mod staff;
+pub mod visits;
 
 /// Concurrent creations while seeding; enough to fill group-commit batches.
 const PARALLEL: usize = 64;
@@ -38,9 +70,9 @@ const STARTUP_LOCATION_NAME: &str = "Main clinic";
 pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
     let started = Instant::now();
     let (existing, _) = system.clients.list_unaudited(&Default::default(), None, 1)?;
-    let staff: Vec<&DemoStaff> = demo_data::STAFF.iter().filter(|s| s.username != "admin").collect();
+    let staff: Vec<&DemoStaff> = STAFF.iter().filter(|s| s.username != "admin").collect();
     if existing.is_empty() {
-        let clinic = demo_data::generate(system.ctx.today());
+        let clinic = clients::generate(system.ctx.today());
         for s in &staff {
             let created = system
                 .accounts
@@ -104,7 +136,7 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
 }
 
 /// Sets up the first location's rooms, staff, shifts and time off, and books the planned
-/// appointments (see `demo_data::plan_schedule`), moving each along its workflow. Rooms and
+/// appointments (see `schedule::plan_schedule`), moving each along its workflow. Rooms and
 /// staff that already exist (same room name, same email or account) are reused; a shift or
 /// appointment that clashes with one already there is skipped.
 async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatient)]) -> anyhow::Result<()> {
@@ -123,12 +155,12 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
     let today = now.to_zoned(tz.clone()).date();
     if location.name == STARTUP_LOCATION_NAME {
         let mut closed = location.blackout_dates.clone();
-        closed.extend(demo_data::holidays(today.year()));
-        closed.extend(demo_data::holidays(today.year().saturating_add(1)));
+        closed.extend(holidays(today.year()));
+        closed.extend(holidays(today.year().saturating_add(1)));
         let patch = UpdateLocation {
-            name: Patch::Set(demo_data::LOCATION_NAME.into()),
-            address: Patch::Set(demo_data::LOCATION_ADDRESS.into()),
-            phone: Patch::Set(demo_data::LOCATION_PHONE.into()),
+            name: Patch::Set(LOCATION_NAME.into()),
+            address: Patch::Set(LOCATION_ADDRESS.into()),
+            phone: Patch::Set(LOCATION_PHONE.into()),
             blackout_dates: Patch::Set(closed),
             ..Default::default()
         };
@@ -137,8 +169,8 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
     let hours = location.week();
 
     let existing = setup.rooms(Some(location.id), true);
-    let mut rooms = Vec::with_capacity(demo_data::ROOMS.len());
-    for &(name, kind) in demo_data::ROOMS {
+    let mut rooms = Vec::with_capacity(ROOMS.len());
+    for &(name, kind) in ROOMS {
         let id = match existing.iter().find(|r| r.name.eq_ignore_ascii_case(name)) {
             Some(r) => r.id,
             None => {
@@ -151,10 +183,10 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
 
     let (users, _) = system.accounts.list(None, None, 1_000)?;
     let known = setup.staff_list(true);
-    let mut staff = Vec::with_capacity(demo_data::PEOPLE.len());
-    for p in demo_data::PEOPLE {
+    let mut staff = Vec::with_capacity(PEOPLE.len());
+    for p in PEOPLE {
         let user = p.username.and_then(|name| users.iter().find(|u| u.username == name)).map(|u| u.id);
-        let body = demo_data::staff_profile(p, user, location.id, &hours, today);
+        let body = staff_profile(p, user, location.id, &hours, today);
         let same = known.iter().find(|s| {
             s.email.as_ref().map(|e| e.as_str()) == body.email.as_deref() || (user.is_some() && s.user_id == user)
         });
@@ -165,7 +197,7 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
         staff.push(id);
     }
 
-    let plan = demo_data::plan_schedule(today, &hours, &location.blackout_dates, patients);
+    let plan = plan_schedule(today, &hours, &location.blackout_dates, patients);
 
     let t = &plan.time_off;
     let request = RequestTimeOff {
@@ -231,7 +263,7 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
                     Err(e) => return Err(e),
                 };
                 let mut status = booked.status;
-                for (to, reason) in demo_data::status_path(&v.outcome, start, end, now) {
+                for (to, reason) in status_path(&v.outcome, start, end, now) {
                     let request = TransitionRequest { to, reason: reason.map(str::to_owned), room_id: None };
                     status = calendar.transition(booked.id, request, &Permissions::everything(), caller).await?.status;
                 }
@@ -262,4 +294,62 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
         "seeded the demo schedule"
     );
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! What the demo modules' tests share, and the fingerprint of everything they generate.
+
+    use super::clients::generate;
+    use super::schedule::{SchedulePlan, Week, holidays, plan_schedule};
+    use super::staff::{PEOPLE, staff_profile};
+    use clowder_schemas::ids::{LocationId, UserId};
+    use clowder_schemas::staff::CreateStaff;
+    use jiff::civil::{Date, date};
+
+    pub(super) const TODAY: Date = date(2026, 3, 15);
+
+    pub(super) fn default_week() -> Week {
+        let mut w: Week = [None; 7];
+        for h in clowder_schemas::locations::default_hours() {
+            w[h.day.index()] = Some((h.open, h.close));
+        }
+        w
+    }
+
+    pub(super) fn plan() -> SchedulePlan {
+        plan_schedule(TODAY, &default_week(), &[], &generate(TODAY).patients)
+    }
+
+    /// FNV-1a (64-bit) of the text: a hash whose value is fixed by this code, not by a crate.
+    fn fingerprint(text: &str) -> u64 {
+        text.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3))
+    }
+
+    /// The generated clinic, the schedule plan, the staff profiles and the holidays, exactly
+    /// as this build makes them. Any change to a generator, a table or the order of draws
+    /// changes this; so does a new field in a generated record. If the change is meant,
+    /// update the numbers (the other tests say whether the new data still makes sense).
+    #[test]
+    fn the_demo_data_is_exactly_what_it_was() {
+        let clinic = generate(TODAY);
+        let profiles: Vec<CreateStaff> = PEOPLE
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let user = p.username.map(|_| UserId::from_u128(i as u128 + 1));
+                staff_profile(p, user, LocationId::from_u128(1), &default_week(), TODAY)
+            })
+            .collect();
+        let closed = holidays(2026);
+        let plan = plan_schedule(date(2026, 3, 17), &default_week(), &closed, &clinic.patients);
+        let got = [
+            fingerprint(&format!("{clinic:?}")),
+            fingerprint(&format!("{plan:?}")),
+            fingerprint(&format!("{profiles:?}")),
+            fingerprint(&format!("{closed:?}")),
+        ];
+        let want = [0xC8D7_1F52_7433_00D7, 0xE57B_0E53_A0A1_574E, 0x7A55_0852_1213_F200, 0x8B0B_22A0_A24B_3B58];
+        assert_eq!(got, want, "the demo data changed");
+    }
 }
