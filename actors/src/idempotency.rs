@@ -282,6 +282,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_expired_key_is_free_before_the_sweep_and_the_sweep_keeps_its_new_claim() {
+        let (svc, clock, _dir) = service().await;
+        let Begin::Run(a) = svc.begin("user:1", "k", "f1", WAIT_FOR_FIRST).await.unwrap() else { panic!("runs") };
+        write(&svc, Some(a.claim())).await.unwrap();
+        svc.finish(a, answer("old")).await.unwrap();
+        clock.advance(jiff::SignedDuration::from_hours(25));
+        // Not swept yet, but expired: a new request may claim the key, even with another body.
+        let Begin::Run(b) = svc.begin("user:1", "k", "f2", WAIT_FOR_FIRST).await.unwrap() else { panic!("runs") };
+        write(&svc, Some(b.claim())).await.expect("the commit thread treats the expired claim as free");
+        svc.finish(b, answer("new")).await.unwrap();
+        assert_eq!(svc.sweep().await.unwrap(), 0, "the new claim is live");
+        match svc.begin("user:1", "k", "f2", WAIT_FOR_FIRST).await.unwrap() {
+            Begin::Replay(a) => assert_eq!(a.body, b"new"),
+            other => panic!("expected a replay, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
     async fn a_request_that_wrote_nothing_leaves_its_key_free() {
         let (svc, _clock, _dir) = service().await;
         let Begin::Run(a) = svc.begin("user:1", "k", "f1", WAIT_FOR_FIRST).await.unwrap() else { panic!("runs") };

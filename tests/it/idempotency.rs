@@ -135,3 +135,17 @@ async fn every_post_documents_the_header_except_those_carrying_secrets() {
     }
     assert!(!has_header("/api/auth/login"));
 }
+
+#[tokio::test]
+async fn a_retried_status_change_through_the_calendar_actor_is_replayed_not_refused() {
+    let c = Clinic::new().await;
+    let id = crate::helpers::id_of(&c.book(&c.wellness(&format!("{DAY}T10:00:00-05:00"))).await);
+    let path = format!("/api/appointments/{id}/transition");
+    let first = expect_json(post(&c.app, &path, &json!({"to": "confirmed"}), "confirm-1").await, StatusCode::OK).await;
+    // Without the key the retry would be a 409 (confirmed cannot become confirmed again).
+    let again = post(&c.app, &path, &json!({"to": "confirmed"}), "confirm-1").await;
+    assert!(replayed(&again));
+    assert_eq!(expect_json(again, StatusCode::OK).await, first);
+    let stored = c.app.get_json(&format!("/api/appointments/{id}")).await;
+    assert_eq!(stored["history"].as_array().unwrap().len(), 1, "one status change");
+}
