@@ -9,8 +9,9 @@
 //!
 //! - **The claim rides in the write's own change set.** A handler's write happens deep in an
 //!   actor, in another task, so neither a task-local nor the handler can add to its change
-//!   set. What does reach every change set is the request's [`Caller`]: every change carries
-//!   its audit entry (an invariant), and the entry carries the caller. So the request's
+//!   set. What does reach every change set is the request's
+//!   [`Caller`](clowder_schemas::audit::Caller): every change carries its audit entry (an
+//!   invariant), and the entry carries the caller. So the request's
 //!   [`IdempotencyClaim`] travels in `Caller::idempotency`, and the commit thread claims
 //!   `(principal, key)` in the `idempotency` table in the same transaction as the first change
 //!   set of the request that writes (audit-only change sets, such as a refusal, claim
