@@ -441,7 +441,7 @@ impl Committer {
                         results.push(Err(CommitError::Duplicate { field: idempotency::HEADER }));
                         continue;
                     }
-                    let keys: Vec<(String, String, Vec<u8>)> =
+                    let keys: Vec<(String, String, String, Vec<u8>)> =
                         keys.into_iter().map(|(c, d)| self.key_record(c, d, now)).collect::<Result<_, _>>()?;
                     // Numbers are worked out before anything is written, so a builder that
                     // refuses leaves the counters (and everything else) untouched.
@@ -455,11 +455,11 @@ impl Committer {
                     for c in &set.claims {
                         unique.insert((c.ns, c.value.as_str()), c.owner)?;
                     }
-                    for (principal, key, bytes) in keys {
+                    for (principal, key, attempt, bytes) in keys {
                         // A claim already held by this attempt (an earlier change set of the
                         // same request) is kept as it is.
                         if let Some(r) = idem.get((principal.as_str(), key.as_str()))?
-                            && decode_key(r.value())?.attempt == attempt_of(&bytes)?
+                            && decode_key(r.value())?.attempt == attempt
                         {
                             continue;
                         }
@@ -531,13 +531,13 @@ impl Committer {
         }
     }
 
-    /// The stored record of a new idempotency claim: `(principal, key, envelope)`.
+    /// The stored record of a new idempotency claim: `(principal, key, attempt, envelope)`.
     fn key_record(
         &self,
         c: &IdempotencyClaim,
         d: &AuditDraft,
         now: jiff::Timestamp,
-    ) -> Result<(String, String, Vec<u8>), redb::Error> {
+    ) -> Result<(String, String, String, Vec<u8>), redb::Error> {
         let record = IdempotencyRecord {
             fingerprint: c.fingerprint.clone(),
             attempt: c.attempt.to_string(),
@@ -548,7 +548,7 @@ impl Committer {
             answer: None,
         };
         let bytes = codec::encode(&record).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
-        Ok((c.principal.clone(), c.key.clone(), bytes))
+        Ok((c.principal.clone(), c.key.clone(), c.attempt.to_string(), bytes))
     }
 
     /// Allocates the numbers of one change set's numbered records and builds them. Reads the
@@ -634,10 +634,6 @@ struct Allocated {
 
 fn decode_key(bytes: &[u8]) -> Result<IdempotencyRecord, redb::Error> {
     codec::decode(bytes).map_err(|e| redb::Error::Corrupted(format!("an idempotency key record: {e}")))
-}
-
-fn attempt_of(bytes: &[u8]) -> Result<String, redb::Error> {
-    Ok(decode_key(bytes)?.attempt)
 }
 
 /// True if another attempt holds a live claim on one of `keys`.
