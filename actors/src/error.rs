@@ -141,6 +141,7 @@ impl From<CommitError> for Error {
             CommitError::Duplicate { field } => Error::Duplicate { field },
             CommitError::Closed => Error::ShuttingDown,
             CommitError::Store(m) => Error::Internal(format!("commit failed: {m}")),
+            CommitError::Refused(m) => Error::Internal(format!("change refused: {m}")),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod clients;
 pub mod clock;
 pub mod devices;
 pub mod error;
+pub mod idempotency;
 pub mod live;
 pub mod metrics;
 pub mod patients;

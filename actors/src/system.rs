@@ -124,6 +124,9 @@ pub struct System {
     pub devices: Devices,
     pub scheduling: Scheduling,
     pub search: Search,
+    /// Safe retries (`Idempotency-Key`).
+    pub idempotency: crate::idempotency::Idempotency,
+    idempotency_sweeper: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub store_metrics: StoreMetrics,
     started: Instant,
     stopping: AtomicBool,
@@ -144,7 +147,13 @@ impl System {
         let ctx = Arc::new(Ctx { store, clock, config, metrics: RuntimeMetrics::default(), hashing });
         let roles = Roles::load(ctx.clone())?;
         let search = Search::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the search index: {e}")))?;
+        let scheduling = Scheduling::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the calendar: {e}")))?;
+        // Started last: nothing after it can fail and leave it holding the store.
+        let idempotency = crate::idempotency::Idempotency::new(ctx.clone());
+        let idempotency_sweeper = std::sync::Mutex::new(Some(idempotency.start_sweeper()));
         Ok(System {
+            idempotency,
+            idempotency_sweeper,
             search,
             roles: roles.clone(),
             clients: Clients::new(ctx.clone()),
@@ -152,7 +161,7 @@ impl System {
             accounts: Accounts::new(ctx.clone(), roles),
             audit: AuditLog::new(ctx.clone()),
             devices: Devices::new(ctx.clone()),
-            scheduling: Scheduling::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the calendar: {e}")))?,
+            scheduling,
             ctx,
             store_metrics,
             started: Instant::now(),
@@ -216,6 +225,11 @@ impl System {
         self.patients.stop_all();
         self.scheduling.stop();
         self.search.stop().await;
+        let sweeper = self.idempotency_sweeper.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(sweeper) = sweeper {
+            sweeper.abort();
+            let _ = sweeper.await;
+        }
         let store = self.ctx.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
     }

@@ -24,6 +24,10 @@ pub struct Caller {
     pub request_id: Option<String>,
     /// Why the caller did it (`X-Clowder-Reason`), e.g. "owner asked for records by phone".
     pub reason: Option<String>,
+    /// The request's `Idempotency-Key` claim: the commit thread claims it with the first
+    /// change set of this request that writes (see `docs/idempotency.md`). Never stored.
+    #[serde(skip)]
+    pub idempotency: Option<crate::idempotency::IdempotencyClaim>,
 }
 
 impl Caller {

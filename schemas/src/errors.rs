@@ -83,6 +83,9 @@ pub enum ErrorCode {
     Timeout,
     Unavailable,
     InternalError,
+    IdempotencyKeyReused,
+    RequestInProgress,
+    IdempotentAnswerLost,
 }
 
 impl ErrorCode {
@@ -118,6 +121,8 @@ impl ErrorCode {
             DuplicateValue => ErrorKind::Conflict,
             Overloaded | Timeout | Unavailable => ErrorKind::Unavailable,
             InternalError => ErrorKind::Internal,
+            IdempotencyKeyReused => ErrorKind::Invalid,
+            RequestInProgress | IdempotentAnswerLost => ErrorKind::Conflict,
         }
     }
 
@@ -168,6 +173,9 @@ impl ErrorCode {
             Timeout => "timeout",
             Unavailable => "unavailable",
             InternalError => "internal_error",
+            IdempotencyKeyReused => "idempotency_key_reused",
+            RequestInProgress => "request_in_progress",
+            IdempotentAnswerLost => "idempotent_answer_lost",
         }
     }
 
@@ -216,6 +224,9 @@ impl ErrorCode {
         ErrorCode::Timeout,
         ErrorCode::Unavailable,
         ErrorCode::InternalError,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::RequestInProgress,
+        ErrorCode::IdempotentAnswerLost,
     ];
 }
 

@@ -12,6 +12,7 @@ pub mod clients;
 pub mod devices;
 pub mod errors;
 pub mod events;
+pub mod idempotency;
 pub mod ids;
 pub mod locations;
 pub mod pagination;

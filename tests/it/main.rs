@@ -14,6 +14,7 @@ mod durability;
 mod errors;
 mod helpers;
 mod ics;
+mod idempotency;
 mod live;
 mod operations;
 mod patients;

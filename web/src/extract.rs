@@ -230,6 +230,8 @@ pub fn caller_of(parts: &Parts, principal: Option<&Principal>) -> Caller {
         user_agent: header(header::USER_AGENT),
         request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
         reason,
+        // Set by `idempotency::idempotent` once the key is checked.
+        idempotency: None,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod access;
 pub mod error;
 pub mod extract;
 pub mod ics;
+pub mod idempotency;
 pub mod limits;
 pub mod middleware;
 pub mod openapi;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     .fallback(middleware::not_found)
     .method_not_allowed_fallback(middleware::method_not_allowed)
+    .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent))
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(axum::middleware::from_fn_with_state(state.clone(), access::authorize))
     .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_session))

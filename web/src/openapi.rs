@@ -57,7 +57,7 @@ impl Modify for Security {
 
 /// Every documented route.
 pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::auth_login))
         .routes(routes!(auth::auth_logout))
         .routes(routes!(auth::auth_me))
@@ -123,7 +123,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::health))
         .routes(routes!(health::health_ready))
         .routes(routes!(health::health_detailed))
-        .routes(routes!(health::metrics))
+        .routes(routes!(health::metrics));
+    crate::idempotency::document(router.get_openapi_mut());
+    router
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.

@@ -7,21 +7,36 @@
 //! any of that change set's writes, so a refused change set writes nothing and two change
 //! sets in one batch cannot both claim a value. Events get their sequence numbers and hash
 //! chain here, the only place that appends to the log.
+//!
+//! Two more things are decided here because only the writer can decide them atomically:
+//! - **Idempotency keys.** A change set that writes and whose audit entries carry a request's
+//!   `IdempotencyClaim` claims `(principal, key)` in the `idempotency` table in the same
+//!   transaction; if another attempt holds a live claim on the key the change set is refused
+//!   like a duplicate value (`Duplicate { field: "Idempotency-Key" }`) and writes nothing.
+//!   The answer is stored later by a follow-up change set (`ChangeSet::idempotent_answer`).
+//!   See `crate::idempotency` for why.
+//! - **Gap-free human numbers.** `ChangeSet::put_numbered` hands the commit thread a builder;
+//!   the thread reads the series counter, builds and encodes the record with its number, and
+//!   advances the counter in the same transaction, only if the whole change set succeeds. A
+//!   refused change set or a transaction that never commits (a crash) consumes no number.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
 use clowder_schemas::audit::{AuditDraft, AuditEntry};
 use clowder_schemas::events::{Actor, DomainEvent, Event};
+use clowder_schemas::idempotency::{self, IdempotencyClaim, IdempotencyRecord, StoredAnswer};
 use clowder_schemas::records::Record;
 use redb::{Database, ReadableTable};
 use sha2::{Digest, Sha256};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::codec::{self, CodecError};
-use super::tables::{AUDIT, EVENTS, IndexTable, RecordTable, UNIQUE};
+use super::tables::{AUDIT, EVENTS, IDEMPOTENCY, IndexTable, RecordTable, SERIES, UNIQUE};
 use crate::clock::Clock;
 use crate::metrics::StoreMetrics;
 
@@ -31,7 +46,6 @@ pub const MAX_BATCH: usize = 2048;
 /// How long a batch that nobody waits for (read-audit entries) waits for company.
 const UNWAITED_LINGER: Duration = Duration::from_millis(1);
 
-/// Writes to apply atomically, and the events they cause.
 /// A committed event as subscribers receive it: the log entry, and the domain event it was
 /// made from, so no subscriber parses the JSON payload back.
 #[derive(Debug)]
@@ -40,21 +54,103 @@ pub struct Published {
     pub domain: DomainEvent,
 }
 
+/// Writes to apply atomically, and the events they cause.
 #[derive(Debug, Default)]
 pub struct ChangeSet {
     ops: Vec<Op>,
     claims: Vec<Claim>,
     events: Vec<(Actor, DomainEvent)>,
     audit: Vec<AuditDraft>,
+    numbered: Vec<Numbered>,
+    /// Tests only: fail the whole write transaction after this change set, as a crash
+    /// before the commit would.
+    #[cfg(test)]
+    pub(crate) fail_transaction: bool,
+}
+
+/// A series of gap-free human numbers: one counter per clinic, prefix and year, formatted
+/// `<prefix>-<year>-<number, 6 digits at least>`, e.g. `INV-2026-000001`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Series {
+    /// Upper-case letters naming the kind of document, e.g. `INV`, `EST`.
+    pub prefix: &'static str,
+    /// The year the document belongs to, in the clinic's zone (the caller decides it).
+    pub year: i16,
+}
+
+impl Series {
+    pub fn new(prefix: &'static str, year: i16) -> Self {
+        Series { prefix, year }
+    }
+
+    /// The key of this series' counter in the `series` table.
+    pub fn counter_key(&self, clinic_id: &str) -> String {
+        format!("{clinic_id}/{}/{}", self.prefix, self.year)
+    }
+
+    /// The human number `n` of this series.
+    pub fn format(&self, n: u64) -> String {
+        format!("{}-{:04}-{n:06}", self.prefix, self.year)
+    }
+}
+
+/// Builds a numbered record's bytes from its number; runs on the commit thread.
+type BuildNumbered = Box<dyn FnOnce(&str) -> Result<Vec<u8>, String> + Send>;
+
+struct Numbered {
+    table: RecordTable,
+    key: u128,
+    series: Series,
+    build: BuildNumbered,
+}
+
+impl std::fmt::Debug for Numbered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Numbered")
+            .field("table", &self.table)
+            .field("key", &self.key)
+            .field("series", &self.series)
+            .finish()
+    }
 }
 
 #[derive(Debug)]
 enum Op {
-    Put { table: RecordTable, key: u128, value: Vec<u8> },
-    Delete { table: RecordTable, key: u128 },
-    Link { index: IndexTable, key: (u128, u128) },
-    Unlink { index: IndexTable, key: (u128, u128) },
-    Release { ns: &'static str, value: String, owner: u128 },
+    Put {
+        table: RecordTable,
+        key: u128,
+        value: Vec<u8>,
+    },
+    Delete {
+        table: RecordTable,
+        key: u128,
+    },
+    Link {
+        index: IndexTable,
+        key: (u128, u128),
+    },
+    Unlink {
+        index: IndexTable,
+        key: (u128, u128),
+    },
+    Release {
+        ns: &'static str,
+        value: String,
+        owner: u128,
+    },
+    /// Stores the answer of the attempt that claimed an idempotency key.
+    Answer {
+        principal: String,
+        key: String,
+        attempt: String,
+        answer: Box<StoredAnswer>,
+    },
+    /// Forgets an idempotency key, if `attempt` still holds it (the expiry sweep).
+    Forget {
+        principal: String,
+        key: String,
+        attempt: String,
+    },
 }
 
 #[derive(Debug)]
@@ -116,25 +212,91 @@ impl ChangeSet {
         self
     }
 
+    /// Writes a record that gets the next number of `series`, allocated by the commit thread
+    /// inside this change set's transaction: `build` receives the formatted number (e.g.
+    /// `INV-2026-000042`) and returns the record. Several numbered records in one change set
+    /// get consecutive numbers in the order they were added. If `build` fails, or anything
+    /// else refuses the change set, or the transaction never commits, no number is
+    /// consumed. The receipt lists the numbers given ([`CommitReceipt::numbers`]).
+    pub fn put_numbered<R: Record>(
+        &mut self,
+        table: RecordTable,
+        key: u128,
+        series: Series,
+        build: impl FnOnce(&str) -> Result<R, String> + Send + 'static,
+    ) -> &mut Self {
+        let build: BuildNumbered = Box::new(move |number| codec::encode(&build(number)?).map_err(|e| e.to_string()));
+        self.numbered.push(Numbered { table, key, series, build });
+        self
+    }
+
+    /// Stores the answer of the attempt that claimed `claim`'s key (a no-op if another
+    /// attempt holds it, or nobody does).
+    pub fn idempotent_answer(&mut self, claim: &IdempotencyClaim, answer: StoredAnswer) -> &mut Self {
+        self.ops.push(Op::Answer {
+            principal: claim.principal.clone(),
+            key: claim.key.clone(),
+            attempt: claim.attempt.to_string(),
+            answer: Box::new(answer),
+        });
+        self
+    }
+
+    /// Forgets an idempotency key if `attempt` (as stored) still holds it.
+    pub fn forget_idempotency_key(&mut self, principal: &str, key: &str, attempt: &str) -> &mut Self {
+        self.ops.push(Op::Forget { principal: principal.to_owned(), key: key.to_owned(), attempt: attempt.to_owned() });
+        self
+    }
+
     /// Moves everything of `other` into this change set (one transaction for both).
     pub fn append(&mut self, mut other: ChangeSet) -> &mut Self {
         self.ops.append(&mut other.ops);
         self.claims.append(&mut other.claims);
         self.events.append(&mut other.events);
         self.audit.append(&mut other.audit);
+        self.numbered.append(&mut other.numbered);
         self
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty() && self.claims.is_empty() && self.events.is_empty() && self.audit.is_empty()
+        self.ops.is_empty()
+            && self.claims.is_empty()
+            && self.events.is_empty()
+            && self.audit.is_empty()
+            && self.numbered.is_empty()
+    }
+
+    /// True when committing this set changes something besides the audit trail.
+    fn writes(&self) -> bool {
+        !(self.ops.is_empty() && self.claims.is_empty() && self.events.is_empty() && self.numbered.is_empty())
+    }
+
+    /// The idempotency claims this set takes: those its audit entries' callers carry, if it
+    /// writes (a request that only read or was refused keeps its key free). The first draft
+    /// naming each claim says which record it concerned.
+    fn idempotency_claims(&self) -> Vec<(&IdempotencyClaim, &AuditDraft)> {
+        if !self.writes() {
+            return Vec::new();
+        }
+        let mut out: Vec<(&IdempotencyClaim, &AuditDraft)> = Vec::new();
+        for d in &self.audit {
+            if let Some(c) = &d.caller.idempotency
+                && !out.iter().any(|(o, _)| *o == c)
+            {
+                out.push((c, d));
+            }
+        }
+        out
     }
 }
 
 /// What a successful commit tells the writer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitReceipt {
     /// Sequence number of the last event this change set appended, if any.
     pub last_seq: Option<u64>,
+    /// The human numbers given to this change set's numbered records, in order.
+    pub numbers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,6 +307,10 @@ pub enum CommitError {
     Store(String),
     #[error("the store is closed")]
     Closed,
+    /// A numbered record's builder refused (nothing of the change set was written and no
+    /// number was consumed).
+    #[error("the change set was refused: {0}")]
+    Refused(String),
 }
 
 pub(super) enum Job {
@@ -254,22 +420,61 @@ impl Committer {
         // of the batch gets an answer.
         let (sets, replies): (Vec<ChangeSet>, Vec<ReplyTo>) = batch.into_iter().map(|(s, r, _)| (s, r)).unzip();
         let mut results: Vec<Result<CommitReceipt, CommitError>> = Vec::with_capacity(sets.len());
+        let now = self.clock.now();
         let outcome = (|| -> Result<(), redb::Error> {
             let txn = self.db.begin_write()?;
             {
                 let mut unique = txn.open_table(UNIQUE)?;
+                let mut idem = txn.open_table(IDEMPOTENCY)?;
+                let mut series = txn.open_table(SERIES)?;
                 let mut events = txn.open_table(EVENTS)?;
                 let mut audit = txn.open_table(AUDIT)?;
-                for set in sets {
+                #[cfg(test)]
+                let mut fail = false;
+                for mut set in sets {
                     if let Some(field) = first_conflict(&unique, &set.claims)? {
                         results.push(Err(CommitError::Duplicate { field }));
                         continue;
                     }
+                    let keys = set.idempotency_claims();
+                    if idempotency_conflict(&idem, &keys, now)? {
+                        results.push(Err(CommitError::Duplicate { field: idempotency::HEADER }));
+                        continue;
+                    }
+                    let keys: Vec<(String, String, String, Vec<u8>)> =
+                        keys.into_iter().map(|(c, d)| self.key_record(c, d, now)).collect::<Result<_, _>>()?;
+                    // Numbers are worked out before anything is written, so a builder that
+                    // refuses leaves the counters (and everything else) untouched.
+                    let numbered = match self.number(&series, std::mem::take(&mut set.numbered))? {
+                        Ok(n) => n,
+                        Err(why) => {
+                            results.push(Err(CommitError::Refused(why)));
+                            continue;
+                        }
+                    };
                     for c in &set.claims {
                         unique.insert((c.ns, c.value.as_str()), c.owner)?;
                     }
+                    for (principal, key, attempt, bytes) in keys {
+                        // A claim already held by this attempt (an earlier change set of the
+                        // same request) is kept as it is.
+                        if let Some(r) = idem.get((principal.as_str(), key.as_str()))?
+                            && decode_key(r.value())?.attempt == attempt
+                        {
+                            continue;
+                        }
+                        idem.insert((principal.as_str(), key.as_str()), bytes.as_slice())?;
+                    }
                     for op in set.ops {
-                        apply(&txn, &mut unique, op)?;
+                        apply(&txn, &mut unique, &mut idem, op)?;
+                    }
+                    let mut numbers = Vec::with_capacity(numbered.records.len());
+                    for (table, key, number, bytes) in numbered.records {
+                        txn.open_table(table.def())?.insert(key, bytes.as_slice())?;
+                        numbers.push(number);
+                    }
+                    for (counter, last) in numbered.counters {
+                        series.insert(counter.as_str(), last)?;
                     }
                     let mut last_seq = None;
                     for (actor, e) in set.events {
@@ -284,7 +489,15 @@ impl Committer {
                         let bytes = codec::encode(&entry).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
                         audit.insert(entry.seq, bytes.as_slice())?;
                     }
-                    results.push(Ok(CommitReceipt { last_seq }));
+                    #[cfg(test)]
+                    {
+                        fail |= set.fail_transaction;
+                    }
+                    results.push(Ok(CommitReceipt { last_seq, numbers }));
+                }
+                #[cfg(test)]
+                if fail {
+                    return Err(redb::Error::Corrupted("injected failure before the commit".into()));
                 }
             }
             txn.commit()?;
@@ -316,6 +529,55 @@ impl Committer {
                 }
             }
         }
+    }
+
+    /// The stored record of a new idempotency claim: `(principal, key, attempt, envelope)`.
+    fn key_record(
+        &self,
+        c: &IdempotencyClaim,
+        d: &AuditDraft,
+        now: jiff::Timestamp,
+    ) -> Result<(String, String, String, Vec<u8>), redb::Error> {
+        let record = IdempotencyRecord {
+            fingerprint: c.fingerprint.clone(),
+            attempt: c.attempt.to_string(),
+            created_at: now,
+            request_id: d.caller.request_id.clone(),
+            record_kind: d.record_kind.clone(),
+            record_id: d.record_id.clone(),
+            answer: None,
+        };
+        let bytes = codec::encode(&record).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+        Ok((c.principal.clone(), c.key.clone(), c.attempt.to_string(), bytes))
+    }
+
+    /// Allocates the numbers of one change set's numbered records and builds them. Reads the
+    /// counters (which see earlier change sets of this transaction) but writes nothing: the
+    /// caller writes the records and the new counters only if the whole set goes through.
+    /// The outer `Err` is a store failure, the inner one a builder's refusal.
+    fn number(
+        &self,
+        series: &redb::Table<&str, u64>,
+        numbered: Vec<Numbered>,
+    ) -> Result<Result<Allocated, String>, redb::Error> {
+        let mut out = Allocated::default();
+        let mut next: HashMap<String, u64> = HashMap::new();
+        for n in numbered {
+            let counter = n.series.counter_key(&self.clinic_id);
+            let last = match next.get(&counter) {
+                Some(v) => *v,
+                None => series.get(counter.as_str())?.map_or(0, |v| v.value()),
+            };
+            let number = last + 1;
+            let formatted = n.series.format(number);
+            match (n.build)(&formatted) {
+                Ok(bytes) => out.records.push((n.table, n.key, formatted, bytes)),
+                Err(why) => return Ok(Err(why)),
+            }
+            next.insert(counter, number);
+        }
+        out.counters = next.into_iter().collect();
+        Ok(Ok(out))
     }
 
     fn chain_audit(&self, head: &mut Head, d: AuditDraft) -> AuditEntry {
@@ -363,6 +625,34 @@ impl Committer {
     }
 }
 
+/// The numbered records of one change set, built, and the counters to write after them.
+#[derive(Default)]
+struct Allocated {
+    records: Vec<(RecordTable, u128, String, Vec<u8>)>,
+    counters: Vec<(String, u64)>,
+}
+
+fn decode_key(bytes: &[u8]) -> Result<IdempotencyRecord, redb::Error> {
+    codec::decode(bytes).map_err(|e| redb::Error::Corrupted(format!("an idempotency key record: {e}")))
+}
+
+/// True if another attempt holds a live claim on one of `keys`.
+fn idempotency_conflict(
+    idem: &redb::Table<(&str, &str), &[u8]>,
+    keys: &[(&IdempotencyClaim, &AuditDraft)],
+    now: jiff::Timestamp,
+) -> Result<bool, redb::Error> {
+    for (c, _) in keys {
+        if let Some(v) = idem.get((c.principal.as_str(), c.key.as_str()))? {
+            let held = decode_key(v.value())?;
+            if !held.expired(now) && held.attempt != c.attempt.to_string() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// Hex SHA-256 of an event's chained fields.
 pub fn event_hash(e: &Event) -> String {
     hex(&Sha256::digest(e.hash_input()))
@@ -400,6 +690,7 @@ fn first_conflict(
 fn apply(
     txn: &redb::WriteTransaction,
     unique: &mut redb::Table<(&str, &str), u128>,
+    idem: &mut redb::Table<(&str, &str), &[u8]>,
     op: Op,
 ) -> Result<(), redb::Error> {
     match op {
@@ -419,6 +710,22 @@ fn apply(
             let held = unique.get((ns, value.as_str()))?.map(|g| g.value());
             if held == Some(owner) {
                 unique.remove((ns, value.as_str()))?;
+            }
+        }
+        Op::Answer { principal, key, attempt, answer } => {
+            let held = idem.get((principal.as_str(), key.as_str()))?.map(|v| decode_key(v.value())).transpose()?;
+            if let Some(mut record) = held
+                && record.attempt == attempt
+            {
+                record.answer = Some(*answer);
+                let bytes = codec::encode(&record).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+                idem.insert((principal.as_str(), key.as_str()), bytes.as_slice())?;
+            }
+        }
+        Op::Forget { principal, key, attempt } => {
+            let held = idem.get((principal.as_str(), key.as_str()))?.map(|v| decode_key(v.value())).transpose()?;
+            if held.is_some_and(|r| r.attempt == attempt) {
+                idem.remove((principal.as_str(), key.as_str()))?;
             }
         }
     }

@@ -20,18 +20,19 @@ use std::time::Instant;
 
 use clowder_schemas::audit::AuditEntry;
 use clowder_schemas::events::{Event, GENESIS_HASH};
+use clowder_schemas::idempotency::IdempotencyRecord;
 use clowder_schemas::records::Record;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use codec::CodecError;
-pub use commit::{ChangeSet, CommitError, CommitReceipt, CommitStats, Published};
+pub use commit::{ChangeSet, CommitError, CommitReceipt, CommitStats, Published, Series};
 pub use tables::{IndexTable, RecordTable};
 
 use crate::clock::Clock;
 use crate::metrics::StoreMetrics;
 use commit::{Committer, Head, Job};
-use tables::{AUDIT, EVENTS, FORMAT_VERSION, META, UNIQUE};
+use tables::{AUDIT, EVENTS, FORMAT_VERSION, IDEMPOTENCY, META, SERIES, UNIQUE};
 
 /// How many of the newest events start-up re-hashes (the full check is `audit verify`).
 const VERIFY_TAIL: u64 = 1000;
@@ -185,6 +186,11 @@ impl Store {
         Ok(Reader { txn: self.db.begin_read()? })
     }
 
+    /// The last number allocated in `series` for this store's clinic (0 if none yet).
+    pub fn last_number(&self, series: Series) -> Result<u64, StoreError> {
+        self.read()?.series_last(&series.counter_key(&self.info.clinic_id))
+    }
+
     /// Sequence number of the newest committed event (0 when the log is empty).
     pub fn last_seq(&self) -> u64 {
         self.last_seq.load(Ordering::Acquire)
@@ -259,6 +265,8 @@ fn init_layout(db: &Database, path: &Path, clinic_id: &str, now: jiff::Timestamp
             txn.open_table(t.def())?;
         }
         txn.open_table(UNIQUE)?;
+        txn.open_table(IDEMPOTENCY)?;
+        txn.open_table(SERIES)?;
         txn.open_table(EVENTS)?;
         txn.open_table(AUDIT)?;
         id
@@ -468,6 +476,36 @@ impl Reader {
             }
         }
         Ok((out, scan))
+    }
+
+    /// The stored claim of an idempotency key, if any (expired or not).
+    pub fn idempotency_key(&self, principal: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let t = self.txn.open_table(IDEMPOTENCY)?;
+        match t.get((principal, key))? {
+            Some(v) => Ok(Some(codec::decode(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// `(principal, key, attempt)` of every idempotency key expired at `now`.
+    pub fn expired_idempotency_keys(&self, now: jiff::Timestamp) -> Result<Vec<(String, String, String)>, StoreError> {
+        let t = self.txn.open_table(IDEMPOTENCY)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            let r: IdempotencyRecord = codec::decode(v.value())?;
+            if r.expired(now) {
+                let (principal, key) = k.value();
+                out.push((principal.to_owned(), key.to_owned(), r.attempt));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The last number allocated in a series counter (`Series::counter_key`), 0 if none.
+    pub fn series_last(&self, counter_key: &str) -> Result<u64, StoreError> {
+        let t = self.txn.open_table(SERIES)?;
+        Ok(t.get(counter_key)?.map_or(0, |v| v.value()))
     }
 
     /// Sequence number of the newest event in this snapshot (0 when the log is empty).

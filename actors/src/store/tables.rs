@@ -129,6 +129,16 @@ pub mod unique {
     pub const FEED_TOKEN: &str = "feed_token";
 }
 
+/// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by
+/// the commit thread in the change set of the write, answered by a follow-up commit, swept
+/// after 24 h.
+pub const IDEMPOTENCY: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("idempotency");
+
+/// Gap-free human numbers: `<clinic id>/<prefix>/<year>` → the last number allocated in that
+/// series. Read and advanced only by the commit thread, inside the transaction that writes the
+/// numbered record.
+pub const SERIES: TableDefinition<&str, u64> = TableDefinition::new("series");
+
 /// The event log: sequence number → event envelope (hash-chained).
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 

@@ -178,3 +178,115 @@ async fn commits_after_close_are_refused() {
     assert_eq!(store.commit(ChangeSet::new()).await, Err(CommitError::Closed));
     let _ = UserView::from(&user(1));
 }
+
+/// A user standing in for an invoice: its display name is its number.
+fn numbered(n: u128) -> impl FnOnce(&str) -> Result<clowder_schemas::users::User, String> + Send + 'static {
+    move |number| Ok(clowder_schemas::users::User { display_name: number.to_owned(), ..user(n) })
+}
+
+fn name_of(store: &Store, n: u128) -> Option<String> {
+    store.read().unwrap().get::<clowder_schemas::users::User>(RecordTable::Users, n).unwrap().map(|u| u.display_name)
+}
+
+const INV: Series = Series { prefix: "INV", year: 2026 };
+
+#[tokio::test]
+async fn numbers_are_consecutive_per_series_and_year_and_written_into_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let mut set = ChangeSet::new();
+    set.put_numbered(RecordTable::Users, 1, INV, numbered(1));
+    set.put_numbered(RecordTable::Users, 2, INV, numbered(2));
+    set.put_numbered(RecordTable::Users, 3, Series::new("EST", 2026), numbered(3));
+    set.put_numbered(RecordTable::Users, 4, Series::new("INV", 2027), numbered(4));
+    let receipt = store.commit(set).await.unwrap();
+    assert_eq!(receipt.numbers, ["INV-2026-000001", "INV-2026-000002", "EST-2026-000001", "INV-2027-000001"]);
+    assert_eq!(name_of(&store, 2).as_deref(), Some("INV-2026-000002"), "the record holds its number");
+    let mut set = ChangeSet::new();
+    set.put_numbered(RecordTable::Users, 5, INV, numbered(5));
+    assert_eq!(store.commit(set).await.unwrap().numbers, ["INV-2026-000003"]);
+    assert_eq!(store.last_number(INV).unwrap(), 3);
+    assert_eq!(store.read().unwrap().series_last("test-clinic/INV/2026").unwrap(), 3, "counted per clinic");
+}
+
+#[tokio::test]
+async fn a_refused_change_set_consumes_no_number_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let mut taken = ChangeSet::new();
+    taken.claim(tables::unique::USERNAME, "ana", 100, "username");
+    store.commit(taken).await.unwrap();
+
+    // A unique-value conflict refuses the whole change set, numbered record included.
+    let mut set = ChangeSet::new();
+    set.put_numbered(RecordTable::Users, 1, INV, numbered(1));
+    set.claim(tables::unique::USERNAME, "ana", 1, "username");
+    assert_eq!(store.commit(set).await, Err(CommitError::Duplicate { field: "username" }));
+    // A builder that refuses after its number was allocated: nothing is kept.
+    let mut set = ChangeSet::new();
+    set.put_numbered(RecordTable::Users, 2, INV, numbered(2));
+    set.put_numbered(RecordTable::Users, 3, INV, |_| Err::<clowder_schemas::users::User, _>("no lines".to_owned()));
+    set.claim(tables::unique::USERNAME, "bea", 2, "username");
+    assert_eq!(store.commit(set).await, Err(CommitError::Refused("no lines".into())));
+    assert_eq!((name_of(&store, 1), name_of(&store, 2)), (None, None));
+    assert_eq!(store.read().unwrap().unique_owner(tables::unique::USERNAME, "bea").unwrap(), None);
+    assert_eq!(store.last_number(INV).unwrap(), 0);
+
+    let mut set = ChangeSet::new();
+    set.put_numbered(RecordTable::Users, 4, INV, numbered(4));
+    assert_eq!(store.commit(set).await.unwrap().numbers, ["INV-2026-000001"], "the next one gets the first number");
+}
+
+#[tokio::test]
+async fn a_transaction_that_never_commits_consumes_no_number_and_numbers_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, _) = open(dir.path());
+        let mut set = ChangeSet::new();
+        set.put_numbered(RecordTable::Users, 1, INV, numbered(1));
+        store.commit(set).await.unwrap();
+        // The process dies before the transaction commits: as if it never happened.
+        let mut set = ChangeSet::new();
+        set.put_numbered(RecordTable::Users, 2, INV, numbered(2));
+        set.fail_transaction = true;
+        assert!(matches!(store.commit(set).await, Err(CommitError::Store(_))));
+        assert_eq!(name_of(&store, 2), None);
+        tokio::task::spawn_blocking(move || store.close()).await.unwrap();
+    }
+    let (store, _) = open(dir.path());
+    assert_eq!(store.last_number(INV).unwrap(), 1);
+    let mut set = ChangeSet::new();
+    set.put_numbered(RecordTable::Users, 3, INV, numbered(3));
+    assert_eq!(store.commit(set).await.unwrap().numbers, ["INV-2026-000002"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_allocations_are_consecutive_with_no_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let mut tasks = Vec::new();
+    for n in 1..=120u128 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut set = ChangeSet::new();
+            if n % 3 == 0 {
+                // Every third one fails after its number was allocated.
+                set.put_numbered(RecordTable::Users, n, INV, |_| Err::<clowder_schemas::users::User, _>("no".into()));
+            } else {
+                set.put_numbered(RecordTable::Users, n, INV, numbered(n));
+            }
+            store.commit(set).await.map(|r| (n, r.numbers))
+        }));
+    }
+    let mut given = Vec::new();
+    for t in tasks {
+        if let Ok((n, numbers)) = t.await.unwrap() {
+            assert_eq!(name_of(&store, n).as_ref(), numbers.first());
+            given.extend(numbers);
+        }
+    }
+    given.sort();
+    let expected: Vec<String> = (1..=80).map(|n| INV.format(n)).collect();
+    assert_eq!(given, expected);
+    assert_eq!(store.last_number(INV).unwrap(), 80);
+}

@@ -1,7 +1,10 @@
 // Calls to the REST API on the session cookie (same origin, so the browser sends Origin and
 // the CSRF check passes). Errors carry the API's {"error": {code, message, field}}.
-export async function api(method, path, body) {
+// Every POST carries a fresh Idempotency-Key (one per form submission), so a retry of that
+// submission (pass the same `key`) can never change anything twice.
+export async function api(method, path, body, key) {
   const init = { method, credentials: 'same-origin', headers: {} };
+  if (method === 'POST') init.headers['idempotency-key'] = key ?? newKey();
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -19,4 +22,15 @@ export async function api(method, path, body) {
     throw e;
   }
   return data;
+}
+
+// A random UUID. crypto.randomUUID exists only in secure contexts (HTTPS, localhost); a
+// clinic reaching the server over plain HTTP on its LAN still gets 122 random bits.
+export function newKey() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

@@ -3,6 +3,7 @@
 // current over /ws. When the tablet's PIN session locks (a few idle minutes), a PIN screen
 // unlocks it again with the tablet's credential (kept in this browser's storage).
 import { connectLive } from './live.js';
+import { newKey } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const room = new URLSearchParams(location.search).get('room');
@@ -18,6 +19,7 @@ const moves = {
 
 async function call(method, path, body) {
   const init = { method, credentials: 'same-origin', headers: {} };
+  if (method === 'POST') init.headers['idempotency-key'] = newKey();
   if (body !== undefined) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
   const res = await fetch(path, init);
   if (res.status === 401) {
