@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::extract::rejection::PathRejection;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::staff::{
     CreateShift, CreateStaff, DecideTimeOff, RequestTimeOff, Shift, StaffProfile, TimeOff, TimeOffStatus, UpdateShift,
@@ -313,14 +313,14 @@ pub async fn time_off_request(
     Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(t)).into_response())
 }
 
-/// A body that may be left out (an empty body means "no note").
-fn optional_body(bytes: &[u8]) -> Result<Option<DecideTimeOff>, ApiError> {
+/// A body that may be left out (an empty body means "no note"); one that is sent is read like
+/// every other JSON body (415, 400 `invalid_json`, 422 naming the field).
+fn optional_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Option<DecideTimeOff>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(bytes)
-        .map(Some)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON for this request: {e}")))
+    crate::extract::require_json_content_type(headers)?;
+    crate::extract::parse_json(bytes).map(Some)
 }
 
 async fn decide(
@@ -353,9 +353,10 @@ pub async fn time_off_approve(
     State(state): State<AppState>,
     staff: Staff,
     id: RawId,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<axum::Json<TimeOff>, ApiError> {
-    decide(&state, &staff, id, TimeOffStatus::Approved, optional_body(&body)?).await
+    decide(&state, &staff, id, TimeOffStatus::Approved, optional_body(&headers, &body)?).await
 }
 
 /// Deny a request.
@@ -373,9 +374,10 @@ pub async fn time_off_deny(
     State(state): State<AppState>,
     staff: Staff,
     id: RawId,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<axum::Json<TimeOff>, ApiError> {
-    decide(&state, &staff, id, TimeOffStatus::Denied, optional_body(&body)?).await
+    decide(&state, &staff, id, TimeOffStatus::Denied, optional_body(&headers, &body)?).await
 }
 
 /// Withdraw a request (one's own, or anyone's with `scheduling:manage`), approved or not.
