@@ -1038,7 +1038,8 @@ impl Accounts {
     fn persist_last_seen(&self, session: &Session, at: Timestamp) {
         let ctx = self.ctx.clone();
         let id = session.id;
-        tokio::spawn(async move {
+        let tasks = ctx.tasks.clone();
+        tasks.spawn(async move {
             let Ok(Some(mut s)) = ctx.store.read().and_then(|r| r.get::<Session>(RecordTable::Sessions, id.as_u128()))
             else {
                 return; // ended meanwhile

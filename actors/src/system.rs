@@ -87,6 +87,10 @@ pub struct Ctx {
     pub metrics: RuntimeMetrics,
     /// Password and PIN hashing running at once (half the cores, at least one).
     pub hashing: tokio::sync::Semaphore,
+    /// Short tasks that write to the store on their own (a commit that must finish though
+    /// its caller went away, "last seen"): spawn them here so shutdown waits for them before
+    /// it closes the store.
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 impl Ctx {
@@ -141,7 +145,8 @@ impl System {
         let store = Store::open(&store_config, clock.clone(), store_metrics.clone())?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hashing = tokio::sync::Semaphore::new((cores / 2).max(1));
-        let ctx = Arc::new(Ctx { store, clock, config, metrics: RuntimeMetrics::default(), hashing });
+        let tasks = tokio_util::task::TaskTracker::new();
+        let ctx = Arc::new(Ctx { store, clock, config, metrics: RuntimeMetrics::default(), hashing, tasks });
         let roles = Roles::load(ctx.clone())?;
         let search = Search::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the search index: {e}")))?;
         Ok(System {
@@ -206,17 +211,25 @@ impl System {
         ]
     }
 
-    /// Stops the actors, commits what is queued and closes the store.
+    /// Stops the actors and the background tasks, waits for the writes they started,
+    /// commits what is queued and closes the store. When it returns the store file is closed
+    /// and its lock released, so a restart or `clowder audit verify` can open it at once,
+    /// whatever still holds an `Arc<System>`. A second call waits like the first.
     pub async fn shutdown(&self) {
-        if self.stopping.swap(true, Ordering::AcqRel) {
-            return;
+        if !self.stopping.swap(true, Ordering::AcqRel) {
+            // Mailboxes close: each actor finishes the message in hand and ends. Their
+            // commits go through the store's queue, which `close` drains.
+            self.clients.stop_all();
+            self.accounts.stop_all();
+            self.patients.stop_all();
+            self.scheduling.stop().await;
+            self.search.stop().await;
+            // Writes started on their own (see `Ctx::tasks`) finish while the store is open.
+            self.ctx.tasks.close();
+            self.ctx.tasks.wait().await;
         }
-        self.clients.stop_all();
-        self.accounts.stop_all();
-        self.patients.stop_all();
-        self.scheduling.stop();
-        self.search.stop().await;
         let store = self.ctx.store.clone();
+        // Idempotent: a concurrent or second call returns once the first has closed the file.
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
     }
 }

@@ -354,7 +354,8 @@ impl Actor for LocationCalendar {
                 Ok((a, set)) => {
                     // Acknowledged only once durable; undone if the commit fails.
                     let shared = self.shared.clone();
-                    tokio::spawn(async move {
+                    let tasks = shared.ctx.tasks.clone();
+                    tasks.spawn(async move {
                         let result = match shared.ctx.store.commit(set).await {
                             Ok(_) => Ok(a),
                             Err(e) => {

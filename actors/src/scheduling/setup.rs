@@ -77,14 +77,16 @@ impl Setup {
         after: impl FnOnce(&mut Book) + Send + 'static,
     ) -> Res<()> {
         let (ctx, book) = (self.ctx.clone(), self.book.clone());
-        tokio::spawn(async move {
-            let _writer = writer;
-            ctx.store.commit(set).await?;
-            after(&mut book.write().unwrap_or_else(|p| p.into_inner()));
-            Ok::<_, Error>(())
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("a scheduling write task failed: {e}")))?
+        let tasks = ctx.tasks.clone();
+        tasks
+            .spawn(async move {
+                let _writer = writer;
+                ctx.store.commit(set).await?;
+                after(&mut book.write().unwrap_or_else(|p| p.into_inner()));
+                Ok::<_, Error>(())
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("a scheduling write task failed: {e}")))?
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Book> {
