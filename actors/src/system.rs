@@ -229,7 +229,7 @@ impl System {
             self.ctx.tasks.wait().await;
         }
         let store = self.ctx.store.clone();
-        // Idempotent: a concurrent or second call returns once the first has closed the file.
+        // A concurrent or later call waits in `close` until the first has closed the file.
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
     }
 }

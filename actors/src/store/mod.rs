@@ -222,11 +222,12 @@ impl Store {
     /// `clowder audit verify`) can open it at once. Snapshots still held get
     /// [`StoreError::Closed`] or redb's "closed" error. Blocking: call from a blocking context.
     pub fn close(&self) {
-        if self.closed.swap(true, Ordering::AcqRel) {
-            return;
+        // Held to the end, so a second caller returns only once the first has closed the file.
+        let mut committer = self.committer.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            let _ = self.jobs.blocking_send(Job::Shutdown);
         }
-        let _ = self.jobs.blocking_send(Job::Shutdown);
-        if let Some(h) = self.committer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(h) = committer.take() {
             let _ = h.join();
         }
         // The commit thread, the only other owner, has ended and dropped its handle.
