@@ -89,7 +89,9 @@ impl Application {
             None => serve_http(listener, app, shutdown).await?,
             Some(tls) => serve_https(listener, tls, app, shutdown).await?,
         }
+        // The live gateway's hub holds the store; it ends before the store closes.
         live.abort();
+        let _ = live.await;
         tracing::info!("stopped accepting; flushing and closing the store");
         system.shutdown().await;
         tracing::info!("store closed; goodbye");

@@ -34,13 +34,13 @@ use clowder_schemas::{DeviceId, SessionId, UserId, ValidationError, passwords};
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::roles::Roles;
 use crate::runtime::registry::KeyedFactory;
 use crate::runtime::{Actor, Registry, Reply};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, IndexTable, RecordTable, commit::hex};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 
@@ -1033,7 +1033,8 @@ impl Accounts {
     fn persist_last_seen(&self, session: &Session, at: Timestamp) {
         let ctx = self.ctx.clone();
         let id = session.id;
-        tokio::spawn(async move {
+        let tasks = ctx.tasks.clone();
+        tasks.spawn(async move {
             let Ok(Some(mut s)) = ctx.store.read().and_then(|r| r.get::<Session>(RecordTable::Sessions, id.as_u128()))
             else {
                 return; // ended meanwhile

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use clowder_schemas::audit::{AuditDraft, AuditEntry, Caller};
 
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::store::ChangeSet;
-use crate::system::Ctx;
 
 /// Entries scanned per page at most, so a filter that matches nothing answers promptly; the
 /// page then ends early with a cursor to continue from.

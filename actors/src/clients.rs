@@ -173,8 +173,8 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
+    use crate::ctx::SystemConfig;
     use crate::records::{claimed, released};
-    use crate::system::SystemConfig;
 
     fn settings() -> SystemConfig {
         SystemConfig::new("unused")

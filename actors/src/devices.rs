@@ -11,10 +11,10 @@ use clowder_schemas::events::Actor as By;
 use clowder_schemas::users::Session;
 
 use crate::accounts::{random_secret, token_hash};
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 

@@ -45,9 +45,9 @@ use clowder_schemas::idempotency::{IdempotencyClaim, StoredAnswer};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::store::ChangeSet;
-use crate::system::Ctx;
 
 /// How long a retry waits for an attempt with the same key that is still running.
 pub const WAIT_FOR_FIRST: Duration = Duration::from_secs(15);
@@ -236,7 +236,7 @@ impl Idempotency {
 mod tests {
     use super::*;
     use crate::ManualClock;
-    use crate::system::SystemConfig;
+    use crate::ctx::SystemConfig;
     use clowder_schemas::audit::{AuditDraft, Caller};
 
     async fn service() -> (Idempotency, Arc<ManualClock>, tempfile::TempDir) {

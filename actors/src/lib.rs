@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit;
 pub mod clients;
 pub mod clock;
+pub mod ctx;
 pub mod devices;
 pub mod error;
 pub mod idempotency;
@@ -25,5 +26,6 @@ pub mod system;
 pub mod totp;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use ctx::{Ctx, SystemConfig};
 pub use error::Error;
-pub use system::{System, SystemConfig};
+pub use system::System;

@@ -190,10 +190,10 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+    use crate::ctx::SystemConfig;
     use crate::metrics::StoreMetrics;
     use crate::records::{claimed, linked, released, unlinked};
     use crate::store::{ChangeSet, Store, StoreConfig};
-    use crate::system::SystemConfig;
 
     const ACTIVE_OWNER: ClientId = ClientId::from_u128(1);
     const INACTIVE_OWNER: ClientId = ClientId::from_u128(2);

@@ -10,10 +10,10 @@ use clowder_schemas::RoleId;
 use clowder_schemas::access::{ADMINISTRATOR, Grant, Permissions, Role, RoleDraft, Scope, UpdateRole, builtin_roles};
 use clowder_schemas::audit::{AuditDraft, Caller};
 
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 

@@ -80,6 +80,9 @@ pub(crate) fn client_document(f: &Fields, analyzer: &mut TextAnalyzer, client: &
         for token in phone_tokens(phone.digits()) {
             doc.add_text(f.phone_digits, token);
         }
+        for token in phone_prefix_tokens(phone.digits()) {
+            doc.add_text(f.phone_prefix, token);
+        }
         doc.add_text(f.phone_display, phone.as_str());
     }
     if let Some(email) = &client.email {
@@ -171,6 +174,48 @@ pub(crate) fn phone_tokens(digits: &str) -> Vec<&str> {
     tokens
 }
 
+/// Fewest leading digits that find a phone number as it is being typed: an area code.
+pub(crate) const MIN_PHONE_PREFIX: usize = 3;
+
+/// The tokens indexed so that a number is found as it is read out, given its E.164 digits:
+/// every run of at least three leading digits of the whole number ("150855"), of the national
+/// number ("508555", "(508) 555") and of its last seven digits, the local number without its
+/// area code ("555014"). Full numbers are among them; exact matches are scored apart.
+pub(crate) fn phone_prefix_tokens(digits: &str) -> Vec<&str> {
+    // E.164 digits are ASCII, so byte offsets are char boundaries.
+    let n = digits.len();
+    let national = country_code_len(digits).min(n);
+    let local = n.saturating_sub(MIN_PHONE_SUFFIX).max(national);
+    let mut tokens = Vec::new();
+    for start in [0, national, local] {
+        for end in start + MIN_PHONE_PREFIX..=n {
+            let token = &digits[start..end];
+            if !tokens.contains(&token) {
+                tokens.push(token);
+            }
+        }
+    }
+    tokens
+}
+
+/// The length of the country calling code that starts E.164 `digits`. Calling codes are a
+/// prefix code (ITU-T E.164): `1` and `7` have one digit, the two-digit codes are listed
+/// below, and every other code has three digits.
+pub(crate) fn country_code_len(digits: &str) -> usize {
+    const TWO_DIGIT: &[&str] = &[
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49",
+        "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84",
+        "86", "90", "91", "92", "93", "94", "95", "98",
+    ];
+    if digits.starts_with('1') || digits.starts_with('7') {
+        1
+    } else if TWO_DIGIT.iter().any(|code| digits.starts_with(code)) {
+        2
+    } else {
+        3
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +227,37 @@ mod tests {
             ["15551234567", "5551234567", "551234567", "51234567", "1234567", "4567"]
         );
         assert_eq!(phone_tokens("4412345678"), ["4412345678", "412345678", "12345678", "2345678", "5678"]);
+    }
+
+    #[test]
+    fn phone_prefix_tokens_cover_leading_digits_of_whole_national_and_local_numbers() {
+        let tokens = phone_prefix_tokens("15085550142");
+        for typed in ["150", "1508555", "508", "508555", "50855501", "5085550142", "555", "555014", "5550142"] {
+            assert!(tokens.contains(&typed), "{typed} missing from {tokens:?}");
+        }
+        // Runs that start inside the area code or the local number are not how a number is read.
+        for not_typed in ["085", "0855", "855", "550142", "0142", "15"] {
+            assert!(!tokens.contains(&not_typed), "{not_typed} in {tokens:?}");
+        }
+        let uk = phone_prefix_tokens("442079460018");
+        assert!(uk.contains(&"207") && uk.contains(&"20794") && uk.contains(&"442"), "{uk:?}");
+        assert!(!uk.contains(&"420"), "{uk:?}");
+    }
+
+    #[test]
+    fn country_codes_are_read_as_the_prefix_code_they_are() {
+        for (digits, len) in [
+            ("15085550142", 1),
+            ("74951234567", 1),
+            ("442079460018", 2),
+            ("4930123456", 2),
+            ("35312345678", 3),
+            ("420123456789", 3),
+            ("8613912345678", 2),
+            ("85212345678", 3),
+        ] {
+            assert_eq!(country_code_len(digits), len, "{digits}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tantivy::TantivyDocument;
 use tantivy::schema::{Field, Value};
 use tantivy::tokenizer::TextAnalyzer;
 
-use crate::documents::stored_text_fields;
+use crate::documents::{phone_prefix_tokens, stored_text_fields};
 use crate::phonetic;
 use crate::queries::{Identifier, QueryTerm};
 use crate::schema::Fields;
@@ -68,7 +68,9 @@ pub(crate) fn highlights(
         .collect();
     for phone in values(doc, f.phone_display) {
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-        if digit_terms.iter().any(|d| phone_matches(&digits, d)) {
+        let typed_from_start = !id.phone_prefixes.is_empty()
+            && phone_prefix_tokens(&digits).iter().any(|t| id.phone_prefixes.iter().any(|p| p == t));
+        if typed_from_start || digit_terms.iter().any(|d| phone_matches(&digits, d)) {
             out.push(whole("phone", phone));
         }
     }

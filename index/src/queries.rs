@@ -35,6 +35,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
+use crate::documents::MIN_PHONE_PREFIX;
 use crate::phonetic;
 use crate::schema::Fields;
 use clowder_schemas::UserId;
@@ -51,6 +52,9 @@ const EXACT_SCORE: f32 = 3.0;
 const PREFIX_SCORE: f32 = 2.0;
 const PHONETIC_SCORE: f32 = 1.5;
 const FUZZY_SCORE: f32 = 1.0;
+/// A number found from its first digits ranks below an exact number (`IDENTIFIER_SCORE`) and
+/// above any name match of the same input.
+const PHONE_PREFIX_SCORE: f32 = 50.0;
 const TIE_BREAKER: f32 = 0.1;
 
 /// Most distinct words one automaton may stand for in one field. A two-letter prefix can
@@ -122,6 +126,9 @@ pub(crate) struct Identifier {
     /// Phone or microchip digits to look up (with and without a trunk or international
     /// prefix).
     pub digits: Vec<String>,
+    /// Leading digits of a phone number being typed (with and without a trunk or
+    /// international prefix), three or more.
+    pub phone_prefixes: Vec<String>,
     /// A lower-cased email address.
     pub email: Option<String>,
     /// A lower-cased document number.
@@ -292,14 +299,18 @@ fn term_query(fields: &Fields, searcher: &Searcher, term: &QueryTerm) -> tantivy
 /// number.
 fn identifier(input: &str) -> Identifier {
     let mut id = Identifier::default();
-    if let Some(digits) = phone_like_digits(input) {
+    if let Some(digits) = phone_like_digits(input, MIN_PHONE_PREFIX) {
         // "00" is the international call prefix and a single "0" the trunk prefix of many
         // national numbers; neither is part of the stored digits.
         let stripped = digits.strip_prefix("00").unwrap_or(&digits).trim_start_matches('0').to_owned();
-        let keep_stripped = stripped != digits && stripped.len() >= MIN_IDENTIFIER_DIGITS;
-        id.digits.push(digits);
-        if keep_stripped {
-            id.digits.push(stripped);
+        let stripped = (stripped != digits).then_some(stripped);
+        for d in std::iter::once(&digits).chain(&stripped) {
+            if d.len() >= MIN_IDENTIFIER_DIGITS {
+                id.digits.push(d.clone());
+            }
+            if d.len() >= MIN_PHONE_PREFIX {
+                id.phone_prefixes.push(d.clone());
+            }
         }
     }
     if input.contains('@') && !input.contains(char::is_whitespace) {
@@ -330,18 +341,27 @@ fn identifier_query(fields: &Fields, id: &Identifier) -> Option<Box<dyn Query>> 
     if let Some(number) = &id.number {
         clauses.push(exact_term(fields.number, number));
     }
-    (!clauses.is_empty()).then(|| scored(clauses, IDENTIFIER_SCORE))
+    let exact = (!clauses.is_empty()).then(|| scored(clauses, IDENTIFIER_SCORE));
+    let prefixes: Vec<_> = id.phone_prefixes.iter().map(|d| exact_term(fields.phone_prefix, d)).collect();
+    let by_prefix = (!prefixes.is_empty()).then(|| scored(prefixes, PHONE_PREFIX_SCORE));
+    match (exact, by_prefix) {
+        // An exact number scores both ways and so stays above one that only starts alike.
+        (Some(exact), Some(prefix)) => {
+            Some(Box::new(BooleanQuery::new(vec![(Occur::Should, exact), (Occur::Should, prefix)])))
+        }
+        (one, None) | (None, one) => one,
+    }
 }
 
 /// The digits of input written like a phone or microchip number ("+1 (555) 123-4567",
-/// "985 141 000 123 456"), if it has enough of them.
-pub(crate) fn phone_like_digits(input: &str) -> Option<String> {
+/// "985 141 000 123 456"), if it has at least `min` of them.
+pub(crate) fn phone_like_digits(input: &str, min: usize) -> Option<String> {
     let is_phone_char = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')' | '/');
     if !input.chars().all(is_phone_char) {
         return None;
     }
     let digits: String = input.chars().filter(char::is_ascii_digit).collect();
-    (digits.len() >= MIN_IDENTIFIER_DIGITS).then_some(digits)
+    (digits.len() >= min).then_some(digits)
 }
 
 fn exact_term(field: Field, text: &str) -> Box<dyn Query> {
@@ -487,7 +507,7 @@ mod tests {
             ("", None),
         ];
         for (input, expected) in cases {
-            assert_eq!(phone_like_digits(input).as_deref(), expected, "{input}");
+            assert_eq!(phone_like_digits(input, MIN_IDENTIFIER_DIGITS).as_deref(), expected, "{input}");
         }
     }
 

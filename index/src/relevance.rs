@@ -46,6 +46,8 @@ const CLIENTS: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ("mohammed", "Mohammed", "Al-Farsi", "503-555-0101", None),
     ("bob", "Bob", "Lee", "503-555-0102", None),
     ("ann", "Ann", "Wu", "503-555-0103", None),
+    ("dana", "Dana", "Reyes", "508-555-0148", None),
+    ("nora", "Nora", "Blake", "503-555-5085", None),
 ];
 
 /// A fixture patient: key, owner key, name, breed, colour, microchip.
@@ -141,6 +143,21 @@ const CASES: &[(&str, Expect)] = &[
     ("020 7946 0018", First("elizabeth")),
     ("0018", First("elizabeth")),
     ("smith 0143", Only(&["jane"])),
+    // Phones typed from their start, as read out: the national number, with the country
+    // code, the local seven digits; exact numbers rank first.
+    ("508", Only(&["dana"])),
+    ("508555", Only(&["dana"])),
+    ("50855501", Only(&["dana"])),
+    ("(508) 555", Only(&["dana"])),
+    ("508-555-01", Only(&["dana"])),
+    ("+1 508 55", Only(&["dana"])),
+    ("1 508 555 0", Only(&["dana"])),
+    ("555014", Within(3, &["john", "jane", "dana"])),
+    ("555-0148", First("dana")),
+    ("5085", Only(&["nora", "dana"])),
+    ("020 79", First("elizabeth")),
+    ("+44 20", First("elizabeth")),
+    ("855", Nothing),
     // Microchips: exact only, spaces allowed.
     ("985141000123456", Only(&["mittens"])),
     ("985 141 000 654 321", Only(&["shadow"])),

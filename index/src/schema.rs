@@ -11,7 +11,8 @@ use tantivy::tokenizer::{
 ///
 /// v2: phonetic codes, stored values for highlights, the owner and creator of a record, and
 /// the `number` field for documents found by their number.
-pub const SCHEMA_VERSION: u32 = 2;
+/// v3: `phone_prefix`, so a number is found from its first digits.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Name of the analyser for free-text fields (names, breed, colour).
 pub(crate) const TEXT_TOKENIZER: &str = "clowder_text";
@@ -50,6 +51,8 @@ pub(crate) struct Fields {
     pub phonetic: Field,
     /// Phone digits in several lengths (raw); see `documents::phone_tokens`.
     pub phone_digits: Field,
+    /// Leading digits of phone numbers (raw); see `documents::phone_prefix_tokens`.
+    pub phone_prefix: Field,
     /// Phone numbers as shown (E.164), for highlights (stored only).
     pub phone_display: Field,
     /// Microchip number, digits only (raw, stored).
@@ -91,6 +94,7 @@ impl Fields {
             color: b.add_text_field("color", text),
             phonetic: b.add_text_field("phonetic", STRING),
             phone_digits: b.add_text_field("phone_digits", STRING),
+            phone_prefix: b.add_text_field("phone_prefix", STRING),
             phone_display: b.add_text_field("phone_display", STORED),
             microchip: b.add_text_field("microchip", STRING | STORED),
             email: b.add_text_field("email", STRING | STORED),

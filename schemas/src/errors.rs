@@ -36,9 +36,13 @@ pub enum ErrorKind {
     Internal,
 }
 
-/// Every error code Clowder can answer with. The wire name is the snake_case variant name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// Every error code Clowder can answer with. The wire name is the snake_case variant name,
+/// derived (serde for JSON, strum for `as_str` and `ALL`), never written out by hand.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, strum::IntoStaticStr, strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
     InvalidJson,
     UnsupportedMediaType,
@@ -128,106 +132,11 @@ impl ErrorCode {
 
     /// The wire name, e.g. `validation_failed`.
     pub fn as_str(self) -> &'static str {
-        use ErrorCode::*;
-        match self {
-            InvalidJson => "invalid_json",
-            UnsupportedMediaType => "unsupported_media_type",
-            ValidationFailed => "validation_failed",
-            PayloadTooLarge => "payload_too_large",
-            Unauthenticated => "unauthenticated",
-            InvalidCredentials => "invalid_credentials",
-            Forbidden => "forbidden",
-            NotFound => "not_found",
-            MethodNotAllowed => "method_not_allowed",
-            ClientNotFound => "client_not_found",
-            PatientNotFound => "patient_not_found",
-            UserNotFound => "user_not_found",
-            DuplicateValue => "duplicate_value",
-            RoleNotFound => "role_not_found",
-            SessionNotFound => "session_not_found",
-            RoleIsBuiltin => "role_is_builtin",
-            LastAdministrator => "last_administrator",
-            AccountLocked => "account_locked",
-            PasswordChangeRequired => "password_change_required",
-            CsrfRejected => "csrf_rejected",
-            RateLimited => "rate_limited",
-            DeviceNotFound => "device_not_found",
-            PinLocked => "pin_locked",
-            TotpRequired => "totp_required",
-            TotpEnrollmentRequired => "totp_enrollment_required",
-            AppointmentTypeNotFound => "appointment_type_not_found",
-            LocationNotFound => "location_not_found",
-            RoomNotFound => "room_not_found",
-            StaffNotFound => "staff_not_found",
-            ShiftNotFound => "shift_not_found",
-            TimeOffNotFound => "time_off_not_found",
-            AppointmentNotFound => "appointment_not_found",
-            WaitlistEntryNotFound => "waitlist_entry_not_found",
-            OfferNotFound => "offer_not_found",
-            FeedNotFound => "feed_not_found",
-            AppointmentConflict => "appointment_conflict",
-            InvalidTransition => "invalid_transition",
-            ShiftOverlap => "shift_overlap",
-            OfferClosed => "offer_closed",
-            Overloaded => "overloaded",
-            Timeout => "timeout",
-            Unavailable => "unavailable",
-            InternalError => "internal_error",
-            IdempotencyKeyReused => "idempotency_key_reused",
-            RequestInProgress => "request_in_progress",
-            IdempotentAnswerLost => "idempotent_answer_lost",
-        }
+        self.into()
     }
 
-    /// Every code, for the documentation table and its test.
-    pub const ALL: &'static [ErrorCode] = &[
-        ErrorCode::InvalidJson,
-        ErrorCode::UnsupportedMediaType,
-        ErrorCode::ValidationFailed,
-        ErrorCode::PayloadTooLarge,
-        ErrorCode::Unauthenticated,
-        ErrorCode::InvalidCredentials,
-        ErrorCode::Forbidden,
-        ErrorCode::NotFound,
-        ErrorCode::MethodNotAllowed,
-        ErrorCode::ClientNotFound,
-        ErrorCode::PatientNotFound,
-        ErrorCode::UserNotFound,
-        ErrorCode::DuplicateValue,
-        ErrorCode::RoleNotFound,
-        ErrorCode::SessionNotFound,
-        ErrorCode::RoleIsBuiltin,
-        ErrorCode::LastAdministrator,
-        ErrorCode::AccountLocked,
-        ErrorCode::PasswordChangeRequired,
-        ErrorCode::CsrfRejected,
-        ErrorCode::RateLimited,
-        ErrorCode::DeviceNotFound,
-        ErrorCode::PinLocked,
-        ErrorCode::TotpRequired,
-        ErrorCode::TotpEnrollmentRequired,
-        ErrorCode::AppointmentTypeNotFound,
-        ErrorCode::LocationNotFound,
-        ErrorCode::RoomNotFound,
-        ErrorCode::StaffNotFound,
-        ErrorCode::ShiftNotFound,
-        ErrorCode::TimeOffNotFound,
-        ErrorCode::AppointmentNotFound,
-        ErrorCode::WaitlistEntryNotFound,
-        ErrorCode::OfferNotFound,
-        ErrorCode::FeedNotFound,
-        ErrorCode::AppointmentConflict,
-        ErrorCode::InvalidTransition,
-        ErrorCode::ShiftOverlap,
-        ErrorCode::OfferClosed,
-        ErrorCode::Overloaded,
-        ErrorCode::Timeout,
-        ErrorCode::Unavailable,
-        ErrorCode::InternalError,
-        ErrorCode::IdempotencyKeyReused,
-        ErrorCode::RequestInProgress,
-        ErrorCode::IdempotentAnswerLost,
-    ];
+    /// Every code, in declaration order, for the documentation table and its test.
+    pub const ALL: &'static [ErrorCode] = <ErrorCode as strum::VariantArray>::VARIANTS;
 }
 
 /// The body of every error response: `{"error": {...}}`.

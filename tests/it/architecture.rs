@@ -18,7 +18,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// What `clowder-schemas` may use at run time: serialisation, errors, ids, time, OpenAPI.
-const SCHEMAS_MAY_USE: &[&str] = &["serde", "serde_json", "thiserror", "ulid", "jiff", "utoipa"];
+// strum derives the error codes' wire names and their list (compile-time only, no I/O).
+const SCHEMAS_MAY_USE: &[&str] = &["serde", "serde_json", "thiserror", "ulid", "jiff", "utoipa", "strum"];
 
 /// The workspace's packages from `cargo metadata --no-deps`.
 fn workspace_packages() -> Vec<Value> {

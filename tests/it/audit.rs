@@ -169,3 +169,36 @@ async fn a_refused_write_leaves_no_audit_entry_for_it() {
         "the change and its entry exist together or not at all"
     );
 }
+
+#[tokio::test]
+async fn once_stopped_the_store_file_is_closed_even_while_a_socket_and_a_connection_stay_open() {
+    let first = TestApp::spawn().await;
+    let dir = first.stop().await;
+    let data = dir.path().to_owned();
+    for round in 0..5 {
+        let app = TestApp::spawn_with(|args| args.data_dir = data.clone()).await;
+        app.login_admin().await;
+        let id = id_of(&app.create_client(client_body("Round", &format!("Trip{round}"))).await);
+        app.patch_json(&format!("/api/clients/{id}"), &json!({"notes": "called back"})).await;
+        app.get(&format!("/api/clients/{id}")).await;
+        // A live socket and a kept-alive HTTP connection both outlive the stop: neither may
+        // keep the store open.
+        let token = app.token().expect("signed in");
+        let socket = crate::live::connect(&app, &token).await;
+        let client = app.client.clone();
+        let _unused_dir = app.stop().await;
+
+        let path = data.join("clowder.redb");
+        match redb::Database::create(&path) {
+            Ok(db) => drop(db),
+            Err(e) => panic!("round {round}: the store is still open after stop returned: {e}"),
+        }
+        let verify = std::process::Command::new(env!("CARGO_BIN_EXE_clowder"))
+            .args(["audit", "verify", "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(verify.status.success(), "round {round}: {}", String::from_utf8_lossy(&verify.stderr));
+        drop((socket, client));
+    }
+}

@@ -363,3 +363,24 @@ async fn the_pages_are_served_with_a_strict_content_security_policy() {
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
     }
 }
+
+#[tokio::test]
+async fn deciding_time_off_with_an_unknown_field_is_422_naming_it_like_every_other_body() {
+    let c = crate::calendar::Clinic::new().await;
+    let app = &c.app;
+    let day = crate::calendar::day(5).to_string();
+    let off = json!({"staff_id": c.vet, "first_day": day, "last_day": day});
+    let t = id_of(&expect_json(app.post_json("/api/time-off", &off).await, StatusCode::CREATED).await);
+    for verb in ["approve", "deny"] {
+        let path = format!("/api/time-off/{t}/{verb}");
+        let res = app.post_json(&path, &json!({"note": "ok", "colour": "red"})).await;
+        assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("colour")).await;
+        let res = post_raw(app, &path, Some("application/json"), "{\"note\": ").await;
+        assert_error(res, StatusCode::BAD_REQUEST, "invalid_json", None).await;
+        let res = post_raw(app, &path, Some("text/plain"), "{\"note\": \"ok\"}").await;
+        assert_error(res, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None).await;
+    }
+    // An empty body still means "no note".
+    let res = post_raw(app, &format!("/api/time-off/{t}/approve"), None, "").await;
+    assert_eq!(expect_json(res, StatusCode::OK).await["status"], "approved");
+}

@@ -10,6 +10,7 @@ mod browser;
 mod calendar;
 mod clients;
 mod demo;
+mod docs;
 mod durability;
 mod errors;
 mod helpers;

@@ -349,3 +349,180 @@ async fn served_clients_have_every_required_field_of_the_schema() {
     let served: HashSet<&String> = fields.keys().collect();
     assert_eq!(properties, served);
 }
+
+/// The description of `status` on `method path` in the document, if any.
+fn documented<'a>(doc: &'a serde_json::Value, method: &str, path: &str, status: u16) -> Option<&'a str> {
+    doc["paths"][path][method.to_lowercase()]["responses"][status.to_string()]["description"].as_str()
+}
+
+#[tokio::test]
+async fn openapi_lists_the_statuses_of_the_shared_layers_on_every_route_they_apply_to() {
+    let app = TestApp::signed_in().await;
+    let doc = app.get_json("/api/openapi.json").await;
+    let mut with_body = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap().iter().filter(|(k, _)| HTTP_METHODS.contains(&k.as_str())) {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let rule = clowder_web::access::ROUTES
+                .iter()
+                .find(|(m, p, _)| m.eq_ignore_ascii_case(method) && p == path)
+                .map(|(_, _, r)| *r)
+                .unwrap_or_else(|| panic!("{method} {path} has no access rule"));
+            let mut expected: Vec<(u16, &str)> = vec![(500, "internal_error"), (503, "overloaded")];
+            if op.get("requestBody").is_some() {
+                with_body += 1;
+                expected.extend([
+                    (400, "invalid_json"),
+                    (413, "payload_too_large"),
+                    (415, "unsupported_media_type"),
+                    (422, "validation_failed"),
+                ]);
+            }
+            if params.iter().any(|p| p["in"] == "query") {
+                expected.push((422, "validation_failed"));
+            }
+            if params.iter().any(|p| p["in"] == "path") {
+                expected.push((404, "not_found"));
+            }
+            if rule != clowder_web::access::Rule::Public {
+                expected.extend([(401, "unauthenticated"), (403, "password_change_required"), (429, "rate_limited")]);
+            }
+            if matches!(rule, clowder_web::access::Rule::Needs(_)) {
+                expected.push((403, "forbidden"));
+            }
+            if method != "get" {
+                expected.push((403, "csrf_rejected"));
+            }
+            for (status, code) in expected {
+                let text = documented(&doc, method, path, status).unwrap_or_default();
+                assert!(
+                    text.contains(&format!("`{code}`")),
+                    "{method} {path}: {status} `{code}` not documented: {text:?}"
+                );
+            }
+        }
+    }
+    assert!(with_body >= 31, "only {with_body} operations take a JSON body");
+}
+
+/// A request that provokes a status: method, path template, concrete path, content type,
+/// body, the status and code expected.
+type Provoke = (Method, &'static str, String, Option<&'static str>, &'static str, StatusCode, &'static str);
+
+#[tokio::test]
+async fn statuses_the_routes_really_answer_are_in_their_description() {
+    let app = TestApp::signed_in().await;
+    let doc = app.get_json("/api/openapi.json").await;
+    let client = app.some_client("Doc", "Umented").await;
+    let cat = app.some_patient(&client, "Paper").await;
+    let locations = app.get_json("/api/locations").await;
+    let location = id_of(&locations[0]);
+    let staff =
+        json!({"first_name": "Ann", "last_name": "Vet", "position": "veterinarian", "home_location_id": location});
+    let staff = id_of(&expect_json(app.post_json("/api/staff", &staff).await, StatusCode::CREATED).await);
+    let day = "2031-03-03";
+    let off = json!({"staff_id": staff, "first_day": day, "last_day": day});
+    let off = id_of(&expect_json(app.post_json("/api/time-off", &off).await, StatusCode::CREATED).await);
+
+    let cases: Vec<Provoke> = vec![
+        (
+            Method::POST,
+            "/api/clients",
+            "/api/clients".into(),
+            Some("text/plain"),
+            "{}",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/api/clients",
+            "/api/clients".into(),
+            Some("application/json"),
+            "{",
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            Method::PATCH,
+            "/api/clients/{id}",
+            format!("/api/clients/{client}"),
+            Some("application/json"),
+            "[",
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            Method::POST,
+            "/api/time-off/{id}/approve",
+            format!("/api/time-off/{off}/approve"),
+            Some("text/plain"),
+            "{}",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/api/time-off/{id}/deny",
+            format!("/api/time-off/{off}/deny"),
+            Some("application/json"),
+            "{\"x\":1}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            Method::GET,
+            "/api/clients/{id}",
+            format!("/api/clients/{client}?recent=maybe"),
+            None,
+            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            Method::GET,
+            "/api/patients/{id}",
+            format!("/api/patients/{cat}?recent=maybe"),
+            None,
+            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            Method::GET,
+            "/api/clients/{id}/patients",
+            format!("/api/clients/{client}/patients?limit=many"),
+            None,
+            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            Method::GET,
+            "/api/clients/{id}",
+            "/api/clients/not-an-id".into(),
+            None,
+            "",
+            StatusCode::NOT_FOUND,
+            "client_not_found",
+        ),
+    ];
+    for (method, template, path, content_type, body, status, code) in cases {
+        let mut rb = app.request(method.clone(), &path).body(body.to_owned());
+        if let Some(ct) = content_type {
+            rb = rb.header(header::CONTENT_TYPE, ct);
+        }
+        let res = rb.send().await.unwrap();
+        assert_eq!(res.status(), status, "{method} {path}");
+        let answer: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
+        let text = documented(&doc, method.as_str(), template, status.as_u16()).unwrap_or_default();
+        assert!(
+            text.contains(&format!("`{code}`")),
+            "{method} {template} answers {status} `{code}`; documented: {text:?}"
+        );
+    }
+    let res = app.anonymous(Method::GET, "/api/clients").send().await.unwrap();
+    assert_error(res, StatusCode::UNAUTHORIZED, "unauthenticated", None).await;
+    assert!(documented(&doc, "GET", "/api/clients", 401).unwrap_or_default().contains("`unauthenticated`"));
+}

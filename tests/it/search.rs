@@ -11,8 +11,11 @@ use serde_json::{Value, json};
 use crate::access::staff_user;
 use crate::helpers::{TestApp, assert_error, client_body, expect_json, id_of};
 
-/// How long a change may take to become searchable (the promise is 1 s).
-const SEARCHABLE_WITHIN: Duration = Duration::from_secs(1);
+/// How long a test waits for a change to become searchable. The promise is well under a
+/// second (measured by the search load scenario and `docs/search.md`: 4–55 ms on a debug
+/// build); a test only waits, with a deadline generous enough for a machine busy building
+/// and testing, so it fails when indexing stops, not when the machine is slow.
+const SEARCHABLE_WITHIN: Duration = Duration::from_secs(15);
 
 fn search_path(q: &str, extra: &str) -> String {
     let mut url = reqwest::Url::parse("http://x/api/search").unwrap();
@@ -368,4 +371,28 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_phone_typed_from_its_start_finds_the_client_after_exact_numbers() {
+    let app = TestApp::signed_in().await;
+    let reader = id_of(
+        &app.create_client(json!({"first_name": "Rita", "last_name": "Caller", "phone": "+1 508 555 0142"})).await,
+    );
+    // Her number's local part is someone else's whole number ending: exact ranks first.
+    let exact =
+        id_of(&app.create_client(json!({"first_name": "Ed", "last_name": "Exact", "phone": "+1 617 555 0142"})).await);
+    wait_for(&app, "exact", "", SEARCHABLE_WITHIN, |h| !h.is_empty()).await;
+
+    for q in ["508555", "50855501", "(508) 555", "508-555-01", "+1 508 555", "1508", "5085550142"] {
+        let hits = search(&app, q, "").await;
+        assert_eq!(ids(&hits), std::slice::from_ref(&reader), "{q}");
+        assert_eq!(hits[0]["highlights"][0]["field"], "phone", "{q}: {hits:#?}");
+    }
+    // Both start their local number with 555 014; the one whose number is 6175550142 in full
+    // comes first when typed whole.
+    let hits = ids(&search(&app, "555014", "").await);
+    assert!(hits.contains(&reader) && hits.contains(&exact), "{hits:?}");
+    assert_eq!(ids(&search(&app, "617 555 0142", "").await)[0], exact);
+    assert_eq!(ids(&search(&app, "617", "").await), [exact]);
 }

@@ -29,7 +29,8 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The complete application router.
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = openapi::api_router().split_for_parts();
+    let (api, mut doc) = openapi::api_router().split_for_parts();
+    openapi::add_common_responses(&mut doc);
     let doc = std::sync::Arc::new(doc);
     api.route(
         "/api/openapi.json",

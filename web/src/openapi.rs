@@ -7,6 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access::Rule;
 use crate::routes::{
     appointments, audit, auth, calendar_feeds, clients, devices, health, locations, patients, roles, scheduling,
     search, staff, users, waitlist,
@@ -130,5 +131,148 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document as served at `/api/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    let mut doc = api_router().into_openapi();
+    add_common_responses(&mut doc);
+    doc
+}
+
+/// An answer many routes share, and which routes give it.
+struct Common {
+    status: &'static str,
+    codes: &'static [&'static str],
+    why: &'static str,
+    applies: fn(&Shape) -> bool,
+}
+
+/// What decides the common answers of one operation.
+struct Shape {
+    method: &'static str,
+    body: bool,
+    query: bool,
+    path: bool,
+    rule: Option<Rule>,
+}
+
+impl Shape {
+    fn gated(&self) -> bool {
+        matches!(self.rule, Some(Rule::SignedIn | Rule::Needs(_)))
+    }
+}
+
+/// Answers that come from the shared layers (extractors, CSRF check, session gate, access
+/// table, rate limit, the store), described once here rather than in every handler.
+const COMMON: &[Common] = &[
+    Common { status: "400", codes: &["invalid_json"], why: "the body is not well-formed JSON", applies: |s| s.body },
+    Common {
+        status: "401",
+        codes: &["unauthenticated"],
+        why: "no valid session (cookie or bearer token)",
+        applies: Shape::gated,
+    },
+    Common {
+        status: "403",
+        codes: &["csrf_rejected"],
+        why: "a state-changing request from a foreign origin",
+        applies: |s| !matches!(s.method, "GET" | "HEAD" | "OPTIONS"),
+    },
+    Common {
+        status: "403",
+        codes: &["password_change_required", "totp_enrollment_required"],
+        why: "the account must first change its password or set up a second factor",
+        applies: Shape::gated,
+    },
+    Common {
+        status: "403",
+        codes: &["forbidden"],
+        why: "the caller's roles lack the permission this route needs",
+        applies: |s| matches!(s.rule, Some(Rule::Needs(_))),
+    },
+    Common {
+        status: "404",
+        codes: &["not_found"],
+        why: "an id in the path that does not parse or names nothing (or the kind's own `*_not_found`)",
+        applies: |s| s.path,
+    },
+    Common { status: "413", codes: &["payload_too_large"], why: "the body is larger than 1 MiB", applies: |s| s.body },
+    Common {
+        status: "415",
+        codes: &["unsupported_media_type"],
+        why: "the body is not sent as JSON",
+        applies: |s| s.body,
+    },
+    Common {
+        status: "422",
+        codes: &["validation_failed"],
+        why: "a body value or query parameter of the wrong shape, unknown or missing; `field` names it",
+        applies: |s| s.body || s.query,
+    },
+    Common {
+        status: "429",
+        codes: &["rate_limited"],
+        why: "too many requests from this session",
+        applies: Shape::gated,
+    },
+    Common { status: "500", codes: &["internal_error"], why: "a fault on the server's side", applies: |_| true },
+    Common {
+        status: "503",
+        codes: &["overloaded", "timeout", "unavailable"],
+        why: "the server is busy or stopping; retry later",
+        applies: |_| true,
+    },
+];
+
+/// Adds to every operation the answers of the shared layers that its shape implies (a body,
+/// query parameters, path ids, its access rule, a method that changes something), so the
+/// document lists every status a route can answer and no handler has to repeat them. An
+/// answer the handler already documents keeps its description, with the common codes added.
+pub fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            ("GET", &mut item.get),
+            ("PUT", &mut item.put),
+            ("POST", &mut item.post),
+            ("DELETE", &mut item.delete),
+            ("PATCH", &mut item.patch),
+        ];
+        for (method, operation) in operations {
+            let Some(op) = operation else { continue };
+            let has = |place: ParameterIn| {
+                op.parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| std::mem::discriminant(&p.parameter_in) == std::mem::discriminant(&place))
+            };
+            let shape = Shape {
+                method,
+                body: op.request_body.is_some(),
+                query: has(ParameterIn::Query),
+                path: has(ParameterIn::Path),
+                rule: crate::access::ROUTES.iter().find(|(m, p, _)| *m == method && p == path).map(|(_, _, r)| *r),
+            };
+            for common in COMMON.iter().filter(|c| (c.applies)(&shape)) {
+                let named: Vec<String> = common.codes.iter().map(|c| format!("`{c}`")).collect();
+                let line = format!("{}: {}", named.join(", "), common.why);
+                match op.responses.responses.get_mut(common.status) {
+                    Some(RefOr::T(response)) => {
+                        if !common.codes.iter().all(|c| response.description.contains(&format!("`{c}`"))) {
+                            response.description = if response.description.is_empty() {
+                                line
+                            } else {
+                                format!("{}; {line}", response.description)
+                            };
+                        }
+                    }
+                    Some(RefOr::Ref(_)) => {}
+                    None => {
+                        let content =
+                            ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorResponse"))).build();
+                        let response = ResponseBuilder::new().description(line).content("application/json", content);
+                        op.responses.responses.insert(common.status.to_owned(), RefOr::T(response.build()));
+                    }
+                }
+            }
+        }
+    }
 }

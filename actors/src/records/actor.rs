@@ -9,11 +9,11 @@ use std::sync::Arc;
 use clowder_schemas::audit::{AuditDraft, Caller};
 
 use super::{DecideCtx, Decision, RecordId, RecordKind, claimed, linked, released, unlinked};
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::runtime::registry::KeyedFactory;
 use crate::runtime::{Actor, Reply};
 use crate::store::ChangeSet;
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 

@@ -28,9 +28,9 @@ use clowder_schemas::records::Record;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
+use crate::ctx::SystemConfig;
 use crate::error::Error;
 use crate::store::{IndexTable, Reader, RecordTable, Store};
-use crate::system::SystemConfig;
 
 pub use service::Records;
 

@@ -10,9 +10,9 @@ use clowder_schemas::audit::{AuditDraft, Caller};
 use super::actor::{Loader, Msg, RecordActor};
 use super::page::{self, Page};
 use super::{ReadAudit, RecordId, RecordKind};
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::runtime::{Registry, Reply};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 

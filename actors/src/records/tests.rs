@@ -12,20 +12,19 @@ use jiff::Timestamp;
 
 use crate::clients::{ClientFilter, Clients};
 use crate::clock::ManualClock;
+use crate::ctx::{Ctx, SystemConfig};
 use crate::error::Error;
-use crate::metrics::{RuntimeMetrics, StoreMetrics};
+use crate::metrics::StoreMetrics;
 use crate::patients::{PatientFilter, Patients};
 use crate::store::tables::unique;
 use crate::store::{Store, StoreConfig};
-use crate::system::{Ctx, SystemConfig};
 
 fn ctx(dir: &std::path::Path) -> Arc<Ctx> {
     let config = SystemConfig::new(dir);
     let clock = Arc::new(ManualClock::new(Timestamp::from_second(1_790_000_000).unwrap()));
     let store_config = StoreConfig { path: config.store_path(), clinic_id: "test".into(), cache_bytes: 8 << 20 };
     let store = Store::open(&store_config, clock.clone(), StoreMetrics::default()).unwrap();
-    let hashing = tokio::sync::Semaphore::new(1);
-    Arc::new(Ctx { store, clock, config, metrics: RuntimeMetrics::default(), hashing })
+    Arc::new(Ctx::new(store, clock, config))
 }
 
 async fn close(ctx: Arc<Ctx>) {

@@ -46,11 +46,11 @@ use jiff::{SignedDuration, Timestamp};
 use super::book::{Book, Clash, Slot};
 use super::setup::local_instant;
 use super::types::AppointmentTypes;
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::runtime::registry::KeyedFactory;
 use crate::runtime::{Actor, ActorConfig, Registry, Reply};
 use crate::store::{ChangeSet, RecordTable};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 
@@ -355,7 +355,8 @@ impl Actor for LocationCalendar {
                 Ok((a, set)) => {
                     // Acknowledged only once durable; undone if the commit fails.
                     let shared = self.shared.clone();
-                    tokio::spawn(async move {
+                    let tasks = shared.ctx.tasks.clone();
+                    tasks.spawn(async move {
                         let result = match shared.ctx.store.commit(set).await {
                             Ok(_) => Ok(a),
                             Err(e) => {

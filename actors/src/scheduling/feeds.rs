@@ -20,10 +20,10 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::book::Book;
 use crate::accounts::{random_secret, token_hash};
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 

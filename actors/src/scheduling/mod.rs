@@ -22,8 +22,8 @@ pub use setup::Setup;
 pub use types::AppointmentTypes;
 pub use waitlist::Waitlist;
 
+use crate::ctx::Ctx;
 use crate::error::Error;
-use crate::system::Ctx;
 
 /// The scheduling services, sharing one book.
 #[derive(Clone)]
@@ -64,12 +64,15 @@ impl Scheduling {
         })
     }
 
-    /// Stops the calendar actors and the waitlist's background tasks.
-    pub(crate) fn stop(&self) {
+    /// Stops the calendar actors and the waitlist's background tasks, and waits until the
+    /// latter have ended (they hold the store).
+    pub(crate) async fn stop(&self) {
         self.calendar.stop_all();
         self.rooms.stop_all();
-        for task in self.background.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        let tasks: Vec<_> = self.background.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+        for task in tasks {
             task.abort();
+            let _ = task.await;
         }
     }
 }

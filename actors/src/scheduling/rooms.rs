@@ -16,11 +16,11 @@ use clowder_schemas::rooms::{BoardRoom, RoomState, RoomStateRequest, RoomStatus}
 use clowder_schemas::{LocationId, RoomId, ValidationError};
 
 use super::book::Book;
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::runtime::registry::KeyedFactory;
 use crate::runtime::{Actor, Registry, Reply};
 use crate::store::{ChangeSet, RecordTable};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 

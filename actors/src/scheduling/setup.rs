@@ -22,10 +22,10 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use super::book::Book;
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 
@@ -78,14 +78,16 @@ impl Setup {
         after: impl FnOnce(&mut Book) + Send + 'static,
     ) -> Res<()> {
         let (ctx, book) = (self.ctx.clone(), self.book.clone());
-        tokio::spawn(async move {
-            let _writer = writer;
-            ctx.store.commit(set).await?;
-            after(&mut book.write().unwrap_or_else(|p| p.into_inner()));
-            Ok::<_, Error>(())
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("a scheduling write task failed: {e}")))?
+        let tasks = ctx.tasks.clone();
+        tasks
+            .spawn(async move {
+                let _writer = writer;
+                ctx.store.commit(set).await?;
+                after(&mut book.write().unwrap_or_else(|p| p.into_inner()));
+                Ok::<_, Error>(())
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("a scheduling write task failed: {e}")))?
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Book> {

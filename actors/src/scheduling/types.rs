@@ -9,10 +9,10 @@ use clowder_schemas::scheduling::{
     AppointmentType, CreateAppointmentType, UpdateAppointmentType, default_appointment_types,
 };
 
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 

@@ -34,9 +34,9 @@ use jiff::{SignedDuration, Timestamp};
 use super::book::Book;
 use super::calendar::{Calendar, ExtraWrites};
 use super::types::AppointmentTypes;
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::store::{ChangeSet, RecordTable};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 

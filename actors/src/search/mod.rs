@@ -35,9 +35,9 @@ use clowder_schemas::search::{
 };
 use tokio::task::JoinHandle;
 
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::store::{ChangeSet, RecordTable};
-use crate::system::Ctx;
 
 type Res<T> = Result<T, Error>;
 

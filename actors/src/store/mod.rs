@@ -15,7 +15,7 @@ pub mod tables;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use clowder_schemas::audit::AuditEntry;
@@ -93,7 +93,9 @@ pub struct StoreInfo {
 
 /// The open store. Shared by every actor as `Arc<Store>`.
 pub struct Store {
-    db: Arc<Database>,
+    /// `None` once closed: `close` takes the database out and closes it, so the file and its
+    /// lock are released when `close` returns, whoever still holds an `Arc<Store>`.
+    db: RwLock<Option<Arc<Database>>>,
     jobs: mpsc::Sender<Job>,
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
     last_seq: Arc<AtomicU64>,
@@ -154,7 +156,7 @@ impl Store {
             .spawn(move || committer.run())
             .map_err(|source| StoreError::Io { path: config.path.clone(), source })?;
         Ok(Arc::new(Store {
-            db,
+            db: RwLock::new(Some(db)),
             jobs,
             committer: Mutex::new(Some(handle)),
             last_seq,
@@ -183,7 +185,9 @@ impl Store {
 
     /// An MVCC snapshot for reading.
     pub fn read(&self) -> Result<Reader, StoreError> {
-        Ok(Reader { txn: self.db.begin_read()? })
+        let db = self.db.read().unwrap_or_else(|p| p.into_inner());
+        let db = db.as_ref().ok_or(StoreError::Closed)?;
+        Ok(Reader { txn: db.begin_read()? })
     }
 
     /// The last number allocated in `series` for this store's clinic (0 if none yet).
@@ -219,15 +223,31 @@ impl Store {
         !self.closed.load(Ordering::Acquire) && !self.jobs.is_closed()
     }
 
-    /// Commits everything already queued, stops the commit task and waits for it. Blocking:
-    /// call from a blocking context.
+    /// Commits everything already queued, stops the commit task and waits for it, then closes
+    /// the database: when this returns the file is released, so another process (a restart,
+    /// `clowder audit verify`) can open it at once. Snapshots still held get
+    /// [`StoreError::Closed`] or redb's "closed" error. Blocking: call from a blocking context.
     pub fn close(&self) {
-        if self.closed.swap(true, Ordering::AcqRel) {
-            return;
+        // Held to the end, so a second caller returns only once the first has closed the file.
+        let mut committer = self.committer.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            let _ = self.jobs.blocking_send(Job::Shutdown);
         }
-        let _ = self.jobs.blocking_send(Job::Shutdown);
-        if let Some(h) = self.committer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(h) = committer.take() {
             let _ = h.join();
+        }
+        // The commit thread, the only other owner, has ended and dropped its handle.
+        let db = self.db.write().unwrap_or_else(|p| p.into_inner()).take();
+        match db.map(Arc::try_unwrap) {
+            Some(Ok(db)) => {
+                if let Err(e) = db.close() {
+                    tracing::error!(error = %e, path = %self.info.path.display(), "closing the store");
+                }
+            }
+            Some(Err(_)) => {
+                tracing::error!("the store is still shared after its commit thread ended; it closes on drop")
+            }
+            None => {}
         }
     }
 }

@@ -144,3 +144,14 @@ pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 
 /// The audit trail: sequence number → audit entry envelope (hash-chained like the events).
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+
+/// The name of every table, in the order `docs/store.md` lists them (its table list is
+/// generated from this by `tests/it/docs.rs`).
+pub fn names() -> Vec<String> {
+    use redb::TableHandle;
+    let mut names = vec![META.name().to_owned()];
+    names.extend(RecordTable::ALL.iter().map(|t| t.def().name().to_owned()));
+    names.extend(IndexTable::ALL.iter().map(|t| t.def().name().to_owned()));
+    names.extend([UNIQUE.name().to_owned(), EVENTS.name().to_owned(), AUDIT.name().to_owned()]);
+    names
+}

@@ -290,3 +290,22 @@ async fn concurrent_allocations_are_consecutive_with_no_gaps() {
     assert_eq!(given, expected);
     assert_eq!(store.last_number(INV).unwrap(), 80);
 }
+
+#[tokio::test]
+async fn close_releases_the_file_while_the_store_and_a_snapshot_are_still_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let mut set = ChangeSet::new();
+    set.put(RecordTable::Users, 1, &user(1)).unwrap();
+    store.commit(set).await.unwrap();
+    let snapshot = store.read().unwrap();
+    let held = store.clone();
+    let s = store.clone();
+    tokio::task::spawn_blocking(move || s.close()).await.unwrap();
+    // Another process (here: another open) gets the file at once, with the write in it.
+    let (again, _) = open(dir.path());
+    let user: Option<clowder_schemas::users::User> = again.read().unwrap().get(RecordTable::Users, 1).unwrap();
+    assert_eq!(user.map(|u| u.username), Some("user1".into()));
+    assert!(matches!(held.read(), Err(StoreError::Closed)));
+    drop((snapshot, held));
+}

@@ -3,14 +3,13 @@
 //! `scheduling:manage`, as does asking on someone else's behalf.
 
 use axum::extract::State;
-use axum::extract::rejection::PathRejection;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::staff::{
     CreateShift, CreateStaff, DecideTimeOff, RequestTimeOff, Shift, StaffProfile, TimeOff, TimeOffStatus, UpdateShift,
     UpdateStaff,
 };
-use clowder_schemas::{ErrorCode, ErrorResponse, ShiftId, StaffId, TimeOffId, ValidationError};
+use clowder_schemas::{ErrorResponse, ShiftId, StaffId, TimeOffId, ValidationError};
 use jiff::civil::Date;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -18,25 +17,8 @@ use utoipa::IntoParams;
 use super::locations::{include_inactive, parse_query_id};
 use crate::access::Granted;
 use crate::error::ApiError;
-use crate::extract::{Json, Query, RawId, Staff, parse_id};
+use crate::extract::{Id, Json, ParentId, Query, Staff};
 use crate::state::AppState;
-
-fn staff_id(raw: RawId) -> Result<StaffId, ApiError> {
-    parse_id(raw, ErrorCode::StaffNotFound, "staff member")
-}
-
-fn time_off_id(raw: RawId) -> Result<TimeOffId, ApiError> {
-    parse_id(raw, ErrorCode::TimeOffNotFound, "time-off request")
-}
-
-type ShiftPath = Result<axum::extract::Path<(String, String)>, PathRejection>;
-
-fn shift_path(raw: ShiftPath) -> Result<(StaffId, ShiftId), ApiError> {
-    let axum::extract::Path((s, x)) = raw.map_err(|_| ApiError::not_found(ErrorCode::ShiftNotFound, "shift"))?;
-    let staff = s.parse().map_err(|_| ApiError::not_found(ErrorCode::StaffNotFound, "staff member"))?;
-    let shift = x.parse().map_err(|_| ApiError::not_found(ErrorCode::ShiftNotFound, "shift"))?;
-    Ok((staff, shift))
-}
 
 /// Filters of `GET /api/staff`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -86,8 +68,11 @@ pub async fn staff_create(
     params(("id" = StaffId, Path)),
     responses((status = 200, body = StaffProfile), (status = 404, description = "`staff_not_found`", body = ErrorResponse))
 )]
-pub async fn staff_get(State(state): State<AppState>, id: RawId) -> Result<axum::Json<StaffProfile>, ApiError> {
-    Ok(axum::Json(state.system.scheduling.setup.staff(staff_id(id)?)?))
+pub async fn staff_get(
+    State(state): State<AppState>,
+    Id(id): Id<StaffId>,
+) -> Result<axum::Json<StaffProfile>, ApiError> {
+    Ok(axum::Json(state.system.scheduling.setup.staff(id)?))
 }
 
 /// Change a staff profile (merge-patch); `active: false` when someone leaves.
@@ -105,10 +90,9 @@ pub async fn staff_get(State(state): State<AppState>, id: RawId) -> Result<axum:
 pub async fn staff_update(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<StaffId>,
     Json(patch): Json<UpdateStaff>,
 ) -> Result<axum::Json<StaffProfile>, ApiError> {
-    let id = staff_id(id)?;
     Ok(axum::Json(state.system.scheduling.setup.update_staff(id, &patch, &staff.caller).await?))
 }
 
@@ -139,10 +123,9 @@ pub struct ShiftListQuery {
 )]
 pub async fn shifts_list(
     State(state): State<AppState>,
-    id: RawId,
+    Id(id): Id<StaffId>,
     Query(q): Query<ShiftListQuery>,
 ) -> Result<axum::Json<Vec<Shift>>, ApiError> {
-    let id = staff_id(id)?;
     let ctx = &state.system.ctx;
     let from = q.from.unwrap_or_else(|| ctx.today());
     let to = match q.to {
@@ -182,10 +165,9 @@ pub async fn shifts_list(
 pub async fn shifts_create(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<StaffId>,
     Json(body): Json<CreateShift>,
 ) -> Result<Response, ApiError> {
-    let id = staff_id(id)?;
     let s = state.system.scheduling.setup.create_shift(id, &body, &staff.caller).await?;
     let at = format!("/api/staff/{id}/shifts/{}", s.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(s)).into_response())
@@ -206,10 +188,10 @@ pub async fn shifts_create(
 pub async fn shifts_update(
     State(state): State<AppState>,
     staff: Staff,
-    path: ShiftPath,
+    ParentId(s): ParentId<StaffId>,
+    Id(x): Id<ShiftId>,
     Json(patch): Json<UpdateShift>,
 ) -> Result<axum::Json<Shift>, ApiError> {
-    let (s, x) = shift_path(path)?;
     Ok(axum::Json(state.system.scheduling.setup.update_shift(s, x, &patch, &staff.caller).await?))
 }
 
@@ -225,9 +207,9 @@ pub async fn shifts_update(
 pub async fn shifts_cancel(
     State(state): State<AppState>,
     staff: Staff,
-    path: ShiftPath,
+    ParentId(s): ParentId<StaffId>,
+    Id(x): Id<ShiftId>,
 ) -> Result<axum::Json<Shift>, ApiError> {
-    let (s, x) = shift_path(path)?;
     let patch = UpdateShift { cancelled: clowder_schemas::patch::Patch::Set(true), ..Default::default() };
     Ok(axum::Json(state.system.scheduling.setup.update_shift(s, x, &patch, &staff.caller).await?))
 }
@@ -302,24 +284,23 @@ pub async fn time_off_request(
     Ok((StatusCode::CREATED, [(header::LOCATION, at)], axum::Json(t)).into_response())
 }
 
-/// A body that may be left out (an empty body means "no note").
-fn optional_body(bytes: &[u8]) -> Result<Option<DecideTimeOff>, ApiError> {
+/// A body that may be left out (an empty body means "no note"); one that is sent is read like
+/// every other JSON body (415, 400 `invalid_json`, 422 naming the field).
+fn optional_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Option<DecideTimeOff>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(bytes)
-        .map(Some)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON for this request: {e}")))
+    crate::extract::require_json_content_type(headers)?;
+    crate::extract::parse_json(bytes).map(Some)
 }
 
 async fn decide(
     state: &AppState,
     staff: &Staff,
-    id: RawId,
+    id: TimeOffId,
     to: TimeOffStatus,
     body: Option<DecideTimeOff>,
 ) -> Result<axum::Json<TimeOff>, ApiError> {
-    let id = time_off_id(id)?;
     let note = match body.and_then(|b| b.note) {
         Some(n) => clowder_schemas::values::optional_text("note", Some(&n), 500)?,
         None => None,
@@ -341,10 +322,11 @@ async fn decide(
 pub async fn time_off_approve(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<TimeOffId>,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<axum::Json<TimeOff>, ApiError> {
-    decide(&state, &staff, id, TimeOffStatus::Approved, optional_body(&body)?).await
+    decide(&state, &staff, id, TimeOffStatus::Approved, optional_body(&headers, &body)?).await
 }
 
 /// Deny a request.
@@ -361,10 +343,11 @@ pub async fn time_off_approve(
 pub async fn time_off_deny(
     State(state): State<AppState>,
     staff: Staff,
-    id: RawId,
+    Id(id): Id<TimeOffId>,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<axum::Json<TimeOff>, ApiError> {
-    decide(&state, &staff, id, TimeOffStatus::Denied, optional_body(&body)?).await
+    decide(&state, &staff, id, TimeOffStatus::Denied, optional_body(&headers, &body)?).await
 }
 
 /// Withdraw a request (one's own, or anyone's with `scheduling:manage`), approved or not.
@@ -382,9 +365,8 @@ pub async fn time_off_cancel(
     State(state): State<AppState>,
     staff: Staff,
     granted: Granted,
-    id: RawId,
+    Id(tid): Id<TimeOffId>,
 ) -> Result<axum::Json<TimeOff>, ApiError> {
-    let tid = time_off_id(id)?;
     let setup = &state.system.scheduling.setup;
     let t = setup.time_off(tid)?;
     let mine = setup.staff_of_user(granted.user).is_some_and(|p| p.id == t.staff_id);

@@ -1,0 +1,116 @@
+//! What every actor and service shares: the store, the clock, the settings of the core
+//! ([`SystemConfig`]), the runtime's metrics, the hashing semaphore and the tracker of
+//! writes running on their own. Built once by `System::start` (and by tests of one service);
+//! it holds no domain state.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use crate::clock::Clock;
+use crate::metrics::RuntimeMetrics;
+use crate::runtime::ActorConfig;
+use crate::store::Store;
+
+/// Settings of the core, built by the binary from its configuration.
+#[derive(Debug, Clone)]
+pub struct SystemConfig {
+    pub data_dir: PathBuf,
+    /// Identifies this clinic (location) in every event, for a later multi-site setup.
+    pub clinic_id: String,
+    /// Calling code given to phone numbers typed without one, e.g. `1`.
+    pub country_code: String,
+    /// The clinic's IANA time zone: local dates (birthdays, "today") are taken in it.
+    pub time_zone: TimeZone,
+    pub actors: ActorConfig,
+    /// How long a sign-in session lasts at most.
+    pub session_ttl: Duration,
+    /// A session unused for this long ends.
+    pub session_idle: Duration,
+    /// A tablet session unlocked with a PIN locks after this long unused.
+    pub device_idle: Duration,
+    /// Wrong PINs in a row that lock PIN unlock until the next password sign-in.
+    pub pin_lockout_after: u32,
+    /// Sessions one user may hold at once; signing in again ends the oldest.
+    pub max_sessions_per_user: usize,
+    /// Wrong passwords in a row that lock an account.
+    pub lockout_after: u32,
+    /// How long a locked account stays locked.
+    pub lockout_for: Duration,
+    /// redb page cache, bytes.
+    pub cache_bytes: usize,
+    /// How long a waitlist offer of a freed slot stays open.
+    pub waitlist_offer_ttl: jiff::SignedDuration,
+}
+
+impl SystemConfig {
+    /// Sensible defaults for a data directory (tests and the binary start from these).
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            clinic_id: "main".into(),
+            country_code: "1".into(),
+            time_zone: TimeZone::UTC,
+            actors: ActorConfig::default(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(8 * 3600),
+            device_idle: Duration::from_secs(5 * 60),
+            pin_lockout_after: 5,
+            max_sessions_per_user: 3,
+            lockout_after: 5,
+            lockout_for: Duration::from_secs(15 * 60),
+            cache_bytes: 64 << 20,
+            waitlist_offer_ttl: jiff::SignedDuration::from_hours(2),
+        }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.data_dir.join("clowder.redb")
+    }
+}
+
+/// What every actor and service shares.
+pub struct Ctx {
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: SystemConfig,
+    pub metrics: RuntimeMetrics,
+    /// Password and PIN hashing running at once (half the cores, at least one).
+    pub hashing: tokio::sync::Semaphore,
+    /// Short tasks that write to the store on their own (a commit that must finish though
+    /// its caller went away, "last seen"): spawn them here so shutdown waits for them before
+    /// it closes the store.
+    pub tasks: tokio_util::task::TaskTracker,
+}
+
+impl Ctx {
+    /// The context of a core on `store`, with `clock` and `config`.
+    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, config: SystemConfig) -> Ctx {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ctx {
+            store,
+            clock,
+            config,
+            metrics: RuntimeMetrics::default(),
+            hashing: tokio::sync::Semaphore::new((cores / 2).max(1)),
+            tasks: tokio_util::task::TaskTracker::new(),
+        }
+    }
+
+    /// The clinic's local date today.
+    pub fn today(&self) -> Date {
+        self.clock.today(&self.config.time_zone)
+    }
+
+    /// A new time-ordered id.
+    pub fn new_ulid(&self) -> ulid::Ulid {
+        let mut random = [0u8; 16];
+        // The OS random source failing is unrecoverable for a server that issues sessions.
+        getrandom::fill(&mut random).expect("the operating system's random source is available");
+        let ms = self.clock.now().as_millisecond().max(0) as u64;
+        ulid::Ulid::from_parts(ms, u128::from_le_bytes(random))
+    }
+}
