@@ -152,6 +152,6 @@ pub fn names() -> Vec<String> {
     let mut names = vec![META.name().to_owned()];
     names.extend(RecordTable::ALL.iter().map(|t| t.def().name().to_owned()));
     names.extend(IndexTable::ALL.iter().map(|t| t.def().name().to_owned()));
-    names.extend([UNIQUE.name().to_owned(), EVENTS.name().to_owned(), AUDIT.name().to_owned()]);
+    names.extend([UNIQUE.name(), IDEMPOTENCY.name(), SERIES.name(), EVENTS.name(), AUDIT.name()].map(str::to_owned));
     names
 }
