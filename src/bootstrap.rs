@@ -11,7 +11,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use clowder_actors::System;
-use clowder_actors::accounts::{NewUser, random_secret};
+use clowder_actors::secrets::random_secret;
+use clowder_actors::staff::accounts::NewUser;
 use clowder_schemas::audit::Caller;
 
 /// File holding a generated first-admin password.
@@ -21,7 +22,7 @@ pub const PASSWORD_FILE: &str = "initial-admin-password";
 /// and are current). Returns true if it created the administrator.
 pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Result<bool> {
     system.roles.ensure_builtins().await.context("writing the built-in roles")?;
-    system.scheduling.types.ensure_defaults().await.context("seeding the default appointment types")?;
+    system.scheduling.appointment_types.ensure_defaults().await.context("seeding the default appointment types")?;
     system.scheduling.setup.ensure_location().await.context("creating the first location")?;
     if system.accounts.user_count()? > 0 {
         return Ok(false);

@@ -319,7 +319,7 @@ impl ServeArgs {
             bail!("CLOWDER_MAILBOX must be between 1 and 65536");
         }
         if let Some(p) = self.admin_password.as_ref().map(Secret::expose) {
-            clowder_actors::accounts::check_password("CLOWDER_ADMIN_PASSWORD", p, "admin")
+            clowder_actors::staff::accounts::check_password("CLOWDER_ADMIN_PASSWORD", p, "admin")
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         let tls = match (&self.tls_cert, &self.tls_key) {

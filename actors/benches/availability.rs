@@ -34,7 +34,7 @@ async fn run() {
     let system = Arc::new(System::start(config, Arc::new(SystemClock)).unwrap());
     let caller = Caller::system();
     let sched = &system.scheduling;
-    sched.types.ensure_defaults().await.unwrap();
+    sched.appointment_types.ensure_defaults().await.unwrap();
     let hours: Vec<serde_json::Value> = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
         .iter()
         .map(|d| serde_json::json!({"day": d, "open": "08:00", "close": "18:00"}))
@@ -45,7 +45,8 @@ async fn run() {
     }))
     .unwrap();
     let loc = sched.setup.create_location(&body, &caller).await.unwrap();
-    let wellness = sched.types.list(false).unwrap().into_iter().find(|t| t.name == "Wellness exam").unwrap();
+    let wellness =
+        sched.appointment_types.list(false).unwrap().into_iter().find(|t| t.name == "Wellness exam").unwrap();
     let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
     let today = system.ctx.clock.now().to_zoned(tz.clone()).date();
     let client = system
@@ -148,7 +149,7 @@ async fn run() {
     );
     let t = Instant::now();
     for _ in 0..RUNS {
-        std::hint::black_box(sched.types.get(wellness.id).unwrap());
+        std::hint::black_box(sched.appointment_types.get(wellness.id).unwrap());
     }
     println!("types.get: {:.1} µs each", t.elapsed().as_secs_f64() * 1e6 / RUNS as f64);
     // The same for one vet: what each vet adds, against what every query pays.

@@ -49,7 +49,7 @@ impl AuditFilter {
         let user_ok = self
             .user_id
             .as_deref()
-            .is_none_or(|u| matches!(e.actor, Some(clowder_schemas::events::Actor::User(id)) if id.to_string() == u));
+            .is_none_or(|u| matches!(e.actor, Some(clowder_schemas::events::Author::User(id)) if id.to_string() == u));
         let action_ok = self
             .action
             .as_deref()

@@ -8,6 +8,9 @@ use clowder_schemas::{ClientId, PatientId, ValidationError};
 use crate::runtime::AskError;
 use crate::store::{CommitError, StoreError};
 
+/// The result of this crate's fallible operations (`Error` unless another is named).
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -83,9 +86,9 @@ pub enum Error {
     /// A room move the whiteboard does not allow.
     #[error("a room that is {from} cannot become {to}")]
     RoomTransition {
-        from: clowder_schemas::rooms::RoomState,
-        to: clowder_schemas::rooms::RoomState,
-        allowed: Vec<clowder_schemas::rooms::RoomState>,
+        from: clowder_schemas::whiteboard::RoomState,
+        to: clowder_schemas::whiteboard::RoomState,
+        allowed: Vec<clowder_schemas::whiteboard::RoomState>,
     },
     #[error("no device with id {0}")]
     DeviceNotFound(clowder_schemas::DeviceId),

@@ -5,25 +5,22 @@
 //! after the write transaction that holds it (records, index keys, events) has been fsync'd.
 //! Nothing here knows about HTTP; errors are domain words (`Error`) that `web` maps.
 
-pub mod accounts;
 pub mod audit;
-pub mod clients;
 pub mod clock;
 pub mod ctx;
-pub mod devices;
 pub mod error;
 pub mod idempotency;
 pub mod live;
 pub mod metrics;
-pub mod patients;
+pub mod people;
 pub mod records;
-pub mod roles;
 pub mod runtime;
 pub mod scheduling;
 pub mod search;
+pub mod secrets;
+pub mod staff;
 pub mod store;
 pub mod system;
-pub mod totp;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ctx::{Ctx, SystemConfig};

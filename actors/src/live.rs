@@ -15,6 +15,8 @@
 //!   `own`, whose records count), so a socket never receives a frame its user could not `GET`;
 //! - what a frame carries is [`frame_data`]: the event as logged, or for kinds whose record
 //!   holds clinical content ([`DomainEvent::ids_only`]) only ids and changed field names.
+//!
+//! Domain dependencies: scheduling.
 
 use std::borrow::Cow;
 use std::sync::{Arc, RwLock};

@@ -5,17 +5,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::accounts::Accounts;
 use crate::audit::AuditLog;
-use crate::clients::Clients;
 use crate::clock::Clock;
 use crate::ctx::{Ctx, SystemConfig};
-use crate::devices::Devices;
 use crate::metrics::StoreMetrics;
-use crate::patients::Patients;
-use crate::roles::Roles;
+use crate::people::clients::Clients;
+use crate::people::patients::Patients;
 use crate::scheduling::Scheduling;
 use crate::search::Search;
+use crate::staff::accounts::Accounts;
+use crate::staff::devices::Devices;
+use crate::staff::roles::Roles;
 use crate::store::{Store, StoreConfig, StoreError};
 
 /// One component's health.
@@ -36,6 +36,8 @@ pub struct System {
     pub roles: Roles,
     pub devices: Devices,
     pub scheduling: Scheduling,
+    /// Which live topics an event concerns (for the WebSocket gateway).
+    pub topics: crate::live::Topics,
     pub search: Search,
     /// Safe retries (`Idempotency-Key`).
     pub idempotency: crate::idempotency::Idempotency,
@@ -72,6 +74,7 @@ impl System {
             accounts: Accounts::new(ctx.clone(), roles),
             audit: AuditLog::new(ctx.clone()),
             devices: Devices::new(ctx.clone()),
+            topics: crate::live::Topics::new(scheduling.book.clone()),
             scheduling,
             ctx,
             store_metrics,

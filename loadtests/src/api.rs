@@ -16,7 +16,7 @@ use reqwest::{RequestBuilder, Response, StatusCode, Url, redirect};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
-use clowder_schemas::scheduling::AppointmentType;
+use clowder_schemas::appointment_types::AppointmentType;
 use clowder_schemas::users::LoginResponse;
 use clowder_schemas::{AppointmentTypeId, ClientId, ErrorResponse, LocationId, PatientId, RoomId, StaffId};
 use jiff::Timestamp;

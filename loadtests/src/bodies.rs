@@ -9,10 +9,10 @@ use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use serde::Serialize;
 
+use clowder_schemas::appointment_types::RoomKind;
 use clowder_schemas::locations::{Day, DayHours};
-use clowder_schemas::rooms::RoomState;
-use clowder_schemas::scheduling::RoomKind;
 use clowder_schemas::staff::Position;
+use clowder_schemas::whiteboard::RoomState;
 use clowder_schemas::{AppointmentTypeId, ClientId, LocationId, PatientId, StaffId};
 
 use crate::rng::SplitMix64;

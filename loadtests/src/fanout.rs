@@ -30,7 +30,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use clowder_schemas::RoomId;
-use clowder_schemas::rooms::RoomState;
+use clowder_schemas::whiteboard::RoomState;
 
 use crate::api::Api;
 use crate::bodies::RoomMove;

@@ -21,7 +21,7 @@ use jiff::tz::TimeZone;
 use reqwest::Url;
 use tokio::task::JoinSet;
 
-use clowder_schemas::scheduling::AppointmentType;
+use clowder_schemas::appointment_types::AppointmentType;
 use clowder_schemas::{ClientId, PatientId};
 
 use crate::api::Api;

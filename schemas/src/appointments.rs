@@ -411,7 +411,7 @@ pub struct Dashboard {
     pub day: DayView,
     /// Checked-in cats, longest waiting first.
     pub queue: Vec<QueueEntry>,
-    pub rooms: Vec<crate::rooms::BoardRoom>,
+    pub rooms: Vec<crate::whiteboard::BoardRoom>,
     pub counters: Counters,
     /// The event log's newest sequence number when this was read: events after it follow.
     pub last_seq: u64,

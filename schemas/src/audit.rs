@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::events::Actor;
+use crate::events::Author;
 use crate::records::Record;
 
 /// Who is asking, from where, and why. Built at the HTTP edge and carried into every
@@ -16,7 +16,7 @@ use crate::records::Record;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
     /// `None` for an anonymous caller (e.g. a failed sign-in).
-    pub actor: Option<Actor>,
+    pub actor: Option<Author>,
     /// The staff username, kept in the entry so the trail reads without joins.
     pub username: Option<String>,
     pub ip: Option<String>,
@@ -33,20 +33,20 @@ pub struct Caller {
 impl Caller {
     /// Clowder itself (start-up, demo seeding, scheduled jobs).
     pub fn system() -> Self {
-        Caller { actor: Some(Actor::System), ..Caller::default() }
+        Caller { actor: Some(Author::System), ..Caller::default() }
     }
 
     /// The signed-in user, if the caller is one.
     pub fn user_id(&self) -> Option<crate::ids::UserId> {
         match self.actor {
-            Some(Actor::User(u)) => Some(u),
+            Some(Author::User(u)) => Some(u),
             _ => None,
         }
     }
 
-    /// The actor recorded in events (anonymous callers cause no events).
-    pub fn event_actor(&self) -> Actor {
-        self.actor.unwrap_or(Actor::System)
+    /// The author recorded in events (anonymous callers cause no events).
+    pub fn author(&self) -> Author {
+        self.actor.unwrap_or(Author::System)
     }
 }
 
@@ -110,7 +110,7 @@ pub struct AuditEntry {
     pub seq: u64,
     pub at: Timestamp,
     pub clinic_id: String,
-    pub actor: Option<Actor>,
+    pub actor: Option<Author>,
     pub username: Option<String>,
     pub action: String,
     pub record_kind: Option<String>,

@@ -22,7 +22,7 @@ use crate::waitlist::{WaitlistEntry, WaitlistOffer};
 /// Who caused a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "type", content = "id")]
-pub enum Actor {
+pub enum Author {
     /// A signed-in staff user.
     User(UserId),
     /// Clowder itself (start-up, demo seeding, scheduled jobs).
@@ -130,7 +130,7 @@ pub enum DomainEvent {
     },
     /// A room moved on the whiteboard (free, patient waiting, in exam, needs cleaning…).
     RoomStateChanged {
-        status: crate::rooms::RoomStatus,
+        status: crate::whiteboard::RoomStatus,
     },
     /// Changed, offered, fulfilled, expired or cancelled.
     WaitlistEntryUpdated {
@@ -522,7 +522,7 @@ pub struct Event {
     pub at: Timestamp,
     /// The clinic (location) whose process recorded the event.
     pub clinic_id: String,
-    pub actor: Actor,
+    pub actor: Author,
     /// Event name, e.g. `client_created`.
     pub kind: String,
     /// `kind:id` of the record concerned.
@@ -571,7 +571,7 @@ mod tests {
     use super::*;
     use crate::access::Grant;
     use crate::ids::{PatientId, SessionId};
-    use crate::rooms::{RoomState, RoomStatus};
+    use crate::whiteboard::{RoomState, RoomStatus};
 
     const OWNER: &str = "01JD7Y2Q4Z8W3N5K6M7P8R9S0T";
     const CAT: &str = "01JD7Y2Q4Z8W3N5K6M7P8R9S0V";

@@ -6,6 +6,7 @@
 //! validate"); the other crates only ever see the parsed types.
 
 pub mod access;
+pub mod appointment_types;
 pub mod appointments;
 pub mod audit;
 pub mod clients;
@@ -20,13 +21,12 @@ pub mod passwords;
 pub mod patch;
 pub mod patients;
 pub mod records;
-pub mod rooms;
-pub mod scheduling;
 pub mod search;
 pub mod staff;
 pub mod users;
 pub mod values;
 pub mod waitlist;
+pub mod whiteboard;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
 pub use ids::{

@@ -11,11 +11,11 @@ use jiff::civil::{Date, Time, Weekday};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::appointment_types::RoomKind;
 use crate::errors::ValidationError;
 use crate::ids::{LocationId, RoomId};
 use crate::patch::{Patch, cleared};
 use crate::records::Record;
-use crate::scheduling::RoomKind;
 use crate::values::{MAX_NAME_CHARS, optional_text, required_text};
 
 /// A day of the week as written on the wire (`monday` … `sunday`).

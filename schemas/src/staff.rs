@@ -14,12 +14,12 @@ use jiff::civil::{Date, Time};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::appointment_types::Capability;
 use crate::errors::ValidationError;
 use crate::ids::{LocationId, ShiftId, StaffId, TimeOffId, UserId};
 use crate::locations::Day;
 use crate::patch::{Patch, cleared};
 use crate::records::Record;
-use crate::scheduling::Capability;
 use crate::values::{Email, MAX_NAME_CHARS, note_text, optional_text, required_text};
 
 /// What someone does at the clinic.

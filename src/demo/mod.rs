@@ -35,8 +35,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use clowder_actors::accounts::NewUser;
 use clowder_actors::scheduling::setup::{local_instant, time_zone};
+use clowder_actors::staff::accounts::NewUser;
 use clowder_actors::{Error, System};
 use clowder_schemas::access::Permissions;
 use clowder_schemas::appointments::{CreateAppointment, Status, TransitionRequest};
@@ -233,7 +233,8 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
         .try_fold(0, |n, created| async move { Ok(n + created) })
         .await?;
 
-    let types: HashMap<String, _> = system.scheduling.types.list(false)?.into_iter().map(|t| (t.name, t.id)).collect();
+    let types: HashMap<String, _> =
+        system.scheduling.appointment_types.list(false)?.into_iter().map(|t| (t.name, t.id)).collect();
     // Bookings of one location queue at its calendar actor; many in flight keep it busy.
     // Each appointment's own moves run in order after its booking.
     let finals: Vec<Option<Status>> = stream::iter(&plan.visits)

@@ -2,10 +2,10 @@
 //! (shifts from each person's usual week and the opening hours), the one approved time off,
 //! and [`plan_schedule`], which lays it all out and has `visits` book the appointments.
 
+use clowder_schemas::appointment_types::RoomKind;
 use clowder_schemas::ids::PatientId;
 use clowder_schemas::locations::Day;
 use clowder_schemas::patients::CreatePatient;
-use clowder_schemas::scheduling::RoomKind;
 use jiff::Span;
 use jiff::civil::{Date, Time, Weekday};
 

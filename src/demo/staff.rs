@@ -245,7 +245,7 @@ mod tests {
     use crate::demo::clients::generate;
     use crate::demo::schedule::{DENTAL_ROOM, EXAM_ROOMS, ROOMS, SURGERY_ROOM};
     use crate::demo::tests::{TODAY, default_week};
-    use clowder_schemas::scheduling::RoomKind;
+    use clowder_schemas::appointment_types::RoomKind;
     use jiff::Timestamp;
     use std::collections::HashSet;
 

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
+use clowder_schemas::appointment_types::{DEFAULT_DURATION, default_appointment_types};
 use clowder_schemas::appointments::Status;
 use clowder_schemas::ids::{ClientId, PatientId};
 use clowder_schemas::locations::Day;
 use clowder_schemas::patients::{CreatePatient, ReproductiveStatus, Sex};
-use clowder_schemas::scheduling::{DEFAULT_DURATION, default_appointment_types};
 use clowder_schemas::staff::Position;
 use jiff::civil::{Date, Time, date};
 use jiff::{SignedDuration, Timestamp};
@@ -500,7 +500,7 @@ mod tests {
     use crate::demo::clients::generate;
     use crate::demo::schedule::{ROOMS, plan_schedule};
     use crate::demo::tests::{TODAY, default_week, plan};
-    use clowder_schemas::scheduling::RoomKind;
+    use clowder_schemas::appointment_types::RoomKind;
     use jiff::civil::Weekday;
     use std::collections::HashSet;
 

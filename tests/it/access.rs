@@ -745,7 +745,8 @@ async fn staff_unlock_a_registered_tablet_with_their_pin() {
 fn app_code(secret_b32: &str, offset: i64) -> String {
     use clowder_actors::Clock;
     let now = clowder_actors::SystemClock.now().as_second() + offset;
-    clowder_actors::totp::code_at(&clowder_actors::totp::decode_base32(secret_b32).unwrap(), now as u64).unwrap()
+    clowder_actors::staff::totp::code_at(&clowder_actors::staff::totp::decode_base32(secret_b32).unwrap(), now as u64)
+        .unwrap()
 }
 
 #[tokio::test]

@@ -387,7 +387,7 @@ async fn openapi_lists_the_statuses_of_the_shared_layers_on_every_route_they_app
             if rule != clowder_web::access::Rule::Public {
                 expected.extend([(401, "unauthenticated"), (403, "password_change_required"), (429, "rate_limited")]);
             }
-            if matches!(rule, clowder_web::access::Rule::Needs(_)) {
+            if matches!(rule, clowder_web::access::Rule::Needs(_) | clowder_web::access::Rule::OwnOr(_)) {
                 expected.push((403, "forbidden"));
             }
             if method != "get" {

@@ -187,9 +187,9 @@ async fn secrets_never_reach_logs_or_the_audit_trail() {
     let totp_secret = res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned();
     let code = {
         use clowder_actors::Clock;
-        let bytes = clowder_actors::totp::decode_base32(&totp_secret).unwrap();
+        let bytes = clowder_actors::staff::totp::decode_base32(&totp_secret).unwrap();
         let now = clowder_actors::SystemClock.now().as_second() as u64;
-        clowder_actors::totp::code_at(&bytes, now).unwrap()
+        clowder_actors::staff::totp::code_at(&bytes, now).unwrap()
     };
     let res = http
         .post(format!("{base}/api/auth/totp/confirm"))

@@ -10,10 +10,10 @@ use axum::http::request::Parts;
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
-use clowder_actors::accounts::Principal;
+use clowder_actors::staff::accounts::Principal;
 use clowder_schemas::ErrorCode;
 use clowder_schemas::audit::{Caller, MAX_REASON_CHARS};
-use clowder_schemas::events::Actor;
+use clowder_schemas::events::Author;
 use clowder_schemas::ids::RecordId;
 use serde::de::DeserializeOwned;
 
@@ -226,7 +226,7 @@ pub fn caller_of(parts: &Parts, principal: Option<&Principal>) -> Caller {
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty());
     Caller {
-        actor: principal.map(|p| Actor::User(p.user.id)),
+        actor: principal.map(|p| Author::User(p.user.id)),
         username: principal.map(|p| p.user.username.clone()),
         ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
         user_agent: header(header::USER_AGENT),

@@ -27,7 +27,7 @@ fn request_id(req: &Request) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
         .map(str::to_owned)
-        .unwrap_or_else(|| clowder_actors::accounts::random_secret(12))
+        .unwrap_or_else(|| clowder_actors::secrets::random_secret(12))
 }
 
 /// Request id, the request's log span, access log, metrics (inside `headers`).

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::{
-    appointments, audit, auth, calendar_feeds, clients, devices, health, locations, patients, roles, scheduling,
+    appointment_types, appointments, audit, auth, calendar_feeds, clients, devices, health, locations, patients, roles,
     search, staff, users, waitlist,
 };
 use crate::state::AppState;
@@ -86,8 +86,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(search::search_history, search::search_history_clear))
         .routes(routes!(search::recent_list))
         .routes(routes!(audit::audit_list))
-        .routes(routes!(scheduling::appointment_types_list, scheduling::appointment_types_create))
-        .routes(routes!(scheduling::appointment_types_get, scheduling::appointment_types_update))
+        .routes(routes!(appointment_types::appointment_types_list, appointment_types::appointment_types_create))
+        .routes(routes!(appointment_types::appointment_types_get, appointment_types::appointment_types_update))
         .routes(routes!(locations::locations_list, locations::locations_create))
         .routes(routes!(locations::locations_get, locations::locations_update))
         .routes(routes!(locations::rooms_list, locations::rooms_create))
@@ -155,7 +155,7 @@ struct Shape {
 
 impl Shape {
     fn gated(&self) -> bool {
-        matches!(self.rule, Some(Rule::SignedIn | Rule::Needs(_)))
+        matches!(self.rule, Some(Rule::SignedIn | Rule::Needs(_) | Rule::OwnOr(_)))
     }
 }
 
@@ -185,7 +185,7 @@ const COMMON: &[Common] = &[
         status: "403",
         codes: &["forbidden"],
         why: "the caller's roles lack the permission this route needs",
-        applies: |s| matches!(s.rule, Some(Rule::Needs(_))),
+        applies: |s| matches!(s.rule, Some(Rule::Needs(_) | Rule::OwnOr(_))),
     },
     Common {
         status: "404",

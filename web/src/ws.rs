@@ -41,7 +41,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::live::{Audience, Topic, frame_data};
-use clowder_actors::roles::Roles;
+use clowder_actors::staff::roles::Roles;
 use clowder_schemas::access::Permissions;
 use clowder_schemas::events::{DomainEvent, Event};
 use clowder_schemas::{ErrorBody, ErrorCode, UserId};
@@ -176,7 +176,7 @@ impl Hub {
     }
 
     fn dispatch(&self, state: &AppState, e: &Event, domain: &DomainEvent) {
-        let topics = state.system.scheduling.topics.of(domain);
+        let topics = state.system.topics.of(domain);
         if topics.is_empty() {
             return;
         }
@@ -503,7 +503,7 @@ async fn subscribe(state: &AppState, id: u64, raw: &[String], since: Option<u64>
             after = e.seq;
             up_to = e.seq;
             let Ok(domain) = serde_json::from_value::<DomainEvent>(e.payload.clone()) else { continue };
-            let Some(t) = state.system.scheduling.topics.of(&domain).into_iter().find(|t| wanted.contains(t)) else {
+            let Some(t) = state.system.topics.of(&domain).into_iter().find(|t| wanted.contains(t)) else {
                 continue;
             };
             // The same rule as live dispatch: only what this user may see, in the same shape.

@@ -10,12 +10,10 @@ use clowder_schemas::audit::{AuditDraft, Caller};
 
 use super::{DecideCtx, Decision, RecordId, RecordKind, claimed, linked, released, unlinked};
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::runtime::registry::KeyedFactory;
 use crate::runtime::{Actor, Reply};
 use crate::store::ChangeSet;
-
-type Res<T> = Result<T, Error>;
 
 pub(crate) struct RecordActor<K: RecordKind> {
     id: K::Id,
@@ -27,13 +25,13 @@ pub(crate) struct RecordActor<K: RecordKind> {
 /// so the size of `Msg` is paid 32 times by every live actor, and one allocation per
 /// command is cheaper than two.
 pub(crate) enum Msg<K: RecordKind> {
-    Create { input: Box<(K::Draft, Caller)>, reply: Reply<Res<K::Record>> },
-    Get { reply: Reply<Res<K::Record>> },
-    Command { input: Box<(K::Command, Caller)>, reply: Reply<Res<K::Record>> },
+    Create { input: Box<(K::Draft, Caller)>, reply: Reply<Result<K::Record>> },
+    Get { reply: Reply<Result<K::Record>> },
+    Command { input: Box<(K::Command, Caller)>, reply: Reply<Result<K::Record>> },
 }
 
 impl<K: RecordKind> RecordActor<K> {
-    fn current(&self) -> Res<&K::Record> {
+    fn current(&self) -> Result<&K::Record> {
         self.state.as_ref().ok_or_else(|| K::not_found(self.id))
     }
 
@@ -41,7 +39,7 @@ impl<K: RecordKind> RecordActor<K> {
         DecideCtx::new(self.ctx.clock.now(), &self.ctx.config, caller, Some(&self.ctx.store))
     }
 
-    async fn create(&mut self, draft: K::Draft, caller: &Caller) -> Res<K::Record> {
+    async fn create(&mut self, draft: K::Draft, caller: &Caller) -> Result<K::Record> {
         if self.state.is_some() {
             return Err(Error::Internal(format!("{} id {} already exists", K::KIND, self.id)));
         }
@@ -50,7 +48,7 @@ impl<K: RecordKind> RecordActor<K> {
         self.commit(decision, caller).await
     }
 
-    async fn command(&mut self, command: K::Command, caller: &Caller) -> Res<K::Record> {
+    async fn command(&mut self, command: K::Command, caller: &Caller) -> Result<K::Record> {
         let decision = K::decide(&self.decide_ctx(caller), self.current()?, command)?;
         match decision {
             Some(d) => self.commit(d, caller).await,
@@ -58,7 +56,7 @@ impl<K: RecordKind> RecordActor<K> {
         }
     }
 
-    async fn commit(&mut self, d: Decision<K::Record>, caller: &Caller) -> Res<K::Record> {
+    async fn commit(&mut self, d: Decision<K::Record>, caller: &Caller) -> Result<K::Record> {
         let key = self.id.as_u128();
         let old = self.state.as_ref();
         let new = &d.record;
@@ -81,7 +79,7 @@ impl<K: RecordKind> RecordActor<K> {
             audit = audit.detail(serde_json::json!({ "changed": d.changed }));
         }
         set.audit(audit);
-        set.event(caller.event_actor(), d.event);
+        set.event(caller.author(), d.event);
         self.ctx.store.commit(set).await?;
         self.state = Some(d.record.clone());
         Ok(d.record)
@@ -122,7 +120,7 @@ impl<K> Loader<K> {
 }
 
 impl<K: RecordKind> KeyedFactory<RecordActor<K>> for Loader<K> {
-    async fn build(&self, key: u128) -> Res<RecordActor<K>> {
+    async fn build(&self, key: u128) -> Result<RecordActor<K>> {
         let state = self.0.store.read()?.get::<K::Record>(K::TABLE, key)?;
         Ok(RecordActor { id: K::Id::from_u128(key), state, ctx: self.0.clone() })
     }

@@ -29,12 +29,10 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::ctx::SystemConfig;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::store::{IndexTable, Reader, RecordTable, Store};
 
 pub use service::Records;
-
-type Res<T> = Result<T, Error>;
 
 /// A ULID newtype used as a record's id (`ClientId`, `PatientId`, ...), with its store key
 /// and the not-found code a path naming an unknown one answers.
@@ -115,14 +113,14 @@ pub trait RecordKind: Sized + Send + Sync + 'static {
     }
 
     /// Decides a creation (the id is chosen by the service).
-    fn decide_create(ctx: &DecideCtx<'_>, id: Self::Id, draft: Self::Draft) -> Res<Decision<Self::Record>>;
+    fn decide_create(ctx: &DecideCtx<'_>, id: Self::Id, draft: Self::Draft) -> Result<Decision<Self::Record>>;
     /// Decides a command on the current record; `None` means nothing changes (nothing is
     /// written and the current record is answered).
     fn decide(
         ctx: &DecideCtx<'_>,
         current: &Self::Record,
         command: Self::Command,
-    ) -> Res<Option<Decision<Self::Record>>>;
+    ) -> Result<Option<Decision<Self::Record>>>;
 }
 
 /// What a decide function may look at: all read-only.
@@ -148,7 +146,7 @@ impl<'a> DecideCtx<'a> {
 
     /// Another record, from one snapshot opened on first use (so decisions that read
     /// nothing cost no read transaction).
-    pub fn get<R: Record>(&self, table: RecordTable, key: u128) -> Res<Option<R>> {
+    pub fn get<R: Record>(&self, table: RecordTable, key: u128) -> Result<Option<R>> {
         let reader = match self.snapshot.get() {
             Some(r) => r,
             None => {

@@ -11,10 +11,8 @@ use super::actor::{Loader, Msg, RecordActor};
 use super::page::{self, Page};
 use super::{ReadAudit, RecordId, RecordKind};
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::runtime::{Registry, Reply};
-
-type Res<T> = Result<T, Error>;
 
 /// The service of record kind `K` (`Clients`, `Patients` are aliases of it).
 pub struct Records<K: RecordKind> {
@@ -35,19 +33,19 @@ impl<K: RecordKind> Records<K> {
     }
 
     /// Creates a record with a fresh id.
-    pub async fn create(&self, draft: K::Draft, caller: &Caller) -> Res<K::Record> {
+    pub async fn create(&self, draft: K::Draft, caller: &Caller) -> Result<K::Record> {
         let id = K::Id::from_ulid(self.ctx.new_ulid());
         self.create_with_id(id, draft, caller).await
     }
 
     /// Creates a record under a chosen id (demo data, imports).
-    pub async fn create_with_id(&self, id: K::Id, draft: K::Draft, caller: &Caller) -> Res<K::Record> {
+    pub async fn create_with_id(&self, id: K::Id, draft: K::Draft, caller: &Caller) -> Result<K::Record> {
         let input = Box::new((draft, caller.clone()));
         self.ask(id, |reply| Msg::Create { input, reply }).await
     }
 
     /// Reads a record from its actor; the read is in the audit trail before it is returned.
-    pub async fn get(&self, id: K::Id, caller: &Caller) -> Res<K::Record> {
+    pub async fn get(&self, id: K::Id, caller: &Caller) -> Result<K::Record> {
         let record = self.ask(id, |reply| Msg::Get { reply }).await?;
         if K::READS == ReadAudit::Audited {
             crate::audit::record_read(&self.ctx, AuditDraft::new(caller, K::READ_ACTION).record(K::KIND, id)).await?;
@@ -56,23 +54,23 @@ impl<K: RecordKind> Records<K> {
     }
 
     /// Runs a command (update, deactivate, ...) on the record's actor.
-    pub async fn command(&self, id: K::Id, command: K::Command, caller: &Caller) -> Res<K::Record> {
+    pub async fn command(&self, id: K::Id, command: K::Command, caller: &Caller) -> Result<K::Record> {
         let input = Box::new((command, caller.clone()));
         self.ask(id, |reply| Msg::Command { input, reply }).await
     }
 
-    async fn ask(&self, id: K::Id, make: impl FnOnce(Reply<Res<K::Record>>) -> Msg<K>) -> Res<K::Record> {
+    async fn ask(&self, id: K::Id, make: impl FnOnce(Reply<Result<K::Record>>) -> Msg<K>) -> Result<K::Record> {
         self.reg.ask(id.as_u128(), make).await.map_err(|e| Error::from_ask(K::KIND, e))?
     }
 
     /// The committed record, without an audit entry: for access checks before the real,
     /// audited read or change.
-    pub fn peek(&self, id: K::Id) -> Res<K::Record> {
+    pub fn peek(&self, id: K::Id) -> Result<K::Record> {
         self.ctx.store.read()?.get::<K::Record>(K::TABLE, id.as_u128())?.ok_or_else(|| K::not_found(id))
     }
 
     /// True if the record exists (committed), read from the store.
-    pub fn exists(&self, id: K::Id) -> Res<bool> {
+    pub fn exists(&self, id: K::Id) -> Result<bool> {
         Ok(self.ctx.store.read()?.get::<K::Record>(K::TABLE, id.as_u128())?.is_some())
     }
 
@@ -84,7 +82,7 @@ impl<K: RecordKind> Records<K> {
         after: Option<u128>,
         limit: usize,
         caller: &Caller,
-    ) -> Res<Page<K::Record>> {
+    ) -> Result<Page<K::Record>> {
         let page = self.list_unaudited(filter, after, limit)?;
         if K::READS == ReadAudit::Audited {
             let ids: Vec<String> = page.0.iter().map(|r| K::id(r).to_string()).collect();
@@ -98,7 +96,7 @@ impl<K: RecordKind> Records<K> {
     }
 
     /// A page without an audit entry, for Clowder's own use (start-up checks, demo seeding).
-    pub fn list_unaudited(&self, filter: &K::Filter, after: Option<u128>, limit: usize) -> Res<Page<K::Record>> {
+    pub fn list_unaudited(&self, filter: &K::Filter, after: Option<u128>, limit: usize) -> Result<Page<K::Record>> {
         let reader = self.ctx.store.read()?;
         let keep = |r: &K::Record| K::matches(filter, r);
         let key = |r: &K::Record| K::id(r).as_u128();

@@ -10,12 +10,12 @@ use clowder_schemas::patients::{CreatePatient, UpdatePatient};
 use clowder_schemas::{ClientId, PatientId};
 use jiff::Timestamp;
 
-use crate::clients::{ClientFilter, Clients};
 use crate::clock::ManualClock;
 use crate::ctx::{Ctx, SystemConfig};
 use crate::error::Error;
 use crate::metrics::StoreMetrics;
-use crate::patients::{PatientFilter, Patients};
+use crate::people::clients::{ClientFilter, Clients};
+use crate::people::patients::{PatientFilter, Patients};
 use crate::store::tables::unique;
 use crate::store::{Store, StoreConfig};
 

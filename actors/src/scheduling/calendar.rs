@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use clowder_schemas::access::{Permission, Permissions, Scope};
+use clowder_schemas::appointment_types::AppointmentType;
 use clowder_schemas::appointments::{
     Appointment, Availability, CalendarColumn, CalendarEntry, Counters, CreateAppointment, Dashboard, DayView,
     FreeSlot, LocalInstant, QueueEntry, Source, Status, StatusChange, StatusTimes, TransitionRequest,
@@ -36,23 +37,20 @@ use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::pagination::{Cursor, Page};
 use clowder_schemas::patients::{Patient, PatientStatus};
-use clowder_schemas::scheduling::AppointmentType;
 use clowder_schemas::{
     AppointmentId, AppointmentTypeId, ClientId, LocationId, PatientId, RoomId, StaffId, ValidationError,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
+use super::appointment_types::AppointmentTypes;
 use super::book::{Book, Clash, Slot};
 use super::setup::local_instant;
-use super::types::AppointmentTypes;
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::runtime::registry::KeyedFactory;
 use crate::runtime::{Actor, ActorConfig, Registry, Reply};
 use crate::store::{ChangeSet, RecordTable};
-
-type Res<T> = Result<T, Error>;
 
 /// How far ahead staff may book (five years: recalls for a kitten's senior check-ups fit;
 /// a mistyped year such as 2062 does not).
@@ -62,7 +60,7 @@ const MAX_AHEAD_DAYS: i64 = 5 * 366;
 const MAX_BEHIND_DAYS: i64 = 30;
 
 /// Refuses a start more than five years ahead or more than 30 days ago.
-fn check_window(start: Timestamp, now: Timestamp) -> Res<()> {
+fn check_window(start: Timestamp, now: Timestamp) -> Result<()> {
     if start > now.saturating_add(SignedDuration::from_hours(24 * MAX_AHEAD_DAYS)).unwrap_or(now) {
         return Err(ValidationError::new("start", "is more than five years ahead").into());
     }
@@ -82,22 +80,22 @@ struct NewBooking {
 }
 
 /// Writes that belong with a booking, built once the appointment is known.
-pub type ExtraWrites = Box<dyn FnOnce(&Appointment) -> Res<ChangeSet> + Send>;
+pub type ExtraWrites = Box<dyn FnOnce(&Appointment) -> Result<ChangeSet> + Send>;
 
 enum Msg {
-    Book(Box<NewBooking>, Reply<Res<Appointment>>),
+    Book(Box<NewBooking>, Reply<Result<Appointment>>),
     Edit {
         id: AppointmentId,
         patch: Box<UpdateAppointment>,
         overbook: bool,
         caller: Caller,
-        reply: Reply<Res<Appointment>>,
+        reply: Reply<Result<Appointment>>,
     },
     Transition {
         id: AppointmentId,
         request: TransitionRequest,
         caller: Caller,
-        reply: Reply<Res<Appointment>>,
+        reply: Reply<Result<Appointment>>,
     },
 }
 
@@ -147,7 +145,7 @@ impl LocationCalendar {
     /// outside the actor's turn (see `handle`), so a location takes its next booking while
     /// this one is on its way to disk. The reservation is in the book already, so the next
     /// booking sees it.
-    fn reserve(&self, b: NewBooking) -> Res<(Appointment, ChangeSet)> {
+    fn reserve(&self, b: NewBooking) -> Result<(Appointment, ChangeSet)> {
         let sh = &self.shared;
         let mut a = b.appointment;
         let slot = Slot::of(&a);
@@ -162,10 +160,10 @@ impl LocationCalendar {
         };
         a.overbooked = clash.is_some();
         // From here the slot is reserved: every way out but success must give it back.
-        let built = (|| -> Res<ChangeSet> {
+        let built = (|| -> Result<ChangeSet> {
             let mut set = ChangeSet::new();
             set.put(RecordTable::Appointments, a.id.as_u128(), &a)?;
-            set.event(b.caller.event_actor(), DomainEvent::AppointmentBooked { appointment: a.clone() });
+            set.event(b.caller.author(), DomainEvent::AppointmentBooked { appointment: a.clone() });
             set.audit(match clash {
                 Some(c) => AuditDraft::new(&b.caller, "appointment.overbook")
                     .record("appointment", a.id)
@@ -186,7 +184,7 @@ impl LocationCalendar {
         }
     }
 
-    fn load(&self, id: AppointmentId) -> Res<Appointment> {
+    fn load(&self, id: AppointmentId) -> Result<Appointment> {
         self.shared
             .ctx
             .store
@@ -201,7 +199,7 @@ impl LocationCalendar {
         patch: &UpdateAppointment,
         overbook: bool,
         caller: &Caller,
-    ) -> Res<Appointment> {
+    ) -> Result<Appointment> {
         let sh = &self.shared;
         let cur = self.load(id)?;
         let e = patch.apply(&cur)?;
@@ -251,7 +249,7 @@ impl LocationCalendar {
         if moves {
             a.overbooked = clash.is_some();
         }
-        let built = (|| -> Res<ChangeSet> {
+        let built = (|| -> Result<ChangeSet> {
             let mut set = ChangeSet::new();
             set.put(RecordTable::Appointments, id.as_u128(), &a)?;
             let (event, action) = if moves {
@@ -266,7 +264,7 @@ impl LocationCalendar {
             } else {
                 (DomainEvent::AppointmentUpdated { appointment: a.clone() }, "appointment.update")
             };
-            set.event(caller.event_actor(), event);
+            set.event(caller.author(), event);
             set.audit(AuditDraft::new(caller, action).record("appointment", id).detail(serde_json::json!({
                 "from": { "start": cur.start, "end": cur.end, "vet_id": cur.vet_id, "room_id": cur.room_id },
                 "over": clash.map(|c| c.other.id),
@@ -294,7 +292,7 @@ impl LocationCalendar {
         }
     }
 
-    async fn transition(&self, id: AppointmentId, req: &TransitionRequest, caller: &Caller) -> Res<Appointment> {
+    async fn transition(&self, id: AppointmentId, req: &TransitionRequest, caller: &Caller) -> Result<Appointment> {
         let sh = &self.shared;
         let reason = req.reason()?;
         let cur = self.load(id)?;
@@ -331,7 +329,7 @@ impl LocationCalendar {
         }
         let mut set = ChangeSet::new();
         set.put(RecordTable::Appointments, id.as_u128(), &a)?;
-        set.event(caller.event_actor(), event_for(req.to, a.clone()));
+        set.event(caller.author(), event_for(req.to, a.clone()));
         set.audit(
             AuditDraft::new(caller, format!("appointment.{}", req.to))
                 .record("appointment", id)
@@ -381,13 +379,13 @@ impl Actor for LocationCalendar {
 struct CalendarFactory(Arc<Shared>);
 
 impl KeyedFactory<LocationCalendar> for CalendarFactory {
-    async fn build(&self, _key: u128) -> Res<LocationCalendar> {
+    async fn build(&self, _key: u128) -> Result<LocationCalendar> {
         Ok(LocationCalendar { shared: self.0.clone() })
     }
 }
 
 /// Checks the vet and room of an appointment against its type and location.
-fn check_resources(sh: &Shared, a: &Appointment, t: Option<&AppointmentType>) -> Res<()> {
+fn check_resources(sh: &Shared, a: &Appointment, t: Option<&AppointmentType>) -> Result<()> {
     let fetched;
     let t = match t {
         Some(t) => t,
@@ -434,8 +432,10 @@ fn check_resources(sh: &Shared, a: &Appointment, t: Option<&AppointmentType>) ->
                 && !s.capabilities.has(c)
             {
                 let what = match c {
-                    clowder_schemas::scheduling::Capability::CanPrescribe => "someone who can prescribe",
-                    clowder_schemas::scheduling::Capability::CanPerformSurgery => "someone who can perform surgery",
+                    clowder_schemas::appointment_types::Capability::CanPrescribe => "someone who can prescribe",
+                    clowder_schemas::appointment_types::Capability::CanPerformSurgery => {
+                        "someone who can perform surgery"
+                    }
                 };
                 return Err(ValidationError::new("vet_id", format!("a {} needs {what}", t.name)).into());
             }
@@ -468,7 +468,7 @@ pub struct AppointmentFilter {
 pub struct Calendar {
     shared: Arc<Shared>,
     types: AppointmentTypes,
-    rooms: super::rooms::Rooms,
+    rooms: super::whiteboard::Whiteboard,
     actors: Arc<Registry<LocationCalendar, CalendarFactory>>,
 }
 
@@ -477,7 +477,7 @@ impl Calendar {
         ctx: Arc<Ctx>,
         book: Arc<RwLock<Book>>,
         types: AppointmentTypes,
-        rooms: super::rooms::Rooms,
+        rooms: super::whiteboard::Whiteboard,
     ) -> Self {
         let metrics = ctx.metrics.for_kind("calendar");
         // Every booking of a location queues here: a Monday rush must not see 503s.
@@ -495,13 +495,17 @@ impl Calendar {
         &self.shared.ctx
     }
 
-    async fn ask(&self, location: LocationId, make: impl FnOnce(Reply<Res<Appointment>>) -> Msg) -> Res<Appointment> {
+    async fn ask(
+        &self,
+        location: LocationId,
+        make: impl FnOnce(Reply<Result<Appointment>>) -> Msg,
+    ) -> Result<Appointment> {
         self.actors.ask(location.as_u128(), make).await.map_err(|e| Error::from_ask("calendar", e))?
     }
 
     /// Books an appointment for a member of staff holding `held`. Booking over a conflict
     /// (`"overbook": true`) needs `appointments:overbook`.
-    pub async fn book(&self, body: &CreateAppointment, held: &Permissions, caller: &Caller) -> Res<Appointment> {
+    pub async fn book(&self, body: &CreateAppointment, held: &Permissions, caller: &Caller) -> Result<Appointment> {
         let overbook = may_overbook(held, body.overbook)?;
         self.book_from(body, overbook, Source::Staff, caller).await
     }
@@ -513,7 +517,7 @@ impl Calendar {
         overbook: bool,
         source: Source,
         caller: &Caller,
-    ) -> Res<Appointment> {
+    ) -> Result<Appointment> {
         self.book_with(body, overbook, source, caller, None).await
     }
 
@@ -525,7 +529,7 @@ impl Calendar {
         source: Source,
         caller: &Caller,
         extra: Option<ExtraWrites>,
-    ) -> Res<Appointment> {
+    ) -> Result<Appointment> {
         let text = body.text()?;
         let t =
             self.types.get(body.type_id).map_err(|_| ValidationError::new("type_id", "names no appointment type"))?;
@@ -590,7 +594,7 @@ impl Calendar {
         self.ask(location, |reply| Msg::Book(Box::new(b), reply)).await
     }
 
-    fn resolve_location(&self, body: &CreateAppointment) -> Res<LocationId> {
+    fn resolve_location(&self, body: &CreateAppointment) -> Result<LocationId> {
         let book = self.shared.read();
         let id = if let Some(l) = body.location_id {
             l
@@ -608,7 +612,7 @@ impl Calendar {
         }
     }
 
-    fn location_of(&self, id: AppointmentId) -> Res<LocationId> {
+    fn location_of(&self, id: AppointmentId) -> Result<LocationId> {
         self.shared.read().slot(id).map(|s| s.location_id).ok_or(Error::AppointmentNotFound(id))
     }
 
@@ -621,7 +625,7 @@ impl Calendar {
         patch: UpdateAppointment,
         held: &Permissions,
         caller: &Caller,
-    ) -> Res<Appointment> {
+    ) -> Result<Appointment> {
         let overbook = may_overbook(held, patch.overbook)?;
         self.edit(id, patch, overbook, caller).await
     }
@@ -632,7 +636,7 @@ impl Calendar {
         patch: UpdateAppointment,
         overbook: bool,
         caller: &Caller,
-    ) -> Res<Appointment> {
+    ) -> Result<Appointment> {
         let location = self.location_of(id)?;
         let caller = caller.clone();
         self.ask(location, |reply| Msg::Edit { id, patch: Box::new(patch), overbook, caller, reply }).await
@@ -648,7 +652,7 @@ impl Calendar {
         request: TransitionRequest,
         held: &Permissions,
         caller: &Caller,
-    ) -> Res<Appointment> {
+    ) -> Result<Appointment> {
         if request.to == Status::Cancelled && !held.holds(Permission::AppointmentsDelete) {
             return Err(Error::Forbidden { permission: Permission::AppointmentsDelete, scope: Scope::Own });
         }
@@ -675,7 +679,7 @@ impl Calendar {
         Ok(a)
     }
 
-    pub fn get(&self, id: AppointmentId) -> Res<Appointment> {
+    pub fn get(&self, id: AppointmentId) -> Result<Appointment> {
         self.ctx()
             .store
             .read()?
@@ -684,7 +688,7 @@ impl Calendar {
     }
 
     /// Appointments matching the filter, by start time, a page at a time.
-    pub fn list(&self, f: &AppointmentFilter) -> Res<Page<Appointment>> {
+    pub fn list(&self, f: &AppointmentFilter) -> Result<Page<Appointment>> {
         let ids: Vec<AppointmentId> = {
             let book = self.shared.read();
             let from = match f.after {
@@ -731,7 +735,7 @@ impl Calendar {
     }
 
     /// The instants a location's local date begins and ends.
-    pub fn day_bounds(&self, location: LocationId, date: Date) -> Res<(Timestamp, Timestamp)> {
+    pub fn day_bounds(&self, location: LocationId, date: Date) -> Result<(Timestamp, Timestamp)> {
         let book = self.shared.read();
         let (_, tz) = book.location(location).ok_or(Error::LocationNotFound(location))?;
         let next = date.tomorrow().map_err(|e| ValidationError::new("date", e.to_string()))?;
@@ -742,12 +746,12 @@ impl Calendar {
     }
 
     /// One location's day in columns per vet and per room.
-    pub fn day(&self, location: LocationId, date: Date) -> Res<DayView> {
+    pub fn day(&self, location: LocationId, date: Date) -> Result<DayView> {
         Ok(self.day_with_entries(location, date)?.0)
     }
 
     /// The day view and the day's appointments with their names (read once, for both).
-    fn day_with_entries(&self, location: LocationId, date: Date) -> Res<(DayView, Vec<CalendarEntry>)> {
+    fn day_with_entries(&self, location: LocationId, date: Date) -> Result<(DayView, Vec<CalendarEntry>)> {
         let (from, to) = self.day_bounds(location, date)?;
         let book = self.shared.read();
         let (loc, tz) = book.location(location).ok_or(Error::LocationNotFound(location))?;
@@ -802,7 +806,7 @@ impl Calendar {
     /// A location's Today board for `date`: the day view, the waiting queue, the rooms and
     /// the counters, consistent with the event log up to `last_seq` or later (each event
     /// carries its whole record, so applying one already reflected here is harmless).
-    pub fn dashboard(&self, location: LocationId, date: Date) -> Res<Dashboard> {
+    pub fn dashboard(&self, location: LocationId, date: Date) -> Result<Dashboard> {
         let last_seq = self.ctx().store.last_seq();
         let (day, entries) = self.day_with_entries(location, date)?;
         let now = self.ctx().clock.now();
@@ -843,7 +847,7 @@ impl Calendar {
     }
 
     /// Appointments with the names a screen shows.
-    fn entries(&self, slots: &[Slot]) -> Res<Vec<CalendarEntry>> {
+    fn entries(&self, slots: &[Slot]) -> Result<Vec<CalendarEntry>> {
         let r = self.ctx().store.read()?;
         let mut types: HashMap<AppointmentTypeId, AppointmentType> = HashMap::new();
         let mut out = Vec::with_capacity(slots.len());
@@ -861,7 +865,9 @@ impl Calendar {
                 patient_name: patient.map(|p| p.name).unwrap_or_default(),
                 client_name: client.map(|c| format!("{} {}", c.first_name, c.last_name)).unwrap_or_default(),
                 type_name: t.map(|t| t.name.clone()).unwrap_or_default(),
-                color: t.map(|t| t.color.clone()).unwrap_or_else(|| clowder_schemas::scheduling::DEFAULT_COLOR.into()),
+                color: t
+                    .map(|t| t.color.clone())
+                    .unwrap_or_else(|| clowder_schemas::appointment_types::DEFAULT_COLOR.into()),
                 appointment: a,
             });
         }
@@ -888,7 +894,7 @@ impl Calendar {
     /// the type's own buffer, minimum notice and horizon; and, when the type needs a room kind
     /// the location has, a free room of that kind. Staff who lack the type's capability are
     /// left out.
-    pub fn availability(&self, q: &AvailabilityQuery) -> Res<Availability> {
+    pub fn availability(&self, q: &AvailabilityQuery) -> Result<Availability> {
         use super::availability::{Interval, Resource, SlotRules, free_starts, merge, subtract};
         if q.to <= q.from {
             return Err(ValidationError::new("to", "must be after from").into());
@@ -1017,7 +1023,7 @@ impl Calendar {
 }
 
 /// Fills the book's appointments from the store at start.
-pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Res<()> {
+pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Result<()> {
     ctx.store.read()?.scan::<Appointment>(RecordTable::Appointments, None, |a| {
         book.put(Slot::of(&a));
         std::ops::ControlFlow::Continue(())
@@ -1026,7 +1032,7 @@ pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Res<()> {
 }
 
 /// Booking over a conflict is asked for in the body and needs `appointments:overbook`.
-pub fn may_overbook(held: &Permissions, asked: bool) -> Res<bool> {
+pub fn may_overbook(held: &Permissions, asked: bool) -> Result<bool> {
     if asked && !held.holds(Permission::AppointmentsOverbook) {
         return Err(Error::Forbidden { permission: Permission::AppointmentsOverbook, scope: Scope::Own });
     }

@@ -9,23 +9,21 @@
 
 use std::sync::{Arc, RwLock};
 
+use clowder_schemas::appointment_types::AppointmentType;
 use clowder_schemas::appointments::Appointment;
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::patients::Patient;
-use clowder_schemas::scheduling::AppointmentType;
 use clowder_schemas::staff::{CalendarFeed, StaffProfile};
 use clowder_schemas::{FeedId, StaffId};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::book::Book;
-use crate::accounts::{random_secret, token_hash};
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::{Error, Result};
+use crate::secrets::{random_secret, token_hash};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
-
-type Res<T> = Result<T, Error>;
 
 /// How far back and ahead a feed reaches.
 const FEED_PAST_DAYS: i64 = 30;
@@ -62,7 +60,7 @@ impl Feeds {
         Self { ctx, book, writer: Arc::default() }
     }
 
-    fn active_of(&self, staff: StaffId) -> Res<Vec<CalendarFeed>> {
+    fn active_of(&self, staff: StaffId) -> Result<Vec<CalendarFeed>> {
         let mut out = Vec::new();
         self.ctx.store.read()?.scan::<CalendarFeed>(RecordTable::Feeds, None, |f| {
             if f.staff_id == staff && f.active {
@@ -73,7 +71,7 @@ impl Feeds {
         Ok(out)
     }
 
-    fn revoke_into(&self, set: &mut ChangeSet, feeds: Vec<CalendarFeed>, now: Timestamp) -> Res<()> {
+    fn revoke_into(&self, set: &mut ChangeSet, feeds: Vec<CalendarFeed>, now: Timestamp) -> Result<()> {
         for f in feeds {
             set.release(unique::FEED_TOKEN, &f.token_hash, f.id.as_u128());
             let f = CalendarFeed { active: false, revoked_at: Some(now), ..f };
@@ -84,7 +82,7 @@ impl Feeds {
 
     /// Issues a new feed token for `staff` (revoking any earlier one); returns it with the
     /// token, which is not kept.
-    pub async fn issue(&self, staff: StaffId, caller: &Caller) -> Res<(CalendarFeed, String)> {
+    pub async fn issue(&self, staff: StaffId, caller: &Caller) -> Result<(CalendarFeed, String)> {
         if !self.book.read().unwrap_or_else(|p| p.into_inner()).staff.contains_key(&staff) {
             return Err(Error::StaffNotFound(staff));
         }
@@ -110,7 +108,7 @@ impl Feeds {
     }
 
     /// Revokes `staff`'s feed; returns whether there was one.
-    pub async fn revoke(&self, staff: StaffId, caller: &Caller) -> Res<bool> {
+    pub async fn revoke(&self, staff: StaffId, caller: &Caller) -> Result<bool> {
         let _w = self.writer.lock().await;
         let active = self.active_of(staff)?;
         if active.is_empty() {
@@ -124,7 +122,7 @@ impl Feeds {
     }
 
     /// The contents of the feed a token opens; `None` for an unknown or revoked token.
-    pub fn contents(&self, token: &str) -> Res<Option<FeedContents>> {
+    pub fn contents(&self, token: &str) -> Result<Option<FeedContents>> {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }

@@ -3,24 +3,26 @@
 //!
 //! Everything the calendar decides on lives in one in-memory [`book::Book`], loaded from the
 //! store at start and updated after each commit; see each module for its rules.
+//!
+//! Domain dependencies: none.
 
+pub mod appointment_types;
 pub mod availability;
 pub mod book;
 pub mod calendar;
 pub mod feeds;
-pub mod rooms;
 pub mod setup;
-pub mod types;
 pub mod waitlist;
+pub mod whiteboard;
 
 use std::sync::{Arc, RwLock};
 
+pub use appointment_types::AppointmentTypes;
 pub use calendar::{AppointmentFilter, AvailabilityQuery, Calendar};
 pub use feeds::Feeds;
-pub use rooms::Rooms;
 pub use setup::Setup;
-pub use types::AppointmentTypes;
 pub use waitlist::Waitlist;
+pub use whiteboard::Whiteboard;
 
 use crate::ctx::Ctx;
 use crate::error::Error;
@@ -28,15 +30,16 @@ use crate::error::Error;
 /// The scheduling services, sharing one book.
 #[derive(Clone)]
 pub struct Scheduling {
-    pub types: AppointmentTypes,
+    pub appointment_types: AppointmentTypes,
     pub setup: Setup,
     pub calendar: Calendar,
     pub waitlist: Waitlist,
     pub feeds: Feeds,
     /// The exam-room whiteboard (one actor per room).
-    pub rooms: Rooms,
-    /// Which live topics an event concerns (for the WebSocket gateway).
-    pub topics: crate::live::Topics,
+    pub whiteboard: Whiteboard,
+    /// The in-memory book every scheduling service shares (the live topics read locations'
+    /// time zones from it).
+    pub(crate) book: Arc<RwLock<book::Book>>,
     background: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -48,18 +51,18 @@ impl Scheduling {
         calendar::load(&ctx, &mut book)?;
         let book = Arc::new(RwLock::new(book));
         let types = AppointmentTypes::new(ctx.clone());
-        let rooms = Rooms::new(ctx.clone(), book.clone());
-        let calendar = Calendar::new(ctx.clone(), book.clone(), types.clone(), rooms.clone());
+        let whiteboard = Whiteboard::new(ctx.clone(), book.clone());
+        let calendar = Calendar::new(ctx.clone(), book.clone(), types.clone(), whiteboard.clone());
         let waitlist = Waitlist::new(ctx.clone(), book.clone(), types.clone(), calendar.clone());
         let background = Arc::new(std::sync::Mutex::new(waitlist.start_background()));
         Ok(Scheduling {
             feeds: Feeds::new(ctx.clone(), book.clone()),
-            rooms,
-            topics: crate::live::Topics::new(book.clone()),
-            setup: Setup::new(ctx, book),
+            whiteboard,
+            setup: Setup::new(ctx, book.clone()),
+            book,
             calendar,
             waitlist,
-            types,
+            appointment_types: types,
             background,
         })
     }
@@ -68,7 +71,7 @@ impl Scheduling {
     /// latter have ended (they hold the store).
     pub(crate) async fn stop(&self) {
         self.calendar.stop_all();
-        self.rooms.stop_all();
+        self.whiteboard.stop_all();
         let tasks: Vec<_> = self.background.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
         for task in tasks {
             task.abort();

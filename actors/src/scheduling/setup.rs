@@ -23,11 +23,9 @@ use jiff::tz::TimeZone;
 
 use super::book::Book;
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
-
-type Res<T> = Result<T, Error>;
 
 /// The configuration service.
 #[derive(Clone)]
@@ -57,7 +55,7 @@ fn room_key(r: &Room) -> String {
 ///
 /// Only dates near the ends of the representable range (years −9999 and 9999) fail; that is
 /// the caller's input, so it is a validation error on `date`.
-pub fn local_instant(tz: &TimeZone, date: Date, time: jiff::civil::Time) -> Res<Timestamp> {
+pub fn local_instant(tz: &TimeZone, date: Date, time: jiff::civil::Time) -> Result<Timestamp> {
     tz.to_ambiguous_timestamp(date.to_datetime(time))
         .compatible()
         .map_err(|_| ValidationError::new("date", "is out of the supported range").into())
@@ -76,7 +74,7 @@ impl Setup {
         writer: tokio::sync::OwnedMutexGuard<()>,
         set: ChangeSet,
         after: impl FnOnce(&mut Book) + Send + 'static,
-    ) -> Res<()> {
+    ) -> Result<()> {
         let (ctx, book) = (self.ctx.clone(), self.book.clone());
         let tasks = ctx.tasks.clone();
         tasks
@@ -96,7 +94,7 @@ impl Setup {
 
     // --- locations -------------------------------------------------------------------------
 
-    pub async fn create_location(&self, body: &CreateLocation, caller: &Caller) -> Res<Location> {
+    pub async fn create_location(&self, body: &CreateLocation, caller: &Caller) -> Result<Location> {
         let l = body.validate(LocationId::from_ulid(self.ctx.new_ulid()), self.ctx.clock.now())?;
         let tz = time_zone("time_zone", &l.time_zone)?;
         let w = self.writer.clone().lock_owned().await;
@@ -104,14 +102,14 @@ impl Setup {
         let mut set = ChangeSet::new();
         set.claim(unique::LOCATION_NAME, &name_key(&l.name), key, "name");
         set.put(RecordTable::Locations, key, &l)?;
-        set.event(caller.event_actor(), DomainEvent::LocationCreated { location: l.clone() });
+        set.event(caller.author(), DomainEvent::LocationCreated { location: l.clone() });
         set.audit(AuditDraft::new(caller, "location.create").record("location", l.id));
         let saved = l.clone();
         self.commit_then(w, set, move |b| b.put_location(saved, tz)).await?;
         Ok(l)
     }
 
-    pub async fn update_location(&self, id: LocationId, patch: &UpdateLocation, caller: &Caller) -> Res<Location> {
+    pub async fn update_location(&self, id: LocationId, patch: &UpdateLocation, caller: &Caller) -> Result<Location> {
         let w = self.writer.clone().lock_owned().await;
         let cur = self.location(id)?;
         let mut l = patch.apply(&cur)?;
@@ -137,7 +135,7 @@ impl Setup {
             set.claim(unique::LOCATION_NAME, &name_key(&l.name), key, "name");
         }
         set.put(RecordTable::Locations, key, &l)?;
-        set.event(caller.event_actor(), DomainEvent::LocationUpdated { location: l.clone() });
+        set.event(caller.author(), DomainEvent::LocationUpdated { location: l.clone() });
         set.audit(AuditDraft::new(caller, "location.update").record("location", id));
         let saved = l.clone();
         self.commit_then(w, set, move |b| b.put_location(saved, tz)).await?;
@@ -146,7 +144,7 @@ impl Setup {
 
     /// A clinic needs a location to book: on first start one is made in the configured time
     /// zone with the default hours ("Main clinic", renamed in settings).
-    pub async fn ensure_location(&self) -> Res<()> {
+    pub async fn ensure_location(&self) -> Result<()> {
         if !self.read().locations.is_empty() {
             return Ok(());
         }
@@ -166,11 +164,11 @@ impl Setup {
 
     /// The location a request means when it names none: the only active one (422 on
     /// `field` when there are none or several).
-    pub fn only_location(&self, field: &str) -> Res<LocationId> {
+    pub fn only_location(&self, field: &str) -> Result<LocationId> {
         Ok(self.read().only_location(field)?)
     }
 
-    pub fn location(&self, id: LocationId) -> Res<Location> {
+    pub fn location(&self, id: LocationId) -> Result<Location> {
         self.read().location(id).map(|(l, _)| l.clone()).ok_or(Error::LocationNotFound(id))
     }
 
@@ -184,7 +182,7 @@ impl Setup {
 
     // --- rooms -----------------------------------------------------------------------------
 
-    pub async fn create_room(&self, body: &CreateRoom, caller: &Caller) -> Res<Room> {
+    pub async fn create_room(&self, body: &CreateRoom, caller: &Caller) -> Result<Room> {
         let r = body.validate(RoomId::from_ulid(self.ctx.new_ulid()), self.ctx.clock.now())?;
         let w = self.writer.clone().lock_owned().await;
         if self.read().location(r.location_id).is_none() {
@@ -194,14 +192,14 @@ impl Setup {
         let mut set = ChangeSet::new();
         set.claim(unique::ROOM_NAME, &room_key(&r), key, "name");
         set.put(RecordTable::Rooms, key, &r)?;
-        set.event(caller.event_actor(), DomainEvent::RoomCreated { room: r.clone() });
+        set.event(caller.author(), DomainEvent::RoomCreated { room: r.clone() });
         set.audit(AuditDraft::new(caller, "room.create").record("room", r.id));
         let saved = r.clone();
         self.commit_then(w, set, move |b| b.put_room(saved)).await?;
         Ok(r)
     }
 
-    pub async fn update_room(&self, id: RoomId, patch: &UpdateRoom, caller: &Caller) -> Res<Room> {
+    pub async fn update_room(&self, id: RoomId, patch: &UpdateRoom, caller: &Caller) -> Result<Room> {
         let w = self.writer.clone().lock_owned().await;
         let cur = self.room(id)?;
         let mut r = patch.apply(&cur)?;
@@ -216,14 +214,14 @@ impl Setup {
             set.claim(unique::ROOM_NAME, &room_key(&r), key, "name");
         }
         set.put(RecordTable::Rooms, key, &r)?;
-        set.event(caller.event_actor(), DomainEvent::RoomUpdated { room: r.clone() });
+        set.event(caller.author(), DomainEvent::RoomUpdated { room: r.clone() });
         set.audit(AuditDraft::new(caller, "room.update").record("room", id));
         let saved = r.clone();
         self.commit_then(w, set, move |b| b.put_room(saved)).await?;
         Ok(r)
     }
 
-    pub fn room(&self, id: RoomId) -> Res<Room> {
+    pub fn room(&self, id: RoomId) -> Result<Room> {
         self.read().rooms.get(&id).cloned().ok_or(Error::RoomNotFound(id))
     }
 
@@ -242,7 +240,7 @@ impl Setup {
 
     // --- staff -----------------------------------------------------------------------------
 
-    fn check_links(&self, s: &StaffProfile) -> Res<()> {
+    fn check_links(&self, s: &StaffProfile) -> Result<()> {
         if let Some(u) = s.user_id
             && self.ctx.store.read()?.get::<User>(RecordTable::Users, u.as_u128())?.is_none()
         {
@@ -256,7 +254,7 @@ impl Setup {
         Ok(())
     }
 
-    pub async fn create_staff(&self, body: &CreateStaff, caller: &Caller) -> Res<StaffProfile> {
+    pub async fn create_staff(&self, body: &CreateStaff, caller: &Caller) -> Result<StaffProfile> {
         let s = body.validate(StaffId::from_ulid(self.ctx.new_ulid()), self.ctx.clock.now())?;
         let w = self.writer.clone().lock_owned().await;
         self.check_links(&s)?;
@@ -269,14 +267,14 @@ impl Setup {
             set.claim(unique::STAFF_USER, &u.to_string(), key, "user_id");
         }
         set.put(RecordTable::Staff, key, &s)?;
-        set.event(caller.event_actor(), DomainEvent::StaffCreated { staff: s.clone() });
+        set.event(caller.author(), DomainEvent::StaffCreated { staff: s.clone() });
         set.audit(AuditDraft::new(caller, "staff.create").record("staff", s.id));
         let saved = s.clone();
         self.commit_then(w, set, move |b| b.put_staff(saved)).await?;
         Ok(s)
     }
 
-    pub async fn update_staff(&self, id: StaffId, patch: &UpdateStaff, caller: &Caller) -> Res<StaffProfile> {
+    pub async fn update_staff(&self, id: StaffId, patch: &UpdateStaff, caller: &Caller) -> Result<StaffProfile> {
         let w = self.writer.clone().lock_owned().await;
         let cur = self.staff(id)?;
         let mut s = patch.apply(&cur)?;
@@ -304,14 +302,14 @@ impl Setup {
             }
         }
         set.put(RecordTable::Staff, key, &s)?;
-        set.event(caller.event_actor(), DomainEvent::StaffUpdated { staff: s.clone() });
+        set.event(caller.author(), DomainEvent::StaffUpdated { staff: s.clone() });
         set.audit(AuditDraft::new(caller, "staff.update").record("staff", id));
         let saved = s.clone();
         self.commit_then(w, set, move |b| b.put_staff(saved)).await?;
         Ok(s)
     }
 
-    pub fn staff(&self, id: StaffId) -> Res<StaffProfile> {
+    pub fn staff(&self, id: StaffId) -> Result<StaffProfile> {
         self.read().staff.get(&id).cloned().ok_or(Error::StaffNotFound(id))
     }
 
@@ -330,7 +328,7 @@ impl Setup {
 
     // --- shifts ----------------------------------------------------------------------------
 
-    fn place(&self, draft: &ShiftDraft) -> Res<(Timestamp, Timestamp)> {
+    fn place(&self, draft: &ShiftDraft) -> Result<(Timestamp, Timestamp)> {
         let book = self.read();
         let Some((loc, tz)) = book.location(draft.location_id) else {
             return Err(ValidationError::new("location_id", "names no location").into());
@@ -358,7 +356,7 @@ impl Setup {
         Ok((starts, ends))
     }
 
-    pub async fn create_shift(&self, staff: StaffId, body: &CreateShift, caller: &Caller) -> Res<Shift> {
+    pub async fn create_shift(&self, staff: StaffId, body: &CreateShift, caller: &Caller) -> Result<Shift> {
         let draft = body.validate()?;
         let w = self.writer.clone().lock_owned().await;
         self.staff(staff)?;
@@ -386,7 +384,7 @@ impl Setup {
         };
         let mut set = ChangeSet::new();
         set.put(RecordTable::Shifts, id.as_u128(), &s)?;
-        set.event(caller.event_actor(), DomainEvent::ShiftCreated { shift: s.clone() });
+        set.event(caller.author(), DomainEvent::ShiftCreated { shift: s.clone() });
         set.audit(
             AuditDraft::new(caller, "shift.create")
                 .record("shift", id)
@@ -397,7 +395,13 @@ impl Setup {
         Ok(s)
     }
 
-    pub async fn update_shift(&self, staff: StaffId, id: ShiftId, patch: &UpdateShift, caller: &Caller) -> Res<Shift> {
+    pub async fn update_shift(
+        &self,
+        staff: StaffId,
+        id: ShiftId,
+        patch: &UpdateShift,
+        caller: &Caller,
+    ) -> Result<Shift> {
         let w = self.writer.clone().lock_owned().await;
         let cur = self.shift(staff, id)?;
         let (draft, cancelled) = patch.apply(&cur)?;
@@ -425,20 +429,26 @@ impl Setup {
         let action = if cancelled && !cur.cancelled { "shift.cancel" } else { "shift.update" };
         let mut set = ChangeSet::new();
         set.put(RecordTable::Shifts, id.as_u128(), &s)?;
-        set.event(caller.event_actor(), DomainEvent::ShiftUpdated { shift: s.clone() });
+        set.event(caller.author(), DomainEvent::ShiftUpdated { shift: s.clone() });
         set.audit(AuditDraft::new(caller, action).record("shift", id));
         let saved = s.clone();
         self.commit_then(w, set, move |b| b.put_shift(saved)).await?;
         Ok(s)
     }
 
-    pub fn shift(&self, staff: StaffId, id: ShiftId) -> Res<Shift> {
+    pub fn shift(&self, staff: StaffId, id: ShiftId) -> Result<Shift> {
         let s = self.ctx.store.read()?.get::<Shift>(RecordTable::Shifts, id.as_u128())?;
         s.filter(|s| s.staff_id == staff).ok_or(Error::ShiftNotFound(id))
     }
 
     /// Someone's shifts overlapping `[from, to)`, by start; cancelled ones when asked.
-    pub fn shifts(&self, staff: StaffId, from: Timestamp, to: Timestamp, include_cancelled: bool) -> Res<Vec<Shift>> {
+    pub fn shifts(
+        &self,
+        staff: StaffId,
+        from: Timestamp,
+        to: Timestamp,
+        include_cancelled: bool,
+    ) -> Result<Vec<Shift>> {
         let book = self.read();
         if !book.staff.contains_key(&staff) {
             return Err(Error::StaffNotFound(staff));
@@ -448,7 +458,7 @@ impl Setup {
 
     // --- time off --------------------------------------------------------------------------
 
-    pub async fn request_time_off(&self, body: &RequestTimeOff, caller: &Caller) -> Res<TimeOff> {
+    pub async fn request_time_off(&self, body: &RequestTimeOff, caller: &Caller) -> Result<TimeOff> {
         let (first_day, last_day, reason) = body.validate()?;
         if !self.read().staff.contains_key(&body.staff_id) {
             return Err(ValidationError::new("staff_id", "names no staff member").into());
@@ -470,13 +480,13 @@ impl Setup {
         };
         let mut set = ChangeSet::new();
         set.put(RecordTable::TimeOff, t.id.as_u128(), &t)?;
-        set.event(caller.event_actor(), DomainEvent::TimeOffRequested { time_off: t.clone() });
+        set.event(caller.author(), DomainEvent::TimeOffRequested { time_off: t.clone() });
         set.audit(AuditDraft::new(caller, "time_off.request").record("time_off", t.id));
         self.ctx.store.commit(set).await?;
         Ok(t)
     }
 
-    pub fn time_off(&self, id: TimeOffId) -> Res<TimeOff> {
+    pub fn time_off(&self, id: TimeOffId) -> Result<TimeOff> {
         self.ctx.store.read()?.get::<TimeOff>(RecordTable::TimeOff, id.as_u128())?.ok_or(Error::TimeOffNotFound(id))
     }
 
@@ -488,7 +498,7 @@ impl Setup {
         to: TimeOffStatus,
         note: Option<String>,
         caller: &Caller,
-    ) -> Res<TimeOff> {
+    ) -> Result<TimeOff> {
         let w = self.writer.clone().lock_owned().await;
         let cur = self.time_off(id)?;
         let ok = matches!(
@@ -519,7 +529,7 @@ impl Setup {
         };
         let mut set = ChangeSet::new();
         set.put(RecordTable::TimeOff, id.as_u128(), &t)?;
-        set.event(caller.event_actor(), DomainEvent::TimeOffDecided { time_off: t.clone() });
+        set.event(caller.author(), DomainEvent::TimeOffDecided { time_off: t.clone() });
         set.audit(AuditDraft::new(caller, action).record("time_off", id));
         let saved = t.clone();
         self.commit_then(w, set, move |b| b.put_time_off(saved)).await?;
@@ -548,7 +558,7 @@ impl Setup {
         status: Option<TimeOffStatus>,
         from: Option<Date>,
         to: Option<Date>,
-    ) -> Res<Vec<TimeOff>> {
+    ) -> Result<Vec<TimeOff>> {
         let mut out = Vec::new();
         self.ctx.store.read()?.scan::<TimeOff>(RecordTable::TimeOff, None, |t| {
             let keep = staff.is_none_or(|s| t.staff_id == s)
@@ -566,7 +576,7 @@ impl Setup {
 }
 
 /// Fills the book from the store at start.
-pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Res<()> {
+pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Result<()> {
     let r = ctx.store.read()?;
     let mut bad = None;
     r.scan::<Location>(RecordTable::Locations, None, |l| {

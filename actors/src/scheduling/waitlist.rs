@@ -17,12 +17,12 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use clowder_schemas::appointment_types::AppointmentType;
 use clowder_schemas::appointments::{Appointment, CreateAppointment, Source};
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::patients::{Patient, PatientStatus};
-use clowder_schemas::scheduling::AppointmentType;
 use clowder_schemas::waitlist::{
     CreateWaitlistEntry, EntryStatus, FreedSlot, FulfillRequest, OfferStatus, UpdateWaitlistEntry, WaitlistEntry,
     WaitlistMatch, WaitlistOffer,
@@ -31,14 +31,12 @@ use clowder_schemas::{AppointmentId, ClientId, OfferId, PatientId, ValidationErr
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
+use super::appointment_types::AppointmentTypes;
 use super::book::Book;
 use super::calendar::{Calendar, ExtraWrites};
-use super::types::AppointmentTypes;
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::store::{ChangeSet, RecordTable};
-
-type Res<T> = Result<T, Error>;
 
 /// How many entries are offered one freed slot at once.
 pub const OFFERS_PER_SLOT: usize = 3;
@@ -74,7 +72,7 @@ impl Waitlist {
         self.ctx.today()
     }
 
-    fn entry_record(&self, id: WaitlistId) -> Res<WaitlistEntry> {
+    fn entry_record(&self, id: WaitlistId) -> Result<WaitlistEntry> {
         self.ctx
             .store
             .read()?
@@ -82,25 +80,25 @@ impl Waitlist {
             .ok_or(Error::WaitlistEntryNotFound(id))
     }
 
-    fn offer_record(&self, id: OfferId) -> Res<WaitlistOffer> {
+    fn offer_record(&self, id: OfferId) -> Result<WaitlistOffer> {
         self.ctx.store.read()?.get::<WaitlistOffer>(RecordTable::Offers, id.as_u128())?.ok_or(Error::OfferNotFound(id))
     }
 
     /// An entry, with expiry applied.
-    pub fn get(&self, id: WaitlistId) -> Res<WaitlistEntry> {
+    pub fn get(&self, id: WaitlistId) -> Result<WaitlistEntry> {
         let mut e = self.entry_record(id)?;
         e.status = e.status_on(self.today());
         Ok(e)
     }
 
     /// An offer, with expiry applied.
-    pub fn offer(&self, id: OfferId) -> Res<WaitlistOffer> {
+    pub fn offer(&self, id: OfferId) -> Result<WaitlistOffer> {
         let mut o = self.offer_record(id)?;
         o.status = o.status_at(self.now());
         Ok(o)
     }
 
-    fn check_parts(&self, e: &WaitlistEntry) -> Res<()> {
+    fn check_parts(&self, e: &WaitlistEntry) -> Result<()> {
         let r = self.ctx.store.read()?;
         let client = r
             .get::<Client>(RecordTable::Clients, e.client_id.as_u128())?
@@ -136,7 +134,7 @@ impl Waitlist {
         Ok(())
     }
 
-    pub async fn create(&self, body: &CreateWaitlistEntry, caller: &Caller) -> Res<WaitlistEntry> {
+    pub async fn create(&self, body: &CreateWaitlistEntry, caller: &Caller) -> Result<WaitlistEntry> {
         let (earliest, notes) = body.check(self.today())?;
         let now = self.now();
         let e = WaitlistEntry {
@@ -161,13 +159,13 @@ impl Waitlist {
         self.check_parts(&e)?;
         let mut set = ChangeSet::new();
         set.put(RecordTable::Waitlist, e.id.as_u128(), &e)?;
-        set.event(caller.event_actor(), DomainEvent::WaitlistEntryCreated { entry: e.clone() });
+        set.event(caller.author(), DomainEvent::WaitlistEntryCreated { entry: e.clone() });
         set.audit(AuditDraft::new(caller, "waitlist.create").record("waitlist", e.id));
         self.ctx.store.commit(set).await?;
         Ok(e)
     }
 
-    pub async fn update(&self, id: WaitlistId, patch: &UpdateWaitlistEntry, caller: &Caller) -> Res<WaitlistEntry> {
+    pub async fn update(&self, id: WaitlistId, patch: &UpdateWaitlistEntry, caller: &Caller) -> Result<WaitlistEntry> {
         let _w = self.writer.lock().await;
         let cur = self.get(id)?;
         if !cur.status.open() {
@@ -186,7 +184,7 @@ impl Waitlist {
     }
 
     /// Takes an entry off the waitlist (kept, marked cancelled); its open offers go too.
-    pub async fn cancel(&self, id: WaitlistId, caller: &Caller) -> Res<WaitlistEntry> {
+    pub async fn cancel(&self, id: WaitlistId, caller: &Caller) -> Result<WaitlistEntry> {
         let _w = self.writer.lock().await;
         let cur = self.get(id)?;
         if cur.status == EntryStatus::Cancelled {
@@ -207,7 +205,7 @@ impl Waitlist {
         Ok(e)
     }
 
-    async fn save_entry(&self, e: &WaitlistEntry, action: &str, caller: &Caller) -> Res<()> {
+    async fn save_entry(&self, e: &WaitlistEntry, action: &str, caller: &Caller) -> Result<()> {
         let mut set = ChangeSet::new();
         put_entry(&mut set, e, action, caller)?;
         self.ctx.store.commit(set).await?;
@@ -215,7 +213,7 @@ impl Waitlist {
     }
 
     /// Entries in the order they joined (with expiry applied), filtered.
-    pub fn list(&self, f: &EntryFilter) -> Res<Vec<WaitlistEntry>> {
+    pub fn list(&self, f: &EntryFilter) -> Result<Vec<WaitlistEntry>> {
         let today = self.today();
         let mut out = Vec::new();
         self.ctx.store.read()?.scan::<WaitlistEntry>(RecordTable::Waitlist, None, |mut e| {
@@ -232,7 +230,7 @@ impl Waitlist {
     }
 
     /// Offers, newest first, optionally only pending ones or those of one entry.
-    pub fn offers(&self, status: Option<OfferStatus>, entry: Option<WaitlistId>) -> Res<Vec<WaitlistOffer>> {
+    pub fn offers(&self, status: Option<OfferStatus>, entry: Option<WaitlistId>) -> Result<Vec<WaitlistOffer>> {
         let now = self.now();
         let mut out = Vec::new();
         self.ctx.store.read()?.scan::<WaitlistOffer>(RecordTable::Offers, None, |mut o| {
@@ -246,7 +244,7 @@ impl Waitlist {
         Ok(out)
     }
 
-    fn pending_offers(&self, keep: impl Fn(&WaitlistOffer) -> bool) -> Res<Vec<WaitlistOffer>> {
+    fn pending_offers(&self, keep: impl Fn(&WaitlistOffer) -> bool) -> Result<Vec<WaitlistOffer>> {
         let mut out = Vec::new();
         self.ctx.store.read()?.scan::<WaitlistOffer>(RecordTable::Offers, None, |o| {
             if o.status == OfferStatus::Pending && keep(&o) {
@@ -258,14 +256,14 @@ impl Waitlist {
     }
 
     /// The slot an appointment holds, as a freed slot.
-    pub fn slot_of(&self, id: AppointmentId) -> Res<FreedSlot> {
+    pub fn slot_of(&self, id: AppointmentId) -> Result<FreedSlot> {
         let a = self.calendar.get(id)?;
         Ok(freed(&a))
     }
 
     /// Open entries that fit `slot`, in offer order; with `only_active`, entries already
     /// holding an offer are left out.
-    pub fn matches(&self, slot: &FreedSlot, only_active: bool) -> Res<Vec<WaitlistMatch>> {
+    pub fn matches(&self, slot: &FreedSlot, only_active: bool) -> Result<Vec<WaitlistMatch>> {
         let types = self.types.list(true)?;
         let type_of = |id| types.iter().find(|t: &&AppointmentType| t.id == id);
         let (tz, room_kind, vet_caps) = {
@@ -315,7 +313,7 @@ impl Waitlist {
     }
 
     /// Offers a freed slot to the best-fitting active entries; returns the offers made.
-    pub async fn offer_slot(&self, slot: &FreedSlot, caller: &Caller) -> Res<Vec<WaitlistOffer>> {
+    pub async fn offer_slot(&self, slot: &FreedSlot, caller: &Caller) -> Result<Vec<WaitlistOffer>> {
         let _w = self.writer.lock().await;
         let now = self.now();
         if slot.start <= now {
@@ -343,7 +341,7 @@ impl Waitlist {
                 created_at: now,
             };
             set.put(RecordTable::Offers, o.id.as_u128(), &o)?;
-            set.event(caller.event_actor(), DomainEvent::WaitlistOfferMade { offer: o.clone() });
+            set.event(caller.author(), DomainEvent::WaitlistOfferMade { offer: o.clone() });
             set.audit(
                 AuditDraft::new(caller, "waitlist.offer")
                     .record("waitlist", e.id)
@@ -351,7 +349,7 @@ impl Waitlist {
             );
             let e = WaitlistEntry { status: EntryStatus::Offered, updated_at: now, ..e };
             set.put(RecordTable::Waitlist, e.id.as_u128(), &e)?;
-            set.event(caller.event_actor(), DomainEvent::WaitlistEntryUpdated { entry: e });
+            set.event(caller.author(), DomainEvent::WaitlistEntryUpdated { entry: e });
             made.push(o);
         }
         self.ctx.store.commit(set).await?;
@@ -359,7 +357,7 @@ impl Waitlist {
     }
 
     /// Books a slot for an entry (staff fulfilling it by hand, or an accepted offer).
-    pub async fn fulfill(&self, id: WaitlistId, req: &FulfillRequest, caller: &Caller) -> Res<Appointment> {
+    pub async fn fulfill(&self, id: WaitlistId, req: &FulfillRequest, caller: &Caller) -> Result<Appointment> {
         let _w = self.writer.lock().await;
         let entry = self.get(id)?;
         if !entry.status.open() {
@@ -421,7 +419,7 @@ impl Waitlist {
         accepted: Option<OfferId>,
         freed_by: Option<AppointmentId>,
         caller: &Caller,
-    ) -> Res<()> {
+    ) -> Result<()> {
         let now = self.now();
         let others = self.pending_offers(|o| {
             accepted != Some(o.id) && (o.entry_id == entry.id || Some(o.slot.appointment_id) == freed_by)
@@ -447,7 +445,7 @@ impl Waitlist {
     }
 
     /// Accepts an offer: the first to accept gets the slot.
-    pub async fn accept(&self, id: OfferId, caller: &Caller) -> Res<(WaitlistOffer, Appointment)> {
+    pub async fn accept(&self, id: OfferId, caller: &Caller) -> Result<(WaitlistOffer, Appointment)> {
         let _w = self.writer.lock().await;
         let now = self.now();
         let offer = self.offer_record(id)?;
@@ -480,7 +478,7 @@ impl Waitlist {
                 ..pending
             };
             set.put(RecordTable::Offers, accepted.id.as_u128(), &accepted)?;
-            set.event(who.event_actor(), DomainEvent::WaitlistOfferUpdated { offer: accepted.clone() });
+            set.event(who.author(), DomainEvent::WaitlistOfferUpdated { offer: accepted.clone() });
             set.audit(AuditDraft::new(&who, "waitlist.offer_accept").record("waitlist", settled.id));
             me.settle(&mut set, &settled, a, Some(accepted.id), Some(accepted.slot.appointment_id), &who)?;
             Ok(set)
@@ -505,7 +503,7 @@ impl Waitlist {
     }
 
     /// Declines an offer; the entry waits for the next slot.
-    pub async fn decline(&self, id: OfferId, caller: &Caller) -> Res<WaitlistOffer> {
+    pub async fn decline(&self, id: OfferId, caller: &Caller) -> Result<WaitlistOffer> {
         let _w = self.writer.lock().await;
         let now = self.now();
         let offer = self.offer_record(id)?;
@@ -526,7 +524,7 @@ impl Waitlist {
 
     /// Writes down what expiry has already decided: offers past their time (their entries
     /// wait again) and entries past their last day. Returns how many records changed.
-    pub async fn sweep(&self) -> Res<usize> {
+    pub async fn sweep(&self) -> Result<usize> {
         let _w = self.writer.lock().await;
         let (now, today) = (self.now(), self.today());
         let caller = Caller::system();
@@ -622,9 +620,9 @@ fn freed(a: &Appointment) -> FreedSlot {
     }
 }
 
-fn put_entry(set: &mut ChangeSet, e: &WaitlistEntry, action: &str, caller: &Caller) -> Res<()> {
+fn put_entry(set: &mut ChangeSet, e: &WaitlistEntry, action: &str, caller: &Caller) -> Result<()> {
     set.put(RecordTable::Waitlist, e.id.as_u128(), e)?;
-    set.event(caller.event_actor(), DomainEvent::WaitlistEntryUpdated { entry: e.clone() });
+    set.event(caller.author(), DomainEvent::WaitlistEntryUpdated { entry: e.clone() });
     set.audit(AuditDraft::new(caller, action).record("waitlist", e.id));
     Ok(())
 }
@@ -635,10 +633,10 @@ fn close_offer(
     to: OfferStatus,
     now: Timestamp,
     caller: &Caller,
-) -> Res<WaitlistOffer> {
+) -> Result<WaitlistOffer> {
     let o = WaitlistOffer { status: to, responded_at: Some(now), ..o };
     set.put(RecordTable::Offers, o.id.as_u128(), &o)?;
-    set.event(caller.event_actor(), DomainEvent::WaitlistOfferUpdated { offer: o.clone() });
+    set.event(caller.author(), DomainEvent::WaitlistOfferUpdated { offer: o.clone() });
     Ok(o)
 }
 

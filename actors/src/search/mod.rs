@@ -14,6 +14,8 @@
 //! - History and recent views are cached per user in memory behind one async lock held
 //!   while the change set is queued, so two searches of one user cannot store their updates
 //!   out of order. The cache holds one small record per staff user who searched.
+//!
+//! Domain dependencies: none.
 
 mod indexer;
 
@@ -36,10 +38,8 @@ use clowder_schemas::search::{
 use tokio::task::JoinHandle;
 
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::Result;
 use crate::store::{ChangeSet, RecordTable};
-
-type Res<T> = Result<T, Error>;
 
 /// The index directory inside a data directory.
 pub fn index_dir(data_dir: &std::path::Path) -> PathBuf {
@@ -73,12 +73,12 @@ impl<R: clowder_schemas::records::Record + Default + Clone> PerUser<R> {
         Arc::new(PerUser { table, cache: Default::default() })
     }
 
-    fn load(&self, ctx: &Ctx, user: UserId) -> Res<R> {
+    fn load(&self, ctx: &Ctx, user: UserId) -> Result<R> {
         Ok(ctx.store.read()?.get::<R>(self.table, user.as_u128())?.unwrap_or_default())
     }
 
     /// The user's record as it is now.
-    async fn get(&self, ctx: &Ctx, user: UserId) -> Res<R> {
+    async fn get(&self, ctx: &Ctx, user: UserId) -> Result<R> {
         match self.cache.lock().await.get(&user) {
             Some(r) => Ok(r.clone()),
             None => self.load(ctx, user),
@@ -87,7 +87,7 @@ impl<R: clowder_schemas::records::Record + Default + Clone> PerUser<R> {
 
     /// Changes the user's record with `change` and queues it in `set` (with whatever else
     /// `set` holds, e.g. an audit entry) for the next group commit.
-    async fn update(&self, ctx: &Ctx, user: UserId, mut set: ChangeSet, change: impl FnOnce(&mut R)) -> Res<()> {
+    async fn update(&self, ctx: &Ctx, user: UserId, mut set: ChangeSet, change: impl FnOnce(&mut R)) -> Result<()> {
         let mut cache = self.cache.lock().await;
         let record = match cache.get_mut(&user) {
             Some(r) => r,
@@ -103,7 +103,7 @@ impl<R: clowder_schemas::records::Record + Default + Clone> PerUser<R> {
     }
 
     /// Replaces the user's record durably (waits for the commit of `set` with it).
-    async fn replace(&self, ctx: &Ctx, user: UserId, mut set: ChangeSet, record: R) -> Res<()> {
+    async fn replace(&self, ctx: &Ctx, user: UserId, mut set: ChangeSet, record: R) -> Result<()> {
         let mut cache = self.cache.lock().await;
         set.put(self.table, user.as_u128(), &record)?;
         ctx.store.commit(set).await?;
@@ -115,7 +115,7 @@ impl<R: clowder_schemas::records::Record + Default + Clone> PerUser<R> {
 impl Search {
     /// Opens (rebuilding or catching up as needed) the index in `<data dir>/index` and starts
     /// the indexer. Must run inside a tokio runtime.
-    pub(crate) fn start(ctx: Arc<Ctx>) -> Res<Search> {
+    pub(crate) fn start(ctx: Arc<Ctx>) -> Result<Search> {
         // Subscribe before reading the store, so no event falls between the two.
         let events = ctx.store.subscribe();
         let (index, seq) = indexer::open(&ctx.store, &index_dir(&ctx.config.data_dir))?;
@@ -157,7 +157,7 @@ impl Search {
         request: &SearchRequest,
         visibility: &Visibility,
         caller: &Caller,
-    ) -> Res<Vec<SearchHit>> {
+    ) -> Result<Vec<SearchHit>> {
         let filter = filter(request, visibility);
         if request.q.trim().is_empty() || filter.kinds.is_empty() {
             return Ok(Vec::new());
@@ -180,12 +180,12 @@ impl Search {
     }
 
     /// The user's recent searches, newest first.
-    pub async fn history(&self, user: UserId) -> Res<Vec<SearchHistoryEntry>> {
+    pub async fn history(&self, user: UserId) -> Result<Vec<SearchHistoryEntry>> {
         Ok(self.history.get(&self.ctx, user).await?.items)
     }
 
     /// Forgets the caller's recent searches (durably, before answering).
-    pub async fn clear_history(&self, caller: &Caller) -> Res<()> {
+    pub async fn clear_history(&self, caller: &Caller) -> Result<()> {
         let Some(user) = caller.user_id() else { return Ok(()) };
         let mut set = ChangeSet::new();
         set.audit(AuditDraft::new(caller, "search.history_clear"));
@@ -193,7 +193,7 @@ impl Search {
     }
 
     /// Notes that the caller opened a client or patient, for their recently viewed list.
-    pub async fn viewed(&self, caller: &Caller, kind: SearchKind, id: ulid::Ulid) -> Res<()> {
+    pub async fn viewed(&self, caller: &Caller, kind: SearchKind, id: ulid::Ulid) -> Result<()> {
         let Some(user) = caller.user_id() else { return Ok(()) };
         let now = self.ctx.clock.now();
         self.recent.update(&self.ctx, user, ChangeSet::new(), |r| r.viewed(kind, id, now)).await
@@ -201,7 +201,7 @@ impl Search {
 
     /// The records the caller opened last, newest first, as they are now; records the caller
     /// may no longer see are left out. The list is audited like any other.
-    pub async fn recent(&self, visibility: &Visibility, caller: &Caller) -> Res<Vec<RecentItem>> {
+    pub async fn recent(&self, visibility: &Visibility, caller: &Caller) -> Result<Vec<RecentItem>> {
         let Some(user) = caller.user_id() else { return Ok(Vec::new()) };
         let views = self.recent.get(&self.ctx, user).await?;
         let snapshot = self.ctx.store.read()?;

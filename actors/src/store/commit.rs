@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 
 use clowder_schemas::audit::{AuditDraft, AuditEntry};
-use clowder_schemas::events::{Actor, DomainEvent, Event};
+use clowder_schemas::events::{Author, DomainEvent, Event};
 use clowder_schemas::idempotency::{self, IdempotencyClaim, IdempotencyRecord, StoredAnswer};
 use clowder_schemas::records::Record;
 use redb::{Database, ReadableTable};
@@ -59,7 +59,7 @@ pub struct Published {
 pub struct ChangeSet {
     ops: Vec<Op>,
     claims: Vec<Claim>,
-    events: Vec<(Actor, DomainEvent)>,
+    events: Vec<(Author, DomainEvent)>,
     audit: Vec<AuditDraft>,
     numbered: Vec<Numbered>,
     /// Tests only: fail the whole write transaction after this change set, as a crash
@@ -201,7 +201,7 @@ impl ChangeSet {
         self
     }
 
-    pub fn event(&mut self, actor: Actor, event: DomainEvent) -> &mut Self {
+    pub fn event(&mut self, actor: Author, event: DomainEvent) -> &mut Self {
         self.events.push((actor, event));
         self
     }
@@ -606,7 +606,7 @@ impl Committer {
         entry
     }
 
-    fn chain(&self, head: &mut Head, actor: Actor, e: &DomainEvent) -> Event {
+    fn chain(&self, head: &mut Head, actor: Author, e: &DomainEvent) -> Event {
         let mut event = Event {
             seq: head.seq + 1,
             at: self.clock.now(),
@@ -746,7 +746,7 @@ mod tests {
             seq: 7,
             at: jiff::Timestamp::from_second(1_790_000_000).unwrap(),
             clinic_id: "main".into(),
-            actor: Actor::System,
+            actor: Author::System,
             kind: "client_created".into(),
             subject: "client:01JD7Y2Q4Z8W3N5K6M7P8R9S0T".into(),
             payload: serde_json::json!({"type": "client_created", "z": 1, "a": [1, 2, {"b": null}]}),

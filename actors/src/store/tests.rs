@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use clowder_schemas::events::{Actor, DomainEvent};
+use clowder_schemas::events::{Author, DomainEvent};
 use clowder_schemas::users::UserView;
 use clowder_schemas::{SessionId, UserId};
 use jiff::Timestamp;
@@ -56,7 +56,7 @@ async fn concurrent_writers_share_commits_and_every_write_is_readable() {
         tasks.push(tokio::spawn(async move {
             let mut set = ChangeSet::new();
             set.put(RecordTable::Users, n, &user(n)).unwrap();
-            set.event(Actor::System, session_event(n));
+            set.event(Author::System, session_event(n));
             store.commit(set).await
         }));
     }
@@ -88,7 +88,7 @@ async fn a_unique_claim_refuses_the_whole_change_set() {
     let mut b = ChangeSet::new();
     b.claim(tables::unique::USERNAME, "morgan", 2, "username");
     b.put(RecordTable::Users, 2, &user(2)).unwrap();
-    b.event(Actor::System, session_event(2));
+    b.event(Author::System, session_event(2));
     assert_eq!(store.commit(b).await, Err(CommitError::Duplicate { field: "username" }));
     let r = store.read().unwrap();
     assert!(r.get::<clowder_schemas::users::User>(RecordTable::Users, 2).unwrap().is_none(), "nothing written");
@@ -111,7 +111,7 @@ async fn data_and_the_event_chain_survive_a_reopen() {
             let mut set = ChangeSet::new();
             set.put(RecordTable::Users, n, &user(n))
                 .unwrap()
-                .event(Actor::User(UserId::from_u128(n)), session_event(n));
+                .event(Author::User(UserId::from_u128(n)), session_event(n));
             store.commit(set).await.unwrap();
         }
         let s = store.clone();
@@ -122,7 +122,7 @@ async fn data_and_the_event_chain_survive_a_reopen() {
     assert_eq!(store.info().clinic_id, "test-clinic");
     assert_eq!(store.last_seq(), 5);
     let mut set = ChangeSet::new();
-    set.event(Actor::System, session_event(6));
+    set.event(Author::System, session_event(6));
     assert_eq!(store.commit(set).await.unwrap().last_seq, Some(6));
     let events = store.read().unwrap().events_after(4, 10).unwrap();
     assert_eq!(events[1].prev_hash, events[0].hash, "the chain continues across restarts");
@@ -136,7 +136,7 @@ async fn a_tampered_event_log_is_detected_at_start() {
         let (store, _) = open(dir.path());
         for n in 1..=3u128 {
             let mut set = ChangeSet::new();
-            set.event(Actor::System, session_event(n));
+            set.event(Author::System, session_event(n));
             store.commit(set).await.unwrap();
         }
         let s = store.clone();

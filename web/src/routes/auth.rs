@@ -45,7 +45,7 @@ pub async fn auth_login(
     let ip = caller.ip.as_deref().and_then(|i| i.parse().ok());
     state.limits.sign_in(ip, &body.username)?;
     let second =
-        clowder_actors::accounts::SecondFactor { totp_code: body.totp_code, recovery_code: body.recovery_code };
+        clowder_actors::staff::accounts::SecondFactor { totp_code: body.totp_code, recovery_code: body.recovery_code };
     let (user, session, token) = state.system.accounts.login(&body.username, &body.password, second, &caller).await?;
     let ttl = state.system.ctx.config.session_ttl.as_secs();
     let cookie = session_cookie(&state, &token, ttl);

@@ -2,8 +2,8 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use clowder_actors::clients::ClientFilter;
-use clowder_actors::patients::PatientFilter;
+use clowder_actors::people::clients::ClientFilter;
+use clowder_actors::people::patients::PatientFilter;
 use clowder_schemas::clients::{Client, ClientListQuery, CreateClient, UpdateClient};
 use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::patients::{Patient, PatientListQuery};

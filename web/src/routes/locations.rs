@@ -191,14 +191,14 @@ pub struct BoardQuery {
 #[utoipa::path(
     get, path = "/api/rooms/board", tag = "scheduling",
     params(BoardQuery),
-    responses((status = 200, body = Vec<clowder_schemas::rooms::BoardRoom>), (status = 422, body = ErrorResponse))
+    responses((status = 200, body = Vec<clowder_schemas::whiteboard::BoardRoom>), (status = 422, body = ErrorResponse))
 )]
 pub async fn rooms_board(
     State(state): State<AppState>,
     Query(q): Query<BoardQuery>,
-) -> Result<axum::Json<Vec<clowder_schemas::rooms::BoardRoom>>, ApiError> {
+) -> Result<axum::Json<Vec<clowder_schemas::whiteboard::BoardRoom>>, ApiError> {
     let location = parse_query_id::<LocationId>("location_id", q.location_id.as_deref())?;
-    Ok(axum::Json(state.system.scheduling.rooms.board(location)?))
+    Ok(axum::Json(state.system.scheduling.whiteboard.board(location)?))
 }
 
 /// Move a room on the whiteboard: `free → patient_waiting → in_exam → needs_cleaning → free`,
@@ -207,9 +207,9 @@ pub async fn rooms_board(
 #[utoipa::path(
     post, path = "/api/rooms/{id}/state", tag = "scheduling",
     params(("id" = RoomId, Path)),
-    request_body = clowder_schemas::rooms::RoomStateRequest,
+    request_body = clowder_schemas::whiteboard::RoomStateRequest,
     responses(
-        (status = 200, body = clowder_schemas::rooms::RoomStatus),
+        (status = 200, body = clowder_schemas::whiteboard::RoomStatus),
         (status = 404, description = "`room_not_found`", body = ErrorResponse),
         (status = 409, description = "`invalid_transition`, with `details.allowed`", body = ErrorResponse),
         (status = 422, description = "`validation_failed`", body = ErrorResponse),
@@ -219,7 +219,7 @@ pub async fn rooms_state(
     State(state): State<AppState>,
     staff: Staff,
     Id(id): Id<RoomId>,
-    Json(body): Json<clowder_schemas::rooms::RoomStateRequest>,
-) -> Result<axum::Json<clowder_schemas::rooms::RoomStatus>, ApiError> {
-    Ok(axum::Json(state.system.scheduling.rooms.set(id, body, &staff.caller).await?))
+    Json(body): Json<clowder_schemas::whiteboard::RoomStateRequest>,
+) -> Result<axum::Json<clowder_schemas::whiteboard::RoomStatus>, ApiError> {
+    Ok(axum::Json(state.system.scheduling.whiteboard.set(id, body, &staff.caller).await?))
 }

@@ -1,6 +1,7 @@
 //! REST handlers, one module per resource. Handlers translate HTTP to calls on the actors'
 //! services and back; they hold no business rules.
 
+pub mod appointment_types;
 pub mod appointments;
 pub mod audit;
 pub mod auth;
@@ -12,7 +13,6 @@ pub mod locations;
 pub mod pages;
 pub mod patients;
 pub mod roles;
-pub mod scheduling;
 pub mod search;
 pub mod staff;
 pub mod users;

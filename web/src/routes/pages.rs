@@ -10,8 +10,8 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use clowder_actors::clients::ClientFilter;
-use clowder_actors::patients::PatientFilter;
+use clowder_actors::people::clients::ClientFilter;
+use clowder_actors::people::patients::PatientFilter;
 use clowder_schemas::pagination::{Cursor, PageRequest};
 use clowder_schemas::patients::PatientListQuery;
 use clowder_schemas::search::SearchKind;

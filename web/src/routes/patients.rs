@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use clowder_actors::patients::PatientFilter;
+use clowder_actors::people::patients::PatientFilter;
 use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::patients::{CreatePatient, Patient, PatientListQuery, PatientStatus, UpdatePatient};
 use clowder_schemas::{ClientId, ErrorResponse, PatientId, ValidationError};

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use clowder_actors::accounts::NewUser;
+use clowder_actors::staff::accounts::NewUser;
 use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::users::{CreateUser, ResetPassword, SessionView, UpdateUser, UserListQuery, UserView};
 use clowder_schemas::values::Email;

@@ -20,29 +20,24 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use base64::Engine;
 use clowder_schemas::access::{ADMINISTRATOR, Permissions};
 use clowder_schemas::audit::{AuditDraft, Caller, Outcome};
 use clowder_schemas::devices::Device;
-use clowder_schemas::events::{Actor as By, DomainEvent};
+use clowder_schemas::events::{Author as By, DomainEvent};
 use clowder_schemas::patch::Patch;
 use clowder_schemas::users::{Session, UpdateUser, User, UserView, parse_username};
 use clowder_schemas::values::{Email, MAX_NAME_CHARS, required_text};
 use clowder_schemas::{DeviceId, SessionId, UserId, ValidationError, passwords};
 use jiff::{SignedDuration, Timestamp};
-use sha2::{Digest, Sha256};
 
 use crate::ctx::Ctx;
-use crate::error::Error;
-use crate::roles::Roles;
+use crate::error::{Error, Result};
 use crate::runtime::registry::KeyedFactory;
 use crate::runtime::{Actor, Registry, Reply};
+use crate::secrets::{hash_password, random_secret, token_hash, verify_password};
+use crate::staff::roles::Roles;
 use crate::store::tables::unique;
-use crate::store::{ChangeSet, IndexTable, RecordTable, commit::hex};
-
-type Res<T> = Result<T, Error>;
+use crate::store::{ChangeSet, IndexTable, RecordTable};
 
 /// How often a session's "last seen" is written to the store at most.
 const LAST_SEEN_WRITE_EVERY: SignedDuration = SignedDuration::from_mins(5);
@@ -74,45 +69,6 @@ pub fn check_password(field: &str, password: &str, username: &str) -> Result<(),
     passwords::check_new_password(field, password, username)
 }
 
-pub(crate) fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// A random secret of `bytes` bytes, URL-safe base64 (tokens, generated passwords).
-pub fn random_secret(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    // Without OS randomness no session or salt is safe; there is nothing sensible to go on with.
-    getrandom::fill(&mut b).expect("the operating system's random source is available");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-}
-
-/// argon2 is CPU-bound by design: at most `ctx.hashing` permits run at once, so a burst of
-/// sign-ins queues among itself instead of taking every core from the rest of the clinic.
-async fn hash_password(ctx: &Ctx, password: String) -> Res<String> {
-    let _permit = ctx.hashing.acquire().await.map_err(|e| Error::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).expect("the operating system's random source is available");
-        let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(e.to_string()))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?
-}
-
-async fn verify_password(ctx: &Ctx, password: String, hash: String) -> Res<bool> {
-    let _permit = ctx.hashing.acquire().await.map_err(|e| Error::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))
-}
-
 fn too_long(password: &str) -> bool {
     password.len() > passwords::MAX_CHARS * 4 || password.chars().count() > passwords::MAX_CHARS
 }
@@ -137,12 +93,12 @@ fn end_session_as(set: &mut ChangeSet, s: &Session, caller: &Caller, action: &st
     set.release(unique::SESSION_TOKEN, &s.token_hash, key);
     set.delete(RecordTable::Sessions, key);
     set.unlink(IndexTable::SessionsByUser, s.user_id.as_u128(), key);
-    set.event(caller.event_actor(), DomainEvent::SessionEnded { user_id: s.user_id, session_id: s.id });
+    set.event(caller.author(), DomainEvent::SessionEnded { user_id: s.user_id, session_id: s.id });
     set.audit(AuditDraft::new(caller, action).record("user", s.user_id).detail(detail));
 }
 
 /// The sessions of a user, oldest first.
-fn sessions_of(ctx: &Ctx, user: UserId) -> Res<Vec<Session>> {
+fn sessions_of(ctx: &Ctx, user: UserId) -> Result<Vec<Session>> {
     let r = ctx.store.read()?;
     let mut out = Vec::new();
     for key in r.children(IndexTable::SessionsByUser, user.as_u128(), None)? {
@@ -182,25 +138,25 @@ pub struct SecondFactor {
 
 /// Large payloads are boxed (see `records::actor::Msg`).
 pub(crate) enum Msg {
-    Create { new: Box<NewUser>, caller: Box<Caller>, reply: Reply<Res<User>> },
-    Get { reply: Reply<Res<User>> },
-    Update { patch: Box<UpdateUser>, grantor: Box<Permissions>, caller: Box<Caller>, reply: Reply<Res<User>> },
-    ResetPassword { password: String, caller: Box<Caller>, reply: Reply<Res<User>> },
-    ChangePassword { current: String, new: String, keep: SessionId, caller: Box<Caller>, reply: Reply<Res<User>> },
-    Login { password: String, second: Box<SecondFactor>, caller: Box<Caller>, reply: Reply<Res<SignIn>> },
-    TotpEnroll { password: String, caller: Box<Caller>, reply: Reply<Res<(String, String)>> },
-    TotpConfirm { code: String, caller: Box<Caller>, reply: Reply<Res<Vec<String>>> },
-    TotpDisable { password: String, code: String, caller: Box<Caller>, reply: Reply<Res<User>> },
-    SetPin { password: String, pin: String, caller: Box<Caller>, reply: Reply<Res<User>> },
-    PinUnlock { pin: String, device: Box<Device>, caller: Box<Caller>, reply: Reply<Res<SignIn>> },
+    Create { new: Box<NewUser>, caller: Box<Caller>, reply: Reply<Result<User>> },
+    Get { reply: Reply<Result<User>> },
+    Update { patch: Box<UpdateUser>, grantor: Box<Permissions>, caller: Box<Caller>, reply: Reply<Result<User>> },
+    ResetPassword { password: String, caller: Box<Caller>, reply: Reply<Result<User>> },
+    ChangePassword { current: String, new: String, keep: SessionId, caller: Box<Caller>, reply: Reply<Result<User>> },
+    Login { password: String, second: Box<SecondFactor>, caller: Box<Caller>, reply: Reply<Result<SignIn>> },
+    TotpEnroll { password: String, caller: Box<Caller>, reply: Reply<Result<(String, String)>> },
+    TotpConfirm { code: String, caller: Box<Caller>, reply: Reply<Result<Vec<String>>> },
+    TotpDisable { password: String, code: String, caller: Box<Caller>, reply: Reply<Result<User>> },
+    SetPin { password: String, pin: String, caller: Box<Caller>, reply: Reply<Result<User>> },
+    PinUnlock { pin: String, device: Box<Device>, caller: Box<Caller>, reply: Reply<Result<SignIn>> },
 }
 
 impl UserActor {
-    fn current(&self) -> Res<&User> {
+    fn current(&self) -> Result<&User> {
         self.state.as_ref().ok_or(Error::UserNotFound(self.id))
     }
 
-    fn check_roles(&self, field: &str, names: &[String], grantor: Option<&Permissions>) -> Res<Vec<String>> {
+    fn check_roles(&self, field: &str, names: &[String], grantor: Option<&Permissions>) -> Result<Vec<String>> {
         let mut out: Vec<String> = Vec::new();
         for (i, n) in names.iter().enumerate() {
             let n = n.trim().to_lowercase();
@@ -219,7 +175,7 @@ impl UserActor {
         Ok(out)
     }
 
-    async fn create(&mut self, new: NewUser, caller: &Caller) -> Res<User> {
+    async fn create(&mut self, new: NewUser, caller: &Caller) -> Result<User> {
         if self.state.is_some() {
             return Err(Error::Internal(format!("user id {} already exists", self.id)));
         }
@@ -254,7 +210,7 @@ impl UserActor {
         let mut set = ChangeSet::new();
         set.claim(unique::USERNAME, &user.username, key, "username");
         set.put(RecordTable::Users, key, &user)?;
-        set.event(caller.event_actor(), DomainEvent::UserCreated { user: UserView::from(&user) });
+        set.event(caller.author(), DomainEvent::UserCreated { user: UserView::from(&user) });
         set.audit(
             AuditDraft::new(caller, "user.create")
                 .record("user", user.id)
@@ -266,7 +222,7 @@ impl UserActor {
     }
 
     /// Active administrators other than this user.
-    fn other_active_admins(&self) -> Res<usize> {
+    fn other_active_admins(&self) -> Result<usize> {
         let mut n = 0;
         self.ctx.store.read()?.scan::<User>(RecordTable::Users, None, |u| {
             if u.id != self.id && u.active && u.roles.iter().any(|r| r == ADMINISTRATOR) {
@@ -277,7 +233,7 @@ impl UserActor {
         Ok(n)
     }
 
-    async fn update(&mut self, patch: UpdateUser, grantor: &Permissions, caller: &Caller) -> Res<User> {
+    async fn update(&mut self, patch: UpdateUser, grantor: &Permissions, caller: &Caller) -> Result<User> {
         let cur = self.current()?.clone();
         let mut u = cur.clone();
         match &patch.display_name {
@@ -380,7 +336,7 @@ impl UserActor {
         keep: Option<SessionId>,
         caller: &Caller,
         action: &str,
-    ) -> Res<User> {
+    ) -> Result<User> {
         let cur = self.current()?.clone();
         check_password(if must_change { "password" } else { "new_password" }, &password, &cur.username)?;
         let hash = hash_password(&self.ctx, password).await?;
@@ -416,7 +372,13 @@ impl UserActor {
         Ok(u)
     }
 
-    async fn change_password(&mut self, current: String, new: String, keep: SessionId, caller: &Caller) -> Res<User> {
+    async fn change_password(
+        &mut self,
+        current: String,
+        new: String,
+        keep: SessionId,
+        caller: &Caller,
+    ) -> Result<User> {
         self.confirm_password(current, "current_password", caller, "auth.password_change_failed").await?;
         if let Some(until) = self.locked_now() {
             return Err(Error::AccountLocked { until });
@@ -430,7 +392,7 @@ impl UserActor {
     }
 
     /// Counts a wrong password; locks the account at the threshold.
-    async fn failed_attempt(&mut self, caller: &Caller, action: &str) -> Res<()> {
+    async fn failed_attempt(&mut self, caller: &Caller, action: &str) -> Result<()> {
         let cur = self.current()?.clone();
         let now = self.ctx.clock.now();
         let failed = cur.failed_logins.saturating_add(1);
@@ -469,9 +431,9 @@ impl UserActor {
 
     /// Checks the second factor of a user who has TOTP on; `Ok(Some(user))` is the user with
     /// the step or recovery code consumed.
-    fn second_factor(&self, u: &User, second: &SecondFactor) -> Res<Option<User>> {
+    fn second_factor(&self, u: &User, second: &SecondFactor) -> Result<Option<User>> {
         let Some(secret) = u.totp_secret.as_deref() else { return Ok(Some(u.clone())) };
-        let secret = crate::totp::decode_base32(secret)?;
+        let secret = crate::staff::totp::decode_base32(secret)?;
         if let Some(code) = second.recovery_code.as_deref().filter(|c| !c.trim().is_empty()) {
             let h = token_hash(&normalise_recovery(code));
             if !u.recovery_codes.contains(&h) {
@@ -483,13 +445,13 @@ impl UserActor {
         let Some(code) = second.totp_code.as_deref().filter(|c| !c.trim().is_empty()) else {
             return Err(Error::TotpRequired);
         };
-        Ok(crate::totp::check(&secret, code, self.unix_now(), u.totp_last_step)?
+        Ok(crate::staff::totp::check(&secret, code, self.unix_now(), u.totp_last_step)?
             .map(|step| User { totp_last_step: Some(step), ..u.clone() }))
     }
 
     /// Confirms the account's current password for a sensitive change; a wrong one counts
     /// towards the lockout like a wrong sign-in (audited as `action`) and names `field`.
-    async fn confirm_password(&mut self, password: String, field: &str, caller: &Caller, action: &str) -> Res<User> {
+    async fn confirm_password(&mut self, password: String, field: &str, caller: &Caller, action: &str) -> Result<User> {
         let cur = self.current()?.clone();
         if too_long(&password) || !verify_password(&self.ctx, password, cur.password_hash.clone()).await? {
             self.failed_attempt(caller, action).await?;
@@ -498,11 +460,11 @@ impl UserActor {
         Ok(cur)
     }
 
-    async fn totp_enroll(&mut self, password: String, caller: &Caller) -> Res<(String, String)> {
+    async fn totp_enroll(&mut self, password: String, caller: &Caller) -> Result<(String, String)> {
         let cur = self.confirm_password(password, "password", caller, "auth.totp_enroll_failed").await?;
-        let secret = crate::totp::new_secret();
-        let b32 = crate::totp::base32(&secret);
-        let uri = crate::totp::otpauth_uri(&secret, &cur.username)?;
+        let secret = crate::staff::totp::new_secret();
+        let b32 = crate::staff::totp::base32(&secret);
+        let uri = crate::staff::totp::otpauth_uri(&secret, &cur.username)?;
         let u = User { totp_pending: Some(b32.clone()), updated_at: self.ctx.clock.now(), ..cur };
         let mut set = ChangeSet::new();
         set.put(RecordTable::Users, u.id.as_u128(), &u)?;
@@ -512,12 +474,13 @@ impl UserActor {
         Ok((b32, uri))
     }
 
-    async fn totp_confirm(&mut self, code: String, caller: &Caller) -> Res<Vec<String>> {
+    async fn totp_confirm(&mut self, code: String, caller: &Caller) -> Result<Vec<String>> {
         let cur = self.current()?.clone();
         let Some(pending) = cur.totp_pending.clone() else {
             return Err(ValidationError::new("code", "start with POST /api/auth/totp/enroll").into());
         };
-        let Some(step) = crate::totp::check(&crate::totp::decode_base32(&pending)?, &code, self.unix_now(), None)?
+        let Some(step) =
+            crate::staff::totp::check(&crate::staff::totp::decode_base32(&pending)?, &code, self.unix_now(), None)?
         else {
             return Err(ValidationError::new("code", "is not the current code of the new authenticator entry").into());
         };
@@ -538,7 +501,7 @@ impl UserActor {
         Ok(codes)
     }
 
-    async fn totp_disable(&mut self, password: String, code: String, caller: &Caller) -> Res<User> {
+    async fn totp_disable(&mut self, password: String, code: String, caller: &Caller) -> Result<User> {
         let cur = self.confirm_password(password, "password", caller, "auth.totp_disable_failed").await?;
         let second = SecondFactor { totp_code: Some(code.clone()), recovery_code: Some(code) };
         if cur.totp_secret.is_some() && self.second_factor(&cur, &second).ok().flatten().is_none() {
@@ -560,7 +523,7 @@ impl UserActor {
         Ok(u)
     }
 
-    async fn login(&mut self, password: String, second: &SecondFactor, caller: &Caller) -> Res<SignIn> {
+    async fn login(&mut self, password: String, second: &SecondFactor, caller: &Caller) -> Result<SignIn> {
         let cur = self.current()?.clone();
         let locked = self.locked_now();
         // Verify even when locked, so a locked account answers in the same time.
@@ -617,7 +580,7 @@ impl UserActor {
         signed_in: &Caller,
         device: Option<DeviceId>,
         set: &mut ChangeSet,
-    ) -> Res<(Session, String)> {
+    ) -> Result<(Session, String)> {
         let now = self.ctx.clock.now();
         let token = random_secret(32);
         let session = Session {
@@ -654,7 +617,7 @@ impl UserActor {
         Ok((session, token))
     }
 
-    async fn set_pin(&mut self, password: String, pin: String, caller: &Caller) -> Res<User> {
+    async fn set_pin(&mut self, password: String, pin: String, caller: &Caller) -> Result<User> {
         let cur = self.confirm_password(password, "password", caller, "auth.pin_change_failed").await?;
         clowder_schemas::devices::check_pin("pin", &pin)?;
         let u = User {
@@ -672,7 +635,7 @@ impl UserActor {
         Ok(u)
     }
 
-    async fn pin_unlock(&mut self, pin: String, device: &Device, caller: &Caller) -> Res<SignIn> {
+    async fn pin_unlock(&mut self, pin: String, device: &Device, caller: &Caller) -> Result<SignIn> {
         let cur = self.current()?.clone();
         let detail = serde_json::json!({ "username": cur.username, "device_id": device.id, "device": device.name });
         let ok = match &cur.pin_hash {
@@ -766,7 +729,7 @@ pub(crate) struct Loader {
 }
 
 impl KeyedFactory<UserActor> for Loader {
-    async fn build(&self, key: u128) -> Res<UserActor> {
+    async fn build(&self, key: u128) -> Result<UserActor> {
         let state = self.ctx.store.read()?.get::<User>(RecordTable::Users, key)?;
         Ok(UserActor { id: UserId::from_u128(key), state, ctx: self.ctx.clone(), shared: self.shared.clone() })
     }
@@ -799,7 +762,7 @@ impl Accounts {
         Self { ctx, roles, reg, dummy_hash: Arc::default(), seen: Arc::default(), persisting: Arc::default() }
     }
 
-    async fn ask<R>(&self, id: UserId, make: impl FnOnce(Reply<Res<R>>) -> Msg) -> Res<R> {
+    async fn ask<R>(&self, id: UserId, make: impl FnOnce(Reply<Result<R>>) -> Msg) -> Result<R> {
         self.reg.ask(id.as_u128(), make).await.map_err(|e| Error::from_ask(KIND, e))?
     }
 
@@ -808,12 +771,12 @@ impl Accounts {
     }
 
     /// Number of staff accounts (0 on a fresh store).
-    pub fn user_count(&self) -> Res<u64> {
+    pub fn user_count(&self) -> Result<u64> {
         Ok(self.ctx.store.read()?.count(RecordTable::Users)?)
     }
 
     /// Creates a staff account.
-    pub async fn create_user(&self, new: NewUser, caller: &Caller) -> Res<User> {
+    pub async fn create_user(&self, new: NewUser, caller: &Caller) -> Result<User> {
         let id = UserId::from_ulid(self.ctx.new_ulid());
         let caller = Box::new(caller.clone());
         self.ask(id, |reply| Msg::Create { new: Box::new(new), caller, reply }).await
@@ -821,7 +784,7 @@ impl Accounts {
 
     /// Creates a staff account on behalf of `grantor`, who must hold every permission of the
     /// roles given.
-    pub async fn create_user_as(&self, new: NewUser, grantor: &Permissions, caller: &Caller) -> Res<User> {
+    pub async fn create_user_as(&self, new: NewUser, grantor: &Permissions, caller: &Caller) -> Result<User> {
         for (i, r) in new.roles.iter().enumerate() {
             if !self.roles.exists(&r.trim().to_lowercase()) {
                 return Err(ValidationError::new(format!("roles[{i}]"), format!("{r:?} is not a role")).into());
@@ -832,12 +795,12 @@ impl Accounts {
         self.create_user(new, caller).await
     }
 
-    pub async fn get(&self, id: UserId) -> Res<User> {
+    pub async fn get(&self, id: UserId) -> Result<User> {
         self.ask(id, |reply| Msg::Get { reply }).await
     }
 
     /// One page of users in creation order; `active` `None` lists all.
-    pub fn list(&self, active: Option<bool>, after: Option<u128>, limit: usize) -> Res<(Vec<User>, Option<u128>)> {
+    pub fn list(&self, active: Option<bool>, after: Option<u128>, limit: usize) -> Result<(Vec<User>, Option<u128>)> {
         let reader = self.ctx.store.read()?;
         let keep = |u: &User| active.is_none_or(|a| a == u.active);
         Ok(crate::records::page::scan_page(&reader, RecordTable::Users, after, limit, keep, |u| u.id.as_u128())?)
@@ -845,13 +808,13 @@ impl Accounts {
 
     /// Refuses to act on an account that holds permissions the acting user lacks: a user
     /// manager cannot reset an administrator's password or deactivate them.
-    fn check_power_over(&self, id: UserId, actor: &Permissions) -> Res<()> {
+    fn check_power_over(&self, id: UserId, actor: &Permissions) -> Result<()> {
         let target =
             self.ctx.store.read()?.get::<User>(RecordTable::Users, id.as_u128())?.ok_or(Error::UserNotFound(id))?;
         Roles::check_grantor(actor, &self.roles.effective(&target.roles).as_grants())
     }
 
-    pub async fn update(&self, id: UserId, patch: UpdateUser, grantor: &Permissions, caller: &Caller) -> Res<User> {
+    pub async fn update(&self, id: UserId, patch: UpdateUser, grantor: &Permissions, caller: &Caller) -> Result<User> {
         self.check_power_over(id, grantor)?;
         let (patch, grantor, caller) = (Box::new(patch), Box::new(grantor.clone()), Box::new(caller.clone()));
         self.ask(id, |reply| Msg::Update { patch, grantor, caller, reply }).await
@@ -865,21 +828,27 @@ impl Accounts {
         password: String,
         actor: &Permissions,
         caller: &Caller,
-    ) -> Res<User> {
+    ) -> Result<User> {
         self.check_power_over(id, actor)?;
         let caller = Box::new(caller.clone());
         self.ask(id, |reply| Msg::ResetPassword { password, caller, reply }).await
     }
 
     /// Changes one's own password; every other session of the user ends.
-    pub async fn change_password(&self, who: &Principal, current: String, new: String, caller: &Caller) -> Res<User> {
+    pub async fn change_password(
+        &self,
+        who: &Principal,
+        current: String,
+        new: String,
+        caller: &Caller,
+    ) -> Result<User> {
         let (keep, caller) = (who.session.id, Box::new(caller.clone()));
         self.ask(who.user.id, |reply| Msg::ChangePassword { current, new, keep, caller, reply }).await
     }
 
     /// Signs in with a username and password; returns the user, the new session and its
     /// bearer token (shown once).
-    pub async fn login(&self, username: &str, password: &str, second: SecondFactor, caller: &Caller) -> Res<SignIn> {
+    pub async fn login(&self, username: &str, password: &str, second: SecondFactor, caller: &Caller) -> Result<SignIn> {
         let id = if too_long(password) { None } else { self.find_by_username(username)? };
         let Some(id) = id else {
             let hash = self.dummy_hash().await?;
@@ -899,32 +868,32 @@ impl Accounts {
     }
 
     /// Starts second-factor enrolment: returns the secret (base32) and its otpauth URI.
-    pub async fn totp_enroll(&self, who: &Principal, password: String, caller: &Caller) -> Res<(String, String)> {
+    pub async fn totp_enroll(&self, who: &Principal, password: String, caller: &Caller) -> Result<(String, String)> {
         let caller = Box::new(caller.clone());
         self.ask(who.user.id, |reply| Msg::TotpEnroll { password, caller, reply }).await
     }
 
     /// Confirms enrolment with a first code; returns ten one-time recovery codes.
-    pub async fn totp_confirm(&self, who: &Principal, code: String, caller: &Caller) -> Res<Vec<String>> {
+    pub async fn totp_confirm(&self, who: &Principal, code: String, caller: &Caller) -> Result<Vec<String>> {
         let caller = Box::new(caller.clone());
         self.ask(who.user.id, |reply| Msg::TotpConfirm { code, caller, reply }).await
     }
 
     /// Turns second-factor sign-in off (needs the password and a code).
-    pub async fn totp_disable(&self, who: &Principal, password: String, code: String, caller: &Caller) -> Res<User> {
+    pub async fn totp_disable(&self, who: &Principal, password: String, code: String, caller: &Caller) -> Result<User> {
         let caller = Box::new(caller.clone());
         self.ask(who.user.id, |reply| Msg::TotpDisable { password, code, caller, reply }).await
     }
 
     /// Sets or changes one's tablet-unlock PIN (needs the password).
-    pub async fn set_pin(&self, who: &Principal, password: String, pin: String, caller: &Caller) -> Res<User> {
+    pub async fn set_pin(&self, who: &Principal, password: String, pin: String, caller: &Caller) -> Result<User> {
         let caller = Box::new(caller.clone());
         self.ask(who.user.id, |reply| Msg::SetPin { password, pin, caller, reply }).await
     }
 
     /// Unlocks a session on a registered tablet with a PIN. Wrong PINs count; at the limit
     /// PIN unlock is refused until the user signs in with the password.
-    pub async fn pin_unlock(&self, username: &str, pin: &str, device: Device, caller: &Caller) -> Res<SignIn> {
+    pub async fn pin_unlock(&self, username: &str, pin: &str, device: Device, caller: &Caller) -> Result<SignIn> {
         let Some(id) = self.find_by_username(username)? else {
             let hash = self.dummy_hash().await?;
             let _ = verify_password(&self.ctx, pin.chars().take(6).collect(), hash).await?;
@@ -941,12 +910,12 @@ impl Accounts {
         self.ask(id, |reply| Msg::PinUnlock { pin, device, caller, reply }).await
     }
 
-    fn find_by_username(&self, username: &str) -> Res<Option<UserId>> {
+    fn find_by_username(&self, username: &str) -> Result<Option<UserId>> {
         let Ok(name) = parse_username("username", username) else { return Ok(None) };
         Ok(self.ctx.store.read()?.unique_owner(unique::USERNAME, &name)?.map(UserId::from_u128))
     }
 
-    async fn dummy_hash(&self) -> Res<String> {
+    async fn dummy_hash(&self) -> Result<String> {
         self.dummy_hash.get_or_try_init(|| hash_password(&self.ctx, random_secret(18))).await.cloned()
     }
 
@@ -955,7 +924,7 @@ impl Accounts {
     /// Whether a session still stands: not ended, not past its absolute expiry, its user
     /// active. (Idle expiry is left to requests: a live screen keeps no request going.) The
     /// live gateway asks this to close sockets whose session has ended.
-    pub fn session_active(&self, id: SessionId) -> Res<bool> {
+    pub fn session_active(&self, id: SessionId) -> Result<bool> {
         let r = self.ctx.store.read()?;
         let Some(s) = r.get::<Session>(RecordTable::Sessions, id.as_u128())? else { return Ok(false) };
         if s.expires_at <= self.ctx.clock.now() {
@@ -964,7 +933,7 @@ impl Accounts {
         Ok(r.get::<User>(RecordTable::Users, s.user_id.as_u128())?.is_some_and(|u| u.active))
     }
 
-    pub fn authenticate(&self, token: &str) -> Res<Principal> {
+    pub fn authenticate(&self, token: &str) -> Result<Principal> {
         if token.is_empty() || token.len() > 128 {
             return Err(Error::Unauthenticated);
         }
@@ -1048,7 +1017,7 @@ impl Accounts {
     }
 
     /// A user's live sessions, oldest first.
-    pub fn sessions(&self, user: UserId) -> Res<Vec<Session>> {
+    pub fn sessions(&self, user: UserId) -> Result<Vec<Session>> {
         let now = self.ctx.clock.now();
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
         Ok(sessions_of(&self.ctx, user)?
@@ -1064,7 +1033,7 @@ impl Accounts {
     }
 
     /// Ends one session. `owner` restricts it to that user's sessions (404 otherwise).
-    pub async fn revoke(&self, id: SessionId, owner: Option<UserId>, caller: &Caller) -> Res<()> {
+    pub async fn revoke(&self, id: SessionId, owner: Option<UserId>, caller: &Caller) -> Result<()> {
         let s = self.ctx.store.read()?.get::<Session>(RecordTable::Sessions, id.as_u128())?;
         let s = match s {
             Some(s) if owner.is_none_or(|o| o == s.user_id) => s,
@@ -1079,7 +1048,7 @@ impl Accounts {
 
     /// Ends every session of a user (or of everyone, with `None`), except `keep`. Returns
     /// how many ended.
-    pub async fn revoke_all(&self, user: Option<UserId>, keep: Option<SessionId>, caller: &Caller) -> Res<usize> {
+    pub async fn revoke_all(&self, user: Option<UserId>, keep: Option<SessionId>, caller: &Caller) -> Result<usize> {
         let sessions: Vec<Session> = match user {
             Some(u) => sessions_of(&self.ctx, u)?,
             None => {
@@ -1104,7 +1073,7 @@ impl Accounts {
     }
 
     /// Ends the caller's own session (sign-out). Ending an ended session is not an error.
-    pub async fn logout(&self, session: &Session, caller: &Caller) -> Res<()> {
+    pub async fn logout(&self, session: &Session, caller: &Caller) -> Result<()> {
         let mut set = ChangeSet::new();
         end_session_as(&mut set, session, caller, "auth.logout", serde_json::json!({ "session_id": session.id }));
         self.ctx.store.commit(set).await?;

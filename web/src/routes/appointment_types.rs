@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use clowder_schemas::scheduling::{AppointmentType, CreateAppointmentType, UpdateAppointmentType};
+use clowder_schemas::appointment_types::{AppointmentType, CreateAppointmentType, UpdateAppointmentType};
 use clowder_schemas::{AppointmentTypeId, ErrorResponse, ValidationError};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -36,7 +36,7 @@ pub async fn appointment_types_list(
         Some("all") => true,
         Some(_) => return Err(ValidationError::new("status", "must be active or all").into()),
     };
-    Ok(axum::Json(state.system.scheduling.types.list(all)?))
+    Ok(axum::Json(state.system.scheduling.appointment_types.list(all)?))
 }
 
 /// Add an appointment type (duration 5–480 min, default 30; colour `#RRGGBB`, default
@@ -55,7 +55,7 @@ pub async fn appointment_types_create(
     staff: Staff,
     Json(body): Json<CreateAppointmentType>,
 ) -> Result<Response, ApiError> {
-    let t = state.system.scheduling.types.create(&body, &staff.caller).await?;
+    let t = state.system.scheduling.appointment_types.create(&body, &staff.caller).await?;
     Ok(Created::at(format!("/api/appointment-types/{}", t.id), t).into_response())
 }
 
@@ -69,7 +69,7 @@ pub async fn appointment_types_get(
     State(state): State<AppState>,
     Id(id): Id<AppointmentTypeId>,
 ) -> Result<axum::Json<AppointmentType>, ApiError> {
-    Ok(axum::Json(state.system.scheduling.types.get(id)?))
+    Ok(axum::Json(state.system.scheduling.appointment_types.get(id)?))
 }
 
 /// Change an appointment type; `active: false` retires it.
@@ -90,5 +90,5 @@ pub async fn appointment_types_update(
     Id(id): Id<AppointmentTypeId>,
     Json(patch): Json<UpdateAppointmentType>,
 ) -> Result<axum::Json<AppointmentType>, ApiError> {
-    Ok(axum::Json(state.system.scheduling.types.update(id, &patch, &staff.caller).await?))
+    Ok(axum::Json(state.system.scheduling.appointment_types.update(id, &patch, &staff.caller).await?))
 }

@@ -12,12 +12,10 @@ use clowder_schemas::audit::Caller;
 use clowder_schemas::clients::{Client, ClientDraft, UpdateClient};
 use clowder_schemas::events::DomainEvent;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::records::{Claim, DecideCtx, Decision, RecordKind, Records};
 use crate::store::RecordTable;
 use crate::store::tables::unique;
-
-type Res<T> = Result<T, Error>;
 
 /// The clients service: `create`, `create_with_id`, `get`, `peek`, `exists`, `list`,
 /// `list_unaudited`, `live` from [`Records`], plus `update` and `deactivate` below.
@@ -66,11 +64,11 @@ impl RecordKind for ClientKind {
         filter.matches(c)
     }
 
-    fn decide_create(ctx: &DecideCtx<'_>, id: ClientId, draft: ClientDraft) -> Res<Decision<Client>> {
+    fn decide_create(ctx: &DecideCtx<'_>, id: ClientId, draft: ClientDraft) -> Result<Decision<Client>> {
         Ok(decide_create(ctx, id, draft))
     }
 
-    fn decide(ctx: &DecideCtx<'_>, current: &Client, command: ClientCommand) -> Res<Option<Decision<Client>>> {
+    fn decide(ctx: &DecideCtx<'_>, current: &Client, command: ClientCommand) -> Result<Option<Decision<Client>>> {
         match command {
             ClientCommand::Update(patch) => decide_update(ctx, current, &patch),
             ClientCommand::Deactivate => Ok(decide_deactivate(ctx, current)),
@@ -91,7 +89,7 @@ pub fn decide_create(ctx: &DecideCtx<'_>, id: ClientId, draft: ClientDraft) -> D
 
 /// Applies a merge patch (phones parsed with the clinic's calling code). A patch that
 /// changes nothing writes nothing; one that only sets `active: false` is a deactivation.
-pub fn decide_update(ctx: &DecideCtx<'_>, current: &Client, patch: &UpdateClient) -> Res<Option<Decision<Client>>> {
+pub fn decide_update(ctx: &DecideCtx<'_>, current: &Client, patch: &UpdateClient) -> Result<Option<Decision<Client>>> {
     let (new, changed) = patch.apply(current, &ctx.settings.country_code)?;
     let deactivated = changed == ["active"] && !new.active;
     Ok(changes(ctx, new, changed, deactivated))
@@ -126,12 +124,12 @@ fn changes(
 
 impl Clients {
     /// Applies a merge patch to a client.
-    pub async fn update(&self, id: ClientId, patch: UpdateClient, caller: &Caller) -> Res<Client> {
+    pub async fn update(&self, id: ClientId, patch: UpdateClient, caller: &Caller) -> Result<Client> {
         self.command(id, ClientCommand::Update(patch), caller).await
     }
 
     /// Deactivates (the record stays readable with `active: false`).
-    pub async fn deactivate(&self, id: ClientId, caller: &Caller) -> Res<Client> {
+    pub async fn deactivate(&self, id: ClientId, caller: &Caller) -> Result<Client> {
         self.command(id, ClientCommand::Deactivate, caller).await
     }
 }
@@ -169,7 +167,7 @@ impl ClientFilter {
 mod tests {
     use clowder_schemas::UserId;
     use clowder_schemas::clients::CreateClient;
-    use clowder_schemas::events::Actor;
+    use clowder_schemas::events::Author;
     use jiff::Timestamp;
 
     use super::*;
@@ -181,7 +179,7 @@ mod tests {
     }
 
     fn caller() -> Caller {
-        Caller { actor: Some(Actor::User(UserId::from_u128(7))), ..Caller::default() }
+        Caller { actor: Some(Author::User(UserId::from_u128(7))), ..Caller::default() }
     }
 
     fn at(second: i64) -> Timestamp {

@@ -4,17 +4,15 @@
 use std::sync::Arc;
 
 use clowder_schemas::AppointmentTypeId;
-use clowder_schemas::audit::{AuditDraft, Caller};
-use clowder_schemas::scheduling::{
+use clowder_schemas::appointment_types::{
     AppointmentType, CreateAppointmentType, UpdateAppointmentType, default_appointment_types,
 };
+use clowder_schemas::audit::{AuditDraft, Caller};
 
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
-
-type Res<T> = Result<T, Error>;
 
 /// The appointment-types service.
 #[derive(Clone)]
@@ -33,7 +31,7 @@ impl AppointmentTypes {
     }
 
     /// Seeds the ten default types into a store that has none.
-    pub async fn ensure_defaults(&self) -> Res<()> {
+    pub async fn ensure_defaults(&self) -> Result<()> {
         if self.ctx.store.read()?.count(RecordTable::AppointmentTypes)? > 0 {
             return Ok(());
         }
@@ -44,7 +42,7 @@ impl AppointmentTypes {
     }
 
     /// Every type, active ones first, then by name.
-    pub fn list(&self, include_inactive: bool) -> Res<Vec<AppointmentType>> {
+    pub fn list(&self, include_inactive: bool) -> Result<Vec<AppointmentType>> {
         let mut out = Vec::new();
         self.ctx.store.read()?.scan::<AppointmentType>(RecordTable::AppointmentTypes, None, |t| {
             if include_inactive || t.active {
@@ -56,7 +54,7 @@ impl AppointmentTypes {
         Ok(out)
     }
 
-    pub fn get(&self, id: AppointmentTypeId) -> Res<AppointmentType> {
+    pub fn get(&self, id: AppointmentTypeId) -> Result<AppointmentType> {
         self.ctx
             .store
             .read()?
@@ -64,7 +62,7 @@ impl AppointmentTypes {
             .ok_or(Error::AppointmentTypeNotFound(id))
     }
 
-    pub async fn create(&self, body: &CreateAppointmentType, caller: &Caller) -> Res<AppointmentType> {
+    pub async fn create(&self, body: &CreateAppointmentType, caller: &Caller) -> Result<AppointmentType> {
         let t = body.validate(AppointmentTypeId::from_ulid(self.ctx.new_ulid()), self.ctx.clock.now())?;
         let _w = self.writer.lock().await;
         let key = t.id.as_u128();
@@ -85,7 +83,7 @@ impl AppointmentTypes {
         id: AppointmentTypeId,
         patch: &UpdateAppointmentType,
         caller: &Caller,
-    ) -> Res<AppointmentType> {
+    ) -> Result<AppointmentType> {
         let _w = self.writer.lock().await;
         let cur = self.get(id)?;
         let mut t = patch.apply(&cur)?;

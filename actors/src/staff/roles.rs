@@ -11,11 +11,9 @@ use clowder_schemas::access::{ADMINISTRATOR, Grant, Permissions, Role, RoleDraft
 use clowder_schemas::audit::{AuditDraft, Caller};
 
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
-
-type Res<T> = Result<T, Error>;
 
 /// The roles service.
 #[derive(Clone)]
@@ -56,7 +54,7 @@ impl Roles {
 
     /// Creates the built-in roles that are missing and rewrites the grants of those that
     /// changed since the last start.
-    pub async fn ensure_builtins(&self) -> Res<()> {
+    pub async fn ensure_builtins(&self) -> Result<()> {
         let _w = self.writer.lock().await;
         let now = self.ctx.clock.now();
         let mut set = ChangeSet::new();
@@ -109,7 +107,7 @@ impl Roles {
         v
     }
 
-    pub fn get(&self, id: RoleId) -> Res<Role> {
+    pub fn get(&self, id: RoleId) -> Result<Role> {
         self.cache().values().find(|r| r.id == id).cloned().ok_or(Error::RoleNotFound(id))
     }
 
@@ -136,7 +134,7 @@ impl Roles {
     }
 
     /// Refuses grants the granting user does not hold themselves.
-    pub fn check_grantor(grantor: &Permissions, grants: &[Grant]) -> Res<()> {
+    pub fn check_grantor(grantor: &Permissions, grants: &[Grant]) -> Result<()> {
         match grants.iter().find(|g| !grantor.covers(g)) {
             Some(g) => Err(Error::Forbidden { permission: g.permission, scope: g.scope }),
             None => Ok(()),
@@ -144,7 +142,7 @@ impl Roles {
     }
 
     /// Creates a custom role. The caller must hold every permission it grants.
-    pub async fn create(&self, draft: RoleDraft, grantor: &Permissions, caller: &Caller) -> Res<Role> {
+    pub async fn create(&self, draft: RoleDraft, grantor: &Permissions, caller: &Caller) -> Result<Role> {
         Self::check_grantor(grantor, &draft.grants)?;
         let _w = self.writer.lock().await;
         let now = self.ctx.clock.now();
@@ -171,7 +169,7 @@ impl Roles {
     }
 
     /// Changes a custom role. New grants must be held by the caller.
-    pub async fn update(&self, id: RoleId, patch: &UpdateRole, grantor: &Permissions, caller: &Caller) -> Res<Role> {
+    pub async fn update(&self, id: RoleId, patch: &UpdateRole, grantor: &Permissions, caller: &Caller) -> Result<Role> {
         let _w = self.writer.lock().await;
         let current = self.get(id)?;
         if current.builtin && patch.changes_definition() {

@@ -13,12 +13,10 @@ use clowder_schemas::events::DomainEvent;
 use clowder_schemas::patients::{Patient, PatientDraft, PatientStatus, UpdatePatient};
 use clowder_schemas::{ClientId, PatientId, ValidationError};
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::records::{Claim, DecideCtx, Decision, Link, RecordKind, Records};
 use crate::store::tables::unique;
 use crate::store::{IndexTable, RecordTable};
-
-type Res<T> = Result<T, Error>;
 
 /// The patients service: `create`, `create_with_id`, `get`, `peek`, `exists`, `list`,
 /// `list_unaudited`, `live` from [`Records`], plus `update` and `deactivate` below.
@@ -76,11 +74,11 @@ impl RecordKind for PatientKind {
         filter.client_id.map(|c| Link { index: IndexTable::PatientsByClient, parent: c.as_u128() })
     }
 
-    fn decide_create(ctx: &DecideCtx<'_>, id: PatientId, draft: PatientDraft) -> Res<Decision<Patient>> {
+    fn decide_create(ctx: &DecideCtx<'_>, id: PatientId, draft: PatientDraft) -> Result<Decision<Patient>> {
         decide_create(ctx, id, draft)
     }
 
-    fn decide(ctx: &DecideCtx<'_>, current: &Patient, command: PatientCommand) -> Res<Option<Decision<Patient>>> {
+    fn decide(ctx: &DecideCtx<'_>, current: &Patient, command: PatientCommand) -> Result<Option<Decision<Patient>>> {
         match command {
             PatientCommand::Update(patch) => decide_update(ctx, current, &patch),
             PatientCommand::Deactivate => Ok(decide_deactivate(ctx, current)),
@@ -90,7 +88,7 @@ impl RecordKind for PatientKind {
 
 /// The owner must exist and be active: a cat is neither registered to nor moved to a
 /// deactivated client.
-fn check_owner(ctx: &DecideCtx<'_>, id: ClientId) -> Res<()> {
+fn check_owner(ctx: &DecideCtx<'_>, id: ClientId) -> Result<()> {
     match ctx.get::<Client>(RecordTable::Clients, id.as_u128())? {
         None => Err(Error::OwnerNotFound(id)),
         Some(c) if !c.active => {
@@ -101,7 +99,7 @@ fn check_owner(ctx: &DecideCtx<'_>, id: ClientId) -> Res<()> {
 }
 
 /// A new, active cat from a validated draft, registered by the caller to an active owner.
-pub fn decide_create(ctx: &DecideCtx<'_>, id: PatientId, draft: PatientDraft) -> Res<Decision<Patient>> {
+pub fn decide_create(ctx: &DecideCtx<'_>, id: PatientId, draft: PatientDraft) -> Result<Decision<Patient>> {
     check_owner(ctx, draft.client_id)?;
     let patient = draft.into_patient(id, ctx.now, ctx.caller.user_id());
     Ok(Decision {
@@ -114,7 +112,11 @@ pub fn decide_create(ctx: &DecideCtx<'_>, id: PatientId, draft: PatientDraft) ->
 
 /// Applies a merge patch (birthdays checked against the clinic's today). A patch that
 /// changes nothing writes nothing; a move to another owner needs that owner active.
-pub fn decide_update(ctx: &DecideCtx<'_>, current: &Patient, patch: &UpdatePatient) -> Res<Option<Decision<Patient>>> {
+pub fn decide_update(
+    ctx: &DecideCtx<'_>,
+    current: &Patient,
+    patch: &UpdatePatient,
+) -> Result<Option<Decision<Patient>>> {
     let (new, changed) = patch.apply(current, ctx.today())?;
     if changed.is_empty() {
         return Ok(None);
@@ -147,12 +149,12 @@ fn changes(ctx: &DecideCtx<'_>, mut new: Patient, changed: Vec<&'static str>, de
 
 impl Patients {
     /// Applies a merge patch to a patient.
-    pub async fn update(&self, id: PatientId, patch: UpdatePatient, caller: &Caller) -> Res<Patient> {
+    pub async fn update(&self, id: PatientId, patch: UpdatePatient, caller: &Caller) -> Result<Patient> {
         self.command(id, PatientCommand::Update(patch), caller).await
     }
 
     /// Deactivates (status `inactive`; a deceased patient stays deceased).
-    pub async fn deactivate(&self, id: PatientId, caller: &Caller) -> Res<Patient> {
+    pub async fn deactivate(&self, id: PatientId, caller: &Caller) -> Result<Patient> {
         self.command(id, PatientCommand::Deactivate, caller).await
     }
 }
@@ -184,7 +186,7 @@ mod tests {
 
     use clowder_schemas::UserId;
     use clowder_schemas::clients::CreateClient;
-    use clowder_schemas::events::Actor;
+    use clowder_schemas::events::Author;
     use clowder_schemas::patients::CreatePatient;
     use jiff::Timestamp;
 
@@ -205,7 +207,7 @@ mod tests {
     }
 
     fn caller() -> Caller {
-        Caller { actor: Some(Actor::User(UserId::from_u128(7))), ..Caller::default() }
+        Caller { actor: Some(Author::User(UserId::from_u128(7))), ..Caller::default() }
     }
 
     /// A store on a temporary directory holding an active, an inactive and another active

@@ -12,21 +12,19 @@ use clowder_schemas::appointments::{Appointment, Status};
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::locations::Room;
-use clowder_schemas::rooms::{BoardRoom, RoomState, RoomStateRequest, RoomStatus};
+use clowder_schemas::whiteboard::{BoardRoom, RoomState, RoomStateRequest, RoomStatus};
 use clowder_schemas::{LocationId, RoomId, ValidationError};
 
 use super::book::Book;
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::runtime::registry::KeyedFactory;
 use crate::runtime::{Actor, Registry, Reply};
 use crate::store::{ChangeSet, RecordTable};
 
-type Res<T> = Result<T, Error>;
-
 pub(crate) enum Msg {
-    Set { req: RoomStateRequest, caller: Caller, reply: Reply<Res<RoomStatus>> },
-    Follow { appointment: Box<Appointment>, caller: Caller, reply: Reply<Res<Option<RoomStatus>>> },
+    Set { req: RoomStateRequest, caller: Caller, reply: Reply<Result<RoomStatus>> },
+    Follow { appointment: Box<Appointment>, caller: Caller, reply: Reply<Result<Option<RoomStatus>>> },
 }
 
 pub(crate) struct RoomActor {
@@ -49,7 +47,7 @@ fn fresh(room: &Room) -> RoomStatus {
 }
 
 impl RoomActor {
-    fn current(&self) -> Res<RoomStatus> {
+    fn current(&self) -> Result<RoomStatus> {
         match (&self.status, &self.room) {
             (Some(s), _) => Ok(s.clone()),
             (None, Some(r)) => Ok(fresh(r)),
@@ -57,10 +55,10 @@ impl RoomActor {
         }
     }
 
-    async fn save(&mut self, next: RoomStatus, caller: &Caller) -> Res<RoomStatus> {
+    async fn save(&mut self, next: RoomStatus, caller: &Caller) -> Result<RoomStatus> {
         let mut set = ChangeSet::new();
         set.put(RecordTable::RoomStates, next.room_id.as_u128(), &next)?;
-        set.event(caller.event_actor(), DomainEvent::RoomStateChanged { status: next.clone() });
+        set.event(caller.author(), DomainEvent::RoomStateChanged { status: next.clone() });
         set.audit(
             AuditDraft::new(caller, "room.state")
                 .record("room", next.room_id)
@@ -71,7 +69,7 @@ impl RoomActor {
         Ok(next)
     }
 
-    fn moved(&self, cur: &RoomStatus, to: RoomState, caller: &Caller) -> Res<RoomStatus> {
+    fn moved(&self, cur: &RoomStatus, to: RoomState, caller: &Caller) -> Result<RoomStatus> {
         if to != cur.state && !cur.state.allowed().contains(&to) {
             return Err(Error::RoomTransition { from: cur.state, to, allowed: cur.state.allowed().to_vec() });
         }
@@ -91,7 +89,7 @@ impl RoomActor {
         Ok(next)
     }
 
-    async fn set(&mut self, req: RoomStateRequest, caller: &Caller) -> Res<RoomStatus> {
+    async fn set(&mut self, req: RoomStateRequest, caller: &Caller) -> Result<RoomStatus> {
         req.check()?;
         let cur = self.current()?;
         let mut next = self.moved(&cur, req.to, caller)?;
@@ -140,7 +138,7 @@ impl RoomActor {
 
     /// Moves the room along with an appointment's status; `None` when nothing changes (or the
     /// room is busy with someone else, which staff sort out on the board).
-    async fn follow(&mut self, a: &Appointment, caller: &Caller) -> Res<Option<RoomStatus>> {
+    async fn follow(&mut self, a: &Appointment, caller: &Caller) -> Result<Option<RoomStatus>> {
         let cur = self.current()?;
         let to = match (a.status, cur.state) {
             (Status::CheckedIn, RoomState::Free) => RoomState::PatientWaiting,
@@ -200,7 +198,7 @@ pub(crate) struct RoomLoader {
 }
 
 impl KeyedFactory<RoomActor> for RoomLoader {
-    async fn build(&self, key: u128) -> Res<RoomActor> {
+    async fn build(&self, key: u128) -> Result<RoomActor> {
         let room = self.book.read().unwrap_or_else(|p| p.into_inner()).rooms.get(&RoomId::from_u128(key)).cloned();
         let status = self.ctx.store.read()?.get::<RoomStatus>(RecordTable::RoomStates, key)?;
         Ok(RoomActor { ctx: self.ctx.clone(), room, status })
@@ -209,13 +207,13 @@ impl KeyedFactory<RoomActor> for RoomLoader {
 
 /// The exam-room service.
 #[derive(Clone)]
-pub struct Rooms {
+pub struct Whiteboard {
     ctx: Arc<Ctx>,
     book: Arc<RwLock<Book>>,
     reg: Arc<Registry<RoomActor, RoomLoader>>,
 }
 
-impl Rooms {
+impl Whiteboard {
     pub(crate) fn new(ctx: Arc<Ctx>, book: Arc<RwLock<Book>>) -> Self {
         let metrics = ctx.metrics.for_kind("room");
         let reg = Registry::new(RoomLoader { ctx: ctx.clone(), book: book.clone() }, ctx.config.actors, metrics);
@@ -227,7 +225,7 @@ impl Rooms {
     }
 
     /// Moves a room on the whiteboard.
-    pub async fn set(&self, room: RoomId, req: RoomStateRequest, caller: &Caller) -> Res<RoomStatus> {
+    pub async fn set(&self, room: RoomId, req: RoomStateRequest, caller: &Caller) -> Result<RoomStatus> {
         if !self.book.read().unwrap_or_else(|p| p.into_inner()).rooms.contains_key(&room) {
             return Err(Error::RoomNotFound(room));
         }
@@ -243,7 +241,7 @@ impl Rooms {
     }
 
     /// Moves an appointment's room along with its new status (see the module doc).
-    pub async fn follow(&self, a: &Appointment, caller: &Caller) -> Res<Option<RoomStatus>> {
+    pub async fn follow(&self, a: &Appointment, caller: &Caller) -> Result<Option<RoomStatus>> {
         let Some(room) = a.room_id else { return Ok(None) };
         let (appointment, caller) = (Box::new(a.clone()), caller.clone());
         self.reg
@@ -253,7 +251,7 @@ impl Rooms {
     }
 
     /// Every active room of a location (or of all) with its place on the whiteboard.
-    pub fn board(&self, location: Option<LocationId>) -> Res<Vec<BoardRoom>> {
+    pub fn board(&self, location: Option<LocationId>) -> Result<Vec<BoardRoom>> {
         let rooms: Vec<Room> = {
             let book = self.book.read().unwrap_or_else(|p| p.into_inner());
             let mut v: Vec<Room> = book

@@ -7,16 +7,14 @@ use std::sync::Arc;
 use clowder_schemas::DeviceId;
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::devices::Device;
-use clowder_schemas::events::Actor as By;
+use clowder_schemas::events::Author as By;
 use clowder_schemas::users::Session;
 
-use crate::accounts::{random_secret, token_hash};
 use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::error::{Error, Result};
+use crate::secrets::{random_secret, token_hash};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
-
-type Res<T> = Result<T, Error>;
 
 /// The devices service (writes are rare; the commit task orders them).
 #[derive(Clone)]
@@ -30,7 +28,7 @@ impl Devices {
     }
 
     /// Registers a device; returns it with its credential (shown this once).
-    pub async fn register(&self, name: String, location: Option<String>, caller: &Caller) -> Res<(Device, String)> {
+    pub async fn register(&self, name: String, location: Option<String>, caller: &Caller) -> Result<(Device, String)> {
         let credential = random_secret(32);
         let device = Device {
             id: DeviceId::from_ulid(self.ctx.new_ulid()),
@@ -58,7 +56,7 @@ impl Devices {
     }
 
     /// Every device, oldest first.
-    pub fn list(&self) -> Res<Vec<Device>> {
+    pub fn list(&self) -> Result<Vec<Device>> {
         let mut out = Vec::new();
         self.ctx.store.read()?.scan::<Device>(RecordTable::Devices, None, |d| {
             out.push(d);
@@ -68,7 +66,7 @@ impl Devices {
     }
 
     /// The active device a credential belongs to.
-    pub fn by_credential(&self, credential: &str) -> Res<Option<Device>> {
+    pub fn by_credential(&self, credential: &str) -> Result<Option<Device>> {
         if credential.is_empty() || credential.len() > 128 {
             return Ok(None);
         }
@@ -78,7 +76,7 @@ impl Devices {
     }
 
     /// Retires (or re-enables) a device; retiring ends every session unlocked on it.
-    pub async fn set_active(&self, id: DeviceId, active: bool, caller: &Caller) -> Res<Device> {
+    pub async fn set_active(&self, id: DeviceId, active: bool, caller: &Caller) -> Result<Device> {
         let r = self.ctx.store.read()?;
         let current = r.get::<Device>(RecordTable::Devices, id.as_u128())?.ok_or(Error::DeviceNotFound(id))?;
         if current.active == active {
@@ -97,7 +95,7 @@ impl Devices {
                 std::ops::ControlFlow::Continue(())
             })?;
             for s in sessions {
-                crate::accounts::end_session(&mut set, &s, caller, "tablet retired");
+                crate::staff::accounts::end_session(&mut set, &s, caller, "tablet retired");
             }
         }
         drop(r);
