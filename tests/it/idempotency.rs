@@ -149,3 +149,21 @@ async fn a_retried_status_change_through_the_calendar_actor_is_replayed_not_refu
     let stored = c.app.get_json(&format!("/api/appointments/{id}")).await;
     assert_eq!(stored["history"].as_array().unwrap().len(), 1, "one status change");
 }
+
+#[tokio::test]
+async fn a_retried_reschedule_is_replayed_and_the_key_cannot_move_it_elsewhere() {
+    let c = Clinic::new().await;
+    let id = crate::helpers::id_of(&c.book(&c.wellness(&format!("{DAY}T10:00:00-05:00"))).await);
+    let path = format!("/api/appointments/{id}");
+    let patch = |body: &Value| c.app.request(Method::PATCH, &path).header(HEADER, "move-1").json(body).send();
+    let to_eleven = json!({"start": format!("{DAY}T11:00:00-05:00")});
+    let first = patch(&to_eleven).await.expect("a response");
+    let first = expect_json(first, StatusCode::OK).await;
+    let again = patch(&to_eleven).await.expect("a response");
+    assert!(replayed(&again), "the same move with the same key is replayed");
+    assert_eq!(expect_json(again, StatusCode::OK).await, first);
+    let elsewhere = patch(&json!({"start": format!("{DAY}T14:00:00-05:00")})).await.expect("a response");
+    assert_error(elsewhere, StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", Some("Idempotency-Key")).await;
+    let stored = c.app.get_json(&path).await;
+    assert_eq!(stored["start"], first["start"], "moved once, to eleven");
+}

@@ -44,7 +44,10 @@ pub const IGNORED: &[&str] = &[
 
 /// Routes other than POSTs that honour the key, as `(method, path template)`: one line per
 /// route (e.g. a PATCH that moves an appointment or money).
-pub const ALSO: &[(&str, &str)] = &[];
+pub const ALSO: &[(&str, &str)] = &[
+    // Rescheduling moves an appointment: a retried move must not move it twice.
+    ("PATCH", "/api/appointments/{id}"),
+];
 
 /// True when `method` on the route template `path` honours `Idempotency-Key`.
 pub fn honours_key(method: &Method, path: &str) -> bool {
