@@ -114,3 +114,28 @@ fn recovery_code() -> String {
 fn normalise_recovery(code: &str) -> String {
     code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_are_two_groups_of_five_unambiguous_characters() {
+        for _ in 0..50 {
+            let code = recovery_code();
+            let (a, b) = code.split_once('-').expect("a dash in the middle");
+            assert_eq!((a.len(), b.len()), (5, 5), "{code}");
+            // No 0/o, 1/l/i: a code read off paper must not be mistyped.
+            assert!(code.chars().filter(|c| *c != '-').all(|c| !"01ilo".contains(c)), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_recovery_code_matches_whatever_case_dashes_or_spaces_it_is_typed_with() {
+        let code = recovery_code();
+        let stored = normalise_recovery(&code);
+        assert_eq!(normalise_recovery(&code.to_uppercase()), stored);
+        assert_eq!(normalise_recovery(&format!(" {} ", code.replace('-', " "))), stored);
+        assert_eq!(stored.len(), 10);
+    }
+}
