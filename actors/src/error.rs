@@ -1,9 +1,11 @@
-//! Domain errors of the actor layer, in the clinic's words. `web` maps each to one error
-//! code and HTTP status; nothing here knows about HTTP.
+//! Domain errors of the actor layer, in the clinic's words. Each error carries its stable
+//! code, the field at fault, its details and a retry hint, and its `Display` is the sentence
+//! for people, so `web` maps every one the same way; nothing here knows about HTTP statuses.
 
 use std::time::Duration;
 
-use clowder_schemas::{ClientId, PatientId, ValidationError};
+use clowder_schemas::access::{Permission, Scope};
+use clowder_schemas::{ClientId, ErrorCode, ErrorKind, PatientId, ValidationError};
 
 use crate::runtime::AskError;
 use crate::store::{CommitError, StoreError};
@@ -11,25 +13,28 @@ use crate::store::{CommitError, StoreError};
 /// The result of this crate's fallible operations (`Error` unless another is named).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A domain error. Each one carries what a caller needs to answer it: its stable
+/// [`ErrorCode`], the request field at fault, machine-readable details and a retry hint;
+/// its `Display` is the sentence shown to people (for internal kinds, the cause to log).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(transparent)]
+    #[error("{} {}", .0.field, .0.message)]
     Validation(#[from] ValidationError),
     #[error("no client with id {0}")]
     ClientNotFound(ClientId),
     #[error("no patient with id {0}")]
     PatientNotFound(PatientId),
     /// The `client_id` given for a patient names no client.
-    #[error("no client with id {0} to own the patient")]
+    #[error("no client with id {0}")]
     OwnerNotFound(ClientId),
     /// A unique value (email, microchip, username) already belongs to another record.
-    #[error("{field} is already used by another record")]
+    #[error("this {field} is already used by another record")]
     Duplicate { field: &'static str },
     #[error("wrong username or password")]
     InvalidCredentials,
     /// The caller lacks a permission with this scope (or would grant one they do not hold).
-    #[error("this needs the permission {permission}{}", if *scope == clowder_schemas::access::Scope::All { " with scope all" } else { "" })]
-    Forbidden { permission: clowder_schemas::access::Permission, scope: clowder_schemas::access::Scope },
+    #[error("you need the permission {permission}{} for this", scope_suffix(*.scope))]
+    Forbidden { permission: Permission, scope: Scope },
     #[error("no role with id {0}")]
     RoleNotFound(clowder_schemas::RoleId),
     #[error("built-in roles cannot be changed; create a custom role instead")]
@@ -41,7 +46,7 @@ pub enum Error {
     #[error("no session with id {0}")]
     SessionNotFound(clowder_schemas::SessionId),
     /// Too many wrong passwords: sign-in is refused until `until`.
-    #[error("the account is locked until {until}")]
+    #[error("too many wrong passwords: the account is locked until {until}")]
     AccountLocked { until: jiff::Timestamp },
     #[error("no appointment type with id {0}")]
     AppointmentTypeNotFound(clowder_schemas::AppointmentTypeId),
@@ -58,18 +63,23 @@ pub enum Error {
     #[error("no appointment with id {0}")]
     AppointmentNotFound(clowder_schemas::AppointmentId),
     /// The same person already works then.
-    #[error("overlaps shift {other} ({starts_at} to {ends_at})")]
+    #[error("this person already has shift {other} from {starts_at} to {ends_at}")]
     ShiftOverlap { other: clowder_schemas::ShiftId, starts_at: jiff::Timestamp, ends_at: jiff::Timestamp },
-    /// A vet, room or patient is already held by another appointment then.
-    #[error("the {field} is already booked by appointment {other} ({start} to {until})")]
+    /// A vet, room or patient (`field` is `vet_id`, `room_id` or `patient_id`) is already
+    /// held by another appointment then.
+    #[error(
+        "{} is already booked by appointment {other} from {start} until {until} (buffer included)",
+        booked_what(.field)
+    )]
     AppointmentConflict {
         field: &'static str,
         other: clowder_schemas::AppointmentId,
         start: jiff::Timestamp,
         until: jiff::Timestamp,
     },
-    /// A status move the workflow does not allow (or a change a status no longer allows).
-    #[error("cannot go from {from} to {to}")]
+    /// A status move the workflow does not allow (or a change a status no longer allows);
+    /// `message` says which, in words.
+    #[error("{message}")]
     InvalidTransition {
         from: clowder_schemas::appointments::Status,
         to: String,
@@ -80,11 +90,11 @@ pub enum Error {
     WaitlistEntryNotFound(clowder_schemas::WaitlistId),
     #[error("no waitlist offer with id {0}")]
     OfferNotFound(clowder_schemas::OfferId),
-    /// The offer can no longer be accepted.
-    #[error("the offer is closed: {0}")]
+    /// The offer can no longer be accepted; the text says why.
+    #[error("this offer can no longer be accepted: {0}")]
     OfferClosed(String),
     /// A room move the whiteboard does not allow.
-    #[error("a room that is {from} cannot become {to}")]
+    #[error("a room that is {from} cannot become {to}; allowed: {}", room_states(.allowed))]
     RoomTransition {
         from: clowder_schemas::whiteboard::RoomState,
         to: clowder_schemas::whiteboard::RoomState,
@@ -93,25 +103,27 @@ pub enum Error {
     #[error("no device with id {0}")]
     DeviceNotFound(clowder_schemas::DeviceId),
     /// Too many wrong PINs: PIN unlock is refused until the next password sign-in.
-    #[error("PIN unlock is locked for this user; sign in with the password")]
+    #[error("too many wrong PINs: sign in with your password to use PIN unlock again")]
     PinLocked,
     /// Second-factor sign-in is on for this user: the code is missing.
-    #[error("enter the code from your authenticator app")]
+    #[error("enter the code from your authenticator app (totp_code) or a recovery code")]
     TotpRequired,
     /// The user must choose a new password before doing anything else.
-    #[error("choose a new password first")]
+    #[error("choose a new password first (POST /api/auth/password)")]
     PasswordChangeRequired,
-    #[error("not signed in, or the session has ended")]
+    #[error("sign in first: no valid session")]
     Unauthenticated,
-    /// The owning actor's mailbox is full; the caller should retry shortly.
-    #[error("the {kind} service is busy; retry shortly")]
+    /// The owning actor's mailbox is full; the caller should retry after `retry_after`.
+    #[error("the {kind} service is busy; retry in a moment")]
     Overloaded { kind: &'static str, retry_after: Duration },
+    /// The outcome is unknown: the command may still be applied.
     #[error("the {kind} service did not answer in time")]
     Timeout { kind: &'static str },
     /// The handler panicked or the actor stopped; the actor restarts from the store.
     #[error("the {kind} service failed while handling the request")]
     ActorFailed { kind: &'static str },
-    #[error("the store is shutting down")]
+    /// The store no longer accepts writes.
+    #[error("the server is shutting down; retry shortly")]
     ShuttingDown,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -122,7 +134,120 @@ pub enum Error {
     Internal(String),
 }
 
+/// How long a caller should wait after a timed-out ask (the actor may still be busy).
+const TIMEOUT_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How long a caller should wait while the server shuts down (a restart takes seconds).
+const SHUTDOWN_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+fn scope_suffix(scope: Scope) -> &'static str {
+    match scope {
+        Scope::All => " with scope all",
+        Scope::Own => "",
+    }
+}
+
+fn booked_what(field: &str) -> &'static str {
+    match field {
+        "vet_id" => "the vet",
+        "room_id" => "the room",
+        _ => "the patient",
+    }
+}
+
+fn room_states(states: &[clowder_schemas::whiteboard::RoomState]) -> String {
+    states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+}
+
 impl Error {
+    /// The stable code this error answers with. Every variant is listed (no wildcard), so a
+    /// new variant does not compile until it has one.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Validation(_) => ErrorCode::ValidationFailed,
+            Error::ClientNotFound(_) | Error::OwnerNotFound(_) => ErrorCode::ClientNotFound,
+            Error::PatientNotFound(_) => ErrorCode::PatientNotFound,
+            Error::Duplicate { .. } => ErrorCode::DuplicateValue,
+            Error::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Error::Forbidden { .. } => ErrorCode::Forbidden,
+            Error::RoleNotFound(_) => ErrorCode::RoleNotFound,
+            Error::BuiltinRole => ErrorCode::RoleIsBuiltin,
+            Error::LastAdministrator => ErrorCode::LastAdministrator,
+            Error::UserNotFound(_) => ErrorCode::UserNotFound,
+            Error::SessionNotFound(_) => ErrorCode::SessionNotFound,
+            Error::AccountLocked { .. } => ErrorCode::AccountLocked,
+            Error::AppointmentTypeNotFound(_) => ErrorCode::AppointmentTypeNotFound,
+            Error::LocationNotFound(_) => ErrorCode::LocationNotFound,
+            Error::RoomNotFound(_) => ErrorCode::RoomNotFound,
+            Error::StaffNotFound(_) => ErrorCode::StaffNotFound,
+            Error::ShiftNotFound(_) => ErrorCode::ShiftNotFound,
+            Error::TimeOffNotFound(_) => ErrorCode::TimeOffNotFound,
+            Error::AppointmentNotFound(_) => ErrorCode::AppointmentNotFound,
+            Error::ShiftOverlap { .. } => ErrorCode::ShiftOverlap,
+            Error::AppointmentConflict { .. } => ErrorCode::AppointmentConflict,
+            Error::InvalidTransition { .. } | Error::RoomTransition { .. } => ErrorCode::InvalidTransition,
+            Error::WaitlistEntryNotFound(_) => ErrorCode::WaitlistEntryNotFound,
+            Error::OfferNotFound(_) => ErrorCode::OfferNotFound,
+            Error::OfferClosed(_) => ErrorCode::OfferClosed,
+            Error::DeviceNotFound(_) => ErrorCode::DeviceNotFound,
+            Error::PinLocked => ErrorCode::PinLocked,
+            Error::TotpRequired => ErrorCode::TotpRequired,
+            Error::PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
+            Error::Unauthenticated => ErrorCode::Unauthenticated,
+            Error::Overloaded { .. } => ErrorCode::Overloaded,
+            Error::Timeout { .. } => ErrorCode::Timeout,
+            Error::ShuttingDown => ErrorCode::Unavailable,
+            Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {
+                ErrorCode::InternalError
+            }
+        }
+    }
+
+    /// Whether this is a failure on our side: its `Display` is a cause to log, never an
+    /// answer to show.
+    pub fn is_internal(&self) -> bool {
+        self.code().kind() == ErrorKind::Internal
+    }
+
+    /// The request field at fault (its JSON name, dotted for nested fields), when one is.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Validation(v) => Some(&v.field),
+            Error::OwnerNotFound(_) => Some("client_id"),
+            Error::Duplicate { field } | Error::AppointmentConflict { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Machine-readable particulars a program needs (docs/errors.md says which per code).
+    pub fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Error::ShiftOverlap { other, starts_at, ends_at } => {
+                Some(serde_json::json!({ "shift_id": other, "starts_at": starts_at, "ends_at": ends_at }))
+            }
+            Error::AppointmentConflict { other, start, until, .. } => {
+                Some(serde_json::json!({ "appointment_id": other, "start": start, "until": until }))
+            }
+            Error::InvalidTransition { from, to, allowed, .. } => {
+                Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            Error::RoomTransition { from, to, allowed } => {
+                Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            _ => None,
+        }
+    }
+
+    /// How long the caller should wait before retrying, for errors that will pass by
+    /// themselves (a full mailbox, a slow actor, a restart).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Overloaded { retry_after, .. } => Some(*retry_after),
+            Error::Timeout { .. } => Some(TIMEOUT_RETRY_AFTER),
+            Error::ShuttingDown => Some(SHUTDOWN_RETRY_AFTER),
+            _ => None,
+        }
+    }
+
     pub(crate) fn from_ask(kind: &'static str, e: AskError) -> Self {
         match e {
             AskError::Overloaded { retry_after } => Error::Overloaded { kind, retry_after },

@@ -1,5 +1,7 @@
 //! The one `ApiError`: every failure of every route becomes `{"error": {code, message,
 //! field?}}` with the status of its code's kind, decided in [`status_of`] and nowhere else.
+//! Domain errors carry their own code, field, details and retry hint, so they all map the
+//! same way; only internal ones are hidden behind a generic message.
 
 use std::time::Duration;
 
@@ -35,17 +37,17 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(ErrorCode::Unauthenticated, "sign in first: no valid session")
+        DomainError::Unauthenticated.into()
     }
 
     /// 403 naming the missing permission.
     pub fn forbidden(permission: Permission) -> Self {
-        Self::new(ErrorCode::Forbidden, format!("you need the permission {permission} for this"))
+        DomainError::Forbidden { permission, scope: Scope::Own }.into()
     }
 
     /// 403 for a record outside the caller's `own` scope.
     pub fn forbidden_beyond_own(permission: Permission) -> Self {
-        Self::new(ErrorCode::Forbidden, format!("you need the permission {permission} with scope all for this"))
+        DomainError::Forbidden { permission, scope: Scope::All }.into()
     }
 
     pub fn not_found(code: ErrorCode, what: &str) -> Self {
@@ -95,143 +97,24 @@ impl IntoResponse for ApiError {
 
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
-        ApiError::new(ErrorCode::ValidationFailed, format!("{} {}", e.field, e.message)).with_field(e.field)
+        DomainError::Validation(e).into()
     }
 }
 
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        match e {
-            DomainError::Validation(v) => v.into(),
-            DomainError::ClientNotFound(id) => {
-                ApiError::new(ErrorCode::ClientNotFound, format!("no client with id {id}"))
-            }
-            DomainError::OwnerNotFound(id) => {
-                ApiError::new(ErrorCode::ClientNotFound, format!("no client with id {id}")).with_field("client_id")
-            }
-            DomainError::PatientNotFound(id) => {
-                ApiError::new(ErrorCode::PatientNotFound, format!("no patient with id {id}"))
-            }
-            DomainError::Duplicate { field } => {
-                ApiError::new(ErrorCode::DuplicateValue, format!("this {field} is already used by another record"))
-                    .with_field(field)
-            }
-            DomainError::InvalidCredentials => {
-                ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password")
-            }
-            DomainError::Forbidden { permission, scope: Scope::Own } => ApiError::forbidden(permission),
-            DomainError::Forbidden { permission, scope: Scope::All } => ApiError::forbidden_beyond_own(permission),
-            DomainError::RoleNotFound(id) => ApiError::new(ErrorCode::RoleNotFound, format!("no role with id {id}")),
-            DomainError::BuiltinRole => ApiError::new(
-                ErrorCode::RoleIsBuiltin,
-                "built-in roles cannot be changed; create a custom role instead",
-            ),
-            DomainError::LastAdministrator => ApiError::new(
-                ErrorCode::LastAdministrator,
-                "this would leave the clinic without an active administrator",
-            ),
-            DomainError::UserNotFound(id) => ApiError::new(ErrorCode::UserNotFound, format!("no user with id {id}")),
-            DomainError::SessionNotFound(id) => {
-                ApiError::new(ErrorCode::SessionNotFound, format!("no session with id {id}"))
-            }
-            DomainError::AccountLocked { until } => ApiError::new(
-                ErrorCode::AccountLocked,
-                format!("too many wrong passwords: the account is locked until {until}"),
-            ),
-            DomainError::AppointmentTypeNotFound(id) => {
-                ApiError::new(ErrorCode::AppointmentTypeNotFound, format!("no appointment type with id {id}"))
-            }
-            DomainError::LocationNotFound(id) => {
-                ApiError::new(ErrorCode::LocationNotFound, format!("no location with id {id}"))
-            }
-            DomainError::RoomNotFound(id) => ApiError::new(ErrorCode::RoomNotFound, format!("no room with id {id}")),
-            DomainError::StaffNotFound(id) => {
-                ApiError::new(ErrorCode::StaffNotFound, format!("no staff member with id {id}"))
-            }
-            DomainError::ShiftNotFound(id) => ApiError::new(ErrorCode::ShiftNotFound, format!("no shift with id {id}")),
-            DomainError::TimeOffNotFound(id) => {
-                ApiError::new(ErrorCode::TimeOffNotFound, format!("no time-off request with id {id}"))
-            }
-            DomainError::AppointmentNotFound(id) => {
-                ApiError::new(ErrorCode::AppointmentNotFound, format!("no appointment with id {id}"))
-            }
-            DomainError::ShiftOverlap { other, starts_at, ends_at } => ApiError::new(
-                ErrorCode::ShiftOverlap,
-                format!("this person already has shift {other} from {starts_at} to {ends_at}"),
-            )
-            .with_details(serde_json::json!({ "shift_id": other, "starts_at": starts_at, "ends_at": ends_at })),
-            DomainError::AppointmentConflict { field, other, start, until } => {
-                let what = match field {
-                    "vet_id" => "the vet",
-                    "room_id" => "the room",
-                    _ => "the patient",
-                };
-                ApiError::new(
-                    ErrorCode::AppointmentConflict,
-                    format!(
-                        "{what} is already booked by appointment {other} from {start} until {until} (buffer included)"
-                    ),
-                )
-                .with_field(field)
-                .with_details(serde_json::json!({ "appointment_id": other, "start": start, "until": until }))
-            }
-            DomainError::InvalidTransition { from, to, allowed, message } => {
-                ApiError::new(ErrorCode::InvalidTransition, message)
-                    .with_details(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
-            }
-            DomainError::WaitlistEntryNotFound(id) => {
-                ApiError::new(ErrorCode::WaitlistEntryNotFound, format!("no waitlist entry with id {id}"))
-            }
-            DomainError::OfferNotFound(id) => {
-                ApiError::new(ErrorCode::OfferNotFound, format!("no waitlist offer with id {id}"))
-            }
-            DomainError::OfferClosed(why) => {
-                ApiError::new(ErrorCode::OfferClosed, format!("this offer can no longer be accepted: {why}"))
-            }
-            DomainError::RoomTransition { from, to, allowed } => {
-                let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-                ApiError::new(
-                    ErrorCode::InvalidTransition,
-                    format!("a room that is {from} cannot become {to}; allowed: {}", names.join(", ")),
-                )
-                .with_details(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
-            }
-            DomainError::DeviceNotFound(id) => {
-                ApiError::new(ErrorCode::DeviceNotFound, format!("no device with id {id}"))
-            }
-            DomainError::TotpRequired => ApiError::new(
-                ErrorCode::TotpRequired,
-                "enter the code from your authenticator app (totp_code) or a recovery code",
-            ),
-            DomainError::PinLocked => ApiError::new(
-                ErrorCode::PinLocked,
-                "too many wrong PINs: sign in with your password to use PIN unlock again",
-            ),
-            DomainError::PasswordChangeRequired => ApiError::new(
-                ErrorCode::PasswordChangeRequired,
-                "choose a new password first (POST /api/auth/password)",
-            ),
-            DomainError::Unauthenticated => ApiError::unauthenticated(),
-            DomainError::Overloaded { kind, retry_after } => ApiError {
-                retry_after: Some(retry_after),
-                ..ApiError::new(ErrorCode::Overloaded, format!("the {kind} service is busy; retry in a moment"))
-            },
-            DomainError::Timeout { kind } => ApiError {
-                retry_after: Some(Duration::from_secs(1)),
-                ..ApiError::new(ErrorCode::Timeout, format!("the {kind} service did not answer in time"))
-            },
-            DomainError::ShuttingDown => ApiError {
-                retry_after: Some(Duration::from_secs(5)),
-                ..ApiError::new(ErrorCode::Unavailable, "the server is shutting down; retry shortly")
-            },
-            e @ (DomainError::ActorFailed { .. }
-            | DomainError::Store(_)
-            | DomainError::Search(_)
-            | DomainError::Internal(_)) => {
-                // The request span carries the request id.
-                tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed");
-                ApiError::internal()
-            }
+        if e.is_internal() {
+            // The cause stays in the log (the request span carries the request id); the
+            // caller gets the generic sentence.
+            tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed");
+            return ApiError::internal();
+        }
+        ApiError {
+            code: e.code(),
+            message: e.to_string(),
+            field: e.field().map(str::to_owned),
+            details: e.details(),
+            retry_after: e.retry_after(),
         }
     }
 }
@@ -239,6 +122,202 @@ impl From<DomainError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use clowder_schemas::appointments::Status;
+    use clowder_schemas::whiteboard::RoomState;
+    use clowder_schemas::*;
+
+    fn at(secs: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(secs).expect("a valid instant")
+    }
+
+    /// One of each kind of domain error, with its code, field and status on the wire.
+    fn samples() -> Vec<(DomainError, ErrorCode, Option<&'static str>, StatusCode)> {
+        use DomainError as E;
+        use ErrorCode as C;
+        use StatusCode as S;
+        vec![
+            (
+                E::Validation(ValidationError::new("address.city", "must not be blank")),
+                C::ValidationFailed,
+                Some("address.city"),
+                S::UNPROCESSABLE_ENTITY,
+            ),
+            (E::ClientNotFound(ClientId::from_u128(1)), C::ClientNotFound, None, S::NOT_FOUND),
+            (E::OwnerNotFound(ClientId::from_u128(2)), C::ClientNotFound, Some("client_id"), S::NOT_FOUND),
+            (E::PatientNotFound(PatientId::from_u128(3)), C::PatientNotFound, None, S::NOT_FOUND),
+            (E::Duplicate { field: "email" }, C::DuplicateValue, Some("email"), S::CONFLICT),
+            (E::InvalidCredentials, C::InvalidCredentials, None, S::UNAUTHORIZED),
+            (
+                E::Forbidden { permission: Permission::PatientsView, scope: Scope::Own },
+                C::Forbidden,
+                None,
+                S::FORBIDDEN,
+            ),
+            (
+                E::Forbidden { permission: Permission::AppointmentsOverbook, scope: Scope::All },
+                C::Forbidden,
+                None,
+                S::FORBIDDEN,
+            ),
+            (E::RoleNotFound(RoleId::from_u128(4)), C::RoleNotFound, None, S::NOT_FOUND),
+            (E::BuiltinRole, C::RoleIsBuiltin, None, S::CONFLICT),
+            (E::LastAdministrator, C::LastAdministrator, None, S::CONFLICT),
+            (E::UserNotFound(UserId::from_u128(5)), C::UserNotFound, None, S::NOT_FOUND),
+            (E::SessionNotFound(SessionId::from_u128(6)), C::SessionNotFound, None, S::NOT_FOUND),
+            (E::AccountLocked { until: at(1_800_000_000) }, C::AccountLocked, None, S::LOCKED),
+            (
+                E::AppointmentTypeNotFound(AppointmentTypeId::from_u128(7)),
+                C::AppointmentTypeNotFound,
+                None,
+                S::NOT_FOUND,
+            ),
+            (E::LocationNotFound(LocationId::from_u128(8)), C::LocationNotFound, None, S::NOT_FOUND),
+            (E::RoomNotFound(RoomId::from_u128(9)), C::RoomNotFound, None, S::NOT_FOUND),
+            (E::StaffNotFound(StaffId::from_u128(10)), C::StaffNotFound, None, S::NOT_FOUND),
+            (E::ShiftNotFound(ShiftId::from_u128(11)), C::ShiftNotFound, None, S::NOT_FOUND),
+            (E::TimeOffNotFound(TimeOffId::from_u128(12)), C::TimeOffNotFound, None, S::NOT_FOUND),
+            (E::AppointmentNotFound(AppointmentId::from_u128(13)), C::AppointmentNotFound, None, S::NOT_FOUND),
+            (
+                E::ShiftOverlap {
+                    other: ShiftId::from_u128(14),
+                    starts_at: at(1_800_000_000),
+                    ends_at: at(1_800_003_600),
+                },
+                C::ShiftOverlap,
+                None,
+                S::CONFLICT,
+            ),
+            (
+                E::AppointmentConflict {
+                    field: "vet_id",
+                    other: AppointmentId::from_u128(15),
+                    start: at(1_800_000_000),
+                    until: at(1_800_001_800),
+                },
+                C::AppointmentConflict,
+                Some("vet_id"),
+                S::CONFLICT,
+            ),
+            (
+                E::AppointmentConflict {
+                    field: "room_id",
+                    other: AppointmentId::from_u128(16),
+                    start: at(1_800_000_000),
+                    until: at(1_800_001_800),
+                },
+                C::AppointmentConflict,
+                Some("room_id"),
+                S::CONFLICT,
+            ),
+            (
+                E::AppointmentConflict {
+                    field: "patient_id",
+                    other: AppointmentId::from_u128(17),
+                    start: at(1_800_000_000),
+                    until: at(1_800_001_800),
+                },
+                C::AppointmentConflict,
+                Some("patient_id"),
+                S::CONFLICT,
+            ),
+            (
+                E::InvalidTransition {
+                    from: Status::Completed,
+                    to: "scheduled".into(),
+                    allowed: vec![],
+                    message: "a completed appointment cannot change".into(),
+                },
+                C::InvalidTransition,
+                None,
+                S::CONFLICT,
+            ),
+            (E::WaitlistEntryNotFound(WaitlistId::from_u128(18)), C::WaitlistEntryNotFound, None, S::NOT_FOUND),
+            (E::OfferNotFound(OfferId::from_u128(19)), C::OfferNotFound, None, S::NOT_FOUND),
+            (E::OfferClosed("the slot has been taken".into()), C::OfferClosed, None, S::CONFLICT),
+            (
+                E::RoomTransition {
+                    from: RoomState::Free,
+                    to: RoomState::InExam,
+                    allowed: vec![RoomState::PatientWaiting, RoomState::OutOfService],
+                },
+                C::InvalidTransition,
+                None,
+                S::CONFLICT,
+            ),
+            (E::DeviceNotFound(DeviceId::from_u128(20)), C::DeviceNotFound, None, S::NOT_FOUND),
+            (E::PinLocked, C::PinLocked, None, S::LOCKED),
+            (E::TotpRequired, C::TotpRequired, None, S::UNAUTHORIZED),
+            (E::PasswordChangeRequired, C::PasswordChangeRequired, None, S::FORBIDDEN),
+            (E::Unauthenticated, C::Unauthenticated, None, S::UNAUTHORIZED),
+            (
+                E::Overloaded { kind: "client", retry_after: Duration::from_secs(2) },
+                C::Overloaded,
+                None,
+                S::SERVICE_UNAVAILABLE,
+            ),
+            (E::Timeout { kind: "patient" }, C::Timeout, None, S::SERVICE_UNAVAILABLE),
+            (E::ShuttingDown, C::Unavailable, None, S::SERVICE_UNAVAILABLE),
+            (E::ActorFailed { kind: "client" }, C::InternalError, None, S::INTERNAL_SERVER_ERROR),
+            (
+                E::Store(clowder_actors::store::StoreError::InUse("/secret/clowder.redb".into())),
+                C::InternalError,
+                None,
+                S::INTERNAL_SERVER_ERROR,
+            ),
+            (E::Internal("commit failed: disk full".into()), C::InternalError, None, S::INTERNAL_SERVER_ERROR),
+        ]
+    }
+
+    #[test]
+    fn every_domain_error_answers_its_own_code_field_and_status() {
+        for (e, code, field, status) in samples() {
+            let what = format!("{e:?}");
+            let internal = e.is_internal();
+            let api = ApiError::from(e);
+            assert_eq!(api.code, code, "{what}");
+            assert_eq!(api.field.as_deref(), field, "{what}");
+            assert_eq!(status_of(api.code.kind()), status, "{what}");
+            assert_eq!(internal, status == StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+            assert!(!api.message.trim().is_empty(), "{what}");
+        }
+    }
+
+    #[test]
+    fn an_internal_error_answers_the_generic_message_not_its_cause() {
+        for (e, ..) in samples().into_iter().filter(|(e, ..)| e.is_internal()) {
+            let cause = e.to_string();
+            let api = ApiError::from(e);
+            assert_eq!(api.message, ApiError::internal().message, "{cause}");
+            assert!(api.field.is_none() && api.details.is_none(), "{cause}");
+        }
+    }
+
+    #[test]
+    fn details_and_retry_after_come_from_the_domain_error() {
+        let conflict = ApiError::from(DomainError::AppointmentConflict {
+            field: "room_id",
+            other: AppointmentId::from_u128(1),
+            start: at(1_800_000_000),
+            until: at(1_800_001_800),
+        });
+        assert_eq!(conflict.details.as_ref().and_then(|d| d.get("appointment_id")).map(|v| v.is_string()), Some(true));
+        assert!(conflict.message.starts_with("the room is already booked"), "{}", conflict.message);
+        let room = ApiError::from(DomainError::RoomTransition {
+            from: RoomState::Free,
+            to: RoomState::InExam,
+            allowed: vec![RoomState::PatientWaiting],
+        });
+        assert_eq!(
+            room.details,
+            Some(serde_json::json!({ "from": "free", "to": "in_exam", "allowed": ["patient_waiting"] }))
+        );
+        let timeout = ApiError::from(DomainError::Timeout { kind: "patient" }).into_response();
+        assert_eq!(timeout.headers()[header::RETRY_AFTER], "1");
+        let stopping = ApiError::from(DomainError::ShuttingDown).into_response();
+        assert_eq!(stopping.headers()[header::RETRY_AFTER], "5");
+        assert!(ApiError::from(DomainError::BuiltinRole).retry_after.is_none());
+    }
 
     #[test]
     fn a_panicked_actor_is_a_500_with_a_generic_message() {
