@@ -14,11 +14,12 @@ pub mod feeds;
 pub mod setup;
 pub mod waitlist;
 pub mod whiteboard;
+pub mod zones;
 
 use std::sync::{Arc, RwLock};
 
 pub use appointment_types::AppointmentTypes;
-pub use calendar::{AppointmentFilter, AvailabilityQuery, Calendar};
+pub use calendar::{AppointmentFilter, AvailabilityQuery, AvailabilityRequest, Calendar, DayRequest, WindowBound};
 pub use feeds::Feeds;
 pub use setup::Setup;
 pub use waitlist::Waitlist;

@@ -22,6 +22,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use super::book::Book;
+use super::zones::{local_instant, time_zone};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::store::tables::unique;
@@ -35,30 +36,12 @@ pub struct Setup {
     writer: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Resolves an IANA time-zone name.
-pub fn time_zone(field: &str, name: &str) -> Result<TimeZone, ValidationError> {
-    TimeZone::get(name)
-        .map_err(|_| ValidationError::new(field, "must be an IANA time zone such as America/New_York or Europe/London"))
-}
-
 fn name_key(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
 fn room_key(r: &Room) -> String {
     format!("{}/{}", r.location_id, name_key(&r.name))
-}
-
-/// The instant a local wall time happens at. A time skipped by a spring-forward jump is moved
-/// on by the jump's length (02:30 on that night becomes 03:30, RFC 5545's rule); a repeated
-/// one is its first occurrence.
-///
-/// Only dates near the ends of the representable range (years −9999 and 9999) fail; that is
-/// the caller's input, so it is a validation error on `date`.
-pub fn local_instant(tz: &TimeZone, date: Date, time: jiff::civil::Time) -> Result<Timestamp> {
-    tz.to_ambiguous_timestamp(date.to_datetime(time))
-        .compatible()
-        .map_err(|_| ValidationError::new("date", "is out of the supported range").into())
 }
 
 impl Setup {
@@ -160,12 +143,6 @@ impl Setup {
         };
         self.create_location(&body, &Caller::system()).await?;
         Ok(())
-    }
-
-    /// The location a request means when it names none: the only active one (422 on
-    /// `field` when there are none or several).
-    pub fn only_location(&self, field: &str) -> Result<LocationId> {
-        Ok(self.read().only_location(field)?)
     }
 
     pub fn location(&self, id: LocationId) -> Result<Location> {
