@@ -130,11 +130,11 @@ async fn run() {
         vet: None,
         location: Some(loc.id),
     };
-    let first = sched.calendar.availability(&q).unwrap();
+    let first = sched.calendar.free_slots(&q).unwrap();
     let mut times = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let t = Instant::now();
-        let a = sched.calendar.availability(&q).unwrap();
+        let a = sched.calendar.free_slots(&q).unwrap();
         times.push(t.elapsed());
         std::hint::black_box(a);
     }
@@ -157,7 +157,7 @@ async fn run() {
     let mut times = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let t = Instant::now();
-        std::hint::black_box(sched.calendar.availability(&one).unwrap());
+        std::hint::black_box(sched.calendar.free_slots(&one).unwrap());
         times.push(t.elapsed());
     }
     times.sort();

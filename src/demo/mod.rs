@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use clowder_actors::scheduling::setup::{local_instant, time_zone};
+use clowder_actors::scheduling::zones::{local_instant, time_zone};
 use clowder_actors::staff::accounts::NewUser;
 use clowder_actors::{Error, System};
 use clowder_schemas::access::Permissions;

@@ -469,9 +469,11 @@ async fn subscribe(state: &AppState, id: u64, raw: &[String], since: Option<u64>
     let mut snapshots = Vec::new();
     for t in &topics {
         if let Topic::Dashboard(l) = t {
-            let board = crate::routes::appointments::today_at(state, *l)
-                .and_then(|d| state.system.scheduling.calendar.dashboard(*l, d).map_err(ApiError::from))
-                .map_err(|e| error_frame(e.code, e.message, Some("topics")))?;
+            let today = clowder_actors::scheduling::DayRequest { location: Some(*l), date: None };
+            let board = state.system.scheduling.calendar.dashboard(today).map_err(|e| {
+                let e = ApiError::from(e);
+                error_frame(e.code, e.message, Some("topics"))
+            })?;
             snapshots.push(Message::Text(
                 serde_json::json!({ "type": "snapshot", "topic": t.to_string(), "data": board, "last_seq": board.last_seq })
                     .to_string()

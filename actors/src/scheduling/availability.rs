@@ -4,16 +4,18 @@
 //! and `not_after` from their `Clock`; nothing here reads the time.
 //!
 //! Invariant: each day's slot grid is built in absolute time. The day's local opening and
-//! closing wall times are turned into instants with the location's time zone, and the grid
+//! closing wall times are turned into instants with the location's time zone (by [`zones`]), and the grid
 //! steps by real minutes from the opening instant. So on a spring-forward day no slot carries
 //! a wall time that does not exist, and on a fall-back day the repeated hour yields distinct
 //! instants, each once.
 
 use std::borrow::Cow;
 
-use jiff::civil::{Date, DateTime, Time};
+use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
+
+use super::zones;
 
 /// Closing time meaning "open until midnight" (24:00).
 ///
@@ -225,14 +227,13 @@ struct Opening {
 fn opening(rules: &SlotRules, day: Date) -> Option<Opening> {
     let weekday = usize::try_from(day.weekday().to_monday_zero_offset()).ok()?;
     let (open, close) = rules.hours[weekday]?;
-    // `compatible` takes the earlier instant in a fold and the gap's end in a gap.
-    let open = rules.tz.to_ambiguous_timestamp(day.to_datetime(open)).compatible().ok()?;
+    // An opening in a fold is its first occurrence, in a gap the gap's end.
+    let open = zones::local_instant(rules.tz, day, open).ok()?;
     let close = if close == END_OF_DAY {
-        let next = day.tomorrow().ok()?;
-        rules.tz.to_ambiguous_timestamp(DateTime::from(next)).compatible().ok()?
+        zones::local_instant(rules.tz, day.tomorrow().ok()?, Time::midnight()).ok()?
     } else {
-        // `later` keeps a repeated hour before the close inside the day.
-        rules.tz.to_ambiguous_timestamp(day.to_datetime(close)).later().ok()?
+        // The second occurrence keeps a repeated hour before the close inside the day.
+        zones::closing_instant(rules.tz, day, close).ok()?
     };
     (open < close).then_some(Opening { at: open, open: ns(open), close: ns(close) })
 }
@@ -282,7 +283,7 @@ fn merged_ns(v: &[Interval], (lo, hi): (i128, i128)) -> Vec<(i128, i128)> {
 #[cfg(test)]
 mod tests {
     use jiff::ToSpan;
-    use jiff::civil::{date, time};
+    use jiff::civil::{DateTime, date, time};
     use proptest::prelude::*;
 
     use super::*;

@@ -45,7 +45,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::appointment_types::AppointmentTypes;
 use super::book::{Book, Clash, Slot};
-use super::setup::local_instant;
+use super::zones::{self, local_instant};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::runtime::registry::KeyedFactory;
@@ -451,6 +451,9 @@ fn check_resources(sh: &Shared, a: &Appointment, t: Option<&AppointmentType>) ->
 /// Filters of [`Calendar::list`].
 #[derive(Debug, Clone, Default)]
 pub struct AppointmentFilter {
+    /// Appointments starting on this local date: in the location's time zone when
+    /// `location` is given, else the clinic's. Exclusive with `from` and `to`.
+    pub date: Option<Date>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub location: Option<LocationId>,
@@ -687,8 +690,11 @@ impl Calendar {
             .ok_or(Error::AppointmentNotFound(id))
     }
 
-    /// Appointments matching the filter, by start time, a page at a time.
+    /// Appointments matching the filter, by start time, a page at a time. A `date` is the
+    /// local day in the location's zone (or the clinic's when no location is named).
     pub fn list(&self, f: &AppointmentFilter) -> Result<Page<Appointment>> {
+        let (from, to) = self.list_window(f)?;
+        let f = &AppointmentFilter { date: None, from, to, ..f.clone() };
         let ids: Vec<AppointmentId> = {
             let book = self.shared.read();
             let from = match f.after {
@@ -734,19 +740,62 @@ impl Calendar {
         Ok(Page { items, next_cursor })
     }
 
+    /// The instant window a list filter means: its `date` as the local day (404 for a
+    /// location that does not exist), or its `from`/`to` as given.
+    fn list_window(&self, f: &AppointmentFilter) -> Result<(Option<Timestamp>, Option<Timestamp>)> {
+        let (from, to) = match f.date {
+            Some(_) if f.from.is_some() || f.to.is_some() => {
+                return Err(ValidationError::new("date", "give either date or from/to, not both").into());
+            }
+            Some(d) => {
+                let (lo, hi) = match f.location {
+                    Some(l) => self.day_bounds(l, d)?,
+                    None => zones::day_bounds(&self.ctx().config.time_zone, d)?,
+                };
+                (Some(lo), Some(hi))
+            }
+            None => (f.from, f.to),
+        };
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            return Err(ValidationError::new("to", "must be after from").into());
+        }
+        Ok((from, to))
+    }
+
     /// The instants a location's local date begins and ends.
-    pub fn day_bounds(&self, location: LocationId, date: Date) -> Result<(Timestamp, Timestamp)> {
+    fn day_bounds(&self, location: LocationId, date: Date) -> Result<(Timestamp, Timestamp)> {
         let book = self.shared.read();
         let (_, tz) = book.location(location).ok_or(Error::LocationNotFound(location))?;
-        let next = date.tomorrow().map_err(|e| ValidationError::new("date", e.to_string()))?;
-        Ok((
-            local_instant(tz, date, jiff::civil::Time::midnight())?,
-            local_instant(tz, next, jiff::civil::Time::midnight())?,
-        ))
+        Ok(zones::day_bounds(tz, date)?)
+    }
+
+    /// Today's date at a location, in its time zone.
+    pub fn today_at(&self, location: LocationId) -> Result<Date> {
+        let book = self.shared.read();
+        let (_, tz) = book.location(location).ok_or(Error::LocationNotFound(location))?;
+        Ok(zones::local_date(tz, self.ctx().clock.now()))
+    }
+
+    /// The location and local date a [`DayRequest`] means: the only active location when it
+    /// names none (422 on `location` when there are none or several), today there when it
+    /// names no date.
+    fn resolve_day(&self, r: DayRequest) -> Result<(LocationId, Date)> {
+        let location = match r.location {
+            Some(l) => l,
+            None => self.shared.read().only_location("location")?,
+        };
+        let date = match r.date {
+            Some(d) => d,
+            None => self.today_at(location)?,
+        };
+        Ok((location, date))
     }
 
     /// One location's day in columns per vet and per room.
-    pub fn day(&self, location: LocationId, date: Date) -> Result<DayView> {
+    pub fn day(&self, r: DayRequest) -> Result<DayView> {
+        let (location, date) = self.resolve_day(r)?;
         Ok(self.day_with_entries(location, date)?.0)
     }
 
@@ -803,10 +852,12 @@ impl Calendar {
         Ok((view, entries))
     }
 
-    /// A location's Today board for `date`: the day view, the waiting queue, the rooms and
-    /// the counters, consistent with the event log up to `last_seq` or later (each event
-    /// carries its whole record, so applying one already reflected here is harmless).
-    pub fn dashboard(&self, location: LocationId, date: Date) -> Result<Dashboard> {
+    /// A location's Today board for a day (by default the only location, today there): the
+    /// day view, the waiting queue, the rooms and the counters, consistent with the event
+    /// log up to `last_seq` or later (each event carries its whole record, so applying one
+    /// already reflected here is harmless).
+    pub fn dashboard(&self, r: DayRequest) -> Result<Dashboard> {
+        let (location, date) = self.resolve_day(r)?;
         let last_seq = self.ctx().store.last_seq();
         let (day, entries) = self.day_with_entries(location, date)?;
         let now = self.ctx().clock.now();
@@ -875,7 +926,54 @@ impl Calendar {
     }
 }
 
-/// What [`Calendar::availability`] is asked.
+/// Which day of which location a request means (`GET /api/calendar`, the Today board).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DayRequest {
+    /// Default: the only active location.
+    pub location: Option<LocationId>,
+    /// A local date there; default: today in the location's time zone.
+    pub date: Option<Date>,
+}
+
+/// One end of an availability window as asked: an instant, or a local date at the location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowBound {
+    Instant(Timestamp),
+    /// From that day's midnight, or (as `to`) up to the end of that day.
+    Date(Date),
+}
+
+impl WindowBound {
+    /// Reads a query value: an instant with an offset or a date; blank or absent is `None`.
+    pub fn parse(field: &str, raw: Option<&str>) -> Result<Option<WindowBound>, ValidationError> {
+        let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+        if let Ok(t) = raw.parse::<Timestamp>() {
+            return Ok(Some(WindowBound::Instant(t)));
+        }
+        raw.parse::<Date>().map(|d| Some(WindowBound::Date(d))).map_err(|_| {
+            ValidationError::new(
+                field,
+                "must be an instant with an offset (2026-12-01T09:00:00-05:00) or a date (2026-12-01)",
+            )
+        })
+    }
+}
+
+/// What [`Calendar::availability`] is asked, before defaults: the service picks the location
+/// (the only one when none is named) and the window (from now, for a week).
+#[derive(Debug, Clone, Copy)]
+pub struct AvailabilityRequest {
+    pub type_id: AppointmentTypeId,
+    pub from: Option<WindowBound>,
+    pub to: Option<WindowBound>,
+    pub vet: Option<StaffId>,
+    pub location: Option<LocationId>,
+}
+
+/// How long an availability window is when `to` is not given.
+pub const DEFAULT_AVAILABILITY_DAYS: i64 = 7;
+
+/// What [`Calendar::free_slots`] is asked: a window of instants.
 #[derive(Debug, Clone, Copy)]
 pub struct AvailabilityQuery {
     pub type_id: AppointmentTypeId,
@@ -889,12 +987,46 @@ pub struct AvailabilityQuery {
 pub const MAX_AVAILABILITY_DAYS: i64 = 62;
 
 impl Calendar {
+    /// Free start times as asked over the API: the location defaults to the only active one
+    /// (422 on `location_id` otherwise), `from` to now and `to` to a week after `from`; a
+    /// date is that local day at the location (`from` its midnight, `to` the next one).
+    pub fn availability(&self, r: &AvailabilityRequest) -> Result<Availability> {
+        let q = self.availability_window(r)?;
+        self.free_slots(&q)
+    }
+
+    /// The window of instants an [`AvailabilityRequest`] means.
+    fn availability_window(&self, r: &AvailabilityRequest) -> Result<AvailabilityQuery> {
+        let location = match r.location {
+            Some(l) => l,
+            None => self.shared.read().only_location("location_id")?,
+        };
+        let bound = |b: WindowBound, end_of_day: bool| -> Result<Timestamp> {
+            match b {
+                WindowBound::Instant(t) => Ok(t),
+                WindowBound::Date(d) => {
+                    let (start, end) = self.day_bounds(location, d)?;
+                    Ok(if end_of_day { end } else { start })
+                }
+            }
+        };
+        let from = match r.from {
+            Some(b) => bound(b, false)?,
+            None => self.ctx().clock.now(),
+        };
+        let to = match r.to {
+            Some(b) => bound(b, true)?,
+            None => from.saturating_add(SignedDuration::from_hours(24 * DEFAULT_AVAILABILITY_DAYS)).unwrap_or(from),
+        };
+        Ok(AvailabilityQuery { type_id: r.type_id, from, to, vet: r.vet, location: Some(location) })
+    }
+
     /// Free start times of a type at a location, for its veterinarians (or the one staff
     /// member asked for): opening hours, blackout dates, bookable shifts minus approved time off, existing bookings with their buffers (at any location),
     /// the type's own buffer, minimum notice and horizon; and, when the type needs a room kind
     /// the location has, a free room of that kind. Staff who lack the type's capability are
     /// left out.
-    pub fn availability(&self, q: &AvailabilityQuery) -> Result<Availability> {
+    pub fn free_slots(&self, q: &AvailabilityQuery) -> Result<Availability> {
         use super::availability::{Interval, Resource, SlotRules, free_starts, merge, subtract};
         if q.to <= q.from {
             return Err(ValidationError::new("to", "must be after from").into());
@@ -948,9 +1080,7 @@ impl Calendar {
         // A whole local day as instants; `None` only at the ends of the representable range,
         // which no query window reaches.
         let day_span = |d: Date| -> Option<Interval> {
-            let midnight = jiff::civil::Time::midnight();
-            let (start, end) =
-                (local_instant(tz, d, midnight).ok()?, local_instant(tz, d.tomorrow().ok()?, midnight).ok()?);
+            let (start, end) = zones::day_bounds(tz, d).ok()?;
             Some(Interval::new(start, end))
         };
         // (start, vet) pairs, grouped by start below: cheaper than a map of vectors.
@@ -1037,4 +1167,162 @@ pub fn may_overbook(held: &Permissions, asked: bool) -> Result<bool> {
         return Err(Error::Forbidden { permission: Permission::AppointmentsOverbook, scope: Scope::Own });
     }
     Ok(asked)
+}
+
+#[cfg(test)]
+mod tests {
+    //! What a request means once parsed: which location, which local day, which window. No
+    //! server: a system on a temporary directory with a manual clock.
+
+    use super::*;
+    use crate::ManualClock;
+    use crate::ctx::SystemConfig;
+    use clowder_schemas::locations::CreateLocation;
+    use jiff::civil::date;
+
+    /// 02:00 UTC on 2 June 2026: still 1 June in New York, already 2 June in London.
+    const NOW: &str = "2026-06-02T02:00:00Z";
+
+    struct Clinic {
+        system: crate::System,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Clinic {
+        /// A clinic whose own time zone is London, with locations in the zones given.
+        async fn with_locations(zones: &[&str]) -> (Clinic, Vec<LocationId>) {
+            let dir = tempfile::tempdir().unwrap();
+            let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
+            let mut config = SystemConfig::new(dir.path());
+            config.time_zone = jiff::tz::TimeZone::get("Europe/London").unwrap();
+            let system = crate::System::start(config, clock).unwrap();
+            let mut ids = Vec::new();
+            for (i, zone) in zones.iter().enumerate() {
+                let body = CreateLocation {
+                    name: format!("Site {i}"),
+                    time_zone: (*zone).into(),
+                    address: None,
+                    phone: None,
+                    hours: None,
+                    blackout_dates: Vec::new(),
+                    booking: None,
+                };
+                ids.push(system.scheduling.setup.create_location(&body, &Caller::system()).await.unwrap().id);
+            }
+            (Clinic { system, _dir: dir }, ids)
+        }
+
+        fn calendar(&self) -> &Calendar {
+            &self.system.scheduling.calendar
+        }
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn field_of(e: Error) -> String {
+        match e {
+            Error::Validation(v) => v.field,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_day_defaults_to_the_only_location_and_today_in_its_zone() {
+        let (clinic, ids) = Clinic::with_locations(&["America/New_York"]).await;
+        let day = clinic.calendar().day(DayRequest::default()).unwrap();
+        assert_eq!((day.location_id, day.date), (ids[0], date(2026, 6, 1)), "New York's today, not London's");
+        let board = clinic.calendar().dashboard(DayRequest { location: None, date: Some(date(2026, 7, 4)) }).unwrap();
+        assert_eq!((board.day.location_id, board.day.date), (ids[0], date(2026, 7, 4)));
+        assert_eq!(clinic.calendar().today_at(ids[0]).unwrap(), date(2026, 6, 1));
+    }
+
+    #[tokio::test]
+    async fn a_day_must_name_its_location_unless_there_is_exactly_one() {
+        let (none, _) = Clinic::with_locations(&[]).await;
+        assert_eq!(field_of(none.calendar().day(DayRequest::default()).unwrap_err()), "location");
+        let (two, ids) = Clinic::with_locations(&["America/New_York", "Europe/Paris"]).await;
+        assert_eq!(field_of(two.calendar().dashboard(DayRequest::default()).unwrap_err()), "location");
+        let paris = two.calendar().day(DayRequest { location: Some(ids[1]), date: None }).unwrap();
+        assert_eq!(paris.date, date(2026, 6, 2), "today in Paris");
+        let unknown = LocationId::from_u128(1);
+        let e = two.calendar().day(DayRequest { location: Some(unknown), date: None }).unwrap_err();
+        assert!(matches!(e, Error::LocationNotFound(l) if l == unknown), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_listed_date_is_the_local_day_at_the_location_or_else_in_the_clinic_zone() {
+        let (clinic, ids) = Clinic::with_locations(&["America/New_York"]).await;
+        let cal = clinic.calendar();
+        // The fall-back day in New York is 25 hours long.
+        let f = AppointmentFilter { date: Some(date(2026, 11, 1)), location: Some(ids[0]), ..Default::default() };
+        assert_eq!(cal.list_window(&f).unwrap(), (Some(at("2026-11-01T04:00:00Z")), Some(at("2026-11-02T05:00:00Z"))));
+        // Without a location: the clinic's own zone (London, on summer time in June).
+        let f = AppointmentFilter { date: Some(date(2026, 6, 1)), ..Default::default() };
+        assert_eq!(cal.list_window(&f).unwrap(), (Some(at("2026-05-31T23:00:00Z")), Some(at("2026-06-01T23:00:00Z"))));
+        // Instants pass as given.
+        let f = AppointmentFilter { from: Some(at("2026-06-01T00:00:00Z")), ..Default::default() };
+        assert_eq!(cal.list_window(&f).unwrap(), (Some(at("2026-06-01T00:00:00Z")), None));
+    }
+
+    #[tokio::test]
+    async fn a_listed_date_excludes_from_and_to_and_to_comes_after_from() {
+        let (clinic, _) = Clinic::with_locations(&["America/New_York"]).await;
+        let cal = clinic.calendar();
+        let both = AppointmentFilter { date: Some(date(2026, 6, 1)), to: Some(at(NOW)), ..Default::default() };
+        assert_eq!(field_of(cal.list(&both).unwrap_err()), "date");
+        let backwards =
+            AppointmentFilter { from: Some(at(NOW)), to: Some(at("2026-06-01T00:00:00Z")), ..Default::default() };
+        assert_eq!(field_of(cal.list(&backwards).unwrap_err()), "to");
+        let unknown = LocationId::from_u128(1);
+        let f = AppointmentFilter { date: Some(date(2026, 6, 1)), location: Some(unknown), ..Default::default() };
+        assert!(matches!(cal.list(&f).unwrap_err(), Error::LocationNotFound(_)));
+    }
+
+    fn request(from: Option<WindowBound>, to: Option<WindowBound>) -> AvailabilityRequest {
+        AvailabilityRequest { type_id: AppointmentTypeId::from_u128(1), from, to, vet: None, location: None }
+    }
+
+    #[tokio::test]
+    async fn an_availability_window_defaults_to_a_week_from_now_at_the_only_location() {
+        let (clinic, ids) = Clinic::with_locations(&["America/New_York"]).await;
+        let q = clinic.calendar().availability_window(&request(None, None)).unwrap();
+        assert_eq!((q.location, q.from, q.to), (Some(ids[0]), at(NOW), at("2026-06-09T02:00:00Z")));
+        let from = at("2026-06-05T12:00:00Z");
+        let q = clinic.calendar().availability_window(&request(Some(WindowBound::Instant(from)), None)).unwrap();
+        assert_eq!((q.from, q.to), (from, at("2026-06-12T12:00:00Z")), "a week after `from`, not after now");
+    }
+
+    #[tokio::test]
+    async fn availability_dates_are_whole_local_days_at_the_location() {
+        let (clinic, _) = Clinic::with_locations(&["America/New_York"]).await;
+        let (spring, fall) = (WindowBound::Date(date(2026, 3, 8)), WindowBound::Date(date(2026, 11, 1)));
+        let q = clinic.calendar().availability_window(&request(Some(spring), Some(spring))).unwrap();
+        assert_eq!((q.from, q.to), (at("2026-03-08T05:00:00Z"), at("2026-03-09T04:00:00Z")), "23 hours");
+        let q = clinic.calendar().availability_window(&request(Some(fall), Some(fall))).unwrap();
+        assert_eq!((q.from, q.to), (at("2026-11-01T04:00:00Z"), at("2026-11-02T05:00:00Z")), "25 hours");
+    }
+
+    #[tokio::test]
+    async fn availability_needs_a_location_when_there_are_several() {
+        let (clinic, ids) = Clinic::with_locations(&["America/New_York", "Europe/Paris"]).await;
+        assert_eq!(field_of(clinic.calendar().availability(&request(None, None)).unwrap_err()), "location_id");
+        let paris =
+            AvailabilityRequest { location: Some(ids[1]), ..request(Some(WindowBound::Date(date(2026, 6, 3))), None) };
+        let q = clinic.calendar().availability_window(&paris).unwrap();
+        assert_eq!(q.from, at("2026-06-02T22:00:00Z"), "midnight in Paris");
+    }
+
+    #[test]
+    fn a_window_bound_is_an_instant_a_date_or_nothing() {
+        assert_eq!(WindowBound::parse("from", None), Ok(None));
+        assert_eq!(WindowBound::parse("from", Some("  ")), Ok(None));
+        assert_eq!(WindowBound::parse("from", Some("2026-12-01")), Ok(Some(WindowBound::Date(date(2026, 12, 1)))));
+        assert_eq!(
+            WindowBound::parse("to", Some(" 2026-12-01T09:00:00-05:00 ")),
+            Ok(Some(WindowBound::Instant(at("2026-12-01T14:00:00Z"))))
+        );
+        assert_eq!(WindowBound::parse("to", Some("tomorrow")).unwrap_err().field, "to");
+    }
 }

@@ -2,7 +2,9 @@
 //! shifts, time off) and the calendar itself, with one actor per location.
 //!
 //! Everything the calendar decides on lives in one in-memory [`book::Book`], loaded from the
-//! store at start and updated after each commit; see each module for its rules.
+//! store at start and updated after each commit; see each module for its rules. Local
+//! dates and times become instants only through [`zones`]; what a request leaves out (the
+//! location, the day, the window) is decided by the services, not by the handlers.
 //!
 //! Domain dependencies: none.
 
@@ -14,11 +16,12 @@ pub mod feeds;
 pub mod setup;
 pub mod waitlist;
 pub mod whiteboard;
+pub mod zones;
 
 use std::sync::{Arc, RwLock};
 
 pub use appointment_types::AppointmentTypes;
-pub use calendar::{AppointmentFilter, AvailabilityQuery, Calendar};
+pub use calendar::{AppointmentFilter, AvailabilityQuery, AvailabilityRequest, Calendar, DayRequest, WindowBound};
 pub use feeds::Feeds;
 pub use setup::Setup;
 pub use waitlist::Waitlist;

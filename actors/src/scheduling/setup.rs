@@ -22,10 +22,14 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use super::book::Book;
+use super::zones::{local_instant, time_zone};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, RecordTable};
+
+/// The longest range of local dates one shift list covers.
+pub const MAX_SHIFT_LIST_DAYS: i32 = 92;
 
 /// The configuration service.
 #[derive(Clone)]
@@ -35,30 +39,12 @@ pub struct Setup {
     writer: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Resolves an IANA time-zone name.
-pub fn time_zone(field: &str, name: &str) -> Result<TimeZone, ValidationError> {
-    TimeZone::get(name)
-        .map_err(|_| ValidationError::new(field, "must be an IANA time zone such as America/New_York or Europe/London"))
-}
-
 fn name_key(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
 fn room_key(r: &Room) -> String {
     format!("{}/{}", r.location_id, name_key(&r.name))
-}
-
-/// The instant a local wall time happens at. A time skipped by a spring-forward jump is moved
-/// on by the jump's length (02:30 on that night becomes 03:30, RFC 5545's rule); a repeated
-/// one is its first occurrence.
-///
-/// Only dates near the ends of the representable range (years −9999 and 9999) fail; that is
-/// the caller's input, so it is a validation error on `date`.
-pub fn local_instant(tz: &TimeZone, date: Date, time: jiff::civil::Time) -> Result<Timestamp> {
-    tz.to_ambiguous_timestamp(date.to_datetime(time))
-        .compatible()
-        .map_err(|_| ValidationError::new("date", "is out of the supported range").into())
 }
 
 impl Setup {
@@ -160,12 +146,6 @@ impl Setup {
         };
         self.create_location(&body, &Caller::system()).await?;
         Ok(())
-    }
-
-    /// The location a request means when it names none: the only active one (422 on
-    /// `field` when there are none or several).
-    pub fn only_location(&self, field: &str) -> Result<LocationId> {
-        Ok(self.read().only_location(field)?)
     }
 
     pub fn location(&self, id: LocationId) -> Result<Location> {
@@ -442,18 +422,45 @@ impl Setup {
     }
 
     /// Someone's shifts overlapping `[from, to)`, by start; cancelled ones when asked.
+    /// Someone's shifts whose local date is between `from` (default: the clinic's today) and
+    /// `to` (default: six days after `from`, at most 92), both included, by start.
     pub fn shifts(
         &self,
         staff: StaffId,
-        from: Timestamp,
-        to: Timestamp,
+        from: Option<Date>,
+        to: Option<Date>,
         include_cancelled: bool,
     ) -> Result<Vec<Shift>> {
+        let from = from.unwrap_or_else(|| self.ctx.today());
+        let to = match to {
+            Some(t) => t,
+            None => {
+                from.checked_add(jiff::Span::new().days(6)).map_err(|e| ValidationError::new("from", e.to_string()))?
+            }
+        };
+        if to < from {
+            return Err(ValidationError::new("to", "must be on or after from").into());
+        }
+        if (to - from).get_days() > MAX_SHIFT_LIST_DAYS {
+            return Err(ValidationError::new("to", format!("at most {MAX_SHIFT_LIST_DAYS} days after from")).into());
+        }
+        // Shifts are filtered by their own local date; the instant window is padded by two
+        // days so a location in any time zone is covered.
+        let tz = &self.ctx.config.time_zone;
+        let midnight = jiff::civil::Time::midnight();
+        let lo = local_instant(tz, from, midnight).map_err(|e| ValidationError::new("from", e.message))?;
+        let hi = local_instant(tz, to, midnight).map_err(|e| ValidationError::new("to", e.message))?;
+        let pad = jiff::SignedDuration::from_hours(48);
+        let (lo, hi) = (lo.saturating_sub(pad).unwrap_or(lo), hi.saturating_add(pad).unwrap_or(hi));
         let book = self.read();
         if !book.staff.contains_key(&staff) {
             return Err(Error::StaffNotFound(staff));
         }
-        Ok(book.shifts_of(staff, from, to).filter(|s| include_cancelled || !s.cancelled).cloned().collect())
+        Ok(book
+            .shifts_of(staff, lo, hi)
+            .filter(|s| (include_cancelled || !s.cancelled) && s.date >= from && s.date <= to)
+            .cloned()
+            .collect())
     }
 
     // --- time off --------------------------------------------------------------------------
@@ -606,4 +613,48 @@ pub(crate) fn load(ctx: &Ctx, book: &mut Book) -> Result<()> {
         std::ops::ControlFlow::Continue(())
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+    use crate::ctx::SystemConfig;
+    use jiff::civil::date;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn a_shift_list_covers_a_week_from_the_clinic_today_by_default_and_at_most_92_days() {
+        let dir = tempfile::tempdir().unwrap();
+        // 02:00 UTC on 2 June: still 1 June in the clinic's zone (New York).
+        let clock = Arc::new(ManualClock::new("2026-06-02T02:00:00Z".parse().unwrap()));
+        let mut config = SystemConfig::new(dir.path());
+        config.time_zone = TimeZone::get("America/New_York").unwrap();
+        let system = crate::System::start(config, clock).unwrap();
+        let setup = &system.scheduling.setup;
+        let caller = Caller::system();
+        let body = json!({"name": "Main", "time_zone": "America/New_York"});
+        let location = setup.create_location(&serde_json::from_value(body).unwrap(), &caller).await.unwrap().id;
+        let body = json!({"first_name": "Ada", "last_name": "Vet", "position": "veterinarian"});
+        let vet = setup.create_staff(&serde_json::from_value(body).unwrap(), &caller).await.unwrap().id;
+        for d in [date(2026, 5, 31), date(2026, 6, 1), date(2026, 6, 7), date(2026, 6, 8)] {
+            let body = json!({"location_id": location, "date": d, "start": "20:00", "end": "23:00"});
+            setup.create_shift(vet, &serde_json::from_value(body).unwrap(), &caller).await.unwrap();
+        }
+        let dates = |from, to| -> Vec<Date> {
+            setup.shifts(vet, from, to, false).unwrap().into_iter().map(|s| s.date).collect()
+        };
+        assert_eq!(dates(None, None), [date(2026, 6, 1), date(2026, 6, 7)], "1–7 June, by the local date");
+        assert_eq!(dates(Some(date(2026, 5, 31)), Some(date(2026, 6, 1))), [date(2026, 5, 31), date(2026, 6, 1)]);
+
+        let field = |from, to| match setup.shifts(vet, from, to, false) {
+            Err(Error::Validation(v)) => v.field,
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        assert_eq!(field(Some(date(2026, 6, 2)), Some(date(2026, 6, 1))), "to");
+        assert_eq!(field(Some(date(2026, 6, 1)), Some(date(2026, 9, 2))), "to", "93 days");
+        assert_eq!(dates(Some(date(2026, 6, 1)), Some(date(2026, 9, 1))).len(), 3, "92 days is allowed");
+        let nobody = StaffId::from_u128(1);
+        assert!(matches!(setup.shifts(nobody, None, None, false), Err(Error::StaffNotFound(_))));
+    }
 }

@@ -1,12 +1,13 @@
 //! `/api/appointments` (book, list, read, reschedule, move along the workflow) and
 //! `/api/calendar` (one location's day in columns per vet and per room).
 //!
-//! Two rules sit on top of the route table: booking over a conflict (`"overbook": true`)
-//! needs `appointments:overbook`, and cancelling needs `appointments:delete`.
+//! Handlers only parse the query into typed values; the calendar service decides what they
+//! mean (a local date in the location's zone, the only location when none is named, today and
+//! default windows) and who may overbook or cancel.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use clowder_actors::scheduling::{AppointmentFilter, AvailabilityQuery};
+use clowder_actors::scheduling::{AppointmentFilter, AvailabilityRequest, DayRequest, WindowBound};
 use clowder_schemas::appointments::{
     Appointment, Availability, CreateAppointment, DayView, Status, TransitionRequest, UpdateAppointment,
 };
@@ -84,32 +85,6 @@ pub async fn appointments_list(
     State(state): State<AppState>,
     Query(q): Query<AppointmentListQuery>,
 ) -> Result<axum::Json<Page<Appointment>>, ApiError> {
-    let calendar = &state.system.scheduling.calendar;
-    let location = parse_query_id::<LocationId>("location_id", q.location_id.as_deref())?;
-    let (mut from, mut to) = (q.from, q.to);
-    if let Some(d) = q.date {
-        if from.is_some() || to.is_some() {
-            return Err(ValidationError::new("date", "give either date or from/to, not both").into());
-        }
-        let (lo, hi) = match location {
-            Some(l) => calendar.day_bounds(l, d)?,
-            None => {
-                let tz = &state.system.ctx.config.time_zone;
-                let day = |d: Date| d.to_zoned(tz.clone()).map(|z| z.timestamp());
-                let next = d.tomorrow().map_err(|e| ValidationError::new("date", e.to_string()))?;
-                (
-                    day(d).map_err(|e| ValidationError::new("date", e.to_string()))?,
-                    day(next).map_err(|e| ValidationError::new("date", e.to_string()))?,
-                )
-            }
-        };
-        (from, to) = (Some(lo), Some(hi));
-    }
-    if let (Some(f), Some(t)) = (from, to)
-        && t < f
-    {
-        return Err(ValidationError::new("to", "must be after from").into());
-    }
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some(s) => Some(Status::parse(s).ok_or_else(|| {
@@ -121,9 +96,10 @@ pub async fn appointments_list(
     };
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = AppointmentFilter {
-        from,
-        to,
-        location,
+        date: q.date,
+        from: q.from,
+        to: q.to,
+        location: parse_query_id::<LocationId>("location_id", q.location_id.as_deref())?,
         vet: parse_query_id::<StaffId>("vet_id", q.vet_id.as_deref())?,
         room: parse_query_id::<RoomId>("room_id", q.room_id.as_deref())?,
         client: parse_query_id::<ClientId>("client_id", q.client_id.as_deref())?,
@@ -132,7 +108,7 @@ pub async fn appointments_list(
         after: page.after.map(Cursor),
         limit: page.limit,
     };
-    Ok(axum::Json(calendar.list(&filter)?))
+    Ok(axum::Json(state.system.scheduling.calendar.list(&filter)?))
 }
 
 /// One appointment, with its status history.
@@ -225,15 +201,8 @@ pub async fn calendar_day(
     State(state): State<AppState>,
     Query(q): Query<DayQuery>,
 ) -> Result<axum::Json<DayView>, ApiError> {
-    let location = match parse_query_id::<LocationId>("location", q.location.as_deref())? {
-        Some(l) => l,
-        None => state.system.scheduling.setup.only_location("location")?,
-    };
-    let date = match q.date {
-        Some(d) => d,
-        None => today_at(&state, location)?,
-    };
-    Ok(axum::Json(state.system.scheduling.calendar.day(location, date)?))
+    let day = DayRequest { location: parse_query_id::<LocationId>("location", q.location.as_deref())?, date: q.date };
+    Ok(axum::Json(state.system.scheduling.calendar.day(day)?))
 }
 
 /// Parameters of `GET /api/availability`.
@@ -253,27 +222,6 @@ pub struct AvailabilityParams {
     pub location_id: Option<String>,
 }
 
-/// An instant, or a local date at a location (`end_of_day`: the midnight after it).
-fn instant_or_date(
-    state: &AppState,
-    field: &str,
-    raw: &str,
-    location: LocationId,
-    end_of_day: bool,
-) -> Result<Timestamp, ApiError> {
-    if let Ok(t) = raw.parse::<Timestamp>() {
-        return Ok(t);
-    }
-    let date: Date = raw.parse().map_err(|_| {
-        ValidationError::new(
-            field,
-            "must be an instant with an offset (2026-12-01T09:00:00-05:00) or a date (2026-12-01)",
-        )
-    })?;
-    let (start, end) = state.system.scheduling.calendar.day_bounds(location, date)?;
-    Ok(if end_of_day { end } else { start })
-}
-
 /// Free start times for an appointment type, in the location's time zone (ISO 8601 with
 /// offset): opening hours, blackout dates, bookable shifts minus approved time off, existing
 /// bookings and buffers, minimum notice and horizon; correct across DST changes (no slot at a
@@ -289,26 +237,14 @@ pub async fn availability(
 ) -> Result<axum::Json<Availability>, ApiError> {
     let type_id = parse_query_id::<AppointmentTypeId>("type_id", Some(&q.type_id))?
         .ok_or_else(|| ValidationError::new("type_id", "is required"))?;
-    let location = match parse_query_id::<LocationId>("location_id", q.location_id.as_deref())? {
-        Some(l) => l,
-        None => state.system.scheduling.setup.only_location("location_id")?,
-    };
-    let from = match q.from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(raw) => instant_or_date(&state, "from", raw, location, false)?,
-        None => state.system.ctx.clock.now(),
-    };
-    let to = match q.to.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(raw) => instant_or_date(&state, "to", raw, location, true)?,
-        None => from.saturating_add(jiff::SignedDuration::from_hours(7 * 24)).unwrap_or(from),
-    };
-    let query = AvailabilityQuery {
+    let request = AvailabilityRequest {
         type_id,
-        from,
-        to,
+        location: parse_query_id::<LocationId>("location_id", q.location_id.as_deref())?,
+        from: WindowBound::parse("from", q.from.as_deref())?,
+        to: WindowBound::parse("to", q.to.as_deref())?,
         vet: parse_query_id::<StaffId>("vet_id", q.vet_id.as_deref())?,
-        location: Some(location),
     };
-    Ok(axum::Json(state.system.scheduling.calendar.availability(&query)?))
+    Ok(axum::Json(state.system.scheduling.calendar.availability(&request)?))
 }
 
 /// Parameters of `GET /api/dashboard`.
@@ -339,20 +275,6 @@ pub async fn dashboard(
     State(state): State<AppState>,
     Query(q): Query<DashboardQuery>,
 ) -> Result<axum::Json<clowder_schemas::appointments::Dashboard>, ApiError> {
-    let location = match parse_query_id::<LocationId>("location", q.location.as_deref())? {
-        Some(l) => l,
-        None => state.system.scheduling.setup.only_location("location")?,
-    };
-    let date = match q.date {
-        Some(d) => d,
-        None => today_at(&state, location)?,
-    };
-    Ok(axum::Json(state.system.scheduling.calendar.dashboard(location, date)?))
-}
-
-/// Today's date at a location.
-pub(crate) fn today_at(state: &AppState, location: LocationId) -> Result<Date, ApiError> {
-    let loc = state.system.scheduling.setup.location(location)?;
-    let tz = clowder_actors::scheduling::setup::time_zone("location", &loc.time_zone)?;
-    Ok(state.system.ctx.clock.now().to_zoned(tz).date())
+    let day = DayRequest { location: parse_query_id::<LocationId>("location", q.location.as_deref())?, date: q.date };
+    Ok(axum::Json(state.system.scheduling.calendar.dashboard(day)?))
 }

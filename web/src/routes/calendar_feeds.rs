@@ -71,7 +71,7 @@ pub async fn appointments_ics(State(state): State<AppState>, Id(id): Id<Appointm
     let sched = &state.system.scheduling;
     let a = sched.calendar.get(id)?;
     let location = sched.setup.location(a.location_id)?;
-    let tz = clowder_actors::scheduling::setup::time_zone("time_zone", &location.time_zone)?;
+    let tz = clowder_actors::scheduling::zones::time_zone("time_zone", &location.time_zone)?;
     let t = sched.appointment_types.get(a.type_id)?;
     let patient = state.system.patients.peek(a.patient_id).map(|p: Patient| p.name).unwrap_or_default();
     let vet = a.vet_id.and_then(|v| sched.setup.staff(v).ok()).map(|s| s.display_name());

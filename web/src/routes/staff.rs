@@ -126,27 +126,8 @@ pub async fn shifts_list(
     Id(id): Id<StaffId>,
     Query(q): Query<ShiftListQuery>,
 ) -> Result<axum::Json<Vec<Shift>>, ApiError> {
-    let ctx = &state.system.ctx;
-    let from = q.from.unwrap_or_else(|| ctx.today());
-    let to = match q.to {
-        Some(t) => t,
-        None => from.checked_add(jiff::Span::new().days(6)).map_err(|e| ValidationError::new("from", e.to_string()))?,
-    };
-    if to < from {
-        return Err(ValidationError::new("to", "must be on or after from").into());
-    }
-    if (to - from).get_days() > 92 {
-        return Err(ValidationError::new("to", "at most 92 days after from").into());
-    }
-    // Shifts are filtered by their own local date; the instant window is padded by two days
-    // so a location in any time zone is covered.
-    let pad = jiff::SignedDuration::from_hours(48);
-    let tz = &ctx.config.time_zone;
-    let lo = from.to_zoned(tz.clone()).map_err(|e| ValidationError::new("from", e.to_string()))?.timestamp();
-    let hi = to.to_zoned(tz.clone()).map_err(|e| ValidationError::new("to", e.to_string()))?.timestamp();
-    let (lo, hi) = (lo.saturating_sub(pad).unwrap_or(lo), hi.saturating_add(pad).unwrap_or(hi));
-    let shifts = state.system.scheduling.setup.shifts(id, lo, hi, q.include_cancelled.unwrap_or(false))?;
-    Ok(axum::Json(shifts.into_iter().filter(|s| s.date >= from && s.date <= to).collect()))
+    let setup = &state.system.scheduling.setup;
+    Ok(axum::Json(setup.shifts(id, q.from, q.to, q.include_cancelled.unwrap_or(false))?))
 }
 
 /// Add a shift (an end at or before the start runs past midnight; one person's shifts
