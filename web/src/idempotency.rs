@@ -242,7 +242,8 @@ mod tests {
         assert!(honours_key(&Method::POST, "/api/appointments"));
         assert!(honours_key(&Method::POST, "/api/clients"));
         assert!(!honours_key(&Method::POST, "/api/auth/login"));
-        assert!(!honours_key(&Method::PATCH, "/api/appointments/{id}"));
+        assert!(honours_key(&Method::PATCH, "/api/appointments/{id}"), "a reschedule opts in");
+        assert!(!honours_key(&Method::PATCH, "/api/clients/{id}"));
         assert!(!honours_key(&Method::GET, "/api/clients"));
     }
 
