@@ -126,7 +126,7 @@ pub enum Error {
     #[error("the server is shutting down; retry shortly")]
     ShuttingDown,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// The search index failed (it is derived data: `clowder reindex` rebuilds it).
     #[error(transparent)]
     Search(#[from] clowder_index::IndexError),
@@ -260,6 +260,16 @@ impl Error {
 impl From<crate::store::CodecError> for Error {
     fn from(e: crate::store::CodecError) -> Self {
         Error::Store(e.into())
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // A read after shutdown closed the file: retryable, like a write then.
+            StoreError::Closed => Error::ShuttingDown,
+            e => Error::Store(e),
+        }
     }
 }
 

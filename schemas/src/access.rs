@@ -1,5 +1,5 @@
 //! Roles and permissions. A permission is a `resource:action` string from the catalogue
-//! ([`PERMISSIONS`]) with a scope: `own` (records the user created or is assigned to) or
+//! ([`Permission`]) with a scope: `own` (records the user created or is assigned to) or
 //! `all`. Users hold roles; their effective permissions are the union of their roles'
 //! grants, the wider scope winning. The built-in roles follow DOMAIN.md and are rewritten
 //! from this file at every start, so an upgrade that changes them applies everywhere.

@@ -208,7 +208,7 @@ pub struct Audience {
 }
 
 /// How an `own` scope is narrowed for one event, mirroring the REST handlers
-/// (`web/src/routes/mod.rs`, `check_scope`).
+/// (`Granted::check` in `web/src/access.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnRule {
     /// Only the user who created the record (its `created_by`); a record created by no one
@@ -284,7 +284,12 @@ impl DomainEvent {
             DomainEvent::SessionStarted { .. } | DomainEvent::SessionEnded { .. } => {
                 Audience::new(Permission::SessionsManage, Unnarrowed)
             }
-            // Locations, rooms, staff, shifts and time off are read with the calendar.
+            // A time-off request carries its reason, which REST shows only to the person and
+            // to managers (`Setup::hide_reasons`): in full on the wire, managers only.
+            DomainEvent::TimeOffRequested { .. } | DomainEvent::TimeOffDecided { .. } => {
+                Audience::new(Permission::SchedulingManage, Unnarrowed)
+            }
+            // Locations, rooms, staff and shifts are read with the calendar.
             DomainEvent::LocationCreated { .. }
             | DomainEvent::LocationUpdated { .. }
             | DomainEvent::RoomCreated { .. }
@@ -292,9 +297,7 @@ impl DomainEvent {
             | DomainEvent::StaffCreated { .. }
             | DomainEvent::StaffUpdated { .. }
             | DomainEvent::ShiftCreated { .. }
-            | DomainEvent::ShiftUpdated { .. }
-            | DomainEvent::TimeOffRequested { .. }
-            | DomainEvent::TimeOffDecided { .. } => CALENDAR,
+            | DomainEvent::ShiftUpdated { .. } => CALENDAR,
             // Appointments, the whiteboard (ids only: the cat's id, never its record) and the
             // waitlist are the calendar's; REST does not narrow `appointments:view` by owner.
             DomainEvent::AppointmentBooked { .. }

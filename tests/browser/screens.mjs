@@ -121,6 +121,13 @@ try {
   await page.goto(`${base}/patients`);
   await page.waitForURL(/\/signin\?next=%2Fpatients$/);
 
+  // A `next` that a browser would resolve to another site is not followed after sign-in.
+  await page.goto(`${base}/signin?next=%2F%5Cexample.com%2Fphish`);
+  await page.getByLabel('Username').fill(env('USER'));
+  await page.getByLabel('Password').fill(env('PASSWORD'));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/board`);
+
   check(errors.length === 0, `page errors: ${errors.join('; ')}`);
   console.log(JSON.stringify({ ok: true }));
 } finally {

@@ -141,7 +141,9 @@ pub async fn idempotent(State(state): State<AppState>, req: Request, next: Next)
         }
         Response::from_parts(parts, Body::from(body))
     };
-    match tokio::spawn(run.instrument(tracing::Span::current())).await {
+    // Tracked with the core's writes: shutdown waits for it, so an answer whose write
+    // committed is stored before the store closes, even when its client has hung up.
+    match state.system.ctx.tasks.spawn(run.instrument(tracing::Span::current())).await {
         Ok(res) => res,
         Err(e) => {
             tracing::error!(error = %e, "an idempotent request's task failed");

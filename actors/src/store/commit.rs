@@ -570,7 +570,12 @@ impl Committer {
             };
             let number = last + 1;
             let formatted = n.series.format(number);
-            match (n.build)(&formatted) {
+            // The builder is the caller's code running on the one commit thread: a panic in
+            // it refuses its own change set instead of ending every later write.
+            let build = n.build;
+            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(&formatted)))
+                .unwrap_or_else(|_| Err("the record's builder panicked".to_owned()));
+            match built {
                 Ok(bytes) => out.records.push((n.table, n.key, formatted, bytes)),
                 Err(why) => return Ok(Err(why)),
             }

@@ -232,6 +232,14 @@ async fn a_refused_change_set_consumes_no_number_and_writes_nothing() {
     assert_eq!(store.read().unwrap().unique_owner(tables::unique::USERNAME, "bea").unwrap(), None);
     assert_eq!(store.last_number(INV).unwrap(), 0);
 
+    // A builder that panics refuses only its own change set; the commit thread goes on.
+    let mut set = ChangeSet::new();
+    set.put_numbered(RecordTable::Users, 5, INV, |_| -> Result<clowder_schemas::users::User, String> {
+        panic!("a bug in a record's builder")
+    });
+    assert_eq!(store.commit(set).await, Err(CommitError::Refused("the record's builder panicked".into())));
+    assert_eq!(store.last_number(INV).unwrap(), 0);
+
     let mut set = ChangeSet::new();
     set.put_numbered(RecordTable::Users, 4, INV, numbered(4));
     assert_eq!(store.commit(set).await.unwrap().numbers, ["INV-2026-000001"], "the next one gets the first number");

@@ -10,11 +10,23 @@ form.addEventListener('submit', async (ev) => {
     method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
   if (res.ok) {
-    const next = new URLSearchParams(location.search).get('next');
-    location.href = next && next.startsWith('/') && !next.startsWith('//') ? next : '/board';
+    location.href = sameOriginPath(new URLSearchParams(location.search).get('next'));
     return;
   }
   const data = await res.json().catch(() => null);
   error.textContent = data?.error?.message ?? 'Sign-in failed';
   error.hidden = false;
 });
+
+// Where to go after signing in: a path on this server only. Resolving it is what a browser
+// does with it (`/\evil.example` and `//evil.example` both name another host), so anything
+// that resolves elsewhere goes to the board instead.
+function sameOriginPath(next) {
+  if (!next) return '/board';
+  try {
+    const url = new URL(next, location.origin);
+    return url.origin === location.origin ? url.pathname + url.search + url.hash : '/board';
+  } catch {
+    return '/board';
+  }
+}
