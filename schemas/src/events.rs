@@ -30,8 +30,11 @@ pub enum Author {
 }
 
 /// A change that happened. On the wire and in the log the tag is the snake_case name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// strum derives the name from the variant with the same snake_case rule serde applies to the
+// tag; a test checks the two agree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DomainEvent {
     ClientCreated {
         client: Client,
@@ -147,10 +150,10 @@ pub enum DomainEvent {
 }
 
 impl DomainEvent {
-    /// The snake_case event name, e.g. `client_created`: the `type` tag serde writes, read
-    /// from serde itself (see [`wire_name`]) so a new variant cannot be misnamed.
-    pub fn kind(&self) -> String {
-        wire_name(self).unwrap_or_default()
+    /// The snake_case event name, e.g. `client_created`: the `type` tag serde writes,
+    /// derived from the variant (no allocation, nothing serialised).
+    pub fn kind(&self) -> &'static str {
+        self.into()
     }
 
     /// The record the event is about, as `kind:id` (used for topics and audit).
@@ -364,159 +367,6 @@ impl DomainEvent {
     }
 }
 
-/// The tag serde writes for a value of an internally tagged enum (`#[serde(tag = "type")]`),
-/// e.g. `client_created`, or `None` for any other shape. It serialises only as far as the tag
-/// and stops, so no record is copied.
-pub fn wire_name<T: Serialize + ?Sized>(value: &T) -> Option<String> {
-    match value.serialize(tag::TagOnly) {
-        Err(tag::Stop(found)) => found,
-        Ok(()) => None,
-    }
-}
-
-/// A serializer that understands one thing: the first field of a struct, when it is the
-/// `type` tag. Everything else ends the walk.
-mod tag {
-    use serde::Serialize;
-    use serde::ser::{self, Impossible};
-
-    pub(super) struct TagOnly;
-
-    /// Ends serialisation, carrying the tag if it was found.
-    #[derive(Debug)]
-    pub(super) struct Stop(pub(super) Option<String>);
-
-    impl std::fmt::Display for Stop {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("stopped at the tag")
-        }
-    }
-
-    impl std::error::Error for Stop {}
-
-    impl ser::Error for Stop {
-        fn custom<T: std::fmt::Display>(_: T) -> Self {
-            Stop(None)
-        }
-    }
-
-    pub(super) struct Fields;
-
-    impl ser::SerializeStruct for Fields {
-        type Ok = ();
-        type Error = Stop;
-
-        fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Stop> {
-            let tag = match serde_json::to_value(value) {
-                Ok(serde_json::Value::String(s)) if key == "type" => Some(s),
-                _ => None,
-            };
-            Err(Stop(tag))
-        }
-
-        fn end(self) -> Result<(), Stop> {
-            Err(Stop(None))
-        }
-    }
-
-    macro_rules! refuse {
-        ($($name:ident($($ty:ty),*)),* $(,)?) => {
-            $(fn $name(self, $(_: $ty),*) -> Result<(), Stop> { Err(Stop(None)) })*
-        };
-    }
-
-    impl ser::Serializer for TagOnly {
-        type Ok = ();
-        type Error = Stop;
-        type SerializeSeq = Impossible<(), Stop>;
-        type SerializeTuple = Impossible<(), Stop>;
-        type SerializeTupleStruct = Impossible<(), Stop>;
-        type SerializeTupleVariant = Impossible<(), Stop>;
-        type SerializeMap = Impossible<(), Stop>;
-        type SerializeStruct = Fields;
-        type SerializeStructVariant = Impossible<(), Stop>;
-
-        refuse!(
-            serialize_bool(bool),
-            serialize_i8(i8),
-            serialize_i16(i16),
-            serialize_i32(i32),
-            serialize_i64(i64),
-            serialize_u8(u8),
-            serialize_u16(u16),
-            serialize_u32(u32),
-            serialize_u64(u64),
-            serialize_f32(f32),
-            serialize_f64(f64),
-            serialize_char(char),
-            serialize_str(&str),
-            serialize_bytes(&[u8]),
-            serialize_none(),
-            serialize_unit(),
-            serialize_unit_struct(&'static str),
-            serialize_unit_variant(&'static str, u32, &'static str),
-        );
-
-        fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Stop> {
-            Err(Stop(None))
-        }
-
-        fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, _: &T) -> Result<(), Stop> {
-            Err(Stop(None))
-        }
-
-        fn serialize_newtype_variant<T: Serialize + ?Sized>(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: &T,
-        ) -> Result<(), Stop> {
-            Err(Stop(None))
-        }
-
-        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Stop> {
-            Err(Stop(None))
-        }
-
-        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Stop> {
-            Err(Stop(None))
-        }
-
-        fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Stop> {
-            Err(Stop(None))
-        }
-
-        fn serialize_tuple_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeTupleVariant, Stop> {
-            Err(Stop(None))
-        }
-
-        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Stop> {
-            Err(Stop(None))
-        }
-
-        fn serialize_struct(self, _: &'static str, _: usize) -> Result<Fields, Stop> {
-            Ok(Fields)
-        }
-
-        fn serialize_struct_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeStructVariant, Stop> {
-            Err(Stop(None))
-        }
-    }
-}
-
 /// One entry of the event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
@@ -619,13 +469,10 @@ mod tests {
         ];
         for e in &events {
             let payload = serde_json::to_value(e).unwrap();
-            assert_eq!(payload["type"].as_str(), Some(e.kind().as_str()));
+            assert_eq!(payload["type"].as_str(), Some(e.kind()));
         }
         assert_eq!(events[0].kind(), "patient_updated");
         assert_eq!(events[2].kind(), "room_state_changed");
-        // Not an internally tagged enum: no name.
-        assert_eq!(wire_name(&"text"), None);
-        assert_eq!(wire_name(&serde_json::json!({"type": "x"})), None);
     }
 
     #[test]
@@ -653,7 +500,7 @@ mod tests {
     #[test]
     fn patient_events_go_on_the_wire_as_ids_and_changed_fields() {
         let e = DomainEvent::PatientUpdated { patient: cat(None), changed: vec!["allergies".into()] };
-        let data = e.ids_only().expect("a cat's record is clinical").to_json(&e.kind());
+        let data = e.ids_only().expect("a cat's record is clinical").to_json(e.kind());
         assert_eq!(
             data,
             serde_json::json!({"type": "patient_updated", "patient_id": CAT, "client_id": OWNER, "changed": ["allergies"]})
