@@ -63,6 +63,18 @@ impl Granted {
         }
     }
 
+    /// [`Self::check`] for a record read only when it matters: `created_by` (an unaudited
+    /// peek at the record) runs only when the permission is held with scope `own`.
+    pub fn check_lazily<E: Into<ApiError>>(
+        &self,
+        created_by: impl FnOnce() -> Result<Option<UserId>, E>,
+    ) -> Result<(), ApiError> {
+        match self.own_only() {
+            None => Ok(()),
+            Some(_) => self.check(created_by().map_err(Into::into)?),
+        }
+    }
+
     /// True when the route's permission is held (on `OwnOr` routes: the caller may act on
     /// anyone's record, not only their own).
     pub fn holds(&self) -> bool {

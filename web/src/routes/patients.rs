@@ -92,9 +92,7 @@ pub async fn patients_get(
     Id(id): Id<PatientId>,
     Query(read): Query<RecordReadParams>,
 ) -> Result<axum::Json<Patient>, ApiError> {
-    if granted.own_only().is_some() {
-        granted.check(state.system.patients.peek(id)?.created_by)?;
-    }
+    granted.check_lazily(|| state.system.patients.peek(id).map(|r| r.created_by))?;
     let patient = state.system.patients.get(id, &staff.caller).await?;
     // Opening a record puts it on the caller's recently viewed list, unless it is only
     // shown in passing.
@@ -124,9 +122,7 @@ pub async fn patients_update(
     Id(id): Id<PatientId>,
     Json(patch): Json<UpdatePatient>,
 ) -> Result<axum::Json<Patient>, ApiError> {
-    if granted.own_only().is_some() {
-        granted.check(state.system.patients.peek(id)?.created_by)?;
-    }
+    granted.check_lazily(|| state.system.patients.peek(id).map(|r| r.created_by))?;
     Ok(axum::Json(state.system.patients.update(id, patch, &staff.caller).await?))
 }
 
@@ -142,8 +138,6 @@ pub async fn patients_delete(
     granted: Granted,
     Id(id): Id<PatientId>,
 ) -> Result<axum::Json<Patient>, ApiError> {
-    if granted.own_only().is_some() {
-        granted.check(state.system.patients.peek(id)?.created_by)?;
-    }
+    granted.check_lazily(|| state.system.patients.peek(id).map(|r| r.created_by))?;
     Ok(axum::Json(state.system.patients.deactivate(id, &staff.caller).await?))
 }
