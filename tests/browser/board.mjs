@@ -2,20 +2,10 @@
 // room; the other's board must show the check-in and the room's new state without a reload,
 // within a second. Then the room's tablet shows the cat's banner and starts the exam. Run by tests/it/browser.rs, which starts the server and passes:
 // BASE_URL, USER_A, USER_B, PASSWORD, APPOINTMENT, ROOM, PATIENT_NAME, ALLERGY, DEVICE, PIN, ARTIFACTS.
-import { chromium } from 'playwright-core';
+import { env, launch } from './harness.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('BASE_URL');
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  // This machine's network is closed: keep Chromium from calling home.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   async function signIn(user) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

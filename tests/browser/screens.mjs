@@ -4,25 +4,14 @@
 // tablet held upright and on a phone (the bar folds behind Menu, the table turns into cards),
 // and Sign out. Run by tests/it/browser.rs, which starts the server and passes: BASE_URL,
 // USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), ARTIFACTS.
-import { chromium } from 'playwright-core';
+import { check, env, launch } from './harness.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('BASE_URL');
 const dir = env('ARTIFACTS');
 const client = env('CLIENT');
 const patient = env('PATIENT');
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  // This machine's network is closed: keep Chromium from calling home.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const errors = [];
-const check = (ok, what) => { if (!ok) throw new Error(what); };
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();

@@ -3,23 +3,12 @@
 // keyboard opens a cat's page (its name, its owner's link), and there the empty box offers the
 // records viewed last. Run by tests/it/browser.rs, which starts the server and passes:
 // BASE_URL, USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), ARTIFACTS.
-import { chromium } from 'playwright-core';
+import { check, env, launch } from './harness.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('BASE_URL');
 const dir = env('ARTIFACTS');
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  // This machine's network is closed: keep Chromium from calling home.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const errors = [];
-const check = (ok, what) => { if (!ok) throw new Error(what); };
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();

@@ -1,0 +1,21 @@
+// What every browser script shares: its settings from the environment (tests/it/browser.rs
+// passes them) and the system Chromium, launched so it stays quiet on a closed network.
+import { chromium } from 'playwright-core';
+
+/** A setting the test passed, or an error naming the missing one. */
+export const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+
+/** Throws `what` unless `ok`. */
+export const check = (ok, what) => { if (!ok) throw new Error(what); };
+
+/** Debian's Chromium (or $CHROMIUM), headless. */
+export const launch = () => chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  // This machine's network is closed: keep Chromium from calling home.
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
