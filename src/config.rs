@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// Per-entity actors stop after this many idle seconds.
     #[arg(long, env = "CLOWDER_ACTOR_IDLE_SECS", default_value_t = 120)]
     pub actor_idle_secs: u64,
+    /// Most live per-entity actors of one kind (clients, cats, ...); past it the least
+    /// recently used are passivated early, bounding memory under bursts.
+    #[arg(long, env = "CLOWDER_ACTORS_MAX_LIVE", default_value_t = clowder_actors::runtime::DEFAULT_MAX_LIVE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    pub actors_max_live: usize,
     /// Mailbox capacity of each actor; beyond it requests get 503 + Retry-After.
     #[arg(long, env = "CLOWDER_MAILBOX", default_value_t = 64)]
     pub mailbox: usize,
@@ -362,6 +366,7 @@ impl ServeArgs {
                 mailbox: self.mailbox,
                 ask_timeout: Duration::from_millis(self.ask_timeout_ms.max(1)),
                 idle_after: Duration::from_secs(self.actor_idle_secs.max(1)),
+                max_live: self.actors_max_live,
             },
             session_ttl: Duration::from_secs(self.session_ttl_hours * 3600),
             session_idle: Duration::from_secs(sec.session_idle_minutes * 60),
@@ -435,6 +440,7 @@ impl Settings {
             ("CLOWDER_RATE_PER_SEC", self.web.rate_per_sec.to_string()),
             ("CLOWDER_RATE_BURST", self.web.rate_burst.to_string()),
             ("CLOWDER_ACTOR_IDLE_SECS", s.actors.idle_after.as_secs().to_string()),
+            ("CLOWDER_ACTORS_MAX_LIVE", s.actors.max_live.to_string()),
             ("CLOWDER_MAILBOX", s.actors.mailbox.to_string()),
             ("CLOWDER_ASK_TIMEOUT_MS", s.actors.ask_timeout.as_millis().to_string()),
             ("CLOWDER_CACHE_MB", (s.cache_bytes >> 20).to_string()),

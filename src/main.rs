@@ -3,6 +3,10 @@
 use clap::{Parser, Subcommand};
 use clowder::config::ServeArgs;
 
+// Why mimalloc: see the comment on the dependency in Cargo.toml and docs/performance.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "clowder", version, about = "Real-time operations server for feline veterinary clinics")]
 struct Cli {
@@ -40,7 +44,16 @@ enum AuditCommand {
     },
 }
 
+/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`, which mimalloc keeps stable
+/// for ABI compatibility; the sys crate names only some options).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> std::process::ExitCode {
+    // Freed memory goes back to the OS 100 ms after it is freed instead of mimalloc's default
+    // second: purges run only when the allocator is used, so an idle server kept up to a
+    // second's worth of freed pages for good (measured: 53 MiB idle RSS against 34 MiB).
+    // SAFETY: no other thread exists yet (`mi_option_set` is not thread-safe).
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 100) };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),

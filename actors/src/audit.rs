@@ -18,9 +18,7 @@ pub const MAX_SCAN: usize = 20_000;
 /// for a disk flush; a power cut can lose the read entries of the last commit batch, never
 /// a change's entry (those share the change's transaction). See docs/security.md.
 pub(crate) async fn record_read(ctx: &Ctx, draft: AuditDraft) -> Result<(), Error> {
-    let mut set = ChangeSet::new();
-    set.audit(draft);
-    ctx.store.enqueue(set).await?;
+    ctx.store.enqueue_audit(draft).await?;
     Ok(())
 }
 

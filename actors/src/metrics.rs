@@ -20,7 +20,8 @@ fn seconds_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_01, 2.5, 16))
 }
 
-/// Per actor kind: mailbox depth, handling time, restarts, live actors, refused messages.
+/// Per actor kind: mailbox depth, handling time, restarts, live actors, refused messages,
+/// early passivations.
 #[derive(Clone)]
 pub struct RuntimeMetrics {
     pub mailbox_depth: Family<KindLabel, Gauge>,
@@ -28,6 +29,7 @@ pub struct RuntimeMetrics {
     pub restarts: Family<KindLabel, Counter>,
     pub active: Family<KindLabel, Gauge>,
     pub rejected: Family<KindLabel, Counter>,
+    pub evicted: Family<KindLabel, Counter>,
 }
 
 impl Default for RuntimeMetrics {
@@ -38,6 +40,7 @@ impl Default for RuntimeMetrics {
             restarts: Family::default(),
             active: Family::default(),
             rejected: Family::default(),
+            evicted: Family::default(),
         }
     }
 }
@@ -51,6 +54,7 @@ pub struct KindMetrics {
     pub restarts: Counter,
     pub active: Gauge,
     pub rejected: Counter,
+    pub evicted: Counter,
 }
 
 impl RuntimeMetrics {
@@ -63,6 +67,7 @@ impl RuntimeMetrics {
             restarts: self.restarts.get_or_create_owned(&l),
             active: self.active.get_or_create_owned(&l),
             rejected: self.rejected.get_or_create_owned(&l),
+            evicted: self.evicted.get_or_create_owned(&l),
         }
     }
 
@@ -76,6 +81,11 @@ impl RuntimeMetrics {
         r.register("clowder_actor_restarts", "Actor restarts after a panic in a handler", self.restarts.clone());
         r.register("clowder_actors_active", "Live actors", self.active.clone());
         r.register("clowder_actor_rejected", "Messages refused because a mailbox was full", self.rejected.clone());
+        r.register(
+            "clowder_actor_evicted",
+            "Actors passivated early because their kind reached its most live actors",
+            self.evicted.clone(),
+        );
     }
 }
 

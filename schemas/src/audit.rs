@@ -138,39 +138,46 @@ impl AuditEntry {
     /// (optional fields as JSON, so `None` and `""` differ).
     pub fn hash_input(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(512);
-        let mut put = |bytes: &[u8]| {
-            out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
-            out.extend_from_slice(bytes);
-        };
-        let json = |v: &dyn erased::Json| v.json();
-        put(self.prev_hash.as_bytes());
-        put(&self.seq.to_be_bytes());
-        put(self.at.to_string().as_bytes());
-        put(self.clinic_id.as_bytes());
-        put(json(&self.actor).as_bytes());
-        put(json(&self.username).as_bytes());
-        put(self.action.as_bytes());
-        put(json(&self.record_kind).as_bytes());
-        put(json(&self.record_id).as_bytes());
-        put(json(&self.outcome).as_bytes());
-        put(json(&self.ip).as_bytes());
-        put(json(&self.user_agent).as_bytes());
-        put(json(&self.request_id).as_bytes());
-        put(json(&self.reason).as_bytes());
-        put(json(&self.detail).as_bytes());
+        self.write_hash_input(&mut out);
         out
     }
-}
 
-mod erased {
-    /// Canonical JSON of a value (serde_json sorts object keys).
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
+    /// Appends [`Self::hash_input`] to `out`. Each field is written in place and its length
+    /// patched in afterwards, so an entry costs no allocation besides `out`'s own growth:
+    /// the commit thread hashes every read's entry, and reuses one buffer for all of them.
+    pub fn write_hash_input(&self, out: &mut Vec<u8>) {
+        /// Writes a length prefix, then `write`'s bytes, then patches the length.
+        fn put(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+            let at = out.len();
+            out.extend_from_slice(&[0; 8]);
+            write(out);
+            let len = (out.len() - at - 8) as u64;
+            out[at..at + 8].copy_from_slice(&len.to_be_bytes());
         }
+        /// Canonical JSON (serde_json sorts object keys); the same bytes as `to_string`.
+        fn json<T: Serialize>(out: &mut Vec<u8>, value: &T) {
+            put(out, |out| {
+                let _ = serde_json::to_writer(out, value);
+            })
+        }
+        put(out, |o| o.extend_from_slice(self.prev_hash.as_bytes()));
+        put(out, |o| o.extend_from_slice(&self.seq.to_be_bytes()));
+        put(out, |o| {
+            use std::io::Write;
+            let _ = write!(o, "{}", self.at);
+        });
+        put(out, |o| o.extend_from_slice(self.clinic_id.as_bytes()));
+        json(out, &self.actor);
+        json(out, &self.username);
+        put(out, |o| o.extend_from_slice(self.action.as_bytes()));
+        json(out, &self.record_kind);
+        json(out, &self.record_id);
+        json(out, &self.outcome);
+        json(out, &self.ip);
+        json(out, &self.user_agent);
+        json(out, &self.request_id);
+        json(out, &self.reason);
+        json(out, &self.detail);
     }
 }
 
@@ -199,3 +206,90 @@ pub struct AuditQuery {
 
 /// Maximum length of an `X-Clowder-Reason`.
 pub const MAX_REASON_CHARS: usize = 500;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::UserId;
+
+    /// The definition of the hash input as first written (a `String` per field). Stored
+    /// trails are chained over these bytes, so the allocation-free writer must match it.
+    fn reference_input(e: &AuditEntry) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut put = |bytes: &[u8]| {
+            out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+            out.extend_from_slice(bytes);
+        };
+        let json = |v: &dyn erased::Json| v.json();
+        put(e.prev_hash.as_bytes());
+        put(&e.seq.to_be_bytes());
+        put(e.at.to_string().as_bytes());
+        put(e.clinic_id.as_bytes());
+        put(json(&e.actor).as_bytes());
+        put(json(&e.username).as_bytes());
+        put(e.action.as_bytes());
+        put(json(&e.record_kind).as_bytes());
+        put(json(&e.record_id).as_bytes());
+        put(json(&e.outcome).as_bytes());
+        put(json(&e.ip).as_bytes());
+        put(json(&e.user_agent).as_bytes());
+        put(json(&e.request_id).as_bytes());
+        put(json(&e.reason).as_bytes());
+        put(json(&e.detail).as_bytes());
+        out
+    }
+
+    mod erased {
+        pub trait Json {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Json for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).unwrap_or_default()
+            }
+        }
+    }
+
+    fn entry() -> AuditEntry {
+        AuditEntry {
+            seq: 42,
+            at: Timestamp::from_second(1_790_000_000).unwrap(),
+            clinic_id: "main".into(),
+            actor: Some(Author::User(UserId::from_u128(7))),
+            username: Some("dr.ruiz".into()),
+            action: "patient.read".into(),
+            record_kind: Some("patient".into()),
+            record_id: Some("01JD7Y2Q4Z8W3N5K6M7P8R9S0T".into()),
+            outcome: Outcome::Success,
+            ip: Some("127.0.0.1".into()),
+            user_agent: Some("tablet \"exam 2\" \u{e9}\n".into()),
+            request_id: None,
+            reason: Some(String::new()),
+            detail: Some(serde_json::json!({"z": 1, "a": [1, "two", null], "ids": ["x"]})),
+            prev_hash: "ab".repeat(32),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_hash_input_is_the_bytes_of_its_first_definition() {
+        let full = entry();
+        assert_eq!(full.hash_input(), reference_input(&full));
+        let mut bare = entry();
+        bare.actor = None;
+        bare.username = None;
+        bare.record_kind = None;
+        bare.record_id = None;
+        bare.ip = None;
+        bare.user_agent = None;
+        bare.reason = None;
+        bare.detail = None;
+        bare.outcome = Outcome::Denied;
+        bare.at = Timestamp::from_second(1_790_000_000).unwrap() + jiff::SignedDuration::from_nanos(123_456_789);
+        assert_eq!(bare.hash_input(), reference_input(&bare));
+        // Appending reuses a buffer that already holds another entry's input.
+        let mut buf = full.hash_input();
+        bare.write_hash_input(&mut buf);
+        assert_eq!(buf[full.hash_input().len()..], reference_input(&bare)[..]);
+    }
+}

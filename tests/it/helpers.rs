@@ -41,6 +41,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         session_ttl_hours: 12,
         secure_cookies: false,
         actor_idle_secs: 300,
+        actors_max_live: clowder_actors::runtime::DEFAULT_MAX_LIVE,
         mailbox: 64,
         ask_timeout_ms: 10_000,
         cache_mb: 8,

@@ -129,13 +129,27 @@ pub struct ActorConfig {
     pub ask_timeout: Duration,
     /// Per-entity actors stop after this long without a message (singletons never do).
     pub idle_after: Duration,
+    /// Most live per-entity actors of one kind: past it, the least recently asked are
+    /// passivated at once instead of after `idle_after`, so a burst (an import, a load test,
+    /// a morning of new clients) cannot hold thousands of records in memory for minutes.
+    pub max_live: usize,
 }
 
 impl Default for ActorConfig {
     fn default() -> Self {
-        Self { mailbox: 64, ask_timeout: Duration::from_secs(10), idle_after: Duration::from_secs(120) }
+        Self {
+            mailbox: 64,
+            ask_timeout: Duration::from_secs(10),
+            idle_after: Duration::from_secs(120),
+            max_live: DEFAULT_MAX_LIVE,
+        }
     }
 }
+
+/// Live actors per kind before the least recently asked are passivated. A clinic's busy day
+/// touches a few hundred cats and clients; at a few KiB each (record, mailbox, task), 1,000
+/// per kind bound the actors' memory to a few MiB (measured in docs/performance.md).
+pub const DEFAULT_MAX_LIVE: usize = 1_000;
 
 /// Starts a long-lived (never passivated) actor.
 pub fn spawn<A: Actor, F: Factory<A>>(factory: F, config: ActorConfig, metrics: KindMetrics) -> ActorRef<A::Msg> {

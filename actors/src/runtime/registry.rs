@@ -8,8 +8,15 @@
 //! leaving actor; meanwhile the key is marked *draining*, and a new activation of the key
 //! waits until the old generation has finished before it loads from the store. So no message
 //! is lost, and two generations of one entity never run at the same time.
+//!
+//! Memory pressure: a kind holds at most `ActorConfig::max_live` actors. Past it, activation
+//! evicts by the clock (second-chance) rule over activation order: an actor asked since the
+//! hand last passed keeps its place once, the others go. Eviction removes the actor from the
+//! live map and marks its generation draining, like passivation; it drops the registry's
+//! sender, so the actor exits as soon as the asks in flight (which hold their own senders)
+//! are answered. The next ask activates a fresh generation that waits for the old one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -38,8 +45,21 @@ impl<A: Actor, F: KeyedFactory<A>> Clone for Registry<A, F> {
 /// A live actor and its generation (which activation of this key it is).
 type Entry<M> = (u64, ActorRef<M>);
 
+/// A live actor as the registry keeps it.
+struct Live<M> {
+    generation: u64,
+    actor: ActorRef<M>,
+    /// Closed when this generation has finished (shared with its `Leave`).
+    done: Arc<Semaphore>,
+    /// Asked since the eviction hand last passed it.
+    touched: bool,
+}
+
 struct Maps<M> {
-    live: HashMap<u128, Entry<M>>,
+    live: HashMap<u128, Live<M>>,
+    /// Keys in activation order, with their generation, for the eviction clock; entries of
+    /// generations that already left are skipped when the hand reaches them.
+    order: VecDeque<(u128, u64)>,
     /// Generations that left the live map and are finishing their queued messages; the
     /// semaphore is closed when they are done.
     draining: HashMap<u128, (u64, Arc<Semaphore>)>,
@@ -64,7 +84,7 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
     pub fn new(factory: F, config: ActorConfig, metrics: KindMetrics) -> Self {
         Self {
             inner: Arc::new(Inner {
-                map: Mutex::new(Maps { live: HashMap::new(), draining: HashMap::new() }),
+                map: Mutex::new(Maps { live: HashMap::new(), order: VecDeque::new(), draining: HashMap::new() }),
                 next_generation: AtomicU64::new(1),
                 factory,
                 config,
@@ -88,7 +108,7 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
                 }
                 Err(mpsc::error::TrySendError::Closed(m)) => {
                     let mut map = self.inner.map();
-                    if map.live.get(&key).is_some_and(|(g, _)| *g == generation) {
+                    if map.live.get(&key).is_some_and(|l| l.generation == generation) {
                         map.live.remove(&key);
                     }
                     msg = m;
@@ -100,19 +120,55 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
 
     fn get_or_activate(&self, key: u128) -> Entry<A::Msg> {
         let mut map = self.inner.map();
-        if let Some(entry) = map.live.get(&key) {
-            return entry.clone();
+        if let Some(live) = map.live.get_mut(&key) {
+            live.touched = true;
+            return (live.generation, live.actor.clone());
         }
         let previous = map.draining.get(&key).map(|(_, done)| done.clone());
         let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.inner.config.mailbox);
         let actor = ActorRef { tx, metrics: self.inner.metrics.clone(), ask_timeout: self.inner.config.ask_timeout };
-        map.live.insert(key, (generation, actor.clone()));
+        let done = Arc::new(Semaphore::new(0));
+        map.live.insert(key, Live { generation, actor: actor.clone(), done: done.clone(), touched: false });
+        map.order.push_back((key, generation));
+        if map.live.len() > self.inner.config.max_live {
+            self.evict(&mut map, key);
+        }
+        // Generations that passivated when idle leave their entry in `order` behind; compact
+        // it when it holds more than twice the live actors (amortised: rarely, and linear).
+        if map.order.len() > 2 * map.live.len() + 64 {
+            let Maps { live, order, .. } = &mut *map;
+            order.retain(|(k, g)| live.get(k).is_some_and(|l| l.generation == *g));
+        }
         drop(map);
         let keyed = KeyFactory { inner: self.inner.clone(), key };
-        let leave = Leave { inner: self.inner.clone(), key, generation, previous, done: Arc::new(Semaphore::new(0)) };
+        let leave = Leave { inner: self.inner.clone(), key, generation, previous, done };
         tokio::spawn(run(Arc::new(keyed), rx, self.inner.metrics.clone(), Some(leave)));
         (generation, actor)
+    }
+
+    /// Evicts actors (never `keep`, the one being activated) until the kind is back within
+    /// `max_live`, by the clock rule. Bounded: each entry is passed at most twice.
+    fn evict(&self, map: &mut Maps<A::Msg>, keep: u128) {
+        let mut budget = 2 * map.order.len();
+        while map.live.len() > self.inner.config.max_live && budget > 0 {
+            budget -= 1;
+            let Some((key, generation)) = map.order.pop_front() else { break };
+            let Some(live) = map.live.get_mut(&key).filter(|l| l.generation == generation) else {
+                continue; // that generation already left
+            };
+            if key == keep || live.touched {
+                live.touched = false;
+                map.order.push_back((key, generation));
+                continue;
+            }
+            if let Some(live) = map.live.remove(&key) {
+                // Dropping `live.actor` drops the registry's sender: the actor exits once
+                // the asks in flight are answered, and its `Leave::finished` clears this.
+                map.draining.insert(key, (generation, live.done));
+                self.inner.metrics.evicted.inc();
+            }
+        }
     }
 
     /// Number of live actors of this kind.
@@ -122,7 +178,9 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
 
     /// Stops every actor of this kind: they finish what is queued, then exit.
     pub fn stop_all(&self) {
-        self.inner.map().live.clear();
+        let mut map = self.inner.map();
+        map.live.clear();
+        map.order.clear();
     }
 }
 
@@ -153,7 +211,7 @@ impl<A: Actor, F: Send + Sync + 'static> Passivation<A::Msg> for Leave<A, F> {
         if !rx.is_empty() {
             return false;
         }
-        if map.live.get(&self.key).is_some_and(|(g, _)| *g == self.generation) {
+        if map.live.get(&self.key).is_some_and(|l| l.generation == self.generation) {
             map.live.remove(&self.key);
         }
         // Closed under the lock: from here on, a send to this generation fails with

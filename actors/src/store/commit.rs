@@ -46,6 +46,9 @@ pub const MAX_BATCH: usize = 2048;
 /// How long a batch that nobody waits for (read-audit entries) waits for company.
 const UNWAITED_LINGER: Duration = Duration::from_millis(1);
 
+/// How often a lingering batch looks for a waited change set that should end the linger.
+const LINGER_STEP: Duration = Duration::from_micros(200);
+
 /// A committed event as subscribers receive it: the log entry, and the domain event it was
 /// made from, so no subscriber parses the JSON payload back.
 #[derive(Debug)]
@@ -313,9 +316,38 @@ pub enum CommitError {
     Refused(String),
 }
 
+// Unboxed on purpose: boxing the draft would add back an allocation per audited read.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Job {
-    Commit { set: ChangeSet, reply: ReplyTo, queued: Instant },
+    Commit {
+        set: ChangeSet,
+        reply: ReplyTo,
+        queued: Instant,
+    },
+    /// A read's audit entry: nobody waits for it, so it needs neither a change set nor a
+    /// reply channel (two allocations fewer per audited read).
+    Audit {
+        draft: AuditDraft,
+        queued: Instant,
+    },
     Shutdown,
+}
+
+/// One item of a batch, in arrival order.
+#[allow(clippy::large_enum_variant)]
+enum Work {
+    Commit(ChangeSet, ReplyTo),
+    Audit(AuditDraft),
+}
+
+impl Work {
+    /// True if nobody waits for this item's commit.
+    fn unwaited(&self) -> bool {
+        match self {
+            Work::Commit(_, reply) => reply.is_closed(),
+            Work::Audit(_) => true,
+        }
+    }
 }
 
 /// The head of the event log: last sequence number and hash.
@@ -365,6 +397,37 @@ pub(super) struct Committer {
     pub clinic_id: String,
     pub metrics: StoreMetrics,
     pub stats: Arc<CommitStats>,
+    /// Reused for every audit entry's hash input.
+    pub scratch: Vec<u8>,
+}
+
+/// What one write transaction takes: the work in arrival order and when each was queued.
+#[derive(Default)]
+struct Batch {
+    work: Vec<Work>,
+    queued: Vec<Instant>,
+}
+
+impl Batch {
+    /// Adds a job; true if it asks the commit thread to stop.
+    fn add(&mut self, job: Job) -> bool {
+        match job {
+            Job::Commit { set, reply, queued } => {
+                self.work.push(Work::Commit(set, reply));
+                self.queued.push(queued);
+            }
+            Job::Audit { draft, queued } => {
+                self.work.push(Work::Audit(draft));
+                self.queued.push(queued);
+            }
+            Job::Shutdown => return true,
+        }
+        false
+    }
+
+    fn full(&self) -> bool {
+        self.work.len() >= MAX_BATCH
+    }
 }
 
 type ReplyTo = oneshot::Sender<Result<CommitReceipt, CommitError>>;
@@ -375,42 +438,40 @@ impl Committer {
         let mut stopping = false;
         while !stopping {
             let Some(first) = self.rx.blocking_recv() else { break };
-            let mut batch = Vec::with_capacity(64);
+            let mut batch = Batch::default();
             for job in std::iter::once(first).chain(std::iter::from_fn(|| self.rx.try_recv().ok())) {
-                match job {
-                    Job::Commit { set, reply, queued } => batch.push((set, reply, queued)),
-                    Job::Shutdown => stopping = true,
-                }
-                if batch.len() >= MAX_BATCH {
+                stopping |= batch.add(job);
+                if batch.full() {
                     break;
                 }
             }
             // Nobody waits on this batch (read-audit entries only): linger briefly so more
-            // join it, trading a millisecond of durability delay for far fewer fsyncs.
-            if !stopping && !batch.is_empty() && batch.len() < MAX_BATCH && batch.iter().all(|(_, r, _)| r.is_closed())
-            {
-                std::thread::sleep(UNWAITED_LINGER);
-                for job in std::iter::from_fn(|| self.rx.try_recv().ok()) {
-                    match job {
-                        Job::Commit { set, reply, queued } => batch.push((set, reply, queued)),
-                        Job::Shutdown => stopping = true,
-                    }
-                    if batch.len() >= MAX_BATCH {
-                        break;
+            // join it, trading a millisecond of durability delay for far fewer fsyncs. A
+            // change set someone waits for ends the linger at once: a flood of reads must
+            // not hold a write back.
+            if !stopping && !batch.work.is_empty() && !batch.full() && batch.work.iter().all(Work::unwaited) {
+                let until = Instant::now() + UNWAITED_LINGER;
+                'linger: while Instant::now() < until {
+                    std::thread::sleep(LINGER_STEP);
+                    for job in std::iter::from_fn(|| self.rx.try_recv().ok()) {
+                        stopping |= batch.add(job);
+                        if stopping || batch.full() || batch.work.last().is_some_and(|w| !w.unwaited()) {
+                            break 'linger;
+                        }
                     }
                 }
             }
-            if !batch.is_empty() {
+            if !batch.work.is_empty() {
                 self.commit_batch(batch);
             }
         }
         tracing::debug!("commit task stopped");
     }
 
-    fn commit_batch(&mut self, batch: Vec<(ChangeSet, ReplyTo, Instant)>) {
+    fn commit_batch(&mut self, batch: Batch) {
         let started = Instant::now();
-        self.metrics.batch_size.observe(batch.len() as f64);
-        for (_, _, queued) in &batch {
+        self.metrics.batch_size.observe(batch.work.len() as f64);
+        for queued in &batch.queued {
             self.metrics.queue_wait_seconds.observe(started.duration_since(*queued).as_secs_f64());
         }
         let mut head = self.head.clone();
@@ -418,9 +479,10 @@ impl Committer {
         let mut published = Vec::new();
         // Replies are kept apart from the change sets so that, whatever fails, every waiter
         // of the batch gets an answer.
-        let (sets, replies): (Vec<ChangeSet>, Vec<ReplyTo>) = batch.into_iter().map(|(s, r, _)| (s, r)).unzip();
-        let mut results: Vec<Result<CommitReceipt, CommitError>> = Vec::with_capacity(sets.len());
+        let mut replies: Vec<ReplyTo> = Vec::new();
+        let mut results: Vec<Result<CommitReceipt, CommitError>> = Vec::new();
         let now = self.clock.now();
+        let mut scratch = std::mem::take(&mut self.scratch);
         let outcome = (|| -> Result<(), redb::Error> {
             let txn = self.db.begin_write()?;
             {
@@ -431,7 +493,19 @@ impl Committer {
                 let mut audit = txn.open_table(AUDIT)?;
                 #[cfg(test)]
                 let mut fail = false;
-                for mut set in sets {
+                for work in batch.work {
+                    let mut set = match work {
+                        Work::Audit(draft) => {
+                            let entry = self.chain_audit(&mut audit_head, draft, &mut scratch);
+                            let bytes = codec::encode(&entry).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+                            audit.insert(entry.seq, bytes.as_slice())?;
+                            continue;
+                        }
+                        Work::Commit(set, reply) => {
+                            replies.push(reply);
+                            set
+                        }
+                    };
                     if let Some(field) = first_conflict(&unique, &set.claims)? {
                         results.push(Err(CommitError::Duplicate { field }));
                         continue;
@@ -485,7 +559,7 @@ impl Committer {
                         published.push(Arc::new(Published { event, domain: e }));
                     }
                     for draft in set.audit {
-                        let entry = self.chain_audit(&mut audit_head, draft);
+                        let entry = self.chain_audit(&mut audit_head, draft, &mut scratch);
                         let bytes = codec::encode(&entry).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
                         audit.insert(entry.seq, bytes.as_slice())?;
                     }
@@ -503,13 +577,14 @@ impl Committer {
             txn.commit()?;
             Ok(())
         })();
+        self.scratch = scratch;
         let took = started.elapsed();
         self.metrics.commit_seconds.observe(took.as_secs_f64());
         self.stats.record(took);
         match outcome {
             Ok(()) => {
                 self.metrics.commits.inc();
-                self.metrics.change_sets.inc_by(replies.len() as u64);
+                self.metrics.change_sets.inc_by(batch.queued.len() as u64);
                 self.head = head;
                 self.audit_head = audit_head;
                 self.last_seq.store(self.head.seq, Ordering::Release);
@@ -585,7 +660,8 @@ impl Committer {
         Ok(Ok(out))
     }
 
-    fn chain_audit(&self, head: &mut Head, d: AuditDraft) -> AuditEntry {
+    /// Chains one entry after `head`; `scratch` is a reusable buffer for the hash input.
+    fn chain_audit(&self, head: &mut Head, d: AuditDraft, scratch: &mut Vec<u8>) -> AuditEntry {
         let c = d.caller;
         let mut entry = AuditEntry {
             seq: head.seq + 1,
@@ -605,7 +681,9 @@ impl Committer {
             prev_hash: head.hash.clone(),
             hash: String::new(),
         };
-        entry.hash = audit_hash(&entry);
+        scratch.clear();
+        entry.write_hash_input(scratch);
+        entry.hash = hex(&Sha256::digest(&scratch[..]));
         head.seq = entry.seq;
         head.hash = entry.hash.clone();
         entry

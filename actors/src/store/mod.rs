@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use clowder_schemas::audit::AuditEntry;
+use clowder_schemas::audit::{AuditDraft, AuditEntry};
 use clowder_schemas::events::{Event, GENESIS_HASH};
 use clowder_schemas::idempotency::IdempotencyRecord;
 use clowder_schemas::records::Record;
@@ -150,6 +150,7 @@ impl Store {
             clinic_id: clinic_id.clone(),
             metrics,
             stats: stats.clone(),
+            scratch: Vec::with_capacity(1024),
         };
         let handle = std::thread::Builder::new()
             .name("clowder-commit".into())
@@ -181,6 +182,12 @@ impl Store {
     pub async fn enqueue(&self, set: ChangeSet) -> Result<(), CommitError> {
         let (reply, _) = oneshot::channel();
         self.jobs.send(Job::Commit { set, reply, queued: Instant::now() }).await.map_err(|_| CommitError::Closed)
+    }
+
+    /// Queues a read's audit entry for the next group commit, like [`Store::enqueue`] but
+    /// without a change set or a reply: the cheapest way to audit a read.
+    pub async fn enqueue_audit(&self, draft: AuditDraft) -> Result<(), CommitError> {
+        self.jobs.send(Job::Audit { draft, queued: Instant::now() }).await.map_err(|_| CommitError::Closed)
     }
 
     /// An MVCC snapshot for reading.
