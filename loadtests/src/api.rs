@@ -77,6 +77,10 @@ struct Urls {
     availability: Url,
     rooms: Url,
     search: Url,
+    /// The session route: the cheapest authenticated GET.
+    me: Url,
+    calendar: Url,
+    health_detailed: Url,
     /// The live gateway, `ws://` (or `wss://` for an `https` base).
     ws: Url,
 }
@@ -97,8 +101,33 @@ impl Urls {
             availability: join("/api/availability")?,
             rooms: join("/api/rooms")?,
             search: join("/api/search")?,
+            me: join("/api/auth/me")?,
+            calendar: join("/api/calendar")?,
+            health_detailed: join("/health/detailed")?,
             ws: ws_url(base)?,
         })
+    }
+}
+
+/// One answer read whole during setup: its status and its body's size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
+    pub status: u16,
+    pub bytes: u64,
+    /// The error described, for a non-2xx answer.
+    pub failure: Option<String>,
+}
+
+impl Probed {
+    async fn read(response: Response) -> Result<Self> {
+        let status = response.status().as_u16();
+        let body = response.bytes().await?;
+        let failure = (!(200..300).contains(&status)).then(|| describe_failure(status, &body));
+        Ok(Self { status, bytes: body.len() as u64, failure })
+    }
+
+    pub fn ok(&self) -> bool {
+        self.failure.is_none()
     }
 }
 
@@ -319,6 +348,62 @@ impl Api {
 
     /// `GET /api/search?…`, for the search scenario.
     pub async fn get_search(&self, url: &Url) -> Outcome {
+        self.load_call(Some(&self.bearer), self.http.get(url.clone())).await
+    }
+
+    /// `GET /api/auth/me`: the session route, the ceiling the audited reads are held to.
+    pub fn me_url(&self) -> Url {
+        self.urls.me.clone()
+    }
+
+    /// `GET /api/patients/{id}`, as a URL to send again and again.
+    pub fn patient_url(&self, id: PatientId) -> Result<Url> {
+        Url::parse(&format!("{}/{id}", self.urls.patients)).context("building a patient's URL")
+    }
+
+    /// `GET /api/clients/{id}`.
+    pub fn client_url(&self, id: ClientId) -> Result<Url> {
+        self.urls.clients.join(&format!("/api/clients/{id}")).context("building a client's URL")
+    }
+
+    /// `GET /api/clients?limit=…`: the first page of the client list.
+    pub fn clients_list_url(&self, limit: u32) -> Url {
+        let mut url = self.urls.clients.clone();
+        url.query_pairs_mut().append_pair("limit", &limit.to_string());
+        url
+    }
+
+    /// `GET /api/calendar?date=…&location=…`: one location's day.
+    pub fn day_view_url(&self, date: jiff::civil::Date, location: LocationId) -> Url {
+        let mut url = self.urls.calendar.clone();
+        url.query_pairs_mut().append_pair("date", &date.to_string()).append_pair("location", &location.to_string());
+        url
+    }
+
+    /// Sends one GET during setup and reads the whole answer: its status and size in bytes
+    /// (as sent: this client asks for no compression).
+    pub async fn probe_get(&self, url: &Url) -> Result<Probed> {
+        let response = self.setup_send(Some(&self.bearer), || self.http.get(url.clone())).await?;
+        Probed::read(response).await.with_context(|| format!("reading the answer to GET {}", url.path()))
+    }
+
+    /// Creates one client during setup like a load request would, and reads the answer.
+    pub async fn probe_post_client(&self, body: &NewClient) -> Result<Probed> {
+        let response =
+            self.setup_send(Some(&self.bearer), || self.http.post(self.urls.clients.clone()).json(body)).await?;
+        Probed::read(response).await.context("reading the answer to POST /api/clients")
+    }
+
+    /// The server's version from `GET /health/detailed` (signed in), if it says.
+    pub async fn server_version(&self) -> Result<Option<String>> {
+        let request = || self.http.get(self.urls.health_detailed.clone());
+        let detailed: serde_json::Value =
+            self.setup_call(Some(&self.bearer), request).await.context("asking GET /health/detailed")?;
+        Ok(detailed["version"].as_str().map(str::to_owned))
+    }
+
+    /// Any GET with the run's session, for the compare report's rows.
+    pub async fn get(&self, url: &Url) -> Outcome {
         self.load_call(Some(&self.bearer), self.http.get(url.clone())).await
     }
 
@@ -625,6 +710,9 @@ mod tests {
         assert_eq!(urls.appointment_types.as_str(), "http://127.0.0.1:8080/api/appointment-types");
         assert_eq!(urls.appointments.as_str(), "http://127.0.0.1:8080/api/appointments");
         assert_eq!(urls.availability.as_str(), "http://127.0.0.1:8080/api/availability");
+        assert_eq!(urls.me.as_str(), "http://127.0.0.1:8080/api/auth/me");
+        assert_eq!(urls.calendar.as_str(), "http://127.0.0.1:8080/api/calendar");
+        assert_eq!(urls.health_detailed.as_str(), "http://127.0.0.1:8080/health/detailed");
     }
 
     #[test]
