@@ -2,10 +2,11 @@
 //! the scenarios make.
 //!
 //! Two flavours of call: setup calls (`create_*`, `staff_sign_in`, `change_password`,
-//! `appointment_types`, `probe_availability`) retry while the server answers 503 or 429, then
-//! return what they made or an error that says what the server answered; load calls
-//! (`get_patient`, `post_client`, `post_login`, `post_appointment`, `get_availability`) never
-//! fail, they return an [`Outcome`] to be counted. Every request has a timeout, no proxy is used and
+//! `appointment_types`, `probe_availability`, `probe_get`, `probe_post_client`,
+//! `server_version`) retry while the server answers 503 or 429, then return what they made or
+//! an error that says what the server answered; load calls (`get_patient`, `post_client`,
+//! `post_login`, `post_appointment`, `get_availability`, `get`) never fail, they return an
+//! [`Outcome`] to be counted. Every request has a timeout, no proxy is used and
 //! redirects are not followed, so traffic only ever goes to the checked `--url`.
 
 use std::time::Duration;
@@ -368,16 +369,12 @@ impl Api {
 
     /// `GET /api/clients?limit=…`: the first page of the client list.
     pub fn clients_list_url(&self, limit: u32) -> Url {
-        let mut url = self.urls.clients.clone();
-        url.query_pairs_mut().append_pair("limit", &limit.to_string());
-        url
+        with_query(&self.urls.clients, &[("limit", &limit.to_string())])
     }
 
     /// `GET /api/calendar?date=…&location=…`: one location's day.
     pub fn day_view_url(&self, date: jiff::civil::Date, location: LocationId) -> Url {
-        let mut url = self.urls.calendar.clone();
-        url.query_pairs_mut().append_pair("date", &date.to_string()).append_pair("location", &location.to_string());
-        url
+        with_query(&self.urls.calendar, &[("date", &date.to_string()), ("location", &location.to_string())])
     }
 
     /// Sends one GET during setup and reads the whole answer: its status and size in bytes
@@ -476,6 +473,13 @@ fn availability_url(
         .append_pair("location_id", &location_id.to_string())
         .append_pair("from", &from.to_string())
         .append_pair("to", &to.to_string());
+    url
+}
+
+/// `base` with the `pairs` as its query, encoded.
+fn with_query(base: &Url, pairs: &[(&str, &str)]) -> Url {
+    let mut url = base.clone();
+    url.query_pairs_mut().extend_pairs(pairs);
     url
 }
 
@@ -731,6 +735,23 @@ mod tests {
         let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
         assert_eq!(pairs[2], ("from".into(), "2026-12-01T14:30:15Z".into()));
         assert_eq!(pairs[3].1.parse::<Timestamp>().unwrap(), to);
+    }
+
+    #[test]
+    fn the_compare_urls_carry_their_queries() {
+        let urls = Urls::new(&Url::parse("http://127.0.0.1:8080").unwrap()).unwrap();
+        assert_eq!(
+            with_query(&urls.clients, &[("limit", "50")]).as_str(),
+            "http://127.0.0.1:8080/api/clients?limit=50"
+        );
+        let day = with_query(&urls.calendar, &[("date", "2026-12-06"), ("location", "01JD7Y2Q4Z8W3N5K6M7P8R9S01")]);
+        assert_eq!(
+            day.as_str(),
+            "http://127.0.0.1:8080/api/calendar?date=2026-12-06&location=01JD7Y2Q4Z8W3N5K6M7P8R9S01"
+        );
+        let client: ClientId = "01JD7Y2Q4Z8W3N5K6M7P8R9S02".parse().unwrap();
+        let joined = urls.clients.join(&format!("/api/clients/{client}")).unwrap();
+        assert_eq!(joined.as_str(), "http://127.0.0.1:8080/api/clients/01JD7Y2Q4Z8W3N5K6M7P8R9S02");
     }
 
     #[test]

@@ -820,7 +820,8 @@ impl Runner {
             self.note(format!("{name} skipped: `{route}` answered {failure}"));
             return Ok(());
         }
-        progress(&format!("compare: {name}: {connections} connections `{route}`"));
+        let plural = if connections == 1 { "" } else { "s" };
+        progress(&format!("compare: {name}: {connections} connection{plural}, `{route}`"));
         let measured = self.measure(vec![(Arc::new(workload), connections)]).await?;
         let tally = &measured.tallies[0];
         let summary = ScenarioSummary::new(name, connections, self.plan.window.measure, tally);
