@@ -2,10 +2,11 @@
 //! the scenarios make.
 //!
 //! Two flavours of call: setup calls (`create_*`, `staff_sign_in`, `change_password`,
-//! `appointment_types`, `probe_availability`) retry while the server answers 503 or 429, then
-//! return what they made or an error that says what the server answered; load calls
-//! (`get_patient`, `post_client`, `post_login`, `post_appointment`, `get_availability`) never
-//! fail, they return an [`Outcome`] to be counted. Every request has a timeout, no proxy is used and
+//! `appointment_types`, `probe_availability`, `probe_get`, `probe_post_client`,
+//! `server_version`) retry while the server answers 503 or 429, then return what they made or
+//! an error that says what the server answered; load calls (`get_patient`, `post_client`,
+//! `post_login`, `post_appointment`, `get_availability`, `get`) never fail, they return an
+//! [`Outcome`] to be counted. Every request has a timeout, no proxy is used and
 //! redirects are not followed, so traffic only ever goes to the checked `--url`.
 
 use std::time::Duration;
@@ -77,6 +78,10 @@ struct Urls {
     availability: Url,
     rooms: Url,
     search: Url,
+    /// The session route: the cheapest authenticated GET.
+    me: Url,
+    calendar: Url,
+    health_detailed: Url,
     /// The live gateway, `ws://` (or `wss://` for an `https` base).
     ws: Url,
 }
@@ -97,8 +102,33 @@ impl Urls {
             availability: join("/api/availability")?,
             rooms: join("/api/rooms")?,
             search: join("/api/search")?,
+            me: join("/api/auth/me")?,
+            calendar: join("/api/calendar")?,
+            health_detailed: join("/health/detailed")?,
             ws: ws_url(base)?,
         })
+    }
+}
+
+/// One answer read whole during setup: its status and its body's size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
+    pub status: u16,
+    pub bytes: u64,
+    /// The error described, for a non-2xx answer.
+    pub failure: Option<String>,
+}
+
+impl Probed {
+    async fn read(response: Response) -> Result<Self> {
+        let status = response.status().as_u16();
+        let body = response.bytes().await?;
+        let failure = (!(200..300).contains(&status)).then(|| describe_failure(status, &body));
+        Ok(Self { status, bytes: body.len() as u64, failure })
+    }
+
+    pub fn ok(&self) -> bool {
+        self.failure.is_none()
     }
 }
 
@@ -322,6 +352,58 @@ impl Api {
         self.load_call(Some(&self.bearer), self.http.get(url.clone())).await
     }
 
+    /// `GET /api/auth/me`: the session route, the ceiling the audited reads are held to.
+    pub fn me_url(&self) -> Url {
+        self.urls.me.clone()
+    }
+
+    /// `GET /api/patients/{id}`, as a URL to send again and again.
+    pub fn patient_url(&self, id: PatientId) -> Result<Url> {
+        Url::parse(&format!("{}/{id}", self.urls.patients)).context("building a patient's URL")
+    }
+
+    /// `GET /api/clients/{id}`.
+    pub fn client_url(&self, id: ClientId) -> Result<Url> {
+        self.urls.clients.join(&format!("/api/clients/{id}")).context("building a client's URL")
+    }
+
+    /// `GET /api/clients?limit=…`: the first page of the client list.
+    pub fn clients_list_url(&self, limit: u32) -> Url {
+        with_query(&self.urls.clients, &[("limit", &limit.to_string())])
+    }
+
+    /// `GET /api/calendar?date=…&location=…`: one location's day.
+    pub fn day_view_url(&self, date: jiff::civil::Date, location: LocationId) -> Url {
+        with_query(&self.urls.calendar, &[("date", &date.to_string()), ("location", &location.to_string())])
+    }
+
+    /// Sends one GET during setup and reads the whole answer: its status and size in bytes
+    /// (as sent: this client asks for no compression).
+    pub async fn probe_get(&self, url: &Url) -> Result<Probed> {
+        let response = self.setup_send(Some(&self.bearer), || self.http.get(url.clone())).await?;
+        Probed::read(response).await.with_context(|| format!("reading the answer to GET {}", url.path()))
+    }
+
+    /// Creates one client during setup like a load request would, and reads the answer.
+    pub async fn probe_post_client(&self, body: &NewClient) -> Result<Probed> {
+        let response =
+            self.setup_send(Some(&self.bearer), || self.http.post(self.urls.clients.clone()).json(body)).await?;
+        Probed::read(response).await.context("reading the answer to POST /api/clients")
+    }
+
+    /// The server's version from `GET /health/detailed` (signed in), if it says.
+    pub async fn server_version(&self) -> Result<Option<String>> {
+        let request = || self.http.get(self.urls.health_detailed.clone());
+        let detailed: serde_json::Value =
+            self.setup_call(Some(&self.bearer), request).await.context("asking GET /health/detailed")?;
+        Ok(detailed["version"].as_str().map(str::to_owned))
+    }
+
+    /// Any GET with the run's session, for the compare report's rows.
+    pub async fn get(&self, url: &Url) -> Outcome {
+        self.load_call(Some(&self.bearer), self.http.get(url.clone())).await
+    }
+
     /// `GET /api/availability?…`, for the availability scenario.
     pub async fn get_availability(&self, url: &Url) -> Outcome {
         self.load_call(Some(&self.bearer), self.http.get(url.clone())).await
@@ -391,6 +473,13 @@ fn availability_url(
         .append_pair("location_id", &location_id.to_string())
         .append_pair("from", &from.to_string())
         .append_pair("to", &to.to_string());
+    url
+}
+
+/// `base` with the `pairs` as its query, encoded.
+fn with_query(base: &Url, pairs: &[(&str, &str)]) -> Url {
+    let mut url = base.clone();
+    url.query_pairs_mut().extend_pairs(pairs);
     url
 }
 
@@ -625,6 +714,9 @@ mod tests {
         assert_eq!(urls.appointment_types.as_str(), "http://127.0.0.1:8080/api/appointment-types");
         assert_eq!(urls.appointments.as_str(), "http://127.0.0.1:8080/api/appointments");
         assert_eq!(urls.availability.as_str(), "http://127.0.0.1:8080/api/availability");
+        assert_eq!(urls.me.as_str(), "http://127.0.0.1:8080/api/auth/me");
+        assert_eq!(urls.calendar.as_str(), "http://127.0.0.1:8080/api/calendar");
+        assert_eq!(urls.health_detailed.as_str(), "http://127.0.0.1:8080/health/detailed");
     }
 
     #[test]
@@ -643,6 +735,23 @@ mod tests {
         let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
         assert_eq!(pairs[2], ("from".into(), "2026-12-01T14:30:15Z".into()));
         assert_eq!(pairs[3].1.parse::<Timestamp>().unwrap(), to);
+    }
+
+    #[test]
+    fn the_compare_urls_carry_their_queries() {
+        let urls = Urls::new(&Url::parse("http://127.0.0.1:8080").unwrap()).unwrap();
+        assert_eq!(
+            with_query(&urls.clients, &[("limit", "50")]).as_str(),
+            "http://127.0.0.1:8080/api/clients?limit=50"
+        );
+        let day = with_query(&urls.calendar, &[("date", "2026-12-06"), ("location", "01JD7Y2Q4Z8W3N5K6M7P8R9S01")]);
+        assert_eq!(
+            day.as_str(),
+            "http://127.0.0.1:8080/api/calendar?date=2026-12-06&location=01JD7Y2Q4Z8W3N5K6M7P8R9S01"
+        );
+        let client: ClientId = "01JD7Y2Q4Z8W3N5K6M7P8R9S02".parse().unwrap();
+        let joined = urls.clients.join(&format!("/api/clients/{client}")).unwrap();
+        assert_eq!(joined.as_str(), "http://127.0.0.1:8080/api/clients/01JD7Y2Q4Z8W3N5K6M7P8R9S02");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum, value_parser};
 
+use crate::compare::{COMPARE_WINDOWS, SETTLE_MAX};
 use crate::search::{INDEX_WAIT, SEED_BUDGET_PER_CLIENT, SEED_IN_FLIGHT as SEARCH_SEED_IN_FLIGHT};
 
 /// How long seeding the read set may take before the run gives up.
@@ -108,14 +109,24 @@ pub struct Args {
     pub search_connections: u16,
 
     /// The server's process id, for the fanout scenario's server CPU per frame and RSS per
-    /// socket (read from /proc; the server must run on this machine). Without it those two
-    /// figures are skipped.
+    /// socket, and the compare report's CPU per request and RSS (read from /proc; the server
+    /// must run on this machine). Without it those figures are skipped.
     #[arg(long)]
     pub server_pid: Option<u32>,
 
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
+
+    /// Clients (each with two cats) the compare report seeds for its search row: a few
+    /// hundred keep the whole report within about two minutes.
+    #[arg(long, default_value_t = 500, value_parser = value_parser!(u32).range(1..=100_000))]
+    pub compare_search_clients: u32,
+
+    /// A label for the compare report's heading and JSON (the build and the machine's state,
+    /// e.g. "v0.2.0, quiet machine"), so a pasted row says what was measured.
+    #[arg(long)]
+    pub label: Option<String>,
 
     /// What to run.
     #[arg(value_enum)]
@@ -147,6 +158,11 @@ pub enum Scenario {
     /// typo-tolerant name searches and exact phone and microchip searches on
     /// --search-connections connections. Not part of `all`.
     Search,
+    /// One report for docs/performance.md: the session route next to the audited reads, the
+    /// search and the day view, writes at 64 and 1 connections, writes beside a read flood;
+    /// ratios, server CPU per request and RSS (with --server-pid), answer sizes. Not part of
+    /// `all`.
+    Compare,
 }
 
 impl Scenario {
@@ -163,6 +179,8 @@ impl Scenario {
             | Scenario::Search => 1,
             // `all`: seeding the read set, then setting up the book and availability scenarios.
             Scenario::All => 3,
+            // `compare`: the read set and the day; the search clients have a budget of their own.
+            Scenario::Compare => 1,
         }
     }
 
@@ -175,6 +193,7 @@ impl Scenario {
             Scenario::Signin | Scenario::Search => 2,
             // `all`: read, then write, then book, then availability.
             Scenario::All => 4,
+            Scenario::Compare => COMPARE_WINDOWS,
         }
     }
 }
@@ -199,6 +218,9 @@ impl Args {
             Scenario::Signin => usize::from(self.connections) + usize::from(self.signin_connections),
             // Seeding and searching never overlap.
             Scenario::Search => usize::from(self.search_connections).max(SEARCH_SEED_IN_FLIGHT as usize),
+            // The flood phase holds `connections` in all (writers plus readers); seeding the
+            // search clients holds its own count.
+            Scenario::Compare => usize::from(self.connections).max(SEARCH_SEED_IN_FLIGHT as usize),
             _ => usize::from(self.connections),
         }
     }
@@ -209,14 +231,24 @@ impl Args {
         SETUP_BUDGET + SEED_BUDGET_PER_CLIENT * self.search_clients + INDEX_WAIT
     }
 
+    /// The compare report's budget for seeding its search clients and waiting for the index.
+    pub fn compare_search_budget(&self) -> Duration {
+        SETUP_BUDGET + SEED_BUDGET_PER_CLIENT * self.compare_search_clients + INDEX_WAIT
+    }
+
     /// The most the whole run may take: the fsync budget, a setup budget for each setup
     /// phase, for each measured window its warm-up, measured time and one request timeout for
     /// the last requests in flight, plus slack. Past it the run is aborted, so it always stops
     /// by itself.
     pub fn hard_cap(&self) -> Duration {
-        let per_window = self.warmup() + self.duration() + self.request_timeout();
+        let mut per_window = self.warmup() + self.duration() + self.request_timeout();
         let setup = match self.scenario {
             Scenario::Search => self.search_setup_budget(),
+            // Before each phase, compare may wait for the server to go quiet.
+            Scenario::Compare => {
+                per_window += SETTLE_MAX;
+                SETUP_BUDGET * Scenario::Compare.setups() + self.compare_search_budget()
+            }
             other => SETUP_BUDGET * other.setups(),
         };
         FSYNC_BUDGET + setup + per_window * self.scenario.windows() + SLACK + self.request_timeout()
@@ -308,6 +340,19 @@ mod tests {
         assert!(small.hard_cap() < a.hard_cap());
         assert_eq!(small.pool_connections(), 64);
         assert!(Args::try_parse_from(["clowder-loadtests", "--search-clients", "0", "search"]).is_err());
+    }
+
+    #[test]
+    fn compare_is_a_scenario_of_its_own_with_a_modest_search_set() {
+        let a = parse(&["--server-pid", "42", "--label", "v1, quiet", "compare"]);
+        assert_eq!((a.scenario, a.compare_search_clients, a.server_pid), (Scenario::Compare, 500, Some(42)));
+        assert_eq!(a.label.as_deref(), Some("v1, quiet"));
+        assert_eq!((Scenario::Compare.setups(), Scenario::Compare.windows()), (1, COMPARE_WINDOWS));
+        assert_eq!(a.pool_connections(), 64);
+        let window = Duration::from_secs(1 + 10 + 10);
+        assert!(a.hard_cap() > FSYNC_BUDGET + SETUP_BUDGET * 2 + INDEX_WAIT + (window + SETTLE_MAX) * COMPARE_WINDOWS);
+        assert_eq!(parse(&["--connections", "8", "compare"]).pool_connections(), 32);
+        assert!(Args::try_parse_from(["clowder-loadtests", "--compare-search-clients", "0", "compare"]).is_err());
     }
 
     #[test]

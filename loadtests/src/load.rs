@@ -52,6 +52,8 @@ pub enum Workload {
     Availability { url: Url },
     /// `GET /api/search` with a query drawn at random from the set.
     Search { urls: Vec<Url> },
+    /// Any GET, with a URL drawn at random from the set (the compare report's rows).
+    Get { urls: Vec<Url> },
 }
 
 impl Workload {
@@ -91,6 +93,13 @@ impl Workload {
         Ok(Workload::Search { urls })
     }
 
+    pub fn get(urls: Vec<Url>) -> Result<Self> {
+        if urls.is_empty() {
+            bail!("a GET workload needs at least one URL to ask");
+        }
+        Ok(Workload::Get { urls })
+    }
+
     /// Sends the connection's next request; `None` when it has nothing left to send.
     async fn request(&self, api: &Api, conn: &mut Connection) -> Option<Outcome> {
         let outcome = match self {
@@ -114,6 +123,8 @@ impl Workload {
             Workload::Availability { url } => api.get_availability(url).await,
             // `below` returns a value under `urls.len()`, which the constructor made non-zero.
             Workload::Search { urls } => api.get_search(&urls[conn.rng.below(urls.len())]).await,
+            // Likewise non-empty by construction.
+            Workload::Get { urls } => api.get(&urls[conn.rng.below(urls.len())]).await,
         };
         Some(outcome)
     }
@@ -259,6 +270,12 @@ mod tests {
     #[test]
     fn reading_needs_at_least_one_patient() {
         assert!(Workload::read_patients(Vec::new()).is_err());
+    }
+
+    #[test]
+    fn a_get_workload_needs_at_least_one_url() {
+        assert!(Workload::get(Vec::new()).is_err());
+        assert!(Workload::get(vec![Url::parse("http://127.0.0.1:8080/api/auth/me").unwrap()]).is_ok());
     }
 
     #[test]

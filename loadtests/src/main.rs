@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 
-use clowder_loadtests::cli::Args;
+use clowder_loadtests::cli::{Args, Scenario};
+use clowder_loadtests::compare;
 use clowder_loadtests::report::Report;
 use clowder_loadtests::run::run;
 
@@ -18,7 +19,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run_capped(&args).and_then(|report| print_report(&report, args.json)) {
+    // `compare` has a report of its own; every other scenario shares `Report`.
+    let done = if args.scenario == Scenario::Compare {
+        run_capped(&args, compare::run(&args)).and_then(|report| {
+            let text = if args.json { report.to_json_lines()? } else { report.to_markdown() };
+            print_text(&text)
+        })
+    } else {
+        run_capped(&args, run(&args)).and_then(|report| print_report(&report, args.json))
+    };
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The cause chain, without the backtrace `RUST_BACKTRACE` would add to `Debug`.
@@ -31,11 +41,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_capped(args: &Args) -> Result<Report> {
+fn run_capped<T>(args: &Args, run: impl Future<Output = Result<T>>) -> Result<T> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let cap = args.hard_cap();
-    let outcome = runtime.block_on(async { tokio::time::timeout(cap, run(args)).await });
+    let outcome = runtime.block_on(async { tokio::time::timeout(cap, run).await });
     // Dropping a runtime waits for blocking tasks without limit; this does not.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     outcome.map_err(|_| anyhow!("the run exceeded its hard cap of {} s and was stopped", cap.as_secs()))?
@@ -43,6 +53,10 @@ fn run_capped(args: &Args) -> Result<Report> {
 
 fn print_report(report: &Report, json: bool) -> Result<()> {
     let text = if json { report.to_json_lines()? } else { report.to_text() };
+    print_text(&text)
+}
+
+fn print_text(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes()).context("writing the report")?;
     stdout.flush().context("writing the report")

@@ -170,6 +170,9 @@ fn figure(value: f64, unit: &str) -> String {
     match unit {
         "ms" => format!("{value:.3} ms"),
         "µs" | "KiB" => format!("{value:.2} {unit}"),
+        "x" => format!("{value:.2} x"),
+        "B" => format!("{value:.0} B"),
+        "MiB" => format!("{value:.1} MiB"),
         _ => format!("{value:.1}{unit}"),
     }
 }

@@ -94,7 +94,7 @@ pub async fn run(args: &Args) -> Result<Report> {
 }
 
 /// Checks the address before any traffic, then signs in once for the whole run.
-async fn sign_in(args: &Args) -> Result<Api> {
+pub(crate) async fn sign_in(args: &Args) -> Result<Api> {
     let base = parse_target(&args.url, args.allow_remote)?;
     let password = args.password.as_deref().context(
         "no password: set CLOWDER_ADMIN_PASSWORD (or pass --password) to the admin password the server was started with",
@@ -105,7 +105,7 @@ async fn sign_in(args: &Args) -> Result<Api> {
 }
 
 /// Measures the floor on a blocking thread, within its budget.
-async fn measure_floor(args: &Args) -> Result<FsyncFloor> {
+pub(crate) async fn measure_floor(args: &Args) -> Result<FsyncFloor> {
     let target = FsyncTarget::choose(args.data_dir.as_deref());
     let samples = args.fsync_samples;
     progress(&format!("fsync floor: {samples} rounds in {}", target.dir.display()));
@@ -116,7 +116,7 @@ async fn measure_floor(args: &Args) -> Result<FsyncFloor> {
         .context("the fsync measurement panicked")?
 }
 
-fn plan(args: &Args) -> Plan {
+pub(crate) fn plan(args: &Args) -> Plan {
     let now = jiff::Timestamp::now();
     Plan {
         connections: args.connections,

@@ -185,7 +185,7 @@ async fn availability_setup(api: &Arc<Api>, plan: &Plan) -> Result<Url> {
 }
 
 /// The active appointment type called `name` (one of the defaults every clinic starts with).
-async fn appointment_type(api: &Api, name: &str) -> Result<AppointmentType> {
+pub(crate) async fn appointment_type(api: &Api, name: &str) -> Result<AppointmentType> {
     let types = api.appointment_types().await?;
     types.into_iter().find(|t| t.active && t.name.eq_ignore_ascii_case(name)).with_context(|| {
         format!("the server has no active appointment type {name:?} (one of the defaults; renamed or retired?)")
@@ -382,7 +382,7 @@ pub async fn search(
     Ok((rows, figures))
 }
 
-async fn search_setup(
+pub(crate) async fn search_setup(
     api: &Arc<Api>,
     clinic: Clinic,
     server: Option<ServerProcess>,
@@ -461,7 +461,7 @@ async fn seed_patients(api: &Arc<Api>, count: u32) -> Result<Vec<PatientId>> {
 }
 
 /// Creates `count` clients with one patient each and returns both ids, in order.
-async fn seed_pets(api: &Arc<Api>, count: u32) -> Result<Vec<(ClientId, PatientId)>> {
+pub(crate) async fn seed_pets(api: &Arc<Api>, count: u32) -> Result<Vec<(ClientId, PatientId)>> {
     in_parallel(api, (0..u64::from(count)).collect(), |api, n| async move {
         let client = api.create_client(&NewClient::seed(n)).await.context("seeding clients")?;
         let patient = api.create_patient(&NewPatient::for_client(client, n)).await.context("seeding patients")?;
@@ -472,7 +472,7 @@ async fn seed_pets(api: &Arc<Api>, count: u32) -> Result<Vec<(ClientId, PatientI
 
 /// Runs `call` on every item, [`SEED_WORKERS`] at a time, and returns the results in the
 /// items' order; the first error stops the lot.
-async fn in_parallel<T, R, F, Fut>(api: &Arc<Api>, items: Vec<T>, call: F) -> Result<Vec<R>>
+pub(crate) async fn in_parallel<T, R, F, Fut>(api: &Arc<Api>, items: Vec<T>, call: F) -> Result<Vec<R>>
 where
     T: Send + 'static,
     R: Send + 'static,
