@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use clowder_schemas::{AppointmentTypeId, ClientId, LocationId, PatientId, StaffId};
+use clowder_schemas::{AppointmentTypeId, ClientId, LocationId, PatientId, RoomId, StaffId};
 
 /// The default type `book` books: 15 minutes, no buffer.
 pub const BOOK_TYPE: &str = "Vaccination";
@@ -351,6 +351,131 @@ fn overlaps(held: &[(Timestamp, Timestamp)], start: Timestamp, end: Timestamp) -
     held.get(first_ending_after).is_some_and(|&(from, _)| from < end)
 }
 
+/// The row of the day-view scenario.
+pub const DAY_VIEW: &str = "day-view";
+
+/// The day-view scenario's day at one location: this many vets, each in an exam room of its
+/// own at any time, ...
+pub const DAY_VIEW_VETS: usize = 6;
+
+/// ... booked every 30 minutes from 08:00, for this many appointments in all (10 a vet) ...
+pub const DAY_VIEW_APPOINTMENTS: usize = 60;
+
+/// ... of one cat each, belonging to this many clients (the first 15 have two cats).
+pub const DAY_VIEW_CLIENTS: usize = 45;
+
+/// Reasons for a visit, in turn.
+const DAY_VIEW_REASONS: [&str; 4] =
+    ["annual check-up", "vaccination booster", "limping on the left hind leg", "not eating for two days"];
+
+/// How far ahead the day-view day is: a week, so every booking is in the future.
+const DAY_VIEW_DAYS_AHEAD: i64 = 7;
+
+/// The local date the day-view scenario fills: a week after `now` at the location.
+pub fn day_view_date(now: Timestamp, tz: &TimeZone) -> Result<Date> {
+    let later = now.checked_add(SignedDuration::from_hours(24 * DAY_VIEW_DAYS_AHEAD)).context("now + a week")?;
+    Ok(later.to_zoned(tz.clone()).date())
+}
+
+/// One booking of the day-view day: indexes into the seeded vets, rooms and cats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayBooking {
+    pub vet: usize,
+    pub room: usize,
+    pub cat: usize,
+    pub start: Timestamp,
+    pub reason: &'static str,
+}
+
+/// The day: booking `n` is vet `n mod 6` at `08:00 + 30 min × (n div 6)`, in room `(vet + n
+/// div 6) mod 6` (so no two vets share a room at once), for cat `n`.
+pub fn day_view_bookings(tz: &TimeZone, date: Date) -> Result<Vec<DayBooking>> {
+    (0..DAY_VIEW_APPOINTMENTS)
+        .map(|n| {
+            let (vet, slot) = (n % DAY_VIEW_VETS, n / DAY_VIEW_VETS);
+            let time = SHIFT_START + SignedDuration::from_mins(30 * slot as i64);
+            Ok(DayBooking {
+                vet,
+                room: (vet + slot) % DAY_VIEW_VETS,
+                cat: n,
+                start: local_instant(tz, date, time)?,
+                reason: DAY_VIEW_REASONS[n % DAY_VIEW_REASONS.len()],
+            })
+        })
+        .collect()
+}
+
+/// The client of cat `n`: clients `0..45` own cats `0..45`, and clients `0..15` cats `45..60` too.
+pub fn day_view_owner(cat: usize) -> usize {
+    cat % DAY_VIEW_CLIENTS
+}
+
+/// `GET /api/calendar`'s answer, as far as the scenario checks it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DayAnswer {
+    pub vets: Vec<Named<StaffId>>,
+    pub rooms: Vec<Named<RoomId>>,
+    pub appointments: Vec<DayLine>,
+    pub patients: BTreeMap<PatientId, serde::de::IgnoredAny>,
+    pub clients: BTreeMap<ClientId, serde::de::IgnoredAny>,
+    pub types: BTreeMap<AppointmentTypeId, serde::de::IgnoredAny>,
+}
+
+/// A column of the day view.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Named<I> {
+    pub id: I,
+    pub name: String,
+}
+
+/// An appointment of the day view.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DayLine {
+    pub patient_id: PatientId,
+    pub client_id: ClientId,
+    pub type_id: AppointmentTypeId,
+    pub vet_id: Option<StaffId>,
+    pub room_id: Option<RoomId>,
+}
+
+impl fmt::Display for DayAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dangling = self
+            .appointments
+            .iter()
+            .filter(|a| {
+                !self.patients.contains_key(&a.patient_id)
+                    || !self.clients.contains_key(&a.client_id)
+                    || !self.types.contains_key(&a.type_id)
+                    || a.vet_id.is_some_and(|v| !self.vets.iter().any(|c| c.id == v))
+                    || a.room_id.is_some_and(|r| !self.rooms.iter().any(|c| c.id == r))
+            })
+            .count();
+        write!(
+            f,
+            "{} appointments, {} cats, {} clients, {} vets, {} rooms, {dangling} appointments naming something the answer lacks",
+            self.appointments.len(),
+            self.patients.len(),
+            self.clients.len(),
+            self.vets.len(),
+            self.rooms.len()
+        )
+    }
+}
+
+/// Bytes of an answer as sent plain and as sent to a client accepting gzip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerBytes {
+    pub plain: usize,
+    pub gzip: usize,
+}
+
+impl fmt::Display for AnswerBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes, {} with Accept-Encoding: gzip", self.plain, self.gzip)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,6 +726,22 @@ mod tests {
         let check = seed().check(&a, 30);
         assert_eq!(check.problem_count, 4, "{check}");
         assert!(check.problems[3].starts_with("no slot at all"));
+    }
+
+    #[test]
+    fn the_day_view_day_puts_six_vets_in_six_rooms_without_a_clash() {
+        let day = day_view_bookings(&ny(), Date::constant(2026, 12, 1)).unwrap();
+        assert_eq!(day.len(), DAY_VIEW_APPOINTMENTS);
+        assert_eq!(day[0].start, at("2026-12-01T13:00:00Z"));
+        assert_eq!(day[59].start, at("2026-12-01T17:30:00Z"), "the tenth half hour from 08:00");
+        let mut taken = std::collections::BTreeSet::new();
+        for b in &day {
+            assert!(taken.insert((b.start, "vet", b.vet)), "{b:?}");
+            assert!(taken.insert((b.start, "room", b.room)), "{b:?}");
+        }
+        let owners: std::collections::BTreeSet<usize> = day.iter().map(|b| day_view_owner(b.cat)).collect();
+        assert_eq!(owners.len(), DAY_VIEW_CLIENTS);
+        assert_eq!(day_view_date(at("2026-11-24T22:00:00Z"), &ny()).unwrap(), Date::constant(2026, 12, 1));
     }
 
     #[test]
