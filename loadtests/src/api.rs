@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode, Url, redirect};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -27,7 +27,7 @@ use crate::bodies::{
     PasswordChange, RoomMove,
 };
 use crate::cli::rate_limit_advice;
-use crate::scheduling::AvailabilityAnswer;
+use crate::scheduling::{AnswerBytes, AvailabilityAnswer};
 use crate::stats::{Outcome, TransportFailure};
 
 /// How long opening a TCP connection may take.
@@ -269,6 +269,43 @@ impl Api {
         let answer = serde_json::from_slice(&body)
             .with_context(|| format!("the availability answer does not follow the contract: {}", quote_body(&body)))?;
         Ok((answer, body.len()))
+    }
+
+    /// The URL of one location's day view (`GET /api/calendar`) on a local date.
+    pub fn day_url(&self, location_id: LocationId, date: jiff::civil::Date) -> Result<Url> {
+        let mut url = self.urls.availability.join("/api/calendar").context("building the URL of /api/calendar")?;
+        url.query_pairs_mut().append_pair("location", &location_id.to_string()).append_pair("date", &date.to_string());
+        Ok(url)
+    }
+
+    /// Asks `url` twice during setup, plain and accepting gzip, and returns the plain answer
+    /// and the bytes of both as sent (this client does not decompress).
+    pub async fn answer_bytes(&self, url: &Url) -> Result<(Vec<u8>, AnswerBytes)> {
+        let mut sizes = Vec::with_capacity(2);
+        let mut plain = Vec::new();
+        for gzip in [false, true] {
+            let response = self
+                .setup_send(Some(&self.bearer), || {
+                    let request = self.http.get(url.clone());
+                    if gzip { request.header(ACCEPT_ENCODING, "gzip") } else { request }
+                })
+                .await?;
+            let status = response.status();
+            let body = response.bytes().await.with_context(|| format!("reading the answer of {url}"))?;
+            if !status.is_success() {
+                anyhow::bail!("{}", describe_failure(status.as_u16(), &body));
+            }
+            sizes.push(body.len());
+            if !gzip {
+                plain = body.to_vec();
+            }
+        }
+        Ok((plain, AnswerBytes { plain: sizes[0], gzip: sizes[1] }))
+    }
+
+    /// `GET /api/calendar?…`, for the day-view scenario.
+    pub async fn get_day(&self, url: &Url) -> Outcome {
+        self.load_call(Some(&self.bearer), self.http.get(url.clone())).await
     }
 
     /// The first location `GET /api/locations` lists, if any, during setup.

@@ -13,7 +13,7 @@ use clowder_schemas::appointment_types::RoomKind;
 use clowder_schemas::locations::{Day, DayHours};
 use clowder_schemas::staff::Position;
 use clowder_schemas::whiteboard::RoomState;
-use clowder_schemas::{AppointmentTypeId, ClientId, LocationId, PatientId, StaffId};
+use clowder_schemas::{AppointmentTypeId, ClientId, LocationId, PatientId, RoomId, StaffId};
 
 use crate::rng::SplitMix64;
 use crate::scheduling::TIME_ZONE;
@@ -92,6 +92,11 @@ impl NewLocation {
         Self { name: format!("Load {run_tag} {n}"), time_zone: TIME_ZONE, hours: None }
     }
 
+    /// The day-view scenario's location, with the default opening hours.
+    pub fn day_view(run_tag: &str) -> Self {
+        Self { name: format!("Load {run_tag} day view"), time_zone: TIME_ZONE, hours: None }
+    }
+
     /// The availability scenario's location, open 08:00–18:00 every day, so every day of the
     /// window has slots to search.
     pub fn open_every_day(run_tag: &str) -> Self {
@@ -114,6 +119,11 @@ pub struct NewRoom {
 }
 
 impl NewRoom {
+    /// Exam room `n` of the day-view scenario's location.
+    pub fn day_view(n: usize, location_id: LocationId) -> Self {
+        Self { location_id, name: format!("Exam {}", n + 1), kind: RoomKind::Exam }
+    }
+
     /// The fanout scenario's exam room; the run tag keeps the name unique in its location.
     pub fn fanout(run_tag: &str, location_id: LocationId) -> Self {
         Self { location_id, name: format!("Load {run_tag} fanout"), kind: RoomKind::Exam }
@@ -155,7 +165,7 @@ pub struct NewShift {
     pub end: Time,
 }
 
-/// Body of `POST /api/appointments`: no room, the end from the type's length.
+/// Body of `POST /api/appointments`: the end from the type's length; a room and a reason when given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewAppointment {
     pub client_id: ClientId,
@@ -164,6 +174,10 @@ pub struct NewAppointment {
     pub vet_id: StaffId,
     pub location_id: LocationId,
     pub start: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<RoomId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 /// Characters of generated passwords.
@@ -444,8 +458,14 @@ mod tests {
             vet_id: id(4),
             location_id: id(5),
             start: "2027-01-05T09:00:00Z".parse().unwrap(),
+            room_id: None,
+            reason: None,
         };
         let json = serde_json::to_value(&body).unwrap();
+        assert!(json.get("room_id").is_none() && json.get("reason").is_none(), "left out when absent");
+        let in_a_room = NewAppointment { room_id: Some(id(6)), reason: Some("annual check-up"), ..body.clone() };
+        let create: CreateAppointment = as_server_reads(&in_a_room);
+        assert_eq!((create.room_id, create.reason.as_deref()), (Some(id(6)), Some("annual check-up")));
         assert_eq!(json["start"], "2027-01-05T09:00:00Z");
         let create: CreateAppointment = as_server_reads(&body);
         assert_eq!(

@@ -151,6 +151,9 @@ pub enum Scenario {
     Signin,
     /// Ask for 30 days of free slots of 6 booked-up vets at one location.
     Availability,
+    /// Fill one day with 60 appointments (6 vets, 6 rooms, 60 cats of 45 clients), then ask
+    /// for its day view; prints the answer's bytes plain and gzipped. Not part of `all`.
+    DayView,
     /// --dashboards WebSockets follow one room while its state changes 100 times a second:
     /// event latency, server CPU per frame, RSS per socket. Not part of `all`.
     Fanout,
@@ -175,6 +178,7 @@ impl Scenario {
             | Scenario::Book
             | Scenario::Signin
             | Scenario::Availability
+            | Scenario::DayView
             | Scenario::Fanout
             | Scenario::Search => 1,
             // `all`: seeding the read set, then setting up the book and availability scenarios.
@@ -188,7 +192,12 @@ impl Scenario {
     pub fn windows(self) -> u32 {
         match self {
             Scenario::Fsync => 0,
-            Scenario::Read | Scenario::Write | Scenario::Book | Scenario::Availability | Scenario::Fanout => 1,
+            Scenario::Read
+            | Scenario::Write
+            | Scenario::Book
+            | Scenario::Availability
+            | Scenario::DayView
+            | Scenario::Fanout => 1,
             // `signin`: GETs alone, then GETs beside sign-ins; `search`: names, then exact.
             Scenario::Signin | Scenario::Search => 2,
             // `all`: read, then write, then book, then availability.

@@ -50,6 +50,8 @@ pub enum Workload {
     Book { type_id: AppointmentTypeId, lanes: Vec<Lane>, walk: SlotWalk },
     /// `GET /api/availability` with the same question every time.
     Availability { url: Url },
+    /// `GET /api/calendar` of the same day every time.
+    DayView { url: Url },
     /// `GET /api/search` with a query drawn at random from the set.
     Search { urls: Vec<Url> },
     /// Any GET, with a URL drawn at random from the set (the compare report's rows).
@@ -121,6 +123,7 @@ impl Workload {
                 api.post_appointment(&body).await
             }
             Workload::Availability { url } => api.get_availability(url).await,
+            Workload::DayView { url } => api.get_day(url).await,
             // `below` returns a value under `urls.len()`, which the constructor made non-zero.
             Workload::Search { urls } => api.get_search(&urls[conn.rng.below(urls.len())]).await,
             // Likewise non-empty by construction.
@@ -142,6 +145,8 @@ fn booking(type_id: AppointmentTypeId, lanes: &[Lane], walk: &SlotWalk, n: u64) 
         vet_id: lane.vet_id,
         location_id: lane.location_id,
         start,
+        room_id: None,
+        reason: None,
     })
 }
 

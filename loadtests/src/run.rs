@@ -51,6 +51,10 @@ pub async fn run(args: &Args) -> Result<Report> {
         ));
         report.scenarios.push(scenarios::availability(&api, &plan).await?);
     }
+    if args.scenario == Scenario::DayView {
+        progress("day-view: seeding 1 location, 6 vets, 6 rooms, 45 clients, 60 cats and 60 appointments on one day");
+        report.scenarios.push(scenarios::day_view(&api, &plan).await?);
+    }
     if args.scenario == Scenario::Signin {
         progress(&format!(
             "signin: seeding 1 patient and {} users, then {} connections reading alone, then {} reading beside {} signing in",

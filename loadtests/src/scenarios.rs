@@ -37,8 +37,9 @@ use crate::report::{
 };
 use crate::run::progress;
 use crate::scheduling::{
-    AVAILABILITY_TYPE, AVAILABILITY_VETS, AvailabilitySeed, AvailabilityWindow, BOOK_HORIZON_DAYS, BOOK_TYPE, Lane,
-    SHIFT_END, SHIFT_START, SlotWalk, TIME_ZONE, first_booking_start, seed_bookings,
+    AVAILABILITY_TYPE, AVAILABILITY_VETS, AvailabilitySeed, AvailabilityWindow, BOOK_HORIZON_DAYS, BOOK_TYPE, DAY_VIEW,
+    DAY_VIEW_APPOINTMENTS, DAY_VIEW_CLIENTS, DAY_VIEW_VETS, DayAnswer, Lane, SHIFT_END, SHIFT_START, SlotWalk,
+    TIME_ZONE, day_view_bookings, day_view_date, day_view_owner, first_booking_start, seed_bookings,
 };
 use crate::search::{
     CATS_PER_CLIENT, Clinic, Expect, INDEX_POLL, INDEX_WAIT, LIMIT as SEARCH_LIMIT, PROBE_QUERIES, ProbeCount,
@@ -166,6 +167,8 @@ async fn availability_setup(api: &Arc<Api>, plan: &Plan) -> Result<Url> {
                 vet_id: vets[b.vet],
                 location_id,
                 start: b.start,
+                room_id: None,
+                reason: None,
             }
         })
         .collect();
@@ -180,6 +183,65 @@ async fn availability_setup(api: &Arc<Api>, plan: &Plan) -> Result<Url> {
             progress(&format!("availability: the probe answered {bytes} bytes: {check}"));
         }
         Err(e) => progress(&format!("availability: the probe failed ({e:#}); measuring what the server answers")),
+    }
+    match api.answer_bytes(&url).await {
+        Ok((_, sizes)) => progress(&format!("availability: answer {sizes}")),
+        Err(e) => progress(&format!("availability: could not measure the answer's bytes ({e:#})")),
+    }
+    Ok(url)
+}
+
+/// Fills one day at a new location as a busy front desk sees it (see
+/// [`day_view_bookings`]: 6 vets in 6 exam rooms, 60 "Wellness exam" appointments with
+/// reasons, 60 cats of 45 clients), prints the day view's bytes plain and gzipped and what it
+/// holds, then asks for that day view on every connection.
+pub async fn day_view(api: &Arc<Api>, plan: &Plan) -> Result<ScenarioSummary> {
+    let url = tokio::time::timeout(SETUP_BUDGET, day_view_setup(api, plan))
+        .await
+        .with_context(|| format!("setting up the day-view scenario took longer than {} s", SETUP_BUDGET.as_secs()))??;
+    run(DAY_VIEW, api, Workload::DayView { url }, plan).await
+}
+
+async fn day_view_setup(api: &Arc<Api>, plan: &Plan) -> Result<Url> {
+    let wellness = appointment_type(api, AVAILABILITY_TYPE).await?;
+    let tz = TimeZone::get(TIME_ZONE).with_context(|| format!("looking up the time zone {TIME_ZONE}"))?;
+    let location_id = api.create_location(&NewLocation::day_view(&plan.run_tag)).await?;
+    let rooms: Vec<NewRoom> = (0..DAY_VIEW_VETS).map(|i| NewRoom::day_view(i, location_id)).collect();
+    let rooms = in_parallel(api, rooms, |api, body| async move { api.create_room(&body).await }).await?;
+    let vets: Vec<NewVet> = (0..DAY_VIEW_VETS).map(|i| NewVet::numbered(i, location_id)).collect();
+    let vets = in_parallel(api, vets, |api, body| async move { api.create_vet(&body).await }).await?;
+    let mut pets = seed_pets(api, DAY_VIEW_CLIENTS as u32).await?;
+    let second: Vec<(usize, ClientId)> =
+        (DAY_VIEW_CLIENTS..DAY_VIEW_APPOINTMENTS).map(|n| (n, pets[day_view_owner(n)].0)).collect();
+    let more = in_parallel(api, second, |api, (n, client)| async move {
+        let cat = api.create_patient(&NewPatient::for_client(client, n as u64)).await.context("seeding cats")?;
+        Ok((client, cat))
+    })
+    .await?;
+    pets.extend(more);
+    let date = day_view_date(plan.now, &tz)?;
+    let bodies: Vec<NewAppointment> = day_view_bookings(&tz, date)?
+        .into_iter()
+        .map(|b| NewAppointment {
+            client_id: pets[b.cat].0,
+            patient_id: pets[b.cat].1,
+            type_id: wellness.id,
+            vet_id: vets[b.vet],
+            location_id,
+            start: b.start,
+            room_id: Some(rooms[b.room]),
+            reason: Some(b.reason),
+        })
+        .collect();
+    progress(&format!("day-view: {} bookings on {date}", bodies.len()));
+    in_parallel(api, bodies, |api, body| async move { api.create_appointment(&body).await }).await?;
+    let url = api.day_url(location_id, date)?;
+    match api.answer_bytes(&url).await {
+        Ok((body, sizes)) => match serde_json::from_slice::<DayAnswer>(&body) {
+            Ok(day) => progress(&format!("day-view: answer {sizes}: {day}")),
+            Err(e) => progress(&format!("day-view: answer {sizes}, not in the lean shape ({e})")),
+        },
+        Err(e) => progress(&format!("day-view: the probe failed ({e:#}); measuring what the server answers")),
     }
     Ok(url)
 }

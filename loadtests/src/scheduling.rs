@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use clowder_schemas::{AppointmentTypeId, ClientId, LocationId, PatientId, StaffId};
+use clowder_schemas::{AppointmentTypeId, ClientId, LocationId, PatientId, RoomId, StaffId};
 
 /// The default type `book` books: 15 minutes, no buffer.
 pub const BOOK_TYPE: &str = "Vaccination";
@@ -175,21 +175,68 @@ pub fn seed_bookings(
     Ok(out)
 }
 
-/// `GET /api/availability`'s answer, as its contract describes it.
+/// `GET /api/availability`'s answer, as its contract describes it: per vet, per local day,
+/// wall times on the day's offset (or with their own, across a DST change).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct AvailabilityAnswer {
     pub location_id: LocationId,
     pub time_zone: String,
     pub type_id: AppointmentTypeId,
-    pub slots: Vec<OfferedSlot>,
+    pub duration_minutes: u16,
+    pub vets: Vec<FreeVet>,
+}
+
+/// One vet's free starts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FreeVet {
+    pub vet_id: StaffId,
+    pub days: Vec<FreeDay>,
+}
+
+/// One local day of free starts: `"08:30"` on the day's `offset`, or `"01:30-05:00"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FreeDay {
+    pub date: Date,
+    pub offset: String,
+    pub starts: Vec<String>,
 }
 
 /// One start time and who is free then.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferedSlot {
     pub start: Timestamp,
     pub end: Timestamp,
     pub vet_ids: Vec<StaffId>,
+}
+
+impl AvailabilityAnswer {
+    /// The answer as slots (start, end and the vets free then), by start; a start that cannot
+    /// be read is a problem, described.
+    pub fn slots(&self) -> (Vec<OfferedSlot>, Vec<String>) {
+        let mut by_start: BTreeMap<Timestamp, Vec<StaffId>> = BTreeMap::new();
+        let mut unreadable = Vec::new();
+        for vet in &self.vets {
+            for day in &vet.days {
+                for start in &day.starts {
+                    let (wall, offset) = match start.find(['+', '-']) {
+                        Some(i) => (&start[..i], &start[i..]),
+                        None => (start.as_str(), day.offset.as_str()),
+                    };
+                    let wall = if wall.len() == 5 { format!("{wall}:00") } else { wall.to_owned() };
+                    match format!("{}T{wall}{offset}", day.date).parse::<Timestamp>() {
+                        Ok(at) => by_start.entry(at).or_default().push(vet.vet_id),
+                        Err(_) => unreadable.push(format!("start {start:?} on {} cannot be read", day.date)),
+                    }
+                }
+            }
+        }
+        let length = SignedDuration::from_mins(self.duration_minutes.into());
+        let slots = by_start
+            .into_iter()
+            .map(|(start, vet_ids)| OfferedSlot { start, end: start.checked_add(length).unwrap_or(start), vet_ids })
+            .collect();
+        (slots, unreadable)
+    }
 }
 
 /// What the `availability` setup made, to check an answer against.
@@ -243,7 +290,16 @@ impl AvailabilitySeed {
     /// window and the seeded shift, as long as the type, with seeded vets only; and no vet
     /// offered while one of the seeded bookings holds them.
     pub fn check(&self, answer: &AvailabilityAnswer, duration_minutes: i64) -> AnswerCheck {
-        let mut check = AnswerCheck { slots: answer.slots.len(), ..AnswerCheck::default() };
+        let (slots, unreadable) = answer.slots();
+        let mut check = AnswerCheck { slots: slots.len(), ..AnswerCheck::default() };
+        for problem in unreadable {
+            check.problem(|| problem);
+        }
+        if i64::from(answer.duration_minutes) != duration_minutes {
+            check.problem(|| {
+                format!("duration_minutes is {}, the type lasts {duration_minutes}", answer.duration_minutes)
+            });
+        }
         if answer.location_id != self.location_id {
             check.problem(|| format!("location_id is {}, asked for {}", answer.location_id, self.location_id));
         }
@@ -253,20 +309,16 @@ impl AvailabilitySeed {
         if answer.time_zone != TIME_ZONE {
             check.problem(|| format!("time_zone is {:?}, the location's is {TIME_ZONE:?}", answer.time_zone));
         }
-        if answer.slots.is_empty() {
+        if slots.is_empty() {
             check.problem(|| "no slot at all, though every vet has free time every day".into());
         }
         let mut days = std::collections::BTreeSet::new();
-        let length = SignedDuration::from_mins(duration_minutes);
-        for slot in &answer.slots {
+        for slot in &slots {
             let at = slot.start;
             let date = at.to_zoned(self.tz.clone()).date();
             days.insert(date);
             if at < self.window.from || slot.end > self.window.to {
                 check.problem(|| format!("slot {at} lies outside the window asked for"));
-            }
-            if slot.end.duration_since(at) != length {
-                check.problem(|| format!("slot {at} ends at {}, not {duration_minutes} minutes later", slot.end));
             }
             let in_shift = local_instant(&self.tz, date, SHIFT_START).is_ok_and(|s| at >= s)
                 && local_instant(&self.tz, date, SHIFT_END).is_ok_and(|e| slot.end <= e);
@@ -297,6 +349,131 @@ impl AvailabilitySeed {
 fn overlaps(held: &[(Timestamp, Timestamp)], start: Timestamp, end: Timestamp) -> bool {
     let first_ending_after = held.partition_point(|&(_, until)| until <= start);
     held.get(first_ending_after).is_some_and(|&(from, _)| from < end)
+}
+
+/// The row of the day-view scenario.
+pub const DAY_VIEW: &str = "day-view";
+
+/// The day-view scenario's day at one location: this many vets, each in an exam room of its
+/// own at any time, ...
+pub const DAY_VIEW_VETS: usize = 6;
+
+/// ... booked every 30 minutes from 08:00, for this many appointments in all (10 a vet) ...
+pub const DAY_VIEW_APPOINTMENTS: usize = 60;
+
+/// ... of one cat each, belonging to this many clients (the first 15 have two cats).
+pub const DAY_VIEW_CLIENTS: usize = 45;
+
+/// Reasons for a visit, in turn.
+const DAY_VIEW_REASONS: [&str; 4] =
+    ["annual check-up", "vaccination booster", "limping on the left hind leg", "not eating for two days"];
+
+/// How far ahead the day-view day is: a week, so every booking is in the future.
+const DAY_VIEW_DAYS_AHEAD: i64 = 7;
+
+/// The local date the day-view scenario fills: a week after `now` at the location.
+pub fn day_view_date(now: Timestamp, tz: &TimeZone) -> Result<Date> {
+    let later = now.checked_add(SignedDuration::from_hours(24 * DAY_VIEW_DAYS_AHEAD)).context("now + a week")?;
+    Ok(later.to_zoned(tz.clone()).date())
+}
+
+/// One booking of the day-view day: indexes into the seeded vets, rooms and cats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayBooking {
+    pub vet: usize,
+    pub room: usize,
+    pub cat: usize,
+    pub start: Timestamp,
+    pub reason: &'static str,
+}
+
+/// The day: booking `n` is vet `n mod 6` at `08:00 + 30 min × (n div 6)`, in room `(vet + n
+/// div 6) mod 6` (so no two vets share a room at once), for cat `n`.
+pub fn day_view_bookings(tz: &TimeZone, date: Date) -> Result<Vec<DayBooking>> {
+    (0..DAY_VIEW_APPOINTMENTS)
+        .map(|n| {
+            let (vet, slot) = (n % DAY_VIEW_VETS, n / DAY_VIEW_VETS);
+            let time = SHIFT_START + SignedDuration::from_mins(30 * slot as i64);
+            Ok(DayBooking {
+                vet,
+                room: (vet + slot) % DAY_VIEW_VETS,
+                cat: n,
+                start: local_instant(tz, date, time)?,
+                reason: DAY_VIEW_REASONS[n % DAY_VIEW_REASONS.len()],
+            })
+        })
+        .collect()
+}
+
+/// The client of cat `n`: clients `0..45` own cats `0..45`, and clients `0..15` cats `45..60` too.
+pub fn day_view_owner(cat: usize) -> usize {
+    cat % DAY_VIEW_CLIENTS
+}
+
+/// `GET /api/calendar`'s answer, as far as the scenario checks it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DayAnswer {
+    pub vets: Vec<Named<StaffId>>,
+    pub rooms: Vec<Named<RoomId>>,
+    pub appointments: Vec<DayLine>,
+    pub patients: BTreeMap<PatientId, serde::de::IgnoredAny>,
+    pub clients: BTreeMap<ClientId, serde::de::IgnoredAny>,
+    pub types: BTreeMap<AppointmentTypeId, serde::de::IgnoredAny>,
+}
+
+/// A column of the day view.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Named<I> {
+    pub id: I,
+    pub name: String,
+}
+
+/// An appointment of the day view.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DayLine {
+    pub patient_id: PatientId,
+    pub client_id: ClientId,
+    pub type_id: AppointmentTypeId,
+    pub vet_id: Option<StaffId>,
+    pub room_id: Option<RoomId>,
+}
+
+impl fmt::Display for DayAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dangling = self
+            .appointments
+            .iter()
+            .filter(|a| {
+                !self.patients.contains_key(&a.patient_id)
+                    || !self.clients.contains_key(&a.client_id)
+                    || !self.types.contains_key(&a.type_id)
+                    || a.vet_id.is_some_and(|v| !self.vets.iter().any(|c| c.id == v))
+                    || a.room_id.is_some_and(|r| !self.rooms.iter().any(|c| c.id == r))
+            })
+            .count();
+        write!(
+            f,
+            "{} appointments, {} cats, {} clients, {} vets, {} rooms, {dangling} appointments naming something the answer lacks",
+            self.appointments.len(),
+            self.patients.len(),
+            self.clients.len(),
+            self.vets.len(),
+            self.rooms.len()
+        )
+    }
+}
+
+/// Bytes of an answer as sent plain and as sent to a client accepting gzip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerBytes {
+    pub plain: usize,
+    pub gzip: usize,
+}
+
+impl fmt::Display for AnswerBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes, {} with Accept-Encoding: gzip", self.plain, self.gzip)
+    }
 }
 
 #[cfg(test)]
@@ -446,26 +623,51 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
-    fn slot(start: &str, end: &str, vets: &[u8]) -> String {
-        let vets: Vec<String> = vets.iter().map(|&n| format!("\"{}\"", id::<StaffId>(n))).collect();
-        format!(r#"{{"start":"{start}","end":"{end}","vet_ids":[{}]}}"#, vets.join(","))
+    /// A start (ISO 8601 with its offset) and the vets (by number) free then.
+    fn slot(start: &'static str, vets: &[u8]) -> (&'static str, Vec<u8>) {
+        (start, vets.to_vec())
     }
 
-    fn answer_with(slots: &[String]) -> AvailabilityAnswer {
+    /// The answer offering `slots` for a type of `duration` minutes, in the wire's shape: per
+    /// vet, per date, wall times on the offset written with the start.
+    fn answer_lasting(duration: u16, slots: &[(&str, Vec<u8>)]) -> AvailabilityAnswer {
+        let mut per_vet: BTreeMap<u8, BTreeMap<(&str, &str), Vec<String>>> = BTreeMap::new();
+        for (start, vets) in slots {
+            for &vet in vets {
+                let day = per_vet.entry(vet).or_default().entry((&start[..10], &start[19..])).or_default();
+                day.push(format!("\"{}\"", &start[11..16]));
+            }
+        }
+        let vets: Vec<String> = per_vet
+            .into_iter()
+            .map(|(vet, days)| {
+                let days: Vec<String> = days
+                    .into_iter()
+                    .map(|((date, offset), starts)| {
+                        format!(r#"{{"date":"{date}","offset":"{offset}","starts":[{}]}}"#, starts.join(","))
+                    })
+                    .collect();
+                format!(r#"{{"vet_id":"{}","days":[{}]}}"#, id::<StaffId>(vet), days.join(","))
+            })
+            .collect();
         answer(&format!(
-            r#"{{"location_id":"{}","time_zone":"America/New_York","type_id":"{}","slots":[{}]}}"#,
+            r#"{{"location_id":"{}","time_zone":"America/New_York","type_id":"{}","duration_minutes":{duration},"vets":[{}]}}"#,
             id::<LocationId>(10),
             id::<AppointmentTypeId>(20),
-            slots.join(",")
+            vets.join(",")
         ))
+    }
+
+    fn answer_with(slots: &[(&str, Vec<u8>)]) -> AvailabilityAnswer {
+        answer_lasting(30, slots)
     }
 
     #[test]
     fn a_good_answer_in_local_offsets_passes() {
         let a = answer_with(&[
-            slot("2026-12-01T08:00:00-05:00", "2026-12-01T08:30:00-05:00", &[2]),
-            slot("2026-12-01T08:30:00-05:00", "2026-12-01T09:00:00-05:00", &[1, 2]),
-            slot("2026-12-02T16:30:00-05:00", "2026-12-02T17:00:00-05:00", &[1]),
+            slot("2026-12-01T08:00:00-05:00", &[2]),
+            slot("2026-12-01T08:30:00-05:00", &[1, 2]),
+            slot("2026-12-02T16:30:00-05:00", &[1]),
         ]);
         let check = seed().check(&a, 30);
         assert_eq!(
@@ -479,9 +681,9 @@ mod tests {
     #[test]
     fn offering_a_booked_vet_is_a_problem() {
         let a = answer_with(&[
-            slot("2026-12-01T08:15:00-05:00", "2026-12-01T08:45:00-05:00", &[1, 2]),
-            slot("2026-12-01T09:29:00-05:00", "2026-12-01T09:59:00-05:00", &[1]),
-            slot("2026-12-01T09:30:00-05:00", "2026-12-01T10:00:00-05:00", &[1]),
+            slot("2026-12-01T08:15:00-05:00", &[1, 2]),
+            slot("2026-12-01T09:29:00-05:00", &[1]),
+            slot("2026-12-01T09:30:00-05:00", &[1]),
         ]);
         let check = seed().check(&a, 30);
         assert_eq!(check.problem_count, 2, "{check}");
@@ -494,20 +696,25 @@ mod tests {
     #[test]
     fn slots_outside_the_shift_window_or_length_are_problems() {
         let a = answer_with(&[
-            slot("2026-12-01T07:45:00-05:00", "2026-12-01T08:15:00-05:00", &[2]),
-            slot("2026-12-01T16:45:00-05:00", "2026-12-01T17:15:00-05:00", &[2]),
-            slot("2026-12-01T10:00:00-05:00", "2026-12-01T10:45:00-05:00", &[2]),
-            slot("2027-01-04T10:00:00-05:00", "2027-01-04T10:30:00-05:00", &[2]),
-            slot("2026-12-01T11:00:00-05:00", "2026-12-01T11:30:00-05:00", &[]),
-            slot("2026-12-01T12:00:00-05:00", "2026-12-01T12:30:00-05:00", &[9]),
+            slot("2026-12-01T07:45:00-05:00", &[2]),
+            slot("2026-12-01T16:45:00-05:00", &[2]),
+            slot("2026-12-01T10:00:00-05:00", &[2]),
+            slot("2027-01-04T10:00:00-05:00", &[2]),
+            slot("2026-12-01T12:00:00-05:00", &[9]),
         ]);
         let check = seed().check(&a, 30);
-        assert_eq!(check.problem_count, 6, "{check}");
-        assert_eq!(check.problems.len(), PROBLEMS_DESCRIBED);
+        assert_eq!(check.problem_count, 4, "{check}");
         assert!(
-            check.to_string().starts_with("6 slots on 2 days, 5 vet offers, 6 contract problems: slot "),
+            check.to_string().starts_with("5 slots on 2 days, 5 vet offers, 4 contract problems: slot "),
             "{check}"
         );
+        // A length other than the type's, and starts that cannot be read.
+        let mut long = answer_lasting(45, &[slot("2026-12-01T10:00:00-05:00", &[2])]);
+        long.vets[0].days[0].starts.extend(["8h".to_owned(), "25:00".to_owned()]);
+        let check = seed().check(&long, 30);
+        assert_eq!(check.problem_count, 3, "{check}");
+        assert_eq!(check.problems.len(), 3);
+        assert!(check.problems.iter().any(|p| p.starts_with("duration_minutes is 45")), "{check}");
     }
 
     #[test]
@@ -519,6 +726,22 @@ mod tests {
         let check = seed().check(&a, 30);
         assert_eq!(check.problem_count, 4, "{check}");
         assert!(check.problems[3].starts_with("no slot at all"));
+    }
+
+    #[test]
+    fn the_day_view_day_puts_six_vets_in_six_rooms_without_a_clash() {
+        let day = day_view_bookings(&ny(), Date::constant(2026, 12, 1)).unwrap();
+        assert_eq!(day.len(), DAY_VIEW_APPOINTMENTS);
+        assert_eq!(day[0].start, at("2026-12-01T13:00:00Z"));
+        assert_eq!(day[59].start, at("2026-12-01T17:30:00Z"), "the tenth half hour from 08:00");
+        let mut taken = std::collections::BTreeSet::new();
+        for b in &day {
+            assert!(taken.insert((b.start, "vet", b.vet)), "{b:?}");
+            assert!(taken.insert((b.start, "room", b.room)), "{b:?}");
+        }
+        let owners: std::collections::BTreeSet<usize> = day.iter().map(|b| day_view_owner(b.cat)).collect();
+        assert_eq!(owners.len(), DAY_VIEW_CLIENTS);
+        assert_eq!(day_view_date(at("2026-11-24T22:00:00Z"), &ny()).unwrap(), Date::constant(2026, 12, 1));
     }
 
     #[test]

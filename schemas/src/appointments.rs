@@ -340,7 +340,7 @@ impl TransitionRequest {
     }
 }
 
-/// One appointment on a calendar screen, with the names the screen shows.
+/// One appointment on the Today board, with the names the board shows.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CalendarEntry {
     pub appointment: Appointment,
@@ -351,7 +351,7 @@ pub struct CalendarEntry {
     pub color: String,
 }
 
-/// A column of the day view: one vet or one room.
+/// A column of the Today board's day: one vet or one room.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CalendarColumn {
     /// The vet's or room's id.
@@ -360,9 +360,10 @@ pub struct CalendarColumn {
     pub entries: Vec<CalendarEntry>,
 }
 
-/// `GET /api/calendar`: one location's day, in columns per vet and per room.
+/// The Today board's day (`GET /api/dashboard`, the `/ws` snapshot): columns per vet and per
+/// room with whole appointments, which the board keeps current from the events.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct DayView {
+pub struct BoardDay {
     pub location_id: LocationId,
     #[schema(value_type = String)]
     pub date: jiff::civil::Date,
@@ -375,6 +376,109 @@ pub struct DayView {
     pub rooms: Vec<CalendarColumn>,
     /// Appointments with no vet.
     pub unassigned: Vec<CalendarEntry>,
+}
+
+/// A vet heading a column of the day view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayVet {
+    pub id: StaffId,
+    pub name: String,
+}
+
+/// A room heading a column of the day view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayRoom {
+    pub id: RoomId,
+    pub name: String,
+}
+
+/// A cat on the day view (each once, however many appointments it has).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayPatient {
+    pub name: String,
+}
+
+/// A client on the day view: the name the front desk greets. Contact details stay on the
+/// client's (audited) record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayClient {
+    /// "First Last".
+    pub name: String,
+}
+
+/// An appointment type on the day view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayType {
+    pub name: String,
+    /// `#RRGGBB`.
+    pub color: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One appointment of the day view: what a front-desk line shows, the rest by reference to
+/// the maps of the [`DayView`]. Absent optional fields and `false` flags are left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayAppointment {
+    pub id: AppointmentId,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub status: Status,
+    /// A key of `types`.
+    pub type_id: AppointmentTypeId,
+    /// A key of `patients`.
+    pub patient_id: PatientId,
+    /// A key of `clients`.
+    pub client_id: ClientId,
+    /// The id of one of `vets`; absent when unassigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vet_id: Option<StaffId>,
+    /// The id of one of `rooms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<RoomId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The appointment has notes (read them on the appointment).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub has_notes: bool,
+    /// The cat's first appointment here (no earlier one that was not cancelled).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub first_visit: bool,
+    /// Booked over a conflict.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub overbooked: bool,
+    /// When the cat arrived (the waiting time counts from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_in_at: Option<Timestamp>,
+}
+
+/// `GET /api/calendar`: one location's day for the front desk, lean: each vet, room, cat,
+/// client and type once, and the appointments referring to them by id.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DayView {
+    pub location_id: LocationId,
+    #[schema(value_type = String)]
+    pub date: jiff::civil::Date,
+    pub time_zone: String,
+    /// Opening hours that day as `[open, close]` instants; absent when closed.
+    pub open: Option<[Timestamp; 2]>,
+    /// The vet columns, by name: every vet with a shift there that day, and anyone booked.
+    pub vets: Vec<DayVet>,
+    /// The room columns, by name: every active room of the location, and any other room booked.
+    pub rooms: Vec<DayRoom>,
+    /// The day's appointments (cancelled ones too), by start.
+    pub appointments: Vec<DayAppointment>,
+    /// The cats of `appointments`, by id.
+    #[schema(value_type = std::collections::BTreeMap<String, DayPatient>)]
+    pub patients: std::collections::BTreeMap<PatientId, DayPatient>,
+    /// The clients of `appointments`, by id.
+    #[schema(value_type = std::collections::BTreeMap<String, DayClient>)]
+    pub clients: std::collections::BTreeMap<ClientId, DayClient>,
+    /// The appointment types of `appointments`, by id.
+    #[schema(value_type = std::collections::BTreeMap<String, DayType>)]
+    pub types: std::collections::BTreeMap<AppointmentTypeId, DayType>,
 }
 
 /// A cat waiting after check-in.
@@ -408,7 +512,7 @@ pub struct Counters {
 /// A location's Today board: the day view, the waiting queue, the rooms and the counters.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Dashboard {
-    pub day: DayView,
+    pub day: BoardDay,
     /// Checked-in cats, longest waiting first.
     pub queue: Vec<QueueEntry>,
     pub rooms: Vec<crate::whiteboard::BoardRoom>,
@@ -417,105 +521,163 @@ pub struct Dashboard {
     pub last_seq: u64,
 }
 
-/// An instant with the UTC offset in force where it is shown. On the wire: ISO 8601 with
-/// that offset, e.g. `2026-12-01T08:00:00-05:00`. Written digit by digit straight into the
-/// output, with no allocation, because an availability answer holds hundreds of them.
+/// A free start on a day of [`Availability`]: the local wall time, and the UTC offset only
+/// when it differs from the day's (the second pass through the hour repeated when clocks go
+/// back). On the wire `"08:30"` (`"08:30:15"` with seconds), or `"01:30-05:00"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LocalInstant {
-    pub at: Timestamp,
-    pub offset: jiff::tz::Offset,
+pub struct FreeStart {
+    pub time: jiff::civil::Time,
+    /// `None`: the day's `offset`.
+    pub offset: Option<jiff::tz::Offset>,
 }
 
-impl LocalInstant {
-    /// The instant as shown in `tz`.
-    pub fn in_zone(at: Timestamp, tz: &jiff::tz::TimeZone) -> LocalInstant {
-        LocalInstant { at, offset: tz.to_offset(at) }
+impl FreeStart {
+    /// `at` as shown in `tz`, on a day whose starts are at `day_offset`.
+    pub fn in_zone(at: Timestamp, tz: &jiff::tz::TimeZone, day_offset: jiff::tz::Offset) -> FreeStart {
+        let offset = tz.to_offset(at);
+        FreeStart { time: offset.to_datetime(at).time(), offset: (offset != day_offset).then_some(offset) }
     }
 
-    /// Writes the ISO 8601 text into `buf` and returns it.
-    pub fn write<'b>(&self, buf: &'b mut [u8; 32]) -> &'b str {
-        let dt = self.offset.to_datetime(self.at);
+    /// Writes the wire text into `buf` and returns it.
+    fn write<'b>(&self, buf: &'b mut [u8; 16]) -> &'b str {
         let mut n = 0;
-        let mut put = |b: u8| {
-            buf[n] = b;
-            n += 1;
+        let mut two = |v: i32| {
+            buf[n] = b'0' + (v / 10 % 10) as u8;
+            buf[n + 1] = b'0' + (v % 10) as u8;
+            n += 2;
         };
-        let two = |v: i32, put: &mut dyn FnMut(u8)| {
-            put(b'0' + (v / 10 % 10) as u8);
-            put(b'0' + (v % 10) as u8);
-        };
-        let year = i32::from(dt.year());
-        if year < 0 {
-            put(b'-');
+        two(self.time.hour().into());
+        two(self.time.minute().into());
+        if self.time.second() != 0 {
+            two(self.time.second().into());
         }
-        two(year.abs() / 100, &mut put);
-        two(year.abs() % 100, &mut put);
-        put(b'-');
-        two(dt.month().into(), &mut put);
-        put(b'-');
-        two(dt.day().into(), &mut put);
-        put(b'T');
-        two(dt.hour().into(), &mut put);
-        put(b':');
-        two(dt.minute().into(), &mut put);
-        put(b':');
-        two(dt.second().into(), &mut put);
-        let secs = self.offset.seconds();
-        put(if secs < 0 { b'-' } else { b'+' });
-        two(secs.abs() / 3600, &mut put);
-        put(b':');
-        two(secs.abs() % 3600 / 60, &mut put);
+        let mut text = [0u8; 16];
+        // Insert the colons: "HHMM[SS]" becomes "HH:MM[:SS]".
+        let mut m = 0;
+        for (i, b) in buf[..n].iter().enumerate() {
+            if i > 0 && i % 2 == 0 {
+                text[m] = b':';
+                m += 1;
+            }
+            text[m] = *b;
+            m += 1;
+        }
+        if let Some(o) = self.offset {
+            text[m..m + 6].copy_from_slice(&offset_text::bytes(o));
+            m += 6;
+        }
+        buf.copy_from_slice(&text);
         // Only ASCII digits and punctuation were written.
-        std::str::from_utf8(&buf[..n]).unwrap_or_default()
+        std::str::from_utf8(&buf[..m]).unwrap_or_default()
     }
 }
 
-impl std::fmt::Display for LocalInstant {
+impl std::fmt::Display for FreeStart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.write(&mut [0; 32]))
+        f.write_str(self.write(&mut [0; 16]))
     }
 }
 
-impl Serialize for LocalInstant {
+impl Serialize for FreeStart {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.write(&mut [0; 32]))
+        serializer.serialize_str(self.write(&mut [0; 16]))
     }
 }
 
-impl<'de> Deserialize<'de> for LocalInstant {
+impl std::str::FromStr for FreeStart {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{text:?} is not a wall time (08:30) with an optional offset (01:30-05:00)");
+        let split = text.find(['+', '-']).unwrap_or(text.len());
+        let time: jiff::civil::Time = text[..split].parse().map_err(|_| bad())?;
+        let offset = match &text[split..] {
+            "" => None,
+            o => Some(offset_text::parse(o).ok_or_else(bad)?),
+        };
+        Ok(FreeStart { time, offset })
+    }
+}
+
+impl<'de> Deserialize<'de> for FreeStart {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        let at: Timestamp = text.parse().map_err(serde::de::Error::custom)?;
-        let zoned: jiff::Zoned = text
-            .parse::<jiff::civil::DateTime>()
-            .map_err(serde::de::Error::custom)?
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map_err(serde::de::Error::custom)?;
-        let secs = (zoned.timestamp().as_second() - at.as_second()) as i32;
-        let offset = jiff::tz::Offset::from_seconds(secs).map_err(serde::de::Error::custom)?;
-        Ok(LocalInstant { at, offset })
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
-/// A start time at which the type can be booked, and who is free then.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct FreeSlot {
-    /// ISO 8601 with the location's offset, e.g. `2026-12-01T08:00:00-05:00`.
-    #[schema(value_type = String)]
-    pub start: LocalInstant,
-    #[schema(value_type = String)]
-    pub end: LocalInstant,
-    /// The vets free for the whole appointment (and its buffer).
-    pub vet_ids: Vec<StaffId>,
+/// A UTC offset as `±HH:MM` (seconds of historic offsets are dropped: no start uses one).
+mod offset_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn bytes(o: jiff::tz::Offset) -> [u8; 6] {
+        let secs = o.seconds();
+        let (h, m) = (secs.abs() / 3600, secs.abs() % 3600 / 60);
+        let digit = |v: i32| b'0' + (v % 10) as u8;
+        [if secs < 0 { b'-' } else { b'+' }, digit(h / 10), digit(h), b':', digit(m / 10), digit(m)]
+    }
+
+    /// Reads `±HH:MM`.
+    pub(super) fn parse(text: &str) -> Option<jiff::tz::Offset> {
+        let sign = match text.as_bytes().first()? {
+            b'-' => -1,
+            b'+' => 1,
+            _ => return None,
+        };
+        let (h, m) = text[1..].split_once(':')?;
+        if h.len() != 2 || m.len() != 2 {
+            return None;
+        }
+        let secs = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60;
+        jiff::tz::Offset::from_seconds(sign * secs).ok()
+    }
+
+    pub(super) fn serialize<S: Serializer>(o: &jiff::tz::Offset, s: S) -> Result<S::Ok, S::Error> {
+        // Only ASCII was written.
+        s.serialize_str(std::str::from_utf8(&bytes(*o)).unwrap_or_default())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::tz::Offset, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        parse(&text).ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not an offset like -05:00")))
+    }
 }
 
-/// `GET /api/availability`: free start times of one appointment type at one location.
+/// One local day of a vet's free starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FreeDay {
+    #[schema(value_type = String)]
+    pub date: jiff::civil::Date,
+    /// The UTC offset of the day's starts, e.g. `-05:00` (that of its first start).
+    #[schema(value_type = String)]
+    #[serde(with = "offset_text")]
+    pub offset: jiff::tz::Offset,
+    /// Local wall times, in time order: `"08:30"`, or `"01:30-05:00"` for a start at
+    /// another offset than the day's (the repeated hour when clocks go back).
+    #[schema(value_type = Vec<String>)]
+    pub starts: Vec<FreeStart>,
+}
+
+/// A vet's free starts, per local day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FreeVet {
+    pub vet_id: StaffId,
+    /// Days with at least one free start, in order.
+    pub days: Vec<FreeDay>,
+}
+
+/// `GET /api/availability`: free start times of one appointment type at one location, per
+/// vet and local day. Every start is free for the whole appointment (`duration_minutes`)
+/// and the type's buffer.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Availability {
     pub location_id: LocationId,
     pub time_zone: String,
     pub type_id: AppointmentTypeId,
-    pub slots: Vec<FreeSlot>,
+    /// How long the appointment lasts from each start.
+    pub duration_minutes: u16,
+    /// Vets with at least one free start, in id order.
+    pub vets: Vec<FreeVet>,
 }
 
 #[cfg(test)]
@@ -542,18 +704,29 @@ mod tests {
     }
 
     #[test]
-    fn local_instants_are_written_with_their_offset_and_read_back() {
-        let zone = |n| jiff::tz::TimeZone::get(n).unwrap();
-        let show = |ts: &str, tz: &jiff::tz::TimeZone| LocalInstant::in_zone(ts.parse().unwrap(), tz).to_string();
-        assert_eq!(show("2026-12-01T13:00:00Z", &zone("America/New_York")), "2026-12-01T08:00:00-05:00");
-        assert_eq!(show("2026-07-01T12:30:05Z", &zone("America/New_York")), "2026-07-01T08:30:05-04:00");
-        assert_eq!(show("2026-12-01T13:00:00Z", &zone("Asia/Kolkata")), "2026-12-01T18:30:00+05:30");
-        assert_eq!(show("2026-12-01T13:00:00Z", &zone("America/St_Johns")), "2026-12-01T09:30:00-03:30");
-        assert_eq!(show("0042-03-04T05:06:07Z", &jiff::tz::TimeZone::UTC), "0042-03-04T05:06:07+00:00");
-        let l = LocalInstant::in_zone("2026-07-01T12:30:05Z".parse().unwrap(), &zone("America/New_York"));
-        let json = serde_json::to_string(&l).unwrap();
-        assert_eq!(json, "\"2026-07-01T08:30:05-04:00\"");
-        assert_eq!(serde_json::from_str::<LocalInstant>(&json).unwrap(), l);
+    fn free_starts_are_wall_times_with_an_offset_only_when_it_differs() {
+        let ny = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        let est = jiff::tz::Offset::from_hours(-5).unwrap();
+        let edt = jiff::tz::Offset::from_hours(-4).unwrap();
+        let show = |ts: &str, day: jiff::tz::Offset| FreeStart::in_zone(ts.parse().unwrap(), &ny, day).to_string();
+        assert_eq!(show("2026-12-01T13:00:00Z", est), "08:00");
+        assert_eq!(show("2026-12-01T13:30:15Z", est), "08:30:15");
+        // Fall-back day (1 November 2026): the day starts at -04:00; 01:30 happens twice.
+        assert_eq!(show("2026-11-01T05:30:00Z", edt), "01:30");
+        assert_eq!(show("2026-11-01T06:30:00Z", edt), "01:30-05:00");
+        let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
+        let odd = FreeStart::in_zone("2026-12-01T13:00:00Z".parse().unwrap(), &kolkata, est);
+        assert_eq!(odd.to_string(), "18:30+05:30");
+        for text in ["08:00", "08:30:15", "01:30-05:00", "18:30+05:30", "00:00"] {
+            let s: FreeStart = serde_json::from_value(serde_json::json!(text)).unwrap();
+            assert_eq!(serde_json::to_value(s).unwrap(), text);
+        }
+        let day = FreeDay { date: jiff::civil::date(2026, 12, 1), offset: est, starts: vec![] };
+        let json = serde_json::to_value(&day).unwrap();
+        assert_eq!(json["offset"], "-05:00");
+        assert_eq!(serde_json::from_value::<FreeDay>(json).unwrap(), day);
+        assert!("8h".parse::<FreeStart>().is_err());
+        assert!("08:00-0500".parse::<FreeStart>().is_err());
     }
 
     #[test]

@@ -37,8 +37,38 @@ pub(crate) fn local(date: Date, h: i8, m: i8) -> String {
     z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
+/// Every (start, vet) an answer offers, the start written back as ISO 8601 with its offset
+/// (the day's, unless the start carries its own), by instant and then vet.
+fn offers(v: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(Timestamp, String, String)> = Vec::new();
+    for vet in v["vets"].as_array().unwrap() {
+        for day in vet["days"].as_array().unwrap() {
+            for start in day["starts"].as_array().unwrap() {
+                let start = start.as_str().unwrap();
+                let (wall, offset) = match start.find(['+', '-']) {
+                    Some(i) => (&start[..i], &start[i..]),
+                    None => (start, day["offset"].as_str().unwrap()),
+                };
+                let wall = if wall.len() == 5 { format!("{wall}:00") } else { wall.to_owned() };
+                let iso = format!("{}T{wall}{offset}", day["date"].as_str().unwrap());
+                out.push((iso.parse().unwrap(), iso, vet["vet_id"].as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    out.sort();
+    out.into_iter().map(|(_, iso, vet)| (iso, vet)).collect()
+}
+
+/// The distinct free starts of an answer, in time order.
 fn starts(v: &Value) -> Vec<String> {
-    v["slots"].as_array().unwrap().iter().map(|s| s["start"].as_str().unwrap().to_owned()).collect()
+    let mut out: Vec<String> = offers(v).into_iter().map(|(iso, _)| iso).collect();
+    out.dedup();
+    out
+}
+
+/// The vets free at `start`.
+fn vets_at(v: &Value, start: &str) -> Vec<String> {
+    offers(v).into_iter().filter(|(iso, _)| iso == start).map(|(_, vet)| vet).collect()
 }
 
 async fn shift(c: &Clinic, staff: &str, location: &str, date: Date, start: &str, end: &str) {
@@ -60,15 +90,17 @@ async fn free_starts_follow_shifts_bookings_buffers_time_off_and_blackouts() {
     let tech = id_of(&expect_json(app.post_json("/api/staff", &tech).await, StatusCode::CREATED).await);
     shift(&c, &tech, &c.location, day, "08:00", "12:00").await;
     let offered = app.get_json(&q("")).await;
-    assert!(
-        offered["slots"].as_array().unwrap().iter().all(|s| !s["vet_ids"].as_array().unwrap().contains(&json!(tech)))
-    );
+    assert!(offers(&offered).iter().all(|(_, vet)| *vet != tech));
     assert_eq!(starts(&app.get_json(&q(&format!("&vet_id={tech}"))).await).len(), 15);
     let ben = app.get_json(&q(&format!("&vet_id={}", c.vet))).await;
     let expected: Vec<String> = (0..15).map(|i| local(day, 8 + (i * 15 / 60) as i8, ((i * 15) % 60) as i8)).collect();
     assert_eq!(starts(&ben), expected, "08:00 to 11:30 every 15 minutes");
     assert_eq!(ben["time_zone"], "America/New_York");
-    assert_eq!(ben["slots"][0]["end"], local(day, 8, 30));
+    assert_eq!(ben["duration_minutes"], 30);
+    // Per vet and local day, wall times on the day's offset.
+    let only = &ben["vets"][0]["days"][0];
+    assert_eq!((&only["date"], &only["offset"]), (&json!(day.to_string()), &json!(&local(day, 8, 0)[19..])));
+    assert_eq!(only["starts"][0], "08:00");
 
     // A booking at 09:00 takes 08:45, 09:00 and 09:15 away from Ben, not from Ana.
     let booked = c.wellness(&local(day, 9, 0));
@@ -83,14 +115,13 @@ async fn free_starts_follow_shifts_bookings_buffers_time_off_and_blackouts() {
     let room = json!({"location_id": c.location, "name": "Exam 2", "kind": "exam"});
     expect_json(app.post_json("/api/rooms", &room).await, StatusCode::CREATED).await;
     let both = app.get_json(&q("")).await;
-    let at_nine = both["slots"].as_array().unwrap().iter().find(|s| s["start"] == local(day, 9, 0)).unwrap();
-    assert_eq!(at_nine["vet_ids"], json!([c.surgeon]));
-    let at_eight = &both["slots"][0];
-    assert_eq!(at_eight["vet_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(vets_at(&both, &local(day, 9, 0)), vec![c.surgeon.as_str()]);
+    assert_eq!(vets_at(&both, &local(day, 8, 0)).len(), 2);
 
     // A spay needs the surgeon and the surgery room, and keeps 30 minutes after it free.
     let spay = app.get_json(&format!("/api/availability?type_id={}&from={day}&to={day}", c.ty("Spay or neuter"))).await;
-    assert!(spay["slots"].as_array().unwrap().iter().all(|s| s["vet_ids"] == json!([c.surgeon])));
+    assert!(offers(&spay).iter().all(|(_, vet)| *vet == c.surgeon));
+    assert_eq!(spay["duration_minutes"], 90);
     assert_eq!(starts(&spay).last().unwrap(), &local(day, 10, 30), "90 minutes must end by the shift's end");
 
     // Approved time off removes Ben; a blackout date closes the location.
@@ -196,6 +227,11 @@ async fn fall_back_offers_the_repeated_hour_twice_and_loses_nothing() {
         ]
     );
     assert!(got[2].ends_with("-04:00") && got[4].ends_with("-05:00"), "{got:?}");
+    // On the wire, the starts after clocks went back carry their offset, the day's being -04:00.
+    let wire: Vec<&str> =
+        v["vets"][0]["days"][0]["starts"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(&wire[2..7], ["01:00", "01:30", "01:00-05:00", "01:30-05:00", "02:00-05:00"]);
+    assert_eq!(v["vets"][0]["days"][0]["offset"], "-04:00");
     let instants: Vec<Timestamp> = got.iter().map(|s| s.parse().unwrap()).collect();
     for w in instants.windows(2) {
         assert_eq!(w[1].duration_since(w[0]), SignedDuration::from_mins(30), "{got:?}");

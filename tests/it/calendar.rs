@@ -555,11 +555,26 @@ async fn listings_filter_and_page_and_the_day_view_has_columns() {
     assert_eq!(vets.len(), 2);
     let ben = vets.iter().find(|v| v["id"] == json!(c.vet)).unwrap();
     assert_eq!(ben["name"], "Dr. Ben Vet");
-    assert_eq!(ben["entries"].as_array().unwrap().len(), 3);
-    assert_eq!(ben["entries"][0]["patient_name"], "Mittens");
-    assert_eq!(ben["entries"][0]["client_name"], "Jon Smith");
-    assert_eq!(ben["entries"][0]["type_name"], "Wellness exam");
-    assert_eq!(ben["entries"][0]["color"], "#2563eb");
+    // Appointments by start, referring to the vets, rooms, cats, clients and types by id.
+    let lines = day["appointments"].as_array().unwrap();
+    assert_eq!(lines.len(), 5);
+    let bens: Vec<&Value> = lines.iter().filter(|a| a["vet_id"] == json!(c.vet)).collect();
+    assert_eq!(bens.len(), 3);
+    let first = bens[0];
+    assert_eq!(first["start"], format!("{DAY}T13:00:00Z"));
+    assert_eq!(first["status"], "scheduled");
+    assert_eq!(day["patients"][first["patient_id"].as_str().unwrap()]["name"], "Mittens");
+    assert_eq!(day["clients"][first["client_id"].as_str().unwrap()]["name"], "Jon Smith");
+    let ty = &day["types"][first["type_id"].as_str().unwrap()];
+    assert_eq!((&ty["name"], &ty["color"]), (&json!("Wellness exam"), &json!("#2563eb")));
+    assert!(day["rooms"].as_array().unwrap().iter().any(|r| r["id"] == first["room_id"]));
+    // What a line leaves out: the record's history, audit stamps, and flags that are false.
+    for key in ["history", "times", "created_by", "sequence", "has_notes", "overbooked", "location_id"] {
+        assert!(first.get(key).is_none(), "{key} in {first}");
+    }
+    assert_eq!(first["first_visit"], true, "Mittens had no earlier appointment");
+    let starts: Vec<&str> = lines.iter().map(|a| a["start"].as_str().unwrap()).collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
     let rooms = day["rooms"].as_array().unwrap();
     assert_eq!(rooms.len(), 2);
     for far in ["9999-12-30", "9999-12-31", "-009999-01-01"] {
@@ -627,4 +642,188 @@ async fn bookings_survive_a_restart_and_still_block_the_slot() {
     let res = app.post_json("/api/appointments", &body).await;
     assert_error(res, StatusCode::CONFLICT, "appointment_conflict", Some("vet_id")).await;
     drop(dir);
+}
+
+/// A busy day at the front desk, as the day-view goals count it: 6 vets in 6 exam rooms, 60
+/// appointments 08:00–12:30 (10 a vet), 60 cats of 45 clients (15 have two), reasons on all,
+/// notes on every third, 10 cats checked in and 3 appointments cancelled.
+pub struct BusyDay {
+    pub vets: Vec<String>,
+    pub rooms: Vec<String>,
+    pub clients: Vec<String>,
+    pub cats: Vec<String>,
+}
+
+pub const BUSY_VETS: usize = 6;
+pub const BUSY_APPOINTMENTS: usize = 60;
+
+/// The names the busy day uses, distinct so that counting them in an answer is exact.
+fn busy_vet(i: usize) -> String {
+    format!("Vetname{i}")
+}
+fn busy_client(i: usize) -> (String, String) {
+    (format!("Alex{i:02}"), format!("Morgan{i:02}"))
+}
+fn busy_cat(i: usize) -> String {
+    format!("Kitty {i:02}")
+}
+
+pub async fn busy_day(app: &TestApp) -> BusyDay {
+    let location = id_of(&app.get_json("/api/locations").await[0]);
+    let mut rooms = Vec::new();
+    for i in 0..BUSY_VETS {
+        let body = json!({"location_id": location, "name": format!("Exam {}", i + 1), "kind": "exam"});
+        rooms.push(id_of(&expect_json(app.post_json("/api/rooms", &body).await, StatusCode::CREATED).await));
+    }
+    let mut vets = Vec::new();
+    for i in 0..BUSY_VETS {
+        let body = json!({"first_name": busy_vet(i), "last_name": "Doctor", "position": "veterinarian",
+                          "capabilities": {"can_prescribe": true}, "home_location_id": location});
+        vets.push(id_of(&expect_json(app.post_json("/api/staff", &body).await, StatusCode::CREATED).await));
+    }
+    let mut clients = Vec::new();
+    for i in 0..45 {
+        let (first, last) = busy_client(i);
+        clients.push(app.some_client(&first, &last).await);
+    }
+    let mut cats = Vec::new();
+    for i in 0..BUSY_APPOINTMENTS {
+        // Clients 0–14 have two cats.
+        cats.push(app.some_patient(&clients[i % 45], &busy_cat(i)).await);
+    }
+    let types = app.get_json("/api/appointment-types").await;
+    let wellness = id_of(types.as_array().unwrap().iter().find(|t| t["name"] == "Wellness exam").unwrap());
+    let reasons = ["annual check-up", "vaccination booster", "limping on the left hind leg", "not eating for two days"];
+    let mut booked = Vec::new();
+    for n in 0..BUSY_APPOINTMENTS {
+        let (vet, slot) = (n % BUSY_VETS, n / BUSY_VETS);
+        let start = format!("{DAY}T{:02}:{:02}:00-05:00", 8 + slot / 2, 30 * (slot % 2));
+        let mut body = json!({"client_id": clients[n % 45], "patient_id": cats[n], "type_id": wellness,
+                              "vet_id": vets[vet], "room_id": rooms[(vet + slot) % BUSY_VETS], "start": start,
+                              "reason": reasons[n % reasons.len()]});
+        if n % 3 == 0 {
+            body["notes"] = json!("Owner asks for a call back with the results; bring the vaccination card.");
+        }
+        booked.push(id_of(&expect_json(app.post_json("/api/appointments", &body).await, StatusCode::CREATED).await));
+    }
+    for id in &booked[..10] {
+        let res = app.post_json(&format!("/api/appointments/{id}/transition"), &json!({"to": "checked_in"})).await;
+        expect_json(res, StatusCode::OK).await;
+    }
+    for id in &booked[50..53] {
+        let body = json!({"to": "cancelled", "reason": "owner called"});
+        expect_json(app.post_json(&format!("/api/appointments/{id}/transition"), &body).await, StatusCode::OK).await;
+    }
+    BusyDay { vets, rooms, clients, cats }
+}
+
+#[tokio::test]
+async fn the_day_view_sends_each_vet_room_cat_and_client_once_and_fits_the_original_size() {
+    let app = TestApp::signed_in().await;
+    let busy = busy_day(&app).await;
+    let res = app.get(&format!("/api/calendar?date={DAY}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    // The original system's list of the same day was 44 KB.
+    assert!(text.len() <= 44_000, "the day view answers {} bytes", text.len());
+    let count = |needle: &str| text.matches(needle).count();
+    for i in 0..BUSY_VETS {
+        assert_eq!(count(&busy_vet(i)), 1, "vet {i}");
+        assert_eq!(count(&format!("\"Exam {}\"", i + 1)), 1, "room {i}");
+    }
+    for i in 0..45 {
+        let (first, last) = busy_client(i);
+        assert_eq!(count(&format!("{first} {last}")), 1, "client {i}");
+    }
+    for i in 0..BUSY_APPOINTMENTS {
+        assert_eq!(count(&busy_cat(i)), 1, "cat {i}");
+    }
+    assert_eq!(count("Wellness exam"), 1);
+    let day: Value = serde_json::from_str(&text).unwrap();
+    let lines = day["appointments"].as_array().unwrap();
+    assert_eq!(lines.len(), BUSY_APPOINTMENTS, "cancelled ones included");
+    assert_eq!(day["vets"].as_array().unwrap().len(), BUSY_VETS);
+    assert_eq!(day["rooms"].as_array().unwrap().len(), BUSY_VETS);
+    assert_eq!(day["patients"].as_object().unwrap().len(), BUSY_APPOINTMENTS);
+    assert_eq!(day["clients"].as_object().unwrap().len(), 45);
+    // Every reference resolves within the answer.
+    for a in lines {
+        assert!(day["patients"].get(a["patient_id"].as_str().unwrap()).is_some(), "{a}");
+        assert!(day["clients"].get(a["client_id"].as_str().unwrap()).is_some(), "{a}");
+        assert!(day["types"].get(a["type_id"].as_str().unwrap()).is_some(), "{a}");
+        assert!(busy.vets.contains(&a["vet_id"].as_str().unwrap().to_owned()), "{a}");
+        assert!(busy.rooms.contains(&a["room_id"].as_str().unwrap().to_owned()), "{a}");
+    }
+    let checked_in = lines.iter().filter(|a| a["status"] == "checked_in").collect::<Vec<_>>();
+    assert_eq!(checked_in.len(), 10);
+    assert!(checked_in.iter().all(|a| a["checked_in_at"].is_string()));
+    assert_eq!(lines.iter().filter(|a| a["status"] == "cancelled").count(), 3);
+    assert_eq!(lines.iter().filter(|a| a["has_notes"] == true).count(), 20);
+    assert!(!text.contains("Owner asks"), "notes stay on the appointment");
+    assert!(lines.iter().all(|a| a["first_visit"] == true), "every cat's first appointment");
+    assert_eq!(busy.clients.len() + busy.cats.len(), 105);
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn large_json_answers_are_gzipped_when_the_client_accepts_it_and_small_ones_never() {
+    let app = TestApp::signed_in().await;
+    busy_day(&app).await;
+    let path = format!("/api/calendar?date={DAY}");
+    let plain = app.get(&path).await;
+    assert_eq!(plain.headers().get("content-encoding"), None, "not asked for");
+    assert_eq!(plain.headers()["vary"], "accept-encoding", "caches must key on it all the same");
+    let plain = plain.bytes().await.unwrap();
+
+    let zipped = app.request(Method::GET, &path).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(zipped.status(), StatusCode::OK);
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "accept-encoding");
+    assert!(zipped.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let zipped = zipped.bytes().await.unwrap();
+    assert!(zipped.len() * 3 < plain.len(), "{} bytes gzipped from {}", zipped.len(), plain.len());
+    eprintln!("the busy day: {} bytes, {} gzipped", plain.len(), zipped.len());
+    assert_eq!(gunzip(&zipped), plain.to_vec());
+
+    // A small answer (a day with no appointment) is sent as it is, even when gzip is accepted.
+    let small = app.request(Method::GET, &format!("/api/calendar?date={}", day(7))).header("accept-encoding", "gzip");
+    let small = small.send().await.unwrap();
+    assert_eq!(small.headers().get("content-encoding"), None);
+    assert_eq!(small.headers().get("vary"), None);
+    let small = small.bytes().await.unwrap();
+    assert!(small.len() < usize::from(clowder_web::COMPRESS_ABOVE_BYTES), "{} bytes", small.len());
+    serde_json::from_slice::<Value>(&small).unwrap();
+}
+
+#[tokio::test]
+async fn an_idempotent_replay_of_a_large_answer_is_compressed_afresh_for_whoever_asks() {
+    let c = Clinic::new().await;
+    let mut body = c.wellness(&at("09:00"));
+    body["notes"] = json!("x".repeat(1500));
+    let send = |gzip: bool| {
+        let mut rb = c.app.request(Method::POST, "/api/appointments").json(&body).header("idempotency-key", "big-one");
+        if gzip {
+            rb = rb.header("accept-encoding", "gzip");
+        }
+        rb.send()
+    };
+    let first = send(true).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert_eq!(first.headers()["content-encoding"], "gzip");
+    let first = gunzip(&first.bytes().await.unwrap());
+    let replay = send(true).await.unwrap();
+    assert_eq!(replay.status(), StatusCode::CREATED);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.headers()["content-encoding"], "gzip");
+    assert_eq!(gunzip(&replay.bytes().await.unwrap()), first, "the stored answer is the plain one");
+    let plain = send(false).await.unwrap();
+    assert_eq!(plain.headers()["idempotent-replayed"], "true");
+    assert_eq!(plain.headers().get("content-encoding"), None);
+    assert_eq!(plain.bytes().await.unwrap().to_vec(), first);
 }

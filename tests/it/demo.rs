@@ -80,16 +80,17 @@ async fn the_demo_clinic_comes_with_rooms_staff_and_a_busy_calendar() {
     let day = last_working_day(clinic_today(), &closed);
     let calendar = app.get_json(&format!("/api/calendar?date={day}")).await;
     assert!(calendar["open"].is_array(), "open on {day}: {calendar}");
-    let busy_vets: Vec<&Value> = calendar["vets"]
-        .as_array()
-        .expect("vet columns")
-        .iter()
-        .filter(|c| c["entries"].as_array().is_some_and(|e| !e.is_empty()))
-        .collect();
+    let lines = calendar["appointments"].as_array().expect("appointments");
+    let busy_vets: std::collections::BTreeSet<&str> = lines.iter().filter_map(|a| a["vet_id"].as_str()).collect();
     assert!(busy_vets.len() >= 2, "vets with appointments on {day}: {calendar}");
-    assert!(busy_vets.iter().all(|c| c["name"].as_str().unwrap().starts_with("Dr. ")));
-    let entry = &busy_vets[0]["entries"][0];
-    assert!(!entry["patient_name"].as_str().unwrap().is_empty() && !entry["type_name"].as_str().unwrap().is_empty());
+    let columns = calendar["vets"].as_array().expect("vet columns");
+    for vet in &busy_vets {
+        let column = columns.iter().find(|c| c["id"] == *vet).expect("a column for each vet booked");
+        assert!(column["name"].as_str().unwrap().starts_with("Dr. "));
+    }
+    let line = &lines[0];
+    let named = |map: &str, key: &str| calendar[map][line[key].as_str().unwrap()]["name"].as_str().unwrap().to_owned();
+    assert!(!named("patients", "patient_id").is_empty() && !named("types", "type_id").is_empty());
 
     let listed = app.get_json(&format!("/api/appointments?date={day}&limit=200")).await;
     assert!(items(&listed).len() >= 10, "appointments on {day}: {listed}");

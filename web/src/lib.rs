@@ -60,6 +60,32 @@ pub fn router(state: AppState) -> Router {
     .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf))
     .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panicked))
     .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
+    // Outside `idempotent`, so a stored answer is the plain one and a replay is compressed
+    // afresh for whoever asks again.
+    .layer(compression())
     .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::headers))
     .with_state(state)
+}
+
+/// Answers at least this large are gzipped for clients that accept it; below it the header
+/// and CPU cost more than the bytes saved.
+pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
+/// gzip at the fastest level, for JSON and HTML answers of [`COMPRESS_ABOVE_BYTES`] or more
+/// (the day view, availability, lists, pages). Never for `/ws` (an upgrade has no body) or
+/// anything else (assets, calendars, event streams).
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{Predicate as _, SizeAbove};
+    let json_or_html = |_: axum::http::StatusCode,
+                        _: axum::http::Version,
+                        headers: &axum::http::HeaderMap,
+                        _: &axum::http::Extensions| {
+        headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"))
+    };
+    tower_http::compression::CompressionLayer::new()
+        .quality(tower_http::CompressionLevel::Fastest)
+        .compress_when(SizeAbove::new(COMPRESS_ABOVE_BYTES).and(json_or_html))
 }

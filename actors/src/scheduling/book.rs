@@ -333,6 +333,12 @@ impl Book {
         held_between(self.rooms_held.get(&room), from, to)
     }
 
+    /// Whether the patient holds an appointment (not cancelled) starting before `before`:
+    /// false marks a first visit on the day view.
+    pub fn patient_seen_before(&self, patient: PatientId, before: Timestamp) -> bool {
+        self.patients.get(&patient).is_some_and(|h| h.range(..(before, AppointmentId::from_u128(0))).next().is_some())
+    }
+
     pub fn appointment_count(&self) -> usize {
         self.slots.len()
     }

@@ -28,8 +28,8 @@ use std::sync::{Arc, RwLock};
 use clowder_schemas::access::{Permission, Permissions, Scope};
 use clowder_schemas::appointment_types::AppointmentType;
 use clowder_schemas::appointments::{
-    Appointment, Availability, CalendarColumn, CalendarEntry, Counters, CreateAppointment, Dashboard, DayView,
-    FreeSlot, LocalInstant, QueueEntry, Source, Status, StatusChange, StatusTimes, TransitionRequest,
+    Appointment, Availability, BoardDay, CalendarColumn, CalendarEntry, Counters, CreateAppointment, Dashboard,
+    DayView, FreeDay, FreeStart, FreeVet, QueueEntry, Source, Status, StatusChange, StatusTimes, TransitionRequest,
     UpdateAppointment, check_times,
 };
 use clowder_schemas::audit::{AuditDraft, Caller};
@@ -45,6 +45,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::appointment_types::AppointmentTypes;
 use super::book::{Book, Clash, Slot};
+use super::day;
 use super::zones::{self, local_instant};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
@@ -793,45 +794,44 @@ impl Calendar {
         Ok((location, date))
     }
 
-    /// One location's day in columns per vet and per room.
+    /// One location's day for the front desk (`GET /api/calendar`): the vet and room
+    /// columns, the appointments by start, and each cat, client and type once (see
+    /// [`super::day`]).
     pub fn day(&self, r: DayRequest) -> Result<DayView> {
         let (location, date) = self.resolve_day(r)?;
-        Ok(self.day_with_entries(location, date)?.0)
-    }
-
-    /// The day view and the day's appointments with their names (read once, for both).
-    fn day_with_entries(&self, location: LocationId, date: Date) -> Result<(DayView, Vec<CalendarEntry>)> {
         let (from, to) = self.day_bounds(location, date)?;
         let book = self.shared.read();
         let (loc, tz) = book.location(location).ok_or(Error::LocationNotFound(location))?;
-        let open = loc.week()[clowder_schemas::locations::Day::of(date.weekday()).index()]
-            .filter(|_| !loc.blackout_dates.contains(&date))
-            .map(|(o, c)| Ok::<_, Error>([local_instant(tz, date, o)?, local_instant(tz, date, c)?]))
-            .transpose()?;
-        let slots: Vec<Slot> = book.starting_between(from, to).filter(|s| s.location_id == location).copied().collect();
-        // Vets: every veterinarian on shift here that day, plus anyone booked.
-        let mut vet_ids: Vec<StaffId> = book
-            .staff
-            .values()
-            .filter(|s| s.position == clowder_schemas::staff::Position::Veterinarian)
-            .filter(|s| book.shifts_of(s.id, from, to).any(|x| !x.cancelled && x.location_id == location))
-            .map(|s| s.id)
-            .collect();
-        vet_ids.extend(slots.iter().filter_map(|s| s.vet_id));
-        vet_ids.sort();
-        vet_ids.dedup();
-        let mut room_ids: Vec<RoomId> =
-            book.rooms.values().filter(|r| r.location_id == location && r.active).map(|r| r.id).collect();
-        room_ids.extend(slots.iter().filter_map(|s| s.room_id));
-        room_ids.sort();
-        room_ids.dedup();
-        let staff_name = |id: &StaffId| book.staff.get(id).map(|s| s.display_name()).unwrap_or_default();
-        let room_name = |id: &RoomId| book.rooms.get(id).map(|r| r.name.clone()).unwrap_or_default();
+        let open = opening(loc, tz, date)?;
         let time_zone = loc.time_zone.clone();
-        let mut vets: Vec<(StaffId, String)> = vet_ids.iter().map(|v| (*v, staff_name(v))).collect();
-        vets.sort_by(|a, b| a.1.cmp(&b.1));
-        let mut rooms: Vec<(RoomId, String)> = room_ids.iter().map(|r| (*r, room_name(r))).collect();
-        rooms.sort_by(|a, b| a.1.cmp(&b.1));
+        let slots: Vec<Slot> = book.starting_between(from, to).filter(|s| s.location_id == location).copied().collect();
+        let (vets, rooms) = day::columns(&book, location, from, to, &slots);
+        let listed = day::Listed::of(&book, slots);
+        drop(book);
+        let parts = day::parts(&self.ctx().store.read()?, listed)?;
+        Ok(DayView {
+            location_id: location,
+            date,
+            time_zone,
+            open,
+            vets,
+            rooms,
+            appointments: parts.appointments,
+            patients: parts.patients,
+            clients: parts.clients,
+            types: parts.types,
+        })
+    }
+
+    /// The Today board's day and the day's appointments with their names (read once, for both).
+    fn day_with_entries(&self, location: LocationId, date: Date) -> Result<(BoardDay, Vec<CalendarEntry>)> {
+        let (from, to) = self.day_bounds(location, date)?;
+        let book = self.shared.read();
+        let (loc, tz) = book.location(location).ok_or(Error::LocationNotFound(location))?;
+        let open = opening(loc, tz, date)?;
+        let slots: Vec<Slot> = book.starting_between(from, to).filter(|s| s.location_id == location).copied().collect();
+        let (vets, rooms) = day::columns(&book, location, from, to, &slots);
+        let time_zone = loc.time_zone.clone();
         drop(book);
 
         let entries = self.entries(&slots)?;
@@ -840,13 +840,13 @@ impl Calendar {
             name,
             entries: entries.iter().filter(|e| pick(&e.appointment)).cloned().collect(),
         };
-        let view = DayView {
+        let view = BoardDay {
             location_id: location,
             date,
             time_zone,
             open,
-            vets: vets.into_iter().map(|(v, n)| column(v.to_string(), n, &|a| a.vet_id == Some(v))).collect(),
-            rooms: rooms.into_iter().map(|(r, n)| column(r.to_string(), n, &|a| a.room_id == Some(r))).collect(),
+            vets: vets.into_iter().map(|v| column(v.id.to_string(), v.name, &|a| a.vet_id == Some(v.id))).collect(),
+            rooms: rooms.into_iter().map(|r| column(r.id.to_string(), r.name, &|a| a.room_id == Some(r.id))).collect(),
             unassigned: entries.iter().filter(|e| e.appointment.vet_id.is_none()).cloned().collect(),
         };
         Ok((view, entries))
@@ -924,6 +924,18 @@ impl Calendar {
         }
         Ok(out)
     }
+}
+
+/// A location's opening hours on a local date as instants; `None` when closed or blacked out.
+fn opening(
+    loc: &clowder_schemas::locations::Location,
+    tz: &jiff::tz::TimeZone,
+    date: Date,
+) -> Result<Option<[Timestamp; 2]>> {
+    loc.week()[clowder_schemas::locations::Day::of(date.weekday()).index()]
+        .filter(|_| !loc.blackout_dates.contains(&date))
+        .map(|(o, c)| Ok::<_, Error>([local_instant(tz, date, o)?, local_instant(tz, date, c)?]))
+        .transpose()
 }
 
 /// Which day of which location a request means (`GET /api/calendar`, the Today board).
@@ -1133,22 +1145,29 @@ impl Calendar {
                 free.retain(|(start, _)| room_free.contains(start));
             }
         }
-        let length = SignedDuration::from_mins(t.duration_minutes.into());
-        let show = |ts: Timestamp| LocalInstant::in_zone(ts, tz);
-        // Sorted by start, then vet (vets were visited in id order and each vet's starts ascend).
-        free.sort_unstable();
-        let mut slots: Vec<FreeSlot> = Vec::new();
+        // Per vet (visited in id order), per local day; each vet's starts ascend.
+        let mut vets: Vec<FreeVet> = Vec::new();
         for (start, v) in free {
-            match slots.last_mut() {
-                Some(last) if last.start.at == start => last.vet_ids.push(v),
-                _ => slots.push(FreeSlot {
-                    start: show(start),
-                    end: show(start.saturating_add(length).unwrap_or(start)),
-                    vet_ids: vec![v],
-                }),
+            if vets.last().is_none_or(|last| last.vet_id != v) {
+                vets.push(FreeVet { vet_id: v, days: Vec::new() });
+            }
+            let Some(vet) = vets.last_mut() else { continue };
+            let offset = tz.to_offset(start);
+            let date = offset.to_datetime(start).date();
+            if vet.days.last().is_none_or(|d| d.date != date) {
+                vet.days.push(FreeDay { date, offset, starts: Vec::new() });
+            }
+            if let Some(d) = vet.days.last_mut() {
+                d.starts.push(FreeStart::in_zone(start, tz, d.offset));
             }
         }
-        Ok(Availability { location_id: location, time_zone: loc.time_zone.clone(), type_id: t.id, slots })
+        Ok(Availability {
+            location_id: location,
+            time_zone: loc.time_zone.clone(),
+            type_id: t.id,
+            duration_minutes: t.duration_minutes,
+            vets,
+        })
     }
 }
 

@@ -12,6 +12,7 @@ pub mod appointment_types;
 pub mod availability;
 pub mod book;
 pub mod calendar;
+mod day;
 pub mod feeds;
 pub mod setup;
 pub mod waitlist;
