@@ -271,13 +271,6 @@ impl Api {
         Ok((answer, body.len()))
     }
 
-    /// The URL of one location's day view (`GET /api/calendar`) on a local date.
-    pub fn day_url(&self, location_id: LocationId, date: jiff::civil::Date) -> Result<Url> {
-        let mut url = self.urls.availability.join("/api/calendar").context("building the URL of /api/calendar")?;
-        url.query_pairs_mut().append_pair("location", &location_id.to_string()).append_pair("date", &date.to_string());
-        Ok(url)
-    }
-
     /// Asks `url` twice during setup, plain and accepting gzip, and returns the plain answer
     /// and the bytes of both as sent (this client does not decompress).
     pub async fn answer_bytes(&self, url: &Url) -> Result<(Vec<u8>, AnswerBytes)> {

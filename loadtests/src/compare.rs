@@ -953,6 +953,8 @@ async fn seed_day(api: &Arc<Api>, plan: &Plan, pets: &[(ClientId, PatientId)]) -
                 vet_id: vets[b.vet],
                 location_id,
                 start: b.start,
+                room_id: None,
+                reason: None,
             }
         })
         .collect();

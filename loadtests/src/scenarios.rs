@@ -235,7 +235,7 @@ async fn day_view_setup(api: &Arc<Api>, plan: &Plan) -> Result<Url> {
         .collect();
     progress(&format!("day-view: {} bookings on {date}", bodies.len()));
     in_parallel(api, bodies, |api, body| async move { api.create_appointment(&body).await }).await?;
-    let url = api.day_url(location_id, date)?;
+    let url = api.day_view_url(date, location_id);
     match api.answer_bytes(&url).await {
         Ok((body, sizes)) => match serde_json::from_slice::<DayAnswer>(&body) {
             Ok(day) => progress(&format!("day-view: answer {sizes}: {day}")),
