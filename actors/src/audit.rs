@@ -90,7 +90,9 @@ impl AuditLog {
         // it, so the page shows them too.
         let read = AuditDraft::new(caller, "audit.read")
             .detail(serde_json::json!({ "before": before, "limit": limit, "action": filter.action }));
-        record_now(&self.ctx, read).await?;
+        let mut set = ChangeSet::new();
+        set.audit(read);
+        self.ctx.store.commit_after_reads(set).await?;
         let (mut items, scan) = self.ctx.store.read()?.audit_before(before, limit, MAX_SCAN, |e| filter.matches(e))?;
         let next = if items.len() > limit {
             items.truncate(limit);

@@ -46,8 +46,10 @@ pub const MAX_BATCH: usize = 2048;
 /// How long a batch that nobody waits for (read-audit entries) waits for company.
 const UNWAITED_LINGER: Duration = Duration::from_millis(1);
 
-/// How often a lingering batch looks for a waited change set that should end the linger.
-const LINGER_STEP: Duration = Duration::from_micros(200);
+/// Most read-audit entries in one write transaction. Bounds how long a write that arrives
+/// during a flood of reads waits for the commit in progress (each entry is a B-tree insert
+/// and its share of the fsync'd pages), while keeping the fsyncs per entry low.
+pub const AUDITS_PER_BATCH: usize = 256;
 
 /// A committed event as subscribers receive it: the log entry, and the domain event it was
 /// made from, so no subscriber parses the JSON payload back.
@@ -316,24 +318,27 @@ pub enum CommitError {
     Refused(String),
 }
 
-// Unboxed on purpose: boxing the draft would add back an allocation per audited read.
-#[allow(clippy::large_enum_variant)]
 pub(super) enum Job {
+    /// `after_audits`: commit only once this many read-audit entries have been taken from
+    /// their lane (the ones queued before this change set), see `Store::commit_after_reads`.
     Commit {
         set: ChangeSet,
         reply: ReplyTo,
         queued: Instant,
-    },
-    /// A read's audit entry: nobody waits for it, so it needs neither a change set nor a
-    /// reply channel (two allocations fewer per audited read).
-    Audit {
-        draft: AuditDraft,
-        queued: Instant,
+        after_audits: Option<u64>,
     },
     Shutdown,
 }
 
-/// One item of a batch, in arrival order.
+/// A read's audit entry on its own lane: nobody waits for it, so it needs neither a change
+/// set nor a reply channel (two allocations fewer per audited read).
+pub(super) struct QueuedAudit {
+    pub draft: AuditDraft,
+    pub queued: Instant,
+}
+
+/// One item of a batch, in the order it is applied.
+// Unboxed on purpose: boxing the draft would add back an allocation per audited read.
 #[allow(clippy::large_enum_variant)]
 enum Work {
     Commit(ChangeSet, ReplyTo),
@@ -341,7 +346,8 @@ enum Work {
 }
 
 impl Work {
-    /// True if nobody waits for this item's commit.
+    /// True if nobody waits for this item's commit (a read's entry, or a change set queued
+    /// with `Store::enqueue`).
     fn unwaited(&self) -> bool {
         match self {
             Work::Commit(_, reply) => reply.is_closed(),
@@ -389,6 +395,10 @@ impl CommitStats {
 pub(super) struct Committer {
     pub db: Arc<Database>,
     pub rx: mpsc::Receiver<Job>,
+    /// The read-audit lane.
+    pub audit_rx: mpsc::Receiver<QueuedAudit>,
+    /// Read-audit entries taken from `audit_rx` so far.
+    pub audits_taken: u64,
     pub head: Head,
     pub audit_head: Head,
     pub last_seq: Arc<AtomicU64>,
@@ -401,32 +411,48 @@ pub(super) struct Committer {
     pub scratch: Vec<u8>,
 }
 
-/// What one write transaction takes: the work in arrival order and when each was queued.
+/// What one write transaction takes: the work in order and when each was queued.
 #[derive(Default)]
 struct Batch {
     work: Vec<Work>,
     queued: Vec<Instant>,
+    /// Read-audit entries in `work`.
+    audits: usize,
+    /// The most read-audit entries some change set of the batch must follow.
+    after_audits: u64,
 }
 
 impl Batch {
     /// Adds a job; true if it asks the commit thread to stop.
     fn add(&mut self, job: Job) -> bool {
         match job {
-            Job::Commit { set, reply, queued } => {
+            Job::Commit { set, reply, queued, after_audits } => {
                 self.work.push(Work::Commit(set, reply));
                 self.queued.push(queued);
-            }
-            Job::Audit { draft, queued } => {
-                self.work.push(Work::Audit(draft));
-                self.queued.push(queued);
+                self.after_audits = self.after_audits.max(after_audits.unwrap_or(0));
             }
             Job::Shutdown => return true,
         }
         false
     }
 
+    fn add_audit(&mut self, audit: QueuedAudit) {
+        self.work.push(Work::Audit(audit.draft));
+        self.queued.push(audit.queued);
+        self.audits += 1;
+    }
+
     fn full(&self) -> bool {
         self.work.len() >= MAX_BATCH
+    }
+
+    /// True when the batch takes no more read-audit entries (see `AUDITS_PER_BATCH`).
+    fn audits_full(&self) -> bool {
+        self.audits >= AUDITS_PER_BATCH || self.full()
+    }
+
+    fn waited(&self) -> bool {
+        !self.work.iter().all(Work::unwaited)
     }
 }
 
@@ -434,38 +460,121 @@ type ReplyTo = oneshot::Sender<Result<CommitReceipt, CommitError>>;
 
 impl Committer {
     /// Runs until shut down; everything queued before the shutdown is still committed.
+    ///
+    /// Two lanes: change sets (waited for, or queued without waiting) and read-audit
+    /// entries. A batch takes every change set waiting, then up to `AUDITS_PER_BATCH`
+    /// entries, so a flood of reads cannot queue thousands of entries ahead of a write: a
+    /// write waits at most for the commit in progress. The thread runs a current-thread
+    /// runtime only to wait on both lanes at once.
     pub fn run(mut self) {
-        let mut stopping = false;
-        while !stopping {
-            let Some(first) = self.rx.blocking_recv() else { break };
-            let mut batch = Batch::default();
-            for job in std::iter::once(first).chain(std::iter::from_fn(|| self.rx.try_recv().ok())) {
-                stopping |= batch.add(job);
-                if batch.full() {
-                    break;
-                }
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, "the commit thread could not start its runtime; nothing can be written");
+                return;
             }
+        };
+        rt.block_on(self.run_lanes());
+        tracing::debug!("commit task stopped");
+    }
+
+    async fn run_lanes(&mut self) {
+        let (mut jobs_open, mut audits_open) = (true, true);
+        let mut stopping = false;
+        while !stopping && (jobs_open || audits_open) {
+            let mut batch = Batch::default();
+            tokio::select! {
+                biased;
+                job = self.rx.recv(), if jobs_open => match job {
+                    Some(job) => stopping |= batch.add(job),
+                    None => jobs_open = false,
+                },
+                audit = self.audit_rx.recv(), if audits_open => match audit {
+                    Some(a) => self.take(&mut batch, a),
+                    None => audits_open = false,
+                },
+            }
+            stopping |= self.gather(&mut batch);
             // Nobody waits on this batch (read-audit entries only): linger briefly so more
             // join it, trading a millisecond of durability delay for far fewer fsyncs. A
-            // change set someone waits for ends the linger at once: a flood of reads must
-            // not hold a write back.
-            if !stopping && !batch.work.is_empty() && !batch.full() && batch.work.iter().all(Work::unwaited) {
-                let until = Instant::now() + UNWAITED_LINGER;
-                'linger: while Instant::now() < until {
-                    std::thread::sleep(LINGER_STEP);
-                    for job in std::iter::from_fn(|| self.rx.try_recv().ok()) {
-                        stopping |= batch.add(job);
-                        if stopping || batch.full() || batch.work.last().is_some_and(|w| !w.unwaited()) {
-                            break 'linger;
+            // change set ends the linger at once: a flood of reads must not hold a write back.
+            if !stopping && !batch.work.is_empty() && !batch.waited() && !batch.audits_full() {
+                let linger = tokio::time::sleep(UNWAITED_LINGER);
+                tokio::pin!(linger);
+                loop {
+                    tokio::select! {
+                        biased;
+                        job = self.rx.recv(), if jobs_open => {
+                            match job {
+                                Some(job) => stopping |= batch.add(job),
+                                None => jobs_open = false,
+                            }
+                            break;
                         }
+                        audit = self.audit_rx.recv(), if audits_open && !batch.audits_full() => match audit {
+                            Some(a) => self.take(&mut batch, a),
+                            None => audits_open = false,
+                        },
+                        _ = &mut linger => break,
                     }
+                    if batch.audits_full() {
+                        break;
+                    }
+                }
+                stopping |= self.gather(&mut batch);
+            }
+            // A change set that must follow the reads queued before it (the audit trail's
+            // own read) waits here for the entries it must follow.
+            while self.audits_taken < batch.after_audits && audits_open && !batch.full() {
+                match self.audit_rx.recv().await {
+                    Some(a) => self.take(&mut batch, a),
+                    None => audits_open = false,
                 }
             }
             if !batch.work.is_empty() {
                 self.commit_batch(batch);
             }
         }
-        tracing::debug!("commit task stopped");
+        // Stopping: every read entry already queued is still committed.
+        self.audit_rx.close();
+        loop {
+            let mut batch = Batch::default();
+            while !batch.full() {
+                match self.audit_rx.try_recv() {
+                    Ok(a) => self.take(&mut batch, a),
+                    Err(_) => break,
+                }
+            }
+            if batch.work.is_empty() {
+                break;
+            }
+            self.commit_batch(batch);
+        }
+    }
+
+    /// Adds a read-audit entry to the batch.
+    fn take(&mut self, batch: &mut Batch, audit: QueuedAudit) {
+        self.audits_taken += 1;
+        batch.add_audit(audit);
+    }
+
+    /// Adds what is already waiting: every change set (up to `MAX_BATCH`), then read-audit
+    /// entries up to `AUDITS_PER_BATCH`. True if a job asked the thread to stop.
+    fn gather(&mut self, batch: &mut Batch) -> bool {
+        let mut stopping = false;
+        while !batch.full() && !stopping {
+            match self.rx.try_recv() {
+                Ok(job) => stopping |= batch.add(job),
+                Err(_) => break,
+            }
+        }
+        while !batch.audits_full() {
+            match self.audit_rx.try_recv() {
+                Ok(a) => self.take(batch, a),
+                Err(_) => break,
+            }
+        }
+        stopping
     }
 
     fn commit_batch(&mut self, batch: Batch) {

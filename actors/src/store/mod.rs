@@ -31,7 +31,7 @@ pub use tables::{IndexTable, RecordTable};
 
 use crate::clock::Clock;
 use crate::metrics::StoreMetrics;
-use commit::{Committer, Head, Job};
+use commit::{Committer, Head, Job, QueuedAudit};
 use tables::{AUDIT, EVENTS, FORMAT_VERSION, IDEMPOTENCY, META, SERIES, UNIQUE};
 
 /// How many of the newest events start-up re-hashes (the full check is `audit verify`).
@@ -97,6 +97,10 @@ pub struct Store {
     /// lock are released when `close` returns, whoever still holds an `Arc<Store>`.
     db: RwLock<Option<Arc<Database>>>,
     jobs: mpsc::Sender<Job>,
+    /// The read-audit lane of the commit thread.
+    audits: mpsc::Sender<QueuedAudit>,
+    /// Read-audit entries handed to the lane so far (see `commit_after_reads`).
+    audits_queued: AtomicU64,
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
     last_seq: Arc<AtomicU64>,
     bus: broadcast::Sender<Arc<Published>>,
@@ -136,12 +140,17 @@ impl Store {
 
         let db = Arc::new(db);
         let (jobs, rx) = mpsc::channel(4 * commit::MAX_BATCH);
+        // Bounded: when the commit thread cannot keep up with reads, readers wait for room
+        // (backpressure) instead of the queue growing.
+        let (audits, audit_rx) = mpsc::channel(8 * commit::AUDITS_PER_BATCH);
         let (bus, _) = broadcast::channel(4096);
         let last_seq = Arc::new(AtomicU64::new(head.seq));
         let stats = Arc::new(CommitStats::default());
         let committer = Committer {
             db: db.clone(),
             rx,
+            audit_rx,
+            audits_taken: 0,
             head,
             audit_head,
             last_seq: last_seq.clone(),
@@ -159,6 +168,8 @@ impl Store {
         Ok(Arc::new(Store {
             db: RwLock::new(Some(db)),
             jobs,
+            audits,
+            audits_queued: AtomicU64::new(0),
             committer: Mutex::new(Some(handle)),
             last_seq,
             bus,
@@ -171,7 +182,20 @@ impl Store {
     /// Commits a change set durably (one fsync shared with every change set queued with it).
     pub async fn commit(&self, set: ChangeSet) -> Result<CommitReceipt, CommitError> {
         let (reply, rx) = oneshot::channel();
-        self.jobs.send(Job::Commit { set, reply, queued: Instant::now() }).await.map_err(|_| CommitError::Closed)?;
+        let job = Job::Commit { set, reply, queued: Instant::now(), after_audits: None };
+        self.jobs.send(job).await.map_err(|_| CommitError::Closed)?;
+        rx.await.map_err(|_| CommitError::Closed)?
+    }
+
+    /// Commits a change set durably, in the same transaction as or after every read-audit
+    /// entry queued before this call: the audit trail's own read, so a page of the trail
+    /// shows every read that was answered before it. Other change sets do not wait for the
+    /// read lane (a write must not queue behind a flood of reads).
+    pub async fn commit_after_reads(&self, set: ChangeSet) -> Result<CommitReceipt, CommitError> {
+        let (reply, rx) = oneshot::channel();
+        let after = self.audits_queued.load(Ordering::Acquire);
+        let job = Job::Commit { set, reply, queued: Instant::now(), after_audits: Some(after) };
+        self.jobs.send(job).await.map_err(|_| CommitError::Closed)?;
         rx.await.map_err(|_| CommitError::Closed)?
     }
 
@@ -181,13 +205,19 @@ impl Store {
     /// makes the caller wait, so the queue stays bounded.
     pub async fn enqueue(&self, set: ChangeSet) -> Result<(), CommitError> {
         let (reply, _) = oneshot::channel();
-        self.jobs.send(Job::Commit { set, reply, queued: Instant::now() }).await.map_err(|_| CommitError::Closed)
+        let job = Job::Commit { set, reply, queued: Instant::now(), after_audits: None };
+        self.jobs.send(job).await.map_err(|_| CommitError::Closed)
     }
 
     /// Queues a read's audit entry for the next group commit, like [`Store::enqueue`] but
     /// without a change set or a reply: the cheapest way to audit a read.
     pub async fn enqueue_audit(&self, draft: AuditDraft) -> Result<(), CommitError> {
-        self.jobs.send(Job::Audit { draft, queued: Instant::now() }).await.map_err(|_| CommitError::Closed)
+        let permit = self.audits.reserve().await.map_err(|_| CommitError::Closed)?;
+        // Counted right after it is queued, with no await in between, so a reader of the
+        // count that sees this read's answer also sees its entry counted.
+        permit.send(QueuedAudit { draft, queued: Instant::now() });
+        self.audits_queued.fetch_add(1, Ordering::AcqRel);
+        Ok(())
     }
 
     /// An MVCC snapshot for reading.
