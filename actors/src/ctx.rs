@@ -62,7 +62,7 @@ impl SystemConfig {
             max_sessions_per_user: 3,
             lockout_after: 5,
             lockout_for: Duration::from_secs(15 * 60),
-            cache_bytes: 64 << 20,
+            cache_bytes: 16 << 20,
             waitlist_offer_ttl: jiff::SignedDuration::from_hours(2),
         }
     }

@@ -128,6 +128,10 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
             "seeded the demo clinic"
         );
         seed_schedule(system, &clinic.patients).await.context("seeding the demo schedule")?;
+        // Seeding touched every record: let them go now instead of after the idle period,
+        // so a fresh demo server starts as small as a real one.
+        system.clients.passivate_all();
+        system.patients.passivate_all();
     }
     let list: Vec<String> =
         staff.iter().map(|s| format!("{} / {} ({})", s.username, s.password, s.roles.join(", "))).collect();

@@ -111,6 +111,11 @@ impl<K: RecordKind> Records<K> {
         self.reg.live()
     }
 
+    /// Passivates every live actor of this kind (see `Registry::passivate_all`).
+    pub fn passivate_all(&self) {
+        self.reg.passivate_all();
+    }
+
     pub(crate) fn stop_all(&self) {
         self.reg.stop_all();
     }

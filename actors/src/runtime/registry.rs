@@ -176,6 +176,19 @@ impl<A: Actor, F: KeyedFactory<A>> Registry<A, F> {
         self.inner.map().live.len()
     }
 
+    /// Passivates every live actor of this kind now, as eviction does (each finishes the asks
+    /// in flight; a new ask activates a fresh generation that waits for the old one): after
+    /// bulk work such as demo seeding, which would otherwise keep its records in memory
+    /// until they idle out.
+    pub fn passivate_all(&self) {
+        let mut map = self.inner.map();
+        let live = std::mem::take(&mut map.live);
+        map.order.clear();
+        for (key, l) in live {
+            map.draining.insert(key, (l.generation, l.done));
+        }
+    }
+
     /// Stops every actor of this kind: they finish what is queued, then exit.
     pub fn stop_all(&self) {
         let mut map = self.inner.map();

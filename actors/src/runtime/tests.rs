@@ -285,3 +285,23 @@ async fn eviction_under_load_loses_no_update() {
     assert_eq!(total, 800, "no update was lost");
     assert!(generations.live.load(Ordering::SeqCst) <= 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passivate_all_lets_every_actor_go_and_they_come_back_from_the_store() {
+    let generations: Arc<Generations> = Arc::default();
+    let builds = Arc::new(AtomicU64::new(0));
+    let loader = Loader { store: Arc::default(), builds: builds.clone(), generations: generations.clone() };
+    let reg = Registry::new(loader, config(), RuntimeMetrics::default().for_kind("counter"));
+    for key in 0..5u128 {
+        assert_eq!(reg.ask(key, |r| Msg::Add(2, r)).await, Ok(2));
+    }
+    reg.passivate_all();
+    assert_eq!(reg.live(), 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while generations.live.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(generations.live.load(Ordering::SeqCst), 0, "every actor's state was dropped");
+    assert_eq!(reg.ask(3, Msg::Get).await, Ok(2), "and comes back from the store");
+    assert_eq!(builds.load(Ordering::SeqCst), 6);
+}
