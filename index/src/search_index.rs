@@ -109,6 +109,7 @@ impl SearchIndex {
         let (schema, fields) = Fields::schema();
         let index = Index::builder()
             .schema(schema)
+            .settings(index_settings())
             .tokenizers(tokenizers())
             .create_in_ram()
             .map_err(|source| IndexError::Open { path: None, source })?;
@@ -131,8 +132,12 @@ impl SearchIndex {
         }
         let (schema, fields) = Fields::schema();
         // When the index exists, tantivy also checks that its schema equals ours.
-        let index =
-            Index::builder().schema(schema).tokenizers(tokenizers()).open_or_create(directory).map_err(open_err)?;
+        let index = Index::builder()
+            .schema(schema)
+            .settings(index_settings())
+            .tokenizers(tokenizers())
+            .open_or_create(directory)
+            .map_err(open_err)?;
         let this = Self::with_index(index, fields, Some(dir.to_owned()), WRITER_MEMORY_BYTES)?;
         if !existed {
             write_version(dir)?;
@@ -155,7 +160,7 @@ impl SearchIndex {
             }
         }
         let (schema, fields) = Fields::schema();
-        let mut index = Index::create(directory, schema, IndexSettings::default())
+        let mut index = Index::create(directory, schema, index_settings())
             .map_err(|source| IndexError::Open { path: Some(dir.to_owned()), source })?;
         index.set_tokenizers(tokenizers());
         let mut this = Self::with_index(index, fields, Some(dir.to_owned()), REBUILD_WRITER_MEMORY_BYTES)?;
@@ -325,9 +330,7 @@ impl SearchReader {
         }
         let mut analyzer = self.analyzer.clone();
         let searcher = self.reader.searcher();
-        let Some(plan) =
-            queries::build(&self.fields, &mut analyzer, &searcher, query, filter).map_err(IndexError::Search)?
-        else {
+        let Some(plan) = queries::build(&self.fields, &mut analyzer, query, filter).map_err(IndexError::Search)? else {
             return Ok(Vec::new());
         };
         let top =
@@ -366,6 +369,16 @@ impl SearchReader {
         };
         Ok(Hit { kind: id.kind(), id, label, status, owner, highlights: Vec::new(), score })
     }
+}
+
+/// Document-store blocks of 4 KiB instead of tantivy's 16 KiB: every hit shown decompresses
+/// the block holding its stored fields (a search shows ten, each in its own block), and the
+/// reader's cache of 100 decompressed blocks per segment holds a quarter of the memory.
+/// Profiled over HTTP, decompressing 16 KiB blocks was 5 % of a search's CPU.
+const DOCSTORE_BLOCK_BYTES: usize = 4_096;
+
+fn index_settings() -> IndexSettings {
+    IndexSettings { docstore_blocksize: DOCSTORE_BLOCK_BYTES, ..IndexSettings::default() }
 }
 
 /// How segments are merged. The indexer commits small batches, each a new segment, and
