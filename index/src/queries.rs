@@ -242,7 +242,7 @@ fn filter_clauses(fields: &Fields, filter: &Filter) -> Option<Vec<Box<dyn Query>
     }
     if !filter.statuses.is_empty() {
         let statuses = filter.statuses.iter().map(|s| text_term(fields.status, s.as_str())).collect();
-        clauses.push(Box::new(Ways::new(vec![Way { words: Words::Exact(statuses), score: 0.0 }], 0.0)));
+        clauses.push(Box::new(Ways::new(vec![Way { words: Words::Exact(statuses), score: 0.0 }], 0.0, fields.words)));
     }
     Some(clauses)
 }
@@ -283,7 +283,7 @@ fn term_query(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
     }
     // A small share of the other ways that also matched breaks ties: a word that sounds
     // like the term and is one typo away ranks above one that only sounds like it.
-    Box::new(Ways::new(ways, TIE_BREAKER))
+    Box::new(Ways::new(ways, TIE_BREAKER, fields.words))
 }
 
 /// What the whole input is, if it looks like a phone number, microchip, email or document
@@ -342,7 +342,7 @@ fn identifier_query(fields: &Fields, id: &Identifier) -> Option<Box<dyn Query>> 
     }
     // An exact number scores both ways (summed) and so stays above one that only starts
     // alike.
-    (!ways.is_empty()).then(|| Box::new(Ways::new(ways, 1.0)) as Box<dyn Query>)
+    (!ways.is_empty()).then(|| Box::new(Ways::new(ways, 1.0, fields.words)) as Box<dyn Query>)
 }
 
 /// The digits of input written like a phone or microchip number ("+1 (555) 123-4567",

@@ -12,8 +12,8 @@ use tantivy::tokenizer::{
 /// v2: phonetic codes, stored values for highlights, the owner and creator of a record, and
 /// the `number` field for documents found by their number.
 /// v3: `phone_prefix`, so a number is found from its first digits.
-/// v4: no term frequencies and no field norms (scores never used them), and a 4 KiB
-/// document-store block (see `search_index::index_settings`).
+/// v4: no term frequencies and no field norms (scores never used them), a 4 KiB
+/// document-store block (see `search_index::index_settings`), and `words`.
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// Name of the analyser for free-text fields (names, breed, colour).
@@ -48,6 +48,10 @@ pub(crate) struct Fields {
     pub breed: Field,
     /// Patient coat colour (text, stored).
     pub color: Field,
+    /// Every word of `name`, `owner`, `breed` and `color` (text): its term dictionary is the
+    /// one a typo or prefix automaton walks, once instead of once per field; the words it
+    /// accepts are then looked up in each field.
+    pub words: Field,
     /// Double Metaphone codes (primary and alternate) of every word of `name` and `owner`
     /// (raw): "Jon Smyth" and "John Smith" share `JN` and `SM0`.
     pub phonetic: Field,
@@ -78,14 +82,11 @@ impl Fields {
         // Scores rest on how a word matched, never on term statistics, so no field keeps term
         // frequencies, positions or field norms (a byte per field and document, read by
         // nothing).
-        let text = TextOptions::default()
-            .set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(TEXT_TOKENIZER)
-                    .set_index_option(IndexRecordOption::Basic)
-                    .set_fieldnorms(false),
-            )
-            .set_stored();
+        let text_indexing = TextFieldIndexing::default()
+            .set_tokenizer(TEXT_TOKENIZER)
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false);
+        let text = TextOptions::default().set_indexing_options(text_indexing.clone()).set_stored();
         let raw = TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer("raw")
@@ -102,7 +103,8 @@ impl Fields {
             name: b.add_text_field("name", text.clone()),
             owner: b.add_text_field("owner", text.clone()),
             breed: b.add_text_field("breed", text.clone()),
-            color: b.add_text_field("color", text),
+            color: b.add_text_field("color", text.clone()),
+            words: b.add_text_field("words", TextOptions::default().set_indexing_options(text_indexing)),
             phonetic: b.add_text_field("phonetic", raw.clone()),
             phone_digits: b.add_text_field("phone_digits", raw.clone()),
             phone_prefix: b.add_text_field("phone_prefix", raw.clone()),

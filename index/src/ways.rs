@@ -15,7 +15,7 @@ use std::collections::BinaryHeap;
 use std::fmt;
 use std::sync::Arc;
 
-use tantivy::postings::SegmentPostings;
+use tantivy::postings::{SegmentPostings, TermInfo};
 use tantivy::query::{DfaWrapper, EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, InvertedIndexReader, Score, SegmentReader, TERMINATED, Term};
@@ -33,8 +33,9 @@ const MAX_WAYS: usize = 64;
 pub(crate) enum Words {
     /// These exact terms (each naming its field).
     Exact(Vec<Term>),
-    /// Every word of the field the automaton accepts (at most [`MAX_EXPANSIONS`] per
-    /// segment).
+    /// Every word of the field the automaton accepts: the automaton walks the dictionary
+    /// of [`Ways`]'s `all_words` field once per segment (at most [`MAX_EXPANSIONS`] words),
+    /// and each word is looked up in the field.
     Automaton(Field, Arc<DfaWrapper>),
 }
 
@@ -62,13 +63,17 @@ pub(crate) struct Way {
 pub(crate) struct Ways {
     ways: Arc<[Way]>,
     tie_breaker: Score,
+    /// The field holding every word of the fields automata run on.
+    all_words: Field,
 }
 
 impl Ways {
     /// The query for `ways` (at most 64; more are dropped, which `queries` never asks for).
-    pub(crate) fn new(mut ways: Vec<Way>, tie_breaker: Score) -> Self {
+    /// Automata walk the dictionary of `all_words`, which must hold every word of the
+    /// fields they name.
+    pub(crate) fn new(mut ways: Vec<Way>, tie_breaker: Score, all_words: Field) -> Self {
         ways.truncate(MAX_WAYS);
-        Ways { ways: ways.into(), tie_breaker }
+        Ways { ways: ways.into(), tie_breaker, all_words }
     }
 }
 
@@ -82,7 +87,9 @@ struct WaysWeight(Ways);
 
 impl WaysWeight {
     fn ways_scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<WaysScorer> {
-        let mut children = Vec::new();
+        // Every word's postings are found first, so the (large) postings readers are made
+        // once each into a vector of the right size.
+        let mut found: Vec<(Arc<InvertedIndexReader>, TermInfo, u8)> = Vec::new();
         // Each field's reader is fetched once (a look-up behind a lock in tantivy).
         let mut readers: Vec<(Field, Arc<InvertedIndexReader>)> = Vec::new();
         let mut inverted = |field: Field| -> tantivy::Result<Arc<InvertedIndexReader>> {
@@ -93,6 +100,9 @@ impl WaysWeight {
             readers.push((field, index.clone()));
             Ok(index)
         };
+        // The words each automaton accepted in this segment: the same automaton serves
+        // several fields.
+        let mut accepted: Vec<(*const DfaWrapper, Vec<Vec<u8>>)> = Vec::new();
         for (i, way) in self.0.ways.iter().enumerate() {
             let way_id = i as u8;
             match &way.words {
@@ -100,22 +110,38 @@ impl WaysWeight {
                     for term in terms {
                         let index = inverted(term.field())?;
                         if let Some(info) = index.get_term_info(term)? {
-                            let postings = index.read_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
-                            children.push(Child { postings, way: way_id });
+                            found.push((index, info, way_id));
                         }
                     }
                 }
                 Words::Automaton(field, automaton) => {
+                    let key = Arc::as_ptr(automaton);
+                    let at = match accepted.iter().position(|(k, _)| *k == key) {
+                        Some(at) => at,
+                        None => {
+                            let all = inverted(self.0.all_words)?;
+                            let mut stream = all.terms().search(automaton.as_ref()).into_stream()?;
+                            let mut words = Vec::new();
+                            while words.len() < MAX_EXPANSIONS && stream.advance() {
+                                words.push(stream.key().to_vec());
+                            }
+                            accepted.push((key, words));
+                            accepted.len() - 1
+                        }
+                    };
                     let index = inverted(*field)?;
-                    let mut stream = index.terms().search(automaton.as_ref()).into_stream()?;
-                    let mut taken = 0;
-                    while taken < MAX_EXPANSIONS && stream.advance() {
-                        let postings = index.read_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
-                        children.push(Child { postings, way: way_id });
-                        taken += 1;
+                    for word in &accepted[at].1 {
+                        if let Some(info) = index.terms().get(word)? {
+                            found.push((index.clone(), info, way_id));
+                        }
                     }
                 }
             }
+        }
+        let mut children = Vec::with_capacity(found.len());
+        for (index, info, way) in found {
+            let postings = index.read_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+            children.push(Child { postings, way });
         }
         Ok(WaysScorer::new(children, self.0.ways.iter().map(|w| w.score * boost).collect(), self.0.tie_breaker))
     }
