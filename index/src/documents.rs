@@ -75,6 +75,7 @@ pub(crate) fn client_document(f: &Fields, analyzer: &mut TextAnalyzer, client: &
     // One value, so a highlight shows the whole name.
     let name = format!("{} {}", client.first_name, client.last_name);
     add_phonetic(f, analyzer, &mut doc, &name);
+    doc.add_text(f.words, &name);
     doc.add_text(f.name, name);
     for phone in std::iter::once(&client.phone).chain(client.phone_secondary.as_ref()) {
         for token in phone_tokens(phone.digits()) {
@@ -112,11 +113,15 @@ pub(crate) fn patient_document(
     add_phonetic(f, analyzer, &mut doc, owner_name);
     doc.add_text(f.name, &patient.name);
     doc.add_text(f.owner, owner_name);
+    doc.add_text(f.words, &patient.name);
+    doc.add_text(f.words, owner_name);
     if let Some(breed) = &patient.breed {
         doc.add_text(f.breed, breed);
+        doc.add_text(f.words, breed);
     }
     if let Some(color) = &patient.color {
         doc.add_text(f.color, color);
+        doc.add_text(f.words, color);
     }
     if let Some(chip) = &patient.microchip {
         doc.add_text(f.microchip, chip.as_str());

@@ -48,10 +48,10 @@ pub(crate) fn highlights(
             let mut stream = analyzer.token_stream(value);
             while stream.advance() {
                 let token = stream.token();
-                // A word's sound is coded once, whatever the number of terms.
-                let codes =
-                    if terms.iter().any(|t| !t.codes.is_empty()) { phonetic::codes(&token.text) } else { Vec::new() };
-                if terms.iter().any(|t| word_matches(&token.text, &codes, t)) {
+                // A word's sound is coded once, whatever the number of terms, and only when
+                // no cheaper rule matched: coding is the costly part of a highlight.
+                let mut codes = None;
+                if terms.iter().any(|t| word_matches(&token.text, &mut codes, t)) {
                     ranges.push((token.offset_from, token.offset_to));
                 }
             }
@@ -108,10 +108,12 @@ fn phone_matches(digits: &str, query: &str) -> bool {
 
 /// Whether an analysed word of a document (with its phonetic `codes`) matches a query term the
 /// way the query allows.
-fn word_matches(word: &str, codes: &[String], term: &QueryTerm) -> bool {
+/// `codes` holds the word's phonetic codes once computed.
+fn word_matches(word: &str, codes: &mut Option<Vec<String>>, term: &QueryTerm) -> bool {
     word == term.text
         || (term.partial && word.starts_with(&term.text))
-        || codes.iter().any(|c| term.codes.contains(c))
+        || (!term.codes.is_empty()
+            && codes.get_or_insert_with(|| phonetic::codes(word)).iter().any(|c| term.codes.contains(c)))
         || (term.distance > 0 && edit_distance(word, &term.text) <= usize::from(term.distance))
 }
 

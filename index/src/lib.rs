@@ -23,6 +23,7 @@ mod phonetic;
 mod queries;
 mod schema;
 mod search_index;
+mod ways;
 
 #[cfg(test)]
 mod relevance;

@@ -19,25 +19,28 @@
 //!   required clauses that add nothing to the score.
 //!
 //! Each Levenshtein automaton is built once per term and run over the term dictionary of each
-//! field, and the words it accepts become plain term queries (at most [`MAX_EXPANSIONS`] per
-//! field). Term queries read their postings lazily, so the intersection of the words is
-//! driven by the rarest one and skips through the common ones. (tantivy's own fuzzy query
-//! reads every posting of every accepted word into a bitset as large as the whole index, for
-//! each field; at a million records that costs more than the rest of the search.)
+//! field in each segment, and the postings of the words it accepts (at most
+//! [`MAX_EXPANSIONS`](crate::ways::MAX_EXPANSIONS) per field and segment) are merged by one
+//! scorer per term ([`Ways`]), which skips through them when a rarer term drives the
+//! intersection. (tantivy's own fuzzy query reads every posting of every accepted word into a
+//! bitset as large as the whole index, for each field; at a million records that costs more
+//! than the rest of the search. Its union and disjunction queries allocate a large buffer
+//! each per segment; see `ways`.)
 
-use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use tantivy::query::{
-    BooleanQuery, ConstScorer, DfaWrapper, DisjunctionMaxQuery, EnableScoring, Explanation, FuzzyTermQuery, Occur,
-    Query, Scorer, TermQuery, Weight,
+    BooleanQuery, ConstScorer, DfaWrapper, EnableScoring, Explanation, FuzzyTermQuery, Occur, Query, Scorer, TermQuery,
+    Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term};
+use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
 
 use crate::documents::MIN_PHONE_PREFIX;
 use crate::phonetic;
 use crate::schema::Fields;
+use crate::ways::{Way, Ways, Words};
 use clowder_schemas::UserId;
 use clowder_schemas::search::{SearchKind, SearchStatus};
 
@@ -56,11 +59,6 @@ const FUZZY_SCORE: f32 = 1.0;
 /// above any name match of the same input.
 const PHONE_PREFIX_SCORE: f32 = 50.0;
 const TIE_BREAKER: f32 = 0.1;
-
-/// Most distinct words one automaton may stand for in one field. A two-letter prefix can
-/// accept hundreds of names; past this many, the first in alphabetical order are kept (a
-/// receptionist types another letter long before reading that far).
-pub const MAX_EXPANSIONS: usize = 128;
 
 /// Fewest characters a word being typed needs before it matches as a prefix: one letter
 /// would match a large share of a clinic's records, and shows a receptionist nothing useful.
@@ -147,7 +145,6 @@ pub(crate) struct Plan {
 pub(crate) fn build(
     fields: &Fields,
     analyzer: &mut TextAnalyzer,
-    searcher: &Searcher,
     input: &str,
     filter: &Filter,
 ) -> tantivy::Result<Option<Plan>> {
@@ -156,14 +153,13 @@ pub(crate) fn build(
     let terms = terms(analyzer, input);
     let Some(filters) = filter_clauses(fields, filter) else { return Ok(None) };
     let by_identifier = identifier_query(fields, &identifier);
-    let by_text = if terms.is_empty() {
-        None
-    } else {
-        let mut clauses = Vec::with_capacity(terms.len());
-        for term in &terms {
-            clauses.push((Occur::Must, term_query(fields, searcher, term)?));
+    let mut by_terms: Vec<Box<dyn Query>> = terms.iter().map(|term| term_query(fields, term)).collect();
+    let by_text = match by_terms.len() {
+        0 => None,
+        1 => by_terms.pop(),
+        _ => {
+            Some(Box::new(BooleanQuery::new(by_terms.into_iter().map(|q| (Occur::Must, q)).collect())) as Box<dyn Query>)
         }
-        Some(Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
     };
     let matching: Box<dyn Query> = match (by_identifier, by_text) {
         (None, None) => return Ok(None),
@@ -245,54 +241,49 @@ fn filter_clauses(fields: &Fields, filter: &Filter) -> Option<Vec<Box<dyn Query>
         clauses.push(no_score(Box::new(BooleanQuery::union(kinds))));
     }
     if !filter.statuses.is_empty() {
-        let statuses = filter.statuses.iter().map(|s| exact_term(fields.status, s.as_str())).collect();
-        clauses.push(no_score(Box::new(BooleanQuery::union(statuses))));
+        let statuses = filter.statuses.iter().map(|s| text_term(fields.status, s.as_str())).collect();
+        clauses.push(Box::new(Ways::new(vec![Way { words: Words::Exact(statuses), score: 0.0 }], 0.0, fields.words)));
     }
     Some(clauses)
 }
 
-/// How one analysed term may match a document.
-fn term_query(fields: &Fields, searcher: &Searcher, term: &QueryTerm) -> tantivy::Result<Box<dyn Query>> {
+/// How one analysed term may match a document: the best of its ways, plus a tenth of the
+/// others.
+fn term_query(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
     let text_fields = fields.weighted_text();
-    let mut ways: Vec<Box<dyn Query>> = Vec::new();
+    let mut ways: Vec<Way> = Vec::new();
     for (field, weight) in text_fields {
-        ways.push(scored(vec![exact_term(field, &term.text)], EXACT_SCORE * weight));
+        ways.push(Way { words: Words::Exact(vec![text_term(field, &term.text)]), score: EXACT_SCORE * weight });
     }
     if term.is_identifier_digits() {
-        let ids = vec![exact_term(fields.phone_digits, &term.text), exact_term(fields.microchip, &term.text)];
-        ways.push(scored(ids, EXACT_SCORE));
+        // One way over two fields: a phone or a chip scores once.
+        let terms = vec![text_term(fields.phone_digits, &term.text), text_term(fields.microchip, &term.text)];
+        ways.push(Way { words: Words::Exact(terms), score: EXACT_SCORE });
     }
     // Digits are looked up exactly (phones, chips); names hold no digits worth a typo.
-    if term.is_digits() {
-        return Ok(Box::new(DisjunctionMaxQuery::with_tie_breaker(ways, TIE_BREAKER)));
-    }
-    if term.partial
-        && let Some(prefix) = automaton(&term.text, 0, true)
-    {
-        for (field, weight) in text_fields {
-            let words = expand(searcher, field, &prefix)?;
-            if !words.is_empty() {
-                ways.push(scored(words, PREFIX_SCORE * weight));
+    if !term.is_digits() {
+        if term.partial
+            && let Some(prefix) = automaton(&term.text, 0, true)
+        {
+            for (field, weight) in text_fields {
+                ways.push(Way { words: Words::Automaton(field, prefix.clone()), score: PREFIX_SCORE * weight });
             }
         }
-    }
-    if !term.codes.is_empty() {
-        let codes = term.codes.iter().map(|c| exact_term(fields.phonetic, c)).collect();
-        ways.push(scored(codes, PHONETIC_SCORE));
-    }
-    if term.distance > 0
-        && let Some(near) = automaton(&term.text, term.distance, false)
-    {
-        for (field, weight) in text_fields {
-            let words = expand(searcher, field, &near)?;
-            if !words.is_empty() {
-                ways.push(scored(words, FUZZY_SCORE * weight));
+        if !term.codes.is_empty() {
+            let codes = term.codes.iter().map(|c| text_term(fields.phonetic, c)).collect();
+            ways.push(Way { words: Words::Exact(codes), score: PHONETIC_SCORE });
+        }
+        if term.distance > 0
+            && let Some(near) = automaton(&term.text, term.distance, false)
+        {
+            for (field, weight) in text_fields {
+                ways.push(Way { words: Words::Automaton(field, near.clone()), score: FUZZY_SCORE * weight });
             }
         }
     }
     // A small share of the other ways that also matched breaks ties: a word that sounds
     // like the term and is one typo away ranks above one that only sounds like it.
-    Ok(Box::new(DisjunctionMaxQuery::with_tie_breaker(ways, TIE_BREAKER)))
+    Box::new(Ways::new(ways, TIE_BREAKER, fields.words))
 }
 
 /// What the whole input is, if it looks like a phone number, microchip, email or document
@@ -330,27 +321,28 @@ fn is_document_number(input: &str) -> bool {
 }
 
 fn identifier_query(fields: &Fields, id: &Identifier) -> Option<Box<dyn Query>> {
-    let mut clauses = Vec::new();
+    let mut exact = Vec::new();
     for digits in &id.digits {
-        clauses.push(exact_term(fields.phone_digits, digits));
-        clauses.push(exact_term(fields.microchip, digits));
+        exact.push(text_term(fields.phone_digits, digits));
+        exact.push(text_term(fields.microchip, digits));
     }
     if let Some(email) = &id.email {
-        clauses.push(exact_term(fields.email, email));
+        exact.push(text_term(fields.email, email));
     }
     if let Some(number) = &id.number {
-        clauses.push(exact_term(fields.number, number));
+        exact.push(text_term(fields.number, number));
     }
-    let exact = (!clauses.is_empty()).then(|| scored(clauses, IDENTIFIER_SCORE));
-    let prefixes: Vec<_> = id.phone_prefixes.iter().map(|d| exact_term(fields.phone_prefix, d)).collect();
-    let by_prefix = (!prefixes.is_empty()).then(|| scored(prefixes, PHONE_PREFIX_SCORE));
-    match (exact, by_prefix) {
-        // An exact number scores both ways and so stays above one that only starts alike.
-        (Some(exact), Some(prefix)) => {
-            Some(Box::new(BooleanQuery::new(vec![(Occur::Should, exact), (Occur::Should, prefix)])))
-        }
-        (one, None) | (None, one) => one,
+    let prefixes: Vec<Term> = id.phone_prefixes.iter().map(|d| text_term(fields.phone_prefix, d)).collect();
+    let mut ways = Vec::new();
+    if !exact.is_empty() {
+        ways.push(Way { words: Words::Exact(exact), score: IDENTIFIER_SCORE });
     }
+    if !prefixes.is_empty() {
+        ways.push(Way { words: Words::Exact(prefixes), score: PHONE_PREFIX_SCORE });
+    }
+    // An exact number scores both ways (summed) and so stays above one that only starts
+    // alike.
+    (!ways.is_empty()).then(|| Box::new(Ways::new(ways, 1.0, fields.words)) as Box<dyn Query>)
 }
 
 /// The digits of input written like a phone or microchip number ("+1 (555) 123-4567",
@@ -365,12 +357,16 @@ pub(crate) fn phone_like_digits(input: &str, min: usize) -> Option<String> {
 }
 
 fn exact_term(field: Field, text: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
+    Box::new(TermQuery::new(text_term(field, text), IndexRecordOption::Basic))
+}
+
+fn text_term(field: Field, text: &str) -> Term {
+    Term::from_field_text(field, text)
 }
 
 /// The Levenshtein automaton of `text` (a transposition, "smiht" for "smith", counts as one
 /// edit), optionally matching any word that starts with a match.
-fn automaton(text: &str, distance: u8, prefix: bool) -> Option<DfaWrapper> {
+fn automaton(text: &str, distance: u8, prefix: bool) -> Option<Arc<DfaWrapper>> {
     // The field is irrelevant to the automaton, which is built from the text alone.
     let term = Term::from_field_text(Field::from_field_id(0), text);
     let query = if prefix {
@@ -379,29 +375,7 @@ fn automaton(text: &str, distance: u8, prefix: bool) -> Option<DfaWrapper> {
         FuzzyTermQuery::new(term, distance, true)
     };
     // Only a distance over 2 fails, and `fuzzy_distance` never asks for one.
-    query.automaton().ok()
-}
-
-/// The words of `field` that `automaton` accepts, in any segment, as term queries.
-fn expand(searcher: &Searcher, field: Field, automaton: &DfaWrapper) -> tantivy::Result<Vec<Box<dyn Query>>> {
-    let mut words: BTreeSet<Vec<u8>> = BTreeSet::new();
-    for segment in searcher.segment_readers() {
-        let inverted = segment.inverted_index(field)?;
-        let mut stream = inverted.terms().search(automaton).into_stream()?;
-        while words.len() < MAX_EXPANSIONS && stream.advance() {
-            words.insert(stream.key().to_vec());
-        }
-    }
-    // Text fields hold UTF-8 words; anything else cannot have come from our analyser.
-    Ok(words.into_iter().filter_map(|w| String::from_utf8(w).ok()).map(|w| exact_term(field, &w)).collect())
-}
-
-/// Any of `queries`, every match scoring `score`: the ranking rests on how a term matched,
-/// not on term statistics, which are noise for short names.
-fn scored(mut queries: Vec<Box<dyn Query>>, score: f32) -> Box<dyn Query> {
-    let inner: Box<dyn Query> =
-        if queries.len() == 1 { queries.remove(0) } else { Box::new(BooleanQuery::union(queries)) };
-    Box::new(Flat { inner, score })
+    query.automaton().ok().map(Arc::new)
 }
 
 fn no_score(query: Box<dyn Query>) -> Box<dyn Query> {

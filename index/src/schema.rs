@@ -1,7 +1,7 @@
 //! The tantivy schema: every field, how it is analysed, and the version that says when an
 //! index on disk no longer matches this code. It must not know about records or queries.
 
-use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
+use tantivy::schema::{Field, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
 };
@@ -12,7 +12,9 @@ use tantivy::tokenizer::{
 /// v2: phonetic codes, stored values for highlights, the owner and creator of a record, and
 /// the `number` field for documents found by their number.
 /// v3: `phone_prefix`, so a number is found from its first digits.
-pub const SCHEMA_VERSION: u32 = 3;
+/// v4: no term frequencies and no field norms (scores never used them), a 4 KiB
+/// document-store block (see `search_index::index_settings`), and `words`.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Name of the analyser for free-text fields (names, breed, colour).
 pub(crate) const TEXT_TOKENIZER: &str = "clowder_text";
@@ -46,6 +48,10 @@ pub(crate) struct Fields {
     pub breed: Field,
     /// Patient coat colour (text, stored).
     pub color: Field,
+    /// Every word of `name`, `owner`, `breed` and `color` (text): its term dictionary is the
+    /// one a typo or prefix automaton walks, once instead of once per field; the words it
+    /// accepts are then looked up in each field.
+    pub words: Field,
     /// Double Metaphone codes (primary and alternate) of every word of `name` and `owner`
     /// (raw): "Jon Smyth" and "John Smith" share `JN` and `SM0`.
     pub phonetic: Field,
@@ -73,34 +79,41 @@ impl Fields {
     /// Builds the schema and returns it with the handles of its fields.
     pub(crate) fn schema() -> (Schema, Fields) {
         let mut b = Schema::builder();
-        // Free text needs term frequencies for scoring but no positions: there are no phrase
-        // queries.
-        let text = TextOptions::default()
-            .set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(TEXT_TOKENIZER)
-                    .set_index_option(IndexRecordOption::WithFreqs),
-            )
-            .set_stored();
+        // Scores rest on how a word matched, never on term statistics, so no field keeps term
+        // frequencies, positions or field norms (a byte per field and document, read by
+        // nothing).
+        let text_indexing = TextFieldIndexing::default()
+            .set_tokenizer(TEXT_TOKENIZER)
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false);
+        let text = TextOptions::default().set_indexing_options(text_indexing.clone()).set_stored();
+        let raw = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        );
+        let raw_stored = raw.clone().set_stored();
         let fields = Fields {
-            kind: b.add_text_field("kind", STRING | STORED),
-            id: b.add_text_field("id", STRING | STORED),
+            kind: b.add_text_field("kind", raw_stored.clone()),
+            id: b.add_text_field("id", raw_stored.clone()),
             label: b.add_text_field("label", STORED),
-            owner_id: b.add_text_field("owner_id", STRING | STORED),
+            owner_id: b.add_text_field("owner_id", raw_stored.clone()),
             owner_label: b.add_text_field("owner_label", STORED),
             name: b.add_text_field("name", text.clone()),
             owner: b.add_text_field("owner", text.clone()),
             breed: b.add_text_field("breed", text.clone()),
-            color: b.add_text_field("color", text),
-            phonetic: b.add_text_field("phonetic", STRING),
-            phone_digits: b.add_text_field("phone_digits", STRING),
-            phone_prefix: b.add_text_field("phone_prefix", STRING),
+            color: b.add_text_field("color", text.clone()),
+            words: b.add_text_field("words", TextOptions::default().set_indexing_options(text_indexing)),
+            phonetic: b.add_text_field("phonetic", raw.clone()),
+            phone_digits: b.add_text_field("phone_digits", raw.clone()),
+            phone_prefix: b.add_text_field("phone_prefix", raw.clone()),
             phone_display: b.add_text_field("phone_display", STORED),
-            microchip: b.add_text_field("microchip", STRING | STORED),
-            email: b.add_text_field("email", STRING | STORED),
-            number: b.add_text_field("number", STRING | STORED),
-            status: b.add_text_field("status", STRING | STORED),
-            created_by: b.add_text_field("created_by", STRING),
+            microchip: b.add_text_field("microchip", raw_stored.clone()),
+            email: b.add_text_field("email", raw_stored.clone()),
+            number: b.add_text_field("number", raw_stored.clone()),
+            status: b.add_text_field("status", raw_stored),
+            created_by: b.add_text_field("created_by", raw),
         };
         (b.build(), fields)
     }

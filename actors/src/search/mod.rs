@@ -18,6 +18,8 @@
 //! Domain dependencies: none.
 
 mod indexer;
+#[cfg(test)]
+mod tests;
 
 pub use indexer::{RebuildReport, rebuild};
 
@@ -53,6 +55,8 @@ pub struct Search {
     reader: SearchReader,
     /// The last event sequence number whose changes are searchable.
     indexed: Arc<AtomicU64>,
+    /// Index commits made by the indexer task since start.
+    commits: Arc<AtomicU64>,
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
     /// The writer side, shared with the indexer task; `None` once stopped.
     index: Arc<Mutex<Option<SearchIndex>>>,
@@ -121,12 +125,20 @@ impl Search {
         let (index, seq) = indexer::open(&ctx.store, &index_dir(&ctx.config.data_dir))?;
         let reader = index.reader();
         let indexed = Arc::new(AtomicU64::new(seq));
+        let commits = Arc::new(AtomicU64::new(0));
         let index = Arc::new(Mutex::new(Some(index)));
-        let task = tokio::spawn(indexer::follow(events, index.clone(), ctx.store.clone(), indexed.clone()));
+        let following = indexer::Following {
+            index: index.clone(),
+            store: ctx.store.clone(),
+            indexed: indexed.clone(),
+            commits: commits.clone(),
+        };
+        let task = tokio::spawn(indexer::follow(events, following));
         Ok(Search {
             ctx,
             reader,
             indexed,
+            commits,
             task: Arc::new(Mutex::new(Some(task))),
             index,
             history: PerUser::new(RecordTable::SearchHistory),
@@ -137,6 +149,12 @@ impl Search {
     /// The last event sequence number whose changes are searchable.
     pub fn indexed_seq(&self) -> u64 {
         self.indexed.load(Ordering::Acquire)
+    }
+
+    /// Index commits the indexer made since start: each costs far more than the documents
+    /// it carries, so changes arriving together share one (see `indexer::COMMIT_WINDOW`).
+    pub fn index_commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// True while the indexer follows the event log (false once stopped or if it died).
