@@ -525,6 +525,12 @@ mod tests {
         let nobody = Audience::new(Permission::AppointmentsView, OwnRule::Nobody);
         assert!(!nobody.admits(&perms(&[(Permission::AppointmentsView, Scope::Own)]), bob));
         assert!(nobody.admits(&perms(&[(Permission::AppointmentsView, Scope::All)]), bob));
+        // Decided once per set of permissions, then per user only for scope `own`.
+        assert_eq!(a.admitted(&own), Admitted::Only(alice));
+        assert_eq!(a.admitted(&perms(&[(Permission::PatientsView, Scope::All)])), Admitted::Everyone);
+        assert_eq!(system.admitted(&own), Admitted::Nobody);
+        assert_eq!(cal.admitted(&perms(&[(Permission::AppointmentsView, Scope::Own)])), Admitted::Everyone);
+        assert_eq!(a.admitted(&perms(&[])), Admitted::Nobody);
     }
 
     #[test]

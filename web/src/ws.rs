@@ -11,31 +11,36 @@
 //!   (`DomainEvent::audience`: the permission its REST read needs, and for scope `own` whose
 //!   records count), live and in replay alike: a topic the user may only partly see yields
 //!   only what they may see. A socket never receives a frame its user could not `GET`.
-//! - **Current permissions**: a socket keeps its user's role names and the effective
-//!   permissions computed from them, tagged with the roles' generation
-//!   (`Roles::generation`). Every dispatch compares the generation (one atomic load) and
-//!   recomputes after any role was edited, so narrowing a role takes effect on the next
-//!   event, not at the next heartbeat. Changing a user's own roles ends their sessions; their
+//! - **Current permissions**: the effective permissions of a set of role names are kept once,
+//!   shared by every socket opened with that set, tagged with the roles' generation
+//!   (`Roles::generation`). Every dispatch compares the generation (one atomic load per role
+//!   set) and recomputes after any role was edited, so narrowing a role takes effect on the
+//!   next event, not at the next heartbeat. Changing a user's own roles ends their sessions; their
 //!   sockets close at the next heartbeat (below).
 //! - **Ids only for clinical kinds**: a frame's `data` is `clowder_actors::live::frame_data`:
 //!   the logged event, or ids and changed field names for kinds that declare it (patients).
 //! - **One hub** task follows the event log, computes each event's topics and audience,
-//!   serialises the frame once per topic (only if some socket may receive it), decides per
-//!   socket whether to send it, and hands the shared bytes to each admitted socket's
-//!   **bounded** queue. A socket whose queue is full is dropped from the hub, told
-//!   `resync_required` and closed: a slow screen never slows anyone else.
+//!   serialises the frame once per topic (only if some socket may receive it), decides once
+//!   per role set who may see it (then per socket only the user, for scope `own`), and hands
+//!   the shared bytes to each admitted socket's **bounded** queue. A socket whose queue is
+//!   full is dropped from the hub, told `resync_required` and closed: a slow screen never
+//!   slows anyone else.
+//! - **One task per socket** takes everything its queue holds at once and writes it with one
+//!   flush; it reads the client's messages in the same loop (no split halves, no lock
+//!   between them).
 //! - **Replay**: `subscribe` with `since` first registers the socket (so live events queue
 //!   up), then reads the log after `since` and sends what matches and what the socket's user
 //!   may see, then forwards the queue, skipping what the replay already sent. A gap longer
 //!   than the replay limit answers `resync_required` instead.
 //! - **Heartbeats**: the server pings every `CLOWDER_WS_HEARTBEAT_SECS` (20 s), closes a socket
-//!   silent for three of them, and closes sockets whose session has ended.
+//!   silent for three of them, and closes sockets whose session has ended. The hub's one
+//!   timer beats every socket (a flag in its queue), so no socket has a timer of its own.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -47,7 +52,8 @@ use clowder_actors::staff::roles::Roles;
 use clowder_schemas::access::Permissions;
 use clowder_schemas::events::{Admitted, DomainEvent, Event};
 use clowder_schemas::{ErrorBody, ErrorCode, SessionId, UserId};
-use futures_util::SinkExt;
+use futures_util::task::AtomicWaker;
+use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
@@ -158,21 +164,73 @@ impl Socket {
         }
     }
 
-    /// Waits until something is waiting, then moves every waiting frame into `into` (empty,
-    /// keeping its capacity: the two deques trade places, so nothing is allocated per frame).
-    async fn take(&self, into: &mut VecDeque<Frame>) -> Taken {
-        poll_fn(|cx: &mut Context<'_>| {
-            let mut q = self.lock();
-            if q.frames.is_empty() && !q.dropped && !q.beat {
-                if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    q.waker = Some(cx.waker().clone());
-                }
-                return Poll::Pending;
+    /// Ready once something is waiting: moves every waiting frame into `into` (empty, keeping
+    /// its capacity: the two deques trade places, so nothing is allocated per frame).
+    fn poll_take(&self, cx: &mut Context<'_>, into: &mut VecDeque<Frame>) -> Poll<Taken> {
+        let mut q = self.lock();
+        if q.frames.is_empty() && !q.dropped && !q.beat {
+            if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                q.waker = Some(cx.waker().clone());
             }
-            std::mem::swap(&mut q.frames, into);
-            Poll::Ready(Taken { dropped: q.dropped, beat: std::mem::take(&mut q.beat) })
-        })
-        .await
+            return Poll::Pending;
+        }
+        std::mem::swap(&mut q.frames, into);
+        Poll::Ready(Taken { dropped: q.dropped, beat: std::mem::take(&mut q.beat) })
+    }
+}
+
+/// What woke a socket's task.
+enum Next {
+    Queue(Taken),
+    Read(Option<Result<Message, axum::Error>>),
+}
+
+/// Reads a socket's client messages, polling the socket only when its read side woke the
+/// task (or may hold more): the task wakes for every batch of frames, and polling the read
+/// side each time (its waker bookkeeping, a `read` that finds nothing) would cost more than
+/// writing the frame.
+struct Reader {
+    flag: Arc<ReadFlag>,
+    waker: Waker,
+}
+
+/// The read side's waker: notes that it fired, then wakes the task.
+struct ReadFlag {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for ReadFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl Reader {
+    fn new() -> Reader {
+        // Woken at first: nothing was registered yet.
+        let flag = Arc::new(ReadFlag { woken: AtomicBool::new(true), task: AtomicWaker::new() });
+        Reader { waker: Waker::from(flag.clone()), flag }
+    }
+
+    fn poll(&self, cx: &mut Context<'_>, socket: &mut WebSocket) -> Poll<Option<Result<Message, axum::Error>>> {
+        self.flag.task.register(cx.waker());
+        if !self.flag.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        match socket.poll_next_unpin(&mut Context::from_waker(&self.waker)) {
+            Poll::Ready(m) => {
+                // More may be buffered already, with no wake-up to come for it.
+                self.flag.woken.store(true, Ordering::Release);
+                Poll::Ready(m)
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -202,14 +260,14 @@ impl Registry {
     }
 
     /// The shared permissions of this role set, created on first use.
-    fn access(&mut self, roles: &Roles, mut names: Vec<String>) -> Arc<Access> {
+    fn access(&mut self, mut names: Vec<String>, make: impl FnOnce(Vec<String>) -> Access) -> Arc<Access> {
         names.sort();
         names.dedup();
         if let Some(a) = self.access.get(&names).and_then(Weak::upgrade) {
             return a;
         }
         self.access.retain(|_, a| a.strong_count() > 0);
-        let a = Arc::new(Access::new(roles, names.clone()));
+        let a = Arc::new(make(names.clone()));
         self.access.insert(names, Arc::downgrade(&a));
         a
     }
@@ -361,7 +419,7 @@ impl Hub {
     fn register(&self, roles: &Roles, user: UserId, role_names: Vec<String>) -> Arc<Socket> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let mut reg = self.lock();
-        let access = reg.access(roles, role_names);
+        let access = reg.access(role_names, |names| Access::new(roles, names));
         let socket = Arc::new(Socket { id, user, access, queue: Mutex::default() });
         reg.members.insert(id, socket.clone());
         socket
@@ -506,11 +564,19 @@ async fn serve(state: AppState, who: Who, mut socket: WebSocket) {
     let mut replayed_to = 0u64;
     // Frames taken from the queue; kept between batches so its allocation is reused.
     let mut batch = VecDeque::new();
+    let reader = Reader::new();
     let end = loop {
-        // The queue first: a screen that sends a lot cannot hold its frames back.
-        tokio::select! {
-            biased;
-            taken = me.take(&mut batch) => {
+        // The client's messages when its side woke the task, so a stream of frames cannot
+        // starve them; then the queue.
+        let next = poll_fn(|cx| {
+            if let Poll::Ready(msg) = reader.poll(cx, &mut socket) {
+                return Poll::Ready(Next::Read(msg));
+            }
+            me.poll_take(cx, &mut batch).map(Next::Queue)
+        })
+        .await;
+        match next {
+            Next::Queue(taken) => {
                 match send_batch(&mut socket, &mut batch, replayed_to).await {
                     Ok(()) => {}
                     Err(end) => break end,
@@ -532,7 +598,9 @@ async fn serve(state: AppState, who: Who, mut socket: WebSocket) {
                     // A session that ended (sign-out, revocation, a role or password change)
                     // ends its sockets too.
                     if !state.system.accounts.session_active(who.session).unwrap_or(false) {
-                        let _ = socket.feed(error_frame(ErrorCode::Unauthenticated, "the session has ended; sign in again", None)).await;
+                        let _ = socket
+                            .feed(error_frame(ErrorCode::Unauthenticated, "the session has ended; sign in again", None))
+                            .await;
                         break End::Close;
                     }
                     if socket.send(Message::Ping(Default::default())).await.is_err() {
@@ -540,20 +608,23 @@ async fn serve(state: AppState, who: Who, mut socket: WebSocket) {
                     }
                 }
             }
-            msg = socket.recv() => {
+            Next::Read(msg) => {
                 let Some(Ok(msg)) = msg else { break End::Gone };
                 heard = Instant::now();
                 let text = match msg {
                     Message::Text(t) => t,
                     Message::Close(_) => break End::Gone,
                     Message::Binary(_) => {
-                        let _ = socket.send(error_frame(ErrorCode::ValidationFailed, "send JSON text frames", None)).await;
+                        let _ =
+                            socket.send(error_frame(ErrorCode::ValidationFailed, "send JSON text frames", None)).await;
                         continue;
                     }
                     _ => continue,
                 };
                 let reply = match serde_json::from_str::<ClientMsg>(&text) {
-                    Err(e) => vec![error_frame(ErrorCode::InvalidJson, format!("not a message of this protocol: {e}"), None)],
+                    Err(e) => {
+                        vec![error_frame(ErrorCode::InvalidJson, format!("not a message of this protocol: {e}"), None)]
+                    }
                     Ok(ClientMsg::Ping) => vec![control(serde_json::json!({ "type": "pong" }))],
                     Ok(ClientMsg::Unsubscribe { topics }) => {
                         let parsed: Vec<Topic> = topics.iter().filter_map(|t| Topic::parse(t).ok()).collect();
@@ -708,4 +779,93 @@ async fn subscribe(state: &AppState, me: &Socket, raw: &[String], since: Option<
         }
     }
     Ok(Subscribed { topics, frames, up_to: up_to.max(since), resync: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// A waker that counts its wake-ups.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn socket() -> Socket {
+        let access = Arc::new(Access { roles: Vec::new(), permissions: Mutex::new((0, Permissions::default())) });
+        Socket { id: 1, user: UserId::from_u128(1), access, queue: Mutex::default() }
+    }
+
+    fn frame(seq: u64) -> Frame {
+        Frame { seq, text: Utf8Bytes::from(format!("{{\"seq\":{seq}}}")) }
+    }
+
+    #[test]
+    fn frames_that_queue_up_wake_the_socket_once_and_are_taken_together() {
+        let s = socket();
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut batch = VecDeque::new();
+        assert!(s.poll_take(&mut cx, &mut batch).is_pending());
+        for seq in 1..=3 {
+            assert!(s.offer(frame(seq), 8));
+        }
+        assert_eq!(count.0.load(Ordering::SeqCst), 1, "one wake-up for three frames");
+        let Poll::Ready(taken) = s.poll_take(&mut cx, &mut batch) else { panic!("frames are waiting") };
+        assert!(!taken.dropped && !taken.beat);
+        assert_eq!(batch.iter().map(|f| f.seq).collect::<Vec<_>>(), [1, 2, 3]);
+        batch.clear();
+        assert!(s.poll_take(&mut cx, &mut batch).is_pending(), "nothing is left behind");
+    }
+
+    #[test]
+    fn a_full_queue_refuses_the_frame_and_the_dropped_socket_still_gets_what_it_had() {
+        let s = socket();
+        assert!(s.offer(frame(1), 2) && s.offer(frame(2), 2));
+        assert!(!s.offer(frame(3), 2), "the third frame overflows a queue of two");
+        s.signal(|q| q.dropped = true);
+        let waker = Waker::from(Arc::new(Count::default()));
+        let mut batch = VecDeque::new();
+        let Poll::Ready(taken) = s.poll_take(&mut Context::from_waker(&waker), &mut batch) else { panic!() };
+        assert!(taken.dropped);
+        assert_eq!(batch.len(), 2);
+    }
+
+    #[test]
+    fn an_idle_socket_is_woken_for_its_heartbeat_and_allocates_no_queue() {
+        let s = socket();
+        assert_eq!(s.lock().frames.capacity(), 0);
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut batch = VecDeque::new();
+        assert!(s.poll_take(&mut cx, &mut batch).is_pending());
+        s.signal(|q| q.beat = true);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        let Poll::Ready(taken) = s.poll_take(&mut cx, &mut batch) else { panic!() };
+        assert!(taken.beat && batch.is_empty());
+        assert!(s.poll_take(&mut cx, &mut batch).is_pending(), "a beat is taken once");
+    }
+
+    #[test]
+    fn sockets_of_the_same_role_set_share_its_permissions() {
+        let mut reg = Registry::default();
+        let make = |names| Access { roles: names, permissions: Mutex::new((0, Permissions::default())) };
+        let a = reg.access(vec!["vet".into(), "billing".into()], make);
+        let b = reg.access(vec!["billing".into(), "vet".into(), "vet".into()], make);
+        assert!(Arc::ptr_eq(&a, &b), "the order and repeats of role names do not matter");
+        let c = reg.access(vec!["vet".into()], make);
+        assert!(!Arc::ptr_eq(&a, &c));
+        drop((a, b));
+        let d = reg.access(vec!["receptionist".into()], make);
+        assert_eq!(reg.access.len(), 2, "a role set no socket holds any more is forgotten");
+        drop((c, d));
+    }
 }
