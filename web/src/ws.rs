@@ -34,7 +34,8 @@
 //!   than the replay limit answers `resync_required` instead.
 //! - **Heartbeats**: the server pings every `CLOWDER_WS_HEARTBEAT_SECS` (20 s), closes a socket
 //!   silent for three of them, and closes sockets whose session has ended. The hub's one
-//!   timer beats every socket (a flag in its queue), so no socket has a timer of its own.
+//!   timer beats every socket (a flag in its queue), a sixteenth of them at a time, so no
+//!   socket has a timer of its own and the session checks do not all come at once.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::poll_fn;
@@ -286,6 +287,9 @@ pub struct Hub {
     pub heartbeat: Duration,
 }
 
+/// The sockets are beaten in this many slices per heartbeat period.
+const BEAT_SLICES: u64 = 16;
+
 /// An event frame on the wire (borrowing, so nothing is copied before it is written).
 #[derive(Serialize)]
 struct EventFrame<'a> {
@@ -339,9 +343,12 @@ impl Hub {
         let hub = self.clone();
         let mut events = state.system.store().subscribe();
         // One timer for every socket rather than one each: nothing to poll on every frame,
-        // nothing to keep per idle socket.
-        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + hub.heartbeat, hub.heartbeat);
+        // nothing to keep per idle socket. It beats a slice of the sockets at a time, so
+        // their session checks and pings are spread over the period, not all at once.
+        let every = (hub.heartbeat / BEAT_SLICES as u32).max(Duration::from_millis(1));
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut slice = 0u64;
         tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -355,7 +362,10 @@ impl Hub {
                         }
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                     },
-                    _ = beat.tick() => hub.beat(),
+                    _ = beat.tick() => {
+                        hub.beat(slice);
+                        slice = (slice + 1) % BEAT_SLICES;
+                    }
                 }
             }
         })
@@ -409,9 +419,10 @@ impl Hub {
         *reg = Registry::default();
     }
 
-    /// Tells every socket a heartbeat is due.
-    fn beat(&self) {
-        for s in self.lock().members.values() {
+    /// Tells the sockets of one slice that a heartbeat is due; each slice comes once per
+    /// heartbeat period.
+    fn beat(&self, slice: u64) {
+        for s in self.lock().members.values().filter(|s| s.id % BEAT_SLICES == slice) {
             s.signal(|q| q.beat = true);
         }
     }
@@ -798,8 +809,12 @@ mod tests {
     }
 
     fn socket() -> Socket {
+        socket_numbered(1)
+    }
+
+    fn socket_numbered(id: u64) -> Socket {
         let access = Arc::new(Access { roles: Vec::new(), permissions: Mutex::new((0, Permissions::default())) });
-        Socket { id: 1, user: UserId::from_u128(1), access, queue: Mutex::default() }
+        Socket { id, user: UserId::from_u128(1), access, queue: Mutex::default() }
     }
 
     fn frame(seq: u64) -> Frame {
@@ -852,6 +867,20 @@ mod tests {
         let Poll::Ready(taken) = s.poll_take(&mut cx, &mut batch) else { panic!() };
         assert!(taken.beat && batch.is_empty());
         assert!(s.poll_take(&mut cx, &mut batch).is_pending(), "a beat is taken once");
+    }
+
+    #[test]
+    fn each_heartbeat_slice_beats_only_its_own_sockets() {
+        let hub = Hub::new(10, 8, Duration::from_secs(16));
+        for id in [1, 2, 1 + BEAT_SLICES] {
+            hub.lock().members.insert(id, Arc::new(socket_numbered(id)));
+        }
+        hub.beat(1);
+        let beaten = |id: u64| hub.lock().members[&id].lock().beat;
+        assert!(beaten(1) && beaten(1 + BEAT_SLICES));
+        assert!(!beaten(2), "its slice comes later in the period");
+        hub.beat(2);
+        assert!(beaten(2));
     }
 
     #[test]
