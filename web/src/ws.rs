@@ -24,7 +24,8 @@
 //!   per role set who may see it (then per socket only the user, for scope `own`), and hands
 //!   the shared bytes to each admitted socket's **bounded** queue. A socket whose queue is
 //!   full is dropped from the hub, told `resync_required` and closed: a slow screen never
-//!   slows anyone else.
+//!   slows anyone else. Closing waits for the client's Close (reading what it still sends),
+//!   so a TCP reset never swallows the last frames.
 //! - **One task per socket** takes everything its queue holds at once and writes it with one
 //!   flush; it reads the client's messages in the same loop (no split halves, no lock
 //!   between them).
@@ -675,8 +676,27 @@ async fn serve(state: AppState, who: Who, mut socket: WebSocket) {
     };
     hub.leave(me.id);
     if let End::Close = end {
-        let _ = socket.send(Message::Close(None)).await;
+        close(&mut socket, hub.heartbeat).await;
     }
+}
+
+/// Closes from our side without losing what is still on its way: sends Close, then reads
+/// (and drops) what the client sends until its Close arrives, for at most `grace`. Closing the
+/// TCP connection while the client still sends (a pong to a ping it has just read) makes the
+/// kernel reset it, and a reset throws away frames the client has not read yet, such as the
+/// `resync_required` that tells a screen why it is being closed.
+async fn close(socket: &mut WebSocket, grace: Duration) {
+    if socket.send(Message::Close(None)).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(grace, async {
+        while let Some(Ok(m)) = socket.recv().await {
+            if let Message::Close(_) = m {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Writes a batch of event frames (skipping those a replay already sent) with one flush, so
