@@ -101,6 +101,19 @@ impl Application {
 
 type MakeService = IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>;
 
+/// Accepted connections send small writes at once (`TCP_NODELAY`): a live frame must not wait
+/// for the screen to acknowledge the previous one (Nagle's algorithm), which couples every
+/// socket's latency to how fast its reader is scheduled.
+fn without_nagle(listener: TcpListener) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn nodelay(tcp: &mut tokio::net::TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
+        }
+    }
+    listener.tap_io(nodelay as fn(&mut tokio::net::TcpStream))
+}
+
 /// Plain HTTP until `shutdown`, then in-flight requests get [`DRAIN`] to finish.
 async fn serve_http(
     listener: TcpListener,
@@ -112,7 +125,7 @@ async fn serve_http(
         shutdown.await;
         let _ = stop_tx.send(true);
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(signalled);
+    let server = axum::serve(without_nagle(listener), app).with_graceful_shutdown(signalled);
     let mut stop_rx2 = stop_rx.clone();
     let drain_deadline = async move {
         let _ = stop_rx2.wait_for(|s| *s).await;
@@ -143,6 +156,8 @@ async fn serve_https(
         // Failed handshakes (plain HTTP sent to the HTTPS port, scanners, untrusting clients)
         // are the client's problem; not worth more than a debug line.
         .accept_error_handler(|peer, e| tracing::debug!(peer = ?peer, error = %e, "TLS connection refused"))
+        // As over plain HTTP: small writes (live frames) go out at once.
+        .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
         .serve(app);
     tokio::pin!(server);
     let signalled = async move {
@@ -159,4 +174,21 @@ async fn serve_https(
         tracing::warn!("in-flight requests did not finish in time; closing anyway");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_have_nagle_off() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut listener = without_nagle(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (stream, _) = listener.accept().await;
+        assert!(stream.nodelay().unwrap());
+    }
 }

@@ -230,14 +230,44 @@ impl Audience {
 
     /// True if a user with these effective permissions may see the event.
     pub fn admits(&self, permissions: &Permissions, user: UserId) -> bool {
+        self.admitted(permissions).includes(user)
+    }
+
+    /// Which holders of these effective permissions may see the event. The permissions
+    /// alone decide it except for scope `own`, so the live gateway decides once per event
+    /// and role set, then checks each socket's user against the answer.
+    pub fn admitted(&self, permissions: &Permissions) -> Admitted {
         match permissions.scope(self.permission) {
-            None => false,
-            Some(Scope::All) => true,
+            None => Admitted::Nobody,
+            Some(Scope::All) => Admitted::Everyone,
             Some(Scope::Own) => match self.own {
-                OwnRule::CreatedBy(by) => by == Some(user),
-                OwnRule::Unnarrowed => true,
-                OwnRule::Nobody => false,
+                OwnRule::CreatedBy(Some(by)) => Admitted::Only(by),
+                OwnRule::CreatedBy(None) | OwnRule::Nobody => Admitted::Nobody,
+                OwnRule::Unnarrowed => Admitted::Everyone,
             },
+        }
+    }
+}
+
+/// [`Audience::admitted`]: who, among the users holding one set of permissions, may see an
+/// event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admitted {
+    /// Every such user.
+    Everyone,
+    /// Only this user (scope `own`, the record's creator).
+    Only(UserId),
+    /// None of them.
+    Nobody,
+}
+
+impl Admitted {
+    /// True if `user` is among them.
+    pub fn includes(self, user: UserId) -> bool {
+        match self {
+            Admitted::Everyone => true,
+            Admitted::Only(u) => u == user,
+            Admitted::Nobody => false,
         }
     }
 }
@@ -495,6 +525,12 @@ mod tests {
         let nobody = Audience::new(Permission::AppointmentsView, OwnRule::Nobody);
         assert!(!nobody.admits(&perms(&[(Permission::AppointmentsView, Scope::Own)]), bob));
         assert!(nobody.admits(&perms(&[(Permission::AppointmentsView, Scope::All)]), bob));
+        // Decided once per set of permissions, then per user only for scope `own`.
+        assert_eq!(a.admitted(&own), Admitted::Only(alice));
+        assert_eq!(a.admitted(&perms(&[(Permission::PatientsView, Scope::All)])), Admitted::Everyone);
+        assert_eq!(system.admitted(&own), Admitted::Nobody);
+        assert_eq!(cal.admitted(&perms(&[(Permission::AppointmentsView, Scope::Own)])), Admitted::Everyone);
+        assert_eq!(a.admitted(&perms(&[])), Admitted::Nobody);
     }
 
     #[test]
