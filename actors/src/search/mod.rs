@@ -9,11 +9,15 @@
 //! Decisions:
 //! - Searches run on the calling task, not the blocking pool: a query takes well under a
 //!   millisecond, less than a hand-off between threads would add.
-//! - A search's audit entry and its history update are one change set, queued like every read
-//!   audit (durable with the next group commit, not waited for).
-//! - History and recent views are cached per user in memory behind one async lock held
-//!   while the change set is queued, so two searches of one user cannot store their updates
-//!   out of order. The cache holds one small record per staff user who searched.
+//! - A search's audit entry is queued like every read's (durable with the next group commit,
+//!   not waited for).
+//! - History and recent views are cached per user in memory and written behind: a change
+//!   marks the user's record dirty, and one write per `WRITE_BEHIND` (250 ms) stores every
+//!   dirty record as it is then. Opening a cat is a read; it must not cost a store write
+//!   each time (measured: the write per read was a third of an audited read's CPU). A crash
+//!   loses at most the last 250 ms of "recently viewed" and "recent searches", never an
+//!   audit entry. Reads of the lists answer from the cache, so they are never stale. The
+//!   cache holds one small record per staff user who searched or opened a record.
 //!
 //! Domain dependencies: none.
 
@@ -23,7 +27,7 @@ mod tests;
 
 pub use indexer::{RebuildReport, rebuild};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,17 +68,23 @@ pub struct Search {
     recent: Arc<PerUser<RecentViews>>,
 }
 
+/// How long a changed history or recent-views record waits before it is written, so that a
+/// user opening records quickly costs one write per period, not one per read.
+const WRITE_BEHIND: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// One small record per staff user (their history, their recently viewed list), cached in
-/// memory. Changes are made under the lock and queued before it is released, so two changes
-/// of one user reach the store in the order they were made.
+/// memory and written behind (see the module doc). The write takes the cache lock, so it
+/// stores each record as it is at that moment and cannot overtake a later `replace`.
 struct PerUser<R> {
     table: RecordTable,
     cache: tokio::sync::Mutex<HashMap<UserId, R>>,
+    /// Users whose record changed since it was last written, and whether a write is due.
+    dirty: Mutex<(HashSet<UserId>, bool)>,
 }
 
 impl<R: clowder_schemas::records::Record + Default + Clone> PerUser<R> {
     fn new(table: RecordTable) -> Arc<Self> {
-        Arc::new(PerUser { table, cache: Default::default() })
+        Arc::new(PerUser { table, cache: Default::default(), dirty: Default::default() })
     }
 
     fn load(&self, ctx: &Ctx, user: UserId) -> Result<R> {
@@ -89,20 +99,53 @@ impl<R: clowder_schemas::records::Record + Default + Clone> PerUser<R> {
         }
     }
 
-    /// Changes the user's record with `change` and queues it in `set` (with whatever else
-    /// `set` holds, e.g. an audit entry) for the next group commit.
-    async fn update(&self, ctx: &Ctx, user: UserId, mut set: ChangeSet, change: impl FnOnce(&mut R)) -> Result<()> {
-        let mut cache = self.cache.lock().await;
-        let record = match cache.get_mut(&user) {
-            Some(r) => r,
-            None => {
-                let stored = self.load(ctx, user)?;
-                cache.entry(user).or_insert(stored)
-            }
+    /// Changes the user's record with `change`; it is written behind, within `WRITE_BEHIND`.
+    async fn update(self: &Arc<Self>, ctx: &Arc<Ctx>, user: UserId, change: impl FnOnce(&mut R)) -> Result<()> {
+        {
+            let mut cache = self.cache.lock().await;
+            let record = match cache.get_mut(&user) {
+                Some(r) => r,
+                None => {
+                    let stored = self.load(ctx, user)?;
+                    cache.entry(user).or_insert(stored)
+                }
+            };
+            change(record);
+        }
+        let due = {
+            let mut dirty = self.dirty.lock().unwrap_or_else(|p| p.into_inner());
+            dirty.0.insert(user);
+            !std::mem::replace(&mut dirty.1, true)
         };
-        change(record);
-        set.put(self.table, user.as_u128(), &*record)?;
-        ctx.store.enqueue(set).await?;
+        if due {
+            let (this, ctx) = (self.clone(), ctx.clone());
+            ctx.tasks.clone().spawn(async move {
+                tokio::time::sleep(WRITE_BEHIND).await;
+                if let Err(e) = this.write_dirty(&ctx).await {
+                    tracing::warn!(error = %e, "could not store recent searches or views (kept in memory)");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes every dirty record as it is now (one change set, not waited for).
+    async fn write_dirty(&self, ctx: &Ctx) -> Result<()> {
+        let users: Vec<UserId> = {
+            let mut dirty = self.dirty.lock().unwrap_or_else(|p| p.into_inner());
+            dirty.1 = false;
+            dirty.0.drain().collect()
+        };
+        let cache = self.cache.lock().await;
+        let mut set = ChangeSet::new();
+        for user in users {
+            if let Some(record) = cache.get(&user) {
+                set.put(self.table, user.as_u128(), record)?;
+            }
+        }
+        if !set.is_empty() {
+            ctx.store.enqueue(set).await?;
+        }
         Ok(())
     }
 
@@ -183,16 +226,16 @@ impl Search {
         let hits: Vec<SearchHit> =
             self.reader.search_with(&request.q, &filter, request.limit)?.into_iter().map(view).collect();
         let ids: Vec<String> = hits.iter().map(|h| format!("{}:{}", h.kind.as_str(), h.id)).collect();
-        let mut set = ChangeSet::new();
-        set.audit(AuditDraft::new(caller, "search.run").detail(serde_json::json!({ "query": request.q, "hits": ids })));
+        let draft =
+            AuditDraft::new(caller, "search.run").detail(serde_json::json!({ "query": request.q, "hits": ids }));
+        crate::audit::record_read(&self.ctx, draft).await?;
         let kind = match request.kinds.as_slice() {
             [one] => Some(*one),
             _ => None,
         };
         let now = self.ctx.clock.now();
-        match caller.user_id() {
-            Some(user) => self.history.update(&self.ctx, user, set, |h| h.remember(&request.q, kind, now)).await?,
-            None => self.ctx.store.enqueue(set).await?,
+        if let Some(user) = caller.user_id() {
+            self.history.update(&self.ctx, user, |h| h.remember(&request.q, kind, now)).await?;
         }
         Ok(hits)
     }
@@ -214,7 +257,7 @@ impl Search {
     pub async fn viewed(&self, caller: &Caller, kind: SearchKind, id: ulid::Ulid) -> Result<()> {
         let Some(user) = caller.user_id() else { return Ok(()) };
         let now = self.ctx.clock.now();
-        self.recent.update(&self.ctx, user, ChangeSet::new(), |r| r.viewed(kind, id, now)).await
+        self.recent.update(&self.ctx, user, |r| r.viewed(kind, id, now)).await
     }
 
     /// The records the caller opened last, newest first, as they are now; records the caller

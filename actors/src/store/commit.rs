@@ -496,21 +496,25 @@ impl Committer {
             }
             stopping |= self.gather(&mut batch);
             // Nobody waits on this batch (read-audit entries only): linger briefly so more
-            // join it, trading a millisecond of durability delay for far fewer fsyncs. A
-            // change set ends the linger at once: a flood of reads must not hold a write back.
+            // join it, trading a millisecond of durability delay for far fewer fsyncs. A change
+            // set someone waits for ends the linger at once: a flood of reads must not hold a
+            // write back.
             if !stopping && !batch.work.is_empty() && !batch.waited() && !batch.audits_full() {
                 let linger = tokio::time::sleep(UNWAITED_LINGER);
                 tokio::pin!(linger);
                 loop {
                     tokio::select! {
                         biased;
-                        job = self.rx.recv(), if jobs_open => {
-                            match job {
-                                Some(job) => stopping |= batch.add(job),
-                                None => jobs_open = false,
+                        job = self.rx.recv(), if jobs_open => match job {
+                            // Only a change set someone waits for ends the linger.
+                            Some(job) => {
+                                stopping |= batch.add(job);
+                                if stopping || batch.waited() || batch.full() {
+                                    break;
+                                }
                             }
-                            break;
-                        }
+                            None => jobs_open = false,
+                        },
                         audit = self.audit_rx.recv(), if audits_open && !batch.audits_full() => match audit {
                             Some(a) => self.take(&mut batch, a),
                             None => audits_open = false,
