@@ -796,7 +796,7 @@ impl Calendar {
 
     /// One location's day for the front desk (`GET /api/calendar`): the vet and room
     /// columns, the appointments by start, and each cat, client and type once (see
-    /// [`super::day`]).
+    /// `scheduling/day.rs`).
     pub fn day(&self, r: DayRequest) -> Result<DayView> {
         let (location, date) = self.resolve_day(r)?;
         let (from, to) = self.day_bounds(location, date)?;
