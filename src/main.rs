@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use clowder::config::ServeArgs;
 
 // Why mimalloc: see the comment on the dependency in Cargo.toml and docs/performance.md.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -46,6 +47,7 @@ enum AuditCommand {
 
 /// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`, which mimalloc keeps stable
 /// for ABI compatibility; the sys crate names only some options).
+#[cfg(feature = "mimalloc")]
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() -> std::process::ExitCode {
@@ -53,7 +55,10 @@ fn main() -> std::process::ExitCode {
     // second: purges run only when the allocator is used, so an idle server kept up to a
     // second's worth of freed pages for good (measured: 53 MiB idle RSS against 34 MiB).
     // SAFETY: no other thread exists yet (`mi_option_set` is not thread-safe).
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 100) };
+    #[cfg(feature = "mimalloc")]
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 100)
+    };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
@@ -127,25 +132,9 @@ fn reindex(data_dir: &std::path::Path) -> anyhow::Result<()> {
     })
 }
 
-/// How often freed memory whose purge delay has passed is handed back to the OS.
-const MEMORY_COLLECT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.settings()?;
     clowder::telemetry::init(settings.log);
-    // mimalloc purges freed pages only when it is called again, so after a burst a quiet
-    // server would keep what the burst freed. A thread wakes every 2 s and asks it to
-    // purge what is due (cheap: no forced collection). Measured in docs/performance.md.
-    let collector = std::thread::Builder::new().name("clowder-memory".into()).spawn(|| {
-        loop {
-            std::thread::sleep(MEMORY_COLLECT_EVERY);
-            // SAFETY: `mi_collect` may be called from any thread at any time.
-            unsafe { libmimalloc_sys::mi_collect(false) };
-        }
-    });
-    if let Err(e) = collector {
-        tracing::warn!(error = %e, "no memory collector thread; freed memory returns to the OS later");
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let app = clowder::Application::build(settings).await?;
