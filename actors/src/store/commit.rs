@@ -528,8 +528,9 @@ impl Committer {
                 stopping |= self.gather(&mut batch);
             }
             // A change set that must follow the reads queued before it (the audit trail's
-            // own read) waits here for the entries it must follow.
-            while self.audits_taken < batch.after_audits && audits_open && !batch.full() {
+            // own read) waits here for the entries it must follow, even past `MAX_BATCH`
+            // (they are at most the lane's capacity).
+            while self.audits_taken < batch.after_audits && audits_open {
                 match self.audit_rx.recv().await {
                     Some(a) => self.take(&mut batch, a),
                     None => audits_open = false,

@@ -317,3 +317,27 @@ async fn close_releases_the_file_while_the_store_and_a_snapshot_are_still_held()
     assert!(matches!(held.read(), Err(StoreError::Closed)));
     drop((snapshot, held));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trails_own_read_follows_every_read_entry_queued_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let caller = clowder_schemas::audit::Caller::system();
+    // More than one batch's worth of read entries, queued without waiting.
+    let reads = 3 * commit::AUDITS_PER_BATCH + 7;
+    for i in 0..reads {
+        store.enqueue_audit(AuditDraft::new(&caller, "patient.read").record("patient", i)).await.unwrap();
+    }
+    let mut set = ChangeSet::new();
+    set.audit(AuditDraft::new(&caller, "audit.read"));
+    store.commit_after_reads(set).await.unwrap();
+    // Committed means visible to a snapshot taken now: every read queued before is there.
+    let (entries, _) = store.read().unwrap().audit_before(None, reads + 10, 100_000, |_| true).unwrap();
+    let read_entries = entries.iter().filter(|e| e.action == "patient.read").count();
+    assert_eq!(read_entries, reads, "every read entry queued before the trail's read is committed with it or before");
+    assert!(entries.iter().any(|e| e.action == "audit.read"));
+    // And the chain over both lanes verifies when the store opens again.
+    tokio::task::spawn_blocking(move || store.close()).await.unwrap();
+    let (store, _) = open(dir.path());
+    assert!(!store.read().unwrap().audit_before(None, 1, 10, |_| true).unwrap().0.is_empty());
+}
