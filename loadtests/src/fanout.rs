@@ -7,9 +7,10 @@
 //! are the union of the sequence numbers any socket saw (and at least as many as the changes
 //! answered 200), and each socket is charged with those it lacks. The server's CPU time
 //! (`/proc/<pid>/stat`) over the window is divided by the frames delivered, and its resident
-//! set (`/proc/<pid>/status`) before and after opening the sockets by their number.
+//! set (`/proc/<pid>/status`) before and after opening the sockets by their number, both read
+//! through `crate::process`.
 //!
-//! The pure parts (frames, gap counting, `/proc` parsing) are at the top and tested; the
+//! The pure parts (frames, gap counting) are at the top and tested; the
 //! socket and producer tasks follow.
 
 use std::collections::BTreeSet;
@@ -34,6 +35,7 @@ use clowder_schemas::whiteboard::RoomState;
 
 use crate::api::Api;
 use crate::bodies::RoomMove;
+use crate::process::{ServerProcess, clock_ticks_per_sec, cpu_us_per_request};
 use crate::stats::{Outcome, Tally, new_histogram};
 
 /// Room changes per second during the warm-up and the window.
@@ -48,9 +50,6 @@ pub const SETTLE: Duration = Duration::from_secs(1);
 
 /// Handshakes (and subscriptions) in flight at once while the sockets open.
 const OPENING_AT_ONCE: usize = 64;
-
-/// Clock ticks per second of `/proc/<pid>/stat` (`USER_HZ`, 100 on every Linux this runs on).
-pub const CLOCK_TICKS_PER_SEC: u64 = 100;
 
 /// One server → client frame, as far as the scenario cares.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,48 +151,9 @@ pub fn count_delivery(sockets: &[Seen], changes_ok: u64) -> Delivery {
     Delivery { events, expected, delivered, missing: expected.saturating_sub(delivered), out_of_order }
 }
 
-/// `VmRSS` of a `/proc/<pid>/status`, in KiB.
-pub fn parse_vm_rss_kib(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let mut words = line["VmRSS:".len()..].split_whitespace();
-    let value = words.next()?.parse().ok()?;
-    (words.next()? == "kB").then_some(value)
-}
-
-/// `utime + stime` of a `/proc/<pid>/stat`, in clock ticks. The command name (field 2) may hold
-/// spaces and parentheses, so the fields are counted after its last `)`.
-pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After the name: state is field 3, utime field 14 and stime field 15.
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
-}
-
-/// The server process, read through `/proc`.
-#[derive(Debug, Clone, Copy)]
-pub struct ServerProcess {
-    pub pid: u32,
-}
-
-impl ServerProcess {
-    pub fn rss_kib(self) -> Result<u64> {
-        let path = format!("/proc/{}/status", self.pid);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-        parse_vm_rss_kib(&text).with_context(|| format!("no VmRSS in {path}"))
-    }
-
-    pub fn cpu_ticks(self) -> Result<u64> {
-        let path = format!("/proc/{}/stat", self.pid);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-        parse_cpu_ticks(&text).with_context(|| format!("no utime/stime in {path}"))
-    }
-}
-
 /// Server CPU per delivered frame in microseconds; `None` without frames.
 pub fn cpu_micros_per_frame(ticks: u64, frames: u64) -> Option<f64> {
-    (frames > 0).then(|| ticks as f64 * 1_000_000.0 / CLOCK_TICKS_PER_SEC as f64 / frames as f64)
+    cpu_us_per_request(ticks, clock_ticks_per_sec(), frames)
 }
 
 /// Growth of the resident set per socket in KiB; `None` without sockets.
@@ -500,17 +460,6 @@ mod tests {
     #[test]
     fn no_sockets_means_nothing_expected() {
         assert_eq!(count_delivery(&[], 10).expected, 0);
-    }
-
-    #[test]
-    fn proc_status_and_stat_are_read() {
-        let status = "Name:\tclowder\nVmPeak:\t  300000 kB\nVmRSS:\t   51234 kB\nRssAnon:\t 40000 kB\n";
-        assert_eq!(parse_vm_rss_kib(status), Some(51234));
-        assert_eq!(parse_vm_rss_kib("Name:\tx\n"), None);
-        // The name may hold spaces and parentheses.
-        let stat = "4242 (tokio (rt) w) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 567 0 0 20 0 3 0 100 0 0";
-        assert_eq!(parse_cpu_ticks(stat), Some(1234 + 567));
-        assert_eq!(parse_cpu_ticks("4242 (short) S 1"), None);
     }
 
     #[test]

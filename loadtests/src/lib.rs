@@ -23,6 +23,7 @@ pub mod compare;
 pub mod fanout;
 pub mod fsync;
 pub mod load;
+pub mod process;
 pub mod report;
 pub mod rng;
 pub mod run;

@@ -29,8 +29,9 @@ use crate::bodies::{
     NewAppointment, NewClient, NewLocation, NewPatient, NewRoom, NewShift, NewVet, StaffAccount, staff_accounts,
 };
 use crate::cli::SETUP_BUDGET;
-use crate::fanout::{self, FanoutFigures, Seen, ServerProcess};
+use crate::fanout::{self, FanoutFigures, Seen};
 use crate::load::{Window, Workload, drive, drive_from};
+use crate::process::ServerProcess;
 use crate::report::{
     AVAILABILITY, BOOK, FANOUT, FANOUT_CHANGES, READ, READ_WITH_SIGNIN, SEARCH_EXACT, SEARCH_NAMES, SIGNIN,
     ScenarioSummary, WRITE,
