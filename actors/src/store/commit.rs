@@ -345,17 +345,6 @@ enum Work {
     Audit(AuditDraft),
 }
 
-impl Work {
-    /// True if nobody waits for this item's commit (a read's entry, or a change set queued
-    /// with `Store::enqueue`).
-    fn unwaited(&self) -> bool {
-        match self {
-            Work::Commit(_, reply) => reply.is_closed(),
-            Work::Audit(_) => true,
-        }
-    }
-}
-
 /// The head of the event log: last sequence number and hash.
 #[derive(Debug, Clone)]
 pub(super) struct Head {
@@ -420,6 +409,10 @@ struct Batch {
     audits: usize,
     /// The most read-audit entries some change set of the batch must follow.
     after_audits: u64,
+    /// Someone waits for a change set of the batch (noted as each is added, so checking it
+    /// in the linger loop costs nothing). Read entries and change sets queued with
+    /// `Store::enqueue`, whose reply end is already dropped, are not waited for.
+    waited: bool,
 }
 
 impl Batch {
@@ -427,6 +420,7 @@ impl Batch {
     fn add(&mut self, job: Job) -> bool {
         match job {
             Job::Commit { set, reply, queued, after_audits } => {
+                self.waited |= !reply.is_closed();
                 self.work.push(Work::Commit(set, reply));
                 self.queued.push(queued);
                 self.after_audits = self.after_audits.max(after_audits.unwrap_or(0));
@@ -451,9 +445,6 @@ impl Batch {
         self.audits >= AUDITS_PER_BATCH || self.full()
     }
 
-    fn waited(&self) -> bool {
-        !self.work.iter().all(Work::unwaited)
-    }
 }
 
 type ReplyTo = oneshot::Sender<Result<CommitReceipt, CommitError>>;
@@ -499,7 +490,7 @@ impl Committer {
             // join it, trading a millisecond of durability delay for far fewer fsyncs. A change
             // set someone waits for ends the linger at once: a flood of reads must not hold a
             // write back.
-            if !stopping && !batch.work.is_empty() && !batch.waited() && !batch.audits_full() {
+            if !stopping && !batch.work.is_empty() && !batch.waited && !batch.audits_full() {
                 let linger = tokio::time::sleep(UNWAITED_LINGER);
                 tokio::pin!(linger);
                 loop {
@@ -509,7 +500,7 @@ impl Committer {
                             // Only a change set someone waits for ends the linger.
                             Some(job) => {
                                 stopping |= batch.add(job);
-                                if stopping || batch.waited() || batch.full() {
+                                if stopping || batch.waited || batch.full() {
                                     break;
                                 }
                             }
