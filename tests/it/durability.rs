@@ -68,6 +68,13 @@ async fn login(http: &reqwest::Client, base: &str) -> String {
     res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
 
+/// Creates a record with `POST {path}` and returns its id (the answer must be 201).
+async fn create(http: &reqwest::Client, server: &Server, token: &str, path: &str, body: Value) -> String {
+    let res = http.post(format!("{}{path}", server.base)).bearer_auth(token).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
 /// A small xorshift generator: random kill moments without a dependency.
 struct Rng(u64);
 impl Rng {
@@ -179,15 +186,8 @@ async fn sigterm_drains_exits_zero_and_leaves_a_clean_store() {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let mut server = start(dir.path()).await;
     let token = login(&http, &server.base).await;
-    let res = http
-        .post(format!("{}/api/clients", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"first_name": "Term", "last_name": "Inated", "phone": "503 555 0101"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let body = json!({"first_name": "Term", "last_name": "Inated", "phone": "503 555 0101"});
+    let id = create(&http, &server, &token, "/api/clients", body).await;
 
     let pid = server.child.id().expect("the server is running").to_string();
     let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -223,24 +223,10 @@ async fn a_reads_audit_entry_survives_sigkill_100_ms_after_the_answer() {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let mut server = start(dir.path()).await;
     let token = login(&http, &server.base).await;
-    let res = http
-        .post(format!("{}/api/clients", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"first_name": "Read", "last_name": "Audited", "phone": "503 555 0102"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let client = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let res = http
-        .post(format!("{}/api/patients", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"client_id": client, "name": "Ledger", "sex": "female", "reproductive_status": "spayed"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let patient = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let body = json!({"first_name": "Read", "last_name": "Audited", "phone": "503 555 0102"});
+    let client = create(&http, &server, &token, "/api/clients", body).await;
+    let body = json!({"client_id": client, "name": "Ledger", "sex": "female", "reproductive_status": "spayed"});
+    let patient = create(&http, &server, &token, "/api/patients", body).await;
 
     let request_id = "durable-read-0001";
     let res = http

@@ -444,7 +444,6 @@ impl Batch {
     fn audits_full(&self) -> bool {
         self.audits >= AUDITS_PER_BATCH || self.full()
     }
-
 }
 
 type ReplyTo = oneshot::Sender<Result<CommitReceipt, CommitError>>;
