@@ -23,15 +23,15 @@ use tokio::time::Instant;
 use clowder_schemas::{ClientId, PatientId};
 
 use crate::api::{Api, Probed};
-use crate::bodies::{NewAppointment, NewClient, NewLocation, NewShift, NewVet};
+use crate::bodies::{NewClient, NewLocation};
 use crate::cli::{Args, SETUP_BUDGET};
 use crate::fsync::FsyncFloor;
 use crate::load::{Workload, drive_from};
 use crate::process::{Memory, ServerProcess, clock_ticks_per_sec, cpu_us_per_request};
 use crate::report::{GoalCheck, Hint, ScenarioSummary, format_errors, fsync_line, hints};
 use crate::run::{measure_floor, plan, progress, sign_in};
-use crate::scenarios::{Plan, appointment_type, in_parallel, search_setup, seed_pets};
-use crate::scheduling::{AVAILABILITY_TYPE, SHIFT_END, SHIFT_START, TIME_ZONE, seed_bookings};
+use crate::scenarios::{Plan, appointment_type, book_vets, search_setup, seed_pets};
+use crate::scheduling::{AVAILABILITY_TYPE, TIME_ZONE};
 use crate::search::{Clinic, LIMIT as SEARCH_LIMIT, QUERY_SET};
 use crate::stats::Tally;
 
@@ -835,31 +835,8 @@ async fn seed_day(api: &Arc<Api>, plan: &Plan, pets: &[(ClientId, PatientId)]) -
     // Each vet books a cat of its own, so no cat is in two places at once.
     let pets: Vec<(ClientId, PatientId)> =
         if pets.len() >= vet_count { pets[..vet_count].to_vec() } else { seed_pets(api, u32::from(DAY_VETS)).await? };
-    let bodies: Vec<NewVet> = (0..vet_count).map(|i| NewVet::numbered(i, location_id)).collect();
-    let vets = in_parallel(api, bodies, |api, body| async move { api.create_vet(&body).await }).await?;
-    let shifts: Vec<_> =
-        vets.iter().map(|&vet| (vet, NewShift { location_id, date, start: SHIFT_START, end: SHIFT_END })).collect();
-    in_parallel(api, shifts, |api, (vet, body)| async move { api.create_shift(vet, &body).await }).await?;
-    let length = i64::from(wellness.duration_minutes);
-    let bookings = seed_bookings(&tz, &[date], vet_count, length, length + i64::from(wellness.buffer_after_minutes))?;
-    let bodies: Vec<NewAppointment> = bookings
-        .iter()
-        .map(|b| {
-            let (client_id, patient_id) = pets[b.vet];
-            NewAppointment {
-                client_id,
-                patient_id,
-                type_id: wellness.id,
-                vet_id: vets[b.vet],
-                location_id,
-                start: b.start,
-                room_id: None,
-                reason: None,
-            }
-        })
-        .collect();
-    let count = bodies.len() as u64;
-    in_parallel(api, bodies, |api, body| async move { api.create_appointment(&body).await }).await?;
+    let (_, bookings) = book_vets(api, None, &wellness, &tz, location_id, &[date], &pets).await?;
+    let count = bookings.len() as u64;
     Ok((api.day_view_url(date, location_id), count))
 }
 

@@ -22,7 +22,7 @@ use reqwest::Url;
 use tokio::task::JoinSet;
 
 use clowder_schemas::appointment_types::AppointmentType;
-use clowder_schemas::{ClientId, PatientId};
+use clowder_schemas::{ClientId, LocationId, PatientId, StaffId};
 
 use crate::api::Api;
 use crate::bodies::{
@@ -39,8 +39,8 @@ use crate::report::{
 use crate::run::progress;
 use crate::scheduling::{
     AVAILABILITY_TYPE, AVAILABILITY_VETS, AvailabilitySeed, AvailabilityWindow, BOOK_HORIZON_DAYS, BOOK_TYPE, DAY_VIEW,
-    DAY_VIEW_APPOINTMENTS, DAY_VIEW_CLIENTS, DAY_VIEW_VETS, DayAnswer, Lane, SHIFT_END, SHIFT_START, SlotWalk,
-    TIME_ZONE, day_view_bookings, day_view_date, day_view_owner, first_booking_start, seed_bookings,
+    DAY_VIEW_APPOINTMENTS, DAY_VIEW_CLIENTS, DAY_VIEW_VETS, DayAnswer, Lane, SHIFT_END, SHIFT_START, SeedBooking,
+    SlotWalk, TIME_ZONE, day_view_bookings, day_view_date, day_view_owner, first_booking_start, seed_bookings,
 };
 use crate::search::{
     CATS_PER_CLIENT, Clinic, Expect, INDEX_POLL, INDEX_WAIT, LIMIT as SEARCH_LIMIT, PROBE_QUERIES, ProbeCount,
@@ -138,49 +138,19 @@ async fn availability_setup(api: &Arc<Api>, plan: &Plan) -> Result<Url> {
     let tz = TimeZone::get(TIME_ZONE).with_context(|| format!("looking up the time zone {TIME_ZONE}"))?;
     let window = AvailabilityWindow::starting(plan.now)?;
     let location_id = api.create_location(&NewLocation::open_every_day(&plan.run_tag)).await?;
-    let vet_count = usize::from(AVAILABILITY_VETS);
-    let bodies: Vec<NewVet> = (0..vet_count).map(|i| NewVet::numbered(i, location_id)).collect();
-    let vets = in_parallel(api, bodies, |api, body| async move { api.create_vet(&body).await }).await?;
     let pets = seed_pets(api, u32::from(AVAILABILITY_VETS)).await?;
-
     let dates = window.local_dates(&tz);
-    let shifts: Vec<_> = dates
-        .iter()
-        .flat_map(|&date| {
-            vets.iter().map(move |&vet| (vet, NewShift { location_id, date, start: SHIFT_START, end: SHIFT_END }))
-        })
-        .collect();
-    progress(&format!("availability: {} shifts", shifts.len()));
-    in_parallel(api, shifts, |api, (vet, body)| async move { api.create_shift(vet, &body).await }).await?;
-
-    let length = i64::from(wellness.duration_minutes);
-    let seeded = seed_bookings(&tz, &dates, vet_count, length, length + i64::from(wellness.buffer_after_minutes))?;
+    let (vets, seeded) = book_vets(api, Some("availability"), &wellness, &tz, location_id, &dates, &pets).await?;
     let mut booked: BTreeMap<_, Vec<_>> = BTreeMap::new();
-    let bodies: Vec<NewAppointment> = seeded
-        .iter()
-        .map(|b| {
-            let (client_id, patient_id) = pets[b.vet];
-            booked.entry(vets[b.vet]).or_default().push((b.start, b.end));
-            NewAppointment {
-                client_id,
-                patient_id,
-                type_id: wellness.id,
-                vet_id: vets[b.vet],
-                location_id,
-                start: b.start,
-                room_id: None,
-                reason: None,
-            }
-        })
-        .collect();
-    progress(&format!("availability: {} bookings", bodies.len()));
-    in_parallel(api, bodies, |api, body| async move { api.create_appointment(&body).await }).await?;
+    for b in &seeded {
+        booked.entry(vets[b.vet]).or_default().push((b.start, b.end));
+    }
 
     let seed = AvailabilitySeed { location_id, type_id: wellness.id, tz, window, booked };
     let url = api.availability_url(wellness.id, location_id, window.from, window.to);
     match api.probe_availability(&url).await {
         Ok((answer, bytes)) => {
-            let check = seed.check(&answer, length);
+            let check = seed.check(&answer, i64::from(wellness.duration_minutes));
             progress(&format!("availability: the probe answered {bytes} bytes: {check}"));
         }
         Err(e) => progress(&format!("availability: the probe failed ({e:#}); measuring what the server answers")),
@@ -190,6 +160,53 @@ async fn availability_setup(api: &Arc<Api>, plan: &Plan) -> Result<Url> {
         Err(e) => progress(&format!("availability: could not measure the answer's bytes ({e:#})")),
     }
     Ok(url)
+}
+
+/// One vet per cat of `pets` at `location_id`, vet `i` with a shift 08:00–17:00 on each of
+/// `dates` and the "Wellness exam" bookings of [`seed_bookings`] for cat `pets[i]` (so no cat
+/// is in two places at once). Returns the vets and the bookings made; with a `label`, says
+/// how many shifts and bookings on the progress line.
+pub(crate) async fn book_vets(
+    api: &Arc<Api>,
+    label: Option<&str>,
+    wellness: &AppointmentType,
+    tz: &TimeZone,
+    location_id: LocationId,
+    dates: &[jiff::civil::Date],
+    pets: &[(ClientId, PatientId)],
+) -> Result<(Vec<StaffId>, Vec<SeedBooking>)> {
+    let bodies: Vec<NewVet> = (0..pets.len()).map(|i| NewVet::numbered(i, location_id)).collect();
+    let vets = in_parallel(api, bodies, |api, body| async move { api.create_vet(&body).await }).await?;
+    let shifts: Vec<_> = dates
+        .iter()
+        .flat_map(|&date| {
+            vets.iter().map(move |&vet| (vet, NewShift { location_id, date, start: SHIFT_START, end: SHIFT_END }))
+        })
+        .collect();
+    if let Some(label) = label {
+        progress(&format!("{label}: {} shifts", shifts.len()));
+    }
+    in_parallel(api, shifts, |api, (vet, body)| async move { api.create_shift(vet, &body).await }).await?;
+    let length = i64::from(wellness.duration_minutes);
+    let seeded = seed_bookings(tz, dates, vets.len(), length, length + i64::from(wellness.buffer_after_minutes))?;
+    let bodies: Vec<NewAppointment> = seeded
+        .iter()
+        .map(|b| NewAppointment {
+            client_id: pets[b.vet].0,
+            patient_id: pets[b.vet].1,
+            type_id: wellness.id,
+            vet_id: vets[b.vet],
+            location_id,
+            start: b.start,
+            room_id: None,
+            reason: None,
+        })
+        .collect();
+    if let Some(label) = label {
+        progress(&format!("{label}: {} bookings", bodies.len()));
+    }
+    in_parallel(api, bodies, |api, body| async move { api.create_appointment(&body).await }).await?;
+    Ok((vets, seeded))
 }
 
 /// Fills one day at a new location as a busy front desk sees it (see
