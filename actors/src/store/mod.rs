@@ -199,9 +199,9 @@ impl Store {
         rx.await.map_err(|_| CommitError::Closed)?
     }
 
-    /// Queues a change set for the next group commit without waiting for its fsync. Used
-    /// for audit entries of reads: the entry is in the commit queue (in order) before the
-    /// data leaves, and durable within one commit, milliseconds later. A full queue still
+    /// Queues a change set for the next group commit without waiting for its fsync: for
+    /// writes that may be lost in a crash (recent views and searches, written behind). A
+    /// read's audit entry goes through [`Store::enqueue_audit`] instead. A full queue still
     /// makes the caller wait, so the queue stays bounded.
     pub async fn enqueue(&self, set: ChangeSet) -> Result<(), CommitError> {
         let (reply, _) = oneshot::channel();
