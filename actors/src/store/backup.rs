@@ -44,6 +44,8 @@ pub(super) const META_EPOCH: &str = "journal_epoch";
 pub(super) const META_FROM: &str = "journal_from";
 /// `meta` key a restored store keeps: the marks of the last backup applied to it (JSON).
 const META_RESTORED: &str = "restored_marks";
+/// `meta` keys that describe this file rather than the clinic's data: never copied.
+const NOT_COPIED: [&str; 3] = [META_EPOCH, META_FROM, META_RESTORED];
 
 const MAGIC: &[u8; 8] = b"CLWDBK\x00\x01";
 /// The stream format written by this build (the magic's last byte).
@@ -286,7 +288,13 @@ fn counts_of(txn: &redb::ReadTransaction) -> Result<BTreeMap<String, u64>, Backu
     let mut counts = BTreeMap::new();
     for (name, shape) in shapes() {
         let n = match shape {
-            Shape::Meta => txn.open_table(META)?.len()?,
+            Shape::Meta => {
+                let mut n = 0;
+                for row in txn.open_table(META)?.iter()? {
+                    n += u64::from(!NOT_COPIED.contains(&row?.0.value()));
+                }
+                n
+            }
             Shape::Record(t) => txn.open_table(t.def())?.len()?,
             Shape::Index(t) => txn.open_table(t.def())?.len()?,
             Shape::Unique => txn.open_table(UNIQUE)?.len()?,
@@ -311,7 +319,7 @@ fn export_table<W: Write>(
         Shape::Meta => {
             for row in txn.open_table(META)?.iter()? {
                 let (k, v) = row?;
-                if [META_EPOCH, META_FROM, META_RESTORED].contains(&k.value()) {
+                if NOT_COPIED.contains(&k.value()) {
                     continue;
                 }
                 w.put(name, k.value().as_bytes(), v.value().as_bytes())?;
