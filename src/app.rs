@@ -82,14 +82,17 @@ impl Application {
     /// Serves until `shutdown` completes, then shuts down in order.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Application { listener, system, settings } = self;
-        let state = clowder_web::AppState::new(system.clone(), settings.web.clone());
+        let state = clowder_web::AppState::new(system.clone(), settings.web.clone())
+            .context("starting backups (CLOWDER_BACKUP_*)")?;
         let live = state.start_background();
+        let background = state.clone();
         let app = clowder_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
         match &settings.tls {
             None => serve_http(listener, app, shutdown).await?,
             Some(tls) => serve_https(listener, tls, app, shutdown).await?,
         }
-        // The live gateway's hub holds the store; it ends before the store closes.
+        // The live gateway's hub and the backup schedule hold the store; they end before it closes.
+        background.stop_background();
         live.abort();
         let _ = live.await;
         tracing::info!("stopped accepting; flushing and closing the store");

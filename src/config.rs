@@ -132,6 +132,142 @@ pub struct ServeArgs {
     /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1, unencrypted).
     #[arg(long, env = "CLOWDER_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub backup: BackupArgs,
+}
+
+/// Where backups go and how often (flattened into [`ServeArgs`] and the `backup` commands).
+/// Backups are on once a destination and a recipient are set (docs/backups.md).
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// Local directory backups are written to (another disk or a mounted share).
+    #[arg(long, env = "CLOWDER_BACKUP_DIR", conflicts_with = "backup_s3_bucket")]
+    pub backup_dir: Option<PathBuf>,
+    /// S3-compatible bucket backups are written to (instead of a directory).
+    #[arg(long, env = "CLOWDER_BACKUP_S3_BUCKET")]
+    pub backup_s3_bucket: Option<String>,
+    /// Key prefix inside the bucket.
+    #[arg(long, env = "CLOWDER_BACKUP_S3_PREFIX", default_value = "clowder")]
+    pub backup_s3_prefix: String,
+    /// Endpoint of an S3-compatible service (e.g. https://s3.eu-central-003.backblazeb2.com);
+    /// unset: AWS S3.
+    #[arg(long, env = "CLOWDER_BACKUP_S3_ENDPOINT")]
+    pub backup_s3_endpoint: Option<String>,
+    #[arg(long, env = "CLOWDER_BACKUP_S3_REGION", default_value = "us-east-1")]
+    pub backup_s3_region: String,
+    #[arg(long, env = "CLOWDER_BACKUP_S3_ACCESS_KEY_ID")]
+    pub backup_s3_access_key_id: Option<String>,
+    #[arg(long, env = "CLOWDER_BACKUP_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub backup_s3_secret_access_key: Option<Secret>,
+    /// Allow a plain-HTTP endpoint (a lab or a store on the same host only).
+    #[arg(long, env = "CLOWDER_BACKUP_S3_ALLOW_HTTP", value_parser = clap::builder::BoolishValueParser::new(), default_missing_value = "true", num_args = 0..=1, default_value = "false")]
+    pub backup_s3_allow_http: bool,
+    /// The age recipient (public key, `age1…`) backups are encrypted to. Its identity
+    /// (private key) stays off the server: it is needed only to restore.
+    #[arg(long, env = "CLOWDER_BACKUP_RECIPIENT")]
+    pub backup_recipient: Option<String>,
+    /// Minutes between incremental backups (the recovery point).
+    #[arg(long, env = "CLOWDER_BACKUP_INCREMENTAL_MINUTES", default_value_t = 5)]
+    pub backup_incremental_minutes: u64,
+    /// Local time (clinic zone) of the daily full backup, HH:MM.
+    #[arg(long, env = "CLOWDER_BACKUP_FULL_AT", default_value = "02:30")]
+    pub backup_full_at: String,
+    /// Keep every backup this many hours.
+    #[arg(long, env = "CLOWDER_BACKUP_KEEP_INCREMENTAL_HOURS", default_value_t = 48)]
+    pub backup_keep_incremental_hours: u32,
+    /// Keep the day's last full backup this many days.
+    #[arg(long, env = "CLOWDER_BACKUP_KEEP_DAILY_DAYS", default_value_t = 30)]
+    pub backup_keep_daily_days: u32,
+    /// Keep the month's last full backup this many months.
+    #[arg(long, env = "CLOWDER_BACKUP_KEEP_MONTHLY_MONTHS", default_value_t = 12)]
+    pub backup_keep_monthly_months: u32,
+}
+
+impl Default for BackupArgs {
+    /// The flags' defaults: no destination (backups off).
+    fn default() -> Self {
+        BackupArgs {
+            backup_dir: None,
+            backup_s3_bucket: None,
+            backup_s3_prefix: "clowder".into(),
+            backup_s3_endpoint: None,
+            backup_s3_region: "us-east-1".into(),
+            backup_s3_access_key_id: None,
+            backup_s3_secret_access_key: None,
+            backup_s3_allow_http: false,
+            backup_recipient: None,
+            backup_incremental_minutes: 5,
+            backup_full_at: "02:30".into(),
+            backup_keep_incremental_hours: 48,
+            backup_keep_daily_days: 30,
+            backup_keep_monthly_months: 12,
+        }
+    }
+}
+
+impl BackupArgs {
+    /// The configured destination, if any.
+    pub fn destination(&self) -> anyhow::Result<Option<clowder_ops::backup::destination::DestinationConfig>> {
+        use clowder_ops::backup::destination::DestinationConfig;
+        Ok(match (&self.backup_dir, &self.backup_s3_bucket) {
+            (Some(dir), None) => Some(DestinationConfig::Local { dir: dir.clone() }),
+            (None, Some(bucket)) => {
+                let (Some(key_id), Some(secret)) = (&self.backup_s3_access_key_id, &self.backup_s3_secret_access_key)
+                else {
+                    bail!("CLOWDER_BACKUP_S3_BUCKET needs CLOWDER_BACKUP_S3_ACCESS_KEY_ID and CLOWDER_BACKUP_S3_SECRET_ACCESS_KEY");
+                };
+                Some(DestinationConfig::S3 {
+                    bucket: bucket.clone(),
+                    prefix: self.backup_s3_prefix.trim_matches('/').to_owned(),
+                    endpoint: self.backup_s3_endpoint.clone(),
+                    region: self.backup_s3_region.clone(),
+                    access_key_id: key_id.clone(),
+                    secret_access_key: secret.expose().to_owned(),
+                    allow_http: self.backup_s3_allow_http,
+                })
+            }
+            (None, None) => None,
+            (Some(_), Some(_)) => bail!("set CLOWDER_BACKUP_DIR or CLOWDER_BACKUP_S3_BUCKET, not both"),
+        })
+    }
+
+    /// The backup settings, or `None` when no destination is set.
+    pub fn settings(&self) -> anyhow::Result<Option<clowder_ops::backup::BackupSettings>> {
+        use clowder_ops::backup::{BackupSettings, crypt::Recipient, retention::Retention};
+        let Some(destination) = self.destination()? else {
+            if self.backup_recipient.is_some() {
+                bail!("CLOWDER_BACKUP_RECIPIENT is set but no destination: set CLOWDER_BACKUP_DIR or CLOWDER_BACKUP_S3_BUCKET");
+            }
+            return Ok(None);
+        };
+        let Some(recipient) = &self.backup_recipient else {
+            bail!(
+                "backups need CLOWDER_BACKUP_RECIPIENT, the age public key they are encrypted to (make a key pair with `clowder backup keygen` and keep the identity file off the server)"
+            );
+        };
+        let recipient = Recipient::parse(recipient).map_err(|e| anyhow::anyhow!("CLOWDER_BACKUP_RECIPIENT: {e}"))?;
+        if !(1..=24 * 60).contains(&self.backup_incremental_minutes) {
+            bail!("CLOWDER_BACKUP_INCREMENTAL_MINUTES must be between 1 and 1440");
+        }
+        let full_at: jiff::civil::Time = self
+            .backup_full_at
+            .parse()
+            .map_err(|_| anyhow::anyhow!("CLOWDER_BACKUP_FULL_AT must be a time like 02:30"))?;
+        if self.backup_keep_incremental_hours == 0 || self.backup_keep_daily_days == 0 {
+            bail!("CLOWDER_BACKUP_KEEP_INCREMENTAL_HOURS and CLOWDER_BACKUP_KEEP_DAILY_DAYS must be at least 1");
+        }
+        Ok(Some(BackupSettings {
+            destination,
+            recipient,
+            incremental_every: Duration::from_secs(self.backup_incremental_minutes * 60),
+            full_at,
+            retention: Retention {
+                keep_all_hours: self.backup_keep_incremental_hours,
+                daily_days: self.backup_keep_daily_days,
+                monthly_months: self.backup_keep_monthly_months,
+            },
+        }))
+    }
 }
 
 const DEFAULT_SESSION_IDLE_MINUTES: u64 = 8 * 60;
@@ -335,6 +471,7 @@ impl ServeArgs {
                 "CLOWDER_TLS_CERT and CLOWDER_TLS_KEY go together: set both to serve HTTPS, or neither for plain HTTP"
             ),
         };
+        let backup = self.backup.settings()?;
         let sec = &self.security;
         if !(1..=60 * 24 * 30).contains(&sec.session_idle_minutes) {
             bail!("CLOWDER_SESSION_IDLE_MINUTES must be between 1 and 43200");
@@ -378,6 +515,7 @@ impl ServeArgs {
             lockout_for: Duration::from_secs(sec.lockout_minutes * 60),
             cache_bytes: self.cache_mb.max(1) << 20,
             waitlist_offer_ttl: jiff::SignedDuration::from_secs(self.waitlist_offer_secs as i64),
+            backup_journal: backup.is_some(),
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -396,6 +534,7 @@ impl ServeArgs {
                 ws_replay_max: self.ws_replay_max,
                 ws_queue: self.ws_queue,
                 ws_heartbeat: Duration::from_secs(self.ws_heartbeat_secs),
+                backup,
             },
             demo: self.demo,
             admin_password: self.admin_password.clone(),
@@ -454,7 +593,32 @@ impl Settings {
             ("CLOWDER_TLS_CERT", tls_cert),
             ("CLOWDER_TLS_KEY", tls_key),
         ];
-        rows.iter().map(|(k, v)| format!("{k:<29} = {v}\n")).collect()
+        let mut rows: Vec<(&str, String)> = rows.into_iter().collect();
+        match &self.web.backup {
+            None => rows.push(("CLOWDER_BACKUP_DIR", "(not set: backups off)".into())),
+            Some(b) => {
+                use clowder_ops::backup::destination::DestinationConfig;
+                match &b.destination {
+                    DestinationConfig::Local { dir } => rows.push(("CLOWDER_BACKUP_DIR", dir.display().to_string())),
+                    DestinationConfig::S3 { bucket, prefix, endpoint, region, access_key_id, allow_http, .. } => {
+                        rows.push(("CLOWDER_BACKUP_S3_BUCKET", bucket.clone()));
+                        rows.push(("CLOWDER_BACKUP_S3_PREFIX", prefix.clone()));
+                        rows.push(("CLOWDER_BACKUP_S3_ENDPOINT", endpoint.clone().unwrap_or_else(|| "(AWS)".into())));
+                        rows.push(("CLOWDER_BACKUP_S3_REGION", region.clone()));
+                        rows.push(("CLOWDER_BACKUP_S3_ACCESS_KEY_ID", access_key_id.clone()));
+                        rows.push(("CLOWDER_BACKUP_S3_SECRET_ACCESS_KEY", "******** (set)".into()));
+                        rows.push(("CLOWDER_BACKUP_S3_ALLOW_HTTP", allow_http.to_string()));
+                    }
+                }
+                rows.push(("CLOWDER_BACKUP_RECIPIENT", b.recipient.as_str().to_owned()));
+                rows.push(("CLOWDER_BACKUP_INCREMENTAL_MINUTES", (b.incremental_every.as_secs() / 60).to_string()));
+                rows.push(("CLOWDER_BACKUP_FULL_AT", b.full_at.strftime("%H:%M").to_string()));
+                rows.push(("CLOWDER_BACKUP_KEEP_INCREMENTAL_HOURS", b.retention.keep_all_hours.to_string()));
+                rows.push(("CLOWDER_BACKUP_KEEP_DAILY_DAYS", b.retention.daily_days.to_string()));
+                rows.push(("CLOWDER_BACKUP_KEEP_MONTHLY_MONTHS", b.retention.monthly_months.to_string()));
+            }
+        }
+        rows.iter().map(|(k, v)| format!("{k:<37} = {v}\n")).collect()
     }
 }
 

@@ -4,6 +4,7 @@
 //! can start the real application in-process on port 0.)
 
 pub mod app;
+pub mod backup_cli;
 pub mod bootstrap;
 pub mod config;
 pub mod demo;

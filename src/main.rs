@@ -33,6 +33,33 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Backups: take one, list them, verify one, make a key pair (docs/backups.md).
+    Backup {
+        #[command(subcommand)]
+        command: clowder::backup_cli::BackupCommand,
+    },
+    /// Restore a backup (a full one and its increments, up to --at) into an empty data
+    /// directory, then check it. Exit codes: 2 directory not empty or no such backup,
+    /// 3 destination unreachable, 4 wrong key, 5 damaged backup or broken chain, 6 an
+    /// increment is missing.
+    Restore {
+        /// The destination: a directory, or s3://bucket/prefix (credentials, endpoint and
+        /// region from the CLOWDER_BACKUP_S3_* settings).
+        #[arg(long)]
+        from: String,
+        /// An RFC 3339 time (the last backup at or before it) or an event sequence number
+        /// (the first backup holding that event). Default: the newest backup.
+        #[arg(long)]
+        at: Option<String>,
+        /// The age identity file (private key) the backups were encrypted for.
+        #[arg(long, env = "CLOWDER_BACKUP_IDENTITY")]
+        identity: std::path::PathBuf,
+        /// An empty (or missing) directory to restore into.
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        #[command(flatten)]
+        backup: clowder::config::BackupArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,15 +92,21 @@ fn main() -> std::process::ExitCode {
         Command::CheckConfig(args) => args.settings().map(|s| print!("{}", s.describe())),
         Command::Audit { command: AuditCommand::Verify { data_dir } } => audit_verify(&data_dir),
         Command::Reindex { data_dir } => reindex(&data_dir),
+        Command::Backup { command } => clowder::backup_cli::backup(command),
+        Command::Restore { from, at, identity, data_dir, backup } => {
+            clowder::backup_cli::restore(&from, at.as_deref(), &identity, &data_dir, &backup)
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clowder: {e:#}");
-            std::process::ExitCode::FAILURE
+            let code = e.downcast_ref::<clowder_ops::backup::restore::RestoreError>().map_or(1, |r| r.exit_code());
+            std::process::ExitCode::from(code)
         }
     }
 }
+
 
 fn audit_verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
     let path = clowder_actors::SystemConfig::new(data_dir).store_path();

@@ -168,6 +168,13 @@ impl Topics {
             DomainEvent::LocationCreated { location } | DomainEvent::LocationUpdated { location } => {
                 out.push(Topic::Dashboard(location.id));
             }
+            // Concerns the whole clinic: every location's board (its audience is administrators).
+            DomainEvent::BackupFailed { .. } => {
+                let book = self.book.read().unwrap_or_else(|p| p.into_inner());
+                let mut ids: Vec<LocationId> = book.locations.keys().copied().collect();
+                ids.sort_unstable();
+                out.extend(ids.into_iter().map(Topic::Dashboard));
+            }
             _ => {}
         }
         out.dedup();

@@ -58,6 +58,10 @@ pub struct DetailedHealth {
     pub store: StoreHealth,
     pub commit_latency: Option<CommitLatency>,
     pub resident_memory_bytes: Option<u64>,
+    /// Backups: last success and verification, failures; `status` `degraded` when the last
+    /// run failed or the last success is older than twice the interval (which makes the
+    /// report's `status` `degraded` too, without failing readiness).
+    pub backups: crate::backup::BackupStatus,
 }
 
 pub fn readiness(system: &System) -> Readiness {
@@ -70,12 +74,14 @@ pub fn readiness(system: &System) -> Readiness {
     Readiness { status: if failing.is_empty() { "ok" } else { "unavailable" }.into(), components, failing }
 }
 
-pub fn detailed(system: &System, version: &str) -> DetailedHealth {
+pub fn detailed(system: &System, version: &str, backups: Option<&crate::backup::Backups>) -> DetailedHealth {
     let ready = readiness(system);
     let store = system.store();
     let info = store.info();
+    let backups = backups.map_or_else(crate::backup::BackupStatus::disabled, |b| b.status());
+    let status = if ready.status == "ok" && backups.status == "degraded" { "degraded".into() } else { ready.status };
     DetailedHealth {
-        status: ready.status,
+        status,
         version: version.to_owned(),
         uptime_seconds: system.uptime().as_secs(),
         components: ready.components,
@@ -92,6 +98,7 @@ pub fn detailed(system: &System, version: &str) -> DetailedHealth {
             .percentiles()
             .map(|(p50, p99)| CommitLatency { p50_ms: p50.as_secs_f64() * 1000.0, p99_ms: p99.as_secs_f64() * 1000.0 }),
         resident_memory_bytes: resident_memory_bytes(),
+        backups,
     }
 }
 

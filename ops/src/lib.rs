@@ -1,6 +1,7 @@
-//! Running Clowder in production: the health and readiness model and the metrics registry.
-//! (Backups and the deployment runbook join here in later work.) Nothing here serves HTTP;
-//! `web` exposes these models.
+//! Running Clowder in production: the health and readiness model, the metrics registry and
+//! backups (take, verify, keep, restore). Nothing here serves HTTP; `web` exposes these models
+//! and `clowder` the commands. The deployment files are in `ops/deploy/`.
 
+pub mod backup;
 pub mod health;
 pub mod metrics;

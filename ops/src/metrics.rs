@@ -47,6 +47,8 @@ pub struct Metrics {
     last_seq: Gauge,
     search_documents: Gauge,
     search_lag: Gauge,
+    /// The backup figures, recorded by `backup::Backups`.
+    pub backup: crate::backup::BackupMetrics,
 }
 
 impl Metrics {
@@ -76,7 +78,9 @@ impl Metrics {
             "Events committed to the store that the search index does not reflect yet",
             search_lag.clone(),
         );
-        Self { registry, http, memory, last_seq, search_documents, search_lag }
+        let backup = crate::backup::BackupMetrics::default();
+        backup.register(&mut registry);
+        Self { registry, http, memory, last_seq, search_documents, search_lag, backup }
     }
 
     /// Prometheus text exposition.

@@ -125,6 +125,7 @@ permissions! {
     SessionsManage = "sessions:manage" => "See and revoke anyone's sessions; sign everyone out",
     DevicesManage = "devices:manage" => "Register and retire exam-room tablets",
     AuditView = "audit:view" => "Read the audit trail",
+    BackupsManage = "backups:manage" => "See backups and their verification, start one, be told when one fails",
 }
 
 impl Permission {

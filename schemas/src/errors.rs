@@ -90,6 +90,9 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     RequestInProgress,
     IdempotentAnswerLost,
+    BackupsDisabled,
+    BackupRunning,
+    BackupFailed,
 }
 
 impl ErrorCode {
@@ -127,6 +130,8 @@ impl ErrorCode {
             InternalError => ErrorKind::Internal,
             IdempotencyKeyReused => ErrorKind::Invalid,
             RequestInProgress | IdempotentAnswerLost => ErrorKind::Conflict,
+            BackupsDisabled | BackupRunning => ErrorKind::Conflict,
+            BackupFailed => ErrorKind::Unavailable,
         }
     }
 

@@ -67,6 +67,13 @@ pub enum DomainEvent {
         user_id: UserId,
         session_id: crate::ids::SessionId,
     },
+    /// A backup failed (taking, verifying or storing it); administrators' screens show it.
+    BackupFailed {
+        /// `full` or `incremental`.
+        kind: String,
+        /// What went wrong, in words (never personal data).
+        reason: String,
+    },
     LocationCreated {
         location: Location,
     },
@@ -169,6 +176,7 @@ impl DomainEvent {
             DomainEvent::SessionStarted { user_id, .. } | DomainEvent::SessionEnded { user_id, .. } => {
                 format!("user:{user_id}")
             }
+            DomainEvent::BackupFailed { .. } => "backups".into(),
             DomainEvent::LocationCreated { location } | DomainEvent::LocationUpdated { location } => {
                 format!("location:{}", location.id)
             }
@@ -317,6 +325,7 @@ impl DomainEvent {
             DomainEvent::SessionStarted { .. } | DomainEvent::SessionEnded { .. } => {
                 Audience::new(Permission::SessionsManage, Unnarrowed)
             }
+            DomainEvent::BackupFailed { .. } => Audience::new(Permission::BackupsManage, Unnarrowed),
             // A time-off request carries its reason, which REST shows only to the person and
             // to managers (`Setup::hide_reasons`): in full on the wire, managers only.
             DomainEvent::TimeOffRequested { .. } | DomainEvent::TimeOffDecided { .. } => {
@@ -369,6 +378,7 @@ impl DomainEvent {
             | DomainEvent::UserCreated { .. }
             | DomainEvent::SessionStarted { .. }
             | DomainEvent::SessionEnded { .. }
+            | DomainEvent::BackupFailed { .. }
             | DomainEvent::LocationCreated { .. }
             | DomainEvent::LocationUpdated { .. }
             | DomainEvent::RoomCreated { .. }

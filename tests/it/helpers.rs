@@ -52,6 +52,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         log: clowder::config::LogFormat::Text,
         tls_cert: None,
         tls_key: None,
+        backup: Default::default(),
         // Generous limits: the tests sign in and call far faster than people do; the limits
         // themselves are tested with small values in access.rs.
         security: clowder::config::SecurityArgs {

@@ -119,6 +119,21 @@ impl From<DomainError> for ApiError {
     }
 }
 
+impl From<clowder_ops::backup::BackupFailure> for ApiError {
+    fn from(e: clowder_ops::backup::BackupFailure) -> Self {
+        use clowder_ops::backup::BackupFailure;
+        match e {
+            BackupFailure::Running => ApiError {
+                retry_after: Some(std::time::Duration::from_secs(30)),
+                ..ApiError::new(ErrorCode::BackupRunning, "a backup is already running; try again when it ends")
+            },
+            // The cause is for the administrator who asked (it names the destination, never
+            // personal data); it is also logged and on /health/detailed.
+            other => ApiError::new(ErrorCode::BackupFailed, format!("the backup failed: {other}")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

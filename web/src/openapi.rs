@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::{
-    appointment_types, appointments, audit, auth, calendar_feeds, clients, devices, health, locations, patients, roles,
+    appointment_types, appointments, audit, backups, auth, calendar_feeds, clients, devices, health, locations, patients, roles,
     search, staff, users, waitlist,
 };
 use crate::state::AppState;
@@ -86,6 +86,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(search::search_history, search::search_history_clear))
         .routes(routes!(search::recent_list))
         .routes(routes!(audit::audit_list))
+        .routes(routes!(backups::backups_list, backups::backups_run))
+        .routes(routes!(backups::backups_get))
         .routes(routes!(appointment_types::appointment_types_list, appointment_types::appointment_types_create))
         .routes(routes!(appointment_types::appointment_types_get, appointment_types::appointment_types_update))
         .routes(routes!(locations::locations_list, locations::locations_create))

@@ -28,6 +28,8 @@ pub struct WebConfig {
     pub ws_queue: usize,
     /// How often `/ws` sockets are pinged and their sessions checked.
     pub ws_heartbeat: std::time::Duration,
+    /// Backups: where to and how often; `None` when no destination is configured.
+    pub backup: Option<clowder_ops::backup::BackupSettings>,
 }
 
 /// What handlers share: the running core, metrics and settings. Cheap to clone.
@@ -41,19 +43,45 @@ pub struct Inner {
     pub limits: Arc<crate::limits::Limits>,
     /// The live gateway's hub (`/ws`).
     pub hub: Arc<crate::ws::Hub>,
+    /// The backup service, when backups are configured.
+    pub backups: Option<Arc<clowder_ops::backup::Backups>>,
 }
 
 impl AppState {
-    pub fn new(system: Arc<System>, config: WebConfig) -> Self {
+    /// Fails only when backups are configured and their destination or working directory
+    /// cannot be opened.
+    pub fn new(system: Arc<System>, config: WebConfig) -> Result<Self, clowder_ops::backup::BackupFailure> {
         let metrics = Metrics::new(&system);
         let limits = crate::limits::Limits::new(&config);
         let hub = crate::ws::Hub::new(config.ws_replay_max, config.ws_queue, config.ws_heartbeat);
-        Self(Arc::new(Inner { system, metrics, config, limits, hub }))
+        let backups = match &config.backup {
+            Some(settings) => Some(clowder_ops::backup::Backups::new(
+                system.store().clone(),
+                system.ctx.clock.clone(),
+                system.ctx.config.time_zone.clone(),
+                settings.clone(),
+                &system.ctx.config.data_dir,
+                metrics.backup.clone(),
+            )?),
+            None => None,
+        };
+        Ok(Self(Arc::new(Inner { system, metrics, config, limits, hub, backups })))
     }
 
-    /// Starts the tasks the HTTP layer runs beside requests (the live gateway's hub).
+    /// Starts the tasks the HTTP layer runs beside requests: the live gateway's hub (whose
+    /// handle is returned) and the backup schedule (stopped by [`AppState::stop_background`]).
     pub fn start_background(&self) -> tokio::task::JoinHandle<()> {
+        if let Some(b) = &self.backups {
+            b.start();
+        }
         self.hub.start(self.clone())
+    }
+
+    /// Stops the backup schedule (before the store closes).
+    pub fn stop_background(&self) {
+        if let Some(b) = &self.backups {
+            b.stop();
+        }
     }
 }
 

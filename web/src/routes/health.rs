@@ -41,7 +41,7 @@ pub async fn health_ready(State(state): State<AppState>) -> Response {
     responses((status = 200, body = DetailedHealth), (status = 401, body = ErrorResponse))
 )]
 pub async fn health_detailed(State(state): State<AppState>, _staff: Staff) -> axum::Json<DetailedHealth> {
-    axum::Json(clowder_ops::health::detailed(&state.system, &state.config.version))
+    axum::Json(clowder_ops::health::detailed(&state.system, &state.config.version, state.backups.as_deref()))
 }
 
 /// Prometheus text exposition.

@@ -5,6 +5,7 @@ pub mod appointment_types;
 pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod backups;
 pub mod calendar_feeds;
 pub mod clients;
 pub mod devices;
