@@ -100,8 +100,12 @@ fn reindex(data_dir: &std::path::Path) -> anyhow::Result<()> {
     // The store's commit thread and channels expect a runtime around them.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let store_config =
-            StoreConfig { path: path.clone(), clinic_id: config.clinic_id.clone(), cache_bytes: config.cache_bytes };
+        let store_config = StoreConfig {
+            path: path.clone(),
+            clinic_id: config.clinic_id.clone(),
+            cache_bytes: config.cache_bytes,
+            journal: None,
+        };
         let clock: std::sync::Arc<dyn clowder_actors::Clock> = std::sync::Arc::new(clowder_actors::SystemClock);
         let store = Store::open(&store_config, clock, Default::default())?;
         let dir = clowder_actors::search::index_dir(data_dir);

@@ -44,6 +44,8 @@ pub struct SystemConfig {
     pub cache_bytes: usize,
     /// How long a waitlist offer of a freed slot stays open.
     pub waitlist_offer_ttl: jiff::SignedDuration,
+    /// Keep the change journal incremental backups need (on when backups are configured).
+    pub backup_journal: bool,
 }
 
 impl SystemConfig {
@@ -64,6 +66,7 @@ impl SystemConfig {
             lockout_for: Duration::from_secs(15 * 60),
             cache_bytes: 16 << 20,
             waitlist_offer_ttl: jiff::SignedDuration::from_hours(2),
+            backup_journal: false,
         }
     }
 

@@ -55,6 +55,7 @@ impl System {
             path: config.store_path(),
             clinic_id: config.clinic_id.clone(),
             cache_bytes: config.cache_bytes,
+            journal: Some(config.backup_journal),
         };
         let store = Store::open(&store_config, clock.clone(), store_metrics.clone())?;
         let ctx = Arc::new(Ctx::new(store, clock, config));

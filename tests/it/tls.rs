@@ -64,7 +64,7 @@ impl TlsApp {
     /// A rustls (ring) client that trusts only the test certificate and keeps cookies.
     fn trusting_client(&self) -> reqwest::Client {
         let cert = reqwest::Certificate::from_pem(self.cert_pem.as_bytes()).expect("the test certificate");
-        client_builder().add_root_certificate(cert).build().expect("an HTTPS client")
+        client_builder().tls_certs_only([cert]).build().expect("an HTTPS client")
     }
 
     /// Shuts down like SIGTERM does and waits for the server to finish.
@@ -74,11 +74,12 @@ impl TlsApp {
     }
 }
 
-/// rustls with no built-in roots; `localhost` resolves to 127.0.0.1 only.
+/// rustls (the process's ring provider); `localhost` resolves to 127.0.0.1 only.
 fn client_builder() -> reqwest::ClientBuilder {
+    // reqwest's `rustls-no-provider` uses the process's default provider: ring, as the server.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
+        .tls_backend_rustls()
         .cookie_store(true)
         .timeout(Duration::from_secs(10))
         .resolve("localhost", SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -91,7 +92,8 @@ async fn health_answers_over_https_to_a_client_trusting_the_certificate() {
 
     let by_name = client.get(app.url("/health")).send().await.expect("GET /health over https");
     assert_eq!(by_name.status(), StatusCode::OK);
-    assert_eq!(by_name.version(), reqwest::Version::HTTP_11);
+    // The server offers h2 and http/1.1 by ALPN; reqwest (with HTTP/2 on) takes h2.
+    assert_eq!(by_name.version(), reqwest::Version::HTTP_2);
     // Over TLS, browsers are told to stay on HTTPS.
     let hsts = by_name.headers()["strict-transport-security"].to_str().unwrap().to_owned();
     assert!(hsts.starts_with("max-age=31536000"), "{hsts}");
@@ -136,14 +138,14 @@ async fn plain_http_and_untrusting_clients_get_no_answer_and_the_server_carries_
         plain.get(format!("http://{}/health", app.addr)).send().await.expect_err("no HTTP answer on the TLS port");
     assert!(!err.is_timeout(), "the server should drop the connection, not hang: {err:?}");
 
-    let untrusting = client_builder().build().expect("an HTTPS client without roots");
+    let untrusting = client_builder().build().expect("an HTTPS client with the system's roots only");
     let err = untrusting.get(app.url("/health")).send().await.expect_err("the handshake fails");
     assert!(format!("{err:?}").contains("UnknownIssuer"), "a certificate error: {err:?}");
 
     // Another certificate for the same names is not the one the client trusts.
     let other = self_signed(tempfile::tempdir().expect("a temporary directory").path());
     let wrong_trust = client_builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(other.cert_pem.as_bytes()).expect("a certificate"))
+        .tls_certs_only([reqwest::Certificate::from_pem(other.cert_pem.as_bytes()).expect("a certificate")])
         .build()
         .expect("an HTTPS client");
     wrong_trust.get(app.url("/health")).send().await.expect_err("the handshake fails");

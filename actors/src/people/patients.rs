@@ -213,7 +213,12 @@ mod tests {
     /// A store on a temporary directory holding an active, an inactive and another active
     /// client: the snapshot the owner checks read.
     async fn store_with_owners(dir: &std::path::Path) -> Arc<Store> {
-        let config = StoreConfig { path: dir.join("clowder.redb"), clinic_id: "test".into(), cache_bytes: 8 << 20 };
+        let config = StoreConfig {
+            path: dir.join("clowder.redb"),
+            clinic_id: "test".into(),
+            cache_bytes: 8 << 20,
+            journal: None,
+        };
         let store = Store::open(&config, Arc::new(ManualClock::new(at(1_000))), StoreMetrics::default()).unwrap();
         let body: CreateClient = serde_json::from_value(
             serde_json::json!({ "first_name": "Ada", "last_name": "Byron", "phone": "5550142" }),

@@ -22,7 +22,8 @@ use crate::store::{Store, StoreConfig};
 fn ctx(dir: &std::path::Path) -> Arc<Ctx> {
     let config = SystemConfig::new(dir);
     let clock = Arc::new(ManualClock::new(Timestamp::from_second(1_790_000_000).unwrap()));
-    let store_config = StoreConfig { path: config.store_path(), clinic_id: "test".into(), cache_bytes: 8 << 20 };
+    let store_config =
+        StoreConfig { path: config.store_path(), clinic_id: "test".into(), cache_bytes: 8 << 20, journal: None };
     let store = Store::open(&store_config, clock.clone(), StoreMetrics::default()).unwrap();
     Arc::new(Ctx::new(store, clock, config))
 }

@@ -31,10 +31,11 @@ use clowder_schemas::audit::{AuditDraft, AuditEntry};
 use clowder_schemas::events::{Author, DomainEvent, Event};
 use clowder_schemas::idempotency::{self, IdempotencyClaim, IdempotencyRecord, StoredAnswer};
 use clowder_schemas::records::Record;
-use redb::{Database, ReadableTable};
+use redb::{Database, ReadableTable, TableHandle};
 use sha2::{Digest, Sha256};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::backup::{JOURNAL, Touch};
 use super::codec::{self, CodecError};
 use super::tables::{AUDIT, EVENTS, IDEMPOTENCY, IndexTable, RecordTable, SERIES, UNIQUE};
 use crate::clock::Clock;
@@ -156,6 +157,10 @@ enum Op {
         key: String,
         attempt: String,
     },
+    /// Drops backup-journal rows before this position (a backup covers them).
+    PruneJournal {
+        before: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -250,6 +255,12 @@ impl ChangeSet {
     /// Forgets an idempotency key if `attempt` (as stored) still holds it.
     pub fn forget_idempotency_key(&mut self, principal: &str, key: &str, attempt: &str) -> &mut Self {
         self.ops.push(Op::Forget { principal: principal.to_owned(), key: key.to_owned(), attempt: attempt.to_owned() });
+        self
+    }
+
+    /// Drops the backup journal's rows before `before` (see `store::backup`).
+    pub(crate) fn prune_journal(&mut self, before: u64) -> &mut Self {
+        self.ops.push(Op::PruneJournal { before });
         self
     }
 
@@ -398,6 +409,8 @@ pub(super) struct Committer {
     pub stats: Arc<CommitStats>,
     /// Reused for every audit entry's hash input.
     pub scratch: Vec<u8>,
+    /// The next backup-journal position, when the journal is kept (`store::backup`).
+    pub journal: Option<u64>,
 }
 
 /// What one write transaction takes: the work in order and when each was queued.
@@ -587,6 +600,9 @@ impl Committer {
         let mut results: Vec<Result<CommitReceipt, CommitError>> = Vec::new();
         let now = self.clock.now();
         let mut scratch = std::mem::take(&mut self.scratch);
+        // What this transaction writes outside the two logs, for the backup journal.
+        let journaling = self.journal.is_some();
+        let mut touched: Vec<Touch> = Vec::new();
         let outcome = (|| -> Result<(), redb::Error> {
             let txn = self.db.begin_write()?;
             {
@@ -633,6 +649,15 @@ impl Committer {
                     for c in &set.claims {
                         unique.insert((c.ns, c.value.as_str()), c.owner)?;
                     }
+                    if journaling {
+                        touched.extend(set.claims.iter().map(|c| Touch::Unique(c.ns.to_owned(), c.value.clone())));
+                        touched.extend(keys.iter().map(|(p, k, _, _)| Touch::Idempotency(p.clone(), k.clone())));
+                        touched.extend(set.ops.iter().filter_map(touch_of));
+                        for (table, key, _, _) in &numbered.records {
+                            touched.push(Touch::Record(table.def().name().to_owned(), *key));
+                        }
+                        touched.extend(numbered.counters.iter().map(|(c, _)| Touch::Series(c.clone())));
+                    }
                     for (principal, key, attempt, bytes) in keys {
                         // A claim already held by this attempt (an earlier change set of the
                         // same request) is kept as it is.
@@ -677,6 +702,12 @@ impl Committer {
                 if fail {
                     return Err(redb::Error::Corrupted("injected failure before the commit".into()));
                 }
+                if let (Some(next), false) = (self.journal, touched.is_empty()) {
+                    touched.sort_unstable();
+                    touched.dedup();
+                    let row = rmp_serde::to_vec(&touched).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+                    txn.open_table(JOURNAL)?.insert(next, row.as_slice())?;
+                }
             }
             txn.commit()?;
             Ok(())
@@ -687,6 +718,9 @@ impl Committer {
         self.stats.record(took);
         match outcome {
             Ok(()) => {
+                if let (Some(next), false) = (self.journal.as_mut(), touched.is_empty()) {
+                    *next += 1;
+                }
                 self.metrics.commits.inc();
                 self.metrics.change_sets.inc_by(batch.queued.len() as u64);
                 self.head = head;
@@ -915,8 +949,26 @@ fn apply(
                 idem.remove((principal.as_str(), key.as_str()))?;
             }
         }
+        Op::PruneJournal { before } => {
+            txn.open_table(JOURNAL)?.retain_in(..before, |_, _| false)?;
+        }
     }
     Ok(())
+}
+
+/// The key an operation writes, for the backup journal (pruning the journal writes none).
+fn touch_of(op: &Op) -> Option<Touch> {
+    Some(match op {
+        Op::Put { table, key, .. } | Op::Delete { table, key } => Touch::Record(table.def().name().to_owned(), *key),
+        Op::Link { index, key } | Op::Unlink { index, key } => {
+            Touch::Index(index.def().name().to_owned(), key.0, key.1)
+        }
+        Op::Release { ns, value, .. } => Touch::Unique((*ns).to_owned(), value.clone()),
+        Op::Answer { principal, key, .. } | Op::Forget { principal, key, .. } => {
+            Touch::Idempotency(principal.clone(), key.clone())
+        }
+        Op::PruneJournal { .. } => return None,
+    })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! Start-up opens the file (redb repairs it after a crash), creates missing tables, checks
 //! the layout version, and verifies the hash chain of the newest events.
 
+pub mod backup;
 pub mod codec;
 pub mod commit;
 pub mod tables;
@@ -77,6 +78,10 @@ pub struct StoreConfig {
     pub clinic_id: String,
     /// redb page cache, bytes.
     pub cache_bytes: usize,
+    /// The change journal incremental backups are made from (`backup` module): `Some(true)`
+    /// keeps it (a backup destination is configured), `Some(false)` drops it at open, `None`
+    /// leaves it as it is (tools that open a stopped store, e.g. `clowder reindex`).
+    pub journal: Option<bool>,
 }
 
 /// Facts about the open store.
@@ -126,6 +131,7 @@ impl Store {
             other => StoreError::Redb(other.into()),
         })?;
         let clinic_id = init_layout(&db, &config.path, &config.clinic_id, clock.now())?;
+        let journal = init_journal(&db, config.journal, clock.now())?;
         let (head, audit_head) = {
             let txn = db.begin_read()?;
             (
@@ -160,6 +166,7 @@ impl Store {
             metrics,
             stats: stats.clone(),
             scratch: Vec::with_capacity(1024),
+            journal,
         };
         let handle = std::thread::Builder::new()
             .name("clowder-commit".into())
@@ -222,9 +229,13 @@ impl Store {
 
     /// An MVCC snapshot for reading.
     pub fn read(&self) -> Result<Reader, StoreError> {
+        Ok(Reader { txn: self.read_txn()? })
+    }
+
+    fn read_txn(&self) -> Result<redb::ReadTransaction, StoreError> {
         let db = self.db.read().unwrap_or_else(|p| p.into_inner());
         let db = db.as_ref().ok_or(StoreError::Closed)?;
-        Ok(Reader { txn: db.begin_read()? })
+        Ok(db.begin_read()?)
     }
 
     /// The last number allocated in `series` for this store's clinic (0 if none yet).
@@ -330,6 +341,38 @@ fn init_layout(db: &Database, path: &Path, clinic_id: &str, now: jiff::Timestamp
     };
     txn.commit()?;
     Ok(id)
+}
+
+/// Starts, keeps or drops the backup change journal; the next journal position if it is kept.
+fn init_journal(db: &Database, on: Option<bool>, now: jiff::Timestamp) -> Result<Option<u64>, StoreError> {
+    use backup::{JOURNAL, META_EPOCH, META_FROM};
+    let txn = db.begin_write()?;
+    let next = {
+        let mut meta = txn.open_table(META)?;
+        let on = on.unwrap_or(meta.get(META_EPOCH)?.is_some());
+        if on {
+            let next = txn.open_table(JOURNAL)?.last()?.map_or(1, |(k, _)| k.value() + 1);
+            if meta.get(META_EPOCH)?.is_none() {
+                // A new epoch: backups taken before it cannot be continued incrementally.
+                let mut random = [0u8; 10];
+                getrandom::fill(&mut random)
+                    .map_err(|e| StoreError::Load(format!("no randomness for the journal epoch: {e}")))?;
+                let mut bits = [0u8; 16];
+                bits[6..].copy_from_slice(&random);
+                let epoch = ulid::Ulid::from_parts(now.as_millisecond().max(0) as u64, u128::from_be_bytes(bits));
+                meta.insert(META_EPOCH, epoch.to_string().as_str())?;
+                meta.insert(META_FROM, next.to_string().as_str())?;
+            }
+            Some(next)
+        } else {
+            meta.remove(META_EPOCH)?;
+            meta.remove(META_FROM)?;
+            txn.delete_table(JOURNAL)?;
+            None
+        }
+    };
+    txn.commit()?;
+    Ok(next)
 }
 
 /// A hash-chained log entry (events, audit entries).

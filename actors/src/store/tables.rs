@@ -8,6 +8,8 @@
 
 use redb::TableDefinition;
 
+pub use super::backup::JOURNAL;
+
 /// Store-wide facts: `format` (layout version), `clinic_id`, `created_at`.
 pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
@@ -152,6 +154,9 @@ pub fn names() -> Vec<String> {
     let mut names = vec![META.name().to_owned()];
     names.extend(RecordTable::ALL.iter().map(|t| t.def().name().to_owned()));
     names.extend(IndexTable::ALL.iter().map(|t| t.def().name().to_owned()));
-    names.extend([UNIQUE.name(), IDEMPOTENCY.name(), SERIES.name(), EVENTS.name(), AUDIT.name()].map(str::to_owned));
+    names.extend(
+        [UNIQUE.name(), IDEMPOTENCY.name(), SERIES.name(), EVENTS.name(), AUDIT.name(), JOURNAL.name()]
+            .map(str::to_owned),
+    );
     names
 }

@@ -13,7 +13,12 @@ use crate::metrics::StoreMetrics;
 
 fn open(dir: &Path) -> (Arc<Store>, StoreMetrics) {
     let metrics = StoreMetrics::default();
-    let config = StoreConfig { path: dir.join("clowder.redb"), clinic_id: "test-clinic".into(), cache_bytes: 8 << 20 };
+    let config = StoreConfig {
+        path: dir.join("clowder.redb"),
+        clinic_id: "test-clinic".into(),
+        cache_bytes: 8 << 20,
+        journal: None,
+    };
     let clock = Arc::new(ManualClock::new(Timestamp::from_second(1_790_000_000).unwrap()));
     (Store::open(&config, clock, metrics.clone()).unwrap(), metrics)
 }
@@ -154,7 +159,7 @@ async fn a_tampered_event_log_is_detected_at_start() {
         }
         txn.commit().unwrap();
     }
-    let config = StoreConfig { path, clinic_id: "x".into(), cache_bytes: 1 << 20 };
+    let config = StoreConfig { path, clinic_id: "x".into(), cache_bytes: 1 << 20, journal: None };
     let err = Store::open(&config, Arc::new(crate::SystemClock), StoreMetrics::default()).err().unwrap();
     assert!(matches!(err, StoreError::BrokenChain { seq: 2, .. }), "{err}");
 }
@@ -163,7 +168,12 @@ async fn a_tampered_event_log_is_detected_at_start() {
 async fn a_second_process_cannot_open_the_same_store() {
     let dir = tempfile::tempdir().unwrap();
     let (_store, _) = open(dir.path());
-    let config = StoreConfig { path: dir.path().join("clowder.redb"), clinic_id: "x".into(), cache_bytes: 1 << 20 };
+    let config = StoreConfig {
+        path: dir.path().join("clowder.redb"),
+        clinic_id: "x".into(),
+        cache_bytes: 1 << 20,
+        journal: None,
+    };
     let err = Store::open(&config, Arc::new(crate::SystemClock), StoreMetrics::default()).err().unwrap();
     assert!(matches!(err, StoreError::InUse(_)), "{err}");
 }
