@@ -72,7 +72,12 @@ impl TestApp {
 
     /// A fresh server whose settings `tweak` may change first.
     pub async fn spawn_with(tweak: impl FnOnce(&mut clowder::config::ServeArgs)) -> TestApp {
-        let dir = tempfile::tempdir().expect("a temporary directory");
+        Self::spawn_in_with(tempfile::tempdir().expect("a temporary directory"), tweak).await
+    }
+
+    /// A server on `dir` as its data directory, which may already hold a store (a copied
+    /// fixture, a restored backup); `dir` goes when the server is dropped.
+    pub async fn spawn_in_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut clowder::config::ServeArgs)) -> TestApp {
         let mut args = default_args(dir.path().into());
         tweak(&mut args);
         let admin_password = args.admin_password.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default();
