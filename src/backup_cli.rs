@@ -56,7 +56,6 @@ pub enum BackupCommand {
     },
 }
 
-
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     // Multi-threaded: restores decrypt and write on the calling worker (`block_in_place`).
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -98,13 +97,17 @@ fn keygen(out: &Path) -> anyhow::Result<()> {
         bail!("{} exists; choose another file (an identity is never overwritten)", out.display());
     }
     let (identity, recipient) = crypt::generate();
-    let text = format!("# Clowder backup identity (age). Keep it OFF the server, in two safe places.\n# public key: {recipient}\n{identity}\n");
+    let text = format!(
+        "# Clowder backup identity (age). Keep it OFF the server, in two safe places.\n# public key: {recipient}\n{identity}\n"
+    );
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     use std::io::Write;
-    opts.open(out).and_then(|mut f| f.write_all(text.as_bytes())).with_context(|| format!("writing {}", out.display()))?;
+    opts.open(out)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("writing {}", out.display()))?;
     println!("{recipient}");
     eprintln!(
         "identity written to {}; set CLOWDER_BACKUP_RECIPIENT={recipient} on the server and move the identity file off it",
@@ -160,10 +163,14 @@ fn human_bytes(n: u64) -> String {
 
 async fn run(full: bool, data_dir: &Path, time_zone: Option<String>, args: &BackupArgs) -> anyhow::Result<()> {
     let Some(settings) = args.settings()? else {
-        bail!("no backup destination: set CLOWDER_BACKUP_DIR or CLOWDER_BACKUP_S3_BUCKET (and CLOWDER_BACKUP_RECIPIENT)");
+        bail!(
+            "no backup destination: set CLOWDER_BACKUP_DIR or CLOWDER_BACKUP_S3_BUCKET (and CLOWDER_BACKUP_RECIPIENT)"
+        );
     };
     let zone = match time_zone {
-        Some(name) => jiff::tz::TimeZone::get(&name).with_context(|| format!("CLOWDER_TIME_ZONE: unknown time zone {name:?}"))?,
+        Some(name) => {
+            jiff::tz::TimeZone::get(&name).with_context(|| format!("CLOWDER_TIME_ZONE: unknown time zone {name:?}"))?
+        }
         None => jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC),
     };
     let config = clowder_actors::SystemConfig::new(data_dir);
@@ -179,8 +186,10 @@ async fn run(full: bool, data_dir: &Path, time_zone: Option<String>, args: &Back
         journal: None,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = clowder_actors::store::Store::open(&store_config, clock.clone(), Default::default())
-        .with_context(|| format!("opening {} (stop the server first; it backs up on its own schedule)", path.display()))?;
+    let store =
+        clowder_actors::store::Store::open(&store_config, clock.clone(), Default::default()).with_context(|| {
+            format!("opening {} (stop the server first; it backs up on its own schedule)", path.display())
+        })?;
     let backups = Backups::new(store.clone(), clock, zone, settings, data_dir, BackupMetrics::default())?;
     let result = backups.run(full.then_some(BackupKind::Full)).await;
     let closing = store.clone();
@@ -202,7 +211,13 @@ async fn run(full: bool, data_dir: &Path, time_zone: Option<String>, args: &Back
 }
 
 /// `clowder restore`.
-pub fn restore(from: &str, at: Option<&str>, identity: &Path, data_dir: &Path, args: &BackupArgs) -> anyhow::Result<()> {
+pub fn restore(
+    from: &str,
+    at: Option<&str>,
+    identity: &Path,
+    data_dir: &Path,
+    args: &BackupArgs,
+) -> anyhow::Result<()> {
     let point = match at {
         Some(a) => RestorePoint::parse(a).map_err(|e| anyhow::anyhow!(e))?,
         None => RestorePoint::Latest,

@@ -214,7 +214,9 @@ impl BackupArgs {
             (None, Some(bucket)) => {
                 let (Some(key_id), Some(secret)) = (&self.backup_s3_access_key_id, &self.backup_s3_secret_access_key)
                 else {
-                    bail!("CLOWDER_BACKUP_S3_BUCKET needs CLOWDER_BACKUP_S3_ACCESS_KEY_ID and CLOWDER_BACKUP_S3_SECRET_ACCESS_KEY");
+                    bail!(
+                        "CLOWDER_BACKUP_S3_BUCKET needs CLOWDER_BACKUP_S3_ACCESS_KEY_ID and CLOWDER_BACKUP_S3_SECRET_ACCESS_KEY"
+                    );
                 };
                 Some(DestinationConfig::S3 {
                     bucket: bucket.clone(),
@@ -236,7 +238,9 @@ impl BackupArgs {
         use clowder_ops::backup::{BackupSettings, crypt::Recipient, retention::Retention};
         let Some(destination) = self.destination()? else {
             if self.backup_recipient.is_some() {
-                bail!("CLOWDER_BACKUP_RECIPIENT is set but no destination: set CLOWDER_BACKUP_DIR or CLOWDER_BACKUP_S3_BUCKET");
+                bail!(
+                    "CLOWDER_BACKUP_RECIPIENT is set but no destination: set CLOWDER_BACKUP_DIR or CLOWDER_BACKUP_S3_BUCKET"
+                );
             }
             return Ok(None);
         };

@@ -107,7 +107,6 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-
 fn audit_verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
     let path = clowder_actors::SystemConfig::new(data_dir).store_path();
     if !path.exists() {

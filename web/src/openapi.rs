@@ -9,8 +9,8 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::{
-    appointment_types, appointments, audit, backups, auth, calendar_feeds, clients, devices, health, locations, patients, roles,
-    search, staff, users, waitlist,
+    appointment_types, appointments, audit, auth, backups, calendar_feeds, clients, devices, health, locations,
+    patients, roles, search, staff, users, waitlist,
 };
 use crate::state::AppState;
 

@@ -152,12 +152,11 @@ pub fn open_sealed(path: &Path, identities: &Identities) -> Result<impl Read, Cr
         age::DecryptError::Io(io) => CryptError::Io(io),
         other => CryptError::Damaged(other.to_string()),
     })?;
-    let reader = decryptor.decrypt(identities.0.iter().map(|i| i.as_ref() as &dyn age::Identity)).map_err(|e| {
-        match e {
+    let reader =
+        decryptor.decrypt(identities.0.iter().map(|i| i.as_ref() as &dyn age::Identity)).map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => CryptError::WrongKey,
             age::DecryptError::Io(io) => CryptError::Io(io),
             other => CryptError::Damaged(other.to_string()),
-        }
-    })?;
+        })?;
     Ok(zstd::stream::read::Decoder::new(reader)?)
 }

@@ -131,10 +131,15 @@ pub fn chain<'a>(all: &'a [Manifest], target: &str) -> Result<Vec<&'a Manifest>,
             (BackupKind::Full, _) => break,
             (BackupKind::Incremental, Some(prev)) => {
                 at = by_id.get(prev.as_str()).copied().ok_or_else(|| {
-                    format!("backup {prev}, which {} continues, is missing: an increment is missing from the chain", at.id)
+                    format!(
+                        "backup {prev}, which {} continues, is missing: an increment is missing from the chain",
+                        at.id
+                    )
                 })?;
             }
-            (BackupKind::Incremental, None) => return Err(format!("incremental backup {} names no previous backup", at.id)),
+            (BackupKind::Incremental, None) => {
+                return Err(format!("incremental backup {} names no previous backup", at.id));
+            }
         }
     }
     out.reverse();

@@ -111,14 +111,23 @@ fn duration_histogram() -> Histogram {
 
 impl Default for BackupMetrics {
     fn default() -> Self {
-        BackupMetrics {
+        let m = BackupMetrics {
             enabled: Gauge::default(),
             last_success: Gauge::default(),
             last_verified: Gauge::default(),
             failures: Family::default(),
             bytes: Family::default(),
             duration: Family::new_with_constructor(duration_histogram),
+        };
+        // Every kind is exposed from the start (at 0), so alert rules and rates see a series
+        // before the first failure.
+        for kind in ["full", "incremental", "verify"] {
+            let k = BackupMetrics::kind(kind);
+            drop(m.failures.get_or_create(&k));
+            drop(m.bytes.get_or_create(&k));
+            drop(m.duration.get_or_create(&k));
         }
+        m
     }
 }
 
@@ -390,7 +399,11 @@ impl Backups {
         result
     }
 
-    async fn take(self: &Arc<Self>, want: Option<BackupKind>, started: Instant) -> Result<Option<Manifest>, BackupFailure> {
+    async fn take(
+        self: &Arc<Self>,
+        want: Option<BackupKind>,
+        started: Instant,
+    ) -> Result<Option<Manifest>, BackupFailure> {
         let now = self.clock.now();
         let state = self.live().state.clone();
         if let Some(last) = &state.last
@@ -599,7 +612,9 @@ impl Backups {
             let diff: Vec<String> = counts
                 .iter()
                 .filter(|(t, n)| applied.counts.get(*t) != Some(n))
-                .map(|(t, n)| format!("{t}: {} restored, {n} in the store", applied.counts.get(t).copied().unwrap_or(0)))
+                .map(|(t, n)| {
+                    format!("{t}: {} restored, {n} in the store", applied.counts.get(t).copied().unwrap_or(0))
+                })
                 .collect();
             return Err(BackupFailure::Verification(format!("rows differ after restoring: {}", diff.join("; "))));
         }
@@ -609,7 +624,8 @@ impl Backups {
             counts.len()
         );
         if check_chain {
-            let report = clowder_actors::store::verify_all(&path).map_err(|e| BackupFailure::Verification(e.to_string()))?;
+            let report =
+                clowder_actors::store::verify_all(&path).map_err(|e| BackupFailure::Verification(e.to_string()))?;
             detail.push_str(&format!(
                 "; whole hash chains intact ({} events, {} audit entries)",
                 report.events, report.audit_entries
@@ -662,7 +678,8 @@ impl Backups {
     /// When the next backup is due.
     fn next_due(&self) -> jiff::Timestamp {
         let live = self.live();
-        let every = jiff::SignedDuration::try_from(self.settings.incremental_every).unwrap_or(jiff::SignedDuration::from_mins(5));
+        let every = jiff::SignedDuration::try_from(self.settings.incremental_every)
+            .unwrap_or(jiff::SignedDuration::from_mins(5));
         let base = match (&live.last_failure, live.last_success) {
             (Some(f), Some(ok)) if f.at > ok => f.at,
             (Some(f), None) => f.at,

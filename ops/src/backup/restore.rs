@@ -189,7 +189,10 @@ async fn restore_into(
         };
         let _ = std::fs::remove_file(&file);
         if applied.sha256 != m.payload_sha256 {
-            return Err(RestoreError::Damaged { id: m.id.clone(), why: "its stream's hash differs from the manifest's".into() });
+            return Err(RestoreError::Damaged {
+                id: m.id.clone(),
+                why: "its stream's hash differs from the manifest's".into(),
+            });
         }
         if applied.counts != m.counts {
             return Err(RestoreError::Broken(format!("after {} the rows per table differ from its manifest", m.id)));

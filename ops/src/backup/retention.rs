@@ -64,11 +64,8 @@ pub fn expired(all: &[Manifest], policy: &Retention, now: jiff::Timestamp, zone:
         keep.insert(&newest.id);
     }
     // A kept backup keeps what restoring it needs.
-    let needed: Vec<&str> = keep
-        .iter()
-        .filter_map(|id| chain(all, id).ok())
-        .flat_map(|c| c.into_iter().map(|m| m.id.as_str()))
-        .collect();
+    let needed: Vec<&str> =
+        keep.iter().filter_map(|id| chain(all, id).ok()).flat_map(|c| c.into_iter().map(|m| m.id.as_str())).collect();
     keep.extend(needed);
     all.iter().filter(|m| !keep.contains(m.id.as_str())).map(|m| m.id.clone()).collect()
 }
