@@ -228,6 +228,11 @@ async fn a_failing_destination_is_reported_and_never_counted_as_a_backup() {
     let app = backed_up(&dest, &k.recipient).await;
     first_backup(&app).await;
     app.some_client("Flo", "Failing").await;
+    // An administrator's board is open.
+    let location = id_of(&app.get_json("/api/locations").await[0]);
+    let mut board = crate::live::connect(&app, &app.token().unwrap()).await;
+    crate::live::send(&mut board, json!({"op": "subscribe", "topics": [format!("dashboard:{location}")]})).await;
+    while crate::live::next(&mut board).await["type"] != "subscribed" {}
     // The destination disappears and a file takes its place: nothing can be written there.
     std::fs::remove_dir_all(&dest).unwrap();
     std::fs::write(&dest, b"not a directory").unwrap();
@@ -245,9 +250,17 @@ async fn a_failing_destination_is_reported_and_never_counted_as_a_backup() {
     assert!(health["backups"]["last_failure"]["reason"].is_string(), "{health}");
     let metrics = app.metrics().await;
     assert!(metrics.contains("clowder_backup_failures_total{kind=\"incremental\"} 1"), "{metrics}");
-    // Administrators' screens hear of it: the failure is an event in the log.
-    let events = app.get_json("/api/backups").await;
-    assert!(events["list_error"].is_string(), "{events}");
+    // The administrator's board hears of it at once.
+    let frame = loop {
+        let f = crate::live::next(&mut board).await;
+        if f["type"] == "backup_failed" {
+            break f;
+        }
+    };
+    assert_eq!(frame["data"]["kind"], "incremental", "{frame}");
+    assert!(frame["data"]["reason"].as_str().unwrap().contains("offsite"), "names the destination: {frame}");
+    let listed = app.get_json("/api/backups").await;
+    assert!(listed["list_error"].is_string(), "{listed}");
     // Back in place: the next backup goes through (and continues the chain from the last one stored).
     std::fs::remove_file(&dest).unwrap();
     std::fs::create_dir_all(&dest).unwrap();

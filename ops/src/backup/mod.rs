@@ -68,8 +68,12 @@ pub struct BackupSettings {
 /// Why a backup failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupFailure {
-    #[error(transparent)]
-    Destination(#[from] DestinationError),
+    #[error("the backup destination {destination} failed: {source}")]
+    Destination {
+        destination: String,
+        #[source]
+        source: DestinationError,
+    },
     #[error(transparent)]
     Crypt(#[from] CryptError),
     #[error(transparent)]
@@ -257,7 +261,10 @@ impl Backups {
         data_dir: &Path,
         metrics: BackupMetrics,
     ) -> Result<Arc<Backups>, BackupFailure> {
-        let destination = Destination::open(&settings.destination)?;
+        let destination = Destination::open(&settings.destination).map_err(|source| BackupFailure::Destination {
+            destination: describe_config(&settings.destination),
+            source,
+        })?;
         let work = data_dir.join("backups");
         std::fs::create_dir_all(work.join("tmp"))?;
         // Working files of a run that did not finish (a crash, a kill) are of no use.
@@ -297,6 +304,11 @@ impl Backups {
         &self.destination
     }
 
+    /// A destination error, naming the destination.
+    fn dest(&self, source: DestinationError) -> BackupFailure {
+        BackupFailure::Destination { destination: self.destination.describe(), source }
+    }
+
     fn live(&self) -> std::sync::MutexGuard<'_, Live> {
         self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -329,7 +341,7 @@ impl Backups {
 
     /// Every backup in the destination, oldest first (manifests fetched once and cached).
     pub async fn list(&self) -> Result<Vec<Manifest>, BackupFailure> {
-        let names = self.destination.list().await?;
+        let names = self.destination.list().await.map_err(|e| self.dest(e))?;
         let mut ids: Vec<String> =
             names.iter().filter_map(|o| o.name.strip_suffix(MANIFEST_SUFFIX)).map(str::to_owned).collect();
         ids.sort();
@@ -339,7 +351,8 @@ impl Backups {
         };
         let mut fetched = Vec::new();
         for id in missing {
-            let bytes = self.destination.get_bytes(&format!("{id}{MANIFEST_SUFFIX}")).await?;
+            let bytes =
+                self.destination.get_bytes(&format!("{id}{MANIFEST_SUFFIX}")).await.map_err(|e| self.dest(e))?;
             match serde_json::from_slice::<Manifest>(&bytes) {
                 Ok(m) => fetched.push(m),
                 Err(e) => tracing::warn!(backup = %id, error = %e, "a backup manifest cannot be read; it is ignored"),
@@ -524,8 +537,8 @@ impl Backups {
             duration_ms: 0,
             verification: None,
         };
-        self.destination.put_file(&manifest.object_name(), &sealed).await?;
-        self.destination.get_to_file(&manifest.object_name(), &check).await?;
+        self.destination.put_file(&manifest.object_name(), &sealed).await.map_err(|e| self.dest(e))?;
+        self.destination.get_to_file(&manifest.object_name(), &check).await.map_err(|e| self.dest(e))?;
         let (read_back, _) = crypt::sha256_file(&check)?;
         if read_back != object_sha256 {
             return Err(BackupFailure::Verification(format!(
@@ -536,7 +549,7 @@ impl Backups {
         manifest.duration_ms = started.elapsed().as_millis() as u64;
         manifest.verification = Some(Verification { verified_at: self.clock.now(), ok: true, detail });
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupFailure::Io(std::io::Error::other(e)))?;
-        self.destination.put_bytes(&manifest.manifest_name(), json).await?;
+        self.destination.put_bytes(&manifest.manifest_name(), json).await.map_err(|e| self.dest(e))?;
 
         // 5. Remember it; the journal before it is no longer needed.
         {
@@ -715,6 +728,14 @@ impl Backups {
         if let Some(t) = self.schedule.lock().unwrap_or_else(|p| p.into_inner()).take() {
             t.abort();
         }
+    }
+}
+
+/// Where a destination configuration points, without secrets.
+fn describe_config(config: &DestinationConfig) -> String {
+    match config {
+        DestinationConfig::Local { dir } => dir.display().to_string(),
+        DestinationConfig::S3 { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}"),
     }
 }
 
