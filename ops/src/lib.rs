@@ -2,5 +2,6 @@
 //! (Backups and the deployment runbook join here in later work.) Nothing here serves HTTP;
 //! `web` exposes these models.
 
+pub mod backup;
 pub mod health;
 pub mod metrics;
