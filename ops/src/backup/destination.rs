@@ -478,7 +478,7 @@ impl Destination {
     /// Maps object_store's error to ours. object_store has already retried what it deems
     /// transient (5xx, 429, connection failures) by then.
     fn error(&self, e: object_store::Error, operation: Operation, location: &ObjectPath) -> DestinationError {
-        let text = e.to_string();
+        let text = cause(&e);
         // S3 says 404 both for a missing object and a missing bucket; only the body tells.
         if text.contains("NoSuchBucket") {
             return self.refused(format!("the bucket does not exist ({text})"));
@@ -508,6 +508,34 @@ impl Destination {
             _ => self.refused(text),
         }
     }
+}
+
+/// An object_store error as one line: its message, the causes beneath it that it does not
+/// already say ("Connection refused" lies four levels down), and an S3 XML error body cut to
+/// its code and message.
+fn cause(e: &object_store::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let message = s.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = s.source();
+    }
+    let between = |xml: &str, open: &str, close: &str| {
+        let start = xml.find(open)? + open.len();
+        Some(xml[start..].split(close).next()?.to_owned())
+    };
+    if let Some(start) = text.find("<?xml").or_else(|| text.find("<Error>")) {
+        let xml = &text[start..];
+        let end = xml.find("</Error>").map_or(text.len(), |at| start + at + "</Error>".len());
+        let code = between(xml, "<Code>", "</Code>").unwrap_or_default();
+        let message = between(xml, "<Message>", "</Message>").unwrap_or_default();
+        text.replace_range(start..end, &format!("{code}: {message}"));
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// What lies at the bottom of an object_store error.
@@ -686,6 +714,29 @@ mod tests {
         assert!(
             e.to_string().starts_with("the destination s3://clinic-backups/main-street could not be reached: "),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_cause_is_one_line_with_s3_s_code_and_message() {
+        #[derive(Debug, thiserror::Error)]
+        #[error(
+            "Server returned non-2xx status code: 404 Not Found: <?xml version=\"1.0\"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><RequestId>x</RequestId></Error>"
+        )]
+        struct Body;
+        #[derive(Debug, thiserror::Error)]
+        #[error("HTTP error: error sending request")]
+        struct Outer(#[source] std::io::Error);
+        let missing = object_store::Error::NotFound { path: "k".into(), source: Box::new(Body) };
+        assert_eq!(
+            cause(&missing),
+            "Object at location k not found: Server returned non-2xx status code: 404 Not Found: \
+             NoSuchBucket: The specified bucket does not exist"
+        );
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+        assert_eq!(
+            cause(&generic(Outer(refused))),
+            "Generic S3 error: HTTP error: error sending request: Connection refused (os error 111)"
         );
     }
 
