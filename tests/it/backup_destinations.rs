@@ -135,13 +135,12 @@ struct FaultProxy {
 
 impl FaultProxy {
     async fn start(upstream: &str, rule: impl Fn(usize, &str) -> bool + Send + Sync + 'static) -> FaultProxy {
-        Self::answering(503, "ServiceUnavailable", upstream, rule).await
+        Self::with(Action::Answer { status: 503, code: "ServiceUnavailable" }, upstream, rule).await
     }
 
-    /// A proxy that answers `status` with the S3 error `code` to the requests `rule` picks.
-    async fn answering(
-        status: u16,
-        code: &'static str,
+    /// A proxy that does `action` to the requests `rule` picks.
+    async fn with(
+        action: Action,
         upstream: &str,
         rule: impl Fn(usize, &str) -> bool + Send + Sync + 'static,
     ) -> FaultProxy {
@@ -157,7 +156,7 @@ impl FaultProxy {
                 let Ok((client, _)) = listener.accept().await else { return };
                 let (rule, counted, refused) = (rule.clone(), counted.clone(), refused.clone());
                 tokio::spawn(async move {
-                    let fault = Fault { status, code, rule: &*rule, counted: &counted, refused: &refused };
+                    let fault = Fault { action, rule: &*rule, counted: &counted, refused: &refused };
                     let _ = fault.serve(client, upstream).await;
                 });
             }
@@ -180,10 +179,18 @@ impl Drop for FaultProxy {
     }
 }
 
+/// What a `FaultProxy` does to a request its rule picks.
+#[derive(Clone, Copy)]
+enum Action {
+    /// Answers this status with this S3 error code instead of forwarding.
+    Answer { status: u16, code: &'static str },
+    /// Forwards, but passes on only this many bytes of the answer, then hangs up.
+    CutAfter(usize),
+}
+
 /// What a `FaultProxy` does with one connection.
 struct Fault<'a> {
-    status: u16,
-    code: &'static str,
+    action: Action,
     rule: &'a Rule,
     counted: &'a AtomicUsize,
     refused: &'a AtomicUsize,
@@ -220,16 +227,19 @@ impl Fault<'_> {
         }
         let index = self.counted.fetch_add(1, Ordering::SeqCst);
         let line = head.lines().next().unwrap_or_default();
-        if (self.rule)(index, line) {
+        let picked = (self.rule)(index, line);
+        if picked {
             self.refused.fetch_add(1, Ordering::SeqCst);
+        }
+        if let (true, Action::Answer { status, code }) = (picked, self.action) {
             let body = format!(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code>\
                  <Message>injected by the test's proxy</Message></Error>",
-                self.code
+                code
             );
             let answer = format!(
                 "HTTP/1.1 {} Injected\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                self.status,
+                status,
                 body.len()
             );
             client.write_all(answer.as_bytes()).await?;
@@ -238,7 +248,14 @@ impl Fault<'_> {
         let mut moto = TcpStream::connect(upstream).await?;
         moto.write_all(&request).await?;
         // moto answers and closes: the answer is everything up to its end of stream.
-        tokio::io::copy(&mut moto, &mut client).await?;
+        match (picked, self.action) {
+            (true, Action::CutAfter(bytes)) => {
+                tokio::io::copy(&mut (&mut moto).take(bytes as u64), &mut client).await?;
+            }
+            _ => {
+                tokio::io::copy(&mut moto, &mut client).await?;
+            }
+        }
         client.shutdown().await
     }
 }
@@ -451,7 +468,8 @@ async fn a_destination_that_denies_access_is_refused_at_once() {
     moto.create_bucket("backups").await;
     let scratch = tempfile::tempdir().unwrap();
     write_file(&scratch.path().join("small"), 1000);
-    let proxy = FaultProxy::answering(403, "AccessDenied", &moto.endpoint, |_, _| true).await;
+    let proxy =
+        FaultProxy::with(Action::Answer { status: 403, code: "AccessDenied" }, &moto.endpoint, |_, _| true).await;
     let d = Moto::destination(&proxy.endpoint, "backups");
     let e = d.put_file("a.clowder-backup", &scratch.path().join("small")).await.unwrap_err();
     assert!(matches!(e, DestinationError::Refused { .. }), "{e:?}");
@@ -460,4 +478,26 @@ async fn a_destination_that_denies_access_is_refused_at_once() {
     assert!(message.contains("AccessDenied: injected by the test's proxy"), "{message}");
     assert_no_secret(&e);
     assert_eq!(proxy.failed(), 1, "a refusal is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_cut_off_leaves_no_file() {
+    let Some(moto) = Moto::start().await else { return };
+    moto.create_bucket("backups").await;
+    let scratch = tempfile::tempdir().unwrap();
+    write_file(&scratch.path().join("big"), BIG);
+    Moto::destination(&moto.endpoint, "backups")
+        .put_file("a.clowder-backup", &scratch.path().join("big"))
+        .await
+        .unwrap();
+    // Every GET answer stops after its headers and 64 KiB of the body.
+    let proxy = FaultProxy::with(Action::CutAfter(64 * 1024), &moto.endpoint, |_, line| line.starts_with("GET ")).await;
+    let d = Moto::destination(&proxy.endpoint, "backups");
+    let target = scratch.path().join("restored");
+    let e = d.get_to_file("a.clowder-backup", &target).await.unwrap_err();
+    assert!(matches!(e, DestinationError::Unreachable { .. }), "{e:?}");
+    assert_no_secret(&e);
+    assert!(proxy.failed() > 1, "object_store resumes a cut-off download");
+    assert!(!target.exists(), "a partial download was left as the file");
+    assert!(!scratch.path().join("restored.partial").exists(), "the partial download was not removed");
 }
