@@ -6,6 +6,7 @@ mod architecture;
 mod audit;
 mod auth;
 mod availability;
+mod backup_destinations;
 mod backups;
 mod browser;
 mod calendar;
