@@ -32,6 +32,8 @@ pub enum ErrorKind {
     RateLimited,
     /// The server is overloaded or a component is down; retry later (503).
     Unavailable,
+    /// The server's disk is below its reserve: changes are refused until space is freed (507).
+    InsufficientStorage,
     /// A bug or an I/O failure on our side (500).
     Internal,
 }
@@ -90,6 +92,7 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     RequestInProgress,
     IdempotentAnswerLost,
+    InsufficientStorage,
 }
 
 impl ErrorCode {
@@ -127,6 +130,7 @@ impl ErrorCode {
             InternalError => ErrorKind::Internal,
             IdempotencyKeyReused => ErrorKind::Invalid,
             RequestInProgress | IdempotentAnswerLost => ErrorKind::Conflict,
+            InsufficientStorage => ErrorKind::InsufficientStorage,
         }
     }
 
