@@ -26,5 +26,6 @@ mod scheduling;
 mod search;
 mod secrets;
 mod tls;
+mod tracking;
 mod views;
 mod waitlist;
