@@ -537,6 +537,34 @@ impl Settings {
 mod tests {
     use super::*;
 
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn check_config_masks_the_sentry_dsn_and_shows_the_operations_settings() {
+        use clap::Parser;
+        let dsn = "https://secretkey123@sentry.example/42";
+        let args = ["clowder", "--sentry-dsn", dsn, "--trusted-proxies", "127.0.0.1,10.0.0.0/8", "--min-free-mb", "0"];
+        let settings = Cli::try_parse_from(args).unwrap().serve.settings().unwrap();
+        let shown = settings.describe();
+        assert!(!shown.contains("secretkey123") && !format!("{settings:?}").contains("secretkey123"), "{shown}");
+        assert!(shown.contains("CLOWDER_SENTRY_DSN            = ******** (set)"), "{shown}");
+        assert!(shown.contains("CLOWDER_SENTRY_ENVIRONMENT    = production"), "{shown}");
+        assert!(shown.contains("CLOWDER_TRUSTED_PROXIES       = 127.0.0.1/32,10.0.0.0/8"), "{shown}");
+        assert!(shown.contains("CLOWDER_MIN_FREE_MB           = 0 (off)"), "{shown}");
+        assert!(settings.web.error_tracking && settings.system.min_free_bytes == 0);
+
+        let defaults = Cli::try_parse_from(["clowder"]).unwrap().serve.settings().unwrap();
+        assert!(defaults.error_tracking.is_none() && !defaults.web.error_tracking);
+        assert_eq!(defaults.system.min_free_bytes, 512 << 20);
+        assert!(defaults.web.trusted_proxies.is_empty());
+        let bad = Cli::try_parse_from(["clowder", "--trusted-proxies", "proxy.lan"]).unwrap().serve.settings();
+        assert!(bad.unwrap_err().to_string().contains("CLOWDER_TRUSTED_PROXIES"));
+    }
+
     #[test]
     fn debug_output_never_shows_the_admin_password() {
         let secret: Secret = "hunter2-but-longer-than-twelve".into();
