@@ -125,6 +125,8 @@ pub struct ServeArgs {
     pub log: LogFormat,
     #[command(flatten)]
     pub security: SecurityArgs,
+    #[command(flatten)]
+    pub operations: OperationsArgs,
     /// PEM certificate chain, the server's certificate first. With --tls-key: serve HTTPS
     /// (and only HTTPS) on --listen.
     #[arg(long, env = "CLOWDER_TLS_CERT")]
@@ -319,6 +321,12 @@ pub struct SecurityArgs {
     /// Requests one session may send in a burst above that rate.
     #[arg(long, env = "CLOWDER_RATE_BURST", default_value_t = DEFAULT_RATE_BURST)]
     pub rate_burst: u32,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers are believed, as IP
+    /// addresses or CIDR ranges, comma-separated (e.g. `127.0.0.1,10.0.0.0/8`). Only a request
+    /// from one of them has its client address taken from those headers (for rate limits and
+    /// the audit trail); from anyone else the headers are ignored. Default: none.
+    #[arg(long = "trusted-proxies", env = "CLOWDER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for SecurityArgs {
@@ -334,8 +342,43 @@ impl Default for SecurityArgs {
             login_window_secs: DEFAULT_LOGIN_WINDOW_SECS,
             rate_per_sec: DEFAULT_RATE_PER_SEC,
             rate_burst: DEFAULT_RATE_BURST,
+            trusted_proxies: Vec::new(),
         }
     }
+}
+
+const DEFAULT_MIN_FREE_MB: u64 = 512;
+
+/// Running-it settings of `clowder serve` (flattened into [`ServeArgs`]): error tracking and
+/// the disk-space reserve.
+#[derive(Debug, Clone, Args)]
+pub struct OperationsArgs {
+    /// Sentry DSN (`https://<key>@<host>/<project>`): panics and 5xx answers are reported
+    /// there, scrubbed of personal and medical data (docs/operations.md). Unset: nothing is
+    /// sent anywhere.
+    #[arg(long, env = "CLOWDER_SENTRY_DSN", hide_env_values = true)]
+    pub sentry_dsn: Option<Secret>,
+    /// The environment reported with each error (`production`, `staging`, ...).
+    #[arg(long, env = "CLOWDER_SENTRY_ENVIRONMENT", default_value = "production")]
+    pub sentry_environment: String,
+    /// Free space, MiB, the data directory's disk keeps: below it every change is refused
+    /// (507 `insufficient_storage`) before anything is written; reads go on. 0 turns the
+    /// guard off.
+    #[arg(long, env = "CLOWDER_MIN_FREE_MB", default_value_t = DEFAULT_MIN_FREE_MB)]
+    pub min_free_mb: u64,
+}
+
+impl Default for OperationsArgs {
+    fn default() -> Self {
+        Self { sentry_dsn: None, sentry_environment: "production".into(), min_free_mb: DEFAULT_MIN_FREE_MB }
+    }
+}
+
+/// Error tracking (Sentry), when a DSN is set.
+#[derive(Debug, Clone)]
+pub struct ErrorTracking {
+    pub dsn: Secret,
+    pub environment: String,
 }
 
 /// An origin as browsers send it: `scheme://host[:port]`, lower-case, no path.
@@ -359,6 +402,8 @@ pub struct Settings {
     pub log: LogFormat,
     /// Serve HTTPS with this certificate and key; `None`: plain HTTP.
     pub tls: Option<TlsSettings>,
+    /// Report panics and 5xx answers to Sentry; `None`: off.
+    pub error_tracking: Option<ErrorTracking>,
 }
 
 /// The certificate and key files and the rustls configuration loaded from them (ring
@@ -494,6 +539,20 @@ impl ServeArgs {
                 "CLOWDER_LOGIN_ATTEMPTS, CLOWDER_LOGIN_WINDOW_SECS, CLOWDER_RATE_PER_SEC and CLOWDER_RATE_BURST must be above 0"
             );
         }
+        let trusted_proxies = clowder_web::client_addr::TrustedProxies::parse(&sec.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("CLOWDER_TRUSTED_PROXIES: {e}"))?;
+        let ops = &self.operations;
+        let error_tracking = match &ops.sentry_dsn {
+            Some(dsn) if !dsn.expose().trim().is_empty() => {
+                clowder_web::tracking::check_dsn(dsn.expose())
+                    .map_err(|e| anyhow::anyhow!("CLOWDER_SENTRY_DSN: {e}"))?;
+                if ops.sentry_environment.trim().is_empty() {
+                    bail!("CLOWDER_SENTRY_ENVIRONMENT must not be empty");
+                }
+                Some(ErrorTracking { dsn: dsn.clone(), environment: ops.sentry_environment.trim().to_owned() })
+            }
+            _ => None,
+        };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let allowed_origins = if sec.public_origins.is_empty() {
             let port = self.listen.port();
@@ -520,6 +579,7 @@ impl ServeArgs {
             cache_bytes: self.cache_mb.max(1) << 20,
             waitlist_offer_ttl: jiff::SignedDuration::from_secs(self.waitlist_offer_secs as i64),
             backup_journal: backup.is_some(),
+            min_free_bytes: ops.min_free_mb.saturating_mul(1 << 20),
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -539,11 +599,14 @@ impl ServeArgs {
                 ws_queue: self.ws_queue,
                 ws_heartbeat: Duration::from_secs(self.ws_heartbeat_secs),
                 backup,
+                trusted_proxies,
+                error_tracking: error_tracking.is_some(),
             },
             demo: self.demo,
             admin_password: self.admin_password.clone(),
             log: self.log,
             tls,
+            error_tracking,
         })
     }
 }
@@ -563,6 +626,14 @@ impl Settings {
         let (tls_cert, tls_key) = match &self.tls {
             Some(t) => (t.cert.display().to_string(), t.key.display().to_string()),
             None => ("(not set: plain HTTP)".to_owned(), "(not set: plain HTTP)".to_owned()),
+        };
+        let (sentry_dsn, sentry_environment) = match &self.error_tracking {
+            Some(t) => ("******** (set)".to_owned(), t.environment.clone()),
+            None => ("(not set: no error tracking)".to_owned(), "(unused)".to_owned()),
+        };
+        let min_free = match s.min_free_bytes >> 20 {
+            0 => "0 (off)".to_owned(),
+            mb => mb.to_string(),
         };
         let rows = [
             ("CLOWDER_LISTEN", self.listen.to_string()),
@@ -584,6 +655,7 @@ impl Settings {
             ("CLOWDER_LOGIN_WINDOW_SECS", self.web.login_window.as_secs().to_string()),
             ("CLOWDER_RATE_PER_SEC", self.web.rate_per_sec.to_string()),
             ("CLOWDER_RATE_BURST", self.web.rate_burst.to_string()),
+            ("CLOWDER_TRUSTED_PROXIES", self.web.trusted_proxies.to_string()),
             ("CLOWDER_ACTOR_IDLE_SECS", s.actors.idle_after.as_secs().to_string()),
             ("CLOWDER_ACTORS_MAX_LIVE", s.actors.max_live.to_string()),
             ("CLOWDER_MAILBOX", s.actors.mailbox.to_string()),
@@ -596,6 +668,9 @@ impl Settings {
             ("CLOWDER_LOG", format!("{:?}", self.log).to_lowercase()),
             ("CLOWDER_TLS_CERT", tls_cert),
             ("CLOWDER_TLS_KEY", tls_key),
+            ("CLOWDER_SENTRY_DSN", sentry_dsn),
+            ("CLOWDER_SENTRY_ENVIRONMENT", sentry_environment),
+            ("CLOWDER_MIN_FREE_MB", min_free),
         ];
         let mut rows: Vec<(&str, String)> = rows.into_iter().collect();
         match &self.web.backup {
@@ -629,6 +704,34 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn check_config_masks_the_sentry_dsn_and_shows_the_operations_settings() {
+        use clap::Parser;
+        let dsn = "https://secretkey123@sentry.example/42";
+        let args = ["clowder", "--sentry-dsn", dsn, "--trusted-proxies", "127.0.0.1,10.0.0.0/8", "--min-free-mb", "0"];
+        let settings = Cli::try_parse_from(args).unwrap().serve.settings().unwrap();
+        let shown = settings.describe();
+        assert!(!shown.contains("secretkey123") && !format!("{settings:?}").contains("secretkey123"), "{shown}");
+        assert!(shown.contains("CLOWDER_SENTRY_DSN            = ******** (set)"), "{shown}");
+        assert!(shown.contains("CLOWDER_SENTRY_ENVIRONMENT    = production"), "{shown}");
+        assert!(shown.contains("CLOWDER_TRUSTED_PROXIES       = 127.0.0.1/32,10.0.0.0/8"), "{shown}");
+        assert!(shown.contains("CLOWDER_MIN_FREE_MB           = 0 (off)"), "{shown}");
+        assert!(settings.web.error_tracking && settings.system.min_free_bytes == 0);
+
+        let defaults = Cli::try_parse_from(["clowder"]).unwrap().serve.settings().unwrap();
+        assert!(defaults.error_tracking.is_none() && !defaults.web.error_tracking);
+        assert_eq!(defaults.system.min_free_bytes, 512 << 20);
+        assert!(defaults.web.trusted_proxies.is_empty());
+        let bad = Cli::try_parse_from(["clowder", "--trusted-proxies", "proxy.lan"]).unwrap().serve.settings();
+        assert!(bad.unwrap_err().to_string().contains("CLOWDER_TRUSTED_PROXIES"));
+    }
 
     #[test]
     fn debug_output_never_shows_the_admin_password() {

@@ -171,6 +171,11 @@ fn reindex(data_dir: &std::path::Path) -> anyhow::Result<()> {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.settings()?;
     clowder::telemetry::init(settings.log);
+    // One crypto provider for every crate (ARCHITECTURE.md), installed before anything builds
+    // an HTTPS client (the error tracker's is built by `sentry::init`). Already installed: fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Kept to the end of `serve` (and so of `main`): dropping it flushes queued reports.
+    let _tracking = clowder::telemetry::init_error_tracking(settings.error_tracking.as_ref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let app = clowder::Application::build(settings).await?;

@@ -46,6 +46,9 @@ pub struct SystemConfig {
     pub waitlist_offer_ttl: jiff::SignedDuration,
     /// Keep the change journal incremental backups need (on when backups are configured).
     pub backup_journal: bool,
+    /// Free space the data directory's disk keeps: below it, changes are refused (507) before
+    /// anything is written (`store::disk`). 0 turns the guard off.
+    pub min_free_bytes: u64,
 }
 
 impl SystemConfig {
@@ -67,6 +70,8 @@ impl SystemConfig {
             cache_bytes: 16 << 20,
             waitlist_offer_ttl: jiff::SignedDuration::from_hours(2),
             backup_journal: false,
+            // Off here (unit tests on small temporary disks); the binary's default is 512 MiB.
+            min_free_bytes: 0,
         }
     }
 

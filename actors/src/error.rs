@@ -125,6 +125,13 @@ pub enum Error {
     /// The store no longer accepts writes.
     #[error("the server is shutting down; retry shortly")]
     ShuttingDown,
+    /// The data directory's disk is below its reserve (`CLOWDER_MIN_FREE_MB`): the change was
+    /// refused before anything was written.
+    #[error(
+        "The server's disk is nearly full; changes are refused until space is freed. Nothing was saved. \
+         Please tell your IT support."
+    )]
+    DiskFull,
     #[error(transparent)]
     Store(StoreError),
     /// The search index failed (it is derived data: `clowder reindex` rebuilds it).
@@ -196,6 +203,7 @@ impl Error {
             Error::Overloaded { .. } => ErrorCode::Overloaded,
             Error::Timeout { .. } => ErrorCode::Timeout,
             Error::ShuttingDown => ErrorCode::Unavailable,
+            Error::DiskFull => ErrorCode::InsufficientStorage,
             Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {
                 ErrorCode::InternalError
             }
@@ -280,6 +288,7 @@ impl From<CommitError> for Error {
             CommitError::Closed => Error::ShuttingDown,
             CommitError::Store(m) => Error::Internal(format!("commit failed: {m}")),
             CommitError::Refused(m) => Error::Internal(format!("change refused: {m}")),
+            CommitError::DiskFull => Error::DiskFull,
         }
     }
 }

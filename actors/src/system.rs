@@ -58,6 +58,7 @@ impl System {
             journal: Some(config.backup_journal),
         };
         let store = Store::open(&store_config, clock.clone(), store_metrics.clone())?;
+        store.disk().set_reserve(config.min_free_bytes);
         let ctx = Arc::new(Ctx::new(store, clock, config));
         let roles = Roles::load(ctx.clone())?;
         let search = Search::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the search index: {e}")))?;

@@ -48,6 +48,18 @@ pub struct CommitLatency {
     pub p99_ms: f64,
 }
 
+/// The data directory's disk in the detailed health report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DiskHealth {
+    /// `ok`; `degraded` below twice the reserve; `unavailable` below the reserve (changes are
+    /// refused with 507 `insufficient_storage`); `unknown` when the free space cannot be read.
+    pub status: String,
+    /// Free bytes of the data directory's filesystem (absent when unknown).
+    pub free_bytes: Option<u64>,
+    /// `CLOWDER_MIN_FREE_MB` in bytes; 0 when the guard is off.
+    pub reserve_bytes: u64,
+}
+
 /// Answer of `GET /health/detailed`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DetailedHealth {
@@ -62,6 +74,7 @@ pub struct DetailedHealth {
     /// run failed or the last success is older than twice the interval (which makes the
     /// report's `status` `degraded` too, without failing readiness).
     pub backups: crate::backup::BackupStatus,
+    pub disk: DiskHealth,
 }
 
 pub fn readiness(system: &System) -> Readiness {
@@ -74,17 +87,52 @@ pub fn readiness(system: &System) -> Readiness {
     Readiness { status: if failing.is_empty() { "ok" } else { "unavailable" }.into(), components, failing }
 }
 
+/// The `disk` component and figures. A full disk does not make the server unready: reads
+/// still work, and taking it out of service would stop those too.
+fn disk(system: &System) -> (Component, DiskHealth) {
+    use clowder_actors::store::disk::DiskState;
+    let d = system.store().disk().status();
+    let mib = |b: u64| b >> 20;
+    let free = d.free_bytes.map_or("unknown".to_owned(), |f| format!("{} MiB free", mib(f)));
+    let detail = match d.state {
+        DiskState::Ok if d.reserve_bytes == 0 => format!("{free}; no reserve (CLOWDER_MIN_FREE_MB=0)"),
+        DiskState::Ok => format!("{free}, reserve {} MiB", mib(d.reserve_bytes)),
+        DiskState::Degraded => format!("{free}: less than twice the reserve of {} MiB", mib(d.reserve_bytes)),
+        DiskState::Unavailable => {
+            format!(
+                "{free}: below the reserve of {} MiB; changes are refused until space is freed",
+                mib(d.reserve_bytes)
+            )
+        }
+        DiskState::Unknown => "the free space of the data directory cannot be read".to_owned(),
+    };
+    let component =
+        Component { name: "disk".into(), ok: matches!(d.state, DiskState::Ok | DiskState::Degraded), detail };
+    let health =
+        DiskHealth { status: d.state.as_str().into(), free_bytes: d.free_bytes, reserve_bytes: d.reserve_bytes };
+    (component, health)
+}
+
+/// The detailed report: readiness plus figures. Ready but with the disk not `ok` or backups
+/// `degraded`, the status is `degraded` (readiness itself does not fail: reads go on).
 pub fn detailed(system: &System, version: &str, backups: Option<&crate::backup::Backups>) -> DetailedHealth {
     let ready = readiness(system);
     let store = system.store();
     let info = store.info();
+    let (disk_component, disk) = disk(system);
     let backups = backups.map_or_else(crate::backup::BackupStatus::disabled, |b| b.status());
-    let status = if ready.status == "ok" && backups.status == "degraded" { "degraded".into() } else { ready.status };
+    let status = if ready.is_ready() && (disk.status != "ok" || backups.status == "degraded") {
+        "degraded".to_owned()
+    } else {
+        ready.status
+    };
+    let mut components = ready.components;
+    components.push(disk_component);
     DetailedHealth {
         status,
         version: version.to_owned(),
         uptime_seconds: system.uptime().as_secs(),
-        components: ready.components,
+        components,
         store: StoreHealth {
             path: info.path.display().to_string(),
             size_bytes: store.file_size(),
@@ -99,6 +147,7 @@ pub fn detailed(system: &System, version: &str, backups: Option<&crate::backup::
             .map(|(p50, p99)| CommitLatency { p50_ms: p50.as_secs_f64() * 1000.0, p99_ms: p99.as_secs_f64() * 1000.0 }),
         resident_memory_bytes: resident_memory_bytes(),
         backups,
+        disk,
     }
 }
 

@@ -49,6 +49,7 @@ pub struct Metrics {
     search_lag: Gauge,
     /// The backup figures, recorded by `backup::Backups`.
     pub backup: crate::backup::BackupMetrics,
+    disk_free: Gauge,
 }
 
 impl Metrics {
@@ -80,7 +81,13 @@ impl Metrics {
         );
         let backup = crate::backup::BackupMetrics::default();
         backup.register(&mut registry);
-        Self { registry, http, memory, last_seq, search_documents, search_lag, backup }
+        let disk_free = Gauge::default();
+        registry.register(
+            "clowder_disk_free_bytes",
+            "Free bytes of the data directory's filesystem (below CLOWDER_MIN_FREE_MB changes are refused)",
+            disk_free.clone(),
+        );
+        Self { registry, http, memory, last_seq, search_documents, search_lag, disk_free, backup }
     }
 
     /// Prometheus text exposition.
@@ -92,6 +99,9 @@ impl Metrics {
         self.last_seq.set(last_seq as i64);
         self.search_documents.set(system.search.documents() as i64);
         self.search_lag.set(last_seq.saturating_sub(system.search.indexed_seq()) as i64);
+        if let Some(free) = system.store().disk().status().free_bytes {
+            self.disk_free.set(i64::try_from(free).unwrap_or(i64::MAX));
+        }
         let mut out = String::with_capacity(16 * 1024);
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

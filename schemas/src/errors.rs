@@ -32,6 +32,8 @@ pub enum ErrorKind {
     RateLimited,
     /// The server is overloaded or a component is down; retry later (503).
     Unavailable,
+    /// The server's disk is below its reserve: changes are refused until space is freed (507).
+    InsufficientStorage,
     /// A bug or an I/O failure on our side (500).
     Internal,
 }
@@ -93,6 +95,7 @@ pub enum ErrorCode {
     BackupsDisabled,
     BackupRunning,
     BackupFailed,
+    InsufficientStorage,
 }
 
 impl ErrorCode {
@@ -132,6 +135,7 @@ impl ErrorCode {
             RequestInProgress | IdempotentAnswerLost => ErrorKind::Conflict,
             BackupsDisabled | BackupRunning => ErrorKind::Conflict,
             BackupFailed => ErrorKind::Unavailable,
+            InsufficientStorage => ErrorKind::InsufficientStorage,
         }
     }
 

@@ -61,6 +61,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
             rate_burst: 100_000,
             ..Default::default()
         },
+        operations: Default::default(),
     }
 }
 
@@ -144,6 +145,11 @@ impl TestApp {
     /// A request from a client that has no cookies and sends no token.
     pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
         reqwest::Client::new().request(method, self.url(path))
+    }
+
+    /// Sends `token` with every later request, as `login_admin` does with its own.
+    pub fn use_token(&self, token: &str) {
+        *self.token.lock().expect("token lock") = Some(token.to_owned());
     }
 
     /// The bearer token stored by `login_admin`.

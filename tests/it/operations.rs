@@ -391,7 +391,7 @@ async fn openapi_lists_the_statuses_of_the_shared_layers_on_every_route_they_app
                 expected.push((403, "forbidden"));
             }
             if method != "get" {
-                expected.push((403, "csrf_rejected"));
+                expected.extend([(403, "csrf_rejected"), (507, "insufficient_storage")]);
             }
             for (status, code) in expected {
                 let text = documented(&doc, method, path, status).unwrap_or_default();

@@ -74,6 +74,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -85,6 +86,8 @@ impl IntoResponse for ApiError {
             error: ErrorBody { code: self.code, message: self.message, field: self.field, details: self.details },
         };
         let mut res = (status, axum::Json(body)).into_response();
+        // For error tracking (`middleware::observe`), which reports 5xx answers by their code.
+        res.extensions_mut().insert(self.code);
         if let Some(after) = self.retry_after {
             let secs = after.as_secs().max(1);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -273,6 +276,7 @@ mod tests {
             ),
             (E::Timeout { kind: "patient" }, C::Timeout, None, S::SERVICE_UNAVAILABLE),
             (E::ShuttingDown, C::Unavailable, None, S::SERVICE_UNAVAILABLE),
+            (E::DiskFull, C::InsufficientStorage, None, S::INSUFFICIENT_STORAGE),
             (E::ActorFailed { kind: "client" }, C::InternalError, None, S::INTERNAL_SERVER_ERROR),
             (
                 E::Store(clowder_actors::store::StoreError::InUse("/secret/clowder.redb".into())),

@@ -228,7 +228,14 @@ pub fn caller_of(parts: &Parts, principal: Option<&Principal>) -> Caller {
     Caller {
         actor: principal.map(|p| Author::User(p.user.id)),
         username: principal.map(|p| p.user.username.clone()),
-        ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+        // The client's address as `middleware::observe` decided it (behind a trusted proxy,
+        // the forwarded one); the TCP peer if the request did not pass there.
+        ip: parts
+            .extensions
+            .get::<crate::client_addr::ClientIp>()
+            .map(|c| c.0)
+            .or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+            .map(|ip| ip.to_string()),
         user_agent: header(header::USER_AGENT),
         request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
         reason,

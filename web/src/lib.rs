@@ -6,6 +6,7 @@
 //! store or the search index.
 
 pub mod access;
+pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod ics;
@@ -16,6 +17,7 @@ pub mod openapi;
 pub mod reply;
 pub mod routes;
 pub mod state;
+pub mod tracking;
 pub mod views;
 pub mod ws;
 

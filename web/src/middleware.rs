@@ -1,9 +1,11 @@
-//! Cross-cutting request handling: request ids and structured request logs, metrics by
-//! route template, the authentication gate of `/api/`, and response headers.
+//! Cross-cutting request handling: request ids, the client's address, structured request
+//! logs, metrics by route template, error tracking of 5xx answers, the authentication gate
+//! of `/api/`, and response headers.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -30,7 +32,8 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| clowder_actors::secrets::random_secret(12))
 }
 
-/// Request id, the request's log span, access log, metrics (inside `headers`).
+/// Request id, the client's address, the request's log span, access log, metrics (inside
+/// `headers`), and with error tracking on, the request's Sentry hub and the report of a 5xx.
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
@@ -39,7 +42,11 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
     let mut req = req;
     req.extensions_mut().insert(crate::extract::RequestId(id.clone()));
-    let mut res = async move {
+    if let Some(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) {
+        let ip = crate::client_addr::client_ip(peer, req.headers(), &state.config.trusted_proxies);
+        req.extensions_mut().insert(crate::client_addr::ClientIp(ip));
+    }
+    let handled = async move {
         let path = req.uri().path().to_owned();
         let res = next.run(req).await;
         let status = res.status().as_u16();
@@ -51,8 +58,23 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         }
         res
     }
-    .instrument(span)
-    .await;
+    .instrument(span);
+    let mut res = if state.config.error_tracking {
+        // A hub of the request's own, so a panic in the handler is reported with its tags.
+        let hub = crate::tracking::request_hub(&id, method.as_str(), &route);
+        let res = sentry::SentryFutureExt::bind_hub(handled, hub.clone()).await;
+        let code = res.extensions().get::<clowder_schemas::ErrorCode>().copied();
+        // Only errors (a code of ours) count: `/health/ready`'s 503 is a health result.
+        if res.status().is_server_error()
+            && code.is_some()
+            && res.extensions().get::<crate::tracking::Panicked>().is_none()
+        {
+            crate::tracking::report_status(&hub, method.as_str(), &route, res.status().as_u16(), code);
+        }
+        res
+    } else {
+        handled.await
+    };
     state.metrics.http.observe(method.as_str(), &route, res.status().as_u16(), started.elapsed().as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID.clone(), v);
@@ -173,6 +195,12 @@ pub fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-text panic".into());
     tracing::error!(panic = %what, "handler panicked");
-    ApiError::new(clowder_schemas::ErrorCode::InternalError, "something went wrong on our side; it has been logged")
-        .into_response()
+    let mut res = ApiError::new(
+        clowder_schemas::ErrorCode::InternalError,
+        "something went wrong on our side; it has been logged",
+    )
+    .into_response();
+    // Sentry's panic hook has reported it already, with the request's tags.
+    res.extensions_mut().insert(crate::tracking::Panicked);
+    res
 }

@@ -221,6 +221,12 @@ const COMMON: &[Common] = &[
         why: "the server is busy or stopping; retry later",
         applies: |_| true,
     },
+    Common {
+        status: "507",
+        codes: &["insufficient_storage"],
+        why: "the server's disk is below its reserve: nothing was saved",
+        applies: |s| !matches!(s.method, "GET" | "HEAD" | "OPTIONS"),
+    },
 ];
 
 /// Adds to every operation the answers of the shared layers that its shape implies (a body,

@@ -30,6 +30,11 @@ pub struct WebConfig {
     pub ws_heartbeat: std::time::Duration,
     /// Backups: where to and how often; `None` when no destination is configured.
     pub backup: Option<clowder_ops::backup::BackupSettings>,
+    /// Reverse proxies whose forwarding headers name the client (`client_addr`).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Panics and 5xx answers are reported to Sentry (`tracking`); the client is set up by
+    /// the binary.
+    pub error_tracking: bool,
 }
 
 /// What handlers share: the running core, metrics and settings. Cheap to clone.

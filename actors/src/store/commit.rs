@@ -327,6 +327,10 @@ pub enum CommitError {
     /// number was consumed).
     #[error("the change set was refused: {0}")]
     Refused(String),
+    /// The data directory's disk is below its reserve (`store::disk`): the change set was
+    /// refused before any write transaction, so nothing of it was written.
+    #[error("the data directory's disk is below its reserve")]
+    DiskFull,
 }
 
 pub(super) enum Job {
@@ -411,6 +415,8 @@ pub(super) struct Committer {
     pub scratch: Vec<u8>,
     /// The next backup-journal position, when the journal is kept (`store::backup`).
     pub journal: Option<u64>,
+    /// Below its reserve, writing change sets are refused before the transaction.
+    pub disk: Arc<super::disk::DiskGuard>,
 }
 
 /// What one write transaction takes: the work in order and when each was queued.
@@ -460,6 +466,30 @@ impl Batch {
 }
 
 type ReplyTo = oneshot::Sender<Result<CommitReceipt, CommitError>>;
+
+/// The disk is below its reserve: every change set of the batch that writes is answered
+/// `DiskFull` before any transaction (so none is half-written); read-audit entries and
+/// change sets of audit entries only (refusals) are kept.
+fn refuse_writes(batch: Batch) -> Batch {
+    let mut kept = Batch { after_audits: batch.after_audits, waited: batch.waited, ..Batch::default() };
+    for (work, queued) in batch.work.into_iter().zip(batch.queued) {
+        match work {
+            Work::Commit(set, reply) if set.writes() => {
+                let _ = reply.send(Err(CommitError::DiskFull));
+            }
+            Work::Audit(draft) => {
+                kept.work.push(Work::Audit(draft));
+                kept.queued.push(queued);
+                kept.audits += 1;
+            }
+            work => {
+                kept.work.push(work);
+                kept.queued.push(queued);
+            }
+        }
+    }
+    kept
+}
 
 impl Committer {
     /// Runs until shut down; everything queued before the shutdown is still committed.
@@ -585,7 +615,13 @@ impl Committer {
         stopping
     }
 
-    fn commit_batch(&mut self, batch: Batch) {
+    fn commit_batch(&mut self, mut batch: Batch) {
+        if self.disk.refuses_writes() {
+            batch = refuse_writes(batch);
+            if batch.work.is_empty() {
+                return;
+            }
+        }
         let started = Instant::now();
         self.metrics.batch_size.observe(batch.work.len() as f64);
         for queued in &batch.queued {

@@ -11,6 +11,7 @@
 pub mod backup;
 pub mod codec;
 pub mod commit;
+pub mod disk;
 pub mod tables;
 
 use std::ops::ControlFlow;
@@ -112,6 +113,8 @@ pub struct Store {
     info: StoreInfo,
     stats: Arc<CommitStats>,
     closed: AtomicBool,
+    /// The data directory's free space and reserve (`disk` module).
+    disk: Arc<disk::DiskGuard>,
 }
 
 impl Store {
@@ -152,6 +155,8 @@ impl Store {
         let (bus, _) = broadcast::channel(4096);
         let last_seq = Arc::new(AtomicU64::new(head.seq));
         let stats = Arc::new(CommitStats::default());
+        let dir = config.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let disk = Arc::new(disk::DiskGuard::new(dir));
         let committer = Committer {
             db: db.clone(),
             rx,
@@ -167,6 +172,7 @@ impl Store {
             stats: stats.clone(),
             scratch: Vec::with_capacity(1024),
             journal,
+            disk: disk.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("clowder-commit".into())
@@ -183,6 +189,7 @@ impl Store {
             info: StoreInfo { path: config.path.clone(), clinic_id, recovered, created, open_took: started.elapsed() },
             stats,
             closed: AtomicBool::new(false),
+            disk,
         }))
     }
 
@@ -259,6 +266,11 @@ impl Store {
 
     pub fn commit_stats(&self) -> &CommitStats {
         &self.stats
+    }
+
+    /// The data directory's free space and the reserve below which changes are refused.
+    pub fn disk(&self) -> &disk::DiskGuard {
+        &self.disk
     }
 
     /// Size of the store file in bytes.

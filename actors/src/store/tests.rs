@@ -351,3 +351,35 @@ async fn the_trails_own_read_follows_every_read_entry_queued_before_it() {
     let (store, _) = open(dir.path());
     assert!(!store.read().unwrap().audit_before(None, 1, 10, |_| true).unwrap().0.is_empty());
 }
+
+#[tokio::test]
+async fn below_the_disk_reserve_writes_are_refused_before_the_transaction_and_audit_entries_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let caller = clowder_schemas::audit::Caller::system();
+    let free = disk::free_bytes(dir.path()).unwrap();
+    // Far above the free space, whatever other processes do meanwhile.
+    store.disk().set_reserve(free.saturating_mul(2) + (1 << 30));
+
+    let mut write = ChangeSet::new();
+    write.put(RecordTable::Users, 1, &user(1)).unwrap().event(Author::System, session_event(1));
+    write.audit(AuditDraft::new(&caller, "user.create").record("user", 1));
+    assert_eq!(store.commit(write).await, Err(CommitError::DiskFull));
+    store.enqueue_audit(AuditDraft::new(&caller, "user.read").record("user", 1)).await.unwrap();
+    let mut refusal = ChangeSet::new();
+    refusal.audit(AuditDraft::new(&caller, "access.denied"));
+    store.commit(refusal).await.unwrap();
+
+    let r = store.read().unwrap();
+    assert!(r.get::<clowder_schemas::users::User>(RecordTable::Users, 1).unwrap().is_none(), "nothing written");
+    assert_eq!(r.events_after(0, 10).unwrap().len(), 0, "no event appended");
+    let (entries, _) = r.audit_before(None, 10, 100, |_| true).unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["access.denied", "user.read"], "audit entries of reads and refusals are still written");
+    drop(r);
+
+    store.disk().set_reserve(0);
+    let mut write = ChangeSet::new();
+    write.put(RecordTable::Users, 1, &user(1)).unwrap();
+    store.commit(write).await.unwrap();
+}
