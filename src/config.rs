@@ -148,8 +148,8 @@ pub struct BackupArgs {
     /// S3-compatible bucket backups are written to (instead of a directory).
     #[arg(long, env = "CLOWDER_BACKUP_S3_BUCKET")]
     pub backup_s3_bucket: Option<String>,
-    /// Key prefix inside the bucket.
-    #[arg(long, env = "CLOWDER_BACKUP_S3_PREFIX", default_value = "clowder")]
+    /// Key prefix (folder) inside the bucket; default: the bucket's root.
+    #[arg(long, env = "CLOWDER_BACKUP_S3_PREFIX", default_value = "")]
     pub backup_s3_prefix: String,
     /// Endpoint of an S3-compatible service (e.g. https://s3.eu-central-003.backblazeb2.com);
     /// unset: AWS S3.
@@ -191,7 +191,7 @@ impl Default for BackupArgs {
         BackupArgs {
             backup_dir: None,
             backup_s3_bucket: None,
-            backup_s3_prefix: "clowder".into(),
+            backup_s3_prefix: String::new(),
             backup_s3_endpoint: None,
             backup_s3_region: "us-east-1".into(),
             backup_s3_access_key_id: None,
@@ -717,12 +717,13 @@ mod tests {
         let dsn = "https://secretkey123@sentry.example/42";
         let args = ["clowder", "--sentry-dsn", dsn, "--trusted-proxies", "127.0.0.1,10.0.0.0/8", "--min-free-mb", "0"];
         let settings = Cli::try_parse_from(args).unwrap().serve.settings().unwrap();
-        let shown = settings.describe();
+        // Column widths aside.
+        let shown = settings.describe().split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
         assert!(!shown.contains("secretkey123") && !format!("{settings:?}").contains("secretkey123"), "{shown}");
-        assert!(shown.contains("CLOWDER_SENTRY_DSN            = ******** (set)"), "{shown}");
-        assert!(shown.contains("CLOWDER_SENTRY_ENVIRONMENT    = production"), "{shown}");
-        assert!(shown.contains("CLOWDER_TRUSTED_PROXIES       = 127.0.0.1/32,10.0.0.0/8"), "{shown}");
-        assert!(shown.contains("CLOWDER_MIN_FREE_MB           = 0 (off)"), "{shown}");
+        assert!(shown.contains("CLOWDER_SENTRY_DSN = ******** (set)"), "{shown}");
+        assert!(shown.contains("CLOWDER_SENTRY_ENVIRONMENT = production"), "{shown}");
+        assert!(shown.contains("CLOWDER_TRUSTED_PROXIES = 127.0.0.1/32,10.0.0.0/8"), "{shown}");
+        assert!(shown.contains("CLOWDER_MIN_FREE_MB = 0 (off)"), "{shown}");
         assert!(settings.web.error_tracking && settings.system.min_free_bytes == 0);
 
         let defaults = Cli::try_parse_from(["clowder"]).unwrap().serve.settings().unwrap();
@@ -738,5 +739,45 @@ mod tests {
         let secret: Secret = "hunter2-but-longer-than-twelve".into();
         assert!(!format!("{secret:?}").contains("hunter2"));
         assert_eq!(secret.expose(), "hunter2-but-longer-than-twelve");
+    }
+
+    #[test]
+    fn backup_settings_are_checked_and_their_secret_masked() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["clowder"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args).unwrap().serve.settings()
+        };
+        assert!(parse(&[]).unwrap().web.backup.is_none(), "no destination: backups off");
+        let err = parse(&["--backup-dir", "/srv/b"]).unwrap_err().to_string();
+        assert!(err.contains("CLOWDER_BACKUP_RECIPIENT") && err.contains("keygen"), "{err}");
+        let err = parse(&["--backup-dir", "/srv/b", "--backup-recipient", "not-a-key"]).unwrap_err().to_string();
+        assert!(err.contains("not an age recipient"), "{err}");
+        let err = parse(&["--backup-s3-bucket", "b", "--backup-recipient", "x"]).unwrap_err().to_string();
+        assert!(err.contains("ACCESS_KEY_ID"), "{err}");
+        let (_, recipient) = clowder_ops::backup::crypt::generate();
+        let err = parse(&["--backup-dir", "/srv/b", "--backup-recipient", &recipient, "--backup-full-at", "25:00"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CLOWDER_BACKUP_FULL_AT"), "{err}");
+        let s3 = [
+            "--backup-s3-bucket",
+            "clinic",
+            "--backup-s3-access-key-id",
+            "AKIAEXAMPLE",
+            "--backup-s3-secret-access-key",
+            "very-secret-value",
+            "--backup-recipient",
+            &recipient,
+        ];
+        let settings = parse(&s3).unwrap();
+        assert!(settings.system.backup_journal, "a destination keeps the change journal");
+        let shown = settings.describe();
+        assert!(
+            !shown.contains("very-secret-value") && !format!("{settings:?}").contains("very-secret-value"),
+            "{shown}"
+        );
+        assert!(shown.contains("CLOWDER_BACKUP_S3_BUCKET") && shown.contains(&recipient), "{shown}");
     }
 }

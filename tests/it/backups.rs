@@ -109,6 +109,25 @@ async fn a_server_backs_up_on_schedule_and_on_demand_and_restores_to_a_point_in_
     let newest = tmp.path().join("restored-newest");
     let out = restore(&dest, &k.identity, &newest, None);
     assert!(out.status.success(), "{}", text(&out));
+
+    // `backup list` and `backup verify` work on the destination alone.
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_clowder")).args(args).env("CLOWDER_BACKUP_DIR", &dest).output().unwrap()
+    };
+    let listed = cli(&["backup", "list"]);
+    assert!(listed.status.success(), "{}", text(&listed));
+    for id in [&first["items"][0]["id"], &one["id"], &two["id"]] {
+        assert!(text(&listed).contains(id.as_str().unwrap()), "{id} listed: {}", text(&listed));
+    }
+    assert_eq!(text(&listed).matches("ok at").count(), 3, "{}", text(&listed));
+    let two_id = two["id"].as_str().unwrap();
+    let identity = k.identity.to_str().unwrap();
+    let verified = cli(&["backup", "verify", two_id, "--identity", identity]);
+    assert!(verified.status.success(), "{}", text(&verified));
+    assert!(text(&verified).contains("3 backup(s) applied"), "{}", text(&verified));
+    let stranger = keys(&tmp.path().join("stranger").tap_mkdir());
+    let refused = cli(&["backup", "verify", two_id, "--identity", stranger.identity.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(4), "{}", text(&refused));
     app.stop().await;
 
     let dir = tempfile::TempDir::new_in(tmp.path()).unwrap();

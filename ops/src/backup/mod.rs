@@ -148,7 +148,11 @@ impl BackupMetrics {
             "Unix time of the last whole hash-chain check of the backups' replica",
             self.last_verified.clone(),
         );
-        registry.register("clowder_backup_failures", "Backups that failed, by kind", self.failures.clone());
+        registry.register(
+            "clowder_backup_failures",
+            "Backups that failed, by kind (a failed verification also counts under kind=verify)",
+            self.failures.clone(),
+        );
         registry.register("clowder_backup_bytes", "Bytes of backup objects stored, by kind", self.bytes.clone());
         registry.register(
             "clowder_backup_duration_seconds",
@@ -221,7 +225,11 @@ struct Live {
     state: State,
     last_success: Option<jiff::Timestamp>,
     last_failure: Option<LastFailure>,
+    /// The last attempt failed (not decided by timestamps: the clock may have gone back).
+    failing: bool,
     running: bool,
+    /// The kind the running (or last) attempt decided on, for the failure's label.
+    attempting: BackupKind,
     /// Manifests read from the destination, by id (only new ones are fetched on each run).
     known: BTreeMap<String, Manifest>,
 }
@@ -294,7 +302,15 @@ impl Backups {
             destination,
             work,
             metrics,
-            live: Mutex::new(Live { state, last_success, last_failure: None, running: false, known: BTreeMap::new() }),
+            live: Mutex::new(Live {
+                state,
+                last_success,
+                last_failure: None,
+                failing: false,
+                running: false,
+                attempting: BackupKind::Incremental,
+                known: BTreeMap::new(),
+            }),
             one_at_a_time: tokio::sync::Mutex::new(()),
             schedule: Mutex::new(None),
         }))
@@ -319,11 +335,7 @@ impl Backups {
         let live = self.live();
         let age = live.last_success.map(|t| now.duration_since(t).as_secs());
         let late = age.is_none_or(|a| a > 2 * self.settings.incremental_every.as_secs() as i64);
-        let failed_last = match (&live.last_failure, live.last_success) {
-            (Some(f), Some(ok)) => f.at > ok,
-            (Some(_), None) => true,
-            _ => false,
-        };
+        let failed_last = live.failing;
         BackupStatus {
             status: if late || failed_last { "degraded" } else { "ok" }.into(),
             destination: Some(self.destination.describe()),
@@ -374,7 +386,6 @@ impl Backups {
         };
         self.live().running = true;
         let started = Instant::now();
-        let kind_hint = want.unwrap_or(BackupKind::Incremental);
         let result = self.take(want, started).await;
         let now = self.clock.now();
         let failed = {
@@ -382,6 +393,7 @@ impl Backups {
             live.running = false;
             match &result {
                 Ok(made) => {
+                    live.failing = false;
                     live.last_success = Some(now);
                     self.metrics.last_success.set(now.as_second());
                     if let Some(m) = made {
@@ -394,8 +406,12 @@ impl Backups {
                 }
                 Err(BackupFailure::Running) => None,
                 Err(e) => {
-                    let kind = kind_hint.as_str().to_owned();
+                    live.failing = true;
+                    let kind = live.attempting.as_str().to_owned();
                     self.metrics.failures.get_or_create(&BackupMetrics::kind(&kind)).inc();
+                    if matches!(e, BackupFailure::Verification(_)) {
+                        self.metrics.failures.get_or_create(&BackupMetrics::kind("verify")).inc();
+                    }
                     live.last_failure = Some(LastFailure { at: now, kind: kind.clone(), reason: e.to_string() });
                     Some((kind, e.to_string()))
                 }
@@ -428,6 +444,8 @@ impl Backups {
         let mut kind = match (&want, &state.last) {
             (Some(BackupKind::Full), _) | (_, None) => BackupKind::Full,
             _ if self.full_due(&state, now) => BackupKind::Full,
+            // A new key starts a new chain: a restore never needs two identities.
+            (_, Some(last)) if last.recipient != self.settings.recipient.as_str() => BackupKind::Full,
             _ => BackupKind::Incremental,
         };
         // The replica must stand exactly where the chain ends, or increments cannot be checked.
@@ -439,6 +457,7 @@ impl Backups {
                 kind = BackupKind::Full;
             }
         }
+        self.live().attempting = kind;
         let from = match kind {
             BackupKind::Full => None,
             BackupKind::Incremental => state.last.as_ref().map(|m| Marks::from(&m.to)),
@@ -694,10 +713,9 @@ impl Backups {
         let every = jiff::SignedDuration::try_from(self.settings.incremental_every)
             .unwrap_or(jiff::SignedDuration::from_mins(5));
         let base = match (&live.last_failure, live.last_success) {
-            (Some(f), Some(ok)) if f.at > ok => f.at,
-            (Some(f), None) => f.at,
+            (Some(f), _) if live.failing => f.at,
             (_, Some(ok)) => ok,
-            (None, None) => return self.clock.now(),
+            _ => return self.clock.now(),
         };
         base + every
     }
@@ -744,4 +762,95 @@ fn replica_marks(path: &Path) -> Option<Marks> {
         return None;
     }
     Restorer::resume(path).ok().and_then(|r| r.marks().cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use clowder_actors::ManualClock;
+    use clowder_actors::store::{ChangeSet, Store, StoreConfig};
+    use clowder_schemas::events::{Author, DomainEvent};
+
+    use super::*;
+
+    fn settings(dir: &Path, recipient: &str) -> BackupSettings {
+        BackupSettings {
+            destination: DestinationConfig::Local { dir: dir.join("offsite") },
+            recipient: Recipient::parse(recipient).unwrap(),
+            incremental_every: Duration::from_secs(300),
+            full_at: "02:30".parse().unwrap(),
+            retention: Retention::default(),
+        }
+    }
+
+    async fn touch(store: &Store, n: u128) {
+        let mut set = ChangeSet::new();
+        set.event(
+            Author::System,
+            DomainEvent::BackupFailed { kind: "test".into(), reason: format!("a change to back up ({n})") },
+        );
+        store.commit(set).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chains_continue_until_the_key_changes_and_the_clock_may_not_go_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new("2026-12-05T10:00:00Z".parse().unwrap()));
+        let config = StoreConfig {
+            path: dir.path().join("data/clowder.redb"),
+            clinic_id: "main".into(),
+            cache_bytes: 1 << 20,
+            journal: Some(true),
+        };
+        let store = Store::open(&config, clock.clone(), Default::default()).unwrap();
+        let (_, recipient) = crypt::generate();
+        let zone = jiff::tz::TimeZone::UTC;
+        let data = dir.path().join("data");
+        let b = Backups::new(
+            store.clone(),
+            clock.clone(),
+            zone.clone(),
+            settings(dir.path(), &recipient),
+            &data,
+            BackupMetrics::default(),
+        )
+        .unwrap();
+        let full = b.run(None).await.unwrap().unwrap();
+        assert_eq!(full.kind, BackupKind::Full, "the first backup is full");
+        clock.advance(jiff::SignedDuration::from_mins(5));
+        assert!(b.run(None).await.unwrap().is_none(), "nothing changed: no backup");
+        touch(&store, 1).await;
+        let inc = b.run(None).await.unwrap().unwrap();
+        assert_eq!((inc.kind, inc.previous.as_deref()), (BackupKind::Incremental, Some(full.id.as_str())));
+        assert!(inc.verification.as_ref().is_some_and(|v| v.ok));
+
+        // The clock goes back before the last backup: refused, and said so.
+        clock.advance(jiff::SignedDuration::from_mins(-10));
+        touch(&store, 2).await;
+        let err = b.run(None).await.unwrap_err();
+        assert!(matches!(err, BackupFailure::ClockBehind { .. }), "{err}");
+        assert_eq!(b.status().status, "degraded");
+        clock.advance(jiff::SignedDuration::from_mins(15));
+        assert_eq!(b.run(None).await.unwrap().unwrap().kind, BackupKind::Incremental);
+
+        // A new key starts a new chain (a restore never needs two identities).
+        let (_, other) = crypt::generate();
+        let b2 = Backups::new(
+            store.clone(),
+            clock.clone(),
+            zone,
+            settings(dir.path(), &other),
+            &data,
+            BackupMetrics::default(),
+        )
+        .unwrap();
+        touch(&store, 3).await;
+        clock.advance(jiff::SignedDuration::from_mins(5));
+        let fresh = b2.run(None).await.unwrap().unwrap();
+        assert_eq!(fresh.kind, BackupKind::Full);
+        assert_eq!(fresh.recipient, other);
+        assert_eq!(b2.list().await.unwrap().len(), 4);
+        tokio::task::block_in_place(|| store.close());
+    }
 }

@@ -69,3 +69,106 @@ pub fn expired(all: &[Manifest], policy: &Retention, now: jiff::Timestamp, zone:
     keep.extend(needed);
     all.iter().filter(|m| !keep.contains(m.id.as_str())).map(|m| m.id.clone()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::backup::manifest::{MANIFEST_FORMAT, Position};
+
+    fn at(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn backup(id: &str, kind: BackupKind, created: &str, previous: Option<&str>, base: &str) -> Manifest {
+        let pos = Position { epoch: "e".into(), change: 0, events: 0, audit: 0 };
+        Manifest {
+            format: MANIFEST_FORMAT,
+            id: id.into(),
+            kind,
+            base: base.into(),
+            previous: previous.map(str::to_owned),
+            clinic_id: "main".into(),
+            created_at: at(created),
+            clowder_version: "0".into(),
+            layout: "1".into(),
+            from: None,
+            to: pos,
+            counts: BTreeMap::new(),
+            payload_sha256: String::new(),
+            payload_bytes: 0,
+            object_sha256: String::new(),
+            object_bytes: 0,
+            compression: "zstd".into(),
+            encryption: "age".into(),
+            recipient: "age1x".into(),
+            duration_ms: 0,
+            verification: None,
+        }
+    }
+
+    /// A year of daily fulls at 02:30 UTC, each followed by two increments.
+    fn year() -> Vec<Manifest> {
+        let mut out = Vec::new();
+        let start: jiff::civil::Date = "2025-12-01".parse().unwrap();
+        for d in 0..370 {
+            let day = start + jiff::Span::new().days(d);
+            let full = format!("{day}-full");
+            out.push(backup(&full, BackupKind::Full, &format!("{day}T02:30:00Z"), None, &full));
+            let i1 = format!("{day}-i1");
+            out.push(backup(&i1, BackupKind::Incremental, &format!("{day}T02:35:00Z"), Some(&full), &full));
+            let i2 = format!("{day}-i2");
+            out.push(backup(&i2, BackupKind::Incremental, &format!("{day}T02:40:00Z"), Some(&i1), &full));
+        }
+        out
+    }
+
+    #[test]
+    fn keeps_recent_increments_daily_and_monthly_fulls_and_what_they_need() {
+        let all = year();
+        let now = at("2026-12-05T12:00:00Z");
+        let gone = expired(&all, &Retention::default(), now, &jiff::tz::TimeZone::UTC);
+        let kept: Vec<&str> = all.iter().map(|m| m.id.as_str()).filter(|id| !gone.iter().any(|g| g == id)).collect();
+        // Every backup of the last 48 hours (Dec 4 and 5, and Dec 3's increments at 02:35 are
+        // older than 48 h: gone, but Dec 3's full stays as a daily).
+        for id in ["2026-12-05-full", "2026-12-05-i1", "2026-12-05-i2", "2026-12-04-full", "2026-12-04-i2"] {
+            assert!(kept.contains(&id), "{id} kept");
+        }
+        assert!(!kept.contains(&"2026-12-03-i1"), "an increment older than 48 h goes");
+        // Daily fulls for 30 days, not 31.
+        assert!(kept.contains(&"2026-11-06-full"));
+        assert!(!kept.contains(&"2026-11-05-full"), "30 days back goes");
+        // The month's last full for 12 months: Nov 30 2026, ..., Dec 31 2025 is 12 months back.
+        assert!(kept.contains(&"2026-10-31-full"));
+        assert!(kept.contains(&"2026-01-31-full"));
+        assert!(!kept.contains(&"2025-12-31-full"), "13 months back goes");
+        assert!(!kept.contains(&"2026-10-30-full"), "not the month's last, not within 30 days");
+        // No increment survives without its chain.
+        for m in all.iter().filter(|m| kept.contains(&m.id.as_str()) && m.kind == BackupKind::Incremental) {
+            let c = chain(&all, &m.id).unwrap();
+            assert!(c.iter().all(|x| kept.contains(&x.id.as_str())), "{} keeps its chain", m.id);
+        }
+    }
+
+    #[test]
+    fn the_newest_full_and_its_chain_stay_even_when_old() {
+        let all = vec![
+            backup("f", BackupKind::Full, "2020-01-01T00:00:00Z", None, "f"),
+            backup("i", BackupKind::Incremental, "2020-01-01T00:05:00Z", Some("f"), "f"),
+        ];
+        let gone = expired(&all, &Retention::default(), at("2026-12-05T00:00:00Z"), &jiff::tz::TimeZone::UTC);
+        assert_eq!(gone, vec!["i".to_owned()], "the newest full stays; its later increment may go");
+    }
+
+    #[test]
+    fn a_chain_with_a_missing_link_says_which() {
+        let all = vec![
+            backup("f", BackupKind::Full, "2026-12-01T00:00:00Z", None, "f"),
+            backup("i2", BackupKind::Incremental, "2026-12-01T00:10:00Z", Some("i1"), "f"),
+        ];
+        let err = chain(&all, "i2").unwrap_err();
+        assert!(err.contains("i1") && err.contains("missing"), "{err}");
+        assert_eq!(chain(&all, "f").unwrap().len(), 1);
+    }
+}
