@@ -151,7 +151,7 @@ pub struct BackupArgs {
     /// Key prefix (folder) inside the bucket; default: the bucket's root.
     #[arg(long, env = "CLOWDER_BACKUP_S3_PREFIX", default_value = "")]
     pub backup_s3_prefix: String,
-    /// Endpoint of an S3-compatible service (e.g. https://s3.eu-central-003.backblazeb2.com);
+    /// Endpoint of an S3-compatible service (e.g. `https://s3.eu-central-003.backblazeb2.com`);
     /// unset: AWS S3.
     #[arg(long, env = "CLOWDER_BACKUP_S3_ENDPOINT")]
     pub backup_s3_endpoint: Option<String>,
