@@ -501,3 +501,66 @@ async fn a_download_cut_off_leaves_no_file() {
     assert!(!target.exists(), "a partial download was left as the file");
     assert!(!scratch.path().join("restored.partial").exists(), "the partial download was not removed");
 }
+
+/// End to end over S3: a server backs up to a moto bucket on its own, and `clowder restore
+/// --from s3://bucket/prefix` (the real binary, credentials from the environment) restores it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_backs_up_to_s3_and_the_backup_restores_from_there() {
+    let Some(moto) = Moto::start().await else { return };
+    moto.create_bucket("clinic-backups").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (identity, recipient) = clowder_ops::backup::crypt::generate();
+    let identity_file = tmp.path().join("identity.txt");
+    std::fs::write(&identity_file, identity).unwrap();
+    let endpoint = moto.endpoint.clone();
+    let app = crate::helpers::TestApp::spawn_with(move |a| {
+        a.backup.backup_s3_bucket = Some("clinic-backups".into());
+        a.backup.backup_s3_prefix = "main-street".into();
+        a.backup.backup_s3_endpoint = Some(endpoint);
+        a.backup.backup_s3_access_key_id = Some("test-key-id".into());
+        a.backup.backup_s3_secret_access_key = Some(SECRET.into());
+        a.backup.backup_s3_allow_http = true;
+        a.backup.backup_recipient = Some(recipient);
+        a.backup.backup_incremental_minutes = 600;
+    })
+    .await;
+    app.login_admin().await;
+    let client = app.some_client("Gus", "Bucket").await;
+    let made = crate::helpers::expect_json(
+        app.post_json("/api/backups", &serde_json::json!({"kind": "full"})).await,
+        reqwest::StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(made["verification"]["ok"], true, "{made}");
+    let listed = app.get_json("/api/backups").await;
+    assert_eq!(listed["status"]["destination"], "s3://clinic-backups/main-street", "{listed}");
+    assert!(!listed.to_string().contains(SECRET));
+    let (keys, _) = moto.contents("clinic-backups").await;
+    assert!(
+        keys.contains(&format!("<Key>main-street/{}.clowder-backup</Key>", made["id"].as_str().unwrap())),
+        "{keys}"
+    );
+    app.stop().await;
+
+    let target = tmp.path().join("restored");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clowder"))
+        .args(["restore", "--from", "s3://clinic-backups/main-street", "--identity"])
+        .arg(&identity_file)
+        .arg("--data-dir")
+        .arg(&target)
+        .env("CLOWDER_BACKUP_S3_ENDPOINT", &moto.endpoint)
+        .env("CLOWDER_BACKUP_S3_ACCESS_KEY_ID", "test-key-id")
+        .env("CLOWDER_BACKUP_S3_SECRET_ACCESS_KEY", SECRET)
+        .env("CLOWDER_BACKUP_S3_ALLOW_HTTP", "true")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains(SECRET), "{text}");
+    let dir = tempfile::TempDir::new_in(tmp.path()).unwrap();
+    std::fs::remove_dir(dir.path()).unwrap();
+    std::fs::rename(&target, dir.path()).unwrap();
+    let restored = crate::helpers::TestApp::spawn_in_with(dir, |_| {}).await;
+    restored.login_admin().await;
+    assert_eq!(restored.get(&format!("/api/clients/{client}")).await.status(), reqwest::StatusCode::OK);
+}

@@ -499,6 +499,8 @@ impl Destination {
                     | std::io::ErrorKind::QuotaExceeded
                     | std::io::ErrorKind::PermissionDenied
                     | std::io::ErrorKind::ReadOnlyFilesystem
+                    | std::io::ErrorKind::NotADirectory
+                    | std::io::ErrorKind::IsADirectory
                     | std::io::ErrorKind::NotFound => self.refused(text),
                     _ => self.unreachable(text),
                 },

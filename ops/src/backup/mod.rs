@@ -68,7 +68,7 @@ pub struct BackupSettings {
 /// Why a backup failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupFailure {
-    #[error("the backup destination {destination} failed: {source}")]
+    #[error("{}", destination_failure(destination, source))]
     Destination {
         destination: String,
         #[source]
@@ -746,6 +746,16 @@ impl Backups {
         if let Some(t) = self.schedule.lock().unwrap_or_else(|p| p.into_inner()).take() {
             t.abort();
         }
+    }
+}
+
+/// A destination's error names the destination already, except for local I/O and settings.
+fn destination_failure(destination: &str, source: &DestinationError) -> String {
+    match source {
+        DestinationError::Io(_) | DestinationError::Config(_) => {
+            format!("the backup destination {destination}: {source}")
+        }
+        other => other.to_string(),
     }
 }
 
