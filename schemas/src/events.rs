@@ -67,6 +67,14 @@ pub enum DomainEvent {
         user_id: UserId,
         session_id: crate::ids::SessionId,
     },
+    /// Someone asked for a backup and it was taken, verified and stored (scheduled backups are
+    /// not events: they would make every next backup non-empty).
+    BackupTaken {
+        /// The backup's id.
+        id: String,
+        /// `full` or `incremental`.
+        kind: String,
+    },
     /// A backup failed (taking, verifying or storing it); administrators' screens show it.
     BackupFailed {
         /// `full` or `incremental`.
@@ -176,7 +184,7 @@ impl DomainEvent {
             DomainEvent::SessionStarted { user_id, .. } | DomainEvent::SessionEnded { user_id, .. } => {
                 format!("user:{user_id}")
             }
-            DomainEvent::BackupFailed { .. } => "backups".into(),
+            DomainEvent::BackupFailed { .. } | DomainEvent::BackupTaken { .. } => "backups".into(),
             DomainEvent::LocationCreated { location } | DomainEvent::LocationUpdated { location } => {
                 format!("location:{}", location.id)
             }
@@ -325,7 +333,9 @@ impl DomainEvent {
             DomainEvent::SessionStarted { .. } | DomainEvent::SessionEnded { .. } => {
                 Audience::new(Permission::SessionsManage, Unnarrowed)
             }
-            DomainEvent::BackupFailed { .. } => Audience::new(Permission::BackupsManage, Unnarrowed),
+            DomainEvent::BackupFailed { .. } | DomainEvent::BackupTaken { .. } => {
+                Audience::new(Permission::BackupsManage, Unnarrowed)
+            }
             // A time-off request carries its reason, which REST shows only to the person and
             // to managers (`Setup::hide_reasons`): in full on the wire, managers only.
             DomainEvent::TimeOffRequested { .. } | DomainEvent::TimeOffDecided { .. } => {
@@ -379,6 +389,7 @@ impl DomainEvent {
             | DomainEvent::SessionStarted { .. }
             | DomainEvent::SessionEnded { .. }
             | DomainEvent::BackupFailed { .. }
+            | DomainEvent::BackupTaken { .. }
             | DomainEvent::LocationCreated { .. }
             | DomainEvent::LocationUpdated { .. }
             | DomainEvent::RoomCreated { .. }

@@ -38,7 +38,7 @@ async fn backed_up(dest: &Path, recipient: &str) -> TestApp {
 }
 
 /// Polls `GET /api/backups` until a first backup exists (the schedule's, at start).
-async fn first_backup(app: &TestApp) -> Value {
+pub(crate) async fn first_backup(app: &TestApp) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let v = app.get_json("/api/backups").await;
@@ -79,8 +79,18 @@ async fn a_server_backs_up_on_schedule_and_on_demand_and_restores_to_a_point_in_
     assert_eq!(one["verification"]["ok"], true, "{one}");
     let after_one = one["to"]["events"].as_u64().unwrap();
     let late = app.some_client("Bea", "Late").await;
-    let two = expect_json(app.post_json("/api/backups", &json!({})).await, StatusCode::CREATED).await;
+    // Asked twice with one Idempotency-Key (a retry after a lost answer): one backup.
+    let ask = || {
+        app.request(reqwest::Method::POST, "/api/backups")
+            .header("Idempotency-Key", "before-upgrade")
+            .json(&json!({}))
+            .send()
+    };
+    let two = expect_json(ask().await.unwrap(), StatusCode::CREATED).await;
     assert_eq!(two["previous"], one["id"]);
+    let again = ask().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(expect_json(again, StatusCode::CREATED).await["id"], two["id"]);
 
     let list = app.get_json("/api/backups").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 3, "{list}");

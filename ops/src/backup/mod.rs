@@ -351,6 +351,26 @@ impl Backups {
         }
     }
 
+    /// Records a backup someone asked for (`POST /api/backups`): the `backup_taken` event and
+    /// the `backup.run` audit entry in one change set carrying the caller, and so the request's
+    /// `Idempotency-Key` claim (a retry replays the answer instead of backing up again). When
+    /// nothing was taken (nothing changed) only the audit entry is written.
+    pub async fn record_run(
+        &self,
+        caller: &clowder_schemas::audit::Caller,
+        made: Option<&Manifest>,
+    ) -> Result<(), clowder_actors::store::CommitError> {
+        let mut set = ChangeSet::new();
+        let mut draft = clowder_schemas::audit::AuditDraft::new(caller, "backup.run");
+        if let Some(m) = made {
+            let author = caller.actor.unwrap_or(Author::System);
+            set.event(author, DomainEvent::BackupTaken { id: m.id.clone(), kind: m.kind.as_str().into() });
+            draft = draft.record("backup", &m.id);
+        }
+        set.audit(draft);
+        self.store.commit(set).await.map(|_| ())
+    }
+
     /// Every backup in the destination, oldest first (manifests fetched once and cached).
     pub async fn list(&self) -> Result<Vec<Manifest>, BackupFailure> {
         let names = self.destination.list().await.map_err(|e| self.dest(e))?;

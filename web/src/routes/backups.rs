@@ -136,9 +136,16 @@ pub async fn backups_run(
     use axum::response::IntoResponse;
     let want = body.kind;
     let b = backups(&state)?.clone();
-    let draft = AuditDraft::new(&staff.caller, "backup.run");
-    state.system.audit.record(draft).await?;
-    match b.run(want).await? {
+    let made = match b.run(want).await {
+        Ok(made) => made,
+        Err(e) => {
+            // The refusal is in the trail too (the failure itself is counted and raised by `run`).
+            state.system.audit.record(AuditDraft::new(&staff.caller, "backup.run.failed")).await?;
+            return Err(e.into());
+        }
+    };
+    b.record_run(&staff.caller, made.as_ref()).await.map_err(clowder_actors::Error::from)?;
+    match made {
         Some(m) => {
             let location = format!("/api/backups/{}", m.id);
             Ok(Created::at(location, m).into_response())
