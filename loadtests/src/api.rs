@@ -537,6 +537,8 @@ fn bearer_for(token: &str) -> Result<HeaderValue> {
 }
 
 fn build_http(pool: PoolOptions) -> Result<reqwest::Client> {
+    // Needed only when the workspace build turned reqwest's TLS on; installed once, else kept.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .pool_max_idle_per_host(pool.connections)
         .timeout(pool.request_timeout)
