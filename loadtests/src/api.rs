@@ -628,6 +628,9 @@ fn bearer_for(token: &str) -> Result<HeaderValue> {
 }
 
 fn build_http(pool: PoolOptions) -> Result<reqwest::Client> {
+    // Only needed when a shared build unified reqwest's `rustls-no-provider` in (see
+    // Cargo.toml); an error means a provider is already installed, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .pool_max_idle_per_host(pool.connections)
         .timeout(pool.request_timeout)

@@ -151,6 +151,12 @@ pub struct Args {
     #[arg(long)]
     pub drill_log: Option<PathBuf>,
 
+    /// For `drill-check`: when the backup restored was taken (its manifest's `created_at`).
+    /// Every write acknowledged before it must be in the restored server; the check counts
+    /// those that are not.
+    #[arg(long)]
+    pub drill_backup_at: Option<jiff::Timestamp>,
+
     /// What to run.
     #[arg(value_enum)]
     pub scenario: Scenario,

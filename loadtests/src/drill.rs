@@ -158,6 +158,9 @@ pub struct CheckReport {
     pub last_ack: Option<Timestamp>,
     pub last_present_ack: Option<Timestamp>,
     pub first_missing_ack: Option<Timestamp>,
+    /// Missing writes acknowledged before the restored backup was taken: each one is data the
+    /// backup should hold and does not (must be 0). `None` without `--drill-backup-at`.
+    pub missing_before_backup: Option<u64>,
 }
 
 impl CheckReport {
@@ -173,7 +176,7 @@ impl CheckReport {
     pub fn to_text(&self) -> String {
         let t = |t: Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
         format!(
-            "acknowledged={}\npresent={}\nmissing={}\nerrors={}\nunreadable_lines={}\nlast_ack={}\nlast_present_ack={}\nfirst_missing_ack={}\nlost_window_secs={:.3}\n",
+            "acknowledged={}\npresent={}\nmissing={}\nerrors={}\nunreadable_lines={}\nlast_ack={}\nlast_present_ack={}\nfirst_missing_ack={}\nlost_window_secs={:.3}\nmissing_before_backup={}\n",
             self.acknowledged,
             self.present,
             self.missing,
@@ -182,7 +185,8 @@ impl CheckReport {
             t(self.last_ack),
             t(self.last_present_ack),
             t(self.first_missing_ack),
-            self.lost_window_secs()
+            self.lost_window_secs(),
+            self.missing_before_backup.map(|n| n.to_string()).unwrap_or_default()
         )
     }
 }
@@ -203,8 +207,14 @@ pub fn read_log(text: &str) -> (Vec<Ack>, u64) {
 }
 
 /// Tallies the answers: `statuses[i]` is what `GET /api/clients/{id}` of `acks[i]` answered.
-pub fn tally(acks: &[Ack], statuses: &[u16], unreadable_lines: u64) -> CheckReport {
-    let mut r = CheckReport { acknowledged: acks.len() as u64, unreadable_lines, ..CheckReport::default() };
+/// With `backup_at`, also counts the missing writes acknowledged before it.
+pub fn tally(acks: &[Ack], statuses: &[u16], unreadable_lines: u64, backup_at: Option<Timestamp>) -> CheckReport {
+    let mut r = CheckReport {
+        acknowledged: acks.len() as u64,
+        unreadable_lines,
+        missing_before_backup: backup_at.map(|_| 0),
+        ..CheckReport::default()
+    };
     let later = |a: Option<Timestamp>, b: Timestamp| Some(a.map_or(b, |a| a.max(b)));
     let earlier = |a: Option<Timestamp>, b: Timestamp| Some(a.map_or(b, |a| a.min(b)));
     for (ack, &status) in acks.iter().zip(statuses) {
@@ -217,6 +227,11 @@ pub fn tally(acks: &[Ack], statuses: &[u16], unreadable_lines: u64) -> CheckRepo
             404 => {
                 r.missing += 1;
                 r.first_missing_ack = earlier(r.first_missing_ack, ack.at);
+                if let (Some(n), Some(at)) = (r.missing_before_backup.as_mut(), backup_at)
+                    && ack.at < at
+                {
+                    *n += 1;
+                }
             }
             _ => r.errors += 1,
         }
@@ -231,7 +246,7 @@ pub async fn check(args: &Args) -> Result<CheckReport> {
     let api = Arc::new(sign_in(args).await?);
     progress(&format!("drill-check: asking for {} acknowledged clients", acks.len()));
     let statuses = statuses(&api, &acks, args.connections()).await?;
-    Ok(tally(&acks, &statuses, unreadable))
+    Ok(tally(&acks, &statuses, unreadable, args.drill_backup_at))
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -293,23 +308,28 @@ mod tests {
             ack(4, "2026-12-05T14:30:25.500Z"),
             ack(5, "2026-12-05T14:30:26Z"),
         ];
-        let r = tally(&acks, &[200, 200, 404, 404, 503], 1);
+        let r = tally(&acks, &[200, 200, 404, 404, 503], 1, None);
         assert_eq!((r.acknowledged, r.present, r.missing, r.errors, r.unreadable_lines), (5, 2, 2, 1, 1));
         assert_eq!(r.last_present_ack, Some("2026-12-05T14:30:10Z".parse().unwrap()));
         assert_eq!(r.first_missing_ack, Some("2026-12-05T14:30:20Z".parse().unwrap()));
         assert_eq!(r.lost_window_secs(), 6.0);
         let text = r.to_text();
         assert!(text.starts_with("acknowledged=5\npresent=2\nmissing=2\nerrors=1\n"), "{text}");
-        assert!(text.ends_with("lost_window_secs=6.000\n"), "{text}");
+        assert!(text.ends_with("lost_window_secs=6.000\nmissing_before_backup=\n"), "{text}");
+        // A write acknowledged before the backup was taken and missing is a backup that lost data.
+        let at = Some("2026-12-05T14:30:21Z".parse().unwrap());
+        assert_eq!(tally(&acks, &[200, 200, 404, 404, 503], 1, at).missing_before_backup, Some(1));
+        let at = Some("2026-12-05T14:30:15Z".parse().unwrap());
+        assert_eq!(tally(&acks, &[200, 200, 404, 404, 503], 1, at).missing_before_backup, Some(0));
     }
 
     #[test]
     fn nothing_missing_loses_nothing() {
         let acks = [ack(1, "2026-12-05T14:30:00Z")];
-        let r = tally(&acks, &[200], 0);
+        let r = tally(&acks, &[200], 0, None);
         assert_eq!((r.missing, r.lost_window_secs()), (0, 0.0));
         assert!(r.to_text().contains("first_missing_ack=\n"));
-        assert_eq!(tally(&[], &[], 0).acknowledged, 0);
+        assert_eq!(tally(&[], &[], 0, None).acknowledged, 0);
     }
 
     #[test]
