@@ -19,7 +19,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use clowder_schemas::appointment_types::AppointmentType;
 use clowder_schemas::users::LoginResponse;
-use clowder_schemas::{AppointmentTypeId, ClientId, ErrorResponse, LocationId, PatientId, RoomId, StaffId};
+use clowder_schemas::{AppointmentTypeId, ClientId, ErrorCode, ErrorResponse, LocationId, PatientId, RoomId, StaffId};
 use jiff::Timestamp;
 
 use crate::bodies::{
@@ -82,6 +82,7 @@ struct Urls {
     me: Url,
     calendar: Url,
     health_detailed: Url,
+    backups: Url,
     /// The live gateway, `ws://` (or `wss://` for an `https` base).
     ws: Url,
 }
@@ -105,6 +106,7 @@ impl Urls {
             me: join("/api/auth/me")?,
             calendar: join("/api/calendar")?,
             health_detailed: join("/health/detailed")?,
+            backups: join("/api/backups")?,
             ws: ws_url(base)?,
         })
     }
@@ -434,6 +436,41 @@ impl Api {
         self.load_call(Some(&self.bearer), self.http.get(url.clone())).await
     }
 
+    /// `PATCH /api/patients/{id}`, for the clinic's history.
+    pub async fn patch_patient<B: serde::Serialize + ?Sized>(&self, id: PatientId, body: &B) -> Outcome {
+        let url = format!("{}/{id}", self.urls.patients);
+        self.load_call(Some(&self.bearer), self.http.patch(url).json(body)).await
+    }
+
+    /// `POST /api/backups` once: `full` asks for a full backup, else the server's choice (an
+    /// increment when the chain can go on). Waits as long as the backup takes (the client's
+    /// request timeout does not apply). Never retries.
+    pub async fn post_backup(&self, full: bool, wait: Duration) -> Result<BackupAnswer> {
+        let body = if full { serde_json::json!({ "kind": "full" }) } else { serde_json::json!({}) };
+        let response = self
+            .http
+            .post(self.urls.backups.clone())
+            .header(AUTHORIZATION, &self.bearer)
+            .json(&body)
+            .timeout(wait)
+            .send()
+            .await
+            .context("POST /api/backups")?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.context("reading the answer to POST /api/backups")?;
+        backup_answer(status, &bytes)
+    }
+
+    /// `GET /api/clients/{id}` during the drill's check: the status, after the retries a 503 or
+    /// 429 asks for.
+    pub async fn client_status(&self, id: ClientId) -> Result<u16> {
+        let url = self.client_url(id)?;
+        let response = self.setup_send(Some(&self.bearer), || self.http.get(url.clone())).await?;
+        let status = response.status().as_u16();
+        let _ = response.bytes().await;
+        Ok(status)
+    }
+
     /// `GET /api/availability?…`, for the availability scenario.
     pub async fn get_availability(&self, url: &Url) -> Outcome {
         self.load_call(Some(&self.bearer), self.http.get(url.clone())).await
@@ -490,6 +527,60 @@ impl Api {
     }
 }
 
+/// What `POST /api/backups` answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackupAnswer {
+    /// 201: a backup was taken, verified and stored.
+    Taken(BackupFigures),
+    /// 200 `null`: nothing changed since the last backup.
+    Current,
+    /// 409 `backup_running`: another backup (the schedule's) is running; ask again later.
+    Running,
+}
+
+/// The part of a backup's manifest the figures need (the server's `Manifest` lives in a
+/// crate this one may not use; unknown fields are ignored).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct BackupFigures {
+    pub id: String,
+    /// `full` or `incremental`.
+    pub kind: String,
+    pub created_at: Timestamp,
+    pub duration_ms: u64,
+    pub object_bytes: u64,
+    pub payload_bytes: u64,
+    pub to: BackupPosition,
+}
+
+/// Where a backup ends in the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct BackupPosition {
+    pub events: u64,
+    pub audit: u64,
+}
+
+/// Reads an answer of `POST /api/backups`; any other error is described by its code.
+pub fn backup_answer(status: u16, body: &[u8]) -> Result<BackupAnswer> {
+    match status {
+        201 => Ok(BackupAnswer::Taken(
+            serde_json::from_slice(body)
+                .with_context(|| format!("a backup manifest that does not parse: {}", quote_body(body)))?,
+        )),
+        200 if body.trim_ascii() == b"null" => Ok(BackupAnswer::Current),
+        409 if matches!(serde_json::from_slice::<ErrorResponse>(body), Ok(r) if r.error.code == ErrorCode::BackupRunning) => {
+            Ok(BackupAnswer::Running)
+        }
+        409 if matches!(serde_json::from_slice::<ErrorResponse>(body), Ok(r) if r.error.code == ErrorCode::BackupsDisabled) =>
+        {
+            anyhow::bail!(
+                "{}: start the server with CLOWDER_BACKUP_DIR and CLOWDER_BACKUP_RECIPIENT (see `clowder backup keygen`)",
+                describe_failure(status, body)
+            )
+        }
+        _ => anyhow::bail!("POST /api/backups: {}", describe_failure(status, body)),
+    }
+}
+
 fn availability_url(
     base: &Url,
     type_id: AppointmentTypeId,
@@ -537,7 +628,8 @@ fn bearer_for(token: &str) -> Result<HeaderValue> {
 }
 
 fn build_http(pool: PoolOptions) -> Result<reqwest::Client> {
-    // Needed only when the workspace build turned reqwest's TLS on; installed once, else kept.
+    // Only needed when a shared build unified reqwest's `rustls-no-provider` in (see
+    // Cargo.toml); an error means a provider is already installed, which is as good.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .pool_max_idle_per_host(pool.connections)
@@ -784,6 +876,25 @@ mod tests {
         let client: ClientId = "01JD7Y2Q4Z8W3N5K6M7P8R9S02".parse().unwrap();
         let joined = urls.clients.join(&format!("/api/clients/{client}")).unwrap();
         assert_eq!(joined.as_str(), "http://127.0.0.1:8080/api/clients/01JD7Y2Q4Z8W3N5K6M7P8R9S02");
+    }
+
+    #[test]
+    fn backup_answers_are_read_by_status_and_code() {
+        let manifest = br#"{"format":1,"id":"20261205T143000.123Z-full","kind":"full","base":"x","created_at":"2026-12-05T14:30:00.123Z",
+            "duration_ms":1234,"object_bytes":1000,"payload_bytes":5000,"to":{"epoch":"e","change":9,"events":42,"audit":77},
+            "counts":{"clients":3},"verification":null}"#;
+        let BackupAnswer::Taken(figures) = backup_answer(201, manifest).unwrap() else { panic!("not taken") };
+        assert_eq!((figures.kind.as_str(), figures.duration_ms, figures.object_bytes), ("full", 1234, 1000));
+        assert_eq!((figures.payload_bytes, figures.to.events, figures.to.audit), (5000, 42, 77));
+        assert_eq!(figures.created_at, "2026-12-05T14:30:00.123Z".parse::<Timestamp>().unwrap());
+        assert_eq!(backup_answer(200, b"null").unwrap(), BackupAnswer::Current);
+        let running = br#"{"error":{"code":"backup_running","message":"a backup is already running"}}"#;
+        assert_eq!(backup_answer(409, running).unwrap(), BackupAnswer::Running);
+        let disabled = br#"{"error":{"code":"backups_disabled","message":"not configured"}}"#;
+        assert!(backup_answer(409, disabled).unwrap_err().to_string().contains("CLOWDER_BACKUP_DIR"));
+        let failed = br#"{"error":{"code":"backup_failed","message":"disk full"}}"#;
+        assert!(backup_answer(503, failed).unwrap_err().to_string().contains("backup_failed"));
+        assert!(backup_answer(201, b"{}").is_err());
     }
 
     #[test]

@@ -52,9 +52,10 @@ pub struct Args {
     #[arg(long, env = "CLOWDER_ADMIN_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
 
-    /// Concurrent connections, each a closed loop of sequential requests.
-    #[arg(long, default_value_t = 64, value_parser = value_parser!(u16).range(1..=4096))]
-    pub connections: u16,
+    /// Concurrent connections, each a closed loop of sequential requests (default 64; 8 for
+    /// `backup` and `drill-writer`, see [`Args::connections`]).
+    #[arg(long, value_parser = value_parser!(u16).range(1..=4096))]
+    pub connections: Option<u16>,
 
     /// Measured time per scenario, after the warm-up.
     #[arg(long, default_value_t = 10, value_parser = value_parser!(u64).range(1..=3600))]
@@ -128,6 +129,34 @@ pub struct Args {
     #[arg(long)]
     pub label: Option<String>,
 
+    /// Cats the clinic scenario creates (for about 0.6 as many clients).
+    #[arg(long, default_value_t = 100_000, value_parser = value_parser!(u64).range(1..=1_000_000))]
+    pub clinic_patients: u64,
+
+    /// Years of history the clinic scenario writes for every cat.
+    #[arg(long, default_value_t = 5, value_parser = value_parser!(u32).range(0..=50))]
+    pub clinic_years: u32,
+
+    /// Visits per cat and year in the clinic's history, each one PATCH of the cat (notes with
+    /// the weight, sometimes allergies or handling notes).
+    #[arg(long, default_value_t = crate::clinic::VISITS_PER_YEAR, value_parser = value_parser!(u32).range(0..=100))]
+    pub clinic_visits_per_year: u32,
+
+    /// Audited reads (GET of the cat) per cat and year in the clinic's history.
+    #[arg(long, default_value_t = crate::clinic::READS_PER_YEAR, value_parser = value_parser!(u32).range(0..=100))]
+    pub clinic_reads_per_year: u32,
+
+    /// The drill's log of acknowledged writes: `drill-writer` appends one line per 201
+    /// (client id, time acknowledged), `drill-check` reads it.
+    #[arg(long)]
+    pub drill_log: Option<PathBuf>,
+
+    /// For `drill-check`: when the backup restored was taken (its manifest's `created_at`).
+    /// Every write acknowledged before it must be in the restored server; the check counts
+    /// those that are not.
+    #[arg(long)]
+    pub drill_backup_at: Option<jiff::Timestamp>,
+
     /// What to run.
     #[arg(value_enum)]
     pub scenario: Scenario,
@@ -166,6 +195,24 @@ pub enum Scenario {
     /// ratios, server CPU per request and RSS (with --server-pid), answer sizes. Not part of
     /// `all`.
     Compare,
+    /// Seed a clinic for the backup figures: --clinic-patients cats of about 0.6 as many
+    /// clients, then --clinic-years years of history (visits as PATCHes of the cat, audited
+    /// reads as GETs). Prints what it made and how long it took; not measured, not in `all`.
+    Clinic,
+    /// Writes (POST /api/clients) without a backup, then while backups are taken back to back
+    /// (a full one, then incremental ones): write p50/p99 without and with, and each backup's
+    /// duration and size. The server must have backups configured. Not part of `all`.
+    Backup,
+    /// Take a full backup now (POST /api/backups, waiting while another runs) and print its
+    /// figures as `key=value` lines, for ops/drill/restore-drill.
+    BackupNow,
+    /// The restore drill's writer: POST /api/clients on --connections until the server goes
+    /// away (or --duration-secs pass), appending each acknowledged client's id and time to
+    /// --drill-log.
+    DrillWriter,
+    /// The restore drill's check: GET every client in --drill-log from the (restored) server
+    /// and print how many acknowledged writes are missing, as `key=value` lines.
+    DrillCheck,
 }
 
 impl Scenario {
@@ -185,13 +232,20 @@ impl Scenario {
             Scenario::All => 3,
             // `compare`: the read set and the day; the search clients have a budget of their own.
             Scenario::Compare => 1,
+            // Their own budgets, see `Args::hard_cap`.
+            Scenario::Clinic | Scenario::BackupNow | Scenario::DrillWriter | Scenario::DrillCheck => 0,
+            Scenario::Backup => 1,
         }
     }
 
     /// How many measured windows (each after its warm-up) this run has, one after another.
     pub fn windows(self) -> u32 {
         match self {
-            Scenario::Fsync => 0,
+            Scenario::Fsync | Scenario::Clinic | Scenario::BackupNow | Scenario::DrillCheck => 0,
+            // `drill-writer`: one window of --duration-secs at most, without warm-up.
+            Scenario::DrillWriter => 1,
+            // `backup`: writes alone, then writes beside backups.
+            Scenario::Backup => 2,
             Scenario::Read
             | Scenario::Write
             | Scenario::Book
@@ -208,6 +262,25 @@ impl Scenario {
 }
 
 impl Args {
+    /// `--connections`, or its default: 8 for `backup` and `drill-writer` (a clinic's
+    /// writers, not a flood), 64 for the others.
+    pub fn connections(&self) -> u16 {
+        self.connections.unwrap_or(match self.scenario {
+            Scenario::Backup | Scenario::DrillWriter => 8,
+            _ => 64,
+        })
+    }
+
+    /// What the clinic scenario makes.
+    pub fn clinic_plan(&self) -> crate::clinic::ClinicPlan {
+        crate::clinic::ClinicPlan {
+            patients: self.clinic_patients,
+            years: self.clinic_years,
+            visits_per_year: self.clinic_visits_per_year,
+            reads_per_year: self.clinic_reads_per_year,
+        }
+    }
+
     pub fn warmup(&self) -> Duration {
         Duration::from_secs(self.warmup_secs)
     }
@@ -224,13 +297,13 @@ impl Args {
     /// sign-in connections come on top of the GET ones.
     pub fn pool_connections(&self) -> usize {
         match self.scenario {
-            Scenario::Signin => usize::from(self.connections) + usize::from(self.signin_connections),
+            Scenario::Signin => usize::from(self.connections()) + usize::from(self.signin_connections),
             // Seeding and searching never overlap.
             Scenario::Search => usize::from(self.search_connections).max(SEARCH_SEED_IN_FLIGHT as usize),
             // The flood phase holds `connections` in all (writers plus readers); seeding the
             // search clients holds its own count.
-            Scenario::Compare => usize::from(self.connections).max(SEARCH_SEED_IN_FLIGHT as usize),
-            _ => usize::from(self.connections),
+            Scenario::Compare => usize::from(self.connections()).max(SEARCH_SEED_IN_FLIGHT as usize),
+            _ => usize::from(self.connections()),
         }
     }
 
@@ -250,10 +323,21 @@ impl Args {
     /// the last requests in flight, plus slack. Past it the run is aborted, so it always stops
     /// by itself.
     pub fn hard_cap(&self) -> Duration {
+        match self.scenario {
+            Scenario::Clinic => return SETUP_BUDGET + crate::clinic::budget(&self.clinic_plan()),
+            // A backup of a large store may take minutes; the drill's check reads every id.
+            Scenario::BackupNow | Scenario::DrillCheck => return SETUP_BUDGET * 10,
+            _ => {}
+        }
         let mut per_window = self.warmup() + self.duration() + self.request_timeout();
         let setup = match self.scenario {
             Scenario::Search => self.search_setup_budget(),
             // Before each phase, compare may wait for the server to go quiet.
+            // The backup in flight when the window closes is waited for.
+            Scenario::Backup => {
+                per_window += crate::backups::BACKUP_WAIT;
+                SETUP_BUDGET
+            }
             Scenario::Compare => {
                 per_window += SETTLE_MAX;
                 SETUP_BUDGET * Scenario::Compare.setups() + self.compare_search_budget()
@@ -277,7 +361,7 @@ mod tests {
         let a = parse(&["--password", "x", "read"]);
         assert_eq!(a.url, "http://127.0.0.1:8080");
         assert_eq!(a.username, "admin");
-        assert_eq!(a.connections, 64);
+        assert_eq!(a.connections(), 64);
         assert_eq!(a.duration_secs, 10);
         assert_eq!(a.warmup_secs, 1);
         assert_eq!(a.fsync_samples, 200);
@@ -290,7 +374,7 @@ mod tests {
     #[test]
     fn book_and_availability_are_scenarios_with_their_options() {
         let book = parse(&["--locations", "8", "--connections", "128", "book"]);
-        assert_eq!((book.scenario, book.locations, book.connections), (Scenario::Book, 8, 128));
+        assert_eq!((book.scenario, book.locations, book.connections()), (Scenario::Book, 8, 128));
         assert_eq!(parse(&["availability"]).scenario, Scenario::Availability);
         assert!(Args::try_parse_from(["clowder-loadtests", "--locations", "0", "book"]).is_err());
         assert!(Args::try_parse_from(["clowder-loadtests", "--locations", "257", "book"]).is_err());

@@ -14,12 +14,17 @@
 //! the availability seeding plan and answer check), [`search`] (the search scenario's clinic,
 //! queries, probe check and figures), [`fsync`] (the floor), [`stats`] (tallies and
 //! percentiles), [`report`] (table, JSON lines, goals, comparisons, hints), [`run`] (one run
-//! in order).
+//! in order), [`clinic`] (seeding a clinic of a given size and years of history),
+//! [`backups`] (write latency beside backups; one backup now), [`drill`] (the restore
+//! drill's writer and check).
 
 pub mod api;
+pub mod backups;
 pub mod bodies;
 pub mod cli;
+pub mod clinic;
 pub mod compare;
+pub mod drill;
 pub mod fanout;
 pub mod fsync;
 pub mod load;

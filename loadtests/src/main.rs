@@ -9,9 +9,9 @@ use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 
 use clowder_loadtests::cli::{Args, Scenario};
-use clowder_loadtests::compare;
 use clowder_loadtests::report::Report;
 use clowder_loadtests::run::run;
+use clowder_loadtests::{backups, clinic, compare, drill};
 
 /// How long the runtime may wait for stragglers (a blocking fsync stuck in the kernel) once
 /// the run is over or aborted.
@@ -20,13 +20,19 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 fn main() -> ExitCode {
     let args = Args::parse();
     // `compare` has a report of its own; every other scenario shares `Report`.
-    let done = if args.scenario == Scenario::Compare {
-        run_capped(&args, compare::run(&args)).and_then(|report| {
+    let done = match args.scenario {
+        Scenario::Compare => run_capped(&args, compare::run(&args)).and_then(|report| {
             let text = if args.json { report.to_json_lines()? } else { report.to_markdown() };
             print_text(&text)
-        })
-    } else {
-        run_capped(&args, run(&args)).and_then(|report| print_report(&report, args.json))
+        }),
+        Scenario::Clinic => run_capped(&args, clinic::run(&args))
+            .and_then(|r| print_text(&if args.json { json_line(&r)? } else { r.to_text() })),
+        Scenario::Backup => run_capped(&args, backups::run(&args))
+            .and_then(|r| print_text(&if args.json { json_line(&r)? } else { r.to_text() })),
+        Scenario::BackupNow => run_capped(&args, backups::now(&args)).and_then(|text| print_text(&text)),
+        Scenario::DrillWriter => run_capped(&args, drill::writer(&args)).and_then(|r| print_text(&r.to_text())),
+        Scenario::DrillCheck => run_capped(&args, drill::check(&args)).and_then(|r| print_text(&r.to_text())),
+        _ => run_capped(&args, run(&args)).and_then(|report| print_report(&report, args.json)),
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,
@@ -54,6 +60,11 @@ fn run_capped<T>(args: &Args, run: impl Future<Output = Result<T>>) -> Result<T>
 fn print_report(report: &Report, json: bool) -> Result<()> {
     let text = if json { report.to_json_lines()? } else { report.to_text() };
     print_text(&text)
+}
+
+/// One JSON object on one line.
+fn json_line(value: &impl serde::Serialize) -> Result<String> {
+    Ok(serde_json::to_string(value).context("writing the report as JSON")? + "\n")
 }
 
 fn print_text(text: &str) -> Result<()> {

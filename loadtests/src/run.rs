@@ -123,7 +123,7 @@ pub(crate) async fn measure_floor(args: &Args) -> Result<FsyncFloor> {
 pub(crate) fn plan(args: &Args) -> Plan {
     let now = jiff::Timestamp::now();
     Plan {
-        connections: args.connections,
+        connections: args.connections(),
         window: Window { warmup: args.warmup(), measure: args.duration() },
         read_set: args.read_set,
         signin_users: args.signin_users,
