@@ -195,6 +195,8 @@ async fn every_job_succeeds_exactly_once_through_sigkills() {
     let seed = seed();
     eprintln!("jobs crash seed: {seed} (replay with CLOWDER_JOBS_SEED={seed})");
     let mut rng = Rng(seed);
+    // A plain-HTTP client still needs rustls' provider when reqwest is built with TLS.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     for _ in 0..KILLS {
         let mut server = start(dir.path()).await;
