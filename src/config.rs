@@ -136,6 +136,74 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub backup: BackupArgs,
+    #[command(flatten)]
+    pub jobs: JobsArgs,
+}
+
+/// The job scheduler's settings (flattened into [`ServeArgs`]); see docs/jobs.md.
+#[derive(Debug, Clone, Args)]
+pub struct JobsArgs {
+    /// Jobs running at once.
+    #[arg(long, env = "CLOWDER_JOBS_CONCURRENCY", default_value_t = 8)]
+    pub jobs_concurrency: usize,
+    /// Attempts before a job is dead (kinds may set their own).
+    #[arg(long, env = "CLOWDER_JOBS_MAX_ATTEMPTS", default_value_t = 8)]
+    pub jobs_max_attempts: u32,
+    /// The first retry waits up to this long, milliseconds (full jitter; doubling per attempt).
+    #[arg(long, env = "CLOWDER_JOBS_BACKOFF_BASE_MS", default_value_t = 30_000)]
+    pub jobs_backoff_base_ms: u64,
+    /// No retry waits longer than this, milliseconds.
+    #[arg(long, env = "CLOWDER_JOBS_BACKOFF_CAP_MS", default_value_t = 3_600_000)]
+    pub jobs_backoff_cap_ms: u64,
+    /// Local time (HH:MM, clinic zone) of the daily clean-up; `off` to not schedule it.
+    #[arg(long, env = "CLOWDER_JOBS_CLEANUP_AT", default_value = "03:30")]
+    pub jobs_cleanup_at: String,
+    /// Enqueue this many `selftest` jobs at start (0: off; for crash tests, docs/jobs.md).
+    #[arg(long, env = "CLOWDER_JOBS_SELFTEST", default_value_t = 0)]
+    pub jobs_selftest: usize,
+}
+
+impl Default for JobsArgs {
+    fn default() -> Self {
+        Self {
+            jobs_concurrency: 8,
+            jobs_max_attempts: 8,
+            jobs_backoff_base_ms: 30_000,
+            jobs_backoff_cap_ms: 3_600_000,
+            jobs_cleanup_at: "03:30".into(),
+            jobs_selftest: 0,
+        }
+    }
+}
+
+impl JobsArgs {
+    fn config(&self) -> anyhow::Result<clowder_actors::jobs::JobsConfig> {
+        if !(1..=256).contains(&self.jobs_concurrency) {
+            bail!("CLOWDER_JOBS_CONCURRENCY must be between 1 and 256");
+        }
+        if !(1..=1000).contains(&self.jobs_max_attempts) {
+            bail!("CLOWDER_JOBS_MAX_ATTEMPTS must be between 1 and 1000");
+        }
+        if self.jobs_backoff_base_ms > self.jobs_backoff_cap_ms {
+            bail!("CLOWDER_JOBS_BACKOFF_BASE_MS must not exceed CLOWDER_JOBS_BACKOFF_CAP_MS");
+        }
+        let cleanup_at = match self.jobs_cleanup_at.trim() {
+            "off" => None,
+            t => Some(
+                clowder_actors::jobs::recurring::parse_time("CLOWDER_JOBS_CLEANUP_AT", t)
+                    .map_err(|e| anyhow::anyhow!("CLOWDER_JOBS_CLEANUP_AT {}", e.message))?,
+            ),
+        };
+        Ok(clowder_actors::jobs::JobsConfig {
+            concurrency: self.jobs_concurrency,
+            max_attempts: self.jobs_max_attempts,
+            backoff_base: Duration::from_millis(self.jobs_backoff_base_ms),
+            backoff_cap: Duration::from_millis(self.jobs_backoff_cap_ms),
+            cleanup_at,
+            selftest: self.jobs_selftest,
+            ..Default::default()
+        })
+    }
 }
 
 /// Where backups go and how often (flattened into [`ServeArgs`] and the `backup` commands).
@@ -580,6 +648,7 @@ impl ServeArgs {
             waitlist_offer_ttl: jiff::SignedDuration::from_secs(self.waitlist_offer_secs as i64),
             backup_journal: backup.is_some(),
             min_free_bytes: ops.min_free_mb.saturating_mul(1 << 20),
+            jobs: self.jobs.config()?,
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -671,6 +740,15 @@ impl Settings {
             ("CLOWDER_SENTRY_DSN", sentry_dsn),
             ("CLOWDER_SENTRY_ENVIRONMENT", sentry_environment),
             ("CLOWDER_MIN_FREE_MB", min_free),
+            ("CLOWDER_JOBS_CONCURRENCY", s.jobs.concurrency.to_string()),
+            ("CLOWDER_JOBS_MAX_ATTEMPTS", s.jobs.max_attempts.to_string()),
+            ("CLOWDER_JOBS_BACKOFF_BASE_MS", s.jobs.backoff_base.as_millis().to_string()),
+            ("CLOWDER_JOBS_BACKOFF_CAP_MS", s.jobs.backoff_cap.as_millis().to_string()),
+            (
+                "CLOWDER_JOBS_CLEANUP_AT",
+                s.jobs.cleanup_at.map_or_else(|| "off".to_owned(), |t| t.strftime("%H:%M").to_string()),
+            ),
+            ("CLOWDER_JOBS_SELFTEST", s.jobs.selftest.to_string()),
         ];
         let mut rows: Vec<(&str, String)> = rows.into_iter().collect();
         match &self.web.backup {

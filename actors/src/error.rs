@@ -137,6 +137,14 @@ pub enum Error {
     /// The search index failed (it is derived data: `clowder reindex` rebuilds it).
     #[error(transparent)]
     Search(#[from] clowder_index::IndexError),
+    #[error("no job with id {0}")]
+    JobNotFound(clowder_schemas::JobId),
+    /// A job cannot make this move from its state (`action` is `retry` or `cancel`).
+    #[error("a {from} job cannot be {action}; allowed from: {}", allowed.join(", "))]
+    JobTransition { from: clowder_schemas::jobs::JobState, action: &'static str, allowed: Vec<&'static str> },
+    /// The record changed while this request ran (another writer moved it first).
+    #[error("the {what} changed while this request ran; read it again and retry")]
+    Changed { what: &'static str },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -204,6 +212,9 @@ impl Error {
             Error::Timeout { .. } => ErrorCode::Timeout,
             Error::ShuttingDown => ErrorCode::Unavailable,
             Error::DiskFull => ErrorCode::InsufficientStorage,
+            Error::JobNotFound(_) => ErrorCode::JobNotFound,
+            Error::JobTransition { .. } => ErrorCode::InvalidTransition,
+            Error::Changed { .. } => ErrorCode::RecordChanged,
             Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {
                 ErrorCode::InternalError
             }
@@ -240,6 +251,9 @@ impl Error {
             }
             Error::RoomTransition { from, to, allowed } => {
                 Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            Error::JobTransition { from, action, allowed } => {
+                Some(serde_json::json!({ "from": from, "to": action, "allowed": allowed }))
             }
             _ => None,
         }
@@ -289,6 +303,7 @@ impl From<CommitError> for Error {
             CommitError::Store(m) => Error::Internal(format!("commit failed: {m}")),
             CommitError::Refused(m) => Error::Internal(format!("change refused: {m}")),
             CommitError::DiskFull => Error::DiskFull,
+            CommitError::Changed { what } => Error::Changed { what },
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Safe retries (`Idempotency-Key`): what a request with a key gets (run, replay, refusal),
-//! the in-process register of attempts still running, and the 24-hour expiry sweep. The web
+//! the in-process register of attempts still running, and the 24-hour expiry sweep (run by
+//! the daily clean-up job, `jobs::cleanup`). The web
 //! layer reads the header and turns [`Begin`] into HTTP; the commit thread claims keys.
 //!
 //! # Design
@@ -51,9 +52,6 @@ use crate::store::ChangeSet;
 
 /// How long a retry waits for an attempt with the same key that is still running.
 pub const WAIT_FOR_FIRST: Duration = Duration::from_secs(15);
-
-/// How often expired keys are swept.
-pub const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// What a request with an `Idempotency-Key` should do.
 #[derive(Debug)]
@@ -200,35 +198,27 @@ impl Idempotency {
         Ok(wrote)
     }
 
-    /// Deletes every key claimed more than a day ago; returns how many.
-    pub async fn sweep(&self) -> Result<usize, Error> {
+    /// Adds to `set` the removal of every key claimed more than a day ago; returns how many.
+    /// (The daily clean-up job commits these with its success; each removal only applies if
+    /// the same attempt still holds the key.)
+    pub fn sweep_into(&self, set: &mut ChangeSet) -> Result<usize, Error> {
         let now = self.ctx.clock.now();
         let expired = self.ctx.store.read()?.expired_idempotency_keys(now)?;
-        if expired.is_empty() {
-            return Ok(0);
-        }
-        let mut set = ChangeSet::new();
         for (principal, key, attempt) in &expired {
             set.forget_idempotency_key(principal, key, attempt);
         }
-        self.ctx.store.commit(set).await?;
         Ok(expired.len())
     }
 
-    /// Sweeps expired keys every [`SWEEP_EVERY`] until aborted.
-    pub fn start_sweeper(&self) -> tokio::task::JoinHandle<()> {
-        let me = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(SWEEP_EVERY);
-            loop {
-                tick.tick().await;
-                match me.sweep().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(keys = n, "expired idempotency keys swept"),
-                    Err(e) => tracing::warn!(error = %e, "idempotency key sweep failed"),
-                }
-            }
-        })
+    /// Deletes every key claimed more than a day ago, in a change set of its own; returns how
+    /// many.
+    pub async fn sweep(&self) -> Result<usize, Error> {
+        let mut set = ChangeSet::new();
+        let n = self.sweep_into(&mut set)?;
+        if n > 0 {
+            self.ctx.store.commit(set).await?;
+        }
+        Ok(n)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod ctx;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod live;
 pub mod metrics;
 pub mod people;

@@ -41,7 +41,8 @@ pub struct System {
     pub search: Search,
     /// Safe retries (`Idempotency-Key`).
     pub idempotency: crate::idempotency::Idempotency,
-    idempotency_sweeper: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Durable jobs and their scheduler.
+    pub jobs: crate::jobs::Jobs,
     pub store_metrics: StoreMetrics,
     started: Instant,
     stopping: AtomicBool,
@@ -63,17 +64,23 @@ impl System {
         let roles = Roles::load(ctx.clone())?;
         let search = Search::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the search index: {e}")))?;
         let scheduling = Scheduling::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the calendar: {e}")))?;
-        // Started last: nothing after it can fail and leave it holding the store.
         let idempotency = crate::idempotency::Idempotency::new(ctx.clone());
-        let idempotency_sweeper = std::sync::Mutex::new(Some(idempotency.start_sweeper()));
+        let accounts = Accounts::new(ctx.clone(), roles.clone());
+        let jobs = crate::jobs::Jobs::new(ctx.clone(), ctx.config.jobs.clone());
+        let cleanup = crate::jobs::cleanup::Cleanup { accounts: accounts.clone(), idempotency: idempotency.clone() };
+        cleanup
+            .install(&jobs, ctx.config.jobs.cleanup_at)
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        // Started last: nothing after it can fail and leave it holding the store.
+        jobs.start();
         Ok(System {
             idempotency,
-            idempotency_sweeper,
+            jobs,
             search,
             roles: roles.clone(),
             clients: Clients::new(ctx.clone()),
             patients: Patients::new(ctx.clone()),
-            accounts: Accounts::new(ctx.clone(), roles),
+            accounts,
             audit: AuditLog::new(ctx.clone()),
             devices: Devices::new(ctx.clone()),
             topics: crate::live::Topics::new(scheduling.book.clone()),
@@ -144,11 +151,8 @@ impl System {
             self.patients.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
-            let sweeper = self.idempotency_sweeper.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some(sweeper) = sweeper {
-                sweeper.abort();
-                let _ = sweeper.await;
-            }
+            // Attempts in flight finish (or are dropped and run again at start).
+            self.jobs.stop().await;
             // Writes started on their own (see `Ctx::tasks`) finish while the store is open.
             self.ctx.tasks.close();
             self.ctx.tasks.wait().await;

@@ -126,6 +126,7 @@ permissions! {
     DevicesManage = "devices:manage" => "Register and retire exam-room tablets",
     AuditView = "audit:view" => "Read the audit trail",
     BackupsManage = "backups:manage" => "See backups and their verification, start one, be told when one fails",
+    JobsManage = "jobs:manage" => "See background jobs, retry or cancel them, be told when one fails",
 }
 
 impl Permission {

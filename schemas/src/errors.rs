@@ -96,6 +96,8 @@ pub enum ErrorCode {
     BackupRunning,
     BackupFailed,
     InsufficientStorage,
+    JobNotFound,
+    RecordChanged,
 }
 
 impl ErrorCode {
@@ -136,6 +138,8 @@ impl ErrorCode {
             BackupsDisabled | BackupRunning => ErrorKind::Conflict,
             BackupFailed => ErrorKind::Unavailable,
             InsufficientStorage => ErrorKind::InsufficientStorage,
+            JobNotFound => ErrorKind::NotFound,
+            RecordChanged => ErrorKind::Conflict,
         }
     }
 

@@ -82,6 +82,21 @@ pub enum DomainEvent {
         /// What went wrong, in words (never personal data).
         reason: String,
     },
+    /// A job's attempt failed; it runs again at `retry_at` (administrators' screens show it).
+    JobFailed {
+        job_id: crate::ids::JobId,
+        kind: String,
+        attempts: u32,
+        error: String,
+        retry_at: jiff::Timestamp,
+    },
+    /// A job failed for good (a permanent error or its last attempt).
+    JobDead {
+        job_id: crate::ids::JobId,
+        kind: String,
+        attempts: u32,
+        error: String,
+    },
     LocationCreated {
         location: Location,
     },
@@ -185,6 +200,7 @@ impl DomainEvent {
                 format!("user:{user_id}")
             }
             DomainEvent::BackupFailed { .. } | DomainEvent::BackupTaken { .. } => "backups".into(),
+            DomainEvent::JobFailed { job_id, .. } | DomainEvent::JobDead { job_id, .. } => format!("job:{job_id}"),
             DomainEvent::LocationCreated { location } | DomainEvent::LocationUpdated { location } => {
                 format!("location:{}", location.id)
             }
@@ -336,6 +352,9 @@ impl DomainEvent {
             DomainEvent::BackupFailed { .. } | DomainEvent::BackupTaken { .. } => {
                 Audience::new(Permission::BackupsManage, Unnarrowed)
             }
+            DomainEvent::JobFailed { .. } | DomainEvent::JobDead { .. } => {
+                Audience::new(Permission::JobsManage, Unnarrowed)
+            }
             // A time-off request carries its reason, which REST shows only to the person and
             // to managers (`Setup::hide_reasons`): in full on the wire, managers only.
             DomainEvent::TimeOffRequested { .. } | DomainEvent::TimeOffDecided { .. } => {
@@ -390,6 +409,8 @@ impl DomainEvent {
             | DomainEvent::SessionEnded { .. }
             | DomainEvent::BackupFailed { .. }
             | DomainEvent::BackupTaken { .. }
+            | DomainEvent::JobFailed { .. }
+            | DomainEvent::JobDead { .. }
             | DomainEvent::LocationCreated { .. }
             | DomainEvent::LocationUpdated { .. }
             | DomainEvent::RoomCreated { .. }

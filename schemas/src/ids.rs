@@ -186,6 +186,10 @@ ulid_id!(
     /// A calendar-feed subscription (its secret token is stored only as a hash).
     FeedId, FeedNotFound, "calendar feed"
 );
+ulid_id!(
+    /// A durable job (`clowder_schemas::jobs::Job`).
+    JobId, JobNotFound, "job"
+);
 
 #[cfg(test)]
 mod tests {

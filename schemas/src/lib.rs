@@ -15,6 +15,7 @@ pub mod errors;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
+pub mod jobs;
 pub mod locations;
 pub mod pagination;
 pub mod passwords;
@@ -29,6 +30,7 @@ pub mod waitlist;
 pub mod whiteboard;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
+pub use ids::JobId;
 pub use ids::{
     AppointmentId, AppointmentTypeId, ClientId, DeviceId, FeedId, LocationId, OfferId, PatientId, RoleId, RoomId,
     SessionId, ShiftId, StaffId, TimeOffId, UserId, WaitlistId,

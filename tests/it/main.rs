@@ -19,6 +19,7 @@ mod errors;
 mod helpers;
 mod ics;
 mod idempotency;
+mod jobs;
 mod live;
 mod operations;
 mod ops_files;

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::{
-    appointment_types, appointments, audit, auth, backups, calendar_feeds, clients, devices, health, locations,
+    appointment_types, appointments, audit, auth, backups, calendar_feeds, clients, devices, health, jobs, locations,
     patients, roles, search, staff, users, waitlist,
 };
 use crate::state::AppState;
@@ -88,6 +88,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::audit_list))
         .routes(routes!(backups::backups_list, backups::backups_run))
         .routes(routes!(backups::backups_get))
+        .routes(routes!(jobs::jobs_list))
+        .routes(routes!(jobs::jobs_get))
+        .routes(routes!(jobs::jobs_retry))
+        .routes(routes!(jobs::jobs_cancel))
         .routes(routes!(appointment_types::appointment_types_list, appointment_types::appointment_types_create))
         .routes(routes!(appointment_types::appointment_types_get, appointment_types::appointment_types_update))
         .routes(routes!(locations::locations_list, locations::locations_create))

@@ -68,6 +68,7 @@ pub struct ChangeSet {
     events: Vec<(Author, DomainEvent)>,
     audit: Vec<AuditDraft>,
     numbered: Vec<Numbered>,
+    guards: Vec<Guard>,
     /// Tests only: fail the whole write transaction after this change set, as a crash
     /// before the commit would.
     #[cfg(test)]
@@ -163,6 +164,24 @@ enum Op {
     },
 }
 
+/// Checks a record's stored bytes (`None`: absent) on the commit thread.
+type GuardCheck = Box<dyn Fn(Option<&[u8]>) -> bool + Send>;
+
+/// A condition on a record's current value that the commit thread checks inside the write
+/// transaction before any of the change set's writes (see [`ChangeSet::require`]).
+struct Guard {
+    table: RecordTable,
+    key: u128,
+    what: &'static str,
+    check: GuardCheck,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard").field("table", &self.table).field("key", &self.key).field("what", &self.what).finish()
+    }
+}
+
 #[derive(Debug)]
 struct Claim {
     ns: &'static str,
@@ -202,6 +221,22 @@ impl ChangeSet {
     /// `Duplicate { field }` if another owner holds it.
     pub fn claim(&mut self, ns: &'static str, value: &str, owner: u128, field: &'static str) -> &mut Self {
         self.claims.push(Claim { ns, value: value.to_owned(), owner, field });
+        self
+    }
+
+    /// Commits this change set only if `check` accepts the record stored under `key` at commit
+    /// time (its envelope bytes, `None` if absent), seen after the earlier change sets of the
+    /// same transaction; otherwise the whole set is refused with `Changed { what }` and writes
+    /// nothing. This is optimistic concurrency for writers that are not one actor (jobs: the
+    /// scheduler, a person and another service's change set may all move the same job).
+    pub fn require(
+        &mut self,
+        table: RecordTable,
+        key: u128,
+        what: &'static str,
+        check: impl Fn(Option<&[u8]>) -> bool + Send + 'static,
+    ) -> &mut Self {
+        self.guards.push(Guard { table, key, what, check: Box::new(check) });
         self
     }
 
@@ -271,6 +306,7 @@ impl ChangeSet {
         self.events.append(&mut other.events);
         self.audit.append(&mut other.audit);
         self.numbered.append(&mut other.numbered);
+        self.guards.append(&mut other.guards);
         self
     }
 
@@ -327,6 +363,10 @@ pub enum CommitError {
     /// number was consumed).
     #[error("the change set was refused: {0}")]
     Refused(String),
+    /// A record changed since the writer read it (a [`ChangeSet::require`] check failed):
+    /// nothing of the change set was written.
+    #[error("the {what} changed meanwhile")]
+    Changed { what: &'static str },
     /// The data directory's disk is below its reserve (`store::disk`): the change set was
     /// refused before any write transaction, so nothing of it was written.
     #[error("the data directory's disk is below its reserve")]
@@ -666,6 +706,10 @@ impl Committer {
                         results.push(Err(CommitError::Duplicate { field }));
                         continue;
                     }
+                    if let Some(what) = first_failed_guard(&txn, &set.guards)? {
+                        results.push(Err(CommitError::Changed { what }));
+                        continue;
+                    }
                     let keys = set.idempotency_claims();
                     if idempotency_conflict(&idem, &keys, now)? {
                         results.push(Err(CommitError::Duplicate { field: idempotency::HEADER }));
@@ -939,6 +983,17 @@ fn first_conflict(
             && owner.value() != c.owner
         {
             return Ok(Some(c.field));
+        }
+    }
+    Ok(None)
+}
+
+fn first_failed_guard(txn: &redb::WriteTransaction, guards: &[Guard]) -> Result<Option<&'static str>, redb::Error> {
+    for g in guards {
+        let table = txn.open_table(g.table.def())?;
+        let current = table.get(g.key)?;
+        if !(g.check)(current.as_ref().map(|v| v.value())) {
+            return Ok(Some(g.what));
         }
     }
     Ok(None)

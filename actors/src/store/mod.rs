@@ -533,6 +533,44 @@ impl Reader {
         Ok(())
     }
 
+    /// Visits records newest (highest key) first, below `before` (exclusive), until `f` breaks.
+    pub fn scan_rev<R: Record>(
+        &self,
+        table: RecordTable,
+        before: Option<u128>,
+        mut f: impl FnMut(R) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let t = self.txn.open_table(table.def())?;
+        let range = match before {
+            Some(b) => t.range(..b)?,
+            None => t.range(0..)?,
+        };
+        for row in range.rev() {
+            let (_, v) = row?;
+            if f(codec::decode(v.value())?).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Visits an index's keys in order from `from` (inclusive) until `f` breaks (the jobs'
+    /// due index is read as a queue this way).
+    pub fn index_from(
+        &self,
+        index: IndexTable,
+        from: (u128, u128),
+        mut f: impl FnMut((u128, u128)) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let t = self.txn.open_table(index.def())?;
+        for row in t.range(from..)? {
+            if f(row?.0.value()).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Child keys of `parent` in an index, in key order, starting after `after`.
     pub fn children(&self, index: IndexTable, parent: u128, after: Option<u128>) -> Result<Vec<u128>, StoreError> {
         let t = self.txn.open_table(index.def())?;

@@ -40,10 +40,12 @@ pub enum RecordTable {
     SearchHistory,
     /// Per staff user: the clients and patients they opened last (key: the user's id).
     RecentViews,
+    /// Durable jobs (`jobs::`), written by the job API and the scheduler.
+    Jobs,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 19] = [
+    pub const ALL: [RecordTable; 20] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -63,6 +65,7 @@ impl RecordTable {
         RecordTable::RoomStates,
         RecordTable::SearchHistory,
         RecordTable::RecentViews,
+        RecordTable::Jobs,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -86,6 +89,7 @@ impl RecordTable {
             RecordTable::RoomStates => TableDefinition::new("room_states"),
             RecordTable::SearchHistory => TableDefinition::new("search_history"),
             RecordTable::RecentViews => TableDefinition::new("recent_views"),
+            RecordTable::Jobs => TableDefinition::new("jobs"),
         }
     }
 }
@@ -97,15 +101,23 @@ pub enum IndexTable {
     PatientsByClient,
     /// `(user, session)`: a user's sessions.
     SessionsByUser,
+    /// `(due time in Unix ms, job)`: the jobs that will still run (queued, failed, running),
+    /// in due order; the scheduler's queue.
+    JobsDue,
+    /// `(the subject's id, job)`: every job a record caused (`appointment:<id>`).
+    JobsBySubject,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 2] = [IndexTable::PatientsByClient, IndexTable::SessionsByUser];
+    pub const ALL: [IndexTable; 4] =
+        [IndexTable::PatientsByClient, IndexTable::SessionsByUser, IndexTable::JobsDue, IndexTable::JobsBySubject];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
         match self {
             IndexTable::PatientsByClient => TableDefinition::new("patients_by_client"),
             IndexTable::SessionsByUser => TableDefinition::new("sessions_by_user"),
+            IndexTable::JobsDue => TableDefinition::new("jobs_due"),
+            IndexTable::JobsBySubject => TableDefinition::new("jobs_by_subject"),
         }
     }
 }
@@ -129,6 +141,8 @@ pub mod unique {
     /// A user account belongs to at most one staff profile.
     pub const STAFF_USER: &str = "staff_user";
     pub const FEED_TOKEN: &str = "feed_token";
+    /// A job's idempotency key: the same key is enqueued once.
+    pub const JOB_KEY: &str = "job_key";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

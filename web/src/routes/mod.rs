@@ -10,6 +10,7 @@ pub mod calendar_feeds;
 pub mod clients;
 pub mod devices;
 pub mod health;
+pub mod jobs;
 pub mod locations;
 pub mod pages;
 pub mod patients;

@@ -102,6 +102,27 @@ impl UserActor {
 }
 
 impl Accounts {
+    /// Adds to `set` the end of every session past its absolute expiry, at most `max` of
+    /// them (the daily clean-up job commits them with its success); returns how many. Each
+    /// removal requires the session to be still stored at commit, so a user's actor ending
+    /// the same session first refuses the set instead of ending it twice.
+    pub fn end_expired_sessions(&self, set: &mut ChangeSet, caller: &Caller, max: usize) -> Result<usize> {
+        let now = self.ctx.clock.now();
+        let r = self.ctx.store.read()?;
+        let mut expired = Vec::new();
+        r.scan::<Session>(RecordTable::Sessions, None, |s| {
+            if s.expires_at <= now {
+                expired.push(s);
+            }
+            if expired.len() >= max { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) }
+        })?;
+        for s in &expired {
+            set.require(RecordTable::Sessions, s.id.as_u128(), "session", |v| v.is_some());
+            end_session(set, s, caller, "expired");
+        }
+        Ok(expired.len())
+    }
+
     /// Whether a session still stands: not ended, not past its absolute expiry, its user
     /// active. (Idle expiry is left to requests: a live screen keeps no request going.) The
     /// live gateway asks this to close sockets whose session has ended.

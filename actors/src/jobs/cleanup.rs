@@ -1,0 +1,63 @@
+//! The daily clean-up job (`daily_cleanup`, recurring at `CLOWDER_JOBS_CLEANUP_AT` local):
+//! ends sessions past their absolute expiry and forgets `Idempotency-Key`s claimed more than a
+//! day ago. Both removals are the job's store-side effects, committed with its success.
+
+use std::sync::Arc;
+
+use clowder_schemas::ValidationError;
+use clowder_schemas::jobs::Job;
+
+use super::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Recurring, Rule};
+use crate::idempotency::Idempotency;
+use crate::staff::accounts::Accounts;
+use crate::store::ChangeSet;
+
+/// The kind's name.
+pub const KIND: &str = "daily_cleanup";
+
+/// Most sessions ended by one run (a larger backlog is finished by the next runs).
+const MAX_SESSIONS: usize = 5_000;
+
+/// The clean-up handler.
+pub struct Cleanup {
+    pub accounts: Accounts,
+    pub idempotency: Idempotency,
+}
+
+impl Cleanup {
+    /// Its recurring schedule: daily at `at` local.
+    pub fn schedule(at: jiff::civil::Time) -> Recurring {
+        Recurring { name: KIND, kind: KIND, rule: Rule::Daily { at }, payload: serde_json::json!({}) }
+    }
+
+    /// Registers the handler and, if `at` is set, its daily schedule.
+    pub fn install(self, jobs: &super::Jobs, at: Option<jiff::civil::Time>) -> Result<(), ValidationError> {
+        jobs.register(KIND, Arc::new(self))?;
+        if let Some(at) = at {
+            jobs.add_recurring(Self::schedule(at));
+        }
+        Ok(())
+    }
+}
+
+impl JobHandler for Cleanup {
+    fn validate(&self, payload: &serde_json::Value) -> Result<(), ValidationError> {
+        match payload.as_object() {
+            Some(o) if o.is_empty() => Ok(()),
+            _ => Err(ValidationError::new("payload", "must be {}")),
+        }
+    }
+
+    fn run<'a>(&'a self, _job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {
+        Box::pin(async move {
+            let mut set = ChangeSet::new();
+            let sessions = self
+                .accounts
+                .end_expired_sessions(&mut set, &ctx.caller, MAX_SESSIONS)
+                .map_err(|e| JobError::Retry(e.to_string()))?;
+            let keys = self.idempotency.sweep_into(&mut set).map_err(|e| JobError::Retry(e.to_string()))?;
+            tracing::info!(sessions, idempotency_keys = keys, "daily clean-up");
+            Ok(JobOutcome::with(set))
+        })
+    }
+}
