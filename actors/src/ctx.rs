@@ -49,6 +49,8 @@ pub struct SystemConfig {
     /// Free space the data directory's disk keeps: below it, changes are refused (507) before
     /// anything is written (`store::disk`). 0 turns the guard off.
     pub min_free_bytes: u64,
+    /// The message providers of each channel (`comms`); the log provider by default.
+    pub comms: crate::comms::CommsConfig,
 }
 
 impl SystemConfig {
@@ -72,6 +74,7 @@ impl SystemConfig {
             backup_journal: false,
             // Off here (unit tests on small temporary disks); the binary's default is 512 MiB.
             min_free_bytes: 0,
+            comms: crate::comms::CommsConfig::default(),
         }
     }
 

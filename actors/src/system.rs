@@ -43,6 +43,8 @@ pub struct System {
     pub idempotency: crate::idempotency::Idempotency,
     idempotency_sweeper: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub store_metrics: StoreMetrics,
+    /// The message provider of each channel (email, SMS), chosen by the settings.
+    pub comms: crate::comms::Providers,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -50,6 +52,10 @@ pub struct System {
 impl System {
     /// Opens the store and starts the actor registries. Must run inside a tokio runtime.
     pub fn start(config: SystemConfig, clock: Arc<dyn Clock>) -> Result<System, StoreError> {
+        // Built first: a provider whose settings cannot work stops the start before the
+        // store is opened.
+        let comms = crate::comms::Providers::build(&config.comms, clock.clone())
+            .map_err(|e| StoreError::Load(format!("the message providers: {e}")))?;
         let store_metrics = StoreMetrics::default();
         let store_config = StoreConfig {
             path: config.store_path(),
@@ -80,6 +86,7 @@ impl System {
             scheduling,
             ctx,
             store_metrics,
+            comms,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

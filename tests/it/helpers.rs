@@ -62,6 +62,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
             ..Default::default()
         },
         operations: Default::default(),
+        comms: Default::default(),
     }
 }
 
