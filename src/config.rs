@@ -1025,6 +1025,55 @@ mod tests {
     }
 
     #[test]
+    fn comms_settings_are_checked_and_their_secrets_masked() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["clowder"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args).unwrap().serve.settings()
+        };
+        let defaults = parse(&[]).unwrap();
+        let shown = defaults.describe();
+        assert!(shown.contains("CLOWDER_EMAIL_PROVIDER") && shown.contains("= log"), "{shown}");
+        assert!(matches!(defaults.system.comms.email, clowder_actors::comms::EmailSettings::Log));
+
+        let err = |extra: &[&str]| parse(extra).unwrap_err().to_string();
+        assert!(err(&["--email-provider", "smtp"]).contains("CLOWDER_EMAIL_FROM"));
+        assert!(err(&["--email-provider", "smtp", "--email-from", "a@clinic.example"]).contains("CLOWDER_SMTP_HOST"));
+        let remote_plain =
+            ["--email-provider", "smtp", "--email-from", "a@clinic.example", "--smtp-host", "mail.example.com"];
+        assert!(err(&[&remote_plain[..], &["--smtp-tls", "none"]].concat()).contains("localhost"));
+        assert!(err(&[&remote_plain[..], &["--smtp-username", "u"]].concat()).contains("go together"));
+        assert!(err(&["--email-from", "Clinic <nope>"]).contains("CLOWDER_EMAIL_FROM"));
+        assert!(err(&["--sms-provider", "twilio"]).contains("CLOWDER_TWILIO_ACCOUNT_SID"));
+        let sid = "AC0123456789abcdef0123456789abcdef";
+        let twilio = ["--sms-provider", "twilio", "--twilio-account-sid", sid, "--twilio-auth-token", "tok-secret-1"];
+        assert!(err(&twilio).contains("CLOWDER_TWILIO_FROM"));
+        assert!(
+            err(&[&twilio[..], &["--twilio-from", "+15550001111", "--twilio-base-url", "ftp://x"]].concat())
+                .contains("CLOWDER_TWILIO_BASE_URL")
+        );
+
+        let full = [
+            &twilio[..],
+            &["--twilio-from", "+15550001111"],
+            &["--email-provider", "sendgrid", "--email-from", "Whisker <front@whisker.example>"],
+            &["--sendgrid-api-key", "SG.very-secret-key", "--smtp-password", "unused-smtp-secret"],
+        ]
+        .concat();
+        let settings = parse(&full).unwrap();
+        let shown = settings.describe();
+        let debug = format!("{settings:?}");
+        for secret in ["tok-secret-1", "SG.very-secret-key", "unused-smtp-secret"] {
+            assert!(!shown.contains(secret) && !debug.contains(secret), "{secret} leaked: {shown}");
+        }
+        let shown = shown.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+        assert!(shown.contains("CLOWDER_SENDGRID_API_KEY = ******** (set)"), "{shown}");
+        assert!(shown.contains("CLOWDER_TWILIO_AUTH_TOKEN = ******** (set)"), "{shown}");
+        assert!(shown.contains("CLOWDER_EMAIL_FROM = Whisker <front@whisker.example>"), "{shown}");
+    }
+
+    #[test]
     fn debug_output_never_shows_the_admin_password() {
         let secret: Secret = "hunter2-but-longer-than-twelve".into();
         assert!(!format!("{secret:?}").contains("hunter2"));

@@ -4,8 +4,9 @@
 //!
 //! Each message gets the `Message-ID` of its key (`<hash@sender-domain>`), a plain-text part
 //! and, with HTML, a `multipart/alternative`. Errors: a 5xx reply (bad address, refused
-//! AUTH, rejected content) is `Permanent`; a 4xx reply, a timeout, a refused or broken
-//! connection or a TLS failure is `Retry`.
+//! AUTH, rejected content) and what lettre refuses itself (a relay without STARTTLS, no AUTH
+//! mechanism in common) are `Permanent`; a 4xx reply, a timeout, a refused or broken
+//! connection or a failed TLS handshake (an untrusted certificate) is `Retry`.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
