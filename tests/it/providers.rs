@@ -616,3 +616,71 @@ async fn the_log_provider_accepts_both_channels_with_stable_ids_and_the_same_che
     bad.subject = "two\nlines".into();
     assert!(!providers.email.send(&bad).await.unwrap_err().is_retry());
 }
+
+// --- wiring ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_server_sends_through_the_providers_its_settings_choose() {
+    use clowder::config::{EmailProviderArg, SmsProviderArg};
+    let seen = Seen::default();
+    let base = sendgrid_server(&seen).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = crate::helpers::default_args(dir.path().join("data"));
+    args.comms.email_provider = EmailProviderArg::Sendgrid;
+    args.comms.email_from = Some("Whisker Clinic <front@whisker.example>".into());
+    args.comms.sendgrid_api_key = Some(SENDGRID_KEY.into());
+    args.comms.sendgrid_base_url = base;
+    assert_eq!(args.comms.sms_provider, SmsProviderArg::Log);
+    let app = clowder::Application::build(args.settings().expect("valid settings")).await.expect("it starts");
+
+    let comms = app.system().comms.clone();
+    let sent = comms.email.send(&reminder("jane@example.com")).await.expect("accepted");
+    assert_eq!(sent.provider, ProviderName::Sendgrid);
+    assert_eq!(seen.len(), 1, "the fake SendGrid got the message");
+    let sms = comms.sms.send(&text("+15551230001", "hi")).await.expect("accepted");
+    assert_eq!(sms.provider, ProviderName::Log, "SMS stays on the log provider");
+    app.system().shutdown().await;
+}
+
+#[tokio::test]
+async fn an_smtp_server_that_never_answers_is_a_retry_within_the_timeout() {
+    // Accepts connections and says nothing (no greeting).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let smtp =
+        SmtpConfig { host: "127.0.0.1".into(), port, tls: SmtpTls::None, credentials: None, extra_roots_pem: None };
+    let config =
+        CommsConfig { timeout: Duration::from_millis(300), ..config(EmailSettings::Smtp(smtp), SmsSettings::Log) };
+    let providers = Providers::build(&config, clock()).unwrap();
+    let started = Instant::now();
+    let err = providers.email.send(&reminder("jane@example.com")).await.unwrap_err();
+    assert!(err.is_retry(), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "gave up after {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn smtp_implicit_tls_sends_encrypted() {
+    let cert = certificate();
+    let (c, k) = (cert.dir.path().join("cert.pem"), cert.dir.path().join("key.pem"));
+    let args = ["--tls", c.to_str().unwrap(), k.to_str().unwrap(), "--implicit-tls"];
+    let Some(sink) = SmtpSink::start(&args).await else { return };
+    let smtp =
+        SmtpConfig { extra_roots_pem: Some(cert.pem.clone().into_bytes()), ..sink.smtp("localhost", SmtpTls::Tls) };
+    smtp_providers(smtp).email.send(&reminder("jane@example.com")).await.expect("accepted");
+    let got = &sink.wait_for(1).await[0];
+    assert_eq!(got["tls"], true);
+    // Plain SMTP to a TLS port fails as a retry, and nothing arrives.
+    // (The server waits for a TLS hello and we for a greeting: the timeout ends it.)
+    let plain = sink.smtp("localhost", SmtpTls::None);
+    let config =
+        CommsConfig { timeout: Duration::from_millis(300), ..config(EmailSettings::Smtp(plain), SmsSettings::Log) };
+    let providers = Providers::build(&config, clock()).unwrap();
+    assert!(providers.email.send(&reminder("jane@example.com")).await.unwrap_err().is_retry());
+    assert_eq!(sink.received().len(), 1);
+}

@@ -50,7 +50,10 @@ class Sink:
         record = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
-            "tls": session.ssl is not None,
+            # After STARTTLS aiosmtpd records the TLS session; with implicit TLS the transport
+            # itself is the TLS one.
+            "tls": session.ssl is not None
+            or (server.transport is not None and server.transport.get_extra_info("ssl_object") is not None),
             "authenticated": bool(session.authenticated),
             "login": session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None,
             "helo": session.host_name,

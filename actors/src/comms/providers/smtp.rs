@@ -118,9 +118,10 @@ impl EmailProvider for SmtpProvider {
             let domain = domain_of(&msg.from.as_ref().unwrap_or(&self.from).email).to_owned();
             let id = message_id(&msg.key, &domain);
             let message = self.build(msg, &id)?;
-            // lettre's timeout bounds each socket operation; this bounds the whole exchange.
-            match tokio::time::timeout(self.timeout * 2, self.transport.send(message)).await {
-                Err(_) => Err(SendError::retry(format!("SMTP: no answer within {} s", (self.timeout * 2).as_secs()))),
+            // lettre's timeout bounds connecting and each command; this bounds the whole
+            // exchange (a relay that trickles its answers, a greeting that never comes).
+            match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
+                Err(_) => Err(SendError::retry(format!("SMTP: timed out after {:?}", self.timeout))),
                 Ok(Err(e)) => Err(classify(&e)),
                 Ok(Ok(_response)) => {
                     Ok(Sent { provider: ProviderName::Smtp, provider_id: id, accepted_at: self.clock.now() })
