@@ -1,7 +1,9 @@
 //! The `log` provider, for development and the demo: each message becomes one structured log
-//! line (recipient masked, no body) and a receipt, and nothing leaves the machine.
+//! line (recipient masked, no subject or body) and a receipt, and nothing leaves the machine.
 //!
-//! The body is not logged: reminders will carry signed links, and logs must hold no secret.
+//! It is also what a server runs with before a provider is configured, so the line carries
+//! no personal data beyond the masked recipient (subjects name clients and cats) and no body
+//! (reminders will carry signed links, and logs must hold no secret).
 
 use std::sync::Arc;
 
@@ -46,7 +48,8 @@ impl EmailProvider for LogProvider {
                 provider = "log",
                 channel = "email",
                 to = %mask_email(&msg.to.email),
-                subject = %msg.subject,
+                subject_chars = msg.subject.chars().count(),
+                text_chars = msg.text.chars().count(),
                 key = %msg.key,
                 message_id = %message_id(&msg.key, domain),
                 provider_id = %sent.provider_id,
