@@ -138,6 +138,8 @@ pub struct ServeArgs {
     pub backup: BackupArgs,
     #[command(flatten)]
     pub jobs: JobsArgs,
+    #[command(flatten)]
+    pub comms: CommsArgs,
 }
 
 /// The job scheduler's settings (flattened into [`ServeArgs`]); see docs/jobs.md.
@@ -449,6 +451,291 @@ pub struct ErrorTracking {
     pub environment: String,
 }
 
+/// Which provider sends email (`CLOWDER_EMAIL_PROVIDER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmailProviderArg {
+    /// Write each message to the log only (development, the demo).
+    Log,
+    /// An SMTP relay (CLOWDER_SMTP_*).
+    Smtp,
+    /// SendGrid's v3 API (CLOWDER_SENDGRID_*).
+    Sendgrid,
+}
+
+/// Which provider sends SMS (`CLOWDER_SMS_PROVIDER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmsProviderArg {
+    /// Write each message to the log only (development, the demo).
+    Log,
+    /// Twilio's Messages API (CLOWDER_TWILIO_*).
+    Twilio,
+}
+
+/// How the SMTP connection is secured (`CLOWDER_SMTP_TLS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmtpTlsArg {
+    /// STARTTLS, required (port 587 by default).
+    Starttls,
+    /// TLS from the first byte (port 465 by default).
+    Tls,
+    /// No encryption: only for a relay on this machine (port 25 by default).
+    None,
+}
+
+const DEFAULT_COMMS_TIMEOUT_SECS: u64 = 30;
+const DEFAULT_SMS_MAX_SEGMENTS: usize = 4;
+const DEFAULT_SENDGRID_BASE_URL: &str = "https://api.sendgrid.com";
+const DEFAULT_TWILIO_BASE_URL: &str = "https://api.twilio.com";
+
+/// Message providers of `clowder serve` (flattened into [`ServeArgs`]): which one sends each
+/// channel and their credentials (docs/communications.md).
+#[derive(Debug, Clone, Args)]
+pub struct CommsArgs {
+    /// Email provider.
+    #[arg(long, env = "CLOWDER_EMAIL_PROVIDER", value_enum, default_value_t = EmailProviderArg::Log)]
+    pub email_provider: EmailProviderArg,
+    /// SMS provider.
+    #[arg(long, env = "CLOWDER_SMS_PROVIDER", value_enum, default_value_t = SmsProviderArg::Log)]
+    pub sms_provider: SmsProviderArg,
+    /// Sender of the clinic's email, `front@clinic.example` or `Whisker Clinic
+    /// <front@clinic.example>` (required with smtp and sendgrid); its domain names the
+    /// `Message-ID`s.
+    #[arg(long, env = "CLOWDER_EMAIL_FROM")]
+    pub email_from: Option<String>,
+    /// How long one message may take to be accepted by its provider, seconds; beyond it the
+    /// send is retried later.
+    #[arg(long, env = "CLOWDER_COMMS_TIMEOUT_SECS", default_value_t = DEFAULT_COMMS_TIMEOUT_SECS)]
+    pub comms_timeout_secs: u64,
+    /// Longest text message accepted, in SMS segments (160 GSM-7 / 70 UCS-2 characters for one).
+    #[arg(long, env = "CLOWDER_SMS_MAX_SEGMENTS", default_value_t = DEFAULT_SMS_MAX_SEGMENTS)]
+    pub sms_max_segments: usize,
+    /// SMTP relay host.
+    #[arg(long, env = "CLOWDER_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port (default: 587 with starttls, 465 with tls, 25 with none).
+    #[arg(long, env = "CLOWDER_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// SMTP connection security.
+    #[arg(long, env = "CLOWDER_SMTP_TLS", value_enum, default_value_t = SmtpTlsArg::Starttls)]
+    pub smtp_tls: SmtpTlsArg,
+    /// SMTP AUTH username (with CLOWDER_SMTP_PASSWORD).
+    #[arg(long, env = "CLOWDER_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    #[arg(long, env = "CLOWDER_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<Secret>,
+    /// PEM file of CA certificates trusted for the relay besides the system's.
+    #[arg(long, env = "CLOWDER_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
+    #[arg(long, env = "CLOWDER_SENDGRID_API_KEY", hide_env_values = true)]
+    pub sendgrid_api_key: Option<Secret>,
+    #[arg(long, env = "CLOWDER_SENDGRID_BASE_URL", default_value = DEFAULT_SENDGRID_BASE_URL)]
+    pub sendgrid_base_url: String,
+    #[arg(long, env = "CLOWDER_TWILIO_ACCOUNT_SID")]
+    pub twilio_account_sid: Option<String>,
+    #[arg(long, env = "CLOWDER_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<Secret>,
+    /// The Twilio number (E.164) or sender id texts come from (or set
+    /// CLOWDER_TWILIO_MESSAGING_SERVICE_SID).
+    #[arg(long, env = "CLOWDER_TWILIO_FROM", conflicts_with = "twilio_messaging_service_sid")]
+    pub twilio_from: Option<String>,
+    /// A Messaging Service that picks the sending number (instead of CLOWDER_TWILIO_FROM).
+    #[arg(long, env = "CLOWDER_TWILIO_MESSAGING_SERVICE_SID")]
+    pub twilio_messaging_service_sid: Option<String>,
+    /// URL Twilio posts delivery status to (the webhook is not built yet).
+    #[arg(long, env = "CLOWDER_TWILIO_STATUS_CALLBACK")]
+    pub twilio_status_callback: Option<String>,
+    #[arg(long, env = "CLOWDER_TWILIO_BASE_URL", default_value = DEFAULT_TWILIO_BASE_URL)]
+    pub twilio_base_url: String,
+}
+
+impl Default for CommsArgs {
+    /// The flags' defaults: the log provider on both channels.
+    fn default() -> Self {
+        Self {
+            email_provider: EmailProviderArg::Log,
+            sms_provider: SmsProviderArg::Log,
+            email_from: None,
+            comms_timeout_secs: DEFAULT_COMMS_TIMEOUT_SECS,
+            sms_max_segments: DEFAULT_SMS_MAX_SEGMENTS,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: SmtpTlsArg::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_ca_file: None,
+            sendgrid_api_key: None,
+            sendgrid_base_url: DEFAULT_SENDGRID_BASE_URL.into(),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            twilio_messaging_service_sid: None,
+            twilio_status_callback: None,
+            twilio_base_url: DEFAULT_TWILIO_BASE_URL.into(),
+        }
+    }
+}
+
+impl CommsArgs {
+    /// The providers' settings, checked.
+    pub fn config(&self) -> anyhow::Result<clowder_actors::comms::CommsConfig> {
+        use clowder_actors::comms::{
+            CommsConfig, EmailSettings, SendGridConfig, SmsSettings, SmtpConfig, SmtpTls, TwilioConfig, TwilioSender,
+            providers::{Secret as ProviderSecret, default_from},
+        };
+        use clowder_schemas::comms::Mailbox;
+        fn secret(s: &Option<Secret>) -> Option<&str> {
+            s.as_ref().map(Secret::expose).filter(|v| !v.trim().is_empty())
+        }
+        if !(1..=600).contains(&self.comms_timeout_secs) {
+            bail!("CLOWDER_COMMS_TIMEOUT_SECS must be between 1 and 600");
+        }
+        if !(1..=10).contains(&self.sms_max_segments) {
+            bail!("CLOWDER_SMS_MAX_SEGMENTS must be between 1 and 10");
+        }
+        let from = match self.email_from.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            Some(f) => Mailbox::parse("CLOWDER_EMAIL_FROM", f)
+                .map_err(|e| anyhow::anyhow!("CLOWDER_EMAIL_FROM {}", e.message))?,
+            None if self.email_provider == EmailProviderArg::Log => default_from(),
+            None => bail!("CLOWDER_EMAIL_FROM is required with CLOWDER_EMAIL_PROVIDER={:?}", self.email_provider),
+        };
+        let email = match self.email_provider {
+            EmailProviderArg::Log => EmailSettings::Log,
+            EmailProviderArg::Smtp => {
+                let Some(host) = self.smtp_host.as_deref().map(str::trim).filter(|h| !h.is_empty()) else {
+                    bail!("CLOWDER_SMTP_HOST is required with CLOWDER_EMAIL_PROVIDER=smtp");
+                };
+                let tls = match self.smtp_tls {
+                    SmtpTlsArg::Starttls => SmtpTls::Starttls,
+                    SmtpTlsArg::Tls => SmtpTls::Tls,
+                    SmtpTlsArg::None => SmtpTls::None,
+                };
+                // Unencrypted SMTP would send passwords and clients' mail in clear text.
+                if tls == SmtpTls::None && !matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]") {
+                    bail!("CLOWDER_SMTP_TLS=none is only allowed for a relay on this machine (localhost)");
+                }
+                let port = self.smtp_port.unwrap_or(match tls {
+                    SmtpTls::Starttls => 587,
+                    SmtpTls::Tls => 465,
+                    SmtpTls::None => 25,
+                });
+                let credentials = match (&self.smtp_username, secret(&self.smtp_password)) {
+                    (Some(user), Some(password)) => Some((user.clone(), ProviderSecret::new(password))),
+                    (None, None) => None,
+                    _ => bail!("CLOWDER_SMTP_USERNAME and CLOWDER_SMTP_PASSWORD go together"),
+                };
+                let extra_roots_pem = match &self.smtp_ca_file {
+                    None => None,
+                    Some(path) => {
+                        let pem = std::fs::read(path)
+                            .with_context(|| format!("CLOWDER_SMTP_CA_FILE: cannot read {}", path.display()))?;
+                        if CertificateDer::pem_slice_iter(&pem).next().is_none() {
+                            bail!("CLOWDER_SMTP_CA_FILE: {} holds no PEM certificate", path.display());
+                        }
+                        Some(pem)
+                    }
+                };
+                EmailSettings::Smtp(SmtpConfig { host: host.to_owned(), port, tls, credentials, extra_roots_pem })
+            }
+            EmailProviderArg::Sendgrid => {
+                let Some(key) = secret(&self.sendgrid_api_key) else {
+                    bail!("CLOWDER_SENDGRID_API_KEY is required with CLOWDER_EMAIL_PROVIDER=sendgrid");
+                };
+                EmailSettings::SendGrid(SendGridConfig {
+                    api_key: ProviderSecret::new(key),
+                    base_url: self.sendgrid_base_url.clone(),
+                })
+            }
+        };
+        let sms = match self.sms_provider {
+            SmsProviderArg::Log => SmsSettings::Log,
+            SmsProviderArg::Twilio => {
+                let (Some(sid), Some(token)) = (&self.twilio_account_sid, secret(&self.twilio_auth_token)) else {
+                    bail!(
+                        "CLOWDER_TWILIO_ACCOUNT_SID and CLOWDER_TWILIO_AUTH_TOKEN are required with CLOWDER_SMS_PROVIDER=twilio"
+                    );
+                };
+                let sender = match (&self.twilio_from, &self.twilio_messaging_service_sid) {
+                    (Some(from), None) => TwilioSender::From(from.trim().to_owned()),
+                    (None, Some(service)) => TwilioSender::MessagingService(service.trim().to_owned()),
+                    _ => bail!("set CLOWDER_TWILIO_FROM or CLOWDER_TWILIO_MESSAGING_SERVICE_SID (one of them)"),
+                };
+                SmsSettings::Twilio(TwilioConfig {
+                    account_sid: sid.trim().to_owned(),
+                    auth_token: ProviderSecret::new(token),
+                    sender,
+                    status_callback: self.twilio_status_callback.clone().filter(|u| !u.trim().is_empty()),
+                    base_url: self.twilio_base_url.clone(),
+                })
+            }
+        };
+        let config = CommsConfig {
+            email,
+            sms,
+            from,
+            timeout: Duration::from_secs(self.comms_timeout_secs),
+            max_sms_segments: self.sms_max_segments,
+        };
+        // Build once now, so settings that cannot work (a bad URL or account id) stop
+        // `check-config` and start-up with their setting's name.
+        clowder_actors::comms::Providers::build(&config, Arc::new(clowder_actors::SystemClock))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(config)
+    }
+
+    /// The `describe()` rows of the providers in use, secrets masked.
+    fn describe(config: &clowder_actors::comms::CommsConfig, rows: &mut Vec<(&'static str, String)>) {
+        use clowder_actors::comms::{EmailSettings, SmsSettings, SmtpTls, TwilioSender};
+        let set = "******** (set)".to_owned();
+        match &config.email {
+            EmailSettings::Log => rows.push(("CLOWDER_EMAIL_PROVIDER", "log".into())),
+            EmailSettings::Smtp(smtp) => {
+                rows.push(("CLOWDER_EMAIL_PROVIDER", "smtp".into()));
+                rows.push(("CLOWDER_SMTP_HOST", smtp.host.clone()));
+                rows.push(("CLOWDER_SMTP_PORT", smtp.port.to_string()));
+                let tls = match smtp.tls {
+                    SmtpTls::Starttls => "starttls",
+                    SmtpTls::Tls => "tls",
+                    SmtpTls::None => "none",
+                };
+                rows.push(("CLOWDER_SMTP_TLS", tls.into()));
+                let (user, password) = match &smtp.credentials {
+                    Some((user, _)) => (user.clone(), set.clone()),
+                    None => ("(not set: no AUTH)".into(), "(not set)".into()),
+                };
+                rows.push(("CLOWDER_SMTP_USERNAME", user));
+                rows.push(("CLOWDER_SMTP_PASSWORD", password));
+                let ca = if smtp.extra_roots_pem.is_some() { "(set)" } else { "(not set: system roots)" };
+                rows.push(("CLOWDER_SMTP_CA_FILE", ca.into()));
+            }
+            EmailSettings::SendGrid(sg) => {
+                rows.push(("CLOWDER_EMAIL_PROVIDER", "sendgrid".into()));
+                rows.push(("CLOWDER_SENDGRID_API_KEY", set.clone()));
+                rows.push(("CLOWDER_SENDGRID_BASE_URL", sg.base_url.clone()));
+            }
+        }
+        rows.push(("CLOWDER_EMAIL_FROM", config.from.to_string()));
+        match &config.sms {
+            SmsSettings::Log => rows.push(("CLOWDER_SMS_PROVIDER", "log".into())),
+            SmsSettings::Twilio(tw) => {
+                rows.push(("CLOWDER_SMS_PROVIDER", "twilio".into()));
+                rows.push(("CLOWDER_TWILIO_ACCOUNT_SID", tw.account_sid.clone()));
+                rows.push(("CLOWDER_TWILIO_AUTH_TOKEN", set));
+                match &tw.sender {
+                    TwilioSender::From(from) => rows.push(("CLOWDER_TWILIO_FROM", from.clone())),
+                    TwilioSender::MessagingService(sid) => {
+                        rows.push(("CLOWDER_TWILIO_MESSAGING_SERVICE_SID", sid.clone()))
+                    }
+                }
+                let callback = tw.status_callback.clone().unwrap_or_else(|| "(not set)".into());
+                rows.push(("CLOWDER_TWILIO_STATUS_CALLBACK", callback));
+                rows.push(("CLOWDER_TWILIO_BASE_URL", tw.base_url.clone()));
+            }
+        }
+        rows.push(("CLOWDER_COMMS_TIMEOUT_SECS", config.timeout.as_secs().to_string()));
+        rows.push(("CLOWDER_SMS_MAX_SEGMENTS", config.max_sms_segments.to_string()));
+    }
+}
+
 /// An origin as browsers send it: `scheme://host[:port]`, lower-case, no path.
 fn parse_origin(raw: &str) -> anyhow::Result<String> {
     let o = raw.trim().trim_end_matches('/').to_ascii_lowercase();
@@ -589,6 +876,7 @@ impl ServeArgs {
             ),
         };
         let backup = self.backup.settings()?;
+        let comms = self.comms.config()?;
         let sec = &self.security;
         if !(1..=60 * 24 * 30).contains(&sec.session_idle_minutes) {
             bail!("CLOWDER_SESSION_IDLE_MINUTES must be between 1 and 43200");
@@ -649,6 +937,7 @@ impl ServeArgs {
             backup_journal: backup.is_some(),
             min_free_bytes: ops.min_free_mb.saturating_mul(1 << 20),
             jobs: self.jobs.config()?,
+            comms,
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -775,6 +1064,7 @@ impl Settings {
                 rows.push(("CLOWDER_BACKUP_KEEP_MONTHLY_MONTHS", b.retention.monthly_months.to_string()));
             }
         }
+        CommsArgs::describe(&s.comms, &mut rows);
         rows.iter().map(|(k, v)| format!("{k:<37} = {v}\n")).collect()
     }
 }
@@ -810,6 +1100,55 @@ mod tests {
         assert!(defaults.web.trusted_proxies.is_empty());
         let bad = Cli::try_parse_from(["clowder", "--trusted-proxies", "proxy.lan"]).unwrap().serve.settings();
         assert!(bad.unwrap_err().to_string().contains("CLOWDER_TRUSTED_PROXIES"));
+    }
+
+    #[test]
+    fn comms_settings_are_checked_and_their_secrets_masked() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["clowder"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args).unwrap().serve.settings()
+        };
+        let defaults = parse(&[]).unwrap();
+        let shown = defaults.describe();
+        assert!(shown.contains("CLOWDER_EMAIL_PROVIDER") && shown.contains("= log"), "{shown}");
+        assert!(matches!(defaults.system.comms.email, clowder_actors::comms::EmailSettings::Log));
+
+        let err = |extra: &[&str]| parse(extra).unwrap_err().to_string();
+        assert!(err(&["--email-provider", "smtp"]).contains("CLOWDER_EMAIL_FROM"));
+        assert!(err(&["--email-provider", "smtp", "--email-from", "a@clinic.example"]).contains("CLOWDER_SMTP_HOST"));
+        let remote_plain =
+            ["--email-provider", "smtp", "--email-from", "a@clinic.example", "--smtp-host", "mail.example.com"];
+        assert!(err(&[&remote_plain[..], &["--smtp-tls", "none"]].concat()).contains("localhost"));
+        assert!(err(&[&remote_plain[..], &["--smtp-username", "u"]].concat()).contains("go together"));
+        assert!(err(&["--email-from", "Clinic <nope>"]).contains("CLOWDER_EMAIL_FROM"));
+        assert!(err(&["--sms-provider", "twilio"]).contains("CLOWDER_TWILIO_ACCOUNT_SID"));
+        let sid = "AC0123456789abcdef0123456789abcdef";
+        let twilio = ["--sms-provider", "twilio", "--twilio-account-sid", sid, "--twilio-auth-token", "tok-secret-1"];
+        assert!(err(&twilio).contains("CLOWDER_TWILIO_FROM"));
+        assert!(
+            err(&[&twilio[..], &["--twilio-from", "+15550001111", "--twilio-base-url", "ftp://x"]].concat())
+                .contains("CLOWDER_TWILIO_BASE_URL")
+        );
+
+        let full = [
+            &twilio[..],
+            &["--twilio-from", "+15550001111"],
+            &["--email-provider", "sendgrid", "--email-from", "Whisker <front@whisker.example>"],
+            &["--sendgrid-api-key", "SG.very-secret-key", "--smtp-password", "unused-smtp-secret"],
+        ]
+        .concat();
+        let settings = parse(&full).unwrap();
+        let shown = settings.describe();
+        let debug = format!("{settings:?}");
+        for secret in ["tok-secret-1", "SG.very-secret-key", "unused-smtp-secret"] {
+            assert!(!shown.contains(secret) && !debug.contains(secret), "{secret} leaked: {shown}");
+        }
+        let shown = shown.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+        assert!(shown.contains("CLOWDER_SENDGRID_API_KEY = ******** (set)"), "{shown}");
+        assert!(shown.contains("CLOWDER_TWILIO_AUTH_TOKEN = ******** (set)"), "{shown}");
+        assert!(shown.contains("CLOWDER_EMAIL_FROM = Whisker <front@whisker.example>"), "{shown}");
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub struct SystemConfig {
     pub min_free_bytes: u64,
     /// The job scheduler's settings (`jobs::`).
     pub jobs: crate::jobs::JobsConfig,
+    /// The message providers of each channel (`comms`); the log provider by default.
+    pub comms: crate::comms::CommsConfig,
 }
 
 impl SystemConfig {
@@ -75,6 +77,7 @@ impl SystemConfig {
             // Off here (unit tests on small temporary disks); the binary's default is 512 MiB.
             min_free_bytes: 0,
             jobs: crate::jobs::JobsConfig::default(),
+            comms: crate::comms::CommsConfig::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod comms;
 pub mod ctx;
 pub mod error;
 pub mod idempotency;

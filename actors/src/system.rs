@@ -44,6 +44,8 @@ pub struct System {
     /// Durable jobs and their scheduler.
     pub jobs: crate::jobs::Jobs,
     pub store_metrics: StoreMetrics,
+    /// The message provider of each channel (email, SMS), chosen by the settings.
+    pub comms: crate::comms::Providers,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -51,6 +53,10 @@ pub struct System {
 impl System {
     /// Opens the store and starts the actor registries. Must run inside a tokio runtime.
     pub fn start(config: SystemConfig, clock: Arc<dyn Clock>) -> Result<System, StoreError> {
+        // Built first: a provider whose settings cannot work stops the start before the
+        // store is opened.
+        let comms = crate::comms::Providers::build(&config.comms, clock.clone())
+            .map_err(|e| StoreError::Load(format!("the message providers: {e}")))?;
         let store_metrics = StoreMetrics::default();
         let store_config = StoreConfig {
             path: config.store_path(),
@@ -87,6 +93,7 @@ impl System {
             scheduling,
             ctx,
             store_metrics,
+            comms,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

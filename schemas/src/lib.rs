@@ -10,6 +10,7 @@ pub mod appointment_types;
 pub mod appointments;
 pub mod audit;
 pub mod clients;
+pub mod comms;
 pub mod devices;
 pub mod errors;
 pub mod events;

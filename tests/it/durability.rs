@@ -102,6 +102,8 @@ async fn every_acknowledged_client_survives_sigkill() {
     let seed = seed();
     eprintln!("durability seed: {seed} (replay with CLOWDER_DURABILITY_SEED={seed})");
     let mut rng = Rng(seed);
+    // reqwest's TLS needs the process's crypto provider: ring, as the server.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
 
@@ -183,6 +185,8 @@ async fn every_acknowledged_client_survives_sigkill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_exits_zero_and_leaves_a_clean_store() {
     let dir = tempfile::tempdir().unwrap();
+    // reqwest's TLS needs the process's crypto provider: ring, as the server.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let mut server = start(dir.path()).await;
     let token = login(&http, &server.base).await;
@@ -220,6 +224,8 @@ async fn sigterm_drains_exits_zero_and_leaves_a_clean_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reads_audit_entry_survives_sigkill_100_ms_after_the_answer() {
     let dir = tempfile::tempdir().unwrap();
+    // reqwest's TLS needs the process's crypto provider: ring, as the server.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let mut server = start(dir.path()).await;
     let token = login(&http, &server.base).await;

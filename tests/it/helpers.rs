@@ -63,6 +63,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         },
         operations: Default::default(),
         jobs: Default::default(),
+        comms: Default::default(),
     }
 }
 

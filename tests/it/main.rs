@@ -24,6 +24,7 @@ mod live;
 mod operations;
 mod ops_files;
 mod patients;
+mod providers;
 mod proxies;
 mod rooms;
 mod scheduling;

@@ -99,6 +99,8 @@ async fn secrets_never_reach_logs_or_the_audit_trail() {
         Err(_) => panic!("the server was not ready within 30 s:\n{}", text(&output)),
     };
     let base = format!("http://{addr}");
+    // reqwest's TLS needs the process's crypto provider: ring, as the server.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let mut tokens = Vec::new();
 

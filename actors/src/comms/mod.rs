@@ -1,0 +1,18 @@
+//! Communications: sending an email or a text message through the provider the settings
+//! choose for its channel, and telling the caller whether a failure is worth retrying.
+//!
+//! Domain dependencies: none.
+//!
+//! `providers/` holds the one interface ([`EmailProvider`], [`SmsProvider`]), the error
+//! contract ([`SendError`]: `Retry` or `Permanent`) and one module per provider; `sms.rs`
+//! counts SMS segments. The durable jobs that decide *when* to send, retry and give up call
+//! these; nothing here retries, stores or schedules. Webhooks, consent, templates and the
+//! message log are not built yet (docs/communications.md).
+
+pub mod providers;
+pub mod sms;
+
+pub use providers::{
+    CommsConfig, ConfigError, EmailProvider, EmailSettings, Providers, SendError, SendGridConfig, SmsProvider,
+    SmsSettings, SmtpConfig, SmtpTls, TwilioConfig, TwilioSender,
+};
