@@ -224,6 +224,9 @@ impl BackupStatus {
 struct Live {
     state: State,
     last_success: Option<jiff::Timestamp>,
+    /// When the last successful run started: the schedule counts its interval from there, so
+    /// the time between two backups' snapshots is the interval, not the interval plus a run.
+    last_success_started: Option<jiff::Timestamp>,
     last_failure: Option<LastFailure>,
     /// The last attempt failed (not decided by timestamps: the clock may have gone back).
     failing: bool,
@@ -305,6 +308,7 @@ impl Backups {
             live: Mutex::new(Live {
                 state,
                 last_success,
+                last_success_started: last_success,
                 last_failure: None,
                 failing: false,
                 running: false,
@@ -406,6 +410,7 @@ impl Backups {
         };
         self.live().running = true;
         let started = Instant::now();
+        let started_at = self.clock.now();
         let result = self.take(want, started).await;
         let now = self.clock.now();
         let failed = {
@@ -415,6 +420,7 @@ impl Backups {
                 Ok(made) => {
                     live.failing = false;
                     live.last_success = Some(now);
+                    live.last_success_started = Some(started_at);
                     self.metrics.last_success.set(now.as_second());
                     if let Some(m) = made {
                         let label = BackupMetrics::kind(m.kind.as_str());
@@ -727,7 +733,7 @@ impl Backups {
         let live = self.live();
         let every = jiff::SignedDuration::try_from(self.settings.incremental_every)
             .unwrap_or(jiff::SignedDuration::from_mins(5));
-        let base = match (&live.last_failure, live.last_success) {
+        let base = match (&live.last_failure, live.last_success_started) {
             (Some(f), _) if live.failing => f.at,
             (_, Some(ok)) => ok,
             _ => return self.clock.now(),
