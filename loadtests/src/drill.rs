@@ -72,7 +72,7 @@ impl WriterReport {
 }
 
 /// `drill-writer`: `--connections` loops `POST /api/clients` until no write has succeeded
-/// for [`GONE_AFTER`] (the server was killed) or `--duration-secs` pass.
+/// for `GONE_AFTER` (the server was killed) or `--duration-secs` pass.
 pub async fn writer(args: &Args) -> Result<WriterReport> {
     let path = args.drill_log.as_deref().context("drill-writer needs --drill-log <file>")?;
     let file = std::fs::OpenOptions::new()
