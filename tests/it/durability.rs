@@ -18,14 +18,22 @@ const PASSWORD: &str = "durability-test-password";
 const CYCLES: usize = 10;
 const WRITERS: usize = 8;
 
-struct Server {
-    child: Child,
-    base: String,
+/// The real binary, serving on a port of its own (shared with the jobs crash test).
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 /// Starts `clowder serve` on port 0 and returns once it has logged its address.
 async fn start(dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clowder"))
+    start_with(dir, &[]).await
+}
+
+/// Like `start`, with more settings in the environment.
+pub(crate) async fn start_with(dir: &std::path::Path, env: &[(&str, String)]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clowder"));
+    child.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    let mut child = child
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .env("CLOWDER_ADMIN_PASSWORD", PASSWORD)
@@ -57,7 +65,8 @@ async fn start(dir: &std::path::Path) -> Server {
     Server { child, base: format!("http://{addr}") }
 }
 
-async fn login(http: &reqwest::Client, base: &str) -> String {
+/// Signs in as the administrator of a server `start` began; the bearer token.
+pub(crate) async fn login(http: &reqwest::Client, base: &str) -> String {
     let res = http
         .post(format!("{base}/api/auth/login"))
         .json(&json!({"username": "admin", "password": PASSWORD}))

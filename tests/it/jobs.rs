@@ -7,13 +7,10 @@
 //! waiting a random time before a kill is the point of the test, not a wait for something.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 use crate::helpers::{TestApp, assert_error, expect_json, id_of};
 
@@ -101,56 +98,13 @@ async fn jobs_are_listed_filtered_read_retried_and_cancelled_over_http() {
     }
 }
 
-const PASSWORD: &str = "jobs-crash-test-password";
 const JOBS: usize = 2000;
 const KILLS: usize = 12;
 
-struct Server {
-    child: Child,
-    base: String,
-}
+use crate::durability::{Server, login, start_with};
 
 async fn start(dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clowder"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env("CLOWDER_ADMIN_PASSWORD", PASSWORD)
-        .env("CLOWDER_LOG", "json")
-        .env("CLOWDER_JOBS_SELFTEST", JOBS.to_string())
-        .env("CLOWDER_RATE_PER_SEC", "1000000")
-        .env("CLOWDER_RATE_BURST", "1000000")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the clowder binary starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("reading the server's log") {
-            if let Ok(v) = serde_json::from_str::<Value>(&line)
-                && v["message"] == "clowder is ready"
-            {
-                return v["addr"].as_str().expect("the ready line names the address").to_owned();
-            }
-        }
-        panic!("the server exited before it was ready");
-    })
-    .await
-    .expect("the server became ready within 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server { child, base: format!("http://{addr}") }
-}
-
-async fn login(http: &reqwest::Client, base: &str) -> String {
-    let res = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"username": "admin", "password": PASSWORD}))
-        .send()
-        .await;
-    let res = res.expect("login request");
-    assert_eq!(res.status(), 200);
-    res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    start_with(dir, &[("CLOWDER_JOBS_SELFTEST", JOBS.to_string())]).await
 }
 
 /// Every item of a list, following `next_cursor`.
