@@ -177,4 +177,19 @@ async fn a_test_email_arrives_over_smtp_with_the_keys_message_id() {
     assert_eq!(m["provider_id"], expected.as_str());
     let got = &sink.wait_for(1).await[0];
     assert_eq!(header(got, "Message-ID"), Some(expected.as_str()), "{got}");
+
+    // A 451 leaves the message `failed` (its job retries later), a 550 makes it `dead`: the
+    // message moves in the change set that records the job's failure.
+    let temporary = queue(&app, "email", "reject-temporary@example.com").await;
+    let m = poll(&app, &format!("/api/messages/{temporary}"), |v| v["status"] == "failed").await;
+    assert_eq!(m["attempts"], 1);
+    assert!(m["last_error"].as_str().unwrap().contains("451"), "{m}");
+    let permanent = queue(&app, "email", "reject-permanent@example.com").await;
+    let m = poll(&app, &format!("/api/messages/{permanent}"), |v| v["status"] == "dead").await;
+    assert!(m["last_error"].as_str().unwrap().contains("550"), "{m}");
+    let dead = app.get_json("/api/jobs?kind=send_message&state=dead").await;
+    assert_eq!(dead["items"][0]["idempotency_key"], m["idempotency_key"]);
+    let listed = app.get_json("/api/messages?status=dead").await;
+    assert_eq!(listed["items"].as_array().unwrap().iter().map(id_of).collect::<Vec<_>>(), vec![permanent]);
+    assert_eq!(sink.received().len(), 1, "nothing else was accepted");
 }

@@ -1,7 +1,7 @@
 //! Communications: sending an email or a text message through the provider the settings
 //! choose for its channel, and telling the caller whether a failure is worth retrying.
 //!
-//! Domain dependencies: none.
+//! Domain dependencies: jobs.
 //!
 //! `providers/` holds the one interface ([`EmailProvider`], [`SmsProvider`]), the error
 //! contract ([`SendError`]: `Retry` or `Permanent`) and one module per provider; `sms.rs`
