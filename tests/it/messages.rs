@@ -1,6 +1,8 @@
 //! The message log and the `send_message` job over HTTP: a test message queued through
 //! `POST /api/communications/test` becomes `sent` (log provider, then SMTP to aiosmtpd with the
-//! key's deterministic `Message-ID`), is listed and filtered; the 4xx answers.
+//! key's deterministic `Message-ID`), is listed and filtered; the 4xx answers; and a burst sent
+//! by the real binary through SIGKILLs arrives whole (copies the crash window lets through are
+//! counted and printed).
 
 use std::time::{Duration, Instant};
 
@@ -192,4 +194,96 @@ async fn a_test_email_arrives_over_smtp_with_the_keys_message_id() {
     let listed = app.get_json("/api/messages?status=dead").await;
     assert_eq!(listed["items"].as_array().unwrap().iter().map(id_of).collect::<Vec<_>>(), vec![permanent]);
     assert_eq!(sink.received().len(), 1, "nothing else was accepted");
+}
+
+const BURST: usize = 300;
+const KILLS: usize = 8;
+
+/// Every item of a list, following `next_cursor`.
+async fn walk_all(http: &reqwest::Client, base: &str, token: &str, path: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = format!("{base}{path}?limit=200&cursor={cursor}");
+        let page: Value = http.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        out.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => return out,
+        }
+    }
+}
+
+/// The real binary sends a burst of test emails to aiosmtpd while it is SIGKILLed at random
+/// moments (the moments are the point of the test, not a wait). At the end every message is
+/// `sent` and every `Message-ID` arrived; copies that arrived twice (a kill between the SMTP
+/// server's acceptance and our commit, the documented window) are counted and printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_is_sent_and_arrives_through_sigkills() {
+    use crate::durability::{login, start_with};
+    let Some(sink) = SmtpSink::start(&[]).await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("CLOWDER_EMAIL_PROVIDER", "smtp".to_owned()),
+        ("CLOWDER_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("CLOWDER_SMTP_PORT", sink.port.to_string()),
+        ("CLOWDER_SMTP_TLS", "none".to_owned()),
+        ("CLOWDER_EMAIL_FROM", "Whisker Clinic <front@whisker.example>".to_owned()),
+    ];
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let mut seed = u64::from(std::process::id()) | 1;
+    let mut below = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    // Queue the burst (the messages start sending at once).
+    let mut server = start_with(dir.path(), &env).await;
+    let token = login(&http, &server.base).await;
+    for i in 0..BURST {
+        let res = http
+            .post(format!("{}/api/communications/test", server.base))
+            .bearer_auth(&token)
+            .json(&json!({ "channel": "email", "to": format!("owner{i}@example.com") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+    }
+    for k in 0..=KILLS {
+        if k > 0 {
+            server = start_with(dir.path(), &env).await;
+        }
+        tokio::time::sleep(Duration::from_millis(below(300))).await;
+        server.child.start_kill().expect("SIGKILL");
+        server.child.wait().await.expect("the killed server is reaped");
+    }
+    let mut server = start_with(dir.path(), &env).await;
+    let token = login(&http, &server.base).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let messages = loop {
+        let all = walk_all(&http, &server.base, &token, "/api/messages").await;
+        if all.len() == BURST && all.iter().all(|m| m["status"] == "sent") {
+            break all;
+        }
+        assert!(Instant::now() < deadline, "messages still not all sent after 120 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let received = sink.received();
+    let mut copies: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for r in &received {
+        *copies.entry(header(r, "Message-ID").expect("a Message-ID").to_owned()).or_default() += 1;
+    }
+    for m in &messages {
+        let id = m["provider_id"].as_str().unwrap();
+        assert!(copies.contains_key(id), "message {} never arrived", m["idempotency_key"]);
+    }
+    assert_eq!(copies.len(), BURST, "no Message-ID without its message");
+    let twice = copies.values().filter(|n| **n > 1).count();
+    let interrupted = messages.iter().filter(|m| m["attempts"].as_u64() > Some(1)).count();
+    eprintln!("{BURST} messages, {KILLS} kills: {interrupted} sent on a later attempt, {twice} arrived more than once");
+    server.child.start_kill().expect("SIGKILL");
+    let _ = server.child.wait().await;
 }
