@@ -139,6 +139,8 @@ pub enum Error {
     Search(#[from] clowder_index::IndexError),
     #[error("no job with id {0}")]
     JobNotFound(clowder_schemas::JobId),
+    #[error("no message with id {0}")]
+    MessageNotFound(clowder_schemas::MessageId),
     /// A job cannot make this move from its state (`action` is `retry` or `cancel`).
     #[error("a {from} job cannot be {action}; allowed from: {}", allowed.join(", "))]
     JobTransition { from: clowder_schemas::jobs::JobState, action: &'static str, allowed: Vec<&'static str> },
@@ -213,6 +215,7 @@ impl Error {
             Error::ShuttingDown => ErrorCode::Unavailable,
             Error::DiskFull => ErrorCode::InsufficientStorage,
             Error::JobNotFound(_) => ErrorCode::JobNotFound,
+            Error::MessageNotFound(_) => ErrorCode::MessageNotFound,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::Changed { .. } => ErrorCode::RecordChanged,
             Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {

@@ -46,6 +46,8 @@ pub struct System {
     pub store_metrics: StoreMetrics,
     /// The message provider of each channel (email, SMS), chosen by the settings.
     pub comms: crate::comms::Providers,
+    /// The message log; queues messages with their `send_message` jobs.
+    pub messages: crate::comms::messages::Messages,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -77,6 +79,12 @@ impl System {
         cleanup
             .install(&jobs, ctx.config.jobs.cleanup_at)
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        jobs.register(
+            crate::comms::messages::KIND,
+            Arc::new(crate::comms::messages::SendMessage { providers: comms.clone() }),
+        )
+        .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let messages = crate::comms::messages::Messages::new(ctx.clone(), jobs.clone());
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -94,6 +102,7 @@ impl System {
             ctx,
             store_metrics,
             comms,
+            messages,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

@@ -127,6 +127,8 @@ permissions! {
     AuditView = "audit:view" => "Read the audit trail",
     BackupsManage = "backups:manage" => "See backups and their verification, start one, be told when one fails",
     JobsManage = "jobs:manage" => "See background jobs, retry or cancel them, be told when one fails",
+    CommunicationsView = "communications:view" => "See the message log: what was sent to whom, and its status",
+    CommunicationsTest = "communications:test" => "Send a test email or text through the configured provider",
 }
 
 impl Permission {
@@ -268,7 +270,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     }
     let mut tech = vec![ClientsView, PatientsView, PatientsEdit, VisitsView, AppointmentsView, AppointmentsEdit];
     tech.extend(all_of("labs"));
-    let mut front = vec![PatientsView];
+    let mut front = vec![PatientsView, CommunicationsView];
     for r in ["clients", "appointments", "invoices", "payments"] {
         front.extend(all_of(r));
     }
@@ -285,6 +287,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
         AuditView,
         SchedulingManage,
         AppointmentsOverbook,
+        CommunicationsView,
     ];
     for r in ["clients", "appointments", "invoices", "payments", "inventory"] {
         manager.extend(all_of(r));

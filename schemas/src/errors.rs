@@ -98,6 +98,7 @@ pub enum ErrorCode {
     InsufficientStorage,
     JobNotFound,
     RecordChanged,
+    MessageNotFound,
 }
 
 impl ErrorCode {
@@ -140,6 +141,7 @@ impl ErrorCode {
             InsufficientStorage => ErrorKind::InsufficientStorage,
             JobNotFound => ErrorKind::NotFound,
             RecordChanged => ErrorKind::Conflict,
+            MessageNotFound => ErrorKind::NotFound,
         }
     }
 

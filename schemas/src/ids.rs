@@ -190,6 +190,10 @@ ulid_id!(
     /// A durable job (`clowder_schemas::jobs::Job`).
     JobId, JobNotFound, "job"
 );
+ulid_id!(
+    /// A message of the message log (`clowder_schemas::messages::Message`).
+    MessageId, MessageNotFound, "message"
+);
 
 #[cfg(test)]
 mod tests {

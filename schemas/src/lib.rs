@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod locations;
+pub mod messages;
 pub mod pagination;
 pub mod passwords;
 pub mod patch;
@@ -32,6 +33,7 @@ pub mod whiteboard;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
 pub use ids::JobId;
+pub use ids::MessageId;
 pub use ids::{
     AppointmentId, AppointmentTypeId, ClientId, DeviceId, FeedId, LocationId, OfferId, PatientId, RoleId, RoomId,
     SessionId, ShiftId, StaffId, TimeOffId, UserId, WaitlistId,

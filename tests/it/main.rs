@@ -21,6 +21,7 @@ mod ics;
 mod idempotency;
 mod jobs;
 mod live;
+mod messages;
 mod operations;
 mod ops_files;
 mod patients;

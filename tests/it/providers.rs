@@ -76,7 +76,7 @@ fn reminder(to: &str) -> EmailMessage {
     }
 }
 
-fn header<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
     record["headers"]
         .as_array()?
         .iter()
@@ -87,8 +87,8 @@ fn header<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
 // --- SMTP -----------------------------------------------------------------------------
 
 /// An aiosmtpd server of our own (tests/support/smtp_sink.py), stopped when dropped.
-struct SmtpSink {
-    port: u16,
+pub(crate) struct SmtpSink {
+    pub(crate) port: u16,
     out: tempfile::TempDir,
     _child: tokio::process::Child,
 }
@@ -118,7 +118,7 @@ fn aiosmtpd_python() -> Option<PathBuf> {
 impl SmtpSink {
     /// A running server, or `None` (after saying so) when aiosmtpd is not installed and not
     /// required.
-    async fn start(extra: &[&str]) -> Option<SmtpSink> {
+    pub(crate) async fn start(extra: &[&str]) -> Option<SmtpSink> {
         let Some(python) = aiosmtpd_python() else {
             assert!(
                 std::env::var("CLOWDER_SMTP_TESTS").is_err(),
@@ -153,7 +153,7 @@ impl SmtpSink {
     }
 
     /// The messages the server accepted so far, in order.
-    fn received(&self) -> Vec<Value> {
+    pub(crate) fn received(&self) -> Vec<Value> {
         let mut files: Vec<_> = std::fs::read_dir(self.out.path())
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -164,7 +164,7 @@ impl SmtpSink {
     }
 
     /// Waits (polling, with a deadline) until `n` messages arrived, and returns them.
-    async fn wait_for(&self, n: usize) -> Vec<Value> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let got = self.received();

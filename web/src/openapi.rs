@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::access::Rule;
 use crate::routes::{
     appointment_types, appointments, audit, auth, backups, calendar_feeds, clients, devices, health, jobs, locations,
-    patients, roles, search, staff, users, waitlist,
+    messages, patients, roles, search, staff, users, waitlist,
 };
 use crate::state::AppState;
 
@@ -36,6 +36,7 @@ use crate::state::AppState;
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "access", description = "Roles and permissions"),
         (name = "operations", description = "Health and metrics"),
+        (name = "communications", description = "The message log and test messages"),
     )
 )]
 struct ApiDoc;
@@ -92,6 +93,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::jobs_get))
         .routes(routes!(jobs::jobs_retry))
         .routes(routes!(jobs::jobs_cancel))
+        .routes(routes!(messages::messages_list))
+        .routes(routes!(messages::messages_get))
+        .routes(routes!(messages::communications_test))
         .routes(routes!(appointment_types::appointment_types_list, appointment_types::appointment_types_create))
         .routes(routes!(appointment_types::appointment_types_get, appointment_types::appointment_types_update))
         .routes(routes!(locations::locations_list, locations::locations_create))

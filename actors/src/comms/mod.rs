@@ -1,14 +1,15 @@
 //! Communications: sending an email or a text message through the provider the settings
 //! choose for its channel, and telling the caller whether a failure is worth retrying.
 //!
-//! Domain dependencies: none.
+//! Domain dependencies: jobs.
 //!
 //! `providers/` holds the one interface ([`EmailProvider`], [`SmsProvider`]), the error
 //! contract ([`SendError`]: `Retry` or `Permanent`) and one module per provider; `sms.rs`
-//! counts SMS segments. The durable jobs that decide *when* to send, retry and give up call
-//! these; nothing here retries, stores or schedules. Webhooks, consent, templates and the
-//! message log are not built yet (docs/communications.md).
+//! counts SMS segments; `messages.rs` is the message log and the `send_message` job kind. The durable jobs that decide *when* to send, retry and give up call
+//! these; nothing here retries, stores or schedules. Webhooks, consent and templates are
+//! not built yet (docs/communications.md).
 
+pub mod messages;
 pub mod providers;
 pub mod sms;
 

@@ -80,6 +80,10 @@ pub enum JobError {
     /// Worth trying again later (a provider is down, a record is busy).
     #[error("{0}")]
     Retry(String),
+    /// Like `Retry`, but not before the given wait (a provider's `Retry-After`): the backoff
+    /// delay is at least this long.
+    #[error("{0}")]
+    RetryAfter(String, Duration),
     /// Will never succeed (the payload names a record that is gone): the job is dead at once.
     #[error("{0}")]
     Permanent(String),
@@ -128,6 +132,14 @@ pub trait JobHandler: Send + Sync + 'static {
 
     /// Runs one attempt.
     fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a>;
+
+    /// Store-side effects of a failed attempt (`dead`: the job will not run again), committed
+    /// in the same change set as the job's `failed` or `dead` state. Called for every failure,
+    /// also a timeout or an attempt interrupted by a stop, so a record the job keeps in step
+    /// (a message's status) never lags behind the job. Default: none.
+    fn on_failure(&self, _job: &Job, _error: &JobError, _dead: bool, _ctx: &JobCtx) -> ChangeSet {
+        ChangeSet::new()
+    }
 }
 
 /// A job to schedule.

@@ -241,13 +241,20 @@ async fn fail(jobs: &Jobs, running: &Job, error: JobError) {
     let reason = error.to_string();
     job.last_error = Some(reason.clone());
     let dead = matches!(error, JobError::Permanent(_)) || job.attempts >= job.max_attempts;
-    let mut set = ChangeSet::new();
+    let mut set = match jobs.handler(&running.kind) {
+        Some(h) => h.on_failure(&job, &error, dead, &JobCtx { ctx: ctx.clone(), caller: Caller::system() }),
+        None => ChangeSet::new(),
+    };
     let event = if dead {
         job.state = JobState::Dead;
         job.finished_at = Some(now);
         DomainEvent::JobDead { job_id: job.id, kind: job.kind.clone(), attempts: job.attempts, error: reason.clone() }
     } else {
-        let wait = backoff::delay(cfg.backoff_base, cfg.backoff_cap, job.attempts, backoff::random_unit());
+        let mut wait = backoff::delay(cfg.backoff_base, cfg.backoff_cap, job.attempts, backoff::random_unit());
+        if let JobError::RetryAfter(_, after) = &error {
+            // The provider's own wait wins over a shorter jittered one (capped like backoff).
+            wait = wait.max((*after).min(cfg.backoff_cap));
+        }
         job.state = JobState::Failed;
         job.due_at = now.checked_add(SignedDuration::try_from(wait).unwrap_or(SignedDuration::ZERO)).unwrap_or(now);
         DomainEvent::JobFailed {

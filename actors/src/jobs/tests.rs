@@ -212,3 +212,50 @@ async fn the_daily_cleanup_is_enqueued_for_its_next_local_time_and_sweeps() {
     system.store().commit(out.changes).await.unwrap();
     system.shutdown().await;
 }
+
+/// Fails with a provider's wait (an hour), and adds an audit entry through `on_failure`.
+struct Throttled;
+
+impl JobHandler for Throttled {
+    fn validate(&self, _payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
+        Ok(())
+    }
+
+    fn run<'a>(&'a self, _job: &'a Job, _ctx: &'a JobCtx) -> JobFuture<'a> {
+        Box::pin(async { Err(JobError::RetryAfter("429".into(), Duration::from_secs(3600))) })
+    }
+
+    fn on_failure(&self, job: &Job, error: &JobError, dead: bool, ctx: &JobCtx) -> ChangeSet {
+        let mut set = ChangeSet::new();
+        set.audit(
+            AuditDraft::new(&ctx.caller, "job.test_failure")
+                .record("job", job.id)
+                .detail(serde_json::json!({ "error": error.to_string(), "dead": dead })),
+        );
+        set
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_waits_at_least_that_long_up_to_the_cap() {
+    let (system, _dir) = system().await;
+    system.jobs.register("throttled", Arc::new(Throttled)).unwrap();
+    let now = system.ctx.clock.now();
+    let id = system.jobs.enqueue(new_job("throttled", "t:429", now), &Caller::system()).await.unwrap().id();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let job = loop {
+        let job = system.jobs.load(id).unwrap();
+        if job.state == JobState::Failed {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "job still {}", job.state);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    // Without the provider's wait the retry would be due within the 20-100 ms backoff; with
+    // it, the wait is the cap (100 ms here), never less.
+    let wait = job.due_at.duration_since(job.updated_at);
+    assert!(wait >= jiff::SignedDuration::from_millis(100), "{wait:?}");
+    // (That on_failure's changes commit with the failure is shown by the message log's
+    // integration test: a message becomes `failed` or `dead` with its job.)
+    system.shutdown().await;
+}

@@ -42,10 +42,12 @@ pub enum RecordTable {
     RecentViews,
     /// Durable jobs (`jobs::`), written by the job API and the scheduler.
     Jobs,
+    /// The message log (`comms::messages`), written with the `send_message` jobs.
+    Messages,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 20] = [
+    pub const ALL: [RecordTable; 21] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -66,6 +68,7 @@ impl RecordTable {
         RecordTable::SearchHistory,
         RecordTable::RecentViews,
         RecordTable::Jobs,
+        RecordTable::Messages,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -90,6 +93,7 @@ impl RecordTable {
             RecordTable::SearchHistory => TableDefinition::new("search_history"),
             RecordTable::RecentViews => TableDefinition::new("recent_views"),
             RecordTable::Jobs => TableDefinition::new("jobs"),
+            RecordTable::Messages => TableDefinition::new("messages"),
         }
     }
 }
@@ -106,11 +110,18 @@ pub enum IndexTable {
     JobsDue,
     /// `(the subject's id, job)`: every job a record caused (`appointment:<id>`).
     JobsBySubject,
+    /// `(client, message)`: the messages sent to a client.
+    MessagesByClient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 4] =
-        [IndexTable::PatientsByClient, IndexTable::SessionsByUser, IndexTable::JobsDue, IndexTable::JobsBySubject];
+    pub const ALL: [IndexTable; 5] = [
+        IndexTable::PatientsByClient,
+        IndexTable::SessionsByUser,
+        IndexTable::JobsDue,
+        IndexTable::JobsBySubject,
+        IndexTable::MessagesByClient,
+    ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
         match self {
@@ -118,6 +129,7 @@ impl IndexTable {
             IndexTable::SessionsByUser => TableDefinition::new("sessions_by_user"),
             IndexTable::JobsDue => TableDefinition::new("jobs_due"),
             IndexTable::JobsBySubject => TableDefinition::new("jobs_by_subject"),
+            IndexTable::MessagesByClient => TableDefinition::new("messages_by_client"),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod devices;
 pub mod health;
 pub mod jobs;
 pub mod locations;
+pub mod messages;
 pub mod pages;
 pub mod patients;
 pub mod roles;

@@ -1,0 +1,346 @@
+//! The message log and the `send_message` job kind: [`Messages::queue`] adds a `queued`
+//! [`Message`] and the job that sends it to the caller's change set; [`SendMessage`] sends it
+//! through the provider of its channel with the job's idempotency key, and moves the message
+//! (`sent`, `failed`, `dead`) in the change set the scheduler commits with the job's outcome,
+//! so the log never disagrees with the job. Reads for `/api/messages` are audited.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use clowder_schemas::audit::{AuditDraft, Caller};
+use clowder_schemas::comms::{EmailMessage, Mailbox, MessageKey, Sent, SmsMessage};
+use clowder_schemas::jobs::{self as jobs_model, Job};
+use clowder_schemas::messages::{Channel, Message, MessageStatus};
+use clowder_schemas::values::{Email, Phone};
+use clowder_schemas::{ClientId, MessageId, ValidationError};
+use jiff::Timestamp;
+
+use super::{Providers, SendError};
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Jobs, NewJob, Scheduled};
+use crate::store::{ChangeSet, IndexTable, RecordTable};
+
+/// The job kind that sends one message.
+pub const KIND: &str = "send_message";
+
+/// Who a new message goes to.
+#[derive(Debug, Clone)]
+pub enum Recipient {
+    Email(Email),
+    Sms(Phone),
+}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub to: Recipient,
+    pub client_id: Option<ClientId>,
+    /// Required for email, ignored for SMS.
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+    /// The job's idempotency key, and the provider-side key of the message.
+    pub idempotency_key: String,
+    /// When to send (`None`: now).
+    pub due_at: Option<Timestamp>,
+}
+
+/// Filters of the message list.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub client_id: Option<ClientId>,
+    pub status: Option<MessageStatus>,
+    pub channel: Option<Channel>,
+}
+
+/// The message log's service.
+#[derive(Clone)]
+pub struct Messages {
+    ctx: Arc<Ctx>,
+    jobs: Jobs,
+}
+
+impl Messages {
+    pub fn new(ctx: Arc<Ctx>, jobs: Jobs) -> Messages {
+        Messages { ctx, jobs }
+    }
+
+    /// Adds to `set` a `queued` message and the `send_message` job that sends it. A repeated
+    /// idempotency key adds nothing and returns the message its first use queued. The caller
+    /// commits `set`, then calls [`Jobs::wake`].
+    pub fn queue(&self, set: &mut ChangeSet, new: NewMessage, caller: &Caller) -> Result<MessageId> {
+        let key = MessageKey::parse("idempotency_key", &new.idempotency_key)?;
+        jobs_model::check_key(&new.idempotency_key)?;
+        let id = MessageId::from_ulid(self.ctx.new_ulid());
+        let now = self.ctx.clock.now();
+        let (channel, recipient, subject) = match &new.to {
+            Recipient::Email(e) => {
+                let m =
+                    EmailMessage::new(key, Mailbox::new(e.clone()), new.subject.clone().unwrap_or_default(), &new.text);
+                m.check()?;
+                (Channel::Email, e.as_str().to_owned(), Some(m.subject))
+            }
+            Recipient::Sms(p) => {
+                if new.text.trim().is_empty() {
+                    return Err(ValidationError::new("text", "is required").into());
+                }
+                (Channel::Sms, p.as_str().to_owned(), None)
+            }
+        };
+        let scheduled = self.jobs.schedule(
+            set,
+            NewJob {
+                kind: KIND.into(),
+                payload: serde_json::json!({ "message_id": id }),
+                due_at: new.due_at.unwrap_or(now),
+                idempotency_key: new.idempotency_key.clone(),
+                subject: Some(format!("message:{id}")),
+            },
+            caller,
+        )?;
+        if let Scheduled::Existing(job) = scheduled {
+            return self.message_of_job(job);
+        }
+        let message = Message {
+            id,
+            channel,
+            recipient,
+            client_id: new.client_id,
+            subject,
+            text: new.text,
+            html: if channel == Channel::Email { new.html } else { None },
+            idempotency_key: new.idempotency_key,
+            status: MessageStatus::Queued,
+            provider: None,
+            provider_id: None,
+            attempts: 0,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+            updated_at: now,
+            created_by: caller.user_id(),
+        };
+        set.put(RecordTable::Messages, id.as_u128(), &message)?;
+        if let Some(c) = message.client_id {
+            set.link(IndexTable::MessagesByClient, c.as_u128(), id.as_u128());
+        }
+        set.audit(AuditDraft::new(caller, "message.queue").record("message", id).detail(serde_json::json!({
+            "channel": channel, "client_id": message.client_id, "idempotency_key": message.idempotency_key,
+        })));
+        Ok(id)
+    }
+
+    /// Queues one message in a change set of its own and wakes the scheduler.
+    pub async fn send(&self, new: NewMessage, caller: &Caller) -> Result<MessageId> {
+        let mut set = ChangeSet::new();
+        let id = self.queue(&mut set, new, caller)?;
+        self.ctx.store.commit(set).await?;
+        self.jobs.wake();
+        Ok(id)
+    }
+
+    fn message_of_job(&self, job: clowder_schemas::JobId) -> Result<MessageId> {
+        let r = self.ctx.store.read()?;
+        let job = r.get::<Job>(RecordTable::Jobs, job.as_u128())?.ok_or(Error::JobNotFound(job))?;
+        payload_message(&job.payload).map_err(|e| {
+            Error::Validation(ValidationError::new("idempotency_key", format!("is used by another job: {e}")))
+        })
+    }
+
+    fn load(&self, id: MessageId) -> Result<Message> {
+        self.ctx.store.read()?.get::<Message>(RecordTable::Messages, id.as_u128())?.ok_or(Error::MessageNotFound(id))
+    }
+
+    /// One message (the read is audited: recipients are personal data).
+    pub async fn get(&self, id: MessageId, caller: &Caller) -> Result<Message> {
+        let m = self.load(id)?;
+        self.ctx.store.enqueue_audit(AuditDraft::new(caller, "message.read").record("message", id)).await?;
+        Ok(m)
+    }
+
+    /// A page of messages, newest first, below the cursor `before` (the read is audited).
+    pub async fn list(
+        &self,
+        filter: &MessageFilter,
+        limit: usize,
+        before: Option<u128>,
+        caller: &Caller,
+    ) -> Result<(Vec<Message>, Option<u128>)> {
+        // A filter matching nothing must not walk the whole table per request.
+        const MAX_SCAN: usize = 20_000;
+        let keep = |m: &Message| {
+            filter.status.is_none_or(|s| s == m.status)
+                && filter.channel.is_none_or(|c| c == m.channel)
+                && filter.client_id.is_none_or(|c| m.client_id == Some(c))
+        };
+        let r = self.ctx.store.read()?;
+        let mut out = Vec::new();
+        let mut scanned = 0;
+        let mut last = None;
+        if let Some(client) = filter.client_id {
+            let mut ids = r.children(IndexTable::MessagesByClient, client.as_u128(), None)?;
+            ids.retain(|id| before.is_none_or(|b| *id < b));
+            for id in ids.into_iter().rev() {
+                if let Some(m) = r.get::<Message>(RecordTable::Messages, id)?
+                    && keep(&m)
+                {
+                    out.push(m);
+                }
+                if out.len() > limit {
+                    break;
+                }
+            }
+        } else {
+            r.scan_rev::<Message>(RecordTable::Messages, before, |m| {
+                scanned += 1;
+                last = Some(m.id.as_u128());
+                if keep(&m) {
+                    out.push(m);
+                }
+                if out.len() > limit || scanned >= MAX_SCAN {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })?;
+        }
+        let next = if out.len() > limit {
+            out.truncate(limit);
+            out.last().map(|m| m.id.as_u128())
+        } else if scanned >= MAX_SCAN {
+            last
+        } else {
+            None
+        };
+        self.ctx
+            .store
+            .enqueue_audit(AuditDraft::new(caller, "message.list").detail(serde_json::json!({ "count": out.len() })))
+            .await?;
+        Ok((out, next))
+    }
+}
+
+fn payload_message(payload: &serde_json::Value) -> std::result::Result<MessageId, ValidationError> {
+    payload
+        .get("message_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse::<MessageId>().ok())
+        .ok_or_else(|| ValidationError::new("payload", "needs message_id, a message id"))
+}
+
+/// A provider's refusal as the scheduler's: `Retry` (with the provider's wait) or `Permanent`.
+pub fn job_error(e: SendError) -> JobError {
+    match e {
+        SendError::Retry { reason, after: Some(after) } => JobError::RetryAfter(reason, after),
+        SendError::Retry { reason, after: None } => JobError::Retry(reason),
+        SendError::Permanent { reason } => JobError::Permanent(reason),
+    }
+}
+
+/// The message once a provider accepted it on attempt `attempts`.
+pub fn after_sent(old: &Message, sent: &Sent, attempts: u32, now: Timestamp) -> Message {
+    Message {
+        status: MessageStatus::Sent,
+        provider: Some(sent.provider.to_string()),
+        provider_id: Some(sent.provider_id.clone()),
+        attempts,
+        last_error: None,
+        sent_at: Some(sent.accepted_at),
+        updated_at: now,
+        ..old.clone()
+    }
+}
+
+/// The message after a failed attempt: `dead` when the job gives up, else `failed`. A message
+/// already `sent` stays so (a failure after the provider's acceptance, e.g. a refused commit,
+/// does not unsend it).
+pub fn after_failure(old: &Message, error: &JobError, dead: bool, attempts: u32, now: Timestamp) -> Message {
+    if old.status == MessageStatus::Sent {
+        return old.clone();
+    }
+    Message {
+        status: if dead { MessageStatus::Dead } else { MessageStatus::Failed },
+        attempts,
+        last_error: Some(error.to_string()),
+        updated_at: now,
+        ..old.clone()
+    }
+}
+
+/// The `send_message` handler.
+pub struct SendMessage {
+    pub providers: Providers,
+}
+
+impl SendMessage {
+    async fn attempt(&self, job: &Job, ctx: &JobCtx) -> std::result::Result<JobOutcome, JobError> {
+        let id = payload_message(&job.payload).map_err(|e| JobError::Permanent(e.message))?;
+        let message = ctx
+            .ctx
+            .store
+            .read()
+            .and_then(|r| r.get::<Message>(RecordTable::Messages, id.as_u128()))
+            .map_err(|e| JobError::Retry(format!("could not read the message: {e}")))?
+            .ok_or_else(|| JobError::Permanent(format!("message {id} does not exist")))?;
+        if message.status == MessageStatus::Sent {
+            return Ok(JobOutcome::done());
+        }
+        let key =
+            MessageKey::parse("idempotency_key", &job.idempotency_key).map_err(|e| JobError::Permanent(e.message))?;
+        let sent = match message.channel {
+            Channel::Email => {
+                let to = Email::parse("recipient", &message.recipient).map_err(|e| JobError::Permanent(e.message))?;
+                let mut m = EmailMessage::new(
+                    key,
+                    Mailbox::new(to),
+                    message.subject.clone().unwrap_or_default(),
+                    &message.text,
+                );
+                m.html = message.html.clone();
+                self.providers.email.send(&m).await
+            }
+            Channel::Sms => {
+                let to = Phone::parse("recipient", &message.recipient, &ctx.ctx.config.country_code)
+                    .map_err(|e| JobError::Permanent(e.message))?;
+                self.providers.sms.send(&SmsMessage { key, to, body: message.text.clone() }).await
+            }
+        }
+        .map_err(job_error)?;
+        let mut set = ChangeSet::new();
+        let updated = after_sent(&message, &sent, job.attempts, ctx.ctx.clock.now());
+        set.put(RecordTable::Messages, id.as_u128(), &updated)
+            .map_err(|e| JobError::Retry(format!("could not encode the message: {e}")))?;
+        set.audit(AuditDraft::new(&ctx.caller, "message.sent").record("message", id).detail(serde_json::json!({
+            "provider": updated.provider, "provider_id": updated.provider_id, "attempt": job.attempts,
+        })));
+        Ok(JobOutcome::with(set))
+    }
+}
+
+impl JobHandler for SendMessage {
+    fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
+        payload_message(payload).map(|_| ())
+    }
+
+    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {
+        Box::pin(self.attempt(job, ctx))
+    }
+
+    fn on_failure(&self, job: &Job, error: &JobError, dead: bool, ctx: &JobCtx) -> ChangeSet {
+        let mut set = ChangeSet::new();
+        let Ok(id) = payload_message(&job.payload) else { return set };
+        let old = match ctx.ctx.store.read().and_then(|r| r.get::<Message>(RecordTable::Messages, id.as_u128())) {
+            Ok(Some(m)) => m,
+            _ => return set,
+        };
+        let new = after_failure(&old, error, dead, job.attempts, ctx.ctx.clock.now());
+        if new != old && set.put(RecordTable::Messages, id.as_u128(), &new).is_err() {
+            return ChangeSet::new();
+        }
+        set
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,101 @@
+//! The message log: every email and text the server sends to a client is a [`Message`] row,
+//! created `queued` in the change set that schedules its `send_message` job and moved by that
+//! job (`sent`, `failed`, `dead`) in the change set the scheduler commits with the job's
+//! outcome. Sending is `clowder_actors::comms::messages`.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ids::{ClientId, MessageId, UserId};
+use crate::records::Record;
+
+/// The channel a message travels by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    /// The wire name, e.g. `email`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Channel> {
+        [Channel::Email, Channel::Sms].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Where a message is. `delivered` and `bounced` come with the delivery webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum MessageStatus {
+    /// Its job has not sent it yet.
+    Queued,
+    /// A provider accepted it (not yet known to be delivered).
+    Sent,
+    /// The last attempt failed; the job tries again.
+    Failed,
+    /// The job gave up (a permanent error, or its last attempt failed).
+    Dead,
+}
+
+impl MessageStatus {
+    /// The wire name, e.g. `queued`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<MessageStatus> {
+        use MessageStatus::*;
+        [Queued, Sent, Failed, Dead].into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// One email or text, as sent (or to be sent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    pub id: MessageId,
+    pub channel: Channel,
+    /// An email address or an E.164 phone number.
+    pub recipient: String,
+    /// The client it was sent to (`None`: a test message, or an address typed by staff).
+    pub client_id: Option<ClientId>,
+    /// Email only.
+    pub subject: Option<String>,
+    /// The rendered text as sent (the SMS body, or the email's plain-text part).
+    pub text: String,
+    /// The email's rendered HTML part, if any.
+    pub html: Option<String>,
+    /// The sending job's idempotency key (also the provider-side key: SMTP `Message-ID`, …).
+    pub idempotency_key: String,
+    pub status: MessageStatus,
+    /// The provider that accepted it (`log`, `smtp`, `sendgrid`, `twilio`).
+    pub provider: Option<String>,
+    /// The provider's id of it (`Message-ID`, `X-Message-Id`, Twilio `sid`).
+    pub provider_id: Option<String>,
+    /// Send attempts made (the job's attempts when it last moved the message).
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sent_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    /// Who queued it (`None`: the system).
+    pub created_by: Option<UserId>,
+}
+
+/// Version history: v1.
+impl Record for Message {
+    const KIND: &'static str = "message";
+    const VERSION: u16 = 1;
+}
