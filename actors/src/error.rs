@@ -141,6 +141,8 @@ pub enum Error {
     JobNotFound(clowder_schemas::JobId),
     #[error("no message with id {0}")]
     MessageNotFound(clowder_schemas::MessageId),
+    #[error("no template with id {0}")]
+    TemplateNotFound(clowder_schemas::TemplateId),
     /// A job cannot make this move from its state (`action` is `retry` or `cancel`).
     #[error("a {from} job cannot be {action}; allowed from: {}", allowed.join(", "))]
     JobTransition { from: clowder_schemas::jobs::JobState, action: &'static str, allowed: Vec<&'static str> },
@@ -216,6 +218,7 @@ impl Error {
             Error::DiskFull => ErrorCode::InsufficientStorage,
             Error::JobNotFound(_) => ErrorCode::JobNotFound,
             Error::MessageNotFound(_) => ErrorCode::MessageNotFound,
+            Error::TemplateNotFound(_) => ErrorCode::TemplateNotFound,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::Changed { .. } => ErrorCode::RecordChanged,
             Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {

@@ -48,6 +48,8 @@ pub struct System {
     pub comms: crate::comms::Providers,
     /// The message log; queues messages with their `send_message` jobs.
     pub messages: crate::comms::messages::Messages,
+    /// Message templates (a record kind).
+    pub templates: crate::comms::templates::Templates,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -85,6 +87,7 @@ impl System {
         )
         .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let messages = crate::comms::messages::Messages::new(ctx.clone(), jobs.clone());
+        let ctx_for_templates = ctx.clone();
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -103,6 +106,7 @@ impl System {
             store_metrics,
             comms,
             messages,
+            templates: crate::comms::templates::Templates::new(ctx_for_templates),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -165,6 +169,7 @@ impl System {
             self.clients.stop_all();
             self.accounts.stop_all();
             self.patients.stop_all();
+            self.templates.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

@@ -129,6 +129,7 @@ permissions! {
     JobsManage = "jobs:manage" => "See background jobs, retry or cancel them, be told when one fails",
     CommunicationsView = "communications:view" => "See the message log: what was sent to whom, and its status",
     CommunicationsTest = "communications:test" => "Send a test email or text through the configured provider",
+    CommunicationsManage = "communications:manage" => "Create and change message templates",
 }
 
 impl Permission {
@@ -288,6 +289,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
         SchedulingManage,
         AppointmentsOverbook,
         CommunicationsView,
+        CommunicationsManage,
     ];
     for r in ["clients", "appointments", "invoices", "payments", "inventory"] {
         manager.extend(all_of(r));

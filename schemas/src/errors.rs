@@ -99,6 +99,7 @@ pub enum ErrorCode {
     JobNotFound,
     RecordChanged,
     MessageNotFound,
+    TemplateNotFound,
 }
 
 impl ErrorCode {
@@ -142,6 +143,7 @@ impl ErrorCode {
             JobNotFound => ErrorKind::NotFound,
             RecordChanged => ErrorKind::Conflict,
             MessageNotFound => ErrorKind::NotFound,
+            TemplateNotFound => ErrorKind::NotFound,
         }
     }
 

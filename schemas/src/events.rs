@@ -177,6 +177,18 @@ pub enum DomainEvent {
     WaitlistOfferUpdated {
         offer: WaitlistOffer,
     },
+    /// A message template was added (its body is not on the wire: only who may manage templates
+    /// receives it, and they read it with `GET /api/templates/{id}`).
+    TemplateCreated {
+        template_id: crate::ids::TemplateId,
+        name: String,
+    },
+    /// A template changed (a new version, or only `active`).
+    TemplateUpdated {
+        template_id: crate::ids::TemplateId,
+        version: u32,
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -225,6 +237,9 @@ impl DomainEvent {
             }
             DomainEvent::WaitlistOfferMade { offer } | DomainEvent::WaitlistOfferUpdated { offer } => {
                 format!("waitlist_offer:{}", offer.id)
+            }
+            DomainEvent::TemplateCreated { template_id, .. } | DomainEvent::TemplateUpdated { template_id, .. } => {
+                format!("template:{template_id}")
             }
         }
     }
@@ -385,6 +400,9 @@ impl DomainEvent {
             | DomainEvent::WaitlistEntryUpdated { .. }
             | DomainEvent::WaitlistOfferMade { .. }
             | DomainEvent::WaitlistOfferUpdated { .. } => CALENDAR,
+            DomainEvent::TemplateCreated { .. } | DomainEvent::TemplateUpdated { .. } => {
+                Audience::new(Permission::CommunicationsManage, Unnarrowed)
+            }
         }
     }
 
@@ -434,7 +452,9 @@ impl DomainEvent {
             | DomainEvent::WaitlistEntryCreated { .. }
             | DomainEvent::WaitlistEntryUpdated { .. }
             | DomainEvent::WaitlistOfferMade { .. }
-            | DomainEvent::WaitlistOfferUpdated { .. } => None,
+            | DomainEvent::WaitlistOfferUpdated { .. }
+            | DomainEvent::TemplateCreated { .. }
+            | DomainEvent::TemplateUpdated { .. } => None,
         }
     }
 }

@@ -194,6 +194,10 @@ ulid_id!(
     /// A message of the message log (`clowder_schemas::messages::Message`).
     MessageId, MessageNotFound, "message"
 );
+ulid_id!(
+    /// A message template (`clowder_schemas::templates::Template`).
+    TemplateId, TemplateNotFound, "template"
+);
 
 #[cfg(test)]
 mod tests {

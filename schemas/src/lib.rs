@@ -19,6 +19,7 @@ pub mod ids;
 pub mod jobs;
 pub mod locations;
 pub mod messages;
+pub mod templates;
 pub mod pagination;
 pub mod passwords;
 pub mod patch;
@@ -34,6 +35,7 @@ pub mod whiteboard;
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
 pub use ids::JobId;
 pub use ids::MessageId;
+pub use ids::TemplateId;
 pub use ids::{
     AppointmentId, AppointmentTypeId, ClientId, DeviceId, FeedId, LocationId, OfferId, PatientId, RoleId, RoomId,
     SessionId, ShiftId, StaffId, TimeOffId, UserId, WaitlistId,

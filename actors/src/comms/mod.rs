@@ -12,6 +12,7 @@
 pub mod messages;
 pub mod providers;
 pub mod sms;
+pub mod templates;
 
 pub use providers::{
     CommsConfig, ConfigError, EmailProvider, EmailSettings, Providers, SendError, SendGridConfig, SmsProvider,

@@ -44,10 +44,12 @@ pub enum RecordTable {
     Jobs,
     /// The message log (`comms::messages`), written with the `send_message` jobs.
     Messages,
+    /// Message templates (`comms::templates`), with their earlier versions inside.
+    Templates,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 21] = [
+    pub const ALL: [RecordTable; 22] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -69,6 +71,7 @@ impl RecordTable {
         RecordTable::RecentViews,
         RecordTable::Jobs,
         RecordTable::Messages,
+        RecordTable::Templates,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -94,6 +97,7 @@ impl RecordTable {
             RecordTable::RecentViews => TableDefinition::new("recent_views"),
             RecordTable::Jobs => TableDefinition::new("jobs"),
             RecordTable::Messages => TableDefinition::new("messages"),
+            RecordTable::Templates => TableDefinition::new("templates"),
         }
     }
 }
@@ -155,6 +159,9 @@ pub mod unique {
     pub const FEED_TOKEN: &str = "feed_token";
     /// A job's idempotency key: the same key is enqueued once.
     pub const JOB_KEY: &str = "job_key";
+    /// Template names, one namespace per channel (a name is unique per channel, as typed).
+    pub const TEMPLATE_NAME_EMAIL: &str = "template_name_email";
+    pub const TEMPLATE_NAME_SMS: &str = "template_name_sms";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by
