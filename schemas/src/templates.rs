@@ -198,7 +198,12 @@ impl CreateTemplate {
             max_sms_segments: self.max_sms_segments.unwrap_or(DEFAULT_SMS_SEGMENTS),
         }
         .check(self.channel)?;
-        Ok(TemplateDraft { category: self.category, channel: self.channel, content, active: self.active.unwrap_or(true) })
+        Ok(TemplateDraft {
+            category: self.category,
+            channel: self.channel,
+            content,
+            active: self.active.unwrap_or(true),
+        })
     }
 }
 

@@ -31,6 +31,7 @@ mod rooms;
 mod scheduling;
 mod search;
 mod secrets;
+mod templates;
 mod tls;
 mod tracking;
 mod upgrade;

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::access::Rule;
 use crate::routes::{
     appointment_types, appointments, audit, auth, backups, calendar_feeds, clients, devices, health, jobs, locations,
-    messages, patients, roles, search, staff, users, waitlist,
+    messages, patients, roles, search, staff, templates, users, waitlist,
 };
 use crate::state::AppState;
 
@@ -96,6 +96,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(messages::messages_list))
         .routes(routes!(messages::messages_get))
         .routes(routes!(messages::communications_test))
+        .routes(routes!(templates::templates_list, templates::templates_create))
+        .routes(routes!(templates::templates_get, templates::templates_update))
+        .routes(routes!(templates::templates_preview))
         .routes(routes!(appointment_types::appointment_types_list, appointment_types::appointment_types_create))
         .routes(routes!(appointment_types::appointment_types_get, appointment_types::appointment_types_update))
         .routes(routes!(locations::locations_list, locations::locations_create))

@@ -6,7 +6,7 @@
 //! `providers/` holds the one interface ([`EmailProvider`], [`SmsProvider`]), the error
 //! contract ([`SendError`]: `Retry` or `Permanent`) and one module per provider; `sms.rs`
 //! counts SMS segments; `messages.rs` is the message log and the `send_message` job kind. The durable jobs that decide *when* to send, retry and give up call
-//! these; nothing here retries, stores or schedules. Webhooks, consent and templates are
+//! these; nothing here retries, stores or schedules. `templates.rs` is the template record kind and its rendering. Webhooks and consent are
 //! not built yet (docs/communications.md).
 
 pub mod messages;

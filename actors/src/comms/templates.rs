@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clowder_schemas::TemplateId;
+use clowder_schemas::ValidationError;
 use clowder_schemas::audit::Caller;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::messages::Channel;
@@ -17,7 +18,6 @@ use clowder_schemas::templates::{
     RenderedTemplate, SmsEncoding, SmsSegments, Template, TemplateCategory, TemplateContent, TemplateDraft,
     TemplateVersion, UpdateTemplate,
 };
-use clowder_schemas::ValidationError;
 use jiff::tz::TimeZone;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
@@ -108,7 +108,7 @@ fn env(html: bool) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     let escape = if html { AutoEscape::Html } else { AutoEscape::None };
-    env.set_auto_escape_callback(move |_| escape.clone());
+    env.set_auto_escape_callback(move |_| escape);
     env
 }
 
@@ -143,7 +143,12 @@ fn check_source(field: &str, source: &str, html: bool, allowed: &BTreeSet<&str>)
     Ok(())
 }
 
-fn render_source(field: &str, source: &str, html: bool, values: &BTreeMap<String, String>) -> Result<String, ValidationError> {
+fn render_source(
+    field: &str,
+    source: &str,
+    html: bool,
+    values: &BTreeMap<String, String>,
+) -> Result<String, ValidationError> {
     let env = env(html);
     let t = env.template_from_str(source).map_err(|e| engine_error(field, &e))?;
     t.render(values).map_err(|e| engine_error(field, &e))
@@ -194,16 +199,16 @@ pub fn check_content(
     }
     // Rendering the sample catches what parsing cannot (a filter given the wrong input).
     let rendered = render(channel, content, &sample_values(category, tz))?;
-    if let Some(seg) = rendered.segments {
-        if seg.count > u32::from(content.max_sms_segments) {
-            return Err(ValidationError::new(
-                "text_body",
-                format!(
-                    "takes {} SMS segments with sample data, more than max_sms_segments ({})",
-                    seg.count, content.max_sms_segments
-                ),
-            ));
-        }
+    if let Some(seg) = rendered.segments
+        && seg.count > u32::from(content.max_sms_segments)
+    {
+        return Err(ValidationError::new(
+            "text_body",
+            format!(
+                "takes {} SMS segments with sample data, more than max_sms_segments ({})",
+                seg.count, content.max_sms_segments
+            ),
+        ));
     }
     Ok(rendered.segments)
 }
@@ -297,7 +302,11 @@ impl RecordKind for TemplateKind {
 
 /// Applies a patch: a change of content is checked like a new template and makes a new
 /// version (the previous content is kept in `versions`); `active` alone keeps the version.
-pub fn decide_update(ctx: &DecideCtx<'_>, current: &Template, patch: &UpdateTemplate) -> Result<Option<Decision<Template>>> {
+pub fn decide_update(
+    ctx: &DecideCtx<'_>,
+    current: &Template,
+    patch: &UpdateTemplate,
+) -> Result<Option<Decision<Template>>> {
     let (content, active, changed) = patch.apply(current)?;
     if changed.is_empty() {
         return Ok(None);
@@ -442,7 +451,8 @@ mod tests {
         .unwrap();
         let t = TemplateKind::decide_create(&ctx, TemplateId::from_u128(1), body.validate().unwrap()).unwrap().record;
         assert_eq!((t.version, t.versions.len()), (1, 0));
-        let patch: UpdateTemplate = serde_json::from_value(serde_json::json!({ "text_body": "Hi from {{ clinic_name }}" })).unwrap();
+        let patch: UpdateTemplate =
+            serde_json::from_value(serde_json::json!({ "text_body": "Hi from {{ clinic_name }}" })).unwrap();
         let d = decide_update(&ctx, &t, &patch).unwrap().unwrap();
         assert_eq!((d.record.version, d.changed.clone()), (2, vec!["text_body"]));
         assert_eq!(d.record.versions[0].content.text_body, "Welcome to {{ clinic_name }}!");

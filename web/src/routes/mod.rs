@@ -18,5 +18,6 @@ pub mod patients;
 pub mod roles;
 pub mod search;
 pub mod staff;
+pub mod templates;
 pub mod users;
 pub mod waitlist;
