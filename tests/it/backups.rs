@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -37,17 +36,12 @@ async fn backed_up(dest: &Path, recipient: &str) -> TestApp {
     app
 }
 
-/// Polls `GET /api/backups` until a first backup exists (the schedule's, at start).
+/// Waits until a first backup exists (the schedule's, at start) and none is running.
 pub(crate) async fn first_backup(app: &TestApp) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let v = app.get_json("/api/backups").await;
-        if !v["status"]["last_success_at"].is_null() && !v["status"]["running"].as_bool().unwrap_or(true) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "no first backup within 30 s: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.poll_json("/api/backups", |v| {
+        !v["status"]["last_success_at"].is_null() && !v["status"]["running"].as_bool().unwrap_or(true)
+    })
+    .await
 }
 
 fn restore(from: &Path, identity: &Path, to: &Path, at: Option<&str>) -> std::process::Output {

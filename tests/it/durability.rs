@@ -84,10 +84,11 @@ async fn create(http: &reqwest::Client, server: &Server, token: &str, path: &str
     res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
 }
 
-/// A small xorshift generator: random kill moments without a dependency.
-struct Rng(u64);
+/// A small xorshift generator: random kill moments without a dependency (shared with the
+/// other crash tests).
+pub(crate) struct Rng(pub(crate) u64);
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -95,9 +96,10 @@ impl Rng {
     }
 }
 
-fn seed() -> u64 {
-    if let Ok(s) = std::env::var("CLOWDER_DURABILITY_SEED") {
-        return s.parse().expect("CLOWDER_DURABILITY_SEED is a number");
+/// The kill moments' seed: `var` from the environment to replay a run, else a fresh one.
+pub(crate) fn seed(var: &str) -> u64 {
+    if let Ok(s) = std::env::var(var) {
+        return s.parse().unwrap_or_else(|_| panic!("{var} is a number"));
     }
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -108,7 +110,7 @@ fn seed() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_client_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let seed = seed();
+    let seed = seed("CLOWDER_DURABILITY_SEED");
     eprintln!("durability seed: {seed} (replay with CLOWDER_DURABILITY_SEED={seed})");
     let mut rng = Rng(seed);
     // reqwest's TLS needs the process's crypto provider: ring, as the server.

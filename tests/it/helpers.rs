@@ -221,6 +221,19 @@ impl TestApp {
     }
 
     /// GET `path` expecting 200 JSON.
+    /// Polls `GET path` until `done` accepts the answer, within 30 s.
+    pub async fn poll_json(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let v = self.get_json(path).await;
+            if done(&v) {
+                return v;
+            }
+            assert!(std::time::Instant::now() < deadline, "{path} never got there: {v}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         expect_json(self.get(path).await, StatusCode::OK).await
     }

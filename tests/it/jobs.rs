@@ -12,29 +12,14 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, expect_json, id_of};
-
-const UNKNOWN: &str = "01JGZ0J7Q8B5V2X3Y4Z5A6B7C8";
-
-/// Polls `path` until `done` accepts the answer, with a deadline.
-async fn poll(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let v = app.get_json(path).await;
-        if done(&v) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{path} never got there: {v}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of};
 
 #[tokio::test]
 async fn jobs_are_listed_filtered_read_retried_and_cancelled_over_http() {
     let app = TestApp::spawn_with(|a| a.jobs.jobs_selftest = 5).await;
     app.login_admin().await;
     let done =
-        poll(&app, "/api/jobs?kind=selftest&state=succeeded", |v| v["items"].as_array().unwrap().len() == 5).await;
+        app.poll_json("/api/jobs?kind=selftest&state=succeeded", |v| v["items"].as_array().unwrap().len() == 5).await;
     let job = &done["items"][0];
     assert_eq!(job["attempts"], 1);
     assert!(job["finished_at"].is_string());
@@ -73,12 +58,12 @@ async fn jobs_are_listed_filtered_read_retried_and_cancelled_over_http() {
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 
     // 404s and 422s.
-    for path in [format!("/api/jobs/{UNKNOWN}"), "/api/jobs/nope".to_owned()] {
+    for path in [format!("/api/jobs/{UNKNOWN_ID}"), "/api/jobs/nope".to_owned()] {
         assert_error(app.get(&path).await, StatusCode::NOT_FOUND, "job_not_found", None).await;
     }
-    let path = format!("/api/jobs/{UNKNOWN}/retry");
+    let path = format!("/api/jobs/{UNKNOWN_ID}/retry");
     assert_error(app.post_json(&path, &json!({})).await, StatusCode::NOT_FOUND, "job_not_found", None).await;
-    let path = format!("/api/jobs/{UNKNOWN}/cancel");
+    let path = format!("/api/jobs/{UNKNOWN_ID}/cancel");
     assert_error(app.post_json(&path, &json!({})).await, StatusCode::NOT_FOUND, "job_not_found", None).await;
     for (query, field) in [
         ("state=done", "state"),
@@ -101,7 +86,7 @@ async fn jobs_are_listed_filtered_read_retried_and_cancelled_over_http() {
 const JOBS: usize = 2000;
 const KILLS: usize = 12;
 
-use crate::durability::{Server, login, start_with};
+use crate::durability::{Rng, Server, login, seed, start_with};
 
 async fn start(dir: &std::path::Path) -> Server {
     start_with(dir, &[("CLOWDER_JOBS_SELFTEST", JOBS.to_string())]).await
@@ -122,31 +107,10 @@ async fn walk(http: &reqwest::Client, base: &str, token: &str, path: &str) -> Ve
     }
 }
 
-/// A small xorshift generator: random kill moments without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-fn seed() -> u64 {
-    if let Ok(s) = std::env::var("CLOWDER_JOBS_SEED") {
-        return s.parse().expect("CLOWDER_JOBS_SEED is a number");
-    }
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::process::id().into());
-    h.finish() | 1
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_job_succeeds_exactly_once_through_sigkills() {
     let dir = tempfile::tempdir().unwrap();
-    let seed = seed();
+    let seed = seed("CLOWDER_JOBS_SEED");
     eprintln!("jobs crash seed: {seed} (replay with CLOWDER_JOBS_SEED={seed})");
     let mut rng = Rng(seed);
     // A plain-HTTP client still needs rustls' provider when reqwest is built with TLS.

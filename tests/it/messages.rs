@@ -9,23 +9,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, expect_json, id_of};
+use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of};
 use crate::providers::{SmtpSink, header};
-
-const UNKNOWN: &str = "01JGZ0J7Q8B5V2X3Y4Z5A6B7C8";
-
-/// Polls `path` until `done` accepts the answer, with a deadline.
-async fn poll(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let v = app.get_json(path).await;
-        if done(&v) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{path} never got there: {v}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 async fn queue(app: &TestApp, channel: &str, to: &str) -> String {
     let v = expect_json(
@@ -43,7 +28,7 @@ async fn test_messages_are_sent_through_the_log_provider_listed_and_filtered() {
     let email = queue(&app, "email", "vet@example.com").await;
     let sms = queue(&app, "sms", "+15555550123").await;
     for id in [&email, &sms] {
-        let m = poll(&app, &format!("/api/messages/{id}"), |v| v["status"] == "sent").await;
+        let m = app.poll_json(&format!("/api/messages/{id}"), |v| v["status"] == "sent").await;
         assert_eq!(m["provider"], "log");
         assert!(m["provider_id"].as_str().unwrap().starts_with("log-"), "{m}");
         assert_eq!(m["attempts"], 1);
@@ -72,7 +57,7 @@ async fn test_messages_are_sent_through_the_log_provider_listed_and_filtered() {
     let only_sms = app.get_json("/api/messages?channel=sms&status=sent").await;
     assert_eq!(only_sms["items"].as_array().unwrap().iter().map(id_of).collect::<Vec<_>>(), vec![sms.clone()]);
     assert_eq!(app.get_json("/api/messages?status=dead").await["items"], json!([]));
-    assert_eq!(app.get_json(&format!("/api/messages?client={UNKNOWN}")).await["items"], json!([]));
+    assert_eq!(app.get_json(&format!("/api/messages?client={UNKNOWN_ID}")).await["items"], json!([]));
     let page = app.get_json("/api/messages?limit=1").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     let next = page["next_cursor"].as_str().expect("a cursor");
@@ -132,8 +117,13 @@ async fn bad_requests_are_refused() {
         Some("to"),
     )
     .await;
-    assert_error(app.get(&format!("/api/messages/{UNKNOWN}")).await, StatusCode::NOT_FOUND, "message_not_found", None)
-        .await;
+    assert_error(
+        app.get(&format!("/api/messages/{UNKNOWN_ID}")).await,
+        StatusCode::NOT_FOUND,
+        "message_not_found",
+        None,
+    )
+    .await;
     assert_error(
         app.get("/api/messages?status=delivered").await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -172,7 +162,7 @@ async fn a_test_email_arrives_over_smtp_with_the_keys_message_id() {
     .await;
     app.login_admin().await;
     let id = queue(&app, "email", "owner@example.com").await;
-    let m = poll(&app, &format!("/api/messages/{id}"), |v| v["status"] == "sent").await;
+    let m = app.poll_json(&format!("/api/messages/{id}"), |v| v["status"] == "sent").await;
     assert_eq!(m["provider"], "smtp");
     let key = clowder_schemas::comms::MessageKey::parse("k", m["idempotency_key"].as_str().unwrap()).unwrap();
     let expected = clowder_actors::comms::providers::message_id(&key, "whisker.example");
@@ -183,11 +173,11 @@ async fn a_test_email_arrives_over_smtp_with_the_keys_message_id() {
     // A 451 leaves the message `failed` (its job retries later), a 550 makes it `dead`: the
     // message moves in the change set that records the job's failure.
     let temporary = queue(&app, "email", "reject-temporary@example.com").await;
-    let m = poll(&app, &format!("/api/messages/{temporary}"), |v| v["status"] == "failed").await;
+    let m = app.poll_json(&format!("/api/messages/{temporary}"), |v| v["status"] == "failed").await;
     assert_eq!(m["attempts"], 1);
     assert!(m["last_error"].as_str().unwrap().contains("451"), "{m}");
     let permanent = queue(&app, "email", "reject-permanent@example.com").await;
-    let m = poll(&app, &format!("/api/messages/{permanent}"), |v| v["status"] == "dead").await;
+    let m = app.poll_json(&format!("/api/messages/{permanent}"), |v| v["status"] == "dead").await;
     assert!(m["last_error"].as_str().unwrap().contains("550"), "{m}");
     let dead = app.get_json("/api/jobs?kind=send_message&state=dead").await;
     assert_eq!(dead["items"][0]["idempotency_key"], m["idempotency_key"]);
@@ -220,7 +210,7 @@ async fn walk_all(http: &reqwest::Client, base: &str, token: &str, path: &str) -
 /// server's acceptance and our commit, the documented window) are counted and printed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_is_sent_and_arrives_through_sigkills() {
-    use crate::durability::{login, start_with};
+    use crate::durability::{Rng, login, seed, start_with};
     let Some(sink) = SmtpSink::start(&[]).await else { return };
     let dir = tempfile::tempdir().unwrap();
     let env = [
@@ -232,13 +222,9 @@ async fn every_message_is_sent_and_arrives_through_sigkills() {
     ];
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    let mut seed = u64::from(std::process::id()) | 1;
-    let mut below = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let seed = seed("CLOWDER_MESSAGES_SEED");
+    eprintln!("messages crash seed: {seed} (replay with CLOWDER_MESSAGES_SEED={seed})");
+    let mut rng = Rng(seed);
     // Queue the burst (the messages start sending at once).
     let mut server = start_with(dir.path(), &env).await;
     let token = login(&http, &server.base).await;
@@ -256,7 +242,7 @@ async fn every_message_is_sent_and_arrives_through_sigkills() {
         if k > 0 {
             server = start_with(dir.path(), &env).await;
         }
-        tokio::time::sleep(Duration::from_millis(below(300))).await;
+        tokio::time::sleep(Duration::from_millis(rng.below(300))).await;
         server.child.start_kill().expect("SIGKILL");
         server.child.wait().await.expect("the killed server is reaped");
     }

@@ -20,27 +20,7 @@ fn open_with(path: &Path, journal: Option<bool>) -> Arc<Store> {
 }
 
 fn user(n: u128, name: &str) -> clowder_schemas::users::User {
-    clowder_schemas::users::User {
-        id: UserId::from_u128(n),
-        username: name.into(),
-        display_name: format!("User {n}"),
-        email: None,
-        password_hash: "x".into(),
-        roles: vec![],
-        active: true,
-        must_change_password: false,
-        created_at: Timestamp::UNIX_EPOCH,
-        updated_at: Timestamp::UNIX_EPOCH,
-        failed_logins: 0,
-        locked_until: None,
-        pin_hash: None,
-        failed_pins: 0,
-        pin_locked: false,
-        totp_secret: None,
-        totp_pending: None,
-        totp_last_step: None,
-        recovery_codes: Vec::new(),
-    }
+    clowder_schemas::users::User { username: name.into(), ..super::tests::user(n) }
 }
 
 fn started(n: u128) -> DomainEvent {

@@ -27,7 +27,7 @@ fn session_event(n: u128) -> DomainEvent {
     DomainEvent::SessionStarted { user_id: UserId::from_u128(n), session_id: SessionId::from_u128(n) }
 }
 
-fn user(n: u128) -> clowder_schemas::users::User {
+pub(super) fn user(n: u128) -> clowder_schemas::users::User {
     clowder_schemas::users::User {
         id: UserId::from_u128(n),
         username: format!("user{n}"),
