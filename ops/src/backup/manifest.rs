@@ -114,6 +114,36 @@ impl Manifest {
     }
 }
 
+/// The ids of the backups whose manifests `destination` holds, sorted.
+pub async fn ids_in(
+    destination: &super::destination::Destination,
+) -> Result<Vec<String>, super::destination::DestinationError> {
+    let mut ids: Vec<String> = destination
+        .list()
+        .await?
+        .iter()
+        .filter_map(|o| o.name.strip_suffix(MANIFEST_SUFFIX))
+        .map(str::to_owned)
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// The manifest of backup `id`; `None` (logged) when it cannot be read as one.
+pub async fn read(
+    destination: &super::destination::Destination,
+    id: &str,
+) -> Result<Option<Manifest>, super::destination::DestinationError> {
+    let bytes = destination.get_bytes(&format!("{id}{MANIFEST_SUFFIX}")).await?;
+    match serde_json::from_slice::<Manifest>(&bytes) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) => {
+            tracing::warn!(backup = %id, error = %e, "a backup manifest cannot be read; it is ignored");
+            Ok(None)
+        }
+    }
+}
+
 /// A backup's id: the UTC time to the millisecond, then the kind.
 pub fn backup_id(at: jiff::Timestamp, kind: BackupKind) -> String {
     format!("{}-{}", at.strftime("%Y%m%dT%H%M%S.%3fZ"), kind.as_str())

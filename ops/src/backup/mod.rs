@@ -377,21 +377,16 @@ impl Backups {
 
     /// Every backup in the destination, oldest first (manifests fetched once and cached).
     pub async fn list(&self) -> Result<Vec<Manifest>, BackupFailure> {
-        let names = self.destination.list().await.map_err(|e| self.dest(e))?;
-        let mut ids: Vec<String> =
-            names.iter().filter_map(|o| o.name.strip_suffix(MANIFEST_SUFFIX)).map(str::to_owned).collect();
-        ids.sort();
+        let ids: std::collections::BTreeSet<String> =
+            manifest::ids_in(&self.destination).await.map_err(|e| self.dest(e))?.into_iter().collect();
         let missing: Vec<String> = {
             let live = self.live();
             ids.iter().filter(|id| !live.known.contains_key(*id)).cloned().collect()
         };
         let mut fetched = Vec::new();
         for id in missing {
-            let bytes =
-                self.destination.get_bytes(&format!("{id}{MANIFEST_SUFFIX}")).await.map_err(|e| self.dest(e))?;
-            match serde_json::from_slice::<Manifest>(&bytes) {
-                Ok(m) => fetched.push(m),
-                Err(e) => tracing::warn!(backup = %id, error = %e, "a backup manifest cannot be read; it is ignored"),
+            if let Some(m) = manifest::read(&self.destination, &id).await.map_err(|e| self.dest(e))? {
+                fetched.push(m);
             }
         }
         let mut live = self.live();

@@ -87,20 +87,8 @@ pub struct RestoreReport {
 /// Every manifest in the destination, oldest first.
 pub async fn manifests(destination: &Destination) -> Result<Vec<Manifest>, RestoreError> {
     let mut out = Vec::new();
-    let mut names: Vec<String> = destination
-        .list()
-        .await?
-        .into_iter()
-        .map(|o| o.name)
-        .filter(|n| n.ends_with(super::manifest::MANIFEST_SUFFIX))
-        .collect();
-    names.sort();
-    for name in names {
-        let bytes = destination.get_bytes(&name).await?;
-        match serde_json::from_slice::<Manifest>(&bytes) {
-            Ok(m) => out.push(m),
-            Err(e) => tracing::warn!(manifest = %name, error = %e, "a manifest cannot be read; ignored"),
-        }
+    for id in super::manifest::ids_in(destination).await? {
+        out.extend(super::manifest::read(destination, &id).await?);
     }
     out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
     Ok(out)
