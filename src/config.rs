@@ -546,6 +546,12 @@ pub struct CommsArgs {
     pub twilio_status_callback: Option<String>,
     #[arg(long, env = "CLOWDER_TWILIO_BASE_URL", default_value = DEFAULT_TWILIO_BASE_URL)]
     pub twilio_base_url: String,
+    /// The clinic's name as messages show it (required with a provider other than log).
+    #[arg(long, env = "CLOWDER_CLINIC_NAME")]
+    pub clinic_name: Option<String>,
+    /// The clinic's phone number as clients should dial it, e.g. `(508) 555-0100`.
+    #[arg(long, env = "CLOWDER_CLINIC_PHONE")]
+    pub clinic_phone: Option<String>,
 }
 
 impl Default for CommsArgs {
@@ -571,6 +577,8 @@ impl Default for CommsArgs {
             twilio_messaging_service_sid: None,
             twilio_status_callback: None,
             twilio_base_url: DEFAULT_TWILIO_BASE_URL.into(),
+            clinic_name: None,
+            clinic_phone: None,
         }
     }
 }
@@ -579,7 +587,8 @@ impl CommsArgs {
     /// The providers' settings, checked.
     pub fn config(&self) -> anyhow::Result<clowder_actors::comms::CommsConfig> {
         use clowder_actors::comms::{
-            CommsConfig, EmailSettings, SendGridConfig, SmsSettings, SmtpConfig, SmtpTls, TwilioConfig, TwilioSender,
+            ClinicProfile, CommsConfig, EmailSettings, SendGridConfig, SmsSettings, SmtpConfig, SmtpTls, TwilioConfig,
+            TwilioSender,
             providers::{Secret as ProviderSecret, default_from},
         };
         use clowder_schemas::comms::Mailbox;
@@ -668,12 +677,30 @@ impl CommsArgs {
                 })
             }
         };
+        let real = !matches!((&email, &sms), (EmailSettings::Log, SmsSettings::Log));
+        let name = match self.clinic_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) if n.chars().count() > 100 || n.chars().any(char::is_control) => {
+                bail!("CLOWDER_CLINIC_NAME must be one line of at most 100 characters")
+            }
+            Some(n) => n.to_owned(),
+            // A real client must never get a message signed by a placeholder.
+            None if real => bail!("CLOWDER_CLINIC_NAME is required when a provider other than log is set"),
+            None => ClinicProfile::default().name,
+        };
+        let phone = match self.clinic_phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) if p.len() > 40 || p.chars().any(char::is_control) => {
+                bail!("CLOWDER_CLINIC_PHONE must be one line of at most 40 characters")
+            }
+            p => p.map(str::to_owned),
+        };
         let config = CommsConfig {
             email,
             sms,
             from,
             timeout: Duration::from_secs(self.comms_timeout_secs),
             max_sms_segments: self.sms_max_segments,
+            // The public address is set by `ServeArgs::settings` from CLOWDER_PUBLIC_ORIGIN.
+            clinic: ClinicProfile { name, phone, ..ClinicProfile::default() },
         };
         // Build once now, so settings that cannot work (a bad URL or account id) stop
         // `check-config` and start-up with their setting's name.
@@ -733,6 +760,8 @@ impl CommsArgs {
         }
         rows.push(("CLOWDER_COMMS_TIMEOUT_SECS", config.timeout.as_secs().to_string()));
         rows.push(("CLOWDER_SMS_MAX_SEGMENTS", config.max_sms_segments.to_string()));
+        rows.push(("CLOWDER_CLINIC_NAME", config.clinic.name.clone()));
+        rows.push(("CLOWDER_CLINIC_PHONE", config.clinic.phone.clone().unwrap_or_else(|| "(not set)".into())));
     }
 }
 
@@ -876,7 +905,7 @@ impl ServeArgs {
             ),
         };
         let backup = self.backup.settings()?;
-        let comms = self.comms.config()?;
+        let mut comms = self.comms.config()?;
         let sec = &self.security;
         if !(1..=60 * 24 * 30).contains(&sec.session_idle_minutes) {
             bail!("CLOWDER_SESSION_IDLE_MINUTES must be between 1 and 43200");
@@ -916,6 +945,8 @@ impl ServeArgs {
         } else {
             sec.public_origins.iter().map(|o| parse_origin(o)).collect::<anyhow::Result<Vec<_>>>()?
         };
+        // Links in messages (confirm, cancel, unsubscribe) point at the first public origin.
+        comms.clinic.public_url = allowed_origins[0].clone();
         let system = SystemConfig {
             clinic_id: self.clinic_id.clone(),
             country_code: self.country_code.clone(),
@@ -1125,8 +1156,19 @@ mod tests {
         assert!(err(&["--email-from", "Clinic <nope>"]).contains("CLOWDER_EMAIL_FROM"));
         assert!(err(&["--sms-provider", "twilio"]).contains("CLOWDER_TWILIO_ACCOUNT_SID"));
         let sid = "AC0123456789abcdef0123456789abcdef";
-        let twilio = ["--sms-provider", "twilio", "--twilio-account-sid", sid, "--twilio-auth-token", "tok-secret-1"];
+        let twilio = [
+            "--sms-provider",
+            "twilio",
+            "--twilio-account-sid",
+            sid,
+            "--twilio-auth-token",
+            "tok-secret-1",
+            "--clinic-name",
+            "Whisker Cat Clinic",
+        ];
         assert!(err(&twilio).contains("CLOWDER_TWILIO_FROM"));
+        // A real provider needs the clinic's name: no client gets a message from a placeholder.
+        assert!(err(&[&twilio[..6], &["--twilio-from", "+15550001111"]].concat()).contains("CLOWDER_CLINIC_NAME"));
         assert!(
             err(&[&twilio[..], &["--twilio-from", "+15550001111", "--twilio-base-url", "ftp://x"]].concat())
                 .contains("CLOWDER_TWILIO_BASE_URL")
@@ -1149,6 +1191,8 @@ mod tests {
         assert!(shown.contains("CLOWDER_SENDGRID_API_KEY = ******** (set)"), "{shown}");
         assert!(shown.contains("CLOWDER_TWILIO_AUTH_TOKEN = ******** (set)"), "{shown}");
         assert!(shown.contains("CLOWDER_EMAIL_FROM = Whisker <front@whisker.example>"), "{shown}");
+        assert_eq!(settings.system.comms.clinic.name, "Whisker Cat Clinic");
+        assert_eq!(settings.system.comms.clinic.public_url, "http://127.0.0.1:8080", "links use the first origin");
     }
 
     #[test]

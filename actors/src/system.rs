@@ -50,6 +50,8 @@ pub struct System {
     pub messages: crate::comms::messages::Messages,
     /// Message templates (a record kind).
     pub templates: crate::comms::templates::Templates,
+    /// Signed links sent to clients (confirm, cancel, unsubscribe, …).
+    pub links: crate::comms::links::Links,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -88,6 +90,7 @@ impl System {
         .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let messages = crate::comms::messages::Messages::new(ctx.clone(), jobs.clone());
         let ctx_for_templates = ctx.clone();
+        let links = crate::comms::links::Links::new(ctx.store.link_key(), &ctx.config.comms.clinic.public_url);
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -107,6 +110,7 @@ impl System {
             comms,
             messages,
             templates: crate::comms::templates::Templates::new(ctx_for_templates),
+            links,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

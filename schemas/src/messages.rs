@@ -7,8 +7,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{ClientId, MessageId, UserId};
+use crate::ids::{ClientId, MessageId, TemplateId, UserId};
 use crate::records::Record;
+use crate::templates::TemplateCategory;
 
 /// The channel a message travels by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, strum::IntoStaticStr)]
@@ -28,6 +29,32 @@ impl Channel {
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<Channel> {
         [Channel::Email, Channel::Sms].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Why a message is sent, which decides the consent it needs (DOMAIN.md "Communication
+/// preferences and consent").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Purpose {
+    /// About the client's own care or account (reminders, confirmations, receipts): sent
+    /// unless the client refused the channel.
+    #[default]
+    Transactional,
+    /// Campaigns, newsletters, birthdays with offers: only with the client's opt-in.
+    Marketing,
+}
+
+impl Purpose {
+    /// The wire name, e.g. `marketing`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Purpose> {
+        [Purpose::Transactional, Purpose::Marketing].into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -76,6 +103,17 @@ pub struct Message {
     pub html: Option<String>,
     /// The sending job's idempotency key (also the provider-side key: SMTP `Message-ID`, …).
     pub idempotency_key: String,
+    /// Transactional or marketing: the consent it needs.
+    #[serde(default)]
+    pub purpose: Purpose,
+    /// The template it was rendered from, if any (with the category, for the statistics).
+    #[serde(default)]
+    pub template_id: Option<TemplateId>,
+    #[serde(default)]
+    pub category: Option<TemplateCategory>,
+    /// The automation that sent it (`appointment_reminder`, `birthday`, …), if any.
+    #[serde(default)]
+    pub automation: Option<String>,
     pub status: MessageStatus,
     /// The provider that accepted it (`log`, `smtp`, `sendgrid`, `twilio`).
     pub provider: Option<String>,
@@ -94,8 +132,9 @@ pub struct Message {
     pub created_by: Option<UserId>,
 }
 
-/// Version history: v1.
+/// Version history: v1; v2 added `purpose` (v1 rows read as transactional), `template_id`,
+/// `category` and `automation` (absent in v1 rows).
 impl Record for Message {
     const KIND: &'static str = "message";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
 }

@@ -63,7 +63,8 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         },
         operations: Default::default(),
         jobs: Default::default(),
-        comms: Default::default(),
+        // The clinic every test server's messages come from (required with a real provider).
+        comms: clowder::config::CommsArgs { clinic_name: Some("Whisker Cat Clinic".into()), ..Default::default() },
     }
 }
 

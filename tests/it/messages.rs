@@ -219,6 +219,7 @@ async fn every_message_is_sent_and_arrives_through_sigkills() {
         ("CLOWDER_SMTP_PORT", sink.port.to_string()),
         ("CLOWDER_SMTP_TLS", "none".to_owned()),
         ("CLOWDER_EMAIL_FROM", "Whisker Clinic <front@whisker.example>".to_owned()),
+        ("CLOWDER_CLINIC_NAME", "Whisker Cat Clinic".to_owned()),
     ];
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();

@@ -47,6 +47,7 @@ fn config(email: EmailSettings, sms: SmsSettings) -> CommsConfig {
         from: Mailbox::parse("from", "Whisker Clinic <front@whisker.example>").unwrap(),
         timeout: Duration::from_secs(5),
         max_sms_segments: 4,
+        clinic: Default::default(),
     }
 }
 

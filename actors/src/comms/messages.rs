@@ -10,9 +10,10 @@ use std::sync::Arc;
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::comms::{EmailMessage, Mailbox, MessageKey, Sent, SmsMessage};
 use clowder_schemas::jobs::{self as jobs_model, Job};
-use clowder_schemas::messages::{Channel, Message, MessageStatus};
+use clowder_schemas::messages::{Channel, Message, MessageStatus, Purpose};
+use clowder_schemas::templates::TemplateCategory;
 use clowder_schemas::values::{Email, Phone};
-use clowder_schemas::{ClientId, MessageId, ValidationError};
+use clowder_schemas::{ClientId, MessageId, TemplateId, ValidationError};
 use jiff::Timestamp;
 
 use super::{Providers, SendError};
@@ -44,6 +45,12 @@ pub struct NewMessage {
     pub idempotency_key: String,
     /// When to send (`None`: now).
     pub due_at: Option<Timestamp>,
+    /// Transactional or marketing: the consent the message needs.
+    pub purpose: Purpose,
+    /// The template it was rendered from, and its category.
+    pub template: Option<(TemplateId, TemplateCategory)>,
+    /// The automation that sends it (`appointment_reminder`, …), if any.
+    pub automation: Option<String>,
 }
 
 /// Filters of the message list.
@@ -111,6 +118,10 @@ impl Messages {
             text: new.text,
             html: if channel == Channel::Email { new.html } else { None },
             idempotency_key: new.idempotency_key,
+            purpose: new.purpose,
+            template_id: new.template.map(|t| t.0),
+            category: new.template.map(|t| t.1),
+            automation: new.automation,
             status: MessageStatus::Queued,
             provider: None,
             provider_id: None,

@@ -9,12 +9,13 @@
 //! these; nothing here retries, stores or schedules. `templates.rs` is the template record kind and its rendering. Webhooks and consent are
 //! not built yet (docs/communications.md).
 
+pub mod links;
 pub mod messages;
 pub mod providers;
 pub mod sms;
 pub mod templates;
 
 pub use providers::{
-    CommsConfig, ConfigError, EmailProvider, EmailSettings, Providers, SendError, SendGridConfig, SmsProvider,
-    SmsSettings, SmtpConfig, SmtpTls, TwilioConfig, TwilioSender,
+    ClinicProfile, CommsConfig, ConfigError, EmailProvider, EmailSettings, Providers, SendError, SendGridConfig,
+    SmsProvider, SmsSettings, SmtpConfig, SmtpTls, TwilioConfig, TwilioSender,
 };

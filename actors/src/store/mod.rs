@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use base64::Engine;
 use clowder_schemas::audit::{AuditDraft, AuditEntry};
 use clowder_schemas::events::{Event, GENESIS_HASH};
 use clowder_schemas::idempotency::IdempotencyRecord;
@@ -115,6 +116,8 @@ pub struct Store {
     closed: AtomicBool,
     /// The data directory's free space and reserve (`disk` module).
     disk: Arc<disk::DiskGuard>,
+    /// The key that signs links sent to clients (`comms::links`).
+    link_key: [u8; 32],
 }
 
 impl Store {
@@ -133,7 +136,7 @@ impl Store {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(config.path.clone()),
             other => StoreError::Redb(other.into()),
         })?;
-        let clinic_id = init_layout(&db, &config.path, &config.clinic_id, clock.now())?;
+        let (clinic_id, link_key) = init_layout(&db, &config.path, &config.clinic_id, clock.now())?;
         let journal = init_journal(&db, config.journal, clock.now())?;
         let (head, audit_head) = {
             let txn = db.begin_read()?;
@@ -190,6 +193,7 @@ impl Store {
             stats,
             closed: AtomicBool::new(false),
             disk,
+            link_key,
         }))
     }
 
@@ -273,6 +277,12 @@ impl Store {
         &self.disk
     }
 
+    /// The key that signs links sent to clients (confirm, cancel, unsubscribe): made at the
+    /// first open and kept in `meta`, so backups carry it.
+    pub fn link_key(&self) -> &[u8; 32] {
+        &self.link_key
+    }
+
     /// Size of the store file in bytes.
     pub fn file_size(&self) -> u64 {
         std::fs::metadata(&self.info.path).map(|m| m.len()).unwrap_or(0)
@@ -321,7 +331,16 @@ impl Drop for Store {
     }
 }
 
-fn init_layout(db: &Database, path: &Path, clinic_id: &str, now: jiff::Timestamp) -> Result<String, StoreError> {
+/// The meta key of the link-signing key: 32 random bytes, base64, made at the first open. It
+/// lives in the store so a restored server still honours the links it sent.
+pub const META_LINK_KEY: &str = "link_key";
+
+fn init_layout(
+    db: &Database,
+    path: &Path,
+    clinic_id: &str,
+    now: jiff::Timestamp,
+) -> Result<(String, [u8; 32]), StoreError> {
     let txn = db.begin_write()?;
     let id = {
         let mut meta = txn.open_table(META)?;
@@ -338,6 +357,17 @@ fn init_layout(db: &Database, path: &Path, clinic_id: &str, now: jiff::Timestamp
             }
         }
         let id = meta.get("clinic_id")?.map(|v| v.value().to_owned()).unwrap_or_else(|| clinic_id.to_owned());
+        let stored = meta.get(META_LINK_KEY)?.map(|v| v.value().to_owned());
+        let key = match stored.as_deref().and_then(decode_link_key) {
+            Some(key) => key,
+            None => {
+                let mut key = [0u8; 32];
+                // Without OS randomness no link or session is safe; nothing sensible to go on with.
+                getrandom::fill(&mut key).expect("the operating system's random source is available");
+                meta.insert(META_LINK_KEY, base64::engine::general_purpose::STANDARD.encode(key).as_str())?;
+                key
+            }
+        };
         for t in RecordTable::ALL {
             txn.open_table(t.def())?;
         }
@@ -349,10 +379,14 @@ fn init_layout(db: &Database, path: &Path, clinic_id: &str, now: jiff::Timestamp
         txn.open_table(SERIES)?;
         txn.open_table(EVENTS)?;
         txn.open_table(AUDIT)?;
-        id
+        (id, key)
     };
     txn.commit()?;
     Ok(id)
+}
+
+fn decode_link_key(text: &str) -> Option<[u8; 32]> {
+    base64::engine::general_purpose::STANDARD.decode(text).ok()?.try_into().ok()
 }
 
 /// Starts, keeps or drops the backup change journal; the next journal position if it is kept.

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clowder_actors::comms::messages::{MessageFilter, NewMessage, Recipient};
-use clowder_schemas::messages::{Channel, Message, MessageStatus};
+use clowder_schemas::messages::{Channel, Message, MessageStatus, Purpose};
 use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::values::{Email, Phone};
 use clowder_schemas::{ClientId, ErrorResponse, MessageId, ValidationError};
@@ -131,6 +131,9 @@ pub async fn communications_test(
         html: None,
         idempotency_key: format!("test:{}", system.ctx.new_ulid()),
         due_at: None,
+        purpose: Purpose::Transactional,
+        template: None,
+        automation: None,
     };
     let id = system.messages.send(new, &staff.caller).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(Queued { message_id: id })).into_response())

@@ -118,6 +118,29 @@ pub struct CommsConfig {
     pub timeout: Duration,
     /// Longest text accepted, in segments; a longer one fails `Permanent`.
     pub max_sms_segments: usize,
+    /// Who the messages come from: the clinic's name and phone, and the address links point to.
+    pub clinic: ClinicProfile,
+}
+
+/// The clinic as its messages name it (`{{clinic_name}}`, `{{clinic_phone}}`, the HELP answer)
+/// and the public address signed links point to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClinicProfile {
+    /// `CLOWDER_CLINIC_NAME`: required with a real provider, so no client ever gets a message
+    /// from a placeholder.
+    pub name: String,
+    /// `CLOWDER_CLINIC_PHONE`, as clients should dial it (free text, e.g. `(508) 555-0100`).
+    pub phone: Option<String>,
+    /// The origin links in messages start with (`CLOWDER_PUBLIC_ORIGIN`'s first entry), no
+    /// trailing slash, e.g. `https://clinic.example`.
+    pub public_url: String,
+}
+
+impl Default for ClinicProfile {
+    /// The development profile: the log provider's messages never leave the machine.
+    fn default() -> Self {
+        ClinicProfile { name: "Clowder Cat Clinic".into(), phone: None, public_url: "http://localhost:8080".into() }
+    }
 }
 
 impl Default for CommsConfig {
@@ -129,6 +152,7 @@ impl Default for CommsConfig {
             from: default_from(),
             timeout: Duration::from_secs(30),
             max_sms_segments: 4,
+            clinic: ClinicProfile::default(),
         }
     }
 }
