@@ -169,7 +169,10 @@ impl Topics {
                 out.push(Topic::Dashboard(location.id));
             }
             // Concerns the whole clinic: every location's board (its audience is administrators).
-            DomainEvent::BackupFailed { .. } | DomainEvent::JobFailed { .. } | DomainEvent::JobDead { .. } => {
+            DomainEvent::BackupFailed { .. }
+            | DomainEvent::JobFailed { .. }
+            | DomainEvent::JobDead { .. }
+            | DomainEvent::MessageFailed { .. } => {
                 let book = self.book.read().unwrap_or_else(|p| p.into_inner());
                 let mut ids: Vec<LocationId> = book.locations.keys().copied().collect();
                 ids.sort_unstable();

@@ -189,6 +189,18 @@ pub enum DomainEvent {
         version: u32,
         changed: Vec<String>,
     },
+    /// A message could not be delivered: its job gave up (`dead`), or the provider reported a
+    /// bounce or a failed delivery (`bounced`). The staff board raises an alert. The recipient
+    /// is masked and no content travels: the alert links to the message log.
+    MessageFailed {
+        message_id: crate::ids::MessageId,
+        client_id: Option<crate::ids::ClientId>,
+        channel: crate::messages::Channel,
+        status: crate::messages::MessageStatus,
+        /// `j***@example.com`, `+1555***1234`.
+        recipient: String,
+        reason: String,
+    },
 }
 
 impl DomainEvent {
@@ -241,6 +253,7 @@ impl DomainEvent {
             DomainEvent::TemplateCreated { template_id, .. } | DomainEvent::TemplateUpdated { template_id, .. } => {
                 format!("template:{template_id}")
             }
+            DomainEvent::MessageFailed { message_id, .. } => format!("message:{message_id}"),
         }
     }
 }
@@ -403,6 +416,8 @@ impl DomainEvent {
             DomainEvent::TemplateCreated { .. } | DomainEvent::TemplateUpdated { .. } => {
                 Audience::new(Permission::CommunicationsManage, Unnarrowed)
             }
+            // Whoever can read the message log can act on a failed delivery (call the client).
+            DomainEvent::MessageFailed { .. } => Audience::new(Permission::CommunicationsView, Unnarrowed),
         }
     }
 
@@ -454,7 +469,8 @@ impl DomainEvent {
             | DomainEvent::WaitlistOfferMade { .. }
             | DomainEvent::WaitlistOfferUpdated { .. }
             | DomainEvent::TemplateCreated { .. }
-            | DomainEvent::TemplateUpdated { .. } => None,
+            | DomainEvent::TemplateUpdated { .. }
+            | DomainEvent::MessageFailed { .. } => None,
         }
     }
 }

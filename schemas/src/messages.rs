@@ -58,7 +58,8 @@ impl Purpose {
     }
 }
 
-/// Where a message is. `delivered` and `bounced` come with the delivery webhooks.
+/// Where a message is. `delivered` and `bounced` come from the providers' delivery webhooks;
+/// `suppressed` is a message the consent rules stopped before any provider saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -71,6 +72,12 @@ pub enum MessageStatus {
     Failed,
     /// The job gave up (a permanent error, or its last attempt failed).
     Dead,
+    /// The provider reports it reached the recipient.
+    Delivered,
+    /// The provider reports it could not be delivered (a bounce, an unreachable number).
+    Bounced,
+    /// Not sent: the client's consent or preferences forbid it (`last_error` says which).
+    Suppressed,
 }
 
 impl MessageStatus {
@@ -79,10 +86,20 @@ impl MessageStatus {
         self.into()
     }
 
+    /// Every status, in the order of a message's life.
+    pub const ALL: [MessageStatus; 7] = [
+        MessageStatus::Queued,
+        MessageStatus::Sent,
+        MessageStatus::Failed,
+        MessageStatus::Dead,
+        MessageStatus::Delivered,
+        MessageStatus::Bounced,
+        MessageStatus::Suppressed,
+    ];
+
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<MessageStatus> {
-        use MessageStatus::*;
-        [Queued, Sent, Failed, Dead].into_iter().find(|st| st.as_str() == s)
+        MessageStatus::ALL.into_iter().find(|st| st.as_str() == s)
     }
 }
 

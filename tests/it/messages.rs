@@ -125,7 +125,7 @@ async fn bad_requests_are_refused() {
     )
     .await;
     assert_error(
-        app.get("/api/messages?status=delivered").await,
+        app.get("/api/messages?status=read").await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
         Some("status"),
@@ -176,14 +176,31 @@ async fn a_test_email_arrives_over_smtp_with_the_keys_message_id() {
     let m = app.poll_json(&format!("/api/messages/{temporary}"), |v| v["status"] == "failed").await;
     assert_eq!(m["attempts"], 1);
     assert!(m["last_error"].as_str().unwrap().contains("451"), "{m}");
+    // An administrator's board is open.
+    let location = app.post_json("/api/locations", &json!({"name": "Main", "time_zone": "America/New_York"})).await;
+    let location = id_of(&expect_json(location, StatusCode::CREATED).await);
+    let mut board = crate::live::connect(&app, &app.token().unwrap()).await;
+    crate::live::send(&mut board, json!({"op": "subscribe", "topics": [format!("dashboard:{location}")]})).await;
+    while crate::live::next(&mut board).await["type"] != "subscribed" {}
     let permanent = queue(&app, "email", "reject-permanent@example.com").await;
     let m = app.poll_json(&format!("/api/messages/{permanent}"), |v| v["status"] == "dead").await;
     assert!(m["last_error"].as_str().unwrap().contains("550"), "{m}");
     let dead = app.get_json("/api/jobs?kind=send_message&state=dead").await;
     assert_eq!(dead["items"][0]["idempotency_key"], m["idempotency_key"]);
     let listed = app.get_json("/api/messages?status=dead").await;
-    assert_eq!(listed["items"].as_array().unwrap().iter().map(id_of).collect::<Vec<_>>(), vec![permanent]);
+    assert_eq!(listed["items"].as_array().unwrap().iter().map(id_of).collect::<Vec<_>>(), vec![permanent.clone()]);
     assert_eq!(sink.received().len(), 1, "nothing else was accepted");
+    // The board heard of it: a `message_failed` frame, recipient masked, no content.
+    let frame = loop {
+        let f = crate::live::next(&mut board).await;
+        if f["type"] == "message_failed" {
+            break f;
+        }
+    };
+    assert_eq!(frame["data"]["message_id"], permanent.as_str(), "{frame}");
+    assert_eq!(frame["data"]["recipient"], "r***@example.com");
+    assert_eq!(frame["data"]["status"], "dead");
+    assert!(frame["data"].get("text").is_none() && frame["data"].get("subject").is_none(), "{frame}");
 }
 
 const BURST: usize = 300;

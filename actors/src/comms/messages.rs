@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::comms::{EmailMessage, Mailbox, MessageKey, Sent, SmsMessage};
+use clowder_schemas::events::{Author, DomainEvent};
 use clowder_schemas::jobs::{self as jobs_model, Job};
 use clowder_schemas::messages::{Channel, Message, MessageStatus, Purpose};
 use clowder_schemas::templates::TemplateCategory;
@@ -279,6 +280,19 @@ pub fn after_failure(old: &Message, error: &JobError, dead: bool, attempts: u32,
     }
 }
 
+/// The `message_failed` event of a message that will not arrive: the recipient masked, no
+/// content (the board shows it to everyone who may read the log).
+pub fn failed_event(m: &Message, reason: &str) -> DomainEvent {
+    DomainEvent::MessageFailed {
+        message_id: m.id,
+        client_id: m.client_id,
+        channel: m.channel,
+        status: m.status,
+        recipient: super::providers::mask_recipient(&m.recipient),
+        reason: reason.to_owned(),
+    }
+}
+
 /// The `send_message` handler.
 pub struct SendMessage {
     pub providers: Providers,
@@ -348,6 +362,9 @@ impl JobHandler for SendMessage {
         let new = after_failure(&old, error, dead, job.attempts, ctx.ctx.clock.now());
         if new != old && set.put(RecordTable::Messages, id.as_u128(), &new).is_err() {
             return ChangeSet::new();
+        }
+        if new.status == MessageStatus::Dead && old.status != MessageStatus::Dead {
+            set.event(Author::System, failed_event(&new, &error.to_string()));
         }
         set
     }

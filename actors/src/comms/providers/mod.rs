@@ -297,14 +297,26 @@ pub fn mask_email(email: &Email) -> String {
 /// A phone number for logs: the country code's first digits and the last four,
 /// `+1555***1234`.
 pub fn mask_phone(phone: &clowder_schemas::values::Phone) -> String {
-    let s = phone.as_str();
-    let n = s.chars().count();
-    if n <= 8 {
-        return format!("{}***", s.chars().take(2).collect::<String>());
+    mask_recipient(phone.as_str())
+}
+
+/// A stored recipient (an address, or an E.164 number) masked like [`mask_email`] and
+/// [`mask_phone`].
+pub fn mask_recipient(recipient: &str) -> String {
+    if recipient.contains('@') {
+        match Email::parse("recipient", recipient) {
+            Ok(e) => mask_email(&e),
+            Err(_) => "***".into(),
+        }
+    } else {
+        let n = recipient.chars().count();
+        if n <= 8 {
+            return format!("{}***", recipient.chars().take(2).collect::<String>());
+        }
+        let head: String = recipient.chars().take(5).collect();
+        let tail: String = recipient.chars().skip(n - 4).collect();
+        format!("{head}***{tail}")
     }
-    let head: String = s.chars().take(5).collect();
-    let tail: String = s.chars().skip(n - 4).collect();
-    format!("{head}***{tail}")
 }
 
 /// The checks every email passes before any provider sees it.
