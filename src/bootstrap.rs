@@ -24,6 +24,9 @@ pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Re
     system.roles.ensure_builtins().await.context("writing the built-in roles")?;
     system.scheduling.appointment_types.ensure_defaults().await.context("seeding the default appointment types")?;
     system.scheduling.setup.ensure_location().await.context("creating the first location")?;
+    clowder_actors::comms::defaults::ensure_defaults(&system.templates, system.store())
+        .await
+        .context("writing the default message templates")?;
     if system.accounts.user_count()? > 0 {
         return Ok(false);
     }

@@ -52,6 +52,8 @@ pub struct System {
     pub templates: crate::comms::templates::Templates,
     /// Signed links sent to clients (confirm, cancel, unsubscribe, …).
     pub links: crate::comms::links::Links,
+    /// Automation rules (reminders, follow-ups, birthdays, …), their settings and dry run.
+    pub automations: crate::comms::automations::Automations,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -91,6 +93,16 @@ impl System {
         let messages = crate::comms::messages::Messages::new(ctx.clone(), jobs.clone());
         let ctx_for_templates = ctx.clone();
         let links = crate::comms::links::Links::new(ctx.store.link_key(), &ctx.config.comms.clinic.public_url);
+        let automations = crate::comms::automations::Automations::install(crate::comms::automations::Env {
+            ctx: ctx.clone(),
+            calendar: scheduling.calendar.clone(),
+            waitlist: scheduling.waitlist.clone(),
+            messages: messages.clone(),
+            jobs: jobs.clone(),
+            links: links.clone(),
+        })
+        .map_err(|e| StoreError::Load(format!("the automations: {e}")))?;
+        scheduling.hooks.install(Arc::new(automations.clone()));
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -111,6 +123,7 @@ impl System {
             messages,
             templates: crate::comms::templates::Templates::new(ctx_for_templates),
             links,
+            automations,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

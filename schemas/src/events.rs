@@ -201,6 +201,19 @@ pub enum DomainEvent {
         recipient: String,
         reason: String,
     },
+    /// An automation rule was turned on or off or its parameters changed.
+    AutomationUpdated {
+        kind: String,
+        enabled: bool,
+        changed: Vec<String>,
+    },
+    /// A client asked, through a reminder's link, to move an appointment: the front desk calls
+    /// them back (the appointment itself is unchanged).
+    RescheduleRequested {
+        appointment_id: crate::ids::AppointmentId,
+        client_id: crate::ids::ClientId,
+        location_id: crate::ids::LocationId,
+    },
 }
 
 impl DomainEvent {
@@ -254,6 +267,8 @@ impl DomainEvent {
                 format!("template:{template_id}")
             }
             DomainEvent::MessageFailed { message_id, .. } => format!("message:{message_id}"),
+            DomainEvent::AutomationUpdated { kind, .. } => format!("automation:{kind}"),
+            DomainEvent::RescheduleRequested { appointment_id, .. } => format!("appointment:{appointment_id}"),
         }
     }
 }
@@ -418,6 +433,9 @@ impl DomainEvent {
             }
             // Whoever can read the message log can act on a failed delivery (call the client).
             DomainEvent::MessageFailed { .. } => Audience::new(Permission::CommunicationsView, Unnarrowed),
+            DomainEvent::AutomationUpdated { .. } => Audience::new(Permission::CommunicationsManage, Unnarrowed),
+            // The front desk acts on it, like any change of the calendar.
+            DomainEvent::RescheduleRequested { .. } => CALENDAR,
         }
     }
 
@@ -470,7 +488,9 @@ impl DomainEvent {
             | DomainEvent::WaitlistOfferUpdated { .. }
             | DomainEvent::TemplateCreated { .. }
             | DomainEvent::TemplateUpdated { .. }
-            | DomainEvent::MessageFailed { .. } => None,
+            | DomainEvent::MessageFailed { .. }
+            | DomainEvent::AutomationUpdated { .. }
+            | DomainEvent::RescheduleRequested { .. } => None,
         }
     }
 }

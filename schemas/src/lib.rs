@@ -9,6 +9,7 @@ pub mod access;
 pub mod appointment_types;
 pub mod appointments;
 pub mod audit;
+pub mod automations;
 pub mod clients;
 pub mod comms;
 pub mod devices;

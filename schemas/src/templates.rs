@@ -36,6 +36,10 @@ pub enum TemplateCategory {
     Campaign,
     Newsletter,
     Receipt,
+    /// The yearly wellness-exam reminder (no wellness visit for about 11 months).
+    WellnessReminder,
+    /// The client's yearly anniversary with the clinic.
+    Anniversary,
 }
 
 /// Longest subject line, characters.

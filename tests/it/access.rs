@@ -105,6 +105,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/templates/{id}", "ARM"),
     ("PATCH", "/api/templates/{id}", "AM"),
     ("POST", "/api/templates/{id}/preview", "ARM"),
+    ("GET", "/api/automations", "ARM"),
+    ("PATCH", "/api/automations/{kind}", "AM"),
+    ("GET", "/api/automations/{kind}/preview", "ARM"),
+    ("POST", "/api/automations/sweep", "AM"),
+    ("GET", "/l/{purpose}/{token}", "public"),
+    ("POST", "/l/{purpose}/{token}", "public"),
     ("GET", "/api/appointment-types", "AVTRM"),
     ("POST", "/api/appointment-types", "AM"),
     ("GET", "/api/appointment-types/{id}", "AVTRM"),
@@ -189,7 +195,10 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> S
         .replace("{id}", UNKNOWN_ID)
         .replace("{shift_id}", UNKNOWN_ID)
         .replace("{appointment_id}", UNKNOWN_ID)
-        .replace("{file}", "nope.ics");
+        .replace("{file}", "nope.ics")
+        .replace("{kind}", "birthday")
+        .replace("{purpose}", "confirm")
+        .replace("{token}", "nope");
     // Redirects are not followed: a page's answer to no session is the redirect itself.
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let mut rb = client.request(Method::from_bytes(method.as_bytes()).unwrap(), app.url(&path));

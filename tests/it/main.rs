@@ -5,6 +5,7 @@ mod access;
 mod architecture;
 mod audit;
 mod auth;
+mod automations;
 mod availability;
 mod backup_destinations;
 mod backups;

@@ -165,6 +165,13 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/templates/{id}", Needs(CommunicationsView)),
     ("PATCH", "/api/templates/{id}", Needs(CommunicationsManage)),
     ("POST", "/api/templates/{id}/preview", Needs(CommunicationsView)),
+    ("GET", "/api/automations", Needs(CommunicationsView)),
+    ("PATCH", "/api/automations/{kind}", Needs(CommunicationsManage)),
+    ("GET", "/api/automations/{kind}/preview", Needs(CommunicationsView)),
+    ("POST", "/api/automations/sweep", Needs(CommunicationsManage)),
+    // Authenticated by the signed token in the path, in the handler.
+    ("GET", "/l/{purpose}/{token}", Public),
+    ("POST", "/l/{purpose}/{token}", Public),
     ("GET", "/api/appointment-types", Needs(AppointmentsView)),
     ("POST", "/api/appointment-types", Needs(SchedulingManage)),
     ("GET", "/api/appointment-types/{id}", Needs(AppointmentsView)),

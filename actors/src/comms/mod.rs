@@ -1,7 +1,7 @@
 //! Communications: sending an email or a text message through the provider the settings
 //! choose for its channel, and telling the caller whether a failure is worth retrying.
 //!
-//! Domain dependencies: jobs.
+//! Domain dependencies: jobs, scheduling.
 //!
 //! `providers/` holds the one interface ([`EmailProvider`], [`SmsProvider`]), the error
 //! contract ([`SendError`]: `Retry` or `Permanent`) and one module per provider; `sms.rs`
@@ -9,6 +9,8 @@
 //! these; nothing here retries, stores or schedules. `templates.rs` is the template record kind and its rendering. Webhooks and consent are
 //! not built yet (docs/communications.md).
 
+pub mod automations;
+pub mod defaults;
 pub mod links;
 pub mod messages;
 pub mod providers;

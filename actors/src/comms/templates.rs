@@ -37,7 +37,8 @@ struct Var {
 }
 
 const APPOINTMENT: &[TemplateCategory] = &[AppointmentReminder, AppointmentConfirmation, WaitlistOffer];
-const BOOKING: &[TemplateCategory] = &[FollowUp, VaccineDue, Birthday, ReEngagement, Campaign, Newsletter];
+const BOOKING: &[TemplateCategory] =
+    &[FollowUp, VaccineDue, Birthday, ReEngagement, Campaign, Newsletter, WellnessReminder, Anniversary];
 
 /// The variables templates may use. `appointment_time` is the one computed value: its sample
 /// is a fixed instant shown in the clinic's time zone ([`sample_values`]).
@@ -51,15 +52,21 @@ const CATALOGUE: &[Var] = &[
     Var { name: "appointment_type", sample: "Wellness exam", only: Some(APPOINTMENT) },
     Var {
         name: "confirm_link",
-        sample: "https://clinic.example/c/7Hq2",
+        // Samples as long as real links (46-character tokens), so the SMS segment check at
+        // save time counts what clients will get.
+        sample: "https://clinic.example/l/confirm/AQFwQ2xvd2Rlci1zYW1wbGUtbGluay10b2tlbi0xMjM0NTY",
         only: Some(&[AppointmentReminder, AppointmentConfirmation]),
     },
     Var {
         name: "cancel_link",
-        sample: "https://clinic.example/x/7Hq2",
+        sample: "https://clinic.example/l/cancel/AQFwQ2xvd2Rlci1zYW1wbGUtbGluay10b2tlbi0xMjM0NTY",
         only: Some(&[AppointmentReminder, AppointmentConfirmation]),
     },
-    Var { name: "offer_link", sample: "https://clinic.example/o/K3p9", only: Some(&[WaitlistOffer]) },
+    Var {
+        name: "offer_link",
+        sample: "https://clinic.example/l/offer/AQFwQ2xvd2Rlci1zYW1wbGUtbGluay10b2tlbi0xMjM0NTY",
+        only: Some(&[WaitlistOffer]),
+    },
     Var { name: "offer_expires", sample: "in 2 hours", only: Some(&[WaitlistOffer]) },
     Var { name: "booking_link", sample: "https://clinic.example/book", only: Some(BOOKING) },
     Var { name: "visit_date", sample: "March 2", only: Some(&[FollowUp]) },
@@ -72,6 +79,14 @@ const CATALOGUE: &[Var] = &[
     Var { name: "invoice_number", sample: "INV-2026-0042", only: Some(&[Receipt]) },
     Var { name: "amount", sample: "$84.50", only: Some(&[Receipt]) },
     Var { name: "receipt_link", sample: "https://clinic.example/r/9Lm", only: Some(&[Receipt]) },
+    Var {
+        name: "reschedule_link",
+        sample: "https://clinic.example/l/reschedule/AQFwQ2xvd2Rlci1zYW1wbGUtbGluay10b2tlbi0xMjM0NTY",
+        only: Some(&[AppointmentReminder, AppointmentConfirmation]),
+    },
+    Var { name: "discount_code", sample: "PURR10", only: Some(&[Birthday]) },
+    Var { name: "welcome_day", sample: "0", only: Some(&[Welcome]) },
+    Var { name: "years", sample: "3", only: Some(&[Anniversary]) },
 ];
 
 /// Engine functions a template may call; they are not variables.

@@ -103,6 +103,7 @@ enum Msg {
 struct Shared {
     ctx: Arc<Ctx>,
     book: Arc<RwLock<Book>>,
+    hooks: super::Hooks,
 }
 
 impl Shared {
@@ -171,6 +172,7 @@ impl LocationCalendar {
                     .detail(serde_json::json!({ "over": c.other.id, "resource": c.resource.field() })),
                 None => AuditDraft::new(&b.caller, "appointment.book").record("appointment", a.id),
             });
+            sh.hooks.appointment_changed(&mut set, None, &a, &b.caller)?;
             if let Some(extra) = b.extra {
                 set.append(extra(&a)?);
             }
@@ -270,6 +272,7 @@ impl LocationCalendar {
                 "from": { "start": cur.start, "end": cur.end, "vet_id": cur.vet_id, "room_id": cur.room_id },
                 "over": clash.map(|c| c.other.id),
             })));
+            sh.hooks.appointment_changed(&mut set, Some(&cur), &a, caller)?;
             Ok(set)
         })();
         let committed = match built {
@@ -279,6 +282,7 @@ impl LocationCalendar {
         let mut book = sh.write();
         match committed {
             Ok(_) => {
+                sh.hooks.committed();
                 if moves {
                     book.put(slot);
                 }
@@ -336,7 +340,9 @@ impl LocationCalendar {
                 .record("appointment", id)
                 .detail(serde_json::json!({ "from": cur.status })),
         );
+        sh.hooks.appointment_changed(&mut set, Some(&cur), &a, caller)?;
         sh.ctx.store.commit(set).await?;
+        sh.hooks.committed();
         sh.write().put(Slot::of(&a));
         Ok(a)
     }
@@ -357,7 +363,10 @@ impl Actor for LocationCalendar {
                     let tasks = shared.ctx.tasks.clone();
                     tasks.spawn(async move {
                         let result = match shared.ctx.store.commit(set).await {
-                            Ok(_) => Ok(a),
+                            Ok(_) => {
+                                shared.hooks.committed();
+                                Ok(a)
+                            }
                             Err(e) => {
                                 shared.write().remove(a.id);
                                 Err(e.into())
@@ -482,11 +491,12 @@ impl Calendar {
         book: Arc<RwLock<Book>>,
         types: AppointmentTypes,
         rooms: super::whiteboard::Whiteboard,
+        hooks: super::Hooks,
     ) -> Self {
         let metrics = ctx.metrics.for_kind("calendar");
         // Every booking of a location queues here: a Monday rush must not see 503s.
         let config = ActorConfig { mailbox: ctx.config.actors.mailbox.max(1024), ..ctx.config.actors };
-        let shared = Arc::new(Shared { ctx, book });
+        let shared = Arc::new(Shared { ctx, book, hooks });
         let actors = Arc::new(Registry::new(CalendarFactory(shared.clone()), config, metrics));
         Self { shared, types, rooms, actors }
     }

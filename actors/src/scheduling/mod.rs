@@ -19,7 +19,13 @@ pub mod waitlist;
 pub mod whiteboard;
 pub mod zones;
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use clowder_schemas::appointments::Appointment;
+use clowder_schemas::audit::Caller;
+use clowder_schemas::waitlist::WaitlistOffer;
+
+use crate::store::ChangeSet;
 
 pub use appointment_types::AppointmentTypes;
 pub use calendar::{AppointmentFilter, AvailabilityQuery, AvailabilityRequest, Calendar, DayRequest, WindowBound};
@@ -31,6 +37,63 @@ pub use whiteboard::Whiteboard;
 use crate::ctx::Ctx;
 use crate::error::Error;
 
+/// What other domains add to the calendar's and the waitlist's change sets (reminder jobs
+/// with a booking, their cancellation with a cancel, the offer's message with an offer). The
+/// calendar calls them; `System` installs the one implementation (the automations, in
+/// `comms`), so scheduling depends on no other domain. Each call adds to `set` only.
+pub trait SchedulingHooks: Send + Sync + 'static {
+    /// An appointment was booked (`before` is `None`), moved, changed or moved along its
+    /// workflow; `set` is the change set that writes `after`.
+    fn appointment_changed(
+        &self,
+        set: &mut ChangeSet,
+        before: Option<&Appointment>,
+        after: &Appointment,
+        caller: &Caller,
+    ) -> Result<(), Error>;
+    /// A waitlist offer was made in `set`.
+    fn offer_made(&self, set: &mut ChangeSet, offer: &WaitlistOffer, caller: &Caller) -> Result<(), Error>;
+    /// A change set that went through a hook committed (the job scheduler can look again).
+    fn committed(&self);
+}
+
+/// The installed hooks (none until `System` installs them, and in unit tests).
+#[derive(Clone, Default)]
+pub struct Hooks(Arc<OnceLock<Arc<dyn SchedulingHooks>>>);
+
+impl Hooks {
+    /// Installs the hooks (once; a second call is ignored).
+    pub fn install(&self, hooks: Arc<dyn SchedulingHooks>) {
+        let _ = self.0.set(hooks);
+    }
+
+    pub(crate) fn appointment_changed(
+        &self,
+        set: &mut ChangeSet,
+        before: Option<&Appointment>,
+        after: &Appointment,
+        caller: &Caller,
+    ) -> Result<(), Error> {
+        match self.0.get() {
+            Some(h) => h.appointment_changed(set, before, after, caller),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn offer_made(&self, set: &mut ChangeSet, offer: &WaitlistOffer, caller: &Caller) -> Result<(), Error> {
+        match self.0.get() {
+            Some(h) => h.offer_made(set, offer, caller),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn committed(&self) {
+        if let Some(h) = self.0.get() {
+            h.committed();
+        }
+    }
+}
+
 /// The scheduling services, sharing one book.
 #[derive(Clone)]
 pub struct Scheduling {
@@ -41,6 +104,8 @@ pub struct Scheduling {
     pub feeds: Feeds,
     /// The exam-room whiteboard (one actor per room).
     pub whiteboard: Whiteboard,
+    /// What other domains add to the calendar's change sets (see [`SchedulingHooks`]).
+    pub hooks: Hooks,
     /// The in-memory book every scheduling service shares (the live topics read locations'
     /// time zones from it).
     pub(crate) book: Arc<RwLock<book::Book>>,
@@ -54,12 +119,14 @@ impl Scheduling {
         setup::load(&ctx, &mut book)?;
         calendar::load(&ctx, &mut book)?;
         let book = Arc::new(RwLock::new(book));
+        let hooks = Hooks::default();
         let types = AppointmentTypes::new(ctx.clone());
         let whiteboard = Whiteboard::new(ctx.clone(), book.clone());
-        let calendar = Calendar::new(ctx.clone(), book.clone(), types.clone(), whiteboard.clone());
-        let waitlist = Waitlist::new(ctx.clone(), book.clone(), types.clone(), calendar.clone());
+        let calendar = Calendar::new(ctx.clone(), book.clone(), types.clone(), whiteboard.clone(), hooks.clone());
+        let waitlist = Waitlist::new(ctx.clone(), book.clone(), types.clone(), calendar.clone(), hooks.clone());
         let background = Arc::new(std::sync::Mutex::new(waitlist.start_background()));
         Ok(Scheduling {
+            hooks,
             feeds: Feeds::new(ctx.clone(), book.clone()),
             whiteboard,
             setup: Setup::new(ctx, book.clone()),

@@ -57,11 +57,18 @@ pub struct Waitlist {
     types: AppointmentTypes,
     calendar: Calendar,
     writer: Arc<tokio::sync::Mutex<()>>,
+    hooks: super::Hooks,
 }
 
 impl Waitlist {
-    pub(crate) fn new(ctx: Arc<Ctx>, book: Arc<RwLock<Book>>, types: AppointmentTypes, calendar: Calendar) -> Self {
-        Self { ctx, book, types, calendar, writer: Arc::default() }
+    pub(crate) fn new(
+        ctx: Arc<Ctx>,
+        book: Arc<RwLock<Book>>,
+        types: AppointmentTypes,
+        calendar: Calendar,
+        hooks: super::Hooks,
+    ) -> Self {
+        Self { ctx, book, types, calendar, writer: Arc::default(), hooks }
     }
 
     fn now(&self) -> Timestamp {
@@ -342,6 +349,7 @@ impl Waitlist {
             };
             set.put(RecordTable::Offers, o.id.as_u128(), &o)?;
             set.event(caller.author(), DomainEvent::WaitlistOfferMade { offer: o.clone() });
+            self.hooks.offer_made(&mut set, &o, caller)?;
             set.audit(
                 AuditDraft::new(caller, "waitlist.offer")
                     .record("waitlist", e.id)
@@ -353,6 +361,7 @@ impl Waitlist {
             made.push(o);
         }
         self.ctx.store.commit(set).await?;
+        self.hooks.committed();
         Ok(made)
     }
 

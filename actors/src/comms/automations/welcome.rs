@@ -1,0 +1,62 @@
+//! The welcome series (a sweep, transactional): days 0, 3 and 7 after the client's creation
+//! (local dates), sent by the daily sweep. A sweep rather than jobs in the client-creation
+//! change set: clients are a generic record kind whose actor commits its own change set, and
+//! a day of delay matters little for a welcome; the sweep also sees clients imported in bulk.
+//! Day 0 therefore goes at the first sweep on the day of creation (or the next morning).
+
+use clowder_schemas::automations::Trigger;
+use clowder_schemas::clients::Client;
+use clowder_schemas::messages::Purpose;
+use clowder_schemas::templates::TemplateCategory;
+use jiff::civil::Date;
+
+use super::{Due, Env, Param, Rule, Settings, alive};
+use crate::error::Result;
+use crate::store::RecordTable;
+
+pub const KIND: &str = "welcome";
+
+/// The welcome rule.
+pub struct Welcome;
+
+impl Rule for Welcome {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+    fn description(&self) -> &'static str {
+        "Three welcome messages for new clients: the day they join, 3 and 7 days later"
+    }
+    fn category(&self) -> TemplateCategory {
+        TemplateCategory::Welcome
+    }
+    fn purpose(&self, _: &Settings) -> Purpose {
+        Purpose::Transactional
+    }
+    fn trigger(&self) -> Trigger {
+        Trigger::Sweep
+    }
+    fn params(&self) -> &'static [Param] {
+        &[]
+    }
+
+    fn due_on(&self, env: &Env, _s: &Settings, date: Date) -> Result<Vec<Due>> {
+        let r = env.read()?;
+        let mut out = Vec::new();
+        for c in env.all::<Client>(RecordTable::Clients)? {
+            let days = (date - env.local_date(c.created_at)).get_days();
+            if ![0, 3, 7].contains(&days) {
+                continue;
+            }
+            let cats = alive(env.cats_of(&r, &c)?);
+            let values = std::collections::BTreeMap::from([("welcome_day".to_owned(), days.to_string())]);
+            out.push(Due {
+                key: format!("{KIND}:{}:day{days}", c.id),
+                client: c,
+                patients: cats,
+                due_at: env.now(),
+                values,
+            });
+        }
+        Ok(out)
+    }
+}
