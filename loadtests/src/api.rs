@@ -64,6 +64,8 @@ pub struct Api {
 
 #[derive(Debug)]
 struct Urls {
+    /// The server's base URL, for routes without a field of their own.
+    base: Url,
     login: Url,
     password: Url,
     users: Url,
@@ -91,6 +93,7 @@ impl Urls {
     fn new(base: &Url) -> Result<Self> {
         let join = |path: &str| base.join(path).with_context(|| format!("building the URL of {path}"));
         Ok(Self {
+            base: base.clone(),
             login: join("/api/auth/login")?,
             password: join("/api/auth/password")?,
             users: join("/api/users")?,
@@ -184,6 +187,25 @@ impl Api {
         let request = || self.http.post(self.urls.password.clone()).json(body);
         let response = self.setup_send(Some(bearer), request).await?;
         read_nothing(response).await.map_err(setup_failure).context("changing a new user's temporary password")
+    }
+
+    /// A setup call to any route: `method path` with an optional JSON body, retried while
+    /// the server asks to come back later; the JSON answer read as `T` (`IgnoredAny` to skip it).
+    pub async fn setup_json<B: serde::Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T> {
+        let url = self.urls.base.join(path).with_context(|| format!("building the URL of {path}"))?;
+        let request = || {
+            let r = self.http.request(method.clone(), url.clone());
+            match body {
+                Some(b) => r.json(b),
+                None => r,
+            }
+        };
+        self.setup_call(Some(&self.bearer), request).await.with_context(|| format!("{method} {path}"))
     }
 
     /// Creates a client during setup and returns its id.

@@ -157,6 +157,21 @@ pub struct Args {
     #[arg(long)]
     pub drill_backup_at: Option<jiff::Timestamp>,
 
+    /// Reminders the reminders scenario books and waits for at its SMTP sink.
+    #[arg(long, default_value_t = 10_000, value_parser = value_parser!(u32).range(1..=200_000))]
+    pub reminders: u32,
+
+    /// Pending jobs the reminders scenario makes before its second booking window (two
+    /// reminder jobs per appointment booked months ahead).
+    #[arg(long, default_value_t = 100_000, value_parser = value_parser!(u32).range(0..=2_000_000))]
+    pub pending_jobs: u32,
+
+    /// Port of the reminders scenario's SMTP sink on 127.0.0.1; the server must send there
+    /// (CLOWDER_EMAIL_PROVIDER=smtp CLOWDER_SMTP_HOST=127.0.0.1 CLOWDER_SMTP_PORT=<this>
+    /// CLOWDER_SMTP_TLS=none).
+    #[arg(long, default_value_t = 2525)]
+    pub smtp_sink_port: u16,
+
     /// What to run.
     #[arg(value_enum)]
     pub scenario: Scenario,
@@ -213,6 +228,11 @@ pub enum Scenario {
     /// The restore drill's check: GET every client in --drill-log from the (restored) server
     /// and print how many acknowledged writes are missing, as `key=value` lines.
     DrillCheck,
+    /// Issue 14's measure: booking p99 with few pending jobs, then again after
+    /// --pending-jobs reminder jobs were made; then --reminders appointment reminders falling
+    /// due at once, sent through the server's SMTP provider to this tool's sink on
+    /// --smtp-sink-port: throughput, repeats, server RSS (with --server-pid). Not in `all`.
+    Reminders,
 }
 
 impl Scenario {
@@ -235,6 +255,8 @@ impl Scenario {
             // Their own budgets, see `Args::hard_cap`.
             Scenario::Clinic | Scenario::BackupNow | Scenario::DrillWriter | Scenario::DrillCheck => 0,
             Scenario::Backup => 1,
+            // The book setups; seeding and the reminders have budgets of their own.
+            Scenario::Reminders => 2,
         }
     }
 
@@ -244,8 +266,9 @@ impl Scenario {
             Scenario::Fsync | Scenario::Clinic | Scenario::BackupNow | Scenario::DrillCheck => 0,
             // `drill-writer`: one window of --duration-secs at most, without warm-up.
             Scenario::DrillWriter => 1,
-            // `backup`: writes alone, then writes beside backups.
-            Scenario::Backup => 2,
+            // `backup`: writes alone, then writes beside backups; `reminders`: booking before
+            // and after the pending jobs.
+            Scenario::Backup | Scenario::Reminders => 2,
             Scenario::Read
             | Scenario::Write
             | Scenario::Book
@@ -327,6 +350,14 @@ impl Args {
             Scenario::Clinic => return SETUP_BUDGET + crate::clinic::budget(&self.clinic_plan()),
             // A backup of a large store may take minutes; the drill's check reads every id.
             Scenario::BackupNow | Scenario::DrillCheck => return SETUP_BUDGET * 10,
+            Scenario::Reminders => {
+                let windows = (self.warmup() + self.duration() + self.request_timeout()) * 2;
+                return FSYNC_BUDGET
+                    + SETUP_BUDGET * 2
+                    + windows
+                    + crate::reminders::budget(self.pending_jobs, self.reminders)
+                    + SLACK;
+            }
             _ => {}
         }
         let mut per_window = self.warmup() + self.duration() + self.request_timeout();

@@ -16,7 +16,8 @@
 //! percentiles), [`report`] (table, JSON lines, goals, comparisons, hints), [`run`] (one run
 //! in order), [`clinic`] (seeding a clinic of a given size and years of history),
 //! [`backups`] (write latency beside backups; one backup now), [`drill`] (the restore
-//! drill's writer and check).
+//! drill's writer and check), [`reminders`] (issue 14's measure: booking beside pending jobs,
+//! reminders through SMTP) with its [`smtp_sink`].
 
 pub mod api;
 pub mod backups;
@@ -29,11 +30,13 @@ pub mod fanout;
 pub mod fsync;
 pub mod load;
 pub mod process;
+pub mod reminders;
 pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scenarios;
 pub mod scheduling;
 pub mod search;
+pub mod smtp_sink;
 pub mod stats;
 pub mod target;
