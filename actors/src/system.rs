@@ -52,6 +52,8 @@ pub struct System {
     pub templates: crate::comms::templates::Templates,
     /// Signed links sent to clients (confirm, cancel, unsubscribe, …).
     pub links: crate::comms::links::Links,
+    /// Clients' communication preferences and consent ledger.
+    pub consent: crate::comms::consent::Consent,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -83,14 +85,15 @@ impl System {
         cleanup
             .install(&jobs, ctx.config.jobs.cleanup_at)
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let links = crate::comms::links::Links::new(ctx.store.link_key(), &ctx.config.comms.clinic.public_url);
         jobs.register(
             crate::comms::messages::KIND,
-            Arc::new(crate::comms::messages::SendMessage { providers: comms.clone() }),
+            Arc::new(crate::comms::messages::SendMessage { providers: comms.clone(), links: links.clone() }),
         )
         .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let messages = crate::comms::messages::Messages::new(ctx.clone(), jobs.clone());
         let ctx_for_templates = ctx.clone();
-        let links = crate::comms::links::Links::new(ctx.store.link_key(), &ctx.config.comms.clinic.public_url);
+        let ctx_for_consent = ctx.clone();
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -111,6 +114,7 @@ impl System {
             messages,
             templates: crate::comms::templates::Templates::new(ctx_for_templates),
             links,
+            consent: crate::comms::consent::Consent::new(ctx_for_consent),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

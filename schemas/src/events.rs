@@ -201,6 +201,15 @@ pub enum DomainEvent {
         recipient: String,
         reason: String,
     },
+    /// A client's communication preferences changed (channels, hours, cap).
+    PreferencesUpdated {
+        client_id: crate::ids::ClientId,
+        changed: Vec<String>,
+    },
+    /// A consent was granted or revoked (a new line of the client's consent ledger).
+    ConsentRecorded {
+        entry: crate::consent::ConsentEntry,
+    },
 }
 
 impl DomainEvent {
@@ -254,6 +263,8 @@ impl DomainEvent {
                 format!("template:{template_id}")
             }
             DomainEvent::MessageFailed { message_id, .. } => format!("message:{message_id}"),
+            DomainEvent::PreferencesUpdated { client_id, .. } => format!("client:{client_id}"),
+            DomainEvent::ConsentRecorded { entry } => format!("client:{}", entry.client_id),
         }
     }
 }
@@ -418,6 +429,11 @@ impl DomainEvent {
             }
             // Whoever can read the message log can act on a failed delivery (call the client).
             DomainEvent::MessageFailed { .. } => Audience::new(Permission::CommunicationsView, Unnarrowed),
+            // Who may read a client's preferences and ledger (`GET /api/clients/{id}/…`); the
+            // event does not carry the client's creator, so scope `own` does not receive it.
+            DomainEvent::PreferencesUpdated { .. } | DomainEvent::ConsentRecorded { .. } => {
+                Audience::new(Permission::ClientsView, OwnRule::Nobody)
+            }
         }
     }
 
@@ -470,7 +486,9 @@ impl DomainEvent {
             | DomainEvent::WaitlistOfferUpdated { .. }
             | DomainEvent::TemplateCreated { .. }
             | DomainEvent::TemplateUpdated { .. }
-            | DomainEvent::MessageFailed { .. } => None,
+            | DomainEvent::MessageFailed { .. }
+            | DomainEvent::PreferencesUpdated { .. }
+            | DomainEvent::ConsentRecorded { .. } => None,
         }
     }
 }

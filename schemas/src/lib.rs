@@ -11,6 +11,7 @@ pub mod appointments;
 pub mod audit;
 pub mod clients;
 pub mod comms;
+pub mod consent;
 pub mod devices;
 pub mod errors;
 pub mod events;

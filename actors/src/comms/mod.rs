@@ -9,6 +9,7 @@
 //! these; nothing here retries, stores or schedules. `templates.rs` is the template record kind and its rendering. Webhooks and consent are
 //! not built yet (docs/communications.md).
 
+pub mod consent;
 pub mod links;
 pub mod messages;
 pub mod providers;

@@ -46,10 +46,15 @@ pub enum RecordTable {
     Messages,
     /// Message templates (`comms::templates`), with their earlier versions inside.
     Templates,
+    /// A client's communication preferences and current consent (`comms::consent`; key: the
+    /// client's id).
+    Preferences,
+    /// The consent ledger (`comms::consent`), append-only.
+    ConsentLedger,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 22] = [
+    pub const ALL: [RecordTable; 24] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -72,6 +77,8 @@ impl RecordTable {
         RecordTable::Jobs,
         RecordTable::Messages,
         RecordTable::Templates,
+        RecordTable::Preferences,
+        RecordTable::ConsentLedger,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -98,6 +105,8 @@ impl RecordTable {
             RecordTable::Jobs => TableDefinition::new("jobs"),
             RecordTable::Messages => TableDefinition::new("messages"),
             RecordTable::Templates => TableDefinition::new("templates"),
+            RecordTable::Preferences => TableDefinition::new("client_preferences"),
+            RecordTable::ConsentLedger => TableDefinition::new("consent_ledger"),
         }
     }
 }
@@ -116,15 +125,22 @@ pub enum IndexTable {
     JobsBySubject,
     /// `(client, message)`: the messages sent to a client.
     MessagesByClient,
+    /// `(client, consent entry)`: a client's consent ledger.
+    ConsentByClient,
+    /// `(first 16 bytes of SHA-256 of the provider's id, message)`: finds the message a
+    /// delivery webhook names by `MessageSid` or `sg_message_id`.
+    MessagesByProviderId,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 5] = [
+    pub const ALL: [IndexTable; 7] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
         IndexTable::JobsBySubject,
         IndexTable::MessagesByClient,
+        IndexTable::ConsentByClient,
+        IndexTable::MessagesByProviderId,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -134,6 +150,8 @@ impl IndexTable {
             IndexTable::JobsDue => TableDefinition::new("jobs_due"),
             IndexTable::JobsBySubject => TableDefinition::new("jobs_by_subject"),
             IndexTable::MessagesByClient => TableDefinition::new("messages_by_client"),
+            IndexTable::ConsentByClient => TableDefinition::new("consent_by_client"),
+            IndexTable::MessagesByProviderId => TableDefinition::new("messages_by_provider_id"),
         }
     }
 }
