@@ -541,7 +541,8 @@ pub struct CommsArgs {
     /// A Messaging Service that picks the sending number (instead of CLOWDER_TWILIO_FROM).
     #[arg(long, env = "CLOWDER_TWILIO_MESSAGING_SERVICE_SID")]
     pub twilio_messaging_service_sid: Option<String>,
-    /// URL Twilio posts delivery status to (the webhook is not built yet).
+    /// URL Twilio posts delivery status to: `<public origin>/hooks/twilio/status` as Twilio
+    /// reaches it (its signature is checked against this URL, never the Host header).
     #[arg(long, env = "CLOWDER_TWILIO_STATUS_CALLBACK")]
     pub twilio_status_callback: Option<String>,
     #[arg(long, env = "CLOWDER_TWILIO_BASE_URL", default_value = DEFAULT_TWILIO_BASE_URL)]
@@ -552,6 +553,17 @@ pub struct CommsArgs {
     /// The clinic's phone number as clients should dial it, e.g. `(508) 555-0100`.
     #[arg(long, env = "CLOWDER_CLINIC_PHONE")]
     pub clinic_phone: Option<String>,
+    /// The URL set as the Twilio number's "a message comes in" webhook:
+    /// `<public origin>/hooks/twilio/inbound` (STOP/START/HELP); signed like status callbacks.
+    #[arg(long, env = "CLOWDER_TWILIO_INBOUND_URL")]
+    pub twilio_inbound_url: Option<String>,
+    /// SendGrid's Event Webhook verification key, base64 as SendGrid shows it (the webhook
+    /// `/hooks/sendgrid/events` answers 401 without it).
+    #[arg(long, env = "CLOWDER_SENDGRID_WEBHOOK_PUBLIC_KEY")]
+    pub sendgrid_webhook_public_key: Option<String>,
+    /// SendGrid events signed longer ago than this are refused as replays.
+    #[arg(long, env = "CLOWDER_SENDGRID_WEBHOOK_MAX_AGE_SECS", default_value_t = 600)]
+    pub sendgrid_webhook_max_age_secs: u64,
 }
 
 impl Default for CommsArgs {
@@ -579,6 +591,9 @@ impl Default for CommsArgs {
             twilio_base_url: DEFAULT_TWILIO_BASE_URL.into(),
             clinic_name: None,
             clinic_phone: None,
+            twilio_inbound_url: None,
+            sendgrid_webhook_public_key: None,
+            sendgrid_webhook_max_age_secs: 600,
         }
     }
 }
@@ -701,12 +716,47 @@ impl CommsArgs {
             max_sms_segments: self.sms_max_segments,
             // The public address is set by `ServeArgs::settings` from CLOWDER_PUBLIC_ORIGIN.
             clinic: ClinicProfile { name, phone, ..ClinicProfile::default() },
+            hooks: self.hooks()?,
         };
         // Build once now, so settings that cannot work (a bad URL or account id) stop
         // `check-config` and start-up with their setting's name.
         clowder_actors::comms::Providers::build(&config, Arc::new(clowder_actors::SystemClock))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(config)
+    }
+
+    /// The webhooks' settings, checked.
+    fn hooks(&self) -> anyhow::Result<clowder_actors::comms::webhooks::HooksConfig> {
+        use clowder_actors::comms::providers::Secret as ProviderSecret;
+        let url = |name: &str, v: &Option<String>| -> anyhow::Result<Option<String>> {
+            match v.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                None => Ok(None),
+                Some(u) if u.starts_with("https://") || u.starts_with("http://") => Ok(Some(u.to_owned())),
+                Some(_) => bail!("{name} must be an http(s) URL"),
+            }
+        };
+        let sendgrid_key = match self.sendgrid_webhook_public_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            None => None,
+            Some(k) => Some(
+                clowder_actors::comms::webhooks::sendgrid_key(k)
+                    .map_err(|e| anyhow::anyhow!("CLOWDER_SENDGRID_WEBHOOK_PUBLIC_KEY {e}"))?,
+            ),
+        };
+        if !(10..=86_400).contains(&self.sendgrid_webhook_max_age_secs) {
+            bail!("CLOWDER_SENDGRID_WEBHOOK_MAX_AGE_SECS must be between 10 and 86400");
+        }
+        let token = self.twilio_auth_token.as_ref().map(Secret::expose).filter(|v| !v.trim().is_empty());
+        let inbound = url("CLOWDER_TWILIO_INBOUND_URL", &self.twilio_inbound_url)?;
+        if inbound.is_some() && token.is_none() {
+            bail!("CLOWDER_TWILIO_INBOUND_URL needs CLOWDER_TWILIO_AUTH_TOKEN (the signature's key)");
+        }
+        Ok(clowder_actors::comms::webhooks::HooksConfig {
+            twilio_auth_token: token.map(ProviderSecret::new),
+            twilio_status_url: url("CLOWDER_TWILIO_STATUS_CALLBACK", &self.twilio_status_callback)?,
+            twilio_inbound_url: inbound,
+            sendgrid_key,
+            sendgrid_max_age: Duration::from_secs(self.sendgrid_webhook_max_age_secs),
+        })
     }
 
     /// The `describe()` rows of the providers in use, secrets masked.
@@ -762,6 +812,12 @@ impl CommsArgs {
         rows.push(("CLOWDER_SMS_MAX_SEGMENTS", config.max_sms_segments.to_string()));
         rows.push(("CLOWDER_CLINIC_NAME", config.clinic.name.clone()));
         rows.push(("CLOWDER_CLINIC_PHONE", config.clinic.phone.clone().unwrap_or_else(|| "(not set)".into())));
+        let hooks = &config.hooks;
+        let inbound = hooks.twilio_inbound_url.clone().unwrap_or_else(|| "(not set)".into());
+        rows.push(("CLOWDER_TWILIO_INBOUND_URL", inbound));
+        let key = if hooks.sendgrid_key.is_some() { "(set)" } else { "(not set: the SendGrid webhook answers 401)" };
+        rows.push(("CLOWDER_SENDGRID_WEBHOOK_PUBLIC_KEY", key.into()));
+        rows.push(("CLOWDER_SENDGRID_WEBHOOK_MAX_AGE_SECS", hooks.sendgrid_max_age.as_secs().to_string()));
     }
 }
 

@@ -54,6 +54,8 @@ pub struct System {
     pub links: crate::comms::links::Links,
     /// Clients' communication preferences and consent ledger.
     pub consent: crate::comms::consent::Consent,
+    /// Delivery reports and inbound texts from the providers.
+    pub webhooks: crate::comms::webhooks::Webhooks,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -94,6 +96,7 @@ impl System {
         let messages = crate::comms::messages::Messages::new(ctx.clone(), jobs.clone());
         let ctx_for_templates = ctx.clone();
         let ctx_for_consent = ctx.clone();
+        let consent = crate::comms::consent::Consent::new(ctx.clone());
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -114,7 +117,8 @@ impl System {
             messages,
             templates: crate::comms::templates::Templates::new(ctx_for_templates),
             links,
-            consent: crate::comms::consent::Consent::new(ctx_for_consent),
+            webhooks: crate::comms::webhooks::Webhooks::new(ctx_for_consent, consent.clone()),
+            consent,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

@@ -48,6 +48,7 @@ fn config(email: EmailSettings, sms: SmsSettings) -> CommsConfig {
         timeout: Duration::from_secs(5),
         max_sms_segments: 4,
         clinic: Default::default(),
+        hooks: Default::default(),
     }
 }
 

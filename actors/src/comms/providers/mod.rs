@@ -120,6 +120,8 @@ pub struct CommsConfig {
     pub max_sms_segments: usize,
     /// Who the messages come from: the clinic's name and phone, and the address links point to.
     pub clinic: ClinicProfile,
+    /// The delivery webhooks' and inbound texts' keys and URLs.
+    pub hooks: super::webhooks::HooksConfig,
 }
 
 /// The clinic as its messages name it (`{{clinic_name}}`, `{{clinic_phone}}`, the HELP answer)
@@ -153,6 +155,7 @@ impl Default for CommsConfig {
             timeout: Duration::from_secs(30),
             max_sms_segments: 4,
             clinic: ClinicProfile::default(),
+            hooks: super::webhooks::HooksConfig::default(),
         }
     }
 }
