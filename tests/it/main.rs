@@ -37,3 +37,5 @@ mod tracking;
 mod upgrade;
 mod views;
 mod waitlist;
+mod consent;
+mod webhooks;
