@@ -90,8 +90,13 @@ async fn preferences_start_from_the_defaults_and_bad_ones_are_422() {
         ),
         (with(&|b| b["marketing_cap"] = json!(51)), "marketing_cap"),
     ] {
-        assert_error(app.put_json(&path, &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field))
-            .await;
+        assert_error(
+            app.put_json(&path, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
     }
     let body = with(&|b| {
         b["channels"]["sms"] = json!(false);
@@ -120,8 +125,13 @@ async fn staff_record_consent_in_the_ledger_once_per_idempotency_key() {
         (json!({ "channel": "email", "purpose": "marketing", "granted": true, "source": "bounce" }), "source"),
         (json!({ "channel": "email", "purpose": "marketing", "granted": true, "note": "x".repeat(501) }), "note"),
     ] {
-        assert_error(app.post_json(&path, &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field))
-            .await;
+        assert_error(
+            app.post_json(&path, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
     }
     let body = json!({ "channel": "email", "purpose": "marketing", "granted": true, "note": "asked at the desk" });
     let send = || app.request(Method::POST, &path).header("Idempotency-Key", "consent-1").json(&body).send();
@@ -152,9 +162,7 @@ async fn marketing_needs_an_opt_in_and_a_revoked_channel_suppresses() {
     let jobs = app.get_json("/api/jobs?kind=send_message&state=succeeded").await;
     assert_eq!(jobs["items"].as_array().unwrap().len(), 1, "{jobs}");
 
-    let consent = |channel: &str, purpose: &str, granted: bool| {
-        json!({ "channel": channel, "purpose": purpose, "granted": granted })
-    };
+    let consent = |channel: &str, purpose: &str, granted: bool| json!({ "channel": channel, "purpose": purpose, "granted": granted });
     let path = format!("/api/clients/{c}/consent");
     expect_json(app.post_json(&path, &consent("email", "marketing", true)).await, StatusCode::CREATED).await;
     let m = settled(&app, &queue(&app, &c, true, Purpose::Marketing, "m:2").await).await;
@@ -165,14 +173,20 @@ async fn marketing_needs_an_opt_in_and_a_revoked_channel_suppresses() {
     assert_eq!(t["status"], "sent", "{t}");
     expect_json(app.post_json(&path, &consent("sms", "transactional", false)).await, StatusCode::CREATED).await;
     let t = settled(&app, &queue(&app, &c, false, Purpose::Transactional, "t:2").await).await;
-    assert_eq!((t["status"].as_str(), t["last_error"].as_str()), (Some("suppressed"), Some("the client revoked consent to text messages")));
+    assert_eq!(
+        (t["status"].as_str(), t["last_error"].as_str()),
+        (Some("suppressed"), Some("the client revoked consent to text messages"))
+    );
 
     // A channel the client does not accept suppresses everything on it.
     let mut no_email = all_day(2);
     no_email["channels"]["email"] = json!(false);
     expect_json(app.put_json(&format!("/api/clients/{c}/preferences"), &no_email).await, StatusCode::OK).await;
     let e = settled(&app, &queue(&app, &c, true, Purpose::Transactional, "e:1").await).await;
-    assert_eq!((e["status"].as_str(), e["last_error"].as_str()), (Some("suppressed"), Some("the client does not accept email")));
+    assert_eq!(
+        (e["status"].as_str(), e["last_error"].as_str()),
+        (Some("suppressed"), Some("the client does not accept email"))
+    );
 }
 
 #[tokio::test]
@@ -242,7 +256,8 @@ async fn one_click_unsubscribe_revokes_marketing_email_once_and_bad_links_change
     let url = |expires: jiff::Timestamp| app.system.links.url(LinkPurpose::Unsubscribe, subject, expires);
     let good = url(now.checked_add(SignedDuration::from_hours(24)).unwrap());
     let path = good.split_once("/l/").map(|(_, p)| format!("/l/{p}")).unwrap();
-    let ledger_len = || async { app.get_json(&format!("/api/clients/{c}/consent")).await["items"].as_array().unwrap().len() };
+    let ledger_len =
+        || async { app.get_json(&format!("/api/clients/{c}/consent")).await["items"].as_array().unwrap().len() };
 
     // The page changes nothing (mail scanners follow links) and names the clinic.
     let page = app.anonymous(Method::GET, &path).send().await.unwrap();
@@ -283,6 +298,9 @@ async fn one_click_unsubscribe_revokes_marketing_email_once_and_bad_links_change
     let ledger = app.get_json(&format!("/api/clients/{c}/consent")).await;
     let items = ledger["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "the second press wrote nothing: {ledger}");
-    assert_eq!((items[0]["source"].as_str(), items[0]["who"]["type"].as_str()), (Some("unsubscribe_link"), Some("client")));
+    assert_eq!(
+        (items[0]["source"].as_str(), items[0]["who"]["type"].as_str()),
+        (Some("unsubscribe_link"), Some("client"))
+    );
     assert_eq!(items[0]["granted"], false);
 }

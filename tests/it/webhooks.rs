@@ -57,10 +57,8 @@ async fn twilio_post(
     signature: Option<String>,
 ) -> reqwest::Response {
     let url = if query.is_empty() { app.url(path) } else { format!("{}?{query}", app.url(path)) };
-    let mut req = reqwest::Client::new()
-        .post(url)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form(params));
+    let mut req =
+        reqwest::Client::new().post(url).header("Content-Type", "application/x-www-form-urlencoded").body(form(params));
     if let Some(s) = signature {
         req = req.header("X-Twilio-Signature", s);
     }
@@ -157,7 +155,8 @@ async fn inbound_stop_start_and_help_update_consent_and_answer_in_twiml() {
     let app = twilio_app().await;
     let c = client(&app, "ada@example.com").await;
     let path = "/hooks/twilio/inbound";
-    let text = |body: &'static str| [("From", "+15085550142"), ("To", "+15085550100"), ("Body", body), ("MessageSid", "SMin")];
+    let text =
+        |body: &'static str| [("From", "+15085550142"), ("To", "+15085550100"), ("Body", body), ("MessageSid", "SMin")];
     let send = |body: &'static str| {
         let params = text(body);
         let app = &app;
