@@ -46,8 +46,9 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         let ip = crate::client_addr::client_ip(peer, req.headers(), &state.config.trusted_proxies);
         req.extensions_mut().insert(crate::client_addr::ClientIp(ip));
     }
+    // A signed link's token (`/l/<purpose>/<token>`) lets its holder act: log the route, not it.
+    let path = if route.starts_with("/l/") { route.clone() } else { req.uri().path().to_owned() };
     let handled = async move {
-        let path = req.uri().path().to_owned();
         let res = next.run(req).await;
         let status = res.status().as_u16();
         let ms = started.elapsed().as_secs_f64() * 1000.0;
