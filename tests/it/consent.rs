@@ -281,11 +281,15 @@ async fn one_click_unsubscribe_revokes_marketing_email_once_and_bad_links_change
     }
     assert_eq!(ledger_len().await, 1);
 
-    // RFC 8058: a POST with `List-Unsubscribe=One-Click`, no cookie, no Origin.
+    // RFC 8058: a POST with `List-Unsubscribe=One-Click`, no cookie, from the mail client (its
+    // own origin, or none).
     let one_click = reqwest::Client::new();
-    for _ in 0..2 {
-        let r = one_click
-            .post(app.url(&path))
+    for origin in ["https://mail.example", ""] {
+        let mut r = one_click.post(app.url(&path));
+        if !origin.is_empty() {
+            r = r.header("Origin", origin);
+        }
+        let r = r
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body("List-Unsubscribe=One-Click")
             .send()

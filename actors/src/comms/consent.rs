@@ -347,7 +347,7 @@ impl Consent {
         Ok((out, next))
     }
 
-    /// The active clients whose main or second phone is `phone`. A scan of the clients table:
+    /// The clients (active or not) whose main or second phone is `phone`. A scan of the clients table:
     /// it runs only for an inbound STOP or START, rare enough not to need an index.
     pub fn clients_with_phone(&self, phone: &Phone) -> Result<Vec<ClientId>> {
         let r = self.ctx.store.read()?;
