@@ -1252,6 +1252,32 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_are_checked() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["clowder"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args).unwrap().serve.settings()
+        };
+        let err = |extra: &[&str]| parse(extra).unwrap_err().to_string();
+        let inbound = ["--twilio-inbound-url", "https://clinic.example/hooks/twilio/inbound"];
+        assert!(err(&inbound).contains("CLOWDER_TWILIO_AUTH_TOKEN"), "the signature needs its key");
+        assert!(err(&["--sendgrid-webhook-public-key", "not-a-key"]).contains("CLOWDER_SENDGRID_WEBHOOK_PUBLIC_KEY"));
+        assert!(err(&["--sendgrid-webhook-max-age-secs", "1"]).contains("CLOWDER_SENDGRID_WEBHOOK_MAX_AGE_SECS"));
+        assert!(err(&["--twilio-inbound-url", "clinic.example/in", "--twilio-auth-token", "t"]).contains("http(s)"));
+        // SendGrid's format: base64 of a P-256 SubjectPublicKeyInfo (here the curve's generator).
+        let key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEaxfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpZP40Li/hp/m47n60p8D54WK84zV2sxXs7LtkBoN79R9Q==";
+        let settings =
+            parse(&[&inbound[..], &["--twilio-auth-token", "tok-2", "--sendgrid-webhook-public-key", key]].concat())
+                .unwrap();
+        let hooks = &settings.system.comms.hooks;
+        assert_eq!(hooks.sendgrid_key.as_ref().map(Vec::len), Some(65));
+        assert_eq!(hooks.twilio_auth_token.as_ref().map(|t| t.expose()), Some("tok-2"));
+        let shown = settings.describe();
+        assert!(shown.contains("CLOWDER_TWILIO_INBOUND_URL") && !shown.contains("tok-2"), "{shown}");
+    }
+
+    #[test]
     fn debug_output_never_shows_the_admin_password() {
         let secret: Secret = "hunter2-but-longer-than-twelve".into();
         assert!(!format!("{secret:?}").contains("hunter2"));

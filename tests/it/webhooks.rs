@@ -373,3 +373,20 @@ async fn sendgrid_post_raw(app: &TestApp, body: &'static [u8], ts: &str, sig: &s
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn public_writes_are_rate_limited_per_address() {
+    let app = TestApp::spawn_with(|a| {
+        a.security.rate_per_sec = 1;
+        a.security.rate_burst = 2;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(
+            twilio_post(&app, "/hooks/twilio/status", "", &[("MessageStatus", "delivered")], None).await.status(),
+        );
+    }
+    assert_eq!(&statuses[..2], &[StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED]);
+    assert!(statuses[2..].contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+}
