@@ -145,10 +145,9 @@ pub fn keyword_reply(k: Option<Keyword>, clinic: &ClinicProfile) -> Option<Strin
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
     Delivered,
-    /// Not delivered; `hard`: the address or number cannot receive (consent is revoked).
+    /// Not delivered (the consent a hard bounce revokes is the caller's to name).
     Bounced {
         reason: String,
-        hard: bool,
     },
 }
 
@@ -387,7 +386,7 @@ mod tests {
 
     #[test]
     fn statuses_only_move_forward() {
-        let bounce = Report::Bounced { reason: "550".into(), hard: true };
+        let bounce = Report::Bounced { reason: "550".into() };
         assert_eq!(advance(MessageStatus::Sent, &Report::Delivered), Some(MessageStatus::Delivered));
         assert_eq!(advance(MessageStatus::Delivered, &Report::Delivered), None);
         assert_eq!(advance(MessageStatus::Delivered, &bounce), Some(MessageStatus::Bounced));

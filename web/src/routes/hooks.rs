@@ -97,7 +97,6 @@ pub async fn hooks_twilio_status(
                 Some(c) => format!("Twilio reports the text {status} (error {c})"),
                 None => format!("Twilio reports the text {status}"),
             },
-            hard: code == Some(TWILIO_UNSUBSCRIBED),
         },
         _ => return Ok(StatusCode::NO_CONTENT.into_response()),
     };
@@ -212,10 +211,10 @@ pub async fn hooks_sendgrid_events(
         let (report, revoke): (Option<Report>, &[(Channel, Purpose, ConsentSource)]) = match (kind, s("type")) {
             ("delivered", _) => (Some(Report::Delivered), &[]),
             ("bounce", Some("blocked")) | ("dropped", _) => {
-                (Some(Report::Bounced { reason: format!("SendGrid: {kind}: {reason}"), hard: false }), &[])
+                (Some(Report::Bounced { reason: format!("SendGrid: {kind}: {reason}") }), &[])
             }
             ("bounce", _) => (
-                Some(Report::Bounced { reason: format!("SendGrid: bounce: {reason}"), hard: true }),
+                Some(Report::Bounced { reason: format!("SendGrid: bounce: {reason}") }),
                 &[
                     (Channel::Email, Purpose::Transactional, ConsentSource::Bounce),
                     (Channel::Email, Purpose::Marketing, ConsentSource::Bounce),
