@@ -541,7 +541,8 @@ pub struct CommsArgs {
     /// A Messaging Service that picks the sending number (instead of CLOWDER_TWILIO_FROM).
     #[arg(long, env = "CLOWDER_TWILIO_MESSAGING_SERVICE_SID")]
     pub twilio_messaging_service_sid: Option<String>,
-    /// URL Twilio posts delivery status to (the webhook is not built yet).
+    /// URL Twilio posts delivery status to: `<public origin>/hooks/twilio/status` as Twilio
+    /// reaches it (its signature is checked against this URL, never the Host header).
     #[arg(long, env = "CLOWDER_TWILIO_STATUS_CALLBACK")]
     pub twilio_status_callback: Option<String>,
     #[arg(long, env = "CLOWDER_TWILIO_BASE_URL", default_value = DEFAULT_TWILIO_BASE_URL)]
@@ -552,6 +553,21 @@ pub struct CommsArgs {
     /// The clinic's phone number as clients should dial it, e.g. `(508) 555-0100`.
     #[arg(long, env = "CLOWDER_CLINIC_PHONE")]
     pub clinic_phone: Option<String>,
+    /// The hours messages may arrive for clients who chose none, `HH:MM-HH:MM` in the
+    /// clinic's zone (`00:00-24:00`: any time).
+    #[arg(long, env = "CLOWDER_QUIET_HOURS", default_value = DEFAULT_QUIET_HOURS)]
+    pub quiet_hours: String,
+    /// The URL set as the Twilio number's "a message comes in" webhook:
+    /// `<public origin>/hooks/twilio/inbound` (STOP/START/HELP); signed like status callbacks.
+    #[arg(long, env = "CLOWDER_TWILIO_INBOUND_URL")]
+    pub twilio_inbound_url: Option<String>,
+    /// SendGrid's Event Webhook verification key, base64 as SendGrid shows it (the webhook
+    /// `/hooks/sendgrid/events` answers 401 without it).
+    #[arg(long, env = "CLOWDER_SENDGRID_WEBHOOK_PUBLIC_KEY")]
+    pub sendgrid_webhook_public_key: Option<String>,
+    /// SendGrid events signed longer ago than this are refused as replays.
+    #[arg(long, env = "CLOWDER_SENDGRID_WEBHOOK_MAX_AGE_SECS", default_value_t = 600)]
+    pub sendgrid_webhook_max_age_secs: u64,
 }
 
 impl Default for CommsArgs {
@@ -579,6 +595,10 @@ impl Default for CommsArgs {
             twilio_base_url: DEFAULT_TWILIO_BASE_URL.into(),
             clinic_name: None,
             clinic_phone: None,
+            quiet_hours: DEFAULT_QUIET_HOURS.into(),
+            twilio_inbound_url: None,
+            sendgrid_webhook_public_key: None,
+            sendgrid_webhook_max_age_secs: 600,
         }
     }
 }
@@ -701,12 +721,48 @@ impl CommsArgs {
             max_sms_segments: self.sms_max_segments,
             // The public address is set by `ServeArgs::settings` from CLOWDER_PUBLIC_ORIGIN.
             clinic: ClinicProfile { name, phone, ..ClinicProfile::default() },
+            hooks: self.hooks()?,
+            quiet_hours: quiet_hours(&self.quiet_hours)?,
         };
         // Build once now, so settings that cannot work (a bad URL or account id) stop
         // `check-config` and start-up with their setting's name.
         clowder_actors::comms::Providers::build(&config, Arc::new(clowder_actors::SystemClock))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(config)
+    }
+
+    /// The webhooks' settings, checked.
+    fn hooks(&self) -> anyhow::Result<clowder_actors::comms::webhooks::HooksConfig> {
+        use clowder_actors::comms::providers::Secret as ProviderSecret;
+        let url = |name: &str, v: &Option<String>| -> anyhow::Result<Option<String>> {
+            match v.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                None => Ok(None),
+                Some(u) if u.starts_with("https://") || u.starts_with("http://") => Ok(Some(u.to_owned())),
+                Some(_) => bail!("{name} must be an http(s) URL"),
+            }
+        };
+        let sendgrid_key = match self.sendgrid_webhook_public_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            None => None,
+            Some(k) => Some(
+                clowder_actors::comms::webhooks::sendgrid_key(k)
+                    .map_err(|e| anyhow::anyhow!("CLOWDER_SENDGRID_WEBHOOK_PUBLIC_KEY {e}"))?,
+            ),
+        };
+        if !(10..=86_400).contains(&self.sendgrid_webhook_max_age_secs) {
+            bail!("CLOWDER_SENDGRID_WEBHOOK_MAX_AGE_SECS must be between 10 and 86400");
+        }
+        let token = self.twilio_auth_token.as_ref().map(Secret::expose).filter(|v| !v.trim().is_empty());
+        let inbound = url("CLOWDER_TWILIO_INBOUND_URL", &self.twilio_inbound_url)?;
+        if inbound.is_some() && token.is_none() {
+            bail!("CLOWDER_TWILIO_INBOUND_URL needs CLOWDER_TWILIO_AUTH_TOKEN (the signature's key)");
+        }
+        Ok(clowder_actors::comms::webhooks::HooksConfig {
+            twilio_auth_token: token.map(ProviderSecret::new),
+            twilio_status_url: url("CLOWDER_TWILIO_STATUS_CALLBACK", &self.twilio_status_callback)?,
+            twilio_inbound_url: inbound,
+            sendgrid_key,
+            sendgrid_max_age: Duration::from_secs(self.sendgrid_webhook_max_age_secs),
+        })
     }
 
     /// The `describe()` rows of the providers in use, secrets masked.
@@ -762,7 +818,26 @@ impl CommsArgs {
         rows.push(("CLOWDER_SMS_MAX_SEGMENTS", config.max_sms_segments.to_string()));
         rows.push(("CLOWDER_CLINIC_NAME", config.clinic.name.clone()));
         rows.push(("CLOWDER_CLINIC_PHONE", config.clinic.phone.clone().unwrap_or_else(|| "(not set)".into())));
+        rows.push(("CLOWDER_QUIET_HOURS", format!("{}-{}", config.quiet_hours.start, config.quiet_hours.end)));
+        let hooks = &config.hooks;
+        let inbound = hooks.twilio_inbound_url.clone().unwrap_or_else(|| "(not set)".into());
+        rows.push(("CLOWDER_TWILIO_INBOUND_URL", inbound));
+        let key = if hooks.sendgrid_key.is_some() { "(set)" } else { "(not set: the SendGrid webhook answers 401)" };
+        rows.push(("CLOWDER_SENDGRID_WEBHOOK_PUBLIC_KEY", key.into()));
+        rows.push(("CLOWDER_SENDGRID_WEBHOOK_MAX_AGE_SECS", hooks.sendgrid_max_age.as_secs().to_string()));
     }
+}
+
+/// The default of `CLOWDER_QUIET_HOURS`.
+const DEFAULT_QUIET_HOURS: &str = "09:00-19:00";
+
+/// `HH:MM-HH:MM` as the clinic's default sending hours.
+fn quiet_hours(raw: &str) -> anyhow::Result<clowder_schemas::consent::TimeWindow> {
+    let (start, end) =
+        raw.trim().split_once('-').context("CLOWDER_QUIET_HOURS must be HH:MM-HH:MM, e.g. 09:00-19:00")?;
+    clowder_schemas::consent::TimeWindow { start: start.trim().into(), end: end.trim().into() }
+        .validate("CLOWDER_QUIET_HOURS")
+        .map_err(|e| anyhow::anyhow!("CLOWDER_QUIET_HOURS {}", e.message))
 }
 
 /// An origin as browsers send it: `scheme://host[:port]`, lower-case, no path.
@@ -1192,7 +1267,42 @@ mod tests {
         assert!(shown.contains("CLOWDER_TWILIO_AUTH_TOKEN = ******** (set)"), "{shown}");
         assert!(shown.contains("CLOWDER_EMAIL_FROM = Whisker <front@whisker.example>"), "{shown}");
         assert_eq!(settings.system.comms.clinic.name, "Whisker Cat Clinic");
+        assert_eq!(settings.system.comms.quiet_hours.start, "09:00");
+        let any_time = parse(&["--quiet-hours", "00:00-24:00"]).unwrap();
+        assert_eq!(
+            (any_time.system.comms.quiet_hours.start.as_str(), any_time.system.comms.quiet_hours.end.as_str()),
+            ("00:00", "24:00")
+        );
+        for bad in ["9-5", "19:00-09:00", "09:00", "09:00-25:00"] {
+            assert!(err(&["--quiet-hours", bad]).contains("CLOWDER_QUIET_HOURS"), "{bad}");
+        }
         assert_eq!(settings.system.comms.clinic.public_url, "http://127.0.0.1:8080", "links use the first origin");
+    }
+
+    #[test]
+    fn webhook_settings_are_checked() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["clowder"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args).unwrap().serve.settings()
+        };
+        let err = |extra: &[&str]| parse(extra).unwrap_err().to_string();
+        let inbound = ["--twilio-inbound-url", "https://clinic.example/hooks/twilio/inbound"];
+        assert!(err(&inbound).contains("CLOWDER_TWILIO_AUTH_TOKEN"), "the signature needs its key");
+        assert!(err(&["--sendgrid-webhook-public-key", "not-a-key"]).contains("CLOWDER_SENDGRID_WEBHOOK_PUBLIC_KEY"));
+        assert!(err(&["--sendgrid-webhook-max-age-secs", "1"]).contains("CLOWDER_SENDGRID_WEBHOOK_MAX_AGE_SECS"));
+        assert!(err(&["--twilio-inbound-url", "clinic.example/in", "--twilio-auth-token", "t"]).contains("http(s)"));
+        // SendGrid's format: base64 of a P-256 SubjectPublicKeyInfo (here the curve's generator).
+        let key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEaxfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpZP40Li/hp/m47n60p8D54WK84zV2sxXs7LtkBoN79R9Q==";
+        let settings =
+            parse(&[&inbound[..], &["--twilio-auth-token", "tok-2", "--sendgrid-webhook-public-key", key]].concat())
+                .unwrap();
+        let hooks = &settings.system.comms.hooks;
+        assert_eq!(hooks.sendgrid_key.as_ref().map(Vec::len), Some(65));
+        assert_eq!(hooks.twilio_auth_token.as_ref().map(|t| t.expose()), Some("tok-2"));
+        let shown = settings.describe();
+        assert!(shown.contains("CLOWDER_TWILIO_INBOUND_URL") && !shown.contains("tok-2"), "{shown}");
     }
 
     #[test]

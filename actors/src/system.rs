@@ -54,6 +54,10 @@ pub struct System {
     pub links: crate::comms::links::Links,
     /// Automation rules (reminders, follow-ups, birthdays, …), their settings and dry run.
     pub automations: crate::comms::automations::Automations,
+    /// Clients' communication preferences and consent ledger.
+    pub consent: crate::comms::consent::Consent,
+    /// Delivery reports and inbound texts from the providers.
+    pub webhooks: crate::comms::webhooks::Webhooks,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -85,14 +89,14 @@ impl System {
         cleanup
             .install(&jobs, ctx.config.jobs.cleanup_at)
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let links = crate::comms::links::Links::new(ctx.store.link_key(), &ctx.config.comms.clinic.public_url);
         jobs.register(
             crate::comms::messages::KIND,
-            Arc::new(crate::comms::messages::SendMessage { providers: comms.clone() }),
+            Arc::new(crate::comms::messages::SendMessage { providers: comms.clone(), links: links.clone() }),
         )
         .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let messages = crate::comms::messages::Messages::new(ctx.clone(), jobs.clone());
         let ctx_for_templates = ctx.clone();
-        let links = crate::comms::links::Links::new(ctx.store.link_key(), &ctx.config.comms.clinic.public_url);
         let automations = crate::comms::automations::Automations::install(crate::comms::automations::Env {
             ctx: ctx.clone(),
             calendar: scheduling.calendar.clone(),
@@ -103,6 +107,8 @@ impl System {
         })
         .map_err(|e| StoreError::Load(format!("the automations: {e}")))?;
         scheduling.hooks.install(Arc::new(automations.clone()));
+        let ctx_for_consent = ctx.clone();
+        let consent = crate::comms::consent::Consent::new(ctx.clone());
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -124,6 +130,8 @@ impl System {
             templates: crate::comms::templates::Templates::new(ctx_for_templates),
             links,
             automations,
+            webhooks: crate::comms::webhooks::Webhooks::new(ctx_for_consent, consent.clone()),
+            consent,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

@@ -101,6 +101,7 @@ pub enum ErrorCode {
     MessageNotFound,
     TemplateNotFound,
     AutomationNotFound,
+    WebhookSignatureInvalid,
 }
 
 impl ErrorCode {
@@ -146,6 +147,7 @@ impl ErrorCode {
             MessageNotFound => ErrorKind::NotFound,
             TemplateNotFound => ErrorKind::NotFound,
             AutomationNotFound => ErrorKind::NotFound,
+            WebhookSignatureInvalid => ErrorKind::Unauthenticated,
         }
     }
 

@@ -214,6 +214,15 @@ pub enum DomainEvent {
         client_id: crate::ids::ClientId,
         location_id: crate::ids::LocationId,
     },
+    /// A client's communication preferences changed (channels, hours, cap).
+    PreferencesUpdated {
+        client_id: crate::ids::ClientId,
+        changed: Vec<String>,
+    },
+    /// A consent was granted or revoked (a new line of the client's consent ledger).
+    ConsentRecorded {
+        entry: crate::consent::ConsentEntry,
+    },
 }
 
 impl DomainEvent {
@@ -269,6 +278,8 @@ impl DomainEvent {
             DomainEvent::MessageFailed { message_id, .. } => format!("message:{message_id}"),
             DomainEvent::AutomationUpdated { kind, .. } => format!("automation:{kind}"),
             DomainEvent::RescheduleRequested { appointment_id, .. } => format!("appointment:{appointment_id}"),
+            DomainEvent::PreferencesUpdated { client_id, .. } => format!("client:{client_id}"),
+            DomainEvent::ConsentRecorded { entry } => format!("client:{}", entry.client_id),
         }
     }
 }
@@ -436,6 +447,11 @@ impl DomainEvent {
             DomainEvent::AutomationUpdated { .. } => Audience::new(Permission::CommunicationsManage, Unnarrowed),
             // The front desk acts on it, like any change of the calendar.
             DomainEvent::RescheduleRequested { .. } => CALENDAR,
+            // Who may read a client's preferences and ledger (`GET /api/clients/{id}/…`); the
+            // event does not carry the client's creator, so scope `own` does not receive it.
+            DomainEvent::PreferencesUpdated { .. } | DomainEvent::ConsentRecorded { .. } => {
+                Audience::new(Permission::ClientsView, OwnRule::Nobody)
+            }
         }
     }
 
@@ -491,6 +507,7 @@ impl DomainEvent {
             | DomainEvent::MessageFailed { .. }
             | DomainEvent::AutomationUpdated { .. }
             | DomainEvent::RescheduleRequested { .. } => None,
+            DomainEvent::PreferencesUpdated { .. } | DomainEvent::ConsentRecorded { .. } => None,
         }
     }
 }

@@ -198,6 +198,10 @@ ulid_id!(
     /// A message template (`clowder_schemas::templates::Template`).
     TemplateId, TemplateNotFound, "template"
 );
+ulid_id!(
+    /// A line of a client's consent ledger (`clowder_schemas::consent::ConsentEntry`).
+    ConsentEntryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod automations;
 pub mod clients;
 pub mod comms;
+pub mod consent;
 pub mod devices;
 pub mod errors;
 pub mod events;

@@ -49,7 +49,8 @@ async fn sign_in(app: &TestApp, username: &str, password: &str) -> String {
 }
 
 /// Who may call each route: A administrator, V veterinarian, T vet tech, R receptionist,
-/// B billing, M practice manager; `*` every signed-in user; `public` anyone.
+/// B billing, M practice manager; `*` every signed-in user; `public` anyone; `signed` anyone
+/// whose request carries the provider's signature (webhooks: 401 without one, whatever the session).
 const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/auth/me", "*"),
     ("POST", "/api/auth/password", "*"),
@@ -179,6 +180,15 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/health", "public"),
     ("GET", "/health/ready", "public"),
     ("GET", "/metrics", "public"),
+    ("GET", "/api/clients/{id}/preferences", "AVTRBM"),
+    ("PUT", "/api/clients/{id}/preferences", "ARM"),
+    ("GET", "/api/clients/{id}/consent", "AVTRBM"),
+    ("POST", "/api/clients/{id}/consent", "ARM"),
+    ("POST", "/hooks/twilio/status", "signed"),
+    ("POST", "/hooks/twilio/inbound", "signed"),
+    ("POST", "/hooks/sendgrid/events", "signed"),
+    ("GET", "/l/unsubscribe/{token}", "public"),
+    ("POST", "/l/unsubscribe/{token}", "public"),
 ];
 
 const ROLES: &[(char, &str)] = &[
@@ -228,7 +238,11 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
         // A staff screen sends a browser to the sign-in page instead of answering 401.
         let refused =
             if clowder_web::routes::pages::is_page(path) { StatusCode::SEE_OTHER } else { StatusCode::UNAUTHORIZED };
-        let ok = if *who == "public" { status != StatusCode::UNAUTHORIZED } else { status == refused };
+        let ok = match *who {
+            "public" => status != StatusCode::UNAUTHORIZED,
+            "signed" => status == StatusCode::UNAUTHORIZED,
+            _ => status == refused,
+        };
         if !ok {
             failures.push(format!("no session: {method} {path} → {status}"));
         }
@@ -236,7 +250,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     for (letter, role) in ROLES {
         let mut token = staff_user(&app, &format!("matrix.{role}"), &[role]).await;
         for (method, path, who) in MATRIX {
-            if *who == "public" {
+            if *who == "public" || *who == "signed" {
                 continue;
             }
             let allowed = *who == "*" || who.contains(*letter);

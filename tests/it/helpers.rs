@@ -23,6 +23,9 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// The bearer token sent with every request once `login_admin` succeeded.
     token: Mutex<Option<String>>,
+    /// The server's core, for what no route does yet (queueing a client's message, signing a
+    /// link as a sent email carries it).
+    pub system: std::sync::Arc<clowder_actors::System>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: tempfile::TempDir,
@@ -88,6 +91,7 @@ impl TestApp {
         let settings = args.settings().expect("valid test settings");
         let app = clowder::Application::build(settings).await.expect("the application starts");
         let addr = app.local_addr();
+        let system = app.system();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
@@ -111,6 +115,7 @@ impl TestApp {
             admin_password,
             data_dir: dir.path().into(),
             token: Mutex::new(None),
+            system,
             _shutdown: tx,
             server,
             _dir: dir,

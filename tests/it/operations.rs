@@ -257,6 +257,8 @@ fn routes() -> Vec<(&'static str, Vec<String>)> {
             "/patients",
             "/patients/{id}",
             "/assets/{file}",
+            // A page for clients (HTML), reached from an email's signed link.
+            "/l/unsubscribe/{token}",
         ]
         .contains(path)
         {

@@ -48,6 +48,8 @@ fn config(email: EmailSettings, sms: SmsSettings) -> CommsConfig {
         timeout: Duration::from_secs(5),
         max_sms_segments: 4,
         clinic: Default::default(),
+        hooks: Default::default(),
+        quiet_hours: clowder_schemas::consent::TimeWindow::default_quiet_hours(),
     }
 }
 

@@ -249,6 +249,17 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/health/ready", Public),
     ("GET", "/health/detailed", SignedIn),
     ("GET", "/metrics", Public),
+    ("GET", "/api/clients/{id}/preferences", Needs(ClientsView)),
+    ("PUT", "/api/clients/{id}/preferences", Needs(ClientsEdit)),
+    ("GET", "/api/clients/{id}/consent", Needs(ClientsView)),
+    ("POST", "/api/clients/{id}/consent", Needs(ClientsEdit)),
+    // Authenticated by the provider's signature, in the handler; rate limited per address.
+    ("POST", "/hooks/twilio/status", Public),
+    ("POST", "/hooks/twilio/inbound", Public),
+    ("POST", "/hooks/sendgrid/events", Public),
+    // Authenticated by the signed link in the path, in the handler; it can only revoke.
+    ("GET", "/l/unsubscribe/{token}", Public),
+    ("POST", "/l/unsubscribe/{token}", Public),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

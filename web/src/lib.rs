@@ -53,6 +53,11 @@ pub fn router(state: AppState) -> Router {
     .route("/patients", axum::routing::get(routes::pages::patients))
     .route("/patients/{id}", axum::routing::get(routes::pages::patient))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
+    // Pages for clients, without signing in (signed links).
+    .route(
+        "/l/unsubscribe/{token}",
+        axum::routing::get(routes::unsubscribe::unsubscribe_page).post(routes::unsubscribe::unsubscribe_confirm),
+    )
     .fallback(middleware::not_found)
     .method_not_allowed_fallback(middleware::method_not_allowed)
     .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent))

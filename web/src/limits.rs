@@ -22,6 +22,9 @@ pub struct Limits {
     login_by_ip: Keyed<std::net::IpAddr>,
     login_by_user: Keyed<String>,
     per_session: Keyed<clowder_schemas::SessionId>,
+    /// Public routes that write (webhooks, unsubscribe links), per client address, with the
+    /// per-session quota.
+    public_by_ip: Keyed<std::net::IpAddr>,
     clock: DefaultClock,
 }
 
@@ -39,6 +42,7 @@ impl Limits {
             login_by_ip: RateLimiter::keyed(login),
             login_by_user: RateLimiter::keyed(login),
             per_session: RateLimiter::keyed(session),
+            public_by_ip: RateLimiter::keyed(session),
             clock: DefaultClock::default(),
         });
         // Forget keys that are back to a full allowance, so memory stays bounded.
@@ -52,6 +56,7 @@ impl Limits {
                     l.login_by_ip.retain_recent();
                     l.login_by_user.retain_recent();
                     l.per_session.retain_recent();
+                    l.public_by_ip.retain_recent();
                 }
             });
         }
@@ -83,5 +88,10 @@ impl Limits {
     /// One request of a session.
     pub fn request(&self, session: clowder_schemas::SessionId) -> Result<(), ApiError> {
         self.check(&self.per_session, &session, "requests from this session")
+    }
+
+    /// One request to a public route that writes (webhooks, unsubscribe links) from `ip`.
+    pub fn public(&self, ip: std::net::IpAddr) -> Result<(), ApiError> {
+        self.check(&self.public_by_ip, &ip, "requests from this address")
     }
 }

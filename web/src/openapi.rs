@@ -12,6 +12,7 @@ use crate::routes::{
     appointment_types, appointments, audit, auth, automations, backups, calendar_feeds, clients, devices, health, jobs,
     links, locations, messages, patients, roles, search, staff, templates, users, waitlist,
 };
+use crate::routes::{consent, hooks};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -37,6 +38,7 @@ use crate::state::AppState;
         (name = "access", description = "Roles and permissions"),
         (name = "operations", description = "Health and metrics"),
         (name = "communications", description = "The message log and test messages"),
+        (name = "webhooks", description = "Delivery reports and inbound texts from the message providers (signed, no session)"),
     )
 )]
 struct ApiDoc;
@@ -142,7 +144,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::health))
         .routes(routes!(health::health_ready))
         .routes(routes!(health::health_detailed))
-        .routes(routes!(health::metrics));
+        .routes(routes!(health::metrics))
+        .routes(routes!(consent::preferences_get, consent::preferences_update))
+        .routes(routes!(consent::consent_list, consent::consent_create))
+        .routes(routes!(hooks::hooks_twilio_status))
+        .routes(routes!(hooks::hooks_twilio_inbound))
+        .routes(routes!(hooks::hooks_sendgrid_events));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -8,15 +8,17 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use clowder_schemas::audit::{AuditDraft, Caller};
-use clowder_schemas::comms::{EmailMessage, Mailbox, MessageKey, Sent, SmsMessage};
+use clowder_schemas::comms::{EmailHeader, EmailMessage, Mailbox, MessageKey, Sent, SmsMessage};
 use clowder_schemas::events::{Author, DomainEvent};
 use clowder_schemas::jobs::{self as jobs_model, Job};
 use clowder_schemas::messages::{Channel, Message, MessageStatus, Purpose};
 use clowder_schemas::templates::TemplateCategory;
 use clowder_schemas::values::{Email, Phone};
 use clowder_schemas::{ClientId, MessageId, TemplateId, ValidationError};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
+use super::consent::{self, Gate};
+use super::links::{LinkPurpose, Links};
 use super::{Providers, SendError};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
@@ -265,10 +267,10 @@ pub fn after_sent(old: &Message, sent: &Sent, attempts: u32, now: Timestamp) -> 
 }
 
 /// The message after a failed attempt: `dead` when the job gives up, else `failed`. A message
-/// already `sent` stays so (a failure after the provider's acceptance, e.g. a refused commit,
+/// already `sent` (or `delivered`, `bounced`) stays so (a failure after the provider's acceptance, e.g. a refused commit,
 /// does not unsend it).
 pub fn after_failure(old: &Message, error: &JobError, dead: bool, attempts: u32, now: Timestamp) -> Message {
-    if old.status == MessageStatus::Sent {
+    if matches!(old.status, MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Bounced) {
         return old.clone();
     }
     Message {
@@ -293,9 +295,39 @@ pub fn failed_event(m: &Message, reason: &str) -> DomainEvent {
     }
 }
 
+/// How long the unsubscribe link of a marketing email works.
+pub const UNSUBSCRIBE_LINK_LIFE: SignedDuration = SignedDuration::from_hours(24 * 60);
+
 /// The `send_message` handler.
 pub struct SendMessage {
     pub providers: Providers,
+    /// Signs the unsubscribe links of marketing emails.
+    pub links: Links,
+}
+
+/// The key of a provider's message id in `messages_by_provider_id`: the first 16 bytes of its
+/// SHA-256 (ids are up to a few hundred bytes; the index keys are 128 bits).
+pub fn provider_key(provider_id: &str) -> u128 {
+    let d = ring::digest::digest(&ring::digest::SHA256, provider_id.trim().as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d.as_ref()[..16]);
+    u128::from_be_bytes(b)
+}
+
+/// A `ChangeSet::require` check: the stored message still has `status`.
+pub fn same_status(status: MessageStatus) -> impl Fn(Option<&[u8]>) -> bool + Send + 'static {
+    move |bytes| bytes.is_some_and(|b| crate::store::codec::decode::<Message>(b).is_ok_and(|m| m.status == status))
+}
+
+/// The message the consent gate stopped: `suppressed`, with the reason.
+pub fn after_suppressed(old: &Message, reason: &str, attempts: u32, now: Timestamp) -> Message {
+    Message {
+        status: MessageStatus::Suppressed,
+        attempts,
+        last_error: Some(reason.to_owned()),
+        updated_at: now,
+        ..old.clone()
+    }
 }
 
 impl SendMessage {
@@ -308,8 +340,41 @@ impl SendMessage {
             .and_then(|r| r.get::<Message>(RecordTable::Messages, id.as_u128()))
             .map_err(|e| JobError::Retry(format!("could not read the message: {e}")))?
             .ok_or_else(|| JobError::Permanent(format!("message {id} does not exist")))?;
-        if message.status == MessageStatus::Sent {
+        if matches!(message.status, MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Bounced) {
             return Ok(JobOutcome::done());
+        }
+        // The consent gate: only for messages to a client (a test message to a typed address
+        // has nobody's consent to ask).
+        if let Some(client) = message.client_id {
+            let now = ctx.ctx.clock.now();
+            let r = ctx.ctx.store.read().map_err(|e| JobError::Retry(format!("could not read the store: {e}")))?;
+            let prefs = consent::preferences_in(&r, client, &ctx.ctx.config.comms.quiet_hours)
+                .map_err(|e| JobError::Retry(format!("could not read the client's preferences: {e}")))?;
+            let since = now.checked_sub(consent::CAP_PERIOD).unwrap_or(now);
+            let decision =
+                consent::gate(&prefs, message.channel, message.purpose, now, &ctx.ctx.config.time_zone, || {
+                    // A read error counts as over the cap: better one marketing message too few.
+                    consent::marketing_sent_since(&r, client, since).unwrap_or(usize::MAX)
+                });
+            match decision {
+                Gate::Send => {}
+                Gate::Defer(until) => {
+                    return Err(JobError::Defer { until, reason: "outside the client's hours".into() });
+                }
+                Gate::Suppress(reason) => {
+                    let mut set = ChangeSet::new();
+                    let updated = after_suppressed(&message, &reason, job.attempts, now);
+                    set.require(RecordTable::Messages, id.as_u128(), "message", same_status(message.status));
+                    set.put(RecordTable::Messages, id.as_u128(), &updated)
+                        .map_err(|e| JobError::Retry(format!("could not encode the message: {e}")))?;
+                    set.audit(
+                        AuditDraft::new(&ctx.caller, "message.suppressed")
+                            .record("message", id)
+                            .detail(serde_json::json!({ "reason": reason })),
+                    );
+                    return Ok(JobOutcome::with(set));
+                }
+            }
         }
         let key =
             MessageKey::parse("idempotency_key", &job.idempotency_key).map_err(|e| JobError::Permanent(e.message))?;
@@ -323,6 +388,13 @@ impl SendMessage {
                     &message.text,
                 );
                 m.html = message.html.clone();
+                if let (Some(client), Purpose::Marketing) = (message.client_id, message.purpose) {
+                    // RFC 8058 one-click unsubscribe: the link revokes marketing email.
+                    let expires = ctx.ctx.clock.now().checked_add(UNSUBSCRIBE_LINK_LIFE).unwrap_or(Timestamp::MAX);
+                    let url = self.links.url(LinkPurpose::Unsubscribe, client.as_u128(), expires);
+                    m.headers.push(EmailHeader::list_unsubscribe(&url).map_err(|e| JobError::Permanent(e.message))?);
+                    m.headers.push(EmailHeader::list_unsubscribe_post());
+                }
                 self.providers.email.send(&m).await
             }
             Channel::Sms => {
@@ -334,8 +406,12 @@ impl SendMessage {
         .map_err(job_error)?;
         let mut set = ChangeSet::new();
         let updated = after_sent(&message, &sent, job.attempts, ctx.ctx.clock.now());
+        // A delivery webhook that moved the message meanwhile wins: this commit is refused and
+        // the next attempt finds the message delivered (and sends nothing).
+        set.require(RecordTable::Messages, id.as_u128(), "message", same_status(message.status));
         set.put(RecordTable::Messages, id.as_u128(), &updated)
             .map_err(|e| JobError::Retry(format!("could not encode the message: {e}")))?;
+        set.link(IndexTable::MessagesByProviderId, provider_key(&sent.provider_id), id.as_u128());
         set.audit(AuditDraft::new(&ctx.caller, "message.sent").record("message", id).detail(serde_json::json!({
             "provider": updated.provider, "provider_id": updated.provider_id, "attempt": job.attempts,
         })));

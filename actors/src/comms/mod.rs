@@ -6,16 +6,19 @@
 //! `providers/` holds the one interface ([`EmailProvider`], [`SmsProvider`]), the error
 //! contract ([`SendError`]: `Retry` or `Permanent`) and one module per provider; `sms.rs`
 //! counts SMS segments; `messages.rs` is the message log and the `send_message` job kind. The durable jobs that decide *when* to send, retry and give up call
-//! these; nothing here retries, stores or schedules. `templates.rs` is the template record kind and its rendering. Webhooks and consent are
-//! not built yet (docs/communications.md).
+//! these; nothing here retries, stores or schedules. `templates.rs` is the template record kind and its rendering. `consent.rs` holds clients'
+//! preferences, the consent ledger and the send-time gate; `webhooks.rs` the providers'
+//! delivery reports and inbound texts (signatures, STOP/START/HELP).
 
 pub mod automations;
+pub mod consent;
 pub mod defaults;
 pub mod links;
 pub mod messages;
 pub mod providers;
 pub mod sms;
 pub mod templates;
+pub mod webhooks;
 
 pub use providers::{
     ClinicProfile, CommsConfig, ConfigError, EmailProvider, EmailSettings, Providers, SendError, SendGridConfig,

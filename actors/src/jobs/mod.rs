@@ -87,6 +87,11 @@ pub enum JobError {
     /// Will never succeed (the payload names a record that is gone): the job is dead at once.
     #[error("{0}")]
     Permanent(String),
+    /// Not a failure: the job may not run before `until` (a message outside the client's
+    /// hours). The job goes back to `queued`, due at `until`, and the attempt is given back:
+    /// waiting never brings a job closer to `dead`.
+    #[error("deferred until {until}: {reason}")]
+    Defer { until: Timestamp, reason: String },
 }
 
 /// What a successful attempt leaves behind.

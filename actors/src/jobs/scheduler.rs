@@ -204,7 +204,31 @@ async fn attempt(jobs: &Jobs, id: JobId) {
     };
     match result {
         Ok(outcome) => succeed(jobs, &job, outcome).await,
+        Err(JobError::Defer { until, reason }) => defer(jobs, &job, until, &reason).await,
         Err(e) => fail(jobs, &job, e).await,
+    }
+}
+
+/// Puts a job that may not run yet back in the queue, due at `until`, with the attempt it
+/// just used given back (no `job_failed` event: nothing went wrong).
+async fn defer(jobs: &Jobs, running: &Job, until: Timestamp, reason: &str) {
+    let ctx = &jobs.inner.ctx;
+    let now = ctx.clock.now();
+    let mut job = running.clone();
+    job.state = JobState::Queued;
+    job.attempts = running.attempts.saturating_sub(1);
+    // Never in the past, so a wrong `until` cannot make the scheduler spin.
+    job.due_at = until.max(now);
+    job.updated_at = now;
+    let mut set = ChangeSet::new();
+    if write(&mut set, Some(running), &mut job).is_err() {
+        return;
+    }
+    audit(&mut set, "job.defer", &job, serde_json::json!({ "until": job.due_at, "reason": reason }));
+    if let Err(e) = ctx.store.commit(set).await {
+        tracing::warn!(job = %running.id, error = %e, "could not defer a job; it runs again");
+    } else {
+        jobs.wake();
     }
 }
 

@@ -259,3 +259,45 @@ async fn a_retry_after_waits_at_least_that_long_up_to_the_cap() {
     // integration test: a message becomes `failed` or `dead` with its job.)
     system.shutdown().await;
 }
+
+/// Defers its first two runs by 30 ms, then succeeds.
+struct Waits {
+    calls: AtomicU32,
+}
+
+impl JobHandler for Waits {
+    fn validate(&self, _payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
+        Ok(())
+    }
+
+    fn max_attempts(&self) -> Option<u32> {
+        Some(1)
+    }
+
+    fn run<'a>(&'a self, _job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {
+        Box::pin(async move {
+            if self.calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                let until = ctx.ctx.clock.now().checked_add(jiff::SignedDuration::from_millis(30)).unwrap();
+                Err(JobError::Defer { until, reason: "outside the client's hours".into() })
+            } else {
+                Ok(JobOutcome::done())
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_deferred_job_waits_without_spending_an_attempt() {
+    let (system, _dir) = system().await;
+    let h = Arc::new(Waits { calls: AtomicU32::new(0) });
+    system.jobs.register("waits", h.clone()).unwrap();
+    let now = system.ctx.clock.now();
+    let id = system.jobs.enqueue(new_job("waits", "t:defer", now), &Caller::system()).await.unwrap().id();
+    let job = settled(&system.jobs, id).await;
+    // One attempt allowed, three runs: the two deferrals gave theirs back.
+    assert_eq!((job.state, job.attempts), (JobState::Succeeded, 1));
+    assert_eq!(h.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(events_of(&system, "job_failed"), 0);
+    assert!(job.due_at > now, "the job was due again later: {job:?}");
+    system.shutdown().await;
+}

@@ -48,10 +48,15 @@ pub enum RecordTable {
     Templates,
     /// Automation rules' settings (`comms::automations`), one row per rule that staff changed.
     Automations,
+    /// A client's communication preferences and current consent (`comms::consent`; key: the
+    /// client's id).
+    Preferences,
+    /// The consent ledger (`comms::consent`), append-only.
+    ConsentLedger,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 23] = [
+    pub const ALL: [RecordTable; 25] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -75,6 +80,8 @@ impl RecordTable {
         RecordTable::Messages,
         RecordTable::Templates,
         RecordTable::Automations,
+        RecordTable::Preferences,
+        RecordTable::ConsentLedger,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -102,6 +109,8 @@ impl RecordTable {
             RecordTable::Messages => TableDefinition::new("messages"),
             RecordTable::Templates => TableDefinition::new("templates"),
             RecordTable::Automations => TableDefinition::new("automations"),
+            RecordTable::Preferences => TableDefinition::new("client_preferences"),
+            RecordTable::ConsentLedger => TableDefinition::new("consent_ledger"),
         }
     }
 }
@@ -120,15 +129,22 @@ pub enum IndexTable {
     JobsBySubject,
     /// `(client, message)`: the messages sent to a client.
     MessagesByClient,
+    /// `(client, consent entry)`: a client's consent ledger.
+    ConsentByClient,
+    /// `(first 16 bytes of SHA-256 of the provider's id, message)`: finds the message a
+    /// delivery webhook names by `MessageSid` or `sg_message_id`.
+    MessagesByProviderId,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 5] = [
+    pub const ALL: [IndexTable; 7] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
         IndexTable::JobsBySubject,
         IndexTable::MessagesByClient,
+        IndexTable::ConsentByClient,
+        IndexTable::MessagesByProviderId,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -138,6 +154,8 @@ impl IndexTable {
             IndexTable::JobsDue => TableDefinition::new("jobs_due"),
             IndexTable::JobsBySubject => TableDefinition::new("jobs_by_subject"),
             IndexTable::MessagesByClient => TableDefinition::new("messages_by_client"),
+            IndexTable::ConsentByClient => TableDefinition::new("consent_by_client"),
+            IndexTable::MessagesByProviderId => TableDefinition::new("messages_by_provider_id"),
         }
     }
 }

@@ -120,6 +120,11 @@ pub struct CommsConfig {
     pub max_sms_segments: usize,
     /// Who the messages come from: the clinic's name and phone, and the address links point to.
     pub clinic: ClinicProfile,
+    /// The delivery webhooks' and inbound texts' keys and URLs.
+    pub hooks: super::webhooks::HooksConfig,
+    /// The hours messages may arrive for clients who chose none (`CLOWDER_QUIET_HOURS`,
+    /// 09:00–19:00 in the clinic's zone).
+    pub quiet_hours: clowder_schemas::consent::TimeWindow,
 }
 
 /// The clinic as its messages name it (`{{clinic_name}}`, `{{clinic_phone}}`, the HELP answer)
@@ -153,6 +158,8 @@ impl Default for CommsConfig {
             timeout: Duration::from_secs(30),
             max_sms_segments: 4,
             clinic: ClinicProfile::default(),
+            hooks: super::webhooks::HooksConfig::default(),
+            quiet_hours: clowder_schemas::consent::TimeWindow::default_quiet_hours(),
         }
     }
 }
