@@ -16,7 +16,8 @@
 //!    (with `--server-pid`). The offset is put back at the end.
 //!
 //! The server must send email through SMTP to the sink, with nothing standing in the way of a
-//! transactional email at any hour; [`SERVER_ENV`] is what to start it with.
+//! transactional email at any hour (`CLOWDER_QUIET_HOURS=00:00-24:00`, or the reminders wait
+//! for the morning); [`SERVER_ENV`] is what to start it with.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +43,8 @@ use crate::smtp_sink::{SinkStats, SmtpSink};
 
 /// What the server needs besides the load-run settings: SMTP to the sink.
 pub const SERVER_ENV: &str = "CLOWDER_EMAIL_PROVIDER=smtp CLOWDER_SMTP_HOST=127.0.0.1 CLOWDER_SMTP_PORT=2525 \
-     CLOWDER_SMTP_TLS=none CLOWDER_EMAIL_FROM=front@clinic.example CLOWDER_CLINIC_NAME='Load Clinic'";
+     CLOWDER_SMTP_TLS=none CLOWDER_EMAIL_FROM=front@clinic.example CLOWDER_CLINIC_NAME='Load Clinic' \
+     CLOWDER_QUIET_HOURS=00:00-24:00";
 
 /// The issue's goal: booking p99 with the pending jobs at most this many times the p99 without.
 pub const P99_RATIO_GOAL: f64 = 1.2;
