@@ -143,6 +143,8 @@ pub enum Error {
     MessageNotFound(clowder_schemas::MessageId),
     #[error("no template with id {0}")]
     TemplateNotFound(clowder_schemas::TemplateId),
+    #[error("no message batch with id {0}")]
+    BatchNotFound(clowder_schemas::BatchId),
     /// A job cannot make this move from its state (`action` is `retry` or `cancel`).
     #[error("a {from} job cannot be {action}; allowed from: {}", allowed.join(", "))]
     JobTransition { from: clowder_schemas::jobs::JobState, action: &'static str, allowed: Vec<&'static str> },
@@ -219,6 +221,7 @@ impl Error {
             Error::JobNotFound(_) => ErrorCode::JobNotFound,
             Error::MessageNotFound(_) => ErrorCode::MessageNotFound,
             Error::TemplateNotFound(_) => ErrorCode::TemplateNotFound,
+            Error::BatchNotFound(_) => ErrorCode::BatchNotFound,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::Changed { .. } => ErrorCode::RecordChanged,
             Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {

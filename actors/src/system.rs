@@ -52,6 +52,10 @@ pub struct System {
     pub templates: crate::comms::templates::Templates,
     /// Signed links sent to clients (confirm, cancel, unsubscribe, …).
     pub links: crate::comms::links::Links,
+    /// What staff send by hand: one message to a client, and batches.
+    pub batches: crate::comms::batches::Batches,
+    /// The message log's filtered pages and delivery statistics.
+    pub comms_log: crate::comms::stats::Log,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -89,6 +93,9 @@ impl System {
         )
         .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let messages = crate::comms::messages::Messages::new(ctx.clone(), jobs.clone());
+        let batches = crate::comms::batches::Batches::new(ctx.clone(), jobs.clone(), messages.clone());
+        jobs.register(crate::comms::batches::KIND, batches.handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let ctx_for_templates = ctx.clone();
         let links = crate::comms::links::Links::new(ctx.store.link_key(), &ctx.config.comms.clinic.public_url);
         // Started last: nothing after it can fail and leave it holding the store.
@@ -109,8 +116,10 @@ impl System {
             store_metrics,
             comms,
             messages,
-            templates: crate::comms::templates::Templates::new(ctx_for_templates),
+            templates: crate::comms::templates::Templates::new(ctx_for_templates.clone()),
             links,
+            batches,
+            comms_log: crate::comms::stats::Log::new(ctx_for_templates.clone()),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

@@ -100,6 +100,7 @@ pub enum ErrorCode {
     RecordChanged,
     MessageNotFound,
     TemplateNotFound,
+    BatchNotFound,
 }
 
 impl ErrorCode {
@@ -144,6 +145,7 @@ impl ErrorCode {
             RecordChanged => ErrorKind::Conflict,
             MessageNotFound => ErrorKind::NotFound,
             TemplateNotFound => ErrorKind::NotFound,
+            BatchNotFound => ErrorKind::NotFound,
         }
     }
 

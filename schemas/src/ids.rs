@@ -198,6 +198,10 @@ ulid_id!(
     /// A message template (`clowder_schemas::templates::Template`).
     TemplateId, TemplateNotFound, "template"
 );
+ulid_id!(
+    /// A batch of messages sent by staff to many clients (`clowder_schemas::batches::Batch`).
+    BatchId, BatchNotFound, "message batch"
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ pub mod access;
 pub mod appointment_types;
 pub mod appointments;
 pub mod audit;
+pub mod batches;
 pub mod clients;
 pub mod comms;
 pub mod devices;
@@ -33,6 +34,7 @@ pub mod waitlist;
 pub mod whiteboard;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
+pub use ids::BatchId;
 pub use ids::JobId;
 pub use ids::MessageId;
 pub use ids::TemplateId;

@@ -300,12 +300,23 @@ pub struct TemplateListQuery {
     pub active: Option<bool>,
 }
 
-/// Body of `POST /api/templates/{id}/preview`: values that replace the sample ones.
+/// Body of `POST /api/templates/{id}/preview`: values that replace the sample ones, and
+/// optionally unsaved content (the editor's live preview) rendered instead of the saved one
+/// and checked as a save would check it.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewTemplate {
     #[serde(default)]
     pub values: std::collections::BTreeMap<String, String>,
+    /// Unsaved subject (email).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Unsaved text body.
+    #[serde(default)]
+    pub text_body: Option<String>,
+    /// Unsaved HTML body (email; an empty one means none).
+    #[serde(default)]
+    pub html_body: Option<String>,
 }
 
 /// A rendered template.

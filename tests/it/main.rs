@@ -11,6 +11,7 @@ mod backups;
 mod browser;
 mod calendar;
 mod clients;
+mod communications;
 mod demo;
 mod disk;
 mod docs;

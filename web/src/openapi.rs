@@ -9,8 +9,8 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::{
-    appointment_types, appointments, audit, auth, backups, calendar_feeds, clients, devices, health, jobs, locations,
-    messages, patients, roles, search, staff, templates, users, waitlist,
+    appointment_types, appointments, audit, auth, backups, calendar_feeds, clients, communications, devices, health,
+    jobs, locations, messages, patients, roles, search, staff, templates, users, waitlist,
 };
 use crate::state::AppState;
 
@@ -99,6 +99,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(templates::templates_list, templates::templates_create))
         .routes(routes!(templates::templates_get, templates::templates_update))
         .routes(routes!(templates::templates_preview))
+        .routes(routes!(communications::communications_send))
+        .routes(routes!(communications::communications_send_batch))
+        .routes(routes!(communications::communications_batch_get))
+        .routes(routes!(communications::communications_log))
+        .routes(routes!(communications::communications_templates))
+        .routes(routes!(communications::communications_stats))
         .routes(routes!(appointment_types::appointment_types_list, appointment_types::appointment_types_create))
         .routes(routes!(appointment_types::appointment_types_get, appointment_types::appointment_types_update))
         .routes(routes!(locations::locations_list, locations::locations_create))

@@ -6,13 +6,18 @@
 //! `providers/` holds the one interface ([`EmailProvider`], [`SmsProvider`]), the error
 //! contract ([`SendError`]: `Retry` or `Permanent`) and one module per provider; `sms.rs`
 //! counts SMS segments; `messages.rs` is the message log and the `send_message` job kind. The durable jobs that decide *when* to send, retry and give up call
-//! these; nothing here retries, stores or schedules. `templates.rs` is the template record kind and its rendering. Webhooks and consent are
+//! these; nothing here retries, stores or schedules. `templates.rs` is the template record kind and its rendering. What staff send by hand:
+//! `compose.rs` (a template for one client), `batches.rs` (one message, and batches to many
+//! clients queued in chunks), `stats.rs` (the log's filtered pages and delivery counts). Webhooks and consent are
 //! not built yet (docs/communications.md).
 
+pub mod batches;
+pub mod compose;
 pub mod links;
 pub mod messages;
 pub mod providers;
 pub mod sms;
+pub mod stats;
 pub mod templates;
 
 pub use providers::{

@@ -46,10 +46,12 @@ pub enum RecordTable {
     Messages,
     /// Message templates (`comms::templates`), with their earlier versions inside.
     Templates,
+    /// Message batches staff send to many clients (`comms::batches`).
+    Batches,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 22] = [
+    pub const ALL: [RecordTable; 23] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -72,6 +74,7 @@ impl RecordTable {
         RecordTable::Jobs,
         RecordTable::Messages,
         RecordTable::Templates,
+        RecordTable::Batches,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -98,6 +101,7 @@ impl RecordTable {
             RecordTable::Jobs => TableDefinition::new("jobs"),
             RecordTable::Messages => TableDefinition::new("messages"),
             RecordTable::Templates => TableDefinition::new("templates"),
+            RecordTable::Batches => TableDefinition::new("message_batches"),
         }
     }
 }

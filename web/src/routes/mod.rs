@@ -8,6 +8,7 @@ pub mod auth;
 pub mod backups;
 pub mod calendar_feeds;
 pub mod clients;
+pub mod communications;
 pub mod devices;
 pub mod health;
 pub mod jobs;
