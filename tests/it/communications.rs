@@ -396,3 +396,76 @@ async fn the_preview_renders_unsaved_content_with_its_segments_and_checks_it() {
     // Nothing was saved.
     assert_eq!(app.get_json(&format!("/api/templates/{t}")).await["version"], 1);
 }
+
+/// A page as `token` sees it: status and body (redirects not followed).
+async fn page(app: &TestApp, path: &str, token: &str) -> (StatusCode, String) {
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = browser.get(app.url(path)).bearer_auth(token).send().await.unwrap();
+    let status = res.status();
+    let ct = res.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("text/html"), "{path}: {ct}");
+    (status, res.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_messages_screens_show_the_log_a_message_templates_the_dashboard_and_the_jobs() {
+    let app = TestApp::signed_in().await;
+    let admin = app.token().expect("signed in");
+    let jane = client(&app, "Jane", "<b>Doe</b>", Some("jane@example.com"), "email").await;
+    let t = template(&app, follow_up()).await;
+    let id = send(&app, json!({ "client_id": jane, "template_id": t })).await;
+    sent(&app, &id).await;
+
+    let (status, html) = page(&app, "/messages", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("jane@example.com") && html.contains(r#"data-status="sent">Sent<"#), "{html}");
+    assert!(html.contains(&format!(r#"href="/messages/{id}""#)));
+    assert!(html.contains(r#"<a href="/messages" aria-current="page">Messages</a>"#));
+    assert!(html.contains(r#"<a href="/jobs">Jobs</a>"#));
+    let (_, filtered) = page(&app, "/messages?status=dead", &admin).await;
+    assert!(filtered.contains(r#"id="no-results""#) && filtered.contains(r#"<option value="dead" selected>"#));
+    let (status, bad) = page(&app, "/messages?status=lost", &admin).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("Check the address"), "{bad}");
+
+    let (status, one) = page(&app, &format!("/messages/{id}"), &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(one.contains("Hi Jane, how are  doing?") && one.contains("How is your cat"), "{one}");
+    assert!(
+        one.contains("&lt;p&gt;Hi Jane &amp;lt;b&amp;gt;") || one.contains("&#60;p&#62;"),
+        "HTML is shown as source"
+    );
+    assert!(one.contains(&format!("/messages?client={jane}")));
+    assert_eq!(page(&app, &format!("/messages/{UNKNOWN_ID}"), &admin).await.0, StatusCode::NOT_FOUND);
+
+    let (_, list) = page(&app, "/messages/templates", &admin).await;
+    assert!(list.contains(&format!(r#"<a href="/messages/templates/{t}">How is your cat</a>"#)), "{list}");
+    let (_, editor) = page(&app, &format!("/messages/templates/{t}"), &admin).await;
+    assert!(editor.contains(r#"id="text_body""#) && editor.contains(r#"id="save""#), "{editor}");
+    assert!(editor.contains("<code>{{ pet_names }}</code>"));
+
+    let (_, dash) = page(&app, "/messages/dashboard", &admin).await;
+    assert!(dash.contains(r#"id="stats-channel""#) && dash.contains("How is your cat (Email)"), "{dash}");
+    let (_, bulk) = page(&app, "/messages/bulk", &admin).await;
+    assert!(bulk.contains(&format!(r#"<option value="{t}">How is your cat (Email)</option>"#)), "{bulk}");
+    let (_, jobs) = page(&app, "/jobs?state=succeeded", &admin).await;
+    assert!(jobs.contains("send_message") && jobs.contains(r#"data-state="succeeded">Done<"#), "{jobs}");
+    assert_eq!(page(&app, "/jobs?state=nope", &admin).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The client's page has their history, escaped, with a link to the log filtered by them.
+    let (_, client_page) = page(&app, &format!("/clients/{jane}"), &admin).await;
+    assert!(client_page.contains(r#"id="messages-section""#) && client_page.contains("How are ?"), "{client_page}");
+    assert!(client_page.contains(&format!(r#"href="/messages?client={jane}""#)));
+
+    // The front desk reads and sends but may not save a template nor see the jobs.
+    let rita = staff_user(&app, "rita", &["receptionist"]).await;
+    let (_, editor) = page(&app, &format!("/messages/templates/{t}"), &rita).await;
+    assert!(!editor.contains(r#"id="save""#) && editor.contains("readonly"));
+    assert!(!editor.contains(r#"href="/jobs""#));
+    assert_eq!(page(&app, "/jobs", &rita).await.0, StatusCode::FORBIDDEN);
+    // A vet sees no Messages section, no history on a client's page, and is refused the log.
+    let vera = staff_user(&app, "vera", &["veterinarian"]).await;
+    let (_, client_page) = page(&app, &format!("/clients/{jane}"), &vera).await;
+    assert!(!client_page.contains("messages-section") && !client_page.contains(r#"href="/messages""#));
+    assert_eq!(page(&app, "/messages", &vera).await.0, StatusCode::FORBIDDEN);
+}

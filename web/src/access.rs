@@ -239,6 +239,13 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/clients/{id}", Needs(ClientsView)),
     ("GET", "/patients", Needs(PatientsView)),
     ("GET", "/patients/{id}", Needs(PatientsView)),
+    ("GET", "/messages", Needs(CommunicationsView)),
+    ("GET", "/messages/{id}", Needs(CommunicationsView)),
+    ("GET", "/messages/templates", Needs(CommunicationsView)),
+    ("GET", "/messages/templates/{id}", Needs(CommunicationsView)),
+    ("GET", "/messages/bulk", Needs(CommunicationsSend)),
+    ("GET", "/messages/dashboard", Needs(CommunicationsView)),
+    ("GET", "/jobs", Needs(JobsManage)),
     // No data of their own: the sign-in page, and the tablet (a kiosk that unlocks by PIN).
     ("GET", "/", Public),
     ("GET", "/signin", Public),

@@ -84,6 +84,9 @@ pub struct ClientPage {
     pub facts: Vec<Fact>,
     /// The client's cats; `None` when the caller may not list cats (the section is left out).
     pub cats: Option<Vec<RecordLink>>,
+    /// The communication history: the newest messages to the client, and the log filtered
+    /// by them; `None` when the caller may not read the log (the section is left out).
+    pub messages: Option<(Vec<super::comms::MessageRow>, String)>,
 }
 
 impl ClientPage {
@@ -121,6 +124,7 @@ impl ClientPage {
             alerts: c.alerts.clone(),
             facts,
             cats,
+            messages: None,
         }
     }
 }
