@@ -2,8 +2,10 @@
 // page itself), the Clients list, its name filter updating the list as it is typed (and the
 // address with it), a client's record, one of their cats; then the same screens on a 10"
 // tablet held upright and on a phone (the bar folds behind Menu, the table turns into cards),
-// and Sign out. Run by tests/it/browser.rs, which starts the server and passes: BASE_URL,
-// USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), ARTIFACTS.
+// and Sign out; then, as a practice manager, the template editor, a failed text's alert on the
+// board, and the message log. Run by tests/it/browser.rs, which starts the server and passes:
+// BASE_URL, USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), MANAGER (a
+// practice manager with the same password), TEMPLATE (an SMS template's id), ARTIFACTS.
 import { check, env, launch } from './harness.mjs';
 
 const base = env('BASE_URL');
@@ -116,6 +118,69 @@ try {
   await page.getByLabel('Password').fill(env('PASSWORD'));
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${base}/board`);
+
+  // The Messages section, as a practice manager: the template editor's preview and SMS
+  // segment count follow the text as it is typed, an unknown variable is shown next to the
+  // field, Save makes a new version; a text that cannot be sent raises an alert on the
+  // board; the log lists it.
+  const manager = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const m = await manager.newPage();
+  m.on('pageerror', (e) => errors.push(e.message));
+  const template = env('TEMPLATE');
+  await m.goto(`${base}/messages/templates/${template}`);
+  await m.waitForURL(/\/signin\?next=/);
+  await m.getByLabel('Username').fill(env('MANAGER'));
+  await m.getByLabel('Password').fill(env('PASSWORD'));
+  await m.getByRole('button', { name: 'Sign in' }).click();
+  await m.waitForURL(`${base}/messages/templates/${template}`);
+  await m.locator('#preview-text', { hasText: 'Whiskers Cat Clinic: how is Mochi and Biscuit?' }).waitFor({ timeout: 5000 });
+  await m.locator('#segments', { hasText: '1 segment (GSM-7' }).waitFor({ timeout: 5000 });
+  const text = `Hi {{ client_first_name }}! ${'a'.repeat(200)} ☺`;
+  await m.getByLabel('Message', { exact: true }).fill(text);
+  await m.locator('#preview-text', { hasText: 'Hi Jane! aaa' }).waitFor({ timeout: 5000 });
+  await m.locator('#segments', { hasText: '4 segments (Unicode, 211' }).waitFor({ timeout: 5000 });
+  await m.getByLabel('Message', { exact: true }).fill('Hi {{ nobody }}');
+  await m.locator('#text_body-error', { hasText: 'unknown variable `nobody`' }).waitFor({ timeout: 5000 });
+  await m.screenshot({ path: `${dir}/screens-template-error-1280.png`, fullPage: true });
+  await m.getByLabel('Message', { exact: true }).fill(text);
+  await m.locator('#text_body-error').waitFor({ state: 'hidden', timeout: 5000 });
+  await m.getByRole('button', { name: 'Save' }).click();
+  await m.locator('#save-status', { hasText: 'Saved as version 2' }).waitFor({ timeout: 5000 });
+  check(await m.locator('#version').textContent() === '2', 'the version did not move to 2');
+  await m.screenshot({ path: `${dir}/screens-template-1280.png`, fullPage: true });
+  await m.reload();
+  check((await m.getByLabel('Message', { exact: true }).inputValue()) === text, 'the saved text is not what was typed');
+  check(await m.locator('#versions li').count() === 1, 'version 1 is not listed');
+
+  // A text over the provider's segment limit dies: the board shows an alert linking to it.
+  const mnav = m.getByRole('navigation', { name: 'Main' });
+  await mnav.getByRole('link', { name: 'Today' }).click();
+  await m.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 });
+  const sent = await m.evaluate(async (clientId) => {
+    const res = await fetch('/api/communications/send', {
+      method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: clientId, channel: 'sms', text: 'x'.repeat(700) }),
+    });
+    return res.json();
+  }, client);
+  const alert = m.locator(`.message-alert[data-message="${sent.message_id}"]`);
+  await alert.waitFor({ timeout: 10000 });
+  check((await alert.textContent()).includes('A text to +1555***'), `the alert says ${await alert.textContent()}`);
+  await m.screenshot({ path: `${dir}/screens-board-alert-1280.png` });
+  await alert.getByRole('link', { name: 'Open the message' }).click();
+  await m.waitForURL(`${base}/messages/${sent.message_id}`);
+  await m.locator('.msg-status[data-status="dead"]').waitFor({ timeout: 5000 });
+
+  // The log, from the bar.
+  await mnav.getByRole('link', { name: 'Messages' }).click();
+  await m.waitForURL(`${base}/messages`);
+  check(await m.locator('#results tbody tr').count() === 1, 'the log does not list the message');
+  await m.getByLabel('Status').selectOption('dead');
+  await m.getByRole('button', { name: 'Filter' }).click();
+  await m.waitForURL(/\/messages\?status=dead&/);
+  check(await m.locator('#results tbody tr').count() === 1, 'the dead filter does not list the message');
+  await m.screenshot({ path: `${dir}/screens-messages-1280.png`, fullPage: true });
+  await manager.close();
 
   check(errors.length === 0, `page errors: ${errors.join('; ')}`);
   console.log(JSON.stringify({ ok: true }));
