@@ -3,9 +3,10 @@
 // address with it), a client's record, one of their cats; then the same screens on a 10"
 // tablet held upright and on a phone (the bar folds behind Menu, the table turns into cards),
 // and Sign out; then, as a practice manager, the template editor, a failed text's alert on the
-// board, and the message log. Run by tests/it/browser.rs, which starts the server and passes:
+// board, the message log, the bulk sender and the dashboard; as the administrator, the jobs page. Run by tests/it/browser.rs, which starts the server and passes:
 // BASE_URL, USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), MANAGER (a
-// practice manager with the same password), TEMPLATE (an SMS template's id), ARTIFACTS.
+// practice manager with the same password), TEMPLATE (an SMS template's id), ADMIN_PASSWORD,
+// ARTIFACTS.
 import { check, env, launch } from './harness.mjs';
 
 const base = env('BASE_URL');
@@ -180,7 +181,54 @@ try {
   await m.waitForURL(/\/messages\?status=dead&/);
   check(await m.locator('#results tbody tr').count() === 1, 'the dead filter does not list the message');
   await m.screenshot({ path: `${dir}/screens-messages-1280.png`, fullPage: true });
+
+  // The bulk sender: the saved template to every active client, its progress to the end.
+  await m.getByRole('navigation', { name: 'Messages' }).getByRole('link', { name: 'Bulk send' }).click();
+  await m.waitForURL(`${base}/messages/bulk`);
+  await m.getByLabel('Template', { exact: true }).selectOption({ label: 'Check-in (Text)' });
+  await m.getByRole('button', { name: 'Send' }).click();
+  await m.locator('#bulk-summary', { hasText: 'done' }).waitFor({ timeout: 20000 });
+  const summary = await m.locator('#bulk-summary').textContent();
+  check(summary.startsWith('28 of 28 queued, 0 skipped · sent 28'), `the batch summary says ${summary}`);
+  check(await m.locator('#bulk-bar').evaluate((b) => b.value === b.max), 'the progress bar is not full');
+  await m.locator('#bulk-report', { hasText: 'No failures.' }).waitFor({ timeout: 2000 });
+  await m.screenshot({ path: `${dir}/screens-bulk-1280.png`, fullPage: true });
+  // The delivery dashboard counts them.
+  await m.getByRole('link', { name: 'Delivery' }).click();
+  await m.waitForURL(`${base}/messages/dashboard`);
+  const sentCell = m.locator('#stats-template tbody tr', { hasText: 'Check-in (Text)' }).locator('td[data-label="Sent"]');
+  check(await sentCell.textContent() === '28', `the dashboard counts ${await sentCell.textContent()} sent`);
+  await m.screenshot({ path: `${dir}/screens-delivery-1280.png`, fullPage: true });
   await manager.close();
+
+  // The jobs page, as the administrator: the dead text's job, retried by its button, runs
+  // again (and dies again: the text is still too long).
+  const admin = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const a = await admin.newPage();
+  a.on('pageerror', (e) => errors.push(e.message));
+  await a.goto(`${base}/signin?next=%2Fjobs%3Fstate%3Ddead`);
+  await a.getByLabel('Username').fill('admin');
+  await a.getByLabel('Password').fill(env('ADMIN_PASSWORD'));
+  await a.getByRole('button', { name: 'Sign in' }).click();
+  await a.waitForURL(`${base}/jobs?state=dead`);
+  const row = a.locator('#jobs tbody tr', { hasText: 'send_message' });
+  check(await row.count() === 1, `${await row.count()} dead send_message jobs`);
+  const job = await row.getAttribute('data-job');
+  check((await row.locator('td[data-label="Attempts"]').textContent()) === '1 of 8', 'the dead job has not one attempt of 8');
+  await a.screenshot({ path: `${dir}/screens-jobs-1280.png`, fullPage: true });
+  await Promise.all([
+    a.waitForResponse((r) => r.url().endsWith(`/api/jobs/${job}/retry`) && r.status() === 200),
+    row.getByRole('button', { name: 'Retry' }).click(),
+  ]);
+  const attempts = a.locator(`#jobs tr[data-job="${job}"] td[data-label="Attempts"]`);
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    await a.goto(`${base}/jobs?state=dead`);
+    if ((await attempts.count()) && (await attempts.textContent()) === '2 of 9') break;
+    check(Date.now() < deadline, 'the retried job did not run again');
+    await a.waitForTimeout(100);
+  }
+  await admin.close();
 
   check(errors.length === 0, `page errors: ${errors.join('; ')}`);
   console.log(JSON.stringify({ ok: true }));

@@ -214,6 +214,7 @@ async fn the_staff_screens_walk_from_sign_in_to_a_list_a_client_and_a_cat() {
                 ("PATIENT", &mittens),
                 ("MANAGER", "mona"),
                 ("TEMPLATE", &template),
+                ("ADMIN_PASSWORD", &app.admin_password),
             ],
         )
         .await;

@@ -456,6 +456,8 @@ pub struct JobRow {
     pub id: String,
     pub kind: String,
     pub subject: String,
+    /// The page of the subject, when there is one (`message:<id>` → the message).
+    pub subject_href: Option<String>,
     pub state: Badge,
     pub attempts: String,
     pub due: String,
@@ -470,6 +472,7 @@ impl JobRow {
             id: j.id.to_string(),
             kind: j.kind.clone(),
             subject: j.subject.clone().unwrap_or_default(),
+            subject_href: j.subject.as_deref().and_then(|s| s.strip_prefix("message:")).map(|id| message_href(&id)),
             state: Badge { value: j.state.as_str(), label: job_state_label(j.state) },
             attempts: format!("{} of {}", j.attempts, j.max_attempts),
             due: clowder_actors::comms::templates::format_time(j.due_at, tz),
