@@ -153,6 +153,22 @@ try {
   check((await m.getByLabel('Message', { exact: true }).inputValue()) === text, 'the saved text is not what was typed');
   check(await m.locator('#versions li').count() === 1, 'version 1 is not listed');
 
+  // An email template's HTML is previewed in a sandboxed frame.
+  const emailTemplate = await m.evaluate(async () => {
+    const res = await fetch('/api/templates', {
+      method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ category: 'welcome', channel: 'email', name: 'Welcome', subject: 'Welcome to {{ clinic_name }}',
+        text_body: 'Hi {{ client_first_name }}', html_body: '<p style="color: #b91c1c">Hi <b>{{ client_first_name }}</b></p>' }),
+    });
+    return (await res.json()).id;
+  });
+  await m.goto(`${base}/messages/templates/${emailTemplate}`);
+  await m.locator('#preview-subject', { hasText: 'Welcome to Whiskers Cat Clinic' }).waitFor({ timeout: 5000 });
+  await m.frameLocator('#preview-html').locator('b', { hasText: 'Jane' }).waitFor({ timeout: 5000 });
+  await m.getByLabel('HTML (optional)').fill('<p>Bye <i>{{ client_name }}</i></p>');
+  await m.frameLocator('#preview-html').locator('i', { hasText: 'Jane Doe' }).waitFor({ timeout: 5000 });
+  await m.screenshot({ path: `${dir}/screens-template-email-1280.png`, fullPage: true });
+
   // A text over the provider's segment limit dies: the board shows an alert linking to it.
   const mnav = m.getByRole('navigation', { name: 'Main' });
   await mnav.getByRole('link', { name: 'Today' }).click();
@@ -216,10 +232,12 @@ try {
   const job = await row.getAttribute('data-job');
   check((await row.locator('td[data-label="Attempts"]').textContent()) === '1 of 8', 'the dead job has not one attempt of 8');
   await a.screenshot({ path: `${dir}/screens-jobs-1280.png`, fullPage: true });
-  await Promise.all([
-    a.waitForResponse((r) => r.url().endsWith(`/api/jobs/${job}/retry`) && r.status() === 200),
-    row.getByRole('button', { name: 'Retry' }).click(),
-  ]);
+  // The button posts the retry, then reloads the page.
+  const retried = a.waitForResponse((r) => r.url().endsWith(`/api/jobs/${job}/retry`) && r.status() === 200);
+  const reloaded = a.waitForEvent('load');
+  await row.getByRole('button', { name: 'Retry' }).click();
+  await retried;
+  await reloaded;
   const attempts = a.locator(`#jobs tr[data-job="${job}"] td[data-label="Attempts"]`);
   const deadline = Date.now() + 10000;
   for (;;) {
