@@ -150,6 +150,64 @@ mod tests {
         assert_eq!(n(&["Mochi", "Biscuit", "Tofu"]), "Mochi, Biscuit and Tofu");
     }
 
+    fn template(category: TemplateCategory, text: &str, active: bool) -> Template {
+        use clowder_schemas::templates::TemplateContent;
+        Template {
+            id: clowder_schemas::TemplateId::from_u128(1),
+            category,
+            channel: Channel::Sms,
+            content: TemplateContent {
+                name: "t".into(),
+                subject: None,
+                text_body: text.into(),
+                html_body: None,
+                max_sms_segments: 3,
+            },
+            active,
+            version: 1,
+            versions: vec![],
+            sms_segments: None,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+            created_by: None,
+            updated_by: None,
+        }
+    }
+
+    fn clinic(phone: Option<&str>) -> ClinicProfile {
+        ClinicProfile { name: "Whisker".into(), phone: phone.map(str::to_owned), public_url: "http://x".into() }
+    }
+
+    #[test]
+    fn a_template_is_refused_before_sending_when_a_value_would_be_missing() {
+        let none = BTreeMap::new();
+        let t = template(TemplateCategory::AppointmentReminder, "{{ client_name }} at {{ appointment_time }}", true);
+        let e = check_template(&t, &none, &clinic(Some("555"))).unwrap_err();
+        assert_eq!(e.field, "values.appointment_time");
+        let given = BTreeMap::from([("appointment_time".to_owned(), "Mon 9:00".to_owned())]);
+        assert!(check_template(&t, &given, &clinic(Some("555"))).is_ok());
+        // The clinic's phone comes from the profile, or must be given.
+        let t = template(TemplateCategory::Welcome, "Call {{ clinic_phone }}", true);
+        assert!(check_template(&t, &none, &clinic(Some("555"))).is_ok());
+        assert_eq!(check_template(&t, &none, &clinic(None)).unwrap_err().field, "values.clinic_phone");
+        // A value outside the category, and an inactive template.
+        let bad = BTreeMap::from([("vaccine_name".to_owned(), "x".to_owned())]);
+        assert_eq!(check_template(&t, &bad, &clinic(Some("5"))).unwrap_err().field, "values.vaccine_name");
+        let off = template(TemplateCategory::Welcome, "Hi", false);
+        assert_eq!(check_template(&off, &none, &clinic(None)).unwrap_err().field, "template_id");
+    }
+
+    #[test]
+    fn given_values_win_over_the_clients() {
+        let t = template(TemplateCategory::Welcome, "Hi {{ client_first_name }} from {{ clinic_name }}", true);
+        let mine = BTreeMap::from([
+            ("client_first_name".to_owned(), "Jo".to_owned()),
+            ("clinic_name".to_owned(), "W".to_owned()),
+        ]);
+        let given = BTreeMap::from([("client_first_name".to_owned(), "Dr Jo".to_owned())]);
+        assert_eq!(render_for(&t, mine, &given).unwrap().text, "Hi Dr Jo from W");
+    }
+
     #[test]
     fn campaigns_and_newsletters_are_marketing() {
         assert_eq!(purpose_of(TemplateCategory::Campaign), Purpose::Marketing);
