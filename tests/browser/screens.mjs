@@ -209,6 +209,11 @@ try {
   check(await m.locator('#bulk-bar').evaluate((b) => b.value === b.max), 'the progress bar is not full');
   await m.locator('#bulk-report', { hasText: 'No failures.' }).waitFor({ timeout: 2000 });
   await m.screenshot({ path: `${dir}/screens-bulk-1280.png`, fullPage: true });
+  // The address names the batch: a reload shows its report again, and it is listed.
+  check(m.url().includes('/messages/bulk?batch='), `the address is ${m.url()}`);
+  await m.reload();
+  await m.locator('#bulk-summary', { hasText: 'done' }).waitFor({ timeout: 5000 });
+  check(await m.locator('#recent-batches tbody tr').count() === 1, 'the batch is not listed');
   // The delivery dashboard counts them.
   await m.getByRole('link', { name: 'Delivery' }).click();
   await m.waitForURL(`${base}/messages/dashboard`);

@@ -448,6 +448,19 @@ async fn the_messages_screens_show_the_log_a_message_templates_the_dashboard_and
     assert!(dash.contains(r#"id="stats-channel""#) && dash.contains("How is your cat (Email)"), "{dash}");
     let (_, bulk) = page(&app, "/messages/bulk", &admin).await;
     assert!(bulk.contains(&format!(r#"<option value="{t}">How is your cat (Email)</option>"#)), "{bulk}");
+    assert!(!bulk.contains("recent-batches"), "no batch yet");
+    let started = expect_json(
+        app.post_json("/api/communications/send-batch", &json!({ "template_id": t, "client_ids": [jane] })).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let batch = started["batch_id"].as_str().unwrap();
+    let (_, bulk) = page(&app, &format!("/messages/bulk?batch={batch}"), &admin).await;
+    assert!(bulk.contains(&format!(r#"data-batch="{batch}""#)), "{bulk}");
+    assert!(
+        bulk.contains(&format!(r#"href="/messages/bulk?batch={batch}""#)) && bulk.contains("How is your cat (Email)")
+    );
+    assert_eq!(page(&app, "/messages/bulk?batch=nope", &admin).await.0, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, jobs) = page(&app, "/jobs?state=succeeded", &admin).await;
     assert!(jobs.contains("send_message") && jobs.contains(r#"data-state="succeeded">Done<"#), "{jobs}");
     assert_eq!(page(&app, "/jobs?state=nope", &admin).await.0, StatusCode::UNPROCESSABLE_ENTITY);

@@ -278,6 +278,22 @@ impl Batches {
         })
     }
 
+    /// The newest `limit` batches, newest first: what was sent, to how many, and whether all
+    /// were queued (no client is named, so the read is not audited).
+    pub fn recent(&self, limit: usize) -> Result<Vec<Batch>> {
+        let r = self.ctx.store.read()?;
+        let mut out = Vec::with_capacity(limit);
+        r.scan_rev::<Batch>(RecordTable::Batches, None, |mut b| {
+            // The lists of clients are not needed for a summary.
+            b.pending = Vec::new();
+            b.skipped = Vec::new();
+            b.queued = Vec::new();
+            out.push(b);
+            if out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })?;
+        Ok(out)
+    }
+
     /// The handler of the `message_batch` job kind (registered at start).
     pub fn handler(&self) -> Arc<dyn JobHandler> {
         Arc::new(BatchChunk { messages: self.messages.clone(), jobs: self.jobs.clone() })

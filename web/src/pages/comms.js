@@ -148,6 +148,8 @@ function bulkSender(form) {
     try {
       const started = await call('POST', '/api/communications/send-batch', body);
       showError(ids, null, null);
+      // The address names the batch, so a reload goes on showing its progress.
+      history.replaceState(null, '', `/messages/bulk?batch=${started.batch_id}`);
       follow(started.batch_id);
     } catch (e) {
       showError(ids, e.field?.split(/[[.]/)[0], e.message, 'template_id-error');
@@ -160,7 +162,13 @@ async function follow(batch) {
   $('bulk-progress').hidden = false;
   const bar = $('bulk-bar');
   for (;;) {
-    const b = await call('GET', `/api/communications/batches/${batch}`);
+    let b;
+    try {
+      b = await call('GET', `/api/communications/batches/${batch}`);
+    } catch (e) {
+      $('bulk-summary').textContent = e.message;
+      return;
+    }
     const m = b.messages;
     const settled = m.sent + m.delivered + m.dead + m.bounced + m.suppressed;
     bar.max = Math.max(1, b.total);
@@ -193,5 +201,7 @@ const editor = $('template-form');
 if (editor) templateEditor(editor);
 const bulk = $('bulk-form');
 if (bulk) bulkSender(bulk);
+const followed = $('bulk-progress')?.dataset.batch;
+if (followed) follow(followed);
 const jobs = $('jobs');
 if (jobs) jobsPage(jobs);

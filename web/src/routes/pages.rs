@@ -19,7 +19,7 @@ use clowder_schemas::jobs::JobState;
 use clowder_schemas::pagination::{Cursor, PageRequest};
 use clowder_schemas::patients::PatientListQuery;
 use clowder_schemas::search::SearchKind;
-use clowder_schemas::{ClientId, MessageId, PatientId, TemplateId, ValidationError};
+use clowder_schemas::{BatchId, ClientId, MessageId, PatientId, TemplateId, ValidationError};
 
 use super::clients::name_fragment;
 use super::communications::{LogQuery, StatsQuery, log_filter, stats_range};
@@ -30,8 +30,8 @@ use crate::extract::{Id, Query, Staff};
 use crate::state::AppState;
 use crate::views::board::BoardPage;
 use crate::views::comms::{
-    self, BulkPage, Choice, DashboardPage, JobRow, JobsPage, LogForm, MessagePage, MessageRow, MessagesPage, Tabs,
-    TemplateEditorPage, TemplateRow, TemplatesPage,
+    self, BatchRow, BulkPage, Choice, DashboardPage, JobRow, JobsPage, LogForm, MessagePage, MessageRow, MessagesPage,
+    Tabs, TemplateEditorPage, TemplateRow, TemplatesPage,
 };
 use crate::views::lists::{Filter, ListKind, ListPage, ListResults, Results, Row};
 use crate::views::records::{ClientPage, PatientPage, cat_link};
@@ -417,14 +417,35 @@ pub async fn template(State(state): State<AppState>, staff: Staff, id: Result<Id
     )
 }
 
-/// `/messages/bulk`: the bulk sender (`comms.js` posts the batch and follows its progress).
-pub async fn bulk(State(state): State<AppState>, staff: Staff) -> Response {
+/// The query of the bulk sender.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkParams {
+    /// A batch whose progress to show.
+    pub batch: Option<String>,
+}
+
+/// Batches listed on the bulk sender.
+const RECENT_BATCHES: usize = 10;
+
+/// `/messages/bulk`: the bulk sender (`comms.js` posts the batch and follows its progress)
+/// with the newest batches.
+pub async fn bulk(State(state): State<AppState>, staff: Staff, q: Result<Query<BulkParams>, ApiError>) -> Response {
     let nav = Nav::of(&staff, Section::Messages);
     page(
         nav.clone(),
         async {
+            let Query(q) = q?;
+            let follow = match q.batch.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+                None => None,
+                Some(b) => Some(
+                    b.parse::<BatchId>().map_err(|_| ValidationError::new("batch", "must be a batch id"))?.to_string(),
+                ),
+            };
             let templates = template_choices(&state, &staff, true).await?;
-            Ok(render(StatusCode::OK, &BulkPage { nav, tabs: Tabs::of(&staff, "bulk"), templates }))
+            let tz = clinic_tz(&state);
+            let recent = state.system.batches.recent(RECENT_BATCHES)?.iter().map(|b| BatchRow::of(b, &tz)).collect();
+            Ok(render(StatusCode::OK, &BulkPage { nav, tabs: Tabs::of(&staff, "bulk"), templates, follow, recent }))
         }
         .await,
     )

@@ -327,6 +327,35 @@ pub struct BulkPage {
     pub tabs: Tabs,
     /// Active templates: id, "Name (Email)".
     pub templates: Vec<Choice>,
+    /// The batch whose progress to show at once (`?batch=`, where a send leaves the address).
+    pub follow: Option<String>,
+    /// The newest batches.
+    pub recent: Vec<BatchRow>,
+}
+
+/// A batch in the bulk sender's list.
+#[derive(Debug, Clone)]
+pub struct BatchRow {
+    pub href: String,
+    pub when: String,
+    pub template: String,
+    pub total: u32,
+    pub state: &'static str,
+}
+
+impl BatchRow {
+    pub fn of(b: &clowder_schemas::batches::Batch, tz: &TimeZone) -> BatchRow {
+        BatchRow {
+            href: format!("/messages/bulk?batch={}", b.id),
+            when: clowder_actors::comms::templates::format_time(b.created_at, tz),
+            template: format!("{} ({})", b.template_name, channel_label(b.channel)),
+            total: b.total,
+            state: match b.state {
+                clowder_schemas::batches::BatchState::Queueing => "Queueing",
+                clowder_schemas::batches::BatchState::Queued => "All queued",
+            },
+        }
+    }
 }
 
 /// One row of a dashboard table: a label and its counts in [`STAT_COLUMNS`] order.
