@@ -53,6 +53,17 @@ try {
   await page.locator('#alerts li', { hasText: 'Pays cash only' }).waitFor({ timeout: 5000 });
   await page.screenshot({ path: `${dir}/screens-client-1280.png`, fullPage: true });
 
+  // The front desk writes to the client from their page: an email needs a subject (said
+  // under the field), then the history shows the message.
+  await page.locator('#messages-section .hint', { hasText: 'No messages sent yet.' }).waitFor({ timeout: 5000 });
+  await page.getByLabel('Message', { exact: true }).fill('Your cat food order is in.');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  await page.locator('#subject-error', { hasText: 'is required' }).waitFor({ timeout: 5000 });
+  await page.getByLabel('Subject (email only)').fill('Your order');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  await page.locator('#messages-section tbody tr', { hasText: 'Your order' }).waitFor({ timeout: 5000 });
+  check((await page.locator('#messages-section tbody tr').textContent()).includes('john.smith@example.com'), 'sent to the wrong address');
+
   // One of the cats: allergy and handling in the banner, the owner linked back.
   await page.locator('#cats').getByRole('link', { name: 'Mittens' }).click();
   await page.waitForURL(`${base}/patients/${patient}`);
@@ -191,7 +202,7 @@ try {
   // The log, from the bar.
   await mnav.getByRole('link', { name: 'Messages' }).click();
   await m.waitForURL(`${base}/messages`);
-  check(await m.locator('#results tbody tr').count() === 1, 'the log does not list the message');
+  check(await m.locator('#results tbody tr').count() === 2, 'the log does not list the two messages');
   await m.getByLabel('Status').selectOption('dead');
   await m.getByRole('button', { name: 'Filter' }).click();
   await m.waitForURL(/\/messages\?status=dead&/);

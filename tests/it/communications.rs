@@ -469,6 +469,7 @@ async fn the_messages_screens_show_the_log_a_message_templates_the_dashboard_and
     let (_, client_page) = page(&app, &format!("/clients/{jane}"), &admin).await;
     assert!(client_page.contains(r#"id="messages-section""#) && client_page.contains("How are ?"), "{client_page}");
     assert!(client_page.contains(&format!(r#"href="/messages?client={jane}""#)));
+    assert!(client_page.contains(&format!(r#"<form id="send-form" class="editor-form" data-client="{jane}""#)));
 
     // The front desk reads and sends but may not save a template nor see the jobs.
     let rita = staff_user(&app, "rita", &["receptionist"]).await;
@@ -480,5 +481,6 @@ async fn the_messages_screens_show_the_log_a_message_templates_the_dashboard_and
     let vera = staff_user(&app, "vera", &["veterinarian"]).await;
     let (_, client_page) = page(&app, &format!("/clients/{jane}"), &vera).await;
     assert!(!client_page.contains("messages-section") && !client_page.contains(r#"href="/messages""#));
+    assert!(!client_page.contains("send-form"));
     assert_eq!(page(&app, "/messages", &vera).await.0, StatusCode::FORBIDDEN);
 }

@@ -197,10 +197,33 @@ function jobsPage(table) {
   });
 }
 
+// The client page's send form: typed text to this client (POST /api/communications/send),
+// then the page again, whose history shows it.
+function sendForm(form) {
+  const ids = ['channel', 'subject', 'text', 'client_id'];
+  const key = newKey(); // one per form: a retried submission sends once
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { client_id: form.dataset.client, text: form.elements.text.value, __key: key };
+    if (form.elements.channel.value) body.channel = form.elements.channel.value;
+    if (form.elements.subject.value.trim()) body.subject = form.elements.subject.value;
+    try {
+      await call('POST', '/api/communications/send', body);
+      $('send-status').textContent = 'Queued.';
+      location.reload();
+    } catch (e) {
+      showError(ids, e.field, e.message, 'text-error');
+      $('send-status').textContent = 'Not sent.';
+    }
+  });
+}
+
 const editor = $('template-form');
 if (editor) templateEditor(editor);
 const bulk = $('bulk-form');
 if (bulk) bulkSender(bulk);
+const sender = $('send-form');
+if (sender) sendForm(sender);
 const followed = $('bulk-progress')?.dataset.batch;
 if (followed) follow(followed);
 const jobs = $('jobs');

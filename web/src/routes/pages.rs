@@ -252,6 +252,7 @@ pub async fn client(
                 let tz = clinic_tz(&state);
                 let log = LogForm { client: id.to_string(), ..LogForm::default() }.href(None);
                 view.messages = Some((items.iter().map(|m| MessageRow::of(m, &tz)).collect(), log));
+                view.can_send = granted_on(&staff, &Method::POST, "/api/communications/send").is_some();
             }
             Ok(render(StatusCode::OK, &view))
         }

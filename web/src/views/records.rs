@@ -87,6 +87,11 @@ pub struct ClientPage {
     /// The communication history: the newest messages to the client, and the log filtered
     /// by them; `None` when the caller may not read the log (the section is left out).
     pub messages: Option<(Vec<super::comms::MessageRow>, String)>,
+    /// Whether the history has a form to send the client a message (the caller may
+    /// `POST /api/communications/send`).
+    pub can_send: bool,
+    /// The client's id, for the send form.
+    pub client_id: String,
 }
 
 impl ClientPage {
@@ -125,6 +130,8 @@ impl ClientPage {
             facts,
             cats,
             messages: None,
+            can_send: false,
+            client_id: c.id.to_string(),
         }
     }
 }

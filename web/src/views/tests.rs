@@ -31,6 +31,8 @@ fn client_page(cats: Option<Vec<RecordLink>>) -> ClientPage {
         ],
         cats,
         messages: None,
+        can_send: false,
+        client_id: "01J".into(),
     }
 }
 
