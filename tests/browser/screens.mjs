@@ -108,7 +108,10 @@ try {
     const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 0, `${width}px: the list is ${overflow}px wider than the screen`);
     await p.screenshot({ path: `${dir}/screens-clients-${width}.png`, fullPage: true });
-    for (const [path, name] of [[`/clients/${client}`, 'client'], [`/patients/${patient}`, 'cat'], ['/board', 'board']]) {
+    const screens = [[`/clients/${client}`, 'client'], [`/patients/${patient}`, 'cat'], ['/board', 'board'],
+      ['/messages', 'messages'], [`/messages/templates/${env('TEMPLATE')}`, 'template'], ['/messages/dashboard', 'delivery'],
+      ['/messages/bulk', 'bulk']];
+    for (const [path, name] of screens) {
       await p.goto(`${base}${path}`);
       await p.locator('h1').first().waitFor({ timeout: 5000 });
       const wide = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
