@@ -145,6 +145,8 @@ pub enum Error {
     TemplateNotFound(clowder_schemas::TemplateId),
     #[error("no automation rule named {0:?}")]
     AutomationNotFound(String),
+    #[error("no message batch with id {0}")]
+    BatchNotFound(clowder_schemas::BatchId),
     /// A job cannot make this move from its state (`action` is `retry` or `cancel`).
     #[error("a {from} job cannot be {action}; allowed from: {}", allowed.join(", "))]
     JobTransition { from: clowder_schemas::jobs::JobState, action: &'static str, allowed: Vec<&'static str> },
@@ -222,6 +224,7 @@ impl Error {
             Error::MessageNotFound(_) => ErrorCode::MessageNotFound,
             Error::TemplateNotFound(_) => ErrorCode::TemplateNotFound,
             Error::AutomationNotFound(_) => ErrorCode::AutomationNotFound,
+            Error::BatchNotFound(_) => ErrorCode::BatchNotFound,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::Changed { .. } => ErrorCode::RecordChanged,
             Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {

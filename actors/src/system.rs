@@ -58,6 +58,10 @@ pub struct System {
     pub consent: crate::comms::consent::Consent,
     /// Delivery reports and inbound texts from the providers.
     pub webhooks: crate::comms::webhooks::Webhooks,
+    /// What staff send by hand: one message to a client, and batches.
+    pub batches: crate::comms::batches::Batches,
+    /// The message log's filtered pages and delivery statistics.
+    pub comms_log: crate::comms::stats::Log,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -96,6 +100,9 @@ impl System {
         )
         .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let messages = crate::comms::messages::Messages::new(ctx.clone(), jobs.clone());
+        let batches = crate::comms::batches::Batches::new(ctx.clone(), jobs.clone(), messages.clone());
+        jobs.register(crate::comms::batches::KIND, batches.handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let ctx_for_templates = ctx.clone();
         let automations = crate::comms::automations::Automations::install(crate::comms::automations::Env {
             ctx: ctx.clone(),
@@ -127,11 +134,13 @@ impl System {
             store_metrics,
             comms,
             messages,
-            templates: crate::comms::templates::Templates::new(ctx_for_templates),
+            templates: crate::comms::templates::Templates::new(ctx_for_templates.clone()),
             links,
             automations,
             webhooks: crate::comms::webhooks::Webhooks::new(ctx_for_consent, consent.clone()),
             consent,
+            batches,
+            comms_log: crate::comms::stats::Log::new(ctx_for_templates.clone()),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

@@ -130,6 +130,7 @@ permissions! {
     CommunicationsView = "communications:view" => "See the message log: what was sent to whom, and its status",
     CommunicationsTest = "communications:test" => "Send a test email or text through the configured provider",
     CommunicationsManage = "communications:manage" => "Create and change message templates",
+    CommunicationsSend = "communications:send" => "Send a message to a client, and message batches to many",
 }
 
 impl Permission {
@@ -272,6 +273,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     let mut tech = vec![ClientsView, PatientsView, PatientsEdit, VisitsView, AppointmentsView, AppointmentsEdit];
     tech.extend(all_of("labs"));
     let mut front = vec![PatientsView, CommunicationsView];
+    front.push(CommunicationsSend);
     for r in ["clients", "appointments", "invoices", "payments"] {
         front.extend(all_of(r));
     }
@@ -290,6 +292,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
         AppointmentsOverbook,
         CommunicationsView,
         CommunicationsManage,
+        CommunicationsSend,
     ];
     for r in ["clients", "appointments", "invoices", "payments", "inventory"] {
         manager.extend(all_of(r));

@@ -102,6 +102,7 @@ pub enum ErrorCode {
     TemplateNotFound,
     AutomationNotFound,
     WebhookSignatureInvalid,
+    BatchNotFound,
 }
 
 impl ErrorCode {
@@ -148,6 +149,7 @@ impl ErrorCode {
             TemplateNotFound => ErrorKind::NotFound,
             AutomationNotFound => ErrorKind::NotFound,
             WebhookSignatureInvalid => ErrorKind::Unauthenticated,
+            BatchNotFound => ErrorKind::NotFound,
         }
     }
 

@@ -202,6 +202,10 @@ ulid_id!(
     /// A line of a client's consent ledger (`clowder_schemas::consent::ConsentEntry`).
     ConsentEntryId
 );
+ulid_id!(
+    /// A batch of messages sent by staff to many clients (`clowder_schemas::batches::Batch`).
+    BatchId, BatchNotFound, "message batch"
+);
 
 #[cfg(test)]
 mod tests {

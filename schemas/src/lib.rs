@@ -10,6 +10,7 @@ pub mod appointment_types;
 pub mod appointments;
 pub mod audit;
 pub mod automations;
+pub mod batches;
 pub mod clients;
 pub mod comms;
 pub mod consent;
@@ -35,6 +36,7 @@ pub mod waitlist;
 pub mod whiteboard;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};
+pub use ids::BatchId;
 pub use ids::JobId;
 pub use ids::MessageId;
 pub use ids::TemplateId;

@@ -42,6 +42,25 @@ pub enum TemplateCategory {
     Anniversary,
 }
 
+impl TemplateCategory {
+    /// Every category, in declaration order (filters and pickers list them so).
+    pub const ALL: [TemplateCategory; 13] = [
+        TemplateCategory::AppointmentReminder,
+        TemplateCategory::AppointmentConfirmation,
+        TemplateCategory::FollowUp,
+        TemplateCategory::VaccineDue,
+        TemplateCategory::Birthday,
+        TemplateCategory::Welcome,
+        TemplateCategory::ReEngagement,
+        TemplateCategory::WaitlistOffer,
+        TemplateCategory::Campaign,
+        TemplateCategory::Newsletter,
+        TemplateCategory::Receipt,
+        TemplateCategory::WellnessReminder,
+        TemplateCategory::Anniversary,
+    ];
+}
+
 /// Longest subject line, characters.
 pub const MAX_SUBJECT_CHARS: usize = 200;
 /// Longest body (text or HTML), characters.
@@ -304,12 +323,23 @@ pub struct TemplateListQuery {
     pub active: Option<bool>,
 }
 
-/// Body of `POST /api/templates/{id}/preview`: values that replace the sample ones.
+/// Body of `POST /api/templates/{id}/preview`: values that replace the sample ones, and
+/// optionally unsaved content (the editor's live preview) rendered instead of the saved one
+/// and checked as a save would check it.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewTemplate {
     #[serde(default)]
     pub values: std::collections::BTreeMap<String, String>,
+    /// Unsaved subject (email).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Unsaved text body.
+    #[serde(default)]
+    pub text_body: Option<String>,
+    /// Unsaved HTML body (email; an empty one means none).
+    #[serde(default)]
+    pub html_body: Option<String>,
 }
 
 /// A rendered template.

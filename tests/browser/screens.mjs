@@ -2,8 +2,11 @@
 // page itself), the Clients list, its name filter updating the list as it is typed (and the
 // address with it), a client's record, one of their cats; then the same screens on a 10"
 // tablet held upright and on a phone (the bar folds behind Menu, the table turns into cards),
-// and Sign out. Run by tests/it/browser.rs, which starts the server and passes: BASE_URL,
-// USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), ARTIFACTS.
+// and Sign out; then, as a practice manager, the template editor, a failed text's alert on the
+// board, the message log, the bulk sender and the dashboard; as the administrator, the jobs page. Run by tests/it/browser.rs, which starts the server and passes:
+// BASE_URL, USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), MANAGER (a
+// practice manager with the same password), TEMPLATE (an SMS template's id), ADMIN_PASSWORD,
+// ARTIFACTS.
 import { check, env, launch } from './harness.mjs';
 
 const base = env('BASE_URL');
@@ -50,6 +53,17 @@ try {
   await page.locator('#alerts li', { hasText: 'Pays cash only' }).waitFor({ timeout: 5000 });
   await page.screenshot({ path: `${dir}/screens-client-1280.png`, fullPage: true });
 
+  // The front desk writes to the client from their page: an email needs a subject (said
+  // under the field), then the history shows the message.
+  await page.locator('#messages-section .hint', { hasText: 'No messages sent yet.' }).waitFor({ timeout: 5000 });
+  await page.getByLabel('Message', { exact: true }).fill('Your cat food order is in.');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  await page.locator('#subject-error', { hasText: 'is required' }).waitFor({ timeout: 5000 });
+  await page.getByLabel('Subject (email only)').fill('Your order');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  await page.locator('#messages-section tbody tr', { hasText: 'Your order' }).waitFor({ timeout: 5000 });
+  check((await page.locator('#messages-section tbody tr').textContent()).includes('john.smith@example.com'), 'sent to the wrong address');
+
   // One of the cats: allergy and handling in the banner, the owner linked back.
   await page.locator('#cats').getByRole('link', { name: 'Mittens' }).click();
   await page.waitForURL(`${base}/patients/${patient}`);
@@ -94,7 +108,10 @@ try {
     const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 0, `${width}px: the list is ${overflow}px wider than the screen`);
     await p.screenshot({ path: `${dir}/screens-clients-${width}.png`, fullPage: true });
-    for (const [path, name] of [[`/clients/${client}`, 'client'], [`/patients/${patient}`, 'cat'], ['/board', 'board']]) {
+    const screens = [[`/clients/${client}`, 'client'], [`/patients/${patient}`, 'cat'], ['/board', 'board'],
+      ['/messages', 'messages'], [`/messages/templates/${env('TEMPLATE')}`, 'template'], ['/messages/dashboard', 'delivery'],
+      ['/messages/bulk', 'bulk']];
+    for (const [path, name] of screens) {
       await p.goto(`${base}${path}`);
       await p.locator('h1').first().waitFor({ timeout: 5000 });
       const wide = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -116,6 +133,139 @@ try {
   await page.getByLabel('Password').fill(env('PASSWORD'));
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${base}/board`);
+
+  // The Messages section, as a practice manager: the template editor's preview and SMS
+  // segment count follow the text as it is typed, an unknown variable is shown next to the
+  // field, Save makes a new version; a text that cannot be sent raises an alert on the
+  // board; the log lists it.
+  const manager = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const m = await manager.newPage();
+  m.on('pageerror', (e) => errors.push(e.message));
+  const template = env('TEMPLATE');
+  await m.goto(`${base}/messages/templates/${template}`);
+  await m.waitForURL(/\/signin\?next=/);
+  await m.getByLabel('Username').fill(env('MANAGER'));
+  await m.getByLabel('Password').fill(env('PASSWORD'));
+  await m.getByRole('button', { name: 'Sign in' }).click();
+  await m.waitForURL(`${base}/messages/templates/${template}`);
+  await m.locator('#preview-text', { hasText: 'Whiskers Cat Clinic: how is Mochi and Biscuit?' }).waitFor({ timeout: 5000 });
+  await m.locator('#segments', { hasText: '1 segment (GSM-7' }).waitFor({ timeout: 5000 });
+  const text = `Hi {{ client_first_name }}! ${'a'.repeat(200)} ☺`;
+  await m.getByLabel('Message', { exact: true }).fill(text);
+  await m.locator('#preview-text', { hasText: 'Hi Jane! aaa' }).waitFor({ timeout: 5000 });
+  await m.locator('#segments', { hasText: '4 segments (Unicode, 211' }).waitFor({ timeout: 5000 });
+  await m.getByLabel('Message', { exact: true }).fill('Hi {{ nobody }}');
+  await m.locator('#text_body-error', { hasText: 'unknown variable `nobody`' }).waitFor({ timeout: 5000 });
+  await m.screenshot({ path: `${dir}/screens-template-error-1280.png`, fullPage: true });
+  await m.getByLabel('Message', { exact: true }).fill(text);
+  await m.locator('#text_body-error').waitFor({ state: 'hidden', timeout: 5000 });
+  await m.getByRole('button', { name: 'Save' }).click();
+  await m.locator('#save-status', { hasText: 'Saved as version 2' }).waitFor({ timeout: 5000 });
+  check(await m.locator('#version').textContent() === '2', 'the version did not move to 2');
+  await m.screenshot({ path: `${dir}/screens-template-1280.png`, fullPage: true });
+  await m.reload();
+  check((await m.getByLabel('Message', { exact: true }).inputValue()) === text, 'the saved text is not what was typed');
+  check(await m.locator('#versions li').count() === 1, 'version 1 is not listed');
+
+  // An email template's HTML is previewed in a sandboxed frame.
+  const emailTemplate = await m.evaluate(async () => {
+    const res = await fetch('/api/templates', {
+      method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ category: 'welcome', channel: 'email', name: 'Welcome', subject: 'Welcome to {{ clinic_name }}',
+        text_body: 'Hi {{ client_first_name }}', html_body: '<p style="color: #b91c1c">Hi <b>{{ client_first_name }}</b></p>' }),
+    });
+    return (await res.json()).id;
+  });
+  await m.goto(`${base}/messages/templates/${emailTemplate}`);
+  await m.locator('#preview-subject', { hasText: 'Welcome to Whiskers Cat Clinic' }).waitFor({ timeout: 5000 });
+  await m.frameLocator('#preview-html').locator('b', { hasText: 'Jane' }).waitFor({ timeout: 5000 });
+  await m.getByLabel('HTML (optional)').fill('<p>Bye <i>{{ client_name }}</i></p>');
+  await m.frameLocator('#preview-html').locator('i', { hasText: 'Jane Doe' }).waitFor({ timeout: 5000 });
+  await m.screenshot({ path: `${dir}/screens-template-email-1280.png`, fullPage: true });
+
+  // A text over the provider's segment limit dies: the board shows an alert linking to it.
+  const mnav = m.getByRole('navigation', { name: 'Main' });
+  await mnav.getByRole('link', { name: 'Today' }).click();
+  await m.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 });
+  const sent = await m.evaluate(async (clientId) => {
+    const res = await fetch('/api/communications/send', {
+      method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: clientId, channel: 'sms', text: 'x'.repeat(700) }),
+    });
+    return res.json();
+  }, client);
+  const alert = m.locator(`.message-alert[data-message="${sent.message_id}"]`);
+  await alert.waitFor({ timeout: 10000 });
+  check((await alert.textContent()).includes('A text to +1555***'), `the alert says ${await alert.textContent()}`);
+  await m.screenshot({ path: `${dir}/screens-board-alert-1280.png` });
+  await alert.getByRole('link', { name: 'Open the message' }).click();
+  await m.waitForURL(`${base}/messages/${sent.message_id}`);
+  await m.locator('.msg-status[data-status="dead"]').waitFor({ timeout: 5000 });
+
+  // The log, from the bar.
+  await mnav.getByRole('link', { name: 'Messages' }).click();
+  await m.waitForURL(`${base}/messages`);
+  check(await m.locator('#results tbody tr').count() === 2, 'the log does not list the two messages');
+  await m.getByLabel('Status').selectOption('dead');
+  await m.getByRole('button', { name: 'Filter' }).click();
+  await m.waitForURL(/\/messages\?status=dead&/);
+  check(await m.locator('#results tbody tr').count() === 1, 'the dead filter does not list the message');
+  await m.screenshot({ path: `${dir}/screens-messages-1280.png`, fullPage: true });
+
+  // The bulk sender: the saved template to every active client, its progress to the end.
+  await m.getByRole('navigation', { name: 'Messages' }).getByRole('link', { name: 'Bulk send' }).click();
+  await m.waitForURL(`${base}/messages/bulk`);
+  await m.getByLabel('Template', { exact: true }).selectOption({ label: 'Check-in (Text)' });
+  await m.getByRole('button', { name: 'Send' }).click();
+  await m.locator('#bulk-summary', { hasText: 'done' }).waitFor({ timeout: 20000 });
+  const summary = await m.locator('#bulk-summary').textContent();
+  check(summary.startsWith('28 of 28 queued, 0 skipped · sent 28'), `the batch summary says ${summary}`);
+  check(await m.locator('#bulk-bar').evaluate((b) => b.value === b.max), 'the progress bar is not full');
+  await m.locator('#bulk-report', { hasText: 'No failures.' }).waitFor({ timeout: 2000 });
+  await m.screenshot({ path: `${dir}/screens-bulk-1280.png`, fullPage: true });
+  // The address names the batch: a reload shows its report again, and it is listed.
+  check(m.url().includes('/messages/bulk?batch='), `the address is ${m.url()}`);
+  await m.reload();
+  await m.locator('#bulk-summary', { hasText: 'done' }).waitFor({ timeout: 5000 });
+  check(await m.locator('#recent-batches tbody tr').count() === 1, 'the batch is not listed');
+  // The delivery dashboard counts them.
+  await m.getByRole('link', { name: 'Delivery' }).click();
+  await m.waitForURL(`${base}/messages/dashboard`);
+  const sentCell = m.locator('#stats-template tbody tr', { hasText: 'Check-in (Text)' }).locator('td[data-label="Sent"]');
+  check(await sentCell.textContent() === '28', `the dashboard counts ${await sentCell.textContent()} sent`);
+  await m.screenshot({ path: `${dir}/screens-delivery-1280.png`, fullPage: true });
+  await manager.close();
+
+  // The jobs page, as the administrator: the dead text's job, retried by its button, runs
+  // again (and dies again: the text is still too long).
+  const admin = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const a = await admin.newPage();
+  a.on('pageerror', (e) => errors.push(e.message));
+  await a.goto(`${base}/signin?next=%2Fjobs%3Fstate%3Ddead`);
+  await a.getByLabel('Username').fill('admin');
+  await a.getByLabel('Password').fill(env('ADMIN_PASSWORD'));
+  await a.getByRole('button', { name: 'Sign in' }).click();
+  await a.waitForURL(`${base}/jobs?state=dead`);
+  const row = a.locator('#jobs tbody tr', { hasText: 'send_message' });
+  check(await row.count() === 1, `${await row.count()} dead send_message jobs`);
+  const job = await row.getAttribute('data-job');
+  check((await row.locator('td[data-label="Attempts"]').textContent()) === '1 of 8', 'the dead job has not one attempt of 8');
+  await a.screenshot({ path: `${dir}/screens-jobs-1280.png`, fullPage: true });
+  // The button posts the retry, then reloads the page.
+  const retried = a.waitForResponse((r) => r.url().endsWith(`/api/jobs/${job}/retry`) && r.status() === 200);
+  const reloaded = a.waitForEvent('load');
+  await row.getByRole('button', { name: 'Retry' }).click();
+  await retried;
+  await reloaded;
+  const attempts = a.locator(`#jobs tr[data-job="${job}"] td[data-label="Attempts"]`);
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    await a.goto(`${base}/jobs?state=dead`);
+    if ((await attempts.count()) && (await attempts.textContent()) === '2 of 9') break;
+    check(Date.now() < deadline, 'the retried job did not run again');
+    await a.waitForTimeout(100);
+  }
+  await admin.close();
 
   check(errors.length === 0, `page errors: ${errors.join('; ')}`);
   console.log(JSON.stringify({ ok: true }));

@@ -192,6 +192,16 @@ async fn the_staff_screens_walk_from_sign_in_to_a_list_a_client_and_a_cat() {
         app.some_client("Client", &format!("Number{i:02}")).await;
     }
     crate::access::staff_user(&app, "rita", &["receptionist"]).await;
+    // The Messages flow: a practice manager edits a text-message template.
+    crate::access::staff_user(&app, "mona", &["practice_manager"]).await;
+    let template = app
+        .post_json(
+            "/api/templates",
+            &json!({"category": "follow_up", "channel": "sms", "name": "Check-in", "max_sms_segments": 5,
+                    "text_body": "{{ clinic_name }}: how is {{ pet_names }}?"}),
+        )
+        .await;
+    let template = id_of(&template.json::<serde_json::Value>().await.unwrap());
     let base = format!("http://{}", app.addr);
     browser
         .run(
@@ -202,6 +212,9 @@ async fn the_staff_screens_walk_from_sign_in_to_a_list_a_client_and_a_cat() {
                 ("PASSWORD", crate::access::NEW_PASSWORD),
                 ("CLIENT", &john),
                 ("PATIENT", &mittens),
+                ("MANAGER", "mona"),
+                ("TEMPLATE", &template),
+                ("ADMIN_PASSWORD", &app.admin_password),
             ],
         )
         .await;

@@ -64,7 +64,9 @@ async fn settled(app: &TestApp, message: &str) -> Value {
 
 #[tokio::test]
 async fn preferences_start_from_the_defaults_and_bad_ones_are_422() {
-    let app = TestApp::signed_in().await;
+    // The clinic's hours (CLOWDER_QUIET_HOURS) are the default of a client who chose none.
+    let app = TestApp::spawn_with(|a| a.comms.quiet_hours = "09:00-19:00".into()).await;
+    app.login_admin().await;
     let c = client(&app, "ada@example.com").await;
     let p = app.get_json(&format!("/api/clients/{c}/preferences")).await;
     assert_eq!(p["email"], json!({ "allowed": true, "transactional": true, "marketing": false }));

@@ -67,7 +67,12 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         operations: Default::default(),
         jobs: Default::default(),
         // The clinic every test server's messages come from (required with a real provider).
-        comms: clowder::config::CommsArgs { clinic_name: Some("Whisker Cat Clinic".into()), ..Default::default() },
+        // Messages may go at any hour, so no test waits for the morning (CLOWDER_QUIET_HOURS).
+        comms: clowder::config::CommsArgs {
+            clinic_name: Some("Whisker Cat Clinic".into()),
+            quiet_hours: "00:00-24:00".into(),
+            ..Default::default()
+        },
     }
 }
 

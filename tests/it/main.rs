@@ -12,6 +12,7 @@ mod backups;
 mod browser;
 mod calendar;
 mod clients;
+mod communications;
 mod consent;
 mod demo;
 mod disk;

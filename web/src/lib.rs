@@ -52,6 +52,13 @@ pub fn router(state: AppState) -> Router {
     .route("/clients/{id}", axum::routing::get(routes::pages::client))
     .route("/patients", axum::routing::get(routes::pages::patients))
     .route("/patients/{id}", axum::routing::get(routes::pages::patient))
+    .route("/messages", axum::routing::get(routes::pages::messages))
+    .route("/messages/{id}", axum::routing::get(routes::pages::message))
+    .route("/messages/templates", axum::routing::get(routes::pages::templates))
+    .route("/messages/templates/{id}", axum::routing::get(routes::pages::template))
+    .route("/messages/bulk", axum::routing::get(routes::pages::bulk))
+    .route("/messages/dashboard", axum::routing::get(routes::pages::dashboard))
+    .route("/jobs", axum::routing::get(routes::pages::jobs))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     // Pages for clients, without signing in (signed links).
     .route(

@@ -9,8 +9,8 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::{
-    appointment_types, appointments, audit, auth, automations, backups, calendar_feeds, clients, devices, health, jobs,
-    links, locations, messages, patients, roles, search, staff, templates, users, waitlist,
+    appointment_types, appointments, audit, auth, automations, backups, calendar_feeds, clients, communications,
+    devices, health, jobs, links, locations, messages, patients, roles, search, staff, templates, users, waitlist,
 };
 use crate::routes::{consent, hooks};
 use crate::state::AppState;
@@ -106,6 +106,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(automations::automations_preview))
         .routes(routes!(automations::automations_sweep))
         .routes(routes!(links::link_page, links::link_act))
+        .routes(routes!(communications::communications_send))
+        .routes(routes!(communications::communications_send_batch))
+        .routes(routes!(communications::communications_batch_get))
+        .routes(routes!(communications::communications_log))
+        .routes(routes!(communications::communications_templates))
+        .routes(routes!(communications::communications_stats))
         .routes(routes!(appointment_types::appointment_types_list, appointment_types::appointment_types_create))
         .routes(routes!(appointment_types::appointment_types_get, appointment_types::appointment_types_update))
         .routes(routes!(locations::locations_list, locations::locations_create))

@@ -8,15 +8,20 @@
 //! counts SMS segments; `messages.rs` is the message log and the `send_message` job kind. The durable jobs that decide *when* to send, retry and give up call
 //! these; nothing here retries, stores or schedules. `templates.rs` is the template record kind and its rendering. `consent.rs` holds clients'
 //! preferences, the consent ledger and the send-time gate; `webhooks.rs` the providers'
-//! delivery reports and inbound texts (signatures, STOP/START/HELP).
+//! delivery reports and inbound texts (signatures, STOP/START/HELP). What staff send by hand:
+//! `compose.rs` (a template for one client), `batches.rs` (one message, and batches to many
+//! clients queued in chunks), `stats.rs` (the log's filtered pages and delivery counts).
 
 pub mod automations;
+pub mod batches;
+pub mod compose;
 pub mod consent;
 pub mod defaults;
 pub mod links;
 pub mod messages;
 pub mod providers;
 pub mod sms;
+pub mod stats;
 pub mod templates;
 pub mod webhooks;
 

@@ -15,8 +15,8 @@ use clowder_schemas::audit::Caller;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::messages::Channel;
 use clowder_schemas::templates::{
-    RenderedTemplate, SmsEncoding, SmsSegments, Template, TemplateCategory, TemplateContent, TemplateDraft,
-    TemplateVersion, UpdateTemplate,
+    PreviewTemplate, RenderedTemplate, SmsEncoding, SmsSegments, Template, TemplateCategory, TemplateContent,
+    TemplateDraft, TemplateVersion, UpdateTemplate,
 };
 use jiff::tz::TimeZone;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
@@ -194,6 +194,20 @@ pub fn render(
     Ok(RenderedTemplate { subject, text, html, segments })
 }
 
+/// The variables `content` uses (subject, text and HTML), engine functions left out; a field
+/// that does not parse adds none (saving refused it already).
+pub fn variables_used(content: &TemplateContent) -> BTreeSet<String> {
+    let env = env(false);
+    let sources = [content.subject.as_deref(), Some(content.text_body.as_str()), content.html_body.as_deref()];
+    sources
+        .into_iter()
+        .flatten()
+        .filter_map(|s| env.template_from_str(s).ok().map(|t| t.undeclared_variables(false)))
+        .flatten()
+        .filter(|v| !FUNCTIONS.contains(&v.as_str()))
+        .collect()
+}
+
 /// The checks made when a template is saved; answers the SMS segments of the sample.
 pub fn check_content(
     category: TemplateCategory,
@@ -356,17 +370,29 @@ impl Templates {
     }
 
     /// Renders a template with sample data, `values` replacing sample values (a name outside
-    /// the category's catalogue is refused, naming `values.<name>`).
+    /// the category's catalogue is refused, naming `values.<name>`). Unsaved content in
+    /// `body` is rendered instead of the saved content, after the checks of a save.
     pub async fn preview(
         &self,
         id: TemplateId,
-        values: BTreeMap<String, String>,
+        body: PreviewTemplate,
         tz: &TimeZone,
         caller: &Caller,
     ) -> Result<RenderedTemplate> {
-        let t = self.get(id, caller).await?;
+        let mut t = self.get(id, caller).await?;
+        if body.subject.is_some() || body.text_body.is_some() || body.html_body.is_some() {
+            let mut c = t.content.clone();
+            c.subject = body.subject.or(c.subject);
+            c.text_body = body.text_body.unwrap_or(c.text_body);
+            if let Some(h) = body.html_body {
+                c.html_body = (!h.trim().is_empty()).then_some(h);
+            }
+            let c = c.check(t.channel)?;
+            check_content(t.category, t.channel, &c, tz)?;
+            t.content = c;
+        }
         let mut all = sample_values(t.category, tz);
-        for (k, v) in values {
+        for (k, v) in body.values {
             if !all.contains_key(&k) {
                 return Err(ValidationError::new(format!("values.{k}"), "is not a variable of this category").into());
             }

@@ -513,5 +513,8 @@ impl Jobs {
         if let Some(task) = task {
             let _ = task.await;
         }
+        // A handler may hold this service (one that queues messages holds `Messages`, which
+        // holds `Jobs`); dropping the handlers breaks that cycle, so a stopped system is freed.
+        self.inner.handlers.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }

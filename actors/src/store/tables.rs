@@ -53,10 +53,12 @@ pub enum RecordTable {
     Preferences,
     /// The consent ledger (`comms::consent`), append-only.
     ConsentLedger,
+    /// Message batches staff send to many clients (`comms::batches`).
+    Batches,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 25] = [
+    pub const ALL: [RecordTable; 26] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -82,6 +84,7 @@ impl RecordTable {
         RecordTable::Automations,
         RecordTable::Preferences,
         RecordTable::ConsentLedger,
+        RecordTable::Batches,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -111,6 +114,7 @@ impl RecordTable {
             RecordTable::Automations => TableDefinition::new("automations"),
             RecordTable::Preferences => TableDefinition::new("client_preferences"),
             RecordTable::ConsentLedger => TableDefinition::new("consent_ledger"),
+            RecordTable::Batches => TableDefinition::new("message_batches"),
         }
     }
 }

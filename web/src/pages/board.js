@@ -44,8 +44,25 @@ async function refetch() {
   snapshot(await api('GET', `/api/dashboard?location=${state.location}`));
 }
 
+// A message that will not arrive (`message_failed`, sent only to those who may read the
+// log): an alert at the top of the board, linking to the message, until dismissed.
+function messageFailed(d) {
+  let box = $('message-alerts');
+  if (!box) {
+    box = el('section', { id: 'message-alerts', class: 'message-alerts', 'aria-live': 'assertive', 'aria-label': 'Failed messages' });
+    document.querySelector('.board-head')?.after(box);
+  }
+  const what = d.channel === 'sms' ? 'A text' : 'An email';
+  const alert = el('div', { class: 'message-alert', role: 'alert', dataset: { message: d.message_id } },
+    el('strong', {}, `${what} to ${d.recipient} failed`), `: ${d.reason} `,
+    el('a', { href: `/messages/${d.message_id}` }, 'Open the message'), ' ',
+    el('button', { type: 'button', onclick: () => alert.remove(), 'aria-label': 'Dismiss' }, 'Dismiss'));
+  box.prepend(alert);
+}
+
 function onEvent(m) {
   const d = m.data;
+  if (d.type === 'message_failed') return void messageFailed(d);
   if (d.appointment) {
     const known = state.entries.get(d.appointment.id);
     if (!known) return void refetch(); // a new booking: fetch names once

@@ -9,6 +9,7 @@ pub mod automations;
 pub mod backups;
 pub mod calendar_feeds;
 pub mod clients;
+pub mod communications;
 pub mod consent;
 pub mod devices;
 pub mod health;

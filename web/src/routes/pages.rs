@@ -10,20 +10,29 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use clowder_actors::comms::stats::LogFilter;
+use clowder_actors::comms::templates::TemplateFilter;
+use clowder_actors::jobs::JobFilter;
 use clowder_actors::people::clients::ClientFilter;
 use clowder_actors::people::patients::PatientFilter;
+use clowder_schemas::jobs::JobState;
 use clowder_schemas::pagination::{Cursor, PageRequest};
 use clowder_schemas::patients::PatientListQuery;
 use clowder_schemas::search::SearchKind;
-use clowder_schemas::{ClientId, PatientId, ValidationError};
+use clowder_schemas::{BatchId, ClientId, MessageId, PatientId, TemplateId, ValidationError};
 
 use super::clients::name_fragment;
+use super::communications::{LogQuery, StatsQuery, log_filter, stats_range};
 use super::patients::patient_filter;
 use crate::access::{Granted, granted_on};
 use crate::error::ApiError;
 use crate::extract::{Id, Query, Staff};
 use crate::state::AppState;
 use crate::views::board::BoardPage;
+use crate::views::comms::{
+    self, BatchRow, BulkPage, Choice, DashboardPage, JobRow, JobsPage, LogForm, MessagePage, MessageRow, MessagesPage,
+    Tabs, TemplateEditorPage, TemplateRow, TemplatesPage,
+};
 use crate::views::lists::{Filter, ListKind, ListPage, ListResults, Results, Row};
 use crate::views::records::{ClientPage, PatientPage, cat_link};
 use crate::views::{ErrorPage, Nav, Section, render};
@@ -34,9 +43,25 @@ const TABLET: &str = include_str!("../pages/tablet.html");
 /// Rows per page of a list screen.
 pub const PAGE_SIZE: usize = 25;
 
+/// Messages in a client page's communication history.
+pub const CLIENT_MESSAGES: usize = 5;
+
 /// The page routes (HTML for a browser): a request for one without a session is sent to
 /// the sign-in page, and a refusal is a page, not JSON.
-pub const PAGE_ROUTES: &[&str] = &["/board", "/clients", "/clients/{id}", "/patients", "/patients/{id}"];
+pub const PAGE_ROUTES: &[&str] = &[
+    "/board",
+    "/clients",
+    "/clients/{id}",
+    "/patients",
+    "/patients/{id}",
+    "/messages",
+    "/messages/{id}",
+    "/messages/templates",
+    "/messages/templates/{id}",
+    "/messages/bulk",
+    "/messages/dashboard",
+    "/jobs",
+];
 
 /// Whether a matched route template is one of [`PAGE_ROUTES`].
 pub fn is_page(route: &str) -> bool {
@@ -54,6 +79,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("search.js", "text/javascript; charset=utf-8", include_str!("../pages/search.js")),
     ("nav.js", "text/javascript; charset=utf-8", include_str!("../pages/nav.js")),
     ("lists.js", "text/javascript; charset=utf-8", include_str!("../pages/lists.js")),
+    ("comms.js", "text/javascript; charset=utf-8", include_str!("../pages/comms.js")),
 ];
 
 fn html(body: &'static str) -> Response {
@@ -218,7 +244,17 @@ pub async fn client(
                     Some(items.iter().map(cat_link).collect())
                 }
             };
-            Ok(render(StatusCode::OK, &ClientPage::new(nav, &client, cats)))
+            let mut view = ClientPage::new(nav, &client, cats);
+            // The history shows what `GET /api/communications/log?client=` would.
+            if granted_on(&staff, &Method::GET, "/api/communications/log").is_some() {
+                let filter = LogFilter { client_id: Some(id), ..LogFilter::default() };
+                let (items, _) = state.system.comms_log.page(&filter, CLIENT_MESSAGES, None, &staff.caller).await?;
+                let tz = clinic_tz(&state);
+                let log = LogForm { client: id.to_string(), ..LogForm::default() }.href(None);
+                view.messages = Some((items.iter().map(|m| MessageRow::of(m, &tz)).collect(), log));
+                view.can_send = granted_on(&staff, &Method::POST, "/api/communications/send").is_some();
+            }
+            Ok(render(StatusCode::OK, &view))
         }
         .await,
     )
@@ -263,4 +299,255 @@ pub async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Re
         }
         None => ApiError::new(clowder_schemas::ErrorCode::NotFound, "no such asset").into_response(),
     }
+}
+
+/// The tz messages and jobs are shown in.
+fn clinic_tz(state: &AppState) -> jiff::tz::TimeZone {
+    state.system.ctx.config.time_zone.clone()
+}
+
+/// Templates as the choices of a select ("Name (Email)"), active ones only when `active`.
+async fn template_choices(state: &AppState, staff: &Staff, active: bool) -> Result<Vec<Choice>, ApiError> {
+    let filter = TemplateFilter { active: active.then_some(true), ..TemplateFilter::default() };
+    let (items, _) = state.system.templates.list(&filter, None, 200, &staff.caller).await?;
+    Ok(items
+        .iter()
+        .map(|t| (t.id.to_string(), format!("{} ({})", t.content.name, comms::channel_label(t.channel))))
+        .collect())
+}
+
+/// `/messages`: the message log (filters as `GET /api/communications/log`, pages by cursor).
+pub async fn messages(State(state): State<AppState>, staff: Staff, q: Result<Query<LogQuery>, ApiError>) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let filter = log_filter(&state, &q)?;
+            let after = PageRequest::parse(None, q.cursor.as_deref())?.after;
+            let (items, next) = state.system.comms_log.page(&filter, PAGE_SIZE, after, &staff.caller).await?;
+            let tz = clinic_tz(&state);
+            let text = |v: &Option<String>| v.as_deref().unwrap_or("").trim().to_owned();
+            let form = LogForm {
+                client: text(&q.client),
+                status: text(&q.status),
+                channel: text(&q.channel),
+                template: text(&q.template),
+                from: text(&q.from),
+                to: text(&q.to),
+            };
+            let next = next.map(|k| Cursor(k).encode());
+            let view = MessagesPage {
+                nav,
+                tabs: Tabs::of(&staff, "log"),
+                statuses: comms::status_choices(),
+                templates: template_choices(&state, &staff, false).await?,
+                rows: items.iter().map(|m| MessageRow::of(m, &tz)).collect(),
+                next_href: next.as_deref().map(|n| form.href(Some(n))),
+                first_href: q.cursor.as_ref().map(|_| form.href(None)),
+                form,
+            };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// `/messages/{id}`: one message, read like `GET /api/messages/{id}` (audited).
+pub async fn message(State(state): State<AppState>, staff: Staff, id: Result<Id<MessageId>, ApiError>) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            let m = state.system.messages.get(id, &staff.caller).await?;
+            let template = m.template_id.and_then(|t| state.system.templates.peek(t).ok()).map(|t| t.content.name);
+            let view = MessagePage::new(nav, Tabs::of(&staff, "log"), &m, template, &clinic_tz(&state));
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// The query of the templates page: a category and a channel to narrow it to (a clinic has
+/// two defaults per category to start with, more than a page).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplatesParams {
+    pub cursor: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub category: Option<clowder_schemas::templates::TemplateCategory>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub channel: Option<clowder_schemas::messages::Channel>,
+}
+
+/// A form's empty choice ("Any") as no filter.
+fn blank_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::Deserialize;
+    let raw = Option::<String>::deserialize(d)?;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => T::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(v)).map(Some),
+    }
+}
+
+/// `/messages/templates`: every template.
+pub async fn templates(
+    State(state): State<AppState>,
+    staff: Staff,
+    q: Result<Query<TemplatesParams>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let after = PageRequest::parse(None, q.cursor.as_deref())?.after;
+            let filter = TemplateFilter { category: q.category, channel: q.channel, active: None };
+            let (items, next) = state.system.templates.list(&filter, after, PAGE_SIZE, &staff.caller).await?;
+            let category = q.category.map(|c| <&'static str>::from(c).to_owned()).unwrap_or_default();
+            let channel = q.channel.map(|c| c.as_str().to_owned()).unwrap_or_default();
+            let next_href = next.map(|k| {
+                format!("/messages/templates?category={category}&channel={channel}&cursor={}", Cursor(k).encode())
+            });
+            let view = TemplatesPage {
+                nav,
+                tabs: Tabs::of(&staff, "templates"),
+                rows: items.iter().map(TemplateRow::of).collect(),
+                next_href,
+                categories: clowder_schemas::templates::TemplateCategory::ALL
+                    .into_iter()
+                    .map(|c| (<&'static str>::from(c).to_owned(), crate::views::comms::category_label(c)))
+                    .collect(),
+                category,
+                channel,
+            };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// `/messages/templates/{id}`: the template editor (saving shows when the PATCH would answer).
+pub async fn template(State(state): State<AppState>, staff: Staff, id: Result<Id<TemplateId>, ApiError>) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            let t = state.system.templates.get(id, &staff.caller).await?;
+            let can_save = granted_on(&staff, &Method::PATCH, "/api/templates/{id}").is_some();
+            let view = TemplateEditorPage::new(nav, Tabs::of(&staff, "templates"), &t, can_save, &clinic_tz(&state));
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// The query of the bulk sender.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkParams {
+    /// A batch whose progress to show.
+    pub batch: Option<String>,
+}
+
+/// Batches listed on the bulk sender.
+const RECENT_BATCHES: usize = 10;
+
+/// `/messages/bulk`: the bulk sender (`comms.js` posts the batch and follows its progress)
+/// with the newest batches.
+pub async fn bulk(State(state): State<AppState>, staff: Staff, q: Result<Query<BulkParams>, ApiError>) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let follow = match q.batch.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+                None => None,
+                Some(b) => Some(
+                    b.parse::<BatchId>().map_err(|_| ValidationError::new("batch", "must be a batch id"))?.to_string(),
+                ),
+            };
+            let templates = template_choices(&state, &staff, true).await?;
+            let tz = clinic_tz(&state);
+            let recent = state.system.batches.recent(RECENT_BATCHES)?.iter().map(|b| BatchRow::of(b, &tz)).collect();
+            Ok(render(StatusCode::OK, &BulkPage { nav, tabs: Tabs::of(&staff, "bulk"), templates, follow, recent }))
+        }
+        .await,
+    )
+}
+
+/// `/messages/dashboard`: the delivery dashboard over `GET /api/communications/stats`.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    staff: Staff,
+    q: Result<Query<StatsQuery>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let (from, to) = stats_range(&state, &q)?;
+            let stats = state.system.comms_log.stats(from, to)?;
+            Ok(render(StatusCode::OK, &DashboardPage::new(nav, Tabs::of(&staff, "dashboard"), &stats)))
+        }
+        .await,
+    )
+}
+
+/// The query of the jobs page.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsParams {
+    pub state: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// `/jobs`: the jobs admin page over `GET /api/jobs`; `comms.js` calls retry and cancel.
+pub async fn jobs(State(state): State<AppState>, staff: Staff, q: Result<Query<JobsParams>, ApiError>) -> Response {
+    let nav = Nav::of(&staff, Section::Jobs);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let wanted = q.state.as_deref().map(str::trim).unwrap_or("").to_owned();
+            let job_state = match wanted.as_str() {
+                "" => None,
+                s => Some(JobState::parse(s).ok_or_else(|| {
+                    ValidationError::new("state", "must be queued, running, succeeded, failed, dead or cancelled")
+                })?),
+            };
+            let after = PageRequest::parse(None, q.cursor.as_deref())?.after;
+            let filter = JobFilter { state: job_state, ..JobFilter::default() };
+            let (items, next) = state.system.jobs.list(&filter, PAGE_SIZE, after, &staff.caller).await?;
+            let tz = clinic_tz(&state);
+            let href = |cursor: Option<String>| {
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                if !wanted.is_empty() {
+                    q.append_pair("state", &wanted);
+                }
+                if let Some(c) = cursor {
+                    q.append_pair("cursor", &c);
+                }
+                let q = q.finish();
+                if q.is_empty() { "/jobs".to_owned() } else { format!("/jobs?{q}") }
+            };
+            let view = JobsPage {
+                nav,
+                rows: items.iter().map(|j| JobRow::of(j, &tz)).collect(),
+                next_href: next.map(|k| href(Some(Cursor(k).encode()))),
+                first_href: q.cursor.as_ref().map(|_| href(None)),
+                state: wanted.clone(),
+                states: &comms::JOB_STATES,
+            };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
 }

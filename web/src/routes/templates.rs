@@ -90,7 +90,9 @@ pub async fn templates_update(
     Ok(axum::Json(state.system.templates.update(id, patch, &staff.caller).await?))
 }
 
-/// Render a template with sample data; `values` replace sample values. Writes nothing.
+/// Render a template with sample data; `values` replace sample values; `subject`,
+/// `text_body` and `html_body`, when given, are unsaved content rendered instead of the saved
+/// one (checked like a save: 422 naming the field). Writes nothing.
 #[utoipa::path(
     post, path = "/api/templates/{id}/preview", tag = "communications",
     params(("id" = TemplateId, Path)),
@@ -108,5 +110,5 @@ pub async fn templates_preview(
     Json(body): Json<PreviewTemplate>,
 ) -> Result<axum::Json<RenderedTemplate>, ApiError> {
     let tz = state.system.ctx.config.time_zone.clone();
-    Ok(axum::Json(state.system.templates.preview(id, body.values, &tz, &staff.caller).await?))
+    Ok(axum::Json(state.system.templates.preview(id, body, &tz, &staff.caller).await?))
 }

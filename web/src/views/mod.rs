@@ -5,6 +5,7 @@
 //! A view knows nothing of HTTP except how it is answered (`render`).
 
 pub mod board;
+pub mod comms;
 pub mod lists;
 pub mod records;
 
@@ -22,6 +23,8 @@ pub enum Section {
     Today,
     Clients,
     Cats,
+    Messages,
+    Jobs,
     /// A page of no section (an error page).
     None,
 }
@@ -31,11 +34,14 @@ pub enum Section {
 #[derive(Debug, Clone)]
 pub struct Nav {
     pub user: String,
-    /// The current section's name ("today", "clients", "cats" or ""), for `aria-current`.
+    /// The current section's name ("today", "clients", "cats", "messages", "jobs" or ""),
+    /// for `aria-current`.
     pub current: &'static str,
     pub today: bool,
     pub clients: bool,
     pub cats: bool,
+    pub messages: bool,
+    pub jobs: bool,
 }
 
 impl Nav {
@@ -49,11 +55,15 @@ impl Nav {
                 Section::Today => "today",
                 Section::Clients => "clients",
                 Section::Cats => "cats",
+                Section::Messages => "messages",
+                Section::Jobs => "jobs",
                 Section::None => "",
             },
             today: holds("/board"),
             clients: holds("/clients"),
             cats: holds("/patients"),
+            messages: holds("/messages"),
+            jobs: holds("/jobs"),
         }
     }
 }

@@ -84,6 +84,14 @@ pub struct ClientPage {
     pub facts: Vec<Fact>,
     /// The client's cats; `None` when the caller may not list cats (the section is left out).
     pub cats: Option<Vec<RecordLink>>,
+    /// The communication history: the newest messages to the client, and the log filtered
+    /// by them; `None` when the caller may not read the log (the section is left out).
+    pub messages: Option<(Vec<super::comms::MessageRow>, String)>,
+    /// Whether the history has a form to send the client a message (the caller may
+    /// `POST /api/communications/send`).
+    pub can_send: bool,
+    /// The client's id, for the send form.
+    pub client_id: String,
 }
 
 impl ClientPage {
@@ -121,6 +129,9 @@ impl ClientPage {
             alerts: c.alerts.clone(),
             facts,
             cats,
+            messages: None,
+            can_send: false,
+            client_id: c.id.to_string(),
         }
     }
 }

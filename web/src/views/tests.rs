@@ -8,7 +8,15 @@ use super::records::{ClientPage, Fact, PatientPage, RecordLink, Status, age};
 use super::{ErrorPage, Nav};
 
 fn nav(clients: bool, cats: bool) -> Nav {
-    Nav { user: "Rita <Front Desk>".into(), current: "clients", today: true, clients, cats }
+    Nav {
+        user: "Rita <Front Desk>".into(),
+        current: "clients",
+        today: true,
+        clients,
+        cats,
+        messages: false,
+        jobs: false,
+    }
 }
 
 fn client_page(cats: Option<Vec<RecordLink>>) -> ClientPage {
@@ -22,6 +30,9 @@ fn client_page(cats: Option<Vec<RecordLink>>) -> ClientPage {
             Fact { term: "Address", lines: vec!["1 Main St".into(), "Boston MA".into()], href: None },
         ],
         cats,
+        messages: None,
+        can_send: false,
+        client_id: "01J".into(),
     }
 }
 
@@ -169,4 +180,116 @@ fn ages_are_in_months_then_years() {
     assert_eq!(age(d(2025, 1, 15), d(2025, 2, 15)), "1 month");
     assert_eq!(age(d(2023, 1, 15), d(2025, 8, 14)), "2 years");
     assert_eq!(age(d(2024, 6, 1), d(2025, 8, 14)), "1 year");
+}
+
+mod comms_views {
+    use askama::Template;
+    use clowder_schemas::batches::{CommsStats, StatusCounts};
+    use clowder_schemas::messages::{Channel, Message, MessageStatus, Purpose};
+    use clowder_schemas::templates::{SmsEncoding, SmsSegments};
+    use clowder_schemas::{ClientId, MessageId};
+    use jiff::tz::TimeZone;
+
+    use super::nav;
+    use crate::views::comms::*;
+
+    fn tabs(bulk: bool) -> Tabs {
+        Tabs { current: "log", log: true, templates: true, dashboard: true, bulk }
+    }
+
+    fn message(status: MessageStatus) -> Message {
+        Message {
+            id: MessageId::from_u128(7),
+            channel: Channel::Sms,
+            recipient: "+15085550142".into(),
+            client_id: Some(ClientId::from_u128(9)),
+            subject: None,
+            text: format!("<script>x</script> {}", "a".repeat(100)),
+            html: None,
+            idempotency_key: "k".into(),
+            purpose: Purpose::Transactional,
+            template_id: None,
+            category: None,
+            automation: None,
+            status,
+            provider: None,
+            provider_id: None,
+            attempts: 1,
+            last_error: Some("carrier <refused>".into()),
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            sent_at: None,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+            created_by: None,
+        }
+    }
+
+    fn log_page(bulk: bool) -> MessagesPage {
+        MessagesPage {
+            nav: nav(true, true),
+            tabs: tabs(bulk),
+            form: LogForm { status: "dead".into(), ..LogForm::default() },
+            statuses: status_choices(),
+            templates: vec![],
+            rows: vec![MessageRow::of(&message(MessageStatus::Dead), &TimeZone::UTC)],
+            next_href: Some(LogForm { status: "dead".into(), ..LogForm::default() }.href(Some("CUR"))),
+            first_href: None,
+        }
+    }
+
+    #[test]
+    fn the_log_labels_statuses_cuts_long_texts_and_escapes_them() {
+        let html = log_page(true).render().unwrap();
+        assert!(html.contains(r#"data-status="dead">Failed<"#), "{html}");
+        assert!(html.contains(r#"<option value="dead" selected>Failed</option>"#));
+        assert!(html.contains(r#"<option value="suppressed">Opted out</option>"#));
+        assert!(!html.contains("<script>x</script>") && !html.contains("carrier <refused>"));
+        assert!(html.contains("…"), "a long text is cut");
+        assert!(
+            html.contains(r#"href="/messages?status=dead&#38;cursor=CUR""#)
+                || html.contains("status=dead&amp;cursor=CUR")
+        );
+        assert!(html.contains(r#"href="/clients/"#), "the recipient links to the client");
+    }
+
+    #[test]
+    fn a_tab_shows_only_when_its_page_would_answer() {
+        assert!(log_page(true).render().unwrap().contains(r#"href="/messages/bulk""#));
+        assert!(!log_page(false).render().unwrap().contains(r#"href="/messages/bulk""#));
+    }
+
+    #[test]
+    fn statuses_and_segments_have_words() {
+        assert_eq!(status_label(MessageStatus::Suppressed), "Opted out");
+        assert_eq!(status_label(MessageStatus::Failed), "Failed, retrying");
+        let s = SmsSegments { encoding: SmsEncoding::Gsm7, units: 290, count: 2 };
+        assert_eq!(segments_label(&s), "2 segments (GSM-7, 290 characters)");
+        let u = SmsSegments { encoding: SmsEncoding::Ucs2, units: 12, count: 1 };
+        assert_eq!(segments_label(&u), "1 segment (Unicode, 12 UTF-16 units)");
+        assert_eq!(
+            category_label(clowder_schemas::templates::TemplateCategory::AppointmentReminder),
+            "Appointment reminder"
+        );
+    }
+
+    #[test]
+    fn the_dashboard_counts_what_providers_accepted_as_sent() {
+        let mut c = StatusCounts::default();
+        for s in [MessageStatus::Sent, MessageStatus::Delivered, MessageStatus::Bounced, MessageStatus::Suppressed] {
+            c.add(s);
+        }
+        let row = StatRow::of("x", &c);
+        assert_eq!(row.counts, vec![3, 1, 0, 1, 1, 0, 0]);
+        assert_eq!(row.total, 4);
+        let stats = CommsStats {
+            from: jiff::civil::date(2026, 3, 1),
+            to: jiff::civil::date(2026, 3, 31),
+            total: c.clone(),
+            by_channel: [("sms".to_owned(), c.clone())].into(),
+            by_category: [("none".to_owned(), c)].into(),
+            by_template: vec![],
+        };
+        let html = DashboardPage::new(nav(true, true), tabs(true), &stats).render().unwrap();
+        assert!(html.contains("<th scope=\"row\">Text</th>") && html.contains("Without a template"), "{html}");
+        assert!(html.contains(r#"value="2026-03-01""#) && html.contains("Opted out"));
+    }
 }
