@@ -65,6 +65,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         jobs: Default::default(),
         // The clinic every test server's messages come from (required with a real provider).
         comms: clowder::config::CommsArgs { clinic_name: Some("Whisker Cat Clinic".into()), ..Default::default() },
+        automations: Default::default(),
     }
 }
 
