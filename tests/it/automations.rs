@@ -327,3 +327,53 @@ async fn a_reminder_leaves_out_a_cat_that_died_and_a_visit_with_none_left_sends_
     app.poll_json(&path, |v| v["items"].as_array().unwrap().iter().all(|j| j["state"] == "succeeded")).await;
     assert!(messages_of(app, &c.client2).await.is_empty());
 }
+
+/// The pending reminders of an appointment as (offset, due) pairs, sorted.
+async fn pending_reminders(c: &Clinic, appointment: &str) -> Vec<(i64, jiff::Timestamp)> {
+    let mut out: Vec<(i64, jiff::Timestamp)> = reminder_jobs(c, appointment)
+        .await
+        .iter()
+        .filter(|j| j["state"] == "queued")
+        .map(|j| (j["payload"]["offset_minutes"].as_i64().unwrap(), j["due_at"].as_str().unwrap().parse().unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn changing_the_reminder_offsets_replans_the_reminders_of_booked_visits() {
+    let c = Clinic::new().await;
+    let app = &c.app;
+    let a = c.book(&c.wellness(&in_secs(3 * 86_400))).await;
+    let id = id_of(&a);
+    let start: jiff::Timestamp = a["start"].as_str().unwrap().parse().unwrap();
+    let at = |minutes: i64| start.checked_sub(jiff::SignedDuration::from_mins(minutes)).unwrap();
+    assert_eq!(pending_reminders(&c, &id).await, vec![(1440, at(1440)), (2880, at(2880))]);
+    // One hour and one day before: the 48 h reminder goes, a 1 h one comes.
+    let r = app
+        .patch_json("/api/automations/appointment_reminder", &json!({ "params": { "offsets_minutes": [60, 1440] } }))
+        .await;
+    expect_json(r, StatusCode::OK).await;
+    assert_eq!(pending_reminders(&c, &id).await, vec![(60, at(60)), (1440, at(1440))]);
+    let cancelled = reminder_jobs(&c, &id).await.iter().filter(|j| j["state"] == "cancelled").count();
+    assert_eq!(cancelled, 2, "the old jobs were cancelled");
+    // An offset whose time has passed is not added (four days before a visit three days away).
+    let r = app
+        .patch_json("/api/automations/appointment_reminder", &json!({ "params": { "offsets_minutes": [5760, 2880] } }))
+        .await;
+    expect_json(r, StatusCode::OK).await;
+    assert_eq!(pending_reminders(&c, &id).await, vec![(2880, at(2880))]);
+    // Back to the defaults: 48 h again (a new job: the stamp differs), and 24 h.
+    let r = app
+        .patch_json("/api/automations/appointment_reminder", &json!({ "params": { "offsets_minutes": null } }))
+        .await;
+    expect_json(r, StatusCode::OK).await;
+    assert_eq!(pending_reminders(&c, &id).await, vec![(1440, at(1440)), (2880, at(2880))]);
+    // A cancelled visit gets nothing back.
+    cancel(&c, &a).await;
+    let r = app
+        .patch_json("/api/automations/appointment_reminder", &json!({ "params": { "offsets_minutes": [60] } }))
+        .await;
+    expect_json(r, StatusCode::OK).await;
+    assert!(pending_reminders(&c, &id).await.is_empty());
+}

@@ -526,6 +526,10 @@ impl Automations {
             serde_json::json!({ "kind": kind, "changed": changed, "enabled": row.enabled, "params": row.params }),
         ));
         self.env.ctx.store.commit(set).await?;
+        if kind == reminders::KIND && changed.iter().any(|c| c == "params.offsets_minutes") {
+            let n = reminders::reoffset(&self.env, now, caller).await?;
+            tracing::info!(appointments = n, "reminder offsets changed: pending reminders re-planned");
+        }
         self.view(rule.as_ref())
     }
 

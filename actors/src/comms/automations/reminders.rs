@@ -92,6 +92,11 @@ impl Rule for Reminders {
             return Ok(None);
         };
         let offset = job.payload.get("offset_minutes").and_then(|v| v.as_i64()).unwrap_or(0);
+        // An offset staff have since removed sends nothing (its job is normally cancelled by
+        // `reoffset`; this covers a job that ran in between).
+        if !offsets(s).contains(&offset) {
+            return Ok(None);
+        }
         let Some(a) = env.read()?.get::<Appointment>(RecordTable::Appointments, id.as_u128())? else { return Ok(None) };
         let reminder_at = a.start.saturating_sub(SignedDuration::from_mins(offset)).unwrap_or(a.start);
         if !active(&a) || at >= a.start || at > reminder_at.saturating_add(STALE_AFTER).unwrap_or(a.start) {
@@ -245,4 +250,60 @@ pub(crate) fn may_cancel(env: &Env, start: Timestamp) -> Result<bool> {
     let notice = SignedDuration::from_hours(s.int("cancel_notice_hours"));
     Ok(env.now().saturating_add(notice).map_err(|e| ValidationError::new("cancel_notice_hours", e.to_string()))?
         <= start)
+}
+
+/// Future visits re-planned per change set when the offsets change (one change set per chunk
+/// keeps each commit small while the calendar keeps booking).
+const REOFFSET_CHUNK: usize = 200;
+
+/// After staff changed `offsets_minutes` (the rule's row already committed with `stamp` as its
+/// `updated_at`): every scheduled or confirmed appointment still ahead gets the reminders of
+/// the new offsets. An appointment whose pending reminders already match is left alone;
+/// otherwise its pending reminders are cancelled and one job per new offset still ahead is
+/// added, keyed with the change's stamp (an offset removed and added again gets a new job).
+/// The messages' own keys (visit, offset, start) keep a reminder from going twice. Returns
+/// the appointments re-planned.
+pub(crate) async fn reoffset(env: &Env, stamp: Timestamp, caller: &Caller) -> Result<usize> {
+    let s = env.settings(&Reminders)?;
+    let wanted = offsets(&s);
+    let now = env.now();
+    let ahead: Vec<Appointment> =
+        env.all::<Appointment>(RecordTable::Appointments)?.into_iter().filter(|a| active(a) && a.start > now).collect();
+    let mut replanned = 0;
+    for chunk in ahead.chunks(REOFFSET_CHUNK) {
+        let mut set = ChangeSet::new();
+        for a in chunk {
+            let subject = format!("appointment:{}", a.id);
+            let due = |offset: i64| a.start.saturating_sub(SignedDuration::from_mins(offset)).unwrap_or(a.start);
+            let jobs = env.jobs.of_subject(&subject)?;
+            let mut pending: Vec<i64> =
+                jobs.iter().filter(|j| j.kind == KIND && j.state.cancellable()).filter_map(offset_of).collect();
+            pending.sort_unstable();
+            let mut ahead_offsets: Vec<i64> = wanted.iter().copied().filter(|o| due(*o) > now).collect();
+            ahead_offsets.sort_unstable();
+            ahead_offsets.dedup();
+            if pending == ahead_offsets {
+                continue;
+            }
+            // Only reminders are pending for a future visit (a follow-up comes with completion).
+            env.jobs.cancel_subject(&mut set, &subject, caller)?;
+            for offset in ahead_offsets {
+                env.schedule(
+                    &mut set,
+                    KIND,
+                    serde_json::json!({ "appointment_id": a.id, "offset_minutes": offset }),
+                    due(offset),
+                    format!("{KIND}:{}:{offset}m:{}:{}", a.id, a.sequence, stamp.as_millisecond()),
+                    subject.clone(),
+                    caller,
+                )?;
+            }
+            replanned += 1;
+        }
+        if !set.is_empty() {
+            env.ctx.store.commit(set).await?;
+            env.jobs.wake();
+        }
+    }
+    Ok(replanned)
 }
