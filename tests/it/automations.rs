@@ -95,8 +95,12 @@ async fn a_due_reminder_queues_one_message_for_two_cats_with_links_that_confirm_
     for a in [&a1, &a2] {
         assert_eq!(app.get_json(&format!("/api/appointments/{}", id_of(a))).await["status"], "confirmed");
     }
-    // Used: the second press says so.
-    assert_eq!(app.anonymous(Method::POST, path).send().await.unwrap().status(), StatusCode::GONE);
+    // A second press replays the first answer (the link is its idempotency key); the page
+    // of a used link says so with a 410.
+    let again = app.anonymous(Method::POST, path).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(app.anonymous(Method::GET, path).send().await.unwrap().status(), StatusCode::GONE);
 }
 
 #[tokio::test]
@@ -228,10 +232,14 @@ async fn a_waitlist_offer_queues_its_message_and_its_link_books_the_slot_on_post
     let booked = app.get_json(&format!("/api/appointments/{}", entry["appointment_id"].as_str().unwrap())).await;
     assert_eq!((booked["client_id"].as_str(), &booked["start"]), (Some(first.as_str()), &a["start"]));
     assert_eq!(booked["source"], "waitlist");
-    // The other offer was superseded: its link answers 410 and books nothing; the used link too.
-    for link in [&links[1], &links[0]] {
-        assert_eq!(app.anonymous(Method::POST, link).send().await.unwrap().status(), StatusCode::GONE);
-    }
+    // The other offer was superseded: its link answers 410 and books nothing. The used link's
+    // page answers 410; pressed again, it replays its first answer and books nothing more.
+    assert_eq!(app.anonymous(Method::POST, &links[1]).send().await.unwrap().status(), StatusCode::GONE);
+    assert_eq!(app.anonymous(Method::GET, &links[0]).send().await.unwrap().status(), StatusCode::GONE);
+    let again = app.anonymous(Method::POST, &links[0]).send().await.unwrap();
+    assert_eq!((again.status(), again.headers()["idempotent-replayed"].to_str().unwrap()), (StatusCode::OK, "true"));
+    let mine = app.get_json(&format!("/api/appointments?client_id={first}")).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
     let list = app.get_json(&format!("/api/appointments?client_id={second}")).await;
     assert!(list["items"].as_array().unwrap().is_empty(), "{list}");
 }
@@ -376,4 +384,59 @@ async fn changing_the_reminder_offsets_replans_the_reminders_of_booked_visits() 
         .await;
     expect_json(r, StatusCode::OK).await;
     assert!(pending_reminders(&c, &id).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_link_pressed_many_times_acts_once_with_or_without_an_idempotency_key() {
+    let c = Clinic::new().await;
+    let app = &c.app;
+    let r = app
+        .patch_json("/api/automations/appointment_reminder", &json!({ "params": { "offsets_minutes": [60] } }))
+        .await;
+    expect_json(r, StatusCode::OK).await;
+    // An owner with an email address (the email reminder has the reschedule link).
+    let mut body = crate::helpers::client_body("Fay", "Mail");
+    body["email"] = json!("fay@example.com");
+    body["preferred_contact"] = json!("email");
+    let owner = id_of(&app.create_client(body).await);
+    let cat = app.some_patient(&owner, "Noodle").await;
+    let mut booking = c.wellness(&in_secs(3_600 + 2));
+    booking["client_id"] = json!(owner);
+    booking["patient_id"] = json!(cat);
+    let a = c.book(&booking).await;
+    let msgs =
+        app.poll_json(&format!("/api/messages?client={owner}"), |v| !v["items"].as_array().unwrap().is_empty()).await;
+    // Asking for another time has no state of its own to refuse a repeat: only the link's
+    // idempotency stands between a double press and two requests at the front desk.
+    let link = link_in(msgs["items"][0]["text"].as_str().unwrap(), "reschedule");
+    let press = |key: Option<&'static str>| {
+        let mut req = app.anonymous(Method::POST, &link);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send()
+    };
+    // Five at once, then with a key, another key, and none.
+    let all = futures_util::future::join_all((0..5).map(|_| press(None))).await;
+    let mut bodies = Vec::new();
+    for res in all {
+        let res = res.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        bodies.push(res.text().await.unwrap());
+    }
+    for key in [Some("k-1"), Some("k-2"), None] {
+        let res = press(key).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["idempotent-replayed"], "true");
+        bodies.push(res.text().await.unwrap());
+    }
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "every press answers the first page");
+    assert!(bodies[0].contains("We will call you"));
+    let audit = app.get_json("/api/audit?action=appointment.reschedule_request").await;
+    let entries = audit["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["record_id"], id_of(&a).as_str());
+    // A malformed key is refused as on every POST.
+    let bad = app.anonymous(Method::POST, &link).header("Idempotency-Key", "").send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
