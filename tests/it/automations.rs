@@ -58,7 +58,7 @@ async fn a_due_reminder_queues_one_message_for_two_cats_with_links_that_confirm_
         .patch_json("/api/automations/appointment_reminder", &json!({ "params": { "offsets_minutes": [60] } }))
         .await;
     expect_json(r, StatusCode::OK).await;
-    // Two cats of one owner at the same visit; a third, deceased, is left out.
+    // Two cats of one owner at the same visit (a deceased one is left out: see below).
     let start = in_secs(3_600 + 3);
     let a1 = c.book(&c.wellness(&start)).await;
     let biscuit = app.some_patient(&c.client, "Biscuit").await;
@@ -357,7 +357,8 @@ async fn changing_the_reminder_offsets_replans_the_reminders_of_booked_visits() 
     let start: jiff::Timestamp = a["start"].as_str().unwrap().parse().unwrap();
     let at = |minutes: i64| start.checked_sub(jiff::SignedDuration::from_mins(minutes)).unwrap();
     assert_eq!(pending_reminders(&c, &id).await, vec![(1440, at(1440)), (2880, at(2880))]);
-    // One hour and one day before: the 48 h reminder goes, a 1 h one comes.
+    // One hour and one day before: the 48 h reminder goes (the visit's pending reminders are
+    // cancelled together, the 24 h one added again), a 1 h one comes.
     let r = app
         .patch_json("/api/automations/appointment_reminder", &json!({ "params": { "offsets_minutes": [60, 1440] } }))
         .await;
@@ -371,7 +372,7 @@ async fn changing_the_reminder_offsets_replans_the_reminders_of_booked_visits() 
         .await;
     expect_json(r, StatusCode::OK).await;
     assert_eq!(pending_reminders(&c, &id).await, vec![(2880, at(2880))]);
-    // Back to the defaults: 48 h again (a new job: the stamp differs), and 24 h.
+    // Back to the defaults: the pending 48 h reminder stays, a 24 h one comes.
     let r = app
         .patch_json("/api/automations/appointment_reminder", &json!({ "params": { "offsets_minutes": null } }))
         .await;

@@ -258,11 +258,13 @@ const REOFFSET_CHUNK: usize = 200;
 
 /// After staff changed `offsets_minutes` (the rule's row already committed with `stamp` as its
 /// `updated_at`): every scheduled or confirmed appointment still ahead gets the reminders of
-/// the new offsets. An appointment whose pending reminders already match is left alone;
-/// otherwise its pending reminders are cancelled and one job per new offset still ahead is
-/// added, keyed with the change's stamp (an offset removed and added again gets a new job).
-/// The messages' own keys (visit, offset, start) keep a reminder from going twice. Returns
-/// the appointments re-planned.
+/// the new offsets. Per appointment: an offset no longer wanted has its pending job cancelled
+/// (the subject's pending jobs are cancelled together, and the kept offsets' jobs added again;
+/// when the subject has pending jobs of another kind, nothing is cancelled and the removed
+/// offsets' jobs send nothing when they run, see `due_of_job`); a new offset whose time is
+/// still ahead gets a job. New jobs are keyed with the change's stamp, so an offset removed
+/// and added again gets a fresh job; the messages' own keys (visit, offset, start) keep a
+/// reminder from going twice. Returns the appointments re-planned.
 pub(crate) async fn reoffset(env: &Env, stamp: Timestamp, caller: &Caller) -> Result<usize> {
     let s = env.settings(&Reminders)?;
     let wanted = offsets(&s);
@@ -275,19 +277,20 @@ pub(crate) async fn reoffset(env: &Env, stamp: Timestamp, caller: &Caller) -> Re
         for a in chunk {
             let subject = format!("appointment:{}", a.id);
             let due = |offset: i64| a.start.saturating_sub(SignedDuration::from_mins(offset)).unwrap_or(a.start);
-            let jobs = env.jobs.of_subject(&subject)?;
-            let mut pending: Vec<i64> =
-                jobs.iter().filter(|j| j.kind == KIND && j.state.cancellable()).filter_map(offset_of).collect();
-            pending.sort_unstable();
-            let mut ahead_offsets: Vec<i64> = wanted.iter().copied().filter(|o| due(*o) > now).collect();
-            ahead_offsets.sort_unstable();
-            ahead_offsets.dedup();
-            if pending == ahead_offsets {
+            let open: Vec<Job> = env.jobs.of_subject(&subject)?.into_iter().filter(|j| j.state.cancellable()).collect();
+            let pending: Vec<i64> = open.iter().filter(|j| j.kind == KIND).filter_map(offset_of).collect();
+            let removed = pending.iter().any(|o| !wanted.contains(o));
+            let mut add: Vec<i64> = wanted.iter().copied().filter(|o| due(*o) > now && !pending.contains(o)).collect();
+            if !removed && add.is_empty() {
                 continue;
             }
-            // Only reminders are pending for a future visit (a follow-up comes with completion).
-            env.jobs.cancel_subject(&mut set, &subject, caller)?;
-            for offset in ahead_offsets {
+            if removed && open.iter().all(|j| j.kind == KIND) {
+                env.jobs.cancel_subject(&mut set, &subject, caller)?;
+                add.extend(pending.iter().copied().filter(|o| wanted.contains(o)));
+            }
+            add.sort_unstable();
+            add.dedup();
+            for offset in add {
                 env.schedule(
                     &mut set,
                     KIND,
