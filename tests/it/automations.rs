@@ -441,3 +441,27 @@ async fn a_link_pressed_many_times_acts_once_with_or_without_an_idempotency_key(
     let bad = app.anonymous(Method::POST, &link).header("Idempotency-Key", "").send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_daily_sweep_runs_at_the_configured_clinic_time_or_not_at_all() {
+    let app = crate::helpers::TestApp::spawn_with(|a| a.automations.automations_sweep_at = "07:15".into()).await;
+    app.login_admin().await;
+    let jobs = app
+        .poll_json("/api/jobs?kind=automation_sweep&state=queued", |v| !v["items"].as_array().unwrap().is_empty())
+        .await;
+    let job = &jobs["items"][0];
+    assert!(job["idempotency_key"].as_str().unwrap().starts_with("recurring:automation_sweep:"), "{job}");
+    let due: jiff::Timestamp = job["due_at"].as_str().unwrap().parse().unwrap();
+    let local = due.in_tz("America/New_York").unwrap();
+    assert_eq!((local.hour(), local.minute()), (7, 15), "{job}");
+    drop(app);
+    // Off: nothing planned; staff can still run it.
+    let app = crate::helpers::TestApp::spawn_with(|a| a.automations.automations_sweep_at = "off".into()).await;
+    app.login_admin().await;
+    // The cleanup's occurrence is planned at start too: once it is there, the sweep's would be.
+    app.poll_json("/api/jobs?kind=daily_cleanup&state=queued", |v| !v["items"].as_array().unwrap().is_empty()).await;
+    let sweeps = app.get_json("/api/jobs?kind=automation_sweep").await;
+    assert!(sweeps["items"].as_array().unwrap().is_empty(), "{sweeps}");
+    let job = expect_json(app.post_json("/api/automations/sweep", &json!({})).await, StatusCode::ACCEPTED).await;
+    app.poll_json(&format!("/api/jobs/{}", job["job_id"].as_str().unwrap()), |j| j["state"] == "succeeded").await;
+}
