@@ -92,14 +92,8 @@ impl Rule for Reminders {
             return Ok(None);
         };
         let offset = job.payload.get("offset_minutes").and_then(|v| v.as_i64()).unwrap_or(0);
-        // An offset staff have since removed sends nothing (its job is normally cancelled by
-        // `reoffset`; this covers a job that ran in between).
-        if !offsets(s).contains(&offset) {
-            return Ok(None);
-        }
         let Some(a) = env.read()?.get::<Appointment>(RecordTable::Appointments, id.as_u128())? else { return Ok(None) };
-        let reminder_at = a.start.saturating_sub(SignedDuration::from_mins(offset)).unwrap_or(a.start);
-        if !active(&a) || at >= a.start || at > reminder_at.saturating_add(STALE_AFTER).unwrap_or(a.start) {
+        if !sendable(&offsets(s), offset, &a, at) {
             return Ok(None);
         }
         let Some(visit) = visit_of(env, s, &a)? else { return Ok(None) };
@@ -121,6 +115,18 @@ impl Rule for Reminders {
             values,
         }))
     }
+}
+
+/// Whether the reminder `offset` minutes before `a`, run at `at`, still sends: the offset is
+/// still in the settings (a job of a removed offset is normally cancelled by [`reoffset`]; this
+/// covers one that ran in between), the visit is still scheduled or confirmed and has not
+/// started, and the reminder is at most [`STALE_AFTER`] late.
+fn sendable(offsets: &[i64], offset: i64, a: &Appointment, at: Timestamp) -> bool {
+    let reminder_at = a.start.saturating_sub(SignedDuration::from_mins(offset)).unwrap_or(a.start);
+    offsets.contains(&offset)
+        && active(a)
+        && at < a.start
+        && at <= reminder_at.saturating_add(STALE_AFTER).unwrap_or(a.start)
 }
 
 fn active(a: &Appointment) -> bool {
@@ -309,4 +315,56 @@ pub(crate) async fn reoffset(env: &Env, stamp: Timestamp, caller: &Caller) -> Re
         }
     }
     Ok(replanned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visit(start: &str, status: Status) -> Appointment {
+        serde_json::from_value(serde_json::json!({
+            "id": AppointmentId::from_u128(1), "location_id": clowder_schemas::LocationId::from_u128(2),
+            "client_id": clowder_schemas::ClientId::from_u128(3), "patient_id": clowder_schemas::PatientId::from_u128(4),
+            "type_id": clowder_schemas::AppointmentTypeId::from_u128(5), "vet_id": null, "room_id": null,
+            "start": start, "end": "2026-03-10T15:30:00Z", "status": status, "reason": null, "notes": null,
+            "times": {"confirmed_at": null, "checked_in_at": null, "started_at": null, "completed_at": null,
+                      "cancelled_at": null, "no_show_at": null},
+            "history": [], "cancelled_by": null, "cancel_reason": null,
+            "source": "staff", "overbooked": false, "buffer_after_minutes": 0, "sequence": 0,
+            "created_at": "2026-03-01T00:00:00Z", "updated_at": "2026-03-01T00:00:00Z", "created_by": null
+        }))
+        .unwrap()
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_reminder_goes_while_its_offset_is_set_the_visit_open_and_it_is_at_most_two_hours_late() {
+        let a = visit("2026-03-10T15:00:00Z", Status::Scheduled);
+        let offsets = [2880, 1440];
+        // 24 h before: on time, and up to 2 h late.
+        assert!(sendable(&offsets, 1440, &a, at("2026-03-09T15:00:00Z")));
+        assert!(sendable(&offsets, 1440, &a, at("2026-03-09T17:00:00Z")));
+        assert!(!sendable(&offsets, 1440, &a, at("2026-03-09T17:00:01Z")), "too late: the visit may be near");
+        // An offset removed since the job was written sends nothing.
+        assert!(!sendable(&[2880], 1440, &a, at("2026-03-09T15:00:00Z")));
+        // A confirmed visit still gets it; a cancelled one does not.
+        assert!(sendable(
+            &offsets,
+            1440,
+            &visit("2026-03-10T15:00:00Z", Status::Confirmed),
+            at("2026-03-09T15:00:00Z")
+        ));
+        assert!(!sendable(
+            &offsets,
+            1440,
+            &visit("2026-03-10T15:00:00Z", Status::Cancelled),
+            at("2026-03-09T15:00:00Z")
+        ));
+        // Never once the visit has started, however short the offset.
+        assert!(sendable(&[30], 30, &a, at("2026-03-10T14:59:59Z")));
+        assert!(!sendable(&[30], 30, &a, at("2026-03-10T15:00:00Z")));
+    }
 }
