@@ -140,6 +140,34 @@ pub struct ServeArgs {
     pub jobs: JobsArgs,
     #[command(flatten)]
     pub comms: CommsArgs,
+    #[command(flatten)]
+    pub automations: AutomationsArgs,
+}
+
+/// The automations' settings (flattened into [`ServeArgs`]); see docs/automations.md.
+#[derive(Debug, Clone, Args)]
+pub struct AutomationsArgs {
+    /// Local time (HH:MM, clinic zone) of the daily automation sweep (birthdays, wellness,
+    /// welcome, anniversaries, re-engagement); `off` to not schedule it.
+    #[arg(long, env = "CLOWDER_AUTOMATIONS_SWEEP_AT", default_value = "10:00")]
+    pub automations_sweep_at: String,
+}
+
+impl Default for AutomationsArgs {
+    fn default() -> Self {
+        Self { automations_sweep_at: "10:00".into() }
+    }
+}
+
+impl AutomationsArgs {
+    fn sweep_at(&self) -> anyhow::Result<Option<jiff::civil::Time>> {
+        match self.automations_sweep_at.trim() {
+            "off" => Ok(None),
+            t => clowder_actors::jobs::recurring::parse_time("CLOWDER_AUTOMATIONS_SWEEP_AT", t)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("CLOWDER_AUTOMATIONS_SWEEP_AT {}", e.message)),
+        }
+    }
 }
 
 /// The job scheduler's settings (flattened into [`ServeArgs`]); see docs/jobs.md.
@@ -1044,6 +1072,7 @@ impl ServeArgs {
             min_free_bytes: ops.min_free_mb.saturating_mul(1 << 20),
             jobs: self.jobs.config()?,
             comms,
+            automations_sweep_at: self.automations.sweep_at()?,
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -1144,6 +1173,10 @@ impl Settings {
                 s.jobs.cleanup_at.map_or_else(|| "off".to_owned(), |t| t.strftime("%H:%M").to_string()),
             ),
             ("CLOWDER_JOBS_SELFTEST", s.jobs.selftest.to_string()),
+            (
+                "CLOWDER_AUTOMATIONS_SWEEP_AT",
+                s.automations_sweep_at.map_or_else(|| "off".to_owned(), |t| t.strftime("%H:%M").to_string()),
+            ),
         ];
         let mut rows: Vec<(&str, String)> = rows.into_iter().collect();
         match &self.web.backup {
@@ -1303,6 +1336,24 @@ mod tests {
         assert_eq!(hooks.twilio_auth_token.as_ref().map(|t| t.expose()), Some("tok-2"));
         let shown = settings.describe();
         assert!(shown.contains("CLOWDER_TWILIO_INBOUND_URL") && !shown.contains("tok-2"), "{shown}");
+    }
+
+    #[test]
+    fn the_automation_sweep_time_is_a_clinic_time_or_off() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["clowder"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args).unwrap().serve.settings()
+        };
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(defaults.system.automations_sweep_at, Some(jiff::civil::time(10, 0, 0, 0)));
+        assert!(defaults.describe().contains("CLOWDER_AUTOMATIONS_SWEEP_AT"));
+        let early = parse(&["--automations-sweep-at", "07:15"]).unwrap();
+        assert_eq!(early.system.automations_sweep_at, Some(jiff::civil::time(7, 15, 0, 0)));
+        assert_eq!(parse(&["--automations-sweep-at", "off"]).unwrap().system.automations_sweep_at, None);
+        let bad = parse(&["--automations-sweep-at", "25:00"]).unwrap_err().to_string();
+        assert!(bad.contains("CLOWDER_AUTOMATIONS_SWEEP_AT"), "{bad}");
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct SystemConfig {
     pub jobs: crate::jobs::JobsConfig,
     /// The message providers of each channel (`comms`); the log provider by default.
     pub comms: crate::comms::CommsConfig,
+    /// Local time (clinic zone) of the daily automation sweep (`comms::automations`);
+    /// `None`: not scheduled (staff can still run it with `POST /api/automations/sweep`).
+    pub automations_sweep_at: Option<jiff::civil::Time>,
 }
 
 impl SystemConfig {
@@ -78,6 +81,7 @@ impl SystemConfig {
             min_free_bytes: 0,
             jobs: crate::jobs::JobsConfig::default(),
             comms: crate::comms::CommsConfig::default(),
+            automations_sweep_at: Some(crate::comms::automations::DEFAULT_SWEEP_AT),
         }
     }
 

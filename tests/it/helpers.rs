@@ -73,6 +73,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
             quiet_hours: "00:00-24:00".into(),
             ..Default::default()
         },
+        automations: Default::default(),
     }
 }
 

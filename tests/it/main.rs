@@ -30,6 +30,7 @@ mod ops_files;
 mod patients;
 mod providers;
 mod proxies;
+mod reminder_kills;
 mod rooms;
 mod scheduling;
 mod search;

@@ -45,6 +45,12 @@ pub(crate) fn same_day(born: Date, day: Date) -> bool {
         || (born.month() == 2 && born.day() == 29 && !day.in_leap_year() && day.month() == 2 && day.day() == 28)
 }
 
+/// Whether a cat born on `born` (an estimate when `estimated`) is greeted on `day`: a later
+/// year's same day, and an estimated date only when the clinic allows it.
+pub(crate) fn greets(born: Date, estimated: bool, allow_estimated: bool, day: Date) -> bool {
+    born < day && (allow_estimated || !estimated) && same_day(born, day)
+}
+
 impl Rule for Birthday {
     fn kind(&self) -> &'static str {
         KIND
@@ -70,9 +76,7 @@ impl Rule for Birthday {
         let mut by_client: BTreeMap<clowder_schemas::ClientId, Vec<Patient>> = BTreeMap::new();
         for p in env.all::<Patient>(RecordTable::Patients)? {
             if let Some(born) = p.date_of_birth
-                && born < date
-                && (estimated || !p.date_of_birth_estimated)
-                && same_day(born, date)
+                && greets(born, p.date_of_birth_estimated, estimated, date)
             {
                 by_client.entry(p.client_id).or_default().push(p);
             }
@@ -96,5 +100,42 @@ impl Rule for Birthday {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::date;
+
+    use super::*;
+
+    #[test]
+    fn a_birthday_is_the_same_day_of_a_later_year() {
+        assert!(greets(date(2020, 6, 15), false, false, date(2026, 6, 15)));
+        assert!(!greets(date(2020, 6, 15), false, false, date(2026, 6, 16)));
+        assert!(!greets(date(2020, 6, 15), false, false, date(2026, 7, 15)));
+        // Not on the day of birth itself, nor before it.
+        assert!(!greets(date(2026, 6, 15), false, false, date(2026, 6, 15)));
+        assert!(!greets(date(2027, 6, 15), false, false, date(2026, 6, 15)));
+    }
+
+    #[test]
+    fn the_29th_of_february_is_celebrated_on_the_28th_in_other_years() {
+        let leap = date(2024, 2, 29);
+        assert!(greets(leap, false, false, date(2025, 2, 28)));
+        assert!(!greets(leap, false, false, date(2025, 3, 1)));
+        // In a leap year on the day itself, and not also the day before.
+        assert!(greets(leap, false, false, date(2028, 2, 29)));
+        assert!(!greets(leap, false, false, date(2028, 2, 28)));
+        // A cat born on the 28th is not greeted twice in a leap year.
+        assert!(greets(date(2023, 2, 28), false, false, date(2028, 2, 28)));
+        assert!(!greets(date(2023, 2, 28), false, false, date(2028, 2, 29)));
+    }
+
+    #[test]
+    fn estimated_dates_are_greeted_only_when_allowed() {
+        assert!(!greets(date(2020, 6, 15), true, false, date(2026, 6, 15)));
+        assert!(greets(date(2020, 6, 15), true, true, date(2026, 6, 15)));
+        assert!(greets(date(2020, 6, 15), false, true, date(2026, 6, 15)));
     }
 }

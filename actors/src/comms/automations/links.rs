@@ -40,17 +40,31 @@ pub struct LinkPage {
 }
 
 /// Who acts through a link: the system, naming the client and how (the trail reads
-/// "client … through a signed link").
-pub fn link_caller(client: clowder_schemas::ClientId, ip: Option<String>, user_agent: Option<String>) -> Caller {
+/// "client … through a signed link"), with the visitor's address, browser and the link's
+/// idempotency claim (so the first change set claims it).
+pub fn link_caller(client: clowder_schemas::ClientId, visitor: &Caller) -> Caller {
     Caller {
         actor: Some(Author::System),
         username: Some(format!("client {client}")),
-        ip,
-        user_agent,
+        ip: visitor.ip.clone(),
+        user_agent: visitor.user_agent.clone(),
+        request_id: visitor.request_id.clone(),
         reason: Some("through a signed link in a message".into()),
-        ..Caller::default()
+        idempotency: visitor.idempotency.clone(),
     }
 }
+
+/// The idempotency principal of a link: `link:` and the hex SHA-256 of its token (the token
+/// is the authority, and a credential, so only its hash is kept). Every POST of one link is
+/// one request under one key: a repeat replays the first answer and never acts twice.
+pub fn link_principal(token: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    format!("link:{}", crate::store::commit::hex(&digest))
+}
+
+/// The one idempotency key of every POST of a link (see [`link_principal`]).
+pub const LINK_KEY: &str = "link";
 
 impl Automations {
     fn page(&self, status: LinkStatus, title: &str, message: String, button: Option<&str>) -> LinkPage {
@@ -63,6 +77,26 @@ impl Automations {
             clinic_name: c.name.clone(),
             clinic_phone: c.phone.clone(),
         }
+    }
+
+    /// The page of a link whose first POST is still being handled (a double press).
+    pub fn busy_page(&self) -> LinkPage {
+        self.page(
+            LinkStatus::Ok,
+            "One moment",
+            "We are still handling your first press; reload this page.".into(),
+            None,
+        )
+    }
+
+    /// The page of a link that acted, but whose answer was lost when the server stopped.
+    pub fn used_page(&self) -> LinkPage {
+        self.page(
+            LinkStatus::Gone,
+            "This link was already used",
+            format!("Your first press was received. If you need help, {}.", self.call_us()),
+            None,
+        )
     }
 
     fn call_us(&self) -> String {
@@ -224,13 +258,8 @@ impl Automations {
     }
 
     /// Does what a link says (the page's button).
-    pub async fn link_act(
-        &self,
-        purpose: LinkPurpose,
-        token: &str,
-        ip: Option<String>,
-        user_agent: Option<String>,
-    ) -> Result<LinkPage> {
+    /// `visitor` is the request's caller: address, browser and the link's idempotency claim.
+    pub async fn link_act(&self, purpose: LinkPurpose, token: &str, visitor: &Caller) -> Result<LinkPage> {
         let (page, plan) = self.link(purpose, token, None)?;
         let Some(plan) = plan else { return Ok(page) };
         match plan {
@@ -241,7 +270,7 @@ impl Automations {
                 for id in ids {
                     let a = self.env.calendar.get(id)?;
                     client = Some(a.client_id);
-                    let caller = link_caller(a.client_id, ip.clone(), user_agent.clone());
+                    let caller = link_caller(a.client_id, visitor);
                     let (to, reason) = if cancel {
                         (Status::Cancelled, Some("cancelled by the client through the reminder's link".to_owned()))
                     } else if a.status == Status::Scheduled {
@@ -267,7 +296,7 @@ impl Automations {
                 })
             }
             Plan::Reschedule(a) => {
-                let caller = link_caller(a.client_id, ip, user_agent);
+                let caller = link_caller(a.client_id, visitor);
                 let mut set = ChangeSet::new();
                 set.event(
                     Author::System,
@@ -292,7 +321,7 @@ impl Automations {
                     .read()?
                     .get::<WaitlistOffer>(RecordTable::Offers, id.as_u128())?
                     .ok_or(Error::OfferNotFound(id))?;
-                let caller = link_caller(offer.client_id, ip, user_agent);
+                let caller = link_caller(offer.client_id, visitor);
                 match self.env.waitlist.accept(id, &caller).await {
                     Ok(_) => Ok(self.page(LinkStatus::Ok, "Booked", "The spot is yours. See you then!".into(), None)),
                     Err(Error::OfferClosed(why)) => Ok(self.page(

@@ -9,7 +9,8 @@
 //!   reminders, a completed visit its follow-up; see [`SchedulingHooks`]), and the job works
 //!   out the message when it runs, re-reading the records (a cancelled visit sends nothing);
 //! - **sweep** rules are asked once a day, by the recurring `automation_sweep` job in the
-//!   clinic's zone, what is due on that local date.
+//!   clinic's zone (`CLOWDER_AUTOMATIONS_SWEEP_AT`, 10:00 by default, or off), what is due on
+//!   that local date.
 //!
 //! Either way a rule answers [`Due`]s: one client, the cats concerned (never a deceased one; a
 //! client with none left gets nothing), a deterministic key `<rule>:<subject>:<occurrence>` and
@@ -59,8 +60,9 @@ use crate::store::{ChangeSet, IndexTable, Reader, RecordTable};
 /// The daily sweep's job kind.
 pub const SWEEP: &str = "automation_sweep";
 
-/// Local time of the daily sweep: mid-morning, inside every client's quiet hours' window.
-const SWEEP_AT: jiff::civil::Time = jiff::civil::time(10, 0, 0, 0);
+/// The default local time of the daily sweep (`CLOWDER_AUTOMATIONS_SWEEP_AT`): mid-morning,
+/// inside every client's quiet hours' window.
+pub const DEFAULT_SWEEP_AT: jiff::civil::Time = jiff::civil::time(10, 0, 0, 0);
 
 /// One parameter of a rule.
 pub struct Param {
@@ -95,6 +97,13 @@ pub(crate) fn whole_number(min: i64, max: i64) -> impl Fn(&serde_json::Value) ->
         Some(n) if (min..=max).contains(&n) => Ok(()),
         _ => Err(format!("must be a whole number from {min} to {max}")),
     }
+}
+
+/// Whether `day` is `months` calendar months after `last` (a month-end that does not exist
+/// in the target month falls on that month's last day: 31 March + 11 months is 28 or 29
+/// February), the date logic of the wellness and re-engagement rules.
+pub(crate) fn months_after(last: Date, months: i64, day: Date) -> bool {
+    last.checked_add(jiff::Span::new().months(months)).ok() == Some(day)
 }
 
 /// Something a rule would send: one message to one client about some of their cats.
@@ -406,12 +415,14 @@ impl Automations {
             }
         }
         a.env.jobs.register(SWEEP, Arc::new(Sweep { automations: a.clone() }))?;
-        a.env.jobs.add_recurring(Recurring {
-            name: SWEEP,
-            kind: SWEEP,
-            rule: When::Daily { at: SWEEP_AT },
-            payload: serde_json::json!({}),
-        });
+        if let Some(at) = a.env.ctx.config.automations_sweep_at {
+            a.env.jobs.add_recurring(Recurring {
+                name: SWEEP,
+                kind: SWEEP,
+                rule: When::Daily { at },
+                payload: serde_json::json!({}),
+            });
+        }
         Ok(a)
     }
 
@@ -515,6 +526,10 @@ impl Automations {
             serde_json::json!({ "kind": kind, "changed": changed, "enabled": row.enabled, "params": row.params }),
         ));
         self.env.ctx.store.commit(set).await?;
+        if kind == reminders::KIND && changed.iter().any(|c| c == "params.offsets_minutes") {
+            let n = reminders::reoffset(&self.env, now, caller).await?;
+            tracing::info!(appointments = n, "reminder offsets changed: pending reminders re-planned");
+        }
         self.view(rule.as_ref())
     }
 
@@ -552,7 +567,8 @@ impl Automations {
                 let mut day = self.env.local_date(from);
                 for _ in 0..days {
                     let mut ds = rule.due_on(&self.env, &s, day)?;
-                    let at = crate::jobs::recurring::wall_instant(&self.env.ctx.config.time_zone, day, SWEEP_AT)?;
+                    let sweep_at = self.env.ctx.config.automations_sweep_at.unwrap_or(DEFAULT_SWEEP_AT);
+                    let at = crate::jobs::recurring::wall_instant(&self.env.ctx.config.time_zone, day, sweep_at)?;
                     for d in &mut ds {
                         d.due_at = at;
                     }
@@ -727,6 +743,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn months_after_counts_calendar_months_and_clamps_month_ends() {
+        use jiff::civil::date;
+        assert!(months_after(date(2025, 5, 10), 11, date(2026, 4, 10)));
+        assert!(!months_after(date(2025, 5, 10), 11, date(2026, 4, 9)));
+        assert!(!months_after(date(2025, 5, 10), 12, date(2026, 4, 10)));
+        assert!(months_after(date(2025, 5, 10), 12, date(2026, 5, 10)));
+        // A month-end falls on the shorter month's last day, so no visit is skipped.
+        assert!(months_after(date(2025, 3, 31), 11, date(2026, 2, 28)));
+        assert!(months_after(date(2023, 3, 31), 11, date(2024, 2, 29)));
+        assert!(months_after(date(2025, 1, 31), 12, date(2026, 1, 31)));
+    }
+
+    #[test]
     fn pet_names_read_as_a_sentence() {
         let cat = |n: &str| Patient { name: n.into(), ..test_patient() };
         assert_eq!(pet_names(&[cat("Mochi")]), "Mochi");
@@ -739,7 +768,7 @@ mod tests {
             "id": clowder_schemas::PatientId::from_u128(1), "client_id": clowder_schemas::ClientId::from_u128(1),
             "name": "x", "breed": null, "color": null, "sex": null, "reproductive_status": null,
             "date_of_birth": null, "date_of_birth_estimated": false, "microchip": null, "allergies": [],
-            "behavior_notes": null, "handling": "green", "insurance": null, "status": "active", "deceased_on": null,
+            "behavior_notes": null, "status": "active", "deceased_on": null,
             "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "created_by": null
         }))
         .unwrap()

@@ -67,7 +67,7 @@ impl Rule for ReEngagement {
         let r = env.read()?;
         let mut out = Vec::new();
         for (client, d) in last {
-            if booked.contains(&client) || d.checked_add(jiff::Span::new().months(months)).ok() != Some(date) {
+            if booked.contains(&client) || !super::months_after(d, months, date) {
                 continue;
             }
             let Some(c) = r.get::<Client>(RecordTable::Clients, client.as_u128())? else { continue };

@@ -93,8 +93,7 @@ impl Rule for Reminders {
         };
         let offset = job.payload.get("offset_minutes").and_then(|v| v.as_i64()).unwrap_or(0);
         let Some(a) = env.read()?.get::<Appointment>(RecordTable::Appointments, id.as_u128())? else { return Ok(None) };
-        let reminder_at = a.start.saturating_sub(SignedDuration::from_mins(offset)).unwrap_or(a.start);
-        if !active(&a) || at >= a.start || at > reminder_at.saturating_add(STALE_AFTER).unwrap_or(a.start) {
+        if !sendable(&offsets(s), offset, &a, at) {
             return Ok(None);
         }
         let Some(visit) = visit_of(env, s, &a)? else { return Ok(None) };
@@ -116,6 +115,18 @@ impl Rule for Reminders {
             values,
         }))
     }
+}
+
+/// Whether the reminder `offset` minutes before `a`, run at `at`, still sends: the offset is
+/// still in the settings (a job of a removed offset is normally cancelled by [`reoffset`]; this
+/// covers one that ran in between), the visit is still scheduled or confirmed and has not
+/// started, and the reminder is at most [`STALE_AFTER`] late.
+fn sendable(offsets: &[i64], offset: i64, a: &Appointment, at: Timestamp) -> bool {
+    let reminder_at = a.start.saturating_sub(SignedDuration::from_mins(offset)).unwrap_or(a.start);
+    offsets.contains(&offset)
+        && active(a)
+        && at < a.start
+        && at <= reminder_at.saturating_add(STALE_AFTER).unwrap_or(a.start)
 }
 
 fn active(a: &Appointment) -> bool {
@@ -245,4 +256,115 @@ pub(crate) fn may_cancel(env: &Env, start: Timestamp) -> Result<bool> {
     let notice = SignedDuration::from_hours(s.int("cancel_notice_hours"));
     Ok(env.now().saturating_add(notice).map_err(|e| ValidationError::new("cancel_notice_hours", e.to_string()))?
         <= start)
+}
+
+/// Future visits re-planned per change set when the offsets change (one change set per chunk
+/// keeps each commit small while the calendar keeps booking).
+const REOFFSET_CHUNK: usize = 200;
+
+/// After staff changed `offsets_minutes` (the rule's row already committed with `stamp` as its
+/// `updated_at`): every scheduled or confirmed appointment still ahead gets the reminders of
+/// the new offsets. Per appointment: an offset no longer wanted has its pending job cancelled
+/// (the subject's pending jobs are cancelled together, and the kept offsets' jobs added again;
+/// when the subject has pending jobs of another kind, nothing is cancelled and the removed
+/// offsets' jobs send nothing when they run, see `due_of_job`); a new offset whose time is
+/// still ahead gets a job. New jobs are keyed with the change's stamp, so an offset removed
+/// and added again gets a fresh job; the messages' own keys (visit, offset, start) keep a
+/// reminder from going twice. Returns the appointments re-planned.
+pub(crate) async fn reoffset(env: &Env, stamp: Timestamp, caller: &Caller) -> Result<usize> {
+    let s = env.settings(&Reminders)?;
+    let wanted = offsets(&s);
+    let now = env.now();
+    let ahead: Vec<Appointment> =
+        env.all::<Appointment>(RecordTable::Appointments)?.into_iter().filter(|a| active(a) && a.start > now).collect();
+    let mut replanned = 0;
+    for chunk in ahead.chunks(REOFFSET_CHUNK) {
+        let mut set = ChangeSet::new();
+        for a in chunk {
+            let subject = format!("appointment:{}", a.id);
+            let due = |offset: i64| a.start.saturating_sub(SignedDuration::from_mins(offset)).unwrap_or(a.start);
+            let open: Vec<Job> = env.jobs.of_subject(&subject)?.into_iter().filter(|j| j.state.cancellable()).collect();
+            let pending: Vec<i64> = open.iter().filter(|j| j.kind == KIND).filter_map(offset_of).collect();
+            let removed = pending.iter().any(|o| !wanted.contains(o));
+            let mut add: Vec<i64> = wanted.iter().copied().filter(|o| due(*o) > now && !pending.contains(o)).collect();
+            if !removed && add.is_empty() {
+                continue;
+            }
+            if removed && open.iter().all(|j| j.kind == KIND) {
+                env.jobs.cancel_subject(&mut set, &subject, caller)?;
+                add.extend(pending.iter().copied().filter(|o| wanted.contains(o)));
+            }
+            add.sort_unstable();
+            add.dedup();
+            for offset in add {
+                env.schedule(
+                    &mut set,
+                    KIND,
+                    serde_json::json!({ "appointment_id": a.id, "offset_minutes": offset }),
+                    due(offset),
+                    format!("{KIND}:{}:{offset}m:{}:{}", a.id, a.sequence, stamp.as_millisecond()),
+                    subject.clone(),
+                    caller,
+                )?;
+            }
+            replanned += 1;
+        }
+        if !set.is_empty() {
+            env.ctx.store.commit(set).await?;
+            env.jobs.wake();
+        }
+    }
+    Ok(replanned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visit(start: &str, status: Status) -> Appointment {
+        serde_json::from_value(serde_json::json!({
+            "id": AppointmentId::from_u128(1), "location_id": clowder_schemas::LocationId::from_u128(2),
+            "client_id": clowder_schemas::ClientId::from_u128(3), "patient_id": clowder_schemas::PatientId::from_u128(4),
+            "type_id": clowder_schemas::AppointmentTypeId::from_u128(5), "vet_id": null, "room_id": null,
+            "start": start, "end": "2026-03-10T15:30:00Z", "status": status, "reason": null, "notes": null,
+            "times": {"confirmed_at": null, "checked_in_at": null, "started_at": null, "completed_at": null,
+                      "cancelled_at": null, "no_show_at": null},
+            "history": [], "cancelled_by": null, "cancel_reason": null,
+            "source": "staff", "overbooked": false, "buffer_after_minutes": 0, "sequence": 0,
+            "created_at": "2026-03-01T00:00:00Z", "updated_at": "2026-03-01T00:00:00Z", "created_by": null
+        }))
+        .unwrap()
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_reminder_goes_while_its_offset_is_set_the_visit_open_and_it_is_at_most_two_hours_late() {
+        let a = visit("2026-03-10T15:00:00Z", Status::Scheduled);
+        let offsets = [2880, 1440];
+        // 24 h before: on time, and up to 2 h late.
+        assert!(sendable(&offsets, 1440, &a, at("2026-03-09T15:00:00Z")));
+        assert!(sendable(&offsets, 1440, &a, at("2026-03-09T17:00:00Z")));
+        assert!(!sendable(&offsets, 1440, &a, at("2026-03-09T17:00:01Z")), "too late: the visit may be near");
+        // An offset removed since the job was written sends nothing.
+        assert!(!sendable(&[2880], 1440, &a, at("2026-03-09T15:00:00Z")));
+        // A confirmed visit still gets it; a cancelled one does not.
+        assert!(sendable(
+            &offsets,
+            1440,
+            &visit("2026-03-10T15:00:00Z", Status::Confirmed),
+            at("2026-03-09T15:00:00Z")
+        ));
+        assert!(!sendable(
+            &offsets,
+            1440,
+            &visit("2026-03-10T15:00:00Z", Status::Cancelled),
+            at("2026-03-09T15:00:00Z")
+        ));
+        // Never once the visit has started, however short the offset.
+        assert!(sendable(&[30], 30, &a, at("2026-03-10T14:59:59Z")));
+        assert!(!sendable(&[30], 30, &a, at("2026-03-10T15:00:00Z")));
+    }
 }

@@ -16,6 +16,15 @@ use crate::store::RecordTable;
 
 pub const KIND: &str = "welcome";
 
+/// The days of the series, counted from the client's creation date.
+const DAYS: [i32; 3] = [0, 3, 7];
+
+/// Which message of the series a client who joined on `joined` gets on `day`, if any.
+pub(crate) fn welcome_day(joined: Date, day: Date) -> Option<i32> {
+    let days = joined.until(day).ok()?.get_days();
+    DAYS.contains(&days).then_some(days)
+}
+
 /// The welcome rule.
 pub struct Welcome;
 
@@ -43,10 +52,7 @@ impl Rule for Welcome {
         let r = env.read()?;
         let mut out = Vec::new();
         for c in env.all::<Client>(RecordTable::Clients)? {
-            let days = (date - env.local_date(c.created_at)).get_days();
-            if ![0, 3, 7].contains(&days) {
-                continue;
-            }
+            let Some(days) = welcome_day(env.local_date(c.created_at), date) else { continue };
             let cats = alive(env.cats_of(&r, &c)?);
             let values = std::collections::BTreeMap::from([("welcome_day".to_owned(), days.to_string())]);
             out.push(Due {
@@ -58,5 +64,26 @@ impl Rule for Welcome {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::date;
+
+    use super::*;
+
+    #[test]
+    fn the_series_is_days_0_3_and_7() {
+        let joined = date(2026, 2, 26);
+        let days: Vec<(i8, Option<i32>)> = (-1..=9)
+            .map(|n| (n, welcome_day(joined, joined.checked_add(jiff::Span::new().days(n)).unwrap())))
+            .filter(|(_, d)| d.is_some())
+            .collect();
+        assert_eq!(days, vec![(0, Some(0)), (3, Some(3)), (7, Some(7))]);
+        // Across a month end (and a year end): whole days, not calendar fields.
+        assert_eq!(welcome_day(date(2025, 12, 29), date(2026, 1, 1)), Some(3));
+        assert_eq!(welcome_day(date(2025, 12, 29), date(2026, 1, 5)), Some(7));
+        assert_eq!(welcome_day(date(2025, 12, 29), date(2026, 1, 29)), None, "a month is not 7 days");
     }
 }

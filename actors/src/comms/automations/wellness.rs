@@ -90,11 +90,11 @@ impl Rule for Wellness {
                 _ => {}
             }
         }
-        let span = jiff::Span::new().months(s.int("months"));
+        let months = s.int("months");
         let r = env.read()?;
         let mut by_client: BTreeMap<ClientId, Vec<Patient>> = BTreeMap::new();
         for (patient, (client, d)) in last {
-            if booked.contains(&patient) || d.checked_add(span).ok() != Some(date) {
+            if booked.contains(&patient) || !super::months_after(d, months, date) {
                 continue;
             }
             if let Some(p) = r.get::<Patient>(RecordTable::Patients, patient.as_u128())? {
