@@ -7,13 +7,14 @@
 //!    offsets), `SEED_CATS` cats with one appointment a day each.
 //! 3. **Booking beside them**: the `book` window again, on fresh lanes; the p99 ratio of the
 //!    two rows is the figure (goal ≤ 1.2×).
-//! 4. **Reminders through SMTP**: the reminder offset is set to one hour, `--reminders`
-//!    clients (one cat each, an email address) are booked at one instant a little more than an
-//!    hour ahead, so all their reminders fall due together when booking is done; the tool's own
-//!    SMTP sink (`smtp_sink`) counts what arrives. Figures: the time from due to the last
+//! 4. **Reminders through SMTP**: `--reminders` clients (one cat each, an email address) are
+//!    booked at one instant the reminder rule's shortest offset (24 h by default) plus a lead
+//!    ahead, so all their reminders fall due together when booking is done (the longer offsets
+//!    are already past and not scheduled); the tool's own SMTP sink (`smtp_sink`) counts what
+//!    arrives. Figures: the time from due to the last
 //!    message, messages per second, repeated deliveries (the same `Message-ID` twice: the crash
 //!    window only, so 0 in a run without kills), and the server's RSS before and at its peak
-//!    (with `--server-pid`). The offset is put back at the end.
+//!    (with `--server-pid`). The rule's settings are read, never changed.
 //!
 //! The server must send email through SMTP to the sink, with nothing standing in the way of a
 //! transactional email at any hour (`CLOWDER_QUIET_HOURS=00:00-24:00`, or the reminders wait
@@ -58,9 +59,6 @@ const JOBS_PER_BOOKING: u64 = 2;
 /// The seeded appointments start this many days ahead, so no reminder of theirs falls due.
 const SEED_FIRST_DAY: i64 = 7;
 
-/// The reminder offset used for the burst.
-const BURST_OFFSET_MINUTES: i64 = 60;
-
 /// Time allowed per booking made in setup (a slow, busy machine does a few hundred a second).
 const PER_BOOKING: Duration = Duration::from_millis(20);
 
@@ -95,6 +93,7 @@ struct Booking {
 #[derive(Debug, Deserialize)]
 struct Rule {
     kind: String,
+    enabled: bool,
     #[serde(default)]
     params: serde_json::Value,
 }
@@ -262,9 +261,9 @@ async fn seed_pending(
     Ok(())
 }
 
-/// Sets the reminder offset to one hour, books `--reminders` clients' cats at one instant just
-/// over an hour ahead, and waits for their reminders at the sink. The offset is put back
-/// whatever happens.
+/// Books `--reminders` clients' cats at one instant, the rule's shortest offset plus a lead
+/// ahead, and waits for their reminders at the sink. The offsets are read, not changed:
+/// changing them re-applies them to every booked appointment, which would be measured too.
 async fn burst(
     api: &Arc<Api>,
     args: &Args,
@@ -278,22 +277,28 @@ async fn burst(
         .setup_json::<(), _>(Method::GET, "/api/automations", None)
         .await
         .context("reading the automations (is this a server with issue 14's automations?)")?;
-    let old = rules
+    let rule = rules
         .into_iter()
         .find(|r| r.kind == "appointment_reminder")
         .context("the server has no appointment_reminder automation")?;
-    let old_offsets = old.params.get("offsets_minutes").and_then(|p| p.get("value")).cloned();
-    let set = serde_json::json!({ "enabled": true, "params": { "offsets_minutes": [BURST_OFFSET_MINUTES] } });
-    api.setup_json::<_, IgnoredAny>(Method::PATCH, "/api/automations/appointment_reminder", Some(&set)).await?;
-    let outcome = burst_with_offset(api, args, run_tag, type_id, location_id, sink, server).await;
-    let back = serde_json::json!({ "params": { "offsets_minutes": old_offsets } });
-    let restored =
-        api.setup_json::<_, IgnoredAny>(Method::PATCH, "/api/automations/appointment_reminder", Some(&back)).await;
-    let report = outcome?;
-    restored.context("putting the reminder offsets back")?;
-    Ok(report)
+    if !rule.enabled {
+        bail!("the appointment_reminder automation is turned off on this server");
+    }
+    let offset = shortest_offset(&rule.params).context("the appointment_reminder rule has no offsets_minutes")?;
+    burst_with_offset(api, args, run_tag, type_id, location_id, sink, server, offset).await
 }
 
+/// The smallest of the rule's `offsets_minutes` (`params`: `[{name, value, …}]`).
+fn shortest_offset(params: &serde_json::Value) -> Option<i64> {
+    params.as_array()?.iter().find(|p| p["name"] == "offsets_minutes")?["value"]
+        .as_array()?
+        .iter()
+        .filter_map(serde_json::Value::as_i64)
+        .filter(|m| *m > 0)
+        .min()
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn burst_with_offset(
     api: &Arc<Api>,
     args: &Args,
@@ -302,6 +307,7 @@ async fn burst_with_offset(
     location_id: LocationId,
     sink: &SmtpSink,
     server: Option<ServerProcess>,
+    offset_minutes: i64,
 ) -> Result<RemindersReport> {
     let n = u64::from(args.reminders);
     let rss_before_kib = server.and_then(|s| s.rss_kib().ok());
@@ -310,7 +316,8 @@ async fn burst_with_offset(
     let due = Timestamp::now()
         .checked_add(SignedDuration::try_from(lead).context("lead")?)
         .context("the reminders' due time")?;
-    let start = due.checked_add(SignedDuration::from_mins(BURST_OFFSET_MINUTES)).context("the start")?;
+    // The other (longer) offsets fall in the past and are not scheduled.
+    let start = due.checked_add(SignedDuration::from_mins(offset_minutes)).context("the start")?;
     progress(&format!("reminders: {n} clients with one cat each, booked at {start}; reminders due at {due}"));
     let started = Instant::now();
     let tag = run_tag.to_owned();
@@ -395,6 +402,17 @@ fn figures(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shortest_positive_offset_is_used() {
+        let params = serde_json::json!([
+            { "name": "same_visit_minutes", "value": 90 },
+            { "name": "offsets_minutes", "value": [2880, 1440] },
+        ]);
+        assert_eq!(shortest_offset(&params), Some(1440));
+        assert_eq!(shortest_offset(&serde_json::json!([{ "name": "offsets_minutes", "value": [] }])), None);
+        assert_eq!(shortest_offset(&serde_json::json!({})), None);
+    }
 
     #[test]
     fn the_budget_grows_with_the_work() {
