@@ -213,7 +213,13 @@ pub async fn run(args: &Args) -> Result<RemindersReport> {
         _ => None,
     };
 
-    let burst = burst(&api, args, &plan.run_tag, vaccination.id, location, &sink, server).await?;
+    // The burst's lead: its calls at the pace seeding showed, twice over, within the budget's pace.
+    let per_call = if bookings > 0 {
+        Duration::from_secs_f64(seeded_secs / bookings as f64 * 2.0).min(PER_BOOKING)
+    } else {
+        PER_BOOKING
+    };
+    let burst = burst(&api, args, &plan.run_tag, vaccination.id, location, &sink, server, per_call).await?;
     Ok(RemindersReport {
         rows: vec![alone, beside],
         p99_ratio,
@@ -264,6 +270,7 @@ async fn seed_pending(
 /// Books `--reminders` clients' cats at one instant, the rule's shortest offset plus a lead
 /// ahead, and waits for their reminders at the sink. The offsets are read, not changed:
 /// changing them re-applies them to every booked appointment, which would be measured too.
+#[allow(clippy::too_many_arguments)]
 async fn burst(
     api: &Arc<Api>,
     args: &Args,
@@ -272,6 +279,7 @@ async fn burst(
     location_id: LocationId,
     sink: &SmtpSink,
     server: Option<ServerProcess>,
+    per_call: Duration,
 ) -> Result<RemindersReport> {
     let rules: Vec<Rule> = api
         .setup_json::<(), _>(Method::GET, "/api/automations", None)
@@ -285,7 +293,7 @@ async fn burst(
         bail!("the appointment_reminder automation is turned off on this server");
     }
     let offset = shortest_offset(&rule.params).context("the appointment_reminder rule has no offsets_minutes")?;
-    burst_with_offset(api, args, run_tag, type_id, location_id, sink, server, offset).await
+    burst_with_offset(api, args, run_tag, type_id, location_id, sink, server, offset, per_call).await
 }
 
 /// The smallest of the rule's `offsets_minutes` (`params`: `[{name, value, …}]`).
@@ -308,11 +316,12 @@ async fn burst_with_offset(
     sink: &SmtpSink,
     server: Option<ServerProcess>,
     offset_minutes: i64,
+    per_call: Duration,
 ) -> Result<RemindersReport> {
     let n = u64::from(args.reminders);
     let rss_before_kib = server.and_then(|s| s.rss_kib().ok());
     // Long enough to create and book everything before the first reminder is due.
-    let lead = PER_BOOKING * 3 * args.reminders + Duration::from_secs(30);
+    let lead = per_call * 3 * args.reminders + Duration::from_secs(20);
     let due = Timestamp::now()
         .checked_add(SignedDuration::try_from(lead).context("lead")?)
         .context("the reminders' due time")?;
