@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::Rule;
+use crate::routes::{analytics, tracking};
 use crate::routes::{
     appointment_types, appointments, audit, auth, automations, backups, calendar_feeds, clients, devices, health, jobs,
     links, locations, messages, patients, roles, search, staff, templates, users, waitlist,
@@ -106,6 +107,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(automations::automations_preview))
         .routes(routes!(automations::automations_sweep))
         .routes(routes!(links::link_page, links::link_act))
+        .routes(routes!(tracking::open_pixel))
+        .routes(routes!(tracking::click_redirect))
+        .routes(routes!(analytics::communications_analytics))
         .routes(routes!(appointment_types::appointment_types_list, appointment_types::appointment_types_create))
         .routes(routes!(appointment_types::appointment_types_get, appointment_types::appointment_types_update))
         .routes(routes!(locations::locations_list, locations::locations_create))

@@ -8,8 +8,11 @@
 //! counts SMS segments; `messages.rs` is the message log and the `send_message` job kind. The durable jobs that decide *when* to send, retry and give up call
 //! these; nothing here retries, stores or schedules. `templates.rs` is the template record kind and its rendering. `consent.rs` holds clients'
 //! preferences, the consent ledger and the send-time gate; `webhooks.rs` the providers'
-//! delivery reports and inbound texts (signatures, STOP/START/HELP).
+//! delivery reports and inbound texts (signatures, STOP/START/HELP). `tracking.rs` puts the open
+//! pixel and tracked links in emails and counts opens and clicks; `analytics.rs` picks A/B
+//! template variants and reports sent, opened, clicked, booked and no-shows.
 
+pub mod analytics;
 pub mod automations;
 pub mod consent;
 pub mod defaults;
@@ -18,6 +21,7 @@ pub mod messages;
 pub mod providers;
 pub mod sms;
 pub mod templates;
+pub mod tracking;
 pub mod webhooks;
 
 pub use providers::{
