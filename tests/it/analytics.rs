@@ -119,6 +119,12 @@ async fn an_email_is_tracked_opens_and_clicks_count_and_nothing_else_redirects()
         assert_eq!((res.status(), res.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "image/gif"));
     }
     assert_eq!(app.get_json(&format!("/api/messages/{id}")).await["opens"], 2);
+    // A burst of loads at once (a mail provider's proxy, Apple's preloading): every one counts.
+    let burst: Vec<_> = (0..12).map(|_| get_pixel(pixel.clone())).collect();
+    for res in futures_util::future::join_all(burst).await {
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert_eq!(app.get_json(&format!("/api/messages/{id}")).await["opens"], 14);
 
     // A click: 302 to the original URL, counted with its link.
     let click = link_path(stored, "click");

@@ -186,15 +186,21 @@ pub enum ClickTarget {
 pub struct Tracking {
     ctx: Arc<Ctx>,
     links: Links,
+    /// One lock per shard of message ids: counter writes to one message queue here instead
+    /// of refusing each other (a burst of image loads of one email would otherwise exhaust
+    /// the retries); different messages mostly write in parallel.
+    locks: Arc<[tokio::sync::Mutex<()>; LOCK_SHARDS]>,
 }
 
-/// Tries of one counter write refused because the message changed meanwhile (another open,
-/// the send job, a delivery webhook).
+const LOCK_SHARDS: usize = 16;
+
+/// Tries of one counter write refused because the message changed meanwhile (the send job,
+/// a delivery webhook).
 const TRIES: usize = 4;
 
 impl Tracking {
     pub fn new(ctx: Arc<Ctx>, links: Links) -> Tracking {
-        Tracking { ctx, links }
+        Tracking { ctx, links, locks: Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))) }
     }
 
     /// The message an open pixel's token names, if it is ours and current.
@@ -260,8 +266,10 @@ impl Tracking {
 
     /// Applies `change` to the stored message in a durable change set that requires the
     /// message unchanged since it was read, so a counter never overwrites a status moved
-    /// meanwhile (nor another counter); retried a few times when it was.
+    /// meanwhile (the send job, a webhook); retried a few times when it was. Counter writes
+    /// of one message take turns under its shard's lock.
     async fn bump(&self, id: MessageId, change: impl Fn(&mut Message, Timestamp)) -> Result<(), CommitError> {
+        let _turn = self.locks[(id.as_u128() % LOCK_SHARDS as u128) as usize].lock().await;
         for _ in 0..TRIES {
             let old = match self.ctx.store.read().map(|r| r.get::<Message>(RecordTable::Messages, id.as_u128())) {
                 Ok(Ok(Some(m))) => m,
