@@ -265,6 +265,14 @@ async fn conversion_counts_bookings_after_the_message_and_no_shows_split_by_remi
         .await;
     expect_json(r, StatusCode::OK).await;
     let reminded = id_of(&c.book(&c.wellness(&in_secs(3_600 + 3))).await);
+    // His second cat at the same visit: its reminder is the visit's one message, which names
+    // the first appointment; this one counts as reminded too.
+    let biscuit = app.some_patient(&c.client, "Biscuit").await;
+    let mut body = c.wellness(&in_secs(3_600 + 1_800));
+    body["patient_id"] = json!(biscuit);
+    body["vet_id"] = json!(c.surgeon);
+    body["room_id"] = Value::Null;
+    let same_visit = id_of(&c.book(&body).await);
     app.poll_json("/api/messages?limit=200", |p| {
         p["items"]
             .as_array()
@@ -277,6 +285,7 @@ async fn conversion_counts_bookings_after_the_message_and_no_shows_split_by_remi
     // Final statuses: Jon's reminded visit completed; Zoe's first missed, second completed.
     for (id, path) in [
         (&reminded, &["checked_in", "in_progress", "completed"][..]),
+        (&same_visit, &["checked_in", "in_progress", "completed"][..]),
         (&missed, &["no_show"][..]),
         (&seen, &["checked_in", "in_progress", "completed"][..]),
     ] {
@@ -303,7 +312,7 @@ async fn conversion_counts_bookings_after_the_message_and_no_shows_split_by_remi
     assert_eq!(
         r["no_shows"],
         json!({
-            "reminded": { "completed": 1, "no_show": 0, "cancelled": 0, "no_show_rate": 0.0 },
+            "reminded": { "completed": 2, "no_show": 0, "cancelled": 0, "no_show_rate": 0.0 },
             "not_reminded": { "completed": 1, "no_show": 1, "cancelled": 0, "no_show_rate": 0.5 },
         }),
         "{r}"
