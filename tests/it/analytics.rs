@@ -125,6 +125,10 @@ async fn an_email_is_tracked_opens_and_clicks_count_and_nothing_else_redirects()
         assert_eq!(res.status(), StatusCode::OK);
     }
     assert_eq!(app.get_json(&format!("/api/messages/{id}")).await["opens"], 14);
+    // A HEAD (a link checker) gets the same answer and is not an open.
+    let head = app.anonymous(Method::HEAD, &pixel).send().await.unwrap();
+    assert_eq!((head.status(), head.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "image/gif"));
+    assert_eq!(app.get_json(&format!("/api/messages/{id}")).await["opens"], 14);
 
     // A click: 302 to the original URL, counted with its link.
     let click = link_path(stored, "click");
@@ -137,6 +141,8 @@ async fn an_email_is_tracked_opens_and_clicks_count_and_nothing_else_redirects()
     let res = raw.get(app.url(&second)).send().await.unwrap();
     assert_eq!(res.headers()["location"], "https://example.org/food");
     raw.get(app.url(&second)).send().await.unwrap();
+    let head = raw.head(app.url(&second)).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::FOUND, "a HEAD is answered like a GET and not counted");
     let m = app.get_json(&format!("/api/messages/{id}")).await;
     assert_eq!((m["clicks"].as_u64(), m["link_clicks"].clone()), (Some(3), json!([1, 2])));
     assert!(m["clicked_at"].is_string());

@@ -5,10 +5,11 @@
 //! The pixel answers its GIF whatever happens (a bad token, a store error, the rate limit):
 //! mail clients show a broken image otherwise. Over the per-address limit of public routes
 //! nothing is recorded, but the pixel and the redirect are still answered: a mail provider's
-//! image proxy speaks for many readers from one address.
+//! image proxy speaks for many readers from one address. A HEAD answers the same and counts
+//! nothing (link checkers).
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use clowder_actors::comms::tracking::{ClickTarget, PIXEL_GIF};
 
@@ -30,10 +31,12 @@ fn within_limit(state: &AppState, ip: &Option<axum::Extension<ClientIp>>) -> boo
 )]
 pub async fn open_pixel(
     State(state): State<AppState>,
+    method: Method,
     ip: Option<axum::Extension<ClientIp>>,
     Path(token): Path<String>,
 ) -> Response {
-    let record = within_limit(&state, &ip);
+    // A HEAD (link checkers, some scanners) loads no image: not an open.
+    let record = method == Method::GET && within_limit(&state, &ip);
     state.system.tracking.open(&token, record).await;
     (StatusCode::OK, [(header::CONTENT_TYPE, "image/gif"), (header::CACHE_CONTROL, "no-store")], PIXEL_GIF.as_slice())
         .into_response()
@@ -64,10 +67,11 @@ fn page(status: StatusCode, clinic: &str, title: &str) -> Response {
 )]
 pub async fn click_redirect(
     State(state): State<AppState>,
+    method: Method,
     ip: Option<axum::Extension<ClientIp>>,
     Path((token, n)): Path<(String, String)>,
 ) -> Response {
-    let record = within_limit(&state, &ip);
+    let record = method == Method::GET && within_limit(&state, &ip);
     let clinic = &state.system.ctx.config.comms.clinic.name;
     match state.system.tracking.click(&token, &n, record).await {
         ClickTarget::Url(url) => match header::HeaderValue::from_str(&url) {
