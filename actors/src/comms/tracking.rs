@@ -331,6 +331,79 @@ mod tests {
         assert!(out.html.starts_with("<p>Hi</p><img src=\"https://clinic.example/l/open/"));
     }
 
+    /// A tracked message stored in a store of its own, with a clock the test moves.
+    async fn stored(dir: &std::path::Path) -> (Tracking, Arc<crate::clock::ManualClock>, Instrumented) {
+        use crate::ctx::SystemConfig;
+        use crate::store::{Store, StoreConfig};
+        use clowder_schemas::messages::{Channel, MessageStatus, Purpose};
+        let config = SystemConfig::new(dir);
+        let now = Timestamp::from_second(1_790_000_000).unwrap();
+        let clock = Arc::new(crate::clock::ManualClock::new(now));
+        let store_config =
+            StoreConfig { path: config.store_path(), clinic_id: "test".into(), cache_bytes: 8 << 20, journal: None };
+        let store = Store::open(&store_config, clock.clone(), crate::metrics::StoreMetrics::default()).unwrap();
+        let ctx = Arc::new(Ctx::new(store, clock.clone(), config));
+        let links = Links::new(ctx.store.link_key(), "https://clinic.example");
+        let id = MessageId::from_u128(5);
+        let t = instrument(&links, "https://clinic.example", "<a href=\"https://example.org/\">x</a>", id, now);
+        let m = Message {
+            id,
+            channel: Channel::Email,
+            recipient: "a@example.com".into(),
+            client_id: Some(clowder_schemas::ClientId::from_u128(9)),
+            subject: Some("Hi".into()),
+            text: "Hello".into(),
+            html: Some(t.html.clone()),
+            idempotency_key: "k".into(),
+            purpose: Purpose::Transactional,
+            template_id: None,
+            category: None,
+            automation: None,
+            status: MessageStatus::Sent,
+            provider: None,
+            provider_id: None,
+            attempts: 1,
+            last_error: None,
+            created_at: now,
+            sent_at: Some(now),
+            updated_at: now,
+            created_by: None,
+            link_clicks: vec![0],
+            tracked_links: t.links.clone(),
+            opened_at: None,
+            opens: 0,
+            clicked_at: None,
+            clicks: 0,
+        };
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Messages, id.as_u128(), &m).unwrap();
+        ctx.store.commit(set).await.unwrap();
+        (Tracking::new(ctx, links), clock, t)
+    }
+
+    fn token_of(html: &str, prefix: &str) -> String {
+        let at = html.find(&format!("/l/{prefix}/")).unwrap() + prefix.len() + 4;
+        html[at..].split(['/', '"']).next().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn an_expired_link_is_gone_and_counts_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tracking, clock, t) = stored(dir.path()).await;
+        let (click, open) = (token_of(&t.html, "click"), token_of(&t.html, "open"));
+        assert_eq!(tracking.click(&click, "0", true).await, ClickTarget::Url("https://example.org/".into()));
+        // Over the rate limit: where the reader was going, nothing counted.
+        assert_eq!(tracking.click(&click, "0", false).await, ClickTarget::Url("https://example.org/".into()));
+        tracking.open(&open, true).await;
+        clock.advance(TRACKING_LINK_LIFE + SignedDuration::from_mins(2));
+        assert_eq!(tracking.click(&click, "0", true).await, ClickTarget::Expired);
+        tracking.open(&open, true).await;
+        let m: Message = tracking.ctx.store.read().unwrap().get(RecordTable::Messages, 5).unwrap().unwrap();
+        assert_eq!((m.clicks, m.link_clicks, m.opens), (1, vec![1], 1));
+        let store = tracking.ctx.store.clone();
+        tokio::task::spawn_blocking(move || store.close()).await.unwrap();
+    }
+
     #[test]
     fn the_gif_is_a_gif() {
         assert_eq!(&PIXEL_GIF[..6], b"GIF89a");
