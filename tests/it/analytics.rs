@@ -125,9 +125,12 @@ async fn an_email_is_tracked_opens_and_clicks_count_and_nothing_else_redirects()
         assert_eq!(res.status(), StatusCode::OK);
     }
     assert_eq!(app.get_json(&format!("/api/messages/{id}")).await["opens"], 14);
-    // A HEAD (a link checker) gets the same answer and is not an open.
+    // A HEAD (a link checker), or staff viewing the message (their session goes along), get the
+    // same answer and are not opens.
     let head = app.anonymous(Method::HEAD, &pixel).send().await.unwrap();
     assert_eq!((head.status(), head.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "image/gif"));
+    let staff = app.get(&pixel).await;
+    assert_eq!((staff.status(), staff.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "image/gif"));
     assert_eq!(app.get_json(&format!("/api/messages/{id}")).await["opens"], 14);
 
     // A click: 302 to the original URL, counted with its link.

@@ -6,15 +6,27 @@
 //! mail clients show a broken image otherwise. Over the per-address limit of public routes
 //! nothing is recorded, but the pixel and the redirect are still answered: a mail provider's
 //! image proxy speaks for many readers from one address. A HEAD answers the same and counts
-//! nothing (link checkers).
+//! nothing (link checkers), and so does a request with staff's credentials (a stored message
+//! shown on a staff screen loads its pixel from our origin).
 
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use clowder_actors::comms::tracking::{ClickTarget, PIXEL_GIF};
 
 use crate::client_addr::ClientIp;
 use crate::state::AppState;
+
+/// Whether the request carries a staff member's credentials (the session cookie or a bearer
+/// token): staff looking at a stored message's HTML load its pixel from our own origin, and a
+/// client's mail client never holds our session. Presence is enough: nothing is granted.
+fn from_staff(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION)
+        || headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+            v.split(';')
+                .any(|pair| pair.trim().split_once('=').is_some_and(|(k, _)| k == crate::extract::SESSION_COOKIE))
+        })
+}
 
 fn within_limit(state: &AppState, ip: &Option<axum::Extension<ClientIp>>) -> bool {
     match ip {
@@ -32,11 +44,12 @@ fn within_limit(state: &AppState, ip: &Option<axum::Extension<ClientIp>>) -> boo
 pub async fn open_pixel(
     State(state): State<AppState>,
     method: Method,
+    headers: HeaderMap,
     ip: Option<axum::Extension<ClientIp>>,
     Path(token): Path<String>,
 ) -> Response {
-    // A HEAD (link checkers, some scanners) loads no image: not an open.
-    let record = method == Method::GET && within_limit(&state, &ip);
+    // A HEAD (link checkers, some scanners) loads no image: not an open; nor is staff's view.
+    let record = method == Method::GET && !from_staff(&headers) && within_limit(&state, &ip);
     state.system.tracking.open(&token, record).await;
     (StatusCode::OK, [(header::CONTENT_TYPE, "image/gif"), (header::CACHE_CONTROL, "no-store")], PIXEL_GIF.as_slice())
         .into_response()
@@ -68,10 +81,11 @@ fn page(status: StatusCode, clinic: &str, title: &str) -> Response {
 pub async fn click_redirect(
     State(state): State<AppState>,
     method: Method,
+    headers: HeaderMap,
     ip: Option<axum::Extension<ClientIp>>,
     Path((token, n)): Path<(String, String)>,
 ) -> Response {
-    let record = method == Method::GET && within_limit(&state, &ip);
+    let record = method == Method::GET && !from_staff(&headers) && within_limit(&state, &ip);
     let clinic = &state.system.ctx.config.comms.clinic.name;
     match state.system.tracking.click(&token, &n, record).await {
         ClickTarget::Url(url) => match header::HeaderValue::from_str(&url) {
