@@ -307,6 +307,7 @@ mod tests {
         let html = "<html><body><p><a href=\"https://example.org/a?x=1&amp;y=2\">A</a> \
             <A class=\"b\" HREF='https:&#x2f;&#x2f;example.org&#x2f;b'>B</A> \
             <a href=\"https://clinic.example/l/confirm/tok\">confirm</a> \
+            <a href=\"https:&#x2f;&#x2f;clinic.example&#x2f;l&#x2f;cancel&#x2f;tok\">cancel</a> \
             <a href=\"mailto:desk@clinic.example\">mail</a> <abbr href=\"https://x.example\">x</abbr> \
             <a title=\"nohref\" data-href=\"https://y.example\" href=\"https://example.org/c\">C</a></p></body></html>";
         let id = MessageId::from_u128(99);
@@ -314,6 +315,8 @@ mod tests {
         let out = instrument(&links(), "https://clinic.example/", html, id, now);
         assert_eq!(out.links, vec!["https://example.org/a?x=1&y=2", "https://example.org/b", "https://example.org/c"]);
         assert!(out.html.contains("href=\"https://clinic.example/l/confirm/tok\""));
+        // As minijinja writes a signed link's URL: still the clinic's own, left as written.
+        assert!(out.html.contains("href=\"https:&#x2f;&#x2f;clinic.example&#x2f;l&#x2f;cancel&#x2f;tok\""));
         assert!(out.html.contains("href=\"mailto:desk@clinic.example\""));
         assert!(out.html.contains("<abbr href=\"https://x.example\">"));
         assert!(out.html.contains("data-href=\"https://y.example\""));
