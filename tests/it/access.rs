@@ -202,6 +202,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/hooks/sendgrid/events", "signed"),
     ("GET", "/l/unsubscribe/{token}", "public"),
     ("POST", "/l/unsubscribe/{token}", "public"),
+    ("GET", "/l/open/{token}", "public"),
+    ("GET", "/l/click/{token}/{n}", "public"),
+    ("GET", "/api/communications/analytics", "ARM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

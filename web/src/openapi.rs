@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::Rule;
+use crate::routes::{analytics, tracking};
 use crate::routes::{
     appointment_types, appointments, audit, auth, automations, backups, calendar_feeds, clients, communications,
     devices, health, jobs, links, locations, messages, patients, roles, search, staff, templates, users, waitlist,
@@ -112,6 +113,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(communications::communications_log))
         .routes(routes!(communications::communications_templates))
         .routes(routes!(communications::communications_stats))
+        .routes(routes!(tracking::open_pixel))
+        .routes(routes!(tracking::click_redirect))
+        .routes(routes!(analytics::communications_analytics))
         .routes(routes!(appointment_types::appointment_types_list, appointment_types::appointment_types_create))
         .routes(routes!(appointment_types::appointment_types_get, appointment_types::appointment_types_update))
         .routes(routes!(locations::locations_list, locations::locations_create))

@@ -11,7 +11,10 @@
 //! delivery reports and inbound texts (signatures, STOP/START/HELP). What staff send by hand:
 //! `compose.rs` (a template for one client), `batches.rs` (one message, and batches to many
 //! clients queued in chunks), `stats.rs` (the log's filtered pages and delivery counts).
+//! `tracking.rs` puts the open pixel and tracked links in emails and counts opens and clicks;
+//! `analytics.rs` picks A/B template variants and reports sent, opened, clicked, booked and no-shows.
 
+pub mod analytics;
 pub mod automations;
 pub mod batches;
 pub mod compose;
@@ -23,6 +26,7 @@ pub mod providers;
 pub mod sms;
 pub mod stats;
 pub mod templates;
+pub mod tracking;
 pub mod webhooks;
 
 pub use providers::{
