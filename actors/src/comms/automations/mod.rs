@@ -362,12 +362,21 @@ impl Env {
     }
 
     /// The appointments of `client` that are still to happen or happened, by start.
-    pub(crate) fn appointments_of(&self, client: clowder_schemas::ClientId) -> Result<Vec<Appointment>> {
+    pub(crate) fn appointments_of(
+        &self,
+        client: clowder_schemas::ClientId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Appointment>> {
+        // Bounded by time: the calendar's index is by start, so a window keeps this a short
+        // range walk instead of a pass over every appointment the clinic has.
         let mut out = Vec::new();
         let mut after = None;
         loop {
             let page = self.calendar.list(&crate::scheduling::AppointmentFilter {
                 client: Some(client),
+                from: Some(from),
+                to: Some(to),
                 after,
                 limit: 200,
                 ..Default::default()
