@@ -365,7 +365,10 @@ async fn burst_with_offset(
         if stats.distinct >= n {
             break;
         }
-        let quiet = Instant::now() > due_at && last_change.elapsed() > QUIET_LIMIT;
+        // Reminders are rendered before their messages are sent (the send jobs are due later
+        // than the reminder jobs), so nothing may arrive for a while: only silence after
+        // arrivals began ends the wait early.
+        let quiet = stats.received > 0 && last_change.elapsed() > QUIET_LIMIT;
         if Instant::now() > deadline || quiet {
             progress(&format!("reminders: stopped waiting with {} of {n} arrived", stats.distinct));
             break;
