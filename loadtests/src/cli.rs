@@ -167,7 +167,7 @@ pub struct Args {
     pub pending_jobs: u32,
 
     /// Port of the reminders scenario's SMTP sink on 127.0.0.1; the server must send there
-    /// (CLOWDER_EMAIL_PROVIDER=smtp CLOWDER_SMTP_HOST=127.0.0.1 CLOWDER_SMTP_PORT=<this>
+    /// (CLOWDER_EMAIL_PROVIDER=smtp CLOWDER_SMTP_HOST=127.0.0.1 CLOWDER_SMTP_PORT set to it
     /// CLOWDER_SMTP_TLS=none).
     #[arg(long, default_value_t = 2525)]
     pub smtp_sink_port: u16,
