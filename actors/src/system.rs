@@ -62,6 +62,10 @@ pub struct System {
     pub batches: crate::comms::batches::Batches,
     /// The message log's filtered pages and delivery statistics.
     pub comms_log: crate::comms::stats::Log,
+    /// Marketing audiences.
+    pub segments: crate::comms::segments::Segments,
+    /// Marketing campaigns and the newsletter's double opt-in.
+    pub campaigns: crate::comms::campaigns::Campaigns,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -116,6 +120,15 @@ impl System {
         scheduling.hooks.install(Arc::new(automations.clone()));
         let ctx_for_consent = ctx.clone();
         let consent = crate::comms::consent::Consent::new(ctx.clone());
+        let campaigns = crate::comms::campaigns::Campaigns::new(
+            ctx.clone(),
+            jobs.clone(),
+            messages.clone(),
+            links.clone(),
+            consent.clone(),
+        );
+        jobs.register(crate::comms::campaigns::KIND, campaigns.handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -141,6 +154,8 @@ impl System {
             consent,
             batches,
             comms_log: crate::comms::stats::Log::new(ctx_for_templates.clone()),
+            segments: crate::comms::segments::Segments::new(ctx_for_templates.clone()),
+            campaigns,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

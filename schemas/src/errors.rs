@@ -103,6 +103,8 @@ pub enum ErrorCode {
     AutomationNotFound,
     WebhookSignatureInvalid,
     BatchNotFound,
+    SegmentNotFound,
+    CampaignNotFound,
 }
 
 impl ErrorCode {
@@ -150,6 +152,7 @@ impl ErrorCode {
             AutomationNotFound => ErrorKind::NotFound,
             WebhookSignatureInvalid => ErrorKind::Unauthenticated,
             BatchNotFound => ErrorKind::NotFound,
+            SegmentNotFound | CampaignNotFound => ErrorKind::NotFound,
         }
     }
 

@@ -206,6 +206,14 @@ ulid_id!(
     /// A batch of messages sent by staff to many clients (`clowder_schemas::batches::Batch`).
     BatchId, BatchNotFound, "message batch"
 );
+ulid_id!(
+    /// A saved marketing audience (`clowder_schemas::campaigns::Segment`).
+    SegmentId, SegmentNotFound, "segment"
+);
+ulid_id!(
+    /// A marketing campaign (`clowder_schemas::campaigns::Campaign`).
+    CampaignId, CampaignNotFound, "campaign"
+);
 
 #[cfg(test)]
 mod tests {

@@ -202,6 +202,20 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/hooks/sendgrid/events", "signed"),
     ("GET", "/l/unsubscribe/{token}", "public"),
     ("POST", "/l/unsubscribe/{token}", "public"),
+    ("GET", "/api/segments", "AM"),
+    ("POST", "/api/segments", "AM"),
+    ("GET", "/api/segments/{id}", "AM"),
+    ("GET", "/api/segments/{id}/preview", "AM"),
+    ("GET", "/api/campaigns", "AM"),
+    ("POST", "/api/campaigns", "AM"),
+    ("GET", "/api/campaigns/{id}", "AM"),
+    ("POST", "/api/campaigns/{id}/schedule", "AM"),
+    ("POST", "/api/campaigns/{id}/send-now", "AM"),
+    ("POST", "/api/campaigns/{id}/cancel", "AM"),
+    ("POST", "/api/clients/{id}/newsletter", "ARM"),
+    ("POST", "/api/communications/newsletter/subscribe", "public"),
+    ("GET", "/l/subscribe/{token}", "public"),
+    ("POST", "/l/subscribe/{token}", "public"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -273,6 +273,23 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     // Authenticated by the signed link in the path, in the handler; it can only revoke.
     ("GET", "/l/unsubscribe/{token}", Public),
     ("POST", "/l/unsubscribe/{token}", Public),
+    ("GET", "/api/segments", Needs(CommunicationsManage)),
+    ("POST", "/api/segments", Needs(CommunicationsManage)),
+    ("GET", "/api/segments/{id}", Needs(CommunicationsManage)),
+    ("GET", "/api/segments/{id}/preview", Needs(CommunicationsManage)),
+    ("GET", "/api/campaigns", Needs(CommunicationsManage)),
+    ("POST", "/api/campaigns", Needs(CommunicationsManage)),
+    ("GET", "/api/campaigns/{id}", Needs(CommunicationsManage)),
+    ("POST", "/api/campaigns/{id}/schedule", Needs(CommunicationsManage)),
+    ("POST", "/api/campaigns/{id}/send-now", Needs(CommunicationsManage)),
+    ("POST", "/api/campaigns/{id}/cancel", Needs(CommunicationsManage)),
+    ("POST", "/api/clients/{id}/newsletter", Needs(CommunicationsSend)),
+    // Public, rate limited per address; answers the same whoever the email belongs to.
+    ("POST", "/api/communications/newsletter/subscribe", Public),
+    // Authenticated by the signed link in the path, in the handler; it can only grant what
+    // the link's email asked for.
+    ("GET", "/l/subscribe/{token}", Public),
+    ("POST", "/l/subscribe/{token}", Public),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

@@ -10,16 +10,20 @@
 //! preferences, the consent ledger and the send-time gate; `webhooks.rs` the providers'
 //! delivery reports and inbound texts (signatures, STOP/START/HELP). What staff send by hand:
 //! `compose.rs` (a template for one client), `batches.rs` (one message, and batches to many
-//! clients queued in chunks), `stats.rs` (the log's filtered pages and delivery counts).
+//! clients queued in chunks), `stats.rs` (the log's filtered pages and delivery counts). Marketing: `segments.rs` (saved
+//! audiences evaluated over the store) and `campaigns.rs` (campaigns to a segment, sent by a
+//! durable job in chunks, their results; the newsletter's double opt-in).
 
 pub mod automations;
 pub mod batches;
+pub mod campaigns;
 pub mod compose;
 pub mod consent;
 pub mod defaults;
 pub mod links;
 pub mod messages;
 pub mod providers;
+pub mod segments;
 pub mod sms;
 pub mod stats;
 pub mod templates;

@@ -55,10 +55,14 @@ pub enum RecordTable {
     ConsentLedger,
     /// Message batches staff send to many clients (`comms::batches`).
     Batches,
+    /// Saved marketing audiences (`comms::segments`).
+    Segments,
+    /// Marketing campaigns (`comms::campaigns`).
+    Campaigns,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 26] = [
+    pub const ALL: [RecordTable; 28] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -85,6 +89,8 @@ impl RecordTable {
         RecordTable::Preferences,
         RecordTable::ConsentLedger,
         RecordTable::Batches,
+        RecordTable::Segments,
+        RecordTable::Campaigns,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -115,6 +121,8 @@ impl RecordTable {
             RecordTable::Preferences => TableDefinition::new("client_preferences"),
             RecordTable::ConsentLedger => TableDefinition::new("consent_ledger"),
             RecordTable::Batches => TableDefinition::new("message_batches"),
+            RecordTable::Segments => TableDefinition::new("segments"),
+            RecordTable::Campaigns => TableDefinition::new("campaigns"),
         }
     }
 }
