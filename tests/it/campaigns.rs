@@ -6,6 +6,7 @@
 //! consent granted with source `double_opt_in`, then reached by a campaign); 4xx bodies and
 //! who may create campaigns.
 
+use clowder_actors::comms::links::LinkPurpose;
 use clowder_actors::store::{ChangeSet, RecordTable};
 use clowder_schemas::appointments::{Appointment, Source, Status, StatusTimes};
 use clowder_schemas::{AppointmentId, AppointmentTypeId, LocationId};
@@ -353,8 +354,14 @@ async fn newsletter_double_opt_in_grants_marketing_consent_only_from_the_link() 
     let i = chars.len() - 5;
     chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
     let tampered: String = chars.into_iter().collect();
-    for method in [Method::GET, Method::POST] {
-        assert_eq!(app.anonymous(method, &tampered).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let subject = c.parse::<clowder_schemas::ClientId>().unwrap().as_u128();
+    let past = app.system.ctx.clock.now().checked_sub(SignedDuration::from_mins(5)).unwrap();
+    let expired = app.system.links.url(LinkPurpose::ConfirmSubscription, subject, past);
+    let expired = expired.split_once("/l/").map(|(_, p)| format!("/l/{p}")).unwrap();
+    for (p, status) in [(&tampered, StatusCode::NOT_FOUND), (&expired, StatusCode::GONE)] {
+        for method in [Method::GET, Method::POST] {
+            assert_eq!(app.anonymous(method, p).send().await.unwrap().status(), status, "{p}");
+        }
     }
     assert_eq!(ledger_len().await, 0);
 
