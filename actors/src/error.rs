@@ -151,6 +151,11 @@ pub enum Error {
     SegmentNotFound(clowder_schemas::ids::SegmentId),
     #[error("no campaign with id {0}")]
     CampaignNotFound(clowder_schemas::ids::CampaignId),
+    #[error("no referral with id {0}")]
+    ReferralNotFound(clowder_schemas::ids::ReferralId),
+    /// A referral's credit was already redeemed.
+    #[error("this referral's credit was already redeemed")]
+    ReferralRedeemed(clowder_schemas::ids::ReferralId),
     /// A job cannot make this move from its state (`action` is `retry` or `cancel`).
     #[error("a {from} job cannot be {action}; allowed from: {}", allowed.join(", "))]
     JobTransition { from: clowder_schemas::jobs::JobState, action: &'static str, allowed: Vec<&'static str> },
@@ -239,6 +244,8 @@ impl Error {
             Error::BatchNotFound(_) => ErrorCode::BatchNotFound,
             Error::SegmentNotFound(_) => ErrorCode::SegmentNotFound,
             Error::CampaignNotFound(_) => ErrorCode::CampaignNotFound,
+            Error::ReferralNotFound(_) => ErrorCode::ReferralNotFound,
+            Error::ReferralRedeemed(_) => ErrorCode::InvalidTransition,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::CampaignTransition { .. } => ErrorCode::InvalidTransition,
             Error::Changed { .. } => ErrorCode::RecordChanged,

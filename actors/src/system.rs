@@ -66,6 +66,8 @@ pub struct System {
     pub segments: crate::comms::segments::Segments,
     /// Marketing campaigns and the newsletter's double opt-in.
     pub campaigns: crate::comms::campaigns::Campaigns,
+    /// Referral codes and the credits owed for them.
+    pub referrals: crate::comms::referrals::Referrals,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -156,6 +158,7 @@ impl System {
             comms_log: crate::comms::stats::Log::new(ctx_for_templates.clone()),
             segments: crate::comms::segments::Segments::new(ctx_for_templates.clone()),
             campaigns,
+            referrals: crate::comms::referrals::Referrals::new(ctx_for_templates.clone()),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

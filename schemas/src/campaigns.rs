@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::batches::{BatchEntry, BatchSkip};
 use crate::errors::ValidationError;
-use crate::ids::{AppointmentTypeId, CampaignId, ClientId, LocationId, SegmentId, TemplateId, UserId};
+use crate::ids::{AppointmentTypeId, CampaignId, ClientId, LocationId, ReferralId, SegmentId, TemplateId, UserId};
 use crate::messages::Channel;
 use crate::records::Record;
 
@@ -330,6 +330,98 @@ pub struct NewsletterSubscribe {
     pub email: String,
 }
 
+/// Whether a referral's reward is still owed to the referrer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ReferralStatus {
+    /// The front desk owes the referrer the credit.
+    Owed,
+    /// The credit was given (redeemed at the desk).
+    Redeemed,
+}
+
+/// A new client referred by an existing one, and the credit owed to the referrer for it
+/// (a ledger line: there is no billing yet, the front desk redeems it by hand).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Referral {
+    pub id: ReferralId,
+    /// The referrer's code as given.
+    pub code: String,
+    pub referrer_id: ClientId,
+    /// The new client; each client is referred at most once.
+    pub referred_id: ClientId,
+    /// What is owed, as the front desk wrote it (default "Referral credit").
+    pub credit: String,
+    pub status: ReferralStatus,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    pub created_by: Option<UserId>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub redeemed_at: Option<Timestamp>,
+    pub redeemed_by: Option<UserId>,
+}
+
+/// Version history: v1.
+impl Record for Referral {
+    const KIND: &'static str = "referral";
+    const VERSION: u16 = 1;
+}
+
+/// Body of `POST /api/referrals`: the code a new client gave.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordReferral {
+    /// The referrer's code (`XXXX-XXXX`; case, spaces and the dash do not matter).
+    pub code: String,
+    /// The referred (new) client.
+    pub client_id: String,
+    /// What the referrer is owed (1–100 characters; default "Referral credit").
+    #[serde(default)]
+    pub credit: Option<String>,
+}
+
+impl RecordReferral {
+    /// The credit's text, trimmed, or the default.
+    pub fn credit(&self) -> Result<String, ValidationError> {
+        match self.credit.as_deref().map(str::trim) {
+            None => Ok("Referral credit".to_owned()),
+            Some(c) if c.is_empty() || c.chars().count() > 100 => {
+                Err(ValidationError::new("credit", "must be 1 to 100 characters"))
+            }
+            Some(c) => Ok(c.to_owned()),
+        }
+    }
+}
+
+/// Normalises a referral code as typed: upper case, without spaces or dashes, O read as 0 and
+/// I or L as 1 (Crockford base32 has no I, L, O or U); `None` if it cannot be one: not 8
+/// letters and digits.
+pub fn normalise_code(code: &str) -> Option<String> {
+    let c: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    (c.len() == 8 && c.chars().all(|c| c.is_ascii_alphanumeric())).then_some(c)
+}
+
+/// `GET /api/clients/{id}/referral`: the client's code and the referrals it brought.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ClientReferrals {
+    pub client_id: ClientId,
+    /// `XXXX-XXXX`, the same every time (derived from the client's id under the server's key).
+    pub code: String,
+    /// Referrals whose credit is still owed.
+    pub owed: u32,
+    /// Every referral this client made, oldest first.
+    pub referrals: Vec<Referral>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,5 +451,14 @@ mod tests {
         assert_eq!(f.validate().unwrap_err().field, "filter.last_visit_within_days");
         let f = SegmentFilter { breeds: vec!["  ".into()], ..Default::default() };
         assert_eq!(f.validate().unwrap_err().field, "filter.breeds[0]");
+    }
+
+    #[test]
+    fn referral_codes_are_read_without_case_spaces_or_dashes() {
+        assert_eq!(normalise_code(" k7qf-93mx ").as_deref(), Some("K7QF93MX"));
+        assert_eq!(normalise_code("K7QF 93MX").as_deref(), Some("K7QF93MX"));
+        assert_eq!(normalise_code("ko1l-9oMX").as_deref(), Some("K01190MX"));
+        assert_eq!(normalise_code("K7QF-93M"), None);
+        assert_eq!(normalise_code("K7QF-93M!"), None);
     }
 }

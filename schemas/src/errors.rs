@@ -105,6 +105,7 @@ pub enum ErrorCode {
     BatchNotFound,
     SegmentNotFound,
     CampaignNotFound,
+    ReferralNotFound,
 }
 
 impl ErrorCode {
@@ -153,6 +154,7 @@ impl ErrorCode {
             WebhookSignatureInvalid => ErrorKind::Unauthenticated,
             BatchNotFound => ErrorKind::NotFound,
             SegmentNotFound | CampaignNotFound => ErrorKind::NotFound,
+            ReferralNotFound => ErrorKind::NotFound,
         }
     }
 

@@ -233,6 +233,12 @@ pub enum DomainEvent {
         campaign_id: crate::ids::CampaignId,
         state: crate::campaigns::CampaignState,
     },
+    /// A referral was recorded (credit owed to the referrer) or redeemed.
+    ReferralUpdated {
+        referral_id: crate::ids::ReferralId,
+        referrer_id: crate::ids::ClientId,
+        status: crate::campaigns::ReferralStatus,
+    },
 }
 
 impl DomainEvent {
@@ -292,6 +298,7 @@ impl DomainEvent {
             DomainEvent::ConsentRecorded { entry } => format!("client:{}", entry.client_id),
             DomainEvent::SegmentCreated { segment_id, .. } => format!("segment:{segment_id}"),
             DomainEvent::CampaignUpdated { campaign_id, .. } => format!("campaign:{campaign_id}"),
+            DomainEvent::ReferralUpdated { referral_id, .. } => format!("referral:{referral_id}"),
         }
     }
 }
@@ -468,6 +475,8 @@ impl DomainEvent {
             DomainEvent::SegmentCreated { .. } | DomainEvent::CampaignUpdated { .. } => {
                 Audience::new(Permission::CommunicationsManage, Unnarrowed)
             }
+            // Who may read a client's referrals (`GET /api/clients/{id}/referral`), like consent.
+            DomainEvent::ReferralUpdated { .. } => Audience::new(Permission::ClientsView, OwnRule::Nobody),
         }
     }
 
@@ -525,6 +534,7 @@ impl DomainEvent {
             | DomainEvent::RescheduleRequested { .. } => None,
             DomainEvent::PreferencesUpdated { .. } | DomainEvent::ConsentRecorded { .. } => None,
             DomainEvent::SegmentCreated { .. } | DomainEvent::CampaignUpdated { .. } => None,
+            DomainEvent::ReferralUpdated { .. } => None,
         }
     }
 }

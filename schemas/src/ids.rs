@@ -214,6 +214,10 @@ ulid_id!(
     /// A marketing campaign (`clowder_schemas::campaigns::Campaign`).
     CampaignId, CampaignNotFound, "campaign"
 );
+ulid_id!(
+    /// A referral and the credit owed for it (`clowder_schemas::campaigns::Referral`).
+    ReferralId, ReferralNotFound, "referral"
+);
 
 #[cfg(test)]
 mod tests {

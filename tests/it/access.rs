@@ -216,6 +216,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/communications/newsletter/subscribe", "public"),
     ("GET", "/l/subscribe/{token}", "public"),
     ("POST", "/l/subscribe/{token}", "public"),
+    ("GET", "/api/clients/{id}/referral", "AVTRBM"),
+    ("POST", "/api/referrals", "ARM"),
+    ("POST", "/api/referrals/{id}/redeem", "ARM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -4,7 +4,7 @@
 //! and its results add up; a scheduled campaign's job is due at its time and cancel stops
 //! it; the newsletter's double opt-in (same 202 for unknown emails, tampered links refused,
 //! consent granted with source `double_opt_in`, then reached by a campaign); 4xx bodies and
-//! who may create campaigns.
+//! who may create campaigns; a referral code recording a credit owed until redeemed.
 
 use clowder_actors::comms::links::LinkPurpose;
 use clowder_actors::store::{ChangeSet, RecordTable};
@@ -388,4 +388,53 @@ async fn newsletter_double_opt_in_grants_marketing_consent_only_from_the_link() 
     expect_json(app.post_json(&format!("/api/campaigns/{id}/send-now"), &json!({})).await, StatusCode::OK).await;
     let done = settled(&app, &id).await;
     assert_eq!((done["results"]["audience"].as_u64(), done["results"]["sent"].as_u64()), (Some(1), Some(1)), "{done}");
+}
+
+#[tokio::test]
+async fn a_referral_code_records_a_credit_owed_to_the_referrer_until_redeemed() {
+    let app = TestApp::signed_in().await;
+    let ada = client(&app, "Ada", None).await;
+    let ben = client(&app, "Ben", None).await;
+    let cleo = client(&app, "Cleo", None).await;
+
+    // The code is stable; nothing is owed yet.
+    let r = app.get_json(&format!("/api/clients/{ada}/referral")).await;
+    let code = r["code"].as_str().unwrap().to_owned();
+    assert_eq!((code.len(), &code[4..5]), (9, "-"), "{r}");
+    assert_eq!((r["owed"].as_u64(), r["referrals"].as_array().map(Vec::len)), (Some(0), Some(0)));
+    assert_eq!(app.get_json(&format!("/api/clients/{ada}/referral")).await["code"], code.as_str());
+    let bens = app.get_json(&format!("/api/clients/{ben}/referral")).await["code"].as_str().unwrap().to_owned();
+    assert_ne!(bens, code);
+
+    // Ben came through Ada's code (typed in lower case, without the dash).
+    let typed = code.replace('-', "").to_lowercase();
+    let body = json!({ "code": typed, "client_id": ben, "credit": "$20 off the next visit" });
+    let x = expect_json(app.post_json("/api/referrals", &body).await, StatusCode::CREATED).await;
+    assert_eq!((x["referrer_id"].as_str(), x["status"].as_str()), (Some(ada.as_str()), Some("owed")));
+    assert_eq!((x["code"].as_str(), x["credit"].as_str()), (Some(code.as_str()), Some("$20 off the next visit")));
+    // Once per referred client; a code of nobody, one's own code and unknown clients are refused.
+    let r = app.post_json("/api/referrals", &json!({ "code": code, "client_id": ben })).await;
+    assert_error(r, StatusCode::CONFLICT, "duplicate_value", Some("client_id")).await;
+    for (body, field) in [
+        (json!({ "code": "ZZZZ-ZZZZ", "client_id": cleo }), "code"),
+        (json!({ "code": "short", "client_id": cleo }), "code"),
+        (json!({ "code": code, "client_id": ada }), "code"),
+        (json!({ "code": code, "client_id": UNKNOWN_ID }), "client_id"),
+        (json!({ "code": code, "client_id": cleo, "credit": " " }), "credit"),
+    ] {
+        let r = app.post_json("/api/referrals", &body).await;
+        assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    let r = app.get_json(&format!("/api/clients/{ada}/referral")).await;
+    assert_eq!((r["owed"].as_u64(), r["referrals"][0]["referred_id"].as_str()), (Some(1), Some(ben.as_str())));
+
+    // The front desk redeems it, once.
+    let id = id_of(&x);
+    let y = expect_json(app.post_json(&format!("/api/referrals/{id}/redeem"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(y["status"], "redeemed");
+    let r = app.post_json(&format!("/api/referrals/{id}/redeem"), &json!({})).await;
+    assert_error(r, StatusCode::CONFLICT, "invalid_transition", None).await;
+    let r = app.post_json(&format!("/api/referrals/{UNKNOWN_ID}/redeem"), &json!({})).await;
+    assert_error(r, StatusCode::NOT_FOUND, "referral_not_found", None).await;
+    assert_eq!(app.get_json(&format!("/api/clients/{ada}/referral")).await["owed"], 0);
 }

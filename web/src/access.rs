@@ -290,6 +290,9 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     // the link's email asked for.
     ("GET", "/l/subscribe/{token}", Public),
     ("POST", "/l/subscribe/{token}", Public),
+    ("GET", "/api/clients/{id}/referral", Needs(ClientsView)),
+    ("POST", "/api/referrals", Needs(ClientsEdit)),
+    ("POST", "/api/referrals/{id}/redeem", Needs(ClientsEdit)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

@@ -12,7 +12,8 @@
 //! `compose.rs` (a template for one client), `batches.rs` (one message, and batches to many
 //! clients queued in chunks), `stats.rs` (the log's filtered pages and delivery counts). Marketing: `segments.rs` (saved
 //! audiences evaluated over the store) and `campaigns.rs` (campaigns to a segment, sent by a
-//! durable job in chunks, their results; the newsletter's double opt-in).
+//! durable job in chunks, their results; the newsletter's double opt-in) and `referrals.rs`
+//! (referral codes and the credits owed for them).
 
 pub mod automations;
 pub mod batches;
@@ -23,6 +24,7 @@ pub mod defaults;
 pub mod links;
 pub mod messages;
 pub mod providers;
+pub mod referrals;
 pub mod segments;
 pub mod sms;
 pub mod stats;

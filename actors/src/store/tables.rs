@@ -59,10 +59,12 @@ pub enum RecordTable {
     Segments,
     /// Marketing campaigns (`comms::campaigns`).
     Campaigns,
+    /// Referrals and the credits owed for them (`comms::referrals`).
+    Referrals,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 28] = [
+    pub const ALL: [RecordTable; 29] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -91,6 +93,7 @@ impl RecordTable {
         RecordTable::Batches,
         RecordTable::Segments,
         RecordTable::Campaigns,
+        RecordTable::Referrals,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -123,6 +126,7 @@ impl RecordTable {
             RecordTable::Batches => TableDefinition::new("message_batches"),
             RecordTable::Segments => TableDefinition::new("segments"),
             RecordTable::Campaigns => TableDefinition::new("campaigns"),
+            RecordTable::Referrals => TableDefinition::new("referrals"),
         }
     }
 }
@@ -196,6 +200,8 @@ pub mod unique {
     /// Template names, one namespace per channel (a name is unique per channel, as typed).
     pub const TEMPLATE_NAME_EMAIL: &str = "template_name_email";
     pub const TEMPLATE_NAME_SMS: &str = "template_name_sms";
+    /// A referred client's id: each client is referred at most once.
+    pub const REFERRED_CLIENT: &str = "referred_client";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

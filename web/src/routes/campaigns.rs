@@ -1,17 +1,20 @@
 //! Marketing (`communications:manage`): saved segments (`/api/segments`, with a preview of
 //! who they hold now), campaigns to them (`/api/campaigns`: create, schedule, send now,
 //! cancel, results), and the newsletter's double opt-in started by staff for a client
-//! (`POST /api/clients/{id}/newsletter`, `communications:send`). The logic is
-//! `clowder_actors::comms::{segments, campaigns}`; see docs/communications.md, "Marketing".
+//! (`POST /api/clients/{id}/newsletter`, `communications:send`); referral codes and the
+//! credits owed for them (`/api/clients/{id}/referral` with `clients:view`, `/api/referrals`
+//! with `clients:edit`). The logic is `clowder_actors::comms::{segments, campaigns,
+//! referrals}`; see docs/communications.md, "Marketing".
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clowder_actors::comms::campaigns::NewCampaign;
 use clowder_schemas::campaigns::{
-    CampaignView, CreateCampaign, CreateSegment, MAX_PREVIEW, ScheduleCampaign, Segment, SegmentPreview,
+    CampaignView, ClientReferrals, CreateCampaign, CreateSegment, MAX_PREVIEW, RecordReferral, Referral,
+    ScheduleCampaign, Segment, SegmentPreview,
 };
-use clowder_schemas::ids::{CampaignId, SegmentId};
+use clowder_schemas::ids::{CampaignId, ReferralId, SegmentId};
 use clowder_schemas::messages::Channel;
 use clowder_schemas::{ClientId, ErrorResponse, ValidationError};
 use jiff::Timestamp;
@@ -19,6 +22,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::messages::Queued;
+use crate::access::Granted;
 use crate::error::ApiError;
 use crate::extract::{Id, Json, Query, Staff};
 use crate::reply::Created;
@@ -242,4 +246,67 @@ pub async fn clients_newsletter(
 ) -> Result<Response, ApiError> {
     let message_id = state.system.campaigns.start_subscription(id, &staff.caller).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(Queued { message_id })).into_response())
+}
+
+/// Refuses a client created by someone else to a caller whose permission is scope `own`.
+fn check_own(state: &AppState, granted: &Granted, id: ClientId) -> Result<(), ApiError> {
+    granted.check_lazily(|| state.system.consent.client_created_by(id))
+}
+
+/// The client's referral code (the same every time) and the referrals it brought, with the
+/// credits still owed (audited).
+#[utoipa::path(
+    get, path = "/api/clients/{id}/referral", tag = "marketing",
+    params(("id" = ClientId, Path)),
+    responses((status = 200, body = ClientReferrals), (status = 404, description = "`client_not_found`", body = ErrorResponse))
+)]
+pub async fn clients_referral(
+    State(state): State<AppState>,
+    staff: Staff,
+    granted: Granted,
+    Id(id): Id<ClientId>,
+) -> Result<axum::Json<ClientReferrals>, ApiError> {
+    check_own(&state, &granted, id)?;
+    Ok(axum::Json(state.system.referrals.of_client(id, &staff.caller).await?))
+}
+
+/// Record that a (new) client came through another client's code: the referrer is owed
+/// `credit`.
+#[utoipa::path(
+    post, path = "/api/referrals", tag = "marketing",
+    request_body = RecordReferral,
+    responses(
+        (status = 201, body = Referral),
+        (status = 409, description = "`duplicate_value` naming `client_id`: the client was already referred", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`, naming the field: a malformed or unknown code, the client's own code, an unknown or deactivated client, a blank or long credit", body = ErrorResponse),
+    )
+)]
+pub async fn referrals_create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<RecordReferral>,
+) -> Result<Response, ApiError> {
+    let client_id: ClientId =
+        body.client_id.trim().parse().map_err(|_| ValidationError::new("client_id", "must be a client id"))?;
+    let credit = body.credit()?;
+    let x = state.system.referrals.record(&body.code, client_id, credit, &staff.caller).await?;
+    Ok(Created::at(format!("/api/clients/{}/referral", x.referrer_id), x).into_response())
+}
+
+/// The front desk gave the referrer the credit.
+#[utoipa::path(
+    post, path = "/api/referrals/{id}/redeem", tag = "marketing",
+    params(("id" = ReferralId, Path)),
+    responses(
+        (status = 200, body = Referral),
+        (status = 404, description = "`referral_not_found`", body = ErrorResponse),
+        (status = 409, description = "`invalid_transition`: already redeemed", body = ErrorResponse),
+    )
+)]
+pub async fn referrals_redeem(
+    State(state): State<AppState>,
+    staff: Staff,
+    Id(id): Id<ReferralId>,
+) -> Result<axum::Json<Referral>, ApiError> {
+    Ok(axum::Json(state.system.referrals.redeem(id, &staff.caller).await?))
 }
