@@ -438,3 +438,71 @@ async fn a_referral_code_records_a_credit_owed_to_the_referrer_until_redeemed() 
     assert_error(r, StatusCode::NOT_FOUND, "referral_not_found", None).await;
     assert_eq!(app.get_json(&format!("/api/clients/{ada}/referral")).await["owed"], 0);
 }
+
+#[tokio::test]
+async fn the_public_subscribe_route_is_rate_limited_per_address() {
+    let app = TestApp::spawn_with(|a| {
+        a.security.rate_per_sec = 1;
+        a.security.rate_burst = 2;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = app
+            .anonymous(Method::POST, "/api/communications/newsletter/subscribe")
+            .json(&json!({ "email": "someone@example.com" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status());
+    }
+    assert_eq!(&statuses[..2], &[StatusCode::ACCEPTED, StatusCode::ACCEPTED]);
+    assert!(statuses[2..].contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn cancelling_a_campaign_while_it_sends_stops_its_remaining_chunks() {
+    // One job at a time: the first chunk's 200 `send_message` jobs run before the second
+    // chunk's job, so the campaign stays `sending` long enough to be cancelled there. A run
+    // whose change set the cancel refused is retried soon.
+    let app = TestApp::spawn_with(|a| {
+        a.jobs.jobs_concurrency = 1;
+        a.jobs.jobs_backoff_base_ms = 20;
+        a.jobs.jobs_backoff_cap_ms = 200;
+    })
+    .await;
+    app.login_admin().await;
+    // More than one chunk of 200.
+    for i in 0..230 {
+        client(&app, &format!("C{i}"), Some(&format!("c{i}@example.com"))).await;
+    }
+    let t = campaign_template(&app).await;
+    let everyone = segment(&app, json!({})).await;
+    let body = json!({ "name": "Big", "template_id": t, "segment_id": everyone });
+    let id = id_of(&expect_json(app.post_json("/api/campaigns", &body).await, StatusCode::CREATED).await);
+    expect_json(app.post_json(&format!("/api/campaigns/{id}/send-now"), &json!({})).await, StatusCode::OK).await;
+    app.poll_json(&format!("/api/campaigns/{id}"), |c| c["state"] == "sending").await;
+    let c = expect_json(app.post_json(&format!("/api/campaigns/{id}/cancel"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(c["state"], "cancelled");
+
+    // The first chunk was queued; the second never is: every job of the campaign ends, and
+    // the campaign stays cancelled.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let jobs = app.system.jobs.of_subject(&format!("campaign:{id}")).unwrap();
+        let states: Vec<Value> = jobs.iter().map(|j| serde_json::to_value(j.state).unwrap()).collect();
+        if states.iter().all(|s| s == "succeeded" || s == "cancelled") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{states:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let c = app.get_json(&format!("/api/campaigns/{id}")).await;
+    assert_eq!(c["state"], "cancelled", "{c}");
+    let r = &c["results"];
+    let queued_in_all = ["queued", "sent", "delivered", "suppressed", "bounced", "failed"]
+        .iter()
+        .map(|k| r[k].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!((r["audience"].as_u64(), queued_in_all), (Some(230), 200), "{c}");
+}

@@ -51,6 +51,9 @@ pub const KIND: &str = "campaign_send";
 /// Clients queued per change set (as batches).
 pub const CHUNK: usize = 200;
 
+/// How many times a staff command reads again when a job moved under it.
+const RACE_RETRIES: u32 = 5;
+
 /// How long a newsletter confirmation link works.
 pub const CONFIRM_LINK_TTL: SignedDuration = SignedDuration::from_hours(24 * 7);
 
@@ -253,12 +256,19 @@ impl Campaigns {
         self.start(r, old, at, "campaign.schedule", caller).await
     }
 
-    /// Sends a draft or scheduled campaign now: its job becomes due now.
+    /// Sends a draft or scheduled campaign now: its job becomes due now (read again a few
+    /// times if the scheduler moved the job meanwhile).
     pub async fn send_now(&self, id: CampaignId, caller: &Caller) -> Result<CampaignView> {
-        let now = self.ctx.clock.now();
-        let r = self.ctx.store.read()?;
-        let old = self.load(&r, id)?;
-        self.start(r, old, now, "campaign.send_now", caller).await
+        let mut tries = 0;
+        loop {
+            let now = self.ctx.clock.now();
+            let r = self.ctx.store.read()?;
+            let old = self.load(&r, id)?;
+            match self.start(r, old, now, "campaign.send_now", caller).await {
+                Err(Error::Changed { .. }) if tries < RACE_RETRIES => tries += 1,
+                other => return other,
+            }
+        }
     }
 
     async fn start(
@@ -316,8 +326,19 @@ impl Campaigns {
     }
 
     /// Cancels a draft, scheduled or sending campaign: its jobs that have not run are
-    /// cancelled; messages already queued still go.
+    /// cancelled; messages already queued still go. The scheduler may move a job (or a run
+    /// the campaign) between this read and the commit: then it reads again, a few times.
     pub async fn cancel(&self, id: CampaignId, caller: &Caller) -> Result<CampaignView> {
+        let mut tries = 0;
+        loop {
+            match self.cancel_once(id, caller).await {
+                Err(Error::Changed { .. }) if tries < RACE_RETRIES => tries += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn cancel_once(&self, id: CampaignId, caller: &Caller) -> Result<CampaignView> {
         let r = self.ctx.store.read()?;
         let old = self.load(&r, id)?;
         if matches!(old.state, CampaignState::Sent | CampaignState::Cancelled) {
@@ -518,7 +539,10 @@ impl CampaignChunk {
         if c.pending.is_empty() {
             c.state = CampaignState::Sent;
         } else {
-            self.jobs.schedule(&mut set, chunk_job(id, n + 1, now), &jc.caller).map_err(retry)?;
+            // Due after the messages just queued, so the scheduler sends a chunk before it
+            // queues the next one (a big campaign does not run ahead of its own sending).
+            let next = jc.ctx.clock.now();
+            self.jobs.schedule(&mut set, chunk_job(id, n + 1, next), &jc.caller).map_err(retry)?;
         }
         write(&mut set, Some(&old), &mut c, &jc.caller).map_err(retry)?;
         Ok(JobOutcome::with(set))
