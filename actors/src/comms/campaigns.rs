@@ -382,6 +382,18 @@ impl Campaigns {
         Ok(true)
     }
 
+    /// [`Self::request_subscription`] on a task of its own (tracked, so shutdown waits for
+    /// it): the public route answers before the look-up, in the same time whether or not the
+    /// address is a client's, so its timing tells nothing either.
+    pub fn request_subscription_later(&self, email: Email, caller: Caller) {
+        let this = self.clone();
+        self.ctx.tasks.spawn(async move {
+            if let Err(e) = this.request_subscription(&email, &caller).await {
+                tracing::warn!(error = %e, "could not queue a newsletter confirmation");
+            }
+        });
+    }
+
     /// Double opt-in started by staff for one client (422 if the client has no email).
     pub async fn start_subscription(&self, client: ClientId, caller: &Caller) -> Result<MessageId> {
         let c = self

@@ -74,10 +74,9 @@ pub async fn newsletter_subscribe(
 ) -> Result<Response, ApiError> {
     limited(&state, &ip)?;
     let email = Email::parse("email", &body.email)?;
-    // A failure to queue is logged, not answered: the answer must not differ for clients.
-    if let Err(e) = state.system.campaigns.request_subscription(&email, &caller(&ip)).await {
-        tracing::warn!(error = %e, "could not queue a newsletter confirmation");
-    }
+    // Looked up and queued after the answer: neither its content nor its timing may differ
+    // for clients (a failure is logged).
+    state.system.campaigns.request_subscription_later(email, caller(&ip));
     let accepted = SubscribeAccepted {
         message: "If this address can receive our newsletter, a confirmation email is on its way.",
     };
