@@ -56,7 +56,7 @@ impl LifeStage {
 
 /// Who a segment holds. Every filter given must match (AND); a list filter matches when any
 /// of its values does (OR). Visits are completed appointments.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentFilter {
     /// Recency: the last completed visit started more than this many days ago (clients who
@@ -93,6 +93,23 @@ pub struct SegmentFilter {
 
 fn yes() -> bool {
     true
+}
+
+/// No filter: every active client (as a body without `filter` reads).
+impl Default for SegmentFilter {
+    fn default() -> Self {
+        SegmentFilter {
+            last_visit_older_than_days: None,
+            last_visit_within_days: None,
+            min_visits_12m: None,
+            max_visits_12m: None,
+            appointment_type_ids: Vec::new(),
+            location_ids: Vec::new(),
+            life_stages: Vec::new(),
+            breeds: Vec::new(),
+            active_only: true,
+        }
+    }
 }
 
 impl SegmentFilter {

@@ -75,7 +75,8 @@ async fn visit(
 }
 
 async fn segment(app: &TestApp, filter: Value) -> String {
-    let body = json!({ "name": "Audience", "filter": filter });
+    let body =
+        if filter.is_null() { json!({ "name": "Audience" }) } else { json!({ "name": "Audience", "filter": filter }) };
     id_of(&expect_json(app.post_json("/api/segments", &body).await, StatusCode::CREATED).await)
 }
 
@@ -99,11 +100,13 @@ fn sorted(v: &[&String]) -> Vec<String> {
 #[tokio::test]
 async fn each_segment_filter_includes_and_excludes_the_right_clients() {
     let app = TestApp::signed_in().await;
-    let (l1, l2) = (LocationId::from_ulid(app.system.ctx.new_ulid()), LocationId::from_ulid(app.system.ctx.new_ulid()));
-    let (t1, t2) = (
-        AppointmentTypeId::from_ulid(app.system.ctx.new_ulid()),
-        AppointmentTypeId::from_ulid(app.system.ctx.new_ulid()),
-    );
+    let first: LocationId = app.get_json("/api/locations").await[0]["id"].as_str().unwrap().parse().unwrap();
+    let east = json!({ "name": "East", "time_zone": "America/New_York" });
+    let east = id_of(&expect_json(app.post_json("/api/locations", &east).await, StatusCode::CREATED).await);
+    let (l1, l2) = (first, east.parse::<LocationId>().unwrap());
+    let types = app.get_json("/api/appointment-types").await;
+    let ty = |i: usize| types[i]["id"].as_str().unwrap().parse::<AppointmentTypeId>().unwrap();
+    let (t1, t2) = (ty(0), ty(1));
 
     // Kira: a geriatric Maine Coon, last seen 400 days ago at L1 (type T1): lapsed.
     let kira = client(&app, "Kira", None).await;
@@ -160,10 +163,14 @@ async fn each_segment_filter_includes_and_excludes_the_right_clients() {
     for (filter, field) in [
         (json!({ "min_visits_12m": 3, "max_visits_12m": 1 }), "filter.max_visits_12m"),
         (json!({ "breeds": [" "] }), "filter.breeds[0]"),
+        (json!({ "location_ids": [l1.to_string(), UNKNOWN_ID] }), "filter.location_ids[1]"),
+        (json!({ "appointment_type_ids": [UNKNOWN_ID] }), "filter.appointment_type_ids[0]"),
     ] {
         let r = app.post_json("/api/segments", &json!({ "name": "x", "filter": filter })).await;
         assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
     }
+    // Without a filter: every active client.
+    assert_eq!(members(&app, json!(null)).await, sorted(&[&kira, &ben, &cleo]));
     let r = app.post_json("/api/segments", &json!({ "name": " ", "filter": {} })).await;
     assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("name")).await;
     let r = app.get(&format!("/api/segments/{UNKNOWN_ID}/preview")).await;

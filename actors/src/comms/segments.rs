@@ -14,14 +14,16 @@ use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
+use clowder_schemas::appointment_types::AppointmentType;
 use clowder_schemas::appointments::{Appointment, Status};
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::campaigns::{LifeStage, MAX_PREVIEW, Segment, SegmentClient, SegmentFilter, SegmentPreview};
 use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::ids::SegmentId;
+use clowder_schemas::locations::Location;
 use clowder_schemas::patients::{Patient, PatientStatus};
-use clowder_schemas::{AppointmentTypeId, ClientId, LocationId};
+use clowder_schemas::{AppointmentTypeId, ClientId, LocationId, ValidationError};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
@@ -153,8 +155,22 @@ impl Segments {
         Segments { ctx }
     }
 
-    /// Saves a segment (a checked name and filter) with its audit entry and event.
+    /// Saves a segment (a checked name and filter) with its audit entry and event; each
+    /// appointment type and location it names must exist (422 naming the entry).
     pub async fn create(&self, name: String, filter: SegmentFilter, caller: &Caller) -> Result<Segment> {
+        let r = self.ctx.store.read()?;
+        for (i, t) in filter.appointment_type_ids.iter().enumerate() {
+            if r.get::<AppointmentType>(RecordTable::AppointmentTypes, t.as_u128())?.is_none() {
+                let field = format!("filter.appointment_type_ids[{i}]");
+                return Err(ValidationError::new(field, "no appointment type has this id").into());
+            }
+        }
+        for (i, l) in filter.location_ids.iter().enumerate() {
+            if r.get::<Location>(RecordTable::Locations, l.as_u128())?.is_none() {
+                return Err(ValidationError::new(format!("filter.location_ids[{i}]"), "no location has this id").into());
+            }
+        }
+        drop(r);
         let id = SegmentId::from_ulid(self.ctx.new_ulid());
         let segment = Segment { id, name, filter, created_at: self.ctx.clock.now(), created_by: caller.user_id() };
         let mut set = ChangeSet::new();
