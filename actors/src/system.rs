@@ -52,6 +52,10 @@ pub struct System {
     pub templates: crate::comms::templates::Templates,
     /// Signed links sent to clients (confirm, cancel, unsubscribe, …).
     pub links: crate::comms::links::Links,
+    /// Email opens and clicks (the pixel and the tracked links).
+    pub tracking: crate::comms::tracking::Tracking,
+    /// Reminder analytics (`GET /api/communications/analytics`).
+    pub analytics: crate::comms::analytics::Analytics,
     /// Automation rules (reminders, follow-ups, birthdays, …), their settings and dry run.
     pub automations: crate::comms::automations::Automations,
     /// Clients' communication preferences and consent ledger.
@@ -121,6 +125,9 @@ impl System {
         .map_err(|e| StoreError::Load(format!("the automations: {e}")))?;
         scheduling.hooks.install(Arc::new(automations.clone()));
         let ctx_for_consent = ctx.clone();
+        let ctx_for_tracking = ctx.clone();
+        let ctx_for_analytics = ctx.clone();
+        let calendar_for_analytics = scheduling.calendar.clone();
         let consent = crate::comms::consent::Consent::new(ctx.clone());
         let campaigns = crate::comms::campaigns::Campaigns::new(
             ctx.clone(),
@@ -150,6 +157,8 @@ impl System {
             comms,
             messages,
             templates: crate::comms::templates::Templates::new(ctx_for_templates.clone()),
+            tracking: crate::comms::tracking::Tracking::new(ctx_for_tracking, links.clone()),
+            analytics: crate::comms::analytics::Analytics::new(ctx_for_analytics, calendar_for_analytics),
             links,
             automations,
             webhooks: crate::comms::webhooks::Webhooks::new(ctx_for_consent, consent.clone()),

@@ -7,13 +7,14 @@
 //!    offsets), `SEED_CATS` cats with one appointment a day each.
 //! 3. **Booking beside them**: the `book` window again, on fresh lanes; the p99 ratio of the
 //!    two rows is the figure (goal ≤ 1.2×).
-//! 4. **Reminders through SMTP**: the reminder offset is set to one hour, `--reminders`
-//!    clients (one cat each, an email address) are booked at one instant a little more than an
-//!    hour ahead, so all their reminders fall due together when booking is done; the tool's own
-//!    SMTP sink (`smtp_sink`) counts what arrives. Figures: the time from due to the last
+//! 4. **Reminders through SMTP**: `--reminders` clients (one cat each, an email address) are
+//!    booked at one instant the reminder rule's shortest offset (24 h by default) plus a lead
+//!    ahead, so all their reminders fall due together when booking is done (the longer offsets
+//!    are already past and not scheduled); the tool's own SMTP sink (`smtp_sink`) counts what
+//!    arrives. Figures: the time from due to the last
 //!    message, messages per second, repeated deliveries (the same `Message-ID` twice: the crash
 //!    window only, so 0 in a run without kills), and the server's RSS before and at its peak
-//!    (with `--server-pid`). The offset is put back at the end.
+//!    (with `--server-pid`). The rule's settings are read, never changed.
 //!
 //! The server must send email through SMTP to the sink, with nothing standing in the way of a
 //! transactional email at any hour (`CLOWDER_QUIET_HOURS=00:00-24:00`, or the reminders wait
@@ -58,9 +59,6 @@ const JOBS_PER_BOOKING: u64 = 2;
 /// The seeded appointments start this many days ahead, so no reminder of theirs falls due.
 const SEED_FIRST_DAY: i64 = 7;
 
-/// The reminder offset used for the burst.
-const BURST_OFFSET_MINUTES: i64 = 60;
-
 /// Time allowed per booking made in setup (a slow, busy machine does a few hundred a second).
 const PER_BOOKING: Duration = Duration::from_millis(20);
 
@@ -95,6 +93,7 @@ struct Booking {
 #[derive(Debug, Deserialize)]
 struct Rule {
     kind: String,
+    enabled: bool,
     #[serde(default)]
     params: serde_json::Value,
 }
@@ -214,7 +213,13 @@ pub async fn run(args: &Args) -> Result<RemindersReport> {
         _ => None,
     };
 
-    let burst = burst(&api, args, &plan.run_tag, vaccination.id, location, &sink, server).await?;
+    // The burst's lead: its calls at the pace seeding showed, twice over, within the budget's pace.
+    let per_call = if bookings > 0 {
+        Duration::from_secs_f64(seeded_secs / bookings as f64 * 2.0).min(PER_BOOKING)
+    } else {
+        PER_BOOKING
+    };
+    let burst = burst(&api, args, &plan.run_tag, vaccination.id, location, &sink, server, per_call).await?;
     Ok(RemindersReport {
         rows: vec![alone, beside],
         p99_ratio,
@@ -262,9 +267,10 @@ async fn seed_pending(
     Ok(())
 }
 
-/// Sets the reminder offset to one hour, books `--reminders` clients' cats at one instant just
-/// over an hour ahead, and waits for their reminders at the sink. The offset is put back
-/// whatever happens.
+/// Books `--reminders` clients' cats at one instant, the rule's shortest offset plus a lead
+/// ahead, and waits for their reminders at the sink. The offsets are read, not changed:
+/// changing them re-applies them to every booked appointment, which would be measured too.
+#[allow(clippy::too_many_arguments)]
 async fn burst(
     api: &Arc<Api>,
     args: &Args,
@@ -273,27 +279,34 @@ async fn burst(
     location_id: LocationId,
     sink: &SmtpSink,
     server: Option<ServerProcess>,
+    per_call: Duration,
 ) -> Result<RemindersReport> {
     let rules: Vec<Rule> = api
         .setup_json::<(), _>(Method::GET, "/api/automations", None)
         .await
         .context("reading the automations (is this a server with issue 14's automations?)")?;
-    let old = rules
+    let rule = rules
         .into_iter()
         .find(|r| r.kind == "appointment_reminder")
         .context("the server has no appointment_reminder automation")?;
-    let old_offsets = old.params.get("offsets_minutes").and_then(|p| p.get("value")).cloned();
-    let set = serde_json::json!({ "enabled": true, "params": { "offsets_minutes": [BURST_OFFSET_MINUTES] } });
-    api.setup_json::<_, IgnoredAny>(Method::PATCH, "/api/automations/appointment_reminder", Some(&set)).await?;
-    let outcome = burst_with_offset(api, args, run_tag, type_id, location_id, sink, server).await;
-    let back = serde_json::json!({ "params": { "offsets_minutes": old_offsets } });
-    let restored =
-        api.setup_json::<_, IgnoredAny>(Method::PATCH, "/api/automations/appointment_reminder", Some(&back)).await;
-    let report = outcome?;
-    restored.context("putting the reminder offsets back")?;
-    Ok(report)
+    if !rule.enabled {
+        bail!("the appointment_reminder automation is turned off on this server");
+    }
+    let offset = shortest_offset(&rule.params).context("the appointment_reminder rule has no offsets_minutes")?;
+    burst_with_offset(api, args, run_tag, type_id, location_id, sink, server, offset, per_call).await
 }
 
+/// The smallest of the rule's `offsets_minutes` (`params`: `[{name, value, …}]`).
+fn shortest_offset(params: &serde_json::Value) -> Option<i64> {
+    params.as_array()?.iter().find(|p| p["name"] == "offsets_minutes")?["value"]
+        .as_array()?
+        .iter()
+        .filter_map(serde_json::Value::as_i64)
+        .filter(|m| *m > 0)
+        .min()
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn burst_with_offset(
     api: &Arc<Api>,
     args: &Args,
@@ -302,15 +315,18 @@ async fn burst_with_offset(
     location_id: LocationId,
     sink: &SmtpSink,
     server: Option<ServerProcess>,
+    offset_minutes: i64,
+    per_call: Duration,
 ) -> Result<RemindersReport> {
     let n = u64::from(args.reminders);
     let rss_before_kib = server.and_then(|s| s.rss_kib().ok());
     // Long enough to create and book everything before the first reminder is due.
-    let lead = PER_BOOKING * 3 * args.reminders + Duration::from_secs(30);
+    let lead = per_call * 3 * args.reminders + Duration::from_secs(20);
     let due = Timestamp::now()
         .checked_add(SignedDuration::try_from(lead).context("lead")?)
         .context("the reminders' due time")?;
-    let start = due.checked_add(SignedDuration::from_mins(BURST_OFFSET_MINUTES)).context("the start")?;
+    // The other (longer) offsets fall in the past and are not scheduled.
+    let start = due.checked_add(SignedDuration::from_mins(offset_minutes)).context("the start")?;
     progress(&format!("reminders: {n} clients with one cat each, booked at {start}; reminders due at {due}"));
     let started = Instant::now();
     let tag = run_tag.to_owned();
@@ -349,7 +365,10 @@ async fn burst_with_offset(
         if stats.distinct >= n {
             break;
         }
-        let quiet = Instant::now() > due_at && last_change.elapsed() > QUIET_LIMIT;
+        // Reminders are rendered before their messages are sent (the send jobs are due later
+        // than the reminder jobs), so nothing may arrive for a while: only silence after
+        // arrivals began ends the wait early.
+        let quiet = stats.received > 0 && last_change.elapsed() > QUIET_LIMIT;
         if Instant::now() > deadline || quiet {
             progress(&format!("reminders: stopped waiting with {} of {n} arrived", stats.distinct));
             break;
@@ -395,6 +414,17 @@ fn figures(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shortest_positive_offset_is_used() {
+        let params = serde_json::json!([
+            { "name": "same_visit_minutes", "value": 90 },
+            { "name": "offsets_minutes", "value": [2880, 1440] },
+        ]);
+        assert_eq!(shortest_offset(&params), Some(1440));
+        assert_eq!(shortest_offset(&serde_json::json!([{ "name": "offsets_minutes", "value": [] }])), None);
+        assert_eq!(shortest_offset(&serde_json::json!({})), None);
+    }
 
     #[test]
     fn the_budget_grows_with_the_work() {

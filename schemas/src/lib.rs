@@ -6,6 +6,7 @@
 //! validate"); the other crates only ever see the parsed types.
 
 pub mod access;
+pub mod analytics;
 pub mod appointment_types;
 pub mod appointments;
 pub mod audit;

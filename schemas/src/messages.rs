@@ -147,11 +147,34 @@ pub struct Message {
     pub updated_at: Timestamp,
     /// Who queued it (`None`: the system).
     pub created_by: Option<UserId>,
+    /// Email with HTML to a client: the original URLs of its tracked links, in order
+    /// (`/l/click/<token>/<n>` redirects to the `n`-th; nothing else can be a target).
+    #[serde(default)]
+    pub tracked_links: Vec<String>,
+    /// Clicks per tracked link (same order as `tracked_links`).
+    #[serde(default)]
+    pub link_clicks: Vec<u32>,
+    /// The first time its open pixel was loaded (a lower bound: images may be blocked).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub opened_at: Option<Timestamp>,
+    /// How many times the open pixel was loaded.
+    #[serde(default)]
+    pub opens: u32,
+    /// The first click on one of its tracked links.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub clicked_at: Option<Timestamp>,
+    /// Clicks on its tracked links, all links together.
+    #[serde(default)]
+    pub clicks: u32,
 }
 
 /// Version history: v1; v2 added `purpose` (v1 rows read as transactional), `template_id`,
-/// `category` and `automation` (absent in v1 rows).
+/// `category` and `automation` (absent in v1 rows); v3 added the tracking fields
+/// `tracked_links`, `link_clicks`, `opened_at`, `opens`, `clicked_at`, `clicks` (empty, `None`
+/// and 0 in older rows: nothing was tracked).
 impl Record for Message {
     const KIND: &'static str = "message";
-    const VERSION: u16 = 2;
+    const VERSION: u16 = 3;
 }

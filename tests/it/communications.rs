@@ -67,7 +67,9 @@ async fn a_template_is_rendered_with_the_clients_values_and_typed_text_goes_to_t
     assert_eq!((m["channel"].as_str(), m["recipient"].as_str()), (Some("email"), Some("jane@example.com")));
     assert_eq!(m["subject"], "How are Mochi and Biscuit?");
     assert_eq!(m["text"], "Hi Jane, how are Mochi and Biscuit doing? Whisker Cat Clinic");
-    assert_eq!(m["html"], "<p>Hi Jane Doe</p>");
+    // The HTML as sent: the template's, with the open pixel (docs/communications.md "Analytics").
+    let html = m["html"].as_str().unwrap();
+    assert!(html.starts_with("<p>Hi Jane Doe</p>") && html.contains("/l/open/"), "{html}");
     assert_eq!((m["template_id"].as_str(), m["category"].as_str()), (Some(t.as_str()), Some("follow_up")));
     assert_eq!((m["purpose"].as_str(), m["client_id"].as_str()), (Some("transactional"), Some(jane.as_str())));
 

@@ -273,6 +273,11 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     // Authenticated by the signed link in the path, in the handler; it can only revoke.
     ("GET", "/l/unsubscribe/{token}", Public),
     ("POST", "/l/unsubscribe/{token}", Public),
+    // Email tracking: the signed token names only a message; the pixel and the redirect
+    // answer whatever the limit (nothing is recorded over it).
+    ("GET", "/l/open/{token}", Public),
+    ("GET", "/l/click/{token}/{n}", Public),
+    ("GET", "/api/communications/analytics", Needs(CommunicationsView)),
     ("GET", "/api/segments", Needs(CommunicationsManage)),
     ("POST", "/api/segments", Needs(CommunicationsManage)),
     ("GET", "/api/segments/{id}", Needs(CommunicationsManage)),

@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::subscribe;
+use crate::routes::{analytics, tracking};
 use crate::routes::{
     appointment_types, appointments, audit, auth, automations, backups, calendar_feeds, campaigns, clients,
     communications, devices, health, jobs, links, locations, messages, patients, roles, search, staff, templates,
@@ -115,6 +116,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(communications::communications_log))
         .routes(routes!(communications::communications_templates))
         .routes(routes!(communications::communications_stats))
+        .routes(routes!(tracking::open_pixel))
+        .routes(routes!(tracking::click_redirect))
+        .routes(routes!(analytics::communications_analytics))
         .routes(routes!(campaigns::segments_list, campaigns::segments_create))
         .routes(routes!(campaigns::segments_get))
         .routes(routes!(campaigns::segments_preview))

@@ -69,16 +69,20 @@ pub struct MessageFilter {
 pub struct Messages {
     ctx: Arc<Ctx>,
     jobs: Jobs,
+    /// Signs the open pixel and tracked links of emails.
+    links: Links,
 }
 
 impl Messages {
     pub fn new(ctx: Arc<Ctx>, jobs: Jobs) -> Messages {
-        Messages { ctx, jobs }
+        let links = Links::new(ctx.store.link_key(), &ctx.config.comms.clinic.public_url);
+        Messages { ctx, jobs, links }
     }
 
     /// Adds to `set` a `queued` message and the `send_message` job that sends it. A repeated
-    /// idempotency key adds nothing and returns the message its first use queued. The caller
-    /// commits `set`, then calls [`Jobs::wake`].
+    /// idempotency key adds nothing and returns the message its first use queued. An email
+    /// with HTML to a client gets its open pixel and tracked links here
+    /// ([`super::tracking::instrument`]). The caller commits `set`, then calls [`Jobs::wake`].
     pub fn queue(&self, set: &mut ChangeSet, new: NewMessage, caller: &Caller) -> Result<MessageId> {
         let key = MessageKey::parse("idempotency_key", &new.idempotency_key)?;
         jobs_model::check_key(&new.idempotency_key)?;
@@ -112,6 +116,17 @@ impl Messages {
         if let Scheduled::Existing(job) = scheduled {
             return self.message_of_job(job);
         }
+        // Opens and clicks are tracked in an email's HTML to a client (a test message to a
+        // typed address is nobody's), rewritten here so the stored HTML is what is sent.
+        let (html, tracked_links) = match (channel, new.html, new.client_id) {
+            (Channel::Email, Some(html), Some(_)) => {
+                let public_url = &self.ctx.config.comms.clinic.public_url;
+                let t = super::tracking::instrument(&self.links, public_url, &html, id, now);
+                (Some(t.html), t.links)
+            }
+            (Channel::Email, html, _) => (html, Vec::new()),
+            (Channel::Sms, _, _) => (None, Vec::new()),
+        };
         let message = Message {
             id,
             channel,
@@ -119,7 +134,7 @@ impl Messages {
             client_id: new.client_id,
             subject,
             text: new.text,
-            html: if channel == Channel::Email { new.html } else { None },
+            html,
             idempotency_key: new.idempotency_key,
             purpose: new.purpose,
             template_id: new.template.map(|t| t.0),
@@ -134,6 +149,12 @@ impl Messages {
             sent_at: None,
             updated_at: now,
             created_by: caller.user_id(),
+            link_clicks: vec![0; tracked_links.len()],
+            tracked_links,
+            opened_at: None,
+            opens: 0,
+            clicked_at: None,
+            clicks: 0,
         };
         set.put(RecordTable::Messages, id.as_u128(), &message)?;
         if let Some(c) = message.client_id {

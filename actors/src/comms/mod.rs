@@ -10,11 +10,14 @@
 //! preferences, the consent ledger and the send-time gate; `webhooks.rs` the providers'
 //! delivery reports and inbound texts (signatures, STOP/START/HELP). What staff send by hand:
 //! `compose.rs` (a template for one client), `batches.rs` (one message, and batches to many
-//! clients queued in chunks), `stats.rs` (the log's filtered pages and delivery counts). Marketing: `segments.rs` (saved
-//! audiences evaluated over the store) and `campaigns.rs` (campaigns to a segment, sent by a
-//! durable job in chunks, their results; the newsletter's double opt-in) and `referrals.rs`
-//! (referral codes and the credits owed for them).
+//! clients queued in chunks), `stats.rs` (the log's filtered pages and delivery counts).
+//! `tracking.rs` puts the open pixel and tracked links in emails and counts opens and clicks;
+//! `analytics.rs` picks A/B template variants and reports sent, opened, clicked, booked and no-shows.
+//! Marketing: `segments.rs` (saved audiences evaluated over the store), `campaigns.rs`
+//! (campaigns to a segment, sent by a durable job in chunks, their results; the newsletter's
+//! double opt-in) and `referrals.rs` (referral codes and the credits owed for them).
 
+pub mod analytics;
 pub mod automations;
 pub mod batches;
 pub mod campaigns;
@@ -29,6 +32,7 @@ pub mod segments;
 pub mod sms;
 pub mod stats;
 pub mod templates;
+pub mod tracking;
 pub mod webhooks;
 
 pub use providers::{

@@ -1,6 +1,7 @@
 //! REST handlers, one module per resource. Handlers translate HTTP to calls on the actors'
 //! services and back; they hold no business rules.
 
+pub mod analytics;
 pub mod appointment_types;
 pub mod appointments;
 pub mod audit;
@@ -26,6 +27,7 @@ pub mod search;
 pub mod staff;
 pub mod subscribe;
 pub mod templates;
+pub mod tracking;
 pub mod unsubscribe;
 pub mod users;
 pub mod waitlist;

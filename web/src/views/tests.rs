@@ -220,6 +220,12 @@ mod comms_views {
             sent_at: None,
             updated_at: jiff::Timestamp::UNIX_EPOCH,
             created_by: None,
+            tracked_links: Vec::new(),
+            link_clicks: Vec::new(),
+            opened_at: None,
+            opens: 0,
+            clicked_at: None,
+            clicks: 0,
         }
     }
 

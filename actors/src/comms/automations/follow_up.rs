@@ -79,7 +79,10 @@ impl Rule for FollowUp {
         let day = env.local_date(a.start);
         // The owner's other cats completed the same day share the message.
         let mut patients = Vec::new();
-        for o in env.appointments_of(client.id)? {
+        // A local day is at most 25 hours (a DST fall-back): look 25 h either side.
+        let span = jiff::SignedDuration::from_hours(25);
+        let (from, to) = (a.start.checked_sub(span).unwrap_or(a.start), a.start.checked_add(span).unwrap_or(a.start));
+        for o in env.appointments_of(client.id, from, to)? {
             if o.status == Status::Completed
                 && env.local_date(o.start) == day
                 && let Some(p) = r.get::<Patient>(RecordTable::Patients, o.patient_id.as_u128())?

@@ -44,7 +44,7 @@ use clowder_schemas::events::DomainEvent;
 use clowder_schemas::jobs::Job;
 use clowder_schemas::messages::{Channel, Purpose};
 use clowder_schemas::patients::{Patient, PatientStatus};
-use clowder_schemas::templates::{Template, TemplateCategory};
+use clowder_schemas::templates::TemplateCategory;
 use clowder_schemas::waitlist::WaitlistOffer;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -264,27 +264,14 @@ impl Env {
         v
     }
 
-    /// The clinic's template for a category and channel: the oldest active one.
-    fn template(&self, category: TemplateCategory, channel: Channel) -> Result<Option<Template>> {
-        let mut found = None;
-        self.read()?.scan::<Template>(RecordTable::Templates, None, |t| {
-            if t.active && t.category == category && t.channel == channel {
-                found = Some(t);
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })?;
-        Ok(found)
-    }
-
     /// Renders what `due` would send: the message (not yet queued) and its preview row.
     pub fn render(&self, rule: &dyn Rule, settings: &Settings, due: &Due) -> Result<Option<(NewMessage, PreviewItem)>> {
         if !due.client.active || due.patients.is_empty() {
             return Ok(None);
         }
         let (channel, to) = channel_of(&due.client);
-        let Some(t) = self.template(rule.category(), channel)? else {
+        // A/B variants: one of the active templates, chosen by the key (issue 14 item 7).
+        let Some(t) = super::analytics::pick_variant(&self.read()?, rule.category(), channel, &due.key)? else {
             tracing::warn!(rule = rule.kind(), channel = channel.as_str(), "no active template; nothing sent");
             return Ok(None);
         };
@@ -375,12 +362,21 @@ impl Env {
     }
 
     /// The appointments of `client` that are still to happen or happened, by start.
-    pub(crate) fn appointments_of(&self, client: clowder_schemas::ClientId) -> Result<Vec<Appointment>> {
+    pub(crate) fn appointments_of(
+        &self,
+        client: clowder_schemas::ClientId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Appointment>> {
+        // Bounded by time: the calendar's index is by start, so a window keeps this a short
+        // range walk instead of a pass over every appointment the clinic has.
         let mut out = Vec::new();
         let mut after = None;
         loop {
             let page = self.calendar.list(&crate::scheduling::AppointmentFilter {
                 client: Some(client),
+                from: Some(from),
+                to: Some(to),
                 after,
                 limit: 200,
                 ..Default::default()

@@ -149,8 +149,10 @@ pub(crate) fn visit_of(env: &Env, s: &Settings, a: &Appointment) -> Result<Optio
         return Ok(None);
     }
     let window = SignedDuration::from_mins(s.int("same_visit_minutes"));
+    let from = a.start.checked_sub(window).unwrap_or(a.start);
+    let to = a.start.checked_add(window + SignedDuration::from_nanos(1)).unwrap_or(a.start);
     let mut appointments: Vec<Appointment> = env
-        .appointments_of(client.id)?
+        .appointments_of(client.id, from, to)?
         .into_iter()
         .filter(|o| active(o) && o.location_id == a.location_id && o.start.duration_since(a.start).abs() <= window)
         .collect();

@@ -33,6 +33,12 @@ fn queued() -> Message {
         sent_at: None,
         updated_at: Timestamp::UNIX_EPOCH,
         created_by: None,
+        tracked_links: Vec::new(),
+        link_clicks: Vec::new(),
+        opened_at: None,
+        opens: 0,
+        clicked_at: None,
+        clicks: 0,
     }
 }
 
