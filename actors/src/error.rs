@@ -147,9 +147,26 @@ pub enum Error {
     AutomationNotFound(String),
     #[error("no message batch with id {0}")]
     BatchNotFound(clowder_schemas::BatchId),
+    #[error("no segment with id {0}")]
+    SegmentNotFound(clowder_schemas::ids::SegmentId),
+    #[error("no campaign with id {0}")]
+    CampaignNotFound(clowder_schemas::ids::CampaignId),
+    #[error("no referral with id {0}")]
+    ReferralNotFound(clowder_schemas::ids::ReferralId),
+    /// A referral's credit was already redeemed.
+    #[error("this referral's credit was already redeemed")]
+    ReferralRedeemed(clowder_schemas::ids::ReferralId),
     /// A job cannot make this move from its state (`action` is `retry` or `cancel`).
     #[error("a {from} job cannot be {action}; allowed from: {}", allowed.join(", "))]
     JobTransition { from: clowder_schemas::jobs::JobState, action: &'static str, allowed: Vec<&'static str> },
+    /// A campaign cannot make this move from its state (`action`: `scheduled`, `sent now`,
+    /// `cancelled`).
+    #[error("a {} campaign cannot be {action}; allowed from: {}", from.as_str(), allowed.join(", "))]
+    CampaignTransition {
+        from: clowder_schemas::campaigns::CampaignState,
+        action: &'static str,
+        allowed: Vec<&'static str>,
+    },
     /// The record changed while this request ran (another writer moved it first).
     #[error("the {what} changed while this request ran; read it again and retry")]
     Changed { what: &'static str },
@@ -225,7 +242,12 @@ impl Error {
             Error::TemplateNotFound(_) => ErrorCode::TemplateNotFound,
             Error::AutomationNotFound(_) => ErrorCode::AutomationNotFound,
             Error::BatchNotFound(_) => ErrorCode::BatchNotFound,
+            Error::SegmentNotFound(_) => ErrorCode::SegmentNotFound,
+            Error::CampaignNotFound(_) => ErrorCode::CampaignNotFound,
+            Error::ReferralNotFound(_) => ErrorCode::ReferralNotFound,
+            Error::ReferralRedeemed(_) => ErrorCode::InvalidTransition,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
+            Error::CampaignTransition { .. } => ErrorCode::InvalidTransition,
             Error::Changed { .. } => ErrorCode::RecordChanged,
             Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {
                 ErrorCode::InternalError

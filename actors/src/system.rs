@@ -66,6 +66,12 @@ pub struct System {
     pub batches: crate::comms::batches::Batches,
     /// The message log's filtered pages and delivery statistics.
     pub comms_log: crate::comms::stats::Log,
+    /// Marketing audiences.
+    pub segments: crate::comms::segments::Segments,
+    /// Marketing campaigns and the newsletter's double opt-in.
+    pub campaigns: crate::comms::campaigns::Campaigns,
+    /// Referral codes and the credits owed for them.
+    pub referrals: crate::comms::referrals::Referrals,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -123,6 +129,15 @@ impl System {
         let ctx_for_analytics = ctx.clone();
         let calendar_for_analytics = scheduling.calendar.clone();
         let consent = crate::comms::consent::Consent::new(ctx.clone());
+        let campaigns = crate::comms::campaigns::Campaigns::new(
+            ctx.clone(),
+            jobs.clone(),
+            messages.clone(),
+            links.clone(),
+            consent.clone(),
+        );
+        jobs.register(crate::comms::campaigns::KIND, campaigns.handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -150,6 +165,9 @@ impl System {
             consent,
             batches,
             comms_log: crate::comms::stats::Log::new(ctx_for_templates.clone()),
+            segments: crate::comms::segments::Segments::new(ctx_for_templates.clone()),
+            campaigns,
+            referrals: crate::comms::referrals::Referrals::new(ctx_for_templates.clone()),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

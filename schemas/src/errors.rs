@@ -103,6 +103,9 @@ pub enum ErrorCode {
     AutomationNotFound,
     WebhookSignatureInvalid,
     BatchNotFound,
+    SegmentNotFound,
+    CampaignNotFound,
+    ReferralNotFound,
 }
 
 impl ErrorCode {
@@ -150,6 +153,8 @@ impl ErrorCode {
             AutomationNotFound => ErrorKind::NotFound,
             WebhookSignatureInvalid => ErrorKind::Unauthenticated,
             BatchNotFound => ErrorKind::NotFound,
+            SegmentNotFound | CampaignNotFound => ErrorKind::NotFound,
+            ReferralNotFound => ErrorKind::NotFound,
         }
     }
 

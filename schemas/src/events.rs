@@ -223,6 +223,22 @@ pub enum DomainEvent {
     ConsentRecorded {
         entry: crate::consent::ConsentEntry,
     },
+    /// A marketing segment was saved (its filter is read with `GET /api/segments/{id}`).
+    SegmentCreated {
+        segment_id: crate::ids::SegmentId,
+        name: String,
+    },
+    /// A campaign was created or moved (`draft`, `scheduled`, `sending`, `sent`, `cancelled`).
+    CampaignUpdated {
+        campaign_id: crate::ids::CampaignId,
+        state: crate::campaigns::CampaignState,
+    },
+    /// A referral was recorded (credit owed to the referrer) or redeemed.
+    ReferralUpdated {
+        referral_id: crate::ids::ReferralId,
+        referrer_id: crate::ids::ClientId,
+        status: crate::campaigns::ReferralStatus,
+    },
 }
 
 impl DomainEvent {
@@ -280,6 +296,9 @@ impl DomainEvent {
             DomainEvent::RescheduleRequested { appointment_id, .. } => format!("appointment:{appointment_id}"),
             DomainEvent::PreferencesUpdated { client_id, .. } => format!("client:{client_id}"),
             DomainEvent::ConsentRecorded { entry } => format!("client:{}", entry.client_id),
+            DomainEvent::SegmentCreated { segment_id, .. } => format!("segment:{segment_id}"),
+            DomainEvent::CampaignUpdated { campaign_id, .. } => format!("campaign:{campaign_id}"),
+            DomainEvent::ReferralUpdated { referral_id, .. } => format!("referral:{referral_id}"),
         }
     }
 }
@@ -452,6 +471,12 @@ impl DomainEvent {
             DomainEvent::PreferencesUpdated { .. } | DomainEvent::ConsentRecorded { .. } => {
                 Audience::new(Permission::ClientsView, OwnRule::Nobody)
             }
+            // Who may manage campaigns (they name no client).
+            DomainEvent::SegmentCreated { .. } | DomainEvent::CampaignUpdated { .. } => {
+                Audience::new(Permission::CommunicationsManage, Unnarrowed)
+            }
+            // Who may read a client's referrals (`GET /api/clients/{id}/referral`), like consent.
+            DomainEvent::ReferralUpdated { .. } => Audience::new(Permission::ClientsView, OwnRule::Nobody),
         }
     }
 
@@ -508,6 +533,8 @@ impl DomainEvent {
             | DomainEvent::AutomationUpdated { .. }
             | DomainEvent::RescheduleRequested { .. } => None,
             DomainEvent::PreferencesUpdated { .. } | DomainEvent::ConsentRecorded { .. } => None,
+            DomainEvent::SegmentCreated { .. } | DomainEvent::CampaignUpdated { .. } => None,
+            DomainEvent::ReferralUpdated { .. } => None,
         }
     }
 }

@@ -206,6 +206,18 @@ ulid_id!(
     /// A batch of messages sent by staff to many clients (`clowder_schemas::batches::Batch`).
     BatchId, BatchNotFound, "message batch"
 );
+ulid_id!(
+    /// A saved marketing audience (`clowder_schemas::campaigns::Segment`).
+    SegmentId, SegmentNotFound, "segment"
+);
+ulid_id!(
+    /// A marketing campaign (`clowder_schemas::campaigns::Campaign`).
+    CampaignId, CampaignNotFound, "campaign"
+);
+ulid_id!(
+    /// A referral and the credit owed for it (`clowder_schemas::campaigns::Referral`).
+    ReferralId, ReferralNotFound, "referral"
+);
 
 #[cfg(test)]
 mod tests {

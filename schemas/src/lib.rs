@@ -12,6 +12,7 @@ pub mod appointments;
 pub mod audit;
 pub mod automations;
 pub mod batches;
+pub mod campaigns;
 pub mod clients;
 pub mod comms;
 pub mod consent;

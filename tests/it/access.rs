@@ -205,6 +205,23 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/l/open/{token}", "public"),
     ("GET", "/l/click/{token}/{n}", "public"),
     ("GET", "/api/communications/analytics", "ARM"),
+    ("GET", "/api/segments", "AM"),
+    ("POST", "/api/segments", "AM"),
+    ("GET", "/api/segments/{id}", "AM"),
+    ("GET", "/api/segments/{id}/preview", "AM"),
+    ("GET", "/api/campaigns", "AM"),
+    ("POST", "/api/campaigns", "AM"),
+    ("GET", "/api/campaigns/{id}", "AM"),
+    ("POST", "/api/campaigns/{id}/schedule", "AM"),
+    ("POST", "/api/campaigns/{id}/send-now", "AM"),
+    ("POST", "/api/campaigns/{id}/cancel", "AM"),
+    ("POST", "/api/clients/{id}/newsletter", "ARM"),
+    ("POST", "/api/communications/newsletter/subscribe", "public"),
+    ("GET", "/l/subscribe/{token}", "public"),
+    ("POST", "/l/subscribe/{token}", "public"),
+    ("GET", "/api/clients/{id}/referral", "AVTRBM"),
+    ("POST", "/api/referrals", "ARM"),
+    ("POST", "/api/referrals/{id}/redeem", "ARM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -12,6 +12,7 @@ mod backup_destinations;
 mod backups;
 mod browser;
 mod calendar;
+mod campaigns;
 mod clients;
 mod communications;
 mod consent;

@@ -263,6 +263,7 @@ fn routes() -> Vec<(&'static str, Vec<String>)> {
             "/assets/{file}",
             // A page for clients (HTML), reached from an email's signed link.
             "/l/unsubscribe/{token}",
+            "/l/subscribe/{token}",
         ]
         .contains(path)
         {

@@ -278,6 +278,26 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/l/open/{token}", Public),
     ("GET", "/l/click/{token}/{n}", Public),
     ("GET", "/api/communications/analytics", Needs(CommunicationsView)),
+    ("GET", "/api/segments", Needs(CommunicationsManage)),
+    ("POST", "/api/segments", Needs(CommunicationsManage)),
+    ("GET", "/api/segments/{id}", Needs(CommunicationsManage)),
+    ("GET", "/api/segments/{id}/preview", Needs(CommunicationsManage)),
+    ("GET", "/api/campaigns", Needs(CommunicationsManage)),
+    ("POST", "/api/campaigns", Needs(CommunicationsManage)),
+    ("GET", "/api/campaigns/{id}", Needs(CommunicationsManage)),
+    ("POST", "/api/campaigns/{id}/schedule", Needs(CommunicationsManage)),
+    ("POST", "/api/campaigns/{id}/send-now", Needs(CommunicationsManage)),
+    ("POST", "/api/campaigns/{id}/cancel", Needs(CommunicationsManage)),
+    ("POST", "/api/clients/{id}/newsletter", Needs(CommunicationsSend)),
+    // Public, rate limited per address; answers the same whoever the email belongs to.
+    ("POST", "/api/communications/newsletter/subscribe", Public),
+    // Authenticated by the signed link in the path, in the handler; it can only grant what
+    // the link's email asked for.
+    ("GET", "/l/subscribe/{token}", Public),
+    ("POST", "/l/subscribe/{token}", Public),
+    ("GET", "/api/clients/{id}/referral", Needs(ClientsView)),
+    ("POST", "/api/referrals", Needs(ClientsEdit)),
+    ("POST", "/api/referrals/{id}/redeem", Needs(ClientsEdit)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

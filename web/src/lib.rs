@@ -65,6 +65,10 @@ pub fn router(state: AppState) -> Router {
         "/l/unsubscribe/{token}",
         axum::routing::get(routes::unsubscribe::unsubscribe_page).post(routes::unsubscribe::unsubscribe_confirm),
     )
+    .route(
+        "/l/subscribe/{token}",
+        axum::routing::get(routes::subscribe::subscribe_page).post(routes::subscribe::subscribe_confirm),
+    )
     .fallback(middleware::not_found)
     .method_not_allowed_fallback(middleware::method_not_allowed)
     .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent))

@@ -19,7 +19,10 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Routes under `/api/` that answer without a session.
 fn is_public_api(path: &str) -> bool {
-    path == "/api/auth/login" || path == "/api/auth/pin-unlock" || path.starts_with("/api/public/")
+    path == "/api/auth/login"
+        || path == "/api/auth/pin-unlock"
+        || path.starts_with("/api/public/")
+        || path == "/api/communications/newsletter/subscribe"
 }
 
 /// A request id: the caller's `x-request-id` when it is short and plain, else a new one.

@@ -8,10 +8,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::Rule;
+use crate::routes::subscribe;
 use crate::routes::{analytics, tracking};
 use crate::routes::{
-    appointment_types, appointments, audit, auth, automations, backups, calendar_feeds, clients, communications,
-    devices, health, jobs, links, locations, messages, patients, roles, search, staff, templates, users, waitlist,
+    appointment_types, appointments, audit, auth, automations, backups, calendar_feeds, campaigns, clients,
+    communications, devices, health, jobs, links, locations, messages, patients, roles, search, staff, templates,
+    users, waitlist,
 };
 use crate::routes::{consent, hooks};
 use crate::state::AppState;
@@ -39,6 +41,7 @@ use crate::state::AppState;
         (name = "access", description = "Roles and permissions"),
         (name = "operations", description = "Health and metrics"),
         (name = "communications", description = "The message log and test messages"),
+        (name = "marketing", description = "Segments, campaigns and the newsletter's double opt-in"),
         (name = "webhooks", description = "Delivery reports and inbound texts from the message providers (signed, no session)"),
     )
 )]
@@ -116,6 +119,19 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(tracking::open_pixel))
         .routes(routes!(tracking::click_redirect))
         .routes(routes!(analytics::communications_analytics))
+        .routes(routes!(campaigns::segments_list, campaigns::segments_create))
+        .routes(routes!(campaigns::segments_get))
+        .routes(routes!(campaigns::segments_preview))
+        .routes(routes!(campaigns::campaigns_list, campaigns::campaigns_create))
+        .routes(routes!(campaigns::campaigns_get))
+        .routes(routes!(campaigns::campaigns_schedule))
+        .routes(routes!(campaigns::campaigns_send_now))
+        .routes(routes!(campaigns::campaigns_cancel))
+        .routes(routes!(campaigns::clients_newsletter))
+        .routes(routes!(subscribe::newsletter_subscribe))
+        .routes(routes!(campaigns::clients_referral))
+        .routes(routes!(campaigns::referrals_create))
+        .routes(routes!(campaigns::referrals_redeem))
         .routes(routes!(appointment_types::appointment_types_list, appointment_types::appointment_types_create))
         .routes(routes!(appointment_types::appointment_types_get, appointment_types::appointment_types_update))
         .routes(routes!(locations::locations_list, locations::locations_create))

@@ -13,16 +13,22 @@
 //! clients queued in chunks), `stats.rs` (the log's filtered pages and delivery counts).
 //! `tracking.rs` puts the open pixel and tracked links in emails and counts opens and clicks;
 //! `analytics.rs` picks A/B template variants and reports sent, opened, clicked, booked and no-shows.
+//! Marketing: `segments.rs` (saved audiences evaluated over the store), `campaigns.rs`
+//! (campaigns to a segment, sent by a durable job in chunks, their results; the newsletter's
+//! double opt-in) and `referrals.rs` (referral codes and the credits owed for them).
 
 pub mod analytics;
 pub mod automations;
 pub mod batches;
+pub mod campaigns;
 pub mod compose;
 pub mod consent;
 pub mod defaults;
 pub mod links;
 pub mod messages;
 pub mod providers;
+pub mod referrals;
+pub mod segments;
 pub mod sms;
 pub mod stats;
 pub mod templates;

@@ -55,10 +55,16 @@ pub enum RecordTable {
     ConsentLedger,
     /// Message batches staff send to many clients (`comms::batches`).
     Batches,
+    /// Saved marketing audiences (`comms::segments`).
+    Segments,
+    /// Marketing campaigns (`comms::campaigns`).
+    Campaigns,
+    /// Referrals and the credits owed for them (`comms::referrals`).
+    Referrals,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 26] = [
+    pub const ALL: [RecordTable; 29] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -85,6 +91,9 @@ impl RecordTable {
         RecordTable::Preferences,
         RecordTable::ConsentLedger,
         RecordTable::Batches,
+        RecordTable::Segments,
+        RecordTable::Campaigns,
+        RecordTable::Referrals,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -115,6 +124,9 @@ impl RecordTable {
             RecordTable::Preferences => TableDefinition::new("client_preferences"),
             RecordTable::ConsentLedger => TableDefinition::new("consent_ledger"),
             RecordTable::Batches => TableDefinition::new("message_batches"),
+            RecordTable::Segments => TableDefinition::new("segments"),
+            RecordTable::Campaigns => TableDefinition::new("campaigns"),
+            RecordTable::Referrals => TableDefinition::new("referrals"),
         }
     }
 }
@@ -188,6 +200,8 @@ pub mod unique {
     /// Template names, one namespace per channel (a name is unique per channel, as typed).
     pub const TEMPLATE_NAME_EMAIL: &str = "template_name_email";
     pub const TEMPLATE_NAME_SMS: &str = "template_name_sms";
+    /// A referred client's id: each client is referred at most once.
+    pub const REFERRED_CLIENT: &str = "referred_client";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by
