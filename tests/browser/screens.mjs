@@ -171,10 +171,12 @@ try {
   const emailTemplate = await m.evaluate(async () => {
     const res = await fetch('/api/templates', {
       method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ category: 'welcome', channel: 'email', name: 'Welcome', subject: 'Welcome to {{ clinic_name }}',
+      body: JSON.stringify({ category: 'welcome', channel: 'email', name: 'Welcome (browser test)', subject: 'Welcome to {{ clinic_name }}',
         text_body: 'Hi {{ client_first_name }}', html_body: '<p style="color: #b91c1c">Hi <b>{{ client_first_name }}</b></p>' }),
     });
-    return (await res.json()).id;
+    const body = await res.json();
+    if (!res.ok) throw new Error(`creating the email template: ${res.status} ${JSON.stringify(body)}`);
+    return body.id;
   });
   await m.goto(`${base}/messages/templates/${emailTemplate}`);
   await m.locator('#preview-subject', { hasText: 'Welcome to Whiskers Cat Clinic' }).waitFor({ timeout: 5000 });
