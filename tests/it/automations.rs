@@ -140,7 +140,15 @@ async fn the_dry_run_queues_nothing_and_a_sweep_twice_queues_once() {
     c.book(&c.wellness(&in_secs(3 * 86_400))).await;
     let p = app.get_json("/api/automations/appointment_reminder/preview?days=7").await;
     assert_eq!(p["items"].as_array().unwrap().len(), 2, "{p}");
-    // The welcome rule previews today's new clients.
+    // Clients entered on the clinic's first day are the clients it already had: not welcomed.
+    let w = app.get_json("/api/automations/welcome/preview?days=1").await;
+    assert!(w["items"].as_array().unwrap().is_empty(), "{w}");
+    let bad = app.patch_json("/api/automations/welcome", &json!({ "params": { "since": "last week" } })).await;
+    crate::helpers::assert_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("params.since"))
+        .await;
+    // With `since` on or before today, today's clients are new: the preview shows them.
+    let since = json!({ "params": { "since": "2000-01-01" } });
+    expect_json(app.patch_json("/api/automations/welcome", &since).await, StatusCode::OK).await;
     let w = app.get_json("/api/automations/welcome/preview?days=1").await;
     assert!(!w["items"].as_array().unwrap().is_empty(), "{w}");
     let none = app.get_json("/api/messages").await;

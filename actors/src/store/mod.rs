@@ -118,6 +118,8 @@ pub struct Store {
     disk: Arc<disk::DiskGuard>,
     /// The key that signs links sent to clients (`comms::links`).
     link_key: [u8; 32],
+    /// When this store was first opened (`meta.created_at`): the clinic's setup day.
+    created_at: jiff::Timestamp,
 }
 
 impl Store {
@@ -136,7 +138,7 @@ impl Store {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(config.path.clone()),
             other => StoreError::Redb(other.into()),
         })?;
-        let (clinic_id, link_key) = init_layout(&db, &config.path, &config.clinic_id, clock.now())?;
+        let (clinic_id, link_key, created_at) = init_layout(&db, &config.path, &config.clinic_id, clock.now())?;
         let journal = init_journal(&db, config.journal, clock.now())?;
         let (head, audit_head) = {
             let txn = db.begin_read()?;
@@ -194,6 +196,7 @@ impl Store {
             closed: AtomicBool::new(false),
             disk,
             link_key,
+            created_at,
         }))
     }
 
@@ -283,6 +286,11 @@ impl Store {
         &self.link_key
     }
 
+    /// When this store was first opened: the day the clinic was set up.
+    pub fn created_at(&self) -> jiff::Timestamp {
+        self.created_at
+    }
+
     /// Size of the store file in bytes.
     pub fn file_size(&self) -> u64 {
         std::fs::metadata(&self.info.path).map(|m| m.len()).unwrap_or(0)
@@ -340,7 +348,7 @@ fn init_layout(
     path: &Path,
     clinic_id: &str,
     now: jiff::Timestamp,
-) -> Result<(String, [u8; 32]), StoreError> {
+) -> Result<(String, [u8; 32], jiff::Timestamp), StoreError> {
     let txn = db.begin_write()?;
     let id = {
         let mut meta = txn.open_table(META)?;
@@ -379,7 +387,9 @@ fn init_layout(
         txn.open_table(SERIES)?;
         txn.open_table(EVENTS)?;
         txn.open_table(AUDIT)?;
-        (id, key)
+        // Stores made before `created_at` was kept count from now.
+        let created = meta.get("created_at")?.and_then(|v| v.value().parse().ok()).unwrap_or(now);
+        (id, key, created)
     };
     txn.commit()?;
     Ok(id)
