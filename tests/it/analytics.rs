@@ -169,6 +169,12 @@ async fn an_email_is_tracked_opens_and_clicks_count_and_nothing_else_redirects()
     assert_eq!(app.get_json(&format!("/api/messages/{id}")).await["clicks"], 3);
 }
 
+/// Today's clients count as new (by default the clinic's first day's clients are its existing ones).
+async fn welcome_today(app: &TestApp) {
+    let since = json!({ "params": { "since": "2000-01-01" } });
+    expect_json(app.patch_json("/api/automations/welcome", &since).await, StatusCode::OK).await;
+}
+
 async fn welcome(app: &TestApp) -> Vec<Value> {
     let page = app.get_json("/api/messages?limit=200").await;
     page["items"].as_array().unwrap().iter().filter(|m| m["automation"] == "welcome").cloned().collect()
@@ -200,6 +206,7 @@ async fn two_active_templates_split_clients_by_key_and_the_report_counts_each_va
     variants.sort_by_key(|id| id.parse::<clowder_schemas::TemplateId>().unwrap().as_u128());
     assert_eq!(variants.len(), 2, "{templates}");
 
+    welcome_today(&app).await;
     for _ in 0..2 {
         let job = expect_json(app.post_json("/api/automations/sweep", &json!({})).await, StatusCode::ACCEPTED).await;
         app.poll_json(&format!("/api/jobs/{}", job["job_id"].as_str().unwrap()), |j| j["state"] == "succeeded").await;
@@ -261,6 +268,7 @@ async fn conversion_counts_bookings_after_the_message_and_no_shows_split_by_remi
     let seen = id_of(&c.book(&body).await);
 
     // Welcome messages (a sweep) to both clients, sent.
+    welcome_today(app).await;
     let job = expect_json(app.post_json("/api/automations/sweep", &json!({})).await, StatusCode::ACCEPTED).await;
     app.poll_json(&format!("/api/jobs/{}", job["job_id"].as_str().unwrap()), |j| j["state"] == "succeeded").await;
     let sent_welcome = |p: &Value| {
