@@ -190,9 +190,13 @@ async fn the_daily_cleanup_is_enqueued_for_its_next_local_time_and_sweeps() {
     let job = loop {
         let r = system.store().read().unwrap();
         let mut found = None;
+        // Other recurring jobs (the automations' sweep) start beside it: find the clean-up.
         r.scan::<Job>(crate::store::RecordTable::Jobs, None, |j| {
-            found = Some(j);
-            std::ops::ControlFlow::Break(())
+            if j.kind == cleanup::KIND {
+                found = Some(j);
+                return std::ops::ControlFlow::Break(());
+            }
+            std::ops::ControlFlow::Continue(())
         })
         .unwrap();
         if let Some(j) = found {
