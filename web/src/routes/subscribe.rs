@@ -6,7 +6,7 @@
 //! `double_opt_in`. A tampered or unknown token answers a 404 page, an expired one 410.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clowder_actors::comms::links::{LinkError, LinkPurpose};
 use clowder_schemas::audit::Caller;
@@ -21,28 +21,7 @@ use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
-
-fn page(status: StatusCode, clinic: &str, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\">\
-         <title>{t} · {c}</title></head><body><main><h1>{c}</h1><h2>{t}</h2>{body}</main></body></html>",
-        t = escape(title),
-        c = escape(clinic),
-    );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html)
-        .into_response()
-}
-
-fn limited(state: &AppState, ip: &Option<axum::Extension<ClientIp>>) -> Result<(), ApiError> {
-    match ip {
-        Some(axum::Extension(ClientIp(ip))) => state.limits.public(*ip),
-        None => Ok(()),
-    }
-}
+use super::client_page::{escape, limited, page};
 
 fn caller(ip: &Option<axum::Extension<ClientIp>>) -> Caller {
     Caller { ip: ip.as_ref().map(|axum::Extension(ClientIp(ip))| ip.to_string()), ..Caller::system() }

@@ -9,8 +9,8 @@
 //! turn into harm beyond what the link's holder could do anyway.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use clowder_actors::comms::links::{LinkError, LinkPurpose};
 use clowder_schemas::ClientId;
 use clowder_schemas::audit::Caller;
@@ -21,21 +21,7 @@ use crate::client_addr::ClientIp;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
-
-fn page(status: StatusCode, clinic: &str, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\">\
-         <title>{t} · {c}</title></head><body><main><h1>{c}</h1><h2>{t}</h2>{body}</main></body></html>",
-        t = escape(title),
-        c = escape(clinic),
-    );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html)
-        .into_response()
-}
+use super::client_page::{escape, limited, page};
 
 /// Why a token does not name a client.
 enum Refused {
@@ -73,13 +59,6 @@ fn client_of(state: &AppState, token: &str) -> Result<ClientId, Refused> {
         }
         Err(LinkError::Expired(_)) => Err(Refused::Expired),
         Err(_) => Err(Refused::NotFound),
-    }
-}
-
-fn limited(state: &AppState, ip: &Option<axum::Extension<ClientIp>>) -> Result<(), ApiError> {
-    match ip {
-        Some(axum::Extension(ClientIp(ip))) => state.limits.public(*ip),
-        None => Ok(()),
     }
 }
 
