@@ -153,6 +153,14 @@ pub enum Error {
     CampaignNotFound(clowder_schemas::ids::CampaignId),
     #[error("no referral with id {0}")]
     ReferralNotFound(clowder_schemas::ids::ReferralId),
+    #[error("no visit with id {0}")]
+    VisitNotFound(clowder_schemas::ids::VisitId),
+    #[error("no note with id {0}")]
+    NoteNotFound(clowder_schemas::ids::NoteId),
+    #[error("no vitals record with id {0}")]
+    VitalsNotFound(clowder_schemas::ids::VitalsId),
+    #[error("no problem with id {0}")]
+    ProblemNotFound(clowder_schemas::ids::ProblemId),
     /// A referral's credit was already redeemed.
     #[error("this referral's credit was already redeemed")]
     ReferralRedeemed(clowder_schemas::ids::ReferralId),
@@ -245,6 +253,10 @@ impl Error {
             Error::SegmentNotFound(_) => ErrorCode::SegmentNotFound,
             Error::CampaignNotFound(_) => ErrorCode::CampaignNotFound,
             Error::ReferralNotFound(_) => ErrorCode::ReferralNotFound,
+            Error::VisitNotFound(_) => ErrorCode::VisitNotFound,
+            Error::NoteNotFound(_) => ErrorCode::NoteNotFound,
+            Error::VitalsNotFound(_) => ErrorCode::VitalsNotFound,
+            Error::ProblemNotFound(_) => ErrorCode::ProblemNotFound,
             Error::ReferralRedeemed(_) => ErrorCode::InvalidTransition,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::CampaignTransition { .. } => ErrorCode::InvalidTransition,

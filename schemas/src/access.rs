@@ -94,7 +94,7 @@ permissions! {
     SchedulingManage = "scheduling:manage" => "Configure locations, rooms, appointment types, staff profiles and shifts; decide time off",
     VisitsView = "visits:view" => "See visits and clinical notes",
     VisitsCreate = "visits:create" => "Open visits",
-    VisitsEdit = "visits:edit" => "Write and sign clinical notes",
+    VisitsEdit = "visits:edit" => "Write clinical notes and change visits (signing is `visits:sign`)",
     VisitsDelete = "visits:delete" => "Void visits",
     PrescriptionsView = "prescriptions:view" => "See prescriptions",
     PrescriptionsCreate = "prescriptions:create" => "Prescribe",
@@ -131,6 +131,8 @@ permissions! {
     CommunicationsTest = "communications:test" => "Send a test email or text through the configured provider",
     CommunicationsManage = "communications:manage" => "Create and change message templates",
     CommunicationsSend = "communications:send" => "Send a message to a client, and message batches to many",
+    VisitsSign = "visits:sign" => "Sign clinical notes and their addenda (veterinarians)",
+    VitalsCreate = "vitals:create" => "Record vital signs and weights",
 }
 
 impl Permission {
@@ -270,7 +272,10 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     for r in ["patients", "visits", "prescriptions", "labs"] {
         vet.extend(all_of(r));
     }
+    vet.extend([VisitsSign, VitalsCreate]);
+    // Techs take the vitals at intake (DOMAIN.md is silent; every clinic works so).
     let mut tech = vec![ClientsView, PatientsView, PatientsEdit, VisitsView, AppointmentsView, AppointmentsEdit];
+    tech.push(VitalsCreate);
     tech.extend(all_of("labs"));
     let mut front = vec![PatientsView, CommunicationsView];
     front.push(CommunicationsSend);

@@ -106,6 +106,10 @@ pub enum ErrorCode {
     SegmentNotFound,
     CampaignNotFound,
     ReferralNotFound,
+    VisitNotFound,
+    NoteNotFound,
+    VitalsNotFound,
+    ProblemNotFound,
 }
 
 impl ErrorCode {
@@ -155,6 +159,7 @@ impl ErrorCode {
             BatchNotFound => ErrorKind::NotFound,
             SegmentNotFound | CampaignNotFound => ErrorKind::NotFound,
             ReferralNotFound => ErrorKind::NotFound,
+            VisitNotFound | NoteNotFound | VitalsNotFound | ProblemNotFound => ErrorKind::NotFound,
         }
     }
 

@@ -218,6 +218,22 @@ ulid_id!(
     /// A referral and the credit owed for it (`clowder_schemas::campaigns::Referral`).
     ReferralId, ReferralNotFound, "referral"
 );
+ulid_id!(
+    /// A visit (an encounter: one cat seen once) of the medical record.
+    VisitId, VisitNotFound, "visit"
+);
+ulid_id!(
+    /// A SOAP note of a visit (signed and locked, then amended only by addenda).
+    NoteId, NoteNotFound, "note"
+);
+ulid_id!(
+    /// One set of vital signs taken of a cat.
+    VitalsId, VitalsNotFound, "vitals record"
+);
+ulid_id!(
+    /// A problem or diagnosis on a cat's problem list.
+    ProblemId, ProblemNotFound, "problem"
+);
 
 #[cfg(test)]
 mod tests {
