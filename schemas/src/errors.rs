@@ -106,6 +106,7 @@ pub enum ErrorCode {
     SegmentNotFound,
     CampaignNotFound,
     ReferralNotFound,
+    CampaignStarted,
 }
 
 impl ErrorCode {
@@ -155,6 +156,7 @@ impl ErrorCode {
             BatchNotFound => ErrorKind::NotFound,
             SegmentNotFound | CampaignNotFound => ErrorKind::NotFound,
             ReferralNotFound => ErrorKind::NotFound,
+            CampaignStarted => ErrorKind::Conflict,
         }
     }
 
