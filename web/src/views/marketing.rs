@@ -320,7 +320,9 @@ impl CampaignPage {
             state: StateBadge::of(c.state),
             facts,
             segment: (format!("/messages/segments/{}", c.segment_id), segment),
-            done: r.audience - r.queued.min(r.audience),
+            // Clients still pending (not yet queued) are in neither figure, so "done" is
+            // what was settled, not the audience less what waits.
+            done: (r.skipped + r.sent + r.delivered + r.suppressed + r.bounced + r.failed).min(r.audience),
             audience: r.audience,
             results,
             actions,

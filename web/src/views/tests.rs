@@ -484,6 +484,12 @@ mod marketing_views {
                 && !sending.contains("send-now")
                 && sending.contains("data-action=\"cancel\"")
         );
+        // While sending, clients not yet queued are not done.
+        let mut c = campaign(CampaignState::Sending);
+        c.results = CampaignResults { audience: 230, sent: 200, ..Default::default() };
+        let p =
+            CampaignPage::new(nav(true, true), tabs("campaigns", true), &c, "N".into(), "S".into(), on(c.state), &tz);
+        assert_eq!((p.done, p.audience), (200, 230));
         let sent = page(CampaignState::Sent);
         assert!(!sent.contains("campaign-actions") && !sent.contains("comms.js"));
         assert!(sent.contains(r#"data-status="sent">Sent<"#));
