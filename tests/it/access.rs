@@ -222,6 +222,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/clients/{id}/referral", "AVTRBM"),
     ("POST", "/api/referrals", "ARM"),
     ("POST", "/api/referrals/{id}/redeem", "ARM"),
+    ("GET", "/messages/analytics", "ARM"),
+    ("GET", "/messages/segments", "AM"),
+    ("GET", "/messages/segments/{id}", "AM"),
+    ("GET", "/messages/campaigns", "AM"),
+    ("GET", "/messages/campaigns/{id}", "AM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -7,6 +7,7 @@
 pub mod board;
 pub mod comms;
 pub mod lists;
+pub mod marketing;
 pub mod records;
 
 use askama::Template;

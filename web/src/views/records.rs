@@ -92,6 +92,8 @@ pub struct ClientPage {
     pub can_send: bool,
     /// The client's id, for the send form.
     pub client_id: String,
+    /// The referral panel: `None` when the caller may not read the client's referrals.
+    pub referrals: Option<super::marketing::ReferralPanel>,
 }
 
 impl ClientPage {
@@ -132,6 +134,7 @@ impl ClientPage {
             messages: None,
             can_send: false,
             client_id: c.id.to_string(),
+            referrals: None,
         }
     }
 }
