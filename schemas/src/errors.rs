@@ -110,6 +110,7 @@ pub enum ErrorCode {
     NoteNotFound,
     VitalsNotFound,
     ProblemNotFound,
+    FactSetNotFound,
 }
 
 impl ErrorCode {
@@ -160,6 +161,7 @@ impl ErrorCode {
             SegmentNotFound | CampaignNotFound => ErrorKind::NotFound,
             ReferralNotFound => ErrorKind::NotFound,
             VisitNotFound | NoteNotFound | VitalsNotFound | ProblemNotFound => ErrorKind::NotFound,
+            FactSetNotFound => ErrorKind::NotFound,
         }
     }
 
