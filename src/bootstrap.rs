@@ -27,6 +27,7 @@ pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Re
     clowder_actors::comms::defaults::ensure_defaults(&system.templates, system.store())
         .await
         .context("writing the default message templates")?;
+    system.clinical_facts.ensure_defaults().await.context("writing the compiled-in clinical facts")?;
     if system.accounts.user_count()? > 0 {
         return Ok(false);
     }

@@ -161,6 +161,8 @@ pub enum Error {
     VitalsNotFound(clowder_schemas::ids::VitalsId),
     #[error("no problem with id {0}")]
     ProblemNotFound(clowder_schemas::ids::ProblemId),
+    #[error("no clinical fact set or version {0}")]
+    FactSetNotFound(String),
     /// A referral's credit was already redeemed.
     #[error("this referral's credit was already redeemed")]
     ReferralRedeemed(clowder_schemas::ids::ReferralId),
@@ -260,6 +262,7 @@ impl Error {
             Error::NoteNotFound(_) => ErrorCode::NoteNotFound,
             Error::VitalsNotFound(_) => ErrorCode::VitalsNotFound,
             Error::ProblemNotFound(_) => ErrorCode::ProblemNotFound,
+            Error::FactSetNotFound(_) => ErrorCode::FactSetNotFound,
             Error::ReferralRedeemed(_) => ErrorCode::InvalidTransition,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::CampaignTransition { .. } => ErrorCode::InvalidTransition,

@@ -178,6 +178,10 @@ impl Topics {
                 ids.sort_unstable();
                 out.extend(ids.into_iter().map(Topic::Dashboard));
             }
+            DomainEvent::VitalsRecorded { patient_id, .. }
+            | DomainEvent::VitalsAmended { patient_id, .. }
+            | DomainEvent::ProblemAdded { patient_id, .. }
+            | DomainEvent::ProblemUpdated { patient_id, .. } => out.push(Topic::Patient(*patient_id)),
             _ => {}
         }
         out.dedup();

@@ -72,6 +72,12 @@ pub struct System {
     pub campaigns: crate::comms::campaigns::Campaigns,
     /// Referral codes and the credits owed for them.
     pub referrals: crate::comms::referrals::Referrals,
+    /// Clinical fact sets (normal ranges, later protocols and the formulary), versioned.
+    pub clinical_facts: crate::clinical::facts::ClinicalFacts,
+    /// Vital signs and weights (a record kind).
+    pub vitals: crate::clinical::vitals::VitalsService,
+    /// The problem list (a record kind).
+    pub problems: crate::clinical::problems::Problems,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -168,6 +174,9 @@ impl System {
             segments: crate::comms::segments::Segments::new(ctx_for_templates.clone()),
             campaigns,
             referrals: crate::comms::referrals::Referrals::new(ctx_for_templates.clone()),
+            clinical_facts: crate::clinical::facts::ClinicalFacts::new(ctx_for_templates.clone()),
+            vitals: crate::clinical::vitals::VitalsService::new(ctx_for_templates.clone()),
+            problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -231,6 +240,8 @@ impl System {
             self.accounts.stop_all();
             self.patients.stop_all();
             self.templates.stop_all();
+            self.vitals.stop_all();
+            self.problems.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

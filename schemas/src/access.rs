@@ -133,6 +133,7 @@ permissions! {
     CommunicationsSend = "communications:send" => "Send a message to a client, and message batches to many",
     VisitsSign = "visits:sign" => "Sign clinical notes and their addenda (veterinarians)",
     VitalsCreate = "vitals:create" => "Record vital signs and weights",
+    ClinicalFactsManage = "clinical_facts:manage" => "Publish a new version of a clinical fact set (normal ranges, protocols, formulary)",
 }
 
 impl Permission {

@@ -111,6 +111,7 @@ pub enum ErrorCode {
     VitalsNotFound,
     ProblemNotFound,
     CampaignStarted,
+    FactSetNotFound,
 }
 
 impl ErrorCode {
@@ -162,6 +163,7 @@ impl ErrorCode {
             ReferralNotFound => ErrorKind::NotFound,
             VisitNotFound | NoteNotFound | VitalsNotFound | ProblemNotFound => ErrorKind::NotFound,
             CampaignStarted => ErrorKind::Conflict,
+            FactSetNotFound => ErrorKind::NotFound,
         }
     }
 

@@ -239,6 +239,28 @@ pub enum DomainEvent {
         referrer_id: crate::ids::ClientId,
         status: crate::campaigns::ReferralStatus,
     },
+    /// Vital signs were taken of a cat (ids only: the values are read over REST).
+    VitalsRecorded {
+        vitals_id: crate::ids::VitalsId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A vitals record was corrected (an amendment with a reason; the old values are kept).
+    VitalsAmended {
+        vitals_id: crate::ids::VitalsId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
+    /// A problem or diagnosis was added to a cat's problem list.
+    ProblemAdded {
+        problem_id: crate::ids::ProblemId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A problem changed (status, resolution, severity, …).
+    ProblemUpdated {
+        problem_id: crate::ids::ProblemId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -299,6 +321,12 @@ impl DomainEvent {
             DomainEvent::SegmentCreated { segment_id, .. } => format!("segment:{segment_id}"),
             DomainEvent::CampaignUpdated { campaign_id, .. } => format!("campaign:{campaign_id}"),
             DomainEvent::ReferralUpdated { referral_id, .. } => format!("referral:{referral_id}"),
+            DomainEvent::VitalsRecorded { vitals_id, .. } | DomainEvent::VitalsAmended { vitals_id, .. } => {
+                format!("vitals:{vitals_id}")
+            }
+            DomainEvent::ProblemAdded { problem_id, .. } | DomainEvent::ProblemUpdated { problem_id, .. } => {
+                format!("problem:{problem_id}")
+            }
         }
     }
 }
@@ -477,6 +505,12 @@ impl DomainEvent {
             }
             // Who may read a client's referrals (`GET /api/clients/{id}/referral`), like consent.
             DomainEvent::ReferralUpdated { .. } => Audience::new(Permission::ClientsView, OwnRule::Nobody),
+            // Who may read the medical record (`GET /api/vitals/{id}`, `/api/problems/{id}`);
+            // REST does not narrow `visits:view` by owner.
+            DomainEvent::VitalsRecorded { .. }
+            | DomainEvent::VitalsAmended { .. }
+            | DomainEvent::ProblemAdded { .. }
+            | DomainEvent::ProblemUpdated { .. } => Audience::new(Permission::VisitsView, Unnarrowed),
         }
     }
 
@@ -535,6 +569,22 @@ impl DomainEvent {
             DomainEvent::PreferencesUpdated { .. } | DomainEvent::ConsentRecorded { .. } => None,
             DomainEvent::SegmentCreated { .. } | DomainEvent::CampaignUpdated { .. } => None,
             DomainEvent::ReferralUpdated { .. } => None,
+            DomainEvent::VitalsRecorded { vitals_id, patient_id } => Some(IdsOnly {
+                ids: vec![("vitals_id", vitals_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: Vec::new(),
+            }),
+            DomainEvent::VitalsAmended { vitals_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("vitals_id", vitals_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
+            }),
+            DomainEvent::ProblemAdded { problem_id, patient_id } => Some(IdsOnly {
+                ids: vec![("problem_id", problem_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: Vec::new(),
+            }),
+            DomainEvent::ProblemUpdated { problem_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("problem_id", problem_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
+            }),
         }
     }
 }

@@ -304,6 +304,18 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/messages/segments/{id}", Needs(CommunicationsManage)),
     ("GET", "/messages/campaigns", Needs(CommunicationsManage)),
     ("GET", "/messages/campaigns/{id}", Needs(CommunicationsManage)),
+    ("GET", "/api/clinical-facts", SignedIn),
+    ("GET", "/api/clinical-facts/{name}", SignedIn),
+    ("PUT", "/api/clinical-facts/{name}", Needs(ClinicalFactsManage)),
+    ("POST", "/api/vitals", Needs(VitalsCreate)),
+    ("GET", "/api/vitals/{id}", Needs(VisitsView)),
+    ("POST", "/api/vitals/{id}/amendments", Needs(VitalsCreate)),
+    ("GET", "/api/patients/{id}/vitals", Needs(VisitsView)),
+    ("GET", "/api/patients/{id}/weights", Needs(VisitsView)),
+    ("POST", "/api/problems", Needs(VisitsEdit)),
+    ("GET", "/api/problems/{id}", Needs(VisitsView)),
+    ("PATCH", "/api/problems/{id}", Needs(VisitsEdit)),
+    ("GET", "/api/patients/{id}/problems", Needs(VisitsView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

@@ -3,3 +3,7 @@
 //! changed field names only (docs/websocket.md).
 //!
 //! Domain dependencies: people, scheduling, jobs.
+
+pub mod facts;
+pub mod problems;
+pub mod vitals;

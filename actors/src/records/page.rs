@@ -58,6 +58,48 @@ pub fn index_page<R: Record>(
     Ok(cut(items, limit, key))
 }
 
+/// Like [`index_page`], newest (highest key) first: the children of `parent` below `before`.
+/// The continuation key is the last (oldest) item's, to pass as the next `before`.
+pub fn index_page_rev<R: Record>(
+    reader: &Reader,
+    (index, parent): (IndexTable, u128),
+    table: RecordTable,
+    before: Option<u128>,
+    limit: usize,
+    keep: impl Fn(&R) -> bool,
+    key: impl Fn(&R) -> u128,
+) -> Result<Page<R>, StoreError> {
+    let mut items = Vec::with_capacity(limit + 1);
+    reader.children_rev(index, parent, before, |child| {
+        if let Some(r) = reader.get::<R>(table, child)?
+            && keep(&r)
+        {
+            items.push(r);
+        }
+        Ok(if items.len() > limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+    })?;
+    Ok(cut(items, limit, key))
+}
+
+/// Like [`scan_page`], newest (highest key) first, below `before`.
+pub fn scan_page_rev<R: Record>(
+    reader: &Reader,
+    table: RecordTable,
+    before: Option<u128>,
+    limit: usize,
+    keep: impl Fn(&R) -> bool,
+    key: impl Fn(&R) -> u128,
+) -> Result<Page<R>, StoreError> {
+    let mut items = Vec::with_capacity(limit + 1);
+    reader.scan_rev::<R>(table, before, |r| {
+        if keep(&r) {
+            items.push(r);
+        }
+        if items.len() > limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    })?;
+    Ok(cut(items, limit, key))
+}
+
 /// Cuts a `limit + 1` result to a page and its continuation key.
 pub fn cut<T>(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> u128) -> Page<T> {
     if items.len() > limit {

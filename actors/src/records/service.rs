@@ -39,6 +39,14 @@ impl<K: RecordKind> Records<K> {
         self.create_with_id(id, draft, caller).await
     }
 
+    /// Creates a record whose id carries the time `at` instead of now (a record entered
+    /// after the fact, such as vitals typed in later, so ids sort by when it happened).
+    pub async fn create_at(&self, at: jiff::Timestamp, draft: K::Draft, caller: &Caller) -> Result<K::Record> {
+        let ms = at.as_millisecond().max(0) as u64;
+        let id = K::Id::from_ulid(ulid::Ulid::from_parts(ms, self.ctx.new_ulid().random()));
+        self.create_with_id(id, draft, caller).await
+    }
+
     /// Creates a record under a chosen id (demo data, imports).
     pub async fn create_with_id(&self, id: K::Id, draft: K::Draft, caller: &Caller) -> Result<K::Record> {
         self.create_with(id, draft, ChangeSet::new(), caller).await
@@ -100,6 +108,44 @@ impl<K: RecordKind> Records<K> {
             .await?;
         }
         Ok(page)
+    }
+
+    /// One page newest first (highest key first) below `before`, with the key to continue
+    /// below when more remain: a cat's history, where the latest matters most. Audited like
+    /// [`Self::list`].
+    pub async fn list_newest_first(
+        &self,
+        filter: &K::Filter,
+        before: Option<u128>,
+        limit: usize,
+        caller: &Caller,
+    ) -> Result<Page<K::Record>> {
+        let page = self.list_newest_first_unaudited(filter, before, limit)?;
+        if K::READS == ReadAudit::Audited {
+            let ids: Vec<String> = page.0.iter().map(|r| K::id(r).to_string()).collect();
+            crate::audit::record_read(
+                &self.ctx,
+                AuditDraft::new(caller, K::LIST_ACTION).detail(serde_json::json!({ "ids": ids })),
+            )
+            .await?;
+        }
+        Ok(page)
+    }
+
+    /// [`Self::list_newest_first`] without an audit entry, for Clowder's own use.
+    pub fn list_newest_first_unaudited(
+        &self,
+        filter: &K::Filter,
+        before: Option<u128>,
+        limit: usize,
+    ) -> Result<Page<K::Record>> {
+        let reader = self.ctx.store.read()?;
+        let keep = |r: &K::Record| K::matches(filter, r);
+        let key = |r: &K::Record| K::id(r).as_u128();
+        Ok(match K::list_via(filter) {
+            Some(link) => page::index_page_rev(&reader, (link.index, link.parent), K::TABLE, before, limit, keep, key)?,
+            None => page::scan_page_rev(&reader, K::TABLE, before, limit, keep, key)?,
+        })
     }
 
     /// A page without an audit entry, for Clowder's own use (start-up checks, demo seeding).

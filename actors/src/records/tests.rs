@@ -126,3 +126,32 @@ async fn an_unknown_id_is_the_kinds_not_found_and_pages_continue_after_their_las
     assert_eq!((rest.iter().map(|c| c.id).collect::<Vec<_>>(), next), (ids[2..].to_vec(), None));
     close(ctx).await;
 }
+
+#[tokio::test]
+async fn newest_first_pages_walk_an_index_backwards_and_continue_below_their_last_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx(dir.path());
+    let (clients, patients) = (Clients::new(ctx.clone()), Patients::new(ctx.clone()));
+    let ada = clients.create(client("Byron", "ada@example.com"), &Caller::system()).await.unwrap();
+    let other = clients.create(client("King", "king@example.com"), &Caller::system()).await.unwrap();
+    let mut ids = Vec::new();
+    for (i, owner) in [ada.id, other.id, ada.id, ada.id].into_iter().enumerate() {
+        let body: CreatePatient =
+            serde_json::from_value(serde_json::json!({ "client_id": owner, "name": format!("Cat {i}") })).unwrap();
+        let id = PatientId::from_u128(1_000 + i as u128);
+        let cat = patients.create_with_id(id, body.validate(ctx.today()).unwrap(), &Caller::system()).await.unwrap();
+        if owner == ada.id {
+            ids.push(cat.id);
+        }
+    }
+    ids.reverse();
+    let filter = PatientFilter { client_id: Some(ada.id), ..PatientFilter::default() };
+    let (first, next) = patients.list_newest_first_unaudited(&filter, None, 2).unwrap();
+    assert_eq!((first.iter().map(|p| p.id).collect::<Vec<_>>(), next), (ids[..2].to_vec(), Some(ids[1].as_u128())));
+    let (rest, next) = patients.list_newest_first_unaudited(&filter, next, 2).unwrap();
+    assert_eq!((rest.iter().map(|p| p.id).collect::<Vec<_>>(), next), (ids[2..].to_vec(), None));
+    // Without an index, the table is scanned backwards the same way.
+    let (all, _) = patients.list_newest_first_unaudited(&PatientFilter::default(), None, 10).unwrap();
+    assert_eq!(all.first().map(|p| p.id), Some(PatientId::from_u128(1_003)));
+    close(ctx).await;
+}

@@ -630,6 +630,29 @@ impl Reader {
         Ok(out)
     }
 
+    /// Visits the child keys of `parent` in an index, newest (highest key) first, below
+    /// `before` (exclusive), until `f` breaks.
+    pub fn children_rev(
+        &self,
+        index: IndexTable,
+        parent: u128,
+        before: Option<u128>,
+        mut f: impl FnMut(u128) -> Result<ControlFlow<()>, StoreError>,
+    ) -> Result<(), StoreError> {
+        let t = self.txn.open_table(index.def())?;
+        let range = match before {
+            Some(0) => return Ok(()),
+            Some(b) => t.range((parent, 0)..=(parent, b - 1))?,
+            None => t.range((parent, 0)..=(parent, u128::MAX))?,
+        };
+        for row in range.rev() {
+            if f(row?.0.value().1)?.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The record that holds a unique value, if any.
     pub fn unique_owner(&self, ns: &str, value: &str) -> Result<Option<u128>, StoreError> {
         let t = self.txn.open_table(UNIQUE)?;

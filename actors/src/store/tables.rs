@@ -61,10 +61,17 @@ pub enum RecordTable {
     Campaigns,
     /// Referrals and the credits owed for them (`comms::referrals`).
     Referrals,
+    /// Clinical fact sets (`clinical::facts`): key `(fact set number << 64) | version`,
+    /// version 0 holding a copy of the current version.
+    ClinicalFacts,
+    /// Vital signs (`clinical::vitals`); ids carry the time they were taken.
+    Vitals,
+    /// Problem lists (`clinical::problems`).
+    Problems,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 29] = [
+    pub const ALL: [RecordTable; 32] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -94,6 +101,9 @@ impl RecordTable {
         RecordTable::Segments,
         RecordTable::Campaigns,
         RecordTable::Referrals,
+        RecordTable::ClinicalFacts,
+        RecordTable::Vitals,
+        RecordTable::Problems,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -127,6 +137,9 @@ impl RecordTable {
             RecordTable::Segments => TableDefinition::new("segments"),
             RecordTable::Campaigns => TableDefinition::new("campaigns"),
             RecordTable::Referrals => TableDefinition::new("referrals"),
+            RecordTable::ClinicalFacts => TableDefinition::new("clinical_facts"),
+            RecordTable::Vitals => TableDefinition::new("vitals"),
+            RecordTable::Problems => TableDefinition::new("problems"),
         }
     }
 }
@@ -150,10 +163,14 @@ pub enum IndexTable {
     /// `(first 16 bytes of SHA-256 of the provider's id, message)`: finds the message a
     /// delivery webhook names by `MessageSid` or `sg_message_id`.
     MessagesByProviderId,
+    /// `(patient, vitals)`: a cat's vital signs.
+    VitalsByPatient,
+    /// `(patient, problem)`: a cat's problem list.
+    ProblemsByPatient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 7] = [
+    pub const ALL: [IndexTable; 9] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -161,6 +178,8 @@ impl IndexTable {
         IndexTable::MessagesByClient,
         IndexTable::ConsentByClient,
         IndexTable::MessagesByProviderId,
+        IndexTable::VitalsByPatient,
+        IndexTable::ProblemsByPatient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -172,6 +191,8 @@ impl IndexTable {
             IndexTable::MessagesByClient => TableDefinition::new("messages_by_client"),
             IndexTable::ConsentByClient => TableDefinition::new("consent_by_client"),
             IndexTable::MessagesByProviderId => TableDefinition::new("messages_by_provider_id"),
+            IndexTable::VitalsByPatient => TableDefinition::new("vitals_by_patient"),
+            IndexTable::ProblemsByPatient => TableDefinition::new("problems_by_patient"),
         }
     }
 }

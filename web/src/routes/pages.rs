@@ -19,6 +19,7 @@ use clowder_schemas::ids::{CampaignId, SegmentId};
 use clowder_schemas::jobs::JobState;
 use clowder_schemas::pagination::{Cursor, PageRequest};
 use clowder_schemas::patients::PatientListQuery;
+use clowder_schemas::problems::ProblemStatus;
 use clowder_schemas::search::SearchKind;
 use clowder_schemas::{BatchId, ClientId, MessageId, PatientId, TemplateId, ValidationError};
 
@@ -39,7 +40,7 @@ use crate::views::marketing::{
     AnalyticsPage, CampaignActions, CampaignPage, CampaignRow, CampaignsPage, Pager, ReferralPanel, ReferredRow,
     SegmentPage, SegmentRow, SegmentsPage, segment_rules,
 };
-use crate::views::records::{ClientPage, PatientPage, cat_link};
+use crate::views::records::{ClientPage, ClinicalSection, PatientPage, cat_link, problem_line};
 use crate::views::{ErrorPage, Nav, Section, render};
 
 const SIGNIN: &str = include_str!("../pages/signin.html");
@@ -47,6 +48,12 @@ const TABLET: &str = include_str!("../pages/tablet.html");
 
 /// Rows per page of a list screen.
 pub const PAGE_SIZE: usize = 25;
+
+/// Active problems on a cat's banner, at most.
+pub const PATIENT_PROBLEMS: usize = 50;
+
+/// Vitals a cat's page charts: the latest 120 (ten years of monthly weights).
+pub const PATIENT_VITALS: usize = 120;
 
 /// Messages in a client page's communication history.
 pub const CLIENT_MESSAGES: usize = 5;
@@ -317,7 +324,20 @@ pub async fn patient(
                 _ => None,
             };
             let today = state.system.ctx.today();
-            Ok(render(StatusCode::OK, &PatientPage::new(nav, &patient, owner.as_ref(), today)))
+            let mut view = PatientPage::new(nav, &patient, owner.as_ref(), today);
+            // The medical record shows when `GET /api/patients/{id}/problems` (and `/vitals`,
+            // under the same permission) would answer: its reads are audited like theirs.
+            if granted_on(&staff, &Method::GET, "/api/patients/{id}/problems").is_some() {
+                let current = Some(vec![ProblemStatus::Active, ProblemStatus::Chronic]);
+                let (problems, _) =
+                    state.system.problems.list_for_patient(id, current, None, PATIENT_PROBLEMS, &staff.caller).await?;
+                view.problems = problems.iter().map(problem_line).collect();
+            }
+            if granted_on(&staff, &Method::GET, "/api/patients/{id}/vitals").is_some() {
+                let (vitals, _) = state.system.vitals.list_for_patient(id, None, PATIENT_VITALS, &staff.caller).await?;
+                view.clinical = Some(ClinicalSection::new(&vitals, &clinic_tz(&state)));
+            }
+            Ok(render(StatusCode::OK, &view))
         }
         .await,
     )
