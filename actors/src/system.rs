@@ -72,6 +72,14 @@ pub struct System {
     pub campaigns: crate::comms::campaigns::Campaigns,
     /// Referral codes and the credits owed for them.
     pub referrals: crate::comms::referrals::Referrals,
+    /// Visits of the medical record.
+    pub visits: crate::clinical::visits::Visits,
+    /// Signed SOAP notes and their addenda.
+    pub notes: crate::clinical::notes::Notes,
+    /// Notes being written (autosaved drafts) and note templates.
+    pub drafts: crate::clinical::drafts::Drafts,
+    /// A cat's timeline of clinical entries.
+    pub timeline: crate::clinical::timeline::Timeline,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -138,6 +146,16 @@ impl System {
         );
         jobs.register(crate::comms::campaigns::KIND, campaigns.handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let visits = crate::clinical::visits::Visits::new(ctx.clone());
+        let notes = crate::clinical::notes::Notes::new(ctx.clone());
+        jobs.register(
+            crate::clinical::follow::KIND,
+            Arc::new(crate::clinical::follow::FollowAppointment { visits: visits.clone() }),
+        )
+        .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        scheduling
+            .hooks
+            .install(Arc::new(crate::clinical::follow::ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() }));
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -168,6 +186,10 @@ impl System {
             segments: crate::comms::segments::Segments::new(ctx_for_templates.clone()),
             campaigns,
             referrals: crate::comms::referrals::Referrals::new(ctx_for_templates.clone()),
+            drafts: crate::clinical::drafts::Drafts::new(ctx_for_templates.clone(), notes.clone()),
+            timeline: crate::clinical::timeline::Timeline::new(ctx_for_templates.clone()),
+            visits,
+            notes,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -231,6 +253,8 @@ impl System {
             self.accounts.stop_all();
             self.patients.stop_all();
             self.templates.stop_all();
+            self.visits.stop_all();
+            self.notes.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

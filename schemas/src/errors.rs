@@ -110,6 +110,8 @@ pub enum ErrorCode {
     NoteNotFound,
     VitalsNotFound,
     ProblemNotFound,
+    NoteSigned,
+    NoteUnsigned,
 }
 
 impl ErrorCode {
@@ -160,6 +162,7 @@ impl ErrorCode {
             SegmentNotFound | CampaignNotFound => ErrorKind::NotFound,
             ReferralNotFound => ErrorKind::NotFound,
             VisitNotFound | NoteNotFound | VitalsNotFound | ProblemNotFound => ErrorKind::NotFound,
+            NoteSigned | NoteUnsigned => ErrorKind::Conflict,
         }
     }
 

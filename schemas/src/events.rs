@@ -239,6 +239,39 @@ pub enum DomainEvent {
         referrer_id: crate::ids::ClientId,
         status: crate::campaigns::ReferralStatus,
     },
+    /// A visit was opened (walk-in, or from its appointment). Clinical: ids only.
+    VisitOpened {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A visit's type, chief complaint or vet changed (the names of the fields only).
+    VisitUpdated {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
+    VisitCompleted {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// Voided with a reason (the reason is read over REST).
+    VisitVoided {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A visit's SOAP note was signed and locked (autosaved drafts are not events).
+    NoteSigned {
+        note_id: crate::ids::NoteId,
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A signed addendum was added to a note.
+    NoteAmended {
+        note_id: crate::ids::NoteId,
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+        addendum: u32,
+    },
 }
 
 impl DomainEvent {
@@ -299,6 +332,13 @@ impl DomainEvent {
             DomainEvent::SegmentCreated { segment_id, .. } => format!("segment:{segment_id}"),
             DomainEvent::CampaignUpdated { campaign_id, .. } => format!("campaign:{campaign_id}"),
             DomainEvent::ReferralUpdated { referral_id, .. } => format!("referral:{referral_id}"),
+            DomainEvent::VisitOpened { visit_id, .. }
+            | DomainEvent::VisitUpdated { visit_id, .. }
+            | DomainEvent::VisitCompleted { visit_id, .. }
+            | DomainEvent::VisitVoided { visit_id, .. } => format!("visit:{visit_id}"),
+            DomainEvent::NoteSigned { note_id, .. } | DomainEvent::NoteAmended { note_id, .. } => {
+                format!("note:{note_id}")
+            }
         }
     }
 }
@@ -477,6 +517,14 @@ impl DomainEvent {
             }
             // Who may read a client's referrals (`GET /api/clients/{id}/referral`), like consent.
             DomainEvent::ReferralUpdated { .. } => Audience::new(Permission::ClientsView, OwnRule::Nobody),
+            // The medical record: only who may read visits and notes. The events carry no
+            // creator, so scope `own` receives none of them (REST narrows `own` by creator).
+            DomainEvent::VisitOpened { .. }
+            | DomainEvent::VisitUpdated { .. }
+            | DomainEvent::VisitCompleted { .. }
+            | DomainEvent::VisitVoided { .. }
+            | DomainEvent::NoteSigned { .. }
+            | DomainEvent::NoteAmended { .. } => Audience::new(Permission::VisitsView, OwnRule::Nobody),
         }
     }
 
@@ -535,6 +583,36 @@ impl DomainEvent {
             DomainEvent::PreferencesUpdated { .. } | DomainEvent::ConsentRecorded { .. } => None,
             DomainEvent::SegmentCreated { .. } | DomainEvent::CampaignUpdated { .. } => None,
             DomainEvent::ReferralUpdated { .. } => None,
+            DomainEvent::VisitOpened { visit_id, patient_id }
+            | DomainEvent::VisitCompleted { visit_id, patient_id }
+            | DomainEvent::VisitVoided { visit_id, patient_id } => {
+                let changed = match self {
+                    DomainEvent::VisitOpened { .. } => Vec::new(),
+                    DomainEvent::VisitCompleted { .. } => vec!["status".into(), "completed_at".into()],
+                    _ => vec!["status".into(), "void_reason".into()],
+                };
+                Some(IdsOnly {
+                    ids: vec![("visit_id", visit_id.to_string()), ("patient_id", patient_id.to_string())],
+                    changed,
+                })
+            }
+            DomainEvent::VisitUpdated { visit_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("visit_id", visit_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
+            }),
+            DomainEvent::NoteSigned { note_id, visit_id, patient_id }
+            | DomainEvent::NoteAmended { note_id, visit_id, patient_id, .. } => Some(IdsOnly {
+                ids: vec![
+                    ("note_id", note_id.to_string()),
+                    ("visit_id", visit_id.to_string()),
+                    ("patient_id", patient_id.to_string()),
+                ],
+                changed: if matches!(self, DomainEvent::NoteSigned { .. }) {
+                    Vec::new()
+                } else {
+                    vec!["addenda".into()]
+                },
+            }),
         }
     }
 }

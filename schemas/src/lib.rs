@@ -24,6 +24,7 @@ pub mod ids;
 pub mod jobs;
 pub mod locations;
 pub mod messages;
+pub mod notes;
 pub mod pagination;
 pub mod passwords;
 pub mod patch;
@@ -34,6 +35,7 @@ pub mod staff;
 pub mod templates;
 pub mod users;
 pub mod values;
+pub mod visits;
 pub mod waitlist;
 pub mod whiteboard;
 

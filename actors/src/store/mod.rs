@@ -630,6 +630,28 @@ impl Reader {
         Ok(out)
     }
 
+    /// Up to `limit` child keys of `parent` in an index, newest (highest key) first, below
+    /// `before` (exclusive): a page of a timeline.
+    pub fn children_rev(
+        &self,
+        index: IndexTable,
+        parent: u128,
+        before: Option<u128>,
+        limit: usize,
+    ) -> Result<Vec<u128>, StoreError> {
+        let t = self.txn.open_table(index.def())?;
+        let end = match before {
+            Some(0) => return Ok(Vec::new()),
+            Some(b) => b - 1,
+            None => u128::MAX,
+        };
+        let mut out = Vec::new();
+        for row in t.range((parent, 0)..=(parent, end))?.rev().take(limit) {
+            out.push(row?.0.value().1);
+        }
+        Ok(out)
+    }
+
     /// The record that holds a unique value, if any.
     pub fn unique_owner(&self, ns: &str, value: &str) -> Result<Option<u128>, StoreError> {
         let t = self.txn.open_table(UNIQUE)?;

@@ -61,10 +61,20 @@ pub enum RecordTable {
     Campaigns,
     /// Referrals and the credits owed for them (`comms::referrals`).
     Referrals,
+    /// Visits of the medical record (`clinical::visits`).
+    Visits,
+    /// Signed SOAP notes with their addenda (`clinical::notes`).
+    Notes,
+    /// SOAP notes being written, autosaved outside the event log (`clinical::drafts`; key: the
+    /// visit's id).
+    NoteDrafts,
+    /// Note templates the clinic edited (`clinical::drafts`; key: a visit type's number 1–7 or
+    /// an appointment type's id).
+    NoteTemplates,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 29] = [
+    pub const ALL: [RecordTable; 33] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -94,6 +104,10 @@ impl RecordTable {
         RecordTable::Segments,
         RecordTable::Campaigns,
         RecordTable::Referrals,
+        RecordTable::Visits,
+        RecordTable::Notes,
+        RecordTable::NoteDrafts,
+        RecordTable::NoteTemplates,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -127,6 +141,10 @@ impl RecordTable {
             RecordTable::Segments => TableDefinition::new("segments"),
             RecordTable::Campaigns => TableDefinition::new("campaigns"),
             RecordTable::Referrals => TableDefinition::new("referrals"),
+            RecordTable::Visits => TableDefinition::new("visits"),
+            RecordTable::Notes => TableDefinition::new("notes"),
+            RecordTable::NoteDrafts => TableDefinition::new("note_drafts"),
+            RecordTable::NoteTemplates => TableDefinition::new("note_templates"),
         }
     }
 }
@@ -150,10 +168,17 @@ pub enum IndexTable {
     /// `(first 16 bytes of SHA-256 of the provider's id, message)`: finds the message a
     /// delivery webhook names by `MessageSid` or `sg_message_id`.
     MessagesByProviderId,
+    /// `(patient, visit)`: a cat's visits.
+    VisitsByPatient,
+    /// `(patient, note)`: a cat's signed notes.
+    NotesByPatient,
+    /// `(0, visit)`: visits whose note is not signed yet (not voided), oldest first; the
+    /// board's "unsigned after 24 h" reads it.
+    VisitsUnsigned,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 7] = [
+    pub const ALL: [IndexTable; 10] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -161,6 +186,9 @@ impl IndexTable {
         IndexTable::MessagesByClient,
         IndexTable::ConsentByClient,
         IndexTable::MessagesByProviderId,
+        IndexTable::VisitsByPatient,
+        IndexTable::NotesByPatient,
+        IndexTable::VisitsUnsigned,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -172,6 +200,9 @@ impl IndexTable {
             IndexTable::MessagesByClient => TableDefinition::new("messages_by_client"),
             IndexTable::ConsentByClient => TableDefinition::new("consent_by_client"),
             IndexTable::MessagesByProviderId => TableDefinition::new("messages_by_provider_id"),
+            IndexTable::VisitsByPatient => TableDefinition::new("visits_by_patient"),
+            IndexTable::NotesByPatient => TableDefinition::new("notes_by_patient"),
+            IndexTable::VisitsUnsigned => TableDefinition::new("visits_unsigned"),
         }
     }
 }
@@ -202,6 +233,10 @@ pub mod unique {
     pub const TEMPLATE_NAME_SMS: &str = "template_name_sms";
     /// A referred client's id: each client is referred at most once.
     pub const REFERRED_CLIENT: &str = "referred_client";
+    /// An appointment's id: one visit per appointment.
+    pub const VISIT_APPOINTMENT: &str = "visit_appointment";
+    /// A visit's id: one signed note per visit.
+    pub const NOTE_VISIT: &str = "note_visit";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by
