@@ -12,5 +12,7 @@
 pub mod drafts;
 pub mod follow;
 pub mod notes;
+#[cfg(test)]
+mod tests;
 pub mod timeline;
 pub mod visits;

@@ -5,7 +5,7 @@
 //! prescriptions join with theirs). A page asks every source for at most `limit + 1` entries
 //! below the cursor and merges them by key: record ids are ULIDs, so key order is time order
 //! across kinds, and the cursor is the last entry's key. Adding a kind is one variant of
-//! `TimelineEntry`, one source here and one line in [`SOURCES`]. The page is audited
+//! `TimelineEntry`, one source here and one line in `SOURCES`. The page is audited
 //! (`patient.timeline`, with the entries shown) before it is returned.
 
 use std::sync::Arc;
