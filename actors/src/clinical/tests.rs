@@ -210,3 +210,80 @@ fn visit_statuses_move_forward_only_and_repeats_write_nothing() {
     assert_eq!(d.changed, ["type"]);
     assert!(Soap::default().is_blank());
 }
+
+fn appointment(status: clowder_schemas::appointments::Status) -> clowder_schemas::appointments::Appointment {
+    use clowder_schemas::appointments::{Appointment, Source, StatusTimes};
+    Appointment {
+        id: clowder_schemas::AppointmentId::from_u128(40),
+        location_id: clowder_schemas::LocationId::from_u128(41),
+        client_id: ClientId::from_u128(1),
+        patient_id: CAT,
+        type_id: clowder_schemas::AppointmentTypeId::from_u128(42),
+        vet_id: Some(VET),
+        room_id: None,
+        start: at(1_790_000_000),
+        end: at(1_790_001_800),
+        buffer_after_minutes: 0,
+        reason: Some("Limping".into()),
+        notes: None,
+        status,
+        times: StatusTimes::default(),
+        history: Vec::new(),
+        cancelled_by: None,
+        cancel_reason: None,
+        source: Source::Staff,
+        overbooked: false,
+        sequence: 0,
+        created_by: None,
+        created_at: at(1_000),
+        updated_at: at(1_000),
+    }
+}
+
+/// The durable path alone (no HTTP route calling at once): the hook writes a job in the
+/// appointment's change set, and the job opens the visit, then completes it; running a job
+/// twice changes nothing.
+#[tokio::test]
+async fn the_appointments_own_change_set_carries_the_job_that_opens_and_completes_its_visit() {
+    use clowder_schemas::appointments::Status;
+
+    use super::follow::{ClinicalHooks, FollowAppointment, KIND};
+    use crate::jobs::{JobCtx, JobHandler, Jobs, JobsConfig};
+    use crate::scheduling::SchedulingHooks;
+
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(at(1_790_000_000)));
+    let ctx = clinic(dir.path(), clock.clone()).await;
+    let visits = Visits::new(ctx.clone());
+    let jobs = Jobs::new(ctx.clone(), JobsConfig::default());
+    let handler = Arc::new(FollowAppointment { visits: visits.clone() });
+    jobs.register(KIND, handler.clone()).unwrap();
+    let hooks = ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() };
+    let job_ctx = JobCtx { ctx: ctx.clone(), caller: Caller::system() };
+    let subject = format!("appointment:{}", appointment(Status::CheckedIn).id);
+
+    let mut previous = appointment(Status::CheckedIn);
+    for status in [Status::InProgress, Status::Completed] {
+        let next = appointment(status);
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Appointments, next.id.as_u128(), &next).unwrap();
+        hooks.appointment_changed(&mut set, Some(&previous), &next, &Caller::system()).unwrap();
+        ctx.store.commit(set).await.unwrap();
+        let job = jobs.of_subject(&subject).unwrap().pop().unwrap();
+        handler.run(&job, &job_ctx).await.unwrap();
+        handler.run(&job, &job_ctx).await.unwrap(); // at-least-once: a repeat is harmless
+        let visit = visits.of_appointment(next.id).unwrap().unwrap();
+        let expected = if status == Status::InProgress { VisitStatus::Open } else { VisitStatus::Completed };
+        assert_eq!((visit.status, visit.chief_complaint.as_deref()), (expected, Some("Limping")));
+        previous = next;
+    }
+    assert_eq!(jobs.of_subject(&subject).unwrap().len(), 2, "one job per move");
+    let all = visits.list_unaudited(&VisitFilter { patient_id: Some(CAT), ..VisitFilter::default() }, None, 10).unwrap();
+    assert_eq!(all.0.len(), 1, "one visit per appointment");
+
+    // A move that is not a start or a completion writes no job.
+    let mut set = ChangeSet::new();
+    hooks.appointment_changed(&mut set, None, &appointment(Status::Scheduled), &Caller::system()).unwrap();
+    assert!(set.is_empty());
+    close(ctx).await;
+}

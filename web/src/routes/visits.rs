@@ -346,7 +346,8 @@ pub async fn note_templates_put(
 }
 
 /// A cat's timeline: visits and signed notes (vitals, problems, vaccinations and
-/// prescriptions join as they are built), newest first, in cursor pages. Audited.
+/// prescriptions join as they are built), newest first, in cursor pages. Audited. Needs
+/// `visits:view` with scope `all`.
 #[utoipa::path(
     get, path = "/api/patients/{id}/timeline", tag = "clinical",
     params(("id" = PatientId, Path), TimelineQuery),
@@ -359,9 +360,15 @@ pub async fn note_templates_put(
 pub async fn patients_timeline(
     State(state): State<AppState>,
     staff: Staff,
+    granted: Granted,
     ParentId(id): ParentId<PatientId>,
     Query(q): Query<TimelineQuery>,
 ) -> Result<axum::Json<Page<TimelineEntry>>, ApiError> {
+    // A cat's whole record is nobody's own: `visits:view` at scope `own` reads its own visits
+    // one by one, not the timeline.
+    if granted.own_only().is_some() {
+        return Err(ApiError::forbidden_beyond_own(clowder_schemas::access::Permission::VisitsView));
+    }
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let (items, next) = state.system.timeline.page(id, page.after, page.limit, &staff.caller).await?;
     Ok(axum::Json(Page::new(items, next)))
