@@ -235,6 +235,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/note-templates", "AVT"),
     ("PUT", "/api/note-templates/{key}", "AV"),
     ("GET", "/api/patients/{id}/timeline", "AVT"),
+    ("GET", "/visits/{id}", "AVT"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -196,3 +196,49 @@ async fn a_new_visit_starts_from_its_types_template_as_the_clinic_wrote_it() {
     assert_eq!(note["draft"]["subjective"], "Annual exam of an adult cat");
     assert_eq!(note["draft"]["template"], ty.as_str());
 }
+
+#[tokio::test]
+async fn the_visit_page_shows_the_note_and_a_sign_button_only_to_a_vet() {
+    let c = Clinic::new().await;
+    let (vet, vet_staff) = vet_with_account(&c.app, "dr.page").await;
+    let (tech, _) = staff_user_with_id(&c.app, "tech.page", &["vet_tech"]).await;
+    let (front, _) = staff_user_with_id(&c.app, "front.page", &["receptionist"]).await;
+    let visit =
+        expect_json(c.app.post_json("/api/visits", &walk_in(&c.cat, &vet_staff)).await, StatusCode::CREATED).await;
+    let id = id_of(&visit);
+    let path = format!("/visits/{id}");
+    let draft = json!({"revision": 1, "plan": "Recheck <in> a week"});
+    as_user(&c.app, &vet, Method::PUT, &format!("/api/visits/{id}/note/draft"), Some(&draft)).await;
+
+    let page = |token: String| {
+        let app = &c.app;
+        let path = path.clone();
+        async move {
+            let res = as_user(app, &token, Method::GET, &path, None).await;
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let (status, html) = page(vet.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Recheck &#60;in&#62; a week") || html.contains("Recheck &lt;in&gt; a week"), "{html}");
+    assert!(html.contains(r#"id="sign""#));
+    let (status, html) = page(tech).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains(r#"id="sign""#), "a tech may read, not sign");
+    let (status, html) = page(front).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!html.contains("Recheck"));
+
+    as_user(&c.app, &vet, Method::POST, &format!("/api/visits/{id}/note/sign"), Some(&json!({"revision": 1}))).await;
+    as_user(
+        &c.app,
+        &vet,
+        Method::POST,
+        &format!("/api/visits/{id}/note/addenda"),
+        Some(&json!({"text": "Owner agreed"})),
+    )
+    .await;
+    let (_, html) = page(vet).await;
+    assert!(html.contains("Signed ") && html.contains("Addendum 1") && html.contains("Owner agreed"), "{html}");
+    assert!(!html.contains(r#"id="sign""#), "signed: no button");
+}

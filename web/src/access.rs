@@ -312,6 +312,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/note-templates", Needs(VisitsView)),
     ("PUT", "/api/note-templates/{key}", Needs(VisitsEdit)),
     ("GET", "/api/patients/{id}/timeline", Needs(VisitsView)),
+    ("GET", "/visits/{id}", Needs(VisitsView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

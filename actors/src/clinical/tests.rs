@@ -278,7 +278,8 @@ async fn the_appointments_own_change_set_carries_the_job_that_opens_and_complete
         previous = next;
     }
     assert_eq!(jobs.of_subject(&subject).unwrap().len(), 2, "one job per move");
-    let all = visits.list_unaudited(&VisitFilter { patient_id: Some(CAT), ..VisitFilter::default() }, None, 10).unwrap();
+    let all =
+        visits.list_unaudited(&VisitFilter { patient_id: Some(CAT), ..VisitFilter::default() }, None, 10).unwrap();
     assert_eq!(all.0.len(), 1, "one visit per appointment");
 
     // A move that is not a start or a completion writes no job.

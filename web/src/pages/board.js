@@ -168,7 +168,7 @@ async function unsignedNotes() {
     const opened = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: state.tz }).format(new Date(v.opened_at));
     box.append(el('div', { class: 'message-alert', role: 'alert', dataset: { visit: v.id } },
       el('strong', {}, 'Unsigned note'), `: ${v.type.replace('_', '-')} visit of ${opened} `,
-      el('a', { href: `/patients/${v.patient_id}` }, 'Open the cat')));
+      el('a', { href: `/visits/${v.id}` }, 'Open the note')));
   }
   document.querySelector('.board-head')?.after(box);
 }

@@ -8,6 +8,7 @@ pub mod board;
 pub mod comms;
 pub mod lists;
 pub mod records;
+pub mod visits;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
