@@ -180,6 +180,23 @@ pub enum Error {
     /// A campaign's schedule cannot move once sending began (`sending` or `sent`).
     #[error("the campaign is already {}: sending has begun, so its schedule cannot change", state.as_str())]
     CampaignStarted { state: clowder_schemas::campaigns::CampaignState },
+    /// The visit's note is signed and locked: changes go in an addendum.
+    #[error(
+        "the note of this visit is signed and locked; add an addendum with POST /api/visits/{visit_id}/note/addenda"
+    )]
+    NoteSigned { visit_id: clowder_schemas::ids::VisitId },
+    /// An addendum to a note that is not signed yet (edit the draft instead).
+    #[error(
+        "the note of this visit is not signed yet; change its draft (PUT /api/visits/{visit_id}/note/draft) and sign it"
+    )]
+    NoteUnsigned { visit_id: clowder_schemas::ids::VisitId },
+    /// A visit cannot make this move from its status (`to`: `completed`, `voided`, `changed`,
+    /// `signed`).
+    #[error("a {} visit cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
+    VisitTransition { from: clowder_schemas::visits::VisitStatus, to: &'static str, allowed: Vec<&'static str> },
+    /// Signing needs a veterinarian's staff profile, not only the permission.
+    #[error("only a veterinarian may sign: your account has no active veterinarian staff profile")]
+    NotAVeterinarian,
     /// The record changed while this request ran (another writer moved it first).
     #[error("the {what} changed while this request ran; read it again and retry")]
     Changed { what: &'static str },
@@ -268,6 +285,10 @@ impl Error {
             Error::CampaignTransition { .. } => ErrorCode::InvalidTransition,
             Error::CampaignStarted { .. } => ErrorCode::CampaignStarted,
             Error::Changed { .. } => ErrorCode::RecordChanged,
+            Error::NoteSigned { .. } => ErrorCode::NoteSigned,
+            Error::NoteUnsigned { .. } => ErrorCode::NoteUnsigned,
+            Error::VisitTransition { .. } => ErrorCode::InvalidTransition,
+            Error::NotAVeterinarian => ErrorCode::Forbidden,
             Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {
                 ErrorCode::InternalError
             }
@@ -307,6 +328,12 @@ impl Error {
             }
             Error::JobTransition { from, action, allowed } => {
                 Some(serde_json::json!({ "from": from, "to": action, "allowed": allowed }))
+            }
+            Error::VisitTransition { from, to, allowed } => {
+                Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            Error::NoteSigned { visit_id } => {
+                Some(serde_json::json!({ "addendum_route": format!("/api/visits/{visit_id}/note/addenda") }))
             }
             _ => None,
         }

@@ -151,6 +151,13 @@ impl Topics {
             DomainEvent::PatientCreated { patient }
             | DomainEvent::PatientUpdated { patient, .. }
             | DomainEvent::PatientDeactivated { patient } => out.push(Topic::Patient(patient.id)),
+            // The medical record: on the cat's topic, as ids (its audience is visits:view).
+            DomainEvent::VisitOpened { patient_id, .. }
+            | DomainEvent::VisitUpdated { patient_id, .. }
+            | DomainEvent::VisitCompleted { patient_id, .. }
+            | DomainEvent::VisitVoided { patient_id, .. }
+            | DomainEvent::NoteSigned { patient_id, .. }
+            | DomainEvent::NoteAmended { patient_id, .. } => out.push(Topic::Patient(*patient_id)),
             DomainEvent::RoomCreated { room } | DomainEvent::RoomUpdated { room } => {
                 out.push(Topic::Room(room.id));
                 out.push(Topic::Dashboard(room.location_id));

@@ -78,6 +78,14 @@ pub struct System {
     pub vitals: crate::clinical::vitals::VitalsService,
     /// The problem list (a record kind).
     pub problems: crate::clinical::problems::Problems,
+    /// Visits of the medical record.
+    pub visits: crate::clinical::visits::Visits,
+    /// Signed SOAP notes and their addenda.
+    pub notes: crate::clinical::notes::Notes,
+    /// Notes being written (autosaved drafts) and note templates.
+    pub drafts: crate::clinical::drafts::Drafts,
+    /// A cat's timeline of clinical entries.
+    pub timeline: crate::clinical::timeline::Timeline,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -144,6 +152,16 @@ impl System {
         );
         jobs.register(crate::comms::campaigns::KIND, campaigns.handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let visits = crate::clinical::visits::Visits::new(ctx.clone());
+        let notes = crate::clinical::notes::Notes::new(ctx.clone());
+        jobs.register(
+            crate::clinical::follow::KIND,
+            Arc::new(crate::clinical::follow::FollowAppointment { visits: visits.clone() }),
+        )
+        .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        scheduling
+            .hooks
+            .install(Arc::new(crate::clinical::follow::ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() }));
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -177,6 +195,10 @@ impl System {
             clinical_facts: crate::clinical::facts::ClinicalFacts::new(ctx_for_templates.clone()),
             vitals: crate::clinical::vitals::VitalsService::new(ctx_for_templates.clone()),
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
+            drafts: crate::clinical::drafts::Drafts::new(ctx_for_templates.clone(), notes.clone()),
+            timeline: crate::clinical::timeline::Timeline::new(ctx_for_templates.clone()),
+            visits,
+            notes,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -242,6 +264,8 @@ impl System {
             self.templates.stop_all();
             self.vitals.stop_all();
             self.problems.stop_all();
+            self.visits.stop_all();
+            self.notes.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

@@ -112,6 +112,8 @@ pub enum ErrorCode {
     ProblemNotFound,
     CampaignStarted,
     FactSetNotFound,
+    NoteSigned,
+    NoteUnsigned,
 }
 
 impl ErrorCode {
@@ -164,6 +166,7 @@ impl ErrorCode {
             VisitNotFound | NoteNotFound | VitalsNotFound | ProblemNotFound => ErrorKind::NotFound,
             CampaignStarted => ErrorKind::Conflict,
             FactSetNotFound => ErrorKind::NotFound,
+            NoteSigned | NoteUnsigned => ErrorKind::Conflict,
         }
     }
 

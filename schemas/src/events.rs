@@ -261,6 +261,40 @@ pub enum DomainEvent {
         patient_id: crate::ids::PatientId,
         changed: Vec<String>,
     },
+    /// A visit was opened (walk-in, or from its appointment). Clinical: ids only.
+    VisitOpened {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A visit's type, chief complaint or vet changed (the names of the fields only).
+    VisitUpdated {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
+    /// A visit was completed (with its appointment, or by hand).
+    VisitCompleted {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// Voided with a reason (the reason is read over REST).
+    VisitVoided {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A visit's SOAP note was signed and locked (autosaved drafts are not events).
+    NoteSigned {
+        note_id: crate::ids::NoteId,
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A signed addendum was added to a note.
+    NoteAmended {
+        note_id: crate::ids::NoteId,
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+        addendum: u32,
+    },
 }
 
 impl DomainEvent {
@@ -326,6 +360,13 @@ impl DomainEvent {
             }
             DomainEvent::ProblemAdded { problem_id, .. } | DomainEvent::ProblemUpdated { problem_id, .. } => {
                 format!("problem:{problem_id}")
+            }
+            DomainEvent::VisitOpened { visit_id, .. }
+            | DomainEvent::VisitUpdated { visit_id, .. }
+            | DomainEvent::VisitCompleted { visit_id, .. }
+            | DomainEvent::VisitVoided { visit_id, .. } => format!("visit:{visit_id}"),
+            DomainEvent::NoteSigned { note_id, .. } | DomainEvent::NoteAmended { note_id, .. } => {
+                format!("note:{note_id}")
             }
         }
     }
@@ -511,6 +552,14 @@ impl DomainEvent {
             | DomainEvent::VitalsAmended { .. }
             | DomainEvent::ProblemAdded { .. }
             | DomainEvent::ProblemUpdated { .. } => Audience::new(Permission::VisitsView, Unnarrowed),
+            // The medical record: only who may read visits and notes. The events carry no
+            // creator, so scope `own` receives none of them (REST narrows `own` by creator).
+            DomainEvent::VisitOpened { .. }
+            | DomainEvent::VisitUpdated { .. }
+            | DomainEvent::VisitCompleted { .. }
+            | DomainEvent::VisitVoided { .. }
+            | DomainEvent::NoteSigned { .. }
+            | DomainEvent::NoteAmended { .. } => Audience::new(Permission::VisitsView, OwnRule::Nobody),
         }
     }
 
@@ -584,6 +633,36 @@ impl DomainEvent {
             DomainEvent::ProblemUpdated { problem_id, patient_id, changed } => Some(IdsOnly {
                 ids: vec![("problem_id", problem_id.to_string()), ("patient_id", patient_id.to_string())],
                 changed: changed.clone(),
+            }),
+            DomainEvent::VisitOpened { visit_id, patient_id }
+            | DomainEvent::VisitCompleted { visit_id, patient_id }
+            | DomainEvent::VisitVoided { visit_id, patient_id } => {
+                let changed = match self {
+                    DomainEvent::VisitOpened { .. } => Vec::new(),
+                    DomainEvent::VisitCompleted { .. } => vec!["status".into(), "completed_at".into()],
+                    _ => vec!["status".into(), "void_reason".into()],
+                };
+                Some(IdsOnly {
+                    ids: vec![("visit_id", visit_id.to_string()), ("patient_id", patient_id.to_string())],
+                    changed,
+                })
+            }
+            DomainEvent::VisitUpdated { visit_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("visit_id", visit_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
+            }),
+            DomainEvent::NoteSigned { note_id, visit_id, patient_id }
+            | DomainEvent::NoteAmended { note_id, visit_id, patient_id, .. } => Some(IdsOnly {
+                ids: vec![
+                    ("note_id", note_id.to_string()),
+                    ("visit_id", visit_id.to_string()),
+                    ("patient_id", patient_id.to_string()),
+                ],
+                changed: if matches!(self, DomainEvent::NoteSigned { .. }) {
+                    Vec::new()
+                } else {
+                    vec!["addenda".into()]
+                },
             }),
         }
     }

@@ -239,6 +239,20 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/problems/{id}", "AVT"),
     ("PATCH", "/api/problems/{id}", "AV"),
     ("GET", "/api/patients/{id}/problems", "AVT"),
+    ("POST", "/api/visits", "AV"),
+    ("GET", "/api/visits", "AVT"),
+    ("GET", "/api/visits/{id}", "AVT"),
+    ("PATCH", "/api/visits/{id}", "AV"),
+    ("POST", "/api/visits/{id}/complete", "AV"),
+    ("POST", "/api/visits/{id}/void", "AV"),
+    ("GET", "/api/visits/{id}/note", "AVT"),
+    ("PUT", "/api/visits/{id}/note/draft", "AV"),
+    ("POST", "/api/visits/{id}/note/sign", "AV"),
+    ("POST", "/api/visits/{id}/note/addenda", "AV"),
+    ("GET", "/api/note-templates", "AVT"),
+    ("PUT", "/api/note-templates/{key}", "AV"),
+    ("GET", "/api/patients/{id}/timeline", "AVT"),
+    ("GET", "/visits/{id}", "AVT"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::calendar::{Clinic, DAY};
 use crate::helpers::{TestApp, id_of};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
     let mut req = format!("ws://{}/ws", app.addr).into_client_request().unwrap();

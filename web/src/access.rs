@@ -316,6 +316,21 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/problems/{id}", Needs(VisitsView)),
     ("PATCH", "/api/problems/{id}", Needs(VisitsEdit)),
     ("GET", "/api/patients/{id}/problems", Needs(VisitsView)),
+    // The medical record: visits:view for every read (a receptionist holds none of them).
+    ("POST", "/api/visits", Needs(VisitsCreate)),
+    ("GET", "/api/visits", Needs(VisitsView)),
+    ("GET", "/api/visits/{id}", Needs(VisitsView)),
+    ("PATCH", "/api/visits/{id}", Needs(VisitsEdit)),
+    ("POST", "/api/visits/{id}/complete", Needs(VisitsEdit)),
+    ("POST", "/api/visits/{id}/void", Needs(VisitsDelete)),
+    ("GET", "/api/visits/{id}/note", Needs(VisitsView)),
+    ("PUT", "/api/visits/{id}/note/draft", Needs(VisitsEdit)),
+    ("POST", "/api/visits/{id}/note/sign", Needs(VisitsSign)),
+    ("POST", "/api/visits/{id}/note/addenda", Needs(VisitsSign)),
+    ("GET", "/api/note-templates", Needs(VisitsView)),
+    ("PUT", "/api/note-templates/{key}", Needs(VisitsEdit)),
+    ("GET", "/api/patients/{id}/timeline", Needs(VisitsView)),
+    ("GET", "/visits/{id}", Needs(VisitsView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

@@ -47,6 +47,8 @@ pub const IGNORED: &[&str] = &[
 pub const ALSO: &[(&str, &str)] = &[
     // Rescheduling moves an appointment: a retried move must not move it twice.
     ("PATCH", "/api/appointments/{id}"),
+    // An autosave: the page's queue resends it after a dropped connection.
+    ("PUT", "/api/visits/{id}/note/draft"),
 ];
 
 /// True when `method` on the route template `path` honours `Idempotency-Key`.

@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     .route("/clients/{id}", axum::routing::get(routes::pages::client))
     .route("/patients", axum::routing::get(routes::pages::patients))
     .route("/patients/{id}", axum::routing::get(routes::pages::patient))
+    .route("/visits/{id}", axum::routing::get(routes::pages::visit))
     .route("/messages", axum::routing::get(routes::pages::messages))
     .route("/messages/{id}", axum::routing::get(routes::pages::message))
     .route("/messages/templates", axum::routing::get(routes::pages::templates))

@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::subscribe;
+use crate::routes::visits;
 use crate::routes::{analytics, tracking};
 use crate::routes::{
     appointment_types, appointments, audit, auth, automations, backups, calendar_feeds, campaigns, clients,
@@ -44,7 +45,7 @@ use crate::state::AppState;
         (name = "communications", description = "The message log and test messages"),
         (name = "marketing", description = "Segments, campaigns and the newsletter's double opt-in"),
         (name = "webhooks", description = "Delivery reports and inbound texts from the message providers (signed, no session)"),
-        (name = "clinical", description = "The medical record: vitals, weights, the problem list, and clinical facts"),
+        (name = "clinical", description = "The medical record: visits, SOAP notes, a cat's timeline, vitals, weights, the problem list, and clinical facts"),
     )
 )]
 struct ApiDoc;
@@ -187,7 +188,18 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(vitals::patients_weights))
         .routes(routes!(problems::problems_create))
         .routes(routes!(problems::problems_get, problems::problems_update))
-        .routes(routes!(problems::patients_problems));
+        .routes(routes!(problems::patients_problems))
+        .routes(routes!(visits::visits_create, visits::visits_list))
+        .routes(routes!(visits::visits_get, visits::visits_update))
+        .routes(routes!(visits::visits_complete))
+        .routes(routes!(visits::visits_void))
+        .routes(routes!(visits::notes_get))
+        .routes(routes!(visits::notes_save_draft))
+        .routes(routes!(visits::notes_sign))
+        .routes(routes!(visits::notes_add_addendum))
+        .routes(routes!(visits::note_templates_list))
+        .routes(routes!(visits::note_templates_put))
+        .routes(routes!(visits::patients_timeline));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -2,8 +2,20 @@
 //! generic record mechanism (`crate::records`). Every read is audited; events carry ids and
 //! changed field names only (docs/websocket.md).
 //!
+//! `visits` (the visit kind), `notes` (signed notes and addenda), `drafts` (autosaved drafts
+//! outside the event log, and note templates), `follow` (visits following their
+//! appointments through a durable job), `timeline` (a cat's entries of every kind, newest
+//! first). The design is in docs/clinical.md.
+//!
 //! Domain dependencies: people, scheduling, jobs.
 
+pub mod drafts;
 pub mod facts;
+pub mod follow;
+pub mod notes;
 pub mod problems;
+#[cfg(test)]
+mod tests;
+pub mod timeline;
+pub mod visits;
 pub mod vitals;

@@ -79,6 +79,7 @@ pub fn decide_create(ctx: &DecideCtx<'_>, id: ProblemId, draft: ProblemDraft) ->
     if ctx.get::<Patient>(RecordTable::Patients, draft.patient_id.as_u128())?.is_none() {
         return Err(Error::PatientNotFound(draft.patient_id));
     }
+    super::visits::check_visit_of(ctx, draft.visit_id, draft.patient_id)?;
     let problem = draft.into_problem(id, ctx.now, ctx.caller.user_id());
     Ok(Decision {
         event: DomainEvent::ProblemAdded { problem_id: id, patient_id: problem.patient_id },

@@ -109,6 +109,7 @@ pub fn decide_create(
     if patient.status == PatientStatus::Deceased {
         return Err(ValidationError::new("patient_id", "the cat is deceased: no new vitals can be taken").into());
     }
+    super::visits::check_visit_of(ctx, d.visit_id, d.patient_id)?;
     if d.taken_at > ctx.now + FUTURE_SKEW {
         return Err(ValidationError::new("taken_at", "is in the future").into());
     }

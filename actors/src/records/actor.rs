@@ -54,19 +54,39 @@ impl<K: RecordKind> RecordActor<K> {
             return Err(Error::Internal(format!("{} id {} already exists", K::KIND, self.id)));
         }
         // The context (and any snapshot it opened) is dropped before the commit is awaited.
-        let decision = K::decide_create(&self.decide_ctx(caller), self.id, draft)?;
-        self.commit(decision, caller, with).await
+        let (decision, also) = {
+            let ctx = self.decide_ctx(caller);
+            let d = K::decide_create(&ctx, self.id, draft)?;
+            let also = K::also(&ctx, None, &d.record)?;
+            (d, also)
+        };
+        self.commit(decision, also, caller, with).await
     }
 
     async fn command(&mut self, command: K::Command, caller: &Caller) -> Result<K::Record> {
-        let decision = K::decide(&self.decide_ctx(caller), self.current()?, command)?;
-        match decision {
-            Some(d) => self.commit(d, caller, ChangeSet::new()).await,
+        let decided = {
+            let ctx = self.decide_ctx(caller);
+            match K::decide(&ctx, self.current()?, command)? {
+                Some(d) => {
+                    let also = K::also(&ctx, self.state.as_ref(), &d.record)?;
+                    Some((d, also))
+                }
+                None => None,
+            }
+        };
+        match decided {
+            Some((d, also)) => self.commit(d, also, caller, ChangeSet::new()).await,
             None => self.current().cloned(),
         }
     }
 
-    async fn commit(&mut self, d: Decision<K::Record>, caller: &Caller, with: ChangeSet) -> Result<K::Record> {
+    async fn commit(
+        &mut self,
+        d: Decision<K::Record>,
+        also: ChangeSet,
+        caller: &Caller,
+        with: ChangeSet,
+    ) -> Result<K::Record> {
         let key = self.id.as_u128();
         let old = self.state.as_ref();
         let new = &d.record;
@@ -91,6 +111,7 @@ impl<K: RecordKind> RecordActor<K> {
         }
         set.audit(audit);
         set.event(caller.author(), d.event);
+        set.append(also);
         self.ctx.store.commit(set).await?;
         self.state = Some(d.record.clone());
         Ok(d.record)

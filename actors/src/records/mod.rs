@@ -30,7 +30,7 @@ use jiff::civil::Date;
 
 use crate::ctx::SystemConfig;
 use crate::error::{Error, Result};
-use crate::store::{IndexTable, Reader, RecordTable, Store};
+use crate::store::{ChangeSet, IndexTable, Reader, RecordTable, Store};
 
 pub use service::Records;
 
@@ -112,6 +112,15 @@ pub trait RecordKind: Sized + Send + Sync + 'static {
         None
     }
 
+    /// What else the decision's change set writes besides the record, its claims and links:
+    /// rows of tables no actor owns (a visit's note draft, an index of work still to do) and
+    /// guards on them, so they commit with the record or not at all. Called with the same
+    /// context (and snapshot) as the decision, right after it; `old` is `None` for a creation.
+    /// Never another kind's record: its actor would keep a stale copy.
+    fn also(_ctx: &DecideCtx<'_>, _old: Option<&Self::Record>, _new: &Self::Record) -> Result<ChangeSet> {
+        Ok(ChangeSet::new())
+    }
+
     /// Decides a creation (the id is chosen by the service).
     fn decide_create(ctx: &DecideCtx<'_>, id: Self::Id, draft: Self::Draft) -> Result<Decision<Self::Record>>;
     /// Decides a command on the current record; `None` means nothing changes (nothing is
@@ -147,15 +156,24 @@ impl<'a> DecideCtx<'a> {
     /// Another record, from one snapshot opened on first use (so decisions that read
     /// nothing cost no read transaction).
     pub fn get<R: Record>(&self, table: RecordTable, key: u128) -> Result<Option<R>> {
-        let reader = match self.snapshot.get() {
+        Ok(self.reader()?.get(table, key)?)
+    }
+
+    /// The record holding a unique value (e.g. the staff profile of a user), from the same
+    /// snapshot.
+    pub fn unique_owner(&self, ns: &str, value: &str) -> Result<Option<u128>> {
+        Ok(self.reader()?.unique_owner(ns, value)?)
+    }
+
+    fn reader(&self) -> Result<&Reader> {
+        Ok(match self.snapshot.get() {
             Some(r) => r,
             None => {
                 let store = self.store.ok_or_else(|| Error::Internal("this decision has no store snapshot".into()))?;
                 let reader = store.read()?;
                 self.snapshot.get_or_init(|| reader)
             }
-        };
-        Ok(reader.get(table, key)?)
+        })
     }
 }
 

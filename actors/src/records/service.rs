@@ -33,6 +33,11 @@ impl<K: RecordKind> Records<K> {
         Self { reg: Registry::new(Loader::new(ctx.clone()), ctx.config.actors, metrics), ctx }
     }
 
+    /// The store, for a kind's own unaudited look-ups (a claim's owner).
+    pub(crate) fn store(&self) -> &Arc<crate::store::Store> {
+        &self.ctx.store
+    }
+
     /// Creates a record with a fresh id.
     pub async fn create(&self, draft: K::Draft, caller: &Caller) -> Result<K::Record> {
         let id = K::Id::from_ulid(self.ctx.new_ulid());

@@ -19,7 +19,7 @@ pub mod waitlist;
 pub mod whiteboard;
 pub mod zones;
 
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use clowder_schemas::appointments::Appointment;
 use clowder_schemas::audit::Caller;
@@ -38,9 +38,10 @@ use crate::ctx::Ctx;
 use crate::error::Error;
 
 /// What other domains add to the calendar's and the waitlist's change sets (reminder jobs
-/// with a booking, their cancellation with a cancel, the offer's message with an offer). The
-/// calendar calls them; `System` installs the one implementation (the automations, in
-/// `comms`), so scheduling depends on no other domain. Each call adds to `set` only.
+/// with a booking, their cancellation with a cancel, the offer's message with an offer, the
+/// clinical visit's job with a start). The calendar calls them; `System` installs the
+/// implementations (the automations, in `comms`; the visits, in `clinical`), so scheduling
+/// depends on no other domain. Each call adds to `set` only.
 pub trait SchedulingHooks: Send + Sync + 'static {
     /// An appointment was booked (`before` is `None`), moved, changed or moved along its
     /// workflow; `set` is the change set that writes `after`.
@@ -57,14 +58,21 @@ pub trait SchedulingHooks: Send + Sync + 'static {
     fn committed(&self);
 }
 
-/// The installed hooks (none until `System` installs them, and in unit tests).
+/// The installed hooks, called in the order installed (none in unit tests).
 #[derive(Clone, Default)]
-pub struct Hooks(Arc<OnceLock<Arc<dyn SchedulingHooks>>>);
+pub struct Hooks(Arc<RwLock<Vec<Arc<dyn SchedulingHooks>>>>);
 
 impl Hooks {
-    /// Installs the hooks (once; a second call is ignored).
+    /// Adds a domain's hooks (at start, before any appointment changes).
     pub fn install(&self, hooks: Arc<dyn SchedulingHooks>) {
-        let _ = self.0.set(hooks);
+        self.0.write().unwrap_or_else(|p| p.into_inner()).push(hooks);
+    }
+
+    fn each(&self, mut f: impl FnMut(&dyn SchedulingHooks) -> Result<(), Error>) -> Result<(), Error> {
+        for h in self.0.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            f(h.as_ref())?;
+        }
+        Ok(())
     }
 
     pub(crate) fn appointment_changed(
@@ -74,23 +82,18 @@ impl Hooks {
         after: &Appointment,
         caller: &Caller,
     ) -> Result<(), Error> {
-        match self.0.get() {
-            Some(h) => h.appointment_changed(set, before, after, caller),
-            None => Ok(()),
-        }
+        self.each(|h| h.appointment_changed(set, before, after, caller))
     }
 
     pub(crate) fn offer_made(&self, set: &mut ChangeSet, offer: &WaitlistOffer, caller: &Caller) -> Result<(), Error> {
-        match self.0.get() {
-            Some(h) => h.offer_made(set, offer, caller),
-            None => Ok(()),
-        }
+        self.each(|h| h.offer_made(set, offer, caller))
     }
 
     pub(crate) fn committed(&self) {
-        if let Some(h) = self.0.get() {
+        let _ = self.each(|h| {
             h.committed();
-        }
+            Ok(())
+        });
     }
 }
 

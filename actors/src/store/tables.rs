@@ -68,10 +68,20 @@ pub enum RecordTable {
     Vitals,
     /// Problem lists (`clinical::problems`).
     Problems,
+    /// Visits of the medical record (`clinical::visits`).
+    Visits,
+    /// Signed SOAP notes with their addenda (`clinical::notes`).
+    Notes,
+    /// SOAP notes being written, autosaved outside the event log (`clinical::drafts`; key: the
+    /// visit's id).
+    NoteDrafts,
+    /// Note templates the clinic edited (`clinical::drafts`; key: a visit type's number 1–7 or
+    /// an appointment type's id).
+    NoteTemplates,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 32] = [
+    pub const ALL: [RecordTable; 36] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -104,6 +114,10 @@ impl RecordTable {
         RecordTable::ClinicalFacts,
         RecordTable::Vitals,
         RecordTable::Problems,
+        RecordTable::Visits,
+        RecordTable::Notes,
+        RecordTable::NoteDrafts,
+        RecordTable::NoteTemplates,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -140,6 +154,10 @@ impl RecordTable {
             RecordTable::ClinicalFacts => TableDefinition::new("clinical_facts"),
             RecordTable::Vitals => TableDefinition::new("vitals"),
             RecordTable::Problems => TableDefinition::new("problems"),
+            RecordTable::Visits => TableDefinition::new("visits"),
+            RecordTable::Notes => TableDefinition::new("notes"),
+            RecordTable::NoteDrafts => TableDefinition::new("note_drafts"),
+            RecordTable::NoteTemplates => TableDefinition::new("note_templates"),
         }
     }
 }
@@ -167,10 +185,17 @@ pub enum IndexTable {
     VitalsByPatient,
     /// `(patient, problem)`: a cat's problem list.
     ProblemsByPatient,
+    /// `(patient, visit)`: a cat's visits.
+    VisitsByPatient,
+    /// `(patient, note)`: a cat's signed notes.
+    NotesByPatient,
+    /// `(0, visit)`: visits whose note is not signed yet (not voided), oldest first; the
+    /// board's "unsigned after 24 h" reads it.
+    VisitsUnsigned,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 9] = [
+    pub const ALL: [IndexTable; 12] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -180,6 +205,9 @@ impl IndexTable {
         IndexTable::MessagesByProviderId,
         IndexTable::VitalsByPatient,
         IndexTable::ProblemsByPatient,
+        IndexTable::VisitsByPatient,
+        IndexTable::NotesByPatient,
+        IndexTable::VisitsUnsigned,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -193,6 +221,9 @@ impl IndexTable {
             IndexTable::MessagesByProviderId => TableDefinition::new("messages_by_provider_id"),
             IndexTable::VitalsByPatient => TableDefinition::new("vitals_by_patient"),
             IndexTable::ProblemsByPatient => TableDefinition::new("problems_by_patient"),
+            IndexTable::VisitsByPatient => TableDefinition::new("visits_by_patient"),
+            IndexTable::NotesByPatient => TableDefinition::new("notes_by_patient"),
+            IndexTable::VisitsUnsigned => TableDefinition::new("visits_unsigned"),
         }
     }
 }
@@ -223,6 +254,10 @@ pub mod unique {
     pub const TEMPLATE_NAME_SMS: &str = "template_name_sms";
     /// A referred client's id: each client is referred at most once.
     pub const REFERRED_CLIENT: &str = "referred_client";
+    /// An appointment's id: one visit per appointment.
+    pub const VISIT_APPOINTMENT: &str = "visit_appointment";
+    /// A visit's id: one signed note per visit.
+    pub const NOTE_VISIT: &str = "note_visit";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

@@ -155,6 +155,24 @@ function tick() {
   }
 }
 
+// A vet's notes still unsigned 24 hours after the visit opened (GET /api/visits with
+// unsigned_older_than, the signed-in vet's own): alerts at the top of the board, re-read every
+// few minutes (signing is done on the visit, not here).
+async function unsignedNotes() {
+  if (!can.has('visits:view')) return;
+  const page = await api('GET', '/api/visits?unsigned_older_than=24h&vet_id=me&limit=50');
+  $('unsigned-notes')?.remove();
+  if (!page.items.length) return;
+  const box = el('section', { id: 'unsigned-notes', class: 'message-alerts', 'aria-label': 'Unsigned notes' });
+  for (const v of page.items) {
+    const opened = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: state.tz }).format(new Date(v.opened_at));
+    box.append(el('div', { class: 'message-alert', role: 'alert', dataset: { visit: v.id } },
+      el('strong', {}, 'Unsigned note'), `: ${v.type.replace('_', '-')} visit of ${opened} `,
+      el('a', { href: `/visits/${v.id}` }, 'Open the note')));
+  }
+  document.querySelector('.board-head')?.after(box);
+}
+
 async function main() {
   const me = await api('GET', '/api/auth/me');
   can = new Set(me.permissions.map((g) => g.permission));
@@ -174,6 +192,8 @@ async function main() {
     onState: (s) => { conn.dataset.state = s; conn.textContent = words[s]; },
   });
   setInterval(tick, 15000);
+  unsignedNotes().catch(() => {});
+  setInterval(() => unsignedNotes().catch(() => {}), 5 * 60 * 1000);
 }
 
 main();

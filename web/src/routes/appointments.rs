@@ -172,7 +172,15 @@ pub async fn appointments_transition(
     Json(body): Json<TransitionRequest>,
 ) -> Result<axum::Json<Appointment>, ApiError> {
     let held = &staff.principal.permissions;
-    Ok(axum::Json(state.system.scheduling.calendar.transition(id, body, held, &staff.caller).await?))
+    let appointment = state.system.scheduling.calendar.transition(id, body, held, &staff.caller).await?;
+    if matches!(appointment.status, Status::InProgress | Status::Completed) {
+        // The visit follows at once for the screen that moved it; the job written with the
+        // move does the same (idempotently) if this fails or the process stops now.
+        if let Err(e) = state.system.visits.follow_appointment(appointment.id, &staff.caller).await {
+            tracing::warn!(appointment = %appointment.id, error = %e, "the visit will follow through its job");
+        }
+    }
+    Ok(axum::Json(appointment))
 }
 
 /// Parameters of `GET /api/calendar`.

@@ -33,5 +33,6 @@ pub mod templates;
 pub mod tracking;
 pub mod unsubscribe;
 pub mod users;
+pub mod visits;
 pub mod vitals;
 pub mod waitlist;

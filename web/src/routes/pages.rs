@@ -78,6 +78,7 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/messages/segments/{id}",
     "/messages/campaigns",
     "/messages/campaigns/{id}",
+    "/visits/{id}",
 ];
 
 /// Whether a matched route template is one of [`PAGE_ROUTES`].
@@ -97,6 +98,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("nav.js", "text/javascript; charset=utf-8", include_str!("../pages/nav.js")),
     ("lists.js", "text/javascript; charset=utf-8", include_str!("../pages/lists.js")),
     ("comms.js", "text/javascript; charset=utf-8", include_str!("../pages/comms.js")),
+    ("visit.js", "text/javascript; charset=utf-8", include_str!("../pages/visit.js")),
 ];
 
 fn html(body: &'static str) -> Response {
@@ -337,6 +339,31 @@ pub async fn patient(
                 let (vitals, _) = state.system.vitals.list_for_patient(id, None, PATIENT_VITALS, &staff.caller).await?;
                 view.clinical = Some(ClinicalSection::new(&vitals, &clinic_tz(&state)));
             }
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// `/visits/{id}`: a visit and its SOAP note, read-only, with a Sign button for those who
+/// may. Reads like `GET /api/visits/{id}` and `GET /api/visits/{id}/note` (own scope
+/// checked, both reads audited).
+pub async fn visit(
+    State(state): State<AppState>,
+    staff: Staff,
+    granted: Granted,
+    id: Result<Id<clowder_schemas::ids::VisitId>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Cats);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            granted.check_lazily(|| state.system.visits.peek(id).map(|v| v.created_by))?;
+            let visit = state.system.visits.get(id, &staff.caller).await?;
+            let note = state.system.drafts.view(id, &staff.caller).await?;
+            let may_sign = granted_on(&staff, &Method::POST, "/api/visits/{id}/note/sign").is_some();
+            let view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, &clinic_tz(&state));
             Ok(render(StatusCode::OK, &view))
         }
         .await,

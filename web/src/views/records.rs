@@ -21,6 +21,16 @@ pub struct Fact {
 }
 
 impl Fact {
+    /// A plain line (for the other record pages).
+    pub fn text_of(term: &'static str, value: impl Into<String>) -> Fact {
+        Fact::text(term, value)
+    }
+
+    /// A linked line (for the other record pages).
+    pub fn link_to(term: &'static str, value: impl Into<String>, href: String) -> Fact {
+        Fact::link(term, value, href)
+    }
+
     fn text(term: &'static str, value: impl Into<String>) -> Fact {
         Fact { term, lines: vec![value.into()], href: None }
     }

@@ -679,3 +679,59 @@ fn the_active_problem_list_is_on_the_banner_escaped_and_only_for_record_readers(
     let html = cat_page(vec![], None).render().unwrap();
     assert!(!html.contains("problems") && !html.contains("vitals-section") && !html.contains("<svg"));
 }
+
+fn a_visit(status: clowder_schemas::visits::VisitStatus) -> clowder_schemas::visits::Visit {
+    let t = jiff::Timestamp::from_second(1_790_000_000).unwrap();
+    clowder_schemas::visits::Visit {
+        id: clowder_schemas::ids::VisitId::from_u128(5),
+        patient_id: clowder_schemas::PatientId::from_u128(6),
+        appointment_id: None,
+        appointment_type_id: None,
+        location_id: None,
+        vet_id: None,
+        visit_type: clowder_schemas::visits::VisitType::Sick,
+        chief_complaint: Some("<b>not eating</b>".into()),
+        status,
+        opened_at: t,
+        completed_at: None,
+        voided_at: None,
+        void_reason: None,
+        created_at: t,
+        updated_at: t,
+        created_by: None,
+    }
+}
+
+fn a_draft(visit: &clowder_schemas::visits::Visit) -> clowder_schemas::notes::NoteView {
+    use clowder_schemas::notes::{NoteDraft, NoteView, Soap};
+    let soap = Soap { assessment: "<script>x</script>\nline two".into(), ..Soap::default() };
+    let draft = NoteDraft {
+        visit_id: visit.id,
+        patient_id: visit.patient_id,
+        soap,
+        revision: 4,
+        template: None,
+        updated_at: visit.opened_at,
+        updated_by: None,
+    };
+    NoteView { visit_id: visit.id, status: "draft".into(), draft: Some(draft), note: None }
+}
+
+#[test]
+fn the_visit_page_shows_the_note_escaped_and_the_sign_button_only_to_who_may_sign() {
+    use super::visits::VisitPage;
+    use clowder_schemas::visits::VisitStatus;
+    let tz = jiff::tz::TimeZone::UTC;
+    let visit = a_visit(VisitStatus::Open);
+    let html = VisitPage::new(nav(true, true), &visit, &a_draft(&visit), true, &tz).render().unwrap();
+    assert!(html.contains("<h1 id=\"record-name\">Sick visit</h1>"), "{html}");
+    assert!(!html.contains("<script>x</script>") && !html.contains("<b>not eating"), "what vets typed is text");
+    assert!(html.contains("Draft (not signed)"));
+    assert!(html.contains(r#"<button id="sign" type="button" data-revision="4">"#), "{html}");
+    assert!(html.contains("/assets/visit.js"));
+    let html = VisitPage::new(nav(true, true), &visit, &a_draft(&visit), false, &tz).render().unwrap();
+    assert!(!html.contains("id=\"sign\"") && !html.contains("visit.js"), "no button that would be refused");
+    let voided = a_visit(VisitStatus::Voided);
+    let html = VisitPage::new(nav(true, true), &voided, &a_draft(&voided), true, &tz).render().unwrap();
+    assert!(!html.contains("id=\"sign\""), "a voided visit is not signed");
+}
