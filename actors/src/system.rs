@@ -78,6 +78,10 @@ pub struct System {
     pub vitals: crate::clinical::vitals::VitalsService,
     /// The problem list (a record kind).
     pub problems: crate::clinical::problems::Problems,
+    /// Prescriptions with their dose arithmetic and safety checks (a record kind).
+    pub prescriptions: crate::clinical::prescriptions::Prescriptions,
+    /// The controlled-drug register (append-only).
+    pub controlled: crate::clinical::controlled::Controlled,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -104,6 +108,7 @@ impl System {
         let scheduling = Scheduling::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the calendar: {e}")))?;
         let idempotency = crate::idempotency::Idempotency::new(ctx.clone());
         let accounts = Accounts::new(ctx.clone(), roles.clone());
+        let accounts_for_register = accounts.clone();
         let jobs = crate::jobs::Jobs::new(ctx.clone(), ctx.config.jobs.clone());
         let cleanup = crate::jobs::cleanup::Cleanup { accounts: accounts.clone(), idempotency: idempotency.clone() };
         cleanup
@@ -177,6 +182,8 @@ impl System {
             clinical_facts: crate::clinical::facts::ClinicalFacts::new(ctx_for_templates.clone()),
             vitals: crate::clinical::vitals::VitalsService::new(ctx_for_templates.clone()),
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
+            prescriptions: crate::clinical::prescriptions::Prescriptions::new(ctx_for_templates.clone()),
+            controlled: crate::clinical::controlled::Controlled::new(ctx_for_templates.clone(), accounts_for_register),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -242,6 +249,7 @@ impl System {
             self.templates.stop_all();
             self.vitals.stop_all();
             self.problems.stop_all();
+            self.prescriptions.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

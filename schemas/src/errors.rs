@@ -111,6 +111,13 @@ pub enum ErrorCode {
     VitalsNotFound,
     ProblemNotFound,
     FactSetNotFound,
+    PrescriptionNotFound,
+    ControlledContainerNotFound,
+    ControlledEntryNotFound,
+    /// A refill asked of a prescription with none remaining.
+    NoRefillsLeft,
+    /// A change a prescription's status no longer allows (refilling a cancelled one).
+    PrescriptionNotActive,
 }
 
 impl ErrorCode {
@@ -162,6 +169,8 @@ impl ErrorCode {
             ReferralNotFound => ErrorKind::NotFound,
             VisitNotFound | NoteNotFound | VitalsNotFound | ProblemNotFound => ErrorKind::NotFound,
             FactSetNotFound => ErrorKind::NotFound,
+            PrescriptionNotFound | ControlledContainerNotFound | ControlledEntryNotFound => ErrorKind::NotFound,
+            NoRefillsLeft | PrescriptionNotActive => ErrorKind::Conflict,
         }
     }
 

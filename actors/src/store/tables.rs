@@ -68,10 +68,16 @@ pub enum RecordTable {
     Vitals,
     /// Problem lists (`clinical::problems`).
     Problems,
+    /// Prescriptions (`clinical::prescriptions`).
+    Prescriptions,
+    /// Controlled-drug containers (`clinical::controlled`), written once at receipt.
+    ControlledContainers,
+    /// The controlled-drug register (`clinical::controlled`), append-only; ids in time order.
+    ControlledEntries,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 32] = [
+    pub const ALL: [RecordTable; 35] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -104,6 +110,9 @@ impl RecordTable {
         RecordTable::ClinicalFacts,
         RecordTable::Vitals,
         RecordTable::Problems,
+        RecordTable::Prescriptions,
+        RecordTable::ControlledContainers,
+        RecordTable::ControlledEntries,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -140,6 +149,9 @@ impl RecordTable {
             RecordTable::ClinicalFacts => TableDefinition::new("clinical_facts"),
             RecordTable::Vitals => TableDefinition::new("vitals"),
             RecordTable::Problems => TableDefinition::new("problems"),
+            RecordTable::Prescriptions => TableDefinition::new("prescriptions"),
+            RecordTable::ControlledContainers => TableDefinition::new("controlled_containers"),
+            RecordTable::ControlledEntries => TableDefinition::new("controlled_entries"),
         }
     }
 }
@@ -167,10 +179,14 @@ pub enum IndexTable {
     VitalsByPatient,
     /// `(patient, problem)`: a cat's problem list.
     ProblemsByPatient,
+    /// `(patient, prescription)`: a cat's prescriptions.
+    PrescriptionsByPatient,
+    /// `(container, entry)`: a controlled-drug container's register, in time order.
+    ControlledByContainer,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 9] = [
+    pub const ALL: [IndexTable; 11] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -180,6 +196,8 @@ impl IndexTable {
         IndexTable::MessagesByProviderId,
         IndexTable::VitalsByPatient,
         IndexTable::ProblemsByPatient,
+        IndexTable::PrescriptionsByPatient,
+        IndexTable::ControlledByContainer,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -193,6 +211,8 @@ impl IndexTable {
             IndexTable::MessagesByProviderId => TableDefinition::new("messages_by_provider_id"),
             IndexTable::VitalsByPatient => TableDefinition::new("vitals_by_patient"),
             IndexTable::ProblemsByPatient => TableDefinition::new("problems_by_patient"),
+            IndexTable::PrescriptionsByPatient => TableDefinition::new("prescriptions_by_patient"),
+            IndexTable::ControlledByContainer => TableDefinition::new("controlled_by_container"),
         }
     }
 }
@@ -223,6 +243,8 @@ pub mod unique {
     pub const TEMPLATE_NAME_SMS: &str = "template_name_sms";
     /// A referred client's id: each client is referred at most once.
     pub const REFERRED_CLIENT: &str = "referred_client";
+    /// A controlled-drug register entry's id: each entry is reversed at most once.
+    pub const CONTROLLED_REVERSAL: &str = "controlled_reversal";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by
