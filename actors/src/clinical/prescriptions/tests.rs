@@ -289,7 +289,7 @@ async fn interactions_with_active_prescriptions_are_shown_and_severe_ones_need_a
     let p = decide_create(
         &ctx,
         PrescriptionId::from_u128(7),
-        draft(serde_json::json!({"drug": "insulin-glargine", "form": "injectable", "strength": 100, "dose_per_kg": 0.25, "route": "sc", "frequency": "q12h"})),
+        draft(serde_json::json!({"drug": "insulin-glargine", "form": "injectable", "strength": 100, "dose_per_kg": 0.5, "route": "sc", "frequency": "q12h"})),
     )
     .unwrap()
     .record;
