@@ -400,7 +400,7 @@ pub fn calculate(
     if !(per_kg.is_finite() && per_kg > 0.0 && per_kg < 1000.0) {
         return Err(ValidationError::new("dose_per_kg", "must be a number above 0 and below 1000"));
     }
-    if !(weight_kg.is_finite() && weight_kg > 0.0) || !(strength.is_finite() && strength > 0.0) {
+    if !(weight_kg.is_finite() && weight_kg > 0.0 && strength.is_finite() && strength > 0.0) {
         return Err(ValidationError::new("strength", "must be above 0"));
     }
     let u = unit.as_str();

@@ -17,6 +17,7 @@ use crate::routes::{
 };
 use crate::routes::{clinical_facts, problems, vitals};
 use crate::routes::{consent, hooks};
+use crate::routes::{controlled, prescriptions};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -187,7 +188,20 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(vitals::patients_weights))
         .routes(routes!(problems::problems_create))
         .routes(routes!(problems::problems_get, problems::problems_update))
-        .routes(routes!(problems::patients_problems));
+        .routes(routes!(problems::patients_problems))
+        .routes(routes!(prescriptions::prescriptions_create))
+        .routes(routes!(prescriptions::prescriptions_get))
+        .routes(routes!(prescriptions::prescriptions_refill))
+        .routes(routes!(prescriptions::prescriptions_complete))
+        .routes(routes!(prescriptions::prescriptions_cancel))
+        .routes(routes!(prescriptions::patients_prescriptions))
+        .routes(routes!(controlled::controlled_receive, controlled::controlled_list))
+        .routes(routes!(controlled::controlled_get))
+        .routes(routes!(controlled::controlled_use))
+        .routes(routes!(controlled::controlled_discrepancy))
+        .routes(routes!(controlled::controlled_count))
+        .routes(routes!(controlled::controlled_reverse))
+        .routes(routes!(controlled::controlled_register_csv));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

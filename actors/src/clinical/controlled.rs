@@ -471,10 +471,10 @@ impl Controlled {
         out.push('\n');
         let mut containers: std::collections::HashMap<ControlledContainerId, Container> = Default::default();
         for e in &entries {
-            if !containers.contains_key(&e.container_id) {
-                containers.insert(e.container_id, self.container(&reader, e.container_id)?);
-            }
-            let Some(c) = containers.get(&e.container_id) else { continue };
+            let c = match containers.entry(e.container_id) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(self.container(&reader, e.container_id)?),
+            };
             let at = e.at.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
             out.push_str(&csv_line(e, c, &at));
             out.push('\n');
