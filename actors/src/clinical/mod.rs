@@ -2,8 +2,9 @@
 //! generic record mechanism (`crate::records`). Every read is audited; events carry ids and
 //! changed field names only (docs/websocket.md).
 //!
-//! Domain dependencies: people, scheduling, jobs, staff (the controlled-drug register checks
-//! a witness's PIN with `staff::accounts`).
+//! The controlled-drug register checks a witness's PIN with `staff::accounts`.
+//!
+//! Domain dependencies: people, scheduling, jobs, staff.
 
 pub mod controlled;
 pub mod facts;
