@@ -202,6 +202,20 @@ pub enum Error {
     Changed { what: &'static str },
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("no prescription with id {0}")]
+    PrescriptionNotFound(clowder_schemas::ids::PrescriptionId),
+    #[error("no controlled-drug container with id {0}")]
+    ControlledContainerNotFound(clowder_schemas::ids::ControlledContainerId),
+    #[error("no controlled-drug register entry with id {0}")]
+    ControlledEntryNotFound(clowder_schemas::ids::ControlledEntryId),
+    /// The caller holds the permission but their staff profile lacks a clinical capability
+    /// (`can_prescribe`): 403 naming it.
+    #[error("{doing} needs a staff profile with the capability {capability}; yours {why}")]
+    CapabilityRequired { capability: &'static str, doing: &'static str, why: &'static str },
+    #[error("prescription {0} has no refills left")]
+    NoRefillsLeft(clowder_schemas::ids::PrescriptionId),
+    #[error("this prescription is {status} and can no longer be {action}")]
+    PrescriptionNotActive { status: &'static str, action: &'static str },
 }
 
 /// How long a caller should wait after a timed-out ask (the actor may still be busy).
@@ -289,6 +303,12 @@ impl Error {
             Error::NoteUnsigned { .. } => ErrorCode::NoteUnsigned,
             Error::VisitTransition { .. } => ErrorCode::InvalidTransition,
             Error::NotAVeterinarian => ErrorCode::Forbidden,
+            Error::PrescriptionNotFound(_) => ErrorCode::PrescriptionNotFound,
+            Error::ControlledContainerNotFound(_) => ErrorCode::ControlledContainerNotFound,
+            Error::ControlledEntryNotFound(_) => ErrorCode::ControlledEntryNotFound,
+            Error::CapabilityRequired { .. } => ErrorCode::Forbidden,
+            Error::NoRefillsLeft(_) => ErrorCode::NoRefillsLeft,
+            Error::PrescriptionNotActive { .. } => ErrorCode::PrescriptionNotActive,
             Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {
                 ErrorCode::InternalError
             }
@@ -335,6 +355,7 @@ impl Error {
             Error::NoteSigned { visit_id } => {
                 Some(serde_json::json!({ "addendum_route": format!("/api/visits/{visit_id}/note/addenda") }))
             }
+            Error::CapabilityRequired { capability, .. } => Some(serde_json::json!({ "capability": capability })),
             _ => None,
         }
     }

@@ -86,6 +86,10 @@ pub struct System {
     pub drafts: crate::clinical::drafts::Drafts,
     /// A cat's timeline of clinical entries.
     pub timeline: crate::clinical::timeline::Timeline,
+    /// Prescriptions with their dose arithmetic and safety checks (a record kind).
+    pub prescriptions: crate::clinical::prescriptions::Prescriptions,
+    /// The controlled-drug register (append-only).
+    pub controlled: crate::clinical::controlled::Controlled,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -112,6 +116,7 @@ impl System {
         let scheduling = Scheduling::start(ctx.clone()).map_err(|e| StoreError::Load(format!("the calendar: {e}")))?;
         let idempotency = crate::idempotency::Idempotency::new(ctx.clone());
         let accounts = Accounts::new(ctx.clone(), roles.clone());
+        let accounts_for_register = accounts.clone();
         let jobs = crate::jobs::Jobs::new(ctx.clone(), ctx.config.jobs.clone());
         let cleanup = crate::jobs::cleanup::Cleanup { accounts: accounts.clone(), idempotency: idempotency.clone() };
         cleanup
@@ -199,6 +204,8 @@ impl System {
             timeline: crate::clinical::timeline::Timeline::new(ctx_for_templates.clone()),
             visits,
             notes,
+            prescriptions: crate::clinical::prescriptions::Prescriptions::new(ctx_for_templates.clone()),
+            controlled: crate::clinical::controlled::Controlled::new(ctx_for_templates.clone(), accounts_for_register),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -266,6 +273,7 @@ impl System {
             self.problems.stop_all();
             self.visits.stop_all();
             self.notes.stop_all();
+            self.prescriptions.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

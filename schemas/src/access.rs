@@ -134,6 +134,8 @@ permissions! {
     VisitsSign = "visits:sign" => "Sign clinical notes and their addenda (veterinarians)",
     VitalsCreate = "vitals:create" => "Record vital signs and weights",
     ClinicalFactsManage = "clinical_facts:manage" => "Publish a new version of a clinical fact set (normal ranges, protocols, formulary)",
+    ControlledView = "controlled:view" => "See the controlled-drug register and export it",
+    ControlledRecord = "controlled:record" => "Record controlled-drug receipts, administrations, dispensing, counts and corrections (each witnessed)",
 }
 
 impl Permission {
@@ -277,6 +279,9 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     // Techs take the vitals at intake (DOMAIN.md is silent; every clinic works so).
     let mut tech = vec![ClientsView, PatientsView, PatientsEdit, VisitsView, AppointmentsView, AppointmentsEdit];
     tech.push(VitalsCreate);
+    // Vets and techs draw up and give controlled drugs (with a witness); a manager audits them.
+    vet.extend([ControlledView, ControlledRecord]);
+    tech.extend([ControlledView, ControlledRecord]);
     tech.extend(all_of("labs"));
     let mut front = vec![PatientsView, CommunicationsView];
     front.push(CommunicationsSend);
@@ -303,6 +308,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     for r in ["clients", "appointments", "invoices", "payments", "inventory"] {
         manager.extend(all_of(r));
     }
+    manager.push(ControlledView);
     vec![
         (
             ADMINISTRATOR,

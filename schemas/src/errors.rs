@@ -114,6 +114,13 @@ pub enum ErrorCode {
     FactSetNotFound,
     NoteSigned,
     NoteUnsigned,
+    PrescriptionNotFound,
+    ControlledContainerNotFound,
+    ControlledEntryNotFound,
+    /// A refill asked of a prescription with none remaining.
+    NoRefillsLeft,
+    /// A change a prescription's status no longer allows (refilling a cancelled one).
+    PrescriptionNotActive,
 }
 
 impl ErrorCode {
@@ -167,6 +174,8 @@ impl ErrorCode {
             CampaignStarted => ErrorKind::Conflict,
             FactSetNotFound => ErrorKind::NotFound,
             NoteSigned | NoteUnsigned => ErrorKind::Conflict,
+            PrescriptionNotFound | ControlledContainerNotFound | ControlledEntryNotFound => ErrorKind::NotFound,
+            NoRefillsLeft | PrescriptionNotActive => ErrorKind::Conflict,
         }
     }
 

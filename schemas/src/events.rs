@@ -295,6 +295,24 @@ pub enum DomainEvent {
         patient_id: crate::ids::PatientId,
         addendum: u32,
     },
+    /// A cat was prescribed a drug (ids only: the prescription is read over REST).
+    PrescriptionCreated {
+        prescription_id: crate::ids::PrescriptionId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A prescription was refilled, completed or cancelled.
+    PrescriptionUpdated {
+        prescription_id: crate::ids::PrescriptionId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
+    /// An entry was added to the controlled-drug register (receipt, administration,
+    /// dispensing, reversal, discrepancy, count).
+    ControlledEntryRecorded {
+        entry_id: crate::ids::ControlledEntryId,
+        container_id: crate::ids::ControlledContainerId,
+        patient_id: Option<crate::ids::PatientId>,
+    },
 }
 
 impl DomainEvent {
@@ -368,6 +386,9 @@ impl DomainEvent {
             DomainEvent::NoteSigned { note_id, .. } | DomainEvent::NoteAmended { note_id, .. } => {
                 format!("note:{note_id}")
             }
+            DomainEvent::PrescriptionCreated { prescription_id, .. }
+            | DomainEvent::PrescriptionUpdated { prescription_id, .. } => format!("prescription:{prescription_id}"),
+            DomainEvent::ControlledEntryRecorded { container_id, .. } => format!("controlled_container:{container_id}"),
         }
     }
 }
@@ -560,6 +581,10 @@ impl DomainEvent {
             | DomainEvent::VisitVoided { .. }
             | DomainEvent::NoteSigned { .. }
             | DomainEvent::NoteAmended { .. } => Audience::new(Permission::VisitsView, OwnRule::Nobody),
+            DomainEvent::PrescriptionCreated { .. } | DomainEvent::PrescriptionUpdated { .. } => {
+                Audience::new(Permission::PrescriptionsView, Unnarrowed)
+            }
+            DomainEvent::ControlledEntryRecorded { .. } => Audience::new(Permission::ControlledView, Unnarrowed),
         }
     }
 
@@ -663,6 +688,21 @@ impl DomainEvent {
                 } else {
                     vec!["addenda".into()]
                 },
+            }),
+            DomainEvent::PrescriptionCreated { prescription_id, patient_id } => Some(IdsOnly {
+                ids: vec![("prescription_id", prescription_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: Vec::new(),
+            }),
+            DomainEvent::PrescriptionUpdated { prescription_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("prescription_id", prescription_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
+            }),
+            DomainEvent::ControlledEntryRecorded { entry_id, container_id, patient_id } => Some(IdsOnly {
+                ids: [("entry_id", entry_id.to_string()), ("container_id", container_id.to_string())]
+                    .into_iter()
+                    .chain(patient_id.map(|p| ("patient_id", p.to_string())))
+                    .collect(),
+                changed: Vec::new(),
             }),
         }
     }

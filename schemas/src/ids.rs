@@ -234,6 +234,18 @@ ulid_id!(
     /// A problem or diagnosis on a cat's problem list.
     ProblemId, ProblemNotFound, "problem"
 );
+ulid_id!(
+    /// A prescription (`clowder_schemas::prescriptions::Prescription`).
+    PrescriptionId, PrescriptionNotFound, "prescription"
+);
+ulid_id!(
+    /// A container (bottle, vial, box) of a controlled drug in the register.
+    ControlledContainerId, ControlledContainerNotFound, "controlled-drug container"
+);
+ulid_id!(
+    /// One entry of the controlled-drug register (append-only).
+    ControlledEntryId, ControlledEntryNotFound, "controlled-drug register entry"
+);
 
 #[cfg(test)]
 mod tests {

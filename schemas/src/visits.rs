@@ -9,9 +9,11 @@ use utoipa::ToSchema;
 use crate::appointment_types::{AppointmentType, RoomKind};
 use crate::errors::ValidationError;
 use crate::ids::{
-    AppointmentId, AppointmentTypeId, LocationId, NoteId, PatientId, ProblemId, StaffId, UserId, VisitId, VitalsId,
+    AppointmentId, AppointmentTypeId, LocationId, NoteId, PatientId, PrescriptionId, ProblemId, StaffId, UserId,
+    VisitId, VitalsId,
 };
 use crate::patch::Patch;
+use crate::prescriptions::PrescriptionStatus;
 use crate::problems::{ProblemStatus, ProblemType};
 use crate::records::Record;
 use crate::values::{MAX_NOTE_CHARS, note_text, required_text};
@@ -324,6 +326,14 @@ pub enum TimelineEntry {
         kind: ProblemType,
         status: ProblemStatus,
     },
+    /// A drug was prescribed (shown only to holders of `prescriptions:view`).
+    Prescription {
+        at: Timestamp,
+        prescription_id: PrescriptionId,
+        visit_id: Option<VisitId>,
+        drug_name: String,
+        status: PrescriptionStatus,
+    },
 }
 
 impl TimelineEntry {
@@ -333,7 +343,8 @@ impl TimelineEntry {
             TimelineEntry::Visit { at, .. }
             | TimelineEntry::Note { at, .. }
             | TimelineEntry::Vitals { at, .. }
-            | TimelineEntry::Problem { at, .. } => *at,
+            | TimelineEntry::Problem { at, .. }
+            | TimelineEntry::Prescription { at, .. } => *at,
         }
     }
 }

@@ -253,6 +253,20 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("PUT", "/api/note-templates/{key}", "AV"),
     ("GET", "/api/patients/{id}/timeline", "AVT"),
     ("GET", "/visits/{id}", "AVT"),
+    ("POST", "/api/prescriptions", "AV"),
+    ("GET", "/api/prescriptions/{id}", "AV"),
+    ("POST", "/api/prescriptions/{id}/refill", "AV"),
+    ("POST", "/api/prescriptions/{id}/complete", "AV"),
+    ("POST", "/api/prescriptions/{id}/cancel", "AV"),
+    ("GET", "/api/patients/{id}/prescriptions", "AV"),
+    ("POST", "/api/controlled/containers", "AVT"),
+    ("GET", "/api/controlled/containers", "AVTM"),
+    ("GET", "/api/controlled/containers/{id}", "AVTM"),
+    ("POST", "/api/controlled/containers/{id}/uses", "AVT"),
+    ("POST", "/api/controlled/containers/{id}/discrepancies", "AVT"),
+    ("POST", "/api/controlled/containers/{id}/counts", "AVT"),
+    ("POST", "/api/controlled/entries/{id}/reversal", "AVT"),
+    ("GET", "/api/controlled/register.csv", "AVTM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -331,6 +331,20 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("PUT", "/api/note-templates/{key}", Needs(VisitsEdit)),
     ("GET", "/api/patients/{id}/timeline", Needs(VisitsView)),
     ("GET", "/visits/{id}", Needs(VisitsView)),
+    ("POST", "/api/prescriptions", Needs(PrescriptionsCreate)),
+    ("GET", "/api/prescriptions/{id}", Needs(PrescriptionsView)),
+    ("POST", "/api/prescriptions/{id}/refill", Needs(PrescriptionsEdit)),
+    ("POST", "/api/prescriptions/{id}/complete", Needs(PrescriptionsEdit)),
+    ("POST", "/api/prescriptions/{id}/cancel", Needs(PrescriptionsDelete)),
+    ("GET", "/api/patients/{id}/prescriptions", Needs(PrescriptionsView)),
+    ("POST", "/api/controlled/containers", Needs(ControlledRecord)),
+    ("GET", "/api/controlled/containers", Needs(ControlledView)),
+    ("GET", "/api/controlled/containers/{id}", Needs(ControlledView)),
+    ("POST", "/api/controlled/containers/{id}/uses", Needs(ControlledRecord)),
+    ("POST", "/api/controlled/containers/{id}/discrepancies", Needs(ControlledRecord)),
+    ("POST", "/api/controlled/containers/{id}/counts", Needs(ControlledRecord)),
+    ("POST", "/api/controlled/entries/{id}/reversal", Needs(ControlledRecord)),
+    ("GET", "/api/controlled/register.csv", Needs(ControlledView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

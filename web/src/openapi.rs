@@ -18,6 +18,7 @@ use crate::routes::{
 };
 use crate::routes::{clinical_facts, problems, vitals};
 use crate::routes::{consent, hooks};
+use crate::routes::{controlled, prescriptions};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -199,7 +200,20 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(visits::notes_add_addendum))
         .routes(routes!(visits::note_templates_list))
         .routes(routes!(visits::note_templates_put))
-        .routes(routes!(visits::patients_timeline));
+        .routes(routes!(visits::patients_timeline))
+        .routes(routes!(prescriptions::prescriptions_create))
+        .routes(routes!(prescriptions::prescriptions_get))
+        .routes(routes!(prescriptions::prescriptions_refill))
+        .routes(routes!(prescriptions::prescriptions_complete))
+        .routes(routes!(prescriptions::prescriptions_cancel))
+        .routes(routes!(prescriptions::patients_prescriptions))
+        .routes(routes!(controlled::controlled_receive, controlled::controlled_list))
+        .routes(routes!(controlled::controlled_get))
+        .routes(routes!(controlled::controlled_use))
+        .routes(routes!(controlled::controlled_discrepancy))
+        .routes(routes!(controlled::controlled_count))
+        .routes(routes!(controlled::controlled_reverse))
+        .routes(routes!(controlled::controlled_register_csv));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -102,6 +102,8 @@ async fn unsigned_notes_show_after_24_hours_until_signed_or_voided() {
     let drafts = Drafts::new(ctx.clone(), notes.clone());
     let vet = user(VET_USER);
     let a = visits.create(walk_in(CAT), &vet).await.unwrap();
+    // A millisecond apart: ids made in the same millisecond have no order.
+    clock.advance(SignedDuration::from_millis(1));
     let b = visits.create(walk_in(CAT), &vet).await.unwrap();
     let unsigned = |hours: i64| {
         let filter = VisitFilter {

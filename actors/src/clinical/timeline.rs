@@ -1,8 +1,9 @@
 //! A cat's timeline: every clinical entry, newest first, in cursor pages.
 //!
 //! Each clinical kind is a [`TimelineSource`] reading its own per-patient index newest first
-//! (`visits_by_patient`, `notes_by_patient`, `vitals_by_patient`, `problems_by_patient`;
-//! vaccinations and prescriptions join with theirs). A page asks every source for at most `limit + 1` entries
+//! (`visits_by_patient`, `notes_by_patient`, `vitals_by_patient`, `problems_by_patient`,
+//! `prescriptions_by_patient` for readers who may see prescriptions; vaccinations join with
+//! theirs). A page asks every source for at most `limit + 1` entries
 //! below the cursor and merges them by key: record ids are ULIDs, so key order is time order
 //! across kinds, and the cursor is the last entry's key. Adding a kind is one variant of
 //! `TimelineEntry`, one source here and one line in `SOURCES`. The page is audited
@@ -15,6 +16,7 @@ use clowder_schemas::PatientId;
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::notes::Note;
 use clowder_schemas::patients::Patient;
+use clowder_schemas::prescriptions::Prescription;
 use clowder_schemas::problems::Problem;
 use clowder_schemas::visits::{TimelineEntry, Visit};
 use clowder_schemas::vitals::Vitals as VitalsRecord;
@@ -152,8 +154,32 @@ impl TimelineSource for Problems {
     }
 }
 
-/// Every source of the timeline.
+struct Prescriptions;
+
+impl TimelineSource for Prescriptions {
+    fn entries(
+        &self,
+        r: &Reader,
+        p: PatientId,
+        before: Option<u128>,
+        limit: usize,
+    ) -> Result<Vec<(u128, TimelineEntry)>> {
+        let index = (IndexTable::PrescriptionsByPatient, RecordTable::Prescriptions);
+        from_index(r, index, p, before, limit, |rx: Prescription| TimelineEntry::Prescription {
+            at: rx.created_at,
+            prescription_id: rx.id,
+            visit_id: rx.visit_id,
+            drug_name: rx.drug_name,
+            status: rx.status,
+        })
+    }
+}
+
+/// The sources every reader of the timeline sees (`visits:view`).
 const SOURCES: &[&dyn TimelineSource] = &[&Visits, &Notes, &Vitals, &Problems];
+/// The sources with prescriptions, for readers who also hold `prescriptions:view` (a tech
+/// reads the record but not the prescriptions).
+const WITH_PRESCRIPTIONS: &[&dyn TimelineSource] = &[&Visits, &Notes, &Vitals, &Problems, &Prescriptions];
 
 /// The timeline service.
 #[derive(Clone)]
@@ -172,13 +198,15 @@ impl Timeline {
         patient: PatientId,
         before: Option<u128>,
         limit: usize,
+        with_prescriptions: bool,
         caller: &Caller,
     ) -> Result<Page<TimelineEntry>> {
         let r = self.ctx.store.read()?;
         if r.get::<Patient>(RecordTable::Patients, patient.as_u128())?.is_none() {
             return Err(Error::PatientNotFound(patient));
         }
-        let (items, next) = merge(&r, SOURCES, patient, before, limit)?;
+        let sources = if with_prescriptions { WITH_PRESCRIPTIONS } else { SOURCES };
+        let (items, next) = merge(&r, sources, patient, before, limit)?;
         drop(r);
         let shown: Vec<String> = items.iter().map(|(k, _)| ulid::Ulid(*k).to_string()).collect();
         crate::audit::record_read(

@@ -165,15 +165,15 @@ impl<'a> DecideCtx<'a> {
         Ok(self.reader()?.unique_owner(ns, value)?)
     }
 
-    fn reader(&self) -> Result<&Reader> {
-        Ok(match self.snapshot.get() {
-            Some(r) => r,
-            None => {
-                let store = self.store.ok_or_else(|| Error::Internal("this decision has no store snapshot".into()))?;
-                let reader = store.read()?;
-                self.snapshot.get_or_init(|| reader)
-            }
-        })
+    /// The snapshot itself (opened on first use, shared with [`Self::get`]), for decisions
+    /// that walk an index (a cat's problem list, its other prescriptions).
+    pub fn reader(&self) -> Result<&Reader> {
+        if let Some(r) = self.snapshot.get() {
+            return Ok(r);
+        }
+        let store = self.store.ok_or_else(|| Error::Internal("this decision has no store snapshot".into()))?;
+        let reader = store.read()?;
+        Ok(self.snapshot.get_or_init(|| reader))
     }
 }
 

@@ -78,10 +78,16 @@ pub enum RecordTable {
     /// Note templates the clinic edited (`clinical::drafts`; key: a visit type's number 1–7 or
     /// an appointment type's id).
     NoteTemplates,
+    /// Prescriptions (`clinical::prescriptions`).
+    Prescriptions,
+    /// Controlled-drug containers (`clinical::controlled`), written once at receipt.
+    ControlledContainers,
+    /// The controlled-drug register (`clinical::controlled`), append-only; ids in time order.
+    ControlledEntries,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 36] = [
+    pub const ALL: [RecordTable; 39] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -118,6 +124,9 @@ impl RecordTable {
         RecordTable::Notes,
         RecordTable::NoteDrafts,
         RecordTable::NoteTemplates,
+        RecordTable::Prescriptions,
+        RecordTable::ControlledContainers,
+        RecordTable::ControlledEntries,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -158,6 +167,9 @@ impl RecordTable {
             RecordTable::Notes => TableDefinition::new("notes"),
             RecordTable::NoteDrafts => TableDefinition::new("note_drafts"),
             RecordTable::NoteTemplates => TableDefinition::new("note_templates"),
+            RecordTable::Prescriptions => TableDefinition::new("prescriptions"),
+            RecordTable::ControlledContainers => TableDefinition::new("controlled_containers"),
+            RecordTable::ControlledEntries => TableDefinition::new("controlled_entries"),
         }
     }
 }
@@ -192,10 +204,14 @@ pub enum IndexTable {
     /// `(0, visit)`: visits whose note is not signed yet (not voided), oldest first; the
     /// board's "unsigned after 24 h" reads it.
     VisitsUnsigned,
+    /// `(patient, prescription)`: a cat's prescriptions.
+    PrescriptionsByPatient,
+    /// `(container, entry)`: a controlled-drug container's register, in time order.
+    ControlledByContainer,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 12] = [
+    pub const ALL: [IndexTable; 14] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -208,6 +224,8 @@ impl IndexTable {
         IndexTable::VisitsByPatient,
         IndexTable::NotesByPatient,
         IndexTable::VisitsUnsigned,
+        IndexTable::PrescriptionsByPatient,
+        IndexTable::ControlledByContainer,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -224,6 +242,8 @@ impl IndexTable {
             IndexTable::VisitsByPatient => TableDefinition::new("visits_by_patient"),
             IndexTable::NotesByPatient => TableDefinition::new("notes_by_patient"),
             IndexTable::VisitsUnsigned => TableDefinition::new("visits_unsigned"),
+            IndexTable::PrescriptionsByPatient => TableDefinition::new("prescriptions_by_patient"),
+            IndexTable::ControlledByContainer => TableDefinition::new("controlled_by_container"),
         }
     }
 }
@@ -258,6 +278,8 @@ pub mod unique {
     pub const VISIT_APPOINTMENT: &str = "visit_appointment";
     /// A visit's id: one signed note per visit.
     pub const NOTE_VISIT: &str = "note_visit";
+    /// A controlled-drug register entry's id: each entry is reversed at most once.
+    pub const CONTROLLED_REVERSAL: &str = "controlled_reversal";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

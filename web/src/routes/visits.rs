@@ -370,6 +370,9 @@ pub async fn patients_timeline(
         return Err(ApiError::forbidden_beyond_own(clowder_schemas::access::Permission::VisitsView));
     }
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let (items, next) = state.system.timeline.page(id, page.after, page.limit, &staff.caller).await?;
+    // Prescriptions join the timeline only for who may read them over REST (scope `all`).
+    let rx = staff.principal.permissions.scope(clowder_schemas::access::Permission::PrescriptionsView)
+        == Some(clowder_schemas::access::Scope::All);
+    let (items, next) = state.system.timeline.page(id, page.after, page.limit, rx, &staff.caller).await?;
     Ok(axum::Json(Page::new(items, next)))
 }

@@ -258,6 +258,26 @@ impl Accounts {
         self.ask(id, |reply| Msg::PinUnlock { pin, device, caller, reply }).await
     }
 
+    /// Checks a witness's username and PIN (another staff user standing by a controlled-drug
+    /// entry). Wrong PINs count towards the PIN lock like PIN unlock; an unknown username
+    /// costs the same time as a known one. Answers the witness's account.
+    pub async fn verify_witness(&self, username: &str, pin: &str, caller: &Caller) -> Result<User> {
+        let Some(id) = self.find_by_username(username)? else {
+            let hash = self.dummy_hash().await?;
+            let _ = verify_password(&self.ctx, pin.chars().take(6).collect(), hash).await?;
+            let mut set = ChangeSet::new();
+            set.audit(
+                AuditDraft::new(caller, "auth.witness_failed")
+                    .outcome(Outcome::Failure)
+                    .detail(serde_json::json!({ "username": username.trim().chars().take(64).collect::<String>() })),
+            );
+            self.ctx.store.commit(set).await?;
+            return Err(Error::InvalidCredentials);
+        };
+        let (pin, caller) = (pin.to_owned(), Box::new(caller.clone()));
+        self.ask(id, |reply| Msg::VerifyWitness { pin, caller, reply }).await
+    }
+
     fn find_by_username(&self, username: &str) -> Result<Option<UserId>> {
         let Ok(name) = parse_username("username", username) else { return Ok(None) };
         Ok(self.ctx.store.read()?.unique_owner(unique::USERNAME, &name)?.map(UserId::from_u128))

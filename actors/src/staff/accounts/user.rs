@@ -61,6 +61,7 @@ pub(crate) enum Msg {
     TotpDisable { password: String, code: String, caller: Box<Caller>, reply: Reply<Result<User>> },
     SetPin { password: String, pin: String, caller: Box<Caller>, reply: Reply<Result<User>> },
     PinUnlock { pin: String, device: Box<Device>, caller: Box<Caller>, reply: Reply<Result<SignIn>> },
+    VerifyWitness { pin: String, caller: Box<Caller>, reply: Reply<Result<User>> },
 }
 
 impl UserActor {
@@ -460,6 +461,55 @@ impl UserActor {
     }
 }
 
+impl UserActor {
+    /// Checks this user's PIN as a witness (the controlled-drug register): the same hash,
+    /// failure counter and lock as PIN unlock, but no session is opened. A failure is audited
+    /// here; a success is named in the entry the witness signs.
+    async fn verify_witness(&mut self, pin: String, caller: &Caller) -> Result<User> {
+        let cur = self.current()?.clone();
+        let detail = serde_json::json!({ "witness": cur.username });
+        if cur.pin_locked || !cur.active || cur.pin_hash.is_none() {
+            let mut set = ChangeSet::new();
+            set.audit(
+                AuditDraft::new(caller, "auth.witness_refused")
+                    .record("user", cur.id)
+                    .outcome(Outcome::Denied)
+                    .detail(detail),
+            );
+            self.ctx.store.commit(set).await?;
+            return Err(if cur.pin_locked { Error::PinLocked } else { Error::InvalidCredentials });
+        }
+        let ok = match &cur.pin_hash {
+            Some(h) if pin.len() <= 6 => verify_password(&self.ctx, pin, h.clone()).await?,
+            _ => false,
+        };
+        if !ok {
+            let failed = cur.failed_pins.saturating_add(1);
+            let locked = failed >= self.ctx.config.pin_lockout_after;
+            let u = User { failed_pins: if locked { 0 } else { failed }, pin_locked: locked, ..cur.clone() };
+            let mut set = ChangeSet::new();
+            set.audit(
+                AuditDraft::new(caller, "auth.witness_failed")
+                    .record("user", cur.id)
+                    .outcome(Outcome::Failure)
+                    .detail(detail),
+            );
+            set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+            self.ctx.store.commit(set).await?;
+            self.state = Some(u);
+            return Err(if locked { Error::PinLocked } else { Error::InvalidCredentials });
+        }
+        if cur.failed_pins != 0 {
+            let u = User { failed_pins: 0, ..cur.clone() };
+            let mut set = ChangeSet::new();
+            set.put(RecordTable::Users, u.id.as_u128(), &u)?;
+            self.ctx.store.commit(set).await?;
+            self.state = Some(u);
+        }
+        Ok(cur)
+    }
+}
+
 impl Actor for UserActor {
     type Msg = Msg;
 
@@ -502,6 +552,9 @@ impl Actor for UserActor {
             }
             Msg::PinUnlock { pin, device, caller, reply } => {
                 let _ = reply.send(self.pin_unlock(pin, &device, &caller).await);
+            }
+            Msg::VerifyWitness { pin, caller, reply } => {
+                let _ = reply.send(self.verify_witness(pin, &caller).await);
             }
         }
     }
