@@ -181,7 +181,9 @@ impl Topics {
             DomainEvent::VitalsRecorded { patient_id, .. }
             | DomainEvent::VitalsAmended { patient_id, .. }
             | DomainEvent::ProblemAdded { patient_id, .. }
-            | DomainEvent::ProblemUpdated { patient_id, .. } => out.push(Topic::Patient(*patient_id)),
+            | DomainEvent::ProblemUpdated { patient_id, .. }
+            | DomainEvent::VaccinationRecorded { patient_id, .. }
+            | DomainEvent::VaccinationUpdated { patient_id, .. } => out.push(Topic::Patient(*patient_id)),
             _ => {}
         }
         out.dedup();

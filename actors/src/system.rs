@@ -78,6 +78,8 @@ pub struct System {
     pub vitals: crate::clinical::vitals::VitalsService,
     /// The problem list (a record kind).
     pub problems: crate::clinical::problems::Problems,
+    /// Vaccinations (a record kind) and their computed due dates.
+    pub vaccinations: crate::clinical::vaccinations::Vaccinations,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -177,6 +179,7 @@ impl System {
             clinical_facts: crate::clinical::facts::ClinicalFacts::new(ctx_for_templates.clone()),
             vitals: crate::clinical::vitals::VitalsService::new(ctx_for_templates.clone()),
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
+            vaccinations: crate::clinical::vaccinations::Vaccinations::new(ctx_for_templates.clone()),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -242,6 +245,7 @@ impl System {
             self.templates.stop_all();
             self.vitals.stop_all();
             self.problems.stop_all();
+            self.vaccinations.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

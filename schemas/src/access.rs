@@ -134,6 +134,7 @@ permissions! {
     VisitsSign = "visits:sign" => "Sign clinical notes and their addenda (veterinarians)",
     VitalsCreate = "vitals:create" => "Record vital signs and weights",
     ClinicalFactsManage = "clinical_facts:manage" => "Publish a new version of a clinical fact set (normal ranges, protocols, formulary)",
+    VaccinationsCreate = "vaccinations:create" => "Record vaccinations (doses, refusals, reactions), override due dates and assess risk",
 }
 
 impl Permission {
@@ -274,9 +275,12 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
         vet.extend(all_of(r));
     }
     vet.extend([VisitsSign, VitalsCreate]);
+    vet.push(VaccinationsCreate);
     // Techs take the vitals at intake (DOMAIN.md is silent; every clinic works so).
     let mut tech = vec![ClientsView, PatientsView, PatientsEdit, VisitsView, AppointmentsView, AppointmentsEdit];
     tech.push(VitalsCreate);
+    // Techs give vaccines under a vet's order (AAFP), so they record them too.
+    tech.push(VaccinationsCreate);
     tech.extend(all_of("labs"));
     let mut front = vec![PatientsView, CommunicationsView];
     front.push(CommunicationsSend);

@@ -88,7 +88,8 @@ fn validate<F: FactSet>(body: &serde_json::Value) -> Result<serde_json::Value, V
 }
 
 /// Every fact set Clowder knows, in the order the list shows them.
-pub const FACT_SETS: &[FactSetInfo] = &[FactSetInfo::of::<crate::vitals::VitalRanges>()];
+pub const FACT_SETS: &[FactSetInfo] =
+    &[FactSetInfo::of::<crate::vitals::VitalRanges>(), FactSetInfo::of::<crate::vaccine_protocol::VaccineProtocol>()];
 
 /// The fact set called `name`, if any.
 pub fn fact_set(name: &str) -> Option<&'static FactSetInfo> {

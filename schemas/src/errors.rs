@@ -111,6 +111,7 @@ pub enum ErrorCode {
     VitalsNotFound,
     ProblemNotFound,
     FactSetNotFound,
+    VaccinationNotFound,
 }
 
 impl ErrorCode {
@@ -162,6 +163,7 @@ impl ErrorCode {
             ReferralNotFound => ErrorKind::NotFound,
             VisitNotFound | NoteNotFound | VitalsNotFound | ProblemNotFound => ErrorKind::NotFound,
             FactSetNotFound => ErrorKind::NotFound,
+            VaccinationNotFound => ErrorKind::NotFound,
         }
     }
 

@@ -261,6 +261,18 @@ pub enum DomainEvent {
         patient_id: crate::ids::PatientId,
         changed: Vec<String>,
     },
+    /// A vaccination entry was recorded (a dose, a refusal, a due-date override or a risk
+    /// assessment; ids only).
+    VaccinationRecorded {
+        vaccination_id: crate::ids::VaccinationId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A vaccination entry changed (an adverse reaction added to a dose).
+    VaccinationUpdated {
+        vaccination_id: crate::ids::VaccinationId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -327,6 +339,8 @@ impl DomainEvent {
             DomainEvent::ProblemAdded { problem_id, .. } | DomainEvent::ProblemUpdated { problem_id, .. } => {
                 format!("problem:{problem_id}")
             }
+            DomainEvent::VaccinationRecorded { vaccination_id, .. }
+            | DomainEvent::VaccinationUpdated { vaccination_id, .. } => format!("vaccination:{vaccination_id}"),
         }
     }
 }
@@ -511,6 +525,10 @@ impl DomainEvent {
             | DomainEvent::VitalsAmended { .. }
             | DomainEvent::ProblemAdded { .. }
             | DomainEvent::ProblemUpdated { .. } => Audience::new(Permission::VisitsView, Unnarrowed),
+            // Who may read vaccinations (`GET /api/vaccinations/{id}`): the record's readers.
+            DomainEvent::VaccinationRecorded { .. } | DomainEvent::VaccinationUpdated { .. } => {
+                Audience::new(Permission::VisitsView, Unnarrowed)
+            }
         }
     }
 
@@ -583,6 +601,14 @@ impl DomainEvent {
             }),
             DomainEvent::ProblemUpdated { problem_id, patient_id, changed } => Some(IdsOnly {
                 ids: vec![("problem_id", problem_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
+            }),
+            DomainEvent::VaccinationRecorded { vaccination_id, patient_id } => Some(IdsOnly {
+                ids: vec![("vaccination_id", vaccination_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: Vec::new(),
+            }),
+            DomainEvent::VaccinationUpdated { vaccination_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("vaccination_id", vaccination_id.to_string()), ("patient_id", patient_id.to_string())],
                 changed: changed.clone(),
             }),
         }

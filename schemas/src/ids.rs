@@ -234,6 +234,10 @@ ulid_id!(
     /// A problem or diagnosis on a cat's problem list.
     ProblemId, ProblemNotFound, "problem"
 );
+ulid_id!(
+    /// A vaccination entry: a dose, a refusal, a due-date override or a risk assessment.
+    VaccinationId, VaccinationNotFound, "vaccination"
+);
 
 #[cfg(test)]
 mod tests {

@@ -298,6 +298,15 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/clients/{id}/referral", Needs(ClientsView)),
     ("POST", "/api/referrals", Needs(ClientsEdit)),
     ("POST", "/api/referrals/{id}/redeem", Needs(ClientsEdit)),
+    // Vaccinations are the medical record: read with visits:view, recorded by vets and techs.
+    ("POST", "/api/vaccinations", Needs(VaccinationsCreate)),
+    ("POST", "/api/vaccinations/declined", Needs(VaccinationsCreate)),
+    ("GET", "/api/vaccinations/due", Needs(VisitsView)),
+    ("GET", "/api/vaccinations/{id}", Needs(VisitsView)),
+    ("POST", "/api/vaccinations/{id}/reactions", Needs(VaccinationsCreate)),
+    ("GET", "/api/patients/{id}/vaccinations", Needs(VisitsView)),
+    ("POST", "/api/patients/{id}/vaccinations/overrides", Needs(VaccinationsCreate)),
+    ("POST", "/api/patients/{id}/vaccinations/risk", Needs(VaccinationsCreate)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

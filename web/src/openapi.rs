@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::subscribe;
+use crate::routes::vaccinations;
 use crate::routes::{analytics, tracking};
 use crate::routes::{
     appointment_types, appointments, audit, auth, automations, backups, calendar_feeds, campaigns, clients,
@@ -175,7 +176,15 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(consent::consent_list, consent::consent_create))
         .routes(routes!(hooks::hooks_twilio_status))
         .routes(routes!(hooks::hooks_twilio_inbound))
-        .routes(routes!(hooks::hooks_sendgrid_events));
+        .routes(routes!(hooks::hooks_sendgrid_events))
+        .routes(routes!(vaccinations::vaccinations_create))
+        .routes(routes!(vaccinations::vaccinations_decline))
+        .routes(routes!(vaccinations::vaccinations_due))
+        .routes(routes!(vaccinations::vaccinations_get))
+        .routes(routes!(vaccinations::vaccinations_reaction))
+        .routes(routes!(vaccinations::patient_vaccinations))
+        .routes(routes!(vaccinations::patient_vaccination_override))
+        .routes(routes!(vaccinations::patient_vaccination_risk));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

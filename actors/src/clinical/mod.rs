@@ -6,4 +6,5 @@
 
 pub mod facts;
 pub mod problems;
+pub mod vaccinations;
 pub mod vitals;

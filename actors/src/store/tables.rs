@@ -68,10 +68,12 @@ pub enum RecordTable {
     Vitals,
     /// Problem lists (`clinical::problems`).
     Problems,
+    /// Vaccination entries: doses, refusals, due-date overrides, risk (`clinical::vaccinations`).
+    Vaccinations,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 32] = [
+    pub const ALL: [RecordTable; 33] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -104,6 +106,7 @@ impl RecordTable {
         RecordTable::ClinicalFacts,
         RecordTable::Vitals,
         RecordTable::Problems,
+        RecordTable::Vaccinations,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -140,6 +143,7 @@ impl RecordTable {
             RecordTable::ClinicalFacts => TableDefinition::new("clinical_facts"),
             RecordTable::Vitals => TableDefinition::new("vitals"),
             RecordTable::Problems => TableDefinition::new("problems"),
+            RecordTable::Vaccinations => TableDefinition::new("vaccinations"),
         }
     }
 }
@@ -167,10 +171,12 @@ pub enum IndexTable {
     VitalsByPatient,
     /// `(patient, problem)`: a cat's problem list.
     ProblemsByPatient,
+    /// `(patient, vaccination)`: a cat's vaccination entries.
+    VaccinationsByPatient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 9] = [
+    pub const ALL: [IndexTable; 10] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -180,6 +186,7 @@ impl IndexTable {
         IndexTable::MessagesByProviderId,
         IndexTable::VitalsByPatient,
         IndexTable::ProblemsByPatient,
+        IndexTable::VaccinationsByPatient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -193,6 +200,7 @@ impl IndexTable {
             IndexTable::MessagesByProviderId => TableDefinition::new("messages_by_provider_id"),
             IndexTable::VitalsByPatient => TableDefinition::new("vitals_by_patient"),
             IndexTable::ProblemsByPatient => TableDefinition::new("problems_by_patient"),
+            IndexTable::VaccinationsByPatient => TableDefinition::new("vaccinations_by_patient"),
         }
     }
 }

@@ -31,4 +31,5 @@ pub mod templates;
 pub mod tracking;
 pub mod unsubscribe;
 pub mod users;
+pub mod vaccinations;
 pub mod waitlist;
