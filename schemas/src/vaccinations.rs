@@ -431,7 +431,11 @@ pub fn due_list(
             .unwrap_or(false);
         let computed = next_due(p, version, v, dob, &doses, at_risk, today);
         // An override or a refusal counts until a dose is given after it.
-        let since_last = |e: &&&Vaccination| last_given_on.is_none_or(|l| entry_day(e) >= l);
+        // Entries in the order they happened: by their day, then by when they were recorded (a
+        // refusal and a dose on one day: whichever was recorded last counts).
+        let last_dose =
+            mine.iter().filter(|e| matches!(e.entry, Entry::Dose(_))).map(|e| (entry_day(e), e.created_at)).max();
+        let since_last = |e: &&&Vaccination| last_dose.is_none_or(|l| (entry_day(e), e.created_at) > l);
         let override_ = mine.iter().rev().filter(since_last).find_map(|e| match &e.entry {
             Entry::DueOverride { due_on, reason } => Some(OverrideView {
                 due_on: *due_on,
@@ -443,7 +447,7 @@ pub fn due_list(
             _ => None,
         });
         let declined = mine.iter().rev().filter(since_last).find_map(|e| match &e.entry {
-            Entry::Declined { reason, on } if last_given_on.is_none_or(|l| *on >= l) => Some(reason.clone()),
+            Entry::Declined { reason, .. } => Some(reason.clone()),
             _ => None,
         });
         let due_on = override_.as_ref().map_or(computed.due_on, |o| o.due_on);
@@ -470,9 +474,8 @@ pub fn due_list(
     out
 }
 
-/// The day an entry was made, for comparing with dose dates: a dose's own date, a refusal's
-/// date, else the day it was recorded (UTC; a day's error only matters for an override made
-/// on the very day of a later-dated dose).
+/// The day an entry took effect, for ordering it among doses: a dose's own date, a refusal's
+/// date, else the day it was recorded (UTC: off by a day at most, near midnight).
 fn entry_day(e: &Vaccination) -> Date {
     match &e.entry {
         Entry::Dose(d) => d.given_on,

@@ -222,6 +222,14 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/clients/{id}/referral", "AVTRBM"),
     ("POST", "/api/referrals", "ARM"),
     ("POST", "/api/referrals/{id}/redeem", "ARM"),
+    ("POST", "/api/vaccinations", "AVT"),
+    ("POST", "/api/vaccinations/declined", "AVT"),
+    ("GET", "/api/vaccinations/due", "AVTRM"),
+    ("GET", "/api/vaccinations/{id}", "AVT"),
+    ("POST", "/api/vaccinations/{id}/reactions", "AVT"),
+    ("GET", "/api/patients/{id}/vaccinations", "AVT"),
+    ("POST", "/api/patients/{id}/vaccinations/overrides", "AVT"),
+    ("POST", "/api/patients/{id}/vaccinations/risk", "AVT"),
 ];
 
 const ROLES: &[(char, &str)] = &[

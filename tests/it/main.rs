@@ -41,6 +41,7 @@ mod templates;
 mod tls;
 mod tracking;
 mod upgrade;
+mod vaccinations;
 mod views;
 mod waitlist;
 mod webhooks;
