@@ -222,6 +222,18 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/clients/{id}/referral", "AVTRBM"),
     ("POST", "/api/referrals", "ARM"),
     ("POST", "/api/referrals/{id}/redeem", "ARM"),
+    ("GET", "/api/clinical-facts", "*"),
+    ("GET", "/api/clinical-facts/{name}", "*"),
+    ("PUT", "/api/clinical-facts/{name}", "A"),
+    ("POST", "/api/vitals", "AVT"),
+    ("GET", "/api/vitals/{id}", "AVT"),
+    ("POST", "/api/vitals/{id}/amendments", "AVT"),
+    ("GET", "/api/patients/{id}/vitals", "AVT"),
+    ("GET", "/api/patients/{id}/weights", "AVT"),
+    ("POST", "/api/problems", "AV"),
+    ("GET", "/api/problems/{id}", "AVT"),
+    ("PATCH", "/api/problems/{id}", "AV"),
+    ("GET", "/api/patients/{id}/problems", "AVT"),
     ("POST", "/api/vaccinations", "AVT"),
     ("POST", "/api/vaccinations/declined", "AVT"),
     ("GET", "/api/vaccinations/due", "AVTRM"),
@@ -249,7 +261,8 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> S
         .replace("{file}", "nope.ics")
         .replace("{kind}", "birthday")
         .replace("{purpose}", "confirm")
-        .replace("{token}", "nope");
+        .replace("{token}", "nope")
+        .replace("{name}", "vital_ranges");
     // Redirects are not followed: a page's answer to no session is the redirect itself.
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let mut rb = client.request(Method::from_bytes(method.as_bytes()).unwrap(), app.url(&path));

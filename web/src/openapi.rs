@@ -16,6 +16,7 @@ use crate::routes::{
     communications, devices, health, jobs, links, locations, messages, patients, roles, search, staff, templates,
     users, waitlist,
 };
+use crate::routes::{clinical_facts, problems, vitals};
 use crate::routes::{consent, hooks};
 use crate::state::AppState;
 
@@ -44,6 +45,7 @@ use crate::state::AppState;
         (name = "communications", description = "The message log and test messages"),
         (name = "marketing", description = "Segments, campaigns and the newsletter's double opt-in"),
         (name = "webhooks", description = "Delivery reports and inbound texts from the message providers (signed, no session)"),
+        (name = "clinical", description = "The medical record: vitals, weights, the problem list, and clinical facts"),
     )
 )]
 struct ApiDoc;
@@ -177,6 +179,16 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(hooks::hooks_twilio_status))
         .routes(routes!(hooks::hooks_twilio_inbound))
         .routes(routes!(hooks::hooks_sendgrid_events))
+        .routes(routes!(clinical_facts::clinical_facts_list))
+        .routes(routes!(clinical_facts::clinical_facts_get, clinical_facts::clinical_facts_put))
+        .routes(routes!(vitals::vitals_create))
+        .routes(routes!(vitals::vitals_get))
+        .routes(routes!(vitals::vitals_amend))
+        .routes(routes!(vitals::patients_vitals))
+        .routes(routes!(vitals::patients_weights))
+        .routes(routes!(problems::problems_create))
+        .routes(routes!(problems::problems_get, problems::problems_update))
+        .routes(routes!(problems::patients_problems))
         .routes(routes!(vaccinations::vaccinations_create))
         .routes(routes!(vaccinations::vaccinations_decline))
         .routes(routes!(vaccinations::vaccinations_due))

@@ -26,8 +26,8 @@ use crate::store::{IndexTable, RecordTable};
 /// How far ahead of the server's clock `taken_at` may be (a tablet's clock runs a little fast).
 pub const FUTURE_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
-/// The vitals service: [`Records`] plus [`Vitals::record`], [`Vitals::amend`],
-/// [`Vitals::list_for_patient`] and [`Vitals::weights`].
+/// The vitals service: [`Records`] plus [`VitalsService::record`], [`VitalsService::amend`],
+/// [`VitalsService::list_for_patient`] and [`VitalsService::weights`].
 pub type VitalsService = Records<VitalsKind>;
 
 /// The vitals record kind.

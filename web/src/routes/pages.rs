@@ -18,6 +18,7 @@ use clowder_actors::people::patients::PatientFilter;
 use clowder_schemas::jobs::JobState;
 use clowder_schemas::pagination::{Cursor, PageRequest};
 use clowder_schemas::patients::PatientListQuery;
+use clowder_schemas::problems::ProblemStatus;
 use clowder_schemas::search::SearchKind;
 use clowder_schemas::{BatchId, ClientId, MessageId, PatientId, TemplateId, ValidationError};
 
@@ -34,7 +35,7 @@ use crate::views::comms::{
     Tabs, TemplateEditorPage, TemplateRow, TemplatesPage,
 };
 use crate::views::lists::{Filter, ListKind, ListPage, ListResults, Results, Row};
-use crate::views::records::{ClientPage, PatientPage, cat_link};
+use crate::views::records::{ClientPage, ClinicalSection, PatientPage, cat_link, problem_line};
 use crate::views::{ErrorPage, Nav, Section, render};
 
 const SIGNIN: &str = include_str!("../pages/signin.html");
@@ -42,6 +43,12 @@ const TABLET: &str = include_str!("../pages/tablet.html");
 
 /// Rows per page of a list screen.
 pub const PAGE_SIZE: usize = 25;
+
+/// Active problems on a cat's banner, at most.
+pub const PATIENT_PROBLEMS: usize = 50;
+
+/// Vitals a cat's page charts: the latest 120 (ten years of monthly weights).
+pub const PATIENT_VITALS: usize = 120;
 
 /// Messages in a client page's communication history.
 pub const CLIENT_MESSAGES: usize = 5;
@@ -285,7 +292,20 @@ pub async fn patient(
                 _ => None,
             };
             let today = state.system.ctx.today();
-            Ok(render(StatusCode::OK, &PatientPage::new(nav, &patient, owner.as_ref(), today)))
+            let mut view = PatientPage::new(nav, &patient, owner.as_ref(), today);
+            // The medical record shows when `GET /api/patients/{id}/problems` (and `/vitals`,
+            // under the same permission) would answer: its reads are audited like theirs.
+            if granted_on(&staff, &Method::GET, "/api/patients/{id}/problems").is_some() {
+                let current = Some(vec![ProblemStatus::Active, ProblemStatus::Chronic]);
+                let (problems, _) =
+                    state.system.problems.list_for_patient(id, current, None, PATIENT_PROBLEMS, &staff.caller).await?;
+                view.problems = problems.iter().map(problem_line).collect();
+            }
+            if granted_on(&staff, &Method::GET, "/api/patients/{id}/vitals").is_some() {
+                let (vitals, _) = state.system.vitals.list_for_patient(id, None, PATIENT_VITALS, &staff.caller).await?;
+                view.clinical = Some(ClinicalSection::new(&vitals, &clinic_tz(&state)));
+            }
+            Ok(render(StatusCode::OK, &view))
         }
         .await,
     )

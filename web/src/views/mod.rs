@@ -5,6 +5,7 @@
 //! A view knows nothing of HTTP except how it is answered (`render`).
 
 pub mod board;
+pub mod charts;
 pub mod comms;
 pub mod lists;
 pub mod records;

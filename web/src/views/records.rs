@@ -5,6 +5,8 @@
 use askama::Template;
 use clowder_schemas::clients::{Client, PreferredContact};
 use clowder_schemas::patients::{Level, Patient, PatientStatus, ReproductiveStatus, Sex};
+use clowder_schemas::problems::{Problem, ProblemStatus, ProblemType, Severity};
+use clowder_schemas::vitals::{Measurements, Vitals, WeightUnit};
 use jiff::civil::Date;
 
 use super::Nav;
@@ -159,6 +161,144 @@ pub struct PatientPage {
     /// Behaviour and handling: the amber part.
     pub handling: Vec<String>,
     pub facts: Vec<Fact>,
+    /// The active problem list (active and chronic) for the banner; empty when the caller
+    /// may not read the medical record.
+    pub problems: Vec<String>,
+    /// The vitals section (weight chart, BCS trend, latest vitals); `None` when the caller may
+    /// not read the medical record.
+    pub clinical: Option<ClinicalSection>,
+}
+
+/// The medical record's part of a cat's page.
+#[derive(Debug, Clone, Default)]
+pub struct ClinicalSection {
+    pub weight: Option<super::charts::Chart>,
+    pub bcs: Option<super::charts::Chart>,
+    /// When the latest vitals were taken, in the clinic's zone.
+    pub latest_at: Option<String>,
+    /// The latest vitals, one measurement a line.
+    pub latest: Vec<String>,
+    /// The latest vitals' values outside the normal feline range, with the range.
+    pub flags: Vec<String>,
+}
+
+impl ClinicalSection {
+    /// From a cat's vitals (any order; the charts use every one with a value, the latest
+    /// lines the newest taken).
+    pub fn new(vitals: &[Vitals], tz: &jiff::tz::TimeZone) -> ClinicalSection {
+        use super::charts::{Series, line_chart};
+        let weight = line_chart(
+            Series {
+                id: "weight-chart",
+                title: "Weight",
+                unit: "kg",
+                points: vitals.iter().filter_map(|v| Some((v.taken_at, v.measurements.weight_kg?))).collect(),
+                y_axis: None,
+                band: None,
+                decimals: 2,
+            },
+            tz,
+        );
+        let bcs = line_chart(
+            Series {
+                id: "bcs-chart",
+                title: "Body condition score (1–9, 5 ideal)",
+                unit: "/9",
+                points: vitals
+                    .iter()
+                    .filter_map(|v| Some((v.taken_at, f64::from(v.measurements.bcs?.score))))
+                    .collect(),
+                y_axis: Some((1.0, 9.0)),
+                band: Some((4.0, 5.0)),
+                decimals: 0,
+            },
+            tz,
+        );
+        let Some(newest) = vitals.iter().max_by_key(|v| v.taken_at) else {
+            return ClinicalSection { weight, bcs, ..ClinicalSection::default() };
+        };
+        ClinicalSection {
+            weight,
+            bcs,
+            latest_at: Some(newest.taken_at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()),
+            latest: measurement_lines(&newest.measurements),
+            flags: newest.flags.iter().map(|f| f.message.clone()).collect(),
+        }
+    }
+}
+
+/// A vitals record's measurements, one labelled line each.
+pub fn measurement_lines(m: &Measurements) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(t) = m.temperature_c {
+        out.push(format!("Temperature {t} °C"));
+    }
+    if let Some(w) = m.weight_kg {
+        let entered = match m.weight_entered {
+            Some(e) if e.unit != WeightUnit::Kg => format!(" ({} {} entered)", e.value, weight_unit(e.unit)),
+            _ => String::new(),
+        };
+        out.push(format!("Weight {w} kg{entered}"));
+    }
+    if let Some(h) = m.heart_rate {
+        out.push(format!("Heart rate {h}/min"));
+    }
+    if let Some(r) = m.respiratory_rate {
+        out.push(format!("Respiratory rate {r}/min"));
+    }
+    if let Some(bp) = m.blood_pressure {
+        let d = bp.diastolic.map(|d| format!("/{d}")).unwrap_or_default();
+        out.push(format!("Blood pressure {}{d} mmHg", bp.systolic));
+    }
+    if let Some(c) = m.crt_s {
+        out.push(format!("CRT {c} s"));
+    }
+    if let Some(b) = m.bcs {
+        let entered = if b.entered_scale != 9 {
+            format!(" ({}/{} entered)", b.entered_score, b.entered_scale)
+        } else {
+            String::new()
+        };
+        out.push(format!("BCS {}/9{entered}", b.score));
+    }
+    if let Some(p) = m.pain {
+        out.push(format!("Pain {p}/10"));
+    }
+    if let Some(g) = m.fgs {
+        out.push(format!("Feline Grimace Scale {}/10", g.total));
+    }
+    if let Some(f) = m.fas {
+        out.push(format!("Fear Free FAS {}", f.score));
+    }
+    out
+}
+
+fn weight_unit(u: WeightUnit) -> &'static str {
+    match u {
+        WeightUnit::Kg => "kg",
+        WeightUnit::Lb => "lb",
+        WeightUnit::G => "g",
+    }
+}
+
+/// A problem as one line of the banner's active problem list.
+pub fn problem_line(p: &Problem) -> String {
+    let mut detail = Vec::new();
+    if p.status == ProblemStatus::Chronic {
+        detail.push("chronic");
+    }
+    match p.kind {
+        ProblemType::Primary => {}
+        ProblemType::Differential => detail.push("differential"),
+        ProblemType::RuleOut => detail.push("rule-out"),
+    }
+    match p.severity {
+        None => {}
+        Some(Severity::Mild) => detail.push("mild"),
+        Some(Severity::Moderate) => detail.push("moderate"),
+        Some(Severity::Severe) => detail.push("severe"),
+    }
+    if detail.is_empty() { p.name.clone() } else { format!("{} ({})", p.name, detail.join(", ")) }
 }
 
 impl PatientPage {
@@ -212,7 +352,16 @@ impl PatientPage {
             facts.push(Fact::text("Microchip", m.as_str()));
         }
         facts.extend(opt("Insurance", &p.insurance));
-        PatientPage { nav, name: p.name.clone(), status: Status::of_patient(p.status), alerts, handling, facts }
+        PatientPage {
+            nav,
+            name: p.name.clone(),
+            status: Status::of_patient(p.status),
+            alerts,
+            handling,
+            facts,
+            problems: Vec::new(),
+            clinical: None,
+        }
     }
 }
 

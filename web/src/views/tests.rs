@@ -83,6 +83,8 @@ fn a_cat_page_puts_allergies_and_handling_in_the_banner() {
         alerts: vec!["Allergy: penicillin".into()],
         handling: vec!["Towel wrap".into(), "Aggression: severe".into()],
         facts: vec![Fact { term: "Owner", lines: vec!["Smith, John".into()], href: Some("/clients/01K".into()) }],
+        problems: vec![],
+        clinical: None,
     };
     let html = page.render().unwrap();
     assert!(html.contains("<li>Allergy: penicillin</li>"));
@@ -101,6 +103,8 @@ fn a_calm_cat_has_no_banner() {
         alerts: vec![],
         handling: vec![],
         facts: vec![],
+        problems: vec![],
+        clinical: None,
     };
     assert!(!page.render().unwrap().contains(r#"class="banner""#));
 }
@@ -298,4 +302,102 @@ mod comms_views {
         assert!(html.contains("<th scope=\"row\">Text</th>") && html.contains("Without a template"), "{html}");
         assert!(html.contains(r#"value="2026-03-01""#) && html.contains("Opted out"));
     }
+}
+
+fn vitals(id: u128, taken_at: &str, m: serde_json::Value) -> clowder_schemas::vitals::Vitals {
+    let input: clowder_schemas::vitals::MeasurementsInput = serde_json::from_value(m).unwrap();
+    let at: jiff::Timestamp = taken_at.parse().unwrap();
+    clowder_schemas::vitals::Vitals {
+        id: clowder_schemas::ids::VitalsId::from_u128(id),
+        patient_id: clowder_schemas::PatientId::from_u128(1),
+        visit_id: None,
+        taken_at: at,
+        taken_by: None,
+        measurements: input.validate(Default::default()).unwrap(),
+        flags: vec![clowder_schemas::vitals::VitalsFlag {
+            field: "temperature_c".into(),
+            value: 40.1,
+            low: Some(38.1),
+            high: Some(39.2),
+            message: "Temperature 40.1 °C is above the normal feline range (38.1–39.2 °C)".into(),
+        }],
+        ranges_version: 1,
+        amendments: vec![],
+        created_at: at,
+        updated_at: at,
+        created_by: None,
+    }
+}
+
+fn cat_page(problems: Vec<String>, clinical: Option<super::records::ClinicalSection>) -> PatientPage {
+    PatientPage {
+        nav: nav(true, true),
+        name: "Pistache".into(),
+        status: Status::ACTIVE,
+        alerts: vec![],
+        handling: vec![],
+        facts: vec![],
+        problems,
+        clinical,
+    }
+}
+
+#[test]
+fn the_weight_chart_and_bcs_trend_are_svg_drawn_from_the_vitals() {
+    let tz = jiff::tz::TimeZone::UTC;
+    let history = [
+        vitals(
+            1,
+            "2025-01-10T10:00:00Z",
+            serde_json::json!({"weight": {"value": 4.1, "unit": "kg"}, "bcs": {"score": 5}}),
+        ),
+        vitals(
+            2,
+            "2025-07-10T10:00:00Z",
+            serde_json::json!({"weight": {"value": 10, "unit": "lb"}, "bcs": {"score": 3.5, "scale": 5}}),
+        ),
+        vitals(3, "2026-01-10T10:00:00Z", serde_json::json!({"temperature_c": 40.1})),
+    ];
+    let section = super::records::ClinicalSection::new(&history, &tz);
+    let w = section.weight.as_ref().unwrap();
+    assert_eq!(w.summary, "2 values from 2025-01-10 to 2025-07-10; latest 4.54 kg");
+    assert!(w.svg.starts_with(r#"<svg id="weight-chart""#) && w.svg.contains("<polyline"), "{}", w.svg);
+    assert_eq!(w.svg.matches("<circle").count(), 2);
+    assert!(w.svg.contains("<title>2025-07-10: 4.54 kg</title>"));
+    let b = section.bcs.as_ref().unwrap();
+    assert!(b.svg.contains(r#"class="chart-band""#), "the ideal band is shaded");
+    assert!(b.svg.contains("<title>2025-07-10: 6 /9</title>"), "3.5 of 5 is drawn as 6 of 9");
+    assert_eq!(section.latest, ["Temperature 40.1 °C"]);
+    assert_eq!(section.latest_at.as_deref(), Some("2026-01-10 10:00"));
+
+    let html = cat_page(vec![], Some(section)).render().unwrap();
+    assert!(html.contains(r#"id="vitals-section""#));
+    assert!(html.contains(r#"<svg id="weight-chart""#), "the SVG is put in unescaped");
+    assert!(html.contains("Temperature 40.1 °C is above the normal feline range (38.1–39.2 °C)"));
+    let section = &html[html.find(r#"id="vitals-section""#).unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(!section.contains("<script"), "no script needed");
+}
+
+#[test]
+fn the_active_problem_list_is_on_the_banner_escaped_and_only_for_record_readers() {
+    let mut ckd: clowder_schemas::problems::Problem = serde_json::from_value(serde_json::json!({
+        "id": "01JD7Y2Q4Z8W3N5K6M7P8R9S0T", "patient_id": "01JD7Y2Q4Z8W3N5K6M7P8R9S0V", "visit_id": null,
+        "name": "CKD <IRIS 2>", "code": null, "code_system": null, "type": "primary", "severity": "moderate",
+        "status": "chronic", "onset": null, "resolved_on": null, "notes": null,
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "created_by": null
+    }))
+    .unwrap();
+    assert_eq!(super::records::problem_line(&ckd), "CKD <IRIS 2> (chronic, moderate)");
+    ckd.kind = clowder_schemas::problems::ProblemType::RuleOut;
+    ckd.status = clowder_schemas::problems::ProblemStatus::Active;
+    ckd.severity = None;
+    let line = super::records::problem_line(&ckd);
+    assert_eq!(line, "CKD <IRIS 2> (rule-out)");
+
+    let html = cat_page(vec![line], None).render().unwrap();
+    assert!(html.contains(r#"<ul id="problems" class="problems""#));
+    assert!(html.contains("<li>CKD &#60;IRIS 2&#62; (rule-out)</li>"), "what users typed is escaped: {html}");
+    let html = cat_page(vec![], None).render().unwrap();
+    assert!(!html.contains("problems") && !html.contains("vitals-section") && !html.contains("<svg"));
 }
