@@ -246,3 +246,76 @@ async fn the_vaccine_due_rule_sends_one_message_per_owner_never_naming_a_decease
     assert!(["queued", "sent"].contains(&sent[0]["status"].as_str().unwrap()), "{sent:?}");
     let _ = (a, b);
 }
+
+#[tokio::test]
+async fn a_new_protocol_version_is_checked_when_saved_and_moves_due_dates_naming_its_version() {
+    let app = TestApp::signed_in().await;
+    let current = app.get_json("/api/clinical-facts/vaccine_protocol").await;
+    assert_eq!(current["version"], 1);
+    assert!(current["source"].as_str().unwrap().contains("AAHA/AAFP"));
+    let mut body = current["body"].clone();
+    body["vaccines"][0]["series"]["interval_min_weeks"] = json!(9);
+    let put = json!({"body": body, "source": "clinic policy", "note": "typo"});
+    let bad = app.put_json("/api/clinical-facts/vaccine_protocol", &put).await;
+    assert_error(
+        bad,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("body.vaccines[0].series.interval_min_weeks"),
+    )
+    .await;
+
+    // The clinic keeps the older guidance: the FVRCP booster 1 year after the kitten series.
+    let client = app.some_client("Fay", "Older").await;
+    let cat = kitten(&app, &client, "Nib", 120).await; // 17 weeks: the series ends with this dose
+    expect_json(app.post_json("/api/vaccinations", &dose(&cat, "fvrcp", days(-50))).await, StatusCode::CREATED).await;
+    expect_json(app.post_json("/api/vaccinations", &dose(&cat, "fvrcp", today())).await, StatusCode::CREATED).await;
+    let before = item(&app.get_json(&format!("/api/patients/{cat}/vaccinations")).await, "fvrcp").clone();
+    assert!(before["rule"].as_str().unwrap().starts_with("FVRCP booster at 6 months of age"), "{before}");
+    let mut body = current["body"].clone();
+    body["kitten_booster"] = json!("one_year");
+    let put = json!({"body": body, "source": "AAFP 2013 guidance, kept by the clinic"});
+    expect_json(app.put_json("/api/clinical-facts/vaccine_protocol", &put).await, StatusCode::OK).await;
+    let after = item(&app.get_json(&format!("/api/patients/{cat}/vaccinations")).await, "fvrcp").clone();
+    assert_eq!(after["due_on"], today().checked_add(jiff::Span::new().years(1)).unwrap().to_string());
+    assert_eq!(after["protocol_version"], 2);
+    assert!(after["rule"].as_str().unwrap().ends_with("(AAHA/AAFP 2020 v2)"), "{after}");
+}
+
+#[tokio::test]
+async fn vaccination_events_reach_record_readers_as_ids_only_and_never_a_receptionist() {
+    use crate::live::{connect, next, send};
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Gil", "Frames").await;
+    let cat = kitten(&app, &client, "Tig", 200).await;
+    let topic = format!("patient:{cat}");
+    let tech = crate::access::staff_user(&app, "tom", &["vet_tech"]).await;
+    let front = crate::access::staff_user(&app, "rita", &["receptionist"]).await;
+    let mut tech_ws = connect(&app, &tech).await;
+    let mut front_ws = connect(&app, &front).await;
+    for ws in [&mut tech_ws, &mut front_ws] {
+        send(ws, json!({"op": "subscribe", "topics": [topic]})).await;
+        assert_eq!(next(ws).await["type"], "subscribed");
+    }
+    // The tech records the dose (vaccinations:create) and sees its event, ids only.
+    let res =
+        app.anonymous(Method::POST, "/api/vaccinations").bearer_auth(&tech).json(&dose(&cat, "fvrcp", today())).send();
+    let v = expect_json(res.await.unwrap(), StatusCode::CREATED).await;
+    let e = next(&mut tech_ws).await;
+    assert_eq!(
+        e["data"],
+        json!({"type": "vaccination_recorded", "vaccination_id": id_of(&v), "patient_id": cat, "changed": []})
+    );
+    let reaction = json!({"signs": "lethargy", "severity": "mild"});
+    expect_json(app.post_json(&format!("/api/vaccinations/{}/reactions", id_of(&v)), &reaction).await, StatusCode::OK)
+        .await;
+    let e = next(&mut tech_ws).await;
+    assert_eq!(e["data"]["changed"], json!(["reactions"]));
+    // The receptionist may not record one, and sees only the next change she may see.
+    let res =
+        app.anonymous(Method::POST, "/api/vaccinations").bearer_auth(&front).json(&dose(&cat, "fvrcp", today())).send();
+    assert_error(res.await.unwrap(), StatusCode::FORBIDDEN, "forbidden", None).await;
+    expect_json(app.patch_json(&format!("/api/patients/{cat}"), &json!({"color": "tabby"})).await, StatusCode::OK)
+        .await;
+    assert_eq!(next(&mut front_ws).await["type"], "patient_updated");
+}
