@@ -323,8 +323,11 @@ impl Vaccinations {
         let p =
             reader.get::<Patient>(RecordTable::Patients, patient.as_u128())?.ok_or(Error::PatientNotFound(patient))?;
         let mut entries = entries_of(&reader, patient)?;
-        let (version, due) = due_for(&reader, &p, &entries, today)?;
-        let (_, protocol) = protocol(&reader)?;
+        let (version, protocol) = protocol(&reader)?;
+        let due = match p.status {
+            PatientStatus::Deceased => Vec::new(),
+            _ => due_list(&protocol, version, p.date_of_birth, &entries, today),
+        };
         entries.reverse();
         let ids: Vec<String> = entries.iter().map(|v| v.id.to_string()).collect();
         crate::audit::record_read(
