@@ -44,7 +44,8 @@ pub enum AppliesTo {
 pub struct Series {
     /// Youngest age for the first dose, in weeks.
     pub from_weeks: u16,
-    /// Weeks between series doses: due after the minimum, overdue after the maximum.
+    /// Weeks between series doses: the next one is due (its date) after the minimum; the
+    /// maximum is the window the rule names, and counts the doses a kitten series still needs.
     pub interval_min_weeks: u16,
     pub interval_max_weeks: u16,
     /// Kittens started before this age repeat the dose until one is given at or after it
