@@ -179,6 +179,9 @@ pub enum Error {
         action: &'static str,
         allowed: Vec<&'static str>,
     },
+    /// A campaign's schedule cannot move once sending began (`sending` or `sent`).
+    #[error("the campaign is already {}: sending has begun, so its schedule cannot change", state.as_str())]
+    CampaignStarted { state: clowder_schemas::campaigns::CampaignState },
     /// The record changed while this request ran (another writer moved it first).
     #[error("the {what} changed while this request ran; read it again and retry")]
     Changed { what: &'static str },
@@ -266,6 +269,7 @@ impl Error {
             Error::ReferralRedeemed(_) => ErrorCode::InvalidTransition,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::CampaignTransition { .. } => ErrorCode::InvalidTransition,
+            Error::CampaignStarted { .. } => ErrorCode::CampaignStarted,
             Error::Changed { .. } => ErrorCode::RecordChanged,
             Error::ActorFailed { .. } | Error::Store(_) | Error::Search(_) | Error::Internal(_) => {
                 ErrorCode::InternalError

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{BatchId, ClientId, MessageId, TemplateId, UserId};
+use crate::ids::{BatchId, ClientId, MessageId, SegmentId, TemplateId, UserId};
 use crate::messages::{Channel, MessageStatus};
 use crate::records::Record;
 use crate::templates::TemplateCategory;
@@ -53,6 +53,8 @@ pub enum Audience {
     Clients,
     /// Every active client with an address on the template's channel.
     ActiveClients,
+    /// The clients a saved segment (`segment_id`) holds when the batch starts.
+    Segment,
 }
 
 /// Body of `POST /api/communications/send-batch`.
@@ -60,9 +62,13 @@ pub enum Audience {
 #[serde(deny_unknown_fields)]
 pub struct SendBatch {
     pub template_id: String,
-    /// `clients` (default when `client_ids` is given) or `active_clients`.
+    /// `clients` (default when `client_ids` is given), `active_clients`, or `segment`
+    /// (default when `segment_id` is given).
     #[serde(default)]
     pub audience: Option<Audience>,
+    /// With audience `segment`: the saved segment whose clients (now) get the message.
+    #[serde(default)]
+    pub segment_id: Option<String>,
     /// With audience `clients`: 1 to 5,000 client ids (repeats are sent once).
     #[serde(default)]
     pub client_ids: Vec<String>,
@@ -122,6 +128,9 @@ pub struct Batch {
     pub category: TemplateCategory,
     pub channel: Channel,
     pub audience: Audience,
+    /// With audience `segment`: the segment resolved when the batch started.
+    #[serde(default)]
+    pub segment_id: Option<SegmentId>,
     pub values: BTreeMap<String, String>,
     pub state: BatchState,
     /// Clients in the batch.
@@ -135,10 +144,10 @@ pub struct Batch {
     pub created_by: Option<UserId>,
 }
 
-/// Version history: v1.
+/// Version history: v1; v2 added `segment_id` (absent in v1 rows: no segment).
 impl Record for Batch {
     const KIND: &'static str = "message_batch";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
 }
 
 /// A message of a batch that did not (or not yet) arrive: part of the partial-failure report.

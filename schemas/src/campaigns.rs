@@ -237,6 +237,27 @@ impl CampaignState {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+
+    /// Whether `POST .../schedule` may (re)schedule it: a draft, or a scheduled campaign whose
+    /// job has not run yet (its job moves).
+    pub fn can_schedule(self) -> bool {
+        matches!(self, CampaignState::Draft | CampaignState::Scheduled)
+    }
+
+    /// Whether `POST .../send-now` may send it now.
+    pub fn can_send_now(self) -> bool {
+        matches!(self, CampaignState::Draft | CampaignState::Scheduled)
+    }
+
+    /// Whether `POST .../cancel` may stop it.
+    pub fn can_cancel(self) -> bool {
+        matches!(self, CampaignState::Draft | CampaignState::Scheduled | CampaignState::Sending)
+    }
+
+    /// Whether sending has begun (the segment was resolved): its schedule can no longer move.
+    pub fn started(self) -> bool {
+        matches!(self, CampaignState::Sending | CampaignState::Sent)
+    }
 }
 
 /// A campaign: a campaign or newsletter template sent to a segment, now or at a set time.

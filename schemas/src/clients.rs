@@ -147,6 +147,10 @@ pub struct CreateClient {
     pub tags: Vec<String>,
     #[serde(default)]
     pub referral_source: Option<String>,
+    /// Another client's referral code (`XXXX-XXXX`) the new client gave: the referral is
+    /// recorded with the client, in one change set (not part of the client's record).
+    #[serde(default)]
+    pub referral_code: Option<String>,
 }
 
 /// The validated content of a client, without identity or timestamps.

@@ -110,6 +110,7 @@ pub enum ErrorCode {
     NoteNotFound,
     VitalsNotFound,
     ProblemNotFound,
+    CampaignStarted,
     FactSetNotFound,
     VaccinationNotFound,
 }
@@ -162,6 +163,7 @@ impl ErrorCode {
             SegmentNotFound | CampaignNotFound => ErrorKind::NotFound,
             ReferralNotFound => ErrorKind::NotFound,
             VisitNotFound | NoteNotFound | VitalsNotFound | ProblemNotFound => ErrorKind::NotFound,
+            CampaignStarted => ErrorKind::Conflict,
             FactSetNotFound => ErrorKind::NotFound,
             VaccinationNotFound => ErrorKind::NotFound,
         }

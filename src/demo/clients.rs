@@ -118,6 +118,7 @@ impl Gen {
             notes: self.rng.maybe(120, CLIENT_NOTES),
             tags,
             referral_source: self.rng.maybe(500, REFERRAL_SOURCES),
+            referral_code: None,
         }
     }
 

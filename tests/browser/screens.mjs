@@ -3,7 +3,7 @@
 // address with it), a client's record, one of their cats; then the same screens on a 10"
 // tablet held upright and on a phone (the bar folds behind Menu, the table turns into cards),
 // and Sign out; then, as a practice manager, the template editor, a failed text's alert on the
-// board, the message log, the bulk sender and the dashboard; as the administrator, the jobs page. Run by tests/it/browser.rs, which starts the server and passes:
+// board, the message log, the bulk sender, the dashboard, analytics and the (empty) segments and campaigns; as the administrator, the jobs page. Run by tests/it/browser.rs, which starts the server and passes:
 // BASE_URL, USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), MANAGER (a
 // practice manager with the same password), TEMPLATE (an SMS template's id), ADMIN_PASSWORD,
 // ARTIFACTS.
@@ -63,6 +63,8 @@ try {
   await page.getByRole('button', { name: 'Send', exact: true }).click();
   await page.locator('#messages-section tbody tr', { hasText: 'Your order' }).waitFor({ timeout: 5000 });
   check((await page.locator('#messages-section tbody tr').textContent()).includes('john.smith@example.com'), 'sent to the wrong address');
+  // The referral panel: the client's code, read aloud at the desk.
+  check(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(await page.locator('#referral-code').textContent()), 'no referral code on the client page');
 
   // One of the cats: allergy and handling in the banner, the owner linked back.
   await page.locator('#cats').getByRole('link', { name: 'Mittens' }).click();
@@ -110,7 +112,7 @@ try {
     await p.screenshot({ path: `${dir}/screens-clients-${width}.png`, fullPage: true });
     const screens = [[`/clients/${client}`, 'client'], [`/patients/${patient}`, 'cat'], ['/board', 'board'],
       ['/messages', 'messages'], [`/messages/templates/${env('TEMPLATE')}`, 'template'], ['/messages/dashboard', 'delivery'],
-      ['/messages/bulk', 'bulk']];
+      ['/messages/bulk', 'bulk'], ['/messages/analytics', 'analytics']];
     for (const [path, name] of screens) {
       await p.goto(`${base}${path}`);
       await p.locator('h1').first().waitFor({ timeout: 5000 });
@@ -236,6 +238,21 @@ try {
   const sentCell = m.locator('#stats-template tbody tr', { hasText: 'Check-in (Text)' }).locator('td[data-label="Sent"]');
   check(await sentCell.textContent() === '28', `the dashboard counts ${await sentCell.textContent()} sent`);
   await m.screenshot({ path: `${dir}/screens-delivery-1280.png`, fullPage: true });
+  // Analytics over the last 30 days: the 28 texts of the batch, in the template's row.
+  await m.getByRole('navigation', { name: 'Messages' }).getByRole('link', { name: 'Analytics' }).click();
+  await m.waitForURL(`${base}/messages/analytics`);
+  const sentTexts = m.locator('#rates-template tbody tr', { hasText: 'Check-in (Text)' }).locator('td[data-label="Sent"]');
+  check(await sentTexts.textContent() === '28', `analytics counts ${await sentTexts.textContent()} sent`);
+  await m.locator('#no-shows').waitFor({ timeout: 2000 });
+  await m.screenshot({ path: `${dir}/screens-analytics-1280.png`, fullPage: true });
+  // Segments and campaigns: none saved in this clinic yet, and each list says so.
+  await m.getByRole('navigation', { name: 'Messages' }).getByRole('link', { name: 'Segments' }).click();
+  await m.waitForURL(`${base}/messages/segments`);
+  await m.locator('#no-results', { hasText: 'No segment yet.' }).waitFor({ timeout: 2000 });
+  await m.getByRole('navigation', { name: 'Messages' }).getByRole('link', { name: 'Campaigns' }).click();
+  await m.waitForURL(`${base}/messages/campaigns`);
+  await m.locator('#no-results', { hasText: 'No campaign yet.' }).waitFor({ timeout: 2000 });
+  await m.screenshot({ path: `${dir}/screens-campaigns-1280.png`, fullPage: true });
   await manager.close();
 
   // The jobs page, as the administrator: the dead text's job, retried by its button, runs

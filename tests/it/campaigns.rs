@@ -302,8 +302,6 @@ async fn a_scheduled_campaigns_job_is_due_at_its_time_and_cancel_stops_it() {
     let jobs = app.system.jobs.of_subject(&format!("campaign:{id}")).unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!((jobs[0].kind.as_str(), jobs[0].due_at), ("campaign_send", at));
-    let r = app.post_json(&format!("/api/campaigns/{id}/schedule"), &json!({})).await;
-    assert_error(r, StatusCode::CONFLICT, "invalid_transition", None).await;
 
     let c2 = expect_json(app.post_json(&format!("/api/campaigns/{id}/cancel"), &json!({})).await, StatusCode::OK).await;
     assert_eq!(c2["state"], "cancelled");
@@ -512,4 +510,89 @@ async fn cancelling_a_campaign_while_it_sends_stops_its_remaining_chunks() {
         .map(|k| r[k].as_u64().unwrap())
         .sum::<u64>();
     assert_eq!((r["audience"].as_u64(), queued_in_all), (Some(230), 200), "{c}");
+}
+
+#[tokio::test]
+async fn a_new_client_can_give_a_referral_code_recorded_with_them_or_not_at_all() {
+    let app = TestApp::signed_in().await;
+    let ada = client(&app, "Ada", None).await;
+    let code = app.get_json(&format!("/api/clients/{ada}/referral")).await["code"].as_str().unwrap().to_owned();
+    let body = |code: &str, email: &str| json!({ "first_name": "Ben", "last_name": "New", "phone": "(503) 555-0100", "email": email, "referral_code": code });
+
+    // A code of nobody, or not a code: 422 naming the field, and no client (the email is free).
+    for bad in ["ZZZZ-ZZZZ", "short"] {
+        let r = app.post_json("/api/clients", &body(bad, "ben@example.com")).await;
+        assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("referral_code")).await;
+    }
+    let listed = app.get_json("/api/clients?name=new").await;
+    assert!(listed["items"].as_array().unwrap().is_empty(), "{listed}");
+
+    // Ada's code (as typed at the desk): the client and the referral, in one change set.
+    let typed = code.replace('-', " ").to_lowercase();
+    let ben =
+        expect_json(app.post_json("/api/clients", &body(&typed, "ben@example.com")).await, StatusCode::CREATED).await;
+    let ben = id_of(&ben);
+    let r = app.get_json(&format!("/api/clients/{ada}/referral")).await;
+    assert_eq!((r["owed"].as_u64(), r["referrals"][0]["referred_id"].as_str()), (Some(1), Some(ben.as_str())), "{r}");
+    assert_eq!(r["referrals"][0]["credit"], "Referral credit");
+    let created = app.get_json(&format!("/api/audit?record_id={ben}&action=client.create")).await;
+    let referral = app.get_json("/api/audit?action=referral.create").await;
+    assert_eq!((created["items"].as_array().unwrap().len(), referral["items"].as_array().unwrap().len()), (1, 1));
+    // One change set: its audit entries are chained one after the other.
+    let seq = |v: &Value| v["items"][0]["seq"].as_u64().unwrap();
+    assert_eq!(seq(&created).abs_diff(seq(&referral)), 1, "{created} {referral}");
+
+    // A client that cannot be created (the email is Ben's) records no referral either.
+    let r = app.post_json("/api/clients", &body(&code, "ben@example.com")).await;
+    assert_error(r, StatusCode::CONFLICT, "duplicate_value", Some("email")).await;
+    let r = app.get_json(&format!("/api/clients/{ada}/referral")).await;
+    assert_eq!(r["referrals"].as_array().unwrap().len(), 1, "{r}");
+}
+
+#[tokio::test]
+async fn a_scheduled_campaign_can_be_rescheduled_until_it_starts_sending() {
+    let app = TestApp::signed_in().await;
+    let c = client(&app, "Yara", Some("yara@example.com")).await;
+    opt_in(&app, &c).await;
+    let t = campaign_template(&app).await;
+    let everyone = segment(&app, json!({})).await;
+    let at = |hours: i64| {
+        let t = app.system.ctx.clock.now().checked_add(SignedDuration::from_hours(hours)).unwrap();
+        jiff::Timestamp::from_second(t.as_second()).unwrap()
+    };
+    let body = json!({ "name": "Later", "template_id": t, "segment_id": everyone, "scheduled_at": at(2).to_string() });
+    let id = id_of(&expect_json(app.post_json("/api/campaigns", &body).await, StatusCode::CREATED).await);
+    expect_json(app.post_json(&format!("/api/campaigns/{id}/schedule"), &json!({})).await, StatusCode::OK).await;
+    let job = app.system.jobs.of_subject(&format!("campaign:{id}")).unwrap()[0].id;
+
+    // Scheduled again: the same job moves to the new time.
+    let later = at(5);
+    let body = json!({ "scheduled_at": later.to_string() });
+    let s = expect_json(app.post_json(&format!("/api/campaigns/{id}/schedule"), &body).await, StatusCode::OK).await;
+    assert_eq!(
+        (s["state"].as_str(), s["scheduled_at"].as_str()),
+        (Some("scheduled"), Some(later.to_string().as_str()))
+    );
+    let jobs = app.system.jobs.of_subject(&format!("campaign:{id}")).unwrap();
+    assert_eq!((jobs.len(), jobs[0].id, jobs[0].due_at), (1, job, later), "one job, moved");
+    let r = app
+        .post_json(&format!("/api/campaigns/{id}/schedule"), &json!({ "scheduled_at": "2020-01-01T00:00:00Z" }))
+        .await;
+    assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("scheduled_at")).await;
+
+    // Once it started, its schedule cannot move: 409 with its own code.
+    expect_json(app.post_json(&format!("/api/campaigns/{id}/send-now"), &json!({})).await, StatusCode::OK).await;
+    settled(&app, &id).await;
+    let r =
+        app.post_json(&format!("/api/campaigns/{id}/schedule"), &json!({ "scheduled_at": at(9).to_string() })).await;
+    let e = assert_error(r, StatusCode::CONFLICT, "campaign_started", None).await;
+    let message = e["message"].as_str().unwrap_or_default();
+    assert!(message.contains("already sent"), "{e}");
+    // A cancelled one is not "started": its refusal is the usual invalid transition.
+    let body = json!({ "name": "Other", "template_id": t, "segment_id": everyone });
+    let other = id_of(&expect_json(app.post_json("/api/campaigns", &body).await, StatusCode::CREATED).await);
+    app.post_json(&format!("/api/campaigns/{other}/cancel"), &json!({})).await;
+    let r =
+        app.post_json(&format!("/api/campaigns/{other}/schedule"), &json!({ "scheduled_at": at(3).to_string() })).await;
+    assert_error(r, StatusCode::CONFLICT, "invalid_transition", None).await;
 }

@@ -490,3 +490,51 @@ async fn the_messages_screens_show_the_log_a_message_templates_the_dashboard_and
     assert!(!client_page.contains("send-form"));
     assert_eq!(page(&app, "/messages", &vera).await.0, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_batch_can_take_its_audience_from_a_saved_segment() {
+    let app = TestApp::signed_in().await;
+    let jane = client(&app, "Jane", "Doe", Some("jane@example.com"), "email").await;
+    let sam = client(&app, "Sam", "Lee", None, "sms").await;
+    let old = client(&app, "Olga", "Old", Some("olga@example.com"), "email").await;
+    assert!(app.delete(&format!("/api/clients/{old}")).await.status().is_success());
+    let t = template(&app, follow_up()).await;
+    // Every active client: Jane, and Sam (who has no email, so is skipped with why).
+    let body = json!({ "name": "Everyone active" });
+    let everyone = id_of(&expect_json(app.post_json("/api/segments", &body).await, StatusCode::CREATED).await);
+
+    let started = expect_json(
+        app.post_json("/api/communications/send-batch", &json!({ "template_id": t, "segment_id": everyone })).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(started["total"], 2, "{started}");
+    let batch = started["batch_id"].as_str().unwrap();
+    let report = app.poll_json(&format!("/api/communications/batches/{batch}"), |b| b["done"] == true).await;
+    assert_eq!((report["audience"].as_str(), report["queued"].as_u64()), (Some("segment"), Some(1)), "{report}");
+    assert_eq!(report["skipped"][0]["client_id"], json!(sam));
+    assert_eq!(report["skipped"][0]["reason"], "no_address");
+    let log = app.get_json(&format!("/api/communications/log?client={jane}")).await;
+    assert_eq!(log["items"][0]["subject"], "How are ?", "{log}");
+
+    // A segment that names none, a malformed one, or one with another audience: 422 naming it.
+    let nobody = json!({ "name": "Sphynx", "filter": { "breeds": ["Sphynx"] } });
+    let nobody = id_of(&expect_json(app.post_json("/api/segments", &nobody).await, StatusCode::CREATED).await);
+    for body in [
+        json!({ "template_id": t, "segment_id": UNKNOWN_ID }),
+        json!({ "template_id": t, "segment_id": "nope" }),
+        json!({ "template_id": t, "audience": "segment" }),
+        json!({ "template_id": t, "audience": "active_clients", "segment_id": everyone }),
+        json!({ "template_id": t, "segment_id": nobody }),
+    ] {
+        let r = app.post_json("/api/communications/send-batch", &body).await;
+        assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("segment_id")).await;
+    }
+    let r = app
+        .post_json(
+            "/api/communications/send-batch",
+            &json!({ "template_id": t, "segment_id": everyone, "client_ids": [jane] }),
+        )
+        .await;
+    assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("client_ids")).await;
+}

@@ -211,3 +211,169 @@ async fn the_lists_filter_by_name_and_status_answer_a_fragment_and_page() {
     let (status, _) = page(&app, "/clients?cursor=garbage", &token, false).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// The first `href` of a link with `rel`.
+fn link(html: &str, rel: &str) -> Option<String> {
+    let at = html.find(&format!(r#"rel="{rel}""#))?;
+    let start = html[..at].rfind(r#"href=""#)? + 6;
+    Some(html[start..].split('"').next()?.replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+async fn saved_segment(app: &TestApp, name: &str, filter: Value) -> String {
+    let body = json!({ "name": name, "filter": filter });
+    id_of(&app.post_json("/api/segments", &body).await.json::<Value>().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_marketing_screens_list_segments_and_campaigns_and_show_analytics() {
+    let app = TestApp::signed_in().await;
+    let token = admin(&app);
+    let rita = staff_user(&app, "rita", &["receptionist"]).await;
+    let vera = staff_user(&app, "vera", &["veterinarian"]).await;
+
+    // Empty states, and the tabs in the Messages section.
+    let (status, html) = page(&app, "/messages/segments", &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"id="no-results""#) && html.contains(r#"href="/messages/campaigns""#), "{html}");
+    let (_, html) = page(&app, "/messages/campaigns", &token, false).await;
+    assert!(html.contains(r#"id="no-results""#) && html.contains("No campaign yet."));
+
+    // Two clients; one segment of everyone, one of nobody (a breed no cat has).
+    let ann = app.some_client("Ann", "<i>Able</i>").await;
+    app.some_client("Bob", "Baker").await;
+    let everyone = saved_segment(&app, "Everyone", json!({})).await;
+    let sphynx = saved_segment(&app, "Sphynx owners", json!({ "breeds": ["Sphynx"] })).await;
+    let (_, html) = page(&app, "/messages/segments", &token, false).await;
+    assert!(html.contains(&format!(r#"<a href="/messages/segments/{everyone}">Everyone</a>"#)), "{html}");
+    let size = |name: &str| {
+        let row = html.split("<tr>").find(|r| r.contains(name)).unwrap();
+        row.split(r#"class="segment-size">"#).nth(1).unwrap().split('<').next().unwrap().to_owned()
+    };
+    assert_eq!((size("Everyone"), size("Sphynx owners")), ("2 clients".to_owned(), "0 clients".to_owned()));
+
+    // One segment: its rules, who it holds (escaped), the read audited like the preview API.
+    let (status, html) = page(&app, &format!("/messages/segments/{everyone}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<li>Active clients only</li>") && html.contains(r#"id="segment-size">2 clients"#), "{html}");
+    assert!(html.contains(&format!(r#"<a href="/clients/{ann}">&#60;i&#62;Able&#60;/i&#62;, Ann</a>"#)), "{html}");
+    let audit = app.get_json(&format!("/api/audit?action=segment.preview&record_id={everyone}")).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+    let (_, html) = page(&app, &format!("/messages/segments/{sphynx}"), &token, false).await;
+    assert!(html.contains("Has a cat of breed Sphynx") && html.contains("No client matches these rules today."));
+    assert_eq!(
+        page(&app, "/messages/segments/01J0000000000000000000000A", &token, false).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // A page holds 25 segments; the next link carries on.
+    for i in 0..25 {
+        saved_segment(&app, &format!("Extra {i:02}"), json!({})).await;
+    }
+    let (_, html) = page(&app, "/messages/segments", &token, false).await;
+    assert_eq!(html.matches(r#"class="segment-size""#).count(), 25);
+    let next = link(&html, "next").expect("a next page");
+    let (_, html) = page(&app, &next, &token, false).await;
+    assert_eq!(html.matches(r#"class="segment-size""#).count(), 2, "{html}");
+    assert!(link(&html, "first").is_some() && link(&html, "next").is_none());
+    assert_eq!(
+        page(&app, "/messages/segments?cursor=garbage", &token, false).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // A campaign: listed with its state; its page offers what a draft allows.
+    let t = json!({
+        "category": "campaign", "channel": "email", "name": "Spring news",
+        "subject": "News", "text_body": "Hi {{ client_first_name }}",
+    });
+    let t = id_of(&app.post_json("/api/templates", &t).await.json::<Value>().await.unwrap());
+    let body = json!({ "name": "Dental <month>", "template_id": t, "segment_id": everyone });
+    let c = id_of(&app.post_json("/api/campaigns", &body).await.json::<Value>().await.unwrap());
+    let (_, html) = page(&app, "/messages/campaigns", &token, false).await;
+    assert!(html.contains(r#"data-state="draft">Draft<"#) && html.contains("Not scheduled"), "{html}");
+    assert!(html.contains("Dental &#60;month&#62;"));
+    let (status, html) = page(&app, &format!("/messages/campaigns/{c}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(r#"id="schedule">Schedule</button>"#) && html.contains(r#"data-action="send-now""#),
+        "{html}"
+    );
+    assert!(
+        html.contains("Spring news (Email)")
+            && html.contains(&format!(r#"href="/messages/segments/{everyone}">Everyone"#))
+    );
+    assert!(html.contains(r#"id="not-started""#));
+    // Cancelled: no button is left.
+    assert!(app.post_json(&format!("/api/campaigns/{c}/cancel"), &json!({})).await.status().is_success());
+    let (_, html) = page(&app, &format!("/messages/campaigns/{c}"), &token, false).await;
+    assert!(!html.contains("campaign-actions") && html.contains(r#"data-status="cancelled">Cancelled<"#), "{html}");
+    assert_eq!(page(&app, "/messages/campaigns/nope", &token, false).await.0, StatusCode::NOT_FOUND);
+
+    // Analytics: the last 30 days in the clinic's zone by default; a bad range says why.
+    let today = app.system.ctx.today();
+    let from = today.checked_sub(jiff::Span::new().days(29)).unwrap();
+    let (status, html) = page(&app, "/messages/analytics", &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!(r#"id="a-from" name="from" type="date" value="{from}""#)), "{html}");
+    assert!(html.contains(&format!(r#"value="{today}""#)) && html.contains(r#"id="rates-category""#));
+    assert!(html.contains(r#"id="no-shows""#) && html.contains(r#"id="no-variants""#));
+    let (status, html) = page(&app, "/messages/analytics?from=2026-03-10&to=2026-03-01", &token, false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains(r#"id="range-error""#) && html.contains("To: must not be before from"), "{html}");
+    assert!(html.contains(r#"value="2026-03-10""#), "the form keeps what was typed");
+    let (status, html) = page(&app, "/messages/analytics?from=yesterday", &token, false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("From: must be a date"), "{html}");
+
+    // The front desk reads analytics but not the marketing screens; a vet neither.
+    let (status, html) = page(&app, "/messages/analytics", &rita, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains(r#"href="/messages/segments""#) && !html.contains(r#"href="/messages/campaigns""#));
+    for path in ["/messages/segments", &format!("/messages/segments/{everyone}"), "/messages/campaigns"] {
+        assert_eq!(page(&app, path, &rita, false).await.0, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(page(&app, &format!("/messages/campaigns/{c}"), &rita, false).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(page(&app, "/messages/analytics", &vera, false).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_clients_page_shows_their_referral_code_and_who_they_referred() {
+    let app = TestApp::signed_in().await;
+    let token = admin(&app);
+    let ada = app.some_client("Ada", "Lovelace").await;
+    let (_, html) = page(&app, &format!("/clients/{ada}"), &token, false).await;
+    let code = app.get_json(&format!("/api/clients/{ada}/referral")).await["code"].as_str().unwrap().to_owned();
+    assert!(html.contains(&format!(r#"<strong id="referral-code">{code}</strong>"#)), "{html}");
+    assert!(html.contains("Has not referred anyone yet."));
+    let mut body = crate::helpers::client_body("Ben", "<b>Bold</b>");
+    body["referral_code"] = json!(code);
+    let ben = id_of(&app.create_client(body).await);
+    let (_, html) = page(&app, &format!("/clients/{ada}"), &token, false).await;
+    assert!(html.contains(&format!(r#"<a href="/clients/{ben}">&#60;b&#62;Bold&#60;/b&#62;, Ben</a>"#)), "{html}");
+    assert!(html.contains("1 credit owed") && html.contains(">Owed<"));
+    let reads = app.get_json(&format!("/api/audit?action=referral.read&record_id={ada}")).await;
+    assert_eq!(reads["items"].as_array().unwrap().len(), 3, "each panel read is audited like the API's: {reads}");
+
+    // An own-scope role sees its own client's panel, but not the name of a client it did not create.
+    let role = json!({"name": "own_desk", "grants": [
+        {"permission": "clients:view", "scope": "own"}, {"permission": "clients:create", "scope": "all"}]});
+    assert!(app.post_json("/api/roles", &role).await.status().is_success());
+    let owen = staff_user(&app, "owen", &["own_desk"]).await;
+    let mine = app
+        .anonymous(Method::POST, "/api/clients")
+        .bearer_auth(&owen)
+        .json(&json!({"first_name": "Olive", "last_name": "Owner", "phone": "508-555-0199"}))
+        .send()
+        .await
+        .unwrap();
+    let mine = id_of(&mine.json::<Value>().await.unwrap());
+    let olive = app.get_json(&format!("/api/clients/{mine}/referral")).await["code"].as_str().unwrap().to_owned();
+    let mut body = crate::helpers::client_body("Cy", "Cousin");
+    body["referral_code"] = json!(olive);
+    app.create_client(body).await;
+    let (_, html) = page(&app, &format!("/clients/{mine}"), &owen, false).await;
+    assert!(
+        html.contains(r#"id="referral-code""#) && html.contains(r#"<td data-label="Referred">A client</td>"#),
+        "{html}"
+    );
+    assert!(!html.contains("Cousin"));
+}

@@ -298,6 +298,12 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/clients/{id}/referral", Needs(ClientsView)),
     ("POST", "/api/referrals", Needs(ClientsEdit)),
     ("POST", "/api/referrals/{id}/redeem", Needs(ClientsEdit)),
+    // The marketing screens (routes::pages::PAGE_ROUTES), as their APIs.
+    ("GET", "/messages/analytics", Needs(CommunicationsView)),
+    ("GET", "/messages/segments", Needs(CommunicationsManage)),
+    ("GET", "/messages/segments/{id}", Needs(CommunicationsManage)),
+    ("GET", "/messages/campaigns", Needs(CommunicationsManage)),
+    ("GET", "/messages/campaigns/{id}", Needs(CommunicationsManage)),
     ("GET", "/api/clinical-facts", SignedIn),
     ("GET", "/api/clinical-facts/{name}", SignedIn),
     ("PUT", "/api/clinical-facts/{name}", Needs(ClinicalFactsManage)),

@@ -59,6 +59,11 @@ pub fn router(state: AppState) -> Router {
     .route("/messages/bulk", axum::routing::get(routes::pages::bulk))
     .route("/messages/dashboard", axum::routing::get(routes::pages::dashboard))
     .route("/jobs", axum::routing::get(routes::pages::jobs))
+    .route("/messages/analytics", axum::routing::get(routes::pages::analytics))
+    .route("/messages/segments", axum::routing::get(routes::pages::segments))
+    .route("/messages/segments/{id}", axum::routing::get(routes::pages::segment))
+    .route("/messages/campaigns", axum::routing::get(routes::pages::campaigns))
+    .route("/messages/campaigns/{id}", axum::routing::get(routes::pages::campaign))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     // Pages for clients, without signing in (signed links).
     .route(

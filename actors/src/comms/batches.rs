@@ -23,7 +23,9 @@ use clowder_schemas::batches::{
     Audience, Batch, BatchEntry, BatchFailure, BatchReport, BatchSkip, BatchStarted, BatchState, MAX_BATCH_CLIENTS,
     SkipReason, StatusCounts,
 };
+use clowder_schemas::campaigns::Segment;
 use clowder_schemas::clients::Client;
+use clowder_schemas::ids::SegmentId;
 use clowder_schemas::jobs::Job;
 use clowder_schemas::messages::{Channel, Message, MessageStatus};
 use clowder_schemas::templates::Template;
@@ -32,6 +34,7 @@ use clowder_schemas::{BatchId, ClientId, MessageId, TemplateId, ValidationError}
 use super::ClinicProfile;
 use super::compose::{address, check_template, client_values, default_channel, pet_names, purpose_of, render_for};
 use super::messages::{Messages, NewMessage};
+use super::segments::evaluate;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Jobs, NewJob};
@@ -66,6 +69,8 @@ pub struct BatchRequest {
     pub audience: Audience,
     /// With [`Audience::Clients`]; repeats are sent once.
     pub client_ids: Vec<ClientId>,
+    /// With [`Audience::Segment`]: the saved segment, resolved now.
+    pub segment_id: Option<SegmentId>,
     pub values: BTreeMap<String, String>,
 }
 
@@ -199,6 +204,31 @@ impl Batches {
                 }
                 ids
             }
+            Audience::Segment => {
+                let id = req
+                    .segment_id
+                    .ok_or_else(|| ValidationError::new("segment_id", "is required with audience segment"))?;
+                let s = r
+                    .get::<Segment>(RecordTable::Segments, id.as_u128())?
+                    .ok_or_else(|| ValidationError::new("segment_id", "no segment has this id"))?;
+                // Resolved now, like a campaign when it starts sending; who cannot be reached
+                // on the channel is skipped with why by the chunk that meets them.
+                let ids: Vec<ClientId> = evaluate(&r, &s.filter, self.ctx.clock.now(), self.ctx.today())?
+                    .into_iter()
+                    .map(|c| c.id)
+                    .collect();
+                if ids.is_empty() {
+                    return Err(ValidationError::new("segment_id", "the segment holds no client now").into());
+                }
+                if ids.len() > MAX_BATCH_CLIENTS {
+                    return Err(ValidationError::new(
+                        "segment_id",
+                        format!("the segment holds {} clients, more than {MAX_BATCH_CLIENTS}; narrow it", ids.len()),
+                    )
+                    .into());
+                }
+                ids
+            }
         };
         drop(r);
         let id = BatchId::from_ulid(self.ctx.new_ulid());
@@ -211,6 +241,7 @@ impl Batches {
             category: t.category,
             channel: t.channel,
             audience: req.audience,
+            segment_id: req.segment_id.filter(|_| req.audience == Audience::Segment),
             values: req.values,
             state: BatchState::Queueing,
             total,
@@ -226,6 +257,7 @@ impl Batches {
         self.jobs.schedule(&mut set, chunk_job(id, 0, now), caller)?;
         set.audit(AuditDraft::new(caller, "batch.create").record("message_batch", id).detail(serde_json::json!({
             "template_id": t.id, "channel": t.channel, "audience": req.audience, "total": total,
+            "segment_id": batch.segment_id,
         })));
         self.ctx.store.commit(set).await?;
         self.jobs.wake();

@@ -231,29 +231,48 @@ impl Campaigns {
 
     /// The newest `limit` campaigns with their results, newest first.
     pub fn list(&self, limit: usize) -> Result<Vec<CampaignView>> {
+        Ok(self.page(None, limit)?.0)
+    }
+
+    /// A page of campaigns with their results, newest first, from before the key `before`,
+    /// with the key to go on from when there are more.
+    pub fn page(&self, before: Option<u128>, limit: usize) -> Result<(Vec<CampaignView>, Option<u128>)> {
         let r = self.ctx.store.read()?;
         let mut all = Vec::new();
-        r.scan_rev::<Campaign>(RecordTable::Campaigns, None, |c| {
+        r.scan_rev::<Campaign>(RecordTable::Campaigns, before, |c| {
             all.push(c);
-            if all.len() >= limit { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) }
+            if all.len() > limit { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) }
         })?;
-        all.into_iter().map(|c| results(&r, &c).map(|res| view(c, res))).collect()
+        let more = all.len() > limit;
+        all.truncate(limit);
+        let next = more.then(|| all.last().map(|c| c.id.as_u128())).flatten();
+        let views = all.into_iter().map(|c| results(&r, &c).map(|res| view(c, res))).collect::<Result<_>>()?;
+        Ok((views, next))
     }
 
     /// Schedules a draft for `at` (or its `scheduled_at`), which must be in the future: the
-    /// campaign and its job in one change set. The segment must hold at most
-    /// [`MAX_AUDIENCE`] clients now.
+    /// campaign and its job in one change set. A scheduled campaign is rescheduled: its job
+    /// moves to `at`. Once sending began, 409 `campaign_started`. The segment must hold at
+    /// most [`MAX_AUDIENCE`] clients now.
     pub async fn schedule(&self, id: CampaignId, at: Option<Timestamp>, caller: &Caller) -> Result<CampaignView> {
-        let now = self.ctx.clock.now();
-        let r = self.ctx.store.read()?;
-        let old = self.load(&r, id)?;
-        let at = at.or(old.scheduled_at).ok_or_else(|| {
-            ValidationError::new("scheduled_at", "is required: give it here or when creating the campaign")
-        })?;
-        if at <= now {
-            return Err(ValidationError::new("scheduled_at", "must be in the future (use send-now to send now)").into());
+        let mut tries = 0;
+        loop {
+            let now = self.ctx.clock.now();
+            let r = self.ctx.store.read()?;
+            let old = self.load(&r, id)?;
+            let at = at.or(old.scheduled_at).ok_or_else(|| {
+                ValidationError::new("scheduled_at", "is required: give it here or when creating the campaign")
+            })?;
+            if at <= now {
+                return Err(
+                    ValidationError::new("scheduled_at", "must be in the future (use send-now to send now)").into()
+                );
+            }
+            match self.start(r, old, at, "campaign.schedule", caller).await {
+                Err(Error::Changed { .. }) if tries < RACE_RETRIES => tries += 1,
+                other => return other,
+            }
         }
-        self.start(r, old, at, "campaign.schedule", caller).await
     }
 
     /// Sends a draft or scheduled campaign now: its job becomes due now (read again a few
@@ -280,12 +299,14 @@ impl Campaigns {
         caller: &Caller,
     ) -> Result<CampaignView> {
         let id = old.id;
-        let (allowed, verb): (&[CampaignState], _) = if action == "campaign.schedule" {
-            (&[CampaignState::Draft], "scheduled")
-        } else {
-            (&[CampaignState::Draft, CampaignState::Scheduled], "sent now")
-        };
-        if !allowed.contains(&old.state) {
+        let scheduling = action == "campaign.schedule";
+        let verb = if scheduling { "scheduled" } else { "sent now" };
+        if scheduling && old.state.started() {
+            return Err(Error::CampaignStarted { state: old.state });
+        }
+        let allowed: &[CampaignState] = &[CampaignState::Draft, CampaignState::Scheduled];
+        let can = if scheduling { old.state.can_schedule() } else { old.state.can_send_now() };
+        if !can {
             return Err(Error::CampaignTransition {
                 from: old.state,
                 action: verb,
@@ -310,7 +331,11 @@ impl Campaigns {
         c.updated_at = self.ctx.clock.now();
         let mut set = ChangeSet::new();
         if old.state == CampaignState::Scheduled {
-            self.jobs.reschedule_subject(&mut set, &subject(id), |_| Some(at), caller)?;
+            let moved = self.jobs.reschedule_subject(&mut set, &subject(id), |_| Some(at), caller)?;
+            // Its job is running: sending is beginning, too late to move it.
+            if moved.is_empty() && scheduling {
+                return Err(Error::CampaignStarted { state: CampaignState::Sending });
+            }
         } else {
             self.jobs.schedule(&mut set, chunk_job(id, 0, at), caller)?;
         }
@@ -341,7 +366,7 @@ impl Campaigns {
     async fn cancel_once(&self, id: CampaignId, caller: &Caller) -> Result<CampaignView> {
         let r = self.ctx.store.read()?;
         let old = self.load(&r, id)?;
-        if matches!(old.state, CampaignState::Sent | CampaignState::Cancelled) {
+        if !old.state.can_cancel() {
             return Err(Error::CampaignTransition {
                 from: old.state,
                 action: "cancelled",

@@ -90,8 +90,6 @@ impl Referrals {
     /// client or the client's own, `client_id` for an unknown or deactivated client; 409
     /// `duplicate_value` if the client was already referred).
     pub async fn record(&self, code: &str, referred: ClientId, credit: String, caller: &Caller) -> Result<Referral> {
-        let wanted =
-            normalise_code(code).ok_or_else(|| ValidationError::new("code", "must be a code like K7QF-93MX"))?;
         let r = self.ctx.store.read()?;
         let new_client = r
             .get::<Client>(RecordTable::Clients, referred.as_u128())?
@@ -99,6 +97,24 @@ impl Referrals {
         if !new_client.active {
             return Err(ValidationError::new("client_id", "the client is deactivated").into());
         }
+        drop(r);
+        let (set, x) = self.referral(code, "code", referred, credit, caller)?;
+        self.ctx.store.commit(set).await?;
+        Ok(x)
+    }
+
+    /// The referral of a client about to be created under `referred` with the code they gave
+    /// (`referral_code` of `POST /api/clients`): its writes, for the client's own change set
+    /// (422 naming `referral_code` for a malformed, unknown or ambiguous code).
+    pub fn for_new_client(&self, code: &str, referred: ClientId, caller: &Caller) -> Result<ChangeSet> {
+        Ok(self.referral(code, "referral_code", referred, "Referral credit".to_owned(), caller)?.0)
+    }
+
+    /// The client whose code is `code` (422 naming `field` otherwise).
+    fn referrer(&self, code: &str, field: &str) -> Result<(ClientId, String)> {
+        let wanted =
+            normalise_code(code).ok_or_else(|| ValidationError::new(field, "must be a code like K7QF-93MX"))?;
+        let r = self.ctx.store.read()?;
         let mut found = Vec::new();
         r.scan::<Client>(RecordTable::Clients, None, |c| {
             if code_of(&self.key, c.id) == wanted {
@@ -106,14 +122,25 @@ impl Referrals {
             }
             ControlFlow::Continue(())
         })?;
-        drop(r);
-        let referrer = match found.as_slice() {
-            [one] => *one,
-            [] => return Err(ValidationError::new("code", "no client has this code").into()),
-            _ => return Err(ValidationError::new("code", "this code is ambiguous; ask for the referrer's name").into()),
-        };
+        match found.as_slice() {
+            [one] => Ok((*one, wanted)),
+            [] => Err(ValidationError::new(field, "no client has this code").into()),
+            _ => Err(ValidationError::new(field, "this code is ambiguous; ask for the referrer's name").into()),
+        }
+    }
+
+    /// The change set recording that `referred` came through `code`, and the referral.
+    fn referral(
+        &self,
+        code: &str,
+        field: &str,
+        referred: ClientId,
+        credit: String,
+        caller: &Caller,
+    ) -> Result<(ChangeSet, Referral)> {
+        let (referrer, wanted) = self.referrer(code, field)?;
         if referrer == referred {
-            return Err(ValidationError::new("code", "is the client's own code").into());
+            return Err(ValidationError::new(field, "is the client's own code").into());
         }
         let id = ReferralId::from_ulid(self.ctx.new_ulid());
         let x = Referral {
@@ -138,8 +165,7 @@ impl Referrals {
             caller.author(),
             DomainEvent::ReferralUpdated { referral_id: id, referrer_id: referrer, status: ReferralStatus::Owed },
         );
-        self.ctx.store.commit(set).await?;
-        Ok(x)
+        Ok((set, x))
     }
 
     /// The front desk gave the credit: `owed → redeemed` (409 if it already was).

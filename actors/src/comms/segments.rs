@@ -100,25 +100,64 @@ fn cat_matches(f: &SegmentFilter, p: &Patient, today: Date) -> bool {
     true
 }
 
+/// Every client's completed visits up to `now`: one scan of the appointments.
+fn visits_of(r: &Reader, now: Timestamp) -> Result<HashMap<ClientId, Visits>> {
+    let mut visits: HashMap<ClientId, Visits> = HashMap::new();
+    let year_ago = days_before(now, 365);
+    r.scan::<Appointment>(RecordTable::Appointments, None, |a| {
+        if a.status == Status::Completed && a.start <= now {
+            let v = visits.entry(a.client_id).or_default();
+            v.last = v.last.max(Some(a.start));
+            if a.start >= year_ago {
+                v.in_12m += 1;
+            }
+            v.types.insert(a.type_id);
+            v.locations.insert(a.location_id);
+        }
+        ControlFlow::Continue(())
+    })?;
+    Ok(visits)
+}
+
+/// How many clients each filter holds in the snapshot `r`: one scan of the appointments (if
+/// any filter asks about visits) and one of the clients for all of them, each client's cats
+/// read at most once.
+pub fn sizes(r: &Reader, filters: &[&SegmentFilter], now: Timestamp, today: Date) -> Result<Vec<u32>> {
+    let visits = if filters.iter().any(|f| uses_visits(f)) { visits_of(r, now)? } else { HashMap::new() };
+    let mut counts = vec![0u32; filters.len()];
+    let mut clients = Vec::new();
+    r.scan::<Client>(RecordTable::Clients, None, |c| {
+        clients.push((c.id, c.active));
+        ControlFlow::Continue(())
+    })?;
+    for (id, active) in clients {
+        let mut cats: Option<Vec<Patient>> = None;
+        for (i, f) in filters.iter().enumerate() {
+            if (f.active_only && !active) || !visits_match(f, visits.get(&id), now) {
+                continue;
+            }
+            if !f.life_stages.is_empty() || !f.breeds.is_empty() {
+                if cats.is_none() {
+                    let mut list = Vec::new();
+                    for p in r.children(IndexTable::PatientsByClient, id.as_u128(), None)? {
+                        list.extend(r.get::<Patient>(RecordTable::Patients, p)?);
+                    }
+                    cats = Some(list);
+                }
+                if !cats.as_deref().unwrap_or_default().iter().any(|p| cat_matches(f, p, today)) {
+                    continue;
+                }
+            }
+            counts[i] += 1;
+        }
+    }
+    Ok(counts)
+}
+
 /// The clients `filter` holds in the snapshot `r` at `now` (`today` in the clinic's zone), in
 /// the order of their ids (creation order).
 pub fn evaluate(r: &Reader, filter: &SegmentFilter, now: Timestamp, today: Date) -> Result<Vec<Client>> {
-    let mut visits: HashMap<ClientId, Visits> = HashMap::new();
-    if uses_visits(filter) {
-        let year_ago = days_before(now, 365);
-        r.scan::<Appointment>(RecordTable::Appointments, None, |a| {
-            if a.status == Status::Completed && a.start <= now {
-                let v = visits.entry(a.client_id).or_default();
-                v.last = v.last.max(Some(a.start));
-                if a.start >= year_ago {
-                    v.in_12m += 1;
-                }
-                v.types.insert(a.type_id);
-                v.locations.insert(a.location_id);
-            }
-            ControlFlow::Continue(())
-        })?;
-    }
+    let visits = if uses_visits(filter) { visits_of(r, now)? } else { HashMap::new() };
     let cats = !filter.life_stages.is_empty() || !filter.breeds.is_empty();
     let mut candidates = Vec::new();
     r.scan::<Client>(RecordTable::Clients, None, |c| {
@@ -188,12 +227,44 @@ impl Segments {
 
     /// The newest `limit` segments, newest first.
     pub fn list(&self, limit: usize) -> Result<Vec<Segment>> {
+        Ok(self.page(None, limit)?.0)
+    }
+
+    /// A page of segments, newest first, from before the key `before`, with the key to go
+    /// on from when there are more.
+    pub fn page(&self, before: Option<u128>, limit: usize) -> Result<(Vec<Segment>, Option<u128>)> {
         let mut out = Vec::new();
-        self.ctx.store.read()?.scan_rev::<Segment>(RecordTable::Segments, None, |s| {
+        self.ctx.store.read()?.scan_rev::<Segment>(RecordTable::Segments, before, |s| {
             out.push(s);
-            if out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            if out.len() > limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })?;
-        Ok(out)
+        let more = out.len() > limit;
+        out.truncate(limit);
+        let next = more.then(|| out.last().map(|s| s.id.as_u128())).flatten();
+        Ok((out, next))
+    }
+
+    /// How many clients each segment holds now, in their order (counts only: not audited).
+    pub fn sizes(&self, segments: &[Segment]) -> Result<Vec<u32>> {
+        let filters: Vec<&SegmentFilter> = segments.iter().map(|s| &s.filter).collect();
+        sizes(&self.ctx.store.read()?, &filters, self.ctx.clock.now(), self.ctx.today())
+    }
+
+    /// The names of the appointment types and locations a filter names, in its order (an id
+    /// that names nothing any more is shown as the id).
+    pub fn names(&self, f: &SegmentFilter) -> Result<(Vec<String>, Vec<String>)> {
+        let r = self.ctx.store.read()?;
+        let mut types = Vec::new();
+        for t in &f.appointment_type_ids {
+            let t_name = r.get::<AppointmentType>(RecordTable::AppointmentTypes, t.as_u128())?.map(|x| x.name);
+            types.push(t_name.unwrap_or_else(|| t.to_string()));
+        }
+        let mut locations = Vec::new();
+        for l in &f.location_ids {
+            let l_name = r.get::<Location>(RecordTable::Locations, l.as_u128())?.map(|x| x.name);
+            locations.push(l_name.unwrap_or_else(|| l.to_string()));
+        }
+        Ok((types, locations))
     }
 
     /// The clients a segment holds now.

@@ -25,9 +25,19 @@ pub(crate) struct RecordActor<K: RecordKind> {
 /// so the size of `Msg` is paid 32 times by every live actor, and one allocation per
 /// command is cheaper than two.
 pub(crate) enum Msg<K: RecordKind> {
-    Create { input: Box<(K::Draft, Caller)>, reply: Reply<Result<K::Record>> },
-    Get { reply: Reply<Result<K::Record>> },
-    Command { input: Box<(K::Command, Caller)>, reply: Reply<Result<K::Record>> },
+    /// The change set beside the draft is another service's writes that must commit with
+    /// the creation (a referral recorded with a new client); usually empty.
+    Create {
+        input: Box<(K::Draft, Caller, ChangeSet)>,
+        reply: Reply<Result<K::Record>>,
+    },
+    Get {
+        reply: Reply<Result<K::Record>>,
+    },
+    Command {
+        input: Box<(K::Command, Caller)>,
+        reply: Reply<Result<K::Record>>,
+    },
 }
 
 impl<K: RecordKind> RecordActor<K> {
@@ -39,28 +49,29 @@ impl<K: RecordKind> RecordActor<K> {
         DecideCtx::new(self.ctx.clock.now(), &self.ctx.config, caller, Some(&self.ctx.store))
     }
 
-    async fn create(&mut self, draft: K::Draft, caller: &Caller) -> Result<K::Record> {
+    async fn create(&mut self, draft: K::Draft, caller: &Caller, with: ChangeSet) -> Result<K::Record> {
         if self.state.is_some() {
             return Err(Error::Internal(format!("{} id {} already exists", K::KIND, self.id)));
         }
         // The context (and any snapshot it opened) is dropped before the commit is awaited.
         let decision = K::decide_create(&self.decide_ctx(caller), self.id, draft)?;
-        self.commit(decision, caller).await
+        self.commit(decision, caller, with).await
     }
 
     async fn command(&mut self, command: K::Command, caller: &Caller) -> Result<K::Record> {
         let decision = K::decide(&self.decide_ctx(caller), self.current()?, command)?;
         match decision {
-            Some(d) => self.commit(d, caller).await,
+            Some(d) => self.commit(d, caller, ChangeSet::new()).await,
             None => self.current().cloned(),
         }
     }
 
-    async fn commit(&mut self, d: Decision<K::Record>, caller: &Caller) -> Result<K::Record> {
+    async fn commit(&mut self, d: Decision<K::Record>, caller: &Caller, with: ChangeSet) -> Result<K::Record> {
         let key = self.id.as_u128();
         let old = self.state.as_ref();
         let new = &d.record;
         let mut set = ChangeSet::new();
+        set.append(with);
         for c in released::<K>(old, new) {
             set.release(c.ns, c.value, key);
         }
@@ -96,8 +107,8 @@ impl<K: RecordKind> Actor for RecordActor<K> {
     async fn handle(&mut self, msg: Msg<K>) {
         match msg {
             Msg::Create { input, reply } => {
-                let (draft, caller) = *input;
-                let _ = reply.send(self.create(draft, &caller).await);
+                let (draft, caller, with) = *input;
+                let _ = reply.send(self.create(draft, &caller, with).await);
             }
             Msg::Get { reply } => {
                 let _ = reply.send(self.current().cloned());

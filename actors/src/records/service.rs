@@ -13,6 +13,7 @@ use super::{ReadAudit, RecordId, RecordKind};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::runtime::{Registry, Reply};
+use crate::store::ChangeSet;
 
 /// The service of record kind `K` (`Clients`, `Patients` are aliases of it).
 pub struct Records<K: RecordKind> {
@@ -53,7 +54,13 @@ impl<K: RecordKind> Records<K> {
 
     /// Creates a record under a chosen id (demo data, imports).
     pub async fn create_with_id(&self, id: K::Id, draft: K::Draft, caller: &Caller) -> Result<K::Record> {
-        let input = Box::new((draft, caller.clone()));
+        self.create_with(id, draft, ChangeSet::new(), caller).await
+    }
+
+    /// Creates a record under `id` together with `with`, another service's writes about it
+    /// (a referral recorded with a new client): one change set, so both exist or neither.
+    pub async fn create_with(&self, id: K::Id, draft: K::Draft, with: ChangeSet, caller: &Caller) -> Result<K::Record> {
+        let input = Box::new((draft, caller.clone(), with));
         self.ask(id, |reply| Msg::Create { input, reply }).await
     }
 

@@ -2,8 +2,10 @@
 // editor's live preview (POST /api/templates/{id}/preview with the unsaved text, which
 // answers the rendering, the SMS segment count and any error naming its field) and its save
 // (PATCH); the bulk sender (POST /api/communications/send-batch, then the batch polled for
-// its progress and partial-failure report); the jobs page's Retry and Cancel buttons. The
-// pages render without it; what a label says is decided on the server.
+// its progress and partial-failure report; its audience a list, every active client or a
+// saved segment); the jobs page's Retry and Cancel buttons; a campaign's schedule, send now
+// and cancel buttons. The pages render without it; what a label says, and which button
+// shows, is decided on the server.
 import { newKey } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -131,7 +133,7 @@ function report(b) {
 }
 
 function bulkSender(form) {
-  const ids = ['template_id', 'client_ids', 'audience', 'values'];
+  const ids = ['template_id', 'client_ids', 'segment_id', 'audience', 'values'];
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const audience = form.elements.audience.value;
@@ -139,6 +141,7 @@ function bulkSender(form) {
     if (audience === 'clients') {
       body.client_ids = form.elements.client_ids.value.split(/\s+/).filter(Boolean);
     }
+    if (audience === 'segment') body.segment_id = form.elements.segment_id.value;
     for (const line of form.elements.values.value.split('\n')) {
       const i = line.indexOf('=');
       if (i > 0) body.values[line.slice(0, i).trim()] = line.slice(i + 1).trim();
@@ -218,6 +221,45 @@ function sendForm(form) {
   });
 }
 
+// A campaign's buttons (shown by the server as its state allows): schedule or reschedule at
+// the time typed (the field is in the clinic's zone, which the browser is taken to share;
+// the page shows the stored time in the clinic's zone after the reload), send now, cancel.
+// Each posts to the campaign API with an Idempotency-Key: one per page for send now and
+// cancel (a double click sends once), one per submission for a schedule (its body changes).
+function campaignPage(article) {
+  const id = article.dataset.campaign;
+  const keys = { 'send-now': newKey(), cancel: newKey() };
+  const fail = (e) => {
+    const p = $('campaign-error');
+    p.hidden = false;
+    p.textContent = e.message;
+  };
+  const schedule = $('schedule-form');
+  schedule?.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const v = schedule.elements.scheduled_at.value;
+    if (!v) { showError(['scheduled_at'], 'scheduled_at', 'Choose a day and time.'); return; }
+    try {
+      await call('POST', `/api/campaigns/${id}/schedule`, { scheduled_at: new Date(v).toISOString(), __key: newKey() });
+      location.reload();
+    } catch (e) {
+      if (e.field === 'scheduled_at') showError(['scheduled_at'], e.field, e.message); else fail(e);
+    }
+  });
+  $('campaign-actions').addEventListener('click', async (ev) => {
+    const b = ev.target.closest('button[data-action]');
+    if (!b) return;
+    b.disabled = true;
+    try {
+      await call('POST', `/api/campaigns/${id}/${b.dataset.action}`, { __key: keys[b.dataset.action] });
+      location.reload();
+    } catch (e) {
+      fail(e);
+      b.disabled = false;
+    }
+  });
+}
+
 const editor = $('template-form');
 if (editor) templateEditor(editor);
 const bulk = $('bulk-form');
@@ -228,3 +270,5 @@ const followed = $('bulk-progress')?.dataset.batch;
 if (followed) follow(followed);
 const jobs = $('jobs');
 if (jobs) jobsPage(jobs);
+const campaign = $('campaign');
+if (campaign && $('campaign-actions')) campaignPage(campaign);

@@ -169,7 +169,8 @@ pub async fn campaigns_get(
 }
 
 /// Schedule a draft for `scheduled_at` (here, or the one given at creation): a durable job
-/// due then resolves the segment and queues the messages.
+/// due then resolves the segment and queues the messages. A scheduled campaign is
+/// rescheduled (its job moves) until sending begins.
 #[utoipa::path(
     post, path = "/api/campaigns/{id}/schedule", tag = "marketing",
     params(("id" = CampaignId, Path)),
@@ -177,7 +178,7 @@ pub async fn campaigns_get(
     responses(
         (status = 200, body = CampaignView),
         (status = 404, description = "`campaign_not_found`", body = ErrorResponse),
-        (status = 409, description = "`invalid_transition`: not a draft", body = ErrorResponse),
+        (status = 409, description = "`campaign_started`: sending began (sending or sent), the schedule cannot move; `invalid_transition`: cancelled", body = ErrorResponse),
         (status = 422, description = "`validation_failed`: no instant, one in the past, a segment over 5,000 clients", body = ErrorResponse),
     )
 )]

@@ -34,7 +34,7 @@ pub(crate) fn name_fragment(raw: &Option<String>) -> Result<Option<String>, ApiE
     responses(
         (status = 201, description = "Created", body = Client, headers(("Location" = String, description = "URL of the new client"))),
         (status = 409, description = "`duplicate_value`: the email belongs to another client", body = ErrorResponse),
-        (status = 422, description = "`validation_failed`, naming the field", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`, naming the field (`referral_code`: malformed, nobody's, ambiguous; the client is not created)", body = ErrorResponse),
     )
 )]
 pub async fn clients_create(
@@ -43,7 +43,16 @@ pub async fn clients_create(
     Json(body): Json<CreateClient>,
 ) -> Result<Response, ApiError> {
     let draft = body.validate(&state.system.ctx.config.country_code)?;
-    let client = state.system.clients.create(draft, &staff.caller).await?;
+    let system = &state.system;
+    let client = match body.referral_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => system.clients.create(draft, &staff.caller).await?,
+        // The referral is written in the client's own change set: both exist or neither.
+        Some(code) => {
+            let id = ClientId::from_ulid(system.ctx.new_ulid());
+            let referral = system.referrals.for_new_client(code, id, &staff.caller)?;
+            system.clients.create_with(id, draft, referral, &staff.caller).await?
+        }
+    };
     Ok(Created::at(format!("/api/clients/{}", client.id), client).into_response())
 }
 

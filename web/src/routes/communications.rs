@@ -84,7 +84,7 @@ pub async fn communications_send(
     request_body = SendBatch,
     responses(
         (status = 202, body = BatchStarted),
-        (status = 422, description = "`validation_failed`, naming the field: an unknown or inactive template, no clients or too many, a variable without a value", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`, naming the field: an unknown or inactive template, no clients or too many, a segment id that names none (or an empty segment, or one over 5,000 clients), a variable without a value", body = ErrorResponse),
     )
 )]
 pub async fn communications_send_batch(
@@ -93,9 +93,15 @@ pub async fn communications_send_batch(
     Json(body): Json<SendBatch>,
 ) -> Result<Response, ApiError> {
     let template_id = template_id(&body.template_id)?;
-    let audience = body.audience.unwrap_or(Audience::Clients);
-    if audience == Audience::ActiveClients && !body.client_ids.is_empty() {
+    let segment_id = given(&body.segment_id)
+        .map(|s| s.parse().map_err(|_| ValidationError::new("segment_id", "must be a segment id")))
+        .transpose()?;
+    let audience = body.audience.unwrap_or(if segment_id.is_some() { Audience::Segment } else { Audience::Clients });
+    if audience != Audience::Clients && !body.client_ids.is_empty() {
         return Err(ValidationError::new("client_ids", "name clients only with audience `clients`").into());
+    }
+    if audience != Audience::Segment && segment_id.is_some() {
+        return Err(ValidationError::new("segment_id", "name a segment only with audience `segment`").into());
     }
     let mut client_ids = Vec::with_capacity(body.client_ids.len());
     for (i, c) in body.client_ids.iter().enumerate() {
@@ -103,7 +109,7 @@ pub async fn communications_send_batch(
             c.trim().parse().map_err(|_| ValidationError::new(format!("client_ids[{i}]"), "must be a client id"))?,
         );
     }
-    let req = BatchRequest { template_id, audience, client_ids, values: body.values };
+    let req = BatchRequest { template_id, audience, client_ids, segment_id, values: body.values };
     let started = state.system.batches.start(req, &staff.caller).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(started)).into_response())
 }

@@ -15,6 +15,7 @@ use clowder_actors::comms::templates::TemplateFilter;
 use clowder_actors::jobs::JobFilter;
 use clowder_actors::people::clients::ClientFilter;
 use clowder_actors::people::patients::PatientFilter;
+use clowder_schemas::ids::{CampaignId, SegmentId};
 use clowder_schemas::jobs::JobState;
 use clowder_schemas::pagination::{Cursor, PageRequest};
 use clowder_schemas::patients::PatientListQuery;
@@ -35,6 +36,10 @@ use crate::views::comms::{
     Tabs, TemplateEditorPage, TemplateRow, TemplatesPage,
 };
 use crate::views::lists::{Filter, ListKind, ListPage, ListResults, Results, Row};
+use crate::views::marketing::{
+    AnalyticsPage, CampaignActions, CampaignPage, CampaignRow, CampaignsPage, Pager, ReferralPanel, ReferredRow,
+    SegmentPage, SegmentRow, SegmentsPage, segment_rules,
+};
 use crate::views::records::{ClientPage, ClinicalSection, PatientPage, cat_link, problem_line};
 use crate::views::{ErrorPage, Nav, Section, render};
 
@@ -68,6 +73,11 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/messages/bulk",
     "/messages/dashboard",
     "/jobs",
+    "/messages/analytics",
+    "/messages/segments",
+    "/messages/segments/{id}",
+    "/messages/campaigns",
+    "/messages/campaigns/{id}",
 ];
 
 /// Whether a matched route template is one of [`PAGE_ROUTES`].
@@ -252,11 +262,33 @@ pub async fn client(
                 }
             };
             let mut view = ClientPage::new(nav, &client, cats);
+            let tz = clinic_tz(&state);
+            // The referral panel shows what `GET /api/clients/{id}/referral` would (audited).
+            if let Some(g) = granted_on(&staff, &Method::GET, "/api/clients/{id}/referral")
+                && g.check(client.created_by).is_ok()
+            {
+                let r = state.system.referrals.of_client(id, &staff.caller).await?;
+                let referred = r
+                    .referrals
+                    .iter()
+                    .map(|x| {
+                        // A referred client is named only to a caller who may open them.
+                        let name = state
+                            .system
+                            .clients
+                            .peek(x.referred_id)
+                            .ok()
+                            .filter(|c| g.check(c.created_by).is_ok())
+                            .map(|c| c.display_name());
+                        ReferredRow::of(x, name, &tz)
+                    })
+                    .collect();
+                view.referrals = Some(ReferralPanel { code: r.code, owed: r.owed, referred });
+            }
             // The history shows what `GET /api/communications/log?client=` would.
             if granted_on(&staff, &Method::GET, "/api/communications/log").is_some() {
                 let filter = LogFilter { client_id: Some(id), ..LogFilter::default() };
                 let (items, _) = state.system.comms_log.page(&filter, CLIENT_MESSAGES, None, &staff.caller).await?;
-                let tz = clinic_tz(&state);
                 let log = LogForm { client: id.to_string(), ..LogForm::default() }.href(None);
                 view.messages = Some((items.iter().map(|m| MessageRow::of(m, &tz)).collect(), log));
                 view.can_send = granted_on(&staff, &Method::POST, "/api/communications/send").is_some();
@@ -496,7 +528,13 @@ pub async fn bulk(State(state): State<AppState>, staff: Staff, q: Result<Query<B
             let templates = template_choices(&state, &staff, true).await?;
             let tz = clinic_tz(&state);
             let recent = state.system.batches.recent(RECENT_BATCHES)?.iter().map(|b| BatchRow::of(b, &tz)).collect();
-            Ok(render(StatusCode::OK, &BulkPage { nav, tabs: Tabs::of(&staff, "bulk"), templates, follow, recent }))
+            // The segment choice shows when `GET /api/segments` would answer.
+            let segments = match granted_on(&staff, &Method::GET, "/api/segments") {
+                None => Vec::new(),
+                Some(_) => state.system.segments.list(200)?.into_iter().map(|s| (s.id.to_string(), s.name)).collect(),
+            };
+            let tabs = Tabs::of(&staff, "bulk");
+            Ok(render(StatusCode::OK, &BulkPage { nav, tabs, templates, segments, follow, recent }))
         }
         .await,
     )
@@ -567,6 +605,166 @@ pub async fn jobs(State(state): State<AppState>, staff: Staff, q: Result<Query<J
                 states: &comms::JOB_STATES,
             };
             Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// The query of a marketing list: where its page starts.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CursorParams {
+    pub cursor: Option<String>,
+}
+
+/// Segments or campaigns per page.
+const MARKETING_PAGE: usize = PAGE_SIZE;
+
+/// Clients named on a segment's page.
+const SEGMENT_PREVIEW: usize = 20;
+
+/// `/messages/segments`: the saved segments with how many clients each holds now.
+pub async fn segments(
+    State(state): State<AppState>,
+    staff: Staff,
+    q: Result<Query<CursorParams>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let before = PageRequest::parse(None, q.cursor.as_deref())?.after;
+            let (items, next) = state.system.segments.page(before, MARKETING_PAGE)?;
+            let sizes = state.system.segments.sizes(&items)?;
+            let tz = clinic_tz(&state);
+            let next = next.map(|k| Cursor(k).encode());
+            let view = SegmentsPage {
+                nav,
+                tabs: Tabs::of(&staff, "segments"),
+                rows: items.iter().zip(sizes).map(|(s, n)| SegmentRow::of(s, n, &tz)).collect(),
+                pager: Pager::new("/messages/segments", q.cursor.as_deref(), next.as_deref()),
+            };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// `/messages/segments/{id}`: a segment's rules and its first clients, read like
+/// `GET /api/segments/{id}/preview` (audited, with the clients shown).
+pub async fn segment(State(state): State<AppState>, staff: Staff, id: Result<Id<SegmentId>, ApiError>) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            let s = state.system.segments.get(id)?;
+            let (types, locations) = state.system.segments.names(&s.filter)?;
+            let preview = state.system.segments.preview(id, SEGMENT_PREVIEW, &staff.caller).await?;
+            let rules = segment_rules(&s.filter, &types, &locations);
+            let tabs = Tabs::of(&staff, "segments");
+            Ok(render(StatusCode::OK, &SegmentPage::new(nav, tabs, &s, rules, &preview, &clinic_tz(&state))))
+        }
+        .await,
+    )
+}
+
+/// `/messages/campaigns`: the campaigns with their state, schedule and counts.
+pub async fn campaigns(
+    State(state): State<AppState>,
+    staff: Staff,
+    q: Result<Query<CursorParams>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let before = PageRequest::parse(None, q.cursor.as_deref())?.after;
+            let (items, next) = state.system.campaigns.page(before, MARKETING_PAGE)?;
+            let tz = clinic_tz(&state);
+            let next = next.map(|k| Cursor(k).encode());
+            let view = CampaignsPage {
+                nav,
+                tabs: Tabs::of(&staff, "campaigns"),
+                rows: items.iter().map(|c| CampaignRow::of(c, &tz)).collect(),
+                pager: Pager::new("/messages/campaigns", q.cursor.as_deref(), next.as_deref()),
+            };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// `/messages/campaigns/{id}`: progress and results, and the buttons the campaign's state
+/// and the caller's grants allow (`comms.js` posts them to the campaign API).
+pub async fn campaign(State(state): State<AppState>, staff: Staff, id: Result<Id<CampaignId>, ApiError>) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            let c = state.system.campaigns.get(id)?;
+            let template = state.system.templates.peek(c.template_id).map_or_else(
+                |_| "(deleted template)".to_owned(),
+                |t| format!("{} ({})", t.content.name, comms::channel_label(t.channel)),
+            );
+            let segment = state.system.segments.get(c.segment_id).map_or_else(|_| c.segment_id.to_string(), |s| s.name);
+            let actions = CampaignActions::of(c.state, |path| granted_on(&staff, &Method::POST, path).is_some());
+            let tabs = Tabs::of(&staff, "campaigns");
+            Ok(render(
+                StatusCode::OK,
+                &CampaignPage::new(nav, tabs, &c, template, segment, actions, &clinic_tz(&state)),
+            ))
+        }
+        .await,
+    )
+}
+
+/// The query of the analytics page: a range of local days.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsPageParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// `/messages/analytics`: the report of `GET /api/communications/analytics` over the range
+/// chosen (default the last 30 days in the clinic's zone). A range the report refuses
+/// answers 422 with the form as typed and why, so it can be corrected in place.
+pub async fn analytics(
+    State(state): State<AppState>,
+    staff: Staff,
+    q: Result<Query<AnalyticsPageParams>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Messages);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let tabs = Tabs::of(&staff, "analytics");
+            let analytics = &state.system.analytics;
+            let parsed = clowder_schemas::analytics::AnalyticsQuery::parse(
+                q.from.as_deref(),
+                q.to.as_deref(),
+                None,
+                None,
+                None,
+                analytics.today(),
+            );
+            let query = match parsed {
+                Ok(query) => query,
+                Err(e) => {
+                    let label = if e.field == "from" { "From" } else { "To" };
+                    let why = format!("{label}: {}", e.message);
+                    let text = |v: &Option<String>| v.as_deref().unwrap_or("").trim().to_owned();
+                    let view = AnalyticsPage::refused(nav, tabs, text(&q.from), text(&q.to), why);
+                    return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view));
+                }
+            };
+            let report = analytics.report(&query)?;
+            Ok(render(StatusCode::OK, &AnalyticsPage::new(nav, tabs, &report)))
         }
         .await,
     )

@@ -22,6 +22,9 @@ pub struct Tabs {
     pub templates: bool,
     pub dashboard: bool,
     pub bulk: bool,
+    pub analytics: bool,
+    pub segments: bool,
+    pub campaigns: bool,
 }
 
 impl Tabs {
@@ -34,6 +37,9 @@ impl Tabs {
             templates: holds("/messages/templates"),
             dashboard: holds("/messages/dashboard"),
             bulk: holds("/messages/bulk"),
+            analytics: holds("/messages/analytics"),
+            segments: holds("/messages/segments"),
+            campaigns: holds("/messages/campaigns"),
         }
     }
 }
@@ -332,6 +338,8 @@ pub struct BulkPage {
     pub tabs: Tabs,
     /// Active templates: id, "Name (Email)".
     pub templates: Vec<Choice>,
+    /// Saved segments to send to (id, name), when the caller may list them.
+    pub segments: Vec<Choice>,
     /// The batch whose progress to show at once (`?batch=`, where a send leaves the address).
     pub follow: Option<String>,
     /// The newest batches.

@@ -8,6 +8,7 @@ pub mod board;
 pub mod charts;
 pub mod comms;
 pub mod lists;
+pub mod marketing;
 pub mod records;
 
 use askama::Template;

@@ -94,6 +94,8 @@ pub struct ClientPage {
     pub can_send: bool,
     /// The client's id, for the send form.
     pub client_id: String,
+    /// The referral panel: `None` when the caller may not read the client's referrals.
+    pub referrals: Option<super::marketing::ReferralPanel>,
 }
 
 impl ClientPage {
@@ -134,6 +136,7 @@ impl ClientPage {
             messages: None,
             can_send: false,
             client_id: c.id.to_string(),
+            referrals: None,
         }
     }
 }

@@ -33,6 +33,7 @@ fn client_page(cats: Option<Vec<RecordLink>>) -> ClientPage {
         messages: None,
         can_send: false,
         client_id: "01J".into(),
+        referrals: None,
     }
 }
 
@@ -198,7 +199,16 @@ mod comms_views {
     use crate::views::comms::*;
 
     fn tabs(bulk: bool) -> Tabs {
-        Tabs { current: "log", log: true, templates: true, dashboard: true, bulk }
+        Tabs {
+            current: "log",
+            log: true,
+            templates: true,
+            dashboard: true,
+            bulk,
+            analytics: true,
+            segments: bulk,
+            campaigns: bulk,
+        }
     }
 
     fn message(status: MessageStatus) -> Message {
@@ -304,6 +314,274 @@ mod comms_views {
     }
 }
 
+mod marketing_views {
+    use askama::Template;
+    use clowder_schemas::analytics::{AnalyticsReport, Figures, NoShowComparison, VariantFigures};
+    use clowder_schemas::campaigns::{
+        CampaignResults, CampaignState, CampaignView, LifeStage, Segment, SegmentClient, SegmentFilter, SegmentPreview,
+    };
+    use clowder_schemas::ids::{CampaignId, SegmentId};
+    use clowder_schemas::messages::Channel;
+    use clowder_schemas::templates::TemplateCategory;
+    use clowder_schemas::{ClientId, TemplateId};
+    use jiff::tz::TimeZone;
+
+    use super::{client_page, nav};
+    use crate::views::comms::Tabs;
+    use crate::views::marketing::*;
+
+    fn tabs(current: &'static str, manage: bool) -> Tabs {
+        Tabs {
+            current,
+            log: true,
+            templates: true,
+            dashboard: true,
+            bulk: true,
+            analytics: true,
+            segments: manage,
+            campaigns: manage,
+        }
+    }
+
+    fn segment(name: &str, filter: SegmentFilter) -> Segment {
+        Segment {
+            id: SegmentId::from_u128(3),
+            name: name.into(),
+            filter,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            created_by: None,
+        }
+    }
+
+    #[test]
+    fn a_segments_rules_are_said_in_words() {
+        let f = SegmentFilter {
+            last_visit_older_than_days: Some(365),
+            min_visits_12m: Some(2),
+            life_stages: vec![LifeStage::Senior, LifeStage::Geriatric],
+            breeds: vec!["Maine Coon".into()],
+            active_only: false,
+            ..SegmentFilter::default()
+        };
+        let rules = segment_rules(&f, &["Dental".into()], &[]);
+        assert_eq!(
+            rules,
+            vec![
+                "Last visit more than 365 days ago (never seen: not included)",
+                "At least 2 visits in the last 12 months",
+                "Had a visit of type: Dental",
+                "Has a cat that is senior (11–14 years) or geriatric (15 years and over) and a Maine Coon",
+                "Active and deactivated clients",
+            ]
+        );
+        let none = SegmentFilter { max_visits_12m: Some(0), ..SegmentFilter::default() };
+        assert_eq!(segment_rules(&none, &[], &[]), vec!["No visit in the last 12 months", "Active clients only"]);
+    }
+
+    #[test]
+    fn the_segments_list_shows_sizes_escapes_names_and_says_when_empty() {
+        let s = segment("<b>Lapsed</b>", SegmentFilter::default());
+        let page = SegmentsPage {
+            nav: nav(true, true),
+            tabs: tabs("segments", true),
+            rows: vec![SegmentRow::of(&s, 1, &TimeZone::UTC)],
+            pager: Pager::new("/messages/segments", None, Some("NEXT")),
+        };
+        let html = page.render().unwrap();
+        assert!(html.contains(r#"<td data-label="Clients now" class="segment-size">1 client</td>"#), "{html}");
+        assert!(!html.contains("<b>Lapsed</b>"));
+        assert!(html.contains(r#"href="/messages/segments?cursor=NEXT""#) && !html.contains(r#"rel="first""#));
+        assert!(html.contains(r#"href="/messages/segments" aria-current="page">Segments</a>"#));
+        let empty = SegmentsPage { rows: vec![], pager: Pager::default(), ..page };
+        assert!(empty.render().unwrap().contains(r#"id="no-results""#));
+    }
+
+    #[test]
+    fn a_segment_page_names_its_first_clients_and_how_many_more() {
+        let s = segment("Seniors", SegmentFilter::default());
+        let p = SegmentPreview {
+            count: 5,
+            clients: vec![SegmentClient { id: ClientId::from_u128(9), name: "Doe, <i>Jane</i>".into() }],
+        };
+        let page = SegmentPage::new(
+            nav(true, true),
+            tabs("segments", true),
+            &s,
+            vec!["Active clients only".into()],
+            &p,
+            &TimeZone::UTC,
+        );
+        let html = page.render().unwrap();
+        assert!(html.contains(r#"<span id="segment-size">5 clients</span>"#), "{html}");
+        assert!(html.contains("and 4 more.") && !html.contains("<i>Jane</i>"));
+        assert!(html.contains(&format!(r#"<a href="/clients/{}">"#, ClientId::from_u128(9))));
+        let none = SegmentPage::new(
+            nav(true, true),
+            tabs("segments", true),
+            &s,
+            vec![],
+            &SegmentPreview { count: 0, clients: vec![] },
+            &TimeZone::UTC,
+        );
+        assert!(none.render().unwrap().contains("No client matches these rules today."));
+    }
+
+    fn campaign(state: CampaignState) -> CampaignView {
+        CampaignView {
+            id: CampaignId::from_u128(5),
+            name: "Dental <month>".into(),
+            template_id: TemplateId::from_u128(6),
+            segment_id: SegmentId::from_u128(3),
+            channel: Channel::Email,
+            state,
+            scheduled_at: Some("2026-03-01T15:00:00Z".parse().unwrap()),
+            results: CampaignResults {
+                audience: 4,
+                skipped: 1,
+                queued: 1,
+                sent: 1,
+                suppressed: 1,
+                ..Default::default()
+            },
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+            created_by: None,
+        }
+    }
+
+    #[test]
+    fn a_campaign_offers_the_moves_its_state_allows_and_only_to_who_may_make_them() {
+        let all = |_: &str| true;
+        let on = |s| CampaignActions::of(s, all);
+        assert_eq!(on(CampaignState::Draft), CampaignActions { schedule: true, send_now: true, cancel: true });
+        assert_eq!(on(CampaignState::Scheduled), CampaignActions { schedule: true, send_now: true, cancel: true });
+        assert_eq!(on(CampaignState::Sending), CampaignActions { schedule: false, send_now: false, cancel: true });
+        assert!(!on(CampaignState::Sent).any() && !on(CampaignState::Cancelled).any());
+        assert!(!CampaignActions::of(CampaignState::Draft, |_| false).any());
+
+        let tz = TimeZone::get("America/New_York").unwrap();
+        let page = |s| {
+            let c = campaign(s);
+            CampaignPage::new(
+                nav(true, true),
+                tabs("campaigns", true),
+                &c,
+                "News (Email)".into(),
+                "All".into(),
+                on(s),
+                &tz,
+            )
+            .render()
+            .unwrap()
+        };
+        let scheduled = page(CampaignState::Scheduled);
+        assert!(scheduled.contains(r#"<button type="submit" id="schedule">Reschedule</button>"#), "{scheduled}");
+        assert!(scheduled.contains(r#"value="2026-03-01T10:00""#), "the schedule in the clinic's zone");
+        assert!(scheduled.contains(r#"data-action="send-now""#) && scheduled.contains(r#"data-action="cancel""#));
+        assert!(scheduled.contains("comms.js") && !scheduled.contains("Dental <month>"));
+        assert!(scheduled.contains(r#"<progress id="campaign-bar" max="4" value="3">"#));
+        let draft = page(CampaignState::Draft);
+        assert!(draft.contains(r#"id="schedule">Schedule</button>"#));
+        let sending = page(CampaignState::Sending);
+        assert!(
+            !sending.contains("schedule-form")
+                && !sending.contains("send-now")
+                && sending.contains("data-action=\"cancel\"")
+        );
+        // While sending, clients not yet queued are not done.
+        let mut c = campaign(CampaignState::Sending);
+        c.results = CampaignResults { audience: 230, sent: 200, ..Default::default() };
+        let p =
+            CampaignPage::new(nav(true, true), tabs("campaigns", true), &c, "N".into(), "S".into(), on(c.state), &tz);
+        assert_eq!((p.done, p.audience), (200, 230));
+        let sent = page(CampaignState::Sent);
+        assert!(!sent.contains("campaign-actions") && !sent.contains("comms.js"));
+        assert!(sent.contains(r#"data-status="sent">Sent<"#));
+    }
+
+    fn variant(id: u128, name: &str, sent: u32, opened: u32) -> VariantFigures {
+        VariantFigures {
+            template_id: Some(TemplateId::from_u128(id)),
+            template_name: Some(name.into()),
+            category: Some(TemplateCategory::AppointmentReminder),
+            channel: Channel::Email,
+            figures: Figures { messages: sent, sent, delivered: sent, tracked: sent, opened, ..Default::default() }
+                .with_rates(),
+        }
+    }
+
+    #[test]
+    fn analytics_shows_rates_per_category_template_and_ab_variant() {
+        let report = AnalyticsReport {
+            from: jiff::civil::date(2026, 2, 1),
+            to: jiff::civil::date(2026, 3, 2),
+            automation: None,
+            category: None,
+            convert_days: 14,
+            totals: Figures { sent: 12, opened: 3, tracked: 12, ..Default::default() }.with_rates(),
+            variants: vec![variant(1, "Reminder A", 8, 2), variant(2, "Reminder B", 4, 1)],
+            no_shows: NoShowComparison::default(),
+        };
+        let page = AnalyticsPage::new(nav(true, true), tabs("analytics", false), &report);
+        let cat = &page.sections[1].rows;
+        assert_eq!((cat.len(), cat[0].label.as_str(), cat[0].sent), (1, "Appointment reminder", 12));
+        assert_eq!(cat[0].opened, "25 %");
+        assert_eq!(page.variants.len(), 1, "two reminders on email are an A/B test");
+        assert_eq!(page.variants[0].caption, "Appointment reminder (Email)");
+        let html = page.render().unwrap();
+        assert!(html.contains("Reminder A (Email)") && html.contains("Reminder B (Email)"), "{html}");
+        assert!(html.contains(r#"value="2026-02-01""#) && html.contains(r#"id="no-shows""#));
+        assert!(html.contains("<td data-label=\"No-show rate\">—</td>"), "no rate over nothing");
+        assert!(!html.contains(r#"href="/messages/segments""#), "no marketing tabs without the permission");
+
+        let bad = AnalyticsPage::refused(
+            nav(true, true),
+            tabs("analytics", false),
+            "2026-03-05".into(),
+            "2026-03-01".into(),
+            "To: must not be before from".into(),
+        );
+        let html = bad.render().unwrap();
+        assert!(html.contains(r#"id="range-error""#) && html.contains("To: must not be before from"));
+        assert!(html.contains(r#"value="2026-03-05""#) && !html.contains("rates-total"));
+    }
+
+    #[test]
+    fn a_client_page_shows_the_referral_panel_only_when_given() {
+        assert!(!client_page(None).render().unwrap().contains("referrals-section"));
+        let x = clowder_schemas::campaigns::Referral {
+            id: clowder_schemas::ids::ReferralId::from_u128(1),
+            code: "K7QF-93MX".into(),
+            referrer_id: ClientId::from_u128(1),
+            referred_id: ClientId::from_u128(2),
+            credit: "Referral credit".into(),
+            status: clowder_schemas::campaigns::ReferralStatus::Owed,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            created_by: None,
+            redeemed_at: None,
+            redeemed_by: None,
+        };
+        let mut page = client_page(None);
+        page.referrals = Some(ReferralPanel {
+            code: "K7QF-93MX".into(),
+            owed: 1,
+            referred: vec![
+                ReferredRow::of(&x, Some("Doe, <b>Ben</b>".into()), &TimeZone::UTC),
+                ReferredRow::of(&x, None, &TimeZone::UTC),
+            ],
+        });
+        let html = page.render().unwrap();
+        assert!(html.contains(r#"<strong id="referral-code">K7QF-93MX</strong>"#), "{html}");
+        assert!(html.contains("1 credit owed") && !html.contains("<b>Ben</b>"));
+        assert!(html.contains(&format!(r#"<a href="/clients/{}">"#, ClientId::from_u128(2))));
+        assert!(
+            html.contains(r#"<td data-label="Referred">A client</td>"#),
+            "a client the caller may not open is not named"
+        );
+        page.referrals = Some(ReferralPanel { code: "K7QF-93MX".into(), owed: 0, referred: vec![] });
+        assert!(page.render().unwrap().contains("Has not referred anyone yet."));
+    }
+}
 fn vitals(id: u128, taken_at: &str, m: serde_json::Value) -> clowder_schemas::vitals::Vitals {
     let input: clowder_schemas::vitals::MeasurementsInput = serde_json::from_value(m).unwrap();
     let at: jiff::Timestamp = taken_at.parse().unwrap();
