@@ -99,6 +99,10 @@ async fn a_dose_gives_a_due_date_with_its_rule_an_override_shows_beside_it_and_t
     assert!(all.iter().any(|i| i["patient_id"] == cat.as_str()), "{all:?}");
     let elsewhere = app.get_json("/api/vaccinations/due?location_id=01JD7Y2Q4Z8W3N5K6M7P8R9S0T").await;
     assert_eq!(elsewhere["items"], json!([]));
+    // An inactive cat is not listed.
+    expect_json(app.delete(&format!("/api/patients/{cat}")).await, StatusCode::OK).await;
+    let all = app.walk("/api/vaccinations/due", 50).await;
+    assert!(!all.iter().any(|i| i["patient_id"] == cat.as_str()), "{all:?}");
     let overdue = app.get_json("/api/vaccinations/due?status=overdue").await;
     assert!(
         overdue["items"].as_array().unwrap().iter().all(|c| c["items"]

@@ -63,6 +63,12 @@ pub(crate) fn selects(days_before: i64, batch_day: i64, date: Date, item: &DueIt
     timed || batch
 }
 
+/// What keys a sweep's messages: the month on batch day (one batch message a month), else
+/// the date.
+fn occurrence(batch_day: i64, date: Date) -> String {
+    if is_batch_day(batch_day, date) { date.strftime("%Y-%m").to_string() } else { date.to_string() }
+}
+
 fn is_batch_day(batch_day: i64, date: Date) -> bool {
     batch_day > 0 && i64::from(date.day()) == batch_day
 }
@@ -112,8 +118,7 @@ impl Rule for VaccineDue {
                 by_client.entry(p.client_id).or_default().push((p, items));
             }
         }
-        let occurrence =
-            if is_batch_day(batch_day, date) { date.strftime("%Y-%m").to_string() } else { date.to_string() };
+        let occurrence = occurrence(batch_day, date);
         let mut out = Vec::new();
         for (client, cats) in by_client {
             let Some(c) = r.get::<Client>(RecordTable::Clients, client.as_u128())? else { continue };
@@ -173,6 +178,13 @@ mod tests {
         assert!(!selects(14, 1, first, &item(date(2026, 6, 1), DueStatus::Due)));
         assert!(!selects(14, 0, first, &item(date(2026, 5, 31), DueStatus::Due)), "0 turns the batch off");
         assert!(!selects(14, 1, first, &item(date(2026, 5, 15), DueStatus::Declined)));
+    }
+
+    #[test]
+    fn a_batch_is_keyed_by_its_month_and_a_timed_reminder_by_its_day() {
+        assert_eq!(occurrence(1, date(2026, 5, 1)), "2026-05");
+        assert_eq!(occurrence(1, date(2026, 5, 2)), "2026-05-02");
+        assert_eq!(occurrence(0, date(2026, 5, 1)), "2026-05-01");
     }
 
     #[test]
