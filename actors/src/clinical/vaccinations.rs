@@ -134,6 +134,11 @@ pub fn decide_create(ctx: &DecideCtx<'_>, id: VaccinationId, d: VaccinationDraft
             .into());
         }
     }
+    if let Entry::Declined { on, .. } = &d.entry
+        && patient.date_of_birth.is_some_and(|b| *on < b)
+    {
+        return Err(ValidationError::new("declined_on", "is before the cat's date of birth").into());
+    }
     let mut entry = d.entry;
     if let Entry::Dose(dose) = &mut entry {
         dose.given_by = dose.given_by.or(ctx.caller.user_id());
@@ -492,6 +497,9 @@ mod tests {
         };
         let d = decide_create(&ctx, id, declined.validate(date(2026, 5, 1)).unwrap()).unwrap();
         assert_eq!(d.action, "vaccination.decline");
+        let early = DeclineVaccination { declined_on: Some(date(2025, 12, 1)), ..declined };
+        let e = decide_create(&ctx, id, early.validate(date(2026, 5, 1)).unwrap()).unwrap_err();
+        assert_eq!(field(e), "declined_on");
     }
 
     #[tokio::test]
