@@ -163,6 +163,8 @@ pub enum Error {
     ProblemNotFound(clowder_schemas::ids::ProblemId),
     #[error("no clinical fact set or version {0}")]
     FactSetNotFound(String),
+    #[error("no vaccination with id {0}")]
+    VaccinationNotFound(clowder_schemas::ids::VaccinationId),
     /// A referral's credit was already redeemed.
     #[error("this referral's credit was already redeemed")]
     ReferralRedeemed(clowder_schemas::ids::ReferralId),
@@ -294,6 +296,7 @@ impl Error {
             Error::VitalsNotFound(_) => ErrorCode::VitalsNotFound,
             Error::ProblemNotFound(_) => ErrorCode::ProblemNotFound,
             Error::FactSetNotFound(_) => ErrorCode::FactSetNotFound,
+            Error::VaccinationNotFound(_) => ErrorCode::VaccinationNotFound,
             Error::ReferralRedeemed(_) => ErrorCode::InvalidTransition,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::CampaignTransition { .. } => ErrorCode::InvalidTransition,

@@ -192,6 +192,8 @@ impl Topics {
             DomainEvent::PrescriptionCreated { patient_id, .. }
             | DomainEvent::PrescriptionUpdated { patient_id, .. } => out.push(Topic::Patient(*patient_id)),
             DomainEvent::ControlledEntryRecorded { patient_id: Some(p), .. } => out.push(Topic::Patient(*p)),
+            DomainEvent::VaccinationRecorded { patient_id, .. }
+            | DomainEvent::VaccinationUpdated { patient_id, .. } => out.push(Topic::Patient(*patient_id)),
             _ => {}
         }
         out.dedup();

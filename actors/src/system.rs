@@ -90,6 +90,8 @@ pub struct System {
     pub prescriptions: crate::clinical::prescriptions::Prescriptions,
     /// The controlled-drug register (append-only).
     pub controlled: crate::clinical::controlled::Controlled,
+    /// Vaccinations (a record kind) and their computed due dates.
+    pub vaccinations: crate::clinical::vaccinations::Vaccinations,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -206,6 +208,7 @@ impl System {
             notes,
             prescriptions: crate::clinical::prescriptions::Prescriptions::new(ctx_for_templates.clone()),
             controlled: crate::clinical::controlled::Controlled::new(ctx_for_templates.clone(), accounts_for_register),
+            vaccinations: crate::clinical::vaccinations::Vaccinations::new(ctx_for_templates.clone()),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -274,6 +277,7 @@ impl System {
             self.visits.stop_all();
             self.notes.stop_all();
             self.prescriptions.stop_all();
+            self.vaccinations.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

@@ -136,6 +136,7 @@ permissions! {
     ClinicalFactsManage = "clinical_facts:manage" => "Publish a new version of a clinical fact set (normal ranges, protocols, formulary)",
     ControlledView = "controlled:view" => "See the controlled-drug register and export it",
     ControlledRecord = "controlled:record" => "Record controlled-drug receipts, administrations, dispensing, counts and corrections (each witnessed)",
+    VaccinationsCreate = "vaccinations:create" => "Record vaccinations (doses, refusals, reactions), override due dates and assess risk",
 }
 
 impl Permission {
@@ -276,12 +277,15 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
         vet.extend(all_of(r));
     }
     vet.extend([VisitsSign, VitalsCreate]);
+    vet.push(VaccinationsCreate);
     // Techs take the vitals at intake (DOMAIN.md is silent; every clinic works so).
     let mut tech = vec![ClientsView, PatientsView, PatientsEdit, VisitsView, AppointmentsView, AppointmentsEdit];
     tech.push(VitalsCreate);
     // Vets and techs draw up and give controlled drugs (with a witness); a manager audits them.
     vet.extend([ControlledView, ControlledRecord]);
     tech.extend([ControlledView, ControlledRecord]);
+    // Techs give vaccines under a vet's order (AAFP), so they record them too.
+    tech.push(VaccinationsCreate);
     tech.extend(all_of("labs"));
     let mut front = vec![PatientsView, CommunicationsView];
     front.push(CommunicationsSend);

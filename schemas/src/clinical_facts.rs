@@ -92,6 +92,7 @@ pub const FACT_SETS: &[FactSetInfo] = &[
     FactSetInfo::of::<crate::vitals::VitalRanges>(),
     FactSetInfo::of::<crate::formulary::Formulary>(),
     FactSetInfo::of::<crate::formulary::DrugInteractions>(),
+    FactSetInfo::of::<crate::vaccine_protocol::VaccineProtocol>(),
 ];
 
 /// The fact set called `name`, if any.

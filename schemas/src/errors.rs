@@ -121,6 +121,7 @@ pub enum ErrorCode {
     NoRefillsLeft,
     /// A change a prescription's status no longer allows (refilling a cancelled one).
     PrescriptionNotActive,
+    VaccinationNotFound,
 }
 
 impl ErrorCode {
@@ -176,6 +177,7 @@ impl ErrorCode {
             NoteSigned | NoteUnsigned => ErrorKind::Conflict,
             PrescriptionNotFound | ControlledContainerNotFound | ControlledEntryNotFound => ErrorKind::NotFound,
             NoRefillsLeft | PrescriptionNotActive => ErrorKind::Conflict,
+            VaccinationNotFound => ErrorKind::NotFound,
         }
     }
 

@@ -313,6 +313,18 @@ pub enum DomainEvent {
         container_id: crate::ids::ControlledContainerId,
         patient_id: Option<crate::ids::PatientId>,
     },
+    /// A vaccination entry was recorded (a dose, a refusal, a due-date override or a risk
+    /// assessment; ids only).
+    VaccinationRecorded {
+        vaccination_id: crate::ids::VaccinationId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A vaccination entry changed (an adverse reaction added to a dose).
+    VaccinationUpdated {
+        vaccination_id: crate::ids::VaccinationId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -389,6 +401,8 @@ impl DomainEvent {
             DomainEvent::PrescriptionCreated { prescription_id, .. }
             | DomainEvent::PrescriptionUpdated { prescription_id, .. } => format!("prescription:{prescription_id}"),
             DomainEvent::ControlledEntryRecorded { container_id, .. } => format!("controlled_container:{container_id}"),
+            DomainEvent::VaccinationRecorded { vaccination_id, .. }
+            | DomainEvent::VaccinationUpdated { vaccination_id, .. } => format!("vaccination:{vaccination_id}"),
         }
     }
 }
@@ -585,6 +599,10 @@ impl DomainEvent {
                 Audience::new(Permission::PrescriptionsView, Unnarrowed)
             }
             DomainEvent::ControlledEntryRecorded { .. } => Audience::new(Permission::ControlledView, Unnarrowed),
+            // Who may read vaccinations (`GET /api/vaccinations/{id}`): the record's readers.
+            DomainEvent::VaccinationRecorded { .. } | DomainEvent::VaccinationUpdated { .. } => {
+                Audience::new(Permission::VisitsView, Unnarrowed)
+            }
         }
     }
 
@@ -703,6 +721,14 @@ impl DomainEvent {
                     .chain(patient_id.map(|p| ("patient_id", p.to_string())))
                     .collect(),
                 changed: Vec::new(),
+            }),
+            DomainEvent::VaccinationRecorded { vaccination_id, patient_id } => Some(IdsOnly {
+                ids: vec![("vaccination_id", vaccination_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: Vec::new(),
+            }),
+            DomainEvent::VaccinationUpdated { vaccination_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("vaccination_id", vaccination_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
             }),
         }
     }

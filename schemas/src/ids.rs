@@ -246,6 +246,10 @@ ulid_id!(
     /// One entry of the controlled-drug register (append-only).
     ControlledEntryId, ControlledEntryNotFound, "controlled-drug register entry"
 );
+ulid_id!(
+    /// A vaccination entry: a dose, a refusal, a due-date override or a risk assessment.
+    VaccinationId, VaccinationNotFound, "vaccination"
+);
 
 #[cfg(test)]
 mod tests {

@@ -39,6 +39,8 @@ pub mod search;
 pub mod staff;
 pub mod templates;
 pub mod users;
+pub mod vaccinations;
+pub mod vaccine_protocol;
 pub mod values;
 pub mod visits;
 pub mod vitals;

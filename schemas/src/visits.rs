@@ -10,7 +10,7 @@ use crate::appointment_types::{AppointmentType, RoomKind};
 use crate::errors::ValidationError;
 use crate::ids::{
     AppointmentId, AppointmentTypeId, LocationId, NoteId, PatientId, PrescriptionId, ProblemId, StaffId, UserId,
-    VisitId, VitalsId,
+    VaccinationId, VisitId, VitalsId,
 };
 use crate::patch::Patch;
 use crate::prescriptions::PrescriptionStatus;
@@ -334,6 +334,20 @@ pub enum TimelineEntry {
         drug_name: String,
         status: PrescriptionStatus,
     },
+    /// A vaccination entry: a dose (with its date and product), a refusal, a due-date override
+    /// or a risk assessment.
+    Vaccination {
+        at: Timestamp,
+        vaccination_id: VaccinationId,
+        visit_id: Option<VisitId>,
+        vaccine: String,
+        /// `dose`, `declined`, `due_override` or `risk`.
+        entry: String,
+        /// The day a dose was given.
+        given_on: Option<jiff::civil::Date>,
+        product: Option<String>,
+        reactions: u32,
+    },
 }
 
 impl TimelineEntry {
@@ -344,7 +358,8 @@ impl TimelineEntry {
             | TimelineEntry::Note { at, .. }
             | TimelineEntry::Vitals { at, .. }
             | TimelineEntry::Problem { at, .. }
-            | TimelineEntry::Prescription { at, .. } => *at,
+            | TimelineEntry::Prescription { at, .. }
+            | TimelineEntry::Vaccination { at, .. } => *at,
         }
     }
 }

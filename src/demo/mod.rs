@@ -12,7 +12,8 @@
 //! This module does the I/O; the data comes from its submodules, each with the tables it
 //! draws from: `random` (the PRNG), `clients` (owners, and [`clients::generate`] for the
 //! whole clinic), `cats`, `staff` (accounts, people, profiles), `schedule` (location, rooms,
-//! holidays, shifts, time off) and `visits` (appointments and their fates).
+//! holidays, shifts, time off), `visits` (appointments and their fates) and `vaccinations`
+//! (each cat's vaccination history).
 //!
 //! Generation is pure and deterministic: a tiny self-contained PRNG
 //! ([`random::SplitMix64`], seeded by [`random::SEED`]) draws from the fixed tables of these
@@ -58,6 +59,7 @@ pub mod clients;
 pub mod random;
 pub mod schedule;
 pub mod staff;
+pub mod vaccinations;
 pub mod visits;
 
 /// Concurrent creations while seeding; enough to fill group-commit batches.
@@ -128,6 +130,7 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
             "seeded the demo clinic"
         );
         seed_schedule(system, &clinic.patients).await.context("seeding the demo schedule")?;
+        seed_vaccinations(system, &clinic.patients).await.context("seeding the demo vaccinations")?;
         // Seeding touched every record: let them go now instead of after the idle period,
         // so a fresh demo server starts as small as a real one.
         system.clients.passivate_all();
@@ -298,6 +301,47 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
         took_ms = started.elapsed().as_millis() as u64,
         "seeded the demo schedule"
     );
+    Ok(())
+}
+
+/// Records each demo cat's vaccination history (see `vaccinations::plan_vaccinations`), a cat's
+/// entries in order, cats in parallel.
+async fn seed_vaccinations(system: &Arc<System>, patients: &[(PatientId, CreatePatient)]) -> anyhow::Result<()> {
+    use self::vaccinations::DemoEntry;
+    let started = Instant::now();
+    let today = system.ctx.today();
+    let mut by_cat: Vec<(PatientId, Vec<DemoEntry>)> = Vec::new();
+    for e in vaccinations::plan_vaccinations(patients, today) {
+        let id = match &e {
+            DemoEntry::Dose(d) => d.patient_id,
+            DemoEntry::Declined(d) => d.patient_id,
+            DemoEntry::Risk(id, _) => *id,
+        };
+        match by_cat.last_mut() {
+            Some((last, entries)) if *last == id => entries.push(e),
+            _ => by_cat.push((id, vec![e])),
+        }
+    }
+    let entries: usize = by_cat.iter().map(|(_, e)| e.len()).sum();
+    stream::iter(by_cat.into_iter().map(Ok::<_, anyhow::Error>))
+        .try_for_each_concurrent(PARALLEL, |(_, entries)| {
+            let system = system.clone();
+            async move {
+                let v = &system.vaccinations;
+                let caller = &Caller::system();
+                for e in entries {
+                    match e {
+                        DemoEntry::Dose(d) => v.record_dose(d, today, caller).await?,
+                        DemoEntry::Declined(d) => v.decline(d, today, caller).await?,
+                        DemoEntry::Risk(id, r) => v.assess_risk(id, r, caller).await?,
+                    };
+                }
+                Ok(())
+            }
+        })
+        .await?;
+    system.vaccinations.passivate_all();
+    tracing::info!(entries, took_ms = started.elapsed().as_millis() as u64, "seeded the demo vaccinations");
     Ok(())
 }
 

@@ -267,6 +267,14 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/controlled/containers/{id}/counts", "AVT"),
     ("POST", "/api/controlled/entries/{id}/reversal", "AVT"),
     ("GET", "/api/controlled/register.csv", "AVTM"),
+    ("POST", "/api/vaccinations", "AVT"),
+    ("POST", "/api/vaccinations/declined", "AVT"),
+    ("GET", "/api/vaccinations/due", "AVTRM"),
+    ("GET", "/api/vaccinations/{id}", "AVT"),
+    ("POST", "/api/vaccinations/{id}/reactions", "AVT"),
+    ("GET", "/api/patients/{id}/vaccinations", "AVT"),
+    ("POST", "/api/patients/{id}/vaccinations/overrides", "AVT"),
+    ("POST", "/api/patients/{id}/vaccinations/risk", "AVT"),
 ];
 
 const ROLES: &[(char, &str)] = &[

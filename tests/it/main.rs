@@ -46,6 +46,7 @@ mod templates;
 mod tls;
 mod tracking;
 mod upgrade;
+mod vaccinations;
 mod views;
 mod visits;
 mod vitals;

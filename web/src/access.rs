@@ -345,6 +345,16 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/controlled/containers/{id}/counts", Needs(ControlledRecord)),
     ("POST", "/api/controlled/entries/{id}/reversal", Needs(ControlledRecord)),
     ("GET", "/api/controlled/register.csv", Needs(ControlledView)),
+    // Vaccinations are the medical record: read with visits:view, recorded by vets and techs.
+    ("POST", "/api/vaccinations", Needs(VaccinationsCreate)),
+    ("POST", "/api/vaccinations/declined", Needs(VaccinationsCreate)),
+    // The front desk books the visits the due list asks for: it reads cats, not their record.
+    ("GET", "/api/vaccinations/due", Needs(PatientsView)),
+    ("GET", "/api/vaccinations/{id}", Needs(VisitsView)),
+    ("POST", "/api/vaccinations/{id}/reactions", Needs(VaccinationsCreate)),
+    ("GET", "/api/patients/{id}/vaccinations", Needs(VisitsView)),
+    ("POST", "/api/patients/{id}/vaccinations/overrides", Needs(VaccinationsCreate)),
+    ("POST", "/api/patients/{id}/vaccinations/risk", Needs(VaccinationsCreate)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

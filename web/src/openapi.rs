@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::subscribe;
+use crate::routes::vaccinations;
 use crate::routes::visits;
 use crate::routes::{analytics, tracking};
 use crate::routes::{
@@ -213,7 +214,15 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(controlled::controlled_discrepancy))
         .routes(routes!(controlled::controlled_count))
         .routes(routes!(controlled::controlled_reverse))
-        .routes(routes!(controlled::controlled_register_csv));
+        .routes(routes!(controlled::controlled_register_csv))
+        .routes(routes!(vaccinations::vaccinations_create))
+        .routes(routes!(vaccinations::vaccinations_decline))
+        .routes(routes!(vaccinations::vaccinations_due))
+        .routes(routes!(vaccinations::vaccinations_get))
+        .routes(routes!(vaccinations::vaccinations_reaction))
+        .routes(routes!(vaccinations::patient_vaccinations))
+        .routes(routes!(vaccinations::patient_vaccination_override))
+        .routes(routes!(vaccinations::patient_vaccination_risk));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -21,5 +21,6 @@ pub mod problems;
 #[cfg(test)]
 mod tests;
 pub mod timeline;
+pub mod vaccinations;
 pub mod visits;
 pub mod vitals;

@@ -2,8 +2,8 @@
 //!
 //! Each clinical kind is a [`TimelineSource`] reading its own per-patient index newest first
 //! (`visits_by_patient`, `notes_by_patient`, `vitals_by_patient`, `problems_by_patient`,
-//! `prescriptions_by_patient` for readers who may see prescriptions; vaccinations join with
-//! theirs). A page asks every source for at most `limit + 1` entries
+//! `vaccinations_by_patient`, and `prescriptions_by_patient` for readers who may see
+//! prescriptions). A page asks every source for at most `limit + 1` entries
 //! below the cursor and merges them by key: record ids are ULIDs, so key order is time order
 //! across kinds, and the cursor is the last entry's key. Adding a kind is one variant of
 //! `TimelineEntry`, one source here and one line in `SOURCES`. The page is audited
@@ -18,6 +18,7 @@ use clowder_schemas::notes::Note;
 use clowder_schemas::patients::Patient;
 use clowder_schemas::prescriptions::Prescription;
 use clowder_schemas::problems::Problem;
+use clowder_schemas::vaccinations::{Entry, Vaccination};
 use clowder_schemas::visits::{TimelineEntry, Visit};
 use clowder_schemas::vitals::Vitals as VitalsRecord;
 
@@ -175,11 +176,42 @@ impl TimelineSource for Prescriptions {
     }
 }
 
+struct Vaccinations;
+
+impl TimelineSource for Vaccinations {
+    fn entries(
+        &self,
+        r: &Reader,
+        p: PatientId,
+        before: Option<u128>,
+        limit: usize,
+    ) -> Result<Vec<(u128, TimelineEntry)>> {
+        let index = (IndexTable::VaccinationsByPatient, RecordTable::Vaccinations);
+        from_index(r, index, p, before, limit, |v: Vaccination| {
+            let (given_on, product) = match &v.entry {
+                Entry::Dose(d) => (Some(d.given_on), Some(d.product.clone())),
+                _ => (None, None),
+            };
+            TimelineEntry::Vaccination {
+                at: v.created_at,
+                vaccination_id: v.id,
+                visit_id: v.visit_id,
+                entry: v.entry.kind().to_owned(),
+                vaccine: v.vaccine,
+                given_on,
+                product,
+                reactions: v.reactions.len() as u32,
+            }
+        })
+    }
+}
+
 /// The sources every reader of the timeline sees (`visits:view`).
-const SOURCES: &[&dyn TimelineSource] = &[&Visits, &Notes, &Vitals, &Problems];
+const SOURCES: &[&dyn TimelineSource] = &[&Visits, &Notes, &Vitals, &Problems, &Vaccinations];
 /// The sources with prescriptions, for readers who also hold `prescriptions:view` (a tech
 /// reads the record but not the prescriptions).
-const WITH_PRESCRIPTIONS: &[&dyn TimelineSource] = &[&Visits, &Notes, &Vitals, &Problems, &Prescriptions];
+const WITH_PRESCRIPTIONS: &[&dyn TimelineSource] =
+    &[&Visits, &Notes, &Vitals, &Problems, &Vaccinations, &Prescriptions];
 
 /// The timeline service.
 #[derive(Clone)]

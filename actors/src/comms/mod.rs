@@ -1,7 +1,8 @@
 //! Communications: sending an email or a text message through the provider the settings
 //! choose for its channel, and telling the caller whether a failure is worth retrying.
 //!
-//! Domain dependencies: jobs, scheduling.
+//! Domain dependencies: jobs, scheduling, clinical.
+//! (Clinical: the vaccine-due rule reads the due dates the medical record computes.)
 //!
 //! `providers/` holds the one interface ([`EmailProvider`], [`SmsProvider`]), the error
 //! contract ([`SendError`]: `Retry` or `Permanent`) and one module per provider; `sms.rs`

@@ -38,6 +38,11 @@ impl<K: RecordKind> Records<K> {
         &self.ctx.store
     }
 
+    /// What the service shares with every actor (for a kind's own reads beside the generic ones).
+    pub(crate) fn ctx_ref(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
     /// Creates a record with a fresh id.
     pub async fn create(&self, draft: K::Draft, caller: &Caller) -> Result<K::Record> {
         let id = K::Id::from_ulid(self.ctx.new_ulid());

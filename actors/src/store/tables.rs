@@ -84,10 +84,12 @@ pub enum RecordTable {
     ControlledContainers,
     /// The controlled-drug register (`clinical::controlled`), append-only; ids in time order.
     ControlledEntries,
+    /// Vaccination entries: doses, refusals, due-date overrides, risk (`clinical::vaccinations`).
+    Vaccinations,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 39] = [
+    pub const ALL: [RecordTable; 40] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -127,6 +129,7 @@ impl RecordTable {
         RecordTable::Prescriptions,
         RecordTable::ControlledContainers,
         RecordTable::ControlledEntries,
+        RecordTable::Vaccinations,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -170,6 +173,7 @@ impl RecordTable {
             RecordTable::Prescriptions => TableDefinition::new("prescriptions"),
             RecordTable::ControlledContainers => TableDefinition::new("controlled_containers"),
             RecordTable::ControlledEntries => TableDefinition::new("controlled_entries"),
+            RecordTable::Vaccinations => TableDefinition::new("vaccinations"),
         }
     }
 }
@@ -208,10 +212,12 @@ pub enum IndexTable {
     PrescriptionsByPatient,
     /// `(container, entry)`: a controlled-drug container's register, in time order.
     ControlledByContainer,
+    /// `(patient, vaccination)`: a cat's vaccination entries.
+    VaccinationsByPatient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 14] = [
+    pub const ALL: [IndexTable; 15] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -226,6 +232,7 @@ impl IndexTable {
         IndexTable::VisitsUnsigned,
         IndexTable::PrescriptionsByPatient,
         IndexTable::ControlledByContainer,
+        IndexTable::VaccinationsByPatient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -244,6 +251,7 @@ impl IndexTable {
             IndexTable::VisitsUnsigned => TableDefinition::new("visits_unsigned"),
             IndexTable::PrescriptionsByPatient => TableDefinition::new("prescriptions_by_patient"),
             IndexTable::ControlledByContainer => TableDefinition::new("controlled_by_container"),
+            IndexTable::VaccinationsByPatient => TableDefinition::new("vaccinations_by_patient"),
         }
     }
 }

@@ -35,6 +35,7 @@ pub mod templates;
 pub mod tracking;
 pub mod unsubscribe;
 pub mod users;
+pub mod vaccinations;
 pub mod visits;
 pub mod vitals;
 pub mod waitlist;

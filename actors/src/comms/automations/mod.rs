@@ -1,7 +1,7 @@
 //! Automations: rules that message clients on their own. This module owns the mechanism
 //! every rule shares; each rule is a module of its own (`reminders`, `follow_up`, `wellness`,
-//! `birthday`, `anniversary`, `welcome`, `re_engagement`, `waitlist`), so a new rule (the
-//! vaccine-due rule of issue 15) is one module and one line in [`rules`].
+//! `birthday`, `anniversary`, `welcome`, `re_engagement`, `waitlist`, `vaccine_due`), so a
+//! new rule is one module and one line in [`rules`].
 //!
 //! A rule has a kind name, parameters with defaults (staff change them; the changed values are
 //! an [`AutomationRule`] row, table `automations`), and a way to find what is due:
@@ -25,6 +25,7 @@ mod follow_up;
 pub mod links;
 mod re_engagement;
 mod reminders;
+mod vaccine_due;
 mod waitlist;
 mod welcome;
 mod wellness;
@@ -158,6 +159,7 @@ pub fn rules() -> Vec<Arc<dyn Rule>> {
         Arc::new(welcome::Welcome),
         Arc::new(re_engagement::ReEngagement),
         Arc::new(waitlist::WaitlistOffers),
+        Arc::new(vaccine_due::VaccineDue),
     ]
 }
 
