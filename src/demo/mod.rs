@@ -398,7 +398,7 @@ pub(crate) mod tests {
             fingerprint(&format!("{profiles:?}")),
             fingerprint(&format!("{closed:?}")),
         ];
-        let want = [0xC8D7_1F52_7433_00D7, 0xE57B_0E53_A0A1_574E, 0x7A55_0852_1213_F200, 0x8B0B_22A0_A24B_3B58];
+        let want = [0x4CCA_2625_FF54_7521, 0xE57B_0E53_A0A1_574E, 0x7A55_0852_1213_F200, 0x8B0B_22A0_A24B_3B58];
         assert_eq!(got, want, "the demo data changed");
     }
 }
