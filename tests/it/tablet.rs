@@ -34,12 +34,11 @@ pub(crate) async fn prescribing_vet(app: &TestApp, username: &str) -> (String, S
     (token, id_of(&staff))
 }
 
-/// The clinic with `cat` waiting in the exam room and a walk-in visit open for it with
-/// `vet`; returns the visit's id.
-pub(crate) async fn cat_in_room(c: &Clinic, cat: &str, vet: &str) -> String {
+/// `cat` waiting in `room` and a walk-in visit open for it with `vet`; returns the visit's id.
+pub(crate) async fn cat_in_room(c: &Clinic, room: &str, cat: &str, vet: &str) -> String {
     let res = c
         .app
-        .post_json(&format!("/api/rooms/{}/state", c.exam), &json!({"to": "patient_waiting", "patient_id": cat}))
+        .post_json(&format!("/api/rooms/{room}/state"), &json!({"to": "patient_waiting", "patient_id": cat}))
         .await;
     expect_json(res, StatusCode::OK).await;
     let body =
@@ -64,7 +63,7 @@ async fn the_chart_shows_the_cat_in_the_room_and_only_that_cat() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("No patient in this room") && !html.contains("Mittens"), "{html}");
 
-    let visit = cat_in_room(&c, &c.cat, &vet_staff).await;
+    let visit = cat_in_room(&c, &c.exam, &c.cat, &vet_staff).await;
     let (status, html) = chart(&c.app, &format!("room={}", c.exam), &vet).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Mittens") && html.contains("Allergy: penicillin"), "the banner: {html}");
@@ -100,7 +99,7 @@ async fn the_chart_shows_the_cat_in_the_room_and_only_that_cat() {
 #[tokio::test]
 async fn a_receptionist_gets_no_chart_and_a_tech_no_sign_nor_prescribe() {
     let c = Clinic::new().await;
-    cat_in_room(&c, &c.cat, &c.vet).await;
+    cat_in_room(&c, &c.exam, &c.cat, &c.vet).await;
     let rita = staff_user(&c.app, "rita", &["receptionist"]).await;
     let (status, html) = chart(&c.app, &format!("room={}", c.exam), &rita).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -120,7 +119,7 @@ async fn a_receptionist_gets_no_chart_and_a_tech_no_sign_nor_prescribe() {
 async fn once_signed_the_note_is_read_only_and_takes_addenda() {
     let c = Clinic::new().await;
     let (vet, vet_staff) = prescribing_vet(&c.app, "vera").await;
-    let visit = cat_in_room(&c, &c.cat, &vet_staff).await;
+    let visit = cat_in_room(&c, &c.exam, &c.cat, &vet_staff).await;
     let draft = json!({"revision": 1, "subjective": "Eats <less>", "plan": "Recheck in a week"});
     let res = as_user(&c.app, &vet, Method::PUT, &format!("/api/visits/{visit}/note/draft"), Some(&draft)).await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -52,7 +52,6 @@ function load() {
 const saved = storeKey ? load() : { revision: 0, queue: [] };
 let revision = Math.max(Number(note?.dataset.revision ?? 0), saved.revision ?? 0);
 let queue = saved.queue ?? [];
-let flushing = false;
 let timer = null;
 let dirty = false;
 
@@ -76,37 +75,47 @@ function enqueue() {
   flush();
 }
 
-async function flush() {
-  if (flushing) return;
-  flushing = true;
-  try {
-    while (queue.length) {
-      const entry = queue[0];
-      if (!navigator.onLine) { say('Offline — kept on this tablet', 'offline'); return; }
-      say('Saving…', 'saving');
-      try {
-        await send('PUT', `/api/visits/${visit}/note/draft`, { revision: entry.revision, ...entry.soap }, entry.key);
-      } catch (e) {
-        if (e.code === 'locked') return;
-        if (e.status === undefined || e.status >= 500 || e.status === 429) {
-          // No answer (the network) or a passing failure: keep it queued and try again.
-          say('Offline — kept on this tablet', 'offline');
-          setTimeout(flush, 5000);
-          return;
-        }
-        // Refused for good (signed meanwhile, too long): say so and keep the text on screen.
-        say(e.message, 'error');
-        queue.shift();
-        persist();
-        continue;
+// One drain of the queue at a time; callers wait for the running one (Sign waits for it).
+let running = null;
+function flush() {
+  if (!running) running = drain().finally(() => { running = null; });
+  return running;
+}
+
+async function drain() {
+  while (queue.length) {
+    const entry = queue[0];
+    if (!navigator.onLine) { say('Offline — kept on this tablet', 'offline'); return; }
+    say('Saving…', 'saving');
+    let answer;
+    try {
+      answer = await send('PUT', `/api/visits/${visit}/note/draft`, { revision: entry.revision, ...entry.soap }, entry.key);
+    } catch (e) {
+      if (e.code === 'locked') return;
+      if (e.status === undefined || e.status >= 500 || e.status === 429) {
+        // No answer (the network) or a passing failure: keep it queued and try again.
+        say('Offline — kept on this tablet', 'offline');
+        setTimeout(flush, 5000);
+        return;
       }
+      // Refused for good (signed meanwhile, too long): say so; the text stays on screen.
+      say(e.message, 'error');
       queue.shift();
       persist();
+      return;
     }
-    say('Saved', 'saved');
-  } finally {
-    flushing = false;
+    queue.shift();
+    if (!answer.applied && answer.revision >= revision) {
+      // The server holds a newer revision (another tablet): save what is on this screen
+      // above it, so nothing typed here is dropped.
+      revision = answer.revision + 1;
+      queue.push({ revision, key: newKey(), soap: soap() });
+      persist();
+      continue;
+    }
+    persist();
   }
+  say('Saved', 'saved');
 }
 
 if (visit && areas.length) {
@@ -142,6 +151,7 @@ $('sign')?.addEventListener('click', async (ev) => {
   button.disabled = true;
   enqueue();
   await flush();
+  if (queue.length) await flush();
   if (queue.length) {
     showNoteError('The note is not saved yet (offline): sign when the tablet is back online.');
     button.disabled = false;

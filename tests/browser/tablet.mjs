@@ -1,0 +1,119 @@
+// The exam-room tablet's chart in headless Chromium, on a 10" tablet held upright (800x1280)
+// and sideways (1280x800), one room each: the tablet (with its device credential) asks for a
+// PIN; the vet's PIN unlocks it; "Open the chart" shows the cat's chart; the vet writes the
+// SOAP note, the connection drops mid-note (context.setOffline), the vet keeps typing ("Offline
+// — kept on this tablet"), the connection returns and the server's draft ends up with every
+// word (polled with a deadline); Sign makes the note read-only; vitals are entered (an
+// impossible weight is refused next to its field, an unusual temperature comes back flagged
+// with the normal range). Then the chart at 390 px wide has no horizontal scroll.
+// Run by tests/it/browser.rs, which starts the server and passes:
+// BASE_URL, USER, PIN, DEVICE, ROOM_A, VISIT_A, ROOM_B, VISIT_B, PATIENT_NAME, ARTIFACTS.
+import { env, check, launch } from './harness.mjs';
+
+const base = env('BASE_URL');
+const dir = env('ARTIFACTS');
+const browser = await launch();
+
+/** Polls `fn` until it returns a truthy value, or fails after `ms`. */
+async function until(what, fn, ms = 10000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function tabletIn(viewport, room, visit, name) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`));
+  // The tablet was set up once with its credential; it has no session: the PIN screen.
+  await page.goto(`${base}/signin`);
+  await page.evaluate((c) => localStorage.setItem('clowder.device', c), env('DEVICE'));
+  await page.goto(`${base}/tablet?room=${room}`);
+  await page.locator('#locked[open]').waitFor({ timeout: 5000 });
+  await page.getByLabel('Username').fill(env('USER'));
+  await page.getByRole('textbox', { name: 'PIN' }).fill(env('PIN'));
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await page.locator('#patient-name', { hasText: env('PATIENT_NAME') }).waitFor({ timeout: 5000 });
+  await page.getByRole('link', { name: 'Open the chart' }).click();
+  await page.waitForURL(/\/tablet\/chart\?room=/);
+  await page.locator('#chart').waitFor();
+  check(await page.locator('#banner h1').textContent() === env('PATIENT_NAME'), 'the chart is of the cat in the room');
+  await page.screenshot({ path: `${dir}/tablet-chart-${name}.png`, fullPage: true });
+
+  // Write the note; the autosave says Saved.
+  const subjective = page.getByLabel('Subjective');
+  await subjective.fill('');
+  await subjective.pressSequentially('Owner reports vomiting twice ', { delay: 5 });
+  await page.locator('#save-status[data-state="saved"]').waitFor({ timeout: 5000 });
+
+  // The connection drops mid-note: the vet keeps typing, and nothing is lost.
+  await context.setOffline(true);
+  await subjective.pressSequentially('since Tuesday, still eating.', { delay: 5 });
+  const assessment = page.getByLabel('Assessment');
+  await assessment.fill('');
+  await assessment.pressSequentially('Suspect dietary indiscretion; rule out foreign body.', { delay: 5 });
+  await page.locator('#save-status', { hasText: 'Offline — kept on this tablet' }).waitFor({ timeout: 5000 });
+  const queued = await page.evaluate((v) => JSON.parse(localStorage.getItem(`clowder.note.${v}`)).queue.length, visit);
+  check(queued > 0, 'unsent revisions are queued on the tablet');
+  await page.screenshot({ path: `${dir}/tablet-offline-${name}.png` });
+  await context.setOffline(false);
+
+  // Back online: the queue is flushed in order, and the server's draft has every word.
+  const words = ['Owner reports vomiting twice since Tuesday, still eating.',
+    'Suspect dietary indiscretion; rule out foreign body.'];
+  await until('the server draft has every word', async () => {
+    const res = await page.request.get(`${base}/api/visits/${visit}/note`);
+    if (!res.ok()) return false;
+    const note = await res.json();
+    return note.draft?.subjective === words[0] && note.draft?.assessment === words[1];
+  });
+  await page.locator('#save-status[data-state="saved"]').waitFor({ timeout: 5000 });
+
+  // Sign: the note is read-only afterwards, with the words as written.
+  await page.getByRole('button', { name: 'Sign the note' }).click();
+  await page.locator('#note[data-signed="true"]').waitFor({ timeout: 5000 });
+  check((await page.locator('#note-state').textContent()).startsWith('Signed '), 'the note says it is signed');
+  check(await page.locator('textarea.soap').count() === 0, 'a signed note has no text areas');
+  check((await page.locator('#note [data-section="subjective"]').textContent()) === words[0], 'the signed text');
+  await page.locator('#addendum-form').waitFor();
+
+  // Vitals with large controls: an impossible weight is refused next to its field.
+  const vitals = page.locator('#vitals-form');
+  await vitals.getByLabel('Weight (kg)').fill('80');
+  await vitals.getByRole('button', { name: 'Record vitals' }).click();
+  await vitals.locator('[data-field="measurements.weight.value"] .field-error').waitFor({ timeout: 5000 });
+  await vitals.getByLabel('Weight (kg)').fill('4.2');
+  await vitals.getByLabel('Temperature (°C)').fill('40.1');
+  await vitals.getByLabel('Heart rate (/min)').fill('180');
+  await vitals.locator('button.score[data-name="bcs"][data-value="5"]').click();
+  await vitals.locator('button.score[data-name="pain"][data-value="2"]').click();
+  await vitals.getByLabel('Mucous membranes').selectOption('pink');
+  await vitals.getByRole('button', { name: 'Record vitals' }).click();
+  await vitals.locator('ul.flags li', { hasText: 'normal feline range' }).waitFor({ timeout: 5000 });
+  check(await vitals.locator('.field-error').count() === 0, 'the corrected vitals leave no error');
+  await page.screenshot({ path: `${dir}/tablet-signed-${name}.png`, fullPage: true });
+  return { context, page };
+}
+
+try {
+  const upright = await tabletIn({ width: 800, height: 1280 }, env('ROOM_A'), env('VISIT_A'), '800');
+  // A phone-sized window: the chart fits, no horizontal scroll.
+  const page = upright.page;
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  await page.locator('#chart').waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 0, `the chart scrolls sideways at 390 px by ${overflow} px`);
+  await page.screenshot({ path: `${dir}/tablet-chart-390.png`, fullPage: true });
+  await upright.context.close();
+
+  const sideways = await tabletIn({ width: 1280, height: 800 }, env('ROOM_B'), env('VISIT_B'), '1280');
+  await sideways.context.close();
+  console.log(JSON.stringify({ ok: true }));
+} finally {
+  await browser.close();
+}
