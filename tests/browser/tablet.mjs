@@ -95,6 +95,29 @@ async function tabletIn(viewport, room, visit, name) {
   await vitals.getByRole('button', { name: 'Record vitals' }).click();
   await vitals.locator('ul.flags li', { hasText: 'normal feline range' }).waitFor({ timeout: 5000 });
   check(await vitals.locator('.field-error').count() === 0, 'the corrected vitals leave no error');
+
+  // A vaccine from the protocol.
+  const vx = page.locator('#vaccine-form');
+  await vx.getByLabel('Vaccine').selectOption('fvrcp');
+  await vx.getByLabel('Product').fill('Purevax RCP');
+  await vx.getByLabel('Lot').fill('L2291');
+  await vx.getByLabel('Expiry').fill('2030-01-31');
+  await vx.getByLabel('Site').fill('right forelimb, distal');
+  await vx.getByRole('button', { name: 'Record the vaccine' }).click();
+  await vx.locator('.result-ok', { hasText: 'Recorded' }).waitFor({ timeout: 5000 });
+
+  // A prescription: an NSAID for a cat with chronic kidney disease needs a written override;
+  // the form asks for it, then shows the server's dose arithmetic and the warning.
+  const rx = page.locator('#prescribe-form');
+  await rx.getByLabel('Drug, form and strength').selectOption({ label: 'Meloxicam — suspension 0.5 mg/mL' });
+  await rx.getByLabel('Dose per kg').fill('0.05');
+  await rx.getByLabel('Quantity').fill('3');
+  await rx.getByRole('button', { name: 'Prescribe' }).click();
+  await rx.locator('[data-field="override_reason"] .field-error').waitFor({ timeout: 5000 });
+  await rx.getByLabel('Override reason').fill('IRIS stage 1, owner informed, recheck renal values in 7 days');
+  await rx.getByRole('button', { name: 'Prescribe' }).click();
+  await rx.locator('.result-ok', { hasText: '0.05 mg/kg' }).waitFor({ timeout: 5000 });
+  await rx.locator('.result-ok', { hasText: 'Warning' }).waitFor({ timeout: 5000 });
   await page.screenshot({ path: `${dir}/tablet-signed-${name}.png`, fullPage: true });
   return { context, page };
 }

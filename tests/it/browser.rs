@@ -20,7 +20,8 @@
 //! The exam-room tablet's chart, in `tests/browser/tablet.mjs`: on 800x1280 and 1280x800, a
 //! PIN unlocks the tablet, the chart of the cat in the room opens, the SOAP note is written
 //! through a dropped connection without losing a word (the server's draft is polled), signed
-//! and shown read-only, and vitals are entered; the chart fits 390 px without scrolling sideways.
+//! and shown read-only; vitals are entered, a vaccine recorded and a drug prescribed (with the
+//! override the server asks for); the chart fits 390 px without scrolling sideways.
 //!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
@@ -255,6 +256,11 @@ async fn the_tablet_writes_a_note_through_a_dropped_connection_and_signs_it() {
     let res = c.app.patch_json(&format!("/api/patients/{}", c.cat2), &json!({"name": "Mittens"})).await;
     assert!(res.status().is_success());
     let visit_b = crate::tablet::cat_in_room(&c, &c.surgery, &c.cat2, &vet).await;
+    // Both cats have kidney disease, so prescribing an NSAID asks for an override.
+    for cat in [&c.cat, &c.cat2] {
+        let p = json!({"patient_id": cat, "name": "Chronic kidney disease", "status": "chronic"});
+        assert!(c.app.post_json("/api/problems", &p).await.status().is_success());
+    }
     let base = format!("http://{}", c.app.addr);
     browser
         .run(
@@ -277,6 +283,14 @@ async fn the_tablet_writes_a_note_through_a_dropped_connection_and_signs_it() {
         let note = c.app.get_json(&format!("/api/visits/{visit}/note")).await;
         assert_eq!(note["status"], "signed", "{note}");
         assert!(note.to_string().contains("since Tuesday, still eating."), "{note}");
+    }
+    for cat in [&c.cat, &c.cat2] {
+        let rx = c.app.get_json(&format!("/api/patients/{cat}/prescriptions")).await;
+        let rx = rx.as_array().or_else(|| rx["items"].as_array()).cloned().unwrap_or_default();
+        assert_eq!(rx.len(), 1, "one prescription each, whatever the retries: {rx:?}");
+        assert!(rx[0]["override_reason"].as_str().is_some_and(|r| r.starts_with("IRIS stage 1")));
+        let vx = c.app.get_json(&format!("/api/patients/{cat}/vaccinations")).await;
+        assert_eq!(vx["entries"].as_array().map(Vec::len), Some(1), "{vx}");
     }
     for shot in ["tablet-chart-800.png", "tablet-offline-800.png", "tablet-signed-1280.png", "tablet-chart-390.png"] {
         assert!(browser.artifacts.join(shot).exists(), "{shot}");
