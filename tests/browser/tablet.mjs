@@ -3,7 +3,8 @@
 // PIN; the vet's PIN unlocks it; "Open the chart" shows the cat's chart; the vet writes the
 // SOAP note, the connection drops mid-note (context.setOffline), the vet keeps typing ("Offline
 // — kept on this tablet"), the connection returns and the server's draft ends up with every
-// word (polled with a deadline); Sign makes the note read-only; vitals are entered (an
+// word (polled with a deadline); the PIN session ends mid-note, the PIN brings the vet back to
+// the chart and the words typed meanwhile reach the server; Sign makes the note read-only; vitals are entered (an
 // impossible weight is refused next to its field, an unusual temperature comes back flagged
 // with the normal range). Then the chart at 390 px wide has no horizontal scroll.
 // Run by tests/it/browser.rs, which starts the server and passes:
@@ -25,6 +26,14 @@ async function until(what, fn, ms = 10000) {
   }
 }
 
+/** The PIN screen, answered with the vet's PIN. */
+async function unlock(page) {
+  await page.locator('#locked[open]').waitFor({ timeout: 5000 });
+  await page.getByLabel('Username').fill(env('USER'));
+  await page.getByRole('textbox', { name: 'PIN' }).fill(env('PIN'));
+  await page.getByRole('button', { name: 'Unlock' }).click();
+}
+
 async function tabletIn(viewport, room, visit, name) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
@@ -33,10 +42,7 @@ async function tabletIn(viewport, room, visit, name) {
   await page.goto(`${base}/signin`);
   await page.evaluate((c) => localStorage.setItem('clowder.device', c), env('DEVICE'));
   await page.goto(`${base}/tablet?room=${room}`);
-  await page.locator('#locked[open]').waitFor({ timeout: 5000 });
-  await page.getByLabel('Username').fill(env('USER'));
-  await page.getByRole('textbox', { name: 'PIN' }).fill(env('PIN'));
-  await page.getByRole('button', { name: 'Unlock' }).click();
+  await unlock(page);
   await page.locator('#patient-name', { hasText: env('PATIENT_NAME') }).waitFor({ timeout: 5000 });
   await page.getByRole('link', { name: 'Open the chart' }).click();
   await page.waitForURL(/\/tablet\/chart\?room=/);
@@ -71,6 +77,21 @@ async function tabletIn(viewport, room, visit, name) {
     const note = await res.json();
     return note.draft?.subjective === words[0] && note.draft?.assessment === words[1];
   });
+  await page.locator('#save-status[data-state="saved"]').waitFor({ timeout: 5000 });
+
+  // The PIN session ends mid-note: the next save finds it gone, the tablet asks for the PIN
+  // and comes back to the chart, and the words typed meanwhile reach the server.
+  await page.evaluate(() => fetch('/api/auth/logout', { method: 'POST', credentials: 'same-origin' }));
+  const plan = 'Bland diet for 3 days; recheck if vomiting recurs.';
+  await page.getByLabel('Plan').fill(plan);
+  await page.waitForURL(/\/tablet\?room=.*then=chart/, { timeout: 5000 });
+  await unlock(page);
+  await page.waitForURL(/\/tablet\/chart\?room=/, { timeout: 5000 });
+  await until('the plan typed while locked reached the server', async () => {
+    const res = await page.request.get(`${base}/api/visits/${visit}/note`);
+    return res.ok() && (await res.json()).draft?.plan === plan;
+  });
+  check(await page.getByLabel('Plan').inputValue() === plan, 'the plan is back on the screen');
   await page.locator('#save-status[data-state="saved"]').waitFor({ timeout: 5000 });
 
   // Sign: the note is read-only afterwards, with the words as written.

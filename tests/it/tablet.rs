@@ -137,3 +137,29 @@ async fn once_signed_the_note_is_read_only_and_takes_addenda() {
         timeline["items"].as_array().unwrap().iter().any(|e| e["kind"] == "note" || e.to_string().contains("note_id"))
     );
 }
+
+#[tokio::test]
+async fn without_a_session_the_chart_sends_the_tablet_to_its_pin_screen_and_the_timeline_pages() {
+    let c = Clinic::new().await;
+    let res = browser().get(c.app.url(&format!("/tablet/chart?room={}", c.exam))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[header::LOCATION], format!("/tablet?room={}&then=chart", c.exam).as_str());
+
+    // More than a page of history: the first page, then Older.
+    let (vet, vet_staff) = prescribing_vet(&c.app, "vera").await;
+    cat_in_room(&c, &c.exam, &c.cat, &vet_staff).await;
+    for i in 0..22 {
+        let p = json!({"patient_id": c.cat, "name": format!("Problem {i:02}"), "status": "ruled_out"});
+        expect_json(c.app.post_json("/api/problems", &p).await, StatusCode::CREATED).await;
+    }
+    let (_, html) = chart(&c.app, &format!("room={}", c.exam), &vet).await;
+    assert_eq!(html.matches("<li data-kind=").count(), 20, "{html}");
+    assert!(html.contains("Problem 21") && !html.contains("Problem 00"), "newest first");
+    let start = html.find(r#"id="older" class="big-link" href=""#).expect("an Older link") + 34;
+    let href = html[start..].split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&");
+    let query = href.trim_start_matches("/tablet/chart?").split('#').next().unwrap().to_owned();
+    let (status, older) = chart(&c.app, &query, &vet).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(older.contains("Problem 00") && older.contains("Sick visit") && !older.contains("Problem 21"), "{older}");
+    assert!(!older.contains(r#"id="older""#), "the oldest page has no Older link");
+}

@@ -14,9 +14,9 @@ const room = document.body.dataset.room;
 const status = $('save-status');
 
 // A locked tablet (its short PIN session ended) goes back to the room's page, which asks for
-// the PIN; the queued note stays in this browser meanwhile.
+// the PIN and comes back here; the queued note stays in this browser meanwhile.
 function locked() {
-  location.href = `/tablet?room=${encodeURIComponent(room)}`;
+  location.href = `/tablet?room=${encodeURIComponent(room)}&then=chart`;
 }
 
 async function send(method, path, body, key) {

@@ -108,6 +108,8 @@ async function offerChart() {
   const link = $('open-chart');
   link.href = `/tablet/chart?room=${encodeURIComponent(room)}`;
   link.hidden = !may;
+  // Sent here by the chart when the PIN session ended: back to it once unlocked.
+  if (may && new URLSearchParams(location.search).get('then') === 'chart') location.replace(link.href);
 }
 
 async function refresh() {
