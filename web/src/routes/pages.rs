@@ -516,7 +516,19 @@ async fn tablet_chart_view(
             };
             let may =
                 Abilities { edit_note: granted_on(staff, &Method::PUT, "/api/visits/{id}/note/draft").is_some(), sign };
-            Some(NoteEditor::new(&visit, &note, may, &tz))
+            // Signers by name (the vet reads "by Dr …", not an id).
+            let mut names = std::collections::HashMap::new();
+            if let Some(n) = &note.note {
+                for u in std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author)) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = names.entry(u) {
+                        let shown =
+                            state.system.accounts.get(u).await.map_or_else(|_| u.to_string(), |x| x.display_name);
+                        e.insert(shown);
+                    }
+                }
+            }
+            let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
+            Some(NoteEditor::new(&visit, &note, may, name, &tz))
         }
     };
     let live = patient.deceased_on.is_none();

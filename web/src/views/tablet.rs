@@ -138,8 +138,15 @@ pub struct Abilities {
 }
 
 impl NoteEditor {
-    /// The editor for `visit`'s note as `note` shows it.
-    pub fn new(visit: &Visit, note: &NoteView, may: Abilities, tz: &TimeZone) -> NoteEditor {
+    /// The editor for `visit`'s note as `note` shows it; `name` turns a signer's user id into
+    /// the name shown.
+    pub fn new(
+        visit: &Visit,
+        note: &NoteView,
+        may: Abilities,
+        name: impl Fn(clowder_schemas::UserId) -> String,
+        tz: &TimeZone,
+    ) -> NoteEditor {
         let mut title = type_label(visit.visit_type).to_owned();
         if let Some(c) = &visit.chief_complaint {
             title = format!("{title} · {c}");
@@ -147,7 +154,7 @@ impl NoteEditor {
         let live = visit.status != VisitStatus::Voided;
         let (state, soap, revision, addenda) = match (&note.note, &note.draft) {
             (Some(n), _) => (
-                format!("Signed {} by {}", when(n.signed_at, tz), n.signed_by),
+                format!("Signed {} by {}", when(n.signed_at, tz), name(n.signed_by)),
                 n.soap.clone(),
                 n.revision,
                 n.addenda
@@ -155,7 +162,7 @@ impl NoteEditor {
                     .map(|a| AddendumRow {
                         number: a.number,
                         text: a.text.clone(),
-                        signed: format!("Signed {} by {}", when(a.signed_at, tz), a.author),
+                        signed: format!("Signed {} by {}", when(a.signed_at, tz), name(a.author)),
                     })
                     .collect(),
             ),

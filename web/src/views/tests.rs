@@ -802,7 +802,7 @@ fn the_tablet_note_is_editable_until_signed_and_sign_shows_only_to_who_may_sign(
     let tz = jiff::tz::TimeZone::UTC;
     let visit = a_visit(VisitStatus::Open);
     let may = Abilities { edit_note: true, sign: true };
-    let editor = NoteEditor::new(&visit, &a_draft(&visit), may, &tz);
+    let editor = NoteEditor::new(&visit, &a_draft(&visit), may, |u| u.to_string(), &tz);
     let html = tablet_chart(Some(editor), true).render().unwrap();
     assert!(html.contains(r#"<textarea id="soap-assessment" name="assessment""#), "{html}");
     assert!(html.contains("&#60;script&#62;x&#60;/script&#62;") && !html.contains("<script>x"), "typed text is text");
@@ -810,13 +810,13 @@ fn the_tablet_note_is_editable_until_signed_and_sign_shows_only_to_who_may_sign(
     assert!(html.contains(r#"id="vitals-form""#) && html.contains(r#"id="vaccine-form""#));
     assert!(html.contains(r#"data-name="bcs" data-value="9""#) && html.contains(r#"data-name="pain" data-value="0""#));
     // A tech: reads the draft, neither edits nor signs.
-    let editor = NoteEditor::new(&visit, &a_draft(&visit), Abilities::default(), &tz);
+    let editor = NoteEditor::new(&visit, &a_draft(&visit), Abilities::default(), |u| u.to_string(), &tz);
     let html = tablet_chart(Some(editor), true).render().unwrap();
     assert!(!html.contains("<textarea id=\"soap-") && !html.contains(r#"id="sign""#), "{html}");
     assert!(html.contains(r#"data-section="assessment""#));
     // A voided visit: nothing to write or sign.
     let voided = a_visit(VisitStatus::Voided);
-    let editor = NoteEditor::new(&voided, &a_draft(&voided), may, &tz);
+    let editor = NoteEditor::new(&voided, &a_draft(&voided), may, |u| u.to_string(), &tz);
     assert!(!editor.editable && !editor.can_sign && !editor.can_add);
 }
 
