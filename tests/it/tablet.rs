@@ -83,10 +83,13 @@ async fn the_chart_shows_the_cat_in_the_room_and_only_that_cat() {
     assert!(!html.contains(r#"href="/patients"#) && !html.contains(r#"href="/clients"#), "{html}");
 
     // A patient id in the address is refused, not followed; an unknown room is a 404 page.
-    let (status, _) = chart(&c.app, &format!("room={}&patient={}", c.exam, c.cat2), &vet).await;
+    // Their pages are the kiosk's own: no bar, no search box, only the way back to a room.
+    let (status, html) = chart(&c.app, &format!("room={}&patient={}", c.exam, c.cat2), &vet).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = chart(&c.app, "room=01J0000000000000000000000A", &vet).await;
+    assert!(html.contains(r#"id="problem""#) && !html.contains("Tom") && !html.contains("search.js"), "{html}");
+    let (status, html) = chart(&c.app, "room=01J0000000000000000000000A", &vet).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains(r#"id="problem""#) && !html.contains("topbar"), "{html}");
 
     // The reads went through the audited services, as the vet.
     for action in ["patient.read", "patient.timeline", "vaccination.list", "note.read"] {

@@ -403,8 +403,29 @@ pub async fn tablet_chart(
     granted: Granted,
     q: Result<Query<TabletParams>, ApiError>,
 ) -> Response {
-    let nav = Nav::of(&staff, Section::None);
-    page(nav, async { Ok(render(StatusCode::OK, &tablet_chart_view(&state, &staff, &granted, q?.0).await?)) }.await)
+    let room = q.as_ref().ok().and_then(|q| q.0.room.clone()).unwrap_or_default();
+    let result = async { tablet_chart_view(&state, &staff, &granted, q?.0).await }.await;
+    match result {
+        Ok(view) => render(StatusCode::OK, &view),
+        // The kiosk's own error page: no navigation bar, no search box, only the way back to
+        // the room (a room's screen must not lead to the clinic's records).
+        Err(e) => {
+            let kind = e.code.kind();
+            let problem = if kind == clowder_schemas::ErrorKind::Internal {
+                tracing::error!(code = ?e.code, message = %e.message, "the tablet's chart failed");
+                "Something went wrong on our side; it has been logged. Try again in a moment.".to_owned()
+            } else {
+                e.message
+            };
+            let view = TabletChart {
+                room_id: room.trim().to_owned(),
+                room_name: "Exam room".to_owned(),
+                cat: None,
+                problem: Some(problem),
+            };
+            render(crate::error::status_of(kind), &view)
+        }
+    }
 }
 
 async fn tablet_chart_view(
@@ -428,7 +449,8 @@ async fn tablet_chart_view(
     let Some(room) = board.into_iter().find(|r| r.room.id == room_id) else {
         return Err(clowder_actors::Error::RoomNotFound(room_id).into());
     };
-    let mut view = TabletChart { room_id: room_id.to_string(), room_name: room.room.name.clone(), cat: None };
+    let mut view =
+        TabletChart { room_id: room_id.to_string(), room_name: room.room.name.clone(), cat: None, problem: None };
     let Some(id) = room.status.patient_id else { return Ok(view) };
     let caller = &staff.caller;
     let tz = clinic_tz(state);

@@ -26,6 +26,8 @@ pub struct TabletChart {
     pub room_name: String,
     /// The cat in the room; `None` when the room is empty.
     pub cat: Option<ChartCat>,
+    /// Why the chart could not be shown (an unknown room, a bad address), instead of it.
+    pub problem: Option<String>,
 }
 
 /// The chart of the cat in the room.

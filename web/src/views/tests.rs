@@ -773,6 +773,7 @@ fn tablet_chart(visit: Option<super::tablet::NoteEditor>, meds: bool) -> super::
             vaccines: Some(vec![("fvrcp".into(), "FVRCP".into())]),
             drugs: None,
         }),
+        problem: None,
     }
 }
 
