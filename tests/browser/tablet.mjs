@@ -156,6 +156,20 @@ try {
   await upright.context.close();
 
   const sideways = await tabletIn({ width: 1280, height: 800 }, env('ROOM_B'), env('VISIT_B'), '1280');
+  // The cat leaves the room: the chart follows the whiteboard and shows no cat.
+  const moved = await sideways.page.evaluate(async (roomId) => {
+    for (const to of ['in_exam', 'needs_cleaning']) {
+      const res = await fetch(`/api/rooms/${roomId}/state`, {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+        body: JSON.stringify({ to }),
+      });
+      if (!res.ok) return `${to}: ${res.status} ${await res.text()}`;
+    }
+    return 'ok';
+  }, env('ROOM_B'));
+  check(moved === 'ok', `the room moved: ${moved}`);
+  await sideways.page.locator('#empty', { hasText: 'No patient in this room' }).waitFor({ timeout: 5000 });
   await sideways.context.close();
   console.log(JSON.stringify({ ok: true }));
 } finally {

@@ -1,5 +1,5 @@
-// The exam-room tablet's chart: autosaves the SOAP note and posts the vitals, vaccine and
-// prescription forms. What shows (editable or not, Sign, each form) is decided by the page.
+// The exam-room tablet's chart: autosaves the SOAP note, posts the vitals, vaccine and
+// prescription forms, and follows the room (a new cat in it reloads the chart). What shows (editable or not, Sign, each form) is decided by the page.
 //
 // The note is never lost: every change becomes a revision (a number that only grows) queued
 // in localStorage with its own Idempotency-Key before anything is sent; the queue is sent in
@@ -7,7 +7,8 @@
 // answered. When the connection drops the queue stays on the tablet ("Offline — kept on this
 // tablet") and is flushed when it returns; the server ignores a revision older than the one
 // it holds, so a late one never overwrites newer text. A reload restores unsent text.
-import { api, newKey } from './api.js';
+import { newKey } from './api.js';
+import { connectLive } from './live.js';
 
 const $ = (id) => document.getElementById(id);
 const room = document.body.dataset.room;
@@ -328,3 +329,19 @@ if (rx) {
     }
   });
 }
+
+// ---- The room: when its cat changes (it left, another came in), the chart follows ----
+
+const shown = document.getElementById('chart')?.dataset.patient ?? null;
+connectLive({
+  topics: [`room:${room}`],
+  onSnapshot: () => {},
+  onState: () => {},
+  onEvent: async (m) => {
+    if (m.type !== 'room_state_changed' || m.data.status.room_id !== room) return;
+    if ((m.data.status.patient_id ?? null) === shown) return;
+    // Nothing typed is left behind: the note's queue is sent (or stays queued) first.
+    if (visit && areas.length) { enqueue(); await flush(); }
+    location.reload();
+  },
+});
