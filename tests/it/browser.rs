@@ -17,6 +17,12 @@
 //! tablet (800x1280) and a phone (390x844), with the bar folded behind Menu and the table as
 //! cards; Sign out ends the session.
 //!
+//! The exam-room tablet's chart, in `tests/browser/tablet.mjs`: on 800x1280 and 1280x800, a
+//! PIN unlocks the tablet, the chart of the cat in the room opens, the SOAP note is written
+//! through a dropped connection without losing a word (the server's draft is polled), signed
+//! and shown read-only; vitals are entered, a vaccine recorded and a drug prescribed (with the
+//! override the server asks for); the chart fits 390 px without scrolling sideways.
+//!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
 //! on a machine without them skips these tests with a message.
@@ -223,5 +229,70 @@ async fn the_staff_screens_walk_from_sign_in_to_a_list_a_client_and_a_cat() {
             let shot = format!("screens-{screen}-{size}.png");
             assert!(browser.artifacts.join(&shot).exists(), "{shot}");
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tablet_writes_a_note_through_a_dropped_connection_and_signs_it() {
+    let Some(browser) = Browser::find() else { return };
+    let c = Clinic::new().await;
+    let res = c.app.patch_json(&format!("/api/patients/{}", c.cat), &json!({"allergies": ["penicillin"]})).await;
+    assert!(res.status().is_success());
+    let (vera, vet) = crate::tablet::prescribing_vet(&c.app, "vera").await;
+    let res = c
+        .app
+        .anonymous(reqwest::Method::PUT, "/api/auth/pin")
+        .bearer_auth(&vera)
+        .json(&json!({"password": crate::access::NEW_PASSWORD, "pin": "4826"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let device = c.app.post_json("/api/devices", &json!({"name": "Exam tablet"})).await;
+    let device: serde_json::Value = device.json().await.unwrap();
+    let credential = device["credential"].as_str().expect("a credential").to_owned();
+    // One room per viewport, each with the same cat's name so the script checks one name.
+    let visit_a = crate::tablet::cat_in_room(&c, &c.exam, &c.cat, &vet).await;
+    let res = c.app.patch_json(&format!("/api/patients/{}", c.cat2), &json!({"name": "Mittens"})).await;
+    assert!(res.status().is_success());
+    let visit_b = crate::tablet::cat_in_room(&c, &c.surgery, &c.cat2, &vet).await;
+    // Both cats have kidney disease, so prescribing an NSAID asks for an override.
+    for cat in [&c.cat, &c.cat2] {
+        let p = json!({"patient_id": cat, "name": "Chronic kidney disease", "status": "chronic"});
+        assert!(c.app.post_json("/api/problems", &p).await.status().is_success());
+    }
+    let base = format!("http://{}", c.app.addr);
+    browser
+        .run(
+            "tablet.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "vera"),
+                ("PIN", "4826"),
+                ("DEVICE", &credential),
+                ("ROOM_A", &c.exam),
+                ("VISIT_A", &visit_a),
+                ("ROOM_B", &c.surgery),
+                ("VISIT_B", &visit_b),
+                ("PATIENT_NAME", "Mittens"),
+            ],
+        )
+        .await;
+    // The server agrees: both notes signed, with every word typed offline.
+    for visit in [&visit_a, &visit_b] {
+        let note = c.app.get_json(&format!("/api/visits/{visit}/note")).await;
+        assert_eq!(note["status"], "signed", "{note}");
+        assert!(note.to_string().contains("since Tuesday, still eating."), "{note}");
+    }
+    for cat in [&c.cat, &c.cat2] {
+        let rx = c.app.get_json(&format!("/api/patients/{cat}/prescriptions")).await;
+        let rx = rx.as_array().or_else(|| rx["items"].as_array()).cloned().unwrap_or_default();
+        assert_eq!(rx.len(), 1, "one prescription each, whatever the retries: {rx:?}");
+        assert!(rx[0]["override_reason"].as_str().is_some_and(|r| r.starts_with("IRIS stage 1")));
+        let vx = c.app.get_json(&format!("/api/patients/{cat}/vaccinations")).await;
+        assert_eq!(vx["entries"].as_array().map(Vec::len), Some(1), "{vx}");
+    }
+    for shot in ["tablet-chart-800.png", "tablet-offline-800.png", "tablet-signed-1280.png", "tablet-chart-390.png"] {
+        assert!(browser.artifacts.join(shot).exists(), "{shot}");
     }
 }

@@ -42,6 +42,7 @@ mod rooms;
 mod scheduling;
 mod search;
 mod secrets;
+mod tablet;
 mod templates;
 mod tls;
 mod tracking;

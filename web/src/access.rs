@@ -331,6 +331,9 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("PUT", "/api/note-templates/{key}", Needs(VisitsEdit)),
     ("GET", "/api/patients/{id}/timeline", Needs(VisitsView)),
     ("GET", "/visits/{id}", Needs(VisitsView)),
+    // The exam-room tablet's chart of the cat in the room (a receptionist's tablet shows the
+    // room and the banner, not the chart).
+    ("GET", "/tablet/chart", Needs(VisitsView)),
     ("POST", "/api/prescriptions", Needs(PrescriptionsCreate)),
     ("GET", "/api/prescriptions/{id}", Needs(PrescriptionsView)),
     ("POST", "/api/prescriptions/{id}/refill", Needs(PrescriptionsEdit)),
@@ -456,6 +459,13 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
 
 /// A page asked for without a (valid) session: to the sign-in page, which comes back here.
 fn to_signin(parts: &axum::http::request::Parts) -> Response {
+    // The tablet's chart: back to the room's page, which asks for a PIN and returns here.
+    if parts.uri.path() == "/tablet/chart" {
+        let query = parts.uri.query().unwrap_or("");
+        let room = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "room").map(|(_, v)| v.into_owned());
+        let room: String = form_urlencoded::byte_serialize(room.unwrap_or_default().as_bytes()).collect();
+        return axum::response::Redirect::to(&format!("/tablet?room={room}&then=chart")).into_response();
+    }
     let back = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
     axum::response::Redirect::to(&format!("/signin?next={next}")).into_response()

@@ -408,6 +408,15 @@ impl Visits {
         let owner = self.store().read()?.unique_owner(unique::STAFF_USER, &user.to_string())?;
         Ok(owner.map(StaffId::from_u128))
     }
+
+    /// The staff profile of a user account, if it has one: the exam-room tablet shows Sign
+    /// only to an active veterinarian and Prescribe only to a prescriber, the same checks the
+    /// writes make, so it never offers a button that would be refused.
+    pub fn profile_of(&self, user: clowder_schemas::UserId) -> Result<Option<StaffProfile>> {
+        let r = self.store().read()?;
+        let Some(owner) = r.unique_owner(unique::STAFF_USER, &user.to_string())? else { return Ok(None) };
+        Ok(r.get::<StaffProfile>(RecordTable::Staff, owner)?)
+    }
 }
 
 /// Checks an entry's optional `visit_id` (vitals, problems, doses, prescriptions): the visit

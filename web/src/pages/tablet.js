@@ -1,6 +1,6 @@
 // The exam-room tablet: the room's state, the current cat's banner (alerts, allergies,
 // behaviour and handling in prominent colours) and big buttons to move the room along; kept
-// current over /ws. When the tablet's PIN session locks (a few idle minutes), a PIN screen
+// current over /ws; and, for readers of the medical record, the way to the cat's chart. When the tablet's PIN session locks (a few idle minutes), a PIN screen
 // unlocks it again with the tablet's credential (kept in this browser's storage).
 import { connectLive } from './live.js';
 import { newKey } from './api.js';
@@ -72,6 +72,7 @@ async function show(status) {
     return b;
   }));
   if (!status.patient_id) {
+    $('open-chart').hidden = true;
     $('banner').hidden = true;
     $('empty').hidden = false;
     return;
@@ -96,6 +97,19 @@ async function show(status) {
   $('handling').replaceChildren(...handling.map((t) => Object.assign(document.createElement('li'), { textContent: t })));
   $('banner').hidden = false;
   $('empty').hidden = true;
+  await offerChart();
+}
+
+// The chart is for readers of the medical record (visits:view); a receptionist who unlocks
+// the tablet sees the room and the banner only. The chart page checks again on the server.
+async function offerChart() {
+  const me = await call('GET', '/api/auth/me').catch(() => null);
+  const may = me?.permissions?.some((g) => g.permission === 'visits:view');
+  const link = $('open-chart');
+  link.href = `/tablet/chart?room=${encodeURIComponent(room)}`;
+  link.hidden = !may;
+  // Sent here by the chart when the PIN session ended: back to it once unlocked.
+  if (may && new URLSearchParams(location.search).get('then') === 'chart') location.replace(link.href);
 }
 
 async function refresh() {

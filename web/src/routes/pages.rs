@@ -10,17 +10,22 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use clowder_actors::clinical::visits::VisitFilter;
 use clowder_actors::comms::stats::LogFilter;
 use clowder_actors::comms::templates::TemplateFilter;
 use clowder_actors::jobs::JobFilter;
 use clowder_actors::people::clients::ClientFilter;
 use clowder_actors::people::patients::PatientFilter;
+use clowder_schemas::formulary::Formulary;
+use clowder_schemas::ids::RoomId;
 use clowder_schemas::ids::{CampaignId, SegmentId};
 use clowder_schemas::jobs::JobState;
 use clowder_schemas::pagination::{Cursor, PageRequest};
 use clowder_schemas::patients::PatientListQuery;
 use clowder_schemas::problems::ProblemStatus;
 use clowder_schemas::search::SearchKind;
+use clowder_schemas::staff::Position;
+use clowder_schemas::vaccine_protocol::VaccineProtocol;
 use clowder_schemas::{BatchId, ClientId, MessageId, PatientId, TemplateId, ValidationError};
 
 use super::clients::name_fragment;
@@ -40,7 +45,12 @@ use crate::views::marketing::{
     AnalyticsPage, CampaignActions, CampaignPage, CampaignRow, CampaignsPage, Pager, ReferralPanel, ReferredRow,
     SegmentPage, SegmentRow, SegmentsPage, segment_rules,
 };
-use crate::views::records::{ClientPage, ClinicalSection, PatientPage, cat_link, problem_line};
+use crate::views::records::{
+    ClientPage, ClinicalSection, PatientPage, age, cat_link, problem_line, repro_label, sex_label,
+};
+use crate::views::tablet::{
+    Abilities, ChartCat, NoteEditor, TabletChart, drug_choices, due_rows, medication_row, timeline_row, vaccine_choices,
+};
 use crate::views::{ErrorPage, Nav, Section, render};
 
 const SIGNIN: &str = include_str!("../pages/signin.html");
@@ -79,6 +89,7 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/messages/campaigns",
     "/messages/campaigns/{id}",
     "/visits/{id}",
+    "/tablet/chart",
 ];
 
 /// Whether a matched route template is one of [`PAGE_ROUTES`].
@@ -99,6 +110,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("lists.js", "text/javascript; charset=utf-8", include_str!("../pages/lists.js")),
     ("comms.js", "text/javascript; charset=utf-8", include_str!("../pages/comms.js")),
     ("visit.js", "text/javascript; charset=utf-8", include_str!("../pages/visit.js")),
+    ("tablet-chart.js", "text/javascript; charset=utf-8", include_str!("../pages/tablet-chart.js")),
 ];
 
 fn html(body: &'static str) -> Response {
@@ -368,6 +380,218 @@ pub async fn visit(
         }
         .await,
     )
+}
+
+/// Timeline entries on the tablet's chart, per page.
+pub const TABLET_TIMELINE: usize = 20;
+
+/// The query of the tablet's chart: the room, and where the timeline's page starts.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TabletParams {
+    pub room: Option<String>,
+    pub older: Option<String>,
+}
+
+/// `/tablet/chart?room=<id>`: the chart of the cat the room's whiteboard says is in the
+/// room, for whoever unlocked the tablet (`visits:view`). It takes no patient id, so the
+/// tablet cannot be led to another cat's record; each read goes through the audited
+/// services as the caller, and each form shows only when its write would be allowed.
+pub async fn tablet_chart(
+    State(state): State<AppState>,
+    staff: Staff,
+    granted: Granted,
+    q: Result<Query<TabletParams>, ApiError>,
+) -> Response {
+    let room = q.as_ref().ok().and_then(|q| q.0.room.clone()).unwrap_or_default();
+    let result = async { tablet_chart_view(&state, &staff, &granted, q?.0).await }.await;
+    match result {
+        Ok(view) => render(StatusCode::OK, &view),
+        // The kiosk's own error page: no navigation bar, no search box, only the way back to
+        // the room (a room's screen must not lead to the clinic's records).
+        Err(e) => {
+            let kind = e.code.kind();
+            let problem = if kind == clowder_schemas::ErrorKind::Internal {
+                tracing::error!(code = ?e.code, message = %e.message, "the tablet's chart failed");
+                "Something went wrong on our side; it has been logged. Try again in a moment.".to_owned()
+            } else {
+                e.message
+            };
+            let view = TabletChart {
+                room_id: room.trim().to_owned(),
+                room_name: "Exam room".to_owned(),
+                cat: None,
+                problem: Some(problem),
+            };
+            render(crate::error::status_of(kind), &view)
+        }
+    }
+}
+
+async fn tablet_chart_view(
+    state: &AppState,
+    staff: &Staff,
+    granted: &Granted,
+    q: TabletParams,
+) -> Result<TabletChart, ApiError> {
+    use clowder_schemas::access::{Permission, Scope};
+    use clowder_schemas::prescriptions::PrescriptionStatus;
+    use clowder_schemas::visits::VisitStatus;
+
+    let room_id: RoomId = q
+        .room
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("")
+        .parse()
+        .map_err(|_| ValidationError::new("room", "must be a room id (open this page from the room's tablet)"))?;
+    let board = state.system.scheduling.whiteboard.board(None)?;
+    let Some(room) = board.into_iter().find(|r| r.room.id == room_id) else {
+        return Err(clowder_actors::Error::RoomNotFound(room_id).into());
+    };
+    let mut view =
+        TabletChart { room_id: room_id.to_string(), room_name: room.room.name.clone(), cat: None, problem: None };
+    let Some(id) = room.status.patient_id else { return Ok(view) };
+    let caller = &staff.caller;
+    let tz = clinic_tz(state);
+    let today = state.system.ctx.today();
+
+    // Shown, not opened: the cat does not join the recently viewed list.
+    let patient = state.system.patients.get(id, caller).await?;
+    let owner = match granted_on(staff, &Method::GET, "/api/clients/{id}") {
+        Some(g) if g.check(state.system.clients.peek(patient.client_id)?.created_by).is_ok() => {
+            Some(state.system.clients.get(patient.client_id, caller).await?)
+        }
+        _ => None,
+    };
+    let banner = PatientPage::new(nav_none(staff), &patient, owner.as_ref(), today);
+    let facts = {
+        let mut f = Vec::new();
+        if let Some(dob) = patient.date_of_birth {
+            f.push(age(dob, today));
+        }
+        f.extend(patient.breed.clone());
+        let sex = [patient.sex.map(sex_label), patient.reproductive_status.map(repro_label)]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !sex.is_empty() {
+            f.push(sex);
+        }
+        f.join(" · ")
+    };
+
+    let current = Some(vec![ProblemStatus::Active, ProblemStatus::Chronic]);
+    let (problems, _) = state.system.problems.list_for_patient(id, current, None, PATIENT_PROBLEMS, caller).await?;
+    let (vitals, _) = state.system.vitals.list_for_patient(id, None, PATIENT_VITALS, caller).await?;
+
+    // The timeline as `GET /api/patients/{id}/timeline` answers it (scope `all` only).
+    let (timeline, older_href) = if granted.own_only().is_some() {
+        (None, None)
+    } else {
+        let before = PageRequest::parse(None, q.older.as_deref())?.after;
+        let rx = staff.principal.permissions.scope(Permission::PrescriptionsView) == Some(Scope::All);
+        let (items, next) = state.system.timeline.page(id, before, TABLET_TIMELINE, rx, caller).await?;
+        let href = next.map(|k| format!("/tablet/chart?room={room_id}&older={}#timeline-section", Cursor(k).encode()));
+        (Some(items.iter().map(|e| timeline_row(e, &tz)).collect()), href)
+    };
+
+    let vaccinations = state.system.vaccinations.for_patient(id, today, caller).await?;
+    let medications = match granted_on(staff, &Method::GET, "/api/patients/{id}/prescriptions") {
+        Some(_) => Some(
+            state
+                .system
+                .prescriptions
+                .list_for_patient(id, Some(PrescriptionStatus::Active), caller)
+                .await?
+                .iter()
+                .map(medication_row)
+                .collect(),
+        ),
+        None => None,
+    };
+
+    // The visit being seen: the room's appointment's, else the cat's newest open one.
+    let visit_id = match room.status.appointment_id.map(|a| state.system.visits.of_appointment(a)).transpose()? {
+        Some(Some(v)) => Some(v.id),
+        _ => {
+            let filter =
+                VisitFilter { patient_id: Some(id), status: Some(VisitStatus::Open), ..VisitFilter::default() };
+            let (open, _) = state.system.visits.list(&filter, None, 100, caller).await?;
+            open.iter().max_by_key(|v| v.opened_at).map(|v| v.id)
+        }
+    };
+    let profile = match caller.user_id() {
+        Some(u) => state.system.visits.profile_of(u)?,
+        None => None,
+    };
+    let visit = match visit_id {
+        None => None,
+        Some(vid) => {
+            let visit = state.system.visits.get(vid, caller).await?;
+            let note = state.system.drafts.view(vid, caller).await?;
+            let vet = profile.as_ref().filter(|p| p.active && p.position == Position::Veterinarian);
+            let sign = match (granted_on(staff, &Method::POST, "/api/visits/{id}/note/sign"), vet) {
+                (Some(g), Some(p)) => g.own_only().is_none() || visit.vet_id == Some(p.id),
+                _ => false,
+            };
+            let may =
+                Abilities { edit_note: granted_on(staff, &Method::PUT, "/api/visits/{id}/note/draft").is_some(), sign };
+            // Signers by name (the vet reads "by Dr …", not an id).
+            let mut names = std::collections::HashMap::new();
+            if let Some(n) = &note.note {
+                for u in std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author)) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = names.entry(u) {
+                        let shown =
+                            state.system.accounts.get(u).await.map_or_else(|_| u.to_string(), |x| x.display_name);
+                        e.insert(shown);
+                    }
+                }
+            }
+            let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
+            Some(NoteEditor::new(&visit, &note, may, name, &tz))
+        }
+    };
+    let live = patient.deceased_on.is_none();
+    let vaccines = match granted_on(staff, &Method::POST, "/api/vaccinations") {
+        Some(_) if live => {
+            let v = state.system.clinical_facts.get("vaccine_protocol", None)?;
+            Some(vaccine_choices(&v.typed::<VaccineProtocol>()?))
+        }
+        _ => None,
+    };
+    let prescriber = profile.as_ref().is_some_and(|p| p.active && p.capabilities.can_prescribe);
+    let drugs = match granted_on(staff, &Method::POST, "/api/prescriptions") {
+        Some(_) if live && prescriber => {
+            let f = state.system.clinical_facts.get("formulary", None)?;
+            Some(drug_choices(&f.typed::<Formulary>()?))
+        }
+        _ => None,
+    };
+    view.cat = Some(ChartCat {
+        patient_id: id.to_string(),
+        name: patient.name.clone(),
+        facts,
+        alerts: banner.alerts,
+        handling: banner.handling,
+        problems: problems.iter().map(problem_line).collect(),
+        clinical: ClinicalSection::new(&vitals, &tz),
+        timeline,
+        older_href,
+        vaccines_due: due_rows(&vaccinations.due),
+        medications,
+        visit,
+        can_record_vitals: live && granted_on(staff, &Method::POST, "/api/vitals").is_some(),
+        vaccines,
+        drugs,
+    });
+    Ok(view)
+}
+
+/// A navigation bar for views that are built only for their parts (the tablet shows none).
+fn nav_none(staff: &Staff) -> Nav {
+    Nav::of(staff, Section::None)
 }
 
 /// `/assets/{file}`.

@@ -10,6 +10,7 @@ pub mod comms;
 pub mod lists;
 pub mod marketing;
 pub mod records;
+pub mod tablet;
 pub mod visits;
 
 use askama::Template;

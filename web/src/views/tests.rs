@@ -735,3 +735,114 @@ fn the_visit_page_shows_the_note_escaped_and_the_sign_button_only_to_who_may_sig
     let html = VisitPage::new(nav(true, true), &voided, &a_draft(&voided), true, &tz).render().unwrap();
     assert!(!html.contains("id=\"sign\""), "a voided visit is not signed");
 }
+
+fn tablet_chart(visit: Option<super::tablet::NoteEditor>, meds: bool) -> super::tablet::TabletChart {
+    use super::tablet::{ChartCat, DueRow, MedicationRow, TabletChart, TimelineRow};
+    TabletChart {
+        room_id: "01JROOM".into(),
+        room_name: "Exam <1>".into(),
+        cat: Some(ChartCat {
+            patient_id: "01JCAT".into(),
+            name: "<i>Mittens</i>".into(),
+            facts: "4 years · Maine Coon".into(),
+            alerts: vec!["Allergy: <penicillin>".into()],
+            handling: vec!["Muzzle".into()],
+            problems: vec!["CKD (chronic)".into()],
+            clinical: super::records::ClinicalSection::default(),
+            timeline: Some(vec![TimelineRow {
+                when: "5 Mar 2026 14:02".into(),
+                kind: "visit",
+                text: "Sick visit: <b>x</b>".into(),
+            }]),
+            older_href: Some("/tablet/chart?room=01JROOM&older=abc".into()),
+            vaccines_due: vec![DueRow {
+                vaccine: "FVRCP".into(),
+                status: "overdue",
+                label: "Overdue since 2026-01-04".into(),
+                rule: "every 36 months after the booster (AAHA/AAFP 2020 v1)".into(),
+            }],
+            medications: meds.then(|| {
+                vec![MedicationRow {
+                    drug: "Meloxicam — suspension 0.5 mg/mL".into(),
+                    how: "q24h · oral · no refills left".into(),
+                    dose: "0.05 mg/kg × 4.2 kg = 0.21 mg".into(),
+                }]
+            }),
+            visit,
+            can_record_vitals: true,
+            vaccines: Some(vec![("fvrcp".into(), "FVRCP".into())]),
+            drugs: None,
+        }),
+        problem: None,
+    }
+}
+
+#[test]
+fn the_tablet_chart_escapes_labels_and_hides_medications_without_the_permission() {
+    let html = tablet_chart(None, true).render().unwrap();
+    assert!(html.contains("&#60;i&#62;Mittens") && !html.contains("<i>Mittens"), "{html}");
+    assert!(html.contains("Allergy: &#60;penicillin&#62;") && html.contains("CKD (chronic)"));
+    assert!(html.contains(r#"href="/tablet?room=01JROOM""#) && html.contains("Exam &#60;1&#62;"));
+    assert!(!html.contains("nav-links") && !html.contains(r#"href="/patients"#), "a kiosk: no way to other records");
+    // The due list carries its rule on hover and on tap.
+    assert!(html.contains(r#"title="every 36 months after the booster (AAHA/AAFP 2020 v1)""#), "{html}");
+    assert!(html.contains(r#"<li data-status="overdue">"#) && html.contains("Overdue since 2026-01-04"));
+    assert!(html.contains("Sick visit: &#60;b&#62;x") && html.contains(r#"id="older""#));
+    assert!(html.contains(r#"id="medications-section""#) && html.contains("0.21 mg"));
+    // No visit: no note and no form that posts with a visit id.
+    assert!(html.contains(r#"id="no-visit""#) && !html.contains(r#"id="vitals-form""#), "{html}");
+    assert!(!html.contains(r#"id="vaccine-form""#) && !html.contains(r#"id="prescribe-form""#));
+    let html = tablet_chart(None, false).render().unwrap();
+    assert!(!html.contains("medications") && !html.contains("Meloxicam"), "no prescriptions:view, no medications");
+}
+
+#[test]
+fn the_tablet_note_is_editable_until_signed_and_sign_shows_only_to_who_may_sign() {
+    use super::tablet::{Abilities, NoteEditor};
+    use clowder_schemas::visits::VisitStatus;
+    let tz = jiff::tz::TimeZone::UTC;
+    let visit = a_visit(VisitStatus::Open);
+    let may = Abilities { edit_note: true, sign: true };
+    let editor = NoteEditor::new(&visit, &a_draft(&visit), may, |u| u.to_string(), &tz);
+    let html = tablet_chart(Some(editor), true).render().unwrap();
+    assert!(html.contains(r#"<textarea id="soap-assessment" name="assessment""#), "{html}");
+    assert!(html.contains("&#60;script&#62;x&#60;/script&#62;") && !html.contains("<script>x"), "typed text is text");
+    assert!(html.contains(r#"data-revision="4""#) && html.contains(r#"id="sign""#));
+    assert!(html.contains(r#"id="vitals-form""#) && html.contains(r#"id="vaccine-form""#));
+    assert!(html.contains(r#"data-name="bcs" data-value="9""#) && html.contains(r#"data-name="pain" data-value="0""#));
+    // A tech: reads the draft, neither edits nor signs.
+    let editor = NoteEditor::new(&visit, &a_draft(&visit), Abilities::default(), |u| u.to_string(), &tz);
+    let html = tablet_chart(Some(editor), true).render().unwrap();
+    assert!(!html.contains("<textarea id=\"soap-") && !html.contains(r#"id="sign""#), "{html}");
+    assert!(html.contains(r#"data-section="assessment""#));
+    // A voided visit: nothing to write or sign.
+    let voided = a_visit(VisitStatus::Voided);
+    let editor = NoteEditor::new(&voided, &a_draft(&voided), may, |u| u.to_string(), &tz);
+    assert!(!editor.editable && !editor.can_sign && !editor.can_add);
+}
+
+#[test]
+fn the_tablet_due_list_leaves_out_what_is_not_due_and_puts_overdue_first() {
+    use clowder_schemas::vaccinations::{DueItem, DueStatus};
+    let item = |vaccine: &str, status: DueStatus| DueItem {
+        vaccine: vaccine.to_lowercase(),
+        vaccine_name: vaccine.into(),
+        status,
+        due_on: jiff::civil::Date::new(2026, 5, 1).ok(),
+        computed_on: None,
+        rule: format!("{vaccine} rule"),
+        protocol_version: 1,
+        override_: None,
+        last_given_on: None,
+        at_risk: false,
+        declined_reason: None,
+    };
+    let rows = super::tablet::due_rows(&[
+        item("Rabies", DueStatus::Due),
+        item("FeLV", DueStatus::NotDue),
+        item("FVRCP", DueStatus::Overdue),
+    ]);
+    let shown: Vec<(&str, &str)> = rows.iter().map(|r| (r.vaccine.as_str(), r.label.as_str())).collect();
+    assert_eq!(shown, [("FVRCP", "Overdue since 2026-05-01"), ("Rabies", "Due 2026-05-01")]);
+    assert_eq!(rows[0].rule, "FVRCP rule");
+}

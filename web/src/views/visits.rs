@@ -51,7 +51,7 @@ pub struct VisitPage {
     pub revision: u64,
 }
 
-fn type_label(t: VisitType) -> &'static str {
+pub fn type_label(t: VisitType) -> &'static str {
     match t {
         VisitType::Wellness => "Wellness visit",
         VisitType::Sick => "Sick visit",
@@ -71,7 +71,7 @@ fn status_label(s: VisitStatus) -> &'static str {
     }
 }
 
-fn when(t: jiff::Timestamp, tz: &TimeZone) -> String {
+pub fn when(t: jiff::Timestamp, tz: &TimeZone) -> String {
     t.to_zoned(tz.clone()).strftime("%-d %b %Y %H:%M").to_string()
 }
 
