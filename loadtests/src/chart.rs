@@ -12,7 +12,7 @@
 //! Measured, each in its own window on `connections` connections, as the vet: every request
 //! a chart screen makes when it opens ([`chart_requests`]: the cat, the first page of its
 //! timeline, the latest vitals, the weight history, the problem list, the vaccinations with
-//! their due list, the prescriptions), then the whole chart as those requests one after the
+//! their due list, the active prescriptions), then the whole chart as those requests one after the
 //! other (row `chart-open`: a page that sends them in parallel waits about as long as the
 //! slowest, so this is the upper bound), then autosaves (row `autosave`: `PUT
 //! /api/visits/{id}/note/draft` with growing revisions).
@@ -92,7 +92,7 @@ pub const CHART_ROWS: [&str; 7] = [
 /// The paths a chart screen asks for when it opens, one per [`CHART_ROWS`] row: the banner's
 /// cat, the timeline's first page, the latest vitals, the weight history for the chart (as
 /// many points as a page holds), the problem list, the vaccinations with the due list, the
-/// prescriptions.
+/// active prescriptions (the chart's "active medications"; the whole list is a tap away).
 pub fn chart_requests(patient: PatientId) -> [String; 7] {
     let p = format!("/api/patients/{patient}");
     [
@@ -102,7 +102,7 @@ pub fn chart_requests(patient: PatientId) -> [String; 7] {
         format!("{p}/weights?limit=200"),
         format!("{p}/problems"),
         format!("{p}/vaccinations"),
-        format!("{p}/prescriptions"),
+        format!("{p}/prescriptions?status=active"),
     ]
 }
 
