@@ -297,7 +297,8 @@ impl DueFilter {
 
 impl Vaccinations {
     /// Records a dose (see [`decide_create`]). Its id carries the day it was given
-    /// ([`Vaccinations::happened_at`]), so a dose entered later sorts by when it happened.
+    /// (noon of that day in the clinic's zone; now for today's), so a dose entered later sorts by
+    /// when it happened.
     pub async fn record_dose(&self, body: CreateVaccination, today: Date, caller: &Caller) -> Result<Vaccination> {
         let draft = body.validate(today)?;
         let on = match &draft.entry {
