@@ -62,7 +62,7 @@ pub struct Api {
     bearer: HeaderValue,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Urls {
     /// The server's base URL, for routes without a field of their own.
     base: Url,
@@ -451,6 +451,23 @@ impl Api {
         let detailed: serde_json::Value =
             self.setup_call(Some(&self.bearer), request).await.context("asking GET /health/detailed")?;
         Ok(detailed["version"].as_str().map(str::to_owned))
+    }
+
+    /// The same pool with another user's session (`bearer` from [`Api::staff_sign_in`]): the
+    /// chart scenario seeds and reads as a veterinarian, as a chart is opened.
+    pub fn as_user(&self, bearer: HeaderValue) -> Api {
+        Api { http: self.http.clone(), urls: self.urls.clone(), bearer }
+    }
+
+    /// The URL of `path` (with its query) on the server.
+    pub fn url(&self, path: &str) -> Result<Url> {
+        self.urls.base.join(path).with_context(|| format!("building the URL of {path}"))
+    }
+
+    /// A PUT of a JSON body with the run's session, counted like any load call (a note's
+    /// autosave).
+    pub async fn put_json<B: serde::Serialize + ?Sized>(&self, url: &Url, body: &B) -> Outcome {
+        self.load_call(Some(&self.bearer), self.http.put(url.clone()).json(body)).await
     }
 
     /// Any GET with the run's session, for the compare report's rows.

@@ -233,6 +233,11 @@ pub enum Scenario {
     /// due at once, sent through the server's SMTP provider to this tool's sink on
     /// --smtp-sink-port: throughput, repeats, server RSS (with --server-pid). Not in `all`.
     Reminders,
+    /// Issue 15's measures: seed a cat with ten years of history (60 visits with signed
+    /// notes, 300 vitals, 40 vaccinations, 80 prescriptions) as a vet, then each request of
+    /// opening its chart, the whole chart, and autosaving SOAP notes (one draft per
+    /// connection; 16 connections unless --connections says). Not part of `all`.
+    Chart,
 }
 
 impl Scenario {
@@ -248,6 +253,8 @@ impl Scenario {
             | Scenario::DayView
             | Scenario::Fanout
             | Scenario::Search => 1,
+            // The chart's seeding has four setup budgets (see `chart`).
+            Scenario::Chart => 4,
             // `all`: seeding the read set, then setting up the book and availability scenarios.
             Scenario::All => 3,
             // `compare`: the read set and the day; the search clients have a budget of their own.
@@ -275,6 +282,8 @@ impl Scenario {
             | Scenario::Availability
             | Scenario::DayView
             | Scenario::Fanout => 1,
+            // Each chart request, the whole chart, the autosaves.
+            Scenario::Chart => crate::chart::CHART_ROWS.len() as u32 + 2,
             // `signin`: GETs alone, then GETs beside sign-ins; `search`: names, then exact.
             Scenario::Signin | Scenario::Search => 2,
             // `all`: read, then write, then book, then availability.
@@ -290,6 +299,8 @@ impl Args {
     pub fn connections(&self) -> u16 {
         self.connections.unwrap_or(match self.scenario {
             Scenario::Backup | Scenario::DrillWriter => 8,
+            // Issue 15's goals are set at 16.
+            Scenario::Chart => crate::report::CHART_GOAL_CONNECTIONS,
             _ => 64,
         })
     }

@@ -17,11 +17,13 @@
 //! in order), [`clinic`] (seeding a clinic of a given size and years of history),
 //! [`backups`] (write latency beside backups; one backup now), [`drill`] (the restore
 //! drill's writer and check), [`reminders`] (issue 14's measure: booking beside pending jobs,
-//! reminders through SMTP) with its [`smtp_sink`].
+//! reminders through SMTP) with its [`smtp_sink`], [`chart`] (issue 15's measures: a chart with
+//! ten years of history opened, SOAP notes autosaved).
 
 pub mod api;
 pub mod backups;
 pub mod bodies;
+pub mod chart;
 pub mod cli;
 pub mod clinic;
 pub mod compare;

@@ -56,6 +56,13 @@ pub enum Workload {
     Search { urls: Vec<Url> },
     /// Any GET, with a URL drawn at random from the set (the compare report's rows).
     Get { urls: Vec<Url> },
+    /// Every GET of `urls` one after the other, timed as one request: what a screen asks for
+    /// when it opens (the chart scenario). The first failure is the outcome.
+    Sequence { urls: Vec<Url> },
+    /// `PUT /api/visits/{id}/note/draft`: connection `i` saves draft `urls[i % len]` with
+    /// revisions 1, 2, 3… (the chart scenario's autosave; one draft per connection, as one
+    /// tablet per note).
+    Autosave { urls: Vec<Url> },
 }
 
 impl Workload {
@@ -102,6 +109,20 @@ impl Workload {
         Ok(Workload::Get { urls })
     }
 
+    pub fn sequence(urls: Vec<Url>) -> Result<Self> {
+        if urls.is_empty() {
+            bail!("a sequence of GETs needs at least one URL to ask");
+        }
+        Ok(Workload::Sequence { urls })
+    }
+
+    pub fn autosave(urls: Vec<Url>) -> Result<Self> {
+        if urls.is_empty() {
+            bail!("the autosave workload needs at least one draft to save");
+        }
+        Ok(Workload::Autosave { urls })
+    }
+
     /// Sends the connection's next request; `None` when it has nothing left to send.
     async fn request(&self, api: &Api, conn: &mut Connection) -> Option<Outcome> {
         let outcome = match self {
@@ -128,6 +149,19 @@ impl Workload {
             Workload::Search { urls } => api.get_search(&urls[conn.rng.below(urls.len())]).await,
             // Likewise non-empty by construction.
             Workload::Get { urls } => api.get(&urls[conn.rng.below(urls.len())]).await,
+            Workload::Sequence { urls } => {
+                for url in urls {
+                    let outcome = api.get(url).await;
+                    if outcome != Outcome::Ok {
+                        return Some(outcome);
+                    }
+                }
+                Outcome::Ok
+            }
+            Workload::Autosave { urls } => {
+                let (draft, revision) = autosave_slot(conn.next_number(), conn.stride, urls.len());
+                api.put_json(&urls[draft], &autosave_body(revision)).await
+            }
         };
         Some(outcome)
     }
@@ -157,6 +191,32 @@ fn booking(type_id: AppointmentTypeId, lanes: &[Lane], walk: &SlotWalk, n: u64) 
 fn account_index(n: u64, len: usize) -> usize {
     // The remainder is below `len`, which is a usize.
     (n % len as u64) as usize
+}
+
+/// Which draft request number `n` saves and with which revision, for `connections`
+/// connections over `drafts` drafts: connection `i` (numbers `i`, `i + connections`, …) keeps
+/// to draft `i mod drafts` and its revisions grow 1, 2, 3…, so no save is stale. `drafts`
+/// must not be zero.
+fn autosave_slot(n: u64, connections: u64, drafts: usize) -> (usize, u64) {
+    let connections = connections.max(1);
+    // The remainder is below `drafts`, which is a usize.
+    (((n % connections) % drafts as u64) as usize, n / connections + 1)
+}
+
+/// The sections a vet has typed by autosave `revision`: a few hundred characters of SOAP,
+/// growing by a word each save as a page sends the whole section.
+fn autosave_body(revision: u64) -> serde_json::Value {
+    serde_json::json!({
+        "revision": revision,
+        "subjective": "Owner reports reduced appetite for 3 days, drinking more, one vomit yesterday (hairball?). \
+                       Indoor only, eats dry food free choice. No new cats in the house.",
+        "objective": format!(
+            "Quiet, alert, responsive. Mild dehydration (~5%), skin tent slightly prolonged. Oral exam: \
+             grade 2 dental disease, resorptive lesion 307 suspected. Abdomen soft, kidneys small and \
+             irregular on palpation. Revision {revision}."
+        ),
+        "assessment": "Chronic kidney disease suspected (IRIS staging pending bloods); dental disease.",
+    })
 }
 
 /// One connection's private state.
@@ -250,6 +310,19 @@ async fn connection_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_connection_autosaves_its_own_draft_with_growing_revisions() {
+        let mut conns: Vec<Connection> = (0..4).map(|i| Connection::new(i, 4, 1)).collect();
+        for round in 1..=3 {
+            for (i, conn) in conns.iter_mut().enumerate() {
+                assert_eq!(autosave_slot(conn.next_number(), conn.stride, 4), (i, round));
+            }
+        }
+        assert_eq!(autosave_body(7)["revision"], 7);
+        assert!(Workload::autosave(Vec::new()).is_err());
+        assert!(Workload::sequence(Vec::new()).is_err());
+    }
 
     #[test]
     fn connection_numbers_never_collide() {

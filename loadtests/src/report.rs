@@ -59,6 +59,12 @@ pub const SEARCH_NAMES_RATE_GOAL: f64 = 11_600.0;
 /// …at this many connections.
 pub const SEARCH_RATE_GOAL_CONNECTIONS: u16 = 64;
 
+/// Issue 15: opening a chart with ten years of history, p99 at [`CHART_GOAL_CONNECTIONS`].
+pub const CHART_OPEN_P99_GOAL_MS: f64 = 20.0;
+/// Issue 15: autosaving a SOAP note, p99 at [`CHART_GOAL_CONNECTIONS`].
+pub const AUTOSAVE_P99_GOAL_MS: f64 = 10.0;
+pub const CHART_GOAL_CONNECTIONS: u16 = 16;
+
 /// Below this share of [`EVENTS_PER_SEC`] changes per second, the fanout run gets a hint.
 pub const FANOUT_RATE_SHARE_FOR_HINT: f64 = 0.95;
 
@@ -77,6 +83,11 @@ pub const FANOUT_CHANGES: &str = "fanout-changes";
 /// Table rows of the search scenario: typo-tolerant names, then exact phones and microchips.
 pub const SEARCH_NAMES: &str = "search-names";
 pub const SEARCH_EXACT: &str = "search-exact";
+
+/// Table row of a whole chart opened (its requests one after the other; see `chart`).
+pub const CHART_OPEN: &str = "chart-open";
+/// Table row of a SOAP note's autosaves (see `chart`).
+pub const AUTOSAVE: &str = "autosave";
 
 /// Table row of the GETs alone (the `read` scenario, and the baseline of `signin`).
 pub const READ: &str = "read";
@@ -322,6 +333,16 @@ pub fn goals(floor: Option<&FsyncFloor>, scenarios: &[ScenarioSummary]) -> Vec<G
         ));
     }
     checks.extend(search_goals(scenarios));
+    for (row, limit) in [(CHART_OPEN, CHART_OPEN_P99_GOAL_MS), (AUTOSAVE, AUTOSAVE_P99_GOAL_MS)] {
+        if let Some(s) = find(row) {
+            let at = if s.connections == CHART_GOAL_CONNECTIONS {
+                format!("at {CHART_GOAL_CONNECTIONS} connections")
+            } else {
+                format!("(set for {CHART_GOAL_CONNECTIONS} connections; this run had {})", s.connections)
+            };
+            checks.push(GoalCheck::at_most(format!("{row} p99 <= {limit} ms {at}"), s.p99_ms(), limit, "ms"));
+        }
+    }
     checks
 }
 

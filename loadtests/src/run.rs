@@ -55,6 +55,13 @@ pub async fn run(args: &Args) -> Result<Report> {
         progress("day-view: seeding 1 location, 6 vets, 6 rooms, 45 clients, 60 cats and 60 appointments on one day");
         report.scenarios.push(scenarios::day_view(&api, &plan).await?);
     }
+    if args.scenario == Scenario::Chart {
+        progress(&format!(
+            "chart: seeding a vet and a cat with 10 years of history, then {} connections",
+            plan.connections
+        ));
+        report.scenarios.extend(crate::chart::chart(&api, &plan).await?);
+    }
     if args.scenario == Scenario::Signin {
         progress(&format!(
             "signin: seeding 1 patient and {} users, then {} connections reading alone, then {} reading beside {} signing in",

@@ -25,8 +25,9 @@
 //! [`visits::status_path`] turns a visit's fate into workflow moves at the moment of seeding.
 //! A test fingerprints all of it, so an unintended change is seen.
 //!
-//! Clinical (visits, SOAP notes, vitals) and billing (invoices, payments) demo data join as
-//! sibling modules: pure and deterministic like these, drawing from their own stream (a seed
+//! The medical record (`clinical`: visits of the appointments seen, vitals, SOAP notes,
+//! problems, prescriptions) is seeded after the schedule and the vaccinations. Billing
+//! (invoices, payments) demo data would join as a sibling module: pure and deterministic like these, drawing from their own stream (a seed
 //! derived from [`random::SEED`], as `schedule` does, so they never change what is already
 //! generated), and each seeded by one call in [`seed`]'s order, after the schedule they
 //! build on.
@@ -42,7 +43,7 @@ use clowder_actors::{Error, System};
 use clowder_schemas::access::Permissions;
 use clowder_schemas::appointments::{CreateAppointment, Status, TransitionRequest};
 use clowder_schemas::audit::Caller;
-use clowder_schemas::ids::PatientId;
+use clowder_schemas::ids::{AppointmentId, PatientId};
 use clowder_schemas::locations::{CreateRoom, UpdateLocation};
 use clowder_schemas::patch::Patch;
 use clowder_schemas::patients::CreatePatient;
@@ -56,6 +57,7 @@ use self::visits::status_path;
 
 pub mod cats;
 pub mod clients;
+pub mod clinical;
 pub mod random;
 pub mod schedule;
 pub mod staff;
@@ -129,8 +131,9 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
             took_ms = started.elapsed().as_millis() as u64,
             "seeded the demo clinic"
         );
-        seed_schedule(system, &clinic.patients).await.context("seeding the demo schedule")?;
+        let seen = seed_schedule(system, &clinic.patients).await.context("seeding the demo schedule")?;
         seed_vaccinations(system, &clinic.patients).await.context("seeding the demo vaccinations")?;
+        seed_clinical(system, &seen, &clinic.patients).await.context("seeding the demo medical record")?;
         // Seeding touched every record: let them go now instead of after the idle period,
         // so a fresh demo server starts as small as a real one.
         system.clients.passivate_all();
@@ -146,14 +149,14 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
 /// appointments (see `schedule::plan_schedule`), moving each along its workflow. Rooms and
 /// staff that already exist (same room name, same email or account) are reused; a shift or
 /// appointment that clashes with one already there is skipped.
-async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatient)]) -> anyhow::Result<()> {
+async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatient)]) -> anyhow::Result<Seen> {
     let started = Instant::now();
     let setup = &system.scheduling.setup;
     let calendar = &system.scheduling.calendar;
     let caller = &Caller::system();
     let Some(mut location) = setup.locations(false).into_iter().next() else {
         tracing::warn!("no location to schedule the demo at; skipping rooms, staff and appointments");
-        return Ok(());
+        return Ok(Seen::default());
     };
     let tz = time_zone("time_zone", &location.time_zone)?;
     // One instant for the whole plan: each appointment's status is decided against it, and
@@ -244,45 +247,47 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
         system.scheduling.appointment_types.list(false)?.into_iter().map(|t| (t.name, t.id)).collect();
     // Bookings of one location queue at its calendar actor; many in flight keep it busy.
     // Each appointment's own moves run in order after its booking.
-    let finals: Vec<Option<Status>> = stream::iter(&plan.visits)
-        .map(|v| {
-            let (types, tz, staff, rooms) = (&types, &tz, &staff, &rooms);
-            async move {
-                // A default type renamed or retired before the demo ran: nothing to book.
-                let Some(&type_id) = types.get(v.type_name) else { return Ok(None) };
-                let start = local_instant(tz, v.date, v.start)?;
-                let end = start.saturating_add(SignedDuration::from_mins(v.minutes.into())).unwrap_or(start);
-                let body = CreateAppointment {
-                    client_id: v.client_id,
-                    patient_id: v.patient_id,
-                    type_id,
-                    vet_id: Some(staff[v.vet]),
-                    room_id: Some(rooms[v.room]),
-                    location_id: Some(location.id),
-                    start,
-                    end: Some(end),
-                    reason: Some(v.reason.clone()),
-                    notes: None,
-                    overbook: false,
-                };
-                let booked = match calendar.book(&body, &Permissions::everything(), caller).await {
-                    Ok(a) => a,
-                    Err(Error::AppointmentConflict { .. }) => return Ok(None),
-                    Err(e) => return Err(e),
-                };
-                let mut status = booked.status;
-                for (to, reason) in status_path(&v.outcome, start, end, now) {
-                    let request = TransitionRequest { to, reason: reason.map(str::to_owned), room_id: None };
-                    status = calendar.transition(booked.id, request, &Permissions::everything(), caller).await?.status;
+    let finals: Vec<Option<(usize, AppointmentId, Status, jiff::Timestamp)>> =
+        stream::iter(plan.visits.iter().enumerate())
+            .map(|(i, v)| {
+                let (types, tz, staff, rooms) = (&types, &tz, &staff, &rooms);
+                async move {
+                    // A default type renamed or retired before the demo ran: nothing to book.
+                    let Some(&type_id) = types.get(v.type_name) else { return Ok(None) };
+                    let start = local_instant(tz, v.date, v.start)?;
+                    let end = start.saturating_add(SignedDuration::from_mins(v.minutes.into())).unwrap_or(start);
+                    let body = CreateAppointment {
+                        client_id: v.client_id,
+                        patient_id: v.patient_id,
+                        type_id,
+                        vet_id: Some(staff[v.vet]),
+                        room_id: Some(rooms[v.room]),
+                        location_id: Some(location.id),
+                        start,
+                        end: Some(end),
+                        reason: Some(v.reason.clone()),
+                        notes: None,
+                        overbook: false,
+                    };
+                    let booked = match calendar.book(&body, &Permissions::everything(), caller).await {
+                        Ok(a) => a,
+                        Err(Error::AppointmentConflict { .. }) => return Ok(None),
+                        Err(e) => return Err(e),
+                    };
+                    let mut status = booked.status;
+                    for (to, reason) in status_path(&v.outcome, start, end, now) {
+                        let request = TransitionRequest { to, reason: reason.map(str::to_owned), room_id: None };
+                        status =
+                            calendar.transition(booked.id, request, &Permissions::everything(), caller).await?.status;
+                    }
+                    Ok::<_, Error>(Some((i, booked.id, status, start)))
                 }
-                Ok::<_, Error>(Some(status))
-            }
-        })
-        .buffer_unordered(PARALLEL)
-        .try_collect()
-        .await?;
+            })
+            .buffer_unordered(PARALLEL)
+            .try_collect()
+            .await?;
 
-    let count = |s: Status| finals.iter().filter(|f| **f == Some(s)).count();
+    let count = |s: Status| finals.iter().filter(|f| f.is_some_and(|f| f.2 == s)).count();
     tracing::info!(
         location = %location.name,
         rooms = rooms.len(),
@@ -301,6 +306,156 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
         took_ms = started.elapsed().as_millis() as u64,
         "seeded the demo schedule"
     );
+    let vets = plan.visits.iter().map(|v| PEOPLE.get(v.vet).and_then(|p| p.username)).collect();
+    Ok(Seen { visits: plan.visits, booked: finals.into_iter().flatten().collect(), vets })
+}
+
+/// What the schedule booked, for the medical record.
+#[derive(Debug, Default)]
+struct Seen {
+    visits: Vec<visits::PlannedVisit>,
+    /// Each booked appointment: its index in `visits`, its id, where its workflow ended and
+    /// when it starts.
+    booked: Vec<(usize, AppointmentId, Status, jiff::Timestamp)>,
+    /// The account of each visit's vet, if they have one.
+    vets: Vec<Option<&'static str>>,
+}
+
+/// Writes the medical record of every appointment seen (see `clinical::plan_clinical`): its
+/// visit (through `Visits::follow_appointment`, as the calendar's job would), vitals, the SOAP
+/// note saved and signed by the visit's vet (or another demo vet when theirs has no account),
+/// problems and prescriptions; and each cat's earlier weights. A cat's visits in order, cats
+/// in parallel.
+async fn seed_clinical(
+    system: &Arc<System>,
+    seen: &Seen,
+    patients: &[(PatientId, CreatePatient)],
+) -> anyhow::Result<()> {
+    use self::clinical::{ClinicalVisit, Signing};
+    use clowder_schemas::events::Author;
+    use clowder_schemas::notes::SaveDraft;
+    use clowder_schemas::prescriptions::CreatePrescription;
+    use clowder_schemas::problems::CreateProblem;
+    use clowder_schemas::vitals::CreateVitals;
+
+    let started = Instant::now();
+    let today = system.ctx.today();
+    let now = system.ctx.clock.now();
+    let mut done = vec![None; seen.visits.len()];
+    for &(i, id, status, start) in &seen.booked {
+        if matches!(status, Status::Completed | Status::InProgress) {
+            done[i] = Some((id, start));
+        }
+    }
+    let flags: Vec<bool> = done.iter().map(Option::is_some).collect();
+    let records = clinical::plan_clinical(&seen.visits, &flags, patients, today);
+
+    let (users, _) = system.accounts.list(None, None, 1_000)?;
+    let caller_of = |username: &str| {
+        users.iter().find(|u| u.username == username).map(|u| Caller {
+            actor: Some(Author::User(u.id)),
+            username: Some(u.username.clone()),
+            ..Caller::default()
+        })
+    };
+    let vets: HashMap<&str, Caller> = PEOPLE
+        .iter()
+        .filter(|p| p.position == clowder_schemas::staff::Position::Veterinarian)
+        .filter_map(|p| p.username.and_then(|n| caller_of(n).map(|c| (n, c))))
+        .collect();
+    let Some(fallback) = PEOPLE.iter().find_map(|p| p.username.and_then(|n| vets.get(n))).cloned() else {
+        tracing::warn!("no demo veterinarian account; skipping the medical record");
+        return Ok(());
+    };
+
+    let mut by_cat: Vec<(PatientId, Vec<ClinicalVisit>)> = Vec::new();
+    for r in records {
+        match by_cat.iter_mut().find(|(id, _)| *id == r.patient_id) {
+            Some((_, list)) => list.push(r),
+            None => by_cat.push((r.patient_id, vec![r])),
+        }
+    }
+    let count = by_cat.iter().map(|(_, l)| l.len()).sum::<usize>();
+    stream::iter(by_cat.into_iter().map(Ok::<_, anyhow::Error>))
+        .try_for_each_concurrent(PARALLEL, |(_, list)| {
+            let (system, done, vets, fallback) = (system.clone(), &done, &vets, &fallback);
+            async move {
+                for r in list {
+                    let Some((appointment, start)) = done[r.visit] else { continue };
+                    let vet = seen.vets[r.visit].and_then(|n| vets.get(n)).unwrap_or(fallback);
+                    let Some(visit) = system.visits.follow_appointment(appointment, &Caller::system()).await? else {
+                        continue;
+                    };
+                    for &(days, kg) in &r.history {
+                        let taken_at = start - SignedDuration::from_hours(24 * days);
+                        let body: CreateVitals = serde_json::from_value(serde_json::json!({
+                            "patient_id": r.patient_id, "taken_at": taken_at,
+                            "measurements": {"weight": {"value": kg, "unit": "kg"}}
+                        }))?;
+                        system.vitals.record(body, now, vet).await?;
+                    }
+                    let taken_at = (start + SignedDuration::from_mins(10)).min(now);
+                    let mut measurements = serde_json::json!({
+                        "temperature_c": r.temperature_c, "weight": {"value": r.weight_kg, "unit": "kg"},
+                        "heart_rate": r.heart_rate, "respiratory_rate": r.respiratory_rate,
+                        "bcs": {"score": r.bcs, "scale": 9}, "mucous_membranes": "pink", "crt_s": 1.5
+                    });
+                    if let Some(systolic) = r.systolic {
+                        measurements["blood_pressure"] = serde_json::json!({"systolic": systolic, "method": "doppler"});
+                    }
+                    let body: CreateVitals = serde_json::from_value(serde_json::json!({
+                        "patient_id": r.patient_id, "visit_id": visit.id, "taken_at": taken_at,
+                        "measurements": measurements
+                    }))?;
+                    system.vitals.record(body, now, vet).await?;
+                    let [s, o, a, p] = &r.soap;
+                    let draft: SaveDraft = serde_json::from_value(serde_json::json!({
+                        "revision": 1, "subjective": s, "objective": o, "assessment": a, "plan": p
+                    }))?;
+                    system.drafts.save(visit.id, draft, vet).await?;
+                    match r.signing {
+                        Signing::Unsigned => {}
+                        Signing::Signed => {
+                            system.notes.sign(visit.id, Some(1), vet).await?;
+                        }
+                        Signing::Addendum(text) => {
+                            system.notes.sign(visit.id, Some(1), vet).await?;
+                            system.notes.add_addendum(visit.id, text.into(), vet).await?;
+                        }
+                    }
+                    let on = start.to_zoned(system.ctx.config.time_zone.clone()).date();
+                    for &(name, status, days) in &r.problems {
+                        let onset = on.checked_sub(jiff::Span::new().days(days))?;
+                        let resolved = (status == "resolved").then(|| onset.checked_add(jiff::Span::new().days(14)));
+                        let body: CreateProblem = serde_json::from_value(serde_json::json!({
+                            "patient_id": r.patient_id, "visit_id": visit.id, "name": name, "type": "primary",
+                            "status": status, "onset": onset, "resolved_on": resolved.transpose()?
+                        }))?;
+                        system.problems.create(body.validate(today)?, vet).await?;
+                    }
+                    if let Some((drug, form, strength, per_kg, route, frequency, quantity)) = r.prescription {
+                        let body: CreatePrescription = serde_json::from_value(serde_json::json!({
+                            "patient_id": r.patient_id, "visit_id": visit.id, "drug": drug, "form": form,
+                            "strength": strength, "dose_per_kg": per_kg, "route": route, "frequency": frequency,
+                            "quantity": quantity, "instructions": "Give with a little food; call us if it is refused."
+                        }))?;
+                        let rx = system.prescriptions.create(body.validate()?, vet).await?;
+                        // A short course prescribed over a week ago is over.
+                        if quantity <= 14.0 && (today - on).get_days() > 7 {
+                            system.prescriptions.complete(rx.id, vet).await?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+        })
+        .await?;
+    system.visits.passivate_all();
+    system.notes.passivate_all();
+    system.vitals.passivate_all();
+    system.problems.passivate_all();
+    system.prescriptions.passivate_all();
+    tracing::info!(visits = count, took_ms = started.elapsed().as_millis() as u64, "seeded the demo medical record");
     Ok(())
 }
 

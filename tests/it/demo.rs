@@ -115,4 +115,36 @@ async fn the_demo_clinic_comes_with_rooms_staff_and_a_busy_calendar() {
         let n = shifts.as_array().map_or(0, Vec::len);
         assert!((6..=18).contains(&n), "{n} shifts for {}", vet["last_name"]);
     }
+
+    // The medical record: each appointment seen has its visit, with vitals, a note (mostly
+    // signed, some with an addendum, today's still drafts), problems and prescriptions.
+    let a = items(&past).iter().find(|a| a["status"] == "completed").expect("a completed appointment");
+    let cat = a["patient_id"].as_str().unwrap();
+    let visits = app.get_json(&format!("/api/visits?patient_id={cat}")).await;
+    let visit = items(&visits).iter().find(|v| v["appointment_id"] == a["id"]).expect("the appointment's visit");
+    assert_eq!(visit["status"], "completed");
+    let timeline = app.walk(&format!("/api/patients/{cat}/timeline"), 50).await;
+    let kinds: HashSet<&str> = timeline.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains("visit") && kinds.contains("vitals"), "{kinds:?}");
+    let weights = app.get_json(&format!("/api/patients/{cat}/weights")).await;
+    assert!(!items(&weights).is_empty(), "{weights}");
+    let all = app.walk("/api/visits?status=completed", 200).await;
+    assert!(all.len() >= 30, "{} completed visits", all.len());
+    let mut notes = (0, 0, 0);
+    for v in all.iter().take(80) {
+        let note = app.get_json(&format!("/api/visits/{}/note", id_of(v))).await;
+        match note["status"].as_str() {
+            Some("signed") if note["addenda"].as_array().is_some_and(|a| !a.is_empty()) => notes.2 += 1,
+            Some("signed") => notes.0 += 1,
+            _ => notes.1 += 1,
+        }
+    }
+    assert!(notes.0 > notes.1 && notes.0 > 20, "signed, draft, with addenda: {notes:?}");
+    let cats: HashSet<&str> = all.iter().filter_map(|v| v["patient_id"].as_str()).collect();
+    let (mut problems, mut prescriptions) = (0, 0);
+    for cat in cats.iter().take(40) {
+        problems += items(&app.get_json(&format!("/api/patients/{cat}/problems?status=all")).await).len();
+        prescriptions += items(&app.get_json(&format!("/api/patients/{cat}/prescriptions")).await).len();
+    }
+    assert!(problems >= 5 && prescriptions >= 5, "{problems} problems, {prescriptions} prescriptions");
 }

@@ -323,3 +323,41 @@ async fn vaccination_events_reach_record_readers_as_ids_only_and_never_a_recepti
         .await;
     assert_eq!(next(&mut front_ws).await["type"], "patient_updated");
 }
+
+#[tokio::test]
+async fn a_dose_entered_later_sits_on_the_timeline_at_the_day_it_was_given() {
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Ada", "Lovelace").await;
+    let cat = kitten(&app, &client, "Pixel", 400).await;
+    // Weighed 30 days ago (entered now), then doses from the paper record typed in afterwards.
+    let taken_at = clowder_actors::Clock::now(&clowder_actors::SystemClock)
+        .checked_sub(jiff::SignedDuration::from_hours(30 * 24))
+        .unwrap();
+    let vitals = json!({"patient_id": cat, "taken_at": taken_at.to_string(),
+                        "measurements": {"weight": {"value": 4.1, "unit": "kg"}}});
+    expect_json(app.post_json("/api/vitals", &vitals).await, StatusCode::CREATED).await;
+    let old =
+        expect_json(app.post_json("/api/vaccinations", &dose(&cat, "fvrcp", days(-100))).await, StatusCode::CREATED)
+            .await;
+    let refused = json!({"patient_id": cat, "vaccine": "felv", "declined_on": days(-50).to_string(),
+                         "reason": "indoor only"});
+    let refused = expect_json(app.post_json("/api/vaccinations/declined", &refused).await, StatusCode::CREATED).await;
+    let fresh =
+        expect_json(app.post_json("/api/vaccinations", &dose(&cat, "fvrcp", today())).await, StatusCode::CREATED).await;
+
+    let walked = app.walk(&format!("/api/patients/{cat}/timeline"), 2).await;
+    let kinds: Vec<&str> = walked.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["vaccination", "vitals", "vaccination", "vaccination"], "{walked:?}");
+    let ids: Vec<&str> = walked.iter().filter_map(|e| e["vaccination_id"].as_str()).collect();
+    assert_eq!(ids, [id_of(&fresh).as_str(), id_of(&refused).as_str(), id_of(&old).as_str()]);
+    // `at` is the day it happened (noon in the clinic's zone), not when it was typed in.
+    let day = |e: &Value| {
+        let at: jiff::Timestamp = e["at"].as_str().unwrap().parse().unwrap();
+        at.in_tz("America/New_York").unwrap().date()
+    };
+    assert_eq!((day(&walked[2]), day(&walked[3])), (days(-50), days(-100)));
+    // The cat's list, newest first, follows the same order.
+    let mine = app.get_json(&format!("/api/patients/{cat}/vaccinations")).await;
+    let listed: Vec<&str> = mine["entries"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, ids);
+}

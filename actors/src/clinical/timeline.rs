@@ -193,7 +193,9 @@ impl TimelineSource for Vaccinations {
                 _ => (None, None),
             };
             TimelineEntry::Vaccination {
-                at: v.created_at,
+                // The id's time: the day a dose was given or a refusal made (see
+                // `Vaccinations::record_dose`), not when it was typed in.
+                at: jiff::Timestamp::from_millisecond(v.id.ulid().timestamp_ms() as i64).unwrap_or(v.created_at),
                 vaccination_id: v.id,
                 visit_id: v.visit_id,
                 entry: v.entry.kind().to_owned(),

@@ -296,14 +296,40 @@ impl DueFilter {
 }
 
 impl Vaccinations {
-    /// Records a dose (see [`decide_create`]).
+    /// Records a dose (see [`decide_create`]). Its id carries the day it was given
+    /// (noon of that day in the clinic's zone; now for today's), so a dose entered later sorts by
+    /// when it happened.
     pub async fn record_dose(&self, body: CreateVaccination, today: Date, caller: &Caller) -> Result<Vaccination> {
-        self.create(body.validate(today)?, caller).await
+        let draft = body.validate(today)?;
+        let on = match &draft.entry {
+            Entry::Dose(d) => d.given_on,
+            _ => today,
+        };
+        self.create_at(self.happened_at(on, today), draft, caller).await
     }
 
-    /// Records that the owner declined a vaccine.
+    /// Records that the owner declined a vaccine; its id carries the day of the refusal.
     pub async fn decline(&self, body: DeclineVaccination, today: Date, caller: &Caller) -> Result<Vaccination> {
-        self.create(body.validate(today)?, caller).await
+        let draft = body.validate(today)?;
+        let on = match &draft.entry {
+            Entry::Declined { on, .. } => *on,
+            _ => today,
+        };
+        self.create_at(self.happened_at(on, today), draft, caller).await
+    }
+
+    /// The instant an entry of local day `on` is filed under: now for today's, else noon of
+    /// that day in the clinic's zone (a day has no time; noon keeps it inside the day
+    /// whatever the offset, and after that morning's visit is usually opened).
+    fn happened_at(&self, on: Date, today: Date) -> jiff::Timestamp {
+        let ctx = self.ctx_ref();
+        if on >= today {
+            return ctx.clock.now();
+        }
+        on.at(12, 0, 0, 0)
+            .to_zoned(ctx.config.time_zone.clone())
+            .map(|z| z.timestamp())
+            .unwrap_or_else(|_| ctx.clock.now())
     }
 
     /// Overrides a cat's next due date of a vaccine, with a reason.
