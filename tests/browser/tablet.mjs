@@ -10,6 +10,7 @@
 // Run by tests/it/browser.rs, which starts the server and passes:
 // BASE_URL, USER, PIN, DEVICE, ROOM_A, VISIT_A, ROOM_B, VISIT_B, PATIENT_NAME, ARTIFACTS.
 import { env, check, launch } from './harness.mjs';
+import { randomUUID } from 'node:crypto';
 
 const base = env('BASE_URL');
 const dir = env('ARTIFACTS');
@@ -81,7 +82,10 @@ async function tabletIn(viewport, room, visit, name) {
 
   // The PIN session ends mid-note: the next save finds it gone, the tablet asks for the PIN
   // and comes back to the chart, and the words typed meanwhile reach the server.
-  await page.evaluate(() => fetch('/api/auth/logout', { method: 'POST', credentials: 'same-origin' }));
+  // Through the context's request API (same cookies), not page.evaluate: the page may leave
+  // for the PIN screen before an in-page fetch resolves, which would destroy its context.
+  const out = await page.request.post(`${base}/api/auth/logout`, { headers: { origin: base } });
+  check(out.ok(), `signed out: ${out.status()}`);
   const plan = 'Bland diet for 3 days; recheck if vomiting recurs.';
   await page.getByLabel('Plan').fill(plan);
   await page.waitForURL(/\/tablet\?room=.*then=chart/, { timeout: 5000 });
@@ -157,18 +161,15 @@ try {
 
   const sideways = await tabletIn({ width: 1280, height: 800 }, env('ROOM_B'), env('VISIT_B'), '1280');
   // The cat leaves the room: the chart follows the whiteboard and shows no cat.
-  const moved = await sideways.page.evaluate(async (roomId) => {
-    for (const to of ['in_exam', 'needs_cleaning']) {
-      const res = await fetch(`/api/rooms/${roomId}/state`, {
-        method: 'POST', credentials: 'same-origin',
-        headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
-        body: JSON.stringify({ to }),
-      });
-      if (!res.ok) return `${to}: ${res.status} ${await res.text()}`;
-    }
-    return 'ok';
-  }, env('ROOM_B'));
-  check(moved === 'ok', `the room moved: ${moved}`);
+  // Moved through the context's request API (same cookies), not page.evaluate: the chart
+  // reloads as soon as the room changes, which would destroy an in-page script's context.
+  for (const to of ['in_exam', 'needs_cleaning']) {
+    const res = await sideways.page.request.post(`${base}/api/rooms/${env('ROOM_B')}/state`, {
+      headers: { origin: base, 'idempotency-key': randomUUID() },
+      data: { to },
+    });
+    check(res.ok(), `the room moved to ${to}: ${res.status()} ${await res.text()}`);
+  }
   await sideways.page.locator('#empty', { hasText: 'No patient in this room' }).waitFor({ timeout: 5000 });
   await sideways.context.close();
   console.log(JSON.stringify({ ok: true }));
