@@ -6,7 +6,7 @@
 //! prescriptions). A page asks every source for at most `limit + 1` entries
 //! below the cursor and merges them by key: record ids are ULIDs, so key order is time order
 //! across kinds, and the cursor is the last entry's key. Adding a kind is one variant of
-//! `TimelineEntry`, one source here and one line in `SOURCES`. The page is audited
+//! `TimelineEntry`, one `IndexSource` constant here and one line in `SOURCES`. The page is audited
 //! (`patient.timeline`, with the entries shown) before it is returned.
 
 use std::ops::ControlFlow;
@@ -40,180 +40,129 @@ pub trait TimelineSource: Send + Sync {
     ) -> Result<Vec<(u128, TimelineEntry)>>;
 }
 
-/// Reads `index` under the cat newest first and turns each record into an entry.
-fn from_index<R: clowder_schemas::records::Record>(
-    r: &Reader,
-    (index, table): (IndexTable, RecordTable),
-    patient: PatientId,
-    before: Option<u128>,
-    limit: usize,
-    entry: impl Fn(R) -> TimelineEntry,
-) -> Result<Vec<(u128, TimelineEntry)>> {
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    let mut keys = Vec::with_capacity(limit);
-    r.children_rev(index, patient.as_u128(), before, |key| {
-        keys.push(key);
-        Ok(if keys.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
-    })?;
-    let mut out = Vec::new();
-    for key in keys {
-        if let Some(rec) = r.get::<R>(table, key)? {
-            out.push((key, entry(rec)));
+/// A kind whose records sit under the cat in a per-patient index: the index, the table, and
+/// how a record reads as an entry. Every clinical kind is one of these.
+pub struct IndexSource<R> {
+    index: IndexTable,
+    table: RecordTable,
+    entry: fn(R) -> TimelineEntry,
+}
+
+impl<R: clowder_schemas::records::Record> TimelineSource for IndexSource<R> {
+    fn entries(
+        &self,
+        r: &Reader,
+        patient: PatientId,
+        before: Option<u128>,
+        limit: usize,
+    ) -> Result<Vec<(u128, TimelineEntry)>> {
+        if limit == 0 {
+            return Ok(Vec::new());
         }
-    }
-    Ok(out)
-}
-
-struct Visits;
-
-impl TimelineSource for Visits {
-    fn entries(
-        &self,
-        r: &Reader,
-        p: PatientId,
-        before: Option<u128>,
-        limit: usize,
-    ) -> Result<Vec<(u128, TimelineEntry)>> {
-        from_index(r, (IndexTable::VisitsByPatient, RecordTable::Visits), p, before, limit, |v: Visit| {
-            TimelineEntry::Visit {
-                at: v.opened_at,
-                visit_id: v.id,
-                visit_type: v.visit_type,
-                status: v.status,
-                vet_id: v.vet_id,
-                chief_complaint: v.chief_complaint,
+        let mut keys = Vec::with_capacity(limit);
+        r.children_rev(self.index, patient.as_u128(), before, |key| {
+            keys.push(key);
+            Ok(if keys.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+        })?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(rec) = r.get::<R>(self.table, key)? {
+                out.push((key, (self.entry)(rec)));
             }
-        })
+        }
+        Ok(out)
     }
 }
 
-struct Notes;
+const VISITS: IndexSource<Visit> = IndexSource {
+    index: IndexTable::VisitsByPatient,
+    table: RecordTable::Visits,
+    entry: |v| TimelineEntry::Visit {
+        at: v.opened_at,
+        visit_id: v.id,
+        visit_type: v.visit_type,
+        status: v.status,
+        vet_id: v.vet_id,
+        chief_complaint: v.chief_complaint,
+    },
+};
 
-impl TimelineSource for Notes {
-    fn entries(
-        &self,
-        r: &Reader,
-        p: PatientId,
-        before: Option<u128>,
-        limit: usize,
-    ) -> Result<Vec<(u128, TimelineEntry)>> {
-        from_index(r, (IndexTable::NotesByPatient, RecordTable::Notes), p, before, limit, |n: Note| {
-            TimelineEntry::Note {
-                at: n.signed_at,
-                note_id: n.id,
-                visit_id: n.visit_id,
-                signed_by: n.signed_by,
-                addenda: n.addenda.len() as u32,
-            }
-        })
-    }
-}
+const NOTES: IndexSource<Note> = IndexSource {
+    index: IndexTable::NotesByPatient,
+    table: RecordTable::Notes,
+    entry: |n| TimelineEntry::Note {
+        at: n.signed_at,
+        note_id: n.id,
+        visit_id: n.visit_id,
+        signed_by: n.signed_by,
+        addenda: n.addenda.len() as u32,
+    },
+};
 
-struct Vitals;
+const VITALS: IndexSource<VitalsRecord> = IndexSource {
+    index: IndexTable::VitalsByPatient,
+    table: RecordTable::Vitals,
+    entry: |v| TimelineEntry::Vitals {
+        at: v.taken_at,
+        vitals_id: v.id,
+        visit_id: v.visit_id,
+        weight_kg: v.measurements.weight_kg,
+        flagged: v.flags.len() as u32,
+    },
+};
 
-impl TimelineSource for Vitals {
-    fn entries(
-        &self,
-        r: &Reader,
-        p: PatientId,
-        before: Option<u128>,
-        limit: usize,
-    ) -> Result<Vec<(u128, TimelineEntry)>> {
-        from_index(r, (IndexTable::VitalsByPatient, RecordTable::Vitals), p, before, limit, |v: VitalsRecord| {
-            TimelineEntry::Vitals {
-                at: v.taken_at,
-                vitals_id: v.id,
-                visit_id: v.visit_id,
-                weight_kg: v.measurements.weight_kg,
-                flagged: v.flags.len() as u32,
-            }
-        })
-    }
-}
+const PROBLEMS: IndexSource<Problem> = IndexSource {
+    index: IndexTable::ProblemsByPatient,
+    table: RecordTable::Problems,
+    entry: |p| TimelineEntry::Problem {
+        at: p.created_at,
+        problem_id: p.id,
+        name: p.name,
+        kind: p.kind,
+        status: p.status,
+    },
+};
 
-struct Problems;
+const PRESCRIPTIONS: IndexSource<Prescription> = IndexSource {
+    index: IndexTable::PrescriptionsByPatient,
+    table: RecordTable::Prescriptions,
+    entry: |rx| TimelineEntry::Prescription {
+        at: rx.created_at,
+        prescription_id: rx.id,
+        visit_id: rx.visit_id,
+        drug_name: rx.drug_name,
+        status: rx.status,
+    },
+};
 
-impl TimelineSource for Problems {
-    fn entries(
-        &self,
-        r: &Reader,
-        p: PatientId,
-        before: Option<u128>,
-        limit: usize,
-    ) -> Result<Vec<(u128, TimelineEntry)>> {
-        from_index(r, (IndexTable::ProblemsByPatient, RecordTable::Problems), p, before, limit, |pr: Problem| {
-            TimelineEntry::Problem {
-                at: pr.created_at,
-                problem_id: pr.id,
-                name: pr.name,
-                kind: pr.kind,
-                status: pr.status,
-            }
-        })
-    }
-}
+const VACCINATIONS: IndexSource<Vaccination> =
+    IndexSource { index: IndexTable::VaccinationsByPatient, table: RecordTable::Vaccinations, entry: vaccination };
 
-struct Prescriptions;
-
-impl TimelineSource for Prescriptions {
-    fn entries(
-        &self,
-        r: &Reader,
-        p: PatientId,
-        before: Option<u128>,
-        limit: usize,
-    ) -> Result<Vec<(u128, TimelineEntry)>> {
-        let index = (IndexTable::PrescriptionsByPatient, RecordTable::Prescriptions);
-        from_index(r, index, p, before, limit, |rx: Prescription| TimelineEntry::Prescription {
-            at: rx.created_at,
-            prescription_id: rx.id,
-            visit_id: rx.visit_id,
-            drug_name: rx.drug_name,
-            status: rx.status,
-        })
-    }
-}
-
-struct Vaccinations;
-
-impl TimelineSource for Vaccinations {
-    fn entries(
-        &self,
-        r: &Reader,
-        p: PatientId,
-        before: Option<u128>,
-        limit: usize,
-    ) -> Result<Vec<(u128, TimelineEntry)>> {
-        let index = (IndexTable::VaccinationsByPatient, RecordTable::Vaccinations);
-        from_index(r, index, p, before, limit, |v: Vaccination| {
-            let (given_on, product) = match &v.entry {
-                Entry::Dose(d) => (Some(d.given_on), Some(d.product.clone())),
-                _ => (None, None),
-            };
-            TimelineEntry::Vaccination {
-                // The id's time: the day a dose was given or a refusal made (see
-                // `Vaccinations::record_dose`), not when it was typed in.
-                at: jiff::Timestamp::from_millisecond(v.id.ulid().timestamp_ms() as i64).unwrap_or(v.created_at),
-                vaccination_id: v.id,
-                visit_id: v.visit_id,
-                entry: v.entry.kind().to_owned(),
-                vaccine: v.vaccine,
-                given_on,
-                product,
-                reactions: v.reactions.len() as u32,
-            }
-        })
+fn vaccination(v: Vaccination) -> TimelineEntry {
+    let (given_on, product) = match &v.entry {
+        Entry::Dose(d) => (Some(d.given_on), Some(d.product.clone())),
+        _ => (None, None),
+    };
+    TimelineEntry::Vaccination {
+        // The id's time: the day a dose was given or a refusal made (see
+        // `Vaccinations::record_dose`), not when it was typed in.
+        at: jiff::Timestamp::from_millisecond(v.id.ulid().timestamp_ms() as i64).unwrap_or(v.created_at),
+        vaccination_id: v.id,
+        visit_id: v.visit_id,
+        entry: v.entry.kind().to_owned(),
+        vaccine: v.vaccine,
+        given_on,
+        product,
+        reactions: v.reactions.len() as u32,
     }
 }
 
 /// The sources every reader of the timeline sees (`visits:view`).
-const SOURCES: &[&dyn TimelineSource] = &[&Visits, &Notes, &Vitals, &Problems, &Vaccinations];
+const SOURCES: &[&dyn TimelineSource] = &[&VISITS, &NOTES, &VITALS, &PROBLEMS, &VACCINATIONS];
 /// The sources with prescriptions, for readers who also hold `prescriptions:view` (a tech
 /// reads the record but not the prescriptions).
 const WITH_PRESCRIPTIONS: &[&dyn TimelineSource] =
-    &[&Visits, &Notes, &Vitals, &Problems, &Vaccinations, &Prescriptions];
+    &[&VISITS, &NOTES, &VITALS, &PROBLEMS, &VACCINATIONS, &PRESCRIPTIONS];
 
 /// The timeline service.
 #[derive(Clone)]
