@@ -364,6 +364,36 @@ fn payload(p: &serde_json::Value) -> std::result::Result<(BatchId, u32), Validat
     Ok((id, n))
 }
 
+/// Takes up to [`CHUNK`] clients off `pending` and queues each one's message into `set`
+/// (batches and campaigns alike): a client `decide` skips, or whose message the log refuses,
+/// is recorded as a skip; any other error fails the chunk, which is then retried whole.
+pub(crate) fn queue_chunk(
+    messages: &Messages,
+    set: &mut ChangeSet,
+    caller: &Caller,
+    pending: &mut Vec<ClientId>,
+    queued: &mut Vec<BatchEntry>,
+    skipped: &mut Vec<BatchSkip>,
+    mut decide: impl FnMut(ClientId) -> Result<std::result::Result<NewMessage, BatchSkip>>,
+) -> Result<()> {
+    let take = pending.len().min(CHUNK);
+    for client_id in pending.drain(..take).collect::<Vec<_>>() {
+        match decide(client_id)? {
+            Err(skip) => skipped.push(skip),
+            Ok(new) => match messages.queue(set, new, caller) {
+                Ok(message_id) => queued.push(BatchEntry { client_id, message_id }),
+                Err(Error::Validation(e)) => skipped.push(BatchSkip {
+                    client_id,
+                    reason: SkipReason::Refused,
+                    detail: Some(format!("{}: {}", e.field, e.message)),
+                }),
+                Err(e) => return Err(e),
+            },
+        }
+    }
+    Ok(())
+}
+
 /// What one client of a batch gets: a message, or a skip with why.
 pub fn decide_client(
     r: &Reader,
@@ -425,22 +455,13 @@ impl BatchChunk {
             .ok_or_else(|| JobError::Permanent(format!("template {} does not exist", batch.template_id)))?;
         let now = jc.ctx.clock.now();
         let mut set = ChangeSet::new();
-        let take = batch.pending.len().min(CHUNK);
-        let chunk: Vec<ClientId> = batch.pending.drain(..take).collect();
-        for client_id in chunk {
-            match decide_client(&r, &batch, &t, client_id, clinic(&jc.ctx)).map_err(retry)? {
-                Err(skip) => batch.skipped.push(skip),
-                Ok(new) => match self.messages.queue(&mut set, new, &jc.caller) {
-                    Ok(message_id) => batch.queued.push(BatchEntry { client_id, message_id }),
-                    Err(Error::Validation(e)) => batch.skipped.push(BatchSkip {
-                        client_id,
-                        reason: SkipReason::Refused,
-                        detail: Some(format!("{}: {}", e.field, e.message)),
-                    }),
-                    Err(e) => return Err(retry(e)),
-                },
-            }
-        }
+        let mut pending = std::mem::take(&mut batch.pending);
+        let (mut queued, mut skipped) = (std::mem::take(&mut batch.queued), std::mem::take(&mut batch.skipped));
+        queue_chunk(&self.messages, &mut set, &jc.caller, &mut pending, &mut queued, &mut skipped, |client_id| {
+            decide_client(&r, &batch, &t, client_id, clinic(&jc.ctx))
+        })
+        .map_err(retry)?;
+        (batch.pending, batch.queued, batch.skipped) = (pending, queued, skipped);
         drop(r);
         batch.updated_at = now;
         if batch.pending.is_empty() {

@@ -6,7 +6,7 @@
 //! Scheduling writes the `campaign_send` job due at `scheduled_at` (subject `campaign:<id>`)
 //! with the campaign's move, in one change set. The job's first run resolves the segment
 //! (at send time, so the audience is who matches then) into `pending`; each run queues the
-//! next [`CHUNK`] clients' messages through [`Messages::queue`] (purpose `marketing`: the
+//! next [`super::batches::CHUNK`] clients' messages through [`Messages::queue`] (purpose `marketing`: the
 //! consent gate of the send path suppresses clients without opt-in and adds
 //! List-Unsubscribe) and schedules the next run, in the change set the scheduler commits with
 //! the run's success: the pattern of `batches.rs`. Every message's key is
@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use clowder_schemas::ValidationError;
 use clowder_schemas::audit::{AuditDraft, Caller};
-use clowder_schemas::batches::{BatchEntry, BatchSkip, SkipReason};
+use clowder_schemas::batches::{BatchSkip, SkipReason};
 use clowder_schemas::campaigns::{Campaign, CampaignResults, CampaignState, CampaignView, MAX_AUDIENCE, Segment};
 use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
@@ -34,6 +34,7 @@ use clowder_schemas::{ClientId, MessageId, TemplateId};
 use jiff::{SignedDuration, Timestamp};
 
 use super::ClinicProfile;
+use super::batches::queue_chunk;
 use super::compose::{address, check_template, client_values, pet_names, render_for};
 use super::consent::Consent;
 use super::links::{LinkPurpose, Links};
@@ -47,9 +48,6 @@ use crate::store::{ChangeSet, Reader, RecordTable};
 
 /// The job kind that queues one chunk of a campaign.
 pub const KIND: &str = "campaign_send";
-
-/// Clients queued per change set (as batches).
-pub const CHUNK: usize = 200;
 
 /// How many times a staff command reads again when a job moved under it.
 const RACE_RETRIES: u32 = 5;
@@ -555,22 +553,14 @@ impl CampaignChunk {
             c.state = CampaignState::Sending;
         }
         let mut set = ChangeSet::new();
-        let take = c.pending.len().min(CHUNK);
-        let chunk: Vec<ClientId> = c.pending.drain(..take).collect();
-        for client_id in chunk {
-            match decide_client(&r, &c, &t, client_id, &jc.ctx.config.comms.clinic).map_err(retry)? {
-                Err(skip) => c.skipped.push(skip),
-                Ok(new) => match self.messages.queue(&mut set, new, &jc.caller) {
-                    Ok(message_id) => c.queued.push(BatchEntry { client_id, message_id }),
-                    Err(Error::Validation(e)) => c.skipped.push(BatchSkip {
-                        client_id,
-                        reason: SkipReason::Refused,
-                        detail: Some(format!("{}: {}", e.field, e.message)),
-                    }),
-                    Err(e) => return Err(retry(e)),
-                },
-            }
-        }
+        let mut pending = std::mem::take(&mut c.pending);
+        let (mut queued, mut skipped) = (std::mem::take(&mut c.queued), std::mem::take(&mut c.skipped));
+        let clinic = &jc.ctx.config.comms.clinic;
+        queue_chunk(&self.messages, &mut set, &jc.caller, &mut pending, &mut queued, &mut skipped, |client_id| {
+            decide_client(&r, &c, &t, client_id, clinic)
+        })
+        .map_err(retry)?;
+        (c.pending, c.queued, c.skipped) = (pending, queued, skipped);
         drop(r);
         c.updated_at = now;
         if c.pending.is_empty() {
