@@ -109,6 +109,11 @@ impl<K: RecordKind> Records<K> {
         caller: &Caller,
     ) -> Result<Page<K::Record>> {
         let page = self.list_unaudited(filter, after, limit)?;
+        self.audited_page(page, caller).await
+    }
+
+    /// Audits a page about to be shown (`<kind>.list` with the ids), unless the kind opts out.
+    async fn audited_page(&self, page: Page<K::Record>, caller: &Caller) -> Result<Page<K::Record>> {
         if K::READS == ReadAudit::Audited {
             let ids: Vec<String> = page.0.iter().map(|r| K::id(r).to_string()).collect();
             crate::audit::record_read(
@@ -131,15 +136,7 @@ impl<K: RecordKind> Records<K> {
         caller: &Caller,
     ) -> Result<Page<K::Record>> {
         let page = self.list_newest_first_unaudited(filter, before, limit)?;
-        if K::READS == ReadAudit::Audited {
-            let ids: Vec<String> = page.0.iter().map(|r| K::id(r).to_string()).collect();
-            crate::audit::record_read(
-                &self.ctx,
-                AuditDraft::new(caller, K::LIST_ACTION).detail(serde_json::json!({ "ids": ids })),
-            )
-            .await?;
-        }
-        Ok(page)
+        self.audited_page(page, caller).await
     }
 
     /// [`Self::list_newest_first`] without an audit entry, for Clowder's own use.
