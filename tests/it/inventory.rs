@@ -351,6 +351,12 @@ async fn dispensing_takes_the_first_expiring_unexpired_lot_once_per_fill() {
     .await;
     assert_error(app.post_json(&dispense, &json!({})).await, StatusCode::CONFLICT, "prescription_not_active", None)
         .await;
+    // Retiring the product gives up its drug link: another product may take it.
+    expect_json(app.delete(&format!("/api/inventory/products/{p}")).await, StatusCode::OK).await;
+    let next = json!({"name": "Meloxicam (new supplier)", "sku": "MEL-05B", "kind": "medication", "unit": "mL",
+        "formulary": {"drug": "meloxicam", "form": "suspension", "strength": 0.5}});
+    let next = product(&app, next).await;
+    assert_eq!(next["formulary"]["key"], "meloxicam/suspension/0.5");
     assert_error(
         app.post_json(&format!("/api/prescriptions/{UNKNOWN_ID}/dispense"), &json!({})).await,
         StatusCode::NOT_FOUND,
@@ -563,8 +569,26 @@ async fn alerts_name_low_stock_and_expiring_lots_and_expired_lots_are_written_of
     )
     .await;
 
+    // The board hears of it: the write-off leaves the product low.
+    let location = app.post_json("/api/locations", &json!({"name": "Main", "time_zone": "America/New_York"})).await;
+    let location = id_of(&expect_json(location, StatusCode::CREATED).await);
+    let mut board = crate::live::connect(&app, &app.token().unwrap()).await;
+    crate::live::send(&mut board, json!({"op": "subscribe", "topics": [format!("dashboard:{location}")]})).await;
+    while crate::live::next(&mut board).await["type"] != "subscribed" {}
+
     let off = expect_json(app.post_json("/api/inventory/expire", &json!({})).await, StatusCode::OK).await;
     assert_eq!(off["lots"], 1);
+    let frame = loop {
+        let f = crate::live::next(&mut board).await;
+        if f["type"] == "stock_moved" {
+            break f;
+        }
+    };
+    assert_eq!(
+        (frame["data"]["product_id"].as_str(), frame["data"]["kind"].as_str()),
+        (Some(p.as_str()), Some("expired"))
+    );
+    assert_eq!((frame["data"]["low"].as_bool(), frame["data"]["on_hand_milli"].as_i64()), (Some(true), Some(3_000)));
     assert_eq!(
         expect_json(app.post_json("/api/inventory/expire", &json!({})).await, StatusCode::OK).await["lots"],
         0,
@@ -574,6 +598,9 @@ async fn alerts_name_low_stock_and_expiring_lots_and_expired_lots_are_written_of
     assert!(a["expired"].as_array().unwrap().is_empty());
     assert_eq!(a["low_stock"][0]["on_hand"].as_f64(), Some(3.0));
     assert_eq!(assert_explained(&app, &p).await, 3_000);
+    // The same write-off runs daily as a recurring job (CLOWDER_INVENTORY_EXPIRE_AT).
+    let jobs = app.poll_json("/api/jobs?kind=inventory_expire", |v| !v["items"].as_array().unwrap().is_empty()).await;
+    assert!(jobs["items"][0]["idempotency_key"].as_str().unwrap().starts_with("recurring:inventory_expire:"), "{jobs}");
     let last = ledger(&app, &p).await.pop().unwrap();
     assert_eq!((last["kind"].as_str(), last["change"].as_f64()), (Some("expired"), Some(-3.0)));
 }

@@ -361,11 +361,76 @@ impl PurchaseOrders {
         lines: Vec<ReceiveLine>,
         caller: &Caller,
     ) -> Result<PurchaseOrder> {
-        let ids = lines
-            .iter()
-            .map(|_| (LotId::from_ulid(stock.new_ulid()), StockEntryId::from_ulid(stock.new_ulid())))
-            .collect();
         let _w = stock.lock().await;
+        let ids = lines.iter().map(|_| (LotId::from_ulid(stock.new_ulid()), stock.entry_id())).collect();
         self.command(id, PoCommand::Receive { lines, ids }, caller).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clowder_schemas::UserId;
+    use clowder_schemas::events::Author;
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::ctx::SystemConfig;
+
+    fn order(status: PoStatus) -> PurchaseOrder {
+        let line = |n: u32, q: i64| PoLine {
+            line: n,
+            product_id: ProductId::from_u128(u128::from(n)),
+            sku: format!("SKU-{n}"),
+            name: "x".into(),
+            quantity: q,
+            unit_cost_cents: 100,
+            total_cents: line_total(q, 100),
+            received: 0,
+        };
+        PurchaseOrder {
+            id: PurchaseOrderId::from_u128(9),
+            vendor_id: VendorId::from_u128(8),
+            status,
+            lines: vec![line(1, 10_000), line(2, 1_500)],
+            total_cents: 1_150,
+            receipts: Vec::new(),
+            notes: None,
+            cancel_reason: None,
+            submitted_at: None,
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+            created_by: None,
+        }
+    }
+
+    fn receive(lines: &[(u32, i64)]) -> PoCommand {
+        let lines: Vec<ReceiveLine> = lines
+            .iter()
+            .map(|(l, q)| ReceiveLine { line: *l, quantity: *q, lot_number: "L".into(), expires_on: None })
+            .collect();
+        let ids =
+            (0..lines.len() as u128).map(|i| (LotId::from_u128(100 + i), StockEntryId::from_u128(200 + i))).collect();
+        PoCommand::Receive { lines, ids }
+    }
+
+    #[test]
+    fn receipts_move_the_status_and_never_exceed_a_line() {
+        let settings = SystemConfig::new("unused");
+        let caller = Caller { actor: Some(Author::User(UserId::from_u128(7))), ..Caller::default() };
+        let ctx = DecideCtx::new(Timestamp::UNIX_EPOCH, &settings, &caller, None);
+        let draft = order(PoStatus::Draft);
+        assert!(matches!(
+            PurchaseOrderKind::decide(&ctx, &draft, receive(&[(1, 1)])),
+            Err(Error::PurchaseOrderTransition { .. })
+        ));
+        let sent = order(PoStatus::Submitted);
+        let part = PurchaseOrderKind::decide(&ctx, &sent, receive(&[(1, 4_000)])).unwrap().unwrap().record;
+        assert_eq!((part.status, part.lines[0].received, part.receipts.len()), (PoStatus::PartiallyReceived, 4_000, 1));
+        let over = PurchaseOrderKind::decide(&ctx, &part, receive(&[(2, 1_000), (2, 501)])).unwrap_err();
+        assert!(matches!(over, Error::Validation(ref v) if v.field == "lines[1].quantity"), "{over:?}");
+        let done = PurchaseOrderKind::decide(&ctx, &part, receive(&[(1, 6_000), (2, 1_500)])).unwrap().unwrap().record;
+        assert_eq!(done.status, PoStatus::Received);
+        let cancel = PurchaseOrderKind::decide(&ctx, &part, PoCommand::Cancel { reason: "x".into() }).unwrap_err();
+        assert!(matches!(cancel, Error::PurchaseOrderTransition { from: "partially_received", .. }));
     }
 }

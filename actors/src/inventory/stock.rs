@@ -171,6 +171,9 @@ impl<'a> Ledger<'a> {
 pub struct Stock {
     ctx: Arc<Ctx>,
     writer: Arc<Mutex<()>>,
+    /// The newest ledger entry id given out: entry ids strictly increase, so a product's
+    /// ledger reads in the order it was written (two ULIDs of one millisecond would not).
+    last_entry: Arc<std::sync::Mutex<u128>>,
 }
 
 /// A lot is usable for dispensing if it has stock, was not written off and has not expired.
@@ -185,7 +188,16 @@ fn fefo(a: &Lot, b: &Lot) -> std::cmp::Ordering {
 
 impl Stock {
     pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
-        Self { ctx, writer: Arc::default() }
+        // Starts above the newest stored entry, so a clock set back after a restart cannot
+        // order a new entry before an old one.
+        let mut last = 0;
+        if let Ok(reader) = ctx.store.read() {
+            let _ = reader.scan_rev::<StockEntry>(RecordTable::StockLedger, None, |e| {
+                last = e.id.as_u128();
+                ControlFlow::Break(())
+            });
+        }
+        Self { ctx, writer: Arc::default(), last_entry: Arc::new(std::sync::Mutex::new(last)) }
     }
 
     /// Held by every stock write (also a purchase order's receipt, `orders`).
@@ -201,8 +213,12 @@ impl Stock {
         self.ctx.new_ulid()
     }
 
-    fn entry_id(&self) -> StockEntryId {
-        StockEntryId::from_ulid(self.ctx.new_ulid())
+    /// A new ledger entry id, above every one given before.
+    pub(crate) fn entry_id(&self) -> StockEntryId {
+        let fresh = self.ctx.new_ulid().0;
+        let mut last = self.last_entry.lock().unwrap_or_else(|p| p.into_inner());
+        *last = fresh.max(last.saturating_add(1));
+        StockEntryId::from_u128(*last)
     }
 
     fn product(reader: &Reader, id: ProductId) -> Result<Product> {
@@ -649,5 +665,43 @@ impl JobHandler for ExpireLots {
             tracing::info!(lots = n, "expired lots written off");
             Ok(JobOutcome::done())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lot(id: u128, on_hand: i64, expires: Option<&str>, expired: bool) -> Lot {
+        Lot {
+            id: LotId::from_u128(id),
+            product_id: ProductId::from_u128(1),
+            lot_number: id.to_string(),
+            expires_on: expires.map(|d| d.parse().unwrap()),
+            on_hand,
+            purchase_order_id: None,
+            po_line: None,
+            expired,
+            received_at: Timestamp::UNIX_EPOCH,
+            received_by: None,
+        }
+    }
+
+    #[test]
+    fn the_first_expiring_usable_lot_comes_first_and_undated_lots_last() {
+        let today: Date = "2026-06-01".parse().unwrap();
+        let mut lots = [
+            lot(1, 5, None, false),
+            lot(2, 5, Some("2027-01-01"), false),
+            lot(3, 5, Some("2026-07-01"), false),
+            lot(4, 5, Some("2026-06-01"), false),
+        ];
+        lots.sort_by(fefo);
+        let order: Vec<u128> = lots.iter().map(|l| l.id.as_u128()).collect();
+        assert_eq!(order, [4, 3, 2, 1]);
+        assert!(usable(&lot(5, 1, Some("2026-06-01"), false), today), "usable on its expiry date");
+        assert!(!usable(&lot(6, 1, Some("2026-05-31"), false), today));
+        assert!(!usable(&lot(7, 1, None, true), today));
+        assert!(!usable(&lot(8, 0, None, false), today));
     }
 }
