@@ -687,6 +687,25 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn ledger_entry_ids_strictly_increase_within_one_millisecond() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::ctx::SystemConfig::new(dir.path());
+        // A clock that never moves: every ULID falls in the same millisecond.
+        let clock = Arc::new(crate::clock::ManualClock::new(Timestamp::from_second(1_790_000_000).unwrap()));
+        let store_config = crate::store::StoreConfig {
+            path: config.store_path(),
+            clinic_id: "test".into(),
+            cache_bytes: 8 << 20,
+            journal: None,
+        };
+        let store =
+            crate::store::Store::open(&store_config, clock.clone(), crate::metrics::StoreMetrics::default()).unwrap();
+        let stock = Stock::new(Arc::new(Ctx::new(store, clock, config)));
+        let ids: Vec<u128> = (0..500).map(|_| stock.entry_id().as_u128()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
+
     #[test]
     fn the_first_expiring_usable_lot_comes_first_and_undated_lots_last() {
         let today: Date = "2026-06-01".parse().unwrap();
