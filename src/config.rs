@@ -142,6 +142,42 @@ pub struct ServeArgs {
     pub comms: CommsArgs,
     #[command(flatten)]
     pub automations: AutomationsArgs,
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+}
+
+/// Inventory's settings (flattened into [`ServeArgs`]); see docs/inventory.md.
+#[derive(Debug, Clone, Args)]
+pub struct InventoryArgs {
+    /// The stock alerts' "expiring soon" window, in days (1–3650).
+    #[arg(long, env = "CLOWDER_INVENTORY_EXPIRING_DAYS", default_value_t = 60)]
+    pub inventory_expiring_days: u32,
+    /// Local time (HH:MM, clinic zone) of the daily job that writes off expired lots; `off` to
+    /// not schedule it.
+    #[arg(long, env = "CLOWDER_INVENTORY_EXPIRE_AT", default_value = "00:15")]
+    pub inventory_expire_at: String,
+}
+
+impl Default for InventoryArgs {
+    fn default() -> Self {
+        Self { inventory_expiring_days: 60, inventory_expire_at: "00:15".into() }
+    }
+}
+
+impl InventoryArgs {
+    fn config(&self) -> anyhow::Result<clowder_actors::inventory::InventoryConfig> {
+        if !(1..=3650).contains(&self.inventory_expiring_days) {
+            anyhow::bail!("CLOWDER_INVENTORY_EXPIRING_DAYS must be from 1 to 3650");
+        }
+        let expire_at = match self.inventory_expire_at.trim() {
+            "off" => None,
+            t => Some(
+                clowder_actors::jobs::recurring::parse_time("CLOWDER_INVENTORY_EXPIRE_AT", t)
+                    .map_err(|e| anyhow::anyhow!("CLOWDER_INVENTORY_EXPIRE_AT {}", e.message))?,
+            ),
+        };
+        Ok(clowder_actors::inventory::InventoryConfig { expiring_days: self.inventory_expiring_days, expire_at })
+    }
 }
 
 /// The automations' settings (flattened into [`ServeArgs`]); see docs/automations.md.
@@ -1073,6 +1109,7 @@ impl ServeArgs {
             jobs: self.jobs.config()?,
             comms,
             automations_sweep_at: self.automations.sweep_at()?,
+            inventory: self.inventory.config()?,
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -1176,6 +1213,11 @@ impl Settings {
             (
                 "CLOWDER_AUTOMATIONS_SWEEP_AT",
                 s.automations_sweep_at.map_or_else(|| "off".to_owned(), |t| t.strftime("%H:%M").to_string()),
+            ),
+            ("CLOWDER_INVENTORY_EXPIRING_DAYS", s.inventory.expiring_days.to_string()),
+            (
+                "CLOWDER_INVENTORY_EXPIRE_AT",
+                s.inventory.expire_at.map_or_else(|| "off".to_owned(), |t| t.strftime("%H:%M").to_string()),
             ),
         ];
         let mut rows: Vec<(&str, String)> = rows.into_iter().collect();

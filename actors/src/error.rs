@@ -218,6 +218,17 @@ pub enum Error {
     NoRefillsLeft(clowder_schemas::ids::PrescriptionId),
     #[error("this prescription is {status} and can no longer be {action}")]
     PrescriptionNotActive { status: &'static str, action: &'static str },
+    #[error("no product with id {0}")]
+    ProductNotFound(clowder_schemas::ids::ProductId),
+    #[error("no vendor with id {0}")]
+    VendorNotFound(clowder_schemas::ids::VendorId),
+    #[error("no purchase order with id {0}")]
+    PurchaseOrderNotFound(clowder_schemas::ids::PurchaseOrderId),
+    #[error("no lot with id {0} of this product")]
+    StockLotNotFound(clowder_schemas::ids::LotId),
+    /// A purchase order cannot make this move from its status.
+    #[error("a {from} purchase order cannot be {to}; allowed from: {}", allowed.join(", "))]
+    PurchaseOrderTransition { from: &'static str, to: &'static str, allowed: Vec<&'static str> },
 }
 
 /// How long a caller should wait after a timed-out ask (the actor may still be busy).
@@ -309,6 +320,11 @@ impl Error {
             Error::PrescriptionNotFound(_) => ErrorCode::PrescriptionNotFound,
             Error::ControlledContainerNotFound(_) => ErrorCode::ControlledContainerNotFound,
             Error::ControlledEntryNotFound(_) => ErrorCode::ControlledEntryNotFound,
+            Error::ProductNotFound(_) => ErrorCode::ProductNotFound,
+            Error::VendorNotFound(_) => ErrorCode::VendorNotFound,
+            Error::PurchaseOrderNotFound(_) => ErrorCode::PurchaseOrderNotFound,
+            Error::StockLotNotFound(_) => ErrorCode::StockLotNotFound,
+            Error::PurchaseOrderTransition { .. } => ErrorCode::InvalidTransition,
             Error::CapabilityRequired { .. } => ErrorCode::Forbidden,
             Error::NoRefillsLeft(_) => ErrorCode::NoRefillsLeft,
             Error::PrescriptionNotActive { .. } => ErrorCode::PrescriptionNotActive,
@@ -353,6 +369,9 @@ impl Error {
                 Some(serde_json::json!({ "from": from, "to": action, "allowed": allowed }))
             }
             Error::VisitTransition { from, to, allowed } => {
+                Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            Error::PurchaseOrderTransition { from, to, allowed } => {
                 Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
             }
             Error::NoteSigned { visit_id } => {

@@ -12,6 +12,7 @@ pub mod comms;
 pub mod ctx;
 pub mod error;
 pub mod idempotency;
+pub mod inventory;
 pub mod jobs;
 pub mod live;
 pub mod metrics;

@@ -130,6 +130,14 @@ impl Topics {
         out.push(Topic::Patient(a.patient_id));
     }
 
+    /// Every location's board.
+    fn every_dashboard(&self, out: &mut Vec<Topic>) {
+        let book = self.book.read().unwrap_or_else(|p| p.into_inner());
+        let mut ids: Vec<LocationId> = book.locations.keys().copied().collect();
+        ids.sort_unstable();
+        out.extend(ids.into_iter().map(Topic::Dashboard));
+    }
+
     /// The topics an event concerns (none for events no screen follows, such as sign-ins).
     pub fn of(&self, event: &DomainEvent) -> Vec<Topic> {
         let mut out = Vec::new();
@@ -179,11 +187,13 @@ impl Topics {
             DomainEvent::BackupFailed { .. }
             | DomainEvent::JobFailed { .. }
             | DomainEvent::JobDead { .. }
-            | DomainEvent::MessageFailed { .. } => {
-                let book = self.book.read().unwrap_or_else(|p| p.into_inner());
-                let mut ids: Vec<LocationId> = book.locations.keys().copied().collect();
-                ids.sort_unstable();
-                out.extend(ids.into_iter().map(Topic::Dashboard));
+            | DomainEvent::MessageFailed { .. } => self.every_dashboard(&mut out),
+            // Stock is the clinic's: a change that leaves a product low, or writes off an
+            // expired lot, goes to every location's board (its audience is inventory:view).
+            DomainEvent::StockMoved { low, kind, .. }
+                if *low || *kind == clowder_schemas::inventory::MoveKind::Expired =>
+            {
+                self.every_dashboard(&mut out)
             }
             DomainEvent::VitalsRecorded { patient_id, .. }
             | DomainEvent::VitalsAmended { patient_id, .. }

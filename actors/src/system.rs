@@ -92,6 +92,11 @@ pub struct System {
     pub controlled: crate::clinical::controlled::Controlled,
     /// Vaccinations (a record kind) and their computed due dates.
     pub vaccinations: crate::clinical::vaccinations::Vaccinations,
+    /// Inventory: products, vendors, purchase orders, and the stock (lots and ledger).
+    pub products: crate::inventory::products::Products,
+    pub vendors: crate::inventory::vendors::Vendors,
+    pub purchase_orders: crate::inventory::orders::PurchaseOrders,
+    pub stock: crate::inventory::stock::Stock,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -169,6 +174,10 @@ impl System {
         scheduling
             .hooks
             .install(Arc::new(crate::clinical::follow::ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() }));
+        let stock = crate::inventory::stock::Stock::new(ctx.clone());
+        crate::inventory::stock::ExpireLots { stock: stock.clone() }
+            .install(&jobs, ctx.config.inventory.expire_at)
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -209,6 +218,10 @@ impl System {
             prescriptions: crate::clinical::prescriptions::Prescriptions::new(ctx_for_templates.clone()),
             controlled: crate::clinical::controlled::Controlled::new(ctx_for_templates.clone(), accounts_for_register),
             vaccinations: crate::clinical::vaccinations::Vaccinations::new(ctx_for_templates.clone()),
+            products: crate::inventory::products::Products::new(ctx_for_templates.clone()),
+            vendors: crate::inventory::vendors::Vendors::new(ctx_for_templates.clone()),
+            purchase_orders: crate::inventory::orders::PurchaseOrders::new(ctx_for_templates.clone()),
+            stock,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -278,6 +291,9 @@ impl System {
             self.notes.stop_all();
             self.prescriptions.stop_all();
             self.vaccinations.stop_all();
+            self.products.stop_all();
+            self.vendors.stop_all();
+            self.purchase_orders.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

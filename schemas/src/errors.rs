@@ -122,6 +122,10 @@ pub enum ErrorCode {
     /// A change a prescription's status no longer allows (refilling a cancelled one).
     PrescriptionNotActive,
     VaccinationNotFound,
+    ProductNotFound,
+    VendorNotFound,
+    PurchaseOrderNotFound,
+    StockLotNotFound,
 }
 
 impl ErrorCode {
@@ -178,6 +182,7 @@ impl ErrorCode {
             PrescriptionNotFound | ControlledContainerNotFound | ControlledEntryNotFound => ErrorKind::NotFound,
             NoRefillsLeft | PrescriptionNotActive => ErrorKind::Conflict,
             VaccinationNotFound => ErrorKind::NotFound,
+            ProductNotFound | VendorNotFound | PurchaseOrderNotFound | StockLotNotFound => ErrorKind::NotFound,
         }
     }
 

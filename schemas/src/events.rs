@@ -325,6 +325,32 @@ pub enum DomainEvent {
         patient_id: crate::ids::PatientId,
         changed: Vec<String>,
     },
+    /// An inventory product was added (`changed` empty) or changed.
+    ProductSaved {
+        product_id: crate::ids::ProductId,
+        changed: Vec<String>,
+    },
+    /// A vendor was added (`changed` empty) or changed.
+    VendorSaved {
+        vendor_id: crate::ids::VendorId,
+        changed: Vec<String>,
+    },
+    /// A purchase order was written, changed, moved or received against.
+    PurchaseOrderSaved {
+        purchase_order_id: crate::ids::PurchaseOrderId,
+        status: crate::inventory::PoStatus,
+        changed: Vec<String>,
+    },
+    /// A stock ledger entry was written; `low` is true when the product is now at or below
+    /// its reorder level (the board's low-stock alert).
+    StockMoved {
+        product_id: crate::ids::ProductId,
+        entry_id: crate::ids::StockEntryId,
+        kind: crate::inventory::MoveKind,
+        /// Thousandths of the product's unit.
+        on_hand_milli: i64,
+        low: bool,
+    },
 }
 
 impl DomainEvent {
@@ -403,6 +429,11 @@ impl DomainEvent {
             DomainEvent::ControlledEntryRecorded { container_id, .. } => format!("controlled_container:{container_id}"),
             DomainEvent::VaccinationRecorded { vaccination_id, .. }
             | DomainEvent::VaccinationUpdated { vaccination_id, .. } => format!("vaccination:{vaccination_id}"),
+            DomainEvent::ProductSaved { product_id, .. } | DomainEvent::StockMoved { product_id, .. } => {
+                format!("product:{product_id}")
+            }
+            DomainEvent::VendorSaved { vendor_id, .. } => format!("vendor:{vendor_id}"),
+            DomainEvent::PurchaseOrderSaved { purchase_order_id, .. } => format!("purchase_order:{purchase_order_id}"),
         }
     }
 }
@@ -603,6 +634,11 @@ impl DomainEvent {
             DomainEvent::VaccinationRecorded { .. } | DomainEvent::VaccinationUpdated { .. } => {
                 Audience::new(Permission::VisitsView, Unnarrowed)
             }
+            // Who may read stock (`GET /api/inventory/...`); nothing in them is a client's.
+            DomainEvent::ProductSaved { .. }
+            | DomainEvent::VendorSaved { .. }
+            | DomainEvent::PurchaseOrderSaved { .. }
+            | DomainEvent::StockMoved { .. } => Audience::new(Permission::InventoryView, Unnarrowed),
         }
     }
 
@@ -730,6 +766,11 @@ impl DomainEvent {
                 ids: vec![("vaccination_id", vaccination_id.to_string()), ("patient_id", patient_id.to_string())],
                 changed: changed.clone(),
             }),
+            // Stock is not clinical content: the whole event goes on the wire.
+            DomainEvent::ProductSaved { .. }
+            | DomainEvent::VendorSaved { .. }
+            | DomainEvent::PurchaseOrderSaved { .. }
+            | DomainEvent::StockMoved { .. } => None,
         }
     }
 }

@@ -250,6 +250,26 @@ ulid_id!(
     /// A vaccination entry: a dose, a refusal, a due-date override or a risk assessment.
     VaccinationId, VaccinationNotFound, "vaccination"
 );
+ulid_id!(
+    /// An inventory product (a drug, supply, piece of equipment or retail item).
+    ProductId, ProductNotFound, "product"
+);
+ulid_id!(
+    /// A vendor (supplier) of products.
+    VendorId, VendorNotFound, "vendor"
+);
+ulid_id!(
+    /// A purchase order to a vendor.
+    PurchaseOrderId, PurchaseOrderNotFound, "purchase order"
+);
+ulid_id!(
+    /// A lot (batch) of a product, with its expiry.
+    LotId, StockLotNotFound, "stock lot"
+);
+ulid_id!(
+    /// One entry of the stock ledger (append-only; ids in time order).
+    StockEntryId
+);
 
 #[cfg(test)]
 mod tests {

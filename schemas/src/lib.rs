@@ -24,6 +24,7 @@ pub mod events;
 pub mod formulary;
 pub mod idempotency;
 pub mod ids;
+pub mod inventory;
 pub mod jobs;
 pub mod locations;
 pub mod messages;

@@ -26,6 +26,7 @@ mod errors;
 mod helpers;
 mod ics;
 mod idempotency;
+mod inventory;
 mod jobs;
 mod live;
 mod messages;

@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::Rule;
+use crate::routes::inventory;
 use crate::routes::subscribe;
 use crate::routes::vaccinations;
 use crate::routes::visits;
@@ -48,6 +49,7 @@ use crate::state::AppState;
         (name = "marketing", description = "Segments, campaigns and the newsletter's double opt-in"),
         (name = "webhooks", description = "Delivery reports and inbound texts from the message providers (signed, no session)"),
         (name = "clinical", description = "The medical record: visits, SOAP notes, a cat's timeline, vitals, weights, the problem list, and clinical facts"),
+        (name = "inventory", description = "Products, lots and the stock ledger, vendors, purchase orders, dispensing and stock alerts"),
     )
 )]
 struct ApiDoc;
@@ -222,7 +224,25 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(vaccinations::vaccinations_reaction))
         .routes(routes!(vaccinations::patient_vaccinations))
         .routes(routes!(vaccinations::patient_vaccination_override))
-        .routes(routes!(vaccinations::patient_vaccination_risk));
+        .routes(routes!(vaccinations::patient_vaccination_risk))
+        .routes(routes!(inventory::products_create, inventory::products_list))
+        .routes(routes!(inventory::products_get, inventory::products_update, inventory::products_delete))
+        .routes(routes!(inventory::products_receive))
+        .routes(routes!(inventory::products_adjust))
+        .routes(routes!(inventory::products_expired))
+        .routes(routes!(inventory::products_damaged))
+        .routes(routes!(inventory::products_return))
+        .routes(routes!(inventory::products_ledger))
+        .routes(routes!(inventory::prescriptions_dispense))
+        .routes(routes!(inventory::inventory_alerts))
+        .routes(routes!(inventory::inventory_expire))
+        .routes(routes!(inventory::vendors_create, inventory::vendors_list))
+        .routes(routes!(inventory::vendors_get, inventory::vendors_update, inventory::vendors_delete))
+        .routes(routes!(inventory::purchase_orders_create, inventory::purchase_orders_list))
+        .routes(routes!(inventory::purchase_orders_get, inventory::purchase_orders_update))
+        .routes(routes!(inventory::purchase_orders_submit))
+        .routes(routes!(inventory::purchase_orders_cancel))
+        .routes(routes!(inventory::purchase_orders_receive));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -86,10 +86,20 @@ pub enum RecordTable {
     ControlledEntries,
     /// Vaccination entries: doses, refusals, due-date overrides, risk (`clinical::vaccinations`).
     Vaccinations,
+    /// Inventory products (`inventory::products`).
+    Products,
+    /// Vendors of products (`inventory::vendors`).
+    Vendors,
+    /// Purchase orders with their lines and receipts (`inventory::orders`).
+    PurchaseOrders,
+    /// Lots of products with their expiry and what remains (`inventory::stock`).
+    StockLots,
+    /// The stock ledger (`inventory::stock`), append-only; ids in time order.
+    StockLedger,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 40] = [
+    pub const ALL: [RecordTable; 45] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -130,6 +140,11 @@ impl RecordTable {
         RecordTable::ControlledContainers,
         RecordTable::ControlledEntries,
         RecordTable::Vaccinations,
+        RecordTable::Products,
+        RecordTable::Vendors,
+        RecordTable::PurchaseOrders,
+        RecordTable::StockLots,
+        RecordTable::StockLedger,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -174,6 +189,11 @@ impl RecordTable {
             RecordTable::ControlledContainers => TableDefinition::new("controlled_containers"),
             RecordTable::ControlledEntries => TableDefinition::new("controlled_entries"),
             RecordTable::Vaccinations => TableDefinition::new("vaccinations"),
+            RecordTable::Products => TableDefinition::new("products"),
+            RecordTable::Vendors => TableDefinition::new("vendors"),
+            RecordTable::PurchaseOrders => TableDefinition::new("purchase_orders"),
+            RecordTable::StockLots => TableDefinition::new("stock_lots"),
+            RecordTable::StockLedger => TableDefinition::new("stock_ledger"),
         }
     }
 }
@@ -214,10 +234,14 @@ pub enum IndexTable {
     ControlledByContainer,
     /// `(patient, vaccination)`: a cat's vaccination entries.
     VaccinationsByPatient,
+    /// `(product, lot)`: a product's lots.
+    LotsByProduct,
+    /// `(product, ledger entry)`: a product's stock ledger, in time order.
+    LedgerByProduct,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 15] = [
+    pub const ALL: [IndexTable; 17] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -233,6 +257,8 @@ impl IndexTable {
         IndexTable::PrescriptionsByPatient,
         IndexTable::ControlledByContainer,
         IndexTable::VaccinationsByPatient,
+        IndexTable::LotsByProduct,
+        IndexTable::LedgerByProduct,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -252,6 +278,8 @@ impl IndexTable {
             IndexTable::PrescriptionsByPatient => TableDefinition::new("prescriptions_by_patient"),
             IndexTable::ControlledByContainer => TableDefinition::new("controlled_by_container"),
             IndexTable::VaccinationsByPatient => TableDefinition::new("vaccinations_by_patient"),
+            IndexTable::LotsByProduct => TableDefinition::new("lots_by_product"),
+            IndexTable::LedgerByProduct => TableDefinition::new("ledger_by_product"),
         }
     }
 }
@@ -288,6 +316,12 @@ pub mod unique {
     pub const NOTE_VISIT: &str = "note_visit";
     /// A controlled-drug register entry's id: each entry is reversed at most once.
     pub const CONTROLLED_REVERSAL: &str = "controlled_reversal";
+    /// A product's normalised SKU.
+    pub const PRODUCT_SKU: &str = "product_sku";
+    /// `<drug id>/<form>/<strength>`: the one product a prescription of it is dispensed from.
+    pub const PRODUCT_DRUG: &str = "product_drug";
+    /// `<prescription id>/<fill>`: each fill of a prescription leaves stock at most once.
+    pub const STOCK_DISPENSE: &str = "stock_dispense";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

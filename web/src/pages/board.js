@@ -60,9 +60,31 @@ function messageFailed(d) {
   box.prepend(alert);
 }
 
+// Stock alerts (GET /api/inventory/alerts, for those who may see stock): products at or
+// below their reorder level and lots past or near expiry, re-read when a `stock_moved` frame
+// says a product went low or a lot was written off, and every few minutes.
+async function stockAlerts() {
+  if (!can.has('inventory:view')) return;
+  const a = await api('GET', '/api/inventory/alerts');
+  $('stock-alerts')?.remove();
+  const rows = [
+    ...a.low_stock.map((p) => ['Low stock', `${p.name} (${p.sku}): ${p.on_hand} on hand, reorder at ${p.reorder_level}`]),
+    ...a.expired.map((l) => ['Expired', `${l.name} lot ${l.lot_number} expired ${l.expires_on}, ${l.on_hand} left`]),
+    ...a.expiring_soon.map((l) => ['Expiring soon', `${l.name} lot ${l.lot_number} expires ${l.expires_on}`]),
+  ];
+  if (!rows.length) return;
+  const box = el('section', { id: 'stock-alerts', class: 'message-alerts', 'aria-label': 'Stock alerts' });
+  for (const [what, text] of rows.slice(0, 8)) {
+    box.append(el('div', { class: 'message-alert', role: 'alert' }, el('strong', {}, what), `: ${text}`));
+  }
+  if (rows.length > 8) box.append(el('div', { class: 'message-alert' }, `and ${rows.length - 8} more`));
+  document.querySelector('.board-head')?.after(box);
+}
+
 function onEvent(m) {
   const d = m.data;
   if (d.type === 'message_failed') return void messageFailed(d);
+  if (d.type === 'stock_moved') return void stockAlerts().catch(() => {});
   if (d.appointment) {
     const known = state.entries.get(d.appointment.id);
     if (!known) return void refetch(); // a new booking: fetch names once
@@ -194,6 +216,8 @@ async function main() {
   setInterval(tick, 15000);
   unsignedNotes().catch(() => {});
   setInterval(() => unsignedNotes().catch(() => {}), 5 * 60 * 1000);
+  stockAlerts().catch(() => {});
+  setInterval(() => stockAlerts().catch(() => {}), 15 * 60 * 1000);
 }
 
 main();

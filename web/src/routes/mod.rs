@@ -19,6 +19,7 @@ pub mod controlled;
 pub mod devices;
 pub mod health;
 pub mod hooks;
+pub mod inventory;
 pub mod jobs;
 pub mod links;
 pub mod locations;
