@@ -276,6 +276,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/patients/{id}/vaccinations", "AVT"),
     ("POST", "/api/patients/{id}/vaccinations/overrides", "AVT"),
     ("POST", "/api/patients/{id}/vaccinations/risk", "AVT"),
+    ("GET", "/api/patients/{id}/chart", "AVT"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -358,6 +358,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/patients/{id}/vaccinations", Needs(VisitsView)),
     ("POST", "/api/patients/{id}/vaccinations/overrides", Needs(VaccinationsCreate)),
     ("POST", "/api/patients/{id}/vaccinations/risk", Needs(VaccinationsCreate)),
+    // A cat's chart in one read: the medical record, so visits:view (each part as its own route).
+    ("GET", "/api/patients/{id}/chart", Needs(VisitsView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

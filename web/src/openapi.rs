@@ -222,7 +222,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(vaccinations::vaccinations_reaction))
         .routes(routes!(vaccinations::patient_vaccinations))
         .routes(routes!(vaccinations::patient_vaccination_override))
-        .routes(routes!(vaccinations::patient_vaccination_risk));
+        .routes(routes!(vaccinations::patient_vaccination_risk))
+        .routes(routes!(visits::patients_chart));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -214,10 +214,14 @@ pub enum IndexTable {
     ControlledByContainer,
     /// `(patient, vaccination)`: a cat's vaccination entries.
     VaccinationsByPatient,
+    /// `(patient, prescription)`: a cat's active prescriptions only (the chart's "active
+    /// medications" reads these, not all of the cat's); filled from `prescriptions` at start
+    /// when empty (a store written before it existed).
+    ActivePrescriptionsByPatient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 15] = [
+    pub const ALL: [IndexTable; 16] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -233,6 +237,7 @@ impl IndexTable {
         IndexTable::PrescriptionsByPatient,
         IndexTable::ControlledByContainer,
         IndexTable::VaccinationsByPatient,
+        IndexTable::ActivePrescriptionsByPatient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -252,6 +257,7 @@ impl IndexTable {
             IndexTable::PrescriptionsByPatient => TableDefinition::new("prescriptions_by_patient"),
             IndexTable::ControlledByContainer => TableDefinition::new("controlled_by_container"),
             IndexTable::VaccinationsByPatient => TableDefinition::new("vaccinations_by_patient"),
+            IndexTable::ActivePrescriptionsByPatient => TableDefinition::new("active_prescriptions_by_patient"),
         }
     }
 }

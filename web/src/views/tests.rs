@@ -770,6 +770,7 @@ fn tablet_chart(visit: Option<super::tablet::NoteEditor>, meds: bool) -> super::
             }),
             visit,
             can_record_vitals: true,
+            fas_min: 1,
             vaccines: Some(vec![("fvrcp".into(), "FVRCP".into())]),
             drugs: None,
         }),
@@ -819,6 +820,32 @@ fn the_tablet_note_is_editable_until_signed_and_sign_shows_only_to_who_may_sign(
     let voided = a_visit(VisitStatus::Voided);
     let editor = NoteEditor::new(&voided, &a_draft(&voided), may, |u| u.to_string(), &tz);
     assert!(!editor.editable && !editor.can_sign && !editor.can_add);
+}
+
+#[test]
+fn the_tablet_vitals_form_takes_blood_pressure_muscle_condition_the_grimace_scale_and_fas() {
+    use super::tablet::{Abilities, NoteEditor};
+    use clowder_schemas::visits::VisitStatus;
+    let tz = jiff::tz::TimeZone::UTC;
+    let visit = a_visit(VisitStatus::Open);
+    let editor = NoteEditor::new(&visit, &a_draft(&visit), Abilities::default(), |u| u.to_string(), &tz);
+    let html = tablet_chart(Some(editor), true).render().unwrap();
+    // Each control sits in the field a 422 names, so the error shows next to it.
+    for (field, control) in [
+        ("measurements.blood_pressure.systolic", r#"name="systolic""#),
+        ("measurements.blood_pressure.diastolic", r#"name="diastolic""#),
+        ("measurements.blood_pressure.method", r#"<option value="doppler">Doppler</option>"#),
+        ("measurements.muscle_condition", r#"<option value="moderate_loss">Moderate loss</option>"#),
+        ("measurements.fgs", r#"data-name="fgs.whiskers_change" data-value="2""#),
+        ("measurements.fas", r#"data-name="fas" data-value="5""#),
+    ] {
+        assert!(html.contains(&format!(r#"data-field="{field}""#)), "{field}: {html}");
+        assert!(html.contains(control), "{control}");
+    }
+    // The five action units, 0–2 each, as large buttons; the FAS on the clinic's scale (1–5 here).
+    assert_eq!(html.matches(r#"class="score" data-name="fgs."#).count(), 15);
+    assert!(!html.contains(r#"data-name="fas" data-value="0""#), "1–5: no 0");
+    assert!(html.contains(r#"<select id="v-bp-method" name="bp_method">"#));
 }
 
 #[test]
