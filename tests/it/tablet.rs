@@ -134,7 +134,7 @@ async fn once_signed_the_note_is_read_only_and_takes_addenda() {
     assert_eq!(status, StatusCode::OK);
     assert!(!html.contains("<textarea id=\"soap-") && !html.contains(r#"id="sign""#), "read-only: {html}");
     assert!(html.contains("Eats &#60;less&#62;") && html.contains("Signed "), "{html}");
-    assert!(html.contains(" by vera</p>"), "the signer by name: {html}");
+    assert!(html.contains(" by Dr. vera Vet</p>"), "the signer by their staff name: {html}");
     assert!(html.contains(r#"id="addendum-form""#), "{html}");
     let timeline: Value = c.app.get_json(&format!("/api/patients/{}/timeline", c.cat)).await;
     assert!(

@@ -375,7 +375,9 @@ pub async fn visit(
             let visit = state.system.visits.get(id, &staff.caller).await?;
             let note = state.system.drafts.view(id, &staff.caller).await?;
             let may_sign = granted_on(&staff, &Method::POST, "/api/visits/{id}/note/sign").is_some();
-            let view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, &clinic_tz(&state));
+            let names = signer_names(&state, &note).await;
+            let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
+            let view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, name, &clinic_tz(&state));
             Ok(render(StatusCode::OK, &view))
         }
         .await,
@@ -506,16 +508,7 @@ async fn tablet_chart_view(state: &AppState, staff: &Staff, q: TabletParams) -> 
             let may =
                 Abilities { edit_note: granted_on(staff, &Method::PUT, "/api/visits/{id}/note/draft").is_some(), sign };
             // Signers by name (the vet reads "by Dr …", not an id).
-            let mut names = std::collections::HashMap::new();
-            if let Some(n) = &note.note {
-                for u in std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author)) {
-                    if let std::collections::hash_map::Entry::Vacant(e) = names.entry(u) {
-                        let shown =
-                            state.system.accounts.get(u).await.map_or_else(|_| u.to_string(), |x| x.display_name);
-                        e.insert(shown);
-                    }
-                }
-            }
+            let names = signer_names(state, &note).await;
             let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
             Some(NoteEditor::new(&visit, &note, may, name, &tz))
         }
@@ -560,6 +553,28 @@ async fn tablet_chart_view(state: &AppState, staff: &Staff, q: TabletParams) -> 
         drugs,
     });
     Ok(view)
+}
+
+/// The names of a note's signer and its addenda's authors: the staff member's name through
+/// the staff profiles ("Dr. Ana Lee"), else the account's display name; an id that resolves
+/// to neither is left out (the page shows the id).
+async fn signer_names(
+    state: &AppState,
+    note: &clowder_schemas::notes::NoteView,
+) -> std::collections::HashMap<clowder_schemas::UserId, String> {
+    let mut names = std::collections::HashMap::new();
+    let Some(n) = &note.note else { return names };
+    for u in std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author)) {
+        if names.contains_key(&u) {
+            continue;
+        }
+        let shown = match state.system.visits.profile_of(u) {
+            Ok(Some(p)) => Some(p.display_name()),
+            _ => state.system.accounts.get(u).await.ok().map(|a| a.display_name),
+        };
+        names.extend(shown.map(|s| (u, s)));
+    }
+    names
 }
 
 /// A navigation bar for views that are built only for their parts (the tablet shows none).

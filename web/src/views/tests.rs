@@ -723,16 +723,19 @@ fn the_visit_page_shows_the_note_escaped_and_the_sign_button_only_to_who_may_sig
     use clowder_schemas::visits::VisitStatus;
     let tz = jiff::tz::TimeZone::UTC;
     let visit = a_visit(VisitStatus::Open);
-    let html = VisitPage::new(nav(true, true), &visit, &a_draft(&visit), true, &tz).render().unwrap();
+    let html =
+        VisitPage::new(nav(true, true), &visit, &a_draft(&visit), true, |u| u.to_string(), &tz).render().unwrap();
     assert!(html.contains("<h1 id=\"record-name\">Sick visit</h1>"), "{html}");
     assert!(!html.contains("<script>x</script>") && !html.contains("<b>not eating"), "what vets typed is text");
     assert!(html.contains("Draft (not signed)"));
     assert!(html.contains(r#"<button id="sign" type="button" data-revision="4">"#), "{html}");
     assert!(html.contains("/assets/visit.js"));
-    let html = VisitPage::new(nav(true, true), &visit, &a_draft(&visit), false, &tz).render().unwrap();
+    let html =
+        VisitPage::new(nav(true, true), &visit, &a_draft(&visit), false, |u| u.to_string(), &tz).render().unwrap();
     assert!(!html.contains("id=\"sign\"") && !html.contains("visit.js"), "no button that would be refused");
     let voided = a_visit(VisitStatus::Voided);
-    let html = VisitPage::new(nav(true, true), &voided, &a_draft(&voided), true, &tz).render().unwrap();
+    let html =
+        VisitPage::new(nav(true, true), &voided, &a_draft(&voided), true, |u| u.to_string(), &tz).render().unwrap();
     assert!(!html.contains("id=\"sign\""), "a voided visit is not signed");
 }
 
@@ -857,6 +860,7 @@ fn the_tablet_due_list_leaves_out_what_is_not_due_and_puts_overdue_first() {
         status,
         due_on: jiff::civil::Date::new(2026, 5, 1).ok(),
         computed_on: None,
+        overdue_after: None,
         rule: format!("{vaccine} rule"),
         protocol_version: 1,
         override_: None,
