@@ -312,6 +312,7 @@ mod tests {
         let paths = chart_requests(id);
         assert_eq!(paths.len(), CHART_ROWS.len());
         assert!(paths[3].ends_with("/weights?limit=200"));
+        assert_eq!(chart_one(id), format!("{}/chart", paths[0]), "the one request names the same cat");
         assert!(DRUGS.len() > ACTIVE_PRESCRIPTIONS);
     }
 }
