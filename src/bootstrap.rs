@@ -28,6 +28,7 @@ pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Re
         .await
         .context("writing the default message templates")?;
     system.clinical_facts.ensure_defaults().await.context("writing the compiled-in clinical facts")?;
+    system.prescriptions.ensure_active_index().await.context("indexing the active prescriptions")?;
     if system.accounts.user_count()? > 0 {
         return Ok(false);
     }

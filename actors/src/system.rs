@@ -86,6 +86,8 @@ pub struct System {
     pub drafts: crate::clinical::drafts::Drafts,
     /// A cat's timeline of clinical entries.
     pub timeline: crate::clinical::timeline::Timeline,
+    /// A cat's chart in one read.
+    pub charts: crate::clinical::chart::Charts,
     /// Prescriptions with their dose arithmetic and safety checks (a record kind).
     pub prescriptions: crate::clinical::prescriptions::Prescriptions,
     /// The controlled-drug register (append-only).
@@ -213,6 +215,7 @@ impl System {
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
             drafts: crate::clinical::drafts::Drafts::new(ctx_for_templates.clone(), notes.clone()),
             timeline: crate::clinical::timeline::Timeline::new(ctx_for_templates.clone()),
+            charts: crate::clinical::chart::Charts::new(ctx_for_templates.clone()),
             visits,
             notes,
             prescriptions: crate::clinical::prescriptions::Prescriptions::new(ctx_for_templates.clone()),

@@ -14,7 +14,8 @@
 //! timeline, the latest vitals, the weight history, the problem list, the vaccinations with
 //! their due list, the active prescriptions), then the whole chart as those requests one after the
 //! other (row `chart-open`: a page that sends them in parallel waits about as long as the
-//! slowest, so this is the upper bound), then autosaves (row `autosave`: `PUT
+//! slowest, so this is the upper bound), then the same chart as its one request (row
+//! `chart-one`: `GET /api/patients/{id}/chart`, one snapshot and one audit entry), then autosaves (row `autosave`: `PUT
 //! /api/visits/{id}/note/draft` with growing revisions).
 
 use std::collections::hash_map::RandomState;
@@ -32,7 +33,7 @@ use crate::api::Api;
 use crate::bodies::{NewClient, NewUser, staff_accounts};
 use crate::cli::SETUP_BUDGET;
 use crate::load::{Workload, drive};
-use crate::report::{AUTOSAVE, CHART_OPEN, ScenarioSummary};
+use crate::report::{AUTOSAVE, CHART_ONE, CHART_OPEN, ScenarioSummary};
 use crate::run::progress;
 use crate::scenarios::{Plan, in_parallel};
 
@@ -106,6 +107,11 @@ pub fn chart_requests(patient: PatientId) -> [String; 7] {
     ]
 }
 
+/// The one request that answers the whole chart (row `chart-one`).
+pub fn chart_one(patient: PatientId) -> String {
+    format!("/api/patients/{patient}/chart")
+}
+
 /// The weight of the cat on day `i` of `n` of its history: 3.6 kg at one, up to 5.6 kg in
 /// its middle years, down to 4.2 kg as a senior with kidney disease; a little noise.
 pub fn weight_kg(i: usize, n: usize) -> f64 {
@@ -116,14 +122,15 @@ pub fn weight_kg(i: usize, n: usize) -> f64 {
 }
 
 /// Seeds the chart's cat and the autosave drafts, then measures. Returns the rows of
-/// [`CHART_ROWS`], `chart-open` and `autosave`.
+/// [`CHART_ROWS`], `chart-open`, `chart-one` and `autosave`.
 pub async fn chart(api: &Arc<Api>, plan: &Plan) -> Result<Vec<ScenarioSummary>> {
     let (vet, patient, drafts) =
         tokio::time::timeout(SETUP_BUDGET * 4, setup(api, plan)).await.with_context(|| {
             format!("setting up the chart scenario took longer than {} s", SETUP_BUDGET.as_secs() * 4)
         })??;
     let urls = chart_requests(patient).iter().map(|p| vet.url(p)).collect::<Result<Vec<_>>>()?;
-    for (row, url) in CHART_ROWS.iter().zip(&urls) {
+    let one = vet.url(&chart_one(patient))?;
+    for (row, url) in CHART_ROWS.iter().chain([&CHART_ONE]).zip(urls.iter().chain([&one])) {
         match vet.probe_get(url).await {
             Ok(p) if p.ok() => progress(&format!("chart: {row} answers {} bytes", p.bytes)),
             Ok(p) => progress(&format!("chart: {row} answered {}: {}", p.status, p.failure.unwrap_or_default())),
@@ -135,6 +142,7 @@ pub async fn chart(api: &Arc<Api>, plan: &Plan) -> Result<Vec<ScenarioSummary>> 
         rows.push(measure(row, &vet, Workload::get(vec![url.clone()])?, plan).await?);
     }
     rows.push(measure(CHART_OPEN, &vet, Workload::sequence(urls)?, plan).await?);
+    rows.push(measure(CHART_ONE, &vet, Workload::get(vec![one])?, plan).await?);
     rows.push(measure(AUTOSAVE, &vet, Workload::autosave(drafts)?, plan).await?);
     Ok(rows)
 }
@@ -304,6 +312,7 @@ mod tests {
         let paths = chart_requests(id);
         assert_eq!(paths.len(), CHART_ROWS.len());
         assert!(paths[3].ends_with("/weights?limit=200"));
+        assert_eq!(chart_one(id), format!("{}/chart", paths[0]), "the one request names the same cat");
         assert!(DRUGS.len() > ACTIVE_PRESCRIPTIONS);
     }
 }

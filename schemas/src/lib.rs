@@ -13,6 +13,7 @@ pub mod audit;
 pub mod automations;
 pub mod batches;
 pub mod campaigns;
+pub mod chart;
 pub mod clients;
 pub mod clinical_facts;
 pub mod comms;

@@ -351,6 +351,9 @@ pub struct DueItem {
     pub due_on: Option<Date>,
     /// What the protocol computes, with the rule that produced it.
     pub computed_on: Option<Date>,
+    /// The last day before the vaccine counts as overdue: the end of a series dose's window
+    /// (due from `due_on`, overdue after this), else `due_on` itself.
+    pub overdue_after: Option<Date>,
     pub rule: String,
     pub protocol_version: u32,
     #[serde(rename = "override")]
@@ -451,10 +454,16 @@ pub fn due_list(
             _ => None,
         });
         let due_on = override_.as_ref().map_or(computed.due_on, |o| o.due_on);
+        // Overdue once the date that counts has passed; a series dose (not overridden) only
+        // once its window has closed (`interval_max_weeks` after the dose before).
+        let overdue_after = match &override_ {
+            Some(_) => due_on,
+            None => computed.overdue_after.or(due_on),
+        };
         let status = match (due_on, &declined) {
             (None, _) => DueStatus::NotDue,
             (Some(_), Some(_)) => DueStatus::Declined,
-            (Some(d), None) if d < today => DueStatus::Overdue,
+            (Some(_), None) if overdue_after.is_some_and(|d| d < today) => DueStatus::Overdue,
             (Some(_), None) => DueStatus::Due,
         };
         out.push(DueItem {
@@ -463,6 +472,7 @@ pub fn due_list(
             status,
             due_on,
             computed_on: computed.due_on,
+            overdue_after,
             rule: computed.rule,
             protocol_version: version,
             override_,
@@ -552,6 +562,31 @@ mod tests {
         let fvrcp = &due_list(&p, 1, dob, &e, today)[0];
         assert!(fvrcp.override_.is_none());
         assert_eq!(fvrcp.due_on, Some(date(2027, 9, 1)));
+    }
+
+    #[test]
+    fn a_kitten_series_dose_is_due_within_its_window_and_overdue_only_after_it() {
+        let p = protocol();
+        let dob = Some(date(2026, 1, 1));
+        // Dose 1 at 8 weeks; dose 2 is due 3–4 weeks later: from 19 March, overdue after 26 March.
+        let e = vec![entry(1, "fvrcp", "2026-02-26T10:00:00Z", dose(date(2026, 2, 26)))];
+        let on = |today: Date| due_list(&p, 1, dob, &e, today).into_iter().find(|i| i.vaccine == "fvrcp").unwrap();
+        let item = on(date(2026, 3, 18));
+        assert_eq!((item.due_on, item.overdue_after), (Some(date(2026, 3, 19)), Some(date(2026, 3, 26))));
+        assert_eq!(item.status, DueStatus::Due);
+        assert_eq!(on(date(2026, 3, 20)).status, DueStatus::Due, "inside the window: due, not overdue");
+        assert_eq!(on(date(2026, 3, 26)).status, DueStatus::Due, "the window's last day");
+        assert_eq!(on(date(2026, 3, 27)).status, DueStatus::Overdue, "the window has closed");
+        // An override counts from its own date: overdue the day after it.
+        let mut e = e.clone();
+        e.push(entry(
+            2,
+            "fvrcp",
+            "2026-03-01T10:00:00Z",
+            Entry::DueOverride { due_on: Some(date(2026, 3, 20)), reason: "owner away".into() },
+        ));
+        let item = due_list(&p, 1, dob, &e, date(2026, 3, 21)).into_iter().find(|i| i.vaccine == "fvrcp").unwrap();
+        assert_eq!((item.status, item.overdue_after), (DueStatus::Overdue, Some(date(2026, 3, 20))));
     }
 
     #[test]

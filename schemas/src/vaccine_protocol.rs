@@ -174,6 +174,10 @@ pub struct Computed {
     pub due_on: Option<Date>,
     /// The rule, in words, ending with the protocol and its version.
     pub rule: String,
+    /// The last day of the dose's window when the rule gives one (a series dose: its
+    /// `interval_max_weeks` after the dose before): due from `due_on`, overdue only after
+    /// this. `None`: overdue once `due_on` has passed.
+    pub overdue_after: Option<Date>,
 }
 
 /// Whole weeks from `from` to `to` (negative when before).
@@ -207,7 +211,7 @@ pub fn next_due(
 ) -> Computed {
     let tag = format!("({} v{version})", p.name);
     let s = &v.series;
-    let none = |why: String| Computed { due_on: None, rule: format!("{why} {tag}") };
+    let none = |why: String| Computed { due_on: None, rule: format!("{why} {tag}"), overdue_after: None };
     let adult_now = dob.is_none_or(|b| add(b, 12.months()) <= today);
     if v.applies_to == AppliesTo::AtRisk && !at_risk {
         return none(format!("{}: non-core, only for cats at risk; this cat is not recorded at risk", v.name));
@@ -222,10 +226,12 @@ pub fn next_due(
             Some(b) => Computed {
                 due_on: Some(add(b, i64::from(s.from_weeks).weeks())),
                 rule: format!("{}: first dose from {} weeks of age {tag}", v.name, s.from_weeks),
+                overdue_after: None,
             },
             None => Computed {
                 due_on: Some(today),
                 rule: format!("{}: first dose (no date of birth on file) {tag}", v.name),
+                overdue_after: None,
             },
         };
     };
@@ -266,6 +272,8 @@ pub fn next_due(
                 s.interval_min_weeks,
                 s.interval_max_weeks
             ),
+            // A series dose has a window: due from its start, overdue only once it has closed.
+            overdue_after: Some(add(last.on, i64::from(s.interval_max_weeks).weeks())),
         };
     };
     let series_last = doses[end];
@@ -275,14 +283,17 @@ pub fn next_due(
             (true, KittenBooster::SixMonths, Some(b)) => Computed {
                 due_on: Some(add(b, 6.months()).max(add(series_last.on, i64::from(s.interval_min_weeks).weeks()))),
                 rule: format!("{} booster at 6 months of age, after the kitten series {tag}", v.name),
+                overdue_after: None,
             },
             (true, KittenBooster::OneYear, _) => Computed {
                 due_on: Some(add(series_last.on, 1.year())),
                 rule: format!("{} booster 1 year after the kitten series (the clinic's older guidance) {tag}", v.name),
+                overdue_after: None,
             },
             _ => Computed {
                 due_on: Some(add(series_last.on, i64::from(v.booster_months).months())),
                 rule: format!("{} booster {} after the {what}", v.name, booster_words(v.booster_months)) + " " + &tag,
+                overdue_after: None,
             },
         };
     };
@@ -300,7 +311,11 @@ pub fn next_due(
     } else {
         (v.adult_months, interval_words(v.adult_months))
     };
-    Computed { due_on: Some(add(last.on, i64::from(months).months())), rule: format!("{}: {why} {tag}", v.name) }
+    Computed {
+        due_on: Some(add(last.on, i64::from(months).months())),
+        rule: format!("{}: {why} {tag}", v.name),
+        overdue_after: None,
+    }
 }
 
 fn booster_words(months: u16) -> String {

@@ -302,6 +302,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/inventory/purchase-orders/{id}/submit", "AM"),
     ("POST", "/api/inventory/purchase-orders/{id}/cancel", "AM"),
     ("POST", "/api/inventory/purchase-orders/{id}/receive", "AM"),
+    ("GET", "/api/patients/{id}/chart", "AVT"),
 ];
 
 const ROLES: &[(char, &str)] = &[

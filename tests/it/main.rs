@@ -13,6 +13,7 @@ mod backups;
 mod browser;
 mod calendar;
 mod campaigns;
+mod chart;
 mod clients;
 mod clinical_facts;
 mod communications;

@@ -241,4 +241,9 @@ async fn the_visit_page_shows_the_note_and_a_sign_button_only_to_a_vet() {
     let (_, html) = page(vet).await;
     assert!(html.contains("Signed ") && html.contains("Addendum 1") && html.contains("Owner agreed"), "{html}");
     assert!(!html.contains(r#"id="sign""#), "signed: no button");
+    // The signer and the addendum's author by their staff name, not their account's id.
+    let note = c.app.get_json(&format!("/api/visits/{id}/note")).await;
+    let signer = note["note"]["signed_by"].as_str().unwrap_or_else(|| panic!("{note}"));
+    assert_eq!(html.matches("by Dr. dr.page Vet").count(), 2, "{html}");
+    assert!(!html.contains(signer), "no user id shown: {html}");
 }

@@ -386,6 +386,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/inventory/purchase-orders/{id}/submit", Needs(InventoryEdit)),
     ("POST", "/api/inventory/purchase-orders/{id}/cancel", Needs(InventoryEdit)),
     ("POST", "/api/inventory/purchase-orders/{id}/receive", Needs(InventoryEdit)),
+    // A cat's chart in one read: the medical record, so visits:view (each part as its own route).
+    ("GET", "/api/patients/{id}/chart", Needs(VisitsView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

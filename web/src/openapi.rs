@@ -242,7 +242,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(inventory::purchase_orders_get, inventory::purchase_orders_update))
         .routes(routes!(inventory::purchase_orders_submit))
         .routes(routes!(inventory::purchase_orders_cancel))
-        .routes(routes!(inventory::purchase_orders_receive));
+        .routes(routes!(inventory::purchase_orders_receive))
+        .routes(routes!(visits::patients_chart));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

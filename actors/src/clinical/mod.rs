@@ -5,12 +5,13 @@
 //! `visits` (the visit kind), `notes` (signed notes and addenda), `drafts` (autosaved drafts
 //! outside the event log, and note templates), `follow` (visits following their
 //! appointments through a durable job), `timeline` (a cat's entries of every kind, newest
-//! first), `prescriptions` (dose arithmetic and safety checks against the formulary) and
+//! first), `chart` (a cat's chart in one read from one snapshot), `prescriptions` (dose arithmetic and safety checks against the formulary) and
 //! `controlled` (the controlled-drug register, which checks a witness's PIN with
 //! `staff::accounts`). The design is in docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
 
+pub mod chart;
 pub mod controlled;
 pub mod drafts;
 pub mod facts;

@@ -3,8 +3,8 @@
 //! Each clinical kind is a [`TimelineSource`] reading its own per-patient index newest first
 //! (`visits_by_patient`, `notes_by_patient`, `vitals_by_patient`, `problems_by_patient`,
 //! `vaccinations_by_patient`, and `prescriptions_by_patient` for readers who may see
-//! prescriptions). A page asks every source for at most `limit + 1` entries
-//! below the cursor and merges them by key: record ids are ULIDs, so key order is time order
+//! prescriptions). A page asks every source's index for at most `limit + 1` keys below the
+//! cursor, merges them by key and reads only the page's records: record ids are ULIDs, so key order is time order
 //! across kinds, and the cursor is the last entry's key. Adding a kind is one variant of
 //! `TimelineEntry`, one `IndexSource` constant here and one line in `SOURCES`. The page is audited
 //! (`patient.timeline`, with the entries shown) before it is returned.
@@ -29,15 +29,12 @@ use crate::store::{IndexTable, Reader, RecordTable};
 
 /// One kind of entry of the timeline.
 pub trait TimelineSource: Send + Sync {
-    /// Up to `limit` of the cat's entries with keys below `before`, newest first, each with
-    /// its key (the record's id).
-    fn entries(
-        &self,
-        r: &Reader,
-        patient: PatientId,
-        before: Option<u128>,
-        limit: usize,
-    ) -> Result<Vec<(u128, TimelineEntry)>>;
+    /// Up to `limit` keys (record ids) of the cat's entries below `before`, newest first: the
+    /// index alone, no record read.
+    fn keys(&self, r: &Reader, patient: PatientId, before: Option<u128>, limit: usize) -> Result<Vec<u128>>;
+
+    /// The entry of the record at `key`, if it is still there.
+    fn entry(&self, r: &Reader, key: u128) -> Result<Option<TimelineEntry>>;
 }
 
 /// A kind whose records sit under the cat in a per-patient index: the index, the table, and
@@ -49,28 +46,20 @@ pub struct IndexSource<R> {
 }
 
 impl<R: clowder_schemas::records::Record> TimelineSource for IndexSource<R> {
-    fn entries(
-        &self,
-        r: &Reader,
-        patient: PatientId,
-        before: Option<u128>,
-        limit: usize,
-    ) -> Result<Vec<(u128, TimelineEntry)>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
+    fn keys(&self, r: &Reader, patient: PatientId, before: Option<u128>, limit: usize) -> Result<Vec<u128>> {
         let mut keys = Vec::with_capacity(limit);
+        if limit == 0 {
+            return Ok(keys);
+        }
         r.children_rev(self.index, patient.as_u128(), before, |key| {
             keys.push(key);
             Ok(if keys.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
         })?;
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            if let Some(rec) = r.get::<R>(self.table, key)? {
-                out.push((key, (self.entry)(rec)));
-            }
-        }
-        Ok(out)
+        Ok(keys)
+    }
+
+    fn entry(&self, r: &Reader, key: u128) -> Result<Option<TimelineEntry>> {
+        Ok(r.get::<R>(self.table, key)?.map(self.entry))
     }
 }
 
@@ -188,8 +177,7 @@ impl Timeline {
         if r.get::<Patient>(RecordTable::Patients, patient.as_u128())?.is_none() {
             return Err(Error::PatientNotFound(patient));
         }
-        let sources = if with_prescriptions { WITH_PRESCRIPTIONS } else { SOURCES };
-        let (items, next) = merge(&r, sources, patient, before, limit)?;
+        let (items, next) = merge(&r, sources(with_prescriptions), patient, before, limit)?;
         drop(r);
         let shown: Vec<String> = items.iter().map(|(k, _)| ulid::Ulid(*k).to_string()).collect();
         crate::audit::record_read(
@@ -203,19 +191,35 @@ impl Timeline {
     }
 }
 
-/// Merges the sources' newest entries into one page (keys descending).
-fn merge(
+/// Merges the sources' newest entries into one page (keys descending). The sources' indexes
+/// are merged by key first and only the page's records are read (`limit + 1` at most, not
+/// `limit + 1` of every source).
+pub(crate) fn merge(
     r: &Reader,
     sources: &[&dyn TimelineSource],
     patient: PatientId,
     before: Option<u128>,
     limit: usize,
 ) -> Result<Page<(u128, TimelineEntry)>> {
-    let mut all = Vec::new();
-    for s in sources {
-        all.extend(s.entries(r, patient, before, limit + 1)?);
+    let mut keys: Vec<(u128, usize)> = Vec::new();
+    for (i, s) in sources.iter().enumerate() {
+        keys.extend(s.keys(r, patient, before, limit + 1)?.into_iter().map(|k| (k, i)));
     }
-    all.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
-    all.truncate(limit + 1);
+    keys.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
+    let mut all = Vec::with_capacity(limit + 1);
+    for (key, i) in keys {
+        if all.len() > limit {
+            break;
+        }
+        // A dangling index row (none is written, but a read must not fail on one) is skipped.
+        if let Some(entry) = sources[i].entry(r, key)? {
+            all.push((key, entry));
+        }
+    }
     Ok(cut(all, limit, |(k, _)| *k))
+}
+
+/// The sources a reader sees: with prescriptions or without.
+pub(crate) fn sources(with_prescriptions: bool) -> &'static [&'static dyn TimelineSource] {
+    if with_prescriptions { WITH_PRESCRIPTIONS } else { SOURCES }
 }

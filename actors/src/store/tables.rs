@@ -238,10 +238,14 @@ pub enum IndexTable {
     LotsByProduct,
     /// `(product, ledger entry)`: a product's stock ledger, in time order.
     LedgerByProduct,
+    /// `(patient, prescription)`: a cat's active prescriptions only (the chart's "active
+    /// medications" reads these, not all of the cat's); filled from `prescriptions` at start
+    /// when empty (a store written before it existed).
+    ActivePrescriptionsByPatient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 17] = [
+    pub const ALL: [IndexTable; 18] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -259,6 +263,7 @@ impl IndexTable {
         IndexTable::VaccinationsByPatient,
         IndexTable::LotsByProduct,
         IndexTable::LedgerByProduct,
+        IndexTable::ActivePrescriptionsByPatient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -280,6 +285,7 @@ impl IndexTable {
             IndexTable::VaccinationsByPatient => TableDefinition::new("vaccinations_by_patient"),
             IndexTable::LotsByProduct => TableDefinition::new("lots_by_product"),
             IndexTable::LedgerByProduct => TableDefinition::new("ledger_by_product"),
+            IndexTable::ActivePrescriptionsByPatient => TableDefinition::new("active_prescriptions_by_patient"),
         }
     }
 }

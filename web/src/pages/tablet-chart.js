@@ -248,6 +248,23 @@ if (vitals) {
     const w = num(vitals, 'weight');
     if (w !== undefined) m.weight = { value: w, unit: 'kg' };
     if (scores.bcs !== undefined) m.bcs = { score: scores.bcs, scale: 9 };
+    const systolic = num(vitals, 'systolic');
+    const diastolic = num(vitals, 'diastolic');
+    if (systolic !== undefined || diastolic !== undefined) {
+      m.blood_pressure = { systolic, diastolic, method: text(vitals, 'bp_method') };
+    }
+    m.muscle_condition = text(vitals, 'muscle_condition');
+    m.fas = scores.fas;
+    // The grimace scale counts only whole: all five action units, or none.
+    const units = [...vitals.querySelectorAll('fieldset.fgs [data-name]')].map((b) => b.dataset.name)
+      .filter((n, i, all) => all.indexOf(n) === i);
+    const scored = units.filter((n) => scores[n] !== undefined);
+    if (scored.length === units.length) {
+      m.fgs = Object.fromEntries(units.map((n) => [n.slice(4), scores[n]]));
+    } else if (scored.length > 0) {
+      showError(vitals, { field: 'measurements.fgs', message: 'Score all five action units of the grimace scale (0–2 each), or none.' });
+      return;
+    }
     const body = { patient_id: $('chart').dataset.patient, visit_id: vitals.dataset.visit, measurements: m };
     try {
       const v = await send('POST', '/api/vitals', body, keyOf(vitals));

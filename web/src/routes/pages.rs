@@ -22,10 +22,10 @@ use clowder_schemas::ids::{CampaignId, SegmentId};
 use clowder_schemas::jobs::JobState;
 use clowder_schemas::pagination::{Cursor, PageRequest};
 use clowder_schemas::patients::PatientListQuery;
-use clowder_schemas::problems::ProblemStatus;
 use clowder_schemas::search::SearchKind;
 use clowder_schemas::staff::Position;
 use clowder_schemas::vaccine_protocol::VaccineProtocol;
+use clowder_schemas::vitals::{FasScale, VitalRanges};
 use clowder_schemas::{BatchId, ClientId, MessageId, PatientId, TemplateId, ValidationError};
 
 use super::clients::name_fragment;
@@ -58,12 +58,6 @@ const TABLET: &str = include_str!("../pages/tablet.html");
 
 /// Rows per page of a list screen.
 pub const PAGE_SIZE: usize = 25;
-
-/// Active problems on a cat's banner, at most.
-pub const PATIENT_PROBLEMS: usize = 50;
-
-/// Vitals a cat's page charts: the latest 120 (ten years of monthly weights).
-pub const PATIENT_VITALS: usize = 120;
 
 /// Messages in a client page's communication history.
 pub const CLIENT_MESSAGES: usize = 5;
@@ -328,29 +322,35 @@ pub async fn patient(
         async {
             let Id(id) = id?;
             granted.check_lazily(|| state.system.patients.peek(id).map(|r| r.created_by))?;
-            let patient = state.system.patients.get(id, &staff.caller).await?;
-            state.system.search.viewed(&staff.caller, SearchKind::Patient, id.ulid()).await?;
-            // The owner shows when `GET /api/clients/{id}` would answer for them.
-            let owner = match granted_on(&staff, &Method::GET, "/api/clients/{id}") {
-                Some(g) if g.check(state.system.clients.peek(patient.client_id)?.created_by).is_ok() => {
-                    Some(state.system.clients.get(patient.client_id, &staff.caller).await?)
-                }
-                _ => None,
-            };
             let today = state.system.ctx.today();
-            let mut view = PatientPage::new(nav, &patient, owner.as_ref(), today);
-            // The medical record shows when `GET /api/patients/{id}/problems` (and `/vitals`,
-            // under the same permission) would answer: its reads are audited like theirs.
-            if granted_on(&staff, &Method::GET, "/api/patients/{id}/problems").is_some() {
-                let current = Some(vec![ProblemStatus::Active, ProblemStatus::Chronic]);
-                let (problems, _) =
-                    state.system.problems.list_for_patient(id, current, None, PATIENT_PROBLEMS, &staff.caller).await?;
-                view.problems = problems.iter().map(problem_line).collect();
-            }
-            if granted_on(&staff, &Method::GET, "/api/patients/{id}/vitals").is_some() {
-                let (vitals, _) = state.system.vitals.list_for_patient(id, None, PATIENT_VITALS, &staff.caller).await?;
-                view.clinical = Some(ClinicalSection::new(&vitals, &clinic_tz(&state)));
-            }
+            // A reader of the medical record gets the banner, the problems and the vitals from
+            // one read of the chart (one snapshot, one audit entry `patient.chart`), with what
+            // this page draws only: no timeline, medications or vaccines.
+            let view = if granted_on(&staff, &Method::GET, "/api/patients/{id}/chart").is_some() {
+                let access = clowder_actors::clinical::chart::ChartAccess {
+                    timeline: false,
+                    timeline_prescriptions: false,
+                    medications: false,
+                    vaccines: false,
+                    ..super::visits::chart_access(&staff)
+                };
+                let chart = state.system.charts.chart(id, access, today, None, &staff.caller).await?;
+                let mut view = PatientPage::new(nav, &chart.patient, chart.owner.as_ref(), today);
+                view.problems = chart.problems.iter().map(problem_line).collect();
+                view.clinical = Some(ClinicalSection::of_chart(&chart, &clinic_tz(&state)));
+                view
+            } else {
+                let patient = state.system.patients.get(id, &staff.caller).await?;
+                // The owner shows when `GET /api/clients/{id}` would answer for them.
+                let owner = match granted_on(&staff, &Method::GET, "/api/clients/{id}") {
+                    Some(g) if g.check(state.system.clients.peek(patient.client_id)?.created_by).is_ok() => {
+                        Some(state.system.clients.get(patient.client_id, &staff.caller).await?)
+                    }
+                    _ => None,
+                };
+                PatientPage::new(nav, &patient, owner.as_ref(), today)
+            };
+            state.system.search.viewed(&staff.caller, SearchKind::Patient, id.ulid()).await?;
             Ok(render(StatusCode::OK, &view))
         }
         .await,
@@ -375,15 +375,14 @@ pub async fn visit(
             let visit = state.system.visits.get(id, &staff.caller).await?;
             let note = state.system.drafts.view(id, &staff.caller).await?;
             let may_sign = granted_on(&staff, &Method::POST, "/api/visits/{id}/note/sign").is_some();
-            let view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, &clinic_tz(&state));
+            let names = signer_names(&state, &note).await;
+            let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
+            let view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, name, &clinic_tz(&state));
             Ok(render(StatusCode::OK, &view))
         }
         .await,
     )
 }
-
-/// Timeline entries on the tablet's chart, per page.
-pub const TABLET_TIMELINE: usize = 20;
 
 /// The query of the tablet's chart: the room, and where the timeline's page starts.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -400,11 +399,10 @@ pub struct TabletParams {
 pub async fn tablet_chart(
     State(state): State<AppState>,
     staff: Staff,
-    granted: Granted,
     q: Result<Query<TabletParams>, ApiError>,
 ) -> Response {
     let room = q.as_ref().ok().and_then(|q| q.0.room.clone()).unwrap_or_default();
-    let result = async { tablet_chart_view(&state, &staff, &granted, q?.0).await }.await;
+    let result = async { tablet_chart_view(&state, &staff, q?.0).await }.await;
     match result {
         Ok(view) => render(StatusCode::OK, &view),
         // The kiosk's own error page: no navigation bar, no search box, only the way back to
@@ -428,14 +426,7 @@ pub async fn tablet_chart(
     }
 }
 
-async fn tablet_chart_view(
-    state: &AppState,
-    staff: &Staff,
-    granted: &Granted,
-    q: TabletParams,
-) -> Result<TabletChart, ApiError> {
-    use clowder_schemas::access::{Permission, Scope};
-    use clowder_schemas::prescriptions::PrescriptionStatus;
+async fn tablet_chart_view(state: &AppState, staff: &Staff, q: TabletParams) -> Result<TabletChart, ApiError> {
     use clowder_schemas::visits::VisitStatus;
 
     let room_id: RoomId = q
@@ -456,15 +447,13 @@ async fn tablet_chart_view(
     let tz = clinic_tz(state);
     let today = state.system.ctx.today();
 
-    // Shown, not opened: the cat does not join the recently viewed list.
-    let patient = state.system.patients.get(id, caller).await?;
-    let owner = match granted_on(staff, &Method::GET, "/api/clients/{id}") {
-        Some(g) if g.check(state.system.clients.peek(patient.client_id)?.created_by).is_ok() => {
-            Some(state.system.clients.get(patient.client_id, caller).await?)
-        }
-        _ => None,
-    };
-    let banner = PatientPage::new(nav_none(staff), &patient, owner.as_ref(), today);
+    // The chart in one read (one snapshot, one audit entry `patient.chart`), each part as its
+    // own route would answer this caller. Shown, not opened: the cat does not join the
+    // recently viewed list.
+    let before = PageRequest::parse(None, q.older.as_deref())?.after;
+    let chart = state.system.charts.chart(id, super::visits::chart_access(staff), today, before, caller).await?;
+    let patient = &chart.patient;
+    let banner = PatientPage::new(nav_none(staff), patient, chart.owner.as_ref(), today);
     let facts = {
         let mut f = Vec::new();
         if let Some(dob) = patient.date_of_birth {
@@ -481,36 +470,16 @@ async fn tablet_chart_view(
         }
         f.join(" · ")
     };
-
-    let current = Some(vec![ProblemStatus::Active, ProblemStatus::Chronic]);
-    let (problems, _) = state.system.problems.list_for_patient(id, current, None, PATIENT_PROBLEMS, caller).await?;
-    let (vitals, _) = state.system.vitals.list_for_patient(id, None, PATIENT_VITALS, caller).await?;
-
     // The timeline as `GET /api/patients/{id}/timeline` answers it (scope `all` only).
-    let (timeline, older_href) = if granted.own_only().is_some() {
-        (None, None)
-    } else {
-        let before = PageRequest::parse(None, q.older.as_deref())?.after;
-        let rx = staff.principal.permissions.scope(Permission::PrescriptionsView) == Some(Scope::All);
-        let (items, next) = state.system.timeline.page(id, before, TABLET_TIMELINE, rx, caller).await?;
-        let href = next.map(|k| format!("/tablet/chart?room={room_id}&older={}#timeline-section", Cursor(k).encode()));
-        (Some(items.iter().map(|e| timeline_row(e, &tz)).collect()), href)
+    let (timeline, older_href) = match &chart.timeline {
+        None => (None, None),
+        Some(page) => {
+            let href =
+                page.next_cursor.as_ref().map(|c| format!("/tablet/chart?room={room_id}&older={c}#timeline-section"));
+            (Some(page.items.iter().map(|e| timeline_row(e, &tz)).collect()), href)
+        }
     };
-
-    let vaccinations = state.system.vaccinations.for_patient(id, today, caller).await?;
-    let medications = match granted_on(staff, &Method::GET, "/api/patients/{id}/prescriptions") {
-        Some(_) => Some(
-            state
-                .system
-                .prescriptions
-                .list_for_patient(id, Some(PrescriptionStatus::Active), caller)
-                .await?
-                .iter()
-                .map(medication_row)
-                .collect(),
-        ),
-        None => None,
-    };
+    let medications = chart.medications.as_ref().map(|m| m.iter().map(medication_row).collect());
 
     // The visit being seen: the room's appointment's, else the cat's newest open one.
     let visit_id = match room.status.appointment_id.map(|a| state.system.visits.of_appointment(a)).transpose()? {
@@ -539,16 +508,7 @@ async fn tablet_chart_view(
             let may =
                 Abilities { edit_note: granted_on(staff, &Method::PUT, "/api/visits/{id}/note/draft").is_some(), sign };
             // Signers by name (the vet reads "by Dr …", not an id).
-            let mut names = std::collections::HashMap::new();
-            if let Some(n) = &note.note {
-                for u in std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author)) {
-                    if let std::collections::hash_map::Entry::Vacant(e) = names.entry(u) {
-                        let shown =
-                            state.system.accounts.get(u).await.map_or_else(|_| u.to_string(), |x| x.display_name);
-                        e.insert(shown);
-                    }
-                }
-            }
+            let names = signer_names(state, &note).await;
             let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
             Some(NoteEditor::new(&visit, &note, may, name, &tz))
         }
@@ -560,6 +520,11 @@ async fn tablet_chart_view(
             Some(vaccine_choices(&v.typed::<VaccineProtocol>()?))
         }
         _ => None,
+    };
+    // The FAS buttons follow the clinic's scale (0–5 or 1–5), read with the normal ranges.
+    let fas_min = match state.system.clinical_facts.get("vital_ranges", None)?.typed::<VitalRanges>()?.fas_scale {
+        FasScale::ZeroToFive => 0,
+        FasScale::OneToFive => 1,
     };
     let prescriber = profile.as_ref().is_some_and(|p| p.active && p.capabilities.can_prescribe);
     let drugs = match granted_on(staff, &Method::POST, "/api/prescriptions") {
@@ -575,18 +540,41 @@ async fn tablet_chart_view(
         facts,
         alerts: banner.alerts,
         handling: banner.handling,
-        problems: problems.iter().map(problem_line).collect(),
-        clinical: ClinicalSection::new(&vitals, &tz),
+        problems: chart.problems.iter().map(problem_line).collect(),
+        clinical: ClinicalSection::of_chart(&chart, &tz),
         timeline,
         older_href,
-        vaccines_due: due_rows(&vaccinations.due),
+        vaccines_due: due_rows(&chart.vaccines),
         medications,
         visit,
         can_record_vitals: live && granted_on(staff, &Method::POST, "/api/vitals").is_some(),
+        fas_min,
         vaccines,
         drugs,
     });
     Ok(view)
+}
+
+/// The names of a note's signer and its addenda's authors: the staff member's name through
+/// the staff profiles ("Dr. Ana Lee"), else the account's display name; an id that resolves
+/// to neither is left out (the page shows the id).
+async fn signer_names(
+    state: &AppState,
+    note: &clowder_schemas::notes::NoteView,
+) -> std::collections::HashMap<clowder_schemas::UserId, String> {
+    let mut names = std::collections::HashMap::new();
+    let Some(n) = &note.note else { return names };
+    for u in std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author)) {
+        if names.contains_key(&u) {
+            continue;
+        }
+        let shown = match state.system.visits.profile_of(u) {
+            Ok(Some(p)) => Some(p.display_name()),
+            _ => state.system.accounts.get(u).await.ok().map(|a| a.display_name),
+        };
+        names.extend(shown.map(|s| (u, s)));
+    }
+    names
 }
 
 /// A navigation bar for views that are built only for their parts (the tablet shows none).

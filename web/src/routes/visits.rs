@@ -1,6 +1,7 @@
 //! `/api/visits` (visits: open, list, read, patch, complete, void), their SOAP note
 //! (`/api/visits/{id}/note`: read, autosave the draft, sign, addenda), the note templates
-//! (`/api/note-templates`) and a cat's timeline (`/api/patients/{id}/timeline`).
+//! (`/api/note-templates`), a cat's timeline (`/api/patients/{id}/timeline`) and its chart
+//! in one read (`/api/patients/{id}/chart`).
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -375,4 +376,73 @@ pub async fn patients_timeline(
         == Some(clowder_schemas::access::Scope::All);
     let (items, next) = state.system.timeline.page(id, page.after, page.limit, rx, &staff.caller).await?;
     Ok(axum::Json(Page::new(items, next)))
+}
+
+/// What `staff` may see of a cat's chart: each part as its separate endpoint decides it (the
+/// owner as `GET /api/clients/{id}`, the timeline as `GET /api/patients/{id}/timeline`, the
+/// medications as `GET /api/patients/{id}/prescriptions`, prescriptions in the timeline at
+/// scope `all`). The chart endpoint, the tablet's chart and the cat's page all use it.
+pub(crate) fn chart_access(staff: &Staff) -> clowder_actors::clinical::chart::ChartAccess {
+    use axum::http::Method;
+    use clowder_actors::clinical::chart::{ChartAccess, OwnerAccess};
+    use clowder_schemas::access::{Permission, Scope};
+
+    use crate::access::granted_on;
+    let owner = match granted_on(staff, &Method::GET, "/api/clients/{id}") {
+        None => OwnerAccess::No,
+        Some(g) => match g.own_only() {
+            Some(me) => OwnerAccess::CreatedBy(me),
+            None => OwnerAccess::Any,
+        },
+    };
+    ChartAccess {
+        owner,
+        timeline: granted_on(staff, &Method::GET, "/api/patients/{id}/timeline")
+            .is_some_and(|g| g.own_only().is_none()),
+        timeline_prescriptions: staff.principal.permissions.scope(Permission::PrescriptionsView) == Some(Scope::All),
+        medications: granted_on(staff, &Method::GET, "/api/patients/{id}/prescriptions").is_some(),
+        vaccines: true,
+    }
+}
+
+/// Refuses the cat's banner as `GET /api/patients/{id}` would: without `patients:view`, or
+/// with it at scope `own` for a cat someone else registered.
+pub(crate) fn check_patient_read(state: &AppState, staff: &Staff, id: PatientId) -> Result<(), ApiError> {
+    use clowder_schemas::access::Permission;
+    match crate::access::granted_on(staff, &axum::http::Method::GET, "/api/patients/{id}") {
+        None => Err(ApiError::forbidden(Permission::PatientsView)),
+        Some(g) => g.check_lazily(|| state.system.patients.peek(id).map(|r| r.created_by)),
+    }
+}
+
+/// A cat's chart in one read: everything the chart screen draws, from one snapshot of the
+/// store, audited as one entry (`patient.chart`). The banner (the cat; its owner when the
+/// caller may read them; the active and chronic problems), the 3 latest vitals, the weight
+/// and BCS trends over the 2 years before the newest vitals (one point per ~12-day bucket,
+/// 60 at most), the vaccines due, overdue or declined, the active medications (only with
+/// `prescriptions:view`; absent otherwise) and the timeline's first 20 entries with their
+/// cursor (absent at scope `own`; prescriptions in it at scope `all` only). Needs
+/// `visits:view` and, for the banner, what `GET /api/patients/{id}` needs.
+#[utoipa::path(
+    get, path = "/api/patients/{id}/chart", tag = "clinical",
+    params(("id" = PatientId, Path), clowder_schemas::search::RecordReadParams),
+    responses(
+        (status = 200, body = clowder_schemas::chart::PatientChart),
+        (status = 404, description = "`patient_not_found`", body = ErrorResponse),
+    )
+)]
+pub async fn patients_chart(
+    State(state): State<AppState>,
+    staff: Staff,
+    ParentId(id): ParentId<PatientId>,
+    Query(read): Query<clowder_schemas::search::RecordReadParams>,
+) -> Result<axum::Json<clowder_schemas::chart::PatientChart>, ApiError> {
+    check_patient_read(&state, &staff, id)?;
+    let today = state.system.ctx.today();
+    let chart = state.system.charts.chart(id, chart_access(&staff), today, None, &staff.caller).await?;
+    // Opening the chart is opening the cat, as `GET /api/patients/{id}` (unless in passing).
+    if read.recent != Some(false) {
+        state.system.search.viewed(&staff.caller, clowder_schemas::search::SearchKind::Patient, id.ulid()).await?;
+    }
+    Ok(axum::Json(chart))
 }

@@ -199,13 +199,38 @@ impl ClinicalSection {
     /// From a cat's vitals (any order; the charts use every one with a value, the latest
     /// lines the newest taken).
     pub fn new(vitals: &[Vitals], tz: &jiff::tz::TimeZone) -> ClinicalSection {
+        ClinicalSection::drawn(
+            vitals.iter().filter_map(|v| Some((v.taken_at, v.measurements.weight_kg?))).collect(),
+            vitals.iter().filter_map(|v| Some((v.taken_at, f64::from(v.measurements.bcs?.score)))).collect(),
+            vitals.iter().max_by_key(|v| v.taken_at),
+            tz,
+        )
+    }
+
+    /// From a chart read in one go (`GET /api/patients/{id}/chart`): its trends, already
+    /// thinned to what the charts draw, and its latest vitals.
+    pub fn of_chart(chart: &clowder_schemas::chart::PatientChart, tz: &jiff::tz::TimeZone) -> ClinicalSection {
+        ClinicalSection::drawn(
+            chart.weights.iter().map(|w| (w.taken_at, w.weight_kg)).collect(),
+            chart.bcs.iter().map(|b| (b.taken_at, f64::from(b.score))).collect(),
+            chart.latest_vitals.iter().max_by_key(|v| v.taken_at),
+            tz,
+        )
+    }
+
+    fn drawn(
+        weights: Vec<(jiff::Timestamp, f64)>,
+        bcs: Vec<(jiff::Timestamp, f64)>,
+        newest: Option<&Vitals>,
+        tz: &jiff::tz::TimeZone,
+    ) -> ClinicalSection {
         use super::charts::{Series, line_chart};
         let weight = line_chart(
             Series {
                 id: "weight-chart",
                 title: "Weight",
                 unit: "kg",
-                points: vitals.iter().filter_map(|v| Some((v.taken_at, v.measurements.weight_kg?))).collect(),
+                points: weights,
                 y_axis: None,
                 band: None,
                 decimals: 2,
@@ -217,17 +242,14 @@ impl ClinicalSection {
                 id: "bcs-chart",
                 title: "Body condition score (1–9, 5 ideal)",
                 unit: "/9",
-                points: vitals
-                    .iter()
-                    .filter_map(|v| Some((v.taken_at, f64::from(v.measurements.bcs?.score))))
-                    .collect(),
+                points: bcs,
                 y_axis: Some((1.0, 9.0)),
                 band: Some((4.0, 5.0)),
                 decimals: 0,
             },
             tz,
         );
-        let Some(newest) = vitals.iter().max_by_key(|v| v.taken_at) else {
+        let Some(newest) = newest else {
             return ClinicalSection { weight, bcs, ..ClinicalSection::default() };
         };
         ClinicalSection {

@@ -51,6 +51,8 @@ pub struct ChartCat {
     /// The visit being seen: its note, and the forms that post with its id.
     pub visit: Option<NoteEditor>,
     pub can_record_vitals: bool,
+    /// The lowest Fear Free FAS score of the clinic's scale (`vital_ranges.fas_scale`: 0 or 1).
+    pub fas_min: u8,
     /// The protocol's vaccines (code, name) when the caller may record a dose.
     pub vaccines: Option<Vec<(String, String)>>,
     /// The formulary's choices when the caller may prescribe (permission and profile).
@@ -350,6 +352,31 @@ pub const MUCOUS_MEMBRANES: [(&str, &str); 7] = [
     ("brick_red", "Brick red"),
 ];
 
+/// Blood pressure methods of the vitals form: (value, label).
+pub const BP_METHODS: [(&str, &str); 4] = [
+    ("doppler", "Doppler"),
+    ("oscillometric", "Oscillometric"),
+    ("hdo", "High-definition oscillometry"),
+    ("direct", "Direct (arterial line)"),
+];
+
+/// WSAVA muscle condition scores of the vitals form: (value, label).
+pub const MUSCLE_CONDITIONS: [(&str, &str); 4] = [
+    ("normal", "Normal"),
+    ("mild_loss", "Mild loss"),
+    ("moderate_loss", "Moderate loss"),
+    ("severe_loss", "Severe loss"),
+];
+
+/// The Feline Grimace Scale's action units: (field, label).
+pub const FGS_UNITS: [(&str, &str); 5] = [
+    ("ear_position", "Ear position"),
+    ("orbital_tightening", "Orbital tightening"),
+    ("muzzle_tension", "Muzzle tension"),
+    ("whiskers_change", "Whiskers change"),
+    ("head_position", "Head position"),
+];
+
 /// The vaccine routes of the vaccine form: (value, label).
 pub const VACCINE_ROUTES: [(&str, &str); 5] = [
     ("subcutaneous", "Subcutaneous"),
@@ -382,6 +409,30 @@ impl TabletChart {
 
     pub fn mucous_membranes(&self) -> &'static [(&'static str, &'static str)] {
         &MUCOUS_MEMBRANES
+    }
+
+    /// Blood pressure methods, Doppler first (the usual one in cats, and the preselected one).
+    pub fn bp_methods(&self) -> &'static [(&'static str, &'static str)] {
+        &BP_METHODS
+    }
+
+    pub fn muscle_conditions(&self) -> &'static [(&'static str, &'static str)] {
+        &MUSCLE_CONDITIONS
+    }
+
+    /// The Feline Grimace Scale's five action units: (field, label).
+    pub fn fgs_units(&self) -> &'static [(&'static str, &'static str)] {
+        &FGS_UNITS
+    }
+
+    /// Fear Free FAS buttons, on the clinic's scale (0–5 or 1–5).
+    pub fn fas_scores(&self) -> std::ops::RangeInclusive<u8> {
+        self.cat.as_ref().map_or(0, |c| c.fas_min)..=5
+    }
+
+    /// Each action unit's buttons, 0 to 2.
+    pub fn fgs_scores(&self) -> std::ops::RangeInclusive<u8> {
+        0..=2
     }
 
     pub fn vaccine_routes(&self) -> &'static [(&'static str, &'static str)] {

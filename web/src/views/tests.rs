@@ -723,16 +723,19 @@ fn the_visit_page_shows_the_note_escaped_and_the_sign_button_only_to_who_may_sig
     use clowder_schemas::visits::VisitStatus;
     let tz = jiff::tz::TimeZone::UTC;
     let visit = a_visit(VisitStatus::Open);
-    let html = VisitPage::new(nav(true, true), &visit, &a_draft(&visit), true, &tz).render().unwrap();
+    let html =
+        VisitPage::new(nav(true, true), &visit, &a_draft(&visit), true, |u| u.to_string(), &tz).render().unwrap();
     assert!(html.contains("<h1 id=\"record-name\">Sick visit</h1>"), "{html}");
     assert!(!html.contains("<script>x</script>") && !html.contains("<b>not eating"), "what vets typed is text");
     assert!(html.contains("Draft (not signed)"));
     assert!(html.contains(r#"<button id="sign" type="button" data-revision="4">"#), "{html}");
     assert!(html.contains("/assets/visit.js"));
-    let html = VisitPage::new(nav(true, true), &visit, &a_draft(&visit), false, &tz).render().unwrap();
+    let html =
+        VisitPage::new(nav(true, true), &visit, &a_draft(&visit), false, |u| u.to_string(), &tz).render().unwrap();
     assert!(!html.contains("id=\"sign\"") && !html.contains("visit.js"), "no button that would be refused");
     let voided = a_visit(VisitStatus::Voided);
-    let html = VisitPage::new(nav(true, true), &voided, &a_draft(&voided), true, &tz).render().unwrap();
+    let html =
+        VisitPage::new(nav(true, true), &voided, &a_draft(&voided), true, |u| u.to_string(), &tz).render().unwrap();
     assert!(!html.contains("id=\"sign\""), "a voided visit is not signed");
 }
 
@@ -770,6 +773,7 @@ fn tablet_chart(visit: Option<super::tablet::NoteEditor>, meds: bool) -> super::
             }),
             visit,
             can_record_vitals: true,
+            fas_min: 1,
             vaccines: Some(vec![("fvrcp".into(), "FVRCP".into())]),
             drugs: None,
         }),
@@ -822,6 +826,32 @@ fn the_tablet_note_is_editable_until_signed_and_sign_shows_only_to_who_may_sign(
 }
 
 #[test]
+fn the_tablet_vitals_form_takes_blood_pressure_muscle_condition_the_grimace_scale_and_fas() {
+    use super::tablet::{Abilities, NoteEditor};
+    use clowder_schemas::visits::VisitStatus;
+    let tz = jiff::tz::TimeZone::UTC;
+    let visit = a_visit(VisitStatus::Open);
+    let editor = NoteEditor::new(&visit, &a_draft(&visit), Abilities::default(), |u| u.to_string(), &tz);
+    let html = tablet_chart(Some(editor), true).render().unwrap();
+    // Each control sits in the field a 422 names, so the error shows next to it.
+    for (field, control) in [
+        ("measurements.blood_pressure.systolic", r#"name="systolic""#),
+        ("measurements.blood_pressure.diastolic", r#"name="diastolic""#),
+        ("measurements.blood_pressure.method", r#"<option value="doppler">Doppler</option>"#),
+        ("measurements.muscle_condition", r#"<option value="moderate_loss">Moderate loss</option>"#),
+        ("measurements.fgs", r#"data-name="fgs.whiskers_change" data-value="2""#),
+        ("measurements.fas", r#"data-name="fas" data-value="5""#),
+    ] {
+        assert!(html.contains(&format!(r#"data-field="{field}""#)), "{field}: {html}");
+        assert!(html.contains(control), "{control}");
+    }
+    // The five action units, 0–2 each, as large buttons; the FAS on the clinic's scale (1–5 here).
+    assert_eq!(html.matches(r#"class="score" data-name="fgs."#).count(), 15);
+    assert!(!html.contains(r#"data-name="fas" data-value="0""#), "1–5: no 0");
+    assert!(html.contains(r#"<select id="v-bp-method" name="bp_method">"#));
+}
+
+#[test]
 fn the_tablet_due_list_leaves_out_what_is_not_due_and_puts_overdue_first() {
     use clowder_schemas::vaccinations::{DueItem, DueStatus};
     let item = |vaccine: &str, status: DueStatus| DueItem {
@@ -830,6 +860,7 @@ fn the_tablet_due_list_leaves_out_what_is_not_due_and_puts_overdue_first() {
         status,
         due_on: jiff::civil::Date::new(2026, 5, 1).ok(),
         computed_on: None,
+        overdue_after: None,
         rule: format!("{vaccine} rule"),
         protocol_version: 1,
         override_: None,

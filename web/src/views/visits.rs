@@ -24,7 +24,7 @@ pub struct Section {
 pub struct AddendumRow {
     pub number: u32,
     pub text: String,
-    /// "Signed 5 Mar 2026 14:02 by" and the author's user id.
+    /// "Signed 5 Mar 2026 14:02 by Dr. Ana Lee" (the signer's staff name).
     pub signed: String,
 }
 
@@ -89,8 +89,15 @@ fn sections(soap: &Soap) -> Vec<Section> {
 
 impl VisitPage {
     /// `may_sign`: the caller's signing route would be allowed (the page does not show a
-    /// button that would be refused by the access check).
-    pub fn new(nav: Nav, visit: &Visit, note: &NoteView, may_sign: bool, tz: &TimeZone) -> VisitPage {
+    /// button that would be refused by the access check). `name` gives a signer's name.
+    pub fn new(
+        nav: Nav,
+        visit: &Visit,
+        note: &NoteView,
+        may_sign: bool,
+        name: impl Fn(clowder_schemas::UserId) -> String,
+        tz: &TimeZone,
+    ) -> VisitPage {
         let mut facts = vec![
             Fact::link_to("Cat", "Open the cat's record", patient_href(&visit.patient_id)),
             Fact::text_of("Opened", when(visit.opened_at, tz)),
@@ -106,7 +113,7 @@ impl VisitPage {
         }
         let (note_state, soap, signature, addenda, revision) = match (&note.note, &note.draft) {
             (Some(n), _) => (
-                format!("Signed {} by {}", when(n.signed_at, tz), n.signed_by),
+                format!("Signed {} by {}", when(n.signed_at, tz), name(n.signed_by)),
                 n.soap.clone(),
                 Some(n.signature.clone()),
                 n.addenda
@@ -114,7 +121,7 @@ impl VisitPage {
                     .map(|a| AddendumRow {
                         number: a.number,
                         text: a.text.clone(),
-                        signed: format!("Signed {} by {}", when(a.signed_at, tz), a.author),
+                        signed: format!("Signed {} by {}", when(a.signed_at, tz), name(a.author)),
                     })
                     .collect(),
                 n.revision,

@@ -86,7 +86,12 @@ impl RecordKind for PrescriptionKind {
     }
 
     fn links(p: &Prescription) -> impl Iterator<Item = Link> {
-        std::iter::once(Link { index: IndexTable::PrescriptionsByPatient, parent: p.patient_id.as_u128() })
+        let parent = p.patient_id.as_u128();
+        // Linked while active: the link is dropped in the change set that completes or
+        // cancels it (links are diffed), so the index holds exactly the active ones.
+        let active = (p.status == PrescriptionStatus::Active)
+            .then_some(Link { index: IndexTable::ActivePrescriptionsByPatient, parent });
+        std::iter::once(Link { index: IndexTable::PrescriptionsByPatient, parent }).chain(active)
     }
 
     fn matches(f: &PrescriptionFilter, p: &Prescription) -> bool {
@@ -94,7 +99,11 @@ impl RecordKind for PrescriptionKind {
     }
 
     fn list_via(f: &PrescriptionFilter) -> Option<Link> {
-        f.patient_id.map(|p| Link { index: IndexTable::PrescriptionsByPatient, parent: p.as_u128() })
+        let index = match f.status {
+            Some(PrescriptionStatus::Active) => IndexTable::ActivePrescriptionsByPatient,
+            _ => IndexTable::PrescriptionsByPatient,
+        };
+        f.patient_id.map(|p| Link { index, parent: p.as_u128() })
     }
 
     fn decide_create(
@@ -278,8 +287,9 @@ pub fn decide_create(ctx: &DecideCtx<'_>, id: PrescriptionId, d: PrescriptionDra
             ));
         }
     }
+    // Only the active ones are read (the cat's index of active prescriptions).
     let others: Vec<Prescription> =
-        children(ctx, IndexTable::PrescriptionsByPatient, RecordTable::Prescriptions, d.patient_id.as_u128())?;
+        children(ctx, IndexTable::ActivePrescriptionsByPatient, RecordTable::Prescriptions, d.patient_id.as_u128())?;
     for other in others.iter().filter(|o| o.status == PrescriptionStatus::Active) {
         let Some(other_drug) = formulary.find(&other.drug_id) else { continue };
         if let Some(pair) = interactions.between(drug, other_drug) {
@@ -440,6 +450,39 @@ impl Prescriptions {
 
     pub async fn cancel(&self, id: PrescriptionId, reason: String, caller: &Caller) -> Result<Prescription> {
         self.command(id, PrescriptionCommand::Cancel { reason }, caller).await
+    }
+
+    /// Fills the index of active prescriptions from the table when it is empty (a store
+    /// written before the index existed; at every start, as the clinical facts' defaults).
+    /// Returns how many were linked.
+    pub async fn ensure_active_index(&self) -> Result<usize> {
+        let reader = self.store().read()?;
+        let mut empty = true;
+        reader.index_from(IndexTable::ActivePrescriptionsByPatient, (0, 0), |_| {
+            empty = false;
+            ControlFlow::Break(())
+        })?;
+        if !empty {
+            return Ok(0);
+        }
+        let mut set = crate::store::ChangeSet::new();
+        let mut linked = 0;
+        reader.scan::<Prescription>(RecordTable::Prescriptions, None, |p| {
+            if p.status == PrescriptionStatus::Active {
+                set.link(IndexTable::ActivePrescriptionsByPatient, p.patient_id.as_u128(), p.id.as_u128());
+                linked += 1;
+            }
+            ControlFlow::Continue(())
+        })?;
+        drop(reader);
+        if linked > 0 {
+            set.audit(
+                clowder_schemas::audit::AuditDraft::new(&Caller::system(), "prescription.index")
+                    .detail(serde_json::json!({ "active": linked })),
+            );
+            self.store().commit(set).await?;
+        }
+        Ok(linked)
     }
 
     /// A cat's prescriptions, active first, then newest first; audited.

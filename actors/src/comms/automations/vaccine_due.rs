@@ -156,6 +156,7 @@ mod tests {
             status,
             due_on: Some(due_on),
             computed_on: Some(due_on),
+            overdue_after: Some(due_on),
             rule: String::new(),
             protocol_version: 1,
             override_: None,
