@@ -325,6 +325,21 @@ pub enum DomainEvent {
         patient_id: crate::ids::PatientId,
         changed: Vec<String>,
     },
+    /// A visit's note is still unsigned 24 hours after the visit opened: its vet's board
+    /// shows it (ids only; the board reads its list over REST).
+    NoteUnsignedDue {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+        vet_id: Option<crate::ids::StaffId>,
+        location_id: Option<crate::ids::LocationId>,
+    },
+    /// A note the board showed as unsigned after 24 hours was signed, or its visit voided.
+    NoteUnsignedCleared {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+        vet_id: Option<crate::ids::StaffId>,
+        location_id: Option<crate::ids::LocationId>,
+    },
 }
 
 impl DomainEvent {
@@ -403,6 +418,9 @@ impl DomainEvent {
             DomainEvent::ControlledEntryRecorded { container_id, .. } => format!("controlled_container:{container_id}"),
             DomainEvent::VaccinationRecorded { vaccination_id, .. }
             | DomainEvent::VaccinationUpdated { vaccination_id, .. } => format!("vaccination:{vaccination_id}"),
+            DomainEvent::NoteUnsignedDue { visit_id, .. } | DomainEvent::NoteUnsignedCleared { visit_id, .. } => {
+                format!("visit:{visit_id}")
+            }
         }
     }
 }
@@ -603,6 +621,11 @@ impl DomainEvent {
             DomainEvent::VaccinationRecorded { .. } | DomainEvent::VaccinationUpdated { .. } => {
                 Audience::new(Permission::VisitsView, Unnarrowed)
             }
+            // The board's unsigned-note alerts: who may list the visits (scope `own` gets
+            // none, as for the visit events: they name no creator).
+            DomainEvent::NoteUnsignedDue { .. } | DomainEvent::NoteUnsignedCleared { .. } => {
+                Audience::new(Permission::VisitsView, OwnRule::Nobody)
+            }
         }
     }
 
@@ -729,6 +752,14 @@ impl DomainEvent {
             DomainEvent::VaccinationUpdated { vaccination_id, patient_id, changed } => Some(IdsOnly {
                 ids: vec![("vaccination_id", vaccination_id.to_string()), ("patient_id", patient_id.to_string())],
                 changed: changed.clone(),
+            }),
+            DomainEvent::NoteUnsignedDue { visit_id, patient_id, vet_id, .. }
+            | DomainEvent::NoteUnsignedCleared { visit_id, patient_id, vet_id, .. } => Some(IdsOnly {
+                ids: [("visit_id", visit_id.to_string()), ("patient_id", patient_id.to_string())]
+                    .into_iter()
+                    .chain(vet_id.map(|v| ("vet_id", v.to_string())))
+                    .collect(),
+                changed: Vec::new(),
             }),
         }
     }
