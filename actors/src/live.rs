@@ -204,6 +204,21 @@ impl Topics {
             DomainEvent::ControlledEntryRecorded { patient_id: Some(p), .. } => out.push(Topic::Patient(*p)),
             DomainEvent::VaccinationRecorded { patient_id, .. }
             | DomainEvent::VaccinationUpdated { patient_id, .. } => out.push(Topic::Patient(*patient_id)),
+            // The vet's Today board: its location's, or every location's for a walk-in that
+            // named none.
+            DomainEvent::NoteUnsignedDue { patient_id, location_id, .. }
+            | DomainEvent::NoteUnsignedCleared { patient_id, location_id, .. } => {
+                match location_id {
+                    Some(l) => out.push(Topic::Dashboard(*l)),
+                    None => {
+                        let book = self.book.read().unwrap_or_else(|p| p.into_inner());
+                        let mut ids: Vec<LocationId> = book.locations.keys().copied().collect();
+                        ids.sort_unstable();
+                        out.extend(ids.into_iter().map(Topic::Dashboard));
+                    }
+                }
+                out.push(Topic::Patient(*patient_id));
+            }
             _ => {}
         }
         out.dedup();

@@ -173,6 +173,11 @@ impl System {
             Arc::new(crate::clinical::follow::FollowAppointment { visits: visits.clone() }),
         )
         .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        jobs.register(
+            crate::clinical::unsigned::KIND,
+            Arc::new(crate::clinical::unsigned::UnsignedAlert { visits: visits.clone() }),
+        )
+        .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         scheduling
             .hooks
             .install(Arc::new(crate::clinical::follow::ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() }));

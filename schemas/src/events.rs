@@ -351,6 +351,21 @@ pub enum DomainEvent {
         on_hand_milli: i64,
         low: bool,
     },
+    /// A visit's note is still unsigned 24 hours after the visit opened: its vet's board
+    /// shows it (ids only; the board reads its list over REST).
+    NoteUnsignedDue {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+        vet_id: Option<crate::ids::StaffId>,
+        location_id: Option<crate::ids::LocationId>,
+    },
+    /// A note the board showed as unsigned after 24 hours was signed, or its visit voided.
+    NoteUnsignedCleared {
+        visit_id: crate::ids::VisitId,
+        patient_id: crate::ids::PatientId,
+        vet_id: Option<crate::ids::StaffId>,
+        location_id: Option<crate::ids::LocationId>,
+    },
 }
 
 impl DomainEvent {
@@ -434,6 +449,9 @@ impl DomainEvent {
             }
             DomainEvent::VendorSaved { vendor_id, .. } => format!("vendor:{vendor_id}"),
             DomainEvent::PurchaseOrderSaved { purchase_order_id, .. } => format!("purchase_order:{purchase_order_id}"),
+            DomainEvent::NoteUnsignedDue { visit_id, .. } | DomainEvent::NoteUnsignedCleared { visit_id, .. } => {
+                format!("visit:{visit_id}")
+            }
         }
     }
 }
@@ -639,6 +657,11 @@ impl DomainEvent {
             | DomainEvent::VendorSaved { .. }
             | DomainEvent::PurchaseOrderSaved { .. }
             | DomainEvent::StockMoved { .. } => Audience::new(Permission::InventoryView, Unnarrowed),
+            // The board's unsigned-note alerts: who may list the visits (scope `own` gets
+            // none, as for the visit events: they name no creator).
+            DomainEvent::NoteUnsignedDue { .. } | DomainEvent::NoteUnsignedCleared { .. } => {
+                Audience::new(Permission::VisitsView, OwnRule::Nobody)
+            }
         }
     }
 
@@ -771,6 +794,14 @@ impl DomainEvent {
             | DomainEvent::VendorSaved { .. }
             | DomainEvent::PurchaseOrderSaved { .. }
             | DomainEvent::StockMoved { .. } => None,
+            DomainEvent::NoteUnsignedDue { visit_id, patient_id, vet_id, .. }
+            | DomainEvent::NoteUnsignedCleared { visit_id, patient_id, vet_id, .. } => Some(IdsOnly {
+                ids: [("visit_id", visit_id.to_string()), ("patient_id", patient_id.to_string())]
+                    .into_iter()
+                    .chain(vet_id.map(|v| ("vet_id", v.to_string())))
+                    .collect(),
+                changed: Vec::new(),
+            }),
         }
     }
 }

@@ -165,6 +165,23 @@ pub enum VisitDraft {
         appointment_id: AppointmentId,
         chief_complaint: Option<String>,
     },
+    /// A visit of the past brought in by an importer (the demo's year of history, a migration
+    /// from another practice system), opened at the instant the import is made as of. Never
+    /// built from an HTTP body ([`CreateVisit::validate`] makes the other two).
+    Import(ImportVisit),
+}
+
+/// What an imported visit says of itself besides its opening time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportVisit {
+    pub patient_id: PatientId,
+    /// A veterinarian of the practice, then or now (one who has left still signs history).
+    pub vet_id: StaffId,
+    pub visit_type: VisitType,
+    pub chief_complaint: String,
+    pub location_id: Option<LocationId>,
+    /// When it was completed (`None`: still open), not before its opening.
+    pub completed_at: Option<Timestamp>,
 }
 
 fn complaint(field: &str, v: &str) -> Result<String, ValidationError> {

@@ -8,10 +8,8 @@
 //! of its own (a seed derived from [`SEED`]) in the schedule's order, so it never changes what
 //! is already generated; `super::seed_clinical` does the I/O.
 //!
-//! Why not a year of visits: a visit's opening time is the moment it is written (the record
-//! decides with the server's clock), so visits can only be as old as the appointments the demo
-//! books (two weeks around today). Vitals and vaccinations carry their own dates, so they do
-//! go back a year and more.
+//! The year before those two weeks is `history`'s: visits of the past, imported with their own
+//! times (`Visits::import`).
 
 use std::collections::HashSet;
 
@@ -77,12 +75,12 @@ pub struct ClinicalVisit {
     pub history: Vec<(i64, f64)>,
 }
 
-const URI_RX: Rx = ("amoxicillin-clavulanate", "tablet", 62.5, 12.5, "oral", "q12h", 14.0);
-const GABAPENTIN_RX: Rx = ("gabapentin", "solution", 50.0, 10.0, "oral", "q12h", 6.0);
-const METHIMAZOLE_RX: Rx = ("methimazole", "tablet", 2.5, 0.5, "oral", "q12h", 60.0);
-const BENAZEPRIL_RX: Rx = ("benazepril", "tablet", 2.5, 0.5, "oral", "q24h", 30.0);
-const AMLODIPINE_RX: Rx = ("amlodipine", "tablet", 1.25, 0.25, "oral", "q24h", 30.0);
-const MAROPITANT_RX: Rx = ("maropitant", "injectable", 10.0, 1.0, "sc", "q24h", 1.0);
+pub(super) const URI_RX: Rx = ("amoxicillin-clavulanate", "tablet", 62.5, 12.5, "oral", "q12h", 14.0);
+pub(super) const GABAPENTIN_RX: Rx = ("gabapentin", "solution", 50.0, 10.0, "oral", "q12h", 6.0);
+pub(super) const METHIMAZOLE_RX: Rx = ("methimazole", "tablet", 2.5, 0.5, "oral", "q12h", 60.0);
+pub(super) const BENAZEPRIL_RX: Rx = ("benazepril", "tablet", 2.5, 0.5, "oral", "q24h", 30.0);
+pub(super) const AMLODIPINE_RX: Rx = ("amlodipine", "tablet", 1.25, 0.25, "oral", "q24h", 30.0);
+pub(super) const MAROPITANT_RX: Rx = ("maropitant", "injectable", 10.0, 1.0, "sc", "q24h", 1.0);
 
 const ADDENDA: &[&str] = &[
     "Bloodwork back: creatinine 2.1 mg/dL, SDMA 19 µg/dL, USG 1.022 – consistent with IRIS stage 2. Owner called.",
@@ -91,7 +89,7 @@ const ADDENDA: &[&str] = &[
     "Urinalysis: no crystals, no bacteria on sediment; culture sent. Plan unchanged.",
 ];
 
-fn finding_of(reason: &str, senior: bool) -> Finding {
+pub(super) fn finding_of(reason: &str, senior: bool) -> Finding {
     let r = reason.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| r.contains(w));
     if has(&["sneez", "upper respiratory", "squinting", "eye"]) {
@@ -120,7 +118,7 @@ fn finding_of(reason: &str, senior: bool) -> Finding {
 }
 
 /// S, O (after the vitals), A and P for a finding.
-fn wording(f: Finding) -> (&'static str, &'static str, &'static str, &'static str) {
+pub(super) fn wording(f: Finding) -> (&'static str, &'static str, &'static str, &'static str) {
     match f {
         Finding::Healthy => (
             "Doing well at home. Eating and drinking normally, using the litter box normally, no vomiting or coughing.",
@@ -236,7 +234,7 @@ fn problems(f: Finding, first_visit: bool, senior: bool) -> Vec<(&'static str, &
 }
 
 /// A cat's usual weight: 3.4–5.8 kg for an adult from its id, less for kittens.
-fn base_weight(id: PatientId, age_days: Option<i64>) -> f64 {
+pub(super) fn base_weight(id: PatientId, age_days: Option<i64>) -> f64 {
     let h = (id.as_u128() % 25) as f64;
     let adult = 3.4 + h * 0.1;
     match age_days {
@@ -245,22 +243,24 @@ fn base_weight(id: PatientId, age_days: Option<i64>) -> f64 {
     }
 }
 
-fn round2(v: f64) -> f64 {
+pub(super) fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
 /// The medical record of each seen visit (`seen[i]` true), in the plan's order. `today` is
 /// the clinic's date: visits of today and of the last three days are the ones that may stay
-/// unsigned.
+/// unsigned. `listed`: problems already on the cats' lists (the year of history's chronic
+/// ones), not added again.
 pub fn plan_clinical(
     visits: &[PlannedVisit],
     seen: &[bool],
     patients: &[(PatientId, CreatePatient)],
     today: Date,
+    listed: &HashSet<(PatientId, &'static str)>,
 ) -> Vec<ClinicalVisit> {
     let mut rng = SplitMix64(SEED ^ 0x0C11_41CA_1515_0015);
     let mut met: HashSet<PatientId> = HashSet::new();
-    let mut listed: HashSet<(PatientId, &'static str)> = HashSet::new();
+    let mut listed = listed.clone();
     let mut out = Vec::new();
     for (i, v) in visits.iter().enumerate() {
         if !seen.get(i).copied().unwrap_or(false) {
@@ -346,7 +346,7 @@ mod tests {
     fn clinical() -> Vec<ClinicalVisit> {
         let p = plan();
         let seen: Vec<bool> = p.visits.iter().map(|v| v.date <= TODAY).collect();
-        plan_clinical(&p.visits, &seen, &generate(TODAY).patients, TODAY)
+        plan_clinical(&p.visits, &seen, &generate(TODAY).patients, TODAY, &HashSet::new())
     }
 
     #[test]

@@ -25,8 +25,11 @@
 //! [`visits::status_path`] turns a visit's fate into workflow moves at the moment of seeding.
 //! A test fingerprints all of it, so an unintended change is seen.
 //!
-//! The medical record (`clinical`: visits of the appointments seen, vitals, SOAP notes,
-//! problems, prescriptions) is seeded after the schedule and the vaccinations. Billing
+//! The medical record is seeded after the schedule: first `history`, a year of visits before
+//! the two weeks (imported at their own times through `Visits::import`, with vitals, signed
+//! notes, problems and prescriptions; the wellness exams on the vaccination days), then the
+//! vaccinations (those of the year given at its visits), then `clinical`, the record of the
+//! appointments seen (visits, vitals, SOAP notes, problems, prescriptions). Billing
 //! (invoices, payments) demo data would join as a sibling module: pure and deterministic like these, drawing from their own stream (a seed
 //! derived from [`random::SEED`], as `schedule` does, so they never change what is already
 //! generated), and each seeded by one call in [`seed`]'s order, after the schedule they
@@ -58,6 +61,7 @@ use self::visits::status_path;
 pub mod cats;
 pub mod clients;
 pub mod clinical;
+pub mod history;
 pub mod random;
 pub mod schedule;
 pub mod staff;
@@ -66,6 +70,11 @@ pub mod visits;
 
 /// Concurrent creations while seeding; enough to fill group-commit batches.
 const PARALLEL: usize = 64;
+
+/// Cats whose entries are written at once where each cat's go one after the other (its year
+/// of history, four or five commits a visit; its vaccinations): more cats in flight fill the
+/// group commit's batches (measured in debug: 64 → 256 takes the year from 34 to 23 s).
+const PER_CAT_PARALLEL: usize = 256;
 
 /// The name `bootstrap` gives the first location; the demo renames only that one.
 const STARTUP_LOCATION_NAME: &str = "Main clinic";
@@ -132,8 +141,17 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
             "seeded the demo clinic"
         );
         let seen = seed_schedule(system, &clinic.patients).await.context("seeding the demo schedule")?;
-        seed_vaccinations(system, &clinic.patients).await.context("seeding the demo vaccinations")?;
-        seed_clinical(system, &seen, &clinic.patients).await.context("seeding the demo medical record")?;
+        // The year of history is planned on the vaccination days, and the doses of those days
+        // are linked to its visits: both plans first, then history, doses, the two weeks.
+        let vaccinations = vaccinations::plan_vaccinations(&clinic.patients, today);
+        let year = history::plan_history(&clinic.patients, &vaccinations::dose_dates(&vaccinations), today);
+        let linked = seed_history(system, &seen, &year).await.context("seeding the demo year of history")?;
+        seed_vaccinations(system, vaccinations, &linked).await.context("seeding the demo vaccinations")?;
+        let listed = year
+            .iter()
+            .flat_map(|v| v.problems.iter().filter(|p| p.1 == "chronic").map(|p| (v.patient_id, p.0)))
+            .collect();
+        seed_clinical(system, &seen, &clinic.patients, &listed).await.context("seeding the demo medical record")?;
         // Seeding touched every record: let them go now instead of after the idle period,
         // so a fresh demo server starts as small as a real one.
         system.clients.passivate_all();
@@ -307,7 +325,13 @@ async fn seed_schedule(system: &Arc<System>, patients: &[(PatientId, CreatePatie
         "seeded the demo schedule"
     );
     let vets = plan.visits.iter().map(|v| PEOPLE.get(v.vet).and_then(|p| p.username)).collect();
-    Ok(Seen { visits: plan.visits, booked: finals.into_iter().flatten().collect(), vets })
+    Ok(Seen {
+        visits: plan.visits,
+        booked: finals.into_iter().flatten().collect(),
+        vets,
+        staff,
+        location: Some((location.id, tz)),
+    })
 }
 
 /// What the schedule booked, for the medical record.
@@ -319,6 +343,152 @@ struct Seen {
     booked: Vec<(usize, AppointmentId, Status, jiff::Timestamp)>,
     /// The account of each visit's vet, if they have one.
     vets: Vec<Option<&'static str>>,
+    /// The staff profile of each of [`PEOPLE`].
+    staff: Vec<clowder_schemas::StaffId>,
+    /// The location and its time zone (the history's visits happen there, in its hours).
+    location: Option<(clowder_schemas::LocationId, jiff::tz::TimeZone)>,
+}
+
+/// The callers of the demo vets who have an account, by username.
+fn vet_callers(system: &System) -> anyhow::Result<HashMap<&'static str, Caller>> {
+    use clowder_schemas::events::Author;
+    let (users, _) = system.accounts.list(None, None, 1_000)?;
+    Ok(PEOPLE
+        .iter()
+        .filter(|p| p.position == clowder_schemas::staff::Position::Veterinarian)
+        .filter_map(|p| p.username)
+        .filter_map(|n| {
+            users.iter().find(|u| u.username == n).map(|u| {
+                (n, Caller { actor: Some(Author::User(u.id)), username: Some(u.username.clone()), ..Caller::default() })
+            })
+        })
+        .collect())
+}
+
+/// Imports the year of history (see `history::plan_history`) through the import path, as the
+/// system: each visit opened and completed at its time, its vitals, its note signed by its vet
+/// (by another demo vet when theirs has no account) the same day, its problems and its
+/// prescriptions (written as of the visit by the vet, whose profile the prescribing checks;
+/// completed when the course ended). A cat's visits in order, cats in parallel. Returns the
+/// visit of each (cat, day) on which the cat was vaccinated, for the doses.
+async fn seed_history(
+    system: &Arc<System>,
+    seen: &Seen,
+    year: &[history::HistoryVisit],
+) -> anyhow::Result<HashMap<(PatientId, jiff::civil::Date), clowder_schemas::ids::VisitId>> {
+    use clowder_actors::clinical::notes::ImportNote;
+    use clowder_actors::clinical::prescriptions::PrescriptionCommand;
+    use clowder_actors::store::ChangeSet;
+    use clowder_schemas::notes::Soap;
+    use clowder_schemas::prescriptions::CreatePrescription;
+    use clowder_schemas::problems::CreateProblem;
+    use clowder_schemas::visits::ImportVisit;
+    use clowder_schemas::vitals::CreateVitals;
+
+    let started = Instant::now();
+    let vets = vet_callers(system)?;
+    let Some((_, fallback)) = PEOPLE.iter().find_map(|p| p.username.and_then(|n| vets.get_key_value(n))) else {
+        tracing::warn!("no demo veterinarian account; skipping the year of history");
+        return Ok(HashMap::new());
+    };
+    let Some((location, tz)) = seen.location.clone().filter(|_| seen.staff.len() == PEOPLE.len()) else {
+        tracing::warn!("no demo location or staff profiles; skipping the year of history");
+        return Ok(HashMap::new());
+    };
+    let now = system.ctx.clock.now();
+    let today = system.ctx.today();
+    let mut by_cat: Vec<Vec<&history::HistoryVisit>> = Vec::new();
+    for v in year {
+        match by_cat.last_mut() {
+            Some(list) if list[0].patient_id == v.patient_id => list.push(v),
+            _ => by_cat.push(vec![v]),
+        }
+    }
+    let linked: Vec<Vec<((PatientId, jiff::civil::Date), clowder_schemas::ids::VisitId)>> = stream::iter(by_cat)
+        .map(|list| {
+            let (system, tz, vets, fallback) = (system.clone(), &tz, &vets, fallback);
+            async move {
+                let mut out = Vec::new();
+                let importer = &Caller::system();
+                for v in list {
+                    let vet = PEOPLE[v.vet].username.and_then(|n| vets.get(n)).unwrap_or(fallback);
+                    let signer = vet.user_id().ok_or_else(|| anyhow::anyhow!("a demo vet without an account"))?;
+                    let opened = local_instant(tz, v.date, v.start)?;
+                    let completed = opened + SignedDuration::from_mins(v.minutes);
+                    let body = ImportVisit {
+                        patient_id: v.patient_id,
+                        vet_id: seen.staff[v.vet],
+                        visit_type: v.visit_type,
+                        chief_complaint: v.reason.into(),
+                        location_id: Some(location),
+                        completed_at: Some(completed),
+                    };
+                    let visit = system.visits.import(opened, body, None, importer).await?;
+                    let mut measurements = serde_json::json!({
+                        "temperature_c": v.temperature_c, "weight": {"value": v.weight_kg, "unit": "kg"},
+                        "heart_rate": v.heart_rate, "respiratory_rate": v.respiratory_rate,
+                        "bcs": {"score": v.bcs, "scale": 9}, "mucous_membranes": "pink", "crt_s": 1.5
+                    });
+                    if let Some(systolic) = v.systolic {
+                        measurements["blood_pressure"] = serde_json::json!({"systolic": systolic, "method": "doppler"});
+                    }
+                    let body: CreateVitals = serde_json::from_value(serde_json::json!({
+                        "patient_id": v.patient_id, "visit_id": visit.id, "taken_by": signer,
+                        "taken_at": opened + SignedDuration::from_mins(10), "measurements": measurements
+                    }))?;
+                    system.vitals.record(body, now, importer).await?;
+                    let [s, o, a, p] = v.soap.clone();
+                    let note = ImportNote {
+                        soap: Soap { subjective: s, objective: o, assessment: a, plan: p },
+                        signed_by: signer,
+                    };
+                    let signed_at = completed + SignedDuration::from_mins(v.sign_after);
+                    system.notes.import(visit.id, signed_at, note, importer).await?;
+                    for &(name, status, days) in &v.problems {
+                        let onset = v.date.checked_sub(jiff::Span::new().days(days))?;
+                        let resolved = (status == "resolved").then(|| onset.checked_add(jiff::Span::new().days(14)));
+                        let body: CreateProblem = serde_json::from_value(serde_json::json!({
+                            "patient_id": v.patient_id, "visit_id": visit.id, "name": name, "type": "primary",
+                            "status": status, "onset": onset, "resolved_on": resolved.transpose()?
+                        }))?;
+                        let at = opened + SignedDuration::from_mins(15);
+                        system.problems.import_at(at, body.validate(today)?, ChangeSet::new(), importer).await?;
+                    }
+                    if let Some(((drug, form, strength, per_kg, route, frequency, quantity), days)) = v.prescription {
+                        let body: CreatePrescription = serde_json::from_value(serde_json::json!({
+                            "patient_id": v.patient_id, "visit_id": visit.id, "drug": drug, "form": form,
+                            "strength": strength, "dose_per_kg": per_kg, "route": route, "frequency": frequency,
+                            "quantity": quantity, "duration_days": days,
+                            "instructions": "Give with a little food; call us if it is refused."
+                        }))?;
+                        let at = opened + SignedDuration::from_mins(20);
+                        let rx = system.prescriptions.import_at(at, body.validate()?, ChangeSet::new(), vet).await?;
+                        let ended = days.map(|d| at + SignedDuration::from_hours(24 * d)).filter(|e| *e < now);
+                        if let Some(end) = ended {
+                            system.prescriptions.command_at(rx.id, end, PrescriptionCommand::Complete, vet).await?;
+                        }
+                    }
+                    if v.vaccinated {
+                        out.push(((v.patient_id, v.date), visit.id));
+                    }
+                }
+                Ok::<_, anyhow::Error>(out)
+            }
+        })
+        .buffer_unordered(PER_CAT_PARALLEL)
+        .try_collect()
+        .await?;
+    system.visits.passivate_all();
+    system.notes.passivate_all();
+    system.vitals.passivate_all();
+    system.problems.passivate_all();
+    system.prescriptions.passivate_all();
+    tracing::info!(
+        visits = year.len(),
+        took_ms = started.elapsed().as_millis() as u64,
+        "seeded the demo year of history"
+    );
+    Ok(linked.into_iter().flatten().collect())
 }
 
 /// Writes the medical record of every appointment seen (see `clinical::plan_clinical`): its
@@ -330,6 +500,7 @@ async fn seed_clinical(
     system: &Arc<System>,
     seen: &Seen,
     patients: &[(PatientId, CreatePatient)],
+    listed: &std::collections::HashSet<(PatientId, &'static str)>,
 ) -> anyhow::Result<()> {
     use self::clinical::{ClinicalVisit, Signing};
     use clowder_schemas::events::Author;
@@ -348,7 +519,7 @@ async fn seed_clinical(
         }
     }
     let flags: Vec<bool> = done.iter().map(Option::is_some).collect();
-    let records = clinical::plan_clinical(&seen.visits, &flags, patients, today);
+    let records = clinical::plan_clinical(&seen.visits, &flags, patients, today, listed);
 
     let (users, _) = system.accounts.list(None, None, 1_000)?;
     let caller_of = |username: &str| {
@@ -460,13 +631,27 @@ async fn seed_clinical(
 }
 
 /// Records each demo cat's vaccination history (see `vaccinations::plan_vaccinations`), a cat's
-/// entries in order, cats in parallel.
-async fn seed_vaccinations(system: &Arc<System>, patients: &[(PatientId, CreatePatient)]) -> anyhow::Result<()> {
+/// entries in order, cats in parallel. A dose of the year of history is given at its visit
+/// (`linked`), on the clinic's day (a Sunday's moves to the Monday, as the visit did).
+async fn seed_vaccinations(
+    system: &Arc<System>,
+    entries: Vec<vaccinations::DemoEntry>,
+    linked: &HashMap<(PatientId, jiff::civil::Date), clowder_schemas::ids::VisitId>,
+) -> anyhow::Result<()> {
     use self::vaccinations::DemoEntry;
     let started = Instant::now();
     let today = system.ctx.today();
+    let first = today.checked_sub(jiff::Span::new().days(history::YEAR_DAYS))?;
+    let last = today.checked_sub(jiff::Span::new().days(history::GAP_DAYS))?;
     let mut by_cat: Vec<(PatientId, Vec<DemoEntry>)> = Vec::new();
-    for e in vaccinations::plan_vaccinations(patients, today) {
+    for mut e in entries {
+        if let DemoEntry::Dose(d) = &mut e
+            && let Some(on) = d.given_on.filter(|on| (first..=last).contains(on))
+        {
+            let day = history::clinic_day(on);
+            d.given_on = Some(day);
+            d.visit_id = linked.get(&(d.patient_id, day)).copied();
+        }
         let id = match &e {
             DemoEntry::Dose(d) => d.patient_id,
             DemoEntry::Declined(d) => d.patient_id,
@@ -479,7 +664,7 @@ async fn seed_vaccinations(system: &Arc<System>, patients: &[(PatientId, CreateP
     }
     let entries: usize = by_cat.iter().map(|(_, e)| e.len()).sum();
     stream::iter(by_cat.into_iter().map(Ok::<_, anyhow::Error>))
-        .try_for_each_concurrent(PARALLEL, |(_, entries)| {
+        .try_for_each_concurrent(PER_CAT_PARALLEL, |(_, entries)| {
             let system = system.clone();
             async move {
                 let v = &system.vaccinations;
@@ -547,13 +732,25 @@ pub(crate) mod tests {
             .collect();
         let closed = holidays(2026);
         let plan = plan_schedule(date(2026, 3, 17), &default_week(), &closed, &clinic.patients);
+        // The year of history, and the vaccinations it is planned on (issue 15: added).
+        let doses = super::vaccinations::plan_vaccinations(&clinic.patients, TODAY);
+        let year = super::history::plan_history(&clinic.patients, &super::vaccinations::dose_dates(&doses), TODAY);
         let got = [
             fingerprint(&format!("{clinic:?}")),
             fingerprint(&format!("{plan:?}")),
             fingerprint(&format!("{profiles:?}")),
             fingerprint(&format!("{closed:?}")),
+            fingerprint(&format!("{doses:?}")),
+            fingerprint(&format!("{year:?}")),
         ];
-        let want = [0x4CCA_2625_FF54_7521, 0xE57B_0E53_A0A1_574E, 0x7A55_0852_1213_F200, 0x8B0B_22A0_A24B_3B58];
+        let want = [
+            0x4CCA_2625_FF54_7521,
+            0xE57B_0E53_A0A1_574E,
+            0x7A55_0852_1213_F200,
+            0x8B0B_22A0_A24B_3B58,
+            0xE6AB_86C5_F6E7_6177,
+            0x7C45_7BCF_3FE2_5107,
+        ];
         assert_eq!(got, want, "the demo data changed");
     }
 }

@@ -90,6 +90,27 @@ fn dose(
     }
 }
 
+/// The days each cat was vaccinated, for every cat whose history is on file (a cat with
+/// entries but no dose has an empty set): the year of visits (`history`) puts the wellness
+/// exams on those days.
+pub fn dose_dates(entries: &[DemoEntry]) -> std::collections::HashMap<PatientId, std::collections::BTreeSet<Date>> {
+    let mut out: std::collections::HashMap<PatientId, std::collections::BTreeSet<Date>> = Default::default();
+    for e in entries {
+        match e {
+            DemoEntry::Dose(d) => {
+                out.entry(d.patient_id).or_default().extend(d.given_on);
+            }
+            DemoEntry::Declined(d) => {
+                out.entry(d.patient_id).or_default();
+            }
+            DemoEntry::Risk(id, _) => {
+                out.entry(*id).or_default();
+            }
+        }
+    }
+    out
+}
+
 /// Every entry of every cat with a date of birth, in the order to record them.
 pub fn plan_vaccinations(patients: &[(PatientId, CreatePatient)], today: Date) -> Vec<DemoEntry> {
     let mut rng = SplitMix64(VACCINATION_SEED);

@@ -147,4 +147,25 @@ async fn the_demo_clinic_comes_with_rooms_staff_and_a_busy_calendar() {
         prescriptions += items(&app.get_json(&format!("/api/patients/{cat}/prescriptions")).await).len();
     }
     assert!(problems >= 5 && prescriptions >= 5, "{problems} problems, {prescriptions} prescriptions");
+
+    // A year of history before the two weeks, imported at its own times: the oldest visit
+    // opened about a year ago, its note signed after it ended by a vet, and the doses of a
+    // wellness exam given at that visit.
+    assert!(all.len() > 2_000, "{} completed visits", all.len());
+    let oldest = &all[0];
+    let opened: jiff::Timestamp = oldest["opened_at"].as_str().unwrap().parse().unwrap();
+    let now = SystemClock.now();
+    assert!(opened.duration_until(now).as_secs() > 300 * 86_400, "{oldest}");
+    let completed: jiff::Timestamp = oldest["completed_at"].as_str().unwrap().parse().unwrap();
+    let note = app.get_json(&format!("/api/visits/{}/note", id_of(oldest))).await;
+    let signed: jiff::Timestamp = note["note"]["signed_at"].as_str().unwrap().parse().unwrap();
+    assert!(signed >= completed && completed > opened, "{note}");
+    // (Cats whose vaccination history is not on file had theirs elsewhere.)
+    let mut linked = 0;
+    for wellness in all.iter().filter(|v| v["type"] == "wellness").take(20) {
+        let cat = wellness["patient_id"].as_str().unwrap();
+        let doses = app.get_json(&format!("/api/patients/{cat}/vaccinations")).await;
+        linked += doses["entries"].as_array().unwrap().iter().filter(|e| e["visit_id"] == wellness["id"]).count();
+    }
+    assert!(linked > 0, "no dose given at any of 20 wellness visits");
 }

@@ -48,6 +48,7 @@ mod tablet;
 mod templates;
 mod tls;
 mod tracking;
+mod unsigned;
 mod upgrade;
 mod vaccinations;
 mod views;

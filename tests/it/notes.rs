@@ -163,6 +163,26 @@ async fn autosave_sign_and_addenda_replay_with_the_same_idempotency_key() {
 }
 
 #[tokio::test]
+async fn a_template_put_replays_with_the_same_idempotency_key() {
+    let c = Clinic::new().await;
+    let body = json!({"subjective": "Dental history:", "plan": "Book the cleaning"});
+    let put = |key: &str, body: &Value| {
+        let rb = c.app.request(Method::PUT, "/api/note-templates/dental").header("Idempotency-Key", key).json(body);
+        async move { rb.send().await.unwrap() }
+    };
+    let first = expect_json(put("template-1", &body).await, StatusCode::OK).await;
+    let again = put("template-1", &body).await;
+    assert_eq!(again.headers().get("Idempotent-Replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    // The answer is the first one, byte for byte (a second write would have a new time).
+    assert_eq!(expect_json(again, StatusCode::OK).await, first);
+    let audit = c.app.get_json("/api/audit?action=note_template.update").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "written once: {audit}");
+    // The key is the caller's for this request only: another body is refused.
+    let res = put("template-1", &json!({"subjective": "Other"})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", Some("Idempotency-Key")).await;
+}
+
+#[tokio::test]
 async fn a_new_visit_starts_from_its_types_template_as_the_clinic_wrote_it() {
     let c = Clinic::new().await;
     let templates = c.app.get_json("/api/note-templates").await;

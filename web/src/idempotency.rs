@@ -49,6 +49,8 @@ pub const ALSO: &[(&str, &str)] = &[
     ("PATCH", "/api/appointments/{id}"),
     // An autosave: the page's queue resends it after a dropped connection.
     ("PUT", "/api/visits/{id}/note/draft"),
+    // A template edit: a retried save answers the first one instead of writing it again.
+    ("PUT", "/api/note-templates/{key}"),
 ];
 
 /// True when `method` on the route template `path` honours `Idempotency-Key`.

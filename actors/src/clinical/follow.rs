@@ -83,17 +83,21 @@ impl SchedulingHooks for ClinicalHooks {
         if !moved || !matches!(after.status, Status::InProgress | Status::Completed) {
             return Ok(());
         }
+        let now = self.ctx.clock.now();
         self.jobs.schedule(
             set,
             NewJob {
                 kind: KIND.into(),
                 payload: serde_json::json!({ "appointment_id": after.id }),
-                due_at: self.ctx.clock.now(),
+                due_at: now,
                 idempotency_key: format!("visit:{}:{}", after.id, after.status.as_str()),
                 subject: Some(format!("appointment:{}", after.id)),
             },
             caller,
         )?;
+        // The visit's unsigned-note alert, 24 h on (one per appointment: a repeat is ignored).
+        let due = now.checked_add(super::unsigned::AFTER).map_err(|e| Error::Internal(e.to_string()))?;
+        self.jobs.schedule(set, super::unsigned::of_appointment(after.id, due), caller)?;
         Ok(())
     }
 

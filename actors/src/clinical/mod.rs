@@ -7,7 +7,9 @@
 //! appointments through a durable job), `timeline` (a cat's entries of every kind, newest
 //! first), `chart` (a cat's chart in one read from one snapshot), `prescriptions` (dose arithmetic and safety checks against the formulary) and
 //! `controlled` (the controlled-drug register, which checks a witness's PIN with
-//! `staff::accounts`). The design is in docs/clinical.md.
+//! `staff::accounts`), `unsigned` (the board's live alert for a note unsigned after 24 h,
+//! through a durable job) and `import` (visits and notes of the past, for the demo and
+//! migrations). The design is in docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
 
@@ -16,12 +18,14 @@ pub mod controlled;
 pub mod drafts;
 pub mod facts;
 pub mod follow;
+pub mod import;
 pub mod notes;
 pub mod prescriptions;
 pub mod problems;
 #[cfg(test)]
 mod tests;
 pub mod timeline;
+pub mod unsigned;
 pub mod vaccinations;
 pub mod visits;
 pub mod vitals;

@@ -35,6 +35,17 @@ pub struct NoteKind;
 pub struct SignDraft {
     pub visit_id: VisitId,
     pub revision: Option<u64>,
+    /// An imported note (see [`Notes::import`]): signed by a named vet, not the caller.
+    pub import: Option<ImportNote>,
+}
+
+/// A note of the past, signed elsewhere: its text and who signed it. When it was signed is
+/// the instant the import is made as of.
+#[derive(Debug, Clone)]
+pub struct ImportNote {
+    pub soap: Soap,
+    /// The account of the veterinarian who signed it (then or now on the staff).
+    pub signed_by: UserId,
 }
 
 /// A change to a signed note: only ever an addendum.
@@ -76,9 +87,13 @@ impl RecordKind for NoteKind {
         true
     }
 
-    fn also(_ctx: &DecideCtx<'_>, old: Option<&Note>, new: &Note) -> Result<ChangeSet> {
+    fn also(ctx: &DecideCtx<'_>, old: Option<&Note>, new: &Note) -> Result<ChangeSet> {
         let mut set = ChangeSet::new();
         if old.is_none() {
+            // The board's alert, if it shows by now, goes with the signing.
+            if let Some(v) = ctx.get::<Visit>(RecordTable::Visits, new.visit_id.as_u128())? {
+                super::unsigned::cleared(ctx, &v, &mut set);
+            }
             let visit = new.visit_id.as_u128();
             set.claim(unique::NOTE_VISIT, &new.visit_id.to_string(), new.id.as_u128(), "visit_id");
             // The text signed must be the draft as stored: an autosave committed after the
@@ -154,7 +169,19 @@ pub fn addendum_signature(id: NoteId, number: u32, text: &str, by: UserId, at: T
     hex(&h.finalize())
 }
 
-/// Signs a visit's draft: the note is created, signed and locked.
+/// The named signer of an imported note: an account whose staff profile is a veterinarian,
+/// active or not (history names vets who have since left).
+fn veterinarian_then(ctx: &DecideCtx<'_>, user: UserId) -> Result<UserId> {
+    let staff = ctx.unique_owner(unique::STAFF_USER, &user.to_string())?.ok_or(Error::NotAVeterinarian)?;
+    match ctx.get::<StaffProfile>(RecordTable::Staff, staff)? {
+        Some(s) if s.position == Position::Veterinarian => Ok(user),
+        _ => Err(Error::NotAVeterinarian),
+    }
+}
+
+/// Signs a visit's draft: the note is created, signed and locked. An import signs its own
+/// text in the name of its vet, as of its signing time (`ctx.now`), and is audited as
+/// `note.import` by the caller who ran it.
 pub fn decide_sign(ctx: &DecideCtx<'_>, id: NoteId, sign: SignDraft) -> Result<Decision<Note>> {
     let visit_id = sign.visit_id;
     let visit = ctx.get::<Visit>(RecordTable::Visits, visit_id.as_u128())?.ok_or(Error::VisitNotFound(visit_id))?;
@@ -164,12 +191,27 @@ pub fn decide_sign(ctx: &DecideCtx<'_>, id: NoteId, sign: SignDraft) -> Result<D
     if ctx.unique_owner(unique::NOTE_VISIT, &visit_id.to_string())?.is_some() {
         return Err(Error::NoteSigned { visit_id });
     }
-    let signer = veterinarian(ctx)?;
-    let draft =
+    let signer = match &sign.import {
+        Some(i) => veterinarian_then(ctx, i.signed_by)?,
+        None => veterinarian(ctx)?,
+    };
+    let mut draft =
         ctx.get::<NoteDraft>(RecordTable::NoteDrafts, visit_id.as_u128())?.ok_or(Error::NoteSigned { visit_id })?;
     if sign.revision.is_some_and(|r| r != draft.revision) {
         return Err(Error::Changed { what: "note draft" });
     }
+    let action = match sign.import {
+        Some(i) => {
+            if ctx.now < visit.opened_at {
+                return Err(ValidationError::new("signed_at", "is before the visit opened").into());
+            }
+            // The text signed is the import's; the draft row (the template) is deleted as
+            // for any signing, guarded on the revision read.
+            draft.soap = i.soap;
+            "note.import"
+        }
+        None => "note.sign",
+    };
     if draft.soap.is_blank() {
         return Err(ValidationError::new("subjective", "the note is empty: write it before signing").into());
     }
@@ -191,7 +233,7 @@ pub fn decide_sign(ctx: &DecideCtx<'_>, id: NoteId, sign: SignDraft) -> Result<D
         event: DomainEvent::NoteSigned { note_id: id, visit_id, patient_id: note.patient_id },
         record: note,
         changed: Vec::new(),
-        action: "note.sign",
+        action,
     })
 }
 
@@ -220,8 +262,28 @@ pub fn decide_addendum(ctx: &DecideCtx<'_>, current: &Note, text: String) -> Res
 impl Notes {
     /// Signs the draft of a visit (see [`decide_sign`]).
     pub async fn sign(&self, visit_id: VisitId, revision: Option<u64>, caller: &Caller) -> Result<Note> {
-        match self.create(SignDraft { visit_id, revision }, caller).await {
+        match self.create(SignDraft { visit_id, revision, import: None }, caller).await {
             // Two signings at once: the second meets the first's claim.
+            Err(Error::Duplicate { field: "visit_id" }) => Err(Error::NoteSigned { visit_id }),
+            other => other,
+        }
+    }
+
+    /// Imports a note signed at `signed_at` (in the past, not before its visit opened) by the
+    /// veterinarian `import.signed_by`, with its text: created signed and locked, as of then,
+    /// audited as `note.import` by `caller` (whoever runs the import). Not an HTTP route.
+    pub async fn import(
+        &self,
+        visit_id: VisitId,
+        signed_at: Timestamp,
+        import: ImportNote,
+        caller: &Caller,
+    ) -> Result<Note> {
+        if signed_at > self.ctx_ref().clock.now() {
+            return Err(ValidationError::new("signed_at", "an imported note cannot be signed in the future").into());
+        }
+        let draft = SignDraft { visit_id, revision: None, import: Some(import) };
+        match self.import_at(signed_at, draft, ChangeSet::new(), caller).await {
             Err(Error::Duplicate { field: "visit_id" }) => Err(Error::NoteSigned { visit_id }),
             other => other,
         }

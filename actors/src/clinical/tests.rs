@@ -260,6 +260,8 @@ async fn the_appointments_own_change_set_carries_the_job_that_opens_and_complete
     let jobs = Jobs::new(ctx.clone(), JobsConfig::default());
     let handler = Arc::new(FollowAppointment { visits: visits.clone() });
     jobs.register(KIND, handler.clone()).unwrap();
+    let alert = Arc::new(super::unsigned::UnsignedAlert { visits: visits.clone() });
+    jobs.register(super::unsigned::KIND, alert.clone()).unwrap();
     let hooks = ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() };
     let job_ctx = JobCtx { ctx: ctx.clone(), caller: Caller::system() };
     let subject = format!("appointment:{}", appointment(Status::CheckedIn).id);
@@ -271,7 +273,7 @@ async fn the_appointments_own_change_set_carries_the_job_that_opens_and_complete
         set.put(RecordTable::Appointments, next.id.as_u128(), &next).unwrap();
         hooks.appointment_changed(&mut set, Some(&previous), &next, &Caller::system()).unwrap();
         ctx.store.commit(set).await.unwrap();
-        let job = jobs.of_subject(&subject).unwrap().pop().unwrap();
+        let job = jobs.of_subject(&subject).unwrap().into_iter().rfind(|j| j.kind == KIND).unwrap();
         handler.run(&job, &job_ctx).await.unwrap();
         handler.run(&job, &job_ctx).await.unwrap(); // at-least-once: a repeat is harmless
         let visit = visits.of_appointment(next.id).unwrap().unwrap();
@@ -279,7 +281,18 @@ async fn the_appointments_own_change_set_carries_the_job_that_opens_and_complete
         assert_eq!((visit.status, visit.chief_complaint.as_deref()), (expected, Some("Limping")));
         previous = next;
     }
-    assert_eq!(jobs.of_subject(&subject).unwrap().len(), 2, "one job per move");
+    let of = |kind: &str| jobs.of_subject(&subject).unwrap().into_iter().filter(|j| j.kind == kind).collect::<Vec<_>>();
+    assert_eq!(of(KIND).len(), 2, "one job per move");
+    // And one unsigned-note alert for the appointment's visit, 24 h on: early, it waits;
+    // a day later, the note still unsigned, it raises the alert.
+    let alerts = of(super::unsigned::KIND);
+    assert_eq!(alerts.len(), 1, "one alert per appointment");
+    assert_eq!(alerts[0].due_at, at(1_790_000_000) + SignedDuration::from_hours(24));
+    let early = alert.run(&alerts[0], &job_ctx).await.unwrap_err();
+    assert!(matches!(early, crate::jobs::JobError::Defer { .. }), "{early:?}");
+    clock.advance(SignedDuration::from_hours(24));
+    let raised = alert.run(&alerts[0], &job_ctx).await.unwrap();
+    assert!(!raised.changes.is_empty(), "the alert's event is written with the job's success");
     let all =
         visits.list_unaudited(&VisitFilter { patient_id: Some(CAT), ..VisitFilter::default() }, None, 10).unwrap();
     assert_eq!(all.0.len(), 1, "one visit per appointment");

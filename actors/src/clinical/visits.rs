@@ -17,7 +17,7 @@ use clowder_schemas::locations::Location;
 use clowder_schemas::notes::NoteDraft;
 use clowder_schemas::patients::{Patient, PatientStatus};
 use clowder_schemas::staff::{Position, StaffProfile};
-use clowder_schemas::visits::{UpdateVisit, Visit, VisitDraft, VisitStatus, VisitType};
+use clowder_schemas::visits::{ImportVisit, UpdateVisit, Visit, VisitDraft, VisitStatus, VisitType};
 use clowder_schemas::{AppointmentId, LocationId, PatientId, StaffId, ValidationError};
 use jiff::Timestamp;
 
@@ -112,6 +112,13 @@ impl RecordKind for VisitKind {
             };
             set.put(RecordTable::NoteDrafts, new.id.as_u128(), &draft)?;
         }
+        // Voiding a visit whose note is unsigned takes the board's alert away with it.
+        if old.is_some_and(|o| o.status != VisitStatus::Voided)
+            && new.status == VisitStatus::Voided
+            && ctx.unique_owner(unique::NOTE_VISIT, &new.id.to_string())?.is_none()
+        {
+            super::unsigned::cleared(ctx, new, &mut set);
+        }
         Ok(set)
     }
 
@@ -189,10 +196,63 @@ fn from_appointment(ctx: &DecideCtx<'_>, id: AppointmentId, complaint: Option<St
     })
 }
 
+/// An imported visit's vet: a veterinarian on the staff, active or not (history names vets
+/// who have since left).
+fn check_vet_then(ctx: &DecideCtx<'_>, id: StaffId) -> Result<()> {
+    match ctx.get::<StaffProfile>(RecordTable::Staff, id.as_u128())? {
+        None => Err(Error::StaffNotFound(id)),
+        Some(s) if s.position != Position::Veterinarian => {
+            Err(ValidationError::new("vet_id", "must be a veterinarian").into())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Brings in a visit of the past, decided as of its opening (`ctx.now`): any cat on file
+/// (one that has died since had its visits while alive), a veterinarian then or now; completed
+/// when it says so, never before it opened. Audited as `visit.import`.
+fn decide_import(ctx: &DecideCtx<'_>, id: VisitId, v: ImportVisit) -> Result<Decision<Visit>> {
+    check_vet_then(ctx, v.vet_id)?;
+    if let Some(l) = v.location_id {
+        check_location(ctx, l)?;
+    }
+    if ctx.get::<Patient>(RecordTable::Patients, v.patient_id.as_u128())?.is_none() {
+        return Err(Error::PatientNotFound(v.patient_id));
+    }
+    if v.completed_at.is_some_and(|c| c < ctx.now) {
+        return Err(ValidationError::new("completed_at", "is before the visit opened").into());
+    }
+    let visit = Visit {
+        id,
+        patient_id: v.patient_id,
+        appointment_id: None,
+        appointment_type_id: None,
+        location_id: v.location_id,
+        vet_id: Some(v.vet_id),
+        visit_type: v.visit_type,
+        chief_complaint: Some(v.chief_complaint),
+        status: if v.completed_at.is_some() { VisitStatus::Completed } else { VisitStatus::Open },
+        opened_at: ctx.now,
+        completed_at: v.completed_at,
+        voided_at: None,
+        void_reason: None,
+        created_at: ctx.now,
+        updated_at: v.completed_at.unwrap_or(ctx.now),
+        created_by: ctx.caller.user_id(),
+    };
+    Ok(Decision {
+        event: DomainEvent::VisitOpened { visit_id: id, patient_id: visit.patient_id },
+        record: visit,
+        changed: Vec::new(),
+        action: "visit.import",
+    })
+}
+
 /// Opens a visit: a walk-in names its cat, vet and type; one from an appointment takes them
-/// from it.
+/// from it; an import says everything (decided as of its opening: any cat on file, a vet then or now).
 pub fn decide_create(ctx: &DecideCtx<'_>, id: VisitId, draft: VisitDraft) -> Result<Decision<Visit>> {
     let o = match draft {
+        VisitDraft::Import(v) => return decide_import(ctx, id, v),
         VisitDraft::WalkIn { patient_id, vet_id, visit_type, chief_complaint, location_id } => {
             check_vet(ctx, vet_id)?;
             if let Some(l) = location_id {

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use clowder_schemas::audit::{AuditDraft, Caller};
+use jiff::Timestamp;
 
 use super::{DecideCtx, Decision, RecordId, RecordKind, claimed, linked, released, unlinked};
 use crate::ctx::Ctx;
@@ -26,16 +27,17 @@ pub(crate) struct RecordActor<K: RecordKind> {
 /// command is cheaper than two.
 pub(crate) enum Msg<K: RecordKind> {
     /// The change set beside the draft is another service's writes that must commit with
-    /// the creation (a referral recorded with a new client); usually empty.
+    /// the creation (a referral recorded with a new client); usually empty. The instant, when
+    /// there is one, is an import's: the decision is made as of then (see `Records::import_at`).
     Create {
-        input: Box<(K::Draft, Caller, ChangeSet)>,
+        input: Box<(K::Draft, Caller, ChangeSet, Option<Timestamp>)>,
         reply: Reply<Result<K::Record>>,
     },
     Get {
         reply: Reply<Result<K::Record>>,
     },
     Command {
-        input: Box<(K::Command, Caller)>,
+        input: Box<(K::Command, Caller, Option<Timestamp>)>,
         reply: Reply<Result<K::Record>>,
     },
 }
@@ -45,27 +47,34 @@ impl<K: RecordKind> RecordActor<K> {
         self.state.as_ref().ok_or_else(|| K::not_found(self.id))
     }
 
-    fn decide_ctx<'a>(&'a self, caller: &'a Caller) -> DecideCtx<'a> {
-        DecideCtx::new(self.ctx.clock.now(), &self.ctx.config, caller, Some(&self.ctx.store))
+    /// `as_of` is an import's instant (in the past, checked by the service); else now.
+    fn decide_ctx<'a>(&'a self, caller: &'a Caller, as_of: Option<Timestamp>) -> DecideCtx<'a> {
+        DecideCtx::new(as_of.unwrap_or_else(|| self.ctx.clock.now()), &self.ctx.config, caller, Some(&self.ctx.store))
     }
 
-    async fn create(&mut self, draft: K::Draft, caller: &Caller, with: ChangeSet) -> Result<K::Record> {
+    async fn create(
+        &mut self,
+        draft: K::Draft,
+        caller: &Caller,
+        with: ChangeSet,
+        as_of: Option<Timestamp>,
+    ) -> Result<K::Record> {
         if self.state.is_some() {
             return Err(Error::Internal(format!("{} id {} already exists", K::KIND, self.id)));
         }
         // The context (and any snapshot it opened) is dropped before the commit is awaited.
         let (decision, also) = {
-            let ctx = self.decide_ctx(caller);
+            let ctx = self.decide_ctx(caller, as_of);
             let d = K::decide_create(&ctx, self.id, draft)?;
             let also = K::also(&ctx, None, &d.record)?;
             (d, also)
         };
-        self.commit(decision, also, caller, with).await
+        self.commit(decision, also, caller, with, as_of).await
     }
 
-    async fn command(&mut self, command: K::Command, caller: &Caller) -> Result<K::Record> {
+    async fn command(&mut self, command: K::Command, caller: &Caller, as_of: Option<Timestamp>) -> Result<K::Record> {
         let decided = {
-            let ctx = self.decide_ctx(caller);
+            let ctx = self.decide_ctx(caller, as_of);
             match K::decide(&ctx, self.current()?, command)? {
                 Some(d) => {
                     let also = K::also(&ctx, self.state.as_ref(), &d.record)?;
@@ -75,7 +84,7 @@ impl<K: RecordKind> RecordActor<K> {
             }
         };
         match decided {
-            Some((d, also)) => self.commit(d, also, caller, ChangeSet::new()).await,
+            Some((d, also)) => self.commit(d, also, caller, ChangeSet::new(), as_of).await,
             None => self.current().cloned(),
         }
     }
@@ -86,6 +95,7 @@ impl<K: RecordKind> RecordActor<K> {
         also: ChangeSet,
         caller: &Caller,
         with: ChangeSet,
+        as_of: Option<Timestamp>,
     ) -> Result<K::Record> {
         let key = self.id.as_u128();
         let old = self.state.as_ref();
@@ -106,8 +116,16 @@ impl<K: RecordKind> RecordActor<K> {
         }
         set.put(K::TABLE, key, new)?;
         let mut audit = AuditDraft::new(caller, d.action).record(K::KIND, self.id);
+        let mut detail = serde_json::Map::new();
         if old.is_some() {
-            audit = audit.detail(serde_json::json!({ "changed": d.changed }));
+            detail.insert("changed".into(), serde_json::json!(d.changed));
+        }
+        // An import is audited as one: by whoever ran it, now, saying when it happened.
+        if let Some(at) = as_of {
+            detail.insert("imported_as_of".into(), serde_json::json!(at));
+        }
+        if !detail.is_empty() {
+            audit = audit.detail(serde_json::Value::Object(detail));
         }
         set.audit(audit);
         set.event(caller.author(), d.event);
@@ -128,15 +146,15 @@ impl<K: RecordKind> Actor for RecordActor<K> {
     async fn handle(&mut self, msg: Msg<K>) {
         match msg {
             Msg::Create { input, reply } => {
-                let (draft, caller, with) = *input;
-                let _ = reply.send(self.create(draft, &caller, with).await);
+                let (draft, caller, with, as_of) = *input;
+                let _ = reply.send(self.create(draft, &caller, with, as_of).await);
             }
             Msg::Get { reply } => {
                 let _ = reply.send(self.current().cloned());
             }
             Msg::Command { input, reply } => {
-                let (command, caller) = *input;
-                let _ = reply.send(self.command(command, &caller).await);
+                let (command, caller, as_of) = *input;
+                let _ = reply.send(self.command(command, &caller, as_of).await);
             }
         }
     }

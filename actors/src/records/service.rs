@@ -65,8 +65,62 @@ impl<K: RecordKind> Records<K> {
     /// Creates a record under `id` together with `with`, another service's writes about it
     /// (a referral recorded with a new client): one change set, so both exist or neither.
     pub async fn create_with(&self, id: K::Id, draft: K::Draft, with: ChangeSet, caller: &Caller) -> Result<K::Record> {
-        let input = Box::new((draft, caller.clone(), with));
+        let input = Box::new((draft, caller.clone(), with, None));
         self.ask(id, |reply| Msg::Create { input, reply }).await
+    }
+
+    /// **Imports** a record that came into being at `at`, in the past (a visit of last year,
+    /// brought in by the demo or a migration from another practice system): the kind decides
+    /// as of `at` (`DecideCtx::now` is `at`, so the record's own times are its history's),
+    /// its id carries `at`, and it commits with `with` (as [`Self::create_with`]). The audit
+    /// entry is the caller's, written now, with `imported_as_of`. An instant in the future
+    /// is refused (422 on `at`). Never reachable from the HTTP API: a Rust path for
+    /// Clowder's own importers.
+    pub async fn import_at(
+        &self,
+        at: jiff::Timestamp,
+        draft: K::Draft,
+        with: ChangeSet,
+        caller: &Caller,
+    ) -> Result<K::Record> {
+        let ms = at.as_millisecond().max(0) as u64;
+        let id = K::Id::from_ulid(ulid::Ulid::from_parts(ms, self.ctx.new_ulid().random()));
+        self.import_at_with_id(id, at, draft, with, caller).await
+    }
+
+    /// [`Self::import_at`] under a chosen id (one a job in `with` already names).
+    pub async fn import_at_with_id(
+        &self,
+        id: K::Id,
+        at: jiff::Timestamp,
+        draft: K::Draft,
+        with: ChangeSet,
+        caller: &Caller,
+    ) -> Result<K::Record> {
+        self.check_past(at)?;
+        let input = Box::new((draft, caller.clone(), with, Some(at)));
+        self.ask(id, |reply| Msg::Create { input, reply }).await
+    }
+
+    /// Runs a command as of `at`, in the past (an imported visit completed, an imported
+    /// prescription's course ended): see [`Self::import_at`].
+    pub async fn command_at(
+        &self,
+        id: K::Id,
+        at: jiff::Timestamp,
+        command: K::Command,
+        caller: &Caller,
+    ) -> Result<K::Record> {
+        self.check_past(at)?;
+        let input = Box::new((command, caller.clone(), Some(at)));
+        self.ask(id, |reply| Msg::Command { input, reply }).await
+    }
+
+    fn check_past(&self, at: jiff::Timestamp) -> Result<()> {
+        if at > self.ctx.clock.now() {
+            return Err(clowder_schemas::ValidationError::new("at", "an import cannot be dated in the future").into());
+        }
+        Ok(())
     }
 
     /// Reads a record from its actor; the read is in the audit trail before it is returned.
@@ -80,7 +134,7 @@ impl<K: RecordKind> Records<K> {
 
     /// Runs a command (update, deactivate, ...) on the record's actor.
     pub async fn command(&self, id: K::Id, command: K::Command, caller: &Caller) -> Result<K::Record> {
-        let input = Box::new((command, caller.clone()));
+        let input = Box::new((command, caller.clone(), None));
         self.ask(id, |reply| Msg::Command { input, reply }).await
     }
 

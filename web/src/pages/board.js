@@ -38,6 +38,8 @@ function snapshot(d) {
   }
   state.rooms = new Map(d.rooms.map((r) => [r.room.id, r]));
   render();
+  // A snapshot starts every (re)connection: whatever came due meanwhile is read afresh.
+  unsignedNotes().catch(() => {});
 }
 
 async function refetch() {
@@ -85,6 +87,9 @@ function onEvent(m) {
   const d = m.data;
   if (d.type === 'message_failed') return void messageFailed(d);
   if (d.type === 'stock_moved') return void stockAlerts().catch(() => {});
+  // A note turned 24 h old unsigned, or was signed or voided since: the list is re-read
+  // (the frame carries ids only; the list is the caller's own, vet_id=me).
+  if (d.type === 'note_unsigned_due' || d.type === 'note_unsigned_cleared') return void unsignedNotes().catch(() => {});
   if (d.appointment) {
     const known = state.entries.get(d.appointment.id);
     if (!known) return void refetch(); // a new booking: fetch names once
@@ -178,8 +183,9 @@ function tick() {
 }
 
 // A vet's notes still unsigned 24 hours after the visit opened (GET /api/visits with
-// unsigned_older_than, the signed-in vet's own): alerts at the top of the board, re-read every
-// few minutes (signing is done on the visit, not here).
+// unsigned_older_than, the signed-in vet's own): alerts at the top of the board, re-read with
+// every snapshot and whenever a note_unsigned_due or note_unsigned_cleared event arrives over
+// /ws (signing is done on the visit, not here).
 async function unsignedNotes() {
   if (!can.has('visits:view')) return;
   const page = await api('GET', '/api/visits?unsigned_older_than=24h&vet_id=me&limit=50');
@@ -214,8 +220,6 @@ async function main() {
     onState: (s) => { conn.dataset.state = s; conn.textContent = words[s]; },
   });
   setInterval(tick, 15000);
-  unsignedNotes().catch(() => {});
-  setInterval(() => unsignedNotes().catch(() => {}), 5 * 60 * 1000);
   stockAlerts().catch(() => {});
   setInterval(() => stockAlerts().catch(() => {}), 15 * 60 * 1000);
 }

@@ -42,7 +42,7 @@ pub async fn visits_create(
     staff: Staff,
     Json(body): Json<CreateVisit>,
 ) -> Result<Response, ApiError> {
-    let visit = state.system.visits.create(body.validate()?, &staff.caller).await?;
+    let visit = state.system.visits.open(body.validate()?, &state.system.jobs, &staff.caller).await?;
     Ok(Created::at(format!("/api/visits/{}", visit.id), visit).into_response())
 }
 
