@@ -7,7 +7,7 @@
 //! appointments through a durable job), `timeline` (a cat's entries of every kind, newest
 //! first), `prescriptions` (dose arithmetic and safety checks against the formulary) and
 //! `controlled` (the controlled-drug register, which checks a witness's PIN with
-//! `staff::accounts`). The design is in docs/clinical.md.
+//! `staff::accounts`) with `register_pdf` (the register as a printed document). The design is in docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
 
@@ -18,6 +18,7 @@ pub mod follow;
 pub mod notes;
 pub mod prescriptions;
 pub mod problems;
+pub mod register_pdf;
 #[cfg(test)]
 mod tests;
 pub mod timeline;
