@@ -92,16 +92,15 @@ struct Layout<'a> {
 }
 
 impl Layout<'_> {
-    fn page(&mut self) -> &mut Page {
-        self.pages.last_mut().expect("the first page is made before any block")
-    }
-
     fn width(&self) -> f32 {
         self.right - self.left
     }
 
+    /// Draws on the current page (there is always one: `first_page` runs before any block).
     fn draw(&mut self, item: Item) {
-        self.page().push(item);
+        if let Some(page) = self.pages.last_mut() {
+            page.push(item);
+        }
     }
 
     /// The first page: logo, clinic name and lines, the title, a rule.
