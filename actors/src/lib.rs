@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod live;
 pub mod metrics;
 pub mod people;
+pub mod printing;
 pub mod records;
 pub mod runtime;
 pub mod scheduling;

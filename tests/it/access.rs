@@ -268,6 +268,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/controlled/containers/{id}/counts", "AVT"),
     ("POST", "/api/controlled/entries/{id}/reversal", "AVT"),
     ("GET", "/api/controlled/register.csv", "AVTM"),
+    ("GET", "/api/controlled/register.pdf", "AVTM"),
     ("POST", "/api/vaccinations", "AVT"),
     ("POST", "/api/vaccinations/declined", "AVT"),
     ("GET", "/api/vaccinations/due", "AVTRM"),

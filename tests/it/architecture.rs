@@ -10,11 +10,12 @@ use serde_json::Value;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("clowder-schemas", &[]),
     ("clowder-index", &["clowder-schemas"]),
-    ("clowder-actors", &["clowder-schemas", "clowder-index"]),
+    ("clowder-actors", &["clowder-schemas", "clowder-index", "clowder-documents"]),
     ("clowder-ops", &["clowder-schemas", "clowder-actors"]),
     ("clowder-web", &["clowder-schemas", "clowder-actors", "clowder-ops"]),
     ("clowder", &["clowder-schemas", "clowder-index", "clowder-actors", "clowder-ops", "clowder-web"]),
     ("clowder-loadtests", &["clowder-schemas"]),
+    ("clowder-documents", &[]),
 ];
 
 /// What `clowder-schemas` may use at run time: serialisation, errors, ids, time, OpenAPI.

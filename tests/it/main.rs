@@ -39,6 +39,7 @@ mod prescriptions;
 mod problems;
 mod providers;
 mod proxies;
+mod register_pdf;
 mod reminder_kills;
 mod rooms;
 mod scheduling;

@@ -348,6 +348,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/controlled/containers/{id}/counts", Needs(ControlledRecord)),
     ("POST", "/api/controlled/entries/{id}/reversal", Needs(ControlledRecord)),
     ("GET", "/api/controlled/register.csv", Needs(ControlledView)),
+    ("GET", "/api/controlled/register.pdf", Needs(ControlledView)),
     // Vaccinations are the medical record: read with visits:view, recorded by vets and techs.
     ("POST", "/api/vaccinations", Needs(VaccinationsCreate)),
     ("POST", "/api/vaccinations/declined", Needs(VaccinationsCreate)),

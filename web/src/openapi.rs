@@ -217,6 +217,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(controlled::controlled_count))
         .routes(routes!(controlled::controlled_reverse))
         .routes(routes!(controlled::controlled_register_csv))
+        .routes(routes!(controlled::controlled_register_pdf))
         .routes(routes!(vaccinations::vaccinations_create))
         .routes(routes!(vaccinations::vaccinations_decline))
         .routes(routes!(vaccinations::vaccinations_due))

@@ -10,8 +10,9 @@
 //! the PIN lock). Entries are written under one lock per process, so a balance is always the
 //! previous entry's balance plus this change; the balance never goes below zero.
 //!
-//! Reads (a container with its entries, the list, the CSV export) are audited.
+//! Reads (a container with its entries, the list, the CSV and PDF exports) are audited.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -106,16 +107,26 @@ impl Controlled {
 
     /// The running balance: the newest entry's.
     fn balance(reader: &Reader, id: ControlledContainerId) -> Result<i64> {
-        let mut balance = 0;
+        Ok(Self::latest(reader, id)?.0)
+    }
+
+    /// The running balance and the newest entry's id (a new entry's id must sort after it).
+    fn latest(reader: &Reader, id: ControlledContainerId) -> Result<(i64, Option<ControlledEntryId>)> {
+        let mut latest = (0, None);
         reader.children_rev(IndexTable::ControlledByContainer, id.as_u128(), None, |k| {
             if let Some(e) = reader.get::<Entry>(RecordTable::ControlledEntries, k)? {
-                balance = e.balance_after;
+                latest = (e.balance_after, Some(e.id));
             }
             Ok(ControlFlow::Break(()))
         })?;
-        Ok(balance)
+        Ok(latest)
     }
 
+    /// A new entry whose id sorts after `after` (the container's newest entry): entries are
+    /// read back in id order and the newest one carries the balance, but two ids made in the
+    /// same millisecond (a count and its discrepancy, two quick writes) are otherwise in
+    /// random order.
+    #[allow(clippy::too_many_arguments)]
     fn new_entry(
         &self,
         c: &Container,
@@ -124,9 +135,10 @@ impl Controlled {
         balance_after: i64,
         who: &Pair,
         now: Timestamp,
+        after: Option<ControlledEntryId>,
     ) -> Entry {
         Entry {
-            id: ControlledEntryId::from_ulid(self.ctx.new_ulid()),
+            id: id_after(self.ctx.new_ulid(), after),
             container_id: c.id,
             drug_id: c.drug_id.clone(),
             kind,
@@ -215,7 +227,7 @@ impl Controlled {
             received_at: now,
             received_by: who.by,
         };
-        let mut receipt = self.new_entry(&container, EntryKind::Receipt, d.quantity, d.quantity, &who, now);
+        let mut receipt = self.new_entry(&container, EntryKind::Receipt, d.quantity, d.quantity, &who, now, None);
         receipt.reason = d.note;
         let mut set = ChangeSet::new();
         set.put(RecordTable::ControlledContainers, container.id.as_u128(), &container)?;
@@ -252,7 +264,7 @@ impl Controlled {
         drop(reader);
         let who = self.witness(w, caller).await?;
         let _w = self.writer.lock().await;
-        let balance = Self::balance(&self.ctx.store.read()?, id)?;
+        let (balance, last) = Self::latest(&self.ctx.store.read()?, id)?;
         if qty > balance {
             return Err(ValidationError::new(
                 "quantity",
@@ -264,7 +276,7 @@ impl Controlled {
             UseKind::Administration => EntryKind::Administration,
             UseKind::Dispensing => EntryKind::Dispensing,
         };
-        let mut e = self.new_entry(&c, kind, -qty, balance - qty, &who, self.ctx.clock.now());
+        let mut e = self.new_entry(&c, kind, -qty, balance - qty, &who, self.ctx.clock.now(), last);
         e.patient_id = Some(body.patient_id);
         e.prescription_id = body.prescription_id;
         e.reason = note;
@@ -282,7 +294,7 @@ impl Controlled {
         let c = self.container(&self.ctx.store.read()?, id)?;
         let who = self.witness(w, caller).await?;
         let _w = self.writer.lock().await;
-        let balance = Self::balance(&self.ctx.store.read()?, id)?;
+        let (balance, last) = Self::latest(&self.ctx.store.read()?, id)?;
         if balance + change < 0 {
             return Err(ValidationError::new(
                 "change",
@@ -290,7 +302,8 @@ impl Controlled {
             )
             .into());
         }
-        let mut e = self.new_entry(&c, EntryKind::Discrepancy, change, balance + change, &who, self.ctx.clock.now());
+        let mut e =
+            self.new_entry(&c, EntryKind::Discrepancy, change, balance + change, &who, self.ctx.clock.now(), last);
         e.reason = Some(reason);
         self.write(caller, vec![e]).await
     }
@@ -303,11 +316,12 @@ impl Controlled {
         let c = self.container(&self.ctx.store.read()?, id)?;
         let who = self.witness(w, caller).await?;
         let _w = self.writer.lock().await;
-        let balance = Self::balance(&self.ctx.store.read()?, id)?;
+        let (balance, last) = Self::latest(&self.ctx.store.read()?, id)?;
         let now = self.ctx.clock.now();
-        let mut count = self.new_entry(&c, EntryKind::Count, 0, balance, &who, now);
+        let mut count = self.new_entry(&c, EntryKind::Count, 0, balance, &who, now, last);
         count.counted = Some(counted);
         count.reason = reason.clone();
+        let count_id = count.id;
         let mut entries = vec![count];
         if counted != balance {
             let Some(reason) = reason else {
@@ -323,7 +337,8 @@ impl Controlled {
                 )
                 .into());
             };
-            let mut d = self.new_entry(&c, EntryKind::Discrepancy, counted - balance, counted, &who, now);
+            let mut d =
+                self.new_entry(&c, EntryKind::Discrepancy, counted - balance, counted, &who, now, Some(count_id));
             d.reason = Some(format!("count differs from the balance by {}: {reason}", show_milli(counted - balance)));
             entries.push(d);
         }
@@ -351,7 +366,7 @@ impl Controlled {
         drop(reader);
         let who = self.witness(w, caller).await?;
         let _w = self.writer.lock().await;
-        let balance = Self::balance(&self.ctx.store.read()?, c.id)?;
+        let (balance, last) = Self::latest(&self.ctx.store.read()?, c.id)?;
         if balance - original.change < 0 {
             return Err(ValidationError::new(
                 "id",
@@ -366,6 +381,7 @@ impl Controlled {
             balance - original.change,
             &who,
             self.ctx.clock.now(),
+            last,
         );
         e.reverses = Some(original.id);
         e.patient_id = original.patient_id;
@@ -437,9 +453,10 @@ impl Controlled {
             .ok_or_else(|| ValidationError::new("drug", format!("{name:?} is not in the formulary")))?)
     }
 
-    /// The register from `from` to `to` (local dates, inclusive) as CSV, oldest first, one
-    /// line per entry; the export is audited (`controlled.export`) before it is returned.
-    pub async fn register_csv(&self, from: Date, to: Date, drug: Option<&str>, caller: &Caller) -> Result<String> {
+    /// The register's entries from `from` to `to` (the clinic's local dates, inclusive), of
+    /// one drug if named, oldest first, with their containers. Not audited: each export
+    /// audits itself.
+    pub(crate) fn register(&self, from: Date, to: Date, drug: Option<&str>, caller: &Caller) -> Result<Register> {
         if to < from {
             return Err(ValidationError::new("to", "is before from").into());
         }
@@ -467,14 +484,24 @@ impl Controlled {
             }
             ControlFlow::Continue(())
         })?;
+        let mut containers = HashMap::new();
+        for e in &entries {
+            if let std::collections::hash_map::Entry::Vacant(v) = containers.entry(e.container_id) {
+                v.insert(self.container(&reader, e.container_id)?);
+            }
+        }
+        Ok(Register { from, to, drug_id, entries, containers, reader })
+    }
+
+    /// The register from `from` to `to` (local dates, inclusive) as CSV, oldest first, one
+    /// line per entry; the export is audited (`controlled.export`) before it is returned.
+    pub async fn register_csv(&self, from: Date, to: Date, drug: Option<&str>, caller: &Caller) -> Result<String> {
+        let r = self.register(from, to, drug, caller)?;
+        let tz = self.ctx.config.time_zone.clone();
         let mut out = String::from(clowder_schemas::controlled::CSV_HEADER);
         out.push('\n');
-        let mut containers: std::collections::HashMap<ControlledContainerId, Container> = Default::default();
-        for e in &entries {
-            let c = match containers.entry(e.container_id) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => v.insert(self.container(&reader, e.container_id)?),
-            };
+        for e in &r.entries {
+            let c = &r.containers[&e.container_id];
             let at = e.at.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
             out.push_str(&csv_line(e, c, &at));
             out.push('\n');
@@ -482,10 +509,67 @@ impl Controlled {
         crate::audit::record_now(
             &self.ctx,
             AuditDraft::new(caller, "controlled.export").detail(serde_json::json!({
-                "from": from, "to": to, "drug": drug_id, "entries": entries.len(),
+                "from": from, "to": to, "drug": r.drug_id, "entries": r.entries.len(),
             })),
         )
         .await?;
         Ok(out)
+    }
+
+    /// The register from `from` to `to` as a PDF (`clinical::register_pdf`): per drug and
+    /// container, every entry and the container's totals. Audited as `controlled.export_pdf`
+    /// before it is returned.
+    pub async fn register_pdf(&self, from: Date, to: Date, drug: Option<&str>, caller: &Caller) -> Result<Vec<u8>> {
+        let r = self.register(from, to, drug, caller)?;
+        let now = self.ctx.clock.now();
+        let doc = super::register_pdf::document(&self.ctx, &r, drug, now, caller)?;
+        let entries = r.entries.len();
+        let drug_id = r.drug_id.clone();
+        drop(r);
+        let pdf = crate::printing::render(doc).await?;
+        crate::audit::record_now(
+            &self.ctx,
+            AuditDraft::new(caller, "controlled.export_pdf").detail(serde_json::json!({
+                "from": from, "to": to, "drug": drug_id, "entries": entries, "bytes": pdf.len(),
+            })),
+        )
+        .await?;
+        Ok(pdf)
+    }
+}
+
+/// `new` as an entry id, or the id just after `after` when `new` does not sort after it (made
+/// in the same millisecond, or the clock stepped back).
+fn id_after(new: ulid::Ulid, after: Option<ControlledEntryId>) -> ControlledEntryId {
+    match after {
+        Some(prev) if new.0 <= prev.as_u128() => ControlledEntryId::from_u128(prev.as_u128() + 1),
+        _ => ControlledEntryId::from_ulid(new),
+    }
+}
+
+/// A range of the register, read from one snapshot.
+pub(crate) struct Register {
+    pub(crate) from: Date,
+    pub(crate) to: Date,
+    pub(crate) drug_id: Option<String>,
+    /// Oldest first.
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) containers: HashMap<ControlledContainerId, Container>,
+    /// The snapshot they were read from (names of cats and owners are read from it too).
+    pub(crate) reader: Reader,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_entry_id_sorts_after_the_newest_even_in_the_same_millisecond() {
+        let prev = ControlledEntryId::from_ulid(ulid::Ulid::from_parts(1_000, 500));
+        let same_ms_lower = ulid::Ulid::from_parts(1_000, 7);
+        assert_eq!(id_after(same_ms_lower, Some(prev)).as_u128(), prev.as_u128() + 1);
+        let later = ulid::Ulid::from_parts(1_001, 7);
+        assert_eq!(id_after(later, Some(prev)).ulid(), later);
+        assert_eq!(id_after(same_ms_lower, None).ulid(), same_ms_lower);
     }
 }

@@ -7,9 +7,10 @@
 //! appointments through a durable job), `timeline` (a cat's entries of every kind, newest
 //! first), `chart` (a cat's chart in one read from one snapshot), `prescriptions` (dose arithmetic and safety checks against the formulary) and
 //! `controlled` (the controlled-drug register, which checks a witness's PIN with
-//! `staff::accounts`), `unsigned` (the board's live alert for a note unsigned after 24 h,
-//! through a durable job) and `import` (visits and notes of the past, for the demo and
-//! migrations). The design is in docs/clinical.md.
+//! `staff::accounts`) with `register_pdf` (the register as a printed document), `unsigned`
+//! (the board's live alert for a note unsigned after 24 h, through a durable job) and `import`
+//! (visits and notes of the past, for the demo and migrations). The design is in
+//! docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
 
@@ -22,6 +23,7 @@ pub mod import;
 pub mod notes;
 pub mod prescriptions;
 pub mod problems;
+pub mod register_pdf;
 #[cfg(test)]
 mod tests;
 pub mod timeline;

@@ -1,6 +1,6 @@
 //! `/api/controlled`: the controlled-drug register. Containers received, administrations and
 //! dispensing, discrepancies, stock counts and reversals (`controlled:record`, each with a
-//! witness's username and PIN); containers, their entries and the register as CSV
+//! witness's username and PIN); containers, their entries and the register as CSV or PDF
 //! (`controlled:view`, audited). Nothing is edited or deleted: corrections are reversals.
 
 use axum::extract::State;
@@ -172,6 +172,37 @@ pub async fn controlled_register_csv(
             (header::CACHE_CONTROL, "private, no-store".to_owned()),
         ],
         csv,
+    )
+        .into_response())
+}
+
+/// The register from `from` to `to` (the clinic's local dates, inclusive) as a PDF, landscape
+/// on the clinic's paper: per drug and container, the balance brought forward, every entry
+/// (local date and time, kind, cat and owner, quantity, balance, who, witness, reason) and
+/// the container's totals, under the clinic's letterhead, each page numbered. Same checks as
+/// the CSV; audited as `controlled.export_pdf`.
+#[utoipa::path(
+    get, path = "/api/controlled/register.pdf", tag = "clinical",
+    params(RegisterQuery),
+    responses(
+        (status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 422, description = "`validation_failed`: `to` before `from`, an unknown drug", body = ErrorResponse),
+    )
+)]
+pub async fn controlled_register_pdf(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<RegisterQuery>,
+) -> Result<Response, ApiError> {
+    let pdf = state.system.controlled.register_pdf(q.from, q.to, q.drug.as_deref(), &staff.caller).await?;
+    let filename = format!("controlled-register-{}-{}.pdf", q.from, q.to);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        pdf,
     )
         .into_response())
 }
