@@ -142,6 +142,23 @@ pub struct ServeArgs {
     pub comms: CommsArgs,
     #[command(flatten)]
     pub automations: AutomationsArgs,
+    #[command(flatten)]
+    pub billing: BillingArgs,
+}
+
+/// Billing's settings (flattened into [`ServeArgs`]); see docs/billing.md.
+#[derive(Debug, Clone, Args)]
+pub struct BillingArgs {
+    /// Payment terms: days from an invoice's issue to its due date (0–365); the day after it,
+    /// an unpaid invoice turns `overdue`.
+    #[arg(long, env = "CLOWDER_INVOICE_TERMS_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(0..=365))]
+    pub invoice_terms_days: u16,
+}
+
+impl Default for BillingArgs {
+    fn default() -> Self {
+        Self { invoice_terms_days: 30 }
+    }
 }
 
 /// The automations' settings (flattened into [`ServeArgs`]); see docs/automations.md.
@@ -1073,6 +1090,7 @@ impl ServeArgs {
             jobs: self.jobs.config()?,
             comms,
             automations_sweep_at: self.automations.sweep_at()?,
+            billing: clowder_actors::billing::invoices::BillingConfig { terms_days: self.billing.invoice_terms_days },
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -1177,6 +1195,7 @@ impl Settings {
                 "CLOWDER_AUTOMATIONS_SWEEP_AT",
                 s.automations_sweep_at.map_or_else(|| "off".to_owned(), |t| t.strftime("%H:%M").to_string()),
             ),
+            ("CLOWDER_INVOICE_TERMS_DAYS", s.billing.terms_days.to_string()),
         ];
         let mut rows: Vec<(&str, String)> = rows.into_iter().collect();
         match &self.web.backup {

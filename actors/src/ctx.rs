@@ -56,6 +56,8 @@ pub struct SystemConfig {
     /// Local time (clinic zone) of the daily automation sweep (`comms::automations`);
     /// `None`: not scheduled (staff can still run it with `POST /api/automations/sweep`).
     pub automations_sweep_at: Option<jiff::civil::Time>,
+    /// Billing's settings (payment terms).
+    pub billing: crate::billing::invoices::BillingConfig,
 }
 
 impl SystemConfig {
@@ -82,6 +84,7 @@ impl SystemConfig {
             jobs: crate::jobs::JobsConfig::default(),
             comms: crate::comms::CommsConfig::default(),
             automations_sweep_at: Some(crate::comms::automations::DEFAULT_SWEEP_AT),
+            billing: crate::billing::invoices::BillingConfig::default(),
         }
     }
 

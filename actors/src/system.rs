@@ -92,6 +92,10 @@ pub struct System {
     pub controlled: crate::clinical::controlled::Controlled,
     /// Vaccinations (a record kind) and their computed due dates.
     pub vaccinations: crate::clinical::vaccinations::Vaccinations,
+    /// The service catalogue.
+    pub catalogue: crate::billing::catalogue::Catalogue,
+    /// Invoices and their credit notes.
+    pub invoices: crate::billing::invoices::Invoices,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -169,6 +173,9 @@ impl System {
         scheduling
             .hooks
             .install(Arc::new(crate::clinical::follow::ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() }));
+        let invoices = crate::billing::invoices::Invoices::new(ctx.clone(), jobs.clone());
+        jobs.register(crate::billing::invoices::OVERDUE_KIND, invoices.overdue_handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -209,6 +216,8 @@ impl System {
             prescriptions: crate::clinical::prescriptions::Prescriptions::new(ctx_for_templates.clone()),
             controlled: crate::clinical::controlled::Controlled::new(ctx_for_templates.clone(), accounts_for_register),
             vaccinations: crate::clinical::vaccinations::Vaccinations::new(ctx_for_templates.clone()),
+            catalogue: crate::billing::catalogue::Catalogue::new(ctx_for_templates.clone()),
+            invoices,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -278,6 +287,8 @@ impl System {
             self.notes.stop_all();
             self.prescriptions.stop_all();
             self.vaccinations.stop_all();
+            self.catalogue.stop_all();
+            self.invoices.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

@@ -122,6 +122,8 @@ pub enum ErrorCode {
     /// A change a prescription's status no longer allows (refilling a cancelled one).
     PrescriptionNotActive,
     VaccinationNotFound,
+    CatalogueItemNotFound,
+    InvoiceNotFound,
 }
 
 impl ErrorCode {
@@ -178,6 +180,7 @@ impl ErrorCode {
             PrescriptionNotFound | ControlledContainerNotFound | ControlledEntryNotFound => ErrorKind::NotFound,
             NoRefillsLeft | PrescriptionNotActive => ErrorKind::Conflict,
             VaccinationNotFound => ErrorKind::NotFound,
+            CatalogueItemNotFound | InvoiceNotFound => ErrorKind::NotFound,
         }
     }
 

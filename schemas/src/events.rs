@@ -325,6 +325,27 @@ pub enum DomainEvent {
         patient_id: crate::ids::PatientId,
         changed: Vec<String>,
     },
+    /// A catalogue item was added.
+    CatalogueItemCreated {
+        item_id: crate::ids::CatalogueItemId,
+    },
+    /// A catalogue item changed (repriced, retired, …).
+    CatalogueItemUpdated {
+        item_id: crate::ids::CatalogueItemId,
+        changed: Vec<String>,
+    },
+    /// A draft invoice was created.
+    InvoiceCreated {
+        invoice_id: crate::ids::InvoiceId,
+        client_id: crate::ids::ClientId,
+    },
+    /// An invoice changed: its lines (a draft), issued, credited, overdue, voided; `changed`
+    /// names the fields.
+    InvoiceUpdated {
+        invoice_id: crate::ids::InvoiceId,
+        client_id: crate::ids::ClientId,
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -403,6 +424,11 @@ impl DomainEvent {
             DomainEvent::ControlledEntryRecorded { container_id, .. } => format!("controlled_container:{container_id}"),
             DomainEvent::VaccinationRecorded { vaccination_id, .. }
             | DomainEvent::VaccinationUpdated { vaccination_id, .. } => format!("vaccination:{vaccination_id}"),
+            DomainEvent::CatalogueItemCreated { .. } | DomainEvent::CatalogueItemUpdated { .. } => "catalogue".into(),
+            // A client's account screen follows their invoices.
+            DomainEvent::InvoiceCreated { client_id, .. } | DomainEvent::InvoiceUpdated { client_id, .. } => {
+                format!("client:{client_id}")
+            }
         }
     }
 }
@@ -603,6 +629,12 @@ impl DomainEvent {
             DomainEvent::VaccinationRecorded { .. } | DomainEvent::VaccinationUpdated { .. } => {
                 Audience::new(Permission::VisitsView, Unnarrowed)
             }
+            // Who reads the catalogue and invoices (`GET /api/catalogue`, `/api/invoices/{id}`);
+            // REST does not narrow `invoices:view` by owner.
+            DomainEvent::CatalogueItemCreated { .. }
+            | DomainEvent::CatalogueItemUpdated { .. }
+            | DomainEvent::InvoiceCreated { .. }
+            | DomainEvent::InvoiceUpdated { .. } => Audience::new(Permission::InvoicesView, Unnarrowed),
         }
     }
 
@@ -730,6 +762,11 @@ impl DomainEvent {
                 ids: vec![("vaccination_id", vaccination_id.to_string()), ("patient_id", patient_id.to_string())],
                 changed: changed.clone(),
             }),
+            // Not clinical, and ids only already: the screen reads the amounts with its rights.
+            DomainEvent::CatalogueItemCreated { .. }
+            | DomainEvent::CatalogueItemUpdated { .. }
+            | DomainEvent::InvoiceCreated { .. }
+            | DomainEvent::InvoiceUpdated { .. } => None,
         }
     }
 }

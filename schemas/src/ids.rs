@@ -250,6 +250,23 @@ ulid_id!(
     /// A vaccination entry: a dose, a refusal, a due-date override or a risk assessment.
     VaccinationId, VaccinationNotFound, "vaccination"
 );
+ulid_id!(
+    /// An entry of the service catalogue (a service or a product the clinic charges for).
+    CatalogueItemId, CatalogueItemNotFound, "catalogue item"
+);
+ulid_id!(
+    /// An inventory product a catalogue item sells (billing's own placeholder; the inventory
+    /// module's product id takes its place at merge).
+    ProductId
+);
+ulid_id!(
+    /// An invoice (a draft, or issued with its `INV-YYYY-NNNNNN` number).
+    InvoiceId, InvoiceNotFound, "invoice"
+);
+ulid_id!(
+    /// A credit note against an issued invoice (`CN-YYYY-NNNNNN`).
+    CreditNoteId
+);
 
 #[cfg(test)]
 mod tests {

@@ -276,6 +276,20 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/patients/{id}/vaccinations", "AVT"),
     ("POST", "/api/patients/{id}/vaccinations/overrides", "AVT"),
     ("POST", "/api/patients/{id}/vaccinations/risk", "AVT"),
+    ("POST", "/api/catalogue", "ABM"),
+    ("GET", "/api/catalogue", "ARBM"),
+    ("GET", "/api/catalogue/{id}", "ARBM"),
+    ("PATCH", "/api/catalogue/{id}", "ABM"),
+    ("POST", "/api/invoices", "ARBM"),
+    ("GET", "/api/invoices", "ARBM"),
+    ("GET", "/api/invoices/{id}", "ARBM"),
+    ("PATCH", "/api/invoices/{id}", "ARBM"),
+    ("POST", "/api/invoices/{id}/lines", "ARBM"),
+    ("POST", "/api/invoices/{id}/issue", "ARBM"),
+    ("POST", "/api/invoices/{id}/void", "ARBM"),
+    ("POST", "/api/invoices/{id}/credit-notes", "ARBM"),
+    ("GET", "/api/clients/{id}/invoices", "ARBM"),
+    ("GET", "/api/clients/{id}/balance", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

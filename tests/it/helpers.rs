@@ -74,6 +74,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
             ..Default::default()
         },
         automations: Default::default(),
+        billing: Default::default(),
     }
 }
 

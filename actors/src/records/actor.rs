@@ -34,8 +34,10 @@ pub(crate) enum Msg<K: RecordKind> {
     Get {
         reply: Reply<Result<K::Record>>,
     },
+    /// The change set beside the command is the caller's writes that must commit with the
+    /// change (an invoice's overdue job, written when it is issued); usually empty.
     Command {
-        input: Box<(K::Command, Caller)>,
+        input: Box<(K::Command, Caller, ChangeSet)>,
         reply: Reply<Result<K::Record>>,
     },
 }
@@ -63,7 +65,7 @@ impl<K: RecordKind> RecordActor<K> {
         self.commit(decision, also, caller, with).await
     }
 
-    async fn command(&mut self, command: K::Command, caller: &Caller) -> Result<K::Record> {
+    async fn command(&mut self, command: K::Command, caller: &Caller, with: ChangeSet) -> Result<K::Record> {
         let decided = {
             let ctx = self.decide_ctx(caller);
             match K::decide(&ctx, self.current()?, command)? {
@@ -75,7 +77,7 @@ impl<K: RecordKind> RecordActor<K> {
             }
         };
         match decided {
-            Some((d, also)) => self.commit(d, also, caller, ChangeSet::new()).await,
+            Some((d, also)) => self.commit(d, also, caller, with).await,
             None => self.current().cloned(),
         }
     }
@@ -104,7 +106,21 @@ impl<K: RecordKind> RecordActor<K> {
         for l in linked::<K>(old, new) {
             set.link(l.index, l.parent, key);
         }
-        set.put(K::TABLE, key, new)?;
+        let numbered = K::numbered(old, new);
+        match &numbered {
+            // The record's number comes first in the set, so it is the receipt's first.
+            Some((series, write_number)) => {
+                let (record, write_number) = (new.clone(), *write_number);
+                set.put_numbered(K::TABLE, key, *series, move |n| {
+                    let mut r = record;
+                    write_number(&mut r, n);
+                    Ok(r)
+                });
+            }
+            None => {
+                set.put(K::TABLE, key, new)?;
+            }
+        }
         let mut audit = AuditDraft::new(caller, d.action).record(K::KIND, self.id);
         if old.is_some() {
             audit = audit.detail(serde_json::json!({ "changed": d.changed }));
@@ -112,9 +128,13 @@ impl<K: RecordKind> RecordActor<K> {
         set.audit(audit);
         set.event(caller.author(), d.event);
         set.append(also);
-        self.ctx.store.commit(set).await?;
-        self.state = Some(d.record.clone());
-        Ok(d.record)
+        let receipt = self.ctx.store.commit(set).await?;
+        let mut record = d.record;
+        if let (Some((_, write_number)), Some(n)) = (numbered, receipt.numbers.first()) {
+            write_number(&mut record, n);
+        }
+        self.state = Some(record.clone());
+        Ok(record)
     }
 }
 
@@ -135,8 +155,8 @@ impl<K: RecordKind> Actor for RecordActor<K> {
                 let _ = reply.send(self.current().cloned());
             }
             Msg::Command { input, reply } => {
-                let (command, caller) = *input;
-                let _ = reply.send(self.command(command, &caller).await);
+                let (command, caller, with) = *input;
+                let _ = reply.send(self.command(command, &caller, with).await);
             }
         }
     }

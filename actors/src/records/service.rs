@@ -80,7 +80,20 @@ impl<K: RecordKind> Records<K> {
 
     /// Runs a command (update, deactivate, ...) on the record's actor.
     pub async fn command(&self, id: K::Id, command: K::Command, caller: &Caller) -> Result<K::Record> {
-        let input = Box::new((command, caller.clone()));
+        self.command_with(id, command, ChangeSet::new(), caller).await
+    }
+
+    /// Runs a command together with `with`, the caller's writes that must commit with the
+    /// change (a job it causes): one change set, so both happen or neither. If the command
+    /// changes nothing, `with` is dropped unwritten.
+    pub async fn command_with(
+        &self,
+        id: K::Id,
+        command: K::Command,
+        with: ChangeSet,
+        caller: &Caller,
+    ) -> Result<K::Record> {
+        let input = Box::new((command, caller.clone(), with));
         self.ask(id, |reply| Msg::Command { input, reply }).await
     }
 

@@ -86,10 +86,14 @@ pub enum RecordTable {
     ControlledEntries,
     /// Vaccination entries: doses, refusals, due-date overrides, risk (`clinical::vaccinations`).
     Vaccinations,
+    /// The service catalogue (`billing::catalogue`).
+    CatalogueItems,
+    /// Invoices with their lines and credit notes (`billing::invoices`).
+    Invoices,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 40] = [
+    pub const ALL: [RecordTable; 42] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -130,6 +134,8 @@ impl RecordTable {
         RecordTable::ControlledContainers,
         RecordTable::ControlledEntries,
         RecordTable::Vaccinations,
+        RecordTable::CatalogueItems,
+        RecordTable::Invoices,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -174,6 +180,8 @@ impl RecordTable {
             RecordTable::ControlledContainers => TableDefinition::new("controlled_containers"),
             RecordTable::ControlledEntries => TableDefinition::new("controlled_entries"),
             RecordTable::Vaccinations => TableDefinition::new("vaccinations"),
+            RecordTable::CatalogueItems => TableDefinition::new("catalogue_items"),
+            RecordTable::Invoices => TableDefinition::new("invoices"),
         }
     }
 }
@@ -214,10 +222,14 @@ pub enum IndexTable {
     ControlledByContainer,
     /// `(patient, vaccination)`: a cat's vaccination entries.
     VaccinationsByPatient,
+    /// `(client, invoice)`: a client's invoices (their balance is summed over it).
+    InvoicesByClient,
+    /// `(visit, invoice)`: the invoices of a visit (charge capture finds its draft here).
+    InvoicesByVisit,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 15] = [
+    pub const ALL: [IndexTable; 17] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -233,6 +245,8 @@ impl IndexTable {
         IndexTable::PrescriptionsByPatient,
         IndexTable::ControlledByContainer,
         IndexTable::VaccinationsByPatient,
+        IndexTable::InvoicesByClient,
+        IndexTable::InvoicesByVisit,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -252,6 +266,8 @@ impl IndexTable {
             IndexTable::PrescriptionsByPatient => TableDefinition::new("prescriptions_by_patient"),
             IndexTable::ControlledByContainer => TableDefinition::new("controlled_by_container"),
             IndexTable::VaccinationsByPatient => TableDefinition::new("vaccinations_by_patient"),
+            IndexTable::InvoicesByClient => TableDefinition::new("invoices_by_client"),
+            IndexTable::InvoicesByVisit => TableDefinition::new("invoices_by_visit"),
         }
     }
 }
@@ -288,6 +304,14 @@ pub mod unique {
     pub const NOTE_VISIT: &str = "note_visit";
     /// A controlled-drug register entry's id: each entry is reversed at most once.
     pub const CONTROLLED_REVERSAL: &str = "controlled_reversal";
+    /// An active catalogue item's code (lower-cased).
+    pub const CATALOGUE_CODE: &str = "catalogue_code";
+    /// The active catalogue item charging a formulary drug (`drug` or `drug@strength`).
+    pub const CATALOGUE_DRUG: &str = "catalogue_drug";
+    /// The active catalogue item charging a vaccine (its protocol code).
+    pub const CATALOGUE_VACCINE: &str = "catalogue_vaccine";
+    /// The active catalogue item that is an appointment type's exam fee.
+    pub const CATALOGUE_EXAM: &str = "catalogue_exam";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by
