@@ -267,6 +267,10 @@ ulid_id!(
     /// A credit note against an issued invoice (`CN-YYYY-NNNNNN`).
     CreditNoteId
 );
+ulid_id!(
+    /// A payment against an invoice.
+    PaymentId
+);
 
 #[cfg(test)]
 mod tests {

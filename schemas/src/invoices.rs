@@ -10,11 +10,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::errors::ValidationError;
-use crate::ids::{CatalogueItemId, ClientId, CreditNoteId, InvoiceId, LocationId, PatientId, UserId, VisitId};
+use crate::ids::{
+    CatalogueItemId, ClientId, CreditNoteId, InvoiceId, LocationId, PatientId, PaymentId, UserId, VisitId,
+};
 use crate::money::{
     self, BasisPoints, Cents, Discount, LineAmounts, LineInput, MAX_LINES, MoneyError, Quantity, Totals,
 };
 use crate::patch::Patch;
+use crate::payments::{Payment, PaymentDraft};
 use crate::records::Record;
 use crate::values::{MAX_NAME_CHARS, note_text, optional_text, required_text};
 
@@ -120,6 +123,9 @@ pub struct Invoice {
     /// `total − credited − paid`.
     pub balance: Cents,
     pub credit_notes: Vec<CreditNote>,
+    /// Payments taken, oldest first; their sum is `paid`.
+    #[serde(default)]
+    pub payments: Vec<Payment>,
     pub memo: Option<String>,
     pub issued_on: Option<Date>,
     pub due_on: Option<Date>,
@@ -366,6 +372,7 @@ impl InvoiceDraft {
             paid: Cents::ZERO,
             balance: Cents::ZERO,
             credit_notes: Vec::new(),
+            payments: Vec::new(),
             memo: self.memo,
             issued_on: None,
             due_on: None,
@@ -386,6 +393,7 @@ impl Invoice {
         self.totals = recompute(&mut self.lines, self.discount, self.tax_rate)?;
         self.credited =
             Cents::sum(self.credit_notes.iter().map(|c| c.totals.total)).map_err(|e| money_error(e, "lines"))?;
+        self.paid = Cents::sum(self.payments.iter().map(|p| p.amount)).map_err(|e| money_error(e, "amount"))?;
         self.balance = self
             .totals
             .total
@@ -476,6 +484,29 @@ impl Invoice {
             created_at: now,
             created_by: by,
         });
+        self.recompute()?;
+        self.settle_status();
+        Ok(())
+    }
+
+    /// Takes a payment: more than 0 (checked with the body) and at most the balance.
+    pub fn pay(
+        &mut self,
+        id: PaymentId,
+        draft: PaymentDraft,
+        now: Timestamp,
+        by: Option<UserId>,
+    ) -> Result<(), ValidationError> {
+        if draft.amount > self.balance {
+            return Err(ValidationError::new(
+                "amount",
+                format!(
+                    "is more than the balance ({} cents); the clinic takes no credit on account",
+                    self.balance.get()
+                ),
+            ));
+        }
+        self.payments.push(draft.into_payment(id, now, by));
         self.recompute()?;
         self.settle_status();
         Ok(())
@@ -641,13 +672,33 @@ mod tests {
         fn the_balance_always_explains_every_cent(
             lines in proptest::collection::vec((1i64..=100_000, 0i64..=100_000, any::<bool>()), 1..30),
             credits in proptest::collection::vec((1i64..=10_000, 0i64..=100_000, any::<bool>()), 0..5),
+            payments in proptest::collection::vec(1i64..=2_000_000, 0..8),
         ) {
             let mut inv = draft(lines.iter().map(|&(q, p, t)| free("x", q, p, t)).collect());
             inv.status = InvoiceStatus::Issued;
-            for (i, &(q, p, t)) in credits.iter().enumerate() {
-                let _ = inv.add_credit_note(CreditNoteId::from_u128(i as u128), CreditNoteDraft { reason: "r".into(), lines: vec![free("c", q, p, t)] }, jiff::civil::date(2026, 1, 1), Timestamp::UNIX_EPOCH, None);
+            inv.settle_status();
+            // Credit notes and payments interleaved; each refused one changes nothing.
+            let steps = credits.len().max(payments.len());
+            for i in 0..steps {
+                if let Some(&(q, p, t)) = credits.get(i) {
+                    let before = inv.clone();
+                    let note = CreditNoteDraft { reason: "r".into(), lines: vec![free("c", q, p, t)] };
+                    if inv.add_credit_note(CreditNoteId::from_u128(i as u128), note, jiff::civil::date(2026, 1, 1), Timestamp::UNIX_EPOCH, None).is_err() {
+                        inv = before;
+                    }
+                }
+                if let Some(&amount) = payments.get(i) {
+                    let pay = PaymentDraft { amount: Cents::new(amount), method: crate::payments::PaymentMethod::Cash, reference: None, processor: None, processor_payment_id: None };
+                    let over = Cents::new(amount) > inv.balance;
+                    let before = inv.clone();
+                    prop_assert_eq!(inv.pay(PaymentId::from_u128(i as u128), pay, Timestamp::UNIX_EPOCH, None).is_err(), over);
+                    if over {
+                        inv = before;
+                    }
+                }
                 prop_assert_eq!(inv.credited.get() + inv.paid.get() + inv.balance.get(), inv.totals.total.get());
                 prop_assert!(!inv.balance.is_negative());
+                prop_assert_eq!(inv.status == InvoiceStatus::Paid, inv.balance == Cents::ZERO);
             }
             let t = inv.totals;
             prop_assert_eq!(t.subtotal.get() - t.discount.get() + t.tax.get(), t.total.get());

@@ -35,6 +35,7 @@ pub mod pagination;
 pub mod passwords;
 pub mod patch;
 pub mod patients;
+pub mod payments;
 pub mod prescriptions;
 pub mod problems;
 pub mod records;

@@ -288,6 +288,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/invoices/{id}/issue", "ARBM"),
     ("POST", "/api/invoices/{id}/void", "ARBM"),
     ("POST", "/api/invoices/{id}/credit-notes", "ARBM"),
+    ("POST", "/api/invoices/{id}/payments", "ARBM"),
     ("GET", "/api/clients/{id}/invoices", "ARBM"),
     ("GET", "/api/clients/{id}/balance", "ARBM"),
 ];

@@ -397,3 +397,79 @@ async fn a_retried_creation_makes_one_invoice_and_events_go_to_the_clients_topic
     assert_eq!(created.subject, format!("client:{}", c.client));
     assert_eq!(created.payload["invoice_id"], id_of(&first));
 }
+
+#[tokio::test]
+async fn payments_settle_an_invoice_never_above_its_balance_and_a_processor_id_pays_once() {
+    let c = clinic().await;
+    let id = id_of(&c.draft(json!([{"item_id": c.exam}])).await);
+    let pay = format!("/api/invoices/{id}/payments");
+    // A draft takes no payment.
+    assert_error(
+        c.app.post_json(&pay, &json!({"amount": 100, "method": "cash"})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+        None,
+    )
+    .await;
+    c.issue(&id).await;
+    for (body, field) in [
+        (json!({"amount": 0, "method": "cash"}), "amount"),
+        (json!({"amount": -100, "method": "cash"}), "amount"),
+        (json!({"amount": 6501, "method": "cash"}), "amount"),
+        (json!({"amount": 100, "method": "card_online", "processor": "stripe"}), "processor_payment_id"),
+    ] {
+        assert_error(
+            c.app.post_json(&pay, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
+    }
+    assert!(c.app.post_json(&pay, &json!({"amount": 10.5, "method": "cash"})).await.status().is_client_error());
+
+    let part = expect_json(
+        c.app.post_json(&pay, &json!({"amount": 2500, "method": "card_online", "processor": "stripe", "processor_payment_id": "pi_123"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (part["paid"].as_i64(), part["balance"].as_i64(), part["status"].as_str()),
+        (Some(2500), Some(4000), Some("partially_paid"))
+    );
+    assert_eq!(part["payments"][0]["method"], "card_online");
+    // The processor's payment recorded again (a webhook delivered twice) is refused whole.
+    assert_error(
+        c.app.post_json(&pay, &json!({"amount": 100, "method": "card_online", "processor": "stripe", "processor_payment_id": "pi_123"})).await,
+        StatusCode::CONFLICT,
+        "duplicate_value",
+        Some("processor_payment_id"),
+    )
+    .await;
+    assert_eq!(c.app.get_json(&format!("/api/clients/{}/balance", c.client)).await["balance"], 4000);
+    // Paid, it can be neither voided nor paid again.
+    assert_error(
+        c.app.post_json(&format!("/api/invoices/{id}/void"), &json!({"reason": "x"})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+        None,
+    )
+    .await;
+    let paid = expect_json(
+        c.app.post_json(&pay, &json!({"amount": 4000, "method": "cash", "reference": "till 2"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (paid["paid"].as_i64(), paid["balance"].as_i64(), paid["status"].as_str()),
+        (Some(6500), Some(0), Some("paid"))
+    );
+    assert_error(
+        c.app.post_json(&pay, &json!({"amount": 1, "method": "cash"})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+        None,
+    )
+    .await;
+    assert_eq!(c.app.get_json(&format!("/api/clients/{}/balance", c.client)).await["balance"], 0);
+}

@@ -371,6 +371,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/invoices/{id}/issue", Needs(InvoicesEdit)),
     ("POST", "/api/invoices/{id}/void", Needs(InvoicesDelete)),
     ("POST", "/api/invoices/{id}/credit-notes", Needs(InvoicesEdit)),
+    ("POST", "/api/invoices/{id}/payments", Needs(PaymentsCreate)),
     ("GET", "/api/clients/{id}/invoices", Needs(InvoicesView)),
     ("GET", "/api/clients/{id}/balance", Needs(InvoicesView)),
 ];

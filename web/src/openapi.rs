@@ -232,6 +232,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(invoices::invoices_issue))
         .routes(routes!(invoices::invoices_void))
         .routes(routes!(invoices::invoices_credit))
+        .routes(routes!(invoices::invoices_pay))
         .routes(routes!(invoices::clients_invoices))
         .routes(routes!(invoices::clients_balance));
     crate::idempotency::document(router.get_openapi_mut());

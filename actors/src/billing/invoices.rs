@@ -16,7 +16,7 @@ use clowder_schemas::audit::Caller;
 use clowder_schemas::catalogue::CatalogueItem;
 use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
-use clowder_schemas::ids::{ClientId, CreditNoteId, InvoiceId, LocationId};
+use clowder_schemas::ids::{ClientId, CreditNoteId, InvoiceId, LocationId, PaymentId};
 use clowder_schemas::invoices::{
     ClientBalance, CreditNoteDraft, DraftChange, Invoice, InvoiceDraft, InvoiceStatus, ItemDefaults, LineDraft, NewLine,
 };
@@ -24,6 +24,7 @@ use clowder_schemas::jobs::Job;
 use clowder_schemas::locations::Location;
 use clowder_schemas::money::{BasisPoints, Cents};
 use clowder_schemas::patients::Patient;
+use clowder_schemas::payments::PaymentDraft;
 use clowder_schemas::visits::{Visit, VisitStatus};
 use jiff::civil::Date;
 
@@ -32,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Jobs, NewJob};
 use crate::records::page::Page;
 use crate::records::{Claim, DecideCtx, Decision, Link, Numbered, RecordKind, Records};
+use crate::store::tables::unique;
 use crate::store::{ChangeSet, IndexTable, RecordTable, Series};
 
 /// The job kind that marks an issued invoice overdue after its due date.
@@ -60,6 +62,10 @@ pub enum InvoiceCommand {
     CreditNote {
         id: CreditNoteId,
         draft: CreditNoteDraft,
+    },
+    Pay {
+        id: PaymentId,
+        draft: PaymentDraft,
     },
 }
 
@@ -98,6 +104,20 @@ impl RecordKind for InvoiceKind {
     fn links(i: &Invoice) -> impl Iterator<Item = Link> {
         std::iter::once(Link { index: IndexTable::InvoicesByClient, parent: i.client_id.as_u128() })
             .chain(i.visit_id.map(|v| Link { index: IndexTable::InvoicesByVisit, parent: v.as_u128() }))
+    }
+
+    /// A processor's payment id is recorded once across all invoices (a webhook delivered
+    /// twice pays once): claimed when its payment is added. Payments are never removed.
+    fn also(_ctx: &DecideCtx<'_>, old: Option<&Invoice>, new: &Invoice) -> Result<ChangeSet> {
+        let mut set = ChangeSet::new();
+        let before = old.map_or(0, |o| o.payments.len());
+        for p in new.payments.iter().skip(before) {
+            if let Some(key) = p.processor_key() {
+                // Owned by the payment, so the same invoice cannot record it twice either.
+                set.claim(unique::PAYMENT_PROCESSOR_ID, &key, p.id.as_u128(), "processor_payment_id");
+            }
+        }
+        Ok(set)
     }
 
     fn matches(f: &InvoiceFilter, i: &Invoice) -> bool {
@@ -223,6 +243,15 @@ impl RecordKind for InvoiceKind {
                 }
                 new.status = InvoiceStatus::Overdue;
                 (vec!["status"], "invoice.overdue")
+            }
+            InvoiceCommand::Pay { id, draft } => {
+                require(
+                    current,
+                    &[InvoiceStatus::Issued, InvoiceStatus::PartiallyPaid, InvoiceStatus::Overdue],
+                    "paid",
+                )?;
+                new.pay(id, draft, ctx.now, ctx.caller.user_id())?;
+                (vec!["payments", "paid", "balance", "status"], "invoice.payment")
             }
             InvoiceCommand::CreditNote { id, draft } => {
                 require(
@@ -402,6 +431,12 @@ impl Invoices {
     pub async fn credit(&self, id: InvoiceId, draft: CreditNoteDraft, caller: &Caller) -> Result<Invoice> {
         let note = CreditNoteId::from_ulid(self.ctx.new_ulid());
         self.records.command(id, InvoiceCommand::CreditNote { id: note, draft }, caller).await
+    }
+
+    /// Takes a payment against an issued invoice (at most its balance).
+    pub async fn pay(&self, id: InvoiceId, draft: PaymentDraft, caller: &Caller) -> Result<Invoice> {
+        let payment = PaymentId::from_ulid(self.ctx.new_ulid());
+        self.records.command(id, InvoiceCommand::Pay { id: payment, draft }, caller).await
     }
 
     /// A page of invoices (audited), newest first.

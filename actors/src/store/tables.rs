@@ -312,6 +312,8 @@ pub mod unique {
     pub const CATALOGUE_VACCINE: &str = "catalogue_vaccine";
     /// The active catalogue item that is an appointment type's exam fee.
     pub const CATALOGUE_EXAM: &str = "catalogue_exam";
+    /// `<processor>/<its payment id>`: a processor's payment is recorded once.
+    pub const PAYMENT_PROCESSOR_ID: &str = "payment_processor_id";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

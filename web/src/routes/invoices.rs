@@ -12,6 +12,7 @@ use clowder_schemas::invoices::{
 };
 use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::patch::Patch;
+use clowder_schemas::payments::CreatePayment;
 use clowder_schemas::{ClientId, ErrorResponse, ids::InvoiceId};
 
 use crate::error::ApiError;
@@ -240,4 +241,28 @@ pub async fn clients_balance(
     Id(id): Id<ClientId>,
 ) -> Result<axum::Json<ClientBalance>, ApiError> {
     Ok(axum::Json(state.system.invoices.balance(id, &staff.caller).await?))
+}
+
+/// Take a payment: more than 0 cents and at most the balance (the clinic takes no credit on
+/// account yet). A processor's payment id is recorded once: the same `processor` and
+/// `processor_payment_id` again is 409 `duplicate_value`.
+#[utoipa::path(
+    post, path = "/api/invoices/{id}/payments", tag = "billing",
+    params(("id" = InvoiceId, Path)),
+    request_body = CreatePayment,
+    responses(
+        (status = 200, description = "The invoice with the payment (last in `payments`)", body = Invoice),
+        (status = 404, description = "`invoice_not_found`", body = ErrorResponse),
+        (status = 409, description = "`invalid_transition`: a draft, paid or void; `duplicate_value` on `processor_payment_id`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed` on `amount` (not more than 0, or above the balance), `method`, …", body = ErrorResponse),
+    )
+)]
+pub async fn invoices_pay(
+    State(state): State<AppState>,
+    staff: Staff,
+    Id(id): Id<InvoiceId>,
+    Json(body): Json<CreatePayment>,
+) -> Result<axum::Json<Invoice>, ApiError> {
+    let draft = body.validate()?;
+    Ok(axum::Json(state.system.invoices.pay(id, draft, &staff.caller).await?))
 }
