@@ -473,3 +473,21 @@ async fn payments_settle_an_invoice_never_above_its_balance_and_a_processor_id_p
     .await;
     assert_eq!(c.app.get_json(&format!("/api/clients/{}/balance", c.client)).await["balance"], 0);
 }
+
+#[tokio::test]
+async fn a_clients_account_screen_hears_of_their_invoices_live() {
+    let c = clinic().await;
+    let mut ws = crate::live::connect(&c.app, &c.app.token().unwrap()).await;
+    crate::live::send(&mut ws, json!({"op": "subscribe", "topics": [format!("client:{}", c.client)]})).await;
+    assert_eq!(crate::live::next(&mut ws).await["type"], "subscribed");
+    let id = id_of(&c.draft(json!([{"item_id": c.exam}])).await);
+    let created = crate::live::next(&mut ws).await;
+    assert_eq!(
+        (created["type"].as_str(), created["data"]["invoice_id"].as_str()),
+        (Some("invoice_created"), Some(id.as_str()))
+    );
+    c.issue(&id).await;
+    let issued = crate::live::next(&mut ws).await;
+    assert_eq!(issued["type"], "invoice_updated");
+    assert!(issued["data"]["changed"].as_array().unwrap().contains(&json!("number")));
+}
