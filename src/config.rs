@@ -144,6 +144,8 @@ pub struct ServeArgs {
     pub automations: AutomationsArgs,
     #[command(flatten)]
     pub inventory: InventoryArgs,
+    #[command(flatten)]
+    pub billing: BillingArgs,
 }
 
 /// Inventory's settings (flattened into [`ServeArgs`]); see docs/inventory.md.
@@ -177,6 +179,21 @@ impl InventoryArgs {
             ),
         };
         Ok(clowder_actors::inventory::InventoryConfig { expiring_days: self.inventory_expiring_days, expire_at })
+    }
+}
+
+/// Billing's settings (flattened into [`ServeArgs`]); see docs/billing.md.
+#[derive(Debug, Clone, Args)]
+pub struct BillingArgs {
+    /// Payment terms: days from an invoice's issue to its due date (0–365); the day after it,
+    /// an unpaid invoice turns `overdue`.
+    #[arg(long, env = "CLOWDER_INVOICE_TERMS_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(0..=365))]
+    pub invoice_terms_days: u16,
+}
+
+impl Default for BillingArgs {
+    fn default() -> Self {
+        Self { invoice_terms_days: 30 }
     }
 }
 
@@ -1110,6 +1127,7 @@ impl ServeArgs {
             comms,
             automations_sweep_at: self.automations.sweep_at()?,
             inventory: self.inventory.config()?,
+            billing: clowder_actors::billing::invoices::BillingConfig { terms_days: self.billing.invoice_terms_days },
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -1219,6 +1237,7 @@ impl Settings {
                 "CLOWDER_INVENTORY_EXPIRE_AT",
                 s.inventory.expire_at.map_or_else(|| "off".to_owned(), |t| t.strftime("%H:%M").to_string()),
             ),
+            ("CLOWDER_INVOICE_TERMS_DAYS", s.billing.terms_days.to_string()),
         ];
         let mut rows: Vec<(&str, String)> = rows.into_iter().collect();
         match &self.web.backup {

@@ -58,6 +58,8 @@ pub struct SystemConfig {
     pub automations_sweep_at: Option<jiff::civil::Time>,
     /// Inventory's settings (`inventory::`): the expiring-soon window, the write-off job.
     pub inventory: crate::inventory::InventoryConfig,
+    /// Billing's settings (payment terms).
+    pub billing: crate::billing::invoices::BillingConfig,
 }
 
 impl SystemConfig {
@@ -85,6 +87,7 @@ impl SystemConfig {
             comms: crate::comms::CommsConfig::default(),
             automations_sweep_at: Some(crate::comms::automations::DEFAULT_SWEEP_AT),
             inventory: crate::inventory::InventoryConfig::default(),
+            billing: crate::billing::invoices::BillingConfig::default(),
         }
     }
 

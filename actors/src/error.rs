@@ -165,6 +165,14 @@ pub enum Error {
     FactSetNotFound(String),
     #[error("no vaccination with id {0}")]
     VaccinationNotFound(clowder_schemas::ids::VaccinationId),
+    #[error("no catalogue item with id {0}")]
+    CatalogueItemNotFound(clowder_schemas::ids::CatalogueItemId),
+    #[error("no invoice with id {0}")]
+    InvoiceNotFound(clowder_schemas::ids::InvoiceId),
+    /// An invoice cannot make this move from its status (editing an issued invoice, a second
+    /// void).
+    #[error("a {} invoice cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
+    InvoiceTransition { from: clowder_schemas::invoices::InvoiceStatus, to: &'static str, allowed: Vec<&'static str> },
     /// A referral's credit was already redeemed.
     #[error("this referral's credit was already redeemed")]
     ReferralRedeemed(clowder_schemas::ids::ReferralId),
@@ -308,6 +316,9 @@ impl Error {
             Error::ProblemNotFound(_) => ErrorCode::ProblemNotFound,
             Error::FactSetNotFound(_) => ErrorCode::FactSetNotFound,
             Error::VaccinationNotFound(_) => ErrorCode::VaccinationNotFound,
+            Error::CatalogueItemNotFound(_) => ErrorCode::CatalogueItemNotFound,
+            Error::InvoiceNotFound(_) => ErrorCode::InvoiceNotFound,
+            Error::InvoiceTransition { .. } => ErrorCode::InvalidTransition,
             Error::ReferralRedeemed(_) => ErrorCode::InvalidTransition,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::CampaignTransition { .. } => ErrorCode::InvalidTransition,
@@ -372,6 +383,9 @@ impl Error {
                 Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
             }
             Error::PurchaseOrderTransition { from, to, allowed } => {
+                Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            Error::InvoiceTransition { from, to, allowed } => {
                 Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
             }
             Error::NoteSigned { visit_id } => {

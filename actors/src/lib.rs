@@ -6,6 +6,7 @@
 //! Nothing here knows about HTTP; errors are domain words (`Error`) that `web` maps.
 
 pub mod audit;
+pub mod billing;
 pub mod clinical;
 pub mod clock;
 pub mod comms;

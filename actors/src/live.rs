@@ -6,7 +6,8 @@
 //! - `dashboard:<location>`: everything that changes a location's Today board;
 //! - `queue:<location>`: appointments of the location (arrivals, starts, departures);
 //! - `room:<room id>`: a room and the appointments in it;
-//! - `patient:<patient id>`: a cat's record and appointments.
+//! - `patient:<patient id>`: a cat's record and appointments;
+//! - `client:<client id>`: a client's account (their invoices).
 //!
 //! Who receives what (the rule is written out in `docs/websocket.md`):
 //! - subscribing to a topic needs the permission [`permission_of`] names;
@@ -38,6 +39,7 @@ pub enum Topic {
     Queue(LocationId),
     Room(clowder_schemas::RoomId),
     Patient(clowder_schemas::PatientId),
+    Client(clowder_schemas::ClientId),
 }
 
 impl Topic {
@@ -57,9 +59,10 @@ impl Topic {
             ("queue", None) => Topic::Queue(id_of(id)?),
             ("room", None) => Topic::Room(id.parse().map_err(|_| bad("the id is not a valid id"))?),
             ("patient", None) => Topic::Patient(id.parse().map_err(|_| bad("the id is not a valid id"))?),
+            ("client", None) => Topic::Client(id.parse().map_err(|_| bad("the id is not a valid id"))?),
             _ => {
                 return Err(bad(
-                    "unknown topic; use calendar:<location>:<date>, dashboard:<location>, queue:<location>, room:<id> or patient:<id>",
+                    "unknown topic; use calendar:<location>:<date>, dashboard:<location>, queue:<location>, room:<id>, patient:<id> or client:<id>",
                 ));
             }
         };
@@ -80,6 +83,7 @@ impl std::fmt::Display for Topic {
             Topic::Queue(l) => write!(f, "queue:{l}"),
             Topic::Room(r) => write!(f, "room:{r}"),
             Topic::Patient(p) => write!(f, "patient:{p}"),
+            Topic::Client(c) => write!(f, "client:{c}"),
         }
     }
 }
@@ -88,6 +92,7 @@ impl std::fmt::Display for Topic {
 pub fn permission_of(t: &Topic) -> Permission {
     match t {
         Topic::Patient(_) => Permission::PatientsView,
+        Topic::Client(_) => Permission::ClientsView,
         _ => Permission::AppointmentsView,
     }
 }
@@ -218,6 +223,10 @@ impl Topics {
                     }
                 }
                 out.push(Topic::Patient(*patient_id));
+            }
+            // A client's account screen (its audience is invoices:view).
+            DomainEvent::InvoiceCreated { client_id, .. } | DomainEvent::InvoiceUpdated { client_id, .. } => {
+                out.push(Topic::Client(*client_id));
             }
             _ => {}
         }

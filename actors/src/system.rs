@@ -99,6 +99,10 @@ pub struct System {
     pub vendors: crate::inventory::vendors::Vendors,
     pub purchase_orders: crate::inventory::orders::PurchaseOrders,
     pub stock: crate::inventory::stock::Stock,
+    /// The service catalogue.
+    pub catalogue: crate::billing::catalogue::Catalogue,
+    /// Invoices and their credit notes.
+    pub invoices: crate::billing::invoices::Invoices,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -185,6 +189,9 @@ impl System {
         crate::inventory::stock::ExpireLots { stock: stock.clone() }
             .install(&jobs, ctx.config.inventory.expire_at)
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let invoices = crate::billing::invoices::Invoices::new(ctx.clone(), jobs.clone());
+        jobs.register(crate::billing::invoices::OVERDUE_KIND, invoices.overdue_handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -230,6 +237,8 @@ impl System {
             vendors: crate::inventory::vendors::Vendors::new(ctx_for_templates.clone()),
             purchase_orders: crate::inventory::orders::PurchaseOrders::new(ctx_for_templates.clone()),
             stock,
+            catalogue: crate::billing::catalogue::Catalogue::new(ctx_for_templates.clone()),
+            invoices,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -302,6 +311,8 @@ impl System {
             self.products.stop_all();
             self.vendors.stop_all();
             self.purchase_orders.stop_all();
+            self.catalogue.stop_all();
+            self.invoices.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

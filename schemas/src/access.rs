@@ -137,6 +137,7 @@ permissions! {
     ControlledView = "controlled:view" => "See the controlled-drug register and export it",
     ControlledRecord = "controlled:record" => "Record controlled-drug receipts, administrations, dispensing, counts and corrections (each witnessed)",
     VaccinationsCreate = "vaccinations:create" => "Record vaccinations (doses, refusals, reactions), override due dates and assess risk",
+    CatalogueManage = "catalogue:manage" => "Add, reprice and retire the service catalogue's items",
 }
 
 impl Permission {
@@ -296,6 +297,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     for r in ["invoices", "payments"] {
         billing.extend(all_of(r));
     }
+    billing.push(CatalogueManage);
     let mut manager = vec![
         PatientsView,
         ReportsView,
@@ -313,6 +315,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
         manager.extend(all_of(r));
     }
     manager.push(ControlledView);
+    manager.push(CatalogueManage);
     vec![
         (
             ADMINISTRATOR,

@@ -126,6 +126,8 @@ pub enum ErrorCode {
     VendorNotFound,
     PurchaseOrderNotFound,
     StockLotNotFound,
+    CatalogueItemNotFound,
+    InvoiceNotFound,
 }
 
 impl ErrorCode {
@@ -183,6 +185,7 @@ impl ErrorCode {
             NoRefillsLeft | PrescriptionNotActive => ErrorKind::Conflict,
             VaccinationNotFound => ErrorKind::NotFound,
             ProductNotFound | VendorNotFound | PurchaseOrderNotFound | StockLotNotFound => ErrorKind::NotFound,
+            CatalogueItemNotFound | InvoiceNotFound => ErrorKind::NotFound,
         }
     }
 

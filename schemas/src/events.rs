@@ -366,6 +366,27 @@ pub enum DomainEvent {
         vet_id: Option<crate::ids::StaffId>,
         location_id: Option<crate::ids::LocationId>,
     },
+    /// A catalogue item was added.
+    CatalogueItemCreated {
+        item_id: crate::ids::CatalogueItemId,
+    },
+    /// A catalogue item changed (repriced, retired, …).
+    CatalogueItemUpdated {
+        item_id: crate::ids::CatalogueItemId,
+        changed: Vec<String>,
+    },
+    /// A draft invoice was created.
+    InvoiceCreated {
+        invoice_id: crate::ids::InvoiceId,
+        client_id: crate::ids::ClientId,
+    },
+    /// An invoice changed: its lines (a draft), issued, credited, overdue, voided; `changed`
+    /// names the fields.
+    InvoiceUpdated {
+        invoice_id: crate::ids::InvoiceId,
+        client_id: crate::ids::ClientId,
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -451,6 +472,11 @@ impl DomainEvent {
             DomainEvent::PurchaseOrderSaved { purchase_order_id, .. } => format!("purchase_order:{purchase_order_id}"),
             DomainEvent::NoteUnsignedDue { visit_id, .. } | DomainEvent::NoteUnsignedCleared { visit_id, .. } => {
                 format!("visit:{visit_id}")
+            }
+            DomainEvent::CatalogueItemCreated { .. } | DomainEvent::CatalogueItemUpdated { .. } => "catalogue".into(),
+            // A client's account screen follows their invoices.
+            DomainEvent::InvoiceCreated { client_id, .. } | DomainEvent::InvoiceUpdated { client_id, .. } => {
+                format!("client:{client_id}")
             }
         }
     }
@@ -662,6 +688,12 @@ impl DomainEvent {
             DomainEvent::NoteUnsignedDue { .. } | DomainEvent::NoteUnsignedCleared { .. } => {
                 Audience::new(Permission::VisitsView, OwnRule::Nobody)
             }
+            // Who reads the catalogue and invoices (`GET /api/catalogue`, `/api/invoices/{id}`);
+            // REST does not narrow `invoices:view` by owner.
+            DomainEvent::CatalogueItemCreated { .. }
+            | DomainEvent::CatalogueItemUpdated { .. }
+            | DomainEvent::InvoiceCreated { .. }
+            | DomainEvent::InvoiceUpdated { .. } => Audience::new(Permission::InvoicesView, Unnarrowed),
         }
     }
 
@@ -802,6 +834,11 @@ impl DomainEvent {
                     .collect(),
                 changed: Vec::new(),
             }),
+            // Not clinical, and ids only already: the screen reads the amounts with its rights.
+            DomainEvent::CatalogueItemCreated { .. }
+            | DomainEvent::CatalogueItemUpdated { .. }
+            | DomainEvent::InvoiceCreated { .. }
+            | DomainEvent::InvoiceUpdated { .. } => None,
         }
     }
 }

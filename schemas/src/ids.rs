@@ -270,6 +270,22 @@ ulid_id!(
     /// One entry of the stock ledger (append-only; ids in time order).
     StockEntryId
 );
+ulid_id!(
+    /// An entry of the service catalogue (a service or a product the clinic charges for).
+    CatalogueItemId, CatalogueItemNotFound, "catalogue item"
+);
+ulid_id!(
+    /// An invoice (a draft, or issued with its `INV-YYYY-NNNNNN` number).
+    InvoiceId, InvoiceNotFound, "invoice"
+);
+ulid_id!(
+    /// A credit note against an issued invoice (`CN-YYYY-NNNNNN`).
+    CreditNoteId
+);
+ulid_id!(
+    /// A payment against an invoice.
+    PaymentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::appointment_types::RoomKind;
 use crate::errors::ValidationError;
 use crate::ids::{LocationId, RoomId};
+use crate::money::BasisPoints;
 use crate::patch::{Patch, cleared};
 use crate::records::Record;
 use crate::values::{MAX_NAME_CHARS, optional_text, required_text};
@@ -113,6 +114,10 @@ pub struct Location {
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Sales tax on taxable invoice lines here, in basis points (825 = 8.25 %); 0 by default.
+    /// Records written before billing have none and read as 0.
+    #[serde(default)]
+    pub tax_rate: BasisPoints,
 }
 
 impl Record for Location {
@@ -188,6 +193,9 @@ pub struct CreateLocation {
     pub blackout_dates: Vec<Date>,
     #[serde(default)]
     pub booking: Option<BookingRules>,
+    /// Sales tax in basis points, `0..=10000` (default 0).
+    #[serde(default)]
+    pub tax_rate: Option<BasisPoints>,
 }
 
 impl CreateLocation {
@@ -204,6 +212,7 @@ impl CreateLocation {
             active: true,
             created_at: now,
             updated_at: now,
+            tax_rate: self.tax_rate.unwrap_or_default(),
         })
     }
 }
@@ -236,6 +245,10 @@ pub struct UpdateLocation {
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub active: Patch<bool>,
+    /// Sales tax in basis points; `null` sets it to 0.
+    #[serde(default)]
+    #[schema(value_type = Option<u32>)]
+    pub tax_rate: Patch<BasisPoints>,
 }
 
 impl UpdateLocation {
@@ -277,6 +290,7 @@ impl UpdateLocation {
             Patch::Set(v) => n.booking = v.validate()?,
         }
         n.active = self.active.required(n.active, "active")?;
+        n.tax_rate = self.tax_rate.optional(Some(n.tax_rate)).unwrap_or_default();
         Ok(n)
     }
 }

@@ -304,6 +304,21 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/inventory/purchase-orders/{id}/cancel", "AM"),
     ("POST", "/api/inventory/purchase-orders/{id}/receive", "AM"),
     ("GET", "/api/patients/{id}/chart", "AVT"),
+    ("POST", "/api/catalogue", "ABM"),
+    ("GET", "/api/catalogue", "ARBM"),
+    ("GET", "/api/catalogue/{id}", "ARBM"),
+    ("PATCH", "/api/catalogue/{id}", "ABM"),
+    ("POST", "/api/invoices", "ARBM"),
+    ("GET", "/api/invoices", "ARBM"),
+    ("GET", "/api/invoices/{id}", "ARBM"),
+    ("PATCH", "/api/invoices/{id}", "ARBM"),
+    ("POST", "/api/invoices/{id}/lines", "ARBM"),
+    ("POST", "/api/invoices/{id}/issue", "ARBM"),
+    ("POST", "/api/invoices/{id}/void", "ARBM"),
+    ("POST", "/api/invoices/{id}/credit-notes", "ARBM"),
+    ("POST", "/api/invoices/{id}/payments", "ARBM"),
+    ("GET", "/api/clients/{id}/invoices", "ARBM"),
+    ("GET", "/api/clients/{id}/balance", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

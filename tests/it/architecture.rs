@@ -88,7 +88,8 @@ fn schemas_uses_only_serde_time_and_id_crates_at_run_time() {
 /// Everything else in the crate (runtime, store, records, ctx, error, audit, idempotency,
 /// secrets, clock, metrics) is the core any domain may use; `system` composes them all and no
 /// domain may use it.
-const DOMAINS: &[&str] = &["people", "staff", "scheduling", "search", "live", "jobs", "comms", "clinical", "inventory"];
+const DOMAINS: &[&str] =
+    &["people", "staff", "scheduling", "search", "live", "jobs", "comms", "clinical", "inventory", "billing"];
 
 /// The Rust sources of one actors domain.
 fn domain_sources(domain: &str) -> Vec<std::path::PathBuf> {

@@ -75,6 +75,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         },
         automations: Default::default(),
         inventory: Default::default(),
+        billing: Default::default(),
     }
 }
 

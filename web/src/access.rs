@@ -389,6 +389,22 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/inventory/purchase-orders/{id}/receive", Needs(InventoryEdit)),
     // A cat's chart in one read: the medical record, so visits:view (each part as its own route).
     ("GET", "/api/patients/{id}/chart", Needs(VisitsView)),
+    // The price list is read by whoever builds invoices and changed only by who sets prices.
+    ("POST", "/api/catalogue", Needs(CatalogueManage)),
+    ("GET", "/api/catalogue", Needs(InvoicesView)),
+    ("GET", "/api/catalogue/{id}", Needs(InvoicesView)),
+    ("PATCH", "/api/catalogue/{id}", Needs(CatalogueManage)),
+    ("POST", "/api/invoices", Needs(InvoicesCreate)),
+    ("GET", "/api/invoices", Needs(InvoicesView)),
+    ("GET", "/api/invoices/{id}", Needs(InvoicesView)),
+    ("PATCH", "/api/invoices/{id}", Needs(InvoicesEdit)),
+    ("POST", "/api/invoices/{id}/lines", Needs(InvoicesEdit)),
+    ("POST", "/api/invoices/{id}/issue", Needs(InvoicesEdit)),
+    ("POST", "/api/invoices/{id}/void", Needs(InvoicesDelete)),
+    ("POST", "/api/invoices/{id}/credit-notes", Needs(InvoicesEdit)),
+    ("POST", "/api/invoices/{id}/payments", Needs(PaymentsCreate)),
+    ("GET", "/api/clients/{id}/invoices", Needs(InvoicesView)),
+    ("GET", "/api/clients/{id}/balance", Needs(InvoicesView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

@@ -18,6 +18,7 @@ use crate::routes::{
     communications, devices, health, jobs, links, locations, messages, patients, roles, search, staff, templates,
     users, waitlist,
 };
+use crate::routes::{catalogue, invoices};
 use crate::routes::{clinical_facts, problems, vitals};
 use crate::routes::{consent, hooks};
 use crate::routes::{controlled, prescriptions};
@@ -244,7 +245,18 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(inventory::purchase_orders_submit))
         .routes(routes!(inventory::purchase_orders_cancel))
         .routes(routes!(inventory::purchase_orders_receive))
-        .routes(routes!(visits::patients_chart));
+        .routes(routes!(visits::patients_chart))
+        .routes(routes!(catalogue::catalogue_create, catalogue::catalogue_list))
+        .routes(routes!(catalogue::catalogue_get, catalogue::catalogue_update))
+        .routes(routes!(invoices::invoices_create, invoices::invoices_list))
+        .routes(routes!(invoices::invoices_get, invoices::invoices_update))
+        .routes(routes!(invoices::invoices_add_lines))
+        .routes(routes!(invoices::invoices_issue))
+        .routes(routes!(invoices::invoices_void))
+        .routes(routes!(invoices::invoices_credit))
+        .routes(routes!(invoices::invoices_pay))
+        .routes(routes!(invoices::clients_invoices))
+        .routes(routes!(invoices::clients_balance));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

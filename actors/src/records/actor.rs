@@ -36,8 +36,10 @@ pub(crate) enum Msg<K: RecordKind> {
     Get {
         reply: Reply<Result<K::Record>>,
     },
+    /// The change set beside the command is the caller's writes that must commit with the
+    /// change (an invoice's overdue job, written when it is issued); usually empty.
     Command {
-        input: Box<(K::Command, Caller, Option<Timestamp>)>,
+        input: Box<(K::Command, Caller, ChangeSet, Option<Timestamp>)>,
         reply: Reply<Result<K::Record>>,
     },
 }
@@ -72,7 +74,13 @@ impl<K: RecordKind> RecordActor<K> {
         self.commit(decision, also, caller, with, as_of).await
     }
 
-    async fn command(&mut self, command: K::Command, caller: &Caller, as_of: Option<Timestamp>) -> Result<K::Record> {
+    async fn command(
+        &mut self,
+        command: K::Command,
+        caller: &Caller,
+        with: ChangeSet,
+        as_of: Option<Timestamp>,
+    ) -> Result<K::Record> {
         let decided = {
             let ctx = self.decide_ctx(caller, as_of);
             match K::decide(&ctx, self.current()?, command)? {
@@ -84,7 +92,7 @@ impl<K: RecordKind> RecordActor<K> {
             }
         };
         match decided {
-            Some((d, also)) => self.commit(d, also, caller, ChangeSet::new(), as_of).await,
+            Some((d, also)) => self.commit(d, also, caller, with, as_of).await,
             None => self.current().cloned(),
         }
     }
@@ -114,7 +122,21 @@ impl<K: RecordKind> RecordActor<K> {
         for l in linked::<K>(old, new) {
             set.link(l.index, l.parent, key);
         }
-        set.put(K::TABLE, key, new)?;
+        let numbered = K::numbered(old, new);
+        match &numbered {
+            // The record's number comes first in the set, so it is the receipt's first.
+            Some((series, write_number)) => {
+                let (record, write_number) = (new.clone(), *write_number);
+                set.put_numbered(K::TABLE, key, *series, move |n| {
+                    let mut r = record;
+                    write_number(&mut r, n);
+                    Ok(r)
+                });
+            }
+            None => {
+                set.put(K::TABLE, key, new)?;
+            }
+        }
         let mut audit = AuditDraft::new(caller, d.action).record(K::KIND, self.id);
         let mut detail = serde_json::Map::new();
         if old.is_some() {
@@ -130,9 +152,13 @@ impl<K: RecordKind> RecordActor<K> {
         set.audit(audit);
         set.event(caller.author(), d.event);
         set.append(also);
-        self.ctx.store.commit(set).await?;
-        self.state = Some(d.record.clone());
-        Ok(d.record)
+        let receipt = self.ctx.store.commit(set).await?;
+        let mut record = d.record;
+        if let (Some((_, write_number)), Some(n)) = (numbered, receipt.numbers.first()) {
+            write_number(&mut record, n);
+        }
+        self.state = Some(record.clone());
+        Ok(record)
     }
 }
 
@@ -153,8 +179,8 @@ impl<K: RecordKind> Actor for RecordActor<K> {
                 let _ = reply.send(self.current().cloned());
             }
             Msg::Command { input, reply } => {
-                let (command, caller, as_of) = *input;
-                let _ = reply.send(self.command(command, &caller, as_of).await);
+                let (command, caller, with, as_of) = *input;
+                let _ = reply.send(self.command(command, &caller, with, as_of).await);
             }
         }
     }

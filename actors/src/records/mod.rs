@@ -30,7 +30,7 @@ use jiff::civil::Date;
 
 use crate::ctx::SystemConfig;
 use crate::error::{Error, Result};
-use crate::store::{ChangeSet, IndexTable, Reader, RecordTable, Store};
+use crate::store::{ChangeSet, IndexTable, Reader, RecordTable, Series, Store};
 
 pub use service::Records;
 
@@ -77,6 +77,9 @@ pub struct Decision<R> {
     pub action: &'static str,
 }
 
+/// The series a change numbers a record in, and the function that writes the number into it.
+pub type Numbered<R> = (Series, fn(&mut R, &str));
+
 /// A record kind served by the generic actor and service.
 pub trait RecordKind: Sized + Send + Sync + 'static {
     type Record: Record + Clone;
@@ -119,6 +122,14 @@ pub trait RecordKind: Sized + Send + Sync + 'static {
     /// Never another kind's record: its actor would keep a stale copy.
     fn also(_ctx: &DecideCtx<'_>, _old: Option<&Self::Record>, _new: &Self::Record) -> Result<ChangeSet> {
         Ok(ChangeSet::new())
+    }
+
+    /// A gap-free human number this change gives the record (an invoice's `INV-2026-000042`
+    /// when it is issued), and how to write it into the record: the commit thread allocates it
+    /// in the change set's transaction (`ChangeSet::put_numbered`) and the actor keeps the
+    /// record with its number. `None` (the default): the record is written as decided.
+    fn numbered(_old: Option<&Self::Record>, _new: &Self::Record) -> Option<Numbered<Self::Record>> {
+        None
     }
 
     /// Decides a creation (the id is chosen by the service).

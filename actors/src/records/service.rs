@@ -112,7 +112,7 @@ impl<K: RecordKind> Records<K> {
         caller: &Caller,
     ) -> Result<K::Record> {
         self.check_past(at)?;
-        let input = Box::new((command, caller.clone(), Some(at)));
+        let input = Box::new((command, caller.clone(), ChangeSet::new(), Some(at)));
         self.ask(id, |reply| Msg::Command { input, reply }).await
     }
 
@@ -134,7 +134,20 @@ impl<K: RecordKind> Records<K> {
 
     /// Runs a command (update, deactivate, ...) on the record's actor.
     pub async fn command(&self, id: K::Id, command: K::Command, caller: &Caller) -> Result<K::Record> {
-        let input = Box::new((command, caller.clone(), None));
+        self.command_with(id, command, ChangeSet::new(), caller).await
+    }
+
+    /// Runs a command together with `with`, the caller's writes that must commit with the
+    /// change (a job it causes): one change set, so both happen or neither. If the command
+    /// changes nothing, `with` is dropped unwritten.
+    pub async fn command_with(
+        &self,
+        id: K::Id,
+        command: K::Command,
+        with: ChangeSet,
+        caller: &Caller,
+    ) -> Result<K::Record> {
+        let input = Box::new((command, caller.clone(), with, None));
         self.ask(id, |reply| Msg::Command { input, reply }).await
     }
 

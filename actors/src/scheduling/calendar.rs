@@ -1235,6 +1235,7 @@ mod tests {
                     hours: None,
                     blackout_dates: Vec::new(),
                     booking: None,
+                    tax_rate: None,
                 };
                 ids.push(system.scheduling.setup.create_location(&body, &Caller::system()).await.unwrap().id);
             }

@@ -143,6 +143,7 @@ impl Setup {
             hours: None,
             blackout_dates: Vec::new(),
             booking: None,
+            tax_rate: None,
         };
         self.create_location(&body, &Caller::system()).await?;
         Ok(())

@@ -96,10 +96,14 @@ pub enum RecordTable {
     StockLots,
     /// The stock ledger (`inventory::stock`), append-only; ids in time order.
     StockLedger,
+    /// The service catalogue (`billing::catalogue`).
+    CatalogueItems,
+    /// Invoices with their lines and credit notes (`billing::invoices`).
+    Invoices,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 45] = [
+    pub const ALL: [RecordTable; 47] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -145,6 +149,8 @@ impl RecordTable {
         RecordTable::PurchaseOrders,
         RecordTable::StockLots,
         RecordTable::StockLedger,
+        RecordTable::CatalogueItems,
+        RecordTable::Invoices,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -194,6 +200,8 @@ impl RecordTable {
             RecordTable::PurchaseOrders => TableDefinition::new("purchase_orders"),
             RecordTable::StockLots => TableDefinition::new("stock_lots"),
             RecordTable::StockLedger => TableDefinition::new("stock_ledger"),
+            RecordTable::CatalogueItems => TableDefinition::new("catalogue_items"),
+            RecordTable::Invoices => TableDefinition::new("invoices"),
         }
     }
 }
@@ -242,10 +250,14 @@ pub enum IndexTable {
     /// medications" reads these, not all of the cat's); filled from `prescriptions` at start
     /// when empty (a store written before it existed).
     ActivePrescriptionsByPatient,
+    /// `(client, invoice)`: a client's invoices (their balance is summed over it).
+    InvoicesByClient,
+    /// `(visit, invoice)`: the invoices of a visit (charge capture finds its draft here).
+    InvoicesByVisit,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 18] = [
+    pub const ALL: [IndexTable; 20] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -264,6 +276,8 @@ impl IndexTable {
         IndexTable::LotsByProduct,
         IndexTable::LedgerByProduct,
         IndexTable::ActivePrescriptionsByPatient,
+        IndexTable::InvoicesByClient,
+        IndexTable::InvoicesByVisit,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -286,6 +300,8 @@ impl IndexTable {
             IndexTable::LotsByProduct => TableDefinition::new("lots_by_product"),
             IndexTable::LedgerByProduct => TableDefinition::new("ledger_by_product"),
             IndexTable::ActivePrescriptionsByPatient => TableDefinition::new("active_prescriptions_by_patient"),
+            IndexTable::InvoicesByClient => TableDefinition::new("invoices_by_client"),
+            IndexTable::InvoicesByVisit => TableDefinition::new("invoices_by_visit"),
         }
     }
 }
@@ -328,6 +344,16 @@ pub mod unique {
     pub const PRODUCT_DRUG: &str = "product_drug";
     /// `<prescription id>/<fill>`: each fill of a prescription leaves stock at most once.
     pub const STOCK_DISPENSE: &str = "stock_dispense";
+    /// An active catalogue item's code (lower-cased).
+    pub const CATALOGUE_CODE: &str = "catalogue_code";
+    /// The active catalogue item charging a formulary drug (`drug` or `drug@strength`).
+    pub const CATALOGUE_DRUG: &str = "catalogue_drug";
+    /// The active catalogue item charging a vaccine (its protocol code).
+    pub const CATALOGUE_VACCINE: &str = "catalogue_vaccine";
+    /// The active catalogue item that is an appointment type's exam fee.
+    pub const CATALOGUE_EXAM: &str = "catalogue_exam";
+    /// `<processor>/<its payment id>`: a processor's payment is recorded once.
+    pub const PAYMENT_PROCESSOR_ID: &str = "payment_processor_id";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

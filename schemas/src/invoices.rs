@@ -1,0 +1,707 @@
+//! Invoices: a client's bill, with its lines, discounts, tax and credit notes, every amount
+//! in integer cents and computed here by the one rule of [`crate::money`] (never typed by a
+//! person). The statuses (`draft → issued → partially_paid → paid`, `overdue`, `void`), what
+//! each allows, and the bodies of the requests that move them. A draft's lines change freely;
+//! after issue only a credit note changes what is owed.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::errors::ValidationError;
+use crate::ids::{
+    CatalogueItemId, ClientId, CreditNoteId, InvoiceId, LocationId, PatientId, PaymentId, UserId, VisitId,
+};
+use crate::money::{
+    self, BasisPoints, Cents, Discount, LineAmounts, LineInput, MAX_LINES, MoneyError, Quantity, Totals,
+};
+use crate::patch::Patch;
+use crate::payments::{Payment, PaymentDraft};
+use crate::records::Record;
+use crate::values::{MAX_NAME_CHARS, note_text, optional_text, required_text};
+
+/// Longest line description.
+pub const MAX_DESCRIPTION_CHARS: usize = 300;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum InvoiceStatus {
+    /// Being built (at checkout, or by charge capture during the visit); no number yet.
+    Draft,
+    /// Numbered and owed, nothing paid yet.
+    Issued,
+    PartiallyPaid,
+    Paid,
+    /// Issued or partially paid, with a balance after its due date (set by a job).
+    Overdue,
+    /// Cancelled with a reason; kept, never deleted.
+    Void,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Issued and not settled: what a payment, a credit note or the overdue job acts on.
+    pub fn is_open(self) -> bool {
+        matches!(self, InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid | InvoiceStatus::Overdue)
+    }
+}
+
+/// One line of an invoice or a credit note, with its amounts computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InvoiceLine {
+    /// 1, 2, 3… in the order lines were added; never reused within the invoice.
+    pub line_no: u32,
+    /// The catalogue item it was charged from, if any.
+    pub item_id: Option<CatalogueItemId>,
+    pub description: String,
+    /// The catalogue item's category, for revenue by category.
+    pub category: Option<String>,
+    pub quantity: Quantity,
+    /// Cents per unit.
+    pub unit_price: Cents,
+    pub taxable: bool,
+    pub discount: Option<Discount>,
+    /// What recorded it, for lines charge capture added (`vaccination:<id>`): the same source
+    /// is charged once.
+    pub source: Option<String>,
+    pub amounts: LineAmounts,
+}
+
+impl InvoiceLine {
+    fn input(&self) -> LineInput {
+        LineInput {
+            quantity: self.quantity,
+            unit_price: self.unit_price,
+            taxable: self.taxable,
+            discount: self.discount,
+        }
+    }
+}
+
+/// A credit note: lines that reduce what an issued invoice asks, numbered `CN-YYYY-NNNNNN`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreditNote {
+    pub id: CreditNoteId,
+    /// Given by the commit that writes it, gap-free per year.
+    pub number: Option<String>,
+    /// Its date in the clinic's zone (the year of its number).
+    pub date: Date,
+    pub reason: String,
+    pub lines: Vec<InvoiceLine>,
+    /// At the invoice's tax rate, rounded by the same rule.
+    pub totals: Totals,
+    pub created_at: Timestamp,
+    pub created_by: Option<UserId>,
+}
+
+/// An invoice, as stored and returned. Every amount is integer cents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Invoice {
+    pub id: InvoiceId,
+    /// `INV-YYYY-NNNNNN`, given when it is issued (gap-free per year).
+    pub number: Option<String>,
+    pub client_id: ClientId,
+    pub patient_id: Option<PatientId>,
+    pub visit_id: Option<VisitId>,
+    /// Whose tax rate applies.
+    pub location_id: Option<LocationId>,
+    pub status: InvoiceStatus,
+    pub lines: Vec<InvoiceLine>,
+    /// The invoice-level discount (off the sum of the lines' net).
+    pub discount: Option<Discount>,
+    /// The location's rate, read while a draft and fixed at issue.
+    pub tax_rate: BasisPoints,
+    pub totals: Totals,
+    /// The sum of the credit notes' totals.
+    pub credited: Cents,
+    pub paid: Cents,
+    /// `total − credited − paid`.
+    pub balance: Cents,
+    pub credit_notes: Vec<CreditNote>,
+    /// Payments taken, oldest first; their sum is `paid`.
+    #[serde(default)]
+    pub payments: Vec<Payment>,
+    pub memo: Option<String>,
+    pub issued_on: Option<Date>,
+    pub due_on: Option<Date>,
+    pub void_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub created_by: Option<UserId>,
+}
+
+impl Record for Invoice {
+    const KIND: &'static str = "invoice";
+    const VERSION: u16 = 1;
+}
+
+/// A line as a request gives it: from the catalogue (its name, category, price and taxable
+/// flag unless given here) or free text (description and unit price required).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLine {
+    #[serde(default)]
+    pub item_id: Option<CatalogueItemId>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Default 1; at most three decimals.
+    #[serde(default)]
+    pub quantity: Option<Quantity>,
+    /// Cents; default the catalogue item's price.
+    #[serde(default)]
+    pub unit_price: Option<Cents>,
+    /// Default the catalogue item's flag, else `false`.
+    #[serde(default)]
+    pub taxable: Option<bool>,
+    #[serde(default)]
+    pub discount: Option<Discount>,
+}
+
+/// What a line takes from its catalogue item (looked up by the service).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemDefaults {
+    pub name: String,
+    pub category: String,
+    pub price: Cents,
+    pub taxable: bool,
+}
+
+/// A checked line, before its number and amounts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineDraft {
+    pub item_id: Option<CatalogueItemId>,
+    pub description: String,
+    pub category: Option<String>,
+    pub quantity: Quantity,
+    pub unit_price: Cents,
+    pub taxable: bool,
+    pub discount: Option<Discount>,
+    pub source: Option<String>,
+}
+
+impl NewLine {
+    /// Checks the line against its item (`None` for free text); `field` is e.g. `lines.2`.
+    pub fn validate(&self, item: Option<&ItemDefaults>, field: &str) -> Result<LineDraft, ValidationError> {
+        let f = |name: &str| format!("{field}.{name}");
+        let description = match (&self.description, item) {
+            (Some(d), _) => required_text(&f("description"), d, MAX_DESCRIPTION_CHARS)?,
+            (None, Some(i)) => i.name.clone(),
+            (None, None) => {
+                return Err(ValidationError::new(f("description"), "is required for a line without item_id"));
+            }
+        };
+        let unit_price = match (self.unit_price, item) {
+            (Some(p), _) => p.typed(&f("unit_price"), false)?,
+            (None, Some(i)) => i.price,
+            (None, None) => {
+                return Err(ValidationError::new(f("unit_price"), "is required for a line without item_id"));
+            }
+        };
+        Ok(LineDraft {
+            item_id: self.item_id,
+            description,
+            category: item.map(|i| i.category.clone()),
+            quantity: self.quantity.unwrap_or(Quantity::ONE).typed(&f("quantity"))?,
+            unit_price,
+            taxable: self.taxable.or(item.map(|i| i.taxable)).unwrap_or(false),
+            discount: self.discount.map(|d| d.typed(&f("discount"))).transpose()?,
+            source: None,
+        })
+    }
+}
+
+impl LineDraft {
+    fn into_line(self, line_no: u32) -> InvoiceLine {
+        InvoiceLine {
+            line_no,
+            item_id: self.item_id,
+            description: self.description,
+            category: self.category,
+            quantity: self.quantity,
+            unit_price: self.unit_price,
+            taxable: self.taxable,
+            discount: self.discount,
+            source: self.source,
+            amounts: LineAmounts::default(),
+        }
+    }
+}
+
+/// Body of `POST /api/invoices`: a draft.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvoice {
+    pub client_id: ClientId,
+    #[serde(default)]
+    pub patient_id: Option<PatientId>,
+    #[serde(default)]
+    pub visit_id: Option<VisitId>,
+    #[serde(default)]
+    pub location_id: Option<LocationId>,
+    #[serde(default)]
+    pub lines: Vec<NewLine>,
+    #[serde(default)]
+    pub discount: Option<Discount>,
+    #[serde(default)]
+    pub memo: Option<String>,
+}
+
+/// The validated content of a new draft (lines checked against their items by the service).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceDraft {
+    pub client_id: ClientId,
+    pub patient_id: Option<PatientId>,
+    pub visit_id: Option<VisitId>,
+    pub location_id: Option<LocationId>,
+    pub lines: Vec<LineDraft>,
+    pub discount: Option<Discount>,
+    pub memo: Option<String>,
+}
+
+/// Body of `PATCH /api/invoices/{id}`, a draft only: `lines` replaces every line; `null`
+/// clears the discount or memo.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateInvoice {
+    #[serde(default)]
+    pub lines: Option<Vec<NewLine>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Discount>)]
+    pub discount: Patch<Discount>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub memo: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<LocationId>)]
+    pub location_id: Patch<LocationId>,
+}
+
+/// A draft's change, validated (the lines against their items).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DraftChange {
+    pub lines: Option<Vec<LineDraft>>,
+    pub discount: Patch<Discount>,
+    pub memo: Patch<String>,
+    pub location_id: Patch<LocationId>,
+}
+
+/// Body of `POST /api/invoices/{id}/void`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidInvoice {
+    pub reason: String,
+}
+
+impl VoidInvoice {
+    pub fn validate(&self) -> Result<String, ValidationError> {
+        required_text("reason", &self.reason, MAX_DESCRIPTION_CHARS)
+    }
+}
+
+/// Body of `POST /api/invoices/{id}/credit-notes`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCreditNote {
+    pub reason: String,
+    pub lines: Vec<NewLine>,
+}
+
+/// A credit note's content, validated (lines against their items by the service).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreditNoteDraft {
+    pub reason: String,
+    pub lines: Vec<LineDraft>,
+}
+
+/// Checks the number of lines of a request.
+pub fn check_line_count(n: usize, field: &str, at_least_one: bool) -> Result<(), ValidationError> {
+    if n > MAX_LINES {
+        return Err(ValidationError::new(field, format!("has more than {MAX_LINES} lines")));
+    }
+    if at_least_one && n == 0 {
+        return Err(ValidationError::new(field, "needs at least one line"));
+    }
+    Ok(())
+}
+
+/// A computation error in words, on `field`.
+pub fn money_error(e: MoneyError, field: &str) -> ValidationError {
+    ValidationError::new(field, e.to_string())
+}
+
+/// Computes the lines' amounts and the totals of `lines` (numbered already).
+fn recompute(
+    lines: &mut [InvoiceLine],
+    discount: Option<Discount>,
+    rate: BasisPoints,
+) -> Result<Totals, ValidationError> {
+    for (n, l) in lines.iter_mut().enumerate() {
+        l.amounts = money::line_amounts(&l.input()).map_err(|e| money_error(e, &format!("lines.{n}")))?;
+    }
+    let with: Vec<(LineInput, LineAmounts)> = lines.iter().map(|l| (l.input(), l.amounts)).collect();
+    money::totals(&with, discount, rate).map_err(|e| money_error(e, "discount"))
+}
+
+impl InvoiceDraft {
+    /// A new draft invoice (its amounts computed at `tax_rate`).
+    pub fn into_invoice(
+        self,
+        id: InvoiceId,
+        tax_rate: BasisPoints,
+        now: Timestamp,
+        by: Option<UserId>,
+    ) -> Result<Invoice, ValidationError> {
+        let mut inv = Invoice {
+            id,
+            number: None,
+            client_id: self.client_id,
+            patient_id: self.patient_id,
+            visit_id: self.visit_id,
+            location_id: self.location_id,
+            status: InvoiceStatus::Draft,
+            lines: Vec::new(),
+            discount: self.discount,
+            tax_rate,
+            totals: Totals::default(),
+            credited: Cents::ZERO,
+            paid: Cents::ZERO,
+            balance: Cents::ZERO,
+            credit_notes: Vec::new(),
+            payments: Vec::new(),
+            memo: self.memo,
+            issued_on: None,
+            due_on: None,
+            void_reason: None,
+            created_at: now,
+            updated_at: now,
+            created_by: by,
+        };
+        inv.add_lines(self.lines)?;
+        Ok(inv)
+    }
+}
+
+impl Invoice {
+    /// Recomputes the totals and the balance from the lines, discount, rate, credits and
+    /// payments.
+    pub fn recompute(&mut self) -> Result<(), ValidationError> {
+        self.totals = recompute(&mut self.lines, self.discount, self.tax_rate)?;
+        self.credited =
+            Cents::sum(self.credit_notes.iter().map(|c| c.totals.total)).map_err(|e| money_error(e, "lines"))?;
+        self.paid = Cents::sum(self.payments.iter().map(|p| p.amount)).map_err(|e| money_error(e, "amount"))?;
+        self.balance = self
+            .totals
+            .total
+            .checked_sub(self.credited)
+            .and_then(|b| b.checked_sub(self.paid))
+            .map_err(|e| money_error(e, "lines"))?;
+        Ok(())
+    }
+
+    fn next_line_no(&self) -> u32 {
+        self.lines.iter().map(|l| l.line_no).max().unwrap_or(0) + 1
+    }
+
+    /// Adds lines (numbered after the last) and recomputes.
+    pub fn add_lines(&mut self, lines: Vec<LineDraft>) -> Result<(), ValidationError> {
+        check_line_count(self.lines.len() + lines.len(), "lines", false)?;
+        let first = self.next_line_no();
+        self.lines.extend(lines.into_iter().zip(first..).map(|(l, n)| l.into_line(n)));
+        self.recompute()
+    }
+
+    /// Applies a draft's change (the lines are renumbered from the last number used, so a
+    /// number never names two different lines in the invoice's history); returns the changed
+    /// fields.
+    pub fn change_draft(&mut self, change: DraftChange) -> Result<Vec<&'static str>, ValidationError> {
+        let before = self.clone();
+        if let Some(lines) = change.lines {
+            check_line_count(lines.len(), "lines", false)?;
+            let first = self.next_line_no();
+            self.lines = lines.into_iter().zip(first..).map(|(l, n)| l.into_line(n)).collect();
+        }
+        self.discount = change.discount.optional(self.discount);
+        self.memo = match change.memo {
+            Patch::Keep => self.memo.take(),
+            Patch::Clear => None,
+            Patch::Set(m) => note_text("memo", Some(&m))?,
+        };
+        self.location_id = change.location_id.optional(self.location_id);
+        self.recompute()?;
+        let mut changed = Vec::new();
+        let same_lines = before.lines.len() == self.lines.len()
+            && before.lines.iter().zip(&self.lines).all(|(a, b)| LineKey::of(a) == LineKey::of(b));
+        if same_lines {
+            // The same lines sent again keep their numbers: nothing changed.
+            self.lines.clone_from(&before.lines);
+        } else {
+            changed.push("lines");
+        }
+        macro_rules! diff {
+            ($($f:ident),*) => { $( if before.$f != self.$f { changed.push(stringify!($f)); } )* };
+        }
+        diff!(discount, memo, location_id);
+        if changed.is_empty() {
+            *self = before;
+        }
+        Ok(changed)
+    }
+
+    /// Adds a credit note (its amounts at the invoice's rate); refused above the balance.
+    pub fn add_credit_note(
+        &mut self,
+        id: CreditNoteId,
+        draft: CreditNoteDraft,
+        date: Date,
+        now: Timestamp,
+        by: Option<UserId>,
+    ) -> Result<(), ValidationError> {
+        check_line_count(draft.lines.len(), "lines", true)?;
+        let mut lines: Vec<InvoiceLine> = draft.lines.into_iter().zip(1..).map(|(l, n)| l.into_line(n)).collect();
+        let totals = recompute(&mut lines, None, self.tax_rate)?;
+        if totals.total > self.balance {
+            return Err(ValidationError::new(
+                "lines",
+                format!(
+                    "the credit note's total ({} cents) is more than the balance ({} cents)",
+                    totals.total.get(),
+                    self.balance.get()
+                ),
+            ));
+        }
+        self.credit_notes.push(CreditNote {
+            id,
+            number: None,
+            date,
+            reason: draft.reason,
+            lines,
+            totals,
+            created_at: now,
+            created_by: by,
+        });
+        self.recompute()?;
+        self.settle_status();
+        Ok(())
+    }
+
+    /// Takes a payment: more than 0 (checked with the body) and at most the balance.
+    pub fn pay(
+        &mut self,
+        id: PaymentId,
+        draft: PaymentDraft,
+        now: Timestamp,
+        by: Option<UserId>,
+    ) -> Result<(), ValidationError> {
+        if draft.amount > self.balance {
+            return Err(ValidationError::new(
+                "amount",
+                format!(
+                    "is more than the balance ({} cents); the clinic takes no credit on account",
+                    self.balance.get()
+                ),
+            ));
+        }
+        self.payments.push(draft.into_payment(id, now, by));
+        self.recompute()?;
+        self.settle_status();
+        Ok(())
+    }
+
+    /// The status an issued invoice's balance implies (an overdue one stays overdue while a
+    /// balance remains).
+    pub fn settle_status(&mut self) {
+        if !self.status.is_open() {
+            return;
+        }
+        self.status = if !self.balance.is_positive() {
+            InvoiceStatus::Paid
+        } else if self.status == InvoiceStatus::Overdue {
+            InvoiceStatus::Overdue
+        } else if self.paid.is_positive() || self.credited.is_positive() {
+            InvoiceStatus::PartiallyPaid
+        } else {
+            InvoiceStatus::Issued
+        };
+    }
+}
+
+/// What makes two lines the same, apart from their numbers.
+#[derive(PartialEq)]
+struct LineKey<'a>(Option<CatalogueItemId>, &'a str, Quantity, Cents, bool, Option<Discount>, &'a Option<String>);
+
+impl<'a> LineKey<'a> {
+    fn of(l: &'a InvoiceLine) -> Self {
+        LineKey(l.item_id, &l.description, l.quantity, l.unit_price, l.taxable, l.discount, &l.source)
+    }
+}
+
+impl CreateInvoice {
+    /// Checks what needs no other record (line counts, memo, discount).
+    pub fn check(&self) -> Result<(), ValidationError> {
+        check_line_count(self.lines.len(), "lines", false)?;
+        note_text("memo", self.memo.as_deref())?;
+        if let Some(d) = self.discount {
+            d.typed("discount")?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks a credit note's reason.
+pub fn credit_reason(reason: &str) -> Result<String, ValidationError> {
+    required_text("reason", reason, MAX_DESCRIPTION_CHARS)
+}
+
+/// Filters of `GET /api/invoices` and `GET /api/clients/{id}/invoices`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceListQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    pub status: Option<InvoiceStatus>,
+    pub visit_id: Option<VisitId>,
+}
+
+/// A client's balance, derived from their invoices (never typed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClientBalance {
+    pub client_id: ClientId,
+    /// What the client owes: the sum of the balances of their issued, unpaid invoices (void
+    /// and draft invoices count nothing).
+    pub balance: Cents,
+    /// Of which past its due date.
+    pub overdue: Cents,
+    /// Issued invoices with a balance.
+    pub open_invoices: u32,
+}
+
+/// Checks a short free text such as a payment reference.
+pub fn short_text(field: &str, v: Option<&str>) -> Result<Option<String>, ValidationError> {
+    optional_text(field, v, MAX_NAME_CHARS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn free(desc: &str, q: i64, price: i64, taxable: bool) -> LineDraft {
+        LineDraft {
+            item_id: None,
+            description: desc.into(),
+            category: None,
+            quantity: Quantity::from_thousandths(q),
+            unit_price: Cents::new(price),
+            taxable,
+            discount: None,
+            source: None,
+        }
+    }
+
+    fn draft(lines: Vec<LineDraft>) -> Invoice {
+        InvoiceDraft {
+            client_id: ClientId::from_u128(1),
+            patient_id: None,
+            visit_id: None,
+            location_id: None,
+            lines,
+            discount: None,
+            memo: None,
+        }
+        .into_invoice(InvoiceId::from_u128(2), BasisPoints::new(825).unwrap(), Timestamp::UNIX_EPOCH, None)
+        .unwrap()
+    }
+
+    #[test]
+    fn a_line_takes_its_items_defaults_and_free_text_needs_a_price() {
+        let item =
+            ItemDefaults { name: "Exam".into(), category: "exams".into(), price: Cents::new(6500), taxable: false };
+        let l: NewLine = serde_json::from_value(serde_json::json!({"item_id": CatalogueItemId::from_u128(3)})).unwrap();
+        let d = l.validate(Some(&item), "lines.0").unwrap();
+        assert_eq!((d.description.as_str(), d.unit_price, d.quantity), ("Exam", Cents::new(6500), Quantity::ONE));
+        let free: NewLine = serde_json::from_value(serde_json::json!({"description": "Nail trim"})).unwrap();
+        assert_eq!(free.validate(None, "lines.1").unwrap_err().field, "lines.1.unit_price");
+        let neg: NewLine = serde_json::from_value(serde_json::json!({"description": "x", "unit_price": -1})).unwrap();
+        assert_eq!(neg.validate(None, "lines.0").unwrap_err().field, "lines.0.unit_price");
+        let zero: NewLine =
+            serde_json::from_value(serde_json::json!({"description": "x", "unit_price": 1, "quantity": 0})).unwrap();
+        assert_eq!(zero.validate(None, "lines.0").unwrap_err().field, "lines.0.quantity");
+        assert_eq!(check_line_count(10_000, "lines", false).unwrap_err().field, "lines");
+    }
+
+    #[test]
+    fn credit_notes_reduce_the_balance_and_never_below_zero() {
+        let mut inv = draft(vec![free("Exam", 1000, 6500, false), free("Food", 2000, 1000, true)]);
+        // 65.00 + 20.00 + 8.25 % of 20.00 (1.65) = 86.65
+        assert_eq!(inv.totals.total, Cents::new(8665));
+        inv.status = InvoiceStatus::Issued;
+        inv.add_credit_note(
+            CreditNoteId::from_u128(9),
+            CreditNoteDraft { reason: "returned".into(), lines: vec![free("Food", 1000, 1000, true)] },
+            jiff::civil::date(2026, 1, 1),
+            Timestamp::UNIX_EPOCH,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (inv.credited, inv.balance, inv.status),
+            (Cents::new(1083), Cents::new(7582), InvoiceStatus::PartiallyPaid)
+        );
+        let e = inv
+            .add_credit_note(
+                CreditNoteId::from_u128(10),
+                CreditNoteDraft { reason: "x".into(), lines: vec![free("All", 1000, 9000, false)] },
+                jiff::civil::date(2026, 1, 1),
+                Timestamp::UNIX_EPOCH,
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(e.field, "lines");
+    }
+
+    proptest! {
+        #[test]
+        fn the_balance_always_explains_every_cent(
+            lines in proptest::collection::vec((1i64..=100_000, 0i64..=100_000, any::<bool>()), 1..30),
+            credits in proptest::collection::vec((1i64..=10_000, 0i64..=100_000, any::<bool>()), 0..5),
+            payments in proptest::collection::vec(1i64..=2_000_000, 0..8),
+        ) {
+            let mut inv = draft(lines.iter().map(|&(q, p, t)| free("x", q, p, t)).collect());
+            inv.status = InvoiceStatus::Issued;
+            inv.settle_status();
+            // Credit notes and payments interleaved; each refused one changes nothing.
+            let steps = credits.len().max(payments.len());
+            for i in 0..steps {
+                if let Some(&(q, p, t)) = credits.get(i) {
+                    let before = inv.clone();
+                    let note = CreditNoteDraft { reason: "r".into(), lines: vec![free("c", q, p, t)] };
+                    if inv.add_credit_note(CreditNoteId::from_u128(i as u128), note, jiff::civil::date(2026, 1, 1), Timestamp::UNIX_EPOCH, None).is_err() {
+                        inv = before;
+                    }
+                }
+                if let Some(&amount) = payments.get(i) {
+                    let pay = PaymentDraft { amount: Cents::new(amount), method: crate::payments::PaymentMethod::Cash, reference: None, processor: None, processor_payment_id: None };
+                    let over = Cents::new(amount) > inv.balance;
+                    let before = inv.clone();
+                    prop_assert_eq!(inv.pay(PaymentId::from_u128(i as u128), pay, Timestamp::UNIX_EPOCH, None).is_err(), over);
+                    if over {
+                        inv = before;
+                    }
+                }
+                prop_assert_eq!(inv.credited.get() + inv.paid.get() + inv.balance.get(), inv.totals.total.get());
+                prop_assert!(!inv.balance.is_negative());
+                prop_assert_eq!(inv.status == InvoiceStatus::Paid, inv.balance == Cents::ZERO);
+            }
+            let t = inv.totals;
+            prop_assert_eq!(t.subtotal.get() - t.discount.get() + t.tax.get(), t.total.get());
+        }
+    }
+}
