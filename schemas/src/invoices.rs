@@ -113,6 +113,10 @@ pub struct Invoice {
     pub status: InvoiceStatus,
     pub lines: Vec<InvoiceLine>,
     /// The invoice-level discount (off the sum of the lines' net).
+    /// The highest line number ever given (a line removed from a draft keeps its number
+    /// retired, so a number never names two different lines).
+    #[serde(default)]
+    pub last_line_no: u32,
     pub discount: Option<Discount>,
     /// The location's rate, read while a draft and fixed at issue.
     pub tax_rate: BasisPoints,
@@ -318,6 +322,13 @@ pub struct CreditNoteDraft {
     pub lines: Vec<LineDraft>,
 }
 
+/// The most credit notes one invoice takes (the invoice is one record, rewritten whole on
+/// every change: it must not grow without bound).
+pub const MAX_CREDIT_NOTES: usize = 100;
+/// The most payments one invoice takes (the same reason; a payment plan's instalments are
+/// far fewer).
+pub const MAX_PAYMENTS: usize = 500;
+
 /// Checks the number of lines of a request.
 pub fn check_line_count(n: usize, field: &str, at_least_one: bool) -> Result<(), ValidationError> {
     if n > MAX_LINES {
@@ -365,6 +376,7 @@ impl InvoiceDraft {
             location_id: self.location_id,
             status: InvoiceStatus::Draft,
             lines: Vec::new(),
+            last_line_no: 0,
             discount: self.discount,
             tax_rate,
             totals: Totals::default(),
@@ -404,7 +416,11 @@ impl Invoice {
     }
 
     fn next_line_no(&self) -> u32 {
-        self.lines.iter().map(|l| l.line_no).max().unwrap_or(0) + 1
+        self.lines.iter().map(|l| l.line_no).max().unwrap_or(0).max(self.last_line_no) + 1
+    }
+
+    fn note_last_line_no(&mut self) {
+        self.last_line_no = self.lines.iter().map(|l| l.line_no).max().unwrap_or(0).max(self.last_line_no);
     }
 
     /// Adds lines (numbered after the last) and recomputes.
@@ -412,6 +428,7 @@ impl Invoice {
         check_line_count(self.lines.len() + lines.len(), "lines", false)?;
         let first = self.next_line_no();
         self.lines.extend(lines.into_iter().zip(first..).map(|(l, n)| l.into_line(n)));
+        self.note_last_line_no();
         self.recompute()
     }
 
@@ -424,6 +441,7 @@ impl Invoice {
             check_line_count(lines.len(), "lines", false)?;
             let first = self.next_line_no();
             self.lines = lines.into_iter().zip(first..).map(|(l, n)| l.into_line(n)).collect();
+            self.note_last_line_no();
         }
         self.discount = change.discount.optional(self.discount);
         self.memo = match change.memo {
@@ -439,6 +457,7 @@ impl Invoice {
         if same_lines {
             // The same lines sent again keep their numbers: nothing changed.
             self.lines.clone_from(&before.lines);
+            self.last_line_no = before.last_line_no;
         } else {
             changed.push("lines");
         }
@@ -464,6 +483,35 @@ impl Invoice {
         check_line_count(draft.lines.len(), "lines", true)?;
         let mut lines: Vec<InvoiceLine> = draft.lines.into_iter().zip(1..).map(|(l, n)| l.into_line(n)).collect();
         let totals = recompute(&mut lines, None, self.tax_rate)?;
+        if self.credit_notes.len() >= MAX_CREDIT_NOTES {
+            return Err(ValidationError::new(
+                "lines",
+                format!("an invoice takes at most {MAX_CREDIT_NOTES} credit notes: void it or credit more per note"),
+            ));
+        }
+        if totals.total.get() <= 0 {
+            return Err(ValidationError::new("lines", "a credit note must credit more than 0 cents"));
+        }
+        // A credit note gives back no more tax, and credits no more taxable amount, than the
+        // invoice charged: otherwise a taxable line on an invoice that charged no tax would
+        // report tax refunded that was never collected.
+        let (credited_tax, credited_taxable) = self.credit_notes.iter().fold((0i64, 0i64), |(t, b), c| {
+            (t.saturating_add(c.totals.tax.get()), b.saturating_add(c.totals.taxable.get()))
+        });
+        let tax_left = self.totals.tax.get().saturating_sub(credited_tax);
+        let taxable_left = self.totals.taxable.get().saturating_sub(credited_taxable);
+        if totals.taxable.get() > taxable_left || totals.tax.get() > tax_left {
+            return Err(ValidationError::new(
+                "lines",
+                format!(
+                    "the credit note's taxable amount ({} cents, tax {} cents) is more than the invoice has left to credit ({} cents taxable, {} cents tax): mark lines taxable only as the invoice charged them",
+                    totals.taxable.get(),
+                    totals.tax.get(),
+                    taxable_left.max(0),
+                    tax_left.max(0)
+                ),
+            ));
+        }
         if totals.total > self.balance {
             return Err(ValidationError::new(
                 "lines",
@@ -497,6 +545,9 @@ impl Invoice {
         now: Timestamp,
         by: Option<UserId>,
     ) -> Result<(), ValidationError> {
+        if self.payments.len() >= MAX_PAYMENTS {
+            return Err(ValidationError::new("amount", format!("an invoice takes at most {MAX_PAYMENTS} payments")));
+        }
         if draft.amount > self.balance {
             return Err(ValidationError::new(
                 "amount",

@@ -85,6 +85,13 @@ impl CreatePayment {
             processor: optional_text("processor", self.processor.as_deref(), 40)?.map(|p| p.to_lowercase()),
             processor_payment_id: optional_text("processor_payment_id", self.processor_payment_id.as_deref(), 200)?,
         };
+        // The claim key is `processor/id`: a processor name is one word, so two different
+        // payments can never make the same key.
+        if let Some(p) = &d.processor
+            && !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(ValidationError::new("processor", "is a name of letters, digits, '-' and '_' (e.g. stripe)"));
+        }
         if d.processor.is_some() != d.processor_payment_id.is_some() {
             return Err(ValidationError::new("processor_payment_id", "is given together with processor, or neither"));
         }

@@ -604,3 +604,35 @@ async fn alerts_name_low_stock_and_expiring_lots_and_expired_lots_are_written_of
     let last = ledger(&app, &p).await.pop().unwrap();
     assert_eq!((last["kind"].as_str(), last["change"].as_f64()), (Some("expired"), Some(-3.0)));
 }
+
+#[tokio::test]
+async fn part_of_a_lot_written_off_leaves_the_rest_usable_and_a_written_off_lot_takes_no_stock_back() {
+    let app = TestApp::signed_in().await;
+    let p = id_of(&product(&app, gloves("GLV-X")).await);
+    let a = receive(&app, &p, "A-1", Some("2030-01-01"), 10.0).await;
+    let lot = a["entries"][0]["lot_id"].as_str().unwrap().to_owned();
+    let path = format!("/api/inventory/products/{p}");
+    expect_json(
+        app.post_json(&format!("{path}/expired"), &json!({"lot_id": lot, "quantity": 1, "reason": "one box spoiled"}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let view = app.get_json(&path).await;
+    let held = view["lots"].as_array().unwrap().iter().find(|l| l["id"] == lot.as_str()).unwrap().clone();
+    assert_eq!((held["on_hand"].as_f64(), held["expired"].as_bool()), (Some(9.0), Some(false)), "{held}");
+    // The whole rest written off: the lot is marked, and no stock goes back into it.
+    expect_json(
+        app.post_json(&format!("{path}/expired"), &json!({"lot_id": lot, "reason": "past date"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_error(
+        app.post_json(&format!("{path}/adjust"), &json!({"lot_id": lot, "quantity": 2, "reason": "found"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("lot_id"),
+    )
+    .await;
+    assert_eq!(assert_explained(&app, &p).await, 0);
+}

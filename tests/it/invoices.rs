@@ -491,3 +491,57 @@ async fn a_clients_account_screen_hears_of_their_invoices_live() {
     assert_eq!(issued["type"], "invoice_updated");
     assert!(issued["data"]["changed"].as_array().unwrap().contains(&json!("number")));
 }
+
+#[tokio::test]
+async fn a_credit_note_gives_back_no_tax_the_invoice_never_charged_and_line_numbers_are_never_reused() {
+    let c = clinic().await;
+    // Only the untaxed exam: the invoice charged no tax at all.
+    let id = id_of(&c.draft(json!([{"item_id": c.exam}])).await);
+    // A line removed from a draft keeps its number retired.
+    let path = format!("/api/invoices/{id}");
+    expect_json(c.app.patch_json(&path, &json!({"lines": []})).await, StatusCode::OK).await;
+    let relined =
+        expect_json(c.app.post_json(&format!("{path}/lines"), &json!([{"item_id": c.exam}])).await, StatusCode::OK)
+            .await;
+    assert_eq!(relined["lines"][0]["line_no"], 2, "line 1 was removed; its number is not given again");
+    c.issue(&id).await;
+    let credit = format!("{path}/credit-notes");
+    for (lines, why) in [
+        (
+            json!([{"description": "Exam", "unit_price": 6000, "taxable": true}]),
+            "a taxable credit of an untaxed invoice",
+        ),
+        (json!([{"description": "Nothing", "unit_price": 0}]), "a credit note of 0 cents"),
+    ] {
+        let resp = c.app.post_json(&credit, &json!({"reason": "x", "lines": lines})).await;
+        assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("lines")).await;
+        let _ = why;
+    }
+    let ok = expect_json(
+        c.app
+            .post_json(&credit, &json!({"reason": "goodwill", "lines": [{"description": "Exam", "unit_price": 1000}]}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!((ok["credited"].as_i64(), ok["totals"]["tax"].as_i64()), (Some(1000), Some(0)));
+    // A processor's name is one word: `a/b` + `c` and `a` + `b/c` cannot make the same key.
+    assert_error(
+        c.app
+            .post_json(
+                &format!("{path}/payments"),
+                &json!({"amount": 100, "method": "card_online", "processor": "a/b", "processor_payment_id": "c"}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("processor"),
+    )
+    .await;
+    // A catalogue item links only to a product and an appointment type that exist.
+    for (link, code) in [("product_id", "product_not_found"), ("appointment_type_id", "appointment_type_not_found")] {
+        let mut body = json!({"name": "Linked", "category": "Meds", "kind": "product", "price": 100});
+        body[link] = json!(UNKNOWN_ID);
+        assert_error(c.app.post_json("/api/catalogue", &body).await, StatusCode::NOT_FOUND, code, None).await;
+    }
+}

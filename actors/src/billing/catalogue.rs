@@ -126,12 +126,9 @@ impl RecordKind for CatalogueKind {
         Ok(set)
     }
 
-    fn decide_create(
-        _ctx: &DecideCtx<'_>,
-        id: CatalogueItemId,
-        item: CatalogueItem,
-    ) -> Result<Decision<CatalogueItem>> {
+    fn decide_create(ctx: &DecideCtx<'_>, id: CatalogueItemId, item: CatalogueItem) -> Result<Decision<CatalogueItem>> {
         let item = CatalogueItem { id, ..item };
+        check_links(ctx, None, &item)?;
         Ok(Decision {
             event: DomainEvent::CatalogueItemCreated { item_id: id },
             record: item,
@@ -150,6 +147,7 @@ impl RecordKind for CatalogueKind {
         if changed.is_empty() {
             return Ok(None);
         }
+        check_links(ctx, Some(current), &new)?;
         new.updated_at = ctx.now;
         let event = DomainEvent::CatalogueItemUpdated {
             item_id: new.id,
@@ -157,6 +155,33 @@ impl RecordKind for CatalogueKind {
         };
         Ok(Some(Decision { record: new, changed, event, action: "catalogue_item.update" }))
     }
+}
+
+/// The product and appointment type an item links to exist (a link to nothing would charge
+/// or stock nothing, silently); a newly linked product must be active.
+fn check_links(ctx: &DecideCtx<'_>, old: Option<&CatalogueItem>, new: &CatalogueItem) -> Result<()> {
+    if let Some(pid) = new.product_id {
+        let product = ctx
+            .get::<clowder_schemas::inventory::Product>(RecordTable::Products, pid.as_u128())?
+            .ok_or(Error::ProductNotFound(pid))?;
+        let newly_linked = old.is_none_or(|o| o.product_id != Some(pid));
+        if newly_linked && !product.active {
+            return Err(clowder_schemas::ValidationError::new(
+                "product_id",
+                format!("product {} ({}) is retired", product.name, product.sku),
+            )
+            .into());
+        }
+    }
+    if let Some(tid) = new.appointment_type_id
+        && old.is_none_or(|o| o.appointment_type_id != Some(tid))
+        && ctx
+            .get::<clowder_schemas::appointment_types::AppointmentType>(RecordTable::AppointmentTypes, tid.as_u128())?
+            .is_none()
+    {
+        return Err(Error::AppointmentTypeNotFound(tid));
+    }
+    Ok(())
 }
 
 impl Catalogue {

@@ -16,8 +16,8 @@ use clowder_schemas::controlled::show_milli;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::ids::{LotId, ProductId, PurchaseOrderId, StockEntryId, VendorId};
 use clowder_schemas::inventory::{
-    CreatePurchaseOrder, Lot, MoveKind, PoLine, PoLineInput, PoReceipt, PoStatus, Product, PurchaseOrder, ReceiveLine,
-    UpdatePurchaseOrder, Vendor, check_lines, line_total,
+    CreatePurchaseOrder, Lot, MAX_PO_LINES, MoveKind, PoLine, PoLineInput, PoReceipt, PoStatus, Product, PurchaseOrder,
+    ReceiveLine, UpdatePurchaseOrder, Vendor, check_lines, line_total,
 };
 use clowder_schemas::patch::Patch;
 use clowder_schemas::values::{MAX_NAME_CHARS, note_text, required_text};
@@ -223,6 +223,13 @@ impl RecordKind for PurchaseOrderKind {
                 if lines.is_empty() {
                     return Err(ValidationError::new("lines", "name at least one line received").into());
                 }
+                // Each receipt is a lot, a ledger entry, an event and an audit entry in one
+                // change set: as many as an order may have lines, no more.
+                if lines.len() > MAX_PO_LINES {
+                    return Err(
+                        ValidationError::new("lines", format!("at most {MAX_PO_LINES} receipts at once")).into()
+                    );
+                }
                 for (i, (r, (lot_id, entry_id))) in lines.iter().zip(ids).enumerate() {
                     let Some(line) = new.lines.iter_mut().find(|l| l.line == r.line) else {
                         return Err(ValidationError::new(
@@ -247,6 +254,16 @@ impl RecordKind for PurchaseOrderKind {
                                 show_milli(line.received),
                                 show_milli(left)
                             ),
+                        )
+                        .into());
+                    }
+                    // A product retired since the order was submitted takes no new stock.
+                    if let Some(p) = ctx.get::<Product>(RecordTable::Products, line.product_id.as_u128())?
+                        && !p.active
+                    {
+                        return Err(ValidationError::new(
+                            format!("lines[{i}].line"),
+                            format!("line {} ({}): the product is retired and takes no new stock", line.line, line.sku),
                         )
                         .into());
                     }

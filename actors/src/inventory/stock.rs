@@ -324,7 +324,21 @@ impl Stock {
             )
             .into());
         }
-        if kind == MoveKind::Expired {
+        // Stock comes back only into a lot that can be used: not into a written-off lot (its
+        // stock would count on hand but never be dispensed) nor a retired product.
+        if change > 0 && lot.expired {
+            return Err(ValidationError::new(
+                "lot_id",
+                format!("lot {} was written off as expired: receive the stock as a new lot", lot.lot_number),
+            )
+            .into());
+        }
+        if change > 0 && !product.active {
+            return Err(ValidationError::new("quantity", "the product is retired: it takes no new stock").into());
+        }
+        // A lot is marked written off only when nothing of it is left; a part of a lot taken
+        // out as expired leaves the rest usable (and counted) as before.
+        if kind == MoveKind::Expired && lot.on_hand + change <= 0 {
             lot.expired = true;
         }
         let reason = match (&c.override_reason, overridden) {
@@ -410,6 +424,17 @@ impl Stock {
             .into());
         }
         let need = clowder_schemas::controlled::to_milli(rx.quantity).unwrap_or(0);
+        // Less than a thousandth of the unit would move no stock and leave no ledger entry.
+        if need <= 0 {
+            return Err(ValidationError::new(
+                "prescription_id",
+                format!(
+                    "the prescription's quantity {} {} is too small to dispense from stock",
+                    rx.quantity, rx.quantity_unit
+                ),
+            )
+            .into());
+        }
         let today = self.today();
         let mut all = lots(&reader, product.id)?;
         all.sort_by(fefo);
