@@ -434,7 +434,21 @@ mod tests {
     fn receipts_move_the_status_and_never_exceed_a_line() {
         let settings = SystemConfig::new("unused");
         let caller = Caller { actor: Some(Author::User(UserId::from_u128(7))), ..Caller::default() };
-        let ctx = DecideCtx::new(Timestamp::UNIX_EPOCH, &settings, &caller, None);
+        // An empty store: the receipts look their products up (a retired one takes no stock).
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::store::StoreConfig {
+            path: dir.path().join("clowder.redb"),
+            clinic_id: "test".into(),
+            cache_bytes: 8 << 20,
+            journal: None,
+        };
+        let store = crate::store::Store::open(
+            &config,
+            std::sync::Arc::new(crate::clock::ManualClock::new(Timestamp::UNIX_EPOCH)),
+            crate::metrics::StoreMetrics::default(),
+        )
+        .unwrap();
+        let ctx = DecideCtx::new(Timestamp::UNIX_EPOCH, &settings, &caller, Some(&store));
         let draft = order(PoStatus::Draft);
         assert!(matches!(
             PurchaseOrderKind::decide(&ctx, &draft, receive(&[(1, 1)])),
