@@ -513,17 +513,6 @@ impl UpdateVendor {
     }
 }
 
-/// Page parameters of lists without other filters.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct InventoryPageQuery {
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// A lot (batch) of a product, with its expiry and what remains of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Lot {

@@ -24,6 +24,19 @@ impl<T> Page<T> {
     }
 }
 
+/// The query of a list that takes only a page (`limit`, `cursor`): a cat's vitals and
+/// weights, a product's stock ledger. Lists with filters declare their own query with these
+/// two fields beside the filters.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// Which page a list request asks for: its size and the key it continues after. Every list
 /// parses its `limit` and `cursor` parameters through this, so every cursor has one form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

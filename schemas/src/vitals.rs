@@ -639,17 +639,6 @@ pub struct WeightPoint {
     pub bcs: Option<u8>,
 }
 
-/// Paging of a per-patient list (`limit`, `cursor`): newest first.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct NewestFirstQuery {
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// Longest note on a vitals record (the common note limit).
 pub const MAX_VITALS_NOTE_CHARS: usize = MAX_NOTE_CHARS;
 

@@ -13,11 +13,11 @@ use clowder_schemas::ErrorResponse;
 use clowder_schemas::ids::{PrescriptionId, ProductId, PurchaseOrderId, VendorId};
 use clowder_schemas::inventory::{
     Alerts, AlertsQuery, CancelPurchaseOrder, ChangeStock, CreateProduct, CreatePurchaseOrder, CreateVendor,
-    DispenseBody, Dispensed, InventoryPageQuery, MoveKind, ProductListQuery, ProductView, PurchaseOrder,
-    PurchaseOrderListQuery, ReceivePurchaseOrder, ReceiveStock, StockChanged, StockEntry, StockView, UpdateProduct,
-    UpdatePurchaseOrder, UpdateVendor, Vendor,
+    DispenseBody, Dispensed, MoveKind, ProductListQuery, ProductView, PurchaseOrder, PurchaseOrderListQuery,
+    ReceivePurchaseOrder, ReceiveStock, StockChanged, StockEntry, StockView, UpdateProduct, UpdatePurchaseOrder,
+    UpdateVendor, Vendor,
 };
-use clowder_schemas::pagination::{Page, PageRequest};
+use clowder_schemas::pagination::{Page, PageQuery, PageRequest};
 
 use crate::error::ApiError;
 use crate::extract::{Id, Json, Query, Staff};
@@ -242,14 +242,14 @@ pub async fn products_return(
 /// A product's stock ledger, newest first.
 #[utoipa::path(
     get, path = "/api/inventory/products/{id}/ledger", tag = "inventory",
-    params(("id" = ProductId, Path), InventoryPageQuery),
+    params(("id" = ProductId, Path), PageQuery),
     responses((status = 200, body = Page<StockEntry>), (status = 404, description = "`product_not_found`", body = ErrorResponse))
 )]
 pub async fn products_ledger(
     State(state): State<AppState>,
     staff: Staff,
     Id(id): Id<ProductId>,
-    Query(q): Query<InventoryPageQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<axum::Json<Page<StockEntry>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let (items, next) = state.system.stock.ledger(id, page.after, page.limit, &staff.caller).await?;

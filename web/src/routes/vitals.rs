@@ -4,8 +4,8 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::ids::VitalsId;
-use clowder_schemas::pagination::{Page, PageRequest};
-use clowder_schemas::vitals::{AmendVitals, CreateVitals, NewestFirstQuery, Vitals, WeightPoint};
+use clowder_schemas::pagination::{Page, PageQuery, PageRequest};
+use clowder_schemas::vitals::{AmendVitals, CreateVitals, Vitals, WeightPoint};
 use clowder_schemas::{ErrorResponse, PatientId};
 
 use crate::error::ApiError;
@@ -72,14 +72,14 @@ pub async fn vitals_amend(
 /// A cat's vitals, newest taken first.
 #[utoipa::path(
     get, path = "/api/patients/{id}/vitals", tag = "clinical",
-    params(("id" = PatientId, Path), NewestFirstQuery),
+    params(("id" = PatientId, Path), PageQuery),
     responses((status = 200, body = Page<Vitals>), (status = 404, description = "`patient_not_found`", body = ErrorResponse))
 )]
 pub async fn patients_vitals(
     State(state): State<AppState>,
     staff: Staff,
     Id(id): Id<PatientId>,
-    Query(q): Query<NewestFirstQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<axum::Json<Page<Vitals>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     state.system.patients.peek(id)?;
@@ -91,14 +91,14 @@ pub async fn patients_vitals(
 /// with the entry as typed and the body condition score taken with it.
 #[utoipa::path(
     get, path = "/api/patients/{id}/weights", tag = "clinical",
-    params(("id" = PatientId, Path), NewestFirstQuery),
+    params(("id" = PatientId, Path), PageQuery),
     responses((status = 200, body = Page<WeightPoint>), (status = 404, description = "`patient_not_found`", body = ErrorResponse))
 )]
 pub async fn patients_weights(
     State(state): State<AppState>,
     staff: Staff,
     Id(id): Id<PatientId>,
-    Query(q): Query<NewestFirstQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<axum::Json<Page<WeightPoint>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     state.system.patients.peek(id)?;
