@@ -173,6 +173,21 @@ pub enum Error {
     /// void).
     #[error("a {} invoice cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
     InvoiceTransition { from: clowder_schemas::invoices::InvoiceStatus, to: &'static str, allowed: Vec<&'static str> },
+    #[error("no estimate with id {0}")]
+    EstimateNotFound(clowder_schemas::ids::EstimateId),
+    /// An estimate cannot make this move from its status (editing a sent one, a second
+    /// acceptance).
+    #[error("a {} estimate cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
+    EstimateTransition {
+        from: clowder_schemas::estimates::EstimateStatus,
+        to: &'static str,
+        allowed: Vec<&'static str>,
+    },
+    #[error("no payment plan with id {0}")]
+    PaymentPlanNotFound(clowder_schemas::ids::PaymentPlanId),
+    /// A payment plan cannot make this move from its status (changing a cancelled plan).
+    #[error("a {from} payment plan cannot be {to}; allowed from: {}", allowed.join(", "))]
+    PaymentPlanTransition { from: &'static str, to: &'static str, allowed: Vec<&'static str> },
     /// A referral's credit was already redeemed.
     #[error("this referral's credit was already redeemed")]
     ReferralRedeemed(clowder_schemas::ids::ReferralId),
@@ -319,6 +334,10 @@ impl Error {
             Error::CatalogueItemNotFound(_) => ErrorCode::CatalogueItemNotFound,
             Error::InvoiceNotFound(_) => ErrorCode::InvoiceNotFound,
             Error::InvoiceTransition { .. } => ErrorCode::InvalidTransition,
+            Error::EstimateNotFound(_) => ErrorCode::EstimateNotFound,
+            Error::EstimateTransition { .. } => ErrorCode::InvalidTransition,
+            Error::PaymentPlanNotFound(_) => ErrorCode::PaymentPlanNotFound,
+            Error::PaymentPlanTransition { .. } => ErrorCode::InvalidTransition,
             Error::ReferralRedeemed(_) => ErrorCode::InvalidTransition,
             Error::JobTransition { .. } => ErrorCode::InvalidTransition,
             Error::CampaignTransition { .. } => ErrorCode::InvalidTransition,
@@ -386,6 +405,12 @@ impl Error {
                 Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
             }
             Error::InvoiceTransition { from, to, allowed } => {
+                Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            Error::EstimateTransition { from, to, allowed } => {
+                Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            Error::PaymentPlanTransition { from, to, allowed } => {
                 Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
             }
             Error::NoteSigned { visit_id } => {

@@ -103,6 +103,8 @@ pub struct System {
     pub catalogue: crate::billing::catalogue::Catalogue,
     /// Invoices and their credit notes.
     pub invoices: crate::billing::invoices::Invoices,
+    /// Estimates and their conversion into invoices.
+    pub estimates: crate::billing::estimates::Estimates,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -192,6 +194,9 @@ impl System {
         let invoices = crate::billing::invoices::Invoices::new(ctx.clone(), jobs.clone());
         jobs.register(crate::billing::invoices::OVERDUE_KIND, invoices.overdue_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let estimates = crate::billing::estimates::Estimates::new(ctx.clone(), invoices.clone(), jobs.clone());
+        jobs.register(crate::billing::estimates::EXPIRE_KIND, estimates.expire_handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -239,6 +244,7 @@ impl System {
             stock,
             catalogue: crate::billing::catalogue::Catalogue::new(ctx_for_templates.clone()),
             invoices,
+            estimates,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -313,6 +319,7 @@ impl System {
             self.purchase_orders.stop_all();
             self.catalogue.stop_all();
             self.invoices.stop_all();
+            self.estimates.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

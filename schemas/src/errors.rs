@@ -128,6 +128,8 @@ pub enum ErrorCode {
     StockLotNotFound,
     CatalogueItemNotFound,
     InvoiceNotFound,
+    EstimateNotFound,
+    PaymentPlanNotFound,
 }
 
 impl ErrorCode {
@@ -186,6 +188,7 @@ impl ErrorCode {
             VaccinationNotFound => ErrorKind::NotFound,
             ProductNotFound | VendorNotFound | PurchaseOrderNotFound | StockLotNotFound => ErrorKind::NotFound,
             CatalogueItemNotFound | InvoiceNotFound => ErrorKind::NotFound,
+            EstimateNotFound | PaymentPlanNotFound => ErrorKind::NotFound,
         }
     }
 

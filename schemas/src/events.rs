@@ -387,6 +387,37 @@ pub enum DomainEvent {
         client_id: crate::ids::ClientId,
         changed: Vec<String>,
     },
+    /// A draft estimate was created.
+    EstimateCreated {
+        estimate_id: crate::ids::EstimateId,
+        client_id: crate::ids::ClientId,
+    },
+    /// An estimate changed: a draft's options, sent, viewed, accepted, declined, expired.
+    EstimateUpdated {
+        estimate_id: crate::ids::EstimateId,
+        client_id: crate::ids::ClientId,
+        changed: Vec<String>,
+    },
+    /// A payment plan was agreed for an invoice.
+    PaymentPlanCreated {
+        plan_id: crate::ids::PaymentPlanId,
+        invoice_id: crate::ids::InvoiceId,
+        client_id: crate::ids::ClientId,
+    },
+    /// A payment plan changed: modified (a revision), progress, cancelled, completed.
+    PaymentPlanUpdated {
+        plan_id: crate::ids::PaymentPlanId,
+        client_id: crate::ids::ClientId,
+        changed: Vec<String>,
+    },
+    /// An instalment of a payment plan was not paid by its due date: staff's alert.
+    InstalmentLate {
+        plan_id: crate::ids::PaymentPlanId,
+        invoice_id: crate::ids::InvoiceId,
+        client_id: crate::ids::ClientId,
+        instalment_no: u32,
+        due_on: jiff::civil::Date,
+    },
 }
 
 impl DomainEvent {
@@ -478,6 +509,11 @@ impl DomainEvent {
             DomainEvent::InvoiceCreated { client_id, .. } | DomainEvent::InvoiceUpdated { client_id, .. } => {
                 format!("client:{client_id}")
             }
+            DomainEvent::EstimateCreated { client_id, .. }
+            | DomainEvent::EstimateUpdated { client_id, .. }
+            | DomainEvent::PaymentPlanCreated { client_id, .. }
+            | DomainEvent::PaymentPlanUpdated { client_id, .. }
+            | DomainEvent::InstalmentLate { client_id, .. } => format!("client:{client_id}"),
         }
     }
 }
@@ -694,6 +730,14 @@ impl DomainEvent {
             | DomainEvent::CatalogueItemUpdated { .. }
             | DomainEvent::InvoiceCreated { .. }
             | DomainEvent::InvoiceUpdated { .. } => Audience::new(Permission::InvoicesView, Unnarrowed),
+            // Estimates are read with `invoices:view` (`GET /api/estimates/{id}`).
+            DomainEvent::EstimateCreated { .. } | DomainEvent::EstimateUpdated { .. } => {
+                Audience::new(Permission::InvoicesView, Unnarrowed)
+            }
+            // Payment plans, and the late-instalment alert, go to who sees payments.
+            DomainEvent::PaymentPlanCreated { .. }
+            | DomainEvent::PaymentPlanUpdated { .. }
+            | DomainEvent::InstalmentLate { .. } => Audience::new(Permission::PaymentsView, Unnarrowed),
         }
     }
 
@@ -838,7 +882,12 @@ impl DomainEvent {
             DomainEvent::CatalogueItemCreated { .. }
             | DomainEvent::CatalogueItemUpdated { .. }
             | DomainEvent::InvoiceCreated { .. }
-            | DomainEvent::InvoiceUpdated { .. } => None,
+            | DomainEvent::InvoiceUpdated { .. }
+            | DomainEvent::EstimateCreated { .. }
+            | DomainEvent::EstimateUpdated { .. }
+            | DomainEvent::PaymentPlanCreated { .. }
+            | DomainEvent::PaymentPlanUpdated { .. }
+            | DomainEvent::InstalmentLate { .. } => None,
         }
     }
 }

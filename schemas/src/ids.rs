@@ -286,6 +286,14 @@ ulid_id!(
     /// A payment against an invoice.
     PaymentId
 );
+ulid_id!(
+    /// An estimate (a draft, or sent with its `EST-YYYY-NNNNNN` number).
+    EstimateId, EstimateNotFound, "estimate"
+);
+ulid_id!(
+    /// A payment plan for an issued invoice's balance.
+    PaymentPlanId, PaymentPlanNotFound, "payment plan"
+);
 
 #[cfg(test)]
 mod tests {

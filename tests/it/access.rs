@@ -319,6 +319,15 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/invoices/{id}/payments", "ARBM"),
     ("GET", "/api/clients/{id}/invoices", "ARBM"),
     ("GET", "/api/clients/{id}/balance", "ARBM"),
+    ("POST", "/api/estimates", "ARBM"),
+    ("GET", "/api/estimates", "ARBM"),
+    ("GET", "/api/estimates/report", "ARBM"),
+    ("GET", "/api/estimates/{id}", "ARBM"),
+    ("PATCH", "/api/estimates/{id}", "ARBM"),
+    ("POST", "/api/estimates/{id}/send", "ARBM"),
+    ("POST", "/api/estimates/{id}/viewed", "ARBM"),
+    ("POST", "/api/estimates/{id}/accept", "ARBM"),
+    ("POST", "/api/estimates/{id}/decline", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -25,6 +25,7 @@ mod disk;
 mod docs;
 mod durability;
 mod errors;
+mod estimates;
 mod helpers;
 mod ics;
 mod idempotency;

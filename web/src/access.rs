@@ -405,6 +405,16 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/invoices/{id}/payments", Needs(PaymentsCreate)),
     ("GET", "/api/clients/{id}/invoices", Needs(InvoicesView)),
     ("GET", "/api/clients/{id}/balance", Needs(InvoicesView)),
+    // Estimates ride on the invoice permissions ("Create invoices and estimates").
+    ("POST", "/api/estimates", Needs(InvoicesCreate)),
+    ("GET", "/api/estimates", Needs(InvoicesView)),
+    ("GET", "/api/estimates/report", Needs(InvoicesView)),
+    ("GET", "/api/estimates/{id}", Needs(InvoicesView)),
+    ("PATCH", "/api/estimates/{id}", Needs(InvoicesEdit)),
+    ("POST", "/api/estimates/{id}/send", Needs(InvoicesEdit)),
+    ("POST", "/api/estimates/{id}/viewed", Needs(InvoicesEdit)),
+    ("POST", "/api/estimates/{id}/accept", Needs(InvoicesCreate)),
+    ("POST", "/api/estimates/{id}/decline", Needs(InvoicesEdit)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

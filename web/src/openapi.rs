@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::Rule;
+use crate::routes::estimates;
 use crate::routes::inventory;
 use crate::routes::subscribe;
 use crate::routes::vaccinations;
@@ -256,7 +257,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(invoices::invoices_credit))
         .routes(routes!(invoices::invoices_pay))
         .routes(routes!(invoices::clients_invoices))
-        .routes(routes!(invoices::clients_balance));
+        .routes(routes!(invoices::clients_balance))
+        .routes(routes!(estimates::estimates_create, estimates::estimates_list))
+        .routes(routes!(estimates::estimates_get, estimates::estimates_update))
+        .routes(routes!(estimates::estimates_send))
+        .routes(routes!(estimates::estimates_viewed))
+        .routes(routes!(estimates::estimates_accept))
+        .routes(routes!(estimates::estimates_decline))
+        .routes(routes!(estimates::estimates_report));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -1,4 +1,5 @@
-//! Money: the service catalogue and invoices (with their credit notes), as record kinds on
+//! Money: the service catalogue, invoices (with their credit notes), estimates and payment
+//! plans, as record kinds on
 //! the generic record mechanism (`crate::records`). Every amount is integer cents computed by
 //! `clowder_schemas::money`'s one rounding rule; a client's balance is derived from their
 //! invoices, never stored. Invoices' overdue moves run as durable jobs (`crate::jobs`). The
@@ -8,4 +9,5 @@
 //! Domain dependencies: jobs.
 
 pub mod catalogue;
+pub mod estimates;
 pub mod invoices;

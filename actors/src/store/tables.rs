@@ -100,10 +100,14 @@ pub enum RecordTable {
     CatalogueItems,
     /// Invoices with their lines and credit notes (`billing::invoices`).
     Invoices,
+    /// Estimates with their options (`billing::estimates`).
+    Estimates,
+    /// Payment plans with their schedule and revisions (`billing::plans`).
+    PaymentPlans,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 47] = [
+    pub const ALL: [RecordTable; 49] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -151,6 +155,8 @@ impl RecordTable {
         RecordTable::StockLedger,
         RecordTable::CatalogueItems,
         RecordTable::Invoices,
+        RecordTable::Estimates,
+        RecordTable::PaymentPlans,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -202,6 +208,8 @@ impl RecordTable {
             RecordTable::StockLedger => TableDefinition::new("stock_ledger"),
             RecordTable::CatalogueItems => TableDefinition::new("catalogue_items"),
             RecordTable::Invoices => TableDefinition::new("invoices"),
+            RecordTable::Estimates => TableDefinition::new("estimates"),
+            RecordTable::PaymentPlans => TableDefinition::new("payment_plans"),
         }
     }
 }
@@ -254,10 +262,14 @@ pub enum IndexTable {
     InvoicesByClient,
     /// `(visit, invoice)`: the invoices of a visit (charge capture finds its draft here).
     InvoicesByVisit,
+    /// `(client, estimate)`: a client's estimates.
+    EstimatesByClient,
+    /// `(invoice, payment plan)`: an invoice's payment plans, the active one and those before.
+    PaymentPlansByInvoice,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 20] = [
+    pub const ALL: [IndexTable; 22] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -278,6 +290,8 @@ impl IndexTable {
         IndexTable::ActivePrescriptionsByPatient,
         IndexTable::InvoicesByClient,
         IndexTable::InvoicesByVisit,
+        IndexTable::EstimatesByClient,
+        IndexTable::PaymentPlansByInvoice,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -302,6 +316,8 @@ impl IndexTable {
             IndexTable::ActivePrescriptionsByPatient => TableDefinition::new("active_prescriptions_by_patient"),
             IndexTable::InvoicesByClient => TableDefinition::new("invoices_by_client"),
             IndexTable::InvoicesByVisit => TableDefinition::new("invoices_by_visit"),
+            IndexTable::EstimatesByClient => TableDefinition::new("estimates_by_client"),
+            IndexTable::PaymentPlansByInvoice => TableDefinition::new("payment_plans_by_invoice"),
         }
     }
 }
@@ -354,6 +370,10 @@ pub mod unique {
     pub const CATALOGUE_EXAM: &str = "catalogue_exam";
     /// `<processor>/<its payment id>`: a processor's payment is recorded once.
     pub const PAYMENT_PROCESSOR_ID: &str = "payment_processor_id";
+    /// An estimate's id, owned by the invoice it was converted into: one invoice per estimate.
+    pub const ESTIMATE_INVOICE: &str = "estimate_invoice";
+    /// An invoice's id, owned by its active payment plan: at most one active plan per invoice.
+    pub const PAYMENT_PLAN_INVOICE: &str = "payment_plan_invoice";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

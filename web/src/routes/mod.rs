@@ -18,6 +18,7 @@ pub mod communications;
 pub mod consent;
 pub mod controlled;
 pub mod devices;
+pub mod estimates;
 pub mod health;
 pub mod hooks;
 pub mod inventory;

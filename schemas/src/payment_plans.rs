@@ -1,0 +1,1 @@
+//! Payment plans (filled in below).
