@@ -105,6 +105,8 @@ pub struct System {
     pub invoices: crate::billing::invoices::Invoices,
     /// Estimates and their conversion into invoices.
     pub estimates: crate::billing::estimates::Estimates,
+    /// Payment plans for issued invoices.
+    pub plans: crate::billing::plans::Plans,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -197,6 +199,9 @@ impl System {
         let estimates = crate::billing::estimates::Estimates::new(ctx.clone(), invoices.clone(), jobs.clone());
         jobs.register(crate::billing::estimates::EXPIRE_KIND, estimates.expire_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let plans = crate::billing::plans::Plans::new(ctx.clone(), invoices.clone(), jobs.clone(), messages.clone());
+        jobs.register(crate::billing::plans::DUE_KIND, plans.due_handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -245,6 +250,7 @@ impl System {
             catalogue: crate::billing::catalogue::Catalogue::new(ctx_for_templates.clone()),
             invoices,
             estimates,
+            plans,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -320,6 +326,7 @@ impl System {
             self.catalogue.stop_all();
             self.invoices.stop_all();
             self.estimates.stop_all();
+            self.plans.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

@@ -139,6 +139,16 @@ fn ratio(amount: Cents, num: i128, den: i128) -> Result<Cents, MoneyError> {
     i64::try_from(q).map(Cents).map_err(|_| MoneyError::Overflow)
 }
 
+/// `amount × num / den`, rounded half-up to the cent by the one rule (amount not negative,
+/// `num ≥ 0`, `den > 0`): for shares other than a percentage, such as a payment plan's simple
+/// interest over its term.
+pub fn share(amount: Cents, num: i128, den: i128) -> Result<Cents, MoneyError> {
+    if den <= 0 || num < 0 {
+        return Err(MoneyError::Overflow);
+    }
+    ratio(amount, num, den)
+}
+
 /// `n / d` rounded to the nearest integer, halves away from zero (`d > 0`).
 fn div_half_up(n: i128, d: i128) -> i128 {
     let (q, r) = (n / d, n % d);

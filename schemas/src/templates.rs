@@ -40,11 +40,13 @@ pub enum TemplateCategory {
     WellnessReminder,
     /// The client's yearly anniversary with the clinic.
     Anniversary,
+    /// An instalment of the client's payment plan was missed.
+    PaymentPlanLate,
 }
 
 impl TemplateCategory {
     /// Every category, in declaration order (filters and pickers list them so).
-    pub const ALL: [TemplateCategory; 13] = [
+    pub const ALL: [TemplateCategory; 14] = [
         TemplateCategory::AppointmentReminder,
         TemplateCategory::AppointmentConfirmation,
         TemplateCategory::FollowUp,
@@ -58,6 +60,7 @@ impl TemplateCategory {
         TemplateCategory::Receipt,
         TemplateCategory::WellnessReminder,
         TemplateCategory::Anniversary,
+        TemplateCategory::PaymentPlanLate,
     ];
 }
 

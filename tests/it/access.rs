@@ -328,6 +328,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/estimates/{id}/viewed", "ARBM"),
     ("POST", "/api/estimates/{id}/accept", "ARBM"),
     ("POST", "/api/estimates/{id}/decline", "ARBM"),
+    ("POST", "/api/payment-plans", "ARBM"),
+    ("GET", "/api/payment-plans/{id}", "ARBM"),
+    ("PATCH", "/api/payment-plans/{id}", "ARBM"),
+    ("POST", "/api/payment-plans/{id}/cancel", "ARBM"),
+    ("GET", "/api/invoices/{id}/payment-plans", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

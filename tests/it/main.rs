@@ -38,6 +38,7 @@ mod notes;
 mod operations;
 mod ops_files;
 mod patients;
+mod payment_plans;
 mod prescriptions;
 mod problems;
 mod providers;

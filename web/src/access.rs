@@ -415,6 +415,12 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/estimates/{id}/viewed", Needs(InvoicesEdit)),
     ("POST", "/api/estimates/{id}/accept", Needs(InvoicesCreate)),
     ("POST", "/api/estimates/{id}/decline", Needs(InvoicesEdit)),
+    // Payment plans are arrangements of payments.
+    ("POST", "/api/payment-plans", Needs(PaymentsCreate)),
+    ("GET", "/api/payment-plans/{id}", Needs(PaymentsView)),
+    ("PATCH", "/api/payment-plans/{id}", Needs(PaymentsEdit)),
+    ("POST", "/api/payment-plans/{id}/cancel", Needs(PaymentsEdit)),
+    ("GET", "/api/invoices/{id}/payment-plans", Needs(PaymentsView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

@@ -8,7 +8,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::Rule;
-use crate::routes::estimates;
 use crate::routes::inventory;
 use crate::routes::subscribe;
 use crate::routes::vaccinations;
@@ -23,6 +22,7 @@ use crate::routes::{catalogue, invoices};
 use crate::routes::{clinical_facts, problems, vitals};
 use crate::routes::{consent, hooks};
 use crate::routes::{controlled, prescriptions};
+use crate::routes::{estimates, payment_plans};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -264,7 +264,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(estimates::estimates_viewed))
         .routes(routes!(estimates::estimates_accept))
         .routes(routes!(estimates::estimates_decline))
-        .routes(routes!(estimates::estimates_report));
+        .routes(routes!(estimates::estimates_report))
+        .routes(routes!(payment_plans::payment_plans_create))
+        .routes(routes!(payment_plans::payment_plans_get, payment_plans::payment_plans_update))
+        .routes(routes!(payment_plans::payment_plans_cancel))
+        .routes(routes!(payment_plans::invoices_payment_plans));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

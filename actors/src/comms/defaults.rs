@@ -187,6 +187,18 @@ pub const DEFAULTS: &[Default] = &[
         buttons: &[("Book a visit", "booking_link")],
         sms: "{{ clinic_name }}: {{ years }} year{{ '' if years == '1' else 's' }} together today! Thank you for trusting us with {{ pet_names }}.",
     },
+    Default {
+        category: PaymentPlanLate,
+        name: "Payment plan instalment missed",
+        subject: "Your instalment of {{ instalment_amount }} was due on {{ instalment_due_date }}",
+        paragraphs: &[
+            "Hi {{ client_first_name }},",
+            "The instalment of {{ instalment_amount }} on your payment plan for invoice {{ plan_invoice_number }} was due on {{ instalment_due_date }} and we have not received it yet.",
+            "If you have already paid, thank you and please ignore this message. If something has changed, call us and we will find a way together.",
+        ],
+        buttons: &[],
+        sms: "{{ clinic_name }}: your instalment of {{ instalment_amount }} (invoice {{ plan_invoice_number }}) was due {{ instalment_due_date }}. Questions? Call us.",
+    },
 ];
 
 /// The email's HTML: one column at most 600 pixels wide, inline styles, each link a button
@@ -275,7 +287,7 @@ mod tests {
     use super::*;
     use crate::comms::templates::{check_content, render, sample_values};
 
-    const ALL: [TemplateCategory; 13] = [
+    const ALL: [TemplateCategory; 14] = [
         AppointmentReminder,
         AppointmentConfirmation,
         FollowUp,
@@ -289,6 +301,7 @@ mod tests {
         Receipt,
         WellnessReminder,
         Anniversary,
+        PaymentPlanLate,
     ];
 
     fn long_values(category: TemplateCategory) -> BTreeMap<String, String> {

@@ -87,6 +87,9 @@ const CATALOGUE: &[Var] = &[
     Var { name: "discount_code", sample: "PURR10", only: Some(&[Birthday]) },
     Var { name: "welcome_day", sample: "0", only: Some(&[Welcome]) },
     Var { name: "years", sample: "3", only: Some(&[Anniversary]) },
+    Var { name: "plan_invoice_number", sample: "INV-2026-0042", only: Some(&[PaymentPlanLate]) },
+    Var { name: "instalment_amount", sample: "$42.50", only: Some(&[PaymentPlanLate]) },
+    Var { name: "instalment_due_date", sample: "2026-04-01", only: Some(&[PaymentPlanLate]) },
 ];
 
 /// Engine functions a template may call; they are not variables.

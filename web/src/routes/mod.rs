@@ -29,6 +29,7 @@ pub mod locations;
 pub mod messages;
 pub mod pages;
 pub mod patients;
+pub mod payment_plans;
 pub mod prescriptions;
 pub mod problems;
 pub mod roles;

@@ -1,0 +1,479 @@
+//! Payment plans as a record kind: one actor per plan. A plan is agreed for an issued invoice
+//! with a balance (at most one active plan per invoice: the `payment_plan_invoice` claim,
+//! held while active); its schedule is computed by `clowder_schemas::payment_plans::schedule`;
+//! its progress is read from the invoice's payments, never typed. Each instalment has a
+//! durable `payment_plan_due` job, written with the plan (or its modification), due the day
+//! after the instalment: if it is not paid by then it is marked late, the client is sent the
+//! `payment_plan_late` template through the outbox in the same change set, and staff get the
+//! `instalment_late` event. A modification keeps the terms and schedule it replaced.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use clowder_schemas::ValidationError;
+use clowder_schemas::audit::Caller;
+use clowder_schemas::clients::Client;
+use clowder_schemas::events::DomainEvent;
+use clowder_schemas::ids::{InvoiceId, PaymentPlanId};
+use clowder_schemas::invoices::Invoice;
+use clowder_schemas::jobs::Job;
+use clowder_schemas::messages::Purpose;
+use clowder_schemas::payment_plans::{PaymentPlan, PlanStatus, PlanTerms, schedule};
+use clowder_schemas::templates::TemplateCategory;
+
+use super::invoices::Invoices;
+use crate::comms::messages::{Messages, NewMessage};
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Jobs, NewJob};
+use crate::records::{Claim, DecideCtx, Decision, Link, RecordKind, Records};
+use crate::store::tables::unique;
+use crate::store::{ChangeSet, IndexTable, RecordTable};
+
+/// The job kind that checks an instalment the day after it was due.
+pub const DUE_KIND: &str = "payment_plan_due";
+
+/// What a new plan is made of (checked against the invoice by the decision).
+#[derive(Debug, Clone)]
+pub struct PlanDraft {
+    pub invoice_id: InvoiceId,
+    pub terms: PlanTerms,
+}
+
+/// A change to a plan.
+#[derive(Debug)]
+pub enum PlanCommand {
+    /// New terms (the schedule recomputed, the old one kept as a revision).
+    Modify {
+        terms: PlanTerms,
+        reason: Option<String>,
+    },
+    Cancel {
+        reason: String,
+    },
+    /// The due job's move: instalment `no` of revision `revision`, if still unpaid after its
+    /// due date.
+    MarkLate {
+        no: u32,
+        revision: u32,
+    },
+}
+
+/// The payment plan record kind.
+pub struct PlanKind;
+
+/// Which plans a list shows: an invoice's.
+#[derive(Debug, Clone, Default)]
+pub struct PlanFilter {
+    pub invoice_id: Option<InvoiceId>,
+}
+
+/// The invoice a decision reads (from its snapshot).
+fn invoice(ctx: &DecideCtx<'_>, id: InvoiceId) -> Result<Invoice> {
+    ctx.get::<Invoice>(RecordTable::Invoices, id.as_u128())?.ok_or(Error::InvoiceNotFound(id))
+}
+
+impl RecordKind for PlanKind {
+    type Record = PaymentPlan;
+    type Id = PaymentPlanId;
+    type Draft = PlanDraft;
+    type Command = PlanCommand;
+    type Filter = PlanFilter;
+
+    const KIND: &'static str = "payment_plan";
+    const TABLE: RecordTable = RecordTable::PaymentPlans;
+    const READ_ACTION: &'static str = "payment_plan.read";
+    const LIST_ACTION: &'static str = "payment_plan.list";
+
+    fn id(p: &PaymentPlan) -> PaymentPlanId {
+        p.id
+    }
+
+    fn not_found(id: PaymentPlanId) -> Error {
+        Error::PaymentPlanNotFound(id)
+    }
+
+    fn claims(_: &PaymentPlan) -> impl Iterator<Item = Claim<'_>> {
+        std::iter::empty()
+    }
+
+    fn links(p: &PaymentPlan) -> impl Iterator<Item = Link> {
+        std::iter::once(Link { index: IndexTable::PaymentPlansByInvoice, parent: p.invoice_id.as_u128() })
+    }
+
+    /// At most one active plan per invoice: the invoice's id is claimed by the plan while it
+    /// is active (not a `claims` value: the record does not hold the id as text).
+    fn also(_ctx: &DecideCtx<'_>, old: Option<&PaymentPlan>, new: &PaymentPlan) -> Result<ChangeSet> {
+        let mut set = ChangeSet::new();
+        let was = old.is_some_and(|o| o.status == PlanStatus::Active);
+        let is = new.status == PlanStatus::Active;
+        let key = new.invoice_id.to_string();
+        if is && !was {
+            set.claim(unique::PAYMENT_PLAN_INVOICE, &key, new.id.as_u128(), "invoice_id");
+        } else if was && !is {
+            set.release(unique::PAYMENT_PLAN_INVOICE, &key, new.id.as_u128());
+        }
+        Ok(set)
+    }
+
+    fn matches(f: &PlanFilter, p: &PaymentPlan) -> bool {
+        f.invoice_id.is_none_or(|i| i == p.invoice_id)
+    }
+
+    fn list_via(f: &PlanFilter) -> Option<Link> {
+        f.invoice_id.map(|i| Link { index: IndexTable::PaymentPlansByInvoice, parent: i.as_u128() })
+    }
+
+    fn decide_create(ctx: &DecideCtx<'_>, id: PaymentPlanId, draft: PlanDraft) -> Result<Decision<PaymentPlan>> {
+        let inv = invoice(ctx, draft.invoice_id)?;
+        check_invoice(&inv)?;
+        let s = schedule(&draft.terms, inv.balance)?;
+        let plan = PaymentPlan {
+            id,
+            invoice_id: inv.id,
+            client_id: inv.client_id,
+            status: PlanStatus::Active,
+            revision: 1,
+            terms: draft.terms,
+            principal: inv.balance,
+            financed: s.financed,
+            interest: s.interest,
+            total: s.total,
+            paid_before: inv.paid,
+            paid: clowder_schemas::money::Cents::ZERO,
+            schedule: s.instalments,
+            revisions: Vec::new(),
+            cancel_reason: None,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            created_by: ctx.caller.user_id(),
+        };
+        Ok(Decision {
+            event: DomainEvent::PaymentPlanCreated { plan_id: id, invoice_id: inv.id, client_id: inv.client_id },
+            record: plan,
+            changed: Vec::new(),
+            action: "payment_plan.create",
+        })
+    }
+
+    fn decide(
+        ctx: &DecideCtx<'_>,
+        current: &PaymentPlan,
+        command: PlanCommand,
+    ) -> Result<Option<Decision<PaymentPlan>>> {
+        let mut new = current.clone();
+        let (changed, action, event): (Vec<&'static str>, &'static str, Option<DomainEvent>) = match command {
+            PlanCommand::Modify { terms, reason } => {
+                require(current, "modified")?;
+                let changed = new.modify(terms, reason, ctx.now, ctx.caller.user_id())?;
+                if changed.is_empty() {
+                    return Ok(None);
+                }
+                let mut all = vec!["revision", "schedule"];
+                all.extend(changed);
+                (all, "payment_plan.modify", None)
+            }
+            PlanCommand::Cancel { reason } => {
+                require(current, "cancelled")?;
+                new.status = PlanStatus::Cancelled;
+                new.cancel_reason = Some(reason);
+                (vec!["status", "cancel_reason"], "payment_plan.cancel", None)
+            }
+            PlanCommand::MarkLate { no, revision } => {
+                if current.status != PlanStatus::Active || current.revision != revision {
+                    return Ok(None); // a job of replaced terms, or of a plan that ended
+                }
+                new.progress(invoice(ctx, current.invoice_id)?.paid);
+                if new.status == PlanStatus::Completed {
+                    return Ok(Some(decision(new, vec!["status"], "payment_plan.complete", None, ctx)));
+                }
+                let today = ctx.today();
+                let Some(i) = new.schedule.iter_mut().find(|i| i.no == no) else { return Ok(None) };
+                if i.late || i.paid >= i.amount || today <= i.due_on {
+                    return Ok(None);
+                }
+                i.late = true;
+                let (due_on, client_id, invoice_id, plan_id) = (i.due_on, new.client_id, new.invoice_id, new.id);
+                let late = DomainEvent::InstalmentLate { plan_id, invoice_id, client_id, instalment_no: no, due_on };
+                (vec!["schedule"], "payment_plan.late", Some(late))
+            }
+        };
+        Ok(Some(decision(new, changed, action, event, ctx)))
+    }
+}
+
+fn decision(
+    mut new: PaymentPlan,
+    changed: Vec<&'static str>,
+    action: &'static str,
+    event: Option<DomainEvent>,
+    ctx: &DecideCtx<'_>,
+) -> Decision<PaymentPlan> {
+    new.updated_at = ctx.now;
+    let event = event.unwrap_or_else(|| DomainEvent::PaymentPlanUpdated {
+        plan_id: new.id,
+        client_id: new.client_id,
+        changed: changed.iter().map(|s| s.to_string()).collect(),
+    });
+    Decision { record: new, changed, event, action }
+}
+
+/// A plan is made for an issued invoice with a balance (never a draft, a void or a paid one).
+fn check_invoice(inv: &Invoice) -> Result<()> {
+    if inv.status.is_open() && inv.balance.is_positive() {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        "invoice_id",
+        format!("a plan needs an issued invoice with a balance; this one is {}", inv.status.as_str()),
+    )
+    .into())
+}
+
+/// Refuses a change of a plan that is no longer active.
+fn require(current: &PaymentPlan, to: &'static str) -> Result<()> {
+    if current.status == PlanStatus::Active {
+        return Ok(());
+    }
+    Err(Error::PaymentPlanTransition { from: current.status.as_str(), to, allowed: vec!["active"] })
+}
+
+/// The payment plans service.
+#[derive(Clone)]
+pub struct Plans {
+    records: Records<PlanKind>,
+    invoices: Invoices,
+    jobs: Jobs,
+    messages: Messages,
+    ctx: Arc<Ctx>,
+}
+
+impl Plans {
+    pub(crate) fn new(ctx: Arc<Ctx>, invoices: Invoices, jobs: Jobs, messages: Messages) -> Self {
+        Plans { records: Records::new(ctx.clone()), invoices, jobs, messages, ctx }
+    }
+
+    /// The generic service (reads, lists, passivation).
+    pub fn records(&self) -> &Records<PlanKind> {
+        &self.records
+    }
+
+    /// The due jobs of a plan's schedule (one per instalment, the down payment too), each due
+    /// the first moment of the day after its instalment (clinic zone); keyed by revision, so
+    /// a modification's jobs never collide with those it cancels.
+    fn schedule_jobs(&self, set: &mut ChangeSet, plan: &PaymentPlan, caller: &Caller) -> Result<()> {
+        for i in &plan.schedule {
+            let due_at = i
+                .due_on
+                .tomorrow()
+                .and_then(|d| d.to_zoned(self.ctx.config.time_zone.clone()))
+                .map_err(|e| Error::Internal(format!("an instalment's job time: {e}")))?
+                .timestamp();
+            self.jobs.schedule(
+                set,
+                NewJob {
+                    kind: DUE_KIND.into(),
+                    payload: serde_json::json!({ "plan_id": plan.id, "no": i.no, "revision": plan.revision }),
+                    due_at,
+                    idempotency_key: format!("plan-due:{}:{}:{}", plan.id, plan.revision, i.no),
+                    subject: Some(format!("payment_plan:{}", plan.id)),
+                },
+                caller,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Agrees a plan for an invoice, with its due jobs in the same change set.
+    pub async fn create(&self, draft: PlanDraft, caller: &Caller) -> Result<PaymentPlan> {
+        let id = PaymentPlanId::from_ulid(self.ctx.new_ulid());
+        // The schedule the decision will compute, for the jobs (the decision refuses bad terms
+        // with the same checks; a job of a refused plan is never written).
+        let inv = self.invoices.records().peek(draft.invoice_id)?;
+        check_invoice(&inv)?;
+        let s = schedule(&draft.terms, inv.balance)?;
+        let preview = PaymentPlan {
+            id,
+            invoice_id: inv.id,
+            client_id: inv.client_id,
+            status: PlanStatus::Active,
+            revision: 1,
+            terms: draft.terms,
+            principal: inv.balance,
+            financed: s.financed,
+            interest: s.interest,
+            total: s.total,
+            paid_before: inv.paid,
+            paid: inv.paid,
+            schedule: s.instalments,
+            revisions: Vec::new(),
+            cancel_reason: None,
+            created_at: self.ctx.clock.now(),
+            updated_at: self.ctx.clock.now(),
+            created_by: None,
+        };
+        let mut with = ChangeSet::new();
+        self.schedule_jobs(&mut with, &preview, caller)?;
+        let plan = self.records.create_with(id, draft, with, caller).await?;
+        self.jobs.wake();
+        self.with_progress(plan)
+    }
+
+    /// A plan with its progress from the invoice's payments (audited read).
+    pub async fn get(&self, id: PaymentPlanId, caller: &Caller) -> Result<PaymentPlan> {
+        let plan = self.records.get(id, caller).await?;
+        self.with_progress(plan)
+    }
+
+    fn with_progress(&self, mut plan: PaymentPlan) -> Result<PaymentPlan> {
+        let inv = self.ctx.store.read()?.get::<Invoice>(RecordTable::Invoices, plan.invoice_id.as_u128())?;
+        if let Some(inv) = inv {
+            plan.progress(inv.paid);
+        }
+        Ok(plan)
+    }
+
+    /// New terms: the schedule recomputed and kept as a revision; the old due jobs cancelled
+    /// and the new ones written in the same change set.
+    pub async fn modify(
+        &self,
+        id: PaymentPlanId,
+        terms: PlanTerms,
+        reason: Option<String>,
+        caller: &Caller,
+    ) -> Result<PaymentPlan> {
+        let mut preview = self.records.peek(id)?;
+        require(&preview, "modified")?;
+        let changed = preview.modify(terms, reason.clone(), self.ctx.clock.now(), None)?;
+        let mut with = ChangeSet::new();
+        if !changed.is_empty() {
+            self.jobs.cancel_subject(&mut with, &format!("payment_plan:{id}"), caller)?;
+            self.schedule_jobs(&mut with, &preview, caller)?;
+        }
+        let plan = self.records.command_with(id, PlanCommand::Modify { terms, reason }, with, caller).await?;
+        self.jobs.wake();
+        self.with_progress(plan)
+    }
+
+    /// Cancels an active plan (its due jobs with it); the invoice is owed as before.
+    pub async fn cancel(&self, id: PaymentPlanId, reason: String, caller: &Caller) -> Result<PaymentPlan> {
+        let mut with = ChangeSet::new();
+        self.jobs.cancel_subject(&mut with, &format!("payment_plan:{id}"), caller)?;
+        let plan = self.records.command_with(id, PlanCommand::Cancel { reason }, with, caller).await?;
+        self.with_progress(plan)
+    }
+
+    /// An invoice's plans, oldest first (audited), each with its progress.
+    pub async fn of_invoice(&self, invoice: InvoiceId, caller: &Caller) -> Result<Vec<PaymentPlan>> {
+        self.invoices.records().peek(invoice)?;
+        let filter = PlanFilter { invoice_id: Some(invoice) };
+        let (plans, _) = self.records.list(&filter, None, 200, caller).await?;
+        plans.into_iter().map(|p| self.with_progress(p)).collect()
+    }
+
+    /// The due job's work: marks the instalment late if it still is, and queues the client's
+    /// message in the same change set (dropped unwritten if the decision changes nothing).
+    async fn check_due(&self, id: PaymentPlanId, no: u32, revision: u32, caller: &Caller) -> Result<()> {
+        let plan = self.with_progress(self.records.peek(id)?)?;
+        let unpaid = plan.schedule.iter().find(|i| i.no == no).filter(|i| i.paid < i.amount && !i.late).copied();
+        let mut with = ChangeSet::new();
+        if let (Some(i), PlanStatus::Active, true) = (unpaid, plan.status, plan.revision == revision) {
+            self.late_message(&mut with, &plan, i.no, i.amount, i.due_on, caller)?;
+        }
+        self.records.command_with(id, PlanCommand::MarkLate { no, revision }, with, caller).await?;
+        self.jobs.wake();
+        Ok(())
+    }
+
+    /// The client's `payment_plan_late` message (their preferred channel's active template),
+    /// keyed by plan, revision and instalment so it is queued once. Nothing when the clinic
+    /// has no such template (the staff alert still goes out).
+    fn late_message(
+        &self,
+        set: &mut ChangeSet,
+        plan: &PaymentPlan,
+        no: u32,
+        amount: clowder_schemas::money::Cents,
+        due_on: jiff::civil::Date,
+        caller: &Caller,
+    ) -> Result<()> {
+        let reader = self.ctx.store.read()?;
+        let Some(client) = reader.get::<Client>(RecordTable::Clients, plan.client_id.as_u128())? else { return Ok(()) };
+        let key = format!("plan-late:{}:{}:{no}", plan.id, plan.revision);
+        let (channel, to) = crate::comms::automations::channel_of(&client);
+        let Some(t) = crate::comms::analytics::pick_variant(&reader, TemplateCategory::PaymentPlanLate, channel, &key)?
+        else {
+            tracing::warn!(plan = %plan.id, "no active payment_plan_late template; the client is not told");
+            return Ok(());
+        };
+        let number = reader
+            .get::<Invoice>(RecordTable::Invoices, plan.invoice_id.as_u128())?
+            .and_then(|i| i.number)
+            .unwrap_or_default();
+        let pets = crate::comms::compose::pet_names(&reader, &client)?;
+        let clinic = &self.ctx.config.comms.clinic;
+        let mut values: BTreeMap<String, String> = crate::comms::compose::client_values(&client, &pets, clinic);
+        values.entry("clinic_phone".into()).or_default();
+        values.insert("plan_invoice_number".into(), number);
+        values.insert("instalment_amount".into(), amount.to_string());
+        values.insert("instalment_due_date".into(), due_on.to_string());
+        let rendered = crate::comms::templates::render(channel, &t.content, &values)?;
+        self.messages.queue(
+            set,
+            NewMessage {
+                to,
+                client_id: Some(client.id),
+                subject: rendered.subject,
+                text: rendered.text,
+                html: rendered.html,
+                idempotency_key: key,
+                due_at: None,
+                purpose: Purpose::Transactional,
+                template: Some((t.id, t.category)),
+                automation: None,
+            },
+            caller,
+        )?;
+        Ok(())
+    }
+
+    /// The handler of [`DUE_KIND`] jobs.
+    pub fn due_handler(&self) -> Arc<dyn JobHandler> {
+        Arc::new(CheckInstalment { plans: self.clone() })
+    }
+
+    pub(crate) fn stop_all(&self) {
+        self.records.stop_all();
+    }
+}
+
+fn due_of(payload: &serde_json::Value) -> Option<(PaymentPlanId, u32, u32)> {
+    let id = payload.get("plan_id")?.as_str()?.parse().ok()?;
+    let no = u32::try_from(payload.get("no")?.as_u64()?).ok()?;
+    let revision = u32::try_from(payload.get("revision")?.as_u64()?).ok()?;
+    Some((id, no, revision))
+}
+
+/// Runs `payment_plan_due` jobs.
+struct CheckInstalment {
+    plans: Plans,
+}
+
+impl JobHandler for CheckInstalment {
+    fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
+        due_of(payload).map(|_| ()).ok_or_else(|| {
+            ValidationError::new("payload", "must be {\"plan_id\": <plan id>, \"no\": <instalment>, \"revision\": <n>}")
+        })
+    }
+
+    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {
+        Box::pin(async move {
+            let (id, no, revision) = due_of(&job.payload).ok_or_else(|| JobError::Permanent("a bad payload".into()))?;
+            match self.plans.check_due(id, no, revision, &ctx.caller).await {
+                Ok(()) => Ok(JobOutcome::done()),
+                Err(e @ Error::PaymentPlanNotFound(_)) => Err(JobError::Permanent(e.to_string())),
+                Err(e) => Err(JobError::Retry(e.to_string())),
+            }
+        })
+    }
+}

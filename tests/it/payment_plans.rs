@@ -1,0 +1,256 @@
+//! `/api/payment-plans`: a schedule computed to the cent for an issued invoice's balance,
+//! progress from the invoice's payments, at most one active plan per invoice, modification
+//! with history, cancellation, a missed instalment marked late with the client told through
+//! the outbox and staff alerted, and bad terms refused.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of};
+
+struct Clinic {
+    app: TestApp,
+    client: String,
+}
+
+async fn clinic() -> Clinic {
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Jane", "Doe").await;
+    Clinic { app, client }
+}
+
+impl Clinic {
+    /// A draft of one free-text line at `cents`.
+    async fn draft(&self, cents: i64) -> String {
+        let body = json!({"client_id": self.client, "lines": [{"description": "Surgery", "unit_price": cents}]});
+        id_of(&expect_json(self.app.post_json("/api/invoices", &body).await, StatusCode::CREATED).await)
+    }
+
+    async fn issued(&self, cents: i64) -> String {
+        let id = self.draft(cents).await;
+        expect_json(self.app.post_json(&format!("/api/invoices/{id}/issue"), &json!({})).await, StatusCode::OK).await;
+        id
+    }
+
+    async fn plan(&self, body: Value) -> Value {
+        expect_json(self.app.post_json("/api/payment-plans", &body).await, StatusCode::CREATED).await
+    }
+
+    async fn pay(&self, invoice: &str, cents: i64) {
+        let body = json!({"amount": cents, "method": "cash"});
+        expect_json(self.app.post_json(&format!("/api/invoices/{invoice}/payments"), &body).await, StatusCode::OK)
+            .await;
+    }
+
+    async fn jobs(&self, plan: &str) -> Vec<Value> {
+        let page =
+            self.app.get_json(&format!("/api/jobs?kind=payment_plan_due&subject=payment_plan:{plan}&limit=100")).await;
+        page["items"].as_array().unwrap().clone()
+    }
+}
+
+fn amounts(plan: &Value, key: &str) -> Vec<i64> {
+    plan["schedule"].as_array().unwrap().iter().map(|i| i[key].as_i64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_plan_schedules_the_balance_to_the_cent_and_follows_the_invoices_payments() {
+    let c = clinic().await;
+    let inv = c.issued(10_001).await;
+    let start = c.app.system.ctx.today().checked_add(jiff::Span::new().days(3)).unwrap();
+    let plan = c
+        .plan(json!({"invoice_id": inv, "down_payment": 1000, "instalments": 3, "interval": "monthly", "start_date": start.to_string()}))
+        .await;
+    let id = id_of(&plan);
+    assert_eq!(
+        (plan["status"].as_str(), plan["principal"].as_i64(), plan["total"].as_i64()),
+        (Some("active"), Some(10_001), Some(10_001))
+    );
+    // 90.01 in three: 30.00, 30.00 and the remainder cent on the last.
+    assert_eq!(amounts(&plan, "amount"), vec![1000, 3000, 3000, 3001]);
+    let dates: Vec<&str> = plan["schedule"].as_array().unwrap().iter().map(|i| i["due_on"].as_str().unwrap()).collect();
+    assert_eq!(dates[0], start.to_string());
+    assert_eq!(dates[1], start.checked_add(jiff::Span::new().months(1)).unwrap().to_string());
+    // One durable check per instalment, due the day after it.
+    let jobs = c.jobs(&id).await;
+    assert_eq!(jobs.len(), 4);
+    assert!(jobs.iter().all(|j| j["state"] == "queued"));
+
+    // Progress comes from the invoice's payments, oldest instalment first.
+    c.pay(&inv, 1500).await;
+    let read = c.app.get_json(&format!("/api/payment-plans/{id}")).await;
+    assert_eq!((read["paid"].as_i64(), amounts(&read, "paid")), (Some(1500), vec![1000, 500, 0, 0]));
+
+    // One active plan per invoice.
+    assert_error(
+        c.app
+            .post_json("/api/payment-plans", &json!({"invoice_id": inv, "instalments": 2, "interval": "weekly"}))
+            .await,
+        StatusCode::CONFLICT,
+        "duplicate_value",
+        Some("invoice_id"),
+    )
+    .await;
+
+    // A modification keeps the terms it replaced, with who, when, what and why.
+    let changed = expect_json(
+        c.app
+            .patch_json(&format!("/api/payment-plans/{id}"), &json!({"instalments": 4, "reason": "smaller payments"}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(changed["revision"], 2);
+    assert_eq!(amounts(&changed, "amount"), vec![1000, 2250, 2250, 2250, 2251]);
+    let rev = &changed["revisions"][0];
+    assert_eq!((rev["revision"].as_u64(), rev["reason"].as_str()), (Some(1), Some("smaller payments")));
+    assert_eq!(rev["changed"], json!(["instalments"]));
+    assert_eq!(rev["terms"]["instalments"], 3);
+    assert_eq!(rev["schedule"].as_array().unwrap().len(), 4);
+    assert!(rev["replaced_by"].is_string(), "{rev}");
+    let jobs = c.jobs(&id).await;
+    assert_eq!(jobs.iter().filter(|j| j["state"] == "cancelled").count(), 4);
+    assert_eq!(jobs.iter().filter(|j| j["state"] == "queued").count(), 5);
+    let audit = c.app.get_json("/api/audit?action=payment_plan.modify").await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+
+    // Cancelled: its checks go with it, and the invoice may get a new plan for what is left.
+    assert_error(
+        c.app.post_json(&format!("/api/payment-plans/{id}/cancel"), &json!({"reason": " "})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("reason"),
+    )
+    .await;
+    let cancelled = expect_json(
+        c.app
+            .post_json(&format!("/api/payment-plans/{id}/cancel"), &json!({"reason": "paying in full next week"}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert!(c.jobs(&id).await.iter().all(|j| j["state"] == "cancelled"));
+    assert_error(
+        c.app.patch_json(&format!("/api/payment-plans/{id}"), &json!({"instalments": 2})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+        None,
+    )
+    .await;
+    let again =
+        c.plan(json!({"invoice_id": inv, "instalments": 2, "interval": "fortnightly", "interest_bp": 1000})).await;
+    assert_eq!((again["principal"].as_i64(), again["paid_before"].as_i64()), (Some(8501), Some(1500)));
+    // 10 % a year on 85.01 for 28 days: 0.652… → 0.65, on the plan, not the invoice.
+    assert_eq!((again["interest"].as_i64(), again["total"].as_i64()), (Some(65), Some(8566)));
+    let plans = c.app.get_json(&format!("/api/invoices/{inv}/payment-plans")).await;
+    assert_eq!(plans.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_missed_instalment_is_marked_late_the_client_told_and_staff_alerted() {
+    let c = clinic().await;
+    let inv = c.issued(9_000).await;
+    // Agreed two weeks ago (recorded late): the first two weekly instalments are past.
+    let start = c.app.system.ctx.today().checked_sub(jiff::Span::new().days(15)).unwrap();
+    let plan = c
+        .plan(json!({"invoice_id": inv, "instalments": 3, "interval": "weekly", "start_date": start.to_string()}))
+        .await;
+    let id = id_of(&plan);
+    let late = c
+        .app
+        .poll_json(&format!("/api/payment-plans/{id}"), |p| {
+            p["schedule"].as_array().is_some_and(|s| s.iter().filter(|i| i["late"] == true).count() == 2)
+        })
+        .await;
+    assert_eq!(late["schedule"][2]["late"], false, "the third is not due yet");
+    // Each job ran once and is done (its state commits just after the plan's change); the
+    // third waits for its day.
+    let url = format!("/api/jobs?kind=payment_plan_due&subject=payment_plan:{id}&limit=100");
+    let count =
+        |p: &Value, state: &str| p["items"].as_array().map_or(0, |j| j.iter().filter(|j| j["state"] == state).count());
+    let jobs = c.app.poll_json(&url, |p| count(p, "succeeded") == 2).await;
+    assert_eq!(count(&jobs, "queued"), 1);
+
+    // The client is told through the outbox, from the payment_plan_late template, once per
+    // instalment.
+    let messages = c.app.get_json(&format!("/api/messages?client_id={}", c.client)).await;
+    let items = messages["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{messages}");
+    let number = c.app.get_json(&format!("/api/invoices/{inv}")).await["number"].as_str().unwrap().to_owned();
+    assert!(
+        items
+            .iter()
+            .all(|m| m["text"].as_str().unwrap().contains(&number) && m["text"].as_str().unwrap().contains("30.00")),
+        "{messages}"
+    );
+    assert!(items.iter().all(|m| m["category"] == "payment_plan_late"), "{messages}");
+
+    // Staff are alerted with an event for who sees payments.
+    let events = c.app.system.events_after(0, 10_000).unwrap();
+    let alerts: Vec<_> = events.iter().filter(|e| e.kind == "instalment_late").collect();
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts[0].payload["plan_id"], id);
+    assert_eq!(alerts[0].subject, format!("client:{}", c.client));
+}
+
+#[tokio::test]
+async fn bad_plans_are_refused_naming_the_field() {
+    let c = clinic().await;
+    let inv = c.issued(5_000).await;
+    let refused = [
+        (json!({"invoice_id": inv, "instalments": 0, "interval": "weekly"}), "instalments"),
+        (json!({"invoice_id": inv, "instalments": 61, "interval": "monthly"}), "instalments"),
+        (json!({"invoice_id": inv, "instalments": 2, "interval": "weekly", "down_payment": 5001}), "down_payment"),
+        (json!({"invoice_id": inv, "instalments": 2, "interval": "weekly", "down_payment": -1}), "down_payment"),
+        (json!({"invoice_id": inv, "instalments": 2, "interval": "weekly", "start_date": "2001-01-01"}), "start_date"),
+    ];
+    for (body, field) in refused {
+        assert_error(
+            c.app.post_json("/api/payment-plans", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
+    }
+    let body = json!({"invoice_id": inv, "instalments": 2, "interval": "yearly"});
+    assert!(c.app.post_json("/api/payment-plans", &body).await.status().is_client_error());
+    let draft = c.draft(5_000).await;
+    let void = c.issued(5_000).await;
+    expect_json(
+        c.app.post_json(&format!("/api/invoices/{void}/void"), &json!({"reason": "typo"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    for invoice in [&draft, &void] {
+        assert_error(
+            c.app
+                .post_json(
+                    "/api/payment-plans",
+                    &json!({"invoice_id": invoice, "instalments": 2, "interval": "weekly"}),
+                )
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("invoice_id"),
+        )
+        .await;
+    }
+    assert_error(
+        c.app
+            .post_json("/api/payment-plans", &json!({"invoice_id": UNKNOWN_ID, "instalments": 2, "interval": "weekly"}))
+            .await,
+        StatusCode::NOT_FOUND,
+        "invoice_not_found",
+        None,
+    )
+    .await;
+    assert_error(
+        c.app.get(&format!("/api/payment-plans/{UNKNOWN_ID}")).await,
+        StatusCode::NOT_FOUND,
+        "payment_plan_not_found",
+        None,
+    )
+    .await;
+}
