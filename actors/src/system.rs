@@ -103,6 +103,10 @@ pub struct System {
     pub catalogue: crate::billing::catalogue::Catalogue,
     /// Invoices and their credit notes.
     pub invoices: crate::billing::invoices::Invoices,
+    /// Charge capture: the follower of the event log that fills visits' draft invoices.
+    pub capture: crate::billing::capture::Capture,
+    /// Batches issuing the invoices of completed visits.
+    pub invoice_batches: crate::billing::generate::InvoiceBatches,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -192,6 +196,12 @@ impl System {
         let invoices = crate::billing::invoices::Invoices::new(ctx.clone(), jobs.clone());
         jobs.register(crate::billing::invoices::OVERDUE_KIND, invoices.overdue_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let invoice_batches =
+            crate::billing::generate::InvoiceBatches::new(ctx.clone(), jobs.clone(), invoices.clone());
+        jobs.register(crate::billing::generate::KIND, invoice_batches.handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let capture = crate::billing::capture::Capture::start(ctx.clone(), invoices.clone())
+            .map_err(|e| StoreError::Load(format!("charge capture: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -239,6 +249,8 @@ impl System {
             stock,
             catalogue: crate::billing::catalogue::Catalogue::new(ctx_for_templates.clone()),
             invoices,
+            capture,
+            invoice_batches,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -311,6 +323,7 @@ impl System {
             self.products.stop_all();
             self.vendors.stop_all();
             self.purchase_orders.stop_all();
+            self.capture.stop().await;
             self.catalogue.stop_all();
             self.invoices.stop_all();
             self.scheduling.stop().await;

@@ -405,6 +405,10 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/invoices/{id}/payments", Needs(PaymentsCreate)),
     ("GET", "/api/clients/{id}/invoices", Needs(InvoicesView)),
     ("GET", "/api/clients/{id}/balance", Needs(InvoicesView)),
+    // Charge capture: resolving an uncharged entry edits the draft; a batch issues invoices.
+    ("POST", "/api/invoices/{id}/uncharged/resolve", Needs(InvoicesEdit)),
+    ("POST", "/api/invoice-batches", Needs(InvoicesEdit)),
+    ("GET", "/api/invoice-batches/{id}", Needs(InvoicesEdit)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

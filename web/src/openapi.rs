@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::Rule;
+use crate::routes::capture;
 use crate::routes::inventory;
 use crate::routes::subscribe;
 use crate::routes::vaccinations;
@@ -256,7 +257,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(invoices::invoices_credit))
         .routes(routes!(invoices::invoices_pay))
         .routes(routes!(invoices::clients_invoices))
-        .routes(routes!(invoices::clients_balance));
+        .routes(routes!(invoices::clients_balance))
+        .routes(routes!(capture::invoices_resolve_uncharged))
+        .routes(routes!(capture::invoice_batches_create))
+        .routes(routes!(capture::invoice_batches_get));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -7,5 +7,7 @@
 //!
 //! Domain dependencies: jobs.
 
+pub mod capture;
 pub mod catalogue;
+pub mod generate;
 pub mod invoices;

@@ -100,10 +100,15 @@ pub enum RecordTable {
     CatalogueItems,
     /// Invoices with their lines and credit notes (`billing::invoices`).
     Invoices,
+    /// Charge capture's cursor in the event log (`billing::capture`; key 0).
+    ChargeCapture,
+    /// Batches issuing the invoices of completed visits, with their reports
+    /// (`billing::capture`; key: the batch job's id).
+    InvoiceBatches,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 47] = [
+    pub const ALL: [RecordTable; 49] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -151,6 +156,8 @@ impl RecordTable {
         RecordTable::StockLedger,
         RecordTable::CatalogueItems,
         RecordTable::Invoices,
+        RecordTable::ChargeCapture,
+        RecordTable::InvoiceBatches,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -202,6 +209,8 @@ impl RecordTable {
             RecordTable::StockLedger => TableDefinition::new("stock_ledger"),
             RecordTable::CatalogueItems => TableDefinition::new("catalogue_items"),
             RecordTable::Invoices => TableDefinition::new("invoices"),
+            RecordTable::ChargeCapture => TableDefinition::new("charge_capture"),
+            RecordTable::InvoiceBatches => TableDefinition::new("invoice_batches"),
         }
     }
 }
@@ -346,7 +355,8 @@ pub mod unique {
     pub const STOCK_DISPENSE: &str = "stock_dispense";
     /// An active catalogue item's code (lower-cased).
     pub const CATALOGUE_CODE: &str = "catalogue_code";
-    /// The active catalogue item charging a formulary drug (`drug` or `drug@strength`).
+    /// The active catalogue item charging a formulary drug (`drug`, `drug/form` or
+    /// `drug/form/strength`: inventory's key).
     pub const CATALOGUE_DRUG: &str = "catalogue_drug";
     /// The active catalogue item charging a vaccine (its protocol code).
     pub const CATALOGUE_VACCINE: &str = "catalogue_vaccine";
@@ -354,6 +364,9 @@ pub mod unique {
     pub const CATALOGUE_EXAM: &str = "catalogue_exam";
     /// `<processor>/<its payment id>`: a processor's payment is recorded once.
     pub const PAYMENT_PROCESSOR_ID: &str = "payment_processor_id";
+    /// A charge capture source (`vaccination:<id>`, `dispense:<prescription id>/<fill>`,
+    /// `visit:<id>`), owned by the invoice it was captured on: captured once, ever.
+    pub const CAPTURED_CHARGE: &str = "captured_charge";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by
