@@ -306,6 +306,24 @@ mod tests {
     }
 
     #[test]
+    fn a_drug_link_keys_like_inventory_and_is_looked_up_most_specific_first() {
+        let link =
+            |form: Option<FormKind>, strength: Option<f64>| DrugLink { drug_id: "meloxicam".into(), form, strength };
+        assert_eq!(link(Some(FormKind::Suspension), Some(0.5)).key(), "meloxicam/suspension/0.5");
+        assert_eq!(
+            link(Some(FormKind::Suspension), Some(0.5)).key(),
+            crate::inventory::FormularyLink::key_of("meloxicam", FormKind::Suspension, 0.5)
+        );
+        assert_eq!(link(Some(FormKind::Suspension), None).key(), "meloxicam/suspension");
+        assert_eq!(link(None, None).key(), "meloxicam");
+        assert_eq!(
+            DrugLink::lookup_keys("meloxicam", FormKind::Suspension, 0.5),
+            ["meloxicam/suspension/0.5", "meloxicam/suspension", "meloxicam"]
+        );
+        assert_eq!(link(None, Some(0.5)).validate().unwrap_err().field, "drug.form");
+    }
+
+    #[test]
     fn a_patch_names_what_changed_and_retires() {
         let item =
             body(serde_json::json!({"name": "Exam", "category": "exams", "kind": "service", "price": 6500})).unwrap();

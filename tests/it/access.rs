@@ -319,6 +319,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/invoices/{id}/payments", "ARBM"),
     ("GET", "/api/clients/{id}/invoices", "ARBM"),
     ("GET", "/api/clients/{id}/balance", "ARBM"),
+    ("POST", "/api/invoices/{id}/uncharged/resolve", "ARBM"),
+    ("POST", "/api/invoice-batches", "ARBM"),
+    ("GET", "/api/invoice-batches/{id}", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

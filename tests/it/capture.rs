@@ -296,3 +296,29 @@ async fn a_charge_after_issue_goes_on_a_new_draft_and_the_batch_issues_completed
     assert!(issued.contains(&(first.clone(), true)) && issued.contains(&(second.clone(), true)), "{report}");
     assert!(issued.contains(&(other_draft.clone(), false)), "{report}");
 }
+
+#[tokio::test]
+async fn a_drug_link_is_resolved_through_the_formulary_to_inventorys_key() {
+    let app = TestApp::signed_in().await;
+    let body =
+        |drug: Value| json!({"name": "Drug", "category": "Medications", "kind": "product", "price": 100, "drug": drug});
+    for (drug, field) in [
+        (json!({"drug_id": "unobtainium"}), "drug.drug_id"),
+        (json!({"drug_id": "meloxicam", "form": "tablet", "strength": 0.5}), "drug.form"),
+        (json!({"drug_id": "meloxicam", "form": "suspension", "strength": 7}), "drug.strength"),
+        (json!({"drug_id": "meloxicam", "strength": 0.5}), "drug.form"),
+    ] {
+        let res = app.post_json("/api/catalogue", &body(drug)).await;
+        assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    // A name becomes the formulary's id; the claim is inventory's key, so a second item for
+    // the same drug, form and strength is refused, and one for the whole drug is another key.
+    let exact = body(json!({"drug_id": "Meloxicam", "form": "suspension", "strength": 0.5}));
+    let saved = expect_json(app.post_json("/api/catalogue", &exact).await, StatusCode::CREATED).await;
+    assert_eq!(saved["drug"], json!({"drug_id": "meloxicam", "form": "suspension", "strength": 0.5}));
+    let again = body(json!({"drug_id": "meloxicam", "form": "suspension", "strength": 0.5}));
+    assert_error(app.post_json("/api/catalogue", &again).await, StatusCode::CONFLICT, "duplicate_value", Some("drug"))
+        .await;
+    expect_json(app.post_json("/api/catalogue", &body(json!({"drug_id": "meloxicam"}))).await, StatusCode::CREATED)
+        .await;
+}

@@ -2,10 +2,12 @@
 //! the generic record mechanism (`crate::records`). Every amount is integer cents computed by
 //! `clowder_schemas::money`'s one rounding rule; a client's balance is derived from their
 //! invoices, never stored. Invoices' overdue moves run as durable jobs (`crate::jobs`). The
-//! design, the rounding rule with a worked example, and what is still to come (payments,
-//! charge capture) are in docs/billing.md.
+//! design, the rounding rule with a worked example, and what is still to come are in
+//! docs/billing.md. Charge capture (`capture`) follows the event log and fills visits' draft
+//! invoices; `generate` is the batch that issues the invoices of completed visits. It uses
+//! clinical for the formulary (a catalogue item's drug link is resolved through it).
 //!
-//! Domain dependencies: jobs.
+//! Domain dependencies: clinical, jobs.
 
 pub mod capture;
 pub mod catalogue;
