@@ -511,3 +511,63 @@ impl Follower {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clowder_schemas::ids::ClientId;
+    use clowder_schemas::invoices::InvoiceDraft;
+    use clowder_schemas::money::{BasisPoints, Cents};
+
+    use super::*;
+
+    fn draft() -> Invoice {
+        InvoiceDraft {
+            client_id: ClientId::from_u128(1),
+            patient_id: None,
+            visit_id: None,
+            location_id: None,
+            lines: Vec::new(),
+            discount: None,
+            memo: None,
+        }
+        .into_invoice(InvoiceId::from_u128(2), BasisPoints::ZERO, Timestamp::UNIX_EPOCH, None)
+        .unwrap()
+    }
+
+    fn exam(source: &str) -> Captured {
+        Captured::Line(LineDraft {
+            item_id: None,
+            description: "Exam".into(),
+            category: None,
+            quantity: Quantity::ONE,
+            unit_price: Cents::new(6500),
+            taxable: false,
+            discount: None,
+            source: Some(source.into()),
+        })
+    }
+
+    #[test]
+    fn a_source_is_captured_once_and_claimed_once() {
+        let mut inv = draft();
+        let before = inv.clone();
+        let (changed, action) = apply(&mut inv, exam("visit:1"), Timestamp::UNIX_EPOCH).unwrap().unwrap();
+        assert_eq!((changed, action), (vec!["lines"], "invoice.capture"));
+        assert_eq!(inv.totals.total, Cents::new(6500));
+        assert!(apply(&mut inv, exam("visit:1"), Timestamp::UNIX_EPOCH).unwrap().is_none(), "the same source again");
+        let entry = uncharged("vaccination:3".into(), "FeLV".into(), Quantity::ONE, "no item".into());
+        let (changed, _) = apply(&mut inv, entry.clone(), Timestamp::UNIX_EPOCH).unwrap().unwrap();
+        assert_eq!(changed, vec!["uncharged"]);
+        assert!(apply(&mut inv, entry, Timestamp::UNIX_EPOCH).unwrap().is_none());
+        // Claims: the new sources only, against what the invoice held before.
+        let mut set = ChangeSet::new();
+        claim_sources(&mut set, Some(&before), &inv);
+        let mut again = ChangeSet::new();
+        claim_sources(&mut again, Some(&inv), &inv);
+        assert!(!set.is_empty() && again.is_empty());
+        // Resolving: once; an unknown source is refused.
+        assert!(resolve(&mut inv, "vaccination:3", Timestamp::UNIX_EPOCH, None).unwrap());
+        assert!(!resolve(&mut inv, "vaccination:3", Timestamp::UNIX_EPOCH, None).unwrap());
+        assert!(resolve(&mut inv, "vaccination:4", Timestamp::UNIX_EPOCH, None).is_err());
+    }
+}
