@@ -107,6 +107,10 @@ pub struct System {
     pub estimates: crate::billing::estimates::Estimates,
     /// Payment plans for issued invoices.
     pub plans: crate::billing::plans::Plans,
+    /// Charge capture: the follower of the event log that fills visits' draft invoices.
+    pub capture: crate::billing::capture::Capture,
+    /// Batches issuing the invoices of completed visits.
+    pub invoice_batches: crate::billing::generate::InvoiceBatches,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -202,6 +206,12 @@ impl System {
         let plans = crate::billing::plans::Plans::new(ctx.clone(), invoices.clone(), jobs.clone(), messages.clone());
         jobs.register(crate::billing::plans::DUE_KIND, plans.due_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let invoice_batches =
+            crate::billing::generate::InvoiceBatches::new(ctx.clone(), jobs.clone(), invoices.clone());
+        jobs.register(crate::billing::generate::KIND, invoice_batches.handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let capture = crate::billing::capture::Capture::start(ctx.clone(), invoices.clone())
+            .map_err(|e| StoreError::Load(format!("charge capture: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -251,6 +261,8 @@ impl System {
             invoices,
             estimates,
             plans,
+            capture,
+            invoice_batches,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -323,6 +335,7 @@ impl System {
             self.products.stop_all();
             self.vendors.stop_all();
             self.purchase_orders.stop_all();
+            self.capture.stop().await;
             self.catalogue.stop_all();
             self.invoices.stop_all();
             self.estimates.stop_all();

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::errors::ValidationError;
+use crate::formulary::FormKind;
 use crate::ids::{AppointmentTypeId, CatalogueItemId, ProductId, UserId};
 use crate::money::Cents;
 use crate::patch::{Patch, cleared};
@@ -28,25 +29,44 @@ pub enum ItemKind {
     Product,
 }
 
-/// A formulary drug (and optionally one strength of it) the item charges when dispensed.
+/// A formulary drug (and optionally one form, and one strength of that form) the item
+/// charges when dispensed. Resolved through the formulary when saved (a name or synonym
+/// becomes the drug's id; the form and strength must be the drug's), so its key is
+/// inventory's key of the same drug, form and strength.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DrugLink {
-    /// The formulary's drug id (`gabapentin`).
+    /// The formulary's drug id (`gabapentin`; a name or synonym is accepted on input).
     pub drug_id: String,
-    /// The strength in the drug's dose unit (per tablet or per mL); none matches every
-    /// strength of the drug without a more specific item.
+    /// The dosage form; none matches every form of the drug without a more specific item.
+    #[serde(default)]
+    pub form: Option<FormKind>,
+    /// The strength in the drug's dose unit (per tablet or per mL), of `form` (required with
+    /// a strength); none matches every strength of the form without a more specific item.
     #[serde(default)]
     pub strength: Option<f64>,
 }
 
 impl DrugLink {
-    /// The key a prescription is matched by: `drug` or `drug@strength`.
+    /// The key a dispensed prescription is matched by: inventory's `drug/form/strength`
+    /// ([`crate::inventory::FormularyLink::key_of`]), or its prefix `drug/form`, or `drug`.
     pub fn key(&self) -> String {
-        match self.strength {
-            Some(s) => format!("{}@{s}", self.drug_id),
-            None => self.drug_id.clone(),
+        match (self.form, self.strength) {
+            (Some(f), Some(s)) => crate::inventory::FormularyLink::key_of(&self.drug_id, f, s),
+            (Some(f), None) => format!("{}/{}", self.drug_id, f.as_str()),
+            (None, _) => self.drug_id.clone(),
         }
+    }
+
+    /// The keys a dispensed drug, form and strength is looked up by, most specific first:
+    /// an item for that exact strength wins over one for the form, which wins over one for
+    /// the drug.
+    pub fn lookup_keys(drug_id: &str, form: FormKind, strength: f64) -> [String; 3] {
+        [
+            crate::inventory::FormularyLink::key_of(drug_id, form, strength),
+            format!("{drug_id}/{}", form.as_str()),
+            drug_id.to_owned(),
+        ]
     }
 
     fn validate(&self) -> Result<DrugLink, ValidationError> {
@@ -54,7 +74,12 @@ impl DrugLink {
         if self.strength.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
             return Err(ValidationError::new("drug.strength", "must be a positive number"));
         }
-        Ok(DrugLink { drug_id, strength: self.strength })
+        if self.strength.is_some() && self.form.is_none() {
+            // A strength means nothing without its form (gabapentin 50 is a solution, 100 a
+            // capsule), and inventory's key names all three.
+            return Err(ValidationError::new("drug.form", "is required with a strength"));
+        }
+        Ok(DrugLink { drug_id, form: self.form, strength: self.strength })
     }
 }
 
@@ -267,7 +292,7 @@ mod tests {
             ),
             (serde_json::json!({"name": " ", "category": "exams", "kind": "service", "price": 1}), "name"),
             (
-                serde_json::json!({"name": "Gaba", "category": "meds", "kind": "product", "price": 1, "drug": {"drug_id": "gabapentin", "strength": -1.0}}),
+                serde_json::json!({"name": "Gaba", "category": "meds", "kind": "product", "price": 1, "drug": {"drug_id": "gabapentin", "form": "capsule", "strength": -1.0}}),
                 "drug.strength",
             ),
         ];
@@ -278,6 +303,24 @@ mod tests {
             serde_json::json!({"name": "Exam", "category": "exams", "kind": "service", "price": 65.5}),
         );
         assert!(fractional.is_err(), "a fraction of a cent is refused");
+    }
+
+    #[test]
+    fn a_drug_link_keys_like_inventory_and_is_looked_up_most_specific_first() {
+        let link =
+            |form: Option<FormKind>, strength: Option<f64>| DrugLink { drug_id: "meloxicam".into(), form, strength };
+        assert_eq!(link(Some(FormKind::Suspension), Some(0.5)).key(), "meloxicam/suspension/0.5");
+        assert_eq!(
+            link(Some(FormKind::Suspension), Some(0.5)).key(),
+            crate::inventory::FormularyLink::key_of("meloxicam", FormKind::Suspension, 0.5)
+        );
+        assert_eq!(link(Some(FormKind::Suspension), None).key(), "meloxicam/suspension");
+        assert_eq!(link(None, None).key(), "meloxicam");
+        assert_eq!(
+            DrugLink::lookup_keys("meloxicam", FormKind::Suspension, 0.5),
+            ["meloxicam/suspension/0.5", "meloxicam/suspension", "meloxicam"]
+        );
+        assert_eq!(link(None, Some(0.5)).validate().unwrap_err().field, "drug.form");
     }
 
     #[test]

@@ -137,6 +137,10 @@ pub struct Invoice {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub created_by: Option<UserId>,
+    /// What charge capture found no catalogue item for (docs/billing.md, "Charge capture"):
+    /// listed so the front desk can charge it by hand.
+    #[serde(default)]
+    pub uncharged: Vec<crate::capture::UnchargedEntry>,
 }
 
 impl Record for Invoice {
@@ -392,6 +396,7 @@ impl InvoiceDraft {
             created_at: now,
             updated_at: now,
             created_by: by,
+            uncharged: Vec::new(),
         };
         inv.add_lines(self.lines)?;
         Ok(inv)

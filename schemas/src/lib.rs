@@ -13,6 +13,7 @@ pub mod audit;
 pub mod automations;
 pub mod batches;
 pub mod campaigns;
+pub mod capture;
 pub mod catalogue;
 pub mod chart;
 pub mod clients;

@@ -333,6 +333,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("PATCH", "/api/payment-plans/{id}", "ARBM"),
     ("POST", "/api/payment-plans/{id}/cancel", "ARBM"),
     ("GET", "/api/invoices/{id}/payment-plans", "ARBM"),
+    ("POST", "/api/invoices/{id}/uncharged/resolve", "ARBM"),
+    ("POST", "/api/invoice-batches", "ARBM"),
+    ("GET", "/api/invoice-batches/{id}", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -123,9 +123,9 @@ async fn a_vaccine_drug_or_exam_fee_is_charged_by_one_active_item() {
         Some("vaccine"),
     )
     .await;
-    item(&app, json!({"name": "Gabapentin 100 mg", "category": "Medications", "kind": "product", "price": 120, "drug": {"drug_id": "gabapentin", "strength": 100.0}})).await;
+    item(&app, json!({"name": "Gabapentin 100 mg", "category": "Medications", "kind": "product", "price": 120, "drug": {"drug_id": "gabapentin", "form": "capsule", "strength": 100.0}})).await;
     // Another strength of the same drug is another item.
-    item(&app, json!({"name": "Gabapentin 50 mg", "category": "Medications", "kind": "product", "price": 90, "drug": {"drug_id": "gabapentin", "strength": 50.0}})).await;
+    item(&app, json!({"name": "Gabapentin 50 mg", "category": "Medications", "kind": "product", "price": 90, "drug": {"drug_id": "gabapentin", "form": "solution", "strength": 50.0}})).await;
     // Retired, the vaccine's link is free for its successor.
     expect_json(
         app.patch_json(&format!("/api/catalogue/{}", id_of(&fvrcp)), &json!({"active": false})).await,

@@ -13,6 +13,7 @@ mod backups;
 mod browser;
 mod calendar;
 mod campaigns;
+mod capture;
 mod catalogue;
 mod chart;
 mod clients;

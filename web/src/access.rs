@@ -421,6 +421,10 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("PATCH", "/api/payment-plans/{id}", Needs(PaymentsEdit)),
     ("POST", "/api/payment-plans/{id}/cancel", Needs(PaymentsEdit)),
     ("GET", "/api/invoices/{id}/payment-plans", Needs(PaymentsView)),
+    // Charge capture: resolving an uncharged entry edits the draft; a batch issues invoices.
+    ("POST", "/api/invoices/{id}/uncharged/resolve", Needs(InvoicesEdit)),
+    ("POST", "/api/invoice-batches", Needs(InvoicesEdit)),
+    ("GET", "/api/invoice-batches/{id}", Needs(InvoicesEdit)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

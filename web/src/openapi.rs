@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::Rule;
+use crate::routes::capture;
 use crate::routes::inventory;
 use crate::routes::subscribe;
 use crate::routes::vaccinations;
@@ -268,7 +269,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(payment_plans::payment_plans_create))
         .routes(routes!(payment_plans::payment_plans_get, payment_plans::payment_plans_update))
         .routes(routes!(payment_plans::payment_plans_cancel))
-        .routes(routes!(payment_plans::invoices_payment_plans));
+        .routes(routes!(payment_plans::invoices_payment_plans))
+        .routes(routes!(capture::invoices_resolve_uncharged))
+        .routes(routes!(capture::invoice_batches_create))
+        .routes(routes!(capture::invoice_batches_get));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -4,9 +4,11 @@
 //! claim; a retired item gives its claims up (and keeps its place on the invoices that name
 //! it). Items are never deleted.
 
+use clowder_schemas::ValidationError;
 use clowder_schemas::audit::Caller;
-use clowder_schemas::catalogue::{CatalogueItem, CreateCatalogueItem, ItemKind, UpdateCatalogueItem};
+use clowder_schemas::catalogue::{CatalogueItem, CreateCatalogueItem, DrugLink, ItemKind, UpdateCatalogueItem};
 use clowder_schemas::events::DomainEvent;
+use clowder_schemas::formulary::{Formulary, num};
 use clowder_schemas::ids::CatalogueItemId;
 
 use crate::error::{Error, Result};
@@ -127,7 +129,8 @@ impl RecordKind for CatalogueKind {
     }
 
     fn decide_create(ctx: &DecideCtx<'_>, id: CatalogueItemId, item: CatalogueItem) -> Result<Decision<CatalogueItem>> {
-        let item = CatalogueItem { id, ..item };
+        let mut item = CatalogueItem { id, ..item };
+        item.drug = item.drug.as_ref().map(|d| resolve_drug(ctx, d)).transpose()?;
         check_links(ctx, None, &item)?;
         Ok(Decision {
             event: DomainEvent::CatalogueItemCreated { item_id: id },
@@ -143,7 +146,13 @@ impl RecordKind for CatalogueKind {
         command: CatalogueCommand,
     ) -> Result<Option<Decision<CatalogueItem>>> {
         let CatalogueCommand::Update(patch) = command;
-        let (mut new, changed) = patch.apply(current)?;
+        let (mut new, mut changed) = patch.apply(current)?;
+        if changed.contains(&"drug") {
+            new.drug = new.drug.as_ref().map(|d| resolve_drug(ctx, d)).transpose()?;
+            if new.drug == current.drug {
+                changed.retain(|f| *f != "drug");
+            }
+        }
         if changed.is_empty() {
             return Ok(None);
         }
@@ -155,6 +164,35 @@ impl RecordKind for CatalogueKind {
         };
         Ok(Some(Decision { record: new, changed, event, action: "catalogue_item.update" }))
     }
+}
+
+/// A drug link as the formulary knows it: the drug's id (from its id, name or synonym), and
+/// a form and strength the drug comes in, so the link's key is inventory's key of the same
+/// drug, form and strength (docs/billing.md, "Charge capture").
+fn resolve_drug(ctx: &DecideCtx<'_>, link: &DrugLink) -> Result<DrugLink> {
+    let (version, formulary) = crate::clinical::facts::current::<Formulary>(ctx)?;
+    let drug = formulary.find(&link.drug_id).ok_or_else(|| {
+        ValidationError::new("drug.drug_id", format!("{:?} is not in the formulary (version {version})", link.drug_id))
+    })?;
+    if let Some(f) = link.form {
+        let Some(form) = drug.form(f) else {
+            let forms: Vec<&str> = drug.forms.iter().map(|f| f.form.as_str()).collect();
+            return Err(
+                ValidationError::new("drug.form", format!("{} comes as {}", drug.name, forms.join(", "))).into()
+            );
+        };
+        if let Some(s) = link.strength
+            && !form.strengths.iter().any(|x| (x - s).abs() < 1e-9)
+        {
+            let list: Vec<String> = form.strengths.iter().map(|s| num(*s)).collect();
+            return Err(ValidationError::new(
+                "drug.strength",
+                format!("{} {} comes in {}", drug.name, f.as_str(), list.join(", ")),
+            )
+            .into());
+        }
+    }
+    Ok(DrugLink { drug_id: drug.id.clone(), form: link.form, strength: link.strength })
 }
 
 /// The product and appointment type an item links to exist (a link to nothing would charge
@@ -227,14 +265,17 @@ mod tests {
     fn an_active_item_claims_its_code_and_links_and_a_retired_one_none() {
         let i = item(serde_json::json!({
             "name": "FVRCP vaccine", "category": "vaccines", "kind": "service", "price": 3500, "code": "vac1",
-            "vaccine": "FVRCP", "drug": {"drug_id": "gabapentin", "strength": 100.0}
+            "vaccine": "FVRCP", "drug": {"drug_id": "gabapentin", "form": "capsule", "strength": 100.0}
         }));
         assert_eq!(i.code.as_deref(), Some("VAC1"));
         assert_eq!(CatalogueKind::claims(&i).map(|c| c.value).collect::<Vec<_>>(), ["VAC1"]);
         let links: Vec<_> = link_claims(&i).into_iter().map(|(ns, v, _)| (ns, v)).collect();
         assert_eq!(
             links,
-            [(unique::CATALOGUE_DRUG, "gabapentin@100".to_owned()), (unique::CATALOGUE_VACCINE, "fvrcp".to_owned())]
+            [
+                (unique::CATALOGUE_DRUG, "gabapentin/capsule/100".to_owned()),
+                (unique::CATALOGUE_VACCINE, "fvrcp".to_owned())
+            ]
         );
         let retired = CatalogueItem { active: false, ..i };
         assert_eq!(CatalogueKind::claims(&retired).count(), 0);

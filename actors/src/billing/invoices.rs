@@ -67,6 +67,12 @@ pub enum InvoiceCommand {
         id: PaymentId,
         draft: PaymentDraft,
     },
+    /// Charge capture's line or uncharged entry, on a draft (`billing::capture`).
+    Capture(crate::billing::capture::Captured),
+    /// Staff dealt with an uncharged entry (charged it by hand, or not).
+    ResolveUncharged {
+        source: String,
+    },
 }
 
 /// Which invoices a list shows.
@@ -117,6 +123,7 @@ impl RecordKind for InvoiceKind {
                 set.claim(unique::PAYMENT_PROCESSOR_ID, &key, p.id.as_u128(), "processor_payment_id");
             }
         }
+        crate::billing::capture::claim_sources(&mut set, old, new);
         Ok(set)
     }
 
@@ -261,6 +268,20 @@ impl RecordKind for InvoiceKind {
                 )?;
                 new.add_credit_note(id, draft, ctx.today(), ctx.now, ctx.caller.user_id())?;
                 (vec!["credit_notes", "credited", "balance", "status"], "invoice.credit_note")
+            }
+            InvoiceCommand::Capture(captured) => {
+                require(current, &[InvoiceStatus::Draft], "changed")?;
+                let Some((mut changed, action)) = crate::billing::capture::apply(&mut new, captured, ctx.now)? else {
+                    return Ok(None);
+                };
+                changed.extend(refresh_rate(ctx, &mut new)?);
+                (changed, action)
+            }
+            InvoiceCommand::ResolveUncharged { source } => {
+                if !crate::billing::capture::resolve(&mut new, &source, ctx.now, ctx.caller.user_id())? {
+                    return Ok(None);
+                }
+                (vec!["uncharged"], "invoice.resolve_uncharged")
             }
         };
         if changed.is_empty() {
@@ -485,6 +506,11 @@ impl Invoices {
 
     pub(crate) fn stop_all(&self) {
         self.records.stop_all();
+    }
+
+    /// Marks an uncharged entry (charge capture's) dealt with.
+    pub async fn resolve_uncharged(&self, id: InvoiceId, source: String, caller: &Caller) -> Result<Invoice> {
+        self.records.command(id, InvoiceCommand::ResolveUncharged { source }, caller).await
     }
 }
 

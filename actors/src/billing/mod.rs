@@ -2,14 +2,18 @@
 //! plans, as record kinds on the generic record mechanism (`crate::records`). Every amount is integer cents computed by
 //! `clowder_schemas::money`'s one rounding rule; a client's balance is derived from their
 //! invoices, never stored. Invoices' overdue moves run as durable jobs (`crate::jobs`). The
-//! design, the rounding rule with a worked example, and what is still to come (payments,
-//! charge capture) are in docs/billing.md.
+//! design, the rounding rule with a worked example, and what is still to come are in
+//! docs/billing.md. Charge capture (`capture`) follows the event log and fills visits' draft
+//! invoices; `generate` is the batch that issues the invoices of completed visits. It uses
+//! clinical for the formulary (a catalogue item's drug link is resolved through it).
 //!
 //! A payment plan's missed instalment is told to the client through the comms outbox.
 //!
-//! Domain dependencies: jobs, comms.
+//! Domain dependencies: clinical, jobs, comms.
 
+pub mod capture;
 pub mod catalogue;
 pub mod estimates;
+pub mod generate;
 pub mod invoices;
 pub mod plans;

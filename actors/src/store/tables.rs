@@ -104,10 +104,15 @@ pub enum RecordTable {
     Estimates,
     /// Payment plans with their schedule and revisions (`billing::plans`).
     PaymentPlans,
+    /// Charge capture's cursor in the event log (`billing::capture`; key 0).
+    ChargeCapture,
+    /// Batches issuing the invoices of completed visits, with their reports
+    /// (`billing::capture`; key: the batch job's id).
+    InvoiceBatches,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 49] = [
+    pub const ALL: [RecordTable; 51] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -157,6 +162,8 @@ impl RecordTable {
         RecordTable::Invoices,
         RecordTable::Estimates,
         RecordTable::PaymentPlans,
+        RecordTable::ChargeCapture,
+        RecordTable::InvoiceBatches,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -210,6 +217,8 @@ impl RecordTable {
             RecordTable::Invoices => TableDefinition::new("invoices"),
             RecordTable::Estimates => TableDefinition::new("estimates"),
             RecordTable::PaymentPlans => TableDefinition::new("payment_plans"),
+            RecordTable::ChargeCapture => TableDefinition::new("charge_capture"),
+            RecordTable::InvoiceBatches => TableDefinition::new("invoice_batches"),
         }
     }
 }
@@ -362,7 +371,8 @@ pub mod unique {
     pub const STOCK_DISPENSE: &str = "stock_dispense";
     /// An active catalogue item's code (lower-cased).
     pub const CATALOGUE_CODE: &str = "catalogue_code";
-    /// The active catalogue item charging a formulary drug (`drug` or `drug@strength`).
+    /// The active catalogue item charging a formulary drug (`drug`, `drug/form` or
+    /// `drug/form/strength`: inventory's key).
     pub const CATALOGUE_DRUG: &str = "catalogue_drug";
     /// The active catalogue item charging a vaccine (its protocol code).
     pub const CATALOGUE_VACCINE: &str = "catalogue_vaccine";
@@ -374,6 +384,9 @@ pub mod unique {
     pub const ESTIMATE_INVOICE: &str = "estimate_invoice";
     /// An invoice's id, owned by its active payment plan: at most one active plan per invoice.
     pub const PAYMENT_PLAN_INVOICE: &str = "payment_plan_invoice";
+    /// A charge capture source (`vaccination:<id>`, `dispense:<prescription id>/<fill>`,
+    /// `visit:<id>`), owned by the invoice it was captured on: captured once, ever.
+    pub const CAPTURED_CHARGE: &str = "captured_charge";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

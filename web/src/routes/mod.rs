@@ -10,6 +10,7 @@ pub mod automations;
 pub mod backups;
 pub mod calendar_feeds;
 pub mod campaigns;
+pub mod capture;
 pub mod catalogue;
 pub mod client_page;
 pub mod clients;

@@ -1,0 +1,147 @@
+//! Charge capture's records: what a clinical event left on a visit's draft invoice when no
+//! catalogue item charges it (an **uncharged** entry, listed on the invoice so the front desk
+//! can add it by hand: never a silent loss), the follower's cursor in the event log, and the
+//! batch that issues the invoices of a date range of completed visits with its report.
+//! The design is in docs/billing.md, "Charge capture".
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::errors::ValidationError;
+use crate::ids::{InvoiceId, UserId, VisitId};
+use crate::money::Quantity;
+use crate::records::Record;
+
+/// Longest source key (`dispense:<prescription id>/<fill>` is about 40 characters).
+pub const MAX_SOURCE_CHARS: usize = 120;
+
+/// A clinical event charge capture found no catalogue item for: it is listed on the visit's
+/// draft invoice, with what it was, until staff mark it resolved (charged by hand or not
+/// charged on purpose).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UnchargedEntry {
+    /// What recorded it (`vaccination:<id>`, `dispense:<prescription id>/<fill>`,
+    /// `visit:<id>`): each source is captured once, as a line or as this entry.
+    pub source: String,
+    /// What was done, in words (`Vaccination FVRCP`, `Dispensed gabapentin capsule 100 × 30`).
+    pub description: String,
+    /// How much (1 for a vaccination or an exam).
+    pub quantity: Quantity,
+    /// Why no line was added (`no active catalogue item charges vaccine "fvrcp"`).
+    pub reason: String,
+    pub captured_at: Timestamp,
+    /// When staff marked it dealt with; `None` while it waits.
+    #[serde(default)]
+    pub resolved_at: Option<Timestamp>,
+    #[serde(default)]
+    pub resolved_by: Option<UserId>,
+}
+
+/// Body of `POST /api/invoices/{id}/uncharged/resolve`: the entry (by its source) staff
+/// charged by hand, or decided not to charge.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveUncharged {
+    pub source: String,
+}
+
+impl ResolveUncharged {
+    pub fn validate(&self) -> Result<String, ValidationError> {
+        crate::values::required_text("source", &self.source, MAX_SOURCE_CHARS)
+    }
+}
+
+/// How far charge capture has read the event log: stored in the same change set as the
+/// lines it adds, so a crash never loses nor doubles a charge.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaptureCursor {
+    /// The last event sequence number whose charges are on their invoices.
+    pub through_seq: u64,
+}
+
+impl Record for CaptureCursor {
+    const KIND: &'static str = "capture_cursor";
+    const VERSION: u16 = 1;
+}
+
+/// Body of `POST /api/invoices/batch/generate`: the completed visits (by the day they were
+/// completed, clinic zone, both days included) whose invoices to issue.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateInvoices {
+    pub from: Date,
+    pub to: Date,
+}
+
+/// The longest range one batch covers (a year and a day: an annual run).
+pub const MAX_BATCH_DAYS: i32 = 366;
+
+impl GenerateInvoices {
+    pub fn validate(&self) -> Result<(Date, Date), ValidationError> {
+        if self.to < self.from {
+            return Err(ValidationError::new("to", "is before from"));
+        }
+        let days = self.from.until(self.to).map(|s| s.get_days()).unwrap_or(i32::MAX);
+        if days >= MAX_BATCH_DAYS {
+            return Err(ValidationError::new("to", format!("a batch covers at most {MAX_BATCH_DAYS} days")));
+        }
+        Ok((self.from, self.to))
+    }
+}
+
+/// Where a batch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    /// Queued or working through the visits.
+    Running,
+    /// Every visit was tried; `failed` names those that were not invoiced.
+    Done,
+}
+
+/// One visit a batch issued an invoice for (or found issued already).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BatchIssued {
+    pub visit_id: VisitId,
+    pub invoice_id: InvoiceId,
+    pub number: Option<String>,
+    /// `true` when it was issued before this batch (a second run issues nothing twice).
+    pub already: bool,
+}
+
+/// One visit a batch could not invoice, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BatchFailure {
+    pub visit_id: VisitId,
+    pub invoice_id: Option<InvoiceId>,
+    /// A stable word: `no_charges`, `uncharged_items`, `not_found`, `refused`, `error`.
+    pub code: String,
+    pub reason: String,
+}
+
+/// A batch generating invoices, with its progress and its report (`GET
+/// /api/invoices/batches/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InvoiceBatch {
+    /// The id of the durable job that runs it.
+    pub id: crate::ids::JobId,
+    pub from: Date,
+    pub to: Date,
+    pub status: BatchStatus,
+    /// Completed visits in the range (known once the job started).
+    pub total: u32,
+    /// Visits tried so far.
+    pub done: u32,
+    pub issued: Vec<BatchIssued>,
+    pub failed: Vec<BatchFailure>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub created_by: Option<UserId>,
+}
+
+impl Record for InvoiceBatch {
+    const KIND: &'static str = "invoice_batch";
+    const VERSION: u16 = 1;
+}

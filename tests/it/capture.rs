@@ -1,0 +1,324 @@
+//! Charge capture end to end: a visit opened from its appointment starts its draft with the
+//! exam fee; a vaccination and a dispensed prescription add lines with the catalogue's price
+//! and the dispensed quantity; what no catalogue item charges is an uncharged entry on the
+//! draft; a restart (even replaying the whole log) doubles nothing and loses nothing; a staff
+//! edit of the draft is kept; a charge after issue goes on a new draft; the batch issues the
+//! drafts of completed visits, names the visits it could not, and issues nothing twice.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::calendar::{Clinic, DAY};
+use crate::helpers::{TestApp, assert_error, expect_json, id_of};
+use crate::prescriptions::{meloxicam, staff_vet, weigh};
+
+async fn item(app: &TestApp, body: Value) -> String {
+    id_of(&expect_json(app.post_json("/api/catalogue", &body).await, StatusCode::CREATED).await)
+}
+
+/// The exam fee of the wellness type, FVRCP, and meloxicam 0.5 mg/mL by the mL (named by
+/// its drug name, resolved to the formulary's id).
+async fn price_list(c: &Clinic) {
+    let ty = c.ty("Wellness exam");
+    item(
+        &c.app,
+        json!({"name": "Wellness exam", "category": "Exams", "kind": "service", "price": 6500,
+                        "appointment_type_id": ty}),
+    )
+    .await;
+    item(
+        &c.app,
+        json!({"name": "FVRCP vaccine", "category": "Vaccines", "kind": "service", "price": 3500,
+                        "vaccine": "FVRCP"}),
+    )
+    .await;
+    item(
+        &c.app,
+        json!({"name": "Meloxicam oral suspension, per mL", "category": "Medications", "kind": "product",
+                        "price": 125, "taxable": true,
+                        "drug": {"drug_id": "Meloxicam", "form": "suspension", "strength": 0.5}}),
+    )
+    .await;
+}
+
+/// Books a wellness appointment for the clinic's cat and takes it in progress: the visit opens.
+async fn open_visit(c: &Clinic, at: &str) -> (String, String) {
+    let appt = id_of(&c.book(&c.wellness(&format!("{DAY}T{at}:00-05:00"))).await);
+    for to in ["checked_in", "in_progress"] {
+        assert_eq!(c.transition(&appt, to).await.status(), StatusCode::OK);
+    }
+    let page = c.app.get_json(&format!("/api/visits?patient_id={}", c.cat)).await;
+    let visit = page["items"].as_array().unwrap().iter().find(|v| v["appointment_id"] == appt.as_str()).unwrap();
+    (appt, id_of(visit))
+}
+
+/// The visit's invoices (oldest first) once `done` holds.
+async fn invoices_when(app: &TestApp, visit: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let page = app
+        .poll_json(&format!("/api/invoices?visit_id={visit}"), |p| {
+            let mut items = p["items"].as_array().unwrap().clone();
+            items.reverse();
+            done(&items)
+        })
+        .await;
+    let mut items = page["items"].as_array().unwrap().clone();
+    items.reverse();
+    items
+}
+
+fn sources(inv: &Value) -> Vec<String> {
+    inv["lines"].as_array().unwrap().iter().map(|l| l["source"].as_str().unwrap_or("-").to_owned()).collect()
+}
+
+/// Waits until capture has handled every event in the log.
+async fn settled(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let last = app.system.store().last_seq();
+        if app.system.capture.captured_seq() >= last {
+            return;
+        }
+        assert!(Instant::now() < deadline, "capture is stuck at {} of {last}", app.system.capture.captured_seq());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_visit_fills_its_draft_as_it_happens_and_a_restart_doubles_nothing() {
+    let c = Clinic::new().await;
+    price_list(&c).await;
+    let (_, visit) = open_visit(&c, "10:00").await;
+    let cat = c.cat.clone();
+
+    // Opened: the draft, for the visit's client, cat and location, with the exam fee.
+    let invs = invoices_when(&c.app, &visit, |i| i.len() == 1 && !i[0]["lines"].as_array().unwrap().is_empty()).await;
+    let draft = &invs[0];
+    assert_eq!((draft["status"].as_str(), draft["client_id"].as_str()), (Some("draft"), Some(c.client.as_str())));
+    assert_eq!(
+        (draft["patient_id"].as_str(), draft["visit_id"].as_str()),
+        (Some(c.cat.as_str()), Some(visit.as_str()))
+    );
+    assert_eq!(draft["location_id"].as_str(), Some(c.location.as_str()));
+    let exam = &draft["lines"][0];
+    assert_eq!((exam["description"].as_str(), exam["unit_price"].as_i64()), (Some("Wellness exam"), Some(6500)));
+    assert_eq!(exam["source"].as_str(), Some(format!("visit:{visit}").as_str()));
+    let draft_id = id_of(draft);
+
+    // A dose of FVRCP: a line at the catalogue's price. FeLV has no item: an uncharged entry.
+    let dose = |vaccine: &str| json!({"patient_id": c.cat, "vaccine": vaccine, "product": "Purevax", "lot": "L1", "visit_id": visit});
+    let fvrcp =
+        id_of(&expect_json(c.app.post_json("/api/vaccinations", &dose("fvrcp")).await, StatusCode::CREATED).await);
+    let felv =
+        id_of(&expect_json(c.app.post_json("/api/vaccinations", &dose("felv")).await, StatusCode::CREATED).await);
+    let invs = invoices_when(&c.app, &visit, |i| {
+        i[0]["lines"].as_array().unwrap().len() == 2 && i[0]["uncharged"].as_array().unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(invs.len(), 1, "one draft per visit");
+    let line = &invs[0]["lines"][1];
+    assert_eq!((line["description"].as_str(), line["unit_price"].as_i64()), (Some("FVRCP vaccine"), Some(3500)));
+    assert_eq!(line["source"].as_str(), Some(format!("vaccination:{fvrcp}").as_str()));
+    let entry = &invs[0]["uncharged"][0];
+    assert_eq!(entry["source"].as_str(), Some(format!("vaccination:{felv}").as_str()));
+    assert!(entry["description"].as_str().unwrap().contains("felv"), "{entry}");
+    assert!(entry["reason"].as_str().unwrap().contains("no active catalogue item"), "{entry}");
+    assert!(entry["resolved_at"].is_null());
+    assert_eq!(invs[0]["totals"]["total"].as_i64(), Some(10_000));
+
+    // A prescription dispensed from stock: the quantity that left the shelf, at the price per mL.
+    let (vet, _) = staff_vet(&c.app, "dr.capture", true, "2580").await;
+    weigh(&c.app, &c.cat, 4.0).await;
+    let mut rx = meloxicam(&c.cat);
+    rx["visit_id"] = json!(visit);
+    rx["quantity"] = json!(7.5);
+    let rx = id_of(&expect_json(vet.post("/api/prescriptions", &rx).await, StatusCode::CREATED).await);
+    let product = json!({"name": "Meloxicam 0.5 mg/mL", "sku": "MEL-05", "kind": "medication", "unit": "mL",
+                         "formulary": {"drug": "meloxicam", "form": "suspension", "strength": 0.5}});
+    let product =
+        id_of(&expect_json(c.app.post_json("/api/inventory/products", &product).await, StatusCode::CREATED).await);
+    // Two lots: the fill takes 5 mL from one and 2.5 from the other (two ledger entries, one line).
+    for (lot, expires, qty) in [("A", "2030-01-01", 5.0), ("B", "2031-01-01", 10.0)] {
+        let body = json!({"lot_number": lot, "expires_on": expires, "quantity": qty});
+        let path = format!("/api/inventory/products/{product}/receive");
+        expect_json(c.app.post_json(&path, &body).await, StatusCode::OK).await;
+    }
+    let dispensed =
+        expect_json(c.app.post_json(&format!("/api/prescriptions/{rx}/dispense"), &json!({})).await, StatusCode::OK)
+            .await;
+    assert_eq!(dispensed["entries"].as_array().unwrap().len(), 2, "{dispensed}");
+    let invs = invoices_when(&c.app, &visit, |i| i[0]["lines"].as_array().unwrap().len() == 3).await;
+    let line = &invs[0]["lines"][2];
+    assert_eq!(line["source"].as_str(), Some(format!("dispense:{rx}/0").as_str()));
+    assert_eq!((line["quantity"].as_f64(), line["unit_price"].as_i64()), (Some(7.5), Some(125)));
+    assert_eq!((line["taxable"].as_bool(), line["amounts"]["gross"].as_i64()), (Some(true), Some(938)), "{line}");
+
+    // Staff edit the draft: the exam at a courtesy price, the FVRCP line taken off. Kept.
+    let mut lines: Vec<Value> = Vec::new();
+    lines.push(json!({"description": "Wellness exam (courtesy)", "unit_price": 5000}));
+    lines.push(json!({"description": "Meloxicam 0.5 mg/mL", "quantity": 7.5, "unit_price": 125, "taxable": true}));
+    let edited = expect_json(
+        c.app.patch_json(&format!("/api/invoices/{draft_id}"), &json!({"lines": lines})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(edited["lines"].as_array().unwrap().len(), 2);
+    let edited_lines = edited["lines"].clone();
+
+    // Everything settled; then the cursor is set back to the start of the log, as if every
+    // charge were still to be captured, and the server restarts: the replay adds nothing
+    // (each source is claimed once, ever), and the staff edit stands.
+    settled(&c.app).await;
+    let mut set = clowder_actors::store::ChangeSet::new();
+    set.put(
+        clowder_actors::store::RecordTable::ChargeCapture,
+        0,
+        &clowder_schemas::capture::CaptureCursor { through_seq: 0 },
+    )
+    .unwrap();
+    c.app.system.store().commit(set).await.unwrap();
+    let Clinic { app, .. } = c;
+    let dir = app.stop().await;
+    let app = TestApp::spawn_with(|args| args.data_dir = dir.path().into()).await;
+    app.login_admin().await;
+    settled(&app).await;
+    let invs = invoices_when(&app, &visit, |_| true).await;
+    assert_eq!(invs.len(), 1);
+    assert_eq!(invs[0]["lines"], edited_lines, "the staff edit is kept, nothing added again");
+    assert_eq!(invs[0]["uncharged"].as_array().unwrap().len(), 1, "the uncharged entry, once");
+
+    // A last charge written just before a stop: captured before or after it, exactly once.
+    let late = json!({"patient_id": cat, "vaccine": "fvrcp", "product": "Purevax", "lot": "L2", "visit_id": visit});
+    let late = id_of(&expect_json(app.post_json("/api/vaccinations", &late).await, StatusCode::CREATED).await);
+    let dir2 = app.stop().await;
+    let app = TestApp::spawn_with(|args| args.data_dir = dir.path().into()).await;
+    app.login_admin().await;
+    let invs = invoices_when(&app, &visit, |i| i[0]["lines"].as_array().unwrap().len() == 3).await;
+    settled(&app).await;
+    let invs_after = invoices_when(&app, &visit, |_| true).await;
+    assert_eq!(invs, invs_after, "nothing more arrives once settled");
+    assert_eq!(invs.len(), 1);
+    assert_eq!(sources(&invs[0])[2], format!("vaccination:{late}"), "the late dose, once");
+    drop((dir, dir2));
+}
+
+#[tokio::test]
+async fn a_charge_after_issue_goes_on_a_new_draft_and_the_batch_issues_completed_visits_once() {
+    let c = Clinic::new().await;
+    price_list(&c).await;
+    let (appt, visit) = open_visit(&c, "10:00").await;
+    let invs = invoices_when(&c.app, &visit, |i| i.len() == 1 && i[0]["lines"].as_array().unwrap().len() == 1).await;
+    let first = id_of(&invs[0]);
+    let issued =
+        expect_json(c.app.post_json(&format!("/api/invoices/{first}/issue"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(issued["status"], "issued");
+
+    // Issued: the next charge of the visit starts a new draft.
+    let dose = json!({"patient_id": c.cat, "vaccine": "fvrcp", "product": "Purevax", "lot": "L1", "visit_id": visit});
+    expect_json(c.app.post_json("/api/vaccinations", &dose).await, StatusCode::CREATED).await;
+    let invs = invoices_when(&c.app, &visit, |i| i.len() == 2 && i[1]["lines"].as_array().unwrap().len() == 1).await;
+    assert_eq!((invs[0]["status"].as_str(), invs[1]["status"].as_str()), (Some("issued"), Some("draft")));
+    assert_eq!(invs[0]["lines"].as_array().unwrap().len(), 1, "the issued invoice is unchanged");
+    let second = id_of(&invs[1]);
+
+    // A second visit (the other cat) with only an uncharged entry: a walk-in has no exam fee.
+    let walk_in = json!({"patient_id": c.cat2, "vet_id": c.vet, "type": "sick", "chief_complaint": "Sneezing"});
+    let other = id_of(&expect_json(c.app.post_json("/api/visits", &walk_in).await, StatusCode::CREATED).await);
+    let others =
+        invoices_when(&c.app, &other, |i| i.len() == 1 && i[0]["uncharged"].as_array().unwrap().len() == 1).await;
+    let other_draft = id_of(&others[0]);
+    assert!(others[0]["lines"].as_array().unwrap().is_empty());
+
+    // Both visits completed today (clinic time).
+    assert_eq!(c.transition(&appt, "completed").await.status(), StatusCode::OK);
+    let done =
+        expect_json(c.app.post_json(&format!("/api/visits/{other}/complete"), &json!({})).await, StatusCode::OK).await;
+    let day: jiff::civil::Date = done["completed_at"].as_str().unwrap()[..10].parse().unwrap();
+    let range = json!({"from": day.yesterday().unwrap(), "to": day.tomorrow().unwrap()});
+
+    assert_error(
+        c.app.post_json("/api/invoice-batches", &json!({"from": "2026-02-01", "to": "2026-01-01"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("to"),
+    )
+    .await;
+    let batch = expect_json(c.app.post_json("/api/invoice-batches", &range).await, StatusCode::ACCEPTED).await;
+    let path = format!("/api/invoice-batches/{}", id_of(&batch));
+    let report = c.app.poll_json(&path, |b| b["status"] == "done").await;
+    assert_eq!((report["total"].as_u64(), report["done"].as_u64()), (Some(2), Some(2)), "{report}");
+    let issued = report["issued"].as_array().unwrap();
+    let mine: Vec<(&str, bool)> =
+        issued.iter().map(|i| (i["invoice_id"].as_str().unwrap(), i["already"].as_bool().unwrap())).collect();
+    assert_eq!(mine, [(first.as_str(), true), (second.as_str(), false)], "{report}");
+    assert!(issued.iter().all(|i| i["visit_id"] == visit.as_str()), "{report}");
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(
+        (failed[0]["visit_id"].as_str(), failed[0]["code"].as_str()),
+        (Some(other.as_str()), Some("uncharged_items"))
+    );
+    assert_eq!(failed[0]["invoice_id"].as_str(), Some(other_draft.as_str()));
+    let numbered = c.app.get_json(&format!("/api/invoices/{second}")).await;
+    assert_eq!(numbered["status"], "issued");
+    assert!(numbered["number"].as_str().unwrap().starts_with("INV-"));
+
+    // The front desk charges the walk-in's exam by hand and resolves the entry; a second
+    // batch over the same range issues it, and reports the first visit's invoices as issued
+    // already: nothing is issued twice.
+    let source = others[0]["uncharged"][0]["source"].as_str().unwrap().to_owned();
+    let lines = json!([{"description": "Sick exam", "unit_price": 7000}]);
+    expect_json(c.app.post_json(&format!("/api/invoices/{other_draft}/lines"), &lines).await, StatusCode::OK).await;
+    assert_error(
+        c.app.post_json(&format!("/api/invoices/{other_draft}/uncharged/resolve"), &json!({"source": "visit:x"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("source"),
+    )
+    .await;
+    let resolved = expect_json(
+        c.app.post_json(&format!("/api/invoices/{other_draft}/uncharged/resolve"), &json!({"source": source})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(resolved["uncharged"][0]["resolved_at"].is_string(), "the entry stays listed, resolved");
+    let batch = expect_json(c.app.post_json("/api/invoice-batches", &range).await, StatusCode::ACCEPTED).await;
+    let report = c.app.poll_json(&format!("/api/invoice-batches/{}", id_of(&batch)), |b| b["status"] == "done").await;
+    assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
+    let issued: Vec<(String, bool)> = report["issued"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["invoice_id"].as_str().unwrap().to_owned(), i["already"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(issued.len(), 3, "{report}");
+    assert!(issued.contains(&(first.clone(), true)) && issued.contains(&(second.clone(), true)), "{report}");
+    assert!(issued.contains(&(other_draft.clone(), false)), "{report}");
+}
+
+#[tokio::test]
+async fn a_drug_link_is_resolved_through_the_formulary_to_inventorys_key() {
+    let app = TestApp::signed_in().await;
+    let body =
+        |drug: Value| json!({"name": "Drug", "category": "Medications", "kind": "product", "price": 100, "drug": drug});
+    for (drug, field) in [
+        (json!({"drug_id": "unobtainium"}), "drug.drug_id"),
+        (json!({"drug_id": "meloxicam", "form": "tablet", "strength": 0.5}), "drug.form"),
+        (json!({"drug_id": "meloxicam", "form": "suspension", "strength": 7}), "drug.strength"),
+        (json!({"drug_id": "meloxicam", "strength": 0.5}), "drug.form"),
+    ] {
+        let res = app.post_json("/api/catalogue", &body(drug)).await;
+        assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    // A name becomes the formulary's id; the claim is inventory's key, so a second item for
+    // the same drug, form and strength is refused, and one for the whole drug is another key.
+    let exact = body(json!({"drug_id": "Meloxicam", "form": "suspension", "strength": 0.5}));
+    let saved = expect_json(app.post_json("/api/catalogue", &exact).await, StatusCode::CREATED).await;
+    assert_eq!(saved["drug"], json!({"drug_id": "meloxicam", "form": "suspension", "strength": 0.5}));
+    let again = body(json!({"drug_id": "meloxicam", "form": "suspension", "strength": 0.5}));
+    assert_error(app.post_json("/api/catalogue", &again).await, StatusCode::CONFLICT, "duplicate_value", Some("drug"))
+        .await;
+    expect_json(app.post_json("/api/catalogue", &body(json!({"drug_id": "meloxicam"}))).await, StatusCode::CREATED)
+        .await;
+}
