@@ -128,6 +128,7 @@ pub enum ErrorCode {
     StockLotNotFound,
     CatalogueItemNotFound,
     InvoiceNotFound,
+    PaymentNotFound,
 }
 
 impl ErrorCode {
@@ -186,6 +187,7 @@ impl ErrorCode {
             VaccinationNotFound => ErrorKind::NotFound,
             ProductNotFound | VendorNotFound | PurchaseOrderNotFound | StockLotNotFound => ErrorKind::NotFound,
             CatalogueItemNotFound | InvoiceNotFound => ErrorKind::NotFound,
+            PaymentNotFound => ErrorKind::NotFound,
         }
     }
 

@@ -284,7 +284,11 @@ ulid_id!(
 );
 ulid_id!(
     /// A payment against an invoice.
-    PaymentId
+    PaymentId, PaymentNotFound, "payment"
+);
+ulid_id!(
+    /// A refund of (part of) a payment.
+    RefundId
 );
 
 #[cfg(test)]

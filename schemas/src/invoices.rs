@@ -11,13 +11,15 @@ use utoipa::ToSchema;
 
 use crate::errors::ValidationError;
 use crate::ids::{
-    CatalogueItemId, ClientId, CreditNoteId, InvoiceId, LocationId, PatientId, PaymentId, UserId, VisitId,
+    CatalogueItemId, ClientId, CreditNoteId, InvoiceId, LocationId, PatientId, PaymentId, RefundId, UserId, VisitId,
 };
 use crate::money::{
     self, BasisPoints, Cents, Discount, LineAmounts, LineInput, MAX_LINES, MoneyError, Quantity, Totals,
 };
 use crate::patch::Patch;
-use crate::payments::{Payment, PaymentDraft};
+use crate::payments::{
+    CreditEntry, CreditEntryKind, Payment, PaymentDraft, PaymentMethod, Refund, RefundDraft, RefundOf,
+};
 use crate::records::Record;
 use crate::values::{MAX_NAME_CHARS, note_text, optional_text, required_text};
 
@@ -137,6 +139,13 @@ pub struct Invoice {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub created_by: Option<UserId>,
+    /// Refunds of its payments, oldest first (each its own record, never deleted).
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
+    /// What the refunds of the invoice's part of its payments gave back; `paid` is already
+    /// net of it.
+    #[serde(default)]
+    pub refunded: Cents,
 }
 
 impl Record for Invoice {
@@ -392,6 +401,8 @@ impl InvoiceDraft {
             created_at: now,
             updated_at: now,
             created_by: by,
+            refunds: Vec::new(),
+            refunded: Cents::ZERO,
         };
         inv.add_lines(self.lines)?;
         Ok(inv)
@@ -405,7 +416,11 @@ impl Invoice {
         self.totals = recompute(&mut self.lines, self.discount, self.tax_rate)?;
         self.credited =
             Cents::sum(self.credit_notes.iter().map(|c| c.totals.total)).map_err(|e| money_error(e, "lines"))?;
-        self.paid = Cents::sum(self.payments.iter().map(|p| p.amount)).map_err(|e| money_error(e, "amount"))?;
+        self.refunded = Cents::sum(self.refunds.iter().filter(|r| r.of == RefundOf::Invoice).map(|r| r.amount))
+            .map_err(|e| money_error(e, "amount"))?;
+        self.paid = Cents::sum(self.payments.iter().map(Payment::applied))
+            .and_then(|p| p.checked_sub(self.refunded))
+            .map_err(|e| money_error(e, "amount"))?;
         self.balance = self
             .totals
             .total
@@ -545,8 +560,30 @@ impl Invoice {
         now: Timestamp,
         by: Option<UserId>,
     ) -> Result<(), ValidationError> {
+        self.pay_keeping_credit(id, draft, false, now, by)
+    }
+
+    /// Takes a payment; with `credit_on_account`, the part above the balance is kept as the
+    /// client's credit (`to_credit`) instead of refused.
+    pub fn pay_keeping_credit(
+        &mut self,
+        id: PaymentId,
+        draft: PaymentDraft,
+        credit_on_account: bool,
+        now: Timestamp,
+        by: Option<UserId>,
+    ) -> Result<(), ValidationError> {
         if self.payments.len() >= MAX_PAYMENTS {
             return Err(ValidationError::new("amount", format!("an invoice takes at most {MAX_PAYMENTS} payments")));
+        }
+        if draft.amount > self.balance && credit_on_account {
+            let to_credit = draft.amount.checked_sub(self.balance).map_err(|e| money_error(e, "amount"))?;
+            let mut payment = draft.into_payment(id, now, by);
+            payment.to_credit = to_credit;
+            self.payments.push(payment);
+            self.recompute()?;
+            self.settle_status();
+            return Ok(());
         }
         if draft.amount > self.balance {
             return Err(ValidationError::new(
@@ -578,6 +615,170 @@ impl Invoice {
         } else {
             InvoiceStatus::Issued
         };
+    }
+}
+
+impl Invoice {
+    /// Applies `amount` of the client's credit on account (`available`, summed by the caller
+    /// under the client's credit lock) as a payment of method `account_credit`.
+    pub fn apply_credit(
+        &mut self,
+        id: PaymentId,
+        amount: Cents,
+        available: Cents,
+        now: Timestamp,
+        by: Option<UserId>,
+    ) -> Result<(), ValidationError> {
+        if !amount.is_positive() {
+            return Err(ValidationError::new(
+                "amount",
+                "must be more than 0 cents (the client has no credit to apply)",
+            ));
+        }
+        if amount > available {
+            return Err(ValidationError::new(
+                "amount",
+                format!("is more than the client's credit on account ({} cents)", available.get()),
+            ));
+        }
+        if amount > self.balance {
+            return Err(ValidationError::new(
+                "amount",
+                format!("is more than the balance ({} cents)", self.balance.get()),
+            ));
+        }
+        let draft = PaymentDraft {
+            amount,
+            method: PaymentMethod::AccountCredit,
+            reference: None,
+            processor: None,
+            processor_payment_id: None,
+        };
+        self.pay(id, draft, now, by)
+    }
+
+    /// What is left to refund of a payment's part `of` (its invoice part or its credit part),
+    /// after earlier refunds; `None` if the invoice has no such payment.
+    pub fn refundable(&self, payment: PaymentId, of: RefundOf) -> Option<Cents> {
+        let p = self.payments.iter().find(|p| p.id == payment)?;
+        let whole = match of {
+            RefundOf::Invoice => p.applied(),
+            RefundOf::Credit => p.to_credit,
+        };
+        let done: i64 =
+            self.refunds.iter().filter(|r| r.payment_id == payment && r.of == of).map(|r| r.amount.get()).sum();
+        Some(Cents::new(whole.get().saturating_sub(done).max(0)))
+    }
+
+    /// Refunds (part of) a payment: never more than is left of that part after earlier
+    /// refunds (422 `amount`); a refund of credit also never more than the client's credit
+    /// (`available`, summed under the client's credit lock). The invoice's `paid` and balance
+    /// follow; a paid invoice with a balance again goes back to `partially_paid`/`issued`, or
+    /// `overdue` if `today` is past its due date.
+    pub fn refund(
+        &mut self,
+        id: RefundId,
+        draft: RefundDraft,
+        available: Option<Cents>,
+        today: Date,
+        now: Timestamp,
+        by: Option<UserId>,
+    ) -> Result<(), ValidationError> {
+        let payment = draft.payment_id;
+        let Some(p) = self.payments.iter().find(|p| p.id == payment).cloned() else {
+            return Err(ValidationError::new("payment_id", "is not a payment of this invoice"));
+        };
+        if self.refunds.len() >= MAX_PAYMENTS {
+            return Err(ValidationError::new("amount", format!("an invoice takes at most {MAX_PAYMENTS} refunds")));
+        }
+        let left = self.refundable(payment, draft.of).unwrap_or(Cents::ZERO);
+        if draft.amount > left {
+            let part = match draft.of {
+                RefundOf::Invoice => "paid on the invoice",
+                RefundOf::Credit => "kept as credit on account",
+            };
+            return Err(ValidationError::new(
+                "amount",
+                format!(
+                    "is more than what is left to refund of the payment ({} cents {part}, after earlier refunds)",
+                    left.get()
+                ),
+            ));
+        }
+        if draft.of == RefundOf::Credit
+            && let Some(credit) = available
+            && draft.amount > credit
+        {
+            return Err(ValidationError::new(
+                "amount",
+                format!("is more than the client's credit on account ({} cents)", credit.get()),
+            ));
+        }
+        // Applied credit goes back to the credit it came from, never out as money.
+        if p.method == PaymentMethod::AccountCredit && draft.method.is_some_and(|m| m != PaymentMethod::AccountCredit) {
+            return Err(ValidationError::new(
+                "method",
+                "a payment from credit on account is refunded to the client's credit (account_credit)",
+            ));
+        }
+        if p.method != PaymentMethod::AccountCredit && draft.method == Some(PaymentMethod::AccountCredit) {
+            return Err(ValidationError::new("method", "account_credit refunds only a payment made from credit"));
+        }
+        self.refunds.push(draft.into_refund(id, &p, now, by));
+        self.recompute()?;
+        self.reopen_status(today);
+        Ok(())
+    }
+
+    /// The status after a refund: as [`Self::settle_status`], and a paid invoice with a balance
+    /// again is open again (overdue if its due date has passed).
+    pub fn reopen_status(&mut self, today: Date) {
+        if self.status == InvoiceStatus::Paid && self.balance.is_positive() {
+            self.status = if self.due_on.is_some_and(|d| today > d) {
+                InvoiceStatus::Overdue
+            } else if self.paid.is_positive() || self.credited.is_positive() {
+                InvoiceStatus::PartiallyPaid
+            } else {
+                InvoiceStatus::Issued
+            };
+            return;
+        }
+        self.settle_status();
+    }
+
+    /// This invoice's movements of its client's credit on account.
+    pub fn credit_entries(&self) -> impl Iterator<Item = CreditEntry> + '_ {
+        let entry = |kind, amount: i64, p: &Payment, refund_id, at| CreditEntry {
+            kind,
+            amount: Cents::new(amount),
+            invoice_id: self.id,
+            invoice_number: self.number.clone(),
+            payment_id: p.id,
+            refund_id,
+            at,
+        };
+        let from_payments = self.payments.iter().filter_map(move |p| {
+            if p.to_credit.is_positive() {
+                Some(entry(CreditEntryKind::Overpayment, p.to_credit.get(), p, None, p.received_at))
+            } else if p.method == PaymentMethod::AccountCredit {
+                Some(entry(CreditEntryKind::Applied, -p.amount.get(), p, None, p.received_at))
+            } else {
+                None
+            }
+        });
+        let from_refunds = self.refunds.iter().filter_map(move |r| {
+            let p = self.payments.iter().find(|p| p.id == r.payment_id)?;
+            match (r.of, p.method) {
+                (RefundOf::Credit, _) => {
+                    Some(entry(CreditEntryKind::Refunded, -r.amount.get(), p, Some(r.id), r.refunded_at))
+                }
+                (RefundOf::Invoice, PaymentMethod::AccountCredit) => {
+                    Some(entry(CreditEntryKind::Restored, r.amount.get(), p, Some(r.id), r.refunded_at))
+                }
+                _ => None,
+            }
+        });
+        from_payments.chain(from_refunds)
     }
 }
 
@@ -632,6 +833,10 @@ pub struct ClientBalance {
     pub overdue: Cents,
     /// Issued invoices with a balance.
     pub open_invoices: u32,
+    /// The client's credit on account (overpayments kept, less credit applied and refunded),
+    /// summed from the same invoices; shown beside what they owe, never netted against it.
+    #[serde(default)]
+    pub credit: Cents,
 }
 
 /// Checks a short free text such as a payment reference.
@@ -716,6 +921,128 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(e.field, "lines");
+    }
+
+    fn cash(amount: i64) -> PaymentDraft {
+        PaymentDraft {
+            amount: Cents::new(amount),
+            method: PaymentMethod::Cash,
+            reference: None,
+            processor: None,
+            processor_payment_id: None,
+        }
+    }
+
+    fn refund_of(payment_id: PaymentId, amount: i64, of: RefundOf) -> RefundDraft {
+        RefundDraft {
+            payment_id,
+            amount: Cents::new(amount),
+            method: None,
+            of,
+            reason: "r".into(),
+            reference: None,
+            processor: None,
+            processor_refund_id: None,
+        }
+    }
+
+    #[test]
+    fn a_refund_reopens_a_paid_invoice_as_its_due_date_says() {
+        let mut inv = draft(vec![free("Exam", 1000, 6500, false)]);
+        inv.status = InvoiceStatus::Issued;
+        inv.due_on = Some(jiff::civil::date(2026, 6, 1));
+        let p = PaymentId::from_u128(5);
+        inv.pay(p, cash(6500), Timestamp::UNIX_EPOCH, None).unwrap();
+        assert_eq!(inv.status, InvoiceStatus::Paid);
+        let (before_due, after_due) = (jiff::civil::date(2026, 6, 1), jiff::civil::date(2026, 6, 2));
+        let mut early = inv.clone();
+        early
+            .refund(
+                RefundId::from_u128(1),
+                refund_of(p, 100, RefundOf::Invoice),
+                None,
+                before_due,
+                Timestamp::UNIX_EPOCH,
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            (early.paid, early.refunded, early.balance, early.status),
+            (Cents::new(6400), Cents::new(100), Cents::new(100), InvoiceStatus::PartiallyPaid)
+        );
+        let mut all = inv.clone();
+        all.refund(
+            RefundId::from_u128(1),
+            refund_of(p, 6500, RefundOf::Invoice),
+            None,
+            before_due,
+            Timestamp::UNIX_EPOCH,
+            None,
+        )
+        .unwrap();
+        assert_eq!(all.status, InvoiceStatus::Issued, "fully refunded before its due date: issued again");
+        let mut late = inv.clone();
+        late.refund(
+            RefundId::from_u128(1),
+            refund_of(p, 6500, RefundOf::Invoice),
+            None,
+            after_due,
+            Timestamp::UNIX_EPOCH,
+            None,
+        )
+        .unwrap();
+        assert_eq!(late.status, InvoiceStatus::Overdue, "after its due date: overdue");
+        // Never more than was paid, and nothing of a payment that kept no credit.
+        let e = inv
+            .refund(
+                RefundId::from_u128(2),
+                refund_of(p, 6501, RefundOf::Invoice),
+                None,
+                before_due,
+                Timestamp::UNIX_EPOCH,
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(e.field, "amount");
+        let e = inv
+            .refund(
+                RefundId::from_u128(2),
+                refund_of(p, 1, RefundOf::Credit),
+                Some(Cents::new(100)),
+                before_due,
+                Timestamp::UNIX_EPOCH,
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(e.field, "amount");
+    }
+
+    #[test]
+    fn the_excess_of_a_payment_is_credit_only_when_the_clinic_allows_it() {
+        let mut inv = draft(vec![free("Exam", 1000, 6500, false)]);
+        inv.status = InvoiceStatus::Issued;
+        assert_eq!(
+            inv.pay(PaymentId::from_u128(1), cash(7000), Timestamp::UNIX_EPOCH, None).unwrap_err().field,
+            "amount"
+        );
+        inv.pay_keeping_credit(PaymentId::from_u128(1), cash(7000), true, Timestamp::UNIX_EPOCH, None).unwrap();
+        assert_eq!((inv.paid, inv.balance, inv.status), (Cents::new(6500), Cents::ZERO, InvoiceStatus::Paid));
+        let entries: Vec<_> = inv.credit_entries().map(|e| (e.kind, e.amount)).collect();
+        assert_eq!(entries, [(CreditEntryKind::Overpayment, Cents::new(500))]);
+        // Credit applied is capped by the credit and by the balance.
+        let mut other = draft(vec![free("Exam", 1000, 300, false)]);
+        other.status = InvoiceStatus::Issued;
+        let at = Timestamp::UNIX_EPOCH;
+        assert_eq!(
+            other.apply_credit(PaymentId::from_u128(2), Cents::new(400), Cents::new(500), at, None).unwrap_err().field,
+            "amount"
+        );
+        assert_eq!(
+            other.apply_credit(PaymentId::from_u128(2), Cents::new(200), Cents::new(100), at, None).unwrap_err().field,
+            "amount"
+        );
+        other.apply_credit(PaymentId::from_u128(2), Cents::new(300), Cents::new(500), at, None).unwrap();
+        assert_eq!(other.credit_entries().map(|e| e.amount).collect::<Vec<_>>(), [Cents::new(-300)]);
     }
 
     proptest! {

@@ -319,6 +319,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/invoices/{id}/payments", "ARBM"),
     ("GET", "/api/clients/{id}/invoices", "ARBM"),
     ("GET", "/api/clients/{id}/balance", "ARBM"),
+    ("POST", "/api/payments/{id}/refunds", "ARBM"),
+    ("POST", "/api/invoices/{id}/apply-credit", "ARBM"),
+    ("GET", "/api/clients/{id}/credit", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -287,7 +287,7 @@ async fn a_clients_balance_is_the_sum_of_their_issued_invoices() {
     let path = format!("/api/clients/{}/balance", c.client);
     assert_eq!(
         c.app.get_json(&path).await,
-        json!({"client_id": c.client, "balance": 0, "overdue": 0, "open_invoices": 0})
+        json!({"client_id": c.client, "balance": 0, "overdue": 0, "open_invoices": 0, "credit": 0})
     );
     let a = id_of(&c.draft(json!([{"item_id": c.exam}])).await);
     let b = id_of(&c.draft(json!([{"item_id": c.food}])).await);

@@ -37,6 +37,7 @@ mod notes;
 mod operations;
 mod ops_files;
 mod patients;
+mod payments;
 mod prescriptions;
 mod problems;
 mod providers;

@@ -405,6 +405,9 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/invoices/{id}/payments", Needs(PaymentsCreate)),
     ("GET", "/api/clients/{id}/invoices", Needs(InvoicesView)),
     ("GET", "/api/clients/{id}/balance", Needs(InvoicesView)),
+    ("POST", "/api/payments/{id}/refunds", Needs(PaymentsEdit)),
+    ("POST", "/api/invoices/{id}/apply-credit", Needs(PaymentsCreate)),
+    ("GET", "/api/clients/{id}/credit", Needs(PaymentsView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

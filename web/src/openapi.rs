@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use crate::access::Rule;
 use crate::routes::inventory;
+use crate::routes::payments;
 use crate::routes::subscribe;
 use crate::routes::vaccinations;
 use crate::routes::visits;
@@ -256,7 +257,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(invoices::invoices_credit))
         .routes(routes!(invoices::invoices_pay))
         .routes(routes!(invoices::clients_invoices))
-        .routes(routes!(invoices::clients_balance));
+        .routes(routes!(invoices::clients_balance))
+        .routes(routes!(payments::payments_refund))
+        .routes(routes!(payments::invoices_apply_credit))
+        .routes(routes!(payments::clients_credit));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

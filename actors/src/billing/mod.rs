@@ -8,4 +8,5 @@
 //! Domain dependencies: jobs.
 
 pub mod catalogue;
+pub mod credit;
 pub mod invoices;

@@ -354,6 +354,10 @@ pub mod unique {
     pub const CATALOGUE_EXAM: &str = "catalogue_exam";
     /// `<processor>/<its payment id>`: a processor's payment is recorded once.
     pub const PAYMENT_PROCESSOR_ID: &str = "payment_processor_id";
+    /// A payment's id → the invoice holding it (`/api/payments/{id}/…` finds it here).
+    pub const PAYMENT_INVOICE: &str = "payment_invoice";
+    /// `<processor>/<its refund id>`: a processor's refund is recorded once.
+    pub const REFUND_PROCESSOR_ID: &str = "refund_processor_id";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

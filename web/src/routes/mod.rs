@@ -28,6 +28,7 @@ pub mod locations;
 pub mod messages;
 pub mod pages;
 pub mod patients;
+pub mod payments;
 pub mod prescriptions;
 pub mod problems;
 pub mod roles;
