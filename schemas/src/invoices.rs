@@ -72,6 +72,10 @@ pub struct InvoiceLine {
     /// is charged once.
     pub source: Option<String>,
     pub amounts: LineAmounts,
+    /// On a credit note: the invoice line it credits (its amount was computed from that
+    /// line); absent on a free-amount credit line and on an invoice's own lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits_line_no: Option<u32>,
 }
 
 impl InvoiceLine {
@@ -241,6 +245,7 @@ impl LineDraft {
             discount: self.discount,
             source: self.source,
             amounts: LineAmounts::default(),
+            credits_line_no: None,
         }
     }
 }
@@ -321,14 +326,86 @@ impl VoidInvoice {
 #[serde(deny_unknown_fields)]
 pub struct CreateCreditNote {
     pub reason: String,
-    pub lines: Vec<NewLine>,
+    pub lines: Vec<CreditLineInput>,
+}
+
+/// A credit note's line as a request gives it: either an invoice line (`line_no`, and
+/// optionally a `quantity`, default all of it left), whose amount and tax the server computes
+/// from that line, or a free amount (the fields of an invoice line).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditLineInput {
+    /// The invoice line credited.
+    #[serde(default)]
+    pub line_no: Option<u32>,
+    #[serde(default)]
+    pub item_id: Option<CatalogueItemId>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub quantity: Option<Quantity>,
+    #[serde(default)]
+    pub unit_price: Option<Cents>,
+    #[serde(default)]
+    pub taxable: Option<bool>,
+    #[serde(default)]
+    pub discount: Option<Discount>,
+}
+
+/// A credit of (part of) an invoice line, checked for its shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineCredit {
+    pub line_no: u32,
+    /// Default: all the line has left.
+    pub quantity: Option<Quantity>,
+    /// Where it was in the request (`lines.2`), for errors.
+    pub field: String,
+}
+
+/// What a credit note's request line is.
+#[derive(Debug, Clone)]
+pub enum CreditLineKind {
+    OfLine(LineCredit),
+    Free(NewLine),
+}
+
+impl CreditLineInput {
+    /// Splits into a credit of an invoice line or a free line; `field` is e.g. `lines.2`.
+    pub fn kind(&self, field: &str) -> Result<CreditLineKind, ValidationError> {
+        let Some(line_no) = self.line_no else {
+            return Ok(CreditLineKind::Free(NewLine {
+                item_id: self.item_id,
+                description: self.description.clone(),
+                quantity: self.quantity,
+                unit_price: self.unit_price,
+                taxable: self.taxable,
+                discount: self.discount,
+            }));
+        };
+        if self.item_id.is_some()
+            || self.description.is_some()
+            || self.unit_price.is_some()
+            || self.taxable.is_some()
+            || self.discount.is_some()
+        {
+            return Err(ValidationError::new(
+                format!("{field}.line_no"),
+                "a credit of an invoice line takes only line_no and quantity (its amount and tax come from the line)",
+            ));
+        }
+        let quantity = self.quantity.map(|q| q.typed(&format!("{field}.quantity"))).transpose()?;
+        Ok(CreditLineKind::OfLine(LineCredit { line_no, quantity, field: field.to_owned() }))
+    }
 }
 
 /// A credit note's content, validated (lines against their items by the service).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreditNoteDraft {
     pub reason: String,
+    /// Free-amount lines.
     pub lines: Vec<LineDraft>,
+    /// Credits of invoice lines (numbered after the free lines in the note).
+    pub of_lines: Vec<LineCredit>,
 }
 
 /// The most credit notes one invoice takes (the invoice is one record, rewritten whole on
@@ -495,8 +572,9 @@ impl Invoice {
         now: Timestamp,
         by: Option<UserId>,
     ) -> Result<(), ValidationError> {
-        check_line_count(draft.lines.len(), "lines", true)?;
+        check_line_count(draft.lines.len() + draft.of_lines.len(), "lines", true)?;
         let mut lines: Vec<InvoiceLine> = draft.lines.into_iter().zip(1..).map(|(l, n)| l.into_line(n)).collect();
+        self.credit_invoice_lines(&mut lines, &draft.of_lines)?;
         let totals = recompute(&mut lines, None, self.tax_rate)?;
         if self.credit_notes.len() >= MAX_CREDIT_NOTES {
             return Err(ValidationError::new(
@@ -782,6 +860,106 @@ impl Invoice {
     }
 }
 
+impl Invoice {
+    /// The invoice discount's share of a line: `invoice discount × line net ÷ net`, half-up
+    /// (the same share rule the tax base uses).
+    fn invoice_discount_share(&self, line: &InvoiceLine) -> Result<Cents, ValidationError> {
+        let net = Cents::sum(self.lines.iter().map(|l| l.amounts.net)).map_err(|e| money_error(e, "lines"))?;
+        let line_discounts =
+            Cents::sum(self.lines.iter().map(|l| l.amounts.discount)).map_err(|e| money_error(e, "lines"))?;
+        let invoice_discount = self.totals.discount.checked_sub(line_discounts).map_err(|e| money_error(e, "lines"))?;
+        if !net.is_positive() || !invoice_discount.is_positive() {
+            return Ok(Cents::ZERO);
+        }
+        money::share(invoice_discount, line.amounts.net, net).map_err(|e| money_error(e, "lines"))
+    }
+
+    /// Appends to a credit note's `lines` the credits of invoice lines: each at the line's
+    /// unit price, its amount the line's net less its share of the invoice discount, in
+    /// proportion to the quantity credited (all that is left exactly, so a line credited in
+    /// parts adds up to what it charged), never more quantity or amount than the line has
+    /// left after earlier credit notes and earlier lines of this one.
+    fn credit_invoice_lines(
+        &self,
+        lines: &mut Vec<InvoiceLine>,
+        credits: &[LineCredit],
+    ) -> Result<(), ValidationError> {
+        for c in credits {
+            let Some(line) = self.lines.iter().find(|l| l.line_no == c.line_no) else {
+                return Err(ValidationError::new(
+                    format!("{}.line_no", c.field),
+                    format!("the invoice has no line {}", c.line_no),
+                ));
+            };
+            let earlier = self
+                .credit_notes
+                .iter()
+                .flat_map(|n| n.lines.iter())
+                .chain(lines.iter())
+                .filter(|l| l.credits_line_no == Some(c.line_no));
+            let (q_done, v_done) = earlier.fold((0i64, 0i64), |(q, v), l| {
+                (q.saturating_add(l.quantity.thousandths()), v.saturating_add(l.amounts.net.get()))
+            });
+            let share = self.invoice_discount_share(line)?;
+            let value = line.amounts.net.get().saturating_sub(share.get());
+            let q_left = line.quantity.thousandths().saturating_sub(q_done);
+            let v_left = value.saturating_sub(v_done);
+            if q_left <= 0 || v_left <= 0 {
+                return Err(ValidationError::new(
+                    format!("{}.line_no", c.field),
+                    format!("line {} is credited in full already", c.line_no),
+                ));
+            }
+            let q = c.quantity.map_or(q_left, Quantity::thousandths);
+            if q > q_left {
+                return Err(ValidationError::new(
+                    format!("{}.quantity", c.field),
+                    format!(
+                        "is more than line {} has left to credit ({})",
+                        c.line_no,
+                        Quantity::from_thousandths(q_left)
+                    ),
+                ));
+            }
+            let quantity = Quantity::from_thousandths(q);
+            let amount = if q == q_left {
+                Cents::new(v_left)
+            } else {
+                money::share(Cents::new(value), Cents::new(q), Cents::new(line.quantity.thousandths()))
+                    .map_err(|e| money_error(e, &c.field))?
+                    .min(Cents::new(v_left))
+            };
+            let gross = money::line_amounts(&LineInput {
+                quantity,
+                unit_price: line.unit_price,
+                taxable: line.taxable,
+                discount: None,
+            })
+            .map_err(|e| money_error(e, &c.field))?
+            .gross;
+            // The line's and the invoice's discounts, in proportion, are the credit line's
+            // discount; a rounding cent above the gross is not credited.
+            let amount = amount.min(gross);
+            let off = gross.checked_sub(amount).map_err(|e| money_error(e, &c.field))?;
+            let no = u32::try_from(lines.len()).unwrap_or(u32::MAX).saturating_add(1);
+            lines.push(InvoiceLine {
+                line_no: no,
+                item_id: line.item_id,
+                description: line.description.clone(),
+                category: line.category.clone(),
+                quantity,
+                unit_price: line.unit_price,
+                taxable: line.taxable,
+                discount: off.is_positive().then_some(Discount::Amount { amount: off }),
+                source: None,
+                amounts: LineAmounts::default(),
+                credits_line_no: Some(c.line_no),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// What makes two lines the same, apart from their numbers.
 #[derive(PartialEq)]
 struct LineKey<'a>(Option<CatalogueItemId>, &'a str, Quantity, Cents, bool, Option<Discount>, &'a Option<String>);
@@ -901,7 +1079,11 @@ mod tests {
         inv.status = InvoiceStatus::Issued;
         inv.add_credit_note(
             CreditNoteId::from_u128(9),
-            CreditNoteDraft { reason: "returned".into(), lines: vec![free("Food", 1000, 1000, true)] },
+            CreditNoteDraft {
+                reason: "returned".into(),
+                lines: vec![free("Food", 1000, 1000, true)],
+                of_lines: Vec::new(),
+            },
             jiff::civil::date(2026, 1, 1),
             Timestamp::UNIX_EPOCH,
             None,
@@ -914,13 +1096,53 @@ mod tests {
         let e = inv
             .add_credit_note(
                 CreditNoteId::from_u128(10),
-                CreditNoteDraft { reason: "x".into(), lines: vec![free("All", 1000, 9000, false)] },
+                CreditNoteDraft {
+                    reason: "x".into(),
+                    lines: vec![free("All", 1000, 9000, false)],
+                    of_lines: Vec::new(),
+                },
                 jiff::civil::date(2026, 1, 1),
                 Timestamp::UNIX_EPOCH,
                 None,
             )
             .unwrap_err();
         assert_eq!(e.field, "lines");
+    }
+
+    #[test]
+    fn a_credit_of_invoice_lines_takes_their_discounts_and_adds_up_to_what_they_charged() {
+        // The worked example: food 1.5 × 13.33 less 10 % (net 18.00), exam 65.00, 5.00 off.
+        let mut food = free("Food", 1500, 1333, true);
+        food.discount = Some(Discount::Percent { basis_points: BasisPoints::new(1000).unwrap() });
+        let mut inv = draft(vec![food, free("Exam", 1000, 6500, false)]);
+        inv.discount = Some(Discount::Amount { amount: Cents::new(500) });
+        inv.recompute().unwrap();
+        inv.status = InvoiceStatus::Issued;
+        assert_eq!(inv.totals.total, Cents::new(7940));
+        let credit = |line_no, q: Option<i64>| LineCredit {
+            line_no,
+            quantity: q.map(Quantity::from_thousandths),
+            field: "lines.0".into(),
+        };
+        let note = |of_lines| CreditNoteDraft { reason: "r".into(), lines: Vec::new(), of_lines };
+        let day = jiff::civil::date(2026, 1, 1);
+        let at = Timestamp::UNIX_EPOCH;
+        inv.add_credit_note(CreditNoteId::from_u128(1), note(vec![credit(1, Some(500))]), day, at, None).unwrap();
+        // 16.92 (18.00 less its 1.08 share) × 0.5 ÷ 1.5 = 5.64; tax 0.47.
+        assert_eq!(inv.credit_notes[0].totals.total, Cents::new(611));
+        let e = inv
+            .add_credit_note(CreditNoteId::from_u128(2), note(vec![credit(1, Some(1001))]), day, at, None)
+            .unwrap_err();
+        assert_eq!(e.field, "lines.0.quantity");
+        let e =
+            inv.add_credit_note(CreditNoteId::from_u128(2), note(vec![credit(3, None)]), day, at, None).unwrap_err();
+        assert_eq!(e.field, "lines.0.line_no");
+        inv.add_credit_note(CreditNoteId::from_u128(2), note(vec![credit(1, None), credit(2, None)]), day, at, None)
+            .unwrap();
+        assert_eq!((inv.credited, inv.balance, inv.status), (Cents::new(7940), Cents::ZERO, InvoiceStatus::Paid));
+        let e =
+            inv.add_credit_note(CreditNoteId::from_u128(3), note(vec![credit(2, None)]), day, at, None).unwrap_err();
+        assert_eq!(e.field, "lines.0.line_no", "credited in full already");
     }
 
     fn cash(amount: i64) -> PaymentDraft {
@@ -1060,7 +1282,7 @@ mod tests {
             for i in 0..steps {
                 if let Some(&(q, p, t)) = credits.get(i) {
                     let before = inv.clone();
-                    let note = CreditNoteDraft { reason: "r".into(), lines: vec![free("c", q, p, t)] };
+                    let note = CreditNoteDraft { reason: "r".into(), lines: vec![free("c", q, p, t)], of_lines: Vec::new() };
                     if inv.add_credit_note(CreditNoteId::from_u128(i as u128), note, jiff::civil::date(2026, 1, 1), Timestamp::UNIX_EPOCH, None).is_err() {
                         inv = before;
                     }

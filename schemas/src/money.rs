@@ -139,6 +139,16 @@ fn ratio(amount: Cents, num: i128, den: i128) -> Result<Cents, MoneyError> {
     i64::try_from(q).map(Cents).map_err(|_| MoneyError::Overflow)
 }
 
+/// `amount × part ÷ whole`, rounded half-up: a part's share of an amount (the invoice
+/// discount's share of one line, a line's value for part of its quantity). All not negative,
+/// `whole` more than 0.
+pub fn share(amount: Cents, part: Cents, whole: Cents) -> Result<Cents, MoneyError> {
+    if whole.0 <= 0 || part.0 < 0 || amount.0 < 0 {
+        return Err(MoneyError::Overflow);
+    }
+    ratio(amount, i128::from(part.0), i128::from(whole.0))
+}
+
 /// `n / d` rounded to the nearest integer, halves away from zero (`d > 0`).
 fn div_half_up(n: i128, d: i128) -> i128 {
     let (q, r) = (n / d, n % d);

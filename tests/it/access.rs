@@ -322,6 +322,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/payments/{id}/refunds", "ARBM"),
     ("POST", "/api/invoices/{id}/apply-credit", "ARBM"),
     ("GET", "/api/clients/{id}/credit", "ARBM"),
+    ("GET", "/api/payments/{id}/receipt.pdf", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

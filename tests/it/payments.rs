@@ -294,3 +294,57 @@ async fn credit_is_spent_once_when_two_invoices_apply_it_at_once() {
     assert_eq!(paid_b + paid_c, 3000);
     assert_eq!(t.credit().await["credit"], 0);
 }
+
+/// `pdftotext -layout` of `pdf`, or `None` (after saying so) when poppler is missing and
+/// `CLOWDER_PDF_TESTS` does not require it.
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("receipt.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    match std::process::Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(&path).arg("-").output() {
+        Ok(out) => {
+            assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+            Some(String::from_utf8(out.stdout).expect("UTF-8 output"))
+        }
+        Err(e) => {
+            assert!(std::env::var("CLOWDER_PDF_TESTS").is_err(), "pdftotext was not found ({e})");
+            eprintln!("skipping the PDF reading: run scripts/test to install poppler-utils");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_receipt_pdf_names_the_invoice_the_lines_the_method_and_the_balance_after() {
+    let app = TestApp::spawn_with(|a| a.comms.clinic_name = Some("Clinique Féline".into())).await;
+    app.login_admin().await;
+    let client = app.some_client("Zoë", "Müller").await;
+    let exam = id_of(&item(&app, json!({"name": "Exam", "category": "Exams", "kind": "service", "price": 6500})).await);
+    let t = Till { app, client, exam };
+    let inv = t.invoice(2).await; // 130.00
+    let first = last_payment(&t.pay(&inv, json!({"amount": 5000, "method": "check", "reference": "CHK-1042"})).await);
+    let paid = t.pay(&inv, json!({"amount": 8000, "method": "cash"})).await;
+    let resp = t.app.get(&format!("/api/payments/{first}/receipt.pdf")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().contains("receipt-INV-"));
+    let pdf = resp.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    assert_error(
+        t.app.get(&format!("/api/payments/{UNKNOWN_ID}/receipt.pdf")).await,
+        StatusCode::NOT_FOUND,
+        "payment_not_found",
+        None,
+    )
+    .await;
+    let audit = t.app.get_json("/api/audit?action=payment.receipt_pdf").await;
+    assert!(!audit["items"].as_array().is_none_or(Vec::is_empty), "{audit}");
+    let Some(text) = pdf_text(&pdf) else { return };
+    let number = paid["number"].as_str().unwrap();
+    for want in ["Receipt", "Clinique Féline", "Müller, Zoë", number, "Check", "CHK-1042", "Exam", "130.00", "50.00"]
+    {
+        assert!(text.contains(want), "{want:?} missing from:\n{text}");
+    }
+    // The balance after the first payment is 80.00, though the invoice is paid now.
+    assert!(text.lines().any(|l| l.contains("Balance after this payment") && l.contains("80.00")), "{text}");
+}

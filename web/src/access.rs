@@ -408,6 +408,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/payments/{id}/refunds", Needs(PaymentsEdit)),
     ("POST", "/api/invoices/{id}/apply-credit", Needs(PaymentsCreate)),
     ("GET", "/api/clients/{id}/credit", Needs(PaymentsView)),
+    ("GET", "/api/payments/{id}/receipt.pdf", Needs(PaymentsView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

@@ -3,6 +3,8 @@
 //! (`payments:create`; reading it `payments:view`). Every amount is integer cents.
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use clowder_schemas::ErrorResponse;
 use clowder_schemas::ids::{ClientId, InvoiceId, PaymentId};
 use clowder_schemas::invoices::Invoice;
@@ -75,4 +77,31 @@ pub async fn clients_credit(
     Id(id): Id<ClientId>,
 ) -> Result<axum::Json<CreditLedger>, ApiError> {
     Ok(axum::Json(state.system.invoices.credit_ledger(id, &staff.caller).await?))
+}
+
+/// A payment's receipt on the clinic's paper: who paid, the invoice's number and lines, the
+/// method, reference and amount, and the balance after it. Audited as `payment.receipt_pdf`.
+#[utoipa::path(
+    get, path = "/api/payments/{id}/receipt.pdf", tag = "billing",
+    params(("id" = PaymentId, Path)),
+    responses(
+        (status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, description = "`payment_not_found`", body = ErrorResponse),
+    )
+)]
+pub async fn payments_receipt_pdf(
+    State(state): State<AppState>,
+    staff: Staff,
+    Id(id): Id<PaymentId>,
+) -> Result<Response, ApiError> {
+    let (filename, pdf) = state.system.invoices.receipt_pdf(id, &staff.caller).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        pdf,
+    )
+        .into_response())
 }
