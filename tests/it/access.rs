@@ -323,6 +323,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/invoices/{id}/apply-credit", "ARBM"),
     ("GET", "/api/clients/{id}/credit", "ARBM"),
     ("GET", "/api/payments/{id}/receipt.pdf", "ARBM"),
+    ("POST", "/api/payments/{id}/receipt/email", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -348,3 +348,53 @@ async fn a_receipt_pdf_names_the_invoice_the_lines_the_method_and_the_balance_af
     // The balance after the first payment is 80.00, though the invoice is paid now.
     assert!(text.lines().any(|l| l.contains("Balance after this payment") && l.contains("80.00")), "{text}");
 }
+
+#[tokio::test]
+async fn a_receipt_is_emailed_to_the_client_through_the_outbox() {
+    let Some(sink) = crate::providers::SmtpSink::start(&[]).await else { return };
+    let port = sink.port;
+    let app = TestApp::spawn_with(move |a| {
+        a.comms.email_provider = clowder::config::EmailProviderArg::Smtp;
+        a.comms.smtp_host = Some("127.0.0.1".into());
+        a.comms.smtp_port = Some(port);
+        a.comms.smtp_tls = clowder::config::SmtpTlsArg::None;
+        a.comms.email_from = Some("Whisker Clinic <front@whisker.example>".into());
+    })
+    .await;
+    app.login_admin().await;
+    let mut body = crate::helpers::client_body("Jane", "Doe");
+    body["email"] = json!("jane@example.com");
+    let client = id_of(&app.create_client(body).await);
+    let no_email = app.some_client("Sam", "Roe").await;
+    let exam = id_of(&item(&app, json!({"name": "Exam", "category": "Exams", "kind": "service", "price": 6500})).await);
+    let t = Till { app, client, exam };
+    let inv = t.invoice(1).await;
+    let p = last_payment(&t.pay(&inv, json!({"amount": 2000, "method": "card_present", "reference": "slip 77"})).await);
+    let queued = expect_json(
+        t.app.post_json(&format!("/api/payments/{p}/receipt/email"), &json!({})).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let m = t
+        .app
+        .poll_json(&format!("/api/messages/{}", queued["message_id"].as_str().unwrap()), |v| v["status"] == "sent")
+        .await;
+    assert_eq!((m["recipient"].as_str(), m["client_id"].as_str()), (Some("jane@example.com"), Some(t.client.as_str())));
+    let got = &sink.wait_for(1).await[0];
+    let text = got.to_string();
+    for want in ["Receipt for invoice INV-", "slip 77", "Amount received: 20.00", "Balance after this payment: 45.00"] {
+        assert!(text.contains(want), "{want:?} missing from {got}");
+    }
+    // A client without an email: 422 naming it, nothing queued.
+    let other = Till { app: t.app, client: no_email, exam: t.exam };
+    let inv = other.invoice(1).await;
+    let p = last_payment(&other.pay(&inv, json!({"amount": 100, "method": "cash"})).await);
+    assert_error(
+        other.app.post_json(&format!("/api/payments/{p}/receipt/email"), &json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("email"),
+    )
+    .await;
+    assert_eq!(sink.received().len(), 1);
+}

@@ -409,6 +409,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/invoices/{id}/apply-credit", Needs(PaymentsCreate)),
     ("GET", "/api/clients/{id}/credit", Needs(PaymentsView)),
     ("GET", "/api/payments/{id}/receipt.pdf", Needs(PaymentsView)),
+    ("POST", "/api/payments/{id}/receipt/email", Needs(PaymentsCreate)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

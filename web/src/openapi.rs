@@ -261,7 +261,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::payments_refund))
         .routes(routes!(payments::invoices_apply_credit))
         .routes(routes!(payments::clients_credit))
-        .routes(routes!(payments::payments_receipt_pdf));
+        .routes(routes!(payments::payments_receipt_pdf))
+        .routes(routes!(payments::payments_receipt_email));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -23,7 +23,7 @@ use crate::store::{IndexTable, Reader, RecordTable};
 /// Stripes of the per-client credit lock: enough that two clients rarely wait on each other.
 const STRIPES: usize = 64;
 
-/// One lock per stripe of clients (a client's stripe is its id modulo [`STRIPES`]).
+/// One lock per stripe of clients (a client's stripe is its id modulo 64).
 pub struct CreditLocks(std::sync::Arc<Vec<Mutex<()>>>);
 
 impl Default for CreditLocks {

@@ -103,7 +103,58 @@ fn document(ctx: &Ctx, inv: &Invoice, p: &Payment, client: &str, caller: &Caller
     Ok(doc)
 }
 
+/// A receipt to send by email: to whom, and its subject and plain text (the PDF's content).
+#[derive(Debug, Clone)]
+pub struct ReceiptEmail {
+    pub client_id: clowder_schemas::ids::ClientId,
+    /// The client's email, if they have one.
+    pub to: Option<clowder_schemas::values::Email>,
+    pub subject: String,
+    pub text: String,
+}
+
+/// The receipt as plain text, line by line as the PDF shows it.
+fn text(inv: &Invoice, p: &Payment, client: &str, clinic: &str, tz: jiff::tz::TimeZone) -> String {
+    let number = inv.number.as_deref().unwrap_or("(not issued)");
+    let mut t = format!("Dear {client},\n\nThank you for your payment to {clinic}.\n\n");
+    t.push_str(&format!("Invoice: {number}\n"));
+    t.push_str(&format!("Date: {}\n", p.received_at.to_zoned(tz).strftime("%Y-%m-%d %H:%M")));
+    t.push_str(&format!("Method: {}\n", method_name(p.method)));
+    if let Some(r) = &p.reference {
+        t.push_str(&format!("Reference: {r}\n"));
+    }
+    t.push_str(&format!("Amount received: {}\n", p.amount));
+    if p.to_credit.is_positive() {
+        t.push_str(&format!("Kept as credit on account: {}\n", p.to_credit));
+    }
+    t.push_str(&format!("Balance after this payment: {}\n\nLines:\n", balance_after(inv, p)));
+    for l in &inv.lines {
+        t.push_str(&format!("  {} x {} @ {}: {}\n", l.description, l.quantity, l.unit_price, l.amounts.net));
+    }
+    let tot = &inv.totals;
+    t.push_str(&format!(
+        "Subtotal {}, discount {}, tax {}, total {}\n",
+        tot.subtotal, tot.discount, tot.tax, tot.total
+    ));
+    t
+}
+
 impl Invoices {
+    /// A payment's receipt as an email to its client (not sent here: the caller queues it
+    /// through the comms outbox, which checks the client's consent at send time and audits
+    /// the queueing as `message.queue`).
+    pub fn receipt_email(&self, payment: PaymentId) -> Result<ReceiptEmail> {
+        let (inv, p) = self.payment(payment)?;
+        let reader = self.ctx().store.read()?;
+        let client = reader
+            .get::<Client>(RecordTable::Clients, inv.client_id.as_u128())?
+            .ok_or(Error::ClientNotFound(inv.client_id))?;
+        let clinic = printing::letterhead(self.ctx())?.name;
+        let subject = format!("Receipt for invoice {}", inv.number.as_deref().unwrap_or("(not issued)"));
+        let body = text(&inv, &p, &client.display_name(), &clinic, self.ctx().config.time_zone.clone());
+        Ok(ReceiptEmail { client_id: inv.client_id, to: client.email.clone(), subject, text: body })
+    }
+
     /// A payment's receipt as PDF bytes, with the file name it is offered under; audited as
     /// `payment.receipt_pdf` before it is returned.
     pub async fn receipt_pdf(&self, payment: PaymentId, caller: &Caller) -> Result<(String, Vec<u8>)> {

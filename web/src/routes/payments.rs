@@ -3,11 +3,14 @@
 //! (`payments:create`; reading it `payments:view`). Every amount is integer cents.
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use clowder_actors::comms::messages::{NewMessage, Recipient};
 use clowder_schemas::ErrorResponse;
+use clowder_schemas::ValidationError;
 use clowder_schemas::ids::{ClientId, InvoiceId, PaymentId};
 use clowder_schemas::invoices::Invoice;
+use clowder_schemas::messages::Purpose;
 use clowder_schemas::payments::{ApplyCredit, CreateRefund, CreditLedger};
 
 use crate::error::ApiError;
@@ -104,4 +107,43 @@ pub async fn payments_receipt_pdf(
         pdf,
     )
         .into_response())
+}
+
+/// Email a payment's receipt to its client through the comms outbox (queued; answers at once).
+/// The client needs an email (422 `email`); their consent to transactional email is checked
+/// when it is sent, as for every message. Each request sends one email (a retry with the
+/// same `Idempotency-Key` sends none more).
+#[utoipa::path(
+    post, path = "/api/payments/{id}/receipt/email", tag = "billing",
+    params(("id" = PaymentId, Path)),
+    responses(
+        (status = 202, body = crate::routes::messages::Queued),
+        (status = 404, description = "`payment_not_found`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed` on `email`: the client has none", body = ErrorResponse),
+    )
+)]
+pub async fn payments_receipt_email(
+    State(state): State<AppState>,
+    staff: Staff,
+    Id(id): Id<PaymentId>,
+) -> Result<Response, ApiError> {
+    let system = &state.system;
+    let r = system.invoices.receipt_email(id)?;
+    let Some(to) = r.to else {
+        return Err(ValidationError::new("email", "the client has no email address on file").into());
+    };
+    let new = NewMessage {
+        to: Recipient::Email(to),
+        client_id: Some(r.client_id),
+        subject: Some(r.subject),
+        text: r.text,
+        html: None,
+        idempotency_key: format!("receipt:{id}:{}", system.ctx.new_ulid()),
+        due_at: None,
+        purpose: Purpose::Transactional,
+        template: None,
+        automation: None,
+    };
+    let message_id = system.messages.send(new, &staff.caller).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(crate::routes::messages::Queued { message_id })).into_response())
 }
