@@ -189,11 +189,15 @@ pub struct BillingArgs {
     /// an unpaid invoice turns `overdue`.
     #[arg(long, env = "CLOWDER_INVOICE_TERMS_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(0..=365))]
     pub invoice_terms_days: u16,
+    /// Keep the part of a payment above the invoice's balance as the client's credit on
+    /// account (off: such a payment is refused).
+    #[arg(long, env = "CLOWDER_CREDIT_ON_ACCOUNT", value_parser = clap::builder::BoolishValueParser::new(), default_missing_value = "true", num_args = 0..=1, default_value = "false")]
+    pub credit_on_account: bool,
 }
 
 impl Default for BillingArgs {
     fn default() -> Self {
-        Self { invoice_terms_days: 30 }
+        Self { invoice_terms_days: 30, credit_on_account: false }
     }
 }
 
@@ -1127,7 +1131,10 @@ impl ServeArgs {
             comms,
             automations_sweep_at: self.automations.sweep_at()?,
             inventory: self.inventory.config()?,
-            billing: clowder_actors::billing::invoices::BillingConfig { terms_days: self.billing.invoice_terms_days },
+            billing: clowder_actors::billing::invoices::BillingConfig {
+                terms_days: self.billing.invoice_terms_days,
+                credit_on_account: self.billing.credit_on_account,
+            },
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -1238,6 +1245,7 @@ impl Settings {
                 s.inventory.expire_at.map_or_else(|| "off".to_owned(), |t| t.strftime("%H:%M").to_string()),
             ),
             ("CLOWDER_INVOICE_TERMS_DAYS", s.billing.terms_days.to_string()),
+            ("CLOWDER_CREDIT_ON_ACCOUNT", s.billing.credit_on_account.to_string()),
         ];
         let mut rows: Vec<(&str, String)> = rows.into_iter().collect();
         match &self.web.backup {

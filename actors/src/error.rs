@@ -169,6 +169,8 @@ pub enum Error {
     CatalogueItemNotFound(clowder_schemas::ids::CatalogueItemId),
     #[error("no invoice with id {0}")]
     InvoiceNotFound(clowder_schemas::ids::InvoiceId),
+    #[error("no payment with id {0}")]
+    PaymentNotFound(clowder_schemas::ids::PaymentId),
     /// An invoice cannot make this move from its status (editing an issued invoice, a second
     /// void).
     #[error("a {} invoice cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
@@ -333,6 +335,7 @@ impl Error {
             Error::VaccinationNotFound(_) => ErrorCode::VaccinationNotFound,
             Error::CatalogueItemNotFound(_) => ErrorCode::CatalogueItemNotFound,
             Error::InvoiceNotFound(_) => ErrorCode::InvoiceNotFound,
+            Error::PaymentNotFound(_) => ErrorCode::PaymentNotFound,
             Error::InvoiceTransition { .. } => ErrorCode::InvalidTransition,
             Error::EstimateNotFound(_) => ErrorCode::EstimateNotFound,
             Error::EstimateTransition { .. } => ErrorCode::InvalidTransition,

@@ -130,6 +130,7 @@ pub enum ErrorCode {
     InvoiceNotFound,
     EstimateNotFound,
     PaymentPlanNotFound,
+    PaymentNotFound,
 }
 
 impl ErrorCode {
@@ -189,6 +190,7 @@ impl ErrorCode {
             ProductNotFound | VendorNotFound | PurchaseOrderNotFound | StockLotNotFound => ErrorKind::NotFound,
             CatalogueItemNotFound | InvoiceNotFound => ErrorKind::NotFound,
             EstimateNotFound | PaymentPlanNotFound => ErrorKind::NotFound,
+            PaymentNotFound => ErrorKind::NotFound,
         }
     }
 

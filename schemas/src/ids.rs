@@ -284,7 +284,11 @@ ulid_id!(
 );
 ulid_id!(
     /// A payment against an invoice.
-    PaymentId
+    PaymentId, PaymentNotFound, "payment"
+);
+ulid_id!(
+    /// A refund of (part of) a payment.
+    RefundId
 );
 ulid_id!(
     /// An estimate (a draft, or sent with its `EST-YYYY-NNNNNN` number).

@@ -11,13 +11,15 @@ use utoipa::ToSchema;
 
 use crate::errors::ValidationError;
 use crate::ids::{
-    CatalogueItemId, ClientId, CreditNoteId, InvoiceId, LocationId, PatientId, PaymentId, UserId, VisitId,
+    CatalogueItemId, ClientId, CreditNoteId, InvoiceId, LocationId, PatientId, PaymentId, RefundId, UserId, VisitId,
 };
 use crate::money::{
     self, BasisPoints, Cents, Discount, LineAmounts, LineInput, MAX_LINES, MoneyError, Quantity, Totals,
 };
 use crate::patch::Patch;
-use crate::payments::{Payment, PaymentDraft};
+use crate::payments::{
+    CreditEntry, CreditEntryKind, Payment, PaymentDraft, PaymentMethod, Refund, RefundDraft, RefundOf,
+};
 use crate::records::Record;
 use crate::values::{MAX_NAME_CHARS, note_text, optional_text, required_text};
 
@@ -70,6 +72,10 @@ pub struct InvoiceLine {
     /// is charged once.
     pub source: Option<String>,
     pub amounts: LineAmounts,
+    /// On a credit note: the invoice line it credits (its amount was computed from that
+    /// line); absent on a free-amount credit line and on an invoice's own lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits_line_no: Option<u32>,
 }
 
 impl InvoiceLine {
@@ -141,6 +147,13 @@ pub struct Invoice {
     /// listed so the front desk can charge it by hand.
     #[serde(default)]
     pub uncharged: Vec<crate::capture::UnchargedEntry>,
+    /// Refunds of its payments, oldest first (each its own record, never deleted).
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
+    /// What the refunds of the invoice's part of its payments gave back; `paid` is already
+    /// net of it.
+    #[serde(default)]
+    pub refunded: Cents,
 }
 
 impl Record for Invoice {
@@ -236,6 +249,7 @@ impl LineDraft {
             discount: self.discount,
             source: self.source,
             amounts: LineAmounts::default(),
+            credits_line_no: None,
         }
     }
 }
@@ -316,14 +330,86 @@ impl VoidInvoice {
 #[serde(deny_unknown_fields)]
 pub struct CreateCreditNote {
     pub reason: String,
-    pub lines: Vec<NewLine>,
+    pub lines: Vec<CreditLineInput>,
+}
+
+/// A credit note's line as a request gives it: either an invoice line (`line_no`, and
+/// optionally a `quantity`, default all of it left), whose amount and tax the server computes
+/// from that line, or a free amount (the fields of an invoice line).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditLineInput {
+    /// The invoice line credited.
+    #[serde(default)]
+    pub line_no: Option<u32>,
+    #[serde(default)]
+    pub item_id: Option<CatalogueItemId>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub quantity: Option<Quantity>,
+    #[serde(default)]
+    pub unit_price: Option<Cents>,
+    #[serde(default)]
+    pub taxable: Option<bool>,
+    #[serde(default)]
+    pub discount: Option<Discount>,
+}
+
+/// A credit of (part of) an invoice line, checked for its shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineCredit {
+    pub line_no: u32,
+    /// Default: all the line has left.
+    pub quantity: Option<Quantity>,
+    /// Where it was in the request (`lines.2`), for errors.
+    pub field: String,
+}
+
+/// What a credit note's request line is.
+#[derive(Debug, Clone)]
+pub enum CreditLineKind {
+    OfLine(LineCredit),
+    Free(NewLine),
+}
+
+impl CreditLineInput {
+    /// Splits into a credit of an invoice line or a free line; `field` is e.g. `lines.2`.
+    pub fn kind(&self, field: &str) -> Result<CreditLineKind, ValidationError> {
+        let Some(line_no) = self.line_no else {
+            return Ok(CreditLineKind::Free(NewLine {
+                item_id: self.item_id,
+                description: self.description.clone(),
+                quantity: self.quantity,
+                unit_price: self.unit_price,
+                taxable: self.taxable,
+                discount: self.discount,
+            }));
+        };
+        if self.item_id.is_some()
+            || self.description.is_some()
+            || self.unit_price.is_some()
+            || self.taxable.is_some()
+            || self.discount.is_some()
+        {
+            return Err(ValidationError::new(
+                format!("{field}.line_no"),
+                "a credit of an invoice line takes only line_no and quantity (its amount and tax come from the line)",
+            ));
+        }
+        let quantity = self.quantity.map(|q| q.typed(&format!("{field}.quantity"))).transpose()?;
+        Ok(CreditLineKind::OfLine(LineCredit { line_no, quantity, field: field.to_owned() }))
+    }
 }
 
 /// A credit note's content, validated (lines against their items by the service).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreditNoteDraft {
     pub reason: String,
+    /// Free-amount lines.
     pub lines: Vec<LineDraft>,
+    /// Credits of invoice lines (numbered after the free lines in the note).
+    pub of_lines: Vec<LineCredit>,
 }
 
 /// The most credit notes one invoice takes (the invoice is one record, rewritten whole on
@@ -397,6 +483,8 @@ impl InvoiceDraft {
             updated_at: now,
             created_by: by,
             uncharged: Vec::new(),
+            refunds: Vec::new(),
+            refunded: Cents::ZERO,
         };
         inv.add_lines(self.lines)?;
         Ok(inv)
@@ -410,7 +498,11 @@ impl Invoice {
         self.totals = recompute(&mut self.lines, self.discount, self.tax_rate)?;
         self.credited =
             Cents::sum(self.credit_notes.iter().map(|c| c.totals.total)).map_err(|e| money_error(e, "lines"))?;
-        self.paid = Cents::sum(self.payments.iter().map(|p| p.amount)).map_err(|e| money_error(e, "amount"))?;
+        self.refunded = Cents::sum(self.refunds.iter().filter(|r| r.of == RefundOf::Invoice).map(|r| r.amount))
+            .map_err(|e| money_error(e, "amount"))?;
+        self.paid = Cents::sum(self.payments.iter().map(Payment::applied))
+            .and_then(|p| p.checked_sub(self.refunded))
+            .map_err(|e| money_error(e, "amount"))?;
         self.balance = self
             .totals
             .total
@@ -485,8 +577,9 @@ impl Invoice {
         now: Timestamp,
         by: Option<UserId>,
     ) -> Result<(), ValidationError> {
-        check_line_count(draft.lines.len(), "lines", true)?;
+        check_line_count(draft.lines.len() + draft.of_lines.len(), "lines", true)?;
         let mut lines: Vec<InvoiceLine> = draft.lines.into_iter().zip(1..).map(|(l, n)| l.into_line(n)).collect();
+        self.credit_invoice_lines(&mut lines, &draft.of_lines)?;
         let totals = recompute(&mut lines, None, self.tax_rate)?;
         if self.credit_notes.len() >= MAX_CREDIT_NOTES {
             return Err(ValidationError::new(
@@ -550,8 +643,30 @@ impl Invoice {
         now: Timestamp,
         by: Option<UserId>,
     ) -> Result<(), ValidationError> {
+        self.pay_keeping_credit(id, draft, false, now, by)
+    }
+
+    /// Takes a payment; with `credit_on_account`, the part above the balance is kept as the
+    /// client's credit (`to_credit`) instead of refused.
+    pub fn pay_keeping_credit(
+        &mut self,
+        id: PaymentId,
+        draft: PaymentDraft,
+        credit_on_account: bool,
+        now: Timestamp,
+        by: Option<UserId>,
+    ) -> Result<(), ValidationError> {
         if self.payments.len() >= MAX_PAYMENTS {
             return Err(ValidationError::new("amount", format!("an invoice takes at most {MAX_PAYMENTS} payments")));
+        }
+        if draft.amount > self.balance && credit_on_account {
+            let to_credit = draft.amount.checked_sub(self.balance).map_err(|e| money_error(e, "amount"))?;
+            let mut payment = draft.into_payment(id, now, by);
+            payment.to_credit = to_credit;
+            self.payments.push(payment);
+            self.recompute()?;
+            self.settle_status();
+            return Ok(());
         }
         if draft.amount > self.balance {
             return Err(ValidationError::new(
@@ -583,6 +698,270 @@ impl Invoice {
         } else {
             InvoiceStatus::Issued
         };
+    }
+}
+
+impl Invoice {
+    /// Applies `amount` of the client's credit on account (`available`, summed by the caller
+    /// under the client's credit lock) as a payment of method `account_credit`.
+    pub fn apply_credit(
+        &mut self,
+        id: PaymentId,
+        amount: Cents,
+        available: Cents,
+        now: Timestamp,
+        by: Option<UserId>,
+    ) -> Result<(), ValidationError> {
+        if !amount.is_positive() {
+            return Err(ValidationError::new(
+                "amount",
+                "must be more than 0 cents (the client has no credit to apply)",
+            ));
+        }
+        if amount > available {
+            return Err(ValidationError::new(
+                "amount",
+                format!("is more than the client's credit on account ({} cents)", available.get()),
+            ));
+        }
+        if amount > self.balance {
+            return Err(ValidationError::new(
+                "amount",
+                format!("is more than the balance ({} cents)", self.balance.get()),
+            ));
+        }
+        let draft = PaymentDraft {
+            amount,
+            method: PaymentMethod::AccountCredit,
+            reference: None,
+            processor: None,
+            processor_payment_id: None,
+        };
+        self.pay(id, draft, now, by)
+    }
+
+    /// What is left to refund of a payment's part `of` (its invoice part or its credit part),
+    /// after earlier refunds; `None` if the invoice has no such payment.
+    pub fn refundable(&self, payment: PaymentId, of: RefundOf) -> Option<Cents> {
+        let p = self.payments.iter().find(|p| p.id == payment)?;
+        let whole = match of {
+            RefundOf::Invoice => p.applied(),
+            RefundOf::Credit => p.to_credit,
+        };
+        let done: i64 =
+            self.refunds.iter().filter(|r| r.payment_id == payment && r.of == of).map(|r| r.amount.get()).sum();
+        Some(Cents::new(whole.get().saturating_sub(done).max(0)))
+    }
+
+    /// Refunds (part of) a payment: never more than is left of that part after earlier
+    /// refunds (422 `amount`); a refund of credit also never more than the client's credit
+    /// (`available`, summed under the client's credit lock). The invoice's `paid` and balance
+    /// follow; a paid invoice with a balance again goes back to `partially_paid`/`issued`, or
+    /// `overdue` if `today` is past its due date.
+    pub fn refund(
+        &mut self,
+        id: RefundId,
+        draft: RefundDraft,
+        available: Option<Cents>,
+        today: Date,
+        now: Timestamp,
+        by: Option<UserId>,
+    ) -> Result<(), ValidationError> {
+        let payment = draft.payment_id;
+        let Some(p) = self.payments.iter().find(|p| p.id == payment).cloned() else {
+            return Err(ValidationError::new("payment_id", "is not a payment of this invoice"));
+        };
+        if self.refunds.len() >= MAX_PAYMENTS {
+            return Err(ValidationError::new("amount", format!("an invoice takes at most {MAX_PAYMENTS} refunds")));
+        }
+        let left = self.refundable(payment, draft.of).unwrap_or(Cents::ZERO);
+        if draft.amount > left {
+            let part = match draft.of {
+                RefundOf::Invoice => "paid on the invoice",
+                RefundOf::Credit => "kept as credit on account",
+            };
+            return Err(ValidationError::new(
+                "amount",
+                format!(
+                    "is more than what is left to refund of the payment ({} cents {part}, after earlier refunds)",
+                    left.get()
+                ),
+            ));
+        }
+        if draft.of == RefundOf::Credit
+            && let Some(credit) = available
+            && draft.amount > credit
+        {
+            return Err(ValidationError::new(
+                "amount",
+                format!("is more than the client's credit on account ({} cents)", credit.get()),
+            ));
+        }
+        // Applied credit goes back to the credit it came from, never out as money.
+        if p.method == PaymentMethod::AccountCredit && draft.method.is_some_and(|m| m != PaymentMethod::AccountCredit) {
+            return Err(ValidationError::new(
+                "method",
+                "a payment from credit on account is refunded to the client's credit (account_credit)",
+            ));
+        }
+        if p.method != PaymentMethod::AccountCredit && draft.method == Some(PaymentMethod::AccountCredit) {
+            return Err(ValidationError::new("method", "account_credit refunds only a payment made from credit"));
+        }
+        self.refunds.push(draft.into_refund(id, &p, now, by));
+        self.recompute()?;
+        self.reopen_status(today);
+        Ok(())
+    }
+
+    /// The status after a refund: as [`Self::settle_status`], and a paid invoice with a balance
+    /// again is open again (overdue if its due date has passed).
+    pub fn reopen_status(&mut self, today: Date) {
+        if self.status == InvoiceStatus::Paid && self.balance.is_positive() {
+            self.status = if self.due_on.is_some_and(|d| today > d) {
+                InvoiceStatus::Overdue
+            } else if self.paid.is_positive() || self.credited.is_positive() {
+                InvoiceStatus::PartiallyPaid
+            } else {
+                InvoiceStatus::Issued
+            };
+            return;
+        }
+        self.settle_status();
+    }
+
+    /// This invoice's movements of its client's credit on account.
+    pub fn credit_entries(&self) -> impl Iterator<Item = CreditEntry> + '_ {
+        let entry = |kind, amount: i64, p: &Payment, refund_id, at| CreditEntry {
+            kind,
+            amount: Cents::new(amount),
+            invoice_id: self.id,
+            invoice_number: self.number.clone(),
+            payment_id: p.id,
+            refund_id,
+            at,
+        };
+        let from_payments = self.payments.iter().filter_map(move |p| {
+            if p.to_credit.is_positive() {
+                Some(entry(CreditEntryKind::Overpayment, p.to_credit.get(), p, None, p.received_at))
+            } else if p.method == PaymentMethod::AccountCredit {
+                Some(entry(CreditEntryKind::Applied, -p.amount.get(), p, None, p.received_at))
+            } else {
+                None
+            }
+        });
+        let from_refunds = self.refunds.iter().filter_map(move |r| {
+            let p = self.payments.iter().find(|p| p.id == r.payment_id)?;
+            match (r.of, p.method) {
+                (RefundOf::Credit, _) => {
+                    Some(entry(CreditEntryKind::Refunded, -r.amount.get(), p, Some(r.id), r.refunded_at))
+                }
+                (RefundOf::Invoice, PaymentMethod::AccountCredit) => {
+                    Some(entry(CreditEntryKind::Restored, r.amount.get(), p, Some(r.id), r.refunded_at))
+                }
+                _ => None,
+            }
+        });
+        from_payments.chain(from_refunds)
+    }
+}
+
+impl Invoice {
+    /// The invoice discount's share of a line: `invoice discount × line net ÷ net`, half-up
+    /// (the same share rule the tax base uses).
+    fn invoice_discount_share(&self, line: &InvoiceLine) -> Result<Cents, ValidationError> {
+        let net = Cents::sum(self.lines.iter().map(|l| l.amounts.net)).map_err(|e| money_error(e, "lines"))?;
+        let line_discounts =
+            Cents::sum(self.lines.iter().map(|l| l.amounts.discount)).map_err(|e| money_error(e, "lines"))?;
+        let invoice_discount = self.totals.discount.checked_sub(line_discounts).map_err(|e| money_error(e, "lines"))?;
+        if !net.is_positive() || !invoice_discount.is_positive() {
+            return Ok(Cents::ZERO);
+        }
+        money::share(invoice_discount, i128::from(line.amounts.net.get()), i128::from(net.get())).map_err(|e| money_error(e, "lines"))
+    }
+
+    /// Appends to a credit note's `lines` the credits of invoice lines: each at the line's
+    /// unit price, its amount the line's net less its share of the invoice discount, in
+    /// proportion to the quantity credited (all that is left exactly, so a line credited in
+    /// parts adds up to what it charged), never more quantity or amount than the line has
+    /// left after earlier credit notes and earlier lines of this one.
+    fn credit_invoice_lines(
+        &self,
+        lines: &mut Vec<InvoiceLine>,
+        credits: &[LineCredit],
+    ) -> Result<(), ValidationError> {
+        for c in credits {
+            let Some(line) = self.lines.iter().find(|l| l.line_no == c.line_no) else {
+                return Err(ValidationError::new(
+                    format!("{}.line_no", c.field),
+                    format!("the invoice has no line {}", c.line_no),
+                ));
+            };
+            let earlier = self
+                .credit_notes
+                .iter()
+                .flat_map(|n| n.lines.iter())
+                .chain(lines.iter())
+                .filter(|l| l.credits_line_no == Some(c.line_no));
+            let (q_done, v_done) = earlier.fold((0i64, 0i64), |(q, v), l| {
+                (q.saturating_add(l.quantity.thousandths()), v.saturating_add(l.amounts.net.get()))
+            });
+            let share = self.invoice_discount_share(line)?;
+            let value = line.amounts.net.get().saturating_sub(share.get());
+            let q_left = line.quantity.thousandths().saturating_sub(q_done);
+            let v_left = value.saturating_sub(v_done);
+            if q_left <= 0 || v_left <= 0 {
+                return Err(ValidationError::new(
+                    format!("{}.line_no", c.field),
+                    format!("line {} is credited in full already", c.line_no),
+                ));
+            }
+            let q = c.quantity.map_or(q_left, Quantity::thousandths);
+            if q > q_left {
+                return Err(ValidationError::new(
+                    format!("{}.quantity", c.field),
+                    format!(
+                        "is more than line {} has left to credit ({})",
+                        c.line_no,
+                        Quantity::from_thousandths(q_left)
+                    ),
+                ));
+            }
+            let quantity = Quantity::from_thousandths(q);
+            let amount = if q == q_left {
+                Cents::new(v_left)
+            } else {
+                money::share(Cents::new(value), i128::from(q), i128::from(line.quantity.thousandths()))
+                    .map_err(|e| money_error(e, &c.field))?
+                    .min(Cents::new(v_left))
+            };
+            let gross = money::line_amounts(&LineInput {
+                quantity,
+                unit_price: line.unit_price,
+                taxable: line.taxable,
+                discount: None,
+            })
+            .map_err(|e| money_error(e, &c.field))?
+            .gross;
+            // The line's and the invoice's discounts, in proportion, are the credit line's
+            // discount; a rounding cent above the gross is not credited.
+            let amount = amount.min(gross);
+            let off = gross.checked_sub(amount).map_err(|e| money_error(e, &c.field))?;
+            let no = u32::try_from(lines.len()).unwrap_or(u32::MAX).saturating_add(1);
+            lines.push(InvoiceLine {
+                line_no: no,
+                item_id: line.item_id,
+                description: line.description.clone(),
+                category: line.category.clone(),
+                quantity,
+                unit_price: line.unit_price,
+                taxable: line.taxable,
+                discount: off.is_positive().then_some(Discount::Amount { amount: off }),
+                source: None,
+                amounts: LineAmounts::default(),
+                credits_line_no: Some(c.line_no),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -637,6 +1016,10 @@ pub struct ClientBalance {
     pub overdue: Cents,
     /// Issued invoices with a balance.
     pub open_invoices: u32,
+    /// The client's credit on account (overpayments kept, less credit applied and refunded),
+    /// summed from the same invoices; shown beside what they owe, never netted against it.
+    #[serde(default)]
+    pub credit: Cents,
 }
 
 /// Checks a short free text such as a payment reference.
@@ -701,7 +1084,11 @@ mod tests {
         inv.status = InvoiceStatus::Issued;
         inv.add_credit_note(
             CreditNoteId::from_u128(9),
-            CreditNoteDraft { reason: "returned".into(), lines: vec![free("Food", 1000, 1000, true)] },
+            CreditNoteDraft {
+                reason: "returned".into(),
+                lines: vec![free("Food", 1000, 1000, true)],
+                of_lines: Vec::new(),
+            },
             jiff::civil::date(2026, 1, 1),
             Timestamp::UNIX_EPOCH,
             None,
@@ -714,13 +1101,175 @@ mod tests {
         let e = inv
             .add_credit_note(
                 CreditNoteId::from_u128(10),
-                CreditNoteDraft { reason: "x".into(), lines: vec![free("All", 1000, 9000, false)] },
+                CreditNoteDraft {
+                    reason: "x".into(),
+                    lines: vec![free("All", 1000, 9000, false)],
+                    of_lines: Vec::new(),
+                },
                 jiff::civil::date(2026, 1, 1),
                 Timestamp::UNIX_EPOCH,
                 None,
             )
             .unwrap_err();
         assert_eq!(e.field, "lines");
+    }
+
+    #[test]
+    fn a_credit_of_invoice_lines_takes_their_discounts_and_adds_up_to_what_they_charged() {
+        // The worked example: food 1.5 × 13.33 less 10 % (net 18.00), exam 65.00, 5.00 off.
+        let mut food = free("Food", 1500, 1333, true);
+        food.discount = Some(Discount::Percent { basis_points: BasisPoints::new(1000).unwrap() });
+        let mut inv = draft(vec![food, free("Exam", 1000, 6500, false)]);
+        inv.discount = Some(Discount::Amount { amount: Cents::new(500) });
+        inv.recompute().unwrap();
+        inv.status = InvoiceStatus::Issued;
+        assert_eq!(inv.totals.total, Cents::new(7940));
+        let credit = |line_no, q: Option<i64>| LineCredit {
+            line_no,
+            quantity: q.map(Quantity::from_thousandths),
+            field: "lines.0".into(),
+        };
+        let note = |of_lines| CreditNoteDraft { reason: "r".into(), lines: Vec::new(), of_lines };
+        let day = jiff::civil::date(2026, 1, 1);
+        let at = Timestamp::UNIX_EPOCH;
+        inv.add_credit_note(CreditNoteId::from_u128(1), note(vec![credit(1, Some(500))]), day, at, None).unwrap();
+        // 16.92 (18.00 less its 1.08 share) × 0.5 ÷ 1.5 = 5.64; tax 0.47.
+        assert_eq!(inv.credit_notes[0].totals.total, Cents::new(611));
+        let e = inv
+            .add_credit_note(CreditNoteId::from_u128(2), note(vec![credit(1, Some(1001))]), day, at, None)
+            .unwrap_err();
+        assert_eq!(e.field, "lines.0.quantity");
+        let e =
+            inv.add_credit_note(CreditNoteId::from_u128(2), note(vec![credit(3, None)]), day, at, None).unwrap_err();
+        assert_eq!(e.field, "lines.0.line_no");
+        inv.add_credit_note(CreditNoteId::from_u128(2), note(vec![credit(1, None), credit(2, None)]), day, at, None)
+            .unwrap();
+        assert_eq!((inv.credited, inv.balance, inv.status), (Cents::new(7940), Cents::ZERO, InvoiceStatus::Paid));
+        let e =
+            inv.add_credit_note(CreditNoteId::from_u128(3), note(vec![credit(2, None)]), day, at, None).unwrap_err();
+        assert_eq!(e.field, "lines.0.line_no", "credited in full already");
+    }
+
+    fn cash(amount: i64) -> PaymentDraft {
+        PaymentDraft {
+            amount: Cents::new(amount),
+            method: PaymentMethod::Cash,
+            reference: None,
+            processor: None,
+            processor_payment_id: None,
+        }
+    }
+
+    fn refund_of(payment_id: PaymentId, amount: i64, of: RefundOf) -> RefundDraft {
+        RefundDraft {
+            payment_id,
+            amount: Cents::new(amount),
+            method: None,
+            of,
+            reason: "r".into(),
+            reference: None,
+            processor: None,
+            processor_refund_id: None,
+        }
+    }
+
+    #[test]
+    fn a_refund_reopens_a_paid_invoice_as_its_due_date_says() {
+        let mut inv = draft(vec![free("Exam", 1000, 6500, false)]);
+        inv.status = InvoiceStatus::Issued;
+        inv.due_on = Some(jiff::civil::date(2026, 6, 1));
+        let p = PaymentId::from_u128(5);
+        inv.pay(p, cash(6500), Timestamp::UNIX_EPOCH, None).unwrap();
+        assert_eq!(inv.status, InvoiceStatus::Paid);
+        let (before_due, after_due) = (jiff::civil::date(2026, 6, 1), jiff::civil::date(2026, 6, 2));
+        let mut early = inv.clone();
+        early
+            .refund(
+                RefundId::from_u128(1),
+                refund_of(p, 100, RefundOf::Invoice),
+                None,
+                before_due,
+                Timestamp::UNIX_EPOCH,
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            (early.paid, early.refunded, early.balance, early.status),
+            (Cents::new(6400), Cents::new(100), Cents::new(100), InvoiceStatus::PartiallyPaid)
+        );
+        let mut all = inv.clone();
+        all.refund(
+            RefundId::from_u128(1),
+            refund_of(p, 6500, RefundOf::Invoice),
+            None,
+            before_due,
+            Timestamp::UNIX_EPOCH,
+            None,
+        )
+        .unwrap();
+        assert_eq!(all.status, InvoiceStatus::Issued, "fully refunded before its due date: issued again");
+        let mut late = inv.clone();
+        late.refund(
+            RefundId::from_u128(1),
+            refund_of(p, 6500, RefundOf::Invoice),
+            None,
+            after_due,
+            Timestamp::UNIX_EPOCH,
+            None,
+        )
+        .unwrap();
+        assert_eq!(late.status, InvoiceStatus::Overdue, "after its due date: overdue");
+        // Never more than was paid, and nothing of a payment that kept no credit.
+        let e = inv
+            .refund(
+                RefundId::from_u128(2),
+                refund_of(p, 6501, RefundOf::Invoice),
+                None,
+                before_due,
+                Timestamp::UNIX_EPOCH,
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(e.field, "amount");
+        let e = inv
+            .refund(
+                RefundId::from_u128(2),
+                refund_of(p, 1, RefundOf::Credit),
+                Some(Cents::new(100)),
+                before_due,
+                Timestamp::UNIX_EPOCH,
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(e.field, "amount");
+    }
+
+    #[test]
+    fn the_excess_of_a_payment_is_credit_only_when_the_clinic_allows_it() {
+        let mut inv = draft(vec![free("Exam", 1000, 6500, false)]);
+        inv.status = InvoiceStatus::Issued;
+        assert_eq!(
+            inv.pay(PaymentId::from_u128(1), cash(7000), Timestamp::UNIX_EPOCH, None).unwrap_err().field,
+            "amount"
+        );
+        inv.pay_keeping_credit(PaymentId::from_u128(1), cash(7000), true, Timestamp::UNIX_EPOCH, None).unwrap();
+        assert_eq!((inv.paid, inv.balance, inv.status), (Cents::new(6500), Cents::ZERO, InvoiceStatus::Paid));
+        let entries: Vec<_> = inv.credit_entries().map(|e| (e.kind, e.amount)).collect();
+        assert_eq!(entries, [(CreditEntryKind::Overpayment, Cents::new(500))]);
+        // Credit applied is capped by the credit and by the balance.
+        let mut other = draft(vec![free("Exam", 1000, 300, false)]);
+        other.status = InvoiceStatus::Issued;
+        let at = Timestamp::UNIX_EPOCH;
+        assert_eq!(
+            other.apply_credit(PaymentId::from_u128(2), Cents::new(400), Cents::new(500), at, None).unwrap_err().field,
+            "amount"
+        );
+        assert_eq!(
+            other.apply_credit(PaymentId::from_u128(2), Cents::new(200), Cents::new(100), at, None).unwrap_err().field,
+            "amount"
+        );
+        other.apply_credit(PaymentId::from_u128(2), Cents::new(300), Cents::new(500), at, None).unwrap();
+        assert_eq!(other.credit_entries().map(|e| e.amount).collect::<Vec<_>>(), [Cents::new(-300)]);
     }
 
     proptest! {
@@ -738,7 +1287,7 @@ mod tests {
             for i in 0..steps {
                 if let Some(&(q, p, t)) = credits.get(i) {
                     let before = inv.clone();
-                    let note = CreditNoteDraft { reason: "r".into(), lines: vec![free("c", q, p, t)] };
+                    let note = CreditNoteDraft { reason: "r".into(), lines: vec![free("c", q, p, t)], of_lines: Vec::new() };
                     if inv.add_credit_note(CreditNoteId::from_u128(i as u128), note, jiff::civil::date(2026, 1, 1), Timestamp::UNIX_EPOCH, None).is_err() {
                         inv = before;
                     }

@@ -139,11 +139,11 @@ fn ratio(amount: Cents, num: i128, den: i128) -> Result<Cents, MoneyError> {
     i64::try_from(q).map(Cents).map_err(|_| MoneyError::Overflow)
 }
 
-/// `amount × num / den`, rounded half-up to the cent by the one rule (amount not negative,
-/// `num ≥ 0`, `den > 0`): for shares other than a percentage, such as a payment plan's simple
-/// interest over its term.
+/// `amount × num ÷ den`, rounded half-up to the cent by the one rule: a part's share of an
+/// amount (the invoice discount's share of one line, a line's value for part of its quantity,
+/// a payment plan's simple interest over its term). All not negative, `den` more than 0.
 pub fn share(amount: Cents, num: i128, den: i128) -> Result<Cents, MoneyError> {
-    if den <= 0 || num < 0 {
+    if den <= 0 || num < 0 || amount.0 < 0 {
         return Err(MoneyError::Overflow);
     }
     ratio(amount, num, den)

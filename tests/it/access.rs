@@ -336,6 +336,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/invoices/{id}/uncharged/resolve", "ARBM"),
     ("POST", "/api/invoice-batches", "ARBM"),
     ("GET", "/api/invoice-batches/{id}", "ARBM"),
+    ("POST", "/api/payments/{id}/refunds", "ARBM"),
+    ("POST", "/api/invoices/{id}/apply-credit", "ARBM"),
+    ("GET", "/api/clients/{id}/credit", "ARBM"),
+    ("GET", "/api/payments/{id}/receipt.pdf", "ARBM"),
+    ("POST", "/api/payments/{id}/receipt/email", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

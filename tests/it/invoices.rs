@@ -287,7 +287,7 @@ async fn a_clients_balance_is_the_sum_of_their_issued_invoices() {
     let path = format!("/api/clients/{}/balance", c.client);
     assert_eq!(
         c.app.get_json(&path).await,
-        json!({"client_id": c.client, "balance": 0, "overdue": 0, "open_invoices": 0})
+        json!({"client_id": c.client, "balance": 0, "overdue": 0, "open_invoices": 0, "credit": 0})
     );
     let a = id_of(&c.draft(json!([{"item_id": c.exam}])).await);
     let b = id_of(&c.draft(json!([{"item_id": c.food}])).await);
@@ -544,4 +544,67 @@ async fn a_credit_note_gives_back_no_tax_the_invoice_never_charged_and_line_numb
         body[link] = json!(UNKNOWN_ID);
         assert_error(c.app.post_json("/api/catalogue", &body).await, StatusCode::NOT_FOUND, code, None).await;
     }
+}
+
+#[tokio::test]
+async fn a_credit_note_of_invoice_lines_is_computed_from_the_lines_and_never_more_than_they_have_left() {
+    let c = clinic().await;
+    // The worked example of docs/billing.md: food 18.00 net (its share of the 5.00 invoice
+    // discount 1.08), exam 65.00 (its share 3.92), tax 1.40, total 79.40.
+    let body = json!({
+        "client_id": c.client, "patient_id": c.cat, "location_id": c.location,
+        "lines": [
+            {"item_id": c.food, "quantity": 1.5, "discount": {"kind": "percent", "basis_points": 1000}},
+            {"item_id": c.exam},
+        ],
+        "discount": {"kind": "amount", "amount": 500},
+    });
+    let id = id_of(&expect_json(c.app.post_json("/api/invoices", &body).await, StatusCode::CREATED).await);
+    let inv = c.issue(&id).await;
+    assert_eq!(inv["totals"]["total"], 7940);
+    let path = format!("/api/invoices/{id}/credit-notes");
+    // A third of the food: 16.92 × 0.5 ÷ 1.5 = 5.64, tax 8.25 % = 0.47.
+    let one = expect_json(
+        c.app.post_json(&path, &json!({"reason": "returned a bag", "lines": [{"line_no": 1, "quantity": 0.5}]})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let note = &one["credit_notes"][0];
+    assert_eq!(note["lines"][0]["credits_line_no"], 1);
+    assert_eq!(note["lines"][0]["description"], "Food");
+    assert_eq!(note["lines"][0]["amounts"]["net"], 564);
+    assert_eq!((note["totals"]["tax"].as_i64(), note["totals"]["total"].as_i64()), (Some(47), Some(611)));
+    // More than the line has left (1.0): 422 on its quantity; a line the invoice lacks, or
+    // a price typed with a line_no, on its line_no.
+    for (lines, field) in [
+        (json!([{"line_no": 1, "quantity": 1.001}]), "lines.0.quantity"),
+        (json!([{"description": "x", "unit_price": 1}, {"line_no": 9}]), "lines.1.line_no"),
+        (json!([{"line_no": 2, "unit_price": 100}]), "lines.0.line_no"),
+    ] {
+        assert_error(
+            c.app.post_json(&path, &json!({"reason": "x", "lines": lines})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
+    }
+    // The rest of both lines, with a free-amount line refused above the balance, then the
+    // exact remainder: everything credited adds up to the invoice's total to the cent.
+    let all = expect_json(
+        c.app.post_json(&path, &json!({"reason": "cancelled", "lines": [{"line_no": 1}, {"line_no": 2}]})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(all["credit_notes"][1]["lines"][0]["amounts"]["net"], 1128);
+    assert_eq!(all["credit_notes"][1]["lines"][1]["amounts"]["net"], 6108);
+    assert_eq!(
+        (all["credited"].as_i64(), all["balance"].as_i64(), all["status"].as_str()),
+        (Some(7940), Some(0), Some("paid"))
+    );
+    assert_eq!(
+        all["credit_notes"][0]["totals"]["tax"].as_i64().unwrap()
+            + all["credit_notes"][1]["totals"]["tax"].as_i64().unwrap(),
+        140
+    );
 }

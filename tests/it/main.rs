@@ -40,6 +40,7 @@ mod operations;
 mod ops_files;
 mod patients;
 mod payment_plans;
+mod payments;
 mod prescriptions;
 mod problems;
 mod providers;

@@ -425,6 +425,11 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/invoices/{id}/uncharged/resolve", Needs(InvoicesEdit)),
     ("POST", "/api/invoice-batches", Needs(InvoicesEdit)),
     ("GET", "/api/invoice-batches/{id}", Needs(InvoicesEdit)),
+    ("POST", "/api/payments/{id}/refunds", Needs(PaymentsEdit)),
+    ("POST", "/api/invoices/{id}/apply-credit", Needs(PaymentsCreate)),
+    ("GET", "/api/clients/{id}/credit", Needs(PaymentsView)),
+    ("GET", "/api/payments/{id}/receipt.pdf", Needs(PaymentsView)),
+    ("POST", "/api/payments/{id}/receipt/email", Needs(PaymentsCreate)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

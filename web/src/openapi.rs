@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use crate::access::Rule;
 use crate::routes::capture;
 use crate::routes::inventory;
+use crate::routes::payments;
 use crate::routes::subscribe;
 use crate::routes::vaccinations;
 use crate::routes::visits;
@@ -272,7 +273,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(payment_plans::invoices_payment_plans))
         .routes(routes!(capture::invoices_resolve_uncharged))
         .routes(routes!(capture::invoice_batches_create))
-        .routes(routes!(capture::invoice_batches_get));
+        .routes(routes!(capture::invoice_batches_get))
+        .routes(routes!(payments::payments_refund))
+        .routes(routes!(payments::invoices_apply_credit))
+        .routes(routes!(payments::clients_credit))
+        .routes(routes!(payments::payments_receipt_pdf))
+        .routes(routes!(payments::payments_receipt_email));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -16,7 +16,7 @@ use clowder_schemas::audit::Caller;
 use clowder_schemas::catalogue::CatalogueItem;
 use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
-use clowder_schemas::ids::{ClientId, CreditNoteId, InvoiceId, LocationId, PaymentId};
+use clowder_schemas::ids::{ClientId, CreditNoteId, InvoiceId, LocationId, PaymentId, RefundId};
 use clowder_schemas::invoices::{
     ClientBalance, CreditNoteDraft, DraftChange, Invoice, InvoiceDraft, InvoiceStatus, ItemDefaults, LineDraft, NewLine,
 };
@@ -24,7 +24,7 @@ use clowder_schemas::jobs::Job;
 use clowder_schemas::locations::Location;
 use clowder_schemas::money::{BasisPoints, Cents};
 use clowder_schemas::patients::Patient;
-use clowder_schemas::payments::PaymentDraft;
+use clowder_schemas::payments::{PaymentDraft, RefundDraft};
 use clowder_schemas::visits::{Visit, VisitStatus};
 use jiff::civil::Date;
 
@@ -72,6 +72,20 @@ pub enum InvoiceCommand {
     /// Staff dealt with an uncharged entry (charged it by hand, or not).
     ResolveUncharged {
         source: String,
+    },
+    /// The client's credit on account applied as a payment; `available` was summed under the
+    /// client's credit lock.
+    ApplyCredit {
+        id: PaymentId,
+        amount: Cents,
+        available: Cents,
+    },
+    /// A refund of (part of) one of its payments; `available` is the client's credit (summed
+    /// under the client's credit lock) when the refund is of credit.
+    Refund {
+        id: RefundId,
+        draft: RefundDraft,
+        available: Option<Cents>,
     },
 }
 
@@ -122,8 +136,11 @@ impl RecordKind for InvoiceKind {
                 // Owned by the payment, so the same invoice cannot record it twice either.
                 set.claim(unique::PAYMENT_PROCESSOR_ID, &key, p.id.as_u128(), "processor_payment_id");
             }
+            // `/api/payments/{id}/…` finds the payment's invoice by this claim.
+            set.claim(unique::PAYMENT_INVOICE, &p.id.to_string(), new.id.as_u128(), "payment_id");
         }
         crate::billing::capture::claim_sources(&mut set, old, new);
+        also_refunds(old, new, &mut set);
         Ok(set)
     }
 
@@ -257,7 +274,13 @@ impl RecordKind for InvoiceKind {
                     &[InvoiceStatus::Issued, InvoiceStatus::PartiallyPaid, InvoiceStatus::Overdue],
                     "paid",
                 )?;
-                new.pay(id, draft, ctx.now, ctx.caller.user_id())?;
+                new.pay_keeping_credit(
+                    id,
+                    draft,
+                    ctx.settings.billing.credit_on_account,
+                    ctx.now,
+                    ctx.caller.user_id(),
+                )?;
                 (vec!["payments", "paid", "balance", "status"], "invoice.payment")
             }
             InvoiceCommand::CreditNote { id, draft } => {
@@ -282,6 +305,19 @@ impl RecordKind for InvoiceKind {
                     return Ok(None);
                 }
                 (vec!["uncharged"], "invoice.resolve_uncharged")
+            }
+            InvoiceCommand::ApplyCredit { id, amount, available } => {
+                require(
+                    current,
+                    &[InvoiceStatus::Issued, InvoiceStatus::PartiallyPaid, InvoiceStatus::Overdue],
+                    "paid",
+                )?;
+                new.apply_credit(id, amount, available, ctx.now, ctx.caller.user_id())?;
+                (vec!["payments", "paid", "balance", "status"], "invoice.apply_credit")
+            }
+            InvoiceCommand::Refund { id, draft, available } => {
+                new.refund(id, draft, available, ctx.today(), ctx.now, ctx.caller.user_id())?;
+                (vec!["refunds", "refunded", "paid", "balance", "status"], "invoice.refund")
             }
         };
         if changed.is_empty() {
@@ -331,11 +367,14 @@ fn refresh_rate(ctx: &DecideCtx<'_>, inv: &mut Invoice) -> Result<Vec<&'static s
 pub struct BillingConfig {
     /// Days from issue to the due date (the clinic's payment terms); 0: due on the day.
     pub terms_days: u16,
+    /// A payment above the balance keeps the excess as the client's credit on account
+    /// (`CLOWDER_CREDIT_ON_ACCOUNT`); off, it is refused.
+    pub credit_on_account: bool,
 }
 
 impl Default for BillingConfig {
     fn default() -> Self {
-        BillingConfig { terms_days: 30 }
+        BillingConfig { terms_days: 30, credit_on_account: false }
     }
 }
 
@@ -346,11 +385,12 @@ pub struct Invoices {
     records: Records<InvoiceKind>,
     jobs: Jobs,
     ctx: Arc<Ctx>,
+    credit_locks: crate::billing::credit::CreditLocks,
 }
 
 impl Invoices {
     pub(crate) fn new(ctx: Arc<Ctx>, jobs: Jobs) -> Self {
-        Invoices { records: Records::new(ctx.clone()), jobs, ctx }
+        Invoices { records: Records::new(ctx.clone()), jobs, ctx, credit_locks: Default::default() }
     }
 
     /// The generic service (reads, lists, passivation).
@@ -478,10 +518,17 @@ impl Invoices {
         if reader.get::<Client>(RecordTable::Clients, client.as_u128())?.is_none() {
             return Err(Error::ClientNotFound(client));
         }
-        let mut out = ClientBalance { client_id: client, balance: Cents::ZERO, overdue: Cents::ZERO, open_invoices: 0 };
+        let mut out = ClientBalance {
+            client_id: client,
+            balance: Cents::ZERO,
+            overdue: Cents::ZERO,
+            open_invoices: 0,
+            credit: Cents::ZERO,
+        };
         let overflow = |_| Error::Internal("a client's balance overflowed".into());
         for key in reader.children(IndexTable::InvoicesByClient, client.as_u128(), None)? {
             let Some(inv) = reader.get::<Invoice>(RecordTable::Invoices, key)? else { continue };
+            out.credit = out.credit.checked_add(crate::billing::credit::credit_of(&inv)?).map_err(overflow)?;
             if !inv.status.is_open() {
                 continue;
             }
@@ -511,6 +558,28 @@ impl Invoices {
     /// Marks an uncharged entry (charge capture's) dealt with.
     pub async fn resolve_uncharged(&self, id: InvoiceId, source: String, caller: &Caller) -> Result<Invoice> {
         self.records.command(id, InvoiceCommand::ResolveUncharged { source }, caller).await
+    }
+}
+
+impl Invoices {
+    /// The system's context (for the credit module's reads).
+    pub(super) fn ctx(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
+    /// The per-client locks credit is spent under.
+    pub(super) fn credit_locks(&self) -> &crate::billing::credit::CreditLocks {
+        &self.credit_locks
+    }
+}
+
+/// Claims a new refund's processor id (a webhook delivered twice refunds once).
+fn also_refunds(old: Option<&Invoice>, new: &Invoice, set: &mut ChangeSet) {
+    let before = old.map_or(0, |o| o.refunds.len());
+    for r in new.refunds.iter().skip(before) {
+        if let Some(key) = r.processor_key() {
+            set.claim(unique::REFUND_PROCESSOR_ID, &key, r.id.as_u128(), "processor_refund_id");
+        }
     }
 }
 

@@ -13,7 +13,9 @@
 
 pub mod capture;
 pub mod catalogue;
+pub mod credit;
 pub mod estimates;
 pub mod generate;
 pub mod invoices;
 pub mod plans;
+pub mod receipt;

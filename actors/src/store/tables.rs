@@ -387,6 +387,10 @@ pub mod unique {
     /// A charge capture source (`vaccination:<id>`, `dispense:<prescription id>/<fill>`,
     /// `visit:<id>`), owned by the invoice it was captured on: captured once, ever.
     pub const CAPTURED_CHARGE: &str = "captured_charge";
+    /// A payment's id → the invoice holding it (`/api/payments/{id}/…` finds it here).
+    pub const PAYMENT_INVOICE: &str = "payment_invoice";
+    /// `<processor>/<its refund id>`: a processor's refund is recorded once.
+    pub const REFUND_PROCESSOR_ID: &str = "refund_processor_id";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

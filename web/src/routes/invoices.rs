@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use clowder_actors::billing::invoices::InvoiceFilter;
 use clowder_schemas::invoices::{
-    ClientBalance, CreateCreditNote, CreateInvoice, CreditNoteDraft, DraftChange, Invoice, InvoiceDraft,
-    InvoiceListQuery, NewLine, UpdateInvoice, VoidInvoice, credit_reason,
+    ClientBalance, CreateCreditNote, CreateInvoice, CreditLineKind, CreditNoteDraft, DraftChange, Invoice,
+    InvoiceDraft, InvoiceListQuery, NewLine, UpdateInvoice, VoidInvoice, credit_reason,
 };
 use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::patch::Patch;
@@ -201,7 +201,7 @@ pub async fn invoices_credit(
     Json(body): Json<CreateCreditNote>,
 ) -> Result<axum::Json<Invoice>, ApiError> {
     let invoices = &state.system.invoices;
-    let draft = CreditNoteDraft { reason: credit_reason(&body.reason)?, lines: invoices.lines(&body.lines, "lines")? };
+    let draft = credit_note_draft(invoices, &body)?;
     Ok(axum::Json(invoices.credit(id, draft, &staff.caller).await?))
 }
 
@@ -265,4 +265,32 @@ pub async fn invoices_pay(
 ) -> Result<axum::Json<Invoice>, ApiError> {
     let draft = body.validate()?;
     Ok(axum::Json(state.system.invoices.pay(id, draft, &staff.caller).await?))
+}
+
+/// A credit note's request split into free lines (checked against the catalogue) and credits
+/// of invoice lines (computed from the line by the invoice's actor).
+fn credit_note_draft(
+    invoices: &clowder_actors::billing::invoices::Invoices,
+    body: &CreateCreditNote,
+) -> Result<CreditNoteDraft, ApiError> {
+    clowder_schemas::invoices::check_line_count(body.lines.len(), "lines", true)?;
+    let mut draft = CreditNoteDraft { reason: credit_reason(&body.reason)?, lines: Vec::new(), of_lines: Vec::new() };
+    for (n, l) in body.lines.iter().enumerate() {
+        let at = format!("lines.{n}");
+        match l.kind(&at)? {
+            CreditLineKind::OfLine(c) => draft.of_lines.push(c),
+            CreditLineKind::Free(free) => {
+                // Checked alone, so an error names its place in the request.
+                let checked = invoices.lines(std::slice::from_ref(&free), "lines").map_err(|e| match e {
+                    clowder_actors::Error::Validation(mut v) => {
+                        v.field = v.field.replacen("lines.0", &at, 1);
+                        clowder_actors::Error::Validation(v)
+                    }
+                    e => e,
+                })?;
+                draft.lines.extend(checked);
+            }
+        }
+    }
+    Ok(draft)
 }

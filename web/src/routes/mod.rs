@@ -31,6 +31,7 @@ pub mod messages;
 pub mod pages;
 pub mod patients;
 pub mod payment_plans;
+pub mod payments;
 pub mod prescriptions;
 pub mod problems;
 pub mod roles;

@@ -1,0 +1,121 @@
+//! Payments beyond taking one: refunds of a payment (found through the `payment_invoice`
+//! claim its invoice holds), a client's credit on account (derived from their invoices'
+//! overpayments, applied credit and refunds, never stored) and applying it to an invoice.
+//!
+//! Credit is spent by commands of different invoices' actors, so what a client has is
+//! summed and spent under one lock per client (striped): the sum is read from a snapshot
+//! taken after the lock is held, and the command that spends it commits before the lock is
+//! released. Adding credit (an overpayment, a refund of applied credit) needs no lock.
+
+use clowder_schemas::audit::{AuditDraft, Caller};
+use clowder_schemas::clients::Client;
+use clowder_schemas::ids::{ClientId, InvoiceId, PaymentId, RefundId};
+use clowder_schemas::invoices::Invoice;
+use clowder_schemas::money::Cents;
+use clowder_schemas::payments::{CreditEntry, CreditLedger, Payment, RefundDraft, RefundOf};
+use tokio::sync::{Mutex, MutexGuard};
+
+use super::invoices::{InvoiceCommand, Invoices};
+use crate::error::{Error, Result};
+use crate::store::tables::unique;
+use crate::store::{IndexTable, Reader, RecordTable};
+
+/// Stripes of the per-client credit lock: enough that two clients rarely wait on each other.
+const STRIPES: usize = 64;
+
+/// One lock per stripe of clients (a client's stripe is its id modulo 64).
+pub struct CreditLocks(std::sync::Arc<Vec<Mutex<()>>>);
+
+impl Default for CreditLocks {
+    fn default() -> Self {
+        CreditLocks(std::sync::Arc::new((0..STRIPES).map(|_| Mutex::new(())).collect()))
+    }
+}
+
+impl Clone for CreditLocks {
+    fn clone(&self) -> Self {
+        CreditLocks(self.0.clone())
+    }
+}
+
+impl CreditLocks {
+    async fn lock(&self, client: ClientId) -> MutexGuard<'_, ()> {
+        let stripe = (client.as_u128() % STRIPES as u128) as usize;
+        self.0[stripe].lock().await
+    }
+}
+
+/// What one invoice adds to (or takes from) its client's credit on account.
+pub fn credit_of(inv: &Invoice) -> Result<Cents> {
+    Cents::sum(inv.credit_entries().map(|e| e.amount)).map_err(|e| Error::Internal(format!("credit sum: {e}")))
+}
+
+/// A client's credit on account from one snapshot, with its entries oldest first.
+fn ledger(reader: &Reader, client: ClientId) -> Result<CreditLedger> {
+    let mut entries: Vec<CreditEntry> = Vec::new();
+    for key in reader.children(IndexTable::InvoicesByClient, client.as_u128(), None)? {
+        let Some(inv) = reader.get::<Invoice>(RecordTable::Invoices, key)? else { continue };
+        entries.extend(inv.credit_entries());
+    }
+    entries.sort_by_key(|e| e.at);
+    let credit =
+        Cents::sum(entries.iter().map(|e| e.amount)).map_err(|e| Error::Internal(format!("credit sum: {e}")))?;
+    Ok(CreditLedger { client_id: client, credit, entries })
+}
+
+impl Invoices {
+    /// The invoice holding a payment, with the payment (404 `payment_not_found`).
+    pub fn payment(&self, id: PaymentId) -> Result<(Invoice, Payment)> {
+        let reader = self.ctx().store.read()?;
+        let owner = reader.unique_owner(unique::PAYMENT_INVOICE, &id.to_string())?.ok_or(Error::PaymentNotFound(id))?;
+        let inv = reader.get::<Invoice>(RecordTable::Invoices, owner)?.ok_or(Error::PaymentNotFound(id))?;
+        let payment = inv.payments.iter().find(|p| p.id == id).cloned().ok_or(Error::PaymentNotFound(id))?;
+        Ok((inv, payment))
+    }
+
+    /// Refunds (part of) a payment; answers its invoice with the refund last in `refunds`.
+    /// A refund of credit is decided under the client's credit lock.
+    pub async fn refund(&self, draft: RefundDraft, caller: &Caller) -> Result<Invoice> {
+        let (inv, _) = self.payment(draft.payment_id)?;
+        let id = RefundId::from_ulid(self.ctx().new_ulid());
+        if draft.of == RefundOf::Invoice {
+            let cmd = InvoiceCommand::Refund { id, draft, available: None };
+            return self.records().command(inv.id, cmd, caller).await;
+        }
+        let _held = self.credit_locks().lock(inv.client_id).await;
+        let available = ledger(&self.ctx().store.read()?, inv.client_id)?.credit;
+        let cmd = InvoiceCommand::Refund { id, draft, available: Some(available) };
+        self.records().command(inv.id, cmd, caller).await
+    }
+
+    /// Applies the client's credit on account to an invoice: `amount`, or by default as much
+    /// as both the credit and the balance allow.
+    pub async fn apply_credit(&self, id: InvoiceId, amount: Option<Cents>, caller: &Caller) -> Result<Invoice> {
+        let client = {
+            let reader = self.ctx().store.read()?;
+            reader.get::<Invoice>(RecordTable::Invoices, id.as_u128())?.ok_or(Error::InvoiceNotFound(id))?.client_id
+        };
+        let _held = self.credit_locks().lock(client).await;
+        let reader = self.ctx().store.read()?;
+        let available = ledger(&reader, client)?.credit;
+        let balance =
+            reader.get::<Invoice>(RecordTable::Invoices, id.as_u128())?.ok_or(Error::InvoiceNotFound(id))?.balance;
+        drop(reader);
+        let amount = amount.unwrap_or(available.min(balance));
+        let payment = PaymentId::from_ulid(self.ctx().new_ulid());
+        self.records().command(id, InvoiceCommand::ApplyCredit { id: payment, amount, available }, caller).await
+    }
+
+    /// A client's credit on account and its entries (audited as `client.credit`).
+    pub async fn credit_ledger(&self, client: ClientId, caller: &Caller) -> Result<CreditLedger> {
+        let reader = self.ctx().store.read()?;
+        if reader.get::<Client>(RecordTable::Clients, client.as_u128())?.is_none() {
+            return Err(Error::ClientNotFound(client));
+        }
+        let out = ledger(&reader, client)?;
+        drop(reader);
+        crate::audit::record_read(self.ctx(), AuditDraft::new(caller, "client.credit").record("client", client))
+            .await?;
+        Ok(out)
+    }
+}
