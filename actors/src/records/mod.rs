@@ -124,6 +124,15 @@ pub trait RecordKind: Sized + Send + Sync + 'static {
         Ok(ChangeSet::new())
     }
 
+    /// Locks the actor takes, in this order, before deciding `command`, and holds until its
+    /// change set has committed (or it was refused): for kinds whose commands also write rows
+    /// another writer keeps in step under its own lock (a purchase order's receipts write
+    /// stock lots and ledger entries). Taken by the actor, not the caller, so an ask that
+    /// timed out cannot commit later outside the lock. Default: none.
+    fn locks(_command: &Self::Command) -> Vec<std::sync::Arc<tokio::sync::Mutex<()>>> {
+        Vec::new()
+    }
+
     /// A gap-free human number this change gives the record (an invoice's `INV-2026-000042`
     /// when it is issued), and how to write it into the record: the commit thread allocates it
     /// in the change set's transaction (`ChangeSet::put_numbered`) and the actor keeps the

@@ -509,7 +509,9 @@ pub async fn purchase_orders_receive(
     Json(body): Json<ReceivePurchaseOrder>,
 ) -> Result<axum::Json<PurchaseOrder>, ApiError> {
     let system = &state.system;
-    Ok(axum::Json(system.purchase_orders.receive(&system.stock, id, body.lines, &staff.caller).await?))
+    Ok(axum::Json(
+        system.purchase_orders.receive(&system.stock, id, body.lines, body.witness.as_ref(), &staff.caller).await?,
+    ))
 }
 
 /// What `POST /api/inventory/expire` wrote off.
