@@ -922,3 +922,86 @@ async fn concurrent_receipts_whose_asks_time_out_still_keep_the_ledger_chain() {
     }
     assert_eq!(assert_explained(&app, &g).await, 36_000);
 }
+
+#[tokio::test]
+async fn a_role_granting_stock_or_money_with_scope_own_is_refused_naming_the_permission() {
+    let app = TestApp::signed_in().await;
+    for p in ["inventory:view", "invoices:view", "payments:create", "catalogue:manage"] {
+        let body = json!({"name": "front_desk_x", "grants": [
+            {"permission": "clients:view", "scope": "own"}, {"permission": p, "scope": "own"}]});
+        let e = assert_error(
+            app.post_json("/api/roles", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("grants[1].scope"),
+        )
+        .await;
+        assert!(e["message"].as_str().unwrap().contains(p), "{e}");
+    }
+    let ok = json!({"name": "front_desk_x", "grants": [
+        {"permission": "clients:view", "scope": "own"}, {"permission": "inventory:view", "scope": "all"}]});
+    expect_json(app.post_json("/api/roles", &ok).await, StatusCode::CREATED).await;
+}
+
+#[tokio::test]
+async fn a_cancel_racing_a_dispense_is_either_before_it_and_refuses_it_or_after_it() {
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Ada", "Byron").await;
+    let cat = app.some_patient(&client, "Miso").await;
+    let (vet, _) = staff_vet(&app, "dr.race", true, "2580").await;
+    let p = id_of(
+        &product(
+            &app,
+            json!({"name": "Meloxicam 0.5 mg/mL oral suspension", "sku": "MEL-R", "kind": "medication",
+            "unit": "mL", "formulary": {"drug": "meloxicam", "form": "suspension", "strength": 0.5}}),
+        )
+        .await,
+    );
+    receive(&app, &p, "M-1", Some("2031-01-01"), 1000.0).await;
+    // One cat each: a second NSAID for one cat would need an override.
+    let mut rxs = Vec::new();
+    for i in 0..8 {
+        let cat = if i == 0 { cat.clone() } else { app.some_patient(&client, &format!("Miso {i}")).await };
+        weigh(&app, &cat, 4.0).await;
+        let rx = expect_json(vet.post("/api/prescriptions", &meloxicam(&cat)).await, StatusCode::CREATED).await;
+        rxs.push(id_of(&rx));
+    }
+    let races = rxs.iter().map(|rx| {
+        let (app, vet) = (&app, &vet);
+        async move {
+            let (d_path, c_path) =
+                (format!("/api/prescriptions/{rx}/dispense"), format!("/api/prescriptions/{rx}/cancel"));
+            let (empty, why) = (json!({}), json!({"reason": "owner declined"}));
+            let dispense = app.post_json(&d_path, &empty);
+            let cancel = vet.post(&c_path, &why);
+            let (d, c) = tokio::join!(dispense, cancel);
+            assert_eq!(c.status(), StatusCode::OK);
+            (rx.clone(), d.status())
+        }
+    });
+    let outcomes = futures_util::future::join_all(races).await;
+    let entries = ledger(&app, &p).await;
+    for (rx, status) in outcomes {
+        let taken = entries.iter().filter(|e| e["prescription_id"].as_str() == Some(rx.as_str())).count();
+        let trail = app.get_json(&format!("/api/audit?record_id={rx}")).await;
+        let seq_of = |action: &str| {
+            trail["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["action"] == action)
+                .map(|e| e["seq"].as_u64().unwrap())
+        };
+        match status {
+            // Dispensed by the prescription's actor before the cancel.
+            StatusCode::OK => {
+                assert_eq!(taken, 1, "{rx}");
+                assert!(seq_of("prescription.dispense").unwrap() < seq_of("prescription.cancel").unwrap(), "{trail}");
+            }
+            // The cancel came first: nothing left stock.
+            StatusCode::CONFLICT => assert_eq!((taken, seq_of("prescription.dispense")), (0, None), "{rx}"),
+            s => panic!("{rx}: {s}"),
+        }
+    }
+    assert_explained(&app, &p).await;
+}

@@ -34,6 +34,7 @@ use jiff::civil::Date;
 use tokio::sync::Mutex;
 
 use crate::clinical::controlled::{Controlled, Signed, lot_container, lot_entry};
+use crate::clinical::prescriptions::{DispensePlan, PrescriptionCommand, Prescriptions};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Recurring, Rule};
@@ -468,34 +469,60 @@ impl Stock {
 
     /// Dispenses a prescription's fill (0 the first, n the n-th refill; default the newest)
     /// from the product linked to its drug, form and strength, first-expiring lots first.
+    /// It is decided by the **prescription's actor** (`PrescriptionCommand::Dispense`), which
+    /// holds the stock lock (and the register's, for a controlled product) from its decision
+    /// to its commit: a cancel of the same prescription is either before it (409) or after
+    /// it, never between the status check and the stock taken.
     /// No linked product: nothing changes and the answer says so (audited as
     /// `inventory.dispense_unlinked`).
-    pub async fn dispense(&self, rx_id: PrescriptionId, body: DispenseBody, caller: &Caller) -> Result<Dispensed> {
+    pub async fn dispense(
+        &self,
+        prescriptions: &Prescriptions,
+        rx_id: PrescriptionId,
+        body: DispenseBody,
+        caller: &Caller,
+    ) -> Result<Dispensed> {
         let override_reason = body.validate()?;
-        // The witness is checked before the locks (a PIN hash is slow), for the product the
-        // prescription would be dispensed from as read now; it is read again under the locks.
-        let first = {
+        let (rx, first) = {
             let reader = self.ctx.store.read()?;
-            match reader.get::<Prescription>(RecordTable::Prescriptions, rx_id.as_u128())? {
-                Some(rx) => linked_product(&reader, &rx)?,
-                None => None,
-            }
+            let rx = reader
+                .get::<Prescription>(RecordTable::Prescriptions, rx_id.as_u128())?
+                .ok_or(Error::PrescriptionNotFound(rx_id))?;
+            let product = linked_product(&reader, &rx)?;
+            (rx, product)
         };
-        let signed = match &first {
-            Some(p) => self.sign(p, body.witness.as_ref(), caller).await?,
-            None => None,
+        let Some(first) = first else {
+            return self.unlinked(&rx, body.fill, caller).await;
         };
-        let _locks = self.locks(signed.is_some()).await;
-        let reader = self.ctx.store.read()?;
-        let rx = reader
-            .get::<Prescription>(RecordTable::Prescriptions, rx_id.as_u128())?
-            .ok_or(Error::PrescriptionNotFound(rx_id))?;
+        // The witness is checked before the locks (a PIN hash is slow), for the product as
+        // read now; the plan reads it again under the locks.
+        let signed = self.sign(&first, body.witness.as_ref(), caller).await?;
+        let mut locks = vec![self.writer()];
+        if signed.is_some() {
+            locks.push(self.register_writer());
+        }
+        let answer: Arc<std::sync::Mutex<Option<Dispensed>>> = Arc::default();
+        let (stock, slot) = (self.clone(), answer.clone());
+        let plan = DispensePlan(Box::new(move |ctx, rx, fill| {
+            let (set, dispensed) =
+                stock.plan_dispense(ctx.reader()?, ctx.caller, ctx.now, rx, fill, override_reason, signed)?;
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(dispensed);
+            Ok(set)
+        }));
+        prescriptions.command(rx_id, PrescriptionCommand::Dispense { fill: body.fill, locks, plan }, caller).await?;
+        let dispensed = answer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        dispensed.ok_or_else(|| Error::Internal("dispensing decided nothing".into()))
+    }
+
+    /// No product linked to the prescription's drug, form and strength: stock is unchanged and
+    /// the answer says so, after the same checks of status and fill.
+    async fn unlinked(&self, rx: &Prescription, fill: Option<u32>, caller: &Caller) -> Result<Dispensed> {
         if rx.status != PrescriptionStatus::Active {
             let status = if rx.status == PrescriptionStatus::Completed { "completed" } else { "cancelled" };
             return Err(Error::PrescriptionNotActive { status, action: "dispensed" });
         }
         let fills = rx.refills.len() as u32;
-        let fill = body.fill.unwrap_or(fills);
+        let fill = fill.unwrap_or(fills);
         if fill > fills {
             return Err(ValidationError::new(
                 "fill",
@@ -503,33 +530,55 @@ impl Stock {
             )
             .into());
         }
+        let key = FormularyLink::key_of(&rx.drug_id, rx.form, rx.strength);
+        let note = format!(
+            "no active product is linked to {} {} {}: stock was not changed (link a product with PATCH /api/inventory/products/{{id}} and \"formulary\")",
+            rx.drug_name,
+            rx.form.as_str(),
+            clowder_schemas::formulary::num(rx.strength)
+        );
+        crate::audit::record_now(
+            &self.ctx,
+            AuditDraft::new(caller, "inventory.dispense_unlinked")
+                .record("prescription", rx.id)
+                .detail(serde_json::json!({ "fill": fill, "drug": key })),
+        )
+        .await?;
+        Ok(Dispensed {
+            prescription_id: rx.id,
+            fill,
+            product_id: None,
+            entries: Vec::new(),
+            on_hand: None,
+            note: Some(note),
+        })
+    }
+
+    /// The stock's writes for dispensing `fill` of `rx`, from `reader` (the prescription
+    /// actor's snapshot, taken under the stock lock): the ledger entries, the fill's claim and
+    /// a controlled product's register entries.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_dispense(
+        &self,
+        reader: &Reader,
+        caller: &Caller,
+        now: Timestamp,
+        rx: &Prescription,
+        fill: u32,
+        override_reason: Option<String>,
+        signed: Option<Signed>,
+    ) -> Result<(ChangeSet, Dispensed)> {
+        let rx_id = rx.id;
         let fill_key = format!("{rx_id}/{fill}");
         if reader.unique_owner(unique::STOCK_DISPENSE, &fill_key)?.is_some() {
             return Err(Error::Duplicate { field: "fill" });
         }
-        let key = FormularyLink::key_of(&rx.drug_id, rx.form, rx.strength);
-        let Some(product) = linked_product(&reader, &rx)? else {
-            let note = format!(
-                "no active product is linked to {} {} {}: stock was not changed (link a product with PATCH /api/inventory/products/{{id}} and \"formulary\")",
-                rx.drug_name,
-                rx.form.as_str(),
-                clowder_schemas::formulary::num(rx.strength)
-            );
-            crate::audit::record_now(
-                &self.ctx,
-                AuditDraft::new(caller, "inventory.dispense_unlinked")
-                    .record("prescription", rx_id)
-                    .detail(serde_json::json!({ "fill": fill, "drug": key })),
+        let Some(product) = linked_product(reader, rx)? else {
+            return Err(ValidationError::new(
+                "prescription_id",
+                "the product linked to this drug, form and strength was unlinked meanwhile: nothing was dispensed",
             )
-            .await?;
-            return Ok(Dispensed {
-                prescription_id: rx_id,
-                fill,
-                product_id: None,
-                entries: Vec::new(),
-                on_hand: None,
-                note: Some(note),
-            });
+            .into());
         };
         if !product.unit.eq_ignore_ascii_case(&rx.quantity_unit) {
             return Err(ValidationError::new(
@@ -554,7 +603,7 @@ impl Stock {
             .into());
         }
         let today = self.today();
-        let mut all = lots(&reader, product.id)?;
+        let mut all = lots(reader, product.id)?;
         all.sort_by(fefo);
         let available: i64 = all.iter().filter(|l| usable(l, today)).map(|l| l.on_hand).sum();
         let overridden = available < need;
@@ -606,21 +655,20 @@ impl Stock {
         }
         let product_id = product.id;
         let signed = witnessed(&product, signed)?;
-        let now = self.ctx.clock.now();
         let mut register = Vec::new();
         if let Some(who) = &signed {
             for (i, take) in &takes {
                 let lot = &all[*i];
                 let cid = register_container(lot, &product)?;
                 let mut e =
-                    lot_entry(&reader, cid, EntryKind::Dispensing, -take, who, now, self.ctx.new_ulid(), "quantity")?;
+                    lot_entry(reader, cid, EntryKind::Dispensing, -take, who, now, self.ctx.new_ulid(), "quantity")?;
                 e.patient_id = Some(rx.patient_id);
                 e.prescription_id = Some(rx_id);
                 e.reason = Some(format!("prescription {rx_id}, fill {fill}"));
                 register.push(e);
             }
         }
-        let mut ledger = Ledger::new(&reader, product, caller, now)?;
+        let mut ledger = Ledger::new(reader, product, caller, now)?;
         for (i, take) in takes {
             let lot = &mut all[i];
             let over = lot.on_hand - take < 0;
@@ -636,15 +684,15 @@ impl Stock {
         let owner = entries.first().map_or(rx_id.as_u128(), |e| e.id.as_u128());
         set.claim(unique::STOCK_DISPENSE, &fill_key, owner, "fill");
         Controlled::add(&mut set, caller, &register)?;
-        self.ctx.store.commit(set).await?;
-        Ok(Dispensed {
+        let dispensed = Dispensed {
             prescription_id: rx_id,
             fill,
             product_id: Some(product_id),
             entries,
             on_hand: Some(on_hand),
             note: None,
-        })
+        };
+        Ok((set, dispensed))
     }
 
     /// A product's ledger, newest first, below the key `before`; audited.

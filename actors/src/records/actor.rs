@@ -90,7 +90,8 @@ impl<K: RecordKind> RecordActor<K> {
             let ctx = self.decide_ctx(caller, as_of);
             match K::decide(&ctx, self.current()?, command)? {
                 Some(d) => {
-                    let also = K::also(&ctx, self.state.as_ref(), &d.record)?;
+                    let mut also = K::also(&ctx, self.state.as_ref(), &d.record)?;
+                    also.append(ctx.take_also());
                     Some((d, also))
                 }
                 None => None,

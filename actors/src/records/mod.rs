@@ -160,12 +160,27 @@ pub struct DecideCtx<'a> {
     pub caller: &'a Caller,
     store: Option<&'a Store>,
     snapshot: OnceCell<Reader>,
+    /// Rows a command's decision writes besides the record (see [`Self::write_also`]).
+    extra: std::cell::RefCell<ChangeSet>,
 }
 
 impl<'a> DecideCtx<'a> {
     /// `store` is `None` in unit tests of decisions that read no other record.
     pub fn new(now: Timestamp, settings: &'a SystemConfig, caller: &'a Caller, store: Option<&'a Store>) -> Self {
-        Self { now, settings, caller, store, snapshot: OnceCell::new() }
+        Self { now, settings, caller, store, snapshot: OnceCell::new(), extra: Default::default() }
+    }
+
+    /// Adds rows of tables no actor owns to the decision's change set, for a command whose
+    /// writes are worked out while deciding, from this snapshot (a prescription's dispensing,
+    /// planned by inventory under the stock lock the actor holds). Written only if the
+    /// decision is `Some`; like [`RecordKind::also`], never another kind's record.
+    pub fn write_also(&self, set: ChangeSet) {
+        self.extra.borrow_mut().append(set);
+    }
+
+    /// What [`Self::write_also`] collected.
+    pub(crate) fn take_also(&self) -> ChangeSet {
+        std::mem::take(&mut *self.extra.borrow_mut())
     }
 
     /// The clinic's local date at [`Self::now`].

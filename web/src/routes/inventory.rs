@@ -277,7 +277,7 @@ pub async fn prescriptions_dispense(
     Id(id): Id<PrescriptionId>,
     Json(body): Json<DispenseBody>,
 ) -> Result<axum::Json<Dispensed>, ApiError> {
-    Ok(axum::Json(state.system.stock.dispense(id, body, &staff.caller).await?))
+    Ok(axum::Json(state.system.stock.dispense(&state.system.prescriptions, id, body, &staff.caller).await?))
 }
 
 /// Low stock, lots expiring within `days` (default the setting, 60) and expired lots with
