@@ -1005,3 +1005,53 @@ async fn a_cancel_racing_a_dispense_is_either_before_it_and_refuses_it_or_after_
     }
     assert_explained(&app, &p).await;
 }
+
+/// A product low on stock with a lot expiring soon, and a submitted order for it.
+pub(crate) async fn screen_fixture(app: &TestApp) -> (String, String) {
+    let p = id_of(&product(app, gloves("GLV-SCREEN")).await);
+    let now = clowder_actors::Clock::now(&clowder_actors::SystemClock);
+    let soon =
+        now.to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(10)).unwrap().to_string();
+    receive(app, &p, "LOT-<b>", Some(&soon), 3.0).await;
+    let v = id_of(
+        &expect_json(
+            app.post_json("/api/inventory/vendors", &json!({"name": "VetSupply Co"})).await,
+            StatusCode::CREATED,
+        )
+        .await,
+    );
+    let body = json!({"vendor_id": v, "lines": [{"product_id": p, "quantity": 10, "unit_cost_cents": 899}]});
+    let po =
+        id_of(&expect_json(app.post_json("/api/inventory/purchase-orders", &body).await, StatusCode::CREATED).await);
+    expect_json(
+        app.post_json(&format!("/api/inventory/purchase-orders/{po}/submit"), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    (p, po)
+}
+
+#[tokio::test]
+async fn the_inventory_screens_show_stock_lots_alerts_and_orders_and_a_receiving_form() {
+    let app = TestApp::signed_in().await;
+    let (p, po) = screen_fixture(&app).await;
+    let res = app.get("/inventory").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains(&format!("data-product=\"{p}\"")), "{html}");
+    assert!(html.contains("LOT-&#60;b&#62;") || html.contains("LOT-&lt;b&gt;"), "what users typed is escaped");
+    assert!(html.contains("data-state=\"soon\""), "the lot expiring within the window is marked");
+    assert!(html.contains("<strong>Low stock</strong>: Nitrile gloves M (GLV-SCREEN)"), "{html}");
+    assert!(html.contains("<strong>Expiring soon</strong>"), "{html}");
+    assert!(html.contains(&format!("href=\"/inventory/purchase-orders/{po}\"")));
+    assert!(html.contains("PO-"), "orders show their number");
+
+    let page = app.get(&format!("/inventory/purchase-orders/{po}")).await.text().await.unwrap();
+    assert!(page.contains("id=\"receive\"") && page.contains("name=\"lot_number\""), "{page}");
+    assert!(page.contains("Submitted"));
+    // A receptionist (no inventory:view) is refused the page; an unknown order is a 404 page.
+    let token = crate::access::staff_user(&app, "rita", &["receptionist"]).await;
+    let res = app.anonymous(Method::GET, "/inventory").bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&format!("/inventory/purchase-orders/{UNKNOWN_ID}")).await.status(), StatusCode::NOT_FOUND);
+}

@@ -309,6 +309,41 @@ impl Stock {
         Ok(StockView { product: ProductView::new(product, on_hand), lots })
     }
 
+    /// Every active product with its on hand and its lots that still hold stock (first-
+    /// expiring first), by SKU, from one snapshot (the inventory screen); audited once.
+    pub async fn overview(&self, caller: &Caller) -> Result<Vec<StockView>> {
+        let reader = self.ctx.store.read()?;
+        let mut products = Vec::new();
+        reader.scan::<Product>(RecordTable::Products, None, |p| {
+            if p.active {
+                products.push(p);
+            }
+            ControlFlow::Continue(())
+        })?;
+        let mut lots_of: HashMap<ProductId, Vec<Lot>> = HashMap::new();
+        reader.scan::<Lot>(RecordTable::StockLots, None, |l| {
+            lots_of.entry(l.product_id).or_default().push(l);
+            ControlFlow::Continue(())
+        })?;
+        products.sort_by(|a, b| a.sku.cmp(&b.sku));
+        let out: Vec<StockView> = products
+            .into_iter()
+            .map(|p| {
+                let mut lots = lots_of.remove(&p.id).unwrap_or_default();
+                let on_hand = lots.iter().map(|l| l.on_hand).sum();
+                lots.retain(|l| l.on_hand != 0);
+                lots.sort_by(fefo);
+                StockView { product: ProductView::new(p, on_hand), lots }
+            })
+            .collect();
+        crate::audit::record_read(
+            &self.ctx,
+            AuditDraft::new(caller, "inventory.stock_list").detail(serde_json::json!({ "products": out.len() })),
+        )
+        .await?;
+        Ok(out)
+    }
+
     /// Products as views with their on hand (one snapshot).
     pub fn views(&self, products: Vec<Product>) -> Result<Vec<ProductView>> {
         let reader = self.ctx.store.read()?;
