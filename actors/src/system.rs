@@ -193,7 +193,8 @@ impl System {
         scheduling
             .hooks
             .install(Arc::new(crate::clinical::follow::ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() }));
-        let stock = crate::inventory::stock::Stock::new(ctx.clone());
+        let controlled = crate::clinical::controlled::Controlled::new(ctx.clone(), accounts_for_register);
+        let stock = crate::inventory::stock::Stock::new(ctx.clone(), controlled.clone());
         crate::inventory::stock::ExpireLots { stock: stock.clone() }
             .install(&jobs, ctx.config.inventory.expire_at)
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
@@ -251,7 +252,7 @@ impl System {
             visits,
             notes,
             prescriptions: crate::clinical::prescriptions::Prescriptions::new(ctx_for_templates.clone()),
-            controlled: crate::clinical::controlled::Controlled::new(ctx_for_templates.clone(), accounts_for_register),
+            controlled,
             vaccinations: crate::clinical::vaccinations::Vaccinations::new(ctx_for_templates.clone()),
             products: crate::inventory::products::Products::new(ctx_for_templates.clone()),
             vendors: crate::inventory::vendors::Vendors::new(ctx_for_templates.clone()),

@@ -364,9 +364,25 @@ pub fn parse_grants(field: &str, input: &[GrantInput]) -> Result<Vec<Grant>, Val
         if out.iter().any(|o| o.permission == p) {
             return Err(ValidationError::new(format!("{field}[{i}].permission"), format!("{p} is listed twice")));
         }
+        if g.scope == Scope::Own && !narrows_own(p) {
+            return Err(ValidationError::new(
+                format!("{field}[{i}].scope"),
+                format!(
+                    "{p} cannot be granted with scope own: its records are not narrowed to their creator; grant it with scope all or not at all"
+                ),
+            ));
+        }
         out.push(Grant { permission: p, scope: g.scope });
     }
     Ok(out)
+}
+
+/// Whether an `own` grant of `p` may be given: money and stock (`invoices:*`, `payments:*`,
+/// `catalogue:*`, `inventory:*`) are not narrowed to the records a user created, so an `own`
+/// grant of them would silently act like `all`; it is refused instead.
+pub fn narrows_own(p: Permission) -> bool {
+    let name = p.as_str();
+    !["invoices:", "payments:", "catalogue:", "inventory:"].iter().any(|prefix| name.starts_with(prefix))
 }
 
 /// Validates a role's machine name: 3–40 of `a-z`, `0-9`, `_`, starting with a letter.
@@ -531,5 +547,17 @@ mod tests {
             parse_grants("grants", &[g("clients:view"), g("clients:view")]).unwrap_err().field,
             "grants[1].permission"
         );
+    }
+
+    #[test]
+    fn an_own_grant_of_money_or_stock_is_refused_naming_the_permission() {
+        let own = |p: &str| GrantInput { permission: p.into(), scope: Scope::Own };
+        for p in ["invoices:view", "payments:create", "catalogue:manage", "inventory:edit"] {
+            let e = parse_grants("grants", &[own("clients:view"), own(p)]).unwrap_err();
+            assert_eq!(e.field, "grants[1].scope", "{p}");
+            assert!(e.message.contains(p), "{e:?}");
+        }
+        let all = GrantInput { permission: "inventory:edit".into(), scope: Scope::All };
+        assert!(parse_grants("grants", &[own("patients:view"), all]).is_ok());
     }
 }

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::errors::ValidationError;
 use crate::formulary::{FormKind, Schedule};
-use crate::ids::{ControlledContainerId, ControlledEntryId, PatientId, PrescriptionId, UserId};
+use crate::ids::{ControlledContainerId, ControlledEntryId, LotId, PatientId, PrescriptionId, ProductId, UserId};
 use crate::records::Record;
 use crate::values::{optional_text, required_text};
 
@@ -94,11 +94,21 @@ pub struct Container {
     pub opened_on: Option<Date>,
     pub received_at: Timestamp,
     pub received_by: Option<UserId>,
+    /// The inventory lot this container is (received through inventory): its changes are
+    /// then made through inventory's stock routes, which write the register entry and the
+    /// ledger entry together. `None`: a container received on the register alone.
+    #[serde(default)]
+    pub lot_id: Option<LotId>,
+    /// The inventory product of that lot.
+    #[serde(default)]
+    pub product_id: Option<ProductId>,
 }
 
+/// Version history: v1; v2 added `lot_id` and `product_id` (absent in v1 rows: a container
+/// received on the register alone).
 impl Record for Container {
     const KIND: &'static str = "controlled_container";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
 }
 
 /// What an entry records.

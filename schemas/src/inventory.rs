@@ -12,10 +12,13 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::controlled::{milli, show_milli};
+use crate::controlled::{Witness, milli, show_milli};
 use crate::errors::ValidationError;
 use crate::formulary::FormKind;
-use crate::ids::{LotId, PrescriptionId, ProductId, PurchaseOrderId, StockEntryId, UserId, VendorId};
+use crate::ids::{
+    ControlledContainerId, ControlledEntryId, LotId, PrescriptionId, ProductId, PurchaseOrderId, StockEntryId, UserId,
+    VendorId,
+};
 use crate::patch::{Patch, cleared};
 use crate::records::Record;
 use crate::values::{Email, MAX_NAME_CHARS, note_text, optional_text, required_text};
@@ -530,11 +533,16 @@ pub struct Lot {
     pub expired: bool,
     pub received_at: Timestamp,
     pub received_by: Option<UserId>,
+    /// A controlled product's lot is a container of the controlled-drug register, created
+    /// with it; every change of the lot writes the container's register entry too.
+    #[serde(default)]
+    pub container_id: Option<ControlledContainerId>,
 }
 
+/// Version history: v1; v2 added `container_id` (absent in v1 rows: no register container).
 impl Record for Lot {
     const KIND: &'static str = "stock_lot";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
 }
 
 /// What a ledger entry records.
@@ -629,6 +637,9 @@ pub struct ReceiveStock {
     pub quantity: i64,
     #[serde(default)]
     pub reason: Option<String>,
+    /// A controlled product: another staff member's username and PIN, for the register entry.
+    #[serde(default)]
+    pub witness: Option<Witness>,
 }
 
 impl ReceiveStock {
@@ -655,6 +666,9 @@ pub struct ChangeStock {
     /// Lets the lot go below zero; kept on the entry and audited.
     #[serde(default)]
     pub override_reason: Option<String>,
+    /// A controlled product: another staff member's username and PIN, for the register entry.
+    #[serde(default)]
+    pub witness: Option<Witness>,
 }
 
 /// A checked stock change.
@@ -698,6 +712,9 @@ pub struct DispenseBody {
     /// Lets stock go below zero when too little is on hand; kept on the entry and audited.
     #[serde(default)]
     pub override_reason: Option<String>,
+    /// A controlled product: another staff member's username and PIN, for the register entry.
+    #[serde(default)]
+    pub witness: Option<Witness>,
 }
 
 impl DispenseBody {
@@ -796,6 +813,16 @@ pub struct PoReceipt {
     pub expires_on: Option<Date>,
     pub at: Timestamp,
     pub by: Option<UserId>,
+    /// A controlled product: the register container made for the lot, its receipt entry and
+    /// the witness who signed it.
+    #[serde(default)]
+    pub container_id: Option<ControlledContainerId>,
+    #[serde(default)]
+    pub register_entry_id: Option<ControlledEntryId>,
+    #[serde(default)]
+    pub witness_id: Option<UserId>,
+    #[serde(default)]
+    pub witness_name: Option<String>,
 }
 
 /// A purchase order as stored.
@@ -814,11 +841,20 @@ pub struct PurchaseOrder {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub created_by: Option<UserId>,
+    /// `PO-YYYY-NNNNNN`, gap-free per year, given when the order is submitted (`None` in a
+    /// draft, and in a cancelled draft).
+    #[serde(default)]
+    pub number: Option<String>,
+    /// The clinic's date the order was submitted (its number's year).
+    #[serde(default)]
+    pub submitted_on: Option<Date>,
 }
 
+/// Version history: v1; v2 added `number` and, on receipts, the register container, entry and
+/// witness (absent in v1 rows: not numbered, no register link).
 impl Record for PurchaseOrder {
     const KIND: &'static str = "purchase_order";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
 }
 
 /// A line as typed.
@@ -906,6 +942,9 @@ pub struct ReceiveLine {
 #[serde(deny_unknown_fields)]
 pub struct ReceivePurchaseOrder {
     pub lines: Vec<ReceiveLine>,
+    /// A controlled product: another staff member's username and PIN, for the register entry.
+    #[serde(default)]
+    pub witness: Option<Witness>,
 }
 
 /// Body of `POST /api/inventory/purchase-orders/{id}/cancel`.

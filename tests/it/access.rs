@@ -303,6 +303,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/inventory/purchase-orders/{id}/submit", "AM"),
     ("POST", "/api/inventory/purchase-orders/{id}/cancel", "AM"),
     ("POST", "/api/inventory/purchase-orders/{id}/receive", "AM"),
+    ("GET", "/inventory", "AM"),
+    ("GET", "/inventory/purchase-orders/{id}", "AM"),
     ("GET", "/api/patients/{id}/chart", "AVT"),
     ("POST", "/api/catalogue", "ABM"),
     ("GET", "/api/catalogue", "ARBM"),

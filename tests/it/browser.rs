@@ -296,3 +296,28 @@ async fn the_tablet_writes_a_note_through_a_dropped_connection_and_signs_it() {
         assert!(browser.artifacts.join(shot).exists(), "{shot}");
     }
 }
+
+/// The inventory screens, in `tests/browser/inventory.mjs`: the stock page shows the low
+/// product, its lot and the expiring-soon alert; an order is received through its form
+/// (status and receipts follow); a stock change elsewhere that leaves a product low shows on
+/// the open stock page without a reload (`stock_moved`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inventory_screen_receives_an_order_and_follows_stock_live() {
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    let (product, po) = crate::inventory::screen_fixture(&app).await;
+    crate::access::staff_user(&app, "mona", &["practice_manager"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run(
+            "inventory.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "mona"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("PRODUCT", &product),
+                ("ORDER", &po),
+            ],
+        )
+        .await;
+}

@@ -636,3 +636,422 @@ async fn part_of_a_lot_written_off_leaves_the_rest_usable_and_a_written_off_lot_
     .await;
     assert_eq!(assert_explained(&app, &p).await, 0);
 }
+
+fn witness(username: &str, pin: &str) -> Value {
+    json!({"username": username, "pin": pin})
+}
+
+/// The register's balance of every container made for `product`'s lots.
+async fn register_total(app: &TestApp, product: &str) -> i64 {
+    let list = app.get_json("/api/controlled/containers?drug=buprenorphine").await;
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["product_id"].as_str() == Some(product))
+        .map(|c| milli(&c["balance"]))
+        .sum()
+}
+
+#[tokio::test]
+async fn a_controlled_product_keeps_the_register_in_step_with_every_stock_change() {
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Ada", "Byron").await;
+    let cat = app.some_patient(&client, "Miso").await;
+    let (vet, _) = staff_vet(&app, "dr.lee", true, "2580").await;
+    staff_vet(&app, "dr.kim", false, "4826").await;
+    let kim = witness("dr.kim", "4826");
+    let p = id_of(
+        &product(
+            &app,
+            json!({"name": "Buprenorphine 0.3 mg/mL", "sku": "BUP-03", "kind": "medication", "unit": "mL",
+                   "controlled": true, "formulary": {"drug": "buprenorphine", "form": "injectable", "strength": 0.3}}),
+        )
+        .await,
+    );
+    let receive_path = format!("/api/inventory/products/{p}/receive");
+
+    // Received by hand: no witness, a wrong PIN, then witnessed: a lot and its container.
+    let body = json!({"lot_number": "B-1", "expires_on": "2031-01-31", "quantity": 10});
+    assert_error(
+        app.post_json(&receive_path, &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("witness"),
+    )
+    .await;
+    let mut wrong = body.clone();
+    wrong["witness"] = witness("dr.kim", "0000");
+    assert_error(
+        app.post_json(&receive_path, &wrong).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("witness.pin"),
+    )
+    .await;
+    let mut good = body.clone();
+    good["witness"] = kim.clone();
+    expect_json(app.post_json(&receive_path, &good).await, StatusCode::OK).await;
+    let view = app.get_json(&format!("/api/inventory/products/{p}")).await;
+    let lot = view["lots"][0].clone();
+    let container = lot["container_id"].as_str().expect("a controlled lot is a register container").to_owned();
+    let c = app.get_json(&format!("/api/controlled/containers/{container}")).await;
+    assert_eq!(
+        (c["lot"].as_str(), c["lot_id"].as_str(), c["balance"].as_f64(), c["entries"][0]["kind"].as_str()),
+        (Some("B-1"), lot["id"].as_str(), Some(10.0), Some("receipt"))
+    );
+    assert_eq!(c["entries"][0]["witness_name"], "dr.kim");
+
+    // The register's own routes no longer change a container that is an inventory lot.
+    assert_error(
+        vet.post(
+            &format!("/api/controlled/containers/{container}/uses"),
+            &json!({"kind": "administration", "patient_id": cat, "quantity": 0.1, "witness": kim}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("id"),
+    )
+    .await;
+
+    // An adjustment: a discrepancy in the register with the same change; never below zero
+    // in the register, whatever override the stock change carries.
+    let lot_id = lot["id"].as_str().unwrap();
+    let adjust = format!("/api/inventory/products/{p}/adjust");
+    let adj = json!({"lot_id": lot_id, "quantity": -0.5, "reason": "spilled drawing up"});
+    assert_error(
+        app.post_json(&adjust, &adj).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("witness"),
+    )
+    .await;
+    let mut adj_w = adj.clone();
+    adj_w["witness"] = kim.clone();
+    expect_json(app.post_json(&adjust, &adj_w).await, StatusCode::OK).await;
+    let too_much =
+        json!({"lot_id": lot_id, "quantity": -50, "reason": "x", "override_reason": "recount", "witness": kim});
+    let e = assert_error(
+        app.post_json(&adjust, &too_much).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("quantity"),
+    )
+    .await;
+    assert!(e["message"].as_str().unwrap().contains("register never goes below zero"), "{e}");
+    assert_eq!(register_total(&app, &p).await, 9_500);
+
+    // Received on a purchase order: the witness is on the receipt.
+    let v = id_of(
+        &expect_json(
+            app.post_json("/api/inventory/vendors", &json!({"name": "Opioid Supply"})).await,
+            StatusCode::CREATED,
+        )
+        .await,
+    );
+    let po = expect_json(
+        app.post_json(
+            "/api/inventory/purchase-orders",
+            &json!({"vendor_id": v, "lines": [{"product_id": p, "quantity": 5, "unit_cost_cents": 2500}]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let path = format!("/api/inventory/purchase-orders/{}", id_of(&po));
+    expect_json(app.post_json(&format!("{path}/submit"), &json!({})).await, StatusCode::OK).await;
+    let receipt = json!({"lines": [{"line": 1, "quantity": 5, "lot_number": "B-2", "expires_on": "2030-06-30"}]});
+    assert_error(
+        app.post_json(&format!("{path}/receive"), &receipt).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("witness"),
+    )
+    .await;
+    let mut receipt_w = receipt.clone();
+    receipt_w["witness"] = kim.clone();
+    let got = expect_json(app.post_json(&format!("{path}/receive"), &receipt_w).await, StatusCode::OK).await;
+    let c2 = got["receipts"][0]["container_id"].as_str().expect("a register container").to_owned();
+    let c2v = app.get_json(&format!("/api/controlled/containers/{c2}")).await;
+    assert_eq!((c2v["supplier"].as_str(), c2v["balance"].as_f64()), (Some("Opioid Supply"), Some(5.0)));
+    assert_eq!(register_total(&app, &p).await, 14_500);
+
+    // Dispensed on a prescription: first-expiring lot (B-2), a witnessed dispensing entry for
+    // the cat and the prescription.
+    weigh(&app, &cat, 4.0).await;
+    let rx = json!({"patient_id": cat, "drug": "buprenorphine", "form": "injectable", "strength": 0.3,
+                    "dose_per_kg": 0.02, "route": "otm", "frequency": "q8h", "quantity": 2});
+    let rx = id_of(&expect_json(vet.post("/api/prescriptions", &rx).await, StatusCode::CREATED).await);
+    let dispense = format!("/api/prescriptions/{rx}/dispense");
+    assert_error(
+        app.post_json(&dispense, &json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("witness"),
+    )
+    .await;
+    let d = expect_json(app.post_json(&dispense, &json!({"witness": kim})).await, StatusCode::OK).await;
+    assert_eq!(d["on_hand"].as_f64(), Some(12.5));
+    let c2v = app.get_json(&format!("/api/controlled/containers/{c2}")).await;
+    let last = c2v["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["kind"].as_str(), last["change"].as_f64(), last["patient_id"].as_str(), last["prescription_id"].as_str()),
+        (Some("dispensing"), Some(-2.0), Some(cat.as_str()), Some(rx.as_str()))
+    );
+
+    // Written off as damaged: a discrepancy naming what inventory recorded.
+    let lots = app.get_json(&format!("/api/inventory/products/{p}")).await["lots"].clone();
+    let b2 =
+        lots.as_array().unwrap().iter().find(|l| l["lot_number"] == "B-2").unwrap()["id"].as_str().unwrap().to_owned();
+    let damaged = json!({"lot_id": b2, "quantity": 1, "reason": "vial cracked", "witness": kim});
+    expect_json(app.post_json(&format!("/api/inventory/products/{p}/damaged"), &damaged).await, StatusCode::OK).await;
+    let c2v = app.get_json(&format!("/api/controlled/containers/{c2}")).await;
+    let last = c2v["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["kind"].as_str(), last["change"].as_f64()), (Some("discrepancy"), Some(-1.0)));
+    assert!(last["reason"].as_str().unwrap().contains("damaged: vial cracked"), "{last}");
+
+    // Stock and register agree, and the ledger explains the stock.
+    let on_hand = assert_explained(&app, &p).await;
+    assert_eq!((on_hand, register_total(&app, &p).await), (11_500, 11_500));
+}
+
+#[tokio::test]
+async fn purchase_orders_are_numbered_gap_free_when_submitted() {
+    let app = TestApp::signed_in().await;
+    let v = id_of(
+        &expect_json(
+            app.post_json("/api/inventory/vendors", &json!({"name": "VetSupply Co"})).await,
+            StatusCode::CREATED,
+        )
+        .await,
+    );
+    let g = id_of(&product(&app, gloves("GLV-N")).await);
+    let order = || json!({"vendor_id": v, "lines": [{"product_id": g, "quantity": 1, "unit_cost_cents": 100}]});
+    let mut numbers = Vec::new();
+    for cancel_first in [false, true, false] {
+        let po =
+            expect_json(app.post_json("/api/inventory/purchase-orders", &order()).await, StatusCode::CREATED).await;
+        assert_eq!(po["number"], Value::Null, "a draft has no number");
+        let path = format!("/api/inventory/purchase-orders/{}", id_of(&po));
+        if cancel_first {
+            // A cancelled draft never takes a number.
+            let c = json!({"reason": "ordered twice"});
+            expect_json(app.post_json(&format!("{path}/cancel"), &c).await, StatusCode::OK).await;
+            continue;
+        }
+        let sent = expect_json(app.post_json(&format!("{path}/submit"), &json!({})).await, StatusCode::OK).await;
+        // Submitting again changes nothing, the number included.
+        let again = expect_json(app.post_json(&format!("{path}/submit"), &json!({})).await, StatusCode::OK).await;
+        assert_eq!(again["number"], sent["number"]);
+        assert_eq!(app.get_json(&path).await["number"], sent["number"], "the stored order has its number");
+        numbers.push(sent["number"].as_str().unwrap().to_owned());
+    }
+    let year = numbers[0][3..7].to_owned();
+    assert_eq!(numbers, [format!("PO-{year}-000001"), format!("PO-{year}-000002")]);
+}
+
+/// Sends one purchase-order receipt until the server took it: a 503 (the order's actor did
+/// not answer in time, or the server is busy) is sent again; a 409 or 422 after a retry means
+/// an earlier, timed-out attempt committed meanwhile (the order is received in full).
+async fn receive_until_taken(app: &TestApp, path: &str, body: &Value) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut tried = false;
+    loop {
+        let res = app.post_json(path, body).await;
+        match res.status() {
+            StatusCode::OK => return,
+            StatusCode::SERVICE_UNAVAILABLE => {}
+            s if tried && (s == StatusCode::CONFLICT || s == StatusCode::UNPROCESSABLE_ENTITY) => return,
+            s => panic!("{path}: {s} {}", res.text().await.unwrap_or_default()),
+        }
+        tried = true;
+        assert!(std::time::Instant::now() < deadline, "{path} never taken");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_receipts_whose_asks_time_out_still_keep_the_ledger_chain() {
+    // Set up with the usual timeout, then serve the same store with asks that time out after
+    // 20 ms: concurrent receipts queue on the stock lock longer than that, so their callers
+    // give up while the orders' actors go on to commit. The lock is taken inside the actor,
+    // so each late commit still reads the stock after the one before it.
+    let app = TestApp::signed_in().await;
+    let token = app.token().unwrap();
+    let v = id_of(
+        &expect_json(
+            app.post_json("/api/inventory/vendors", &json!({"name": "VetSupply Co"})).await,
+            StatusCode::CREATED,
+        )
+        .await,
+    );
+    let g = id_of(&product(&app, gloves("GLV-RACE")).await);
+    let mut orders = Vec::new();
+    for _ in 0..12 {
+        let body = json!({"vendor_id": v, "lines": [{"product_id": g, "quantity": 3, "unit_cost_cents": 100}]});
+        let po = expect_json(app.post_json("/api/inventory/purchase-orders", &body).await, StatusCode::CREATED).await;
+        let path = format!("/api/inventory/purchase-orders/{}", id_of(&po));
+        expect_json(app.post_json(&format!("{path}/submit"), &json!({})).await, StatusCode::OK).await;
+        orders.push(path);
+    }
+    let dir = app.stop().await;
+    let app = TestApp::spawn_in_with(dir, |args| args.ask_timeout_ms = 20).await;
+    app.use_token(&token);
+
+    let receipts = orders.iter().enumerate().map(|(i, path)| {
+        let app = &app;
+        async move {
+            let body = json!({"lines": [
+                {"line": 1, "quantity": 1, "lot_number": format!("R{i}-a")},
+                {"line": 1, "quantity": 2, "lot_number": format!("R{i}-b")},
+            ]});
+            receive_until_taken(app, &format!("{path}/receive"), &body).await;
+        }
+    });
+    futures_util::future::join_all(receipts).await;
+
+    // Every receipt commits once (late ones included): 24 lots, 36 boxes, and each entry's
+    // before is the previous entry's after.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if ledger(&app, &g).await.len() == 24 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the late receipts never committed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(assert_explained(&app, &g).await, 36_000);
+}
+
+#[tokio::test]
+async fn a_role_granting_stock_or_money_with_scope_own_is_refused_naming_the_permission() {
+    let app = TestApp::signed_in().await;
+    for p in ["inventory:view", "invoices:view", "payments:create", "catalogue:manage"] {
+        let body = json!({"name": "front_desk_x", "grants": [
+            {"permission": "clients:view", "scope": "own"}, {"permission": p, "scope": "own"}]});
+        let e = assert_error(
+            app.post_json("/api/roles", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("grants[1].scope"),
+        )
+        .await;
+        assert!(e["message"].as_str().unwrap().contains(p), "{e}");
+    }
+    let ok = json!({"name": "front_desk_x", "grants": [
+        {"permission": "clients:view", "scope": "own"}, {"permission": "inventory:view", "scope": "all"}]});
+    expect_json(app.post_json("/api/roles", &ok).await, StatusCode::CREATED).await;
+}
+
+#[tokio::test]
+async fn a_cancel_racing_a_dispense_is_either_before_it_and_refuses_it_or_after_it() {
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Ada", "Byron").await;
+    let cat = app.some_patient(&client, "Miso").await;
+    let (vet, _) = staff_vet(&app, "dr.race", true, "2580").await;
+    let p = id_of(
+        &product(
+            &app,
+            json!({"name": "Meloxicam 0.5 mg/mL oral suspension", "sku": "MEL-R", "kind": "medication",
+            "unit": "mL", "formulary": {"drug": "meloxicam", "form": "suspension", "strength": 0.5}}),
+        )
+        .await,
+    );
+    receive(&app, &p, "M-1", Some("2031-01-01"), 1000.0).await;
+    // One cat each: a second NSAID for one cat would need an override.
+    let mut rxs = Vec::new();
+    for i in 0..8 {
+        let cat = if i == 0 { cat.clone() } else { app.some_patient(&client, &format!("Miso {i}")).await };
+        weigh(&app, &cat, 4.0).await;
+        let rx = expect_json(vet.post("/api/prescriptions", &meloxicam(&cat)).await, StatusCode::CREATED).await;
+        rxs.push(id_of(&rx));
+    }
+    let races = rxs.iter().map(|rx| {
+        let (app, vet) = (&app, &vet);
+        async move {
+            let (d_path, c_path) =
+                (format!("/api/prescriptions/{rx}/dispense"), format!("/api/prescriptions/{rx}/cancel"));
+            let (empty, why) = (json!({}), json!({"reason": "owner declined"}));
+            let dispense = app.post_json(&d_path, &empty);
+            let cancel = vet.post(&c_path, &why);
+            let (d, c) = tokio::join!(dispense, cancel);
+            assert_eq!(c.status(), StatusCode::OK);
+            (rx.clone(), d.status())
+        }
+    });
+    let outcomes = futures_util::future::join_all(races).await;
+    let entries = ledger(&app, &p).await;
+    for (rx, status) in outcomes {
+        let taken = entries.iter().filter(|e| e["prescription_id"].as_str() == Some(rx.as_str())).count();
+        let trail = app.get_json(&format!("/api/audit?record_id={rx}")).await;
+        let seq_of = |action: &str| {
+            trail["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["action"] == action)
+                .map(|e| e["seq"].as_u64().unwrap())
+        };
+        match status {
+            // Dispensed by the prescription's actor before the cancel.
+            StatusCode::OK => {
+                assert_eq!(taken, 1, "{rx}");
+                assert!(seq_of("prescription.dispense").unwrap() < seq_of("prescription.cancel").unwrap(), "{trail}");
+            }
+            // The cancel came first: nothing left stock.
+            StatusCode::CONFLICT => assert_eq!((taken, seq_of("prescription.dispense")), (0, None), "{rx}"),
+            s => panic!("{rx}: {s}"),
+        }
+    }
+    assert_explained(&app, &p).await;
+}
+
+/// A product low on stock with a lot expiring soon, and a submitted order for it.
+pub(crate) async fn screen_fixture(app: &TestApp) -> (String, String) {
+    let p = id_of(&product(app, gloves("GLV-SCREEN")).await);
+    let now = clowder_actors::Clock::now(&clowder_actors::SystemClock);
+    let soon =
+        now.to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(10)).unwrap().to_string();
+    receive(app, &p, "LOT-<b>", Some(&soon), 3.0).await;
+    let v = id_of(
+        &expect_json(
+            app.post_json("/api/inventory/vendors", &json!({"name": "VetSupply Co"})).await,
+            StatusCode::CREATED,
+        )
+        .await,
+    );
+    let body = json!({"vendor_id": v, "lines": [{"product_id": p, "quantity": 10, "unit_cost_cents": 899}]});
+    let po =
+        id_of(&expect_json(app.post_json("/api/inventory/purchase-orders", &body).await, StatusCode::CREATED).await);
+    expect_json(
+        app.post_json(&format!("/api/inventory/purchase-orders/{po}/submit"), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    (p, po)
+}
+
+#[tokio::test]
+async fn the_inventory_screens_show_stock_lots_alerts_and_orders_and_a_receiving_form() {
+    let app = TestApp::signed_in().await;
+    let (p, po) = screen_fixture(&app).await;
+    let res = app.get("/inventory").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains(&format!("data-product=\"{p}\"")), "{html}");
+    assert!(html.contains("LOT-&#60;b&#62;") || html.contains("LOT-&lt;b&gt;"), "what users typed is escaped");
+    assert!(html.contains("data-state=\"soon\""), "the lot expiring within the window is marked");
+    assert!(html.contains("<strong>Low stock</strong>: Nitrile gloves M (GLV-SCREEN)"), "{html}");
+    assert!(html.contains("<strong>Expiring soon</strong>"), "{html}");
+    assert!(html.contains(&format!("href=\"/inventory/purchase-orders/{po}\"")));
+    assert!(html.contains("PO-"), "orders show their number");
+
+    let page = app.get(&format!("/inventory/purchase-orders/{po}")).await.text().await.unwrap();
+    assert!(page.contains("id=\"receive\"") && page.contains("name=\"lot_number\""), "{page}");
+    assert!(page.contains("Submitted"));
+    // A receptionist (no inventory:view) is refused the page; an unknown order is a 404 page.
+    let token = crate::access::staff_user(&app, "rita", &["receptionist"]).await;
+    let res = app.anonymous(Method::GET, "/inventory").bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&format!("/inventory/purchase-orders/{UNKNOWN_ID}")).await.status(), StatusCode::NOT_FOUND);
+}

@@ -387,6 +387,9 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/inventory/purchase-orders/{id}/submit", Needs(InventoryEdit)),
     ("POST", "/api/inventory/purchase-orders/{id}/cancel", Needs(InventoryEdit)),
     ("POST", "/api/inventory/purchase-orders/{id}/receive", Needs(InventoryEdit)),
+    // The inventory screens (stock, lots, alerts, orders; receiving posts to the API above).
+    ("GET", "/inventory", Needs(InventoryView)),
+    ("GET", "/inventory/purchase-orders/{id}", Needs(InventoryView)),
     // A cat's chart in one read: the medical record, so visits:view (each part as its own route).
     ("GET", "/api/patients/{id}/chart", Needs(VisitsView)),
     // The price list is read by whoever builds invoices and changed only by who sets prices.

@@ -66,6 +66,8 @@ pub fn router(state: AppState) -> Router {
     .route("/messages/segments/{id}", axum::routing::get(routes::pages::segment))
     .route("/messages/campaigns", axum::routing::get(routes::pages::campaigns))
     .route("/messages/campaigns/{id}", axum::routing::get(routes::pages::campaign))
+    .route("/inventory", axum::routing::get(routes::inventory::inventory_page))
+    .route("/inventory/purchase-orders/{id}", axum::routing::get(routes::inventory::purchase_order_page))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     // Pages for clients, without signing in (signed links).
     .route(

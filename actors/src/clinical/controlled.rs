@@ -158,7 +158,7 @@ impl Controlled {
     }
 
     /// Puts entries (and their index rows, events and audit entries) into `set`.
-    fn add(set: &mut ChangeSet, caller: &Caller, entries: &[Entry]) -> Result<()> {
+    pub(crate) fn add(set: &mut ChangeSet, caller: &Caller, entries: &[Entry]) -> Result<()> {
         for e in entries {
             set.put(RecordTable::ControlledEntries, e.id.as_u128(), e)?;
             set.link(IndexTable::ControlledByContainer, e.container_id.as_u128(), e.id.as_u128());
@@ -226,6 +226,8 @@ impl Controlled {
             opened_on: d.opened_on,
             received_at: now,
             received_by: who.by,
+            lot_id: None,
+            product_id: None,
         };
         let mut receipt = self.new_entry(&container, EntryKind::Receipt, d.quantity, d.quantity, &who, now, None);
         receipt.reason = d.note;
@@ -241,6 +243,7 @@ impl Controlled {
         let (qty, note, w) = body.validate()?;
         let reader = self.ctx.store.read()?;
         let c = self.container(&reader, id)?;
+        not_linked(&c)?;
         let patient = reader
             .get::<Patient>(RecordTable::Patients, body.patient_id.as_u128())?
             .ok_or(Error::PatientNotFound(body.patient_id))?;
@@ -292,6 +295,7 @@ impl Controlled {
     ) -> Result<Recorded> {
         let (change, reason, w) = body.validate()?;
         let c = self.container(&self.ctx.store.read()?, id)?;
+        not_linked(&c)?;
         let who = self.witness(w, caller).await?;
         let _w = self.writer.lock().await;
         let (balance, last) = Self::latest(&self.ctx.store.read()?, id)?;
@@ -324,6 +328,9 @@ impl Controlled {
         let count_id = count.id;
         let mut entries = vec![count];
         if counted != balance {
+            // A linked container's balance follows its lot: a difference is corrected through
+            // inventory (an adjustment), which writes the discrepancy with the ledger entry.
+            not_linked(&c)?;
             let Some(reason) = reason else {
                 return Err(ValidationError::new(
                     "reason",
@@ -363,6 +370,7 @@ impl Controlled {
             return Err(Error::Duplicate { field: "id" });
         }
         let c = self.container(&reader, original.container_id)?;
+        not_linked(&c)?;
         drop(reader);
         let who = self.witness(w, caller).await?;
         let _w = self.writer.lock().await;
@@ -540,6 +548,203 @@ impl Controlled {
 
 /// `new` as an entry id, or the id just after `after` when `new` does not sort after it (made
 /// in the same millisecond, or the clock stepped back).
+/// A container that is an inventory lot changes only through inventory, which writes the
+/// register entry and the ledger entry in one change set; a change made here would leave the
+/// lot behind.
+fn not_linked(c: &Container) -> Result<()> {
+    match c.lot_id {
+        Some(lot) => Err(ValidationError::new(
+            "id",
+            format!(
+                "this container is inventory lot {lot} ({}): record its changes through inventory (dispense, adjust, damaged, return, expired), which writes this register too",
+                c.lot
+            ),
+        )
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Who signs a register entry written by another service (inventory's controlled
+/// products): the signed-in user and the witness whose PIN was checked.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub by: Option<clowder_schemas::UserId>,
+    pub by_name: String,
+    pub witness_id: clowder_schemas::UserId,
+    pub witness_name: String,
+}
+
+impl Controlled {
+    /// Checks the witness of a register entry inventory writes: required (422 on `witness`),
+    /// another active user, the right PIN.
+    pub(crate) async fn sign(&self, w: Option<&Witness>, caller: &Caller) -> Result<Signed> {
+        let w = match w {
+            Some(w) => clowder_schemas::controlled::require_witness(&Some(w.clone()))?.clone(),
+            None => {
+                return Err(ValidationError::new(
+                    "witness",
+                    "the product is controlled: its register entry needs a witness (another staff member's username and PIN)",
+                )
+                .into());
+            }
+        };
+        let p = self.witness(&w, caller).await?;
+        Ok(Signed { by: p.by, by_name: p.by_name, witness_id: p.witness.id, witness_name: p.witness.display_name })
+    }
+
+    /// The register's writer lock, for inventory, which writes register entries with its
+    /// ledger entries and takes it after the stock lock (always in that order).
+    pub(crate) fn writer(&self) -> Arc<tokio::sync::Mutex<()>> {
+        self.writer.clone()
+    }
+}
+
+/// The register container of a controlled product's new lot, and its receipt entry: the drug,
+/// form and strength are the product's formulary link, which must name a controlled drug, and
+/// the product must count in the form's unit (422 on `field` otherwise).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lot_container(
+    ctx: &DecideCtx<'_>,
+    field: &str,
+    product: &clowder_schemas::inventory::Product,
+    lot: &clowder_schemas::inventory::Lot,
+    quantity: i64,
+    supplier: Option<String>,
+    who: &Signed,
+    ids: (ControlledContainerId, ulid::Ulid),
+) -> Result<(Container, Entry)> {
+    let Some(link) = &product.formulary else {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "{} is controlled but not linked to the formulary: link its drug, form and strength (PATCH the product's \"formulary\") so its lots are register containers",
+                product.sku
+            ),
+        )
+        .into());
+    };
+    let (_, formulary) = facts::current::<Formulary>(ctx)?;
+    let drug = formulary.find(&link.drug_id).ok_or_else(|| {
+        ValidationError::new(field, format!("{}: drug {:?} is no longer in the formulary", product.sku, link.drug_id))
+    })?;
+    if !drug.schedule.is_controlled() {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "{}: {} has no controlled schedule in the formulary, so the register cannot take it",
+                product.sku, drug.name
+            ),
+        )
+        .into());
+    }
+    let unit = link.form.unit();
+    if !product.unit.eq_ignore_ascii_case(unit) {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "{} counts in {} but the register counts {} in {unit}: fix the product's unit",
+                product.sku, product.unit, drug.name
+            ),
+        )
+        .into());
+    }
+    let container = Container {
+        id: ids.0,
+        drug_id: drug.id.clone(),
+        drug_name: drug.name.clone(),
+        schedule: drug.schedule,
+        form: link.form,
+        strength: link.strength,
+        unit: unit.to_owned(),
+        lot: lot.lot_number.clone(),
+        expires_on: lot.expires_on,
+        received_quantity: quantity,
+        supplier,
+        opened_on: None,
+        received_at: lot.received_at,
+        received_by: who.by,
+        lot_id: Some(lot.id),
+        product_id: Some(product.id),
+    };
+    let entry = signed_entry(
+        &container.id,
+        &container.drug_id,
+        EntryKind::Receipt,
+        quantity,
+        quantity,
+        who,
+        lot.received_at,
+        ControlledEntryId::from_ulid(ids.1),
+    );
+    Ok((container, entry))
+}
+
+/// The entry on a linked container for a change of its lot, under the register's lock
+/// (held by the caller): refused (422 on `field`) if the register would go below zero,
+/// whatever override the stock change has.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lot_entry(
+    reader: &Reader,
+    container_id: ControlledContainerId,
+    kind: EntryKind,
+    change: i64,
+    who: &Signed,
+    now: Timestamp,
+    new: ulid::Ulid,
+    field: &str,
+) -> Result<Entry> {
+    let c = reader
+        .get::<Container>(RecordTable::ControlledContainers, container_id.as_u128())?
+        .ok_or(Error::ControlledContainerNotFound(container_id))?;
+    let (balance, last) = Controlled::latest(reader, container_id)?;
+    if balance + change < 0 {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "the controlled-drug register has only {} {} in container {} (lot {}): the register never goes below zero",
+                show_milli(balance),
+                c.unit,
+                c.id,
+                c.lot
+            ),
+        )
+        .into());
+    }
+    Ok(signed_entry(&c.id, &c.drug_id, kind, change, balance + change, who, now, id_after(new, last)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn signed_entry(
+    container_id: &ControlledContainerId,
+    drug_id: &str,
+    kind: EntryKind,
+    change: i64,
+    balance_after: i64,
+    who: &Signed,
+    at: Timestamp,
+    id: ControlledEntryId,
+) -> Entry {
+    Entry {
+        id,
+        container_id: *container_id,
+        drug_id: drug_id.to_owned(),
+        kind,
+        change,
+        balance_after,
+        counted: None,
+        patient_id: None,
+        prescription_id: None,
+        reverses: None,
+        reason: None,
+        by: who.by,
+        by_name: who.by_name.clone(),
+        witness_id: who.witness_id,
+        witness_name: who.witness_name.clone(),
+        at,
+    }
+}
+
 fn id_after(new: ulid::Ulid, after: Option<ControlledEntryId>) -> ControlledEntryId {
     match after {
         Some(prev) if new.0 <= prev.as_u128() => ControlledEntryId::from_u128(prev.as_u128() + 1),

@@ -8,7 +8,8 @@
 //! orders: lines, totals, the status workflow, receipts that become lots), `stock` (lots, the
 //! ledger, receiving, adjustments, write-offs, dispensing, alerts, the expiry job).
 //!
-//! Domain dependencies: clinical, jobs.
+//! (`staff` only in `stock`'s unit tests, which build the register's witness check.)
+//! Domain dependencies: clinical, jobs, staff.
 
 pub mod orders;
 pub mod products;

@@ -9,12 +9,15 @@
 //! [`PurchaseOrders::receive`], which holds the stock lock (`stock`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use clowder_schemas::ValidationError;
 use clowder_schemas::audit::Caller;
 use clowder_schemas::controlled::show_milli;
 use clowder_schemas::events::DomainEvent;
-use clowder_schemas::ids::{LotId, ProductId, PurchaseOrderId, StockEntryId, VendorId};
+use clowder_schemas::ids::{
+    ControlledContainerId, ControlledEntryId, LotId, ProductId, PurchaseOrderId, StockEntryId, VendorId,
+};
 use clowder_schemas::inventory::{
     CreatePurchaseOrder, Lot, MAX_PO_LINES, MoveKind, PoLine, PoLineInput, PoReceipt, PoStatus, Product, PurchaseOrder,
     ReceiveLine, UpdatePurchaseOrder, Vendor, check_lines, line_total,
@@ -23,9 +26,10 @@ use clowder_schemas::patch::Patch;
 use clowder_schemas::values::{MAX_NAME_CHARS, note_text, required_text};
 
 use super::stock::{Ledger, Meta, Stock};
+use crate::clinical::controlled::{Controlled, Signed, lot_container};
 use crate::error::{Error, Result};
-use crate::records::{Claim, DecideCtx, Decision, RecordKind, Records};
-use crate::store::{ChangeSet, RecordTable};
+use crate::records::{Claim, DecideCtx, Decision, Numbered, RecordKind, Records};
+use crate::store::{ChangeSet, RecordTable, Series};
 
 /// The purchase orders service: [`Records`] plus the workflow verbs.
 pub type PurchaseOrders = Records<PurchaseOrderKind>;
@@ -48,6 +52,20 @@ impl PoDraft {
     }
 }
 
+/// The ids one receipt makes: its lot, its ledger entry, and for a controlled product its
+/// register container and receipt entry.
+pub type ReceiptIds = (LotId, StockEntryId, ControlledContainerId, ulid::Ulid);
+
+/// Gives out a receipt's ids when the order's actor decides, under the stock lock (ledger
+/// entry ids must increase in commit order).
+pub struct IdSource(pub Box<dyn FnMut() -> ReceiptIds + Send>);
+
+impl std::fmt::Debug for IdSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdSource")
+    }
+}
+
 /// A change to an order.
 #[derive(Debug)]
 pub enum PoCommand {
@@ -56,10 +74,14 @@ pub enum PoCommand {
     Cancel {
         reason: String,
     },
-    /// Receipts, each with the ids of the lot and the ledger entry it makes.
+    /// Receipts; `ids` gives each one's lot, ledger entry (and register) ids; `locks` are the
+    /// stock and register locks the actor holds until the commit; `signed` the witness of a
+    /// controlled product's register receipt.
     Receive {
         lines: Vec<ReceiveLine>,
-        ids: Vec<(LotId, StockEntryId)>,
+        ids: IdSource,
+        locks: Vec<Arc<tokio::sync::Mutex<()>>>,
+        signed: Option<Signed>,
     },
 }
 
@@ -152,6 +174,8 @@ impl RecordKind for PurchaseOrderKind {
             created_at: ctx.now,
             updated_at: ctx.now,
             created_by: ctx.caller.user_id(),
+            number: None,
+            submitted_on: None,
         };
         Ok(Decision {
             event: DomainEvent::PurchaseOrderSaved { purchase_order_id: id, status: po.status, changed: Vec::new() },
@@ -199,7 +223,8 @@ impl RecordKind for PurchaseOrderKind {
                 PoStatus::Draft => {
                     new.status = PoStatus::Submitted;
                     new.submitted_at = Some(ctx.now);
-                    (vec!["status", "submitted_at"], "purchase_order.submit")
+                    new.submitted_on = Some(ctx.today());
+                    (vec!["status", "submitted_at", "number"], "purchase_order.submit")
                 }
                 s => return Err(transition(s, "submitted", &[PoStatus::Draft])),
             },
@@ -212,7 +237,7 @@ impl RecordKind for PurchaseOrderKind {
                 }
                 s => return Err(transition(s, "cancelled", &[PoStatus::Draft, PoStatus::Submitted])),
             },
-            PoCommand::Receive { lines, ids } => {
+            PoCommand::Receive { lines, mut ids, locks: _, signed } => {
                 if !matches!(cur.status, PoStatus::Submitted | PoStatus::PartiallyReceived) {
                     return Err(transition(
                         cur.status,
@@ -230,7 +255,8 @@ impl RecordKind for PurchaseOrderKind {
                         ValidationError::new("lines", format!("at most {MAX_PO_LINES} receipts at once")).into()
                     );
                 }
-                for (i, (r, (lot_id, entry_id))) in lines.iter().zip(ids).enumerate() {
+                for (i, r) in lines.iter().enumerate() {
+                    let (lot_id, entry_id, container_id, register_entry) = (ids.0)();
                     let Some(line) = new.lines.iter_mut().find(|l| l.line == r.line) else {
                         return Err(ValidationError::new(
                             format!("lines[{i}].line"),
@@ -258,12 +284,25 @@ impl RecordKind for PurchaseOrderKind {
                         .into());
                     }
                     // A product retired since the order was submitted takes no new stock.
-                    if let Some(p) = ctx.get::<Product>(RecordTable::Products, line.product_id.as_u128())?
+                    let product = ctx.get::<Product>(RecordTable::Products, line.product_id.as_u128())?;
+                    if let Some(p) = &product
                         && !p.active
                     {
                         return Err(ValidationError::new(
                             format!("lines[{i}].line"),
                             format!("line {} ({}): the product is retired and takes no new stock", line.line, line.sku),
+                        )
+                        .into());
+                    }
+                    // A controlled product's lot is a register container, received witnessed.
+                    let controlled = product.as_ref().is_some_and(|p| p.controlled);
+                    if controlled && signed.is_none() {
+                        return Err(ValidationError::new(
+                            "witness",
+                            format!(
+                                "line {} ({}) is a controlled product: its register receipt needs a witness (another staff member's username and PIN)",
+                                line.line, line.sku
+                            ),
                         )
                         .into());
                     }
@@ -277,6 +316,10 @@ impl RecordKind for PurchaseOrderKind {
                         expires_on: r.expires_on,
                         at: ctx.now,
                         by: ctx.caller.user_id(),
+                        container_id: controlled.then_some(container_id),
+                        register_entry_id: controlled.then(|| ControlledEntryId::from_ulid(register_entry)),
+                        witness_id: signed.as_ref().filter(|_| controlled).map(|s| s.witness_id),
+                        witness_name: signed.as_ref().filter(|_| controlled).map(|s| s.witness_name.clone()),
                     });
                 }
                 new.status = if new.lines.iter().all(|l| l.received >= l.quantity) {
@@ -303,11 +346,38 @@ impl RecordKind for PurchaseOrderKind {
         Ok(Some(Decision { record: new, changed, event, action }))
     }
 
-    /// The receipts new in `new`: each one's lot and `received` ledger entry.
+    fn locks(command: &PoCommand) -> Vec<Arc<tokio::sync::Mutex<()>>> {
+        match command {
+            PoCommand::Receive { locks, .. } => locks.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `PO-YYYY-NNNNNN` when submitted, in the year of the clinic's date of submission.
+    fn numbered(old: Option<&PurchaseOrder>, new: &PurchaseOrder) -> Option<Numbered<PurchaseOrder>> {
+        let was_draft = old.is_none_or(|o| o.status == PoStatus::Draft);
+        if was_draft && new.status == PoStatus::Submitted && new.number.is_none() {
+            let year = new.submitted_on.map_or(1970, |d| d.year());
+            return Some((Series::new("PO", year), |p, n| p.number = Some(n.to_owned())));
+        }
+        None
+    }
+
+    /// The receipts new in `new`: each one's lot and `received` ledger entry, and for a
+    /// controlled product its register container and receipt entry.
     fn also(ctx: &DecideCtx<'_>, old: Option<&PurchaseOrder>, new: &PurchaseOrder) -> Result<ChangeSet> {
         let seen = old.map_or(0, |o| o.receipts.len());
         let mut ledgers: HashMap<ProductId, Ledger<'_>> = HashMap::new();
+        let mut register = ChangeSet::new();
         let reader = ctx.reader()?;
+        let supplier = reader.get::<Vendor>(RecordTable::Vendors, new.vendor_id.as_u128())?.map(|v| v.name);
+        let by_name = match ctx.caller.user_id() {
+            Some(u) => {
+                reader.get::<clowder_schemas::users::User>(RecordTable::Users, u.as_u128())?.map(|u| u.display_name)
+            }
+            None => None,
+        }
+        .unwrap_or_else(|| "Clowder".into());
         for r in &new.receipts[seen.min(new.receipts.len())..] {
             let line = new
                 .lines
@@ -334,7 +404,35 @@ impl RecordKind for PurchaseOrderKind {
                 expired: false,
                 received_at: r.at,
                 received_by: r.by,
+                container_id: r.container_id,
             };
+            if let (Some(cid), Some(eid), Some(wid), Some(wname)) =
+                (r.container_id, r.register_entry_id, r.witness_id, &r.witness_name)
+            {
+                let who = Signed { by: r.by, by_name: by_name.clone(), witness_id: wid, witness_name: wname.clone() };
+                let i =
+                    new.receipts[seen.min(new.receipts.len())..].iter().position(|x| x.lot_id == r.lot_id).unwrap_or(0);
+                let product = reader
+                    .get::<Product>(RecordTable::Products, line.product_id.as_u128())?
+                    .ok_or(Error::ProductNotFound(line.product_id))?;
+                let (c, mut e) = lot_container(
+                    ctx,
+                    &format!("lines[{i}].line"),
+                    &product,
+                    &lot,
+                    r.quantity,
+                    supplier.clone(),
+                    &who,
+                    (cid, ulid::Ulid(eid.as_u128())),
+                )?;
+                e.reason = Some(format!(
+                    "purchase order {}, line {}",
+                    new.number.as_deref().unwrap_or(&new.id.to_string()),
+                    r.line
+                ));
+                register.put(RecordTable::ControlledContainers, c.id.as_u128(), &c)?;
+                Controlled::add(&mut register, ctx.caller, &[e])?;
+            }
             let meta = Meta {
                 reason: Some(format!("purchase order {}, line {}", new.id, r.line)),
                 purchase_order_id: Some(new.id),
@@ -347,6 +445,7 @@ impl RecordKind for PurchaseOrderKind {
         for (_, l) in ledgers {
             set.append(l.finish().0);
         }
+        set.append(register);
         Ok(set)
     }
 }
@@ -369,18 +468,47 @@ impl PurchaseOrders {
         self.command(id, PoCommand::Cancel { reason }, caller).await
     }
 
-    /// Receives lines (each a new lot), holding the stock lock so the ledger's before/after
-    /// stay exact.
+    /// Receives lines (each a new lot). The order's actor takes the stock lock (and the
+    /// register's) itself and holds it until its commit, so the ledger's before/after stay
+    /// exact even when this ask times out and the actor commits later. A controlled product
+    /// on the order needs the witness, checked here before any lock.
     pub async fn receive(
         &self,
         stock: &Stock,
         id: PurchaseOrderId,
         lines: Vec<ReceiveLine>,
+        witness: Option<&clowder_schemas::controlled::Witness>,
         caller: &Caller,
     ) -> Result<PurchaseOrder> {
-        let _w = stock.lock().await;
-        let ids = lines.iter().map(|_| (LotId::from_ulid(stock.new_ulid()), stock.entry_id())).collect();
-        self.command(id, PoCommand::Receive { lines, ids }, caller).await
+        let order = self.peek(id)?;
+        let mut controlled = None;
+        {
+            let reader = self.ctx_ref().store.read()?;
+            for r in &lines {
+                if let Some(l) = order.lines.iter().find(|l| l.line == r.line)
+                    && let Some(p) = reader.get::<Product>(RecordTable::Products, l.product_id.as_u128())?
+                    && p.controlled
+                {
+                    controlled = Some(p);
+                    break;
+                }
+            }
+        }
+        let signed = match &controlled {
+            Some(p) => stock.sign(p, witness, caller).await?,
+            None => None,
+        };
+        let source = stock.clone();
+        let ids = IdSource(Box::new(move || {
+            (
+                LotId::from_ulid(source.new_ulid()),
+                source.entry_id(),
+                ControlledContainerId::from_ulid(source.new_ulid()),
+                source.new_ulid(),
+            )
+        }));
+        let locks = vec![stock.writer(), stock.register_writer()];
+        self.command(id, PoCommand::Receive { lines, ids, locks, signed }, caller).await
     }
 }
 
@@ -417,6 +545,8 @@ mod tests {
             created_at: Timestamp::UNIX_EPOCH,
             updated_at: Timestamp::UNIX_EPOCH,
             created_by: None,
+            number: None,
+            submitted_on: None,
         }
     }
 
@@ -425,9 +555,17 @@ mod tests {
             .iter()
             .map(|(l, q)| ReceiveLine { line: *l, quantity: *q, lot_number: "L".into(), expires_on: None })
             .collect();
-        let ids =
-            (0..lines.len() as u128).map(|i| (LotId::from_u128(100 + i), StockEntryId::from_u128(200 + i))).collect();
-        PoCommand::Receive { lines, ids }
+        let mut i = 0;
+        let ids = IdSource(Box::new(move || {
+            i += 1;
+            (
+                LotId::from_u128(100 + i),
+                StockEntryId::from_u128(200 + i),
+                ControlledContainerId::from_u128(300 + i),
+                ulid::Ulid(400 + i),
+            )
+        }));
+        PoCommand::Receive { lines, ids, locks: Vec::new(), signed: None }
     }
 
     #[test]

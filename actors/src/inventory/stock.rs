@@ -20,8 +20,9 @@ use std::sync::Arc;
 
 use clowder_schemas::ValidationError;
 use clowder_schemas::audit::{AuditDraft, Caller};
+use clowder_schemas::controlled::{EntryKind, Witness};
 use clowder_schemas::events::DomainEvent;
-use clowder_schemas::ids::{LotId, PrescriptionId, ProductId, PurchaseOrderId, StockEntryId};
+use clowder_schemas::ids::{ControlledContainerId, LotId, PrescriptionId, ProductId, PurchaseOrderId, StockEntryId};
 use clowder_schemas::inventory::{
     Alerts, ChangeStock, DispenseBody, Dispensed, FormularyLink, Lot, LotAlert, LowStock, MoveKind, Product,
     ProductView, ReceiveStock, StockChanged, StockEntry, StockView, show,
@@ -32,9 +33,12 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use tokio::sync::Mutex;
 
+use crate::clinical::controlled::{Controlled, Signed, lot_container, lot_entry};
+use crate::clinical::prescriptions::{DispensePlan, PrescriptionCommand, Prescriptions};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Recurring, Rule};
+use crate::records::DecideCtx;
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, IndexTable, Reader, RecordTable};
 
@@ -171,9 +175,50 @@ impl<'a> Ledger<'a> {
 pub struct Stock {
     ctx: Arc<Ctx>,
     writer: Arc<Mutex<()>>,
+    /// The controlled-drug register: a controlled product's lots are its containers.
+    register: Controlled,
     /// The newest ledger entry id given out: entry ids strictly increase, so a product's
     /// ledger reads in the order it was written (two ULIDs of one millisecond would not).
     last_entry: Arc<std::sync::Mutex<u128>>,
+}
+
+/// The product as read under the locks must agree with the witness check made before them: a
+/// product flagged controlled meanwhile needs its witness too.
+fn witnessed(product: &Product, signed: Option<Signed>) -> Result<Option<Signed>> {
+    match (product.controlled, signed) {
+        (true, None) => Err(ValidationError::new(
+            "witness",
+            "the product is controlled: its register entry needs a witness (another staff member's username and PIN)",
+        )
+        .into()),
+        (true, s) => Ok(s),
+        (false, _) => Ok(None),
+    }
+}
+
+/// The register container of a controlled product's lot; a lot received before the product was
+/// controlled (or before inventory kept the register) has none and cannot move without one.
+fn register_container(lot: &Lot, product: &Product) -> Result<ControlledContainerId> {
+    lot.container_id.ok_or_else(|| {
+        ValidationError::new(
+            "lot_id",
+            format!(
+                "lot {} of controlled product {} has no register container (it was received before the product was flagged controlled): it cannot move through inventory while the product is controlled",
+                lot.lot_number, product.sku
+            ),
+        )
+        .into()
+    })
+}
+
+/// The active product linked to a prescription's drug, form and strength (the `product_drug`
+/// claim), if any.
+fn linked_product(reader: &Reader, rx: &Prescription) -> Result<Option<Product>> {
+    let key = FormularyLink::key_of(&rx.drug_id, rx.form, rx.strength);
+    match reader.unique_owner(unique::PRODUCT_DRUG, &key)? {
+        Some(k) => Ok(reader.get::<Product>(RecordTable::Products, k)?),
+        None => Ok(None),
+    }
 }
 
 /// A lot is usable for dispensing if it has stock, was not written off and has not expired.
@@ -187,7 +232,7 @@ fn fefo(a: &Lot, b: &Lot) -> std::cmp::Ordering {
 }
 
 impl Stock {
-    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+    pub(crate) fn new(ctx: Arc<Ctx>, register: Controlled) -> Self {
         // Starts above the newest stored entry, so a clock set back after a restart cannot
         // order a new entry before an old one.
         let mut last = 0;
@@ -197,7 +242,34 @@ impl Stock {
                 ControlFlow::Break(())
             });
         }
-        Self { ctx, writer: Arc::default(), last_entry: Arc::new(std::sync::Mutex::new(last)) }
+        Self { ctx, writer: Arc::default(), register, last_entry: Arc::new(std::sync::Mutex::new(last)) }
+    }
+
+    /// The stock lock itself, for a purchase order's actor, which takes it (and the register's,
+    /// [`Self::register_writer`]) around its receipt's commit.
+    pub(crate) fn writer(&self) -> Arc<Mutex<()>> {
+        self.writer.clone()
+    }
+
+    /// The register's lock, always taken after the stock lock.
+    pub(crate) fn register_writer(&self) -> Arc<Mutex<()>> {
+        self.register.writer()
+    }
+
+    /// A controlled product's register entry needs a witness, checked (slowly: a PIN hash)
+    /// before any lock is taken; `None` for other products.
+    pub(crate) async fn sign(&self, product: &Product, w: Option<&Witness>, caller: &Caller) -> Result<Option<Signed>> {
+        if product.controlled { Ok(Some(self.register.sign(w, caller).await?)) } else { Ok(None) }
+    }
+
+    /// The stock lock, then the register's when a controlled product's entries are written.
+    async fn locks(
+        &self,
+        register: bool,
+    ) -> (tokio::sync::OwnedMutexGuard<()>, Option<tokio::sync::OwnedMutexGuard<()>>) {
+        let stock = self.writer.clone().lock_owned().await;
+        let reg = if register { Some(self.register.writer().lock_owned().await) } else { None };
+        (stock, reg)
     }
 
     /// Held by every stock write (also a purchase order's receipt, `orders`).
@@ -237,6 +309,41 @@ impl Stock {
         Ok(StockView { product: ProductView::new(product, on_hand), lots })
     }
 
+    /// Every active product with its on hand and its lots that still hold stock (first-
+    /// expiring first), by SKU, from one snapshot (the inventory screen); audited once.
+    pub async fn overview(&self, caller: &Caller) -> Result<Vec<StockView>> {
+        let reader = self.ctx.store.read()?;
+        let mut products = Vec::new();
+        reader.scan::<Product>(RecordTable::Products, None, |p| {
+            if p.active {
+                products.push(p);
+            }
+            ControlFlow::Continue(())
+        })?;
+        let mut lots_of: HashMap<ProductId, Vec<Lot>> = HashMap::new();
+        reader.scan::<Lot>(RecordTable::StockLots, None, |l| {
+            lots_of.entry(l.product_id).or_default().push(l);
+            ControlFlow::Continue(())
+        })?;
+        products.sort_by(|a, b| a.sku.cmp(&b.sku));
+        let out: Vec<StockView> = products
+            .into_iter()
+            .map(|p| {
+                let mut lots = lots_of.remove(&p.id).unwrap_or_default();
+                let on_hand = lots.iter().map(|l| l.on_hand).sum();
+                lots.retain(|l| l.on_hand != 0);
+                lots.sort_by(fefo);
+                StockView { product: ProductView::new(p, on_hand), lots }
+            })
+            .collect();
+        crate::audit::record_read(
+            &self.ctx,
+            AuditDraft::new(caller, "inventory.stock_list").detail(serde_json::json!({ "products": out.len() })),
+        )
+        .await?;
+        Ok(out)
+    }
+
     /// Products as views with their on hand (one snapshot).
     pub fn views(&self, products: Vec<Product>) -> Result<Vec<ProductView>> {
         let reader = self.ctx.store.read()?;
@@ -263,9 +370,11 @@ impl Stock {
     /// A new lot received by hand (opening stock, a delivery without an order).
     pub async fn receive(&self, id: ProductId, body: ReceiveStock, caller: &Caller) -> Result<StockChanged> {
         let (lot_number, quantity, reason) = body.validate()?;
-        let _w = self.lock().await;
+        let signed = self.sign(&Self::product(&self.ctx.store.read()?, id)?, body.witness.as_ref(), caller).await?;
+        let _locks = self.locks(signed.is_some()).await;
         let reader = self.ctx.store.read()?;
         let product = Self::product(&reader, id)?;
+        let signed = witnessed(&product, signed)?;
         if !product.active {
             return Err(ValidationError::new("product_id", "the product is retired: it takes no new stock").into());
         }
@@ -281,11 +390,27 @@ impl Stock {
             expired: false,
             received_at: now,
             received_by: caller.user_id(),
+            container_id: None,
         };
+        let mut register = None;
+        if let Some(who) = &signed {
+            let dctx = DecideCtx::new(now, &self.ctx.config, caller, Some(&self.ctx.store));
+            let ids = (ControlledContainerId::from_ulid(self.ctx.new_ulid()), self.ctx.new_ulid());
+            let (c, mut e) = lot_container(&dctx, "product_id", &product, &lot, quantity, None, who, ids)?;
+            e.reason.clone_from(&reason);
+            lot.container_id = Some(c.id);
+            register = Some((c, e));
+        }
         let mut ledger = Ledger::new(&reader, product, caller, now)?;
         let meta = Meta { reason, ..Meta::default() };
         ledger.record(self.entry_id(), &mut lot, true, MoveKind::Received, quantity, meta)?;
-        self.commit(ledger).await
+        let (mut set, entries, on_hand) = ledger.finish();
+        if let Some((c, e)) = register {
+            set.put(RecordTable::ControlledContainers, c.id.as_u128(), &c)?;
+            Controlled::add(&mut set, caller, &[e])?;
+        }
+        self.ctx.store.commit(set).await?;
+        Ok(StockChanged { entries, on_hand })
     }
 
     /// An adjustment (signed), or stock taken out of a lot as expired, damaged or returned
@@ -298,9 +423,11 @@ impl Stock {
         caller: &Caller,
     ) -> Result<StockChanged> {
         let c = body.validate(kind)?;
-        let _w = self.lock().await;
+        let signed = self.sign(&Self::product(&self.ctx.store.read()?, id)?, body.witness.as_ref(), caller).await?;
+        let _locks = self.locks(signed.is_some()).await;
         let reader = self.ctx.store.read()?;
         let product = Self::product(&reader, id)?;
+        let signed = witnessed(&product, signed)?;
         let mut lot = reader
             .get::<Lot>(RecordTable::StockLots, c.lot_id.as_u128())?
             .filter(|l| l.product_id == id)
@@ -345,7 +472,20 @@ impl Stock {
             (Some(o), true) => Some(format!("{} (override: {o})", c.reason)),
             _ => Some(c.reason),
         };
-        let mut ledger = Ledger::new(&reader, product, caller, self.ctx.clock.now())?;
+        let now = self.ctx.clock.now();
+        // A controlled lot's change is a discrepancy in its container's register, saying what
+        // inventory recorded and why.
+        let register = match &signed {
+            Some(who) => {
+                let cid = register_container(&lot, &product)?;
+                let mut e =
+                    lot_entry(&reader, cid, EntryKind::Discrepancy, change, who, now, self.ctx.new_ulid(), "quantity")?;
+                e.reason = Some(format!("inventory {}: {}", kind.as_str(), reason.as_deref().unwrap_or_default()));
+                Some(e)
+            }
+            None => None,
+        };
+        let mut ledger = Ledger::new(&reader, product, caller, now)?;
         ledger.record(
             self.entry_id(),
             &mut lot,
@@ -354,26 +494,70 @@ impl Stock {
             change,
             Meta { reason, overridden, ..Meta::default() },
         )?;
-        self.commit(ledger).await
+        let (mut set, entries, on_hand) = ledger.finish();
+        if let Some(e) = register {
+            Controlled::add(&mut set, caller, &[e])?;
+        }
+        self.ctx.store.commit(set).await?;
+        Ok(StockChanged { entries, on_hand })
     }
 
     /// Dispenses a prescription's fill (0 the first, n the n-th refill; default the newest)
     /// from the product linked to its drug, form and strength, first-expiring lots first.
+    /// It is decided by the **prescription's actor** (`PrescriptionCommand::Dispense`), which
+    /// holds the stock lock (and the register's, for a controlled product) from its decision
+    /// to its commit: a cancel of the same prescription is either before it (409) or after
+    /// it, never between the status check and the stock taken.
     /// No linked product: nothing changes and the answer says so (audited as
     /// `inventory.dispense_unlinked`).
-    pub async fn dispense(&self, rx_id: PrescriptionId, body: DispenseBody, caller: &Caller) -> Result<Dispensed> {
+    pub async fn dispense(
+        &self,
+        prescriptions: &Prescriptions,
+        rx_id: PrescriptionId,
+        body: DispenseBody,
+        caller: &Caller,
+    ) -> Result<Dispensed> {
         let override_reason = body.validate()?;
-        let _w = self.lock().await;
-        let reader = self.ctx.store.read()?;
-        let rx = reader
-            .get::<Prescription>(RecordTable::Prescriptions, rx_id.as_u128())?
-            .ok_or(Error::PrescriptionNotFound(rx_id))?;
+        let (rx, first) = {
+            let reader = self.ctx.store.read()?;
+            let rx = reader
+                .get::<Prescription>(RecordTable::Prescriptions, rx_id.as_u128())?
+                .ok_or(Error::PrescriptionNotFound(rx_id))?;
+            let product = linked_product(&reader, &rx)?;
+            (rx, product)
+        };
+        let Some(first) = first else {
+            return self.unlinked(&rx, body.fill, caller).await;
+        };
+        // The witness is checked before the locks (a PIN hash is slow), for the product as
+        // read now; the plan reads it again under the locks.
+        let signed = self.sign(&first, body.witness.as_ref(), caller).await?;
+        let mut locks = vec![self.writer()];
+        if signed.is_some() {
+            locks.push(self.register_writer());
+        }
+        let answer: Arc<std::sync::Mutex<Option<Dispensed>>> = Arc::default();
+        let (stock, slot) = (self.clone(), answer.clone());
+        let plan = DispensePlan(Box::new(move |ctx, rx, fill| {
+            let (set, dispensed) =
+                stock.plan_dispense(ctx.reader()?, ctx.caller, ctx.now, rx, fill, override_reason, signed)?;
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(dispensed);
+            Ok(set)
+        }));
+        prescriptions.command(rx_id, PrescriptionCommand::Dispense { fill: body.fill, locks, plan }, caller).await?;
+        let dispensed = answer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        dispensed.ok_or_else(|| Error::Internal("dispensing decided nothing".into()))
+    }
+
+    /// No product linked to the prescription's drug, form and strength: stock is unchanged and
+    /// the answer says so, after the same checks of status and fill.
+    async fn unlinked(&self, rx: &Prescription, fill: Option<u32>, caller: &Caller) -> Result<Dispensed> {
         if rx.status != PrescriptionStatus::Active {
             let status = if rx.status == PrescriptionStatus::Completed { "completed" } else { "cancelled" };
             return Err(Error::PrescriptionNotActive { status, action: "dispensed" });
         }
         let fills = rx.refills.len() as u32;
-        let fill = body.fill.unwrap_or(fills);
+        let fill = fill.unwrap_or(fills);
         if fill > fills {
             return Err(ValidationError::new(
                 "fill",
@@ -381,37 +565,55 @@ impl Stock {
             )
             .into());
         }
+        let key = FormularyLink::key_of(&rx.drug_id, rx.form, rx.strength);
+        let note = format!(
+            "no active product is linked to {} {} {}: stock was not changed (link a product with PATCH /api/inventory/products/{{id}} and \"formulary\")",
+            rx.drug_name,
+            rx.form.as_str(),
+            clowder_schemas::formulary::num(rx.strength)
+        );
+        crate::audit::record_now(
+            &self.ctx,
+            AuditDraft::new(caller, "inventory.dispense_unlinked")
+                .record("prescription", rx.id)
+                .detail(serde_json::json!({ "fill": fill, "drug": key })),
+        )
+        .await?;
+        Ok(Dispensed {
+            prescription_id: rx.id,
+            fill,
+            product_id: None,
+            entries: Vec::new(),
+            on_hand: None,
+            note: Some(note),
+        })
+    }
+
+    /// The stock's writes for dispensing `fill` of `rx`, from `reader` (the prescription
+    /// actor's snapshot, taken under the stock lock): the ledger entries, the fill's claim and
+    /// a controlled product's register entries.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_dispense(
+        &self,
+        reader: &Reader,
+        caller: &Caller,
+        now: Timestamp,
+        rx: &Prescription,
+        fill: u32,
+        override_reason: Option<String>,
+        signed: Option<Signed>,
+    ) -> Result<(ChangeSet, Dispensed)> {
+        let rx_id = rx.id;
         let fill_key = format!("{rx_id}/{fill}");
         if reader.unique_owner(unique::STOCK_DISPENSE, &fill_key)?.is_some() {
             return Err(Error::Duplicate { field: "fill" });
         }
-        let key = FormularyLink::key_of(&rx.drug_id, rx.form, rx.strength);
-        let product = match reader.unique_owner(unique::PRODUCT_DRUG, &key)? {
-            Some(k) => reader.get::<Product>(RecordTable::Products, k)?,
-            None => None,
-        };
-        let Some(product) = product else {
-            let note = format!(
-                "no active product is linked to {} {} {}: stock was not changed (link a product with PATCH /api/inventory/products/{{id}} and \"formulary\")",
-                rx.drug_name,
-                rx.form.as_str(),
-                clowder_schemas::formulary::num(rx.strength)
-            );
-            crate::audit::record_now(
-                &self.ctx,
-                AuditDraft::new(caller, "inventory.dispense_unlinked")
-                    .record("prescription", rx_id)
-                    .detail(serde_json::json!({ "fill": fill, "drug": key })),
+        let Some(product) = linked_product(reader, rx)? else {
+            return Err(ValidationError::new(
+                "prescription_id",
+                "the product linked to this drug, form and strength was unlinked meanwhile: nothing was dispensed",
             )
-            .await?;
-            return Ok(Dispensed {
-                prescription_id: rx_id,
-                fill,
-                product_id: None,
-                entries: Vec::new(),
-                on_hand: None,
-                note: Some(note),
-            });
+            .into());
         };
         if !product.unit.eq_ignore_ascii_case(&rx.quantity_unit) {
             return Err(ValidationError::new(
@@ -436,7 +638,7 @@ impl Stock {
             .into());
         }
         let today = self.today();
-        let mut all = lots(&reader, product.id)?;
+        let mut all = lots(reader, product.id)?;
         all.sort_by(fefo);
         let available: i64 = all.iter().filter(|l| usable(l, today)).map(|l| l.on_hand).sum();
         let overridden = available < need;
@@ -487,7 +689,21 @@ impl Stock {
             }
         }
         let product_id = product.id;
-        let mut ledger = Ledger::new(&reader, product, caller, self.ctx.clock.now())?;
+        let signed = witnessed(&product, signed)?;
+        let mut register = Vec::new();
+        if let Some(who) = &signed {
+            for (i, take) in &takes {
+                let lot = &all[*i];
+                let cid = register_container(lot, &product)?;
+                let mut e =
+                    lot_entry(reader, cid, EntryKind::Dispensing, -take, who, now, self.ctx.new_ulid(), "quantity")?;
+                e.patient_id = Some(rx.patient_id);
+                e.prescription_id = Some(rx_id);
+                e.reason = Some(format!("prescription {rx_id}, fill {fill}"));
+                register.push(e);
+            }
+        }
+        let mut ledger = Ledger::new(reader, product, caller, now)?;
         for (i, take) in takes {
             let lot = &mut all[i];
             let over = lot.on_hand - take < 0;
@@ -502,15 +718,16 @@ impl Stock {
         let (mut set, entries, on_hand) = ledger.finish();
         let owner = entries.first().map_or(rx_id.as_u128(), |e| e.id.as_u128());
         set.claim(unique::STOCK_DISPENSE, &fill_key, owner, "fill");
-        self.ctx.store.commit(set).await?;
-        Ok(Dispensed {
+        Controlled::add(&mut set, caller, &register)?;
+        let dispensed = Dispensed {
             prescription_id: rx_id,
             fill,
             product_id: Some(product_id),
             entries,
             on_hand: Some(on_hand),
             note: None,
-        })
+        };
+        Ok((set, dispensed))
     }
 
     /// A product's ledger, newest first, below the key `before`; audited.
@@ -625,6 +842,12 @@ impl Stock {
         let mut n = 0;
         for (product_id, lots) in due {
             let product = Self::product(&reader, product_id)?;
+            // A controlled drug is written off only with a witness for its register entry:
+            // its expired lots stay in the alerts until someone does it by hand.
+            if product.controlled {
+                tracing::info!(sku = %product.sku, lots = lots.len(), "expired controlled lots left for a witnessed write-off");
+                continue;
+            }
             let mut ledger = Ledger::new(&reader, product, caller, self.ctx.clock.now())?;
             for mut lot in lots {
                 let change = -lot.on_hand;
@@ -709,6 +932,7 @@ mod tests {
             expired,
             received_at: Timestamp::UNIX_EPOCH,
             received_by: None,
+            container_id: None,
         }
     }
 
@@ -726,9 +950,29 @@ mod tests {
         };
         let store =
             crate::store::Store::open(&store_config, clock.clone(), crate::metrics::StoreMetrics::default()).unwrap();
-        let stock = Stock::new(Arc::new(Ctx::new(store, clock, config)));
+        let ctx = Arc::new(Ctx::new(store, clock, config));
+        let roles = crate::staff::roles::Roles::load(ctx.clone()).unwrap();
+        let register = Controlled::new(ctx.clone(), crate::staff::accounts::Accounts::new(ctx.clone(), roles));
+        let stock = Stock::new(ctx, register);
         let ids: Vec<u128> = (0..500).map(|_| stock.entry_id().as_u128()).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_v1_lot_and_container_read_as_unlinked() {
+        let mut v1 = serde_json::to_value(lot(1, 5, None, false)).unwrap();
+        v1.as_object_mut().unwrap().remove("container_id");
+        let read: Lot = crate::store::codec::decode(&crate::store::codec::encode_as(1, &v1).unwrap()).unwrap();
+        assert_eq!(read, lot(1, 5, None, false));
+        let c = serde_json::json!({
+            "id": ControlledContainerId::from_u128(3), "drug_id": "buprenorphine", "drug_name": "Buprenorphine",
+            "schedule": "iii", "form": "injectable", "strength": 0.3, "unit": "mL", "lot": "B", "expires_on": null,
+            "received_quantity": 10.0, "supplier": null, "opened_on": null, "received_at": Timestamp::UNIX_EPOCH,
+            "received_by": null,
+        });
+        let read: clowder_schemas::controlled::Container =
+            crate::store::codec::decode(&crate::store::codec::encode_as(1, &c).unwrap()).unwrap();
+        assert_eq!((read.lot_id, read.product_id), (None, None));
     }
 
     #[test]

@@ -81,11 +81,17 @@ impl<K: RecordKind> RecordActor<K> {
         with: ChangeSet,
         as_of: Option<Timestamp>,
     ) -> Result<K::Record> {
+        // Held until this function returns: after the commit, or the refusal.
+        let mut _held = Vec::new();
+        for m in K::locks(&command) {
+            _held.push(m.lock_owned().await);
+        }
         let decided = {
             let ctx = self.decide_ctx(caller, as_of);
             match K::decide(&ctx, self.current()?, command)? {
                 Some(d) => {
-                    let also = K::also(&ctx, self.state.as_ref(), &d.record)?;
+                    let mut also = K::also(&ctx, self.state.as_ref(), &d.record)?;
+                    also.append(ctx.take_also());
                     Some((d, also))
                 }
                 None => None,

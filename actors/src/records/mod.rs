@@ -124,6 +124,15 @@ pub trait RecordKind: Sized + Send + Sync + 'static {
         Ok(ChangeSet::new())
     }
 
+    /// Locks the actor takes, in this order, before deciding `command`, and holds until its
+    /// change set has committed (or it was refused): for kinds whose commands also write rows
+    /// another writer keeps in step under its own lock (a purchase order's receipts write
+    /// stock lots and ledger entries). Taken by the actor, not the caller, so an ask that
+    /// timed out cannot commit later outside the lock. Default: none.
+    fn locks(_command: &Self::Command) -> Vec<std::sync::Arc<tokio::sync::Mutex<()>>> {
+        Vec::new()
+    }
+
     /// A gap-free human number this change gives the record (an invoice's `INV-2026-000042`
     /// when it is issued), and how to write it into the record: the commit thread allocates it
     /// in the change set's transaction (`ChangeSet::put_numbered`) and the actor keeps the
@@ -151,12 +160,27 @@ pub struct DecideCtx<'a> {
     pub caller: &'a Caller,
     store: Option<&'a Store>,
     snapshot: OnceCell<Reader>,
+    /// Rows a command's decision writes besides the record (see [`Self::write_also`]).
+    extra: std::cell::RefCell<ChangeSet>,
 }
 
 impl<'a> DecideCtx<'a> {
     /// `store` is `None` in unit tests of decisions that read no other record.
     pub fn new(now: Timestamp, settings: &'a SystemConfig, caller: &'a Caller, store: Option<&'a Store>) -> Self {
-        Self { now, settings, caller, store, snapshot: OnceCell::new() }
+        Self { now, settings, caller, store, snapshot: OnceCell::new(), extra: Default::default() }
+    }
+
+    /// Adds rows of tables no actor owns to the decision's change set, for a command whose
+    /// writes are worked out while deciding, from this snapshot (a prescription's dispensing,
+    /// planned by inventory under the stock lock the actor holds). Written only if the
+    /// decision is `Some`; like [`RecordKind::also`], never another kind's record.
+    pub fn write_also(&self, set: ChangeSet) {
+        self.extra.borrow_mut().append(set);
+    }
+
+    /// What [`Self::write_also`] collected.
+    pub(crate) fn take_also(&self) -> ChangeSet {
+        std::mem::take(&mut *self.extra.borrow_mut())
     }
 
     /// The clinic's local date at [`Self::now`].

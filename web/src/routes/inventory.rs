@@ -23,6 +23,8 @@ use crate::error::ApiError;
 use crate::extract::{Id, Json, Query, Staff};
 use crate::reply::Created;
 use crate::state::AppState;
+use crate::views::inventory::{InventoryPage, PurchaseOrderPage};
+use crate::views::{ErrorPage, Nav, Section, render};
 
 fn view(state: &AppState, p: clowder_schemas::inventory::Product) -> Result<ProductView, ApiError> {
     Ok(state.system.stock.views(vec![p])?.remove(0))
@@ -277,7 +279,7 @@ pub async fn prescriptions_dispense(
     Id(id): Id<PrescriptionId>,
     Json(body): Json<DispenseBody>,
 ) -> Result<axum::Json<Dispensed>, ApiError> {
-    Ok(axum::Json(state.system.stock.dispense(id, body, &staff.caller).await?))
+    Ok(axum::Json(state.system.stock.dispense(&state.system.prescriptions, id, body, &staff.caller).await?))
 }
 
 /// Low stock, lots expiring within `days` (default the setting, 60) and expired lots with
@@ -509,7 +511,9 @@ pub async fn purchase_orders_receive(
     Json(body): Json<ReceivePurchaseOrder>,
 ) -> Result<axum::Json<PurchaseOrder>, ApiError> {
     let system = &state.system;
-    Ok(axum::Json(system.purchase_orders.receive(&system.stock, id, body.lines, &staff.caller).await?))
+    Ok(axum::Json(
+        system.purchase_orders.receive(&system.stock, id, body.lines, body.witness.as_ref(), &staff.caller).await?,
+    ))
 }
 
 /// What `POST /api/inventory/expire` wrote off.
@@ -527,4 +531,48 @@ pub struct WrittenOff {
 )]
 pub async fn inventory_expire(State(state): State<AppState>, staff: Staff) -> Result<axum::Json<WrittenOff>, ApiError> {
     Ok(axum::Json(WrittenOff { lots: state.system.stock.expire_due(&staff.caller).await? }))
+}
+
+// ---- the screens ----
+
+/// Orders the stock page lists, newest first.
+const SCREEN_ORDERS: usize = 50;
+
+/// `/inventory`: the alerts, stock by product with its lots and expiry, and the newest
+/// purchase orders (`inventory:view`; every read audited by the services).
+pub async fn inventory_page(State(state): State<AppState>, staff: Staff) -> Response {
+    let nav = Nav::of(&staff, Section::None);
+    let result = async {
+        let system = &state.system;
+        let alerts = system.stock.alerts(None, &staff.caller).await?;
+        let stock = system.stock.overview(&staff.caller).await?;
+        let (orders, _) =
+            system.purchase_orders.list_newest_first(&PoFilter::default(), None, SCREEN_ORDERS, &staff.caller).await?;
+        let vendor =
+            |o: &PurchaseOrder| system.vendors.peek(o.vendor_id).map_or_else(|_| o.vendor_id.to_string(), |v| v.name);
+        let today = system.ctx.clock.now().to_zoned(system.ctx.config.time_zone.clone()).date();
+        let view = InventoryPage::new(nav.clone(), &alerts, stock, &orders, vendor, today);
+        Ok::<_, ApiError>(render(axum::http::StatusCode::OK, &view))
+    }
+    .await;
+    result.unwrap_or_else(|e| ErrorPage::answer(nav, e))
+}
+
+/// `/inventory/purchase-orders/{id}`: an order's lines and receipts, and the receiving form
+/// when it is open and the caller may receive (`inventory:edit` on the receive route).
+pub async fn purchase_order_page(State(state): State<AppState>, staff: Staff, Id(id): Id<PurchaseOrderId>) -> Response {
+    let nav = Nav::of(&staff, Section::None);
+    let result = async {
+        let system = &state.system;
+        let order = system.purchase_orders.get(id, &staff.caller).await?;
+        let vendor = system.vendors.peek(order.vendor_id).ok();
+        // The route template, as the access table names it.
+        let receive = "/api/inventory/purchase-orders/{id}/receive";
+        let may_receive = crate::access::granted_on(&staff, &axum::http::Method::POST, receive).is_some();
+        let controlled = order.lines.iter().any(|l| system.products.peek(l.product_id).is_ok_and(|p| p.controlled));
+        let view = PurchaseOrderPage::new(nav.clone(), &order, vendor.as_ref(), may_receive, controlled);
+        Ok::<_, ApiError>(render(axum::http::StatusCode::OK, &view))
+    }
+    .await;
+    result.unwrap_or_else(|e| ErrorPage::answer(nav, e))
 }

@@ -84,6 +84,8 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/messages/campaigns/{id}",
     "/visits/{id}",
     "/tablet/chart",
+    "/inventory",
+    "/inventory/purchase-orders/{id}",
 ];
 
 /// Whether a matched route template is one of [`PAGE_ROUTES`].
@@ -105,6 +107,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("comms.js", "text/javascript; charset=utf-8", include_str!("../pages/comms.js")),
     ("visit.js", "text/javascript; charset=utf-8", include_str!("../pages/visit.js")),
     ("tablet-chart.js", "text/javascript; charset=utf-8", include_str!("../pages/tablet-chart.js")),
+    ("inventory.js", "text/javascript; charset=utf-8", include_str!("../pages/inventory.js")),
 ];
 
 fn html(body: &'static str) -> Response {

@@ -7,6 +7,7 @@
 pub mod board;
 pub mod charts;
 pub mod comms;
+pub mod inventory;
 pub mod lists;
 pub mod marketing;
 pub mod records;

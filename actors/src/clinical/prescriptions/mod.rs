@@ -51,7 +51,31 @@ pub struct PrescriptionKind;
 pub enum PrescriptionCommand {
     Refill,
     Complete,
-    Cancel { reason: String },
+    Cancel {
+        reason: String,
+    },
+    /// Dispenses a fill (default the newest) from stock: decided here, after the status
+    /// (only an active prescription is dispensed) and the fill are checked, by `plan`, which
+    /// returns the stock's writes; `locks` (the stock's, the register's) are held by the
+    /// actor until they commit, so a cancel and a dispense of one prescription never race.
+    Dispense {
+        fill: Option<u32>,
+        locks: Vec<std::sync::Arc<tokio::sync::Mutex<()>>>,
+        plan: DispensePlan,
+    },
+}
+
+/// The stock's writes for dispensing fill `fill` of a prescription, worked out by inventory
+/// from the decision's snapshot (inventory depends on clinical, not the other way round).
+pub struct DispensePlan(
+    #[allow(clippy::type_complexity)]
+    pub  Box<dyn FnOnce(&DecideCtx<'_>, &Prescription, u32) -> Result<crate::store::ChangeSet> + Send>,
+);
+
+impl std::fmt::Debug for DispensePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DispensePlan")
+    }
 }
 
 /// Which prescriptions a list shows.
@@ -120,6 +144,13 @@ impl RecordKind for PrescriptionKind {
         command: PrescriptionCommand,
     ) -> Result<Option<Decision<Prescription>>> {
         decide(ctx, current, command)
+    }
+
+    fn locks(command: &PrescriptionCommand) -> Vec<std::sync::Arc<tokio::sync::Mutex<()>>> {
+        match command {
+            PrescriptionCommand::Dispense { locks, .. } => locks.clone(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -394,6 +425,28 @@ pub fn decide(
 ) -> Result<Option<Decision<Prescription>>> {
     let mut new = current.clone();
     let (changed, action): (Vec<&'static str>, &'static str) = match command {
+        PrescriptionCommand::Dispense { fill, plan, .. } => {
+            if current.status != PrescriptionStatus::Active {
+                return Err(Error::PrescriptionNotActive { status: status_word(current.status), action: "dispensed" });
+            }
+            let fills = current.refills.len() as u32;
+            let fill = fill.unwrap_or(fills);
+            if fill > fills {
+                return Err(ValidationError::new(
+                    "fill",
+                    format!("fill {fill} has not been given: the prescription has {fills} refill(s) recorded"),
+                )
+                .into());
+            }
+            ctx.write_also((plan.0)(ctx, current, fill)?);
+            // The prescription itself is unchanged: the stock's entries name it and the fill.
+            let event = DomainEvent::PrescriptionUpdated {
+                prescription_id: current.id,
+                patient_id: current.patient_id,
+                changed: Vec::new(),
+            };
+            return Ok(Some(Decision { record: new, changed: Vec::new(), event, action: "prescription.dispense" }));
+        }
         PrescriptionCommand::Refill => {
             if current.status != PrescriptionStatus::Active {
                 return Err(Error::PrescriptionNotActive { status: status_word(current.status), action: "refilled" });
