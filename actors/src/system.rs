@@ -103,6 +103,8 @@ pub struct System {
     pub catalogue: crate::billing::catalogue::Catalogue,
     /// Invoices and their credit notes.
     pub invoices: crate::billing::invoices::Invoices,
+    /// AR ageing and revenue.
+    pub reports: crate::billing::reports::Reports,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -239,6 +241,7 @@ impl System {
             stock,
             catalogue: crate::billing::catalogue::Catalogue::new(ctx_for_templates.clone()),
             invoices,
+            reports: crate::billing::reports::Reports::new(ctx_for_templates.clone()),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

@@ -319,6 +319,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/invoices/{id}/payments", "ARBM"),
     ("GET", "/api/clients/{id}/invoices", "ARBM"),
     ("GET", "/api/clients/{id}/balance", "ARBM"),
+    ("GET", "/api/reports/ar-ageing", "ABM"),
+    ("GET", "/api/reports/revenue", "ABM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

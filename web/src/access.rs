@@ -405,6 +405,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/invoices/{id}/payments", Needs(PaymentsCreate)),
     ("GET", "/api/clients/{id}/invoices", Needs(InvoicesView)),
     ("GET", "/api/clients/{id}/balance", Needs(InvoicesView)),
+    ("GET", "/api/reports/ar-ageing", Needs(ReportsFinancial)),
+    ("GET", "/api/reports/revenue", Needs(ReportsFinancial)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

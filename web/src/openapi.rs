@@ -256,7 +256,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(invoices::invoices_credit))
         .routes(routes!(invoices::invoices_pay))
         .routes(routes!(invoices::clients_invoices))
-        .routes(routes!(invoices::clients_balance));
+        .routes(routes!(invoices::clients_balance))
+        .routes(routes!(crate::routes::reports::reports_ar_ageing))
+        .routes(routes!(crate::routes::reports::reports_revenue));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

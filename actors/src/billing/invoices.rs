@@ -104,6 +104,7 @@ impl RecordKind for InvoiceKind {
     fn links(i: &Invoice) -> impl Iterator<Item = Link> {
         std::iter::once(Link { index: IndexTable::InvoicesByClient, parent: i.client_id.as_u128() })
             .chain(i.visit_id.map(|v| Link { index: IndexTable::InvoicesByVisit, parent: v.as_u128() }))
+            .chain(super::reports::links(i))
     }
 
     /// A processor's payment id is recorded once across all invoices (a webhook delivered
@@ -117,6 +118,7 @@ impl RecordKind for InvoiceKind {
                 set.claim(unique::PAYMENT_PROCESSOR_ID, &key, p.id.as_u128(), "processor_payment_id");
             }
         }
+        set.append(super::reports::rollup_changes(old, new));
         Ok(set)
     }
 

@@ -9,3 +9,4 @@
 
 pub mod catalogue;
 pub mod invoices;
+pub mod reports;

@@ -100,10 +100,13 @@ pub enum RecordTable {
     CatalogueItems,
     /// Invoices with their lines and credit notes (`billing::invoices`).
     Invoices,
+    /// The revenue rollup (`billing::reports`): key `(day << 96) | hash of (location,
+    /// category)`, each row a day's sums, added to in the invoice's change set.
+    RevenueDays,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 47] = [
+    pub const ALL: [RecordTable; 48] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -151,6 +154,7 @@ impl RecordTable {
         RecordTable::StockLedger,
         RecordTable::CatalogueItems,
         RecordTable::Invoices,
+        RecordTable::RevenueDays,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -202,6 +206,7 @@ impl RecordTable {
             RecordTable::StockLedger => TableDefinition::new("stock_ledger"),
             RecordTable::CatalogueItems => TableDefinition::new("catalogue_items"),
             RecordTable::Invoices => TableDefinition::new("invoices"),
+            RecordTable::RevenueDays => TableDefinition::new("revenue_days"),
         }
     }
 }
@@ -254,10 +259,16 @@ pub enum IndexTable {
     InvoicesByClient,
     /// `(visit, invoice)`: the invoices of a visit (charge capture finds its draft here).
     InvoicesByVisit,
+    /// `(0, invoice)`: invoices with a balance (issued, partially paid, overdue); the
+    /// ageing report reads only these.
+    InvoicesOpen,
+    /// `(UTC day of the last payment or credit note, invoice)`: paid invoices, by when they
+    /// were settled (ageing as of a past day also reads those settled after it).
+    InvoicesSettled,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 20] = [
+    pub const ALL: [IndexTable; 22] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -278,6 +289,8 @@ impl IndexTable {
         IndexTable::ActivePrescriptionsByPatient,
         IndexTable::InvoicesByClient,
         IndexTable::InvoicesByVisit,
+        IndexTable::InvoicesOpen,
+        IndexTable::InvoicesSettled,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -302,6 +315,8 @@ impl IndexTable {
             IndexTable::ActivePrescriptionsByPatient => TableDefinition::new("active_prescriptions_by_patient"),
             IndexTable::InvoicesByClient => TableDefinition::new("invoices_by_client"),
             IndexTable::InvoicesByVisit => TableDefinition::new("invoices_by_visit"),
+            IndexTable::InvoicesOpen => TableDefinition::new("invoices_open"),
+            IndexTable::InvoicesSettled => TableDefinition::new("invoices_settled"),
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod pages;
 pub mod patients;
 pub mod prescriptions;
 pub mod problems;
+pub mod reports;
 pub mod roles;
 pub mod search;
 pub mod staff;

@@ -1,0 +1,246 @@
+//! Financial reports over the invoices: accounts-receivable ageing and revenue, read from
+//! structures the invoice's own change set keeps, so neither report walks five years of
+//! invoices:
+//!
+//! - the revenue rollup (`revenue_days`): one row per day, location and category with its
+//!   sums; each invoice change adds the difference between the invoice's old and new
+//!   contributions (`clowder_schemas::reports::rollup_delta`) through `ChangeSet::update`, so
+//!   concurrent invoices add on the commit thread without a read-modify-write race. A report
+//!   reads at most a row per day and category of its range.
+//! - the index of open invoices (`invoices_open`) and of paid invoices by the day they were
+//!   settled (`invoices_settled`): ageing today reads only the invoices with a balance;
+//!   ageing as of a past day also those settled since.
+//!
+//! Both are filled from the invoices at start when empty (a store written before them). The
+//! design and its measured cost are in docs/reports.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use clowder_schemas::audit::{AuditDraft, Caller};
+use clowder_schemas::clients::Client;
+use clowder_schemas::invoices::{Invoice, InvoiceStatus};
+use clowder_schemas::pagination::{Page, PageRequest};
+use clowder_schemas::reports::{
+    AgeingBuckets, AgeingQuery, AgeingReport, ClientAgeing, Period, RevenueAmounts, RevenueDay, RevenueKey,
+    RevenueQuery, RevenueReport, balance_as_of, revenue_report, rollup_delta,
+};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use sha2::{Digest, Sha256};
+
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::records::Link;
+use crate::store::{ChangeSet, IndexTable, RecordTable, codec};
+
+/// Days are counted from here so that every date since 1970 minus a margin is positive.
+const DAY_OFFSET: i64 = 1 << 20;
+
+fn epoch() -> Date {
+    Date::constant(1970, 1, 1)
+}
+
+/// A date as a day number (days since 1970 plus 2^20, so earlier dates stay positive).
+pub fn day_number(d: Date) -> u128 {
+    let days = i64::from((d - epoch()).get_days());
+    u128::try_from(days + DAY_OFFSET).unwrap_or(0)
+}
+
+/// The rollup key of a row: its day in the top 32 bits, the hash of its location and
+/// category below, so a range of days is a range of keys.
+pub fn rollup_key(k: &RevenueKey) -> u128 {
+    let mut h = Sha256::new();
+    h.update(k.location_id.map(|l| l.to_string()).unwrap_or_default());
+    h.update([0u8]);
+    match &k.category {
+        Some(c) => h.update(c.as_bytes()),
+        None => h.update([0xffu8]),
+    }
+    let digest = h.finalize();
+    let mut low = [0u8; 16];
+    low[4..].copy_from_slice(&digest[..12]);
+    (day_number(k.date) << 96) | u128::from_be_bytes(low)
+}
+
+/// The report indexes an invoice is in: open while it has a balance to collect; settled, by
+/// the UTC day of its last payment or credit note, once paid.
+pub fn links(inv: &Invoice) -> impl Iterator<Item = Link> {
+    let open = inv.status.is_open().then_some(Link { index: IndexTable::InvoicesOpen, parent: 0 });
+    let settled = (inv.status == InvoiceStatus::Paid)
+        .then(|| Link { index: IndexTable::InvoicesSettled, parent: settled_day(inv).map_or(0, day_number) });
+    open.into_iter().chain(settled)
+}
+
+/// The UTC day of the last payment or credit note (a credit note's date is local, so at most
+/// a day from UTC: ageing reads from the day before).
+fn settled_day(inv: &Invoice) -> Option<Date> {
+    let paid = inv.payments.iter().map(|p| p.received_at.to_zoned(TimeZone::UTC).date()).max();
+    let credited = inv.credit_notes.iter().map(|c| c.date).max();
+    paid.max(credited)
+}
+
+/// The rollup rows a change of an invoice from `old` to `new` adds to (none for a draft).
+pub fn rollup_changes(old: Option<&Invoice>, new: &Invoice) -> ChangeSet {
+    let mut set = ChangeSet::new();
+    for (key, delta) in rollup_delta(old, new) {
+        let table_key = rollup_key(&key);
+        set.update(RecordTable::RevenueDays, table_key, move |current| add_to_row(current, key, &delta));
+    }
+    set
+}
+
+/// The row's new bytes: what it holds plus `delta`. Bytes that cannot be read start afresh
+/// (the rollup can be rebuilt from the invoices), logged.
+fn add_to_row(current: Option<&[u8]>, key: RevenueKey, delta: &RevenueAmounts) -> Vec<u8> {
+    let mut row = match current.map(codec::decode::<RevenueDay>) {
+        Some(Ok(row)) => row,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "a revenue rollup row could not be read; it starts again from this change");
+            RevenueDay { key, amounts: RevenueAmounts::default() }
+        }
+        None => RevenueDay { key, amounts: RevenueAmounts::default() },
+    };
+    row.amounts.add(delta, 1);
+    // Encoding a struct of integers, a date and strings cannot fail.
+    codec::encode(&row).unwrap_or_default()
+}
+
+/// The reports' service.
+#[derive(Clone)]
+pub struct Reports {
+    ctx: Arc<Ctx>,
+}
+
+impl Reports {
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+        Reports { ctx }
+    }
+
+    /// Revenue by day, week or month and by category, from the rollup; audited.
+    pub async fn revenue(&self, q: &RevenueQuery, by: Period, caller: &Caller) -> Result<RevenueReport> {
+        let reader = self.ctx.store.read()?;
+        let start = day_number(q.from) << 96;
+        let end = day_number(q.to) + 1;
+        let mut rows = Vec::new();
+        reader.scan::<RevenueDay>(RecordTable::RevenueDays, start.checked_sub(1), |row| {
+            if day_number(row.key.date) >= end {
+                return ControlFlow::Break(());
+            }
+            rows.push(row);
+            ControlFlow::Continue(())
+        })?;
+        drop(reader);
+        let report = revenue_report(q, by, rows);
+        crate::audit::record_read(
+            &self.ctx,
+            AuditDraft::new(caller, "report.revenue")
+                .detail(serde_json::json!({ "from": q.from, "to": q.to, "location_id": q.location })),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// Balances aged as of a day, per client (a page) and in total; audited with the clients
+    /// shown.
+    pub async fn ageing(&self, q: &AgeingQuery, caller: &Caller) -> Result<AgeingReport> {
+        let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+        let today = self.ctx.today();
+        let as_of = q.as_of.unwrap_or(today);
+        let zone = self.ctx.config.time_zone.clone();
+        let paid_on = |t: jiff::Timestamp| t.to_zoned(zone.clone()).date();
+        let reader = self.ctx.store.read()?;
+
+        let mut candidates: BTreeSet<u128> = reader.children(IndexTable::InvoicesOpen, 0, None)?.into_iter().collect();
+        if as_of < today {
+            // Paid since: the settled day is UTC, a local day may be one before it.
+            let from = as_of.yesterday().map_or(0, day_number);
+            reader.index_from(IndexTable::InvoicesSettled, (from, 0), |(_, inv)| {
+                candidates.insert(inv);
+                ControlFlow::Continue(())
+            })?;
+        }
+
+        let mut per_client: BTreeMap<u128, (AgeingBuckets, Option<Date>)> = BTreeMap::new();
+        let mut totals = AgeingBuckets::default();
+        for key in candidates {
+            let Some(inv) = reader.get::<Invoice>(RecordTable::Invoices, key)? else { continue };
+            if q.location.is_some_and(|l| Some(l) != inv.location_id) {
+                continue;
+            }
+            let Some(balance) = balance_as_of(&inv, as_of, paid_on) else { continue };
+            let due = inv.due_on.or(inv.issued_on).unwrap_or(as_of);
+            let past_due = (as_of - due).get_days();
+            totals.add(balance, past_due);
+            let entry = per_client.entry(inv.client_id.as_u128()).or_default();
+            entry.0.add(balance, past_due);
+            entry.1 = Some(entry.1.map_or(due, |d| d.min(due)));
+        }
+
+        let clients_owing = i64::try_from(per_client.len()).unwrap_or(i64::MAX);
+        let after = page.after.unwrap_or(0);
+        let mut clients = Vec::new();
+        let mut next = None;
+        let mut shown = Vec::new();
+        for (client, (buckets, oldest)) in per_client.range(after.saturating_add(u128::from(page.after.is_some()))..) {
+            if clients.len() == page.limit {
+                next = clients.last().map(|c: &ClientAgeing| c.client_id.as_u128());
+                break;
+            }
+            let id = clowder_schemas::ClientId::from_u128(*client);
+            let name = reader
+                .get::<Client>(RecordTable::Clients, *client)?
+                .map(|c| format!("{} {}", c.first_name, c.last_name))
+                .unwrap_or_default();
+            shown.push(id.to_string());
+            clients.push(ClientAgeing { client_id: id, name, buckets: *buckets, oldest_due_on: *oldest });
+        }
+        drop(reader);
+        crate::audit::record_read(
+            &self.ctx,
+            AuditDraft::new(caller, "report.ar_ageing")
+                .detail(serde_json::json!({ "as_of": as_of, "location_id": q.location, "clients": shown })),
+        )
+        .await?;
+        let Page { next_cursor, .. } = Page::<()>::new(Vec::new(), next);
+        Ok(AgeingReport { as_of, location_id: q.location, totals, clients_owing, clients, next_cursor })
+    }
+
+    /// Fills the rollup and the report indexes from the invoices when the rollup is empty
+    /// and invoices exist (a store written before them; at every start). Returns how many
+    /// invoices were counted.
+    pub async fn ensure_rollup(&self) -> Result<usize> {
+        let reader = self.ctx.store.read()?;
+        if reader.count(RecordTable::RevenueDays)? > 0 {
+            return Ok(0);
+        }
+        let mut empty = true;
+        reader.index_from(IndexTable::InvoicesOpen, (0, 0), |_| {
+            empty = false;
+            ControlFlow::Break(())
+        })?;
+        let mut set = ChangeSet::new();
+        let mut counted = 0usize;
+        reader.scan::<Invoice>(RecordTable::Invoices, None, |inv| {
+            if empty {
+                for l in links(&inv) {
+                    set.link(l.index, l.parent, inv.id.as_u128());
+                }
+            }
+            if !matches!(inv.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
+                set.append(rollup_changes(None, &inv));
+                counted += 1;
+            }
+            ControlFlow::Continue(())
+        })?;
+        drop(reader);
+        if counted > 0 {
+            set.audit(
+                AuditDraft::new(&Caller::system(), "report.rollup").detail(serde_json::json!({ "invoices": counted })),
+            );
+            self.ctx.store.commit(set).await.map_err(Error::from)?;
+        }
+        Ok(counted)
+    }
+}
