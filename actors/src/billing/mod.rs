@@ -10,3 +10,4 @@
 pub mod catalogue;
 pub mod invoices;
 pub mod reports;
+pub mod seed;
