@@ -7,9 +7,11 @@
 //!   contributions (`clowder_schemas::reports::rollup_delta`) through `ChangeSet::update`, so
 //!   concurrent invoices add on the commit thread without a read-modify-write race. A report
 //!   reads at most a row per day and category of its range.
-//! - the index of open invoices (`invoices_open`) and of paid invoices by the day they were
-//!   settled (`invoices_settled`): ageing today reads only the invoices with a balance;
-//!   ageing as of a past day also those settled since.
+//! - the ageing's view of each invoice with a balance (`ar_open`: client, dates, total,
+//!   credits and payments, a few dozen bytes), put and deleted in the invoice's change set,
+//!   and the index of paid invoices by the day they were settled (`invoices_settled`):
+//!   ageing today reads only the open invoices' views; ageing as of a past day also the
+//!   invoices settled since.
 //!
 //! Both are filled from the invoices at start when empty (a store written before them). The
 //! design and its measured cost are in docs/reports.md.
@@ -23,8 +25,8 @@ use clowder_schemas::clients::Client;
 use clowder_schemas::invoices::{Invoice, InvoiceStatus};
 use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::reports::{
-    AgeingBuckets, AgeingQuery, AgeingReport, ClientAgeing, Period, RevenueAmounts, RevenueDay, RevenueKey,
-    RevenueQuery, RevenueReport, balance_as_of, revenue_report, rollup_delta,
+    AgeingBuckets, AgeingQuery, AgeingReport, ClientAgeing, OpenInvoice, Period, RevenueAmounts, RevenueDay,
+    RevenueKey, RevenueQuery, RevenueReport, revenue_report, rollup_delta,
 };
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -64,13 +66,12 @@ pub fn rollup_key(k: &RevenueKey) -> u128 {
     (day_number(k.date) << 96) | u128::from_be_bytes(low)
 }
 
-/// The report indexes an invoice is in: open while it has a balance to collect; settled, by
-/// the UTC day of its last payment or credit note, once paid.
+/// The report index a paid invoice is in: settled, by the UTC day of its last payment or
+/// credit note.
 pub fn links(inv: &Invoice) -> impl Iterator<Item = Link> {
-    let open = inv.status.is_open().then_some(Link { index: IndexTable::InvoicesOpen, parent: 0 });
-    let settled = (inv.status == InvoiceStatus::Paid)
-        .then(|| Link { index: IndexTable::InvoicesSettled, parent: settled_day(inv).map_or(0, day_number) });
-    open.into_iter().chain(settled)
+    (inv.status == InvoiceStatus::Paid)
+        .then(|| Link { index: IndexTable::InvoicesSettled, parent: settled_day(inv).map_or(0, day_number) })
+        .into_iter()
 }
 
 /// The UTC day of the last payment or credit note (a credit note's date is local, so at most
@@ -81,9 +82,24 @@ fn settled_day(inv: &Invoice) -> Option<Date> {
     paid.max(credited)
 }
 
-/// The rollup rows a change of an invoice from `old` to `new` adds to (none for a draft).
+/// What a change of an invoice from `old` to `new` writes for the reports: the rollup rows
+/// it adds to (none for a draft), and its ageing view put while it is open, deleted once not.
 pub fn rollup_changes(old: Option<&Invoice>, new: &Invoice) -> ChangeSet {
     let mut set = ChangeSet::new();
+    let key = new.id.as_u128();
+    let view = new.status.is_open().then(|| OpenInvoice::of(new)).flatten();
+    let was = old.filter(|o| o.status.is_open()).and_then(OpenInvoice::of);
+    match view {
+        // Encoding a struct of ids, dates and integers cannot fail.
+        Some(v) if was.as_ref() != Some(&v) => {
+            let _ = set.put(RecordTable::ArOpen, key, &v);
+        }
+        Some(_) => {}
+        None if was.is_some() => {
+            set.delete(RecordTable::ArOpen, key);
+        }
+        None => {}
+    }
     for (key, delta) in rollup_delta(old, new) {
         let table_key = rollup_key(&key);
         set.update(RecordTable::RevenueDays, table_key, move |current| add_to_row(current, key, &delta));
@@ -152,25 +168,40 @@ impl Reports {
         let paid_on = |t: jiff::Timestamp| t.to_zoned(zone.clone()).date();
         let reader = self.ctx.store.read()?;
 
-        let mut candidates: BTreeSet<u128> = reader.children(IndexTable::InvoicesOpen, 0, None)?.into_iter().collect();
+        let mut views: Vec<OpenInvoice> = Vec::new();
+        reader.scan::<OpenInvoice>(RecordTable::ArOpen, None, |v| {
+            views.push(v);
+            ControlFlow::Continue(())
+        })?;
         if as_of < today {
             // Paid since: the settled day is UTC, a local day may be one before it.
             let from = as_of.yesterday().map_or(0, day_number);
+            let mut settled = BTreeSet::new();
             reader.index_from(IndexTable::InvoicesSettled, (from, 0), |(_, inv)| {
-                candidates.insert(inv);
+                settled.insert(inv);
                 ControlFlow::Continue(())
             })?;
+            for key in settled {
+                if let Some(v) = reader.get::<Invoice>(RecordTable::Invoices, key)?.as_ref().and_then(OpenInvoice::of) {
+                    views.push(v);
+                }
+            }
         }
 
         let mut per_client: BTreeMap<u128, (AgeingBuckets, Option<Date>)> = BTreeMap::new();
         let mut totals = AgeingBuckets::default();
-        for key in candidates {
-            let Some(inv) = reader.get::<Invoice>(RecordTable::Invoices, key)? else { continue };
+        for inv in views {
             if q.location.is_some_and(|l| Some(l) != inv.location_id) {
                 continue;
             }
-            let Some(balance) = balance_as_of(&inv, as_of, paid_on) else { continue };
-            let due = inv.due_on.or(inv.issued_on).unwrap_or(as_of);
+            // Today or later, every payment and credit note counts: the balance as it is.
+            let balance = if as_of >= today {
+                (inv.balance.is_positive() && inv.issued_on <= as_of).then_some(inv.balance)
+            } else {
+                inv.balance_as_of(as_of, paid_on)
+            };
+            let Some(balance) = balance else { continue };
+            let due = inv.due_on;
             let past_due = (as_of - due).get_days();
             totals.add(balance, past_due);
             let entry = per_client.entry(inv.client_id.as_u128()).or_default();
@@ -215,20 +246,14 @@ impl Reports {
         if reader.count(RecordTable::RevenueDays)? > 0 {
             return Ok(0);
         }
-        let mut empty = true;
-        reader.index_from(IndexTable::InvoicesOpen, (0, 0), |_| {
-            empty = false;
-            ControlFlow::Break(())
-        })?;
         let mut set = ChangeSet::new();
         let mut counted = 0usize;
         reader.scan::<Invoice>(RecordTable::Invoices, None, |inv| {
-            if empty {
+            // Writing the views and index entries again is harmless; the rollup is empty.
+            if !matches!(inv.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
                 for l in links(&inv) {
                     set.link(l.index, l.parent, inv.id.as_u128());
                 }
-            }
-            if !matches!(inv.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
                 set.append(rollup_changes(None, &inv));
                 counted += 1;
             }

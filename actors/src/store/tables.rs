@@ -103,10 +103,13 @@ pub enum RecordTable {
     /// The revenue rollup (`billing::reports`): key `(day << 96) | hash of (location,
     /// category)`, each row a day's sums, added to in the invoice's change set.
     RevenueDays,
+    /// The ageing's view of each invoice with a balance (`billing::reports`; key: the
+    /// invoice's id), put and deleted in the invoice's change set.
+    ArOpen,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 48] = [
+    pub const ALL: [RecordTable; 49] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -155,6 +158,7 @@ impl RecordTable {
         RecordTable::CatalogueItems,
         RecordTable::Invoices,
         RecordTable::RevenueDays,
+        RecordTable::ArOpen,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -207,6 +211,7 @@ impl RecordTable {
             RecordTable::CatalogueItems => TableDefinition::new("catalogue_items"),
             RecordTable::Invoices => TableDefinition::new("invoices"),
             RecordTable::RevenueDays => TableDefinition::new("revenue_days"),
+            RecordTable::ArOpen => TableDefinition::new("ar_open"),
         }
     }
 }
@@ -259,16 +264,13 @@ pub enum IndexTable {
     InvoicesByClient,
     /// `(visit, invoice)`: the invoices of a visit (charge capture finds its draft here).
     InvoicesByVisit,
-    /// `(0, invoice)`: invoices with a balance (issued, partially paid, overdue); the
-    /// ageing report reads only these.
-    InvoicesOpen,
     /// `(UTC day of the last payment or credit note, invoice)`: paid invoices, by when they
     /// were settled (ageing as of a past day also reads those settled after it).
     InvoicesSettled,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 22] = [
+    pub const ALL: [IndexTable; 21] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -289,7 +291,6 @@ impl IndexTable {
         IndexTable::ActivePrescriptionsByPatient,
         IndexTable::InvoicesByClient,
         IndexTable::InvoicesByVisit,
-        IndexTable::InvoicesOpen,
         IndexTable::InvoicesSettled,
     ];
 
@@ -315,7 +316,6 @@ impl IndexTable {
             IndexTable::ActivePrescriptionsByPatient => TableDefinition::new("active_prescriptions_by_patient"),
             IndexTable::InvoicesByClient => TableDefinition::new("invoices_by_client"),
             IndexTable::InvoicesByVisit => TableDefinition::new("invoices_by_visit"),
-            IndexTable::InvoicesOpen => TableDefinition::new("invoices_open"),
             IndexTable::InvoicesSettled => TableDefinition::new("invoices_settled"),
         }
     }
