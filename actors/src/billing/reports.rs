@@ -269,3 +269,69 @@ impl Reports {
         Ok(counted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billing::seed::{SeedPlan, seed_invoices};
+    use crate::clock::ManualClock;
+    use crate::metrics::StoreMetrics;
+    use crate::store::{Store, StoreConfig};
+
+    /// A store written before the rollup (rows and views missing) gets them back at start,
+    /// to the cent.
+    #[tokio::test]
+    async fn an_emptied_rollup_is_filled_again_from_the_invoices() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        let clock: Arc<dyn crate::Clock> = Arc::new(ManualClock::new(now));
+        let config = StoreConfig {
+            path: dir.path().join("clowder.redb"),
+            clinic_id: "test".into(),
+            cache_bytes: 8 << 20,
+            journal: None,
+        };
+        let store = Store::open(&config, clock.clone(), StoreMetrics::default()).unwrap();
+        let system = crate::SystemConfig::new(dir.path());
+        let today = clock.today(&system.time_zone);
+        let plan = SeedPlan { invoices: 300, clients: 20, years: 1, lines: 3, today };
+        seed_invoices(&store, &system.time_zone, plan, |_| {}).await.unwrap();
+        let reports = Reports::new(Arc::new(Ctx::new(store.clone(), clock, system)));
+        let caller = Caller::system();
+        let q = RevenueQuery {
+            from: today.checked_sub(jiff::Span::new().days(400)).unwrap(),
+            to: today,
+            by: None,
+            location: None,
+        };
+        let ageing = AgeingQuery { as_of: None, location: None, limit: Some(200), cursor: None };
+        let revenue_before = reports.revenue(&q, Period::Month, &caller).await.unwrap();
+        let ageing_before = reports.ageing(&ageing, &caller).await.unwrap();
+        assert_eq!(revenue_before.totals.invoices, 300);
+        assert!(ageing_before.totals.invoices > 0);
+
+        // Forget the rollup and the views, as a store written before them.
+        let reader = store.read().unwrap();
+        let mut set = ChangeSet::new();
+        reader
+            .scan::<RevenueDay>(RecordTable::RevenueDays, None, |row| {
+                set.delete(RecordTable::RevenueDays, rollup_key(&row.key));
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        reader
+            .scan::<Invoice>(RecordTable::Invoices, None, |inv| {
+                set.delete(RecordTable::ArOpen, inv.id.as_u128());
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        drop(reader);
+        store.commit(set).await.unwrap();
+        assert_eq!(reports.revenue(&q, Period::Month, &caller).await.unwrap().totals.invoices, 0);
+
+        assert_eq!(reports.ensure_rollup().await.unwrap(), 300);
+        assert_eq!(reports.revenue(&q, Period::Month, &caller).await.unwrap(), revenue_before);
+        assert_eq!(reports.ageing(&ageing, &caller).await.unwrap(), ageing_before);
+        assert_eq!(reports.ensure_rollup().await.unwrap(), 0, "a filled rollup is left alone");
+    }
+}
