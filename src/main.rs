@@ -60,6 +60,26 @@ enum Command {
         #[command(flatten)]
         backup: clowder::config::BackupArgs,
     },
+    /// Load tests only: write years of issued invoices (and clients to own them) straight into
+    /// a stopped server's store, for the reports' measure (docs/performance.md "Reports").
+    /// Start the server once first (it makes the location the invoices use).
+    SeedInvoices {
+        #[arg(long, env = "CLOWDER_DATA_DIR", default_value = "./data")]
+        data_dir: std::path::PathBuf,
+        /// Invoices to write, spread evenly over --years up to today.
+        #[arg(long, default_value_t = 250_000)]
+        invoices: u64,
+        #[arg(long, default_value_t = 20_000)]
+        clients: u64,
+        #[arg(long, default_value_t = 5)]
+        years: u32,
+        /// Lines per invoice.
+        #[arg(long, default_value_t = 4)]
+        lines: u32,
+        /// The clinic's IANA time zone (issue dates are local).
+        #[arg(long, env = "CLOWDER_TIME_ZONE", default_value = "UTC")]
+        time_zone: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -93,6 +113,9 @@ fn main() -> std::process::ExitCode {
         Command::Audit { command: AuditCommand::Verify { data_dir } } => audit_verify(&data_dir),
         Command::Reindex { data_dir } => reindex(&data_dir),
         Command::Backup { command } => clowder::backup_cli::backup(command),
+        Command::SeedInvoices { data_dir, invoices, clients, years, lines, time_zone } => {
+            seed_invoices(&data_dir, invoices, clients, years, lines, &time_zone)
+        }
         Command::Restore { from, at, identity, data_dir, backup } => {
             clowder::backup_cli::restore(&from, at.as_deref(), &identity, &data_dir, &backup)
         }
@@ -163,6 +186,55 @@ fn reindex(data_dir: &std::path::Path) -> anyhow::Result<()> {
             report.patients,
             report.through_seq,
             dir.display()
+        );
+        anyhow::Ok(())
+    })
+}
+
+fn seed_invoices(
+    data_dir: &std::path::Path,
+    invoices: u64,
+    clients: u64,
+    years: u32,
+    lines: u32,
+    time_zone: &str,
+) -> anyhow::Result<()> {
+    use clowder_actors::store::{Store, StoreConfig};
+    let config = clowder_actors::SystemConfig::new(data_dir);
+    let path = config.store_path();
+    if !path.exists() {
+        anyhow::bail!("no store at {}: start the server on it once first", path.display());
+    }
+    let zone = jiff::tz::TimeZone::get(time_zone)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let store_config = StoreConfig {
+            path: path.clone(),
+            clinic_id: config.clinic_id.clone(),
+            cache_bytes: config.cache_bytes,
+            journal: None,
+        };
+        let clock: std::sync::Arc<dyn clowder_actors::Clock> = std::sync::Arc::new(clowder_actors::SystemClock);
+        let today = clock.today(&zone);
+        let store = Store::open(&store_config, clock, Default::default())?;
+        let plan = clowder_actors::billing::seed::SeedPlan { invoices, clients, years, lines, today };
+        let started = std::time::Instant::now();
+        let result = clowder_actors::billing::seed::seed_invoices(&store, &zone, plan, |n| {
+            if n % 50_000 == 0 {
+                eprintln!("clowder: {n} invoices written");
+            }
+        })
+        .await;
+        let closing = store.clone();
+        let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+        let seeded = result?;
+        println!(
+            "ok: {} clients and {} invoices ({} open) over {years} years to {today} written in {:.1} s ({})",
+            seeded.clients,
+            seeded.invoices,
+            seeded.open,
+            started.elapsed().as_secs_f64(),
+            path.display()
         );
         anyhow::Ok(())
     })

@@ -111,6 +111,8 @@ pub struct System {
     pub capture: crate::billing::capture::Capture,
     /// Batches issuing the invoices of completed visits.
     pub invoice_batches: crate::billing::generate::InvoiceBatches,
+    /// AR ageing and revenue.
+    pub reports: crate::billing::reports::Reports,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -264,6 +266,7 @@ impl System {
             plans,
             capture,
             invoice_batches,
+            reports: crate::billing::reports::Reports::new(ctx_for_templates.clone()),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

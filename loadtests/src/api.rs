@@ -470,6 +470,33 @@ impl Api {
         self.load_call(Some(&self.bearer), self.http.put(url.clone()).json(body)).await
     }
 
+    /// A checkout, timed as one request: `POST /api/invoices` with `draft`, then its issue,
+    /// then a card payment of its total. The first failure is the outcome.
+    pub async fn checkout(&self, draft: &serde_json::Value) -> Outcome {
+        let Ok(url) = self.urls.base.join("/api/invoices") else { return Outcome::Status(0) };
+        let created = match with_bearer(self.http.post(url), Some(&self.bearer)).json(draft).send().await {
+            Ok(r) => r,
+            Err(e) => return Outcome::Transport(classify(&e)),
+        };
+        let status = created.status().as_u16();
+        let body: serde_json::Value = match created.json().await {
+            Ok(v) => v,
+            Err(e) => return Outcome::Transport(classify(&e)),
+        };
+        if !(200..300).contains(&status) {
+            return Outcome::from_status(status);
+        }
+        let Some(id) = body["id"].as_str() else { return Outcome::Status(status) };
+        let Ok(issue) = self.urls.base.join(&format!("/api/invoices/{id}/issue")) else { return Outcome::Status(0) };
+        let issued = self.load_call(Some(&self.bearer), self.http.post(issue).json(&serde_json::json!({}))).await;
+        if issued != Outcome::Ok {
+            return issued;
+        }
+        let Ok(pay) = self.urls.base.join(&format!("/api/invoices/{id}/payments")) else { return Outcome::Status(0) };
+        let payment = serde_json::json!({"amount": body["totals"]["total"], "method": "card_present"});
+        self.load_call(Some(&self.bearer), self.http.post(pay).json(&payment)).await
+    }
+
     /// Any GET with the run's session, for the compare report's rows.
     pub async fn get(&self, url: &Url) -> Outcome {
         self.load_call(Some(&self.bearer), self.http.get(url.clone())).await

@@ -238,6 +238,10 @@ pub enum Scenario {
     /// opening its chart, the whole chart, and autosaving SOAP notes (one draft per
     /// connection; 16 connections unless --connections says). Not part of `all`.
     Chart,
+    /// Issue 16's measures: AR ageing and revenue (30 days by day, a year and five years by
+    /// month) over the invoices `clowder seed-invoices` wrote into the store beforehand, then
+    /// checkouts (an invoice of 10 lines created, issued and paid). Not part of `all`.
+    Reports,
 }
 
 impl Scenario {
@@ -255,6 +259,8 @@ impl Scenario {
             | Scenario::Search => 1,
             // The chart's seeding has four setup budgets (see `chart`).
             Scenario::Chart => 4,
+            // The checkouts' client and items.
+            Scenario::Reports => 1,
             // `all`: seeding the read set, then setting up the book and availability scenarios.
             Scenario::All => 3,
             // `compare`: the read set and the day; the search clients have a budget of their own.
@@ -284,6 +290,8 @@ impl Scenario {
             | Scenario::Fanout => 1,
             // Each chart request, the whole chart, the autosaves.
             Scenario::Chart => crate::chart::CHART_ROWS.len() as u32 + 2,
+            // Four reports, then the checkouts.
+            Scenario::Reports => 5,
             // `signin`: GETs alone, then GETs beside sign-ins; `search`: names, then exact.
             Scenario::Signin | Scenario::Search => 2,
             // `all`: read, then write, then book, then availability.

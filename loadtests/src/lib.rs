@@ -18,7 +18,8 @@
 //! [`backups`] (write latency beside backups; one backup now), [`drill`] (the restore
 //! drill's writer and check), [`reminders`] (issue 14's measure: booking beside pending jobs,
 //! reminders through SMTP) with its [`smtp_sink`], [`chart`] (issue 15's measures: a chart with
-//! ten years of history opened, SOAP notes autosaved).
+//! ten years of history opened, SOAP notes autosaved), [`reports`] (issue 16's: AR ageing and
+//! revenue over years of seeded invoices, checkouts).
 
 pub mod api;
 pub mod backups;
@@ -34,6 +35,7 @@ pub mod load;
 pub mod process;
 pub mod reminders;
 pub mod report;
+pub mod reports;
 pub mod rng;
 pub mod run;
 pub mod scenarios;

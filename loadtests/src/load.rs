@@ -63,6 +63,9 @@ pub enum Workload {
     /// revisions 1, 2, 3… (the chart scenario's autosave; one draft per connection, as one
     /// tablet per note).
     Autosave { urls: Vec<Url> },
+    /// A checkout (the reports scenario): an invoice with the draft's lines created, issued
+    /// and paid in full, three POSTs timed as one.
+    Checkout { draft: serde_json::Value },
 }
 
 impl Workload {
@@ -162,6 +165,7 @@ impl Workload {
                 let (draft, revision) = autosave_slot(conn.next_number(), conn.stride, urls.len());
                 api.put_json(&urls[draft], &autosave_body(revision)).await
             }
+            Workload::Checkout { draft } => api.checkout(draft).await,
         };
         Some(outcome)
     }

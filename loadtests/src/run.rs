@@ -62,6 +62,11 @@ pub async fn run(args: &Args) -> Result<Report> {
         ));
         report.scenarios.extend(crate::chart::chart(&api, &plan).await?);
     }
+    if args.scenario == Scenario::Reports {
+        progress(&format!("reports: AR ageing and revenue, then checkouts, {} connections", plan.connections));
+        let today = plan.now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        report.scenarios.extend(crate::reports::reports(&api, &plan, today).await?);
+    }
     if args.scenario == Scenario::Signin {
         progress(&format!(
             "signin: seeding 1 patient and {} users, then {} connections reading alone, then {} reading beside {} signing in",

@@ -876,7 +876,8 @@ impl Invoice {
         if !net.is_positive() || !invoice_discount.is_positive() {
             return Ok(Cents::ZERO);
         }
-        money::share(invoice_discount, i128::from(line.amounts.net.get()), i128::from(net.get())).map_err(|e| money_error(e, "lines"))
+        money::share(invoice_discount, i128::from(line.amounts.net.get()), i128::from(net.get()))
+            .map_err(|e| money_error(e, "lines"))
     }
 
     /// Appends to a credit note's `lines` the credits of invoice lines: each at the line's

@@ -65,3 +65,4 @@ pub use ids::{
     AppointmentId, AppointmentTypeId, ClientId, DeviceId, FeedId, LocationId, OfferId, PatientId, RoleId, RoomId,
     SessionId, ShiftId, StaffId, TimeOffId, UserId, WaitlistId,
 };
+pub mod reports;

@@ -343,6 +343,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/clients/{id}/credit", "ARBM"),
     ("GET", "/api/payments/{id}/receipt.pdf", "ARBM"),
     ("POST", "/api/payments/{id}/receipt/email", "ARBM"),
+    ("GET", "/api/reports/ar-ageing", "ABM"),
+    ("GET", "/api/reports/revenue", "ABM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

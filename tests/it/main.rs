@@ -47,6 +47,7 @@ mod providers;
 mod proxies;
 mod register_pdf;
 mod reminder_kills;
+mod reports;
 mod rooms;
 mod scheduling;
 mod search;

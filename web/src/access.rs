@@ -433,6 +433,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/clients/{id}/credit", Needs(PaymentsView)),
     ("GET", "/api/payments/{id}/receipt.pdf", Needs(PaymentsView)),
     ("POST", "/api/payments/{id}/receipt/email", Needs(PaymentsCreate)),
+    ("GET", "/api/reports/ar-ageing", Needs(ReportsFinancial)),
+    ("GET", "/api/reports/revenue", Needs(ReportsFinancial)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

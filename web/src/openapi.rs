@@ -278,7 +278,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::invoices_apply_credit))
         .routes(routes!(payments::clients_credit))
         .routes(routes!(payments::payments_receipt_pdf))
-        .routes(routes!(payments::payments_receipt_email));
+        .routes(routes!(payments::payments_receipt_email))
+        .routes(routes!(crate::routes::reports::reports_ar_ageing))
+        .routes(routes!(crate::routes::reports::reports_revenue));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

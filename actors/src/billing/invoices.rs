@@ -124,6 +124,7 @@ impl RecordKind for InvoiceKind {
     fn links(i: &Invoice) -> impl Iterator<Item = Link> {
         std::iter::once(Link { index: IndexTable::InvoicesByClient, parent: i.client_id.as_u128() })
             .chain(i.visit_id.map(|v| Link { index: IndexTable::InvoicesByVisit, parent: v.as_u128() }))
+            .chain(super::reports::links(i))
     }
 
     /// A processor's payment id is recorded once across all invoices (a webhook delivered
@@ -141,6 +142,7 @@ impl RecordKind for InvoiceKind {
         }
         crate::billing::capture::claim_sources(&mut set, old, new);
         also_refunds(old, new, &mut set);
+        set.append(super::reports::rollup_changes(old, new));
         Ok(set)
     }
 

@@ -19,3 +19,5 @@ pub mod generate;
 pub mod invoices;
 pub mod plans;
 pub mod receipt;
+pub mod reports;
+pub mod seed;

@@ -162,6 +162,24 @@ enum Op {
     PruneJournal {
         before: u64,
     },
+    /// Rewrites a record from its bytes at commit time (see [`ChangeSet::update`]).
+    Update {
+        table: RecordTable,
+        key: u128,
+        update: Update,
+    },
+}
+
+/// Builds a record's new bytes from its current ones (`None`: absent); runs on the commit
+/// thread.
+struct Update(Box<UpdateFn>);
+
+type UpdateFn = dyn FnOnce(Option<&[u8]>) -> Vec<u8> + Send;
+
+impl std::fmt::Debug for Update {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Update")
+    }
 }
 
 /// Checks a record's stored bytes (`None`: absent) on the commit thread.
@@ -272,6 +290,21 @@ impl ChangeSet {
     ) -> &mut Self {
         let build: BuildNumbered = Box::new(move |number| codec::encode(&build(number)?).map_err(|e| e.to_string()));
         self.numbered.push(Numbered { table, key, series, build });
+        self
+    }
+
+    /// Writes under `key` what `update` makes of the bytes stored there at commit time
+    /// (`None`: absent), seen after the earlier change sets of the same transaction. For rows
+    /// many writers add to (a daily rollup of amounts) without a read-modify-write race:
+    /// each change set adds its delta to what the transaction holds. `update` must not fail
+    /// (it runs inside everyone's transaction): on bytes it cannot read it starts afresh.
+    pub fn update(
+        &mut self,
+        table: RecordTable,
+        key: u128,
+        update: impl FnOnce(Option<&[u8]>) -> Vec<u8> + Send + 'static,
+    ) -> &mut Self {
+        self.ops.push(Op::Update { table, key, update: Update(Box::new(update)) });
         self
     }
 
@@ -1043,6 +1076,12 @@ fn apply(
         Op::PruneJournal { before } => {
             txn.open_table(JOURNAL)?.retain_in(..before, |_, _| false)?;
         }
+        Op::Update { table, key, update } => {
+            let mut t = txn.open_table(table.def())?;
+            let current = t.get(key)?.map(|v| v.value().to_vec());
+            let new = (update.0)(current.as_deref());
+            t.insert(key, new.as_slice())?;
+        }
     }
     Ok(())
 }
@@ -1050,7 +1089,9 @@ fn apply(
 /// The key an operation writes, for the backup journal (pruning the journal writes none).
 fn touch_of(op: &Op) -> Option<Touch> {
     Some(match op {
-        Op::Put { table, key, .. } | Op::Delete { table, key } => Touch::Record(table.def().name().to_owned(), *key),
+        Op::Put { table, key, .. } | Op::Delete { table, key } | Op::Update { table, key, .. } => {
+            Touch::Record(table.def().name().to_owned(), *key)
+        }
         Op::Link { index, key } | Op::Unlink { index, key } => {
             Touch::Index(index.def().name().to_owned(), key.0, key.1)
         }

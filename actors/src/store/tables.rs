@@ -109,10 +109,16 @@ pub enum RecordTable {
     /// Batches issuing the invoices of completed visits, with their reports
     /// (`billing::capture`; key: the batch job's id).
     InvoiceBatches,
+    /// The revenue rollup (`billing::reports`): key `(day << 96) | hash of (location,
+    /// category)`, each row a day's sums, added to in the invoice's change set.
+    RevenueDays,
+    /// The ageing's view of each invoice with a balance (`billing::reports`; key: the
+    /// invoice's id), put and deleted in the invoice's change set.
+    ArOpen,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 51] = [
+    pub const ALL: [RecordTable; 53] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -164,6 +170,8 @@ impl RecordTable {
         RecordTable::PaymentPlans,
         RecordTable::ChargeCapture,
         RecordTable::InvoiceBatches,
+        RecordTable::RevenueDays,
+        RecordTable::ArOpen,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -219,6 +227,8 @@ impl RecordTable {
             RecordTable::PaymentPlans => TableDefinition::new("payment_plans"),
             RecordTable::ChargeCapture => TableDefinition::new("charge_capture"),
             RecordTable::InvoiceBatches => TableDefinition::new("invoice_batches"),
+            RecordTable::RevenueDays => TableDefinition::new("revenue_days"),
+            RecordTable::ArOpen => TableDefinition::new("ar_open"),
         }
     }
 }
@@ -275,10 +285,13 @@ pub enum IndexTable {
     EstimatesByClient,
     /// `(invoice, payment plan)`: an invoice's payment plans, the active one and those before.
     PaymentPlansByInvoice,
+    /// `(UTC day of the last payment or credit note, invoice)`: paid invoices, by when they
+    /// were settled (ageing as of a past day also reads those settled after it).
+    InvoicesSettled,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 22] = [
+    pub const ALL: [IndexTable; 23] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -301,6 +314,7 @@ impl IndexTable {
         IndexTable::InvoicesByVisit,
         IndexTable::EstimatesByClient,
         IndexTable::PaymentPlansByInvoice,
+        IndexTable::InvoicesSettled,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -327,6 +341,7 @@ impl IndexTable {
             IndexTable::InvoicesByVisit => TableDefinition::new("invoices_by_visit"),
             IndexTable::EstimatesByClient => TableDefinition::new("estimates_by_client"),
             IndexTable::PaymentPlansByInvoice => TableDefinition::new("payment_plans_by_invoice"),
+            IndexTable::InvoicesSettled => TableDefinition::new("invoices_settled"),
         }
     }
 }

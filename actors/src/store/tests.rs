@@ -385,3 +385,30 @@ async fn below_the_disk_reserve_writes_are_refused_before_the_transaction_and_au
     write.put(RecordTable::Users, 1, &user(1)).unwrap();
     store.commit(write).await.unwrap();
 }
+
+/// `ChangeSet::update` reads what the transaction holds, so concurrent change sets (many in
+/// one batch) each add their part and none is lost, as the revenue rollup needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_updates_of_one_row_all_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut set = ChangeSet::new();
+            set.update(RecordTable::Users, 7, |current| {
+                let mut u =
+                    current.map_or_else(|| user(7), |b| codec::decode::<clowder_schemas::users::User>(b).unwrap());
+                u.failed_logins += 1;
+                codec::encode(&u).unwrap()
+            });
+            store.commit(set).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let u = store.read().unwrap().get::<clowder_schemas::users::User>(RecordTable::Users, 7).unwrap().unwrap();
+    assert_eq!(u.failed_logins, 200);
+}

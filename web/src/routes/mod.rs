@@ -34,6 +34,7 @@ pub mod payment_plans;
 pub mod payments;
 pub mod prescriptions;
 pub mod problems;
+pub mod reports;
 pub mod roles;
 pub mod search;
 pub mod staff;

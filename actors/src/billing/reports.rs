@@ -1,0 +1,337 @@
+//! Financial reports over the invoices: accounts-receivable ageing and revenue, read from
+//! structures the invoice's own change set keeps, so neither report walks five years of
+//! invoices:
+//!
+//! - the revenue rollup (`revenue_days`): one row per day, location and category with its
+//!   sums; each invoice change adds the difference between the invoice's old and new
+//!   contributions (`clowder_schemas::reports::rollup_delta`) through `ChangeSet::update`, so
+//!   concurrent invoices add on the commit thread without a read-modify-write race. A report
+//!   reads at most a row per day and category of its range.
+//! - the ageing's view of each invoice with a balance (`ar_open`: client, dates, total,
+//!   credits and payments, a few dozen bytes), put and deleted in the invoice's change set,
+//!   and the index of paid invoices by the day they were settled (`invoices_settled`):
+//!   ageing today reads only the open invoices' views; ageing as of a past day also the
+//!   invoices settled since.
+//!
+//! Both are filled from the invoices at start when empty (a store written before them). The
+//! design and its measured cost are in docs/reports.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use clowder_schemas::audit::{AuditDraft, Caller};
+use clowder_schemas::clients::Client;
+use clowder_schemas::invoices::{Invoice, InvoiceStatus};
+use clowder_schemas::pagination::{Page, PageRequest};
+use clowder_schemas::reports::{
+    AgeingBuckets, AgeingQuery, AgeingReport, ClientAgeing, OpenInvoice, Period, RevenueAmounts, RevenueDay,
+    RevenueKey, RevenueQuery, RevenueReport, revenue_report, rollup_delta,
+};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use sha2::{Digest, Sha256};
+
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::records::Link;
+use crate::store::{ChangeSet, IndexTable, RecordTable, codec};
+
+/// Days are counted from here so that every date since 1970 minus a margin is positive.
+const DAY_OFFSET: i64 = 1 << 20;
+
+fn epoch() -> Date {
+    Date::constant(1970, 1, 1)
+}
+
+/// A date as a day number (days since 1970 plus 2^20, so earlier dates stay positive).
+pub fn day_number(d: Date) -> u128 {
+    let days = i64::from((d - epoch()).get_days());
+    u128::try_from(days + DAY_OFFSET).unwrap_or(0)
+}
+
+/// The rollup key of a row: its day in the top 32 bits, the hash of its location and
+/// category below, so a range of days is a range of keys.
+pub fn rollup_key(k: &RevenueKey) -> u128 {
+    let mut h = Sha256::new();
+    h.update(k.location_id.map(|l| l.to_string()).unwrap_or_default());
+    h.update([0u8]);
+    match &k.category {
+        Some(c) => h.update(c.as_bytes()),
+        None => h.update([0xffu8]),
+    }
+    let digest = h.finalize();
+    let mut low = [0u8; 16];
+    low[4..].copy_from_slice(&digest[..12]);
+    (day_number(k.date) << 96) | u128::from_be_bytes(low)
+}
+
+/// The report index a paid invoice is in: settled, by the UTC day of its last payment or
+/// credit note.
+pub fn links(inv: &Invoice) -> impl Iterator<Item = Link> {
+    (inv.status == InvoiceStatus::Paid)
+        .then(|| Link { index: IndexTable::InvoicesSettled, parent: settled_day(inv).map_or(0, day_number) })
+        .into_iter()
+}
+
+/// The UTC day of the last payment or credit note (a credit note's date is local, so at most
+/// a day from UTC: ageing reads from the day before).
+fn settled_day(inv: &Invoice) -> Option<Date> {
+    let paid = inv.payments.iter().map(|p| p.received_at.to_zoned(TimeZone::UTC).date()).max();
+    let credited = inv.credit_notes.iter().map(|c| c.date).max();
+    paid.max(credited)
+}
+
+/// What a change of an invoice from `old` to `new` writes for the reports: the rollup rows
+/// it adds to (none for a draft), and its ageing view put while it is open, deleted once not.
+pub fn rollup_changes(old: Option<&Invoice>, new: &Invoice) -> ChangeSet {
+    let mut set = ChangeSet::new();
+    let key = new.id.as_u128();
+    let view = new.status.is_open().then(|| OpenInvoice::of(new)).flatten();
+    let was = old.filter(|o| o.status.is_open()).and_then(OpenInvoice::of);
+    match view {
+        // Encoding a struct of ids, dates and integers cannot fail.
+        Some(v) if was.as_ref() != Some(&v) => {
+            let _ = set.put(RecordTable::ArOpen, key, &v);
+        }
+        Some(_) => {}
+        None if was.is_some() => {
+            set.delete(RecordTable::ArOpen, key);
+        }
+        None => {}
+    }
+    for (key, delta) in rollup_delta(old, new) {
+        let table_key = rollup_key(&key);
+        set.update(RecordTable::RevenueDays, table_key, move |current| add_to_row(current, key, &delta));
+    }
+    set
+}
+
+/// The row's new bytes: what it holds plus `delta`. Bytes that cannot be read start afresh
+/// (the rollup can be rebuilt from the invoices), logged.
+fn add_to_row(current: Option<&[u8]>, key: RevenueKey, delta: &RevenueAmounts) -> Vec<u8> {
+    let mut row = match current.map(codec::decode::<RevenueDay>) {
+        Some(Ok(row)) => row,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "a revenue rollup row could not be read; it starts again from this change");
+            RevenueDay { key, amounts: RevenueAmounts::default() }
+        }
+        None => RevenueDay { key, amounts: RevenueAmounts::default() },
+    };
+    row.amounts.add(delta, 1);
+    // Encoding a struct of integers, a date and strings cannot fail.
+    codec::encode(&row).unwrap_or_default()
+}
+
+/// The reports' service.
+#[derive(Clone)]
+pub struct Reports {
+    ctx: Arc<Ctx>,
+}
+
+impl Reports {
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+        Reports { ctx }
+    }
+
+    /// Revenue by day, week or month and by category, from the rollup; audited.
+    pub async fn revenue(&self, q: &RevenueQuery, by: Period, caller: &Caller) -> Result<RevenueReport> {
+        let reader = self.ctx.store.read()?;
+        let start = day_number(q.from) << 96;
+        let end = day_number(q.to) + 1;
+        let mut rows = Vec::new();
+        reader.scan::<RevenueDay>(RecordTable::RevenueDays, start.checked_sub(1), |row| {
+            if day_number(row.key.date) >= end {
+                return ControlFlow::Break(());
+            }
+            rows.push(row);
+            ControlFlow::Continue(())
+        })?;
+        drop(reader);
+        let report = revenue_report(q, by, rows);
+        crate::audit::record_read(
+            &self.ctx,
+            AuditDraft::new(caller, "report.revenue")
+                .detail(serde_json::json!({ "from": q.from, "to": q.to, "location_id": q.location })),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// Balances aged as of a day, per client (a page) and in total; audited with the clients
+    /// shown.
+    pub async fn ageing(&self, q: &AgeingQuery, caller: &Caller) -> Result<AgeingReport> {
+        let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+        let today = self.ctx.today();
+        let as_of = q.as_of.unwrap_or(today);
+        let zone = self.ctx.config.time_zone.clone();
+        let paid_on = |t: jiff::Timestamp| t.to_zoned(zone.clone()).date();
+        let reader = self.ctx.store.read()?;
+
+        let mut views: Vec<OpenInvoice> = Vec::new();
+        reader.scan::<OpenInvoice>(RecordTable::ArOpen, None, |v| {
+            views.push(v);
+            ControlFlow::Continue(())
+        })?;
+        if as_of < today {
+            // Paid since: the settled day is UTC, a local day may be one before it.
+            let from = as_of.yesterday().map_or(0, day_number);
+            let mut settled = BTreeSet::new();
+            reader.index_from(IndexTable::InvoicesSettled, (from, 0), |(_, inv)| {
+                settled.insert(inv);
+                ControlFlow::Continue(())
+            })?;
+            for key in settled {
+                if let Some(v) = reader.get::<Invoice>(RecordTable::Invoices, key)?.as_ref().and_then(OpenInvoice::of) {
+                    views.push(v);
+                }
+            }
+        }
+
+        let mut per_client: BTreeMap<u128, (AgeingBuckets, Option<Date>)> = BTreeMap::new();
+        let mut totals = AgeingBuckets::default();
+        for inv in views {
+            if q.location.is_some_and(|l| Some(l) != inv.location_id) {
+                continue;
+            }
+            // Today or later, every payment and credit note counts: the balance as it is.
+            let balance = if as_of >= today {
+                (inv.balance.is_positive() && inv.issued_on <= as_of).then_some(inv.balance)
+            } else {
+                inv.balance_as_of(as_of, paid_on)
+            };
+            let Some(balance) = balance else { continue };
+            let due = inv.due_on;
+            let past_due = (as_of - due).get_days();
+            totals.add(balance, past_due);
+            let entry = per_client.entry(inv.client_id.as_u128()).or_default();
+            entry.0.add(balance, past_due);
+            entry.1 = Some(entry.1.map_or(due, |d| d.min(due)));
+        }
+
+        let clients_owing = i64::try_from(per_client.len()).unwrap_or(i64::MAX);
+        let after = page.after.unwrap_or(0);
+        let mut clients = Vec::new();
+        let mut next = None;
+        let mut shown = Vec::new();
+        for (client, (buckets, oldest)) in per_client.range(after.saturating_add(u128::from(page.after.is_some()))..) {
+            if clients.len() == page.limit {
+                next = clients.last().map(|c: &ClientAgeing| c.client_id.as_u128());
+                break;
+            }
+            let id = clowder_schemas::ClientId::from_u128(*client);
+            let name = reader
+                .get::<Client>(RecordTable::Clients, *client)?
+                .map(|c| format!("{} {}", c.first_name, c.last_name))
+                .unwrap_or_default();
+            shown.push(id.to_string());
+            clients.push(ClientAgeing { client_id: id, name, buckets: *buckets, oldest_due_on: *oldest });
+        }
+        drop(reader);
+        crate::audit::record_read(
+            &self.ctx,
+            AuditDraft::new(caller, "report.ar_ageing")
+                .detail(serde_json::json!({ "as_of": as_of, "location_id": q.location, "clients": shown })),
+        )
+        .await?;
+        let Page { next_cursor, .. } = Page::<()>::new(Vec::new(), next);
+        Ok(AgeingReport { as_of, location_id: q.location, totals, clients_owing, clients, next_cursor })
+    }
+
+    /// Fills the rollup and the report indexes from the invoices when the rollup is empty
+    /// and invoices exist (a store written before them; at every start). Returns how many
+    /// invoices were counted.
+    pub async fn ensure_rollup(&self) -> Result<usize> {
+        let reader = self.ctx.store.read()?;
+        if reader.count(RecordTable::RevenueDays)? > 0 {
+            return Ok(0);
+        }
+        let mut set = ChangeSet::new();
+        let mut counted = 0usize;
+        reader.scan::<Invoice>(RecordTable::Invoices, None, |inv| {
+            // Writing the views and index entries again is harmless; the rollup is empty.
+            if !matches!(inv.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
+                for l in links(&inv) {
+                    set.link(l.index, l.parent, inv.id.as_u128());
+                }
+                set.append(rollup_changes(None, &inv));
+                counted += 1;
+            }
+            ControlFlow::Continue(())
+        })?;
+        drop(reader);
+        if counted > 0 {
+            set.audit(
+                AuditDraft::new(&Caller::system(), "report.rollup").detail(serde_json::json!({ "invoices": counted })),
+            );
+            self.ctx.store.commit(set).await.map_err(Error::from)?;
+        }
+        Ok(counted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billing::seed::{SeedPlan, seed_invoices};
+    use crate::clock::ManualClock;
+    use crate::metrics::StoreMetrics;
+    use crate::store::{Store, StoreConfig};
+
+    /// A store written before the rollup (rows and views missing) gets them back at start,
+    /// to the cent.
+    #[tokio::test]
+    async fn an_emptied_rollup_is_filled_again_from_the_invoices() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        let clock: Arc<dyn crate::Clock> = Arc::new(ManualClock::new(now));
+        let config = StoreConfig {
+            path: dir.path().join("clowder.redb"),
+            clinic_id: "test".into(),
+            cache_bytes: 8 << 20,
+            journal: None,
+        };
+        let store = Store::open(&config, clock.clone(), StoreMetrics::default()).unwrap();
+        let system = crate::SystemConfig::new(dir.path());
+        let today = clock.today(&system.time_zone);
+        let plan = SeedPlan { invoices: 300, clients: 20, years: 1, lines: 3, today };
+        seed_invoices(&store, &system.time_zone, plan, |_| {}).await.unwrap();
+        let reports = Reports::new(Arc::new(Ctx::new(store.clone(), clock, system)));
+        let caller = Caller::system();
+        let q = RevenueQuery {
+            from: today.checked_sub(jiff::Span::new().days(400)).unwrap(),
+            to: today,
+            by: None,
+            location: None,
+        };
+        let ageing = AgeingQuery { as_of: None, location: None, limit: Some(200), cursor: None };
+        let revenue_before = reports.revenue(&q, Period::Month, &caller).await.unwrap();
+        let ageing_before = reports.ageing(&ageing, &caller).await.unwrap();
+        assert_eq!(revenue_before.totals.invoices, 300);
+        assert!(ageing_before.totals.invoices > 0);
+
+        // Forget the rollup and the views, as a store written before them.
+        let reader = store.read().unwrap();
+        let mut set = ChangeSet::new();
+        reader
+            .scan::<RevenueDay>(RecordTable::RevenueDays, None, |row| {
+                set.delete(RecordTable::RevenueDays, rollup_key(&row.key));
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        reader
+            .scan::<Invoice>(RecordTable::Invoices, None, |inv| {
+                set.delete(RecordTable::ArOpen, inv.id.as_u128());
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        drop(reader);
+        store.commit(set).await.unwrap();
+        assert_eq!(reports.revenue(&q, Period::Month, &caller).await.unwrap().totals.invoices, 0);
+
+        assert_eq!(reports.ensure_rollup().await.unwrap(), 300);
+        assert_eq!(reports.revenue(&q, Period::Month, &caller).await.unwrap(), revenue_before);
+        assert_eq!(reports.ageing(&ageing, &caller).await.unwrap(), ageing_before);
+        assert_eq!(reports.ensure_rollup().await.unwrap(), 0, "a filled rollup is left alone");
+    }
+}
