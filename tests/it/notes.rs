@@ -18,6 +18,15 @@ async fn a_note_is_autosaved_out_of_order_signed_locked_and_amended() {
         expect_json(c.app.post_json("/api/visits", &walk_in(&c.cat, &vet_staff)).await, StatusCode::CREATED).await;
     let id = id_of(&visit);
     let draft = format!("/api/visits/{id}/note/draft");
+    // Charge capture answers the visit's opening on its own (a walk-in's exam is an uncharged
+    // entry on a new draft invoice): wait for it, so its events are not counted below.
+    c.app
+        .poll_json(&format!("/api/invoices?visit_id={id}"), |p| {
+            p["items"]
+                .as_array()
+                .is_some_and(|i| i.iter().any(|inv| inv["uncharged"].as_array().is_some_and(|u| !u.is_empty())))
+        })
+        .await;
     let seq = c.app.last_event_seq().await;
 
     let save = |rev: u64, text: &str| json!({"revision": rev, "subjective": text, "plan": format!("plan {rev}")});
