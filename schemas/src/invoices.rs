@@ -702,8 +702,8 @@ impl Invoice {
 }
 
 impl Invoice {
-    /// Applies `amount` of the client's credit on account (`available`, summed by the caller
-    /// under the client's credit lock) as a payment of method `account_credit`.
+    /// Applies `amount` of the client's credit on account (`available`, summed under the
+    /// client's credit lock) as a payment of method `account_credit`.
     pub fn apply_credit(
         &mut self,
         id: PaymentId,

@@ -405,7 +405,8 @@ pub struct AgeingReport {
 /// the invoice's id) while the invoice is issued, partially paid or overdue, written in the
 /// invoice's change set: a few dozen bytes instead of the invoice with its lines.
 ///
-/// Version history: v1.
+/// Version history: v1 (`refunds` added with a serde default: a row written before holds
+/// none, and its payments' gross amounts, until its invoice next changes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpenInvoice {
     pub client_id: ClientId,
@@ -417,8 +418,14 @@ pub struct OpenInvoice {
     pub balance: Cents,
     /// Credit notes: their date and total.
     pub credits: Vec<(Date, Cents)>,
-    /// Payments: when received and how much.
+    /// Payments: when received and the part applied to the invoice (what was kept as the
+    /// client's credit on account never paid it).
     pub payments: Vec<(jiff::Timestamp, Cents)>,
+    /// Refunds of the invoice part of its payments: when and how much (they take back what
+    /// was paid, so the invoice asked for it again from then). Refunds of kept credit are not
+    /// here: they never touched the invoice.
+    #[serde(default)]
+    pub refunds: Vec<(jiff::Timestamp, Cents)>,
 }
 
 impl Record for OpenInvoice {
@@ -441,20 +448,28 @@ impl OpenInvoice {
             total: inv.totals.total,
             balance: inv.balance,
             credits: inv.credit_notes.iter().map(|c| (c.date, c.totals.total)).collect(),
-            payments: inv.payments.iter().map(|p| (p.received_at, p.amount)).collect(),
+            payments: inv.payments.iter().map(|p| (p.received_at, p.applied())).collect(),
+            refunds: inv
+                .refunds
+                .iter()
+                .filter(|r| r.of == crate::payments::RefundOf::Invoice)
+                .map(|r| (r.refunded_at, r.amount))
+                .collect(),
         })
     }
 
     /// What it still asked for at the end of `as_of`: the total less the credit notes dated
-    /// by then and the payments received by then (`paid_on` gives a payment's local date).
-    /// `None`: not issued by then, or nothing owed.
+    /// by then and the payments applied by then, plus what was refunded of them by then
+    /// (`paid_on` gives a payment's or refund's local date). `None`: not issued by then, or
+    /// nothing owed.
     pub fn balance_as_of(&self, as_of: Date, paid_on: impl Fn(jiff::Timestamp) -> Date) -> Option<Cents> {
         if self.issued_on > as_of {
             return None;
         }
         let credited: i64 = self.credits.iter().filter(|c| c.0 <= as_of).map(|c| c.1.get()).sum();
         let paid: i64 = self.payments.iter().filter(|p| paid_on(p.0) <= as_of).map(|p| p.1.get()).sum();
-        let left = self.total.get() - credited - paid;
+        let refunded: i64 = self.refunds.iter().filter(|r| paid_on(r.0) <= as_of).map(|r| r.1.get()).sum();
+        let left = self.total.get() - credited - paid + refunded;
         (left > 0).then(|| Cents::new(left))
     }
 }
@@ -462,6 +477,96 @@ impl OpenInvoice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An invoice of 100.00 issued on Jan 1, due Jan 31, paid `amount` on Jan 2 (the excess
+    /// kept as credit), then refunded `refund` of part `of` on Jan 10.
+    fn paid_then_refunded(amount: i64, refund: i64, of: crate::payments::RefundOf) -> OpenInvoice {
+        use crate::ids::{InvoiceId, PaymentId, RefundId};
+        use crate::invoices::{InvoiceDraft, LineDraft};
+        use crate::money::{BasisPoints, Quantity};
+        use crate::payments::{PaymentDraft, PaymentMethod, RefundDraft};
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        let line = LineDraft {
+            item_id: None,
+            description: "Exam".into(),
+            category: None,
+            quantity: Quantity::ONE,
+            unit_price: Cents::new(10_000),
+            taxable: false,
+            discount: None,
+            source: None,
+        };
+        let draft = InvoiceDraft {
+            client_id: ClientId::from_u128(1),
+            patient_id: None,
+            visit_id: None,
+            location_id: None,
+            lines: vec![line],
+            discount: None,
+            memo: None,
+        };
+        let mut inv =
+            draft.into_invoice(InvoiceId::from_u128(2), BasisPoints::ZERO, at("2026-01-01T12:00:00Z"), None).unwrap();
+        inv.status = InvoiceStatus::Issued;
+        inv.issued_on = Some(d("2026-01-01"));
+        inv.due_on = Some(d("2026-01-31"));
+        let pay = PaymentDraft {
+            amount: Cents::new(amount),
+            method: PaymentMethod::Cash,
+            reference: None,
+            processor: None,
+            processor_payment_id: None,
+        };
+        inv.pay_keeping_credit(PaymentId::from_u128(3), pay, true, at("2026-01-02T12:00:00Z"), None).unwrap();
+        assert_eq!(inv.status, InvoiceStatus::Paid);
+        let refund = RefundDraft {
+            payment_id: PaymentId::from_u128(3),
+            amount: Cents::new(refund),
+            method: None,
+            of,
+            reason: "r".into(),
+            reference: None,
+            processor: None,
+            processor_refund_id: None,
+        };
+        let now = at("2026-01-10T12:00:00Z");
+        inv.refund(RefundId::from_u128(4), refund, Some(Cents::new(amount)), d("2026-01-10"), now, None).unwrap();
+        OpenInvoice::of(&inv).unwrap()
+    }
+
+    #[test]
+    fn a_past_day_balance_adds_back_refunds_and_leaves_out_kept_credit() {
+        use crate::payments::RefundOf;
+        let utc = |t: jiff::Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
+        // Paid Jan 2, refunded Jan 10: nothing owed between, owed again from Jan 10.
+        let reopened = paid_then_refunded(10_000, 10_000, RefundOf::Invoice);
+        assert_eq!(reopened.balance.get(), 10_000);
+        assert_eq!(reopened.balance_as_of(d("2026-01-05"), utc), None);
+        assert_eq!(reopened.balance_as_of(d("2026-01-10"), utc), Some(Cents::new(10_000)));
+        assert_eq!(reopened.balance_as_of(d("2026-01-15"), utc), Some(Cents::new(10_000)));
+        // Overpaid 150 (50 kept as credit), the invoice part refunded: owed 100 again, not -50.
+        let overpaid = paid_then_refunded(15_000, 10_000, RefundOf::Invoice);
+        assert_eq!(overpaid.payments[0].1.get(), 10_000, "only the applied part paid the invoice");
+        assert_eq!(overpaid.balance_as_of(d("2026-01-05"), utc), None);
+        assert_eq!(overpaid.balance_as_of(d("2026-01-15"), utc), Some(Cents::new(10_000)));
+        // The kept credit refunded: the invoice stays paid on every day.
+        let credit_back = paid_then_refunded(15_000, 5_000, RefundOf::Credit);
+        assert!(credit_back.refunds.is_empty());
+        assert_eq!(credit_back.balance_as_of(d("2026-01-15"), utc), None);
+        // Part of the invoice part refunded after an overpayment: 30 owed from Jan 10.
+        let part = paid_then_refunded(15_000, 3_000, RefundOf::Invoice);
+        assert_eq!(part.balance_as_of(d("2026-01-15"), utc), Some(Cents::new(3_000)));
+    }
+
+    #[test]
+    fn a_view_written_before_refunds_were_kept_still_reads() {
+        let old = serde_json::json!({
+            "client_id": ClientId::from_u128(1), "location_id": null, "issued_on": "2026-01-01",
+            "due_on": "2026-01-31", "total": 100, "balance": 100, "credits": [], "payments": []
+        });
+        let v: OpenInvoice = serde_json::from_value(old).unwrap();
+        assert!(v.refunds.is_empty());
+    }
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()

@@ -3,9 +3,12 @@
 //! overpayments, applied credit and refunds, never stored) and applying it to an invoice.
 //!
 //! Credit is spent by commands of different invoices' actors, so what a client has is
-//! summed and spent under one lock per client (striped): the sum is read from a snapshot
-//! taken after the lock is held, and the command that spends it commits before the lock is
-//! released. Adding credit (an overpayment, a refund of applied credit) needs no lock.
+//! summed and spent under one lock per client (striped). The invoice's actor takes it
+//! (`InvoiceKind::locks`), not the caller: the sum is read inside the decision from a snapshot
+//! taken after the lock is held, and the command commits before the lock is released, so an
+//! ask that timed out while its command waited in the mailbox cannot spend credit another
+//! invoice already spent. Adding credit (an overpayment, a refund of applied credit) needs no
+//! lock.
 
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::clients::Client;
@@ -13,7 +16,9 @@ use clowder_schemas::ids::{ClientId, InvoiceId, PaymentId, RefundId};
 use clowder_schemas::invoices::Invoice;
 use clowder_schemas::money::Cents;
 use clowder_schemas::payments::{CreditEntry, CreditLedger, Payment, RefundDraft, RefundOf};
-use tokio::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
 
 use super::invoices::{InvoiceCommand, Invoices};
 use crate::error::{Error, Result};
@@ -24,11 +29,11 @@ use crate::store::{IndexTable, Reader, RecordTable};
 const STRIPES: usize = 64;
 
 /// One lock per stripe of clients (a client's stripe is its id modulo 64).
-pub struct CreditLocks(std::sync::Arc<Vec<Mutex<()>>>);
+pub struct CreditLocks(Arc<Vec<Arc<Mutex<()>>>>);
 
 impl Default for CreditLocks {
     fn default() -> Self {
-        CreditLocks(std::sync::Arc::new((0..STRIPES).map(|_| Mutex::new(())).collect()))
+        CreditLocks(Arc::new((0..STRIPES).map(|_| Arc::new(Mutex::new(()))).collect()))
     }
 }
 
@@ -39,9 +44,9 @@ impl Clone for CreditLocks {
 }
 
 impl CreditLocks {
-    async fn lock(&self, client: ClientId) -> MutexGuard<'_, ()> {
-        let stripe = (client.as_u128() % STRIPES as u128) as usize;
-        self.0[stripe].lock().await
+    /// The client's stripe, for the command that spends its credit to carry to the actor.
+    pub fn stripe(&self, client: ClientId) -> Arc<Mutex<()>> {
+        self.0[(client.as_u128() % STRIPES as u128) as usize].clone()
     }
 }
 
@@ -51,7 +56,7 @@ pub fn credit_of(inv: &Invoice) -> Result<Cents> {
 }
 
 /// A client's credit on account from one snapshot, with its entries oldest first.
-fn ledger(reader: &Reader, client: ClientId) -> Result<CreditLedger> {
+pub(super) fn ledger(reader: &Reader, client: ClientId) -> Result<CreditLedger> {
     let mut entries: Vec<CreditEntry> = Vec::new();
     for key in reader.children(IndexTable::InvoicesByClient, client.as_u128(), None)? {
         let Some(inv) = reader.get::<Invoice>(RecordTable::Invoices, key)? else { continue };
@@ -74,36 +79,24 @@ impl Invoices {
     }
 
     /// Refunds (part of) a payment; answers its invoice with the refund last in `refunds`.
-    /// A refund of credit is decided under the client's credit lock.
+    /// A refund of credit is decided by the invoice's actor under the client's credit lock.
     pub async fn refund(&self, draft: RefundDraft, caller: &Caller) -> Result<Invoice> {
         let (inv, _) = self.payment(draft.payment_id)?;
         let id = RefundId::from_ulid(self.ctx().new_ulid());
-        if draft.of == RefundOf::Invoice {
-            let cmd = InvoiceCommand::Refund { id, draft, available: None };
-            return self.records().command(inv.id, cmd, caller).await;
-        }
-        let _held = self.credit_locks().lock(inv.client_id).await;
-        let available = ledger(&self.ctx().store.read()?, inv.client_id)?.credit;
-        let cmd = InvoiceCommand::Refund { id, draft, available: Some(available) };
-        self.records().command(inv.id, cmd, caller).await
+        let credit_lock = (draft.of == RefundOf::Credit).then(|| self.credit_locks().stripe(inv.client_id));
+        self.records().command(inv.id, InvoiceCommand::Refund { id, draft, credit_lock }, caller).await
     }
 
     /// Applies the client's credit on account to an invoice: `amount`, or by default as much
-    /// as both the credit and the balance allow.
+    /// as both the credit and the balance allow (worked out by the actor under the lock).
     pub async fn apply_credit(&self, id: InvoiceId, amount: Option<Cents>, caller: &Caller) -> Result<Invoice> {
         let client = {
             let reader = self.ctx().store.read()?;
             reader.get::<Invoice>(RecordTable::Invoices, id.as_u128())?.ok_or(Error::InvoiceNotFound(id))?.client_id
         };
-        let _held = self.credit_locks().lock(client).await;
-        let reader = self.ctx().store.read()?;
-        let available = ledger(&reader, client)?.credit;
-        let balance =
-            reader.get::<Invoice>(RecordTable::Invoices, id.as_u128())?.ok_or(Error::InvoiceNotFound(id))?.balance;
-        drop(reader);
-        let amount = amount.unwrap_or(available.min(balance));
+        let lock = self.credit_locks().stripe(client);
         let payment = PaymentId::from_ulid(self.ctx().new_ulid());
-        self.records().command(id, InvoiceCommand::ApplyCredit { id: payment, amount, available }, caller).await
+        self.records().command(id, InvoiceCommand::ApplyCredit { id: payment, amount, lock }, caller).await
     }
 
     /// A client's credit on account and its entries (audited as `client.credit`).

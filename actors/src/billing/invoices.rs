@@ -24,7 +24,7 @@ use clowder_schemas::jobs::Job;
 use clowder_schemas::locations::Location;
 use clowder_schemas::money::{BasisPoints, Cents};
 use clowder_schemas::patients::Patient;
-use clowder_schemas::payments::{PaymentDraft, RefundDraft};
+use clowder_schemas::payments::{PaymentDraft, RefundDraft, RefundOf};
 use clowder_schemas::visits::{Visit, VisitStatus};
 use jiff::civil::Date;
 
@@ -73,19 +73,21 @@ pub enum InvoiceCommand {
     ResolveUncharged {
         source: String,
     },
-    /// The client's credit on account applied as a payment; `available` was summed under the
-    /// client's credit lock.
+    /// The client's credit on account applied as a payment: `amount`, or as much as both the
+    /// credit and the balance allow. `lock` is the client's credit stripe
+    /// (`CreditLocks::stripe`): the actor holds it while the credit is summed from its
+    /// decision's snapshot and until the payment has committed.
     ApplyCredit {
         id: PaymentId,
-        amount: Cents,
-        available: Cents,
+        amount: Option<Cents>,
+        lock: Arc<tokio::sync::Mutex<()>>,
     },
-    /// A refund of (part of) one of its payments; `available` is the client's credit (summed
-    /// under the client's credit lock) when the refund is of credit.
+    /// A refund of (part of) one of its payments; `credit_lock` is the client's credit stripe
+    /// when the refund is of credit (the credit is then summed in the decision, under it).
     Refund {
         id: RefundId,
         draft: RefundDraft,
-        available: Option<Cents>,
+        credit_lock: Option<Arc<tokio::sync::Mutex<()>>>,
     },
 }
 
@@ -157,6 +159,17 @@ impl RecordKind for InvoiceKind {
             (Some(v), _) => Some(Link { index: IndexTable::InvoicesByVisit, parent: v.as_u128() }),
             (None, Some(c)) => Some(Link { index: IndexTable::InvoicesByClient, parent: c.as_u128() }),
             (None, None) => None,
+        }
+    }
+
+    /// Spending credit (applying it, refunding it) holds the client's credit stripe from the
+    /// decision's snapshot until the commit: the actor takes it, so a command still in the
+    /// mailbox after its ask timed out is decided against the credit as it then is.
+    fn locks(command: &InvoiceCommand) -> Vec<Arc<tokio::sync::Mutex<()>>> {
+        match command {
+            InvoiceCommand::ApplyCredit { lock, .. } => vec![lock.clone()],
+            InvoiceCommand::Refund { credit_lock: Some(lock), .. } => vec![lock.clone()],
+            _ => Vec::new(),
         }
     }
 
@@ -308,16 +321,24 @@ impl RecordKind for InvoiceKind {
                 }
                 (vec!["uncharged"], "invoice.resolve_uncharged")
             }
-            InvoiceCommand::ApplyCredit { id, amount, available } => {
+            InvoiceCommand::ApplyCredit { id, amount, lock: _ } => {
                 require(
                     current,
                     &[InvoiceStatus::Issued, InvoiceStatus::PartiallyPaid, InvoiceStatus::Overdue],
                     "paid",
                 )?;
+                // Summed under the lock the actor holds (`locks`), from this decision's snapshot.
+                let available = crate::billing::credit::ledger(ctx.reader()?, current.client_id)?.credit;
+                let amount = amount.unwrap_or(available.min(current.balance));
                 new.apply_credit(id, amount, available, ctx.now, ctx.caller.user_id())?;
                 (vec!["payments", "paid", "balance", "status"], "invoice.apply_credit")
             }
-            InvoiceCommand::Refund { id, draft, available } => {
+            InvoiceCommand::Refund { id, draft, credit_lock: _ } => {
+                // A refund of credit spends it: summed under the lock the actor holds.
+                let available = match draft.of {
+                    RefundOf::Credit => Some(crate::billing::credit::ledger(ctx.reader()?, current.client_id)?.credit),
+                    RefundOf::Invoice => None,
+                };
                 new.refund(id, draft, available, ctx.today(), ctx.now, ctx.caller.user_id())?;
                 (vec!["refunds", "refunded", "paid", "balance", "status"], "invoice.refund")
             }
@@ -712,5 +733,105 @@ mod tests {
         assert_eq!(series, Series::new("CN", 2027));
         write(&mut credited, "CN-2027-000001");
         assert_eq!(credited.credit_notes[0].number.as_deref(), Some("CN-2027-000001"));
+    }
+
+    /// An invoice of client 1 with id `id`, issued, stored and linked under the client.
+    fn stored(set: &mut ChangeSet, id: u128, inv: &Invoice) {
+        let inv = Invoice { id: InvoiceId::from_u128(id), ..inv.clone() };
+        set.put(RecordTable::Invoices, id, &inv).unwrap();
+        set.link(IndexTable::InvoicesByClient, inv.client_id.as_u128(), id);
+    }
+
+    /// The old design summed the credit before the command reached the actor and the
+    /// decision trusted that sum: a command that waited in the mailbox spent credit another
+    /// invoice had spent meanwhile. Now the decision sums it from its own snapshot.
+    #[tokio::test]
+    async fn credit_is_summed_by_the_decision_from_its_snapshot_so_spent_credit_is_not_spent_again() {
+        use clowder_schemas::audit::AuditDraft;
+        use clowder_schemas::payments::{PaymentDraft, PaymentMethod};
+
+        use crate::clock::ManualClock;
+        use crate::metrics::StoreMetrics;
+        use crate::store::{Store, StoreConfig};
+
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            path: dir.path().join("clowder.redb"),
+            clinic_id: "test".into(),
+            cache_bytes: 8 << 20,
+            journal: None,
+        };
+        let store =
+            Store::open(&config, Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH)), StoreMetrics::default()).unwrap();
+        let now: Timestamp = "2026-05-01T12:00:00Z".parse().unwrap();
+        // Invoice 2 overpaid by 100 (kept as credit); 3 and 4 open for 6500 each.
+        let mut overpaid = invoice(InvoiceStatus::Issued);
+        let cash = PaymentDraft {
+            amount: Cents::new(6600),
+            method: PaymentMethod::Cash,
+            reference: None,
+            processor: None,
+            processor_payment_id: None,
+        };
+        overpaid.pay_keeping_credit(PaymentId::from_u128(9), cash, true, now, None).unwrap();
+        let open = invoice(InvoiceStatus::Issued);
+        let mut set = ChangeSet::new();
+        stored(&mut set, 2, &overpaid);
+        stored(&mut set, 3, &open);
+        stored(&mut set, 4, &open);
+        set.audit(AuditDraft::new(&Caller::system(), "test.seed"));
+        store.commit(set).await.unwrap();
+
+        let (settings, caller) = (SystemConfig::new("unused"), caller());
+        let lock = crate::billing::credit::CreditLocks::default().stripe(ClientId::from_u128(1));
+        let apply = |id: u128, amount: Option<Cents>| InvoiceCommand::ApplyCredit {
+            id: PaymentId::from_u128(id),
+            amount,
+            lock: lock.clone(),
+        };
+        let b = Invoice { id: InvoiceId::from_u128(3), ..open.clone() };
+        let c = Invoice { id: InvoiceId::from_u128(4), ..open.clone() };
+        let first = {
+            let ctx = DecideCtx::new(now, &settings, &caller, Some(&store));
+            // By default as much as the credit allows.
+            InvoiceKind::decide(&ctx, &b, apply(10, None)).unwrap().unwrap().record
+        };
+        assert_eq!(first.paid, Cents::new(100));
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::Invoices, 3, &first).unwrap();
+        set.audit(AuditDraft::new(&Caller::system(), "test.apply"));
+        store.commit(set).await.unwrap();
+
+        // The second invoice's command comes after the first committed: nothing is left.
+        let ctx = DecideCtx::new(now, &settings, &caller, Some(&store));
+        let e = InvoiceKind::decide(&ctx, &c, apply(11, Some(Cents::new(100)))).unwrap_err();
+        assert!(format!("{e:?}").contains("credit on account (0 cents)"), "{e:?}");
+        let ctx = DecideCtx::new(now, &settings, &caller, Some(&store));
+        assert!(InvoiceKind::decide(&ctx, &c, apply(12, None)).is_err(), "no credit to apply by default");
+        // Refunding the spent credit as money is refused the same way.
+        let refund = |of| InvoiceCommand::Refund {
+            id: RefundId::from_u128(13),
+            draft: RefundDraft {
+                payment_id: PaymentId::from_u128(9),
+                amount: Cents::new(100),
+                method: Some(PaymentMethod::Cash),
+                of,
+                reason: "moving away".into(),
+                reference: None,
+                processor: None,
+                processor_refund_id: None,
+            },
+            credit_lock: (of == RefundOf::Credit).then(|| lock.clone()),
+        };
+        let a = Invoice { id: InvoiceId::from_u128(2), ..overpaid.clone() };
+        let ctx = DecideCtx::new(now, &settings, &caller, Some(&store));
+        let e = InvoiceKind::decide(&ctx, &a, refund(RefundOf::Credit)).unwrap_err();
+        assert!(format!("{e:?}").contains("credit on account (0 cents)"), "{e:?}");
+
+        // The actor takes the client's stripe for spending credit, and only then.
+        assert_eq!(InvoiceKind::locks(&apply(14, None)).len(), 1);
+        assert!(Arc::ptr_eq(&InvoiceKind::locks(&refund(RefundOf::Credit))[0], &lock));
+        assert!(InvoiceKind::locks(&refund(RefundOf::Invoice)).is_empty());
+        assert!(InvoiceKind::locks(&InvoiceCommand::MarkOverdue).is_empty());
     }
 }

@@ -334,4 +334,86 @@ mod tests {
         assert_eq!(reports.ageing(&ageing, &caller).await.unwrap(), ageing_before);
         assert_eq!(reports.ensure_rollup().await.unwrap(), 0, "a filled rollup is left alone");
     }
+
+    /// A refund that reopens a paid invoice takes it out of `invoices_settled` and puts its
+    /// view in `ar_open` again, with the refund, so its ageing as of any day is right.
+    #[test]
+    fn a_refund_reopening_a_paid_invoice_puts_its_view_back_with_the_refund() {
+        use clowder_schemas::ids::{ClientId, InvoiceId, PaymentId, RefundId};
+        use clowder_schemas::invoices::{InvoiceDraft, LineDraft};
+        use clowder_schemas::money::{BasisPoints, Cents, Quantity};
+        use clowder_schemas::payments::{PaymentDraft, PaymentMethod, RefundDraft, RefundOf};
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        let day = |s: &str| s.parse::<Date>().unwrap();
+        let line = LineDraft {
+            item_id: None,
+            description: "Exam".into(),
+            category: None,
+            quantity: Quantity::ONE,
+            unit_price: Cents::new(10_000),
+            taxable: false,
+            discount: None,
+            source: None,
+        };
+        let draft = InvoiceDraft {
+            client_id: ClientId::from_u128(1),
+            patient_id: None,
+            visit_id: None,
+            location_id: None,
+            lines: vec![line],
+            discount: None,
+            memo: None,
+        };
+        let mut open =
+            draft.into_invoice(InvoiceId::from_u128(2), BasisPoints::ZERO, at("2026-01-01T12:00:00Z"), None).unwrap();
+        open.status = InvoiceStatus::Issued;
+        open.issued_on = Some(day("2026-01-01"));
+        open.due_on = Some(day("2026-01-31"));
+        let mut paid = open.clone();
+        let cash = PaymentDraft {
+            amount: Cents::new(15_000),
+            method: PaymentMethod::Cash,
+            reference: None,
+            processor: None,
+            processor_payment_id: None,
+        };
+        paid.pay_keeping_credit(PaymentId::from_u128(3), cash, true, at("2026-01-02T12:00:00Z"), None).unwrap();
+        assert_eq!(paid.status, InvoiceStatus::Paid);
+        assert_eq!(links(&paid).count(), 1, "settled");
+        let mut reopened = paid.clone();
+        let refund = RefundDraft {
+            payment_id: PaymentId::from_u128(3),
+            amount: Cents::new(10_000),
+            method: None,
+            of: RefundOf::Invoice,
+            reason: "r".into(),
+            reference: None,
+            processor: None,
+            processor_refund_id: None,
+        };
+        let when = at("2026-01-10T12:00:00Z");
+        reopened.refund(RefundId::from_u128(4), refund, None, day("2026-01-10"), when, None).unwrap();
+        assert!(reopened.status.is_open());
+        assert_eq!(links(&reopened).count(), 0, "no longer settled");
+
+        let set = rollup_changes(Some(&paid), &reopened);
+        let store_dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            path: store_dir.path().join("clowder.redb"),
+            clinic_id: "test".into(),
+            cache_bytes: 8 << 20,
+            journal: None,
+        };
+        let clock: Arc<dyn crate::Clock> = Arc::new(ManualClock::new(when));
+        let store = Store::open(&config, clock, StoreMetrics::default()).unwrap();
+        let mut set = set;
+        set.audit(AuditDraft::new(&Caller::system(), "test.refund"));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(store.commit(set)).unwrap();
+        let view = store.read().unwrap().get::<OpenInvoice>(RecordTable::ArOpen, 2).unwrap().expect("in ar_open again");
+        assert_eq!(view.refunds, vec![(when, Cents::new(10_000))]);
+        let utc = |t: jiff::Timestamp| t.to_zoned(TimeZone::UTC).date();
+        assert_eq!(view.balance_as_of(day("2026-01-05"), utc), None);
+        assert_eq!(view.balance_as_of(day("2026-01-15"), utc), Some(Cents::new(10_000)));
+    }
 }
