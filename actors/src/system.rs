@@ -215,6 +215,7 @@ impl System {
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let capture = crate::billing::capture::Capture::start(ctx.clone(), invoices.clone())
             .map_err(|e| StoreError::Load(format!("charge capture: {e}")))?;
+        invoice_batches.follow(capture.clone());
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {

@@ -295,6 +295,27 @@ async fn a_charge_after_issue_goes_on_a_new_draft_and_the_batch_issues_completed
     assert_eq!(issued.len(), 3, "{report}");
     assert!(issued.contains(&(first.clone(), true)) && issued.contains(&(second.clone(), true)), "{report}");
     assert!(issued.contains(&(other_draft.clone(), false)), "{report}");
+
+    // Two drafts on one visit (charges after its issue, a draft made by hand): the batch
+    // issues neither and names the visit; which to issue or merge is the front desk's call.
+    let mut drafts = Vec::new();
+    for price in [1000, 2000] {
+        let body = json!({"client_id": c.client, "patient_id": c.cat, "visit_id": visit,
+                          "lines": [{"description": "Nail trim", "unit_price": price}]});
+        drafts.push(id_of(&expect_json(c.app.post_json("/api/invoices", &body).await, StatusCode::CREATED).await));
+    }
+    let batch = expect_json(c.app.post_json("/api/invoice-batches", &range).await, StatusCode::ACCEPTED).await;
+    let report = c.app.poll_json(&format!("/api/invoice-batches/{}", id_of(&batch)), |b| b["status"] == "done").await;
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(
+        (failed[0]["visit_id"].as_str(), failed[0]["code"].as_str()),
+        (Some(visit.as_str()), Some("several_drafts"))
+    );
+    for d in &drafts {
+        assert!(failed[0]["reason"].as_str().unwrap().contains(d.as_str()), "{report}");
+        assert_eq!(c.app.get_json(&format!("/api/invoices/{d}")).await["status"], "draft");
+    }
 }
 
 #[tokio::test]
@@ -321,4 +342,75 @@ async fn a_drug_link_is_resolved_through_the_formulary_to_inventorys_key() {
         .await;
     expect_json(app.post_json("/api/catalogue", &body(json!({"drug_id": "meloxicam"}))).await, StatusCode::CREATED)
         .await;
+}
+
+/// A store from before charge capture has events but no cursor (and no claims): at the
+/// upgrade capture starts at the log's head, so no past visit is charged again; what happens
+/// after the start is captured as usual.
+#[tokio::test]
+async fn an_upgraded_store_without_a_cursor_does_not_charge_the_past_again() {
+    let c = Clinic::new().await;
+    price_list(&c).await;
+    let (_, visit) = open_visit(&c, "10:00").await;
+    let invs = invoices_when(&c.app, &visit, |i| i.len() == 1 && !i[0]["lines"].as_array().unwrap().is_empty()).await;
+    let invoice = id_of(&invs[0]);
+    expect_json(c.app.post_json(&format!("/api/invoices/{invoice}/issue"), &json!({})).await, StatusCode::OK).await;
+    settled(&c.app).await;
+    // As before this release: no cursor, no claim of the visit's charge.
+    let mut set = clowder_actors::store::ChangeSet::new();
+    set.delete(clowder_actors::store::RecordTable::ChargeCapture, 0);
+    let owner: clowder_schemas::ids::InvoiceId = invoice.parse().unwrap();
+    set.release("captured_charge", &format!("visit:{visit}"), owner.as_u128());
+    c.app.system.store().commit(set).await.unwrap();
+    let Clinic { app, .. } = c;
+    let dir = app.stop().await;
+    let app = TestApp::spawn_with(|args| args.data_dir = dir.path().into()).await;
+    app.login_admin().await;
+    settled(&app).await;
+    let invs = invoices_when(&app, &visit, |_| true).await;
+    assert_eq!(invs.len(), 1, "no new draft for the visit's past charges: {invs:?}");
+    assert_eq!(invs[0]["status"].as_str(), Some("issued"));
+    // The cursor is written at the head, so a second restart starts there too.
+    let cursor = app
+        .system
+        .store()
+        .read()
+        .unwrap()
+        .get::<clowder_schemas::capture::CaptureCursor>(clowder_actors::store::RecordTable::ChargeCapture, 0)
+        .unwrap();
+    assert!(cursor.is_some(), "the cursor is written at the start");
+    // After the start, charges are captured: a dose on the visit goes on a new draft.
+    let dose = json!({"patient_id": invs[0]["patient_id"], "vaccine": "fvrcp", "product": "Purevax", "lot": "L1", "visit_id": visit});
+    let dose = id_of(&expect_json(app.post_json("/api/vaccinations", &dose).await, StatusCode::CREATED).await);
+    let invs = invoices_when(&app, &visit, |i| i.len() == 2 && !i[1]["lines"].as_array().unwrap().is_empty()).await;
+    assert_eq!(sources(&invs[1]), vec![format!("vaccination:{dose}")]);
+    drop(dir);
+}
+
+/// A visit imported as of the past (the demo's year of history, a migration) is history:
+/// no exam fee, and a dose recorded at it is not charged either; a live visit still is.
+#[tokio::test]
+async fn an_imported_visit_is_history_and_is_not_charged() {
+    use clowder_schemas::visits::{ImportVisit, VisitType};
+    let c = Clinic::new().await;
+    price_list(&c).await;
+    let now = c.app.system.ctx.clock.now();
+    let opened = now - jiff::SignedDuration::from_hours(24 * 30);
+    let body = ImportVisit {
+        patient_id: c.cat.parse().unwrap(),
+        vet_id: c.vet.parse().unwrap(),
+        visit_type: VisitType::Wellness,
+        chief_complaint: "Annual exam".into(),
+        location_id: Some(c.location.parse().unwrap()),
+        completed_at: Some(opened + jiff::SignedDuration::from_mins(30)),
+    };
+    let caller = clowder_schemas::audit::Caller::system();
+    let old = c.app.system.visits.import(opened, body, None, &caller).await.unwrap().id.to_string();
+    let dose = json!({"patient_id": c.cat, "vaccine": "fvrcp", "product": "Purevax", "lot": "L1", "visit_id": old});
+    expect_json(c.app.post_json("/api/vaccinations", &dose).await, StatusCode::CREATED).await;
+    // A live visit after them is charged, so capture has handled both events before it.
+    let (_, live) = open_visit(&c, "10:00").await;
+    invoices_when(&c.app, &live, |i| i.len() == 1 && !i[0]["lines"].as_array().unwrap().is_empty()).await;
+    settled(&c.app).await;
+    assert!(invoices_when(&c.app, &old, |_| true).await.is_empty(), "the imported visit has no invoice");
 }

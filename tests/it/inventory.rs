@@ -272,6 +272,7 @@ async fn dispensing_takes_the_first_expiring_unexpired_lot_once_per_fill() {
     receive(&app, &p, "GONE", Some("2020-01-01"), 100.0).await;
     receive(&app, &p, "NODATE", None, 1.0).await;
 
+    let before = app.system.store().last_seq();
     let first = expect_json(
         app.request(Method::POST, &dispense)
             .header("Idempotency-Key", "dispense-1")
@@ -294,6 +295,14 @@ async fn dispensing_takes_the_first_expiring_unexpired_lot_once_per_fill() {
         "SOON first, then LATE; never GONE"
     );
     assert_eq!(first["fill"], 0);
+    // The prescription is unchanged by a dispense: the stock moves are written with the
+    // audit entry, but neither the prescription again nor a `prescription_updated` event.
+    let kinds: Vec<String> =
+        app.system.store().read().unwrap().events_after(before, 100).unwrap().into_iter().map(|e| e.kind).collect();
+    assert!(kinds.iter().any(|k| k == "stock_moved"), "{kinds:?}");
+    assert!(!kinds.iter().any(|k| k == "prescription_updated"), "{kinds:?}");
+    let audit = app.get_json("/api/audit?action=prescription.dispense").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
     assert_eq!(first["entries"][0]["prescription_id"], rx.as_str());
     let replay = app
         .request(Method::POST, &dispense)

@@ -28,6 +28,7 @@ use clowder_schemas::appointment_types::AppointmentType;
 use clowder_schemas::audit::Caller;
 use clowder_schemas::capture::{CaptureCursor, UnchargedEntry};
 use clowder_schemas::catalogue::{CatalogueItem, DrugLink};
+use clowder_schemas::errors::ErrorKind;
 use clowder_schemas::events::{DomainEvent, Event};
 use clowder_schemas::ids::{InvoiceId, PatientId, UserId, VisitId};
 use clowder_schemas::inventory::{MoveKind, StockEntry};
@@ -60,9 +61,35 @@ const REPLAY_PAGE: usize = 1_000;
 /// the claims make it add nothing).
 const CURSOR_EVERY: u64 = 500;
 
-/// Attempts at one event whose failure is on our side (the store) before it is logged and
-/// passed over.
+/// Attempts at one event whose failure is passing (the store, overload, a full disk) before
+/// the follower gives up this round and replays from the log after a pause.
 const ATTEMPTS: u32 = 5;
+
+/// The owner of a `captured_charge` claim `visit:<id>` that marks an **imported** visit
+/// (history, never charged): no invoice has id 0. Its vaccinations and fills go uncharged too.
+const HISTORY: u128 = 0;
+
+/// A visit whose opening is this far before its `visit_opened` event was committed was
+/// imported as of the past (`Visits::import`), not opened now: history, not charged.
+const IMPORTED_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// Whether a failure to charge is passing (ours, overload, a timeout, a full disk, shutting
+/// down), so the event is tried again; anything else is a refusal of the charge itself.
+pub(crate) fn retryable(e: &Error) -> bool {
+    matches!(
+        e.code().kind(),
+        ErrorKind::Internal | ErrorKind::Unavailable | ErrorKind::InsufficientStorage | ErrorKind::RateLimited
+    )
+}
+
+/// The uncharged entry that stands for a charge the invoice refused (so it is not lost).
+fn refused(captured: &Captured, why: &str) -> Captured {
+    let (description, quantity) = match captured {
+        Captured::Line(l) => (l.description.clone(), l.quantity),
+        Captured::Uncharged(u) => (u.description.clone(), u.quantity),
+    };
+    uncharged(captured.source().to_owned(), description, quantity, format!("the charge was refused: {why}"))
+}
 
 /// What one event is charged as, on which visit's (or cat's) draft.
 #[derive(Debug, Clone)]
@@ -315,14 +342,24 @@ pub struct Capture {
 
 impl Capture {
     /// Reads the stored cursor and starts following the log from it (catching up first).
-    /// Must run inside a tokio runtime.
+    /// Without a cursor (a new store, or one from before charge capture) it starts at the
+    /// log's head as it is now, written as the cursor first: what happened before is not
+    /// charged again. Must run inside a tokio runtime, before anything else writes.
     pub(crate) fn start(ctx: Arc<Ctx>, invoices: Invoices) -> Result<Capture> {
-        // Subscribe before reading the cursor, so no event falls between the two.
+        // Subscribe before reading the cursor (or the head), so no event falls between.
         let events = ctx.store.subscribe();
         let stored = ctx.store.read()?.get::<CaptureCursor>(RecordTable::ChargeCapture, CURSOR_KEY)?;
-        let seq = stored.map_or(0, |c| c.through_seq);
+        let stored = stored.map(|c| c.through_seq);
+        let seq = match stored {
+            Some(seq) => seq,
+            None => {
+                let head = ctx.store.last_seq();
+                tracing::info!(head, "charge capture has no cursor: starting at the log's head");
+                head
+            }
+        };
         let through = Arc::new(AtomicU64::new(seq));
-        let follower = Follower { ctx, invoices, through: through.clone(), stored: seq, caller: Caller::system() };
+        let follower = Follower { ctx, invoices, through: through.clone(), stored, caller: Caller::system() };
         let task = tokio::spawn(follower.follow(events));
         Ok(Capture { through, task: Arc::new(Mutex::new(Some(task))) })
     }
@@ -347,8 +384,8 @@ struct Follower {
     invoices: Invoices,
     /// The last event handled (shared with [`Capture`]).
     through: Arc<AtomicU64>,
-    /// The cursor as stored.
-    stored: u64,
+    /// The cursor as stored (`None`: not yet, written at the first catch-up).
+    stored: Option<u64>,
     caller: Caller,
 }
 
@@ -400,19 +437,27 @@ impl Follower {
         self.write_cursor(0).await
     }
 
-    /// Charges one event (retrying a failure on our side a few times; a refusal of the
-    /// charge itself is logged and passed over, so one bad event cannot stop capture).
+    /// Charges one event. A passing failure ([`retryable`]) is retried a few times, then
+    /// returned (the follower replays from the log after a pause, so nothing moves on); a
+    /// refusal of the charge itself puts an uncharged entry naming it on the draft instead,
+    /// and only if even that is refused (no such cat) is the event logged and passed over,
+    /// so one bad event cannot stop capture.
     async fn handle(&mut self, event: &Event) -> Result<()> {
         let mut attempt = 0;
+        let mut refusal: Option<String> = None;
         loop {
             attempt += 1;
-            match self.charge(event).await {
+            match self.charge(event, refusal.as_deref()).await {
                 Ok(()) => return Ok(()),
-                Err(e) if e.is_internal() && attempt < ATTEMPTS => {
+                Err(e) if retryable(&e) && attempt < ATTEMPTS => {
                     tracing::warn!(error = %e, seq = event.seq, attempt, "charge capture will retry an event");
                     tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
                 }
-                Err(e) if e.is_internal() => return Err(e),
+                Err(e) if retryable(&e) => return Err(e),
+                Err(e) if refusal.is_none() => {
+                    tracing::warn!(error = %e, seq = event.seq, subject = %event.subject, "a charge was refused; capturing it as uncharged");
+                    refusal = Some(e.to_string());
+                }
                 Err(e) => {
                     tracing::error!(error = %e, seq = event.seq, subject = %event.subject, "charge capture could not charge an event; passed over");
                     self.passed(event.seq);
@@ -429,26 +474,53 @@ impl Follower {
     /// Writes the cursor alone when it is at least `every` events ahead of the stored one.
     async fn write_cursor(&mut self, every: u64) -> Result<()> {
         let through = self.through.load(Ordering::Acquire);
-        if through <= self.stored || through - self.stored < every.max(1) {
+        if let Some(stored) = self.stored
+            && (through <= stored || through - stored < every.max(1))
+        {
             return Ok(());
         }
         let mut set = ChangeSet::new();
         set.put(RecordTable::ChargeCapture, CURSOR_KEY, &CaptureCursor { through_seq: through })?;
         self.ctx.store.commit(set).await?;
-        self.stored = through;
+        self.stored = Some(through);
         Ok(())
     }
 
-    async fn charge(&mut self, event: &Event) -> Result<()> {
+    /// Charges one event; `refusal`: the charge was refused so, an uncharged entry naming it.
+    async fn charge(&mut self, event: &Event, refusal: Option<&str>) -> Result<()> {
         let reader = self.ctx.store.read()?;
-        let Some(charge) = charge_of(&reader, event)? else {
+        let Some(mut charge) = charge_of(&reader, event)? else {
             self.passed(event.seq);
             return self.write_cursor(CURSOR_EVERY).await;
         };
+        if let Some(why) = refusal {
+            charge.captured = refused(&charge.captured, why);
+        }
         if reader.unique_owner(unique::CAPTURED_CHARGE, charge.captured.source())?.is_some() {
-            // Captured before (a replay after a cursor written only now and then).
+            // Captured before (a replay after a cursor written only now and then), or history.
             self.passed(event.seq);
             return self.write_cursor(CURSOR_EVERY).await;
+        }
+        if let Some(v) = charge.visit_id {
+            if reader.unique_owner(unique::CAPTURED_CHARGE, &format!("visit:{v}"))? == Some(HISTORY) {
+                // Done at an imported visit: history, like the visit.
+                self.passed(event.seq);
+                return self.write_cursor(CURSOR_EVERY).await;
+            }
+            if event.kind == "visit_opened"
+                && let Some(visit) = reader.get::<Visit>(RecordTable::Visits, v.as_u128())?
+                && event.at.checked_sub(IMPORTED_BEFORE).is_ok_and(|t| visit.opened_at < t)
+            {
+                // Imported as of the past: marked history, with the cursor, in one commit.
+                let mut set = ChangeSet::new();
+                set.claim(unique::CAPTURED_CHARGE, &format!("visit:{v}"), HISTORY, "source");
+                set.put(RecordTable::ChargeCapture, CURSOR_KEY, &CaptureCursor { through_seq: event.seq })?;
+                drop(reader);
+                self.ctx.store.commit(set).await?;
+                self.passed(event.seq);
+                self.stored = Some(self.stored.unwrap_or(0).max(event.seq));
+                return Ok(());
+            }
         }
         let Some(patient) = reader.get::<Patient>(RecordTable::Patients, charge.patient_id.as_u128())? else {
             return Err(Error::PatientNotFound(charge.patient_id));
@@ -494,7 +566,7 @@ impl Follower {
                 Ok(_) => {
                     self.passed(event.seq);
                     // Written with the line (unless the invoice had the source already).
-                    self.stored = self.stored.max(event.seq);
+                    self.stored = Some(self.stored.unwrap_or(0).max(event.seq));
                     return Ok(());
                 }
                 Err(Error::InvoiceTransition { .. }) => continue,
@@ -569,5 +641,30 @@ mod tests {
         assert!(resolve(&mut inv, "vaccination:3", Timestamp::UNIX_EPOCH, None).unwrap());
         assert!(!resolve(&mut inv, "vaccination:3", Timestamp::UNIX_EPOCH, None).unwrap());
         assert!(resolve(&mut inv, "vaccination:4", Timestamp::UNIX_EPOCH, None).is_err());
+    }
+
+    #[test]
+    fn passing_failures_are_retried_and_only_refusals_are_passed_over() {
+        use std::time::Duration;
+        for e in [
+            Error::Overloaded { kind: "invoice", retry_after: Duration::from_secs(1) },
+            Error::Timeout { kind: "invoice" },
+            Error::DiskFull,
+            Error::ShuttingDown,
+            Error::Internal("commit failed".into()),
+        ] {
+            assert!(retryable(&e), "{e:?} is passing: retried, never passed over");
+        }
+        for e in [
+            Error::from(ValidationError::new("lines", "too many")),
+            Error::Duplicate { field: "source" },
+            Error::PatientNotFound(PatientId::from_u128(3)),
+        ] {
+            assert!(!retryable(&e), "{e:?} is a refusal");
+        }
+        // A refused charge becomes an uncharged entry naming the refusal, under its source.
+        let Captured::Uncharged(entry) = refused(&exam("visit:1"), "too many lines") else { panic!("an entry") };
+        assert_eq!((entry.source.as_str(), entry.description.as_str()), ("visit:1", "Exam"));
+        assert!(entry.reason.contains("too many lines"), "{}", entry.reason);
     }
 }

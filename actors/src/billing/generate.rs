@@ -10,7 +10,8 @@
 //! and the rest go on.
 
 use std::ops::ControlFlow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use clowder_schemas::ValidationError;
 use clowder_schemas::audit::{AuditDraft, Caller};
@@ -26,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Jobs, NewJob, Scheduled};
 use crate::store::{ChangeSet, IndexTable, RecordTable};
 
+use super::capture::Capture;
 use super::invoices::Invoices;
 
 /// The job kind that runs a batch.
@@ -34,17 +36,48 @@ pub const KIND: &str = "invoice_batch_generate";
 /// Visits tried between two writes of the batch's progress.
 const PROGRESS_EVERY: u32 = 10;
 
+/// How long a run waits for charge capture to reach the log's head as it was at the run's
+/// start (a charge in flight must be on its draft before the draft is issued).
+const CAPTURE_WAIT: Duration = Duration::from_secs(60);
+
 /// Batches issuing the invoices of completed visits.
 #[derive(Clone)]
 pub struct InvoiceBatches {
     ctx: Arc<Ctx>,
     jobs: Jobs,
     invoices: Invoices,
+    /// Charge capture, set once it is started (after the job handlers are registered).
+    capture: Arc<OnceLock<Capture>>,
 }
 
 impl InvoiceBatches {
     pub(crate) fn new(ctx: Arc<Ctx>, jobs: Jobs, invoices: Invoices) -> Self {
-        InvoiceBatches { ctx, jobs, invoices }
+        InvoiceBatches { ctx, jobs, invoices, capture: Arc::default() }
+    }
+
+    /// Gives the batch charge capture to wait for (see [`CAPTURE_WAIT`]).
+    pub(crate) fn follow(&self, capture: Capture) {
+        let _ = self.capture.set(capture);
+    }
+
+    /// Waits until charge capture has handled every event up to `seq`; an error after
+    /// [`CAPTURE_WAIT`] (the job is retried later: issuing now could leave a charge in flight
+    /// on a draft no one issues).
+    async fn captured(&self, seq: u64) -> Result<()> {
+        let Some(capture) = self.capture.get() else { return Ok(()) };
+        let deadline = Instant::now() + CAPTURE_WAIT;
+        while capture.captured_seq() < seq {
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    captured = capture.captured_seq(),
+                    seq,
+                    "the invoice batch waited for charge capture in vain; it will be retried"
+                );
+                return Err(Error::Timeout { kind: "charge capture" });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
     }
 
     /// The handler of [`KIND`] jobs.
@@ -153,6 +186,22 @@ impl InvoiceBatches {
         if drafts.is_empty() && !batch.issued.iter().any(|i| i.visit_id == visit) {
             fail(batch, None, "no_charges", "the visit has no invoice (nothing was charged)".into());
         }
+        if drafts.len() > 1 {
+            // Charges that reached a visit after its invoice was issued (or on their way while
+            // it was): which to issue, or merge, is the front desk's choice, not the batch's.
+            let ids: Vec<String> = drafts.iter().map(|d| d.id.to_string()).collect();
+            fail(
+                batch,
+                None,
+                "several_drafts",
+                format!(
+                    "the visit has {} drafts ({}): issue, merge or void them by hand",
+                    drafts.len(),
+                    ids.join(", ")
+                ),
+            );
+            return Ok(());
+        }
         for draft in drafts {
             let waiting: Vec<&str> =
                 draft.uncharged.iter().filter(|u| u.resolved_at.is_none()).map(|u| u.description.as_str()).collect();
@@ -201,6 +250,8 @@ impl InvoiceBatches {
                 .ok_or_else(|| Error::Internal(format!("the batch job has no {k} date")))
         };
         let (from, to) = (range("from")?, range("to")?);
+        // Every charge of what happened before the run is on its draft before any is issued.
+        self.captured(self.ctx.store.last_seq()).await?;
         let now = self.ctx.clock.now();
         let mut batch =
             self.ctx.store.read()?.get::<InvoiceBatch>(RecordTable::InvoiceBatches, job.id.as_u128())?.unwrap_or(

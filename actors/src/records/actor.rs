@@ -89,18 +89,37 @@ impl<K: RecordKind> RecordActor<K> {
         let decided = {
             let ctx = self.decide_ctx(caller, as_of);
             match K::decide(&ctx, self.current()?, command)? {
+                Some(d) if ctx.is_unchanged() => Some((d, ctx.take_also(), true)),
                 Some(d) => {
                     let mut also = K::also(&ctx, self.state.as_ref(), &d.record)?;
                     also.append(ctx.take_also());
-                    Some((d, also))
+                    Some((d, also, false))
                 }
                 None => None,
             }
         };
         match decided {
-            Some((d, also)) => self.commit(d, also, caller, with, as_of).await,
+            Some((d, also, true)) => self.commit_also(d, also, caller, with).await,
+            Some((d, also, false)) => self.commit(d, also, caller, with, as_of).await,
             None => self.current().cloned(),
         }
+    }
+
+    /// Commits a decision that leaves the record unchanged: only the rows written besides it
+    /// and the audit entry ([`super::DecideCtx::record_unchanged`]).
+    async fn commit_also(
+        &mut self,
+        d: Decision<K::Record>,
+        also: ChangeSet,
+        caller: &Caller,
+        with: ChangeSet,
+    ) -> Result<K::Record> {
+        let mut set = ChangeSet::new();
+        set.append(with);
+        set.audit(AuditDraft::new(caller, d.action).record(K::KIND, self.id));
+        set.append(also);
+        self.ctx.store.commit(set).await?;
+        self.current().cloned()
     }
 
     async fn commit(

@@ -162,12 +162,22 @@ pub struct DecideCtx<'a> {
     snapshot: OnceCell<Reader>,
     /// Rows a command's decision writes besides the record (see [`Self::write_also`]).
     extra: std::cell::RefCell<ChangeSet>,
+    /// Set by [`Self::record_unchanged`].
+    unchanged: std::cell::Cell<bool>,
 }
 
 impl<'a> DecideCtx<'a> {
     /// `store` is `None` in unit tests of decisions that read no other record.
     pub fn new(now: Timestamp, settings: &'a SystemConfig, caller: &'a Caller, store: Option<&'a Store>) -> Self {
-        Self { now, settings, caller, store, snapshot: OnceCell::new(), extra: Default::default() }
+        Self {
+            now,
+            settings,
+            caller,
+            store,
+            snapshot: OnceCell::new(),
+            extra: Default::default(),
+            unchanged: Default::default(),
+        }
     }
 
     /// Adds rows of tables no actor owns to the decision's change set, for a command whose
@@ -181,6 +191,18 @@ impl<'a> DecideCtx<'a> {
     /// What [`Self::write_also`] collected.
     pub(crate) fn take_also(&self) -> ChangeSet {
         std::mem::take(&mut *self.extra.borrow_mut())
+    }
+
+    /// Says the decision leaves the record as it is and only writes what
+    /// [`Self::write_also`] collected: the commit carries those rows and the audit entry,
+    /// but neither the record nor the decision's event (nothing about it changed).
+    pub fn record_unchanged(&self) {
+        self.unchanged.set(true);
+    }
+
+    /// Whether [`Self::record_unchanged`] was called.
+    pub(crate) fn is_unchanged(&self) -> bool {
+        self.unchanged.get()
     }
 
     /// The clinic's local date at [`Self::now`].

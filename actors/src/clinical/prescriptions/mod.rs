@@ -439,7 +439,9 @@ pub fn decide(
                 .into());
             }
             ctx.write_also((plan.0)(ctx, current, fill)?);
-            // The prescription itself is unchanged: the stock's entries name it and the fill.
+            // The prescription itself is unchanged (the stock's entries name it and the fill):
+            // neither it nor an event is written, only the stock's rows and the audit entry.
+            ctx.record_unchanged();
             let event = DomainEvent::PrescriptionUpdated {
                 prescription_id: current.id,
                 patient_id: current.patient_id,
