@@ -254,3 +254,75 @@ async fn bad_plans_are_refused_naming_the_field() {
     )
     .await;
 }
+
+impl Clinic {
+    /// A plan of three weekly instalments starting next week: none of its jobs is due yet.
+    async fn future_plan(&self, invoice: &str) -> String {
+        let start = self.app.system.ctx.today().checked_add(jiff::Span::new().days(7)).unwrap();
+        let body =
+            json!({"invoice_id": invoice, "instalments": 3, "interval": "weekly", "start_date": start.to_string()});
+        id_of(&self.plan(body).await)
+    }
+
+    /// Moves the plan's start a month into the past (a modification): its new due jobs are all
+    /// due, and run against the invoice as it is now.
+    async fn due_now(&self, plan: &str) {
+        let start = self.app.system.ctx.today().checked_sub(jiff::Span::new().days(30)).unwrap();
+        let body = json!({"start_date": start.to_string(), "reason": "recorded late"});
+        expect_json(self.app.patch_json(&format!("/api/payment-plans/{plan}"), &body).await, StatusCode::OK).await;
+    }
+
+    /// Waits for the plan to leave `active` (its first due job's decision) and for every due job
+    /// of its new schedule to have run, then checks nobody was told of a late instalment.
+    async fn ended_without_late_notice(&self, plan: &str) -> Value {
+        let ended = self.app.poll_json(&format!("/api/payment-plans/{plan}"), |p| p["status"] != "active").await;
+        let url = format!("/api/jobs?kind=payment_plan_due&subject=payment_plan:{plan}&limit=100");
+        let succeeded =
+            |p: &Value| p["items"].as_array().map_or(0, |j| j.iter().filter(|j| j["state"] == "succeeded").count());
+        self.app.poll_json(&url, |p| succeeded(p) == 3).await;
+        let after = self.app.get_json(&format!("/api/payment-plans/{plan}")).await;
+        assert_eq!(after["status"], ended["status"], "{after}");
+        assert!(after["schedule"].as_array().unwrap().iter().all(|i| i["late"] == false), "{after}");
+        let messages = self.app.get_json(&format!("/api/messages?client_id={}", self.client)).await;
+        let items = messages["items"].as_array().unwrap();
+        assert!(!items.iter().any(|m| m["category"] == "payment_plan_late"), "{messages}");
+        let events = self.app.system.events_after(0, 10_000).unwrap();
+        assert!(!events.iter().any(|e| e.kind == "instalment_late"), "no staff alert");
+        after
+    }
+}
+
+#[tokio::test]
+async fn a_plan_on_a_voided_invoice_is_cancelled_by_its_due_job_and_nobody_is_told_late() {
+    let c = clinic().await;
+    let inv = c.issued(9_000).await;
+    let id = c.future_plan(&inv).await;
+    expect_json(
+        c.app.post_json(&format!("/api/invoices/{inv}/void"), &json!({"reason": "made by mistake"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    c.due_now(&id).await;
+    let plan = c.ended_without_late_notice(&id).await;
+    assert_eq!(
+        (plan["status"].as_str(), plan["cancel_reason"].as_str()),
+        (Some("cancelled"), Some("the invoice was voided"))
+    );
+}
+
+#[tokio::test]
+async fn a_plan_whose_invoice_was_credited_and_paid_off_is_completed_without_late_notices() {
+    let c = clinic().await;
+    let inv = c.issued(9_000).await;
+    let id = c.future_plan(&inv).await;
+    // A credit note lowers the balance to 60.00 and the client pays that: the invoice is paid,
+    // though the payments after the plan (60.00) are below the plan's total (90.00).
+    let body = json!({"reason": "goodwill", "lines": [{"description": "Goodwill", "unit_price": 3000}]});
+    expect_json(c.app.post_json(&format!("/api/invoices/{inv}/credit-notes"), &body).await, StatusCode::OK).await;
+    c.pay(&inv, 6_000).await;
+    assert_eq!(c.app.get_json(&format!("/api/invoices/{inv}")).await["status"], "paid");
+    c.due_now(&id).await;
+    let plan = c.ended_without_late_notice(&id).await;
+    assert_eq!(plan["status"], "completed");
+    assert_eq!(plan["paid"], 6_000);
+}

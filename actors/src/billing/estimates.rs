@@ -202,7 +202,11 @@ impl RecordKind for EstimateKind {
                 (vec!["status", "viewed_at"], "estimate.view")
             }
             EstimateCommand::Accept { option_no, optional_lines, invoice_id } => {
-                check_accept(current, option_no, &optional_lines, ctx.today())?;
+                if invoice_of(ctx, current.id)? == Some(invoice_id) {
+                    check_complete(current, option_no, &optional_lines)?;
+                } else {
+                    check_accept(current, option_no, &optional_lines, ctx.today())?;
+                }
                 new.status = Accepted;
                 new.answered_at = Some(ctx.now);
                 new.accepted_option = Some(option_no);
@@ -212,6 +216,14 @@ impl RecordKind for EstimateKind {
             }
             EstimateCommand::Decline { reason } => {
                 require(current, &[Sent, Viewed], "declined")?;
+                if invoice_of(ctx, current.id)?.is_some() {
+                    // Accepted already: its invoice committed, the acceptance is completing.
+                    return Err(Error::EstimateTransition {
+                        from: Accepted,
+                        to: "declined",
+                        allowed: vec!["sent", "viewed"],
+                    });
+                }
                 new.status = Declined;
                 new.answered_at = Some(ctx.now);
                 new.decline_reason = reason;
@@ -221,6 +233,9 @@ impl RecordKind for EstimateKind {
                 let past = current.valid_until.is_some_and(|d| ctx.today() > d);
                 if !current.status.is_open() || !past {
                     return Ok(None);
+                }
+                if invoice_of(ctx, current.id)?.is_some() {
+                    return Ok(None); // accepted in time: its invoice exists, the acceptance completes
                 }
                 new.status = Expired;
                 (vec!["status"], "estimate.expire")
@@ -259,6 +274,34 @@ pub fn check_accept(current: &Estimate, option_no: u32, optional_lines: &[u32], 
             allowed: vec!["sent", "viewed"],
         });
     }
+    check_option(current, option_no, optional_lines)
+}
+
+/// Whether an acceptance whose invoice already exists (found by its `estimate_invoice` claim)
+/// may be completed: whatever the status but accepted (a second acceptance is 409), even
+/// expired, declined or past its date. The invoice was created while the estimate could be
+/// accepted, and its commit came first: a crash before the acceptance's own commit, or an
+/// expiry or decline decided on a snapshot from before it, must not leave the draft holding
+/// the claim forever.
+pub fn check_complete(current: &Estimate, option_no: u32, optional_lines: &[u32]) -> Result<()> {
+    if current.status == EstimateStatus::Accepted {
+        return Err(Error::EstimateTransition {
+            from: EstimateStatus::Accepted,
+            to: "accepted",
+            allowed: vec!["sent", "viewed"],
+        });
+    }
+    check_option(current, option_no, optional_lines)
+}
+
+/// The invoice an estimate became (the owner of its `estimate_invoice` claim), from the
+/// decision's snapshot.
+fn invoice_of(ctx: &DecideCtx<'_>, id: EstimateId) -> Result<Option<InvoiceId>> {
+    Ok(ctx.unique_owner(unique::ESTIMATE_INVOICE, &id.to_string())?.map(InvoiceId::from_u128))
+}
+
+/// `option_no` names an option of the estimate and `optional_lines` optional lines of it.
+fn check_option(current: &Estimate, option_no: u32, optional_lines: &[u32]) -> Result<()> {
     let option = current
         .option(option_no)
         .ok_or_else(|| ValidationError::new("option_no", format!("the estimate has no option {option_no}")))?;
@@ -424,11 +467,16 @@ impl Estimates {
     /// an estimate becomes at most one invoice), then records the acceptance with the
     /// invoice's id and cancels the expiry job. A second acceptance is 409. If a crash came
     /// between the two commits, accepting the same option again finds the invoice by its
-    /// claim and completes the acceptance without a second invoice.
+    /// claim and completes the acceptance without a second invoice, even if the estimate has
+    /// passed its date meanwhile (the expiry job and a decline leave an estimate whose
+    /// invoice exists alone).
     pub async fn accept(&self, id: EstimateId, body: AcceptEstimate, caller: &Caller) -> Result<(Estimate, Invoice)> {
         let est = self.records.peek(id)?;
-        check_accept(&est, body.option_no, &body.optional_lines, self.ctx.today())?;
         let owner = self.ctx.store.read()?.unique_owner(unique::ESTIMATE_INVOICE, &id.to_string())?;
+        match owner {
+            Some(_) => check_complete(&est, body.option_no, &body.optional_lines)?,
+            None => check_accept(&est, body.option_no, &body.optional_lines, self.ctx.today())?,
+        }
         let invoice = match owner {
             Some(key) => {
                 let inv = self.invoices.records().peek(InvoiceId::from_u128(key))?;
@@ -710,7 +758,21 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
+    use crate::clock::ManualClock;
     use crate::ctx::SystemConfig;
+    use crate::metrics::StoreMetrics;
+    use crate::store::{Store, StoreConfig};
+
+    /// An empty store (decisions read the `estimate_invoice` claim from it).
+    fn store(dir: &std::path::Path) -> Arc<Store> {
+        let config = StoreConfig {
+            path: dir.join("clowder.redb"),
+            clinic_id: "test".into(),
+            cache_bytes: 8 << 20,
+            journal: None,
+        };
+        Store::open(&config, Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH)), StoreMetrics::default()).unwrap()
+    }
 
     fn caller() -> Caller {
         Caller { actor: Some(Author::User(UserId::from_u128(7))), ..Caller::default() }
@@ -751,7 +813,9 @@ mod tests {
     #[test]
     fn a_sent_estimate_is_not_edited_and_is_accepted_once_within_its_validity() {
         let (settings, caller) = (SystemConfig::new("unused"), caller());
-        let ctx = DecideCtx::new("2026-06-01T12:00:00Z".parse().unwrap(), &settings, &caller, None);
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let ctx = DecideCtx::new("2026-06-01T12:00:00Z".parse().unwrap(), &settings, &caller, Some(&store));
         let sent = estimate(EstimateStatus::Sent);
         let e = EstimateKind::decide(&ctx, &sent, EstimateCommand::Change(EstimateChange::default())).unwrap_err();
         assert!(matches!(e, Error::EstimateTransition { to: "changed", .. }), "{e:?}");
@@ -770,7 +834,7 @@ mod tests {
         assert_eq!((d.record.status, d.record.invoice_id), (EstimateStatus::Accepted, Some(InvoiceId::from_u128(9))));
         let e = EstimateKind::decide(&ctx, &d.record, accept(1, vec![])).unwrap_err();
         assert!(matches!(e, Error::EstimateTransition { from: EstimateStatus::Accepted, .. }), "{e:?}");
-        let after = DecideCtx::new("2026-06-02T12:00:00Z".parse().unwrap(), &settings, &caller, None);
+        let after = DecideCtx::new("2026-06-02T12:00:00Z".parse().unwrap(), &settings, &caller, Some(&store));
         let e = EstimateKind::decide(&after, &sent, accept(1, vec![])).unwrap_err();
         assert!(matches!(e, Error::EstimateTransition { from: EstimateStatus::Expired, .. }), "{e:?}");
     }
@@ -778,8 +842,10 @@ mod tests {
     #[test]
     fn expiry_only_after_the_validity_date_and_only_unanswered() {
         let (settings, caller) = (SystemConfig::new("unused"), caller());
-        let on = DecideCtx::new("2026-06-01T23:00:00Z".parse().unwrap(), &settings, &caller, None);
-        let after = DecideCtx::new("2026-06-02T00:00:00Z".parse().unwrap(), &settings, &caller, None);
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let on = DecideCtx::new("2026-06-01T23:00:00Z".parse().unwrap(), &settings, &caller, Some(&store));
+        let after = DecideCtx::new("2026-06-02T00:00:00Z".parse().unwrap(), &settings, &caller, Some(&store));
         let viewed = estimate(EstimateStatus::Viewed);
         assert!(EstimateKind::decide(&on, &viewed, EstimateCommand::Expire).unwrap().is_none());
         assert_eq!(
@@ -788,6 +854,57 @@ mod tests {
         );
         let declined = estimate(EstimateStatus::Declined);
         assert!(EstimateKind::decide(&after, &declined, EstimateCommand::Expire).unwrap().is_none());
+    }
+
+    /// The gap between acceptance's two commits: once the draft invoice holds the estimate's
+    /// claim, the expiry job and a decline leave the estimate alone, and the acceptance
+    /// completes even if the estimate expired or was declined meanwhile (or its date passed).
+    #[tokio::test]
+    async fn once_its_invoice_exists_the_acceptance_completes_and_expiry_or_decline_stand_aside() {
+        let (settings, caller) = (SystemConfig::new("unused"), caller());
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let viewed = estimate(EstimateStatus::Viewed);
+        let at = |t: &str| t.parse::<Timestamp>().unwrap();
+        let accept = |invoice| EstimateCommand::Accept {
+            option_no: 1,
+            optional_lines: vec![],
+            invoice_id: InvoiceId::from_u128(invoice),
+        };
+        let decline = || EstimateCommand::Decline { reason: None };
+        {
+            // Without an invoice: expiry and decline go through, a late acceptance is refused.
+            let after = DecideCtx::new(at("2026-06-02T12:00:00Z"), &settings, &caller, Some(&store));
+            let expired = EstimateKind::decide(&after, &viewed, EstimateCommand::Expire).unwrap().unwrap().record;
+            assert_eq!(expired.status, EstimateStatus::Expired);
+            assert!(EstimateKind::decide(&after, &expired, accept(9)).is_err());
+            let on = DecideCtx::new(at("2026-06-01T12:00:00Z"), &settings, &caller, Some(&store));
+            let d = EstimateKind::decide(&on, &viewed, decline()).unwrap().unwrap();
+            assert_eq!(d.record.status, EstimateStatus::Declined);
+        }
+        // The first commit of an acceptance: the draft invoice 9 claims the estimate's id.
+        let mut set = ChangeSet::new();
+        set.claim(unique::ESTIMATE_INVOICE, &viewed.id.to_string(), 9, "estimate_id");
+        store.commit(set).await.unwrap();
+
+        let after = DecideCtx::new(at("2026-06-02T12:00:00Z"), &settings, &caller, Some(&store));
+        assert!(EstimateKind::decide(&after, &viewed, EstimateCommand::Expire).unwrap().is_none(), "no expiry");
+        let on = DecideCtx::new(at("2026-06-01T12:00:00Z"), &settings, &caller, Some(&store));
+        let e = EstimateKind::decide(&on, &viewed, decline()).unwrap_err();
+        assert!(matches!(e, Error::EstimateTransition { from: EstimateStatus::Accepted, .. }), "{e:?}");
+        // The retry completes past the date, and from an expired or declined estimate (an
+        // expiry or decline decided on a snapshot from before the invoice).
+        for status in [EstimateStatus::Viewed, EstimateStatus::Expired, EstimateStatus::Declined] {
+            let d = EstimateKind::decide(&after, &estimate(status), accept(9)).unwrap().unwrap();
+            assert_eq!(
+                (d.record.status, d.record.invoice_id),
+                (EstimateStatus::Accepted, Some(InvoiceId::from_u128(9)))
+            );
+            let e = EstimateKind::decide(&after, &d.record, accept(9)).unwrap_err();
+            assert!(matches!(e, Error::EstimateTransition { from: EstimateStatus::Accepted, .. }), "{e:?}");
+        }
+        // Another invoice's id does not complete anything.
+        assert!(EstimateKind::decide(&after, &estimate(EstimateStatus::Expired), accept(8)).is_err());
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! durable `payment_plan_due` job, written with the plan (or its modification), due the day
 //! after the instalment: if it is not paid by then it is marked late, the client is sent the
 //! `payment_plan_late` template through the outbox in the same change set, and staff get the
-//! `instalment_late` event. A modification keeps the terms and schedule it replaced.
+//! `instalment_late` event. A due job that finds the invoice no longer needs the plan ends it
+//! instead, with no notice: cancelled if the invoice was voided, completed if it is settled
+//! (paid, or credited down to no balance). A modification keeps the terms and schedule it
+//! replaced.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +18,7 @@ use clowder_schemas::audit::Caller;
 use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::ids::{InvoiceId, PaymentPlanId};
-use clowder_schemas::invoices::Invoice;
+use clowder_schemas::invoices::{Invoice, InvoiceStatus};
 use clowder_schemas::jobs::Job;
 use clowder_schemas::messages::Purpose;
 use clowder_schemas::payment_plans::{PaymentPlan, PlanStatus, PlanTerms, schedule};
@@ -52,10 +55,13 @@ pub enum PlanCommand {
         reason: String,
     },
     /// The due job's move: instalment `no` of revision `revision`, if still unpaid after its
-    /// due date.
+    /// due date. `message` (the client's late notice, worked out by the service) is written
+    /// only if the decision is "late"; an invoice that no longer needs the plan (void, paid,
+    /// nothing left owed) ends it instead, with no notice.
     MarkLate {
         no: u32,
         revision: u32,
+        message: Box<ChangeSet>,
     },
 }
 
@@ -179,11 +185,23 @@ impl RecordKind for PlanKind {
                 new.cancel_reason = Some(reason);
                 (vec!["status", "cancel_reason"], "payment_plan.cancel", None)
             }
-            PlanCommand::MarkLate { no, revision } => {
+            PlanCommand::MarkLate { no, revision, message } => {
                 if current.status != PlanStatus::Active || current.revision != revision {
                     return Ok(None); // a job of replaced terms, or of a plan that ended
                 }
-                new.progress(invoice(ctx, current.invoice_id)?.paid);
+                let inv = invoice(ctx, current.invoice_id)?;
+                new.progress(inv.paid);
+                // The invoice no longer needs the plan: voided, it is cancelled (nothing more
+                // is owed, but it was not paid); settled (paid, or credited down to nothing
+                // left), it is completed. Either releases the invoice's claim; nobody is late.
+                if inv.status == InvoiceStatus::Void {
+                    new.status = PlanStatus::Cancelled;
+                    new.cancel_reason = Some("the invoice was voided".into());
+                    return Ok(Some(decision(new, vec!["status", "cancel_reason"], "payment_plan.cancel", None, ctx)));
+                }
+                if !inv.status.is_open() || !inv.balance.is_positive() {
+                    new.status = PlanStatus::Completed;
+                }
                 if new.status == PlanStatus::Completed {
                     return Ok(Some(decision(new, vec!["status"], "payment_plan.complete", None, ctx)));
                 }
@@ -195,6 +213,7 @@ impl RecordKind for PlanKind {
                 i.late = true;
                 let (due_on, client_id, invoice_id, plan_id) = (i.due_on, new.client_id, new.invoice_id, new.id);
                 let late = DomainEvent::InstalmentLate { plan_id, invoice_id, client_id, instalment_no: no, due_on };
+                ctx.write_also(*message);
                 (vec!["schedule"], "payment_plan.late", Some(late))
             }
         };
@@ -372,7 +391,8 @@ impl Plans {
     }
 
     /// The due job's work: marks the instalment late if it still is, and queues the client's
-    /// message in the same change set (dropped unwritten if the decision changes nothing).
+    /// message in the same change set (the decision writes it only when it marks the
+    /// instalment late, not when it finds the plan ended, completed or no longer needed).
     async fn check_due(&self, id: PaymentPlanId, no: u32, revision: u32, caller: &Caller) -> Result<()> {
         let plan = self.with_progress(self.records.peek(id)?)?;
         let unpaid = plan.schedule.iter().find(|i| i.no == no).filter(|i| i.paid < i.amount && !i.late).copied();
@@ -380,7 +400,8 @@ impl Plans {
         if let (Some(i), PlanStatus::Active, true) = (unpaid, plan.status, plan.revision == revision) {
             self.late_message(&mut with, &plan, i.no, i.amount, i.due_on, caller)?;
         }
-        self.records.command_with(id, PlanCommand::MarkLate { no, revision }, with, caller).await?;
+        let command = PlanCommand::MarkLate { no, revision, message: Box::new(with) };
+        self.records.command(id, command, caller).await?;
         self.jobs.wake();
         Ok(())
     }

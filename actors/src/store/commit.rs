@@ -297,7 +297,9 @@ impl ChangeSet {
     /// (`None`: absent), seen after the earlier change sets of the same transaction. For rows
     /// many writers add to (a daily rollup of amounts) without a read-modify-write race:
     /// each change set adds its delta to what the transaction holds. `update` must not fail
-    /// (it runs inside everyone's transaction): on bytes it cannot read it starts afresh.
+    /// (it runs inside everyone's transaction): on bytes it cannot read it starts afresh. It
+    /// runs before any of the set's writes; if it panics, this change set alone is refused
+    /// ([`CommitError::Refused`]) and the commit thread goes on.
     pub fn update(
         &mut self,
         table: RecordTable,
@@ -392,8 +394,8 @@ pub enum CommitError {
     Store(String),
     #[error("the store is closed")]
     Closed,
-    /// A numbered record's builder refused (nothing of the change set was written and no
-    /// number was consumed).
+    /// A numbered record's builder refused, or a builder or an update closure panicked
+    /// (nothing of the change set was written and no number was consumed).
     #[error("the change set was refused: {0}")]
     Refused(String),
     /// A record changed since the writer read it (a [`ChangeSet::require`] check failed):
@@ -759,6 +761,14 @@ impl Committer {
                             continue;
                         }
                     };
+                    // Updates are run before anything is written too, for the same reason.
+                    set.ops = match run_updates(&txn, std::mem::take(&mut set.ops))? {
+                        Ok(ops) => ops,
+                        Err(why) => {
+                            results.push(Err(CommitError::Refused(why)));
+                            continue;
+                        }
+                    };
                     for c in &set.claims {
                         unique.insert((c.ns, c.value.as_str()), c.owner)?;
                     }
@@ -1076,14 +1086,46 @@ fn apply(
         Op::PruneJournal { before } => {
             txn.open_table(JOURNAL)?.retain_in(..before, |_, _| false)?;
         }
-        Op::Update { table, key, update } => {
-            let mut t = txn.open_table(table.def())?;
-            let current = t.get(key)?.map(|v| v.value().to_vec());
-            let new = (update.0)(current.as_deref());
-            t.insert(key, new.as_slice())?;
-        }
+        // `run_updates` turned every update into a put before the change set's writes.
+        Op::Update { .. } => return Err(redb::Error::Corrupted("an update was not run before its writes".into())),
     }
     Ok(())
+}
+
+/// Runs a change set's [`ChangeSet::update`] closures before any of its writes, each on the
+/// bytes its key will hold at that point (the transaction's, after the set's earlier puts,
+/// deletes and updates of the same key), and turns them into puts. The closures are the
+/// caller's code running on the one commit thread: one that panics refuses its own change set
+/// (the inner `Err`; nothing of it written) instead of ending every later write.
+fn run_updates(txn: &redb::WriteTransaction, ops: Vec<Op>) -> Result<Result<Vec<Op>, String>, redb::Error> {
+    if !ops.iter().any(|op| matches!(op, Op::Update { .. })) {
+        return Ok(Ok(ops));
+    }
+    // What the set's earlier ops left under a key (`None`: deleted); few per set.
+    type Left = ((RecordTable, u128), Option<Vec<u8>>);
+    let mut seen: Vec<Left> = Vec::new();
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        let op = match op {
+            Op::Update { table, key, update } => {
+                let current = match seen.iter().rev().find(|(k, _)| *k == (table, key)) {
+                    Some((_, v)) => v.clone(),
+                    None => txn.open_table(table.def())?.get(key)?.map(|v| v.value().to_vec()),
+                };
+                let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (update.0)(current.as_deref())));
+                let Ok(value) = built else { return Ok(Err("a change set's update panicked".to_owned())) };
+                Op::Put { table, key, value }
+            }
+            op => op,
+        };
+        match &op {
+            Op::Put { table, key, value } => seen.push(((*table, *key), Some(value.clone()))),
+            Op::Delete { table, key } => seen.push(((*table, *key), None)),
+            _ => {}
+        }
+        out.push(op);
+    }
+    Ok(Ok(out))
 }
 
 /// The key an operation writes, for the backup journal (pruning the journal writes none).

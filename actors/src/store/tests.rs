@@ -412,3 +412,29 @@ async fn concurrent_updates_of_one_row_all_count() {
     let u = store.read().unwrap().get::<clowder_schemas::users::User>(RecordTable::Users, 7).unwrap().unwrap();
     assert_eq!(u.failed_logins, 200);
 }
+
+/// An update closure that panics refuses its own change set (nothing of it written, its
+/// claim not taken) and the commit thread goes on; an update still sees the set's earlier
+/// put of its key.
+#[tokio::test]
+async fn an_update_that_panics_refuses_only_its_own_change_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let mut set = ChangeSet::new();
+    set.put(RecordTable::Users, 1, &user(1)).unwrap();
+    set.claim(tables::unique::USERNAME, "ann", 1, "username");
+    set.update(RecordTable::Users, 2, |_| panic!("a bug in an update"));
+    assert_eq!(store.commit(set).await, Err(CommitError::Refused("a change set's update panicked".into())));
+    assert_eq!(name_of(&store, 1), None);
+    assert_eq!(store.read().unwrap().unique_owner(tables::unique::USERNAME, "ann").unwrap(), None);
+
+    let mut set = ChangeSet::new();
+    set.put(RecordTable::Users, 3, &user(3)).unwrap();
+    set.update(RecordTable::Users, 3, |current| {
+        let mut u = codec::decode::<clowder_schemas::users::User>(current.unwrap()).unwrap();
+        u.display_name = "Updated".into();
+        codec::encode(&u).unwrap()
+    });
+    store.commit(set).await.unwrap();
+    assert_eq!(name_of(&store, 3).as_deref(), Some("Updated"), "the commit thread still writes");
+}
