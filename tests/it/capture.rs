@@ -414,3 +414,25 @@ async fn an_imported_visit_is_history_and_is_not_charged() {
     settled(&c.app).await;
     assert!(invoices_when(&c.app, &old, |_| true).await.is_empty(), "the imported visit has no invoice");
 }
+
+#[tokio::test]
+async fn a_past_dose_recorded_without_a_visit_is_history_and_is_not_charged() {
+    let c = Clinic::new().await;
+    price_list(&c).await;
+    // Last spring's FVRCP from the cat's previous clinic, written down today: not a sale.
+    let past =
+        json!({"patient_id": c.cat, "vaccine": "fvrcp", "product": "Purevax", "lot": "L9", "given_on": "2026-04-02"});
+    expect_json(c.app.post_json("/api/vaccinations", &past).await, StatusCode::CREATED).await;
+    // A dose given today without a visit is charged on the cat's own draft.
+    let today = json!({"patient_id": c.cat, "vaccine": "fvrcp", "product": "Purevax", "lot": "L1"});
+    let given = id_of(&expect_json(c.app.post_json("/api/vaccinations", &today).await, StatusCode::CREATED).await);
+    let page = c
+        .app
+        .poll_json(&format!("/api/clients/{}/invoices", c.client), |p| {
+            p["items"].as_array().is_some_and(|i| !i.is_empty())
+        })
+        .await;
+    settled(&c.app).await;
+    let all: Vec<String> = page["items"].as_array().unwrap().iter().flat_map(sources).collect();
+    assert_eq!(all, vec![format!("vaccination:{given}")], "only today's dose is charged");
+}

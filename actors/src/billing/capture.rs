@@ -166,6 +166,13 @@ pub(crate) fn claim_sources(set: &mut ChangeSet, old: Option<&Invoice>, new: &In
     }
 }
 
+/// Whether a dose given on `given_on` (the clinic's date) was written down at `at` at least a
+/// whole day later in every time zone: a record of the past, not a charge now.
+fn recorded_after_the_fact(given_on: jiff::civil::Date, at: jiff::Timestamp) -> bool {
+    let written = at.to_zoned(jiff::tz::TimeZone::UTC).date();
+    written.checked_sub(jiff::Span::new().days(1)).is_ok_and(|day_before| given_on < day_before)
+}
+
 /// What an event is charged as, read from `reader` (`None`: the event charges nothing).
 pub fn charge_of(reader: &Reader, event: &Event) -> Result<Option<Charge>> {
     let domain: DomainEvent = match event.kind.as_str() {
@@ -180,6 +187,12 @@ pub fn charge_of(reader: &Reader, event: &Event) -> Result<Option<Charge>> {
                 return Ok(None);
             };
             let Entry::Dose(dose) = &v.entry else { return Ok(None) };
+            if v.visit_id.is_none() && recorded_after_the_fact(dose.given_on, event.at) {
+                // A dose recorded without a visit, given days before it was written down (the
+                // cat's history, here or at another clinic: the demo's year, a transfer's
+                // records), is not a sale made now.
+                return Ok(None);
+            }
             let code = v.vaccine.to_lowercase();
             let source = format!("vaccination:{}", v.id);
             let captured = match linked(reader, unique::CATALOGUE_VACCINE, &code)? {
