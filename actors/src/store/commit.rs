@@ -481,6 +481,7 @@ pub(super) struct Committer {
     pub head: Head,
     pub audit_head: Head,
     pub last_seq: Arc<AtomicU64>,
+    pub generations: Arc<Generations>,
     pub bus: broadcast::Sender<Arc<Published>>,
     pub clock: Arc<dyn Clock>,
     pub clinic_id: String,
@@ -492,6 +493,28 @@ pub(super) struct Committer {
     pub journal: Option<u64>,
     /// Below its reserve, writing change sets are refused before the transaction.
     pub disk: Arc<super::disk::DiskGuard>,
+}
+
+/// Per record table, the number of committed write transactions that changed it.
+pub(super) struct Generations([AtomicU64; RecordTable::ALL.len()]);
+
+impl Default for Generations {
+    fn default() -> Self {
+        Generations(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+}
+
+impl Generations {
+    pub(super) fn get(&self, table: RecordTable) -> u64 {
+        self.0.get(table as usize).map_or(0, |g| g.load(Ordering::Acquire))
+    }
+
+    /// Counts one more commit for each table marked in `written`.
+    fn bump(&self, written: &[bool; RecordTable::ALL.len()]) {
+        for (g, _) in self.0.iter().zip(written).filter(|(_, w)| **w) {
+            g.fetch_add(1, Ordering::Release);
+        }
+    }
 }
 
 /// What one write transaction takes: the work in order and when each was queued.
@@ -714,6 +737,7 @@ impl Committer {
         // What this transaction writes outside the two logs, for the backup journal.
         let journaling = self.journal.is_some();
         let mut touched: Vec<Touch> = Vec::new();
+        let mut written = [false; RecordTable::ALL.len()];
         let outcome = (|| -> Result<(), redb::Error> {
             let txn = self.db.begin_write()?;
             {
@@ -791,11 +815,21 @@ impl Committer {
                         }
                         idem.insert((principal.as_str(), key.as_str()), bytes.as_slice())?;
                     }
+                    for op in &set.ops {
+                        if let Op::Put { table, .. } | Op::Delete { table, .. } = op
+                            && let Some(w) = written.get_mut(*table as usize)
+                        {
+                            *w = true;
+                        }
+                    }
                     for op in set.ops {
                         apply(&txn, &mut unique, &mut idem, op)?;
                     }
                     let mut numbers = Vec::with_capacity(numbered.records.len());
                     for (table, key, number, bytes) in numbered.records {
+                        if let Some(w) = written.get_mut(table as usize) {
+                            *w = true;
+                        }
                         txn.open_table(table.def())?.insert(key, bytes.as_slice())?;
                         numbers.push(number);
                     }
@@ -849,6 +883,8 @@ impl Committer {
                 self.head = head;
                 self.audit_head = audit_head;
                 self.last_seq.store(self.head.seq, Ordering::Release);
+                // Before the replies, so a writer that was answered sees its tables moved on.
+                self.generations.bump(&written);
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }

@@ -110,6 +110,8 @@ pub struct Store {
     audits_queued: AtomicU64,
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
     last_seq: Arc<AtomicU64>,
+    /// Per record table, how many write transactions have changed it (see `generation`).
+    generations: Arc<commit::Generations>,
     bus: broadcast::Sender<Arc<Published>>,
     info: StoreInfo,
     stats: Arc<CommitStats>,
@@ -159,6 +161,7 @@ impl Store {
         let (audits, audit_rx) = mpsc::channel(8 * commit::AUDITS_PER_BATCH);
         let (bus, _) = broadcast::channel(4096);
         let last_seq = Arc::new(AtomicU64::new(head.seq));
+        let generations = Arc::new(commit::Generations::default());
         let stats = Arc::new(CommitStats::default());
         let dir = config.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let disk = Arc::new(disk::DiskGuard::new(dir));
@@ -170,6 +173,7 @@ impl Store {
             head,
             audit_head,
             last_seq: last_seq.clone(),
+            generations: generations.clone(),
             bus: bus.clone(),
             clock,
             clinic_id: clinic_id.clone(),
@@ -190,6 +194,7 @@ impl Store {
             audits_queued: AtomicU64::new(0),
             committer: Mutex::new(Some(handle)),
             last_seq,
+            generations,
             bus,
             info: StoreInfo { path: config.path.clone(), clinic_id, recovered, created, open_took: started.elapsed() },
             stats,
@@ -260,6 +265,16 @@ impl Store {
     /// Sequence number of the newest committed event (0 when the log is empty).
     pub fn last_seq(&self) -> u64 {
         self.last_seq.load(Ordering::Acquire)
+    }
+
+    /// How many committed write transactions have changed `table` since the store opened.
+    ///
+    /// It goes up only after the transaction is committed, so a value read *before* opening a
+    /// reader is never newer than what the reader sees: something computed from that reader
+    /// and kept under that value is stale once the value moves on, and at worst computed
+    /// again once too often. Caches of derived figures (the AR ageing's) key on it.
+    pub fn generation(&self, table: RecordTable) -> u64 {
+        self.generations.get(table)
     }
 
     /// Live feed of committed events, in sequence order.

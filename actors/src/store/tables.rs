@@ -115,10 +115,14 @@ pub enum RecordTable {
     /// The ageing's view of each invoice with a balance (`billing::reports`; key: the
     /// invoice's id), put and deleted in the invoice's change set.
     ArOpen,
+    /// The revenue rollup by month (`billing::reports`): the same rows as `RevenueDays`
+    /// summed per month (key `(first day of the month << 96) | hash`), so a report of years by
+    /// month reads a row per month and category instead of one per day.
+    RevenueMonths,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 53] = [
+    pub const ALL: [RecordTable; 54] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -172,6 +176,7 @@ impl RecordTable {
         RecordTable::InvoiceBatches,
         RecordTable::RevenueDays,
         RecordTable::ArOpen,
+        RecordTable::RevenueMonths,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -229,6 +234,7 @@ impl RecordTable {
             RecordTable::InvoiceBatches => TableDefinition::new("invoice_batches"),
             RecordTable::RevenueDays => TableDefinition::new("revenue_days"),
             RecordTable::ArOpen => TableDefinition::new("ar_open"),
+            RecordTable::RevenueMonths => TableDefinition::new("revenue_months"),
         }
     }
 }

@@ -107,6 +107,33 @@ async fn a_unique_claim_refuses_the_whole_change_set() {
     assert_eq!(store.read().unwrap().unique_owner(tables::unique::USERNAME, "morgan").unwrap(), None);
 }
 
+/// A table's generation moves on with each committed transaction that wrote it, and not
+/// with a refused change set or a commit to another table.
+#[tokio::test]
+async fn a_table_generation_counts_the_commits_that_wrote_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let users = store.generation(RecordTable::Users);
+    let clients = store.generation(RecordTable::Clients);
+    let mut a = ChangeSet::new();
+    a.claim(tables::unique::USERNAME, "tabby", 1, "username");
+    a.put(RecordTable::Users, 1, &user(1)).unwrap();
+    store.commit(a).await.unwrap();
+    assert_eq!(store.generation(RecordTable::Users), users + 1);
+    assert_eq!(store.generation(RecordTable::Clients), clients);
+
+    let mut b = ChangeSet::new();
+    b.claim(tables::unique::USERNAME, "tabby", 2, "username");
+    b.put(RecordTable::Users, 2, &user(2)).unwrap();
+    assert!(store.commit(b).await.is_err());
+    assert_eq!(store.generation(RecordTable::Users), users + 1, "a refused change set wrote nothing");
+
+    let mut c = ChangeSet::new();
+    c.delete(RecordTable::Users, 1);
+    store.commit(c).await.unwrap();
+    assert_eq!(store.generation(RecordTable::Users), users + 2, "a delete is a write");
+}
+
 #[tokio::test]
 async fn data_and_the_event_chain_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
