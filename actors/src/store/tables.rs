@@ -115,10 +115,17 @@ pub enum RecordTable {
     /// The ageing's view of each invoice with a balance (`billing::reports`; key: the
     /// invoice's id), put and deleted in the invoice's change set.
     ArOpen,
+    /// The chart-of-accounts mapping (`billing::accounting`; one row, key 1).
+    AccountMappings,
+    /// Recorded accounting exports (`billing::accounting`), never changed once written.
+    AccountingExports,
+    /// The files of accounting exports and invoice batch exports (key: the export's or the
+    /// batch's id), kept to be downloaded again.
+    AccountingFiles,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 53] = [
+    pub const ALL: [RecordTable; 56] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -172,6 +179,9 @@ impl RecordTable {
         RecordTable::InvoiceBatches,
         RecordTable::RevenueDays,
         RecordTable::ArOpen,
+        RecordTable::AccountMappings,
+        RecordTable::AccountingExports,
+        RecordTable::AccountingFiles,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -229,6 +239,9 @@ impl RecordTable {
             RecordTable::InvoiceBatches => TableDefinition::new("invoice_batches"),
             RecordTable::RevenueDays => TableDefinition::new("revenue_days"),
             RecordTable::ArOpen => TableDefinition::new("ar_open"),
+            RecordTable::AccountMappings => TableDefinition::new("account_mappings"),
+            RecordTable::AccountingExports => TableDefinition::new("accounting_exports"),
+            RecordTable::AccountingFiles => TableDefinition::new("accounting_files"),
         }
     }
 }
@@ -406,6 +419,9 @@ pub mod unique {
     pub const PAYMENT_INVOICE: &str = "payment_invoice";
     /// `<processor>/<its refund id>`: a processor's refund is recorded once.
     pub const REFUND_PROCESSOR_ID: &str = "refund_processor_id";
+    /// `<kind>/<local date>` (`invoices/2026-03-01`), owned by the accounting export that
+    /// first exported that kind of that day: nothing is exported twice unless re-exported.
+    pub const EXPORTED_DAY: &str = "exported_day";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by
