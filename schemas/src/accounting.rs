@@ -694,4 +694,19 @@ mod tests {
         let two = vec!["01JD7Y2Q4Z8W3N5K6M7P8R9S0T".to_string(); 2];
         assert_eq!(parse_selection(&two).unwrap().len(), 1);
     }
+
+    #[test]
+    fn a_v1_invoice_batch_reads_as_a_generate_batch() {
+        use crate::capture::{BatchOp, InvoiceBatch};
+        let id = "01JD7Y2Q4Z8W3N5K6M7P8R9S0T";
+        let v1 = serde_json::json!({
+            "id": id, "from": "2026-01-01", "to": "2026-01-31", "status": "done", "total": 1, "done": 1,
+            "issued": [], "failed": [{"visit_id": id, "invoice_id": null, "code": "no_charges", "reason": "x"}],
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "created_by": null,
+        });
+        let b = InvoiceBatch::upcast(1, v1).unwrap();
+        assert_eq!((b.op, b.from.map(|d| d.to_string())), (BatchOp::Generate, Some("2026-01-01".to_owned())));
+        assert_eq!(b.failed[0].visit_id.map(|v| v.to_string()), Some(id.to_owned()));
+        assert!(b.changed.is_empty() && b.file.is_none());
+    }
 }

@@ -367,3 +367,40 @@ async fn an_export_batch_writes_a_csv_of_the_selected_invoices() {
     assert!(rows[1..3].iter().all(|r| r[1] == number && r[2] == "issued" && r[20] == "79.40"), "{csv}");
     assert_eq!(rows[3][9], "'=SUM(A1)", "a cell that would be a formula is guarded: {csv}");
 }
+
+#[tokio::test]
+async fn two_exports_of_the_same_day_at_once_record_one_and_a_retry_replays_it() {
+    let c = clinic().await;
+    let app = &c.app;
+    let today = c.worked_example().await["issued_on"].as_str().unwrap().to_owned();
+    let body = json!({"from": today, "to": today, "format": "csv", "kinds": ["invoices"]});
+    // Both may pass the decision's check on their snapshots; the claims taken in the commit
+    // let only one through, and the other answers the overlap.
+    let (a, b) =
+        tokio::join!(app.post_json("/api/accounting/exports", &body), app.post_json("/api/accounting/exports", &body));
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
+    let (winner, loser) = if a.status() == StatusCode::CREATED { (a, b) } else { (b, a) };
+    let winner: Value = winner.json().await.unwrap();
+    let loser: Value = loser.json().await.unwrap();
+    assert_eq!(loser["error"]["code"], "export_overlap", "{loser}");
+    assert_eq!(loser["error"]["details"]["export_id"], winner["id"], "{loser}");
+    assert_eq!(app.get_json("/api/accounting/exports").await["items"].as_array().unwrap().len(), 1);
+
+    // A retry of a re-export with its Idempotency-Key gets the first answer; nothing more is
+    // recorded.
+    let re = json!({"from": today, "to": today, "format": "iif", "kinds": ["invoices"], "reexport": true,
+                    "reason": "the import failed"});
+    let send = || {
+        app.request(reqwest::Method::POST, "/api/accounting/exports")
+            .header("Idempotency-Key", "export-retry-1")
+            .json(&re)
+            .send()
+    };
+    let first = expect_json(send().await.unwrap(), StatusCode::CREATED).await;
+    let retry = send().await.unwrap();
+    assert_eq!(retry.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(expect_json(retry, StatusCode::CREATED).await["id"], first["id"]);
+    assert_eq!(app.get_json("/api/accounting/exports").await["items"].as_array().unwrap().len(), 2);
+}
