@@ -171,6 +171,14 @@ pub enum Error {
     InvoiceNotFound(clowder_schemas::ids::InvoiceId),
     #[error("no payment with id {0}")]
     PaymentNotFound(clowder_schemas::ids::PaymentId),
+    #[error("no accounting export with id {0}")]
+    AccountingExportNotFound(clowder_schemas::ids::AccountingExportId),
+    /// Days of an export's range were exported already (nothing goes out twice unless a
+    /// re-export with a reason is asked for).
+    #[error(
+        "the {kind} of {day} were exported already (export {earlier}); ask for a re-export with a reason to export them again"
+    )]
+    ExportOverlap { earlier: clowder_schemas::ids::AccountingExportId, kind: &'static str, day: jiff::civil::Date },
     /// An invoice cannot make this move from its status (editing an issued invoice, a second
     /// void).
     #[error("a {} invoice cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
@@ -336,6 +344,8 @@ impl Error {
             Error::CatalogueItemNotFound(_) => ErrorCode::CatalogueItemNotFound,
             Error::InvoiceNotFound(_) => ErrorCode::InvoiceNotFound,
             Error::PaymentNotFound(_) => ErrorCode::PaymentNotFound,
+            Error::AccountingExportNotFound(_) => ErrorCode::AccountingExportNotFound,
+            Error::ExportOverlap { .. } => ErrorCode::ExportOverlap,
             Error::InvoiceTransition { .. } => ErrorCode::InvalidTransition,
             Error::EstimateNotFound(_) => ErrorCode::EstimateNotFound,
             Error::EstimateTransition { .. } => ErrorCode::InvalidTransition,
@@ -409,6 +419,9 @@ impl Error {
             }
             Error::InvoiceTransition { from, to, allowed } => {
                 Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            Error::ExportOverlap { earlier, kind, day } => {
+                Some(serde_json::json!({ "export_id": earlier, "kind": kind, "date": day }))
             }
             Error::EstimateTransition { from, to, allowed } => {
                 Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))

@@ -113,6 +113,8 @@ pub struct System {
     pub invoice_batches: crate::billing::generate::InvoiceBatches,
     /// AR ageing and revenue.
     pub reports: crate::billing::reports::Reports,
+    /// The accounting export and its chart-of-accounts mapping.
+    pub accounting: crate::billing::accounting::Accounting,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -211,6 +213,10 @@ impl System {
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let invoice_batches =
             crate::billing::generate::InvoiceBatches::new(ctx.clone(), jobs.clone(), invoices.clone());
+        jobs.register(crate::billing::batch_ops::DISCOUNT_KIND, invoice_batches.selection_handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        jobs.register(crate::billing::batch_ops::EXPORT_KIND, invoice_batches.selection_handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         jobs.register(crate::billing::generate::KIND, invoice_batches.handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let capture = crate::billing::capture::Capture::start(ctx.clone(), invoices.clone())
@@ -268,6 +274,7 @@ impl System {
             capture,
             invoice_batches,
             reports: crate::billing::reports::Reports::new(ctx_for_templates.clone()),
+            accounting: crate::billing::accounting::Accounting::new(ctx_for_templates.clone()),
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })
@@ -345,6 +352,7 @@ impl System {
             self.invoices.stop_all();
             self.estimates.stop_all();
             self.plans.stop_all();
+            self.accounting.stop_all();
             self.scheduling.stop().await;
             self.search.stop().await;
             // Attempts in flight finish (or are dropped and run again at start).

@@ -138,6 +138,7 @@ permissions! {
     ControlledRecord = "controlled:record" => "Record controlled-drug receipts, administrations, dispensing, counts and corrections (each witnessed)",
     VaccinationsCreate = "vaccinations:create" => "Record vaccinations (doses, refusals, reactions), override due dates and assess risk",
     CatalogueManage = "catalogue:manage" => "Add, reprice and retire the service catalogue's items",
+    AccountingExport = "accounting:export" => "Export invoices, payments and purchases to accounting (CSV, IIF), re-export with a reason, and set the chart-of-accounts mapping",
 }
 
 impl Permission {
@@ -298,6 +299,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
         billing.extend(all_of(r));
     }
     billing.push(CatalogueManage);
+    billing.push(AccountingExport);
     let mut manager = vec![
         PatientsView,
         ReportsView,
@@ -316,6 +318,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     }
     manager.push(ControlledView);
     manager.push(CatalogueManage);
+    manager.push(AccountingExport);
     vec![
         (
             ADMINISTRATOR,
@@ -382,7 +385,7 @@ pub fn parse_grants(field: &str, input: &[GrantInput]) -> Result<Vec<Grant>, Val
 /// grant of them would silently act like `all`; it is refused instead.
 pub fn narrows_own(p: Permission) -> bool {
     let name = p.as_str();
-    !["invoices:", "payments:", "catalogue:", "inventory:"].iter().any(|prefix| name.starts_with(prefix))
+    !["invoices:", "payments:", "catalogue:", "inventory:", "accounting:"].iter().any(|prefix| name.starts_with(prefix))
 }
 
 /// Validates a role's machine name: 3–40 of `a-z`, `0-9`, `_`, starting with a letter.

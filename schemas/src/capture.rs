@@ -114,9 +114,12 @@ pub struct BatchIssued {
 /// One visit a batch could not invoice, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BatchFailure {
-    pub visit_id: VisitId,
+    /// The visit (a batch over completed visits); `null` in a batch over selected invoices.
+    #[serde(default)]
+    pub visit_id: Option<VisitId>,
     pub invoice_id: Option<InvoiceId>,
-    /// A stable word: `no_charges`, `uncharged_items`, `not_found`, `refused`, `error`.
+    /// A stable word: `no_charges`, `uncharged_items`, `several_drafts`, `refused`, `error`;
+    /// over selected invoices also `not_found`, `issued`, `void`, `other_location`.
     pub code: String,
     pub reason: String,
 }
@@ -127,8 +130,14 @@ pub struct BatchFailure {
 pub struct InvoiceBatch {
     /// The id of the durable job that runs it.
     pub id: crate::ids::JobId,
-    pub from: Date,
-    pub to: Date,
+    /// What the batch does (`generate` for batches stored before there were others).
+    #[serde(default)]
+    pub op: BatchOp,
+    /// The range of a `generate` batch; `null` for a selection.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub from: Option<Date>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub to: Option<Date>,
     pub status: BatchStatus,
     /// Completed visits in the range (known once the job started).
     pub total: u32,
@@ -136,12 +145,41 @@ pub struct InvoiceBatch {
     pub done: u32,
     pub issued: Vec<BatchIssued>,
     pub failed: Vec<BatchFailure>,
+    /// A `discount` batch: the drafts it discounted (or found discounted so already).
+    #[serde(default)]
+    pub changed: Vec<BatchChanged>,
+    /// An `export` batch, once done: where its CSV is (`/api/invoice-batches/{id}/file`).
+    #[serde(default)]
+    pub file: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub created_by: Option<UserId>,
 }
 
+/// Version history: v1; v2 added `op`, `changed`, `file`, made `from`, `to` and a failure's
+/// `visit_id` optional (a v1 row reads as a `generate` batch with all three present).
 impl Record for InvoiceBatch {
     const KIND: &'static str = "invoice_batch";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
+}
+
+/// What an invoice batch does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchOp {
+    /// Issue the drafts of the visits completed in a date range.
+    #[default]
+    Generate,
+    /// Apply an invoice-level discount to selected drafts.
+    Discount,
+    /// Export selected invoices to CSV.
+    Export,
+}
+
+/// A draft a discount batch changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BatchChanged {
+    pub invoice_id: InvoiceId,
+    /// The draft's total after the discount, in cents.
+    pub total: i64,
 }

@@ -131,6 +131,10 @@ pub enum ErrorCode {
     EstimateNotFound,
     PaymentPlanNotFound,
     PaymentNotFound,
+    AccountingExportNotFound,
+    /// An accounting export over days already exported (`details.export_id` names the
+    /// earlier one); `reexport` with a reason exports them again.
+    ExportOverlap,
 }
 
 impl ErrorCode {
@@ -191,6 +195,8 @@ impl ErrorCode {
             CatalogueItemNotFound | InvoiceNotFound => ErrorKind::NotFound,
             EstimateNotFound | PaymentPlanNotFound => ErrorKind::NotFound,
             PaymentNotFound => ErrorKind::NotFound,
+            AccountingExportNotFound => ErrorKind::NotFound,
+            ExportOverlap => ErrorKind::Conflict,
         }
     }
 

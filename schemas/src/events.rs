@@ -418,6 +418,14 @@ pub enum DomainEvent {
         instalment_no: u32,
         due_on: jiff::civil::Date,
     },
+    /// An accounting export was recorded (its file is ready to download).
+    AccountingExported {
+        export_id: crate::ids::AccountingExportId,
+    },
+    /// The chart-of-accounts mapping changed; `version` is the new one.
+    AccountMappingUpdated {
+        version: u32,
+    },
 }
 
 impl DomainEvent {
@@ -514,6 +522,7 @@ impl DomainEvent {
             | DomainEvent::PaymentPlanCreated { client_id, .. }
             | DomainEvent::PaymentPlanUpdated { client_id, .. }
             | DomainEvent::InstalmentLate { client_id, .. } => format!("client:{client_id}"),
+            DomainEvent::AccountingExported { .. } | DomainEvent::AccountMappingUpdated { .. } => "accounting".into(),
         }
     }
 }
@@ -738,6 +747,10 @@ impl DomainEvent {
             DomainEvent::PaymentPlanCreated { .. }
             | DomainEvent::PaymentPlanUpdated { .. }
             | DomainEvent::InstalmentLate { .. } => Audience::new(Permission::PaymentsView, Unnarrowed),
+            // Who may export (and so read what was exported).
+            DomainEvent::AccountingExported { .. } | DomainEvent::AccountMappingUpdated { .. } => {
+                Audience::new(Permission::AccountingExport, Unnarrowed)
+            }
         }
     }
 
@@ -888,6 +901,7 @@ impl DomainEvent {
             | DomainEvent::PaymentPlanCreated { .. }
             | DomainEvent::PaymentPlanUpdated { .. }
             | DomainEvent::InstalmentLate { .. } => None,
+            DomainEvent::AccountingExported { .. } | DomainEvent::AccountMappingUpdated { .. } => None,
         }
     }
 }

@@ -298,6 +298,14 @@ ulid_id!(
     /// A payment plan for an issued invoice's balance.
     PaymentPlanId, PaymentPlanNotFound, "payment plan"
 );
+ulid_id!(
+    /// A recorded accounting export (CSV or IIF of a date range).
+    AccountingExportId, AccountingExportNotFound, "accounting export"
+);
+ulid_id!(
+    /// The clinic's chart-of-accounts mapping: one row, key 1.
+    AccountMappingId, NotFound, "account mapping"
+);
 
 #[cfg(test)]
 mod tests {

@@ -65,4 +65,5 @@ pub use ids::{
     AppointmentId, AppointmentTypeId, ClientId, DeviceId, FeedId, LocationId, OfferId, PatientId, RoleId, RoomId,
     SessionId, ShiftId, StaffId, TimeOffId, UserId, WaitlistId,
 };
+pub mod accounting;
 pub mod reports;

@@ -345,6 +345,15 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/payments/{id}/receipt/email", "ARBM"),
     ("GET", "/api/reports/ar-ageing", "ABM"),
     ("GET", "/api/reports/revenue", "ABM"),
+    ("GET", "/api/accounting/mapping", "ABM"),
+    ("PUT", "/api/accounting/mapping", "ABM"),
+    ("POST", "/api/accounting/exports", "ABM"),
+    ("GET", "/api/accounting/exports", "ABM"),
+    ("GET", "/api/accounting/exports/{id}", "ABM"),
+    ("GET", "/api/accounting/exports/{id}/file", "ABM"),
+    ("POST", "/api/invoice-batches/discount", "ARBM"),
+    ("POST", "/api/invoice-batches/export", "ARBM"),
+    ("GET", "/api/invoice-batches/{id}/file", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -2,6 +2,7 @@
 //! directory, driven over real sockets. One test binary (see STYLE.md); one module per area.
 
 mod access;
+mod accounting;
 mod analytics;
 mod architecture;
 mod audit;

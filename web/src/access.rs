@@ -435,6 +435,17 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/payments/{id}/receipt/email", Needs(PaymentsCreate)),
     ("GET", "/api/reports/ar-ageing", Needs(ReportsFinancial)),
     ("GET", "/api/reports/revenue", Needs(ReportsFinancial)),
+    // The accounting export: its mapping and exports need `accounting:export`; the batches
+    // over selected invoices, like the batch that issues them, `invoices:edit`.
+    ("GET", "/api/accounting/mapping", Needs(AccountingExport)),
+    ("PUT", "/api/accounting/mapping", Needs(AccountingExport)),
+    ("POST", "/api/accounting/exports", Needs(AccountingExport)),
+    ("GET", "/api/accounting/exports", Needs(AccountingExport)),
+    ("GET", "/api/accounting/exports/{id}", Needs(AccountingExport)),
+    ("GET", "/api/accounting/exports/{id}/file", Needs(AccountingExport)),
+    ("POST", "/api/invoice-batches/discount", Needs(InvoicesEdit)),
+    ("POST", "/api/invoice-batches/export", Needs(InvoicesEdit)),
+    ("GET", "/api/invoice-batches/{id}/file", Needs(InvoicesEdit)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

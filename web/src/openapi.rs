@@ -280,7 +280,20 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::payments_receipt_pdf))
         .routes(routes!(payments::payments_receipt_email))
         .routes(routes!(crate::routes::reports::reports_ar_ageing))
-        .routes(routes!(crate::routes::reports::reports_revenue));
+        .routes(routes!(crate::routes::reports::reports_revenue))
+        .routes(routes!(
+            crate::routes::accounting::accounting_mapping_get,
+            crate::routes::accounting::accounting_mapping_put
+        ))
+        .routes(routes!(
+            crate::routes::accounting::accounting_exports_create,
+            crate::routes::accounting::accounting_exports_list
+        ))
+        .routes(routes!(crate::routes::accounting::accounting_exports_get))
+        .routes(routes!(crate::routes::accounting::accounting_exports_file))
+        .routes(routes!(crate::routes::accounting::invoice_batches_discount))
+        .routes(routes!(crate::routes::accounting::invoice_batches_export))
+        .routes(routes!(crate::routes::accounting::invoice_batches_file));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

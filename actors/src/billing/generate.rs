@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use clowder_schemas::ValidationError;
 use clowder_schemas::audit::{AuditDraft, Caller};
-use clowder_schemas::capture::{BatchFailure, BatchIssued, BatchStatus, InvoiceBatch};
+use clowder_schemas::capture::{BatchFailure, BatchIssued, BatchOp, BatchStatus, InvoiceBatch};
 use clowder_schemas::ids::{JobId, VisitId};
 use clowder_schemas::invoices::{Invoice, InvoiceStatus};
 use clowder_schemas::jobs::Job;
@@ -43,9 +43,9 @@ const CAPTURE_WAIT: Duration = Duration::from_secs(60);
 /// Batches issuing the invoices of completed visits.
 #[derive(Clone)]
 pub struct InvoiceBatches {
-    ctx: Arc<Ctx>,
-    jobs: Jobs,
-    invoices: Invoices,
+    pub(super) ctx: Arc<Ctx>,
+    pub(super) jobs: Jobs,
+    pub(super) invoices: Invoices,
     /// Charge capture, set once it is started (after the job handlers are registered).
     capture: Arc<OnceLock<Capture>>,
 }
@@ -102,13 +102,16 @@ impl InvoiceBatches {
         let (Scheduled::New(id) | Scheduled::Existing(id)) = self.jobs.schedule(&mut set, new, caller)?;
         let batch = InvoiceBatch {
             id,
-            from,
-            to,
+            op: BatchOp::Generate,
+            from: Some(from),
+            to: Some(to),
             status: BatchStatus::Running,
             total: 0,
             done: 0,
             issued: Vec::new(),
             failed: Vec::new(),
+            changed: Vec::new(),
+            file: None,
             created_at: now,
             updated_at: now,
             created_by: caller.user_id(),
@@ -166,7 +169,7 @@ impl InvoiceBatches {
         };
         let fail = |batch: &mut InvoiceBatch, invoice: Option<&Invoice>, code: &str, reason: String| {
             batch.failed.push(BatchFailure {
-                visit_id: visit,
+                visit_id: Some(visit),
                 invoice_id: invoice.map(|i| i.id),
                 code: code.into(),
                 reason,
@@ -234,7 +237,7 @@ impl InvoiceBatches {
         Ok(())
     }
 
-    async fn write(&self, batch: &InvoiceBatch) -> Result<()> {
+    pub(super) async fn write(&self, batch: &InvoiceBatch) -> Result<()> {
         let mut set = ChangeSet::new();
         set.put(RecordTable::InvoiceBatches, batch.id.as_u128(), batch)?;
         self.ctx.store.commit(set).await?;
@@ -257,13 +260,16 @@ impl InvoiceBatches {
             self.ctx.store.read()?.get::<InvoiceBatch>(RecordTable::InvoiceBatches, job.id.as_u128())?.unwrap_or(
                 InvoiceBatch {
                     id: job.id,
-                    from,
-                    to,
+                    op: BatchOp::Generate,
+                    from: Some(from),
+                    to: Some(to),
                     status: BatchStatus::Running,
                     total: 0,
                     done: 0,
                     issued: Vec::new(),
                     failed: Vec::new(),
+                    changed: Vec::new(),
+                    file: None,
                     created_at: now,
                     updated_at: now,
                     created_by: job.created_by,
@@ -278,7 +284,7 @@ impl InvoiceBatches {
         for visit in visits {
             if let Err(e) = self.one(visit, &mut batch, caller).await {
                 batch.failed.push(BatchFailure {
-                    visit_id: visit,
+                    visit_id: Some(visit),
                     invoice_id: None,
                     code: "error".into(),
                     reason: e.to_string(),

@@ -119,10 +119,17 @@ pub enum RecordTable {
     /// summed per month (key `(first day of the month << 96) | hash`), so a report of years by
     /// month reads a row per month and category instead of one per day.
     RevenueMonths,
+    /// The chart-of-accounts mapping (`billing::accounting`; one row, key 1).
+    AccountMappings,
+    /// Recorded accounting exports (`billing::accounting`), never changed once written.
+    AccountingExports,
+    /// The files of accounting exports and invoice batch exports (key: the export's or the
+    /// batch's id), kept to be downloaded again.
+    AccountingFiles,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 54] = [
+    pub const ALL: [RecordTable; 57] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -177,6 +184,9 @@ impl RecordTable {
         RecordTable::RevenueDays,
         RecordTable::ArOpen,
         RecordTable::RevenueMonths,
+        RecordTable::AccountMappings,
+        RecordTable::AccountingExports,
+        RecordTable::AccountingFiles,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -235,6 +245,9 @@ impl RecordTable {
             RecordTable::RevenueDays => TableDefinition::new("revenue_days"),
             RecordTable::ArOpen => TableDefinition::new("ar_open"),
             RecordTable::RevenueMonths => TableDefinition::new("revenue_months"),
+            RecordTable::AccountMappings => TableDefinition::new("account_mappings"),
+            RecordTable::AccountingExports => TableDefinition::new("accounting_exports"),
+            RecordTable::AccountingFiles => TableDefinition::new("accounting_files"),
         }
     }
 }
@@ -412,6 +425,9 @@ pub mod unique {
     pub const PAYMENT_INVOICE: &str = "payment_invoice";
     /// `<processor>/<its refund id>`: a processor's refund is recorded once.
     pub const REFUND_PROCESSOR_ID: &str = "refund_processor_id";
+    /// `<kind>/<local date>` (`invoices/2026-03-01`), owned by the accounting export that
+    /// first exported that kind of that day: nothing is exported twice unless re-exported.
+    pub const EXPORTED_DAY: &str = "exported_day";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

@@ -1,6 +1,7 @@
 //! REST handlers, one module per resource. Handlers translate HTTP to calls on the actors'
 //! services and back; they hold no business rules.
 
+pub mod accounting;
 pub mod analytics;
 pub mod appointment_types;
 pub mod appointments;

@@ -1,0 +1,406 @@
+//! The accounting export (`/api/accounting/...`): the chart-of-accounts mapping, exports that
+//! balance to the cent in CSV and IIF, recorded with their file, never over days already
+//! exported unless re-exported with a reason; and the batches over selected invoices
+//! (`/api/invoice-batches/discount`, `/export`) with their partial-failure reports.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::catalogue::item;
+use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of};
+
+struct Clinic {
+    app: TestApp,
+    client: String,
+    cat: String,
+    location: String,
+    exam: String,
+    food: String,
+}
+
+/// A clinic taxing 8.25 %, an untaxed exam at 65.00 and a taxed food at 13.33.
+async fn clinic() -> Clinic {
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Jane", "Doe").await;
+    let cat = app.some_patient(&client, "Miso").await;
+    let location = id_of(&app.get_json("/api/locations").await[0]);
+    expect_json(app.patch_json(&format!("/api/locations/{location}"), &json!({"tax_rate": 825})).await, StatusCode::OK)
+        .await;
+    let exam = id_of(&item(&app, json!({"name": "Exam", "category": "Exams", "kind": "service", "price": 6500})).await);
+    let food = id_of(
+        &item(&app, json!({"name": "Food", "category": "Food", "kind": "product", "price": 1333, "taxable": true}))
+            .await,
+    );
+    Clinic { app, client, cat, location, exam, food }
+}
+
+impl Clinic {
+    async fn draft(&self, lines: Value, discount: Value) -> Value {
+        let body = json!({"client_id": self.client, "patient_id": self.cat, "location_id": self.location,
+                          "lines": lines, "discount": discount});
+        expect_json(self.app.post_json("/api/invoices", &body).await, StatusCode::CREATED).await
+    }
+
+    /// The worked example of docs/billing.md, issued: 79.40 (food 16.92 and exams 61.08 after
+    /// the invoice discount, tax 1.40).
+    async fn worked_example(&self) -> Value {
+        let lines = json!([
+            {"item_id": self.food, "quantity": 1.5, "unit_price": 1333, "discount": {"kind": "percent", "basis_points": 1000}},
+            {"item_id": self.exam},
+        ]);
+        let inv = self.draft(lines, json!({"kind": "amount", "amount": 500})).await;
+        let path = format!("/api/invoices/{}/issue", id_of(&inv));
+        expect_json(self.app.post_json(&path, &json!({})).await, StatusCode::OK).await
+    }
+}
+
+/// The rows of a CSV, header included, read by an RFC 4180 parser.
+fn rows(csv: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+fn cents(s: &str) -> i64 {
+    if s.is_empty() {
+        return 0;
+    }
+    let (whole, frac) = s.split_once('.').unwrap();
+    whole.parse::<i64>().unwrap() * 100 + frac.parse::<i64>().unwrap()
+}
+
+async fn text(app: &TestApp, path: &str) -> String {
+    let resp = app.get(path).await;
+    assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    resp.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_export_balances_to_the_cent_is_recorded_and_the_same_days_are_not_exported_twice() {
+    let c = clinic().await;
+    let app = &c.app;
+    // The defaults are in force before anything is saved.
+    let defaults = app.get_json("/api/accounting/mapping").await;
+    assert_eq!((defaults["version"].as_u64(), defaults["tax_payable"].as_str()), (Some(0), Some("Sales Tax Payable")));
+    let mapping = json!({"revenue": {"Exams": "Income:Exams"}, "payment_methods": {"cash": "Cash Drawer"}});
+    let saved = expect_json(app.put_json("/api/accounting/mapping", &mapping).await, StatusCode::OK).await;
+    assert_eq!((saved["version"].as_u64(), saved["payment_methods"]["cash"].as_str()), (Some(1), Some("Cash Drawer")));
+    assert_eq!(saved["payment_methods"]["check"], "Undeposited Funds", "methods not named keep their default");
+    let again = expect_json(app.put_json("/api/accounting/mapping", &mapping).await, StatusCode::OK).await;
+    assert_eq!(again["version"], 1, "saving the same mapping makes no new version");
+
+    let inv = c.worked_example().await;
+    let id = id_of(&inv);
+    let today = inv["issued_on"].as_str().unwrap().to_owned();
+    let paid = expect_json(
+        app.post_json(&format!("/api/invoices/{id}/payments"), &json!({"amount": 5000, "method": "cash"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let payment = paid["payments"][0]["id"].as_str().unwrap().to_owned();
+    let credit = json!({"reason": "Goodwill", "lines": [{"description": "Goodwill", "unit_price": 500}]});
+    expect_json(app.post_json(&format!("/api/invoices/{id}/credit-notes"), &credit).await, StatusCode::OK).await;
+    let refund = json!({"amount": 1000, "reason": "Changed their mind"});
+    expect_json(app.post_json(&format!("/api/payments/{payment}/refunds"), &refund).await, StatusCode::OK).await;
+    // A purchase order: 6 of 10 boxes received at 8.99 is 53.94 of purchases.
+    let vendor = id_of(
+        &expect_json(
+            app.post_json("/api/inventory/vendors", &json!({"name": "VetSupply Co"})).await,
+            StatusCode::CREATED,
+        )
+        .await,
+    );
+    let gloves = json!({"name": "Gloves", "sku": "GLV-1", "kind": "supply", "unit": "box"});
+    let product =
+        id_of(&expect_json(app.post_json("/api/inventory/products", &gloves).await, StatusCode::CREATED).await);
+    let po_body =
+        json!({"vendor_id": vendor, "lines": [{"product_id": product, "quantity": 10, "unit_cost_cents": 899}]});
+    let po =
+        id_of(&expect_json(app.post_json("/api/inventory/purchase-orders", &po_body).await, StatusCode::CREATED).await);
+    let po_path = format!("/api/inventory/purchase-orders/{po}");
+    expect_json(app.post_json(&format!("{po_path}/submit"), &json!({})).await, StatusCode::OK).await;
+    let receipt = json!({"lines": [{"line": 1, "quantity": 6, "lot_number": "G-1", "expires_on": "2031-05-01"}]});
+    expect_json(app.post_json(&format!("{po_path}/receive"), &receipt).await, StatusCode::OK).await;
+
+    let body = json!({"from": today, "to": today, "format": "csv"});
+    let resp = app.post_json("/api/accounting/exports", &body).await;
+    let export = expect_json(resp, StatusCode::CREATED).await;
+    let first = id_of(&export);
+    let t = &export["totals"];
+    assert_eq!(t["invoices"]["transactions"], 2, "the invoice and its credit note: {export}");
+    assert_eq!(t["payments"]["transactions"], 2, "the payment and its refund: {export}");
+    assert_eq!(t["purchases"]["transactions"], 1, "{export}");
+    for k in ["invoices", "payments", "purchases"] {
+        assert_eq!(t[k]["debits"], t[k]["credits"], "{k} balance: {export}");
+    }
+    assert_eq!(t["invoices"]["debits"], 7940 + 500, "{export}");
+    assert_eq!(t["purchases"]["debits"], 5394, "{export}");
+    assert_eq!(export["mapping_version"], 1);
+
+    let csv = text(app, &format!("/api/accounting/exports/{first}/file")).await;
+    let sha: String = Sha256::digest(csv.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(export["sha256"].as_str(), Some(sha.as_str()), "the file is the one recorded");
+    let rows = rows(&csv);
+    assert_eq!(rows[0].join(","), "kind,type,date,number,name,account,debit,credit,memo,source");
+    let number = inv["number"].as_str().unwrap();
+    let split = |account: &str, trns_type: &str| {
+        rows.iter()
+            .find(|r| r[5] == account && r[1] == trns_type)
+            .map(|r| (cents(&r[6]), cents(&r[7])))
+            .unwrap_or_else(|| panic!("no {account} row of {trns_type} in\n{csv}"))
+    };
+    assert!(rows.iter().any(|r| r[1] == "INVOICE" && r[3] == number && r[4] == "Doe, Jane"), "{csv}");
+    assert_eq!(split("Accounts Receivable", "INVOICE"), (7940, 0));
+    assert_eq!(split("Income:Exams", "INVOICE"), (0, 6108), "the mapped category, after its share of the discount");
+    assert_eq!(split("Sales", "INVOICE"), (0, 1692), "an unmapped category goes to the default revenue");
+    assert_eq!(split("Sales Tax Payable", "INVOICE"), (0, 140));
+    assert_eq!(split("Cash Drawer", "PAYMENT"), (5000, 0));
+    assert_eq!(split("Cash Drawer", "GENERAL JOURNAL"), (0, 1000), "the refund");
+    assert_eq!(split("Accounts Receivable", "CREDIT MEMO"), (0, 500));
+    assert_eq!(split("Inventory Asset", "BILL"), (5394, 0));
+    assert_eq!(split("Accounts Payable", "BILL"), (0, 5394));
+    // Every transaction balances: debits equal credits per source.
+    let mut by_source: std::collections::BTreeMap<&str, i64> = Default::default();
+    for r in &rows[1..] {
+        *by_source.entry(r[9].as_str()).or_default() += cents(&r[6]) - cents(&r[7]);
+    }
+    assert_eq!(by_source.len(), 5, "{csv}");
+    assert!(by_source.values().all(|v| *v == 0), "{by_source:?}");
+
+    // The same days again: refused, naming the earlier export; a range that only overlaps
+    // by one kind and one day too.
+    let err = assert_error(
+        app.post_json("/api/accounting/exports", &body).await,
+        StatusCode::CONFLICT,
+        "export_overlap",
+        None,
+    )
+    .await;
+    assert_eq!(err["details"]["export_id"].as_str(), Some(first.as_str()), "{err}");
+    let yesterday: jiff::civil::Date = today.parse::<jiff::civil::Date>().unwrap().yesterday().unwrap();
+    let wider = json!({"from": yesterday, "to": today, "format": "iif", "kinds": ["purchases"]});
+    assert_error(app.post_json("/api/accounting/exports", &wider).await, StatusCode::CONFLICT, "export_overlap", None)
+        .await;
+    // Another day is free.
+    let other_day = json!({"from": yesterday, "to": yesterday, "format": "csv", "kinds": ["payments"]});
+    let empty = expect_json(app.post_json("/api/accounting/exports", &other_day).await, StatusCode::CREATED).await;
+    assert_eq!(empty["totals"]["payments"]["transactions"], 0);
+
+    // A re-export needs a reason; with one it is recorded, names what it overlaps and is
+    // audited.
+    let mut re = json!({"from": today, "to": today, "format": "iif", "reexport": true});
+    assert_error(
+        app.post_json("/api/accounting/exports", &re).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("reason"),
+    )
+    .await;
+    re["reason"] = json!("the bookkeeper lost the first file");
+    let second = expect_json(app.post_json("/api/accounting/exports", &re).await, StatusCode::CREATED).await;
+    assert_eq!(second["overlaps"], json!([first]));
+    assert_eq!(second["reexport_reason"], "the bookkeeper lost the first file");
+    let iif = text(app, &format!("/api/accounting/exports/{}/file", id_of(&second))).await;
+    let lines: Vec<&str> = iif.split("\r\n").collect();
+    assert!(lines[0].starts_with("!TRNS\tTRNSID\tTRNSTYPE\tDATE\tACCNT\tNAME\tAMOUNT"), "{iif}");
+    assert!(lines[1].starts_with("!SPL\t") && lines[2] == "!ENDTRNS", "{iif}");
+    let (mut open, mut sum, mut blocks) = (false, 0i64, 0);
+    for l in &lines[3..] {
+        let f: Vec<&str> = l.split('\t').collect();
+        match f[0] {
+            "TRNS" => (open, sum) = (true, 0),
+            "ENDTRNS" => {
+                assert!(open && sum == 0, "a transaction does not balance: {iif}");
+                (open, blocks) = (false, blocks + 1);
+                continue;
+            }
+            "SPL" => assert!(open),
+            "" => continue,
+            other => panic!("unexpected row {other}: {iif}"),
+        }
+        let amount = f[6];
+        sum += if let Some(neg) = amount.strip_prefix('-') { -cents(neg) } else { cents(amount) };
+    }
+    assert_eq!(blocks, 5, "{iif}");
+    let audit = app.get_json("/api/audit?action=accounting.reexport").await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+
+    // Recorded: listed, read, and the first file is served again unchanged.
+    let list = app.get_json("/api/accounting/exports").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 3, "{list}");
+    assert_eq!(app.get_json(&format!("/api/accounting/exports/{first}")).await["sha256"], export["sha256"]);
+    assert_eq!(text(app, &format!("/api/accounting/exports/{first}/file")).await, csv);
+    assert_error(
+        app.get(&format!("/api/accounting/exports/{UNKNOWN_ID}")).await,
+        StatusCode::NOT_FOUND,
+        "accounting_export_not_found",
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_export_requests_and_account_names_are_refused() {
+    let app = TestApp::signed_in().await;
+    let bad = [
+        (json!({"from": "2026-02-01", "to": "2026-01-01", "format": "csv"}), "to"),
+        (json!({"from": "2020-01-01", "to": "2026-01-01", "format": "csv"}), "to"),
+        (json!({"from": "2026-01-01", "to": "2026-01-31", "format": "csv", "kinds": []}), "kinds"),
+    ];
+    for (body, field) in bad {
+        assert_error(
+            app.post_json("/api/accounting/exports", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
+    }
+    for body in [
+        json!({"from": "2026-01-01", "to": "2026-01-31", "format": "xlsx"}),
+        json!({"from": "2026-01-01", "to": "2026-01-31", "format": "csv", "kinds": ["payroll"]}),
+    ] {
+        let resp = app.post_json("/api/accounting/exports", &body).await;
+        assert!(resp.status().is_client_error(), "{body}: {}", resp.status());
+    }
+    for (body, field) in [
+        (json!({"tax_payable": "Sales\tTax"}), "tax_payable"),
+        (json!({"accounts_receivable": "A/R\nline"}), "accounts_receivable"),
+        (json!({"purchases": "  "}), "purchases"),
+        (json!({"default_revenue": "x".repeat(101)}), "default_revenue"),
+        (json!({"payment_methods": {"bitcoin": "Wallet"}}), "payment_methods.bitcoin"),
+        (json!({"revenue": {"Exams": "Income\tExams"}}), "revenue.Exams"),
+    ] {
+        assert_error(
+            app.put_json("/api/accounting/mapping", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
+    }
+    assert_eq!(app.get_json("/api/accounting/mapping").await["version"], 0, "nothing was saved");
+}
+
+#[tokio::test]
+async fn a_discount_batch_changes_the_selected_drafts_and_reports_the_rest() {
+    let c = clinic().await;
+    let app = &c.app;
+    let exam = json!([{"item_id": c.exam}]);
+    let draft = id_of(&c.draft(exam.clone(), Value::Null).await);
+    let issued = id_of(&c.worked_example().await);
+    let body = json!({"name": "East", "time_zone": "America/New_York"});
+    let east = id_of(&expect_json(app.post_json("/api/locations", &body).await, StatusCode::CREATED).await);
+    let elsewhere = json!({"client_id": c.client, "location_id": east, "lines": exam});
+    let elsewhere = id_of(&expect_json(app.post_json("/api/invoices", &elsewhere).await, StatusCode::CREATED).await);
+
+    let ten = json!({"kind": "percent", "basis_points": 1000});
+    let selection = json!([draft, issued, UNKNOWN_ID, elsewhere]);
+    for (body, field) in [
+        (json!({"invoice_ids": selection, "discount": ten, "reason": " "}), "reason"),
+        (json!({"invoice_ids": [], "discount": ten, "reason": "Loyal client"}), "invoice_ids"),
+        (json!({"invoice_ids": vec![UNKNOWN_ID; 10_001], "discount": ten, "reason": "x"}), "invoice_ids"),
+        (json!({"invoice_ids": vec![UNKNOWN_ID; 1_001], "discount": ten, "reason": "x"}), "invoice_ids"),
+        (json!({"invoice_ids": ["not-an-id"], "discount": ten, "reason": "x"}), "invoice_ids[0]"),
+        (
+            json!({"invoice_ids": [draft], "discount": {"kind": "amount", "amount": -5}, "reason": "x"}),
+            "discount.amount",
+        ),
+    ] {
+        assert_error(
+            app.post_json("/api/invoice-batches/discount", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
+    }
+
+    let body = json!({"invoice_ids": selection, "discount": ten, "reason": "Loyal client", "location_id": c.location});
+    let resp = app.post_json("/api/invoice-batches/discount", &body).await;
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let batch = expect_json(resp, StatusCode::ACCEPTED).await;
+    assert_eq!((batch["op"].as_str(), batch["total"].as_u64()), (Some("discount"), Some(4)));
+    let report = app.poll_json(&location, |b| b["status"] == "done").await;
+    assert_eq!(report["done"], 4, "{report}");
+    assert_eq!(report["changed"], json!([{"invoice_id": draft, "total": 5850}]), "65.00 less 10 %: {report}");
+    let failed: Vec<(&str, &str)> = report["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["invoice_id"].as_str().unwrap(), f["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        failed,
+        [(issued.as_str(), "issued"), (UNKNOWN_ID, "not_found"), (elsewhere.as_str(), "other_location")]
+    );
+    assert!(report["failed"][0]["reason"].as_str().unwrap().contains("credit notes"), "{report}");
+    let changed = app.get_json(&format!("/api/invoices/{draft}")).await;
+    assert_eq!(changed["discount"], ten);
+    assert_eq!(app.get_json(&format!("/api/invoices/{elsewhere}")).await["discount"], Value::Null);
+    assert_eq!(app.get_json(&format!("/api/invoices/{issued}")).await["totals"]["total"], 7940);
+}
+
+#[tokio::test]
+async fn an_export_batch_writes_a_csv_of_the_selected_invoices() {
+    let c = clinic().await;
+    let app = &c.app;
+    let issued = c.worked_example().await;
+    let risky = json!([{"description": "=SUM(A1)", "unit_price": 1200}]);
+    let draft = id_of(&c.draft(risky, Value::Null).await);
+    let body = json!({"invoice_ids": [id_of(&issued), draft, UNKNOWN_ID]});
+    let batch = expect_json(app.post_json("/api/invoice-batches/export", &body).await, StatusCode::ACCEPTED).await;
+    let report = app.poll_json(&format!("/api/invoice-batches/{}", id_of(&batch)), |b| b["status"] == "done").await;
+    assert_eq!(report["op"], "export");
+    assert_eq!(report["failed"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["failed"][0]["code"], "not_found");
+    let file = report["file"].as_str().unwrap().to_owned();
+    let csv = text(app, &file).await;
+    let rows = rows(&csv);
+    assert_eq!(rows[0][0..3].join(","), "invoice_id,number,status");
+    assert_eq!(rows.len(), 1 + 2 + 1, "two lines of the issued invoice, one of the draft: {csv}");
+    let number = issued["number"].as_str().unwrap();
+    assert!(rows[1..3].iter().all(|r| r[1] == number && r[2] == "issued" && r[20] == "79.40"), "{csv}");
+    assert_eq!(rows[3][9], "'=SUM(A1)", "a cell that would be a formula is guarded: {csv}");
+}
+
+#[tokio::test]
+async fn two_exports_of_the_same_day_at_once_record_one_and_a_retry_replays_it() {
+    let c = clinic().await;
+    let app = &c.app;
+    let today = c.worked_example().await["issued_on"].as_str().unwrap().to_owned();
+    let body = json!({"from": today, "to": today, "format": "csv", "kinds": ["invoices"]});
+    // Both may pass the decision's check on their snapshots; the claims taken in the commit
+    // let only one through, and the other answers the overlap.
+    let (a, b) =
+        tokio::join!(app.post_json("/api/accounting/exports", &body), app.post_json("/api/accounting/exports", &body));
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
+    let (winner, loser) = if a.status() == StatusCode::CREATED { (a, b) } else { (b, a) };
+    let winner: Value = winner.json().await.unwrap();
+    let loser: Value = loser.json().await.unwrap();
+    assert_eq!(loser["error"]["code"], "export_overlap", "{loser}");
+    assert_eq!(loser["error"]["details"]["export_id"], winner["id"], "{loser}");
+    assert_eq!(app.get_json("/api/accounting/exports").await["items"].as_array().unwrap().len(), 1);
+
+    // A retry of a re-export with its Idempotency-Key gets the first answer; nothing more is
+    // recorded.
+    let re = json!({"from": today, "to": today, "format": "iif", "kinds": ["invoices"], "reexport": true,
+                    "reason": "the import failed"});
+    let send = || {
+        app.request(reqwest::Method::POST, "/api/accounting/exports")
+            .header("Idempotency-Key", "export-retry-1")
+            .json(&re)
+            .send()
+    };
+    let first = expect_json(send().await.unwrap(), StatusCode::CREATED).await;
+    let retry = send().await.unwrap();
+    assert_eq!(retry.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(expect_json(retry, StatusCode::CREATED).await["id"], first["id"]);
+    assert_eq!(app.get_json("/api/accounting/exports").await["items"].as_array().unwrap().len(), 2);
+}
