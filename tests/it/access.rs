@@ -345,6 +345,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/payments/{id}/receipt/email", "ARBM"),
     ("GET", "/api/reports/ar-ageing", "ABM"),
     ("GET", "/api/reports/revenue", "ABM"),
+    ("GET", "/estimates", "ARBM"),
+    ("GET", "/estimates/new", "ARBM"),
+    ("GET", "/estimates/{id}", "ARBM"),
+    ("GET", "/payment-plans/new", "ARBM"),
+    ("GET", "/payment-plans/{id}", "ARBM"),
+    ("GET", "/reports", "ABM"),
 ];
 
 const ROLES: &[(char, &str)] = &[
