@@ -163,7 +163,8 @@ pub fn bar_chart(bars: Bars<'_>) -> Option<Chart> {
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - plot_top - BOTTOM;
     let slot = plot_w / bars.groups.len() as f64;
-    let bar_w = (slot * 0.7).max(1.0);
+    // A lone bar stays a bar, not a wall.
+    let bar_w = (slot * 0.7).clamp(1.0, 56.0);
     let y = |v: i64| plot_top + plot_h - v as f64 / top as f64 * plot_h;
 
     let biggest = bars.groups.iter().max_by_key(|(_, v)| total(v)).map(|(l, _)| l.as_str()).unwrap_or("");

@@ -82,18 +82,39 @@ fn period_label(by: Period, start: jiff::civil::Date) -> String {
     }
 }
 
+/// The first day of each period from `from`'s to `to`'s (at most a report's length).
+fn period_starts(by: Period, from: jiff::civil::Date, to: jiff::civil::Date) -> Vec<jiff::civil::Date> {
+    let step = match by {
+        Period::Day => jiff::Span::new().days(1),
+        Period::Week => jiff::Span::new().weeks(1),
+        Period::Month => jiff::Span::new().months(1),
+    };
+    let mut out = Vec::new();
+    let mut d = by.start(from);
+    while d <= to && out.len() <= clowder_schemas::reports::MAX_REVENUE_DAYS as usize {
+        out.push(d);
+        match d.checked_add(step) {
+            Ok(next) => d = next,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
 impl RevenueView {
     pub fn new(r: &RevenueReport) -> Self {
         let series: Vec<String> = r.categories.iter().map(|c| c.category.clone()).collect();
-        let groups = r
-            .periods
-            .iter()
-            .map(|p| {
+        // Every period of the range gets its slot, so a quiet month shows as a gap rather than
+        // vanishing from the time axis (the report lists only periods with figures).
+        let groups = period_starts(r.by, r.from, r.to)
+            .into_iter()
+            .map(|start| {
+                let p = r.periods.iter().find(|p| p.start == start);
                 let values = series
                     .iter()
-                    .map(|s| p.categories.iter().find(|c| &c.category == s).map_or(0, |c| c.net.get()))
+                    .map(|s| p.and_then(|p| p.categories.iter().find(|c| &c.category == s)).map_or(0, |c| c.net.get()))
                     .collect();
-                (period_label(r.by, p.start), values)
+                (period_label(r.by, start), values)
             })
             .collect();
         let chart =

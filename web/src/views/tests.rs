@@ -1063,7 +1063,7 @@ mod money_screens {
         let d = |m| jiff::civil::date(2026, m, 1);
         let revenue = RevenueReport {
             from: d(1),
-            to: jiff::civil::date(2026, 2, 28),
+            to: jiff::civil::date(2026, 3, 31),
             by: Period::Month,
             location_id: None,
             periods: vec![
@@ -1118,7 +1118,11 @@ mod money_screens {
         );
         assert!(html.contains(r#"<g class="chart-bar" data-label="2026-02"><rect class="chart-stack chart-s0" data-series="Exams" data-value="5000""#));
         assert!(!html.contains("<dry>") && !html.contains("<Ann>"));
-        assert_eq!(html.matches(r#"<g class="chart-bar""#).count(), 2 + 5, "two months and five ageing buckets");
+        assert_eq!(html.matches(r#"<g class="chart-bar""#).count(), 3 + 5, "three months and five ageing buckets");
+        assert!(
+            html.contains(r#"<g class="chart-bar" data-label="2026-03"></g>"#),
+            "a quiet month is a gap, not missing"
+        );
         assert!(html.contains(r#"<g class="chart-bar" data-label="31–60 days"><rect class="chart-stack chart-s0" data-series="Owed" data-value="2500""#));
         assert!(html.contains(r#"id="revenue-total">350.00<"#));
         assert!(html.contains(r#"href="/reports?cursor=abc" rel="next""#));
