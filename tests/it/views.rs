@@ -438,6 +438,12 @@ async fn the_estimate_screens_show_what_the_server_computed_and_offer_what_the_c
     let vic = staff_user(&app, "vic", &["veterinarian"]).await;
     let (status, _) = page(&app, &format!("/estimates/{id}"), &vic, false).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // The cat's page leads to a new estimate for who may start one.
+    let new_link = format!(r#"<a id="new-estimate" href="/estimates/new?patient_id={cat}">"#);
+    let (_, html) = page(&app, &format!("/patients/{cat}"), &token, false).await;
+    assert!(html.contains(&new_link), "{html}");
+    let (_, html) = page(&app, &format!("/patients/{cat}"), &vic, false).await;
+    assert!(!html.contains("new-estimate"), "a vet does not start estimates");
 
     // Sent: the answers instead of the editor; accepted: the invoice's link.
     expect_json(app.post_json(&format!("/api/estimates/{id}/send"), &json!({})).await, StatusCode::OK).await;

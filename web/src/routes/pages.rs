@@ -360,6 +360,8 @@ pub async fn patient(
                 };
                 PatientPage::new(nav, &patient, owner.as_ref(), today)
             };
+            let mut view = view;
+            view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?patient_id={id}"));
             state.system.search.viewed(&staff.caller, SearchKind::Patient, id.ulid()).await?;
             Ok(render(StatusCode::OK, &view))
         }
@@ -387,7 +389,8 @@ pub async fn visit(
             let may_sign = granted_on(&staff, &Method::POST, "/api/visits/{id}/note/sign").is_some();
             let names = signer_names(&state, &note).await;
             let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
-            let view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, name, &clinic_tz(&state));
+            let mut view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, name, &clinic_tz(&state));
+            view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?visit_id={id}"));
             Ok(render(StatusCode::OK, &view))
         }
         .await,

@@ -88,6 +88,7 @@ fn a_cat_page_puts_allergies_and_handling_in_the_banner() {
         facts: vec![Fact { term: "Owner", lines: vec!["Smith, John".into()], href: Some("/clients/01K".into()) }],
         problems: vec![],
         clinical: None,
+        new_estimate: None,
     };
     let html = page.render().unwrap();
     assert!(html.contains("<li>Allergy: penicillin</li>"));
@@ -108,6 +109,7 @@ fn a_calm_cat_has_no_banner() {
         facts: vec![],
         problems: vec![],
         clinical: None,
+        new_estimate: None,
     };
     assert!(!page.render().unwrap().contains(r#"class="banner""#));
 }
@@ -619,6 +621,7 @@ fn cat_page(problems: Vec<String>, clinical: Option<super::records::ClinicalSect
         facts: vec![],
         problems,
         clinical,
+        new_estimate: None,
     }
 }
 
