@@ -1,10 +1,11 @@
 // The estimate and report screens in headless Chromium. Run by tests/it/browser.rs, which
 // starts the server with a cat, a catalogue exam and an issued invoice (so the reports have
-// a bar), and passes: BASE_URL, USER, PASSWORD, PATIENT, ARTIFACTS.
+// a bar, and a plan), and passes: BASE_URL, USER, PASSWORD, PATIENT, INVOICE, ARTIFACTS.
 // An estimate is started from the cat, given two options of low–high lines (a catalogue line,
 // free-text ranges, an optional line), a refused range is shown next to its field, the totals
 // shown are the server's, it is sent, one option accepted with its optional line, and the
-// page lands on the draft invoice; the reports page shows the revenue and ageing charts.
+// page lands on the draft invoice; the reports page shows the revenue and ageing charts; a
+// payment plan is agreed for the issued invoice and its terms modified.
 // Screenshots at 1280x800, 800x1280 and 390x844.
 import { check, env, launch } from './harness.mjs';
 
@@ -94,6 +95,24 @@ try {
   check(await page.locator('nav a[href="/reports"][aria-current="page"]').count() === 1, 'Reports is not the current section');
   await page.screenshot({ path: `${dir}/reports-1280.png`, fullPage: true });
 
+  // A payment plan for the issued invoice: agreed through its form, then modified.
+  await page.goto(`${base}/payment-plans/new?invoice_id=${env('INVOICE')}`);
+  await page.getByLabel('Down payment').fill('5');
+  await page.getByLabel('Instalments').fill('3');
+  await page.getByRole('button', { name: 'Agree the plan' }).click();
+  await page.waitForURL(/\/payment-plans\/[0-9A-Z]{26}$/, { timeout: 5000 });
+  const plan = page.url().split('/').pop();
+  check(await page.locator('#schedule tbody tr').count() === 4, 'a down payment and three instalments');
+  // 60.00 over three: 20.00 each, as the server scheduled it.
+  const server = await page.evaluate(async (id) => (await fetch(`/api/payment-plans/${id}`)).json(), plan);
+  check(server.schedule.map((i) => i.amount).join() === '500,2000,2000,2000', `schedule ${server.schedule.map((i) => i.amount)}`);
+  await page.locator('form[data-action="modify-plan"]').getByLabel('Instalments').fill('4');
+  await page.getByLabel('Reason', { exact: true }).fill('asked for smaller payments');
+  await page.getByRole('button', { name: 'Save the new terms' }).click();
+  await page.locator('#revisions td', { hasText: 'asked for smaller payments' }).waitFor({ timeout: 5000 });
+  check(await page.locator('#schedule tbody tr').count() === 5, 'the schedule follows the new terms');
+  await page.screenshot({ path: `${dir}/payment-plan-1280.png`, fullPage: true });
+
   // The same screens on a 10" tablet upright and a phone.
   const cookies = await context.cookies();
   for (const [width, height] of [[800, 1280], [390, 844]]) {
@@ -101,7 +120,7 @@ try {
     await small.addCookies(cookies);
     const p = await small.newPage();
     p.on('pageerror', (e) => errors.push(e.message));
-    for (const [path, name] of [[`/estimates/${id}`, 'estimate'], ['/reports', 'reports'], ['/estimates', 'estimates']]) {
+    for (const [path, name] of [[`/estimates/${id}`, 'estimate'], ['/reports', 'reports'], ['/estimates', 'estimates'], [`/payment-plans/${plan}`, 'payment-plan']]) {
       await p.goto(`${base}${path}`);
       await p.locator('main h1').waitFor({ timeout: 5000 });
       await p.screenshot({ path: `${dir}/${name}-${width}.png`, fullPage: true });

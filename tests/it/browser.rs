@@ -27,7 +27,8 @@
 //! from a cat gets two options of low–high lines through the editor (a range the wrong way
 //! round is refused next to its field), shows the server's totals, is sent, and one option is
 //! accepted with its optional line, landing on the draft invoice; the reports page draws the
-//! revenue and ageing bars; screenshots at 1280x800, 800x1280 and 390x844.
+//! revenue and ageing bars; a payment plan is agreed through its form and modified;
+//! screenshots at 1280x800, 800x1280 and 390x844.
 //!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
@@ -353,7 +354,13 @@ async fn an_estimate_is_built_sent_and_accepted_into_an_invoice_and_the_reports_
     browser
         .run(
             "estimates.mjs",
-            &[("BASE_URL", &base), ("USER", "mona"), ("PASSWORD", crate::access::NEW_PASSWORD), ("PATIENT", &cat)],
+            &[
+                ("BASE_URL", &base),
+                ("USER", "mona"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("PATIENT", &cat),
+                ("INVOICE", &inv),
+            ],
         )
         .await;
     // The server agrees: one accepted estimate, whose draft invoice has the dental and the x-ray.
@@ -365,7 +372,12 @@ async fn an_estimate_is_built_sent_and_accepted_into_an_invoice_and_the_reports_
         invoice["lines"].as_array().unwrap().iter().map(|l| l["description"].as_str().unwrap()).collect();
     assert_eq!(lines, ["Dental", "X-ray"]);
     assert_eq!(invoice["status"], "draft");
-    for shot in ["estimate-draft-1280", "estimate-sent-1280", "reports-1280", "estimate-800", "reports-390"] {
+    let plans = app.get_json(&format!("/api/invoices/{inv}/payment-plans")).await;
+    assert_eq!(plans[0]["revision"], 2, "the plan was modified once through its form");
+    assert_eq!(plans[0]["terms"]["instalments"], 4);
+    for shot in
+        ["estimate-draft-1280", "estimate-sent-1280", "reports-1280", "estimate-800", "reports-390", "payment-plan-390"]
+    {
         assert!(browser.artifacts.join(format!("{shot}.png")).exists(), "{shot}");
     }
 }

@@ -244,6 +244,8 @@ pub struct EstimateBody {
     pub status_key: &'static str,
     pub client: String,
     pub client_href: String,
+    /// The list narrowed to this client.
+    pub client_estimates_href: String,
     pub cat: String,
     pub cat_href: String,
     pub tax_rate: String,
@@ -274,6 +276,7 @@ impl EstimateBody {
             status_key: e.status.as_str(),
             client,
             client_href: format!("/clients/{}", e.client_id),
+            client_estimates_href: format!("/estimates?client_id={}", e.client_id),
             cat,
             cat_href: format!("/patients/{}", e.patient_id),
             tax_rate: format!("{}.{:02} %", bp / 100, bp % 100),

@@ -973,6 +973,7 @@ mod money_screens {
         assert!(html.contains("Exam — 55.00"), "the catalogue is offered");
         assert!(!html.contains(r#"data-action="accept""#), "a draft is not accepted");
         assert!(html.contains(r#"id="estimate-status" data-status="draft">Draft<"#));
+        assert!(html.contains(r#"<a href="/estimates?client_id=01J00000000000000000000001">their estimates</a>"#));
     }
 
     #[test]
