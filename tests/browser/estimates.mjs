@@ -17,6 +17,13 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
+  // Every POST to the API, with its Idempotency-Key.
+  const posts = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname.startsWith('/api/') && !r.url().includes('/api/auth/')) {
+      posts.push({ path: new URL(r.url()).pathname, key: r.headers()['idempotency-key'] });
+    }
+  });
   await page.goto(`${base}/estimates/new?patient_id=${env('PATIENT')}`);
   await page.waitForURL(/\/signin/);
   await page.getByLabel('Username').fill(env('USER'));
@@ -97,8 +104,14 @@ try {
 
   // A payment plan for the issued invoice: agreed through its form, then modified.
   await page.goto(`${base}/payment-plans/new?invoice_id=${env('INVOICE')}`);
-  await page.getByLabel('Down payment').fill('5');
+  // A down payment above the balance: refused next to the field; the corrected form is the
+  // same submission, sent again with the same key (nothing was written, so it is still free).
+  await page.getByLabel('Down payment').fill('100');
   await page.getByLabel('Instalments').fill('3');
+  await page.getByRole('button', { name: 'Agree the plan' }).click();
+  await page.locator('#np-down[aria-invalid="true"]').waitFor({ timeout: 5000 });
+  check(await page.locator('#np-down').evaluate((el) => el.closest('.field').nextElementSibling?.dataset.field === 'down_payment'), 'the refusal is not next to Down payment');
+  await page.getByLabel('Down payment').fill('5');
   await page.getByRole('button', { name: 'Agree the plan' }).click();
   await page.waitForURL(/\/payment-plans\/[0-9A-Z]{26}$/, { timeout: 5000 });
   const plan = page.url().split('/').pop();
@@ -112,6 +125,11 @@ try {
   await page.locator('#revisions td', { hasText: 'asked for smaller payments' }).waitFor({ timeout: 5000 });
   check(await page.locator('#schedule tbody tr').count() === 5, 'the schedule follows the new terms');
   await page.screenshot({ path: `${dir}/payment-plan-1280.png`, fullPage: true });
+  check(posts.every((p) => /^[0-9a-f-]{36}$/.test(p.key ?? '')), `a POST without a key: ${JSON.stringify(posts)}`);
+  const planPosts = posts.filter((p) => p.path === '/api/payment-plans');
+  check(planPosts.length === 2 && planPosts[0].key === planPosts[1].key, 'the corrected plan was not the same submission');
+  const others = posts.filter((p) => p.path !== '/api/payment-plans').map((p) => p.key);
+  check(new Set(others).size === others.length, 'two submissions shared a key');
 
   // The same screens on a 10" tablet upright and a phone.
   const cookies = await context.cookies();
