@@ -354,6 +354,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/invoice-batches/discount", "ARBM"),
     ("POST", "/api/invoice-batches/export", "ARBM"),
     ("GET", "/api/invoice-batches/{id}/file", "ARBM"),
+    ("GET", "/estimates", "ARBM"),
+    ("GET", "/estimates/new", "ARBM"),
+    ("GET", "/estimates/{id}", "ARBM"),
+    ("GET", "/payment-plans/new", "ARBM"),
+    ("GET", "/payment-plans/{id}", "ARBM"),
+    ("GET", "/reports", "ABM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -23,6 +23,13 @@
 //! and shown read-only; vitals are entered, a vaccine recorded and a drug prescribed (with the
 //! override the server asks for); the chart fits 390 px without scrolling sideways.
 //!
+//! The estimate and report screens, in `tests/browser/estimates.mjs`: an estimate started
+//! from a cat gets two options of low–high lines through the editor (a range the wrong way
+//! round is refused next to its field), shows the server's totals, is sent, and one option is
+//! accepted with its optional line, landing on the draft invoice; the reports page draws the
+//! revenue and ageing bars; a payment plan is agreed through its form and modified;
+//! screenshots at 1280x800, 800x1280 and 390x844.
+//!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
 //! on a machine without them skips these tests with a message.
@@ -320,4 +327,57 @@ async fn the_inventory_screen_receives_an_order_and_follows_stock_live() {
             ],
         )
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_estimate_is_built_sent_and_accepted_into_an_invoice_and_the_reports_draw_their_bars() {
+    use crate::helpers::expect_json;
+    use reqwest::StatusCode;
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Ann", "Lee").await;
+    let cat = app.some_patient(&client, "Miso").await;
+    // No tax, so the totals the script checks are plain sums.
+    let location = id_of(&app.get_json("/api/locations").await[0]);
+    let res = app.patch_json(&format!("/api/locations/{location}"), &json!({"tax_rate": 0})).await;
+    assert!(res.status().is_success());
+    let exam = id_of(
+        &crate::catalogue::item(&app, json!({"name": "Exam", "category": "Exams", "kind": "service", "price": 6500}))
+            .await,
+    );
+    // An issued invoice, so the revenue and ageing charts have a bar.
+    let body = json!({"client_id": client, "lines": [{"item_id": exam}]});
+    let inv = id_of(&expect_json(app.post_json("/api/invoices", &body).await, StatusCode::CREATED).await);
+    expect_json(app.post_json(&format!("/api/invoices/{inv}/issue"), &json!({})).await, StatusCode::OK).await;
+    crate::access::staff_user(&app, "mona", &["practice_manager"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run(
+            "estimates.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "mona"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("PATIENT", &cat),
+                ("INVOICE", &inv),
+            ],
+        )
+        .await;
+    // The server agrees: one accepted estimate, whose draft invoice has the dental and the x-ray.
+    let list = app.get_json("/api/estimates?status=accepted").await;
+    let e = &list["items"][0];
+    assert_eq!(e["accepted_option"], 2);
+    let invoice = app.get_json(&format!("/api/invoices/{}", e["invoice_id"].as_str().unwrap())).await;
+    let lines: Vec<&str> =
+        invoice["lines"].as_array().unwrap().iter().map(|l| l["description"].as_str().unwrap()).collect();
+    assert_eq!(lines, ["Dental", "X-ray"]);
+    assert_eq!(invoice["status"], "draft");
+    let plans = app.get_json(&format!("/api/invoices/{inv}/payment-plans")).await;
+    assert_eq!(plans[0]["revision"], 2, "the plan was modified once through its form");
+    assert_eq!(plans[0]["terms"]["instalments"], 4);
+    for shot in
+        ["estimate-draft-1280", "estimate-sent-1280", "reports-1280", "estimate-800", "reports-390", "payment-plan-390"]
+    {
+        assert!(browser.artifacts.join(format!("{shot}.png")).exists(), "{shot}");
+    }
 }

@@ -378,3 +378,185 @@ async fn a_clients_page_shows_their_referral_code_and_who_they_referred() {
     );
     assert!(!html.contains("Cousin"));
 }
+
+// ---- the estimate, payment-plan and report screens (issue 16) ----
+
+/// `12.34` for 1234 cents, as the screens write amounts.
+fn money(v: &Value) -> String {
+    let c = v.as_i64().expect("cents");
+    format!("{}.{:02}", c / 100, c % 100)
+}
+
+#[tokio::test]
+async fn the_estimate_screens_show_what_the_server_computed_and_offer_what_the_caller_may_do() {
+    use crate::helpers::expect_json;
+    let app = TestApp::signed_in().await;
+    let token = admin(&app);
+    let client = app.some_client("Ann", "O'Brien <x>").await;
+    let cat = app.some_patient(&client, "Miso").await;
+    let exam = id_of(
+        &crate::catalogue::item(&app, json!({"name": "Exam", "category": "Exams", "kind": "service", "price": 6500}))
+            .await,
+    );
+    let body = json!({"client_id": client, "patient_id": cat, "options": [
+        {"name": "Best case", "lines": [{"item_id": exam}]},
+        {"name": "Worst case", "lines": [{"item_id": exam}, {"description": "Dental <b>", "unit_price_low": 10000, "unit_price_high": 15000, "optional": true}]},
+    ]});
+    let e = expect_json(app.post_json("/api/estimates", &body).await, StatusCode::CREATED).await;
+    let id = id_of(&e);
+
+    // The list, by status: the draft, its client by name (escaped), its range.
+    let (status, html) = page(&app, "/estimates", &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!(r#"href="/estimates/{id}">(draft)</a>"#)), "{html}");
+    assert!(html.contains("O&#39;Brien &lt;x&gt;") || html.contains("O&#39;Brien &#60;x&#62;"), "{html}");
+    assert!(html.contains(r#"<a href="/estimates" aria-current="page">Estimates</a>"#));
+    let (_, sent_only) = page(&app, "/estimates?status=sent", &token, true).await;
+    assert!(sent_only.contains("No estimate matches.") && !sent_only.contains("<html"), "{sent_only}");
+    let (status, _) = page(&app, "/estimates?status=lost", &token, false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The editor: the server's low and high totals of each option, and the editing forms.
+    let (status, html) = page(&app, &format!("/estimates/{id}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    for o in e["options"].as_array().unwrap() {
+        let want = format!(
+            r#"<span class="low">{}</span> – <span class="high">{}</span>"#,
+            money(&o["low"]["total"]),
+            money(&o["high"]["total"])
+        );
+        assert!(html.contains(&want), "{want}");
+    }
+    assert!(html.contains("Dental &lt;b&gt;") || html.contains("Dental &#60;b&#62;"));
+    assert!(html.contains(r#"data-action="add-line""#) && html.contains(r#"data-action="send""#));
+    assert!(html.contains("Exam — 65.00"), "the price list is offered");
+    let audit = app.get_json(&format!("/api/audit?action=estimate.read&record_id={id}")).await;
+    assert!(!audit["items"].as_array().unwrap().is_empty(), "the page's read is audited");
+
+    // A vet may not open estimates; a receptionist may, and may answer them but not change
+    // the price list.
+    let vic = staff_user(&app, "vic", &["veterinarian"]).await;
+    let (status, _) = page(&app, &format!("/estimates/{id}"), &vic, false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The cat's page leads to a new estimate for who may start one.
+    let new_link = format!(r#"<a id="new-estimate" href="/estimates/new?patient_id={cat}">"#);
+    let (_, html) = page(&app, &format!("/patients/{cat}"), &token, false).await;
+    assert!(html.contains(&new_link), "{html}");
+    let (_, html) = page(&app, &format!("/patients/{cat}"), &vic, false).await;
+    assert!(!html.contains("new-estimate"), "a vet does not start estimates");
+
+    // Sent: the answers instead of the editor; accepted: the invoice's link.
+    expect_json(app.post_json(&format!("/api/estimates/{id}/send"), &json!({})).await, StatusCode::OK).await;
+    let (_, body) = page(&app, &format!("/estimates/{id}"), &token, true).await;
+    assert!(!body.contains(r#"data-action="add-line""#) && body.contains(r#"data-action="accept""#));
+    assert!(body.contains(r#"name="optional_lines" value="2""#));
+    let accepted = expect_json(
+        app.post_json(&format!("/api/estimates/{id}/accept"), &json!({"option_no": 2, "optional_lines": [2]})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let invoice = accepted["invoice"]["id"].as_str().unwrap();
+    let (_, body) = page(&app, &format!("/estimates/{id}"), &token, true).await;
+    assert!(body.contains(&format!(r#"<a href="/invoices/{invoice}">Open the draft invoice</a>"#)), "{body}");
+    assert!(!body.contains(r#"data-action="accept""#));
+
+    // A new estimate starts from a cat; without one the address is refused; unknown ids 404.
+    let (status, html) = page(&app, &format!("/estimates/new?patient_id={cat}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!(r#"data-patient="{cat}""#)) && html.contains("Miso"));
+    let (status, _) = page(&app, "/estimates/new", &token, false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = page(&app, "/estimates/01J0000000000000000000000A", &token, false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_payment_plan_screens_show_the_schedule_and_refuse_a_second_plan() {
+    use crate::helpers::expect_json;
+    let app = TestApp::signed_in().await;
+    let token = admin(&app);
+    let client = app.some_client("Jane", "Doe").await;
+    let body = json!({"client_id": client, "lines": [{"description": "Surgery", "unit_price": 40001}]});
+    let inv = id_of(&expect_json(app.post_json("/api/invoices", &body).await, StatusCode::CREATED).await);
+
+    // A draft cannot have a plan: the page says why and offers no form.
+    let (status, html) = page(&app, &format!("/payment-plans/new?invoice_id={inv}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"id="plan-refused""#) && !html.contains(r#"id="new-plan""#), "{html}");
+    expect_json(app.post_json(&format!("/api/invoices/{inv}/issue"), &json!({})).await, StatusCode::OK).await;
+    let (_, html) = page(&app, &format!("/payment-plans/new?invoice_id={inv}"), &token, false).await;
+    assert!(html.contains(r#"id="new-plan""#) && html.contains(r#"<span id="invoice-balance">400.01</span>"#));
+
+    let plan = expect_json(
+        app.post_json(
+            "/api/payment-plans",
+            &json!({"invoice_id": inv, "down_payment": 10000, "instalments": 3, "interval": "monthly"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let plan_id = id_of(&plan);
+    let (status, html) = page(&app, &format!("/payment-plans/{plan_id}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches(r#"<tr data-state="due">"#).count(), 4, "the down payment and three instalments");
+    assert!(html.contains("100.01"), "the last instalment takes the remainder cent");
+    assert!(html.contains(r#"<progress id="plan-progress" value="0" max="40001">"#));
+    assert!(html.contains(r#"data-action="modify-plan""#) && html.contains(r#"data-action="cancel-plan""#));
+
+    // Paid down: the progress follows the invoice's payments.
+    let pay = json!({"amount": 10000, "method": "cash"});
+    expect_json(app.post_json(&format!("/api/invoices/{inv}/payments"), &pay).await, StatusCode::OK).await;
+    let (_, body) = page(&app, &format!("/payment-plans/{plan_id}"), &token, true).await;
+    assert!(body.contains(r#"value="10000" max="40001""#) && body.contains(r#"<tr data-state="paid">"#), "{body}");
+
+    // A second plan is refused on the page, which links the active one.
+    let (_, html) = page(&app, &format!("/payment-plans/new?invoice_id={inv}"), &token, false).await;
+    assert!(html.contains("already active") && html.contains(&format!(r#"href="/payment-plans/{plan_id}""#)));
+    let vic = staff_user(&app, "vic", &["veterinarian"]).await;
+    let (status, _) = page(&app, &format!("/payment-plans/{plan_id}"), &vic, false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_reports_screen_draws_revenue_by_category_and_ageing_from_the_reports() {
+    use crate::helpers::expect_json;
+    let app = TestApp::signed_in().await;
+    let token = admin(&app);
+    let client = app.some_client("Jane", "Doe").await;
+    let exam = id_of(
+        &crate::catalogue::item(&app, json!({"name": "Exam", "category": "Exams", "kind": "service", "price": 6500}))
+            .await,
+    );
+    let body =
+        json!({"client_id": client, "lines": [{"item_id": exam}, {"description": "Odd job", "unit_price": 1234}]});
+    let inv = id_of(&expect_json(app.post_json("/api/invoices", &body).await, StatusCode::CREATED).await);
+    expect_json(app.post_json(&format!("/api/invoices/{inv}/issue"), &json!({})).await, StatusCode::OK).await;
+
+    let (status, html) = page(&app, "/reports", &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    let today = app.system.ctx.today();
+    let month = format!("{:04}-{:02}", today.year(), today.month());
+    assert!(html.contains(&format!(r#"<g class="chart-bar" data-label="{month}">"#)), "{html}");
+    assert!(html.contains(r#"data-series="Exams" data-value="6500""#));
+    assert!(html.contains(r#"data-series="Uncategorised" data-value="1234""#));
+    assert!(html.contains(r#"id="revenue-total">77.34<"#));
+    // Ageing: the invoice is not yet due, so it is all current.
+    assert!(
+        html.contains(
+            r#"data-label="Current"><rect class="chart-stack chart-s0" data-series="Owed" data-value="7734""#
+        )
+    );
+    assert!(html.contains(r#"id="ageing-total">77.34<"#) && html.contains("Jane Doe"));
+    assert!(html.contains(r#"id="estimate-vs-actual""#), "the administrator may read the estimate report");
+
+    // By day over a bad range: a 422 page naming it.
+    let (status, html) = page(&app, "/reports?from=2026-03-01&to=2026-01-01", &token, false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Check the address"));
+    let rita = staff_user(&app, "rita", &["receptionist"]).await;
+    let (status, _) = page(&app, "/reports", &rita, false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, html) = page(&app, "/estimates", &rita, false).await;
+    assert!(html.contains(r#"href="/estimates""#) && !html.contains(r#"href="/reports""#), "the bar follows the role");
+}

@@ -446,6 +446,13 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/invoice-batches/discount", Needs(InvoicesEdit)),
     ("POST", "/api/invoice-batches/export", Needs(InvoicesEdit)),
     ("GET", "/api/invoice-batches/{id}/file", Needs(InvoicesEdit)),
+    // The estimate, payment-plan and report screens (their actions post to the API above).
+    ("GET", "/estimates", Needs(InvoicesView)),
+    ("GET", "/estimates/new", Needs(InvoicesCreate)),
+    ("GET", "/estimates/{id}", Needs(InvoicesView)),
+    ("GET", "/payment-plans/new", Needs(PaymentsCreate)),
+    ("GET", "/payment-plans/{id}", Needs(PaymentsView)),
+    ("GET", "/reports", Needs(ReportsFinancial)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

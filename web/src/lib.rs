@@ -68,6 +68,12 @@ pub fn router(state: AppState) -> Router {
     .route("/messages/campaigns/{id}", axum::routing::get(routes::pages::campaign))
     .route("/inventory", axum::routing::get(routes::inventory::inventory_page))
     .route("/inventory/purchase-orders/{id}", axum::routing::get(routes::inventory::purchase_order_page))
+    .route("/estimates", axum::routing::get(routes::pages::estimates))
+    .route("/estimates/new", axum::routing::get(routes::pages::estimate_new))
+    .route("/estimates/{id}", axum::routing::get(routes::pages::estimate))
+    .route("/payment-plans/new", axum::routing::get(routes::pages::payment_plan_new))
+    .route("/payment-plans/{id}", axum::routing::get(routes::pages::payment_plan))
+    .route("/reports", axum::routing::get(routes::pages::reports))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     // Pages for clients, without signing in (signed links).
     .route(

@@ -86,6 +86,12 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/tablet/chart",
     "/inventory",
     "/inventory/purchase-orders/{id}",
+    "/estimates",
+    "/estimates/new",
+    "/estimates/{id}",
+    "/payment-plans/new",
+    "/payment-plans/{id}",
+    "/reports",
 ];
 
 /// Whether a matched route template is one of [`PAGE_ROUTES`].
@@ -108,6 +114,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("visit.js", "text/javascript; charset=utf-8", include_str!("../pages/visit.js")),
     ("tablet-chart.js", "text/javascript; charset=utf-8", include_str!("../pages/tablet-chart.js")),
     ("inventory.js", "text/javascript; charset=utf-8", include_str!("../pages/inventory.js")),
+    ("estimates.js", "text/javascript; charset=utf-8", include_str!("../pages/estimates.js")),
 ];
 
 fn html(body: &'static str) -> Response {
@@ -353,6 +360,8 @@ pub async fn patient(
                 };
                 PatientPage::new(nav, &patient, owner.as_ref(), today)
             };
+            let mut view = view;
+            view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?patient_id={id}"));
             state.system.search.viewed(&staff.caller, SearchKind::Patient, id.ulid()).await?;
             Ok(render(StatusCode::OK, &view))
         }
@@ -380,7 +389,8 @@ pub async fn visit(
             let may_sign = granted_on(&staff, &Method::POST, "/api/visits/{id}/note/sign").is_some();
             let names = signer_names(&state, &note).await;
             let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
-            let view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, name, &clinic_tz(&state));
+            let mut view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, name, &clinic_tz(&state));
+            view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?visit_id={id}"));
             Ok(render(StatusCode::OK, &view))
         }
         .await,
@@ -1007,6 +1017,405 @@ pub async fn analytics(
             };
             let report = analytics.report(&query)?;
             Ok(render(StatusCode::OK, &AnalyticsPage::new(nav, tabs, &report)))
+        }
+        .await,
+    )
+}
+
+// ---- estimates, payment plans and financial reports (issue 16's screens) ----
+
+/// Rows of the estimate-vs-actual summary on `/reports`.
+pub const REPORT_ESTIMATES: usize = 20;
+
+/// Catalogue items the estimate editor offers (active ones, in the catalogue's order).
+pub const EDITOR_ITEMS: usize = 200;
+
+/// Whether `"METHOD /path/template"` would answer `staff`.
+fn may(staff: &Staff, route: &str) -> bool {
+    let Some((method, path)) = route.split_once(' ') else { return false };
+    Method::from_bytes(method.as_bytes()).is_ok_and(|m| granted_on(staff, &m, path).is_some())
+}
+
+/// A query's id, blank meaning none; a malformed one is 422 naming the field.
+fn query_id<T: std::str::FromStr>(field: &str, value: Option<&str>) -> Result<Option<T>, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| ValidationError::new(field, "is not a valid id").into()),
+    }
+}
+
+/// A query's date (`YYYY-MM-DD`), blank meaning none.
+fn query_date(field: &str, value: Option<&str>) -> Result<Option<jiff::civil::Date>, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| ValidationError::new(field, "is not a date (YYYY-MM-DD)").into()),
+    }
+}
+
+/// A client's and a cat's names for a screen (peeked: the screen's own read is audited).
+fn names(state: &AppState, client: ClientId, cat: PatientId) -> (String, String) {
+    let client = state.system.clients.peek(client).map_or_else(|_| client.to_string(), |c| c.display_name());
+    let cat = state.system.patients.peek(cat).map_or_else(|_| cat.to_string(), |p| p.name);
+    (client, cat)
+}
+
+/// The query of `/estimates`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstimatesParams {
+    pub status: Option<String>,
+    pub client_id: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// `/estimates`: estimates newest first, by status and client, a page at a time; the
+/// results alone to `HX-Request`. Reads like `GET /api/estimates` (audited as a list).
+pub async fn estimates(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    q: Result<Query<EstimatesParams>, ApiError>,
+) -> Response {
+    use crate::views::estimates::{EstimateRow, EstimatesFragment, EstimatesPage, EstimatesResults, STATUSES};
+    let nav = Nav::of(&staff, Section::Estimates);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let status_text = q.status.as_deref().map(str::trim).unwrap_or("").to_owned();
+            let status = match status_text.as_str() {
+                "" => None,
+                s if STATUSES.iter().any(|(v, _)| *v == s) => Some(
+                    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+                        .map_err(|_| ApiError::from(ValidationError::new("status", "is not an estimate status")))?,
+                ),
+                _ => {
+                    let values: Vec<&str> = STATUSES.iter().skip(1).map(|(v, _)| *v).collect();
+                    return Err(ValidationError::new("status", format!("must be one of {}", values.join(", "))).into());
+                }
+            };
+            let client: Option<ClientId> = query_id("client_id", q.client_id.as_deref())?;
+            let after = PageRequest::parse(None, q.cursor.as_deref())?.after;
+            let filter = clowder_actors::billing::estimates::EstimateFilter { client_id: client, status };
+            let (items, next) = state.system.estimates.list(&filter, after, PAGE_SIZE, &staff.caller).await?;
+            let tz = clinic_tz(&state);
+            let rows = items
+                .iter()
+                .map(|e| {
+                    let (c, cat) = names(&state, e.client_id, e.patient_id);
+                    EstimateRow::of(e, c, cat, &tz)
+                })
+                .collect();
+            let href = |cursor: Option<&str>| {
+                let mut params = Vec::new();
+                if !status_text.is_empty() {
+                    params.push(format!("status={status_text}"));
+                }
+                if let Some(c) = client {
+                    params.push(format!("client_id={c}"));
+                }
+                if let Some(c) = cursor {
+                    params.push(format!("cursor={c}"));
+                }
+                if params.is_empty() { "/estimates".to_owned() } else { format!("/estimates?{}", params.join("&")) }
+            };
+            let results = EstimatesResults {
+                rows,
+                next: next.map(|k| href(Some(&Cursor(k).encode()))),
+                first: q.cursor.as_ref().map(|_| href(None)),
+            };
+            if wants_fragment(&headers) {
+                return Ok(render(StatusCode::OK, &EstimatesFragment { results }));
+            }
+            let client_name = client.and_then(|c| state.system.clients.peek(c).ok()).map(|c| c.display_name());
+            let view = EstimatesPage {
+                nav,
+                status: status_text.clone(),
+                client_id: client.map(|c| c.to_string()).unwrap_or_default(),
+                client_name,
+                results,
+            };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// The query of `/estimates/new`: the cat, or the visit whose cat it is.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEstimateParams {
+    pub patient_id: Option<String>,
+    pub visit_id: Option<String>,
+}
+
+/// `/estimates/new?patient_id=` or `?visit_id=`: the form starting a draft for that cat
+/// (`invoices:create`); `estimates.js` posts it to `POST /api/estimates` and opens the draft.
+pub async fn estimate_new(
+    State(state): State<AppState>,
+    staff: Staff,
+    q: Result<Query<NewEstimateParams>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Estimates);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let visit: Option<clowder_schemas::ids::VisitId> = query_id("visit_id", q.visit_id.as_deref())?;
+            let mut patient: Option<PatientId> = query_id("patient_id", q.patient_id.as_deref())?;
+            if let Some(v) = visit {
+                let v = state.system.visits.peek(v).map_err(ApiError::from)?;
+                patient = Some(v.patient_id);
+            }
+            let Some(pid) = patient else {
+                return Err(
+                    ValidationError::new("patient_id", "is required (or visit_id): an estimate is for a cat").into()
+                );
+            };
+            let cat = state.system.patients.peek(pid).map_err(ApiError::from)?;
+            let client = state.system.clients.peek(cat.client_id).map_or_else(|_| String::new(), |c| c.display_name());
+            let view = crate::views::estimates::NewEstimatePage {
+                nav,
+                client_id: cat.client_id.to_string(),
+                client,
+                patient_id: pid.to_string(),
+                cat: cat.name.clone(),
+                visit_id: visit.map(|v| v.to_string()).unwrap_or_default(),
+                locations: state
+                    .system
+                    .scheduling
+                    .setup
+                    .locations(false)
+                    .into_iter()
+                    .map(|l| (l.id.to_string(), l.name))
+                    .collect(),
+            };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// `/estimates/{id}`: a draft's editor or a sent estimate's answers, with what the caller may
+/// do; the body alone to `HX-Request`. Reads like `GET /api/estimates/{id}` (audited).
+pub async fn estimate(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    id: Result<Id<clowder_schemas::ids::EstimateId>, ApiError>,
+) -> Response {
+    use crate::views::estimates::{EstimateActions, EstimateBody, EstimateFragment, EstimatePage};
+    let nav = Nav::of(&staff, Section::Estimates);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            let e = state.system.estimates.get(id, &staff.caller).await?;
+            let actions = EstimateActions::of(&e, |r| may(&staff, r));
+            // The editor offers the price list as `GET /api/catalogue` would show it.
+            let items = if actions.edit {
+                let filter =
+                    clowder_actors::billing::catalogue::CatalogueFilter { active: Some(true), ..Default::default() };
+                let (items, _) = state.system.catalogue.list_unaudited(&filter, None, EDITOR_ITEMS)?;
+                items.into_iter().map(|i| (i.id.to_string(), format!("{} — {}", i.name, i.price))).collect()
+            } else {
+                Vec::new()
+            };
+            let (client, cat) = names(&state, e.client_id, e.patient_id);
+            let b = EstimateBody::new(&e, client, cat, actions, items);
+            if wants_fragment(&headers) {
+                return Ok(render(StatusCode::OK, &EstimateFragment { b }));
+            }
+            Ok(render(StatusCode::OK, &EstimatePage { nav, b }))
+        }
+        .await,
+    )
+}
+
+/// `/payment-plans/{id}`: a plan's terms, schedule, progress and revisions, and the modify
+/// and cancel forms for who may (`payments:edit`); the body alone to `HX-Request`. Reads like
+/// `GET /api/payment-plans/{id}` (audited).
+pub async fn payment_plan(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    id: Result<Id<clowder_schemas::ids::PaymentPlanId>, ApiError>,
+) -> Response {
+    use crate::views::estimates::{PlanBody, PlanFragment, PlanPage};
+    let nav = Nav::of(&staff, Section::None);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            let p = state.system.plans.get(id, &staff.caller).await?;
+            let invoice = state
+                .system
+                .invoices
+                .records()
+                .peek(p.invoice_id)
+                .ok()
+                .and_then(|i| i.number)
+                .unwrap_or_else(|| p.invoice_id.to_string());
+            let client = state.system.clients.peek(p.client_id).map_or_else(|_| String::new(), |c| c.display_name());
+            let mut users = std::collections::HashMap::new();
+            let mut who: Vec<clowder_schemas::UserId> = p.revisions.iter().filter_map(|r| r.replaced_by).collect();
+            who.sort();
+            who.dedup();
+            for u in who {
+                let name = state.system.accounts.get(u).await.map_or_else(|_| u.to_string(), |a| a.display_name);
+                users.insert(u, name);
+            }
+            let name = |u: Option<clowder_schemas::UserId>| u.and_then(|u| users.get(&u).cloned()).unwrap_or_default();
+            let may_change = may(&staff, "PATCH /api/payment-plans/{id}");
+            let b = PlanBody::new(&p, invoice, client, may_change, name, &clinic_tz(&state));
+            if wants_fragment(&headers) {
+                return Ok(render(StatusCode::OK, &PlanFragment { b }));
+            }
+            Ok(render(StatusCode::OK, &PlanPage { nav, b }))
+        }
+        .await,
+    )
+}
+
+/// The query of `/payment-plans/new`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPlanParams {
+    pub invoice_id: Option<String>,
+}
+
+/// `/payment-plans/new?invoice_id=`: the form agreeing a plan for an issued invoice with a
+/// balance (`payments:create`), or why none can be made; the invoice's plans are linked.
+/// Reads like `GET /api/invoices/{id}` and `GET /api/invoices/{id}/payment-plans` (audited).
+pub async fn payment_plan_new(
+    State(state): State<AppState>,
+    staff: Staff,
+    q: Result<Query<NewPlanParams>, ApiError>,
+) -> Response {
+    use clowder_schemas::invoices::InvoiceStatus;
+    use clowder_schemas::payment_plans::PlanStatus;
+    let nav = Nav::of(&staff, Section::None);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let Some(invoice_id) = query_id::<clowder_schemas::ids::InvoiceId>("invoice_id", q.invoice_id.as_deref())?
+            else {
+                return Err(ValidationError::new("invoice_id", "is required: a plan is for an invoice").into());
+            };
+            let inv = state.system.invoices.get(invoice_id, &staff.caller).await?;
+            let plans = state.system.plans.of_invoice(invoice_id, &staff.caller).await?;
+            let open =
+                matches!(inv.status, InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid | InvoiceStatus::Overdue);
+            let refused = if !open {
+                Some(format!(
+                    "This invoice is {}: a plan is made for an issued invoice with a balance.",
+                    inv.status.as_str().replace('_', " ")
+                ))
+            } else if !inv.balance.is_positive() {
+                Some("Nothing is owed on this invoice.".to_owned())
+            } else if plans.iter().any(|p| p.status == PlanStatus::Active) {
+                Some("A plan is already active for this invoice: modify it instead.".to_owned())
+            } else {
+                None
+            };
+            let links = plans
+                .iter()
+                .map(|p| crate::views::estimates::PlanLink {
+                    href: format!("/payment-plans/{}", p.id),
+                    text: format!(
+                        "{} plan of {} from {}",
+                        crate::views::estimates::plan_status(p.status),
+                        p.total,
+                        p.terms.start_date
+                    ),
+                })
+                .collect();
+            let view = crate::views::estimates::NewPlanPage {
+                nav,
+                invoice_id: invoice_id.to_string(),
+                invoice: inv.number.clone().unwrap_or_else(|| "Draft invoice".to_owned()),
+                invoice_href: format!("/invoices/{invoice_id}"),
+                client: state.system.clients.peek(inv.client_id).map_or_else(|_| String::new(), |c| c.display_name()),
+                balance: inv.balance.to_string(),
+                refused,
+                plans: links,
+                today: state.system.ctx.today().to_string(),
+            };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// The query of `/reports`: the revenue range and grouping, the ageing day and page.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: Option<String>,
+    pub as_of: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// `/reports`: revenue by period and category (default the last twelve months by month),
+/// AR ageing as of a day (default today) with a page of clients, and the estimate-vs-actual
+/// summary when the caller may read it. Reads like the report routes (each audited).
+pub async fn reports(
+    State(state): State<AppState>,
+    staff: Staff,
+    q: Result<Query<ReportsParams>, ApiError>,
+) -> Response {
+    use crate::views::reports::{AgeingView, ReportForm, ReportsPage, RevenueView, VsView};
+    use clowder_schemas::reports::{AgeingQuery, Period, RevenueQuery};
+    let nav = Nav::of(&staff, Section::Reports);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let today = state.system.ctx.today();
+            let (by, by_text) = match q.by.as_deref().map(str::trim) {
+                None | Some("") | Some("month") => (Period::Month, "month"),
+                Some("week") => (Period::Week, "week"),
+                Some("day") => (Period::Day, "day"),
+                Some(_) => return Err(ValidationError::new("by", "must be day, week or month").into()),
+            };
+            let to = query_date("to", q.to.as_deref())?.unwrap_or(today);
+            let default_from = match by {
+                Period::Month => to.first_of_month().checked_sub(jiff::Span::new().months(11)).unwrap_or(to),
+                Period::Week => Period::Week.start(to).checked_sub(jiff::Span::new().weeks(11)).unwrap_or(to),
+                Period::Day => to.checked_sub(jiff::Span::new().days(29)).unwrap_or(to),
+            };
+            let from = query_date("from", q.from.as_deref())?.unwrap_or(default_from);
+            let as_of = query_date("as_of", q.as_of.as_deref())?.unwrap_or(today);
+            let rq = RevenueQuery { from, to, by: Some(by), location: None };
+            let checked = rq.check()?;
+            let revenue = state.system.reports.revenue(&rq, checked, &staff.caller).await?;
+            let aq = AgeingQuery {
+                as_of: Some(as_of),
+                location: None,
+                limit: Some(PAGE_SIZE as i64),
+                cursor: q.cursor.clone().filter(|c| !c.is_empty()),
+            };
+            let ageing = state.system.reports.ageing(&aq, &staff.caller).await?;
+            let vs = if may(&staff, "GET /api/estimates/report") {
+                let (r, _) = state.system.estimates.report(None, None, REPORT_ESTIMATES, &staff.caller).await?;
+                Some(VsView::new(&r))
+            } else {
+                None
+            };
+            let form = ReportForm { from: from.to_string(), to: to.to_string(), by: by_text, as_of: as_of.to_string() };
+            let page_href = |cursor: Option<&str>| {
+                let base = format!("/reports?from={}&to={}&by={}&as_of={}", form.from, form.to, form.by, form.as_of);
+                match cursor {
+                    Some(c) => format!("{base}&cursor={c}"),
+                    None => base,
+                }
+            };
+            let ageing = AgeingView::new(&ageing, page_href, aq.cursor.is_none());
+            let view = ReportsPage { nav, revenue: RevenueView::new(&revenue), ageing, vs, form };
+            Ok(render(StatusCode::OK, &view))
         }
         .await,
     )

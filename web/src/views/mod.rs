@@ -7,10 +7,12 @@
 pub mod board;
 pub mod charts;
 pub mod comms;
+pub mod estimates;
 pub mod inventory;
 pub mod lists;
 pub mod marketing;
 pub mod records;
+pub mod reports;
 pub mod tablet;
 pub mod visits;
 
@@ -32,6 +34,8 @@ pub enum Section {
     Jobs,
     /// A page of no section (an error page).
     None,
+    Estimates,
+    Reports,
 }
 
 /// The navigation bar every staff page shows: who is signed in, and the sections the
@@ -47,6 +51,8 @@ pub struct Nav {
     pub cats: bool,
     pub messages: bool,
     pub jobs: bool,
+    pub estimates: bool,
+    pub reports: bool,
 }
 
 impl Nav {
@@ -63,12 +69,16 @@ impl Nav {
                 Section::Messages => "messages",
                 Section::Jobs => "jobs",
                 Section::None => "",
+                Section::Estimates => "estimates",
+                Section::Reports => "reports",
             },
             today: holds("/board"),
             clients: holds("/clients"),
             cats: holds("/patients"),
             messages: holds("/messages"),
             jobs: holds("/jobs"),
+            estimates: holds("/estimates"),
+            reports: holds("/reports"),
         }
     }
 }

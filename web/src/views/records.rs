@@ -180,6 +180,8 @@ pub struct PatientPage {
     /// The vitals section (weight chart, BCS trend, latest vitals); `None` when the caller may
     /// not read the medical record.
     pub clinical: Option<ClinicalSection>,
+    /// The address of a new estimate for this cat, when the caller may start one.
+    pub new_estimate: Option<String>,
 }
 
 /// The medical record's part of a cat's page.
@@ -396,6 +398,7 @@ impl PatientPage {
             facts,
             problems: Vec::new(),
             clinical: None,
+            new_estimate: None,
         }
     }
 }

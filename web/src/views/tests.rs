@@ -16,6 +16,8 @@ fn nav(clients: bool, cats: bool) -> Nav {
         cats,
         messages: false,
         jobs: false,
+        estimates: false,
+        reports: false,
     }
 }
 
@@ -86,6 +88,7 @@ fn a_cat_page_puts_allergies_and_handling_in_the_banner() {
         facts: vec![Fact { term: "Owner", lines: vec!["Smith, John".into()], href: Some("/clients/01K".into()) }],
         problems: vec![],
         clinical: None,
+        new_estimate: None,
     };
     let html = page.render().unwrap();
     assert!(html.contains("<li>Allergy: penicillin</li>"));
@@ -106,6 +109,7 @@ fn a_calm_cat_has_no_banner() {
         facts: vec![],
         problems: vec![],
         clinical: None,
+        new_estimate: None,
     };
     assert!(!page.render().unwrap().contains(r#"class="banner""#));
 }
@@ -617,6 +621,7 @@ fn cat_page(problems: Vec<String>, clinical: Option<super::records::ClinicalSect
         facts: vec![],
         problems,
         clinical,
+        new_estimate: None,
     }
 }
 
@@ -876,4 +881,268 @@ fn the_tablet_due_list_leaves_out_what_is_not_due_and_puts_overdue_first() {
     let shown: Vec<(&str, &str)> = rows.iter().map(|r| (r.vaccine.as_str(), r.label.as_str())).collect();
     assert_eq!(shown, [("FVRCP", "Overdue since 2026-05-01"), ("Rabies", "Due 2026-05-01")]);
     assert_eq!(rows[0].rule, "FVRCP rule");
+}
+
+// ---- estimates, payment plans, reports ----
+
+mod money_screens {
+    use askama::Template;
+    use clowder_schemas::estimates::{EstimateDraft, EstimateLineDraft, EstimateOptionDraft, EstimateStatus};
+    use clowder_schemas::money::{BasisPoints, Cents, Discount, Quantity};
+    use clowder_schemas::payment_plans::{Interval, PaymentPlan, PlanStatus, PlanTerms, schedule};
+    use clowder_schemas::reports::{
+        AgeingBuckets, AgeingReport, CategoryRevenue, ClientAgeing, Period, PeriodRevenue, RevenueFigures,
+        RevenueReport,
+    };
+
+    use super::nav;
+    use crate::views::estimates::{EstimateActions, EstimateBody, EstimateFragment, EstimatePage, PlanBody, PlanPage};
+    use crate::views::reports::{AgeingView, ReportForm, ReportsPage, RevenueView};
+
+    const ID: &str = "01J00000000000000000000001";
+
+    fn line(desc: &str, q: (i64, i64), p: (i64, i64), optional: bool) -> EstimateLineDraft {
+        EstimateLineDraft {
+            item_id: None,
+            description: desc.into(),
+            category: None,
+            quantity_low: Quantity::from_thousandths(q.0),
+            quantity_high: Quantity::from_thousandths(q.1),
+            unit_price_low: Cents::new(p.0),
+            unit_price_high: Cents::new(p.1),
+            taxable: true,
+            discount: None,
+            optional,
+        }
+    }
+
+    fn estimate(status: EstimateStatus) -> clowder_schemas::estimates::Estimate {
+        let draft = EstimateDraft {
+            client_id: ID.parse().unwrap(),
+            patient_id: ID.parse().unwrap(),
+            visit_id: None,
+            location_id: None,
+            options: vec![
+                EstimateOptionDraft {
+                    name: "Best <case>".into(),
+                    lines: vec![
+                        line("Dental <b>cleaning</b>", (1000, 1000), (20000, 30000), false),
+                        line("Extraction", (500, 3000), (5000, 5000), true),
+                    ],
+                    discount: Some(Discount::Percent { basis_points: BasisPoints::new(1000).unwrap() }),
+                },
+                EstimateOptionDraft { name: "Worst case".into(), lines: vec![], discount: None },
+            ],
+            memo: None,
+        };
+        let mut e = draft
+            .into_estimate(ID.parse().unwrap(), BasisPoints::new(825).unwrap(), jiff::Timestamp::UNIX_EPOCH, None)
+            .unwrap();
+        e.status = status;
+        e
+    }
+
+    fn body(status: EstimateStatus, may: bool) -> EstimateBody {
+        let e = estimate(status);
+        let actions = EstimateActions::of(&e, |_| may);
+        EstimateBody::new(
+            &e,
+            "O'Brien <Ann>".into(),
+            "Tom & Jerry".into(),
+            actions,
+            vec![("01J00000000000000000000002".into(), "Exam — 55.00".into())],
+        )
+    }
+
+    #[test]
+    fn a_draft_shows_the_servers_low_and_high_totals_and_the_editor() {
+        let e = estimate(EstimateStatus::Draft);
+        let o = &e.options[0];
+        let html = EstimatePage { nav: nav(true, true), b: body(EstimateStatus::Draft, true) }.render().unwrap();
+        // The totals are the schema's, as computed: low without the optional line.
+        assert!(html.contains(&format!(
+            r#"<span class="low">{}</span> – <span class="high">{}</span>"#,
+            o.low.total, o.high.total
+        )));
+        assert_eq!(o.low.total.get(), 19485, "200.00 less 10 % plus 8.25 % tax");
+        assert!(html.contains("Add a line to Best &#60;case&#62;") || html.contains("Add a line to Best &lt;case&gt;"));
+        assert!(!html.contains("<b>cleaning</b>") && !html.contains("<case>") && !html.contains("<Ann>"));
+        assert!(html.contains("0.5 – 3"), "the quantity range");
+        assert!(html.contains("200.00 – 300.00"), "the price range");
+        assert!(html.contains(r#"data-action="send""#) && html.contains(r#"data-action="remove-line""#));
+        assert!(html.contains("Exam — 55.00"), "the catalogue is offered");
+        assert!(!html.contains(r#"data-action="accept""#), "a draft is not accepted");
+        assert!(html.contains(r#"id="estimate-status" data-status="draft">Draft<"#));
+        assert!(html.contains(r#"<a href="/estimates?client_id=01J00000000000000000000001">their estimates</a>"#));
+    }
+
+    #[test]
+    fn without_the_permissions_a_draft_is_read_only() {
+        let html = EstimateFragment { b: body(EstimateStatus::Draft, false) }.render().unwrap();
+        for action in ["add-line", "option-discount", "add-option", "send", "remove-line", "accept", "decline"] {
+            assert!(!html.contains(&format!(r#"data-action="{action}""#)), "{action} is hidden");
+        }
+        assert!(html.contains("/api/estimates/01J00000000000000000000001.pdf"), "the PDF is still offered");
+        assert!(!html.contains("<html"), "the fragment is the body alone");
+    }
+
+    #[test]
+    fn a_sent_estimate_offers_viewed_accept_with_its_optional_lines_and_decline() {
+        let html = EstimateFragment { b: body(EstimateStatus::Sent, true) }.render().unwrap();
+        assert!(html.contains(r#"data-action="viewed""#) && html.contains(r#"data-action="decline""#));
+        assert_eq!(html.matches(r#"data-action="accept""#).count(), 2, "one form per option");
+        assert!(html.contains(r#"name="optional_lines" value="2""#) && html.contains("Take Extraction too"));
+        assert!(!html.contains(r#"data-action="add-line""#), "a sent estimate is not edited");
+        let viewed = EstimateFragment { b: body(EstimateStatus::Viewed, true) }.render().unwrap();
+        assert!(!viewed.contains(r#"data-action="viewed""#) && viewed.contains(r#"data-action="accept""#));
+        let accepted = EstimateFragment { b: body(EstimateStatus::Accepted, true) }.render().unwrap();
+        assert!(!accepted.contains(r#"data-action="accept""#) && !accepted.contains(r#"data-action="decline""#));
+    }
+
+    fn plan() -> PaymentPlan {
+        let terms = PlanTerms {
+            down_payment: Cents::new(10000),
+            instalments: 3,
+            interval: Interval::Monthly,
+            interest_bp: BasisPoints::ZERO,
+            start_date: jiff::civil::date(2026, 1, 31),
+        };
+        let s = schedule(&terms, Cents::new(40001)).unwrap();
+        let mut instalments = s.instalments;
+        instalments[0].paid = instalments[0].amount;
+        instalments[1].late = true;
+        PaymentPlan {
+            id: ID.parse().unwrap(),
+            invoice_id: ID.parse().unwrap(),
+            client_id: ID.parse().unwrap(),
+            status: PlanStatus::Active,
+            revision: 1,
+            terms,
+            principal: Cents::new(40001),
+            financed: s.financed,
+            interest: s.interest,
+            total: s.total,
+            paid_before: Cents::ZERO,
+            paid: Cents::new(10000),
+            schedule: instalments,
+            revisions: vec![],
+            cancel_reason: None,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+            created_by: None,
+        }
+    }
+
+    #[test]
+    fn a_plan_shows_its_schedule_progress_and_late_instalment() {
+        let tz = jiff::tz::TimeZone::UTC;
+        let b = PlanBody::new(&plan(), "INV-2026-000001".into(), "<i>Ann</i>".into(), true, |_| String::new(), &tz);
+        let html = PlanPage { nav: nav(true, true), b }.render().unwrap();
+        assert!(html.contains(r#"<progress id="plan-progress" value="10000" max="40001">"#));
+        assert!(html.contains(r#"<tr data-state="paid"><td data-label="Instalment">Down payment</td>"#));
+        assert!(
+            html.contains(
+                r#"<tr data-state="late"><td data-label="Instalment">1</td><td data-label="Due">2026-02-28</td>"#
+            ),
+            "the 31st falls on the month's last day"
+        );
+        assert!(html.contains("100.00") && html.contains("100.01"), "the last instalment takes the remainder");
+        assert!(!html.contains("<i>Ann</i>"));
+        assert!(html.contains(r#"data-action="modify-plan""#) && html.contains(r#"data-action="cancel-plan""#));
+        let b = PlanBody::new(&plan(), "INV".into(), "Ann".into(), false, |_| String::new(), &tz);
+        let html = PlanPage { nav: nav(true, true), b }.render().unwrap();
+        assert!(!html.contains(r#"data-action="modify-plan""#), "payments:edit is needed to change it");
+    }
+
+    fn figures(net: i64) -> RevenueFigures {
+        RevenueFigures { sales: Cents::new(net), net: Cents::new(net), invoices: 1, ..RevenueFigures::default() }
+    }
+
+    fn cat(name: &str, net: i64) -> CategoryRevenue {
+        CategoryRevenue { category: name.into(), sales: Cents::new(net), credits: Cents::ZERO, net: Cents::new(net) }
+    }
+
+    #[test]
+    fn the_reports_draw_stacked_revenue_and_ageing_bars_from_the_figures() {
+        let d = |m| jiff::civil::date(2026, m, 1);
+        let revenue = RevenueReport {
+            from: d(1),
+            to: jiff::civil::date(2026, 3, 31),
+            by: Period::Month,
+            location_id: None,
+            periods: vec![
+                PeriodRevenue {
+                    start: d(1),
+                    figures: figures(30000),
+                    categories: vec![cat("Exams", 10000), cat("Food <dry>", 20000)],
+                },
+                PeriodRevenue { start: d(2), figures: figures(5000), categories: vec![cat("Exams", 5000)] },
+            ],
+            categories: vec![cat("Exams", 15000), cat("Food <dry>", 20000)],
+            totals: figures(35000),
+        };
+        let buckets = AgeingBuckets {
+            current: Cents::new(1000),
+            days_31_60: Cents::new(2500),
+            total: Cents::new(3500),
+            invoices: 2,
+            ..AgeingBuckets::default()
+        };
+        let ageing = AgeingReport {
+            as_of: d(3),
+            location_id: None,
+            totals: buckets,
+            clients_owing: 1,
+            clients: vec![ClientAgeing {
+                client_id: ID.parse().unwrap(),
+                name: "<Ann>".into(),
+                buckets,
+                oldest_due_on: None,
+            }],
+            next_cursor: Some("abc".into()),
+        };
+        let page = ReportsPage {
+            nav: nav(true, true),
+            form: ReportForm {
+                from: "2026-01-01".into(),
+                to: "2026-02-28".into(),
+                by: "month",
+                as_of: "2026-03-01".into(),
+            },
+            revenue: RevenueView::new(&revenue),
+            ageing: AgeingView::new(&ageing, |c| format!("/reports?cursor={}", c.unwrap_or("")), true),
+            vs: None,
+        };
+        let html = page.render().unwrap();
+        // January: two stacks; February: Exams only.
+        assert!(html.contains(r#"<g class="chart-bar" data-label="2026-01"><rect class="chart-stack chart-s0" data-series="Exams" data-value="10000""#));
+        assert!(
+            html.contains(r#"data-series="Food &lt;dry&gt;" data-value="20000""#),
+            "a category's name is escaped in the SVG"
+        );
+        assert!(html.contains(r#"<g class="chart-bar" data-label="2026-02"><rect class="chart-stack chart-s0" data-series="Exams" data-value="5000""#));
+        assert!(!html.contains("<dry>") && !html.contains("<Ann>"));
+        assert_eq!(html.matches(r#"<g class="chart-bar""#).count(), 3 + 5, "three months and five ageing buckets");
+        assert!(
+            html.contains(r#"<g class="chart-bar" data-label="2026-03"></g>"#),
+            "a quiet month is a gap, not missing"
+        );
+        assert!(html.contains(r#"<g class="chart-bar" data-label="31–60 days"><rect class="chart-stack chart-s0" data-series="Owed" data-value="2500""#));
+        assert!(html.contains(r#"id="revenue-total">350.00<"#));
+        assert!(html.contains(r#"href="/reports?cursor=abc" rel="next""#));
+        assert!(!html.contains("estimate-vs-actual"), "hidden without the estimate report");
+    }
+
+    #[test]
+    fn the_bar_shows_estimates_and_reports_only_to_who_may_open_them() {
+        let mut n = nav(true, true);
+        let html = crate::views::ErrorPage { nav: n.clone(), title: "x".into(), message: "y".into() }.render().unwrap();
+        assert!(!html.contains(r#"href="/estimates""#) && !html.contains(r#"href="/reports""#));
+        n.estimates = true;
+        n.reports = true;
+        n.current = "reports";
+        let html = crate::views::ErrorPage { nav: n, title: "x".into(), message: "y".into() }.render().unwrap();
+        assert!(html.contains(r#"<a href="/estimates">Estimates</a>"#));
+        assert!(html.contains(r#"<a href="/reports" aria-current="page">Reports</a>"#));
+    }
 }

@@ -49,6 +49,8 @@ pub struct VisitPage {
     pub can_sign: bool,
     /// The draft revision shown (sent with the signing, so nobody signs text they did not see).
     pub revision: u64,
+    /// The address of a new estimate from this visit, when the caller may start one.
+    pub new_estimate: Option<String>,
 }
 
 pub fn type_label(t: VisitType) -> &'static str {
@@ -143,6 +145,7 @@ impl VisitPage {
             addenda,
             can_sign: may_sign && !signed && note.draft.is_some() && visit.status != VisitStatus::Voided,
             revision,
+            new_estimate: None,
         }
     }
 }

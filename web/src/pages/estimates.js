@@ -1,0 +1,229 @@
+// The estimate and payment-plan screens (views/estimates.rs). Each form is sent to the JSON
+// API; a POST carries an Idempotency-Key kept by the form until it succeeds, so sending the
+// same submission again (a double click, a retry after a dropped answer) cannot act twice.
+// Then the page asks its own address for the body the server renders (HX-Request) and swaps
+// it in: every amount, status and offered action is the server's, never computed here. A
+// refusal is shown next to the field the API names (`field`), else above the form's button.
+// Typed amounts are only read here ("12.34" → 1234 cents, "8.25" % → 825 basis points) by
+// splitting the text, never through floating point.
+import { api, newKey } from './api.js';
+
+class FieldError extends Error {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
+
+// "12.34" → 1234; "" → undefined; anything else refused naming `field`.
+function hundredths(text, field, what) {
+  const s = (text ?? '').trim();
+  if (s === '') return undefined;
+  const m = /^(\d{1,9})(?:[.,](\d{1,2}))?$/.exec(s);
+  if (!m) throw new FieldError(field, `${what} (like 12.34)`);
+  return Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+}
+const cents = (text, field) => hundredths(text, field, 'is not an amount');
+const basisPoints = (text, field) => hundredths(text, field, 'is not a percentage');
+
+function showError(form, e) {
+  const slot = form.querySelector('.field-error') ?? document.querySelector('#estimate-error, #plan-error');
+  for (const x of form.querySelectorAll('[aria-invalid]')) x.removeAttribute('aria-invalid');
+  let input = null;
+  for (const seg of (e.field ?? '').split('.').reverse()) {
+    if (seg && (input = form.querySelector(`[name="${CSS.escape(seg)}"]`))) break;
+  }
+  if (input) {
+    input.setAttribute('aria-invalid', 'true');
+    (input.closest('.field') ?? input).after(slot);
+  }
+  slot.dataset.field = e.field ?? '';
+  slot.textContent = e.message;
+  slot.hidden = false;
+}
+
+// Swaps in the server's body of this page.
+async function refresh(targetId) {
+  const res = await fetch(location.pathname, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin' });
+  const target = document.getElementById(targetId);
+  if (!res.ok || res.redirected || !target) {
+    location.reload();
+    return;
+  }
+  // Our own server's HTML, rendered from escaped templates.
+  target.innerHTML = await res.text();
+}
+
+// One submission of `form`: its key lasts until the request succeeds.
+async function submit(form, run) {
+  form.dataset.key ||= newKey();
+  const button = form.querySelector('button[type=submit]');
+  if (button) button.disabled = true;
+  try {
+    await run(form.dataset.key);
+    delete form.dataset.key;
+  } catch (e) {
+    if (!(e instanceof FieldError)) console.warn(e);
+    showError(form, e);
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+// ---- estimates ----
+
+const estimateId = () => document.getElementById('estimate')?.dataset.estimate;
+
+// An option as a PATCH gives it back: its lines as they are, with the amounts left to the server.
+function asRequest(o) {
+  return {
+    name: o.name,
+    ...(o.discount ? { discount: o.discount } : {}),
+    lines: o.lines.map((l) => ({
+      ...(l.item_id ? { item_id: l.item_id } : {}),
+      description: l.description,
+      quantity_low: l.quantity_low,
+      quantity_high: l.quantity_high,
+      unit_price_low: l.unit_price_low,
+      unit_price_high: l.unit_price_high,
+      taxable: l.taxable,
+      ...(l.discount ? { discount: l.discount } : {}),
+      optional: l.optional,
+    })),
+  };
+}
+
+// A draft's change: the options read afresh, changed by `change(options, index)`, sent whole.
+async function editOptions(optionNo, change) {
+  const id = estimateId();
+  const e = await api('GET', `/api/estimates/${id}`);
+  const options = e.options.map(asRequest);
+  const index = e.options.findIndex((o) => o.option_no === optionNo);
+  change(options, index);
+  await api('PATCH', `/api/estimates/${id}`, { options });
+  await refresh('estimate-live');
+}
+
+function lineOf(form) {
+  const v = (name) => form.elements[name]?.value.trim() ?? '';
+  const line = { optional: form.elements.optional.checked };
+  if (v('item_id')) line.item_id = v('item_id');
+  if (v('description')) line.description = v('description');
+  if (v('quantity_low')) line.quantity_low = v('quantity_low');
+  if (v('quantity_high')) line.quantity_high = v('quantity_high');
+  const low = cents(v('unit_price_low'), 'unit_price_low');
+  const high = cents(v('unit_price_high'), 'unit_price_high');
+  if (low !== undefined) line.unit_price_low = low;
+  if (high !== undefined) line.unit_price_high = high;
+  return line;
+}
+
+const estimateActions = {
+  'add-line': (form) => {
+    const line = lineOf(form);
+    return editOptions(Number(form.dataset.option), (options, i) => options[i].lines.push(line));
+  },
+  'option-discount': (form) => {
+    const kind = form.elements.kind.value;
+    const value = form.elements.value.value;
+    let discount = null;
+    if (kind === 'percent') discount = { kind, basis_points: basisPoints(value, 'value') ?? 0 };
+    if (kind === 'amount') discount = { kind, amount: cents(value, 'value') ?? 0 };
+    return editOptions(Number(form.dataset.option), (options, i) => {
+      if (discount) options[i].discount = discount;
+      else delete options[i].discount;
+    });
+  },
+  'add-option': (form) => {
+    const name = form.elements.name.value.trim();
+    return editOptions(0, (options) => options.push({ name, lines: [] }));
+  },
+  send: async (form, key) => {
+    const until = form.elements.valid_until.value;
+    await api('POST', `/api/estimates/${estimateId()}/send`, until ? { valid_until: until } : {}, key);
+    await refresh('estimate-live');
+  },
+  viewed: async (_form, key) => {
+    await api('POST', `/api/estimates/${estimateId()}/viewed`, undefined, key);
+    await refresh('estimate-live');
+  },
+  decline: async (form, key) => {
+    const reason = form.elements.reason.value.trim();
+    await api('POST', `/api/estimates/${estimateId()}/decline`, reason ? { reason } : {}, key);
+    await refresh('estimate-live');
+  },
+  accept: async (form, key) => {
+    const optional_lines = [...form.querySelectorAll('input[name=optional_lines]:checked')].map((x) => Number(x.value));
+    const r = await api('POST', `/api/estimates/${estimateId()}/accept`, { option_no: Number(form.dataset.option), optional_lines }, key);
+    location.href = `/invoices/${r.invoice.id}`;
+  },
+};
+
+// ---- payment plans ----
+
+function termsOf(form) {
+  const body = {
+    down_payment: cents(form.elements.down_payment.value, 'down_payment') ?? 0,
+    instalments: Number(form.elements.instalments.value),
+    interval: form.elements.interval.value,
+    interest_bp: basisPoints(form.elements.interest_bp.value, 'interest_bp') ?? 0,
+  };
+  if (form.elements.start_date.value) body.start_date = form.elements.start_date.value;
+  return body;
+}
+
+const planId = () => document.getElementById('plan')?.dataset.plan;
+
+const planActions = {
+  'modify-plan': async (form) => {
+    const reason = form.elements.reason.value.trim();
+    await api('PATCH', `/api/payment-plans/${planId()}`, { ...termsOf(form), ...(reason ? { reason } : {}) });
+    await refresh('plan-live');
+  },
+  'cancel-plan': async (form, key) => {
+    await api('POST', `/api/payment-plans/${planId()}/cancel`, { reason: form.elements.reason.value.trim() }, key);
+    await refresh('plan-live');
+  },
+};
+
+// ---- wiring: delegated, so the forms of a swapped-in body work too ----
+
+document.addEventListener('submit', (ev) => {
+  const form = ev.target;
+  const act = { ...estimateActions, ...planActions }[form.dataset?.action];
+  if (act) {
+    ev.preventDefault();
+    submit(form, (key) => act(form, key));
+    return;
+  }
+  if (form.id === 'new-estimate') {
+    ev.preventDefault();
+    submit(form, async (key) => {
+      const body = {
+        client_id: form.dataset.client,
+        patient_id: form.dataset.patient,
+        options: [{ name: form.elements.name.value.trim(), lines: [] }],
+      };
+      if (form.dataset.visit) body.visit_id = form.dataset.visit;
+      if (form.elements.location_id?.value) body.location_id = form.elements.location_id.value;
+      if (form.elements.memo.value.trim()) body.memo = form.elements.memo.value.trim();
+      const e = await api('POST', '/api/estimates', body, key);
+      location.href = `/estimates/${e.id}`;
+    });
+  } else if (form.id === 'new-plan') {
+    ev.preventDefault();
+    submit(form, async (key) => {
+      const p = await api('POST', '/api/payment-plans', { invoice_id: form.dataset.invoice, ...termsOf(form) }, key);
+      location.href = `/payment-plans/${p.id}`;
+    });
+  }
+});
+
+document.addEventListener('click', (ev) => {
+  const button = ev.target.closest?.('button[data-action="remove-line"]');
+  if (!button) return;
+  const line = Number(button.dataset.line);
+  editOptions(Number(button.dataset.option), (options, i) => {
+    options[i].lines.splice(line - 1, 1);
+  }).catch((e) => showError(document.getElementById('estimate'), e));
+});
