@@ -113,6 +113,8 @@ pub struct System {
     pub invoice_batches: crate::billing::generate::InvoiceBatches,
     /// AR ageing and revenue.
     pub reports: crate::billing::reports::Reports,
+    /// Statements of account per client (JSON, PDF) and their bulk email runs.
+    pub statements: crate::billing::statements::Statements,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -216,6 +218,7 @@ impl System {
         let capture = crate::billing::capture::Capture::start(ctx.clone(), invoices.clone())
             .map_err(|e| StoreError::Load(format!("charge capture: {e}")))?;
         invoice_batches.follow(capture.clone());
+        let statements = crate::billing::statements::Statements::new(ctx.clone());
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -268,6 +271,7 @@ impl System {
             capture,
             invoice_batches,
             reports: crate::billing::reports::Reports::new(ctx_for_templates.clone()),
+            statements,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

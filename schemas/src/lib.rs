@@ -66,3 +66,4 @@ pub use ids::{
     SessionId, ShiftId, StaffId, TimeOffId, UserId, WaitlistId,
 };
 pub mod reports;
+pub mod statements;

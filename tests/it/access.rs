@@ -345,6 +345,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/payments/{id}/receipt/email", "ARBM"),
     ("GET", "/api/reports/ar-ageing", "ABM"),
     ("GET", "/api/reports/revenue", "ABM"),
+    ("GET", "/api/clients/{id}/statement", "ARBM"),
+    ("GET", "/api/clients/{id}/statement.pdf", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -435,6 +435,9 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/payments/{id}/receipt/email", Needs(PaymentsCreate)),
     ("GET", "/api/reports/ar-ageing", Needs(ReportsFinancial)),
     ("GET", "/api/reports/revenue", Needs(ReportsFinancial)),
+    // Statements: a client's payments and invoices (every role with invoices has payments too).
+    ("GET", "/api/clients/{id}/statement", Needs(PaymentsView)),
+    ("GET", "/api/clients/{id}/statement.pdf", Needs(PaymentsView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

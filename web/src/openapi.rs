@@ -281,6 +281,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::payments_receipt_email))
         .routes(routes!(crate::routes::reports::reports_ar_ageing))
         .routes(routes!(crate::routes::reports::reports_revenue));
+    // Statements (issue 16 item 6).
+    router = router
+        .routes(routes!(crate::routes::statements::clients_statement))
+        .routes(routes!(crate::routes::statements::clients_statement_pdf));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

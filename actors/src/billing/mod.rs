@@ -21,3 +21,4 @@ pub mod plans;
 pub mod receipt;
 pub mod reports;
 pub mod seed;
+pub mod statements;
