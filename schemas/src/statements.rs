@@ -269,3 +269,101 @@ pub fn statement(
         closing_credit: Cents::new(closing_credit),
     }
 }
+
+// ----- Statement email -----
+
+/// Body of `POST /api/clients/{id}/statement/email` (the period; defaults as for the statement).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailStatement {
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+}
+
+/// Body of `POST /api/statements/runs`: email every client who owes at least `min_balance`
+/// their statement over `from..=to`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartStatementRun {
+    /// The day balances are measured at and the statements end (default today); `to` is
+    /// another name for it (give one or the other, or both equal).
+    pub as_of: Option<Date>,
+    /// Clients owing less than this at `as_of` are not sent one (cents; default 1: anyone who
+    /// owes anything).
+    pub min_balance: Option<Cents>,
+    /// First day of the statements (default three months before `as_of`).
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+}
+
+impl StartStatementRun {
+    /// The period and the minimum balance (422 naming the field).
+    pub fn check(&self, today: Date) -> Result<(Date, Date, Cents), ValidationError> {
+        let to = match (self.as_of, self.to) {
+            (Some(a), Some(t)) if a != t => return Err(ValidationError::new("to", "differs from as_of")),
+            (a, t) => a.or(t),
+        };
+        let (from, to) = StatementQuery { from: self.from, to }.period(today)?;
+        let min = self.min_balance.unwrap_or(Cents::new(1));
+        if !min.is_positive() || min > crate::money::MAX_AMOUNT {
+            return Err(ValidationError::new("min_balance", "must be more than 0 and at most 1000000000"));
+        }
+        Ok((from, to, min))
+    }
+}
+
+/// Where a statement run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementRunStatus {
+    Running,
+    Done,
+}
+
+/// A client whose statement was queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatementSent {
+    pub client_id: ClientId,
+    /// What they owed at the end of the period.
+    pub balance: Cents,
+    pub message_id: crate::ids::MessageId,
+}
+
+/// A client not sent one, with why: `no_email`, `no_consent` (the reason from their
+/// preferences), `already_sent` (this period's statement went out in an earlier run),
+/// `error`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatementSkipped {
+    pub client_id: ClientId,
+    pub code: String,
+    pub reason: String,
+}
+
+/// A bulk statement email run with its progress and report (`GET /api/statements/runs/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatementRun {
+    /// The id of the durable job that runs it.
+    pub id: crate::ids::JobId,
+    pub from: Date,
+    pub to: Date,
+    pub min_balance: Cents,
+    pub status: StatementRunStatus,
+    /// Clients owing at least `min_balance` (known once the job started).
+    pub total: u32,
+    /// Clients handled so far.
+    pub done: u32,
+    pub sent: Vec<StatementSent>,
+    /// The partial-failure report.
+    pub skipped: Vec<StatementSkipped>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: jiff::Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: jiff::Timestamp,
+    pub created_by: Option<crate::ids::UserId>,
+}
+
+/// Version history: v1.
+impl crate::records::Record for StatementRun {
+    const KIND: &'static str = "statement_run";
+    const VERSION: u16 = 1;
+}

@@ -347,6 +347,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/reports/revenue", "ABM"),
     ("GET", "/api/clients/{id}/statement", "ARBM"),
     ("GET", "/api/clients/{id}/statement.pdf", "ARBM"),
+    ("POST", "/api/clients/{id}/statement/email", "ARBM"),
+    ("POST", "/api/statements/runs", "ARBM"),
+    ("GET", "/api/statements/runs/{id}", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

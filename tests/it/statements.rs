@@ -200,3 +200,203 @@ async fn a_statement_pdf_shows_the_period_the_movements_the_balance_and_its_age(
     assert!(text.lines().any(|l| l.contains("Closing balance") && l.contains("84.50")), "{text}");
     assert!(text.contains("Amounts due as of"), "{text}");
 }
+
+/// A client with an email address.
+async fn client_with_email(app: &TestApp, first: &str, email: &str) -> String {
+    let mut body = crate::helpers::client_body(first, "Owing");
+    body["email"] = json!(email);
+    id_of(&app.create_client(body).await)
+}
+
+#[tokio::test]
+async fn a_receipt_and_a_statement_are_emailed_with_their_pdf_attached() {
+    let Some(sink) = crate::providers::SmtpSink::start(&[]).await else { return };
+    let port = sink.port;
+    let b = Books::open(move |a| {
+        a.comms.email_provider = clowder::config::EmailProviderArg::Smtp;
+        a.comms.smtp_host = Some("127.0.0.1".into());
+        a.comms.smtp_port = Some(port);
+        a.comms.smtp_tls = clowder::config::SmtpTlsArg::None;
+        a.comms.email_from = Some("Whisker Clinic <front@whisker.example>".into());
+    })
+    .await;
+    let jane = client_with_email(&b.app, "Jane", "jane@example.com").await;
+    let inv = b.invoice(&jane, 1).await;
+    let paid =
+        b.post(&format!("/api/invoices/{}/payments", id_of(&inv)), json!({"amount": 2000, "method": "cash"})).await;
+    let p = last_payment(&paid);
+    let queued = expect_json(
+        b.app.post_json(&format!("/api/payments/{p}/receipt/email"), &json!({})).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let m = b
+        .app
+        .poll_json(&format!("/api/messages/{}", queued["message_id"].as_str().unwrap()), |v| v["status"] == "sent")
+        .await;
+    assert_eq!(m["attachments"][0], format!("receipt:{p}"), "the row keeps a reference, not the bytes: {m}");
+    let got = &sink.wait_for(1).await[0];
+    assert_eq!(got["content_type"], "multipart/mixed", "{got}");
+    assert!(got["text"].as_str().unwrap().contains("Amount received: 20.00"), "{got}");
+    let a = &got["attachments"][0];
+    assert_eq!(
+        (a["content_type"].as_str(), a["head"].as_str().map(|h| &h[..4])),
+        (Some("application/pdf"), Some("%PDF"))
+    );
+    assert!(a["filename"].as_str().unwrap().starts_with("receipt-INV-"), "{a}");
+
+    // The statement: the default template's text, its PDF attached.
+    let queued = expect_json(
+        b.app.post_json(&format!("/api/clients/{jane}/statement/email"), &json!({})).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    b.app
+        .poll_json(&format!("/api/messages/{}", queued["message_id"].as_str().unwrap()), |v| v["status"] == "sent")
+        .await;
+    let got = &sink.wait_for(2).await[1];
+    let text = got["text"].as_str().unwrap();
+    assert!(text.contains("statement of account") && text.contains("45.00"), "{text}");
+    let a = &got["attachments"][0];
+    assert_eq!(
+        (a["content_type"].as_str(), a["head"].as_str().map(|h| &h[..4])),
+        (Some("application/pdf"), Some("%PDF"))
+    );
+    assert!(a["filename"].as_str().unwrap().starts_with("statement-"), "{a}");
+    assert!(a["size"].as_u64().unwrap() > 1000, "{a}");
+
+    // A client without an email: 422 naming it, nothing queued.
+    assert_error(
+        b.app.post_json(&format!("/api/clients/{}/statement/email", b.client), &json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("email"),
+    )
+    .await;
+}
+
+/// Starts a run and waits for its report.
+async fn run(app: &TestApp, body: Value) -> Value {
+    let started = expect_json(app.post_json("/api/statements/runs", &body).await, StatusCode::ACCEPTED).await;
+    assert_eq!(started["status"], "running");
+    app.poll_json(&format!("/api/statements/runs/{}", id_of(&started)), |v| v["status"] == "done").await
+}
+
+fn codes(run: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = run["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["client_id"].as_str().unwrap().to_owned(), s["code"].as_str().unwrap().to_owned()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_statement_run_emails_each_client_who_owes_once_and_reports_who_was_skipped() {
+    let b = Books::open(|_| {}).await;
+    let app = &b.app;
+    // Owes 65.00 and may be emailed; owes without an email (the Books client); owes but
+    // revoked email; paid up; owes 1.00 only (below the run's minimum).
+    let ada = client_with_email(app, "Ada", "ada@example.com").await;
+    b.invoice(&ada, 1).await;
+    b.invoice(&b.client, 1).await;
+    let revoked = client_with_email(app, "Rex", "rex@example.com").await;
+    b.invoice(&revoked, 2).await;
+    let consent = json!({"channel": "email", "purpose": "transactional", "granted": false});
+    expect_json(app.post_json(&format!("/api/clients/{revoked}/consent"), &consent).await, StatusCode::CREATED).await;
+    let paid = client_with_email(app, "Pam", "pam@example.com").await;
+    let inv = b.invoice(&paid, 1).await;
+    b.post(&format!("/api/invoices/{}/payments", id_of(&inv)), json!({"amount": 6500, "method": "cash"})).await;
+    let small = client_with_email(app, "Sue", "sue@example.com").await;
+    let inv = b.invoice(&small, 1).await;
+    b.post(&format!("/api/invoices/{}/payments", id_of(&inv)), json!({"amount": 6400, "method": "cash"})).await;
+
+    assert_error(
+        app.post_json("/api/statements/runs", &json!({"min_balance": 0})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("min_balance"),
+    )
+    .await;
+    let first = run(app, json!({"min_balance": 500})).await;
+    assert_eq!((first["total"].as_u64(), first["done"].as_u64()), (Some(3), Some(3)), "{first}");
+    let sent = first["sent"].as_array().unwrap();
+    assert_eq!(sent.len(), 1, "{first}");
+    assert_eq!((sent[0]["client_id"].as_str(), sent[0]["balance"].as_i64()), (Some(ada.as_str()), Some(6500)));
+    let mut want = vec![(b.client.clone(), "no_email".to_owned()), (revoked.clone(), "no_consent".to_owned())];
+    want.sort();
+    assert_eq!(codes(&first), want, "{first}");
+    let m = app
+        .poll_json(&format!("/api/messages/{}", sent[0]["message_id"].as_str().unwrap()), |v| v["status"] == "sent")
+        .await;
+    assert_eq!(m["recipient"], "ada@example.com");
+    let attached = m["attachments"][0].as_str().unwrap();
+    assert!(attached.starts_with(&format!("statement:{ada}:")), "{m}");
+
+    // The same period again: nobody is emailed twice.
+    let again = run(app, json!({"min_balance": 500})).await;
+    assert!(again["sent"].as_array().unwrap().is_empty(), "{again}");
+    let mut want = vec![
+        (ada.clone(), "already_sent".to_owned()),
+        (b.client.clone(), "no_email".to_owned()),
+        (revoked.clone(), "no_consent".to_owned()),
+    ];
+    want.sort();
+    assert_eq!(codes(&again), want, "{again}");
+    let ada_messages = app.get_json(&format!("/api/messages?client={ada}")).await;
+    assert_eq!(ada_messages["items"].as_array().map(Vec::len), Some(1), "{ada_messages}");
+    let audit = app.get_json("/api/audit?action=statement.run").await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(2), "{audit}");
+}
+
+#[tokio::test]
+async fn finance_charges_are_invoices_of_their_own_once_a_month_and_never_on_finance_charges() {
+    let b = Books::open(|a| {
+        a.billing.invoice_terms_days = 0;
+        a.finance.finance_charge_bp = 1800;
+    })
+    .await;
+    let inv = b.invoice(&b.client, 2).await; // 130.00, due today
+    let number = inv["number"].as_str().unwrap().to_owned();
+    b.post(&format!("/api/invoices/{}/payments", id_of(&inv)), json!({"amount": 3000, "method": "cash"})).await;
+    let paid = b.invoice(&b.client, 1).await;
+    b.post(&format!("/api/invoices/{}/payments", id_of(&paid)), json!({"amount": 6500, "method": "cash"})).await;
+
+    let finance = &b.app.system.finance;
+    let caller = clowder_schemas::audit::Caller::system();
+    let today = b.app.system.ctx.today();
+    // Not past due yet (due today, no grace): nothing.
+    assert!(finance.charge_overdue(today, &caller).await.unwrap().is_empty());
+    let first_month = today.checked_add(jiff::Span::new().days(10)).unwrap();
+    let charged = finance.charge_overdue(first_month, &caller).await.unwrap();
+    assert_eq!(charged.len(), 1, "{charged:?}");
+    // 1.5 % a month of the 100.00 overdue.
+    assert_eq!((charged[0].invoice_id.to_string(), charged[0].amount.get()), (id_of(&inv), 150));
+    let charge = b.app.get_json(&format!("/api/invoices/{}", charged[0].charge_id)).await;
+    assert_eq!(
+        (charge["status"].as_str(), charge["totals"]["total"].as_i64()),
+        (Some("issued"), Some(150)),
+        "{charge}"
+    );
+    assert!(charge["number"].as_str().unwrap().starts_with("INV-"), "{charge}");
+    let line = &charge["lines"][0];
+    assert_eq!(line["category"], "finance_charge");
+    assert!(line["description"].as_str().unwrap().contains(&number), "{line}");
+    // The overdue invoice itself is unchanged (issued invoices change only by credit notes).
+    assert_eq!(b.app.get_json(&format!("/api/invoices/{}", id_of(&inv))).await["totals"]["total"], 13000);
+
+    // Once per invoice per month.
+    assert!(finance.charge_overdue(first_month, &caller).await.unwrap().is_empty());
+    // Next month: the invoice again, never the finance charge (overdue too by then).
+    let next_month = first_month.checked_add(jiff::Span::new().months(1)).unwrap();
+    let again = finance.charge_overdue(next_month, &caller).await.unwrap();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].invoice_id.to_string(), id_of(&inv));
+
+    // The client's statement shows both charges.
+    let s = b.app.get_json(&format!("/api/clients/{}/statement", b.client)).await;
+    check_sums(&s);
+    assert_eq!(cents(&s["closing_balance"]), 10_000 + 150 + 150, "{s}");
+}

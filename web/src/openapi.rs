@@ -284,7 +284,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     // Statements (issue 16 item 6).
     router = router
         .routes(routes!(crate::routes::statements::clients_statement))
-        .routes(routes!(crate::routes::statements::clients_statement_pdf));
+        .routes(routes!(crate::routes::statements::clients_statement_pdf))
+        .routes(routes!(crate::routes::statements::clients_statement_email))
+        .routes(routes!(crate::routes::statements::statement_runs_create))
+        .routes(routes!(crate::routes::statements::statement_runs_get));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

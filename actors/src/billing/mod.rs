@@ -15,6 +15,7 @@ pub mod capture;
 pub mod catalogue;
 pub mod credit;
 pub mod estimates;
+pub mod finance;
 pub mod generate;
 pub mod invoices;
 pub mod plans;

@@ -115,10 +115,13 @@ pub enum RecordTable {
     /// The ageing's view of each invoice with a balance (`billing::reports`; key: the
     /// invoice's id), put and deleted in the invoice's change set.
     ArOpen,
+    /// Bulk statement email runs with their reports (`billing::statements`; key: the run
+    /// job's id).
+    StatementRuns,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 53] = [
+    pub const ALL: [RecordTable; 54] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -172,6 +175,7 @@ impl RecordTable {
         RecordTable::InvoiceBatches,
         RecordTable::RevenueDays,
         RecordTable::ArOpen,
+        RecordTable::StatementRuns,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -229,6 +233,7 @@ impl RecordTable {
             RecordTable::InvoiceBatches => TableDefinition::new("invoice_batches"),
             RecordTable::RevenueDays => TableDefinition::new("revenue_days"),
             RecordTable::ArOpen => TableDefinition::new("ar_open"),
+            RecordTable::StatementRuns => TableDefinition::new("statement_runs"),
         }
     }
 }
@@ -406,6 +411,12 @@ pub mod unique {
     pub const PAYMENT_INVOICE: &str = "payment_invoice";
     /// `<processor>/<its refund id>`: a processor's refund is recorded once.
     pub const REFUND_PROCESSOR_ID: &str = "refund_processor_id";
+    /// `<client>:<from>:<to>`, owned by the statement run that emailed that statement: a
+    /// period's statement is emailed once by runs.
+    pub const STATEMENT_SENT: &str = "statement_sent";
+    /// `<invoice>:<YYYY-MM>`, owned by the finance-charge invoice that charged that invoice
+    /// that month: once per invoice per month.
+    pub const FINANCE_CHARGE: &str = "finance_charge";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by
