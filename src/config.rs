@@ -166,7 +166,6 @@ pub struct FinanceArgs {
     pub finance_charge_grace_days: u16,
 }
 
-
 /// Inventory's settings (flattened into [`ServeArgs`]); see docs/inventory.md.
 #[derive(Debug, Clone, Args)]
 pub struct InventoryArgs {

@@ -367,3 +367,35 @@ impl crate::records::Record for StatementRun {
     const KIND: &'static str = "statement_run";
     const VERSION: u16 = 1;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_period_defaults_to_the_three_months_to_today_and_refuses_backwards_or_too_long() {
+        let today = d("2026-12-06");
+        assert_eq!(StatementQuery::default().period(today).unwrap(), (d("2026-09-06"), today));
+        let q = StatementQuery { from: None, to: Some(d("2026-05-31")) };
+        assert_eq!(q.period(today).unwrap(), (d("2026-02-28"), d("2026-05-31")), "month ends clamp");
+        let back = StatementQuery { from: Some(d("2026-12-07")), to: Some(today) };
+        assert_eq!(back.period(today).unwrap_err().field, "to");
+        let long = StatementQuery { from: Some(d("2010-01-01")), to: Some(today) };
+        assert_eq!(long.period(today).unwrap_err().field, "to");
+    }
+
+    #[test]
+    fn a_run_takes_as_of_or_to_and_a_positive_minimum() {
+        let today = d("2026-12-06");
+        let r = StartStatementRun { as_of: Some(d("2026-11-30")), ..Default::default() };
+        assert_eq!(r.check(today).unwrap(), (d("2026-08-30"), d("2026-11-30"), Cents::new(1)));
+        let both = StartStatementRun { as_of: Some(d("2026-11-30")), to: Some(today), ..Default::default() };
+        assert_eq!(both.check(today).unwrap_err().field, "to");
+        let zero = StartStatementRun { min_balance: Some(Cents::ZERO), ..Default::default() };
+        assert_eq!(zero.check(today).unwrap_err().field, "min_balance");
+    }
+}
