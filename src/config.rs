@@ -146,6 +146,24 @@ pub struct ServeArgs {
     pub inventory: InventoryArgs,
     #[command(flatten)]
     pub billing: BillingArgs,
+    #[command(flatten)]
+    pub finance: FinanceArgs,
+}
+
+/// Finance charges on overdue balances (flattened into [`ServeArgs`]); see docs/statements.md.
+/// Every default is 0 (off), so `Default` is derived and matches clap's.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FinanceArgs {
+    /// Yearly finance-charge rate on overdue balances, basis points (1800 = 18 % a year,
+    /// charged monthly); 0 (the default) charges nothing.
+    #[arg(long, env = "CLOWDER_FINANCE_CHARGE_BP", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10000))]
+    pub finance_charge_bp: u32,
+    /// The least one monthly finance charge is, in cents (0: no minimum).
+    #[arg(long, env = "CLOWDER_FINANCE_CHARGE_MIN", default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..=100000))]
+    pub finance_charge_min: i64,
+    /// Days after an invoice's due date before its balance is charged (0–365).
+    #[arg(long, env = "CLOWDER_FINANCE_CHARGE_GRACE_DAYS", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=365))]
+    pub finance_charge_grace_days: u16,
 }
 
 /// Inventory's settings (flattened into [`ServeArgs`]); see docs/inventory.md.
@@ -1135,6 +1153,11 @@ impl ServeArgs {
                 terms_days: self.billing.invoice_terms_days,
                 credit_on_account: self.billing.credit_on_account,
             },
+            finance: clowder_actors::billing::finance::FinanceConfig {
+                rate_bp: self.finance.finance_charge_bp,
+                minimum: clowder_schemas::money::Cents::new(self.finance.finance_charge_min),
+                grace_days: self.finance.finance_charge_grace_days,
+            },
             ..SystemConfig::new(&self.data_dir)
         };
         Ok(Settings {
@@ -1246,6 +1269,9 @@ impl Settings {
             ),
             ("CLOWDER_INVOICE_TERMS_DAYS", s.billing.terms_days.to_string()),
             ("CLOWDER_CREDIT_ON_ACCOUNT", s.billing.credit_on_account.to_string()),
+            ("CLOWDER_FINANCE_CHARGE_BP", s.finance.rate_bp.to_string()),
+            ("CLOWDER_FINANCE_CHARGE_MIN", s.finance.minimum.get().to_string()),
+            ("CLOWDER_FINANCE_CHARGE_GRACE_DAYS", s.finance.grace_days.to_string()),
         ];
         let mut rows: Vec<(&str, String)> = rows.into_iter().collect();
         match &self.web.backup {

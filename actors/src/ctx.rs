@@ -60,6 +60,8 @@ pub struct SystemConfig {
     pub inventory: crate::inventory::InventoryConfig,
     /// Billing's settings (payment terms).
     pub billing: crate::billing::invoices::BillingConfig,
+    /// Finance charges on overdue balances (`billing::finance`; off by default).
+    pub finance: crate::billing::finance::FinanceConfig,
 }
 
 impl SystemConfig {
@@ -88,6 +90,7 @@ impl SystemConfig {
             automations_sweep_at: Some(crate::comms::automations::DEFAULT_SWEEP_AT),
             inventory: crate::inventory::InventoryConfig::default(),
             billing: crate::billing::invoices::BillingConfig::default(),
+            finance: crate::billing::finance::FinanceConfig::default(),
         }
     }
 

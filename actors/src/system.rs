@@ -115,6 +115,10 @@ pub struct System {
     pub reports: crate::billing::reports::Reports,
     /// The accounting export and its chart-of-accounts mapping.
     pub accounting: crate::billing::accounting::Accounting,
+    /// Statements of account per client (JSON, PDF) and their bulk email runs.
+    pub statements: crate::billing::statements::Statements,
+    /// Finance charges on overdue balances (a monthly job when a rate is set).
+    pub finance: crate::billing::finance::FinanceCharges,
     started: Instant,
     stopping: AtomicBool,
 }
@@ -148,9 +152,14 @@ impl System {
             .install(&jobs, ctx.config.jobs.cleanup_at)
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let links = crate::comms::links::Links::new(ctx.store.link_key(), &ctx.config.comms.clinic.public_url);
+        let attachments = crate::comms::attachments::Attachments::default();
         jobs.register(
             crate::comms::messages::KIND,
-            Arc::new(crate::comms::messages::SendMessage { providers: comms.clone(), links: links.clone() }),
+            Arc::new(crate::comms::messages::SendMessage {
+                providers: comms.clone(),
+                links: links.clone(),
+                attachments: attachments.clone(),
+            }),
         )
         .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let messages = crate::comms::messages::Messages::new(ctx.clone(), jobs.clone());
@@ -222,6 +231,12 @@ impl System {
         let capture = crate::billing::capture::Capture::start(ctx.clone(), invoices.clone())
             .map_err(|e| StoreError::Load(format!("charge capture: {e}")))?;
         invoice_batches.follow(capture.clone());
+        let statements = crate::billing::statements::Statements::new(ctx.clone(), jobs.clone(), messages.clone());
+        jobs.register(crate::billing::statements::RUN_KIND, statements.run_handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        crate::billing::statements::install_attachments(&attachments, &invoices, &statements);
+        let finance = crate::billing::finance::FinanceCharges::new(ctx.clone(), invoices.clone());
+        finance.install(&jobs).map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -275,6 +290,8 @@ impl System {
             invoice_batches,
             reports: crate::billing::reports::Reports::new(ctx_for_templates.clone()),
             accounting: crate::billing::accounting::Accounting::new(ctx_for_templates.clone()),
+            statements,
+            finance,
             started: Instant::now(),
             stopping: AtomicBool::new(false),
         })

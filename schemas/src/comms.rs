@@ -214,6 +214,34 @@ pub struct EmailMessage {
     pub html: Option<String>,
     /// Extra headers, e.g. `List-Unsubscribe` and `List-Unsubscribe-Post`.
     pub headers: Vec<EmailHeader>,
+    /// Files attached (a receipt's or a statement's PDF), rendered when the message is sent.
+    #[serde(default)]
+    pub attachments: Vec<EmailAttachment>,
+}
+
+/// A file attached to an email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailAttachment {
+    /// The file name offered (`statement-2026-09-06-2026-12-06.pdf`).
+    pub filename: String,
+    /// Its MIME type (`application/pdf`).
+    pub content_type: String,
+    /// Its bytes.
+    pub content: Vec<u8>,
+}
+
+/// Most attachments one message may carry.
+pub const MAX_ATTACHMENTS: usize = 5;
+
+/// Checks an attachment reference: `kind:rest`, a lowercase kind, at most 200 characters,
+/// no spaces or control characters.
+pub fn check_attachment_ref(field: &str, reference: &str) -> Result<(), ValidationError> {
+    let ok = reference.len() <= 200
+        && reference.split_once(':').is_some_and(|(kind, rest)| {
+            !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') && !rest.is_empty()
+        })
+        && !reference.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok { Ok(()) } else { Err(ValidationError::new(field, "is not an attachment reference (kind:what)")) }
 }
 
 impl EmailMessage {
@@ -228,6 +256,7 @@ impl EmailMessage {
             text: text.into(),
             html: None,
             headers: Vec::new(),
+            attachments: Vec::new(),
         }
     }
 

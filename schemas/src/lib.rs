@@ -67,3 +67,4 @@ pub use ids::{
 };
 pub mod accounting;
 pub mod reports;
+pub mod statements;

@@ -168,13 +168,18 @@ pub struct Message {
     /// Clicks on its tracked links, all links together.
     #[serde(default)]
     pub clicks: u32,
+    /// Email only: the references of its attachments (`receipt:<payment>`,
+    /// `statement:<client>:<from>:<to>`), each rendered into a file when the message is sent,
+    /// so the outbox row stays small (docs/statements.md).
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }
 
 /// Version history: v1; v2 added `purpose` (v1 rows read as transactional), `template_id`,
 /// `category` and `automation` (absent in v1 rows); v3 added the tracking fields
 /// `tracked_links`, `link_clicks`, `opened_at`, `opens`, `clicked_at`, `clicks` (empty, `None`
-/// and 0 in older rows: nothing was tracked).
+/// and 0 in older rows: nothing was tracked); v4 added `attachments` (empty in older rows).
 impl Record for Message {
     const KIND: &'static str = "message";
-    const VERSION: u16 = 3;
+    const VERSION: u16 = 4;
 }

@@ -42,11 +42,13 @@ pub enum TemplateCategory {
     Anniversary,
     /// An instalment of the client's payment plan was missed.
     PaymentPlanLate,
+    /// A statement of account (its PDF attached).
+    Statement,
 }
 
 impl TemplateCategory {
     /// Every category, in declaration order (filters and pickers list them so).
-    pub const ALL: [TemplateCategory; 14] = [
+    pub const ALL: [TemplateCategory; 15] = [
         TemplateCategory::AppointmentReminder,
         TemplateCategory::AppointmentConfirmation,
         TemplateCategory::FollowUp,
@@ -61,6 +63,7 @@ impl TemplateCategory {
         TemplateCategory::WellnessReminder,
         TemplateCategory::Anniversary,
         TemplateCategory::PaymentPlanLate,
+        TemplateCategory::Statement,
     ];
 }
 

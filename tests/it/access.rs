@@ -360,6 +360,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/payment-plans/new", "ARBM"),
     ("GET", "/payment-plans/{id}", "ARBM"),
     ("GET", "/reports", "ABM"),
+    ("GET", "/api/clients/{id}/statement", "ARBM"),
+    ("GET", "/api/clients/{id}/statement.pdf", "ARBM"),
+    ("POST", "/api/clients/{id}/statement/email", "ARBM"),
+    ("POST", "/api/statements/runs", "ARBM"),
+    ("GET", "/api/statements/runs/{id}", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

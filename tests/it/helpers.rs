@@ -76,6 +76,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         automations: Default::default(),
         inventory: Default::default(),
         billing: Default::default(),
+        finance: Default::default(),
     }
 }
 

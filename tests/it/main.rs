@@ -53,6 +53,7 @@ mod rooms;
 mod scheduling;
 mod search;
 mod secrets;
+mod statements;
 mod tablet;
 mod templates;
 mod tls;

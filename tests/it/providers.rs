@@ -76,6 +76,7 @@ fn reminder(to: &str) -> EmailMessage {
             EmailHeader::list_unsubscribe("https://whisker.example/u/abc123").unwrap(),
             EmailHeader::list_unsubscribe_post(),
         ],
+        attachments: Vec::new(),
     }
 }
 

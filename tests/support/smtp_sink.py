@@ -63,6 +63,16 @@ class Sink:
             "text": text.get_content() if text is not None else None,
             "html": html.get_content() if html is not None else None,
             "raw": raw.decode("ascii", errors="replace"),
+            # Attached files: name, type, size and their first bytes (a PDF starts "%PDF").
+            "attachments": [
+                {
+                    "filename": a.get_filename(),
+                    "content_type": a.get_content_type(),
+                    "size": len(a.get_payload(decode=True) or b""),
+                    "head": (a.get_payload(decode=True) or b"")[:8].decode("latin-1"),
+                }
+                for a in msg.iter_attachments()
+            ],
         }
         self.count += 1
         path = os.path.join(self.out, f"{self.count:04}.json")

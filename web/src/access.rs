@@ -453,6 +453,13 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/payment-plans/new", Needs(PaymentsCreate)),
     ("GET", "/payment-plans/{id}", Needs(PaymentsView)),
     ("GET", "/reports", Needs(ReportsFinancial)),
+    // Statements: a client's payments and invoices (every role with invoices has payments too).
+    ("GET", "/api/clients/{id}/statement", Needs(PaymentsView)),
+    ("GET", "/api/clients/{id}/statement.pdf", Needs(PaymentsView)),
+    // Who takes payments sends statements (as receipts); a run to every client is a batch.
+    ("POST", "/api/clients/{id}/statement/email", Needs(PaymentsCreate)),
+    ("POST", "/api/statements/runs", Needs(PaymentsEdit)),
+    ("GET", "/api/statements/runs/{id}", Needs(PaymentsEdit)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

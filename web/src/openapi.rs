@@ -294,6 +294,13 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::routes::accounting::invoice_batches_discount))
         .routes(routes!(crate::routes::accounting::invoice_batches_export))
         .routes(routes!(crate::routes::accounting::invoice_batches_file));
+    // Statements (issue 16 item 6).
+    router = router
+        .routes(routes!(crate::routes::statements::clients_statement))
+        .routes(routes!(crate::routes::statements::clients_statement_pdf))
+        .routes(routes!(crate::routes::statements::clients_statement_email))
+        .routes(routes!(crate::routes::statements::statement_runs_create))
+        .routes(routes!(crate::routes::statements::statement_runs_get));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

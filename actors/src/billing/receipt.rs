@@ -158,6 +158,21 @@ impl Invoices {
     /// A payment's receipt as PDF bytes, with the file name it is offered under; audited as
     /// `payment.receipt_pdf` before it is returned.
     pub async fn receipt_pdf(&self, payment: PaymentId, caller: &Caller) -> Result<(String, Vec<u8>)> {
+        let (inv, name, pdf) = self.render_receipt(payment, caller).await?;
+        crate::audit::record_now(
+            self.ctx(),
+            AuditDraft::new(caller, "payment.receipt_pdf").record("invoice", inv.id).detail(serde_json::json!({
+                "payment_id": payment, "bytes": pdf.len(),
+            })),
+        )
+        .await?;
+        Ok((name, pdf))
+    }
+
+    /// The receipt's invoice, file name and PDF bytes, not audited: for the receipt's email
+    /// attachment, rendered by the outbox when it sends (the queueing and the sending are
+    /// audited as `message.queue` and `message.sent`).
+    pub async fn render_receipt(&self, payment: PaymentId, caller: &Caller) -> Result<(Invoice, String, Vec<u8>)> {
         let (inv, p) = self.payment(payment)?;
         let client = {
             let reader = self.ctx().store.read()?;
@@ -168,14 +183,7 @@ impl Invoices {
         };
         let doc = document(self.ctx(), &inv, &p, &client, caller)?;
         let pdf = printing::render(doc).await?;
-        crate::audit::record_now(
-            self.ctx(),
-            AuditDraft::new(caller, "payment.receipt_pdf").record("invoice", inv.id).detail(serde_json::json!({
-                "payment_id": payment, "bytes": pdf.len(),
-            })),
-        )
-        .await?;
         let name = format!("receipt-{}-{}.pdf", inv.number.as_deref().unwrap_or("invoice"), payment);
-        Ok((name, pdf))
+        Ok((inv, name, pdf))
     }
 }

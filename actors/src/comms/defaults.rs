@@ -199,6 +199,18 @@ pub const DEFAULTS: &[Default] = &[
         buttons: &[],
         sms: "{{ clinic_name }}: your instalment of {{ instalment_amount }} (invoice {{ plan_invoice_number }}) was due {{ instalment_due_date }}. Questions? Call us.",
     },
+    Default {
+        category: Statement,
+        name: "Statement of account",
+        subject: "Your statement from {{ clinic_name }}: {{ statement_balance }} due",
+        paragraphs: &[
+            "Hi {{ client_first_name }},",
+            "Your statement of account for {{ statement_from }} to {{ statement_to }} is attached. The balance on {{ statement_to }} is {{ statement_balance }}, of which {{ statement_overdue }} is past due.",
+            "If you have already paid, thank you and please ignore this message. If you would like a payment plan or have a question about a charge, call us and we will sort it out together.",
+        ],
+        buttons: &[],
+        sms: "{{ clinic_name }}: your statement to {{ statement_to }} shows {{ statement_balance }} due. We emailed it; questions? Call us.",
+    },
 ];
 
 /// The email's HTML: one column at most 600 pixels wide, inline styles, each link a button
@@ -287,7 +299,7 @@ mod tests {
     use super::*;
     use crate::comms::templates::{check_content, render, sample_values};
 
-    const ALL: [TemplateCategory; 14] = [
+    const ALL: [TemplateCategory; 15] = [
         AppointmentReminder,
         AppointmentConfirmation,
         FollowUp,
@@ -302,6 +314,7 @@ mod tests {
         WellnessReminder,
         Anniversary,
         PaymentPlanLate,
+        Statement,
     ];
 
     fn long_values(category: TemplateCategory) -> BTreeMap<String, String> {

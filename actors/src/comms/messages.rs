@@ -84,6 +84,28 @@ impl Messages {
     /// with HTML to a client gets its open pixel and tracked links here
     /// ([`super::tracking::instrument`]). The caller commits `set`, then calls [`Jobs::wake`].
     pub fn queue(&self, set: &mut ChangeSet, new: NewMessage, caller: &Caller) -> Result<MessageId> {
+        self.queue_with(set, new, Vec::new(), caller)
+    }
+
+    /// [`Messages::queue`] for an email carrying attachments by reference
+    /// ([`super::attachments`]): rendered by the sending job, at most
+    /// [`clowder_schemas::comms::MAX_ATTACHMENTS`].
+    pub fn queue_with(
+        &self,
+        set: &mut ChangeSet,
+        new: NewMessage,
+        attachments: Vec<String>,
+        caller: &Caller,
+    ) -> Result<MessageId> {
+        if !attachments.is_empty() && !matches!(new.to, Recipient::Email(_)) {
+            return Err(ValidationError::new("attachments", "only an email carries attachments").into());
+        }
+        if attachments.len() > clowder_schemas::comms::MAX_ATTACHMENTS {
+            return Err(ValidationError::new("attachments", "too many").into());
+        }
+        for a in &attachments {
+            clowder_schemas::comms::check_attachment_ref("attachments", a)?;
+        }
         let key = MessageKey::parse("idempotency_key", &new.idempotency_key)?;
         jobs_model::check_key(&new.idempotency_key)?;
         let id = MessageId::from_ulid(self.ctx.new_ulid());
@@ -155,6 +177,7 @@ impl Messages {
             opens: 0,
             clicked_at: None,
             clicks: 0,
+            attachments,
         };
         set.put(RecordTable::Messages, id.as_u128(), &message)?;
         if let Some(c) = message.client_id {
@@ -168,8 +191,13 @@ impl Messages {
 
     /// Queues one message in a change set of its own and wakes the scheduler.
     pub async fn send(&self, new: NewMessage, caller: &Caller) -> Result<MessageId> {
+        self.send_with(new, Vec::new(), caller).await
+    }
+
+    /// [`Messages::send`] of an email with attachments by reference.
+    pub async fn send_with(&self, new: NewMessage, attachments: Vec<String>, caller: &Caller) -> Result<MessageId> {
         let mut set = ChangeSet::new();
-        let id = self.queue(&mut set, new, caller)?;
+        let id = self.queue_with(&mut set, new, attachments, caller)?;
         self.ctx.store.commit(set).await?;
         self.jobs.wake();
         Ok(id)
@@ -324,6 +352,8 @@ pub struct SendMessage {
     pub providers: Providers,
     /// Signs the unsubscribe links of marketing emails.
     pub links: Links,
+    /// Renders the attachments emails name by reference.
+    pub attachments: super::attachments::Attachments,
 }
 
 /// The key of a provider's message id in `messages_by_provider_id`: the first 16 bytes of its
@@ -409,6 +439,10 @@ impl SendMessage {
                     &message.text,
                 );
                 m.html = message.html.clone();
+                // Rendered now, after the consent gate: a suppressed message renders nothing.
+                for reference in &message.attachments {
+                    m.attachments.push(self.attachments.render(reference).await?);
+                }
                 if let (Some(client), Purpose::Marketing) = (message.client_id, message.purpose) {
                     // RFC 8058 one-click unsubscribe: the link revokes marketing email.
                     let expires = ctx.ctx.clock.now().checked_add(UNSUBSCRIBE_LINK_LIFE).unwrap_or(Timestamp::MAX);

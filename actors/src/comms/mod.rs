@@ -19,6 +19,7 @@
 //! double opt-in) and `referrals.rs` (referral codes and the credits owed for them).
 
 pub mod analytics;
+pub mod attachments;
 pub mod automations;
 pub mod batches;
 pub mod campaigns;

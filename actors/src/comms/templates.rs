@@ -90,6 +90,10 @@ const CATALOGUE: &[Var] = &[
     Var { name: "plan_invoice_number", sample: "INV-2026-0042", only: Some(&[PaymentPlanLate]) },
     Var { name: "instalment_amount", sample: "$42.50", only: Some(&[PaymentPlanLate]) },
     Var { name: "instalment_due_date", sample: "2026-04-01", only: Some(&[PaymentPlanLate]) },
+    Var { name: "statement_from", sample: "2026-01-01", only: Some(&[Statement]) },
+    Var { name: "statement_to", sample: "2026-03-31", only: Some(&[Statement]) },
+    Var { name: "statement_balance", sample: "$120.00", only: Some(&[Statement]) },
+    Var { name: "statement_overdue", sample: "$65.00", only: Some(&[Statement]) },
 ];
 
 /// Engine functions a template may call; they are not variables.

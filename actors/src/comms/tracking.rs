@@ -377,6 +377,7 @@ mod tests {
             opens: 0,
             clicked_at: None,
             clicks: 0,
+            attachments: Vec::new(),
         };
         let mut set = ChangeSet::new();
         set.put(RecordTable::Messages, id.as_u128(), &m).unwrap();

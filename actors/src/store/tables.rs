@@ -126,10 +126,13 @@ pub enum RecordTable {
     /// The files of accounting exports and invoice batch exports (key: the export's or the
     /// batch's id), kept to be downloaded again.
     AccountingFiles,
+    /// Bulk statement email runs with their reports (`billing::statements`; key: the run
+    /// job's id).
+    StatementRuns,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 57] = [
+    pub const ALL: [RecordTable; 58] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -187,6 +190,7 @@ impl RecordTable {
         RecordTable::AccountMappings,
         RecordTable::AccountingExports,
         RecordTable::AccountingFiles,
+        RecordTable::StatementRuns,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -248,6 +252,7 @@ impl RecordTable {
             RecordTable::AccountMappings => TableDefinition::new("account_mappings"),
             RecordTable::AccountingExports => TableDefinition::new("accounting_exports"),
             RecordTable::AccountingFiles => TableDefinition::new("accounting_files"),
+            RecordTable::StatementRuns => TableDefinition::new("statement_runs"),
         }
     }
 }
@@ -428,6 +433,12 @@ pub mod unique {
     /// `<kind>/<local date>` (`invoices/2026-03-01`), owned by the accounting export that
     /// first exported that kind of that day: nothing is exported twice unless re-exported.
     pub const EXPORTED_DAY: &str = "exported_day";
+    /// `<client>:<from>:<to>`, owned by the statement run that emailed that statement: a
+    /// period's statement is emailed once by runs.
+    pub const STATEMENT_SENT: &str = "statement_sent";
+    /// `<invoice>:<YYYY-MM>`, owned by the finance-charge invoice that charged that invoice
+    /// that month: once per invoice per month.
+    pub const FINANCE_CHARGE: &str = "finance_charge";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

@@ -39,6 +39,7 @@ pub mod reports;
 pub mod roles;
 pub mod search;
 pub mod staff;
+pub mod statements;
 pub mod subscribe;
 pub mod templates;
 pub mod tracking;

@@ -109,7 +109,8 @@ pub async fn payments_receipt_pdf(
         .into_response())
 }
 
-/// Email a payment's receipt to its client through the comms outbox (queued; answers at once).
+/// Email a payment's receipt to its client through the comms outbox (queued; answers at once),
+/// the receipt's PDF attached.
 /// The client needs an email (422 `email`); their consent to transactional email is checked
 /// when it is sent, as for every message. Each request sends one email (a retry with the
 /// same `Idempotency-Key` sends none more).
@@ -144,6 +145,8 @@ pub async fn payments_receipt_email(
         template: None,
         automation: None,
     };
-    let message_id = system.messages.send(new, &staff.caller).await?;
+    // The receipt's PDF goes with it, rendered when the outbox sends it.
+    let pdf = clowder_actors::billing::statements::receipt_ref(id);
+    let message_id = system.messages.send_with(new, vec![pdf], &staff.caller).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(crate::routes::messages::Queued { message_id })).into_response())
 }

@@ -244,6 +244,7 @@ mod comms_views {
             opens: 0,
             clicked_at: None,
             clicks: 0,
+            attachments: Vec::new(),
         }
     }
 

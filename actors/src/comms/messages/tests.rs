@@ -39,6 +39,7 @@ fn queued() -> Message {
         opens: 0,
         clicked_at: None,
         clicks: 0,
+        attachments: Vec::new(),
     }
 }
 

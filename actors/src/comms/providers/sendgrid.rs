@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use clowder_schemas::comms::{EmailMessage, Mailbox, ProviderName, Sent};
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +68,18 @@ struct MailSend<'a> {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     headers: BTreeMap<&'a str, &'a str>,
     custom_args: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<SgAttachment<'a>>,
+}
+
+/// A file in the Mail Send body: its bytes in base64.
+#[derive(Serialize)]
+struct SgAttachment<'a> {
+    content: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    filename: &'a str,
+    disposition: &'static str,
 }
 
 /// SendGrid's error body: `{"errors": [{"message", "field", "help"}]}`.
@@ -117,6 +130,16 @@ impl SendGridProvider {
             content,
             headers: msg.headers.iter().map(|h| (h.name(), h.value())).collect(),
             custom_args,
+            attachments: msg
+                .attachments
+                .iter()
+                .map(|a| SgAttachment {
+                    content: base64::engine::general_purpose::STANDARD.encode(&a.content),
+                    kind: &a.content_type,
+                    filename: &a.filename,
+                    disposition: "attachment",
+                })
+                .collect(),
         }
     }
 }

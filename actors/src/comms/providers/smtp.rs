@@ -3,7 +3,8 @@
 //! (no pool yet: the scheduler's concurrency bounds the connections).
 //!
 //! Each message gets the `Message-ID` of its key (`<hash@sender-domain>`), a plain-text part
-//! and, with HTML, a `multipart/alternative`. Errors: a 5xx reply (bad address, refused
+//! and, with HTML, a `multipart/alternative`; with attachments, a `multipart/mixed` of the body and
+//! the files. Errors: a 5xx reply (bad address, refused
 //! AUTH, rejected content) and what lettre refuses itself (a relay without STARTTLS, no AUTH
 //! mechanism in common) are `Permanent`; a 4xx reply, a timeout, a refused or broken
 //! connection or a failed TLS handshake (an untrusted certificate) is `Retry`.
@@ -12,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clowder_schemas::comms::{EmailMessage, Mailbox, ProviderName, Sent};
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox as LettreMailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox as LettreMailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
@@ -74,9 +75,24 @@ impl SmtpProvider {
         if let Some(reply_to) = &msg.reply_to {
             builder = builder.reply_to(mailbox(reply_to)?);
         }
-        let built = match &msg.html {
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(msg.text.clone(), html.clone())),
-            None => builder.singlepart(SinglePart::plain(msg.text.clone())),
+        let built = match (&msg.html, msg.attachments.is_empty()) {
+            (Some(html), true) => builder.multipart(MultiPart::alternative_plain_html(msg.text.clone(), html.clone())),
+            (None, true) => builder.singlepart(SinglePart::plain(msg.text.clone())),
+            // With files: `multipart/mixed`, the body first, then each file as an attachment.
+            (html, false) => {
+                let mut mixed = match html {
+                    Some(html) => {
+                        MultiPart::mixed().multipart(MultiPart::alternative_plain_html(msg.text.clone(), html.clone()))
+                    }
+                    None => MultiPart::mixed().singlepart(SinglePart::plain(msg.text.clone())),
+                };
+                for a in &msg.attachments {
+                    let kind = ContentType::parse(&a.content_type)
+                        .map_err(|e| SendError::permanent(format!("attachment {}: {e}", a.filename)))?;
+                    mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(a.content.clone(), kind));
+                }
+                builder.multipart(mixed)
+            }
         };
         let mut message = built.map_err(|e| SendError::permanent(format!("the message cannot be built: {e}")))?;
         for h in &msg.headers {
