@@ -171,6 +171,8 @@ pub enum Error {
     InvoiceNotFound(clowder_schemas::ids::InvoiceId),
     #[error("no payment with id {0}")]
     PaymentNotFound(clowder_schemas::ids::PaymentId),
+    #[error("the loyalty programme is off: a manager turns it on in its settings")]
+    LoyaltyDisabled,
     /// An invoice cannot make this move from its status (editing an issued invoice, a second
     /// void).
     #[error("a {} invoice cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
@@ -336,6 +338,7 @@ impl Error {
             Error::CatalogueItemNotFound(_) => ErrorCode::CatalogueItemNotFound,
             Error::InvoiceNotFound(_) => ErrorCode::InvoiceNotFound,
             Error::PaymentNotFound(_) => ErrorCode::PaymentNotFound,
+            Error::LoyaltyDisabled => ErrorCode::LoyaltyDisabled,
             Error::InvoiceTransition { .. } => ErrorCode::InvalidTransition,
             Error::EstimateNotFound(_) => ErrorCode::EstimateNotFound,
             Error::EstimateTransition { .. } => ErrorCode::InvalidTransition,

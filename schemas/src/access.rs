@@ -138,6 +138,7 @@ permissions! {
     ControlledRecord = "controlled:record" => "Record controlled-drug receipts, administrations, dispensing, counts and corrections (each witnessed)",
     VaccinationsCreate = "vaccinations:create" => "Record vaccinations (doses, refusals, reactions), override due dates and assess risk",
     CatalogueManage = "catalogue:manage" => "Add, reprice and retire the service catalogue's items",
+    LoyaltyManage = "loyalty:manage" => "Set the loyalty programme's rules and adjust a client's points",
 }
 
 impl Permission {
@@ -316,6 +317,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     }
     manager.push(ControlledView);
     manager.push(CatalogueManage);
+    manager.push(LoyaltyManage);
     vec![
         (
             ADMINISTRATOR,

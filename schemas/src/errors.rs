@@ -131,6 +131,8 @@ pub enum ErrorCode {
     EstimateNotFound,
     PaymentPlanNotFound,
     PaymentNotFound,
+    /// The loyalty programme is off: nothing is redeemed or adjusted.
+    LoyaltyDisabled,
 }
 
 impl ErrorCode {
@@ -191,6 +193,7 @@ impl ErrorCode {
             CatalogueItemNotFound | InvoiceNotFound => ErrorKind::NotFound,
             EstimateNotFound | PaymentPlanNotFound => ErrorKind::NotFound,
             PaymentNotFound => ErrorKind::NotFound,
+            LoyaltyDisabled => ErrorKind::Conflict,
         }
     }
 

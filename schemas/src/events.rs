@@ -418,6 +418,18 @@ pub enum DomainEvent {
         instalment_no: u32,
         due_on: jiff::civil::Date,
     },
+    /// A client's loyalty points moved (earned, reversed, adjusted, expired); redemptions
+    /// are `invoice_updated` with `loyalty`.
+    LoyaltyEntryRecorded {
+        entry_id: crate::ids::LoyaltyEntryId,
+        client_id: crate::ids::ClientId,
+        kind: crate::loyalty::EntryKind,
+        points: i64,
+    },
+    /// The loyalty programme's settings changed.
+    LoyaltySettingsUpdated {
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -514,6 +526,9 @@ impl DomainEvent {
             | DomainEvent::PaymentPlanCreated { client_id, .. }
             | DomainEvent::PaymentPlanUpdated { client_id, .. }
             | DomainEvent::InstalmentLate { client_id, .. } => format!("client:{client_id}"),
+            // The client page's loyalty panel follows the client's topic.
+            DomainEvent::LoyaltyEntryRecorded { client_id, .. } => format!("client:{client_id}"),
+            DomainEvent::LoyaltySettingsUpdated { .. } => "loyalty".into(),
         }
     }
 }
@@ -738,6 +753,11 @@ impl DomainEvent {
             DomainEvent::PaymentPlanCreated { .. }
             | DomainEvent::PaymentPlanUpdated { .. }
             | DomainEvent::InstalmentLate { .. } => Audience::new(Permission::PaymentsView, Unnarrowed),
+            // A client's points are read with `invoices:view` (`GET /api/clients/{id}/loyalty`),
+            // as are the settings.
+            DomainEvent::LoyaltyEntryRecorded { .. } | DomainEvent::LoyaltySettingsUpdated { .. } => {
+                Audience::new(Permission::InvoicesView, Unnarrowed)
+            }
         }
     }
 
@@ -888,6 +908,7 @@ impl DomainEvent {
             | DomainEvent::PaymentPlanCreated { .. }
             | DomainEvent::PaymentPlanUpdated { .. }
             | DomainEvent::InstalmentLate { .. } => None,
+            DomainEvent::LoyaltyEntryRecorded { .. } | DomainEvent::LoyaltySettingsUpdated { .. } => None,
         }
     }
 }

@@ -299,6 +299,11 @@ ulid_id!(
     PaymentPlanId, PaymentPlanNotFound, "payment plan"
 );
 
+ulid_id!(
+    /// One movement of a client's loyalty points (append-only; ids in time order).
+    LoyaltyEntryId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

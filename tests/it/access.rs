@@ -345,6 +345,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/payments/{id}/receipt/email", "ARBM"),
     ("GET", "/api/reports/ar-ageing", "ABM"),
     ("GET", "/api/reports/revenue", "ABM"),
+    ("GET", "/api/loyalty/settings", "ARBM"),
+    ("PUT", "/api/loyalty/settings", "AM"),
+    ("GET", "/api/clients/{id}/loyalty", "ARBM"),
+    ("POST", "/api/clients/{id}/loyalty/adjustments", "AM"),
+    ("POST", "/api/invoices/{id}/loyalty/redeem", "ARBM"),
+    ("POST", "/api/invoices/{id}/loyalty/release", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

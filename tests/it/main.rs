@@ -34,6 +34,7 @@ mod inventory;
 mod invoices;
 mod jobs;
 mod live;
+mod loyalty;
 mod messages;
 mod notes;
 mod operations;

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use crate::access::Rule;
 use crate::routes::capture;
 use crate::routes::inventory;
+use crate::routes::loyalty;
 use crate::routes::payments;
 use crate::routes::subscribe;
 use crate::routes::vaccinations;
@@ -280,7 +281,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::payments_receipt_pdf))
         .routes(routes!(payments::payments_receipt_email))
         .routes(routes!(crate::routes::reports::reports_ar_ageing))
-        .routes(routes!(crate::routes::reports::reports_revenue));
+        .routes(routes!(crate::routes::reports::reports_revenue))
+        .routes(routes!(loyalty::loyalty_settings_get, loyalty::loyalty_settings_put))
+        .routes(routes!(loyalty::clients_loyalty))
+        .routes(routes!(loyalty::clients_loyalty_adjust))
+        .routes(routes!(loyalty::invoices_loyalty_redeem))
+        .routes(routes!(loyalty::invoices_loyalty_release));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

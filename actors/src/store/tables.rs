@@ -115,10 +115,14 @@ pub enum RecordTable {
     /// The ageing's view of each invoice with a balance (`billing::reports`; key: the
     /// invoice's id), put and deleted in the invoice's change set.
     ArOpen,
+    /// The loyalty programme's settings (`billing::loyalty`; key 0).
+    LoyaltySettings,
+    /// Clients' loyalty points ledger (`billing::loyalty`), append-only; ids in time order.
+    LoyaltyLedger,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 53] = [
+    pub const ALL: [RecordTable; 55] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -172,6 +176,8 @@ impl RecordTable {
         RecordTable::InvoiceBatches,
         RecordTable::RevenueDays,
         RecordTable::ArOpen,
+        RecordTable::LoyaltySettings,
+        RecordTable::LoyaltyLedger,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -229,6 +235,8 @@ impl RecordTable {
             RecordTable::InvoiceBatches => TableDefinition::new("invoice_batches"),
             RecordTable::RevenueDays => TableDefinition::new("revenue_days"),
             RecordTable::ArOpen => TableDefinition::new("ar_open"),
+            RecordTable::LoyaltySettings => TableDefinition::new("loyalty_settings"),
+            RecordTable::LoyaltyLedger => TableDefinition::new("loyalty_ledger"),
         }
     }
 }
@@ -288,10 +296,12 @@ pub enum IndexTable {
     /// `(UTC day of the last payment or credit note, invoice)`: paid invoices, by when they
     /// were settled (ageing as of a past day also reads those settled after it).
     InvoicesSettled,
+    /// `(client, loyalty entry)`: a client's loyalty ledger, in time order.
+    LoyaltyByClient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 23] = [
+    pub const ALL: [IndexTable; 24] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -315,6 +325,7 @@ impl IndexTable {
         IndexTable::EstimatesByClient,
         IndexTable::PaymentPlansByInvoice,
         IndexTable::InvoicesSettled,
+        IndexTable::LoyaltyByClient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -342,6 +353,7 @@ impl IndexTable {
             IndexTable::EstimatesByClient => TableDefinition::new("estimates_by_client"),
             IndexTable::PaymentPlansByInvoice => TableDefinition::new("payment_plans_by_invoice"),
             IndexTable::InvoicesSettled => TableDefinition::new("invoices_settled"),
+            IndexTable::LoyaltyByClient => TableDefinition::new("loyalty_by_client"),
         }
     }
 }
@@ -406,6 +418,12 @@ pub mod unique {
     pub const PAYMENT_INVOICE: &str = "payment_invoice";
     /// `<processor>/<its refund id>`: a processor's refund is recorded once.
     pub const REFUND_PROCESSOR_ID: &str = "refund_processor_id";
+    /// An invoice's id → the ledger entry of the loyalty points it earned: earned once.
+    pub const LOYALTY_EARNED: &str = "loyalty_earned";
+    /// A referred client's id → the referrer's ledger entry of the referral bonus: once.
+    pub const LOYALTY_REFERRAL: &str = "loyalty_referral";
+    /// `<client>/<year>` → the ledger entry of that year's birthday bonus: once a year.
+    pub const LOYALTY_BIRTHDAY: &str = "loyalty_birthday";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

@@ -9,6 +9,7 @@ pub mod charts;
 pub mod comms;
 pub mod inventory;
 pub mod lists;
+pub mod loyalty;
 pub mod marketing;
 pub mod records;
 pub mod tablet;
