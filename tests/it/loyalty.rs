@@ -364,3 +364,28 @@ async fn the_client_page_shows_the_loyalty_panel_to_who_may_read_the_points() {
     let page = html(vera).await;
     assert!(page.contains(r#"id="record-name""#) && !page.contains("loyalty-section"), "{page}");
 }
+
+#[tokio::test]
+async fn a_cats_birthday_gives_its_client_the_bonus_once_a_year() {
+    let s = shop().await;
+    s.enable(json!({"birthday_bonus": 25})).await;
+    let today = s.app.system.ctx.today();
+    let born = today.checked_sub(jiff::Span::new().years(3)).unwrap().to_string();
+    let other_day = today.checked_sub(jiff::Span::new().years(3).days(2)).unwrap().to_string();
+    // Two cats born on this day: one bonus for their client.
+    for name in ["Miso", "Tofu"] {
+        s.app.create_patient(json!({"client_id": s.client, "name": name, "date_of_birth": born})).await;
+    }
+    // An estimated birthday, and a birthday on another day, give nothing.
+    let ben = s.app.some_client("Ben", "Lee").await;
+    let estimated = json!({"client_id": ben, "name": "Stray", "date_of_birth": born, "date_of_birth_estimated": true});
+    s.app.create_patient(estimated).await;
+    s.app.create_patient(json!({"client_id": ben, "name": "Later", "date_of_birth": other_day})).await;
+
+    assert_eq!(s.app.system.loyalty.birthdays(today).await.unwrap(), 1);
+    assert_eq!(s.app.system.loyalty.birthdays(today).await.unwrap(), 0, "a second run gives nothing twice");
+    let a = s.account().await;
+    assert_eq!(points(&a), (25, 0, 25));
+    assert_eq!(a["entries"][0]["source"], format!("birthday:{}", today.year()));
+    assert_eq!(points(&s.account_of(&ben).await), (0, 0, 0));
+}
