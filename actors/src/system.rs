@@ -219,6 +219,9 @@ impl System {
         crate::billing::loyalty::Birthdays { loyalty: loyalty.clone() }
             .install(&jobs)
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        crate::billing::loyalty::Expiry { loyalty: loyalty.clone() }
+            .install(&jobs)
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let capture = crate::billing::capture::Capture::start(ctx.clone(), invoices.clone())
             .map_err(|e| StoreError::Load(format!("charge capture: {e}")))?;
         invoice_batches.follow(capture.clone());

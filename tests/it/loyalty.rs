@@ -389,3 +389,22 @@ async fn a_cats_birthday_gives_its_client_the_bonus_once_a_year() {
     assert_eq!(a["entries"][0]["source"], format!("birthday:{}", today.year()));
     assert_eq!(points(&s.account_of(&ben).await), (0, 0, 0));
 }
+
+#[tokio::test]
+async fn unspent_points_expire_first_in_first_out_once_and_never_what_a_draft_holds() {
+    let s = shop().await;
+    s.enable(json!({"expiry_months": 12})).await;
+    s.adjust(500).await;
+    let draft = s.draft(json!([{"item_id": s.exam}])).await;
+    expect_json(s.redeem(&draft, 200).await, StatusCode::OK).await;
+    let now = s.app.system.ctx.clock.now();
+    let month =
+        |m: i64| now.to_zoned(jiff::tz::TimeZone::UTC).checked_add(jiff::Span::new().months(m)).unwrap().timestamp();
+    assert_eq!(s.app.system.loyalty.expire(month(11)).await.unwrap(), 0, "not yet");
+    assert_eq!(s.app.system.loyalty.expire(month(13)).await.unwrap(), 1);
+    assert_eq!(s.app.system.loyalty.expire(month(13)).await.unwrap(), 0, "a lot expires once");
+    let a = s.account().await;
+    // 500 earned, 200 held by the draft: the other 300 expired.
+    assert_eq!(points(&a), (200, 200, 0), "{a}");
+    assert_eq!((a["entries"][0]["kind"].as_str(), a["entries"][0]["points"].as_i64()), (Some("expired"), Some(-300)));
+}

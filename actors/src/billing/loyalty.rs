@@ -16,6 +16,8 @@
 //!   actor takes it for a redemption, as for credit on account (`credit.rs`).
 //! - **Birthdays**: a daily job gives each client the bonus once a year (claim
 //!   `loyalty_birthday`), on the birthday of one of their cats (clients have no birthday on file).
+//! - **Expiry**: a daily job expires what is left of lots earned `expiry_months` ago, first in
+//!   first out, once per lot (claim `loyalty_expired`).
 //!
 //! Rules and decisions: docs/loyalty.md. It never changes an invoice's lines.
 
@@ -494,6 +496,106 @@ impl Loyalty {
             self.ctx.store.commit(set).await?;
         }
         Ok(given)
+    }
+}
+
+impl Loyalty {
+    /// Expires, as of `now`, the points earned more than `expiry_months` before it and still
+    /// unspent: each client's earned entries (and positive adjustments) are lots, spent first
+    /// in, first out by every negative movement and by what drafts hold; what is left of a lot
+    /// past its expiry becomes an `expired` entry, once per lot (claim `loyalty_expired`).
+    /// Decided per client under the client's lock, so a redemption cannot spend it meanwhile.
+    /// Returns how many lots expired.
+    pub async fn expire(&self, now: Timestamp) -> Result<usize> {
+        let reader = self.ctx.store.read()?;
+        let settings = settings_in(&reader)?;
+        let Some(months) = settings.expiry_months.filter(|_| settings.enabled) else { return Ok(0) };
+        let mut clients: Vec<ClientId> = Vec::new();
+        reader.scan::<LoyaltyEntry>(RecordTable::LoyaltyLedger, None, |e| {
+            if !clients.contains(&e.client_id) {
+                clients.push(e.client_id);
+            }
+            std::ops::ControlFlow::Continue(())
+        })?;
+        drop(reader);
+        let tz = self.ctx.config.time_zone.clone();
+        let caller = Caller::system();
+        let mut expired = 0;
+        for client in clients {
+            let lock = self.locks.stripe(client);
+            let _held = lock.lock().await;
+            let reader = self.ctx.store.read()?;
+            let t = tally(&reader, client)?;
+            // What has left the lots: every negative movement, and what drafts hold.
+            let mut spent: i64 = t.entries.iter().filter(|e| e.points < 0).map(|e| -e.points).sum::<i64>() + t.held();
+            let mut set = ChangeSet::new();
+            for lot in t.entries.iter().filter(|e| e.points > 0) {
+                let used = spent.min(lot.points);
+                spent -= used;
+                let left = lot.points - used;
+                let due = lot
+                    .at
+                    .to_zoned(tz.clone())
+                    .checked_add(jiff::Span::new().months(i64::from(months)))
+                    .map_err(|e| Error::Internal(format!("loyalty expiry: {e}")))?;
+                if left <= 0 || due.timestamp() > now {
+                    continue;
+                }
+                if reader.unique_owner(unique::LOYALTY_EXPIRED, &lot.id.to_string())?.is_some() {
+                    continue;
+                }
+                let mut e = entry(&self.ctx, client, EntryKind::Expired, -left, "expiry".into(), now);
+                e.reason = Some(format!("earned {}, unspent after {months} months", lot.at));
+                set.claim(unique::LOYALTY_EXPIRED, &lot.id.to_string(), e.id.as_u128(), "entry_id");
+                record_into(&mut set, &e, &caller, "loyalty.expire")?;
+                expired += 1;
+            }
+            drop(reader);
+            if !set.is_empty() {
+                self.ctx.store.commit(set).await?;
+            }
+        }
+        Ok(expired)
+    }
+}
+
+/// The daily job expiring unspent points.
+pub const EXPIRY_KIND: &str = "loyalty_expiry";
+
+/// The expiry job's handler (payload `{}`), recurring every day shortly after midnight.
+pub struct Expiry {
+    pub loyalty: Loyalty,
+}
+
+impl Expiry {
+    /// Registers the handler and its daily schedule (00:25, clinic time).
+    pub fn install(self, jobs: &crate::jobs::Jobs) -> std::result::Result<(), ValidationError> {
+        jobs.register(EXPIRY_KIND, Arc::new(self))?;
+        jobs.add_recurring(Recurring {
+            name: EXPIRY_KIND,
+            kind: EXPIRY_KIND,
+            rule: Rule::Daily { at: jiff::civil::time(0, 25, 0, 0) },
+            payload: serde_json::json!({}),
+        });
+        Ok(())
+    }
+}
+
+impl JobHandler for Expiry {
+    fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
+        match payload.as_object() {
+            Some(o) if o.is_empty() => Ok(()),
+            _ => Err(ValidationError::new("payload", "must be {}")),
+        }
+    }
+
+    fn run<'a>(&'a self, _job: &'a Job, _ctx: &'a JobCtx) -> JobFuture<'a> {
+        Box::pin(async move {
+            let n =
+                self.loyalty.expire(self.loyalty.ctx.clock.now()).await.map_err(|e| JobError::Retry(e.to_string()))?;
+            tracing::info!(lots = n, "loyalty points expired");
+            Ok(JobOutcome::done())
+        })
     }
 }
 

@@ -424,6 +424,8 @@ pub mod unique {
     pub const LOYALTY_REFERRAL: &str = "loyalty_referral";
     /// `<client>/<year>` → the ledger entry of that year's birthday bonus: once a year.
     pub const LOYALTY_BIRTHDAY: &str = "loyalty_birthday";
+    /// An earned entry's id → the entry that expired what was left of it: once per lot.
+    pub const LOYALTY_EXPIRED: &str = "loyalty_expired";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by
