@@ -179,6 +179,8 @@ pub enum Error {
         "the {kind} of {day} were exported already (export {earlier}); ask for a re-export with a reason to export them again"
     )]
     ExportOverlap { earlier: clowder_schemas::ids::AccountingExportId, kind: &'static str, day: jiff::civil::Date },
+    #[error("the loyalty programme is off: a manager turns it on in its settings")]
+    LoyaltyDisabled,
     /// An invoice cannot make this move from its status (editing an issued invoice, a second
     /// void).
     #[error("a {} invoice cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
@@ -346,6 +348,7 @@ impl Error {
             Error::PaymentNotFound(_) => ErrorCode::PaymentNotFound,
             Error::AccountingExportNotFound(_) => ErrorCode::AccountingExportNotFound,
             Error::ExportOverlap { .. } => ErrorCode::ExportOverlap,
+            Error::LoyaltyDisabled => ErrorCode::LoyaltyDisabled,
             Error::InvoiceTransition { .. } => ErrorCode::InvalidTransition,
             Error::EstimateNotFound(_) => ErrorCode::EstimateNotFound,
             Error::EstimateTransition { .. } => ErrorCode::InvalidTransition,

@@ -109,6 +109,8 @@ pub struct System {
     pub plans: crate::billing::plans::Plans,
     /// Charge capture: the follower of the event log that fills visits' draft invoices.
     pub capture: crate::billing::capture::Capture,
+    /// Loyalty points: settings, accounts, adjustments, redemptions (earning is capture's step).
+    pub loyalty: crate::billing::loyalty::Loyalty,
     /// Batches issuing the invoices of completed visits.
     pub invoice_batches: crate::billing::generate::InvoiceBatches,
     /// AR ageing and revenue.
@@ -228,6 +230,13 @@ impl System {
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         jobs.register(crate::billing::generate::KIND, invoice_batches.handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let loyalty = crate::billing::loyalty::Loyalty::new(ctx.clone(), invoices.clone());
+        crate::billing::loyalty::Birthdays { loyalty: loyalty.clone() }
+            .install(&jobs)
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        crate::billing::loyalty::Expiry { loyalty: loyalty.clone() }
+            .install(&jobs)
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let capture = crate::billing::capture::Capture::start(ctx.clone(), invoices.clone())
             .map_err(|e| StoreError::Load(format!("charge capture: {e}")))?;
         invoice_batches.follow(capture.clone());
@@ -287,6 +296,7 @@ impl System {
             estimates,
             plans,
             capture,
+            loyalty,
             invoice_batches,
             reports: crate::billing::reports::Reports::new(ctx_for_templates.clone()),
             accounting: crate::billing::accounting::Accounting::new(ctx_for_templates.clone()),

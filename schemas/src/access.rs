@@ -139,6 +139,7 @@ permissions! {
     VaccinationsCreate = "vaccinations:create" => "Record vaccinations (doses, refusals, reactions), override due dates and assess risk",
     CatalogueManage = "catalogue:manage" => "Add, reprice and retire the service catalogue's items",
     AccountingExport = "accounting:export" => "Export invoices, payments and purchases to accounting (CSV, IIF), re-export with a reason, and set the chart-of-accounts mapping",
+    LoyaltyManage = "loyalty:manage" => "Set the loyalty programme's rules and adjust a client's points",
 }
 
 impl Permission {
@@ -319,6 +320,7 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     manager.push(ControlledView);
     manager.push(CatalogueManage);
     manager.push(AccountingExport);
+    manager.push(LoyaltyManage);
     vec![
         (
             ADMINISTRATOR,

@@ -135,6 +135,8 @@ pub enum ErrorCode {
     /// An accounting export over days already exported (`details.export_id` names the
     /// earlier one); `reexport` with a reason exports them again.
     ExportOverlap,
+    /// The loyalty programme is off: nothing is redeemed or adjusted.
+    LoyaltyDisabled,
 }
 
 impl ErrorCode {
@@ -197,6 +199,7 @@ impl ErrorCode {
             PaymentNotFound => ErrorKind::NotFound,
             AccountingExportNotFound => ErrorKind::NotFound,
             ExportOverlap => ErrorKind::Conflict,
+            LoyaltyDisabled => ErrorKind::Conflict,
         }
     }
 

@@ -426,6 +426,18 @@ pub enum DomainEvent {
     AccountMappingUpdated {
         version: u32,
     },
+    /// A client's loyalty points moved (earned, reversed, adjusted, expired); redemptions
+    /// are `invoice_updated` with `loyalty`.
+    LoyaltyEntryRecorded {
+        entry_id: crate::ids::LoyaltyEntryId,
+        client_id: crate::ids::ClientId,
+        kind: crate::loyalty::EntryKind,
+        points: i64,
+    },
+    /// The loyalty programme's settings changed.
+    LoyaltySettingsUpdated {
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -523,6 +535,9 @@ impl DomainEvent {
             | DomainEvent::PaymentPlanUpdated { client_id, .. }
             | DomainEvent::InstalmentLate { client_id, .. } => format!("client:{client_id}"),
             DomainEvent::AccountingExported { .. } | DomainEvent::AccountMappingUpdated { .. } => "accounting".into(),
+            // The client page's loyalty panel follows the client's topic.
+            DomainEvent::LoyaltyEntryRecorded { client_id, .. } => format!("client:{client_id}"),
+            DomainEvent::LoyaltySettingsUpdated { .. } => "loyalty".into(),
         }
     }
 }
@@ -751,6 +766,11 @@ impl DomainEvent {
             DomainEvent::AccountingExported { .. } | DomainEvent::AccountMappingUpdated { .. } => {
                 Audience::new(Permission::AccountingExport, Unnarrowed)
             }
+            // A client's points are read with `invoices:view` (`GET /api/clients/{id}/loyalty`),
+            // as are the settings.
+            DomainEvent::LoyaltyEntryRecorded { .. } | DomainEvent::LoyaltySettingsUpdated { .. } => {
+                Audience::new(Permission::InvoicesView, Unnarrowed)
+            }
         }
     }
 
@@ -902,6 +922,7 @@ impl DomainEvent {
             | DomainEvent::PaymentPlanUpdated { .. }
             | DomainEvent::InstalmentLate { .. } => None,
             DomainEvent::AccountingExported { .. } | DomainEvent::AccountMappingUpdated { .. } => None,
+            DomainEvent::LoyaltyEntryRecorded { .. } | DomainEvent::LoyaltySettingsUpdated { .. } => None,
         }
     }
 }

@@ -307,6 +307,11 @@ ulid_id!(
     AccountMappingId, NotFound, "account mapping"
 );
 
+ulid_id!(
+    /// One movement of a client's loyalty points (append-only; ids in time order).
+    LoyaltyEntryId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,6 +154,10 @@ pub struct Invoice {
     /// net of it.
     #[serde(default)]
     pub refunded: Cents,
+    /// Loyalty points this invoice redeems, taken off as part of its invoice discount
+    /// (docs/loyalty.md): held while a draft, spent once issued, given back if voided.
+    #[serde(default)]
+    pub loyalty: Option<crate::loyalty::LoyaltyRedemption>,
 }
 
 impl Record for Invoice {
@@ -485,6 +489,7 @@ impl InvoiceDraft {
             uncharged: Vec::new(),
             refunds: Vec::new(),
             refunded: Cents::ZERO,
+            loyalty: None,
         };
         inv.add_lines(self.lines)?;
         Ok(inv)
@@ -496,6 +501,7 @@ impl Invoice {
     /// payments.
     pub fn recompute(&mut self) -> Result<(), ValidationError> {
         self.totals = recompute(&mut self.lines, self.discount, self.tax_rate)?;
+        self.redeem_loyalty()?;
         self.credited =
             Cents::sum(self.credit_notes.iter().map(|c| c.totals.total)).map_err(|e| money_error(e, "lines"))?;
         self.refunded = Cents::sum(self.refunds.iter().filter(|r| r.of == RefundOf::Invoice).map(|r| r.amount))
@@ -509,6 +515,27 @@ impl Invoice {
             .checked_sub(self.credited)
             .and_then(|b| b.checked_sub(self.paid))
             .map_err(|e| money_error(e, "lines"))?;
+        Ok(())
+    }
+
+    /// Takes the redeemed points' value off as part of the invoice discount (so it lowers the
+    /// taxable base in proportion, as any invoice discount does). A draft whose lines no longer
+    /// cover it lets the redemption go (the points are held no more); an issued invoice never
+    /// changes its lines, so it always covers it.
+    fn redeem_loyalty(&mut self) -> Result<(), ValidationError> {
+        let Some(l) = self.loyalty else { return Ok(()) };
+        let room = self.totals.subtotal.checked_sub(self.totals.discount).map_err(|e| money_error(e, "lines"))?;
+        if l.value > room && self.status == InvoiceStatus::Draft {
+            self.loyalty = None;
+            return Ok(());
+        }
+        let line_discounts =
+            Cents::sum(self.lines.iter().map(|l| l.amounts.discount)).map_err(|e| money_error(e, "lines"))?;
+        let own = self.totals.discount.checked_sub(line_discounts).map_err(|e| money_error(e, "discount"))?;
+        let both = own.checked_add(l.value).map_err(|e| money_error(e, "discount"))?;
+        let with: Vec<(LineInput, LineAmounts)> = self.lines.iter().map(|l| (l.input(), l.amounts)).collect();
+        self.totals = money::totals(&with, Some(Discount::Amount { amount: both }), self.tax_rate)
+            .map_err(|e| money_error(e, "points"))?;
         Ok(())
     }
 
@@ -561,7 +588,7 @@ impl Invoice {
         macro_rules! diff {
             ($($f:ident),*) => { $( if before.$f != self.$f { changed.push(stringify!($f)); } )* };
         }
-        diff!(discount, memo, location_id);
+        diff!(discount, memo, location_id, loyalty);
         if changed.is_empty() {
             *self = before;
         }

@@ -32,6 +32,7 @@ pub mod inventory;
 pub mod invoices;
 pub mod jobs;
 pub mod locations;
+pub mod loyalty;
 pub mod messages;
 pub mod money;
 pub mod notes;

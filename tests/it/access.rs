@@ -365,6 +365,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/clients/{id}/statement/email", "ARBM"),
     ("POST", "/api/statements/runs", "ARBM"),
     ("GET", "/api/statements/runs/{id}", "ARBM"),
+    ("GET", "/api/loyalty/settings", "ARBM"),
+    ("PUT", "/api/loyalty/settings", "AM"),
+    ("GET", "/api/clients/{id}/loyalty", "ARBM"),
+    ("POST", "/api/clients/{id}/loyalty/adjustments", "AM"),
+    ("POST", "/api/invoices/{id}/loyalty/redeem", "ARBM"),
+    ("POST", "/api/invoices/{id}/loyalty/release", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -35,6 +35,7 @@ mod inventory;
 mod invoices;
 mod jobs;
 mod live;
+mod loyalty;
 mod messages;
 mod notes;
 mod operations;

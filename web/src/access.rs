@@ -460,6 +460,13 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/clients/{id}/statement/email", Needs(PaymentsCreate)),
     ("POST", "/api/statements/runs", Needs(PaymentsEdit)),
     ("GET", "/api/statements/runs/{id}", Needs(PaymentsEdit)),
+    // Loyalty: read with invoices; rules and adjustments by a manager; redeemed at checkout.
+    ("GET", "/api/loyalty/settings", Needs(InvoicesView)),
+    ("PUT", "/api/loyalty/settings", Needs(LoyaltyManage)),
+    ("GET", "/api/clients/{id}/loyalty", Needs(InvoicesView)),
+    ("POST", "/api/clients/{id}/loyalty/adjustments", Needs(LoyaltyManage)),
+    ("POST", "/api/invoices/{id}/loyalty/redeem", Needs(InvoicesEdit)),
+    ("POST", "/api/invoices/{id}/loyalty/release", Needs(InvoicesEdit)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use crate::access::Rule;
 use crate::routes::capture;
 use crate::routes::inventory;
+use crate::routes::loyalty;
 use crate::routes::payments;
 use crate::routes::subscribe;
 use crate::routes::vaccinations;
@@ -300,7 +301,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::routes::statements::clients_statement_pdf))
         .routes(routes!(crate::routes::statements::clients_statement_email))
         .routes(routes!(crate::routes::statements::statement_runs_create))
-        .routes(routes!(crate::routes::statements::statement_runs_get));
+        .routes(routes!(crate::routes::statements::statement_runs_get))
+        .routes(routes!(loyalty::loyalty_settings_get, loyalty::loyalty_settings_put))
+        .routes(routes!(loyalty::clients_loyalty))
+        .routes(routes!(loyalty::clients_loyalty_adjust))
+        .routes(routes!(loyalty::invoices_loyalty_redeem))
+        .routes(routes!(loyalty::invoices_loyalty_release));
     crate::idempotency::document(router.get_openapi_mut());
     router
 }

@@ -19,6 +19,10 @@
 //!
 //! A visit whose invoice was issued or voided gets a new draft for its later charges (an issued
 //! invoice changes only through credit notes). Details: docs/billing.md, "Charge capture".
+//!
+//! The same follower, cursor and exactly-once rule carry loyalty's earning step
+//! (`loyalty::earning`): the points a paid invoice earns, or a refund reverses, are written
+//! with the cursor in one change set, and claimed once per invoice (docs/loyalty.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -502,6 +506,16 @@ impl Follower {
     /// Charges one event; `refusal`: the charge was refused so, an uncharged entry naming it.
     async fn charge(&mut self, event: &Event, refusal: Option<&str>) -> Result<()> {
         let reader = self.ctx.store.read()?;
+        // Loyalty's step: points a paid invoice earns (or a refund reverses), exactly once by
+        // their claim and this cursor, written in one change set.
+        if let Some(mut set) = super::loyalty::earning(&self.ctx, &reader, event)? {
+            drop(reader);
+            set.put(RecordTable::ChargeCapture, CURSOR_KEY, &CaptureCursor { through_seq: event.seq })?;
+            self.ctx.store.commit(set).await?;
+            self.passed(event.seq);
+            self.stored = Some(self.stored.unwrap_or(0).max(event.seq));
+            return Ok(());
+        }
         let Some(mut charge) = charge_of(&reader, event)? else {
             self.passed(event.seq);
             return self.write_cursor(CURSOR_EVERY).await;

@@ -89,6 +89,13 @@ pub enum InvoiceCommand {
         draft: RefundDraft,
         credit_lock: Option<Arc<tokio::sync::Mutex<()>>>,
     },
+    /// Loyalty points redeemed on a draft (`Some`), replacing what it redeemed, or released
+    /// (`None`); `lock` is the client's loyalty stripe, held from the decision's snapshot to
+    /// the commit (`billing::loyalty`).
+    Loyalty {
+        points: Option<i64>,
+        lock: Arc<tokio::sync::Mutex<()>>,
+    },
 }
 
 /// Which invoices a list shows.
@@ -169,6 +176,7 @@ impl RecordKind for InvoiceKind {
         match command {
             InvoiceCommand::ApplyCredit { lock, .. } => vec![lock.clone()],
             InvoiceCommand::Refund { credit_lock: Some(lock), .. } => vec![lock.clone()],
+            InvoiceCommand::Loyalty { lock, .. } => vec![lock.clone()],
             _ => Vec::new(),
         }
     }
@@ -341,6 +349,14 @@ impl RecordKind for InvoiceKind {
                 };
                 new.refund(id, draft, available, ctx.today(), ctx.now, ctx.caller.user_id())?;
                 (vec!["refunds", "refunded", "paid", "balance", "status"], "invoice.refund")
+            }
+            InvoiceCommand::Loyalty { points, lock: _ } => {
+                require(current, &[InvoiceStatus::Draft], "changed")?;
+                let action = if points.is_some() { "invoice.loyalty_redeem" } else { "invoice.loyalty_release" };
+                if !crate::billing::loyalty::decide(ctx, &mut new, points)? {
+                    return Ok(None);
+                }
+                (vec!["loyalty"], action)
             }
         };
         if changed.is_empty() {

@@ -129,10 +129,14 @@ pub enum RecordTable {
     /// Bulk statement email runs with their reports (`billing::statements`; key: the run
     /// job's id).
     StatementRuns,
+    /// The loyalty programme's settings (`billing::loyalty`; key 0).
+    LoyaltySettings,
+    /// Clients' loyalty points ledger (`billing::loyalty`), append-only; ids in time order.
+    LoyaltyLedger,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 58] = [
+    pub const ALL: [RecordTable; 60] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -191,6 +195,8 @@ impl RecordTable {
         RecordTable::AccountingExports,
         RecordTable::AccountingFiles,
         RecordTable::StatementRuns,
+        RecordTable::LoyaltySettings,
+        RecordTable::LoyaltyLedger,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -253,6 +259,8 @@ impl RecordTable {
             RecordTable::AccountingExports => TableDefinition::new("accounting_exports"),
             RecordTable::AccountingFiles => TableDefinition::new("accounting_files"),
             RecordTable::StatementRuns => TableDefinition::new("statement_runs"),
+            RecordTable::LoyaltySettings => TableDefinition::new("loyalty_settings"),
+            RecordTable::LoyaltyLedger => TableDefinition::new("loyalty_ledger"),
         }
     }
 }
@@ -312,10 +320,12 @@ pub enum IndexTable {
     /// `(UTC day of the last payment or credit note, invoice)`: paid invoices, by when they
     /// were settled (ageing as of a past day also reads those settled after it).
     InvoicesSettled,
+    /// `(client, loyalty entry)`: a client's loyalty ledger, in time order.
+    LoyaltyByClient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 23] = [
+    pub const ALL: [IndexTable; 24] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -339,6 +349,7 @@ impl IndexTable {
         IndexTable::EstimatesByClient,
         IndexTable::PaymentPlansByInvoice,
         IndexTable::InvoicesSettled,
+        IndexTable::LoyaltyByClient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -366,6 +377,7 @@ impl IndexTable {
             IndexTable::EstimatesByClient => TableDefinition::new("estimates_by_client"),
             IndexTable::PaymentPlansByInvoice => TableDefinition::new("payment_plans_by_invoice"),
             IndexTable::InvoicesSettled => TableDefinition::new("invoices_settled"),
+            IndexTable::LoyaltyByClient => TableDefinition::new("loyalty_by_client"),
         }
     }
 }
@@ -439,6 +451,14 @@ pub mod unique {
     /// `<invoice>:<YYYY-MM>`, owned by the finance-charge invoice that charged that invoice
     /// that month: once per invoice per month.
     pub const FINANCE_CHARGE: &str = "finance_charge";
+    /// An invoice's id → the ledger entry of the loyalty points it earned: earned once.
+    pub const LOYALTY_EARNED: &str = "loyalty_earned";
+    /// A referred client's id → the referrer's ledger entry of the referral bonus: once.
+    pub const LOYALTY_REFERRAL: &str = "loyalty_referral";
+    /// `<client>/<year>` → the ledger entry of that year's birthday bonus: once a year.
+    pub const LOYALTY_BIRTHDAY: &str = "loyalty_birthday";
+    /// An earned entry's id → the entry that expired what was left of it: once per lot.
+    pub const LOYALTY_EXPIRED: &str = "loyalty_expired";
 }
 
 /// Safe retries: `(principal, Idempotency-Key) → envelope of IdempotencyRecord`. Claimed by

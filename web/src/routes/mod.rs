@@ -28,6 +28,7 @@ pub mod invoices;
 pub mod jobs;
 pub mod links;
 pub mod locations;
+pub mod loyalty;
 pub mod messages;
 pub mod pages;
 pub mod patients;

@@ -303,6 +303,12 @@ pub async fn client(
                     .collect();
                 view.referrals = Some(ReferralPanel { code: r.code, owed: r.owed, referred });
             }
+            // The loyalty panel shows what `GET /api/clients/{id}/loyalty` would (audited).
+            if granted_on(&staff, &Method::GET, "/api/clients/{id}/loyalty").is_some() {
+                let page = clowder_actors::billing::loyalty::HistoryPage { limit: Some(10), cursor: None };
+                let account = state.system.loyalty.account(id, page, &staff.caller).await?;
+                view.loyalty = Some(crate::views::loyalty::LoyaltyPanel::of(&account, &tz));
+            }
             // The history shows what `GET /api/communications/log?client=` would.
             if granted_on(&staff, &Method::GET, "/api/communications/log").is_some() {
                 let filter = LogFilter { client_id: Some(id), ..LogFilter::default() };

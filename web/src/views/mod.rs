@@ -10,6 +10,7 @@ pub mod comms;
 pub mod estimates;
 pub mod inventory;
 pub mod lists;
+pub mod loyalty;
 pub mod marketing;
 pub mod records;
 pub mod reports;

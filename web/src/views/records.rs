@@ -106,6 +106,8 @@ pub struct ClientPage {
     pub client_id: String,
     /// The referral panel: `None` when the caller may not read the client's referrals.
     pub referrals: Option<super::marketing::ReferralPanel>,
+    /// The loyalty panel: `None` when the caller may not read the client's points.
+    pub loyalty: Option<super::loyalty::LoyaltyPanel>,
 }
 
 impl ClientPage {
@@ -147,6 +149,7 @@ impl ClientPage {
             can_send: false,
             client_id: c.id.to_string(),
             referrals: None,
+            loyalty: None,
         }
     }
 }

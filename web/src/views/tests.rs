@@ -36,6 +36,7 @@ fn client_page(cats: Option<Vec<RecordLink>>) -> ClientPage {
         can_send: false,
         client_id: "01J".into(),
         referrals: None,
+        loyalty: None,
     }
 }
 
