@@ -345,6 +345,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/payments/{id}/receipt/email", "ARBM"),
     ("GET", "/api/reports/ar-ageing", "ABM"),
     ("GET", "/api/reports/revenue", "ABM"),
+    ("GET", "/invoices", "ARBM"),
+    ("GET", "/invoices/{id}", "ARBM"),
+    ("GET", "/clients/{id}/account", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -435,6 +435,10 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/payments/{id}/receipt/email", Needs(PaymentsCreate)),
     ("GET", "/api/reports/ar-ageing", Needs(ReportsFinancial)),
     ("GET", "/api/reports/revenue", Needs(ReportsFinancial)),
+    // The billing screens (the builder's actions post to the API routes above).
+    ("GET", "/invoices", Needs(InvoicesView)),
+    ("GET", "/invoices/{id}", Needs(InvoicesView)),
+    ("GET", "/clients/{id}/account", Needs(InvoicesView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

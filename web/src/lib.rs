@@ -68,6 +68,9 @@ pub fn router(state: AppState) -> Router {
     .route("/messages/campaigns/{id}", axum::routing::get(routes::pages::campaign))
     .route("/inventory", axum::routing::get(routes::inventory::inventory_page))
     .route("/inventory/purchase-orders/{id}", axum::routing::get(routes::inventory::purchase_order_page))
+    .route("/invoices", axum::routing::get(routes::pages::invoices))
+    .route("/invoices/{id}", axum::routing::get(routes::pages::invoice))
+    .route("/clients/{id}/account", axum::routing::get(routes::pages::account))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     // Pages for clients, without signing in (signed links).
     .route(

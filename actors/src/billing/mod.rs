@@ -17,6 +17,7 @@ pub mod credit;
 pub mod estimates;
 pub mod generate;
 pub mod invoices;
+pub mod listing;
 pub mod plans;
 pub mod receipt;
 pub mod reports;

@@ -19,6 +19,7 @@ export async function api(method, path, body, key) {
   if (!res.ok) {
     const e = new Error(data?.error?.message ?? res.statusText);
     e.code = data?.error?.code;
+    e.field = data?.error?.field;
     throw e;
   }
   return data;

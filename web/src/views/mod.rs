@@ -4,6 +4,7 @@
 //! handlers in `routes/pages.rs` build these views from what the audited services return.
 //! A view knows nothing of HTTP except how it is answered (`render`).
 
+pub mod billing;
 pub mod board;
 pub mod charts;
 pub mod comms;
@@ -32,6 +33,8 @@ pub enum Section {
     Jobs,
     /// A page of no section (an error page).
     None,
+    Billing,
+    Inventory,
 }
 
 /// The navigation bar every staff page shows: who is signed in, and the sections the
@@ -39,14 +42,16 @@ pub enum Section {
 #[derive(Debug, Clone)]
 pub struct Nav {
     pub user: String,
-    /// The current section's name ("today", "clients", "cats", "messages", "jobs" or ""),
-    /// for `aria-current`.
+    /// The current section's name ("today", "clients", "cats", "messages", "jobs",
+    /// "billing", "inventory" or ""), for `aria-current`.
     pub current: &'static str,
     pub today: bool,
     pub clients: bool,
     pub cats: bool,
     pub messages: bool,
     pub jobs: bool,
+    pub billing: bool,
+    pub inventory: bool,
 }
 
 impl Nav {
@@ -63,12 +68,16 @@ impl Nav {
                 Section::Messages => "messages",
                 Section::Jobs => "jobs",
                 Section::None => "",
+                Section::Billing => "billing",
+                Section::Inventory => "inventory",
             },
             today: holds("/board"),
             clients: holds("/clients"),
             cats: holds("/patients"),
             messages: holds("/messages"),
             jobs: holds("/jobs"),
+            billing: holds("/invoices"),
+            inventory: holds("/inventory"),
         }
     }
 }
