@@ -409,11 +409,12 @@ pub async fn visit(
                 let filter = InvoiceFilter { visit_id: Some(id), ..InvoiceFilter::default() };
                 let (items, _) = state.system.invoices.records().list_newest_first_unaudited(&filter, None, 10)?;
                 for i in &items {
-                    let label = format!(
-                        "{} ({})",
-                        i.number.as_deref().unwrap_or("Draft"),
-                        billing::status_label(i.status).to_lowercase()
-                    );
+                    let status = billing::status_label(i.status).to_lowercase();
+                    let label = match (&i.number, i.status) {
+                        (Some(n), _) => format!("{n} ({status})"),
+                        (None, InvoiceStatus::Draft) => "Draft invoice".to_owned(),
+                        (None, _) => format!("Draft invoice ({status})"),
+                    };
                     view.facts.push(crate::views::records::Fact::link_to(
                         "Invoice",
                         label,
