@@ -49,12 +49,18 @@ try {
   await exam.getByLabel('Discount value of Sick visit exam').fill('10');
   await exam.getByRole('button', { name: 'Save' }).click();
   await page.locator('#t-total', { hasText: '79.70' }).waitFor({ timeout: 5000 });
+  // A line of one's own (the quantity field is shared with the search: back to 1).
+  await page.getByLabel('Quantity', { exact: true }).fill('1');
+  await page.getByLabel('Or a line of your own').fill('Hairball paste');
+  await page.getByLabel('Price', { exact: true }).fill('4.30');
+  await page.getByRole('button', { name: 'Add line' }).click();
+  await page.locator('#t-total', { hasText: '84.00' }).waitFor({ timeout: 5000 });
   // A refusal is shown next to its field, and changes nothing.
   const gaba = page.locator('#lines tr[data-line]', { hasText: 'Gabapentin' });
   await gaba.getByLabel('Quantity of Gabapentin 100 mg capsule').fill('0.0001');
   await gaba.getByRole('button', { name: 'Save' }).click();
   await gaba.locator('.field-error:not([hidden])').waitFor({ timeout: 5000 });
-  check(await page.locator('#t-total').textContent() === '79.70', 'a refused change changes nothing');
+  check(await page.locator('#t-total').textContent() === '84.00', 'a refused change changes nothing');
   await page.screenshot({ path: `${dir}/billing-draft-1280.png`, fullPage: true });
 
   // Issue, then take the whole balance in cash.
@@ -66,7 +72,7 @@ try {
   await page.getByRole('button', { name: 'Take payment' }).click();
   await page.locator('#pay .field-error:not([hidden])').waitFor({ timeout: 5000 });
   check(await status.textContent() === 'Issued', 'a payment above the balance is refused');
-  await page.getByLabel(/^Amount \(at most/).fill('79.70');
+  await page.getByLabel(/^Amount \(at most/).fill('84.00');
   await page.getByLabel('Method').selectOption('cash');
   await page.getByRole('button', { name: 'Take payment' }).click();
   await status.filter({ hasText: 'Paid' }).waitFor({ timeout: 5000 });

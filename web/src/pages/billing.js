@@ -177,6 +177,14 @@ root?.addEventListener('submit', (ev) => {
     case 'add-line':
       searchCatalogue(v('q')).catch((e) => showError(e, form.closest('section'), 'add'));
       break;
+    case 'add-free': {
+      const price = cents(v('price'));
+      if (price === null) return fail('lines', 'Write the price as 12.50.');
+      const quantity = document.getElementById('add-quantity').value.trim() || '1';
+      const line = { description: v('description'), unit_price: price, quantity, taxable: form.elements.taxable.checked };
+      act(button, (key) => api('POST', `/api/invoices/${id}/lines`, [line], key), form, 'lines');
+      break;
+    }
     case 'invoice-discount': {
       const d = discount(v('discount_kind'), v('discount_value'));
       if (d instanceof Error) return fail('discount', `Write ${d.message}.`);

@@ -968,6 +968,7 @@ fn a_draft_shows_the_servers_totals_its_lines_escaped_and_the_edit_and_issue_act
     assert!(
         html.contains(r#"id="issue""#)
             && html.contains(r#"id="add-line""#)
+            && html.contains(r#"id="add-free""#)
             && html.contains(r#"data-action="save-line""#)
     );
     assert!(html.contains(r#"data-discount-kind="percent" data-discount-value="10""#), "the line sends itself back");
@@ -979,7 +980,14 @@ fn a_draft_shows_the_servers_totals_its_lines_escaped_and_the_edit_and_issue_act
 fn a_draft_is_read_only_without_the_edit_grant() {
     let none = super::billing::Grants::default();
     let html = builder(&an_invoice("Food"), none);
-    for hidden in [r#"id="issue""#, r#"id="add-line""#, "save-line", r#"id="invoice-discount""#, r#"id="void""#] {
+    for hidden in [
+        r#"id="issue""#,
+        r#"id="add-line""#,
+        r#"id="add-free""#,
+        "save-line",
+        r#"id="invoice-discount""#,
+        r#"id="void""#,
+    ] {
         assert!(!html.contains(hidden), "{hidden} is hidden");
     }
     assert!(html.contains("10 %"), "the discount shown in words");
