@@ -324,8 +324,8 @@ async fn the_inventory_screen_receives_an_order_and_follows_stock_live() {
 
 /// The invoice builder, in `tests/browser/billing.mjs`: from a walk-in visit's page to its
 /// draft, whose uncharged exam is charged from the price list and resolved; a second line
-/// with a quantity, a line discount and a line of ones own, every total the server's; a refused change shown next
-/// to its line; issued, a payment above the balance refused, the balance paid in cash (Paid,
+/// with a quantity, a line discount and a line of one's own, every total the server's; a
+/// refused change shown next to its line; issued, a payment above the balance refused, the balance paid in cash (Paid,
 /// balance 0, a receipt); the list and the client's account follow; the screens fit 800 and
 /// 390 px.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
