@@ -62,6 +62,7 @@ pub mod cats;
 pub mod clients;
 pub mod clinical;
 pub mod history;
+pub mod prices;
 pub mod random;
 pub mod schedule;
 pub mod staff;
@@ -140,6 +141,9 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
             took_ms = started.elapsed().as_millis() as u64,
             "seeded the demo clinic"
         );
+        // The price list before anything is done at a visit, so charge capture finds what
+        // each exam, dose and fill charges.
+        seed_prices(system).await.context("seeding the demo price list")?;
         let seen = seed_schedule(system, &clinic.patients).await.context("seeding the demo schedule")?;
         // The year of history is planned on the vaccination days, and the doses of those days
         // are linked to its visits: both plans first, then history, doses, the two weeks.
@@ -160,6 +164,25 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
     let list: Vec<String> =
         staff.iter().map(|s| format!("{} / {} ({})", s.username, s.password, s.roles.join(", "))).collect();
     tracing::info!("demo staff sign-ins (demo only): {}", list.join("; "));
+    Ok(())
+}
+
+/// Adds the price list (`prices::PRICES`) to the service catalogue: an item whose code is
+/// taken already (a seeding interrupted earlier) is skipped, as is an exam fee whose default
+/// appointment type the clinic renamed.
+async fn seed_prices(system: &Arc<System>) -> anyhow::Result<()> {
+    let types: HashMap<String, _> =
+        system.scheduling.appointment_types.list(false)?.into_iter().map(|t| (t.name, t.id)).collect();
+    let mut added = 0;
+    for p in prices::PRICES {
+        let Some(body) = prices::body(p, |name| types.get(name).copied()) else { continue };
+        match system.catalogue.add(&body, &Caller::system()).await {
+            Ok(_) => added += 1,
+            Err(Error::Duplicate { .. }) => {}
+            Err(e) => return Err(e).with_context(|| format!("adding {} to the price list", p.code)),
+        }
+    }
+    tracing::info!(items = added, "seeded the demo price list");
     Ok(())
 }
 

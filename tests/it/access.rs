@@ -371,6 +371,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/clients/{id}/loyalty/adjustments", "AM"),
     ("POST", "/api/invoices/{id}/loyalty/redeem", "ARBM"),
     ("POST", "/api/invoices/{id}/loyalty/release", "ARBM"),
+    ("GET", "/invoices", "ARBM"),
+    ("GET", "/invoices/{id}", "ARBM"),
+    ("GET", "/clients/{id}/account", "ARBM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -381,3 +381,46 @@ async fn an_estimate_is_built_sent_and_accepted_into_an_invoice_and_the_reports_
         assert!(browser.artifacts.join(format!("{shot}.png")).exists(), "{shot}");
     }
 }
+
+/// The invoice builder, in `tests/browser/billing.mjs`: from a walk-in visit's page to its
+/// draft, whose uncharged exam is charged from the price list and resolved; a second line
+/// with a quantity, a line discount and a line of one's own, every total the server's; a
+/// refused change shown next to its line; issued, a payment above the balance refused, the balance paid in cash (Paid,
+/// balance 0, a receipt); the list and the client's account follow; the screens fit 800 and
+/// 390 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_invoice_builder_charges_a_visit_issues_it_and_takes_its_payment() {
+    let Some(browser) = Browser::find() else { return };
+    let c = Clinic::new().await;
+    for (name, price) in [("Sick visit exam", 7800), ("Gabapentin 100 mg capsule", 95)] {
+        let body = json!({"name": name, "category": "Exams", "kind": "service", "price": price});
+        assert_eq!(c.app.post_json("/api/catalogue", &body).await.status(), reqwest::StatusCode::CREATED);
+    }
+    let walk_in = json!({"patient_id": c.cat, "vet_id": c.vet, "type": "sick", "chief_complaint": "Sneezing"});
+    let visit = id_of(&c.app.post_json("/api/visits", &walk_in).await.json::<serde_json::Value>().await.unwrap());
+    // Capture follows the log: the draft with its uncharged entry is there before the browser.
+    c.app
+        .poll_json(&format!("/api/invoices?visit_id={visit}"), |p| {
+            p["items"][0]["uncharged"].as_array().is_some_and(|u| u.len() == 1)
+        })
+        .await;
+    crate::access::staff_user(&c.app, "ada", &["administrator"]).await;
+    let base = format!("http://{}", c.app.addr);
+    browser
+        .run(
+            "billing.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "ada"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("VISIT", &visit),
+                ("CLIENT", &c.client),
+            ],
+        )
+        .await;
+    for shot in
+        ["billing-draft-1280.png", "billing-paid-1280.png", "billing-invoice-800.png", "billing-invoice-390.png"]
+    {
+        assert!(browser.artifacts.join(shot).exists(), "{shot}");
+    }
+}

@@ -59,6 +59,19 @@ async fn the_demo_clinic_comes_with_rooms_staff_and_a_busy_calendar() {
     }
     assert!(rooms.contains(&("Isolation", "isolation")) && rooms.contains(&("Cat ward", "cat_ward")));
 
+    // The price list came first, so the visits seen are charged as lines, not uncharged
+    // entries (charge capture follows the log: poll for a draft).
+    let prices = app.get_json("/api/catalogue?limit=200").await;
+    assert_eq!(prices["items"].as_array().map(Vec::len), Some(clowder::demo::prices::PRICES.len()), "{prices}");
+    // A draft is committed just before its first line: wait until every draft has one.
+    let drafts = app
+        .poll_json("/api/invoices?status=draft&limit=200", |p| {
+            p["items"].as_array().is_some_and(|i| !i.is_empty() && i.iter().all(|d| d["lines"][0].is_object()))
+        })
+        .await;
+    let drafts = drafts["items"].as_array().unwrap();
+    assert!(drafts.iter().all(|i| i["uncharged"].as_array().unwrap().is_empty()), "nothing uncharged");
+
     let staff = app.get_json("/api/staff").await;
     let staff = staff.as_array().expect("a list of staff");
     let vets: Vec<&Value> = staff.iter().filter(|s| s["position"] == "veterinarian").collect();

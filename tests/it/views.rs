@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::access::staff_user;
-use crate::helpers::{TestApp, id_of};
+use crate::helpers::{TestApp, UNKNOWN_ID, id_of};
 
 /// A client that does not follow redirects, so a test sees the redirect itself.
 fn browser() -> reqwest::Client {
@@ -559,4 +559,146 @@ async fn the_reports_screen_draws_revenue_by_category_and_ageing_from_the_report
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, html) = page(&app, "/estimates", &rita, false).await;
     assert!(html.contains(r#"href="/estimates""#) && !html.contains(r#"href="/reports""#), "the bar follows the role");
+}
+
+/// A client with a paid invoice and a draft, at a location taxing 8.25 %: (client, cat,
+/// draft, paid invoice, the payment).
+async fn billed_household(app: &TestApp) -> (String, String, String, String, String) {
+    let client = id_of(
+        &app.create_client(json!({"first_name": "<b>Ann</b>", "last_name": "Roe", "phone": "508-555-0143"})).await,
+    );
+    let cat = id_of(&app.create_patient(json!({"client_id": client, "name": "Miso"})).await);
+    let location = id_of(&app.get_json("/api/locations").await[0]);
+    let res = app.patch_json(&format!("/api/locations/{location}"), &json!({"tax_rate": 825})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let exam = crate::catalogue::item(
+        app,
+        json!({"name": "Wellness exam", "category": "Exams", "kind": "service", "price": 6500}),
+    )
+    .await;
+    let draft_body = |desc: &str| {
+        json!({"client_id": client, "patient_id": cat, "location_id": location,
+               "lines": [{"item_id": id_of(&exam)}, {"description": desc, "unit_price": 1333, "quantity": 1.5, "taxable": true}]})
+    };
+    let paid =
+        crate::helpers::expect_json(app.post_json("/api/invoices", &draft_body("Food")).await, StatusCode::CREATED)
+            .await;
+    let paid = id_of(&paid);
+    let issued = crate::helpers::expect_json(
+        app.post_json(&format!("/api/invoices/{paid}/issue"), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let total = issued["totals"]["total"].as_i64().unwrap();
+    let after = crate::helpers::expect_json(
+        app.post_json(&format!("/api/invoices/{paid}/payments"), &json!({"amount": total, "method": "cash"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let payment = id_of(&after["payments"][0]);
+    let draft = crate::helpers::expect_json(
+        app.post_json("/api/invoices", &draft_body("<script>x</script> treats")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    (client, cat, id_of(&draft), paid, payment)
+}
+
+#[tokio::test]
+async fn the_billing_screens_list_build_and_account_through_the_audited_services() {
+    let app = TestApp::signed_in().await;
+    let token = admin(&app);
+    let (client, _cat, draft, paid, payment) = billed_household(&app).await;
+
+    // The list: both, newest first, labels decided on the server, names escaped.
+    let (status, html) = page(&app, "/invoices", &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"<a href="/invoices" aria-current="page">Billing</a>"#), "the Billing section is current");
+    assert!(html.contains(r#"href="/inventory""#), "an administrator sees Inventory too");
+    let (d, p) = (html.find(&format!("/invoices/{draft}")).unwrap(), html.find(&format!("/invoices/{paid}")).unwrap());
+    assert!(d < p, "newest first");
+    assert!(html.contains("Roe, &#60;b&#62;Ann&#60;/b&#62;") && !html.contains("<b>Ann</b>"));
+    assert!(html.contains(r#"data-status="paid">Paid</span>"#) && html.contains(r#"data-status="draft">Draft</span>"#));
+    let lists = app.get_json("/api/audit?action=invoice.list").await;
+    assert_eq!(lists["items"][0]["detail"]["ids"], json!([draft, paid]), "the page shown is audited");
+
+    // Filters: status, client, days; the fragment alone to HX-Request; a bad filter is 422.
+    let (_, html) = page(&app, "/invoices?status=paid", &token, false).await;
+    assert!(html.contains(&format!("/invoices/{paid}")) && !html.contains(&format!("/invoices/{draft}")));
+    let (_, html) = page(&app, &format!("/invoices?client={client}"), &token, true).await;
+    assert!(!html.contains("<html") && html.contains(&format!("/invoices/{paid}")), "the fragment: {html}");
+    let today = app.system.ctx.today();
+    let (_, html) = page(&app, &format!("/invoices?from={today}&to={today}"), &token, false).await;
+    assert!(html.contains(&format!("/invoices/{paid}")));
+    let (_, html) = page(&app, "/invoices?from=2000-01-01&to=2000-01-31", &token, false).await;
+    assert!(html.contains(r#"id="no-results""#));
+    for bad in [
+        "/invoices?status=owing",
+        "/invoices?from=yesterday",
+        "/invoices?from=2026-02-01&to=2026-01-01",
+        "/invoices?client=nobody",
+    ] {
+        let (status, html) = page(&app, bad, &token, false).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(html.contains(r#"id="filter-error""#), "{bad}: the form says why");
+    }
+
+    // The builder: a draft's lines escaped, the server's totals, its actions; read audited.
+    let (status, html) = page(&app, &format!("/invoices/{draft}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("&#60;script&#62;x&#60;/script&#62; treats") && !html.contains("<script>x</script>"));
+    assert!(html.contains(r#"id="issue""#) && html.contains(r#"src="/assets/billing.js""#));
+    assert!(html.contains(&format!(r#"href="/clients/{client}/account""#)), "the client's account is linked");
+    let reads = app.get_json(&format!("/api/audit?action=invoice.read&record_id={draft}")).await;
+    assert_eq!(reads["items"].as_array().unwrap().len(), 1, "{reads}");
+    let (_, fragment) = page(&app, &format!("/invoices/{draft}"), &token, true).await;
+    assert!(!fragment.contains("<html") && fragment.contains(r#"id="t-total""#));
+    let (_, html) = page(&app, &format!("/invoices/{paid}"), &token, false).await;
+    assert!(html.contains(r#"<dd id="t-balance"><strong>0.00</strong></dd>"#));
+    assert!(html.contains(&format!(r#"href="/api/payments/{payment}/receipt.pdf""#)));
+    let (status, _) = page(&app, &format!("/invoices/{UNKNOWN_ID}"), &token, false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The account: what is owed (the draft owes nothing yet), payments, the statement.
+    let (status, html) = page(&app, &format!("/clients/{client}/account"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<strong>0.00</strong> on 0 open invoices"), "{html}");
+    assert!(html.contains(&format!(r#"href="/api/clients/{client}/statement.pdf""#)));
+    assert!(html.contains(r#"id="account-payments""#) && html.contains(">Cash<"));
+    let balance = app.get_json(&format!("/api/audit?action=client.balance&record_id={client}")).await;
+    assert_eq!(balance["items"].as_array().unwrap().len(), 1, "read like GET /api/clients/{{id}}/balance");
+    let (status, _) = page(&app, &format!("/clients/{UNKNOWN_ID}/account"), &token, false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The client's page links to it.
+    let (_, html) = page(&app, &format!("/clients/{client}"), &token, false).await;
+    assert!(html.contains(&format!(r#"<a href="/clients/{client}/account">Balance, invoices and payments</a>"#)));
+}
+
+#[tokio::test]
+async fn who_may_only_see_invoices_gets_no_checkout_actions_and_no_payments() {
+    let app = TestApp::signed_in().await;
+    let (client, _cat, draft, paid, _payment) = billed_household(&app).await;
+    let role = app
+        .post_json(
+            "/api/roles",
+            &json!({"name": "auditor", "grants": [{"permission": "invoices:view"}, {"permission": "clients:view"}]}),
+        )
+        .await;
+    assert_eq!(role.status(), StatusCode::CREATED);
+    let reader = staff_user(&app, "ivy", &["auditor"]).await;
+    let (status, html) = page(&app, &format!("/invoices/{draft}"), &reader, false).await;
+    assert_eq!(status, StatusCode::OK);
+    for hidden in [r#"id="issue""#, r#"id="add-line""#, "save-line", r#"id="void""#] {
+        assert!(!html.contains(hidden), "{hidden}");
+    }
+    assert!(!html.contains(r#"href="/inventory""#), "Inventory is not in their bar");
+    let (_, html) = page(&app, &format!("/invoices/{paid}"), &reader, false).await;
+    assert!(!html.contains("receipt.pdf") && !html.contains("email-receipt"));
+    let (_, html) = page(&app, &format!("/clients/{client}/account"), &reader, false).await;
+    assert!(!html.contains("Payments and refunds") && !html.contains("Payment plans"));
+    // A vet has no invoices:view: no Billing in the bar, and the page is refused.
+    let vet = staff_user(&app, "doc", &["veterinarian"]).await;
+    let (status, html) = page(&app, "/invoices", &vet, false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!html.contains(r#"href="/invoices""#));
 }

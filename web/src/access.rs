@@ -467,6 +467,10 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/clients/{id}/loyalty/adjustments", Needs(LoyaltyManage)),
     ("POST", "/api/invoices/{id}/loyalty/redeem", Needs(InvoicesEdit)),
     ("POST", "/api/invoices/{id}/loyalty/release", Needs(InvoicesEdit)),
+    // The billing screens (the builder's actions post to the API routes above).
+    ("GET", "/invoices", Needs(InvoicesView)),
+    ("GET", "/invoices/{id}", Needs(InvoicesView)),
+    ("GET", "/clients/{id}/account", Needs(InvoicesView)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

@@ -74,6 +74,9 @@ pub fn router(state: AppState) -> Router {
     .route("/payment-plans/new", axum::routing::get(routes::pages::payment_plan_new))
     .route("/payment-plans/{id}", axum::routing::get(routes::pages::payment_plan))
     .route("/reports", axum::routing::get(routes::pages::reports))
+    .route("/invoices", axum::routing::get(routes::pages::invoices))
+    .route("/invoices/{id}", axum::routing::get(routes::pages::invoice))
+    .route("/clients/{id}/account", axum::routing::get(routes::pages::account))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     // Pages for clients, without signing in (signed links).
     .route(

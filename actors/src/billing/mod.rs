@@ -21,6 +21,7 @@ pub mod estimates;
 pub mod finance;
 pub mod generate;
 pub mod invoices;
+pub mod listing;
 pub mod loyalty;
 pub mod plans;
 pub mod receipt;

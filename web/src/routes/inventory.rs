@@ -541,7 +541,7 @@ const SCREEN_ORDERS: usize = 50;
 /// `/inventory`: the alerts, stock by product with its lots and expiry, and the newest
 /// purchase orders (`inventory:view`; every read audited by the services).
 pub async fn inventory_page(State(state): State<AppState>, staff: Staff) -> Response {
-    let nav = Nav::of(&staff, Section::None);
+    let nav = Nav::of(&staff, Section::Inventory);
     let result = async {
         let system = &state.system;
         let alerts = system.stock.alerts(None, &staff.caller).await?;
@@ -561,7 +561,7 @@ pub async fn inventory_page(State(state): State<AppState>, staff: Staff) -> Resp
 /// `/inventory/purchase-orders/{id}`: an order's lines and receipts, and the receiving form
 /// when it is open and the caller may receive (`inventory:edit` on the receive route).
 pub async fn purchase_order_page(State(state): State<AppState>, staff: Staff, Id(id): Id<PurchaseOrderId>) -> Response {
-    let nav = Nav::of(&staff, Section::None);
+    let nav = Nav::of(&staff, Section::Inventory);
     let result = async {
         let system = &state.system;
         let order = system.purchase_orders.get(id, &staff.caller).await?;

@@ -10,6 +10,10 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use std::collections::HashMap;
+
+use clowder_actors::billing::invoices::InvoiceFilter;
+use clowder_actors::billing::listing::{DayRange, invoice_day};
 use clowder_actors::clinical::visits::VisitFilter;
 use clowder_actors::comms::stats::LogFilter;
 use clowder_actors::comms::templates::TemplateFilter;
@@ -17,8 +21,10 @@ use clowder_actors::jobs::JobFilter;
 use clowder_actors::people::clients::ClientFilter;
 use clowder_actors::people::patients::PatientFilter;
 use clowder_schemas::formulary::Formulary;
+use clowder_schemas::ids::InvoiceId;
 use clowder_schemas::ids::RoomId;
 use clowder_schemas::ids::{CampaignId, SegmentId};
+use clowder_schemas::invoices::{Invoice, InvoiceStatus};
 use clowder_schemas::jobs::JobState;
 use clowder_schemas::pagination::{Cursor, PageRequest};
 use clowder_schemas::patients::PatientListQuery;
@@ -35,6 +41,10 @@ use crate::access::{Granted, granted_on};
 use crate::error::ApiError;
 use crate::extract::{Id, Query, Staff};
 use crate::state::AppState;
+use crate::views::billing::{
+    self, AccountPage, InvoiceActions, InvoiceBody, InvoiceForm, InvoiceFragment, InvoicePage, InvoiceResults,
+    InvoiceRow, InvoiceRows, InvoicesPage, PlanRow,
+};
 use crate::views::board::BoardPage;
 use crate::views::comms::{
     self, BatchRow, BulkPage, Choice, DashboardPage, JobRow, JobsPage, LogForm, MessagePage, MessageRow, MessagesPage,
@@ -92,6 +102,9 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/payment-plans/new",
     "/payment-plans/{id}",
     "/reports",
+    "/invoices",
+    "/invoices/{id}",
+    "/clients/{id}/account",
 ];
 
 /// Whether a matched route template is one of [`PAGE_ROUTES`].
@@ -115,6 +128,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("tablet-chart.js", "text/javascript; charset=utf-8", include_str!("../pages/tablet-chart.js")),
     ("inventory.js", "text/javascript; charset=utf-8", include_str!("../pages/inventory.js")),
     ("estimates.js", "text/javascript; charset=utf-8", include_str!("../pages/estimates.js")),
+    ("billing.js", "text/javascript; charset=utf-8", include_str!("../pages/billing.js")),
 ];
 
 fn html(body: &'static str) -> Response {
@@ -280,6 +294,15 @@ pub async fn client(
                 }
             };
             let mut view = ClientPage::new(nav, &client, cats);
+            // The client's account (balance, invoices, payments), for who may open it.
+            if granted_on(&staff, &Method::GET, "/clients/{id}/account").is_some() {
+                let href = format!("/clients/{id}/account");
+                view.facts.push(crate::views::records::Fact::link_to(
+                    "Account",
+                    "Balance, invoices and payments",
+                    href,
+                ));
+            }
             let tz = clinic_tz(&state);
             // The referral panel shows what `GET /api/clients/{id}/referral` would (audited).
             if let Some(g) = granted_on(&staff, &Method::GET, "/api/clients/{id}/referral")
@@ -397,6 +420,24 @@ pub async fn visit(
             let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
             let mut view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, name, &clinic_tz(&state));
             view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?visit_id={id}"));
+            // The visit's invoices (a draft filling up at checkout), linked for who may open them.
+            if granted_on(&staff, &Method::GET, "/invoices/{id}").is_some() {
+                let filter = InvoiceFilter { visit_id: Some(id), ..InvoiceFilter::default() };
+                let (items, _) = state.system.invoices.records().list_newest_first_unaudited(&filter, None, 10)?;
+                for i in &items {
+                    let status = billing::status_label(i.status).to_lowercase();
+                    let label = match (&i.number, i.status) {
+                        (Some(n), _) => format!("{n} ({status})"),
+                        (None, InvoiceStatus::Draft) => "Draft invoice".to_owned(),
+                        (None, _) => format!("Draft invoice ({status})"),
+                    };
+                    view.facts.push(crate::views::records::Fact::link_to(
+                        "Invoice",
+                        label,
+                        format!("/invoices/{}", i.id),
+                    ));
+                }
+            }
             Ok(render(StatusCode::OK, &view))
         }
         .await,
@@ -1421,6 +1462,260 @@ pub async fn reports(
             };
             let ageing = AgeingView::new(&ageing, page_href, aq.cursor.is_none());
             let view = ReportsPage { nav, revenue: RevenueView::new(&revenue), ageing, vs, form };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+// ---- billing ----
+
+/// The query of the invoices list: status, client, a range of days (issue date, or the day
+/// a draft was started), where the page starts.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoicesParams {
+    pub status: Option<String>,
+    pub client: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// The list's filter from its query, or why it is refused (the form as typed beside it).
+fn invoices_filter(
+    state: &AppState,
+    q: &InvoicesParams,
+) -> (InvoiceForm, Result<(InvoiceFilter, DayRange), ValidationError>) {
+    let text = |v: &Option<String>| v.as_deref().unwrap_or("").trim().to_owned();
+    let mut form = InvoiceForm {
+        status: text(&q.status),
+        client: text(&q.client),
+        from: text(&q.from),
+        to: text(&q.to),
+        ..Default::default()
+    };
+    let parsed = (|| {
+        let status = match form.status.as_str() {
+            "" => None,
+            s => Some(serde_json::from_value::<InvoiceStatus>(serde_json::Value::String(s.to_owned())).map_err(
+                |_| ValidationError::new("status", "must be draft, issued, partially_paid, paid, overdue or void"),
+            )?),
+        };
+        let client_id = match form.client.as_str() {
+            "" => None,
+            c => {
+                let id = c.parse::<ClientId>().map_err(|_| ValidationError::new("client", "must be a client's id"))?;
+                let client = state
+                    .system
+                    .clients
+                    .peek(id)
+                    .map_err(|_| ValidationError::new("client", "no client has this id"))?;
+                form.client_name = client.display_name();
+                Some(id)
+            }
+        };
+        let day = |field: &'static str, v: &str| -> Result<Option<jiff::civil::Date>, ValidationError> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            v.parse().map(Some).map_err(|_| ValidationError::new(field, "must be a date (YYYY-MM-DD)"))
+        };
+        let days = DayRange { from: day("from", &form.from)?, to: day("to", &form.to)? };
+        if let (Some(f), Some(t)) = (days.from, days.to)
+            && f > t
+        {
+            return Err(ValidationError::new("to", "must not be before From"));
+        }
+        Ok((InvoiceFilter { client_id, visit_id: None, status }, days))
+    })();
+    (form, parsed)
+}
+
+/// Names of clients and cats for a list of invoices, each read once (unaudited peeks: the
+/// list's audit entry names the invoices shown).
+fn invoice_rows(state: &AppState, items: &[Invoice]) -> Vec<InvoiceRow> {
+    let tz = clinic_tz(state);
+    let mut clients: HashMap<ClientId, String> = HashMap::new();
+    let mut cats: HashMap<PatientId, String> = HashMap::new();
+    items
+        .iter()
+        .map(|i| {
+            let client = clients
+                .entry(i.client_id)
+                .or_insert_with(|| state.system.clients.peek(i.client_id).map(|c| c.display_name()).unwrap_or_default())
+                .clone();
+            let cat = i
+                .patient_id
+                .map(|p| {
+                    cats.entry(p)
+                        .or_insert_with(|| state.system.patients.peek(p).map(|c| c.name).unwrap_or_default())
+                        .clone()
+                })
+                .unwrap_or_default();
+            InvoiceRow::of(i, client, cat, invoice_day(i, &tz))
+        })
+        .collect()
+}
+
+/// `/invoices`: every invoice, newest first, filtered by status, client and days; a
+/// refused filter is a 422 page with the form as typed and why.
+pub async fn invoices(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    q: Result<Query<InvoicesParams>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Billing);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let (form, parsed) = invoices_filter(&state, &q);
+            let (filter, days) = match parsed {
+                Ok(f) => f,
+                Err(e) => {
+                    let view = InvoicesPage {
+                        nav,
+                        form,
+                        statuses: &billing::STATUSES,
+                        results: InvoiceRows::default(),
+                        refused: Some(e.message),
+                    };
+                    return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view));
+                }
+            };
+            let after = PageRequest::parse(None, q.cursor.as_deref())?.after;
+            let (items, next) = state.system.invoices.list_days(&filter, days, after, PAGE_SIZE, &staff.caller).await?;
+            let results = InvoiceRows {
+                rows: invoice_rows(&state, &items),
+                first_href: q.cursor.as_ref().map(|_| form.href(None)),
+                next_href: next.map(|k| form.href(Some(&Cursor(k).encode()))),
+            };
+            if wants_fragment(&headers) {
+                return Ok(render(StatusCode::OK, &InvoiceResults { results }));
+            }
+            let view = InvoicesPage { nav, form, statuses: &billing::STATUSES, results, refused: None };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// `/invoices/{id}`: the invoice builder, read like `GET /api/invoices/{id}` (audited). Each
+/// action shows when the invoice's status allows it and its route would answer the caller;
+/// `billing.js` posts it to the API and asks this address for the fragment (`HX-Request`).
+pub async fn invoice(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    id: Result<Id<InvoiceId>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Billing);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            let inv = state.system.invoices.get(id, &staff.caller).await?;
+            let may = |m: Method, path: &str| granted_on(&staff, &m, path).is_some();
+            let grants = billing::Grants {
+                edit: may(Method::POST, "/api/invoices/{id}/issue"),
+                pay: may(Method::POST, "/api/invoices/{id}/payments"),
+                void: may(Method::POST, "/api/invoices/{id}/void"),
+                print: may(Method::GET, "/api/payments/{id}/receipt.pdf"),
+                email: may(Method::POST, "/api/payments/{id}/receipt/email"),
+            };
+            let body = InvoiceBody::new(&inv, InvoiceActions::of(&inv, grants), &clinic_tz(&state));
+            if wants_fragment(&headers) {
+                return Ok(render(StatusCode::OK, &InvoiceFragment { body }));
+            }
+            let client = state.system.clients.peek(inv.client_id).map(|c| c.display_name()).unwrap_or_default();
+            let account_href =
+                may(Method::GET, "/clients/{id}/account").then(|| format!("/clients/{}/account", inv.client_id));
+            let cat = inv.patient_id.and_then(|p| state.system.patients.peek(p).ok());
+            // The cat's link shows when its page would open for this caller (an own scope too).
+            let cat_href = cat.as_ref().and_then(|c| {
+                granted_on(&staff, &Method::GET, "/patients/{id}")
+                    .filter(|g| g.check(c.created_by).is_ok())
+                    .map(|_| format!("/patients/{}", c.id))
+            });
+            let visit_href = inv.visit_id.filter(|_| may(Method::GET, "/visits/{id}")).map(|v| format!("/visits/{v}"));
+            let view = InvoicePage {
+                nav,
+                client,
+                account_href,
+                cat: cat.map(|c| c.name).unwrap_or_default(),
+                cat_href,
+                visit_href,
+                body,
+            };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// Invoices the account page reads (newest first): a clinic's client has a few a year.
+const ACCOUNT_INVOICES: usize = 200;
+
+/// Recent invoices and payments the account page shows.
+const ACCOUNT_RECENT: usize = 10;
+
+/// `/clients/{id}/account`: what the client owes and their credit (as
+/// `GET /api/clients/{id}/balance`, audited), their open and recent invoices (as
+/// `GET /api/clients/{id}/invoices`, audited), payments and refunds (with `payments:view`),
+/// the payment plans of their open invoices, and the statement.
+pub async fn account(State(state): State<AppState>, staff: Staff, id: Result<Id<ClientId>, ApiError>) -> Response {
+    let nav = Nav::of(&staff, Section::Billing);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            let client = state.system.clients.peek(id)?;
+            let invoices = &state.system.invoices;
+            let balance = invoices.balance(id, &staff.caller).await?;
+            let filter = InvoiceFilter { client_id: Some(id), ..InvoiceFilter::default() };
+            let (items, _) = invoices.list(&filter, None, ACCOUNT_INVOICES, &staff.caller).await?;
+            let tz = clinic_tz(&state);
+            let open: Vec<Invoice> = items.iter().filter(|i| i.status.is_open()).cloned().collect();
+            let recent: Vec<Invoice> = items.iter().take(ACCOUNT_RECENT).cloned().collect();
+            let payments = granted_on(&staff, &Method::GET, "/api/clients/{id}/credit").map(|_| {
+                let mut rows: Vec<_> = items.iter().flat_map(|i| billing::money_rows(i, &tz)).collect();
+                // Newest first; dates are days, so ties keep the invoices' order.
+                rows.sort_by(|a, b| b.date.cmp(&a.date));
+                rows.truncate(ACCOUNT_RECENT * 3);
+                rows
+            });
+            let plans = match granted_on(&staff, &Method::GET, "/api/invoices/{id}/payment-plans") {
+                None => None,
+                Some(_) => {
+                    let mut rows = Vec::new();
+                    for i in open.iter().chain(recent.iter().filter(|i| !i.status.is_open())) {
+                        let number = i.number.clone().unwrap_or_default();
+                        for p in state.system.plans.of_invoice(i.id, &staff.caller).await? {
+                            rows.push(PlanRow::of(&p, &number));
+                        }
+                    }
+                    Some(rows)
+                }
+            };
+            let view = AccountPage {
+                nav,
+                name: format!("{} {}", client.first_name, client.last_name),
+                client_href: format!("/clients/{id}"),
+                owed: billing::money(balance.balance),
+                overdue: billing::money(balance.overdue),
+                has_overdue: balance.overdue.is_positive(),
+                open_count: balance.open_invoices,
+                credit: billing::money(balance.credit),
+                has_credit: balance.credit.is_positive(),
+                open: invoice_rows(&state, &open),
+                recent: invoice_rows(&state, &recent),
+                payments,
+                plans,
+                statement_href: format!("/api/clients/{id}/statement.pdf"),
+                invoices_href: format!("/invoices?client={id}"),
+            };
             Ok(render(StatusCode::OK, &view))
         }
         .await,

@@ -4,6 +4,7 @@
 //! handlers in `routes/pages.rs` build these views from what the audited services return.
 //! A view knows nothing of HTTP except how it is answered (`render`).
 
+pub mod billing;
 pub mod board;
 pub mod charts;
 pub mod comms;
@@ -37,6 +38,8 @@ pub enum Section {
     None,
     Estimates,
     Reports,
+    Billing,
+    Inventory,
 }
 
 /// The navigation bar every staff page shows: who is signed in, and the sections the
@@ -44,8 +47,8 @@ pub enum Section {
 #[derive(Debug, Clone)]
 pub struct Nav {
     pub user: String,
-    /// The current section's name ("today", "clients", "cats", "messages", "jobs" or ""),
-    /// for `aria-current`.
+    /// The current section's name ("today", "clients", "cats", "messages", "jobs",
+    /// "billing", "inventory" or ""), for `aria-current`.
     pub current: &'static str,
     pub today: bool,
     pub clients: bool,
@@ -54,6 +57,8 @@ pub struct Nav {
     pub jobs: bool,
     pub estimates: bool,
     pub reports: bool,
+    pub billing: bool,
+    pub inventory: bool,
 }
 
 impl Nav {
@@ -72,6 +77,8 @@ impl Nav {
                 Section::None => "",
                 Section::Estimates => "estimates",
                 Section::Reports => "reports",
+                Section::Billing => "billing",
+                Section::Inventory => "inventory",
             },
             today: holds("/board"),
             clients: holds("/clients"),
@@ -80,6 +87,8 @@ impl Nav {
             jobs: holds("/jobs"),
             estimates: holds("/estimates"),
             reports: holds("/reports"),
+            billing: holds("/invoices"),
+            inventory: holds("/inventory"),
         }
     }
 }

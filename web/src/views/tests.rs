@@ -18,6 +18,8 @@ fn nav(clients: bool, cats: bool) -> Nav {
         jobs: false,
         estimates: false,
         reports: false,
+        billing: false,
+        inventory: false,
     }
 }
 
@@ -1147,4 +1149,227 @@ mod money_screens {
         assert!(html.contains(r#"<a href="/estimates">Estimates</a>"#));
         assert!(html.contains(r#"<a href="/reports" aria-current="page">Reports</a>"#));
     }
+}
+
+// ---- billing ----
+
+fn an_invoice(description: &str) -> clowder_schemas::invoices::Invoice {
+    use clowder_schemas::invoices::{InvoiceDraft, LineDraft};
+    use clowder_schemas::money::{BasisPoints, Cents, Discount, Quantity};
+    let line = |d: &str, q: i64, price: i64, taxable: bool, discount: Option<Discount>| LineDraft {
+        item_id: None,
+        description: d.into(),
+        category: None,
+        quantity: Quantity::from_thousandths(q),
+        unit_price: Cents::new(price),
+        taxable,
+        discount,
+        source: None,
+    };
+    let draft = InvoiceDraft {
+        client_id: clowder_schemas::ClientId::from_u128(1),
+        patient_id: None,
+        visit_id: None,
+        location_id: None,
+        // The worked example of docs/billing.md.
+        lines: vec![
+            line(
+                description,
+                1500,
+                1333,
+                true,
+                Some(Discount::Percent { basis_points: BasisPoints::new(1000).unwrap() }),
+            ),
+            line("Exam", 1000, 6500, false, None),
+        ],
+        discount: Some(Discount::Amount { amount: Cents::new(500) }),
+        memo: None,
+    };
+    draft
+        .into_invoice(
+            clowder_schemas::ids::InvoiceId::from_u128(7),
+            BasisPoints::new(825).unwrap(),
+            "2026-03-02T15:00:00Z".parse().unwrap(),
+            None,
+        )
+        .unwrap()
+}
+
+fn issued(mut i: clowder_schemas::invoices::Invoice) -> clowder_schemas::invoices::Invoice {
+    i.status = clowder_schemas::invoices::InvoiceStatus::Issued;
+    i.number = Some("INV-2026-000042".into());
+    i.issued_on = Some("2026-03-02".parse().unwrap());
+    i.due_on = Some("2026-04-01".parse().unwrap());
+    i.recompute().unwrap();
+    i
+}
+
+const ALL: super::billing::Grants =
+    super::billing::Grants { edit: true, pay: true, void: true, print: true, email: true };
+
+fn builder(i: &clowder_schemas::invoices::Invoice, may: super::billing::Grants) -> String {
+    use super::billing::{InvoiceActions, InvoiceBody, InvoicePage};
+    let body = InvoiceBody::new(i, InvoiceActions::of(i, may), &jiff::tz::TimeZone::UTC);
+    InvoicePage {
+        nav: nav(true, true),
+        client: "<b>Smith</b>, Jane".into(),
+        account_href: Some("/clients/01J/account".into()),
+        cat: "Miso".into(),
+        cat_href: None,
+        visit_href: None,
+        body,
+    }
+    .render()
+    .unwrap()
+}
+
+#[test]
+fn a_draft_shows_the_servers_totals_its_lines_escaped_and_the_edit_and_issue_actions() {
+    let html = builder(&an_invoice("<script>x</script> Food"), ALL);
+    assert!(!html.contains("<script>x</script>"), "what users typed is never markup");
+    assert!(html.contains("&#60;script&#62;x&#60;/script&#62; Food"));
+    assert!(html.contains("&#60;b&#62;Smith&#60;/b&#62;, Jane"));
+    // The worked example's amounts, as the server computed them.
+    for (id, amount) in [("t-subtotal", "85.00"), ("t-discount", "7.00"), ("t-tax", "1.40")] {
+        assert!(html.contains(&format!(r#"<dd id="{id}">{amount}</dd>"#)), "{id} {amount}");
+    }
+    assert!(html.contains("<strong>79.40</strong>") && html.contains("Tax at 8.25 % of 16.92"));
+    assert!(html.contains("Discount (invoice: 5.00 off)"));
+    assert!(html.contains(r#"data-status="draft">Draft</span>"#) && html.contains("Draft invoice"));
+    assert!(
+        html.contains(r#"id="issue""#)
+            && html.contains(r#"id="add-line""#)
+            && html.contains(r#"id="add-free""#)
+            && html.contains(r#"data-action="save-line""#)
+    );
+    assert!(html.contains(r#"data-discount-kind="percent" data-discount-value="10""#), "the line sends itself back");
+    // Money moves only after issue.
+    assert!(!html.contains(r#"id="pay""#) && !html.contains("t-balance"));
+}
+
+#[test]
+fn a_draft_is_read_only_without_the_edit_grant() {
+    let none = super::billing::Grants::default();
+    let html = builder(&an_invoice("Food"), none);
+    for hidden in [
+        r#"id="issue""#,
+        r#"id="add-line""#,
+        r#"id="add-free""#,
+        "save-line",
+        r#"id="invoice-discount""#,
+        r#"id="void""#,
+    ] {
+        assert!(!html.contains(hidden), "{hidden} is hidden");
+    }
+    assert!(html.contains("10 %"), "the discount shown in words");
+}
+
+#[test]
+fn an_issued_invoice_takes_payments_up_to_its_balance_and_hides_what_is_not_granted() {
+    use clowder_schemas::money::Cents;
+    use clowder_schemas::payments::{PaymentDraft, PaymentMethod};
+    let mut inv = issued(an_invoice("Food"));
+    let html = builder(&inv, ALL);
+    assert!(html.contains(r#"data-status="issued">Issued</span>"#));
+    assert!(html.contains(r#"id="pay""#) && html.contains(r#"data-max="79.40""#) && html.contains("at most 79.40"));
+    assert!(html.contains(r#"id="credit""#) && html.contains(r#"id="void""#));
+    assert!(!html.contains(r#"id="issue""#) && !html.contains("save-line"), "issued lines change only by credit notes");
+    let pay_only = super::billing::Grants { pay: true, ..Default::default() };
+    let html = builder(&inv, pay_only);
+    assert!(html.contains(r#"id="pay""#) && !html.contains(r#"id="credit""#) && !html.contains(r#"id="void""#));
+
+    let draft = |amount| PaymentDraft {
+        amount: Cents::new(amount),
+        method: PaymentMethod::CardPresent,
+        reference: Some("<i>slip</i>".into()),
+        processor: None,
+        processor_payment_id: None,
+    };
+    let p = clowder_schemas::ids::PaymentId::from_u128(9);
+    inv.pay(p, draft(7940), "2026-03-02T16:00:00Z".parse().unwrap(), None).unwrap();
+    let html = builder(&inv, ALL);
+    assert!(html.contains(r#"data-status="paid">Paid</span>"#), "{html}");
+    assert!(html.contains(r#"<dd id="t-balance"><strong>0.00</strong></dd>"#));
+    assert!(html.contains("&#60;i&#62;slip&#60;/i&#62;") && html.contains(">Card<"));
+    assert!(html.contains(&format!(r#"href="/api/payments/{p}/receipt.pdf""#)));
+    assert!(html.contains(r#"data-action="email-receipt""#));
+    assert!(!html.contains(r#"id="pay""#) && !html.contains(r#"id="void""#), "paid: nothing to take, nothing to void");
+    let html = builder(&inv, super::billing::Grants::default());
+    assert!(!html.contains("receipt.pdf") && !html.contains("email-receipt"), "receipts need their grants");
+}
+
+#[test]
+fn the_invoices_list_labels_statuses_and_shows_no_balance_for_a_draft() {
+    use super::billing::{InvoiceForm, InvoiceResults, InvoiceRow, InvoiceRows, InvoicesPage, STATUSES};
+    let day = "2026-03-02".parse().unwrap();
+    let draft = an_invoice("Food");
+    let paid = issued(an_invoice("Food"));
+    let rows = vec![
+        InvoiceRow::of(&draft, "<em>Doe</em>, Jane".into(), "Miso".into(), day),
+        InvoiceRow::of(&paid, "Roe, Ann".into(), String::new(), day),
+    ];
+    assert_eq!((rows[0].number.as_str(), rows[0].balance.as_str()), ("Draft", ""));
+    assert_eq!(
+        (rows[1].number.as_str(), rows[1].balance.as_str(), rows[1].status_label),
+        ("INV-2026-000042", "79.40", "Issued")
+    );
+    let form = InvoiceForm { status: "issued".into(), from: "2026-03-01".into(), ..Default::default() };
+    assert_eq!(form.href(Some("abc")), "/invoices?status=issued&from=2026-03-01&cursor=abc");
+    let results = InvoiceRows { rows, first_href: None, next_href: Some(form.href(Some("abc"))) };
+    let html =
+        InvoicesPage { nav: nav(true, true), form, statuses: &STATUSES, results: results.clone(), refused: None }
+            .render()
+            .unwrap();
+    assert!(html.contains("&#60;em&#62;Doe&#60;/em&#62;, Jane") && !html.contains("<em>Doe"));
+    assert!(html.contains(r#"<option value="issued" selected>Issued</option>"#));
+    assert!(html.contains(r#"href="/invoices/01"#) || html.contains(r#"href="/invoices/0"#));
+    assert!(html.contains(r#"rel="next""#));
+    let fragment = InvoiceResults { results }.render().unwrap();
+    assert!(!fragment.contains("<html") && fragment.contains("INV-2026-000042"));
+}
+
+#[test]
+fn the_account_page_shows_what_is_owed_the_statement_and_leaves_out_payments_without_the_grant() {
+    use super::billing::{AccountPage, InvoiceRow};
+    let inv = issued(an_invoice("Food"));
+    let row = InvoiceRow::of(&inv, String::new(), "Miso".into(), "2026-03-02".parse().unwrap());
+    let page = |payments| AccountPage {
+        nav: nav(true, true),
+        name: "Jane <Doe>".into(),
+        client_href: "/clients/01J".into(),
+        owed: "79.40".into(),
+        overdue: "0.00".into(),
+        has_overdue: false,
+        open_count: 1,
+        credit: "0.00".into(),
+        has_credit: false,
+        open: vec![row.clone()],
+        recent: vec![row.clone()],
+        payments,
+        plans: None,
+        statement_href: "/api/clients/01J/statement.pdf".into(),
+        invoices_href: "/invoices?client=01J".into(),
+    };
+    let html = page(Some(super::billing::money_rows(&inv, &jiff::tz::TimeZone::UTC))).render().unwrap();
+    assert!(html.contains("Jane &#60;Doe&#62;"));
+    assert!(html.contains("<strong>79.40</strong> on 1 open invoice</dd>"));
+    assert!(html.contains(r#"href="/api/clients/01J/statement.pdf""#) && html.contains(r#"id="open-invoices""#));
+    assert!(html.contains(r#"id="no-payments""#) && !html.contains(r#"id="overdue""#));
+    let html = page(None).render().unwrap();
+    assert!(!html.contains("Payments and refunds") && !html.contains("Payment plans"));
+}
+
+#[test]
+fn rates_and_discounts_read_as_people_write_them() {
+    use super::billing::{discount_fields, percent};
+    use clowder_schemas::money::{BasisPoints, Cents, Discount};
+    assert_eq!(percent(BasisPoints::new(825).unwrap()), "8.25 %");
+    assert_eq!(percent(BasisPoints::new(1250).unwrap()), "12.5 %");
+    assert_eq!(percent(BasisPoints::new(1000).unwrap()), "10 %");
+    assert_eq!(
+        discount_fields(Some(&Discount::Percent { basis_points: BasisPoints::new(1250).unwrap() })),
+        ("percent", "12.5".into())
+    );
+    assert_eq!(discount_fields(Some(&Discount::Amount { amount: Cents::new(505) })), ("amount", "5.05".into()));
+    assert_eq!(discount_fields(None), ("", String::new()));
 }

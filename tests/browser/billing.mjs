@@ -1,0 +1,113 @@
+// The invoice builder at checkout in headless Chromium. Run by tests/it/browser.rs, which
+// starts the server, opens a walk-in visit (its draft holds one uncharged entry: a walk-in has
+// no exam fee) and adds two price-list items, and passes: BASE_URL, USER, PASSWORD, VISIT,
+// CLIENT, ARTIFACTS.
+import { check, env, launch } from './harness.mjs';
+
+const base = env('BASE_URL');
+const dir = env('ARTIFACTS');
+const browser = await launch();
+const errors = [];
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/visits/${env('VISIT')}`);
+  await page.waitForURL(/\/signin/);
+  await page.getByLabel('Username').fill(env('USER'));
+  await page.getByLabel('Password').fill(env('PASSWORD'));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/visits/${env('VISIT')}`);
+
+  // The visit links its draft; the draft shows what was done but not charged.
+  await page.getByRole('link', { name: 'Draft invoice' }).click();
+  await page.waitForURL(/\/invoices\/[0-9A-Z]{26}$/);
+  const status = page.locator('#invoice-status');
+  check(await status.textContent() === 'Draft', 'a draft');
+  await page.locator('#uncharged li[data-source^="visit:"]').waitFor({ timeout: 2000 });
+  check(await page.locator('#no-lines').count() === 1, 'no lines yet');
+
+  // Charge it from the price list, then mark it resolved.
+  await page.locator('#uncharged').getByRole('button', { name: 'Find in the price list' }).click();
+  await page.getByLabel('From the price list').fill('sick exam');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('button', { name: 'Add Sick visit exam' }).click();
+  await page.locator('#lines tr[data-line]', { hasText: 'Sick visit exam' }).waitFor({ timeout: 5000 });
+  check(await page.locator('#t-total').textContent() === '78.00', 'the server\'s total after one line');
+  await page.locator('#uncharged').getByRole('button', { name: 'Resolve' }).click();
+  await page.locator('#uncharged .resolved').waitFor({ timeout: 5000 });
+
+  // A second line with a quantity, then a line discount: every total is the server's.
+  await page.getByLabel('From the price list').fill('gabapentin');
+  await page.getByLabel('Quantity', { exact: true }).fill('10');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('button', { name: 'Add Gabapentin 100 mg capsule' }).click();
+  await page.locator('#lines tr[data-line]', { hasText: 'Gabapentin' }).waitFor({ timeout: 5000 });
+  await page.locator('#t-total', { hasText: '87.50' }).waitFor({ timeout: 2000 });
+  const exam = page.locator('#lines tr[data-line]', { hasText: 'Sick visit exam' });
+  await exam.getByLabel('Discount of Sick visit exam', { exact: true }).selectOption('percent');
+  await exam.getByLabel('Discount value of Sick visit exam').fill('10');
+  await exam.getByRole('button', { name: 'Save' }).click();
+  await page.locator('#t-total', { hasText: '79.70' }).waitFor({ timeout: 5000 });
+  // A line of one's own (the quantity field is shared with the search: back to 1).
+  await page.getByLabel('Quantity', { exact: true }).fill('1');
+  await page.getByLabel('Or a line of your own').fill('Hairball paste');
+  await page.getByLabel('Price', { exact: true }).fill('4.30');
+  await page.getByRole('button', { name: 'Add line' }).click();
+  await page.locator('#t-total', { hasText: '84.00' }).waitFor({ timeout: 5000 });
+  // A refusal is shown next to its field, and changes nothing.
+  const gaba = page.locator('#lines tr[data-line]', { hasText: 'Gabapentin' });
+  await gaba.getByLabel('Quantity of Gabapentin 100 mg capsule').fill('0.0001');
+  await gaba.getByRole('button', { name: 'Save' }).click();
+  await gaba.locator('.field-error:not([hidden])').waitFor({ timeout: 5000 });
+  check(await page.locator('#t-total').textContent() === '84.00', 'a refused change changes nothing');
+  await page.screenshot({ path: `${dir}/billing-draft-1280.png`, fullPage: true });
+
+  // Issue, then take the whole balance in cash.
+  await page.getByRole('button', { name: 'Issue invoice' }).click();
+  await status.filter({ hasText: 'Issued' }).waitFor({ timeout: 5000 });
+  const number = await page.locator('#invoice-number').textContent();
+  check(/^INV-\d{4}-\d{6}$/.test(number), `numbered on issue: ${number}`);
+  await page.getByLabel(/^Amount \(at most/).fill('100.00');
+  await page.getByRole('button', { name: 'Take payment' }).click();
+  await page.locator('#pay .field-error:not([hidden])').waitFor({ timeout: 5000 });
+  check(await status.textContent() === 'Issued', 'a payment above the balance is refused');
+  await page.getByLabel(/^Amount \(at most/).fill('84.00');
+  await page.getByLabel('Method').selectOption('cash');
+  await page.getByRole('button', { name: 'Take payment' }).click();
+  await status.filter({ hasText: 'Paid' }).waitFor({ timeout: 5000 });
+  check(await page.locator('#t-balance').textContent() === '0.00', 'balance 0');
+  check(await page.locator('#payments a.receipt-print').count() === 1, 'the receipt can be printed');
+  await page.screenshot({ path: `${dir}/billing-paid-1280.png`, fullPage: true });
+
+  // The list and the client's account show it paid.
+  await page.goto(`${base}/invoices?status=paid`);
+  await page.locator('#invoices tr', { hasText: number }).locator('[data-status="paid"]').waitFor({ timeout: 5000 });
+  await page.screenshot({ path: `${dir}/billing-list-1280.png`, fullPage: true });
+  const invoiceUrl = await page.locator('#invoices a', { hasText: number }).getAttribute('href');
+  await page.goto(`${base}/clients/${env('CLIENT')}/account`);
+  check((await page.locator('#owed').textContent()).startsWith('0.00'), 'nothing owed');
+  await page.locator('#account-payments td', { hasText: 'Cash' }).waitFor({ timeout: 2000 });
+  await page.screenshot({ path: `${dir}/billing-account-1280.png`, fullPage: true });
+
+  // A 10" tablet upright and a phone: nothing sticks out sideways.
+  const cookies = await context.cookies();
+  for (const [width, height] of [[800, 1280], [390, 844]]) {
+    const small = await browser.newContext({ viewport: { width, height }, hasTouch: true, isMobile: width < 500 });
+    await small.addCookies(cookies);
+    const p = await small.newPage();
+    p.on('pageerror', (e) => errors.push(e.message));
+    for (const [path, name] of [[invoiceUrl, 'invoice'], ['/invoices', 'list'], [`/clients/${env('CLIENT')}/account`, 'account']]) {
+      await p.goto(`${base}${path}`);
+      await p.locator('h1').first().waitFor({ timeout: 5000 });
+      const wide = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(wide <= 0, `${width}px: ${path} is ${wide}px wider than the screen`);
+      await p.screenshot({ path: `${dir}/billing-${name}-${width}.png`, fullPage: true });
+    }
+    await small.close();
+  }
+  check(errors.length === 0, `page errors: ${errors.join('; ')}`);
+  console.log(JSON.stringify({ ok: true }));
+} finally {
+  await browser.close();
+}
