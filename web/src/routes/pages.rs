@@ -1624,6 +1624,7 @@ pub async fn invoice(
                 void: may(Method::POST, "/api/invoices/{id}/void"),
                 print: may(Method::GET, "/api/payments/{id}/receipt.pdf"),
                 email: may(Method::POST, "/api/payments/{id}/receipt/email"),
+                plan: may(Method::GET, "/payment-plans/new"),
             };
             let body = InvoiceBody::new(&inv, InvoiceActions::of(&inv, grants), &clinic_tz(&state));
             if wants_fragment(&headers) {
@@ -1715,6 +1716,9 @@ pub async fn account(State(state): State<AppState>, staff: Staff, id: Result<Id<
                 plans,
                 statement_href: format!("/api/clients/{id}/statement.pdf"),
                 invoices_href: format!("/invoices?client={id}"),
+                estimates_href: granted_on(&staff, &Method::GET, "/estimates")
+                    .is_some()
+                    .then(|| format!("/estimates?client_id={id}")),
             };
             Ok(render(StatusCode::OK, &view))
         }

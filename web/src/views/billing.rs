@@ -356,9 +356,12 @@ pub struct InvoiceActions {
     pub print: bool,
     /// Email a receipt (`payments:create`).
     pub email: bool,
+    /// Link to agreeing a payment plan for the balance (open with a balance; the new-plan page).
+    pub plan: bool,
 }
 
-/// What the caller's grants allow, by route: edit, issue, pay, credit, void, print, email.
+/// What the caller's grants allow, by route: edit, issue, pay, credit, void, print, email,
+/// plan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Grants {
     pub edit: bool,
@@ -366,6 +369,7 @@ pub struct Grants {
     pub void: bool,
     pub print: bool,
     pub email: bool,
+    pub plan: bool,
 }
 
 impl InvoiceActions {
@@ -382,6 +386,7 @@ impl InvoiceActions {
             void: (draft || (open && untouched)) && may.void,
             print: may.print,
             email: may.email,
+            plan: open && i.balance.is_positive() && may.plan,
         }
     }
 }
@@ -553,4 +558,6 @@ pub struct AccountPage {
     pub plans: Option<Vec<PlanRow>>,
     pub statement_href: String,
     pub invoices_href: String,
+    /// The client's estimates (`None` when the caller may not open the estimates list).
+    pub estimates_href: Option<String>,
 }

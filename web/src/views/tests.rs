@@ -1205,7 +1205,7 @@ fn issued(mut i: clowder_schemas::invoices::Invoice) -> clowder_schemas::invoice
 }
 
 const ALL: super::billing::Grants =
-    super::billing::Grants { edit: true, pay: true, void: true, print: true, email: true };
+    super::billing::Grants { edit: true, pay: true, void: true, print: true, email: true, plan: true };
 
 fn builder(i: &clowder_schemas::invoices::Invoice, may: super::billing::Grants) -> String {
     use super::billing::{InvoiceActions, InvoiceBody, InvoicePage};
@@ -1273,10 +1273,14 @@ fn an_issued_invoice_takes_payments_up_to_its_balance_and_hides_what_is_not_gran
     assert!(html.contains(r#"data-status="issued">Issued</span>"#));
     assert!(html.contains(r#"id="pay""#) && html.contains(r#"data-max="79.40""#) && html.contains("at most 79.40"));
     assert!(html.contains(r#"id="credit""#) && html.contains(r#"id="void""#));
+    let plan_href =
+        format!(r#"href="/payment-plans/new?invoice_id={}""#, clowder_schemas::ids::InvoiceId::from_u128(7));
+    assert!(html.contains(&plan_href), "a balance may be paid over time");
     assert!(!html.contains(r#"id="issue""#) && !html.contains("save-line"), "issued lines change only by credit notes");
     let pay_only = super::billing::Grants { pay: true, ..Default::default() };
     let html = builder(&inv, pay_only);
     assert!(html.contains(r#"id="pay""#) && !html.contains(r#"id="credit""#) && !html.contains(r#"id="void""#));
+    assert!(!html.contains("start-plan"), "no plan link without the new-plan page");
 
     let draft = |amount| PaymentDraft {
         amount: Cents::new(amount),
@@ -1294,6 +1298,7 @@ fn an_issued_invoice_takes_payments_up_to_its_balance_and_hides_what_is_not_gran
     assert!(html.contains(&format!(r#"href="/api/payments/{p}/receipt.pdf""#)));
     assert!(html.contains(r#"data-action="email-receipt""#));
     assert!(!html.contains(r#"id="pay""#) && !html.contains(r#"id="void""#), "paid: nothing to take, nothing to void");
+    assert!(!html.contains("start-plan"), "paid: nothing to pay over time");
     let html = builder(&inv, super::billing::Grants::default());
     assert!(!html.contains("receipt.pdf") && !html.contains("email-receipt"), "receipts need their grants");
 }
@@ -1333,7 +1338,7 @@ fn the_account_page_shows_what_is_owed_the_statement_and_leaves_out_payments_wit
     use super::billing::{AccountPage, InvoiceRow};
     let inv = issued(an_invoice("Food"));
     let row = InvoiceRow::of(&inv, String::new(), "Miso".into(), "2026-03-02".parse().unwrap());
-    let page = |payments| AccountPage {
+    let page = |payments, estimates_href| AccountPage {
         nav: nav(true, true),
         name: "Jane <Doe>".into(),
         client_href: "/clients/01J".into(),
@@ -1349,14 +1354,22 @@ fn the_account_page_shows_what_is_owed_the_statement_and_leaves_out_payments_wit
         plans: None,
         statement_href: "/api/clients/01J/statement.pdf".into(),
         invoices_href: "/invoices?client=01J".into(),
+        estimates_href,
     };
-    let html = page(Some(super::billing::money_rows(&inv, &jiff::tz::TimeZone::UTC))).render().unwrap();
+    let html = page(
+        Some(super::billing::money_rows(&inv, &jiff::tz::TimeZone::UTC)),
+        Some("/estimates?client_id=01J".to_owned()),
+    )
+    .render()
+    .unwrap();
+    assert!(html.contains(r#"href="/estimates?client_id=01J" id="estimates-link""#));
     assert!(html.contains("Jane &#60;Doe&#62;"));
     assert!(html.contains("<strong>79.40</strong> on 1 open invoice</dd>"));
     assert!(html.contains(r#"href="/api/clients/01J/statement.pdf""#) && html.contains(r#"id="open-invoices""#));
     assert!(html.contains(r#"id="no-payments""#) && !html.contains(r#"id="overdue""#));
-    let html = page(None).render().unwrap();
+    let html = page(None, None).render().unwrap();
     assert!(!html.contains("Payments and refunds") && !html.contains("Payment plans"));
+    assert!(!html.contains("estimates-link"), "no link to a list the caller may not open");
 }
 
 #[test]
