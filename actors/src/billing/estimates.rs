@@ -23,7 +23,6 @@ use clowder_schemas::estimates::{
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::ids::{ClientId, EstimateId, InvoiceId, LocationId};
 use clowder_schemas::invoices::{Invoice, InvoiceDraft, ItemDefaults, LineDraft};
-use clowder_schemas::jobs::Job;
 use clowder_schemas::locations::Location;
 use clowder_schemas::money::{BasisPoints, Cents};
 use clowder_schemas::patients::Patient;
@@ -33,7 +32,7 @@ use jiff::civil::Date;
 use super::invoices::Invoices;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Jobs, NewJob};
+use crate::jobs::{JobHandler, Jobs, NewJob, RecordJob};
 use crate::printing;
 use crate::records::page::Page;
 use crate::records::{Claim, DecideCtx, Decision, Link, Numbered, RecordKind, Records};
@@ -687,7 +686,19 @@ impl Estimates {
 
     /// The handler of [`EXPIRE_KIND`] jobs.
     pub fn expire_handler(&self) -> Arc<dyn JobHandler> {
-        Arc::new(ExpireEstimate { estimates: self.clone() })
+        #[derive(serde::Deserialize)]
+        struct Payload {
+            estimate_id: EstimateId,
+        }
+        let estimates = self.clone();
+        Arc::new(RecordJob::new(
+            "{\"estimate_id\": <estimate id>}",
+            |e| matches!(e, Error::EstimateNotFound(_)),
+            move |p: Payload, caller: Caller| {
+                let estimates = estimates.clone();
+                async move { estimates.expire(p.estimate_id, &caller).await.map(drop) }
+            },
+        ))
     }
 
     pub(crate) fn stop_all(&self) {
@@ -719,34 +730,6 @@ fn accepted_range(e: &Estimate, option: &EstimateOption) -> Result<(Cents, Cents
         compute(&low, option.discount, e.tax_rate).map_err(err)?.1.total,
         compute(&high, option.discount, e.tax_rate).map_err(err)?.1.total,
     ))
-}
-
-fn estimate_of(payload: &serde_json::Value) -> Option<EstimateId> {
-    payload.get("estimate_id")?.as_str()?.parse().ok()
-}
-
-/// Runs `estimate_expire` jobs.
-struct ExpireEstimate {
-    estimates: Estimates,
-}
-
-impl JobHandler for ExpireEstimate {
-    fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
-        estimate_of(payload)
-            .map(|_| ())
-            .ok_or_else(|| ValidationError::new("payload", "must be {\"estimate_id\": <estimate id>}"))
-    }
-
-    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {
-        Box::pin(async move {
-            let id = estimate_of(&job.payload).ok_or_else(|| JobError::Permanent("no estimate_id".into()))?;
-            match self.estimates.expire(id, &ctx.caller).await {
-                Ok(_) => Ok(JobOutcome::done()),
-                Err(e @ Error::EstimateNotFound(_)) => Err(JobError::Permanent(e.to_string())),
-                Err(e) => Err(JobError::Retry(e.to_string())),
-            }
-        })
-    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ use clowder_schemas::ids::{ClientId, CreditNoteId, InvoiceId, LocationId, Paymen
 use clowder_schemas::invoices::{
     ClientBalance, CreditNoteDraft, DraftChange, Invoice, InvoiceDraft, InvoiceStatus, ItemDefaults, LineDraft, NewLine,
 };
-use clowder_schemas::jobs::Job;
 use clowder_schemas::locations::Location;
 use clowder_schemas::money::{BasisPoints, Cents};
 use clowder_schemas::patients::Patient;
@@ -30,7 +29,7 @@ use jiff::civil::Date;
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Jobs, NewJob};
+use crate::jobs::{JobHandler, Jobs, NewJob, RecordJob};
 use crate::records::page::Page;
 use crate::records::{Claim, DecideCtx, Decision, Link, Numbered, RecordKind, Records};
 use crate::store::tables::unique;
@@ -587,7 +586,19 @@ impl Invoices {
 
     /// The handler of [`OVERDUE_KIND`] jobs.
     pub fn overdue_handler(&self) -> Arc<dyn JobHandler> {
-        Arc::new(MarkOverdue { invoices: self.clone() })
+        #[derive(serde::Deserialize)]
+        struct Payload {
+            invoice_id: InvoiceId,
+        }
+        let invoices = self.clone();
+        Arc::new(RecordJob::new(
+            "{\"invoice_id\": <invoice id>}",
+            |e| matches!(e, Error::InvoiceNotFound(_)),
+            move |p: Payload, caller: Caller| {
+                let invoices = invoices.clone();
+                async move { invoices.mark_overdue(p.invoice_id, &caller).await.map(drop) }
+            },
+        ))
     }
 
     pub(crate) fn stop_all(&self) {
@@ -619,34 +630,6 @@ fn also_refunds(old: Option<&Invoice>, new: &Invoice, set: &mut ChangeSet) {
         if let Some(key) = r.processor_key() {
             set.claim(unique::REFUND_PROCESSOR_ID, &key, r.id.as_u128(), "processor_refund_id");
         }
-    }
-}
-
-fn invoice_of(payload: &serde_json::Value) -> Option<InvoiceId> {
-    payload.get("invoice_id")?.as_str()?.parse().ok()
-}
-
-/// Runs `invoice_overdue` jobs.
-struct MarkOverdue {
-    invoices: Invoices,
-}
-
-impl JobHandler for MarkOverdue {
-    fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
-        invoice_of(payload)
-            .map(|_| ())
-            .ok_or_else(|| ValidationError::new("payload", "must be {\"invoice_id\": <invoice id>}"))
-    }
-
-    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {
-        Box::pin(async move {
-            let id = invoice_of(&job.payload).ok_or_else(|| JobError::Permanent("no invoice_id".into()))?;
-            match self.invoices.mark_overdue(id, &ctx.caller).await {
-                Ok(_) => Ok(JobOutcome::done()),
-                Err(e @ Error::InvoiceNotFound(_)) => Err(JobError::Permanent(e.to_string())),
-                Err(e) => Err(JobError::Retry(e.to_string())),
-            }
-        })
     }
 }
 

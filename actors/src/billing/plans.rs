@@ -19,7 +19,6 @@ use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::ids::{InvoiceId, PaymentPlanId};
 use clowder_schemas::invoices::{Invoice, InvoiceStatus};
-use clowder_schemas::jobs::Job;
 use clowder_schemas::messages::Purpose;
 use clowder_schemas::payment_plans::{PaymentPlan, PlanStatus, PlanTerms, schedule};
 use clowder_schemas::templates::TemplateCategory;
@@ -28,7 +27,7 @@ use super::invoices::Invoices;
 use crate::comms::messages::{Messages, NewMessage};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Jobs, NewJob};
+use crate::jobs::{JobHandler, Jobs, NewJob, RecordJob};
 use crate::records::{Claim, DecideCtx, Decision, Link, RecordKind, Records};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, IndexTable, RecordTable};
@@ -460,41 +459,24 @@ impl Plans {
 
     /// The handler of [`DUE_KIND`] jobs.
     pub fn due_handler(&self) -> Arc<dyn JobHandler> {
-        Arc::new(CheckInstalment { plans: self.clone() })
+        #[derive(serde::Deserialize)]
+        struct Payload {
+            plan_id: PaymentPlanId,
+            no: u32,
+            revision: u32,
+        }
+        let plans = self.clone();
+        Arc::new(RecordJob::new(
+            "{\"plan_id\": <plan id>, \"no\": <instalment>, \"revision\": <n>}",
+            |e| matches!(e, Error::PaymentPlanNotFound(_)),
+            move |p: Payload, caller: Caller| {
+                let plans = plans.clone();
+                async move { plans.check_due(p.plan_id, p.no, p.revision, &caller).await }
+            },
+        ))
     }
 
     pub(crate) fn stop_all(&self) {
         self.records.stop_all();
-    }
-}
-
-fn due_of(payload: &serde_json::Value) -> Option<(PaymentPlanId, u32, u32)> {
-    let id = payload.get("plan_id")?.as_str()?.parse().ok()?;
-    let no = u32::try_from(payload.get("no")?.as_u64()?).ok()?;
-    let revision = u32::try_from(payload.get("revision")?.as_u64()?).ok()?;
-    Some((id, no, revision))
-}
-
-/// Runs `payment_plan_due` jobs.
-struct CheckInstalment {
-    plans: Plans,
-}
-
-impl JobHandler for CheckInstalment {
-    fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
-        due_of(payload).map(|_| ()).ok_or_else(|| {
-            ValidationError::new("payload", "must be {\"plan_id\": <plan id>, \"no\": <instalment>, \"revision\": <n>}")
-        })
-    }
-
-    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {
-        Box::pin(async move {
-            let (id, no, revision) = due_of(&job.payload).ok_or_else(|| JobError::Permanent("a bad payload".into()))?;
-            match self.plans.check_due(id, no, revision, &ctx.caller).await {
-                Ok(()) => Ok(JobOutcome::done()),
-                Err(e @ Error::PaymentPlanNotFound(_)) => Err(JobError::Permanent(e.to_string())),
-                Err(e) => Err(JobError::Retry(e.to_string())),
-            }
-        })
     }
 }

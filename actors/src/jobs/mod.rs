@@ -15,6 +15,7 @@
 
 pub mod backoff;
 pub mod cleanup;
+pub mod record_job;
 pub mod recurring;
 mod scheduler;
 pub mod selftest;
@@ -38,6 +39,7 @@ use crate::error::{Error, Result};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, IndexTable, RecordTable, codec};
 
+pub use record_job::RecordJob;
 pub use recurring::{Recurring, Rule};
 
 /// The scheduler's settings.
