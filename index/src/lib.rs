@@ -18,6 +18,7 @@
 
 mod documents;
 mod errors;
+mod expansions;
 mod highlight;
 mod phonetic;
 mod queries;

@@ -18,8 +18,8 @@
 //! - filters (kinds the caller may see, optionally only their own records; statuses) are
 //!   required clauses that add nothing to the score.
 //!
-//! Each Levenshtein automaton is built once per term and run over the term dictionary of each
-//! field in each segment, and the postings of the words it accepts (at most
+//! Each Levenshtein automaton is built at most once per term and run over the term dictionary
+//! of each segment (what it accepted there is kept across searches: `expansions`), and the postings of the words it accepts (at most
 //! [`MAX_EXPANSIONS`](crate::ways::MAX_EXPANSIONS) per field and segment) are merged by one
 //! scorer per term ([`Ways`]), which skips through them when a rarer term drives the
 //! intersection. (tantivy's own fuzzy query reads every posting of every accepted word into a
@@ -29,15 +29,13 @@
 
 use std::sync::Arc;
 
-use tantivy::query::{
-    BooleanQuery, ConstScorer, DfaWrapper, EnableScoring, Explanation, FuzzyTermQuery, Occur, Query, Scorer, TermQuery,
-    Weight,
-};
+use tantivy::query::{BooleanQuery, ConstScorer, EnableScoring, Explanation, Occur, Query, Scorer, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
 
 use crate::documents::MIN_PHONE_PREFIX;
+use crate::expansions::{Automaton, Expansions};
 use crate::phonetic;
 use crate::schema::Fields;
 use crate::ways::{Way, Ways, Words};
@@ -145,6 +143,7 @@ pub(crate) struct Plan {
 pub(crate) fn build(
     fields: &Fields,
     analyzer: &mut TextAnalyzer,
+    expansions: &Arc<Expansions>,
     input: &str,
     filter: &Filter,
 ) -> tantivy::Result<Option<Plan>> {
@@ -153,7 +152,7 @@ pub(crate) fn build(
     let terms = terms(analyzer, input);
     let Some(filters) = filter_clauses(fields, filter) else { return Ok(None) };
     let by_identifier = identifier_query(fields, &identifier);
-    let mut by_terms: Vec<Box<dyn Query>> = terms.iter().map(|term| term_query(fields, term)).collect();
+    let mut by_terms: Vec<Box<dyn Query>> = terms.iter().map(|term| term_query(fields, expansions, term)).collect();
     let by_text = match by_terms.len() {
         0 => None,
         1 => by_terms.pop(),
@@ -249,7 +248,7 @@ fn filter_clauses(fields: &Fields, filter: &Filter) -> Option<Vec<Box<dyn Query>
 
 /// How one analysed term may match a document: the best of its ways, plus a tenth of the
 /// others.
-fn term_query(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
+fn term_query(fields: &Fields, expansions: &Arc<Expansions>, term: &QueryTerm) -> Box<dyn Query> {
     let text_fields = fields.weighted_text();
     let mut ways: Vec<Way> = Vec::new();
     for (field, weight) in text_fields {
@@ -262,9 +261,8 @@ fn term_query(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
     }
     // Digits are looked up exactly (phones, chips); names hold no digits worth a typo.
     if !term.is_digits() {
-        if term.partial
-            && let Some(prefix) = automaton(&term.text, 0, true)
-        {
+        if term.partial {
+            let prefix = Arc::new(Automaton::new(&term.text, 0, true, expansions.clone()));
             for (field, weight) in text_fields {
                 ways.push(Way { words: Words::Automaton(field, prefix.clone()), score: PREFIX_SCORE * weight });
             }
@@ -273,9 +271,8 @@ fn term_query(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
             let codes = term.codes.iter().map(|c| text_term(fields.phonetic, c)).collect();
             ways.push(Way { words: Words::Exact(codes), score: PHONETIC_SCORE });
         }
-        if term.distance > 0
-            && let Some(near) = automaton(&term.text, term.distance, false)
-        {
+        if term.distance > 0 {
+            let near = Arc::new(Automaton::new(&term.text, term.distance, false, expansions.clone()));
             for (field, weight) in text_fields {
                 ways.push(Way { words: Words::Automaton(field, near.clone()), score: FUZZY_SCORE * weight });
             }
@@ -362,20 +359,6 @@ fn exact_term(field: Field, text: &str) -> Box<dyn Query> {
 
 fn text_term(field: Field, text: &str) -> Term {
     Term::from_field_text(field, text)
-}
-
-/// The Levenshtein automaton of `text` (a transposition, "smiht" for "smith", counts as one
-/// edit), optionally matching any word that starts with a match.
-fn automaton(text: &str, distance: u8, prefix: bool) -> Option<Arc<DfaWrapper>> {
-    // The field is irrelevant to the automaton, which is built from the text alone.
-    let term = Term::from_field_text(Field::from_field_id(0), text);
-    let query = if prefix {
-        FuzzyTermQuery::new_prefix(term, distance, true)
-    } else {
-        FuzzyTermQuery::new(term, distance, true)
-    };
-    // Only a distance over 2 fails, and `fuzzy_distance` never asks for one.
-    query.automaton().ok().map(Arc::new)
 }
 
 fn no_score(query: Box<dyn Query>) -> Box<dyn Query> {

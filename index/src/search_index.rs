@@ -5,6 +5,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clowder_schemas::ClientId;
 use clowder_schemas::clients::Client;
@@ -19,6 +20,7 @@ use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Tant
 
 use crate::documents::{RecordId, client_document, patient_document};
 use crate::errors::IndexError;
+use crate::expansions::{BUDGET_BYTES, Expansions};
 use crate::highlight::{Highlight, highlights};
 use crate::queries::{self, Filter};
 use crate::schema::{Fields, SCHEMA_VERSION, TEXT_TOKENIZER, tokenizers};
@@ -193,7 +195,12 @@ impl SearchIndex {
         Ok(SearchIndex {
             index,
             writer,
-            reader: SearchReader { reader, fields, analyzer: analyzer.clone() },
+            reader: SearchReader {
+                reader,
+                fields,
+                analyzer: analyzer.clone(),
+                expansions: Arc::new(Expansions::new(BUDGET_BYTES)),
+            },
             analyzer,
             dir,
             fresh: false,
@@ -312,6 +319,8 @@ pub struct SearchReader {
     reader: IndexReader,
     fields: Fields,
     analyzer: TextAnalyzer,
+    /// What the typo and prefix automata accepted per segment, shared by every clone.
+    expansions: Arc<Expansions>,
 }
 
 impl SearchReader {
@@ -335,7 +344,9 @@ impl SearchReader {
         }
         let mut analyzer = self.analyzer.clone();
         let searcher = self.reader.searcher();
-        let Some(plan) = queries::build(&self.fields, &mut analyzer, query, filter).map_err(IndexError::Search)? else {
+        let Some(plan) =
+            queries::build(&self.fields, &mut analyzer, &self.expansions, query, filter).map_err(IndexError::Search)?
+        else {
             return Ok(Vec::new());
         };
         let top =
@@ -348,6 +359,12 @@ impl SearchReader {
                 Ok(hit)
             })
             .collect()
+    }
+
+    /// Entries and bytes of the automata expansions kept (see `expansions`), for tests.
+    #[cfg(test)]
+    pub(crate) fn expansions_kept(&self) -> (usize, usize) {
+        self.expansions.size()
     }
 
     /// Documents in the index (as of the last commit this reader has seen).

@@ -349,3 +349,23 @@ fn the_event_sequence_of_the_last_commit_survives_closing_and_reopening() {
     assert_eq!(index.committed_seq().expect("metas"), Some(42));
     assert_eq!(index.num_docs(), 2);
 }
+
+#[test]
+fn kept_expansions_are_reused_and_a_new_segment_is_still_searched() {
+    let mut clinic = Clinic::new();
+    // "lefe" is still being typed: its prefix automaton finds Lefèvre (and her cat).
+    assert_eq!(clinic.ids("lefe").first(), Some(&c(&clinic.zoe)));
+    let kept = clinic.index.reader().expansions_kept();
+    assert!(kept.0 > 0, "a prefix search keeps what its automata accepted: {kept:?}");
+    // The same search again is answered from what was kept: nothing new is added.
+    assert_eq!(clinic.ids("lefe").first(), Some(&c(&clinic.zoe)));
+    assert_eq!(clinic.index.reader().expansions_kept(), kept);
+    // A client added later lands in a new segment, whose dictionary the kept words do not
+    // describe: the automaton walks it and finds the new word.
+    let lefebure = client(4, "Anna", "Lefebure", "555-444-5555");
+    clinic.index.upsert_client(&lefebure).expect("upsert");
+    clinic.index.commit().expect("commit");
+    let found = clinic.ids("lefe");
+    assert!(found.contains(&c(&lefebure)) && found.contains(&c(&clinic.zoe)), "{found:?}");
+    assert!(clinic.index.reader().expansions_kept().0 > kept.0);
+}

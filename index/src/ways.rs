@@ -16,9 +16,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use tantivy::postings::{SegmentPostings, TermInfo};
-use tantivy::query::{DfaWrapper, EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, InvertedIndexReader, Score, SegmentReader, TERMINATED, Term};
+
+use crate::expansions::{Accepted, Automaton};
 
 /// Most distinct words one automaton may stand for in one field of one segment. A
 /// two-letter prefix can accept hundreds of names; past this many, the first in alphabetical
@@ -34,9 +36,9 @@ pub(crate) enum Words {
     /// These exact terms (each naming its field).
     Exact(Vec<Term>),
     /// Every word of the field the automaton accepts: the automaton walks the dictionary
-    /// of [`Ways`]'s `all_words` field once per segment (at most [`MAX_EXPANSIONS`] words),
-    /// and each word is looked up in the field.
-    Automaton(Field, Arc<DfaWrapper>),
+    /// of [`Ways`]'s `all_words` field once per segment (at most [`MAX_EXPANSIONS`] words;
+    /// kept across searches by `expansions`), and each word is looked up in the field.
+    Automaton(Field, Arc<Automaton>),
 }
 
 impl fmt::Debug for Words {
@@ -102,7 +104,7 @@ impl WaysWeight {
         };
         // The words each automaton accepted in this segment: the same automaton serves
         // several fields.
-        let mut accepted: Vec<(*const DfaWrapper, Vec<Vec<u8>>)> = Vec::new();
+        let mut accepted: Vec<(*const Automaton, Accepted)> = Vec::new();
         for (i, way) in self.0.ways.iter().enumerate() {
             let way_id = i as u8;
             match &way.words {
@@ -120,17 +122,12 @@ impl WaysWeight {
                         Some(at) => at,
                         None => {
                             let all = inverted(self.0.all_words)?;
-                            let mut stream = all.terms().search(automaton.as_ref()).into_stream()?;
-                            let mut words = Vec::new();
-                            while words.len() < MAX_EXPANSIONS && stream.advance() {
-                                words.push(stream.key().to_vec());
-                            }
-                            accepted.push((key, words));
+                            accepted.push((key, automaton.accepted(reader.segment_id(), &all)?));
                             accepted.len() - 1
                         }
                     };
                     let index = inverted(*field)?;
-                    for word in &accepted[at].1 {
+                    for word in accepted[at].1.iter() {
                         if let Some(info) = index.terms().get(word)? {
                             found.push((index.clone(), info, way_id));
                         }
