@@ -24,7 +24,6 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::api::Api;
 use crate::bodies::{NewClient, NewPatient, NewVet};
 use crate::cli::Args;
 use crate::run::{progress, sign_in};
@@ -133,7 +132,11 @@ pub async fn run(args: &Args) -> Result<Hl7Report> {
         let body = NewPatient { client_id: client, name: format!("Lab{i}"), breed: None, color: None, microchip: None };
         let cat = api.create_patient(&body).await?.to_string();
         let visit: Value = api
-            .setup_json(Method::POST, "/api/visits", Some(&json!({"patient_id": cat, "vet_id": vet, "type": "sick"})))
+            .setup_json(
+                Method::POST,
+                "/api/visits",
+                Some(&json!({"patient_id": cat, "vet_id": vet, "type": "sick", "chief_complaint": "Recheck T4"})),
+            )
             .await?;
         cats.push((cat, visit["id"].as_str().unwrap_or_default().to_owned()));
     }

@@ -199,6 +199,7 @@ mod tests {
         let first = |name: &str| clowder_schemas::clinical_facts::fact_set(name).unwrap().first_version().unwrap().1;
         let formulary: Formulary = serde_json::from_value(first("formulary")).unwrap();
         let protocol: VaccineProtocol = serde_json::from_value(first("vaccine_protocol")).unwrap();
+        let labs: clowder_schemas::labs::LabTests = serde_json::from_value(first("lab_tests")).unwrap();
         let mut codes = std::collections::HashSet::new();
         for p in PRICES {
             assert!(codes.insert(p.code), "{} twice", p.code);
@@ -212,6 +213,7 @@ mod tests {
                     let f = drug.forms.iter().find(|f| f.form == form).unwrap_or_else(|| panic!("{d} {form:?}"));
                     assert!(f.strengths.iter().any(|s| (*s - strength).abs() < 1e-9), "{d} {form:?} {strength}");
                 }
+                Charges::Lab(code) => assert!(labs.find(code).is_some_and(|t| t.code == code), "{code}"),
                 Charges::Nothing => {}
             }
         }
