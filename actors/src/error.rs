@@ -163,6 +163,17 @@ pub enum Error {
     ProblemNotFound(clowder_schemas::ids::ProblemId),
     #[error("no clinical fact set or version {0}")]
     FactSetNotFound(String),
+    #[error("no lab order with id {0}")]
+    LabOrderNotFound(clowder_schemas::ids::LabOrderId),
+    #[error("no unmatched lab result with id {0}")]
+    LabUnmatchedNotFound(clowder_schemas::ids::LabUnmatchedId),
+    /// Reviewed and signed off: nothing changes it but an amendment.
+    #[error("the lab order is reviewed and signed off; correct a result with POST /api/lab-orders/{0}/amend")]
+    LabOrderReviewed(clowder_schemas::ids::LabOrderId),
+    #[error("the lab order is cancelled: {0}")]
+    LabOrderCancelled(String),
+    #[error("this unmatched lab result was already {0}")]
+    LabUnmatchedResolved(&'static str),
     #[error("no vaccination with id {0}")]
     VaccinationNotFound(clowder_schemas::ids::VaccinationId),
     #[error("no catalogue item with id {0}")]
@@ -341,6 +352,11 @@ impl Error {
             Error::NoteNotFound(_) => ErrorCode::NoteNotFound,
             Error::VitalsNotFound(_) => ErrorCode::VitalsNotFound,
             Error::ProblemNotFound(_) => ErrorCode::ProblemNotFound,
+            Error::LabOrderNotFound(_) => ErrorCode::LabOrderNotFound,
+            Error::LabUnmatchedNotFound(_) => ErrorCode::LabUnmatchedNotFound,
+            Error::LabOrderReviewed(_) => ErrorCode::LabOrderReviewed,
+            Error::LabOrderCancelled(_) => ErrorCode::LabOrderCancelled,
+            Error::LabUnmatchedResolved(_) => ErrorCode::LabUnmatchedResolved,
             Error::FactSetNotFound(_) => ErrorCode::FactSetNotFound,
             Error::VaccinationNotFound(_) => ErrorCode::VaccinationNotFound,
             Error::CatalogueItemNotFound(_) => ErrorCode::CatalogueItemNotFound,

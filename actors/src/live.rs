@@ -224,6 +224,19 @@ impl Topics {
                 }
                 out.push(Topic::Patient(*patient_id));
             }
+            // The cat's screens; results also on the ordering vet's board (its visit's location,
+            // or every location's when it named none). The queue is the clinic's.
+            DomainEvent::LabOrderPlaced { patient_id, .. } | DomainEvent::LabOrderUpdated { patient_id, .. } => {
+                out.push(Topic::Patient(*patient_id))
+            }
+            DomainEvent::LabResultReady { patient_id, location_id, .. } => {
+                match location_id {
+                    Some(l) => out.push(Topic::Dashboard(*l)),
+                    None => self.every_dashboard(&mut out),
+                }
+                out.push(Topic::Patient(*patient_id));
+            }
+            DomainEvent::LabUnmatchedChanged { .. } => self.every_dashboard(&mut out),
             // A client's account screen (its audience is invoices:view).
             DomainEvent::InvoiceCreated { client_id, .. } | DomainEvent::InvoiceUpdated { client_id, .. } => {
                 out.push(Topic::Client(*client_id));

@@ -78,6 +78,8 @@ pub struct System {
     pub vitals: crate::clinical::vitals::VitalsService,
     /// The problem list (a record kind).
     pub problems: crate::clinical::problems::Problems,
+    /// Lab orders, the unmatched queue and the import's matching (`labs.orders`, `labs.unmatched`).
+    pub labs: crate::clinical::labs::LabImport,
     /// Visits of the medical record.
     pub visits: crate::clinical::visits::Visits,
     /// Signed SOAP notes and their addenda.
@@ -279,6 +281,7 @@ impl System {
             clinical_facts: crate::clinical::facts::ClinicalFacts::new(ctx_for_templates.clone()),
             vitals: crate::clinical::vitals::VitalsService::new(ctx_for_templates.clone()),
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
+            labs: crate::clinical::labs::LabImport::new(ctx_for_templates.clone()),
             drafts: crate::clinical::drafts::Drafts::new(ctx_for_templates.clone(), notes.clone()),
             timeline: crate::clinical::timeline::Timeline::new(ctx_for_templates.clone()),
             charts: crate::clinical::chart::Charts::new(ctx_for_templates.clone()),
@@ -367,6 +370,7 @@ impl System {
             self.templates.stop_all();
             self.vitals.stop_all();
             self.problems.stop_all();
+            self.labs.stop_all();
             self.visits.stop_all();
             self.notes.stop_all();
             self.prescriptions.stop_all();

@@ -208,6 +208,23 @@ impl Api {
         self.setup_call(Some(&self.bearer), request).await.with_context(|| format!("{method} {path}"))
     }
 
+    /// A measured POST of a raw body (an HL7 message): the status and the answer's text, or
+    /// the transport's error.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Result<(u16, String)> {
+        let url = self.urls.base.join(path).with_context(|| format!("building the URL of {path}"))?;
+        let response = self
+            .http
+            .post(url)
+            .header(reqwest::header::AUTHORIZATION, self.bearer.clone())
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("POST {path}"))?;
+        let status = response.status().as_u16();
+        Ok((status, response.text().await.unwrap_or_default()))
+    }
+
     /// Creates a client during setup and returns its id.
     pub async fn create_client(&self, body: &NewClient) -> Result<ClientId> {
         let request = || self.http.post(self.urls.clients.clone()).json(body);

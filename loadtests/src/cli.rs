@@ -242,6 +242,10 @@ pub enum Scenario {
     /// month) over the invoices `clowder seed-invoices` wrote into the store beforehand, then
     /// checkouts (an invoice of 10 lines created, issued and paid). Not part of `all`.
     Reports,
+    /// Issue 17's HL7 measure: 1,000 T4 orders over 10 cats, then a burst of 1,000 ORU^R01
+    /// results on --connections connections (16 unless said): matched/s, p99, and the
+    /// `lab_result_ready` event's latency on a /ws client. Not part of `all`.
+    Hl7,
 }
 
 impl Scenario {
@@ -267,6 +271,7 @@ impl Scenario {
             Scenario::Compare => 1,
             // Their own budgets, see `Args::hard_cap`.
             Scenario::Clinic | Scenario::BackupNow | Scenario::DrillWriter | Scenario::DrillCheck => 0,
+            Scenario::Hl7 => 0,
             Scenario::Backup => 1,
             // The book setups; seeding and the reminders have budgets of their own.
             Scenario::Reminders => 2,
@@ -277,6 +282,7 @@ impl Scenario {
     pub fn windows(self) -> u32 {
         match self {
             Scenario::Fsync | Scenario::Clinic | Scenario::BackupNow | Scenario::DrillCheck => 0,
+            Scenario::Hl7 => 0,
             // `drill-writer`: one window of --duration-secs at most, without warm-up.
             Scenario::DrillWriter => 1,
             // `backup`: writes alone, then writes beside backups; `reminders`: booking before
@@ -309,6 +315,8 @@ impl Args {
             Scenario::Backup | Scenario::DrillWriter => 8,
             // Issue 15's goals are set at 16.
             Scenario::Chart => crate::report::CHART_GOAL_CONNECTIONS,
+            // A laboratory's interface sends from a few connections, not a flood.
+            Scenario::Hl7 => 16,
             _ => 64,
         })
     }
@@ -369,6 +377,7 @@ impl Args {
             Scenario::Clinic => return SETUP_BUDGET + crate::clinic::budget(&self.clinic_plan()),
             // A backup of a large store may take minutes; the drill's check reads every id.
             Scenario::BackupNow | Scenario::DrillCheck => return SETUP_BUDGET * 10,
+            Scenario::Hl7 => return SETUP_BUDGET + crate::hl7::budget() + SLACK,
             Scenario::Reminders => {
                 let windows = (self.warmup() + self.duration() + self.request_timeout()) * 2;
                 return FSYNC_BUDGET

@@ -19,7 +19,8 @@
 //! drill's writer and check), [`reminders`] (issue 14's measure: booking beside pending jobs,
 //! reminders through SMTP) with its [`smtp_sink`], [`chart`] (issue 15's measures: a chart with
 //! ten years of history opened, SOAP notes autosaved), [`reports`] (issue 16's: AR ageing and
-//! revenue over years of seeded invoices, checkouts).
+//! revenue over years of seeded invoices, checkouts), [`hl7`] (issue 17's: a burst of ORU^R01
+//! lab results, matched per second, p99, and the `lab_result_ready` event's latency).
 
 pub mod api;
 pub mod backups;
@@ -31,6 +32,7 @@ pub mod compare;
 pub mod drill;
 pub mod fanout;
 pub mod fsync;
+pub mod hl7;
 pub mod load;
 pub mod process;
 pub mod reminders;

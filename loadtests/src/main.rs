@@ -11,7 +11,7 @@ use clap::Parser;
 use clowder_loadtests::cli::{Args, Scenario};
 use clowder_loadtests::report::Report;
 use clowder_loadtests::run::run;
-use clowder_loadtests::{backups, clinic, compare, drill, reminders};
+use clowder_loadtests::{backups, clinic, compare, drill, hl7, reminders};
 
 /// How long the runtime may wait for stragglers (a blocking fsync stuck in the kernel) once
 /// the run is over or aborted.
@@ -32,6 +32,8 @@ fn main() -> ExitCode {
         Scenario::BackupNow => run_capped(&args, backups::now(&args)).and_then(|text| print_text(&text)),
         Scenario::DrillWriter => run_capped(&args, drill::writer(&args)).and_then(|r| print_text(&r.to_text())),
         Scenario::DrillCheck => run_capped(&args, drill::check(&args)).and_then(|r| print_text(&r.to_text())),
+        Scenario::Hl7 => run_capped(&args, hl7::run(&args))
+            .and_then(|r| print_text(&if args.json { json_line(&r)? } else { r.to_text() })),
         Scenario::Reminders => run_capped(&args, reminders::run(&args))
             .and_then(|r| print_text(&if args.json { json_line(&r)? } else { r.to_text() })),
         _ => run_capped(&args, run(&args)).and_then(|report| print_report(&report, args.json)),

@@ -102,7 +102,7 @@ permissions! {
     PrescriptionsDelete = "prescriptions:delete" => "Cancel prescriptions",
     LabsView = "labs:view" => "See lab orders and results",
     LabsCreate = "labs:create" => "Order labs",
-    LabsEdit = "labs:edit" => "Record and review results",
+    LabsEdit = "labs:edit" => "Record and import lab results, correct reviewed ones, and work the unmatched-result queue (sign-off needs visits:sign)",
     LabsDelete = "labs:delete" => "Cancel lab orders",
     InvoicesView = "invoices:view" => "See invoices and estimates",
     InvoicesCreate = "invoices:create" => "Create invoices and estimates",

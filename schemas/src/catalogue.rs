@@ -107,6 +107,9 @@ pub struct CatalogueItem {
     pub vaccine: Option<String>,
     /// Charge capture: the exam fee of a visit of this appointment type.
     pub appointment_type_id: Option<AppointmentTypeId>,
+    /// Charge capture: the item a lab order of this test code (`CHEM10`) becomes.
+    #[serde(default)]
+    pub lab_test: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub created_by: Option<UserId>,
@@ -141,6 +144,9 @@ pub struct CreateCatalogueItem {
     pub vaccine: Option<String>,
     #[serde(default)]
     pub appointment_type_id: Option<AppointmentTypeId>,
+    /// A lab test code of the `lab_tests` catalogue (`CHEM10`).
+    #[serde(default)]
+    pub lab_test: Option<String>,
 }
 
 impl CreateCatalogueItem {
@@ -165,6 +171,7 @@ impl CreateCatalogueItem {
             drug: self.drug.as_ref().map(DrugLink::validate).transpose()?,
             vaccine: optional_text("vaccine", self.vaccine.as_deref(), MAX_NAME_CHARS)?,
             appointment_type_id: self.appointment_type_id,
+            lab_test: self.lab_test.as_deref().map(|c| crate::labs::code("lab_test", c)).transpose()?,
             created_at: now,
             updated_at: now,
             created_by: by,
@@ -213,6 +220,9 @@ pub struct UpdateCatalogueItem {
     #[serde(default)]
     #[schema(value_type = Option<AppointmentTypeId>)]
     pub appointment_type_id: Patch<AppointmentTypeId>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub lab_test: Patch<String>,
 }
 
 impl UpdateCatalogueItem {
@@ -245,11 +255,30 @@ impl UpdateCatalogueItem {
             Patch::Set(d) => Some(d.validate()?),
         };
         n.appointment_type_id = self.appointment_type_id.optional(cur.appointment_type_id);
+        n.lab_test = match &self.lab_test {
+            Patch::Keep => cur.lab_test.clone(),
+            Patch::Clear => None,
+            Patch::Set(c) => Some(crate::labs::code("lab_test", c)?),
+        };
         let mut changed = Vec::new();
         macro_rules! diff {
             ($($f:ident),*) => { $( if n.$f != cur.$f { changed.push(stringify!($f)); } )* };
         }
-        diff!(name, category, kind, code, price, cost, taxable, active, product_id, drug, vaccine, appointment_type_id);
+        diff!(
+            name,
+            category,
+            kind,
+            code,
+            price,
+            cost,
+            taxable,
+            active,
+            product_id,
+            drug,
+            vaccine,
+            appointment_type_id,
+            lab_test
+        );
         Ok((n, changed))
     }
 }

@@ -93,6 +93,8 @@ pub const FACT_SETS: &[FactSetInfo] = &[
     FactSetInfo::of::<crate::formulary::Formulary>(),
     FactSetInfo::of::<crate::formulary::DrugInteractions>(),
     FactSetInfo::of::<crate::vaccine_protocol::VaccineProtocol>(),
+    FactSetInfo::of::<crate::labs::LabTests>(),
+    FactSetInfo::of::<crate::labs::LabRanges>(),
 ];
 
 /// The fact set called `name`, if any.

@@ -137,6 +137,15 @@ pub enum ErrorCode {
     ExportOverlap,
     /// The loyalty programme is off: nothing is redeemed or adjusted.
     LoyaltyDisabled,
+    LabOrderNotFound,
+    LabUnmatchedNotFound,
+    /// A lab order reviewed and signed off: a second sign-off, or a result or cancel after it
+    /// (corrections are amendments).
+    LabOrderReviewed,
+    /// A result, review or amendment of a cancelled lab order.
+    LabOrderCancelled,
+    /// An unmatched lab result already attached or discarded.
+    LabUnmatchedResolved,
 }
 
 impl ErrorCode {
@@ -200,6 +209,8 @@ impl ErrorCode {
             AccountingExportNotFound => ErrorKind::NotFound,
             ExportOverlap => ErrorKind::Conflict,
             LoyaltyDisabled => ErrorKind::Conflict,
+            LabOrderNotFound | LabUnmatchedNotFound => ErrorKind::NotFound,
+            LabOrderReviewed | LabOrderCancelled | LabUnmatchedResolved => ErrorKind::Conflict,
         }
     }
 

@@ -366,6 +366,34 @@ pub enum DomainEvent {
         vet_id: Option<crate::ids::StaffId>,
         location_id: Option<crate::ids::LocationId>,
     },
+    /// A lab test was ordered for a cat in a visit (ids only; charge capture prices it).
+    LabOrderPlaced {
+        lab_order_id: crate::ids::LabOrderId,
+        patient_id: crate::ids::PatientId,
+        visit_id: crate::ids::VisitId,
+    },
+    /// A lab order was cancelled, reviewed and signed off, or amended (field names only).
+    LabOrderUpdated {
+        lab_order_id: crate::ids::LabOrderId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
+    /// Results arrived on a lab order (typed in, imported, or attached from the queue): the
+    /// ordering vet's board and the cat's screens show it (ids and whether anything is flagged).
+    LabResultReady {
+        lab_order_id: crate::ids::LabOrderId,
+        patient_id: crate::ids::PatientId,
+        vet_id: Option<crate::ids::StaffId>,
+        location_id: Option<crate::ids::LocationId>,
+        flagged: bool,
+        critical: bool,
+    },
+    /// A lab result went into the unmatched queue, or left it (`status`: open, attached,
+    /// discarded).
+    LabUnmatchedChanged {
+        unmatched_id: crate::ids::LabUnmatchedId,
+        status: String,
+    },
     /// A catalogue item was added.
     CatalogueItemCreated {
         item_id: crate::ids::CatalogueItemId,
@@ -525,6 +553,10 @@ impl DomainEvent {
                 format!("visit:{visit_id}")
             }
             DomainEvent::CatalogueItemCreated { .. } | DomainEvent::CatalogueItemUpdated { .. } => "catalogue".into(),
+            DomainEvent::LabOrderPlaced { lab_order_id, .. }
+            | DomainEvent::LabOrderUpdated { lab_order_id, .. }
+            | DomainEvent::LabResultReady { lab_order_id, .. } => format!("lab_order:{lab_order_id}"),
+            DomainEvent::LabUnmatchedChanged { unmatched_id, .. } => format!("lab_unmatched:{unmatched_id}"),
             // A client's account screen follows their invoices.
             DomainEvent::InvoiceCreated { client_id, .. } | DomainEvent::InvoiceUpdated { client_id, .. } => {
                 format!("client:{client_id}")
@@ -748,6 +780,12 @@ impl DomainEvent {
             DomainEvent::NoteUnsignedDue { .. } | DomainEvent::NoteUnsignedCleared { .. } => {
                 Audience::new(Permission::VisitsView, OwnRule::Nobody)
             }
+            // Who may read lab orders and results (`GET /api/lab-orders/{id}`, the queue). The
+            // events carry no creator, so scope `own` receives none of them.
+            DomainEvent::LabOrderPlaced { .. }
+            | DomainEvent::LabOrderUpdated { .. }
+            | DomainEvent::LabResultReady { .. }
+            | DomainEvent::LabUnmatchedChanged { .. } => Audience::new(Permission::LabsView, OwnRule::Nobody),
             // Who reads the catalogue and invoices (`GET /api/catalogue`, `/api/invoices/{id}`);
             // REST does not narrow `invoices:view` by owner.
             DomainEvent::CatalogueItemCreated { .. }
@@ -909,6 +947,32 @@ impl DomainEvent {
                     .into_iter()
                     .chain(vet_id.map(|v| ("vet_id", v.to_string())))
                     .collect(),
+                changed: Vec::new(),
+            }),
+            // The medical record: ids (and whether a result is flagged), never values.
+            DomainEvent::LabOrderPlaced { lab_order_id, patient_id, visit_id } => Some(IdsOnly {
+                ids: vec![
+                    ("lab_order_id", lab_order_id.to_string()),
+                    ("patient_id", patient_id.to_string()),
+                    ("visit_id", visit_id.to_string()),
+                ],
+                changed: Vec::new(),
+            }),
+            DomainEvent::LabOrderUpdated { lab_order_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("lab_order_id", lab_order_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
+            }),
+            DomainEvent::LabResultReady { lab_order_id, patient_id, vet_id, flagged, critical, .. } => Some(IdsOnly {
+                ids: [("lab_order_id", lab_order_id.to_string()), ("patient_id", patient_id.to_string())]
+                    .into_iter()
+                    .chain(vet_id.map(|v| ("vet_id", v.to_string())))
+                    .chain(flagged.then(|| ("flagged", "true".to_owned())))
+                    .chain(critical.then(|| ("critical", "true".to_owned())))
+                    .collect(),
+                changed: Vec::new(),
+            }),
+            DomainEvent::LabUnmatchedChanged { unmatched_id, status } => Some(IdsOnly {
+                ids: vec![("unmatched_id", unmatched_id.to_string()), ("status", status.clone())],
                 changed: Vec::new(),
             }),
             // Not clinical, and ids only already: the screen reads the amounts with its rights.

@@ -235,6 +235,14 @@ ulid_id!(
     ProblemId, ProblemNotFound, "problem"
 );
 ulid_id!(
+    /// A lab order: one test or panel of the catalogue for a cat in a visit.
+    LabOrderId, LabOrderNotFound, "lab order"
+);
+ulid_id!(
+    /// An entry of the unmatched lab-result queue.
+    LabUnmatchedId, LabUnmatchedNotFound, "unmatched lab result"
+);
+ulid_id!(
     /// A prescription (`clowder_schemas::prescriptions::Prescription`).
     PrescriptionId, PrescriptionNotFound, "prescription"
 );

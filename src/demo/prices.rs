@@ -19,6 +19,8 @@ pub enum Charges {
     Vaccine(&'static str),
     /// A dispensed fill of the formulary's drug, form and strength.
     Drug(&'static str, FormKind, f64),
+    /// A lab order of the `lab_tests` catalogue's test of this code.
+    Lab(&'static str),
     /// Nothing captured: charged by hand at checkout.
     Nothing,
 }
@@ -121,10 +123,13 @@ pub const PRICES: &[Price] = &[
     drug("RX-MART", "Maropitant 16 mg tablet", 650, 210, "maropitant", FormKind::Tablet, 16.0),
     drug("RX-AMLO", "Amlodipine 1.25 mg tablet", 55, 12, "amlodipine", FormKind::Tablet, 1.25),
     drug("RX-BENA", "Benazepril 2.5 mg tablet", 70, 18, "benazepril", FormKind::Tablet, 2.5),
-    service("LB-FELV", "FeLV/FIV combo test", "Laboratory", 4800, Charges::Nothing),
-    service("LB-SENIOR", "Senior blood panel (CBC and chemistry)", "Laboratory", 16500, Charges::Nothing),
-    service("LB-T4", "Total T4", "Laboratory", 5200, Charges::Nothing),
-    service("LB-UA", "Urinalysis", "Laboratory", 4500, Charges::Nothing),
+    service("LB-FELV", "FeLV/FIV combo test", "Laboratory", 4800, Charges::Lab("FELV_FIV")),
+    service("LB-SENIOR", "Senior blood panel (CBC and chemistry)", "Laboratory", 16500, Charges::Lab("SENIOR")),
+    service("LB-T4", "Total T4", "Laboratory", 5200, Charges::Lab("T4")),
+    service("LB-UA", "Urinalysis", "Laboratory", 4500, Charges::Lab("UA")),
+    service("LB-CHEM10", "Chemistry panel (Chem 10)", "Laboratory", 9800, Charges::Lab("CHEM10")),
+    service("LB-CBC", "Complete blood count", "Laboratory", 6500, Charges::Lab("CBC")),
+    service("LB-SDMA", "SDMA", "Laboratory", 4200, Charges::Lab("SDMA")),
     service("LB-FEC", "Fecal flotation", "Laboratory", 3200, Charges::Nothing),
     service("IM-RAD2", "Radiographs (two views)", "Imaging", 18500, Charges::Nothing),
     service("PR-CHIP", "Microchip implant and registration", "Procedures", 5500, Charges::Nothing),
@@ -166,6 +171,7 @@ pub fn body(p: &Price, type_id: impl Fn(&str) -> Option<AppointmentTypeId>) -> O
         drug: None,
         vaccine: None,
         appointment_type_id: None,
+        lab_test: None,
     };
     match p.charges {
         Charges::Appointment(name) => b.appointment_type_id = Some(type_id(name)?),
@@ -173,6 +179,7 @@ pub fn body(p: &Price, type_id: impl Fn(&str) -> Option<AppointmentTypeId>) -> O
         Charges::Drug(d, form, strength) => {
             b.drug = Some(DrugLink { drug_id: d.into(), form: Some(form), strength: Some(strength) });
         }
+        Charges::Lab(code) => b.lab_test = Some(code.into()),
         Charges::Nothing => {}
     }
     Some(b)
@@ -192,6 +199,7 @@ mod tests {
         let first = |name: &str| clowder_schemas::clinical_facts::fact_set(name).unwrap().first_version().unwrap().1;
         let formulary: Formulary = serde_json::from_value(first("formulary")).unwrap();
         let protocol: VaccineProtocol = serde_json::from_value(first("vaccine_protocol")).unwrap();
+        let labs: clowder_schemas::labs::LabTests = serde_json::from_value(first("lab_tests")).unwrap();
         let mut codes = std::collections::HashSet::new();
         for p in PRICES {
             assert!(codes.insert(p.code), "{} twice", p.code);
@@ -205,6 +213,7 @@ mod tests {
                     let f = drug.forms.iter().find(|f| f.form == form).unwrap_or_else(|| panic!("{d} {form:?}"));
                     assert!(f.strengths.iter().any(|s| (*s - strength).abs() < 1e-9), "{d} {form:?} {strength}");
                 }
+                Charges::Lab(code) => assert!(labs.find(code).is_some_and(|t| t.code == code), "{code}"),
                 Charges::Nothing => {}
             }
         }

@@ -34,6 +34,7 @@ mod idempotency;
 mod inventory;
 mod invoices;
 mod jobs;
+mod labs;
 mod live;
 mod loyalty;
 mod messages;

@@ -22,7 +22,7 @@ use crate::routes::{
     users, waitlist,
 };
 use crate::routes::{catalogue, invoices};
-use crate::routes::{clinical_facts, problems, vitals};
+use crate::routes::{clinical_facts, labs, problems, vitals};
 use crate::routes::{consent, hooks};
 use crate::routes::{controlled, prescriptions};
 use crate::routes::{estimates, payment_plans};
@@ -53,7 +53,7 @@ use crate::state::AppState;
         (name = "communications", description = "The message log and test messages"),
         (name = "marketing", description = "Segments, campaigns and the newsletter's double opt-in"),
         (name = "webhooks", description = "Delivery reports and inbound texts from the message providers (signed, no session)"),
-        (name = "clinical", description = "The medical record: visits, SOAP notes, a cat's timeline, vitals, weights, the problem list, and clinical facts"),
+        (name = "clinical", description = "The medical record: visits, SOAP notes, a cat's timeline, vitals, weights, the problem list, lab orders and results, and clinical facts"),
         (name = "inventory", description = "Products, lots and the stock ledger, vendors, purchase orders, dispensing and stock alerts"),
     )
 )]
@@ -198,6 +198,19 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(problems::problems_create))
         .routes(routes!(problems::problems_get, problems::problems_update))
         .routes(routes!(problems::patients_problems))
+        .routes(routes!(labs::lab_orders_create))
+        .routes(routes!(labs::lab_orders_get))
+        .routes(routes!(labs::lab_orders_results))
+        .routes(routes!(labs::lab_orders_review))
+        .routes(routes!(labs::lab_orders_cancel))
+        .routes(routes!(labs::lab_orders_amend))
+        .routes(routes!(labs::patients_lab_orders))
+        .routes(routes!(labs::patients_lab_trends))
+        .routes(routes!(labs::lab_results_import))
+        .routes(routes!(labs::lab_unmatched_list))
+        .routes(routes!(labs::lab_unmatched_get))
+        .routes(routes!(labs::lab_unmatched_attach))
+        .routes(routes!(labs::lab_unmatched_discard))
         .routes(routes!(visits::visits_create, visits::visits_list))
         .routes(routes!(visits::visits_get, visits::visits_update))
         .routes(routes!(visits::visits_complete))

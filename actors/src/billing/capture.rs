@@ -1,7 +1,7 @@
 //! Charge capture: a durable follower of the event log that puts what happens during a visit
 //! on the visit's **draft** invoice as it happens: the exam fee of the visit's appointment
 //! type when the visit opens, a vaccination dose when it is recorded, a prescription's
-//! quantity when a fill is dispensed from stock. Each is matched to the catalogue through the
+//! quantity when a fill is dispensed from stock, a lab order when it is placed. Each is matched to the catalogue through the
 //! item's link claims; what no item charges becomes an **uncharged** entry on the draft
 //! (never a silent loss). It owns the cursor (`charge_capture`, key 0) and the
 //! `captured_charge` claims; it does not decide an invoice's amounts (the invoice actor does).
@@ -37,6 +37,7 @@ use clowder_schemas::events::{DomainEvent, Event};
 use clowder_schemas::ids::{InvoiceId, PatientId, UserId, VisitId};
 use clowder_schemas::inventory::{MoveKind, StockEntry};
 use clowder_schemas::invoices::{Invoice, InvoiceDraft, InvoiceStatus, LineDraft};
+use clowder_schemas::labs::LabOrder;
 use clowder_schemas::money::Quantity;
 use clowder_schemas::patients::Patient;
 use clowder_schemas::prescriptions::Prescription;
@@ -180,8 +181,10 @@ fn recorded_after_the_fact(given_on: jiff::civil::Date, at: jiff::Timestamp) -> 
 /// What an event is charged as, read from `reader` (`None`: the event charges nothing).
 pub fn charge_of(reader: &Reader, event: &Event) -> Result<Option<Charge>> {
     let domain: DomainEvent = match event.kind.as_str() {
-        "visit_opened" | "vaccination_recorded" | "stock_moved" => serde_json::from_value(event.payload.clone())
-            .map_err(|e| Error::Internal(format!("event {}: {e}", event.seq)))?,
+        "visit_opened" | "vaccination_recorded" | "stock_moved" | "lab_order_placed" => {
+            serde_json::from_value(event.payload.clone())
+                .map_err(|e| Error::Internal(format!("event {}: {e}", event.seq)))?
+        }
         _ => return Ok(None),
     };
     match domain {
@@ -219,6 +222,22 @@ pub fn charge_of(reader: &Reader, event: &Event) -> Result<Option<Charge>> {
                 return Ok(None);
             };
             Ok(Some(dispensed(reader, &rx, fill)?))
+        }
+        DomainEvent::LabOrderPlaced { lab_order_id, .. } => {
+            let Some(o) = reader.get::<LabOrder>(RecordTable::LabOrders, lab_order_id.as_u128())? else {
+                return Ok(None);
+            };
+            let source = format!("lab_order:{}", o.id);
+            let captured = match linked(reader, unique::CATALOGUE_LAB_TEST, &o.test.to_lowercase())? {
+                Some(item) => line(&item, Quantity::ONE, source),
+                None => uncharged(
+                    source,
+                    format!("Lab: {} ({})", o.test_name, o.test),
+                    Quantity::ONE,
+                    format!("no active catalogue item charges lab test {:?}", o.test),
+                ),
+            };
+            Ok(Some(Charge { patient_id: o.patient_id, visit_id: Some(o.visit_id), captured }))
         }
         _ => Ok(None),
     }

@@ -75,6 +75,9 @@ fn link_claims(i: &CatalogueItem) -> Vec<(&'static str, String, &'static str)> {
     if let Some(t) = i.appointment_type_id {
         out.push((unique::CATALOGUE_EXAM, t.to_string(), "appointment_type_id"));
     }
+    if let Some(c) = &i.lab_test {
+        out.push((unique::CATALOGUE_LAB_TEST, c.to_lowercase(), "lab_test"));
+    }
     out
 }
 

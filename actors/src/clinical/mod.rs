@@ -9,7 +9,8 @@
 //! `controlled` (the controlled-drug register, which checks a witness's PIN with
 //! `staff::accounts`) with `register_pdf` (the register as a printed document), `unsigned`
 //! (the board's live alert for a note unsigned after 24 h, through a durable job) and `import`
-//! (visits and notes of the past, for the demo and migrations). The design is in
+//! (visits and notes of the past, for the demo and migrations), `labs` (lab orders, results
+//! flagged against the reference ranges, review, and the import's unmatched queue). The design is in
 //! docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
@@ -20,6 +21,7 @@ pub mod drafts;
 pub mod facts;
 pub mod follow;
 pub mod import;
+pub mod labs;
 pub mod notes;
 pub mod prescriptions;
 pub mod problems;

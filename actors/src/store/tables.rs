@@ -70,6 +70,10 @@ pub enum RecordTable {
     Problems,
     /// Visits of the medical record (`clinical::visits`).
     Visits,
+    /// Lab orders with their results (`clinical::labs`).
+    LabOrders,
+    /// The unmatched lab-result queue (`clinical::labs`).
+    LabUnmatched,
     /// Signed SOAP notes with their addenda (`clinical::notes`).
     Notes,
     /// SOAP notes being written, autosaved outside the event log (`clinical::drafts`; key: the
@@ -136,7 +140,7 @@ pub enum RecordTable {
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 60] = [
+    pub const ALL: [RecordTable; 62] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -197,6 +201,8 @@ impl RecordTable {
         RecordTable::StatementRuns,
         RecordTable::LoyaltySettings,
         RecordTable::LoyaltyLedger,
+        RecordTable::LabOrders,
+        RecordTable::LabUnmatched,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -234,6 +240,8 @@ impl RecordTable {
             RecordTable::Vitals => TableDefinition::new("vitals"),
             RecordTable::Problems => TableDefinition::new("problems"),
             RecordTable::Visits => TableDefinition::new("visits"),
+            RecordTable::LabOrders => TableDefinition::new("lab_orders"),
+            RecordTable::LabUnmatched => TableDefinition::new("lab_unmatched"),
             RecordTable::Notes => TableDefinition::new("notes"),
             RecordTable::NoteDrafts => TableDefinition::new("note_drafts"),
             RecordTable::NoteTemplates => TableDefinition::new("note_templates"),
@@ -288,6 +296,10 @@ pub enum IndexTable {
     VitalsByPatient,
     /// `(patient, problem)`: a cat's problem list.
     ProblemsByPatient,
+    /// `(patient, lab order)`: a cat's lab orders.
+    LabOrdersByPatient,
+    /// `(visit, lab order)`: a visit's lab orders.
+    LabOrdersByVisit,
     /// `(patient, visit)`: a cat's visits.
     VisitsByPatient,
     /// `(patient, note)`: a cat's signed notes.
@@ -325,7 +337,7 @@ pub enum IndexTable {
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 24] = [
+    pub const ALL: [IndexTable; 26] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -350,6 +362,8 @@ impl IndexTable {
         IndexTable::PaymentPlansByInvoice,
         IndexTable::InvoicesSettled,
         IndexTable::LoyaltyByClient,
+        IndexTable::LabOrdersByPatient,
+        IndexTable::LabOrdersByVisit,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -363,6 +377,8 @@ impl IndexTable {
             IndexTable::MessagesByProviderId => TableDefinition::new("messages_by_provider_id"),
             IndexTable::VitalsByPatient => TableDefinition::new("vitals_by_patient"),
             IndexTable::ProblemsByPatient => TableDefinition::new("problems_by_patient"),
+            IndexTable::LabOrdersByPatient => TableDefinition::new("lab_orders_by_patient"),
+            IndexTable::LabOrdersByVisit => TableDefinition::new("lab_orders_by_visit"),
             IndexTable::VisitsByPatient => TableDefinition::new("visits_by_patient"),
             IndexTable::NotesByPatient => TableDefinition::new("notes_by_patient"),
             IndexTable::VisitsUnsigned => TableDefinition::new("visits_unsigned"),
@@ -427,6 +443,8 @@ pub mod unique {
     pub const CATALOGUE_DRUG: &str = "catalogue_drug";
     /// The active catalogue item charging a vaccine (its protocol code).
     pub const CATALOGUE_VACCINE: &str = "catalogue_vaccine";
+    /// The active catalogue item charging a lab test (its code, lower-cased).
+    pub const CATALOGUE_LAB_TEST: &str = "catalogue_lab_test";
     /// The active catalogue item that is an appointment type's exam fee.
     pub const CATALOGUE_EXAM: &str = "catalogue_exam";
     /// `<processor>/<its payment id>`: a processor's payment is recorded once.

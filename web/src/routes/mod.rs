@@ -26,6 +26,7 @@ pub mod hooks;
 pub mod inventory;
 pub mod invoices;
 pub mod jobs;
+pub mod labs;
 pub mod links;
 pub mod locations;
 pub mod loyalty;

@@ -1,0 +1,332 @@
+//! Labs end to end: an order from a visit charged through capture (or uncharged without a
+//! catalogue item), results converted and flagged against the ranges in force, review and
+//! sign-off by a veterinarian once, amendments keeping the original, trends; the import as
+//! JSON and HL7 ORU^R01 with its ACK, matching by order and cat, and the unmatched queue
+//! (truncated, other encodings, unknown cats, orders and analytes, another cat's order,
+//! cancelled orders), attach and discard; `lab_result_ready` on the cat's topic.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::calendar::Clinic;
+use crate::helpers::{TestApp, assert_error, expect_json, id_of};
+use crate::live::{connect, next, send};
+use crate::visits::{as_user, vet_with_account, walk_in};
+
+async fn visit(c: &Clinic, cat: &str, vet: &str) -> String {
+    id_of(&expect_json(c.app.post_json("/api/visits", &walk_in(cat, vet)).await, StatusCode::CREATED).await)
+}
+
+async fn order(app: &TestApp, visit: &str, test: &str) -> Value {
+    expect_json(app.post_json("/api/lab-orders", &json!({"visit_id": visit, "test": test})).await, StatusCode::CREATED)
+        .await
+}
+
+fn num(analyte: &str, value: f64, unit: &str) -> Value {
+    json!({"analyte": analyte, "value": value, "unit": unit})
+}
+
+/// An ORU^R01 with one OBR of `order` for `cat` and `obx` rows `(type, id, value, unit)`.
+fn oru(control: &str, cat: &str, order: &str, test: &str, obx: &[(&str, &str, &str, &str)]) -> String {
+    let mut m = format!(
+        "MSH|^~\\&|VETLAB|REFLAB|CLOWDER|CLINIC|20261206083000||ORU^R01^ORU_R01|{control}|P|2.5.1||||||UNICODE UTF-8\r\
+         PID|1||{cat}^^^CLOWDER~L-5521^^^REFLAB||Mittens^^^^||20190301|F\r\
+         ORC|RE|{order}|L-{control}\r\
+         OBR|1|{order}|L-{control}|{test}^Lab test|||20261206080000\r"
+    );
+    for (i, (ty, id, value, unit)) in obx.iter().enumerate() {
+        m.push_str(&format!("OBX|{}|{ty}|{id}^{id}||{value}|{unit}|||||F\r", i + 1));
+    }
+    m
+}
+
+async fn post_hl7(app: &TestApp, body: Vec<u8>) -> String {
+    let res = app
+        .request(Method::POST, "/api/lab-results/import")
+        .header("content-type", "application/hl7-v2")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/hl7-v2");
+    res.text().await.unwrap()
+}
+
+fn msa(ack: &str) -> &str {
+    let at = ack.find("MSA|").expect("an MSA segment");
+    &ack[at + 4..at + 6]
+}
+
+async fn open_queue(app: &TestApp) -> Vec<Value> {
+    app.get_json("/api/lab-results/unmatched?limit=100").await["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_order_is_charged_its_results_flagged_and_a_vet_signs_it_off_once() {
+    let c = Clinic::new().await;
+    let (vet, vet_staff) = vet_with_account(&c.app, "dr.labs").await;
+    let item =
+        json!({"name": "Chem 10", "category": "Laboratory", "kind": "service", "price": 9800, "lab_test": "chem10"});
+    expect_json(c.app.post_json("/api/catalogue", &item).await, StatusCode::CREATED).await;
+    let v = visit(&c, &c.cat, &vet_staff).await;
+
+    // Ordered once, even when the request is retried with its key.
+    let send = || {
+        c.app
+            .request(Method::POST, "/api/lab-orders")
+            .header("Idempotency-Key", "chem-order-1")
+            .json(&json!({"visit_id": v, "test": "CHEM10"}))
+            .send()
+    };
+    let chem = expect_json(send().await.unwrap(), StatusCode::CREATED).await;
+    let again = expect_json(send().await.unwrap(), StatusCode::CREATED).await;
+    assert_eq!(again["id"], chem["id"]);
+    let chem_id = id_of(&chem);
+    assert_eq!((chem["status"].as_str(), chem["analytes"].as_array().unwrap().len()), (Some("ordered"), 10));
+    let t4 = id_of(&order(&c.app, &v, "T4").await);
+    let res = c.app.post_json("/api/lab-orders", &json!({"visit_id": v, "test": "NOPE"})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("test")).await;
+
+    // Charged on the visit's draft: CHEM10 at its item's price; T4 has no item: uncharged.
+    let page = c
+        .app
+        .poll_json(&format!("/api/invoices?visit_id={v}"), |p| {
+            p["items"].as_array().is_some_and(|i| {
+                i.iter().any(|inv| {
+                    inv["lines"].as_array().unwrap().iter().any(|l| l["source"] == format!("lab_order:{chem_id}"))
+                        && inv["uncharged"].as_array().unwrap().iter().any(|u| u["source"] == format!("lab_order:{t4}"))
+                })
+            })
+        })
+        .await;
+    let draft = &page["items"][0];
+    let line =
+        draft["lines"].as_array().unwrap().iter().find(|l| l["source"] == format!("lab_order:{chem_id}")).unwrap();
+    assert_eq!(line["unit_price"], 9800);
+
+    // Results: creatinine in µmol/L converted to mg/dL and flagged H; glucose critically low.
+    let results = format!("/api/lab-orders/{chem_id}/results");
+    let body = json!({"results": [num("CREA", 300.0, "µmol/L"), num("GLU", 30.0, "mg/dL"), num("ALB", 3.1, "g/dL")]});
+    let o = expect_json(c.app.post_json(&results, &body).await, StatusCode::OK).await;
+    assert_eq!(o["status"], "partial");
+    let r = |o: &Value, a: &str| o["results"].as_array().unwrap().iter().find(|r| r["analyte"] == a).unwrap().clone();
+    let crea = r(&o, "CREA");
+    assert_eq!(
+        (crea["unit"].as_str(), crea["flag"].as_str(), crea["reported_unit"].as_str()),
+        (Some("mg/dL"), Some("H"), Some("µmol/L"))
+    );
+    assert!((crea["value"].as_f64().unwrap() - 3.3937).abs() < 0.001, "{crea}");
+    assert_eq!(crea["ranges_version"], 1);
+    assert_eq!(r(&o, "GLU")["flag"], "LL");
+    assert_eq!(r(&o, "ALB")["flag"], Value::Null);
+    // A unit the range does not know, or an analyte of another test: refused, naming it.
+    let res = c.app.post_json(&results, &json!({"results": [num("CREA", 1.0, "g/L")]})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("results[0]")).await;
+    let res = c.app.post_json(&results, &json!({"results": [num("TT4", 1.0, "µg/dL")]})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("results[0]")).await;
+
+    // Review before every result is in: refused.
+    let review = format!("/api/lab-orders/{chem_id}/review");
+    let res = as_user(&c.app, &vet, Method::POST, &review, Some(&json!({}))).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("status")).await;
+    let rest = json!({"results": [num("ALKP", 40.0, "U/L"), num("ALT", 60.0, "U/L"), num("BUN", 10.0, "mmol/L"),
+        num("GLOB", 4.0, "g/dL"), num("TP", 70.0, "g/L"), num("PHOS", 5.0, "mg/dL"), num("CA", 9.5, "mg/dL")]});
+    let o = expect_json(c.app.post_json(&results, &rest).await, StatusCode::OK).await;
+    assert_eq!(o["status"], "resulted");
+    assert_eq!(r(&o, "TP")["value"], 7.0);
+
+    // Sign-off: not the administrator (no veterinarian profile), a vet once, never twice.
+    let res = c.app.post_json(&review, &json!({})).await;
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    let res =
+        as_user(&c.app, &vet, Method::POST, &review, Some(&json!({"note": "Azotaemic; recheck in 2 weeks"}))).await;
+    let o = expect_json(res, StatusCode::OK).await;
+    assert_eq!(
+        (o["status"].as_str(), o["review_note"].as_str()),
+        (Some("reviewed"), Some("Azotaemic; recheck in 2 weeks"))
+    );
+    let res = as_user(&c.app, &vet, Method::POST, &review, Some(&json!({}))).await;
+    assert_error(res, StatusCode::CONFLICT, "lab_order_reviewed", None).await;
+    // Never edited after sign-off: new results are refused, a correction is an amendment.
+    let res = c.app.post_json(&results, &json!({"results": [num("CREA", 1.0, "mg/dL")]})).await;
+    assert_error(res, StatusCode::CONFLICT, "lab_order_reviewed", None).await;
+    let amend = json!({"result": num("CREA", 2.1, "mg/dL"), "reason": "transcribed from the wrong sample"});
+    let o =
+        expect_json(c.app.post_json(&format!("/api/lab-orders/{chem_id}/amend"), &amend).await, StatusCode::OK).await;
+    assert_eq!((r(&o, "CREA")["value"].as_f64(), r(&o, "CREA")["flag"].as_str()), (Some(2.1), None));
+    assert_eq!(o["amendments"][0]["original"]["flag"], "H");
+    assert_eq!(o["status"], "reviewed");
+
+    // The trend of creatinine on the cat's chart; another analyte without a range is refused.
+    let trend = c.app.get_json(&format!("/api/patients/{}/lab-trends?analyte=crea", c.cat)).await;
+    assert_eq!((trend["unit"].as_str(), trend["points"].as_array().unwrap().len()), (Some("mg/dL"), 1));
+    assert_eq!(trend["points"][0]["value"], 2.1);
+    let res = c.app.get(&format!("/api/patients/{}/lab-trends?analyte=XYZ", c.cat)).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("analyte")).await;
+    // The other client's cat has no lab orders, and sees none of these.
+    let other = c.app.get_json(&format!("/api/patients/{}/lab-orders", c.cat2)).await;
+    assert_eq!(other["items"], json!([]));
+    let other = c.app.get_json(&format!("/api/patients/{}/lab-trends?analyte=CREA", c.cat2)).await;
+    assert_eq!(other["points"], json!([]));
+    let mine = c.app.get_json(&format!("/api/patients/{}/lab-orders?visit_id={v}", c.cat)).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn hl7_results_go_on_their_order_and_cat_and_anything_unclear_waits_in_the_queue() {
+    let c = Clinic::new().await;
+    let v1 = visit(&c, &c.cat, &c.vet).await;
+    let v2 = visit(&c, &c.cat2, &c.vet).await;
+    let mine = id_of(&order(&c.app, &v1, "T4").await);
+    let theirs = id_of(&order(&c.app, &v2, "T4").await);
+
+    // Matched by the order id and the cat: AA, the T4 converted from nmol/L and flagged.
+    let ack = post_hl7(&c.app, oru("M1", &c.cat, &mine, "TT4", &[("NM", "TT4", "77.2", "nmol/L")]).into_bytes()).await;
+    assert_eq!(msa(&ack), "AA", "{ack}");
+    assert!(ack.contains("|M1|"), "the ACK names the message: {ack}");
+    let o = c.app.get_json(&format!("/api/lab-orders/{mine}")).await;
+    assert_eq!((o["status"].as_str(), o["results"][0]["flag"].as_str()), (Some("resulted"), Some("H")));
+    assert_eq!(o["results"][0]["source"], "hl7");
+
+    // Another cat's order named with this cat: queued (AE), never on either cat.
+    let ack = post_hl7(&c.app, oru("M2", &c.cat, &theirs, "TT4", &[("NM", "TT4", "2.0", "ug/dL")]).into_bytes()).await;
+    assert_eq!(msa(&ack), "AE", "{ack}");
+    assert_eq!(c.app.get_json(&format!("/api/lab-orders/{theirs}")).await["status"], "ordered");
+    // An unknown cat, an unknown order, an unknown analyte: queued.
+    let stranger = "01JZZZZZZZZZZZZZZZZZZZZZZZ";
+    let ack =
+        post_hl7(&c.app, oru("M3", stranger, &theirs, "TT4", &[("NM", "TT4", "2.0", "ug/dL")]).into_bytes()).await;
+    assert_eq!(msa(&ack), "AE");
+    assert!(ack.contains("unknown patient"), "{ack}");
+    let ack = post_hl7(
+        &c.app,
+        oru("M4", &c.cat2, "01JZZZZZZZZZZZZZZZZZZZZZZY", "TT4", &[("NM", "TT4", "2", "ug/dL")]).into_bytes(),
+    )
+    .await;
+    assert_eq!(msa(&ack), "AE");
+    let ack =
+        post_hl7(&c.app, oru("M5", &c.cat2, &theirs, "TT4", &[("NM", "FRUCTOSAMINE", "310", "umol/L")]).into_bytes())
+            .await;
+    assert_eq!(msa(&ack), "AE");
+    assert!(ack.contains("FRUCTOSAMINE"), "{ack}");
+    // Truncated in the middle of an OBX: rejected (AR) but kept.
+    let full = oru("M6", &c.cat2, &theirs, "TT4", &[("NM", "TT4", "2.5", "ug/dL")]);
+    let cut = full[..full.rfind("OBX").unwrap() + 12].to_owned();
+    let ack = post_hl7(&c.app, cut.into_bytes()).await;
+    assert_eq!(msa(&ack), "AR", "{ack}");
+    assert!(ack.contains("truncated"), "{ack}");
+    // Latin-1 (MSH-18 8859/1, a byte 0xEC): refused as an encoding, kept byte for byte.
+    let latin = oru("M7", &c.cat2, &theirs, "TT4", &[("ST", "TT4", "Mimi", "")]).replace("UNICODE UTF-8", "8859/1");
+    let mut bytes = latin.into_bytes();
+    let at = bytes.windows(4).position(|w| w == b"Mimi").unwrap();
+    bytes[at + 3] = 0xEC;
+    let ack = post_hl7(&c.app, bytes.clone()).await;
+    assert_eq!(msa(&ack), "AR");
+    assert!(ack.contains("8859/1"), "{ack}");
+    // Bytes that are not UTF-8 although MSH-18 says so: the same.
+    let mut bad = oru("M8", &c.cat2, &theirs, "TT4", &[("NM", "TT4", "2", "ug/dL")]).into_bytes();
+    bad.extend_from_slice(&[0xC3, 0x28, b'\r']);
+    assert_eq!(msa(&post_hl7(&c.app, bad).await), "AR");
+    assert_eq!(c.app.get_json(&format!("/api/lab-orders/{theirs}")).await["status"], "ordered");
+
+    let queue = open_queue(&c.app).await;
+    assert_eq!(queue.len(), 7, "{queue:#?}");
+    let by_reason = |needle: &str| {
+        queue
+            .iter()
+            .find(|q| q["reason"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("{needle}"))
+            .clone()
+    };
+    let latin = by_reason("8859/1");
+    assert!(latin["raw"].as_str().unwrap().contains("Mim\\xEC"), "{latin}");
+    assert_eq!(latin["group"], Value::Null);
+
+    // Attach: the entry naming this cat to the other cat's order is refused; the truncated one
+    // with typed results goes on; twice is refused; discard needs a reason.
+    let wrong_cat = by_reason("another cat");
+    let res = c
+        .app
+        .post_json(&format!("/api/lab-results/unmatched/{}/attach", id_of(&wrong_cat)), &json!({"order_id": theirs}))
+        .await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("order_id")).await;
+    let truncated = id_of(&by_reason("truncated"));
+    let attach = format!("/api/lab-results/unmatched/{truncated}/attach");
+    let res = c.app.post_json(&attach, &json!({"order_id": theirs})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("results")).await;
+    let typed = json!({"order_id": theirs, "results": [num("TT4", 2.5, "µg/dL")]});
+    let o = expect_json(c.app.post_json(&attach, &typed).await, StatusCode::OK).await;
+    assert_eq!((o["status"].as_str(), o["patient_id"].as_str()), (Some("resulted"), Some(c.cat2.as_str())));
+    let res = c.app.post_json(&attach, &typed).await;
+    assert_error(res, StatusCode::CONFLICT, "lab_unmatched_resolved", None).await;
+    let discard = format!("/api/lab-results/unmatched/{}/discard", id_of(&latin));
+    let res = c.app.post_json(&discard, &json!({"reason": " "})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("reason")).await;
+    let d = expect_json(c.app.post_json(&discard, &json!({"reason": "resent in UTF-8"})).await, StatusCode::OK).await;
+    assert_eq!(d["status"], "discarded");
+    assert_eq!(open_queue(&c.app).await.len(), 5);
+    let all = c.app.get_json("/api/lab-results/unmatched?status=all&limit=100").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 7, "nothing is ever dropped");
+}
+
+#[tokio::test]
+async fn json_import_matches_by_cat_and_test_and_a_cancelled_order_takes_no_results() {
+    let c = Clinic::new().await;
+    let v = visit(&c, &c.cat, &c.vet).await;
+    let felv = id_of(&order(&c.app, &v, "FELV_FIV").await);
+    let sdma = id_of(&order(&c.app, &v, "SDMA").await);
+    let token = c.app.token().unwrap();
+    let mut ws = connect(&c.app, &token).await;
+    send(&mut ws, json!({"op": "subscribe", "topics": [format!("patient:{}", c.cat)]})).await;
+    assert_eq!(next(&mut ws).await["type"], "subscribed");
+
+    // No order id: the cat's one open order of the laboratory's test code.
+    let body = json!({"groups": [{"patient_id": c.cat, "test": "SNAPFF", "results": [
+        {"analyte": "FELV_AG", "text": "Positive"}, {"analyte": "FIV_AB", "text": "negative"}]}]});
+    let report = expect_json(c.app.post_json("/api/lab-results/import", &body).await, StatusCode::OK).await;
+    assert_eq!(report["outcomes"][0]["status"], "matched", "{report}");
+    assert_eq!(report["outcomes"][0]["order_id"], felv.as_str());
+    let o = c.app.get_json(&format!("/api/lab-orders/{felv}")).await;
+    assert_eq!((o["status"].as_str(), o["results"][0]["flag"].as_str()), (Some("resulted"), Some("A")));
+    // The result is on the cat's topic, as ids and whether it is flagged.
+    let frame = loop {
+        let f = next(&mut ws).await;
+        if f["type"] == "lab_result_ready" {
+            break f;
+        }
+    };
+    assert_eq!(
+        (frame["data"]["lab_order_id"].as_str(), frame["data"]["flagged"].as_str()),
+        (Some(felv.as_str()), Some("true"))
+    );
+    assert!(frame["data"].get("results").is_none(), "ids only: {frame}");
+
+    // Cancelled with a reason: results typed in are refused, imported ones are queued.
+    let cancel = format!("/api/lab-orders/{sdma}/cancel");
+    let res = c.app.post_json(&cancel, &json!({"reason": ""})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("reason")).await;
+    let o = expect_json(c.app.post_json(&cancel, &json!({"reason": "sample clotted"})).await, StatusCode::OK).await;
+    assert_eq!((o["status"].as_str(), o["cancel_reason"].as_str()), (Some("cancelled"), Some("sample clotted")));
+    let res = c
+        .app
+        .post_json(&format!("/api/lab-orders/{sdma}/results"), &json!({"results": [num("SDMA", 12.0, "µg/dL")]}))
+        .await;
+    assert_error(res, StatusCode::CONFLICT, "lab_order_cancelled", None).await;
+    let body = json!({"groups": [{"order_id": sdma, "patient_id": c.cat, "results": [num("SDMA", 12.0, "µg/dL")]}]});
+    let report = expect_json(c.app.post_json("/api/lab-results/import", &body).await, StatusCode::OK).await;
+    assert_eq!(report["outcomes"][0]["status"], "queued");
+    assert!(report["outcomes"][0]["reason"].as_str().unwrap().contains("cancelled"), "{report}");
+    // A body of the wrong shape is refused (the sender corrects it), not queued.
+    let res = c.app.post_json("/api/lab-results/import", &json!({"groups": []})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("groups")).await;
+    let res = c
+        .app
+        .request(Method::POST, "/api/lab-results/import")
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None).await;
+}
