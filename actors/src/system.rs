@@ -90,6 +90,8 @@ pub struct System {
     pub timeline: crate::clinical::timeline::Timeline,
     /// A cat's chart in one read.
     pub charts: crate::clinical::chart::Charts,
+    /// Batch printing: labels and certificates for a selection, as one PDF.
+    pub print_batches: crate::clinical::print_batches::PrintBatches,
     /// Prescriptions with their dose arithmetic and safety checks (a record kind).
     pub prescriptions: crate::clinical::prescriptions::Prescriptions,
     /// The controlled-drug register (append-only).
@@ -232,6 +234,9 @@ impl System {
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         jobs.register(crate::billing::generate::KIND, invoice_batches.handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let print_batches = crate::clinical::print_batches::PrintBatches::new(ctx.clone(), jobs.clone());
+        jobs.register(crate::clinical::print_batches::KIND, print_batches.handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let loyalty = crate::billing::loyalty::Loyalty::new(ctx.clone(), invoices.clone());
         crate::billing::loyalty::Birthdays { loyalty: loyalty.clone() }
             .install(&jobs)
@@ -301,6 +306,7 @@ impl System {
             capture,
             loyalty,
             invoice_batches,
+            print_batches,
             reports: crate::billing::reports::Reports::new(ctx_for_templates.clone()),
             accounting: crate::billing::accounting::Accounting::new(ctx_for_templates.clone()),
             statements,

@@ -13,10 +13,12 @@
 //! time and "Page n of m".
 
 mod fonts;
+mod labels;
 mod layout;
 mod pdf;
 
 pub use fonts::text_width;
+pub use labels::{Label, LabelLine, LabelSheet, render_labels};
 
 /// What can stop a document from rendering.
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +239,18 @@ impl Document {
 pub fn render(doc: &Document) -> Result<Vec<u8>, DocumentError> {
     let pages = layout::lay_out(doc);
     pdf::write(doc, &pages)
+}
+
+/// Renders several documents one after the other as one PDF (a print batch): each keeps its
+/// own first page, running header and "Page n of m". They print on the first one's paper and
+/// letterhead logo (one clinic's documents share them); `title` names the whole file.
+pub fn render_many(title: &str, docs: &[Document]) -> Result<Vec<u8>, DocumentError> {
+    let Some(first) = docs.first() else {
+        return render(&Document::new(Letterhead::default(), title, ""));
+    };
+    let pages: Vec<layout::Page> = docs.iter().flat_map(layout::lay_out).collect();
+    let whole = Document { title: title.to_owned(), blocks: Vec::new(), ..first.clone() };
+    pdf::write(&whole, &pages)
 }
 
 /// How many pages the document takes (layout only, no PDF written).

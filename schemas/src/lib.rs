@@ -45,6 +45,7 @@ pub mod patients;
 pub mod payment_plans;
 pub mod payments;
 pub mod prescriptions;
+pub mod printing;
 pub mod problems;
 pub mod records;
 pub mod search;

@@ -30,6 +30,9 @@
 //! revenue and ageing bars; a payment plan is agreed through its form and modified;
 //! screenshots at 1280x800, 800x1280 and 390x844.
 //!
+//! The printable documents, in `tests/browser/documents.mjs`: a cat's page links its
+//! vaccination certificate and record summary, and the certificate's link answers a PDF.
+//!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
 //! on a machine without them skips these tests with a message.
@@ -423,4 +426,21 @@ async fn the_invoice_builder_charges_a_visit_issues_it_and_takes_its_payment() {
     {
         assert!(browser.artifacts.join(shot).exists(), "{shot}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cat_s_page_links_its_vaccination_certificate_which_opens_as_a_pdf() {
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Zoë", "Lefèvre").await;
+    let cat = app.some_patient(&client, "Pistache").await;
+    crate::access::staff_user(&app, "vic", &["veterinarian"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run(
+            "documents.mjs",
+            &[("BASE_URL", &base), ("USER", "vic"), ("PASSWORD", crate::access::NEW_PASSWORD), ("PATIENT", &cat)],
+        )
+        .await;
+    assert!(browser.artifacts.join("documents-cat.png").exists());
 }

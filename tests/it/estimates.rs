@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::catalogue::item;
-use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of};
+use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of, pdf_text};
 
 struct Clinic {
     app: TestApp,
@@ -354,24 +354,6 @@ async fn bad_estimates_are_refused_naming_the_field() {
     .await;
     assert_error(c.app.get("/api/estimates/nonsense.pdf").await, StatusCode::NOT_FOUND, "estimate_not_found", None)
         .await;
-}
-
-/// Runs `pdftotext` on `pdf`, or `None` when poppler is missing and not required.
-fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("estimate.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    match std::process::Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(&path).arg("-").output() {
-        Ok(out) => {
-            assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
-            Some(String::from_utf8(out.stdout).expect("UTF-8 output"))
-        }
-        Err(e) => {
-            assert!(std::env::var("CLOWDER_PDF_TESTS").is_err(), "pdftotext was not found ({e})");
-            eprintln!("skipping the PDF reading: run scripts/test to install poppler-utils");
-            None
-        }
-    }
 }
 
 #[tokio::test]

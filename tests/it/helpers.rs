@@ -356,3 +356,22 @@ pub async fn assert_error(resp: Response, status: StatusCode, code: &str, field:
 
 /// A syntactically valid client id that no record has.
 pub const UNKNOWN_ID: &str = "01JD7Y2Q4Z8W3N5K6M7P8R9S0T";
+
+/// Runs poppler's `pdftotext -layout` on `pdf`, or `None` (after saying so) when poppler is
+/// missing and not required (`scripts/test` installs it and sets `CLOWDER_PDF_TESTS=1`).
+pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("document.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    match std::process::Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(&path).arg("-").output() {
+        Ok(out) => {
+            assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+            Some(String::from_utf8(out.stdout).expect("UTF-8 output"))
+        }
+        Err(e) => {
+            assert!(std::env::var("CLOWDER_PDF_TESTS").is_err(), "pdftotext was not found ({e})");
+            eprintln!("skipping the PDF reading: run scripts/test to install poppler-utils");
+            None
+        }
+    }
+}

@@ -19,6 +19,7 @@ mod catalogue;
 mod chart;
 mod clients;
 mod clinical_facts;
+mod clinical_pdfs;
 mod communications;
 mod consent;
 mod controlled;

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::catalogue::item;
-use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of};
+use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of, pdf_text};
 
 struct Till {
     app: TestApp,
@@ -293,25 +293,6 @@ async fn credit_is_spent_once_when_two_invoices_apply_it_at_once() {
     let paid_c = t.app.get_json(&format!("/api/invoices/{c}")).await["paid"].as_i64().unwrap();
     assert_eq!(paid_b + paid_c, 3000);
     assert_eq!(t.credit().await["credit"], 0);
-}
-
-/// `pdftotext -layout` of `pdf`, or `None` (after saying so) when poppler is missing and
-/// `CLOWDER_PDF_TESTS` does not require it.
-fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("receipt.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    match std::process::Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(&path).arg("-").output() {
-        Ok(out) => {
-            assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
-            Some(String::from_utf8(out.stdout).expect("UTF-8 output"))
-        }
-        Err(e) => {
-            assert!(std::env::var("CLOWDER_PDF_TESTS").is_err(), "pdftotext was not found ({e})");
-            eprintln!("skipping the PDF reading: run scripts/test to install poppler-utils");
-            None
-        }
-    }
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::catalogue::item;
-use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of};
+use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of, pdf_text};
 
 /// A clinic keeping credit on account, a client, a 65.00 exam.
 pub(crate) struct Books {
@@ -149,25 +149,6 @@ async fn a_statement_lists_every_movement_with_the_running_balance_and_adds_up_t
     .await;
     let audit = b.app.get_json("/api/audit?action=client.statement").await;
     assert!(!audit["items"].as_array().is_none_or(Vec::is_empty), "{audit}");
-}
-
-/// `pdftotext -layout` of `pdf`, or `None` when poppler is missing and `CLOWDER_PDF_TESTS`
-/// does not require it.
-pub(crate) fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("statement.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    match std::process::Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(&path).arg("-").output() {
-        Ok(out) => {
-            assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
-            Some(String::from_utf8(out.stdout).expect("UTF-8 output"))
-        }
-        Err(e) => {
-            assert!(std::env::var("CLOWDER_PDF_TESTS").is_err(), "pdftotext was not found ({e})");
-            eprintln!("skipping the PDF reading: run scripts/test to install poppler-utils");
-            None
-        }
-    }
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use crate::routes::capture;
 use crate::routes::inventory;
 use crate::routes::loyalty;
 use crate::routes::payments;
+use crate::routes::printing;
 use crate::routes::subscribe;
 use crate::routes::vaccinations;
 use crate::routes::visits;
@@ -54,6 +55,7 @@ use crate::state::AppState;
         (name = "marketing", description = "Segments, campaigns and the newsletter's double opt-in"),
         (name = "webhooks", description = "Delivery reports and inbound texts from the message providers (signed, no session)"),
         (name = "clinical", description = "The medical record: visits, SOAP notes, a cat's timeline, vitals, weights, the problem list, lab orders and results, and clinical facts"),
+        (name = "printing", description = "Printed documents (PDF): certificates, summaries, labels, print batches, and the clinic's logo"),
         (name = "inventory", description = "Products, lots and the stock ledger, vendors, purchase orders, dispensing and stock alerts"),
     )
 )]
@@ -244,6 +246,16 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(vaccinations::patient_vaccinations))
         .routes(routes!(vaccinations::patient_vaccination_override))
         .routes(routes!(vaccinations::patient_vaccination_risk))
+        .routes(routes!(printing::logo_get, printing::logo_put, printing::logo_delete))
+        .routes(routes!(printing::logo_image))
+        .routes(routes!(printing::vaccination_certificate))
+        .routes(routes!(printing::health_certificate))
+        .routes(routes!(printing::visit_summary))
+        .routes(routes!(printing::record_summary))
+        .routes(routes!(printing::prescription_label))
+        .routes(routes!(printing::print_batches_create))
+        .routes(routes!(printing::print_batches_get))
+        .routes(routes!(printing::print_batches_file))
         .routes(routes!(inventory::products_create, inventory::products_list))
         .routes(routes!(inventory::products_get, inventory::products_update, inventory::products_delete))
         .routes(routes!(inventory::products_receive))

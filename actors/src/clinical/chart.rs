@@ -70,6 +70,10 @@ impl Charts {
         Self { ctx }
     }
 
+    pub(crate) fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
     /// The cat's chart on local date `today` (the due list's), its timeline page starting
     /// below `timeline_before` (a cursor's key; `None`: the first page). Audited as
     /// `patient.chart` before it is returned.
@@ -175,7 +179,7 @@ fn read(
 }
 
 /// Every record under the cat in `index`, oldest first.
-fn children<R: clowder_schemas::records::Record>(
+pub(crate) fn children<R: clowder_schemas::records::Record>(
     r: &Reader,
     index: IndexTable,
     table: RecordTable,

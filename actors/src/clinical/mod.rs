@@ -7,7 +7,9 @@
 //! appointments through a durable job), `timeline` (a cat's entries of every kind, newest
 //! first), `chart` (a cat's chart in one read from one snapshot), `prescriptions` (dose arithmetic and safety checks against the formulary) and
 //! `controlled` (the controlled-drug register, which checks a witness's PIN with
-//! `staff::accounts`) with `register_pdf` (the register as a printed document), `unsigned`
+//! `staff::accounts`) with `register_pdf` (the register as a printed document), the printed
+//! documents of the record (`certificates`, `visit_pdfs`, `record_pdf`, `labels`, and
+//! `print_batches` for many at once; docs/documents.md), `unsigned`
 //! (the board's live alert for a note unsigned after 24 h, through a durable job) and `import`
 //! (visits and notes of the past, for the demo and migrations), `labs` (lab orders, results
 //! flagged against the reference ranges, review, and the import's unmatched queue). The design is in
@@ -15,6 +17,7 @@
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
 
+pub mod certificates;
 pub mod chart;
 pub mod controlled;
 pub mod drafts;
@@ -22,14 +25,18 @@ pub mod facts;
 pub mod follow;
 pub mod import;
 pub mod labs;
+pub mod labels;
 pub mod notes;
 pub mod prescriptions;
+pub mod print_batches;
 pub mod problems;
+pub mod record_pdf;
 pub mod register_pdf;
 #[cfg(test)]
 mod tests;
 pub mod timeline;
 pub mod unsigned;
 pub mod vaccinations;
+pub mod visit_pdfs;
 pub mod visits;
 pub mod vitals;

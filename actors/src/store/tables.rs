@@ -137,10 +137,16 @@ pub enum RecordTable {
     LoyaltySettings,
     /// Clients' loyalty points ledger (`billing::loyalty`), append-only; ids in time order.
     LoyaltyLedger,
+    /// The clinic's logo for printed documents (`printing`; key 0).
+    ClinicLogo,
+    /// Print batches with their progress (`clinical::print_batches`; key: the job's id).
+    PrintBatches,
+    /// The PDFs print batches made (key: the batch's id).
+    PrintFiles,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 62] = [
+    pub const ALL: [RecordTable; 65] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -203,6 +209,9 @@ impl RecordTable {
         RecordTable::LoyaltyLedger,
         RecordTable::LabOrders,
         RecordTable::LabUnmatched,
+        RecordTable::ClinicLogo,
+        RecordTable::PrintBatches,
+        RecordTable::PrintFiles,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -269,6 +278,9 @@ impl RecordTable {
             RecordTable::StatementRuns => TableDefinition::new("statement_runs"),
             RecordTable::LoyaltySettings => TableDefinition::new("loyalty_settings"),
             RecordTable::LoyaltyLedger => TableDefinition::new("loyalty_ledger"),
+            RecordTable::ClinicLogo => TableDefinition::new("clinic_logo"),
+            RecordTable::PrintBatches => TableDefinition::new("print_batches"),
+            RecordTable::PrintFiles => TableDefinition::new("print_files"),
         }
     }
 }

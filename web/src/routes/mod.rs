@@ -36,6 +36,7 @@ pub mod patients;
 pub mod payment_plans;
 pub mod payments;
 pub mod prescriptions;
+pub mod printing;
 pub mod problems;
 pub mod reports;
 pub mod roles;

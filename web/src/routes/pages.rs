@@ -391,6 +391,18 @@ pub async fn patient(
             };
             let mut view = view;
             view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?patient_id={id}"));
+            // Its printable documents, for who may read them.
+            for (term, path) in
+                [("Vaccination certificate", "vaccination-certificate.pdf"), ("Record summary", "record-summary.pdf")]
+            {
+                if may(&staff, &format!("GET /api/patients/{{id}}/{path}")) {
+                    view.facts.push(crate::views::records::Fact::link_to(
+                        term,
+                        "PDF",
+                        format!("/api/patients/{id}/{path}"),
+                    ));
+                }
+            }
             state.system.search.viewed(&staff.caller, SearchKind::Patient, id.ulid()).await?;
             Ok(render(StatusCode::OK, &view))
         }
@@ -420,6 +432,20 @@ pub async fn visit(
             let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
             let mut view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, name, &clinic_tz(&state));
             view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?visit_id={id}"));
+            // Its printable documents; the health certificate needs the signed note.
+            let mut printable = vec![("Visit summary", "summary.pdf")];
+            if view.signed {
+                printable.push(("Health certificate", "health-certificate.pdf"));
+            }
+            for (term, path) in printable {
+                if may(&staff, &format!("GET /api/visits/{{id}}/{path}")) {
+                    view.facts.push(crate::views::records::Fact::link_to(
+                        term,
+                        "PDF",
+                        format!("/api/visits/{id}/{path}"),
+                    ));
+                }
+            }
             // The visit's invoices (a draft filling up at checkout), linked for who may open them.
             if granted_on(&staff, &Method::GET, "/invoices/{id}").is_some() {
                 let filter = InvoiceFilter { visit_id: Some(id), ..InvoiceFilter::default() };

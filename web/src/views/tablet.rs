@@ -88,6 +88,8 @@ pub struct MedicationRow {
     pub how: String,
     /// The arithmetic as stored ("1 mg/kg × 4.2 kg = 4.2 mg; …").
     pub dose: String,
+    /// Its label as a PDF on the clinic's label sheet.
+    pub label: String,
 }
 
 /// One drug, form and strength of the formulary, as a choice of the prescribing form.
@@ -298,6 +300,7 @@ pub fn medication_row(p: &Prescription) -> MedicationRow {
         drug: format!("{} — {} {} {unit}", p.drug_name, form_label(p.form), p.strength),
         how: how.join(" · "),
         dose: p.dose.shown.clone(),
+        label: format!("/api/prescriptions/{}/label.pdf", p.id),
     }
 }
 

@@ -778,6 +778,7 @@ fn tablet_chart(visit: Option<super::tablet::NoteEditor>, meds: bool) -> super::
                     drug: "Meloxicam — suspension 0.5 mg/mL".into(),
                     how: "q24h · oral · no refills left".into(),
                     dose: "0.05 mg/kg × 4.2 kg = 0.21 mg".into(),
+                    label: "/api/prescriptions/01JD7Y2Q4Z8W3N5K6M7P8R9S0T/label.pdf".into(),
                 }]
             }),
             visit,
@@ -802,6 +803,7 @@ fn the_tablet_chart_escapes_labels_and_hides_medications_without_the_permission(
     assert!(html.contains(r#"<li data-status="overdue">"#) && html.contains("Overdue since 2026-01-04"));
     assert!(html.contains("Sick visit: &#60;b&#62;x") && html.contains(r#"id="older""#));
     assert!(html.contains(r#"id="medications-section""#) && html.contains("0.21 mg"));
+    assert!(html.contains(r#"<a class="rx-label" href="/api/prescriptions/01JD7Y2Q4Z8W3N5K6M7P8R9S0T/label.pdf">"#));
     // No visit: no note and no form that posts with a visit id.
     assert!(html.contains(r#"id="no-visit""#) && !html.contains(r#"id="vitals-form""#), "{html}");
     assert!(!html.contains(r#"id="vaccine-form""#) && !html.contains(r#"id="prescribe-form""#));
