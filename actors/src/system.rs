@@ -78,6 +78,9 @@ pub struct System {
     pub vitals: crate::clinical::vitals::VitalsService,
     /// The problem list (a record kind).
     pub problems: crate::clinical::problems::Problems,
+    /// Documents on the record (a record kind) and their contents on disk.
+    pub documents: crate::clinical::documents::Documents,
+    pub document_files: crate::clinical::document_files::DocumentFiles,
     /// Visits of the medical record.
     pub visits: crate::clinical::visits::Visits,
     /// Signed SOAP notes and their addenda.
@@ -279,6 +282,11 @@ impl System {
             clinical_facts: crate::clinical::facts::ClinicalFacts::new(ctx_for_templates.clone()),
             vitals: crate::clinical::vitals::VitalsService::new(ctx_for_templates.clone()),
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
+            documents: crate::clinical::documents::Documents::new(ctx_for_templates.clone()),
+            document_files: crate::clinical::document_files::DocumentFiles::new(
+                &ctx_for_templates.config.data_dir,
+                ctx_for_templates.config.document_max_bytes,
+            ),
             drafts: crate::clinical::drafts::Drafts::new(ctx_for_templates.clone(), notes.clone()),
             timeline: crate::clinical::timeline::Timeline::new(ctx_for_templates.clone()),
             charts: crate::clinical::chart::Charts::new(ctx_for_templates.clone()),
@@ -367,6 +375,7 @@ impl System {
             self.templates.stop_all();
             self.vitals.stop_all();
             self.problems.stop_all();
+            self.documents.stop_all();
             self.visits.stop_all();
             self.notes.stop_all();
             self.prescriptions.stop_all();

@@ -137,6 +137,10 @@ pub enum ErrorCode {
     ExportOverlap,
     /// The loyalty programme is off: nothing is redeemed or adjusted.
     LoyaltyDisabled,
+    DocumentNotFound,
+    /// An upload whose content is not an accepted document type (an executable, HTML, an
+    /// unknown binary), whatever its file name says.
+    DocumentTypeRefused,
 }
 
 impl ErrorCode {
@@ -200,6 +204,8 @@ impl ErrorCode {
             AccountingExportNotFound => ErrorKind::NotFound,
             ExportOverlap => ErrorKind::Conflict,
             LoyaltyDisabled => ErrorKind::Conflict,
+            DocumentNotFound => ErrorKind::NotFound,
+            DocumentTypeRefused => ErrorKind::UnsupportedMediaType,
         }
     }
 

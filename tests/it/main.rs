@@ -25,6 +25,7 @@ mod controlled;
 mod demo;
 mod disk;
 mod docs;
+mod documents;
 mod durability;
 mod errors;
 mod estimates;

@@ -316,6 +316,11 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/problems/{id}", Needs(VisitsView)),
     ("PATCH", "/api/problems/{id}", Needs(VisitsEdit)),
     ("GET", "/api/patients/{id}/problems", Needs(VisitsView)),
+    ("POST", "/api/documents", Needs(VisitsEdit)),
+    ("GET", "/api/documents", Needs(VisitsView)),
+    ("GET", "/api/documents/{id}", Needs(VisitsView)),
+    ("GET", "/api/documents/{id}/content", Needs(VisitsView)),
+    ("POST", "/api/documents/{id}/deactivate", Needs(VisitsEdit)),
     // The medical record: visits:view for every read (a receptionist holds none of them).
     ("POST", "/api/visits", Needs(VisitsCreate)),
     ("GET", "/api/visits", Needs(VisitsView)),

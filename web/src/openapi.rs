@@ -22,7 +22,7 @@ use crate::routes::{
     users, waitlist,
 };
 use crate::routes::{catalogue, invoices};
-use crate::routes::{clinical_facts, problems, vitals};
+use crate::routes::{clinical_facts, documents, problems, vitals};
 use crate::routes::{consent, hooks};
 use crate::routes::{controlled, prescriptions};
 use crate::routes::{estimates, payment_plans};
@@ -198,6 +198,16 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(problems::problems_create))
         .routes(routes!(problems::problems_get, problems::problems_update))
         .routes(routes!(problems::patients_problems))
+        // The upload streams its body to disk with its own limit (CLOWDER_DOCUMENT_MAX_BYTES),
+        // so the 1 MiB default does not apply to it.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(documents::documents_upload, documents::documents_list))
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .routes(routes!(documents::documents_get))
+        .routes(routes!(documents::documents_content))
+        .routes(routes!(documents::documents_deactivate))
         .routes(routes!(visits::visits_create, visits::visits_list))
         .routes(routes!(visits::visits_get, visits::visits_update))
         .routes(routes!(visits::visits_complete))

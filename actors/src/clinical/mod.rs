@@ -9,13 +9,16 @@
 //! `controlled` (the controlled-drug register, which checks a witness's PIN with
 //! `staff::accounts`) with `register_pdf` (the register as a printed document), `unsigned`
 //! (the board's live alert for a note unsigned after 24 h, through a durable job) and `import`
-//! (visits and notes of the past, for the demo and migrations). The design is in
+//! (visits and notes of the past, for the demo and migrations); `documents` (uploaded files and
+//! signed forms on the record, a kind) with `document_files` (their contents on disk by hash). The design is in
 //! docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
 
 pub mod chart;
 pub mod controlled;
+pub mod document_files;
+pub mod documents;
 pub mod drafts;
 pub mod facts;
 pub mod follow;

@@ -133,10 +133,13 @@ pub enum RecordTable {
     LoyaltySettings,
     /// Clients' loyalty points ledger (`billing::loyalty`), append-only; ids in time order.
     LoyaltyLedger,
+    /// Documents on the medical record (`clinical::documents`): metadata; the content is a
+    /// file under `<data dir>/documents/` named by its SHA-256.
+    Documents,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 60] = [
+    pub const ALL: [RecordTable; 61] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -197,6 +200,7 @@ impl RecordTable {
         RecordTable::StatementRuns,
         RecordTable::LoyaltySettings,
         RecordTable::LoyaltyLedger,
+        RecordTable::Documents,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -261,6 +265,7 @@ impl RecordTable {
             RecordTable::StatementRuns => TableDefinition::new("statement_runs"),
             RecordTable::LoyaltySettings => TableDefinition::new("loyalty_settings"),
             RecordTable::LoyaltyLedger => TableDefinition::new("loyalty_ledger"),
+            RecordTable::Documents => TableDefinition::new("documents"),
         }
     }
 }
@@ -322,10 +327,14 @@ pub enum IndexTable {
     InvoicesSettled,
     /// `(client, loyalty entry)`: a client's loyalty ledger, in time order.
     LoyaltyByClient,
+    /// `(client, document)`: the documents filed under a client (their cats' too).
+    DocumentsByClient,
+    /// `(patient, document)`: a cat's documents (its visits' too).
+    DocumentsByPatient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 24] = [
+    pub const ALL: [IndexTable; 26] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -350,6 +359,8 @@ impl IndexTable {
         IndexTable::PaymentPlansByInvoice,
         IndexTable::InvoicesSettled,
         IndexTable::LoyaltyByClient,
+        IndexTable::DocumentsByClient,
+        IndexTable::DocumentsByPatient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -378,6 +389,8 @@ impl IndexTable {
             IndexTable::PaymentPlansByInvoice => TableDefinition::new("payment_plans_by_invoice"),
             IndexTable::InvoicesSettled => TableDefinition::new("invoices_settled"),
             IndexTable::LoyaltyByClient => TableDefinition::new("loyalty_by_client"),
+            IndexTable::DocumentsByClient => TableDefinition::new("documents_by_client"),
+            IndexTable::DocumentsByPatient => TableDefinition::new("documents_by_patient"),
         }
     }
 }
