@@ -57,7 +57,9 @@ impl DocumentFiles {
     pub async fn begin(&self) -> Result<Incoming> {
         let dir = self.dir.join(INCOMING);
         tokio::fs::create_dir_all(&dir).await.map_err(|e| io("create", &dir, e))?;
-        let path = dir.join(ulid::Ulid::new().to_string());
+        // Unique within this process; `.incoming/` is emptied at every start.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let path = dir.join(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string());
         let file = tokio::fs::File::create(&path).await.map_err(|e| io("create", &path, e))?;
         Ok(Incoming {
             files: self.clone(),
@@ -229,7 +231,7 @@ mod tests {
         let b = files.put(b"%PDF-1.4 one").await.unwrap();
         assert_eq!(a, b);
         assert_eq!(a.media_type, MediaType::Pdf);
-        assert_eq!(files.list().unwrap(), [a.sha256.clone()]);
+        assert_eq!(files.list().unwrap(), std::slice::from_ref(&a.sha256));
         assert_eq!(files.verify(&a.sha256).await.unwrap(), 12);
 
         let mut big = files.begin().await.unwrap();
