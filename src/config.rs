@@ -120,6 +120,10 @@ pub struct ServeArgs {
     /// How long a waitlist offer of a freed slot stays open, seconds (default two hours).
     #[arg(long, env = "CLOWDER_WAITLIST_OFFER_SECS", default_value_t = 7200)]
     pub waitlist_offer_secs: u64,
+    /// The largest document a client's record accepts (an upload over it is refused with 413
+    /// and nothing stored), bytes; 25 MiB by default.
+    #[arg(long, env = "CLOWDER_DOCUMENT_MAX_BYTES", default_value_t = clowder_actors::ctx::DEFAULT_DOCUMENT_MAX_BYTES)]
+    pub document_max_bytes: u64,
     /// Log format.
     #[arg(long, env = "CLOWDER_LOG", value_enum, default_value_t = LogFormat::Text)]
     pub log: LogFormat,
@@ -1143,6 +1147,7 @@ impl ServeArgs {
             lockout_for: Duration::from_secs(sec.lockout_minutes * 60),
             cache_bytes: self.cache_mb.max(1) << 20,
             waitlist_offer_ttl: jiff::SignedDuration::from_secs(self.waitlist_offer_secs as i64),
+            document_max_bytes: self.document_max_bytes.max(1),
             backup_journal: backup.is_some(),
             min_free_bytes: ops.min_free_mb.saturating_mul(1 << 20),
             jobs: self.jobs.config()?,
@@ -1240,6 +1245,7 @@ impl Settings {
             ("CLOWDER_ASK_TIMEOUT_MS", s.actors.ask_timeout.as_millis().to_string()),
             ("CLOWDER_CACHE_MB", (s.cache_bytes >> 20).to_string()),
             ("CLOWDER_WAITLIST_OFFER_SECS", s.waitlist_offer_ttl.as_secs().to_string()),
+            ("CLOWDER_DOCUMENT_MAX_BYTES", s.document_max_bytes.to_string()),
             ("CLOWDER_WS_REPLAY_MAX", self.web.ws_replay_max.to_string()),
             ("CLOWDER_WS_QUEUE", self.web.ws_queue.to_string()),
             ("CLOWDER_WS_HEARTBEAT_SECS", self.web.ws_heartbeat.as_secs().to_string()),

@@ -15,6 +15,10 @@ use crate::metrics::RuntimeMetrics;
 use crate::runtime::ActorConfig;
 use crate::store::Store;
 
+/// The default of `CLOWDER_DOCUMENT_MAX_BYTES`: 25 MiB, a long scanned referral or a
+/// radiograph series as PDF.
+pub const DEFAULT_DOCUMENT_MAX_BYTES: u64 = 25 << 20;
+
 /// Settings of the core, built by the binary from its configuration.
 #[derive(Debug, Clone)]
 pub struct SystemConfig {
@@ -49,6 +53,8 @@ pub struct SystemConfig {
     /// Free space the data directory's disk keeps: below it, changes are refused (507) before
     /// anything is written (`store::disk`). 0 turns the guard off.
     pub min_free_bytes: u64,
+    /// The largest document content accepted (`clinical::document_files`), bytes.
+    pub document_max_bytes: u64,
     /// The job scheduler's settings (`jobs::`).
     pub jobs: crate::jobs::JobsConfig,
     /// The message providers of each channel (`comms`); the log provider by default.
@@ -85,6 +91,7 @@ impl SystemConfig {
             backup_journal: false,
             // Off here (unit tests on small temporary disks); the binary's default is 512 MiB.
             min_free_bytes: 0,
+            document_max_bytes: DEFAULT_DOCUMENT_MAX_BYTES,
             jobs: crate::jobs::JobsConfig::default(),
             comms: crate::comms::CommsConfig::default(),
             automations_sweep_at: Some(crate::comms::automations::DEFAULT_SWEEP_AT),

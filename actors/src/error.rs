@@ -161,6 +161,14 @@ pub enum Error {
     VitalsNotFound(clowder_schemas::ids::VitalsId),
     #[error("no problem with id {0}")]
     ProblemNotFound(clowder_schemas::ids::ProblemId),
+    #[error("no document with id {0}")]
+    DocumentNotFound(clowder_schemas::ids::DocumentId),
+    /// An upload's content is not an accepted type (told from its bytes).
+    #[error("{0}")]
+    DocumentTypeRefused(clowder_schemas::documents::Refused),
+    /// An upload is larger than `CLOWDER_DOCUMENT_MAX_BYTES`.
+    #[error("the file is larger than the {max} bytes a document may have (CLOWDER_DOCUMENT_MAX_BYTES)")]
+    DocumentTooLarge { max: u64 },
     #[error("no clinical fact set or version {0}")]
     FactSetNotFound(String),
     #[error("no lab order with id {0}")]
@@ -357,6 +365,9 @@ impl Error {
             Error::LabOrderReviewed(_) => ErrorCode::LabOrderReviewed,
             Error::LabOrderCancelled(_) => ErrorCode::LabOrderCancelled,
             Error::LabUnmatchedResolved(_) => ErrorCode::LabUnmatchedResolved,
+            Error::DocumentNotFound(_) => ErrorCode::DocumentNotFound,
+            Error::DocumentTypeRefused(_) => ErrorCode::DocumentTypeRefused,
+            Error::DocumentTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Error::FactSetNotFound(_) => ErrorCode::FactSetNotFound,
             Error::VaccinationNotFound(_) => ErrorCode::VaccinationNotFound,
             Error::CatalogueItemNotFound(_) => ErrorCode::CatalogueItemNotFound,

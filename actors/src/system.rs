@@ -80,6 +80,9 @@ pub struct System {
     pub problems: crate::clinical::problems::Problems,
     /// Lab orders, the unmatched queue and the import's matching (`labs.orders`, `labs.unmatched`).
     pub labs: crate::clinical::labs::LabImport,
+    /// Documents on the record (a record kind) and their contents on disk.
+    pub documents: crate::clinical::documents::Documents,
+    pub document_files: crate::clinical::document_files::DocumentFiles,
     /// Visits of the medical record.
     pub visits: crate::clinical::visits::Visits,
     /// Signed SOAP notes and their addenda.
@@ -287,6 +290,11 @@ impl System {
             vitals: crate::clinical::vitals::VitalsService::new(ctx_for_templates.clone()),
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
             labs: crate::clinical::labs::LabImport::new(ctx_for_templates.clone()),
+            documents: crate::clinical::documents::Documents::new(ctx_for_templates.clone()),
+            document_files: crate::clinical::document_files::DocumentFiles::new(
+                &ctx_for_templates.config.data_dir,
+                ctx_for_templates.config.document_max_bytes,
+            ),
             drafts: crate::clinical::drafts::Drafts::new(ctx_for_templates.clone(), notes.clone()),
             timeline: crate::clinical::timeline::Timeline::new(ctx_for_templates.clone()),
             charts: crate::clinical::chart::Charts::new(ctx_for_templates.clone()),
@@ -377,6 +385,7 @@ impl System {
             self.vitals.stop_all();
             self.problems.stop_all();
             self.labs.stop_all();
+            self.documents.stop_all();
             self.visits.stop_all();
             self.notes.stop_all();
             self.prescriptions.stop_all();

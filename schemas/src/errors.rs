@@ -146,6 +146,10 @@ pub enum ErrorCode {
     LabOrderCancelled,
     /// An unmatched lab result already attached or discarded.
     LabUnmatchedResolved,
+    DocumentNotFound,
+    /// An upload whose content is not an accepted document type (an executable, HTML, an
+    /// unknown binary), whatever its file name says.
+    DocumentTypeRefused,
 }
 
 impl ErrorCode {
@@ -211,6 +215,8 @@ impl ErrorCode {
             LoyaltyDisabled => ErrorKind::Conflict,
             LabOrderNotFound | LabUnmatchedNotFound => ErrorKind::NotFound,
             LabOrderReviewed | LabOrderCancelled | LabUnmatchedResolved => ErrorKind::Conflict,
+            DocumentNotFound => ErrorKind::NotFound,
+            DocumentTypeRefused => ErrorKind::UnsupportedMediaType,
         }
     }
 

@@ -261,6 +261,16 @@ pub enum DomainEvent {
         patient_id: crate::ids::PatientId,
         changed: Vec<String>,
     },
+    /// A document was filed on a client's record (an upload, or a signed consent form).
+    DocumentAdded {
+        document_id: crate::ids::DocumentId,
+        client_id: crate::ids::ClientId,
+    },
+    /// A document was deactivated (hidden from the record's lists; never deleted).
+    DocumentDeactivated {
+        document_id: crate::ids::DocumentId,
+        client_id: crate::ids::ClientId,
+    },
     /// A visit was opened (walk-in, or from its appointment). Clinical: ids only.
     VisitOpened {
         visit_id: crate::ids::VisitId,
@@ -532,6 +542,9 @@ impl DomainEvent {
             DomainEvent::ProblemAdded { problem_id, .. } | DomainEvent::ProblemUpdated { problem_id, .. } => {
                 format!("problem:{problem_id}")
             }
+            DomainEvent::DocumentAdded { document_id, .. } | DomainEvent::DocumentDeactivated { document_id, .. } => {
+                format!("document:{document_id}")
+            }
             DomainEvent::VisitOpened { visit_id, .. }
             | DomainEvent::VisitUpdated { visit_id, .. }
             | DomainEvent::VisitCompleted { visit_id, .. }
@@ -753,7 +766,9 @@ impl DomainEvent {
             DomainEvent::VitalsRecorded { .. }
             | DomainEvent::VitalsAmended { .. }
             | DomainEvent::ProblemAdded { .. }
-            | DomainEvent::ProblemUpdated { .. } => Audience::new(Permission::VisitsView, Unnarrowed),
+            | DomainEvent::ProblemUpdated { .. }
+            | DomainEvent::DocumentAdded { .. }
+            | DomainEvent::DocumentDeactivated { .. } => Audience::new(Permission::VisitsView, Unnarrowed),
             // The medical record: only who may read visits and notes. The events carry no
             // creator, so scope `own` receives none of them (REST narrows `own` by creator).
             DomainEvent::VisitOpened { .. }
@@ -882,6 +897,11 @@ impl DomainEvent {
             DomainEvent::ProblemUpdated { problem_id, patient_id, changed } => Some(IdsOnly {
                 ids: vec![("problem_id", problem_id.to_string()), ("patient_id", patient_id.to_string())],
                 changed: changed.clone(),
+            }),
+            DomainEvent::DocumentAdded { document_id, client_id }
+            | DomainEvent::DocumentDeactivated { document_id, client_id } => Some(IdsOnly {
+                ids: vec![("document_id", document_id.to_string()), ("client_id", client_id.to_string())],
+                changed: Vec::new(),
             }),
             DomainEvent::VisitOpened { visit_id, patient_id }
             | DomainEvent::VisitCompleted { visit_id, patient_id }

@@ -316,6 +316,11 @@ ulid_id!(
 );
 
 ulid_id!(
+    /// A document on the medical record (an uploaded file or a signed consent form's PDF).
+    DocumentId, DocumentNotFound, "document"
+);
+
+ulid_id!(
     /// One movement of a client's loyalty points (append-only; ids in time order).
     LoyaltyEntryId
 );

@@ -70,5 +70,6 @@ pub use ids::{
     SessionId, ShiftId, StaffId, TimeOffId, UserId, WaitlistId,
 };
 pub mod accounting;
+pub mod documents;
 pub mod reports;
 pub mod statements;

@@ -11,19 +11,19 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-struct Keys {
-    identity: PathBuf,
-    recipient: String,
+pub(crate) struct Keys {
+    pub(crate) identity: PathBuf,
+    pub(crate) recipient: String,
 }
 
-fn keys(dir: &Path) -> Keys {
+pub(crate) fn keys(dir: &Path) -> Keys {
     let (identity, recipient) = clowder_ops::backup::crypt::generate();
     let path = dir.join("identity.txt");
     std::fs::write(&path, identity).unwrap();
     Keys { identity: path, recipient }
 }
 
-async fn backed_up(dest: &Path, recipient: &str) -> TestApp {
+pub(crate) async fn backed_up(dest: &Path, recipient: &str) -> TestApp {
     let (dest, recipient) = (dest.to_owned(), recipient.to_owned());
     let app = TestApp::spawn_with(move |a| {
         a.backup.backup_dir = Some(dest);
@@ -44,7 +44,7 @@ pub(crate) async fn first_backup(app: &TestApp) -> Value {
     .await
 }
 
-fn restore(from: &Path, identity: &Path, to: &Path, at: Option<&str>) -> std::process::Output {
+pub(crate) fn restore(from: &Path, identity: &Path, to: &Path, at: Option<&str>) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_clowder"));
     cmd.args(["restore", "--from"]).arg(from).arg("--identity").arg(identity).arg("--data-dir").arg(to);
     if let Some(at) = at {
@@ -53,7 +53,7 @@ fn restore(from: &Path, identity: &Path, to: &Path, at: Option<&str>) -> std::pr
     cmd.env_remove("CLOWDER_BACKUP_DIR").output().expect("clowder restore runs")
 }
 
-fn text(o: &std::process::Output) -> String {
+pub(crate) fn text(o: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 

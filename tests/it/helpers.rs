@@ -49,6 +49,7 @@ pub fn default_args(data_dir: PathBuf) -> clowder::config::ServeArgs {
         ask_timeout_ms: 10_000,
         cache_mb: 8,
         waitlist_offer_secs: 7200,
+        document_max_bytes: clowder_actors::ctx::DEFAULT_DOCUMENT_MAX_BYTES,
         ws_replay_max: 10_000,
         ws_queue: 256,
         ws_heartbeat_secs: 20,

@@ -26,6 +26,7 @@ mod controlled;
 mod demo;
 mod disk;
 mod docs;
+mod documents;
 mod durability;
 mod errors;
 mod estimates;

@@ -330,6 +330,11 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/lab-results/unmatched/{id}", Needs(LabsView)),
     ("POST", "/api/lab-results/unmatched/{id}/attach", Needs(LabsEdit)),
     ("POST", "/api/lab-results/unmatched/{id}/discard", Needs(LabsEdit)),
+    ("POST", "/api/documents", Needs(VisitsEdit)),
+    ("GET", "/api/documents", Needs(VisitsView)),
+    ("GET", "/api/documents/{id}", Needs(VisitsView)),
+    ("GET", "/api/documents/{id}/content", Needs(VisitsView)),
+    ("POST", "/api/documents/{id}/deactivate", Needs(VisitsEdit)),
     // The medical record: visits:view for every read (a receptionist holds none of them).
     ("POST", "/api/visits", Needs(VisitsCreate)),
     ("GET", "/api/visits", Needs(VisitsView)),

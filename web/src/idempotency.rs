@@ -42,6 +42,12 @@ pub const IGNORED: &[&str] = &[
     "/api/staff/{id}/feed",
 ];
 
+/// POST routes whose body is streamed to disk, not buffered (a document upload may be 25 MiB):
+/// their fingerprint is method, path, principal and the declared `Content-Length`, so a retry
+/// of the same upload replays its answer; a different file of the same length under a reused
+/// key is not told apart (a key is fresh per intended change).
+pub const STREAMED: &[&str] = &["/api/documents"];
+
 /// Routes other than POSTs that honour the key, as `(method, path template)`: one line per
 /// route (e.g. a PATCH that moves an appointment or money).
 pub const ALSO: &[(&str, &str)] = &[
@@ -75,10 +81,16 @@ pub async fn idempotent(State(state): State<AppState>, req: Request, next: Next)
         return next.run(req).await;
     };
     let principal = Idempotency::principal_of(user);
+    let streamed = req.extensions().get::<MatchedPath>().is_some_and(|p| STREAMED.contains(&p.as_str()));
     let (mut parts, body) = req.into_parts();
-    let bytes = match read_body(body).await {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
+    let (bytes, body) = if streamed {
+        let length = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).unwrap_or("chunked");
+        (Bytes::from(format!("streamed body of {length} bytes")), body)
+    } else {
+        match read_body(body).await {
+            Ok(b) => (b.clone(), Body::from(b)),
+            Err(e) => return e.into_response(),
+        }
     };
     let target = parts.uri.path_and_query().map_or(parts.uri.path(), |p| p.as_str());
     let fingerprint = Idempotency::fingerprint(parts.method.as_str(), target, &principal, &bytes);
@@ -119,7 +131,7 @@ pub async fn idempotent(State(state): State<AppState>, req: Request, next: Next)
     if let Some(staff) = parts.extensions.get_mut::<Staff>() {
         staff.caller.idempotency = Some(attempt.claim().clone());
     }
-    let req = Request::from_parts(parts, Body::from(bytes));
+    let req = Request::from_parts(parts, body);
     // Spawned, so a client that hangs up cannot cancel the attempt between its commit and the
     // storing of its answer (the retry would then find the key claimed without an answer).
     let run = async move {

@@ -23,7 +23,7 @@ use crate::routes::{
     users, waitlist,
 };
 use crate::routes::{catalogue, invoices};
-use crate::routes::{clinical_facts, labs, problems, vitals};
+use crate::routes::{clinical_facts, documents, labs, problems, vitals};
 use crate::routes::{consent, hooks};
 use crate::routes::{controlled, prescriptions};
 use crate::routes::{estimates, payment_plans};
@@ -213,6 +213,16 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(labs::lab_unmatched_get))
         .routes(routes!(labs::lab_unmatched_attach))
         .routes(routes!(labs::lab_unmatched_discard))
+        // The upload streams its body to disk with its own limit (CLOWDER_DOCUMENT_MAX_BYTES),
+        // so the 1 MiB default does not apply to it.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(documents::documents_upload, documents::documents_list))
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .routes(routes!(documents::documents_get))
+        .routes(routes!(documents::documents_content))
+        .routes(routes!(documents::documents_deactivate))
         .routes(routes!(visits::visits_create, visits::visits_list))
         .routes(routes!(visits::visits_get, visits::visits_update))
         .routes(routes!(visits::visits_complete))

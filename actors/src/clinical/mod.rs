@@ -12,7 +12,9 @@
 //! `print_batches` for many at once; docs/documents.md), `unsigned`
 //! (the board's live alert for a note unsigned after 24 h, through a durable job) and `import`
 //! (visits and notes of the past, for the demo and migrations), `labs` (lab orders, results
-//! flagged against the reference ranges, review, and the import's unmatched queue). The design is in
+//! flagged against the reference ranges, review, and the import's unmatched queue), `documents`
+//! (uploaded files and signed forms on the record, a kind) with `document_files` (their
+//! contents on disk by hash). The design is in
 //! docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
@@ -20,6 +22,8 @@
 pub mod certificates;
 pub mod chart;
 pub mod controlled;
+pub mod document_files;
+pub mod documents;
 pub mod drafts;
 pub mod facts;
 pub mod follow;

@@ -143,10 +143,13 @@ pub enum RecordTable {
     PrintBatches,
     /// The PDFs print batches made (key: the batch's id).
     PrintFiles,
+    /// Documents on the medical record (`clinical::documents`): metadata; the content is a
+    /// file under `<data dir>/documents/` named by its SHA-256.
+    Documents,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 65] = [
+    pub const ALL: [RecordTable; 66] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -212,6 +215,7 @@ impl RecordTable {
         RecordTable::ClinicLogo,
         RecordTable::PrintBatches,
         RecordTable::PrintFiles,
+        RecordTable::Documents,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -281,6 +285,7 @@ impl RecordTable {
             RecordTable::ClinicLogo => TableDefinition::new("clinic_logo"),
             RecordTable::PrintBatches => TableDefinition::new("print_batches"),
             RecordTable::PrintFiles => TableDefinition::new("print_files"),
+            RecordTable::Documents => TableDefinition::new("documents"),
         }
     }
 }
@@ -346,10 +351,14 @@ pub enum IndexTable {
     InvoicesSettled,
     /// `(client, loyalty entry)`: a client's loyalty ledger, in time order.
     LoyaltyByClient,
+    /// `(client, document)`: the documents filed under a client (their cats' too).
+    DocumentsByClient,
+    /// `(patient, document)`: a cat's documents (its visits' too).
+    DocumentsByPatient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 26] = [
+    pub const ALL: [IndexTable; 28] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -376,6 +385,8 @@ impl IndexTable {
         IndexTable::LoyaltyByClient,
         IndexTable::LabOrdersByPatient,
         IndexTable::LabOrdersByVisit,
+        IndexTable::DocumentsByClient,
+        IndexTable::DocumentsByPatient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -406,6 +417,8 @@ impl IndexTable {
             IndexTable::PaymentPlansByInvoice => TableDefinition::new("payment_plans_by_invoice"),
             IndexTable::InvoicesSettled => TableDefinition::new("invoices_settled"),
             IndexTable::LoyaltyByClient => TableDefinition::new("loyalty_by_client"),
+            IndexTable::DocumentsByClient => TableDefinition::new("documents_by_client"),
+            IndexTable::DocumentsByPatient => TableDefinition::new("documents_by_patient"),
         }
     }
 }

@@ -102,6 +102,19 @@ pub struct Manifest {
     /// How long taking it took, milliseconds (export, compression, encryption, upload).
     pub duration_ms: u64,
     pub verification: Option<Verification>,
+    /// SHA-256 of every document content under `<data dir>/documents/` when it was taken; each
+    /// is its own object ([`document_object`]), stored once and shared by later backups.
+    #[serde(default)]
+    pub documents: Vec<String>,
+}
+
+/// The object holding the document content `sha256`, sealed to `recipient` (named by a part of
+/// the recipient's hash, so a new key stores the contents again instead of reusing objects a
+/// restore with the new identity could not open).
+pub fn document_object(sha256: &str, recipient: &str) -> String {
+    use sha2::Digest;
+    let key: String = sha2::Sha256::digest(recipient.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("document-{sha256}-{key}.clowder-document")
 }
 
 impl Manifest {

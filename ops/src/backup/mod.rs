@@ -245,6 +245,8 @@ pub struct Backups {
     settings: BackupSettings,
     destination: Destination,
     work: PathBuf,
+    /// `<data dir>/documents`: document contents, backed up as objects of their own.
+    documents: PathBuf,
     metrics: BackupMetrics,
     live: Mutex<Live>,
     one_at_a_time: tokio::sync::Mutex<()>,
@@ -304,6 +306,7 @@ impl Backups {
             settings,
             destination,
             work,
+            documents: data_dir.join(clowder_actors::clinical::document_files::DIR),
             metrics,
             live: Mutex::new(Live {
                 state,
@@ -571,7 +574,11 @@ impl Backups {
             recipient: self.settings.recipient.as_str().to_owned(),
             duration_ms: 0,
             verification: None,
+            documents: Vec::new(),
         };
+        // Document contents first: every file a record of this snapshot names was durable
+        // before its record committed, so the files listed now include all of them.
+        manifest.documents = self.store_documents().await?;
         self.destination.put_file(&manifest.object_name(), &sealed).await.map_err(|e| self.dest(e))?;
         self.destination.get_to_file(&manifest.object_name(), &check).await.map_err(|e| self.dest(e))?;
         let (read_back, _) = crypt::sha256_file(&check)?;
@@ -605,6 +612,57 @@ impl Backups {
         }
         self.apply_retention().await;
         Ok(Some(manifest))
+    }
+
+    /// Stores each document content the destination lacks (for this recipient) as its own
+    /// object: checked against its name (SHA-256) while it is compressed, sealed, uploaded, read
+    /// back and compared. Contents never change, so each is stored once and later backups
+    /// name it again. Returns every content's hash.
+    async fn store_documents(&self) -> Result<Vec<String>, BackupFailure> {
+        let dir = self.documents.clone();
+        let local = in_background(move || clowder_actors::clinical::document_files::list_in(&dir)).await??;
+        if local.is_empty() {
+            return Ok(local);
+        }
+        let recipient = self.settings.recipient.clone();
+        let present: std::collections::HashSet<String> =
+            self.destination.list().await.map_err(|e| self.dest(e))?.into_iter().map(|o| o.name).collect();
+        for sha in &local {
+            let name = manifest::document_object(sha, recipient.as_str());
+            if present.contains(&name) {
+                continue;
+            }
+            let tmp = self.work.join("tmp");
+            let (plain, sealed, check) =
+                (tmp.join(format!("{sha}.zst")), tmp.join(format!("{sha}.age")), tmp.join(format!("{sha}.check")));
+            let _cleanup = TempFiles(vec![plain.clone(), sealed.clone(), check.clone()]);
+            let source = clowder_actors::clinical::document_files::path_in(&self.documents, sha)
+                .ok_or_else(|| BackupFailure::Verification(format!("{sha} is not a document content name")))?;
+            let (want, p, s, r) = (sha.clone(), plain.clone(), sealed.clone(), recipient.clone());
+            let object_sha = in_background(move || -> Result<String, BackupFailure> {
+                let mut hashing = crypt::Hashing::new(crypt::compressor(&p)?);
+                std::io::copy(&mut std::fs::File::open(&source)?, &mut hashing)?;
+                let (enc, got, _) = hashing.finish();
+                if got != want {
+                    return Err(BackupFailure::Verification(format!(
+                        "the document content {} does not hash to its name (SHA-256 {got})",
+                        source.display()
+                    )));
+                }
+                enc.finish()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                Ok(crypt::seal(&p, &r, &s)?.0)
+            })
+            .await??;
+            self.destination.put_file(&name, &sealed).await.map_err(|e| self.dest(e))?;
+            self.destination.get_to_file(&name, &check).await.map_err(|e| self.dest(e))?;
+            if crypt::sha256_file(&check)?.0 != object_sha {
+                return Err(BackupFailure::Verification(format!(
+                    "the document object {name} read back from {} differs from what was stored",
+                    self.destination.describe()
+                )));
+            }
+        }
+        Ok(local)
     }
 
     fn full_due(&self, state: &State, now: jiff::Timestamp) -> bool {

@@ -187,6 +187,7 @@ async fn restore_into(
         }
     }
     let path = restorer.finish().map_err(|e| store_error(&target.id, e))?;
+    restore_documents(destination, identities, target, data_dir, &download_dir, progress).await?;
     let _ = std::fs::remove_dir_all(&download_dir);
     progress("checking the whole hash chains");
     let verify_path = path.clone();
@@ -202,6 +203,47 @@ async fn restore_into(
         took: started.elapsed(),
         store: path,
     })
+}
+
+/// Downloads, decrypts and checks every document content the backup names into
+/// `<data dir>/documents/`: each must hash to its name.
+async fn restore_documents(
+    destination: &Destination,
+    identities: &Identities,
+    target: &Manifest,
+    data_dir: &Path,
+    download_dir: &Path,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<(), RestoreError> {
+    use clowder_actors::clinical::document_files::{DIR, path_in};
+    if !target.documents.is_empty() {
+        progress(&format!("{} document contents", target.documents.len()));
+    }
+    let damaged = |why: String| RestoreError::Damaged { id: target.id.clone(), why };
+    for sha in &target.documents {
+        let into =
+            path_in(&data_dir.join(DIR), sha).ok_or_else(|| damaged(format!("{sha:?} is not a content hash")))?;
+        let name = super::manifest::document_object(sha, &target.recipient);
+        let file = download_dir.join(&name);
+        destination.get_to_file(&name, &file).await?;
+        let got = tokio::task::block_in_place(|| -> Result<String, RestoreError> {
+            let mut reader = crypt::open_sealed(&file, identities).map_err(|e| match e {
+                CryptError::WrongKey | CryptError::NoIdentity(_) | CryptError::BadRecipient(_) => RestoreError::Key(e),
+                other => damaged(format!("document {sha}: {other}")),
+            })?;
+            std::fs::create_dir_all(into.parent().unwrap_or(data_dir))?;
+            let mut out = crypt::Hashing::new(std::fs::File::create(&into)?);
+            std::io::copy(&mut reader, &mut out).map_err(|e| damaged(format!("document {sha}: {e}")))?;
+            let (f, got, _) = out.finish();
+            f.sync_all()?;
+            Ok(got)
+        })?;
+        let _ = std::fs::remove_file(&file);
+        if &got != sha {
+            return Err(damaged(format!("the document content {sha} restored with SHA-256 {got}")));
+        }
+    }
+    Ok(())
 }
 
 fn store_error(id: &str, e: BackupError) -> RestoreError {

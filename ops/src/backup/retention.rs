@@ -105,6 +105,7 @@ mod tests {
             recipient: "age1x".into(),
             duration_ms: 0,
             verification: None,
+            documents: Vec::new(),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod communications;
 pub mod consent;
 pub mod controlled;
 pub mod devices;
+pub mod documents;
 pub mod estimates;
 pub mod health;
 pub mod hooks;
