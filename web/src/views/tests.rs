@@ -1026,6 +1026,7 @@ mod money_screens {
             financed: s.financed,
             interest: s.interest,
             total: s.total,
+            interest_invoices: vec![],
             paid_before: Cents::ZERO,
             paid: Cents::new(10000),
             schedule: instalments,
