@@ -419,22 +419,22 @@ mod tests {
         assert_eq!(f(terms(-1, 2, Interval::Weekly, 0), 100), "down_payment");
     }
 
-    #[test]
-    fn progress_is_allocated_oldest_first_and_a_modification_keeps_the_old_terms() {
-        let s = schedule(&terms(1000, 2, Interval::Weekly, 0), Cents::new(5000)).unwrap();
-        let mut plan = PaymentPlan {
+    /// An active plan of `t` over `principal`, `paid_before` paid before it.
+    fn plan_of(t: PlanTerms, principal: i64, paid_before: i64) -> PaymentPlan {
+        let s = schedule(&t, Cents::new(principal)).unwrap();
+        PaymentPlan {
             id: PaymentPlanId::from_u128(1),
             invoice_id: InvoiceId::from_u128(2),
             client_id: ClientId::from_u128(3),
             status: PlanStatus::Active,
             revision: 1,
-            terms: terms(1000, 2, Interval::Weekly, 0),
-            principal: Cents::new(5000),
+            terms: t,
+            principal: Cents::new(principal),
             financed: s.financed,
             interest: s.interest,
             total: s.total,
             interest_invoices: Vec::new(),
-            paid_before: Cents::new(500),
+            paid_before: Cents::new(paid_before),
             paid: Cents::ZERO,
             schedule: s.instalments,
             revisions: Vec::new(),
@@ -442,7 +442,12 @@ mod tests {
             created_at: Timestamp::UNIX_EPOCH,
             updated_at: Timestamp::UNIX_EPOCH,
             created_by: None,
-        };
+        }
+    }
+
+    #[test]
+    fn progress_is_allocated_oldest_first_and_a_modification_keeps_the_old_terms() {
+        let mut plan = plan_of(terms(1000, 2, Interval::Weekly, 0), 5000, 500);
         plan.progress(Cents::new(2000), Cents::ZERO);
         let paid: Vec<i64> = plan.schedule.iter().map(|i| i.paid.get()).collect();
         assert_eq!((plan.paid.get(), paid), (1500, vec![1000, 500, 0]));
@@ -456,30 +461,9 @@ mod tests {
 
     #[test]
     fn the_interest_invoices_payments_count_towards_the_plan() {
-        let t = terms(0, 2, Interval::Monthly, 1200);
-        let s = schedule(&t, Cents::new(10_000)).unwrap();
-        assert_eq!(s.interest.get(), 200);
-        let mut plan = PaymentPlan {
-            id: PaymentPlanId::from_u128(1),
-            invoice_id: InvoiceId::from_u128(2),
-            client_id: ClientId::from_u128(3),
-            status: PlanStatus::Active,
-            revision: 1,
-            terms: t,
-            principal: Cents::new(10_000),
-            financed: s.financed,
-            interest: s.interest,
-            total: s.total,
-            interest_invoices: vec![InvoiceId::from_u128(4)],
-            paid_before: Cents::ZERO,
-            paid: Cents::ZERO,
-            schedule: s.instalments,
-            revisions: Vec::new(),
-            cancel_reason: None,
-            created_at: Timestamp::UNIX_EPOCH,
-            updated_at: Timestamp::UNIX_EPOCH,
-            created_by: None,
-        };
+        let mut plan = plan_of(terms(0, 2, Interval::Monthly, 1200), 10_000, 0);
+        assert_eq!(plan.interest.get(), 200);
+        plan.interest_invoices = vec![InvoiceId::from_u128(4)];
         // The whole principal paid, none of the interest: the last instalment is still short.
         plan.progress(Cents::new(10_000), Cents::ZERO);
         assert_eq!((plan.status, plan.schedule[1].paid.get()), (PlanStatus::Active, 4900));

@@ -358,7 +358,10 @@ async fn a_plans_interest_is_its_own_invoice_counted_in_progress_and_adjusted_by
     assert_eq!((charge["status"].as_str(), charge["totals"]["total"].as_i64()), (Some("issued"), Some(6_000)));
     assert_eq!(charge["client_id"], c.client);
     assert!(charge["number"].as_str().is_some_and(|n| n.starts_with("INV-")), "{charge}");
-    assert_eq!((charge["lines"][0]["category"].as_str(), charge["lines"][0]["taxable"].as_bool()), (Some("finance_charge"), Some(false)));
+    assert_eq!(
+        (charge["lines"][0]["category"].as_str(), charge["lines"][0]["taxable"].as_bool()),
+        (Some("finance_charge"), Some(false))
+    );
     // The invoice of the plan is unchanged: the interest is not on it.
     assert_eq!(c.app.get_json(&format!("/api/invoices/{inv}")).await["balance"], 100_000);
 
@@ -374,8 +377,7 @@ async fn a_plans_interest_is_its_own_invoice_counted_in_progress_and_adjusted_by
     // Fewer instalments, less interest (30.00): a credit note of 30.00 on the interest invoice,
     // never an edit of it.
     let body = json!({"instalments": 3, "reason": "paying faster"});
-    let changed =
-        expect_json(c.app.patch_json(&format!("/api/payment-plans/{id}"), &body).await, StatusCode::OK).await;
+    let changed = expect_json(c.app.patch_json(&format!("/api/payment-plans/{id}"), &body).await, StatusCode::OK).await;
     assert_eq!(changed["interest"], 3_000);
     assert_eq!(changed["interest_invoices"].as_array().map(Vec::len), Some(1));
     let charge = c.app.get_json(&format!("/api/invoices/{ii}")).await;
@@ -388,8 +390,7 @@ async fn a_plans_interest_is_its_own_invoice_counted_in_progress_and_adjusted_by
 
     // More instalments, more interest (120.00): a new charge of the 90.00 more.
     let body = json!({"instalments": 12, "reason": "lost a job"});
-    let changed =
-        expect_json(c.app.patch_json(&format!("/api/payment-plans/{id}"), &body).await, StatusCode::OK).await;
+    let changed = expect_json(c.app.patch_json(&format!("/api/payment-plans/{id}"), &body).await, StatusCode::OK).await;
     assert_eq!((changed["interest"].as_i64(), changed["total"].as_i64()), (Some(12_000), Some(112_000)));
     let second = changed["interest_invoices"][1].as_str().expect("a second interest invoice").to_owned();
     let more = c.app.get_json(&format!("/api/invoices/{second}")).await;
@@ -411,8 +412,7 @@ async fn a_plans_interest_is_its_own_invoice_counted_in_progress_and_adjusted_by
 async fn a_cancelled_plan_credits_the_interest_not_yet_paid() {
     let c = clinic().await;
     let inv = c.issued(100_000).await;
-    let plan =
-        c.plan(json!({"invoice_id": inv, "instalments": 6, "interval": "monthly", "interest_bp": 1200})).await;
+    let plan = c.plan(json!({"invoice_id": inv, "instalments": 6, "interval": "monthly", "interest_bp": 1200})).await;
     let id = id_of(&plan);
     let ii = plan["interest_invoices"][0].as_str().unwrap().to_owned();
     c.pay(&ii, 500).await;

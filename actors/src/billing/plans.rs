@@ -28,8 +28,8 @@ use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::ids::{InvoiceId, PaymentPlanId};
 use clowder_schemas::invoices::{CreditNoteDraft, Invoice, InvoiceDraft, InvoiceStatus, LineDraft};
-use clowder_schemas::money::{Cents, Quantity};
 use clowder_schemas::messages::Purpose;
+use clowder_schemas::money::{Cents, Quantity};
 use clowder_schemas::payment_plans::{PaymentPlan, PlanStatus, PlanTerms, schedule};
 use clowder_schemas::templates::TemplateCategory;
 
@@ -557,8 +557,7 @@ impl Plans {
         let before = preview.interest;
         let changed = preview.modify(terms, reason.clone(), self.ctx.clock.now(), None)?;
         let mut with = ChangeSet::new();
-        let interest_invoice =
-            (preview.interest > before).then(|| InvoiceId::from_ulid(self.ctx.new_ulid()));
+        let interest_invoice = (preview.interest > before).then(|| InvoiceId::from_ulid(self.ctx.new_ulid()));
         if !changed.is_empty() {
             self.jobs.cancel_subject(&mut with, &format!("payment_plan:{id}"), caller)?;
             self.schedule_jobs(&mut with, &preview, caller)?;
