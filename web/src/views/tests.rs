@@ -1130,7 +1130,7 @@ mod money_screens {
         assert!(html.contains(r#"<g class="chart-bar" data-label="2026-02"><rect class="chart-stack chart-s0" data-series="Exams" data-value="5000""#));
         assert!(!html.contains("<dry>") && !html.contains("<Ann>"));
         // The location filter keeps the chosen location, its name escaped.
-        assert!(html.contains(&format!(r#"<option value="{ID}" selected>&lt;North&gt;</option>"#)), "{html}");
+        assert!(html.contains(&format!(r#"<option value="{ID}" selected>&#60;North&#62;</option>"#)), "{html}");
         assert!(html.contains(r#"<option value="01J">Main</option>"#));
         assert_eq!(html.matches(r#"<g class="chart-bar""#).count(), 3 + 5, "three months and five ageing buckets");
         assert!(
