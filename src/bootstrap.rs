@@ -30,6 +30,7 @@ pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Re
     system.clinical_facts.ensure_defaults().await.context("writing the compiled-in clinical facts")?;
     system.prescriptions.ensure_active_index().await.context("indexing the active prescriptions")?;
     system.reports.ensure_rollup().await.context("filling the revenue rollup")?;
+    system.accounting.ensure_day_index().await.context("indexing the invoices by day")?;
     if system.accounts.user_count()? > 0 {
         return Ok(false);
     }

@@ -227,6 +227,8 @@ impl System {
         jobs.register(crate::billing::estimates::EXPIRE_KIND, estimates.expire_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let plans = crate::billing::plans::Plans::new(ctx.clone(), invoices.clone(), jobs.clone(), messages.clone());
+        jobs.register(crate::billing::plans::INTEREST_KIND, plans.interest_handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         jobs.register(crate::billing::plans::DUE_KIND, plans.due_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let invoice_batches =

@@ -348,6 +348,10 @@ pub struct AccountingExport {
     /// Set for a re-export: why, and the earlier exports whose days it covers again.
     pub reexport_reason: Option<String>,
     pub overlaps: Vec<AccountingExportId>,
+    /// Invoices voided after an earlier export took their issue: this export carries each one's
+    /// reversal (claimed once, `exported_void`).
+    #[serde(default)]
+    pub voids_reversed: Vec<InvoiceId>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     pub created_by: Option<UserId>,
@@ -440,16 +444,7 @@ pub fn invoice_transactions(
         return out;
     }
     if kinds.contains(&ExportKind::Invoices) {
-        let contributed = contributions(inv);
         if let Some(issued) = inv.issued_on.filter(|d| within(*d)) {
-            let mut splits = Vec::new();
-            push(&mut splits, &map.accounts_receivable, inv.totals.total.get(), "");
-            for (key, a) in contributed.iter().filter(|(k, _)| k.date == issued) {
-                if let Some(c) = &key.category {
-                    push(&mut splits, map.revenue_of(c), -a.sales, c);
-                }
-            }
-            push(&mut splits, &map.tax_payable, -inv.totals.tax.get(), "tax");
             out.push(Transaction {
                 kind: ExportKind::Invoices,
                 trns_type: "INVOICE",
@@ -457,7 +452,7 @@ pub fn invoice_transactions(
                 number: number.clone(),
                 name: client_name.to_owned(),
                 source: format!("invoice:{}", inv.id),
-                splits,
+                splits: issue_splits(inv, issued, map),
             });
         }
         for cn in inv.credit_notes.iter().filter(|c| within(c.date)) {
@@ -520,6 +515,47 @@ pub fn invoice_transactions(
         }
     }
     out
+}
+
+/// The splits of an invoice's issue on `issued`: receivable debited with the total, each
+/// category's revenue credited with its net after its share of the invoice discount, tax
+/// payable credited with the tax.
+fn issue_splits(inv: &Invoice, issued: Date, map: &AccountMap) -> Vec<Split> {
+    let mut splits = Vec::new();
+    push(&mut splits, &map.accounts_receivable, inv.totals.total.get(), "");
+    for (key, a) in contributions(inv).iter().filter(|(k, _)| k.date == issued) {
+        if let Some(c) = &key.category {
+            push(&mut splits, map.revenue_of(c), -a.sales, c);
+        }
+    }
+    push(&mut splits, &map.tax_payable, -inv.totals.tax.get(), "tax");
+    splits
+}
+
+/// The reversal of a voided invoice's issue, for the books that imported the issue before the
+/// void: its issue's splits with the signs turned (receivable credited, revenue and tax
+/// debited), a `CREDIT MEMO` dated `voided_on` under the invoice's number, its reason as memo
+/// on the receivable split. `None` for an invoice that is not void or was never issued.
+pub fn void_reversal(inv: &Invoice, client_name: &str, map: &AccountMap, voided_on: Date) -> Option<Transaction> {
+    let issued = inv.issued_on.filter(|_| inv.status == InvoiceStatus::Void)?;
+    // As it was issued (the revenue shares of a void invoice are none).
+    let as_issued = Invoice { status: InvoiceStatus::Issued, ..inv.clone() };
+    let mut splits = issue_splits(&as_issued, issued, map);
+    for s in &mut splits {
+        s.amount = -s.amount;
+    }
+    if let Some(first) = splits.first_mut() {
+        first.memo = format!("void: {}", inv.void_reason.as_deref().unwrap_or_default());
+    }
+    Some(Transaction {
+        kind: ExportKind::Invoices,
+        trns_type: "CREDIT MEMO",
+        date: voided_on,
+        number: inv.number.clone().unwrap_or_else(|| inv.id.to_string()),
+        name: client_name.to_owned(),
+        source: format!("void:{}", inv.id),
+        splits,
+    })
 }
 
 /// The transactions of a purchase order's receipts within `[from, to]`: each receipt is

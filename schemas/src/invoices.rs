@@ -140,6 +140,12 @@ pub struct Invoice {
     pub issued_on: Option<Date>,
     pub due_on: Option<Date>,
     pub void_reason: Option<String>,
+    /// When it was issued (none before this field existed).
+    #[serde(default)]
+    pub issued_at: Option<Timestamp>,
+    /// When it was voided (none before this field existed: its `updated_at` stands in).
+    #[serde(default)]
+    pub voided_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub created_by: Option<UserId>,
@@ -483,6 +489,8 @@ impl InvoiceDraft {
             issued_on: None,
             due_on: None,
             void_reason: None,
+            issued_at: None,
+            voided_at: None,
             created_at: now,
             updated_at: now,
             created_by: by,

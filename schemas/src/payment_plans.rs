@@ -108,6 +108,11 @@ pub struct PaymentPlan {
     pub interest: Cents,
     /// `principal + interest`: the down payment and every instalment.
     pub total: Cents,
+    /// The invoices billing the interest, oldest first: the first issued with the plan, one
+    /// more for each modification that raised it (a lowered interest is a credit note on
+    /// them, newest first). An issued invoice is never edited. Empty without interest.
+    #[serde(default)]
+    pub interest_invoices: Vec<InvoiceId>,
     /// What the invoice had been paid before the plan; payments after it count towards it.
     pub paid_before: Cents,
     /// Paid towards the plan so far.
@@ -216,9 +221,10 @@ pub fn schedule(terms: &PlanTerms, principal: Cents) -> Result<Schedule, Validat
 
 impl PaymentPlan {
     /// Fills in what was paid towards the plan from the invoice's paid amount (payments after
-    /// the plan, allocated to the instalments oldest first), and `completed` when all is paid.
-    pub fn progress(&mut self, invoice_paid: Cents) {
-        let mut left = (invoice_paid.get() - self.paid_before.get()).max(0);
+    /// the plan) and what its interest invoices were paid, allocated to the instalments oldest
+    /// first, and `completed` when all is paid.
+    pub fn progress(&mut self, invoice_paid: Cents, interest_paid: Cents) {
+        let mut left = (invoice_paid.get() - self.paid_before.get()).max(0) + interest_paid.get().max(0);
         self.paid = Cents::new(left.min(self.total.get()));
         for i in &mut self.schedule {
             let take = left.min(i.amount.get());
@@ -413,21 +419,22 @@ mod tests {
         assert_eq!(f(terms(-1, 2, Interval::Weekly, 0), 100), "down_payment");
     }
 
-    #[test]
-    fn progress_is_allocated_oldest_first_and_a_modification_keeps_the_old_terms() {
-        let s = schedule(&terms(1000, 2, Interval::Weekly, 0), Cents::new(5000)).unwrap();
-        let mut plan = PaymentPlan {
+    /// An active plan of `t` over `principal`, `paid_before` paid before it.
+    fn plan_of(t: PlanTerms, principal: i64, paid_before: i64) -> PaymentPlan {
+        let s = schedule(&t, Cents::new(principal)).unwrap();
+        PaymentPlan {
             id: PaymentPlanId::from_u128(1),
             invoice_id: InvoiceId::from_u128(2),
             client_id: ClientId::from_u128(3),
             status: PlanStatus::Active,
             revision: 1,
-            terms: terms(1000, 2, Interval::Weekly, 0),
-            principal: Cents::new(5000),
+            terms: t,
+            principal: Cents::new(principal),
             financed: s.financed,
             interest: s.interest,
             total: s.total,
-            paid_before: Cents::new(500),
+            interest_invoices: Vec::new(),
+            paid_before: Cents::new(paid_before),
             paid: Cents::ZERO,
             schedule: s.instalments,
             revisions: Vec::new(),
@@ -435,15 +442,32 @@ mod tests {
             created_at: Timestamp::UNIX_EPOCH,
             updated_at: Timestamp::UNIX_EPOCH,
             created_by: None,
-        };
-        plan.progress(Cents::new(2000));
+        }
+    }
+
+    #[test]
+    fn progress_is_allocated_oldest_first_and_a_modification_keeps_the_old_terms() {
+        let mut plan = plan_of(terms(1000, 2, Interval::Weekly, 0), 5000, 500);
+        plan.progress(Cents::new(2000), Cents::ZERO);
         let paid: Vec<i64> = plan.schedule.iter().map(|i| i.paid.get()).collect();
         assert_eq!((plan.paid.get(), paid), (1500, vec![1000, 500, 0]));
         let changed =
             plan.modify(terms(1000, 4, Interval::Weekly, 0), Some("lost job".into()), Timestamp::UNIX_EPOCH, None);
         assert_eq!(changed.unwrap(), vec!["instalments"]);
         assert_eq!((plan.revision, plan.schedule.len(), plan.revisions[0].schedule.len()), (2, 5, 3));
-        plan.progress(Cents::new(5500));
+        plan.progress(Cents::new(5500), Cents::ZERO);
         assert_eq!(plan.status, PlanStatus::Completed);
+    }
+
+    #[test]
+    fn the_interest_invoices_payments_count_towards_the_plan() {
+        let mut plan = plan_of(terms(0, 2, Interval::Monthly, 1200), 10_000, 0);
+        assert_eq!(plan.interest.get(), 200);
+        plan.interest_invoices = vec![InvoiceId::from_u128(4)];
+        // The whole principal paid, none of the interest: the last instalment is still short.
+        plan.progress(Cents::new(10_000), Cents::ZERO);
+        assert_eq!((plan.status, plan.schedule[1].paid.get()), (PlanStatus::Active, 4900));
+        plan.progress(Cents::new(10_000), Cents::new(200));
+        assert_eq!((plan.status, plan.paid.get()), (PlanStatus::Completed, 10_200));
     }
 }

@@ -326,3 +326,105 @@ async fn a_plan_whose_invoice_was_credited_and_paid_off_is_completed_without_lat
     assert_eq!(plan["status"], "completed");
     assert_eq!(plan["paid"], 6_000);
 }
+
+impl Clinic {
+    /// The plan's interest jobs, once each has run.
+    async fn interest_jobs_ran(&self, plan: &str, n: usize) -> Vec<Value> {
+        let url = format!("/api/jobs?kind=payment_plan_interest&subject=payment_plan_interest:{plan}&limit=100");
+        let page = self
+            .app
+            .poll_json(&url, |p| {
+                p["items"].as_array().is_some_and(|j| j.len() == n && j.iter().all(|j| j["state"] == "succeeded"))
+            })
+            .await;
+        page["items"].as_array().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn a_plans_interest_is_its_own_invoice_counted_in_progress_and_adjusted_by_credit_notes_or_new_charges() {
+    let c = clinic().await;
+    let inv = c.issued(100_000).await;
+    let start = c.app.system.ctx.today().checked_add(jiff::Span::new().days(3)).unwrap();
+    // 12 % a year on 1,000.00 over 6 months: 60.00, billed at once as an invoice of its own.
+    let plan = c
+        .plan(json!({"invoice_id": inv, "instalments": 6, "interval": "monthly", "interest_bp": 1200, "start_date": start.to_string()}))
+        .await;
+    let id = id_of(&plan);
+    assert_eq!((plan["interest"].as_i64(), plan["total"].as_i64()), (Some(6_000), Some(106_000)));
+    assert_eq!(amounts(&plan, "amount").iter().sum::<i64>(), 106_000, "the instalments cover principal and interest");
+    let ii = plan["interest_invoices"][0].as_str().expect("an interest invoice").to_owned();
+    let charge = c.app.get_json(&format!("/api/invoices/{ii}")).await;
+    assert_eq!((charge["status"].as_str(), charge["totals"]["total"].as_i64()), (Some("issued"), Some(6_000)));
+    assert_eq!(charge["client_id"], c.client);
+    assert!(charge["number"].as_str().is_some_and(|n| n.starts_with("INV-")), "{charge}");
+    assert_eq!(
+        (charge["lines"][0]["category"].as_str(), charge["lines"][0]["taxable"].as_bool()),
+        (Some("finance_charge"), Some(false))
+    );
+    // The invoice of the plan is unchanged: the interest is not on it.
+    assert_eq!(c.app.get_json(&format!("/api/invoices/{inv}")).await["balance"], 100_000);
+
+    // Progress counts the payments of both invoices: the principal alone leaves the last
+    // instalment short by the interest.
+    c.pay(&inv, 100_000).await;
+    let read = c.app.get_json(&format!("/api/payment-plans/{id}")).await;
+    assert_eq!((read["paid"].as_i64(), read["status"].as_str()), (Some(100_000), Some("active")));
+    c.pay(&ii, 2_000).await;
+    let read = c.app.get_json(&format!("/api/payment-plans/{id}")).await;
+    assert_eq!(read["paid"], 102_000);
+
+    // Fewer instalments, less interest (30.00): a credit note of 30.00 on the interest invoice,
+    // never an edit of it.
+    let body = json!({"instalments": 3, "reason": "paying faster"});
+    let changed = expect_json(c.app.patch_json(&format!("/api/payment-plans/{id}"), &body).await, StatusCode::OK).await;
+    assert_eq!(changed["interest"], 3_000);
+    assert_eq!(changed["interest_invoices"].as_array().map(Vec::len), Some(1));
+    let charge = c.app.get_json(&format!("/api/invoices/{ii}")).await;
+    assert_eq!(
+        (charge["totals"]["total"].as_i64(), charge["credited"].as_i64(), charge["balance"].as_i64()),
+        (Some(6_000), Some(3_000), Some(1_000)),
+        "{charge}"
+    );
+    assert_eq!(charge["credit_notes"].as_array().map(Vec::len), Some(1));
+
+    // More instalments, more interest (120.00): a new charge of the 90.00 more.
+    let body = json!({"instalments": 12, "reason": "lost a job"});
+    let changed = expect_json(c.app.patch_json(&format!("/api/payment-plans/{id}"), &body).await, StatusCode::OK).await;
+    assert_eq!((changed["interest"].as_i64(), changed["total"].as_i64()), (Some(12_000), Some(112_000)));
+    let second = changed["interest_invoices"][1].as_str().expect("a second interest invoice").to_owned();
+    let more = c.app.get_json(&format!("/api/invoices/{second}")).await;
+    assert_eq!((more["status"].as_str(), more["totals"]["total"].as_i64()), (Some("issued"), Some(9_000)));
+    assert_eq!(c.app.get_json(&format!("/api/invoices/{ii}")).await["credit_notes"].as_array().map(Vec::len), Some(1));
+
+    // The jobs written with each change find nothing left to do, and paying both interest
+    // invoices completes the plan.
+    c.interest_jobs_ran(&id, 3).await;
+    c.pay(&ii, 1_000).await;
+    c.pay(&second, 9_000).await;
+    let read = c.app.get_json(&format!("/api/payment-plans/{id}")).await;
+    assert_eq!((read["paid"].as_i64(), read["status"].as_str()), (Some(112_000), Some("completed")));
+    let billed = c.app.get_json(&format!("/api/invoices/{ii}")).await;
+    assert_eq!((billed["credited"].as_i64(), billed["status"].as_str()), (Some(3_000), Some("paid")));
+}
+
+#[tokio::test]
+async fn a_cancelled_plan_credits_the_interest_not_yet_paid() {
+    let c = clinic().await;
+    let inv = c.issued(100_000).await;
+    let plan = c.plan(json!({"invoice_id": inv, "instalments": 6, "interval": "monthly", "interest_bp": 1200})).await;
+    let id = id_of(&plan);
+    let ii = plan["interest_invoices"][0].as_str().unwrap().to_owned();
+    c.pay(&ii, 500).await;
+    let body = json!({"reason": "paying in full"});
+    expect_json(c.app.post_json(&format!("/api/payment-plans/{id}/cancel"), &body).await, StatusCode::OK).await;
+    let charge = c.app.get_json(&format!("/api/invoices/{ii}")).await;
+    assert_eq!(
+        (charge["credited"].as_i64(), charge["paid"].as_i64(), charge["balance"].as_i64()),
+        (Some(5_500), Some(500), Some(0)),
+        "{charge}"
+    );
+    // Its job, run after, credits nothing twice.
+    c.interest_jobs_ran(&id, 2).await;
+    assert_eq!(c.app.get_json(&format!("/api/invoices/{ii}")).await["credited"], 5_500);
+}

@@ -235,3 +235,35 @@ async fn a_filled_rollup_is_left_alone_at_start() {
     let after = c.app.get_json(&path).await;
     assert_eq!(after["totals"], before["totals"]);
 }
+
+#[tokio::test]
+async fn the_reports_screen_filters_by_location() {
+    let c = clinic().await;
+    let client = c.app.some_client("Ann", "Lee").await;
+    let inv = c.worked_example(&client).await;
+    c.issue(&inv).await;
+    let today = c.today();
+    let page = |q: String| {
+        let app = &c.app;
+        async move {
+            let resp = app.get(&format!("/reports?from={today}&to={today}&by=day{q}")).await;
+            (resp.status(), resp.text().await.unwrap())
+        }
+    };
+    let (status, all) = page(String::new()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(all.contains(r#"<option value="">All locations</option>"#), "{all}");
+    assert!(all.contains("78.00"), "the clinic's revenue: {all}");
+    // The location's own figures, the location kept selected in the form.
+    let (status, mine) = page(format!("&location={}", c.location)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(mine.contains(&format!(r#"<option value="{}" selected>"#, c.location)), "{mine}");
+    assert!(mine.contains("78.00"), "{mine}");
+    // Another location has nothing; a malformed one is refused naming the field.
+    let (status, other) = page(format!("&location={UNKNOWN_ID}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!other.contains("78.00") && !other.contains("79.40"), "{other}");
+    let (status, bad) = page("&location=nope".into()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("location"), "{bad}");
+}

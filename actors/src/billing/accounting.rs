@@ -10,31 +10,38 @@
 //! a lock held while the file is built. A re-export (with a reason, audited
 //! `accounting.reexport`) claims only the days no export holds yet.
 //!
-//! It reads invoices and purchase orders from one store snapshot and never changes them.
+//! It reads from one store snapshot the invoices `invoices_by_day` holds for its range (their
+//! links are kept by the invoices' own change sets) and the purchase orders, and never
+//! changes them. An invoice voided after an export took its issue day gets its reversal in
+//! the next export of invoices, claimed once (`exported_void`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use clowder_schemas::accounting::{
     AccountMap, AccountMapping, AccountingExport, ExportFormat, ExportKind, ExportRequest, KindTotals, StoredFile,
-    Transaction, invoice_transactions, purchase_transactions,
+    Transaction, invoice_transactions, purchase_transactions, void_reversal,
 };
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
+use clowder_schemas::ids::InvoiceId;
 use clowder_schemas::ids::{AccountMappingId, AccountingExportId, ClientId, VendorId};
 use clowder_schemas::inventory::{PurchaseOrder, Vendor};
-use clowder_schemas::invoices::Invoice;
+use clowder_schemas::invoices::{Invoice, InvoiceStatus};
+use jiff::Timestamp;
 use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
 
+use super::reports::day_number;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::records::page::Page;
-use crate::records::{Claim, DecideCtx, Decision, ReadAudit, RecordKind, Records};
+use crate::records::{Claim, DecideCtx, Decision, Link, ReadAudit, RecordKind, Records};
 use crate::store::tables::unique;
-use crate::store::{ChangeSet, RecordTable};
+use crate::store::{ChangeSet, IndexTable, RecordTable};
 
 /// The mapping's one key.
 pub const MAPPING_ID: AccountMappingId = AccountMappingId::from_u128(1);
@@ -42,6 +49,46 @@ pub const MAPPING_ID: AccountMappingId = AccountMappingId::from_u128(1);
 /// The claimed value of one kind of one day.
 fn day_key(kind: ExportKind, day: Date) -> String {
     format!("{}/{day}", kind.as_str())
+}
+
+/// The index links of an invoice for the export (`invoices_by_day`, `invoices_voided`): every
+/// day it has something the books take, the local dates of its issue and credit notes and the
+/// UTC days of its payments, refunds and void (a local day is at most one from the UTC day:
+/// a range is read with a day's margin each side); and, voided after it was issued, the voids.
+pub fn links(inv: &Invoice) -> impl Iterator<Item = Link> + use<> {
+    let utc = |t: Timestamp| t.to_zoned(TimeZone::UTC).date();
+    let mut on: BTreeSet<Date> = BTreeSet::new();
+    on.extend(inv.issued_on);
+    on.extend(inv.credit_notes.iter().map(|c| c.date));
+    on.extend(inv.payments.iter().map(|p| utc(p.received_at)));
+    on.extend(inv.refunds.iter().map(|r| utc(r.refunded_at)));
+    let voided = inv.status == InvoiceStatus::Void && inv.issued_on.is_some();
+    if voided {
+        on.insert(utc(inv.voided_at.unwrap_or(inv.updated_at)));
+    }
+    on.into_iter()
+        .map(|d| Link { index: IndexTable::InvoicesByDay, parent: day_number(d) })
+        .chain(voided.then_some(Link { index: IndexTable::InvoicesVoided, parent: 0 }))
+}
+
+/// The invoices with something in `[from, to]` (and perhaps the day either side), read
+/// through `invoices_by_day`, never the whole table.
+pub fn invoices_touching(reader: &crate::store::Reader, from: Date, to: Date) -> Result<Vec<Invoice>> {
+    let lo = day_number(from.yesterday().unwrap_or(from));
+    let hi = day_number(to.tomorrow().unwrap_or(to));
+    let mut keys = BTreeSet::new();
+    reader.index_from(IndexTable::InvoicesByDay, (lo, 0), |(day, inv)| {
+        if day > hi {
+            return ControlFlow::Break(());
+        }
+        keys.insert(inv);
+        ControlFlow::Continue(())
+    })?;
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        out.extend(reader.get::<Invoice>(RecordTable::Invoices, key)?);
+    }
+    Ok(out)
 }
 
 /// Every day of `[from, to]`.
@@ -138,6 +185,8 @@ pub struct ExportDraft {
     pub size: u64,
     pub filename: String,
     pub mapping_version: u32,
+    /// The voided invoices whose reversal it carries.
+    pub voids_reversed: Vec<InvoiceId>,
 }
 
 /// Exports are written once and never changed.
@@ -210,6 +259,7 @@ impl RecordKind for ExportRecordKind {
             mapping_version: d.mapping_version,
             reexport_reason: r.reexport.clone(),
             overlaps,
+            voids_reversed: d.voids_reversed,
             created_at: ctx.now,
             created_by: ctx.caller.user_id(),
         };
@@ -238,6 +288,9 @@ impl RecordKind for ExportRecordKind {
                     set.claim(unique::EXPORTED_DAY, &day_key(*kind, day), key, "exported_day");
                 }
             }
+        }
+        for void in &new.voids_reversed {
+            set.claim(unique::EXPORTED_VOID, &void.to_string(), key, "exported_void");
         }
         if let Some(reason) = &new.reexport_reason {
             set.audit(AuditDraft::new(ctx.caller, "accounting.reexport").record("accounting_export", new.id).detail(
@@ -382,8 +435,16 @@ impl Accounting {
     /// Builds, records and keeps an export; 409 `export_overlap` over days already exported
     /// unless it is a re-export.
     pub async fn export(&self, request: ExportRequest, caller: &Caller) -> Result<AccountingExport> {
+        match self.export_once(request.clone(), caller).await {
+            // Another export carried one of its void reversals meanwhile: built again without.
+            Err(Error::Duplicate { field: "exported_void" }) => self.export_once(request, caller).await,
+            other => other,
+        }
+    }
+
+    async fn export_once(&self, request: ExportRequest, caller: &Caller) -> Result<AccountingExport> {
         let mapping = self.mapping()?;
-        let txns = self.journal(&request, &mapping.map)?;
+        let (txns, voids_reversed) = self.journal(&request, &mapping.map)?;
         let mut totals: BTreeMap<String, KindTotals> =
             request.kinds.iter().map(|k| (k.as_str().to_owned(), KindTotals::default())).collect();
         for t in &txns {
@@ -411,7 +472,8 @@ impl Accounting {
             &StoredFile { content_type: content_type.into(), filename: filename.clone(), content },
         )?;
         let (from, to, kinds) = (request.from, request.to, request.kinds.clone());
-        let draft = ExportDraft { request, totals, sha256, size, filename, mapping_version: mapping.version };
+        let draft =
+            ExportDraft { request, totals, sha256, size, filename, mapping_version: mapping.version, voids_reversed };
         match self.exports.create_with(id, draft, with, caller).await {
             // Another export claimed a day between this one's snapshot and its commit.
             Err(Error::Duplicate { field: "exported_day" }) => Err(self.overlap(from, to, &kinds)?),
@@ -436,39 +498,47 @@ impl Accounting {
         Err(Error::Internal("an export's day was claimed by no export".into()))
     }
 
-    /// The transactions of a request, in date order, from one snapshot. Invoices (their
-    /// credit notes, payments and refunds are inside them) and purchase orders are read
-    /// whole: there is no index by date, so an export is linear in the store's invoices.
-    fn journal(&self, r: &ExportRequest, map: &AccountMap) -> Result<Vec<Transaction>> {
+    /// The transactions of a request, in date order, from one snapshot, and the voided
+    /// invoices whose reversal they carry. The invoices (their credit notes, payments and
+    /// refunds are inside them) are those `invoices_by_day` has in the range, so an export
+    /// reads its range, not the store; purchase orders are read whole (few).
+    fn journal(&self, r: &ExportRequest, map: &AccountMap) -> Result<(Vec<Transaction>, Vec<InvoiceId>)> {
         let reader = self.ctx.store.read()?;
         let zone = self.ctx.config.time_zone.clone();
         let mut out = Vec::new();
+        let mut names: BTreeMap<ClientId, String> = BTreeMap::new();
+        let mut name_of = |client: ClientId| -> Result<String> {
+            if let Some(n) = names.get(&client) {
+                return Ok(n.clone());
+            }
+            let n = reader
+                .get::<Client>(RecordTable::Clients, client.as_u128())?
+                .map_or_else(|| client.to_string(), |c| c.display_name());
+            names.insert(client, n.clone());
+            Ok(n)
+        };
         if r.kinds.iter().any(|k| matches!(k, ExportKind::Invoices | ExportKind::Payments)) {
-            let mut names: BTreeMap<ClientId, String> = BTreeMap::new();
-            let mut invoices = Vec::new();
-            reader.scan::<Invoice>(RecordTable::Invoices, None, |inv| {
-                invoices.push(inv);
-                ControlFlow::Continue(())
-            })?;
-            for inv in invoices {
+            for inv in invoices_touching(&reader, r.from, r.to)? {
                 let txns = invoice_transactions(&inv, "", map, &zone, r.from, r.to, &r.kinds);
                 if txns.is_empty() {
                     continue;
                 }
-                let name = match names.get(&inv.client_id) {
-                    Some(n) => n.clone(),
-                    None => {
-                        let n = reader
-                            .get::<Client>(RecordTable::Clients, inv.client_id.as_u128())?
-                            .map_or_else(|| inv.client_id.to_string(), |c| c.display_name());
-                        names.insert(inv.client_id, n.clone());
-                        n
-                    }
-                };
+                let name = name_of(inv.client_id)?;
                 out.extend(txns.into_iter().map(|mut t| {
                     t.name.clone_from(&name);
                     t
                 }));
+            }
+        }
+        let mut reversed = Vec::new();
+        if r.kinds.contains(&ExportKind::Invoices) {
+            for inv in self.voids_owed(&reader, r.to)? {
+                let voided_on = inv.voided_at.unwrap_or(inv.updated_at).to_zoned(zone.clone()).date();
+                let name = name_of(inv.client_id)?;
+                if let Some(t) = void_reversal(&inv, &name, map, voided_on) {
+                    out.push(t);
+                    reversed.push(inv.id);
+                }
             }
         }
         if r.kinds.contains(&ExportKind::Purchases) {
@@ -495,7 +565,73 @@ impl Accounting {
             }
         }
         out.sort_by(|a, b| (a.date, a.kind, &a.number, &a.source).cmp(&(b.date, b.kind, &b.number, &b.source)));
+        Ok((out, reversed))
+    }
+
+    /// The voided invoices whose issue an earlier export took (the export owning their issue
+    /// day was made after they were issued and before they were voided), voided by `to`,
+    /// whose reversal no export has carried yet.
+    fn voids_owed(&self, reader: &crate::store::Reader, to: Date) -> Result<Vec<Invoice>> {
+        let zone = self.ctx.config.time_zone.clone();
+        let mut out = Vec::new();
+        for key in reader.children(IndexTable::InvoicesVoided, 0, None)? {
+            let id = InvoiceId::from_u128(key);
+            if reader.unique_owner(unique::EXPORTED_VOID, &id.to_string())?.is_some() {
+                continue;
+            }
+            let Some(inv) = reader.get::<Invoice>(RecordTable::Invoices, key)? else { continue };
+            let (Some(issued_on), InvoiceStatus::Void) = (inv.issued_on, inv.status) else { continue };
+            let voided_at = inv.voided_at.unwrap_or(inv.updated_at);
+            if voided_at.to_zoned(zone.clone()).date() > to {
+                continue;
+            }
+            let Some(owner) = reader.unique_owner(unique::EXPORTED_DAY, &day_key(ExportKind::Invoices, issued_on))?
+            else {
+                continue;
+            };
+            let Some(export) = reader.get::<AccountingExport>(RecordTable::AccountingExports, owner)? else { continue };
+            // An invoice issued before this field existed is taken as issued before the export.
+            let issued_before = inv.issued_at.is_none_or(|t| t < export.created_at);
+            if issued_before && export.created_at < voided_at {
+                out.push(inv);
+            }
+        }
         Ok(out)
+    }
+
+    /// Fills `invoices_by_day` and `invoices_voided` from the invoices when the day index is
+    /// empty and invoices exist (a store written before it; at every start). Returns how many
+    /// invoices were linked.
+    pub async fn ensure_day_index(&self) -> Result<usize> {
+        let reader = self.ctx.store.read()?;
+        let mut empty = true;
+        reader.index_from(IndexTable::InvoicesByDay, (0, 0), |_| {
+            empty = false;
+            ControlFlow::Break(())
+        })?;
+        if !empty {
+            return Ok(0);
+        }
+        let mut set = ChangeSet::new();
+        let mut linked = 0usize;
+        reader.scan::<Invoice>(RecordTable::Invoices, None, |inv| {
+            let mut any = false;
+            for l in links(&inv) {
+                set.link(l.index, l.parent, inv.id.as_u128());
+                any = true;
+            }
+            linked += usize::from(any);
+            ControlFlow::Continue(())
+        })?;
+        drop(reader);
+        if linked > 0 {
+            set.audit(
+                AuditDraft::new(&Caller::system(), "accounting.day_index")
+                    .detail(serde_json::json!({ "invoices": linked })),
+            );
+            self.ctx.store.commit(set).await.map_err(Error::from)?;
+        }
+        Ok(linked)
     }
 
     /// One page of exports, oldest first (audited).

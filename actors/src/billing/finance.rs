@@ -66,10 +66,11 @@ pub struct FinanceCharges {
     invoices: Invoices,
 }
 
-/// Whether an invoice is made of finance charges (never charged itself).
+/// Whether an invoice is made of finance charges, a payment plan's interest among them (never
+/// charged itself).
 pub fn is_finance_charge(inv: &Invoice) -> bool {
-    !inv.lines.is_empty()
-        && inv.lines.iter().all(|l| l.source.as_deref().is_some_and(|s| s.starts_with("finance_charge:")))
+    let charge = |s: &str| s.starts_with("finance_charge:") || s.starts_with(super::plans::INTEREST_SOURCE);
+    !inv.lines.is_empty() && inv.lines.iter().all(|l| l.source.as_deref().is_some_and(charge))
 }
 
 /// One month's charge on `balance` at `rate_bp` a year: half-up, at least `minimum`.

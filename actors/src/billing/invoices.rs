@@ -133,6 +133,7 @@ impl RecordKind for InvoiceKind {
         std::iter::once(Link { index: IndexTable::InvoicesByClient, parent: i.client_id.as_u128() })
             .chain(i.visit_id.map(|v| Link { index: IndexTable::InvoicesByVisit, parent: v.as_u128() }))
             .chain(super::reports::links(i))
+            .chain(super::accounting::links(i))
     }
 
     /// A processor's payment id is recorded once across all invoices (a webhook delivered
@@ -261,6 +262,7 @@ impl RecordKind for InvoiceKind {
                 }
                 refresh_rate(ctx, &mut new)?;
                 new.issued_on = Some(ctx.today());
+                new.issued_at = Some(ctx.now);
                 new.due_on = Some(due_on);
                 new.status = InvoiceStatus::Issued;
                 new.settle_status();
@@ -277,7 +279,8 @@ impl RecordKind for InvoiceKind {
                 }
                 new.status = InvoiceStatus::Void;
                 new.void_reason = Some(reason);
-                (vec!["status", "void_reason"], "invoice.void")
+                new.voided_at = Some(ctx.now);
+                (vec!["status", "void_reason", "voided_at"], "invoice.void")
             }
             InvoiceCommand::MarkOverdue => {
                 let due = current.due_on.is_some_and(|d| ctx.today() > d);

@@ -9,6 +9,15 @@
 //! instead, with no notice: cancelled if the invoice was voided, completed if it is settled
 //! (paid, or credited down to no balance). A modification keeps the terms and schedule it
 //! replaced.
+//!
+//! **Interest is billed** as invoices of its own (finance-charge style, category
+//! `finance_charge`, never charged finance charges themselves): one issued with the plan, and
+//! whenever the plan's interest and what its interest invoices bill differ (a modification, a
+//! cancellation) a new one for more or credit notes for less; an issued invoice is never
+//! edited. One idempotent reconciliation ([`Plans::bill_interest`]) does it, run at once and
+//! by a durable `payment_plan_interest` job written in the plan's change set, so a crash
+//! between the plan and its invoice leaves the job to finish it. Progress counts the payments
+//! of the plan's invoice and of its interest invoices.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,8 +27,9 @@ use clowder_schemas::audit::Caller;
 use clowder_schemas::clients::Client;
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::ids::{InvoiceId, PaymentPlanId};
-use clowder_schemas::invoices::{Invoice, InvoiceStatus};
+use clowder_schemas::invoices::{CreditNoteDraft, Invoice, InvoiceDraft, InvoiceStatus, LineDraft};
 use clowder_schemas::messages::Purpose;
+use clowder_schemas::money::{Cents, Quantity};
 use clowder_schemas::payment_plans::{PaymentPlan, PlanStatus, PlanTerms, schedule};
 use clowder_schemas::templates::TemplateCategory;
 
@@ -35,11 +45,19 @@ use crate::store::{ChangeSet, IndexTable, RecordTable};
 /// The job kind that checks an instalment the day after it was due.
 pub const DUE_KIND: &str = "payment_plan_due";
 
+/// The job kind that bills (or credits) a plan's interest to match its terms.
+pub const INTEREST_KIND: &str = "payment_plan_interest";
+
+/// The source prefix of an interest invoice's line (`plan_interest:<plan>:<invoice>`).
+pub const INTEREST_SOURCE: &str = "plan_interest:";
+
 /// What a new plan is made of (checked against the invoice by the decision).
 #[derive(Debug, Clone)]
 pub struct PlanDraft {
     pub invoice_id: InvoiceId,
     pub terms: PlanTerms,
+    /// The id its interest invoice will have (used only when the terms bear interest).
+    pub interest_invoice: Option<InvoiceId>,
 }
 
 /// A change to a plan.
@@ -49,6 +67,8 @@ pub enum PlanCommand {
     Modify {
         terms: PlanTerms,
         reason: Option<String>,
+        /// The id of the invoice billing the interest added, if the new terms raise it.
+        interest_invoice: Option<InvoiceId>,
     },
     Cancel {
         reason: String,
@@ -76,6 +96,17 @@ pub struct PlanFilter {
 /// The invoice a decision reads (from its snapshot).
 fn invoice(ctx: &DecideCtx<'_>, id: InvoiceId) -> Result<Invoice> {
     ctx.get::<Invoice>(RecordTable::Invoices, id.as_u128())?.ok_or(Error::InvoiceNotFound(id))
+}
+
+/// What the plan's interest invoices were paid (`get` reads one; one not written yet is 0).
+fn interest_paid(plan: &PaymentPlan, get: impl Fn(u128) -> Result<Option<Invoice>>) -> Result<Cents> {
+    let mut paid = 0i64;
+    for id in &plan.interest_invoices {
+        if let Some(inv) = get(id.as_u128())? {
+            paid = paid.saturating_add(inv.paid.get());
+        }
+    }
+    Ok(Cents::new(paid))
 }
 
 impl RecordKind for PlanKind {
@@ -144,8 +175,9 @@ impl RecordKind for PlanKind {
             financed: s.financed,
             interest: s.interest,
             total: s.total,
+            interest_invoices: draft.interest_invoice.filter(|_| s.interest.is_positive()).into_iter().collect(),
             paid_before: inv.paid,
-            paid: clowder_schemas::money::Cents::ZERO,
+            paid: Cents::ZERO,
             schedule: s.instalments,
             revisions: Vec::new(),
             cancel_reason: None,
@@ -168,13 +200,17 @@ impl RecordKind for PlanKind {
     ) -> Result<Option<Decision<PaymentPlan>>> {
         let mut new = current.clone();
         let (changed, action, event): (Vec<&'static str>, &'static str, Option<DomainEvent>) = match command {
-            PlanCommand::Modify { terms, reason } => {
+            PlanCommand::Modify { terms, reason, interest_invoice } => {
                 require(current, "modified")?;
                 let changed = new.modify(terms, reason, ctx.now, ctx.caller.user_id())?;
                 if changed.is_empty() {
                     return Ok(None);
                 }
                 let mut all = vec!["revision", "schedule"];
+                if let Some(id) = interest_invoice.filter(|_| new.interest > current.interest) {
+                    new.interest_invoices.push(id);
+                    all.push("interest_invoices");
+                }
                 all.extend(changed);
                 (all, "payment_plan.modify", None)
             }
@@ -189,7 +225,8 @@ impl RecordKind for PlanKind {
                     return Ok(None); // a job of replaced terms, or of a plan that ended
                 }
                 let inv = invoice(ctx, current.invoice_id)?;
-                new.progress(inv.paid);
+                let interest = interest_paid(current, |id| ctx.get::<Invoice>(RecordTable::Invoices, id))?;
+                new.progress(inv.paid, interest);
                 // The invoice no longer needs the plan: voided, it is cancelled (nothing more
                 // is owed, but it was not paid); settled (paid, or credited down to nothing
                 // left), it is completed. Either releases the invoice's claim; nobody is late.
@@ -198,7 +235,8 @@ impl RecordKind for PlanKind {
                     new.cancel_reason = Some("the invoice was voided".into());
                     return Ok(Some(decision(new, vec!["status", "cancel_reason"], "payment_plan.cancel", None, ctx)));
                 }
-                if !inv.status.is_open() || !inv.balance.is_positive() {
+                // Settled also needs the interest paid (what is left of it once credited).
+                if (!inv.status.is_open() || !inv.balance.is_positive()) && interest >= new.interest {
                     new.status = PlanStatus::Completed;
                 }
                 if new.status == PlanStatus::Completed {
@@ -260,6 +298,8 @@ fn require(current: &PaymentPlan, to: &'static str) -> Result<()> {
 #[derive(Clone)]
 pub struct Plans {
     records: Records<PlanKind>,
+    /// One interest reconciliation at a time (the immediate one and the job's).
+    interest_lock: Arc<tokio::sync::Mutex<()>>,
     invoices: Invoices,
     jobs: Jobs,
     messages: Messages,
@@ -268,7 +308,14 @@ pub struct Plans {
 
 impl Plans {
     pub(crate) fn new(ctx: Arc<Ctx>, invoices: Invoices, jobs: Jobs, messages: Messages) -> Self {
-        Plans { records: Records::new(ctx.clone()), invoices, jobs, messages, ctx }
+        Plans {
+            records: Records::new(ctx.clone()),
+            interest_lock: Arc::new(tokio::sync::Mutex::new(())),
+            invoices,
+            jobs,
+            messages,
+            ctx,
+        }
     }
 
     /// The generic service (reads, lists, passivation).
@@ -310,6 +357,10 @@ impl Plans {
         let inv = self.invoices.records().peek(draft.invoice_id)?;
         check_invoice(&inv)?;
         let s = schedule(&draft.terms, inv.balance)?;
+        let draft = PlanDraft {
+            interest_invoice: s.interest.is_positive().then(|| InvoiceId::from_ulid(self.ctx.new_ulid())),
+            ..draft
+        };
         let preview = PaymentPlan {
             id,
             invoice_id: inv.id,
@@ -321,6 +372,7 @@ impl Plans {
             financed: s.financed,
             interest: s.interest,
             total: s.total,
+            interest_invoices: Vec::new(),
             paid_before: inv.paid,
             paid: inv.paid,
             schedule: s.instalments,
@@ -332,9 +384,147 @@ impl Plans {
         };
         let mut with = ChangeSet::new();
         self.schedule_jobs(&mut with, &preview, caller)?;
+        if draft.interest_invoice.is_some() {
+            self.interest_job(&mut with, id, "1", caller)?;
+        }
         let plan = self.records.create_with(id, draft, with, caller).await?;
         self.jobs.wake();
+        self.bill_interest_now(id, caller).await;
         self.with_progress(plan)
+    }
+
+    /// The durable job that brings the plan's interest invoices in line with its interest
+    /// (`step` names the change: a revision, or `cancel`), due at once: it finishes what a
+    /// crash after the plan's commit left undone, and finds nothing to do otherwise.
+    fn interest_job(&self, set: &mut ChangeSet, id: PaymentPlanId, step: &str, caller: &Caller) -> Result<()> {
+        self.jobs.schedule(
+            set,
+            NewJob {
+                kind: INTEREST_KIND.into(),
+                payload: serde_json::json!({ "plan_id": id }),
+                due_at: self.ctx.clock.now(),
+                idempotency_key: format!("plan-interest:{id}:{step}"),
+                // Not the due jobs' subject: a modification cancels those, never this.
+                subject: Some(format!("payment_plan_interest:{id}")),
+            },
+            caller,
+        )?;
+        Ok(())
+    }
+
+    /// [`Self::bill_interest`] at once after a change; a failure is left to the change's job.
+    async fn bill_interest_now(&self, id: PaymentPlanId, caller: &Caller) {
+        if let Err(e) = self.bill_interest(id, caller).await {
+            tracing::warn!(plan = %id, error = %e, "the plan's interest is left to its job");
+        }
+    }
+
+    /// Brings what the plan's interest invoices bill (their totals less credit notes; a void
+    /// one bills nothing) in line with what the plan charges: its `interest`, or for a
+    /// cancelled plan only what was already paid of it (the term that will not run is not
+    /// charged). More: the first interest invoice not yet written is created and issued for
+    /// the difference (one left a draft by a crash is issued). Less: credit notes on the
+    /// interest invoices, newest first, each at most its balance (interest already paid beyond
+    /// the new amount stays paid: a refund is staff's decision). Idempotent, and one at a time
+    /// (`interest_lock`), so the immediate call and the job may both run.
+    pub async fn bill_interest(&self, id: PaymentPlanId, caller: &Caller) -> Result<()> {
+        let _one = self.interest_lock.lock().await;
+        let plan = self.records.peek(id)?;
+        if plan.interest_invoices.is_empty() {
+            return Ok(());
+        }
+        let mut billed = 0i64;
+        let mut paid = 0i64;
+        let mut missing = None;
+        let mut written = Vec::new();
+        {
+            let reader = self.ctx.store.read()?;
+            for iid in &plan.interest_invoices {
+                match reader.get::<Invoice>(RecordTable::Invoices, iid.as_u128())? {
+                    Some(inv) if inv.status == InvoiceStatus::Void => {}
+                    Some(inv) => {
+                        billed += inv.totals.total.get() - inv.credited.get();
+                        paid += inv.paid.get();
+                        written.push(inv);
+                    }
+                    None => {
+                        missing.get_or_insert(*iid);
+                    }
+                }
+            }
+        }
+        for inv in written.iter_mut().filter(|i| i.status == InvoiceStatus::Draft) {
+            *inv = self.invoices.issue(inv.id, caller).await?;
+        }
+        let target = match plan.status {
+            PlanStatus::Cancelled => plan.interest.get().min(paid),
+            _ => plan.interest.get(),
+        };
+        if target > billed {
+            let Some(iid) = missing else {
+                tracing::warn!(plan = %id, "a plan's interest is billed short and has no invoice left to bill it");
+                return Ok(());
+            };
+            let main = self.invoices.records().peek(plan.invoice_id)?;
+            let number = main.number.clone().unwrap_or_default();
+            let bp = plan.terms.interest_bp.get();
+            let line = LineDraft {
+                item_id: None,
+                description: format!(
+                    "Interest on the payment plan for invoice {number}: {}.{:02} % a year on {} over {} instalments",
+                    bp / 100,
+                    bp % 100,
+                    plan.financed,
+                    plan.terms.instalments
+                ),
+                category: Some(super::finance::CATEGORY.into()),
+                quantity: Quantity::ONE,
+                unit_price: Cents::new(target - billed),
+                taxable: false,
+                discount: None,
+                source: Some(format!("{INTEREST_SOURCE}{id}:{iid}")),
+            };
+            let draft = InvoiceDraft {
+                client_id: main.client_id,
+                patient_id: None,
+                visit_id: None,
+                location_id: main.location_id,
+                lines: vec![line],
+                discount: None,
+                memo: Some(format!("Payment plan interest on {number}")),
+            };
+            self.invoices.records().create_with_id(iid, draft, caller).await?;
+            self.invoices.issue(iid, caller).await?;
+        } else if target < billed {
+            let mut excess = billed - target;
+            for inv in written.iter().rev() {
+                let amount = excess.min(inv.balance.get());
+                if amount <= 0 || !inv.status.is_open() {
+                    continue;
+                }
+                let reason = match plan.status {
+                    PlanStatus::Cancelled => "the payment plan was cancelled: its unpaid interest".to_string(),
+                    _ => format!("the payment plan's terms changed (revision {}): less interest", plan.revision),
+                };
+                let line = LineDraft {
+                    item_id: None,
+                    description: reason.clone(),
+                    category: Some(super::finance::CATEGORY.into()),
+                    quantity: Quantity::ONE,
+                    unit_price: Cents::new(amount),
+                    taxable: false,
+                    discount: None,
+                    source: None,
+                };
+                let note = CreditNoteDraft { reason, lines: vec![line], of_lines: Vec::new() };
+                self.invoices.credit(inv.id, note, caller).await?;
+                excess -= amount;
+                if excess == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A plan with its progress from the invoice's payments (audited read).
@@ -344,9 +534,11 @@ impl Plans {
     }
 
     fn with_progress(&self, mut plan: PaymentPlan) -> Result<PaymentPlan> {
-        let inv = self.ctx.store.read()?.get::<Invoice>(RecordTable::Invoices, plan.invoice_id.as_u128())?;
+        let reader = self.ctx.store.read()?;
+        let inv = reader.get::<Invoice>(RecordTable::Invoices, plan.invoice_id.as_u128())?;
+        let interest = interest_paid(&plan, |id| Ok(reader.get::<Invoice>(RecordTable::Invoices, id)?))?;
         if let Some(inv) = inv {
-            plan.progress(inv.paid);
+            plan.progress(inv.paid, interest);
         }
         Ok(plan)
     }
@@ -362,14 +554,21 @@ impl Plans {
     ) -> Result<PaymentPlan> {
         let mut preview = self.records.peek(id)?;
         require(&preview, "modified")?;
+        let before = preview.interest;
         let changed = preview.modify(terms, reason.clone(), self.ctx.clock.now(), None)?;
         let mut with = ChangeSet::new();
+        let interest_invoice = (preview.interest > before).then(|| InvoiceId::from_ulid(self.ctx.new_ulid()));
         if !changed.is_empty() {
             self.jobs.cancel_subject(&mut with, &format!("payment_plan:{id}"), caller)?;
             self.schedule_jobs(&mut with, &preview, caller)?;
+            if preview.interest != before {
+                self.interest_job(&mut with, id, &preview.revision.to_string(), caller)?;
+            }
         }
-        let plan = self.records.command_with(id, PlanCommand::Modify { terms, reason }, with, caller).await?;
+        let command = PlanCommand::Modify { terms, reason, interest_invoice };
+        let plan = self.records.command_with(id, command, with, caller).await?;
         self.jobs.wake();
+        self.bill_interest_now(id, caller).await;
         self.with_progress(plan)
     }
 
@@ -377,7 +576,10 @@ impl Plans {
     pub async fn cancel(&self, id: PaymentPlanId, reason: String, caller: &Caller) -> Result<PaymentPlan> {
         let mut with = ChangeSet::new();
         self.jobs.cancel_subject(&mut with, &format!("payment_plan:{id}"), caller)?;
+        self.interest_job(&mut with, id, "cancel", caller)?;
         let plan = self.records.command_with(id, PlanCommand::Cancel { reason }, with, caller).await?;
+        self.jobs.wake();
+        self.bill_interest_now(id, caller).await;
         self.with_progress(plan)
     }
 
@@ -402,7 +604,26 @@ impl Plans {
         let command = PlanCommand::MarkLate { no, revision, message: Box::new(with) };
         self.records.command(id, command, caller).await?;
         self.jobs.wake();
-        Ok(())
+        // A plan the voided invoice cancelled no longer charges its unpaid interest (a retry
+        // of this job after a crash gets here again).
+        self.bill_interest(id, caller).await
+    }
+
+    /// The handler of [`INTEREST_KIND`] jobs.
+    pub fn interest_handler(&self) -> Arc<dyn JobHandler> {
+        #[derive(serde::Deserialize)]
+        struct Payload {
+            plan_id: PaymentPlanId,
+        }
+        let plans = self.clone();
+        Arc::new(RecordJob::new(
+            "{\"plan_id\": <plan id>}",
+            |e| matches!(e, Error::PaymentPlanNotFound(_)),
+            move |p: Payload, caller: Caller| {
+                let plans = plans.clone();
+                async move { plans.bill_interest(p.plan_id, &caller).await }
+            },
+        ))
     }
 
     /// The client's `payment_plan_late` message (their preferred channel's active template),
@@ -413,7 +634,7 @@ impl Plans {
         set: &mut ChangeSet,
         plan: &PaymentPlan,
         no: u32,
-        amount: clowder_schemas::money::Cents,
+        amount: Cents,
         due_on: jiff::civil::Date,
         caller: &Caller,
     ) -> Result<()> {

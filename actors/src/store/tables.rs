@@ -355,10 +355,18 @@ pub enum IndexTable {
     DocumentsByClient,
     /// `(patient, document)`: a cat's documents (its visits' too).
     DocumentsByPatient,
+    /// `(day number, invoice)`: each invoice under every day it has something the books take
+    /// (issued, a credit note, a payment, a refund, voided; payments and voids by their UTC
+    /// day), so an accounting export reads only the invoices of its range. Filled from
+    /// `invoices` at start when empty.
+    InvoicesByDay,
+    /// `(0, invoice)`: issued invoices that were voided (an accounting export looks here for
+    /// the voids whose reversal it owes; few).
+    InvoicesVoided,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 28] = [
+    pub const ALL: [IndexTable; 30] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -387,6 +395,8 @@ impl IndexTable {
         IndexTable::LabOrdersByVisit,
         IndexTable::DocumentsByClient,
         IndexTable::DocumentsByPatient,
+        IndexTable::InvoicesByDay,
+        IndexTable::InvoicesVoided,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -419,6 +429,8 @@ impl IndexTable {
             IndexTable::LoyaltyByClient => TableDefinition::new("loyalty_by_client"),
             IndexTable::DocumentsByClient => TableDefinition::new("documents_by_client"),
             IndexTable::DocumentsByPatient => TableDefinition::new("documents_by_patient"),
+            IndexTable::InvoicesByDay => TableDefinition::new("invoices_by_day"),
+            IndexTable::InvoicesVoided => TableDefinition::new("invoices_voided"),
         }
     }
 }
@@ -488,6 +500,9 @@ pub mod unique {
     /// `<kind>/<local date>` (`invoices/2026-03-01`), owned by the accounting export that
     /// first exported that kind of that day: nothing is exported twice unless re-exported.
     pub const EXPORTED_DAY: &str = "exported_day";
+    /// A voided invoice's id, owned by the accounting export that carried the reversal of its
+    /// exported issue: reversed once.
+    pub const EXPORTED_VOID: &str = "exported_void";
     /// `<client>:<from>:<to>`, owned by the statement run that emailed that statement: a
     /// period's statement is emailed once by runs.
     pub const STATEMENT_SENT: &str = "statement_sent";

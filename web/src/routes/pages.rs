@@ -1429,6 +1429,8 @@ pub struct ReportsParams {
     pub to: Option<String>,
     pub by: Option<String>,
     pub as_of: Option<String>,
+    /// Only this location's invoices (blank: the whole clinic).
+    pub location: Option<String>,
     pub cursor: Option<String>,
 }
 
@@ -1462,12 +1464,13 @@ pub async fn reports(
             };
             let from = query_date("from", q.from.as_deref())?.unwrap_or(default_from);
             let as_of = query_date("as_of", q.as_of.as_deref())?.unwrap_or(today);
-            let rq = RevenueQuery { from, to, by: Some(by), location: None };
+            let location: Option<clowder_schemas::LocationId> = query_id("location", q.location.as_deref())?;
+            let rq = RevenueQuery { from, to, by: Some(by), location };
             let checked = rq.check()?;
             let revenue = state.system.reports.revenue(&rq, checked, &staff.caller).await?;
             let aq = AgeingQuery {
                 as_of: Some(as_of),
-                location: None,
+                location,
                 limit: Some(PAGE_SIZE as i64),
                 cursor: q.cursor.clone().filter(|c| !c.is_empty()),
             };
@@ -1478,9 +1481,20 @@ pub async fn reports(
             } else {
                 None
             };
-            let form = ReportForm { from: from.to_string(), to: to.to_string(), by: by_text, as_of: as_of.to_string() };
+            let locations = state.system.scheduling.setup.locations(false);
+            let form = ReportForm {
+                from: from.to_string(),
+                to: to.to_string(),
+                by: by_text,
+                as_of: as_of.to_string(),
+                location: location.map(|l| l.to_string()).unwrap_or_default(),
+                locations: locations.into_iter().map(|l| (l.id.to_string(), l.name)).collect(),
+            };
             let page_href = |cursor: Option<&str>| {
-                let base = format!("/reports?from={}&to={}&by={}&as_of={}", form.from, form.to, form.by, form.as_of);
+                let base = format!(
+                    "/reports?from={}&to={}&by={}&as_of={}&location={}",
+                    form.from, form.to, form.by, form.as_of, form.location
+                );
                 match cursor {
                     Some(c) => format!("{base}&cursor={c}"),
                     None => base,

@@ -36,7 +36,11 @@ pub async fn payment_plans_create(
     Json(body): Json<CreatePaymentPlan>,
 ) -> Result<Response, ApiError> {
     let terms = body.terms(state.system.ctx.today())?;
-    let plan = state.system.plans.create(PlanDraft { invoice_id: body.invoice_id, terms }, &staff.caller).await?;
+    let plan = state
+        .system
+        .plans
+        .create(PlanDraft { invoice_id: body.invoice_id, terms, interest_invoice: None }, &staff.caller)
+        .await?;
     Ok(Created::at(format!("/api/payment-plans/{}", plan.id), plan).into_response())
 }
 

@@ -25,6 +25,10 @@ pub struct ReportForm {
     /// `day`, `week` or `month`.
     pub by: &'static str,
     pub as_of: String,
+    /// The location shown (its id; empty: the whole clinic).
+    pub location: String,
+    /// The clinic's locations, `(id, name)`, for the filter.
+    pub locations: Vec<(String, String)>,
 }
 
 /// A period's (or the whole range's) figures.

@@ -1028,6 +1028,7 @@ mod money_screens {
             financed: s.financed,
             interest: s.interest,
             total: s.total,
+            interest_invoices: vec![],
             paid_before: Cents::ZERO,
             paid: Cents::new(10000),
             schedule: instalments,
@@ -1114,6 +1115,8 @@ mod money_screens {
                 to: "2026-02-28".into(),
                 by: "month",
                 as_of: "2026-03-01".into(),
+                location: ID.into(),
+                locations: vec![("01J".into(), "Main".into()), (ID.into(), "<North>".into())],
             },
             revenue: RevenueView::new(&revenue),
             ageing: AgeingView::new(&ageing, |c| format!("/reports?cursor={}", c.unwrap_or("")), true),
@@ -1128,6 +1131,9 @@ mod money_screens {
         );
         assert!(html.contains(r#"<g class="chart-bar" data-label="2026-02"><rect class="chart-stack chart-s0" data-series="Exams" data-value="5000""#));
         assert!(!html.contains("<dry>") && !html.contains("<Ann>"));
+        // The location filter keeps the chosen location, its name escaped.
+        assert!(html.contains(&format!(r#"<option value="{ID}" selected>&#60;North&#62;</option>"#)), "{html}");
+        assert!(html.contains(r#"<option value="01J">Main</option>"#));
         assert_eq!(html.matches(r#"<g class="chart-bar""#).count(), 3 + 5, "three months and five ageing buckets");
         assert!(
             html.contains(r#"<g class="chart-bar" data-label="2026-03"></g>"#),
