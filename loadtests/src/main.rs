@@ -11,7 +11,7 @@ use clap::Parser;
 use clowder_loadtests::cli::{Args, Scenario};
 use clowder_loadtests::report::Report;
 use clowder_loadtests::run::run;
-use clowder_loadtests::{backups, clinic, compare, drill, reminders};
+use clowder_loadtests::{backups, clinic, compare, drill, reminders, ward};
 
 /// How long the runtime may wait for stragglers (a blocking fsync stuck in the kernel) once
 /// the run is over or aborted.
@@ -33,6 +33,8 @@ fn main() -> ExitCode {
         Scenario::DrillWriter => run_capped(&args, drill::writer(&args)).and_then(|r| print_text(&r.to_text())),
         Scenario::DrillCheck => run_capped(&args, drill::check(&args)).and_then(|r| print_text(&r.to_text())),
         Scenario::Reminders => run_capped(&args, reminders::run(&args))
+            .and_then(|r| print_text(&if args.json { json_line(&r)? } else { r.to_text() })),
+        Scenario::Ward => run_capped(&args, ward::run(&args))
             .and_then(|r| print_text(&if args.json { json_line(&r)? } else { r.to_text() })),
         _ => run_capped(&args, run(&args)).and_then(|report| print_report(&report, args.json)),
     };

@@ -137,6 +137,12 @@ pub enum ErrorCode {
     ExportOverlap,
     /// The loyalty programme is off: nothing is redeemed or adjusted.
     LoyaltyDisabled,
+    WardNotFound,
+    AdmissionNotFound,
+    /// A change to the sheet of a cat already discharged.
+    AdmissionDischarged,
+    /// A slot of the treatment sheet that is already marked done or skipped.
+    SlotAlreadyMarked,
 }
 
 impl ErrorCode {
@@ -200,6 +206,8 @@ impl ErrorCode {
             AccountingExportNotFound => ErrorKind::NotFound,
             ExportOverlap => ErrorKind::Conflict,
             LoyaltyDisabled => ErrorKind::Conflict,
+            WardNotFound | AdmissionNotFound => ErrorKind::NotFound,
+            AdmissionDischarged | SlotAlreadyMarked => ErrorKind::Conflict,
         }
     }
 

@@ -66,4 +66,5 @@ mod views;
 mod visits;
 mod vitals;
 mod waitlist;
+mod wards;
 mod webhooks;

@@ -9,7 +9,8 @@
 //! `controlled` (the controlled-drug register, which checks a witness's PIN with
 //! `staff::accounts`) with `register_pdf` (the register as a printed document), `unsigned`
 //! (the board's live alert for a note unsigned after 24 h, through a durable job) and `import`
-//! (visits and notes of the past, for the demo and migrations). The design is in
+//! (visits and notes of the past, for the demo and migrations), and `wards` (the hospital
+//! ward: wards, admissions and their treatment sheets, the live board). The design is in
 //! docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
@@ -31,3 +32,4 @@ pub mod unsigned;
 pub mod vaccinations;
 pub mod visits;
 pub mod vitals;
+pub mod wards;

@@ -133,10 +133,14 @@ pub enum RecordTable {
     LoyaltySettings,
     /// Clients' loyalty points ledger (`billing::loyalty`), append-only; ids in time order.
     LoyaltyLedger,
+    /// Hospital wards and their cages (`clinical::wards`).
+    Wards,
+    /// A cat's stays in a ward with their treatment sheets (`clinical::wards`).
+    Admissions,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 60] = [
+    pub const ALL: [RecordTable; 62] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -197,6 +201,8 @@ impl RecordTable {
         RecordTable::StatementRuns,
         RecordTable::LoyaltySettings,
         RecordTable::LoyaltyLedger,
+        RecordTable::Wards,
+        RecordTable::Admissions,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -261,6 +267,8 @@ impl RecordTable {
             RecordTable::StatementRuns => TableDefinition::new("statement_runs"),
             RecordTable::LoyaltySettings => TableDefinition::new("loyalty_settings"),
             RecordTable::LoyaltyLedger => TableDefinition::new("loyalty_ledger"),
+            RecordTable::Wards => TableDefinition::new("wards"),
+            RecordTable::Admissions => TableDefinition::new("admissions"),
         }
     }
 }
@@ -322,10 +330,12 @@ pub enum IndexTable {
     InvoicesSettled,
     /// `(client, loyalty entry)`: a client's loyalty ledger, in time order.
     LoyaltyByClient,
+    /// `(ward, admission)`: a ward's admissions, current and past, in time order.
+    AdmissionsByWard,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 24] = [
+    pub const ALL: [IndexTable; 25] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -350,6 +360,7 @@ impl IndexTable {
         IndexTable::PaymentPlansByInvoice,
         IndexTable::InvoicesSettled,
         IndexTable::LoyaltyByClient,
+        IndexTable::AdmissionsByWard,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -378,6 +389,7 @@ impl IndexTable {
             IndexTable::PaymentPlansByInvoice => TableDefinition::new("payment_plans_by_invoice"),
             IndexTable::InvoicesSettled => TableDefinition::new("invoices_settled"),
             IndexTable::LoyaltyByClient => TableDefinition::new("loyalty_by_client"),
+            IndexTable::AdmissionsByWard => TableDefinition::new("admissions_by_ward"),
         }
     }
 }
@@ -442,6 +454,10 @@ pub mod unique {
     pub const PAYMENT_INVOICE: &str = "payment_invoice";
     /// `<processor>/<its refund id>`: a processor's refund is recorded once.
     pub const REFUND_PROCESSOR_ID: &str = "refund_processor_id";
+    /// A cat's id, owned by its admission while it is in a ward: one active admission per cat.
+    pub const ADMITTED_PATIENT: &str = "admitted_patient";
+    /// `<ward id>/<lower-cased cage>`, owned by the admission in it: one cat per cage.
+    pub const WARD_CAGE: &str = "ward_cage";
     /// `<kind>/<local date>` (`invoices/2026-03-01`), owned by the accounting export that
     /// first exported that kind of that day: nothing is exported twice unless re-exported.
     pub const EXPORTED_DAY: &str = "exported_day";

@@ -50,3 +50,4 @@ pub mod vaccinations;
 pub mod visits;
 pub mod vitals;
 pub mod waitlist;
+pub mod wards;
