@@ -148,11 +148,10 @@ async fn read(
             _ = stopped.wait_for(|&s| s) => break,
         };
         let received = Timestamp::now();
-        let Some(Ok(Message::Text(text))) = message else {
-            if matches!(message, Some(Ok(_))) {
-                continue;
-            }
-            break;
+        let text = match message {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(_)) => continue,
+            _ => break,
         };
         if let Ok(Frame::Event { at, .. }) = parse_frame(text.as_str()) {
             let us = latency_micros(at, received).max(1);
