@@ -194,7 +194,11 @@ async fn set_up(api: &Api, tag: &str, hours_back: i64) -> Result<(String, Vec<Sh
         let client = api.create_client(&NewClient::seed(900_000 + n)).await?;
         let cat = api.create_patient(&NewPatient::for_client(client, n)).await?;
         let visit: Value = api
-            .setup_json(Method::POST, "/api/visits", Some(&json!({"patient_id": cat, "vet_id": vet, "type": "sick"})))
+            .setup_json(
+                Method::POST,
+                "/api/visits",
+                Some(&json!({"patient_id": cat, "vet_id": vet, "type": "sick", "chief_complaint": "Load test"})),
+            )
             .await?;
         let body = json!({"ward_id": ward, "cage": format!("W{n}"), "visit_id": id(&visit)?, "reason": "Load test"});
         let admission: Value = api.setup_json(Method::POST, "/api/admissions", Some(&body)).await?;

@@ -433,7 +433,7 @@ async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
     let c = Clinic::new().await;
     let ward = json!({"location_id": c.location, "name": "Cat ward", "cages": ["C1", "C2"]});
     let ward = id_of(&c.app.post_json("/api/wards", &ward).await.json::<serde_json::Value>().await.unwrap());
-    let visit = json!({"patient_id": c.cat, "vet_id": c.vet, "type": "sick"});
+    let visit = json!({"patient_id": c.cat, "vet_id": c.vet, "type": "sick", "chief_complaint": "Not eating"});
     let visit = id_of(&c.app.post_json("/api/visits", &visit).await.json::<serde_json::Value>().await.unwrap());
     let body = json!({"ward_id": ward, "cage": "C1", "visit_id": visit, "reason": "Dehydrated"});
     let admission = id_of(&c.app.post_json("/api/admissions", &body).await.json::<serde_json::Value>().await.unwrap());
