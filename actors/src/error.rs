@@ -200,6 +200,15 @@ pub enum Error {
     ExportOverlap { earlier: clowder_schemas::ids::AccountingExportId, kind: &'static str, day: jiff::civil::Date },
     #[error("the loyalty programme is off: a manager turns it on in its settings")]
     LoyaltyDisabled,
+    #[error("no ward with id {0}")]
+    WardNotFound(clowder_schemas::ids::WardId),
+    #[error("no admission with id {0}")]
+    AdmissionNotFound(clowder_schemas::ids::AdmissionId),
+    #[error("the cat was discharged: its treatment sheet is closed")]
+    AdmissionDischarged(clowder_schemas::ids::AdmissionId),
+    /// A slot marked twice (names the first mark's outcome).
+    #[error("this slot is already marked {0}; a second mark is refused")]
+    SlotAlreadyMarked(&'static str),
     /// An invoice cannot make this move from its status (editing an issued invoice, a second
     /// void).
     #[error("a {} invoice cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
@@ -376,6 +385,10 @@ impl Error {
             Error::AccountingExportNotFound(_) => ErrorCode::AccountingExportNotFound,
             Error::ExportOverlap { .. } => ErrorCode::ExportOverlap,
             Error::LoyaltyDisabled => ErrorCode::LoyaltyDisabled,
+            Error::WardNotFound(_) => ErrorCode::WardNotFound,
+            Error::AdmissionNotFound(_) => ErrorCode::AdmissionNotFound,
+            Error::AdmissionDischarged(_) => ErrorCode::AdmissionDischarged,
+            Error::SlotAlreadyMarked(_) => ErrorCode::SlotAlreadyMarked,
             Error::InvoiceTransition { .. } => ErrorCode::InvalidTransition,
             Error::EstimateNotFound(_) => ErrorCode::EstimateNotFound,
             Error::EstimateTransition { .. } => ErrorCode::InvalidTransition,

@@ -7,7 +7,8 @@
 //! - `queue:<location>`: appointments of the location (arrivals, starts, departures);
 //! - `room:<room id>`: a room and the appointments in it;
 //! - `patient:<patient id>`: a cat's record and appointments;
-//! - `client:<client id>`: a client's account (their invoices).
+//! - `client:<client id>`: a client's account (their invoices);
+//! - `ward:<ward id>`: a hospital ward's board (admissions, marked slots).
 //!
 //! Who receives what (the rule is written out in `docs/websocket.md`):
 //! - subscribing to a topic needs the permission [`permission_of`] names;
@@ -40,6 +41,7 @@ pub enum Topic {
     Room(clowder_schemas::RoomId),
     Patient(clowder_schemas::PatientId),
     Client(clowder_schemas::ClientId),
+    Ward(clowder_schemas::ids::WardId),
 }
 
 impl Topic {
@@ -60,9 +62,10 @@ impl Topic {
             ("room", None) => Topic::Room(id.parse().map_err(|_| bad("the id is not a valid id"))?),
             ("patient", None) => Topic::Patient(id.parse().map_err(|_| bad("the id is not a valid id"))?),
             ("client", None) => Topic::Client(id.parse().map_err(|_| bad("the id is not a valid id"))?),
+            ("ward", None) => Topic::Ward(id.parse().map_err(|_| bad("the id is not a valid id"))?),
             _ => {
                 return Err(bad(
-                    "unknown topic; use calendar:<location>:<date>, dashboard:<location>, queue:<location>, room:<id>, patient:<id> or client:<id>",
+                    "unknown topic; use calendar:<location>:<date>, dashboard:<location>, queue:<location>, room:<id>, patient:<id>, client:<id> or ward:<id>",
                 ));
             }
         };
@@ -84,6 +87,7 @@ impl std::fmt::Display for Topic {
             Topic::Room(r) => write!(f, "room:{r}"),
             Topic::Patient(p) => write!(f, "patient:{p}"),
             Topic::Client(c) => write!(f, "client:{c}"),
+            Topic::Ward(w) => write!(f, "ward:{w}"),
         }
     }
 }
@@ -93,6 +97,7 @@ pub fn permission_of(t: &Topic) -> Permission {
     match t {
         Topic::Patient(_) => Permission::PatientsView,
         Topic::Client(_) => Permission::ClientsView,
+        Topic::Ward(_) => Permission::WardView,
         _ => Permission::AppointmentsView,
     }
 }
@@ -241,6 +246,13 @@ impl Topics {
             DomainEvent::InvoiceCreated { client_id, .. } | DomainEvent::InvoiceUpdated { client_id, .. } => {
                 out.push(Topic::Client(*client_id));
             }
+            // The ward's board; the sheet on the cat's topic too (audience ward:view).
+            DomainEvent::AdmissionUpdated { ward_id, patient_id, .. }
+            | DomainEvent::SlotMarked { ward_id, patient_id, .. } => {
+                out.push(Topic::Ward(*ward_id));
+                out.push(Topic::Patient(*patient_id));
+            }
+            DomainEvent::WardSaved { ward_id, .. } => out.push(Topic::Ward(*ward_id)),
             _ => {}
         }
         out.dedup();
@@ -260,6 +272,7 @@ mod tests {
             "queue:01J0000000000000000000000A",
             "room:01J0000000000000000000000A",
             "patient:01J0000000000000000000000A",
+            "ward:01J0000000000000000000000A",
         ] {
             assert_eq!(Topic::parse(t).unwrap().to_string(), t);
         }

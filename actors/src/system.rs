@@ -76,6 +76,10 @@ pub struct System {
     pub clinical_facts: crate::clinical::facts::ClinicalFacts,
     /// Vital signs and weights (a record kind).
     pub vitals: crate::clinical::vitals::VitalsService,
+    /// Hospital wards and their cages (a record kind).
+    pub wards: crate::clinical::wards::Wards,
+    /// Admissions to a ward with their treatment sheets (a record kind).
+    pub admissions: crate::clinical::wards::Admissions,
     /// The problem list (a record kind).
     pub problems: crate::clinical::problems::Problems,
     /// Lab orders, the unmatched queue and the import's matching (`labs.orders`, `labs.unmatched`).
@@ -290,6 +294,8 @@ impl System {
             referrals: crate::comms::referrals::Referrals::new(ctx_for_templates.clone()),
             clinical_facts: crate::clinical::facts::ClinicalFacts::new(ctx_for_templates.clone()),
             vitals: crate::clinical::vitals::VitalsService::new(ctx_for_templates.clone()),
+            wards: crate::clinical::wards::Wards::new(ctx_for_templates.clone()),
+            admissions: crate::clinical::wards::Admissions::new(ctx_for_templates.clone()),
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
             labs: crate::clinical::labs::LabImport::new(ctx_for_templates.clone()),
             documents: crate::clinical::documents::Documents::new(ctx_for_templates.clone()),
@@ -385,6 +391,8 @@ impl System {
             self.patients.stop_all();
             self.templates.stop_all();
             self.vitals.stop_all();
+            self.wards.stop_all();
+            self.admissions.stop_all();
             self.problems.stop_all();
             self.labs.stop_all();
             self.documents.stop_all();

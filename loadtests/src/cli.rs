@@ -246,6 +246,10 @@ pub enum Scenario {
     /// results on --connections connections (16 unless said): matched/s, p99, and the
     /// `lab_result_ready` event's latency on a /ws client. Not part of `all`.
     Hl7,
+    /// Issue 17's ward board: 20 admitted cats, --dashboards boards on the ward's topic,
+    /// slots marked done 20 times a second: board update latency p50/p99 (reusable beside
+    /// another load as `ward::BoardWatch`). Not part of `all`.
+    Ward,
 }
 
 impl Scenario {
@@ -265,6 +269,8 @@ impl Scenario {
             Scenario::Chart => 4,
             // The checkouts' client and items.
             Scenario::Reports => 1,
+            // The ward, its cats and their sheets.
+            Scenario::Ward => 1,
             // `all`: seeding the read set, then setting up the book and availability scenarios.
             Scenario::All => 3,
             // `compare`: the read set and the day; the search clients have a budget of their own.
@@ -298,6 +304,7 @@ impl Scenario {
             Scenario::Chart => crate::chart::CHART_ROWS.len() as u32 + 2,
             // Four reports, then the checkouts.
             Scenario::Reports => 5,
+            Scenario::Ward => 1,
             // `signin`: GETs alone, then GETs beside sign-ins; `search`: names, then exact.
             Scenario::Signin | Scenario::Search => 2,
             // `all`: read, then write, then book, then availability.

@@ -46,3 +46,4 @@ pub mod search;
 pub mod smtp_sink;
 pub mod stats;
 pub mod target;
+pub mod ward;

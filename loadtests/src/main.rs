@@ -11,7 +11,7 @@ use clap::Parser;
 use clowder_loadtests::cli::{Args, Scenario};
 use clowder_loadtests::report::Report;
 use clowder_loadtests::run::run;
-use clowder_loadtests::{backups, clinic, compare, drill, hl7, reminders};
+use clowder_loadtests::{backups, clinic, compare, drill, hl7, reminders, ward};
 
 /// How long the runtime may wait for stragglers (a blocking fsync stuck in the kernel) once
 /// the run is over or aborted.
@@ -35,6 +35,8 @@ fn main() -> ExitCode {
         Scenario::Hl7 => run_capped(&args, hl7::run(&args))
             .and_then(|r| print_text(&if args.json { json_line(&r)? } else { r.to_text() })),
         Scenario::Reminders => run_capped(&args, reminders::run(&args))
+            .and_then(|r| print_text(&if args.json { json_line(&r)? } else { r.to_text() })),
+        Scenario::Ward => run_capped(&args, ward::run(&args))
             .and_then(|r| print_text(&if args.json { json_line(&r)? } else { r.to_text() })),
         _ => run_capped(&args, run(&args)).and_then(|report| print_report(&report, args.json)),
     };

@@ -138,6 +138,9 @@ permissions! {
     ControlledRecord = "controlled:record" => "Record controlled-drug receipts, administrations, dispensing, counts and corrections (each witnessed)",
     VaccinationsCreate = "vaccinations:create" => "Record vaccinations (doses, refusals, reactions), override due dates and assess risk",
     CatalogueManage = "catalogue:manage" => "Add, reprice and retire the service catalogue's items",
+    WardView = "ward:view" => "See the hospital wards, their boards and admitted cats' treatment sheets",
+    WardTreat = "ward:treat" => "Admit and discharge cats, schedule treatments, mark them done or skipped",
+    WardManage = "ward:manage" => "Create wards and their cages",
     AccountingExport = "accounting:export" => "Export invoices, payments and purchases to accounting (CSV, IIF), re-export with a reason, and set the chart-of-accounts mapping",
     LoyaltyManage = "loyalty:manage" => "Set the loyalty programme's rules and adjust a client's points",
 }
@@ -321,6 +324,11 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     manager.push(CatalogueManage);
     manager.push(AccountingExport);
     manager.push(LoyaltyManage);
+    // The ward: vets and techs treat the cats in it; the manager sets wards up and sees the
+    // board (docs/ward.md).
+    vet.extend([WardView, WardTreat]);
+    tech.extend([WardView, WardTreat]);
+    manager.extend([WardView, WardManage]);
     vec![
         (
             ADMINISTRATOR,

@@ -150,6 +150,12 @@ pub enum ErrorCode {
     /// An upload whose content is not an accepted document type (an executable, HTML, an
     /// unknown binary), whatever its file name says.
     DocumentTypeRefused,
+    WardNotFound,
+    AdmissionNotFound,
+    /// A change to the sheet of a cat already discharged.
+    AdmissionDischarged,
+    /// A slot of the treatment sheet that is already marked done or skipped.
+    SlotAlreadyMarked,
 }
 
 impl ErrorCode {
@@ -217,6 +223,8 @@ impl ErrorCode {
             LabOrderReviewed | LabOrderCancelled | LabUnmatchedResolved => ErrorKind::Conflict,
             DocumentNotFound => ErrorKind::NotFound,
             DocumentTypeRefused => ErrorKind::UnsupportedMediaType,
+            WardNotFound | AdmissionNotFound => ErrorKind::NotFound,
+            AdmissionDischarged | SlotAlreadyMarked => ErrorKind::Conflict,
         }
     }
 

@@ -476,6 +476,31 @@ pub enum DomainEvent {
     LoyaltySettingsUpdated {
         changed: Vec<String>,
     },
+    /// A ward was created or changed (its cages, its daily fee's item).
+    WardSaved {
+        ward_id: crate::ids::WardId,
+        location_id: crate::ids::LocationId,
+        changed: Vec<String>,
+    },
+    /// A cat was admitted to a ward, moved, discharged, or its sheet's treatments changed
+    /// (ids and changed field names only: the sheet is clinical).
+    AdmissionUpdated {
+        admission_id: crate::ids::AdmissionId,
+        ward_id: crate::ids::WardId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
+    /// A slot of a treatment sheet was marked done or skipped. Charge capture puts a done
+    /// treatment on the visit's draft invoice (its catalogue item, else an uncharged entry).
+    SlotMarked {
+        admission_id: crate::ids::AdmissionId,
+        ward_id: crate::ids::WardId,
+        patient_id: crate::ids::PatientId,
+        visit_id: crate::ids::VisitId,
+        treatment_id: crate::ids::TreatmentId,
+        due: Timestamp,
+        outcome: crate::wards::SlotOutcome,
+    },
 }
 
 impl DomainEvent {
@@ -583,6 +608,10 @@ impl DomainEvent {
             // The client page's loyalty panel follows the client's topic.
             DomainEvent::LoyaltyEntryRecorded { client_id, .. } => format!("client:{client_id}"),
             DomainEvent::LoyaltySettingsUpdated { .. } => "loyalty".into(),
+            DomainEvent::WardSaved { ward_id, .. } => format!("ward:{ward_id}"),
+            DomainEvent::AdmissionUpdated { admission_id, .. } | DomainEvent::SlotMarked { admission_id, .. } => {
+                format!("admission:{admission_id}")
+            }
         }
     }
 }
@@ -824,6 +853,11 @@ impl DomainEvent {
             DomainEvent::LoyaltyEntryRecorded { .. } | DomainEvent::LoyaltySettingsUpdated { .. } => {
                 Audience::new(Permission::InvoicesView, Unnarrowed)
             }
+            // Who may read the ward's board and sheets (`GET /api/wards/{id}/board`,
+            // `/api/admissions/{id}`); REST does not narrow `ward:view` by owner.
+            DomainEvent::WardSaved { .. } | DomainEvent::AdmissionUpdated { .. } | DomainEvent::SlotMarked { .. } => {
+                Audience::new(Permission::WardView, Unnarrowed)
+            }
         }
     }
 
@@ -1007,6 +1041,24 @@ impl DomainEvent {
             | DomainEvent::InstalmentLate { .. } => None,
             DomainEvent::AccountingExported { .. } | DomainEvent::AccountMappingUpdated { .. } => None,
             DomainEvent::LoyaltyEntryRecorded { .. } | DomainEvent::LoyaltySettingsUpdated { .. } => None,
+            DomainEvent::WardSaved { .. } => None,
+            DomainEvent::AdmissionUpdated { admission_id, ward_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![
+                    ("admission_id", admission_id.to_string()),
+                    ("ward_id", ward_id.to_string()),
+                    ("patient_id", patient_id.to_string()),
+                ],
+                changed: changed.clone(),
+            }),
+            DomainEvent::SlotMarked { admission_id, ward_id, patient_id, treatment_id, .. } => Some(IdsOnly {
+                ids: vec![
+                    ("admission_id", admission_id.to_string()),
+                    ("ward_id", ward_id.to_string()),
+                    ("patient_id", patient_id.to_string()),
+                    ("treatment_id", treatment_id.to_string()),
+                ],
+                changed: vec!["marks".into()],
+            }),
         }
     }
 }

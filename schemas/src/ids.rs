@@ -247,6 +247,18 @@ ulid_id!(
     PrescriptionId, PrescriptionNotFound, "prescription"
 );
 ulid_id!(
+    /// A hospital ward of a location (`clowder_schemas::wards::Ward`).
+    WardId, WardNotFound, "ward"
+);
+ulid_id!(
+    /// A cat's stay in a ward with its treatment sheet (`clowder_schemas::wards::Admission`).
+    AdmissionId, AdmissionNotFound, "admission"
+);
+ulid_id!(
+    /// A scheduled treatment of an admission's sheet (`clowder_schemas::wards::Treatment`).
+    TreatmentId
+);
+ulid_id!(
     /// A container (bottle, vial, box) of a controlled drug in the register.
     ControlledContainerId, ControlledContainerNotFound, "controlled-drug container"
 );

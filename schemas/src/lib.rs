@@ -58,6 +58,7 @@ pub mod values;
 pub mod visits;
 pub mod vitals;
 pub mod waitlist;
+pub mod wards;
 pub mod whiteboard;
 
 pub use errors::{ErrorBody, ErrorCode, ErrorKind, ErrorResponse, ValidationError};

@@ -68,6 +68,7 @@ pub mod schedule;
 pub mod staff;
 pub mod vaccinations;
 pub mod visits;
+pub mod ward;
 
 /// Concurrent creations while seeding; enough to fill group-commit batches.
 const PARALLEL: usize = 64;
@@ -156,6 +157,8 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
             .flat_map(|v| v.problems.iter().filter(|p| p.1 == "chronic").map(|p| (v.patient_id, p.0)))
             .collect();
         seed_clinical(system, &seen, &clinic.patients, &listed).await.context("seeding the demo medical record")?;
+        let cats: Vec<PatientId> = clinic.patients.iter().map(|(id, _)| *id).collect();
+        ward::seed(system, &cats).await.context("seeding the demo ward")?;
         // Seeding touched every record: let them go now instead of after the idle period,
         // so a fresh demo server starts as small as a real one.
         system.clients.passivate_all();

@@ -404,6 +404,18 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/invoices", "ARBM"),
     ("GET", "/invoices/{id}", "ARBM"),
     ("GET", "/clients/{id}/account", "ARBM"),
+    ("POST", "/api/wards", "AM"),
+    ("GET", "/api/wards", "AVTM"),
+    ("GET", "/api/wards/{id}", "AVTM"),
+    ("GET", "/api/wards/{id}/board", "AVTM"),
+    ("POST", "/api/admissions", "AVT"),
+    ("GET", "/api/admissions/{id}", "AVTM"),
+    ("POST", "/api/admissions/{id}/treatments", "AVT"),
+    ("POST", "/api/admissions/{id}/slots", "AVT"),
+    ("POST", "/api/admissions/{id}/discharge", "AVT"),
+    ("GET", "/wards", "AVTM"),
+    ("GET", "/wards/{id}", "AVTM"),
+    ("GET", "/wards/{id}/display", "AVTM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

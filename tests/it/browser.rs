@@ -444,3 +444,41 @@ async fn a_cat_s_page_links_its_vaccination_certificate_which_opens_as_a_pdf() {
         .await;
     assert!(browser.artifacts.join("documents-cat.png").exists());
 }
+
+/// The ward board, in `tests/browser/ward.mjs`: a vet marks a slot done on the tablet-sized
+/// board and the wall display, never reloaded, drops it over `/ws`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
+    let Some(browser) = Browser::find() else { return };
+    let c = Clinic::new().await;
+    let ward = json!({"location_id": c.location, "name": "Cat ward", "cages": ["C1", "C2"]});
+    let ward = id_of(&c.app.post_json("/api/wards", &ward).await.json::<serde_json::Value>().await.unwrap());
+    let visit = json!({"patient_id": c.cat, "vet_id": c.vet, "type": "sick", "chief_complaint": "Not eating"});
+    let visit = id_of(&c.app.post_json("/api/visits", &visit).await.json::<serde_json::Value>().await.unwrap());
+    let body = json!({"ward_id": ward, "cage": "C1", "visit_id": visit, "reason": "Dehydrated"});
+    let admission = id_of(&c.app.post_json("/api/admissions", &body).await.json::<serde_json::Value>().await.unwrap());
+    let now = c.app.system.ctx.clock.now();
+    let due = jiff::Timestamp::from_second(now.as_second() - 600).unwrap();
+    let body = json!({"treatment": {"type": "check", "check": "pain_score"},
+                      "schedule": {"start": due.to_string(), "every_hours": 4}});
+    let sheet: serde_json::Value =
+        c.app.post_json(&format!("/api/admissions/{admission}/treatments"), &body).await.json().await.unwrap();
+    let treatment = sheet["treatments"][0]["id"].as_str().unwrap().to_owned();
+    crate::access::staff_user(&c.app, "wanda", &["veterinarian"]).await;
+    let base = format!("http://{}", c.app.addr);
+    browser
+        .run(
+            "ward.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "wanda"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("WARD", &ward),
+                ("TREATMENT", &treatment),
+                ("DUE", &due.to_string()),
+            ],
+        )
+        .await;
+    let sheet = c.app.get_json(&format!("/api/admissions/{admission}")).await;
+    assert_eq!(sheet["marks"][0]["outcome"], "done", "the board's click reached the sheet");
+}

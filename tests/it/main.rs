@@ -69,4 +69,5 @@ mod views;
 mod visits;
 mod vitals;
 mod waitlist;
+mod wards;
 mod webhooks;

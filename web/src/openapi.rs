@@ -23,7 +23,7 @@ use crate::routes::{
     users, waitlist,
 };
 use crate::routes::{catalogue, invoices};
-use crate::routes::{clinical_facts, documents, labs, problems, vitals};
+use crate::routes::{clinical_facts, documents, labs, problems, vitals, wards};
 use crate::routes::{consent, hooks};
 use crate::routes::{controlled, prescriptions};
 use crate::routes::{estimates, payment_plans};
@@ -56,6 +56,7 @@ use crate::state::AppState;
         (name = "webhooks", description = "Delivery reports and inbound texts from the message providers (signed, no session)"),
         (name = "clinical", description = "The medical record: visits, SOAP notes, a cat's timeline, vitals, weights, the problem list, lab orders and results, and clinical facts"),
         (name = "printing", description = "Printed documents (PDF): certificates, summaries, labels, print batches, and the clinic's logo"),
+        (name = "ward", description = "The hospital ward: wards and cages, admissions, the treatment sheet and the live board"),
         (name = "inventory", description = "Products, lots and the stock ledger, vendors, purchase orders, dispensing and stock alerts"),
     )
 )]
@@ -197,6 +198,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(vitals::vitals_amend))
         .routes(routes!(vitals::patients_vitals))
         .routes(routes!(vitals::patients_weights))
+        .routes(routes!(wards::wards_create, wards::wards_list))
+        .routes(routes!(wards::wards_get))
+        .routes(routes!(wards::wards_board))
+        .routes(routes!(wards::admissions_create))
+        .routes(routes!(wards::admissions_get))
+        .routes(routes!(wards::admissions_add_treatment))
+        .routes(routes!(wards::admissions_mark))
+        .routes(routes!(wards::admissions_discharge))
         .routes(routes!(problems::problems_create))
         .routes(routes!(problems::problems_get, problems::problems_update))
         .routes(routes!(problems::patients_problems))

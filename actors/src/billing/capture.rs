@@ -181,7 +181,8 @@ fn recorded_after_the_fact(given_on: jiff::civil::Date, at: jiff::Timestamp) -> 
 /// What an event is charged as, read from `reader` (`None`: the event charges nothing).
 pub fn charge_of(reader: &Reader, event: &Event) -> Result<Option<Charge>> {
     let domain: DomainEvent = match event.kind.as_str() {
-        "visit_opened" | "vaccination_recorded" | "stock_moved" | "lab_order_placed" => {
+        "visit_opened" | "vaccination_recorded" | "stock_moved" | "lab_order_placed" | "slot_marked"
+        | "admission_updated" => {
             serde_json::from_value(event.payload.clone())
                 .map_err(|e| Error::Internal(format!("event {}: {e}", event.seq)))?
         }
@@ -239,8 +240,74 @@ pub fn charge_of(reader: &Reader, event: &Event) -> Result<Option<Charge>> {
             };
             Ok(Some(Charge { patient_id: o.patient_id, visit_id: Some(o.visit_id), captured }))
         }
+        DomainEvent::SlotMarked {
+            admission_id,
+            treatment_id,
+            due,
+            outcome: clowder_schemas::wards::SlotOutcome::Done,
+            ..
+        } => treatment_done(reader, admission_id, treatment_id, due),
+        DomainEvent::AdmissionUpdated { admission_id, changed, .. } if changed.iter().any(|c| c == "discharged_at") => {
+            ward_stay(reader, admission_id)
+        }
         _ => Ok(None),
     }
+}
+
+/// A treatment of the ward's sheet given: its catalogue item, else an uncharged entry naming
+/// it (docs/ward.md). Once per slot: the source is the admission, treatment and due time.
+fn treatment_done(
+    reader: &Reader,
+    admission_id: clowder_schemas::ids::AdmissionId,
+    treatment_id: clowder_schemas::ids::TreatmentId,
+    due: Timestamp,
+) -> Result<Option<Charge>> {
+    use clowder_schemas::wards::Admission;
+    let Some(a) = reader.get::<Admission>(RecordTable::Admissions, admission_id.as_u128())? else { return Ok(None) };
+    let Some(t) = a.treatments.iter().find(|t| t.id == treatment_id) else { return Ok(None) };
+    let source = format!("treatment:{admission_id}/{treatment_id}/{}", due.as_second());
+    let what = format!("{} ({})", t.treatment.label(), due);
+    let item = match t.catalogue_item_id {
+        Some(i) => reader.get::<CatalogueItem>(RecordTable::CatalogueItems, i.as_u128())?.filter(|i| i.active),
+        None => None,
+    };
+    let captured = match item {
+        Some(item) => line(&item, Quantity::ONE, source),
+        None => uncharged(source, what, Quantity::ONE, "the treatment names no active catalogue item".into()),
+    };
+    Ok(Some(Charge { patient_id: a.patient_id, visit_id: Some(a.visit_id), captured }))
+}
+
+/// A stay ended: the ward's daily fee once per day of the clinic's calendar the cat spent in
+/// it (admitted and discharged the same day is one day), captured at discharge; nothing if
+/// the ward has no fee item.
+fn ward_stay(reader: &Reader, admission_id: clowder_schemas::ids::AdmissionId) -> Result<Option<Charge>> {
+    use clowder_schemas::wards::{Admission, Ward};
+    let Some(a) = reader.get::<Admission>(RecordTable::Admissions, admission_id.as_u128())? else { return Ok(None) };
+    let Some(out) = a.discharged_at else { return Ok(None) };
+    let Some(ward) = reader.get::<Ward>(RecordTable::Wards, a.ward_id.as_u128())? else { return Ok(None) };
+    let Some(item_id) = ward.daily_item_id else { return Ok(None) };
+    let tz = ward_zone(reader, &ward)?;
+    let days = (out.to_zoned(tz.clone()).date() - a.admitted_at.to_zoned(tz).date()).get_days().max(0) + 1;
+    let quantity = Quantity::from_thousandths(i64::from(days) * 1000);
+    let source = format!("stay:{admission_id}");
+    let captured =
+        match reader.get::<CatalogueItem>(RecordTable::CatalogueItems, item_id.as_u128())?.filter(|i| i.active) {
+            Some(item) => line(&item, quantity, source),
+            None => uncharged(
+                source,
+                format!("Hospitalisation, {}: {days} day(s)", ward.name),
+                quantity,
+                "the ward's daily fee item is not an active catalogue item".into(),
+            ),
+        };
+    Ok(Some(Charge { patient_id: a.patient_id, visit_id: Some(a.visit_id), captured }))
+}
+
+/// The zone of the ward's location (its days are that location's).
+fn ward_zone(reader: &Reader, ward: &clowder_schemas::wards::Ward) -> Result<jiff::tz::TimeZone> {
+    let loc = reader.get::<clowder_schemas::locations::Location>(RecordTable::Locations, ward.location_id.as_u128())?;
+    Ok(loc.and_then(|l| jiff::tz::TimeZone::get(&l.time_zone).ok()).unwrap_or(jiff::tz::TimeZone::UTC))
 }
 
 /// The exam fee of a visit's appointment type.

@@ -14,7 +14,8 @@
 //! (visits and notes of the past, for the demo and migrations), `labs` (lab orders, results
 //! flagged against the reference ranges, review, and the import's unmatched queue), `documents`
 //! (uploaded files and signed forms on the record, a kind) with `document_files` (their
-//! contents on disk by hash). The design is in
+//! contents on disk by hash), and `wards` (the hospital ward: wards, admissions and their
+//! treatment sheets, the live board). The design is in
 //! docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
@@ -44,3 +45,4 @@ pub mod vaccinations;
 pub mod visit_pdfs;
 pub mod visits;
 pub mod vitals;
+pub mod wards;

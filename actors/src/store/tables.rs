@@ -146,10 +146,14 @@ pub enum RecordTable {
     /// Documents on the medical record (`clinical::documents`): metadata; the content is a
     /// file under `<data dir>/documents/` named by its SHA-256.
     Documents,
+    /// Hospital wards and their cages (`clinical::wards`).
+    Wards,
+    /// A cat's stays in a ward with their treatment sheets (`clinical::wards`).
+    Admissions,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 66] = [
+    pub const ALL: [RecordTable; 68] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -216,6 +220,8 @@ impl RecordTable {
         RecordTable::PrintBatches,
         RecordTable::PrintFiles,
         RecordTable::Documents,
+        RecordTable::Wards,
+        RecordTable::Admissions,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -286,6 +292,8 @@ impl RecordTable {
             RecordTable::PrintBatches => TableDefinition::new("print_batches"),
             RecordTable::PrintFiles => TableDefinition::new("print_files"),
             RecordTable::Documents => TableDefinition::new("documents"),
+            RecordTable::Wards => TableDefinition::new("wards"),
+            RecordTable::Admissions => TableDefinition::new("admissions"),
         }
     }
 }
@@ -363,10 +371,12 @@ pub enum IndexTable {
     /// `(0, invoice)`: issued invoices that were voided (an accounting export looks here for
     /// the voids whose reversal it owes; few).
     InvoicesVoided,
+    /// `(ward, admission)`: a ward's admissions, current and past, in time order.
+    AdmissionsByWard,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 30] = [
+    pub const ALL: [IndexTable; 31] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -397,6 +407,7 @@ impl IndexTable {
         IndexTable::DocumentsByPatient,
         IndexTable::InvoicesByDay,
         IndexTable::InvoicesVoided,
+        IndexTable::AdmissionsByWard,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -431,6 +442,7 @@ impl IndexTable {
             IndexTable::DocumentsByPatient => TableDefinition::new("documents_by_patient"),
             IndexTable::InvoicesByDay => TableDefinition::new("invoices_by_day"),
             IndexTable::InvoicesVoided => TableDefinition::new("invoices_voided"),
+            IndexTable::AdmissionsByWard => TableDefinition::new("admissions_by_ward"),
         }
     }
 }
@@ -497,6 +509,10 @@ pub mod unique {
     pub const PAYMENT_INVOICE: &str = "payment_invoice";
     /// `<processor>/<its refund id>`: a processor's refund is recorded once.
     pub const REFUND_PROCESSOR_ID: &str = "refund_processor_id";
+    /// A cat's id, owned by its admission while it is in a ward: one active admission per cat.
+    pub const ADMITTED_PATIENT: &str = "admitted_patient";
+    /// `<ward id>/<lower-cased cage>`, owned by the admission in it: one cat per cage.
+    pub const WARD_CAGE: &str = "ward_cage";
     /// `<kind>/<local date>` (`invoices/2026-03-01`), owned by the accounting export that
     /// first exported that kind of that day: nothing is exported twice unless re-exported.
     pub const EXPORTED_DAY: &str = "exported_day";

@@ -53,3 +53,4 @@ pub mod vaccinations;
 pub mod visits;
 pub mod vitals;
 pub mod waitlist;
+pub mod wards;

@@ -105,6 +105,9 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/invoices",
     "/invoices/{id}",
     "/clients/{id}/account",
+    "/wards",
+    "/wards/{id}",
+    "/wards/{id}/display",
 ];
 
 /// Whether a matched route template is one of [`PAGE_ROUTES`].
@@ -129,6 +132,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("inventory.js", "text/javascript; charset=utf-8", include_str!("../pages/inventory.js")),
     ("estimates.js", "text/javascript; charset=utf-8", include_str!("../pages/estimates.js")),
     ("billing.js", "text/javascript; charset=utf-8", include_str!("../pages/billing.js")),
+    ("ward.js", "text/javascript; charset=utf-8", include_str!("../pages/ward.js")),
 ];
 
 fn html(body: &'static str) -> Response {

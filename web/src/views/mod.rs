@@ -17,6 +17,7 @@ pub mod records;
 pub mod reports;
 pub mod tablet;
 pub mod visits;
+pub mod ward;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -40,6 +41,7 @@ pub enum Section {
     Reports,
     Billing,
     Inventory,
+    Ward,
 }
 
 /// The navigation bar every staff page shows: who is signed in, and the sections the
@@ -59,6 +61,7 @@ pub struct Nav {
     pub reports: bool,
     pub billing: bool,
     pub inventory: bool,
+    pub ward: bool,
 }
 
 impl Nav {
@@ -79,6 +82,7 @@ impl Nav {
                 Section::Reports => "reports",
                 Section::Billing => "billing",
                 Section::Inventory => "inventory",
+                Section::Ward => "ward",
             },
             today: holds("/board"),
             clients: holds("/clients"),
@@ -89,6 +93,7 @@ impl Nav {
             reports: holds("/reports"),
             billing: holds("/invoices"),
             inventory: holds("/inventory"),
+            ward: holds("/wards"),
         }
     }
 }

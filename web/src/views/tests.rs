@@ -20,6 +20,7 @@ fn nav(clients: bool, cats: bool) -> Nav {
         reports: false,
         billing: false,
         inventory: false,
+        ward: false,
     }
 }
 
@@ -1393,4 +1394,58 @@ fn rates_and_discounts_read_as_people_write_them() {
     );
     assert_eq!(discount_fields(Some(&Discount::Amount { amount: Cents::new(505) })), ("amount", "5.05".into()));
     assert_eq!(discount_fields(None), ("", String::new()));
+}
+
+mod ward {
+    use askama::Template;
+    use clowder_schemas::ids::{AdmissionId, PatientId, TreatmentId, WardId};
+    use clowder_schemas::wards::{BoardAdmission, BoardCage, BoardSlot, WardBoard};
+
+    use super::nav;
+    use crate::views::ward::{Grid, WardPage};
+
+    fn board() -> WardBoard {
+        let due: jiff::Timestamp = "2026-12-06T13:00:00Z".parse().unwrap();
+        let slot = |overdue| BoardSlot {
+            treatment_id: TreatmentId::from_u128(7),
+            label: "Buprenorphine <0.02 mg/kg> PO".into(),
+            due,
+            due_local: "13:00".into(),
+            overdue,
+        };
+        WardBoard {
+            ward_id: WardId::from_u128(1),
+            name: "Cat ward".into(),
+            at: due,
+            cages: vec![
+                BoardCage {
+                    cage: "C1".into(),
+                    admission: Some(BoardAdmission {
+                        admission_id: AdmissionId::from_u128(2),
+                        patient_id: PatientId::from_u128(3),
+                        patient_name: "<i>Mittens</i>".into(),
+                        reason: "Dehydrated".into(),
+                        pending: vec![slot(true)],
+                        next: vec![slot(false)],
+                    }),
+                },
+                BoardCage { cage: "C2".into(), admission: None },
+            ],
+            overdue_count: 1,
+        }
+    }
+
+    #[test]
+    fn the_staff_board_has_done_and_skip_and_the_tv_none() {
+        let tz = jiff::tz::TimeZone::UTC;
+        let staff = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, true, &tz) }.render().unwrap();
+        assert!(staff.contains("class=\"slot-done\"") && staff.contains("class=\"slot-skip\""));
+        assert!(staff.contains("1 overdue") && staff.contains("OVERDUE") && staff.contains("Empty"));
+        assert!(!staff.contains("<i>Mittens</i>") && staff.contains("Mittens"), "what users typed is escaped");
+        let tv = WardPage { nav: nav(true, true), grid: Grid::new(&board(), true, true, &tz) }.render().unwrap();
+        assert!(!tv.contains("<button type=\"button\" class=\"slot"), "no controls on the wall");
+        assert!(tv.contains("ward-tv") && tv.contains("OVERDUE"));
+        let reader = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, false, &tz) }.render().unwrap();
+        assert!(!reader.contains("slot-done"), "no Done for who may not treat");
+    }
 }
