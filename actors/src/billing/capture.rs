@@ -181,11 +181,13 @@ fn recorded_after_the_fact(given_on: jiff::civil::Date, at: jiff::Timestamp) -> 
 /// What an event is charged as, read from `reader` (`None`: the event charges nothing).
 pub fn charge_of(reader: &Reader, event: &Event) -> Result<Option<Charge>> {
     let domain: DomainEvent = match event.kind.as_str() {
-        "visit_opened" | "vaccination_recorded" | "stock_moved" | "lab_order_placed" | "slot_marked"
-        | "admission_updated" => {
-            serde_json::from_value(event.payload.clone())
-                .map_err(|e| Error::Internal(format!("event {}: {e}", event.seq)))?
-        }
+        "visit_opened"
+        | "vaccination_recorded"
+        | "stock_moved"
+        | "lab_order_placed"
+        | "slot_marked"
+        | "admission_updated" => serde_json::from_value(event.payload.clone())
+            .map_err(|e| Error::Internal(format!("event {}: {e}", event.seq)))?,
         _ => return Ok(None),
     };
     match domain {
