@@ -41,6 +41,8 @@ async fn run() {
     let mut config = SystemConfig::new(dir.path());
     config.time_zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
     let system = Arc::new(System::start(config, Arc::new(SystemClock)).unwrap());
+    // The server writes its built-in roles at start (src/bootstrap.rs); so does the bench.
+    system.roles.ensure_builtins().await.unwrap();
     let caller = Caller::system();
     let today = system.ctx.today();
     let user = system

@@ -680,10 +680,26 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
+    use crate::clock::ManualClock;
     use crate::ctx::SystemConfig;
+    use crate::metrics::StoreMetrics;
+    use crate::store::{Store, StoreConfig};
 
     fn caller() -> Caller {
         Caller { actor: Some(Author::User(UserId::from_u128(7))), ..Caller::default() }
+    }
+
+    /// An empty store: the decisions read the reference ranges from it, which are the
+    /// compiled first version until a clinic edits them.
+    fn empty_store(dir: &std::path::Path) -> std::sync::Arc<Store> {
+        let config = StoreConfig {
+            path: dir.join("clowder.redb"),
+            clinic_id: "test".into(),
+            cache_bytes: 8 << 20,
+            journal: None,
+        };
+        let now = "2026-06-01T12:00:00Z".parse().unwrap();
+        Store::open(&config, std::sync::Arc::new(ManualClock::new(now)), StoreMetrics::default()).unwrap()
     }
 
     fn order() -> LabOrder {
@@ -721,8 +737,10 @@ mod tests {
 
     #[test]
     fn results_are_flagged_with_the_ranges_version_and_a_cancelled_order_takes_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = empty_store(dir.path());
         let (settings, caller) = (SystemConfig::new("unused"), caller());
-        let ctx = DecideCtx::new("2026-06-01T12:00:00Z".parse().unwrap(), &settings, &caller, None);
+        let ctx = DecideCtx::new("2026-06-01T12:00:00Z".parse().unwrap(), &settings, &caller, Some(&store));
         let add = |o: &LabOrder, v| decide(&ctx, o, LabOrderCommand::AddResults { values: vec![v], source: "manual" });
         let d = add(&order(), tt4(90.0, "nmol/L")).unwrap().unwrap();
         assert_eq!(d.record.status, LabOrderStatus::Resulted);
@@ -738,8 +756,10 @@ mod tests {
 
     #[test]
     fn an_amendment_keeps_the_original_and_only_follows_review() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = empty_store(dir.path());
         let (settings, caller) = (SystemConfig::new("unused"), caller());
-        let ctx = DecideCtx::new("2026-06-01T12:00:00Z".parse().unwrap(), &settings, &caller, None);
+        let ctx = DecideCtx::new("2026-06-01T12:00:00Z".parse().unwrap(), &settings, &caller, Some(&store));
         let resulted =
             decide(&ctx, &order(), LabOrderCommand::AddResults { values: vec![tt4(2.0, "µg/dL")], source: "manual" })
                 .unwrap()
