@@ -208,10 +208,7 @@ struct Run {
 
 impl JobHandler for Run {
     fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
-        match payload.as_object() {
-            Some(o) if o.is_empty() => Ok(()),
-            _ => Err(ValidationError::new("payload", "must be {}")),
-        }
+        crate::jobs::recurring::empty_payload(payload)
     }
 
     fn run<'a>(&'a self, _job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {

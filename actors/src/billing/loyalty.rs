@@ -583,10 +583,7 @@ impl Expiry {
 
 impl JobHandler for Expiry {
     fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
-        match payload.as_object() {
-            Some(o) if o.is_empty() => Ok(()),
-            _ => Err(ValidationError::new("payload", "must be {}")),
-        }
+        crate::jobs::recurring::empty_payload(payload)
     }
 
     fn run<'a>(&'a self, _job: &'a Job, _ctx: &'a JobCtx) -> JobFuture<'a> {
@@ -624,10 +621,7 @@ impl Birthdays {
 
 impl JobHandler for Birthdays {
     fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
-        match payload.as_object() {
-            Some(o) if o.is_empty() => Ok(()),
-            _ => Err(ValidationError::new("payload", "must be {}")),
-        }
+        crate::jobs::recurring::empty_payload(payload)
     }
 
     fn run<'a>(&'a self, _job: &'a Job, _ctx: &'a JobCtx) -> JobFuture<'a> {

@@ -901,10 +901,7 @@ impl ExpireLots {
 
 impl JobHandler for ExpireLots {
     fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
-        match payload.as_object() {
-            Some(o) if o.is_empty() => Ok(()),
-            _ => Err(ValidationError::new("payload", "must be {}")),
-        }
+        crate::jobs::recurring::empty_payload(payload)
     }
 
     fn run<'a>(&'a self, _job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {

@@ -42,10 +42,7 @@ impl Cleanup {
 
 impl JobHandler for Cleanup {
     fn validate(&self, payload: &serde_json::Value) -> Result<(), ValidationError> {
-        match payload.as_object() {
-            Some(o) if o.is_empty() => Ok(()),
-            _ => Err(ValidationError::new("payload", "must be {}")),
-        }
+        crate::jobs::recurring::empty_payload(payload)
     }
 
     fn run<'a>(&'a self, _job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {

@@ -46,6 +46,14 @@ impl Recurring {
     }
 }
 
+/// The payload check of a recurring job that takes none: exactly `{}`.
+pub fn empty_payload(payload: &serde_json::Value) -> Result<(), ValidationError> {
+    match payload.as_object() {
+        Some(o) if o.is_empty() => Ok(()),
+        _ => Err(ValidationError::new("payload", "must be {}")),
+    }
+}
+
 /// The instant wall time `at` happens on `date` in `tz`: in a gap, the first instant after
 /// the jump; in a fold, the first occurrence.
 pub fn wall_instant(tz: &TimeZone, date: Date, at: Time) -> Result<Timestamp, ValidationError> {
