@@ -402,24 +402,6 @@ fn cat_name(state: &AppState, id: PatientId) -> String {
     state.system.patients.peek(id).map(|p| p.name).unwrap_or_else(|_| id.to_string())
 }
 
-async fn user_names(
-    state: &AppState,
-    users: impl Iterator<Item = clowder_schemas::UserId>,
-) -> HashMap<clowder_schemas::UserId, String> {
-    let mut names = HashMap::new();
-    for u in users {
-        if names.contains_key(&u) {
-            continue;
-        }
-        let shown = match state.system.visits.profile_of(u) {
-            Ok(Some(p)) => Some(p.display_name()),
-            _ => state.system.accounts.get(u).await.ok().map(|a| a.display_name),
-        };
-        names.extend(shown.map(|s| (u, s)));
-    }
-    names
-}
-
 /// The orders not yet signed off (awaiting results or review), newest first, read as one
 /// audited list.
 async fn unreviewed(state: &AppState, staff: &Staff, patient: Option<PatientId>) -> Result<Vec<LabOrder>, ApiError> {
@@ -507,7 +489,7 @@ pub async fn lab_order_page(
         let o = state.system.labs.orders.get(id, &staff.caller).await?;
         let ranges = current_ranges(&state)?;
         let users = o.created_by.into_iter().chain(o.reviewed_by).chain(o.amendments.iter().filter_map(|a| a.by));
-        let names = user_names(&state, users).await;
+        let names = super::pages::names_of(&state, users).await;
         let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
         let may_enter = granted_on(&staff, &Method::POST, "/api/lab-orders/{id}/results").is_some();
         let may_review = granted_on(&staff, &Method::POST, "/api/lab-orders/{id}/review").is_some();

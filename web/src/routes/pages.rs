@@ -658,9 +658,18 @@ async fn signer_names(
     state: &AppState,
     note: &clowder_schemas::notes::NoteView,
 ) -> std::collections::HashMap<clowder_schemas::UserId, String> {
+    let Some(n) = &note.note else { return std::collections::HashMap::new() };
+    names_of(state, std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author))).await
+}
+
+/// How each of `users` is shown: their staff profile's name, else their account's; a user
+/// with neither is left out.
+pub(crate) async fn names_of(
+    state: &AppState,
+    users: impl Iterator<Item = clowder_schemas::UserId>,
+) -> std::collections::HashMap<clowder_schemas::UserId, String> {
     let mut names = std::collections::HashMap::new();
-    let Some(n) = &note.note else { return names };
-    for u in std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author)) {
+    for u in users {
         if names.contains_key(&u) {
             continue;
         }
