@@ -4,20 +4,13 @@
 // result is imported as JSON through the API (from another tab), and the open order page
 // shows it flagged High without a reload; the vet signs it off and sees the trend on the cat.
 // Last, an unmatched result discarded on one tab is refused (409) on the other, clearly.
-import { check, env, launch } from './harness.mjs';
+import { check, env, launch, signedIn } from './harness.mjs';
 
 const base = env('BASE_URL');
 const browser = await launch();
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  await page.goto(`${base}/visits/${env('VISIT')}`);
-  await page.waitForURL(/\/signin/);
-  await page.getByLabel('Username').fill(env('USER'));
-  await page.getByLabel('Password').fill(env('PASSWORD'));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}/visits/${env('VISIT')}`);
+  const page = await signedIn(context, `${base}/visits/${env('VISIT')}`);
   check(await page.locator('nav a[href="/labs"]').count() === 1, 'Labs is in the bar');
 
   // Order a Total T4 from the catalogue.
