@@ -10,7 +10,6 @@ use clowder_actors::System;
 use clowder_schemas::audit::Caller;
 use clowder_schemas::ids::PatientId;
 use clowder_schemas::labs::{ImportResults, LabOrderDraft, ReportedValue};
-use clowder_schemas::staff::Position;
 use clowder_schemas::visits::{CreateVisit, VisitType};
 
 /// Chem 10 as the laboratory reported it: mildly azotaemic, the rest within range.
@@ -36,18 +35,14 @@ OBX|1|NM|SDMA^SDMA||18|ug/dL|0-14|H|||F\r";
 /// Seeds the lab work on the first of `cats` that can have a visit.
 pub async fn seed(system: &Arc<System>, cats: &[PatientId]) -> anyhow::Result<()> {
     let caller = Caller::system();
-    let setup = &system.scheduling.setup;
-    let Some(location) = setup.locations(false).into_iter().next() else { return Ok(()) };
-    let Some(vet) = setup.staff_list(false).into_iter().find(|s| s.position == Position::Veterinarian) else {
-        return Ok(());
-    };
+    let Some((location, vet)) = super::first_location_and_vet(system) else { return Ok(()) };
     for cat in cats.iter().rev() {
         let visit = CreateVisit {
             patient_id: Some(*cat),
-            vet_id: Some(vet.id),
+            vet_id: Some(vet),
             visit_type: Some(VisitType::Sick),
             chief_complaint: Some("Weight loss, drinking more".into()),
-            location_id: Some(location.id),
+            location_id: Some(location),
             ..CreateVisit::default()
         };
         // A deceased cat cannot have a visit: try the next.

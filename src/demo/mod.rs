@@ -393,6 +393,18 @@ fn vet_callers(system: &System) -> anyhow::Result<HashMap<&'static str, Caller>>
         .collect())
 }
 
+/// The first location and its first veterinarian (where the demo's walk-ins of today are
+/// seen), or `None` before the schedule is seeded.
+pub(crate) fn first_location_and_vet(
+    system: &System,
+) -> Option<(clowder_schemas::ids::LocationId, clowder_schemas::ids::StaffId)> {
+    let setup = &system.scheduling.setup;
+    let location = setup.locations(false).into_iter().next()?;
+    let vet =
+        setup.staff_list(false).into_iter().find(|s| s.position == clowder_schemas::staff::Position::Veterinarian)?;
+    Some((location.id, vet.id))
+}
+
 /// Imports the year of history (see `history::plan_history`) through the import path, as the
 /// system: each visit opened and completed at its time, its vitals, its note signed by its vet
 /// (by another demo vet when theirs has no account) the same day, its problems and its
