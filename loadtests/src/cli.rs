@@ -100,6 +100,16 @@ pub struct Args {
     #[arg(long, default_value_t = 500, value_parser = value_parser!(u16).range(1..=5000))]
     pub dashboards: u16,
 
+    /// The hl7 scenario with the ward board watched in the same run: this many boards follow
+    /// a ward of 20 admitted cats whose slots are marked done at --ward-rate during the burst
+    /// (0: no ward).
+    #[arg(long, default_value_t = 0, value_parser = value_parser!(u32).range(0..=1000))]
+    pub ward_boards: u32,
+
+    /// Slots marked done per second on that ward during the hl7 burst.
+    #[arg(long, default_value_t = crate::ward::MARKS_PER_SEC, value_parser = value_parser!(u64).range(1..=1000))]
+    pub ward_rate: u64,
+
     /// Clients the search scenario creates, each with two cats.
     #[arg(long, default_value_t = 20_000, value_parser = value_parser!(u32).range(1..=1_000_000))]
     pub search_clients: u32,
@@ -244,7 +254,8 @@ pub enum Scenario {
     Reports,
     /// Issue 17's HL7 measure: 1,000 T4 orders over 10 cats, then a burst of 1,000 ORU^R01
     /// results on --connections connections (16 unless said): matched/s, p99, and the
-    /// `lab_result_ready` event's latency on a /ws client. Not part of `all`.
+    /// `lab_result_ready` event's latency on a /ws client; with --ward-boards N, N ward boards
+    /// watched while slots are marked at --ward-rate, in the same run. Not part of `all`.
     Hl7,
     /// Issue 17's ward board: 20 admitted cats, --dashboards boards on the ward's topic,
     /// slots marked done 20 times a second: board update latency p50/p99 (reusable beside

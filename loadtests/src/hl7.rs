@@ -5,9 +5,11 @@
 //! the `lab_result_ready` event to a WebSocket client subscribed to the cats' topics (the
 //! time from posting a message to its event arriving).
 //!
-//! The hook for the hospital ward's board (issue 17 item 4, built by another change): the
-//! socket subscribes to [`EXTRA_TOPICS`] too; add the ward's topic there (or a flag) once the
-//! board exists, and the event latency is then the board's.
+//! With `--ward-boards N` the ward's board is measured in the same run (the issue's "the ward
+//! board's update latency while it runs"): a ward of [`crate::ward::CATS`] admitted cats is
+//! set up beforehand, N boards follow its topic ([`crate::ward::BoardWatch`]) and its slots
+//! are marked done at `--ward-rate` a second from the start of the burst to its last answer;
+//! the report adds the marks made and the board's commit → frame latency p50/p99.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,9 +35,6 @@ pub const HL7_MESSAGES: usize = 1_000;
 
 /// Cats the orders are spread over.
 pub const HL7_CATS: usize = 10;
-
-/// Topics the event socket follows besides the cats' (the ward board's, once it exists).
-pub const EXTRA_TOPICS: &[&str] = &[];
 
 /// How long events may keep arriving after the last answer.
 const EVENT_GRACE: Duration = Duration::from_secs(10);
@@ -65,6 +64,26 @@ pub struct Hl7Report {
     pub event_p50_ms: Option<f64>,
     pub event_p99_ms: Option<f64>,
     pub orders_secs: f64,
+    /// The ward board watched during the burst (`--ward-boards`).
+    pub ward: Option<WardDuring>,
+}
+
+/// The ward's board during the burst.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WardDuring {
+    pub boards: u32,
+    /// Marks a second asked for.
+    pub rate: u64,
+    /// Marks a second made (one at a time, each awaited: below `rate` when a mark's answer
+    /// takes longer than its turn).
+    pub made_per_sec: f64,
+    pub marks_ok: u64,
+    pub marks_failed: u64,
+    /// Event frames the boards received (all boards).
+    pub frames: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 impl Hl7Report {
@@ -90,7 +109,13 @@ impl Hl7Report {
             self.matched,
             ms(self.event_p50_ms),
             ms(self.event_p99_ms),
-        )
+        ) + &self.ward.as_ref().map_or_else(String::new, |w| {
+            format!(
+                "ward board during the burst: {} boards, {} marks done ({} failed), {:.1}/s of {}/s asked, {} frames\n\
+                 board update latency (commit → frame): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n",
+                w.boards, w.marks_ok, w.marks_failed, w.made_per_sec, w.rate, w.frames, w.p50_ms, w.p99_ms, w.max_ms
+            )
+        })
     }
 }
 
@@ -149,10 +174,22 @@ pub async fn run(args: &Args) -> Result<Hl7Report> {
     }
     let orders_secs = started.elapsed().as_secs_f64();
 
+    // The ward, its boards subscribed before the burst (marked from its first message).
+    let ward = if args.ward_boards > 0 {
+        // Slots enough for the rate over the whole budget.
+        let limit = args.ward_rate * budget().as_secs();
+        let hours_back = i64::try_from(limit.div_ceil(crate::ward::CATS)).unwrap_or(i64::MAX / 4) + 1;
+        progress(&format!("hl7: a ward of {} cats and {} boards", crate::ward::CATS, args.ward_boards));
+        let (ward, sheets) = crate::ward::set_up(&api, &format!("hl7 {tag}"), hours_back).await?;
+        let watch = crate::ward::BoardWatch::open(&api, &ward, args.ward_boards).await?;
+        Some((watch, sheets, limit))
+    } else {
+        None
+    };
+
     // The event socket, subscribed before the burst.
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let mut topics: Vec<String> = cats.iter().map(|(c, _)| format!("patient:{c}")).collect();
-    topics.extend(EXTRA_TOPICS.iter().map(|t| (*t).to_owned()));
+    let topics: Vec<String> = cats.iter().map(|(c, _)| format!("patient:{c}")).collect();
     let mut request = api.ws_url().as_str().into_client_request().context("building the WebSocket handshake")?;
     request.headers_mut().insert("authorization", api.bearer().clone());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.context("the WebSocket handshake")?;
@@ -188,6 +225,14 @@ pub async fn run(args: &Args) -> Result<Hl7Report> {
     let gate = Arc::new(Semaphore::new(connections));
     let mut tasks = JoinSet::new();
     let burst = Instant::now();
+    let (stop_marks, marks_stopped) = tokio::sync::watch::channel(false);
+    let (watch, marker) = match ward {
+        Some((watch, sheets, limit)) => {
+            let marker = tokio::spawn(crate::ward::mark(api.clone(), sheets, args.ward_rate, limit, marks_stopped));
+            (Some(watch), Some(marker))
+        }
+        None => (None, None),
+    };
     for (n, (cat, order)) in orders.iter().enumerate() {
         let permit = gate.clone().acquire_owned().await?;
         let (api, sent) = (api.clone(), sent.clone());
@@ -213,6 +258,27 @@ pub async fn run(args: &Args) -> Result<Hl7Report> {
         }
     }
     let burst_secs = burst.elapsed().as_secs_f64();
+    let _ = stop_marks.send(true);
+    let ward = match (watch, marker) {
+        (Some(watch), Some(marker)) => {
+            let (marks_ok, marks_failed) = marker.await.context("the ward's marking task")?;
+            let boards = watch.boards();
+            let figures = watch.finish(Duration::from_secs(2)).await;
+            let ms = |q: f64| figures.latency_us.value_at_quantile(q) as f64 / 1000.0;
+            Some(WardDuring {
+                boards,
+                rate: args.ward_rate,
+                made_per_sec: marks_ok as f64 / burst_secs.max(1e-9),
+                marks_ok,
+                marks_failed,
+                frames: figures.frames,
+                p50_ms: ms(0.5),
+                p99_ms: ms(0.99),
+                max_ms: figures.latency_us.max() as f64 / 1000.0,
+            })
+        }
+        _ => None,
+    };
 
     // Events still on their way: wait until each matched message's arrived, or the grace ends.
     let deadline = Instant::now() + EVENT_GRACE;
@@ -244,6 +310,7 @@ pub async fn run(args: &Args) -> Result<Hl7Report> {
         event_p50_ms: (seen > 0).then(|| percentile(&events, 0.5)),
         event_p99_ms: (seen > 0).then(|| percentile(&events, 0.99)),
         orders_secs,
+        ward,
     })
 }
 
@@ -260,5 +327,47 @@ mod tests {
         assert_eq!((g.order_id.as_deref(), g.patient_id.as_deref()), (Some("01JORDER"), Some("01JCAT")));
         assert_eq!(g.results[0].value, Some(1.7));
         assert_eq!(ack_code("MSH|...\rMSA|AE|X|text\r"), "AE");
+    }
+
+    #[test]
+    fn the_ward_flags_parse_and_the_report_prints_the_board_of_the_same_run() {
+        use clap::Parser;
+        let args =
+            Args::try_parse_from(["clowder-loadtests", "--ward-boards", "10", "--ward-rate", "25", "hl7"]).unwrap();
+        assert_eq!((args.ward_boards, args.ward_rate), (10, 25));
+        let plain = Args::try_parse_from(["clowder-loadtests", "hl7"]).unwrap();
+        assert_eq!((plain.ward_boards, plain.ward_rate), (0, crate::ward::MARKS_PER_SEC));
+        let mut r = Hl7Report {
+            messages: 1000,
+            connections: 16,
+            matched: 1000,
+            queued: 0,
+            failed: 0,
+            burst_secs: 5.0,
+            matched_per_sec: 200.0,
+            p50_ms: 60.0,
+            p99_ms: 190.0,
+            max_ms: 230.0,
+            events: 1000,
+            event_p50_ms: Some(61.0),
+            event_p99_ms: Some(191.0),
+            orders_secs: 9.0,
+            ward: None,
+        };
+        assert!(!r.to_text().contains("ward board"));
+        r.ward = Some(WardDuring {
+            boards: 10,
+            rate: 20,
+            made_per_sec: 18.6,
+            marks_ok: 93,
+            marks_failed: 0,
+            frames: 930,
+            p50_ms: 33.25,
+            p99_ms: 152.7,
+            max_ms: 160.0,
+        });
+        let text = r.to_text();
+        assert!(text.contains("matched 1000 (200 matched/s)") && text.contains("18.6/s of 20/s asked"), "{text}");
+        assert!(text.contains("p50 33.25 ms, p99 152.70 ms"), "{text}");
     }
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -162,7 +162,7 @@ async fn read(
 }
 
 /// One admitted cat: its admission and its hourly treatment's first due slot.
-struct Sheet {
+pub(crate) struct Sheet {
     admission: String,
     treatment: String,
     start: Timestamp,
@@ -174,7 +174,7 @@ fn id(v: &Value) -> Result<String> {
 
 /// Sets the ward up: a vet, `CATS` cats with a walk-in visit each, admitted, each with an
 /// hourly pain-score check starting far enough back to have a slot due for every mark.
-async fn set_up(api: &Api, tag: &str, hours_back: i64) -> Result<(String, Vec<Sheet>)> {
+pub(crate) async fn set_up(api: &Api, tag: &str, hours_back: i64) -> Result<(String, Vec<Sheet>)> {
     let location = api.first_location().await?.context("the server has no location")?;
     let vet = api.create_vet(&NewVet::numbered(1, location)).await?;
     let cages: Vec<String> = (0..CATS).map(|n| format!("W{n}")).collect();
@@ -213,6 +213,47 @@ async fn set_up(api: &Api, tag: &str, hours_back: i64) -> Result<(String, Vec<Sh
     Ok((ward, sheets))
 }
 
+/// Marks the sheets' slots done at `rate` a second, in order, until `stop` says so (or every
+/// slot set up is marked): the load on the ward while something else runs. Each mark is sent
+/// on its tick without waiting for the one before (a slow answer does not lower the rate).
+/// Answers the marks that succeeded and failed.
+pub(crate) async fn mark(
+    api: Arc<Api>,
+    sheets: Vec<Sheet>,
+    rate: u64,
+    limit: u64,
+    mut stop: watch::Receiver<bool>,
+) -> (u64, u64) {
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let cats = sheets.len() as u64;
+    let mut sent = JoinSet::new();
+    let mut n = 0u64;
+    while n < limit && cats > 0 {
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|&s| s) => break,
+            _ = tick.tick() => {}
+        }
+        let s = &sheets[(n % cats) as usize];
+        let due = s.start + SignedDuration::from_hours(i64::try_from(n / cats).unwrap_or(0));
+        let body = json!({"treatment_id": s.treatment, "due": due.to_string(), "outcome": "done"});
+        let path = format!("/api/admissions/{}/slots", s.admission);
+        let api = api.clone();
+        sent.spawn(async move { api.setup_json::<_, Value>(Method::POST, &path, Some(&body)).await.is_ok() });
+        n += 1;
+    }
+    let (mut ok, mut failed) = (0u64, 0u64);
+    while let Some(done) = sent.join_next().await {
+        if matches!(done, Ok(true)) {
+            ok += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    (ok, failed)
+}
+
 /// Runs the scenario: set-up, the boards, the marks for the window, the figures.
 pub async fn run(args: &Args) -> Result<WardReport> {
     let api = Arc::new(sign_in(args).await?);
@@ -226,23 +267,13 @@ pub async fn run(args: &Args) -> Result<WardReport> {
     progress(&format!("ward: opening {boards} boards on ward:{ward}"));
     let watch = BoardWatch::open(&api, &ward, boards).await?;
     progress(&format!("ward: marking {MARKS_PER_SEC} slots a second for {} s", window.as_secs()));
-    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / MARKS_PER_SEC));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let (mut ok, mut failed) = (0u64, 0u64);
-    let ends = Instant::now() + window;
-    let mut n = 0u64;
-    while Instant::now() < ends && n < marks {
-        tick.tick().await;
-        let s = &sheets[(n % CATS) as usize];
-        let due = s.start + SignedDuration::from_hours(i64::try_from(n / CATS).unwrap_or(0));
-        let body = json!({"treatment_id": s.treatment, "due": due.to_string(), "outcome": "done"});
-        let path = format!("/api/admissions/{}/slots", s.admission);
-        match api.setup_json::<_, Value>(Method::POST, &path, Some(&body)).await {
-            Ok(_) => ok += 1,
-            Err(_) => failed += 1,
-        }
-        n += 1;
-    }
+    let (stop, stopped) = watch::channel(false);
+    let marker = tokio::spawn(mark(api.clone(), sheets, MARKS_PER_SEC, marks, stopped));
+    tokio::spawn(async move {
+        tokio::time::sleep(window).await;
+        let _ = stop.send(true);
+    });
+    let (ok, failed) = marker.await.context("the marking task")?;
     let figures = watch.finish(Duration::from_secs(2)).await;
     let ms = |q: f64| figures.latency_us.value_at_quantile(q) as f64 / 1000.0;
     Ok(WardReport {

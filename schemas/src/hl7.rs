@@ -90,6 +90,8 @@ impl Message {
                     return Err(Hl7Error::Encoding(format!("MSH-18 says ASCII but byte {i} is 0x{:02X}", bytes[i])));
                 }
             }
+            // An 8859 part written in ASCII alone is the same bytes in UTF-8: read, not guessed.
+            Some(other) if other.starts_with("8859/") && bytes.is_ascii() => {}
             Some(other) => {
                 return Err(Hl7Error::Encoding(format!(
                     "MSH-18 is {other:?}; only UNICODE UTF-8 and ASCII are accepted (send UTF-8)"
@@ -184,7 +186,9 @@ impl Message {
                 "T" => out.push(s.subcomponent),
                 "R" => out.push(s.repetition),
                 "E" => out.push(s.escape),
-                ".br" => out.push('\n'),
+                ".br" | ".sp" => out.push('\n'),
+                // Highlighting on and off: formatting, not text.
+                "H" | "N" => {}
                 x if x.starts_with('X') && x.len() > 1 && x.len() % 2 == 1 => {
                     match (1..x.len())
                         .step_by(2)
@@ -357,7 +361,12 @@ pub fn read_oru(bytes: &[u8]) -> Result<OruMessage, Hl7Error> {
                         let t = Some(m.value(seg, 5, 2)).filter(|s| !s.is_empty()).unwrap_or(raw);
                         ReportedValue { analyte, value: None, unit: None, text: Some(t) }
                     }
-                    _ => ReportedValue { analyte, value: None, unit: None, text: Some(raw) },
+                    // Text (ST, TX, FT): a long comment comes as repetitions, one line each.
+                    _ => {
+                        let reps = seg.fields.get(5).map_or(1, |f| f.split(m.separators.repetition).count());
+                        let lines: Vec<String> = (0..reps).map(|r| m.get(seg, 5, r, 1)).collect();
+                        ReportedValue { analyte, value: None, unit: None, text: Some(lines.join("\n")) }
+                    }
                 };
                 g.results.push(v);
             }
@@ -379,11 +388,12 @@ pub fn read_oru(bytes: &[u8]) -> Result<OruMessage, Hl7Error> {
     Ok(OruMessage { control_id, sending_application: m.value(msh, 3, 1), sending_facility: m.value(msh, 4, 1), groups })
 }
 
-/// An NM value, or an SN (structured numeric) with no comparator (`^5.2`); `>14` is not a
-/// value we can flag, so it is refused.
+/// An NM value, or an SN (structured numeric) with no comparator (`^5.2`) or `=`; `>^14`
+/// or a range `^1^-^5` is not a value we can flag, so it is refused.
 fn number(m: &Message, seg: &Segment, value_type: &str, raw: &str) -> Option<f64> {
     let text = if value_type == "SN" {
-        if !m.value(seg, 5, 1).is_empty() {
+        // No comparator, or "=" (exactly); `>`, `<`, ranges and ratios are not one value.
+        if !matches!(m.value(seg, 5, 1).as_str(), "" | "=") || !m.value(seg, 5, 3).is_empty() {
             return None;
         }
         m.value(seg, 5, 2)
@@ -488,6 +498,46 @@ OBX|4|CE|FELV_AG^FeLV||NEG^negative|||||F\r";
         let ascii = ORU.replace("UNICODE UTF-8", "ASCII").replace("Mochi", "Mimì");
         assert!(matches!(read_oru(ascii.as_bytes()), Err(Hl7Error::Encoding(_))));
         assert_eq!(header(&bytes).control_id, "MSG0001");
+    }
+
+    /// The shapes laboratories send that the first tests did not cover (see docs/labs.md,
+    /// "The reader and the HL7 crates").
+    #[test]
+    fn realistic_shapes_crlf_repetitions_components_and_formatting_are_read() {
+        // Segments ended by CR LF (a file saved on Windows), one by LF alone.
+        let crlf = ORU.replace('\r', "\r\n").replacen("\r\nOBX|2", "\nOBX|2", 1);
+        let m = read_oru(crlf.as_bytes()).unwrap();
+        assert_eq!(m.groups[0].results.len(), 4);
+        assert_eq!(m.groups[0].results[1].unit.as_deref(), Some("mmol/L"));
+        let base = &ORU[..ORU.find("OBX|1").unwrap()];
+        let with = |obx: &str| read_oru(format!("{base}{obx}\r").as_bytes()).map(|m| m.groups[0].results[0].clone());
+        // A long comment as repetitions of OBX-5 (FT): every line kept, in order.
+        let ft = with("OBX|1|FT|NOTE^Comment||Line one~Line \\T\\ two~\\H\\Bold\\N\\ three|||||F").unwrap();
+        assert_eq!(ft.text.as_deref(), Some("Line one\nLine & two\nBold three"));
+        // Escaped separators inside a component stay in that component.
+        let cwe = with("OBX|1|CWE|UA_COLOR^Colour||YEL^Yellow \\S\\ straw\\R\\amber^L|||||F").unwrap();
+        assert_eq!(cwe.text.as_deref(), Some("Yellow ^ straw~amber"));
+        // SN: no comparator or "=" is a value; ">" or a range is not (queued, never guessed).
+        assert_eq!(with("OBX|1|SN|TT4^T4||^5.2|ug/dL|||||F").unwrap().value, Some(5.2));
+        assert_eq!(with("OBX|1|SN|TT4^T4||=^5.2|ug/dL|||||F").unwrap().value, Some(5.2));
+        assert_eq!(with("OBX|1|SN|TT4^T4||>^14|ug/dL|||||F").unwrap().value, None);
+        assert_eq!(with("OBX|1|SN|TT4^T4||^1^-^5|ug/dL|||||F").unwrap().value, None);
+        // A hex escape of an ASCII byte, and one of a byte that is not (kept as written).
+        let x = with("OBX|1|ST|NOTE^Note||A\\X41\\ \\XE9\\|||||F").unwrap();
+        assert_eq!(x.text.as_deref(), Some("AA \\XE9\\"));
+    }
+
+    #[test]
+    fn an_8859_message_written_in_ascii_is_read_and_one_with_other_bytes_is_not() {
+        let plain = ORU.replace("UNICODE UTF-8", "8859/1");
+        assert_eq!(read_oru(plain.as_bytes()).unwrap().groups[0].results.len(), 4);
+        let mut latin = plain.replace("Mochi", "Mimi").into_bytes();
+        let at = latin.windows(4).position(|w| w == b"Mimi").unwrap();
+        latin[at + 3] = 0xEC;
+        assert!(matches!(read_oru(&latin), Err(Hl7Error::Encoding(_))));
+        // Another declared charset is refused even in ASCII (UNICODE alone means UCS-2).
+        let other = ORU.replace("UNICODE UTF-8", "UNICODE");
+        assert!(matches!(read_oru(other.as_bytes()), Err(Hl7Error::Encoding(_))));
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub mod cats;
 pub mod clients;
 pub mod clinical;
 pub mod history;
+pub mod labs;
 pub mod prices;
 pub mod random;
 pub mod schedule;
@@ -159,6 +160,7 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
         seed_clinical(system, &seen, &clinic.patients, &listed).await.context("seeding the demo medical record")?;
         let cats: Vec<PatientId> = clinic.patients.iter().map(|(id, _)| *id).collect();
         ward::seed(system, &cats).await.context("seeding the demo ward")?;
+        labs::seed(system, &cats).await.context("seeding the demo lab work")?;
         // Seeding touched every record: let them go now instead of after the idle period,
         // so a fresh demo server starts as small as a real one.
         system.clients.passivate_all();
@@ -389,6 +391,18 @@ fn vet_callers(system: &System) -> anyhow::Result<HashMap<&'static str, Caller>>
             })
         })
         .collect())
+}
+
+/// The first location and its first veterinarian (where the demo's walk-ins of today are
+/// seen), or `None` before the schedule is seeded.
+pub(crate) fn first_location_and_vet(
+    system: &System,
+) -> Option<(clowder_schemas::ids::LocationId, clowder_schemas::ids::StaffId)> {
+    let setup = &system.scheduling.setup;
+    let location = setup.locations(false).into_iter().next()?;
+    let vet =
+        setup.staff_list(false).into_iter().find(|s| s.position == clowder_schemas::staff::Position::Veterinarian)?;
+    Some((location.id, vet.id))
 }
 
 /// Imports the year of history (see `history::plan_history`) through the import path, as the

@@ -8,7 +8,6 @@ use anyhow::Context;
 use clowder_actors::System;
 use clowder_schemas::audit::Caller;
 use clowder_schemas::ids::PatientId;
-use clowder_schemas::staff::Position;
 use clowder_schemas::visits::{CreateVisit, VisitType};
 use clowder_schemas::wards::{AddTreatment, CheckKind, CreateAdmission, CreateWard, Route, Schedule, TreatmentKind};
 use jiff::SignedDuration;
@@ -23,13 +22,9 @@ const REASONS: [&str; 2] = ["Pyelonephritis: IV fluids and antibiotics", "Post-o
 /// it deceased cannot) to its first cages.
 pub async fn seed(system: &Arc<System>, cats: &[PatientId]) -> anyhow::Result<()> {
     let caller = Caller::system();
-    let setup = &system.scheduling.setup;
-    let Some(location) = setup.locations(false).into_iter().next() else { return Ok(()) };
-    let Some(vet) = setup.staff_list(false).into_iter().find(|s| s.position == Position::Veterinarian) else {
-        return Ok(());
-    };
+    let Some((location, vet)) = super::first_location_and_vet(system) else { return Ok(()) };
     let body = CreateWard {
-        location_id: location.id,
+        location_id: location,
         name: "Cat ward".into(),
         cages: CAGES.iter().map(|c| c.to_string()).collect(),
         daily_item_id: None,
@@ -44,10 +39,10 @@ pub async fn seed(system: &Arc<System>, cats: &[PatientId]) -> anyhow::Result<()
         let (reason, cage) = (*reason, *cage);
         let visit = CreateVisit {
             patient_id: Some(*cat),
-            vet_id: Some(vet.id),
+            vet_id: Some(vet),
             visit_type: Some(VisitType::Sick),
             chief_complaint: Some(reason.into()),
-            location_id: Some(location.id),
+            location_id: Some(location),
             ..CreateVisit::default()
         };
         let Ok(visit) = system.visits.open(visit.validate()?, &system.jobs, &caller).await else { continue };

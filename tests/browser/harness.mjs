@@ -19,3 +19,17 @@ export const launch = () => chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'],
 });
+
+/** Opens `url` on a fresh page of `context`, signs in as USER with PASSWORD on the sign-in
+ * page it is sent to, and waits to be back on `url`. Page errors go to stderr. */
+export async function signedIn(context, url) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  await page.goto(url);
+  await page.waitForURL(/\/signin/);
+  await page.getByLabel('Username').fill(env('USER'));
+  await page.getByLabel('Password').fill(env('PASSWORD'));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(url);
+  return page;
+}

@@ -482,3 +482,36 @@ async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
     let sheet = c.app.get_json(&format!("/api/admissions/{admission}")).await;
     assert_eq!(sheet["marks"][0]["outcome"], "done", "the board's click reached the sheet");
 }
+
+/// The lab screens, in `tests/browser/labs.mjs`: a vet orders a test on the visit page, a
+/// JSON result imported through the API appears flagged on the open order page without a
+/// reload, the vet signs it off, and the cat's page draws the trend; a queue entry discarded
+/// on one tab shows the 409 clearly on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lab_result_arrives_flagged_on_the_open_order_and_the_trend_shows_on_the_cat() {
+    let Some(browser) = Browser::find() else { return };
+    let c = Clinic::new().await;
+    let (_, vet) = crate::visits::vet_with_account(&c.app, "dr.labs").await;
+    let visit = json!({"patient_id": c.cat, "vet_id": vet, "type": "sick", "chief_complaint": "Weight loss"});
+    let visit = id_of(&c.app.post_json("/api/visits", &visit).await.json::<serde_json::Value>().await.unwrap());
+    // A result for a cat we do not know: it waits in the unmatched queue.
+    let stray = json!({"groups": [{"patient_id": "<b>not ours</b>", "test": "T4",
+        "results": [{"analyte": "TT4", "value": 2.0, "unit": "µg/dL"}]}]});
+    let report: serde_json::Value = c.app.post_json("/api/lab-results/import", &stray).await.json().await.unwrap();
+    assert_eq!(report["outcomes"][0]["status"], "queued");
+    let base = format!("http://{}", c.app.addr);
+    browser
+        .run(
+            "labs.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "dr.labs"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("VISIT", &visit),
+                ("CAT", &c.cat),
+            ],
+        )
+        .await;
+    let orders = c.app.get_json(&format!("/api/patients/{}/lab-orders?visit_id={visit}", c.cat)).await;
+    assert_eq!(orders["items"][0]["status"], "reviewed", "the browser's sign-off reached the order");
+}

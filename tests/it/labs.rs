@@ -330,3 +330,80 @@ async fn json_import_matches_by_cat_and_test_and_a_cancelled_order_takes_no_resu
         .unwrap();
     assert_error(res, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None).await;
 }
+
+/// The lab screens over HTTP: the visit's block with the order form, the order's page with
+/// its flags marked (critical highlighted, the reported unit beside the converted value),
+/// the fragment its script swaps in, the open orders per location, the trend on the cat's
+/// page with the range band and flagged points, and the unmatched queue showing what the
+/// laboratory sent escaped; a role without `labs:view` sees none of it.
+#[tokio::test]
+async fn the_lab_screens_show_orders_flags_trends_and_the_queue() {
+    use crate::views::page;
+    let c = Clinic::new().await;
+    let admin = c.app.token().unwrap();
+    let v = visit(&c, &c.cat, &c.vet).await;
+
+    let (status, html) = page(&c.app, &format!("/visits/{v}"), &admin, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"id="visit-labs""#) && html.contains("No lab test ordered on this visit."), "{html}");
+    assert!(html.contains(r#"<form id="lab-order-form">"#) && html.contains(r#"<option value="CHEM10">"#));
+    assert!(html.contains(r#"<a href="/labs">Labs</a>"#), "the bar has Labs");
+
+    let chem = id_of(&order(&c.app, &v, "CHEM10").await);
+    let body = json!({"results": [num("CREA", 300.0, "µmol/L"), num("GLU", 30.0, "mg/dL"), num("ALB", 3.1, "g/dL")]});
+    expect_json(c.app.post_json(&format!("/api/lab-orders/{chem}/results"), &body).await, StatusCode::OK).await;
+
+    // The visit lists it; its page marks the flags.
+    let (_, html) = page(&c.app, &format!("/visits/{v}"), &admin, false).await;
+    assert!(html.contains(&format!(r#"href="/labs/orders/{chem}""#)) && html.contains("Partial results"), "{html}");
+    assert!(html.contains("2 flagged, 1 critical"));
+    let (status, html) = page(&c.app, &format!("/labs/orders/{chem}"), &admin, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"<script type="module" src="/assets/labs.js"></script>"#));
+    assert!(html.contains(&format!(r#"data-patient="{}""#, c.cat)));
+    assert!(html.contains(r#"class="lab-result flagged" data-analyte="CREA" data-flag="H""#), "{html}");
+    assert!(html.contains(r#"class="lab-result flagged critical" data-analyte="GLU" data-flag="LL""#));
+    assert!(html.contains(r#"class="lab-result" data-analyte="ALB" data-flag="""#));
+    assert!(html.contains("Critically low") && html.contains("300 µmol/L as reported"));
+    assert!(html.contains(r#"<form id="lab-entry""#) && html.contains(r#"id="entry-ALKP""#));
+    assert!(!html.contains("lab-review-button"), "no sign-off before every result is in");
+    let (_, part) = page(&c.app, &format!("/labs/orders/{chem}"), &admin, true).await;
+    assert!(!part.contains("<html") && part.contains(r#"id="lab-results""#));
+
+    // The open orders per location, and the trend on the cat's page.
+    let (status, html) = page(&c.app, "/labs", &admin, false).await;
+    assert_eq!(status, StatusCode::OK);
+    let cat = c.app.get_json(&format!("/api/patients/{}", c.cat)).await;
+    assert!(html.contains(cat["name"].as_str().unwrap()) && html.contains(&format!("/labs/orders/{chem}")));
+    let (_, html) = page(&c.app, &format!("/patients/{}", c.cat), &admin, false).await;
+    assert!(html.contains(r#"id="patient-labs""#) && html.contains(r#"<svg id="trend-crea""#), "{html}");
+    assert!(html.contains(r#"class="chart-band""#) && html.contains(r#"data-flag="H""#));
+    assert!(html.contains(r#"class="chart-point chart-flagged" data-flag="LL""#));
+    let (_, other) = page(&c.app, &format!("/patients/{}", c.cat2), &admin, false).await;
+    assert!(other.contains("No lab test on file.") && !other.contains("trend-crea"), "another cat shows none");
+
+    // The queue: what was sent, escaped; the open orders to attach it to.
+    let group = json!({"groups": [{"patient_id": "<script>alert(1)</script>", "test": "T4",
+        "results": [num("TT4", 2.0, "µg/dL")]}]});
+    let report = expect_json(c.app.post_json("/api/lab-results/import", &group).await, StatusCode::OK).await;
+    assert_eq!(report["outcomes"][0]["status"], "queued");
+    let (status, html) = page(&c.app, "/labs/unmatched", &admin, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;") && !html.contains("<script>alert(1)"), "{html}");
+    assert!(html.contains(&format!(r#"<option value="{chem}">"#)) && html.contains(r#"class="discard""#));
+    let (_, html) = page(&c.app, "/labs", &admin, false).await;
+    assert!(html.contains("1 waiting"));
+    // A missing or malformed order is a 404 page, not a crash.
+    let (status, _) = page(&c.app, "/labs/orders/nope", &admin, false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = page(&c.app, &format!("/labs/orders/{}", crate::helpers::UNKNOWN_ID), &admin, false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Without labs:view: no Labs in the bar, no lab block, and the screens are 403 pages.
+    let desk = crate::access::staff_user(&c.app, "rita.labs", &["receptionist"]).await;
+    let (_, html) = page(&c.app, &format!("/patients/{}", c.cat), &desk, false).await;
+    assert!(!html.contains(r#"href="/labs""#) && !html.contains("patient-labs"));
+    for path in ["/labs".to_owned(), "/labs/unmatched".to_owned(), format!("/labs/orders/{chem}")] {
+        assert_eq!(page(&c.app, &path, &desk, false).await.0, StatusCode::FORBIDDEN, "{path}");
+    }
+}

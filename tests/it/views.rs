@@ -14,7 +14,7 @@ fn browser() -> reqwest::Client {
 }
 
 /// A page as `token` sees it: status, body.
-async fn page(app: &TestApp, path: &str, token: &str, fragment: bool) -> (StatusCode, String) {
+pub(crate) async fn page(app: &TestApp, path: &str, token: &str, fragment: bool) -> (StatusCode, String) {
     let mut rb = browser().get(app.url(path)).bearer_auth(token);
     if fragment {
         rb = rb.header("HX-Request", "true");

@@ -1,19 +1,21 @@
 //! `/api/lab-orders`, a cat's lab orders and trends, and `/api/lab-results/…`: the import
 //! (JSON, or HL7 v2 ORU^R01 answered with an ACK) and the unmatched queue. Ordering needs
 //! `labs:create`, results, import and the queue `labs:edit`, cancelling `labs:delete`, review
-//! `visits:sign` (a veterinarian, like signing notes); reads `labs:view`, audited.
+//! `visits:sign` (a veterinarian, like signing notes); reads `labs:view`, audited. The lab
+//! screens (`/labs`, `/labs/orders/{id}`, `/labs/unmatched`) and the lab blocks of the visit
+//! and cat pages are at the end.
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::clinical::labs::{LabOrderCommand, LabOrderFilter, UnmatchedCommand, UnmatchedFilter};
 use clowder_schemas::hl7::{self, AckCode};
 use clowder_schemas::ids::{LabOrderId, LabUnmatchedId};
 use clowder_schemas::labs::{
     AmendLabResult, AttachUnmatched, CancelLabOrder, CreateLabOrder, DiscardUnmatched, EnterResults, ImportReport,
-    ImportResults, LabOrder, LabOrderListQuery, LabRanges, LabTrend, LabTrendQuery, LabUnmatched, MAX_MESSAGE_BYTES,
-    MAX_RESULTS, ReviewLabOrder, UnmatchedListQuery, UnmatchedStatus, reason,
+    ImportResults, LabOrder, LabOrderListQuery, LabOrderStatus, LabRanges, LabTests, LabTrend, LabTrendQuery,
+    LabUnmatched, MAX_MESSAGE_BYTES, MAX_RESULTS, ReviewLabOrder, UnmatchedListQuery, UnmatchedStatus, reason,
 };
 use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::values::{MAX_NOTE_CHARS, optional_text};
@@ -21,10 +23,17 @@ use clowder_schemas::{ErrorCode, ErrorResponse, PatientId, ValidationError};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::access::granted_on;
 use crate::error::ApiError;
 use crate::extract::{Id, Json, Query, Staff, parse_json};
 use crate::reply::Created;
 use crate::state::AppState;
+use crate::views::labs::{
+    AttachChoice, LabOrderPage, LabOrderPart, LabsPage, LocationOrders, OrderBody, OrderRow, PatientLabs,
+    UnmatchedPage, UnmatchedRow, VisitLabs,
+};
+use crate::views::{ErrorPage, Nav, Section, render};
+use std::collections::{BTreeMap, HashMap};
 
 /// Order a test of the catalogue for a cat in a visit (charged on the visit's draft by
 /// charge capture, or an uncharged entry when no catalogue item links the test).
@@ -379,4 +388,158 @@ pub async fn lab_unmatched_discard(
 ) -> Result<axum::Json<LabUnmatched>, ApiError> {
     let reason = reason("reason", &body.reason)?;
     Ok(axum::Json(state.system.labs.unmatched.command(id, UnmatchedCommand::Discard { reason }, &staff.caller).await?))
+}
+
+/// Orders the lab screens read at most (the open orders list, a cat's page, the choices of
+/// the unmatched queue): newest first.
+const SCREEN_ORDERS: usize = 200;
+
+fn is_fragment(headers: &HeaderMap) -> bool {
+    headers.get("hx-request").is_some_and(|v| v == "true")
+}
+
+fn cat_name(state: &AppState, id: PatientId) -> String {
+    state.system.patients.peek(id).map(|p| p.name).unwrap_or_else(|_| id.to_string())
+}
+
+/// The orders not yet signed off (awaiting results or review), newest first, read as one
+/// audited list.
+async fn unreviewed(state: &AppState, staff: &Staff, patient: Option<PatientId>) -> Result<Vec<LabOrder>, ApiError> {
+    let filter = LabOrderFilter { patient_id: patient, visit_id: None, open_only: false };
+    let (items, _) = state.system.labs.orders.list_newest_first(&filter, None, SCREEN_ORDERS, &staff.caller).await?;
+    Ok(items
+        .into_iter()
+        .filter(|o| matches!(o.status, LabOrderStatus::Ordered | LabOrderStatus::Partial | LabOrderStatus::Resulted))
+        .collect())
+}
+
+/// The lab block of a visit's page: its orders, and the order form for who may order.
+pub(crate) async fn visit_labs(
+    state: &AppState,
+    staff: &Staff,
+    visit: &clowder_schemas::visits::Visit,
+) -> Result<Option<VisitLabs>, ApiError> {
+    if granted_on(staff, &Method::GET, "/api/patients/{id}/lab-orders").is_none() {
+        return Ok(None);
+    }
+    let tz = &state.system.ctx.config.time_zone;
+    let filter = LabOrderFilter { patient_id: Some(visit.patient_id), visit_id: Some(visit.id), open_only: false };
+    let (orders, _) = state.system.labs.orders.list_newest_first(&filter, None, SCREEN_ORDERS, &staff.caller).await?;
+    let rows = orders.iter().map(|o| OrderRow::of(o, String::new(), tz)).collect();
+    let may_order = granted_on(staff, &Method::POST, "/api/lab-orders").is_some()
+        && visit.status != clowder_schemas::visits::VisitStatus::Voided;
+    let catalogue =
+        if may_order { Some(state.system.clinical_facts.get("lab_tests", None)?.typed::<LabTests>()?) } else { None };
+    Ok(Some(VisitLabs::new(visit.id.to_string(), rows, catalogue.as_ref())))
+}
+
+/// The lab block of a cat's page: its latest orders and a trend per analyte.
+pub(crate) async fn patient_labs(
+    state: &AppState,
+    staff: &Staff,
+    patient: PatientId,
+) -> Result<Option<PatientLabs>, ApiError> {
+    if granted_on(staff, &Method::GET, "/api/patients/{id}/lab-orders").is_none() {
+        return Ok(None);
+    }
+    let filter = LabOrderFilter { patient_id: Some(patient), visit_id: None, open_only: false };
+    let (orders, _) = state.system.labs.orders.list_newest_first(&filter, None, SCREEN_ORDERS, &staff.caller).await?;
+    Ok(Some(PatientLabs::new(&orders, &state.system.ctx.config.time_zone)))
+}
+
+/// `/labs`: the orders awaiting results or review, per location (the visit's; "Any
+/// location" when it named none), and how many results wait in the unmatched queue.
+pub async fn labs_page(State(state): State<AppState>, staff: Staff) -> Response {
+    let nav = Nav::of(&staff, Section::Labs);
+    let answer = async {
+        let tz = &state.system.ctx.config.time_zone;
+        let orders = unreviewed(&state, &staff, None).await?;
+        let names: HashMap<_, _> =
+            state.system.scheduling.setup.locations(false).into_iter().map(|l| (l.id, l.name)).collect();
+        let mut per: BTreeMap<String, Vec<OrderRow>> = BTreeMap::new();
+        for o in &orders {
+            let place = o.location_id.and_then(|l| names.get(&l).cloned()).unwrap_or_else(|| "Any location".to_owned());
+            per.entry(place).or_default().push(OrderRow::of(o, cat_name(&state, o.patient_id), tz));
+        }
+        let filter = UnmatchedFilter { status: Some(UnmatchedStatus::Open) };
+        let (open, _) = state.system.labs.unmatched.list(&filter, None, SCREEN_ORDERS, &staff.caller).await?;
+        let view = LabsPage {
+            nav: nav.clone(),
+            locations: per.into_iter().map(|(location, orders)| LocationOrders { location, orders }).collect(),
+            unmatched: open.len(),
+        };
+        Ok::<_, ApiError>(render(StatusCode::OK, &view))
+    }
+    .await;
+    answer.unwrap_or_else(|e| ErrorPage::answer(nav, e))
+}
+
+/// `/labs/orders/{id}`: one order, its results with flags, the hand-entry form and the
+/// sign-off button for who may; `labs.js` asks for the body again (`HX-Request`) when the
+/// cat's topic says the order changed.
+pub async fn lab_order_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    id: Result<Id<LabOrderId>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Labs);
+    let answer = async {
+        let Id(id) = id?;
+        let o = state.system.labs.orders.get(id, &staff.caller).await?;
+        let ranges = current_ranges(&state)?;
+        let users = o.created_by.into_iter().chain(o.reviewed_by).chain(o.amendments.iter().filter_map(|a| a.by));
+        let names = super::pages::names_of(&state, users).await;
+        let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
+        let may_enter = granted_on(&staff, &Method::POST, "/api/lab-orders/{id}/results").is_some();
+        let may_review = granted_on(&staff, &Method::POST, "/api/lab-orders/{id}/review").is_some();
+        let order = OrderBody::new(&o, &ranges, may_enter, may_review, name, &state.system.ctx.config.time_zone);
+        if is_fragment(&headers) {
+            return Ok::<_, ApiError>(render(StatusCode::OK, &LabOrderPart { order }));
+        }
+        Ok(render(StatusCode::OK, &LabOrderPage { nav: nav.clone(), order }))
+    }
+    .await;
+    answer.unwrap_or_else(|e| ErrorPage::answer(nav, e))
+}
+
+/// `/labs/unmatched`: the open entries of the queue, oldest first, each with the orders it
+/// may go on (the named cat's unreviewed orders when it names a cat on file, else every
+/// unreviewed order) and Attach and Discard for who may.
+pub async fn lab_unmatched_page(State(state): State<AppState>, staff: Staff) -> Response {
+    let nav = Nav::of(&staff, Section::Labs);
+    let answer = async {
+        let tz = &state.system.ctx.config.time_zone;
+        let filter = UnmatchedFilter { status: Some(UnmatchedStatus::Open) };
+        let (entries, _) = state.system.labs.unmatched.list(&filter, None, SCREEN_ORDERS, &staff.caller).await?;
+        let can_resolve = granted_on(&staff, &Method::POST, "/api/lab-results/unmatched/{id}/attach").is_some();
+        let open =
+            if can_resolve && !entries.is_empty() { unreviewed(&state, &staff, None).await? } else { Vec::new() };
+        let choice = |o: &LabOrder| AttachChoice {
+            id: o.id.to_string(),
+            label: format!(
+                "{} · {} ({}) · {}",
+                cat_name(&state, o.patient_id),
+                o.test_name,
+                o.test,
+                crate::views::visits::when(o.created_at, tz)
+            ),
+        };
+        let rows = entries
+            .iter()
+            .map(|u| {
+                let named = u
+                    .group
+                    .as_ref()
+                    .and_then(|g| g.patient_id.as_deref())
+                    .and_then(|p| p.parse::<PatientId>().ok())
+                    .filter(|p| state.system.patients.exists(*p).unwrap_or(false));
+                let choices = open.iter().filter(|o| named.is_none_or(|p| p == o.patient_id)).map(choice).collect();
+                UnmatchedRow::of(u, choices, tz)
+            })
+            .collect();
+        Ok::<_, ApiError>(render(StatusCode::OK, &UnmatchedPage { nav: nav.clone(), entries: rows, can_resolve }))
+    }
+    .await;
+    answer.unwrap_or_else(|e| ErrorPage::answer(nav, e))
 }

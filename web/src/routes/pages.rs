@@ -108,6 +108,9 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/wards",
     "/wards/{id}",
     "/wards/{id}/display",
+    "/labs",
+    "/labs/orders/{id}",
+    "/labs/unmatched",
 ];
 
 /// Whether a matched route template is one of [`PAGE_ROUTES`].
@@ -133,6 +136,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("estimates.js", "text/javascript; charset=utf-8", include_str!("../pages/estimates.js")),
     ("billing.js", "text/javascript; charset=utf-8", include_str!("../pages/billing.js")),
     ("ward.js", "text/javascript; charset=utf-8", include_str!("../pages/ward.js")),
+    ("labs.js", "text/javascript; charset=utf-8", include_str!("../pages/labs.js")),
 ];
 
 fn html(body: &'static str) -> Response {
@@ -395,6 +399,7 @@ pub async fn patient(
             };
             let mut view = view;
             view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?patient_id={id}"));
+            view.labs = super::labs::patient_labs(&state, &staff, id).await?;
             // Its printable documents, for who may read them.
             for (term, path) in
                 [("Vaccination certificate", "vaccination-certificate.pdf"), ("Record summary", "record-summary.pdf")]
@@ -436,6 +441,7 @@ pub async fn visit(
             let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
             let mut view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, name, &clinic_tz(&state));
             view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?visit_id={id}"));
+            view.labs = super::labs::visit_labs(&state, &staff, &visit).await?;
             // Its printable documents; the health certificate needs the signed note.
             let mut printable = vec![("Visit summary", "summary.pdf")];
             if view.signed {
@@ -652,9 +658,18 @@ async fn signer_names(
     state: &AppState,
     note: &clowder_schemas::notes::NoteView,
 ) -> std::collections::HashMap<clowder_schemas::UserId, String> {
+    let Some(n) = &note.note else { return std::collections::HashMap::new() };
+    names_of(state, std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author))).await
+}
+
+/// How each of `users` is shown: their staff profile's name, else their account's; a user
+/// with neither is left out.
+pub(crate) async fn names_of(
+    state: &AppState,
+    users: impl Iterator<Item = clowder_schemas::UserId>,
+) -> std::collections::HashMap<clowder_schemas::UserId, String> {
     let mut names = std::collections::HashMap::new();
-    let Some(n) = &note.note else { return names };
-    for u in std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author)) {
+    for u in users {
         if names.contains_key(&u) {
             continue;
         }

@@ -39,6 +39,9 @@ pub struct Series<'a> {
     pub band: Option<(f64, f64)>,
     /// Decimals of the labels.
     pub decimals: usize,
+    /// A mark per point, in the order of `points` (a lab flag: `H`, `LL`…), drawn as a
+    /// flagged point; empty when no point is marked.
+    pub marks: Vec<Option<&'a str>>,
 }
 
 /// Escapes text for SVG (XML) content and attributes.
@@ -48,7 +51,11 @@ pub fn escape(s: &str) -> String {
 
 /// Draws `series` as a line with a dot per point; `None` when it has no point.
 pub fn line_chart(mut series: Series<'_>, tz: &TimeZone) -> Option<Chart> {
-    series.points.sort_by_key(|(t, _)| *t);
+    // Sorted together so each mark stays with its point.
+    let mut marked: Vec<((Timestamp, f64), Option<&str>)> =
+        series.points.iter().enumerate().map(|(i, p)| (*p, series.marks.get(i).copied().flatten())).collect();
+    marked.sort_by_key(|((t, _), _)| *t);
+    series.points = marked.iter().map(|(p, _)| *p).collect();
     let (first, last) = (series.points.first()?, series.points.last()?);
     let day = |t: Timestamp| t.to_zoned(tz.clone()).date().to_string();
     let fmt = |v: f64| format!("{v:.*}", series.decimals);
@@ -58,11 +65,15 @@ pub fn line_chart(mut series: Series<'_>, tz: &TimeZone) -> Option<Chart> {
         let pad = ((hi - lo) * 0.15).max(0.2);
         ((lo - pad).max(0.0), hi + pad)
     });
+    // Room for the longer value label ("12.50 µg/dL"): about 6.5 units a character.
+    let label_chars =
+        [lo, hi].iter().map(|v| format!("{} {}", fmt(*v), series.unit).chars().count()).max().unwrap_or(0);
+    let left = LEFT.max(10.0 + 6.5 * label_chars as f64);
     let (t0, t1) = (first.0.as_millisecond() as f64, last.0.as_millisecond() as f64);
-    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_w = WIDTH - left - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x = |t: Timestamp| {
-        if t1 > t0 { LEFT + (t.as_millisecond() as f64 - t0) / (t1 - t0) * plot_w } else { LEFT + plot_w / 2.0 }
+        if t1 > t0 { left + (t.as_millisecond() as f64 - t0) / (t1 - t0) * plot_w } else { left + plot_w / 2.0 }
     };
     let y = |v: f64| TOP + (hi - v) / (hi - lo) * plot_h;
 
@@ -83,27 +94,27 @@ pub fn line_chart(mut series: Series<'_>, tz: &TimeZone) -> Option<Chart> {
     );
     if let Some((b0, b1)) = series.band {
         svg.push_str(&format!(
-            r#"<rect class="chart-band" x="{LEFT}" y="{:.1}" width="{plot_w}" height="{:.1}"/>"#,
+            r#"<rect class="chart-band" x="{left}" y="{:.1}" width="{plot_w}" height="{:.1}"/>"#,
             y(b1),
             (y(b0) - y(b1)).max(0.0)
         ));
     }
     // The frame and the value axis's ends.
     svg.push_str(&format!(
-        r#"<line class="chart-axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}"/><line class="chart-axis" x1="{LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}"/>"#,
+        r#"<line class="chart-axis" x1="{left}" y1="{TOP}" x2="{left}" y2="{bottom}"/><line class="chart-axis" x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}"/>"#,
         bottom = TOP + plot_h,
         right = WIDTH - RIGHT
     ));
     for v in [lo, hi] {
         svg.push_str(&format!(
             r#"<text class="chart-label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            LEFT - 6.0,
+            left - 6.0,
             y(v) + 4.0,
             escape(&format!("{} {}", fmt(v), series.unit))
         ));
     }
     svg.push_str(&format!(
-        r#"<text class="chart-label" x="{LEFT}" y="{:.1}">{}</text>"#,
+        r#"<text class="chart-label" x="{left}" y="{:.1}">{}</text>"#,
         HEIGHT - 8.0,
         escape(&day(first.0))
     ));
@@ -117,13 +128,22 @@ pub fn line_chart(mut series: Series<'_>, tz: &TimeZone) -> Option<Chart> {
         let line: Vec<String> = series.points.iter().map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v))).collect();
         svg.push_str(&format!(r#"<polyline class="chart-line" points="{}"/>"#, line.join(" ")));
     }
-    for (t, v) in &series.points {
-        svg.push_str(&format!(
-            r#"<circle class="chart-point" cx="{:.1}" cy="{:.1}" r="3.5"><title>{}</title></circle>"#,
-            x(*t),
-            y(*v),
-            escape(&format!("{}: {} {}", day(*t), fmt(*v), series.unit))
-        ));
+    for ((t, v), mark) in &marked {
+        match mark {
+            None => svg.push_str(&format!(
+                r#"<circle class="chart-point" cx="{:.1}" cy="{:.1}" r="3.5"><title>{}</title></circle>"#,
+                x(*t),
+                y(*v),
+                escape(&format!("{}: {} {}", day(*t), fmt(*v), series.unit))
+            )),
+            Some(m) => svg.push_str(&format!(
+                r#"<circle class="chart-point chart-flagged" data-flag="{m}" cx="{:.1}" cy="{:.1}" r="5"><title>{}</title></circle>"#,
+                x(*t),
+                y(*v),
+                escape(&format!("{}: {} {} ({m})", day(*t), fmt(*v), series.unit)),
+                m = escape(m)
+            )),
+        }
     }
     svg.push_str("</svg>");
     Some(Chart { svg, summary })

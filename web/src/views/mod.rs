@@ -10,6 +10,7 @@ pub mod charts;
 pub mod comms;
 pub mod estimates;
 pub mod inventory;
+pub mod labs;
 pub mod lists;
 pub mod loyalty;
 pub mod marketing;
@@ -42,6 +43,7 @@ pub enum Section {
     Billing,
     Inventory,
     Ward,
+    Labs,
 }
 
 /// The navigation bar every staff page shows: who is signed in, and the sections the
@@ -62,6 +64,7 @@ pub struct Nav {
     pub billing: bool,
     pub inventory: bool,
     pub ward: bool,
+    pub labs: bool,
 }
 
 impl Nav {
@@ -83,6 +86,7 @@ impl Nav {
                 Section::Billing => "billing",
                 Section::Inventory => "inventory",
                 Section::Ward => "ward",
+                Section::Labs => "labs",
             },
             today: holds("/board"),
             clients: holds("/clients"),
@@ -94,6 +98,7 @@ impl Nav {
             billing: holds("/invoices"),
             inventory: holds("/inventory"),
             ward: holds("/wards"),
+            labs: holds("/labs"),
         }
     }
 }

@@ -185,6 +185,8 @@ pub struct PatientPage {
     pub clinical: Option<ClinicalSection>,
     /// The address of a new estimate for this cat, when the caller may start one.
     pub new_estimate: Option<String>,
+    /// Its lab orders and trends, for a reader of labs.
+    pub labs: Option<super::labs::PatientLabs>,
 }
 
 /// The medical record's part of a cat's page.
@@ -239,6 +241,7 @@ impl ClinicalSection {
                 y_axis: None,
                 band: None,
                 decimals: 2,
+                marks: Vec::new(),
             },
             tz,
         );
@@ -251,6 +254,7 @@ impl ClinicalSection {
                 y_axis: Some((1.0, 9.0)),
                 band: Some((4.0, 5.0)),
                 decimals: 0,
+                marks: Vec::new(),
             },
             tz,
         );
@@ -402,6 +406,7 @@ impl PatientPage {
             problems: Vec::new(),
             clinical: None,
             new_estimate: None,
+            labs: None,
         }
     }
 }

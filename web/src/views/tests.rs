@@ -21,6 +21,7 @@ fn nav(clients: bool, cats: bool) -> Nav {
         billing: false,
         inventory: false,
         ward: false,
+        labs: false,
     }
 }
 
@@ -93,6 +94,7 @@ fn a_cat_page_puts_allergies_and_handling_in_the_banner() {
         problems: vec![],
         clinical: None,
         new_estimate: None,
+        labs: None,
     };
     let html = page.render().unwrap();
     assert!(html.contains("<li>Allergy: penicillin</li>"));
@@ -114,6 +116,7 @@ fn a_calm_cat_has_no_banner() {
         problems: vec![],
         clinical: None,
         new_estimate: None,
+        labs: None,
     };
     assert!(!page.render().unwrap().contains(r#"class="banner""#));
 }
@@ -627,6 +630,7 @@ fn cat_page(problems: Vec<String>, clinical: Option<super::records::ClinicalSect
         problems,
         clinical,
         new_estimate: None,
+        labs: None,
     }
 }
 
@@ -1447,5 +1451,120 @@ mod ward {
         assert!(tv.contains("ward-tv") && tv.contains("OVERDUE"));
         let reader = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, false, &tz) }.render().unwrap();
         assert!(!reader.contains("slot-done"), "no Done for who may not treat");
+    }
+}
+
+mod labs {
+    use askama::Template;
+    use clowder_schemas::labs::{LabOrder, LabRanges, LabUnmatched};
+    use serde_json::{Value, json};
+
+    use super::nav;
+    use crate::views::labs::{LabOrderPart, OrderBody, PatientLabs, UnmatchedPage, UnmatchedRow};
+
+    const CAT: &str = "01JD7Y2Q4Z8W3N5K6M7P8R9S0T";
+
+    fn result(analyte: &str, value: Option<f64>, text: Option<&str>, flag: Option<&str>, at: &str) -> Value {
+        json!({"analyte": analyte, "name": format!("{analyte} name"), "value": value, "unit": value.map(|_| "mg/dL"),
+            "reported_value": value.map(|v| v * 88.4), "reported_unit": value.map(|_| "µmol/L"), "text": text,
+            "flag": flag, "low": 0.8, "high": 2.4, "critical_low": null, "critical_high": 5.0, "ranges_version": 1,
+            "resulted_at": at, "source": "hl7", "by": null})
+    }
+
+    fn order(id: &str, status: &str, results: Vec<Value>) -> LabOrder {
+        serde_json::from_value(json!({"id": id, "patient_id": CAT, "visit_id": "01JD7Y2Q4Z8W3N5K6M7P8R9S0V",
+            "location_id": null, "vet_id": null, "test": "CHEM10", "test_name": "Chem 10", "specimen": "serum",
+            "lab": "in-house", "lab_code": null, "analytes": ["CREA", "GLU", "NOTE", "ALB"], "catalogue_version": 1,
+            "status": status, "notes": null, "results": results, "reviewed_at": null, "reviewed_by": null,
+            "review_note": null, "amendments": [], "cancelled_at": null, "cancel_reason": null,
+            "created_at": "2026-03-05T10:00:00Z", "updated_at": "2026-03-05T10:00:00Z", "created_by": null}))
+        .unwrap()
+    }
+
+    fn ranges() -> LabRanges {
+        serde_json::from_value(json!({"analytes": {
+            "CREA": {"name": "Creatinine", "unit": "mg/dL", "low": 0.8, "high": 2.4,
+                     "alt_units": [{"unit": "µmol/L", "factor": 88.4}]},
+            "NOTE": {"name": "Comment", "expected": "none"}}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_order_marks_its_flags_highlights_critical_ones_and_escapes_what_the_lab_sent() {
+        let o = order(
+            "01JD7Y2Q4Z8W3N5K6M7P8R9S0W",
+            "partial",
+            vec![
+                result("CREA", Some(3.1), None, Some("H"), "2026-03-05T11:00:00Z"),
+                result("GLU", Some(30.0), None, Some("LL"), "2026-03-05T11:00:00Z"),
+                result("NOTE", None, Some("<b>lipaemic</b>"), Some("A"), "2026-03-05T11:00:00Z"),
+            ],
+        );
+        let tz = jiff::tz::TimeZone::UTC;
+        let body = OrderBody::new(&o, &ranges(), true, true, |u| u.to_string(), &tz);
+        let html = LabOrderPart { order: body }.render().unwrap();
+        assert!(html.contains(r#"class="lab-result flagged" data-analyte="CREA" data-flag="H""#), "{html}");
+        assert!(html.contains(r#"class="lab-result flagged critical" data-analyte="GLU" data-flag="LL""#));
+        assert!(html.contains("Critically low") && html.contains("274.04 µmol/L as reported"));
+        assert!(html.contains("&#60;b&#62;lipaemic&#60;/b&#62;") && !html.contains("<b>lipaemic"));
+        assert!(html.contains(r#"id="lab-awaiting""#) && html.contains("ALB"));
+        // The entry form: the range's unit then its alternatives; text for a text analyte.
+        assert!(html.contains("<option>mg/dL</option><option>µmol/L</option>"));
+        assert!(html.contains(r#"id="entry-NOTE" name="text""#));
+        assert!(!html.contains("lab-review-button"), "no sign-off while results are awaited");
+
+        // Resulted: a reviewer gets the button; without the permissions, no form and no button.
+        let done = order("01JD7Y2Q4Z8W3N5K6M7P8R9S0W", "resulted", vec![]);
+        let html = LabOrderPart { order: OrderBody::new(&done, &ranges(), false, true, |u| u.to_string(), &tz) }
+            .render()
+            .unwrap();
+        assert!(html.contains("lab-review-button") && !html.contains("lab-entry"));
+        let html = LabOrderPart { order: OrderBody::new(&done, &ranges(), false, false, |u| u.to_string(), &tz) }
+            .render()
+            .unwrap();
+        assert!(!html.contains("lab-review-button"));
+    }
+
+    #[test]
+    fn a_cats_trend_draws_the_range_band_and_marks_flagged_points_without_cancelled_orders() {
+        let a = order(
+            "01JD7Y2Q4Z8W3N5K6M7P8R9S0W",
+            "reviewed",
+            vec![result("CREA", Some(1.9), None, None, "2026-01-05T11:00:00Z")],
+        );
+        let b = order(
+            "01JD7Y2Q4Z8W3N5K6M7P8R9S0X",
+            "resulted",
+            vec![result("CREA", Some(3.1), None, Some("H"), "2026-03-05T11:00:00Z")],
+        );
+        let gone = order(
+            "01JD7Y2Q4Z8W3N5K6M7P8R9S0Y",
+            "cancelled",
+            vec![result("GLU", Some(99.0), None, None, "2026-03-05T11:00:00Z")],
+        );
+        let labs = PatientLabs::new(&[b, a, gone], &jiff::tz::TimeZone::UTC);
+        assert_eq!(labs.trends.len(), 1, "the cancelled order's glucose is not drawn");
+        let svg = &labs.trends[0].chart.svg;
+        assert!(svg.starts_with(r#"<svg id="trend-crea""#) && svg.contains(r#"class="chart-band""#), "{svg}");
+        assert_eq!(svg.matches("chart-flagged").count(), 1);
+        assert!(svg.contains(r#"data-flag="H""#) && svg.contains("(H)</title>"));
+        assert_eq!(labs.orders.len(), 3);
+    }
+
+    #[test]
+    fn the_unmatched_queue_shows_the_raw_message_escaped_and_no_buttons_without_the_permission() {
+        let u: LabUnmatched = serde_json::from_value(json!({"id": "01JD7Y2Q4Z8W3N5K6M7P8R9S0Z",
+            "received_at": "2026-03-05T11:00:00Z", "format": "hl7", "reason": "unknown patient <x>",
+            "group": null, "raw": "MSH|^~\\&|<script>alert(1)</script>", "status": "open", "attached_to": null,
+            "discard_reason": null, "resolved_at": null, "resolved_by": null, "updated_at": "2026-03-05T11:00:00Z"}))
+        .unwrap();
+        let row = UnmatchedRow::of(&u, vec![], &jiff::tz::TimeZone::UTC);
+        let page = UnmatchedPage { nav: nav(true, true), entries: vec![row.clone()], can_resolve: false };
+        let html = page.render().unwrap();
+        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;") && !html.contains("<script>alert"));
+        assert!(html.contains("unknown patient &#60;x&#62;") && html.contains("Nothing could be read"));
+        assert!(!html.contains(r#"class="attach""#) && !html.contains("/assets/labs.js"));
+        let html = UnmatchedPage { nav: nav(true, true), entries: vec![row], can_resolve: true }.render().unwrap();
+        assert!(html.contains(r#"class="attach""#) && html.contains(r#"class="discard""#));
     }
 }

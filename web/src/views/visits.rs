@@ -51,6 +51,8 @@ pub struct VisitPage {
     pub revision: u64,
     /// The address of a new estimate from this visit, when the caller may start one.
     pub new_estimate: Option<String>,
+    /// Its lab orders and the order form, for a reader of labs.
+    pub labs: Option<super::labs::VisitLabs>,
 }
 
 pub fn type_label(t: VisitType) -> &'static str {
@@ -146,6 +148,7 @@ impl VisitPage {
             can_sign: may_sign && !signed && note.draft.is_some() && visit.status != VisitStatus::Voided,
             revision,
             new_estimate: None,
+            labs: None,
         }
     }
 }
