@@ -19,3 +19,21 @@ export const launch = () => chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'],
 });
+
+/**
+ * A 1280x800 page of a new context, its script errors pushed to `errors`, opened at `path`
+ * and signed in through the sign-in page it is sent to (USER, PASSWORD); returns the context
+ * and the page, back at `path`.
+ */
+export async function signedInPage(browser, base, path, errors) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}${path}`);
+  await page.waitForURL(/\/signin/);
+  await page.getByLabel('Username').fill(env('USER'));
+  await page.getByLabel('Password').fill(env('PASSWORD'));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}${path}`);
+  return { context, page };
+}

@@ -1,22 +1,14 @@
 // The loyalty programme's settings screen in headless Chromium. Run by tests/it/browser.rs,
 // which starts the server with a "Dental cleaning" in the price list, and passes BASE_URL,
 // USER, PASSWORD, ARTIFACTS.
-import { check, env, launch } from './harness.mjs';
+import { check, env, launch, signedInPage } from './harness.mjs';
 
 const base = env('BASE_URL');
 const dir = env('ARTIFACTS');
 const browser = await launch();
 const errors = [];
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}/invoices`);
-  await page.waitForURL(/\/signin/);
-  await page.getByLabel('Username').fill(env('USER'));
-  await page.getByLabel('Password').fill(env('PASSWORD'));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}/invoices`);
+  const { context, page } = await signedInPage(browser, base, '/invoices', errors);
 
   // From the invoices list to the settings: off by default.
   await page.getByRole('link', { name: 'Loyalty programme settings' }).click();

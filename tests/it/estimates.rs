@@ -398,16 +398,7 @@ async fn the_estimate_pdf_shows_each_option_with_its_low_and_high_totals() {
 #[tokio::test]
 async fn an_estimate_is_emailed_to_the_client_with_its_pdf_and_marked_sent() {
     let Some(sink) = crate::providers::SmtpSink::start(&[]).await else { return };
-    let port = sink.port;
-    let app = TestApp::spawn_with(move |a| {
-        a.comms.email_provider = clowder::config::EmailProviderArg::Smtp;
-        a.comms.smtp_host = Some("127.0.0.1".into());
-        a.comms.smtp_port = Some(port);
-        a.comms.smtp_tls = clowder::config::SmtpTlsArg::None;
-        a.comms.email_from = Some("Whisker Clinic <front@whisker.example>".into());
-    })
-    .await;
-    app.login_admin().await;
+    let app = sink.app().await;
     let c = clinic_in(app).await;
     // The clinic's client has no email yet: refused, and the draft stays a draft.
     let e = c.two_options().await;

@@ -333,16 +333,7 @@ async fn a_receipt_pdf_names_the_invoice_the_lines_the_method_and_the_balance_af
 #[tokio::test]
 async fn a_receipt_is_emailed_to_the_client_through_the_outbox() {
     let Some(sink) = crate::providers::SmtpSink::start(&[]).await else { return };
-    let port = sink.port;
-    let app = TestApp::spawn_with(move |a| {
-        a.comms.email_provider = clowder::config::EmailProviderArg::Smtp;
-        a.comms.smtp_host = Some("127.0.0.1".into());
-        a.comms.smtp_port = Some(port);
-        a.comms.smtp_tls = clowder::config::SmtpTlsArg::None;
-        a.comms.email_from = Some("Whisker Clinic <front@whisker.example>".into());
-    })
-    .await;
-    app.login_admin().await;
+    let app = sink.app().await;
     let mut body = crate::helpers::client_body("Jane", "Doe");
     body["email"] = json!("jane@example.com");
     let client = id_of(&app.create_client(body).await);

@@ -635,35 +635,16 @@ impl Accounting {
     /// empty and invoices exist (a store written before it; at every start). Returns how many
     /// invoices were linked.
     pub async fn ensure_day_index(&self) -> Result<usize> {
-        let reader = self.ctx.store.read()?;
-        let mut empty = true;
-        reader.index_from(IndexTable::InvoicesByDay, (0, 0), |_| {
-            empty = false;
-            ControlFlow::Break(())
-        })?;
-        if !empty {
-            return Ok(0);
-        }
-        let mut set = ChangeSet::new();
-        let mut linked = 0usize;
-        reader.scan::<Invoice>(RecordTable::Invoices, None, |inv| {
-            let mut any = false;
-            for l in links(&inv) {
-                set.link(l.index, l.parent, inv.id.as_u128());
-                any = true;
-            }
-            linked += usize::from(any);
-            ControlFlow::Continue(())
-        })?;
-        drop(reader);
-        if linked > 0 {
-            set.audit(
-                AuditDraft::new(&Caller::system(), "accounting.day_index")
-                    .detail(serde_json::json!({ "invoices": linked })),
-            );
-            self.ctx.store.commit(set).await.map_err(Error::from)?;
-        }
-        Ok(linked)
+        let of = |inv: &Invoice| (inv.id.as_u128(), links(inv));
+        crate::records::fill_index_when_empty(
+            &self.ctx.store,
+            IndexTable::InvoicesByDay,
+            RecordTable::Invoices,
+            of,
+            "accounting.day_index",
+            "invoices",
+        )
+        .await
     }
 
     /// One page of exports, oldest first (audited).

@@ -25,7 +25,7 @@ use clowder_schemas::events::DomainEvent;
 use clowder_schemas::ids::{ClientId, EstimateId, InvoiceId, LocationId, MessageId};
 use clowder_schemas::invoices::{Invoice, InvoiceDraft, ItemDefaults, LineDraft};
 use clowder_schemas::locations::Location;
-use clowder_schemas::messages::{Channel, Purpose};
+use clowder_schemas::messages::Purpose;
 use clowder_schemas::money::{BasisPoints, Cents};
 use clowder_schemas::patients::Patient;
 use clowder_schemas::visits::{Visit, VisitStatus};
@@ -420,16 +420,7 @@ impl Estimates {
             let client = reader
                 .get::<Client>(RecordTable::Clients, current.client_id.as_u128())?
                 .ok_or(Error::ClientNotFound(current.client_id))?;
-            let prefs = crate::comms::consent::preferences_in(&reader, client.id, &self.ctx.config.comms.quiet_hours)?;
-            let gate = crate::comms::consent::gate(
-                &prefs,
-                Channel::Email,
-                Purpose::Transactional,
-                self.ctx.clock.now(),
-                &self.ctx.config.time_zone,
-                || 0,
-            );
-            if let crate::comms::consent::Gate::Suppress(reason) = gate {
+            if let Some(reason) = crate::comms::consent::transactional_email_refused(&reader, &self.ctx, client.id)? {
                 return Err(ValidationError::new("email", reason).into());
             }
             let cat = reader.get::<Patient>(RecordTable::Patients, current.patient_id.as_u128())?.map(|p| p.name);

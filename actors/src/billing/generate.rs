@@ -177,33 +177,15 @@ impl InvoiceBatches {
     /// before it existed); afterwards the visits' own change sets keep it. Returns how many
     /// visits it linked.
     pub async fn ensure_completion_index(&self) -> Result<usize> {
-        let reader = self.ctx.store.read()?;
-        let mut empty = true;
-        reader.index_from(IndexTable::VisitsByCompletionDay, (0, 0), |_| {
-            empty = false;
-            ControlFlow::Break(())
-        })?;
-        if !empty {
-            return Ok(0);
-        }
-        let mut set = ChangeSet::new();
-        let mut linked = 0usize;
-        reader.scan::<Visit>(RecordTable::Visits, None, |v| {
-            if let Some(l) = completion_link(&v) {
-                set.link(l.index, l.parent, v.id.as_u128());
-                linked += 1;
-            }
-            ControlFlow::Continue(())
-        })?;
-        drop(reader);
-        if linked > 0 {
-            set.audit(
-                AuditDraft::new(&Caller::system(), "invoice_batch.visit_index")
-                    .detail(serde_json::json!({ "visits": linked })),
-            );
-            self.ctx.store.commit(set).await.map_err(Error::from)?;
-        }
-        Ok(linked)
+        crate::records::fill_index_when_empty(
+            &self.ctx.store,
+            IndexTable::VisitsByCompletionDay,
+            RecordTable::Visits,
+            |v: &Visit| (v.id.as_u128(), completion_link(v)),
+            "invoice_batch.visit_index",
+            "visits",
+        )
+        .await
     }
 
     /// Issues the drafts of one visit; records what happened in `batch`.

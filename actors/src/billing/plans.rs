@@ -678,6 +678,15 @@ impl Plans {
 
     /// The handler of [`INTEREST_KIND`] jobs.
     pub fn interest_handler(&self) -> Arc<dyn JobHandler> {
+        self.plan_handler(|plans, id, caller| async move { plans.bill_interest(id, &caller).await })
+    }
+
+    /// A handler of jobs whose payload names a plan (`{"plan_id"}`), doing `work` on it; a plan
+    /// that is gone ends the job.
+    fn plan_handler<Fut>(&self, work: fn(Plans, PaymentPlanId, Caller) -> Fut) -> Arc<dyn JobHandler>
+    where
+        Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+    {
         #[derive(serde::Deserialize)]
         struct Payload {
             plan_id: PaymentPlanId,
@@ -686,10 +695,7 @@ impl Plans {
         Arc::new(RecordJob::new(
             "{\"plan_id\": <plan id>}",
             |e| matches!(e, Error::PaymentPlanNotFound(_)),
-            move |p: Payload, caller: Caller| {
-                let plans = plans.clone();
-                async move { plans.bill_interest(p.plan_id, &caller).await }
-            },
+            move |p: Payload, caller: Caller| work(plans.clone(), p.plan_id, caller),
         ))
     }
 
@@ -753,19 +759,7 @@ impl Plans {
 
     /// The handler of [`SETTLE_KIND`] jobs.
     pub fn settle_handler(&self) -> Arc<dyn JobHandler> {
-        #[derive(serde::Deserialize)]
-        struct Payload {
-            plan_id: PaymentPlanId,
-        }
-        let plans = self.clone();
-        Arc::new(RecordJob::new(
-            "{\"plan_id\": <plan id>}",
-            |e| matches!(e, Error::PaymentPlanNotFound(_)),
-            move |p: Payload, caller: Caller| {
-                let plans = plans.clone();
-                async move { plans.settle(p.plan_id, &caller).await }
-            },
-        ))
+        self.plan_handler(|plans, id, caller| async move { plans.settle(id, &caller).await })
     }
 
     /// The handler of [`DUE_KIND`] jobs.

@@ -118,17 +118,22 @@ function lineOf(form) {
   return line;
 }
 
+// A discount form's `kind` and `value` as the API takes a discount; null for none.
+function discountOf(form) {
+  const kind = form.elements.kind.value;
+  const value = form.elements.value.value;
+  if (kind === 'percent') return { kind, basis_points: basisPoints(value, 'value') ?? 0 };
+  if (kind === 'amount') return { kind, amount: cents(value, 'value') ?? 0 };
+  return null;
+}
+
 const estimateActions = {
   'add-line': (form) => {
     const line = lineOf(form);
     return editOptions(Number(form.dataset.option), (options, i) => options[i].lines.push(line));
   },
   'option-discount': (form) => {
-    const kind = form.elements.kind.value;
-    const value = form.elements.value.value;
-    let discount = null;
-    if (kind === 'percent') discount = { kind, basis_points: basisPoints(value, 'value') ?? 0 };
-    if (kind === 'amount') discount = { kind, amount: cents(value, 'value') ?? 0 };
+    const discount = discountOf(form);
     return editOptions(Number(form.dataset.option), (options, i) => {
       if (discount) options[i].discount = discount;
       else delete options[i].discount;
@@ -142,11 +147,7 @@ const estimateActions = {
   },
   'line-discount': (form) => {
     const line = Number(form.elements.line.value);
-    const kind = form.elements.kind.value;
-    const value = form.elements.value.value;
-    let discount = null;
-    if (kind === 'percent') discount = { kind, basis_points: basisPoints(value, 'value') ?? 0 };
-    if (kind === 'amount') discount = { kind, amount: cents(value, 'value') ?? 0 };
+    const discount = discountOf(form);
     return editOptions(Number(form.dataset.option), (options, i) => {
       const l = options[i].lines[line - 1];
       if (discount) l.discount = discount;
