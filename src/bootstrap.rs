@@ -31,6 +31,7 @@ pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Re
     system.prescriptions.ensure_active_index().await.context("indexing the active prescriptions")?;
     system.reports.ensure_rollup().await.context("filling the revenue rollup")?;
     system.accounting.ensure_day_index().await.context("indexing the invoices by day")?;
+    system.invoice_batches.ensure_completion_index().await.context("indexing the visits by completion day")?;
     if system.accounts.user_count()? > 0 {
         return Ok(false);
     }

@@ -148,3 +148,26 @@ impl Ctx {
         ulid::Ulid::from_parts(ms, u128::from_le_bytes(random))
     }
 }
+
+/// An id of a ledger whose entries must keep their order (the stock ledger, the controlled
+/// register): the fresh ULID `new`, or `after + 1` when `new` is not above the last id given
+/// (`after`; the same millisecond, or a clock set back).
+pub fn ulid_after(new: ulid::Ulid, after: Option<u128>) -> u128 {
+    match after {
+        Some(prev) if new.0 <= prev => prev.saturating_add(1),
+        _ => new.0,
+    }
+}
+
+#[cfg(test)]
+mod ulid_after_tests {
+    #[test]
+    fn a_new_id_sorts_after_the_last_even_in_the_same_millisecond() {
+        let prev = ulid::Ulid::from_parts(1_000, 500).0;
+        let same_ms_lower = ulid::Ulid::from_parts(1_000, 7);
+        assert_eq!(super::ulid_after(same_ms_lower, Some(prev)), prev + 1);
+        let later = ulid::Ulid::from_parts(1_001, 7);
+        assert_eq!(super::ulid_after(later, Some(prev)), later.0);
+        assert_eq!(super::ulid_after(same_ms_lower, None), same_ms_lower.0);
+    }
+}

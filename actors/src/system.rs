@@ -227,13 +227,16 @@ impl System {
         let invoices = crate::billing::invoices::Invoices::new(ctx.clone(), jobs.clone());
         jobs.register(crate::billing::invoices::OVERDUE_KIND, invoices.overdue_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
-        let estimates = crate::billing::estimates::Estimates::new(ctx.clone(), invoices.clone(), jobs.clone());
+        let estimates =
+            crate::billing::estimates::Estimates::new(ctx.clone(), invoices.clone(), jobs.clone(), messages.clone());
         jobs.register(crate::billing::estimates::EXPIRE_KIND, estimates.expire_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let plans = crate::billing::plans::Plans::new(ctx.clone(), invoices.clone(), jobs.clone(), messages.clone());
         jobs.register(crate::billing::plans::INTEREST_KIND, plans.interest_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         jobs.register(crate::billing::plans::DUE_KIND, plans.due_handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        jobs.register(crate::billing::plans::SETTLE_KIND, plans.settle_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let invoice_batches =
             crate::billing::generate::InvoiceBatches::new(ctx.clone(), jobs.clone(), invoices.clone());
@@ -260,6 +263,7 @@ impl System {
         jobs.register(crate::billing::statements::RUN_KIND, statements.run_handler())
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         crate::billing::statements::install_attachments(&attachments, &invoices, &statements);
+        crate::billing::estimates::install_attachments(&attachments, &estimates);
         let finance = crate::billing::finance::FinanceCharges::new(ctx.clone(), invoices.clone());
         finance.install(&jobs).map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         // Started last: nothing after it can fail and leave it holding the store.

@@ -445,15 +445,7 @@ pub fn invoice_transactions(
     }
     if kinds.contains(&ExportKind::Invoices) {
         if let Some(issued) = inv.issued_on.filter(|d| within(*d)) {
-            out.push(Transaction {
-                kind: ExportKind::Invoices,
-                trns_type: "INVOICE",
-                date: issued,
-                number: number.clone(),
-                name: client_name.to_owned(),
-                source: format!("invoice:{}", inv.id),
-                splits: issue_splits(inv, issued, map),
-            });
+            out.push(issue_transaction(inv, issued, client_name, map));
         }
         for cn in inv.credit_notes.iter().filter(|c| within(c.date)) {
             let mut by_category: BTreeMap<String, i64> = BTreeMap::new();
@@ -532,30 +524,44 @@ fn issue_splits(inv: &Invoice, issued: Date, map: &AccountMap) -> Vec<Split> {
     splits
 }
 
+/// An invoice's issue on `issued`: an `INVOICE` under its number.
+fn issue_transaction(inv: &Invoice, issued: Date, client_name: &str, map: &AccountMap) -> Transaction {
+    Transaction {
+        kind: ExportKind::Invoices,
+        trns_type: "INVOICE",
+        date: issued,
+        number: inv.number.clone().unwrap_or_else(|| inv.id.to_string()),
+        name: client_name.to_owned(),
+        source: format!("invoice:{}", inv.id),
+        splits: issue_splits(inv, issued, map),
+    }
+}
+
+/// A voided invoice's issue as the books took it before the void (a re-export shows it beside
+/// its reversal). `None` for an invoice that is not void or was never issued.
+pub fn voided_issue(inv: &Invoice, client_name: &str, map: &AccountMap) -> Option<Transaction> {
+    let issued = inv.issued_on.filter(|_| inv.status == InvoiceStatus::Void)?;
+    // As it was issued (the revenue shares of a void invoice are none).
+    let as_issued = Invoice { status: InvoiceStatus::Issued, ..inv.clone() };
+    Some(issue_transaction(&as_issued, issued, client_name, map))
+}
+
 /// The reversal of a voided invoice's issue, for the books that imported the issue before the
 /// void: its issue's splits with the signs turned (receivable credited, revenue and tax
 /// debited), a `CREDIT MEMO` dated `voided_on` under the invoice's number, its reason as memo
 /// on the receivable split. `None` for an invoice that is not void or was never issued.
 pub fn void_reversal(inv: &Invoice, client_name: &str, map: &AccountMap, voided_on: Date) -> Option<Transaction> {
-    let issued = inv.issued_on.filter(|_| inv.status == InvoiceStatus::Void)?;
-    // As it was issued (the revenue shares of a void invoice are none).
-    let as_issued = Invoice { status: InvoiceStatus::Issued, ..inv.clone() };
-    let mut splits = issue_splits(&as_issued, issued, map);
-    for s in &mut splits {
+    let mut t = voided_issue(inv, client_name, map)?;
+    for s in &mut t.splits {
         s.amount = -s.amount;
     }
-    if let Some(first) = splits.first_mut() {
+    if let Some(first) = t.splits.first_mut() {
         first.memo = format!("void: {}", inv.void_reason.as_deref().unwrap_or_default());
     }
-    Some(Transaction {
-        kind: ExportKind::Invoices,
-        trns_type: "CREDIT MEMO",
-        date: voided_on,
-        number: inv.number.clone().unwrap_or_else(|| inv.id.to_string()),
-        name: client_name.to_owned(),
-        source: format!("void:{}", inv.id),
-        splits,
-    })
+    t.trns_type = "CREDIT MEMO";
+    t.date = voided_on;
+    t.source = format!("void:{}", inv.id);
+    Some(t)
 }
 
 /// The transactions of a purchase order's receipts within `[from, to]`: each receipt is

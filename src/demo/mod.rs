@@ -161,6 +161,19 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
         let cats: Vec<PatientId> = clinic.patients.iter().map(|(id, _)| *id).collect();
         ward::seed(system, &cats).await.context("seeding the demo ward")?;
         labs::seed(system, &cats).await.context("seeding the demo lab work")?;
+        // The loyalty programme on, so checkout and the settings screen show it in use.
+        let programme = clowder_schemas::loyalty::PutLoyaltySettings {
+            enabled: true,
+            points_per_unit: 1,
+            item_bonuses: Vec::new(),
+            referral_bonus: 200,
+            birthday_bonus: 100,
+            redeem_points: 100,
+            redeem_cents: clowder_schemas::money::Cents::new(100),
+            min_redeem: 100,
+            expiry_months: Some(24),
+        };
+        system.loyalty.put_settings(programme, &Caller::system()).await.context("turning the demo loyalty on")?;
         // Seeding touched every record: let them go now instead of after the idle period,
         // so a fresh demo server starts as small as a real one.
         system.clients.passivate_all();

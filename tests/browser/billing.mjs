@@ -1,6 +1,7 @@
 // The invoice builder at checkout in headless Chromium. Run by tests/it/browser.rs, which
-// starts the server, opens a walk-in visit (its draft holds one uncharged entry: a walk-in has
-// no exam fee) and adds two price-list items, and passes: BASE_URL, USER, PASSWORD, VISIT,
+// starts the server (keeping credit on account), opens a walk-in visit (its draft holds one
+// uncharged entry: a walk-in has no exam fee), adds two price-list items, gives the client
+// 20.00 of credit and 1000 points, and passes: BASE_URL, USER, PASSWORD, VISIT,
 // CLIENT, ARTIFACTS.
 import { check, env, launch } from './harness.mjs';
 
@@ -63,21 +64,60 @@ try {
   check(await page.locator('#t-total').textContent() === '84.00', 'a refused change changes nothing');
   await page.screenshot({ path: `${dir}/billing-draft-1280.png`, fullPage: true });
 
-  // Issue, then take the whole balance in cash.
+  // Loyalty points: the client's balance and worth shown; more than held refused inline.
+  const redeem = page.locator('#redeem');
+  check((await redeem.locator('#points-available').textContent()).includes('1000 points to redeem, worth 10.00'), 'the points shown');
+  await redeem.getByLabel('Redeem points').fill('5000');
+  await redeem.getByRole('button', { name: 'Redeem' }).click();
+  await redeem.locator('.field-error:not([hidden])').waitFor({ timeout: 5000 });
+  check(await page.locator('#t-total').textContent() === '84.00', 'refused points change nothing');
+  await redeem.getByLabel('Redeem points').fill('500');
+  await redeem.getByRole('button', { name: 'Redeem' }).click();
+  await page.locator('#t-total', { hasText: '79.00' }).waitFor({ timeout: 5000 });
+  check((await page.locator('#points-redeemed').textContent()).includes('Redeeming 500 points: 5.00 off'), 'the redemption shown');
+
+  // Issue, then take part in cash.
   await page.getByRole('button', { name: 'Issue invoice' }).click();
   await status.filter({ hasText: 'Issued' }).waitFor({ timeout: 5000 });
   const number = await page.locator('#invoice-number').textContent();
   check(/^INV-\d{4}-\d{6}$/.test(number), `numbered on issue: ${number}`);
-  await page.getByLabel(/^Amount \(at most/).fill('100.00');
+  await page.getByLabel(/^Amount \(at most/).fill('50.00');
+  await page.locator('#pay').getByLabel('Method').selectOption('cash');
   await page.getByRole('button', { name: 'Take payment' }).click();
-  await page.locator('#pay .field-error:not([hidden])').waitFor({ timeout: 5000 });
-  check(await status.textContent() === 'Issued', 'a payment above the balance is refused');
-  await page.getByLabel(/^Amount \(at most/).fill('84.00');
-  await page.getByLabel('Method').selectOption('cash');
+  await status.filter({ hasText: 'Partly paid' }).waitFor({ timeout: 5000 });
+
+  // A refund above what was paid is refused next to its amount; 10.00 back is recorded.
+  await page.locator('#refund-box summary').click();
+  const refund = page.locator('#refund');
+  await refund.getByLabel('Amount', { exact: true }).fill('60.00');
+  await refund.getByLabel('Reason').fill('Charged twice for the paste');
+  await refund.getByRole('button', { name: 'Refund' }).click();
+  await refund.locator('[data-error-for="amount"]:not([hidden])').waitFor({ timeout: 5000 });
+  check(await page.locator('#t-balance').textContent() === '29.00', 'a refused refund changes nothing');
+  await refund.getByLabel('Amount', { exact: true }).fill('10.00');
+  await refund.getByRole('button', { name: 'Refund' }).click();
+  await page.locator('#t-balance', { hasText: '39.00' }).waitFor({ timeout: 5000 });
+  await page.locator('#payments td', { hasText: 'Refund' }).waitFor({ timeout: 2000 });
+
+  // The client's credit: more than they have refused inline, then all of it applied.
+  const credit = page.locator('#apply-credit');
+  check((await credit.locator('#credit-available').textContent()).includes('20.00'), 'the credit shown');
+  await credit.getByLabel(/^Amount to apply/).fill('30.00');
+  await credit.getByRole('button', { name: 'Apply credit' }).click();
+  await credit.locator('.field-error:not([hidden])').waitFor({ timeout: 5000 });
+  check(await page.locator('#t-balance').textContent() === '39.00', 'refused credit changes nothing');
+  await credit.getByLabel(/^Amount to apply/).fill('20.00');
+  await credit.getByRole('button', { name: 'Apply credit' }).click();
+  await page.locator('#t-balance', { hasText: '19.00' }).waitFor({ timeout: 5000 });
+  check(await page.locator('#apply-credit').count() === 0, 'no credit left to apply');
+
+  // The rest in cash.
+  await page.getByLabel(/^Amount \(at most/).fill('19.00');
+  await page.locator('#pay').getByLabel('Method').selectOption('cash');
   await page.getByRole('button', { name: 'Take payment' }).click();
-  await status.filter({ hasText: 'Paid' }).waitFor({ timeout: 5000 });
+  await page.locator('#invoice-status[data-status="paid"]').waitFor({ timeout: 5000 });
   check(await page.locator('#t-balance').textContent() === '0.00', 'balance 0');
-  check(await page.locator('#payments a.receipt-print').count() === 1, 'the receipt can be printed');
+  check(await page.locator('#payments a.receipt-print').count() === 3, 'each receipt can be printed');
   await page.screenshot({ path: `${dir}/billing-paid-1280.png`, fullPage: true });
 
   // The list and the client's account show it paid.
@@ -87,7 +127,7 @@ try {
   const invoiceUrl = await page.locator('#invoices a', { hasText: number }).getAttribute('href');
   await page.goto(`${base}/clients/${env('CLIENT')}/account`);
   check((await page.locator('#owed').textContent()).startsWith('0.00'), 'nothing owed');
-  await page.locator('#account-payments td', { hasText: 'Cash' }).waitFor({ timeout: 2000 });
+  await page.locator('#account-payments td', { hasText: 'Cash' }).first().waitFor({ timeout: 2000 });
   await page.screenshot({ path: `${dir}/billing-account-1280.png`, fullPage: true });
 
   // A 10" tablet upright and a phone: nothing sticks out sideways.

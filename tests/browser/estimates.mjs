@@ -1,8 +1,10 @@
 // The estimate and report screens in headless Chromium. Run by tests/it/browser.rs, which
 // starts the server with a cat, a catalogue exam and an issued invoice (so the reports have
 // a bar, and a plan), and passes: BASE_URL, USER, PASSWORD, PATIENT, INVOICE, ARTIFACTS.
-// An estimate is started from the cat, given two options of low–high lines (a catalogue line,
-// free-text ranges, an optional line), a refused range is shown next to its field, the totals
+// An estimate is started from the cat (removing its only option is refused inline), given
+// two options of low–high lines (a catalogue line found by searching the price list, a line
+// discount, free-text ranges, an optional line; a third option renamed and removed), a
+// refused range is shown next to its field, the totals
 // shown are the server's, it is sent, one option accepted with its optional line, and the
 // page lands on the draft invoice; the reports page shows the revenue and ageing charts; a
 // payment plan is agreed for the issued invoice and its terms modified.
@@ -38,8 +40,16 @@ try {
   const id = page.url().split('/').pop();
   const option = (n) => page.locator(`section.option[data-option="${n}"]`);
 
-  // Option 1: the exam from the catalogue, and 1–2 of a food at 13.33.
-  await option(1).getByLabel('Catalogue item').selectOption({ label: 'Exam — 65.00' });
+  // The last option cannot be removed: refused next to it, and it stays.
+  await option(1).getByRole('button', { name: 'Remove this option' }).click();
+  await option(1).locator('form[data-action="rename-option"] .field-error:not([hidden])').waitFor({ timeout: 5000 });
+  check(await option(1).count() === 1, 'the only option stays');
+
+  // Option 1: the exam found in the price list (searched, not listed), and 1–2 of a food at 13.33.
+  await option(1).getByLabel('Catalogue item').fill('exam');
+  await option(1).getByRole('button', { name: 'Find' }).click();
+  await option(1).getByRole('button', { name: 'Use Exam — 65.00' }).click();
+  check((await option(1).locator('.item-chosen').textContent()).includes('Exam — 65.00'), 'the chosen item is shown');
   await option(1).getByRole('button', { name: 'Add the line' }).click();
   await option(1).locator('tr[data-line="1"]', { hasText: 'Exam' }).waitFor({ timeout: 5000 });
   await option(1).getByLabel('Description').fill('Food');
@@ -48,6 +58,13 @@ try {
   await option(1).getByLabel('Unit price, low').fill('13.33');
   await option(1).getByRole('button', { name: 'Add the line' }).click();
   await option(1).locator('tr[data-line="2"]', { hasText: 'Food' }).waitFor({ timeout: 5000 });
+
+  // A line's discount: 10 % off the food, the totals the server's (checked below).
+  await option(1).getByLabel('Line', { exact: true }).selectOption('2');
+  await option(1).getByLabel('Line discount kind').selectOption('percent');
+  await option(1).getByLabel('Line discount value').fill('10');
+  await option(1).getByRole('button', { name: "Set the line's discount" }).click();
+  await option(1).locator('tr[data-line="2"] td[data-label="Discount"]', { hasText: '10' }).waitFor({ timeout: 5000 });
 
   // Option 2: a dental at 100.00–150.00 and an optional x-ray.
   await page.getByLabel('New option').fill('Worst case');
@@ -73,6 +90,16 @@ try {
   await option(2).getByLabel('Optional').check();
   await option(2).getByRole('button', { name: 'Add the line' }).click();
   await option(2).locator('tr.optional[data-line="2"]', { hasText: 'X-ray' }).waitFor({ timeout: 5000 });
+
+  // A third option, renamed, then removed.
+  await page.getByLabel('New option').fill('Spare');
+  await page.getByRole('button', { name: 'Add an option' }).click();
+  await option(3).waitFor({ timeout: 5000 });
+  await option(3).getByLabel('Name of option 3').fill('Referral');
+  await option(3).getByRole('button', { name: 'Rename' }).click();
+  await page.locator('#option-3-name', { hasText: 'Referral' }).waitFor({ timeout: 5000 });
+  await option(3).getByRole('button', { name: 'Remove this option' }).click();
+  await option(3).waitFor({ state: 'detached', timeout: 5000 });
 
   // The totals on the page are the server's.
   const e = await page.evaluate(async (id) => (await fetch(`/api/estimates/${id}`)).json(), id);

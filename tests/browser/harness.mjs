@@ -20,16 +20,34 @@ export const launch = () => chromium.launch({
     '--disable-component-update', '--disable-sync'],
 });
 
-/** Opens `url` on a fresh page of `context`, signs in as USER with PASSWORD on the sign-in
- * page it is sent to, and waits to be back on `url`. Page errors go to stderr. */
-export async function signedIn(context, url) {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+/** Signs in through the sign-in page `page` is sent to from `url` (USER, PASSWORD), and
+ * waits to be back on `url`. */
+async function signIn(page, url) {
   await page.goto(url);
   await page.waitForURL(/\/signin/);
   await page.getByLabel('Username').fill(env('USER'));
   await page.getByLabel('Password').fill(env('PASSWORD'));
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(url);
+}
+
+/** Opens `url` on a fresh page of `context`, signed in (see `signIn`). Page errors go to
+ * stderr. */
+export async function signedIn(context, url) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  await signIn(page, url);
   return page;
+}
+
+/**
+ * A 1280x800 page of a new context, its script errors pushed to `errors`, opened at `path`
+ * and signed in (see `signIn`); returns the context and the page, back at `path`.
+ */
+export async function signedInPage(browser, base, path, errors) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await signIn(page, `${base}${path}`);
+  return { context, page };
 }

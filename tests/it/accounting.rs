@@ -478,6 +478,70 @@ async fn an_invoice_voided_after_its_day_was_exported_is_reversed_once_in_the_ne
     );
 }
 
+impl Clinic {
+    async fn reexport(&self, day: jiff::civil::Date) -> Value {
+        let body = json!({"from": day, "to": day, "format": "iif", "kinds": ["invoices"], "reexport": true,
+                          "reason": "the bookkeeper replaces the day"});
+        expect_json(self.app.post_json("/api/accounting/exports", &body).await, StatusCode::CREATED).await
+    }
+}
+
+/// An IIF file's transactions as (type, amount of its TRNS row) and the sum of every row.
+fn iif_summary(iif: &str) -> (Vec<(String, i64)>, i64) {
+    let amount = |a: &str| a.strip_prefix('-').map_or_else(|| cents(a), |n| -cents(n));
+    let mut trns = Vec::new();
+    let mut sum = 0;
+    for l in iif.split("\r\n").filter(|l| l.starts_with("TRNS\t") || l.starts_with("SPL\t")) {
+        let f: Vec<&str> = l.split('\t').collect();
+        sum += amount(f[6]);
+        if f[0] == "TRNS" {
+            trns.push((f[2].to_owned(), amount(f[6])));
+        }
+    }
+    (trns, sum)
+}
+
+/// Decided: a re-export replays its days as the books took them, so an invoice exported and
+/// later voided is shown as issued with its reversal beside it (IIF sums to 0), whichever
+/// export carried the reversal first; the reversal is claimed by the re-export only when
+/// nobody carried it yet, and an invoice voided before its day was exported is never shown.
+#[tokio::test]
+async fn a_reexport_of_a_day_whose_invoice_was_later_voided_shows_it_and_its_reversal() {
+    let c = clinic().await;
+    let (a, b) = (c.worked_example().await, c.worked_example().await);
+    let early = c.worked_example().await;
+    c.void(&id_of(&early)).await;
+    let today: jiff::civil::Date = a["issued_on"].as_str().unwrap().parse().unwrap();
+    let next = today.checked_add(jiff::Span::new().days(1)).unwrap();
+    c.export(today, "csv").await;
+    // A voided and its reversal carried by the next export; B voided, reversed by nobody yet.
+    c.void(&id_of(&a)).await;
+    assert_eq!(c.export(next, "csv").await["voids_reversed"], json!([id_of(&a)]));
+    c.void(&id_of(&b)).await;
+
+    let re = c.reexport(today).await;
+    assert_eq!(re["voids_reversed"], json!([id_of(&b)]), "B's reversal is claimed once, here: {re}");
+    let iif = text(&c.app, &format!("/api/accounting/exports/{}/file", id_of(&re))).await;
+    let (trns, sum) = iif_summary(&iif);
+    let mut kinds: Vec<(String, i64)> = trns.clone();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            ("CREDIT MEMO".to_owned(), -7940),
+            ("CREDIT MEMO".to_owned(), -7940),
+            ("INVOICE".to_owned(), 7940),
+            ("INVOICE".to_owned(), 7940),
+        ],
+        "A and B, each issued and reversed; the early void never: {iif}"
+    );
+    assert_eq!(sum, 0, "{iif}");
+    assert!(!iif.contains(early["number"].as_str().unwrap()), "{iif}");
+    // B is not reversed again by the next export.
+    let later = c.export(next.checked_add(jiff::Span::new().days(1)).unwrap(), "csv").await;
+    assert_eq!(later["voids_reversed"], json!([]), "{later}");
+}
+
 #[tokio::test]
 async fn an_export_reads_only_the_invoices_of_its_days() {
     let c = clinic().await;

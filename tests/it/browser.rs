@@ -24,8 +24,9 @@
 //! override the server asks for); the chart fits 390 px without scrolling sideways.
 //!
 //! The estimate and report screens, in `tests/browser/estimates.mjs`: an estimate started
-//! from a cat gets two options of low–high lines through the editor (a range the wrong way
-//! round is refused next to its field), shows the server's totals, is sent, and one option is
+//! from a cat gets two options of low–high lines through the editor (removing the only
+//! option and a range the wrong way round are refused next to their fields; a catalogue item
+//! found by search; a line discount; a third option renamed and removed), shows the server's totals, is sent, and one option is
 //! accepted with its optional line, landing on the draft invoice; the reports page draws the
 //! revenue and ageing bars; a payment plan is agreed through its form and modified;
 //! screenshots at 1280x800, 800x1280 and 390x844.
@@ -388,13 +389,29 @@ async fn an_estimate_is_built_sent_and_accepted_into_an_invoice_and_the_reports_
 /// The invoice builder, in `tests/browser/billing.mjs`: from a walk-in visit's page to its
 /// draft, whose uncharged exam is charged from the price list and resolved; a second line
 /// with a quantity, a line discount and a line of one's own, every total the server's; a
-/// refused change shown next to its line; issued, a payment above the balance refused, the balance paid in cash (Paid,
-/// balance 0, a receipt); the list and the client's account follow; the screens fit 800 and
-/// 390 px.
+/// refused change shown next to its line; loyalty points redeemed (more than held refused
+/// inline); issued, part paid in cash, a refund above the payment refused and one made, the
+/// client's credit applied (more than they have refused), the rest paid (Paid, balance 0, a
+/// receipt); the list and the client's account follow; the screens fit 800 and 390 px.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_invoice_builder_charges_a_visit_issues_it_and_takes_its_payment() {
     let Some(browser) = Browser::find() else { return };
-    let c = Clinic::new().await;
+    let app = TestApp::spawn_with(|a| a.billing.credit_on_account = true).await;
+    app.login_admin().await;
+    let c = Clinic::on(app).await;
+    // The client has 20.00 of credit on account (an earlier invoice overpaid) and 1000 points.
+    let earlier = json!({"client_id": c.client, "lines": [{"description": "Nail trim", "unit_price": 1500}]});
+    let earlier = id_of(&c.app.post_json("/api/invoices", &earlier).await.json::<serde_json::Value>().await.unwrap());
+    let ok = |r: reqwest::Response| assert!(r.status().is_success(), "{}", r.status());
+    ok(c.app.post_json(&format!("/api/invoices/{earlier}/issue"), &json!({})).await);
+    let overpay = json!({"amount": 3500, "method": "cash"});
+    ok(c.app.post_json(&format!("/api/invoices/{earlier}/payments"), &overpay).await);
+    let on = json!({"enabled": true, "points_per_unit": 1, "item_bonuses": [], "referral_bonus": 0,
+                    "birthday_bonus": 0, "redeem_points": 100, "redeem_cents": 100, "min_redeem": 100,
+                    "expiry_months": null});
+    ok(c.app.put_json("/api/loyalty/settings", &on).await);
+    let points = json!({"points": 1000, "reason": "welcome"});
+    ok(c.app.post_json(&format!("/api/clients/{}/loyalty/adjustments", c.client), &points).await);
     for (name, price) in [("Sick visit exam", 7800), ("Gabapentin 100 mg capsule", 95)] {
         let body = json!({"name": name, "category": "Exams", "kind": "service", "price": price});
         assert_eq!(c.app.post_json("/api/catalogue", &body).await.status(), reqwest::StatusCode::CREATED);
@@ -426,6 +443,35 @@ async fn the_invoice_builder_charges_a_visit_issues_it_and_takes_its_payment() {
     {
         assert!(browser.artifacts.join(shot).exists(), "{shot}");
     }
+}
+
+/// The loyalty settings screen, in `tests/browser/loyalty.mjs`: from the invoices list, off
+/// by default; an out-of-range value refused next to its field; the rules, a bonus for a
+/// service found in the price list and expiry saved and shown again; it fits 390 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loyalty_settings_screen_sets_the_programme_s_rules() {
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    let dental = json!({"name": "Dental cleaning", "category": "Dental", "kind": "service", "price": 25000});
+    let dental = id_of(&app.post_json("/api/catalogue", &dental).await.json::<serde_json::Value>().await.unwrap());
+    crate::access::staff_user(&app, "ada", &["administrator"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run("loyalty.mjs", &[("BASE_URL", &base), ("USER", "ada"), ("PASSWORD", crate::access::NEW_PASSWORD)])
+        .await;
+    let s = app.get_json("/api/loyalty/settings").await;
+    assert_eq!(
+        (
+            s["enabled"].as_bool(),
+            s["points_per_unit"].as_i64(),
+            s["redeem_cents"].as_i64(),
+            s["expiry_months"].as_i64()
+        ),
+        (Some(true), Some(2), Some(150), Some(12)),
+        "{s}"
+    );
+    assert_eq!(s["item_bonuses"], json!([{"item_id": dental, "points": 25}]));
+    assert!(browser.artifacts.join("loyalty-settings-390.png").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -391,21 +391,12 @@ async fn an_upgraded_store_without_a_cursor_does_not_charge_the_past_again() {
 /// no exam fee, and a dose recorded at it is not charged either; a live visit still is.
 #[tokio::test]
 async fn an_imported_visit_is_history_and_is_not_charged() {
-    use clowder_schemas::visits::{ImportVisit, VisitType};
     let c = Clinic::new().await;
     price_list(&c).await;
     let now = c.app.system.ctx.clock.now();
     let opened = now - jiff::SignedDuration::from_hours(24 * 30);
-    let body = ImportVisit {
-        patient_id: c.cat.parse().unwrap(),
-        vet_id: c.vet.parse().unwrap(),
-        visit_type: VisitType::Wellness,
-        chief_complaint: "Annual exam".into(),
-        location_id: Some(c.location.parse().unwrap()),
-        completed_at: Some(opened + jiff::SignedDuration::from_mins(30)),
-    };
-    let caller = clowder_schemas::audit::Caller::system();
-    let old = c.app.system.visits.import(opened, body, None, &caller).await.unwrap().id.to_string();
+    let completed = Some(opened + jiff::SignedDuration::from_mins(30));
+    let old = import_visit(&c, opened, completed).await.id.to_string();
     let dose = json!({"patient_id": c.cat, "vaccine": "fvrcp", "product": "Purevax", "lot": "L1", "visit_id": old});
     expect_json(c.app.post_json("/api/vaccinations", &dose).await, StatusCode::CREATED).await;
     // A live visit after them is charged, so capture has handled both events before it.
@@ -433,4 +424,68 @@ async fn a_past_dose_recorded_without_a_visit_is_history_and_is_not_charged() {
     let page = c.app.get_json(&invoices).await;
     let all: Vec<String> = page["items"].as_array().unwrap().iter().flat_map(sources).collect();
     assert_eq!(all, vec![format!("vaccination:{given}")], "only today's dose is charged");
+}
+
+/// The invoice batch reads only its range: completed visits are kept under their completion
+/// day (`visits_by_completion_day`, by the visit's own change sets), so a range holding none
+/// of the store's many completed visits reads none of them, and a range holding a few reads
+/// those few; a visit still open is never in it.
+#[tokio::test]
+async fn the_visit_batch_reads_only_the_visits_completed_in_its_range() {
+    let c = Clinic::new().await;
+    let now = c.app.system.ctx.clock.now();
+    let zone = c.app.system.ctx.config.time_zone.clone();
+    let mut old = Vec::new();
+    // Forty visits completed over forty days long ago, and one still open.
+    for n in 0..41i64 {
+        let opened = now - jiff::SignedDuration::from_hours(24 * (100 + n));
+        let v = import_visit(&c, opened, (n < 40).then(|| opened + jiff::SignedDuration::from_mins(30))).await;
+        if n < 40 {
+            old.push((v.completed_at.unwrap().to_zoned(zone.clone()).date(), v.id));
+        }
+    }
+    let reader = c.app.system.store().read().unwrap();
+    let mut linked = 0;
+    reader
+        .index_from(clowder_actors::store::IndexTable::VisitsByCompletionDay, (0, 0), |_| {
+            linked += 1;
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(linked, 40, "every completed visit, and only those, under its day");
+    let between = |from, to| clowder_actors::billing::generate::completed_between(&reader, &zone, from, to).unwrap();
+    let today = c.app.system.ctx.today();
+    assert!(between(today.checked_sub(jiff::Span::new().days(30)).unwrap(), today).is_empty());
+    let (first_day, _) = old[39];
+    let (third_day, _) = old[37];
+    let mut want: Vec<_> = old[37..40].iter().map(|(_, id)| *id).collect();
+    want.sort();
+    assert_eq!(between(first_day, third_day), want, "the three oldest days, exactly");
+    drop(reader);
+    // Kept by the visits' change sets: the start-up fill finds it full.
+    assert_eq!(c.app.system.invoice_batches.ensure_completion_index().await.unwrap(), 0);
+
+    // The batch over last month finds none of them.
+    let range = json!({"from": today.checked_sub(jiff::Span::new().days(30)).unwrap(), "to": today});
+    let batch = expect_json(c.app.post_json("/api/invoice-batches", &range).await, StatusCode::ACCEPTED).await;
+    let report = c.app.poll_json(&format!("/api/invoice-batches/{}", id_of(&batch)), |b| b["status"] == "done").await;
+    assert_eq!(report["total"], 0, "{report}");
+}
+
+/// A wellness visit of the clinic's cat imported as of `opened` (history), completed then or
+/// still open.
+async fn import_visit(
+    c: &Clinic,
+    opened: jiff::Timestamp,
+    completed_at: Option<jiff::Timestamp>,
+) -> clowder_schemas::visits::Visit {
+    let body = clowder_schemas::visits::ImportVisit {
+        patient_id: c.cat.parse().unwrap(),
+        vet_id: c.vet.parse().unwrap(),
+        visit_type: clowder_schemas::visits::VisitType::Wellness,
+        chief_complaint: "Annual exam".into(),
+        location_id: Some(c.location.parse().unwrap()),
+        completed_at,
+    };
+    c.app.system.visits.import(opened, body, None, &clowder_schemas::audit::Caller::system()).await.unwrap()
 }

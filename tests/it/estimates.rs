@@ -20,7 +20,10 @@ struct Clinic {
 
 /// A clinic taxing 8.25 %, an untaxed exam at 65.00 and a taxed food at 13.33.
 async fn clinic() -> Clinic {
-    let app = TestApp::signed_in().await;
+    clinic_in(TestApp::signed_in().await).await
+}
+
+async fn clinic_in(app: TestApp) -> Clinic {
     let client = app.some_client("Jane", "Doe").await;
     let cat = app.some_patient(&client, "Miso").await;
     let location = id_of(&app.get_json("/api/locations").await[0]);
@@ -386,4 +389,119 @@ async fn the_estimate_pdf_shows_each_option_with_its_low_and_high_totals() {
     // The export is audited.
     let audit = c.app.get_json("/api/audit?action=estimate.export_pdf").await;
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+}
+
+/// Emailing an estimate: a draft is sent (numbered) and emailed through the outbox with its
+/// PDF attached, over the real SMTP test server; a retry with its key sends nothing more; a
+/// client without an email or opted out of email is refused before anything changes; an
+/// answered estimate is not emailed.
+#[tokio::test]
+async fn an_estimate_is_emailed_to_the_client_with_its_pdf_and_marked_sent() {
+    let Some(sink) = crate::providers::SmtpSink::start(&[]).await else { return };
+    let app = sink.app().await;
+    let c = clinic_in(app).await;
+    // The clinic's client has no email yet: refused, and the draft stays a draft.
+    let e = c.two_options().await;
+    let path = format!("/api/estimates/{}/email", id_of(&e));
+    let r = c.app.post_json(&path, &json!({})).await;
+    assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("email")).await;
+    assert_eq!(c.app.get_json(&format!("/api/estimates/{}", id_of(&e))).await["status"], "draft");
+    expect_json(
+        c.app.patch_json(&format!("/api/clients/{}", c.client), &json!({"email": "jane@example.com"})).await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let send =
+        || c.app.request(reqwest::Method::POST, &path).header("idempotency-key", "email-est-1").json(&json!({})).send();
+    let emailed = expect_json(send().await.unwrap(), StatusCode::ACCEPTED).await;
+    let again = expect_json(send().await.unwrap(), StatusCode::ACCEPTED).await;
+    assert_eq!(again["message_id"], emailed["message_id"], "a retry sends nothing more");
+    let number = emailed["estimate"]["number"].as_str().expect("numbered").to_owned();
+    assert_eq!(emailed["estimate"]["status"], "sent");
+    let m = c
+        .app
+        .poll_json(&format!("/api/messages/{}", emailed["message_id"].as_str().unwrap()), |v| v["status"] == "sent")
+        .await;
+    assert_eq!(m["attachments"][0], format!("estimate:{}", id_of(&e)), "{m}");
+    let got = &sink.wait_for(1).await[0];
+    let text = got["text"].as_str().unwrap();
+    assert!(text.contains(&number) && text.contains("Miso") && text.contains("valid until"), "{text}");
+    let a = &got["attachments"][0];
+    assert_eq!(
+        (a["content_type"].as_str(), a["head"].as_str().map(|h| &h[..4])),
+        (Some("application/pdf"), Some("%PDF"))
+    );
+    assert_eq!(a["filename"].as_str(), Some(format!("estimate-{number}.pdf").as_str()), "{a}");
+    let messages = c.app.get_json(&format!("/api/messages?client_id={}", c.client)).await;
+    assert_eq!(messages["items"].as_array().map(Vec::len), Some(1), "one message: {messages}");
+
+    // Opted out of email: refused, nothing queued.
+    let consent = json!({"channel": "email", "purpose": "transactional", "granted": false});
+    let r = c.app.post_json(&format!("/api/clients/{}/consent", c.client), &consent).await;
+    expect_json(r, StatusCode::CREATED).await;
+    let other = c.two_options().await;
+    let r = c.app.post_json(&format!("/api/estimates/{}/email", id_of(&other)), &json!({})).await;
+    assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("email")).await;
+    assert_eq!(c.app.get_json(&format!("/api/estimates/{}", id_of(&other))).await["status"], "draft");
+    let messages = c.app.get_json(&format!("/api/messages?client_id={}", c.client)).await;
+    assert_eq!(messages["items"].as_array().map(Vec::len), Some(1));
+
+    // Declined: not emailed.
+    c.post(&format!("/api/estimates/{}/decline", id_of(&e)), json!({})).await;
+    let r = c.app.post_json(&path, &json!({})).await;
+    assert_error(r, StatusCode::CONFLICT, "invalid_transition", None).await;
+}
+
+/// The editor's moves as the API takes them: an option renamed or removed and a line's
+/// discount set by a `PATCH` of the options; the last option is never removed (422
+/// `options`); a catalogue item is found by searching the price list page by page, past the
+/// first 200 items, and the page renders no list of items.
+#[tokio::test]
+async fn options_are_renamed_and_removed_but_never_the_last_and_items_are_searched_past_200() {
+    let c = clinic().await;
+    let e = c.two_options().await;
+    let path = format!("/api/estimates/{}", id_of(&e));
+    let mut options: Vec<Value> = e["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let lines: Vec<Value> = o["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    json!({"description": l["description"], "quantity_low": l["quantity_low"],
+                           "quantity_high": l["quantity_high"], "unit_price_low": l["unit_price_low"],
+                           "unit_price_high": l["unit_price_high"], "taxable": l["taxable"], "optional": l["optional"]})
+                })
+                .collect();
+            json!({"name": o["name"], "lines": lines})
+        })
+        .collect();
+    options[0]["name"] = json!("Best case, no dental");
+    options[0]["lines"][1]["discount"] = json!({"kind": "percent", "basis_points": 1000});
+    options.remove(1);
+    let changed = expect_json(c.app.patch_json(&path, &json!({"options": options})).await, StatusCode::OK).await;
+    assert_eq!(changed["options"].as_array().map(Vec::len), Some(1));
+    assert_eq!(changed["options"][0]["name"], "Best case, no dental");
+    assert_eq!(changed["options"][0]["lines"][1]["discount"]["basis_points"], 1000);
+    // The last option: refused, nothing changed.
+    let r = c.app.patch_json(&path, &json!({"options": []})).await;
+    assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("options")).await;
+    assert_eq!(c.app.get_json(&path).await["options"].as_array().map(Vec::len), Some(1));
+
+    // 205 more items: the 205th is found by its name, and the pages go on past 200.
+    for n in 1..=205 {
+        item(&c.app, json!({"name": format!("Item {n:03}"), "category": "Misc", "kind": "service", "price": 100}))
+            .await;
+    }
+    let found = c.app.get_json("/api/catalogue?q=item%20205&limit=10").await;
+    assert_eq!(found["items"][0]["name"], "Item 205", "{found}");
+    let all = c.app.walk("/api/catalogue?q=item", 100).await;
+    assert_eq!(all.len(), 205);
+    let r = c.app.get(&format!("/estimates/{}", id_of(&e))).await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"data-action="find-item""#) && !html.contains("Item 001"), "no list of items");
 }

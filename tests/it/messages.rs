@@ -151,16 +151,7 @@ async fn bad_requests_are_refused() {
 #[tokio::test]
 async fn a_test_email_arrives_over_smtp_with_the_keys_message_id() {
     let Some(sink) = SmtpSink::start(&[]).await else { return };
-    let port = sink.port;
-    let app = TestApp::spawn_with(move |a| {
-        a.comms.email_provider = clowder::config::EmailProviderArg::Smtp;
-        a.comms.smtp_host = Some("127.0.0.1".into());
-        a.comms.smtp_port = Some(port);
-        a.comms.smtp_tls = clowder::config::SmtpTlsArg::None;
-        a.comms.email_from = Some("Whisker Clinic <front@whisker.example>".into());
-    })
-    .await;
-    app.login_admin().await;
+    let app = sink.app().await;
     let id = queue(&app, "email", "owner@example.com").await;
     let m = app.poll_json(&format!("/api/messages/{id}"), |v| v["status"] == "sent").await;
     assert_eq!(m["provider"], "smtp");

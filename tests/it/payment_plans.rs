@@ -321,10 +321,17 @@ async fn a_plan_whose_invoice_was_credited_and_paid_off_is_completed_without_lat
     expect_json(c.app.post_json(&format!("/api/invoices/{inv}/credit-notes"), &body).await, StatusCode::OK).await;
     c.pay(&inv, 6_000).await;
     assert_eq!(c.app.get_json(&format!("/api/invoices/{inv}")).await["status"], "paid");
-    c.due_now(&id).await;
-    let plan = c.ended_without_late_notice(&id).await;
+    // Settled: the plan ends at once (its settle job), before any instalment is due.
+    let plan = c.app.poll_json(&format!("/api/payment-plans/{id}"), |p| p["status"] != "active").await;
     assert_eq!(plan["status"], "completed");
     assert_eq!(plan["paid"], 6_000);
+    assert!(plan["schedule"].as_array().unwrap().iter().all(|i| i["late"] == false), "{plan}");
+    // Ended, it is not modified any more; nobody was told of a late instalment.
+    let start = c.app.system.ctx.today().checked_sub(jiff::Span::new().days(30)).unwrap();
+    let r = c.app.patch_json(&format!("/api/payment-plans/{id}"), &json!({"start_date": start.to_string()})).await;
+    assert_error(r, StatusCode::CONFLICT, "invalid_transition", None).await;
+    let messages = c.app.get_json(&format!("/api/messages?client_id={}", c.client)).await;
+    assert!(!messages["items"].as_array().unwrap().iter().any(|m| m["category"] == "payment_plan_late"));
 }
 
 impl Clinic {
@@ -427,4 +434,41 @@ async fn a_cancelled_plan_credits_the_interest_not_yet_paid() {
     // Its job, run after, credits nothing twice.
     c.interest_jobs_ran(&id, 2).await;
     assert_eq!(c.app.get_json(&format!("/api/invoices/{ii}")).await["credited"], 5_500);
+}
+
+/// The payment of the last instalment ends the plan at once (no waiting for a due job): the
+/// stored plan is completed, audited `payment_plan.complete`, with its `payment_plan_updated`
+/// event, and its claim on the invoice released; a part payment before it changes nothing.
+#[tokio::test]
+async fn a_plan_ends_when_its_last_instalment_is_paid() {
+    let c = clinic().await;
+    let inv = c.issued(9_000).await;
+    let id = c.future_plan(&inv).await;
+    let stored = |c: &Clinic| {
+        let plan: clowder_schemas::ids::PaymentPlanId = id.parse().unwrap();
+        c.app.system.plans.records().peek(plan).unwrap().status
+    };
+    c.pay(&inv, 3_000).await;
+    let settle = format!("/api/jobs?kind=payment_plan_settle&subject=payment_plan_settle:{id}&limit=10");
+    c.app.poll_json(&settle, |p| p["items"][0]["state"] == "succeeded").await;
+    assert_eq!(stored(&c), clowder_schemas::payment_plans::PlanStatus::Active, "two instalments are left");
+    c.pay(&inv, 6_000).await;
+    let done = |p: &Value| p["items"].as_array().is_some_and(|j| j.iter().all(|j| j["state"] == "succeeded"));
+    let jobs = c.app.poll_json(&settle, done).await;
+    assert_eq!(jobs["items"].as_array().map(Vec::len), Some(2), "one check per payment");
+    assert_eq!(stored(&c), clowder_schemas::payment_plans::PlanStatus::Completed);
+    let audit = c.app.get_json("/api/audit?action=payment_plan.complete").await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+    let events = c.app.system.events_after(0, 10_000).unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "payment_plan_updated"
+            && e.payload["plan_id"] == id
+            && e.payload["changed"] == json!(["status"])),
+        "the plan's end is an event"
+    );
+    // Its due jobs, when they come, find it ended; an invoice without a plan writes no check.
+    let other = c.issued(1_000).await;
+    c.pay(&other, 1_000).await;
+    let all = c.app.get_json("/api/jobs?kind=payment_plan_settle&limit=10").await;
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(2));
 }

@@ -333,16 +333,7 @@ async fn a_receipt_pdf_names_the_invoice_the_lines_the_method_and_the_balance_af
 #[tokio::test]
 async fn a_receipt_is_emailed_to_the_client_through_the_outbox() {
     let Some(sink) = crate::providers::SmtpSink::start(&[]).await else { return };
-    let port = sink.port;
-    let app = TestApp::spawn_with(move |a| {
-        a.comms.email_provider = clowder::config::EmailProviderArg::Smtp;
-        a.comms.smtp_host = Some("127.0.0.1".into());
-        a.comms.smtp_port = Some(port);
-        a.comms.smtp_tls = clowder::config::SmtpTlsArg::None;
-        a.comms.email_from = Some("Whisker Clinic <front@whisker.example>".into());
-    })
-    .await;
-    app.login_admin().await;
+    let app = sink.app().await;
     let mut body = crate::helpers::client_body("Jane", "Doe");
     body["email"] = json!("jane@example.com");
     let client = id_of(&app.create_client(body).await);
@@ -378,4 +369,78 @@ async fn a_receipt_is_emailed_to_the_client_through_the_outbox() {
     )
     .await;
     assert_eq!(sink.received().len(), 1);
+}
+
+/// The invoice builder's money controls against the real server: the client's credit offered
+/// up to the lesser of it and the balance (more than the balance refused), a payment with what
+/// is left to refund, the client's points on a draft; one apply-credit retried with its key
+/// applies once.
+#[tokio::test]
+async fn the_invoice_builder_offers_the_clients_credit_refunds_and_points() {
+    let t = till(true).await;
+    let a = t.invoice(1).await;
+    t.pay(&a, json!({"amount": 20000, "method": "cash"})).await; // 135.00 kept as credit
+    let b = t.invoice(1).await; // 65.00
+    let page = |id: String| {
+        let app = &t.app;
+        async move {
+            let r = app.get(&format!("/invoices/{id}")).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap()
+        }
+    };
+    let html = page(b.clone()).await;
+    assert!(html.contains("The client has 135.00 in credit.") && html.contains("(at most 65.00)"), "{html}");
+    // More than the balance, though the credit would cover it.
+    let apply = format!("/api/invoices/{b}/apply-credit");
+    let r = t.app.post_json(&apply, &json!({"amount": 6501})).await;
+    assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("amount")).await;
+    // Retried with its key: applied once.
+    let send = || {
+        t.app
+            .request(Method::POST, &apply)
+            .header("idempotency-key", "apply-once")
+            .json(&json!({"amount": 2000}))
+            .send()
+    };
+    let first = expect_json(send().await.unwrap(), StatusCode::OK).await;
+    let again = expect_json(send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!((first["balance"].as_i64(), again["balance"].as_i64()), (Some(4500), Some(4500)));
+    assert_eq!(t.credit().await["credit"], 11500, "spent once");
+    let html = page(b.clone()).await;
+    assert!(html.contains("The client has 115.00 in credit.") && html.contains("(at most 45.00)"));
+
+    // A payment with something left to refund; the credit part is not offered as money.
+    let html = page(a.clone()).await;
+    assert!(html.contains(r#"id="refund""#) && html.contains("(65.00 left to refund)"), "{html}");
+    let payment = last_payment(&t.app.get_json(&format!("/api/invoices/{a}")).await);
+    let r = t.refund(&payment, json!({"amount": 6501, "reason": "too much"})).await;
+    assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("amount")).await;
+    expect_json(t.refund(&payment, json!({"amount": 6500, "reason": "all of it"})).await, StatusCode::OK).await;
+    assert!(!page(a.clone()).await.contains(r#"id="refund""#), "nothing left to refund");
+
+    // Points on a draft, once the programme is on.
+    let draft = {
+        let body = json!({"client_id": t.client, "lines": [{"item_id": t.exam}]});
+        id_of(&expect_json(t.app.post_json("/api/invoices", &body).await, StatusCode::CREATED).await)
+    };
+    assert!(!page(draft.clone()).await.contains(r#"id="redeem""#), "the programme is off");
+    let on = json!({"enabled": true, "points_per_unit": 1, "item_bonuses": [], "referral_bonus": 0,
+                    "birthday_bonus": 0, "redeem_points": 100, "redeem_cents": 100, "min_redeem": 100,
+                    "expiry_months": null});
+    expect_json(t.app.put_json("/api/loyalty/settings", &on).await, StatusCode::OK).await;
+    let adjust = json!({"points": 750, "reason": "welcome"});
+    let r = t.app.post_json(&format!("/api/clients/{}/loyalty/adjustments", t.client), &adjust).await;
+    expect_json(r, StatusCode::CREATED).await;
+    let html = page(draft.clone()).await;
+    assert!(html.contains("<strong>750</strong> points to redeem, worth 7.00"), "{html}");
+    let r = t.app.post_json(&format!("/api/invoices/{draft}/loyalty/redeem"), &json!({"points": 800})).await;
+    assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("points")).await;
+    expect_json(
+        t.app.post_json(&format!("/api/invoices/{draft}/loyalty/redeem"), &json!({"points": 500})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(page(draft).await.contains("Redeeming 500 points: 5.00 off."));
+    assert!(!page(b).await.contains(r#"id="redeem""#), "an issued invoice redeems nothing");
 }

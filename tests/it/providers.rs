@@ -120,6 +120,26 @@ fn aiosmtpd_python() -> Option<PathBuf> {
 }
 
 impl SmtpSink {
+    /// A server setting that sends the clinic's email to this sink (plain SMTP on localhost,
+    /// from "Whisker Clinic").
+    pub(crate) fn tweak(&self) -> impl FnOnce(&mut clowder::config::ServeArgs) + Send + 'static {
+        let port = self.port;
+        move |a| {
+            a.comms.email_provider = clowder::config::EmailProviderArg::Smtp;
+            a.comms.smtp_host = Some("127.0.0.1".into());
+            a.comms.smtp_port = Some(port);
+            a.comms.smtp_tls = clowder::config::SmtpTlsArg::None;
+            a.comms.email_from = Some("Whisker Clinic <front@whisker.example>".into());
+        }
+    }
+
+    /// A server emailing to this sink, signed in as the administrator.
+    pub(crate) async fn app(&self) -> crate::helpers::TestApp {
+        let app = crate::helpers::TestApp::spawn_with(self.tweak()).await;
+        app.login_admin().await;
+        app
+    }
+
     /// A running server, or `None` (after saying so) when aiosmtpd is not installed and not
     /// required.
     pub(crate) async fn start(extra: &[&str]) -> Option<SmtpSink> {

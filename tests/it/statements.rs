@@ -192,15 +192,7 @@ async fn client_with_email(app: &TestApp, first: &str, email: &str) -> String {
 #[tokio::test]
 async fn a_receipt_and_a_statement_are_emailed_with_their_pdf_attached() {
     let Some(sink) = crate::providers::SmtpSink::start(&[]).await else { return };
-    let port = sink.port;
-    let b = Books::open(move |a| {
-        a.comms.email_provider = clowder::config::EmailProviderArg::Smtp;
-        a.comms.smtp_host = Some("127.0.0.1".into());
-        a.comms.smtp_port = Some(port);
-        a.comms.smtp_tls = clowder::config::SmtpTlsArg::None;
-        a.comms.email_from = Some("Whisker Clinic <front@whisker.example>".into());
-    })
-    .await;
+    let b = Books::open(sink.tweak()).await;
     let jane = client_with_email(&b.app, "Jane", "jane@example.com").await;
     let inv = b.invoice(&jane, 1).await;
     let paid =

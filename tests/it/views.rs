@@ -429,7 +429,7 @@ async fn the_estimate_screens_show_what_the_server_computed_and_offer_what_the_c
     }
     assert!(html.contains("Dental &lt;b&gt;") || html.contains("Dental &#60;b&#62;"));
     assert!(html.contains(r#"data-action="add-line""#) && html.contains(r#"data-action="send""#));
-    assert!(html.contains("Exam — 65.00"), "the price list is offered");
+    assert!(html.contains(r#"data-action="find-item""#), "the price list is searched, not listed");
     let audit = app.get_json(&format!("/api/audit?action=estimate.read&record_id={id}")).await;
     assert!(!audit["items"].as_array().unwrap().is_empty(), "the page's read is audited");
 
@@ -701,4 +701,38 @@ async fn who_may_only_see_invoices_gets_no_checkout_actions_and_no_payments() {
     let (status, html) = page(&app, "/invoices", &vet, false).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!html.contains(r#"href="/invoices""#));
+}
+
+/// `/loyalty`: the programme's rules as a form for who holds `loyalty:manage` (linked from the
+/// invoices list for them), a 403 page for billing staff who read the rules but may not set
+/// them; what the form saves through the API shows on the next read.
+#[tokio::test]
+async fn the_loyalty_settings_screen_is_for_who_may_set_the_rules() {
+    let app = TestApp::signed_in().await;
+    let token = admin(&app);
+    let (status, html) = page(&app, "/loyalty", &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"id="loyalty-settings""#) && !html.contains(r#"name="enabled" checked"#), "off: {html}");
+    assert!(page(&app, "/invoices", &token, false).await.1.contains(r#"href="/loyalty""#));
+    let on = json!({"enabled": true, "points_per_unit": 3, "item_bonuses": [], "referral_bonus": 0,
+                    "birthday_bonus": 40, "redeem_points": 100, "redeem_cents": 150, "min_redeem": 100,
+                    "expiry_months": 12});
+    assert_eq!(app.put_json("/api/loyalty/settings", &on).await.status(), StatusCode::OK);
+    let html = page(&app, "/loyalty", &token, false).await.1;
+    assert!(html.contains(r#"name="enabled" checked"#) && html.contains(r#"value="1.50""#), "{html}");
+    assert!(html.contains(r#"id="l-expiry" name="expiry_months" value="12""#) && html.contains("Last changed"));
+    // A bad value is refused naming its field (the form shows it next to the field).
+    let bad = json!({"enabled": true, "points_per_unit": -1, "item_bonuses": [], "referral_bonus": 0,
+                     "birthday_bonus": 0, "redeem_points": 100, "redeem_cents": 100, "min_redeem": 100});
+    crate::helpers::assert_error(
+        app.put_json("/api/loyalty/settings", &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("points_per_unit"),
+    )
+    .await;
+
+    let billy = staff_user(&app, "billy", &["billing"]).await;
+    assert_eq!(page(&app, "/loyalty", &billy, false).await.0, StatusCode::FORBIDDEN);
+    assert!(!page(&app, "/invoices", &billy, false).await.1.contains(r#"href="/loyalty""#));
 }

@@ -464,6 +464,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/estimates/{id}", Needs(InvoicesView)),
     ("PATCH", "/api/estimates/{id}", Needs(InvoicesEdit)),
     ("POST", "/api/estimates/{id}/send", Needs(InvoicesEdit)),
+    ("POST", "/api/estimates/{id}/email", Needs(InvoicesEdit)),
     ("POST", "/api/estimates/{id}/viewed", Needs(InvoicesEdit)),
     ("POST", "/api/estimates/{id}/accept", Needs(InvoicesCreate)),
     ("POST", "/api/estimates/{id}/decline", Needs(InvoicesEdit)),
@@ -520,6 +521,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/invoices", Needs(InvoicesView)),
     ("GET", "/invoices/{id}", Needs(InvoicesView)),
     ("GET", "/clients/{id}/account", Needs(InvoicesView)),
+    // The loyalty programme's settings screen (it saves through the PUT above).
+    ("GET", "/loyalty", Needs(LoyaltyManage)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

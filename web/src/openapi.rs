@@ -308,6 +308,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(estimates::estimates_create, estimates::estimates_list))
         .routes(routes!(estimates::estimates_get, estimates::estimates_update))
         .routes(routes!(estimates::estimates_send))
+        .routes(routes!(estimates::estimates_email))
         .routes(routes!(estimates::estimates_viewed))
         .routes(routes!(estimates::estimates_accept))
         .routes(routes!(estimates::estimates_decline))

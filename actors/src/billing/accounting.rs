@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use clowder_schemas::accounting::{
     AccountMap, AccountMapping, AccountingExport, ExportFormat, ExportKind, ExportRequest, KindTotals, StoredFile,
-    Transaction, invoice_transactions, purchase_transactions, void_reversal,
+    Transaction, invoice_transactions, purchase_transactions, void_reversal, voided_issue,
 };
 use clowder_schemas::audit::{AuditDraft, Caller};
 use clowder_schemas::clients::Client;
@@ -517,8 +517,13 @@ impl Accounting {
             names.insert(client, n.clone());
             Ok(n)
         };
+        // Voided invoices issued in the range, for a re-export (below).
+        let mut voided_in_range = Vec::new();
         if r.kinds.iter().any(|k| matches!(k, ExportKind::Invoices | ExportKind::Payments)) {
             for inv in invoices_touching(&reader, r.from, r.to)? {
+                if inv.status == InvoiceStatus::Void && inv.issued_on.is_some_and(|d| d >= r.from && d <= r.to) {
+                    voided_in_range.push(inv.clone());
+                }
                 let txns = invoice_transactions(&inv, "", map, &zone, r.from, r.to, &r.kinds);
                 if txns.is_empty() {
                     continue;
@@ -532,12 +537,31 @@ impl Accounting {
         }
         let mut reversed = Vec::new();
         if r.kinds.contains(&ExportKind::Invoices) {
+            let voided_on = |inv: &Invoice| inv.voided_at.unwrap_or(inv.updated_at).to_zoned(zone.clone()).date();
             for inv in self.voids_owed(&reader, r.to)? {
-                let voided_on = inv.voided_at.unwrap_or(inv.updated_at).to_zoned(zone.clone()).date();
                 let name = name_of(inv.client_id)?;
-                if let Some(t) = void_reversal(&inv, &name, map, voided_on) {
+                if let Some(t) = void_reversal(&inv, &name, map, voided_on(&inv)) {
                     out.push(t);
                     reversed.push(inv.id);
+                }
+            }
+            // A re-export replays its days as the books took them: an invoice the books had
+            // (exported before its void) is shown as issued, with its reversal beside it, so
+            // the file nets it to nothing whichever export first carried the reversal. The
+            // reversal is claimed here only if no export carried it yet.
+            if r.reexport.is_some() {
+                for inv in voided_in_range {
+                    if !self.in_books(&reader, &inv)? {
+                        continue;
+                    }
+                    let name = name_of(inv.client_id)?;
+                    out.extend(voided_issue(&inv, &name, map));
+                    if !reversed.contains(&inv.id) {
+                        out.extend(void_reversal(&inv, &name, map, voided_on(&inv)));
+                        if reader.unique_owner(unique::EXPORTED_VOID, &inv.id.to_string())?.is_none() {
+                            reversed.push(inv.id);
+                        }
+                    }
                 }
             }
         }
@@ -580,58 +604,47 @@ impl Accounting {
                 continue;
             }
             let Some(inv) = reader.get::<Invoice>(RecordTable::Invoices, key)? else { continue };
-            let (Some(issued_on), InvoiceStatus::Void) = (inv.issued_on, inv.status) else { continue };
             let voided_at = inv.voided_at.unwrap_or(inv.updated_at);
             if voided_at.to_zoned(zone.clone()).date() > to {
                 continue;
             }
-            let Some(owner) = reader.unique_owner(unique::EXPORTED_DAY, &day_key(ExportKind::Invoices, issued_on))?
-            else {
-                continue;
-            };
-            let Some(export) = reader.get::<AccountingExport>(RecordTable::AccountingExports, owner)? else { continue };
-            // An invoice issued before this field existed is taken as issued before the export.
-            let issued_before = inv.issued_at.is_none_or(|t| t < export.created_at);
-            if issued_before && export.created_at < voided_at {
+            if self.in_books(reader, &inv)? {
                 out.push(inv);
             }
         }
         Ok(out)
     }
 
+    /// Whether a voided invoice's issue is in the books: the export owning its issue day was
+    /// made after it was issued and before it was voided.
+    fn in_books(&self, reader: &crate::store::Reader, inv: &Invoice) -> Result<bool> {
+        let (Some(issued_on), InvoiceStatus::Void) = (inv.issued_on, inv.status) else { return Ok(false) };
+        let voided_at = inv.voided_at.unwrap_or(inv.updated_at);
+        let Some(owner) = reader.unique_owner(unique::EXPORTED_DAY, &day_key(ExportKind::Invoices, issued_on))? else {
+            return Ok(false);
+        };
+        let Some(export) = reader.get::<AccountingExport>(RecordTable::AccountingExports, owner)? else {
+            return Ok(false);
+        };
+        // An invoice issued before this field existed is taken as issued before the export.
+        let issued_before = inv.issued_at.is_none_or(|t| t < export.created_at);
+        Ok(issued_before && export.created_at < voided_at)
+    }
+
     /// Fills `invoices_by_day` and `invoices_voided` from the invoices when the day index is
     /// empty and invoices exist (a store written before it; at every start). Returns how many
     /// invoices were linked.
     pub async fn ensure_day_index(&self) -> Result<usize> {
-        let reader = self.ctx.store.read()?;
-        let mut empty = true;
-        reader.index_from(IndexTable::InvoicesByDay, (0, 0), |_| {
-            empty = false;
-            ControlFlow::Break(())
-        })?;
-        if !empty {
-            return Ok(0);
-        }
-        let mut set = ChangeSet::new();
-        let mut linked = 0usize;
-        reader.scan::<Invoice>(RecordTable::Invoices, None, |inv| {
-            let mut any = false;
-            for l in links(&inv) {
-                set.link(l.index, l.parent, inv.id.as_u128());
-                any = true;
-            }
-            linked += usize::from(any);
-            ControlFlow::Continue(())
-        })?;
-        drop(reader);
-        if linked > 0 {
-            set.audit(
-                AuditDraft::new(&Caller::system(), "accounting.day_index")
-                    .detail(serde_json::json!({ "invoices": linked })),
-            );
-            self.ctx.store.commit(set).await.map_err(Error::from)?;
-        }
-        Ok(linked)
+        let of = |inv: &Invoice| (inv.id.as_u128(), links(inv));
+        crate::records::fill_index_when_empty(
+            &self.ctx.store,
+            IndexTable::InvoicesByDay,
+            RecordTable::Invoices,
+            of,
+            "accounting.day_index",
+            "invoices",
+        )
+        .await
     }
 
     /// One page of exports, oldest first (audited).

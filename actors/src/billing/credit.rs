@@ -96,7 +96,9 @@ impl Invoices {
         };
         let lock = self.credit_locks().stripe(client);
         let payment = PaymentId::from_ulid(self.ctx().new_ulid());
-        self.records().command(id, InvoiceCommand::ApplyCredit { id: payment, amount, lock }, caller).await
+        let with = self.plan_settle(id, &payment.to_string(), caller)?;
+        let command = InvoiceCommand::ApplyCredit { id: payment, amount, lock };
+        self.paid_in(self.records().command_with(id, command, with, caller).await)
     }
 
     /// A client's credit on account and its entries (audited as `client.credit`).

@@ -7,7 +7,8 @@
 //! the same change set, due the day after its validity date. Accepting an option creates the
 //! draft invoice through the invoices service, together with a unique claim on the estimate's
 //! id owned by the invoice (one invoice per estimate, ever), then records the acceptance with
-//! the invoice's id. Also here: the estimate-vs-actual report and the PDF.
+//! the invoice's id. Also here: the estimate-vs-actual report, the PDF, and emailing it to the
+//! client through the outbox (the PDF attached by reference, `estimate:<id>`).
 
 use std::sync::Arc;
 
@@ -21,15 +22,18 @@ use clowder_schemas::estimates::{
     EstimateOption, EstimateOptionDraft, EstimateReport, EstimateStatus, NewEstimateOption, check_options,
 };
 use clowder_schemas::events::DomainEvent;
-use clowder_schemas::ids::{ClientId, EstimateId, InvoiceId, LocationId};
+use clowder_schemas::ids::{ClientId, EstimateId, InvoiceId, LocationId, MessageId};
 use clowder_schemas::invoices::{Invoice, InvoiceDraft, ItemDefaults, LineDraft};
 use clowder_schemas::locations::Location;
+use clowder_schemas::messages::Purpose;
 use clowder_schemas::money::{BasisPoints, Cents};
 use clowder_schemas::patients::Patient;
 use clowder_schemas::visits::{Visit, VisitStatus};
 use jiff::civil::Date;
 
 use super::invoices::Invoices;
+use crate::comms::attachments::{AttachmentSource, Attachments, RenderFuture, job_error};
+use crate::comms::messages::{Messages, NewMessage, Recipient};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::jobs::{JobHandler, Jobs, NewJob, RecordJob};
@@ -360,12 +364,94 @@ pub struct Estimates {
     records: Records<EstimateKind>,
     invoices: Invoices,
     jobs: Jobs,
+    messages: Messages,
     ctx: Arc<Ctx>,
 }
 
+/// The reference of an estimate's PDF attached to an email.
+pub fn pdf_ref(id: EstimateId) -> String {
+    format!("estimate:{id}")
+}
+
+/// Renders `estimate:<id>` attachments when their email is sent (the PDF as it then is).
+struct EstimatePdf {
+    estimates: Estimates,
+}
+
+impl AttachmentSource for EstimatePdf {
+    fn render<'a>(&'a self, reference: &'a str) -> RenderFuture<'a> {
+        Box::pin(async move {
+            let id: EstimateId = reference
+                .strip_prefix("estimate:")
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| crate::jobs::JobError::Permanent(format!("attachment {reference:?} names nothing")))?;
+            let (e, content) = self.estimates.pdf(id, &Caller::system()).await.map_err(|e| job_error(reference, e))?;
+            let name = e.number.unwrap_or_else(|| id.to_string());
+            Ok(clowder_schemas::comms::EmailAttachment {
+                filename: format!("estimate-{name}.pdf"),
+                content_type: "application/pdf".into(),
+                content,
+            })
+        })
+    }
+}
+
+/// Installs the estimate PDF as an attachment source of the outbox (at start).
+pub fn install_attachments(attachments: &Attachments, estimates: &Estimates) {
+    attachments.install("estimate", Arc::new(EstimatePdf { estimates: estimates.clone() }));
+}
+
 impl Estimates {
-    pub(crate) fn new(ctx: Arc<Ctx>, invoices: Invoices, jobs: Jobs) -> Self {
-        Estimates { records: Records::new(ctx.clone()), invoices, jobs, ctx }
+    pub(crate) fn new(ctx: Arc<Ctx>, invoices: Invoices, jobs: Jobs, messages: Messages) -> Self {
+        Estimates { records: Records::new(ctx.clone()), invoices, jobs, messages, ctx }
+    }
+
+    /// Emails the estimate to its client through the outbox, its PDF attached, sending a
+    /// draft first (numbered, `sent`, its expiry job written). Checked before anything
+    /// changes: a draft, sent or viewed estimate (409 `invalid_transition` otherwise), a
+    /// client with an email address and who has not opted out of email (422 `email`, as a
+    /// statement run skips them). Each request is a message of its own (a deliberate resend
+    /// is a new one; a retried request is answered by its `Idempotency-Key`).
+    pub async fn email(&self, id: EstimateId, caller: &Caller) -> Result<(Estimate, MessageId)> {
+        let current = self.records.peek(id)?;
+        require(&current, &[EstimateStatus::Draft, EstimateStatus::Sent, EstimateStatus::Viewed], "emailed")?;
+        let (client, cat) = {
+            let reader = self.ctx.store.read()?;
+            let client = reader
+                .get::<Client>(RecordTable::Clients, current.client_id.as_u128())?
+                .ok_or(Error::ClientNotFound(current.client_id))?;
+            if let Some(reason) = crate::comms::consent::transactional_email_refused(&reader, &self.ctx, client.id)? {
+                return Err(ValidationError::new("email", reason).into());
+            }
+            let cat = reader.get::<Patient>(RecordTable::Patients, current.patient_id.as_u128())?.map(|p| p.name);
+            (client, cat)
+        };
+        let Some(address) = client.email.clone() else {
+            return Err(ValidationError::new("email", "the client has no email address on file").into());
+        };
+        let e = if current.status == EstimateStatus::Draft { self.send(id, None, caller).await? } else { current };
+        let number = e.number.clone().unwrap_or_default();
+        let clinic = printing::letterhead(&self.ctx)?.name;
+        let valid = e.valid_until.map(|d| format!(" It is valid until {d}.")).unwrap_or_default();
+        let about = cat.map(|c| format!(" for {c}")).unwrap_or_default();
+        let text = format!(
+            "Dear {},\n\nYour estimate {number}{about} from {clinic} is attached.{valid}\n",
+            client.display_name()
+        );
+        let new = NewMessage {
+            to: Recipient::Email(address),
+            client_id: Some(client.id),
+            subject: Some(format!("Your estimate {number} from {clinic}")),
+            text,
+            html: None,
+            idempotency_key: format!("estimate:{id}:{}", self.ctx.new_ulid()),
+            due_at: None,
+            purpose: Purpose::Transactional,
+            template: None,
+            automation: None,
+        };
+        let message = self.messages.send_with(new, vec![pdf_ref(id)], caller).await?;
+        Ok((e, message))
     }
 
     /// The generic service (reads, lists, passivation).

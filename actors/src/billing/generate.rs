@@ -21,17 +21,45 @@ use clowder_schemas::invoices::{Invoice, InvoiceStatus};
 use clowder_schemas::jobs::Job;
 use clowder_schemas::visits::{Visit, VisitStatus};
 use jiff::civil::Date;
+use jiff::tz::TimeZone;
 
+use crate::clinical::visits::{completion_day_key, completion_link};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Jobs, NewJob, Scheduled};
-use crate::store::{ChangeSet, IndexTable, RecordTable};
+use crate::store::{ChangeSet, IndexTable, Reader, RecordTable};
 
 use super::capture::Capture;
 use super::invoices::Invoices;
 
 /// The job kind that runs a batch.
 pub const KIND: &str = "invoice_batch_generate";
+
+/// The visits completed on the clinic's days `[from, to]` (in `zone`), oldest first, read
+/// through `visits_by_completion_day` (a local day is at most one from the UTC day: the index
+/// is read with a day's margin each side, then each visit's local day is checked).
+pub fn completed_between(reader: &Reader, zone: &TimeZone, from: Date, to: Date) -> Result<Vec<VisitId>> {
+    let lo = completion_day_key(from.yesterday().unwrap_or(from));
+    let hi = completion_day_key(to.tomorrow().unwrap_or(to));
+    let mut keys = Vec::new();
+    reader.index_from(IndexTable::VisitsByCompletionDay, (lo, 0), |(day, visit)| {
+        if day > hi {
+            return ControlFlow::Break(());
+        }
+        keys.push(visit);
+        ControlFlow::Continue(())
+    })?;
+    keys.sort_unstable();
+    let mut out = Vec::new();
+    for key in keys {
+        let Some(v) = reader.get::<Visit>(RecordTable::Visits, key)? else { continue };
+        let day = v.completed_at.map(|t| t.to_zoned(zone.clone()).date());
+        if v.status == VisitStatus::Completed && day.is_some_and(|d| d >= from && d <= to) {
+            out.push(v.id);
+        }
+    }
+    Ok(out)
+}
 
 /// Visits tried between two writes of the batch's progress.
 const PROGRESS_EVERY: u32 = 10;
@@ -142,17 +170,22 @@ impl InvoiceBatches {
 
     /// The completed visits of the range, oldest first.
     fn visits(&self, from: Date, to: Date) -> Result<Vec<VisitId>> {
-        let zone = self.ctx.config.time_zone.clone();
-        let mut out = Vec::new();
-        // Every visit is read: no index by completion day yet (docs/billing.md, "Left").
-        self.ctx.store.read()?.scan::<Visit>(RecordTable::Visits, None, |v| {
-            let day = v.completed_at.map(|t| t.to_zoned(zone.clone()).date());
-            if v.status == VisitStatus::Completed && day.is_some_and(|d| d >= from && d <= to) {
-                out.push(v.id);
-            }
-            ControlFlow::Continue(())
-        })?;
-        Ok(out)
+        completed_between(&self.ctx.store.read()?, &self.ctx.config.time_zone, from, to)
+    }
+
+    /// Fills `visits_by_completion_day` from the visits when it is empty (a store written
+    /// before it existed); afterwards the visits' own change sets keep it. Returns how many
+    /// visits it linked.
+    pub async fn ensure_completion_index(&self) -> Result<usize> {
+        crate::records::fill_index_when_empty(
+            &self.ctx.store,
+            IndexTable::VisitsByCompletionDay,
+            RecordTable::Visits,
+            |v: &Visit| (v.id.as_u128(), completion_link(v)),
+            "invoice_batch.visit_index",
+            "visits",
+        )
+        .await
     }
 
     /// Issues the drafts of one visit; records what happened in `batch`.

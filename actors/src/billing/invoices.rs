@@ -532,13 +532,31 @@ impl Invoices {
     /// Adds a credit note (numbered `CN-YYYY-NNNNNN` in its commit).
     pub async fn credit(&self, id: InvoiceId, draft: CreditNoteDraft, caller: &Caller) -> Result<Invoice> {
         let note = CreditNoteId::from_ulid(self.ctx.new_ulid());
-        self.records.command(id, InvoiceCommand::CreditNote { id: note, draft }, caller).await
+        let with = self.plan_settle(id, &note.to_string(), caller)?;
+        self.paid_in(self.records.command_with(id, InvoiceCommand::CreditNote { id: note, draft }, with, caller).await)
     }
 
     /// Takes a payment against an issued invoice (at most its balance).
     pub async fn pay(&self, id: InvoiceId, draft: PaymentDraft, caller: &Caller) -> Result<Invoice> {
         let payment = PaymentId::from_ulid(self.ctx.new_ulid());
-        self.records.command(id, InvoiceCommand::Pay { id: payment, draft }, caller).await
+        let with = self.plan_settle(id, &payment.to_string(), caller)?;
+        self.paid_in(self.records.command_with(id, InvoiceCommand::Pay { id: payment, draft }, with, caller).await)
+    }
+
+    /// The payment plan's settle job for money `step` on invoice `id`, if a plan covers it
+    /// (`plans::settle_job`).
+    pub(crate) fn plan_settle(&self, id: InvoiceId, step: &str, caller: &Caller) -> Result<ChangeSet> {
+        let mut with = ChangeSet::new();
+        super::plans::settle_job(&self.ctx, &self.jobs, &mut with, id, step, caller)?;
+        Ok(with)
+    }
+
+    /// Wakes the jobs after money landed, so a settle job written with it runs at once.
+    pub(crate) fn paid_in(&self, done: Result<Invoice>) -> Result<Invoice> {
+        if done.is_ok() {
+            self.jobs.wake();
+        }
+        done
     }
 
     /// A page of invoices (audited), newest first.

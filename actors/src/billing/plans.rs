@@ -40,7 +40,7 @@ use crate::error::{Error, Result};
 use crate::jobs::{JobHandler, Jobs, NewJob, RecordJob};
 use crate::records::{Claim, DecideCtx, Decision, Link, RecordKind, Records};
 use crate::store::tables::unique;
-use crate::store::{ChangeSet, IndexTable, RecordTable};
+use crate::store::{ChangeSet, IndexTable, Reader, RecordTable};
 
 /// The job kind that checks an instalment the day after it was due.
 pub const DUE_KIND: &str = "payment_plan_due";
@@ -50,6 +50,52 @@ pub const INTEREST_KIND: &str = "payment_plan_interest";
 
 /// The source prefix of an interest invoice's line (`plan_interest:<plan>:<invoice>`).
 pub const INTEREST_SOURCE: &str = "plan_interest:";
+
+/// The job kind that ends a plan as soon as a payment or credit settles what it covers (the
+/// due jobs would otherwise find it settled only on the next instalment's day).
+pub const SETTLE_KIND: &str = "payment_plan_settle";
+
+/// The plan money on `inv` may settle: the invoice's active plan (its claim), or the plan
+/// whose interest it bills (its line's source).
+fn plan_of(reader: &Reader, inv: &Invoice) -> Result<Option<PaymentPlanId>> {
+    if let Some(owner) = reader.unique_owner(unique::PAYMENT_PLAN_INVOICE, &inv.id.to_string())? {
+        return Ok(Some(PaymentPlanId::from_u128(owner)));
+    }
+    Ok(inv.lines.iter().find_map(|l| {
+        let rest = l.source.as_deref()?.strip_prefix(INTEREST_SOURCE)?;
+        rest.split(':').next()?.parse().ok()
+    }))
+}
+
+/// Writes, in `set` (the change set of a payment or credit note `step` on invoice `id`), the
+/// job that ends the plan this money may settle, if the invoice has one: due at once, in the
+/// same commit as the money, so a crash cannot lose it. The job decides from the invoices
+/// as they then are, so money that settles nothing costs one no-op.
+pub(crate) fn settle_job(
+    ctx: &Ctx,
+    jobs: &Jobs,
+    set: &mut ChangeSet,
+    id: InvoiceId,
+    step: &str,
+    caller: &Caller,
+) -> Result<()> {
+    let reader = ctx.store.read()?;
+    let Some(inv) = reader.get::<Invoice>(RecordTable::Invoices, id.as_u128())? else { return Ok(()) };
+    let Some(plan) = plan_of(&reader, &inv)? else { return Ok(()) };
+    drop(reader);
+    jobs.schedule(
+        set,
+        NewJob {
+            kind: SETTLE_KIND.into(),
+            payload: serde_json::json!({ "plan_id": plan }),
+            due_at: ctx.clock.now(),
+            idempotency_key: format!("plan-settle:{plan}:{step}"),
+            subject: Some(format!("payment_plan_settle:{plan}")),
+        },
+        caller,
+    )?;
+    Ok(())
+}
 
 /// What a new plan is made of (checked against the invoice by the decision).
 #[derive(Debug, Clone)]
@@ -82,6 +128,10 @@ pub enum PlanCommand {
         revision: u32,
         message: Box<ChangeSet>,
     },
+    /// The settle job's move after a payment or credit on the plan's invoice or one of its
+    /// interest invoices: the plan ends at once if the invoice no longer needs it (as
+    /// `MarkLate` would end it on the next due day); nothing otherwise.
+    Settle,
 }
 
 /// The payment plan record kind.
@@ -220,6 +270,12 @@ impl RecordKind for PlanKind {
                 new.cancel_reason = Some(reason);
                 (vec!["status", "cancel_reason"], "payment_plan.cancel", None)
             }
+            PlanCommand::Settle => {
+                if current.status != PlanStatus::Active {
+                    return Ok(None);
+                }
+                return ended(ctx, new);
+            }
             PlanCommand::MarkLate { no, revision, message } => {
                 if current.status != PlanStatus::Active || current.revision != revision {
                     return Ok(None); // a job of replaced terms, or of a plan that ended
@@ -227,20 +283,8 @@ impl RecordKind for PlanKind {
                 let inv = invoice(ctx, current.invoice_id)?;
                 let interest = interest_paid(current, |id| ctx.get::<Invoice>(RecordTable::Invoices, id))?;
                 new.progress(inv.paid, interest);
-                // The invoice no longer needs the plan: voided, it is cancelled (nothing more
-                // is owed, but it was not paid); settled (paid, or credited down to nothing
-                // left), it is completed. Either releases the invoice's claim; nobody is late.
-                if inv.status == InvoiceStatus::Void {
-                    new.status = PlanStatus::Cancelled;
-                    new.cancel_reason = Some("the invoice was voided".into());
-                    return Ok(Some(decision(new, vec!["status", "cancel_reason"], "payment_plan.cancel", None, ctx)));
-                }
-                // Settled also needs the interest paid (what is left of it once credited).
-                if (!inv.status.is_open() || !inv.balance.is_positive()) && interest >= new.interest {
-                    new.status = PlanStatus::Completed;
-                }
-                if new.status == PlanStatus::Completed {
-                    return Ok(Some(decision(new, vec!["status"], "payment_plan.complete", None, ctx)));
+                if let Some(end) = ended(ctx, new.clone())? {
+                    return Ok(Some(end));
                 }
                 let today = ctx.today();
                 let Some(i) = new.schedule.iter_mut().find(|i| i.no == no) else { return Ok(None) };
@@ -256,6 +300,29 @@ impl RecordKind for PlanKind {
         };
         Ok(Some(decision(new, changed, action, event, ctx)))
     }
+}
+
+/// The end of an active plan whose invoice no longer needs it, if it does not: voided, it is
+/// cancelled (nothing more is owed, but it was not paid); settled (paid, or credited down to
+/// nothing left, and the interest paid) or every instalment paid, it is completed. Either
+/// releases the invoice's claim; nobody is late.
+fn ended(ctx: &DecideCtx<'_>, mut new: PaymentPlan) -> Result<Option<Decision<PaymentPlan>>> {
+    let inv = invoice(ctx, new.invoice_id)?;
+    let interest = interest_paid(&new, |id| ctx.get::<Invoice>(RecordTable::Invoices, id))?;
+    new.progress(inv.paid, interest);
+    if inv.status == InvoiceStatus::Void {
+        new.status = PlanStatus::Cancelled;
+        new.cancel_reason = Some("the invoice was voided".into());
+        return Ok(Some(decision(new, vec!["status", "cancel_reason"], "payment_plan.cancel", None, ctx)));
+    }
+    // Settled also needs the interest paid (what is left of it once credited).
+    if (!inv.status.is_open() || !inv.balance.is_positive()) && interest >= new.interest {
+        new.status = PlanStatus::Completed;
+    }
+    if new.status == PlanStatus::Completed {
+        return Ok(Some(decision(new, vec!["status"], "payment_plan.complete", None, ctx)));
+    }
+    Ok(None)
 }
 
 fn decision(
@@ -611,6 +678,15 @@ impl Plans {
 
     /// The handler of [`INTEREST_KIND`] jobs.
     pub fn interest_handler(&self) -> Arc<dyn JobHandler> {
+        self.plan_handler(|plans, id, caller| async move { plans.bill_interest(id, &caller).await })
+    }
+
+    /// A handler of jobs whose payload names a plan (`{"plan_id"}`), doing `work` on it; a plan
+    /// that is gone ends the job.
+    fn plan_handler<Fut>(&self, work: fn(Plans, PaymentPlanId, Caller) -> Fut) -> Arc<dyn JobHandler>
+    where
+        Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+    {
         #[derive(serde::Deserialize)]
         struct Payload {
             plan_id: PaymentPlanId,
@@ -619,10 +695,7 @@ impl Plans {
         Arc::new(RecordJob::new(
             "{\"plan_id\": <plan id>}",
             |e| matches!(e, Error::PaymentPlanNotFound(_)),
-            move |p: Payload, caller: Caller| {
-                let plans = plans.clone();
-                async move { plans.bill_interest(p.plan_id, &caller).await }
-            },
+            move |p: Payload, caller: Caller| work(plans.clone(), p.plan_id, caller),
         ))
     }
 
@@ -676,6 +749,17 @@ impl Plans {
             caller,
         )?;
         Ok(())
+    }
+
+    /// The settle job's work: ends the plan if its invoices no longer need it.
+    async fn settle(&self, id: PaymentPlanId, caller: &Caller) -> Result<()> {
+        self.records.command(id, PlanCommand::Settle, caller).await?;
+        Ok(())
+    }
+
+    /// The handler of [`SETTLE_KIND`] jobs.
+    pub fn settle_handler(&self) -> Arc<dyn JobHandler> {
+        self.plan_handler(|plans, id, caller| async move { plans.settle(id, &caller).await })
     }
 
     /// The handler of [`DUE_KIND`] jobs.

@@ -170,19 +170,10 @@ impl Statements {
         let Some(email) = client.email.clone() else {
             return Ok(Err(Skip { code: "no_email", reason: "the client has no email address on file".into() }));
         };
-        if consent {
-            let prefs = crate::comms::consent::preferences_in(reader, client.id, &self.ctx.config.comms.quiet_hours)?;
-            let gate = crate::comms::consent::gate(
-                &prefs,
-                Channel::Email,
-                Purpose::Transactional,
-                self.ctx.clock.now(),
-                &self.ctx.config.time_zone,
-                || 0,
-            );
-            if let crate::comms::consent::Gate::Suppress(reason) = gate {
-                return Ok(Err(Skip { code: "no_consent", reason }));
-            }
+        if consent
+            && let Some(reason) = crate::comms::consent::transactional_email_refused(reader, &self.ctx, client.id)?
+        {
+            return Ok(Err(Skip { code: "no_consent", reason }));
         }
         let pets = crate::comms::compose::pet_names(reader, client)?;
         let clinic = &self.ctx.config.comms.clinic;

@@ -138,7 +138,7 @@ impl Controlled {
         after: Option<ControlledEntryId>,
     ) -> Entry {
         Entry {
-            id: id_after(self.ctx.new_ulid(), after),
+            id: ControlledEntryId::from_u128(crate::ctx::ulid_after(self.ctx.new_ulid(), after.map(|a| a.as_u128()))),
             container_id: c.id,
             drug_id: c.drug_id.clone(),
             kind,
@@ -711,7 +711,8 @@ pub(crate) fn lot_entry(
         )
         .into());
     }
-    Ok(signed_entry(&c.id, &c.drug_id, kind, change, balance + change, who, now, id_after(new, last)))
+    let id = ControlledEntryId::from_u128(crate::ctx::ulid_after(new, last.map(|l| l.as_u128())));
+    Ok(signed_entry(&c.id, &c.drug_id, kind, change, balance + change, who, now, id))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -745,13 +746,6 @@ fn signed_entry(
     }
 }
 
-fn id_after(new: ulid::Ulid, after: Option<ControlledEntryId>) -> ControlledEntryId {
-    match after {
-        Some(prev) if new.0 <= prev.as_u128() => ControlledEntryId::from_u128(prev.as_u128() + 1),
-        _ => ControlledEntryId::from_ulid(new),
-    }
-}
-
 /// A range of the register, read from one snapshot.
 pub(crate) struct Register {
     pub(crate) from: Date,
@@ -762,19 +756,4 @@ pub(crate) struct Register {
     pub(crate) containers: HashMap<ControlledContainerId, Container>,
     /// The snapshot they were read from (names of cats and owners are read from it too).
     pub(crate) reader: Reader,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_new_entry_id_sorts_after_the_newest_even_in_the_same_millisecond() {
-        let prev = ControlledEntryId::from_ulid(ulid::Ulid::from_parts(1_000, 500));
-        let same_ms_lower = ulid::Ulid::from_parts(1_000, 7);
-        assert_eq!(id_after(same_ms_lower, Some(prev)).as_u128(), prev.as_u128() + 1);
-        let later = ulid::Ulid::from_parts(1_001, 7);
-        assert_eq!(id_after(later, Some(prev)).ulid(), later);
-        assert_eq!(id_after(same_ms_lower, None).ulid(), same_ms_lower);
-    }
 }

@@ -78,7 +78,8 @@ impl RecordKind for VisitKind {
         // Signing the note unlinks it too (in the note's change set); voiding drops it here.
         let unsigned =
             (v.status != VisitStatus::Voided).then_some(Link { index: IndexTable::VisitsUnsigned, parent: UNSIGNED });
-        std::iter::once(by_patient).chain(unsigned)
+        // The invoice batch reads a range of completed visits by this (`completion_link`).
+        std::iter::once(by_patient).chain(unsigned).chain(completion_link(v))
     }
 
     fn matches(f: &VisitFilter, v: &Visit) -> bool {
@@ -493,4 +494,18 @@ pub fn check_visit_of(ctx: &DecideCtx<'_>, visit_id: Option<VisitId>, patient_id
         }
         Some(_) => Ok(()),
     }
+}
+
+/// The `visits_by_completion_day` key of a UTC day: days since 1970-01-01.
+pub fn completion_day_key(d: jiff::civil::Date) -> u128 {
+    u128::try_from((d - jiff::civil::date(1970, 1, 1)).get_days()).unwrap_or(0)
+}
+
+/// A completed visit's link under the UTC day it was completed (`visits_by_completion_day`),
+/// so the batch that issues a range's invoices reads only that range; none for a visit not
+/// completed (a voided one drops out).
+pub fn completion_link(v: &Visit) -> Option<Link> {
+    let at = v.completed_at.filter(|_| v.status == VisitStatus::Completed)?;
+    let day = at.to_zoned(jiff::tz::TimeZone::UTC).date();
+    Some(Link { index: IndexTable::VisitsByCompletionDay, parent: completion_day_key(day) })
 }

@@ -137,6 +137,18 @@ pub fn preferences_in(r: &Reader, client: ClientId, hours: &TimeWindow) -> Resul
         .unwrap_or_else(|| Preferences { quiet_hours: hours.clone(), ..Preferences::defaults(client) }))
 }
 
+/// Why a transactional email to `client` would not be sent now (they refuse email), if it
+/// would not: the outbox's gate, asked before a document (a statement, an estimate) is
+/// queued, so the sender can say so instead of queuing a message that is suppressed.
+pub fn transactional_email_refused(r: &Reader, ctx: &Ctx, client: ClientId) -> Result<Option<String>> {
+    let prefs = preferences_in(r, client, &ctx.config.comms.quiet_hours)?;
+    let now = ctx.clock.now();
+    Ok(match gate(&prefs, Channel::Email, Purpose::Transactional, now, &ctx.config.time_zone, || 0) {
+        Gate::Suppress(reason) => Some(reason),
+        Gate::Send | Gate::Defer(_) => None,
+    })
+}
+
 /// The preferences and ledger service.
 #[derive(Clone)]
 pub struct Consent {

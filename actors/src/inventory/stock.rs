@@ -287,9 +287,9 @@ impl Stock {
 
     /// A new ledger entry id, above every one given before.
     pub(crate) fn entry_id(&self) -> StockEntryId {
-        let fresh = self.ctx.new_ulid().0;
+        let fresh = self.ctx.new_ulid();
         let mut last = self.last_entry.lock().unwrap_or_else(|p| p.into_inner());
-        *last = fresh.max(last.saturating_add(1));
+        *last = crate::ctx::ulid_after(fresh, Some(*last));
         StockEntryId::from_u128(*last)
     }
 

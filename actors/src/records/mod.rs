@@ -34,6 +34,50 @@ use crate::store::{ChangeSet, IndexTable, Reader, RecordTable, Series, Store};
 
 pub use service::Records;
 
+/// Fills an index that a kind's `links` keep, from every record of `table`, when `index` is
+/// empty (a store written before the index existed; checked at every start, so an empty
+/// table is read again, cheaply). `links` gives a record's key and its links. One change set,
+/// audited as `action` with `{what: <records linked>}`. Returns how many records were linked.
+pub async fn fill_index_when_empty<R: Record, L: IntoIterator<Item = Link>>(
+    store: &Store,
+    index: IndexTable,
+    table: RecordTable,
+    links: impl Fn(&R) -> (u128, L),
+    action: &str,
+    what: &str,
+) -> Result<usize> {
+    let reader = store.read()?;
+    let mut empty = true;
+    reader.index_from(index, (0, 0), |_| {
+        empty = false;
+        std::ops::ControlFlow::Break(())
+    })?;
+    if !empty {
+        return Ok(0);
+    }
+    let mut set = ChangeSet::new();
+    let mut linked = 0usize;
+    reader.scan::<R>(table, None, |r| {
+        let (key, of) = links(&r);
+        let mut any = false;
+        for l in of {
+            set.link(l.index, l.parent, key);
+            any = true;
+        }
+        linked += usize::from(any);
+        std::ops::ControlFlow::Continue(())
+    })?;
+    drop(reader);
+    if linked > 0 {
+        set.audit(
+            clowder_schemas::audit::AuditDraft::new(&Caller::system(), action)
+                .detail(serde_json::json!({ what: linked })),
+        );
+        store.commit(set).await?;
+    }
+    Ok(linked)
+}
+
 /// A ULID newtype used as a record's id (`ClientId`, `PatientId`, ...), with its store key
 /// and the not-found code a path naming an unknown one answers.
 pub use clowder_schemas::ids::RecordId;

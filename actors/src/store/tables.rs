@@ -373,10 +373,14 @@ pub enum IndexTable {
     InvoicesVoided,
     /// `(ward, admission)`: a ward's admissions, current and past, in time order.
     AdmissionsByWard,
+    /// `(UTC day number of its completion, visit)`: completed visits, so the batch that
+    /// issues a range's invoices reads only that range. Kept by the visit's links; filled
+    /// from `visits` at start when empty.
+    VisitsByCompletionDay,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 31] = [
+    pub const ALL: [IndexTable; 32] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -408,6 +412,7 @@ impl IndexTable {
         IndexTable::InvoicesByDay,
         IndexTable::InvoicesVoided,
         IndexTable::AdmissionsByWard,
+        IndexTable::VisitsByCompletionDay,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -443,6 +448,7 @@ impl IndexTable {
             IndexTable::InvoicesByDay => TableDefinition::new("invoices_by_day"),
             IndexTable::InvoicesVoided => TableDefinition::new("invoices_voided"),
             IndexTable::AdmissionsByWard => TableDefinition::new("admissions_by_ward"),
+            IndexTable::VisitsByCompletionDay => TableDefinition::new("visits_by_completion_day"),
         }
     }
 }

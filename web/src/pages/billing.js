@@ -156,6 +156,9 @@ root?.addEventListener('click', (ev) => {
     case 'issue':
       act(b, (key) => api('POST', `/api/invoices/${id}/issue`, undefined, key));
       break;
+    case 'release-points':
+      act(b, (key) => api('POST', `/api/invoices/${id}/loyalty/release`, undefined, key), b.closest('form'), 'points');
+      break;
     case 'email-receipt': {
       const status = b.parentElement.querySelector('.receipt-status');
       b.disabled = true;
@@ -211,6 +214,25 @@ root?.addEventListener('submit', (ev) => {
         credit = { description: v('reason') || 'Credit', unit_price: amount, quantity: 1 };
       }
       act(button, (key) => api('POST', `/api/invoices/${id}/credit-notes`, { reason: v('reason'), lines: [credit] }, key), form, 'lines');
+      break;
+    }
+    case 'apply-credit': {
+      const amount = cents(v('amount'));
+      if (amount === null || amount === 0) return fail('amount', 'Write the amount as 12.50.');
+      act(button, (key) => api('POST', `/api/invoices/${id}/apply-credit`, { amount }, key), form, 'amount');
+      break;
+    }
+    case 'refund': {
+      const amount = cents(v('amount'));
+      if (amount === null || amount === 0) return fail('amount', 'Write the amount to refund as 12.50.');
+      const body = { amount, reason: v('reason') };
+      if (v('method')) body.method = v('method');
+      act(button, (key) => api('POST', `/api/payments/${v('payment')}/refunds`, body, key), form, 'amount');
+      break;
+    }
+    case 'redeem': {
+      if (!/^\d{1,9}$/.test(v('points'))) return fail('points', 'Write the points as a whole number, such as 500.');
+      act(button, (key) => api('POST', `/api/invoices/${id}/loyalty/redeem`, { points: Number(v('points')) }, key), form, 'points');
       break;
     }
     case 'void':

@@ -118,20 +118,40 @@ function lineOf(form) {
   return line;
 }
 
+// A discount form's `kind` and `value` as the API takes a discount; null for none.
+function discountOf(form) {
+  const kind = form.elements.kind.value;
+  const value = form.elements.value.value;
+  if (kind === 'percent') return { kind, basis_points: basisPoints(value, 'value') ?? 0 };
+  if (kind === 'amount') return { kind, amount: cents(value, 'value') ?? 0 };
+  return null;
+}
+
 const estimateActions = {
   'add-line': (form) => {
     const line = lineOf(form);
     return editOptions(Number(form.dataset.option), (options, i) => options[i].lines.push(line));
   },
   'option-discount': (form) => {
-    const kind = form.elements.kind.value;
-    const value = form.elements.value.value;
-    let discount = null;
-    if (kind === 'percent') discount = { kind, basis_points: basisPoints(value, 'value') ?? 0 };
-    if (kind === 'amount') discount = { kind, amount: cents(value, 'value') ?? 0 };
+    const discount = discountOf(form);
     return editOptions(Number(form.dataset.option), (options, i) => {
       if (discount) options[i].discount = discount;
       else delete options[i].discount;
+    });
+  },
+  'rename-option': (form) => {
+    const name = form.elements.name.value.trim();
+    return editOptions(Number(form.dataset.option), (options, i) => {
+      options[i].name = name;
+    });
+  },
+  'line-discount': (form) => {
+    const line = Number(form.elements.line.value);
+    const discount = discountOf(form);
+    return editOptions(Number(form.dataset.option), (options, i) => {
+      const l = options[i].lines[line - 1];
+      if (discount) l.discount = discount;
+      else delete l.discount;
     });
   },
   'add-option': (form) => {
@@ -219,11 +239,66 @@ document.addEventListener('submit', (ev) => {
   }
 });
 
+// A page of the price list matching the add-line form's search, as buttons choosing an item
+// (its id into the form's hidden `item_id`), with "More" while the list goes on: every active
+// item can be found, not only the first ones.
+async function findItems(form, cursor) {
+  const q = form.querySelector('input[type=search]').value.trim();
+  const list = form.querySelector('.item-results');
+  const page = await api('GET', `/api/catalogue?limit=10&q=${encodeURIComponent(q)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+  if (!cursor) list.replaceChildren();
+  list.querySelector('[data-action="more-items"]')?.closest('li').remove();
+  const money = (c) => `${Math.trunc(c / 100)}.${String(c % 100).padStart(2, '0')}`;
+  for (const item of page.items) {
+    const b = Object.assign(document.createElement('button'), { type: 'button', textContent: `Use ${item.name} — ${money(item.price)}` });
+    b.dataset.action = 'choose-item';
+    b.dataset.item = item.id;
+    b.dataset.label = `${item.name} — ${money(item.price)}`;
+    const li = document.createElement('li');
+    li.append(b);
+    list.append(li);
+  }
+  if (page.items.length === 0 && !cursor) {
+    list.append(Object.assign(document.createElement('li'), { className: 'hint', textContent: 'Nothing in the price list matches.' }));
+  }
+  if (page.next_cursor) {
+    const more = Object.assign(document.createElement('button'), { type: 'button', textContent: 'More' });
+    more.dataset.action = 'more-items';
+    more.dataset.cursor = page.next_cursor;
+    const li = document.createElement('li');
+    li.append(more);
+    list.append(li);
+  }
+}
+
 document.addEventListener('click', (ev) => {
-  const button = ev.target.closest?.('button[data-action="remove-line"]');
+  const button = ev.target.closest?.('button[data-action]');
   if (!button) return;
-  const line = Number(button.dataset.line);
-  editOptions(Number(button.dataset.option), (options, i) => {
-    options[i].lines.splice(line - 1, 1);
-  }).catch((e) => showError(document.getElementById('estimate'), e));
+  const form = button.closest('form');
+  switch (button.dataset.action) {
+    case 'remove-line': {
+      const line = Number(button.dataset.line);
+      editOptions(Number(button.dataset.option), (options, i) => {
+        options[i].lines.splice(line - 1, 1);
+      }).catch((e) => showError(document.getElementById('estimate'), e));
+      break;
+    }
+    case 'remove-option':
+      // The last option is refused by the server (an estimate keeps at least one).
+      editOptions(Number(button.dataset.option), (options, i) => {
+        options.splice(i, 1);
+      }).catch((e) => showError(form, e));
+      break;
+    case 'find-item':
+      findItems(form).catch((e) => showError(form, e));
+      break;
+    case 'more-items':
+      findItems(form, button.dataset.cursor).catch((e) => showError(form, e));
+      break;
+    case 'choose-item':
+      form.elements.item_id.value = button.dataset.item;
+      form.querySelector('.item-chosen').textContent = `${button.dataset.label} chosen`;
+      form.querySelector('.item-results').replaceChildren();
+      break;
+  }
 });

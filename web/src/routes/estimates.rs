@@ -4,7 +4,7 @@
 //! estimate-vs-actual report. Every amount is integer cents computed by the server.
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::billing::estimates::EstimateFilter;
 use clowder_schemas::estimates::{
@@ -158,6 +158,37 @@ pub async fn estimates_send(
     Json(body): Json<SendEstimate>,
 ) -> Result<axum::Json<Estimate>, ApiError> {
     Ok(axum::Json(state.system.estimates.send(id, body.valid_until, &staff.caller).await?))
+}
+
+/// What emailing an estimate answers: the estimate (sent, if it was a draft) and the queued
+/// message.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EstimateEmailed {
+    pub estimate: Estimate,
+    pub message_id: clowder_schemas::ids::MessageId,
+}
+
+/// Email the estimate to its client through the outbox with its PDF attached; a draft is
+/// sent first (numbered, valid 30 days). Refused for a client with no email address or who
+/// opted out of email, before anything changes. A retry with the same `Idempotency-Key` sends
+/// nothing more.
+#[utoipa::path(
+    post, path = "/api/estimates/{id}/email", tag = "billing",
+    params(("id" = EstimateId, Path)),
+    responses(
+        (status = 202, body = EstimateEmailed),
+        (status = 404, description = "`estimate_not_found`", body = ErrorResponse),
+        (status = 409, description = "`invalid_transition`: answered or expired", body = ErrorResponse),
+        (status = 422, description = "`validation_failed` on `email` (none on file, or opted out), or a draft without lines", body = ErrorResponse),
+    )
+)]
+pub async fn estimates_email(
+    State(state): State<AppState>,
+    staff: Staff,
+    Id(id): Id<EstimateId>,
+) -> Result<Response, ApiError> {
+    let (estimate, message_id) = state.system.estimates.email(id, &staff.caller).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(EstimateEmailed { estimate, message_id })).into_response())
 }
 
 /// Record that the client opened a sent estimate (staff mark it until the client portal

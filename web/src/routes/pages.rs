@@ -105,6 +105,7 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/invoices",
     "/invoices/{id}",
     "/clients/{id}/account",
+    "/loyalty",
     "/wards",
     "/wards/{id}",
     "/wards/{id}/display",
@@ -135,6 +136,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("inventory.js", "text/javascript; charset=utf-8", include_str!("../pages/inventory.js")),
     ("estimates.js", "text/javascript; charset=utf-8", include_str!("../pages/estimates.js")),
     ("billing.js", "text/javascript; charset=utf-8", include_str!("../pages/billing.js")),
+    ("loyalty.js", "text/javascript; charset=utf-8", include_str!("../pages/loyalty.js")),
     ("ward.js", "text/javascript; charset=utf-8", include_str!("../pages/ward.js")),
     ("labs.js", "text/javascript; charset=utf-8", include_str!("../pages/labs.js")),
 ];
@@ -1119,9 +1121,6 @@ pub async fn analytics(
 /// Rows of the estimate-vs-actual summary on `/reports`.
 pub const REPORT_ESTIMATES: usize = 20;
 
-/// Catalogue items the estimate editor offers (active ones, in the catalogue's order).
-pub const EDITOR_ITEMS: usize = 200;
-
 /// Whether `"METHOD /path/template"` would answer `staff`.
 fn may(staff: &Staff, route: &str) -> bool {
     let Some((method, path)) = route.split_once(' ') else { return false };
@@ -1305,16 +1304,8 @@ pub async fn estimate(
             let e = state.system.estimates.get(id, &staff.caller).await?;
             let actions = EstimateActions::of(&e, |r| may(&staff, r));
             // The editor offers the price list as `GET /api/catalogue` would show it.
-            let items = if actions.edit {
-                let filter =
-                    clowder_actors::billing::catalogue::CatalogueFilter { active: Some(true), ..Default::default() };
-                let (items, _) = state.system.catalogue.list_unaudited(&filter, None, EDITOR_ITEMS)?;
-                items.into_iter().map(|i| (i.id.to_string(), format!("{} — {}", i.name, i.price))).collect()
-            } else {
-                Vec::new()
-            };
             let (client, cat) = names(&state, e.client_id, e.patient_id);
-            let b = EstimateBody::new(&e, client, cat, actions, items);
+            let b = EstimateBody::new(&e, client, cat, actions);
             if wants_fragment(&headers) {
                 return Ok(render(StatusCode::OK, &EstimateFragment { b }));
             }
@@ -1631,6 +1622,7 @@ pub async fn invoices(
         async {
             let Query(q) = q?;
             let (form, parsed) = invoices_filter(&state, &q);
+            let loyalty = granted_on(&staff, &Method::GET, "/loyalty").is_some();
             let (filter, days) = match parsed {
                 Ok(f) => f,
                 Err(e) => {
@@ -1640,6 +1632,7 @@ pub async fn invoices(
                         statuses: &billing::STATUSES,
                         results: InvoiceRows::default(),
                         refused: Some(e.message),
+                        loyalty,
                     };
                     return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view));
                 }
@@ -1654,7 +1647,7 @@ pub async fn invoices(
             if wants_fragment(&headers) {
                 return Ok(render(StatusCode::OK, &InvoiceResults { results }));
             }
-            let view = InvoicesPage { nav, form, statuses: &billing::STATUSES, results, refused: None };
+            let view = InvoicesPage { nav, form, statuses: &billing::STATUSES, results, refused: None, loyalty };
             Ok(render(StatusCode::OK, &view))
         }
         .await,
@@ -1684,8 +1677,25 @@ pub async fn invoice(
                 print: may(Method::GET, "/api/payments/{id}/receipt.pdf"),
                 email: may(Method::POST, "/api/payments/{id}/receipt/email"),
                 plan: may(Method::GET, "/payment-plans/new"),
+                apply_credit: may(Method::POST, "/api/invoices/{id}/apply-credit"),
+                refund: may(Method::POST, "/api/payments/{id}/refunds"),
+                redeem: may(Method::POST, "/api/invoices/{id}/loyalty/redeem"),
             };
-            let body = InvoiceBody::new(&inv, InvoiceActions::of(&inv, grants), &clinic_tz(&state));
+            let mut body = InvoiceBody::new(&inv, InvoiceActions::of(&inv, grants), &clinic_tz(&state));
+            // The client's credit and points are read as their own routes read them (audited),
+            // and only when a form would use them.
+            if body.actions.apply_credit && may(Method::GET, "/api/clients/{id}/credit") {
+                let ledger = state.system.invoices.credit_ledger(inv.client_id, &staff.caller).await?;
+                body = body.with_credit(ledger.credit, inv.balance);
+            }
+            if body.actions.redeem && may(Method::GET, "/api/clients/{id}/loyalty") {
+                let settings = state.system.loyalty.settings()?;
+                if settings.enabled {
+                    let page = clowder_actors::billing::loyalty::HistoryPage { limit: Some(1), cursor: None };
+                    let account = state.system.loyalty.account(inv.client_id, page, &staff.caller).await?;
+                    body.points = Some(billing::PointsBox::of(&account, &settings, &inv));
+                }
+            }
             if wants_fragment(&headers) {
                 return Ok(render(StatusCode::OK, &InvoiceFragment { body }));
             }
@@ -1709,6 +1719,23 @@ pub async fn invoice(
                 visit_href,
                 body,
             };
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// `/loyalty`: the programme's rules as `GET /api/loyalty/settings` answers them (about no
+/// person, so not audited), as a form `loyalty.js` sends whole to `PUT /api/loyalty/settings`.
+pub async fn loyalty_settings(State(state): State<AppState>, staff: Staff) -> Response {
+    let nav = Nav::of(&staff, Section::Billing);
+    page(
+        nav.clone(),
+        async {
+            let settings = state.system.loyalty.settings()?;
+            let name =
+                |id: &clowder_schemas::ids::CatalogueItemId| state.system.catalogue.peek(*id).ok().map(|i| i.name);
+            let view = crate::views::loyalty::LoyaltySettingsPage::of(nav, &settings, name, &clinic_tz(&state));
             Ok(render(StatusCode::OK, &view))
         }
         .await,

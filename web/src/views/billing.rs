@@ -10,6 +10,7 @@
 use askama::Template;
 use clowder_schemas::capture::UnchargedEntry;
 use clowder_schemas::invoices::{Invoice, InvoiceLine, InvoiceStatus};
+use clowder_schemas::loyalty::LoyaltySettings;
 use clowder_schemas::money::{BasisPoints, Cents, Discount};
 use clowder_schemas::payment_plans::{PaymentPlan, PlanStatus};
 use clowder_schemas::payments::{PaymentMethod, RefundOf};
@@ -194,6 +195,8 @@ pub struct InvoicesPage {
     pub results: InvoiceRows,
     /// Why the filter was refused (the form is shown as typed), if it was.
     pub refused: Option<String>,
+    /// Link to the loyalty programme's settings (for who may open them).
+    pub loyalty: bool,
 }
 
 // ---- the builder ----
@@ -358,6 +361,14 @@ pub struct InvoiceActions {
     pub email: bool,
     /// Link to agreeing a payment plan for the balance (open with a balance; the new-plan page).
     pub plan: bool,
+    /// Apply credit on account (open with a balance, `payments:create`); the form shows when
+    /// the client has credit (`InvoiceBody::credit`).
+    pub apply_credit: bool,
+    /// Refund a payment (issued with a payment not wholly refunded, `payments:edit`).
+    pub refund: bool,
+    /// Redeem loyalty points (a draft, `invoices:edit`); the form shows when the programme is
+    /// on and the caller may read the client's points (`InvoiceBody::points`).
+    pub redeem: bool,
 }
 
 /// What the caller's grants allow, by route: edit, issue, pay, credit, void, print, email,
@@ -370,6 +381,9 @@ pub struct Grants {
     pub print: bool,
     pub email: bool,
     pub plan: bool,
+    pub apply_credit: bool,
+    pub refund: bool,
+    pub redeem: bool,
 }
 
 impl InvoiceActions {
@@ -387,6 +401,63 @@ impl InvoiceActions {
             print: may.print,
             email: may.email,
             plan: open && i.balance.is_positive() && may.plan,
+            apply_credit: open && i.balance.is_positive() && may.apply_credit,
+            refund: !refundable(i).is_empty() && may.refund,
+            redeem: draft && may.redeem,
+        }
+    }
+}
+
+/// A payment of the invoice with money still to give back (`Invoice::refundable`).
+#[derive(Debug, Clone)]
+pub struct RefundChoice {
+    pub payment_id: String,
+    /// "2026-03-02 · Card · 80.00".
+    pub label: String,
+    pub left: String,
+}
+
+fn refundable(i: &Invoice) -> Vec<(&clowder_schemas::payments::Payment, Cents)> {
+    i.payments
+        .iter()
+        .filter_map(|p| i.refundable(p.id, RefundOf::Invoice).filter(|c| c.is_positive()).map(|c| (p, c)))
+        .collect()
+}
+
+/// The client's credit on account, for the apply-credit form.
+#[derive(Debug, Clone)]
+pub struct CreditBox {
+    pub credit: String,
+    /// The most that can be applied: the lesser of the credit and the balance.
+    pub max: String,
+}
+
+/// The client's loyalty points, for the redeem form of a draft.
+#[derive(Debug, Clone)]
+pub struct PointsBox {
+    pub available: i64,
+    /// What `available` is worth (whole steps).
+    pub value: String,
+    /// "100 points = 1.00; at least 100".
+    pub rule: String,
+    /// What this draft redeems now (0: nothing) and its value.
+    pub redeemed_points: i64,
+    pub redeemed_value: String,
+}
+
+impl PointsBox {
+    pub fn of(account: &clowder_schemas::loyalty::LoyaltyAccount, settings: &LoyaltySettings, i: &Invoice) -> Self {
+        PointsBox {
+            available: account.available,
+            value: money(account.available_value),
+            rule: format!(
+                "{} points = {}; at least {}",
+                settings.redeem_points,
+                money(settings.redeem_cents),
+                settings.min_redeem
+            ),
+            redeemed_points: i.loyalty.as_ref().map_or(0, |l| l.points),
+            redeemed_value: i.loyalty.as_ref().map(|l| money(l.value)).unwrap_or_default(),
         }
     }
 }
@@ -424,6 +495,12 @@ pub struct InvoiceBody {
     pub methods: &'static [(&'static str, &'static str)],
     /// Whether anything was issued (the lower half: money, credit notes).
     pub issued: bool,
+    /// Payments that can still be refunded (with `actions.refund`).
+    pub refundable: Vec<RefundChoice>,
+    /// The client's credit, when `actions.apply_credit` and they have some.
+    pub credit: Option<CreditBox>,
+    /// The client's points, when `actions.redeem` and the programme is on.
+    pub points: Option<PointsBox>,
 }
 
 impl InvoiceBody {
@@ -467,7 +544,35 @@ impl InvoiceBody {
             actions,
             methods: &METHODS,
             issued: i.issued_on.is_some(),
+            refundable: if actions.refund {
+                refundable(i)
+                    .into_iter()
+                    .map(|(p, left)| RefundChoice {
+                        payment_id: p.id.to_string(),
+                        label: format!(
+                            "{} · {} · {}",
+                            day(p.received_at, tz),
+                            method_label(p.method),
+                            money(p.applied())
+                        ),
+                        left: money(left),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            credit: None,
+            points: None,
         }
+    }
+
+    /// Shows the apply-credit form for a client's `credit` (when there is some to apply).
+    pub fn with_credit(mut self, credit: Cents, balance: Cents) -> Self {
+        if self.actions.apply_credit && credit.is_positive() {
+            let max = if credit.get() < balance.get() { credit } else { balance };
+            self.credit = Some(CreditBox { credit: money(credit), max: money(max) });
+        }
+        self
     }
 }
 

@@ -256,18 +256,12 @@ pub struct EstimateBody {
     pub invoice_href: Option<String>,
     pub options: Vec<OptionView>,
     pub actions: EstimateActions,
-    /// Catalogue items a line may be made from: (id, "name — price").
-    pub items: Vec<(String, String)>,
 }
 
 impl EstimateBody {
-    pub fn new(
-        e: &Estimate,
-        client: String,
-        cat: String,
-        actions: EstimateActions,
-        items: Vec<(String, String)>,
-    ) -> Self {
+    /// A line's catalogue item is chosen by searching the price list (`GET /api/catalogue?q=`,
+    /// paged), so no list of items is rendered.
+    pub fn new(e: &Estimate, client: String, cat: String, actions: EstimateActions) -> Self {
         let bp = e.tax_rate.get();
         EstimateBody {
             id: e.id.to_string(),
@@ -287,7 +281,6 @@ impl EstimateBody {
             invoice_href: e.invoice_id.map(|i| format!("/invoices/{i}")),
             options: e.options.iter().map(|o| OptionView::of(o, e.accepted_option == Some(o.option_no))).collect(),
             actions,
-            items,
         }
     }
 }

@@ -1,9 +1,74 @@
 //! The loyalty panel of a client's page: their balance, what drafts hold, what is available
 //! and its worth, and the newest movements of their points, in words. Built from what
-//! `GET /api/clients/{id}/loyalty` answers (audited); it decides no rule.
+//! `GET /api/clients/{id}/loyalty` answers (audited); it decides no rule. Also the programme's
+//! settings screen (`/loyalty`), whose form `loyalty.js` sends to `PUT /api/loyalty/settings`.
 
-use clowder_schemas::loyalty::{EntryKind, LoyaltyAccount, LoyaltyEntry};
+use askama::Template;
+use clowder_schemas::loyalty::{EntryKind, LoyaltyAccount, LoyaltyEntry, LoyaltySettings};
 use jiff::tz::TimeZone;
+
+use super::Nav;
+
+/// A catalogue item's bonus on the settings screen.
+#[derive(Debug, Clone)]
+pub struct BonusRow {
+    pub item_id: String,
+    /// The item's name (its id when it is no longer in the catalogue).
+    pub name: String,
+    pub points: i64,
+}
+
+/// `/loyalty`: the programme's rules as a form, each field as stored.
+#[derive(Template)]
+#[template(path = "loyalty.html")]
+pub struct LoyaltySettingsPage {
+    pub nav: Nav,
+    pub enabled: bool,
+    pub points_per_unit: i64,
+    pub bonuses: Vec<BonusRow>,
+    pub referral_bonus: i64,
+    pub birthday_bonus: i64,
+    pub redeem_points: i64,
+    /// The worth of a step as typed, `1.00`.
+    pub redeem_value: String,
+    pub min_redeem: i64,
+    /// Empty: never.
+    pub expiry_months: String,
+    /// "Last changed 2026-03-02 14:05", or empty.
+    pub updated: String,
+}
+
+impl LoyaltySettingsPage {
+    /// `name` names a catalogue item by id (`None`: not in the catalogue any more).
+    pub fn of(
+        nav: Nav,
+        s: &LoyaltySettings,
+        name: impl Fn(&clowder_schemas::ids::CatalogueItemId) -> Option<String>,
+        tz: &TimeZone,
+    ) -> Self {
+        LoyaltySettingsPage {
+            nav,
+            enabled: s.enabled,
+            points_per_unit: s.points_per_unit,
+            bonuses: s
+                .item_bonuses
+                .iter()
+                .map(|b| BonusRow {
+                    item_id: b.item_id.to_string(),
+                    name: name(&b.item_id).unwrap_or_else(|| b.item_id.to_string()),
+                    points: b.points,
+                })
+                .collect(),
+            referral_bonus: s.referral_bonus,
+            birthday_bonus: s.birthday_bonus,
+            redeem_points: s.redeem_points,
+            redeem_value: s.redeem_cents.to_string(),
+            min_redeem: s.min_redeem,
+            expiry_months: s.expiry_months.map(|m| m.to_string()).unwrap_or_default(),
+            updated: s.updated_at.map(|t| format!("Last changed {}", super::visits::when(t, tz))).unwrap_or_default(),
+        }
+    }
+}
 
 /// A client's loyalty panel.
 #[derive(Debug, Clone)]

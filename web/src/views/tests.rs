@@ -956,13 +956,7 @@ mod money_screens {
     fn body(status: EstimateStatus, may: bool) -> EstimateBody {
         let e = estimate(status);
         let actions = EstimateActions::of(&e, |_| may);
-        EstimateBody::new(
-            &e,
-            "O'Brien <Ann>".into(),
-            "Tom & Jerry".into(),
-            actions,
-            vec![("01J00000000000000000000002".into(), "Exam — 55.00".into())],
-        )
+        EstimateBody::new(&e, "O'Brien <Ann>".into(), "Tom & Jerry".into(), actions)
     }
 
     #[test]
@@ -981,7 +975,13 @@ mod money_screens {
         assert!(html.contains("0.5 – 3"), "the quantity range");
         assert!(html.contains("200.00 – 300.00"), "the price range");
         assert!(html.contains(r#"data-action="send""#) && html.contains(r#"data-action="remove-line""#));
-        assert!(html.contains("Exam — 55.00"), "the catalogue is offered");
+        // The catalogue is searched (paged), never listed; each option may be renamed or
+        // removed, and a line's discount set.
+        assert!(html.contains(r#"data-action="find-item""#) && !html.contains("<select id=\"item-1\""));
+        for action in ["rename-option", "remove-option", "line-discount"] {
+            assert!(html.contains(&format!(r#"data-action="{action}""#)), "{action}");
+        }
+        assert!(html.contains(r#"value="Best &#60;case&#62;""#), "the name to rename, escaped");
         assert!(!html.contains(r#"data-action="accept""#), "a draft is not accepted");
         assert!(html.contains(r#"id="estimate-status" data-status="draft">Draft<"#));
         assert!(html.contains(r#"<a href="/estimates?client_id=01J00000000000000000000001">their estimates</a>"#));
@@ -990,7 +990,19 @@ mod money_screens {
     #[test]
     fn without_the_permissions_a_draft_is_read_only() {
         let html = EstimateFragment { b: body(EstimateStatus::Draft, false) }.render().unwrap();
-        for action in ["add-line", "option-discount", "add-option", "send", "remove-line", "accept", "decline"] {
+        for action in [
+            "add-line",
+            "option-discount",
+            "add-option",
+            "send",
+            "remove-line",
+            "accept",
+            "decline",
+            "rename-option",
+            "remove-option",
+            "line-discount",
+            "find-item",
+        ] {
             assert!(!html.contains(&format!(r#"data-action="{action}""#)), "{action} is hidden");
         }
         assert!(html.contains("/api/estimates/01J00000000000000000000001.pdf"), "the PDF is still offered");
@@ -1217,8 +1229,17 @@ fn issued(mut i: clowder_schemas::invoices::Invoice) -> clowder_schemas::invoice
     i
 }
 
-const ALL: super::billing::Grants =
-    super::billing::Grants { edit: true, pay: true, void: true, print: true, email: true, plan: true };
+const ALL: super::billing::Grants = super::billing::Grants {
+    edit: true,
+    pay: true,
+    void: true,
+    print: true,
+    email: true,
+    plan: true,
+    apply_credit: true,
+    refund: true,
+    redeem: true,
+};
 
 fn builder(i: &clowder_schemas::invoices::Invoice, may: super::billing::Grants) -> String {
     use super::billing::{InvoiceActions, InvoiceBody, InvoicePage};
@@ -1317,6 +1338,86 @@ fn an_issued_invoice_takes_payments_up_to_its_balance_and_hides_what_is_not_gran
 }
 
 #[test]
+fn the_builder_offers_credit_refunds_and_points_only_when_there_is_something_and_it_is_granted() {
+    use super::billing::{Grants, InvoiceActions, InvoiceBody, InvoiceFragment, PointsBox};
+    use clowder_schemas::loyalty::{LoyaltyAccount, LoyaltySettings};
+    use clowder_schemas::money::Cents;
+    use clowder_schemas::payments::{PaymentDraft, PaymentMethod};
+    let render = |body: InvoiceBody| InvoiceFragment { body }.render().unwrap();
+    let body = |i: &clowder_schemas::invoices::Invoice, may: Grants| {
+        InvoiceBody::new(i, InvoiceActions::of(i, may), &jiff::tz::TimeZone::UTC)
+    };
+
+    // Credit: an open invoice with a balance, offered up to the lesser of credit and balance.
+    let mut inv = issued(an_invoice("Food"));
+    let html = render(body(&inv, ALL).with_credit(Cents::new(2500), inv.balance));
+    assert!(html.contains(r#"id="apply-credit""#) && html.contains("The client has 25.00 in credit."));
+    assert!(html.contains(r#"id="apply-credit-amount" name="amount" value="25.00""#));
+    let html = render(body(&inv, ALL).with_credit(Cents::new(100_000), inv.balance));
+    assert!(html.contains("(at most 79.40)"), "never more than the balance");
+    assert!(!render(body(&inv, ALL).with_credit(Cents::ZERO, inv.balance)).contains("apply-credit"), "no credit");
+    let no_grant = Grants { apply_credit: false, ..ALL };
+    assert!(!render(body(&inv, no_grant).with_credit(Cents::new(2500), inv.balance)).contains("apply-credit"));
+    assert!(!render(body(&inv, ALL)).contains("refund-box"), "nothing paid, nothing to refund");
+
+    // Refunds: each payment with something left, after its earlier refunds.
+    let p = clowder_schemas::ids::PaymentId::from_u128(9);
+    let pay = PaymentDraft {
+        amount: Cents::new(5000),
+        method: PaymentMethod::Cash,
+        reference: None,
+        processor: None,
+        processor_payment_id: None,
+    };
+    inv.pay(p, pay, "2026-03-02T16:00:00Z".parse().unwrap(), None).unwrap();
+    let refund = clowder_schemas::payments::CreateRefund {
+        amount: Cents::new(1200),
+        method: None,
+        of: Default::default(),
+        reason: "overcharged".into(),
+        reference: None,
+        processor: None,
+        processor_refund_id: None,
+    }
+    .validate(p)
+    .unwrap();
+    let (day, now) = ("2026-03-03".parse().unwrap(), "2026-03-03T10:00:00Z".parse().unwrap());
+    inv.refund(clowder_schemas::ids::RefundId::from_u128(3), refund, None, day, now, None).unwrap();
+    let html = render(body(&inv, ALL));
+    assert!(html.contains(r#"id="refund""#), "{html}");
+    assert!(
+        html.contains(&format!(r#"<option value="{p}">2026-03-02 · Cash · 50.00 (38.00 left to refund)</option>"#))
+    );
+    assert!(!render(body(&inv, Grants { refund: false, ..ALL })).contains("refund-box"), "refunds need their grant");
+
+    // Points: a draft, with the client's available points, their worth and the rule.
+    let mut draft = an_invoice("Food");
+    let account = LoyaltyAccount {
+        client_id: draft.client_id,
+        enabled: true,
+        balance: 1700,
+        held: 0,
+        available: 1700,
+        available_value: Cents::new(1700),
+        holds: Vec::new(),
+        entries: Vec::new(),
+        next_cursor: None,
+    };
+    let settings = LoyaltySettings { enabled: true, ..LoyaltySettings::default() };
+    let mut b = body(&draft, ALL);
+    b.points = Some(PointsBox::of(&account, &settings, &draft));
+    let html = render(b);
+    assert!(html.contains(r#"id="redeem""#) && html.contains("<strong>1700</strong> points to redeem, worth 17.00"));
+    assert!(html.contains("100 points = 1.00; at least 100") && !html.contains("points-redeemed"));
+    draft.loyalty =
+        Some(clowder_schemas::loyalty::LoyaltyRedemption { points: 500, value: Cents::new(500), at: now, by: None });
+    let mut b = body(&draft, ALL);
+    b.points = Some(PointsBox::of(&account, &settings, &draft));
+    assert!(render(b).contains("Redeeming 500 points: 5.00 off."));
+    assert!(!body(&issued(an_invoice("Food")), ALL).actions.redeem, "points are redeemed on a draft only");
+}
+
+#[test]
 fn the_invoices_list_labels_statuses_and_shows_no_balance_for_a_draft() {
     use super::billing::{InvoiceForm, InvoiceResults, InvoiceRow, InvoiceRows, InvoicesPage, STATUSES};
     let day = "2026-03-02".parse().unwrap();
@@ -1334,10 +1435,16 @@ fn the_invoices_list_labels_statuses_and_shows_no_balance_for_a_draft() {
     let form = InvoiceForm { status: "issued".into(), from: "2026-03-01".into(), ..Default::default() };
     assert_eq!(form.href(Some("abc")), "/invoices?status=issued&from=2026-03-01&cursor=abc");
     let results = InvoiceRows { rows, first_href: None, next_href: Some(form.href(Some("abc"))) };
-    let html =
-        InvoicesPage { nav: nav(true, true), form, statuses: &STATUSES, results: results.clone(), refused: None }
-            .render()
-            .unwrap();
+    let html = InvoicesPage {
+        nav: nav(true, true),
+        form,
+        statuses: &STATUSES,
+        results: results.clone(),
+        refused: None,
+        loyalty: false,
+    }
+    .render()
+    .unwrap();
     assert!(html.contains("&#60;em&#62;Doe&#60;/em&#62;, Jane") && !html.contains("<em>Doe"));
     assert!(html.contains(r#"<option value="issued" selected>Issued</option>"#));
     assert!(html.contains(r#"href="/invoices/01"#) || html.contains(r#"href="/invoices/0"#));
@@ -1567,4 +1674,47 @@ mod labs {
         let html = UnmatchedPage { nav: nav(true, true), entries: vec![row], can_resolve: true }.render().unwrap();
         assert!(html.contains(r#"class="attach""#) && html.contains(r#"class="discard""#));
     }
+#[test]
+fn the_loyalty_settings_screen_shows_every_rule_as_stored_with_names_escaped() {
+    use clowder_schemas::ids::CatalogueItemId;
+    use clowder_schemas::loyalty::{ItemBonus, LoyaltySettings};
+    use clowder_schemas::money::Cents;
+    let (known, gone) = (CatalogueItemId::from_u128(5), CatalogueItemId::from_u128(6));
+    let settings = LoyaltySettings {
+        enabled: true,
+        points_per_unit: 2,
+        item_bonuses: vec![ItemBonus { item_id: known, points: 50 }, ItemBonus { item_id: gone, points: 5 }],
+        referral_bonus: 300,
+        birthday_bonus: 150,
+        redeem_points: 100,
+        redeem_cents: Cents::new(125),
+        min_redeem: 200,
+        expiry_months: Some(24),
+        updated_at: Some("2026-03-02T14:05:00Z".parse().unwrap()),
+        updated_by: None,
+    };
+    let name = |id: &CatalogueItemId| (*id == known).then(|| "<b>Dental</b> cleaning".to_owned());
+    let page = super::loyalty::LoyaltySettingsPage::of(nav(true, true), &settings, name, &jiff::tz::TimeZone::UTC);
+    let html = page.render().unwrap();
+    assert!(html.contains(r#"id="l-enabled" name="enabled" checked"#), "{html}");
+    for (id, value) in [
+        ("l-per-unit", "2"),
+        ("l-referral", "300"),
+        ("l-birthday", "150"),
+        ("l-step", "100"),
+        ("l-worth", "1.25"),
+        ("l-min", "200"),
+        ("l-expiry", "24"),
+    ] {
+        assert!(html.contains(&format!(r#"id="{id}""#)) && html.contains(&format!(r#"value="{value}""#)), "{id}");
+    }
+    assert!(html.contains("&#60;b&#62;Dental&#60;/b&#62; cleaning") && !html.contains("<b>Dental"));
+    assert!(html.contains(&format!(r#"<tr data-item="{gone}"><td data-label="Service or product">{gone}</td>"#)));
+    assert!(html.contains(r#"id="no-bonuses" hidden"#));
+    let off = LoyaltySettings::default();
+    let html = super::loyalty::LoyaltySettingsPage::of(nav(true, true), &off, |_| None, &jiff::tz::TimeZone::UTC)
+        .render()
+        .unwrap();
+    assert!(!html.contains(" checked") && html.contains(r#"id="l-expiry" name="expiry_months" value="""#));
+    assert!(!html.contains("no-bonuses\" hidden") && !html.contains("Last changed"));
 }
