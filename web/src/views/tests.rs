@@ -1674,6 +1674,8 @@ mod labs {
         let html = UnmatchedPage { nav: nav(true, true), entries: vec![row], can_resolve: true }.render().unwrap();
         assert!(html.contains(r#"class="attach""#) && html.contains(r#"class="discard""#));
     }
+}
+
 #[test]
 fn the_loyalty_settings_screen_shows_every_rule_as_stored_with_names_escaped() {
     use clowder_schemas::ids::CatalogueItemId;
