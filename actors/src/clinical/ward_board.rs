@@ -454,43 +454,11 @@ impl JobHandler for OverdueAlert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clowder_schemas::ids::{PatientId, StaffId, VisitId};
-    use clowder_schemas::wards::{CheckKind, Schedule, SlotMark, SlotOutcome, TreatmentKind};
+    use crate::clinical::wards::tests::admission;
+    use clowder_schemas::wards::{SlotMark, SlotOutcome};
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
-    }
-
-    fn admission() -> Admission {
-        let now = ts("2026-12-06T08:00:00Z");
-        Admission {
-            id: AdmissionId::from_u128(1),
-            ward_id: WardId::from_u128(2),
-            cage: "C1".into(),
-            patient_id: PatientId::from_u128(3),
-            visit_id: VisitId::from_u128(4),
-            reason: "Pyelonephritis".into(),
-            attending_vet_id: StaffId::from_u128(5),
-            status: AdmissionStatus::Admitted,
-            admitted_at: now,
-            discharged_at: None,
-            discharge_note: None,
-            treatments: vec![Treatment {
-                id: TreatmentId::from_u128(6),
-                treatment: TreatmentKind::Check { check: CheckKind::PainScore },
-                schedule: Schedule { start: now, every_hours: Some(4), times: vec![], until: None },
-                catalogue_item_id: None,
-                notes: None,
-                stopped_at: None,
-                stop_reason: None,
-                added_at: now,
-                added_by: None,
-            }],
-            marks: Vec::new(),
-            created_at: now,
-            updated_at: now,
-            created_by: None,
-        }
     }
 
     #[allow(non_snake_case)]

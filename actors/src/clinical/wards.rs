@@ -518,7 +518,7 @@ impl Admissions {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use clowder_schemas::ids::{PatientId, StaffId, VisitId};
     use clowder_schemas::wards::{CheckKind, Schedule, TreatmentKind};
@@ -528,7 +528,8 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn admission() -> Admission {
+    /// A cat in C1 with a pain score every 4 hours from 08:00 (also the board's tests).
+    pub(crate) fn admission() -> Admission {
         let now = ts("2026-12-06T08:00:00Z");
         Admission {
             id: AdmissionId::from_u128(1),
