@@ -209,6 +209,11 @@ pub enum Error {
     /// A slot marked twice (names the first mark's outcome).
     #[error("this slot is already marked {0}; a second mark is refused")]
     SlotAlreadyMarked(&'static str),
+    /// A ward edit that would remove, rename or close a cage with a cat in it.
+    #[error("cage {0:?} has a cat in it: move or discharge the cat first")]
+    CageOccupied(String),
+    #[error("this treatment was stopped already")]
+    TreatmentStopped,
     /// An invoice cannot make this move from its status (editing an issued invoice, a second
     /// void).
     #[error("a {} invoice cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
@@ -389,6 +394,8 @@ impl Error {
             Error::AdmissionNotFound(_) => ErrorCode::AdmissionNotFound,
             Error::AdmissionDischarged(_) => ErrorCode::AdmissionDischarged,
             Error::SlotAlreadyMarked(_) => ErrorCode::SlotAlreadyMarked,
+            Error::CageOccupied(_) => ErrorCode::CageOccupied,
+            Error::TreatmentStopped => ErrorCode::TreatmentStopped,
             Error::InvoiceTransition { .. } => ErrorCode::InvalidTransition,
             Error::EstimateNotFound(_) => ErrorCode::EstimateNotFound,
             Error::EstimateTransition { .. } => ErrorCode::InvalidTransition,

@@ -253,6 +253,17 @@ impl Topics {
                 out.push(Topic::Patient(*patient_id));
             }
             DomainEvent::WardSaved { ward_id, .. } => out.push(Topic::Ward(*ward_id)),
+            // A move changes both boards (the same one twice is deduplicated).
+            DomainEvent::AdmissionMoved { from_ward_id, ward_id, patient_id, .. } => {
+                out.push(Topic::Ward(*from_ward_id));
+                out.push(Topic::Ward(*ward_id));
+                out.push(Topic::Patient(*patient_id));
+            }
+            // The alert: the ward's board and the location's Today board.
+            DomainEvent::WardTreatmentOverdue { ward_id, location_id, .. } => {
+                out.push(Topic::Ward(*ward_id));
+                out.push(Topic::Dashboard(*location_id));
+            }
             _ => {}
         }
         out.dedup();

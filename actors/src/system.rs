@@ -80,6 +80,8 @@ pub struct System {
     pub wards: crate::clinical::wards::Wards,
     /// Admissions to a ward with their treatment sheets (a record kind).
     pub admissions: crate::clinical::wards::Admissions,
+    /// One actor per ward holding its board; the ward's commands go through it.
+    pub ward_boards: crate::clinical::ward_board::WardBoards,
     /// The problem list (a record kind).
     pub problems: crate::clinical::problems::Problems,
     /// Lab orders, the unmatched queue and the import's matching (`labs.orders`, `labs.unmatched`).
@@ -219,6 +221,12 @@ impl System {
         scheduling
             .hooks
             .install(Arc::new(crate::clinical::follow::ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() }));
+        let wards = crate::clinical::wards::Wards::new(ctx.clone());
+        let admissions = crate::clinical::wards::Admissions::new(ctx.clone());
+        let ward_boards =
+            crate::clinical::ward_board::WardBoards::new(ctx.clone(), wards.clone(), admissions.clone(), jobs.clone());
+        jobs.register(crate::clinical::ward_board::OVERDUE_KIND, ward_boards.overdue_handler())
+            .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let controlled = crate::clinical::controlled::Controlled::new(ctx.clone(), accounts_for_register);
         let stock = crate::inventory::stock::Stock::new(ctx.clone(), controlled.clone());
         crate::inventory::stock::ExpireLots { stock: stock.clone() }
@@ -298,8 +306,9 @@ impl System {
             referrals: crate::comms::referrals::Referrals::new(ctx_for_templates.clone()),
             clinical_facts: crate::clinical::facts::ClinicalFacts::new(ctx_for_templates.clone()),
             vitals: crate::clinical::vitals::VitalsService::new(ctx_for_templates.clone()),
-            wards: crate::clinical::wards::Wards::new(ctx_for_templates.clone()),
-            admissions: crate::clinical::wards::Admissions::new(ctx_for_templates.clone()),
+            wards,
+            admissions,
+            ward_boards,
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
             labs: crate::clinical::labs::LabImport::new(ctx_for_templates.clone()),
             documents: crate::clinical::documents::Documents::new(ctx_for_templates.clone()),
@@ -397,6 +406,7 @@ impl System {
             self.vitals.stop_all();
             self.wards.stop_all();
             self.admissions.stop_all();
+            self.ward_boards.stop_all();
             self.problems.stop_all();
             self.labs.stop_all();
             self.documents.stop_all();

@@ -156,6 +156,10 @@ pub enum ErrorCode {
     AdmissionDischarged,
     /// A slot of the treatment sheet that is already marked done or skipped.
     SlotAlreadyMarked,
+    /// A cage with a cat in it removed, renamed or taken out of use by a ward edit.
+    CageOccupied,
+    /// A treatment of the sheet stopped a second time.
+    TreatmentStopped,
 }
 
 impl ErrorCode {
@@ -224,7 +228,7 @@ impl ErrorCode {
             DocumentNotFound => ErrorKind::NotFound,
             DocumentTypeRefused => ErrorKind::UnsupportedMediaType,
             WardNotFound | AdmissionNotFound => ErrorKind::NotFound,
-            AdmissionDischarged | SlotAlreadyMarked => ErrorKind::Conflict,
+            AdmissionDischarged | SlotAlreadyMarked | CageOccupied | TreatmentStopped => ErrorKind::Conflict,
         }
     }
 

@@ -490,6 +490,25 @@ pub enum DomainEvent {
         patient_id: crate::ids::PatientId,
         changed: Vec<String>,
     },
+    /// A cat moved to another cage, of its ward or of another ward of the location (both
+    /// boards change).
+    AdmissionMoved {
+        admission_id: crate::ids::AdmissionId,
+        patient_id: crate::ids::PatientId,
+        from_ward_id: crate::ids::WardId,
+        from_cage: String,
+        ward_id: crate::ids::WardId,
+        cage: String,
+    },
+    /// A slot of a treatment sheet fell overdue unmarked (once per slot; see docs/ward.md).
+    WardTreatmentOverdue {
+        admission_id: crate::ids::AdmissionId,
+        ward_id: crate::ids::WardId,
+        location_id: crate::ids::LocationId,
+        patient_id: crate::ids::PatientId,
+        treatment_id: crate::ids::TreatmentId,
+        due: Timestamp,
+    },
     /// A slot of a treatment sheet was marked done or skipped. Charge capture puts a done
     /// treatment on the visit's draft invoice (its catalogue item, else an uncharged entry).
     SlotMarked {
@@ -609,7 +628,10 @@ impl DomainEvent {
             DomainEvent::LoyaltyEntryRecorded { client_id, .. } => format!("client:{client_id}"),
             DomainEvent::LoyaltySettingsUpdated { .. } => "loyalty".into(),
             DomainEvent::WardSaved { ward_id, .. } => format!("ward:{ward_id}"),
-            DomainEvent::AdmissionUpdated { admission_id, .. } | DomainEvent::SlotMarked { admission_id, .. } => {
+            DomainEvent::AdmissionUpdated { admission_id, .. }
+            | DomainEvent::SlotMarked { admission_id, .. }
+            | DomainEvent::AdmissionMoved { admission_id, .. }
+            | DomainEvent::WardTreatmentOverdue { admission_id, .. } => {
                 format!("admission:{admission_id}")
             }
         }
@@ -855,9 +877,11 @@ impl DomainEvent {
             }
             // Who may read the ward's board and sheets (`GET /api/wards/{id}/board`,
             // `/api/admissions/{id}`); REST does not narrow `ward:view` by owner.
-            DomainEvent::WardSaved { .. } | DomainEvent::AdmissionUpdated { .. } | DomainEvent::SlotMarked { .. } => {
-                Audience::new(Permission::WardView, Unnarrowed)
-            }
+            DomainEvent::WardSaved { .. }
+            | DomainEvent::AdmissionUpdated { .. }
+            | DomainEvent::SlotMarked { .. }
+            | DomainEvent::AdmissionMoved { .. }
+            | DomainEvent::WardTreatmentOverdue { .. } => Audience::new(Permission::WardView, Unnarrowed),
         }
     }
 
@@ -1059,6 +1083,32 @@ impl DomainEvent {
                 ],
                 changed: vec!["marks".into()],
             }),
+            // Cage names are not clinical.
+            DomainEvent::AdmissionMoved { admission_id, patient_id, from_ward_id, from_cage, ward_id, cage } => {
+                Some(IdsOnly {
+                    ids: vec![
+                        ("admission_id", admission_id.to_string()),
+                        ("patient_id", patient_id.to_string()),
+                        ("from_ward_id", from_ward_id.to_string()),
+                        ("from_cage", from_cage.clone()),
+                        ("ward_id", ward_id.to_string()),
+                        ("cage", cage.clone()),
+                    ],
+                    changed: vec!["ward_id".into(), "cage".into()],
+                })
+            }
+            DomainEvent::WardTreatmentOverdue { admission_id, ward_id, patient_id, treatment_id, due, .. } => {
+                Some(IdsOnly {
+                    ids: vec![
+                        ("admission_id", admission_id.to_string()),
+                        ("ward_id", ward_id.to_string()),
+                        ("patient_id", patient_id.to_string()),
+                        ("treatment_id", treatment_id.to_string()),
+                        ("due", due.to_string()),
+                    ],
+                    changed: Vec::new(),
+                })
+            }
         }
     }
 }

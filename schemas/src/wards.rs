@@ -39,6 +39,9 @@ pub struct Ward {
     pub name: String,
     /// Cage names, as shown on the board, in order.
     pub cages: Vec<String>,
+    /// Cages out of use (cleaning, broken): listed, but they take no cat.
+    #[serde(default)]
+    pub inactive_cages: Vec<String>,
     /// The catalogue item charged once per day (or part of a day) of a stay, if any.
     pub daily_item_id: Option<CatalogueItemId>,
     /// Minutes after due a slot not done is overdue.
@@ -92,6 +95,7 @@ impl CreateWard {
             location_id: self.location_id,
             name,
             cages,
+            inactive_cages: Vec::new(),
             daily_item_id: self.daily_item_id,
             overdue_after_minutes: overdue,
             active: true,
@@ -99,6 +103,143 @@ impl CreateWard {
             updated_at: now,
             created_by: by,
         })
+    }
+}
+
+impl Ward {
+    /// The ward's own spelling of `name` if it is one of its cages (any case).
+    pub fn cage(&self, name: &str) -> Option<&String> {
+        self.cages.iter().find(|c| c.eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Whether the cage (the ward's spelling) is out of use.
+    pub fn is_inactive(&self, cage: &str) -> bool {
+        self.inactive_cages.iter().any(|c| c.eq_ignore_ascii_case(cage))
+    }
+}
+
+/// One cage of `PATCH /api/wards/{id}`: its name, the name it had (a rename), and whether it
+/// takes cats.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CageEdit {
+    pub name: String,
+    /// The cage's current name when it is renamed.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Default true; false: out of use.
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// Body of `PATCH /api/wards/{id}`. `cages`, when given, is the whole new list in order: a
+/// cage left out is removed.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWard {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub cages: Option<Vec<CageEdit>>,
+    #[serde(default)]
+    pub overdue_after_minutes: Option<u32>,
+}
+
+/// A ward edit applied: the new ward, the changed fields, and the old names of the cages it
+/// takes out of use (removed, renamed or deactivated), which must be empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WardEdit {
+    pub ward: Ward,
+    pub changed: Vec<&'static str>,
+    pub vacated: Vec<String>,
+}
+
+impl UpdateWard {
+    /// Applies the edit to `ward` (the occupied cages are checked by the caller).
+    pub fn apply(&self, ward: &Ward, now: Timestamp) -> Result<WardEdit, ValidationError> {
+        let mut new = ward.clone();
+        let mut changed = Vec::new();
+        let mut vacated = Vec::new();
+        if let Some(n) = &self.name {
+            new.name = required_text("name", n, MAX_NAME_CHARS)?;
+            changed.push("name");
+        }
+        if let Some(m) = self.overdue_after_minutes {
+            if !(1..=24 * 60).contains(&m) {
+                return Err(ValidationError::new("overdue_after_minutes", "must be 1 to 1440 minutes"));
+            }
+            new.overdue_after_minutes = m;
+            changed.push("overdue_after_minutes");
+        }
+        if let Some(edits) = &self.cages {
+            if edits.is_empty() || edits.len() > MAX_CAGES {
+                return Err(ValidationError::new("cages", format!("a ward has 1 to {MAX_CAGES} cages")));
+            }
+            let mut cages: Vec<String> = Vec::with_capacity(edits.len());
+            let mut inactive = Vec::new();
+            // The old cage each new one continues (itself, or the one it renames).
+            let mut kept: Vec<&String> = Vec::new();
+            for e in edits {
+                let name = required_text("cages", &e.name, MAX_NAME_CHARS)?;
+                if cages.iter().any(|c| c.eq_ignore_ascii_case(&name)) {
+                    return Err(ValidationError::new("cages", format!("cage {name:?} is listed twice")));
+                }
+                let old =
+                    match &e.from {
+                        Some(f) => Some(ward.cage(f).ok_or_else(|| {
+                            ValidationError::new("cages", format!("{f:?} is not a cage of this ward"))
+                        })?),
+                        None => ward.cage(&name),
+                    };
+                if let Some(o) = old {
+                    if kept.contains(&o) {
+                        return Err(ValidationError::new("cages", format!("cage {o:?} is renamed twice")));
+                    }
+                    kept.push(o);
+                    let active = e.active.unwrap_or(true);
+                    if *o != name || (!active && !ward.is_inactive(o)) {
+                        vacated.push(o.clone());
+                    }
+                }
+                if !e.active.unwrap_or(true) {
+                    inactive.push(name.clone());
+                }
+                cages.push(name);
+            }
+            vacated.extend(ward.cages.iter().filter(|c| !kept.contains(c)).cloned());
+            new.cages = cages;
+            new.inactive_cages = inactive;
+            changed.push("cages");
+        }
+        if changed.is_empty() {
+            return Err(ValidationError::new("name", "nothing to change: give name, cages or overdue_after_minutes"));
+        }
+        new.updated_at = now;
+        Ok(WardEdit { ward: new, changed, vacated })
+    }
+}
+
+/// Body of `POST /api/admissions/{id}/move`: to another cage of the same ward, or to a cage of
+/// another ward of the same location.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveAdmission {
+    /// Default: the cat's ward.
+    #[serde(default)]
+    pub ward_id: Option<WardId>,
+    pub cage: String,
+}
+
+/// Body of `POST /api/admissions/{id}/treatments/{treatment_id}/stop`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopTreatment {
+    pub reason: String,
+}
+
+impl StopTreatment {
+    pub fn reason(&self) -> Result<String, ValidationError> {
+        required_text("reason", &self.reason, 500)
     }
 }
 
@@ -396,6 +537,9 @@ pub struct Treatment {
     pub notes: Option<String>,
     /// Stopped early: no slot is due from then.
     pub stopped_at: Option<Timestamp>,
+    /// Why it was stopped.
+    #[serde(default)]
+    pub stop_reason: Option<String>,
     pub added_at: Timestamp,
     pub added_by: Option<UserId>,
 }
@@ -441,6 +585,7 @@ impl AddTreatment {
             catalogue_item_id: self.catalogue_item_id,
             notes: optional_text("notes", self.notes.as_deref(), 2_000)?,
             stopped_at: None,
+            stop_reason: None,
             added_at: now,
             added_by: by,
         })
@@ -552,6 +697,9 @@ pub struct BoardSlot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BoardCage {
     pub cage: String,
+    /// Out of use: takes no cat.
+    #[serde(default)]
+    pub inactive: bool,
     pub admission: Option<BoardAdmission>,
 }
 
@@ -677,6 +825,43 @@ mod tests {
         }
         let ok = TreatmentKind::Fluids { fluid: "LRS".into(), rate_ml_per_h: 12.5, route: Route::Iv };
         assert!(ok.validate().is_ok());
+    }
+
+    fn ward() -> Ward {
+        CreateWard {
+            location_id: LocationId::from_u128(1),
+            name: "Cat ward".into(),
+            cages: vec!["C1".into(), "C2".into(), "C3".into()],
+            daily_item_id: None,
+            overdue_after_minutes: None,
+        }
+        .validate(WardId::from_u128(2), ts("2026-03-07T20:00:00Z"), None)
+        .unwrap()
+    }
+
+    fn cage(name: &str, from: Option<&str>, active: bool) -> CageEdit {
+        CageEdit { name: name.into(), from: from.map(Into::into), active: Some(active) }
+    }
+
+    #[test]
+    fn a_ward_edit_adds_renames_and_deactivates_cages_and_names_the_ones_it_vacates() {
+        let w = ward();
+        let edit = UpdateWard {
+            cages: Some(vec![cage("C1", None, true), cage("Kennel 2", Some("c2"), true), cage("C4", None, false)]),
+            ..Default::default()
+        };
+        let e = edit.apply(&w, ts("2026-03-08T00:00:00Z")).unwrap();
+        assert_eq!(e.ward.cages, ["C1", "Kennel 2", "C4"]);
+        assert_eq!(e.ward.inactive_cages, ["C4"]);
+        assert_eq!(e.vacated, ["C2", "C3"], "renamed C2, removed C3");
+        let off = UpdateWard { cages: Some(vec![cage("C1", None, false)]), ..Default::default() };
+        assert_eq!(off.apply(&w, ts("2026-03-08T00:00:00Z")).unwrap().vacated, ["C1", "C2", "C3"]);
+        let twice =
+            UpdateWard { cages: Some(vec![cage("A", None, true), cage("a", None, true)]), ..Default::default() };
+        assert_eq!(twice.apply(&w, ts("2026-03-08T00:00:00Z")).unwrap_err().field, "cages");
+        let unknown = UpdateWard { cages: Some(vec![cage("A", Some("Z9"), true)]), ..Default::default() };
+        assert_eq!(unknown.apply(&w, ts("2026-03-08T00:00:00Z")).unwrap_err().field, "cages");
+        assert_eq!(UpdateWard::default().apply(&w, ts("2026-03-08T00:00:00Z")).unwrap_err().field, "name");
     }
 
     #[test]

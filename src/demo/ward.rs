@@ -53,7 +53,7 @@ pub async fn seed(system: &Arc<System>, cats: &[PatientId]) -> anyhow::Result<()
             reason: reason.into(),
             attending_vet_id: None,
         };
-        let a = system.admissions.admit(body, &caller).await?;
+        let a = system.ward_boards.admit(body, &caller).await?;
         admitted += 1;
         let every = |hours| Schedule { start, every_hours: Some(hours), times: Vec::new(), until: None };
         let sheet = [
@@ -63,9 +63,10 @@ pub async fn seed(system: &Arc<System>, cats: &[PatientId]) -> anyhow::Result<()
         ];
         for (treatment, schedule) in sheet {
             let body = AddTreatment { treatment, schedule, catalogue_item_id: None, notes: None };
-            system.admissions.add_treatment(a.id, body, &caller).await?;
+            system.ward_boards.add_treatment(a.id, body, &caller).await?;
         }
     }
     system.admissions.passivate_all();
+    system.ward_boards.passivate_all();
     Ok(())
 }

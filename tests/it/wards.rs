@@ -52,6 +52,10 @@ impl Ward {
         self.app().post_json(&format!("/api/admissions/{admission}/treatments"), &body).await
     }
 
+    async fn move_to(&self, admission: &str, body: Value) -> reqwest::Response {
+        self.app().post_json(&format!("/api/admissions/{admission}/move"), &body).await
+    }
+
     async fn mark(&self, admission: &str, body: Value) -> reqwest::Response {
         self.app().post_json(&format!("/api/admissions/{admission}/slots"), &body).await
     }
@@ -339,4 +343,250 @@ async fn a_treatment_done_is_charged_on_the_visits_draft_and_one_without_an_item
     let line = inv["lines"].as_array().unwrap().iter().find(|l| l["item_id"] == item.as_str()).unwrap();
     assert_eq!(line["unit_price"], 1850);
     assert!(line["source"].as_str().unwrap().starts_with(&format!("treatment:{a}/{bup}/")), "{line}");
+}
+
+/// The board without its instant (two reads a moment apart differ only there).
+fn cages_of(board: &Value) -> Value {
+    board["cages"].clone()
+}
+
+#[tokio::test]
+async fn the_board_comes_from_the_wards_actor_and_is_the_same_after_passivation_and_a_restart() {
+    let w = Ward::new().await;
+    let a = id_of(&w.admit().await);
+    let start = ago(w.app(), 5);
+    let sheet = expect_json(w.treat(&a, pain_check(start)).await, StatusCode::OK).await;
+    let t = sheet["treatments"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/wards/{}/board", w.ward);
+    let before = w.app().get_json(&path).await;
+    assert_eq!(before["cages"][0]["admission"]["admission_id"], a.as_str(), "{before}");
+    assert_eq!(before["cages"][0]["admission"]["pending"][0]["treatment_id"], t.as_str());
+    assert!(w.app().system.ward_boards.live() >= 1, "the ward's actor holds the board");
+    // Marked: the actor learns it after the commit, without a rebuild.
+    expect_json(
+        w.mark(&a, json!({"treatment_id": t, "due": start.to_string(), "outcome": "done"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let marked = w.app().get_json(&path).await;
+    assert_eq!(marked["cages"][0]["admission"]["pending"], json!([]), "{marked}");
+    // Sent away and rebuilt from the store: the same board.
+    w.app().system.ward_boards.passivate_all();
+    assert_eq!(cages_of(&w.app().get_json(&path).await), cages_of(&marked));
+    // A restart of the server: the same board again.
+    let Ward { c, ward, .. } = w;
+    let dir = c.app.stop().await;
+    let app = TestApp::spawn_in_with(dir, |_| {}).await;
+    app.login_admin().await;
+    let after = app.get_json(&format!("/api/wards/{ward}/board")).await;
+    assert_eq!(cages_of(&after), cages_of(&marked));
+    // The board read is audited as a list of the admissions it shows.
+    let audit = app
+        .poll_json("/api/audit?action=admission.list", |p| {
+            p["items"].as_array().unwrap().iter().any(|e| e["detail"]["ward_id"] == ward.as_str())
+        })
+        .await;
+    assert!(audit.to_string().contains(&a), "{audit}");
+}
+
+#[tokio::test]
+async fn a_cat_moves_to_a_free_cage_of_its_ward_or_another_and_both_boards_follow() {
+    let w = Ward::new().await;
+    let a = id_of(&w.admit().await);
+    let b = id_of(&expect_json(w.admit_to(&w.visit2, "C2").await, StatusCode::CREATED).await);
+    let body = json!({"location_id": w.c.location, "name": "ICU", "cages": ["I1", "I2"]});
+    let icu = id_of(&expect_json(w.app().post_json("/api/wards", &body).await, StatusCode::CREATED).await);
+    // To an occupied cage: the claim refuses it, nothing moves.
+    assert_error(w.move_to(&a, json!({"cage": "C2"})).await, StatusCode::CONFLICT, "duplicate_value", Some("cage"))
+        .await;
+    // To a cage out of use, to no cage, to an unknown ward.
+    let close = json!({"cages": [{"name": "C1"}, {"name": "C2"}, {"name": "C3", "active": false}]});
+    expect_json(w.app().patch_json(&format!("/api/wards/{}", w.ward), &close).await, StatusCode::OK).await;
+    assert_error(
+        w.move_to(&a, json!({"cage": "C3"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("cage"),
+    )
+    .await;
+    assert_error(
+        w.move_to(&a, json!({"cage": "Z9"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("cage"),
+    )
+    .await;
+    assert_error(
+        w.move_to(&a, json!({"ward_id": UNKNOWN_ID, "cage": "I1"})).await,
+        StatusCode::NOT_FOUND,
+        "ward_not_found",
+        None,
+    )
+    .await;
+    // Watched on both boards.
+    let mut tech = connect(w.app(), &staff_user(w.app(), "move_tech", &["vet_tech"]).await).await;
+    send(&mut tech, json!({"op": "subscribe", "topics": [format!("ward:{icu}")]})).await;
+    assert_eq!(next(&mut tech).await["type"], "subscribed");
+    let moved = expect_json(w.move_to(&a, json!({"ward_id": icu, "cage": "i2"})).await, StatusCode::OK).await;
+    assert_eq!((moved["ward_id"].as_str(), moved["cage"].as_str()), (Some(icu.as_str()), Some("I2")));
+    let frame = next(&mut tech).await;
+    assert_eq!(frame["type"], "admission_moved", "{frame}");
+    assert_eq!(frame["data"]["from_cage"], "C1");
+    let old = w.app().get_json(&format!("/api/wards/{}/board", w.ward)).await;
+    assert!(old["cages"][0]["admission"].is_null(), "C1 is empty: {old}");
+    assert_eq!(old["cages"][2]["inactive"], true);
+    let new = w.app().get_json(&format!("/api/wards/{icu}/board")).await;
+    assert_eq!(new["cages"][1]["admission"]["admission_id"], a.as_str(), "{new}");
+    // The old cage is free: the other cat moves into it.
+    expect_json(w.move_to(&b, json!({"cage": "C1"})).await, StatusCode::OK).await;
+    // A discharged cat moves nowhere.
+    let out = format!("/api/admissions/{a}/discharge");
+    expect_json(w.app().post_json(&out, &json!({})).await, StatusCode::OK).await;
+    assert_error(w.move_to(&a, json!({"cage": "I1"})).await, StatusCode::CONFLICT, "admission_discharged", None).await;
+}
+
+#[tokio::test]
+async fn a_stopped_treatment_loses_its_future_slots_keeps_its_marks_and_stops_once() {
+    let w = Ward::new().await;
+    let a = id_of(&w.admit().await);
+    let start = ago(w.app(), 50);
+    let fluids = json!({"treatment": {"type": "fluids", "fluid": "LRS", "rate_ml_per_h": 10, "route": "iv"},
+                        "schedule": every(start, 1)});
+    let sheet = expect_json(w.treat(&a, fluids).await, StatusCode::OK).await;
+    let t = sheet["treatments"][0]["id"].as_str().unwrap().to_owned();
+    expect_json(
+        w.mark(&a, json!({"treatment_id": t, "due": start.to_string(), "outcome": "done"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let board = w.app().get_json(&format!("/api/wards/{}/board", w.ward)).await;
+    assert!(!board["cages"][0]["admission"]["next"].as_array().unwrap().is_empty(), "{board}");
+    let stop = format!("/api/admissions/{a}/treatments/{t}/stop");
+    assert_error(
+        w.app().post_json(&stop, &json!({"reason": " "})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("reason"),
+    )
+    .await;
+    assert_error(
+        w.app().post_json(&format!("/api/admissions/{a}/treatments/{UNKNOWN_ID}/stop"), &json!({"reason": "x"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("treatment_id"),
+    )
+    .await;
+    let sheet = expect_json(w.app().post_json(&stop, &json!({"reason": "Drinking well"})).await, StatusCode::OK).await;
+    assert_eq!(sheet["treatments"][0]["stop_reason"], "Drinking well");
+    assert_eq!(sheet["marks"].as_array().unwrap().len(), 1, "the done slot stays");
+    let board = w.app().get_json(&format!("/api/wards/{}/board", w.ward)).await;
+    let cat = &board["cages"][0]["admission"];
+    assert_eq!((cat["pending"].clone(), cat["next"].clone()), (json!([]), json!([])), "{board}");
+    assert_error(
+        w.app().post_json(&stop, &json!({"reason": "again"})).await,
+        StatusCode::CONFLICT,
+        "treatment_stopped",
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_ward_edit_adds_renames_and_closes_cages_but_never_an_occupied_one() {
+    let w = Ward::new().await;
+    w.admit().await;
+    let path = format!("/api/wards/{}", w.ward);
+    let edit = json!({"name": "Cat ward (upstairs)", "cages": [
+        {"name": "C1"}, {"name": "Kennel 2", "from": "C2"}, {"name": "C3", "active": false}, {"name": "C4"}]});
+    let ward = expect_json(w.app().patch_json(&path, &edit).await, StatusCode::OK).await;
+    assert_eq!(ward["cages"], json!(["C1", "Kennel 2", "C3", "C4"]));
+    assert_eq!(ward["inactive_cages"], json!(["C3"]));
+    let board = w.app().get_json(&format!("{path}/board")).await;
+    assert_eq!(board["name"], "Cat ward (upstairs)", "the actor follows the edit");
+    assert_eq!(board["cages"].as_array().unwrap().len(), 4);
+    // No cat into a closed cage.
+    assert_error(
+        w.admit_to(&w.visit2, "C3").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("cage"),
+    )
+    .await;
+    // C1 has a cat: not removed, renamed or closed.
+    for cages in [
+        json!([{"name": "Kennel 2"}]),
+        json!([{"name": "Box 1", "from": "C1"}, {"name": "Kennel 2"}]),
+        json!([{"name": "C1", "active": false}, {"name": "Kennel 2"}]),
+    ] {
+        assert_error(
+            w.app().patch_json(&path, &json!({"cages": cages})).await,
+            StatusCode::CONFLICT,
+            "cage_occupied",
+            None,
+        )
+        .await;
+    }
+    assert_error(
+        w.app().patch_json(&path, &json!({"cages": [{"name": "C1"}, {"name": "c1"}]})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("cages"),
+    )
+    .await;
+    assert_eq!(w.app().get_json(&path).await, ward, "nothing changed by the refused edits");
+    // A closed cage opened again takes a cat.
+    let open = json!({"cages": [{"name": "C1"}, {"name": "Kennel 2"}, {"name": "C3"}, {"name": "C4"}]});
+    expect_json(w.app().patch_json(&path, &open).await, StatusCode::OK).await;
+    expect_json(w.admit_to(&w.visit2, "C3").await, StatusCode::CREATED).await;
+}
+
+#[tokio::test]
+async fn an_overdue_slot_is_announced_once_on_the_ward_and_the_location_board_and_not_again_after_a_restart() {
+    let w = Ward::new().await;
+    let a = id_of(&w.admit().await);
+    let tech = staff_user(w.app(), "overdue_tech", &["vet_tech"]).await;
+    // One socket per topic (a socket gets an event once, whichever of its topics it came by).
+    let mut sockets = Vec::new();
+    for topic in [format!("ward:{}", w.ward), format!("dashboard:{}", w.c.location)] {
+        let mut ws = connect(w.app(), &tech).await;
+        send(&mut ws, json!({"op": "subscribe", "topics": [topic]})).await;
+        // The dashboard sends its snapshot too.
+        while next(&mut ws).await["type"] != "subscribed" {}
+        sockets.push((topic, ws));
+    }
+    // Due two hours ago, every four hours: overdue since 90 minutes; the next is in 2 hours.
+    let start = ago(w.app(), 120);
+    let sheet = expect_json(w.treat(&a, pain_check(start)).await, StatusCode::OK).await;
+    let t = sheet["treatments"][0]["id"].as_str().unwrap().to_owned();
+    for (topic, ws) in &mut sockets {
+        let f = loop {
+            let f = next(ws).await;
+            if f["type"] == "ward_treatment_overdue" {
+                break f;
+            }
+        };
+        assert_eq!(f["topic"], topic.as_str());
+        assert_eq!(
+            (f["data"]["treatment_id"].as_str(), f["data"]["due"].as_str()),
+            (Some(t.as_str()), Some(start.to_string().as_str()))
+        );
+        assert!(f["data"].get("label").is_none(), "ids only: {f}");
+    }
+    let alerts = |app: &TestApp| {
+        app.system.events_after(0, 100_000).unwrap().into_iter().filter(|e| e.kind == "ward_treatment_overdue").count()
+    };
+    assert_eq!(alerts(w.app()), 1);
+    // The next slot's job is waiting; after a restart nothing is announced twice.
+    let jobs = format!("/api/jobs?kind=ward_treatment_overdue&subject=admission:{a}");
+    let page =
+        w.app().poll_json(&jobs, |p| p["items"].as_array().unwrap().iter().any(|j| j["state"] == "queued")).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2, "{page}");
+    let Ward { c, .. } = w;
+    let dir = c.app.stop().await;
+    let app = TestApp::spawn_in_with(dir, |_| {}).await;
+    app.login_admin().await;
+    let page = app.get_json(&jobs).await;
+    let states: Vec<&str> = page["items"].as_array().unwrap().iter().map(|j| j["state"].as_str().unwrap()).collect();
+    assert!(states.contains(&"succeeded") && states.contains(&"queued"), "{page}");
+    assert_eq!(alerts(&app), 1);
 }

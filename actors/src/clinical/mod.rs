@@ -45,4 +45,5 @@ pub mod vaccinations;
 pub mod visit_pdfs;
 pub mod visits;
 pub mod vitals;
+pub mod ward_board;
 pub mod wards;

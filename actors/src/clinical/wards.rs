@@ -3,7 +3,8 @@
 //! and one cat per cage are unique claims held while the cat is in (released at discharge), so
 //! two desks admitting at once cannot both win. Marking a slot is a command on the admission:
 //! the slot must be one the schedule makes due, not marked before, and the admission not
-//! discharged. The board is built from a store snapshot on demand (docs/ward.md).
+//! discharged. Moving a cat releases its cage claim and takes the new one in one change set.
+//! The board is held by one actor per ward (`ward_board.rs`, docs/ward.md).
 
 use clowder_schemas::audit::Caller;
 use clowder_schemas::events::DomainEvent;
@@ -12,11 +13,10 @@ use clowder_schemas::locations::Location;
 use clowder_schemas::patients::{Patient, PatientStatus};
 use clowder_schemas::visits::{Visit, VisitStatus};
 use clowder_schemas::wards::{
-    AddTreatment, Admission, AdmissionStatus, BoardAdmission, BoardCage, CreateAdmission, CreateWard, Discharge,
-    MarkSlot, SlotMark, SlotOutcome, Treatment, Ward, WardBoard, board_slots,
+    AddTreatment, Admission, AdmissionStatus, CreateAdmission, CreateWard, Discharge, MarkSlot, MoveAdmission,
+    SlotMark, SlotOutcome, Treatment, UpdateWard, Ward,
 };
 use clowder_schemas::{LocationId, ValidationError};
-use jiff::Timestamp;
 
 use crate::error::{Error, Result};
 use crate::records::page::Page;
@@ -24,14 +24,21 @@ use crate::records::{Claim, DecideCtx, Decision, Link, RecordKind, Records};
 use crate::store::tables::unique;
 use crate::store::{ChangeSet, IndexTable, RecordTable};
 
-/// How many upcoming slots per cat the board shows.
-pub const BOARD_NEXT: usize = 4;
-
 /// The wards service.
 pub type Wards = Records<WardKind>;
 
 /// The ward record kind.
 pub struct WardKind;
+
+/// A change to a ward.
+#[derive(Debug)]
+pub enum WardCommand {
+    Update(UpdateWard),
+}
+
+fn cage_key_of(ward: WardId, cage: &str) -> String {
+    format!("{ward}/{}", cage.to_lowercase())
+}
 
 /// Which wards a list shows.
 #[derive(Debug, Clone, Default)]
@@ -43,7 +50,7 @@ impl RecordKind for WardKind {
     type Record = Ward;
     type Id = WardId;
     type Draft = CreateWard;
-    type Command = std::convert::Infallible;
+    type Command = WardCommand;
     type Filter = WardFilter;
 
     const KIND: &'static str = "ward";
@@ -80,8 +87,43 @@ impl RecordKind for WardKind {
         })
     }
 
-    fn decide(_: &DecideCtx<'_>, _: &Ward, command: std::convert::Infallible) -> Result<Option<Decision<Ward>>> {
-        match command {}
+    // A cage out of use is claimed by the ward itself, so an admission racing with the edit
+    // that closes it cannot win (the edit refuses an occupied cage before it gets here).
+    fn also(_: &DecideCtx<'_>, old: Option<&Ward>, new: &Ward) -> Result<ChangeSet> {
+        let mut set = ChangeSet::new();
+        let key = new.id.as_u128();
+        let keys = |w: Option<&Ward>| -> Vec<String> {
+            w.map(|w| w.inactive_cages.iter().map(|c| cage_key_of(w.id, c)).collect()).unwrap_or_default()
+        };
+        let (before, after) = (keys(old), keys(Some(new)));
+        for k in after.iter().filter(|k| !before.contains(k)) {
+            set.claim(unique::WARD_CAGE, k, key, "cages");
+        }
+        for k in before.iter().filter(|k| !after.contains(k)) {
+            set.release(unique::WARD_CAGE, k, key);
+        }
+        Ok(set)
+    }
+
+    fn decide(ctx: &DecideCtx<'_>, current: &Ward, command: WardCommand) -> Result<Option<Decision<Ward>>> {
+        let WardCommand::Update(body) = command;
+        let edit = body.apply(current, ctx.now)?;
+        for cage in &edit.vacated {
+            let owner = ctx.unique_owner(unique::WARD_CAGE, &cage_key_of(current.id, cage))?;
+            if owner.is_some_and(|o| o != current.id.as_u128()) {
+                return Err(Error::CageOccupied(cage.clone()));
+            }
+        }
+        Ok(Some(Decision {
+            event: DomainEvent::WardSaved {
+                ward_id: current.id,
+                location_id: current.location_id,
+                changed: edit.changed.iter().map(|s| s.to_string()).collect(),
+            },
+            record: edit.ward,
+            changed: edit.changed,
+            action: "ward.update",
+        }))
     }
 }
 
@@ -95,7 +137,9 @@ pub struct AdmissionKind;
 #[derive(Debug)]
 pub enum AdmissionCommand {
     AddTreatment(AddTreatment, TreatmentId),
-    StopTreatment(TreatmentId),
+    /// A treatment stopped, with the reason.
+    StopTreatment(TreatmentId, String),
+    Move(MoveAdmission),
     /// A slot marked done or skipped; the vitals already recorded for it, if any.
     Mark(Box<MarkSlot>, Option<clowder_schemas::ids::VitalsId>),
     Discharge(Discharge),
@@ -110,7 +154,7 @@ pub struct AdmissionFilter {
 }
 
 fn cage_key(a: &Admission) -> String {
-    format!("{}/{}", a.ward_id, a.cage.to_lowercase())
+    cage_key_of(a.ward_id, &a.cage)
 }
 
 impl RecordKind for AdmissionKind {
@@ -163,6 +207,16 @@ impl RecordKind for AdmissionKind {
             set.release(unique::ADMITTED_PATIENT, &new.patient_id.to_string(), key);
             set.release(unique::WARD_CAGE, &cage_key(new), key);
         }
+        // A move: the old cage is freed and the new one taken in the same commit, so a cat
+        // is never in two cages nor a cage given twice.
+        if let Some(o) = old
+            && was_in
+            && is_in
+            && cage_key(o) != cage_key(new)
+        {
+            set.release(unique::WARD_CAGE, &cage_key(o), key);
+            set.claim(unique::WARD_CAGE, &cage_key(new), key, "cage");
+        }
         Ok(set)
     }
 
@@ -188,14 +242,16 @@ impl RecordKind for AdmissionKind {
                 new.treatments.push(body.validate(tid, ctx.now, ctx.caller.user_id())?);
                 vec!["treatments"]
             }
-            AdmissionCommand::StopTreatment(tid) => {
+            AdmissionCommand::StopTreatment(tid, reason) => {
                 let t = treatment_mut(&mut new, tid)?;
                 if t.stopped_at.is_some() {
-                    return Ok(None);
+                    return Err(Error::TreatmentStopped);
                 }
                 t.stopped_at = Some(ctx.now);
+                t.stop_reason = Some(reason);
                 vec!["treatments"]
             }
+            AdmissionCommand::Move(body) => return decide_move(ctx, current, new, &body),
             AdmissionCommand::Mark(body, vitals_id) => {
                 let mark = decide_mark(ctx, current, &body, vitals_id)?;
                 let event = DomainEvent::SlotMarked {
@@ -235,6 +291,55 @@ fn treatment_mut(a: &mut Admission, id: TreatmentId) -> Result<&mut Treatment> {
         .ok_or_else(|| ValidationError::new("treatment_id", "is not a treatment of this sheet").into())
 }
 
+/// A cat moved to a cage in use of its ward or of another open ward of the same location (the
+/// new cage's claim, in `also`, refuses an occupied one).
+fn decide_move(
+    ctx: &DecideCtx<'_>,
+    current: &Admission,
+    mut new: Admission,
+    body: &MoveAdmission,
+) -> Result<Option<Decision<Admission>>> {
+    let from =
+        ctx.get::<Ward>(RecordTable::Wards, current.ward_id.as_u128())?.ok_or(Error::WardNotFound(current.ward_id))?;
+    let to_id = body.ward_id.unwrap_or(current.ward_id);
+    let to = if to_id == from.id {
+        from.clone()
+    } else {
+        ctx.get::<Ward>(RecordTable::Wards, to_id.as_u128())?.ok_or(Error::WardNotFound(to_id))?
+    };
+    if to.location_id != from.location_id {
+        return Err(ValidationError::new("ward_id", "is a ward of another location").into());
+    }
+    if !to.active {
+        return Err(ValidationError::new("ward_id", "the ward is closed").into());
+    }
+    let cage = to
+        .cage(&body.cage)
+        .ok_or_else(|| ValidationError::new("cage", format!("{:?} is not a cage of {}", body.cage, to.name)))?
+        .clone();
+    if to.is_inactive(&cage) {
+        return Err(ValidationError::new("cage", format!("{cage:?} is out of use")).into());
+    }
+    if to.id == current.ward_id && cage == current.cage {
+        return Ok(None);
+    }
+    new.ward_id = to.id;
+    new.cage = cage.clone();
+    Ok(Some(Decision {
+        event: DomainEvent::AdmissionMoved {
+            admission_id: current.id,
+            patient_id: current.patient_id,
+            from_ward_id: current.ward_id,
+            from_cage: current.cage.clone(),
+            ward_id: to.id,
+            cage,
+        },
+        record: new,
+        changed: vec!["ward_id", "cage"],
+        action: "admission.move",
+    }))
+}
+
 /// A cat admitted from a visit of it (not voided, the cat alive) to a cage of an active ward.
 pub fn decide_admit(ctx: &DecideCtx<'_>, id: AdmissionId, body: CreateAdmission) -> Result<Decision<Admission>> {
     let ward = ctx.get::<Ward>(RecordTable::Wards, body.ward_id.as_u128())?.ok_or(Error::WardNotFound(body.ward_id))?;
@@ -242,11 +347,12 @@ pub fn decide_admit(ctx: &DecideCtx<'_>, id: AdmissionId, body: CreateAdmission)
         return Err(ValidationError::new("ward_id", "the ward is closed").into());
     }
     let cage = ward
-        .cages
-        .iter()
-        .find(|c| c.eq_ignore_ascii_case(body.cage.trim()))
+        .cage(&body.cage)
         .ok_or_else(|| ValidationError::new("cage", format!("{:?} is not a cage of {}", body.cage, ward.name)))?
         .clone();
+    if ward.is_inactive(&cage) {
+        return Err(ValidationError::new("cage", format!("{cage:?} is out of use")).into());
+    }
     let visit =
         ctx.get::<Visit>(RecordTable::Visits, body.visit_id.as_u128())?.ok_or(Error::VisitNotFound(body.visit_id))?;
     if visit.status == VisitStatus::Voided {
@@ -336,6 +442,11 @@ pub fn check_markable(settings: &crate::ctx::SystemConfig, a: &Admission, body: 
 }
 
 impl Wards {
+    /// Changes a ward's name, cages or overdue setting (an occupied cage stays).
+    pub async fn edit(&self, id: WardId, body: UpdateWard, caller: &Caller) -> Result<Ward> {
+        self.command(id, WardCommand::Update(body), caller).await
+    }
+
     /// Creates a ward (the location must exist).
     pub async fn open(&self, body: CreateWard, caller: &Caller) -> Result<Ward> {
         self.create(body, caller).await
@@ -354,15 +465,34 @@ impl Admissions {
         self.create(body, caller).await
     }
 
-    /// Adds a scheduled treatment to the sheet.
-    pub async fn add_treatment(&self, id: AdmissionId, body: AddTreatment, caller: &Caller) -> Result<Admission> {
-        let tid = TreatmentId::from_ulid(self.ctx_ref().new_ulid());
-        self.command(id, AdmissionCommand::AddTreatment(body, tid), caller).await
+    /// Adds a scheduled treatment to the sheet, with `with` (its overdue alert's job) in the
+    /// same change set.
+    pub async fn add_treatment_with(
+        &self,
+        id: AdmissionId,
+        tid: TreatmentId,
+        body: AddTreatment,
+        with: ChangeSet,
+        caller: &Caller,
+    ) -> Result<Admission> {
+        self.command_with(id, AdmissionCommand::AddTreatment(body, tid), with, caller).await
     }
 
-    /// Stops a treatment: no slot is due from now.
-    pub async fn stop_treatment(&self, id: AdmissionId, tid: TreatmentId, caller: &Caller) -> Result<Admission> {
-        self.command(id, AdmissionCommand::StopTreatment(tid), caller).await
+    /// Stops a treatment: no slot is due from now; the marks stay. A second stop is refused.
+    pub async fn stop_treatment(
+        &self,
+        id: AdmissionId,
+        tid: TreatmentId,
+        body: &clowder_schemas::wards::StopTreatment,
+        caller: &Caller,
+    ) -> Result<Admission> {
+        let reason = body.reason()?;
+        self.command(id, AdmissionCommand::StopTreatment(tid, reason), caller).await
+    }
+
+    /// Moves the cat to another cage (see [`decide_move`]).
+    pub async fn move_to(&self, id: AdmissionId, body: MoveAdmission, caller: &Caller) -> Result<Admission> {
+        self.command(id, AdmissionCommand::Move(body), caller).await
     }
 
     /// Marks a slot done or skipped; `vitals_id` is the vitals already recorded for it.
@@ -385,51 +515,21 @@ impl Admissions {
     pub async fn current(&self, ward: WardId, caller: &Caller) -> Result<Page<Admission>> {
         self.list(&AdmissionFilter { ward_id: Some(ward), current: true }, None, 500, caller).await
     }
-
-    /// The ward's board at `now`: every cage, the cat in it with its slots not marked
-    /// (overdue flagged) and its next ones. Names only, nothing of the owner.
-    pub async fn board(&self, ward: &Ward, now: Timestamp, caller: &Caller) -> Result<WardBoard> {
-        let (admitted, _) = self.current(ward.id, caller).await?;
-        let tz = self.ctx_ref().config.time_zone.clone();
-        let reader = self.store().read()?;
-        let mut overdue_count = 0;
-        let mut cages = Vec::with_capacity(ward.cages.len());
-        for cage in &ward.cages {
-            let admission = match admitted.iter().find(|a| &a.cage == cage) {
-                None => None,
-                Some(a) => {
-                    let name = reader
-                        .get::<Patient>(RecordTable::Patients, a.patient_id.as_u128())?
-                        .map_or_else(|| "?".to_string(), |p| p.name);
-                    let (pending, next) = board_slots(a, &tz, now, ward.overdue_after_minutes, BOARD_NEXT);
-                    overdue_count += pending.iter().filter(|s| s.overdue).count();
-                    Some(BoardAdmission {
-                        admission_id: a.id,
-                        patient_id: a.patient_id,
-                        patient_name: name,
-                        reason: a.reason.clone(),
-                        pending,
-                        next,
-                    })
-                }
-            };
-            cages.push(BoardCage { cage: cage.clone(), admission });
-        }
-        Ok(WardBoard { ward_id: ward.id, name: ward.name.clone(), at: now, cages, overdue_count })
-    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use clowder_schemas::ids::{PatientId, StaffId, VisitId};
     use clowder_schemas::wards::{CheckKind, Schedule, TreatmentKind};
+    use jiff::Timestamp;
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
     }
 
-    fn admission() -> Admission {
+    /// A cat in C1 with a pain score every 4 hours from 08:00 (also the board's tests).
+    pub(crate) fn admission() -> Admission {
         let now = ts("2026-12-06T08:00:00Z");
         Admission {
             id: AdmissionId::from_u128(1),
@@ -450,6 +550,7 @@ mod tests {
                 catalogue_item_id: None,
                 notes: None,
                 stopped_at: None,
+                stop_reason: None,
                 added_at: now,
                 added_by: None,
             }],

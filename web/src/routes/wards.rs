@@ -7,15 +7,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clowder_schemas::ErrorResponse;
+use clowder_schemas::ids::TreatmentId;
 use clowder_schemas::ids::{AdmissionId, WardId};
 use clowder_schemas::vitals::CreateVitals;
 use clowder_schemas::wards::{
-    AddTreatment, Admission, CreateAdmission, CreateWard, Discharge, MarkSlot, Ward, WardBoard,
+    AddTreatment, Admission, CreateAdmission, CreateWard, Discharge, MarkSlot, MoveAdmission, StopTreatment,
+    UpdateWard, Ward, WardBoard,
 };
 
 use crate::access::granted_on;
 use crate::error::ApiError;
-use crate::extract::{Id, Json, Staff};
+use crate::extract::{Id, Json, ParentId, Staff};
 use crate::reply::Created;
 use crate::state::AppState;
 use crate::views::ward::{Grid, WardGridPart, WardPage, WardRow, WardsPage};
@@ -60,6 +62,29 @@ pub async fn wards_get(
     Ok(axum::Json(state.system.wards.get(id, &staff.caller).await?))
 }
 
+/// Change a ward: its name, its cages (the whole new list: added, renamed with `from`, out of
+/// use with `active: false`, removed by leaving them out) or its overdue setting. A cage with a
+/// cat in it cannot be removed, renamed or closed.
+#[utoipa::path(
+    patch, path = "/api/wards/{id}", tag = "ward",
+    params(("id" = WardId, Path)),
+    request_body = UpdateWard,
+    responses(
+        (status = 200, description = "The ward as changed", body = Ward),
+        (status = 404, description = "`ward_not_found`", body = ErrorResponse),
+        (status = 409, description = "`cage_occupied`: a cage with a cat in it", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`: a cage listed twice, a rename of no cage, nothing to change", body = ErrorResponse),
+    )
+)]
+pub async fn wards_update(
+    State(state): State<AppState>,
+    staff: Staff,
+    Id(id): Id<WardId>,
+    Json(body): Json<UpdateWard>,
+) -> Result<axum::Json<Ward>, ApiError> {
+    Ok(axum::Json(state.system.ward_boards.edit_ward(id, body, &staff.caller).await?))
+}
+
 /// The ward's board now: every cage, the cat in it, its slots not marked (overdue flagged)
 /// and its next ones. Names only: nothing of the owner. Audited as a list of admissions.
 #[utoipa::path(
@@ -75,11 +100,9 @@ pub async fn wards_board(
     Ok(axum::Json(board(&state, id, &staff).await?))
 }
 
-/// The board of a ward, for the API and the screens.
+/// The board of a ward, for the API and the screens: from the ward's actor.
 pub async fn board(state: &AppState, id: WardId, staff: &Staff) -> Result<WardBoard, ApiError> {
-    let ward = state.system.wards.get(id, &staff.caller).await?;
-    let now = state.system.ctx.clock.now();
-    Ok(state.system.admissions.board(&ward, now, &staff.caller).await?)
+    Ok(state.system.ward_boards.board(id, &staff.caller).await?)
 }
 
 /// Admit a cat from a visit to a cage of a ward. One active admission per cat and one cat
@@ -99,7 +122,7 @@ pub async fn admissions_create(
     staff: Staff,
     Json(body): Json<CreateAdmission>,
 ) -> Result<Response, ApiError> {
-    let a = state.system.admissions.admit(body, &staff.caller).await?;
+    let a = state.system.ward_boards.admit(body, &staff.caller).await?;
     Ok(Created::at(format!("/api/admissions/{}", a.id), a).into_response())
 }
 
@@ -136,7 +159,7 @@ pub async fn admissions_add_treatment(
     Id(id): Id<AdmissionId>,
     Json(body): Json<AddTreatment>,
 ) -> Result<axum::Json<Admission>, ApiError> {
-    Ok(axum::Json(state.system.admissions.add_treatment(id, body, &staff.caller).await?))
+    Ok(axum::Json(state.system.ward_boards.add_treatment(id, body, &staff.caller).await?))
 }
 
 /// Mark a due slot done (at the actual time: a late entry gives it) or skipped with a reason.
@@ -176,7 +199,7 @@ pub async fn admissions_mark(
             Some(state.system.vitals.record(v, now, &staff.caller).await?.id)
         }
     };
-    Ok(axum::Json(state.system.admissions.mark(id, body, vitals_id, &staff.caller).await?))
+    Ok(axum::Json(state.system.ward_boards.mark(id, body, vitals_id, &staff.caller).await?))
 }
 
 /// Discharge the cat: the cage is free, the sheet closes (no more marks).
@@ -195,7 +218,54 @@ pub async fn admissions_discharge(
     Id(id): Id<AdmissionId>,
     Json(body): Json<Discharge>,
 ) -> Result<axum::Json<Admission>, ApiError> {
-    Ok(axum::Json(state.system.admissions.discharge(id, body, &staff.caller).await?))
+    Ok(axum::Json(state.system.ward_boards.discharge(id, body, &staff.caller).await?))
+}
+
+/// Move the cat to another cage of its ward or of another ward of the location: the old cage
+/// is freed and the new one taken in one commit; both boards update.
+#[utoipa::path(
+    post, path = "/api/admissions/{id}/move", tag = "ward",
+    params(("id" = AdmissionId, Path)),
+    request_body = MoveAdmission,
+    responses(
+        (status = 200, description = "The admission in its new cage", body = Admission),
+        (status = 404, description = "`admission_not_found`, `ward_not_found`", body = ErrorResponse),
+        (status = 409, description = "`duplicate_value` (`cage`): the cage is taken; `admission_discharged`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`: not a cage of the ward, a cage out of use, a ward of another location", body = ErrorResponse),
+    )
+)]
+pub async fn admissions_move(
+    State(state): State<AppState>,
+    staff: Staff,
+    Id(id): Id<AdmissionId>,
+    Json(body): Json<MoveAdmission>,
+) -> Result<axum::Json<Admission>, ApiError> {
+    Ok(axum::Json(state.system.ward_boards.move_to(id, body, &staff.caller).await?))
+}
+
+/// Stop a treatment, with the reason: its slots from now disappear; the marked ones stay.
+#[utoipa::path(
+    post, path = "/api/admissions/{id}/treatments/{treatment_id}/stop", tag = "ward",
+    params(("id" = AdmissionId, Path), ("treatment_id" = TreatmentId, Path)),
+    request_body = StopTreatment,
+    responses(
+        (status = 200, description = "The sheet with the treatment stopped", body = Admission),
+        (status = 404, description = "`admission_not_found`", body = ErrorResponse),
+        (status = 409, description = "`treatment_stopped`: stopped already; `admission_discharged`", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`: no reason, not a treatment of this sheet", body = ErrorResponse),
+    )
+)]
+pub async fn admissions_stop_treatment(
+    State(state): State<AppState>,
+    staff: Staff,
+    ParentId(id): ParentId<AdmissionId>,
+    params: axum::extract::RawPathParams,
+    Json(body): Json<StopTreatment>,
+) -> Result<axum::Json<Admission>, ApiError> {
+    let tid: TreatmentId = params.iter().last().and_then(|(_, v)| v.parse().ok()).ok_or_else(|| {
+        ApiError::from(clowder_schemas::ValidationError::new("treatment_id", "is not a treatment of this sheet"))
+    })?;
+    Ok(axum::Json(state.system.ward_boards.stop_treatment(id, tid, &body, &staff.caller).await?))
 }
 
 /// `/wards`: the wards, each with its board and its wall display.

@@ -1531,6 +1531,7 @@ mod ward {
             cages: vec![
                 BoardCage {
                     cage: "C1".into(),
+                    inactive: false,
                     admission: Some(BoardAdmission {
                         admission_id: AdmissionId::from_u128(2),
                         patient_id: PatientId::from_u128(3),
@@ -1540,7 +1541,7 @@ mod ward {
                         next: vec![slot(false)],
                     }),
                 },
-                BoardCage { cage: "C2".into(), admission: None },
+                BoardCage { cage: "C2".into(), inactive: false, admission: None },
             ],
             overdue_count: 1,
         }
