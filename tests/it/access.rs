@@ -412,12 +412,15 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/wards", "AM"),
     ("GET", "/api/wards", "AVTM"),
     ("GET", "/api/wards/{id}", "AVTM"),
+    ("PATCH", "/api/wards/{id}", "AM"),
     ("GET", "/api/wards/{id}/board", "AVTM"),
     ("POST", "/api/admissions", "AVT"),
     ("GET", "/api/admissions/{id}", "AVTM"),
     ("POST", "/api/admissions/{id}/treatments", "AVT"),
     ("POST", "/api/admissions/{id}/slots", "AVT"),
     ("POST", "/api/admissions/{id}/discharge", "AVT"),
+    ("POST", "/api/admissions/{id}/move", "AVT"),
+    ("POST", "/api/admissions/{id}/treatments/{treatment_id}/stop", "AVT"),
     ("GET", "/wards", "AVTM"),
     ("GET", "/wards/{id}", "AVTM"),
     ("GET", "/wards/{id}/display", "AVTM"),
@@ -437,6 +440,7 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> S
         .replace("{id}", UNKNOWN_ID)
         .replace("{shift_id}", UNKNOWN_ID)
         .replace("{appointment_id}", UNKNOWN_ID)
+        .replace("{treatment_id}", UNKNOWN_ID)
         .replace("{file}", "nope.ics")
         .replace("{kind}", "birthday")
         .replace("{purpose}", "confirm")
