@@ -120,9 +120,8 @@ fn ink_check(bytes: &[u8], limits: ImageLimits) -> Result<(u32, u32), ImageRefus
     let mut pixels = pixels.map(rgba);
     let first = pixels.next().unwrap_or_default();
     let differs = |a: u8, b: u8| a.abs_diff(b) > 64;
-    let unlike = pixels
-        .filter(|p| differs(p[3], first[3]) || (p[3] > 32 && (0..3).any(|c| differs(p[c], first[c]))))
-        .count();
+    let unlike =
+        pixels.filter(|p| differs(p[3], first[3]) || (p[3] > 32 && (0..3).any(|c| differs(p[c], first[c])))).count();
     // The top-left pixel may itself be ink: the background is whichever side is larger.
     let total = width as usize * height as usize;
     let ink = unlike.min(total - unlike);
