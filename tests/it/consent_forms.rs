@@ -150,7 +150,7 @@ async fn an_anaesthesia_consent_is_filled_for_a_visit_signed_once_and_filed_as_a
     let res = c.app.post_json(&format!("/api/consent-forms/{id}/void"), &json!({"reason": "wrong"})).await;
     assert_error(res, StatusCode::CONFLICT, "consent_form_signed", None).await;
     let listed = c.app.get_json(&format!("/api/consent-forms?visit_id={visit}")).await;
-    assert_eq!(page_ids(&listed), [id.clone()]);
+    assert_eq!(page_ids(&listed), [id]);
     let docs = c.app.get_json(&format!("/api/documents?patient_id={}", c.cat)).await;
     assert_eq!(page_ids(&docs).len(), 1, "one PDF for one signature");
 }
