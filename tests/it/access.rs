@@ -283,6 +283,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("PUT", "/api/note-templates/{key}", "AV"),
     ("GET", "/api/patients/{id}/timeline", "AVT"),
     ("GET", "/visits/{id}", "AVT"),
+    ("GET", "/consents/{id}/sign", "AVT"),
     ("GET", "/tablet/chart", "AVT"),
     ("POST", "/api/prescriptions", "AV"),
     ("GET", "/api/prescriptions/{id}", "AV"),

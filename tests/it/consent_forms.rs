@@ -281,3 +281,45 @@ async fn a_form_is_not_shown_to_who_may_not_read_the_record_nor_to_another_clini
     let res = other.get(&format!("/api/consent-forms?patient_id={}", c.cat)).await;
     assert!(page_ids(&expect_json(res, StatusCode::OK).await).is_empty());
 }
+
+#[tokio::test]
+async fn the_signing_page_shows_a_draft_to_sign_and_a_signed_form_read_only_with_its_pdf() {
+    let c = Clinic::new().await;
+    let t = template(&c.app, "anaesthesia").await;
+    let visit = visit(&c, &c.cat).await;
+    // The visit page offers the templates and, once made, lists the form with its status.
+    let html = c.app.get(&format!("/visits/{visit}")).await.text().await.unwrap();
+    assert!(html.contains(r#"id="consent-start""#) && html.contains(&format!(r#"value="{}""#, id_of(&t))), "{html}");
+    let id = id_of(&new_form(&c, json!({"template_id": id_of(&t), "visit_id": visit, "procedure": "Spay <b>"})).await);
+    let html = c.app.get(&format!("/visits/{visit}")).await.text().await.unwrap();
+    assert!(html.contains(&format!(r#"href="/consents/{id}/sign""#)) && html.contains(r#"data-status="Draft""#));
+
+    let path = format!("/consents/{id}/sign");
+    let res = c.app.get(&path).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains(r#"<canvas id="signature-pad""#) && html.contains("Jon Smith"), "{html}");
+    assert!(html.contains("Spay &#60;b&#62;") && !html.contains("Spay <b>"), "the procedure typed is text");
+    let signed = expect_json(
+        c.app
+            .post_json(&format!("/api/consent-forms/{id}/sign"), &sign_body("Jon Smith", &signature_png(600, 200, 4)))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let html = c.app.get(&path).await.text().await.unwrap();
+    assert!(!html.contains("signature-pad"), "read-only once signed");
+    let pdf = format!("/api/documents/{}/content", signed["signature"]["document_id"].as_str().unwrap());
+    assert!(html.contains(&format!(r#"href="{pdf}""#)) && html.contains("by Jon Smith (owner)"), "{html}");
+
+    // Bad ids and callers: a page, never a crash or another record.
+    let res = c.app.get(&format!("/consents/{UNKNOWN_ID}/sign")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(c.app.get("/consents/not-an-id/sign").await.status().is_client_error());
+    let token = crate::access::staff_user(&c.app, "front.sign", &["receptionist"]).await;
+    let res = c.app.anonymous(Method::GET, &path).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let other = TestApp::signed_in().await;
+    assert_eq!(other.get(&path).await.status(), StatusCode::NOT_FOUND, "another clinic's form is unknown");
+}

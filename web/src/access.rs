@@ -362,6 +362,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("PUT", "/api/note-templates/{key}", Needs(VisitsEdit)),
     ("GET", "/api/patients/{id}/timeline", Needs(VisitsView)),
     ("GET", "/visits/{id}", Needs(VisitsView)),
+    ("GET", "/consents/{id}/sign", Needs(VisitsView)),
     // The exam-room tablet's chart of the cat in the room (a receptionist's tablet shows the
     // room and the banner, not the chart).
     ("GET", "/tablet/chart", Needs(VisitsView)),

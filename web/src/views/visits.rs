@@ -51,6 +51,10 @@ pub struct VisitPage {
     pub revision: u64,
     /// The address of a new estimate from this visit, when the caller may start one.
     pub new_estimate: Option<String>,
+    /// The visit's consent forms, each linked to its signing page.
+    pub consents: Vec<super::consents::ConsentRow>,
+    /// The form starting a consent, for who may make one.
+    pub consent_starter: Option<super::consents::ConsentStarter>,
 }
 
 pub fn type_label(t: VisitType) -> &'static str {
@@ -146,6 +150,8 @@ impl VisitPage {
             can_sign: may_sign && !signed && note.draft.is_some() && visit.status != VisitStatus::Voided,
             revision,
             new_estimate: None,
+            consents: Vec::new(),
+            consent_starter: None,
         }
     }
 }
