@@ -28,6 +28,9 @@ pub async fn ensure_admin(system: &System, password: Option<&str>) -> anyhow::Re
         .await
         .context("writing the default message templates")?;
     system.clinical_facts.ensure_defaults().await.context("writing the compiled-in clinical facts")?;
+    clowder_actors::clinical::consent_forms::ensure_default_templates(&system.consent_templates)
+        .await
+        .context("writing the default consent templates")?;
     system.prescriptions.ensure_active_index().await.context("indexing the active prescriptions")?;
     system.reports.ensure_rollup().await.context("filling the revenue rollup")?;
     system.accounting.ensure_day_index().await.context("indexing the invoices by day")?;

@@ -169,6 +169,15 @@ pub enum Error {
     /// An upload is larger than `CLOWDER_DOCUMENT_MAX_BYTES`.
     #[error("the file is larger than the {max} bytes a document may have (CLOWDER_DOCUMENT_MAX_BYTES)")]
     DocumentTooLarge { max: u64 },
+    #[error("no consent template with id {0}")]
+    ConsentTemplateNotFound(clowder_schemas::ids::ConsentTemplateId),
+    #[error("no consent form with id {0}")]
+    ConsentFormNotFound(clowder_schemas::ids::ConsentFormId),
+    /// A signed consent form never changes.
+    #[error("consent form {0} is already signed; a signed form cannot be signed again, changed or voided")]
+    ConsentFormSigned(clowder_schemas::ids::ConsentFormId),
+    #[error("consent form {0} was voided; make a new one")]
+    ConsentFormVoided(clowder_schemas::ids::ConsentFormId),
     #[error("no clinical fact set or version {0}")]
     FactSetNotFound(String),
     #[error("no lab order with id {0}")]
@@ -382,6 +391,10 @@ impl Error {
             Error::DocumentNotFound(_) => ErrorCode::DocumentNotFound,
             Error::DocumentTypeRefused(_) => ErrorCode::DocumentTypeRefused,
             Error::DocumentTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Error::ConsentTemplateNotFound(_) => ErrorCode::ConsentTemplateNotFound,
+            Error::ConsentFormNotFound(_) => ErrorCode::ConsentFormNotFound,
+            Error::ConsentFormSigned(_) => ErrorCode::ConsentFormSigned,
+            Error::ConsentFormVoided(_) => ErrorCode::ConsentFormVoided,
             Error::FactSetNotFound(_) => ErrorCode::FactSetNotFound,
             Error::VaccinationNotFound(_) => ErrorCode::VaccinationNotFound,
             Error::CatalogueItemNotFound(_) => ErrorCode::CatalogueItemNotFound,

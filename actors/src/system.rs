@@ -89,6 +89,9 @@ pub struct System {
     /// Documents on the record (a record kind) and their contents on disk.
     pub documents: crate::clinical::documents::Documents,
     pub document_files: crate::clinical::document_files::DocumentFiles,
+    /// Consent templates (a record kind, versioned) and consent forms signed on the tablet.
+    pub consent_templates: crate::clinical::consent_forms::ConsentTemplates,
+    pub consent_forms: crate::clinical::consent_forms::ConsentForms,
     /// Visits of the medical record.
     pub visits: crate::clinical::visits::Visits,
     /// Signed SOAP notes and their addenda.
@@ -274,6 +277,9 @@ impl System {
         crate::billing::estimates::install_attachments(&attachments, &estimates);
         let finance = crate::billing::finance::FinanceCharges::new(ctx.clone(), invoices.clone());
         finance.install(&jobs).map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let documents = crate::clinical::documents::Documents::new(ctx.clone());
+        let document_files =
+            crate::clinical::document_files::DocumentFiles::new(&ctx.config.data_dir, ctx.config.document_max_bytes);
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {
@@ -311,11 +317,14 @@ impl System {
             ward_boards,
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
             labs: crate::clinical::labs::LabImport::new(ctx_for_templates.clone()),
-            documents: crate::clinical::documents::Documents::new(ctx_for_templates.clone()),
-            document_files: crate::clinical::document_files::DocumentFiles::new(
-                &ctx_for_templates.config.data_dir,
-                ctx_for_templates.config.document_max_bytes,
+            consent_templates: crate::clinical::consent_forms::ConsentTemplates::new(ctx_for_templates.clone()),
+            consent_forms: crate::clinical::consent_forms::ConsentForms::new(
+                ctx_for_templates.clone(),
+                documents.clone(),
+                document_files.clone(),
             ),
+            documents,
+            document_files,
             drafts: crate::clinical::drafts::Drafts::new(ctx_for_templates.clone(), notes.clone()),
             timeline: crate::clinical::timeline::Timeline::new(ctx_for_templates.clone()),
             charts: crate::clinical::chart::Charts::new(ctx_for_templates.clone()),
@@ -410,6 +419,8 @@ impl System {
             self.problems.stop_all();
             self.labs.stop_all();
             self.documents.stop_all();
+            self.consent_templates.stop_all();
+            self.consent_forms.records().stop_all();
             self.visits.stop_all();
             self.notes.stop_all();
             self.prescriptions.stop_all();

@@ -16,6 +16,8 @@ pub(crate) enum Item {
     Shade { x: f32, y: f32, w: f32, h: f32, dark: bool },
     /// The letterhead's logo.
     Logo { x: f32, y: f32, w: f32, h: f32 },
+    /// An image of the body ([`crate::Block::Image`]).
+    Image { x: f32, y: f32, w: f32, h: f32, image: crate::Image },
 }
 
 pub(crate) type Page = Vec<Item>;
@@ -60,6 +62,7 @@ pub(crate) fn lay_out(doc: &Document) -> Vec<Page> {
             Block::Fields(f) => l.fields(f),
             Block::Table(t) => l.table(t),
             Block::Gap => l.gap(),
+            Block::Image(i) => l.image(i),
         }
     }
     let n = l.pages.len();
@@ -190,6 +193,18 @@ impl Layout<'_> {
             self.y += HEADING * LEAD;
         }
         self.y += 2.0;
+    }
+
+    /// An image at its printed width (at most the page's), kept whole on one page.
+    fn image(&mut self, image: &crate::Image) {
+        let (pw, ph) = (image.size.0.max(1) as f32, image.size.1.max(1) as f32);
+        let max_h = (self.bottom - self.body_top).max(1.0);
+        let w = image.width.min(self.width()).min(max_h * pw / ph);
+        let h = w * ph / pw;
+        self.ensure(h);
+        let (x, y) = (self.left, self.y);
+        self.draw(Item::Image { x, y, w, h, image: image.clone() });
+        self.y += h + 4.0;
     }
 
     fn paragraph(&mut self, t: &str) {

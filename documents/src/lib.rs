@@ -13,11 +13,13 @@
 //! time and "Page n of m".
 
 mod fonts;
+mod image;
 mod labels;
 mod layout;
 mod pdf;
 
 pub use fonts::text_width;
+pub use image::{Image, ImageLimits, ImageRefused};
 pub use labels::{Label, LabelLine, LabelSheet, render_labels};
 
 /// What can stop a document from rendering.
@@ -26,6 +28,9 @@ pub enum DocumentError {
     /// The logo is not a PNG or JPEG image this crate can read.
     #[error("the logo is not a readable PNG or JPEG image: {0}")]
     Logo(String),
+    /// An image of the body could not be drawn (it was checked when made, so this is a bug).
+    #[error("an image could not be drawn: {0}")]
+    Image(String),
     /// The PDF library refused the document (a limit of the format, a font it cannot embed).
     #[error("the PDF could not be written: {0}")]
     Pdf(String),
@@ -179,6 +184,8 @@ pub enum Block {
     Table(Table),
     /// Vertical space between blocks.
     Gap,
+    /// A PNG picture (a drawn signature), left-aligned, kept whole on one page.
+    Image(Image),
 }
 
 /// A whole document.

@@ -74,6 +74,14 @@ pub(crate) fn write(doc: &Document, pages: &[Page]) -> Result<Vec<u8>, DocumentE
                         s.draw_path(&path);
                     }
                 }
+                Item::Image { x, y, w, h, image } => {
+                    let img = self::image(&image.bytes, false).map_err(DocumentError::Image)?;
+                    if let Some(size) = Size::from_wh(*w, *h) {
+                        s.push_transform(&Transform::from_translate(*x, *y));
+                        s.draw_image(img, size);
+                        s.pop();
+                    }
+                }
                 Item::Logo { x, y, w, h } => {
                     if let (Some(img), Some(size)) = (&logo, Size::from_wh(*w, *h)) {
                         s.push_transform(&Transform::from_translate(*x, *y));

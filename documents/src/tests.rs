@@ -252,3 +252,49 @@ fn accented_names_extract_back_as_written() {
     assert_eq!(text.matches("Patient").count(), n, "the header row once per page");
     assert!(text.contains("Zoë Müller 119"));
 }
+
+/// A `w` × `h` RGBA PNG, transparent, with a black diagonal stroke `ink` pixels long.
+fn drawn(w: u32, h: u32, ink: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = ::png::Encoder::new(&mut out, w, h);
+    enc.set_color(::png::ColorType::Rgba);
+    enc.set_depth(::png::BitDepth::Eight);
+    let mut pixels = vec![0u8; (w * h * 4) as usize];
+    for i in 0..ink.min(w).min(h) {
+        let at = ((i * w + i) * 4) as usize;
+        pixels[at..at + 4].copy_from_slice(&[0, 0, 0, 255]);
+    }
+    let mut writer = enc.write_header().unwrap();
+    writer.write_image_data(&pixels).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+#[test]
+fn a_picture_is_checked_by_its_pixels_and_printed_whole() {
+    let limits = ImageLimits::SIGNATURE;
+    assert_eq!(Image::png(b"GIF89a....".to_vec(), 200.0, limits).unwrap_err(), ImageRefused::NotPng);
+    assert_eq!(Image::png(drawn(300, 100, 0), 200.0, limits).unwrap_err(), ImageRefused::Blank);
+    assert_eq!(Image::png(drawn(300, 100, 5), 200.0, limits).unwrap_err(), ImageRefused::Blank);
+    assert!(matches!(Image::png(drawn(2100, 10, 40), 200.0, limits), Err(ImageRefused::Dimensions { .. })));
+    let small = ImageLimits { max_bytes: 100, ..limits };
+    assert_eq!(Image::png(drawn(300, 100, 80), 200.0, small).unwrap_err(), ImageRefused::TooLarge { max: 100 });
+    let mut cut = drawn(300, 100, 80);
+    cut.truncate(60);
+    assert!(matches!(Image::png(cut, 200.0, limits), Err(ImageRefused::Unreadable(_))));
+
+    let signature = Image::png(drawn(300, 100, 80), 180.0, limits).unwrap();
+    assert_eq!(signature.size(), (300, 100));
+    let mut doc = Document::new(Letterhead::default(), "Consent", "now");
+    doc.push(Block::Paragraph("I consent.".into()));
+    doc.push(Block::Image(signature));
+    let pages = lay_out(&doc);
+    let image = pages[0].iter().find_map(|i| match i {
+        Item::Image { w, h, .. } => Some((*w, *h)),
+        _ => None,
+    });
+    assert_eq!(image, Some((180.0, 60.0)), "printed at its width, in proportion");
+    let pdf = render(&doc).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(pdf.windows(b"/Image".len()).any(|w| w == b"/Image"), "the picture is embedded");
+}

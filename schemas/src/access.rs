@@ -133,6 +133,7 @@ permissions! {
     CommunicationsSend = "communications:send" => "Send a message to a client, and message batches to many",
     VisitsSign = "visits:sign" => "Sign clinical notes and their addenda (veterinarians)",
     VitalsCreate = "vitals:create" => "Record vital signs and weights",
+    ConsentTemplatesManage = "consent_templates:manage" => "Write and change the consent form templates (a change is a new version)",
     ClinicalFactsManage = "clinical_facts:manage" => "Publish a new version of a clinical fact set (normal ranges, protocols, formulary)",
     ControlledView = "controlled:view" => "See the controlled-drug register and export it",
     ControlledRecord = "controlled:record" => "Record controlled-drug receipts, administrations, dispensing, counts and corrections (each witnessed)",
@@ -329,6 +330,8 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     vet.extend([WardView, WardTreat]);
     tech.extend([WardView, WardTreat]);
     manager.extend([WardView, WardManage]);
+    // Consent wording is the practice's policy (and its insurer's): the manager keeps it.
+    manager.push(ConsentTemplatesManage);
     vec![
         (
             ADMINISTRATOR,

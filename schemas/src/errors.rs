@@ -150,6 +150,12 @@ pub enum ErrorCode {
     /// An upload whose content is not an accepted document type (an executable, HTML, an
     /// unknown binary), whatever its file name says.
     DocumentTypeRefused,
+    ConsentTemplateNotFound,
+    ConsentFormNotFound,
+    /// A consent form already signed: a second signature, an edit or a void (it never changes).
+    ConsentFormSigned,
+    /// A consent form voided before signing: it cannot be signed or edited.
+    ConsentFormVoided,
     WardNotFound,
     AdmissionNotFound,
     /// A change to the sheet of a cat already discharged.
@@ -227,6 +233,8 @@ impl ErrorCode {
             LabOrderReviewed | LabOrderCancelled | LabUnmatchedResolved => ErrorKind::Conflict,
             DocumentNotFound => ErrorKind::NotFound,
             DocumentTypeRefused => ErrorKind::UnsupportedMediaType,
+            ConsentTemplateNotFound | ConsentFormNotFound => ErrorKind::NotFound,
+            ConsentFormSigned | ConsentFormVoided => ErrorKind::Conflict,
             WardNotFound | AdmissionNotFound => ErrorKind::NotFound,
             AdmissionDischarged | SlotAlreadyMarked | CageOccupied | TreatmentStopped => ErrorKind::Conflict,
         }

@@ -271,6 +271,22 @@ pub enum DomainEvent {
         document_id: crate::ids::DocumentId,
         client_id: crate::ids::ClientId,
     },
+    /// A consent template was made or changed (a new version, retired).
+    ConsentTemplateSaved {
+        consent_template_id: crate::ids::ConsentTemplateId,
+        changed: Vec<String>,
+    },
+    /// A consent form was made for a visit.
+    ConsentFormCreated {
+        consent_form_id: crate::ids::ConsentFormId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A consent form changed: its procedure corrected, signed (`status`, `signature`) or voided.
+    ConsentFormUpdated {
+        consent_form_id: crate::ids::ConsentFormId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
     /// A visit was opened (walk-in, or from its appointment). Clinical: ids only.
     VisitOpened {
         visit_id: crate::ids::VisitId,
@@ -589,6 +605,11 @@ impl DomainEvent {
             DomainEvent::DocumentAdded { document_id, .. } | DomainEvent::DocumentDeactivated { document_id, .. } => {
                 format!("document:{document_id}")
             }
+            DomainEvent::ConsentTemplateSaved { consent_template_id, .. } => {
+                format!("consent_template:{consent_template_id}")
+            }
+            DomainEvent::ConsentFormCreated { consent_form_id, .. }
+            | DomainEvent::ConsentFormUpdated { consent_form_id, .. } => format!("consent_form:{consent_form_id}"),
             DomainEvent::VisitOpened { visit_id, .. }
             | DomainEvent::VisitUpdated { visit_id, .. }
             | DomainEvent::VisitCompleted { visit_id, .. }
@@ -819,7 +840,10 @@ impl DomainEvent {
             | DomainEvent::ProblemAdded { .. }
             | DomainEvent::ProblemUpdated { .. }
             | DomainEvent::DocumentAdded { .. }
-            | DomainEvent::DocumentDeactivated { .. } => Audience::new(Permission::VisitsView, Unnarrowed),
+            | DomainEvent::DocumentDeactivated { .. }
+            | DomainEvent::ConsentTemplateSaved { .. }
+            | DomainEvent::ConsentFormCreated { .. }
+            | DomainEvent::ConsentFormUpdated { .. } => Audience::new(Permission::VisitsView, Unnarrowed),
             // The medical record: only who may read visits and notes. The events carry no
             // creator, so scope `own` receives none of them (REST narrows `own` by creator).
             DomainEvent::VisitOpened { .. }
@@ -960,6 +984,18 @@ impl DomainEvent {
             | DomainEvent::DocumentDeactivated { document_id, client_id } => Some(IdsOnly {
                 ids: vec![("document_id", document_id.to_string()), ("client_id", client_id.to_string())],
                 changed: Vec::new(),
+            }),
+            DomainEvent::ConsentTemplateSaved { consent_template_id, changed } => Some(IdsOnly {
+                ids: vec![("consent_template_id", consent_template_id.to_string())],
+                changed: changed.clone(),
+            }),
+            DomainEvent::ConsentFormCreated { consent_form_id, patient_id } => Some(IdsOnly {
+                ids: vec![("consent_form_id", consent_form_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: Vec::new(),
+            }),
+            DomainEvent::ConsentFormUpdated { consent_form_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("consent_form_id", consent_form_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
             }),
             DomainEvent::VisitOpened { visit_id, patient_id }
             | DomainEvent::VisitCompleted { visit_id, patient_id }

@@ -333,6 +333,15 @@ ulid_id!(
 );
 
 ulid_id!(
+    /// A consent template (anaesthesia, euthanasia, treatment estimate, other), versioned.
+    ConsentTemplateId, ConsentTemplateNotFound, "consent template"
+);
+ulid_id!(
+    /// A consent form made from a template for a visit, signed on the tablet.
+    ConsentFormId, ConsentFormNotFound, "consent form"
+);
+
+ulid_id!(
     /// One movement of a client's loyalty points (append-only; ids in time order).
     LoyaltyEntryId
 );

@@ -71,6 +71,7 @@ pub use ids::{
     SessionId, ShiftId, StaffId, TimeOffId, UserId, WaitlistId,
 };
 pub mod accounting;
+pub mod consent_forms;
 pub mod documents;
 pub mod reports;
 pub mod statements;

@@ -61,6 +61,7 @@ use self::visits::status_path;
 pub mod cats;
 pub mod clients;
 pub mod clinical;
+pub mod consents;
 pub mod history;
 pub mod labs;
 pub mod prices;
@@ -174,6 +175,7 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
             expiry_months: Some(24),
         };
         system.loyalty.put_settings(programme, &Caller::system()).await.context("turning the demo loyalty on")?;
+        consents::seed(system).await.context("seeding the demo consent forms")?;
         // Seeding touched every record: let them go now instead of after the idle period,
         // so a fresh demo server starts as small as a real one.
         system.clients.passivate_all();

@@ -34,6 +34,10 @@
 //! The printable documents, in `tests/browser/documents.mjs`: a cat's page links its
 //! vaccination certificate and record summary, and the certificate's link answers a PDF.
 //!
+//! The consent signing page, in `tests/browser/consents.mjs`: a consent started from a visit,
+//! Sign refused inline with nothing drawn and with no name, strokes drawn with the mouse,
+//! cleared and drawn again, signed; the page turns read-only and its PDF names the signer.
+//!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
 //! on a machine without them skips these tests with a message.
@@ -560,4 +564,37 @@ async fn a_lab_result_arrives_flagged_on_the_open_order_and_the_trend_shows_on_t
         .await;
     let orders = c.app.get_json(&format!("/api/patients/{}/lab-orders?visit_id={visit}", c.cat)).await;
     assert_eq!(orders["items"][0]["status"], "reviewed", "the browser's sign-off reached the order");
+}
+
+/// The consent signing page, in `tests/browser/consents.mjs`; the PDF it saved is read with
+/// pdftotext for the signer's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_is_started_from_a_visit_drawn_with_the_mouse_and_signed_into_a_pdf() {
+    let Some(browser) = Browser::find() else { return };
+    let c = Clinic::new().await;
+    let body = crate::visits::walk_in(&c.cat, &c.vet);
+    let visit = id_of(
+        &crate::helpers::expect_json(c.app.post_json("/api/visits", &body).await, reqwest::StatusCode::CREATED).await,
+    );
+    crate::access::staff_user(&c.app, "vera", &["veterinarian"]).await;
+    let base = format!("http://{}", c.app.addr);
+    browser
+        .run(
+            "consents.mjs",
+            &[("BASE_URL", &base), ("USER", "vera"), ("PASSWORD", crate::access::NEW_PASSWORD), ("VISIT", &visit)],
+        )
+        .await;
+    let forms = c.app.get_json(&format!("/api/consent-forms?visit_id={visit}")).await;
+    let form = &forms["items"][0];
+    assert_eq!(
+        (form["status"].as_str(), form["signature"]["signer_name"].as_str()),
+        (Some("signed"), Some("Jon Q Smith"))
+    );
+    let pdf = std::fs::read(browser.artifacts.join("consent.pdf")).expect("the script saved the PDF");
+    if let Some(text) = crate::helpers::pdf_text(&pdf) {
+        assert!(text.contains("Jon Q Smith"), "{text}");
+    }
+    for shot in ["consent-sign-800", "consent-signed-1280"] {
+        assert!(browser.artifacts.join(format!("{shot}.png")).exists(), "{shot}");
+    }
 }

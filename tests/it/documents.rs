@@ -213,9 +213,8 @@ async fn executables_traversal_names_and_other_clients_records_are_refused_and_n
         let listed = c.app.get_json(&format!("/api/documents?client_id={client}&include_inactive=true")).await;
         assert!(page_ids(&listed).is_empty(), "nothing filed for {cat}");
     }
-    // A link refused by the record's decision may leave the content, unnamed by any record
-    // (content-addressed: the next upload of the same bytes reuses it).
-    assert!(stored_files(&c.app.data_dir).len() <= 1);
+    // The links are checked before the content is kept: a refused link leaves no file.
+    assert!(stored_files(&c.app.data_dir).is_empty(), "a refused link leaves no orphan content");
 
     // A path-traversal name is shown as its last component; the file is stored by its hash.
     let traversal = "../../../../etc/cron.d/evil.pdf";

@@ -22,6 +22,7 @@ mod clinical_facts;
 mod clinical_pdfs;
 mod communications;
 mod consent;
+mod consent_forms;
 mod controlled;
 mod demo;
 mod disk;

@@ -338,6 +338,16 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/documents/{id}", Needs(VisitsView)),
     ("GET", "/api/documents/{id}/content", Needs(VisitsView)),
     ("POST", "/api/documents/{id}/deactivate", Needs(VisitsEdit)),
+    ("GET", "/api/consent-templates", Needs(VisitsView)),
+    ("POST", "/api/consent-templates", Needs(ConsentTemplatesManage)),
+    ("GET", "/api/consent-templates/{id}", Needs(VisitsView)),
+    ("PATCH", "/api/consent-templates/{id}", Needs(ConsentTemplatesManage)),
+    ("POST", "/api/consent-forms", Needs(VisitsEdit)),
+    ("GET", "/api/consent-forms", Needs(VisitsView)),
+    ("GET", "/api/consent-forms/{id}", Needs(VisitsView)),
+    ("PATCH", "/api/consent-forms/{id}", Needs(VisitsEdit)),
+    ("POST", "/api/consent-forms/{id}/sign", Needs(VisitsEdit)),
+    ("POST", "/api/consent-forms/{id}/void", Needs(VisitsEdit)),
     // The medical record: visits:view for every read (a receptionist holds none of them).
     ("POST", "/api/visits", Needs(VisitsCreate)),
     ("GET", "/api/visits", Needs(VisitsView)),
@@ -355,6 +365,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("PUT", "/api/note-templates/{key}", Needs(VisitsEdit)),
     ("GET", "/api/patients/{id}/timeline", Needs(VisitsView)),
     ("GET", "/visits/{id}", Needs(VisitsView)),
+    ("GET", "/consents/{id}/sign", Needs(VisitsView)),
     // The exam-room tablet's chart of the cat in the room (a receptionist's tablet shows the
     // room and the banner, not the chart).
     ("GET", "/tablet/chart", Needs(VisitsView)),

@@ -23,7 +23,7 @@ use crate::routes::{
     users, waitlist,
 };
 use crate::routes::{catalogue, invoices};
-use crate::routes::{clinical_facts, documents, labs, problems, vitals, wards};
+use crate::routes::{clinical_facts, consent_forms, documents, labs, problems, vitals, wards};
 use crate::routes::{consent, hooks};
 use crate::routes::{controlled, prescriptions};
 use crate::routes::{estimates, payment_plans};
@@ -234,6 +234,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(documents::documents_get))
         .routes(routes!(documents::documents_content))
         .routes(routes!(documents::documents_deactivate))
+        .routes(routes!(consent_forms::consent_templates_list, consent_forms::consent_templates_create))
+        .routes(routes!(consent_forms::consent_templates_get, consent_forms::consent_templates_update))
+        .routes(routes!(consent_forms::consent_forms_create, consent_forms::consent_forms_list))
+        .routes(routes!(consent_forms::consent_forms_get, consent_forms::consent_forms_update))
+        .routes(routes!(consent_forms::consent_forms_sign))
+        .routes(routes!(consent_forms::consent_forms_void))
         .routes(routes!(visits::visits_create, visits::visits_list))
         .routes(routes!(visits::visits_get, visits::visits_update))
         .routes(routes!(visits::visits_complete))

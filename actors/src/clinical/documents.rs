@@ -162,6 +162,15 @@ pub struct DocumentFilter {
 }
 
 impl Documents {
+    /// Checks a new document's links against the record as it is now, without writing: the
+    /// upload asks before it keeps the content, so a refused link leaves no orphan file. The
+    /// decision checks them again when the record is written.
+    pub fn check_links(&self, draft: &DocumentDraft, caller: &Caller) -> Result<()> {
+        let ctx = self.ctx_ref();
+        let dctx = DecideCtx::new(ctx.clock.now(), &ctx.config, caller, Some(ctx.store.as_ref()));
+        linked_client(&dctx, draft.client_id, draft.patient_id, draft.visit_id).map(|_| ())
+    }
+
     /// Hides a document from the record's lists (it stays readable); already inactive: no change.
     pub async fn deactivate(&self, id: DocumentId, reason: Option<String>, caller: &Caller) -> Result<Document> {
         self.command(id, DocumentCommand::Deactivate { reason }, caller).await

@@ -14,7 +14,8 @@
 //! (visits and notes of the past, for the demo and migrations), `labs` (lab orders, results
 //! flagged against the reference ranges, review, and the import's unmatched queue), `documents`
 //! (uploaded files and signed forms on the record, a kind) with `document_files` (their
-//! contents on disk by hash), and `wards` (the hospital ward: wards, admissions and their
+//! contents on disk by hash), `consent_forms` (versioned consent templates, and forms signed on
+//! the tablet whose signed PDF is a document), and `wards` (the hospital ward: wards, admissions and their
 //! treatment sheets, the live board). The design is in
 //! docs/clinical.md.
 //!
@@ -22,6 +23,7 @@
 
 pub mod certificates;
 pub mod chart;
+pub mod consent_forms;
 pub mod controlled;
 pub mod document_files;
 pub mod documents;

@@ -146,6 +146,10 @@ pub enum RecordTable {
     /// Documents on the medical record (`clinical::documents`): metadata; the content is a
     /// file under `<data dir>/documents/` named by its SHA-256.
     Documents,
+    /// Consent templates, versioned (`clinical::consent_forms`).
+    ConsentTemplates,
+    /// Consent forms made for a visit from a template, signed once (`clinical::consent_forms`).
+    ConsentForms,
     /// Hospital wards and their cages (`clinical::wards`).
     Wards,
     /// A cat's stays in a ward with their treatment sheets (`clinical::wards`).
@@ -153,7 +157,7 @@ pub enum RecordTable {
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 68] = [
+    pub const ALL: [RecordTable; 70] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -220,6 +224,8 @@ impl RecordTable {
         RecordTable::PrintBatches,
         RecordTable::PrintFiles,
         RecordTable::Documents,
+        RecordTable::ConsentTemplates,
+        RecordTable::ConsentForms,
         RecordTable::Wards,
         RecordTable::Admissions,
     ];
@@ -292,6 +298,8 @@ impl RecordTable {
             RecordTable::PrintBatches => TableDefinition::new("print_batches"),
             RecordTable::PrintFiles => TableDefinition::new("print_files"),
             RecordTable::Documents => TableDefinition::new("documents"),
+            RecordTable::ConsentTemplates => TableDefinition::new("consent_templates"),
+            RecordTable::ConsentForms => TableDefinition::new("consent_forms"),
             RecordTable::Wards => TableDefinition::new("wards"),
             RecordTable::Admissions => TableDefinition::new("admissions"),
         }
@@ -363,6 +371,10 @@ pub enum IndexTable {
     DocumentsByClient,
     /// `(patient, document)`: a cat's documents (its visits' too).
     DocumentsByPatient,
+    /// `(client, consent form)`: the consent forms of a client's cats.
+    ConsentFormsByClient,
+    /// `(patient, consent form)`: a cat's consent forms (its visits' too).
+    ConsentFormsByPatient,
     /// `(day number, invoice)`: each invoice under every day it has something the books take
     /// (issued, a credit note, a payment, a refund, voided; payments and voids by their UTC
     /// day), so an accounting export reads only the invoices of its range. Filled from
@@ -380,7 +392,7 @@ pub enum IndexTable {
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 32] = [
+    pub const ALL: [IndexTable; 34] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -409,6 +421,8 @@ impl IndexTable {
         IndexTable::LabOrdersByVisit,
         IndexTable::DocumentsByClient,
         IndexTable::DocumentsByPatient,
+        IndexTable::ConsentFormsByClient,
+        IndexTable::ConsentFormsByPatient,
         IndexTable::InvoicesByDay,
         IndexTable::InvoicesVoided,
         IndexTable::AdmissionsByWard,
@@ -445,6 +459,8 @@ impl IndexTable {
             IndexTable::LoyaltyByClient => TableDefinition::new("loyalty_by_client"),
             IndexTable::DocumentsByClient => TableDefinition::new("documents_by_client"),
             IndexTable::DocumentsByPatient => TableDefinition::new("documents_by_patient"),
+            IndexTable::ConsentFormsByClient => TableDefinition::new("consent_forms_by_client"),
+            IndexTable::ConsentFormsByPatient => TableDefinition::new("consent_forms_by_patient"),
             IndexTable::InvoicesByDay => TableDefinition::new("invoices_by_day"),
             IndexTable::InvoicesVoided => TableDefinition::new("invoices_voided"),
             IndexTable::AdmissionsByWard => TableDefinition::new("admissions_by_ward"),

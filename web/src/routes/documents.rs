@@ -13,7 +13,7 @@ use clowder_actors::clinical::documents::DocumentFilter;
 use clowder_schemas::documents::{
     DeactivateDocument, Document, DocumentListQuery, UploadForm, content_disposition, display_name,
 };
-use clowder_schemas::ids::DocumentId;
+use clowder_schemas::ids::{ClientId, DocumentId, PatientId, VisitId};
 use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::{ErrorCode, ErrorResponse, ValidationError};
 
@@ -119,12 +119,31 @@ pub async fn documents_upload(
         size: 0,
         media_type: clowder_schemas::documents::MediaType::Text,
     };
-    form.validate(String::new(), probe)?;
+    let links = form.validate(String::new(), probe)?;
+    // So are the links (the cat's owner, the visit's cat): a refused link keeps no file.
+    state.system.documents.check_links(&links, &staff.caller)?;
     let content = incoming.finish().await.map_err(|e| ApiError::from(e).with_field("file"))?;
     let file_name = display_name(raw_name.as_deref(), content.media_type);
     let draft = form.validate(file_name, content)?;
     let document = state.system.documents.create(draft, &staff.caller).await?;
     Ok(Created::at(format!("/api/documents/{}", document.id), document).into_response())
+}
+
+/// The cat whose index a list of a client's, cat's or visit's records walks (a visit's are
+/// found through its cat); at least one of the three must be named.
+pub(crate) fn listed_cat(
+    state: &AppState,
+    client_id: Option<ClientId>,
+    patient_id: Option<PatientId>,
+    visit_id: Option<VisitId>,
+) -> Result<Option<PatientId>, ApiError> {
+    if client_id.is_none() && patient_id.is_none() && visit_id.is_none() {
+        return Err(ValidationError::new("client_id", "name a client_id, patient_id or visit_id").into());
+    }
+    Ok(match (patient_id, visit_id) {
+        (None, Some(v)) => Some(state.system.visits.peek(v)?.patient_id),
+        (p, _) => p,
+    })
 }
 
 /// Documents of a client, a cat or a visit (at least one), newest first; deactivated ones
@@ -143,14 +162,7 @@ pub async fn documents_list(
     Query(q): Query<DocumentListQuery>,
 ) -> Result<axum::Json<Page<Document>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    if q.client_id.is_none() && q.patient_id.is_none() && q.visit_id.is_none() {
-        return Err(ValidationError::new("client_id", "name a client_id, patient_id or visit_id").into());
-    }
-    // A visit's documents are found through its cat.
-    let patient_id = match (q.patient_id, q.visit_id) {
-        (None, Some(v)) => Some(state.system.visits.peek(v)?.patient_id),
-        (p, _) => p,
-    };
+    let patient_id = listed_cat(&state, q.client_id, q.patient_id, q.visit_id)?;
     let filter = DocumentFilter {
         client_id: q.client_id,
         patient_id,

@@ -18,6 +18,7 @@ pub mod clients;
 pub mod clinical_facts;
 pub mod communications;
 pub mod consent;
+pub mod consent_forms;
 pub mod controlled;
 pub mod devices;
 pub mod documents;

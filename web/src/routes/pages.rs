@@ -93,6 +93,7 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/messages/campaigns",
     "/messages/campaigns/{id}",
     "/visits/{id}",
+    "/consents/{id}/sign",
     "/tablet/chart",
     "/inventory",
     "/inventory/purchase-orders/{id}",
@@ -132,6 +133,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("lists.js", "text/javascript; charset=utf-8", include_str!("../pages/lists.js")),
     ("comms.js", "text/javascript; charset=utf-8", include_str!("../pages/comms.js")),
     ("visit.js", "text/javascript; charset=utf-8", include_str!("../pages/visit.js")),
+    ("consents.js", "text/javascript; charset=utf-8", include_str!("../pages/consents.js")),
     ("tablet-chart.js", "text/javascript; charset=utf-8", include_str!("../pages/tablet-chart.js")),
     ("inventory.js", "text/javascript; charset=utf-8", include_str!("../pages/inventory.js")),
     ("estimates.js", "text/javascript; charset=utf-8", include_str!("../pages/estimates.js")),
@@ -444,6 +446,7 @@ pub async fn visit(
             let mut view = crate::views::visits::VisitPage::new(nav, &visit, &note, may_sign, name, &clinic_tz(&state));
             view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?visit_id={id}"));
             view.labs = super::labs::visit_labs(&state, &staff, &visit).await?;
+            visit_consents(&state, &staff, &visit, &mut view).await?;
             // Its printable documents; the health certificate needs the signed note.
             let mut printable = vec![("Visit summary", "summary.pdf")];
             if view.signed {
@@ -480,6 +483,68 @@ pub async fn visit(
         }
         .await,
     )
+}
+
+/// `/consents/{id}/sign`: a consent form's frozen text and, on a draft for who may sign it,
+/// the signing form (name, relationship, a canvas); a signed form read-only with its PDF.
+/// Reads like `GET /api/consent-forms/{id}` (audited).
+pub async fn consent_sign(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: Result<Id<clowder_schemas::ids::ConsentFormId>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Cats);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            let form = state.system.consent_forms.get(id, &staff.caller).await?;
+            let may_sign = may(&staff, "POST /api/consent-forms/{id}/sign");
+            let pdf = form
+                .signature
+                .as_ref()
+                .filter(|_| may(&staff, "GET /api/documents/{id}/content"))
+                .map(|s| format!("/api/documents/{}/content", s.document_id));
+            // The owner is offered as the signer (an agent changes the name).
+            let owner = state.system.clients.peek(form.client_id).map(|c| c.display_name()).unwrap_or_default();
+            let view =
+                crate::views::consents::ConsentSignPage::new(nav, &form, may_sign, pdf, owner, &clinic_tz(&state));
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}
+
+/// The visit page's consent block: the visit's forms, and the form starting one (active
+/// templates; the estimates of the cat, for a treatment-estimate template) for who may make one.
+async fn visit_consents(
+    state: &AppState,
+    staff: &Staff,
+    visit: &clowder_schemas::visits::Visit,
+    view: &mut crate::views::visits::VisitPage,
+) -> Result<(), ApiError> {
+    use crate::views::consents::{ConsentRow, ConsentStarter};
+    use clowder_actors::clinical::consent_forms::{FormFilter, TemplateFilter};
+    if !may(staff, "GET /api/consent-forms") {
+        return Ok(());
+    }
+    let filter = FormFilter { visit_id: Some(visit.id), ..FormFilter::default() };
+    let (forms, _) = state.system.consent_forms.list(&filter, None, 20, &staff.caller).await?;
+    view.consents = forms.iter().map(ConsentRow::of).collect();
+    if may(staff, "POST /api/consent-forms") && visit.status != clowder_schemas::visits::VisitStatus::Voided {
+        let (templates, _) =
+            state.system.consent_templates.list(&TemplateFilter::default(), None, 50, &staff.caller).await?;
+        let mut estimates = Vec::new();
+        if may(staff, "GET /api/estimates") {
+            let client = state.system.patients.peek(visit.patient_id)?.client_id;
+            let filter = clowder_actors::billing::estimates::EstimateFilter { client_id: Some(client), status: None };
+            let (items, _) = state.system.estimates.list(&filter, None, 20, &staff.caller).await?;
+            estimates = items.into_iter().filter(|e| e.patient_id == visit.patient_id).collect();
+        }
+        let starter = ConsentStarter::new(&templates, &estimates);
+        view.consent_starter = (!starter.templates.is_empty()).then_some(starter);
+    }
+    Ok(())
 }
 
 /// The query of the tablet's chart: the room, and where the timeline's page starts.

@@ -8,6 +8,7 @@ pub mod billing;
 pub mod board;
 pub mod charts;
 pub mod comms;
+pub mod consents;
 pub mod estimates;
 pub mod inventory;
 pub mod labs;

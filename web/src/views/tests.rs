@@ -1721,3 +1721,77 @@ fn the_loyalty_settings_screen_shows_every_rule_as_stored_with_names_escaped() {
     assert!(!html.contains(" checked") && html.contains(r#"id="l-expiry" name="expiry_months" value="""#));
     assert!(!html.contains("no-bonuses\" hidden") && !html.contains("Last changed"));
 }
+
+fn a_consent(status: &str, signed: bool) -> clowder_schemas::consent_forms::ConsentForm {
+    let v = "01JD7Y2Q4Z8W3N5K6M7P8R9S0T";
+    let signature = signed.then(|| {
+        serde_json::json!({"signer_name": "Jon <b>Smith</b>", "relationship": "agent",
+            "signed_at": "2026-03-05T14:02:00Z", "witness_id": null, "witness_name": "Ben Vet", "document_id": v})
+    });
+    serde_json::from_value(serde_json::json!({
+        "id": v, "template_id": v, "template_version": 1, "kind": "anaesthesia",
+        "title": "Consent to <i>anaesthesia</i>", "template_title": "t", "template_body": "b",
+        "values": {"cat": "Mittens", "owner": "Jon", "clinic": "C", "date": "d", "procedure": "p",
+            "estimate_low": "", "estimate_high": "", "vet": "Ben"},
+        "estimate_id": null, "estimate_option": null,
+        "text": "I agree <script>x</script>\nsecond line", "client_id": v, "patient_id": v, "visit_id": v,
+        "status": status, "void_reason": null, "signature": signature,
+        "created_at": "2026-03-05T13:00:00Z", "created_by": null, "updated_at": "2026-03-05T13:00:00Z"
+    }))
+    .unwrap()
+}
+
+#[test]
+fn the_consent_signing_page_shows_the_text_escaped_and_the_canvas_only_on_a_draft_for_who_may_sign() {
+    use super::consents::ConsentSignPage;
+    let tz = jiff::tz::TimeZone::UTC;
+    let draft = a_consent("draft", false);
+    let page = |f, may, pdf: Option<&str>| {
+        ConsentSignPage::new(nav(true, true), f, may, pdf.map(str::to_owned), "Jon & Ann".into(), &tz).render().unwrap()
+    };
+    let html = page(&draft, true, None);
+    assert!(!html.contains("<script>x</script>") && !html.contains("<i>anaesthesia"), "typed text is text: {html}");
+    assert!(html.contains("second line") && html.contains(r#"data-status="Draft""#), "{html}");
+    assert!(html.contains(r#"<canvas id="signature-pad""#) && html.contains("/assets/consents.js"), "{html}");
+    assert!(html.contains(r#"value="Jon &#38; Ann""#), "the owner offered as signer: {html}");
+    assert!(!html.contains("consent-pdf"));
+    let html = page(&draft, false, None);
+    assert!(!html.contains("signature-pad") && !html.contains("consents.js"), "no form that would be refused");
+    let signed = a_consent("signed", true);
+    let html = page(&signed, true, Some("/api/documents/x/content"));
+    assert!(!html.contains("signature-pad"), "a signed form is read-only");
+    assert!(
+        html.contains(
+            "Signed 5 Mar 2026 14:02 by Jon &#60;b&#62;Smith&#60;/b&#62; (agent of the owner), witnessed by Ben Vet"
+        ),
+        "{html}"
+    );
+    assert!(html.contains(r#"<a id="consent-pdf" href="/api/documents/x/content">"#), "{html}");
+    let html = page(&a_consent("voided", false), true, None);
+    assert!(!html.contains("signature-pad") && html.contains(r#"data-status="Voided""#));
+}
+
+#[test]
+fn the_visit_page_lists_its_consents_and_offers_templates_with_the_estimate_choice() {
+    use super::consents::{ConsentRow, ConsentStarter, EstimateChoice, TemplateChoice};
+    use super::visits::VisitPage;
+    use clowder_schemas::visits::VisitStatus;
+    let tz = jiff::tz::TimeZone::UTC;
+    let visit = a_visit(VisitStatus::Open);
+    let mut view = VisitPage::new(nav(true, true), &visit, &a_draft(&visit), false, |u| u.to_string(), &tz);
+    let html = view.render().unwrap();
+    assert!(!html.contains("id=\"consents\"") && !html.contains("consents.js"), "nothing to show, no block");
+    view.consents = vec![ConsentRow::of(&a_consent("signed", true))];
+    view.consent_starter = Some(ConsentStarter {
+        templates: vec![TemplateChoice { id: "T1".into(), title: "Estimate <consent>".into(), needs_estimate: true }],
+        estimates: vec![EstimateChoice { id: "E1".into(), label: "EST-2026-000001 (sent)".into() }],
+    });
+    let html = view.render().unwrap();
+    assert!(html.contains(r#"href="/consents/01JD7Y2Q4Z8W3N5K6M7P8R9S0T/sign""#), "{html}");
+    assert!(html.contains(r#"data-status="Signed""#) && html.contains("consents.js"), "{html}");
+    assert!(
+        html.contains(r#"<option value="T1" data-needs-estimate="true">Estimate &#60;consent&#62;</option>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<option value="E1">EST-2026-000001 (sent)</option>"#), "{html}");
+}

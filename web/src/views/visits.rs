@@ -53,6 +53,10 @@ pub struct VisitPage {
     pub new_estimate: Option<String>,
     /// Its lab orders and the order form, for a reader of labs.
     pub labs: Option<super::labs::VisitLabs>,
+    /// The visit's consent forms, each linked to its signing page.
+    pub consents: Vec<super::consents::ConsentRow>,
+    /// The form starting a consent, for who may make one.
+    pub consent_starter: Option<super::consents::ConsentStarter>,
 }
 
 pub fn type_label(t: VisitType) -> &'static str {
@@ -149,6 +153,8 @@ impl VisitPage {
             revision,
             new_estimate: None,
             labs: None,
+            consents: Vec::new(),
+            consent_starter: None,
         }
     }
 }
