@@ -82,6 +82,9 @@ pub struct System {
     pub admissions: crate::clinical::wards::Admissions,
     /// The problem list (a record kind).
     pub problems: crate::clinical::problems::Problems,
+    /// Protocols (a record kind, versioned) and the treatment plans made from them.
+    pub protocols: crate::clinical::protocols::Protocols,
+    pub treatment_plans: crate::clinical::treatment_plans::TreatmentPlans,
     /// Lab orders, the unmatched queue and the import's matching (`labs.orders`, `labs.unmatched`).
     pub labs: crate::clinical::labs::LabImport,
     /// Documents on the record (a record kind) and their contents on disk.
@@ -297,6 +300,8 @@ impl System {
             wards: crate::clinical::wards::Wards::new(ctx_for_templates.clone()),
             admissions: crate::clinical::wards::Admissions::new(ctx_for_templates.clone()),
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
+            protocols: crate::clinical::protocols::Protocols::new(ctx_for_templates.clone()),
+            treatment_plans: crate::clinical::treatment_plans::TreatmentPlans::new(ctx_for_templates.clone()),
             labs: crate::clinical::labs::LabImport::new(ctx_for_templates.clone()),
             documents: crate::clinical::documents::Documents::new(ctx_for_templates.clone()),
             document_files: crate::clinical::document_files::DocumentFiles::new(
@@ -394,6 +399,8 @@ impl System {
             self.wards.stop_all();
             self.admissions.stop_all();
             self.problems.stop_all();
+            self.protocols.stop_all();
+            self.treatment_plans.stop_all();
             self.labs.stop_all();
             self.documents.stop_all();
             self.visits.stop_all();

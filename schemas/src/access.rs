@@ -143,6 +143,8 @@ permissions! {
     WardManage = "ward:manage" => "Create wards and their cages",
     AccountingExport = "accounting:export" => "Export invoices, payments and purchases to accounting (CSV, IIF), re-export with a reason, and set the chart-of-accounts mapping",
     LoyaltyManage = "loyalty:manage" => "Set the loyalty programme's rules and adjust a client's points",
+    ProtocolsView = "protocols:view" => "See the clinic's protocols (treatment plan templates) and the built-in starters",
+    ProtocolsManage = "protocols:manage" => "Create and change protocols (each change is a new version)",
 }
 
 impl Permission {
@@ -329,6 +331,11 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     vet.extend([WardView, WardTreat]);
     tech.extend([WardView, WardTreat]);
     manager.extend([WardView, WardManage]);
+    // Protocols: vets write them, the manager keeps the clinic's set (and its prices); techs
+    // read them to work the plans. Plans themselves are the medical record (visits:*).
+    vet.extend([ProtocolsView, ProtocolsManage]);
+    tech.push(ProtocolsView);
+    manager.extend([ProtocolsView, ProtocolsManage]);
     vec![
         (
             ADMINISTRATOR,

@@ -156,6 +156,16 @@ pub enum ErrorCode {
     AdmissionDischarged,
     /// A slot of the treatment sheet that is already marked done or skipped.
     SlotAlreadyMarked,
+    ProtocolNotFound,
+    TreatmentPlanNotFound,
+    /// A plan change naming a step number the plan does not have.
+    PlanStepNotFound,
+    /// Applying a protocol that has been deactivated.
+    ProtocolInactive,
+    /// Marking done, skipping, moving or booking a step already done or skipped.
+    PlanStepAlreadySettled,
+    /// A change to a plan that is completed or cancelled.
+    TreatmentPlanClosed,
 }
 
 impl ErrorCode {
@@ -225,6 +235,8 @@ impl ErrorCode {
             DocumentTypeRefused => ErrorKind::UnsupportedMediaType,
             WardNotFound | AdmissionNotFound => ErrorKind::NotFound,
             AdmissionDischarged | SlotAlreadyMarked => ErrorKind::Conflict,
+            ProtocolNotFound | TreatmentPlanNotFound | PlanStepNotFound => ErrorKind::NotFound,
+            ProtocolInactive | PlanStepAlreadySettled | TreatmentPlanClosed => ErrorKind::Conflict,
         }
     }
 

@@ -501,6 +501,23 @@ pub enum DomainEvent {
         due: Timestamp,
         outcome: crate::wards::SlotOutcome,
     },
+    /// A protocol was created or changed (a new version).
+    ProtocolSaved {
+        protocol_id: crate::ids::ProtocolId,
+        version: u32,
+    },
+    /// A protocol was applied to a cat: a treatment plan was made.
+    TreatmentPlanCreated {
+        plan_id: crate::ids::TreatmentPlanId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A treatment plan changed (a step booked, done, skipped, moved, added, removed; the plan
+    /// completed or cancelled); ids and changed field names only, as it is clinical.
+    TreatmentPlanChanged {
+        plan_id: crate::ids::TreatmentPlanId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -609,6 +626,10 @@ impl DomainEvent {
             DomainEvent::LoyaltyEntryRecorded { client_id, .. } => format!("client:{client_id}"),
             DomainEvent::LoyaltySettingsUpdated { .. } => "loyalty".into(),
             DomainEvent::WardSaved { ward_id, .. } => format!("ward:{ward_id}"),
+            DomainEvent::ProtocolSaved { protocol_id, .. } => format!("protocol:{protocol_id}"),
+            DomainEvent::TreatmentPlanCreated { plan_id, .. } | DomainEvent::TreatmentPlanChanged { plan_id, .. } => {
+                format!("treatment_plan:{plan_id}")
+            }
             DomainEvent::AdmissionUpdated { admission_id, .. } | DomainEvent::SlotMarked { admission_id, .. } => {
                 format!("admission:{admission_id}")
             }
@@ -858,6 +879,11 @@ impl DomainEvent {
             DomainEvent::WardSaved { .. } | DomainEvent::AdmissionUpdated { .. } | DomainEvent::SlotMarked { .. } => {
                 Audience::new(Permission::WardView, Unnarrowed)
             }
+            DomainEvent::ProtocolSaved { .. } => Audience::new(Permission::ProtocolsView, Unnarrowed),
+            // A plan is the medical record, read with `visits:view` like a problem.
+            DomainEvent::TreatmentPlanCreated { .. } | DomainEvent::TreatmentPlanChanged { .. } => {
+                Audience::new(Permission::VisitsView, Unnarrowed)
+            }
         }
     }
 
@@ -1042,6 +1068,15 @@ impl DomainEvent {
             DomainEvent::AccountingExported { .. } | DomainEvent::AccountMappingUpdated { .. } => None,
             DomainEvent::LoyaltyEntryRecorded { .. } | DomainEvent::LoyaltySettingsUpdated { .. } => None,
             DomainEvent::WardSaved { .. } => None,
+            DomainEvent::ProtocolSaved { .. } => None,
+            DomainEvent::TreatmentPlanCreated { plan_id, patient_id } => Some(IdsOnly {
+                ids: vec![("plan_id", plan_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: Vec::new(),
+            }),
+            DomainEvent::TreatmentPlanChanged { plan_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("plan_id", plan_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
+            }),
             DomainEvent::AdmissionUpdated { admission_id, ward_id, patient_id, changed } => Some(IdsOnly {
                 ids: vec![
                     ("admission_id", admission_id.to_string()),

@@ -62,6 +62,7 @@ pub mod cats;
 pub mod clients;
 pub mod clinical;
 pub mod history;
+pub mod plans;
 pub mod prices;
 pub mod random;
 pub mod schedule;
@@ -159,6 +160,7 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
         seed_clinical(system, &seen, &clinic.patients, &listed).await.context("seeding the demo medical record")?;
         let cats: Vec<PatientId> = clinic.patients.iter().map(|(id, _)| *id).collect();
         ward::seed(system, &cats).await.context("seeding the demo ward")?;
+        plans::seed(system, &cats, ward::REASONS_LEN).await.context("seeding the demo treatment plans")?;
         // Seeding touched every record: let them go now instead of after the idle period,
         // so a fresh demo server starts as small as a real one.
         system.clients.passivate_all();

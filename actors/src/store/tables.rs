@@ -150,10 +150,14 @@ pub enum RecordTable {
     Wards,
     /// A cat's stays in a ward with their treatment sheets (`clinical::wards`).
     Admissions,
+    /// Protocols: templates of dated steps with costs, versioned (`clinical::protocols`).
+    Protocols,
+    /// Treatment plans with their steps and history (`clinical::plans`).
+    TreatmentPlans,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 68] = [
+    pub const ALL: [RecordTable; 70] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -222,6 +226,8 @@ impl RecordTable {
         RecordTable::Documents,
         RecordTable::Wards,
         RecordTable::Admissions,
+        RecordTable::Protocols,
+        RecordTable::TreatmentPlans,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -294,6 +300,8 @@ impl RecordTable {
             RecordTable::Documents => TableDefinition::new("documents"),
             RecordTable::Wards => TableDefinition::new("wards"),
             RecordTable::Admissions => TableDefinition::new("admissions"),
+            RecordTable::Protocols => TableDefinition::new("protocols"),
+            RecordTable::TreatmentPlans => TableDefinition::new("treatment_plans"),
         }
     }
 }
@@ -373,10 +381,12 @@ pub enum IndexTable {
     InvoicesVoided,
     /// `(ward, admission)`: a ward's admissions, current and past, in time order.
     AdmissionsByWard,
+    /// `(patient, plan)`: a cat's treatment plans, in creation order.
+    TreatmentPlansByPatient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 31] = [
+    pub const ALL: [IndexTable; 32] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -408,6 +418,7 @@ impl IndexTable {
         IndexTable::InvoicesByDay,
         IndexTable::InvoicesVoided,
         IndexTable::AdmissionsByWard,
+        IndexTable::TreatmentPlansByPatient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -443,6 +454,7 @@ impl IndexTable {
             IndexTable::InvoicesByDay => TableDefinition::new("invoices_by_day"),
             IndexTable::InvoicesVoided => TableDefinition::new("invoices_voided"),
             IndexTable::AdmissionsByWard => TableDefinition::new("admissions_by_ward"),
+            IndexTable::TreatmentPlansByPatient => TableDefinition::new("treatment_plans_by_patient"),
         }
     }
 }
