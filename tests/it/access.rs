@@ -401,6 +401,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/estimates/{id}", "ARBM"),
     ("GET", "/payment-plans/new", "ARBM"),
     ("GET", "/payment-plans/{id}", "ARBM"),
+    ("GET", "/treatment-plans/{id}", "AVT"),
     ("GET", "/reports", "ABM"),
     ("GET", "/api/clients/{id}/statement", "ARBM"),
     ("GET", "/api/clients/{id}/statement.pdf", "ARBM"),

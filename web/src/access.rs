@@ -512,6 +512,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/estimates/{id}", Needs(InvoicesView)),
     ("GET", "/payment-plans/new", Needs(PaymentsCreate)),
     ("GET", "/payment-plans/{id}", Needs(PaymentsView)),
+    ("GET", "/treatment-plans/{id}", Needs(VisitsView)),
     ("GET", "/reports", Needs(ReportsFinancial)),
     // Statements: a client's payments and invoices (every role with invoices has payments too).
     ("GET", "/api/clients/{id}/statement", Needs(PaymentsView)),

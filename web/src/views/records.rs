@@ -185,6 +185,8 @@ pub struct PatientPage {
     pub clinical: Option<ClinicalSection>,
     /// The address of a new estimate for this cat, when the caller may start one.
     pub new_estimate: Option<String>,
+    /// The treatment plans block, when the caller may read plans.
+    pub plans: Option<super::treatment_plans::PatientPlans>,
 }
 
 /// The medical record's part of a cat's page.
@@ -402,6 +404,7 @@ impl PatientPage {
             problems: Vec::new(),
             clinical: None,
             new_estimate: None,
+            plans: None,
         }
     }
 }
