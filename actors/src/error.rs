@@ -223,6 +223,20 @@ pub enum Error {
     CageOccupied(String),
     #[error("this treatment was stopped already")]
     TreatmentStopped,
+    #[error("no protocol with id {0}")]
+    ProtocolNotFound(clowder_schemas::ids::ProtocolId),
+    #[error("no treatment plan with id {0}")]
+    TreatmentPlanNotFound(clowder_schemas::ids::TreatmentPlanId),
+    #[error("the plan has no step {0}")]
+    PlanStepNotFound(u32),
+    #[error("the protocol is inactive: reactivate it before applying it")]
+    ProtocolInactive(clowder_schemas::ids::ProtocolId),
+    /// A step already done or skipped (names which).
+    #[error("step {0} is already {1}")]
+    PlanStepAlreadySettled(u32, &'static str),
+    /// A change to a completed or cancelled plan.
+    #[error("the plan is {0}: it no longer changes")]
+    TreatmentPlanClosed(&'static str),
     /// An invoice cannot make this move from its status (editing an issued invoice, a second
     /// void).
     #[error("a {} invoice cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
@@ -409,6 +423,12 @@ impl Error {
             Error::SlotAlreadyMarked(_) => ErrorCode::SlotAlreadyMarked,
             Error::CageOccupied(_) => ErrorCode::CageOccupied,
             Error::TreatmentStopped => ErrorCode::TreatmentStopped,
+            Error::ProtocolNotFound(_) => ErrorCode::ProtocolNotFound,
+            Error::TreatmentPlanNotFound(_) => ErrorCode::TreatmentPlanNotFound,
+            Error::PlanStepNotFound(_) => ErrorCode::PlanStepNotFound,
+            Error::ProtocolInactive(_) => ErrorCode::ProtocolInactive,
+            Error::PlanStepAlreadySettled(..) => ErrorCode::PlanStepAlreadySettled,
+            Error::TreatmentPlanClosed(_) => ErrorCode::TreatmentPlanClosed,
             Error::InvoiceTransition { .. } => ErrorCode::InvalidTransition,
             Error::EstimateNotFound(_) => ErrorCode::EstimateNotFound,
             Error::EstimateTransition { .. } => ErrorCode::InvalidTransition,

@@ -208,7 +208,9 @@ impl Topics {
             DomainEvent::VitalsRecorded { patient_id, .. }
             | DomainEvent::VitalsAmended { patient_id, .. }
             | DomainEvent::ProblemAdded { patient_id, .. }
-            | DomainEvent::ProblemUpdated { patient_id, .. } => out.push(Topic::Patient(*patient_id)),
+            | DomainEvent::ProblemUpdated { patient_id, .. }
+            | DomainEvent::TreatmentPlanCreated { patient_id, .. }
+            | DomainEvent::TreatmentPlanChanged { patient_id, .. } => out.push(Topic::Patient(*patient_id)),
             DomainEvent::PrescriptionCreated { patient_id, .. }
             | DomainEvent::PrescriptionUpdated { patient_id, .. } => out.push(Topic::Patient(*patient_id)),
             DomainEvent::ControlledEntryRecorded { patient_id: Some(p), .. } => out.push(Topic::Patient(*p)),

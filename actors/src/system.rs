@@ -84,6 +84,9 @@ pub struct System {
     pub ward_boards: crate::clinical::ward_board::WardBoards,
     /// The problem list (a record kind).
     pub problems: crate::clinical::problems::Problems,
+    /// Protocols (a record kind, versioned) and the treatment plans made from them.
+    pub protocols: crate::clinical::protocols::Protocols,
+    pub treatment_plans: crate::clinical::treatment_plans::TreatmentPlans,
     /// Lab orders, the unmatched queue and the import's matching (`labs.orders`, `labs.unmatched`).
     pub labs: crate::clinical::labs::LabImport,
     /// Documents on the record (a record kind) and their contents on disk.
@@ -316,6 +319,8 @@ impl System {
             admissions,
             ward_boards,
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
+            protocols: crate::clinical::protocols::Protocols::new(ctx_for_templates.clone()),
+            treatment_plans: crate::clinical::treatment_plans::TreatmentPlans::new(ctx_for_templates.clone()),
             labs: crate::clinical::labs::LabImport::new(ctx_for_templates.clone()),
             consent_templates: crate::clinical::consent_forms::ConsentTemplates::new(ctx_for_templates.clone()),
             consent_forms: crate::clinical::consent_forms::ConsentForms::new(
@@ -417,6 +422,8 @@ impl System {
             self.admissions.stop_all();
             self.ward_boards.stop_all();
             self.problems.stop_all();
+            self.protocols.stop_all();
+            self.treatment_plans.stop_all();
             self.labs.stop_all();
             self.documents.stop_all();
             self.consent_templates.stop_all();

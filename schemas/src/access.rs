@@ -144,6 +144,8 @@ permissions! {
     WardManage = "ward:manage" => "Create wards and their cages",
     AccountingExport = "accounting:export" => "Export invoices, payments and purchases to accounting (CSV, IIF), re-export with a reason, and set the chart-of-accounts mapping",
     LoyaltyManage = "loyalty:manage" => "Set the loyalty programme's rules and adjust a client's points",
+    ProtocolsView = "protocols:view" => "See the clinic's protocols (treatment plan templates) and the built-in starters",
+    ProtocolsManage = "protocols:manage" => "Create and change protocols (each change is a new version)",
 }
 
 impl Permission {
@@ -332,6 +334,11 @@ pub fn builtin_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
     manager.extend([WardView, WardManage]);
     // Consent wording is the practice's policy (and its insurer's): the manager keeps it.
     manager.push(ConsentTemplatesManage);
+    // Protocols: vets write them, the manager keeps the clinic's set (and its prices); techs
+    // read them to work the plans. Plans themselves are the medical record (visits:*).
+    vet.extend([ProtocolsView, ProtocolsManage]);
+    tech.push(ProtocolsView);
+    manager.extend([ProtocolsView, ProtocolsManage]);
     vec![
         (
             ADMINISTRATOR,

@@ -166,6 +166,16 @@ pub enum ErrorCode {
     CageOccupied,
     /// A treatment of the sheet stopped a second time.
     TreatmentStopped,
+    ProtocolNotFound,
+    TreatmentPlanNotFound,
+    /// A plan change naming a step number the plan does not have.
+    PlanStepNotFound,
+    /// Applying a protocol that has been deactivated.
+    ProtocolInactive,
+    /// Marking done, skipping, moving or booking a step already done or skipped.
+    PlanStepAlreadySettled,
+    /// A change to a plan that is completed or cancelled.
+    TreatmentPlanClosed,
 }
 
 impl ErrorCode {
@@ -237,6 +247,8 @@ impl ErrorCode {
             ConsentFormSigned | ConsentFormVoided => ErrorKind::Conflict,
             WardNotFound | AdmissionNotFound => ErrorKind::NotFound,
             AdmissionDischarged | SlotAlreadyMarked | CageOccupied | TreatmentStopped => ErrorKind::Conflict,
+            ProtocolNotFound | TreatmentPlanNotFound | PlanStepNotFound => ErrorKind::NotFound,
+            ProtocolInactive | PlanStepAlreadySettled | TreatmentPlanClosed => ErrorKind::Conflict,
         }
     }
 

@@ -536,6 +536,23 @@ pub enum DomainEvent {
         due: Timestamp,
         outcome: crate::wards::SlotOutcome,
     },
+    /// A protocol was created or changed (a new version).
+    ProtocolSaved {
+        protocol_id: crate::ids::ProtocolId,
+        version: u32,
+    },
+    /// A protocol was applied to a cat: a treatment plan was made.
+    TreatmentPlanCreated {
+        plan_id: crate::ids::TreatmentPlanId,
+        patient_id: crate::ids::PatientId,
+    },
+    /// A treatment plan changed (a step booked, done, skipped, moved, added, removed; the plan
+    /// completed or cancelled); ids and changed field names only, as it is clinical.
+    TreatmentPlanChanged {
+        plan_id: crate::ids::TreatmentPlanId,
+        patient_id: crate::ids::PatientId,
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -654,6 +671,10 @@ impl DomainEvent {
             | DomainEvent::AdmissionMoved { admission_id, .. }
             | DomainEvent::WardTreatmentOverdue { admission_id, .. } => {
                 format!("admission:{admission_id}")
+            }
+            DomainEvent::ProtocolSaved { protocol_id, .. } => format!("protocol:{protocol_id}"),
+            DomainEvent::TreatmentPlanCreated { plan_id, .. } | DomainEvent::TreatmentPlanChanged { plan_id, .. } => {
+                format!("treatment_plan:{plan_id}")
             }
         }
     }
@@ -906,6 +927,11 @@ impl DomainEvent {
             | DomainEvent::SlotMarked { .. }
             | DomainEvent::AdmissionMoved { .. }
             | DomainEvent::WardTreatmentOverdue { .. } => Audience::new(Permission::WardView, Unnarrowed),
+            DomainEvent::ProtocolSaved { .. } => Audience::new(Permission::ProtocolsView, Unnarrowed),
+            // A plan is the medical record, read with `visits:view` like a problem.
+            DomainEvent::TreatmentPlanCreated { .. } | DomainEvent::TreatmentPlanChanged { .. } => {
+                Audience::new(Permission::VisitsView, Unnarrowed)
+            }
         }
     }
 
@@ -1102,6 +1128,15 @@ impl DomainEvent {
             DomainEvent::AccountingExported { .. } | DomainEvent::AccountMappingUpdated { .. } => None,
             DomainEvent::LoyaltyEntryRecorded { .. } | DomainEvent::LoyaltySettingsUpdated { .. } => None,
             DomainEvent::WardSaved { .. } => None,
+            DomainEvent::ProtocolSaved { .. } => None,
+            DomainEvent::TreatmentPlanCreated { plan_id, patient_id } => Some(IdsOnly {
+                ids: vec![("plan_id", plan_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: Vec::new(),
+            }),
+            DomainEvent::TreatmentPlanChanged { plan_id, patient_id, changed } => Some(IdsOnly {
+                ids: vec![("plan_id", plan_id.to_string()), ("patient_id", patient_id.to_string())],
+                changed: changed.clone(),
+            }),
             DomainEvent::AdmissionUpdated { admission_id, ward_id, patient_id, changed } => Some(IdsOnly {
                 ids: vec![
                     ("admission_id", admission_id.to_string()),

@@ -235,6 +235,14 @@ ulid_id!(
     ProblemId, ProblemNotFound, "problem"
 );
 ulid_id!(
+    /// A protocol: a template of dated steps with costs (a dental cleaning, CKD monitoring).
+    ProtocolId, ProtocolNotFound, "protocol"
+);
+ulid_id!(
+    /// A treatment plan: a protocol applied to one cat from a start date.
+    TreatmentPlanId, TreatmentPlanNotFound, "treatment plan"
+);
+ulid_id!(
     /// A lab order: one test or panel of the catalogue for a cat in a visit.
     LabOrderId, LabOrderNotFound, "lab order"
 );

@@ -47,6 +47,7 @@ pub mod payments;
 pub mod prescriptions;
 pub mod printing;
 pub mod problems;
+pub mod protocols;
 pub mod records;
 pub mod search;
 pub mod staff;

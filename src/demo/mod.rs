@@ -64,6 +64,7 @@ pub mod clinical;
 pub mod consents;
 pub mod history;
 pub mod labs;
+pub mod plans;
 pub mod prices;
 pub mod random;
 pub mod schedule;
@@ -176,6 +177,7 @@ pub async fn seed(system: &Arc<System>) -> anyhow::Result<()> {
         };
         system.loyalty.put_settings(programme, &Caller::system()).await.context("turning the demo loyalty on")?;
         consents::seed(system).await.context("seeding the demo consent forms")?;
+        plans::seed(system, &cats, ward::REASONS_LEN).await.context("seeding the demo treatment plans")?;
         // Seeding touched every record: let them go now instead of after the idle period,
         // so a fresh demo server starts as small as a real one.
         system.clients.passivate_all();

@@ -16,6 +16,9 @@ use jiff::SignedDuration;
 pub const CAGES: [&str; 6] = ["C1", "C2", "C3", "C4", "ICU 1", "ICU 2"];
 
 /// The two admitted cats' reasons, in the order of the cats given.
+/// How many cats the ward takes (the plans start on the cats after them).
+pub const REASONS_LEN: usize = REASONS.len();
+
 const REASONS: [&str; 2] = ["Pyelonephritis: IV fluids and antibiotics", "Post-op dental extractions: analgesia"];
 
 /// Opens the ward and admits the first two of `cats` that can be (a cat whose history made

@@ -598,3 +598,28 @@ async fn a_consent_is_started_from_a_visit_drawn_with_the_mouse_and_signed_into_
         assert!(browser.artifacts.join(format!("{shot}.png")).exists(), "{shot}");
     }
 }
+
+/// The treatment-plan screens, in `tests/browser/protocols.mjs`: a protocol applied from the
+/// cat's page, a step marked done on the plan page with the progress following, a skip
+/// without a reason and a second "done" (409) refused inline, the plan listed on the cat page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protocol_applied_on_the_cat_page_makes_a_plan_whose_steps_are_marked_done() {
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Ann", "Lee").await;
+    let cat = app.some_patient(&client, "Miso").await;
+    let res = app.post_json("/api/protocols/starters/dental_cleaning", &json!({})).await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    crate::access::staff_user(&app, "vera", &["veterinarian"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run(
+            "protocols.mjs",
+            &[("BASE_URL", &base), ("USER", "vera"), ("PASSWORD", crate::access::NEW_PASSWORD), ("PATIENT", &cat)],
+        )
+        .await;
+    let plans = app.get_json(&format!("/api/patients/{cat}/treatment-plans")).await;
+    assert_eq!(plans["items"].as_array().unwrap().len(), 1, "one plan, however the button was clicked");
+    assert_eq!(plans["items"][0]["steps"][0]["status"], "done");
+    assert!(browser.artifacts.join("plan-1280.png").exists());
+}

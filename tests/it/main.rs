@@ -49,6 +49,7 @@ mod payment_plans;
 mod payments;
 mod prescriptions;
 mod problems;
+mod protocols;
 mod providers;
 mod proxies;
 mod register_pdf;

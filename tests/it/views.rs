@@ -736,3 +736,66 @@ async fn the_loyalty_settings_screen_is_for_who_may_set_the_rules() {
     assert_eq!(page(&app, "/loyalty", &billy, false).await.0, StatusCode::FORBIDDEN);
     assert!(!page(&app, "/invoices", &billy, false).await.1.contains(r#"href="/loyalty""#));
 }
+
+#[tokio::test]
+async fn the_treatment_plan_screens_show_steps_progress_and_costs_and_the_cat_page_lists_the_plans() {
+    use crate::helpers::expect_json;
+    let app = TestApp::signed_in().await;
+    let token = admin(&app);
+    let client = app.some_client("Jane", "Doe").await;
+    let cat = app.some_patient(&client, "Miso").await;
+    let steps = json!([
+        {"title": "<b>Bloods</b>", "kind": "lab", "day_offset": 0, "cost": 21000},
+        {"title": "Cleaning", "kind": "procedure", "day_offset": 7, "cost": 85000},
+    ]);
+    let protocol = expect_json(
+        app.post_json("/api/protocols", &json!({"name": "Dental <i>", "steps": steps})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    // The cat page offers the protocol and lists no plan yet.
+    let (status, html) = page(&app, &format!("/patients/{cat}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"id="apply-protocol""#) && html.contains("No treatment plans."), "{html}");
+    assert!(html.contains(&format!(r#"<option value="{}">Dental &#60;i&#62;</option>"#, id_of(&protocol))), "{html}");
+
+    let apply = json!({"patient_id": cat, "protocol_id": id_of(&protocol)});
+    let plan = expect_json(app.post_json("/api/treatment-plans", &apply).await, StatusCode::CREATED).await;
+    let id = id_of(&plan["plan"]);
+    let (status, html) = page(&app, &format!("/treatment-plans/{id}"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("&#60;b&#62;Bloods&#60;/b&#62;") && !html.contains("<b>Bloods"), "typed text is escaped");
+    assert!(html.contains(r#"<progress id="plan-progress" value="0" max="2">"#), "{html}");
+    assert!(
+        html.contains(r#"<dd id="plan-estimated">1060.00</dd>"#) && html.contains(r#"<dd id="plan-actual">0.00</dd>"#)
+    );
+    assert_eq!(html.matches(r#"data-action="done""#).count(), 2);
+    assert!(html.contains(r#"data-action="cancel""#) && html.contains("/assets/plans.js"));
+
+    // Done then skipped: the fragment follows; a settled step offers nothing; the history lists both.
+    let res = app.post_json(&format!("/api/treatment-plans/{id}/changes"), &json!({"action": "done", "step": 1})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, body) = page(&app, &format!("/treatment-plans/{id}"), &token, true).await;
+    assert!(!body.contains("<html") && body.contains(r#"value="1" max="2""#) && body.contains("1 of 2 done (50 %)"));
+    assert_eq!(body.matches(r#"data-action="done""#).count(), 1, "{body}");
+    assert!(body.contains("Step done"));
+    let skip = json!({"action": "skip", "step": 2, "reason": "Owner <declined>"});
+    assert_eq!(app.post_json(&format!("/api/treatment-plans/{id}/changes"), &skip).await.status(), StatusCode::OK);
+    let (_, body) = page(&app, &format!("/treatment-plans/{id}"), &token, true).await;
+    assert!(body.contains("Owner &#60;declined&#62;") && body.contains(r#"data-status="completed""#), "{body}");
+    assert!(!body.contains(r#"data-action="cancel""#), "a completed plan offers no change");
+
+    let (_, html) = page(&app, &format!("/patients/{cat}"), &token, false).await;
+    assert!(html.contains(&format!(r#"href="/treatment-plans/{id}""#)) && html.contains("1 of 1 done"), "{html}");
+
+    // Ids naming nothing are 404 pages; who may not read the record gets a 403 page and no block.
+    for path in [format!("/treatment-plans/{UNKNOWN_ID}"), "/treatment-plans/nope".to_owned()] {
+        assert_eq!(page(&app, &path, &token, false).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    let rita = staff_user(&app, "rita", &["receptionist"]).await;
+    assert_eq!(page(&app, &format!("/treatment-plans/{id}"), &rita, false).await.0, StatusCode::FORBIDDEN);
+    let (status, html) = page(&app, &format!("/patients/{cat}"), &rita, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("plans-section"), "no plans for who may not read them");
+}

@@ -313,6 +313,20 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/patients/{id}/vitals", Needs(VisitsView)),
     ("GET", "/api/patients/{id}/weights", Needs(VisitsView)),
     ("POST", "/api/problems", Needs(VisitsEdit)),
+    // Protocols are the clinic's templates; plans made from them are the medical record
+    // (docs/protocols.md).
+    ("GET", "/api/protocols", Needs(ProtocolsView)),
+    ("POST", "/api/protocols", Needs(ProtocolsManage)),
+    ("GET", "/api/protocols/{id}", Needs(ProtocolsView)),
+    ("PATCH", "/api/protocols/{id}", Needs(ProtocolsManage)),
+    ("GET", "/api/protocols/starters", Needs(ProtocolsView)),
+    ("POST", "/api/protocols/starters/{key}", Needs(ProtocolsManage)),
+    ("POST", "/api/treatment-plans", Needs(VisitsEdit)),
+    ("GET", "/api/treatment-plans/{id}", Needs(VisitsView)),
+    ("POST", "/api/treatment-plans/{id}/changes", Needs(VisitsEdit)),
+    ("GET", "/api/treatment-plans/{id}/history", Needs(VisitsView)),
+    ("GET", "/api/treatment-plans/{id}/offer", Needs(VisitsView)),
+    ("GET", "/api/patients/{id}/treatment-plans", Needs(VisitsView)),
     ("GET", "/api/problems/{id}", Needs(VisitsView)),
     ("PATCH", "/api/problems/{id}", Needs(VisitsEdit)),
     ("GET", "/api/patients/{id}/problems", Needs(VisitsView)),
@@ -516,6 +530,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/estimates/{id}", Needs(InvoicesView)),
     ("GET", "/payment-plans/new", Needs(PaymentsCreate)),
     ("GET", "/payment-plans/{id}", Needs(PaymentsView)),
+    ("GET", "/treatment-plans/{id}", Needs(VisitsView)),
     ("GET", "/reports", Needs(ReportsFinancial)),
     // Statements: a client's payments and invoices (every role with invoices has payments too).
     ("GET", "/api/clients/{id}/statement", Needs(PaymentsView)),

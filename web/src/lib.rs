@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
     .route("/estimates/{id}", axum::routing::get(routes::pages::estimate))
     .route("/payment-plans/new", axum::routing::get(routes::pages::payment_plan_new))
     .route("/payment-plans/{id}", axum::routing::get(routes::pages::payment_plan))
+    .route("/treatment-plans/{id}", axum::routing::get(routes::pages::treatment_plan))
     .route("/reports", axum::routing::get(routes::pages::reports))
     .route("/invoices", axum::routing::get(routes::pages::invoices))
     .route("/invoices/{id}", axum::routing::get(routes::pages::invoice))

@@ -23,7 +23,7 @@ use crate::routes::{
     users, waitlist,
 };
 use crate::routes::{catalogue, invoices};
-use crate::routes::{clinical_facts, consent_forms, documents, labs, problems, vitals, wards};
+use crate::routes::{clinical_facts, consent_forms, documents, labs, problems, protocols, vitals, wards};
 use crate::routes::{consent, hooks};
 use crate::routes::{controlled, prescriptions};
 use crate::routes::{estimates, payment_plans};
@@ -211,6 +211,16 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(problems::problems_create))
         .routes(routes!(problems::problems_get, problems::problems_update))
         .routes(routes!(problems::patients_problems))
+        .routes(routes!(protocols::protocols_list, protocols::protocols_create))
+        .routes(routes!(protocols::protocols_get, protocols::protocols_update))
+        .routes(routes!(protocols::protocols_starters))
+        .routes(routes!(protocols::protocols_copy_starter))
+        .routes(routes!(protocols::treatment_plans_create))
+        .routes(routes!(protocols::treatment_plans_get))
+        .routes(routes!(protocols::treatment_plans_change))
+        .routes(routes!(protocols::treatment_plans_history))
+        .routes(routes!(protocols::treatment_plans_offer))
+        .routes(routes!(protocols::patients_treatment_plans))
         .routes(routes!(labs::lab_orders_create))
         .routes(routes!(labs::lab_orders_get))
         .routes(routes!(labs::lab_orders_results))

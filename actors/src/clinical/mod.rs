@@ -15,8 +15,10 @@
 //! flagged against the reference ranges, review, and the import's unmatched queue), `documents`
 //! (uploaded files and signed forms on the record, a kind) with `document_files` (their
 //! contents on disk by hash), `consent_forms` (versioned consent templates, and forms signed on
-//! the tablet whose signed PDF is a document), and `wards` (the hospital ward: wards, admissions and their
-//! treatment sheets, the live board). The design is in
+//! the tablet whose signed PDF is a document), `wards` (the hospital ward: wards, admissions and
+//! their treatment sheets, the live board), `protocols` (templates of dated steps with costs,
+//! versioned, and the built-in starters) and `treatment_plans` (a protocol applied to a cat: steps
+//! booked, done or skipped, every change a revision; docs/protocols.md). The design is in
 //! docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
@@ -37,11 +39,13 @@ pub mod notes;
 pub mod prescriptions;
 pub mod print_batches;
 pub mod problems;
+pub mod protocols;
 pub mod record_pdf;
 pub mod register_pdf;
 #[cfg(test)]
 mod tests;
 pub mod timeline;
+pub mod treatment_plans;
 pub mod unsigned;
 pub mod vaccinations;
 pub mod visit_pdfs;

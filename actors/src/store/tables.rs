@@ -154,10 +154,14 @@ pub enum RecordTable {
     Wards,
     /// A cat's stays in a ward with their treatment sheets (`clinical::wards`).
     Admissions,
+    /// Protocols: templates of dated steps with costs, versioned (`clinical::protocols`).
+    Protocols,
+    /// Treatment plans with their steps and history (`clinical::plans`).
+    TreatmentPlans,
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 70] = [
+    pub const ALL: [RecordTable; 72] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -228,6 +232,8 @@ impl RecordTable {
         RecordTable::ConsentForms,
         RecordTable::Wards,
         RecordTable::Admissions,
+        RecordTable::Protocols,
+        RecordTable::TreatmentPlans,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, u128, &'static [u8]> {
@@ -302,6 +308,8 @@ impl RecordTable {
             RecordTable::ConsentForms => TableDefinition::new("consent_forms"),
             RecordTable::Wards => TableDefinition::new("wards"),
             RecordTable::Admissions => TableDefinition::new("admissions"),
+            RecordTable::Protocols => TableDefinition::new("protocols"),
+            RecordTable::TreatmentPlans => TableDefinition::new("treatment_plans"),
         }
     }
 }
@@ -389,10 +397,12 @@ pub enum IndexTable {
     /// issues a range's invoices reads only that range. Kept by the visit's links; filled
     /// from `visits` at start when empty.
     VisitsByCompletionDay,
+    /// `(patient, plan)`: a cat's treatment plans, in creation order.
+    TreatmentPlansByPatient,
 }
 
 impl IndexTable {
-    pub const ALL: [IndexTable; 34] = [
+    pub const ALL: [IndexTable; 35] = [
         IndexTable::PatientsByClient,
         IndexTable::SessionsByUser,
         IndexTable::JobsDue,
@@ -427,6 +437,7 @@ impl IndexTable {
         IndexTable::InvoicesVoided,
         IndexTable::AdmissionsByWard,
         IndexTable::VisitsByCompletionDay,
+        IndexTable::TreatmentPlansByPatient,
     ];
 
     pub const fn def(self) -> TableDefinition<'static, (u128, u128), ()> {
@@ -465,6 +476,7 @@ impl IndexTable {
             IndexTable::InvoicesVoided => TableDefinition::new("invoices_voided"),
             IndexTable::AdmissionsByWard => TableDefinition::new("admissions_by_ward"),
             IndexTable::VisitsByCompletionDay => TableDefinition::new("visits_by_completion_day"),
+            IndexTable::TreatmentPlansByPatient => TableDefinition::new("treatment_plans_by_patient"),
         }
     }
 }

@@ -35,3 +35,32 @@ export function newKey() {
   const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+// Swaps in the server's body of this page (asked with HX-Request) into #targetId; reloads
+// when it cannot.
+export async function refresh(targetId) {
+  const res = await fetch(location.pathname, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin' });
+  const target = document.getElementById(targetId);
+  if (!res.ok || res.redirected || !target) {
+    location.reload();
+    return;
+  }
+  // Our own server's HTML, rendered from escaped templates.
+  target.innerHTML = await res.text();
+}
+
+// One submission of `form`: its Idempotency-Key lasts until `run(key)` succeeds; a failure
+// goes to `onError`. The submit button is disabled meanwhile.
+export async function submitOnce(form, run, onError) {
+  form.dataset.key ||= newKey();
+  const button = form.querySelector('button[type=submit]');
+  if (button) button.disabled = true;
+  try {
+    await run(form.dataset.key);
+    delete form.dataset.key;
+  } catch (e) {
+    onError(e);
+  } finally {
+    if (button) button.disabled = false;
+  }
+}

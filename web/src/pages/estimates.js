@@ -6,7 +6,7 @@
 // refusal is shown next to the field the API names (`field`), else above the form's button.
 // Typed amounts are only read here ("12.34" → 1234 cents, "8.25" % → 825 basis points) by
 // splitting the text, never through floating point.
-import { api, newKey } from './api.js';
+import { api, refresh, submitOnce } from './api.js';
 
 class FieldError extends Error {
   constructor(field, message) {
@@ -42,33 +42,12 @@ function showError(form, e) {
   slot.hidden = false;
 }
 
-// Swaps in the server's body of this page.
-async function refresh(targetId) {
-  const res = await fetch(location.pathname, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin' });
-  const target = document.getElementById(targetId);
-  if (!res.ok || res.redirected || !target) {
-    location.reload();
-    return;
-  }
-  // Our own server's HTML, rendered from escaped templates.
-  target.innerHTML = await res.text();
-}
-
 // One submission of `form`: its key lasts until the request succeeds.
-async function submit(form, run) {
-  form.dataset.key ||= newKey();
-  const button = form.querySelector('button[type=submit]');
-  if (button) button.disabled = true;
-  try {
-    await run(form.dataset.key);
-    delete form.dataset.key;
-  } catch (e) {
+const submit = (form, run) =>
+  submitOnce(form, run, (e) => {
     if (!(e instanceof FieldError)) console.warn(e);
     showError(form, e);
-  } finally {
-    if (button) button.disabled = false;
-  }
-}
+  });
 
 // ---- estimates ----
 

@@ -40,6 +40,7 @@ pub mod payments;
 pub mod prescriptions;
 pub mod printing;
 pub mod problems;
+pub mod protocols;
 pub mod reports;
 pub mod roles;
 pub mod search;

@@ -102,6 +102,7 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/estimates/{id}",
     "/payment-plans/new",
     "/payment-plans/{id}",
+    "/treatment-plans/{id}",
     "/reports",
     "/invoices",
     "/invoices/{id}",
@@ -141,6 +142,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("loyalty.js", "text/javascript; charset=utf-8", include_str!("../pages/loyalty.js")),
     ("ward.js", "text/javascript; charset=utf-8", include_str!("../pages/ward.js")),
     ("labs.js", "text/javascript; charset=utf-8", include_str!("../pages/labs.js")),
+    ("plans.js", "text/javascript; charset=utf-8", include_str!("../pages/plans.js")),
 ];
 
 fn html(body: &'static str) -> Response {
@@ -404,6 +406,7 @@ pub async fn patient(
             let mut view = view;
             view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?patient_id={id}"));
             view.labs = super::labs::patient_labs(&state, &staff, id).await?;
+            view.plans = patient_plans(&state, &staff, id).await?;
             // Its printable documents, for who may read them.
             for (term, path) in
                 [("Vaccination certificate", "vaccination-certificate.pdf"), ("Record summary", "record-summary.pdf")]
@@ -1405,14 +1408,7 @@ pub async fn payment_plan(
                 .and_then(|i| i.number)
                 .unwrap_or_else(|| p.invoice_id.to_string());
             let client = state.system.clients.peek(p.client_id).map_or_else(|_| String::new(), |c| c.display_name());
-            let mut users = std::collections::HashMap::new();
-            let mut who: Vec<clowder_schemas::UserId> = p.revisions.iter().filter_map(|r| r.replaced_by).collect();
-            who.sort();
-            who.dedup();
-            for u in who {
-                let name = state.system.accounts.get(u).await.map_or_else(|_| u.to_string(), |a| a.display_name);
-                users.insert(u, name);
-            }
+            let users = user_names(&state, p.revisions.iter().filter_map(|r| r.replaced_by)).await;
             let name = |u: Option<clowder_schemas::UserId>| u.and_then(|u| users.get(&u).cloned()).unwrap_or_default();
             let may_change = may(&staff, "PATCH /api/payment-plans/{id}");
             let b = PlanBody::new(&p, invoice, client, may_change, name, &clinic_tz(&state));
@@ -1875,4 +1871,82 @@ pub async fn account(State(state): State<AppState>, staff: Staff, id: Result<Id<
         }
         .await,
     )
+}
+
+/// `/treatment-plans/{id}`: a plan's steps on a timeline, progress, estimated and actual cost,
+/// the done, skip, move, book and cancel forms for who may (`visits:edit`), and its history;
+/// the body alone to `HX-Request`. Reads like `GET /api/treatment-plans/{id}` (audited).
+pub async fn treatment_plan(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    id: Result<Id<clowder_schemas::ids::TreatmentPlanId>, ApiError>,
+) -> Response {
+    use crate::views::treatment_plans::{PlanBody, PlanFragment, PlanPage};
+    let nav = Nav::of(&staff, Section::Cats);
+    page(
+        nav.clone(),
+        async {
+            let Id(id) = id?;
+            let plan = state.system.treatment_plans.get(id, &staff.caller).await?;
+            let v = super::protocols::view(&state, plan, &staff.caller).await?;
+            let cat = state.system.patients.peek(v.plan.patient_id);
+            let client_id = cat.as_ref().map(|p| p.client_id.to_string()).unwrap_or_default();
+            let cat = cat.map_or_else(|_| v.plan.patient_id.to_string(), |p| p.name);
+            let users = user_names(&state, v.plan.history.iter().filter_map(|r| r.by)).await;
+            let tz = clinic_tz(&state);
+            let b = PlanBody::new(
+                &v,
+                cat,
+                client_id,
+                may(&staff, "POST /api/treatment-plans/{id}/changes"),
+                may(&staff, "POST /api/appointments"),
+                |u| u.and_then(|u| users.get(&u).cloned()).unwrap_or_default(),
+                |t| crate::views::visits::when(t, &tz),
+            );
+            if wants_fragment(&headers) {
+                return Ok(render(StatusCode::OK, &PlanFragment { b }));
+            }
+            Ok(render(StatusCode::OK, &PlanPage { nav, b }))
+        }
+        .await,
+    )
+}
+
+/// The cat page's treatment-plans block, for who may read plans (`GET
+/// /api/patients/{id}/treatment-plans`, audited); "Apply a protocol" for who may apply one.
+async fn patient_plans(
+    state: &AppState,
+    staff: &Staff,
+    id: PatientId,
+) -> Result<Option<crate::views::treatment_plans::PatientPlans>, ApiError> {
+    if !may(staff, "GET /api/patients/{id}/treatment-plans") {
+        return Ok(None);
+    }
+    let (plans, _) = state.system.treatment_plans.list_for_patient(id, None, 50, &staff.caller).await?;
+    let can_apply = may(staff, "POST /api/treatment-plans") && may(staff, "GET /api/protocols");
+    let protocols = if can_apply {
+        let filter = clowder_actors::clinical::protocols::ProtocolFilter { active: Some(true) };
+        state.system.protocols.list(&filter, None, 100, &staff.caller).await?.0
+    } else {
+        Vec::new()
+    };
+    let today = state.system.ctx.today().to_string();
+    Ok(Some(crate::views::treatment_plans::PatientPlans::new(id.to_string(), &plans, &protocols, can_apply, today)))
+}
+
+/// The display names of `users` (each read once; an unknown one by its id).
+async fn user_names(
+    state: &AppState,
+    users: impl Iterator<Item = clowder_schemas::UserId>,
+) -> HashMap<clowder_schemas::UserId, String> {
+    let mut who: Vec<_> = users.collect();
+    who.sort();
+    who.dedup();
+    let mut names = HashMap::new();
+    for u in who {
+        let name = state.system.accounts.get(u).await.map_or_else(|_| u.to_string(), |a| a.display_name);
+        names.insert(u, name);
+    }
+    names
 }

@@ -18,6 +18,7 @@ pub mod marketing;
 pub mod records;
 pub mod reports;
 pub mod tablet;
+pub mod treatment_plans;
 pub mod visits;
 pub mod ward;
 

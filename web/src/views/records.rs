@@ -187,6 +187,8 @@ pub struct PatientPage {
     pub new_estimate: Option<String>,
     /// Its lab orders and trends, for a reader of labs.
     pub labs: Option<super::labs::PatientLabs>,
+    /// The treatment plans block, when the caller may read plans.
+    pub plans: Option<super::treatment_plans::PatientPlans>,
 }
 
 /// The medical record's part of a cat's page.
@@ -407,6 +409,7 @@ impl PatientPage {
             clinical: None,
             new_estimate: None,
             labs: None,
+            plans: None,
         }
     }
 }

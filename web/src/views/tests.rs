@@ -95,6 +95,7 @@ fn a_cat_page_puts_allergies_and_handling_in_the_banner() {
         clinical: None,
         new_estimate: None,
         labs: None,
+        plans: None,
     };
     let html = page.render().unwrap();
     assert!(html.contains("<li>Allergy: penicillin</li>"));
@@ -117,6 +118,7 @@ fn a_calm_cat_has_no_banner() {
         clinical: None,
         new_estimate: None,
         labs: None,
+        plans: None,
     };
     assert!(!page.render().unwrap().contains(r#"class="banner""#));
 }
@@ -631,6 +633,7 @@ fn cat_page(problems: Vec<String>, clinical: Option<super::records::ClinicalSect
         clinical,
         new_estimate: None,
         labs: None,
+        plans: None,
     }
 }
 
@@ -1794,4 +1797,68 @@ fn the_visit_page_lists_its_consents_and_offers_templates_with_the_estimate_choi
         "{html}"
     );
     assert!(html.contains(r#"<option value="E1">EST-2026-000001 (sent)</option>"#), "{html}");
+}
+
+fn treatment_plan(status: clowder_schemas::protocols::PlanStatus) -> clowder_schemas::protocols::PlanView {
+    use clowder_schemas::ids::{AppointmentTypeId, ProtocolId, TreatmentPlanId};
+    use clowder_schemas::money::Cents;
+    use clowder_schemas::protocols::{PlanStep, PlanView, ProtocolStep, StepKind, StepStatus, TreatmentPlan};
+    let start = jiff::civil::date(2026, 12, 1);
+    let mut steps: Vec<PlanStep> = [(0, "<b>Bloods</b>"), (7, "Cleaning")]
+        .iter()
+        .zip(1..)
+        .map(|((day, title), n)| {
+            let s = ProtocolStep {
+                title: (*title).into(),
+                kind: StepKind::Lab,
+                day_offset: *day,
+                catalogue_item_id: None,
+                cost: Cents::new(21000),
+                appointment_type_id: Some(AppointmentTypeId::from_u128(9)),
+                duration_minutes: None,
+                reminder_lead_days: None,
+            };
+            PlanStep::scheduled(n, &s, start).unwrap()
+        })
+        .collect();
+    steps[0].status = StepStatus::Done;
+    let plan = TreatmentPlan {
+        id: TreatmentPlanId::from_u128(1),
+        patient_id: clowder_schemas::PatientId::from_u128(2),
+        protocol_id: ProtocolId::from_u128(3),
+        protocol_version: 1,
+        name: "Dental".into(),
+        start_date: start,
+        status,
+        steps,
+        history: Vec::new(),
+        created_at: jiff::Timestamp::UNIX_EPOCH,
+        updated_at: jiff::Timestamp::UNIX_EPOCH,
+        created_by: None,
+    };
+    PlanView { done: 1, total: 2, estimated_total: Cents::new(42000), actual_total: Cents::new(20000), plan }
+}
+
+#[test]
+fn a_treatment_plan_shows_progress_costs_and_offers_actions_only_on_open_steps_to_editors() {
+    use super::treatment_plans::{PlanBody, PlanPage};
+    use clowder_schemas::protocols::PlanStatus;
+    let v = treatment_plan(PlanStatus::Active);
+    let body = |editor, book| {
+        PlanBody::new(&v, "Miso <3".into(), "c".into(), editor, book, |_| "Vera".into(), |t| t.to_string())
+    };
+    let html = PlanPage { nav: nav(true, true), b: body(true, true) }.render().unwrap();
+    assert!(html.contains("Miso &#60;3") && html.contains("&#60;b&#62;Bloods"), "escaped: {html}");
+    assert!(html.contains(r#"<progress id="plan-progress" value="1" max="2">"#));
+    assert!(html.contains("1 of 2 done (50 %)") && html.contains("420.00") && html.contains("200.00"));
+    assert_eq!(html.matches(r#"data-action="done""#).count(), 1, "only the open step");
+    assert_eq!(html.matches(r#"data-action="offer""#).count(), 1, "a step with an appointment type");
+    let no_book = PlanPage { nav: nav(true, true), b: body(true, false) }.render().unwrap();
+    assert!(!no_book.contains(r#"data-action="offer""#), "no booking without appointments:create");
+    let reader = PlanPage { nav: nav(true, true), b: body(false, false) }.render().unwrap();
+    assert!(!reader.contains("data-action="), "a reader gets no form");
+    let closed = treatment_plan(PlanStatus::Cancelled);
+    let b = PlanBody::new(&closed, "Miso".into(), "c".into(), true, true, |_| String::new(), |t| t.to_string());
+    let html = PlanPage { nav: nav(true, true), b }.render().unwrap();
+    assert!(!html.contains("data-action=") && html.contains(r#"data-status="cancelled""#));
 }

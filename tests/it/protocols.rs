@@ -1,0 +1,279 @@
+//! Protocols and treatment plans through HTTP: protocols versioned and checked (offsets,
+//! empty ones, catalogue prices), the built-in starters, applying one to a cat (the steps'
+//! dates, the version kept, one plan for a retried `Idempotency-Key`), the refusals (inactive
+//! protocol, deceased or inactive cat, unknown ids), plan changes with their history (booked,
+//! done once, skipped, moved, added, removed, cancelled; a reason required), the offer of
+//! slots, progress and estimated against actual cost, audited reads, and who may do what.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::access::staff_user;
+use crate::calendar::{Clinic, DAY, day};
+use crate::helpers::{TestApp, UNKNOWN_ID, assert_error, expect_json, id_of};
+use crate::visits::{as_user, walk_in};
+
+fn protocol(steps: Value) -> Value {
+    json!({"name": "Dental cleaning", "species_note": "adult cats", "steps": steps})
+}
+
+fn step(title: &str, day: i64, cost: i64) -> Value {
+    json!({"title": title, "kind": "procedure", "day_offset": day, "cost": cost, "reminder_lead_days": 2})
+}
+
+async fn starter(app: &TestApp, key: &str) -> Value {
+    expect_json(app.post_json(&format!("/api/protocols/starters/{key}"), &json!({})).await, StatusCode::CREATED).await
+}
+
+async fn change(app: &TestApp, plan: &str, body: Value) -> reqwest::Response {
+    app.post_json(&format!("/api/treatment-plans/{plan}/changes"), &body).await
+}
+
+#[tokio::test]
+async fn a_protocol_is_checked_and_each_edit_is_a_new_version() {
+    let app = TestApp::signed_in().await;
+    let bad = [
+        (protocol(json!([step("Bloods", -1, 100)])), "steps[0].day_offset"),
+        (protocol(json!([step("Bloods", 0, 100), step("Later", 3651, 100)])), "steps[1].day_offset"),
+        (protocol(json!([step("Bloods", 1_000_000_000_000, 100)])), "steps[0].day_offset"),
+        (protocol(json!([])), "steps"),
+        (protocol(json!([{"title": "Free", "kind": "exam", "day_offset": 0}])), "steps[0].cost"),
+        (protocol(json!([step("Bloods", 0, -5)])), "steps[0].cost"),
+        (
+            protocol(json!([{"title": "X", "kind": "lab", "day_offset": 0, "catalogue_item_id": UNKNOWN_ID}])),
+            "steps[0].catalogue_item_id",
+        ),
+        (json!({"name": " ", "steps": [step("Bloods", 0, 1)]}), "name"),
+    ];
+    for (body, field) in bad {
+        let res = app.post_json("/api/protocols", &body).await;
+        assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    assert_eq!(app.get_json("/api/protocols").await["items"], json!([]), "nothing written");
+
+    // A step priced by its catalogue item.
+    let item = expect_json(
+        app.post_json(
+            "/api/catalogue",
+            &json!({"name": "Dental cleaning", "category": "dentistry", "kind": "service", "price": 85000}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let body = protocol(json!([
+        step("Recheck", 21, 0),
+        {"title": "Cleaning", "kind": "procedure", "day_offset": 7, "catalogue_item_id": id_of(&item)},
+        step("Bloods", 0, 21000),
+    ]));
+    let p = expect_json(app.post_json("/api/protocols", &body).await, StatusCode::CREATED).await;
+    let days: Vec<_> = p["steps"].as_array().unwrap().iter().map(|s| s["day_offset"].as_i64().unwrap()).collect();
+    assert_eq!(days, [0, 7, 21], "ordered by day");
+    assert_eq!((p["version"].as_i64(), p["steps"][1]["cost"].as_i64()), (Some(1), Some(85000)));
+    let path = format!("/api/protocols/{}", id_of(&p));
+    let v2 =
+        expect_json(app.patch_json(&path, &json!({"description": "with radiographs"})).await, StatusCode::OK).await;
+    assert_eq!(v2["version"], 2);
+    let same =
+        expect_json(app.patch_json(&path, &json!({"description": "with radiographs"})).await, StatusCode::OK).await;
+    assert_eq!(same["version"], 2, "a patch that changes nothing is no new version");
+    assert_error(
+        app.patch_json(&path, &json!({"steps": []})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("steps"),
+    )
+    .await;
+    assert_error(app.get("/api/protocols/nope").await, StatusCode::NOT_FOUND, "protocol_not_found", None).await;
+
+    // The starters: four realistic feline protocols a clinic copies.
+    let starters = app.get_json("/api/protocols/starters").await;
+    let keys: Vec<_> = starters.as_array().unwrap().iter().map(|s| s["key"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(keys, ["dental_cleaning", "ckd_monitoring", "hyperthyroid_radioiodine", "kitten_series"]);
+    let kitten = starter(&app, "kitten_series").await;
+    assert_eq!(kitten["starter"], "kitten_series");
+    let days: Vec<_> = kitten["steps"].as_array().unwrap().iter().map(|s| s["day_offset"].as_i64().unwrap()).collect();
+    assert_eq!(days, [0, 28, 56, 56, 120], "FVRCP at 8, 12 and 16 weeks, rabies, neuter");
+    let res = app.post_json("/api/protocols/starters/nope", &json!({})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("key")).await;
+}
+
+#[tokio::test]
+async fn applying_a_protocol_schedules_its_steps_keeps_its_version_and_a_retry_makes_one_plan() {
+    let c = Clinic::new().await;
+    let dental = starter(&c.app, "dental_cleaning").await;
+    let body = json!({"patient_id": c.cat, "protocol_id": id_of(&dental), "start_date": DAY.to_string()});
+    let send = || {
+        c.app.request(Method::POST, "/api/treatment-plans").header("Idempotency-Key", "plan-retry-1").json(&body).send()
+    };
+    let first = expect_json(send().await.unwrap(), StatusCode::CREATED).await;
+    let retry = send().await.unwrap();
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(expect_json(retry, StatusCode::CREATED).await, first);
+    let plans = c.app.get_json(&format!("/api/patients/{}/treatment-plans", c.cat)).await;
+    assert_eq!(plans["items"].as_array().unwrap().len(), 1, "one plan");
+
+    let plan = &first["plan"];
+    let dates: Vec<_> =
+        plan["steps"].as_array().unwrap().iter().map(|s| s["date"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(
+        dates,
+        [DAY.to_string(), day(7).to_string(), day(21).to_string()],
+        "bloods day 0, dental day 7, recheck day 21"
+    );
+    assert_eq!((plan["status"].as_str(), plan["protocol_version"].as_i64()), (Some("active"), Some(1)));
+    assert_eq!((first["done"].as_i64(), first["total"].as_i64()), (Some(0), Some(3)));
+    assert_eq!((first["estimated_total"].as_i64(), first["actual_total"].as_i64()), (Some(106_000), Some(0)));
+    assert_eq!(plan["history"][0]["kind"], "created");
+
+    // A new version of the protocol leaves the plan as it was made.
+    let path = format!("/api/protocols/{}", id_of(&dental));
+    let v2 = json!({"steps": [step("Cleaning only", 0, 50_000)]});
+    assert_eq!(expect_json(c.app.patch_json(&path, &v2).await, StatusCode::OK).await["version"], 2);
+    let again = c.app.get_json(&format!("/api/treatment-plans/{}", id_of(plan))).await;
+    assert_eq!(again["plan"]["steps"], plan["steps"]);
+    assert_eq!(again["plan"]["protocol_version"], 1);
+
+    // Reading a plan is audited (it is the medical record).
+    let audit = c.app.get_json(&format!("/api/audit?action=treatment_plan.read&record_id={}", id_of(plan))).await;
+    assert!(!audit["items"].as_array().unwrap().is_empty(), "{audit}");
+}
+
+#[tokio::test]
+async fn a_protocol_is_applied_only_when_active_and_only_to_a_living_active_cat() {
+    let c = Clinic::new().await;
+    let dental = id_of(&starter(&c.app, "dental_cleaning").await);
+    let apply = |cat: &str, protocol: &str| json!({"patient_id": cat, "protocol_id": protocol});
+    let res = c.app.post_json("/api/treatment-plans", &apply(UNKNOWN_ID, &dental)).await;
+    assert_error(res, StatusCode::NOT_FOUND, "patient_not_found", None).await;
+    let res = c.app.post_json("/api/treatment-plans", &apply(&c.cat, UNKNOWN_ID)).await;
+    assert_error(res, StatusCode::NOT_FOUND, "protocol_not_found", None).await;
+    let res = c.app.post_json("/api/treatment-plans", &json!({"patient_id": "../etc", "protocol_id": dental})).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    c.app.patch_json(&format!("/api/protocols/{dental}"), &json!({"active": false})).await;
+    let res = c.app.post_json("/api/treatment-plans", &apply(&c.cat, &dental)).await;
+    assert_error(res, StatusCode::CONFLICT, "protocol_inactive", None).await;
+    c.app.patch_json(&format!("/api/protocols/{dental}"), &json!({"active": true})).await;
+
+    let res = c.app.patch_json(&format!("/api/patients/{}", c.cat2), &json!({"status": "deceased"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = c.app.post_json("/api/treatment-plans", &apply(&c.cat2, &dental)).await;
+    let e = assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("patient_id")).await;
+    assert!(e["message"].as_str().unwrap().contains("deceased"));
+    let res = c.app.patch_json(&format!("/api/patients/{}", c.cat), &json!({"status": "inactive"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = c.app.post_json("/api/treatment-plans", &apply(&c.cat, &dental)).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("patient_id")).await;
+    assert!(c.app.get_json(&format!("/api/patients/{}/treatment-plans", c.cat)).await["items"] == json!([]));
+    assert_error(
+        c.app.get(&format!("/api/treatment-plans/{UNKNOWN_ID}")).await,
+        StatusCode::NOT_FOUND,
+        "treatment_plan_not_found",
+        None,
+    )
+    .await;
+    assert_error(c.app.get("/api/treatment-plans/x").await, StatusCode::NOT_FOUND, "treatment_plan_not_found", None)
+        .await;
+}
+
+#[tokio::test]
+async fn plan_changes_keep_their_history_and_a_step_is_settled_once() {
+    let c = Clinic::new().await;
+    let body = json!({"name": "Dental", "steps": [
+        {"title": "Bloods", "kind": "lab", "day_offset": 0, "cost": 21000, "appointment_type_id": c.ty("Wellness exam")},
+        step("Dental", 7, 85000),
+        step("Recheck", 21, 0),
+    ]});
+    let protocol = expect_json(c.app.post_json("/api/protocols", &body).await, StatusCode::CREATED).await;
+    let apply = json!({"patient_id": c.cat, "protocol_id": id_of(&protocol), "start_date": DAY.to_string()});
+    let plan = expect_json(c.app.post_json("/api/treatment-plans", &apply).await, StatusCode::CREATED).await;
+    let id = id_of(&plan["plan"]);
+
+    // Offering slots for the bloods, then booking one through the calendar and linking it.
+    let offer = expect_json(c.app.get(&format!("/api/treatment-plans/{id}/offer?step=1")).await, StatusCode::OK).await;
+    assert_eq!(offer["type_id"], c.ty("Wellness exam"));
+    let res = c.app.get(&format!("/api/treatment-plans/{id}/offer?step=2")).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("step")).await;
+    let theirs = c
+        .book(&json!({"client_id": c.client2, "patient_id": c.cat2, "type_id": c.ty("Wellness exam"),
+        "vet_id": c.vet, "room_id": c.exam, "start": format!("{DAY}T11:00:00-05:00")}))
+        .await;
+    let res = change(&c.app, &id, json!({"action": "book", "step": 1, "appointment_id": id_of(&theirs)})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("appointment_id")).await;
+    let appt = c.book(&c.wellness(&format!("{DAY}T10:00:00-05:00"))).await;
+    let booked = expect_json(
+        change(&c.app, &id, json!({"action": "book", "step": 1, "appointment_id": id_of(&appt)})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(booked["plan"]["steps"][0]["status"], "booked");
+
+    // Done in a visit whose invoice is the actual cost; done twice is a clear 409.
+    let visit = expect_json(c.app.post_json("/api/visits", &walk_in(&c.cat, &c.vet)).await, StatusCode::CREATED).await;
+    let invoice = json!({"client_id": c.client, "patient_id": c.cat, "visit_id": id_of(&visit),
+        "lines": [{"description": "CBC, chemistry, T4", "unit_price": 19500}]});
+    expect_json(c.app.post_json("/api/invoices", &invoice).await, StatusCode::CREATED).await;
+    let done = expect_json(
+        change(&c.app, &id, json!({"action": "done", "step": 1, "visit_id": id_of(&visit)})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!((done["done"].as_i64(), done["total"].as_i64()), (Some(1), Some(3)));
+    assert_eq!((done["estimated_total"].as_i64(), done["actual_total"].as_i64()), (Some(106_000), Some(19_500)));
+    let res = change(&c.app, &id, json!({"action": "done", "step": 1})).await;
+    let e = assert_error(res, StatusCode::CONFLICT, "plan_step_already_settled", None).await;
+    assert!(e["message"].as_str().unwrap().contains("already done"), "{e}");
+    let res = change(&c.app, &id, json!({"action": "done", "step": 99})).await;
+    assert_error(res, StatusCode::NOT_FOUND, "plan_step_not_found", None).await;
+
+    // A revision without a reason is refused and writes nothing.
+    for body in [
+        json!({"action": "move", "step": 2, "date": day(9).to_string(), "reason": " "}),
+        json!({"action": "skip", "step": 3}),
+        json!({"action": "cancel", "reason": ""}),
+    ] {
+        let res = change(&c.app, &id, body.clone()).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let res =
+        change(&c.app, &id, json!({"action": "move", "step": 2, "date": day(-1).to_string(), "reason": "x"})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("date")).await;
+    let res = change(&c.app, &id, json!({"action": "add", "step": step("Late", 4000, 1), "reason": "x"})).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("step.day_offset")).await;
+
+    change(&c.app, &id, json!({"action": "move", "step": 2, "date": day(9).to_string(), "reason": "owner away"})).await;
+    change(&c.app, &id, json!({"action": "add", "step": step("Pain check", 10, 3000), "reason": "two extractions"}))
+        .await;
+    change(&c.app, &id, json!({"action": "remove", "step": 3, "reason": "checked on the phone"})).await;
+    let history = c.app.get_json(&format!("/api/treatment-plans/{id}/history")).await;
+    let kinds: Vec<_> = history.as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(kinds, ["created", "step_booked", "step_done", "step_moved", "step_added", "step_removed"]);
+    assert_eq!(history[3]["reason"], "owner away");
+    assert_eq!(history[3]["detail"], format!("Dental moved from {} to {}", day(7), day(9)));
+    assert!(history[3]["by"].is_string() && history[3]["at"].is_string());
+
+    let cancelled = expect_json(
+        change(&c.app, &id, json!({"action": "cancel", "reason": "owner moved away"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cancelled["plan"]["status"], "cancelled");
+    let res = change(&c.app, &id, json!({"action": "done", "step": 2})).await;
+    assert_error(res, StatusCode::CONFLICT, "treatment_plan_closed", None).await;
+
+    // Garbage bodies never crash.
+    for body in [json!({"action": "explode"}), json!([]), json!({"action": "done", "step": -1})] {
+        assert_eq!(change(&c.app, &id, body).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    // The front desk cannot read the medical record; a tech reads but cannot change it.
+    let front = staff_user(&c.app, "desk", &["receptionist"]).await;
+    let res = as_user(&c.app, &front, Method::GET, &format!("/api/treatment-plans/{id}"), None).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let tech = staff_user(&c.app, "tech", &["vet_tech"]).await;
+    let res = as_user(&c.app, &tech, Method::GET, &format!("/api/treatment-plans/{id}"), None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = as_user(&c.app, &tech, Method::POST, "/api/protocols/starters/kitten_series", Some(&json!({}))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
