@@ -490,7 +490,7 @@ impl Admissions {
         self.command(id, AdmissionCommand::StopTreatment(tid, reason), caller).await
     }
 
-    /// Moves the cat to another cage (see [`decide_move`]).
+    /// Moves the cat to another cage (see `decide_move`).
     pub async fn move_to(&self, id: AdmissionId, body: MoveAdmission, caller: &Caller) -> Result<Admission> {
         self.command(id, AdmissionCommand::Move(body), caller).await
     }
