@@ -3,22 +3,14 @@
 // uncharged entry: a walk-in has no exam fee), adds two price-list items, gives the client
 // 20.00 of credit and 1000 points, and passes: BASE_URL, USER, PASSWORD, VISIT,
 // CLIENT, ARTIFACTS.
-import { check, env, launch } from './harness.mjs';
+import { check, env, launch, signedInPage } from './harness.mjs';
 
 const base = env('BASE_URL');
 const dir = env('ARTIFACTS');
 const browser = await launch();
 const errors = [];
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}/visits/${env('VISIT')}`);
-  await page.waitForURL(/\/signin/);
-  await page.getByLabel('Username').fill(env('USER'));
-  await page.getByLabel('Password').fill(env('PASSWORD'));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}/visits/${env('VISIT')}`);
+  const { context, page } = await signedInPage(browser, base, `/visits/${env('VISIT')}`, errors);
 
   // The visit links its draft; the draft shows what was done but not charged.
   await page.getByRole('link', { name: 'Draft invoice' }).click();

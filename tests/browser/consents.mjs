@@ -5,22 +5,17 @@
 // drawn again), the form is signed, the page turns read-only with the signed PDF's link, and
 // the PDF is saved as consent.pdf for the test to read. Screenshots at 800x1280 and 1280x800.
 import { writeFile } from 'node:fs/promises';
-import { check, env, launch } from './harness.mjs';
+import { check, env, launch, signedInPage } from './harness.mjs';
 
 const base = env('BASE_URL');
 const dir = env('ARTIFACTS');
 const browser = await launch();
 const errors = [];
 try {
-  const context = await browser.newContext({ viewport: { width: 800, height: 1280 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}/visits/${env('VISIT')}`);
-  await page.waitForURL(/\/signin/);
-  await page.getByLabel('Username').fill(env('USER'));
-  await page.getByLabel('Password').fill(env('PASSWORD'));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/visits\//);
+  const { page } = await signedInPage(browser, base, `/visits/${env('VISIT')}`, errors, {
+    width: 800,
+    height: 1280,
+  });
 
   await page.getByLabel('Template').selectOption({ index: 0 });
   await page.getByRole('button', { name: 'Start the consent' }).click();

@@ -41,11 +41,12 @@ export async function signedIn(context, url) {
 }
 
 /**
- * A 1280x800 page of a new context, its script errors pushed to `errors`, opened at `path`
- * and signed in (see `signIn`); returns the context and the page, back at `path`.
+ * A page of a new context (1280x800 unless `viewport` says otherwise), its script errors
+ * pushed to `errors`, opened at `path` and signed in (see `signIn`); returns the context and
+ * the page, back at `path`.
  */
-export async function signedInPage(browser, base, path, errors) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+export async function signedInPage(browser, base, path, errors, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
   await signIn(page, `${base}${path}`);

@@ -3,7 +3,7 @@
 // PATIENT, ARTIFACTS. A vet applies the protocol on the cat's page, lands on the plan, marks
 // step 1 done and sees the progress move; marking it done again (a stale page) shows the
 // 409 inline; the plan is then listed on the cat's page.
-import { check, env, launch } from './harness.mjs';
+import { check, env, launch, signedIn } from './harness.mjs';
 
 const base = env('BASE_URL');
 const cat = `${base}/patients/${env('PATIENT')}`;
@@ -11,14 +11,7 @@ const dir = env('ARTIFACTS');
 const browser = await launch();
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  await page.goto(cat);
-  await page.waitForURL(/\/signin/);
-  await page.getByLabel('Username').fill(env('USER'));
-  await page.getByLabel('Password').fill(env('PASSWORD'));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(cat);
+  const page = await signedIn(context, cat);
 
   await page.locator('#plans-section').getByText('No treatment plans.').waitFor();
   await page.getByLabel('Protocol').selectOption({ label: 'Dental cleaning' });
