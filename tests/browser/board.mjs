@@ -2,21 +2,14 @@
 // room; the other's board must show the check-in and the room's new state without a reload,
 // within a second. Then the room's tablet shows the cat's banner and starts the exam. Run by tests/it/browser.rs, which starts the server and passes:
 // BASE_URL, USER_A, USER_B, PASSWORD, APPOINTMENT, ROOM, PATIENT_NAME, ALLERGY, DEVICE, PIN, ARTIFACTS.
-import { env, launch } from './harness.mjs';
+import { env, launch, signedIn } from './harness.mjs';
 
 const base = env('BASE_URL');
 const browser = await launch();
 try {
   async function signIn(user) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.on('pageerror', (e) => console.error(`[${user}] page error: ${e.message}`));
-    await page.goto(`${base}/board`);
-    await page.waitForURL(/\/signin/);
-    await page.getByLabel('Username').fill(user);
-    await page.getByLabel('Password').fill(env('PASSWORD'));
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/board`);
+    const page = await signedIn(context, `${base}/board`, user);
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: 10000 });
     return page;
   }

@@ -20,23 +20,23 @@ export const launch = () => chromium.launch({
     '--disable-component-update', '--disable-sync'],
 });
 
-/** Signs in through the sign-in page `page` is sent to from `url` (USER, PASSWORD), and
- * waits to be back on `url`. */
-async function signIn(page, url) {
+/** Signs in as `user` (USER unless given; PASSWORD) through the sign-in page `page` is sent to
+ * from `url`, and waits to be back on `url`. */
+async function signIn(page, url, user = env('USER')) {
   await page.goto(url);
   await page.waitForURL(/\/signin/);
-  await page.getByLabel('Username').fill(env('USER'));
+  await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill(env('PASSWORD'));
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(url);
 }
 
-/** Opens `url` on a fresh page of `context`, signed in (see `signIn`). Page errors go to
- * stderr. */
-export async function signedIn(context, url) {
+/** Opens `url` on a fresh page of `context`, signed in as `user` (USER unless given; see
+ * `signIn`). Page errors go to stderr. */
+export async function signedIn(context, url, user = env('USER')) {
   const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  await signIn(page, url);
+  page.on('pageerror', (e) => console.error(`[${user}] page error: ${e.message}`));
+  await signIn(page, url, user);
   return page;
 }
 

@@ -1,20 +1,13 @@
 // The inventory screens in headless Chromium. Run by tests/it/browser.rs, which starts the
 // server, adds a low product with a lot expiring soon and a submitted order, and passes:
 // BASE_URL, USER, PASSWORD, PRODUCT, ORDER, ARTIFACTS.
-import { check, env, launch } from './harness.mjs';
+import { check, env, launch, signedIn } from './harness.mjs';
 
 const base = env('BASE_URL');
 const browser = await launch();
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  await page.goto(`${base}/inventory`);
-  await page.waitForURL(/\/signin/);
-  await page.getByLabel('Username').fill(env('USER'));
-  await page.getByLabel('Password').fill(env('PASSWORD'));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}/inventory`);
+  const page = await signedIn(context, `${base}/inventory`);
   const row = page.locator(`tr[data-product="${env('PRODUCT')}"]`);
   await row.waitFor({ timeout: 5000 });
   check(await row.locator('li[data-state="soon"]').count() === 1, 'the lot expiring soon is marked');

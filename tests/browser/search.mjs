@@ -3,7 +3,7 @@
 // keyboard opens a cat's page (its name, its owner's link), and there the empty box offers the
 // records viewed last. Run by tests/it/browser.rs, which starts the server and passes:
 // BASE_URL, USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), ARTIFACTS.
-import { check, env, launch } from './harness.mjs';
+import { check, env, launch, signedIn } from './harness.mjs';
 
 const base = env('BASE_URL');
 const dir = env('ARTIFACTS');
@@ -11,13 +11,7 @@ const browser = await launch();
 const errors = [];
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  await page.goto(`${base}/board`);
-  await page.waitForURL(/\/signin/);
-  await page.getByLabel('Username').fill(env('USER'));
-  await page.getByLabel('Password').fill(env('PASSWORD'));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}/board`);
+  const page = await signedIn(context, `${base}/board`);
   // From here on, with a session, a page must not throw (before it, the board's first call
   // ends in "signed out" on its way to the sign-in page).
   page.on('pageerror', (e) => errors.push(e.message));
