@@ -4,11 +4,11 @@
 //!
 //! `cargo bench -p clowder-actors --bench availability`
 
-use std::sync::Arc;
+mod fixture;
+
 use std::time::Instant;
 
 use clowder_actors::scheduling::AvailabilityQuery;
-use clowder_actors::{System, SystemClock, SystemConfig};
 use clowder_schemas::access::Permissions;
 use clowder_schemas::appointments::CreateAppointment;
 use clowder_schemas::audit::Caller;
@@ -28,10 +28,7 @@ fn main() {
 }
 
 async fn run() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = SystemConfig::new(dir.path());
-    config.time_zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
-    let system = Arc::new(System::start(config, Arc::new(SystemClock)).unwrap());
+    let (_dir, system) = fixture::start();
     let caller = Caller::system();
     let sched = &system.scheduling;
     sched.appointment_types.ensure_defaults().await.unwrap();
@@ -49,19 +46,7 @@ async fn run() {
         sched.appointment_types.list(false).unwrap().into_iter().find(|t| t.name == "Wellness exam").unwrap();
     let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
     let today = system.ctx.clock.now().to_zoned(tz.clone()).date();
-    let client = system
-        .clients
-        .create(
-            serde_json::from_value::<clowder_schemas::clients::CreateClient>(
-                serde_json::json!({"first_name": "Bench", "last_name": "Owner", "phone": "5035550100"}),
-            )
-            .unwrap()
-            .validate("1")
-            .unwrap(),
-            &caller,
-        )
-        .await
-        .unwrap();
+    let client = fixture::owner(&system, &caller).await;
     let started = Instant::now();
     let mut booked = 0;
     let mut first_vet = None;
@@ -87,19 +72,7 @@ async fn run() {
             sched.setup.create_shift(vet.id, &shift, &caller).await.unwrap();
             for b in 0..BOOKINGS_PER_DAY {
                 // A cat per booking keeps patients from clashing.
-                let cat = system
-                    .patients
-                    .create(
-                        serde_json::from_value::<clowder_schemas::patients::CreatePatient>(
-                            serde_json::json!({"client_id": client.id, "name": format!("Cat{v}-{d}-{b}")}),
-                        )
-                        .unwrap()
-                        .validate(today)
-                        .unwrap(),
-                        &caller,
-                    )
-                    .await
-                    .unwrap();
+                let cat = fixture::cat(&system, &client, &format!("Cat{v}-{d}-{b}"), None, today, &caller).await;
                 let start = date.at(8 + b as i8, 15, 0, 0).to_zoned(tz.clone()).unwrap().timestamp();
                 let body = CreateAppointment {
                     client_id: client.id,

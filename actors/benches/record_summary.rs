@@ -5,13 +5,13 @@
 //!
 //! `cargo bench -p clowder-actors --bench record_summary`
 
-use std::sync::Arc;
+mod fixture;
+
 use std::time::Instant;
 
 use clowder_actors::clinical::notes::ImportNote;
 use clowder_actors::clinical::record_pdf::Period;
 use clowder_actors::staff::accounts::NewUser;
-use clowder_actors::{System, SystemClock, SystemConfig};
 use clowder_schemas::audit::Caller;
 use clowder_schemas::notes::Soap;
 use clowder_schemas::staff::CreateStaff;
@@ -37,10 +37,7 @@ fn vm_hwm_mib() -> Option<f64> {
 }
 
 async fn run() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = SystemConfig::new(dir.path());
-    config.time_zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
-    let system = Arc::new(System::start(config, Arc::new(SystemClock)).unwrap());
+    let (_dir, system) = fixture::start();
     // The server writes its built-in roles at start (src/bootstrap.rs); so does the bench.
     system.roles.ensure_builtins().await.unwrap();
     let caller = Caller::system();
@@ -66,32 +63,8 @@ async fn run() {
     }))
     .unwrap();
     let vet = system.scheduling.setup.create_staff(&staff, &caller).await.unwrap();
-    let client = system
-        .clients
-        .create(
-            serde_json::from_value::<clowder_schemas::clients::CreateClient>(
-                serde_json::json!({"first_name": "Bench", "last_name": "Owner", "phone": "5035550100"}),
-            )
-            .unwrap()
-            .validate("1")
-            .unwrap(),
-            &caller,
-        )
-        .await
-        .unwrap();
-    let cat = system
-        .patients
-        .create(
-            serde_json::from_value::<clowder_schemas::patients::CreatePatient>(
-                serde_json::json!({"client_id": client.id, "name": "Bijou", "date_of_birth": "2012-05-01"}),
-            )
-            .unwrap()
-            .validate(today)
-            .unwrap(),
-            &caller,
-        )
-        .await
-        .unwrap();
+    let client = fixture::owner(&system, &caller).await;
+    let cat = fixture::cat(&system, &client, "Bijou", Some("2012-05-01"), today, &caller).await;
 
     let seeded = Instant::now();
     let now = system.ctx.clock.now();
