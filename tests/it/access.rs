@@ -433,6 +433,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/invoices/{id}", "ARBM"),
     ("GET", "/clients/{id}/account", "ARBM"),
     ("GET", "/loyalty", "AM"),
+    ("GET", "/accounting", "ABM"),
     ("POST", "/api/wards", "AM"),
     ("GET", "/api/wards", "AVTM"),
     ("GET", "/api/wards/{id}", "AVTM"),

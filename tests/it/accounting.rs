@@ -559,3 +559,48 @@ async fn an_export_reads_only_the_invoices_of_its_days() {
     // The index is kept by the invoices' own change sets: the start-up fill finds it full.
     assert_eq!(c.app.system.accounting.ensure_day_index().await.unwrap(), 0);
 }
+
+/// `/accounting`: the chart of accounts as a form, the new export's form proposing the days
+/// after the newest export, and the exports made, newest first with their files, 25 a page;
+/// linked from the reports page; a 403 page for a vet, a 422 page for a malformed `before`.
+#[tokio::test]
+async fn the_accounting_screen_lists_the_exports_newest_first_with_their_files() {
+    use crate::views::page;
+    let c = clinic().await;
+    let app = &c.app;
+    let token = app.token().unwrap();
+    let (status, html) = page(app, "/accounting", &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"id="new-export""#) && html.contains("No exports yet."), "{html}");
+    assert!(html.contains("Defaults (never saved)") && html.contains(r#"<option value="Exams">"#), "{html}");
+
+    // 26 one-day exports: the newest 25 on the first page, the oldest behind "Older exports".
+    let mut ids = Vec::new();
+    for d in 1..=26 {
+        let day = format!("2025-01-{d:02}");
+        let body = json!({"from": day, "to": day, "format": "csv"});
+        ids.push(id_of(&expect_json(app.post_json("/api/accounting/exports", &body).await, StatusCode::CREATED).await));
+    }
+    let (_, html) = page(app, "/accounting", &token, false).await;
+    let at = |html: &str, id: &str| html.find(&format!(r#"data-export="{id}""#));
+    assert!(at(&html, &ids[25]).unwrap() < at(&html, &ids[24]).unwrap(), "newest first");
+    assert!(at(&html, &ids[0]).is_none(), "the 26th is on the next page");
+    assert!(html.contains(&format!(r#"href="/api/accounting/exports/{}/file""#, ids[25])));
+    assert!(html.contains(r#"id="x-from" name="from" type="date" value="2025-01-27""#), "after the newest: {html}");
+    let older = format!("/accounting?before={}", ids[1]);
+    assert!(html.contains(&older), "the older page starts below the last shown");
+    let (_, html) = page(app, &older, &token, false).await;
+    assert!(at(&html, &ids[0]).is_some() && at(&html, &ids[1]).is_none() && !html.contains("Older exports"));
+    assert!(html.contains(r#"value="2025-01-27""#), "the proposal follows the newest export on any page");
+
+    let mapping = json!({"revenue": {"Exams": "Income:Exams"}});
+    expect_json(app.put_json("/api/accounting/mapping", &mapping).await, StatusCode::OK).await;
+    let (_, html) = page(app, "/accounting", &token, false).await;
+    assert!(html.contains("Version 1, saved") && html.contains(r#"value="Income:Exams""#), "{html}");
+    assert!(page(app, "/reports", &token, false).await.1.contains(r#"href="/accounting""#));
+
+    let (status, _) = page(app, "/accounting?before=nope", &token, false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let vet = crate::access::staff_user(app, "doc", &["veterinarian"]).await;
+    assert_eq!(page(app, "/accounting", &vet, false).await.0, StatusCode::FORBIDDEN);
+}

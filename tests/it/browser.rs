@@ -623,3 +623,45 @@ async fn a_protocol_applied_on_the_cat_page_makes_a_plan_whose_steps_are_marked_
     assert_eq!(plans["items"][0]["steps"][0]["status"], "done");
     assert!(browser.artifacts.join("plan-1280.png").exists());
 }
+
+/// The accounting export screen, in `tests/browser/accounting.mjs`: from the reports page,
+/// today's books as a CSV downloaded and read; the same day again refused, then re-exported
+/// with a reason; the chart of accounts refused next to an empty name, then saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accounting_screen_exports_a_day_refuses_it_twice_and_re_exports_it_with_a_reason() {
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Jane", "Doe").await;
+    let cat = app.some_patient(&client, "Miso").await;
+    let location = id_of(&app.get_json("/api/locations").await[0]);
+    let body = json!({"client_id": client, "patient_id": cat, "location_id": location,
+                      "lines": [{"description": "Exam", "unit_price": 6500}]});
+    let draft = app.post_json("/api/invoices", &body).await.json::<serde_json::Value>().await.unwrap();
+    let issued = app.post_json(&format!("/api/invoices/{}/issue", id_of(&draft)), &json!({})).await;
+    let issued = issued.json::<serde_json::Value>().await.unwrap();
+    let (today, number) = (issued["issued_on"].as_str().unwrap(), issued["number"].as_str().unwrap());
+    crate::access::staff_user(&app, "bea", &["billing"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run(
+            "accounting.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "bea"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("TODAY", today),
+                ("NUMBER", number),
+            ],
+        )
+        .await;
+    let exports = app.get_json("/api/accounting/exports").await;
+    let items = exports["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{exports}");
+    assert_eq!(items[1]["reexport_reason"], "The bookkeeper lost the file");
+    let mapping = app.get_json("/api/accounting/mapping").await;
+    assert_eq!(
+        (mapping["tax_payable"].as_str(), mapping["revenue"]["Exams"].as_str()),
+        (Some("Tax:State"), Some("Income:Exams"))
+    );
+    assert!(browser.artifacts.join("accounting-1280.png").exists());
+}

@@ -552,6 +552,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/clients/{id}/account", Needs(InvoicesView)),
     // The loyalty programme's settings screen (it saves through the PUT above).
     ("GET", "/loyalty", Needs(LoyaltyManage)),
+    ("GET", "/accounting", Needs(AccountingExport)),
 ];
 
 /// What the table would grant `staff` on another route (`None`: refused, or no such rule).

@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
     .route("/invoices/{id}", axum::routing::get(routes::pages::invoice))
     .route("/clients/{id}/account", axum::routing::get(routes::pages::account))
     .route("/loyalty", axum::routing::get(routes::pages::loyalty_settings))
+    .route("/accounting", axum::routing::get(routes::pages::accounting))
     .route("/assets/{file}", axum::routing::get(routes::pages::asset))
     // Pages for clients, without signing in (signed links).
     .route(

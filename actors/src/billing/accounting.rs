@@ -652,6 +652,16 @@ impl Accounting {
         self.exports.list(&(), after, limit, caller).await
     }
 
+    /// One page of exports, newest first below `before` (audited): the export screen.
+    pub async fn list_newest_first(
+        &self,
+        before: Option<u128>,
+        limit: usize,
+        caller: &Caller,
+    ) -> Result<Page<AccountingExport>> {
+        self.exports.list_newest_first(&(), before, limit, caller).await
+    }
+
     /// One export (audited).
     pub async fn get(&self, id: AccountingExportId, caller: &Caller) -> Result<AccountingExport> {
         self.exports.get(id, caller).await

@@ -108,6 +108,7 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/invoices/{id}",
     "/clients/{id}/account",
     "/loyalty",
+    "/accounting",
     "/wards",
     "/wards/{id}",
     "/wards/{id}/display",
@@ -140,6 +141,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("estimates.js", "text/javascript; charset=utf-8", include_str!("../pages/estimates.js")),
     ("billing.js", "text/javascript; charset=utf-8", include_str!("../pages/billing.js")),
     ("loyalty.js", "text/javascript; charset=utf-8", include_str!("../pages/loyalty.js")),
+    ("accounting.js", "text/javascript; charset=utf-8", include_str!("../pages/accounting.js")),
     ("ward.js", "text/javascript; charset=utf-8", include_str!("../pages/ward.js")),
     ("labs.js", "text/javascript; charset=utf-8", include_str!("../pages/labs.js")),
     ("plans.js", "text/javascript; charset=utf-8", include_str!("../pages/plans.js")),
@@ -1572,7 +1574,8 @@ pub async fn reports(
                 }
             };
             let ageing = AgeingView::new(&ageing, page_href, aq.cursor.is_none());
-            let view = ReportsPage { nav, revenue: RevenueView::new(&revenue), ageing, vs, form };
+            let accounting = may(&staff, "GET /accounting");
+            let view = ReportsPage { nav, revenue: RevenueView::new(&revenue), ageing, vs, form, accounting };
             Ok(render(StatusCode::OK, &view))
         }
         .await,
@@ -1949,4 +1952,66 @@ async fn user_names(
         names.insert(u, name);
     }
     names
+}
+
+/// Exports the accounting screen shows a page.
+const EXPORTS_PAGE: usize = 25;
+
+/// Catalogue items read for the category suggestions (a clinic's price list is a few hundred).
+const CATEGORY_SCAN: usize = 2_000;
+
+/// The query of `/accounting`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountingParams {
+    /// The export a page of older ones starts below.
+    before: Option<String>,
+}
+
+/// `/accounting`: the chart-of-accounts mapping (as `GET /api/accounting/mapping`), a new
+/// export's form, and the exports made, newest first (as `GET /api/accounting/exports`,
+/// audited), each with its file.
+pub async fn accounting(
+    State(state): State<AppState>,
+    staff: Staff,
+    q: Result<Query<AccountingParams>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Reports);
+    page(
+        nav.clone(),
+        async {
+            let Query(q) = q?;
+            let before: Option<clowder_schemas::ids::AccountingExportId> =
+                query_id("before", q.before.as_deref().filter(|b| !b.is_empty()))?;
+            let accounting = &state.system.accounting;
+            let mapping = accounting.mapping()?;
+            let (exports, older) =
+                accounting.list_newest_first(before.map(|b| b.as_u128()), EXPORTS_PAGE, &staff.caller).await?;
+            // The proposal follows the newest export, whichever page is shown.
+            let newest = if before.is_none() {
+                exports.first().cloned()
+            } else {
+                accounting.list_newest_first(None, 1, &staff.caller).await?.0.into_iter().next()
+            };
+            let proposed = crate::views::accounting::proposed_range(newest.as_ref(), state.system.ctx.today());
+            let (items, _) = state.system.catalogue.list_unaudited(&Default::default(), None, CATEGORY_SCAN)?;
+            let mut categories: Vec<String> = items.into_iter().map(|i| i.category).collect();
+            categories.sort();
+            categories.dedup();
+            let names = user_names(&state, exports.iter().filter_map(|e| e.created_by).chain(mapping.updated_by)).await;
+            let view = crate::views::accounting::AccountingPage::of(
+                nav,
+                &mapping,
+                categories,
+                &exports,
+                older,
+                before.is_some(),
+                &names,
+                proposed,
+                &clinic_tz(&state),
+            );
+            Ok(render(StatusCode::OK, &view))
+        }
+        .await,
+    )
 }

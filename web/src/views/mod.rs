@@ -4,6 +4,7 @@
 //! handlers in `routes/pages.rs` build these views from what the audited services return.
 //! A view knows nothing of HTTP except how it is answered (`render`).
 
+pub mod accounting;
 pub mod billing;
 pub mod board;
 pub mod charts;

@@ -281,6 +281,8 @@ pub struct ReportsPage {
     pub ageing: AgeingView,
     /// When the caller may read `GET /api/estimates/report`.
     pub vs: Option<VsView>,
+    /// The caller may open the accounting export (`/accounting`): the page links it.
+    pub accounting: bool,
 }
 
 impl ReportsPage {

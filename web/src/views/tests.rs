@@ -1141,6 +1141,7 @@ mod money_screens {
             revenue: RevenueView::new(&revenue),
             ageing: AgeingView::new(&ageing, |c| format!("/reports?cursor={}", c.unwrap_or("")), true),
             vs: None,
+            accounting: false,
         };
         let html = page.render().unwrap();
         // January: two stacks; February: Exams only.
@@ -1861,4 +1862,87 @@ fn a_treatment_plan_shows_progress_costs_and_offers_actions_only_on_open_steps_t
     let b = PlanBody::new(&closed, "Miso".into(), "c".into(), true, true, |_| String::new(), |t| t.to_string());
     let html = PlanPage { nav: nav(true, true), b }.render().unwrap();
     assert!(!html.contains("data-action=") && html.contains(r#"data-status="cancelled""#));
+}
+
+const EXPORT_ID: &str = "01J00000000000000000000001";
+
+fn accounting_export(reason: Option<&str>) -> clowder_schemas::accounting::AccountingExport {
+    use clowder_schemas::accounting::{AccountingExport, ExportFormat, ExportKind, KindTotals};
+    let mut totals = std::collections::BTreeMap::new();
+    totals.insert("invoices".to_owned(), KindTotals { transactions: 12, debits: 123450, credits: 123450 });
+    totals.insert("payments".to_owned(), KindTotals { transactions: 1, debits: 5000, credits: 5000 });
+    AccountingExport {
+        id: EXPORT_ID.parse().unwrap(),
+        from: jiff::civil::date(2026, 3, 1),
+        to: jiff::civil::date(2026, 3, 31),
+        kinds: vec![ExportKind::Invoices, ExportKind::Payments],
+        format: ExportFormat::Iif,
+        totals,
+        sha256: "ab".into(),
+        size: 2048,
+        filename: "clowder-2026-03-01-2026-03-31.iif".into(),
+        mapping_version: 0,
+        reexport_reason: reason.map(Into::into),
+        overlaps: vec![],
+        voids_reversed: vec![],
+        created_at: jiff::Timestamp::UNIX_EPOCH,
+        created_by: None,
+    }
+}
+
+#[test]
+fn the_accounting_screen_lists_exports_with_their_files_and_escapes_what_was_typed() {
+    use super::accounting::AccountingPage;
+    use clowder_schemas::accounting::{AccountMap, AccountMapping};
+    let mut map = AccountMap::default();
+    map.revenue.insert("<Exams>".into(), "Income: \"exams\"".into());
+    let mapping = AccountMapping {
+        id: clowder_schemas::ids::AccountMappingId::from_u128(1),
+        version: 0,
+        map,
+        updated_at: None,
+        updated_by: None,
+    };
+    let exports = [accounting_export(Some("<fixed> a void"))];
+    let tz = jiff::tz::TimeZone::UTC;
+    let range = (jiff::civil::date(2026, 4, 1), jiff::civil::date(2026, 4, 30));
+    let page = AccountingPage::of(
+        nav(true, true),
+        &mapping,
+        vec!["Exams".into()],
+        &exports,
+        Some(7),
+        false,
+        &Default::default(),
+        range,
+        &tz,
+    );
+    let html = page.render().unwrap();
+    assert!(html.contains("&#60;Exams&#62;") && !html.contains("<Exams>"), "escaped: {html}");
+    assert!(html.contains("&#60;fixed&#62; a void") && html.contains("Re-export"));
+    assert!(html.contains("Invoices and credit notes: 12 transactions, 1234.50"), "{html}");
+    assert!(html.contains("Payments and refunds: 1 transaction, 50.00"));
+    assert!(
+        html.contains(&format!(r#"href="/api/accounting/exports/{EXPORT_ID}/file""#)) && html.contains("IIF, 2.0 KB")
+    );
+    assert!(html.contains(r#"value="2026-04-01""#) && html.contains(r#"value="2026-04-30""#));
+    assert!(
+        html.contains("Defaults (never saved)") && html.contains(r#"data-method="bank_transfer" value="Checking""#)
+    );
+    assert!(html.contains("Older exports") && !html.contains("Newest exports"));
+}
+
+#[test]
+fn an_export_is_proposed_for_the_days_after_the_newest_one_up_to_yesterday() {
+    use super::accounting::proposed_range;
+    use jiff::civil::date;
+    let today = date(2026, 4, 10);
+    assert_eq!(proposed_range(None, today), (date(2026, 3, 1), date(2026, 3, 31)), "no export yet: last month");
+    let january = proposed_range(None, date(2026, 1, 1));
+    assert_eq!(january, (date(2025, 12, 1), date(2025, 12, 31)), "across the year");
+    let march = accounting_export(None);
+    assert_eq!(proposed_range(Some(&march), today), (date(2026, 4, 1), date(2026, 4, 9)));
+    let mut upto = accounting_export(None);
+    upto.to = date(2026, 4, 9);
+    assert_eq!(proposed_range(Some(&upto), today), (date(2026, 4, 9), date(2026, 4, 9)), "nothing new: yesterday");
 }
