@@ -299,6 +299,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/patients/{id}/timeline", "AVT"),
     ("GET", "/visits/{id}", "AVT"),
     ("GET", "/consents/{id}/sign", "AVT"),
+    ("GET", "/documents/rows", "AVT"),
     ("GET", "/tablet/chart", "AVT"),
     ("POST", "/api/prescriptions", "AV"),
     ("GET", "/api/prescriptions/{id}", "AV"),

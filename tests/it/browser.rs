@@ -38,6 +38,10 @@
 //! Sign refused inline with nothing drawn and with no name, strokes drawn with the mouse,
 //! cleared and drawn again, signed; the page turns read-only and its PDF names the signer.
 //!
+//! The record's documents, in `tests/browser/record-documents.mjs`: a PDF uploaded on a cat's
+//! page appears in its documents without a reload and downloads as the same bytes; an
+//! executable renamed `.pdf` is refused and the server's reason shows by the file field.
+//!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
 //! on a machine without them skips these tests with a message.
@@ -622,4 +626,26 @@ async fn a_protocol_applied_on_the_cat_page_makes_a_plan_whose_steps_are_marked_
     assert_eq!(plans["items"].as_array().unwrap().len(), 1, "one plan, however the button was clicked");
     assert_eq!(plans["items"][0]["steps"][0]["status"], "done");
     assert!(browser.artifacts.join("plan-1280.png").exists());
+}
+
+/// The documents block of a cat's page, in `tests/browser/record-documents.mjs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pdf_uploaded_on_the_cat_page_is_listed_and_downloads_and_an_exe_is_refused_inline() {
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Ines", "Moreau").await;
+    let cat = app.some_patient(&client, "Biscotte").await;
+    crate::access::staff_user(&app, "vida", &["veterinarian"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run(
+            "record-documents.mjs",
+            &[("BASE_URL", &base), ("USER", "vida"), ("PASSWORD", crate::access::NEW_PASSWORD), ("PATIENT", &cat)],
+        )
+        .await;
+    let docs = app.get_json(&format!("/api/documents?patient_id={cat}")).await;
+    let names: Vec<&str> = docs["items"].as_array().unwrap().iter().map(|d| d["file_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["referral letter.pdf"], "the PDF filed once, the program never");
+    assert_eq!(docs["items"][0]["tags"], json!(["cardiology", "echo"]));
+    assert!(browser.artifacts.join("record-documents-1280.png").exists());
 }

@@ -52,6 +52,7 @@ mod problems;
 mod protocols;
 mod providers;
 mod proxies;
+mod record_documents;
 mod register_pdf;
 mod reminder_kills;
 mod reports;

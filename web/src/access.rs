@@ -380,6 +380,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/patients/{id}/timeline", Needs(VisitsView)),
     ("GET", "/visits/{id}", Needs(VisitsView)),
     ("GET", "/consents/{id}/sign", Needs(VisitsView)),
+    // A page of the client's or cat's documents block ("Show more"), as `GET /api/documents`.
+    ("GET", "/documents/rows", Needs(VisitsView)),
     // The exam-room tablet's chart of the cat in the room (a receptionist's tablet shows the
     // room and the banner, not the chart).
     ("GET", "/tablet/chart", Needs(VisitsView)),

@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
     .route("/patients/{id}", axum::routing::get(routes::pages::patient))
     .route("/visits/{id}", axum::routing::get(routes::pages::visit))
     .route("/consents/{id}/sign", axum::routing::get(routes::pages::consent_sign))
+    .route("/documents/rows", axum::routing::get(routes::record_documents::document_rows))
     .route("/tablet/chart", axum::routing::get(routes::pages::tablet_chart))
     .route("/messages", axum::routing::get(routes::pages::messages))
     .route("/messages/{id}", axum::routing::get(routes::pages::message))

@@ -41,6 +41,7 @@ pub mod prescriptions;
 pub mod printing;
 pub mod problems;
 pub mod protocols;
+pub mod record_documents;
 pub mod reports;
 pub mod roles;
 pub mod search;
