@@ -449,6 +449,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/wards", "AVTM"),
     ("GET", "/wards/{id}", "AVTM"),
     ("GET", "/wards/{id}/display", "AVTM"),
+    ("GET", "/wards/{id}/tablet", "AVTM"),
+    ("POST", "/api/admissions/{id}/slots/pin", "AVTM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -42,6 +42,9 @@
 //! page appears in its documents without a reload and downloads as the same bytes; an
 //! executable renamed `.pdf` is refused and the server's reason shows by the file field.
 //!
+//! The ward's shared tablet, in `tests/browser/ward-tablet.mjs`: on 800x1280, Done asks who
+//! did it; a wrong PIN is refused in the dialog, the nurse's PIN marks the slot as hers.
+//!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
 //! on a machine without them skips these tests with a message.
@@ -499,11 +502,9 @@ async fn a_cat_s_page_links_its_vaccination_certificate_which_opens_as_a_pdf() {
     assert!(browser.artifacts.join("documents-cat.png").exists());
 }
 
-/// The ward board, in `tests/browser/ward.mjs`: a vet marks a slot done on the tablet-sized
-/// board and the wall display, never reloaded, drops it over `/ws`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
-    let Some(browser) = Browser::find() else { return };
+/// A ward with a cat admitted and a pain-score check due ten minutes ago: the clinic, the
+/// ward, the admission, the treatment and the slot's due time.
+async fn ward_with_a_due_check() -> (Clinic, String, String, String, jiff::Timestamp) {
     let c = Clinic::new().await;
     let ward = json!({"location_id": c.location, "name": "Cat ward", "cages": ["C1", "C2"]});
     let ward = id_of(&c.app.post_json("/api/wards", &ward).await.json::<serde_json::Value>().await.unwrap());
@@ -518,6 +519,15 @@ async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
     let sheet: serde_json::Value =
         c.app.post_json(&format!("/api/admissions/{admission}/treatments"), &body).await.json().await.unwrap();
     let treatment = sheet["treatments"][0]["id"].as_str().unwrap().to_owned();
+    (c, ward, admission, treatment, due)
+}
+
+/// The ward board, in `tests/browser/ward.mjs`: a vet marks a slot done on the tablet-sized
+/// board and the wall display, never reloaded, drops it over `/ws`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
+    let Some(browser) = Browser::find() else { return };
+    let (c, ward, admission, treatment, due) = ward_with_a_due_check().await;
     crate::access::staff_user(&c.app, "wanda", &["veterinarian"]).await;
     let base = format!("http://{}", c.app.addr);
     browser
@@ -648,4 +658,47 @@ async fn a_pdf_uploaded_on_the_cat_page_is_listed_and_downloads_and_an_exe_is_re
     assert_eq!(names, ["referral letter.pdf"], "the PDF filed once, the program never");
     assert_eq!(docs["items"][0]["tags"], json!(["cardiology", "echo"]));
     assert!(browser.artifacts.join("record-documents-1280.png").exists());
+}
+
+/// The ward's shared tablet, in `tests/browser/ward-tablet.mjs`: the tablet runs on a
+/// practice manager's session (`ward:view`); the slot is marked with a vet tech's PIN and is hers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_marked_on_the_ward_tablet_with_a_nurses_pin_is_hers() {
+    let Some(browser) = Browser::find() else { return };
+    let (c, ward, admission, treatment, due) = ward_with_a_due_check().await;
+    let reg: serde_json::Value =
+        c.app.post_json("/api/devices", &json!({"name": "Ward tablet"})).await.json().await.unwrap();
+    let credential = reg["credential"].as_str().unwrap().to_owned();
+    crate::access::staff_user(&c.app, "ward.screen", &["practice_manager"]).await;
+    let (token, nina) = crate::access::staff_user_with_id(&c.app, "nina", &["vet_tech"]).await;
+    let res = c
+        .app
+        .anonymous(reqwest::Method::PUT, "/api/auth/pin")
+        .bearer_auth(&token)
+        .json(&json!({"password": crate::access::NEW_PASSWORD, "pin": "2580"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::NO_CONTENT);
+    let base = format!("http://{}", c.app.addr);
+    browser
+        .run(
+            "ward-tablet.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "ward.screen"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("NURSE", "nina"),
+                ("PIN", "2580"),
+                ("CREDENTIAL", &credential),
+                ("WARD", &ward),
+                ("TREATMENT", &treatment),
+                ("DUE", &due.to_string()),
+            ],
+        )
+        .await;
+    let sheet = c.app.get_json(&format!("/api/admissions/{admission}")).await;
+    assert_eq!(sheet["marks"].as_array().map(Vec::len), Some(1), "{sheet}");
+    assert_eq!(sheet["marks"][0]["by"].as_str(), Some(nina.as_str()), "marked as the nurse, not the tablet's session");
+    assert!(browser.artifacts.join("ward-tablet-800.png").exists());
 }

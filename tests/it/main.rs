@@ -72,5 +72,6 @@ mod views;
 mod visits;
 mod vitals;
 mod waitlist;
+mod ward_tablet;
 mod wards;
 mod webhooks;

@@ -462,6 +462,10 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/wards", Needs(WardView)),
     ("GET", "/wards/{id}", Needs(WardView)),
     ("GET", "/wards/{id}/display", Needs(WardView)),
+    // The ward's shared tablet: its session reads the board; each mark is authorised by the
+    // nurse's PIN in the handler (she needs ward:treat), on a registered tablet.
+    ("GET", "/wards/{id}/tablet", Needs(WardView)),
+    ("POST", "/api/admissions/{id}/slots/pin", Needs(WardView)),
     ("GET", "/api/wards", Needs(WardView)),
     ("GET", "/api/wards/{id}", Needs(WardView)),
     ("PATCH", "/api/wards/{id}", Needs(WardManage)),

@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
     .route("/wards", axum::routing::get(routes::wards::wards_page))
     .route("/wards/{id}", axum::routing::get(routes::wards::ward_page))
     .route("/wards/{id}/display", axum::routing::get(routes::wards::ward_display))
+    .route("/wards/{id}/tablet", axum::routing::get(routes::wards::ward_tablet))
     .route("/labs", axum::routing::get(routes::labs::labs_page))
     .route("/labs/orders/{id}", axum::routing::get(routes::labs::lab_order_page))
     .route("/labs/unmatched", axum::routing::get(routes::labs::lab_unmatched_page))

@@ -56,4 +56,5 @@ pub mod vaccinations;
 pub mod visits;
 pub mod vitals;
 pub mod waitlist;
+pub mod ward_tablet;
 pub mod wards;

@@ -113,6 +113,7 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/wards",
     "/wards/{id}",
     "/wards/{id}/display",
+    "/wards/{id}/tablet",
     "/labs",
     "/labs/orders/{id}",
     "/labs/unmatched",

@@ -1560,15 +1560,32 @@ mod ward {
     #[test]
     fn the_staff_board_has_done_and_skip_and_the_tv_none() {
         let tz = jiff::tz::TimeZone::UTC;
-        let staff = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, true, &tz) }.render().unwrap();
+        let staff = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, true, &tz), tablet: false }
+            .render()
+            .unwrap();
         assert!(staff.contains("class=\"slot-done\"") && staff.contains("class=\"slot-skip\""));
         assert!(staff.contains("1 overdue") && staff.contains("OVERDUE") && staff.contains("Empty"));
         assert!(!staff.contains("<i>Mittens</i>") && staff.contains("Mittens"), "what users typed is escaped");
-        let tv = WardPage { nav: nav(true, true), grid: Grid::new(&board(), true, true, &tz) }.render().unwrap();
+        let tv = WardPage { nav: nav(true, true), grid: Grid::new(&board(), true, true, &tz), tablet: false }
+            .render()
+            .unwrap();
         assert!(!tv.contains("<button type=\"button\" class=\"slot"), "no controls on the wall");
         assert!(tv.contains("ward-tv") && tv.contains("OVERDUE"));
-        let reader = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, false, &tz) }.render().unwrap();
+        let reader = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, false, &tz), tablet: false }
+            .render()
+            .unwrap();
         assert!(!reader.contains("slot-done"), "no Done for who may not treat");
+        assert!(!staff.contains("pin-dialog") && !tv.contains("pin-dialog"), "the PIN form is the tablet's only");
+    }
+
+    #[test]
+    fn the_ward_tablet_asks_who_did_it() {
+        let tz = jiff::tz::TimeZone::UTC;
+        let page = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, true, &tz), tablet: true };
+        let html = page.render().unwrap();
+        assert!(html.contains(r#"data-tablet="true""#) && html.contains(r#"<dialog id="pin-dialog""#), "{html}");
+        assert!(html.contains(r#"id="pin-pin" name="pin" type="password" inputmode="numeric""#));
+        assert!(html.contains("class=\"slot-done\""), "Done and Skip for whoever stands at the tablet");
     }
 }
 
