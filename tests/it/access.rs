@@ -299,6 +299,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/patients/{id}/timeline", "AVT"),
     ("GET", "/visits/{id}", "AVT"),
     ("GET", "/consents/{id}/sign", "AVT"),
+    ("GET", "/documents/rows", "AVT"),
     ("GET", "/tablet/chart", "AVT"),
     ("POST", "/api/prescriptions", "AV"),
     ("GET", "/api/prescriptions/{id}", "AV"),
@@ -449,6 +450,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/wards", "AVTM"),
     ("GET", "/wards/{id}", "AVTM"),
     ("GET", "/wards/{id}/display", "AVTM"),
+    ("GET", "/wards/{id}/tablet", "AVTM"),
+    ("POST", "/api/admissions/{id}/slots/pin", "AVTM"),
 ];
 
 const ROLES: &[(char, &str)] = &[

@@ -38,6 +38,13 @@
 //! Sign refused inline with nothing drawn and with no name, strokes drawn with the mouse,
 //! cleared and drawn again, signed; the page turns read-only and its PDF names the signer.
 //!
+//! The record's documents, in `tests/browser/record-documents.mjs`: a PDF uploaded on a cat's
+//! page appears in its documents without a reload and downloads as the same bytes; an
+//! executable renamed `.pdf` is refused and the server's reason shows by the file field.
+//!
+//! The ward's shared tablet, in `tests/browser/ward-tablet.mjs`: on 800x1280, Done asks who
+//! did it; a wrong PIN is refused in the dialog, the nurse's PIN marks the slot as hers.
+//!
 //! `scripts/test` installs Chromium and playwright-core when missing and sets
 //! `CLOWDER_BROWSER_TESTS=1`, which makes a missing browser a failure; a plain `cargo test`
 //! on a machine without them skips these tests with a message.
@@ -495,11 +502,9 @@ async fn a_cat_s_page_links_its_vaccination_certificate_which_opens_as_a_pdf() {
     assert!(browser.artifacts.join("documents-cat.png").exists());
 }
 
-/// The ward board, in `tests/browser/ward.mjs`: a vet marks a slot done on the tablet-sized
-/// board and the wall display, never reloaded, drops it over `/ws`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
-    let Some(browser) = Browser::find() else { return };
+/// A ward with a cat admitted and a pain-score check due ten minutes ago: the clinic, the
+/// ward, the admission, the treatment and the slot's due time.
+async fn ward_with_a_due_check() -> (Clinic, String, String, String, jiff::Timestamp) {
     let c = Clinic::new().await;
     let ward = json!({"location_id": c.location, "name": "Cat ward", "cages": ["C1", "C2"]});
     let ward = id_of(&c.app.post_json("/api/wards", &ward).await.json::<serde_json::Value>().await.unwrap());
@@ -514,6 +519,15 @@ async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
     let sheet: serde_json::Value =
         c.app.post_json(&format!("/api/admissions/{admission}/treatments"), &body).await.json().await.unwrap();
     let treatment = sheet["treatments"][0]["id"].as_str().unwrap().to_owned();
+    (c, ward, admission, treatment, due)
+}
+
+/// The ward board, in `tests/browser/ward.mjs`: a vet marks a slot done on the tablet-sized
+/// board and the wall display, never reloaded, drops it over `/ws`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
+    let Some(browser) = Browser::find() else { return };
+    let (c, ward, admission, treatment, due) = ward_with_a_due_check().await;
     crate::access::staff_user(&c.app, "wanda", &["veterinarian"]).await;
     let base = format!("http://{}", c.app.addr);
     browser
@@ -664,4 +678,69 @@ async fn the_accounting_screen_exports_a_day_refuses_it_twice_and_re_exports_it_
         (Some("Tax:State"), Some("Income:Exams"))
     );
     assert!(browser.artifacts.join("accounting-1280.png").exists());
+}
+
+/// The documents block of a cat's page, in `tests/browser/record-documents.mjs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pdf_uploaded_on_the_cat_page_is_listed_and_downloads_and_an_exe_is_refused_inline() {
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    let client = app.some_client("Ines", "Moreau").await;
+    let cat = app.some_patient(&client, "Biscotte").await;
+    crate::access::staff_user(&app, "vida", &["veterinarian"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run(
+            "record-documents.mjs",
+            &[("BASE_URL", &base), ("USER", "vida"), ("PASSWORD", crate::access::NEW_PASSWORD), ("PATIENT", &cat)],
+        )
+        .await;
+    let docs = app.get_json(&format!("/api/documents?patient_id={cat}")).await;
+    let names: Vec<&str> = docs["items"].as_array().unwrap().iter().map(|d| d["file_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["referral letter.pdf"], "the PDF filed once, the program never");
+    assert_eq!(docs["items"][0]["tags"], json!(["cardiology", "echo"]));
+    assert!(browser.artifacts.join("record-documents-1280.png").exists());
+}
+
+/// The ward's shared tablet, in `tests/browser/ward-tablet.mjs`: the tablet runs on a
+/// practice manager's session (`ward:view`); the slot is marked with a vet tech's PIN and is hers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_marked_on_the_ward_tablet_with_a_nurses_pin_is_hers() {
+    let Some(browser) = Browser::find() else { return };
+    let (c, ward, admission, treatment, due) = ward_with_a_due_check().await;
+    let reg: serde_json::Value =
+        c.app.post_json("/api/devices", &json!({"name": "Ward tablet"})).await.json().await.unwrap();
+    let credential = reg["credential"].as_str().unwrap().to_owned();
+    crate::access::staff_user(&c.app, "ward.screen", &["practice_manager"]).await;
+    let (token, nina) = crate::access::staff_user_with_id(&c.app, "nina", &["vet_tech"]).await;
+    let res = c
+        .app
+        .anonymous(reqwest::Method::PUT, "/api/auth/pin")
+        .bearer_auth(&token)
+        .json(&json!({"password": crate::access::NEW_PASSWORD, "pin": "2580"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::NO_CONTENT);
+    let base = format!("http://{}", c.app.addr);
+    browser
+        .run(
+            "ward-tablet.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "ward.screen"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("NURSE", "nina"),
+                ("PIN", "2580"),
+                ("CREDENTIAL", &credential),
+                ("WARD", &ward),
+                ("TREATMENT", &treatment),
+                ("DUE", &due.to_string()),
+            ],
+        )
+        .await;
+    let sheet = c.app.get_json(&format!("/api/admissions/{admission}")).await;
+    assert_eq!(sheet["marks"].as_array().map(Vec::len), Some(1), "{sheet}");
+    assert_eq!(sheet["marks"][0]["by"].as_str(), Some(nina.as_str()), "marked as the nurse, not the tablet's session");
+    assert!(browser.artifacts.join("ward-tablet-800.png").exists());
 }

@@ -181,4 +181,21 @@ async fn the_demo_clinic_comes_with_rooms_staff_and_a_busy_calendar() {
         linked += doses["entries"].as_array().unwrap().iter().filter(|e| e["visit_id"] == wellness["id"]).count();
     }
     assert!(linked > 0, "no dose given at any of 20 wellness visits");
+
+    // The consent forms of the two newest visits: one signed by the owner with its PDF filed
+    // as a consent document of the visit (downloadable), one left as a draft for the tablet.
+    let visits = app.walk("/api/visits", 200).await;
+    let mut forms = Vec::new();
+    for v in visits.iter().rev().take(2) {
+        forms.extend(items(&app.get_json(&format!("/api/consent-forms?visit_id={}", id_of(v))).await).clone());
+    }
+    let statuses: Vec<&str> = forms.iter().map(|f| f["status"].as_str().unwrap()).collect();
+    assert!(statuses.contains(&"signed") && statuses.contains(&"draft"), "{statuses:?}");
+    let signed = forms.iter().find(|f| f["status"] == "signed").unwrap();
+    let document = signed["signature"]["document_id"].as_str().expect("the signed PDF");
+    let meta = app.get_json(&format!("/api/documents/{document}")).await;
+    assert_eq!((meta["category"].as_str(), meta["visit_id"].as_str()), (Some("consent"), signed["visit_id"].as_str()));
+    let res = app.get(&format!("/api/documents/{document}/content")).await;
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(res.bytes().await.unwrap().starts_with(b"%PDF-"));
 }

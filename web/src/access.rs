@@ -380,6 +380,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/patients/{id}/timeline", Needs(VisitsView)),
     ("GET", "/visits/{id}", Needs(VisitsView)),
     ("GET", "/consents/{id}/sign", Needs(VisitsView)),
+    // A page of the client's or cat's documents block ("Show more"), as `GET /api/documents`.
+    ("GET", "/documents/rows", Needs(VisitsView)),
     // The exam-room tablet's chart of the cat in the room (a receptionist's tablet shows the
     // room and the banner, not the chart).
     ("GET", "/tablet/chart", Needs(VisitsView)),
@@ -460,6 +462,10 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/wards", Needs(WardView)),
     ("GET", "/wards/{id}", Needs(WardView)),
     ("GET", "/wards/{id}/display", Needs(WardView)),
+    // The ward's shared tablet: its session reads the board; each mark is authorised by the
+    // nurse's PIN in the handler (she needs ward:treat), on a registered tablet.
+    ("GET", "/wards/{id}/tablet", Needs(WardView)),
+    ("POST", "/api/admissions/{id}/slots/pin", Needs(WardView)),
     ("GET", "/api/wards", Needs(WardView)),
     ("GET", "/api/wards/{id}", Needs(WardView)),
     ("PATCH", "/api/wards/{id}", Needs(WardManage)),

@@ -205,6 +205,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(wards::admissions_get))
         .routes(routes!(wards::admissions_add_treatment))
         .routes(routes!(wards::admissions_mark))
+        .routes(routes!(crate::routes::ward_tablet::admissions_mark_by_pin))
         .routes(routes!(wards::admissions_discharge))
         .routes(routes!(wards::admissions_move))
         .routes(routes!(wards::admissions_stop_treatment))

@@ -37,6 +37,7 @@ use clowder_schemas::{BatchId, ClientId, MessageId, PatientId, TemplateId, Valid
 use super::clients::name_fragment;
 use super::communications::{LogQuery, StatsQuery, log_filter, stats_range};
 use super::patients::patient_filter;
+use super::record_documents::{Owner, documents_block, patient_consent_forms};
 use crate::access::{Granted, granted_on};
 use crate::error::ApiError;
 use crate::extract::{Id, Query, Staff};
@@ -80,6 +81,7 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/clients/{id}",
     "/patients",
     "/patients/{id}",
+    "/documents/rows",
     "/messages",
     "/messages/{id}",
     "/messages/templates",
@@ -112,6 +114,7 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/wards",
     "/wards/{id}",
     "/wards/{id}/display",
+    "/wards/{id}/tablet",
     "/labs",
     "/labs/orders/{id}",
     "/labs/unmatched",
@@ -136,6 +139,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("comms.js", "text/javascript; charset=utf-8", include_str!("../pages/comms.js")),
     ("visit.js", "text/javascript; charset=utf-8", include_str!("../pages/visit.js")),
     ("consents.js", "text/javascript; charset=utf-8", include_str!("../pages/consents.js")),
+    ("documents.js", "text/javascript; charset=utf-8", include_str!("../pages/documents.js")),
     ("tablet-chart.js", "text/javascript; charset=utf-8", include_str!("../pages/tablet-chart.js")),
     ("inventory.js", "text/javascript; charset=utf-8", include_str!("../pages/inventory.js")),
     ("estimates.js", "text/javascript; charset=utf-8", include_str!("../pages/estimates.js")),
@@ -356,6 +360,7 @@ pub async fn client(
                 view.messages = Some((items.iter().map(|m| MessageRow::of(m, &tz)).collect(), log));
                 view.can_send = granted_on(&staff, &Method::POST, "/api/communications/send").is_some();
             }
+            view.documents = documents_block(&state, &staff, Owner::Client(id), None).await?;
             Ok(render(StatusCode::OK, &view))
         }
         .await,
@@ -409,6 +414,8 @@ pub async fn patient(
             view.new_estimate = may(&staff, "GET /estimates/new").then(|| format!("/estimates/new?patient_id={id}"));
             view.labs = super::labs::patient_labs(&state, &staff, id).await?;
             view.plans = patient_plans(&state, &staff, id).await?;
+            view.documents = documents_block(&state, &staff, Owner::Patient(id), None).await?;
+            view.consent_forms = patient_consent_forms(&state, &staff, id).await?;
             // Its printable documents, for who may read them.
             for (term, path) in
                 [("Vaccination certificate", "vaccination-certificate.pdf"), ("Record summary", "record-summary.pdf")]
@@ -1939,7 +1946,7 @@ async fn patient_plans(
 }
 
 /// The display names of `users` (each read once; an unknown one by its id).
-async fn user_names(
+pub(crate) async fn user_names(
     state: &AppState,
     users: impl Iterator<Item = clowder_schemas::UserId>,
 ) -> HashMap<clowder_schemas::UserId, String> {

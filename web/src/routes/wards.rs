@@ -182,6 +182,17 @@ pub async fn admissions_mark(
     Id(id): Id<AdmissionId>,
     Json(body): Json<MarkSlot>,
 ) -> Result<axum::Json<Admission>, ApiError> {
+    Ok(axum::Json(mark_slot(&state, id, body, &staff.caller).await?))
+}
+
+/// Marks a slot as `caller` (the signed-in user, or the nurse whose PIN the ward's tablet
+/// checked): a vitals check's vitals first, then the mark through the ward's actor.
+pub(crate) async fn mark_slot(
+    state: &AppState,
+    id: AdmissionId,
+    body: MarkSlot,
+    caller: &clowder_schemas::audit::Caller,
+) -> Result<Admission, ApiError> {
     let vitals_id = match &body.vitals {
         None => None,
         Some(m) => {
@@ -196,10 +207,10 @@ pub async fn admissions_mark(
                 taken_by: None,
                 measurements: m.clone(),
             };
-            Some(state.system.vitals.record(v, now, &staff.caller).await?.id)
+            Some(state.system.vitals.record(v, now, caller).await?.id)
         }
     };
-    Ok(axum::Json(state.system.ward_boards.mark(id, body, vitals_id, &staff.caller).await?))
+    Ok(state.system.ward_boards.mark(id, body, vitals_id, caller).await?)
 }
 
 /// Discharge the cat: the cage is free, the sheet closes (no more marks).
@@ -287,7 +298,19 @@ pub async fn ward_page(
     headers: HeaderMap,
     id: Result<Id<WardId>, ApiError>,
 ) -> Response {
-    ward_screen(state, staff, headers, id, false).await
+    ward_screen(state, staff, headers, id, Screen::Staff).await
+}
+
+/// `/wards/{id}/tablet`: the board on the ward's shared tablet. Done and Skip show for
+/// whoever the tablet is signed in as (`ward:view`); each tap asks the nurse's username and
+/// PIN and is marked as hers (`POST /api/admissions/{id}/slots/pin`).
+pub async fn ward_tablet(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    id: Result<Id<WardId>, ApiError>,
+) -> Response {
+    ward_screen(state, staff, headers, id, Screen::Tablet).await
 }
 
 /// `/wards/{id}/display`: the read-only wall display (no controls, names only).
@@ -297,7 +320,15 @@ pub async fn ward_display(
     headers: HeaderMap,
     id: Result<Id<WardId>, ApiError>,
 ) -> Response {
-    ward_screen(state, staff, headers, id, true).await
+    ward_screen(state, staff, headers, id, Screen::Tv).await
+}
+
+/// Which of the board's screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Screen {
+    Staff,
+    Tv,
+    Tablet,
 }
 
 async fn ward_screen(
@@ -305,18 +336,20 @@ async fn ward_screen(
     staff: Staff,
     headers: HeaderMap,
     id: Result<Id<WardId>, ApiError>,
-    tv: bool,
+    screen: Screen,
 ) -> Response {
     let nav = Nav::of(&staff, Section::Ward);
     let answer = async {
         let Id(id) = id?;
         let b = board(&state, id, &staff).await?;
-        let can_treat = granted_on(&staff, &Method::POST, "/api/admissions/{id}/slots").is_some();
-        let grid = Grid::new(&b, tv, can_treat, &state.system.ctx.config.time_zone);
+        // On the tablet every tap is authorised by the PIN typed with it, not by the session.
+        let can_treat =
+            screen == Screen::Tablet || granted_on(&staff, &Method::POST, "/api/admissions/{id}/slots").is_some();
+        let grid = Grid::new(&b, screen == Screen::Tv, can_treat, &state.system.ctx.config.time_zone);
         if headers.get("hx-request").is_some_and(|v| v == "true") {
             return Ok::<_, ApiError>(render(StatusCode::OK, &WardGridPart { grid }));
         }
-        Ok(render(StatusCode::OK, &WardPage { nav: nav.clone(), grid }))
+        Ok(render(StatusCode::OK, &WardPage { nav: nav.clone(), grid, tablet: screen == Screen::Tablet }))
     }
     .await;
     answer.unwrap_or_else(|e| ErrorPage::answer(nav, e))

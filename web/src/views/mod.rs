@@ -10,6 +10,7 @@ pub mod board;
 pub mod charts;
 pub mod comms;
 pub mod consents;
+pub mod documents;
 pub mod estimates;
 pub mod inventory;
 pub mod labs;

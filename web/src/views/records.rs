@@ -108,6 +108,8 @@ pub struct ClientPage {
     pub referrals: Option<super::marketing::ReferralPanel>,
     /// The loyalty panel: `None` when the caller may not read the client's points.
     pub loyalty: Option<super::loyalty::LoyaltyPanel>,
+    /// The client's documents (their own and their cats'), for who may read the record.
+    pub documents: Option<super::documents::DocumentsBlock>,
 }
 
 impl ClientPage {
@@ -150,6 +152,7 @@ impl ClientPage {
             client_id: c.id.to_string(),
             referrals: None,
             loyalty: None,
+            documents: None,
         }
     }
 }
@@ -189,6 +192,10 @@ pub struct PatientPage {
     pub labs: Option<super::labs::PatientLabs>,
     /// The treatment plans block, when the caller may read plans.
     pub plans: Option<super::treatment_plans::PatientPlans>,
+    /// The cat's documents, for who may read the record.
+    pub documents: Option<super::documents::DocumentsBlock>,
+    /// The cat's consent forms, for who may read them.
+    pub consent_forms: Option<Vec<super::documents::ConsentFormRow>>,
 }
 
 /// The medical record's part of a cat's page.
@@ -410,6 +417,8 @@ impl PatientPage {
             new_estimate: None,
             labs: None,
             plans: None,
+            documents: None,
+            consent_forms: None,
         }
     }
 }

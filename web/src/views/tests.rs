@@ -41,6 +41,7 @@ fn client_page(cats: Option<Vec<RecordLink>>) -> ClientPage {
         client_id: "01J".into(),
         referrals: None,
         loyalty: None,
+        documents: None,
     }
 }
 
@@ -96,6 +97,8 @@ fn a_cat_page_puts_allergies_and_handling_in_the_banner() {
         new_estimate: None,
         labs: None,
         plans: None,
+        documents: None,
+        consent_forms: None,
     };
     let html = page.render().unwrap();
     assert!(html.contains("<li>Allergy: penicillin</li>"));
@@ -119,6 +122,8 @@ fn a_calm_cat_has_no_banner() {
         new_estimate: None,
         labs: None,
         plans: None,
+        documents: None,
+        consent_forms: None,
     };
     assert!(!page.render().unwrap().contains(r#"class="banner""#));
 }
@@ -634,6 +639,8 @@ fn cat_page(problems: Vec<String>, clinical: Option<super::records::ClinicalSect
         new_estimate: None,
         labs: None,
         plans: None,
+        documents: None,
+        consent_forms: None,
     }
 }
 
@@ -1554,15 +1561,32 @@ mod ward {
     #[test]
     fn the_staff_board_has_done_and_skip_and_the_tv_none() {
         let tz = jiff::tz::TimeZone::UTC;
-        let staff = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, true, &tz) }.render().unwrap();
+        let staff = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, true, &tz), tablet: false }
+            .render()
+            .unwrap();
         assert!(staff.contains("class=\"slot-done\"") && staff.contains("class=\"slot-skip\""));
         assert!(staff.contains("1 overdue") && staff.contains("OVERDUE") && staff.contains("Empty"));
         assert!(!staff.contains("<i>Mittens</i>") && staff.contains("Mittens"), "what users typed is escaped");
-        let tv = WardPage { nav: nav(true, true), grid: Grid::new(&board(), true, true, &tz) }.render().unwrap();
+        let tv = WardPage { nav: nav(true, true), grid: Grid::new(&board(), true, true, &tz), tablet: false }
+            .render()
+            .unwrap();
         assert!(!tv.contains("<button type=\"button\" class=\"slot"), "no controls on the wall");
         assert!(tv.contains("ward-tv") && tv.contains("OVERDUE"));
-        let reader = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, false, &tz) }.render().unwrap();
+        let reader = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, false, &tz), tablet: false }
+            .render()
+            .unwrap();
         assert!(!reader.contains("slot-done"), "no Done for who may not treat");
+        assert!(!staff.contains("pin-dialog") && !tv.contains("pin-dialog"), "the PIN form is the tablet's only");
+    }
+
+    #[test]
+    fn the_ward_tablet_asks_who_did_it() {
+        let tz = jiff::tz::TimeZone::UTC;
+        let page = WardPage { nav: nav(true, true), grid: Grid::new(&board(), false, true, &tz), tablet: true };
+        let html = page.render().unwrap();
+        assert!(html.contains(r#"data-tablet="true""#) && html.contains(r#"<dialog id="pin-dialog""#), "{html}");
+        assert!(html.contains(r#"id="pin-pin" name="pin" type="password" inputmode="numeric""#));
+        assert!(html.contains("class=\"slot-done\""), "Done and Skip for whoever stands at the tablet");
     }
 }
 
@@ -1945,4 +1969,95 @@ fn an_export_is_proposed_for_the_days_after_the_newest_one_up_to_yesterday() {
     let mut upto = accounting_export(None);
     upto.to = date(2026, 4, 9);
     assert_eq!(proposed_range(Some(&upto), today), (date(2026, 4, 9), date(2026, 4, 9)), "nothing new: yesterday");
+}
+
+fn a_document(name: &str, patient: bool) -> clowder_schemas::documents::Document {
+    let v = "01JD7Y2Q4Z8W3N5K6M7P8R9S0T";
+    serde_json::from_value(serde_json::json!({
+        "id": v, "client_id": v, "patient_id": patient.then_some(v), "visit_id": null,
+        "category": "lab_report", "tags": ["renal", "<b>cbc</b>"], "file_name": name,
+        "media_type": "application/pdf", "size": 14_250, "sha256": "ab".repeat(32), "active": true,
+        "deactivated_at": null, "deactivated_reason": null,
+        "created_at": "2026-03-05T14:02:00Z", "updated_at": "2026-03-05T14:02:00Z", "created_by": null
+    }))
+    .unwrap()
+}
+
+#[test]
+fn the_documents_block_escapes_names_links_downloads_and_offers_the_form_only_to_who_may_upload() {
+    use super::documents::{DocumentRow, DocumentRows, DocumentRowsPage, DocumentsBlock, size_label};
+    let tz = jiff::tz::TimeZone::UTC;
+    assert_eq!(
+        (size_label(812), size_label(14_250), size_label(3_100_000)),
+        ("812 bytes".into(), "14.2 KB".into(), "3.1 MB".into())
+    );
+    let doc = a_document("<img src=x onerror=alert(1)>.pdf", true);
+    let cat = Some(("Mochi".to_owned(), "/patients/01C".to_owned()));
+    let row = DocumentRow::of(&doc, "Ben <Vet>", cat, true, &tz);
+    let list = DocumentRows {
+        rows: vec![row.clone()],
+        show_cat: false,
+        more_href: Some("/documents/rows?patient_id=01C&cursor=K".into()),
+    };
+    let mut page = cat_page(vec![], None);
+    page.documents = Some(DocumentsBlock::new("patient_id", "01C".into(), list.clone(), true));
+    let html = page.render().unwrap();
+    assert!(!html.contains("<img src=x") && html.contains("&#60;img src=x onerror=alert(1)&#62;.pdf"), "{html}");
+    assert!(html.contains(r#"href="/api/documents/01JD7Y2Q4Z8W3N5K6M7P8R9S0T/content""#));
+    assert!(
+        html.contains("Lab report") && html.contains("renal, &#60;b&#62;cbc&#60;/b&#62;") && html.contains("14.2 KB")
+    );
+    assert!(html.contains("Ben &#60;Vet&#62;, 5 Mar 2026 14:02"), "{html}");
+    assert!(html.contains(r#"href="/documents/rows?patient_id=01C&#38;cursor=K">Show more"#), "{html}");
+    assert!(html.contains(r#"id="document-upload""#) && html.contains("/assets/documents.js"));
+    assert!(!html.contains(">Mochi<"), "the cat page does not name its own cat per row");
+    // Without the upload permission no form; without the download route no link.
+    let plain = DocumentRow::of(&doc, "Ben", None, false, &tz);
+    let list = DocumentRows { rows: vec![plain], show_cat: false, more_href: None };
+    page.documents = Some(DocumentsBlock::new("patient_id", "01C".into(), list, false));
+    let html = page.render().unwrap();
+    assert!(!html.contains("document-upload") && !html.contains("/content") && !html.contains("Show more"));
+    // No block at all for who may not list documents.
+    page.documents = None;
+    assert!(!page.render().unwrap().contains("documents-section"));
+    // The client page names each document's cat; "Show more" answers rows alone.
+    let mut client = client_page(None);
+    let list = DocumentRows { rows: vec![row], show_cat: true, more_href: None };
+    client.documents = Some(DocumentsBlock::new("client_id", "01J".into(), list.clone(), true));
+    let html = client.render().unwrap();
+    assert!(html.contains(r#"<a href="/patients/01C">Mochi</a>"#) && html.contains(r#"data-owner-field="client_id""#));
+    let rows =
+        DocumentRowsPage { documents: DocumentsBlock::new("client_id", "01J".into(), list, true) }.render().unwrap();
+    assert!(rows.contains("<tr data-document=") && !rows.contains("<html") && !rows.contains("document-upload"));
+}
+
+#[test]
+fn the_cat_page_lists_consent_forms_with_the_signed_pdf_or_the_signing_link() {
+    use super::documents::ConsentFormRow;
+    let tz = jiff::tz::TimeZone::UTC;
+    let mut page = cat_page(vec![], None);
+    page.consent_forms = Some(vec![
+        ConsentFormRow::of(&a_consent("signed", true), true, true, &tz),
+        ConsentFormRow::of(&a_consent("draft", false), true, true, &tz),
+    ]);
+    let html = page.render().unwrap();
+    assert!(!html.contains("<i>anaesthesia"), "a title is text");
+    assert!(
+        html.contains(r#"<a class="consent-pdf" href="/api/documents/01JD7Y2Q4Z8W3N5K6M7P8R9S0T/content""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<a class="consent-sign" href="/consents/01JD7Y2Q4Z8W3N5K6M7P8R9S0T/sign">Sign</a>"#));
+    assert!(html.contains(r#"<a href="/visits/01JD7Y2Q4Z8W3N5K6M7P8R9S0T">5 Mar 2026 13:00</a>"#), "{html}");
+    // Who may neither download nor sign: no PDF link, the draft only opened.
+    page.consent_forms = Some(vec![
+        ConsentFormRow::of(&a_consent("signed", true), false, false, &tz),
+        ConsentFormRow::of(&a_consent("draft", false), false, false, &tz),
+        ConsentFormRow::of(&a_consent("voided", false), false, false, &tz),
+    ]);
+    let html = page.render().unwrap();
+    assert!(!html.contains("consent-pdf") && html.contains(">Open</a>") && html.contains(r#"data-status="voided""#));
+    page.consent_forms = Some(vec![]);
+    assert!(page.render().unwrap().contains("No consent forms."));
+    page.consent_forms = None;
+    assert!(!page.render().unwrap().contains("patient-consents"));
 }

@@ -104,6 +104,8 @@ impl Grid {
 pub struct WardPage {
     pub nav: Nav,
     pub grid: Grid,
+    /// The ward's shared tablet: Done and Skip ask the nurse's username and PIN.
+    pub tablet: bool,
 }
 
 /// The grid alone (the page's script asks for it with `HX-Request`).
