@@ -533,6 +533,14 @@ async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
     assert_eq!(sheet["marks"][0]["outcome"], "done", "the board's click reached the sheet");
 }
 
+/// A veterinarian with an account (`username`, [`crate::access::NEW_PASSWORD`]) and a sick
+/// visit of the clinic's first cat with them; the visit's id.
+async fn vet_visit(c: &Clinic, username: &str) -> String {
+    let (_, vet) = crate::visits::vet_with_account(&c.app, username).await;
+    let visit = json!({"patient_id": c.cat, "vet_id": vet, "type": "sick", "chief_complaint": "Weight loss"});
+    id_of(&c.app.post_json("/api/visits", &visit).await.json::<serde_json::Value>().await.unwrap())
+}
+
 /// The lab screens, in `tests/browser/labs.mjs`: a vet orders a test on the visit page, a
 /// JSON result imported through the API appears flagged on the open order page without a
 /// reload, the vet signs it off, and the cat's page draws the trend; a queue entry discarded
@@ -541,9 +549,7 @@ async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
 async fn a_lab_result_arrives_flagged_on_the_open_order_and_the_trend_shows_on_the_cat() {
     let Some(browser) = Browser::find() else { return };
     let c = Clinic::new().await;
-    let (_, vet) = crate::visits::vet_with_account(&c.app, "dr.labs").await;
-    let visit = json!({"patient_id": c.cat, "vet_id": vet, "type": "sick", "chief_complaint": "Weight loss"});
-    let visit = id_of(&c.app.post_json("/api/visits", &visit).await.json::<serde_json::Value>().await.unwrap());
+    let visit = vet_visit(&c, "dr.labs").await;
     // A result for a cat we do not know: it waits in the unmatched queue.
     let stray = json!({"groups": [{"patient_id": "<b>not ours</b>", "test": "T4",
         "results": [{"analyte": "TT4", "value": 2.0, "unit": "µg/dL"}]}]});
@@ -574,9 +580,7 @@ async fn a_lab_result_arrives_flagged_on_the_open_order_and_the_trend_shows_on_t
 async fn the_lab_lists_follow_imports_live_and_results_are_typed_on_the_queue() {
     let Some(browser) = Browser::find() else { return };
     let c = Clinic::new().await;
-    let (_, vet) = crate::visits::vet_with_account(&c.app, "dr.queue").await;
-    let visit = json!({"patient_id": c.cat, "vet_id": vet, "type": "sick", "chief_complaint": "Weight loss"});
-    let visit = id_of(&c.app.post_json("/api/visits", &visit).await.json::<serde_json::Value>().await.unwrap());
+    let visit = vet_visit(&c, "dr.queue").await;
     let order = |test: &'static str| {
         let body = json!({"visit_id": visit, "test": test});
         let app = &c.app;
