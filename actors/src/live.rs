@@ -8,7 +8,8 @@
 //! - `room:<room id>`: a room and the appointments in it;
 //! - `patient:<patient id>`: a cat's record and appointments;
 //! - `client:<client id>`: a client's account (their invoices);
-//! - `ward:<ward id>`: a hospital ward's board (admissions, marked slots).
+//! - `ward:<ward id>`: a hospital ward's board (admissions, marked slots);
+//! - `labs`: the clinic's lab work (orders, results, sign-offs, the unmatched queue).
 //!
 //! Who receives what (the rule is written out in `docs/websocket.md`):
 //! - subscribing to a topic needs the permission [`permission_of`] names;
@@ -42,12 +43,17 @@ pub enum Topic {
     Patient(clowder_schemas::PatientId),
     Client(clowder_schemas::ClientId),
     Ward(clowder_schemas::ids::WardId),
+    /// The lab screens (`/labs`, `/labs/unmatched`): every lab event of the clinic.
+    Labs,
 }
 
 impl Topic {
     /// Parses `kind:id[:date]`; the message names what is wrong.
     pub fn parse(text: &str) -> Result<Topic, ValidationError> {
         let bad = |why: &str| ValidationError::new("topics", format!("{text:?}: {why}"));
+        if text == "labs" {
+            return Ok(Topic::Labs);
+        }
         let mut parts = text.splitn(3, ':');
         let kind = parts.next().unwrap_or_default();
         let id = parts.next().ok_or_else(|| bad("expected kind:id"))?;
@@ -65,7 +71,7 @@ impl Topic {
             ("ward", None) => Topic::Ward(id.parse().map_err(|_| bad("the id is not a valid id"))?),
             _ => {
                 return Err(bad(
-                    "unknown topic; use calendar:<location>:<date>, dashboard:<location>, queue:<location>, room:<id>, patient:<id>, client:<id> or ward:<id>",
+                    "unknown topic; use calendar:<location>:<date>, dashboard:<location>, queue:<location>, room:<id>, patient:<id>, client:<id>, ward:<id> or labs",
                 ));
             }
         };
@@ -88,6 +94,7 @@ impl std::fmt::Display for Topic {
             Topic::Patient(p) => write!(f, "patient:{p}"),
             Topic::Client(c) => write!(f, "client:{c}"),
             Topic::Ward(w) => write!(f, "ward:{w}"),
+            Topic::Labs => f.write_str("labs"),
         }
     }
 }
@@ -98,6 +105,7 @@ pub fn permission_of(t: &Topic) -> Permission {
         Topic::Patient(_) => Permission::PatientsView,
         Topic::Client(_) => Permission::ClientsView,
         Topic::Ward(_) => Permission::WardView,
+        Topic::Labs => Permission::LabsView,
         _ => Permission::AppointmentsView,
     }
 }
@@ -232,9 +240,11 @@ impl Topics {
                 out.push(Topic::Patient(*patient_id));
             }
             // The cat's screens; results also on the ordering vet's board (its visit's location,
-            // or every location's when it named none). The queue is the clinic's.
+            // or every location's when it named none). The queue is the clinic's. Every lab
+            // event also reaches the lab screens' own topic (audience labs:view).
             DomainEvent::LabOrderPlaced { patient_id, .. } | DomainEvent::LabOrderUpdated { patient_id, .. } => {
-                out.push(Topic::Patient(*patient_id))
+                out.push(Topic::Patient(*patient_id));
+                out.push(Topic::Labs);
             }
             DomainEvent::LabResultReady { patient_id, location_id, .. } => {
                 match location_id {
@@ -242,8 +252,12 @@ impl Topics {
                     None => self.every_dashboard(&mut out),
                 }
                 out.push(Topic::Patient(*patient_id));
+                out.push(Topic::Labs);
             }
-            DomainEvent::LabUnmatchedChanged { .. } => self.every_dashboard(&mut out),
+            DomainEvent::LabUnmatchedChanged { .. } => {
+                self.every_dashboard(&mut out);
+                out.push(Topic::Labs);
+            }
             // A client's account screen (its audience is invoices:view).
             DomainEvent::InvoiceCreated { client_id, .. } | DomainEvent::InvoiceUpdated { client_id, .. } => {
                 out.push(Topic::Client(*client_id));
@@ -286,6 +300,7 @@ mod tests {
             "room:01J0000000000000000000000A",
             "patient:01J0000000000000000000000A",
             "ward:01J0000000000000000000000A",
+            "labs",
         ] {
             assert_eq!(Topic::parse(t).unwrap().to_string(), t);
         }
@@ -295,6 +310,8 @@ mod tests {
             assert_eq!(Topic::parse(bad).unwrap_err().field, "topics", "{bad}");
         }
         assert_eq!(Topic::parse("patient:01J0000000000000000000000A").unwrap().permission(), Permission::PatientsView);
+        assert_eq!(Topic::parse("labs").unwrap().permission(), Permission::LabsView);
+        assert!(Topic::parse("labs:01J0000000000000000000000A").is_err());
         assert_eq!(
             Topic::parse("queue:01J0000000000000000000000A").unwrap().permission(),
             Permission::AppointmentsView

@@ -315,7 +315,8 @@ impl Scenario {
             Scenario::Chart => crate::chart::CHART_ROWS.len() as u32 + 2,
             // Four reports, then the checkouts.
             Scenario::Reports => 5,
-            Scenario::Ward => 1,
+            // The marks, then the board read.
+            Scenario::Ward => 2,
             // `signin`: GETs alone, then GETs beside sign-ins; `search`: names, then exact.
             Scenario::Signin | Scenario::Search => 2,
             // `all`: read, then write, then book, then availability.

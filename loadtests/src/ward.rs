@@ -4,6 +4,11 @@
 //! is the board update latency: from the mark's commit (the event's `at`) to its frame on each
 //! board, p50 and p99 (the server runs on this machine, so both clocks are the same).
 //!
+//! Then, once the marks stop, the **board read**: `--connections` closed loops (default 64)
+//! `GET /api/wards/{id}/board` of the same ward (20 cats, their marks of the window) for a
+//! warm-up and a window: requests per second and the answer's p50/p99, the figure a wall TV
+//! or a tablet opening the board (or resyncing) costs.
+//!
 //! The measure itself is [`BoardWatch`]: open it on any ward, run any load beside it (the
 //! issue wants it during an HL7 import burst, `hl7`), then [`BoardWatch::finish`]. It counts
 //! every event frame the boards receive, whatever caused it.
@@ -28,6 +33,8 @@ use crate::api::Api;
 use crate::bodies::{NewClient, NewPatient, NewVet};
 use crate::cli::Args;
 use crate::fanout::{Frame, latency_micros, parse_frame};
+use crate::load::{Window, Workload, drive};
+use crate::report::ScenarioSummary;
 use crate::run::{progress, sign_in};
 use crate::stats::new_histogram;
 
@@ -50,6 +57,8 @@ pub struct WardReport {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// `GET /api/wards/{id}/board` on `--connections` closed loops after the marks.
+    pub board_read: ScenarioSummary,
 }
 
 impl WardReport {
@@ -57,7 +66,8 @@ impl WardReport {
         format!(
             "ward: {} boards, {} marks done ({} failed) at {MARKS_PER_SEC}/s\n\
              board update latency (commit → frame): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n\
-             frames {} (missing {})\n",
+             frames {} (missing {})\n\
+             board read (GET /api/wards/{{id}}/board, {} connections, {:.0} s): {:.0} req/s, p50 {} ms, p99 {} ms, {} errors\n",
             self.boards,
             self.marks_ok,
             self.marks_failed,
@@ -65,7 +75,13 @@ impl WardReport {
             self.p99_ms,
             self.max_ms,
             self.frames,
-            self.missing
+            self.missing,
+            self.board_read.connections,
+            self.board_read.duration_secs,
+            self.board_read.ok_per_sec,
+            self.board_read.latency.as_ref().map_or("-".into(), |l| format!("{:.2}", l.p50_ms)),
+            self.board_read.latency.as_ref().map_or("-".into(), |l| format!("{:.2}", l.p99_ms)),
+            self.board_read.errors.values().sum::<u64>()
         )
     }
 }
@@ -276,6 +292,12 @@ pub async fn run(args: &Args) -> Result<WardReport> {
     let (ok, failed) = marker.await.context("the marking task")?;
     let figures = watch.finish(Duration::from_secs(2)).await;
     let ms = |q: f64| figures.latency_us.value_at_quantile(q) as f64 / 1000.0;
+    let connections = args.connections();
+    progress(&format!("ward: reading the board on {connections} connections"));
+    let read = Workload::get(vec![api.url(&format!("/api/wards/{ward}/board"))?])?;
+    let window = Window { warmup: args.warmup(), measure: args.duration() };
+    let tally = drive(api.clone(), Arc::new(read), connections, window, 17).await.context("reading the board")?;
+    let board_read = ScenarioSummary::new("ward board read", connections, window.measure, &tally);
     Ok(WardReport {
         boards,
         marks_ok: ok,
@@ -285,5 +307,6 @@ pub async fn run(args: &Args) -> Result<WardReport> {
         p50_ms: ms(0.5),
         p99_ms: ms(0.99),
         max_ms: figures.latency_us.max() as f64 / 1000.0,
+        board_read,
     })
 }

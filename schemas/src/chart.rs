@@ -1,5 +1,5 @@
 //! A cat's chart in one answer (`GET /api/patients/{id}/chart`): everything the chart screen
-//! draws, read from one store snapshot. It owns only the answer's shape and the sizes of its
+//! draws (the lab trends included), read from one store snapshot. It owns only the answer's shape and the sizes of its
 //! parts; what each part holds (and who may see it) is decided in `actors::clinical::chart`.
 
 use jiff::Timestamp;
@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::clients::Client;
 use crate::ids::VitalsId;
+use crate::labs::LabTrend;
 use crate::pagination::Page;
 use crate::patients::Patient;
 use crate::prescriptions::Prescription;
@@ -26,6 +27,12 @@ pub const TREND_DAYS: i64 = 730;
 /// At most this many points per trend: the window is cut into as many equal buckets and each
 /// keeps its newest value (a 200 px high, 640 unit wide chart shows no more).
 pub const TREND_POINTS: usize = 60;
+
+/// The lab trends are drawn from at most this many of the cat's orders, the newest (the cat
+/// page reads as many).
+pub const LAB_ORDERS_READ: usize = 200;
+/// At most this many points per lab trend, the newest (as many as a vitals trend).
+pub const LAB_TREND_POINTS: usize = TREND_POINTS;
 
 /// `GET /api/patients/{id}/chart`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -56,6 +63,12 @@ pub struct PatientChart {
     /// The timeline's first page ([`TIMELINE_PAGE`] entries) and its cursor (continue with
     /// `GET /api/patients/{id}/timeline?cursor=`); absent for `visits:view` at scope `own`.
     pub timeline: Option<Page<TimelineEntry>>,
+    /// A trend per analyte the cat has a result of, by analyte code: the results of its
+    /// newest [`LAB_ORDERS_READ`] orders (cancelled ones left out), oldest first, the newest
+    /// [`LAB_TREND_POINTS`] kept, each with its flag and order; the unit and range are those
+    /// the newest result was read against. The same points as `GET
+    /// /api/patients/{id}/lab-trends?analyte=` within those bounds. Absent without `labs:view`.
+    pub lab_trends: Option<Vec<LabTrend>>,
 }
 
 /// One point of the body condition score trend.

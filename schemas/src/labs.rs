@@ -580,6 +580,9 @@ pub struct AmendLabResult {
 pub struct LabOrderListQuery {
     /// Only this visit's orders.
     pub visit_id: Option<VisitId>,
+    /// `true`: only orders not signed off yet (awaiting results or review), as the queue
+    /// screen offers them; paged like the rest.
+    pub unreviewed: Option<bool>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

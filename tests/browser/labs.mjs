@@ -3,7 +3,7 @@
 // VISIT, CAT, ARTIFACTS. The vet orders a Total T4 on the visit page, opens the order, a
 // result is imported as JSON through the API (from another tab), and the open order page
 // shows it flagged High without a reload; the vet signs it off and sees the trend on the cat.
-// Last, an unmatched result discarded on one tab is refused (409) on the other, clearly.
+// Last, an unmatched result discarded on one tab shows as resolved on the other, live.
 import { check, env, launch, signedIn } from './harness.mjs';
 
 const base = env('BASE_URL');
@@ -53,10 +53,11 @@ try {
   await page.locator('#patient-labs svg#trend-tt4 circle.chart-flagged[data-flag="H"]').waitFor({ timeout: 5000 });
   await page.screenshot({ path: `${dir}/labs-cat.png`, fullPage: true });
 
-  // The unmatched queue open twice: discarded on one, the second try says it was resolved.
+  // The unmatched queue open twice: discarded on one, the other shows it resolved (live).
   const entry = 'article.unmatched[data-status="open"]';
   await page.goto(`${base}/labs/unmatched`);
   await other.goto(`${base}/labs/unmatched`);
+  for (const p of [page, other]) await p.locator('#labs-live[data-state="live"]').waitFor({ timeout: 10000 });
   const id = await page.locator(entry).first().getAttribute('data-unmatched');
   const mine = page.locator(`article.unmatched[data-unmatched="${id}"]`);
   const theirs = other.locator(`article.unmatched[data-unmatched="${id}"]`);
@@ -64,11 +65,9 @@ try {
   await mine.locator('input.discard-reason').fill('Not our patient');
   await mine.locator('button.discard').click();
   await page.locator(`article.unmatched[data-unmatched="${id}"][data-status="discarded"]`).waitFor({ timeout: 5000 });
-  await theirs.locator('input.discard-reason').fill('Duplicate');
-  await theirs.locator('button.discard').click();
-  const error = theirs.locator('.unmatched-error');
-  await error.waitFor({ state: 'visible', timeout: 5000 });
-  check((await error.textContent()).includes('Already resolved'), 'the 409 is shown clearly');
+  await other.locator(`article.unmatched[data-unmatched="${id}"][data-status="resolved"]`).waitFor({ timeout: 5000 });
+  check((await theirs.textContent()).includes('Already resolved by someone else'), 'the other tab says so');
+  check(await theirs.locator('button.discard').count() === 0, 'and offers no button that would fail');
   await other.screenshot({ path: `${dir}/labs-unmatched.png`, fullPage: true });
   console.log(JSON.stringify({ ok: true }));
 } finally {

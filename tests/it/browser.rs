@@ -547,17 +547,23 @@ async fn a_slot_marked_done_on_the_ward_board_leaves_the_wall_display_live() {
     assert_eq!(sheet["marks"][0]["outcome"], "done", "the board's click reached the sheet");
 }
 
+/// A veterinarian with an account (`username`, [`crate::access::NEW_PASSWORD`]) and a sick
+/// visit of the clinic's first cat with them; the visit's id.
+async fn vet_visit(c: &Clinic, username: &str) -> String {
+    let (_, vet) = crate::visits::vet_with_account(&c.app, username).await;
+    let visit = json!({"patient_id": c.cat, "vet_id": vet, "type": "sick", "chief_complaint": "Weight loss"});
+    id_of(&c.app.post_json("/api/visits", &visit).await.json::<serde_json::Value>().await.unwrap())
+}
+
 /// The lab screens, in `tests/browser/labs.mjs`: a vet orders a test on the visit page, a
 /// JSON result imported through the API appears flagged on the open order page without a
 /// reload, the vet signs it off, and the cat's page draws the trend; a queue entry discarded
-/// on one tab shows the 409 clearly on the other.
+/// on one tab shows as resolved on the other without a reload.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lab_result_arrives_flagged_on_the_open_order_and_the_trend_shows_on_the_cat() {
     let Some(browser) = Browser::find() else { return };
     let c = Clinic::new().await;
-    let (_, vet) = crate::visits::vet_with_account(&c.app, "dr.labs").await;
-    let visit = json!({"patient_id": c.cat, "vet_id": vet, "type": "sick", "chief_complaint": "Weight loss"});
-    let visit = id_of(&c.app.post_json("/api/visits", &visit).await.json::<serde_json::Value>().await.unwrap());
+    let visit = vet_visit(&c, "dr.labs").await;
     // A result for a cat we do not know: it waits in the unmatched queue.
     let stray = json!({"groups": [{"patient_id": "<b>not ours</b>", "test": "T4",
         "results": [{"analyte": "TT4", "value": 2.0, "unit": "µg/dL"}]}]});
@@ -578,6 +584,47 @@ async fn a_lab_result_arrives_flagged_on_the_open_order_and_the_trend_shows_on_t
         .await;
     let orders = c.app.get_json(&format!("/api/patients/{}/lab-orders?visit_id={visit}", c.cat)).await;
     assert_eq!(orders["items"][0]["status"], "reviewed", "the browser's sign-off reached the order");
+}
+
+/// The lab lists live and results typed on the queue, in `tests/browser/labs_queue.mjs`:
+/// with `/labs` and `/labs/unmatched` open, HL7 messages imported through the API move the
+/// order's row and add the queue entry without a reload; the vet finds the cat's order by
+/// name, types the results (errors shown on their row) and attaches them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_lists_follow_imports_live_and_results_are_typed_on_the_queue() {
+    let Some(browser) = Browser::find() else { return };
+    let c = Clinic::new().await;
+    let visit = vet_visit(&c, "dr.queue").await;
+    let order = |test: &'static str| {
+        let body = json!({"visit_id": visit, "test": test});
+        let app = &c.app;
+        async move { id_of(&app.post_json("/api/lab-orders", &body).await.json::<serde_json::Value>().await.unwrap()) }
+    };
+    let (t4, chem) = (order("T4").await, order("CHEM10").await);
+    let name = c.app.get_json(&format!("/api/patients/{}", c.cat)).await["name"].as_str().unwrap().to_owned();
+    // The search index has the cat before the browser looks for it.
+    c.app
+        .poll_json(&format!("/api/search?kind=patient&q={name}"), |a| {
+            a["hits"].as_array().is_some_and(|h| h.iter().any(|h| h["id"] == c.cat.as_str()))
+        })
+        .await;
+    let base = format!("http://{}", c.app.addr);
+    browser
+        .run(
+            "labs_queue.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "dr.queue"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("CAT", &c.cat),
+                ("CAT_NAME", &name),
+                ("T4", &t4),
+                ("CHEM", &chem),
+            ],
+        )
+        .await;
+    let o = c.app.get_json(&format!("/api/lab-orders/{chem}")).await;
+    assert_eq!((o["status"].as_str(), o["results"].as_array().unwrap().len()), (Some("partial"), 2), "{o}");
 }
 
 /// The consent signing page, in `tests/browser/consents.mjs`; the PDF it saved is read with

@@ -407,3 +407,247 @@ async fn the_lab_screens_show_orders_flags_trends_and_the_queue() {
         assert_eq!(page(&c.app, &path, &desk, false).await.0, StatusCode::FORBIDDEN, "{path}");
     }
 }
+
+/// The next frame of `ws` that is an event (not `subscribed`, `pong`).
+async fn next_event(ws: &mut crate::live::Socket) -> Value {
+    loop {
+        let f = next(ws).await;
+        if f["seq"].is_number() {
+            return f;
+        }
+    }
+}
+
+/// The lab screens' topic: every lab event of the clinic (orders placed and cancelled,
+/// results, the unmatched queue) reaches `labs` for `labs:view`, and its lists answer the
+/// fragment the screens' script swaps in; a role without `labs:view` is refused the topic.
+#[tokio::test]
+async fn the_labs_topic_carries_every_lab_change_and_the_lists_answer_their_fragments() {
+    use crate::views::page;
+    let c = Clinic::new().await;
+    let admin = c.app.token().unwrap();
+    let v = visit(&c, &c.cat, &c.vet).await;
+    let mut ws = connect(&c.app, &admin).await;
+    send(&mut ws, json!({"op": "subscribe", "topics": ["labs"]})).await;
+    assert_eq!(next(&mut ws).await["type"], "subscribed");
+
+    let t4 = id_of(&order(&c.app, &v, "T4").await);
+    let f = next_event(&mut ws).await;
+    assert_eq!((f["topic"].as_str(), f["type"].as_str()), (Some("labs"), Some("lab_order_placed")), "{f}");
+    let body = json!({"groups": [{"order_id": t4, "patient_id": c.cat, "results": [num("TT4", 6.2, "ug/dL")]}]});
+    expect_json(c.app.post_json("/api/lab-results/import", &body).await, StatusCode::OK).await;
+    let f = next_event(&mut ws).await;
+    assert_eq!((f["type"].as_str(), f["data"]["lab_order_id"].as_str()), (Some("lab_result_ready"), Some(t4.as_str())));
+    assert!(f["data"].get("results").is_none(), "ids only: {f}");
+    assert_eq!(
+        msa(&post_hl7(
+            &c.app,
+            b"MSH|^~\\&|VETLAB|REFLAB|CLOWDER|CLINIC|20261206||ORU^R01|T1|P|2.5.1\rPID|1||x\r".to_vec()
+        )
+        .await),
+        "AR"
+    );
+    let f = next_event(&mut ws).await;
+    assert_eq!(
+        (f["type"].as_str(), f["data"]["status"].as_str()),
+        (Some("lab_unmatched_changed"), Some("open")),
+        "{f}"
+    );
+    let sdma = id_of(&order(&c.app, &v, "SDMA").await);
+    assert_eq!(next_event(&mut ws).await["type"], "lab_order_placed");
+    expect_json(
+        c.app.post_json(&format!("/api/lab-orders/{sdma}/cancel"), &json!({"reason": "clotted"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let f = next_event(&mut ws).await;
+    assert_eq!(
+        (f["type"].as_str(), f["data"]["lab_order_id"].as_str()),
+        (Some("lab_order_updated"), Some(sdma.as_str()))
+    );
+
+    // The fragments: the board with the order awaiting review and one entry waiting; the queue.
+    let (status, part) = page(&c.app, "/labs", &admin, true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !part.contains("<html") && part.contains(&format!(r#"data-order="{t4}" data-status="resulted""#)),
+        "{part}"
+    );
+    assert!(part.contains(r#"data-count="1""#) && !part.contains(&sdma), "{part}");
+    let (_, html) = page(&c.app, "/labs", &admin, false).await;
+    assert!(html.contains(r#"<div id="labs-board""#) && html.contains(r#"src="/assets/labs.js""#));
+    let (status, part) = page(&c.app, "/labs/unmatched", &admin, true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!part.contains("<html") && part.contains(r#"data-status="open""#), "{part}");
+
+    // Without labs:view the topic is refused, naming the permission.
+    let desk = crate::access::staff_user(&c.app, "rita.labs", &["receptionist"]).await;
+    let mut theirs = connect(&c.app, &desk).await;
+    send(&mut theirs, json!({"op": "subscribe", "topics": ["labs"]})).await;
+    let f = next(&mut theirs).await;
+    assert_eq!((f["type"].as_str(), f["error"]["code"].as_str()), (Some("error"), Some("forbidden")), "{f}");
+    assert!(f["error"]["message"].as_str().unwrap().contains("labs:view"));
+    send(&mut theirs, json!({"op": "subscribe", "topics": ["labs:everything"]})).await;
+    assert_eq!(next(&mut theirs).await["error"]["field"], "topics");
+}
+
+/// An entry nothing was read of: the queue screen offers the typed-results form, and typed
+/// results the order's ranges refuse are named by row (`results[i]`), never attached.
+#[tokio::test]
+async fn results_typed_for_an_unreadable_entry_are_checked_row_by_row() {
+    use crate::views::page;
+    let c = Clinic::new().await;
+    let admin = c.app.token().unwrap();
+    let v = visit(&c, &c.cat, &c.vet).await;
+    let chem = id_of(&order(&c.app, &v, "CHEM10").await);
+    let truncated = b"MSH|^~\\&|VETLAB|REFLAB|CLOWDER|CLINIC|20261206||ORU^R01|T2|P|2.5.1\rPID|1||x\r".to_vec();
+    assert_eq!(msa(&post_hl7(&c.app, truncated).await), "AR");
+    let entry = id_of(&open_queue(&c.app).await[0]);
+
+    let (_, html) = page(&c.app, "/labs/unmatched", &admin, false).await;
+    let at = html.find(&format!(r#"data-unmatched="{entry}""#)).unwrap();
+    let article = &html[at..at + html[at..].find("</article>").unwrap()];
+    assert!(article.contains(r#"<fieldset class="typed-results">"#), "{article}");
+    assert!(article.contains(r#"<option value="CREA" data-kind="number" data-units="mg/dL|"#), "{article}");
+    assert!(article.contains(&format!(r#"<option value="{chem}">"#)), "{article}");
+
+    let attach = format!("/api/lab-results/unmatched/{entry}/attach");
+    let rows = |r: Vec<Value>| json!({"order_id": chem, "results": r});
+    let res = c.app.post_json(&attach, &rows(vec![num("CREA", 1.2, "mg/dL"), num("GLU", 90.0, "furlongs")])).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("results[1]")).await;
+    let res = c.app.post_json(&attach, &rows(vec![json!({"analyte": "CREA", "value": 1.2})])).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("results[0]")).await;
+    let many = (0..101).map(|_| num("CREA", 1.2, "mg/dL")).collect();
+    let res = c.app.post_json(&attach, &rows(many)).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("results")).await;
+    let o = c.app.get_json(&format!("/api/lab-orders/{chem}")).await;
+    assert_eq!(
+        (o["status"].as_str(), o["results"].as_array().unwrap().len()),
+        (Some("ordered"), 0),
+        "nothing attached"
+    );
+    assert_eq!(open_queue(&c.app).await.len(), 1, "still open");
+
+    let o = expect_json(
+        c.app.post_json(&attach, &rows(vec![num("CREA", 300.0, "µmol/L"), num("GLU", 90.0, "mg/dL")])).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!((o["status"].as_str(), o["results"].as_array().unwrap().len()), (Some("partial"), 2));
+    assert!(open_queue(&c.app).await.is_empty());
+}
+
+/// The chart read carries a trend per analyte (points oldest first with flags, the unit and
+/// range), the cancelled order's result left out, bounded to the newest points, audited with
+/// the orders it shows; absent for a reader without `labs:view`.
+#[tokio::test]
+async fn the_chart_carries_the_lab_trends_bounded_and_audited() {
+    let c = Clinic::new().await;
+    let v = visit(&c, &c.cat, &c.vet).await;
+    let results = |o: &str| format!("/api/lab-orders/{o}/results");
+    let first = id_of(&order(&c.app, &v, "CHEM10").await);
+    expect_json(
+        c.app.post_json(&results(&first), &json!({"results": [num("CREA", 300.0, "µmol/L")]})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let second = id_of(&order(&c.app, &v, "CHEM10").await);
+    expect_json(
+        c.app.post_json(&results(&second), &json!({"results": [num("CREA", 1.2, "mg/dL")]})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let cancelled = id_of(&order(&c.app, &v, "CHEM10").await);
+    expect_json(
+        c.app.post_json(&results(&cancelled), &json!({"results": [num("CREA", 9.0, "mg/dL")]})).await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        c.app.post_json(&format!("/api/lab-orders/{cancelled}/cancel"), &json!({"reason": "haemolysed"})).await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let chart = c.app.get_json(&format!("/api/patients/{}/chart", c.cat)).await;
+    let trends = chart["lab_trends"].as_array().unwrap();
+    assert_eq!(trends.len(), 1, "{chart}");
+    let crea = &trends[0];
+    assert_eq!((crea["analyte"].as_str(), crea["unit"].as_str()), (Some("CREA"), Some("mg/dL")));
+    assert!(crea["low"].is_number() && crea["high"].is_number(), "{crea}");
+    let points = crea["points"].as_array().unwrap();
+    let orders: Vec<&str> = points.iter().map(|p| p["order_id"].as_str().unwrap()).collect();
+    assert_eq!(orders, [first.as_str(), second.as_str()], "oldest first, the cancelled one left out");
+    assert_eq!((points[0]["flag"].as_str(), points[1]["flag"].as_str()), (Some("H"), None));
+    // The same points as the trend route.
+    let route = c.app.get_json(&format!("/api/patients/{}/lab-trends?analyte=CREA", c.cat)).await;
+    assert_eq!(route["points"], crea["points"]);
+    let audit = c
+        .app
+        .poll_json(&format!("/api/audit?action=patient.chart&record_id={}", c.cat), |a| a["items"][0].is_object())
+        .await;
+    let mut shown = vec![first.clone(), second.clone()];
+    shown.sort();
+    assert_eq!(audit["items"][0]["detail"]["lab_orders"], json!(shown));
+
+    // Bounded: the newest 60 points of an analyte.
+    let v2 = visit(&c, &c.cat2, &c.vet).await;
+    let mut last = String::new();
+    for i in 0..61 {
+        last = id_of(&order(&c.app, &v2, "T4").await);
+        let body = json!({"results": [num("TT4", 1.0 + f64::from(i) / 10.0, "ug/dL")]});
+        expect_json(c.app.post_json(&results(&last), &body).await, StatusCode::OK).await;
+    }
+    let chart = c.app.get_json(&format!("/api/patients/{}/chart", c.cat2)).await;
+    let points = chart["lab_trends"][0]["points"].as_array().unwrap();
+    assert_eq!(points.len(), 60);
+    assert_eq!(points[59]["order_id"], json!(last), "the newest kept");
+    assert_eq!(points[0]["value"], json!(1.1), "the oldest dropped");
+
+    // A reader of the record without labs:view: no trends (and none read).
+    let grants =
+        json!([{"permission": "visits:view", "scope": "all"}, {"permission": "patients:view", "scope": "all"}]);
+    expect_json(
+        c.app.post_json("/api/roles", &json!({"name": "no_labs", "grants": grants})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let nola = crate::access::staff_user(&c.app, "nola", &["no_labs"]).await;
+    let res = as_user(&c.app, &nola, Method::GET, &format!("/api/patients/{}/chart", c.cat), None).await;
+    let theirs = expect_json(res, StatusCode::OK).await;
+    assert!(theirs["lab_trends"].is_null(), "{theirs}");
+}
+
+/// `unreviewed=true` on a cat's orders: those not signed off, newest first, paged through
+/// the cat's index (the queue screen's search by cat); a bad value is named.
+#[tokio::test]
+async fn a_cats_unreviewed_orders_are_listed_and_paged() {
+    let c = Clinic::new().await;
+    let v = visit(&c, &c.cat, &c.vet).await;
+    let cancelled = id_of(&order(&c.app, &v, "T4").await);
+    expect_json(
+        c.app.post_json(&format!("/api/lab-orders/{cancelled}/cancel"), &json!({"reason": "lost"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let awaiting = id_of(&order(&c.app, &v, "T4").await);
+    let partial = id_of(&order(&c.app, &v, "CHEM10").await);
+    let body = json!({"results": [num("CREA", 1.2, "mg/dL")]});
+    expect_json(c.app.post_json(&format!("/api/lab-orders/{partial}/results"), &body).await, StatusCode::OK).await;
+    let other = visit(&c, &c.cat2, &c.vet).await;
+    order(&c.app, &other, "T4").await;
+
+    let base = format!("/api/patients/{}/lab-orders?unreviewed=true", c.cat);
+    let all = c.app.get_json(&base).await;
+    let ids: Vec<String> = all["items"].as_array().unwrap().iter().map(id_of).collect();
+    assert_eq!(ids, [partial.clone(), awaiting.clone()], "newest first, not the cancelled one nor the other cat's");
+    let one = c.app.get_json(&format!("{base}&limit=1")).await;
+    assert_eq!(id_of(&one["items"][0]), partial);
+    let cursor = one["next_cursor"].as_str().unwrap();
+    let two = c.app.get_json(&format!("{base}&limit=1&cursor={cursor}")).await;
+    assert_eq!(id_of(&two["items"][0]), awaiting);
+    let every = c.app.get_json(&format!("/api/patients/{}/lab-orders", c.cat)).await;
+    assert_eq!(every["items"].as_array().unwrap().len(), 3, "without it, every order");
+    let res = c.app.get(&format!("/api/patients/{}/lab-orders?unreviewed=maybe", c.cat)).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("unreviewed")).await;
+}

@@ -1,7 +1,7 @@
 //! A cat's chart in one read: the banner (the cat, its owner when the caller may read them,
 //! the current problems), the latest vitals, the weight and BCS trends thinned to what the
-//! chart draws, the vaccines due, the active medications and the timeline's first page, all
-//! from **one store snapshot** and audited as **one entry** (`patient.chart`, naming every
+//! chart draws, the vaccines due, the active medications, the timeline's first page and the
+//! lab trends per analyte (bounded like the vitals trends), all from **one store snapshot** and audited as **one entry** (`patient.chart`, naming every
 //! record shown). The chart screens (the tablet's and the cat's page) and
 //! `GET /api/patients/{id}/chart` use it instead of seven reads.
 //!
@@ -9,12 +9,17 @@
 //! the web layer exactly as each separate endpoint decides them, and each part is read only
 //! when allowed (an absent part is never read, so never audited).
 
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use clowder_schemas::audit::{AuditDraft, Caller};
-use clowder_schemas::chart::{BcsPoint, LATEST_VITALS, PatientChart, TREND_DAYS, TREND_POINTS, thin};
+use clowder_schemas::chart::{
+    BcsPoint, LAB_ORDERS_READ, LAB_TREND_POINTS, LATEST_VITALS, PatientChart, TREND_DAYS, TREND_POINTS, thin,
+};
 use clowder_schemas::clients::Client;
+use clowder_schemas::ids::LabOrderId;
+use clowder_schemas::labs::{AnalyteResult, LabOrder, LabOrderStatus, LabTrend, TrendPoint};
 use clowder_schemas::pagination::Page;
 use clowder_schemas::patients::Patient;
 use clowder_schemas::prescriptions::{Prescription, PrescriptionStatus};
@@ -57,6 +62,8 @@ pub struct ChartAccess {
     pub medications: bool,
     /// The vaccines due (every reader of the record; a screen that draws none leaves it out).
     pub vaccines: bool,
+    /// The lab trends (`labs:view`; a screen that draws none leaves them out).
+    pub labs: bool,
 }
 
 /// The chart service.
@@ -148,6 +155,8 @@ fn read(
         None
     };
 
+    let labs = if access.labs { Some(lab_trends(r, patient)?) } else { None };
+
     let ids = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>();
     let mut vitals_shown: Vec<String> = trends.latest.iter().map(|v| v.id.to_string()).collect();
     vitals_shown.extend(trends.weights.iter().map(|w| w.vitals_id.to_string()));
@@ -161,6 +170,7 @@ fn read(
         "vaccinations": access.vaccines.then(|| ids(&mut entries.iter().map(|v| v.id.to_string()))),
         "prescriptions": medications.as_ref().map(|m| ids(&mut m.iter().map(|p| p.id.to_string()))),
         "timeline": timeline.as_ref().map(|(t, _)| ids(&mut t.iter().map(|(k, _)| ulid::Ulid(*k).to_string()))),
+        "lab_orders": labs.as_ref().map(|(_, orders)| orders.clone()),
     });
     let chart = PatientChart {
         patient: cat,
@@ -174,6 +184,7 @@ fn read(
         protocol_version,
         medications,
         timeline: timeline.map(|(items, next)| Page::new(items.into_iter().map(|(_, e)| e).collect(), next)),
+        lab_trends: labs.map(|(trends, _)| trends),
     };
     Ok((chart, shown))
 }
@@ -240,4 +251,54 @@ fn trends(r: &Reader, patient: PatientId) -> Result<Trends> {
     );
     read.truncate(LATEST_VITALS);
     Ok(Trends { latest: read, weights, bcs })
+}
+
+/// The cat's lab trends from its newest [`LAB_ORDERS_READ`] orders, and the ids of the orders
+/// they show (sorted), for the audit entry.
+fn lab_trends(r: &Reader, patient: PatientId) -> Result<(Vec<LabTrend>, Vec<String>)> {
+    let mut keys = Vec::new();
+    r.children_rev(IndexTable::LabOrdersByPatient, patient.as_u128(), None, |k| {
+        keys.push(k);
+        Ok(if keys.len() >= LAB_ORDERS_READ { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+    })?;
+    let mut per: BTreeMap<String, Vec<(&AnalyteResult, LabOrderId)>> = BTreeMap::new();
+    let mut orders = Vec::new();
+    for k in keys {
+        orders.extend(r.get::<LabOrder>(RecordTable::LabOrders, k)?);
+    }
+    for o in orders.iter().filter(|o| o.status != LabOrderStatus::Cancelled) {
+        for res in &o.results {
+            per.entry(res.analyte.clone()).or_default().push((res, o.id));
+        }
+    }
+    let mut shown = std::collections::BTreeSet::new();
+    let trends = per
+        .into_iter()
+        .filter_map(|(analyte, mut rs)| {
+            rs.sort_by_key(|(res, id)| (res.resulted_at, *id));
+            let keep = rs.len().saturating_sub(LAB_TREND_POINTS);
+            let rs = &rs[keep..];
+            let (newest, _) = rs.last()?;
+            shown.extend(rs.iter().map(|(_, id)| id.to_string()));
+            Some(LabTrend {
+                patient_id: patient,
+                analyte,
+                name: newest.name.clone(),
+                unit: newest.unit.clone(),
+                low: newest.low,
+                high: newest.high,
+                points: rs
+                    .iter()
+                    .map(|(res, id)| TrendPoint {
+                        at: res.resulted_at,
+                        order_id: *id,
+                        value: res.value,
+                        text: res.text.clone(),
+                        flag: res.flag,
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    Ok((trends, shown.into_iter().collect()))
 }

@@ -64,6 +64,8 @@ pub struct LabOrderFilter {
     pub visit_id: Option<clowder_schemas::ids::VisitId>,
     /// Only orders still awaiting results (ordered or partial).
     pub open_only: bool,
+    /// Only orders not signed off (ordered, partial or resulted).
+    pub unreviewed_only: bool,
 }
 
 impl RecordKind for LabOrderKind {
@@ -102,6 +104,8 @@ impl RecordKind for LabOrderKind {
         f.patient_id.is_none_or(|p| p == o.patient_id)
             && f.visit_id.is_none_or(|v| v == o.visit_id)
             && (!f.open_only || matches!(o.status, LabOrderStatus::Ordered | LabOrderStatus::Partial))
+            && (!f.unreviewed_only
+                || matches!(o.status, LabOrderStatus::Ordered | LabOrderStatus::Partial | LabOrderStatus::Resulted))
     }
 
     fn list_via(f: &LabOrderFilter) -> Option<Link> {
@@ -553,7 +557,7 @@ impl LabImport {
         let Some(test) = g.test.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
             return Ok(Target::Queue(format!("no order id, and no test to find patient {p}'s order by")));
         };
-        let filter = LabOrderFilter { patient_id: Some(p), visit_id: None, open_only: true };
+        let filter = LabOrderFilter { patient_id: Some(p), open_only: true, ..LabOrderFilter::default() };
         let (open, _) = self.orders.list_unaudited(&filter, None, 200)?;
         let same: Vec<&LabOrder> = open
             .iter()

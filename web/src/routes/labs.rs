@@ -29,8 +29,8 @@ use crate::extract::{Id, Json, Query, Staff, parse_json};
 use crate::reply::Created;
 use crate::state::AppState;
 use crate::views::labs::{
-    AttachChoice, LabOrderPage, LabOrderPart, LabsPage, LocationOrders, OrderBody, OrderRow, PatientLabs,
-    UnmatchedPage, UnmatchedRow, VisitLabs,
+    AttachChoice, LabOrderPage, LabOrderPart, LabsBoard, LabsPage, LabsPart, LocationOrders, OrderBody, OrderRow,
+    PatientLabs, TypedAnalyte, UnmatchedList, UnmatchedPage, UnmatchedPart, UnmatchedRow, VisitLabs,
 };
 use crate::views::{ErrorPage, Nav, Section, render};
 use std::collections::{BTreeMap, HashMap};
@@ -157,7 +157,8 @@ pub async fn lab_orders_amend(
     Ok(axum::Json(state.system.labs.orders.command(id, command, &staff.caller).await?))
 }
 
-/// A cat's lab orders, newest first (`visit_id` for one visit's).
+/// A cat's lab orders, newest first (`visit_id` for one visit's; `unreviewed=true` for those
+/// not signed off yet), read through the cat's index.
 #[utoipa::path(
     get, path = "/api/patients/{id}/lab-orders", tag = "clinical",
     params(("id" = PatientId, Path), LabOrderListQuery),
@@ -171,7 +172,12 @@ pub async fn patients_lab_orders(
 ) -> Result<axum::Json<Page<LabOrder>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     state.system.patients.peek(id)?;
-    let filter = LabOrderFilter { patient_id: Some(id), visit_id: q.visit_id, open_only: false };
+    let filter = LabOrderFilter {
+        patient_id: Some(id),
+        visit_id: q.visit_id,
+        unreviewed_only: q.unreviewed == Some(true),
+        ..LabOrderFilter::default()
+    };
     let (items, next) =
         state.system.labs.orders.list_newest_first(&filter, page.after, page.limit, &staff.caller).await?;
     Ok(axum::Json(Page::new(items, next)))
@@ -366,6 +372,9 @@ pub async fn lab_unmatched_attach(
     Id(id): Id<LabUnmatchedId>,
     Json(body): Json<AttachUnmatched>,
 ) -> Result<axum::Json<LabOrder>, ApiError> {
+    if body.results.as_ref().is_some_and(|r| r.len() > MAX_RESULTS) {
+        return Err(ValidationError::new("results", format!("at most {MAX_RESULTS}")).into());
+    }
     let (_, order) = state.system.labs.attach(id, body.order_id, body.results, &staff.caller).await?;
     Ok(axum::Json(order))
 }
@@ -403,9 +412,12 @@ fn cat_name(state: &AppState, id: PatientId) -> String {
 }
 
 /// The orders not yet signed off (awaiting results or review), newest first, read as one
-/// audited list.
+/// audited list: a cat's through its index (its 200 newest unreviewed), else those among
+/// the clinic's 200 newest orders (no index by status: a filter over the whole table would
+/// walk every reviewed order; the queue screen searches by cat for older ones).
 async fn unreviewed(state: &AppState, staff: &Staff, patient: Option<PatientId>) -> Result<Vec<LabOrder>, ApiError> {
-    let filter = LabOrderFilter { patient_id: patient, visit_id: None, open_only: false };
+    let filter =
+        LabOrderFilter { patient_id: patient, unreviewed_only: patient.is_some(), ..LabOrderFilter::default() };
     let (items, _) = state.system.labs.orders.list_newest_first(&filter, None, SCREEN_ORDERS, &staff.caller).await?;
     Ok(items
         .into_iter()
@@ -423,7 +435,8 @@ pub(crate) async fn visit_labs(
         return Ok(None);
     }
     let tz = &state.system.ctx.config.time_zone;
-    let filter = LabOrderFilter { patient_id: Some(visit.patient_id), visit_id: Some(visit.id), open_only: false };
+    let filter =
+        LabOrderFilter { patient_id: Some(visit.patient_id), visit_id: Some(visit.id), ..LabOrderFilter::default() };
     let (orders, _) = state.system.labs.orders.list_newest_first(&filter, None, SCREEN_ORDERS, &staff.caller).await?;
     let rows = orders.iter().map(|o| OrderRow::of(o, String::new(), tz)).collect();
     let may_order = granted_on(staff, &Method::POST, "/api/lab-orders").is_some()
@@ -442,14 +455,16 @@ pub(crate) async fn patient_labs(
     if granted_on(staff, &Method::GET, "/api/patients/{id}/lab-orders").is_none() {
         return Ok(None);
     }
-    let filter = LabOrderFilter { patient_id: Some(patient), visit_id: None, open_only: false };
+    let filter = LabOrderFilter { patient_id: Some(patient), ..LabOrderFilter::default() };
     let (orders, _) = state.system.labs.orders.list_newest_first(&filter, None, SCREEN_ORDERS, &staff.caller).await?;
     Ok(Some(PatientLabs::new(&orders, &state.system.ctx.config.time_zone)))
 }
 
 /// `/labs`: the orders awaiting results or review, per location (the visit's; "Any
 /// location" when it named none), and how many results wait in the unmatched queue.
-pub async fn labs_page(State(state): State<AppState>, staff: Staff) -> Response {
+/// `labs.js` asks for the board again (`HX-Request`) when the `labs` topic says a lab
+/// record changed.
+pub async fn labs_page(State(state): State<AppState>, staff: Staff, headers: HeaderMap) -> Response {
     let nav = Nav::of(&staff, Section::Labs);
     let answer = async {
         let tz = &state.system.ctx.config.time_zone;
@@ -463,12 +478,14 @@ pub async fn labs_page(State(state): State<AppState>, staff: Staff) -> Response 
         }
         let filter = UnmatchedFilter { status: Some(UnmatchedStatus::Open) };
         let (open, _) = state.system.labs.unmatched.list(&filter, None, SCREEN_ORDERS, &staff.caller).await?;
-        let view = LabsPage {
-            nav: nav.clone(),
+        let board = LabsBoard {
             locations: per.into_iter().map(|(location, orders)| LocationOrders { location, orders }).collect(),
             unmatched: open.len(),
         };
-        Ok::<_, ApiError>(render(StatusCode::OK, &view))
+        if is_fragment(&headers) {
+            return Ok::<_, ApiError>(render(StatusCode::OK, &LabsPart { board }));
+        }
+        Ok(render(StatusCode::OK, &LabsPage { nav: nav.clone(), board }))
     }
     .await;
     answer.unwrap_or_else(|e| ErrorPage::answer(nav, e))
@@ -504,17 +521,35 @@ pub async fn lab_order_page(
 }
 
 /// `/labs/unmatched`: the open entries of the queue, oldest first, each with the orders it
-/// may go on (the named cat's unreviewed orders when it names a cat on file, else every
-/// unreviewed order) and Attach and Discard for who may.
-pub async fn lab_unmatched_page(State(state): State<AppState>, staff: Staff) -> Response {
+/// may go on (the named cat's unreviewed orders when it names a cat on file, read through the
+/// cat's index; else the 200 newest unreviewed orders, and a search by cat for the others),
+/// the typed-results form when nothing could be read of it, and Attach and Discard for who
+/// may. `labs.js` asks for the entries again (`HX-Request`) on the `labs` topic's events.
+pub async fn lab_unmatched_page(State(state): State<AppState>, staff: Staff, headers: HeaderMap) -> Response {
     let nav = Nav::of(&staff, Section::Labs);
     let answer = async {
         let tz = &state.system.ctx.config.time_zone;
         let filter = UnmatchedFilter { status: Some(UnmatchedStatus::Open) };
         let (entries, _) = state.system.labs.unmatched.list(&filter, None, SCREEN_ORDERS, &staff.caller).await?;
         let can_resolve = granted_on(&staff, &Method::POST, "/api/lab-results/unmatched/{id}/attach").is_some();
-        let open =
-            if can_resolve && !entries.is_empty() { unreviewed(&state, &staff, None).await? } else { Vec::new() };
+        let named = |u: &LabUnmatched| {
+            u.group
+                .as_ref()
+                .and_then(|g| g.patient_id.as_deref())
+                .and_then(|p| p.trim().parse::<PatientId>().ok())
+                .filter(|p| state.system.patients.exists(*p).unwrap_or(false))
+        };
+        let anonymous = entries.iter().any(|u| named(u).is_none());
+        let open = if can_resolve && anonymous { unreviewed(&state, &staff, None).await? } else { Vec::new() };
+        // A named cat's orders through its index, so an older one is offered too.
+        let mut per_cat: HashMap<PatientId, Vec<LabOrder>> = HashMap::new();
+        if can_resolve {
+            for p in entries.iter().filter_map(named) {
+                if let std::collections::hash_map::Entry::Vacant(v) = per_cat.entry(p) {
+                    v.insert(unreviewed(&state, &staff, Some(p)).await?);
+                }
+            }
+        }
         let choice = |o: &LabOrder| AttachChoice {
             id: o.id.to_string(),
             label: format!(
@@ -528,17 +563,19 @@ pub async fn lab_unmatched_page(State(state): State<AppState>, staff: Staff) -> 
         let rows = entries
             .iter()
             .map(|u| {
-                let named = u
-                    .group
-                    .as_ref()
-                    .and_then(|g| g.patient_id.as_deref())
-                    .and_then(|p| p.parse::<PatientId>().ok())
-                    .filter(|p| state.system.patients.exists(*p).unwrap_or(false));
-                let choices = open.iter().filter(|o| named.is_none_or(|p| p == o.patient_id)).map(choice).collect();
+                let choices = match named(u) {
+                    Some(p) => per_cat.get(&p).map(|os| os.iter().map(choice).collect()).unwrap_or_default(),
+                    None => open.iter().map(choice).collect(),
+                };
                 UnmatchedRow::of(u, choices, tz)
             })
             .collect();
-        Ok::<_, ApiError>(render(StatusCode::OK, &UnmatchedPage { nav: nav.clone(), entries: rows, can_resolve }))
+        let analytes = if can_resolve { TypedAnalyte::all(&current_ranges(&state)?) } else { Vec::new() };
+        let list = UnmatchedList { entries: rows, can_resolve, analytes };
+        if is_fragment(&headers) {
+            return Ok::<_, ApiError>(render(StatusCode::OK, &UnmatchedPart { list }));
+        }
+        Ok(render(StatusCode::OK, &UnmatchedPage { nav: nav.clone(), list }))
     }
     .await;
     answer.unwrap_or_else(|e| ErrorPage::answer(nav, e))

@@ -392,6 +392,8 @@ pub async fn patient(
                     timeline_prescriptions: false,
                     medications: false,
                     vaccines: false,
+                    // The lab block reads the cat's orders itself (the latest five, the trends).
+                    labs: false,
                     ..super::visits::chart_access(&staff)
                 };
                 let chart = state.system.charts.chart(id, access, today, None, &staff.caller).await?;
@@ -626,7 +628,9 @@ async fn tablet_chart_view(state: &AppState, staff: &Staff, q: TabletParams) -> 
     // own route would answer this caller. Shown, not opened: the cat does not join the
     // recently viewed list.
     let before = PageRequest::parse(None, q.older.as_deref())?.after;
-    let chart = state.system.charts.chart(id, super::visits::chart_access(staff), today, before, caller).await?;
+    // The tablet draws no lab trend: left out, so neither read nor audited.
+    let access = clowder_actors::clinical::chart::ChartAccess { labs: false, ..super::visits::chart_access(staff) };
+    let chart = state.system.charts.chart(id, access, today, before, caller).await?;
     let patient = &chart.patient;
     let banner = PatientPage::new(nav_none(staff), patient, chart.owner.as_ref(), today);
     let facts = {

@@ -381,7 +381,7 @@ pub async fn patients_timeline(
 /// What `staff` may see of a cat's chart: each part as its separate endpoint decides it (the
 /// owner as `GET /api/clients/{id}`, the timeline as `GET /api/patients/{id}/timeline`, the
 /// medications as `GET /api/patients/{id}/prescriptions`, prescriptions in the timeline at
-/// scope `all`). The chart endpoint, the tablet's chart and the cat's page all use it.
+/// scope `all`, the lab trends as `GET /api/patients/{id}/lab-trends`). The chart endpoint, the tablet's chart and the cat's page all use it.
 pub(crate) fn chart_access(staff: &Staff) -> clowder_actors::clinical::chart::ChartAccess {
     use axum::http::Method;
     use clowder_actors::clinical::chart::{ChartAccess, OwnerAccess};
@@ -402,6 +402,7 @@ pub(crate) fn chart_access(staff: &Staff) -> clowder_actors::clinical::chart::Ch
         timeline_prescriptions: staff.principal.permissions.scope(Permission::PrescriptionsView) == Some(Scope::All),
         medications: granted_on(staff, &Method::GET, "/api/patients/{id}/prescriptions").is_some(),
         vaccines: true,
+        labs: granted_on(staff, &Method::GET, "/api/patients/{id}/lab-trends").is_some(),
     }
 }
 
@@ -420,8 +421,9 @@ pub(crate) fn check_patient_read(state: &AppState, staff: &Staff, id: PatientId)
 /// caller may read them; the active and chronic problems), the 3 latest vitals, the weight
 /// and BCS trends over the 2 years before the newest vitals (one point per ~12-day bucket,
 /// 60 at most), the vaccines due, overdue or declined, the active medications (only with
-/// `prescriptions:view`; absent otherwise) and the timeline's first 20 entries with their
-/// cursor (absent at scope `own`; prescriptions in it at scope `all` only). Needs
+/// `prescriptions:view`; absent otherwise), the timeline's first 20 entries with their
+/// cursor (absent at scope `own`; prescriptions in it at scope `all` only) and a lab trend per
+/// analyte (from the 200 newest orders, 60 newest points each; absent without `labs:view`). Needs
 /// `visits:view` and, for the banner, what `GET /api/patients/{id}` needs.
 #[utoipa::path(
     get, path = "/api/patients/{id}/chart", tag = "clinical",

@@ -1,6 +1,7 @@
 //! The lab screens: the open orders per location (`/labs`), one order with its results,
 //! flags, hand entry, sign-off and amendments (`/labs/orders/{id}`, kept live by `labs.js`
-//! on the cat's topic), the unmatched queue (`/labs/unmatched`), and the lab blocks of the
+//! on the cat's topic), the unmatched queue (`/labs/unmatched`; both lists live on the `labs`
+//! topic, the queue with a form to type results), and the lab blocks of the
 //! visit page (order a test, the visit's orders) and of the cat page (recent results and a
 //! trend chart per analyte, the range band drawn and flagged points marked).
 
@@ -377,14 +378,27 @@ pub struct LocationOrders {
     pub orders: Vec<OrderRow>,
 }
 
+/// What `/labs` shows and `labs.js` redraws when a lab event arrives on the `labs` topic.
+#[derive(Debug, Clone, Default)]
+pub struct LabsBoard {
+    pub locations: Vec<LocationOrders>,
+    /// Open entries in the unmatched queue.
+    pub unmatched: usize,
+}
+
 /// `/labs`: orders awaiting results or review, per location.
 #[derive(Template)]
 #[template(path = "labs.html")]
 pub struct LabsPage {
     pub nav: Nav,
-    pub locations: Vec<LocationOrders>,
-    /// Open entries in the unmatched queue.
-    pub unmatched: usize,
+    pub board: LabsBoard,
+}
+
+/// The board of `/labs` alone (its script asks for it with `HX-Request`).
+#[derive(Template)]
+#[template(path = "labs_body.html")]
+pub struct LabsPart {
+    pub board: LabsBoard,
 }
 
 /// An order an entry can be attached to.
@@ -411,6 +425,8 @@ pub struct UnmatchedRow {
     pub resolution: String,
     /// The orders it may go on: the named cat's open ones, else every open order.
     pub choices: Vec<AttachChoice>,
+    /// Nothing was read of it (no result): attaching it needs the results typed.
+    pub unreadable: bool,
 }
 
 impl UnmatchedRow {
@@ -460,8 +476,53 @@ impl UnmatchedRow {
             status,
             resolution,
             choices,
+            unreadable: u.group.as_ref().is_none_or(|g| g.results.is_empty()),
         }
     }
+}
+
+/// An analyte a result can be typed for (the attach form of an entry nothing was read of).
+#[derive(Debug, Clone)]
+pub struct TypedAnalyte {
+    pub code: String,
+    /// "Creatinine (CREA)".
+    pub label: String,
+    /// A number with a unit (else a text answer, `negative`).
+    pub numeric: bool,
+    /// The range's unit then its alternatives, joined by `|` (`""` alone: a ratio, no unit).
+    pub units: String,
+}
+
+impl TypedAnalyte {
+    /// Every analyte of the ranges in force, by code.
+    pub fn all(ranges: &LabRanges) -> Vec<TypedAnalyte> {
+        ranges
+            .analytes
+            .iter()
+            .map(|(code, r)| TypedAnalyte {
+                code: code.clone(),
+                label: format!("{} ({code})", r.name),
+                numeric: r.unit.is_some(),
+                units: r
+                    .unit
+                    .iter()
+                    .cloned()
+                    .chain(r.alt_units.iter().map(|a| a.unit.clone()))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            })
+            .collect()
+    }
+}
+
+/// The queue's entries, as `/labs/unmatched` shows them and `labs.js` redraws them.
+#[derive(Debug, Clone, Default)]
+pub struct UnmatchedList {
+    pub entries: Vec<UnmatchedRow>,
+    /// Attach and Discard shown (the caller may `POST …/attach`).
+    pub can_resolve: bool,
+    /// The analytes of the typed-results form (empty unless `can_resolve`).
+    pub analytes: Vec<TypedAnalyte>,
 }
 
 /// `/labs/unmatched`.
@@ -469,7 +530,12 @@ impl UnmatchedRow {
 #[template(path = "lab_unmatched.html")]
 pub struct UnmatchedPage {
     pub nav: Nav,
-    pub entries: Vec<UnmatchedRow>,
-    /// Attach and Discard shown (the caller may `POST …/attach`).
-    pub can_resolve: bool,
+    pub list: UnmatchedList,
+}
+
+/// The entries alone (the queue's script asks for them with `HX-Request`).
+#[derive(Template)]
+#[template(path = "lab_unmatched_body.html")]
+pub struct UnmatchedPart {
+    pub list: UnmatchedList,
 }

@@ -1596,7 +1596,9 @@ mod labs {
     use serde_json::{Value, json};
 
     use super::nav;
-    use crate::views::labs::{LabOrderPart, OrderBody, PatientLabs, UnmatchedPage, UnmatchedRow};
+    use crate::views::labs::{
+        LabOrderPart, OrderBody, PatientLabs, TypedAnalyte, UnmatchedList, UnmatchedPage, UnmatchedPart, UnmatchedRow,
+    };
 
     const CAT: &str = "01JD7Y2Q4Z8W3N5K6M7P8R9S0T";
 
@@ -1695,13 +1697,28 @@ mod labs {
             "discard_reason": null, "resolved_at": null, "resolved_by": null, "updated_at": "2026-03-05T11:00:00Z"}))
         .unwrap();
         let row = UnmatchedRow::of(&u, vec![], &jiff::tz::TimeZone::UTC);
-        let page = UnmatchedPage { nav: nav(true, true), entries: vec![row.clone()], can_resolve: false };
-        let html = page.render().unwrap();
+        assert!(row.unreadable, "nothing was read of it");
+        let list = UnmatchedList { entries: vec![row.clone()], can_resolve: false, analytes: vec![] };
+        let html = UnmatchedPage { nav: nav(true, true), list }.render().unwrap();
         assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;") && !html.contains("<script>alert"));
         assert!(html.contains("unknown patient &#60;x&#62;") && html.contains("Nothing could be read"));
-        assert!(!html.contains(r#"class="attach""#) && !html.contains("/assets/labs.js"));
-        let html = UnmatchedPage { nav: nav(true, true), entries: vec![row], can_resolve: true }.render().unwrap();
-        assert!(html.contains(r#"class="attach""#) && html.contains(r#"class="discard""#));
+        assert!(!html.contains(r#"class="attach""#) && !html.contains("typed-results"));
+        assert!(html.contains("/assets/labs.js"), "the list is live for every reader");
+        // Who may attach types the results of an entry nothing was read of.
+        let ranges: clowder_schemas::labs::LabRanges = serde_json::from_value(json!({"analytes": {
+            "CREA": {"name": "Creatinine <x>", "unit": "mg/dL", "low": 0.8, "high": 2.4,
+                     "alt_units": [{"unit": "µmol/L", "factor": 88.4}]},
+            "FELV_AG": {"name": "FeLV antigen", "expected": "negative"}}}))
+        .unwrap();
+        let list = UnmatchedList { entries: vec![row], can_resolve: true, analytes: TypedAnalyte::all(&ranges) };
+        let html = UnmatchedPart { list }.render().unwrap();
+        assert!(!html.contains("<html") && html.contains(r#"class="attach""#) && html.contains(r#"class="discard""#));
+        assert!(html.contains(r#"<fieldset class="typed-results">"#), "{html}");
+        assert!(html.contains(r#"<option value="CREA" data-kind="number" data-units="mg/dL|µmol/L">Creatinine &#60;x&#62; (CREA)</option>"#), "{html}");
+        assert!(
+            html.contains(r#"<option value="FELV_AG" data-kind="text" data-units="">FeLV antigen (FELV_AG)</option>"#)
+        );
+        assert!(html.contains(r#"class="find-cat""#), "older orders are found by cat");
     }
 }
 
