@@ -1838,7 +1838,7 @@ async fn open_invoices(
         }
     }
     // Ids are time-ordered: the newest first, as the list shows them.
-    open.sort_by(|a, b| b.id.as_u128().cmp(&a.id.as_u128()));
+    open.sort_by_key(|i| std::cmp::Reverse(i.id.as_u128()));
     Ok(open)
 }
 
