@@ -532,7 +532,7 @@ async fn the_account_page_reaches_invoices_beyond_the_200_newest() {
     let token = app.token().expect("signed in");
     let zone = app.system.ctx.config.time_zone.clone();
     let plan = SeedPlan { invoices: 600, clients: 1, years: 1, lines: 1, today: app.system.ctx.today() };
-    seed_invoices(&app.system.store(), &zone, plan, |_| {}).await.unwrap();
+    seed_invoices(app.system.store(), &zone, plan, |_| {}).await.unwrap();
     let first = app.get_json("/api/invoices?limit=1").await;
     let client = first["items"][0]["client_id"].as_str().unwrap().to_owned();
 
