@@ -313,8 +313,8 @@ impl Scenario {
             | Scenario::Fanout => 1,
             // Each chart request, the whole chart, the autosaves.
             Scenario::Chart => crate::chart::CHART_ROWS.len() as u32 + 2,
-            // Four reports, then the checkouts.
-            Scenario::Reports => 5,
+            // Five reports (the ageing of today and of yesterday), then the checkouts.
+            Scenario::Reports => 6,
             // The marks, then the board read.
             Scenario::Ward => 2,
             // `signin`: GETs alone, then GETs beside sign-ins; `search`: names, then exact.

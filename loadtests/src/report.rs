@@ -95,6 +95,8 @@ pub const AUTOSAVE: &str = "autosave";
 pub const REPORTS_P99_GOAL_MS: f64 = 200.0;
 /// Table rows of the reports scenario (see `reports`).
 pub const AR_AGEING: &str = "ar-ageing";
+/// The ageing as of yesterday: the open invoices and those settled since (`ar_settled`).
+pub const AR_AGEING_YESTERDAY: &str = "ar-ageing-yesterday";
 pub const REVENUE_30D: &str = "revenue-30d-by-day";
 pub const REVENUE_YEAR: &str = "revenue-year-by-month";
 pub const REVENUE_5Y: &str = "revenue-5y-by-month";
@@ -349,7 +351,7 @@ pub fn goals(floor: Option<&FsyncFloor>, scenarios: &[ScenarioSummary]) -> Vec<G
         ));
     }
     checks.extend(search_goals(scenarios));
-    for row in [AR_AGEING, REVENUE_30D, REVENUE_YEAR, REVENUE_5Y, AR_AGEING_BESIDE_CHECKOUTS] {
+    for row in [AR_AGEING, AR_AGEING_YESTERDAY, REVENUE_30D, REVENUE_YEAR, REVENUE_5Y, AR_AGEING_BESIDE_CHECKOUTS] {
         if let Some(s) = find(row) {
             checks.push(GoalCheck::at_most(
                 format!("{row} p99 <= {REPORTS_P99_GOAL_MS} ms at {} connections", s.connections),

@@ -5,7 +5,8 @@
 //! written beforehand into the stopped server's store by `clowder seed-invoices` (years of
 //! issued invoices, most paid, some open; docs/performance.md "Reports"). This scenario then
 //! measures, each in its own window on `connections` connections: `GET
-//! /api/reports/ar-ageing` (first page of 50 clients), revenue by day over the last 30 days,
+//! /api/reports/ar-ageing` (first page of 50 clients), the same as of yesterday (the open
+//! invoices and those settled since), revenue by day over the last 30 days,
 //! by month over the last year and over the last five years; then checkouts, after creating
 //! a client and ten catalogue items across categories; then the ageing again on all but one
 //! connection while that one checks out: every payment changes an open invoice, so the
@@ -21,8 +22,8 @@ use serde_json::{Value, json};
 use crate::api::Api;
 use crate::load::{Workload, drive, drive_from};
 use crate::report::{
-    AR_AGEING, AR_AGEING_BESIDE_CHECKOUTS, CHECKOUT, CHECKOUT_BESIDE_AR_AGEING, REVENUE_5Y, REVENUE_30D, REVENUE_YEAR,
-    ScenarioSummary,
+    AR_AGEING, AR_AGEING_BESIDE_CHECKOUTS, AR_AGEING_YESTERDAY, CHECKOUT, CHECKOUT_BESIDE_AR_AGEING, REVENUE_5Y,
+    REVENUE_30D, REVENUE_YEAR, ScenarioSummary,
 };
 use crate::run::progress;
 use crate::scenarios::Plan;
@@ -35,6 +36,7 @@ pub fn report_requests(today: jiff::civil::Date) -> Vec<(&'static str, String)> 
     let back = |days: i64| today.checked_sub(days.days()).unwrap_or(today);
     vec![
         (AR_AGEING, "/api/reports/ar-ageing?limit=50".to_owned()),
+        (AR_AGEING_YESTERDAY, format!("/api/reports/ar-ageing?limit=50&as_of={}", back(1))),
         (REVENUE_30D, format!("/api/reports/revenue?from={}&to={today}&by=day", back(29))),
         (REVENUE_YEAR, format!("/api/reports/revenue?from={}&to={today}&by=month", back(364))),
         (REVENUE_5Y, format!("/api/reports/revenue?from={}&to={today}&by=month", back(5 * 365 - 1))),
@@ -123,9 +125,11 @@ mod tests {
     fn the_reports_cover_30_days_a_year_and_five_years() {
         let today: jiff::civil::Date = "2026-12-06".parse().unwrap();
         let r = report_requests(today);
-        assert_eq!(r[1].1, "/api/reports/revenue?from=2026-11-07&to=2026-12-06&by=day");
-        assert_eq!(r[2].1, "/api/reports/revenue?from=2025-12-07&to=2026-12-06&by=month");
-        assert_eq!(r[3].1, "/api/reports/revenue?from=2021-12-08&to=2026-12-06&by=month");
+        assert_eq!(r[0].1, "/api/reports/ar-ageing?limit=50");
+        assert_eq!(r[1].1, "/api/reports/ar-ageing?limit=50&as_of=2026-12-05");
+        assert_eq!(r[2].1, "/api/reports/revenue?from=2026-11-07&to=2026-12-06&by=day");
+        assert_eq!(r[3].1, "/api/reports/revenue?from=2025-12-07&to=2026-12-06&by=month");
+        assert_eq!(r[4].1, "/api/reports/revenue?from=2021-12-08&to=2026-12-06&by=month");
     }
 
     #[test]

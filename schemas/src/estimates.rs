@@ -434,6 +434,31 @@ pub struct UpdateEstimate {
     pub location_id: Patch<LocationId>,
 }
 
+/// `PATCH /api/estimates/{id}/options/{option_no}/lines/{line_no}`: one line of a draft
+/// changed in place; what is absent stays. The line is then checked as a new one is (a range
+/// the wrong way, a negative price, a discount above the line: 422 naming the field as
+/// `options.N.lines.M.<field>`), and the option's totals are computed again.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEstimateLine {
+    #[serde(default)]
+    pub quantity_low: Option<Quantity>,
+    #[serde(default)]
+    pub quantity_high: Option<Quantity>,
+    /// Cents.
+    #[serde(default)]
+    pub unit_price_low: Option<Cents>,
+    /// Cents.
+    #[serde(default)]
+    pub unit_price_high: Option<Cents>,
+    /// `null` removes the line's discount.
+    #[serde(default)]
+    #[schema(value_type = Option<Discount>)]
+    pub discount: Patch<Discount>,
+    #[serde(default)]
+    pub optional: Option<bool>,
+}
+
 /// A draft's change, validated.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EstimateChange {
@@ -471,6 +496,48 @@ impl Estimate {
         }
         diff!(options, memo, location_id);
         Ok(changed)
+    }
+
+    /// Changes line `line_no` of option `option_no` in place (a draft's; the caller checks
+    /// the status), checked as a new line is, and computes the option again. 422 on
+    /// `option_no` or `line_no` when the estimate has no such option or line.
+    pub fn edit_line(
+        &mut self,
+        option_no: u32,
+        line_no: u32,
+        edit: &UpdateEstimateLine,
+    ) -> Result<(), ValidationError> {
+        let rate = self.tax_rate;
+        let Some(n) = self.options.iter().position(|o| o.option_no == option_no) else {
+            return Err(ValidationError::new("option_no", format!("the estimate has no option {option_no}")));
+        };
+        let option = &mut self.options[n];
+        let Some(m) = option.lines.iter().position(|l| l.line_no == line_no) else {
+            return Err(ValidationError::new("line_no", format!("option {option_no} has no line {line_no}")));
+        };
+        let line = &option.lines[m];
+        // The line as a request would give it: its own description, price and flag, so no
+        // catalogue item is needed to check it.
+        let input = NewEstimateLine {
+            item_id: line.item_id,
+            description: Some(line.description.clone()),
+            quantity_low: Some(edit.quantity_low.unwrap_or(line.quantity_low)),
+            quantity_high: Some(edit.quantity_high.unwrap_or(line.quantity_high)),
+            unit_price_low: Some(edit.unit_price_low.unwrap_or(line.unit_price_low)),
+            unit_price_high: Some(edit.unit_price_high.unwrap_or(line.unit_price_high)),
+            taxable: Some(line.taxable),
+            discount: edit.discount.optional(line.discount),
+            optional: edit.optional.unwrap_or(line.optional),
+        };
+        let checked = input.validate(None, &format!("options.{n}.lines.{m}"))?;
+        let line = &mut option.lines[m];
+        line.quantity_low = checked.quantity_low;
+        line.quantity_high = checked.quantity_high;
+        line.unit_price_low = checked.unit_price_low;
+        line.unit_price_high = checked.unit_price_high;
+        line.discount = checked.discount;
+        line.optional = checked.optional;
+        option.recompute(rate, &format!("options.{n}"))
     }
 
     /// The option numbered `no`.

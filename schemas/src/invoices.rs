@@ -776,11 +776,20 @@ impl Invoice {
     }
 
     /// What is left to refund of a payment's part `of` (its invoice part or its credit part),
-    /// after earlier refunds; `None` if the invoice has no such payment.
+    /// after earlier refunds; `None` if the invoice has no such payment. The credit part of a
+    /// payment made from credit on account is what its refunds gave back to the account
+    /// (`restored`): that credit may then go out as money.
     pub fn refundable(&self, payment: PaymentId, of: RefundOf) -> Option<Cents> {
         let p = self.payments.iter().find(|p| p.id == payment)?;
         let whole = match of {
             RefundOf::Invoice => p.applied(),
+            RefundOf::Credit if p.method == PaymentMethod::AccountCredit => Cents::new(
+                self.refunds
+                    .iter()
+                    .filter(|r| r.payment_id == payment && r.of == RefundOf::Invoice)
+                    .map(|r| r.amount.get())
+                    .sum(),
+            ),
             RefundOf::Credit => p.to_credit,
         };
         let done: i64 =
@@ -813,6 +822,9 @@ impl Invoice {
         if draft.amount > left {
             let part = match draft.of {
                 RefundOf::Invoice => "paid on the invoice",
+                RefundOf::Credit if p.method == PaymentMethod::AccountCredit => {
+                    "given back to credit on account by its refunds"
+                }
                 RefundOf::Credit => "kept as credit on account",
             };
             return Err(ValidationError::new(
@@ -832,8 +844,19 @@ impl Invoice {
                 format!("is more than the client's credit on account ({} cents)", credit.get()),
             ));
         }
-        // Applied credit goes back to the credit it came from, never out as money.
-        if p.method == PaymentMethod::AccountCredit && draft.method.is_some_and(|m| m != PaymentMethod::AccountCredit) {
+        // Applied credit goes back to the credit it came from, never out as money; once back
+        // (restored), refunding it `of: credit` pays it out, by a method named.
+        let restored_as_money = p.method == PaymentMethod::AccountCredit && draft.of == RefundOf::Credit;
+        if restored_as_money && draft.method.is_none_or(|m| m == PaymentMethod::AccountCredit) {
+            return Err(ValidationError::new(
+                "method",
+                "name how the restored credit is paid out (cash, card_present, check, bank_transfer, …)",
+            ));
+        }
+        if p.method == PaymentMethod::AccountCredit
+            && !restored_as_money
+            && draft.method.is_some_and(|m| m != PaymentMethod::AccountCredit)
+        {
             return Err(ValidationError::new(
                 "method",
                 "a payment from credit on account is refunded to the client's credit (account_credit)",

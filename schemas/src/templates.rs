@@ -44,11 +44,13 @@ pub enum TemplateCategory {
     PaymentPlanLate,
     /// A statement of account (its PDF attached).
     Statement,
+    /// An estimate sent to the client (its PDF attached).
+    Estimate,
 }
 
 impl TemplateCategory {
     /// Every category, in declaration order (filters and pickers list them so).
-    pub const ALL: [TemplateCategory; 15] = [
+    pub const ALL: [TemplateCategory; 16] = [
         TemplateCategory::AppointmentReminder,
         TemplateCategory::AppointmentConfirmation,
         TemplateCategory::FollowUp,
@@ -64,6 +66,7 @@ impl TemplateCategory {
         TemplateCategory::Anniversary,
         TemplateCategory::PaymentPlanLate,
         TemplateCategory::Statement,
+        TemplateCategory::Estimate,
     ];
 }
 

@@ -3,22 +3,21 @@
 // a bar, and a plan), and passes: BASE_URL, USER, PASSWORD, PATIENT, INVOICE, ARTIFACTS.
 // An estimate is started from the cat (removing its only option is refused inline), given
 // two options of low–high lines (a catalogue line found by searching the price list, a line
-// discount, free-text ranges, an optional line; a third option renamed and removed), a
+// discount, free-text ranges, an optional line, a line edited in place with a refusal shown at
+// its field; a third option renamed and removed), a
 // refused range is shown next to its field, the totals
 // shown are the server's, it is sent, one option accepted with its optional line, and the
 // page lands on the draft invoice; the reports page shows the revenue and ageing charts; a
 // payment plan is agreed for the issued invoice and its terms modified.
 // Screenshots at 1280x800, 800x1280 and 390x844.
-import { check, env, launch } from './harness.mjs';
+import { check, env, launch, signedInPage } from './harness.mjs';
 
 const base = env('BASE_URL');
 const dir = env('ARTIFACTS');
 const browser = await launch();
 const errors = [];
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { context, page } = await signedInPage(browser, base, `/estimates/new?patient_id=${env('PATIENT')}`, errors);
   // Every POST to the API, with its Idempotency-Key.
   const posts = [];
   page.on('request', (r) => {
@@ -26,12 +25,6 @@ try {
       posts.push({ path: new URL(r.url()).pathname, key: r.headers()['idempotency-key'] });
     }
   });
-  await page.goto(`${base}/estimates/new?patient_id=${env('PATIENT')}`);
-  await page.waitForURL(/\/signin/);
-  await page.getByLabel('Username').fill(env('USER'));
-  await page.getByLabel('Password').fill(env('PASSWORD'));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/estimates\/new/);
 
   // A draft with its first option.
   await page.getByLabel('First option').fill('Best case');
@@ -66,6 +59,25 @@ try {
   await option(1).getByRole('button', { name: "Set the line's discount" }).click();
   await option(1).locator('tr[data-line="2"] td[data-label="Discount"]', { hasText: '10' }).waitFor({ timeout: 5000 });
 
+  // The food line edited in place: 1–3 at 13.33–14.00. A low quantity above the high one
+  // first: refused next to the field the server names, and the line unchanged.
+  const food = option(1).locator('tr[data-line="2"]');
+  await food.getByText('Edit', { exact: true }).click();
+  await food.getByLabel('Low quantity, line 2').fill('5');
+  await food.getByRole('button', { name: 'Save line 2' }).click();
+  await food.locator('[aria-invalid="true"][name="quantity_high"]').waitFor({ timeout: 5000 });
+  check((await food.locator('.field-error[data-field$="quantity_high"]').textContent()).includes('lower'), 'the refusal names the quantity');
+  await food.getByLabel('Low quantity, line 2').fill('1');
+  await food.getByLabel('High quantity, line 2').fill('3');
+  await food.getByLabel('High price, line 2').fill('14.00');
+  await food.getByRole('button', { name: 'Save line 2' }).click();
+  await option(1).locator('tr[data-line="2"] td[data-label="Unit price"]', { hasText: '14.00' }).waitFor({ timeout: 5000 });
+  const edited = await page.evaluate(async (id) => (await fetch(`/api/estimates/${id}`)).json(), id);
+  const line2 = edited.options[0].lines[1];
+  check(line2.quantity_high === 3 && line2.unit_price_high === 1400 && line2.unit_price_low === 1333, `the edited line: ${JSON.stringify(line2)}`);
+  check(line2.discount?.basis_points === 1000, 'the edit kept the line discount');
+  check((await option(1).locator('tr[data-line="2"] td[data-label="Quantity"]').textContent()).includes('3'), 'the row shows the new quantity');
+
   // Option 2: a dental at 100.00–150.00 and an optional x-ray.
   await page.getByLabel('New option').fill('Worst case');
   await page.getByRole('button', { name: 'Add an option' }).click();
@@ -87,7 +99,7 @@ try {
   await option(2).locator('tr[data-line="1"]', { hasText: 'Dental' }).waitFor({ timeout: 5000 });
   await option(2).getByLabel('Description').fill('X-ray');
   await option(2).getByLabel('Unit price, low').fill('40');
-  await option(2).getByLabel('Optional').check();
+  await option(2).getByLabel('Optional', { exact: true }).check();
   await option(2).getByRole('button', { name: 'Add the line' }).click();
   await option(2).locator('tr.optional[data-line="2"]', { hasText: 'X-ray' }).waitFor({ timeout: 5000 });
 

@@ -383,6 +383,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/estimates/report", "ARBM"),
     ("GET", "/api/estimates/{id}", "ARBM"),
     ("PATCH", "/api/estimates/{id}", "ARBM"),
+    ("PATCH", "/api/estimates/{id}/options/{option_no}/lines/{line_no}", "ARBM"),
     ("POST", "/api/estimates/{id}/send", "ARBM"),
     ("POST", "/api/estimates/{id}/email", "ARBM"),
     ("POST", "/api/estimates/{id}/viewed", "ARBM"),

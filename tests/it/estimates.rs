@@ -425,8 +425,26 @@ async fn an_estimate_is_emailed_to_the_client_with_its_pdf_and_marked_sent() {
         .await;
     assert_eq!(m["attachments"][0], format!("estimate:{}", id_of(&e)), "{m}");
     let got = &sink.wait_for(1).await[0];
+    // The default `estimate` template: subject and body with the clinic, the client, the
+    // number, the cat, the range (cheapest low 79.43 to dearest high 229.50), the validity
+    // and the attachment named; its HTML too.
+    let clinic_name = c.app.system.ctx.config.comms.clinic.name.clone();
+    let valid_until = emailed["estimate"]["valid_until"].as_str().unwrap().to_owned();
+    let subject = |got: &Value| {
+        got["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0] == "Subject")
+            .and_then(|h| h[1].as_str())
+            .map(str::to_owned)
+    };
+    assert_eq!(subject(got), Some(format!("Your estimate {number} from {clinic_name}")), "{got}");
     let text = got["text"].as_str().unwrap();
-    assert!(text.contains(&number) && text.contains("Miso") && text.contains("valid until"), "{text}");
+    for want in ["Hi Jane,", &number, "for Miso", "attached as a PDF", "79.43 – 229.50", &valid_until, &clinic_name] {
+        assert!(text.contains(want), "{want:?} not in {text}");
+    }
+    assert_eq!(m["category"], "estimate", "{m}");
     let a = &got["attachments"][0];
     assert_eq!(
         (a["content_type"].as_str(), a["head"].as_str().map(|h| &h[..4])),
@@ -435,6 +453,21 @@ async fn an_estimate_is_emailed_to_the_client_with_its_pdf_and_marked_sent() {
     assert_eq!(a["filename"].as_str(), Some(format!("estimate-{number}.pdf").as_str()), "{a}");
     let messages = c.app.get_json(&format!("/api/messages?client_id={}", c.client)).await;
     assert_eq!(messages["items"].as_array().map(Vec::len), Some(1), "one message: {messages}");
+
+    // The template is edited like the others: the next email says what it now says.
+    let templates = c.app.get_json("/api/templates?category=estimate&channel=email").await;
+    let template = id_of(&templates["items"][0]);
+    let change = json!({"subject": "Estimate {{ estimate_number }} for {{ estimate_cat }}",
+        "text_body": "Dear {{ client_name }}, {{ estimate_range }} until {{ estimate_valid_until }}. The PDF is attached."});
+    expect_json(c.app.patch_json(&format!("/api/templates/{template}"), &change).await, StatusCode::OK).await;
+    let resent = expect_json(c.app.post_json(&path, &json!({})).await, StatusCode::ACCEPTED).await;
+    assert_ne!(resent["message_id"], emailed["message_id"], "a deliberate resend is a new message");
+    let got = &sink.wait_for(2).await[1];
+    assert_eq!(subject(got), Some(format!("Estimate {number} for Miso")), "{got}");
+    assert_eq!(
+        got["text"].as_str().map(str::trim),
+        Some(format!("Dear Jane Doe, 79.43 – 229.50 until {valid_until}. The PDF is attached.").as_str())
+    );
 
     // Opted out of email: refused, nothing queued.
     let consent = json!({"channel": "email", "purpose": "transactional", "granted": false});
@@ -445,7 +478,7 @@ async fn an_estimate_is_emailed_to_the_client_with_its_pdf_and_marked_sent() {
     assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("email")).await;
     assert_eq!(c.app.get_json(&format!("/api/estimates/{}", id_of(&other))).await["status"], "draft");
     let messages = c.app.get_json(&format!("/api/messages?client_id={}", c.client)).await;
-    assert_eq!(messages["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(messages["items"].as_array().map(Vec::len), Some(2));
 
     // Declined: not emailed.
     c.post(&format!("/api/estimates/{}/decline", id_of(&e)), json!({})).await;
@@ -504,4 +537,90 @@ async fn options_are_renamed_and_removed_but_never_the_last_and_items_are_search
     let r = c.app.get(&format!("/estimates/{}", id_of(&e))).await;
     let html = r.text().await.unwrap();
     assert!(html.contains(r#"data-action="find-item""#) && !html.contains("Item 001"), "no list of items");
+}
+
+/// A draft's line is changed in place (quantities, prices, discount, optional), checked as an
+/// added line is, the option's totals computed again; a sent or accepted estimate refuses it
+/// as it refuses every edit.
+#[tokio::test]
+async fn a_line_is_edited_in_place_checked_like_an_added_one_and_only_in_a_draft() {
+    let c = clinic().await;
+    let e = c.two_options().await;
+    let id = id_of(&e);
+    let line = |option: u32, line: u32| format!("/api/estimates/{id}/options/{option}/lines/{line}");
+
+    // Food 2–3 at 12.00–13.33, 10 % off, optional: the best case's low is the exam alone.
+    let body = json!({"quantity_low": 2, "quantity_high": 3, "unit_price_low": 1200,
+        "discount": {"kind": "percent", "basis_points": 1000}, "optional": true});
+    let changed = expect_json(c.app.patch_json(&line(1, 2), &body).await, StatusCode::OK).await;
+    let food = &changed["options"][0]["lines"][1];
+    assert_eq!((food["quantity_low"].as_i64(), food["quantity_high"].as_i64()), (Some(2), Some(3)));
+    assert_eq!((food["unit_price_low"].as_i64(), food["unit_price_high"].as_i64()), (Some(1200), Some(1333)));
+    assert_eq!(food["optional"], true);
+    // High: 3 × 13.33 = 39.99 less 10 % (4.00) = 35.99, taxed 8.25 % = 2.97.
+    assert_eq!(food["high"]["net"].as_i64(), Some(3599));
+    assert_eq!(totals(&changed["options"][0]["low"]), (6500, 0, 0, 6500));
+    assert_eq!(totals(&changed["options"][0]["high"]), (10499, 400, 297, 10396));
+    assert_eq!(changed["options"][1], e["options"][1], "the other option is untouched");
+    assert_eq!(changed["options"][0]["lines"][0], e["options"][0]["lines"][0], "the other line too");
+
+    // The discount removed with null, the line required again; the rest stays.
+    let back =
+        expect_json(c.app.patch_json(&line(1, 2), &json!({"discount": null, "optional": false})).await, StatusCode::OK)
+            .await;
+    let food = &back["options"][0]["lines"][1];
+    assert!(food["discount"].is_null());
+    assert_eq!((food["quantity_high"].as_i64(), food["optional"].as_bool()), (Some(3), Some(false)));
+
+    // Bad input, named as on an added line; nothing changes.
+    for (path, body, field) in [
+        (line(1, 2), json!({"quantity_low": 5}), "options.0.lines.1.quantity_high"),
+        (line(1, 2), json!({"unit_price_high": 100}), "options.0.lines.1.unit_price_high"),
+        (line(1, 2), json!({"unit_price_low": -1}), "options.0.lines.1.unit_price_low"),
+        (line(1, 2), json!({"quantity_low": 0}), "options.0.lines.1.quantity_low"),
+        (
+            line(2, 1),
+            json!({"discount": {"kind": "amount", "amount": 1_000_000_001_i64}}),
+            "options.1.lines.0.discount.amount",
+        ),
+        (line(1, 9), json!({"quantity_low": 1}), "line_no"),
+        (line(7, 1), json!({"quantity_low": 1}), "option_no"),
+        (format!("/api/estimates/{id}/options/x/lines/1"), json!({}), "option_no"),
+    ] {
+        assert_error(
+            c.app.patch_json(&path, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
+    }
+    let unknown = c.app.patch_json(&line(1, 2), &json!({"description": "no"})).await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(
+        c.app.patch_json(&format!("/api/estimates/{UNKNOWN_ID}/options/1/lines/1"), &json!({})).await,
+        StatusCode::NOT_FOUND,
+        "estimate_not_found",
+        None,
+    )
+    .await;
+    assert_eq!(c.app.get_json(&format!("/api/estimates/{id}")).await, back, "refusals change nothing");
+
+    // Sent, then accepted: refused as the other edits are.
+    c.post(&format!("/api/estimates/{id}/send"), json!({})).await;
+    assert_error(
+        c.app.patch_json(&line(1, 1), &json!({"quantity_high": 2})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+        None,
+    )
+    .await;
+    c.post(&format!("/api/estimates/{id}/accept"), json!({"option_no": 1})).await;
+    assert_error(
+        c.app.patch_json(&line(1, 1), &json!({"quantity_high": 2})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+        None,
+    )
+    .await;
 }

@@ -275,6 +275,83 @@ async fn credit_on_account_keeps_the_excess_applies_it_and_refunds_it() {
     .await;
 }
 
+/// Credit that came back to the account by refunding a payment made from credit
+/// (`restored`) is paid out as money by a refund `of: "credit"` of that payment: a method
+/// named (never `account_credit`), a reason, at most what its refunds restored and at most
+/// the client's credit; its own record in the invoice's `refunds`, a `refunded` entry of the
+/// credit ledger.
+#[tokio::test]
+async fn restored_credit_is_refunded_as_money_up_to_what_was_restored_and_the_credit() {
+    let t = till(true).await;
+    let a = t.invoice(1).await;
+    t.pay(&a, json!({"amount": 10000, "method": "cash"})).await; // 35.00 kept as credit
+    let b = t.invoice(2).await;
+    let applied =
+        expect_json(t.app.post_json(&format!("/api/invoices/{b}/apply-credit"), &json!({})).await, StatusCode::OK)
+            .await;
+    let from_credit = last_payment(&applied);
+    // Nothing restored yet: nothing of this payment to pay out.
+    assert_error(
+        t.refund(&from_credit, json!({"amount": 100, "reason": "x", "of": "credit", "method": "cash"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("amount"),
+    )
+    .await;
+    let restored =
+        expect_json(t.refund(&from_credit, json!({"amount": 3500, "reason": "wrong invoice"})).await, StatusCode::OK)
+            .await;
+    assert_eq!(amounts(&restored), (0, 3500, 13000, "issued"));
+    assert_eq!(t.credit().await["credit"], 3500);
+
+    // Bad input: no method or account_credit, more than restored, negative, zero, no reason.
+    for (body, field) in [
+        (json!({"amount": 1000, "reason": "x", "of": "credit"}), "method"),
+        (json!({"amount": 1000, "reason": "x", "of": "credit", "method": "account_credit"}), "method"),
+        (json!({"amount": 3501, "reason": "x", "of": "credit", "method": "cash"}), "amount"),
+        (json!({"amount": -100, "reason": "x", "of": "credit", "method": "cash"}), "amount"),
+        (json!({"amount": 0, "reason": "x", "of": "credit", "method": "cash"}), "amount"),
+        (json!({"amount": 100, "reason": " ", "of": "credit", "method": "cash"}), "reason"),
+    ] {
+        assert_error(
+            t.refund(&from_credit, body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
+    }
+    assert_eq!(t.credit().await["credit"], 3500, "refusals take nothing");
+
+    let out = expect_json(
+        t.refund(
+            &from_credit,
+            json!({"amount": 2000, "reason": "client asked", "of": "credit", "method": "cash", "reference": "till 2"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let refund = out["refunds"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (refund["of"].as_str(), refund["method"].as_str(), refund["amount"].as_i64(), refund["reason"].as_str()),
+        (Some("credit"), Some("cash"), Some(2000), Some("client asked"))
+    );
+    assert_eq!(amounts(&out), (0, 3500, 13000, "issued"), "the invoice is as it was");
+    let ledger = t.credit().await;
+    assert_eq!(ledger["credit"], 1500);
+    let kinds: Vec<&str> = ledger["entries"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds, ["overpayment", "applied", "restored", "refunded"]);
+
+    // The rest of the credit spent elsewhere: what is left restored cannot go out as well.
+    let c = t.invoice(1).await;
+    expect_json(t.app.post_json(&format!("/api/invoices/{c}/apply-credit"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(t.credit().await["credit"], 0);
+    let r = t.refund(&from_credit, json!({"amount": 1500, "reason": "x", "of": "credit", "method": "cash"})).await;
+    let e = assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("amount")).await;
+    assert!(e["message"].as_str().unwrap().contains("credit on account (0 cents)"), "{e}");
+}
+
 #[tokio::test]
 async fn credit_is_spent_once_when_two_invoices_apply_it_at_once() {
     let t = till(true).await;
@@ -443,4 +520,69 @@ async fn the_invoice_builder_offers_the_clients_credit_refunds_and_points() {
     .await;
     assert!(page(draft).await.contains("Redeeming 500 points: 5.00 off."));
     assert!(!page(b).await.contains(r#"id="redeem""#), "an issued invoice redeems nothing");
+}
+
+/// The account page of a client with 600 invoices over a year: every open invoice, however
+/// old (a first version read only the 200 newest), and the invoices ten a page, Older and
+/// Newest links walking them all; a bad cursor is the 422 page.
+#[tokio::test]
+async fn the_account_page_reaches_invoices_beyond_the_200_newest() {
+    use clowder_actors::billing::seed::{SeedPlan, seed_invoices};
+    let app = TestApp::signed_in().await;
+    let token = app.token().expect("signed in");
+    let zone = app.system.ctx.config.time_zone.clone();
+    let plan = SeedPlan { invoices: 600, clients: 1, years: 1, lines: 1, today: app.system.ctx.today() };
+    seed_invoices(app.system.store(), &zone, plan, |_| {}).await.unwrap();
+    let first = app.get_json("/api/invoices?limit=1").await;
+    let client = first["items"][0]["client_id"].as_str().unwrap().to_owned();
+
+    // The client's invoices, newest first, through the API.
+    let mut all: Vec<Value> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app.get_json(&format!("/api/clients/{client}/invoices?limit=200{cursor}")).await;
+        all.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(all.len(), 600);
+    let open: Vec<String> = all
+        .iter()
+        .filter(|i| ["issued", "partially_paid", "overdue"].contains(&i["status"].as_str().unwrap()))
+        .map(id_of)
+        .collect();
+    let old_open: Vec<&String> = open.iter().filter(|id| all[200..].iter().any(|i| &id_of(i) == *id)).collect();
+    assert!(!old_open.is_empty(), "the seed leaves an invoice open beyond the 200 newest");
+
+    let (status, html) = crate::views::page(&app, &format!("/clients/{client}/account"), &token, false).await;
+    assert_eq!(status, StatusCode::OK);
+    let open_table = html.split(r#"id="open-invoices""#).nth(1).unwrap().split("</table>").next().unwrap();
+    for id in &open {
+        assert!(open_table.contains(&format!("/invoices/{id}")), "open invoice {id} is listed");
+    }
+    // Walk the pages: every invoice once, in order.
+    let mut seen: Vec<String> = Vec::new();
+    let mut html = html;
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        let recent = html.split(r#"id="recent-invoices""#).nth(1).unwrap().split("</table>").next().unwrap();
+        seen.extend(recent.split(r#"href="/invoices/"#).skip(1).map(|s| s.split('"').next().unwrap().to_owned()));
+        let Some(next) = html.split(r#"<a href=""#).find(|s| s.contains(r#"id="older-invoices""#)) else { break };
+        let href = next.split('"').next().unwrap().replace("&#x2F;", "/").replace("&amp;", "&");
+        if pages > 1 {
+            assert!(html.contains(r#"id="newest-invoices""#), "a later page links back to the newest");
+        }
+        let (status, next_html) = crate::views::page(&app, &href, &token, false).await;
+        assert_eq!(status, StatusCode::OK, "{href}");
+        html = next_html;
+    }
+    assert_eq!(pages, 60, "ten a page");
+    assert_eq!(seen, all.iter().map(id_of).collect::<Vec<_>>(), "every invoice once, newest first");
+
+    let (status, _) =
+        crate::views::page(&app, &format!("/clients/{client}/account?cursor=not-a-cursor"), &token, false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -497,6 +497,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/estimates/report", Needs(InvoicesView)),
     ("GET", "/api/estimates/{id}", Needs(InvoicesView)),
     ("PATCH", "/api/estimates/{id}", Needs(InvoicesEdit)),
+    ("PATCH", "/api/estimates/{id}/options/{option_no}/lines/{line_no}", Needs(InvoicesEdit)),
     ("POST", "/api/estimates/{id}/send", Needs(InvoicesEdit)),
     ("POST", "/api/estimates/{id}/email", Needs(InvoicesEdit)),
     ("POST", "/api/estimates/{id}/viewed", Needs(InvoicesEdit)),

@@ -326,6 +326,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(invoices::clients_balance))
         .routes(routes!(estimates::estimates_create, estimates::estimates_list))
         .routes(routes!(estimates::estimates_get, estimates::estimates_update))
+        .routes(routes!(estimates::estimates_update_line))
         .routes(routes!(estimates::estimates_send))
         .routes(routes!(estimates::estimates_email))
         .routes(routes!(estimates::estimates_viewed))

@@ -19,15 +19,17 @@ use clowder_schemas::catalogue::CatalogueItem;
 use clowder_schemas::clients::Client;
 use clowder_schemas::estimates::{
     AcceptEstimate, DEFAULT_VALID_DAYS, Estimate, EstimateActual, EstimateChange, EstimateDraft, EstimateLineDraft,
-    EstimateOption, EstimateOptionDraft, EstimateReport, EstimateStatus, NewEstimateOption, check_options,
+    EstimateOption, EstimateOptionDraft, EstimateReport, EstimateStatus, NewEstimateOption, UpdateEstimateLine,
+    check_options,
 };
 use clowder_schemas::events::DomainEvent;
 use clowder_schemas::ids::{ClientId, EstimateId, InvoiceId, LocationId, MessageId};
 use clowder_schemas::invoices::{Invoice, InvoiceDraft, ItemDefaults, LineDraft};
 use clowder_schemas::locations::Location;
-use clowder_schemas::messages::Purpose;
+use clowder_schemas::messages::{Channel, Purpose};
 use clowder_schemas::money::{BasisPoints, Cents};
 use clowder_schemas::patients::Patient;
+use clowder_schemas::templates::TemplateCategory;
 use clowder_schemas::visits::{Visit, VisitStatus};
 use jiff::civil::Date;
 
@@ -54,6 +56,12 @@ pub struct EstimateKind;
 pub enum EstimateCommand {
     /// A draft's options, memo or location.
     Change(EstimateChange),
+    /// One line of a draft changed in place.
+    EditLine {
+        option_no: u32,
+        line_no: u32,
+        edit: UpdateEstimateLine,
+    },
     /// Numbered, the rate fixed, valid until the date given.
     Send {
         valid_until: Date,
@@ -172,6 +180,14 @@ impl RecordKind for EstimateKind {
                     changed.push("tax_rate");
                 }
                 (changed, "estimate.update")
+            }
+            EstimateCommand::EditLine { option_no, line_no, edit } => {
+                require(current, &[Draft], "changed")?;
+                new.edit_line(option_no, line_no, &edit)?;
+                if new.options == current.options {
+                    return Ok(None);
+                }
+                (vec!["options"], "estimate.update")
             }
             EstimateCommand::Send { .. } if current.status != Draft => {
                 // Sending a sent estimate again answers it unchanged (a retried click).
@@ -430,28 +446,67 @@ impl Estimates {
             return Err(ValidationError::new("email", "the client has no email address on file").into());
         };
         let e = if current.status == EstimateStatus::Draft { self.send(id, None, caller).await? } else { current };
-        let number = e.number.clone().unwrap_or_default();
-        let clinic = printing::letterhead(&self.ctx)?.name;
-        let valid = e.valid_until.map(|d| format!(" It is valid until {d}.")).unwrap_or_default();
-        let about = cat.map(|c| format!(" for {c}")).unwrap_or_default();
-        let text = format!(
-            "Dear {},\n\nYour estimate {number}{about} from {clinic} is attached.{valid}\n",
-            client.display_name()
-        );
-        let new = NewMessage {
-            to: Recipient::Email(address),
-            client_id: Some(client.id),
-            subject: Some(format!("Your estimate {number} from {clinic}")),
-            text,
-            html: None,
-            idempotency_key: format!("estimate:{id}:{}", self.ctx.new_ulid()),
-            due_at: None,
-            purpose: Purpose::Transactional,
-            template: None,
-            automation: None,
-        };
+        let new =
+            self.compose(address, &client, cat.as_deref(), &e, format!("estimate:{id}:{}", self.ctx.new_ulid()))?;
         let message = self.messages.send_with(new, vec![pdf_ref(id)], caller).await?;
         Ok((e, message))
+    }
+
+    /// The estimate's email to its client, keyed `key`: the active `estimate` email template
+    /// (a fixed text when there is none: a clinic whose templates were written before the
+    /// category existed and that has not added one), its PDF attached by the caller.
+    fn compose(
+        &self,
+        address: clowder_schemas::values::Email,
+        client: &Client,
+        cat: Option<&str>,
+        e: &Estimate,
+        key: String,
+    ) -> Result<NewMessage> {
+        let reader = self.ctx.store.read()?;
+        let number = e.number.clone().unwrap_or_default();
+        // From the cheapest option's low total to the dearest option's high one.
+        let low = Cents::new(e.options.iter().map(|o| o.low.total.get()).min().unwrap_or(0));
+        let high = Cents::new(e.options.iter().map(|o| o.high.total.get()).max().unwrap_or(0));
+        let range = if low == high { low.to_string() } else { format!("{low} – {high}") };
+        let valid = e.valid_until.map(|d| d.to_string()).unwrap_or_default();
+        let pets = crate::comms::compose::pet_names(&reader, client)?;
+        let mut values = crate::comms::compose::client_values(client, &pets, &self.ctx.config.comms.clinic);
+        values.entry("clinic_phone".into()).or_default();
+        values.insert("estimate_number".into(), number.clone());
+        values.insert("estimate_cat".into(), cat.unwrap_or_default().to_owned());
+        values.insert("estimate_range".into(), range.clone());
+        values.insert("estimate_valid_until".into(), valid.clone());
+        let template =
+            crate::comms::analytics::pick_variant(&reader, TemplateCategory::Estimate, Channel::Email, &key)?;
+        let (subject, text, html, template) = match template {
+            Some(t) => {
+                let r = crate::comms::templates::render(Channel::Email, &t.content, &values)?;
+                (r.subject, r.text, r.html, Some((t.id, t.category)))
+            }
+            None => {
+                let clinic = printing::letterhead(&self.ctx)?.name;
+                let about = cat.map(|c| format!(" for {c}")).unwrap_or_default();
+                let valid = e.valid_until.map(|d| format!(" It is valid until {d}.")).unwrap_or_default();
+                let text = format!(
+                    "Dear {},\n\nYour estimate {number}{about} from {clinic} is attached ({range}).{valid}\n",
+                    client.display_name()
+                );
+                (Some(format!("Your estimate {number} from {clinic}")), text, None, None)
+            }
+        };
+        Ok(NewMessage {
+            to: Recipient::Email(address),
+            client_id: Some(client.id),
+            subject,
+            text,
+            html,
+            idempotency_key: key,
+            due_at: None,
+            purpose: Purpose::Transactional,
+            template,
+            automation: None,
+        })
     }
 
     /// The generic service (reads, lists, passivation).
@@ -502,6 +557,18 @@ impl Estimates {
     /// Changes a draft (409 `invalid_transition` once sent).
     pub async fn change(&self, id: EstimateId, change: EstimateChange, caller: &Caller) -> Result<Estimate> {
         self.records.command(id, EstimateCommand::Change(change), caller).await
+    }
+
+    /// Changes one line of a draft in place (409 `invalid_transition` once sent).
+    pub async fn edit_line(
+        &self,
+        id: EstimateId,
+        option_no: u32,
+        line_no: u32,
+        edit: UpdateEstimateLine,
+        caller: &Caller,
+    ) -> Result<Estimate> {
+        self.records.command(id, EstimateCommand::EditLine { option_no, line_no, edit }, caller).await
     }
 
     /// Sends a draft: numbered, valid until `valid_until` (default 30 days from today), with

@@ -9,9 +9,9 @@
 //!   reads at most a row per day and category of its range.
 //! - the ageing's view of each invoice with a balance (`ar_open`: client, dates, total,
 //!   credits and payments, a few dozen bytes), put and deleted in the invoice's change set,
-//!   and the index of paid invoices by the day they were settled (`invoices_settled`):
+//!   and the same view of each paid invoice by the day it was settled (`ar_settled`):
 //!   ageing today reads only the open invoices' views; ageing as of a past day also the
-//!   invoices settled since.
+//!   views of the invoices settled since (never the invoices themselves).
 //!
 //! Both are filled from the invoices at start when empty (a store written before them). The
 //! design and its measured cost are in docs/reports.md.
@@ -82,10 +82,36 @@ fn settled_day(inv: &Invoice) -> Option<Date> {
     paid.max(credited)
 }
 
+/// The key of a paid invoice's view in `ar_settled`: its settled day in the top 32 bits (as
+/// `invoices_settled` keys it), the low 96 bits of its id below (a ULID's 80 random bits
+/// among them, so two invoices settled the same day do not meet).
+fn settled_key(inv: &Invoice) -> u128 {
+    const LOW: u128 = (1 << 96) - 1;
+    (settled_day(inv).map_or(0, day_number) << 96) | (inv.id.as_u128() & LOW)
+}
+
+/// A paid invoice's key and view in `ar_settled` (`None` unless paid).
+fn settled_view(inv: &Invoice) -> Option<(u128, OpenInvoice)> {
+    (inv.status == InvoiceStatus::Paid).then(|| OpenInvoice::of(inv).map(|v| (settled_key(inv), v))).flatten()
+}
+
 /// What a change of an invoice from `old` to `new` writes for the reports: the rollup rows
-/// it adds to (none for a draft), and its ageing view put while it is open, deleted once not.
+/// it adds to (none for a draft), its ageing view put while it is open, deleted once not,
+/// and its settled view put while it is paid, deleted once not (a refund reopening it).
 pub fn rollup_changes(old: Option<&Invoice>, new: &Invoice) -> ChangeSet {
     let mut set = ChangeSet::new();
+    match (old.and_then(settled_view), settled_view(new)) {
+        (Some(was), Some(now)) if was == now => {}
+        (was, now) => {
+            if let Some((key, _)) = was.as_ref().filter(|w| now.as_ref().is_none_or(|n| n.0 != w.0)) {
+                set.delete(RecordTable::ArSettled, *key);
+            }
+            if let Some((key, v)) = now {
+                // Encoding a struct of ids, dates and integers cannot fail.
+                let _ = set.put(RecordTable::ArSettled, key, &v);
+            }
+        }
+    }
     let key = new.id.as_u128();
     let view = new.status.is_open().then(|| OpenInvoice::of(new)).flatten();
     let was = old.filter(|o| o.status.is_open()).and_then(OpenInvoice::of);
@@ -165,6 +191,7 @@ fn add_to_row(current: Option<&[u8]>, key: RevenueKey, delta: &RevenueAmounts) -
 const AGEING_CACHE_ENTRIES: usize = 8;
 
 /// Balances aged per client (with the client's oldest due date) and in total.
+#[derive(Debug, PartialEq)]
 struct Aged {
     per_client: BTreeMap<u128, (AgeingBuckets, Option<Date>)>,
     totals: AgeingBuckets,
@@ -196,18 +223,22 @@ fn age(
     if as_of < today {
         // Paid since: the settled day is UTC, a local day may be one before it.
         let from = as_of.yesterday().map_or(0, day_number);
-        let mut settled = BTreeSet::new();
-        reader.index_from(IndexTable::InvoicesSettled, (from, 0), |(_, inv)| {
-            settled.insert(inv);
+        reader.scan::<OpenInvoice>(RecordTable::ArSettled, (from << 96).checked_sub(1), |v| {
+            views.push(v);
             ControlFlow::Continue(())
         })?;
-        for key in settled {
-            if let Some(v) = reader.get::<Invoice>(RecordTable::Invoices, key)?.as_ref().and_then(OpenInvoice::of) {
-                views.push(v);
-            }
-        }
     }
+    Ok(age_views(views, location, as_of, today, paid_on))
+}
 
+/// Ages `views` as of `as_of` (today or later: their balances as they are).
+fn age_views(
+    views: Vec<OpenInvoice>,
+    location: Option<clowder_schemas::LocationId>,
+    as_of: Date,
+    today: Date,
+    paid_on: &dyn Fn(jiff::Timestamp) -> Date,
+) -> Aged {
     let mut per_client: BTreeMap<u128, (AgeingBuckets, Option<Date>)> = BTreeMap::new();
     let mut totals = AgeingBuckets::default();
     for inv in views {
@@ -228,7 +259,7 @@ fn age(
         entry.0.add(balance, past_due);
         entry.1 = Some(entry.1.map_or(due, |d| d.min(due)));
     }
-    Ok(Aged { per_client, totals })
+    Aged { per_client, totals }
 }
 
 /// The reports' service.
@@ -342,6 +373,7 @@ impl Reports {
     /// and invoices exist (a store written before them; at every start). Returns how many
     /// invoices were counted.
     pub async fn ensure_rollup(&self) -> Result<usize> {
+        self.ensure_settled_views().await?;
         let reader = self.ctx.store.read()?;
         if reader.count(RecordTable::RevenueDays)? > 0 {
             if reader.count(RecordTable::RevenueMonths)? == 0 {
@@ -395,6 +427,40 @@ impl Reports {
             self.ctx.store.commit(set).await.map_err(Error::from)?;
         }
         Ok(counted)
+    }
+}
+
+impl Reports {
+    /// Fills `ar_settled` from the paid invoices `invoices_settled` lists when it is empty
+    /// and they exist (a store written before it; at every start, before the server serves).
+    /// Returns how many views were written.
+    async fn ensure_settled_views(&self) -> Result<usize> {
+        let reader = self.ctx.store.read()?;
+        if reader.count(RecordTable::ArSettled)? > 0 {
+            return Ok(0);
+        }
+        let mut paid = BTreeSet::new();
+        reader.index_from(IndexTable::InvoicesSettled, (0, 0), |(_, inv)| {
+            paid.insert(inv);
+            ControlFlow::Continue(())
+        })?;
+        let mut set = ChangeSet::new();
+        let mut filled = 0usize;
+        for key in paid {
+            if let Some((k, v)) = reader.get::<Invoice>(RecordTable::Invoices, key)?.as_ref().and_then(settled_view) {
+                set.put(RecordTable::ArSettled, k, &v)?;
+                filled += 1;
+            }
+        }
+        drop(reader);
+        if filled > 0 {
+            set.audit(
+                AuditDraft::new(&Caller::system(), "report.rollup")
+                    .detail(serde_json::json!({ "settled_views": filled })),
+            );
+            self.ctx.store.commit(set).await.map_err(Error::from)?;
+        }
+        Ok(filled)
     }
 }
 
@@ -577,6 +643,233 @@ mod tests {
         assert_eq!(reports.revenue(&q, Period::Month, &caller).await.unwrap(), revenue_before);
         assert_eq!(reports.ageing(&ageing, &caller).await.unwrap(), ageing_before);
         assert_eq!(reports.ensure_rollup().await.unwrap(), 0, "a filled rollup is left alone");
+    }
+
+    /// The ageing as of a past day read from the settled views (`ar_settled`) is the ageing
+    /// the invoices themselves give (the computation before the views: `invoices_settled`,
+    /// each invoice read whole), for every day around invoices paid, credited, voided and
+    /// reopened by a refund just before, on and after it, in a zone eight hours behind UTC;
+    /// and an emptied `ar_settled` is filled again at start.
+    #[tokio::test]
+    async fn a_past_day_ageing_from_the_settled_views_is_the_invoices_own() {
+        use clowder_schemas::ids::{ClientId, CreditNoteId, InvoiceId, PaymentId, RefundId};
+        use clowder_schemas::invoices::{CreditNoteDraft, InvoiceDraft, LineDraft};
+        use clowder_schemas::money::{BasisPoints, Cents, Quantity};
+        use clowder_schemas::payments::{PaymentDraft, PaymentMethod, RefundDraft, RefundOf};
+        let dir = tempfile::tempdir().unwrap();
+        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        let clock: Arc<dyn crate::Clock> = Arc::new(ManualClock::new(now));
+        let config = StoreConfig {
+            path: dir.path().join("clowder.redb"),
+            clinic_id: "test".into(),
+            cache_bytes: 8 << 20,
+            journal: None,
+        };
+        let store = Store::open(&config, clock.clone(), StoreMetrics::default()).unwrap();
+        let mut system = crate::SystemConfig::new(dir.path());
+        system.time_zone = TimeZone::fixed(jiff::tz::offset(-8));
+        let zone = system.time_zone.clone();
+        let today = clock.today(&zone);
+        let plan = SeedPlan { invoices: 600, clients: 20, years: 1, lines: 3, today };
+        seed_invoices(&store, &zone, plan, |_| {}).await.unwrap();
+        let reports = Reports::new(Arc::new(Ctx::new(store.clone(), clock, system)));
+
+        let back = |days: i64| today.checked_sub(jiff::Span::new().days(days)).unwrap();
+        // A local time on a day (`hour` may pass midnight into the next UTC day).
+        let at = |d: Date, hour: i8| d.at(hour, 0, 0, 0).to_zoned(zone.clone()).unwrap().timestamp();
+        let day = back(20);
+        let mut n = 0u128;
+        let mut issued = |on: Date, cents: i64| {
+            n += 1;
+            let line = LineDraft {
+                item_id: None,
+                description: "Exam".into(),
+                category: None,
+                quantity: Quantity::ONE,
+                unit_price: Cents::new(cents),
+                taxable: false,
+                discount: None,
+                source: None,
+            };
+            let draft = InvoiceDraft {
+                client_id: ClientId::from_u128(1 + n % 3),
+                patient_id: None,
+                visit_id: None,
+                location_id: None,
+                lines: vec![line],
+                discount: None,
+                memo: None,
+            };
+            let mut inv = draft.into_invoice(InvoiceId::from_u128(n), BasisPoints::ZERO, at(on, 9), None).unwrap();
+            inv.status = InvoiceStatus::Issued;
+            inv.issued_on = Some(on);
+            inv.due_on = on.checked_add(jiff::Span::new().days(14)).ok();
+            inv
+        };
+        let cash = |cents: i64| PaymentDraft {
+            amount: Cents::new(cents),
+            method: PaymentMethod::Cash,
+            reference: None,
+            processor: None,
+            processor_payment_id: None,
+        };
+        let credit = |cents: i64| CreditNoteDraft {
+            reason: "goodwill".into(),
+            lines: vec![LineDraft {
+                item_id: None,
+                description: "Credit".into(),
+                category: None,
+                quantity: Quantity::ONE,
+                unit_price: Cents::new(cents),
+                taxable: false,
+                discount: None,
+                source: None,
+            }],
+            of_lines: vec![],
+        };
+        // Each invoice's states in order.
+        let mut histories: Vec<Vec<Invoice>> = Vec::new();
+        let mut id = 100u128;
+        let mut next = || {
+            id += 1;
+            id
+        };
+        for (offset, hour) in [(-1i64, 12i8), (0, 9), (0, 23), (1, 1), (2, 12)] {
+            let on = day.checked_add(jiff::Span::new().days(offset)).unwrap();
+            // Paid in full then.
+            let open = issued(back(40), 10_000);
+            let mut paid = open.clone();
+            paid.pay(PaymentId::from_u128(next()), cash(10_000), at(on, hour), None).unwrap();
+            histories.push(vec![open, paid.clone()]);
+            // Part paid before, the rest credited then.
+            let open = issued(back(30), 20_000);
+            let mut part = open.clone();
+            part.pay(PaymentId::from_u128(next()), cash(5_000), at(back(25), 10), None).unwrap();
+            let mut credited = part.clone();
+            credited.add_credit_note(CreditNoteId::from_u128(next()), credit(15_000), on, at(on, hour), None).unwrap();
+            assert_eq!(credited.status, InvoiceStatus::Paid);
+            histories.push(vec![open, part, credited]);
+            // Credited in part then, paid two days later.
+            let open = issued(back(35), 30_000);
+            let mut part = open.clone();
+            part.add_credit_note(CreditNoteId::from_u128(next()), credit(10_000), on, at(on, hour), None).unwrap();
+            let mut paid = part.clone();
+            let later = on.checked_add(jiff::Span::new().days(2)).unwrap();
+            paid.pay(PaymentId::from_u128(next()), cash(20_000), at(later, hour), None).unwrap();
+            histories.push(vec![open, part, paid]);
+            // Paid before, refunded then: owed again from then.
+            let open = issued(back(50), 40_000);
+            let mut paid = open.clone();
+            let payment = PaymentId::from_u128(next());
+            paid.pay(payment, cash(40_000), at(back(45), 10), None).unwrap();
+            let mut reopened = paid.clone();
+            let refund = RefundDraft {
+                payment_id: payment,
+                amount: Cents::new(40_000),
+                method: None,
+                of: RefundOf::Invoice,
+                reason: "r".into(),
+                reference: None,
+                processor: None,
+                processor_refund_id: None,
+            };
+            reopened.refund(RefundId::from_u128(next()), refund, None, on, at(on, hour), None).unwrap();
+            assert!(reopened.status.is_open());
+            histories.push(vec![open, paid, reopened]);
+            // Issued then voided.
+            let open = issued(back(28), 50_000);
+            let mut void = open.clone();
+            void.status = InvoiceStatus::Void;
+            histories.push(vec![open, void]);
+        }
+        for states in &histories {
+            let mut old: Option<&Invoice> = None;
+            for state in states {
+                let mut set = rollup_changes(old, state);
+                set.put(RecordTable::Invoices, state.id.as_u128(), state).unwrap();
+                if std::ptr::eq(state, states.last().unwrap()) {
+                    for l in links(state) {
+                        set.link(l.index, l.parent, state.id.as_u128());
+                    }
+                }
+                set.audit(AuditDraft::new(&Caller::system(), "test.invoice"));
+                store.commit(set).await.unwrap();
+                old = Some(state);
+            }
+        }
+
+        let paid_on = |t: jiff::Timestamp| t.to_zoned(zone.clone()).date();
+        // The computation before the settled views: every invoice settled since, read whole.
+        let from_the_invoices = |as_of: Date| {
+            let reader = store.read().unwrap();
+            let mut views = Vec::new();
+            reader
+                .scan::<OpenInvoice>(RecordTable::ArOpen, None, |v| {
+                    views.push(v);
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+            let from = as_of.yesterday().map_or(0, day_number);
+            let mut settled = BTreeSet::new();
+            reader
+                .index_from(IndexTable::InvoicesSettled, (from, 0), |(_, inv)| {
+                    settled.insert(inv);
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+            for key in settled {
+                let inv = reader.get::<Invoice>(RecordTable::Invoices, key).unwrap().unwrap();
+                views.extend(OpenInvoice::of(&inv));
+            }
+            age_views(views, None, as_of, today, &paid_on)
+        };
+        let days: Vec<Date> = (-5..=5)
+            .map(|d| day.checked_add(jiff::Span::new().days(d)).unwrap())
+            .chain([back(200), back(60), back(1)])
+            .collect();
+        let check = |label: &str| {
+            let reader = store.read().unwrap();
+            let mut totals = Vec::new();
+            for as_of in &days {
+                let aged = age(&reader, None, *as_of, today, &paid_on).unwrap();
+                assert_eq!(aged, from_the_invoices(*as_of), "{label}: as of {as_of}");
+                totals.push(aged.totals.total);
+            }
+            totals
+        };
+        let totals = check("kept views");
+        assert!(totals.windows(2).take(10).any(|w| w[0] != w[1]), "the invoices change the ageing around the day");
+        let settled = store.read().unwrap().count(RecordTable::ArSettled).unwrap();
+        let mut indexed = 0;
+        store
+            .read()
+            .unwrap()
+            .index_from(IndexTable::InvoicesSettled, (0, 0), |_| {
+                indexed += 1;
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert_eq!(settled, indexed, "a view per settled invoice");
+        assert!(settled > 300, "the seeded paid invoices have views");
+
+        // Emptied, as in a store written before the views: filled again at start.
+        let reader = store.read().unwrap();
+        let mut set = ChangeSet::new();
+        reader
+            .scan::<Invoice>(RecordTable::Invoices, None, |inv| {
+                if let Some((key, _)) = settled_view(&inv) {
+                    set.delete(RecordTable::ArSettled, key);
+                }
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        drop(reader);
+        set.audit(AuditDraft::new(&Caller::system(), "test.forget"));
+        store.commit(set).await.unwrap();
+        assert_eq!(store.read().unwrap().count(RecordTable::ArSettled).unwrap(), 0);
+        reports.ensure_rollup().await.unwrap();
+        assert_eq!(store.read().unwrap().count(RecordTable::ArSettled).unwrap(), settled);
+        assert_eq!(check("filled at start"), totals);
     }
 
     /// A refund that reopens a paid invoice takes it out of `invoices_settled` and puts its

@@ -211,6 +211,18 @@ pub const DEFAULTS: &[Default] = &[
         buttons: &[],
         sms: "{{ clinic_name }}: your statement to {{ statement_to }} shows {{ statement_balance }} due. We emailed it; questions? Call us.",
     },
+    Default {
+        category: Estimate,
+        name: "Estimate",
+        subject: "Your estimate {{ estimate_number }} from {{ clinic_name }}",
+        paragraphs: &[
+            "Hi {{ client_first_name }},",
+            "Your estimate {{ estimate_number }} for {{ estimate_cat }} is attached as a PDF. It comes to {{ estimate_range }}, depending on the option you choose and what we find on the day, and it is valid until {{ estimate_valid_until }}.",
+            "Each option lists its lines with a low and a high amount. If a line is unclear or you would like to talk the options through, call us and we will go through them together.",
+        ],
+        buttons: &[],
+        sms: "{{ clinic_name }}: your estimate {{ estimate_number }} for {{ estimate_cat }} ({{ estimate_range }}) is in your email. Questions? Call us.",
+    },
 ];
 
 /// The email's HTML: one column at most 600 pixels wide, inline styles, each link a button
@@ -299,7 +311,7 @@ mod tests {
     use super::*;
     use crate::comms::templates::{check_content, render, sample_values};
 
-    const ALL: [TemplateCategory; 15] = [
+    const ALL: [TemplateCategory; 16] = [
         AppointmentReminder,
         AppointmentConfirmation,
         FollowUp,
@@ -315,6 +327,7 @@ mod tests {
         Anniversary,
         PaymentPlanLate,
         Statement,
+        Estimate,
     ];
 
     fn long_values(category: TemplateCategory) -> BTreeMap<String, String> {

@@ -94,6 +94,10 @@ const CATALOGUE: &[Var] = &[
     Var { name: "statement_to", sample: "2026-03-31", only: Some(&[Statement]) },
     Var { name: "statement_balance", sample: "$120.00", only: Some(&[Statement]) },
     Var { name: "statement_overdue", sample: "$65.00", only: Some(&[Statement]) },
+    Var { name: "estimate_number", sample: "EST-2026-000042", only: Some(&[Estimate]) },
+    Var { name: "estimate_cat", sample: "Mochi", only: Some(&[Estimate]) },
+    Var { name: "estimate_range", sample: "$180.00 – $260.00", only: Some(&[Estimate]) },
+    Var { name: "estimate_valid_until", sample: "2026-04-30", only: Some(&[Estimate]) },
 ];
 
 /// Engine functions a template may call; they are not variables.

@@ -119,6 +119,10 @@ pub enum RecordTable {
     /// The ageing's view of each invoice with a balance (`billing::reports`; key: the
     /// invoice's id), put and deleted in the invoice's change set.
     ArOpen,
+    /// The ageing's view of each paid invoice (`billing::reports`): key `(settled day << 96)
+    /// | the low 96 bits of the invoice's id`, put and deleted in the invoice's change set, so
+    /// an ageing as of a past day reads the invoices settled since as compactly as `ArOpen`.
+    ArSettled,
     /// The revenue rollup by month (`billing::reports`): the same rows as `RevenueDays`
     /// summed per month (key `(first day of the month << 96) | hash`), so a report of years by
     /// month reads a row per month and category instead of one per day.
@@ -161,7 +165,7 @@ pub enum RecordTable {
 }
 
 impl RecordTable {
-    pub const ALL: [RecordTable; 72] = [
+    pub const ALL: [RecordTable; 73] = [
         RecordTable::Clients,
         RecordTable::Patients,
         RecordTable::Users,
@@ -215,6 +219,7 @@ impl RecordTable {
         RecordTable::InvoiceBatches,
         RecordTable::RevenueDays,
         RecordTable::ArOpen,
+        RecordTable::ArSettled,
         RecordTable::RevenueMonths,
         RecordTable::AccountMappings,
         RecordTable::AccountingExports,
@@ -293,6 +298,7 @@ impl RecordTable {
             RecordTable::InvoiceBatches => TableDefinition::new("invoice_batches"),
             RecordTable::RevenueDays => TableDefinition::new("revenue_days"),
             RecordTable::ArOpen => TableDefinition::new("ar_open"),
+            RecordTable::ArSettled => TableDefinition::new("ar_settled"),
             RecordTable::RevenueMonths => TableDefinition::new("revenue_months"),
             RecordTable::AccountMappings => TableDefinition::new("account_mappings"),
             RecordTable::AccountingExports => TableDefinition::new("accounting_exports"),

@@ -133,6 +133,19 @@ const estimateActions = {
       else delete l.discount;
     });
   },
+  // One line changed in place (PATCH of the line): what the form shows is what is sent.
+  'edit-line': async (form) => {
+    const v = (name) => form.elements[name].value.trim();
+    const body = { optional: form.elements.optional.checked, discount: discountOf(form) };
+    if (v('quantity_low')) body.quantity_low = v('quantity_low');
+    if (v('quantity_high')) body.quantity_high = v('quantity_high');
+    const low = cents(v('unit_price_low'), 'unit_price_low');
+    const high = cents(v('unit_price_high'), 'unit_price_high');
+    if (low !== undefined) body.unit_price_low = low;
+    if (high !== undefined) body.unit_price_high = high;
+    await api('PATCH', `/api/estimates/${estimateId()}/options/${form.dataset.option}/lines/${form.dataset.line}`, body);
+    await refresh('estimate-live');
+  },
   'add-option': (form) => {
     const name = form.elements.name.value.trim();
     return editOptions(0, (options) => options.push({ name, lines: [] }));

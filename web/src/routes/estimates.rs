@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use clowder_actors::billing::estimates::EstimateFilter;
 use clowder_schemas::estimates::{
     AcceptEstimate, CreateEstimate, DeclineEstimate, Estimate, EstimateChange, EstimateDraft, EstimateListQuery,
-    EstimateReport, SendEstimate, UpdateEstimate,
+    EstimateReport, SendEstimate, UpdateEstimate, UpdateEstimateLine,
 };
 use clowder_schemas::invoices::Invoice;
 use clowder_schemas::pagination::{Cursor, Page, PageRequest};
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::extract::{Id, Json, Query, RawId, Staff, parse_id};
+use crate::extract::{Id, Json, ParentId, Query, RawId, Staff, parse_id};
 use crate::reply::Created;
 use crate::state::AppState;
 
@@ -135,6 +135,42 @@ pub async fn estimates_update(
         location_id: body.location_id,
     };
     Ok(axum::Json(estimates.change(id, change, &staff.caller).await?))
+}
+
+/// Change one line of a draft in place: its quantities and unit prices (low and high), its
+/// discount (`null` removes it) and whether it is optional; what is absent stays. Checked as
+/// an added line is; the option's totals are computed again. A sent estimate is not edited.
+#[utoipa::path(
+    patch, path = "/api/estimates/{id}/options/{option_no}/lines/{line_no}", tag = "billing",
+    params(
+        ("id" = EstimateId, Path),
+        ("option_no" = u32, Path, description = "the option's number (1, 2, …)"),
+        ("line_no" = u32, Path, description = "the line's number in its option"),
+    ),
+    request_body = UpdateEstimateLine,
+    responses(
+        (status = 200, body = Estimate),
+        (status = 404, description = "`estimate_not_found`", body = ErrorResponse),
+        (status = 409, description = "`invalid_transition`: not a draft", body = ErrorResponse),
+        (status = 422, description = "`validation_failed`: no such `option_no` or `line_no`, or the line's field (`options.0.lines.1.quantity_high`, …)", body = ErrorResponse),
+    )
+)]
+pub async fn estimates_update_line(
+    State(state): State<AppState>,
+    staff: Staff,
+    ParentId(id): ParentId<EstimateId>,
+    params: axum::extract::RawPathParams,
+    Json(body): Json<UpdateEstimateLine>,
+) -> Result<axum::Json<Estimate>, ApiError> {
+    let number = |name: &str| -> Result<u32, ApiError> {
+        params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v.parse::<u32>().ok())
+            .ok_or_else(|| clowder_schemas::ValidationError::new(name, "is not a number").into())
+    };
+    let (option_no, line_no) = (number("option_no")?, number("line_no")?);
+    Ok(axum::Json(state.system.estimates.edit_line(id, option_no, line_no, body, &staff.caller).await?))
 }
 
 /// Send a draft: it gets its `EST-YYYY-NNNNNN` number (gap-free per year), the location's tax

@@ -1817,30 +1817,74 @@ pub async fn loyalty_settings(State(state): State<AppState>, staff: Staff) -> Re
     )
 }
 
-/// Invoices the account page reads (newest first): a clinic's client has a few a year.
+/// Invoices a page of the account's invoice list reads (newest first), also those whose
+/// payments the page lists.
 const ACCOUNT_INVOICES: usize = 200;
 
-/// Recent invoices and payments the account page shows.
+/// Invoices a page of the account's list shows, and payments the page shows.
 const ACCOUNT_RECENT: usize = 10;
 
+/// The query of the account page: `cursor`, a page of its invoices after the first.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountParams {
+    pub cursor: Option<String>,
+}
+
+/// Every open invoice of a client, newest first, however old: read by status through the
+/// client's invoices (each list audited as `GET /api/invoices` is).
+async fn open_invoices(
+    state: &AppState,
+    id: ClientId,
+    caller: &clowder_schemas::audit::Caller,
+) -> Result<Vec<Invoice>, ApiError> {
+    let mut open = Vec::new();
+    for status in [InvoiceStatus::Issued, InvoiceStatus::PartiallyPaid, InvoiceStatus::Overdue] {
+        let filter = InvoiceFilter { client_id: Some(id), status: Some(status), ..InvoiceFilter::default() };
+        let mut after = None;
+        loop {
+            let (items, next) = state.system.invoices.list(&filter, after, ACCOUNT_INVOICES, caller).await?;
+            open.extend(items);
+            match next {
+                Some(k) => after = Some(k),
+                None => break,
+            }
+        }
+    }
+    // Ids are time-ordered: the newest first, as the list shows them.
+    open.sort_by_key(|i| std::cmp::Reverse(i.id.as_u128()));
+    Ok(open)
+}
+
 /// `/clients/{id}/account`: what the client owes and their credit (as
-/// `GET /api/clients/{id}/balance`, audited), their open and recent invoices (as
-/// `GET /api/clients/{id}/invoices`, audited), payments and refunds (with `payments:view`),
-/// the payment plans of their open invoices, and the statement.
-pub async fn account(State(state): State<AppState>, staff: Staff, id: Result<Id<ClientId>, ApiError>) -> Response {
+/// `GET /api/clients/{id}/balance`, audited), every open invoice and their invoices ten a
+/// page with Older and Newest links (`?cursor=`; as `GET /api/clients/{id}/invoices`,
+/// audited), payments and refunds (with `payments:view`), the payment plans of the invoices
+/// shown, and the statement.
+pub async fn account(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: Result<Id<ClientId>, ApiError>,
+    q: Result<Query<AccountParams>, ApiError>,
+) -> Response {
     let nav = Nav::of(&staff, Section::Billing);
     page(
         nav.clone(),
         async {
             let Id(id) = id?;
+            let Query(q) = q?;
+            let after = PageRequest::parse(None, q.cursor.as_deref())?.after;
             let client = state.system.clients.peek(id)?;
             let invoices = &state.system.invoices;
             let balance = invoices.balance(id, &staff.caller).await?;
             let filter = InvoiceFilter { client_id: Some(id), ..InvoiceFilter::default() };
-            let (items, _) = invoices.list(&filter, None, ACCOUNT_INVOICES, &staff.caller).await?;
+            let (recent, older) = invoices.list(&filter, after, ACCOUNT_RECENT, &staff.caller).await?;
+            let (items, _) = match after {
+                None => invoices.list(&filter, None, ACCOUNT_INVOICES, &staff.caller).await?,
+                Some(_) => (recent.clone(), None),
+            };
             let tz = clinic_tz(&state);
-            let open: Vec<Invoice> = items.iter().filter(|i| i.status.is_open()).cloned().collect();
-            let recent: Vec<Invoice> = items.iter().take(ACCOUNT_RECENT).cloned().collect();
+            let open = open_invoices(&state, id, &staff.caller).await?;
             let payments = granted_on(&staff, &Method::GET, "/api/clients/{id}/credit").map(|_| {
                 let mut rows: Vec<_> = items.iter().flat_map(|i| billing::money_rows(i, &tz)).collect();
                 // Newest first; dates are days, so ties keep the invoices' order.
@@ -1873,6 +1917,8 @@ pub async fn account(State(state): State<AppState>, staff: Staff, id: Result<Id<
                 has_credit: balance.credit.is_positive(),
                 open: invoice_rows(&state, &open),
                 recent: invoice_rows(&state, &recent),
+                older_href: older.map(|k| format!("/clients/{id}/account?cursor={}#recent-title", Cursor(k).encode())),
+                newest_href: after.map(|_| format!("/clients/{id}/account#recent-title")),
                 payments,
                 plans,
                 statement_href: format!("/api/clients/{id}/statement.pdf"),

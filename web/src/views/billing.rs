@@ -656,8 +656,14 @@ pub struct AccountPage {
     /// Credit on account (kept overpayments, less what was applied or refunded).
     pub credit: String,
     pub has_credit: bool,
+    /// Every open invoice, however old.
     pub open: Vec<InvoiceRow>,
+    /// A page of the client's invoices, newest first.
     pub recent: Vec<InvoiceRow>,
+    /// The next page of older invoices, when there is one.
+    pub older_href: Option<String>,
+    /// Back to the newest invoices, from a later page.
+    pub newest_href: Option<String>,
     /// `None` when the caller may not see payments.
     pub payments: Option<Vec<MoneyRow>>,
     pub plans: Option<Vec<PlanRow>>,

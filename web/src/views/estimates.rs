@@ -148,10 +148,18 @@ pub struct LineView {
     pub taxable: bool,
     pub low: String,
     pub high: String,
+    /// The editable values as the edit form shows them (`1.5`, `12.34`): quantity low and
+    /// high, unit price low and high.
+    pub inputs: [String; 4],
+    /// The discount's kind (`percent`, `amount` or empty) and value (`10`, `5.00`) for the
+    /// edit form.
+    pub discount_kind: &'static str,
+    pub discount_value: String,
 }
 
 impl LineView {
     fn of(l: &EstimateLine) -> Self {
+        let (discount_kind, discount_value) = super::billing::discount_fields(l.discount.as_ref());
         LineView {
             line_no: l.line_no,
             description: l.description.clone(),
@@ -163,6 +171,14 @@ impl LineView {
             taxable: l.taxable,
             low: if l.optional { "optional".to_owned() } else { l.low.net.to_string() },
             high: l.high.net.to_string(),
+            inputs: [
+                l.quantity_low.to_string(),
+                l.quantity_high.to_string(),
+                l.unit_price_low.to_string(),
+                l.unit_price_high.to_string(),
+            ],
+            discount_kind,
+            discount_value,
         }
     }
 }

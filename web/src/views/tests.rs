@@ -992,6 +992,23 @@ mod money_screens {
             assert!(html.contains(&format!(r#"data-action="{action}""#)), "{action}");
         }
         assert!(html.contains(r#"value="Best &#60;case&#62;""#), "the name to rename, escaped");
+        // Each line is edited in place, its form filled with the line's values.
+        assert_eq!(html.matches(r#"data-action="edit-line""#).count(), 2, "a form per line");
+        assert!(html.contains(r#"data-action="edit-line" data-option="1" data-line="2""#));
+        for (id, value) in [("el-ql-1-2", "0.5"), ("el-qh-1-2", "3"), ("el-pl-1-1", "200.00"), ("el-ph-1-1", "300.00")]
+        {
+            assert!(html.contains(&format!(r#"id="{id}" name=""#)), "{id}");
+            let at = html.find(&format!(r#"id="{id}""#)).unwrap();
+            assert!(
+                html[at..].split('>').next().unwrap().contains(&format!(r#"value="{value}""#)),
+                "{id} holds {value}"
+            );
+        }
+        assert!(
+            html.contains(r#"id="el-opt-1-2" name="optional" type="checkbox" checked"#),
+            "the optional line is checked"
+        );
+        assert!(!html.contains(r#"id="el-opt-1-1" name="optional" type="checkbox" checked"#));
         assert!(!html.contains(r#"data-action="accept""#), "a draft is not accepted");
         assert!(html.contains(r#"id="estimate-status" data-status="draft">Draft<"#));
         assert!(html.contains(r#"<a href="/estimates?client_id=01J00000000000000000000001">their estimates</a>"#));
@@ -1012,6 +1029,7 @@ mod money_screens {
             "remove-option",
             "line-discount",
             "find-item",
+            "edit-line",
         ] {
             assert!(!html.contains(&format!(r#"data-action="{action}""#)), "{action} is hidden");
         }
@@ -1026,6 +1044,7 @@ mod money_screens {
         assert_eq!(html.matches(r#"data-action="accept""#).count(), 2, "one form per option");
         assert!(html.contains(r#"name="optional_lines" value="2""#) && html.contains("Take Extraction too"));
         assert!(!html.contains(r#"data-action="add-line""#), "a sent estimate is not edited");
+        assert!(!html.contains(r#"data-action="edit-line""#), "nor its lines");
         let viewed = EstimateFragment { b: body(EstimateStatus::Viewed, true) }.render().unwrap();
         assert!(!viewed.contains(r#"data-action="viewed""#) && viewed.contains(r#"data-action="accept""#));
         let accepted = EstimateFragment { b: body(EstimateStatus::Accepted, true) }.render().unwrap();
@@ -1481,6 +1500,8 @@ fn the_account_page_shows_what_is_owed_the_statement_and_leaves_out_payments_wit
         has_credit: false,
         open: vec![row.clone()],
         recent: vec![row.clone()],
+        older_href: None,
+        newest_href: None,
         payments,
         plans: None,
         statement_href: "/api/clients/01J/statement.pdf".into(),
@@ -1498,9 +1519,17 @@ fn the_account_page_shows_what_is_owed_the_statement_and_leaves_out_payments_wit
     assert!(html.contains("<strong>79.40</strong> on 1 open invoice</dd>"));
     assert!(html.contains(r#"href="/api/clients/01J/statement.pdf""#) && html.contains(r#"id="open-invoices""#));
     assert!(html.contains(r#"id="no-payments""#) && !html.contains(r#"id="overdue""#));
+    assert!(!html.contains(r#"id="older-invoices""#), "one page: no pager");
     let html = page(None, None).render().unwrap();
     assert!(!html.contains("Payments and refunds") && !html.contains("Payment plans"));
     assert!(!html.contains("estimates-link"), "no link to a list the caller may not open");
+    // A later page of the invoices: back to the newest, and on to older ones.
+    let mut later = page(None, None);
+    later.older_href = Some("/clients/01J/account?cursor=abc#recent-title".into());
+    later.newest_href = Some("/clients/01J/account#recent-title".into());
+    let html = later.render().unwrap();
+    assert!(html.contains(r#"<a href="/clients/01J/account?cursor=abc#recent-title" id="older-invoices" rel="next">"#));
+    assert!(html.contains(r#"id="newest-invoices""#) && html.contains(">Older invoices</h2>"));
 }
 
 #[test]
