@@ -1,45 +1,51 @@
-//! The words each Levenshtein automaton accepted in each segment, kept between searches.
+//! What each Levenshtein automaton found in each segment, kept between searches: the
+//! dictionary entries (tantivy `TermInfo`s) of the words it accepted, in each field it runs on.
 //!
-//! Why: a name search spends most of its index time building a typo automaton per word and
-//! walking every segment's term dictionary with it (docs/search.md, issue 12's profile), yet
-//! the same words come back all day: a receptionist types "smith" for every Smith, and each
-//! keystroke repeats the words before it. A segment's term dictionary never changes (tantivy
-//! segments are immutable; deletes leave the dictionary alone and merges make a new segment
-//! id), so what an automaton accepted in a segment is a pure function of (segment id, word,
-//! distance, prefix) and can be kept with no invalidation at all. An entry for a segment that
-//! merged away is simply never asked for again and falls out of the LRU.
+//! Why: a name search spends most of its index time building a typo automaton per word,
+//! walking every segment's term dictionary with it and looking each accepted word up again in
+//! every field (docs/search.md, issue 12's profiles), yet the same words come back all day: a
+//! receptionist types "smith" for every Smith, and each keystroke repeats the words before it.
+//! A segment never changes (tantivy segments are immutable; deletes leave the dictionaries
+//! alone and merges make a new segment id), so what an automaton found in a segment is a pure
+//! function of (segment id, word, distance, prefix, fields) and can be kept with no
+//! invalidation at all. An entry for a segment that merged away is simply never asked for
+//! again and falls out of the LRU.
 //!
-//! The cache is bounded by bytes (words held plus a fixed cost per entry), not entries: a
+//! The cache is bounded by bytes (entries plus a fixed cost per entry), not entries: a
 //! two-letter prefix may accept [`MAX_EXPANSIONS`] words, a long name one or two. The automaton
 //! itself is built only on a miss, once per search, and is not kept (a distance-2 DFA is
-//! tens of kilobytes; the words it accepted are a few dozen bytes).
+//! tens of kilobytes; what it found is a few dozen bytes per field).
 
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use lru::LruCache;
 use tantivy::index::SegmentId;
+use tantivy::postings::TermInfo;
 use tantivy::query::{DfaWrapper, FuzzyTermQuery};
 use tantivy::schema::Field;
 use tantivy::{InvertedIndexReader, Term};
 
 use crate::ways::MAX_EXPANSIONS;
 
-/// Bytes the kept expansions may hold in all (words and bookkeeping). About 30,000 entries of
-/// a typical name's one or two accepted words; sized so the cache stays a small part of the
-/// process's memory (issue 12's 75 MiB).
-pub(crate) const BUDGET_BYTES: usize = 2 * 1024 * 1024;
+/// Bytes the kept entries may hold in all. Measured on the relevance fixture's queries (two
+/// segments): 235 bytes an entry of term infos against 146 for the accepted words this cache
+/// held before in 2 MiB, so some 17,000 entries against some 14,000 then (that cache was
+/// measured over HTTP at 8,960 searches a second); still a small part of the process's
+/// memory (issue 12's 75 MiB).
+pub(crate) const BUDGET_BYTES: usize = 4 * 1024 * 1024;
 
-/// What one entry costs beyond its words: the key, the LRU's node and the `Arc`.
+/// What one entry costs beyond its term infos: the key, the LRU's node, the `Arc`s.
 const ENTRY_OVERHEAD: usize = 128;
 
-/// What an automaton stands for: the query word, the edits it forgives and whether any longer
-/// word starting with a match is accepted too.
+/// What an automaton stands for: the query word, the edits it forgives, whether any longer
+/// word starting with a match is accepted too, and the fields it runs on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Shape {
     text: Arc<str>,
     distance: u8,
     prefix: bool,
+    fields: Arc<[Field]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,15 +61,16 @@ impl Hash for Key {
     }
 }
 
-/// The words one automaton accepted in one segment, in dictionary order.
-pub(crate) type Accepted = Arc<[Box<[u8]>]>;
+/// What one automaton found in one segment: for each of its fields (in its order), the
+/// dictionary entries of the accepted words that field holds, in dictionary order.
+pub(crate) type Found = Arc<[Box<[TermInfo]>]>;
 
 struct Kept {
-    entries: LruCache<Key, Accepted>,
+    entries: LruCache<Key, Found>,
     bytes: usize,
 }
 
-/// The shared, bounded cache of accepted words; one per open index, shared by its readers.
+/// The shared, bounded cache; one per open index, shared by its readers.
 pub(crate) struct Expansions {
     kept: Mutex<Kept>,
     budget: usize,
@@ -77,7 +84,7 @@ impl std::fmt::Debug for Expansions {
 }
 
 impl Expansions {
-    /// An empty cache holding at most `budget` bytes.
+    /// An empty cache holding at most `budget` bytes (0 keeps nothing).
     pub(crate) fn new(budget: usize) -> Self {
         Expansions { kept: Mutex::new(Kept { entries: LruCache::unbounded(), bytes: 0 }), budget }
     }
@@ -94,39 +101,44 @@ impl Expansions {
         self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn get(&self, key: &Key) -> Option<Accepted> {
+    fn get(&self, key: &Key) -> Option<Found> {
         self.lock().entries.get(key).cloned()
     }
 
-    fn put(&self, key: Key, words: Accepted) {
-        let added = cost(&key, &words);
+    fn put(&self, key: Key, found: Found) {
+        let added = cost(&key, &found);
         if added > self.budget {
             return;
         }
         let mut kept = self.lock();
-        if let Some(old) = kept.entries.put(key.clone(), words) {
+        if let Some(old) = kept.entries.put(key.clone(), found) {
             kept.bytes -= cost(&key, &old);
         }
         kept.bytes += added;
         while kept.bytes > self.budget {
             match kept.entries.pop_lru() {
-                Some((k, w)) => kept.bytes -= cost(&k, &w),
+                Some((k, f)) => kept.bytes -= cost(&k, &f),
                 None => break,
             }
         }
     }
 }
 
-fn cost(key: &Key, words: &[Box<[u8]>]) -> usize {
-    ENTRY_OVERHEAD + key.shape.text.len() + words.iter().map(|w| w.len() + 16).sum::<usize>()
+fn cost(key: &Key, found: &[Box<[TermInfo]>]) -> usize {
+    ENTRY_OVERHEAD
+        + key.shape.text.len()
+        + found.iter().map(|infos| 16 + infos.len() * std::mem::size_of::<TermInfo>()).sum::<usize>()
 }
 
 /// One query word's automaton: built on the first segment that has not seen it, at most once
-/// per search, and asked for what it accepts segment by segment through the cache.
+/// per search, and asked for what it finds segment by segment through the cache.
 pub(crate) struct Automaton {
     shape: Shape,
     dfa: OnceLock<Option<DfaWrapper>>,
     cache: Arc<Expansions>,
+    /// What it found in the segments this search has asked about so far, so its several
+    /// ways (one per field) take the cache's lock once per segment.
+    seen: Mutex<Vec<(SegmentId, Found)>>,
 }
 
 impl std::fmt::Debug for Automaton {
@@ -135,35 +147,78 @@ impl std::fmt::Debug for Automaton {
             .field("text", &self.shape.text)
             .field("distance", &self.shape.distance)
             .field("prefix", &self.shape.prefix)
+            .field("fields", &self.shape.fields)
             .finish()
     }
 }
 
+/// A field's inverted index in the segment being searched (fetched once per field).
+pub(crate) type Inverted<'a> = dyn FnMut(Field) -> tantivy::Result<Arc<InvertedIndexReader>> + 'a;
+
 impl Automaton {
     /// The automaton of `text` (a transposition, "smiht" for "smith", counts as one edit),
-    /// optionally accepting any word that starts with a match.
-    pub(crate) fn new(text: &str, distance: u8, prefix: bool, cache: Arc<Expansions>) -> Self {
-        Automaton { shape: Shape { text: text.into(), distance, prefix }, dfa: OnceLock::new(), cache }
+    /// optionally accepting any word that starts with a match, run on `fields`.
+    pub(crate) fn new(text: &str, distance: u8, prefix: bool, fields: Arc<[Field]>, cache: Arc<Expansions>) -> Self {
+        Automaton {
+            shape: Shape { text: text.into(), distance, prefix, fields },
+            dfa: OnceLock::new(),
+            cache,
+            seen: Mutex::new(Vec::new()),
+        }
     }
 
-    /// The words of `all_words` (the dictionary of every word of a segment) this automaton
-    /// accepts, at most [`MAX_EXPANSIONS`], in dictionary order.
-    pub(crate) fn accepted(&self, segment: SegmentId, all_words: &InvertedIndexReader) -> tantivy::Result<Accepted> {
+    /// Where `field` is among the fields this automaton runs on.
+    pub(crate) fn field_at(&self, field: Field) -> Option<usize> {
+        self.shape.fields.iter().position(|f| *f == field)
+    }
+
+    /// What this automaton finds in `segment`: the words of `all_words` (the dictionary of
+    /// every word of the segment) it accepts, at most [`MAX_EXPANSIONS`] in dictionary order,
+    /// looked up in each of its fields.
+    pub(crate) fn found(
+        &self,
+        segment: SegmentId,
+        all_words: Field,
+        inverted: &mut Inverted<'_>,
+    ) -> tantivy::Result<Found> {
+        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, found)) = seen.iter().find(|(s, _)| *s == segment) {
+            return Ok(found.clone());
+        }
         let key = Key { segment, shape: self.shape.clone() };
-        if let Some(words) = self.cache.get(&key) {
-            return Ok(words);
-        }
-        let Some(dfa) = self.dfa.get_or_init(|| build(&self.shape)) else {
-            return Ok(Arc::from(Vec::new()));
+        let found = match self.cache.get(&key) {
+            Some(found) => found,
+            None => {
+                let all_words = inverted(all_words)?;
+                let found = self.walk(&all_words, inverted)?;
+                self.cache.put(key, found.clone());
+                found
+            }
         };
-        let mut stream = all_words.terms().search(dfa).into_stream()?;
-        let mut words: Vec<Box<[u8]>> = Vec::new();
-        while words.len() < MAX_EXPANSIONS && stream.advance() {
-            words.push(stream.key().into());
+        seen.push((segment, found.clone()));
+        Ok(found)
+    }
+
+    fn walk(&self, all_words: &InvertedIndexReader, inverted: &mut Inverted<'_>) -> tantivy::Result<Found> {
+        let mut words: Vec<Vec<u8>> = Vec::new();
+        if let Some(dfa) = self.dfa.get_or_init(|| build(&self.shape)) {
+            let mut stream = all_words.terms().search(dfa).into_stream()?;
+            while words.len() < MAX_EXPANSIONS && stream.advance() {
+                words.push(stream.key().to_vec());
+            }
         }
-        let words: Accepted = words.into();
-        self.cache.put(key, words.clone());
-        Ok(words)
+        let mut found = Vec::with_capacity(self.shape.fields.len());
+        for &field in self.shape.fields.iter() {
+            let index = inverted(field)?;
+            let mut infos = Vec::new();
+            for word in &words {
+                if let Some(info) = index.terms().get(word)? {
+                    infos.push(info);
+                }
+            }
+            found.push(infos.into_boxed_slice());
+        }
+        Ok(found.into())
     }
 }
 
@@ -183,24 +238,28 @@ fn build(shape: &Shape) -> Option<DfaWrapper> {
 mod tests {
     use super::*;
 
-    fn key(segment: SegmentId, text: &str) -> Key {
-        Key { segment, shape: Shape { text: text.into(), distance: 1, prefix: false } }
+    fn shape(text: &str, prefix: bool) -> Shape {
+        Shape { text: text.into(), distance: 1, prefix, fields: vec![Field::from_field_id(1)].into() }
     }
 
-    fn words(list: &[&str]) -> Accepted {
-        list.iter().map(|w| w.as_bytes().to_vec().into_boxed_slice()).collect::<Vec<_>>().into()
+    fn key(segment: SegmentId, text: &str) -> Key {
+        Key { segment, shape: shape(text, false) }
+    }
+
+    fn found(words: usize) -> Found {
+        vec![vec![TermInfo::default(); words].into_boxed_slice()].into()
     }
 
     #[test]
     fn the_cache_stays_within_its_budget_and_drops_the_least_recently_used() {
         let segment = SegmentId::generate_random();
-        let one = cost(&key(segment, "smith"), &words(&["smith", "smyth"]));
+        let one = cost(&key(segment, "smith"), &found(2));
         let cache = Expansions::new(one * 2);
-        cache.put(key(segment, "smith"), words(&["smith", "smyth"]));
-        cache.put(key(segment, "smyth"), words(&["smith", "smyth"]));
+        cache.put(key(segment, "smith"), found(2));
+        cache.put(key(segment, "smyth"), found(2));
         // Touch "smith" so "smyth" is the least recently used.
         assert!(cache.get(&key(segment, "smith")).is_some());
-        cache.put(key(segment, "jones"), words(&["jones", "jonas"]));
+        cache.put(key(segment, "jones"), found(2));
         assert!(cache.get(&key(segment, "smith")).is_some());
         assert!(cache.get(&key(segment, "smyth")).is_none());
         assert!(cache.get(&key(segment, "jones")).is_some());
@@ -213,20 +272,21 @@ mod tests {
     fn an_entry_is_per_segment_and_per_shape() {
         let (a, b) = (SegmentId::generate_random(), SegmentId::generate_random());
         let cache = Expansions::new(BUDGET_BYTES);
-        cache.put(key(a, "smith"), words(&["smith"]));
+        cache.put(key(a, "smith"), found(1));
         assert!(cache.get(&key(b, "smith")).is_none());
-        let prefix = Key { segment: a, shape: Shape { text: "smith".into(), distance: 1, prefix: true } };
-        assert!(cache.get(&prefix).is_none());
+        assert!(cache.get(&Key { segment: a, shape: shape("smith", true) }).is_none());
+        let other_fields = Shape { fields: vec![Field::from_field_id(2)].into(), ..shape("smith", false) };
+        assert!(cache.get(&Key { segment: a, shape: other_fields }).is_none());
         // Replacing an entry does not count its bytes twice.
-        cache.put(key(a, "smith"), words(&["smith"]));
-        assert_eq!(cache.size().1, cost(&key(a, "smith"), &words(&["smith"])));
+        cache.put(key(a, "smith"), found(1));
+        assert_eq!(cache.size().1, cost(&key(a, "smith"), &found(1)));
     }
 
     #[test]
     fn an_entry_larger_than_the_budget_is_not_kept() {
         let segment = SegmentId::generate_random();
         let cache = Expansions::new(10);
-        cache.put(key(segment, "smith"), words(&["smith"]));
+        cache.put(key(segment, "smith"), found(1));
         assert_eq!(cache.size(), (0, 0));
     }
 }

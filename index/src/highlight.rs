@@ -114,7 +114,15 @@ fn word_matches(word: &str, codes: &mut Option<Vec<String>>, term: &QueryTerm) -
         || (term.partial && word.starts_with(&term.text))
         || (!term.codes.is_empty()
             && codes.get_or_insert_with(|| phonetic::codes(word)).iter().any(|c| term.codes.contains(c)))
-        || (term.distance > 0 && edit_distance(word, &term.text) <= usize::from(term.distance))
+        || (term.distance > 0 && within_edits(word, &term.text, usize::from(term.distance)))
+}
+
+/// Whether `a` and `b` are at most `max` edits apart ([`edit_distance`]). Words whose lengths
+/// differ by more than `max` never are, and most words of a hit are far from a query word,
+/// so those skip the table (and its allocations) altogether.
+fn within_edits(a: &str, b: &str, max: usize) -> bool {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    la.abs_diff(lb) <= max && edit_distance(a, b) <= max
 }
 
 /// Edits between two words (insert, delete, substitute, swap two neighbours), counted as the
@@ -183,6 +191,18 @@ mod tests {
             ("zoe", "zoë", 1),
         ] {
             assert_eq!(edit_distance(a, b), d, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn within_edits_agrees_with_the_distance() {
+        let words = ["smith", "smyth", "smiht", "smit", "sm", "smithson", "zoe", "zoë", "", "mittens", "mitetns"];
+        for a in words {
+            for b in words {
+                for max in 0..=3 {
+                    assert_eq!(within_edits(a, b, max), edit_distance(a, b) <= max, "{a} {b} {max}");
+                }
+            }
         }
     }
 

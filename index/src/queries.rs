@@ -19,7 +19,8 @@
 //!   required clauses that add nothing to the score.
 //!
 //! Each Levenshtein automaton is built at most once per term and run over the term dictionary
-//! of each segment (what it accepted there is kept across searches: `expansions`), and the postings of the words it accepts (at most
+//! of each segment (what it found there, the dictionary entries of the words it accepted in
+//! each field, is kept across searches: `expansions`), and the postings of the words it accepts (at most
 //! [`MAX_EXPANSIONS`](crate::ways::MAX_EXPANSIONS) per field and segment) are merged by one
 //! scorer per term ([`Ways`]), which skips through them when a rarer term drives the
 //! intersection. (tantivy's own fuzzy query reads every posting of every accepted word into a
@@ -261,8 +262,9 @@ fn term_query(fields: &Fields, expansions: &Arc<Expansions>, term: &QueryTerm) -
     }
     // Digits are looked up exactly (phones, chips); names hold no digits worth a typo.
     if !term.is_digits() {
+        let automaton_fields: Arc<[Field]> = text_fields.iter().map(|&(field, _)| field).collect();
         if term.partial {
-            let prefix = Arc::new(Automaton::new(&term.text, 0, true, expansions.clone()));
+            let prefix = Arc::new(Automaton::new(&term.text, 0, true, automaton_fields.clone(), expansions.clone()));
             for (field, weight) in text_fields {
                 ways.push(Way { words: Words::Automaton(field, prefix.clone()), score: PREFIX_SCORE * weight });
             }
@@ -272,7 +274,7 @@ fn term_query(fields: &Fields, expansions: &Arc<Expansions>, term: &QueryTerm) -
             ways.push(Way { words: Words::Exact(codes), score: PHONETIC_SCORE });
         }
         if term.distance > 0 {
-            let near = Arc::new(Automaton::new(&term.text, term.distance, false, expansions.clone()));
+            let near = Arc::new(Automaton::new(&term.text, term.distance, false, automaton_fields, expansions.clone()));
             for (field, weight) in text_fields {
                 ways.push(Way { words: Words::Automaton(field, near.clone()), score: FUZZY_SCORE * weight });
             }

@@ -219,3 +219,45 @@ fn every_relevance_case_holds() {
     }
     assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), CASES.len(), failures.join("\n"));
 }
+
+/// What the automata found is kept between searches (`expansions`); it must never change an
+/// answer: the same queries (every case above, and more typos, prefixes and accents) give the
+/// same hits, scores and highlights with the cache, cold and warm, as without it, over two
+/// segments.
+#[test]
+fn kept_expansions_change_no_answer() {
+    let (mut index, _) = fixture();
+    let late = client(3000, "Jonathan", "Smithers", "503-555-0999");
+    index.upsert_client(&late).expect("indexed");
+    index.commit().expect("committed");
+    let kept = index.reader();
+    let fresh = kept.keeping_no_expansions();
+    let more = [
+        "smiht",
+        "smyt",
+        "jonh smith",
+        "zoë lef",
+        "zoe lefevre",
+        "LEFÈVRE",
+        "kathrin jonsen",
+        "mittens smi",
+        "schmit",
+        "smithrs",
+        "jo sm",
+        "müll",
+        "garcia maría",
+        "sören kierkegard",
+        "tabby mai",
+        "smith ",
+    ];
+    let queries: Vec<&str> = CASES.iter().map(|(q, _)| *q).chain(more).collect();
+    for round in ["cold", "warm"] {
+        for q in &queries {
+            let with = kept.search(q, 10).expect("search");
+            let without = fresh.search(q, 10).expect("search");
+            assert_eq!(with, without, "{q:?} ({round})");
+        }
+    }
+    assert!(kept.expansions_kept().0 > 0);
+    assert_eq!(fresh.expansions_kept(), (0, 0));
+}

@@ -361,6 +361,12 @@ impl SearchReader {
             .collect()
     }
 
+    /// The same reader with a cache that keeps nothing, for tests that compare answers.
+    #[cfg(test)]
+    pub(crate) fn keeping_no_expansions(&self) -> SearchReader {
+        SearchReader { expansions: Arc::new(Expansions::new(0)), ..self.clone() }
+    }
+
     /// Entries and bytes of the automata expansions kept (see `expansions`), for tests.
     #[cfg(test)]
     pub(crate) fn expansions_kept(&self) -> (usize, usize) {

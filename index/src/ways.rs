@@ -20,7 +20,7 @@ use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, Wei
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, InvertedIndexReader, Score, SegmentReader, TERMINATED, Term};
 
-use crate::expansions::{Accepted, Automaton};
+use crate::expansions::Automaton;
 
 /// Most distinct words one automaton may stand for in one field of one segment. A
 /// two-letter prefix can accept hundreds of names; past this many, the first in alphabetical
@@ -36,8 +36,9 @@ pub(crate) enum Words {
     /// These exact terms (each naming its field).
     Exact(Vec<Term>),
     /// Every word of the field the automaton accepts: the automaton walks the dictionary
-    /// of [`Ways`]'s `all_words` field once per segment (at most [`MAX_EXPANSIONS`] words;
-    /// kept across searches by `expansions`), and each word is looked up in the field.
+    /// of [`Ways`]'s `all_words` field once per segment (at most [`MAX_EXPANSIONS`] words)
+    /// and looks each word up in its fields, which must include this one; what it found is
+    /// kept across searches by `expansions`.
     Automaton(Field, Arc<Automaton>),
 }
 
@@ -102,9 +103,6 @@ impl WaysWeight {
             readers.push((field, index.clone()));
             Ok(index)
         };
-        // The words each automaton accepted in this segment: the same automaton serves
-        // several fields.
-        let mut accepted: Vec<(*const Automaton, Accepted)> = Vec::new();
         for (i, way) in self.0.ways.iter().enumerate() {
             let way_id = i as u8;
             match &way.words {
@@ -117,20 +115,13 @@ impl WaysWeight {
                     }
                 }
                 Words::Automaton(field, automaton) => {
-                    let key = Arc::as_ptr(automaton);
-                    let at = match accepted.iter().position(|(k, _)| *k == key) {
-                        Some(at) => at,
-                        None => {
-                            let all = inverted(self.0.all_words)?;
-                            accepted.push((key, automaton.accepted(reader.segment_id(), &all)?));
-                            accepted.len() - 1
-                        }
-                    };
+                    // What the automaton found is kept per segment (`expansions`): the same
+                    // automaton serves several fields, and most searches repeat earlier words.
+                    let Some(at) = automaton.field_at(*field) else { continue };
+                    let found_here = automaton.found(reader.segment_id(), self.0.all_words, &mut inverted)?;
                     let index = inverted(*field)?;
-                    for word in accepted[at].1.iter() {
-                        if let Some(info) = index.terms().get(word)? {
-                            found.push((index.clone(), info, way_id));
-                        }
+                    for info in found_here[at].iter() {
+                        found.push((index.clone(), info.clone(), way_id));
                     }
                 }
             }

@@ -31,7 +31,7 @@ use crate::bodies::{
 use crate::cli::SETUP_BUDGET;
 use crate::fanout::{self, FanoutFigures, Seen};
 use crate::load::{Window, Workload, drive, drive_from};
-use crate::process::ServerProcess;
+use crate::process::{ServerProcess, clock_ticks_per_sec, cpu_us_per_request};
 use crate::report::{
     AVAILABILITY, BOOK, FANOUT, FANOUT_CHANGES, READ, READ_WITH_SIGNIN, SEARCH_EXACT, SEARCH_NAMES, SIGNIN,
     ScenarioSummary, WRITE,
@@ -453,10 +453,23 @@ pub async fn search(
         (SEARCH_EXACT, exact.iter().map(|(q, _)| q.as_str()).collect()),
     ] {
         let urls = queries.into_iter().map(|q| api.search_url(q, SEARCH_LIMIT)).collect();
-        let tally = drive(api.clone(), Arc::new(Workload::search(urls)?), connections, plan.window, plan.seed)
-            .await
-            .with_context(|| format!("running the {name} searches"))?;
-        rows.push(ScenarioSummary::new(name, connections, plan.window.measure, &tally));
+        // The server's CPU from the end of the warm-up to the last answer, as `compare` reads it.
+        let start = tokio::time::Instant::now();
+        let cpu_at_start = async move {
+            tokio::time::sleep_until(start + plan.window.warmup).await;
+            server.map(|s| s.cpu_ticks()).transpose()
+        };
+        let drive =
+            drive_from(start, api.clone(), Arc::new(Workload::search(urls)?), connections, plan.window, plan.seed);
+        let (tally, before) = tokio::join!(drive, cpu_at_start);
+        let tally = tally.with_context(|| format!("running the {name} searches"))?;
+        let summary = ScenarioSummary::new(name, connections, plan.window.measure, &tally);
+        let after = server.map(|s| s.cpu_ticks()).transpose()?;
+        let cpu = before?
+            .zip(after)
+            .and_then(|(b, a)| cpu_us_per_request(a.saturating_sub(b), clock_ticks_per_sec(), summary.requests));
+        figures.cpu_us_per_search.push((name, cpu));
+        rows.push(summary);
     }
     figures.rss_after_kib = server.map(|s| s.rss_kib()).transpose()?;
     Ok((rows, figures))

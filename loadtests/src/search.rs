@@ -422,6 +422,8 @@ pub struct SearchFigures {
     pub rss_before_kib: Option<u64>,
     pub rss_indexed_kib: Option<u64>,
     pub rss_after_kib: Option<u64>,
+    /// The server's CPU per search of each row, in µs (with `--server-pid`).
+    pub cpu_us_per_search: Vec<(&'static str, Option<f64>)>,
 }
 
 /// The line under the table for a search run.
@@ -450,6 +452,11 @@ pub fn search_line(f: &SearchFigures) -> String {
             mib(after)
         )),
         _ => line.push_str("; server RSS not measured (needs --server-pid)"),
+    }
+    for (row, cpu) in &f.cpu_us_per_search {
+        if let Some(cpu) = cpu {
+            line.push_str(&format!("; server CPU {cpu:.1} µs per search in {row}"));
+        }
     }
     line
 }
