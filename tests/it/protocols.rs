@@ -277,3 +277,53 @@ async fn plan_changes_keep_their_history_and_a_step_is_settled_once() {
     let res = as_user(&c.app, &tech, Method::POST, "/api/protocols/starters/kitten_series", Some(&json!({}))).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+/// The protocol screens: the list (name, version, steps, status) and the editor for who may
+/// read protocols, with the starters and "New protocol" only for who may write them; a nav
+/// entry exactly for who may open the list; 404 and 403 pages.
+#[tokio::test]
+async fn the_protocol_screens_list_and_edit_protocols_for_who_may() {
+    use crate::views::page;
+    let c = Clinic::new().await;
+    let admin = c.app.token().expect("signed in");
+    let p = starter(&c.app, "dental_cleaning").await;
+    let id = id_of(&p);
+    let res = c.app.patch_json(&format!("/api/protocols/{id}"), &json!({"name": "Dental <b>deluxe</b>"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (status, html) = page(&c.app, "/protocols", &admin, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!(r#"<a href="/protocols/{id}">Dental &#60;b&#62;deluxe&#60;/b&#62;</a>"#)), "{html}");
+    assert!(html.contains(r#"<td data-label="Version">2</td>"#) && html.contains(r#"<td data-label="Steps">3</td>"#));
+    assert!(html.contains(r#"data-key="kitten_series""#) && html.contains(r#"href="/protocols/new""#));
+    assert!(html.contains(r#"<a href="/protocols" aria-current="page">Protocols</a>"#), "the nav entry");
+
+    let (status, html) = page(&c.app, &format!("/protocols/{id}"), &admin, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("version 2") && html.contains(r#"id="save-protocol""#) && html.contains("/assets/protocols.js")
+    );
+    assert_eq!(html.matches(r#"<li class="step-row">"#).count(), 4, "three steps and the template's row");
+    assert!(html.contains(r#"name="day_offset" value="7""#), "{html}");
+    let (status, html) = page(&c.app, "/protocols/new", &admin, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<h1>New protocol</h1>"));
+
+    // A technician reads (the editor disabled, no starters); the new page is refused.
+    let tech = staff_user(&c.app, "tina", &["vet_tech"]).await;
+    let (status, html) = page(&c.app, "/protocols", &tech, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("data-key=") && !html.contains("/protocols/new"));
+    let (_, html) = page(&c.app, &format!("/protocols/{id}"), &tech, false).await;
+    assert!(html.contains("<fieldset disabled>") && !html.contains("save-protocol"));
+    assert_eq!(page(&c.app, "/protocols/new", &tech, false).await.0, StatusCode::FORBIDDEN);
+
+    // Who may not read protocols gets a 403 page and no nav entry; unknown ids are 404 pages.
+    let rita = staff_user(&c.app, "rita", &["receptionist"]).await;
+    assert_eq!(page(&c.app, "/protocols", &rita, false).await.0, StatusCode::FORBIDDEN);
+    let (_, html) = page(&c.app, "/patients", &rita, false).await;
+    assert!(!html.contains(r#"href="/protocols""#));
+    for path in [format!("/protocols/{UNKNOWN_ID}"), "/protocols/nope".to_owned()] {
+        assert_eq!(page(&c.app, &path, &admin, false).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+}
