@@ -278,6 +278,75 @@ async fn plan_changes_keep_their_history_and_a_step_is_settled_once() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
+/// A step booked in an appointment is done automatically once the appointment's visit
+/// completes: by the appointment completing (the job written with it), or by the vet
+/// completing the visit itself (the job the route enqueues); the revision says so, and the
+/// job runs once per appointment.
+#[tokio::test]
+async fn a_booked_step_is_done_automatically_when_its_visit_completes() {
+    let c = Clinic::new().await;
+    let body = json!({"name": "Dental", "steps": [
+        {"title": "Bloods", "kind": "lab", "day_offset": 0, "cost": 21000, "appointment_type_id": c.ty("Wellness exam")},
+        step("Recheck", 7, 4000),
+    ]});
+    let protocol = expect_json(c.app.post_json("/api/protocols", &body).await, StatusCode::CREATED).await;
+    let apply = json!({"patient_id": c.cat, "protocol_id": id_of(&protocol), "start_date": DAY.to_string()});
+    let plan = expect_json(c.app.post_json("/api/treatment-plans", &apply).await, StatusCode::CREATED).await;
+    let id = id_of(&plan["plan"]);
+    let appt = id_of(&c.book(&c.wellness(&format!("{DAY}T10:00:00-05:00"))).await);
+    let res = change(&c.app, &id, json!({"action": "book", "step": 1, "appointment_id": appt})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Checked in, seen, completed: the visit completes with the appointment, then the step.
+    for to in ["checked_in", "in_progress", "completed"] {
+        assert_eq!(c.transition(&appt, to).await.status(), StatusCode::OK, "{to}");
+    }
+    let path = format!("/api/treatment-plans/{id}");
+    let plan = c.app.poll_json(&path, |p| p["plan"]["steps"][0]["status"] == "done").await;
+    let visits = c.app.get_json(&format!("/api/visits?patient_id={}", c.cat)).await;
+    let visit = id_of(&visits["items"][0]);
+    assert_eq!(visits["items"][0]["status"], "completed");
+    assert_eq!(plan["plan"]["steps"][0]["visit_id"], visit.as_str());
+    let history = plan["plan"]["history"].as_array().unwrap();
+    let last = history.last().unwrap();
+    assert_eq!((last["kind"].as_str(), last["step"].as_i64()), (Some("step_done"), Some(1)));
+    assert_eq!(last["detail"], format!("Bloods done automatically with visit {visit}"));
+    assert_eq!(
+        (plan["plan"]["steps"][1]["status"].as_str(), plan["plan"]["status"].as_str()),
+        (Some("planned"), Some("active"))
+    );
+    let jobs = c
+        .app
+        .poll_json(&format!("/api/jobs?kind=plan_step_visit_done&subject=appointment:{appt}"), |p| {
+            p["items"].as_array().is_some_and(|a| a.len() == 1 && a[0]["state"] == "succeeded")
+        })
+        .await;
+    assert_eq!(jobs["items"][0]["payload"]["appointment_id"], appt.as_str());
+
+    // The vet completes the visit on its page while the appointment is still in progress.
+    let appt2 = id_of(&c.book(&c.wellness(&format!("{DAY}T14:00:00-05:00"))).await);
+    let res = change(&c.app, &id, json!({"action": "book", "step": 2, "appointment_id": appt2})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for to in ["checked_in", "in_progress"] {
+        assert_eq!(c.transition(&appt2, to).await.status(), StatusCode::OK, "{to}");
+    }
+    let visits = c.app.get_json(&format!("/api/visits?patient_id={}", c.cat)).await;
+    let visit2 = visits["items"].as_array().unwrap().iter().find(|v| v["appointment_id"] == appt2.as_str()).unwrap();
+    let visit2 = id_of(visit2);
+    let res = c.app.post_json(&format!("/api/visits/{visit2}/complete"), &json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let plan = c.app.poll_json(&path, |p| p["plan"]["status"] == "completed").await;
+    assert_eq!(plan["plan"]["steps"][1]["visit_id"], visit2.as_str());
+    assert_eq!((plan["done"].as_i64(), plan["total"].as_i64()), (Some(2), Some(2)));
+    // Completing the appointment afterwards changes nothing more (one job per appointment).
+    assert_eq!(c.transition(&appt2, "completed").await.status(), StatusCode::OK);
+    let jobs = c.app.get_json(&format!("/api/jobs?kind=plan_step_visit_done&subject=appointment:{appt2}")).await;
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 1);
+    let after = c.app.get_json(&format!("/api/treatment-plans/{id}/history")).await;
+    let done = after.as_array().unwrap().iter().filter(|r| r["kind"] == "step_done").count();
+    assert_eq!(done, 2);
+}
+
 /// The protocol screens: the list (name, version, steps, status) and the editor for who may
 /// read protocols, with the starters and "New protocol" only for who may write them; a nav
 /// entry exactly for who may open the list; 404 and 403 pages.

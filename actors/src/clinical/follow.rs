@@ -95,6 +95,10 @@ impl SchedulingHooks for ClinicalHooks {
             },
             caller,
         )?;
+        // The plan step booked in it, done once its visit is (a no-op when none is).
+        if after.status == Status::Completed {
+            self.jobs.schedule(set, super::plan_steps::job(after.id, now), caller)?;
+        }
         // The visit's unsigned-note alert, 24 h on (one per appointment: a repeat is ignored).
         let due = now.checked_add(super::unsigned::AFTER).map_err(|e| Error::Internal(e.to_string()))?;
         self.jobs.schedule(set, super::unsigned::of_appointment(after.id, due), caller)?;
