@@ -1931,7 +1931,10 @@ fn the_protocol_editor_fills_each_step_and_is_disabled_for_a_reader() {
     }))
     .unwrap();
     let p = a_protocol(true);
-    let html = ProtocolEditor::new(nav(true, true), Some(&p), &[item.clone()], &[ty.clone()], true).render().unwrap();
+    let html =
+        ProtocolEditor::new(nav(true, true), Some(&p), std::slice::from_ref(&item), std::slice::from_ref(&ty), true)
+            .render()
+            .unwrap();
     assert!(html.contains(&format!(r#"data-protocol="{}""#, p.id)) && html.contains("version 4"), "{html}");
     assert!(html.contains("&#60;b&#62;Bloods") && !html.contains("<b>Bloods"), "escaped");
     assert_eq!(html.matches(r#"<li class="step-row">"#).count(), 3, "two steps and the template's row");
@@ -1945,7 +1948,9 @@ fn the_protocol_editor_fills_each_step_and_is_disabled_for_a_reader() {
         assert!(html.contains(&format!(r#"data-for="{field}""#)), "an error slot next to {field}");
     }
     let reader =
-        ProtocolEditor::new(nav(true, true), Some(&p), &[item.clone()], &[ty.clone()], false).render().unwrap();
+        ProtocolEditor::new(nav(true, true), Some(&p), std::slice::from_ref(&item), std::slice::from_ref(&ty), false)
+            .render()
+            .unwrap();
     assert!(reader.contains("<fieldset disabled>") && !reader.contains("save-protocol"));
     assert!(!reader.contains("step-template") && !reader.contains(r#"data-step="remove""#));
     let new = ProtocolEditor::new(nav(true, true), None, &[item], &[ty], true).render().unwrap();
