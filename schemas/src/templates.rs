@@ -44,11 +44,13 @@ pub enum TemplateCategory {
     PaymentPlanLate,
     /// A statement of account (its PDF attached).
     Statement,
+    /// A treatment-plan step coming up (its reminder lead before the step's date).
+    PlanStepReminder,
 }
 
 impl TemplateCategory {
     /// Every category, in declaration order (filters and pickers list them so).
-    pub const ALL: [TemplateCategory; 15] = [
+    pub const ALL: [TemplateCategory; 16] = [
         TemplateCategory::AppointmentReminder,
         TemplateCategory::AppointmentConfirmation,
         TemplateCategory::FollowUp,
@@ -64,6 +66,7 @@ impl TemplateCategory {
         TemplateCategory::Anniversary,
         TemplateCategory::PaymentPlanLate,
         TemplateCategory::Statement,
+        TemplateCategory::PlanStepReminder,
     ];
 }
 

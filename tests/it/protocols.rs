@@ -396,3 +396,84 @@ async fn the_protocol_screens_list_and_edit_protocols_for_who_may() {
         assert_eq!(page(&c.app, &path, &admin, false).await.0, StatusCode::NOT_FOUND, "{path}");
     }
 }
+
+/// Step reminders to the owner (the `plan_step` sweep rule) over the real SMTP test server: an
+/// open step whose reminder day is today is emailed once, naming the cat and the step, however
+/// often the sweep runs (key `plan_step:<plan>:<step>:<date>`); a step skipped, a step of a
+/// cancelled plan, a step without a lead and an owner who opted out of email get nothing.
+#[tokio::test]
+async fn a_plan_step_is_reminded_to_the_owner_once_and_never_once_settled_or_cancelled() {
+    let Some(sink) = crate::providers::SmtpSink::start(&[]).await else { return };
+    let app = sink.app().await;
+    let ann = app.some_client("Ann", "Lee").await;
+    let bob = app.some_client("Bob", "Opted-Out").await;
+    for (c, email) in [(&ann, "ann@example.com"), (&bob, "bob@example.com")] {
+        let body = json!({"email": email, "preferred_contact": "email"});
+        let res = app.patch_json(&format!("/api/clients/{c}"), &body).await;
+        expect_json(res, StatusCode::OK).await;
+    }
+    let consent = json!({"channel": "email", "purpose": "transactional", "granted": false});
+    expect_json(app.post_json(&format!("/api/clients/{bob}/consent"), &consent).await, StatusCode::CREATED).await;
+    let miso = app.some_patient(&ann, "Miso").await;
+    let tom = app.some_patient(&bob, "Tom").await;
+    // Kept in day order: 1 the call (no lead), 2 the cleaning and 3 the bloods (reminded
+    // today: 2 days before day 2, 3 before day 3), 4 the recheck (not yet).
+    let steps = json!([
+        {"title": "Dental cleaning", "kind": "procedure", "day_offset": 2, "cost": 85000, "reminder_lead_days": 2},
+        {"title": "Bloods", "kind": "lab", "day_offset": 3, "cost": 21000, "reminder_lead_days": 3},
+        {"title": "Recheck", "kind": "recheck", "day_offset": 21, "cost": 4000, "reminder_lead_days": 2},
+        {"title": "Call", "kind": "other", "day_offset": 0, "cost": 0},
+    ]);
+    let protocol = expect_json(app.post_json("/api/protocols", &protocol(steps)).await, StatusCode::CREATED).await;
+    let apply = |cat: &str| json!({"patient_id": cat, "protocol_id": id_of(&protocol)});
+    let plan = expect_json(app.post_json("/api/treatment-plans", &apply(&miso)).await, StatusCode::CREATED).await;
+    let plan = id_of(&plan["plan"]);
+    let skip = json!({"action": "skip", "step": 3, "reason": "bloods done elsewhere"});
+    assert_eq!(change(&app, &plan, skip).await.status(), StatusCode::OK);
+    let cancelled = expect_json(app.post_json("/api/treatment-plans", &apply(&miso)).await, StatusCode::CREATED).await;
+    let cancel = json!({"action": "cancel", "reason": "owner chose another clinic"});
+    assert_eq!(change(&app, &id_of(&cancelled["plan"]), cancel).await.status(), StatusCode::OK);
+    expect_json(app.post_json("/api/treatment-plans", &apply(&tom)).await, StatusCode::CREATED).await;
+
+    let preview = app.get_json("/api/automations/plan_step/preview?days=1").await;
+    assert!(!preview["items"].as_array().unwrap().is_empty(), "{preview}");
+    for _ in 0..2 {
+        let job = expect_json(app.post_json("/api/automations/sweep", &json!({})).await, StatusCode::ACCEPTED).await;
+        app.poll_json(&format!("/api/jobs/{}", job["job_id"].as_str().unwrap()), |j| j["state"] == "succeeded").await;
+    }
+    let of = |client: String| {
+        let app = &app;
+        async move {
+            let msgs = app.get_json(&format!("/api/messages?client={client}")).await;
+            msgs["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["automation"] == "plan_step")
+                .cloned()
+                .collect::<Vec<_>>()
+        }
+    };
+    let sent = of(ann.clone()).await;
+    assert_eq!(sent.len(), 1, "one reminder, however often the sweep ran: {sent:?}");
+    let today =
+        app.get_json(&format!("/api/treatment-plans/{plan}")).await["plan"]["start_date"].as_str().unwrap().to_owned();
+    let due: jiff::civil::Date = today.parse().unwrap();
+    let step_date = due.checked_add(jiff::Span::new().days(2)).unwrap();
+    let key = sent[0]["idempotency_key"].as_str().unwrap();
+    assert!(key.contains(&format!("plan_step:{plan}:2:{step_date}")), "{key}");
+    let m = app.poll_json(&format!("/api/messages/{}", id_of(&sent[0])), |v| v["status"] == "sent").await;
+    assert_eq!(m["provider"], "smtp");
+    let got = sink.wait_for(1).await;
+    let text = got[0]["text"].as_str().unwrap();
+    assert!(text.contains("Miso") && text.contains("Dental cleaning") && !text.contains("Bloods"), "{text}");
+    assert_eq!(got[0]["rcpt_tos"], json!(["ann@example.com"]));
+    // Bob opted out of email: Tom's two reminders are suppressed by the consent rules.
+    let bobs = of(bob).await;
+    assert_eq!(bobs.len(), 2, "{bobs:?}");
+    for b in &bobs {
+        let m = app.poll_json(&format!("/api/messages/{}", id_of(b)), |v| v["status"] != "queued").await;
+        assert_eq!(m["status"], "suppressed", "{m}");
+    }
+    assert_eq!(sink.received().len(), 1, "nothing else reached the server");
+}

@@ -17,9 +17,10 @@ use clowder_schemas::jobs::Job;
 use clowder_schemas::visits::{Visit, VisitStatus};
 use jiff::Timestamp;
 
+use super::follow::{appointment_of, check_payload, follow_failure};
 use super::treatment_plans::TreatmentPlans;
 use super::visits::Visits;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::jobs::{JobCtx, JobError, JobFuture, JobHandler, JobOutcome, Jobs, NewJob};
 
 /// The job kind.
@@ -45,10 +46,6 @@ pub async fn after_visit_completed(jobs: &Jobs, visit: &Visit, now: Timestamp, c
     Ok(())
 }
 
-fn appointment_of(payload: &serde_json::Value) -> Option<AppointmentId> {
-    payload.get("appointment_id")?.as_str()?.parse().ok()
-}
-
 /// Runs `plan_step_visit_done` jobs.
 pub struct StepVisitDone {
     pub visits: Visits,
@@ -57,9 +54,7 @@ pub struct StepVisitDone {
 
 impl JobHandler for StepVisitDone {
     fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
-        appointment_of(payload)
-            .map(|_| ())
-            .ok_or_else(|| ValidationError::new("payload", "must be {\"appointment_id\": <appointment id>}"))
+        check_payload(payload)
     }
 
     fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {
@@ -68,13 +63,7 @@ impl JobHandler for StepVisitDone {
             let visit = match self.visits.follow_appointment(id, &ctx.caller).await {
                 Ok(Some(v)) => Some(v),
                 Ok(None) => self.visits.of_appointment(id).map_err(|e| JobError::Retry(e.to_string()))?,
-                Err(
-                    e @ (Error::Validation(_)
-                    | Error::AppointmentNotFound(_)
-                    | Error::PatientNotFound(_)
-                    | Error::VisitTransition { .. }),
-                ) => return Err(JobError::Permanent(e.to_string())),
-                Err(e) => return Err(JobError::Retry(e.to_string())),
+                Err(e) => return Err(follow_failure(e)),
             };
             // No visit, or one still open or voided: no step was done there.
             let Some(visit) = visit.filter(|v| v.status == VisitStatus::Completed) else {

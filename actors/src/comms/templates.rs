@@ -37,8 +37,17 @@ struct Var {
 }
 
 const APPOINTMENT: &[TemplateCategory] = &[AppointmentReminder, AppointmentConfirmation, WaitlistOffer];
-const BOOKING: &[TemplateCategory] =
-    &[FollowUp, VaccineDue, Birthday, ReEngagement, Campaign, Newsletter, WellnessReminder, Anniversary];
+const BOOKING: &[TemplateCategory] = &[
+    FollowUp,
+    VaccineDue,
+    Birthday,
+    ReEngagement,
+    Campaign,
+    Newsletter,
+    WellnessReminder,
+    Anniversary,
+    PlanStepReminder,
+];
 
 /// The variables templates may use. `appointment_time` is the one computed value: its sample
 /// is a fixed instant shown in the clinic's time zone ([`sample_values`]).
@@ -94,6 +103,9 @@ const CATALOGUE: &[Var] = &[
     Var { name: "statement_to", sample: "2026-03-31", only: Some(&[Statement]) },
     Var { name: "statement_balance", sample: "$120.00", only: Some(&[Statement]) },
     Var { name: "statement_overdue", sample: "$65.00", only: Some(&[Statement]) },
+    Var { name: "step_title", sample: "Cleaning with radiographs under anaesthesia", only: Some(&[PlanStepReminder]) },
+    Var { name: "step_date", sample: "April 8", only: Some(&[PlanStepReminder]) },
+    Var { name: "plan_name", sample: "Dental cleaning", only: Some(&[PlanStepReminder]) },
 ];
 
 /// Engine functions a template may call; they are not variables.
