@@ -441,19 +441,7 @@ async fn a_plan_step_is_reminded_to_the_owner_once_and_never_once_settled_or_can
         let job = expect_json(app.post_json("/api/automations/sweep", &json!({})).await, StatusCode::ACCEPTED).await;
         app.poll_json(&format!("/api/jobs/{}", job["job_id"].as_str().unwrap()), |j| j["state"] == "succeeded").await;
     }
-    let of = |client: String| {
-        let app = &app;
-        async move {
-            let msgs = app.get_json(&format!("/api/messages?client={client}")).await;
-            msgs["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|m| m["automation"] == "plan_step")
-                .cloned()
-                .collect::<Vec<_>>()
-        }
-    };
+    let of = |client: String| crate::vaccinations::automation_messages(&app, client, "plan_step");
     let sent = of(ann.clone()).await;
     assert_eq!(sent.len(), 1, "one reminder, however often the sweep ran: {sent:?}");
     let today =

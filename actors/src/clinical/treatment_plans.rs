@@ -404,50 +404,56 @@ impl TreatmentPlans {
     }
 }
 
+/// A plan for tests: "Dental" from 2026-12-01, one exam step ("step N") per (day offset,
+/// reminder lead), each costing 10.00.
+#[cfg(test)]
+pub(crate) fn sample_plan(steps: &[(u32, Option<u32>)]) -> TreatmentPlan {
+    use clowder_schemas::money::Cents;
+    use clowder_schemas::protocols::{ProtocolStep, StepKind};
+    let start = jiff::civil::date(2026, 12, 1);
+    let steps = steps
+        .iter()
+        .zip(1..)
+        .map(|((day, lead), n)| {
+            let s = ProtocolStep {
+                title: format!("step {n}"),
+                kind: StepKind::Exam,
+                day_offset: *day,
+                catalogue_item_id: None,
+                cost: Cents::new(1000),
+                appointment_type_id: None,
+                duration_minutes: None,
+                reminder_lead_days: *lead,
+            };
+            PlanStep::scheduled(n, &s, start).unwrap()
+        })
+        .collect();
+    TreatmentPlan {
+        id: TreatmentPlanId::from_u128(1),
+        patient_id: PatientId::from_u128(2),
+        protocol_id: ProtocolId::from_u128(3),
+        protocol_version: 1,
+        name: "Dental".into(),
+        start_date: start,
+        status: PlanStatus::Active,
+        steps,
+        history: Vec::new(),
+        created_at: jiff::Timestamp::UNIX_EPOCH,
+        updated_at: jiff::Timestamp::UNIX_EPOCH,
+        created_by: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clowder_schemas::UserId;
     use clowder_schemas::events::Author;
-    use clowder_schemas::money::Cents;
-    use clowder_schemas::protocols::{ProtocolStep, StepKind};
-    use jiff::Timestamp;
 
     use super::*;
     use crate::ctx::SystemConfig;
 
     fn plan() -> TreatmentPlan {
-        let start = jiff::civil::date(2026, 12, 1);
-        let steps = [0, 7, 21]
-            .iter()
-            .zip(1..)
-            .map(|(day, n)| {
-                let s = ProtocolStep {
-                    title: format!("step {n}"),
-                    kind: StepKind::Exam,
-                    day_offset: *day,
-                    catalogue_item_id: None,
-                    cost: Cents::new(1000),
-                    appointment_type_id: None,
-                    duration_minutes: None,
-                    reminder_lead_days: None,
-                };
-                PlanStep::scheduled(n, &s, start).unwrap()
-            })
-            .collect();
-        TreatmentPlan {
-            id: TreatmentPlanId::from_u128(1),
-            patient_id: PatientId::from_u128(2),
-            protocol_id: ProtocolId::from_u128(3),
-            protocol_version: 1,
-            name: "Dental".into(),
-            start_date: start,
-            status: PlanStatus::Active,
-            steps,
-            history: Vec::new(),
-            created_at: Timestamp::UNIX_EPOCH,
-            updated_at: Timestamp::UNIX_EPOCH,
-            created_by: None,
-        }
+        sample_plan(&[(0, None), (7, None), (21, None)])
     }
 
     fn change(v: serde_json::Value) -> PlanChange {

@@ -86,46 +86,14 @@ impl Rule for PlanStepReminder {
 
 #[cfg(test)]
 mod tests {
-    use clowder_schemas::ids::{PatientId, ProtocolId, TreatmentPlanId};
-    use clowder_schemas::money::Cents;
-    use clowder_schemas::protocols::{ProtocolStep, StepKind, StepStatus};
+    use clowder_schemas::protocols::StepStatus;
     use jiff::civil::date;
 
     use super::*;
+    use crate::clinical::treatment_plans::sample_plan;
 
     fn plan() -> TreatmentPlan {
-        let start = date(2026, 12, 1);
-        let steps = [(0, Some(0)), (7, Some(2)), (21, None)]
-            .iter()
-            .zip(1..)
-            .map(|((day, lead), n)| {
-                let s = ProtocolStep {
-                    title: format!("step {n}"),
-                    kind: StepKind::Exam,
-                    day_offset: *day,
-                    catalogue_item_id: None,
-                    cost: Cents::new(1000),
-                    appointment_type_id: None,
-                    duration_minutes: None,
-                    reminder_lead_days: *lead,
-                };
-                PlanStep::scheduled(n, &s, start).unwrap()
-            })
-            .collect();
-        TreatmentPlan {
-            id: TreatmentPlanId::from_u128(1),
-            patient_id: PatientId::from_u128(2),
-            protocol_id: ProtocolId::from_u128(3),
-            protocol_version: 1,
-            name: "Dental".into(),
-            start_date: start,
-            status: PlanStatus::Active,
-            steps,
-            history: Vec::new(),
-            created_at: jiff::Timestamp::UNIX_EPOCH,
-            updated_at: jiff::Timestamp::UNIX_EPOCH,
-            created_by: None,
-        }
+        sample_plan(&[(0, Some(0)), (7, Some(2)), (21, None)])
     }
 
     #[test]
