@@ -224,6 +224,15 @@ impl System {
             Arc::new(crate::clinical::unsigned::UnsignedAlert { visits: visits.clone() }),
         )
         .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
+        let treatment_plans = crate::clinical::treatment_plans::TreatmentPlans::new(ctx.clone());
+        jobs.register(
+            crate::clinical::plan_steps::KIND,
+            Arc::new(crate::clinical::plan_steps::StepVisitDone {
+                visits: visits.clone(),
+                plans: treatment_plans.clone(),
+            }),
+        )
+        .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         scheduling
             .hooks
             .install(Arc::new(crate::clinical::follow::ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() }));
@@ -320,7 +329,7 @@ impl System {
             ward_boards,
             problems: crate::clinical::problems::Problems::new(ctx_for_templates.clone()),
             protocols: crate::clinical::protocols::Protocols::new(ctx_for_templates.clone()),
-            treatment_plans: crate::clinical::treatment_plans::TreatmentPlans::new(ctx_for_templates.clone()),
+            treatment_plans,
             labs: crate::clinical::labs::LabImport::new(ctx_for_templates.clone()),
             consent_templates: crate::clinical::consent_forms::ConsentTemplates::new(ctx_for_templates.clone()),
             consent_forms: crate::clinical::consent_forms::ConsentForms::new(

@@ -46,11 +46,13 @@ pub enum TemplateCategory {
     Statement,
     /// An estimate sent to the client (its PDF attached).
     Estimate,
+    /// A treatment-plan step coming up (its reminder lead before the step's date).
+    PlanStepReminder,
 }
 
 impl TemplateCategory {
     /// Every category, in declaration order (filters and pickers list them so).
-    pub const ALL: [TemplateCategory; 16] = [
+    pub const ALL: [TemplateCategory; 17] = [
         TemplateCategory::AppointmentReminder,
         TemplateCategory::AppointmentConfirmation,
         TemplateCategory::FollowUp,
@@ -67,6 +69,7 @@ impl TemplateCategory {
         TemplateCategory::PaymentPlanLate,
         TemplateCategory::Statement,
         TemplateCategory::Estimate,
+        TemplateCategory::PlanStepReminder,
     ];
 }
 

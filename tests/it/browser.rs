@@ -660,6 +660,25 @@ async fn a_consent_is_started_from_a_visit_drawn_with_the_mouse_and_signed_into_
     }
 }
 
+/// The protocol editor, in `tests/browser/protocol_editor.mjs`: a vet copies a starter from
+/// the list, an offset out of range is refused next to its field, a changed offset saved is
+/// version 2 (on the page, in the list and through the API).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copied_starter_edited_in_the_protocol_editor_is_saved_as_version_2() {
+    let Some(browser) = Browser::find() else { return };
+    let app = TestApp::signed_in().await;
+    crate::access::staff_user(&app, "vera", &["veterinarian"]).await;
+    let base = format!("http://{}", app.addr);
+    browser
+        .run("protocol_editor.mjs", &[("BASE_URL", &base), ("USER", "vera"), ("PASSWORD", crate::access::NEW_PASSWORD)])
+        .await;
+    let list = app.get_json("/api/protocols").await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one copy, however the button was clicked");
+    assert_eq!((items[0]["version"].as_i64(), items[0]["steps"][1]["day_offset"].as_i64()), (Some(2), Some(10)));
+    assert!(browser.artifacts.join("protocol-1280.png").exists());
+}
+
 /// The treatment-plan screens, in `tests/browser/protocols.mjs`: a protocol applied from the
 /// cat's page, a step marked done on the plan page with the progress following, a skip
 /// without a reason and a second "done" (409) refused inline, the plan listed on the cat page.

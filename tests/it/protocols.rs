@@ -277,3 +277,191 @@ async fn plan_changes_keep_their_history_and_a_step_is_settled_once() {
     let res = as_user(&c.app, &tech, Method::POST, "/api/protocols/starters/kitten_series", Some(&json!({}))).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+/// A step booked in an appointment is done automatically once the appointment's visit
+/// completes: by the appointment completing (the job written with it), or by the vet
+/// completing the visit itself (the job the route enqueues); the revision says so, and the
+/// job runs once per appointment.
+#[tokio::test]
+async fn a_booked_step_is_done_automatically_when_its_visit_completes() {
+    let c = Clinic::new().await;
+    let body = json!({"name": "Dental", "steps": [
+        {"title": "Bloods", "kind": "lab", "day_offset": 0, "cost": 21000, "appointment_type_id": c.ty("Wellness exam")},
+        step("Recheck", 7, 4000),
+    ]});
+    let protocol = expect_json(c.app.post_json("/api/protocols", &body).await, StatusCode::CREATED).await;
+    let apply = json!({"patient_id": c.cat, "protocol_id": id_of(&protocol), "start_date": DAY.to_string()});
+    let plan = expect_json(c.app.post_json("/api/treatment-plans", &apply).await, StatusCode::CREATED).await;
+    let id = id_of(&plan["plan"]);
+    let appt = id_of(&c.book(&c.wellness(&format!("{DAY}T10:00:00-05:00"))).await);
+    let res = change(&c.app, &id, json!({"action": "book", "step": 1, "appointment_id": appt})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Checked in, seen, completed: the visit completes with the appointment, then the step.
+    for to in ["checked_in", "in_progress", "completed"] {
+        assert_eq!(c.transition(&appt, to).await.status(), StatusCode::OK, "{to}");
+    }
+    let path = format!("/api/treatment-plans/{id}");
+    let plan = c.app.poll_json(&path, |p| p["plan"]["steps"][0]["status"] == "done").await;
+    let visits = c.app.get_json(&format!("/api/visits?patient_id={}", c.cat)).await;
+    let visit = id_of(&visits["items"][0]);
+    assert_eq!(visits["items"][0]["status"], "completed");
+    assert_eq!(plan["plan"]["steps"][0]["visit_id"], visit.as_str());
+    let history = plan["plan"]["history"].as_array().unwrap();
+    let last = history.last().unwrap();
+    assert_eq!((last["kind"].as_str(), last["step"].as_i64()), (Some("step_done"), Some(1)));
+    assert_eq!(last["detail"], format!("Bloods done automatically with visit {visit}"));
+    assert_eq!(
+        (plan["plan"]["steps"][1]["status"].as_str(), plan["plan"]["status"].as_str()),
+        (Some("planned"), Some("active"))
+    );
+    let jobs = c
+        .app
+        .poll_json(&format!("/api/jobs?kind=plan_step_visit_done&subject=appointment:{appt}"), |p| {
+            p["items"].as_array().is_some_and(|a| a.len() == 1 && a[0]["state"] == "succeeded")
+        })
+        .await;
+    assert_eq!(jobs["items"][0]["payload"]["appointment_id"], appt.as_str());
+
+    // The vet completes the visit on its page while the appointment is still in progress.
+    let appt2 = id_of(&c.book(&c.wellness(&format!("{DAY}T14:00:00-05:00"))).await);
+    let res = change(&c.app, &id, json!({"action": "book", "step": 2, "appointment_id": appt2})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for to in ["checked_in", "in_progress"] {
+        assert_eq!(c.transition(&appt2, to).await.status(), StatusCode::OK, "{to}");
+    }
+    let visits = c.app.get_json(&format!("/api/visits?patient_id={}", c.cat)).await;
+    let visit2 = visits["items"].as_array().unwrap().iter().find(|v| v["appointment_id"] == appt2.as_str()).unwrap();
+    let visit2 = id_of(visit2);
+    let res = c.app.post_json(&format!("/api/visits/{visit2}/complete"), &json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let plan = c.app.poll_json(&path, |p| p["plan"]["status"] == "completed").await;
+    assert_eq!(plan["plan"]["steps"][1]["visit_id"], visit2.as_str());
+    assert_eq!((plan["done"].as_i64(), plan["total"].as_i64()), (Some(2), Some(2)));
+    // Completing the appointment afterwards changes nothing more (one job per appointment).
+    assert_eq!(c.transition(&appt2, "completed").await.status(), StatusCode::OK);
+    let jobs = c.app.get_json(&format!("/api/jobs?kind=plan_step_visit_done&subject=appointment:{appt2}")).await;
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 1);
+    let after = c.app.get_json(&format!("/api/treatment-plans/{id}/history")).await;
+    let done = after.as_array().unwrap().iter().filter(|r| r["kind"] == "step_done").count();
+    assert_eq!(done, 2);
+}
+
+/// The protocol screens: the list (name, version, steps, status) and the editor for who may
+/// read protocols, with the starters and "New protocol" only for who may write them; a nav
+/// entry exactly for who may open the list; 404 and 403 pages.
+#[tokio::test]
+async fn the_protocol_screens_list_and_edit_protocols_for_who_may() {
+    use crate::views::page;
+    let c = Clinic::new().await;
+    let admin = c.app.token().expect("signed in");
+    let p = starter(&c.app, "dental_cleaning").await;
+    let id = id_of(&p);
+    let res = c.app.patch_json(&format!("/api/protocols/{id}"), &json!({"name": "Dental <b>deluxe</b>"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (status, html) = page(&c.app, "/protocols", &admin, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!(r#"<a href="/protocols/{id}">Dental &#60;b&#62;deluxe&#60;/b&#62;</a>"#)), "{html}");
+    assert!(html.contains(r#"<td data-label="Version">2</td>"#) && html.contains(r#"<td data-label="Steps">3</td>"#));
+    assert!(html.contains(r#"data-key="kitten_series""#) && html.contains(r#"href="/protocols/new""#));
+    assert!(html.contains(r#"<a href="/protocols" aria-current="page">Protocols</a>"#), "the nav entry");
+
+    let (status, html) = page(&c.app, &format!("/protocols/{id}"), &admin, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("version 2") && html.contains(r#"id="save-protocol""#) && html.contains("/assets/protocols.js")
+    );
+    assert_eq!(html.matches(r#"<li class="step-row">"#).count(), 4, "three steps and the template's row");
+    assert!(html.contains(r#"name="day_offset" value="7""#), "{html}");
+    let (status, html) = page(&c.app, "/protocols/new", &admin, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<h1>New protocol</h1>"));
+
+    // A technician reads (the editor disabled, no starters); the new page is refused.
+    let tech = staff_user(&c.app, "tina", &["vet_tech"]).await;
+    let (status, html) = page(&c.app, "/protocols", &tech, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("data-key=") && !html.contains("/protocols/new"));
+    let (_, html) = page(&c.app, &format!("/protocols/{id}"), &tech, false).await;
+    assert!(html.contains("<fieldset disabled>") && !html.contains("save-protocol"));
+    assert_eq!(page(&c.app, "/protocols/new", &tech, false).await.0, StatusCode::FORBIDDEN);
+
+    // Who may not read protocols gets a 403 page and no nav entry; unknown ids are 404 pages.
+    let rita = staff_user(&c.app, "rita", &["receptionist"]).await;
+    assert_eq!(page(&c.app, "/protocols", &rita, false).await.0, StatusCode::FORBIDDEN);
+    let (_, html) = page(&c.app, "/patients", &rita, false).await;
+    assert!(!html.contains(r#"href="/protocols""#));
+    for path in [format!("/protocols/{UNKNOWN_ID}"), "/protocols/nope".to_owned()] {
+        assert_eq!(page(&c.app, &path, &admin, false).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+/// Step reminders to the owner (the `plan_step` sweep rule) over the real SMTP test server: an
+/// open step whose reminder day is today is emailed once, naming the cat and the step, however
+/// often the sweep runs (key `plan_step:<plan>:<step>:<date>`); a step skipped, a step of a
+/// cancelled plan, a step without a lead and an owner who opted out of email get nothing.
+#[tokio::test]
+async fn a_plan_step_is_reminded_to_the_owner_once_and_never_once_settled_or_cancelled() {
+    let Some(sink) = crate::providers::SmtpSink::start(&[]).await else { return };
+    let app = sink.app().await;
+    let ann = app.some_client("Ann", "Lee").await;
+    let bob = app.some_client("Bob", "Opted-Out").await;
+    for (c, email) in [(&ann, "ann@example.com"), (&bob, "bob@example.com")] {
+        let body = json!({"email": email, "preferred_contact": "email"});
+        let res = app.patch_json(&format!("/api/clients/{c}"), &body).await;
+        expect_json(res, StatusCode::OK).await;
+    }
+    let consent = json!({"channel": "email", "purpose": "transactional", "granted": false});
+    expect_json(app.post_json(&format!("/api/clients/{bob}/consent"), &consent).await, StatusCode::CREATED).await;
+    let miso = app.some_patient(&ann, "Miso").await;
+    let tom = app.some_patient(&bob, "Tom").await;
+    // Kept in day order: 1 the call (no lead), 2 the cleaning and 3 the bloods (reminded
+    // today: 2 days before day 2, 3 before day 3), 4 the recheck (not yet).
+    let steps = json!([
+        {"title": "Dental cleaning", "kind": "procedure", "day_offset": 2, "cost": 85000, "reminder_lead_days": 2},
+        {"title": "Bloods", "kind": "lab", "day_offset": 3, "cost": 21000, "reminder_lead_days": 3},
+        {"title": "Recheck", "kind": "recheck", "day_offset": 21, "cost": 4000, "reminder_lead_days": 2},
+        {"title": "Call", "kind": "other", "day_offset": 0, "cost": 0},
+    ]);
+    let protocol = expect_json(app.post_json("/api/protocols", &protocol(steps)).await, StatusCode::CREATED).await;
+    let apply = |cat: &str| json!({"patient_id": cat, "protocol_id": id_of(&protocol)});
+    let plan = expect_json(app.post_json("/api/treatment-plans", &apply(&miso)).await, StatusCode::CREATED).await;
+    let plan = id_of(&plan["plan"]);
+    let skip = json!({"action": "skip", "step": 3, "reason": "bloods done elsewhere"});
+    assert_eq!(change(&app, &plan, skip).await.status(), StatusCode::OK);
+    let cancelled = expect_json(app.post_json("/api/treatment-plans", &apply(&miso)).await, StatusCode::CREATED).await;
+    let cancel = json!({"action": "cancel", "reason": "owner chose another clinic"});
+    assert_eq!(change(&app, &id_of(&cancelled["plan"]), cancel).await.status(), StatusCode::OK);
+    expect_json(app.post_json("/api/treatment-plans", &apply(&tom)).await, StatusCode::CREATED).await;
+
+    let preview = app.get_json("/api/automations/plan_step/preview?days=1").await;
+    assert!(!preview["items"].as_array().unwrap().is_empty(), "{preview}");
+    for _ in 0..2 {
+        let job = expect_json(app.post_json("/api/automations/sweep", &json!({})).await, StatusCode::ACCEPTED).await;
+        app.poll_json(&format!("/api/jobs/{}", job["job_id"].as_str().unwrap()), |j| j["state"] == "succeeded").await;
+    }
+    let of = |client: String| crate::vaccinations::automation_messages(&app, client, "plan_step");
+    let sent = of(ann.clone()).await;
+    assert_eq!(sent.len(), 1, "one reminder, however often the sweep ran: {sent:?}");
+    let today =
+        app.get_json(&format!("/api/treatment-plans/{plan}")).await["plan"]["start_date"].as_str().unwrap().to_owned();
+    let due: jiff::civil::Date = today.parse().unwrap();
+    let step_date = due.checked_add(jiff::Span::new().days(2)).unwrap();
+    let key = sent[0]["idempotency_key"].as_str().unwrap();
+    assert!(key.contains(&format!("plan_step:{plan}:2:{step_date}")), "{key}");
+    let m = app.poll_json(&format!("/api/messages/{}", id_of(&sent[0])), |v| v["status"] == "sent").await;
+    assert_eq!(m["provider"], "smtp");
+    let got = sink.wait_for(1).await;
+    let text = got[0]["text"].as_str().unwrap();
+    assert!(text.contains("Miso") && text.contains("Dental cleaning") && !text.contains("Bloods"), "{text}");
+    assert_eq!(got[0]["rcpt_tos"], json!(["ann@example.com"]));
+    // Bob opted out of email: Tom's two reminders are suppressed by the consent rules.
+    let bobs = of(bob).await;
+    assert_eq!(bobs.len(), 2, "{bobs:?}");
+    for b in &bobs {
+        let m = app.poll_json(&format!("/api/messages/{}", id_of(b)), |v| v["status"] != "queued").await;
+        assert_eq!(m["status"], "suppressed", "{m}");
+    }
+    assert_eq!(sink.received().len(), 1, "nothing else reached the server");
+}

@@ -227,19 +227,7 @@ async fn the_vaccine_due_rule_sends_one_message_per_owner_never_naming_a_decease
         let job = expect_json(app.post_json("/api/automations/sweep", &json!({})).await, StatusCode::ACCEPTED).await;
         app.poll_json(&format!("/api/jobs/{}", job["job_id"].as_str().unwrap()), |j| j["state"] == "succeeded").await;
     }
-    let of = |client: String| {
-        let app = &app;
-        async move {
-            let msgs = app.get_json(&format!("/api/messages?client={client}")).await;
-            msgs["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|m| m["automation"] == "vaccine_due")
-                .cloned()
-                .collect::<Vec<_>>()
-        }
-    };
+    let of = |client: String| automation_messages(&app, client, "vaccine_due");
     let sent = of(owner.clone()).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     let text = sent[0]["text"].as_str().unwrap();
@@ -360,4 +348,10 @@ async fn a_dose_entered_later_sits_on_the_timeline_at_the_day_it_was_given() {
     let mine = app.get_json(&format!("/api/patients/{cat}/vaccinations")).await;
     let listed: Vec<&str> = mine["entries"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(listed, ids);
+}
+
+/// The messages an automation `rule` queued for `client`.
+pub(crate) async fn automation_messages(app: &TestApp, client: String, rule: &str) -> Vec<Value> {
+    let msgs = app.get_json(&format!("/api/messages?client={client}")).await;
+    msgs["items"].as_array().unwrap().iter().filter(|m| m["automation"] == rule).cloned().collect()
 }

@@ -538,6 +538,9 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/payment-plans/new", Needs(PaymentsCreate)),
     ("GET", "/payment-plans/{id}", Needs(PaymentsView)),
     ("GET", "/treatment-plans/{id}", Needs(VisitsView)),
+    ("GET", "/protocols", Needs(ProtocolsView)),
+    ("GET", "/protocols/new", Needs(ProtocolsManage)),
+    ("GET", "/protocols/{id}", Needs(ProtocolsView)),
     ("GET", "/reports", Needs(ReportsFinancial)),
     // Statements: a client's payments and invoices (every role with invoices has payments too).
     ("GET", "/api/clients/{id}/statement", Needs(PaymentsView)),

@@ -30,8 +30,29 @@ use crate::store::ChangeSet;
 /// The job kind.
 pub const KIND: &str = "visit_follow_appointment";
 
-fn appointment_of(payload: &serde_json::Value) -> Option<AppointmentId> {
+/// The appointment a job's payload names (`{"appointment_id": …}`).
+pub(crate) fn appointment_of(payload: &serde_json::Value) -> Option<AppointmentId> {
     payload.get("appointment_id")?.as_str()?.parse().ok()
+}
+
+/// Checks a job's payload names an appointment (this job's, and `plan_step_visit_done`'s).
+pub(crate) fn check_payload(payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
+    appointment_of(payload)
+        .map(|_| ())
+        .ok_or_else(|| ValidationError::new("payload", "must be {\"appointment_id\": <appointment id>}"))
+}
+
+/// What a job does when following an appointment failed: a cat that cannot get a visit
+/// (deceased, inactive), an appointment or a voided visit that is gone are permanent (trying
+/// again changes nothing); anything else is retried.
+pub(crate) fn follow_failure(e: Error) -> JobError {
+    match e {
+        Error::Validation(_)
+        | Error::AppointmentNotFound(_)
+        | Error::PatientNotFound(_)
+        | Error::VisitTransition { .. } => JobError::Permanent(e.to_string()),
+        e => JobError::Retry(e.to_string()),
+    }
 }
 
 /// Runs `visit_follow_appointment` jobs.
@@ -41,26 +62,13 @@ pub struct FollowAppointment {
 
 impl JobHandler for FollowAppointment {
     fn validate(&self, payload: &serde_json::Value) -> std::result::Result<(), ValidationError> {
-        appointment_of(payload)
-            .map(|_| ())
-            .ok_or_else(|| ValidationError::new("payload", "must be {\"appointment_id\": <appointment id>}"))
+        check_payload(payload)
     }
 
     fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobCtx) -> JobFuture<'a> {
         Box::pin(async move {
             let id = appointment_of(&job.payload).ok_or_else(|| JobError::Permanent("no appointment_id".into()))?;
-            match self.visits.follow_appointment(id, &ctx.caller).await {
-                Ok(_) => Ok(JobOutcome::done()),
-                // A cat that cannot get a visit (deceased, inactive), an appointment or a
-                // voided visit that is gone: trying again changes nothing.
-                Err(
-                    e @ (Error::Validation(_)
-                    | Error::AppointmentNotFound(_)
-                    | Error::PatientNotFound(_)
-                    | Error::VisitTransition { .. }),
-                ) => Err(JobError::Permanent(e.to_string())),
-                Err(e) => Err(JobError::Retry(e.to_string())),
-            }
+            self.visits.follow_appointment(id, &ctx.caller).await.map(|_| JobOutcome::done()).map_err(follow_failure)
         })
     }
 }
@@ -95,6 +103,10 @@ impl SchedulingHooks for ClinicalHooks {
             },
             caller,
         )?;
+        // The plan step booked in it, done once its visit is (a no-op when none is).
+        if after.status == Status::Completed {
+            self.jobs.schedule(set, super::plan_steps::job(after.id, now), caller)?;
+        }
         // The visit's unsigned-note alert, 24 h on (one per appointment: a repeat is ignored).
         let due = now.checked_add(super::unsigned::AFTER).map_err(|e| Error::Internal(e.to_string()))?;
         self.jobs.schedule(set, super::unsigned::of_appointment(after.id, due), caller)?;

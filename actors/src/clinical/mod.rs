@@ -18,7 +18,8 @@
 //! the tablet whose signed PDF is a document), `wards` (the hospital ward: wards, admissions and
 //! their treatment sheets, the live board), `protocols` (templates of dated steps with costs,
 //! versioned, and the built-in starters) and `treatment_plans` (a protocol applied to a cat: steps
-//! booked, done or skipped, every change a revision; docs/protocols.md). The design is in
+//! booked, done or skipped, every change a revision; docs/protocols.md) with `plan_steps` (a booked
+//! step done when its appointment's visit completes, through a durable job). The design is in
 //! docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
@@ -36,6 +37,7 @@ pub mod import;
 pub mod labels;
 pub mod labs;
 pub mod notes;
+pub mod plan_steps;
 pub mod prescriptions;
 pub mod print_batches;
 pub mod problems;

@@ -4,13 +4,15 @@
 //! reason is required), so the history is part of the record and read with it (audited: the
 //! plan is medical record). A step is settled (done or skipped) once; the plan completes when
 //! every step is settled and is closed to changes once completed or cancelled. Linked under
-//! its cat in `treatment_plans_by_patient`.
+//! its cat in `treatment_plans_by_patient`. A step booked in an appointment is also done
+//! automatically when that appointment's visit completes ([`PlanCommand::VisitCompleted`],
+//! sent by the `plan_steps` job).
 
 use clowder_schemas::appointments::Appointment;
 use clowder_schemas::audit::Caller;
 use clowder_schemas::events::DomainEvent;
-use clowder_schemas::ids::ProtocolId;
 use clowder_schemas::ids::TreatmentPlanId;
+use clowder_schemas::ids::{AppointmentId, ProtocolId, VisitId};
 use clowder_schemas::patients::{Patient, PatientStatus};
 use clowder_schemas::protocols::{
     MAX_OFFSET_DAYS, MAX_STEPS, PlanChange, PlanRevision, PlanStatus, PlanStep, Protocol, RevisionKind, StepStatus,
@@ -38,6 +40,19 @@ pub struct PlanDraft {
     pub start_date: Date,
 }
 
+/// A change to a plan: a person's ([`PlanChange`], through the API), or Clowder's own when
+/// the visit of a step's booked appointment completed.
+#[derive(Debug)]
+pub enum PlanCommand {
+    Change(PlanChange),
+    /// The open step booked in `appointment_id` becomes done with `visit_id`; nothing changes
+    /// when no open step is booked there or the plan is closed (so a repeat is harmless).
+    VisitCompleted {
+        appointment_id: AppointmentId,
+        visit_id: VisitId,
+    },
+}
+
 /// Which plans a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct PlanFilter {
@@ -48,7 +63,7 @@ impl RecordKind for PlanKind {
     type Record = TreatmentPlan;
     type Id = TreatmentPlanId;
     type Draft = PlanDraft;
-    type Command = PlanChange;
+    type Command = PlanCommand;
     type Filter = PlanFilter;
 
     const KIND: &'static str = "treatment_plan";
@@ -141,9 +156,14 @@ impl RecordKind for PlanKind {
     fn decide(
         ctx: &DecideCtx<'_>,
         current: &TreatmentPlan,
-        change: PlanChange,
+        command: PlanCommand,
     ) -> Result<Option<Decision<TreatmentPlan>>> {
-        decide_change(ctx, current, change)
+        match command {
+            PlanCommand::Change(change) => decide_change(ctx, current, change),
+            PlanCommand::VisitCompleted { appointment_id, visit_id } => {
+                decide_visit_completed(ctx, current, appointment_id, visit_id)
+            }
+        }
     }
 }
 
@@ -182,7 +202,7 @@ pub fn decide_change(
     }
     let mut new = current.clone();
     let by = ctx.caller.user_id();
-    let (kind, step, detail, why, mut changed) = match change {
+    let (kind, step, detail, why, changed) = match change {
         PlanChange::Book { step, appointment_id } => {
             let a = ctx
                 .get::<Appointment>(RecordTable::Appointments, appointment_id.as_u128())?
@@ -266,6 +286,42 @@ pub fn decide_change(
             (RevisionKind::Cancelled, None, "plan cancelled".to_string(), Some(r), vec!["status"])
         }
     };
+    Ok(Some(finish(ctx, new, kind, step, detail, why, changed)))
+}
+
+/// The step booked in `appointment` done with `visit`, its revision saying so; `None` when the
+/// plan is closed or no open step is booked there (the job's repeat, a step settled by hand).
+pub fn decide_visit_completed(
+    ctx: &DecideCtx<'_>,
+    current: &TreatmentPlan,
+    appointment: AppointmentId,
+    visit: VisitId,
+) -> Result<Option<Decision<TreatmentPlan>>> {
+    if current.status != PlanStatus::Active {
+        return Ok(None);
+    }
+    let mut new = current.clone();
+    let Some(s) = new.steps.iter_mut().find(|s| s.appointment_id == Some(appointment) && !s.status.is_settled()) else {
+        return Ok(None);
+    };
+    s.status = StepStatus::Done;
+    s.visit_id = Some(visit);
+    (s.by, s.at) = (ctx.caller.user_id(), Some(ctx.now));
+    let (number, detail) = (s.number, format!("{} done automatically with visit {visit}", s.title));
+    Ok(Some(finish(ctx, new, RevisionKind::StepDone, Some(number), detail, None, vec!["steps"])))
+}
+
+/// The end of every change: steps in date order, the revision, the completion when every step
+/// is settled, and the event.
+fn finish(
+    ctx: &DecideCtx<'_>,
+    mut new: TreatmentPlan,
+    kind: RevisionKind,
+    step: Option<u32>,
+    detail: String,
+    why: Option<String>,
+    mut changed: Vec<&'static str>,
+) -> Decision<TreatmentPlan> {
     new.steps.sort_by_key(|s| (s.date, s.number));
     push(&mut new, kind, step, detail, why, ctx);
     // Completed once every step is settled (a plan with no steps left is complete too).
@@ -281,7 +337,7 @@ pub fn decide_change(
         patient_id: new.patient_id,
         changed: changed.iter().map(|s| s.to_string()).collect(),
     };
-    Ok(Some(Decision { record: new, changed, event, action: "treatment_plan.change" }))
+    Decision { record: new, changed, event, action: "treatment_plan.change" }
 }
 
 fn push(
@@ -299,7 +355,41 @@ fn push(
 impl TreatmentPlans {
     /// One change, kept in the plan's history.
     pub async fn change(&self, id: TreatmentPlanId, change: PlanChange, caller: &Caller) -> Result<TreatmentPlan> {
-        self.command(id, change, caller).await
+        self.command(id, PlanCommand::Change(change), caller).await
+    }
+
+    /// Marks done, with `visit`, the open steps booked in `appointment` in the cat's active
+    /// plans (what the `plan_step_visit_done` job does once the visit completed). The plans
+    /// are found without a read audit (Clowder's own step; each change is audited). Answers
+    /// the plans changed.
+    pub async fn visit_completed(
+        &self,
+        patient: PatientId,
+        appointment: AppointmentId,
+        visit: VisitId,
+        caller: &Caller,
+    ) -> Result<Vec<TreatmentPlanId>> {
+        let filter = PlanFilter { patient_id: Some(patient) };
+        let (mut after, mut changed) = (None, Vec::new());
+        loop {
+            let (plans, next) = self.list_unaudited(&filter, after, 100)?;
+            for p in plans.iter().filter(|p| {
+                p.status == PlanStatus::Active
+                    && p.steps.iter().any(|s| s.appointment_id == Some(appointment) && !s.status.is_settled())
+            }) {
+                let command = PlanCommand::VisitCompleted { appointment_id: appointment, visit_id: visit };
+                match self.command(p.id, command, caller).await {
+                    Ok(_) => changed.push(p.id),
+                    // Closed meanwhile by a person: nothing left to do there.
+                    Err(Error::TreatmentPlanClosed(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match next {
+                Some(n) => after = Some(n),
+                None => return Ok(changed),
+            }
+        }
     }
 
     /// A cat's plans, newest first, below the key `before`; audited.
@@ -314,50 +404,56 @@ impl TreatmentPlans {
     }
 }
 
+/// A plan for tests: "Dental" from 2026-12-01, one exam step ("step N") per (day offset,
+/// reminder lead), each costing 10.00.
+#[cfg(test)]
+pub(crate) fn sample_plan(steps: &[(u32, Option<u32>)]) -> TreatmentPlan {
+    use clowder_schemas::money::Cents;
+    use clowder_schemas::protocols::{ProtocolStep, StepKind};
+    let start = jiff::civil::date(2026, 12, 1);
+    let steps = steps
+        .iter()
+        .zip(1..)
+        .map(|((day, lead), n)| {
+            let s = ProtocolStep {
+                title: format!("step {n}"),
+                kind: StepKind::Exam,
+                day_offset: *day,
+                catalogue_item_id: None,
+                cost: Cents::new(1000),
+                appointment_type_id: None,
+                duration_minutes: None,
+                reminder_lead_days: *lead,
+            };
+            PlanStep::scheduled(n, &s, start).unwrap()
+        })
+        .collect();
+    TreatmentPlan {
+        id: TreatmentPlanId::from_u128(1),
+        patient_id: PatientId::from_u128(2),
+        protocol_id: ProtocolId::from_u128(3),
+        protocol_version: 1,
+        name: "Dental".into(),
+        start_date: start,
+        status: PlanStatus::Active,
+        steps,
+        history: Vec::new(),
+        created_at: jiff::Timestamp::UNIX_EPOCH,
+        updated_at: jiff::Timestamp::UNIX_EPOCH,
+        created_by: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clowder_schemas::UserId;
     use clowder_schemas::events::Author;
-    use clowder_schemas::money::Cents;
-    use clowder_schemas::protocols::{ProtocolStep, StepKind};
-    use jiff::Timestamp;
 
     use super::*;
     use crate::ctx::SystemConfig;
 
     fn plan() -> TreatmentPlan {
-        let start = jiff::civil::date(2026, 12, 1);
-        let steps = [0, 7, 21]
-            .iter()
-            .zip(1..)
-            .map(|(day, n)| {
-                let s = ProtocolStep {
-                    title: format!("step {n}"),
-                    kind: StepKind::Exam,
-                    day_offset: *day,
-                    catalogue_item_id: None,
-                    cost: Cents::new(1000),
-                    appointment_type_id: None,
-                    duration_minutes: None,
-                    reminder_lead_days: None,
-                };
-                PlanStep::scheduled(n, &s, start).unwrap()
-            })
-            .collect();
-        TreatmentPlan {
-            id: TreatmentPlanId::from_u128(1),
-            patient_id: PatientId::from_u128(2),
-            protocol_id: ProtocolId::from_u128(3),
-            protocol_version: 1,
-            name: "Dental".into(),
-            start_date: start,
-            status: PlanStatus::Active,
-            steps,
-            history: Vec::new(),
-            created_at: Timestamp::UNIX_EPOCH,
-            updated_at: Timestamp::UNIX_EPOCH,
-            created_by: None,
-        }
+        sample_plan(&[(0, None), (7, None), (21, None)])
     }
 
     fn change(v: serde_json::Value) -> PlanChange {
@@ -424,5 +520,27 @@ mod tests {
         let r = moved.history.last().unwrap();
         assert_eq!((r.kind, r.reason.as_deref()), (RevisionKind::StepMoved, Some("owner away")));
         assert_eq!(r.detail, "step 3 moved from 2026-12-22 to 2026-12-02");
+    }
+
+    #[test]
+    fn the_step_booked_in_an_appointment_is_done_once_its_visit_completes() {
+        let settings = SystemConfig::new("unused");
+        let caller = Caller::system();
+        let ctx = DecideCtx::new("2026-12-01T12:00:00Z".parse().unwrap(), &settings, &caller, None);
+        let (appt, visit) = (AppointmentId::from_u128(40), VisitId::from_u128(41));
+        let mut p = plan();
+        p.steps[1].status = StepStatus::Booked;
+        p.steps[1].appointment_id = Some(appt);
+        let other = decide_visit_completed(&ctx, &p, AppointmentId::from_u128(99), visit).unwrap();
+        assert!(other.is_none(), "a visit of an appointment no step is booked in changes nothing");
+        let done = decide_visit_completed(&ctx, &p, appt, visit).unwrap().unwrap().record;
+        assert_eq!((done.steps[1].status, done.steps[1].visit_id), (StepStatus::Done, Some(visit)));
+        let r = done.history.last().unwrap();
+        assert_eq!((r.kind, r.step), (RevisionKind::StepDone, Some(2)));
+        assert_eq!(r.detail, format!("step 2 done automatically with visit {visit}"));
+        assert!(decide_visit_completed(&ctx, &done, appt, visit).unwrap().is_none(), "a repeat changes nothing");
+        let mut closed = p.clone();
+        closed.status = PlanStatus::Cancelled;
+        assert!(decide_visit_completed(&ctx, &closed, appt, visit).unwrap().is_none());
     }
 }

@@ -91,6 +91,18 @@ pub const DEFAULTS: &[Default] = &[
         sms: "{{ clinic_name }}: {{ pet_names }} due for {{ vaccine_name }} on {{ due_date }}. Book: {{ booking_link }}",
     },
     Default {
+        category: PlanStepReminder,
+        name: "Treatment plan step",
+        subject: "{{ pet_names }}: {{ step_title }} on {{ step_date }}",
+        paragraphs: &[
+            "Hi {{ client_first_name }},",
+            "As part of {{ pet_names }}'s {{ plan_name }} plan, the next step is {{ step_title }} on {{ step_date }}.",
+            "If it is not booked yet, or the day no longer suits you, book a time or call us at {{ clinic_phone }}.",
+        ],
+        buttons: &[("Book the visit", "booking_link")],
+        sms: "{{ clinic_name }}: {{ pet_names }}'s {{ step_title }} is due on {{ step_date }}. Book: {{ booking_link }}",
+    },
+    Default {
         category: Birthday,
         name: "Happy birthday",
         subject: "Happy birthday, {{ pet_names }}!",
@@ -311,7 +323,7 @@ mod tests {
     use super::*;
     use crate::comms::templates::{check_content, render, sample_values};
 
-    const ALL: [TemplateCategory; 16] = [
+    const ALL: [TemplateCategory; 17] = [
         AppointmentReminder,
         AppointmentConfirmation,
         FollowUp,
@@ -328,6 +340,7 @@ mod tests {
         PaymentPlanLate,
         Statement,
         Estimate,
+        PlanStepReminder,
     ];
 
     fn long_values(category: TemplateCategory) -> BTreeMap<String, String> {

@@ -37,8 +37,17 @@ struct Var {
 }
 
 const APPOINTMENT: &[TemplateCategory] = &[AppointmentReminder, AppointmentConfirmation, WaitlistOffer];
-const BOOKING: &[TemplateCategory] =
-    &[FollowUp, VaccineDue, Birthday, ReEngagement, Campaign, Newsletter, WellnessReminder, Anniversary];
+const BOOKING: &[TemplateCategory] = &[
+    FollowUp,
+    VaccineDue,
+    Birthday,
+    ReEngagement,
+    Campaign,
+    Newsletter,
+    WellnessReminder,
+    Anniversary,
+    PlanStepReminder,
+];
 
 /// The variables templates may use. `appointment_time` is the one computed value: its sample
 /// is a fixed instant shown in the clinic's time zone ([`sample_values`]).
@@ -98,6 +107,9 @@ const CATALOGUE: &[Var] = &[
     Var { name: "estimate_cat", sample: "Mochi", only: Some(&[Estimate]) },
     Var { name: "estimate_range", sample: "$180.00 – $260.00", only: Some(&[Estimate]) },
     Var { name: "estimate_valid_until", sample: "2026-04-30", only: Some(&[Estimate]) },
+    Var { name: "step_title", sample: "Cleaning with radiographs under anaesthesia", only: Some(&[PlanStepReminder]) },
+    Var { name: "step_date", sample: "April 8", only: Some(&[PlanStepReminder]) },
+    Var { name: "plan_name", sample: "Dental cleaning", only: Some(&[PlanStepReminder]) },
 ];
 
 /// Engine functions a template may call; they are not variables.

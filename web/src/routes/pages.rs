@@ -105,6 +105,9 @@ pub const PAGE_ROUTES: &[&str] = &[
     "/payment-plans/new",
     "/payment-plans/{id}",
     "/treatment-plans/{id}",
+    "/protocols",
+    "/protocols/new",
+    "/protocols/{id}",
     "/reports",
     "/invoices",
     "/invoices/{id}",
@@ -149,6 +152,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("ward.js", "text/javascript; charset=utf-8", include_str!("../pages/ward.js")),
     ("labs.js", "text/javascript; charset=utf-8", include_str!("../pages/labs.js")),
     ("plans.js", "text/javascript; charset=utf-8", include_str!("../pages/plans.js")),
+    ("protocols.js", "text/javascript; charset=utf-8", include_str!("../pages/protocols.js")),
 ];
 
 fn html(body: &'static str) -> Response {

@@ -1,12 +1,15 @@
 //! `/api/protocols` (templates of dated steps: read with `protocols:view`, written with
 //! `protocols:manage`, each edit a new version; the built-in starters to copy) and
 //! `/api/treatment-plans` (a protocol applied to a cat: the medical record, `visits:view` to
-//! read, audited, and `visits:edit` to apply and change; every change is a revision).
+//! read, audited, and `visits:edit` to apply and change; every change is a revision). The
+//! protocol screens (`/protocols`, `/protocols/{id}`, `/protocols/new`) are at the end.
 
 use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use clowder_actors::billing::catalogue::CatalogueFilter;
 use clowder_actors::billing::invoices::InvoiceFilter;
 use clowder_actors::clinical::protocols::{ProtocolFilter, starters};
 use clowder_actors::clinical::treatment_plans::PlanDraft;
@@ -25,10 +28,13 @@ use clowder_schemas::{ErrorResponse, PatientId, ValidationError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::access::granted_on;
 use crate::error::ApiError;
 use crate::extract::{Id, Json, Query, Staff};
 use crate::reply::Created;
 use crate::state::AppState;
+use crate::views::protocols::{ProtocolEditor, ProtocolsPage};
+use crate::views::{ErrorPage, Nav, Section, render};
 
 /// The clinic's protocols, oldest first (`active=true`: the ones that can be applied).
 #[utoipa::path(
@@ -299,4 +305,60 @@ pub(crate) async fn view(state: &AppState, plan: TreatmentPlan, caller: &Caller)
     }
     let (done, total) = plan.progress();
     Ok(PlanView { done, total, estimated_total: plan.estimated_total(), actual_total: actual, plan })
+}
+
+/// Whether the caller may write protocols (`PATCH /api/protocols/{id}`, `protocols:manage`).
+fn may_manage(staff: &Staff) -> bool {
+    granted_on(staff, &Method::PATCH, "/api/protocols/{id}").is_some()
+}
+
+/// Most protocols the list screen shows (a clinic has tens).
+const SCREEN_PROTOCOLS: usize = 200;
+
+/// `/protocols`: the clinic's protocols (name, version, steps, estimated cost, active or
+/// archived) and, for who may write them, "New protocol" and the starters to copy.
+pub async fn protocols_page(State(state): State<AppState>, staff: Staff) -> Response {
+    let nav = Nav::of(&staff, Section::Protocols);
+    let answer = async {
+        let filter = ProtocolFilter { active: None };
+        let (protocols, _) = state.system.protocols.list(&filter, None, SCREEN_PROTOCOLS, &staff.caller).await?;
+        Ok::<_, ApiError>(render(
+            StatusCode::OK,
+            &ProtocolsPage::new(nav.clone(), &protocols, &starters(), may_manage(&staff)),
+        ))
+    }
+    .await;
+    answer.unwrap_or_else(|e| ErrorPage::answer(nav, e))
+}
+
+/// The editor of `protocol` (a new one when `None`), with the catalogue items and appointment
+/// types its steps may name.
+fn editor(state: &AppState, staff: &Staff, nav: Nav, protocol: Option<&Protocol>) -> Result<Response, ApiError> {
+    let filter = CatalogueFilter::default();
+    let (items, _) = state.system.catalogue.list_unaudited(&filter, None, 1000)?;
+    let types = state.system.scheduling.appointment_types.list(false)?;
+    Ok(render(StatusCode::OK, &ProtocolEditor::new(nav, protocol, &items, &types, may_manage(staff))))
+}
+
+/// `/protocols/{id}`: the editor of a protocol's current version (disabled for who may only
+/// read it); saving makes the next version.
+pub async fn protocol_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    id: Result<Id<ProtocolId>, ApiError>,
+) -> Response {
+    let nav = Nav::of(&staff, Section::Protocols);
+    let answer = async {
+        let Id(id) = id?;
+        let p = state.system.protocols.get(id, &staff.caller).await?;
+        editor(&state, &staff, nav.clone(), Some(&p))
+    }
+    .await;
+    answer.unwrap_or_else(|e| ErrorPage::answer(nav, e))
+}
+
+/// `/protocols/new`: an empty editor with one step (`protocols:manage`).
+pub async fn protocol_new_page(State(state): State<AppState>, staff: Staff) -> Response {
+    let nav = Nav::of(&staff, Section::Protocols);
+    editor(&state, &staff, nav.clone(), None).unwrap_or_else(|e| ErrorPage::answer(nav, e))
 }

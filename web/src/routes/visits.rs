@@ -5,6 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use clowder_actors::clinical::plan_steps;
 use clowder_actors::clinical::visits::VisitFilter;
 use clowder_schemas::ids::VisitId;
 use clowder_schemas::notes::{
@@ -159,7 +160,7 @@ pub async fn visits_update(
 }
 
 /// Complete an open visit (completing its appointment does it too); a completed one is
-/// answered unchanged.
+/// answered unchanged. A treatment-plan step booked in its appointment becomes done (a job).
 #[utoipa::path(
     post, path = "/api/visits/{id}/complete", tag = "clinical",
     params(("id" = VisitId, Path)),
@@ -176,7 +177,13 @@ pub async fn visits_complete(
     Id(id): Id<VisitId>,
 ) -> Result<axum::Json<Visit>, ApiError> {
     granted.check_lazily(|| state.system.visits.peek(id).map(|v| v.created_by))?;
-    Ok(axum::Json(state.system.visits.complete(id, &staff.caller).await?))
+    let visit = state.system.visits.complete(id, &staff.caller).await?;
+    // The plan step booked in its appointment is done by a job; the visit is completed either way.
+    let now = state.system.ctx.clock.now();
+    if let Err(e) = plan_steps::after_visit_completed(&state.system.jobs, &visit, now, &staff.caller).await {
+        tracing::warn!(error = %e, visit = %visit.id, "the plan step job of a completed visit was not enqueued");
+    }
+    Ok(axum::Json(visit))
 }
 
 /// Void a visit with a reason. Nothing is deleted: it stays on the record, marked voided.

@@ -17,6 +17,7 @@ pub mod labs;
 pub mod lists;
 pub mod loyalty;
 pub mod marketing;
+pub mod protocols;
 pub mod records;
 pub mod reports;
 pub mod tablet;
@@ -48,6 +49,7 @@ pub enum Section {
     Inventory,
     Ward,
     Labs,
+    Protocols,
 }
 
 /// The navigation bar every staff page shows: who is signed in, and the sections the
@@ -56,7 +58,7 @@ pub enum Section {
 pub struct Nav {
     pub user: String,
     /// The current section's name ("today", "clients", "cats", "messages", "jobs",
-    /// "billing", "inventory" or ""), for `aria-current`.
+    /// "billing", "inventory", "protocols" or ""), for `aria-current`.
     pub current: &'static str,
     pub today: bool,
     pub clients: bool,
@@ -69,6 +71,7 @@ pub struct Nav {
     pub inventory: bool,
     pub ward: bool,
     pub labs: bool,
+    pub protocols: bool,
 }
 
 impl Nav {
@@ -91,6 +94,7 @@ impl Nav {
                 Section::Inventory => "inventory",
                 Section::Ward => "ward",
                 Section::Labs => "labs",
+                Section::Protocols => "protocols",
             },
             today: holds("/board"),
             clients: holds("/clients"),
@@ -103,6 +107,7 @@ impl Nav {
             inventory: holds("/inventory"),
             ward: holds("/wards"),
             labs: holds("/labs"),
+            protocols: holds("/protocols"),
         }
     }
 }

@@ -22,6 +22,7 @@ fn nav(clients: bool, cats: bool) -> Nav {
         inventory: false,
         ward: false,
         labs: false,
+        protocols: false,
     }
 }
 
@@ -2106,4 +2107,98 @@ fn the_cat_page_lists_consent_forms_with_the_signed_pdf_or_the_signing_link() {
     assert!(page.render().unwrap().contains("No consent forms."));
     page.consent_forms = None;
     assert!(!page.render().unwrap().contains("patient-consents"));
+}
+
+fn a_protocol(active: bool) -> clowder_schemas::protocols::Protocol {
+    use clowder_schemas::ids::{AppointmentTypeId, CatalogueItemId, ProtocolId};
+    use clowder_schemas::money::Cents;
+    use clowder_schemas::protocols::{Protocol, ProtocolStep, StepKind};
+    let step = |title: &str, kind, day, item: Option<u128>, ty: Option<u128>| ProtocolStep {
+        title: title.into(),
+        kind,
+        day_offset: day,
+        catalogue_item_id: item.map(CatalogueItemId::from_u128),
+        cost: Cents::new(21000),
+        appointment_type_id: ty.map(AppointmentTypeId::from_u128),
+        duration_minutes: Some(30),
+        reminder_lead_days: Some(2),
+    };
+    Protocol {
+        id: ProtocolId::from_u128(3),
+        name: "Dental <i>".into(),
+        species_note: Some("adult cats".into()),
+        description: None,
+        active,
+        version: 4,
+        steps: vec![
+            step("<b>Bloods</b>", StepKind::Lab, 0, Some(7), Some(9)),
+            step("Cleaning", StepKind::Procedure, 7, None, None),
+        ],
+        starter: Some("dental_cleaning".into()),
+        created_at: jiff::Timestamp::UNIX_EPOCH,
+        updated_at: jiff::Timestamp::UNIX_EPOCH,
+        created_by: None,
+    }
+}
+
+#[test]
+fn the_protocol_list_shows_versions_and_offers_starters_only_to_who_may_copy_them() {
+    use super::protocols::ProtocolsPage;
+    let starters = clowder_actors::clinical::protocols::starters();
+    let ps = [a_protocol(true), a_protocol(false)];
+    let html = ProtocolsPage::new(nav(true, true), &ps, &starters, true).render().unwrap();
+    assert!(html.contains("Dental &#60;i&#62;") && !html.contains("Dental <i>"), "escaped: {html}");
+    assert!(html.contains(r#"<td data-label="Version">4</td>"#) && html.contains(r#"<td data-label="Steps">2</td>"#));
+    assert!(html.contains(r#"data-status="active""#) && html.contains("Archived") && html.contains("420.00"));
+    assert!(html.contains(r#"data-key="dental_cleaning""#) && html.contains(r#"href="/protocols/new""#));
+    assert!(html.contains("/assets/protocols.js"));
+    let reader = ProtocolsPage::new(nav(true, true), &ps, &starters, false).render().unwrap();
+    assert!(!reader.contains("data-key=") && !reader.contains("/protocols/new"), "a reader copies nothing");
+    let empty = ProtocolsPage::new(nav(true, true), &[], &starters, false).render().unwrap();
+    assert!(empty.contains("No protocols yet."));
+}
+
+#[test]
+fn the_protocol_editor_fills_each_step_and_is_disabled_for_a_reader() {
+    use super::protocols::ProtocolEditor;
+    use clowder_schemas::appointment_types::AppointmentType;
+    use clowder_schemas::catalogue::CatalogueItem;
+    let item: CatalogueItem = serde_json::from_value(serde_json::json!({
+        "id": clowder_schemas::ids::CatalogueItemId::from_u128(7), "name": "CBC <panel>", "category": "lab",
+        "kind": "service", "price": 19500, "taxable": false, "active": false,
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+    }))
+    .unwrap();
+    let ty: AppointmentType = serde_json::from_value(serde_json::json!({
+        "id": clowder_schemas::ids::AppointmentTypeId::from_u128(9), "name": "Wellness exam",
+        "duration_minutes": 30, "color": "#00aa00", "bookable_online": true, "buffer_after_minutes": 0,
+        "active": true, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+    }))
+    .unwrap();
+    let p = a_protocol(true);
+    let html =
+        ProtocolEditor::new(nav(true, true), Some(&p), std::slice::from_ref(&item), std::slice::from_ref(&ty), true)
+            .render()
+            .unwrap();
+    assert!(html.contains(&format!(r#"data-protocol="{}""#, p.id)) && html.contains("version 4"), "{html}");
+    assert!(html.contains("&#60;b&#62;Bloods") && !html.contains("<b>Bloods"), "escaped");
+    assert_eq!(html.matches(r#"<li class="step-row">"#).count(), 3, "two steps and the template's row");
+    assert!(html.contains(r#"<option value="lab" selected>Lab work</option>"#));
+    assert!(html.contains(r#"name="day_offset" value="7""#) && html.contains(r#"name="cost" value="210.00""#));
+    // A retired item a step still names stays offered, selected.
+    assert!(html.contains(&format!(r#"<option value="{}" selected>CBC &#60;panel&#62; · 195.00</option>"#, item.id)));
+    assert!(html.contains(&format!(r#"<option value="{}" selected>Wellness exam · 30 min</option>"#, ty.id)));
+    assert!(html.contains(r#"id="save-protocol""#) && html.contains(r#"data-active="false">Archive"#));
+    for field in ["title", "day_offset", "cost", "catalogue_item_id", "reminder_lead_days"] {
+        assert!(html.contains(&format!(r#"data-for="{field}""#)), "an error slot next to {field}");
+    }
+    let reader =
+        ProtocolEditor::new(nav(true, true), Some(&p), std::slice::from_ref(&item), std::slice::from_ref(&ty), false)
+            .render()
+            .unwrap();
+    assert!(reader.contains("<fieldset disabled>") && !reader.contains("save-protocol"));
+    assert!(!reader.contains("step-template") && !reader.contains(r#"data-step="remove""#));
+    let new = ProtocolEditor::new(nav(true, true), None, &[item], &[ty], true).render().unwrap();
+    assert!(new.contains("<h1>New protocol</h1>") && !new.contains("archive-protocol") && !new.contains("CBC"));
+    assert_eq!(new.matches(r#"<li class="step-row">"#).count(), 2, "one empty step and the template's row");
 }

@@ -29,7 +29,8 @@ pub fn step_status(s: StepStatus) -> &'static str {
     }
 }
 
-fn step_kind(k: StepKind) -> &'static str {
+/// A step's kind in words.
+pub fn step_kind(k: StepKind) -> &'static str {
     match k {
         StepKind::Exam => "Exam",
         StepKind::Procedure => "Procedure",

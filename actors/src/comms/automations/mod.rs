@@ -1,6 +1,6 @@
 //! Automations: rules that message clients on their own. This module owns the mechanism
 //! every rule shares; each rule is a module of its own (`reminders`, `follow_up`, `wellness`,
-//! `birthday`, `anniversary`, `welcome`, `re_engagement`, `waitlist`, `vaccine_due`), so a
+//! `birthday`, `anniversary`, `welcome`, `re_engagement`, `waitlist`, `vaccine_due`, `plan_step`), so a
 //! new rule is one module and one line in [`rules`].
 //!
 //! A rule has a kind name, parameters with defaults (staff change them; the changed values are
@@ -23,6 +23,7 @@ mod anniversary;
 mod birthday;
 mod follow_up;
 pub mod links;
+pub mod plan_step;
 mod re_engagement;
 mod reminders;
 mod vaccine_due;
@@ -160,6 +161,7 @@ pub fn rules() -> Vec<Arc<dyn Rule>> {
         Arc::new(re_engagement::ReEngagement),
         Arc::new(waitlist::WaitlistOffers),
         Arc::new(vaccine_due::VaccineDue),
+        Arc::new(plan_step::PlanStepReminder),
     ]
 }
 
