@@ -262,6 +262,14 @@ async fn the_appointments_own_change_set_carries_the_job_that_opens_and_complete
     jobs.register(KIND, handler.clone()).unwrap();
     let alert = Arc::new(super::unsigned::UnsignedAlert { visits: visits.clone() });
     jobs.register(super::unsigned::KIND, alert.clone()).unwrap();
+    // The completion also writes the plan-step job (a booked treatment-plan step is done with
+    // the visit); registered as the system does, so it may be scheduled.
+    let plans = super::treatment_plans::TreatmentPlans::new(ctx.clone());
+    jobs.register(
+        super::plan_steps::KIND,
+        Arc::new(super::plan_steps::StepVisitDone { visits: visits.clone(), plans }),
+    )
+    .unwrap();
     let hooks = ClinicalHooks { ctx: ctx.clone(), jobs: jobs.clone() };
     let job_ctx = JobCtx { ctx: ctx.clone(), caller: Caller::system() };
     let subject = format!("appointment:{}", appointment(Status::CheckedIn).id);

@@ -233,7 +233,8 @@ pub const DEFAULTS: &[Default] = &[
             "Each option lists its lines with a low and a high amount. If a line is unclear or you would like to talk the options through, call us and we will go through them together.",
         ],
         buttons: &[],
-        sms: "{{ clinic_name }}: your estimate {{ estimate_number }} for {{ estimate_cat }} ({{ estimate_range }}) is in your email. Questions? Call us.",
+        // No range here: it is written with an en dash, which would make the SMS UCS-2.
+        sms: "{{ clinic_name }}: your estimate {{ estimate_number }} for {{ estimate_cat }} is in your email. Questions? Call us.",
     },
 ];
 
