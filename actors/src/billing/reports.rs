@@ -472,8 +472,8 @@ mod tests {
     use crate::metrics::StoreMetrics;
     use crate::store::{Store, StoreConfig};
 
-    async fn seeded(dir: &std::path::Path, invoices: u64) -> (Arc<Store>, Reports, Date) {
-        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+    /// A store in `dir` whose clock stands still at `now`.
+    fn store_at(dir: &std::path::Path, now: jiff::Timestamp) -> (Arc<Store>, Arc<dyn crate::Clock>) {
         let clock: Arc<dyn crate::Clock> = Arc::new(ManualClock::new(now));
         let config = StoreConfig {
             path: dir.join("clowder.redb"),
@@ -481,7 +481,12 @@ mod tests {
             cache_bytes: 8 << 20,
             journal: None,
         };
-        let store = Store::open(&config, clock.clone(), StoreMetrics::default()).unwrap();
+        (Store::open(&config, clock.clone(), StoreMetrics::default()).unwrap(), clock)
+    }
+
+    async fn seeded(dir: &std::path::Path, invoices: u64) -> (Arc<Store>, Reports, Date) {
+        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        let (store, clock) = store_at(dir, now);
         let system = crate::SystemConfig::new(dir);
         let today = clock.today(&system.time_zone);
         let plan = SeedPlan { invoices, clients: 20, years: 2, lines: 3, today };
@@ -588,14 +593,7 @@ mod tests {
     async fn an_emptied_rollup_is_filled_again_from_the_invoices() {
         let dir = tempfile::tempdir().unwrap();
         let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
-        let clock: Arc<dyn crate::Clock> = Arc::new(ManualClock::new(now));
-        let config = StoreConfig {
-            path: dir.path().join("clowder.redb"),
-            clinic_id: "test".into(),
-            cache_bytes: 8 << 20,
-            journal: None,
-        };
-        let store = Store::open(&config, clock.clone(), StoreMetrics::default()).unwrap();
+        let (store, clock) = store_at(dir.path(), now);
         let system = crate::SystemConfig::new(dir.path());
         let today = clock.today(&system.time_zone);
         let plan = SeedPlan { invoices: 300, clients: 20, years: 1, lines: 3, today };
@@ -658,14 +656,7 @@ mod tests {
         use clowder_schemas::payments::{PaymentDraft, PaymentMethod, RefundDraft, RefundOf};
         let dir = tempfile::tempdir().unwrap();
         let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
-        let clock: Arc<dyn crate::Clock> = Arc::new(ManualClock::new(now));
-        let config = StoreConfig {
-            path: dir.path().join("clowder.redb"),
-            clinic_id: "test".into(),
-            cache_bytes: 8 << 20,
-            journal: None,
-        };
-        let store = Store::open(&config, clock.clone(), StoreMetrics::default()).unwrap();
+        let (store, clock) = store_at(dir.path(), now);
         let mut system = crate::SystemConfig::new(dir.path());
         system.time_zone = TimeZone::fixed(jiff::tz::offset(-8));
         let zone = system.time_zone.clone();
@@ -935,14 +926,7 @@ mod tests {
 
         let set = rollup_changes(Some(&paid), &reopened);
         let store_dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig {
-            path: store_dir.path().join("clowder.redb"),
-            clinic_id: "test".into(),
-            cache_bytes: 8 << 20,
-            journal: None,
-        };
-        let clock: Arc<dyn crate::Clock> = Arc::new(ManualClock::new(when));
-        let store = Store::open(&config, clock, StoreMetrics::default()).unwrap();
+        let (store, _clock) = store_at(store_dir.path(), when);
         let mut set = set;
         set.audit(AuditDraft::new(&Caller::system(), "test.refund"));
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
