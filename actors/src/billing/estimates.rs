@@ -26,7 +26,6 @@ use clowder_schemas::events::DomainEvent;
 use clowder_schemas::ids::{ClientId, EstimateId, InvoiceId, LocationId, MessageId};
 use clowder_schemas::invoices::{Invoice, InvoiceDraft, ItemDefaults, LineDraft};
 use clowder_schemas::locations::Location;
-use clowder_schemas::messages::{Channel, Purpose};
 use clowder_schemas::money::{BasisPoints, Cents};
 use clowder_schemas::patients::Patient;
 use clowder_schemas::templates::TemplateCategory;
@@ -477,14 +476,14 @@ impl Estimates {
         values.insert("estimate_cat".into(), cat.unwrap_or_default().to_owned());
         values.insert("estimate_range".into(), range.clone());
         values.insert("estimate_valid_until".into(), valid.clone());
-        let template =
-            crate::comms::analytics::pick_variant(&reader, TemplateCategory::Estimate, Channel::Email, &key)?;
-        let (subject, text, html, template) = match template {
-            Some(t) => {
-                let r = crate::comms::templates::render(Channel::Email, &t.content, &values)?;
-                (r.subject, r.text, r.html, Some((t.id, t.category)))
-            }
-            None => {
+        crate::comms::compose::transactional_email(
+            &reader,
+            TemplateCategory::Estimate,
+            Recipient::Email(address),
+            client,
+            &values,
+            key,
+            || {
                 let clinic = printing::letterhead(&self.ctx)?.name;
                 let about = cat.map(|c| format!(" for {c}")).unwrap_or_default();
                 let valid = e.valid_until.map(|d| format!(" It is valid until {d}.")).unwrap_or_default();
@@ -492,21 +491,9 @@ impl Estimates {
                     "Dear {},\n\nYour estimate {number}{about} from {clinic} is attached ({range}).{valid}\n",
                     client.display_name()
                 );
-                (Some(format!("Your estimate {number} from {clinic}")), text, None, None)
-            }
-        };
-        Ok(NewMessage {
-            to: Recipient::Email(address),
-            client_id: Some(client.id),
-            subject,
-            text,
-            html,
-            idempotency_key: key,
-            due_at: None,
-            purpose: Purpose::Transactional,
-            template,
-            automation: None,
-        })
+                Ok((format!("Your estimate {number} from {clinic}"), text))
+            },
+        )
     }
 
     /// The generic service (reads, lists, passivation).

@@ -17,7 +17,6 @@ use clowder_schemas::ids::ClientId;
 use clowder_schemas::ids::{JobId, MessageId};
 use clowder_schemas::invoices::Invoice;
 use clowder_schemas::jobs::Job;
-use clowder_schemas::messages::{Channel, Purpose};
 use clowder_schemas::money::Cents;
 use clowder_schemas::reports::OpenInvoice;
 use clowder_schemas::statements::{
@@ -184,14 +183,14 @@ impl Statements {
         values.insert("statement_balance".into(), s.closing_balance.to_string());
         let overdue = s.ageing.total.get() - s.ageing.current.get();
         values.insert("statement_overdue".into(), Cents::new(overdue).to_string());
-        let template =
-            crate::comms::analytics::pick_variant(reader, TemplateCategory::Statement, Channel::Email, &key)?;
-        let (subject, text, html, template) = match template {
-            Some(t) => {
-                let r = crate::comms::templates::render(Channel::Email, &t.content, &values)?;
-                (r.subject, r.text, r.html, Some((t.id, t.category)))
-            }
-            None => {
+        let message = crate::comms::compose::transactional_email(
+            reader,
+            TemplateCategory::Statement,
+            Recipient::Email(email),
+            client,
+            &values,
+            key,
+            || {
                 let clinic = printing::letterhead(&self.ctx)?.name;
                 let text = format!(
                     "Dear {},\n\nYour statement of account with {clinic} for {} to {} is attached. The balance on {} is {}.\n",
@@ -201,21 +200,10 @@ impl Statements {
                     s.to,
                     s.closing_balance
                 );
-                (Some(format!("Your statement from {clinic}")), text, None, None)
-            }
-        };
-        Ok(Ok(NewMessage {
-            to: Recipient::Email(email),
-            client_id: Some(client.id),
-            subject,
-            text,
-            html,
-            idempotency_key: key,
-            due_at: None,
-            purpose: Purpose::Transactional,
-            template,
-            automation: None,
-        }))
+                Ok((format!("Your statement from {clinic}"), text))
+            },
+        )?;
+        Ok(Ok(message))
     }
 
     /// Emails one client their statement (each request a message of its own: a deliberate

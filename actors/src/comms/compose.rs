@@ -137,6 +137,44 @@ pub fn render_for(
     render(template.channel, &template.content, &values)
 }
 
+/// A transactional email to `client` at `to`, keyed `key` (its attachment is the caller's):
+/// the active template of `category` rendered with `values`, or, when the clinic has none of
+/// that category (a store written before it existed), the fixed `(subject, text)` of
+/// `fallback`.
+pub fn transactional_email(
+    reader: &Reader,
+    category: TemplateCategory,
+    to: Recipient,
+    client: &Client,
+    values: &BTreeMap<String, String>,
+    key: String,
+    fallback: impl FnOnce() -> Result<(String, String)>,
+) -> Result<super::messages::NewMessage> {
+    let template = super::analytics::pick_variant(reader, category, Channel::Email, &key)?;
+    let (subject, text, html, template) = match template {
+        Some(t) => {
+            let r = render(Channel::Email, &t.content, values)?;
+            (r.subject, r.text, r.html, Some((t.id, t.category)))
+        }
+        None => {
+            let (subject, text) = fallback()?;
+            (Some(subject), text, None, None)
+        }
+    };
+    Ok(super::messages::NewMessage {
+        to,
+        client_id: Some(client.id),
+        subject,
+        text,
+        html,
+        idempotency_key: key,
+        due_at: None,
+        purpose: Purpose::Transactional,
+        template,
+        automation: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
