@@ -2,7 +2,8 @@
 // starts the server (keeping credit on account), opens a walk-in visit (its draft holds one
 // uncharged entry: a walk-in has no exam fee), adds two price-list items, gives the client
 // 20.00 of credit and 1000 points, and passes: BASE_URL, USER, PASSWORD, VISIT,
-// CLIENT, ARTIFACTS.
+// CLIENT, ARTIFACTS. Late on, part of the credit payment goes back to the account and is then
+// paid out in cash as a refund of credit.
 import { check, env, launch, signedInPage } from './harness.mjs';
 
 const base = env('BASE_URL');
@@ -121,6 +122,36 @@ try {
   check((await page.locator('#owed').textContent()).startsWith('0.00'), 'nothing owed');
   await page.locator('#account-payments td', { hasText: 'Cash' }).first().waitFor({ timeout: 2000 });
   await page.screenshot({ path: `${dir}/billing-account-1280.png`, fullPage: true });
+
+  // Credit given back and paid out: 5.00 of the credit payment goes back to the account
+  // (a refund of credit is never money), then that restored credit leaves in cash through
+  // the payment's second choice, "kept as credit". More than was restored is refused inline.
+  await page.goto(`${base}${invoiceUrl}`);
+  await page.locator('#refund-box summary').click();
+  const back = page.locator('#refund');
+  const creditPayment = back.locator('#refund-payment option', { hasText: 'Credit on account' });
+  check(await creditPayment.count() === 1, 'only the invoice part of the credit payment is offered before');
+  await back.getByLabel('Payment').selectOption(await creditPayment.getAttribute('value'));
+  await back.getByLabel('Amount', { exact: true }).fill('5.00');
+  await back.getByLabel('Reason').fill('Flea treatment not used');
+  await back.getByRole('button', { name: 'Refund' }).click();
+  await page.locator('#t-balance', { hasText: '5.00' }).waitFor({ timeout: 5000 });
+  await page.locator('#refund-box summary').click();
+  const restored = page.locator('#refund-payment option', { hasText: 'kept as credit' });
+  check((await restored.textContent()).includes('(5.00 left to refund)'), `the restored credit offered: ${await restored.textContent()}`);
+  check((await restored.getAttribute('value')).endsWith('|credit'), 'the credit part is its own choice');
+  await back.getByLabel('Payment').selectOption(await restored.getAttribute('value'));
+  await back.getByLabel('Amount', { exact: true }).fill('6.00');
+  await back.getByLabel('Method').selectOption('cash');
+  await back.getByLabel('Reason').fill('Client asked for the credit back');
+  await back.getByRole('button', { name: 'Refund' }).click();
+  await back.locator('[data-error-for="amount"]:not([hidden])').waitFor({ timeout: 5000 });
+  await back.getByLabel('Amount', { exact: true }).fill('5.00');
+  await back.getByRole('button', { name: 'Refund' }).click();
+  await page.locator('#refund-payment option', { hasText: 'kept as credit' }).waitFor({ state: 'detached', timeout: 5000 });
+  check(await page.locator('#payments td', { hasText: 'Refund' }).count() === 3, 'three refunds listed');
+  check(await page.locator('#payments td', { hasText: 'Refund of credit' }).count() === 1, 'the payout listed as a refund of credit');
+  check(await page.locator('#t-balance').textContent() === '5.00', 'paying out credit leaves the invoice as it was');
 
   // A 10" tablet upright and a phone: nothing sticks out sideways.
   const cookies = await context.cookies();

@@ -450,7 +450,8 @@ async fn a_receipt_is_emailed_to_the_client_through_the_outbox() {
 
 /// The invoice builder's money controls against the real server: the client's credit offered
 /// up to the lesser of it and the balance (more than the balance refused), a payment with what
-/// is left to refund, the client's points on a draft; one apply-credit retried with its key
+/// is left to refund of its invoice part and of its credit part (at most the client's credit
+/// now), the client's points on a draft; one apply-credit retried with its key
 /// applies once.
 #[tokio::test]
 async fn the_invoice_builder_offers_the_clients_credit_refunds_and_points() {
@@ -487,14 +488,22 @@ async fn the_invoice_builder_offers_the_clients_credit_refunds_and_points() {
     let html = page(b.clone()).await;
     assert!(html.contains("The client has 115.00 in credit.") && html.contains("(at most 45.00)"));
 
-    // A payment with something left to refund; the credit part is not offered as money.
+    // A payment with something left to refund: its invoice part, and its credit part for at
+    // most the client's credit now (135.00 was kept, 20.00 of it spent on the other invoice).
     let html = page(a.clone()).await;
     assert!(html.contains(r#"id="refund""#) && html.contains("(65.00 left to refund)"), "{html}");
+    assert!(html.contains("kept as credit (115.00 left to refund)"), "{html}");
     let payment = last_payment(&t.app.get_json(&format!("/api/invoices/{a}")).await);
     let r = t.refund(&payment, json!({"amount": 6501, "reason": "too much"})).await;
     assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("amount")).await;
     expect_json(t.refund(&payment, json!({"amount": 6500, "reason": "all of it"})).await, StatusCode::OK).await;
-    assert!(!page(a.clone()).await.contains(r#"id="refund""#), "nothing left to refund");
+    let html = page(a.clone()).await;
+    assert!(!html.contains("(65.00 left to refund)") && html.contains("kept as credit (115.00 left"), "{html}");
+    let r = t.refund(&payment, json!({"amount": 11501, "of": "credit", "reason": "more than the credit"})).await;
+    assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("amount")).await;
+    let paid_out = json!({"amount": 11500, "of": "credit", "reason": "the credit paid out"});
+    expect_json(t.refund(&payment, paid_out).await, StatusCode::OK).await;
+    assert!(!page(a.clone()).await.contains(r#"id="refund""#), "nothing the client's credit could pay out");
 
     // Points on a draft, once the programme is on.
     let draft = {

@@ -227,7 +227,10 @@ root?.addEventListener('submit', (ev) => {
       if (amount === null || amount === 0) return fail('amount', 'Write the amount to refund as 12.50.');
       const body = { amount, reason: v('reason') };
       if (v('method')) body.method = v('method');
-      act(button, (key) => api('POST', `/api/payments/${v('payment')}/refunds`, body, key), form, 'amount');
+      // "<payment id>|credit" is the part of the payment held as the client's credit.
+      const [payment, part] = v('payment').split('|');
+      if (part === 'credit') body.of = 'credit';
+      act(button, (key) => api('POST', `/api/payments/${payment}/refunds`, body, key), form, 'amount');
       break;
     }
     case 'redeem': {

@@ -1763,9 +1763,10 @@ pub async fn invoice(
             let mut body = InvoiceBody::new(&inv, InvoiceActions::of(&inv, grants), &clinic_tz(&state));
             // The client's credit and points are read as their own routes read them (audited),
             // and only when a form would use them.
-            if body.actions.apply_credit && may(Method::GET, "/api/clients/{id}/credit") {
+            let wants_credit = body.actions.apply_credit || body.refunds_credit();
+            if wants_credit && may(Method::GET, "/api/clients/{id}/credit") {
                 let ledger = state.system.invoices.credit_ledger(inv.client_id, &staff.caller).await?;
-                body = body.with_credit(ledger.credit, inv.balance);
+                body = body.with_credit(ledger.credit, inv.balance).with_refundable_credit(ledger.credit);
             }
             if body.actions.redeem && may(Method::GET, "/api/clients/{id}/loyalty") {
                 let settings = state.system.loyalty.settings()?;

@@ -408,19 +408,28 @@ impl InvoiceActions {
     }
 }
 
-/// A payment of the invoice with money still to give back (`Invoice::refundable`).
+/// A part of a payment with money still to give back (`Invoice::refundable`): what it paid on
+/// the invoice, or what of it is the client's credit on account (an overpayment kept as
+/// credit, or credit applied and then given back to the account by a refund of the invoice
+/// part). Each is its own choice, so the desk picks which money goes back.
 #[derive(Debug, Clone)]
 pub struct RefundChoice {
-    pub payment_id: String,
-    /// "2026-03-02 · Card · 80.00".
+    /// The option's value: the payment's id, then `|credit` for the credit part.
+    pub value: String,
+    /// "2026-03-02 · Card · 80.00", and " · kept as credit" for the credit part.
     pub label: String,
     pub left: String,
+    /// The credit part (`of: "credit"`), which can never give back more than the client's
+    /// credit holds now.
+    credit_part: bool,
+    left_cents: Cents,
 }
 
-fn refundable(i: &Invoice) -> Vec<(&clowder_schemas::payments::Payment, Cents)> {
+fn refundable(i: &Invoice) -> Vec<(&clowder_schemas::payments::Payment, RefundOf, Cents)> {
     i.payments
         .iter()
-        .filter_map(|p| i.refundable(p.id, RefundOf::Invoice).filter(|c| c.is_positive()).map(|c| (p, c)))
+        .flat_map(|p| [RefundOf::Invoice, RefundOf::Credit].map(|of| (p, of)))
+        .filter_map(|(p, of)| i.refundable(p.id, of).filter(|c| c.is_positive()).map(|c| (p, of, c)))
         .collect()
 }
 
@@ -547,15 +556,17 @@ impl InvoiceBody {
             refundable: if actions.refund {
                 refundable(i)
                     .into_iter()
-                    .map(|(p, left)| RefundChoice {
-                        payment_id: p.id.to_string(),
-                        label: format!(
-                            "{} · {} · {}",
-                            day(p.received_at, tz),
-                            method_label(p.method),
-                            money(p.applied())
-                        ),
-                        left: money(left),
+                    .map(|(p, of, left)| {
+                        let label =
+                            format!("{} · {} · {}", day(p.received_at, tz), method_label(p.method), money(p.applied()));
+                        let credit_part = of == RefundOf::Credit;
+                        RefundChoice {
+                            value: if credit_part { format!("{}|credit", p.id) } else { p.id.to_string() },
+                            label: if credit_part { format!("{label} · kept as credit") } else { label },
+                            left: money(left),
+                            credit_part,
+                            left_cents: left,
+                        }
                     })
                     .collect()
             } else {
@@ -564,6 +575,27 @@ impl InvoiceBody {
             credit: None,
             points: None,
         }
+    }
+
+    /// Whether a payment's credit part is among the refund choices (the page then reads the
+    /// client's credit, to offer no more than it holds).
+    pub fn refunds_credit(&self) -> bool {
+        self.refundable.iter().any(|r| r.credit_part)
+    }
+
+    /// Offers each credit part for at most the client's `credit` now (credit spent on other
+    /// invoices since cannot be paid out), and not at all when none is left; the refund box
+    /// goes when nothing is left to choose.
+    pub fn with_refundable_credit(mut self, credit: Cents) -> Self {
+        self.refundable.retain_mut(|r| {
+            if r.credit_part && credit.get() < r.left_cents.get() {
+                r.left_cents = credit;
+                r.left = money(credit);
+            }
+            !r.credit_part || r.left_cents.is_positive()
+        });
+        self.actions.refund &= !self.refundable.is_empty();
+        self
     }
 
     /// Shows the apply-credit form for a client's `credit` (when there is some to apply).

@@ -1421,6 +1421,37 @@ fn the_builder_offers_credit_refunds_and_points_only_when_there_is_something_and
     );
     assert!(!render(body(&inv, Grants { refund: false, ..ALL })).contains("refund-box"), "refunds need their grant");
 
+    // An overpayment kept as credit: its invoice part and its credit part are two choices.
+    let mut over = issued(an_invoice("Food"));
+    let q = clowder_schemas::ids::PaymentId::from_u128(10);
+    let whole = PaymentDraft {
+        amount: Cents::new(10_000),
+        method: PaymentMethod::Cash,
+        reference: None,
+        processor: None,
+        processor_payment_id: None,
+    };
+    over.pay_keeping_credit(q, whole, true, "2026-03-02T16:00:00Z".parse().unwrap(), None).unwrap();
+    let html = render(body(&over, ALL));
+    assert!(
+        html.contains(&format!(r#"<option value="{q}">2026-03-02 · Cash · 79.40 (79.40 left to refund)</option>"#)),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            r#"<option value="{q}|credit">2026-03-02 · Cash · 79.40 · kept as credit (20.60 left to refund)</option>"#
+        )),
+        "{html}"
+    );
+    // The credit part offers no more than the client's credit now, and goes when it is spent.
+    let html = render(body(&over, ALL).with_refundable_credit(Cents::new(1000)));
+    assert!(
+        html.contains("kept as credit (10.00 left to refund)") && html.contains("(79.40 left to refund)"),
+        "{html}"
+    );
+    let html = render(body(&over, ALL).with_refundable_credit(Cents::ZERO));
+    assert!(!html.contains("kept as credit") && html.contains("(79.40 left to refund)"), "{html}");
+
     // Points: a draft, with the client's available points, their worth and the rule.
     let mut draft = an_invoice("Food");
     let account = LoyaltyAccount {
