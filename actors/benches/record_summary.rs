@@ -20,7 +20,7 @@ use clowder_schemas::vitals::CreateVitals;
 use jiff::SignedDuration;
 
 /// Visits of the cat; about 3.5 visits fill a page with these notes.
-const VISITS: usize = 140;
+const VISITS: usize = 175;
 const RUNS: usize = 5;
 
 fn main() {
