@@ -641,6 +641,19 @@ pub struct MarkSlot {
     pub vitals: Option<crate::vitals::MeasurementsInput>,
 }
 
+/// Body of `POST /api/admissions/{id}/slots/pin`: a mark made on the ward's shared tablet,
+/// with the username and PIN of the nurse who did it (the mark is hers, not the tablet's).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinMark {
+    /// The nurse's username.
+    pub username: String,
+    /// Her PIN (the exam-room tablet's, set with `PUT /api/auth/pin`).
+    pub pin: String,
+    /// The mark, as for `POST /api/admissions/{id}/slots`.
+    pub mark: MarkSlot,
+}
+
 /// How far ahead of the clock a mark's `at` may be (a tablet's clock runs a little fast).
 pub const MARK_FUTURE_SKEW: SignedDuration = SignedDuration::from_mins(5);
 

@@ -20,35 +20,34 @@ export const launch = () => chromium.launch({
     '--disable-component-update', '--disable-sync'],
 });
 
-/** Signs in as `user` (USER unless given; PASSWORD) through the sign-in page `page` is sent to
- * from `url`, and waits to be back on `url`. */
-async function signIn(page, url, user = env('USER')) {
+/** Signs in as `user` with `password` through the sign-in page `page` is sent to from `url`,
+ * and waits to be back on `url`. */
+async function signIn(page, url, user, password) {
   await page.goto(url);
   await page.waitForURL(/\/signin/);
   await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(env('PASSWORD'));
+  await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(url);
 }
 
-/** Opens `url` on a fresh page of `context`, signed in as `user` (USER unless given; see
- * `signIn`). Page errors go to stderr. */
-export async function signedIn(context, url, user = env('USER')) {
+/** Opens `url` on a fresh page of `context`, signed in as `user` (USER unless given) with
+ * `password` (PASSWORD unless given; see `signIn`). Page errors are pushed to `errors` when
+ * given (the script fails on them), else go to stderr. */
+export async function signedIn(context, url, user = env('USER'), { password = env('PASSWORD'), errors } = {}) {
   const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`[${user}] page error: ${e.message}`));
-  await signIn(page, url, user);
+  page.on('pageerror', (e) => (errors ? errors.push(e.message) : console.error(`[${user}] page error: ${e.message}`)));
+  await signIn(page, url, user, password);
   return page;
 }
 
 /**
  * A page of a new context (1280x800 unless `viewport` says otherwise), its script errors
- * pushed to `errors`, opened at `path` and signed in (see `signIn`); returns the context and
- * the page, back at `path`.
+ * pushed to `errors`, opened at `path` and signed in as USER (see `signedIn`); returns the
+ * context and the page, back at `path`.
  */
 export async function signedInPage(browser, base, path, errors, viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  await signIn(page, `${base}${path}`);
+  const page = await signedIn(context, `${base}${path}`, env('USER'), { errors });
   return { context, page };
 }

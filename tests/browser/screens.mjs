@@ -7,7 +7,7 @@
 // BASE_URL, USER, PASSWORD, CLIENT (John Smith's id), PATIENT (Mittens's id), MANAGER (a
 // practice manager with the same password), TEMPLATE (an SMS template's id), ADMIN_PASSWORD,
 // ARTIFACTS.
-import { check, env, launch } from './harness.mjs';
+import { check, env, launch, signedIn } from './harness.mjs';
 
 const base = env('BASE_URL');
 const dir = env('ARTIFACTS');
@@ -141,15 +141,8 @@ try {
   // field, Save makes a new version; a text that cannot be sent raises an alert on the
   // board; the log lists it.
   const manager = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const m = await manager.newPage();
-  m.on('pageerror', (e) => errors.push(e.message));
   const template = env('TEMPLATE');
-  await m.goto(`${base}/messages/templates/${template}`);
-  await m.waitForURL(/\/signin\?next=/);
-  await m.getByLabel('Username').fill(env('MANAGER'));
-  await m.getByLabel('Password').fill(env('PASSWORD'));
-  await m.getByRole('button', { name: 'Sign in' }).click();
-  await m.waitForURL(`${base}/messages/templates/${template}`);
+  const m = await signedIn(manager, `${base}/messages/templates/${template}`, env('MANAGER'), { errors });
   await m.locator('#preview-text', { hasText: 'Whiskers Cat Clinic: how is Mochi and Biscuit?' }).waitFor({ timeout: 5000 });
   await m.locator('#segments', { hasText: '1 segment (GSM-7' }).waitFor({ timeout: 5000 });
   const text = `Hi {{ client_first_name }}! ${'a'.repeat(200)} ☺`;
@@ -258,13 +251,7 @@ try {
   // The jobs page, as the administrator: the dead text's job, retried by its button, runs
   // again (and dies again: the text is still too long).
   const admin = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const a = await admin.newPage();
-  a.on('pageerror', (e) => errors.push(e.message));
-  await a.goto(`${base}/signin?next=%2Fjobs%3Fstate%3Ddead`);
-  await a.getByLabel('Username').fill('admin');
-  await a.getByLabel('Password').fill(env('ADMIN_PASSWORD'));
-  await a.getByRole('button', { name: 'Sign in' }).click();
-  await a.waitForURL(`${base}/jobs?state=dead`);
+  const a = await signedIn(admin, `${base}/jobs?state=dead`, 'admin', { password: env('ADMIN_PASSWORD'), errors });
   const row = a.locator('#jobs tbody tr', { hasText: 'send_message' });
   check(await row.count() === 1, `${await row.count()} dead send_message jobs`);
   const job = await row.getAttribute('data-job');

@@ -6,7 +6,7 @@
 // saved segment); the jobs page's Retry and Cancel buttons; a campaign's schedule, send now
 // and cancel buttons. The pages render without it; what a label says, and which button
 // shows, is decided on the server.
-import { newKey } from './api.js';
+import { api, newKey } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, ...children) => {
@@ -16,28 +16,12 @@ const el = (tag, attrs = {}, ...children) => {
   return e;
 };
 
-// A call whose error keeps the API's field, so it can be shown next to its input.
-async function call(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: {} };
-  if (method === 'POST') init.headers['idempotency-key'] = body?.__key ?? newKey();
-  if (body !== undefined) {
-    const { __key, ...rest } = body;
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(rest);
-  }
-  const res = await fetch(path, init);
-  if (res.status === 401) {
-    location.href = '/signin?next=' + encodeURIComponent(location.pathname + location.search);
-    throw new Error('signed out');
-  }
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) {
-    const e = new Error(data?.error?.message ?? res.statusText);
-    e.field = data?.error?.field;
-    throw e;
-  }
-  return data;
+// `api`, with the Idempotency-Key a form keeps across its retries carried in the body as
+// `__key` (taken out before sending; without one, a fresh key).
+function call(method, path, body) {
+  if (body === undefined) return api(method, path);
+  const { __key, ...rest } = body;
+  return api(method, path, rest, __key);
 }
 
 // Shows `message` under the input named `field` (or in `fallback`); clears the others.

@@ -506,7 +506,7 @@ pub async fn lab_order_page(
         let o = state.system.labs.orders.get(id, &staff.caller).await?;
         let ranges = current_ranges(&state)?;
         let users = o.created_by.into_iter().chain(o.reviewed_by).chain(o.amendments.iter().filter_map(|a| a.by));
-        let names = super::pages::names_of(&state, users).await;
+        let names = super::pages::user_names(&state, users).await;
         let name = |u: clowder_schemas::UserId| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
         let may_enter = granted_on(&staff, &Method::POST, "/api/lab-orders/{id}/results").is_some();
         let may_review = granted_on(&staff, &Method::POST, "/api/lab-orders/{id}/review").is_some();

@@ -738,35 +738,13 @@ async fn tablet_chart_view(state: &AppState, staff: &Staff, q: TabletParams) -> 
     Ok(view)
 }
 
-/// The names of a note's signer and its addenda's authors: the staff member's name through
-/// the staff profiles ("Dr. Ana Lee"), else the account's display name; an id that resolves
-/// to neither is left out (the page shows the id).
+/// The names of a note's signer and its addenda's authors (by `user_names`' rule).
 async fn signer_names(
     state: &AppState,
     note: &clowder_schemas::notes::NoteView,
 ) -> std::collections::HashMap<clowder_schemas::UserId, String> {
     let Some(n) = &note.note else { return std::collections::HashMap::new() };
-    names_of(state, std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author))).await
-}
-
-/// How each of `users` is shown: their staff profile's name, else their account's; a user
-/// with neither is left out.
-pub(crate) async fn names_of(
-    state: &AppState,
-    users: impl Iterator<Item = clowder_schemas::UserId>,
-) -> std::collections::HashMap<clowder_schemas::UserId, String> {
-    let mut names = std::collections::HashMap::new();
-    for u in users {
-        if names.contains_key(&u) {
-            continue;
-        }
-        let shown = match state.system.visits.profile_of(u) {
-            Ok(Some(p)) => Some(p.display_name()),
-            _ => state.system.accounts.get(u).await.ok().map(|a| a.display_name),
-        };
-        names.extend(shown.map(|s| (u, s)));
-    }
-    names
+    user_names(state, std::iter::once(n.signed_by).chain(n.addenda.iter().map(|a| a.author))).await
 }
 
 /// A navigation bar for views that are built only for their parts (the tablet shows none).
@@ -2000,18 +1978,23 @@ async fn patient_plans(
     Ok(Some(crate::views::treatment_plans::PatientPlans::new(id.to_string(), &plans, &protocols, can_apply, today)))
 }
 
-/// The display names of `users` (each read once; an unknown one by its id).
+/// How each of `users` is shown, the one rule for every page: their staff profile's name
+/// ("Dr. Ana Lee"), else their account's display name, else (an id that resolves to neither)
+/// the id itself. Each is read once.
 pub(crate) async fn user_names(
     state: &AppState,
     users: impl Iterator<Item = clowder_schemas::UserId>,
 ) -> HashMap<clowder_schemas::UserId, String> {
-    let mut who: Vec<_> = users.collect();
-    who.sort();
-    who.dedup();
     let mut names = HashMap::new();
-    for u in who {
-        let name = state.system.accounts.get(u).await.map_or_else(|_| u.to_string(), |a| a.display_name);
-        names.insert(u, name);
+    for u in users {
+        if names.contains_key(&u) {
+            continue;
+        }
+        let shown = match state.system.visits.profile_of(u) {
+            Ok(Some(p)) => p.display_name(),
+            _ => state.system.accounts.get(u).await.map_or_else(|_| u.to_string(), |a| a.display_name),
+        };
+        names.insert(u, shown);
     }
     names
 }

@@ -10,24 +10,13 @@ use clowder_schemas::access::Permission;
 use clowder_schemas::audit::Caller;
 use clowder_schemas::events::Author;
 use clowder_schemas::ids::AdmissionId;
-use clowder_schemas::wards::{Admission, MarkSlot};
+use clowder_schemas::wards::{Admission, PinMark};
 use clowder_schemas::{ErrorCode, ErrorResponse, ValidationError};
 
 use super::devices::DEVICE_HEADER;
 use crate::error::ApiError;
 use crate::extract::{Id, Json, Staff};
 use crate::state::AppState;
-
-/// Body of `POST /api/admissions/{id}/slots/pin`: the mark, and the username and PIN of the
-/// nurse who did it. (Kept beside its one route for now; it belongs with `MarkSlot` in
-/// `schemas::wards` when that crate is next touched.)
-#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PinMark {
-    pub username: String,
-    pub pin: String,
-    pub mark: MarkSlot,
-}
 
 /// Mark a due slot on the ward's shared tablet, as the nurse whose username and PIN are sent
 /// with it (she needs `ward:treat`; the tablet's session only `ward:view`). The tablet sends

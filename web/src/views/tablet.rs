@@ -16,7 +16,7 @@ use clowder_schemas::visits::{TimelineEntry, Visit, VisitStatus};
 use jiff::tz::TimeZone;
 
 use super::records::ClinicalSection;
-use super::visits::{AddendumRow, type_label, when};
+use super::visits::{AddendumRow, signed_lines, type_label, when};
 
 /// `/tablet/chart?room=<id>`.
 #[derive(Template)]
@@ -159,19 +159,10 @@ impl NoteEditor {
         }
         let live = visit.status != VisitStatus::Voided;
         let (state, soap, revision, addenda) = match (&note.note, &note.draft) {
-            (Some(n), _) => (
-                format!("Signed {} by {}", when(n.signed_at, tz), name(n.signed_by)),
-                n.soap.clone(),
-                n.revision,
-                n.addenda
-                    .iter()
-                    .map(|a| AddendumRow {
-                        number: a.number,
-                        text: a.text.clone(),
-                        signed: format!("Signed {} by {}", when(a.signed_at, tz), name(a.author)),
-                    })
-                    .collect(),
-            ),
+            (Some(n), _) => {
+                let (state, addenda) = signed_lines(n, &name, tz);
+                (state, n.soap.clone(), n.revision, addenda)
+            }
             (None, Some(d)) => ("Draft (not signed)".to_owned(), d.soap.clone(), d.revision, Vec::new()),
             (None, None) => ("No note".to_owned(), Default::default(), 0, Vec::new()),
         };

@@ -4,7 +4,7 @@
 //! click, the page decides whether it shows).
 
 use askama::Template;
-use clowder_schemas::notes::{NoteView, Soap};
+use clowder_schemas::notes::{Note, NoteView, Soap};
 use clowder_schemas::visits::{Visit, VisitStatus, VisitType};
 use jiff::tz::TimeZone;
 
@@ -26,6 +26,25 @@ pub struct AddendumRow {
     pub text: String,
     /// "Signed 5 Mar 2026 14:02 by Dr. Ana Lee" (the signer's staff name).
     pub signed: String,
+}
+
+/// A signed note's state line ("Signed … by …") and its addenda as shown: the visit page and
+/// the tablet's note editor say them alike.
+pub fn signed_lines(
+    n: &Note,
+    name: &impl Fn(clowder_schemas::UserId) -> String,
+    tz: &TimeZone,
+) -> (String, Vec<AddendumRow>) {
+    let addenda = n
+        .addenda
+        .iter()
+        .map(|a| AddendumRow {
+            number: a.number,
+            text: a.text.clone(),
+            signed: format!("Signed {} by {}", when(a.signed_at, tz), name(a.author)),
+        })
+        .collect();
+    (format!("Signed {} by {}", when(n.signed_at, tz), name(n.signed_by)), addenda)
 }
 
 /// `/visits/{id}`.
@@ -120,20 +139,10 @@ impl VisitPage {
             facts.push(Fact::text_of("Voided because", r.clone()));
         }
         let (note_state, soap, signature, addenda, revision) = match (&note.note, &note.draft) {
-            (Some(n), _) => (
-                format!("Signed {} by {}", when(n.signed_at, tz), name(n.signed_by)),
-                n.soap.clone(),
-                Some(n.signature.clone()),
-                n.addenda
-                    .iter()
-                    .map(|a| AddendumRow {
-                        number: a.number,
-                        text: a.text.clone(),
-                        signed: format!("Signed {} by {}", when(a.signed_at, tz), name(a.author)),
-                    })
-                    .collect(),
-                n.revision,
-            ),
+            (Some(n), _) => {
+                let (state, addenda) = signed_lines(n, &name, tz);
+                (state, n.soap.clone(), Some(n.signature.clone()), addenda, n.revision)
+            }
             (None, Some(d)) => ("Draft (not signed)".to_owned(), d.soap.clone(), None, Vec::new(), d.revision),
             (None, None) => ("No note".to_owned(), Soap::default(), None, Vec::new(), 0),
         };
