@@ -33,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Document contents on the medical record (docs/record-documents.md).
+    Documents {
+        #[command(subcommand)]
+        command: DocumentsCommand,
+    },
     /// Backups: take one, list them, verify one, make a key pair (docs/backups.md).
     Backup {
         #[command(subcommand)]
@@ -92,6 +97,21 @@ enum AuditCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum DocumentsCommand {
+    /// Remove the content files under <data dir>/documents that no document record names
+    /// (deactivated ones included) and that were last stored more than 24 h ago, as the daily
+    /// clean-up does; prints each one. Audited as `document.content_swept`. The server must be
+    /// stopped (the store is opened exclusively).
+    Sweep {
+        #[arg(long, env = "CLOWDER_DATA_DIR", default_value = "./data")]
+        data_dir: std::path::PathBuf,
+        /// Only print what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
 /// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`, which mimalloc keeps stable
 /// for ABI compatibility; the sys crate names only some options).
 #[cfg(feature = "mimalloc")]
@@ -112,6 +132,9 @@ fn main() -> std::process::ExitCode {
         Command::CheckConfig(args) => args.settings().map(|s| print!("{}", s.describe())),
         Command::Audit { command: AuditCommand::Verify { data_dir } } => audit_verify(&data_dir),
         Command::Reindex { data_dir } => reindex(&data_dir),
+        Command::Documents { command: DocumentsCommand::Sweep { data_dir, dry_run } } => {
+            documents_sweep(&data_dir, dry_run)
+        }
         Command::Backup { command } => clowder::backup_cli::backup(command),
         Command::SeedInvoices { data_dir, invoices, clients, years, lines, time_zone } => {
             seed_invoices(&data_dir, invoices, clients, years, lines, &time_zone)
@@ -187,6 +210,68 @@ fn reindex(data_dir: &std::path::Path) -> anyhow::Result<()> {
             report.through_seq,
             dir.display()
         );
+        anyhow::Ok(())
+    })
+}
+
+fn documents_sweep(data_dir: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
+    use clowder_actors::clinical::document_files::{DocumentFiles, SWEEP_GRACE};
+    use clowder_actors::store::{ChangeSet, Store, StoreConfig};
+    let config = clowder_actors::SystemConfig::new(data_dir);
+    let path = config.store_path();
+    if !path.exists() {
+        anyhow::bail!("no store at {}", path.display());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let store_config = StoreConfig {
+            path: path.clone(),
+            clinic_id: config.clinic_id.clone(),
+            cache_bytes: config.cache_bytes,
+            journal: None,
+        };
+        let clock: std::sync::Arc<dyn clowder_actors::Clock> = std::sync::Arc::new(clowder_actors::SystemClock);
+        // The store first: opened exclusively, it proves no server is using the directory.
+        let store = Store::open(&store_config, clock.clone(), Default::default())?;
+        let files = DocumentFiles::new(data_dir, config.document_max_bytes, clock);
+        let result = async {
+            let report = files.sweep_unnamed(&store, dry_run).await?;
+            if !dry_run && (!report.removed.is_empty() || !report.failed.is_empty()) {
+                let caller = clowder_schemas::audit::Caller {
+                    reason: Some("clowder documents sweep".into()),
+                    ..clowder_schemas::audit::Caller::system()
+                };
+                let mut set = ChangeSet::new();
+                set.audit(report.audit(&caller));
+                store.commit(set).await?;
+            }
+            anyhow::Ok(report)
+        }
+        .await;
+        let closing = store.clone();
+        let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+        let report = result?;
+        let verb = if dry_run { "would remove" } else { "removed" };
+        for c in &report.removed {
+            println!("{verb} {} ({} bytes, last stored {})", c.sha256, c.size, c.stored_at);
+        }
+        println!(
+            "ok: {} {} content files ({} bytes) no record names, older than {} h; kept {} named and {} newer; {} failed ({})",
+            verb,
+            report.removed.len(),
+            report.bytes,
+            SWEEP_GRACE.as_hours(),
+            report.named,
+            report.fresh,
+            report.failed.len(),
+            data_dir.join(clowder_actors::clinical::document_files::DIR).display()
+        );
+        for why in &report.failed {
+            eprintln!("clowder: could not check or remove {why}");
+        }
+        if !report.failed.is_empty() {
+            anyhow::bail!("{} content files could not be checked or removed", report.failed.len());
+        }
         anyhow::Ok(())
     })
 }

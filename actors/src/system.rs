@@ -168,7 +168,18 @@ impl System {
         let accounts = Accounts::new(ctx.clone(), roles.clone());
         let accounts_for_register = accounts.clone();
         let jobs = crate::jobs::Jobs::new(ctx.clone(), ctx.config.jobs.clone());
-        let cleanup = crate::jobs::cleanup::Cleanup { accounts: accounts.clone(), idempotency: idempotency.clone() };
+        let document_files = crate::clinical::document_files::DocumentFiles::new(
+            &ctx.config.data_dir,
+            ctx.config.document_max_bytes,
+            ctx.clock.clone(),
+        );
+        let content_sweep =
+            crate::clinical::document_files::ContentSweep { store: ctx.store.clone(), files: document_files.clone() };
+        let cleanup = crate::jobs::cleanup::Cleanup {
+            accounts: accounts.clone(),
+            idempotency: idempotency.clone(),
+            tasks: vec![Arc::new(content_sweep)],
+        };
         cleanup
             .install(&jobs, ctx.config.jobs.cleanup_at)
             .map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
@@ -290,8 +301,6 @@ impl System {
         let finance = crate::billing::finance::FinanceCharges::new(ctx.clone(), invoices.clone());
         finance.install(&jobs).map_err(|e| StoreError::Load(format!("the job handlers: {e}")))?;
         let documents = crate::clinical::documents::Documents::new(ctx.clone());
-        let document_files =
-            crate::clinical::document_files::DocumentFiles::new(&ctx.config.data_dir, ctx.config.document_max_bytes);
         // Started last: nothing after it can fail and leave it holding the store.
         jobs.start();
         Ok(System {

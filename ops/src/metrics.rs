@@ -67,6 +67,7 @@ impl Metrics {
         );
         system.ctx.metrics.register(&mut registry);
         system.store_metrics.register(&mut registry);
+        system.document_files.metrics().register(&mut registry);
         let memory = Gauge::default();
         registry.register("clowder_process_resident_memory_bytes", "Resident set size", memory.clone());
         let last_seq = Gauge::default();

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::calendar::Clinic;
@@ -346,4 +347,98 @@ async fn a_backup_carries_the_documents_and_a_restored_server_serves_them() {
     let out = restore(&dest, &k.identity, &target, None);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     assert!(!target.exists() || std::fs::read_dir(&target).unwrap().next().is_none());
+}
+
+/// Sets a content file's modification time to `at` (seconds since the epoch).
+fn stored_at(data_dir: &Path, sha: &str, at: u64) {
+    let path = data_dir.join("documents").join(&sha[..2]).join(sha);
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(at);
+    std::fs::File::open(path).unwrap().set_modified(when).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_clean_up_sweeps_old_contents_no_record_names_and_backups_still_restore() {
+    use crate::backups::{backed_up, first_backup, keys, restore, text};
+    use clowder_actors::jobs::{NewJob, cleanup};
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("offsite");
+    let k = keys(tmp.path());
+    let app = backed_up(&dest, &k.recipient).await;
+    first_backup(&app).await;
+    let client = app.some_client("Ada", "Papers").await;
+    let kept = upload(&app, &[("client_id", &client), ("category", "referral")], "kept.pdf", &pdf("kept")).await;
+    let kept = expect_json(kept, StatusCode::CREATED).await;
+    let off = upload(&app, &[("client_id", &client), ("category", "other")], "off.pdf", &pdf("deactivated")).await;
+    let off = expect_json(off, StatusCode::CREATED).await;
+    let res = app.post_json(&format!("/api/documents/{}/deactivate", id_of(&off)), &json!({})).await;
+    expect_json(res, StatusCode::OK).await;
+    // Contents stored with no record to name them, as a crash before the commit leaves them.
+    let files = &app.system.document_files;
+    let old = files.put(&pdf("orphan from a crash long ago")).await.unwrap();
+    let fresh = files.put(&pdf("orphan of an upload still committing")).await.unwrap();
+    let (kept, off) = (kept["sha256"].as_str().unwrap().to_owned(), off["sha256"].as_str().unwrap().to_owned());
+    // Named contents as old as the orphan: age alone never removes a content.
+    for sha in [&kept, &off, &old.sha256] {
+        stored_at(&app.data_dir, sha, 1_600_000_000);
+    }
+    let before = expect_json(app.post_json("/api/backups", &json!({})).await, StatusCode::CREATED).await;
+    assert_eq!(before["documents"].as_array().unwrap().len(), 4, "{before}");
+
+    // The daily clean-up, run now by the scheduler.
+    let new = NewJob {
+        kind: cleanup::KIND.into(),
+        payload: json!({}),
+        due_at: app.system.ctx.clock.now(),
+        idempotency_key: "test:cleanup-now".into(),
+        subject: None,
+    };
+    app.system.jobs.enqueue(new, &clowder_schemas::audit::Caller::system()).await.unwrap();
+    app.poll_json("/api/jobs?kind=daily_cleanup&state=succeeded", |v| !v["items"].as_array().unwrap().is_empty()).await;
+    let mut left = vec![kept.clone(), off.clone(), fresh.sha256.clone()];
+    left.sort();
+    assert_eq!(stored_files(&app.data_dir), left);
+    let audit = app.get_json("/api/audit?action=document.content_swept").await;
+    let entry = &audit["items"][0];
+    assert_eq!(entry["detail"]["files"], json!(1), "{audit}");
+    assert_eq!(entry["detail"]["bytes"], json!(old.size));
+    assert_eq!(entry["detail"]["sha256"], json!([old.sha256]));
+    let metrics = app.anonymous(Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("clowder_documents_swept_files_total 1\n"), "{metrics}");
+    assert!(metrics.contains(&format!("clowder_documents_swept_bytes_total {}\n", old.size)));
+
+    // The next backup names what is left; restored, every record's content is there.
+    let after = expect_json(app.post_json("/api/backups", &json!({})).await, StatusCode::CREATED).await;
+    let mut listed: Vec<String> = serde_json::from_value(after["documents"].clone()).unwrap();
+    listed.sort();
+    assert_eq!(listed, left);
+    let dir = app.stop().await;
+
+    // The operator's command on the stopped server: a dry run first, then the sweep.
+    let content = pdf("orphan the command sweeps");
+    let sha: String = sha2::Sha256::digest(&content).iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(dir.path().join("documents").join(&sha[..2])).unwrap();
+    std::fs::write(dir.path().join("documents").join(&sha[..2]).join(&sha), &content).unwrap();
+    stored_at(dir.path(), &sha, 1_600_000_000);
+    let sweep = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_clowder"))
+            .args(["documents", "sweep", "--data-dir"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let dry = sweep(&["--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry));
+    assert!(String::from_utf8_lossy(&dry.stdout).contains(&format!("would remove {sha} ({} bytes", content.len())));
+    assert!(stored_files(dir.path()).contains(&sha), "a dry run removes nothing");
+    let done = sweep(&[]);
+    assert!(done.status.success(), "{}", text(&done));
+    let said = String::from_utf8_lossy(&done.stdout);
+    assert!(said.contains(&format!("removed {sha}")) && said.contains("kept 2 named and 1 newer"), "{said}");
+    assert_eq!(stored_files(dir.path()), left);
+
+    let data = tmp.path().join("restored");
+    let out = restore(&dest, &k.identity, &data, None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(stored_files(&data), left);
 }

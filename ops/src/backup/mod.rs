@@ -617,7 +617,9 @@ impl Backups {
     /// Stores each document content the destination lacks (for this recipient) as its own
     /// object: checked against its name (SHA-256) while it is compressed, sealed, uploaded, read
     /// back and compared. Contents never change, so each is stored once and later backups
-    /// name it again. Returns every content's hash.
+    /// name it again. Returns every content's hash. A content gone between the listing and its
+    /// upload was swept (no record named it, `document_files`): it is left out, as if listed
+    /// after.
     async fn store_documents(&self) -> Result<Vec<String>, BackupFailure> {
         let dir = self.documents.clone();
         let local = in_background(move || clowder_actors::clinical::document_files::list_in(&dir)).await??;
@@ -627,21 +629,28 @@ impl Backups {
         let recipient = self.settings.recipient.clone();
         let present: std::collections::HashSet<String> =
             self.destination.list().await.map_err(|e| self.dest(e))?.into_iter().map(|o| o.name).collect();
-        for sha in &local {
-            let name = manifest::document_object(sha, recipient.as_str());
+        let mut kept = Vec::with_capacity(local.len());
+        for sha in local {
+            let name = manifest::document_object(&sha, recipient.as_str());
             if present.contains(&name) {
+                kept.push(sha);
                 continue;
             }
             let tmp = self.work.join("tmp");
             let (plain, sealed, check) =
                 (tmp.join(format!("{sha}.zst")), tmp.join(format!("{sha}.age")), tmp.join(format!("{sha}.check")));
             let _cleanup = TempFiles(vec![plain.clone(), sealed.clone(), check.clone()]);
-            let source = clowder_actors::clinical::document_files::path_in(&self.documents, sha)
+            let source = clowder_actors::clinical::document_files::path_in(&self.documents, &sha)
                 .ok_or_else(|| BackupFailure::Verification(format!("{sha} is not a document content name")))?;
             let (want, p, s, r) = (sha.clone(), plain.clone(), sealed.clone(), recipient.clone());
-            let object_sha = in_background(move || -> Result<String, BackupFailure> {
+            let object_sha = in_background(move || -> Result<Option<String>, BackupFailure> {
+                let mut file = match std::fs::File::open(&source) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
                 let mut hashing = crypt::Hashing::new(crypt::compressor(&p)?);
-                std::io::copy(&mut std::fs::File::open(&source)?, &mut hashing)?;
+                std::io::copy(&mut file, &mut hashing)?;
                 let (enc, got, _) = hashing.finish();
                 if got != want {
                     return Err(BackupFailure::Verification(format!(
@@ -650,9 +659,10 @@ impl Backups {
                     )));
                 }
                 enc.finish()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-                Ok(crypt::seal(&p, &r, &s)?.0)
+                Ok(Some(crypt::seal(&p, &r, &s)?.0))
             })
             .await??;
+            let Some(object_sha) = object_sha else { continue };
             self.destination.put_file(&name, &sealed).await.map_err(|e| self.dest(e))?;
             self.destination.get_to_file(&name, &check).await.map_err(|e| self.dest(e))?;
             if crypt::sha256_file(&check)?.0 != object_sha {
@@ -661,8 +671,9 @@ impl Backups {
                     self.destination.describe()
                 )));
             }
+            kept.push(sha);
         }
-        Ok(local)
+        Ok(kept)
     }
 
     fn full_due(&self, state: &State, now: jiff::Timestamp) -> bool {
