@@ -6,7 +6,9 @@
 // word (polled with a deadline); the PIN session ends mid-note, the PIN brings the vet back to
 // the chart and the words typed meanwhile reach the server; Sign makes the note read-only; vitals are entered (an
 // impossible weight is refused next to its field, an unusual temperature comes back flagged
-// with the normal range). Then the chart at 390 px wide has no horizontal scroll.
+// with the normal range). The lab trends: the first cat's creatinine drawn with its high point
+// flagged, the second cat's chart saying it has no result. Then the chart at 390 px wide has
+// no horizontal scroll.
 // Run by tests/it/browser.rs, which starts the server and passes:
 // BASE_URL, USER, PIN, DEVICE, ROOM_A, VISIT_A, ROOM_B, VISIT_B, PATIENT_NAME, ARTIFACTS.
 import { env, check, launch } from './harness.mjs';
@@ -35,7 +37,7 @@ async function unlock(page) {
   await page.getByRole('button', { name: 'Unlock' }).click();
 }
 
-async function tabletIn(viewport, room, visit, name) {
+async function tabletIn(viewport, room, visit, name, trend) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`));
@@ -50,6 +52,18 @@ async function tabletIn(viewport, room, visit, name) {
   await page.locator('#chart').waitFor();
   check(await page.locator('#banner h1').textContent() === env('PATIENT_NAME'), 'the chart is of the cat in the room');
   await page.screenshot({ path: `${dir}/tablet-chart-${name}.png`, fullPage: true });
+
+  // Lab trends: room A's cat has two creatinines (the newer high), room B's none.
+  const labs = page.locator('#labs-section');
+  if (trend) {
+    const crea = labs.locator('figure.lab-trend[data-analyte="CREA"]');
+    check(await crea.locator('svg .chart-point').count() === 2, 'both creatinines are drawn');
+    check(await crea.locator('svg .chart-flagged[data-flag="H"]').count() === 1, 'the high one is flagged H');
+    check(await crea.locator('svg .chart-band').count() === 1, 'the reference range is drawn');
+    await crea.screenshot({ path: `${dir}/tablet-lab-trend-${name}.png` });
+  } else {
+    await labs.getByText('No lab result on file.').waitFor();
+  }
 
   // Write the note; the autosave says Saved.
   const subjective = page.getByLabel('Subjective');
@@ -148,7 +162,7 @@ async function tabletIn(viewport, room, visit, name) {
 }
 
 try {
-  const upright = await tabletIn({ width: 800, height: 1280 }, env('ROOM_A'), env('VISIT_A'), '800');
+  const upright = await tabletIn({ width: 800, height: 1280 }, env('ROOM_A'), env('VISIT_A'), '800', true);
   // A phone-sized window: the chart fits, no horizontal scroll.
   const page = upright.page;
   await page.setViewportSize({ width: 390, height: 844 });
@@ -159,7 +173,7 @@ try {
   await page.screenshot({ path: `${dir}/tablet-chart-390.png`, fullPage: true });
   await upright.context.close();
 
-  const sideways = await tabletIn({ width: 1280, height: 800 }, env('ROOM_B'), env('VISIT_B'), '1280');
+  const sideways = await tabletIn({ width: 1280, height: 800 }, env('ROOM_B'), env('VISIT_B'), '1280', false);
   // The cat leaves the room: the chart follows the whiteboard and shows no cat.
   // Moved through the context's request API (same cookies), not page.evaluate: the chart
   // reloads as soon as the room changes, which would destroy an in-page script's context.

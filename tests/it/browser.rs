@@ -21,7 +21,9 @@
 //! PIN unlocks the tablet, the chart of the cat in the room opens, the SOAP note is written
 //! through a dropped connection without losing a word (the server's draft is polled), signed
 //! and shown read-only; vitals are entered, a vaccine recorded and a drug prescribed (with the
-//! override the server asks for); the chart fits 390 px without scrolling sideways.
+//! override the server asks for); the lab trend of the cat with results is drawn with its
+//! high point flagged (the other cat's chart has none); the chart fits 390 px without
+//! scrolling sideways.
 //!
 //! The estimate and report screens, in `tests/browser/estimates.mjs`: an estimate started
 //! from a cat gets two options of low–high lines through the editor (removing the only
@@ -41,6 +43,10 @@
 //! The record's documents, in `tests/browser/record-documents.mjs`: a PDF uploaded on a cat's
 //! page appears in its documents without a reload and downloads as the same bytes; an
 //! executable renamed `.pdf` is refused and the server's reason shows by the file field.
+//!
+//! A plan step booked from the offered slots, in `tests/browser/plan_booking.mjs`: the slot
+//! booked shows on the step with its time; the same slot clicked on a stale tab is refused
+//! inline.
 //!
 //! The ward's shared tablet, in `tests/browser/ward-tablet.mjs`: on 800x1280, Done asks who
 //! did it; a wrong PIN is refused in the dialog, the nurse's PIN marks the slot as hers.
@@ -282,6 +288,21 @@ async fn the_tablet_writes_a_note_through_a_dropped_connection_and_signs_it() {
     for cat in [&c.cat, &c.cat2] {
         let p = json!({"patient_id": cat, "name": "Chronic kidney disease", "status": "chronic"});
         assert!(c.app.post_json("/api/problems", &p).await.status().is_success());
+    }
+    // Lab results for the first cat only: two creatinines, the newer one high, so the tablet
+    // draws a trend with a flagged point in room A and none in room B.
+    for (value, unit) in [(1.2, "mg/dL"), (300.0, "µmol/L")] {
+        let order = json!({"visit_id": visit_a, "test": "CHEM10"});
+        let order = id_of(
+            &crate::helpers::expect_json(
+                c.app.post_json("/api/lab-orders", &order).await,
+                reqwest::StatusCode::CREATED,
+            )
+            .await,
+        );
+        let results = json!({"results": [{"analyte": "CREA", "value": value, "unit": unit}]});
+        let res = c.app.post_json(&format!("/api/lab-orders/{order}/results"), &results).await;
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "{}", res.text().await.unwrap());
     }
     let base = format!("http://{}", c.app.addr);
     browser
@@ -702,6 +723,67 @@ async fn a_protocol_applied_on_the_cat_page_makes_a_plan_whose_steps_are_marked_
     assert_eq!(plans["items"].as_array().unwrap().len(), 1, "one plan, however the button was clicked");
     assert_eq!(plans["items"][0]["steps"][0]["status"], "done");
     assert!(browser.artifacts.join("plan-1280.png").exists());
+}
+
+/// Booking a plan step from the offered slots, in `tests/browser/plan_booking.mjs`: Ben is on
+/// shift 09:00–10:00 on the step's day, so the plan page offers that morning's starts; the
+/// vet books 09:00 and the step shows as booked for that time; a second tab that offered the
+/// same slot before is refused inline (409 `appointment_conflict`), and the calendar holds
+/// one appointment of the cat at that time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_step_is_booked_from_the_offered_slots_and_a_taken_slot_is_refused_inline() {
+    let Some(browser) = Browser::find() else { return };
+    let c = Clinic::new().await;
+    let day = crate::availability::a_tuesday();
+    let shift = json!({"location_id": c.location, "date": day.to_string(), "start": "09:00", "end": "10:00"});
+    let res = c.app.post_json(&format!("/api/staff/{}/shifts", c.vet), &shift).await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED, "{}", res.text().await.unwrap());
+    let protocol = json!({"name": "Recheck", "steps": [
+        {"title": "Bloods", "kind": "lab", "day_offset": 0, "cost": 21000, "appointment_type_id": c.ty("Wellness exam")},
+        {"title": "Review", "kind": "exam", "day_offset": 14, "cost": 0},
+    ]});
+    let protocol = id_of(
+        &crate::helpers::expect_json(c.app.post_json("/api/protocols", &protocol).await, reqwest::StatusCode::CREATED)
+            .await,
+    );
+    let apply = json!({"patient_id": c.cat, "protocol_id": protocol, "start_date": day.to_string()});
+    let plan = crate::helpers::expect_json(
+        c.app.post_json("/api/treatment-plans", &apply).await,
+        reqwest::StatusCode::CREATED,
+    )
+    .await;
+    let plan = id_of(&plan["plan"]);
+    // Plans are changed with `visits:edit`, appointments made with `appointments:create`.
+    crate::access::staff_user(&c.app, "vera", &["veterinarian", "receptionist"]).await;
+    let at = crate::availability::local(day, 9, 0);
+    let base = format!("http://{}", c.app.addr);
+    browser
+        .run(
+            "plan_booking.mjs",
+            &[
+                ("BASE_URL", &base),
+                ("USER", "vera"),
+                ("PASSWORD", crate::access::NEW_PASSWORD),
+                ("PLAN", &plan),
+                ("SLOT", &format!("{day} 09:00")),
+                ("BOOKED_AT", &day.strftime("%-d %b %Y 09:00").to_string()),
+            ],
+        )
+        .await;
+    let plan = c.app.get_json(&format!("/api/treatment-plans/{plan}")).await;
+    let step = &plan["plan"]["steps"][0];
+    assert_eq!(step["status"], "booked", "{plan}");
+    let list = c.app.get_json(&format!("/api/appointments?patient_id={}&date={day}", c.cat)).await;
+    let items = list["items"].as_array().or_else(|| list.as_array()).cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "one appointment, the refused click made none: {list}");
+    let a = &items[0];
+    assert_eq!(a["id"], step["appointment_id"], "{a}");
+    assert_eq!((a["vet_id"].as_str(), a["type_id"].as_str()), (Some(c.vet.as_str()), Some(c.ty("Wellness exam"))));
+    let start: jiff::Timestamp = a["start"].as_str().unwrap().parse().unwrap();
+    assert_eq!(start, at.parse::<jiff::Timestamp>().unwrap(), "{a}");
+    for shot in ["plan-booked-1280.png", "plan-slot-taken-1280.png"] {
+        assert!(browser.artifacts.join(shot).exists(), "{shot}");
+    }
 }
 
 /// The accounting export screen, in `tests/browser/accounting.mjs`: from the reports page,

@@ -632,8 +632,9 @@ async fn tablet_chart_view(state: &AppState, staff: &Staff, q: TabletParams) -> 
     // own route would answer this caller. Shown, not opened: the cat does not join the
     // recently viewed list.
     let before = PageRequest::parse(None, q.older.as_deref())?.after;
-    // The tablet draws no lab trend: left out, so neither read nor audited.
-    let access = clowder_actors::clinical::chart::ChartAccess { labs: false, ..super::visits::chart_access(staff) };
+    // The lab trends come in the same read for a reader of labs (`labs:view`), and are
+    // neither read nor audited for anyone else.
+    let access = super::visits::chart_access(staff);
     let chart = state.system.charts.chart(id, access, today, before, caller).await?;
     let patient = &chart.patient;
     let banner = PatientPage::new(nav_none(staff), patient, chart.owner.as_ref(), today);
@@ -729,6 +730,10 @@ async fn tablet_chart_view(state: &AppState, staff: &Staff, q: TabletParams) -> 
         older_href,
         vaccines_due: due_rows(&chart.vaccines),
         medications,
+        lab_trends: chart
+            .lab_trends
+            .as_ref()
+            .map(|ts| ts.iter().filter_map(|t| crate::views::labs::TrendChart::of(t, &tz)).collect()),
         visit,
         can_record_vitals: live && granted_on(staff, &Method::POST, "/api/vitals").is_some(),
         fas_min,
@@ -1938,6 +1943,12 @@ pub async fn treatment_plan(
             let cat = cat.map_or_else(|_| v.plan.patient_id.to_string(), |p| p.name);
             let users = user_names(&state, v.plan.history.iter().filter_map(|r| r.by)).await;
             let tz = clinic_tz(&state);
+            // A booked step shows when its appointment is, for who may read appointments.
+            let read_appointments = may(&staff, "GET /api/appointments/{id}");
+            let appointment = |a| {
+                let a = state.system.scheduling.calendar.get(a).ok().filter(|_| read_appointments)?;
+                Some((a.start, a.status))
+            };
             let b = PlanBody::new(
                 &v,
                 cat,
@@ -1946,6 +1957,7 @@ pub async fn treatment_plan(
                 may(&staff, "POST /api/appointments"),
                 |u| u.and_then(|u| users.get(&u).cloned()).unwrap_or_default(),
                 |t| crate::views::visits::when(t, &tz),
+                appointment,
             );
             if wants_fragment(&headers) {
                 return Ok(render(StatusCode::OK, &PlanFragment { b }));

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use clowder_schemas::labs::{AnalyteResult, Flag, LabOrder, LabOrderStatus, LabRanges, LabTests, LabUnmatched};
+use clowder_schemas::labs::{
+    AnalyteResult, Flag, LabOrder, LabOrderStatus, LabRanges, LabTests, LabTrend, LabUnmatched,
+};
 use jiff::tz::TimeZone;
 
 use super::Nav;
@@ -132,6 +134,47 @@ pub struct TrendChart {
     pub chart: Chart,
 }
 
+impl TrendChart {
+    /// An analyte's trend as the chart read answers it (`PatientChart::lab_trends`): its
+    /// numeric points drawn like the cat page's, in the unit and against the range of its
+    /// newest result; `None` when no point has a value.
+    pub fn of(t: &LabTrend, tz: &TimeZone) -> Option<TrendChart> {
+        let points = t.points.iter().filter_map(|p| Some((p.at, p.value?, p.flag))).collect();
+        let unit = t.unit.as_deref().unwrap_or_default();
+        TrendChart::draw(&t.analyte, &t.name, unit, (t.low, t.high), points, tz)
+    }
+
+    /// The one drawing of a lab trend: the axis spans the values and the range (so the band
+    /// is always in view), the band is the range, flagged points are marked.
+    fn draw(
+        analyte: &str,
+        name: &str,
+        unit: &str,
+        (low, high): (Option<f64>, Option<f64>),
+        points: Vec<(jiff::Timestamp, f64, Option<Flag>)>,
+        tz: &TimeZone,
+    ) -> Option<TrendChart> {
+        let id = format!("trend-{}", analyte.to_ascii_lowercase());
+        let values = points.iter().map(|p| p.1).chain(low).chain(high);
+        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+        let pad = ((hi - lo) * 0.1).max(0.1);
+        let chart = line_chart(
+            Series {
+                id: &id,
+                title: name,
+                unit,
+                marks: points.iter().map(|p| p.2.map(Flag::as_str)).collect(),
+                points: points.iter().map(|p| (p.0, p.1)).collect(),
+                y_axis: Some(((lo - pad).max(0.0), hi + pad)),
+                band: low.zip(high),
+                decimals: 2,
+            },
+            tz,
+        )?;
+        Some(TrendChart { analyte: analyte.to_owned(), name: name.to_owned(), chart })
+    }
+}
+
 /// The lab block of the cat page: its latest orders and a chart per analyte with a value.
 #[derive(Debug, Clone, Default)]
 pub struct PatientLabs {
@@ -158,27 +201,9 @@ impl PatientLabs {
             .filter_map(|(analyte, mut rs)| {
                 rs.sort_by_key(|r| r.resulted_at);
                 let newest = *rs.last()?;
-                let id = format!("trend-{}", analyte.to_ascii_lowercase());
-                let unit = newest.unit.clone().unwrap_or_default();
-                let points: Vec<_> = rs.iter().filter_map(|r| Some((r.resulted_at, r.value?))).collect();
-                // The axis spans the values and the range, so the band is always in view.
-                let values = points.iter().map(|p| p.1).chain(newest.low).chain(newest.high);
-                let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
-                let pad = ((hi - lo) * 0.1).max(0.1);
-                let chart = line_chart(
-                    Series {
-                        id: &id,
-                        title: &newest.name,
-                        unit: &unit,
-                        points,
-                        y_axis: Some(((lo - pad).max(0.0), hi + pad)),
-                        band: newest.low.zip(newest.high),
-                        decimals: 2,
-                        marks: rs.iter().map(|r| r.flag.map(Flag::as_str)).collect(),
-                    },
-                    tz,
-                )?;
-                Some(TrendChart { analyte: analyte.to_owned(), name: newest.name.clone(), chart })
+                let points = rs.iter().filter_map(|r| Some((r.resulted_at, r.value?, r.flag))).collect();
+                let unit = newest.unit.as_deref().unwrap_or_default();
+                TrendChart::draw(analyte, &newest.name, unit, (newest.low, newest.high), points, tz)
             })
             .collect();
         PatientLabs {

@@ -1,7 +1,7 @@
 //! The exam-room tablet's chart (`/tablet/chart?room=<id>`): the cat the room's whiteboard
 //! says is in the room, for whoever unlocked the tablet: its banner (alerts, allergies,
 //! handling, active problems), the timeline, the latest vitals with the weight and BCS trends,
-//! the vaccines due (each with the rule that produced it), the active medications (only for
+//! the lab trends per analyte (only for holders of `labs:view`), the vaccines due (each with the rule that produced it), the active medications (only for
 //! holders of `prescriptions:view`), and the forms the vet writes with: the SOAP note (autosaved
 //! by `tablet-chart.js` with a local queue), vitals, a vaccine, a prescription. Which of them
 //! show is decided here, from what the caller's writes would be allowed to do.
@@ -15,6 +15,7 @@ use clowder_schemas::vaccine_protocol::VaccineProtocol;
 use clowder_schemas::visits::{TimelineEntry, Visit, VisitStatus};
 use jiff::tz::TimeZone;
 
+use super::labs::TrendChart;
 use super::records::ClinicalSection;
 use super::visits::{AddendumRow, signed_lines, type_label, when};
 
@@ -48,6 +49,9 @@ pub struct ChartCat {
     pub vaccines_due: Vec<DueRow>,
     /// `None` without `prescriptions:view`: the section is not shown at all.
     pub medications: Option<Vec<MedicationRow>>,
+    /// A trend per analyte with a numeric result (as the cat page draws them); `None`
+    /// without `labs:view`: the section is not shown and the chart read left them out.
+    pub lab_trends: Option<Vec<TrendChart>>,
     /// The visit being seen: its note, and the forms that post with its id.
     pub visit: Option<NoteEditor>,
     pub can_record_vitals: bool,

@@ -797,6 +797,7 @@ fn tablet_chart(visit: Option<super::tablet::NoteEditor>, meds: bool) -> super::
                     label: "/api/prescriptions/01JD7Y2Q4Z8W3N5K6M7P8R9S0T/label.pdf".into(),
                 }]
             }),
+            lab_trends: None,
             visit,
             can_record_vitals: true,
             fas_min: 1,
@@ -825,6 +826,38 @@ fn the_tablet_chart_escapes_labels_and_hides_medications_without_the_permission(
     assert!(!html.contains(r#"id="vaccine-form""#) && !html.contains(r#"id="prescribe-form""#));
     let html = tablet_chart(None, false).render().unwrap();
     assert!(!html.contains("medications") && !html.contains("Meloxicam"), "no prescriptions:view, no medications");
+}
+
+#[test]
+fn the_tablet_chart_draws_each_lab_trend_with_its_flags_only_for_a_reader_of_labs() {
+    use super::labs::TrendChart;
+    let trend: clowder_schemas::labs::LabTrend = serde_json::from_value(serde_json::json!({
+        "patient_id": "01JD7Y2Q4Z8W3N5K6M7P8R9S0A", "analyte": "CREA", "name": "Creatinine <serum>",
+        "unit": "mg/dL", "low": 0.8, "high": 2.4, "points": [
+            {"at": "2026-03-05T11:00:00Z", "order_id": "01JD7Y2Q4Z8W3N5K6M7P8R9S0X", "value": 3.1, "text": null, "flag": "H"},
+            {"at": "2026-01-05T11:00:00Z", "order_id": "01JD7Y2Q4Z8W3N5K6M7P8R9S0W", "value": 1.9, "text": null, "flag": null},
+        ]}))
+    .unwrap();
+    let text_only: clowder_schemas::labs::LabTrend = serde_json::from_value(serde_json::json!({
+        "patient_id": "01JD7Y2Q4Z8W3N5K6M7P8R9S0A", "analyte": "NOTE", "name": "Comment", "unit": null,
+        "low": null, "high": null, "points": [
+            {"at": "2026-03-05T11:00:00Z", "order_id": "01JD7Y2Q4Z8W3N5K6M7P8R9S0X", "value": null, "text": "lipaemic", "flag": "A"},
+        ]}))
+    .unwrap();
+    let tz = jiff::tz::TimeZone::UTC;
+    let mut view = tablet_chart(None, true);
+    let trends = [trend, text_only].iter().filter_map(|t| TrendChart::of(t, &tz)).collect::<Vec<_>>();
+    assert_eq!(trends.len(), 1, "a text result draws no line");
+    view.cat.as_mut().unwrap().lab_trends = Some(trends);
+    let html = view.render().unwrap();
+    assert!(html.contains(r#"id="labs-section""#) && html.contains(r#"data-analyte="CREA""#), "{html}");
+    assert!(html.contains(r#"<svg id="trend-crea""#) && html.contains(r#"class="chart-band""#));
+    assert_eq!(html.matches("chart-flagged").count(), 1, "the high creatinine is marked");
+    assert!(html.contains(r#"data-flag="H""#) && html.contains("Creatinine &#60;serum&#62;:"));
+    view.cat.as_mut().unwrap().lab_trends = Some(Vec::new());
+    assert!(view.render().unwrap().contains("No lab result on file."));
+    let html = tablet_chart(None, true).render().unwrap();
+    assert!(!html.contains("labs-section") && !html.contains("trend-"), "no labs:view, no lab trends");
 }
 
 #[test]
@@ -1948,7 +1981,7 @@ fn a_treatment_plan_shows_progress_costs_and_offers_actions_only_on_open_steps_t
     use clowder_schemas::protocols::PlanStatus;
     let v = treatment_plan(PlanStatus::Active);
     let body = |editor, book| {
-        PlanBody::new(&v, "Miso <3".into(), "c".into(), editor, book, |_| "Vera".into(), |t| t.to_string())
+        PlanBody::new(&v, "Miso <3".into(), "c".into(), editor, book, |_| "Vera".into(), |t| t.to_string(), |_| None)
     };
     let html = PlanPage { nav: nav(true, true), b: body(true, true) }.render().unwrap();
     assert!(html.contains("Miso &#60;3") && html.contains("&#60;b&#62;Bloods"), "escaped: {html}");
@@ -1961,9 +1994,41 @@ fn a_treatment_plan_shows_progress_costs_and_offers_actions_only_on_open_steps_t
     let reader = PlanPage { nav: nav(true, true), b: body(false, false) }.render().unwrap();
     assert!(!reader.contains("data-action="), "a reader gets no form");
     let closed = treatment_plan(PlanStatus::Cancelled);
-    let b = PlanBody::new(&closed, "Miso".into(), "c".into(), true, true, |_| String::new(), |t| t.to_string());
+    let b =
+        PlanBody::new(&closed, "Miso".into(), "c".into(), true, true, |_| String::new(), |t| t.to_string(), |_| None);
     let html = PlanPage { nav: nav(true, true), b }.render().unwrap();
     assert!(!html.contains("data-action=") && html.contains(r#"data-status="cancelled""#));
+}
+
+#[test]
+fn a_booked_step_shows_when_its_appointment_is_and_whether_it_still_takes_place() {
+    use super::treatment_plans::{PlanBody, PlanFragment};
+    use clowder_schemas::appointments::Status;
+    use clowder_schemas::ids::AppointmentId;
+    use clowder_schemas::protocols::{PlanStatus, StepStatus};
+    let mut v = treatment_plan(PlanStatus::Active);
+    v.plan.steps[1].status = StepStatus::Booked;
+    v.plan.steps[1].appointment_id = Some(AppointmentId::from_u128(7));
+    let start = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let render = |status: Option<Status>| {
+        let b = PlanBody::new(
+            &v,
+            "Miso".into(),
+            "c".into(),
+            true,
+            true,
+            |_| String::new(),
+            |t| crate::views::visits::when(t, &jiff::tz::TimeZone::UTC),
+            |a| (a == AppointmentId::from_u128(7)).then_some(start).zip(status),
+        );
+        PlanFragment { b }.render().unwrap()
+    };
+    let html = render(Some(Status::Scheduled));
+    assert!(html.contains("for <time>15 Jan 2027 08:00</time>"), "{html}");
+    assert!(!html.contains(r#"data-action="offer""#), "a booked step offers no more slots");
+    assert!(render(Some(Status::Cancelled)).contains("<time>15 Jan 2027 08:00 (cancelled)</time>"));
+    let unread = render(None);
+    assert!(!unread.contains("<time>") && unread.contains(">appointment</a>"), "the link without the time");
 }
 
 const EXPORT_ID: &str = "01J00000000000000000000001";

@@ -6,6 +6,8 @@
 
 use askama::Template;
 use clowder_schemas::UserId;
+use clowder_schemas::appointments::Status as AppointmentStatus;
+use clowder_schemas::ids::AppointmentId;
 use clowder_schemas::protocols::{PlanStatus, PlanView, Protocol, RevisionKind, StepKind, StepStatus, TreatmentPlan};
 
 use super::Nav;
@@ -70,6 +72,9 @@ pub struct StepRow {
     pub reason: String,
     /// The appointment it is booked in, as a link.
     pub appointment: Option<String>,
+    /// When that appointment starts ("22 Dec 2026 09:00", "… (cancelled)" once it no longer
+    /// takes place); empty when the caller may not read appointments or it is gone.
+    pub appointment_at: String,
     /// Whether done, skip and move are offered (an open step of an active plan, for an editor).
     pub can_settle: bool,
     /// Whether "Offer slots" is offered (an open, unbooked step with an appointment type).
@@ -112,7 +117,9 @@ pub struct PlanBody {
 
 impl PlanBody {
     /// `editor`: whether the caller may change plans (`POST .../changes`); `book`: whether
-    /// they may also book (`POST /api/appointments`); `who` names a user.
+    /// they may also book (`POST /api/appointments`); `who` names a user; `appointment` reads
+    /// a booked step's appointment (its start and status), `None` when it may not be shown.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         v: &PlanView,
         cat: String,
@@ -121,6 +128,7 @@ impl PlanBody {
         book: bool,
         who: impl Fn(Option<UserId>) -> String,
         when: impl Fn(jiff::Timestamp) -> String,
+        appointment: impl Fn(AppointmentId) -> Option<(jiff::Timestamp, AppointmentStatus)>,
     ) -> PlanBody {
         let p: &TreatmentPlan = &v.plan;
         let open = editor && p.status == PlanStatus::Active;
@@ -153,6 +161,15 @@ impl PlanBody {
                     status: step_status(s.status),
                     reason: s.reason.clone().unwrap_or_default(),
                     appointment: s.appointment_id.map(|a| format!("/api/appointments/{a}")),
+                    appointment_at: s
+                        .appointment_id
+                        .and_then(&appointment)
+                        .map(|(start, status)| match status {
+                            AppointmentStatus::Cancelled => format!("{} (cancelled)", when(start)),
+                            AppointmentStatus::NoShow => format!("{} (no-show)", when(start)),
+                            _ => when(start),
+                        })
+                        .unwrap_or_default(),
                     can_settle: open && !s.status.is_settled(),
                     can_book: open && book && s.status == StepStatus::Planned && s.appointment_type_id.is_some(),
                 })

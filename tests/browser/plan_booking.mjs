@@ -1,0 +1,52 @@
+// Booking a treatment-plan step from the offered slots, in headless Chromium. Run by
+// tests/it/browser.rs, which puts a vet on shift on the step's day, applies a plan whose
+// step 1 has an appointment type and passes: BASE_URL, USER, PASSWORD, PLAN, SLOT (the button
+// of the slot to book, "2027-02-02 09:00"), BOOKED_AT (how the page writes its start),
+// ARTIFACTS. Two tabs ask for the slots; the first books SLOT and the step shows as booked for
+// that time; the second, still offering it, is refused inline (409 appointment_conflict).
+import { check, env, launch, signedIn } from './harness.mjs';
+
+const url = `${env('BASE_URL')}/treatment-plans/${env('PLAN')}`;
+const slot = env('SLOT');
+const dir = env('ARTIFACTS');
+const browser = await launch();
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await signedIn(context, url);
+  const stale = await context.newPage();
+  await stale.goto(url);
+
+  // Both tabs ask for the step's slots before either books.
+  const offered = async (p) => {
+    const step = p.locator('li.step[data-step="1"]');
+    await step.getByRole('button', { name: 'Offer slots' }).click();
+    const b = step.locator('[data-role=slots]').getByRole('button', { name: slot, exact: true });
+    await b.waitFor({ timeout: 5000 });
+    return b;
+  };
+  const mine = await offered(page);
+  const theirs = await offered(stale);
+  check(await page.locator('li.step[data-step="2"]').getByRole('button', { name: 'Offer slots' }).count() === 0,
+    'a step without an appointment type offers no slots');
+
+  await mine.click();
+  const booked = page.locator('li.step[data-step="1"][data-state="booked"]');
+  await booked.waitFor({ timeout: 5000 });
+  const at = await booked.locator('[data-role=appointment] time').innerText();
+  check(at === env('BOOKED_AT'), `booked for ${at}, expected ${env('BOOKED_AT')}`);
+  check((await booked.locator('[data-role=step-status]').innerText()) === 'Booked', 'the badge says Booked');
+  check(await booked.getByRole('button', { name: 'Offer slots' }).count() === 0, 'no more slots offered');
+  check((await page.locator('#plan-history').innerText()).includes('Step booked'), 'the history lists it');
+  await page.screenshot({ path: `${dir}/plan-booked-1280.png`, fullPage: true });
+
+  // The stale tab still shows the slot; booking it now is refused next to the form.
+  await theirs.click();
+  const err = stale.locator('li.step[data-step="1"] form[data-action="offer"] .field-error:not([hidden])');
+  await err.waitFor({ timeout: 5000 });
+  check(await err.getAttribute('data-code') === 'appointment_conflict', `the 409: ${await err.getAttribute('data-code')}`);
+  check((await err.innerText()).length > 0, 'says why');
+  await stale.screenshot({ path: `${dir}/plan-slot-taken-1280.png`, fullPage: true });
+  console.log(JSON.stringify({ ok: true }));
+} finally {
+  await browser.close();
+}
