@@ -100,10 +100,12 @@ pub struct ServeArgs {
     /// How long a request waits for an actor's answer, milliseconds.
     #[arg(long, env = "CLOWDER_ASK_TIMEOUT_MS", default_value_t = 10_000)]
     pub ask_timeout_ms: u64,
-    /// Store page cache, MiB. 16 by measurement (docs/performance.md): records live in their
-    /// actors while in use and the OS page cache holds the file anyway; a larger cache filled
-    /// with the audit trail's freshly written pages and showed only in RSS.
-    #[arg(long, env = "CLOWDER_CACHE_MB", default_value_t = 16)]
+    /// Store page cache, MiB. 8 by measurement (docs/performance.md, "Memory: where it
+    /// goes"): records live in their actors while in use and the OS page cache holds the file
+    /// anyway. A larger cache filled with the audit trail's freshly written pages and showed
+    /// only in RSS (64 MiB, then 16); `compare` with 8 and 4 ended 9–20 MiB lower than with 16
+    /// and no request row cost more CPU.
+    #[arg(long, env = "CLOWDER_CACHE_MB", default_value_t = 8)]
     pub cache_mb: usize,
     /// The most events the live gateway replays for a reconnecting screen (`since`); further
     /// back it answers `resync_required`.

@@ -297,13 +297,18 @@ pub struct MemoryFigures {
 }
 
 impl MemoryFigures {
-    /// `memory (VmRSS / VmHWM): idle at start 20.1 / 20.3 MiB; …`, or why there is none.
+    /// `memory (VmRSS / VmHWM): idle at start 20.1 / 20.3 MiB (12.0 anonymous); …`, or why
+    /// there is none.
     pub fn line(&self) -> String {
         let Some(end) = self.end else {
             return "memory: not measured (needs --server-pid)".into();
         };
-        let pair =
-            |m: Option<Memory>| m.map_or("-".into(), |m| format!("{:.1} / {:.1} MiB", mib(m.rss_kib), mib(m.hwm_kib)));
+        let pair = |m: Option<Memory>| {
+            m.map_or("-".into(), |m| {
+                let anon = m.anon_kib.map_or(String::new(), |a| format!(" ({:.1} anonymous)", mib(a)));
+                format!("{:.1} / {:.1} MiB{anon}", mib(m.rss_kib), mib(m.hwm_kib))
+            })
+        };
         let mut line = format!(
             "memory (VmRSS / VmHWM): idle at start {}; after seeding {}; at the end {}",
             pair(self.idle),
@@ -1051,9 +1056,9 @@ mod tests {
             rows,
             flood: Some(flood),
             memory: MemoryFigures {
-                idle: Some(Memory { rss_kib: 30 * 1024, hwm_kib: 30 * 1024 }),
-                after_seeding: Some(Memory { rss_kib: 60 * 1024, hwm_kib: 61 * 1024 }),
-                end: Some(Memory { rss_kib: 510 * 1024, hwm_kib: 520 * 1024 }),
+                idle: Some(Memory { rss_kib: 30 * 1024, hwm_kib: 30 * 1024, anon_kib: Some(12 * 1024) }),
+                after_seeding: Some(Memory { rss_kib: 60 * 1024, hwm_kib: 61 * 1024, anon_kib: None }),
+                end: Some(Memory { rss_kib: 510 * 1024, hwm_kib: 520 * 1024, anon_kib: None }),
                 threads_end: Some(9),
             },
             notes: vec![Note { message: "search skipped: `GET /api/search` answered HTTP 404".into() }],
@@ -1125,7 +1130,7 @@ mod tests {
         let widths: Vec<usize> = lines[header..header + 8].iter().map(|l| l.chars().count()).collect();
         assert!(widths.iter().all(|&w| w == widths[0]), "{widths:?}\n{text}");
         assert!(text.contains("\n- write p99 beside a read flood: 1 writer alone 2.000 ms"), "{text}");
-        assert!(text.contains("\n- memory (VmRSS / VmHWM): idle at start 30.0 / 30.0 MiB; after seeding 60.0 / 61.0 MiB; at the end 510.0 / 520.0 MiB; 9 threads\n"), "{text}");
+        assert!(text.contains("\n- memory (VmRSS / VmHWM): idle at start 30.0 / 30.0 MiB (12.0 anonymous); after seeding 60.0 / 61.0 MiB; at the end 510.0 / 520.0 MiB; 9 threads\n"), "{text}");
         assert!(
             text.contains(
                 "\n  - patient GET >= 0.8 x the session GET, same run: measured 0.43 x, limit 0.80 x: goal missed\n"

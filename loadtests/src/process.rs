@@ -53,11 +53,19 @@ pub struct Memory {
     pub rss_kib: u64,
     /// `VmHWM`: the peak resident set since the process started.
     pub hwm_kib: u64,
+    /// `RssAnon`: the part of `VmRSS` the program allocated. The rest is mostly file pages
+    /// (the binary's code, the mapped search index), which the kernel can drop and re-read,
+    /// and whose size depends on the kernel's fault-around as much as on the program.
+    pub anon_kib: Option<u64>,
 }
 
-/// Reads `VmRSS` and `VmHWM` (both in kB) from `/proc/<pid>/status`.
+/// Reads `VmRSS`, `VmHWM` and `RssAnon` (in kB) from `/proc/<pid>/status`.
 pub fn parse_memory(status: &str) -> Option<Memory> {
-    Some(Memory { rss_kib: status_kib(status, "VmRSS:")?, hwm_kib: status_kib(status, "VmHWM:")? })
+    Some(Memory {
+        rss_kib: status_kib(status, "VmRSS:")?,
+        hwm_kib: status_kib(status, "VmHWM:")?,
+        anon_kib: status_kib(status, "RssAnon:"),
+    })
 }
 
 /// A `kB` field of `/proc/<pid>/status`, e.g. `VmRSS:`.
@@ -147,7 +155,9 @@ mod tests {
     #[test]
     fn proc_status_gives_the_resident_set_and_its_peak() {
         let status = "Name:\tclowder\nVmPeak:\t 1000 kB\nVmHWM:\t   90112 kB\nVmRSS:\t   81920 kB\nThreads:\t9\n";
-        assert_eq!(parse_memory(status), Some(Memory { rss_kib: 81920, hwm_kib: 90112 }));
+        assert_eq!(parse_memory(status), Some(Memory { rss_kib: 81920, hwm_kib: 90112, anon_kib: None }));
+        let status = "VmHWM:\t   90112 kB\nVmRSS:\t   81920 kB\nRssAnon:\t   40960 kB\n";
+        assert_eq!(parse_memory(status), Some(Memory { rss_kib: 81920, hwm_kib: 90112, anon_kib: Some(40960) }));
         assert_eq!(parse_memory("VmRSS:\t 1 kB\n"), None);
         assert_eq!(parse_memory("VmRSS:\t 1 MB\nVmHWM:\t 1 kB\n"), None);
     }

@@ -45,6 +45,15 @@ pub(crate) const COMMIT_WINDOW: Duration = Duration::from_millis(200);
 /// Events read from the log per page when catching up.
 const REPLAY_PAGE: usize = 2_000;
 
+/// Most events the index's last commit may lag behind what the indexer has seen when none
+/// of them changed a search document. Most of a clinic's events (visits, notes, vaccinations,
+/// jobs, invoices) change no client or cat, and without a commit the index's recorded
+/// sequence number stood still, so every restart replayed them all from the log: after the
+/// demo's seeding 46,000 events, 2 s of start-up and the page cache filled with the log's
+/// pages (21 MiB more resident, idle; docs/performance.md, "Memory: where it goes"). A commit
+/// with no documents writes only tantivy's meta file: one per page of replay is nothing.
+const MAX_UNCOMMITTED_EVENTS: u64 = REPLAY_PAGE as u64;
+
 /// A record whose document must be rewritten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Touched {
@@ -171,9 +180,8 @@ fn catch_up(index: &mut SearchIndex, store: &Store, mut seq: u64) -> Result<u64,
         let Some(last) = events.last().map(|e| e.seq) else { return Ok(seq) };
         let touched: BTreeSet<Touched> = events.iter().filter_map(|e| Touched::from_subject(&e.subject)).collect();
         apply(index, &snapshot, &touched)?;
-        if !touched.is_empty() || events.len() == REPLAY_PAGE {
-            index.commit_through(last)?;
-        }
+        // Every page, searchable or not, so the next start does not replay it again.
+        index.commit_through(last)?;
         seq = last;
     }
 }
@@ -217,11 +225,19 @@ pub(crate) struct Following {
     pub indexed: Arc<AtomicU64>,
     /// Index commits made.
     pub commits: Arc<AtomicU64>,
+    /// The event sequence number the index's last commit records (what a restart replays after).
+    pub committed: Arc<AtomicU64>,
+}
+
+/// Whether a batch must be committed: it changed documents, events went by unseen, or the
+/// index's last commit lags too far behind what has been seen (see `MAX_UNCOMMITTED_EVENTS`).
+fn must_commit(touched: bool, lagged: bool, through: u64, committed: u64) -> bool {
+    touched || lagged || through.saturating_sub(committed) >= MAX_UNCOMMITTED_EVENTS
 }
 
 /// Follows the bus until it closes, committing a batch of changes at a time.
 pub(crate) async fn follow(mut events: broadcast::Receiver<Arc<Published>>, following: Following) {
-    let Following { index, store, indexed, commits } = following;
+    let Following { index, store, indexed, commits, committed } = following;
     // Set when a batch failed: the next one re-reads the log from what the index reflects.
     let mut behind = false;
     loop {
@@ -256,7 +272,7 @@ pub(crate) async fn follow(mut events: broadcast::Receiver<Arc<Published>>, foll
             .filter_map(|p| Touched::from_subject(&p.event.subject))
             .collect();
         let through = batch.iter().map(|p| p.event.seq).max().unwrap_or(from).max(from);
-        if touched.is_empty() && !lagged {
+        if !must_commit(!touched.is_empty(), lagged, through, committed.load(Ordering::Acquire)) {
             // Nothing searchable changed: remember how far we are without a commit.
             indexed.store(through, Ordering::Release);
             continue;
@@ -279,7 +295,10 @@ pub(crate) async fn follow(mut events: broadcast::Receiver<Arc<Published>>, foll
         })
         .await;
         match done {
-            Ok(Ok(seq)) => indexed.fetch_max(seq, Ordering::AcqRel),
+            Ok(Ok(seq)) => {
+                committed.fetch_max(seq, Ordering::AcqRel);
+                indexed.fetch_max(seq, Ordering::AcqRel)
+            }
             Ok(Err(e)) => {
                 // The index is derived: the next batch replays these events from the log.
                 tracing::error!(error = %e, "the search indexer could not apply a batch");
@@ -308,5 +327,14 @@ mod tests {
         assert_eq!(Touched::from_subject(&format!("appointment:{p}")), None);
         assert_eq!(Touched::from_subject("client:not-an-id"), None);
         assert_eq!(Touched::from_subject("client"), None);
+    }
+
+    #[test]
+    fn a_run_of_unsearchable_events_is_committed_once_it_is_a_page_long() {
+        let limit = MAX_UNCOMMITTED_EVENTS;
+        assert!(!must_commit(false, false, 100 + limit - 1, 100), "under the limit: no commit");
+        assert!(must_commit(false, false, 100 + limit, 100), "at the limit: committed");
+        assert!(must_commit(true, false, 101, 100), "a document changed");
+        assert!(must_commit(false, true, 100, 100), "events went by unseen");
     }
 }

@@ -61,6 +61,8 @@ pub struct Search {
     indexed: Arc<AtomicU64>,
     /// Index commits made by the indexer task since start.
     commits: Arc<AtomicU64>,
+    /// The event sequence number the index's last commit records.
+    committed: Arc<AtomicU64>,
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
     /// The writer side, shared with the indexer task; `None` once stopped.
     index: Arc<Mutex<Option<SearchIndex>>>,
@@ -169,12 +171,15 @@ impl Search {
         let reader = index.reader();
         let indexed = Arc::new(AtomicU64::new(seq));
         let commits = Arc::new(AtomicU64::new(0));
+        // `open` commits what it replayed, so the index records `seq`.
+        let committed = Arc::new(AtomicU64::new(seq));
         let index = Arc::new(Mutex::new(Some(index)));
         let following = indexer::Following {
             index: index.clone(),
             store: ctx.store.clone(),
             indexed: indexed.clone(),
             commits: commits.clone(),
+            committed: committed.clone(),
         };
         let task = tokio::spawn(indexer::follow(events, following));
         Ok(Search {
@@ -182,6 +187,7 @@ impl Search {
             reader,
             indexed,
             commits,
+            committed,
             task: Arc::new(Mutex::new(Some(task))),
             index,
             history: PerUser::new(RecordTable::SearchHistory),
@@ -309,18 +315,29 @@ impl Search {
         Ok(items)
     }
 
-    /// Stops the indexer and closes the index (releasing its writer lock); what it had not
-    /// committed is replayed from the log at the next start.
+    /// Stops the indexer and closes the index (releasing its writer lock). The index records
+    /// how far it has seen, so the next start replays only what came after; a batch not yet
+    /// committed is replayed from the log.
     pub(crate) async fn stop(&self) {
         if let Some(task) = self.task.lock().ok().and_then(|mut t| t.take()) {
             task.abort();
             let _ = task.await;
         }
         let index = self.index.clone();
+        let (seen, committed) = (self.indexed_seq(), self.committed.load(Ordering::Acquire));
         // Waits for a batch still being applied (it holds the lock), then closes.
-        let closed =
-            tokio::task::spawn_blocking(move || index.lock().ok().and_then(|mut i| i.take()).map(SearchIndex::close))
-                .await;
+        let closed = tokio::task::spawn_blocking(move || {
+            let mut index = index.lock().ok().and_then(|mut i| i.take())?;
+            // Events since the last commit changed no document (those that did are committed
+            // before `indexed` moves past them): record them, or the next start replays them.
+            if seen > committed
+                && let Err(e) = index.commit_through(seen)
+            {
+                tracing::warn!(error = %e, "the search index could not record how far it has seen");
+            }
+            Some(index.close())
+        })
+        .await;
         if let Ok(Some(Err(e))) = closed {
             tracing::warn!(error = %e, "the search index did not close cleanly; it is rebuilt or caught up at the next start");
         }

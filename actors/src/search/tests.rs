@@ -45,3 +45,24 @@ async fn single_writes_in_a_row_share_index_commits_and_are_searchable_within_a_
     assert_eq!(system.search.documents(), writes as u64);
     system.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_stop_records_the_events_seen_so_a_restart_replays_none_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_second(1_800_000_000).unwrap()));
+    let system = crate::System::start(SystemConfig::new(dir.path()), clock).unwrap();
+    system.clients.create(client(1), &Caller::system()).await.unwrap();
+    let searchable = system.ctx.store.last_seq();
+    // An event that changes no search document (the first location) after it.
+    system.scheduling.setup.ensure_location().await.unwrap();
+    let last = system.ctx.store.last_seq();
+    assert!(last > searchable, "the location's event follows the client's");
+    let started = Instant::now();
+    while system.search.indexed_seq() < last {
+        assert!(started.elapsed() < Duration::from_secs(5), "the indexer did not see every event");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    system.shutdown().await;
+    let index = clowder_index::SearchIndex::open_or_create(crate::search::index_dir(dir.path())).unwrap();
+    assert_eq!(index.committed_seq().unwrap(), Some(last), "the index records the last event it saw");
+}
