@@ -95,8 +95,6 @@ impl Application {
         unsafe {
             libmimalloc_sys::mi_collect(true)
         };
-        let released = release_startup_code();
-        tracing::debug!(kib = released / 1024, "released the start-up code's pages");
         match &settings.tls {
             None => serve_http(listener, app, shutdown).await?,
             Some(tls) => serve_https(listener, tls, app, shutdown).await?,
@@ -113,71 +111,6 @@ impl Application {
 }
 
 type MakeService = IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>;
-
-/// Drops this process's mappings of the executable's pages that start-up touched, and
-/// returns how many bytes were mapped. Why: start-up runs code from all over the 60 MiB of
-/// machine code once (the router, the OpenAPI document, every record kind's decoder in the
-/// search replay and the bootstrap checks), and the kernel maps the 64 KiB around every page
-/// it faults in, so an idle server counted about 40 MiB of its own binary in its resident
-/// set: half of it (docs/performance.md, "Memory: where it goes"). The pages stay in the
-/// page cache: code that runs again is mapped back by a minor fault, not read from disk.
-/// Only mappings of the executable without private (copy-on-write) pages are released:
-/// for those `MADV_DONTNEED` only unmaps, it cannot lose a write. Linux only; elsewhere a
-/// no-op.
-fn release_startup_code() -> usize {
-    #[cfg(target_os = "linux")]
-    {
-        let (Ok(exe), Ok(smaps)) = (std::env::current_exe(), std::fs::read_to_string("/proc/self/smaps")) else {
-            return 0;
-        };
-        let mut released = 0;
-        for (start, len) in clean_mappings_of(&smaps, &exe.to_string_lossy()) {
-            // SAFETY: the range is one whole mapping of our executable, read-only and without
-            // private pages (checked above), so unmapping its pages loses nothing: each access
-            // after it maps the file's page again. No Rust object lives in it.
-            let done = unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
-            if done == 0 {
-                released += len;
-            }
-        }
-        released
-    }
-    #[cfg(not(target_os = "linux"))]
-    0
-}
-
-/// The address ranges in `smaps` (`/proc/self/smaps`) that map `path`, are not writable and
-/// hold no private pages (`Anonymous: 0 kB`).
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn clean_mappings_of(smaps: &str, path: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    // The mapping being read: its range, and whether it may be released so far.
-    let mut current: Option<(usize, usize, bool)> = None;
-    let finish = |current: Option<(usize, usize, bool)>, out: &mut Vec<(usize, usize)>| {
-        if let Some((start, end, true)) = current {
-            out.push((start, end - start));
-        }
-    };
-    for line in smaps.lines() {
-        let mut words = line.split_whitespace();
-        let first = words.next().unwrap_or("");
-        if let Some((start, end)) = first.split_once('-')
-            && let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16))
-        {
-            finish(current.take(), &mut out);
-            let perms = words.next().unwrap_or("");
-            let file = words.nth(3).unwrap_or("");
-            current = Some((start, end, file == path && !perms.contains('w')));
-        } else if first == "Anonymous:"
-            && words.next() != Some("0")
-            && let Some(c) = current.as_mut()
-        {
-            c.2 = false;
-        }
-    }
-    finish(current, &mut out);
-    out
-}
 
 /// Accepted connections send small writes at once (`TCP_NODELAY`): a live frame must not wait
 /// for the screen to acknowledge the previous one (Nagle's algorithm), which couples every
@@ -259,26 +192,6 @@ mod tests {
     use axum::serve::Listener;
 
     use super::*;
-
-    #[test]
-    fn only_clean_read_only_mappings_of_the_executable_are_released() {
-        let smaps = "\
-5600-5610 r--p 00000000 fe:00 42                         /usr/bin/clowder
-Size:                 64 kB
-Anonymous:             0 kB
-5610-5650 r-xp 00010000 fe:00 42                         /usr/bin/clowder
-Anonymous:             0 kB
-5650-5660 r--p 00050000 fe:00 42                         /usr/bin/clowder
-Anonymous:             8 kB
-5660-5670 rw-p 00060000 fe:00 42                         /usr/bin/clowder
-Anonymous:             0 kB
-7000-7100 r-xp 00000000 fe:00 43                         /usr/lib/libc.so.6
-Anonymous:             0 kB
-7100-7200 rw-p 00000000 00:00 0 
-Anonymous:           256 kB
-";
-        assert_eq!(clean_mappings_of(smaps, "/usr/bin/clowder"), vec![(0x5600, 0x10), (0x5610, 0x40)]);
-    }
 
     #[tokio::test]
     async fn accepted_connections_have_nagle_off() {
