@@ -1483,7 +1483,7 @@ fn the_builder_offers_credit_refunds_and_points_only_when_there_is_something_and
         "{html}"
     );
     let html = render(body(&over, ALL).with_refundable_credit(Cents::ZERO));
-    assert!(!html.contains("kept as credit") && html.contains("(79.40 left to refund)"), "{html}");
+    assert!(!html.contains("|credit") && html.contains("(79.40 left to refund)"), "{html}");
 
     // Points: a draft, with the client's available points, their worth and the rule.
     let mut draft = an_invoice("Food");
