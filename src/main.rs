@@ -168,22 +168,31 @@ fn audit_verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn reindex(data_dir: &std::path::Path) -> anyhow::Result<()> {
-    use clowder_actors::store::{Store, StoreConfig};
-    let config = clowder_actors::SystemConfig::new(data_dir);
+/// The store of a stopped server's data directory, for the offline commands; an error naming
+/// the path (and `hint`) when there is none.
+fn offline_store(
+    config: &clowder_actors::SystemConfig,
+    hint: &str,
+) -> anyhow::Result<clowder_actors::store::StoreConfig> {
     let path = config.store_path();
     if !path.exists() {
-        anyhow::bail!("no store at {}", path.display());
+        anyhow::bail!("no store at {}{hint}", path.display());
     }
+    Ok(clowder_actors::store::StoreConfig {
+        path,
+        clinic_id: config.clinic_id.clone(),
+        cache_bytes: config.cache_bytes,
+        journal: None,
+    })
+}
+
+fn reindex(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    use clowder_actors::store::Store;
+    let config = clowder_actors::SystemConfig::new(data_dir);
+    let store_config = offline_store(&config, "")?;
     // The store's commit thread and channels expect a runtime around them.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let store_config = StoreConfig {
-            path: path.clone(),
-            clinic_id: config.clinic_id.clone(),
-            cache_bytes: config.cache_bytes,
-            journal: None,
-        };
         let clock: std::sync::Arc<dyn clowder_actors::Clock> = std::sync::Arc::new(clowder_actors::SystemClock);
         let store = Store::open(&store_config, clock, Default::default())?;
         let dir = clowder_actors::search::index_dir(data_dir);
@@ -216,20 +225,11 @@ fn reindex(data_dir: &std::path::Path) -> anyhow::Result<()> {
 
 fn documents_sweep(data_dir: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
     use clowder_actors::clinical::document_files::{DocumentFiles, SWEEP_GRACE};
-    use clowder_actors::store::{ChangeSet, Store, StoreConfig};
+    use clowder_actors::store::{ChangeSet, Store};
     let config = clowder_actors::SystemConfig::new(data_dir);
-    let path = config.store_path();
-    if !path.exists() {
-        anyhow::bail!("no store at {}", path.display());
-    }
+    let store_config = offline_store(&config, "")?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let store_config = StoreConfig {
-            path: path.clone(),
-            clinic_id: config.clinic_id.clone(),
-            cache_bytes: config.cache_bytes,
-            journal: None,
-        };
         let clock: std::sync::Arc<dyn clowder_actors::Clock> = std::sync::Arc::new(clowder_actors::SystemClock);
         // The store first: opened exclusively, it proves no server is using the directory.
         let store = Store::open(&store_config, clock.clone(), Default::default())?;
@@ -284,21 +284,12 @@ fn seed_invoices(
     lines: u32,
     time_zone: &str,
 ) -> anyhow::Result<()> {
-    use clowder_actors::store::{Store, StoreConfig};
+    use clowder_actors::store::Store;
     let config = clowder_actors::SystemConfig::new(data_dir);
-    let path = config.store_path();
-    if !path.exists() {
-        anyhow::bail!("no store at {}: start the server on it once first", path.display());
-    }
+    let store_config = offline_store(&config, ": start the server on it once first")?;
     let zone = jiff::tz::TimeZone::get(time_zone)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let store_config = StoreConfig {
-            path: path.clone(),
-            clinic_id: config.clinic_id.clone(),
-            cache_bytes: config.cache_bytes,
-            journal: None,
-        };
         let clock: std::sync::Arc<dyn clowder_actors::Clock> = std::sync::Arc::new(clowder_actors::SystemClock);
         let today = clock.today(&zone);
         let store = Store::open(&store_config, clock, Default::default())?;
@@ -319,7 +310,7 @@ fn seed_invoices(
             seeded.invoices,
             seeded.open,
             started.elapsed().as_secs_f64(),
-            path.display()
+            store_config.path.display()
         );
         anyhow::Ok(())
     })

@@ -1946,7 +1946,7 @@ pub async fn treatment_plan(
             // A booked step shows when its appointment is, for who may read appointments.
             let read_appointments = may(&staff, "GET /api/appointments/{id}");
             let appointment = |a| {
-                let a = state.system.scheduling.calendar.get(a).ok().filter(|_| read_appointments)?;
+                let a = read_appointments.then(|| state.system.scheduling.calendar.get(a).ok()).flatten()?;
                 Some((a.start, a.status))
             };
             let b = PlanBody::new(

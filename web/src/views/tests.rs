@@ -1426,14 +1426,14 @@ fn the_builder_offers_credit_refunds_and_points_only_when_there_is_something_and
 
     // Refunds: each payment with something left, after its earlier refunds.
     let p = clowder_schemas::ids::PaymentId::from_u128(9);
-    let pay = PaymentDraft {
-        amount: Cents::new(5000),
+    let cash = |cents| PaymentDraft {
+        amount: Cents::new(cents),
         method: PaymentMethod::Cash,
         reference: None,
         processor: None,
         processor_payment_id: None,
     };
-    inv.pay(p, pay, "2026-03-02T16:00:00Z".parse().unwrap(), None).unwrap();
+    inv.pay(p, cash(5000), "2026-03-02T16:00:00Z".parse().unwrap(), None).unwrap();
     let refund = clowder_schemas::payments::CreateRefund {
         amount: Cents::new(1200),
         method: None,
@@ -1457,14 +1457,7 @@ fn the_builder_offers_credit_refunds_and_points_only_when_there_is_something_and
     // An overpayment kept as credit: its invoice part and its credit part are two choices.
     let mut over = issued(an_invoice("Food"));
     let q = clowder_schemas::ids::PaymentId::from_u128(10);
-    let whole = PaymentDraft {
-        amount: Cents::new(10_000),
-        method: PaymentMethod::Cash,
-        reference: None,
-        processor: None,
-        processor_payment_id: None,
-    };
-    over.pay_keeping_credit(q, whole, true, "2026-03-02T16:00:00Z".parse().unwrap(), None).unwrap();
+    over.pay_keeping_credit(q, cash(10_000), true, "2026-03-02T16:00:00Z".parse().unwrap(), None).unwrap();
     let html = render(body(&over, ALL));
     assert!(
         html.contains(&format!(r#"<option value="{q}">2026-03-02 · Cash · 79.40 (79.40 left to refund)</option>"#)),
