@@ -489,3 +489,38 @@ async fn import_visit(
     };
     c.app.system.visits.import(opened, body, None, &clowder_schemas::audit::Caller::system()).await.unwrap()
 }
+
+/// A clean stop records how far capture got, even when no charge moved the cursor since: the
+/// next start replays nothing (before, up to 500 uncharged events were replayed each time).
+#[tokio::test]
+async fn a_clean_stop_records_the_cursor_so_a_restart_replays_nothing() {
+    let app = TestApp::signed_in().await;
+    settled(&app).await;
+    // A few events no item charges: the follower passes over them without writing its cursor.
+    for n in 0..3 {
+        app.create_client(crate::helpers::client_body("Ada", &format!("Stop{n}"))).await;
+    }
+    settled(&app).await;
+    let head = app.system.store().last_seq();
+    let dir = app.stop().await;
+
+    // Read the stopped server's store as it is on disk.
+    let config = clowder_actors::SystemConfig::new(dir.path());
+    let store_config = clowder_actors::store::StoreConfig {
+        path: config.store_path(),
+        clinic_id: config.clinic_id.clone(),
+        cache_bytes: config.cache_bytes,
+        journal: None,
+    };
+    let clock: std::sync::Arc<dyn clowder_actors::Clock> = std::sync::Arc::new(clowder_actors::SystemClock);
+    let store = clowder_actors::store::Store::open(&store_config, clock, Default::default()).unwrap();
+    let cursor = store
+        .read()
+        .unwrap()
+        .get::<clowder_schemas::capture::CaptureCursor>(clowder_actors::store::RecordTable::ChargeCapture, 0)
+        .unwrap()
+        .expect("a cursor");
+    tokio::task::spawn_blocking(move || store.close()).await.unwrap();
+    assert!(cursor.through_seq >= head, "the cursor at stop is {} of the log's {head}", cursor.through_seq);
+    drop(dir);
+}

@@ -443,6 +443,7 @@ fn open_draft(reader: &Reader, client: u128, charge: &Charge) -> Result<Option<I
 pub struct Capture {
     through: Arc<AtomicU64>,
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
+    ctx: Arc<Ctx>,
 }
 
 impl Capture {
@@ -464,9 +465,10 @@ impl Capture {
             }
         };
         let through = Arc::new(AtomicU64::new(seq));
-        let follower = Follower { ctx, invoices, through: through.clone(), stored, caller: Caller::system() };
+        let follower =
+            Follower { ctx: ctx.clone(), invoices, through: through.clone(), stored, caller: Caller::system() };
         let task = tokio::spawn(follower.follow(events));
-        Ok(Capture { through, task: Arc::new(Mutex::new(Some(task))) })
+        Ok(Capture { through, task: Arc::new(Mutex::new(Some(task))), ctx })
     }
 
     /// The last event sequence number whose charge (if any) is on its invoice.
@@ -475,12 +477,31 @@ impl Capture {
     }
 
     /// Stops following (a charge being written commits whole or not at all; the rest is
-    /// replayed from the cursor at the next start).
+    /// replayed from the cursor at the next start), then records how far it got.
     pub(crate) async fn stop(&self) {
         if let Some(task) = self.task.lock().ok().and_then(|mut t| t.take()) {
             task.abort();
             let _ = task.await;
         }
+        // The cursor is written with a charge or every `CURSOR_EVERY` events, so up to that
+        // many events after the last charge would be replayed at every restart. Everything at
+        // or below `through` is handled (it moves only after its change set committed), so
+        // recording it now is as safe as the follower's own writes.
+        if let Err(e) = self.record_cursor().await {
+            tracing::warn!(error = %e, "charge capture could not record its cursor at stop; it replays from the stored one");
+        }
+    }
+
+    async fn record_cursor(&self) -> Result<()> {
+        let through = self.captured_seq();
+        let stored = self.ctx.store.read()?.get::<CaptureCursor>(RecordTable::ChargeCapture, CURSOR_KEY)?;
+        if stored.is_some_and(|c| c.through_seq >= through) {
+            return Ok(());
+        }
+        let mut set = ChangeSet::new();
+        set.put(RecordTable::ChargeCapture, CURSOR_KEY, &CaptureCursor { through_seq: through })?;
+        self.ctx.store.commit(set).await?;
+        Ok(())
     }
 }
 
