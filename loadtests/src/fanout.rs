@@ -183,6 +183,15 @@ pub struct FanoutFigures {
     pub rss_kib_per_socket: Option<f64>,
 }
 
+/// Whether a change sent at `sent` and answered at `answered` counts among the window's
+/// changes (`measure_at..end`). Only one answered before `end`: its event was committed before
+/// the answer, so inside the sockets' span; a change sent just before the end but committed
+/// after it is outside the span the sockets count, and counting it here charged every socket
+/// with a frame it was right not to count (a `missing` of exactly one frame per socket).
+pub fn counts_for_window(sent: Instant, answered: Instant, measure_at: Instant, end: Instant) -> bool {
+    sent >= measure_at && answered < end
+}
+
 /// When the window is, in wall-clock time, so the sockets know which events count.
 #[derive(Debug, Clone, Copy)]
 struct Span {
@@ -348,8 +357,10 @@ impl Dashboards {
         measure: Duration,
         server: Option<ServerProcess>,
     ) -> Result<(Produced, Vec<Seen>)> {
-        let now = Timestamp::now();
+        // `start` before `now`, so the window's wall-clock end (`span.to`) is never before the
+        // monotonic `end`: a change answered before `end` committed inside the span.
         let start = Instant::now();
+        let now = Timestamp::now();
         let (measure_at, end) = (start + warmup, start + warmup + measure);
         let span = Span { from: now + warmup, to: now + warmup + measure };
         self.window.set(span).map_err(|_| anyhow!("the window was set twice"))?;
@@ -369,7 +380,7 @@ impl Dashboards {
                 cpu_before = Some(server.map(|s| s.cpu_ticks()).transpose()?);
             }
             let outcome = api.post_room_state(room, &RoomMove { to: next }).await;
-            if sent >= measure_at {
+            if counts_for_window(sent, Instant::now(), measure_at, end) {
                 changes.record(outcome, sent.elapsed());
             }
             if outcome == Outcome::Ok {
@@ -397,6 +408,17 @@ mod tests {
 
     fn seen(seqs: &[u64]) -> Seen {
         Seen { seqs: seqs.to_vec(), ..Seen::default() }
+    }
+
+    #[test]
+    fn a_change_counts_for_the_window_only_when_sent_and_answered_inside_it() {
+        let start = Instant::now();
+        let (measure_at, end) = (start + Duration::from_secs(1), start + Duration::from_secs(11));
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        assert!(!counts_for_window(at(999), at(1_002), measure_at, end), "sent in the warm-up");
+        assert!(counts_for_window(at(1_000), at(1_003), measure_at, end));
+        assert!(counts_for_window(at(10_990), at(10_999), measure_at, end));
+        assert!(!counts_for_window(at(10_998), at(11_001), measure_at, end), "answered after the end");
     }
 
     #[test]
