@@ -237,6 +237,10 @@ pub enum Error {
     /// A change to a completed or cancelled plan.
     #[error("the plan is {0}: it no longer changes")]
     TreatmentPlanClosed(&'static str),
+    /// Booking a step already booked in an appointment that still takes place (names the
+    /// step): the first booking stands; move or cancel that appointment instead.
+    #[error("step {0} is already booked in appointment {1}; move or cancel that appointment first")]
+    PlanStepAlreadyBooked(u32, clowder_schemas::ids::AppointmentId),
     /// An invoice cannot make this move from its status (editing an issued invoice, a second
     /// void).
     #[error("a {} invoice cannot be {to}; allowed from: {}", from.as_str(), allowed.join(", "))]
@@ -429,6 +433,7 @@ impl Error {
             Error::ProtocolInactive(_) => ErrorCode::ProtocolInactive,
             Error::PlanStepAlreadySettled(..) => ErrorCode::PlanStepAlreadySettled,
             Error::TreatmentPlanClosed(_) => ErrorCode::TreatmentPlanClosed,
+            Error::PlanStepAlreadyBooked(..) => ErrorCode::PlanStepAlreadyBooked,
             Error::InvoiceTransition { .. } => ErrorCode::InvalidTransition,
             Error::EstimateNotFound(_) => ErrorCode::EstimateNotFound,
             Error::EstimateTransition { .. } => ErrorCode::InvalidTransition,
@@ -502,6 +507,9 @@ impl Error {
             }
             Error::InvoiceTransition { from, to, allowed } => {
                 Some(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            Error::PlanStepAlreadyBooked(step, appointment) => {
+                Some(serde_json::json!({ "step": step, "appointment_id": appointment }))
             }
             Error::ExportOverlap { earlier, kind, day } => {
                 Some(serde_json::json!({ "export_id": earlier, "kind": kind, "date": day }))

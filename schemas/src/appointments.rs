@@ -78,6 +78,12 @@ impl Status {
         self != Status::Cancelled
     }
 
+    /// Whether the visit is still to happen or happened: neither cancelled nor missed (what a
+    /// treatment-plan step booked in it waits for; a step is booked again only otherwise).
+    pub fn takes_place(self) -> bool {
+        !matches!(self, Status::Cancelled | Status::NoShow)
+    }
+
     /// Whether its time, vet or room may still change.
     pub fn reschedulable(self) -> bool {
         matches!(self, Status::Scheduled | Status::Confirmed | Status::CheckedIn)

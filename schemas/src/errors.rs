@@ -176,6 +176,8 @@ pub enum ErrorCode {
     PlanStepAlreadySettled,
     /// A change to a plan that is completed or cancelled.
     TreatmentPlanClosed,
+    /// Booking a plan step already booked in an appointment that still takes place.
+    PlanStepAlreadyBooked,
 }
 
 impl ErrorCode {
@@ -248,7 +250,9 @@ impl ErrorCode {
             WardNotFound | AdmissionNotFound => ErrorKind::NotFound,
             AdmissionDischarged | SlotAlreadyMarked | CageOccupied | TreatmentStopped => ErrorKind::Conflict,
             ProtocolNotFound | TreatmentPlanNotFound | PlanStepNotFound => ErrorKind::NotFound,
-            ProtocolInactive | PlanStepAlreadySettled | TreatmentPlanClosed => ErrorKind::Conflict,
+            ProtocolInactive | PlanStepAlreadySettled | TreatmentPlanClosed | PlanStepAlreadyBooked => {
+                ErrorKind::Conflict
+            }
         }
     }
 

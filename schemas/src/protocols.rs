@@ -9,9 +9,11 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::appointments::Appointment;
 use crate::errors::ValidationError;
 use crate::ids::{
-    AppointmentId, AppointmentTypeId, CatalogueItemId, PatientId, ProtocolId, TreatmentPlanId, UserId, VisitId,
+    AppointmentId, AppointmentTypeId, CatalogueItemId, LocationId, PatientId, ProtocolId, RoomId, StaffId,
+    TreatmentPlanId, UserId, VisitId,
 };
 use crate::money::{Cents, MAX_AMOUNT};
 use crate::records::Record;
@@ -515,6 +517,40 @@ pub enum PlanChange {
     Cancel {
         reason: String,
     },
+}
+
+/// Body of `POST /api/treatment-plans/{id}/bookings`: book an appointment for a step (of the
+/// step's appointment type, for the plan's cat and its owner) and link it, in one request.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookStep {
+    /// The step's number; it must have an appointment type.
+    pub step: u32,
+    /// The vet seen (the slot's, from `GET .../offer`).
+    #[serde(default)]
+    pub vet_id: Option<StaffId>,
+    #[serde(default)]
+    pub room_id: Option<RoomId>,
+    /// Needed when neither a room nor a single location tells where.
+    #[serde(default)]
+    pub location_id: Option<LocationId>,
+    /// ISO 8601 with offset, e.g. `2026-12-01T09:00:00-05:00`.
+    pub start: Timestamp,
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// Book over a conflict (needs `appointments:overbook`; audited).
+    #[serde(default)]
+    pub overbook: bool,
+}
+
+/// Answer of `POST /api/treatment-plans/{id}/bookings`: the appointment booked and the plan
+/// with the step linked to it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StepBooked {
+    /// The appointment booked (`Location` names it).
+    pub appointment: Appointment,
+    /// The plan as `GET /api/treatment-plans/{id}` answers it, the step booked.
+    pub view: PlanView,
 }
 
 /// A required reason, trimmed, at most [`MAX_REASON_CHARS`].

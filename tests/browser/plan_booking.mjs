@@ -2,8 +2,12 @@
 // tests/it/browser.rs, which puts a vet on shift on the step's day, applies a plan whose
 // step 1 has an appointment type and passes: BASE_URL, USER, PASSWORD, PLAN, SLOT (the button
 // of the slot to book, "2027-02-02 09:00"), BOOKED_AT (how the page writes its start),
-// ARTIFACTS. Two tabs ask for the slots; the first books SLOT and the step shows as booked for
-// that time; the second, still offering it, is refused inline (409 appointment_conflict).
+// ARTIFACTS, and SLOT2 (another free start). Three tabs ask for the slots; the first books
+// SLOT and the step shows as booked for that time; the second, still offering it, is refused
+// (409 appointment_conflict) and redrawn from the server: the step booked, the error kept at
+// the top of the plan. The third books SLOT2 for the step already booked: the server books,
+// the step refuses the link (409 plan_step_already_booked) and that appointment is withdrawn;
+// the tab is redrawn the same way. tests/it/browser.rs then checks the calendar.
 import { check, env, launch, signedIn } from './harness.mjs';
 
 const url = `${env('BASE_URL')}/treatment-plans/${env('PLAN')}`;
@@ -15,17 +19,20 @@ try {
   const page = await signedIn(context, url);
   const stale = await context.newPage();
   await stale.goto(url);
+  const third = await context.newPage();
+  await third.goto(url);
 
   // Both tabs ask for the step's slots before either books.
-  const offered = async (p) => {
+  const offered = async (p, name) => {
     const step = p.locator('li.step[data-step="1"]');
     await step.getByRole('button', { name: 'Offer slots' }).click();
-    const b = step.locator('[data-role=slots]').getByRole('button', { name: slot, exact: true });
+    const b = step.locator('[data-role=slots]').getByRole('button', { name, exact: true });
     await b.waitFor({ timeout: 5000 });
     return b;
   };
-  const mine = await offered(page);
-  const theirs = await offered(stale);
+  const mine = await offered(page, slot);
+  const theirs = await offered(stale, slot);
+  const other = await offered(third, env('SLOT2'));
   check(await page.locator('li.step[data-step="2"]').getByRole('button', { name: 'Offer slots' }).count() === 0,
     'a step without an appointment type offers no slots');
 
@@ -39,13 +46,27 @@ try {
   check((await page.locator('#plan-history').innerText()).includes('Step booked'), 'the history lists it');
   await page.screenshot({ path: `${dir}/plan-booked-1280.png`, fullPage: true });
 
-  // The stale tab still shows the slot; booking it now is refused next to the form.
-  await theirs.click();
-  const err = stale.locator('li.step[data-step="1"] form[data-action="offer"] .field-error:not([hidden])');
-  await err.waitFor({ timeout: 5000 });
-  check(await err.getAttribute('data-code') === 'appointment_conflict', `the 409: ${await err.getAttribute('data-code')}`);
-  check((await err.innerText()).length > 0, 'says why');
+  // The stale tab still shows the slot; booking it now is refused, and the tab is drawn again
+  // from the server: the step booked by the first tab, the error kept where it can be read.
+  const refusedAndRedrawn = async (p, button, code) => {
+    await button.click();
+    const err = p.locator('#plan-error:not([hidden])');
+    await err.waitFor({ timeout: 5000 });
+    check(await err.getAttribute('data-code') === code, `the 409: ${await err.getAttribute('data-code')}, expected ${code}`);
+    check((await err.innerText()).length > 0, 'says why');
+    const step = p.locator('li.step[data-step="1"]');
+    check(await step.getAttribute('data-state') === 'booked', 'redrawn: the step shows as booked');
+    check(await step.locator('[data-role=appointment] time').innerText() === env('BOOKED_AT'), 'redrawn: for its time');
+    check(await step.getByRole('button', { name: 'Offer slots' }).count() === 0, 'redrawn: no slots offered');
+    check((await p.locator('#plan-history').innerText()).includes('Step booked'), 'redrawn: the history lists it');
+  };
+  await refusedAndRedrawn(stale, theirs, 'appointment_conflict');
   await stale.screenshot({ path: `${dir}/plan-slot-taken-1280.png`, fullPage: true });
+
+  // Another free slot for the step booked meanwhile: the server books it, the step refuses
+  // it, and the appointment is withdrawn before the answer.
+  await refusedAndRedrawn(third, other, 'plan_step_already_booked');
+  await third.screenshot({ path: `${dir}/plan-step-booked-meanwhile-1280.png`, fullPage: true });
   console.log(JSON.stringify({ ok: true }));
 } finally {
   await browser.close();

@@ -248,6 +248,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/treatment-plans", "AV"),
     ("GET", "/api/treatment-plans/{id}", "AVT"),
     ("POST", "/api/treatment-plans/{id}/changes", "AV"),
+    ("POST", "/api/treatment-plans/{id}/bookings", "AV"),
     ("GET", "/api/treatment-plans/{id}/history", "AVT"),
     ("GET", "/api/treatment-plans/{id}/offer", "AVT"),
     ("GET", "/api/patients/{id}/treatment-plans", "AVT"),

@@ -45,8 +45,8 @@
 //! executable renamed `.pdf` is refused and the server's reason shows by the file field.
 //!
 //! A plan step booked from the offered slots, in `tests/browser/plan_booking.mjs`: the slot
-//! booked shows on the step with its time; the same slot clicked on a stale tab is refused
-//! inline.
+//! booked shows on the step with its time; on stale tabs the same slot is refused and another
+//! slot is booked then withdrawn by the server, each tab drawn again with the error shown.
 //!
 //! The ward's shared tablet, in `tests/browser/ward-tablet.mjs`: on 800x1280, Done asks who
 //! did it; a wrong PIN is refused in the dialog, the nurse's PIN marks the slot as hers.
@@ -728,8 +728,10 @@ async fn a_protocol_applied_on_the_cat_page_makes_a_plan_whose_steps_are_marked_
 /// Booking a plan step from the offered slots, in `tests/browser/plan_booking.mjs`: Ben is on
 /// shift 09:00–10:00 on the step's day, so the plan page offers that morning's starts; the
 /// vet books 09:00 and the step shows as booked for that time; a second tab that offered the
-/// same slot before is refused inline (409 `appointment_conflict`), and the calendar holds
-/// one appointment of the cat at that time.
+/// same slot before is refused (409 `appointment_conflict`) and a third that books 09:30 for
+/// the step booked meanwhile is refused too (409 `plan_step_already_booked`), each tab drawn
+/// again from the server; the calendar holds one live appointment of the cat that day, the
+/// 09:30 one withdrawn with its reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_step_is_booked_from_the_offered_slots_and_a_taken_slot_is_refused_inline() {
     let Some(browser) = Browser::find() else { return };
@@ -766,6 +768,7 @@ async fn a_plan_step_is_booked_from_the_offered_slots_and_a_taken_slot_is_refuse
                 ("PASSWORD", crate::access::NEW_PASSWORD),
                 ("PLAN", &plan),
                 ("SLOT", &format!("{day} 09:00")),
+                ("SLOT2", &format!("{day} 09:30")),
                 ("BOOKED_AT", &day.strftime("%-d %b %Y 09:00").to_string()),
             ],
         )
@@ -775,13 +778,21 @@ async fn a_plan_step_is_booked_from_the_offered_slots_and_a_taken_slot_is_refuse
     assert_eq!(step["status"], "booked", "{plan}");
     let list = c.app.get_json(&format!("/api/appointments?patient_id={}&date={day}", c.cat)).await;
     let items = list["items"].as_array().or_else(|| list.as_array()).cloned().unwrap_or_default();
-    assert_eq!(items.len(), 1, "one appointment, the refused click made none: {list}");
-    let a = &items[0];
+    let (live, withdrawn): (Vec<_>, Vec<_>) = items.iter().partition(|a| a["status"] != "cancelled");
+    assert_eq!(live.len(), 1, "one live appointment: the conflict made none, the refused link's was withdrawn: {list}");
+    assert_eq!(withdrawn.len(), 1, "{list}");
+    let w = withdrawn[0];
+    let w_start: jiff::Timestamp = w["start"].as_str().unwrap().parse().unwrap();
+    let at2 = crate::availability::local(day, 9, 30).parse::<jiff::Timestamp>().unwrap();
+    assert_eq!(w_start, at2, "{w}");
+    let why = w["cancel_reason"].as_str().unwrap_or_default();
+    assert!(why.starts_with("withdrawn") && why.contains("plan_step_already_booked"), "{w}");
+    let a = live[0];
     assert_eq!(a["id"], step["appointment_id"], "{a}");
     assert_eq!((a["vet_id"].as_str(), a["type_id"].as_str()), (Some(c.vet.as_str()), Some(c.ty("Wellness exam"))));
     let start: jiff::Timestamp = a["start"].as_str().unwrap().parse().unwrap();
     assert_eq!(start, at.parse::<jiff::Timestamp>().unwrap(), "{a}");
-    for shot in ["plan-booked-1280.png", "plan-slot-taken-1280.png"] {
+    for shot in ["plan-booked-1280.png", "plan-slot-taken-1280.png", "plan-step-booked-meanwhile-1280.png"] {
         assert!(browser.artifacts.join(shot).exists(), "{shot}");
     }
 }

@@ -3,7 +3,8 @@
 //! dates, the version kept, one plan for a retried `Idempotency-Key`), the refusals (inactive
 //! protocol, deceased or inactive cat, unknown ids), plan changes with their history (booked,
 //! done once, skipped, moved, added, removed, cancelled; a reason required), the offer of
-//! slots, progress and estimated against actual cost, audited reads, and who may do what.
+//! slots, a step booked and linked in one request (or its appointment withdrawn), progress and
+//! estimated against actual cost, audited reads, and who may do what.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -276,6 +277,92 @@ async fn plan_changes_keep_their_history_and_a_step_is_settled_once() {
     assert_eq!(res.status(), StatusCode::OK);
     let res = as_user(&c.app, &tech, Method::POST, "/api/protocols/starters/kitten_series", Some(&json!({}))).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+/// The appointments of Mittens on the test day, whatever their status.
+async fn cats_appointments(c: &Clinic) -> Vec<Value> {
+    let list = c.app.get_json(&format!("/api/appointments?patient_id={}&date={DAY}", c.cat)).await;
+    list["items"].as_array().unwrap().clone()
+}
+
+/// Booking a step in one request (`POST /api/treatment-plans/{id}/bookings`): the server books
+/// the step's appointment for the cat and its owner and links it. When the link is refused
+/// (here: the step was booked meanwhile) the appointment it booked is withdrawn (cancelled
+/// with the refusal as its reason, audited) before the refusal is answered, so the calendar
+/// holds nothing live at that slot; a retry with the same key answers the same and books
+/// nothing. Refusals the plan gives before booking book nothing at all; booking needs
+/// `appointments:create` besides `visits:edit`.
+#[tokio::test]
+async fn booking_a_step_links_its_appointment_or_leaves_none_live_on_the_calendar() {
+    let c = Clinic::new().await;
+    let body = json!({"name": "Dental", "steps": [
+        {"title": "Bloods", "kind": "lab", "day_offset": 0, "cost": 21000, "appointment_type_id": c.ty("Wellness exam")},
+        step("Dental", 7, 85000),
+    ]});
+    let protocol = expect_json(c.app.post_json("/api/protocols", &body).await, StatusCode::CREATED).await;
+    let apply = json!({"patient_id": c.cat, "protocol_id": id_of(&protocol), "start_date": DAY.to_string()});
+    let plan = expect_json(c.app.post_json("/api/treatment-plans", &apply).await, StatusCode::CREATED).await;
+    let id = id_of(&plan["plan"]);
+    let path = format!("/api/treatment-plans/{id}/bookings");
+    let slot = |step: u32, time: &str| json!({"step": step, "vet_id": c.vet, "room_id": c.exam, "start": format!("{DAY}T{time}:00-05:00")});
+    let send =
+        |key: &str, body: Value| c.app.request(Method::POST, &path).header("Idempotency-Key", key).json(&body).send();
+
+    // Booked and linked: the step's type, for the cat and its owner.
+    let res = send("book-1", slot(1, "10:00")).await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let booked = expect_json(res, StatusCode::CREATED).await;
+    let a = &booked["appointment"];
+    assert_eq!(location, format!("/api/appointments/{}", id_of(a)));
+    assert_eq!((a["patient_id"].as_str(), a["client_id"].as_str()), (Some(c.cat.as_str()), Some(c.client.as_str())));
+    assert_eq!(a["type_id"], c.ty("Wellness exam"));
+    assert_eq!(a["reason"], "Dental: Bloods");
+    let first = &booked["view"]["plan"]["steps"][0];
+    assert_eq!((first["status"].as_str(), first["appointment_id"].as_str()), (Some("booked"), Some(id_of(a).as_str())));
+    let retry = send("book-1", slot(1, "10:00")).await.unwrap();
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(expect_json(retry, StatusCode::CREATED).await, booked, "the retry answers the same");
+
+    // A stale screen books another slot for the step: booked, refused by the step, withdrawn.
+    let res = send("book-2", slot(1, "11:00")).await.unwrap();
+    let refused = assert_error(res, StatusCode::CONFLICT, "plan_step_already_booked", None).await;
+    assert_eq!(refused["details"]["appointment_id"], id_of(a).as_str(), "{refused}");
+    let all = cats_appointments(&c).await;
+    let live: Vec<_> = all.iter().filter(|x| x["status"] != "cancelled").collect();
+    assert_eq!(live.len(), 1, "only the linked appointment is live: {all:?}");
+    assert_eq!(live[0]["id"], a["id"]);
+    let withdrawn = all.iter().find(|x| x["status"] == "cancelled").expect("the refused booking, withdrawn");
+    let reason = withdrawn["cancel_reason"].as_str().unwrap();
+    assert!(reason.starts_with("withdrawn: step 1") && reason.contains("plan_step_already_booked"), "{reason}");
+    let audit =
+        c.app.get_json(&format!("/api/audit?action=appointment.cancelled&record_id={}", id_of(withdrawn))).await;
+    assert_eq!(audit["items"][0]["username"], "admin", "{audit}");
+    // The same key again: the same refusal, nothing booked again.
+    let retry = send("book-2", slot(1, "11:00")).await.unwrap();
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(assert_error(retry, StatusCode::CONFLICT, "plan_step_already_booked", None).await, refused);
+    assert_eq!(cats_appointments(&c).await.len(), 2, "the retry booked nothing");
+    // Nothing holds 11:00 any more: another cat is booked there with the same vet and room.
+    let theirs = json!({"client_id": c.client2, "patient_id": c.cat2, "type_id": c.ty("Wellness exam"),
+        "vet_id": c.vet, "room_id": c.exam, "start": format!("{DAY}T11:00:00-05:00")});
+    c.book(&theirs).await;
+
+    // What the plan refuses before booking books nothing.
+    let res = send("book-3", slot(2, "12:00")).await.unwrap();
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("step")).await;
+    let res = send("book-4", slot(99, "12:00")).await.unwrap();
+    assert_error(res, StatusCode::NOT_FOUND, "plan_step_not_found", None).await;
+    let cancel = json!({"action": "cancel", "reason": "owner moved away"});
+    assert_eq!(change(&c.app, &id, cancel).await.status(), StatusCode::OK);
+    let res = send("book-5", slot(1, "12:00")).await.unwrap();
+    assert_error(res, StatusCode::CONFLICT, "treatment_plan_closed", None).await;
+    assert_eq!(cats_appointments(&c).await.len(), 2, "no booking for a refusal made before it");
+
+    // A vet changes plans but does not book appointments (the front desk does).
+    let vet = staff_user(&c.app, "vic", &["veterinarian"]).await;
+    let res = as_user(&c.app, &vet, Method::POST, &path, Some(&slot(1, "13:00"))).await;
+    let e = assert_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    assert!(e["message"].as_str().unwrap().contains("appointments:create"), "{e}");
 }
 
 /// A step booked in an appointment is done automatically once the appointment's visit

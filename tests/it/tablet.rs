@@ -167,3 +167,63 @@ async fn without_a_session_the_chart_sends_the_tablet_to_its_pin_screen_and_the_
     assert!(older.contains("Problem 00") && older.contains("Sick visit") && !older.contains("Problem 21"), "{older}");
     assert!(!older.contains(r#"id="older""#), "the oldest page has no Older link");
 }
+
+/// The lab trends on the tablet's chart are for readers of labs only: a vet sees the cat's
+/// creatinine; someone who reads the record without `labs:view` gets the chart with no lab
+/// section and nothing of the results anywhere in its HTML, and their read is audited as
+/// usual (`patient.chart`, naming no lab order, since none was read).
+#[tokio::test]
+async fn the_tablet_chart_has_no_lab_section_nor_lab_data_without_labs_view() {
+    let c = Clinic::new().await;
+    let visit = cat_in_room(&c, &c.exam, &c.cat, &c.vet).await;
+    let order = expect_json(
+        c.app.post_json("/api/lab-orders", &json!({"visit_id": visit, "test": "CHEM10"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let order = id_of(&order);
+    let results = json!({"results": [{"analyte": "CREA", "value": 3.1, "unit": "mg/dL"}]});
+    expect_json(c.app.post_json(&format!("/api/lab-orders/{order}/results"), &results).await, StatusCode::OK).await;
+    let room = format!("room={}", c.exam);
+
+    // A vet's chart draws the trend (and so the test knows what lab data looks like here).
+    let vet = staff_user(&c.app, "vera", &["veterinarian"]).await;
+    let (status, html) = chart(&c.app, &room, &vet).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(r#"id="labs-section""#) && html.contains(r#"data-analyte="CREA""#), "{html}");
+    assert!(html.contains("Creatinine"), "{html}");
+
+    // A reader of the record without labs:view.
+    let grants =
+        json!([{"permission": "visits:view", "scope": "all"}, {"permission": "patients:view", "scope": "all"}]);
+    let role = json!({"name": "chart_reader", "grants": grants});
+    expect_json(c.app.post_json("/api/roles", &role).await, StatusCode::CREATED).await;
+    let nola = staff_user(&c.app, "nola", &["chart_reader"]).await;
+    let (status, html) = chart(&c.app, &room, &nola).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Mittens"), "the chart itself: {html}");
+    for absent in
+        ["labs-section", "Lab trends", "lab-trend", "trend-crea", "CREA", "Creatinine", "mg/dL", order.as_str()]
+    {
+        assert!(!html.contains(absent), "{absent:?} on a chart without labs:view: {html}");
+    }
+    // The same reader asking the JSON chart gets no trends either.
+    let res = as_user(&c.app, &nola, Method::GET, &format!("/api/patients/{}/chart", c.cat), None).await;
+    let theirs = expect_json(res, StatusCode::OK).await;
+    assert!(theirs["lab_trends"].is_null() && !theirs.to_string().contains(&order), "{theirs}");
+
+    // Audited as any chart read: one `patient.chart` entry of theirs per read, no lab order.
+    let path = format!("/api/audit?action=patient.chart&record_id={}", c.cat);
+    let audit = c
+        .app
+        .poll_json(&path, |a| {
+            a["items"].as_array().is_some_and(|i| i.iter().filter(|e| e["username"] == "nola").count() == 2)
+        })
+        .await;
+    let items = audit["items"].as_array().unwrap();
+    for e in items.iter().filter(|e| e["username"] == "nola") {
+        assert!(e["detail"]["lab_orders"].is_null(), "{e}");
+    }
+    let vets = items.iter().find(|e| e["username"] == "vera").expect("the vet's read");
+    assert_eq!(vets["detail"]["lab_orders"], json!([order]), "{vets}");
+}

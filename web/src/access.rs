@@ -324,6 +324,8 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/treatment-plans", Needs(VisitsEdit)),
     ("GET", "/api/treatment-plans/{id}", Needs(VisitsView)),
     ("POST", "/api/treatment-plans/{id}/changes", Needs(VisitsEdit)),
+    // It books too: the handler also asks for appointments:create.
+    ("POST", "/api/treatment-plans/{id}/bookings", Needs(VisitsEdit)),
     ("GET", "/api/treatment-plans/{id}/history", Needs(VisitsView)),
     ("GET", "/api/treatment-plans/{id}/offer", Needs(VisitsView)),
     ("GET", "/api/patients/{id}/treatment-plans", Needs(VisitsView)),

@@ -219,6 +219,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(protocols::treatment_plans_create))
         .routes(routes!(protocols::treatment_plans_get))
         .routes(routes!(protocols::treatment_plans_change))
+        .routes(routes!(protocols::treatment_plans_book))
         .routes(routes!(protocols::treatment_plans_history))
         .routes(routes!(protocols::treatment_plans_offer))
         .routes(routes!(protocols::patients_treatment_plans))

@@ -19,8 +19,9 @@
 //! their treatment sheets, the live board), `protocols` (templates of dated steps with costs,
 //! versioned, and the built-in starters) and `treatment_plans` (a protocol applied to a cat: steps
 //! booked, done or skipped, every change a revision; docs/protocols.md) with `plan_steps` (a booked
-//! step done when its appointment's visit completes, through a durable job). The design is in
-//! docs/clinical.md.
+//! step done when its appointment's visit completes, through a durable job) and `plan_booking`
+//! (a step's appointment booked and linked in one request, withdrawn if the link is refused).
+//! The design is in docs/clinical.md.
 //!
 //! Domain dependencies: people, scheduling, jobs, staff.
 
@@ -37,6 +38,7 @@ pub mod import;
 pub mod labels;
 pub mod labs;
 pub mod notes;
+pub mod plan_booking;
 pub mod plan_steps;
 pub mod prescriptions;
 pub mod print_batches;

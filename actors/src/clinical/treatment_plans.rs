@@ -176,6 +176,22 @@ fn open_step(plan: &mut TreatmentPlan, number: u32) -> Result<&mut PlanStep> {
     Ok(s)
 }
 
+/// The step `number` if an appointment may be booked for it: the plan active and the step
+/// there and open. Whether it is already booked in an appointment that still takes place is
+/// the `book` decision's alone (it reads that appointment).
+pub fn open_for_booking(plan: &TreatmentPlan, number: u32) -> Result<&PlanStep> {
+    match plan.status {
+        PlanStatus::Active => {}
+        PlanStatus::Cancelled => return Err(Error::TreatmentPlanClosed("cancelled")),
+        PlanStatus::Completed => return Err(Error::TreatmentPlanClosed("completed")),
+    }
+    let s = plan.step(number).ok_or(Error::PlanStepNotFound(number))?;
+    if s.status.is_settled() {
+        return Err(Error::PlanStepAlreadySettled(number, s.status.as_str()));
+    }
+    Ok(s)
+}
+
 /// A step's date must fall in the plan's span: from its start to [`MAX_OFFSET_DAYS`] later.
 fn check_date(plan: &TreatmentPlan, date: Date, field: &str) -> Result<()> {
     let last = plan.start_date.checked_add(jiff::Span::new().days(i64::from(MAX_OFFSET_DAYS))).unwrap_or(Date::MAX);
@@ -213,6 +229,15 @@ pub fn decide_change(
             let s = open_step(&mut new, step)?;
             if s.appointment_id == Some(appointment_id) {
                 return Ok(None);
+            }
+            // Relinking while the first appointment still takes place would leave it on the
+            // calendar with nothing pointing at it; once it is cancelled (or missed) the step
+            // may be booked again.
+            if let Some(other) = s.appointment_id.filter(|_| s.status == StepStatus::Booked) {
+                let held = ctx.get::<Appointment>(RecordTable::Appointments, other.as_u128())?;
+                if held.is_some_and(|o| o.status.takes_place()) {
+                    return Err(Error::PlanStepAlreadyBooked(step, other));
+                }
             }
             let local = a.start.to_zoned(ctx.settings.time_zone.clone());
             s.status = StepStatus::Booked;
@@ -520,6 +545,18 @@ mod tests {
         let r = moved.history.last().unwrap();
         assert_eq!((r.kind, r.reason.as_deref()), (RevisionKind::StepMoved, Some("owner away")));
         assert_eq!(r.detail, "step 3 moved from 2026-12-22 to 2026-12-02");
+    }
+
+    #[test]
+    fn a_step_is_open_for_booking_only_in_an_active_plan_and_until_settled() {
+        let mut p = plan();
+        p.steps[0].status = StepStatus::Done;
+        p.steps[1].status = StepStatus::Booked;
+        assert!(matches!(open_for_booking(&p, 1), Err(Error::PlanStepAlreadySettled(1, "done"))));
+        assert_eq!(open_for_booking(&p, 2).unwrap().number, 2, "booked: the link decides");
+        assert!(matches!(open_for_booking(&p, 99), Err(Error::PlanStepNotFound(99))));
+        p.status = PlanStatus::Cancelled;
+        assert!(matches!(open_for_booking(&p, 3), Err(Error::TreatmentPlanClosed("cancelled"))));
     }
 
     #[test]

@@ -693,6 +693,18 @@ impl Calendar {
         Ok(a)
     }
 
+    /// Cancels, with `reason`, an appointment the caller's own request booked a moment ago and
+    /// could not use (a treatment-plan step that refused it). It is the same cancellation as
+    /// [`Calendar::transition`]'s (history, event, audit entry `appointment.cancelled`, the
+    /// reminders dropped), without asking for `appointments:delete`: it undoes the request's
+    /// own booking, which `appointments:create` allowed.
+    pub async fn withdraw(&self, id: AppointmentId, reason: String, caller: &Caller) -> Result<Appointment> {
+        let location = self.location_of(id)?;
+        let request = TransitionRequest { to: Status::Cancelled, reason: Some(reason), room_id: None };
+        let who = caller.clone();
+        self.ask(location, |reply| Msg::Transition { id, request, caller: who, reply }).await
+    }
+
     pub fn get(&self, id: AppointmentId) -> Result<Appointment> {
         self.ctx()
             .store

@@ -20,6 +20,7 @@ export async function api(method, path, body, key) {
     const e = new Error(data?.error?.message ?? res.statusText);
     e.code = data?.error?.code;
     e.field = data?.error?.field;
+    e.status = res.status;
     throw e;
   }
   return data;

@@ -2,19 +2,35 @@
 // and the plan page's done, skip, move, offer-and-book and cancel forms. Each form is sent to
 // the JSON API with an Idempotency-Key kept until it succeeds (a double click acts once); the
 // plan page then asks its own address for the body the server renders (HX-Request) and swaps
-// it in, so every status, amount and offered action is the server's. A refusal (such as 409
-// plan_step_already_settled) is shown next to the form.
-import { api, newKey, refresh, submitOnce } from './api.js';
+// it in, so every status, amount and offered action is the server's. A refusal is shown next
+// to the form; when it says the plan changed meanwhile (409, 404: done, booked or cancelled in
+// another tab) the page is first drawn again from the server, so the error sits beside what
+// is true now (next to the same form if it is still offered, else at the top of the plan).
+// A refused input (422) keeps the form as typed, to be corrected.
+import { api, refresh, submitOnce } from './api.js';
 
 function showError(form, e) {
-  const slot = form.querySelector('.field-error') ?? document.getElementById('plan-error');
+  const slot = form?.querySelector('.field-error') ?? document.getElementById('plan-error');
   slot.dataset.code = e.code ?? '';
   slot.dataset.field = e.field ?? '';
   slot.textContent = e.message;
   slot.hidden = false;
 }
 
-const submit = (form, run) => submitOnce(form, run, (e) => showError(form, e));
+async function refused(form, e) {
+  const onPlan = document.getElementById('treatment-plan-live');
+  if (!onPlan || (e.status !== 409 && e.status !== 404)) return showError(form, e);
+  const { action, step } = form.dataset;
+  try {
+    await refresh('treatment-plan-live');
+  } catch {
+    return showError(form, e); // the server is out of reach: keep the page as it was
+  }
+  const where = step === undefined ? '' : `[data-step="${step}"]`;
+  showError(document.querySelector(`#treatment-plan form[data-action="${action}"]${where}`), e);
+}
+
+const submit = (form, run) => submitOnce(form, run, (e) => refused(form, e));
 
 const value = (form, name) => form.elements.namedItem(name)?.value ?? '';
 
@@ -24,8 +40,9 @@ async function change(form, body, key) {
   await refresh('treatment-plan-live');
 }
 
-// The free starts of a step, as buttons that book the appointment then link it to the step.
-async function offer(form, key) {
+// The free starts of a step, as buttons that book one: the server books the appointment and
+// links it to the step in one request (and withdraws it if the step refuses it).
+async function offer(form) {
   const root = document.getElementById('treatment-plan');
   const step = Number(form.dataset.step);
   const a = await api('GET', `/api/treatment-plans/${root.dataset.plan}/offer?step=${step}`);
@@ -40,18 +57,16 @@ async function offer(form, key) {
         const at = start.length > 5 ? `${day.date}T${start.slice(0, 5)}:00${start.slice(5)}` : `${day.date}T${start}:00${day.offset}`;
         b.addEventListener('click', () =>
           submit(form, async (k) => {
-            const appt = await api('POST', '/api/appointments', {
-              client_id: root.dataset.client, patient_id: root.dataset.patient, type_id: a.type_id,
-              vet_id: vet.vet_id, location_id: a.location_id, start: at,
+            await api('POST', `/api/treatment-plans/${root.dataset.plan}/bookings`, {
+              step, vet_id: vet.vet_id, location_id: a.location_id, start: at,
             }, k);
-            await change(form, { action: 'book', step, appointment_id: appt.id }, newKey());
+            await refresh('treatment-plan-live');
           }));
         box.append(b);
       }
     }
   }
   if (!box.childElementCount) box.textContent = 'No free slot near this date.';
-  void key;
 }
 
 document.addEventListener('submit', (ev) => {
@@ -65,7 +80,7 @@ document.addEventListener('submit', (ev) => {
     case 'move': return submit(form, (k) =>
       change(form, { action: 'move', step, date: value(form, 'date'), reason: value(form, 'reason') }, k));
     case 'cancel': return submit(form, (k) => change(form, { action: 'cancel', reason: value(form, 'reason') }, k));
-    case 'offer': return submit(form, (k) => offer(form, k));
+    case 'offer': return submit(form, () => offer(form));
     case 'apply': return submit(form, async (k) => {
       const patient_id = form.closest('[data-patient]').dataset.patient;
       const body = { patient_id, protocol_id: value(form, 'protocol_id') };

@@ -1,7 +1,8 @@
 //! `/api/protocols` (templates of dated steps: read with `protocols:view`, written with
 //! `protocols:manage`, each edit a new version; the built-in starters to copy) and
 //! `/api/treatment-plans` (a protocol applied to a cat: the medical record, `visits:view` to
-//! read, audited, and `visits:edit` to apply and change; every change is a revision). The
+//! read, audited, and `visits:edit` to apply and change; every change is a revision; a step's
+//! appointment booked and linked in one request, `plan_booking`). The
 //! protocol screens (`/protocols`, `/protocols/{id}`, `/protocols/new`) are at the end.
 
 use std::collections::BTreeSet;
@@ -11,9 +12,11 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clowder_actors::billing::catalogue::CatalogueFilter;
 use clowder_actors::billing::invoices::InvoiceFilter;
+use clowder_actors::clinical::plan_booking::book_step;
 use clowder_actors::clinical::protocols::{ProtocolFilter, starters};
 use clowder_actors::clinical::treatment_plans::PlanDraft;
 use clowder_actors::scheduling::calendar::{AvailabilityRequest, WindowBound};
+use clowder_schemas::access::Permission;
 use clowder_schemas::appointments::Availability;
 use clowder_schemas::audit::Caller;
 use clowder_schemas::ids::{ProtocolId, TreatmentPlanId};
@@ -21,8 +24,8 @@ use clowder_schemas::invoices::InvoiceStatus;
 use clowder_schemas::money::Cents;
 use clowder_schemas::pagination::{Page, PageRequest};
 use clowder_schemas::protocols::{
-    CreatePlan, CreateProtocol, OfferQuery, PlanChange, PlanRevision, PlanView, Protocol, ProtocolListQuery,
-    StepStatus, TreatmentPlan, UpdateProtocol,
+    BookStep, CreatePlan, CreateProtocol, OfferQuery, PlanChange, PlanRevision, PlanView, Protocol, ProtocolListQuery,
+    StepBooked, StepStatus, TreatmentPlan, UpdateProtocol,
 };
 use clowder_schemas::{ErrorResponse, PatientId, ValidationError};
 use serde::Serialize;
@@ -211,6 +214,40 @@ pub async fn treatment_plans_change(
 ) -> Result<axum::Json<PlanView>, ApiError> {
     let plan = state.system.treatment_plans.change(id, change, &staff.caller).await?;
     Ok(axum::Json(view(&state, plan, &staff.caller).await?))
+}
+
+/// Book a step's appointment and link it, in one request: the appointment (the step's type,
+/// for the plan's cat and its owner) is booked as `POST /api/appointments` books, then linked
+/// (`action: book`). If the link is refused (the plan closed, the step settled or booked
+/// meanwhile) the appointment just booked is cancelled with the refusal as its reason before
+/// the refusal is answered, so the calendar never keeps a booking nothing points at. Needs
+/// `appointments:create` besides `visits:edit`.
+#[utoipa::path(
+    post, path = "/api/treatment-plans/{id}/bookings", tag = "clinical",
+    params(("id" = TreatmentPlanId, Path)),
+    request_body = BookStep,
+    responses(
+        (status = 201, body = StepBooked, headers(("Location" = String, description = "URL of the appointment"))),
+        (status = 403, description = "without `appointments:create`, or `overbook` without `appointments:overbook`", body = ErrorResponse),
+        (status = 404, description = "`treatment_plan_not_found`, `plan_step_not_found`", body = ErrorResponse),
+        (status = 409, description = "`appointment_conflict` (nothing booked); `plan_step_already_settled`, `plan_step_already_booked`, `treatment_plan_closed` (the appointment, if booked, withdrawn)", body = ErrorResponse),
+        (status = 422, description = "`validation_failed` (`step` has no appointment type; the booking's fields)", body = ErrorResponse),
+    )
+)]
+pub async fn treatment_plans_book(
+    State(state): State<AppState>,
+    staff: Staff,
+    Id(id): Id<TreatmentPlanId>,
+    Json(body): Json<BookStep>,
+) -> Result<Response, ApiError> {
+    if granted_on(&staff, &Method::POST, "/api/appointments").is_none() {
+        return Err(ApiError::forbidden(Permission::AppointmentsCreate));
+    }
+    let (calendar, held) = (&state.system.scheduling.calendar, &staff.principal.permissions);
+    let (appointment, plan) =
+        book_step(&state.system.treatment_plans, calendar, id, &body, held, &staff.caller).await?;
+    let view = view(&state, plan, &staff.caller).await?;
+    Ok(Created::at(format!("/api/appointments/{}", appointment.id), StepBooked { appointment, view }).into_response())
 }
 
 /// A plan's history: every revision with who, when, what and why (audited as a read).

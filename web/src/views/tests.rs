@@ -2019,9 +2019,13 @@ fn a_booked_step_shows_when_its_appointment_is_and_whether_it_still_takes_place(
     let html = render(Some(Status::Scheduled));
     assert!(html.contains("for <time>15 Jan 2027 08:00</time>"), "{html}");
     assert!(!html.contains(r#"data-action="offer""#), "a booked step offers no more slots");
-    assert!(render(Some(Status::Cancelled)).contains("<time>15 Jan 2027 08:00 (cancelled)</time>"));
+    let cancelled = render(Some(Status::Cancelled));
+    assert!(cancelled.contains("<time>15 Jan 2027 08:00 (cancelled)</time>"));
+    assert!(cancelled.contains(r#"data-action="offer""#), "booked again once its appointment is cancelled");
+    assert!(render(Some(Status::NoShow)).contains(r#"data-action="offer""#), "or missed");
     let unread = render(None);
     assert!(!unread.contains("<time>") && unread.contains(">appointment</a>"), "the link without the time");
+    assert!(!unread.contains(r#"data-action="offer""#), "not offered when its appointment cannot be read");
 }
 
 const EXPORT_ID: &str = "01J00000000000000000000001";

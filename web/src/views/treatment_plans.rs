@@ -77,7 +77,8 @@ pub struct StepRow {
     pub appointment_at: String,
     /// Whether done, skip and move are offered (an open step of an active plan, for an editor).
     pub can_settle: bool,
-    /// Whether "Offer slots" is offered (an open, unbooked step with an appointment type).
+    /// Whether "Offer slots" is offered (an open step with an appointment type, not booked in
+    /// an appointment that still takes place).
     pub can_book: bool,
 }
 
@@ -151,27 +152,34 @@ impl PlanBody {
             steps: p
                 .steps
                 .iter()
-                .map(|s| StepRow {
-                    number: s.number,
-                    title: s.title.clone(),
-                    kind: step_kind(s.kind),
-                    date: s.date.to_string(),
-                    cost: s.cost.to_string(),
-                    status_key: s.status.as_str(),
-                    status: step_status(s.status),
-                    reason: s.reason.clone().unwrap_or_default(),
-                    appointment: s.appointment_id.map(|a| format!("/api/appointments/{a}")),
-                    appointment_at: s
-                        .appointment_id
-                        .and_then(&appointment)
-                        .map(|(start, status)| match status {
-                            AppointmentStatus::Cancelled => format!("{} (cancelled)", when(start)),
-                            AppointmentStatus::NoShow => format!("{} (no-show)", when(start)),
-                            _ => when(start),
-                        })
-                        .unwrap_or_default(),
-                    can_settle: open && !s.status.is_settled(),
-                    can_book: open && book && s.status == StepStatus::Planned && s.appointment_type_id.is_some(),
+                .map(|s| {
+                    let booked_in = s.appointment_id.and_then(&appointment);
+                    // A step booked in an appointment since cancelled or missed is booked again.
+                    let bookable = match s.status {
+                        StepStatus::Planned => true,
+                        StepStatus::Booked => booked_in.is_some_and(|(_, st)| !st.takes_place()),
+                        StepStatus::Done | StepStatus::Skipped => false,
+                    };
+                    StepRow {
+                        number: s.number,
+                        title: s.title.clone(),
+                        kind: step_kind(s.kind),
+                        date: s.date.to_string(),
+                        cost: s.cost.to_string(),
+                        status_key: s.status.as_str(),
+                        status: step_status(s.status),
+                        reason: s.reason.clone().unwrap_or_default(),
+                        appointment: s.appointment_id.map(|a| format!("/api/appointments/{a}")),
+                        appointment_at: booked_in
+                            .map(|(start, status)| match status {
+                                AppointmentStatus::Cancelled => format!("{} (cancelled)", when(start)),
+                                AppointmentStatus::NoShow => format!("{} (no-show)", when(start)),
+                                _ => when(start),
+                            })
+                            .unwrap_or_default(),
+                        can_settle: open && !s.status.is_settled(),
+                        can_book: open && book && bookable && s.appointment_type_id.is_some(),
+                    }
                 })
                 .collect(),
             history: p
