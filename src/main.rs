@@ -324,11 +324,42 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Kept to the end of `serve` (and so of `main`): dropping it flushes queued reports.
     let _tracking = clowder::telemetry::init_error_tracking(settings.error_tracking.as_ref())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    #[cfg(feature = "mimalloc")]
+    runtime.on_thread_park(collect_before_park);
+    let runtime = runtime.build()?;
     runtime.block_on(async move {
         let app = clowder::Application::build(settings).await?;
         app.run_until(shutdown_signal()).await
     })
+}
+
+/// The shortest time between two collections of one worker's allocator heap.
+#[cfg(feature = "mimalloc")]
+const COLLECT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Before a tokio worker parks, hands back the pages its allocator heap keeps for its next
+/// allocations. mimalloc keeps one emptied page per size class in each thread's heap and frees
+/// it only when that thread allocates again, which a parked worker does not; only the thread
+/// itself can collect its heap (docs/performance.md, "After the load, 6 December third
+/// session"). Measured: 47-51 MiB anonymous 5 s after `compare` against 52-58 without, no CPU
+/// difference beyond the noise. At most every [`COLLECT_EVERY`] per worker, so a busy worker that
+/// parks between requests does not pay it per request.
+#[cfg(feature = "mimalloc")]
+fn collect_before_park() {
+    use std::cell::Cell;
+    use std::time::Instant;
+    thread_local! {
+        static LAST: Cell<Option<Instant>> = const { Cell::new(None) };
+    }
+    let now = Instant::now();
+    if LAST.get().is_some_and(|last| now.duration_since(last) < COLLECT_EVERY) {
+        return;
+    }
+    LAST.set(Some(now));
+    // SAFETY: `mi_collect` has no preconditions; it frees only what this thread's heap owns.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
