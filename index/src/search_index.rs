@@ -409,14 +409,28 @@ fn index_settings() -> IndexSettings {
     IndexSettings { docstore_blocksize: DOCSTORE_BLOCK_BYTES, ..IndexSettings::default() }
 }
 
+/// Segments under this many documents count as one size when merging (tantivy's default
+/// is 10,000). See [`merge_policy`].
+const MERGE_FLOOR_DOCS: u32 = 1_000;
+
 /// How segments are merged. The indexer commits small batches, each a new segment, and
 /// every search pays per segment; tantivy's default waits for 8 segments of a similar size
 /// before merging them, which left 10 segments for 66,000 records and doubled the cost of a
 /// typo-tolerant search over HTTP. Merging from 3 keeps the index compact; merges run on
-/// tantivy's own thread and a clinic writes a few records a second.
+/// tantivy's own thread.
+///
+/// The floor: tantivy counts every segment under 10,000 documents as that size, so with
+/// merges from 3 the segment that gathered the small commits was rewritten every second
+/// commit until it passed 10,000 (and up to about 17,000) documents, with whatever else sat
+/// in that size band. Under single writes (a commit every 200 ms) those merges were 45 % of
+/// the server's CPU, more than the writes themselves (docs/performance.md, "Single writes:
+/// where the CPU goes"). With a floor of 1,000 the small commits gather into segments of at
+/// most a few thousand, and larger segments are merged only with others of a similar size,
+/// three at a time, so each document is rewritten a few times in all.
 fn merge_policy() -> LogMergePolicy {
     let mut policy = LogMergePolicy::default();
     policy.set_min_num_segments(3);
+    policy.set_min_layer_size(MERGE_FLOOR_DOCS);
     policy
 }
 
@@ -442,4 +456,41 @@ fn write_version(dir: &Path) -> Result<(), IndexError> {
     writeln!(file, "{SCHEMA_VERSION}").map_err(io_err)?;
     file.sync_all().map_err(io_err)?;
     fs::rename(&tmp, dir.join(SCHEMA_VERSION_FILE)).map_err(io_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::index::SegmentId;
+    use tantivy::merge_policy::MergePolicy;
+
+    use super::*;
+
+    /// The merges the policy asks for among segments of these sizes, as sorted lists of sizes.
+    fn merges(sizes: &[u32]) -> Vec<Vec<u32>> {
+        let index = Index::create_in_ram(Fields::schema().0);
+        let segments: Vec<_> = sizes.iter().map(|&n| index.new_segment_meta(SegmentId::generate_random(), n)).collect();
+        let size_of = |id| segments.iter().find(|s| s.id() == id).map_or(0, |s| s.max_doc());
+        let mut out: Vec<Vec<u32>> = merge_policy()
+            .compute_merge_candidates(&segments)
+            .into_iter()
+            .map(|c| {
+                let mut v: Vec<u32> = c.0.into_iter().map(size_of).collect();
+                v.sort_unstable();
+                v
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn small_commits_are_merged_among_themselves_not_into_a_large_segment() {
+        // Tantivy's floor of 10,000 put these three in one level: every second commit of a
+        // run of single writes rewrote the 8,000-document segment.
+        assert_eq!(merges(&[8_000, 120, 150]), Vec::<Vec<u32>>::new());
+        assert_eq!(merges(&[8_000, 120, 150, 90]), vec![vec![90, 120, 150]]);
+        // Segments of a similar size are still merged three at a time, so the index stays compact.
+        assert_eq!(merges(&[9_000, 8_000, 7_000, 300]), vec![vec![7_000, 8_000, 9_000]]);
+        assert_eq!(merges(&[60_000, 3_000, 2_500, 2_000]), vec![vec![2_000, 2_500, 3_000]]);
+    }
 }
