@@ -1939,7 +1939,6 @@ pub async fn treatment_plan(
             let plan = state.system.treatment_plans.get(id, &staff.caller).await?;
             let v = super::protocols::view(&state, plan, &staff.caller).await?;
             let cat = state.system.patients.peek(v.plan.patient_id);
-            let client_id = cat.as_ref().map(|p| p.client_id.to_string()).unwrap_or_default();
             let cat = cat.map_or_else(|_| v.plan.patient_id.to_string(), |p| p.name);
             let users = user_names(&state, v.plan.history.iter().filter_map(|r| r.by)).await;
             let tz = clinic_tz(&state);
@@ -1952,7 +1951,6 @@ pub async fn treatment_plan(
             let b = PlanBody::new(
                 &v,
                 cat,
-                client_id,
                 may(&staff, "POST /api/treatment-plans/{id}/changes"),
                 may(&staff, "POST /api/appointments"),
                 |u| u.and_then(|u| users.get(&u).cloned()).unwrap_or_default(),

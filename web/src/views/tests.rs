@@ -1974,7 +1974,7 @@ fn a_treatment_plan_shows_progress_costs_and_offers_actions_only_on_open_steps_t
     use clowder_schemas::protocols::PlanStatus;
     let v = treatment_plan(PlanStatus::Active);
     let body = |editor, book| {
-        PlanBody::new(&v, "Miso <3".into(), "c".into(), editor, book, |_| "Vera".into(), |t| t.to_string(), |_| None)
+        PlanBody::new(&v, "Miso <3".into(), editor, book, |_| "Vera".into(), |t| t.to_string(), |_| None)
     };
     let html = PlanPage { nav: nav(true, true), b: body(true, true) }.render().unwrap();
     assert!(html.contains("Miso &#60;3") && html.contains("&#60;b&#62;Bloods"), "escaped: {html}");
@@ -1987,8 +1987,7 @@ fn a_treatment_plan_shows_progress_costs_and_offers_actions_only_on_open_steps_t
     let reader = PlanPage { nav: nav(true, true), b: body(false, false) }.render().unwrap();
     assert!(!reader.contains("data-action="), "a reader gets no form");
     let closed = treatment_plan(PlanStatus::Cancelled);
-    let b =
-        PlanBody::new(&closed, "Miso".into(), "c".into(), true, true, |_| String::new(), |t| t.to_string(), |_| None);
+    let b = PlanBody::new(&closed, "Miso".into(), true, true, |_| String::new(), |t| t.to_string(), |_| None);
     let html = PlanPage { nav: nav(true, true), b }.render().unwrap();
     assert!(!html.contains("data-action=") && html.contains(r#"data-status="cancelled""#));
 }
@@ -2007,7 +2006,6 @@ fn a_booked_step_shows_when_its_appointment_is_and_whether_it_still_takes_place(
         let b = PlanBody::new(
             &v,
             "Miso".into(),
-            "c".into(),
             true,
             true,
             |_| String::new(),

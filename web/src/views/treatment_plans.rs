@@ -100,7 +100,6 @@ pub struct PlanBody {
     pub name: String,
     pub cat: String,
     pub cat_href: String,
-    pub client_id: String,
     pub patient_id: String,
     pub status_key: &'static str,
     pub status: &'static str,
@@ -124,7 +123,6 @@ impl PlanBody {
     pub fn new(
         v: &PlanView,
         cat: String,
-        client_id: String,
         editor: bool,
         book: bool,
         who: impl Fn(Option<UserId>) -> String,
@@ -139,7 +137,6 @@ impl PlanBody {
             name: p.name.clone(),
             cat,
             cat_href: format!("/patients/{}", p.patient_id),
-            client_id,
             patient_id: p.patient_id.to_string(),
             status_key,
             status,
