@@ -13,6 +13,7 @@ use clowder_schemas::patients::Patient;
 use clowder_schemas::search::{SearchKind, SearchStatus};
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::merge_policy::LogMergePolicy;
 use tantivy::schema::Value;
 use tantivy::tokenizer::TextAnalyzer;
@@ -176,8 +177,16 @@ impl SearchIndex {
     }
 
     fn with_index(index: Index, fields: Fields, dir: Option<PathBuf>, memory: usize) -> Result<Self, IndexError> {
-        // One indexing thread keeps memory small and is plenty for a clinic's write rate.
-        let writer: IndexWriter = index.writer_with_num_threads(1, memory).map_err(|source| match (source, &dir) {
+        // One indexing thread keeps memory small and is plenty for a clinic's write rate. One
+        // merge thread (tantivy's default is four): merges of a clinic's small segments take
+        // milliseconds and never hold up a commit, and every idle merge thread keeps its own
+        // allocator pages (2.6-8.2 MiB between the four after a load, docs/performance.md).
+        let options = IndexWriterOptions::builder()
+            .num_worker_threads(1)
+            .num_merge_threads(1)
+            .memory_budget_per_thread(memory)
+            .build();
+        let writer: IndexWriter = index.writer_with_options(options).map_err(|source| match (source, &dir) {
             (source @ TantivyError::LockFailure(..), Some(path)) => IndexError::Locked { path: path.clone(), source },
             (source, _) => IndexError::Open { path: dir.clone(), source },
         })?;
