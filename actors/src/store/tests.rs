@@ -379,6 +379,37 @@ async fn the_trails_own_read_follows_every_read_entry_queued_before_it() {
     assert!(!store.read().unwrap().audit_before(None, 1, 10, |_| true).unwrap().0.is_empty());
 }
 
+/// Read entries that arrive while a batch of them lingers join that batch: on any machine,
+/// batches nobody waits for are at least `UNWAITED_LINGER` apart, so a trickle of reads costs
+/// one fsync per linger, not one per read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_entries_arriving_while_a_batch_lingers_join_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, metrics) = open(dir.path());
+    let caller = clowder_schemas::audit::Caller::system();
+    let before = metrics.commits.get();
+    let started = std::time::Instant::now();
+    let reads = 200;
+    for i in 0..reads {
+        store.enqueue_audit(AuditDraft::new(&caller, "patient.read").record("patient", i)).await.unwrap();
+        // Paces the reads (tokio's timer makes this about a millisecond), like a trickle of
+        // requests; nothing is waited for here.
+        tokio::time::sleep(std::time::Duration::from_micros(100)).await;
+    }
+    let elapsed = started.elapsed();
+    let mut set = ChangeSet::new();
+    set.audit(AuditDraft::new(&caller, "audit.read"));
+    store.commit_after_reads(set).await.unwrap();
+    let commits = metrics.commits.get() - before;
+    // One batch per linger while the reads came, one for the last of them, one for the
+    // trail's read, one to spare.
+    let bound = (elapsed.as_micros() / commit::UNWAITED_LINGER.as_micros()) as u64 + 3;
+    assert!(commits <= bound, "{commits} commits for {reads} reads over {elapsed:?}, at most {bound}");
+    let (entries, _) = store.read().unwrap().audit_before(None, reads as usize + 10, 100_000, |_| true).unwrap();
+    assert_eq!(entries.iter().filter(|e| e.action == "patient.read").count(), reads as usize);
+    tokio::task::spawn_blocking(move || store.close()).await.unwrap();
+}
+
 #[tokio::test]
 async fn below_the_disk_reserve_writes_are_refused_before_the_transaction_and_audit_entries_kept() {
     let dir = tempfile::tempdir().unwrap();
