@@ -95,6 +95,9 @@ pub struct StoreMetrics {
     pub batch_size: Histogram,
     pub commit_seconds: Histogram,
     pub queue_wait_seconds: Histogram,
+    /// From queueing to the answer, for change sets someone waits for (a write's request):
+    /// how long the store makes a write wait, read-audit batches and other writers included.
+    pub waited_commit_seconds: Histogram,
     pub commits: Counter,
     pub commit_failures: Counter,
     pub change_sets: Counter,
@@ -106,6 +109,7 @@ impl Default for StoreMetrics {
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             commit_seconds: seconds_histogram(),
             queue_wait_seconds: seconds_histogram(),
+            waited_commit_seconds: seconds_histogram(),
             commits: Counter::default(),
             commit_failures: Counter::default(),
             change_sets: Counter::default(),
@@ -125,6 +129,11 @@ impl StoreMetrics {
             "clowder_store_queue_wait_seconds",
             "Time a change set waits for the commit task",
             self.queue_wait_seconds.clone(),
+        );
+        r.register(
+            "clowder_store_waited_commit_seconds",
+            "Time from queueing to the answer of a change set someone waits for (a write): the store's share of a write's latency",
+            self.waited_commit_seconds.clone(),
         );
         r.register("clowder_store_commits", "Durable commits", self.commits.clone());
         r.register("clowder_store_commit_failures", "Failed commits", self.commit_failures.clone());

@@ -462,6 +462,18 @@ impl Api {
         Probed::read(response).await.context("reading the answer to POST /api/clients")
     }
 
+    /// The server's metrics (`GET /metrics`, Prometheus text), read between phases.
+    pub async fn metrics_text(&self) -> Result<String> {
+        let url = self.url("/metrics")?;
+        let response = self.setup_send(None, || self.http.get(url.clone())).await?;
+        let status = response.status();
+        let body = response.text().await.context("reading the answer of GET /metrics")?;
+        if !status.is_success() {
+            anyhow::bail!("GET /metrics answered {status}");
+        }
+        Ok(body)
+    }
+
     /// The server's version from `GET /health/detailed` (signed in), if it says.
     pub async fn server_version(&self) -> Result<Option<String>> {
         let request = || self.http.get(self.urls.health_detailed.clone());

@@ -33,6 +33,7 @@ use crate::run::{measure_floor, plan, progress, sign_in};
 use crate::scenarios::{Plan, appointment_type, book_vets, search_setup, seed_pets};
 use crate::scheduling::{AVAILABILITY_TYPE, TIME_ZONE};
 use crate::search::{Clinic, LIMIT as SEARCH_LIMIT, QUERY_SET};
+use crate::server_metrics::{Histogram, LatencyBound};
 use crate::stats::Tally;
 
 /// Measured windows of a compare run: session, patient, client, client list, search, day
@@ -88,6 +89,10 @@ pub const DAY_VIEW_BYTES_GOAL: f64 = 44.0 * 1024.0;
 pub const WRITE_RATE_GOAL: f64 = 8_125.0;
 /// Server CPU per single write at one connection (µs).
 pub const WRITE_ONE_CPU_GOAL_US: f64 = 500.0;
+/// The server's histogram of the time from queueing to the answer of change sets someone
+/// waits for: the store's share of a write's latency.
+pub const WAITED_COMMITS: &str = "clowder_store_waited_commit_seconds";
+
 /// How much a read flood may add to a write's p99 ("a few milliseconds"; ms).
 pub const FLOOD_P99_GOAL_MS: f64 = 5.0;
 /// RSS after the load (MiB): a fifth of the original's 375 MiB.
@@ -247,6 +252,11 @@ pub struct FloodFigures {
     pub ratio: Option<f64>,
     /// Server CPU over the flood phase per request (writes and reads together).
     pub server_cpu_us_per_request: Option<f64>,
+    /// The store's share of the writes' latency (queued to answered, from the server's
+    /// `clowder_store_waited_commit_seconds`) in `write-1`, warm-up included.
+    pub commit_alone: Option<LatencyBound>,
+    /// The same beside the read flood.
+    pub commit_flooded: Option<LatencyBound>,
 }
 
 impl FloodFigures {
@@ -262,6 +272,8 @@ impl FloodFigures {
             difference_ms: both.map(|(a, f)| f - a),
             ratio: both.and_then(|(a, f)| ratio(f, a)),
             server_cpu_us_per_request: cpu,
+            commit_alone: None,
+            commit_flooded: None,
         }
     }
 
@@ -281,6 +293,19 @@ impl FloodFigures {
         }
         if let Some(cpu) = self.server_cpu_us_per_request {
             let _ = write!(line, "; server CPU {cpu:.1} µs per request over both");
+        }
+        if let (Some(alone), Some(flooded)) = (self.commit_alone, self.commit_flooded) {
+            let bound =
+                |b: LatencyBound| b.p99_at_most_ms.map_or("over the last bucket".into(), |v| format!("{v:.2} ms"));
+            let _ = write!(
+                line,
+                "; the store's share of a write (queued to answered, `clowder_store_waited_commit_seconds`): mean \
+                 {:.2} ms alone, {:.2} ms beside the flood; 99 % within {} alone, {} beside it",
+                alone.mean_ms,
+                flooded.mean_ms,
+                bound(alone),
+                bound(flooded)
+            );
         }
         line
     }
@@ -705,6 +730,26 @@ impl Runner {
         Ok(Measured { tallies: tallies.into_iter().collect::<Result<_>>()?, ticks })
     }
 
+    /// The store's waited-commit histogram now; `None`, with a note, when the server does
+    /// not show it (an older build) or `/metrics` cannot be read.
+    async fn waited_commits(&mut self) -> Option<Histogram> {
+        match self.api.metrics_text().await {
+            Ok(text) => {
+                let h = Histogram::parse(&text, WAITED_COMMITS);
+                if h.is_none() {
+                    self.note(format!(
+                        "the server's /metrics has no {WAITED_COMMITS}: no store share on the flood line"
+                    ));
+                }
+                h
+            }
+            Err(e) => {
+                self.note(format!("could not read /metrics ({e:#}): no store share on the flood line"));
+                None
+            }
+        }
+    }
+
     fn rss_kib(&self) -> Result<Option<u64>> {
         Ok(self.server.map(|s| s.memory()).transpose()?.map(|m| m.rss_kib))
     }
@@ -921,16 +966,26 @@ pub async fn run(args: &Args) -> Result<CompareReport> {
     let write_probe = api.probe_post_client(&NewClient::unique(&format!("{}p", runner.plan.run_tag), 0)).await;
     let write_bytes = write_probe.as_ref().ok().filter(|p| p.ok()).map(|p| p.bytes);
     let tag = runner.plan.run_tag.clone();
+    let commits_before = runner.waited_commits().await;
     runner
         .phase(WRITE_ONE, "POST /api/clients", FLOOD_WRITERS, write_probe, Workload::create_clients(format!("{tag}o")))
         .await?;
-    let flood = match write_bytes {
+    let commits_alone = runner.waited_commits().await;
+    let mut flood = match write_bytes {
         Some(bytes) => runner.flood(&seeded.pets, bytes).await?,
         None => {
             runner.note(format!("{WRITE_FLOODED} skipped: creating a client failed"));
             None
         }
     };
+    if let Some(flood) = flood.as_mut() {
+        let commits_flooded = runner.waited_commits().await;
+        let phase = |after: &Option<Histogram>, before: &Option<Histogram>| {
+            after.as_ref().zip(before.as_ref()).and_then(|(a, b)| a.since(b).figures_ms())
+        };
+        flood.commit_alone = phase(&commits_alone, &commits_before);
+        flood.commit_flooded = phase(&commits_flooded, &commits_alone);
+    }
     let probe = api.probe_post_client(&NewClient::unique(&format!("{tag}p"), 1)).await;
     runner.phase(WRITE, "POST /api/clients", connections, probe, Workload::create_clients(format!("{tag}w"))).await?;
 
@@ -1092,6 +1147,24 @@ mod tests {
         let none = FloodFigures::new(&report().rows[3].summary, &failed, 63, None);
         assert_eq!((none.difference_ms, none.ratio), (None, None));
         assert!(none.line().ends_with("`GET /api/patients/{id}` no successful request"), "{}", none.line());
+    }
+
+    #[test]
+    fn the_flood_line_gives_the_stores_share_of_a_write_when_the_server_shows_it() {
+        let mut flood = report().flood.unwrap();
+        flood.commit_alone = Some(LatencyBound { count: 500, mean_ms: 0.61, p99_at_most_ms: Some(0.977) });
+        flood.commit_flooded = Some(LatencyBound { count: 80, mean_ms: 1.234, p99_at_most_ms: None });
+        assert!(
+            flood.line().ends_with(
+                "; the store's share of a write (queued to answered, `clowder_store_waited_commit_seconds`): mean \
+                 0.61 ms alone, 1.23 ms beside the flood; 99 % within 0.98 ms alone, over the last bucket beside it"
+            ),
+            "{}",
+            flood.line()
+        );
+        // Only one side measured (the server restarted, /metrics failed): nothing is printed.
+        flood.commit_flooded = None;
+        assert!(flood.line().ends_with("per request over both"), "{}", flood.line());
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub mod run;
 pub mod scenarios;
 pub mod scheduling;
 pub mod search;
+pub mod server_metrics;
 pub mod smtp_sink;
 pub mod stats;
 pub mod target;

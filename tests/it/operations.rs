@@ -131,6 +131,13 @@ async fn metrics_are_prometheus_text_with_http_store_and_actor_families() {
         assert!(text.contains(family), "{family} missing from\n{text}");
     }
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    // The two writes above were waited for: the store's share of their latency is counted.
+    let waited: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("clowder_store_waited_commit_seconds_count "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no clowder_store_waited_commit_seconds_count in\n{text}"));
+    assert!(waited >= 2, "{waited} waited change sets counted");
 }
 
 #[tokio::test]

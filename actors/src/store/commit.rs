@@ -725,6 +725,15 @@ impl Committer {
         for queued in &batch.queued {
             self.metrics.queue_wait_seconds.observe(started.duration_since(*queued).as_secs_f64());
         }
+        // When each change set someone waits for was queued, for the time to its answer.
+        let waited: Vec<Instant> = batch
+            .work
+            .iter()
+            .zip(&batch.queued)
+            .filter_map(|(work, queued)| {
+                matches!(work, Work::Commit(_, reply) if !reply.is_closed()).then_some(*queued)
+            })
+            .collect();
         let mut head = self.head.clone();
         let mut audit_head = self.audit_head.clone();
         let mut published = Vec::new();
@@ -887,6 +896,10 @@ impl Committer {
                 self.generations.bump(&written);
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
+                }
+                let answered = Instant::now();
+                for queued in waited {
+                    self.metrics.waited_commit_seconds.observe(answered.duration_since(queued).as_secs_f64());
                 }
                 for e in published {
                     // No subscribers is fine: the log is the source of truth.
