@@ -9,7 +9,8 @@
 //! Codemap: [`cli`] (arguments and time budgets), [`target`] (address check), [`api`] (HTTP
 //! calls), [`bodies`] (request bodies), [`load`] (closed-loop driver), [`scenarios`] (`read`,
 //! `write`, `book`, `availability`, `signin`, `fanout`, `search`), [`compare`] (the report of
-//! audited routes next to the session route, CPU per request and RSS from `/proc`), [`fanout`] (the dashboards'
+//! audited routes next to the session route, CPU per request and RSS from `/proc`, the store's
+//! share of a write from the server's histogram through [`server_metrics`]), [`fanout`] (the dashboards'
 //! sockets, the room changes, gap counting, `/proc` figures), [`scheduling`] (the booking walk,
 //! the availability seeding plan and answer check), [`search`] (the search scenario's clinic,
 //! queries, probe check and figures), [`fsync`] (the floor), [`stats`] (tallies and
