@@ -49,6 +49,9 @@ try {
   await entry.locator('input.find-cat').fill(env('CAT_NAME'));
   await entry.locator('button.find').click();
   await entry.locator('button.find-pick').first().click();
+  // The entry offers every open order before the cat is picked: wait for the cat's own list
+  // (the results close when it is in).
+  await entry.locator('ul.find-results').waitFor({ state: 'hidden', timeout: 5000 });
   await entry.locator(`select.attach-order option[value="${chem}"]`).waitFor({ state: 'attached', timeout: 5000 });
   await entry.locator('select.attach-order').selectOption(chem);
   const rows = entry.locator('tr.typed-row');

@@ -247,9 +247,12 @@ async function findOrders(entry) {
   show(box, '');
 }
 
+// An order chosen while the cat's orders were being fetched stays chosen when it is one of
+// them (the entry may already offer every open order).
 async function pickCat(entry, button) {
   const select = entry.querySelector('select.attach-order');
   const page = await api('GET', `/api/patients/${button.dataset.patient}/lab-orders?unreviewed=true&limit=50`);
+  const chosen = select.value;
   select.replaceChildren();
   const first = document.createElement('option');
   first.value = '';
@@ -261,7 +264,8 @@ async function pickCat(entry, button) {
     opt.textContent = `${button.textContent} · ${o.test_name} (${o.test}) · ${o.created_at.slice(0, 10)}`;
     select.append(opt);
   }
-  if (page.items.length === 1) select.value = page.items[0].id;
+  if (page.items.some((o) => o.id === chosen)) select.value = chosen;
+  else if (page.items.length === 1) select.value = page.items[0].id;
   entry.querySelector('ul.find-results').hidden = true;
 }
 
