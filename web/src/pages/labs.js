@@ -40,10 +40,19 @@ if (root) {
   const order = root.dataset.order;
   const state = document.getElementById('labs-live');
   const errorBox = document.getElementById('labs-error');
+  // Bodies are asked for in turn and may arrive out of turn: one asked for before another
+  // already drawn is older and dropped.
+  let asked = 0;
+  let drawn = 0;
   const refresh = async () => {
+    const mine = ++asked;
     const res = await fetch(location.pathname, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin' });
     if (res.status === 401) { location.reload(); return; }
-    if (res.ok) root.innerHTML = await res.text();
+    if (!res.ok) return;
+    const html = await res.text();
+    if (mine < drawn) return;
+    drawn = mine;
+    root.innerHTML = html;
   };
   connectLive({
     topics: [`patient:${root.dataset.patient}`],
@@ -144,9 +153,12 @@ if (board) {
 // The unmatched queue.
 const queue = document.getElementById('unmatched');
 
-// Something typed or chosen on an entry: a redraw must not take it away.
+// Something typed or chosen on an entry: a redraw must not take it away. Nor may it bring
+// back an entry this screen has just resolved (a fragment asked for before the answer still
+// lists it as open).
 function busy(entry) {
-  return [...entry.querySelectorAll('input, select')].some((f) => f.value !== '' && !f.classList.contains('typed-unit'))
+  return entry.dataset.status !== 'open'
+    || [...entry.querySelectorAll('input, select')].some((f) => f.value !== '' && !f.classList.contains('typed-unit'))
     || entry.contains(document.activeElement);
 }
 

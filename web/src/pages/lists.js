@@ -25,27 +25,31 @@ function addressOf() {
   return form.getAttribute('action') + (q ? `?${q}` : '');
 }
 
+// The list, the address and `data-query` all say the filter this request was made for, not
+// what has been typed since (a newer request follows for that).
 async function update() {
   const url = addressOf();
+  const query = form.elements.name.value.trim();
   inflight?.abort();
   inflight = new AbortController();
   let res;
+  let html;
   try {
     res = await fetch(url, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin', signal: inflight.signal });
+    // Signed out (redirected to the sign-in page) or refused: load the page itself, which
+    // shows why.
+    if (res.redirected || !res.ok) {
+      location.href = url;
+      return;
+    }
+    html = await res.text();
   } catch (e) {
     if (e.name === 'AbortError') return; // a newer filter replaced this one
     throw e;
   }
-  // Signed out (redirected to the sign-in page) or refused: load the page itself, which
-  // shows why.
-  if (res.redirected || !res.ok) {
-    location.href = url;
-    return;
-  }
-  const html = await res.text();
   // The fragment is HTML rendered by our own server from escaped templates.
   target.innerHTML = html;
-  target.dataset.query = form.elements.name.value.trim();
+  target.dataset.query = query;
   history.replaceState(null, '', url);
 }
 

@@ -57,10 +57,12 @@ function age(dob) {
   return months < 12 ? `${months} months` : `${Math.floor(months / 12)} years`;
 }
 
-let current = null;
+// Bumped by every state shown (an event, a button's answer, a refresh): a show still
+// fetching its cat, or a refresh still asking the board, gives way to a newer one.
+let shown = 0;
 
 async function show(status) {
-  current = status;
+  const mine = ++shown;
   $('room-state').textContent = labels[status.state] ?? status.state;
   document.body.dataset.state = status.state;
   const actions = $('actions');
@@ -80,6 +82,7 @@ async function show(status) {
   // The cat in the room is shown, not opened: neither read joins recently viewed.
   const p = await call('GET', `/api/patients/${status.patient_id}?recent=false`);
   const c = await call('GET', `/api/clients/${p.client_id}?recent=false`).catch(() => null);
+  if (mine !== shown) return;
   $('patient-name').textContent = p.name;
   $('patient-facts').textContent = [age(p.date_of_birth), p.breed, p.sex, c && `${c.first_name} ${c.last_name}`].filter(Boolean).join(' · ');
   const alerts = [...(c?.alerts ?? []), ...p.allergies.map((a) => `Allergy: ${a}`)];
@@ -113,11 +116,12 @@ async function offerChart() {
 }
 
 async function refresh() {
+  const before = shown;
   const board = await call('GET', '/api/rooms/board');
   const mine = board.find((r) => r.room.id === room);
   if (!mine) { $('room-name').textContent = 'Unknown room'; return; }
   $('room-name').textContent = mine.room.name;
-  await show(mine.status);
+  if (shown === before) await show(mine.status);
 }
 
 // A tablet learns its credential once (from `POST /api/devices`, shown at registration); it

@@ -10,10 +10,19 @@ const ward = root.dataset.ward;
 const state = document.getElementById('ward-live');
 const errorBox = document.getElementById('ward-error');
 
+// Grids are asked for in turn (an event, the minute, a mark) and may arrive out of turn: one
+// asked for before another already drawn is older and dropped.
+let asked = 0;
+let drawn = 0;
 async function refresh() {
+  const mine = ++asked;
   const res = await fetch(location.pathname, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin' });
   if (res.status === 401) { location.reload(); return; }
-  if (res.ok) root.innerHTML = await res.text();
+  if (!res.ok) return;
+  const html = await res.text();
+  if (mine < drawn) return;
+  drawn = mine;
+  root.innerHTML = html;
 }
 
 connectLive({
