@@ -1,7 +1,8 @@
 //! The Today board in a real browser: headless Chromium (Debian's package) driven by
 //! playwright-core through `tests/browser/board.mjs`. Two staff members sign in on their own
 //! pages; one checks a patient in to a room, and the other's board shows the check-in and the
-//! room's new state without a reload within a second; then the room's tablet page shows the
+//! room's new state without a reload (how long it took is printed, not asserted: push latency
+//! is measured by `clowder-loadtests fanout`); then the room's tablet page shows the
 //! cat's banner (with its allergy) and starts the exam, and the first board follows; once its
 //! session ends, the tablet asks for a PIN, and the vet's PIN unlocks it.
 //! Screenshots of the pages are left in `tests/browser/artifacts/`.
@@ -106,7 +107,7 @@ impl Browser {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_boards_show_a_check_in_to_a_room_within_a_second() {
+async fn two_boards_show_a_check_in_to_a_room_without_a_reload() {
     let Some(browser) = Browser::find() else { return };
     let c = Clinic::new().await;
     // An appointment starting now, so it is on today's board whatever the hour.
