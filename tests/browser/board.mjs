@@ -6,7 +6,7 @@
 // How long the other board took is printed (`seen_ms`), not asserted: a loaded CI machine
 // can take longer than a clinic's server, and push latency is measured by
 // `clowder-loadtests fanout` (docs/performance.md).
-import { env, launch, signedIn } from './harness.mjs';
+import { check, env, launch, signedIn } from './harness.mjs';
 
 const base = env('BASE_URL');
 const browser = await launch();
@@ -26,6 +26,16 @@ try {
   await vet.locator(card).waitFor({ timeout: 5000 });
 
   await front.locator(`${card} select`).selectOption(room);
+  // Any event redraws the board; the room chosen must survive it. The appointment's reason
+  // changes (an event for every board), and the chosen select is drawn anew.
+  await front.locator(`${card} select`).evaluate((s) => { s.dataset.before = 'yes'; });
+  const patched = await front.evaluate(async (id) => (await fetch(`/api/appointments/${id}`, {
+    method: 'PATCH', credentials: 'same-origin', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ reason: 'annual check-up; the owner asks about teeth' }),
+  })).status, appointment);
+  check(patched === 200, `the reason was not changed: ${patched}`);
+  await front.locator(`${card} select:not([data-before])`).waitFor({ timeout: 5000 });
+  check(await front.locator(`${card} select`).inputValue() === room, 'the room chosen was lost when the board was redrawn');
   const started = Date.now();
   await front.locator(`${card} button`, { hasText: 'Check in' }).click();
   await vet.locator(`${card}[data-status="checked_in"]`).waitFor({ timeout: 5000 });

@@ -1,6 +1,7 @@
 //! The Today board in a real browser: headless Chromium (Debian's package) driven by
 //! playwright-core through `tests/browser/board.mjs`. Two staff members sign in on their own
-//! pages; one checks a patient in to a room, and the other's board shows the check-in and the
+//! pages; one chooses a room on a card (the choice survives the redraw an event brings) and
+//! checks the patient in to it, and the other's board shows the check-in and the
 //! room's new state without a reload (how long it took is printed, not asserted: push latency
 //! is measured by `clowder-loadtests fanout`); then the room's tablet page shows the
 //! cat's banner (with its allergy) and starts the exam, and the first board follows; once its

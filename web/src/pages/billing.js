@@ -98,9 +98,14 @@ function lineChange(row) {
   return { quantity, discount: disc };
 }
 
+// The price list's answers are drawn only for the newest search: "Find in the price list"
+// and a typed search may overtake each other.
+let searches = 0;
 async function searchCatalogue(q) {
+  const mine = ++searches;
   const list = document.getElementById('catalogue-results');
   const page = await api('GET', `/api/catalogue?limit=10&q=${encodeURIComponent(q)}`);
+  if (mine !== searches) return;
   list.replaceChildren();
   if (page.items.length === 0) {
     const li = document.createElement('li');

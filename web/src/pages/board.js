@@ -18,6 +18,9 @@ const el = (tag, attrs = {}, ...children) => {
 
 // What the signed-in user may do: buttons they could only get a 403 for are not shown.
 let can = new Set();
+// The room chosen on a card, by appointment id, until the card's next move: every event
+// redraws the board, and a busy front desk must not lose a choice made before Check in.
+const chosenRooms = new Map();
 
 const state = { location: null, tz: 'UTC', date: '', vets: [], rooms: new Map(), entries: new Map() };
 const labels = { scheduled: 'Scheduled', confirmed: 'Confirmed', checked_in: 'Checked in', in_progress: 'In exam', completed: 'Completed', cancelled: 'Cancelled', no_show: 'No-show' };
@@ -114,6 +117,7 @@ async function move(a, to) {
   }
   try {
     await api('POST', `/api/appointments/${a.id}/transition`, body);
+    chosenRooms.delete(a.id);
   } catch (e) {
     alert(e.message);
   }
@@ -130,10 +134,13 @@ function card(e) {
   const a = e.appointment;
   const actions = el('div', { class: 'actions' });
   if (can.has('appointments:edit') && (a.status === 'scheduled' || a.status === 'confirmed')) {
-    const select = el('select', { id: `room-for-${a.id}`, 'aria-label': `Room for ${e.patient_name}` }, el('option', { value: '' }, 'Room…'));
+    const select = el('select', {
+      id: `room-for-${a.id}`, 'aria-label': `Room for ${e.patient_name}`, onchange: (ev) => chosenRooms.set(a.id, ev.target.value),
+    }, el('option', { value: '' }, 'Room…'));
+    const chosen = chosenRooms.get(a.id) ?? a.room_id;
     for (const r of state.rooms.values()) {
       const o = el('option', { value: r.room.id }, r.room.name);
-      if (a.room_id === r.room.id) o.selected = true;
+      if (chosen === r.room.id) o.selected = true;
       select.append(o);
     }
     actions.append(select);
@@ -151,6 +158,7 @@ function card(e) {
 }
 
 function render() {
+  const focused = document.activeElement?.id;
   $('date').textContent = state.date;
   const entries = [...state.entries.values()].sort((x, y) => x.appointment.start.localeCompare(y.appointment.start));
   const columns = $('columns');
@@ -173,6 +181,7 @@ function render() {
   const counters = [['Booked', entries.filter((e) => e.appointment.status !== 'cancelled').length], ['Checked in', count('checked_in')],
     ['In exam', count('in_progress')], ['Completed', count('completed')], ['No-shows', count('no_show')]];
   $('counters').replaceChildren(...counters.map(([k, v]) => el('li', {}, el('b', {}, String(v)), k)));
+  if (focused?.startsWith('room-for-')) document.getElementById(focused)?.focus();
 }
 
 function tick() {
