@@ -50,6 +50,29 @@ export async function refresh(targetId) {
   target.innerHTML = await res.text();
 }
 
+// This page's body as the server renders it for `HX-Request`, or null when it is refused; a
+// lapsed session reloads the page (which leads to the sign-in).
+export async function fragment() {
+  const res = await fetch(location.pathname, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin' });
+  if (res.status === 401) { location.reload(); return null; }
+  return res.ok ? res.text() : null;
+}
+
+// A redraw of this page from `fragment()` handed to `draw`. Redraws are asked for in turn (an
+// event, a timer, an action) and may be answered out of turn: an answer asked for before one
+// already drawn is older and dropped.
+export function redrawInTurn(draw) {
+  let asked = 0;
+  let drawn = 0;
+  return async () => {
+    const mine = ++asked;
+    const html = await fragment();
+    if (html === null || mine < drawn) return;
+    drawn = mine;
+    draw(html);
+  };
+}
+
 // One submission of `form`: its Idempotency-Key lasts until `run(key)` succeeds; a failure
 // goes to `onError`. The submit button is disabled meanwhile.
 export async function submitOnce(form, run, onError) {

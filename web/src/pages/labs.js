@@ -7,7 +7,7 @@
 // queue: Attach (with results typed from an entry nothing was read of, errors shown on their
 // row), a search for a cat's unreviewed orders, and Discard; an error (409 when someone
 // resolved the entry first) is shown on the entry.
-import { api } from './api.js';
+import { api, fragment, redrawInTurn } from './api.js';
 import { connectLive } from './live.js';
 
 function show(box, message) {
@@ -40,20 +40,7 @@ if (root) {
   const order = root.dataset.order;
   const state = document.getElementById('labs-live');
   const errorBox = document.getElementById('labs-error');
-  // Bodies are asked for in turn and may arrive out of turn: one asked for before another
-  // already drawn is older and dropped.
-  let asked = 0;
-  let drawn = 0;
-  const refresh = async () => {
-    const mine = ++asked;
-    const res = await fetch(location.pathname, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin' });
-    if (res.status === 401) { location.reload(); return; }
-    if (!res.ok) return;
-    const html = await res.text();
-    if (mine < drawn) return;
-    drawn = mine;
-    root.innerHTML = html;
-  };
+  const refresh = redrawInTurn((html) => { root.innerHTML = html; });
   connectLive({
     topics: [`patient:${root.dataset.patient}`],
     onSnapshot: () => {},
@@ -133,12 +120,6 @@ function liveLabs(redraw, kinds) {
       if (s === 'live') run();
     },
   });
-}
-
-async function fragment() {
-  const res = await fetch(location.pathname, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin' });
-  if (res.status === 401) { location.reload(); return null; }
-  return res.ok ? res.text() : null;
 }
 
 // /labs: the board is redrawn whole (nothing is typed on it).

@@ -2,7 +2,7 @@
 // with `since` after a drop) and, on any change, swaps in the server-rendered grid; once a
 // minute too, since slots fall overdue with time alone. Done and Skip post the mark and let
 // the event bring the change back.
-import { api, newKey } from './api.js';
+import { api, newKey, redrawInTurn } from './api.js';
 import { connectLive } from './live.js';
 
 const root = document.getElementById('ward');
@@ -10,20 +10,8 @@ const ward = root.dataset.ward;
 const state = document.getElementById('ward-live');
 const errorBox = document.getElementById('ward-error');
 
-// Grids are asked for in turn (an event, the minute, a mark) and may arrive out of turn: one
-// asked for before another already drawn is older and dropped.
-let asked = 0;
-let drawn = 0;
-async function refresh() {
-  const mine = ++asked;
-  const res = await fetch(location.pathname, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin' });
-  if (res.status === 401) { location.reload(); return; }
-  if (!res.ok) return;
-  const html = await res.text();
-  if (mine < drawn) return;
-  drawn = mine;
-  root.innerHTML = html;
-}
+// Grids are asked for on events, every minute and after a mark: the newest answer is drawn.
+const refresh = redrawInTurn((html) => { root.innerHTML = html; });
 
 connectLive({
   topics: [`ward:${ward}`],
